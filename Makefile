@@ -1,0 +1,110 @@
+# kperf - build, test, bench, docs, install. `make help` lists the targets.
+CC ?= cc
+CXX ?= c++
+PREFIX ?= /usr/local
+DESTDIR ?=
+B ?= build
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Werror
+CWARN := $(WARN)
+CXXWARN := -Wall -Wextra -Wshadow -Werror
+OPT ?= -O2 -g
+CFLAGS_ALL := $(OPT) -std=gnu11 $(CWARN) -I. $(EXTRA_CFLAGS)
+CXXFLAGS_ALL := $(OPT) -std=c++11 $(CXXWARN) -I. $(EXTRA_CFLAGS)
+LIBS := -lelf -ldw -lz -lpthread -ldl -lm
+HEADERS := kperf.h kperf_symbols.h kperf_spe.h
+ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+TOOL_SRC := $(wildcard examples/kperf/*.c)
+EXAMPLES := $(patsubst examples/%.c,$(B)/examples/%,$(wildcard examples/*.c))
+TESTS_C := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/test_*.c))
+TESTS_CXX := $(patsubst tests/%.cpp,$(B)/tests/%,$(wildcard tests/test_*.cpp))
+PROGS := $(patsubst tests/progs/%.c,$(B)/progs/%,$(wildcard tests/progs/*.c))
+BENCHES := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/bench_*.c))
+
+.PHONY: all setup tool examples tests test test-plain test-asan bench docs install demo clean help python
+
+all: setup tool examples
+
+help:
+	@echo "make            build the kperf tool and the examples into $(B)/"
+	@echo "make demo       run the main demo (examples/count_region)"
+	@echo "make test       build and run every test, plain then ASan+UBSan"
+	@echo "make bench      run the benchmarks, write docs/PERFORMANCE.md"
+	@echo "make docs       Doxygen reference (warnings are errors)"
+	@echo "make install    PREFIX=/usr/local DESTDIR= : headers, tool, kperf.pc"
+
+setup:
+	@bash tests/setup.sh build
+
+tool: $(B)/kperf
+examples: $(EXAMPLES)
+tests: $(TESTS_C) $(TESTS_CXX) $(PROGS) $(B)/kperf $(EXAMPLES) $(B)/tests/compile_checks
+
+$(B)/kperf: $(TOOL_SRC) examples/kperf/*.h $(HEADERS) | $(B)
+	$(CC) $(CFLAGS_ALL) -o $@ $(TOOL_SRC) $(LIBS)
+
+$(B)/examples/%: examples/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBS)
+
+$(B)/tests/%: tests/%.c tests/kt.h $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBS)
+
+$(B)/tests/%: tests/%.cpp tests/kt.h $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS_ALL) -o $@ $< $(LIBS)
+
+$(B)/progs/%: tests/progs/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g -fno-omit-frame-pointer -o $@ $< -lpthread -lm -ldl
+
+$(B)/bench/%: bench/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -O2 -o $@ $< $(LIBS) $(BENCH_LIBS)
+
+# Header form checks: C99 and C++11 declaration-only, two translation units, KPERF_STATIC.
+$(B)/tests/compile_checks: tests/compile/*.c tests/compile/*.cpp $(HEADERS) | $(B)
+	@mkdir -p $(B)/tests/compile
+	$(CC) -std=c99 -pedantic $(WARN) -I. -c tests/compile/decl_only.c -o $(B)/tests/compile/decl_c99.o
+	$(CXX) -std=c++11 $(CXXWARN) -I. -c tests/compile/decl_only_cpp.cpp -o $(B)/tests/compile/decl_cxx.o
+	$(CXX) -std=c++11 $(CXXWARN) -I. -o $(B)/tests/compile/impl_cxx tests/compile/impl_cpp.cpp $(LIBS)
+	$(CC) $(CFLAGS_ALL) -o $(B)/tests/compile/two_tu tests/compile/tu_a.c tests/compile/tu_b.c $(LIBS)
+	$(CC) $(CFLAGS_ALL) -DKPERF_STATIC -o $(B)/tests/compile/static tests/compile/static.c $(LIBS)
+	@touch $@
+
+$(B):
+	@mkdir -p $(B)
+
+test:
+	@bash tests/setup.sh test
+	@rm -f build/totals build-asan/totals
+	@$(MAKE) --no-print-directory -j2 tests B=build
+	@bash tests/run.sh build plain
+	@$(MAKE) --no-print-directory -j2 tests B=build-asan OPT="-O1 -g $(ASAN_FLAGS)" 
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 bash tests/run.sh build-asan asan
+	@cat build/totals build-asan/totals | awk '{p+=$$1; f+=$$2; s+=$$3} END {printf "%d passed, %d failed, %d skipped\n", p, f, s; exit (f > 0)}'
+
+bench: setup
+	@bash tests/setup.sh bench
+	@$(MAKE) --no-print-directory $(BENCHES) $(B)/kperf BENCH_LIBS="$(BENCH_LIBS)"
+	@bash bench/run.sh $(B)
+
+docs:
+	@bash tests/setup.sh docs
+	@mkdir -p $(B)/docs
+	@doxygen docs/Doxyfile > $(B)/docs/doxygen.log 2> $(B)/docs/warnings.log; \
+	  if [ -s $(B)/docs/warnings.log ]; then cat $(B)/docs/warnings.log; echo "make docs: Doxygen warnings (treated as errors)"; exit 1; fi
+	@echo "docs: $(B)/docs/html/index.html"
+
+demo: all
+	@$(B)/examples/count_region
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 $(HEADERS) $(DESTDIR)$(PREFIX)/include/
+	install -m 755 $(B)/kperf $(DESTDIR)$(PREFIX)/bin/kperf
+	sed -e 's|@PREFIX@|$(PREFIX)|' docs/kperf.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/kperf.pc
+
+clean:
+	rm -rf build build-asan

@@ -1,0 +1,45 @@
+/* kperf - command-line front end to kperf.h: stat, list, record, report, trace, syscalls,
+ * symbolize, spe-decode, spe-record. */
+#include "kperf_cli.h"
+#include <string.h>
+
+static const struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *help;
+} cmds[] = {
+    {"stat", cmd_stat, "count events of a command, process, thread or CPUs (like perf stat)"},
+    {"list", cmd_list, "list events and metrics by kind"},
+    {"record", cmd_record, "sample a command or process into perf.data or folded stacks"},
+    {"report", cmd_report, "top functions of a recorded file"},
+    {"trace", cmd_trace, "print tracepoint events with their fields"},
+    {"syscalls", cmd_syscalls, "syscall counts and latency percentiles (like strace -c)"},
+    {"symbolize", cmd_symbolize, "addresses to function (file:line), addr2line compatible"},
+    {"spe-decode", cmd_spe_decode, "decode raw Arm SPE AUX bytes"},
+    {"spe-record", cmd_spe_record, "record Arm SPE where the machine has it"},
+};
+
+int cli_fail(const char *cmd) {
+    fprintf(stderr, "kperf %s: %s\n", cmd, kperf_errmsg());
+    return 1;
+}
+
+static int usage(FILE *f) {
+    fprintf(f, "usage: kperf <command> [options]   (kperf %s)\n\ncommands:\n",
+            kperf_version_string());
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+        fprintf(f, "  %-11s %s\n", cmds[i].name, cmds[i].help);
+    fprintf(f, "\n'kperf <command> -h' describes a command's options.\n");
+    return f == stderr ? 2 : 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) return usage(stderr);
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help"))
+        return usage(stdout);
+    if (!strcmp(argv[1], "--version")) return printf("kperf %s\n", kperf_version_string()), 0;
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+        if (!strcmp(argv[1], cmds[i].name)) return cmds[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "kperf: unknown command '%s'\n", argv[1]);
+    return usage(stderr);
+}

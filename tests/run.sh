@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs every test program of one build and counts ok/FAIL/SKIP lines.
+# usage: tests/run.sh BUILD_DIR LABEL   (run from the repository root)
+# Appends "passed failed skipped" to BUILD_DIR/totals.
+set -u
+B=$1
+LABEL=${2:-plain}
+pass=0 fail=0 skip=0
+export KPERF_BUILD=$B
+for t in "$B"/tests/test_* tests/test_*.sh tests/test_*.py; do
+    [ -e "$t" ] || continue
+    case "$t" in *.d|*.o) continue ;; esac
+    name=$(basename "$t")
+    log="$B/logs/$name.log"
+    mkdir -p "$B/logs"
+    case "$t" in
+        *.sh) timeout 600 bash "$t" "$B" >"$log" 2>&1 ;;
+        *.py) timeout 600 python3 "$t" "$B" >"$log" 2>&1 ;;
+        *) timeout 600 "$t" >"$log" 2>&1 ;;
+    esac
+    rc=$?
+    p=$(grep -c '^ok - ' "$log"); f=$(grep -c '^FAIL - ' "$log"); s=$(grep -c '^SKIP - ' "$log")
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        echo "FAIL - $name: exited with status $rc without a FAIL line" >>"$log"
+        f=$((f + 1))
+    fi
+    pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + s))
+    printf '[%s] %-32s %3d ok %3d failed %3d skipped\n' "$LABEL" "$name" "$p" "$f" "$s"
+    grep -E '^(FAIL|SKIP) - ' "$log" | sed 's/^/    /'
+    if [ "$f" -ne 0 ]; then tail -n 20 "$log" | sed 's/^/    | /'; fi
+done
+echo "$pass $fail $skip" >>"$B/totals"
