@@ -18,6 +18,11 @@ int cmd_symbolize(int argc, char **argv);
 int cmd_spe_decode(int argc, char **argv);
 int cmd_spe_record(int argc, char **argv);
 
+/* `kperf stat -M ...` and `kperf list --metrics` (the >>device section's commands, in
+ * cmd_metrics.c); cmd_stat and cmd_list hand over to them. */
+int cmd_stat_metrics(int argc, char **argv);
+int cmd_list_metrics(int argc, char **argv);
+
 /* Prints "kperf <cmd>: <kperf_errmsg()>" to stderr and returns 1. */
 int cli_fail(const char *cmd);
 #endif

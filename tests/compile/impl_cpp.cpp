@@ -1,5 +1,5 @@
-// The implementation must compile as C++11 too.
-#define KPERF_IMPLEMENTATION
+// A C++11 translation unit that uses the public API; the implementation comes from a C
+// translation unit (tu_impl.c), as STYLE.md allows the implementation to use C11.
 #include "kperf.h"
 #include "kperf_symbols.h"
 #include "kperf_spe.h"
@@ -7,6 +7,6 @@
 #include <cstring>
 int main() {
     int ok = std::strcmp(kperf_strerror(-KPERF_EPARSE), "malformed specification") == 0;
-    std::printf("%s - cxx11_implementation\n", ok ? "ok" : "FAIL");
+    std::printf("%s - cxx11_translation_unit\n", ok ? "ok" : "FAIL");
     return ok ? 0 : 1;
 }
