@@ -242,6 +242,9 @@ typedef struct kperf__sym_cu {
     kperf__sym_seg *segs;
     size_t nsegs;
     char **dem; /* lazily demangled scope names, (char *)1 = not mangled */
+    char **owned; /* file names joined with the compilation directory */
+    size_t nowned;
+    uint32_t *gsym; /* gnu_compat: BFD's per-function name cache (see kperf__sym_gnu_name) */
 } kperf__sym_cu;
 
 typedef struct kperf__sym_curange {
@@ -816,7 +819,8 @@ static int kperf__sym_pmap_put(kperf__sym_pmap *m, const void *k, uint32_t v) {
 typedef struct kperf__sym_cubuild {
     kperf__sym_cu *cu;
     kperf__sym_pmap fmap;
-    size_t capfiles, caprows, capscopes;
+    const char *comp_dir;
+    size_t capfiles, caprows, capscopes, capowned;
     struct kperf__sym_range { uint64_t lo, hi; uint32_t scope, depth; } *ranges;
     size_t nranges, capranges;
 } kperf__sym_cubuild;
@@ -828,7 +832,22 @@ static uint32_t kperf__sym_file_id(kperf__sym_cubuild *b, const char *name) {
     if (kperf__sym_grow(&b->cu->files, &b->capfiles, b->cu->nfiles + 1, sizeof *b->cu->files))
         return KPERF__SYM_NONE;
     v = (uint32_t)b->cu->nfiles;
-    b->cu->files[b->cu->nfiles++] = name;
+    const char *full = name;
+    if (name[0] != '/' && b->comp_dir && b->comp_dir[0]) { /* relative: as BFD and LLVM */
+        size_t lc = strlen(b->comp_dir), ln = strlen(name);
+        char *j = (char *)KPERF_MALLOC(lc + ln + 2);
+        if (!j || kperf__sym_grow(&b->cu->owned, &b->capowned, b->cu->nowned + 1,
+                                  sizeof *b->cu->owned)) {
+            KPERF_FREE(j);
+            return KPERF__SYM_NONE;
+        }
+        memcpy(j, b->comp_dir, lc);
+        j[lc] = '/';
+        memcpy(j + lc + 1, name, ln + 1);
+        b->cu->owned[b->cu->nowned++] = j;
+        full = j;
+    }
+    b->cu->files[b->cu->nfiles++] = full;
     if (kperf__sym_pmap_put(&b->fmap, name, v)) return KPERF__SYM_NONE;
     return v;
 }
@@ -1048,6 +1067,9 @@ static void kperf__sym_cu_free(kperf__sym_cu *cu) {
         for (size_t i = 0; i < cu->nscopes; i++)
             if (cu->dem[i] && cu->dem[i] != (char *)1) free(cu->dem[i]);
     KPERF_FREE(cu->dem);
+    KPERF_FREE(cu->gsym);
+    for (size_t i = 0; i < cu->nowned; i++) KPERF_FREE(cu->owned[i]);
+    KPERF_FREE(cu->owned);
     KPERF_FREE(cu->files);
     KPERF_FREE(cu->rows);
     KPERF_FREE(cu->scopes);
@@ -1066,13 +1088,16 @@ static kperf__sym_cu *kperf__sym_cu_build(kperf__sym_dso *d, size_t i) {
     Dwarf_Die cudie;
     int rc = 0;
     if (dwarf_offdie(d->dw, d->cuoffs[i], &cudie)) {
+        Dwarf_Attribute at;
+        if (dwarf_attr(&cudie, DW_AT_comp_dir, &at)) b.comp_dir = dwarf_formstring(&at);
         rc = kperf__sym_cu_lines(&b, &cudie);
         if (!rc) rc = kperf__sym_cu_walk(&b, &cudie, d->culang_c[i]);
         if (!rc) rc = kperf__sym_cu_flatten(&b);
     }
     if (!rc && b.cu->nscopes) {
         b.cu->dem = (char **)kperf__calloc(b.cu->nscopes, sizeof *b.cu->dem);
-        if (!b.cu->dem) rc = -ENOMEM;
+        b.cu->gsym = (uint32_t *)kperf__calloc(b.cu->nscopes, sizeof *b.cu->gsym);
+        if (!b.cu->dem || !b.cu->gsym) rc = -ENOMEM;
     }
     KPERF_FREE(b.fmap.keys);
     KPERF_FREE(b.fmap.vals);
@@ -1627,6 +1652,29 @@ static bool kperf__sym_in_alloc(const kperf__sym_dso *d, uint64_t rel) {
     return false;
 }
 
+/* gnu_compat naming of the innermost function, as BFD 2.40 does it: a function whose name
+ * is a linkage name keeps it. Otherwise the first lookup that lands in the function prints
+ * the nearest preceding ELF symbol (and remembers it as the function's name when that
+ * symbol starts where the function does); later lookups print the remembered name. The
+ * state lives in cu->gsym: 0 unseen, 1 DWARF name, 2 + i ELF symbol i. Returns true when
+ * the ELF symbol was consulted (BFD then also takes its STT_FILE name). */
+static bool kperf__sym_gnu_name(kperf__sym_dso *d, kperf__sym_cu *cu, uint32_t sc,
+                                const kperf__sym_ent *sym, size_t si, kperf_frame *f) {
+    const kperf__sym_scope *S = &cu->scopes[sc];
+    if (S->linkage) return false;
+    uint32_t gs = __atomic_load_n(&cu->gsym[sc], __ATOMIC_RELAXED);
+    if (gs == 1) return false;
+    if (gs > 1) {
+        kperf__sym_set_sym(d, f, gs - 2);
+        return false;
+    }
+    gs = sym && sym->lo == S->entry ? (uint32_t)si + 2 : 1;
+    __atomic_store_n(&cu->gsym[sc], gs, __ATOMIC_RELAXED);
+    if (!sym) return false;
+    kperf__sym_set_sym(d, f, si);
+    return true;
+}
+
 /* Frames of ELF address rel in module d, innermost first. */
 static int kperf__sym_dso_frames(kperf_symbolizer *s, kperf__sym_dso *d, uint64_t addr,
                                  uint64_t rel, kperf_frame *fr, size_t max) {
@@ -1654,9 +1702,10 @@ static int kperf__sym_dso_frames(kperf_symbolizer *s, kperf__sym_dso *d, uint64_
     }
     const kperf__sym_scope *S = &cu->scopes[sc];
     kperf__sym_set_scope(cu, f, sc);
-    if (sym && (gnu ? !S->linkage : !S->inlined)) {
+    if (gnu) {
+        if (kperf__sym_gnu_name(d, cu, sc, sym, si, f) && !f->file) f->file = sym->srcfile;
+    } else if (sym && !S->inlined) {
         kperf__sym_set_sym(d, f, si);
-        if (gnu && !f->file) f->file = sym->srcfile;
     }
     size_t n = 1;
     while (S->inlined && S->parent < sc && n < max) { /* parents precede children */
@@ -1669,6 +1718,8 @@ static int kperf__sym_dso_frames(kperf_symbolizer *s, kperf__sym_dso *d, uint64_
         sc = S->parent;
         S = &cu->scopes[sc];
         kperf__sym_set_scope(cu, g, sc);
+        uint32_t gs = gnu ? __atomic_load_n(&cu->gsym[sc], __ATOMIC_RELAXED) : 0;
+        if (gs > 1) kperf__sym_set_sym(d, g, gs - 2);
         if (!gnu && !S->inlined && sym) kperf__sym_set_sym(d, g, si);
     }
     return (int)n;

@@ -68,9 +68,10 @@ static void sym_print(kperf_symbolizer *s, const sym_opts *o, uint64_t addr, FIL
         const char *file = fr[i].file;
         if (file && o->basenames && strrchr(file, '/')) file = strrchr(file, '/') + 1;
         fprintf(out, "%s:", file ? file : "??");
+        /* addr2line prints the innermost row's discriminator on every frame */
         if (!fr[i].line) fputs("?\n", out);
-        else if (fr[i].discriminator)
-            fprintf(out, "%u (discriminator %u)\n", fr[i].line, fr[i].discriminator);
+        else if (fr[0].discriminator)
+            fprintf(out, "%u (discriminator %u)\n", fr[i].line, fr[0].discriminator);
         else
             fprintf(out, "%u\n", fr[i].line);
         if (i + 1 < n && o->pretty) fputs(" (inlined by) ", out);
