@@ -2060,6 +2060,252 @@ KPERF_API int kperf_symbolizer_lookup_batch(kperf_symbolizer *s, pid_t pid,
     return found;
 }
 
+// ---- flame graph -----------------------------------------------------------------------
+
+typedef struct kperf__fg_stack {
+    const char *s; /* frames separated by ';', NUL-terminated */
+    uint64_t n;
+} kperf__fg_stack;
+
+/* Frame-wise order: ';' sorts before every other byte, so stacks sharing leading frames
+ * are adjacent and merge into one tree node. */
+static int kperf__fg_cmp(const void *x, const void *y) {
+    const unsigned char *a = (const unsigned char *)((const kperf__fg_stack *)x)->s;
+    const unsigned char *b = (const unsigned char *)((const kperf__fg_stack *)y)->s;
+    for (;; a++, b++) {
+        int ca = *a == ';' ? 1 : *a ? *a + 1 : 0, cb = *b == ';' ? 1 : *b ? *b + 1 : 0;
+        if (ca != cb) return ca - cb;
+        if (!ca) return 0;
+    }
+}
+
+static void kperf__fg_xml(FILE *f, const char *s, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '&') fputs("&amp;", f);
+        else if (c == '<') fputs("&lt;", f);
+        else if (c == '>') fputs("&gt;", f);
+        else if (c == '"') fputs("&quot;", f);
+        else if (c < 0x20) fputc('?', f);
+        else fputc(c, f);
+    }
+}
+
+static const char kperf__fg_js[] =
+    "<script type=\"text/ecmascript\"><![CDATA[\n"
+    "var svg=document.documentElement,W=+svg.getAttribute('data-w'),PAD=10,det,sb,zb,mt,cur=null;\n"
+    "function fr(){return svg.querySelectorAll('g.f');}\n"
+    "function fit(g){var r=g.querySelector('rect'),t=g.querySelector('text'),w=+r.getAttribute('width');\n"
+    " var name=g.getAttribute('data-n'),m=Math.floor((w-6)/7);t.setAttribute('x',+r.getAttribute('x')+3);\n"
+    " t.textContent=m<3?'':(name.length<=m?name:name.substr(0,m-2)+'..');}\n"
+    "function place(g,x,w){var r=g.querySelector('rect');r.setAttribute('x',x);r.setAttribute('width',Math.max(w,0));fit(g);}\n"
+    "function zoom(g){var x0=+g.getAttribute('data-x'),w0=+g.getAttribute('data-w'),d0=+g.getAttribute('data-d'),s=(W-2*PAD)/w0;\n"
+    " cur=g;zb.style.opacity=1;fr().forEach(function(e){var x=+e.getAttribute('data-x'),w=+e.getAttribute('data-w'),d=+e.getAttribute('data-d');\n"
+    "  var inside=x>=x0&&x+w<=x0+w0+1e-9,anc=d<d0&&x<=x0&&x+w>=x0+w0-1e-9;\n"
+    "  if(inside&&d>=d0){e.style.display='';e.style.opacity=1;place(e,PAD+(x-x0)*s,w*s);}\n"
+    "  else if(anc){e.style.display='';e.style.opacity=0.5;place(e,PAD,W-2*PAD);}\n"
+    "  else e.style.display='none';});}\n"
+    "function unzoom(){cur=null;zb.style.opacity=0;fr().forEach(function(e){e.style.display='';e.style.opacity=1;\n"
+    " place(e,+e.getAttribute('data-px'),+e.getAttribute('data-pw'));});}\n"
+    "function search(re){var tot=+svg.getAttribute('data-total'),hits=[];if(!re){reset();return;}\n"
+    " var rx;try{rx=new RegExp(re);}catch(err){return;}\n"
+    " fr().forEach(function(e){var r=e.querySelector('rect');if(rx.test(e.getAttribute('data-n'))){\n"
+    "  if(!r.getAttribute('data-o'))r.setAttribute('data-o',r.getAttribute('fill'));r.setAttribute('fill','rgb(230,0,230)');\n"
+    "  hits.push([+e.getAttribute('data-x'),+e.getAttribute('data-w')]);}\n"
+    "  else if(r.getAttribute('data-o')){r.setAttribute('fill',r.getAttribute('data-o'));r.removeAttribute('data-o');}});\n"
+    " hits.sort(function(a,b){return a[0]-b[0]||b[1]-a[1];});var c=0,end=-1;\n"
+    " hits.forEach(function(h){if(h[0]>=end){c+=h[1];end=h[0]+h[1];}else if(h[0]+h[1]>end){c+=h[0]+h[1]-end;end=h[0]+h[1];}});\n"
+    " mt.textContent=hits.length?'Matched: '+(100*c/tot).toFixed(1)+'%':'';sb.textContent='Reset Search';sb.setAttribute('data-on','1');}\n"
+    "function reset(){fr().forEach(function(e){var r=e.querySelector('rect');if(r.getAttribute('data-o')){r.setAttribute('fill',r.getAttribute('data-o'));r.removeAttribute('data-o');}});\n"
+    " mt.textContent='';sb.textContent='Search';sb.removeAttribute('data-on');}\n"
+    "function init(){det=document.getElementById('details');sb=document.getElementById('search');zb=document.getElementById('unzoom');mt=document.getElementById('matched');\n"
+    " fr().forEach(function(e){e.addEventListener('click',function(ev){zoom(e);ev.stopPropagation();});\n"
+    "  e.addEventListener('mouseover',function(){det.textContent=e.querySelector('title').textContent;});\n"
+    "  e.addEventListener('mouseout',function(){det.textContent=' ';});fit(e);});\n"
+    " zb.addEventListener('click',unzoom);\n"
+    " sb.addEventListener('click',function(){if(sb.getAttribute('data-on'))reset();else search(prompt('Search (regular expression)',''));});\n"
+    " window.addEventListener('keydown',function(ev){if(ev.keyCode===114||((ev.ctrlKey||ev.metaKey)&&ev.keyCode===70)){ev.preventDefault();search(prompt('Search (regular expression)',''));}\n"
+    "  else if(ev.keyCode===27){unzoom();reset();}});\n"
+    " var q=location.hash.match(/s=([^&]*)/);if(q)search(decodeURIComponent(q[1]));\n"
+    " var z=location.hash.match(/z=([^&]*)/);if(z){var want=decodeURIComponent(z[1]);fr().forEach(function(e){if(!cur&&e.getAttribute('data-n')===want)zoom(e);});}}\n"
+    "window.addEventListener('load',init);\n"
+    "]]></script>\n";
+
+/* Writes one frame box. x and w are in samples; the layout maps them to pixels. */
+static void kperf__fg_box(FILE *f, const char *name, size_t nlen, uint64_t x, uint64_t w,
+                          int depth, uint64_t total, double scale, int height, const char *unit) {
+    double px = 10 + (double)x * scale, pw = (double)w * scale;
+    if (pw < 0.1) return;
+    int y = height - 40 - (depth + 1) * 16;
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < nlen; i++) h = (h ^ (unsigned char)name[i]) * 16777619u;
+    int r = 205 + (int)(h % 50), g = (int)((h >> 8) % 230), b = (int)((h >> 16) % 55);
+    fprintf(f, "<g class=\"f\" data-x=\"%" PRIu64 "\" data-w=\"%" PRIu64 "\" data-d=\"%d\" "
+            "data-px=\"%.2f\" data-pw=\"%.2f\" data-n=\"", x, w, depth, px, pw);
+    kperf__fg_xml(f, name, nlen);
+    fputs("\"><title>", f);
+    kperf__fg_xml(f, name, nlen);
+    fprintf(f, " (%" PRIu64 " %s, %.2f%%)</title><rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" "
+            "height=\"15\" fill=\"rgb(%d,%d,%d)\" rx=\"2\" ry=\"2\"/><text x=\"%.2f\" y=\"%d\">"
+            "</text></g>\n", w, unit, total ? 100.0 * (double)w / (double)total : 0.0, px, y, pw,
+            r, g, b, px + 3, y + 11);
+}
+
+/* Collects stacks from folded text (modified in place: stacks become NUL-terminated). */
+static int kperf__fg_parse(char *text, kperf__fg_stack **out, size_t *n, size_t *cap) {
+    size_t lineno = 0;
+    for (char *line = text; line && *line;) {
+        char *nl = strchr(line, '\n');
+        if (nl) *nl = 0;
+        lineno++;
+        size_t len = strlen(line);
+        while (len && (line[len - 1] == '\r' || line[len - 1] == ' ')) line[--len] = 0;
+        if (len) {
+            char *sp = strrchr(line, ' ');
+            char *end = NULL;
+            unsigned long long c = sp ? strtoull(sp + 1, &end, 10) : 0;
+            if (!sp || !end || *end || end == sp + 1)
+                return kperf__fail(KPERF_EPARSE, "flame graph: line %zu is not \"frame;frame;... "
+                                   "COUNT\": %.80s", lineno, line);
+            *sp = 0;
+            if (kperf__sym_grow(out, cap, *n + 1, sizeof **out)) return -ENOMEM;
+            (*out)[(*n)++] = (kperf__fg_stack){line, (uint64_t)c};
+        }
+        line = nl ? nl + 1 : NULL;
+    }
+    return 0;
+}
+
+/* Lays the sorted stacks out as a tree (merging common leading frames) and draws it. */
+static void kperf__fg_draw(FILE *f, const kperf__fg_stack *st, size_t n, uint64_t total,
+                           double scale, int height, const char *unit) {
+    enum { MAXD = 1024 };
+    struct { const char *name; size_t len; uint64_t x; } open[MAXD];
+    int depth = 0;
+    uint64_t x = 0;
+    for (size_t i = 0; i <= n; i++) {
+        const char *p = i < n ? st[i].s : "";
+        int d = 0; /* frames of this stack matching the open path */
+        const char *q = p;
+        while (i < n && d < depth && d < MAXD) {
+            size_t l = strcspn(q, ";");
+            if (l != open[d].len || memcmp(q, open[d].name, l)) break;
+            d++;
+            q += l;
+            if (*q == ';') q++;
+            else break;
+        }
+        while (depth > d) {
+            depth--;
+            kperf__fg_box(f, open[depth].name, open[depth].len, open[depth].x, x - open[depth].x,
+                          depth + 1, total, scale, height, unit);
+        }
+        if (i == n) break;
+        while (*q && depth < MAXD - 1) {
+            size_t l = strcspn(q, ";");
+            open[depth].name = q, open[depth].len = l, open[depth].x = x;
+            depth++;
+            q += l;
+            if (*q == ';') q++;
+        }
+        x += st[i].n;
+    }
+}
+
+static int kperf__fg_svg(FILE *f, kperf__fg_stack *st, size_t n, const kperf_flamegraph_desc *d) {
+    qsort(st, n, sizeof *st, kperf__fg_cmp);
+    size_t w = 0; /* identical stacks add up */
+    for (size_t i = 0; i < n; i++) {
+        if (w && !kperf__fg_cmp(&st[w - 1], &st[i])) st[w - 1].n += st[i].n;
+        else st[w++] = st[i];
+    }
+    n = w;
+    uint64_t total = 0;
+    int maxd = 1;
+    for (size_t i = 0; i < n; i++) {
+        total += st[i].n;
+        int dd = 1;
+        for (const char *p = st[i].s; *p; p++) dd += *p == ';';
+        if (dd > maxd) maxd = dd;
+    }
+    if (maxd > 1023) maxd = 1023;
+    unsigned width = d->width ? d->width : 1200;
+    int height = (maxd + 1) * 16 + 80;
+    const char *title = d->title ? d->title : "Flame Graph";
+    const char *unit = d->count_name ? d->count_name : "samples";
+    double scale = total ? (double)(width - 20) / (double)total : 0;
+    fprintf(f, "<?xml version=\"1.0\" standalone=\"no\"?>\n<svg version=\"1.1\" width=\"%u\" "
+            "height=\"%d\" viewBox=\"0 0 %u %d\" xmlns=\"http://www.w3.org/2000/svg\" "
+            "data-w=\"%u\" data-total=\"%" PRIu64 "\">\n", width, height, width, height, width, total);
+    fputs("<style>text{font-family:Verdana,sans-serif;font-size:12px;fill:#000}"
+          "g.f{cursor:pointer}g.f:hover rect{stroke:#000;stroke-width:0.5}"
+          "#title{font-size:17px;text-anchor:middle}.btn{cursor:pointer}#unzoom{opacity:0}"
+          "</style>\n", f);
+    fputs(kperf__fg_js, f);
+    fprintf(f, "<rect x=\"0\" y=\"0\" width=\"%u\" height=\"%d\" fill=\"#f8f8f0\"/>\n", width, height);
+    fprintf(f, "<text id=\"title\" x=\"%u\" y=\"24\">", width / 2);
+    kperf__fg_xml(f, title, strlen(title));
+    fprintf(f, "</text>\n<text id=\"unzoom\" class=\"btn\" x=\"10\" y=\"24\">Reset Zoom</text>\n"
+            "<text id=\"search\" class=\"btn\" x=\"%u\" y=\"24\">Search</text>\n"
+            "<text id=\"matched\" x=\"%u\" y=\"%d\"> </text>\n"
+            "<text id=\"details\" x=\"10\" y=\"%d\"> </text>\n", width - 110, width - 110,
+            height - 15, height - 15);
+    kperf__fg_box(f, "all", 3, 0, total, 0, total, scale, height, unit);
+    kperf__fg_draw(f, st, n, total, scale, height, unit);
+    fputs("</svg>\n", f);
+    return (int)n;
+}
+
+KPERF_API int kperf_flamegraph_write(const char *svg_path, const kperf_flamegraph_desc *desc) {
+    if (!svg_path || !desc)
+        return kperf__fail(EINVAL, "kperf_flamegraph_write: path and desc are required");
+    char *text = NULL;
+    kperf__fg_stack *st = NULL;
+    size_t n = 0, cap = 0;
+    int rc = 0;
+    if (desc->folded || desc->folded_path) {
+        if (desc->folded) {
+            text = kperf__strdup(desc->folded);
+        } else {
+            FILE *in = fopen(desc->folded_path, "re");
+            if (!in) return kperf__fail(errno, "flame graph: cannot read %s: %s",
+                                        desc->folded_path, strerror(errno));
+            size_t tcap = 0, len = 0, r;
+            char buf[65536];
+            while ((r = fread(buf, 1, sizeof buf, in)) > 0) {
+                if (kperf__sym_grow(&text, &tcap, len + r + 1, 1)) break;
+                memcpy(text + len, buf, r);
+                len += r;
+            }
+            fclose(in);
+            if (text) text[len] = 0;
+            else text = kperf__strdup("");
+        }
+        if (!text) return kperf__fail(ENOMEM, "flame graph: out of memory");
+        rc = kperf__fg_parse(text, &st, &n, &cap);
+    } else {
+        for (size_t i = 0; i < desc->nstacks && !rc; i++) {
+            if (!desc->stacks[i].stack) continue;
+            if (kperf__sym_grow(&st, &cap, n + 1, sizeof *st)) rc = -ENOMEM;
+            else st[n++] = (kperf__fg_stack){desc->stacks[i].stack, desc->stacks[i].count};
+        }
+    }
+    FILE *f = NULL;
+    if (!rc) {
+        f = strcmp(svg_path, "-") ? fopen(svg_path, "we") : stdout;
+        if (!f) rc = kperf__fail(errno, "flame graph: cannot write %s: %s", svg_path, strerror(errno));
+    }
+    if (!rc) {
+        rc = kperf__fg_svg(f, st, n, desc);
+        if (f != stdout ? fclose(f) != 0 : fflush(f) != 0)
+            rc = kperf__fail(EIO, "flame graph: writing %s failed", svg_path);
+    }
+    if (rc == -ENOMEM) kperf__fail(ENOMEM, "flame graph: out of memory");
+    KPERF_FREE(st);
+    KPERF_FREE(text);
+    return rc;
+}
+
 // <<symbols
 
 #ifdef __cplusplus
