@@ -758,9 +758,10 @@ KPERF__PRIV int kperf__format_parse(const char *text, kperf_pmu_format *f) {
     if (!f->nranges) return -KPERF_EPARSE;
     for (int i = 1; i < f->nranges; i++) /* insertion sort by lo */
         for (int j = i; j > 0 && f->ranges[j].lo < f->ranges[j - 1].lo; j--) {
-            struct kperf_pmu_range t = f->ranges[j];
+            uint8_t lo = f->ranges[j].lo, hi = f->ranges[j].hi;
             f->ranges[j] = f->ranges[j - 1];
-            f->ranges[j - 1] = t;
+            f->ranges[j - 1].lo = lo;
+            f->ranges[j - 1].hi = hi;
         }
     return 0;
 }
@@ -1185,9 +1186,9 @@ KPERF_API int kperf_topology_open(kperf_topology **out, const char *root) {
     int rc = kperf__read_file(path, buf, sizeof buf);
     if (rc < 0) return kperf__fail(-rc, "cannot read %s: %s (is the sysfs root '%s' right?)", path,
                                    strerror(-rc), root);
+    size_t pos = 0;
     kperf_topology *t = (kperf_topology *)kperf__calloc(1, sizeof *t);
     if (!t || !(t->root = kperf__strdup(root))) goto nomem;
-    size_t pos = 0;
     rc = kperf__cpulist(buf, &t->cpus, &t->ncpus, &pos);
     if (rc == -ENOMEM) goto nomem;
     if (rc < 0) {
@@ -1814,7 +1815,14 @@ KPERF__PRIV int kperf__apply_term(kperf__parser *P, kperf_event *e, const kperf_
         else e->flags &= ~(uint32_t)KPERF_EV_FREQ;
         return 0;
     }
-    if (kperf_pmu_format_find(pmu, k)) return kperf_pmu_encode(pmu, k, num, e->config);
+    if (kperf_pmu_format_find(pmu, k)) {
+        int rc = kperf_pmu_encode(pmu, k, num, e->config);
+        if (rc < 0 && !from_alias) {
+            kperf__strlcpy(msg, kperf_errmsg(), sizeof msg);
+            return kperf__parse_error(P, has_val ? at + klen + 1 : at, msg);
+        }
+        return rc;
+    }
     if (!has_val && !from_alias) {
         const kperf_pmu_alias *a = kperf_pmu_alias_find(pmu, k);
         if (a) return kperf__apply_alias(P, e, pmu, a);
