@@ -45,7 +45,10 @@ static const kperf_syscall_stat *find(kperf_syscall_pairer *p, const char *name)
     size_t n;
     if (kperf_syscall_pairer_stats(p, &s, &n) < 0) return NULL;
     for (size_t i = 0; i < n; i++)
-        if (!strcmp(s[i].name, name)) return &(copies[next++ % 8] = s[i]);
+        if (!strcmp(s[i].name, name)) {
+            copies[next % 8] = s[i];
+            return &copies[next++ % 8];
+        }
     return NULL;
 }
 
