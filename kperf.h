@@ -235,7 +235,7 @@ typedef struct kperf_event {
     char *pmu;              /**< PMU name: "cpu", "software", "tracepoint", ... */
     uint32_t type;          /**< perf_event_attr.type */
     uint64_t config[4];     /**< config, config1, config2, config3 */
-    uint32_t flags;         /**< ::kperf_event_flags */
+    uint32_t flags;         /**< bits of enum kperf_event_flags */
     uint8_t precise;        /**< precise_ip: 0..3 from :p, :pp, :ppp */
     int group;              /**< index of its group; events of one group share it */
     bool leader;            /**< first event of its group */
