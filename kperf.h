@@ -319,7 +319,7 @@ typedef struct kperf_tp_field {
     uint32_t elem_size;     /**< bytes of one element (1, 2, 4 or 8; == size for scalars) */
     uint32_t count;         /**< elements of a fixed array, 1 for a scalar, 0 for
                                  dynamic (data_loc, rel_loc, flex) fields */
-    uint32_t flags;         /**< ::kperf_tp_field_flags */
+    uint32_t flags;         /**< bits of enum kperf_tp_field_flags */
     bool is_signed;         /**< same as flags & KPERF_TP_FIELD_SIGNED */
 } kperf_tp_field;
 
