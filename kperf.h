@@ -291,15 +291,15 @@ enum kperf_record_type {
     KPERF_RECORD_UNTHROTTLE = 6,        /**< sampling resumed after a throttle */
     KPERF_RECORD_FORK = 7,              /**< a process or thread was created */
     KPERF_RECORD_READ = 8,              /**< a counter read (inherit_stat) */
-    KPERF_RECORD_SAMPLE = 9,            /**< a sample: see ::kperf_sample */
+    KPERF_RECORD_SAMPLE = 9,            /**< a sample: see kperf_sample */
     KPERF_RECORD_MMAP2 = 10,            /**< a mapping with device/inode or build id */
     KPERF_RECORD_LOST_SAMPLES = 13,     /**< samples lost inside the PMU driver */
     KPERF_RECORD_SWITCH = 14,           /**< a context switch of the monitored thread */
     KPERF_RECORD_SWITCH_CPU_WIDE = 15,  /**< a context switch on a monitored CPU */
 };
 
-/** Sample fields. The values are the kernel's PERF_SAMPLE_* bits; ::kperf_sample::fields
- *  says which ones a sample carries and ::kperf_sampler_desc::fields asks for extra ones. */
+/** Sample fields. The values are the kernel's PERF_SAMPLE_* bits; kperf_sample::fields
+ *  says which ones a sample carries and kperf_sampler_desc::fields asks for extra ones. */
 enum kperf_sample_field {
     KPERF_SAMPLE_IP = 1u << 0,            /**< instruction pointer */
     KPERF_SAMPLE_TID = 1u << 1,           /**< pid and tid */
@@ -328,7 +328,7 @@ enum kperf_sample_field {
 };
 
 /** Call-chain entries at or above this value are context markers, not addresses:
- *  ::KPERF_CONTEXT_KERNEL and ::KPERF_CONTEXT_USER say which frames follow. */
+ *  KPERF_CONTEXT_KERNEL and KPERF_CONTEXT_USER say which frames follow. */
 #define KPERF_CONTEXT_MAX ((uint64_t)-4095)
 /** Call-chain marker: the following frames are kernel addresses. */
 #define KPERF_CONTEXT_KERNEL ((uint64_t)-128)
@@ -346,7 +346,7 @@ typedef struct kperf_branch {
 /** A decoded sample. Pointer fields point into the ring (or the ring's wrap-around copy)
  *  and stay valid until the record is consumed (the next call to the iterator). */
 typedef struct kperf_sample {
-    uint64_t fields;         /**< ::kperf_sample_field bits present in this sample */
+    uint64_t fields;         /**< kperf_sample_field bits present in this sample */
     uint64_t id;             /**< event id (IDENTIFIER or ID) */
     uint64_t ip;             /**< instruction pointer */
     uint32_t pid;            /**< process id */
@@ -358,7 +358,7 @@ typedef struct kperf_sample {
     uint64_t period;         /**< events since the previous sample */
     uint64_t read_value;     /**< counter value (KPERF_SAMPLE_READ, single-value format) */
     uint32_t nips;           /**< number of call-chain entries (markers included) */
-    const uint64_t *ips;     /**< call chain, innermost first; see ::KPERF_CONTEXT_MAX */
+    const uint64_t *ips;     /**< call chain, innermost first; see KPERF_CONTEXT_MAX */
     uint32_t raw_size;       /**< bytes of raw payload */
     const void *raw;         /**< raw payload (tracepoint record: common fields first) */
     uint32_t nbranches;      /**< number of branch records */
@@ -369,7 +369,7 @@ typedef struct kperf_sample {
     const uint64_t *regs;    /**< user registers, in mask bit order */
     uint64_t stack_size;     /**< bytes copied from the user stack (capacity) */
     const void *stack;       /**< the user stack copy, starting at the stack pointer */
-    uint64_t stack_dyn_size; /**< bytes of @ref stack that are valid */
+    uint64_t stack_dyn_size; /**< bytes of stack that are valid */
     uint64_t weight;         /**< access cost (WEIGHT, or var1 of WEIGHT_STRUCT) */
     uint64_t data_src;       /**< data source (perf_mem_data_src encoding) */
     uint64_t transaction;    /**< transaction flags */
@@ -433,10 +433,10 @@ typedef struct kperf_switch_rec {
     uint32_t next_prev_tid;   /**< SWITCH_CPU_WIDE: the other thread */
 } kperf_switch_rec;
 
-/** One record of a ring buffer, decoded. Only the member that matches @ref type is
+/** One record of a ring buffer, decoded. Only the member that matches type is
  *  filled; the common fields come from the sample or from the sample_id trailer. */
 typedef struct kperf_record {
-    uint32_t type;        /**< ::kperf_record_type (other kernel types pass through) */
+    uint32_t type;        /**< kperf_record_type (other kernel types pass through) */
     uint16_t misc;        /**< header misc bits (cpumode in bits 0-2) */
     uint16_t size;        /**< bytes of the record, header included */
     uint64_t time;        /**< timestamp; 0 when the record carries none */
@@ -445,7 +445,7 @@ typedef struct kperf_record {
     uint32_t cpu;         /**< CPU from the sample or trailer, else the ring's CPU */
     uint64_t id;          /**< event id from the sample or trailer (0 when none) */
     int event;            /**< index of the event in the sampler, -1 when unknown */
-    const void *bytes;    /**< the record exactly as the kernel wrote it (@ref size bytes) */
+    const void *bytes;    /**< the record exactly as the kernel wrote it (size bytes) */
     kperf_sample sample;  /**< KPERF_RECORD_SAMPLE */
     kperf_mmap_rec mmap;  /**< KPERF_RECORD_MMAP, KPERF_RECORD_MMAP2 */
     kperf_comm_rec comm;  /**< KPERF_RECORD_COMM */
@@ -460,7 +460,7 @@ typedef int (*kperf_record_fn)(const kperf_record *rec, void *user);
 
 /** How records are laid out: the perf_event_attr fields the decoder needs. */
 typedef struct kperf_ring_layout {
-    uint64_t sample_type;        /**< perf_event_attr.sample_type (::kperf_sample_field) */
+    uint64_t sample_type;        /**< perf_event_attr.sample_type (kperf_sample_field) */
     uint64_t read_format;        /**< perf_event_attr.read_format (READ samples) */
     uint64_t branch_sample_type; /**< perf_event_attr.branch_sample_type (HW_INDEX matters) */
     uint64_t regs_user_mask;     /**< perf_event_attr.sample_regs_user */
@@ -551,7 +551,7 @@ typedef enum kperf_clock {
 } kperf_clock;
 
 /** Branch-stack filter bits, the same values as libkperf's branchSampleFilter and the
- *  kernel's PERF_SAMPLE_BRANCH_*. A non-zero ::kperf_sampler_desc::branch_filter turns the
+ *  kernel's PERF_SAMPLE_BRANCH_*. A non-zero kperf_sampler_desc::branch_filter turns the
  *  branch stack on. */
 enum kperf_branch_filter {
     KPERF_BRANCH_USER = 1u << 0,        /**< branches in user space */
@@ -586,11 +586,11 @@ typedef struct kperf_sampler_desc {
     bool include_kernel;     /**< also sample kernel code (needs perf_event_paranoid <= 1
                                   or CAP_PERFMON); default: user space only */
     bool exclude_user;       /**< do not sample user code (default: user code sampled) */
-    uint64_t fields;         /**< extra ::kperf_sample_field bits: ADDR, RAW, WEIGHT,
+    uint64_t fields;         /**< extra kperf_sample_field bits: ADDR, RAW, WEIGHT,
                                   DATA_SRC, STREAM_ID, REGS_USER, STACK_USER, ...
                                   (IP, TID, TIME, CPU, PERIOD, IDENTIFIER are always on;
                                   RAW is added for tracepoints) */
-    uint64_t branch_filter;  /**< ::kperf_branch_filter bits; 0 = no branch stack */
+    uint64_t branch_filter;  /**< kperf_branch_filter bits; 0 = no branch stack */
     uint64_t regs_user_mask; /**< user registers for REGS_USER; 0 = the unwinding set
                                   (x86-64: ip, sp, bp; arm64: pc, sp, fp, lr) */
     uint32_t stack_user_size; /**< bytes of user stack for STACK_USER; 0 = 8192 */
