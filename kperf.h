@@ -3774,6 +3774,9 @@ struct kperf_sampler {
     kperf_sampler_stats st;
     kperf__comm_ent *comms;
     size_t ncomm, capcomm;
+    char **filters;      /* tracepoint filter per event, or NULL */
+    uint32_t *evflags;   /* kperf_event_flags per event */
+    uint64_t *evperiod;  /* period/freq term per event, 0 = unset */
 };
 
 /* ---- process names (tid -> comm), kept from /proc and from COMM/FORK records ---- */
@@ -3920,76 +3923,46 @@ static int kperf__sampling_add_event(kperf_sampler *s, const struct perf_event_a
     return 0;
 }
 
-/* A minimal event resolver: software events and sys:name tracepoints. */
-static int kperf__sampling_one_event(const char *spec, struct perf_event_attr *a) {
-    static const struct {
-        const char *name;
-        uint32_t type;
-        uint64_t config;
-    } tab[] = {
-        {"cpu-clock", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_CLOCK},
-        {"task-clock", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_TASK_CLOCK},
-        {"page-faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS},
-        {"faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS},
-        {"minor-faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS_MIN},
-        {"major-faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS_MAJ},
-        {"context-switches", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CONTEXT_SWITCHES},
-        {"cs", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CONTEXT_SWITCHES},
-        {"cpu-migrations", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_MIGRATIONS},
-        {"dummy", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_DUMMY},
-        {"cycles", PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES},
-        {"instructions", PERF_TYPE_HARDWARE, PERF_COUNT_HW_INSTRUCTIONS},
-    };
-    memset(a, 0, sizeof *a);
-    a->size = sizeof *a;
-    for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
-        if (!strcmp(spec, tab[i].name)) {
-            a->type = tab[i].type;
-            a->config = tab[i].config;
-            return 0;
-        }
-    const char *colon = strchr(spec, ':');
-    if (colon && colon != spec && colon[1] && !strchr(colon + 1, ':')) {
-        char path[512], buf[32];
-        snprintf(path, sizeof path, "/sys/kernel/tracing/events/%.*s/%s/id",
-                 (int)(colon - spec), spec, colon + 1);
-        if (kperf__read_file(path, buf, sizeof buf) < 0) {
-            snprintf(path, sizeof path, "/sys/kernel/debug/tracing/events/%.*s/%s/id",
-                     (int)(colon - spec), spec, colon + 1);
-            if (kperf__read_file(path, buf, sizeof buf) < 0)
-                return kperf__fail(KPERF_ENOEVENT,
-                                   "unknown tracepoint '%s' (is tracefs mounted at "
-                                   "/sys/kernel/tracing? see `kperf list`)", spec);
-        }
-        a->type = PERF_TYPE_TRACEPOINT;
-        a->config = strtoull(buf, NULL, 10);
-        return 0;
-    }
-    return kperf__fail(KPERF_ENOEVENT, "unknown event '%s' for sampling (try cpu-clock)", spec);
-}
-
+/* Events come from the shared parser; every parsed event gets its own fds (groups do not
+ * matter for sampling). Modifiers written on an event (:u, :k) win over the desc. */
 static int kperf__sampling_events(kperf_sampler *s, const char *spec) {
-    char buf[1024];
-    if (strlen(spec) >= sizeof buf) return kperf__fail(KPERF_EPARSE, "event spec too long");
-    snprintf(buf, sizeof buf, "%s", spec);
-    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+    kperf_evlist *list = NULL;
+    int err = kperf_evlist_parse(&list, spec, NULL);
+    if (err < 0) return err;
+    s->filters = (char **)kperf__calloc(list->nevents, sizeof *s->filters);
+    s->evflags = (uint32_t *)kperf__calloc(list->nevents, sizeof *s->evflags);
+    s->evperiod = (uint64_t *)kperf__calloc(list->nevents, sizeof *s->evperiod);
+    if (!s->filters || !s->evflags || !s->evperiod) err = kperf__fail(ENOMEM, "out of memory");
+    for (size_t i = 0; !err && i < list->nevents; i++) {
+        const kperf_event *ev = &list->events[i];
         struct perf_event_attr a;
-        int err = kperf__sampling_one_event(t, &a);
-        if (err < 0) return err;
-        if ((err = kperf__sampling_add_event(s, &a, t)) < 0)
-            return kperf__fail(ENOMEM, "out of memory");
+        kperf__event_attr(ev, &a);
+        s->evflags[s->nev] = ev->flags;
+        s->evperiod[s->nev] = ev->period;
+        if (ev->filter && !(s->filters[s->nev] = kperf__strdup(ev->filter)))
+            err = kperf__fail(ENOMEM, "out of memory");
+        if (!err && kperf__sampling_add_event(s, &a, ev->name) < 0)
+            err = kperf__fail(ENOMEM, "out of memory");
     }
-    if (!s->nev) return kperf__fail(KPERF_EPARSE, "empty event spec '%s'", spec);
-    return 0;
+    kperf_evlist_free(list);
+    if (!err && !s->nev) err = kperf__fail(KPERF_EPARSE, "empty event spec '%s'", spec);
+    return err;
 }
 
 /* Fills the sampling-specific attr fields from the resolved desc. */
-static void kperf__sampling_attr(const kperf_sampler *s, struct perf_event_attr *a, bool first) {
+static void kperf__sampling_attr(const kperf_sampler *s, size_t i) {
     const kperf_sampler_desc *d = &s->d;
+    struct perf_event_attr *a = &s->attrs[i];
+    bool first = i == 0;
+    uint32_t mods = s->evflags[i] & (KPERF_EV_EXCLUDE_USER | KPERF_EV_EXCLUDE_KERNEL);
     a->size = sizeof *a;
     a->sample_type = s->layout.sample_type;
     if (a->type == PERF_TYPE_TRACEPOINT) a->sample_type |= PERF_SAMPLE_RAW;
-    if (d->period) {
+    a->freq = 0;
+    if (s->evperiod[i]) {
+        a->freq = !!(s->evflags[i] & KPERF_EV_FREQ);
+        a->sample_period = s->evperiod[i];
+    } else if (d->period) {
         a->sample_period = d->period;
     } else if (a->type == PERF_TYPE_TRACEPOINT && !d->freq) {
         a->sample_period = 1; /* every tracepoint hit, as perf record does */
@@ -4000,10 +3973,10 @@ static void kperf__sampling_attr(const kperf_sampler *s, struct perf_event_attr 
     a->disabled = 1;
     a->inherit = d->inherit;
     a->enable_on_exec = d->enable_on_exec;
-    a->exclude_kernel = !d->include_kernel;
-    a->exclude_user = d->exclude_user;
+    a->exclude_kernel = mods ? !!(mods & KPERF_EV_EXCLUDE_KERNEL) : !d->include_kernel;
+    a->exclude_user = mods ? !!(mods & KPERF_EV_EXCLUDE_USER) : d->exclude_user;
     a->exclude_hv = 1;
-    a->exclude_callchain_kernel = !d->include_kernel;
+    a->exclude_callchain_kernel = a->exclude_kernel;
     a->sample_id_all = 1;
     a->watermark = 1;
     a->wakeup_watermark = d->wakeup_bytes;
@@ -4090,6 +4063,11 @@ static int kperf__sampling_open_one(kperf_sampler *s, pid_t pid, int cpu, bool o
             int err = errno;
             if (optional && err == ESRCH) return 0; /* a thread exited since listing */
             return kperf__sampling_open_error(err, s->names[e], pid, cpu);
+        }
+        if (s->filters[e] && ioctl(fd, PERF_EVENT_IOC_SET_FILTER, s->filters[e]) < 0) {
+            close(fd);
+            return kperf__fail(KPERF_EFILTER, "the kernel rejected filter '%s' of %s",
+                               s->filters[e], s->names[e]);
         }
         kperf__sfd f = {fd, (int)e, cpu, pid, -1, 0};
         int err = kperf__sampling_push_fd(s, f);
@@ -4245,7 +4223,7 @@ KPERF_API int kperf_sampler_open(kperf_sampler **out, const kperf_sampler_desc *
         /* tracepoints add RAW, and every event must share one layout: decide it once */
         for (size_t i = 0; i < s->nev; i++)
             if (s->attrs[i].type == PERF_TYPE_TRACEPOINT) s->layout.sample_type |= PERF_SAMPLE_RAW;
-        for (size_t i = 0; i < s->nev; i++) kperf__sampling_attr(s, &s->attrs[i], i == 0);
+        for (size_t i = 0; i < s->nev; i++) kperf__sampling_attr(s, i);
         s->epfd = epoll_create1(EPOLL_CLOEXEC);
         if (s->epfd < 0) err = kperf__fail(errno, "epoll_create1: %s", strerror(errno));
     }
@@ -4268,7 +4246,13 @@ KPERF_API void kperf_sampler_close(kperf_sampler *s) {
         kperf_ring_close(s->rings[i]);
     }
     for (size_t i = 0; i < s->nfds; i++) close(s->fds[i].fd);
-    for (size_t i = 0; i < s->nev; i++) KPERF_FREE(s->names[i]);
+    for (size_t i = 0; i < s->nev; i++) {
+        KPERF_FREE(s->names[i]);
+        if (s->filters) KPERF_FREE(s->filters[i]);
+    }
+    KPERF_FREE(s->filters);
+    KPERF_FREE(s->evflags);
+    KPERF_FREE(s->evperiod);
     if (s->epfd >= 0) close(s->epfd);
     KPERF_FREE(s->names);
     KPERF_FREE(s->attrs);
