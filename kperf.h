@@ -381,7 +381,7 @@ typedef struct kperf_event {
                                  NULL = any CPU. Owned by the list. */
     size_t ncpus;           /**< number of entries in cpus */
     char *filter;           /**< tracepoint filter from `sys:name/filter/`, or NULL */
-    uint64_t period;        /**< `period=N` (or `freq=N` with ::KPERF_EV_FREQ); 0 = unset */
+    uint64_t period;        /**< `period=N` (or `freq=N` with KPERF_EV_FREQ); 0 = unset */
 } kperf_event;
 
 /** A parsed event list: every event of a spec such as "{cycles,instructions},faults". */
@@ -433,7 +433,7 @@ enum kperf_event_kind {
 typedef struct kperf_event_info {
     const char *name;           /**< a spec that kperf_evlist_parse() accepts */
     const char *pmu;            /**< PMU name ("software", "tracepoint", "cpu", ...) */
-    enum kperf_event_kind kind; /**< its kind (never ::KPERF_EVENT_KIND_ALL) */
+    enum kperf_event_kind kind; /**< its kind (never KPERF_EVENT_KIND_ALL) */
     const char *desc;           /**< sysfs terms of an alias, a short text otherwise */
 } kperf_event_info;
 
@@ -2719,6 +2719,21 @@ KPERF__PRIV int kperf__unknown_pmu(kperf__parser *P, const char *name) {
                        list);
 }
 
+/* Drops PMUs whose cpumask reads -1 (no online CPU) unless all are such; returns the
+ * new count (0 when every PMU is offline, m[0] then names one). */
+KPERF__PRIV size_t kperf__drop_offline(const kperf_pmu **m, size_t n) {
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!m[i]->cpumask_invalid) m[w++] = m[i];
+    return w;
+}
+
+KPERF__PRIV int kperf__pmu_offline(const kperf_pmu *pmu) {
+    return kperf__fail(KPERF_ENOTSUP, "%s: the PMU has no online CPU (its cpumask reads -1); "
+                                      "bring a CPU of its socket/SCCL online",
+                       pmu->name);
+}
+
 /* `pmu/terms/`: P->pos is on the opening '/'. */
 KPERF__PRIV int kperf__parse_pmu_event(kperf__parser *P, kperf__vars *v, const char *name) {
     size_t open = P->pos++, t0 = P->pos;
@@ -2730,6 +2745,8 @@ KPERF__PRIV int kperf__parse_pmu_event(kperf__parser *P, kperf__vars *v, const c
     size_t nm = kperf__pmus_match(P->pmus, name, m, 256);
     if (!nm) return kperf__unknown_pmu(P, name);
     (void)open;
+    nm = kperf__drop_offline(m, nm);
+    if (!nm) return kperf__pmu_offline(m[0]);
     for (size_t i = 0; i < nm; i++) {
         kperf_event *e = kperf__vars_push(v);
         if (!e) return -ENOMEM;
@@ -2749,7 +2766,7 @@ KPERF__PRIV int kperf__parse_pmu_event(kperf__parser *P, kperf__vars *v, const c
 /* `sys:name[/filter/]`: P->pos is just after the name. */
 KPERF__PRIV int kperf__parse_tracepoint(kperf__parser *P, kperf__vars *v, const char *sys,
                                         const char *name) {
-    char dir[PATH_MAX], path[PATH_MAX], buf[32];
+    char dir[PATH_MAX], path[PATH_MAX], buf[32], want[256];
     char *filter = NULL;
     if (P->s[P->pos] == '/') {
         size_t f0 = ++P->pos;
@@ -2786,7 +2803,7 @@ KPERF__PRIV int kperf__parse_tracepoint(kperf__parser *P, kperf__vars *v, const 
     if (rc <= 0 || !kperf__parse_u64(buf, strlen(buf), &id)) {
         KPERF_FREE(filter);
         kperf__suggest s;
-        char want[256], text[600];
+        char text[600];
         char **names = NULL;
         size_t n = 0;
         snprintf(want, sizeof want, "%s:%s", sys, name);
@@ -2815,6 +2832,8 @@ KPERF__PRIV int kperf__parse_tracepoint(kperf__parser *P, kperf__vars *v, const 
     e->type = PERF_TYPE_TRACEPOINT;
     e->config[0] = id;
     e->filter = filter;
+    snprintf(want, sizeof want, "%s:%s", sys, name);
+    if (!(e->name = kperf__strdup(want))) return -ENOMEM;
     return (e->pmu = kperf__strdup("tracepoint")) ? 0 : -ENOMEM;
 }
 
@@ -2838,10 +2857,15 @@ KPERF__PRIV int kperf__parse_named(kperf__parser *P, kperf__vars *v, const char 
             return (e->pmu = kperf__strdup("cpu")) ? 0 : -ENOMEM;
         }
     }
+    const kperf_pmu *offline = NULL;
     for (size_t i = 0; P->pmus && i < P->pmus->n; i++) {
         const kperf_pmu *pmu = &P->pmus->pmus[i];
         const kperf_pmu_alias *a = kperf_pmu_alias_find(pmu, word);
         if (!a) continue;
+        if (pmu->cpumask_invalid) {
+            offline = pmu;
+            continue;
+        }
         kperf_event *e = kperf__vars_push(v);
         if (!e) return -ENOMEM;
         e->type = pmu->type;
@@ -2852,6 +2876,7 @@ KPERF__PRIV int kperf__parse_named(kperf__parser *P, kperf__vars *v, const char 
         snprintf(buf, sizeof buf, "%s/%s/", pmu->name, word);
         if (!(e->name = kperf__strdup(buf))) return -ENOMEM;
     }
+    if (!v->n && offline) return kperf__pmu_offline(offline);
     return v->n ? 0 : kperf__unknown_event(P, word);
 }
 
