@@ -2114,6 +2114,8 @@ KPERF_API int kperf_topology_freq(const kperf_topology *t, int cpu, uint64_t *kh
 
 // >>events ------------------------------------------------------------------------------
 
+#include <fnmatch.h> /* tracepoint globs; plain C, safe inside extern "C" */
+
 /* A generic event name: hardware (type 0) or software (type 1). The first name of each
  * (type, config) pair is the primary one; the others are synonyms. */
 typedef struct kperf__generic {
@@ -2355,6 +2357,7 @@ KPERF__PRIV const char *kperf__tracefs_events(const char *root, char *buf, size_
 typedef struct kperf__vars {    /* the events one spec item becomes (one per PMU) */
     kperf_event *v;
     size_t n;
+    bool splice;                /* a tracepoint glob: inside braces, all join one group */
 } kperf__vars;
 
 typedef struct kperf__parser {
@@ -2763,78 +2766,130 @@ KPERF__PRIV int kperf__parse_pmu_event(kperf__parser *P, kperf__vars *v, const c
     return 0;
 }
 
+/* The optional `/filter/` after a tracepoint (P->pos on the '/'); quotes may hold '/'. */
+KPERF__PRIV int kperf__parse_filter(kperf__parser *P, char **filter) {
+    *filter = NULL;
+    if (P->s[P->pos] != '/') return 0;
+    size_t f0 = ++P->pos;
+    bool quoted = false;
+    while (P->s[P->pos] && (quoted || P->s[P->pos] != '/')) {
+        if (P->s[P->pos] == '"') quoted = !quoted;
+        else if (P->s[P->pos] == '\\' && P->s[P->pos + 1]) P->pos++;
+        P->pos++;
+    }
+    if (P->s[P->pos] != '/')
+        return kperf__parse_error(P, P->pos, "expected '/' closing the tracepoint filter");
+    if (P->pos > f0 && !(*filter = kperf__strndup(P->s + f0, P->pos - f0))) return -ENOMEM;
+    P->pos++;
+    return 0;
+}
+
+/* Unknown tracepoint: suggestions from the same system, or from systems of similar name. */
+KPERF__PRIV int kperf__unknown_tracepoint(const char *ev, const char *sys, const char *name) {
+    char path[PATH_MAX], want[256], full[256], text[600];
+    char **systems = NULL, **names = NULL;
+    size_t nsys = 0, n = 0;
+    kperf__suggest s;
+    snprintf(want, sizeof want, "%s:%s", sys, name);
+    kperf__suggest_init(&s, want);
+    s.limit = s.limit < 3 ? 3 : s.limit;
+    kperf__dir_names(ev, &systems, &nsys);
+    for (size_t i = 0; i < nsys; i++) {
+        if (strcmp(systems[i], sys) && kperf__edit_distance(systems[i], sys) > 2) continue;
+        kperf__dir_names(kperf__path(path, sizeof path, "%s/%s", ev, systems[i]), &names, &n);
+        for (size_t j = 0; j < n; j++) {
+            snprintf(full, sizeof full, "%s:%s", systems[i], names[j]);
+            kperf__suggest_add(full, &s);
+        }
+        kperf__names_free(names, n);
+    }
+    kperf__names_free(systems, nsys);
+    kperf__suggest_text(&s, text, sizeof text);
+    return kperf__fail(KPERF_ENOEVENT, "%s: unknown tracepoint (no %s/%s/%s/id)%s", want, ev, sys,
+                       name, text);
+}
+
+/* Reads the id of one tracepoint: 0, -ENOENT (no such tracepoint) or -EACCES/-EPERM. */
+KPERF__PRIV int kperf__tracepoint_id(const char *ev, const char *sys, const char *name,
+                                     uint64_t *id) {
+    char path[PATH_MAX], buf[32];
+    kperf__path(path, sizeof path, "%s/%s/%s/id", ev, sys, name);
+    int rc = kperf__read_file(path, buf, sizeof buf);
+    if (rc == -EACCES || rc == -EPERM) return rc;
+    if (rc <= 0 || !kperf__parse_u64(buf, strlen(buf), id)) return -ENOENT;
+    return 0;
+}
+
+KPERF__PRIV int kperf__tracepoint_push(kperf__vars *v, const char *sys, const char *name,
+                                       uint64_t id, const char *filter) {
+    char nm[512];
+    kperf_event *e = kperf__vars_push(v);
+    if (!e) return -ENOMEM;
+    e->type = PERF_TYPE_TRACEPOINT;
+    e->config[0] = id;
+    snprintf(nm, sizeof nm, "%s:%s", sys, name);
+    if (filter && !(e->filter = kperf__strdup(filter))) return -ENOMEM;
+    if (!(e->name = kperf__strdup(nm))) return -ENOMEM;
+    return (e->pmu = kperf__strdup("tracepoint")) ? 0 : -ENOMEM;
+}
+
+/* `sys:name` with glob characters (* ? [) in either part: every match, sorted. */
+KPERF__PRIV int kperf__tracepoint_glob(kperf__vars *v, const char *ev, const char *sys,
+                                       const char *name, const char *filter) {
+    char path[PATH_MAX];
+    char **systems = NULL, **names = NULL;
+    size_t nsys = 0, n = 0;
+    int rc = 0;
+    kperf__dir_names(ev, &systems, &nsys);
+    for (size_t i = 0; i < nsys && rc >= 0; i++) {
+        if (fnmatch(sys, systems[i], 0) != 0) continue;
+        if (kperf__dir_names(kperf__path(path, sizeof path, "%s/%s", ev, systems[i]), &names,
+                             &n) < 0)
+            continue;
+        for (size_t j = 0; j < n && rc >= 0; j++) {
+            uint64_t id;
+            if (fnmatch(name, names[j], 0) != 0) continue;
+            if (kperf__tracepoint_id(ev, systems[i], names[j], &id) == 0)
+                rc = kperf__tracepoint_push(v, systems[i], names[j], id, filter);
+        }
+        kperf__names_free(names, n);
+    }
+    kperf__names_free(systems, nsys);
+    if (rc < 0) return rc;
+    if (!v->n) return kperf__fail(KPERF_ENOEVENT, "%s:%s: no tracepoint matches (under %s)", sys,
+                                  name, ev);
+    return 0;
+}
+
 /* `sys:name[/filter/]`: P->pos is just after the name. */
 KPERF__PRIV int kperf__parse_tracepoint(kperf__parser *P, kperf__vars *v, const char *sys,
                                         const char *name) {
-    char dir[PATH_MAX], path[PATH_MAX], buf[32], want[256];
+    char dir[PATH_MAX];
     char *filter = NULL;
-    if (P->s[P->pos] == '/') {
-        size_t f0 = ++P->pos;
-        bool quoted = false;
-        while (P->s[P->pos] && (quoted || P->s[P->pos] != '/')) {
-            if (P->s[P->pos] == '"' ) quoted = !quoted;
-            else if (P->s[P->pos] == '\\' && P->s[P->pos + 1]) P->pos++;
-            P->pos++;
-        }
-        if (P->s[P->pos] != '/')
-            return kperf__parse_error(P, P->pos, "expected '/' closing the tracepoint filter");
-        if (P->pos > f0 && !(filter = kperf__strndup(P->s + f0, P->pos - f0))) return -ENOMEM;
-        P->pos++;
-    }
-    const char *ev = kperf__tracefs_events(kperf_pmus_root(P->pmus), dir, sizeof dir);
-    if (!ev) {
-        KPERF_FREE(filter);
-        return kperf__fail(KPERF_ENOTRACEFS,
-                           "%s:%s: tracefs is not mounted (looked in %s/sys/kernel/tracing and "
-                           "%s/sys/kernel/debug/tracing); mount it with `mount -t tracefs nodev "
-                           "/sys/kernel/tracing`",
-                           sys, name, kperf__rp(kperf_pmus_root(P->pmus)),
-                           kperf__rp(kperf_pmus_root(P->pmus)));
-    }
-    kperf__path(path, sizeof path, "%s/%s/%s/id", ev, sys, name);
-    int rc = kperf__read_file(path, buf, sizeof buf);
     uint64_t id;
-    if (rc == -EACCES || rc == -EPERM) {
-        KPERF_FREE(filter);
-        return kperf__fail(-rc, "%s:%s: cannot read %s: %s (tracefs needs root or a tracing "
-                                "group; run as root or chmod the tracefs mount)",
-                           sys, name, path, strerror(-rc));
-    }
-    if (rc <= 0 || !kperf__parse_u64(buf, strlen(buf), &id)) {
-        KPERF_FREE(filter);
-        kperf__suggest s;
-        char text[600];
-        char **names = NULL;
-        size_t n = 0;
-        snprintf(want, sizeof want, "%s:%s", sys, name);
-        kperf__suggest_init(&s, want);
-        s.limit = s.limit < 3 ? 3 : s.limit;
-        char **systems = NULL;
-        size_t nsys = 0;
-        kperf__dir_names(ev, &systems, &nsys);
-        for (size_t i = 0; i < nsys; i++) {
-            if (strcmp(systems[i], sys) && kperf__edit_distance(systems[i], sys) > 2) continue;
-            kperf__dir_names(kperf__path(path, sizeof path, "%s/%s", ev, systems[i]), &names, &n);
-            for (size_t j = 0; j < n; j++) {
-                char full[256];
-                snprintf(full, sizeof full, "%s:%s", systems[i], names[j]);
-                kperf__suggest_add(full, &s);
-            }
-            kperf__names_free(names, n);
-        }
-        kperf__names_free(systems, nsys);
-        kperf__suggest_text(&s, text, sizeof text);
-        return kperf__fail(KPERF_ENOEVENT, "%s: unknown tracepoint (no %s/%s/%s/id)%s", want, ev,
-                           sys, name, text);
-    }
-    kperf_event *e = kperf__vars_push(v);
-    if (!e) return KPERF_FREE(filter), -ENOMEM;
-    e->type = PERF_TYPE_TRACEPOINT;
-    e->config[0] = id;
-    e->filter = filter;
-    snprintf(want, sizeof want, "%s:%s", sys, name);
-    if (!(e->name = kperf__strdup(want))) return -ENOMEM;
-    return (e->pmu = kperf__strdup("tracepoint")) ? 0 : -ENOMEM;
+    int rc = kperf__parse_filter(P, &filter);
+    if (rc < 0) return rc;
+    const char *root = kperf__rp(kperf_pmus_root(P->pmus));
+    const char *ev = kperf__tracefs_events(kperf_pmus_root(P->pmus), dir, sizeof dir);
+    if (!ev)
+        rc = kperf__fail(KPERF_ENOTRACEFS,
+                         "%s:%s: tracefs is not mounted (looked in %s/sys/kernel/tracing and "
+                         "%s/sys/kernel/debug/tracing); mount it with `mount -t tracefs nodev "
+                         "/sys/kernel/tracing`",
+                         sys, name, root, root);
+    else if (strpbrk(sys, "*?[") || strpbrk(name, "*?["))
+        rc = kperf__tracepoint_glob(v, ev, sys, name, filter);
+    else if ((rc = kperf__tracepoint_id(ev, sys, name, &id)) == -EACCES || rc == -EPERM)
+        rc = kperf__fail(-rc, "%s:%s: cannot read %s/%s/%s/id: %s (tracefs needs root; run as "
+                              "root or make the tracefs mount readable)",
+                         sys, name, ev, sys, name, strerror(-rc));
+    else if (rc < 0)
+        rc = kperf__unknown_tracepoint(ev, sys, name);
+    else
+        rc = kperf__tracepoint_push(v, sys, name, id, filter);
+    KPERF_FREE(filter);
+    v->splice = true;
+    return rc;
 }
 
 /* A bare name: generic, cache, raw rNNNN, or an alias of one or more PMUs. */
@@ -2917,51 +2972,10 @@ KPERF__PRIV bool kperf__all_mods(const char *s, size_t n) {
     return true;
 }
 
-/* One event (not a group) at P->pos into @p v. */
-KPERF__PRIV int kperf__parse_event(kperf__parser *P, kperf__vars *v) {
-    char word[256], word2[256];
-    kperf__skip_ws(P);
-    size_t start = P->pos;
-    while (kperf__isname(P->s[P->pos])) P->pos++;
-    size_t wlen = P->pos - start;
-    if (!wlen) return kperf__parse_error(P, P->pos, "expected an event name");
-    if (wlen >= sizeof word) return kperf__parse_error(P, start, "event name too long");
-    memcpy(word, P->s + start, wlen);
-    word[wlen] = 0;
-    int rc;
-    uint32_t flags = 0;
-    uint8_t precise = 0;
-    bool mods_done = false;
-    size_t mods_at = 0;
-    if (P->s[P->pos] == '/') {
-        rc = kperf__parse_pmu_event(P, v, word);
-    } else if (P->s[P->pos] == ':') {
-        size_t w0 = P->pos + 1, w1 = w0;
-        while (kperf__isname(P->s[w1])) w1++;
-        uint32_t gt;
-        uint64_t gc;
-        if (kperf__all_mods(P->s + w0, w1 - w0) || kperf__generic_lookup(word, &gt, &gc)) {
-            mods_at = P->pos;
-            P->pos = w0;
-            if ((rc = kperf__parse_mods(P, &flags, &precise)) < 0) return rc;
-            mods_done = true;
-            rc = kperf__parse_named(P, v, word);
-        } else {
-            if (w1 == w0) return kperf__parse_error(P, w0, "expected a tracepoint or modifier");
-            if (w1 - w0 >= sizeof word2) return kperf__parse_error(P, w0, "name too long");
-            memcpy(word2, P->s + w0, w1 - w0);
-            word2[w1 - w0] = 0;
-            P->pos = w1;
-            rc = kperf__parse_tracepoint(P, v, word, word2);
-        }
-    } else {
-        rc = kperf__parse_named(P, v, word);
-    }
-    if (rc < 0) return rc;
-    if (!mods_done && P->s[P->pos] == ':') {
-        mods_at = P->pos++;
-        if ((rc = kperf__parse_mods(P, &flags, &precise)) < 0) return rc;
-    }
+/* Sets spec, display name and modifiers of every event of one item. @p mods_at is the
+ * offset of the modifier text (0 = none), appended to names kperf built ("pmu/x/:u"). */
+KPERF__PRIV int kperf__event_finish(kperf__parser *P, kperf__vars *v, size_t start, size_t mods_at,
+                                    uint32_t flags, uint8_t precise) {
     size_t end = P->pos;
     for (size_t i = 0; i < v->n; i++) {
         kperf_event *e = &v->v[i];
@@ -2970,16 +2984,85 @@ KPERF__PRIV int kperf__parse_event(kperf__parser *P, kperf__vars *v) {
         if (!(e->spec = kperf__strndup(P->s + start, end - start))) return -ENOMEM;
         if (!e->name) {
             if (!(e->name = kperf__strdup(e->spec))) return -ENOMEM;
-        } else if (mods_at) { /* "pmu/x/" + ":mods" as written */
+        } else if (mods_at) {
             size_t nl = strlen(e->name), cl = end - mods_at;
-            char *nn = (char *)KPERF_REALLOC(e->name, nl + cl + 1);
+            char *nn = (char *)KPERF_REALLOC(e->name, nl + cl + 2);
             if (!nn) return -ENOMEM;
+            e->name = nn;
+            if (P->s[mods_at] != ':') nn[nl++] = ':';
             memcpy(nn + nl, P->s + mods_at, cl);
             nn[nl + cl] = 0;
-            e->name = nn;
         }
     }
     return 0;
+}
+
+/* Length of a tracepoint name part (name characters plus glob characters). */
+KPERF__PRIV size_t kperf__tp_span(const char *s) {
+    size_t n = 0;
+    while (kperf__isname(s[n]) || s[n] == '*' || s[n] == '?') n++;
+    return n;
+}
+
+/* `word:...` : modifiers of a named event, or a tracepoint `sys:name`. */
+KPERF__PRIV int kperf__parse_colon(kperf__parser *P, kperf__vars *v, const char *word,
+                                   size_t *mods_at, uint32_t *flags, uint8_t *precise) {
+    char word2[256];
+    size_t w0 = P->pos + 1, w1 = w0 + kperf__tp_span(P->s + w0);
+    uint32_t gt;
+    uint64_t gc;
+    if (!strpbrk(word, "*?") &&
+        (kperf__all_mods(P->s + w0, w1 - w0) || kperf__generic_lookup(word, &gt, &gc))) {
+        *mods_at = P->pos;
+        P->pos = w0;
+        int rc = kperf__parse_mods(P, flags, precise);
+        return rc < 0 ? rc : kperf__parse_named(P, v, word);
+    }
+    if (w1 == w0) return kperf__parse_error(P, w0, "expected a tracepoint or modifier");
+    if (w1 - w0 >= sizeof word2) return kperf__parse_error(P, w0, "name too long");
+    memcpy(word2, P->s + w0, w1 - w0);
+    word2[w1 - w0] = 0;
+    P->pos = w1;
+    return kperf__parse_tracepoint(P, v, word, word2);
+}
+
+/* One event (not a group) at P->pos into @p v. */
+KPERF__PRIV int kperf__parse_event(kperf__parser *P, kperf__vars *v) {
+    char word[256];
+    kperf__skip_ws(P);
+    size_t start = P->pos, wlen = kperf__tp_span(P->s + start);
+    if (!wlen) return kperf__parse_error(P, P->pos, "expected an event name");
+    if (wlen >= sizeof word) return kperf__parse_error(P, start, "event name too long");
+    memcpy(word, P->s + start, wlen);
+    word[wlen] = 0;
+    P->pos += wlen;
+    if (strpbrk(word, "*?") && P->s[P->pos] != ':')
+        return kperf__parse_error(P, start + strcspn(word, "*?"),
+                                  "glob characters are allowed in tracepoint names only");
+    int rc;
+    uint32_t flags = 0;
+    uint8_t precise = 0;
+    size_t mods_at = 0;
+    if (P->s[P->pos] == '/') {
+        rc = kperf__parse_pmu_event(P, v, word);
+        /* perf also takes modifiers right after the closing slash: cpu/.../pp */
+        size_t m = P->pos;
+        while (kperf__isname(P->s[m])) m++;
+        if (rc >= 0 && m > P->pos && kperf__all_mods(P->s + P->pos, m - P->pos)) {
+            mods_at = P->pos;
+            rc = kperf__parse_mods(P, &flags, &precise);
+        }
+    } else if (P->s[P->pos] == ':') {
+        rc = kperf__parse_colon(P, v, word, &mods_at, &flags, &precise);
+    } else {
+        rc = kperf__parse_named(P, v, word);
+    }
+    if (rc < 0) return rc;
+    if (!mods_at && P->s[P->pos] == ':') {
+        mods_at = P->pos++;
+        if ((rc = kperf__parse_mods(P, &flags, &precise)) < 0) return rc;
+    }
+    return kperf__event_finish(P, v, start, mods_at, flags, precise);
 }
 
 /* Appends @p e (moved) to the output list as a member of group @p group. */
@@ -3000,12 +3083,12 @@ KPERF__PRIV int kperf__emit(kperf__parser *P, kperf_event *e, int group, bool le
 }
 
 /* Emits one group of items: with a multi-PMU item, one group per PMU (every other item
- * copied into each). */
+ * copied into each). Inside braces a tracepoint glob's matches all join the group. */
 KPERF__PRIV int kperf__emit_group(kperf__parser *P, kperf__vars *items, size_t nitems,
-                                  size_t at) {
+                                  size_t at, bool braced) {
     size_t width = 1;
     for (size_t i = 0; i < nitems; i++)
-        if (items[i].n > 1) {
+        if (items[i].n > 1 && !(braced && items[i].splice)) {
             if (width > 1 && items[i].n != width)
                 return kperf__parse_error(P, at, "events of this group expand to different "
                                                  "numbers of PMUs; group them per PMU");
@@ -3013,15 +3096,22 @@ KPERF__PRIV int kperf__emit_group(kperf__parser *P, kperf__vars *items, size_t n
         }
     for (size_t k = 0; k < width; k++) {
         int group = P->out->ngroups++;
+        bool first = true;
         for (size_t i = 0; i < nitems; i++) {
-            kperf_event tmp;
-            kperf_event *src = &items[i].v[items[i].n > 1 ? k : 0];
-            if (items[i].n == 1 && k + 1 < width) {
-                if (kperf__event_copy(&tmp, src) < 0) return -ENOMEM;
-                src = &tmp;
+            bool all = braced && items[i].splice;
+            size_t from = all || items[i].n == 1 ? 0 : k;
+            size_t to = all ? items[i].n : from + 1;
+            for (size_t j = from; j < to; j++) {
+                kperf_event tmp, *src = &items[i].v[j];
+                bool copy = (all || items[i].n == 1) && k + 1 < width;
+                if (copy && kperf__event_copy(&tmp, src) < 0) return -ENOMEM;
+                int rc = kperf__emit(P, copy ? &tmp : src, group, first);
+                if (rc < 0) {
+                    if (copy) kperf__event_clear(&tmp);
+                    return rc;
+                }
+                first = false;
             }
-            int rc = kperf__emit(P, src, group, i == 0);
-            if (rc < 0) return rc;
         }
     }
     return 0;
@@ -3038,7 +3128,7 @@ KPERF__PRIV int kperf__parse_item(kperf__parser *P) {
     if (P->s[P->pos] != '{') {
         rc = kperf__parse_event(P, &items[0]);
         n = 1;
-        if (rc >= 0) rc = kperf__emit_group(P, items, 1, at);
+        if (rc >= 0) rc = kperf__emit_group(P, items, 1, at, false);
         kperf__vars_free(&items[0]);
         return rc;
     }
@@ -3072,7 +3162,7 @@ KPERF__PRIV int kperf__parse_item(kperf__parser *P) {
                 if (precise > items[i].v[j].precise) items[i].v[j].precise = precise;
             }
     }
-    if (rc >= 0) rc = kperf__emit_group(P, items, n, at);
+    if (rc >= 0) rc = kperf__emit_group(P, items, n, at, true);
     for (size_t i = 0; i < n; i++) kperf__vars_free(&items[i]);
     return rc;
 }
