@@ -443,6 +443,128 @@ static int kperf__fail(int err, const char *fmt, ...) {
 // <<topology
 
 // >>events ------------------------------------------------------------------------------
+/* TEMP STUB (count branch only): minimal registry and parser until core lands. */
+struct kperf_pmus { char *root; kperf_pmu *v; size_t n; };
+KPERF_API int kperf_pmus_open(kperf_pmus **out, const char *root) {
+    *out = NULL;
+    if (!root) root = getenv("KPERF_SYSFS_ROOT");
+    if (!root) root = "/";
+    kperf_pmus *p = (kperf_pmus *)kperf__calloc(1, sizeof *p);
+    p->root = kperf__strdup(root);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/sys/bus/event_source/devices", root);
+    DIR *d = opendir(path);
+    if (!d) { free(p->root); free(p); return kperf__fail(ENOENT, "no %s", path); }
+    p->v = (kperf_pmu *)kperf__calloc(64, sizeof(kperf_pmu));
+    struct dirent *de;
+    while ((de = readdir(d)) && p->n < 64) {
+        if (de->d_name[0] == '.') continue;
+        kperf_pmu *u = &p->v[p->n++];
+        u->name = kperf__strdup(de->d_name);
+        char b[64], f[4200];
+        snprintf(f, sizeof f, "%s/%s/type", path, de->d_name);
+        if (kperf__read_file(f, b, sizeof b) > 0) u->type = (uint32_t)atoi(b);
+        u->is_core = !strcmp(u->name, "cpu") || !strncmp(u->name, "armv8", 5);
+        snprintf(f, sizeof f, "%s/%s/cpumask", path, de->d_name);
+        if (!u->is_core && kperf__read_file(f, b, sizeof b) > 0) {
+            u->is_uncore = true;
+            u->cpus = (int *)kperf__calloc(1, sizeof(int));
+            u->cpus[0] = atoi(b); u->ncpus = 1;
+        }
+    }
+    closedir(d);
+    *out = p;
+    return 0;
+}
+KPERF_API void kperf_pmus_close(kperf_pmus *p) {
+    if (!p) return;
+    for (size_t i = 0; i < p->n; i++) { free(p->v[i].name); free(p->v[i].cpus); }
+    free(p->v); free(p->root); free(p);
+}
+KPERF_API size_t kperf_pmus_count(const kperf_pmus *p) { return p->n; }
+KPERF_API const kperf_pmu *kperf_pmus_at(const kperf_pmus *p, size_t i) { return i < p->n ? &p->v[i] : NULL; }
+KPERF_API const kperf_pmu *kperf_pmus_find(const kperf_pmus *p, const char *name) {
+    for (size_t i = 0; i < p->n; i++) if (!strcmp(p->v[i].name, name)) return &p->v[i];
+    return NULL;
+}
+KPERF_API const char *kperf_pmus_root(const kperf_pmus *p) { return p->root; }
+KPERF_API int kperf_pmu_encode(const kperf_pmu *pmu, const char *term, uint64_t value, uint64_t config[4]) {
+    (void)pmu; (void)term; (void)value; (void)config; return -KPERF_EPARSE;
+}
+KPERF__PRIV bool kperf__has_hw_pmu(const kperf_pmus *pmus) {
+    for (size_t i = 0; pmus && i < kperf_pmus_count(pmus); i++) if (kperf_pmus_at(pmus, i)->is_core) return true;
+    return false;
+}
+KPERF__PRIV void kperf__event_attr(const kperf_event *ev, struct perf_event_attr *a) {
+    memset(a, 0, sizeof *a);
+    a->size = sizeof *a; a->type = ev->type; a->config = ev->config[0]; a->config1 = ev->config[1];
+    a->config2 = ev->config[2];
+    a->exclude_user = !!(ev->flags & KPERF_EV_EXCLUDE_USER);
+    a->exclude_kernel = !!(ev->flags & KPERF_EV_EXCLUDE_KERNEL);
+    a->exclude_hv = !!(ev->flags & KPERF_EV_EXCLUDE_HV);
+    a->pinned = !!(ev->flags & KPERF_EV_PINNED);
+    a->precise_ip = ev->precise;
+}
+static const struct { const char *n; uint32_t t; uint64_t c; } kperf__stub_names[] = {
+    {"cycles", 0, 0}, {"instructions", 0, 1}, {"branch-misses", 0, 5},
+    {"cpu-clock", 1, 0}, {"task-clock", 1, 1}, {"page-faults", 1, 2}, {"faults", 1, 2},
+    {"context-switches", 1, 3}, {"cs", 1, 3}, {"cpu-migrations", 1, 4}, {"minor-faults", 1, 5},
+    {"major-faults", 1, 6}, {"dummy", 1, 9},
+};
+KPERF_API int kperf_evlist_parse(kperf_evlist **out, const char *spec, const kperf_pmus *pmus) {
+    (void)pmus;
+    *out = NULL;
+    kperf_evlist *l = (kperf_evlist *)kperf__calloc(1, sizeof *l);
+    l->events = (kperf_event *)kperf__calloc(64, sizeof(kperf_event));
+    char *s = kperf__strdup(spec), *save = NULL;
+    int ingroup = 0;
+    for (char *tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        int open_g = 0, close_g = 0;
+        if (*tok == '{') { open_g = 1; tok++; }
+        size_t len = strlen(tok);
+        if (len && tok[len - 1] == '}') { close_g = 1; tok[--len] = 0; }
+        kperf_event *e = &l->events[l->nevents++];
+        e->spec = kperf__strdup(tok); e->name = kperf__strdup(tok); e->scale = 1.0;
+        char *mod = strchr(tok, ':');
+        if (mod && mod[1] != ':' && strchr(tok, ':') == strrchr(tok, ':') && (!strcmp(mod, ":u") || !strcmp(mod, ":k"))) {
+            e->flags = !strcmp(mod, ":u") ? KPERF_EV_EXCLUDE_KERNEL : KPERF_EV_EXCLUDE_USER;
+            *mod = 0;
+        }
+        int found = 0;
+        for (size_t i = 0; i < sizeof kperf__stub_names / sizeof kperf__stub_names[0]; i++)
+            if (!strcmp(tok, kperf__stub_names[i].n)) {
+                e->type = kperf__stub_names[i].t; e->config[0] = kperf__stub_names[i].c; found = 1;
+                e->pmu = kperf__strdup(e->type == 0 ? "cpu" : "software");
+            }
+        if (!found && strchr(tok, ':')) {
+            char sys[128], nm[128], p[512], b[32];
+            if (sscanf(tok, "%127[^:]:%127s", sys, nm) == 2) {
+                snprintf(p, sizeof p, "/sys/kernel/tracing/events/%s/%s/id", sys, nm);
+                if (kperf__read_file(p, b, sizeof b) > 0) {
+                    e->type = PERF_TYPE_TRACEPOINT; e->config[0] = strtoull(b, 0, 10); found = 1;
+                    e->pmu = kperf__strdup("tracepoint");
+                }
+            }
+        }
+        if (!found) {
+            int rc = kperf__fail(KPERF_ENOEVENT, "unknown event '%s'", tok);
+            free(s); l->nevents--; free(e->spec); free(e->name); kperf_evlist_free(l); return rc;
+        }
+        e->group = l->ngroups;
+        e->leader = !ingroup;
+        if (open_g) ingroup = 1;
+        if (close_g) ingroup = 0;
+        if (!ingroup) l->ngroups++;
+    }
+    free(s);
+    *out = l;
+    return 0;
+}
+KPERF_API void kperf_evlist_free(kperf_evlist *l) {
+    if (!l) return;
+    for (size_t i = 0; i < l->nevents; i++) { free(l->events[i].spec); free(l->events[i].name); free(l->events[i].pmu); free(l->events[i].filter); }
+    free(l->events); free(l);
+}
 // <<events
 
 // >>counting ----------------------------------------------------------------------------
