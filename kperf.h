@@ -322,6 +322,7 @@ typedef struct kperf_counts {
     size_t nrows;               /**< number of rows */
     uint64_t interval_ns;       /**< monotonic ns since the previous read (or the open) */
     uint64_t lost;              /**< exited-thread records lost (per_thread ring overflow) */
+    uint64_t iterations;        /**< brackets summed by kperf_region_read(); 0 for counters */
 } kperf_counts;
 
 /** What the calling process may measure, from perf_event_paranoid and its capabilities. */
@@ -454,6 +455,68 @@ KPERF_API int kperf_plan_format(const kperf_plan *plan, size_t i, char *buf, siz
 // <<counting
 
 // >>region ------------------------------------------------------------------------------
+
+/** A self-monitoring region counter: events of the calling thread, enabled once, read at
+ *  every kperf_region_start()/kperf_region_stop() bracket through rdpmc where the PMU
+ *  allows user access (no syscall), else with one read() per group. Opaque. */
+typedef struct kperf_region kperf_region;
+
+/** What a region counts. Zero-initialised: task-clock, user space, rdpmc when possible,
+ *  overhead calibrated at open and not subtracted. */
+typedef struct kperf_region_desc {
+    const char *events;     /**< event spec; NULL = "task-clock" */
+    const kperf_pmus *pmus; /**< registry; NULL = open one from sysfs_root */
+    const char *sysfs_root; /**< sysfs root when pmus is NULL */
+    bool include_kernel;    /**< count kernel space too (paranoid <= 1) */
+    bool no_rdpmc;          /**< always use read(), even where rdpmc would work */
+    bool subtract_overhead; /**< kperf_region_read() subtracts the calibrated cost of an
+                                 empty bracket from every bracket (clamped at 0) */
+} kperf_region_desc;
+
+/** @brief Opens the events on the calling thread, maps their user pages, enables them and
+ *  calibrates the cost of an empty start/stop bracket.
+ *  @param out receives the region; NULL on failure.
+ *  @param desc what to count; NULL = defaults.
+ *  @return 0 or a negative code (see kperf_counter_open()).
+ *  *Thread safety:* use the region only on the thread that opened it. */
+KPERF_API int kperf_region_open(kperf_region **out, const kperf_region_desc *desc);
+
+/** @brief Closes the region; accepts NULL. */
+KPERF_API void kperf_region_close(kperf_region *r);
+
+/** @brief Takes the start snapshot of a bracket (rdpmc, or one read() per group).
+ *  @return 0 or a negative code. */
+KPERF_API int kperf_region_start(kperf_region *r);
+
+/** @brief Takes the end snapshot and adds the bracket's counts to the region's sums.
+ *  @return 0 or a negative code (-KPERF_ESTATE without a matching start). */
+KPERF_API int kperf_region_stop(kperf_region *r);
+
+/** @brief The sums over every bracket since the open (or reset): value per event, scaled
+ *  by the summed enabled/running times, with kperf_counts::iterations set to the number
+ *  of brackets. Deltas are since the previous kperf_region_read().
+ *  @param r the region.
+ *  @param out receives pointers into region-owned storage, valid until the next read.
+ *  @return 0 or a negative code. */
+KPERF_API int kperf_region_read(kperf_region *r, kperf_counts *out);
+
+/** @brief Forgets every bracket (the calibration stays). @return 0. */
+KPERF_API int kperf_region_reset(kperf_region *r);
+
+/** The calibration of a region: what an empty bracket costs. */
+typedef struct kperf_region_cost {
+    bool rdpmc;             /**< brackets read the counters with rdpmc (no syscall) */
+    double bracket_ns;      /**< wall-clock ns of one empty start/stop pair */
+    const double *per_event;    /**< per event (spec order): its value in an empty bracket;
+                                     region-owned */
+    size_t nevents;         /**< entries in per_event */
+} kperf_region_cost;
+
+/** @brief The calibrated overhead measured at open (empty brackets), so that callers can
+ *  subtract it themselves or judge how small a region may be.
+ *  @param r the region.
+ *  @param out receives the costs; per_event stays valid until kperf_region_close(). */
+KPERF_API void kperf_region_cost_read(const kperf_region *r, kperf_region_cost *out);
 // <<region
 
 // >>task --------------------------------------------------------------------------------
@@ -1022,6 +1085,7 @@ typedef struct kperf__plan {
     kperf_evlist *evl;   /* owned */
     kperf_pmus *own_pmus;
     const kperf_pmus *pmus;
+    bool user_access;    /* ask core PMUs for user-space counter reads (arm64 rdpmc) */
 } kperf__plan;
 
 /* Appends one fd to a plan; @p leader is the index of the group leader entry, or -1 when
@@ -1111,6 +1175,19 @@ static void kperf__count_attr(const kperf_counter_desc *d, const kperf_event *ev
     }
 }
 
+/* Self-monitoring: PMUs whose format has an `rdpmc` field (arm64's config1:1) grant
+ * user-space counter reads only when asked; x86 grants them through sysfs `rdpmc`. */
+static void kperf__count_user_access(const kperf_pmus *pmus, const kperf_event *ev,
+                                     struct perf_event_attr *a) {
+    const kperf_pmu *pmu = ev->pmu ? kperf_pmus_find(pmus, ev->pmu) : NULL;
+    for (size_t i = 0; pmu && i < pmu->nformats; i++) {
+        if (strcmp(pmu->formats[i].name, "rdpmc") != 0) continue;
+        uint64_t cfg[4] = {a->config, a->config1, a->config2, 0};
+        if (kperf_pmu_encode(pmu, "rdpmc", 1, cfg) == 0)
+            a->config = cfg[0], a->config1 = cfg[1], a->config2 = cfg[2];
+    }
+}
+
 /* The CPUs one group opens on: uncore PMUs on their cpumask CPUs (intersected with the
  * requested CPUs when that leaves any), hybrid core PMUs on their CPUs among the requested
  * ones, everything else on the requested CPUs. Returns the count written to @p out. */
@@ -1156,6 +1233,7 @@ static int kperf__plan_group(kperf__plan *p, const kperf_counter_desc *d, size_t
             struct perf_event_attr a;
             const kperf_event *ev = &p->evl->events[e];
             kperf__count_attr(d, ev, e == e0, x->open_pid != -1, uncore, &a);
+            if (p->user_access) kperf__count_user_access(p->pmus, ev, &a);
             rc = kperf__plan_add(p, &a, ev->name, ev->pmu, (int)e, x->open_pid, x->pid, x->tid,
                                  x->cpu, leader);
             if (e == e0) leader = rc;
@@ -1169,13 +1247,15 @@ done:
 }
 
 /* Parses the events and builds the plan of a counter desc (shared by plan and open). */
-static int kperf__counter_plan(kperf__plan **out, const kperf_counter_desc *d) {
+static int kperf__counter_plan(kperf__plan **out, const kperf_counter_desc *d,
+                               bool user_access) {
     kperf__plan *p = (kperf__plan *)kperf__calloc(1, sizeof *p);
     kperf__targets tg = {0, 0, 0};
     int *cpus = NULL, rc = 0;
     size_t ncpus = 0;
     *out = NULL;
     if (!p) return kperf__fail(ENOMEM, "out of memory");
+    p->user_access = user_access;
     p->pmus = d->pmus;
     if (!p->pmus && (rc = kperf_pmus_open(&p->own_pmus, d->sysfs_root)) < 0) goto fail;
     if (!p->pmus) p->pmus = p->own_pmus;
@@ -1216,7 +1296,7 @@ KPERF_API int kperf_counter_plan(kperf_plan **out, const kperf_counter_desc *des
     *out = NULL;
     if (!desc) memset(&zero, 0, sizeof zero), desc = &zero;
     kperf__plan *p;
-    int rc = kperf__counter_plan(&p, desc);
+    int rc = kperf__counter_plan(&p, desc, false);
     if (rc == 0) *out = &p->pub;
     return rc;
 }
@@ -1353,14 +1433,12 @@ static int kperf__counter_rings(kperf_counter *c) {
     return 0;
 }
 
-KPERF_API int kperf_counter_open(kperf_counter **out, const kperf_counter_desc *desc) {
-    kperf_counter_desc zero;
-    if (!out) return kperf__fail(EINVAL, "kperf_counter_open: out is NULL");
-    *out = NULL;
-    if (!desc) memset(&zero, 0, sizeof zero), desc = &zero;
+/* Opens a counter; @p user_access asks for user-space reads (the region's rdpmc). */
+static int kperf__counter_open_as(kperf_counter **out, const kperf_counter_desc *desc,
+                                  bool user_access) {
     kperf_counter *c = (kperf_counter *)kperf__calloc(1, sizeof *c);
     if (!c) return kperf__fail(ENOMEM, "out of memory");
-    int rc = kperf__counter_plan(&c->plan, desc);
+    int rc = kperf__counter_plan(&c->plan, desc, user_access);
     if (rc < 0) goto fail;
     c->nfds = c->plan->pub.nentries;
     c->per_thread = desc->per_thread;
@@ -1391,6 +1469,14 @@ KPERF_API int kperf_counter_open(kperf_counter **out, const kperf_counter_desc *
 fail:
     kperf_counter_close(c);
     return rc;
+}
+
+KPERF_API int kperf_counter_open(kperf_counter **out, const kperf_counter_desc *desc) {
+    kperf_counter_desc zero;
+    if (!out) return kperf__fail(EINVAL, "kperf_counter_open: out is NULL");
+    *out = NULL;
+    if (!desc) memset(&zero, 0, sizeof zero), desc = &zero;
+    return kperf__counter_open_as(out, desc, false);
 }
 
 KPERF_API size_t kperf_counter_nfds(const kperf_counter *c) { return c ? c->nfds : 0; }
@@ -1590,6 +1676,7 @@ KPERF_API int kperf_counter_read(kperf_counter *c, kperf_counts *out) {
     if (rc < 0) return rc;
     kperf__counter_sum(c);
     uint64_t now = kperf__now_ns();
+    memset(out, 0, sizeof *out);
     out->events = c->counts, out->nevents = c->plan->evl->nevents;
     out->rows = c->rows, out->nrows = c->nrows;
     out->interval_ns = now - c->last_ns, out->lost = c->lost;
@@ -1618,6 +1705,269 @@ KPERF_API void kperf_counts_print(void *stream, const kperf_counts *n, uint64_t 
 // <<counting
 
 // >>region ------------------------------------------------------------------------------
+
+/* The arithmetic of a self-monitoring read, on a consistent view of the user page (inside
+ * the seqlock, or a synthetic page in tests): @p pmc is the raw value rdpmc returned for
+ * index - 1, @p cyc the timestamp counter (rdtsc, cntvct_el0). Returns -1 when the page
+ * says to use read() instead (no user access, or index 0: the event is not on a counter).
+ * Follows the protocol documented in include/uapi/linux/perf_event.h. */
+KPERF__PRIV int kperf__mmap_compute(const struct perf_event_mmap_page *pc, uint64_t pmc,
+                                    uint64_t cyc, uint64_t *count, uint64_t *enabled,
+                                    uint64_t *running) {
+    if (!pc->cap_user_rdpmc || pc->index == 0) return -1;
+    uint16_t width = pc->pmc_width;
+    int64_t v = pc->offset;
+    if (width > 0 && width < 64) /* sign-extend the width-bit hardware value */
+        v += (int64_t)(pmc << (64 - width)) >> (64 - width);
+    else
+        v += (int64_t)pmc;
+    uint64_t ena = pc->time_enabled, run = pc->time_running;
+    if (pc->cap_user_time) {
+        uint64_t c = cyc;
+        if (pc->cap_user_time_short)
+            c = pc->time_cycles + ((c - pc->time_cycles) & pc->time_mask);
+        uint16_t shift = pc->time_shift;
+        uint64_t quot = c >> shift, rem = c & (((uint64_t)1 << shift) - 1);
+        uint64_t delta = pc->time_offset + quot * pc->time_mult + ((rem * pc->time_mult) >> shift);
+        ena += delta, run += delta; /* index != 0: the event is running now */
+    }
+    *count = (uint64_t)v, *enabled = ena, *running = run;
+    return 0;
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+#define KPERF__HAVE_RDPMC 1
+static inline uint64_t kperf__rdpmc(uint32_t counter) {
+    uint32_t lo, hi;
+    __asm__ volatile("rdpmc" : "=a"(lo), "=d"(hi) : "c"(counter));
+    return lo | (uint64_t)hi << 32;
+}
+static inline uint64_t kperf__cycles(void) {
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return lo | (uint64_t)hi << 32;
+}
+#elif defined(__aarch64__)
+#define KPERF__HAVE_RDPMC 1
+/* Counter index - 1 selects PMEVCNTR<n>_EL0 through PMSELR_EL0; 31 is the cycle counter.
+ * The kernel grants EL0 access when the event asks for it (config1 bit "rdpmc"). */
+static inline uint64_t kperf__rdpmc(uint32_t counter) {
+    uint64_t v;
+    if (counter == 31) {
+        __asm__ volatile("mrs %0, pmccntr_el0" : "=r"(v));
+        return v;
+    }
+    __asm__ volatile("msr pmselr_el0, %1\n\tisb\n\tmrs %0, pmxevcntr_el0"
+                     : "=r"(v)
+                     : "r"((uint64_t)counter));
+    return v;
+}
+static inline uint64_t kperf__cycles(void) {
+    uint64_t v;
+    __asm__ volatile("isb\n\tmrs %0, cntvct_el0" : "=r"(v));
+    return v;
+}
+#endif
+
+/* One self-monitoring read under the page's seqlock. -1: use read(). */
+static int kperf__mmap_read(const struct perf_event_mmap_page *pc, uint64_t *count,
+                            uint64_t *enabled, uint64_t *running) {
+#ifdef KPERF__HAVE_RDPMC
+    for (int tries = 0; tries < 64; tries++) {
+        uint32_t seq = __atomic_load_n(&pc->lock, __ATOMIC_RELAXED);
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        uint32_t idx = pc->index;
+        if (!pc->cap_user_rdpmc || idx == 0) return -1;
+        uint64_t pmc = kperf__rdpmc(idx - 1);
+        uint64_t cyc = pc->cap_user_time ? kperf__cycles() : 0;
+        int rc = kperf__mmap_compute(pc, pmc, cyc, count, enabled, running);
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        if (__atomic_load_n(&pc->lock, __ATOMIC_RELAXED) == seq) return rc;
+    }
+#else
+    (void)pc, (void)count, (void)enabled, (void)running;
+#endif
+    return -1;
+}
+
+struct kperf_region {
+    kperf_counter *c;
+    struct perf_event_mmap_page **pages; /* per fd; NULL where not mapped */
+    size_t pagesz, n;
+    bool rdpmc;                 /* every page allowed user reads at open */
+    bool subtract, started;
+    uint64_t *s_raw, *s_ena, *s_run;    /* start snapshot */
+    uint64_t *e_raw, *e_ena, *e_run;    /* end snapshot */
+    uint64_t *a_raw, *a_ena, *a_run;    /* sums over brackets */
+    uint64_t brackets;
+    double *overhead, bracket_ns;
+    kperf_count *counts;
+    double *prev;
+    uint64_t last_ns;
+};
+
+KPERF_API void kperf_region_close(kperf_region *r) {
+    if (!r) return;
+    for (size_t i = 0; r->pages && i < r->n; i++)
+        if (r->pages[i]) munmap(r->pages[i], r->pagesz);
+    kperf_counter_close(r->c);
+    KPERF_FREE(r->pages), KPERF_FREE(r->s_raw), KPERF_FREE(r->overhead), KPERF_FREE(r->counts);
+    KPERF_FREE(r);
+}
+
+/* Takes a snapshot of every fd: rdpmc where every page allows it, else one read() per
+ * group (the region has one target, so fd i is event i). */
+static int kperf__region_snap(kperf_region *r, uint64_t *raw, uint64_t *ena, uint64_t *run) {
+    size_t i = 0;
+    if (r->rdpmc)
+        for (; i < r->n; i++)
+            if (kperf__mmap_read(r->pages[i], &raw[i], &ena[i], &run[i]) < 0) break;
+    if (i == r->n) return 0;
+    kperf_counter *c = r->c;
+    for (size_t g = 0; g < c->ngroups; g++) {
+        int rc = kperf__counter_read_group(c, g);
+        if (rc < 0) return rc;
+    }
+    memcpy(raw, c->raw, r->n * sizeof *raw);
+    memcpy(ena, c->ena, r->n * sizeof *ena);
+    memcpy(run, c->run, r->n * sizeof *run);
+    return 0;
+}
+
+KPERF_API int kperf_region_start(kperf_region *r) {
+    if (!r) return kperf__fail(EINVAL, "kperf_region_start: region is NULL");
+    int rc = kperf__region_snap(r, r->s_raw, r->s_ena, r->s_run);
+    r->started = rc == 0;
+    return rc;
+}
+
+KPERF_API int kperf_region_stop(kperf_region *r) {
+    if (!r || !r->started)
+        return kperf__fail(KPERF_ESTATE, "kperf_region_stop without kperf_region_start");
+    int rc = kperf__region_snap(r, r->e_raw, r->e_ena, r->e_run);
+    if (rc < 0) return rc;
+    for (size_t i = 0; i < r->n; i++) {
+        r->a_raw[i] += r->e_raw[i] - r->s_raw[i];
+        r->a_ena[i] += r->e_ena[i] - r->s_ena[i];
+        r->a_run[i] += r->e_run[i] - r->s_run[i];
+    }
+    r->brackets++;
+    r->started = false;
+    return 0;
+}
+
+KPERF_API int kperf_region_reset(kperf_region *r) {
+    if (!r) return kperf__fail(EINVAL, "kperf_region_reset: region is NULL");
+    memset(r->a_raw, 0, 3 * r->n * sizeof *r->a_raw);
+    memset(r->prev, 0, r->n * sizeof *r->prev);
+    r->brackets = 0, r->started = false;
+    return 0;
+}
+
+KPERF_API int kperf_region_read(kperf_region *r, kperf_counts *out) {
+    if (!r || !out) return kperf__fail(EINVAL, "kperf_region_read: NULL argument");
+    for (size_t i = 0; i < r->n; i++) {
+        kperf_value *v = &r->counts[i].v;
+        kperf__value_set(v, r->a_raw[i], r->a_ena[i], r->a_run[i],
+                         r->c->plan->evl->events[i].scale);
+        if (r->subtract) {
+            double o = r->overhead[i] * (double)r->brackets;
+            v->value = v->value > o ? v->value - o : 0;
+        }
+        v->delta = v->value - r->prev[i], r->prev[i] = v->value;
+    }
+    uint64_t now = kperf__now_ns();
+    memset(out, 0, sizeof *out);
+    out->events = r->counts, out->nevents = r->n;
+    out->interval_ns = now - r->last_ns, out->iterations = r->brackets;
+    r->last_ns = now;
+    return 0;
+}
+
+KPERF_API void kperf_region_cost_read(const kperf_region *r, kperf_region_cost *out) {
+    memset(out, 0, sizeof *out);
+    if (!r) return;
+    out->rdpmc = r->rdpmc, out->bracket_ns = r->bracket_ns;
+    out->per_event = r->overhead, out->nevents = r->n;
+}
+
+/* Measures empty brackets: their counts per event and their wall-clock cost. */
+static int kperf__region_calibrate(kperf_region *r) {
+    enum { WARM = 16, ROUNDS = 256 };
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < WARM; i++)
+        if ((rc = kperf_region_start(r)) == 0) rc = kperf_region_stop(r);
+    kperf_region_reset(r);
+    uint64_t t0 = kperf__now_ns();
+    for (int i = 0; rc == 0 && i < ROUNDS; i++)
+        if ((rc = kperf_region_start(r)) == 0) rc = kperf_region_stop(r);
+    r->bracket_ns = (double)(kperf__now_ns() - t0) / ROUNDS;
+    kperf_counts n;
+    if (rc == 0) rc = kperf_region_read(r, &n);
+    for (size_t i = 0; rc == 0 && i < r->n; i++) r->overhead[i] = n.events[i].v.value / ROUNDS;
+    kperf_region_reset(r);
+    return rc;
+}
+
+/* Maps the first page of every fd; rdpmc is used when every page allows user reads. */
+static void kperf__region_map(kperf_region *r, bool no_rdpmc) {
+    r->pagesz = (size_t)sysconf(_SC_PAGESIZE);
+    r->rdpmc = !no_rdpmc;
+    for (size_t i = 0; i < r->n; i++) {
+        void *m = mmap(NULL, r->pagesz, PROT_READ, MAP_SHARED, r->c->fds[i], 0);
+        r->pages[i] = m == MAP_FAILED ? NULL : (struct perf_event_mmap_page *)m;
+        if (!r->pages[i] || !r->pages[i]->cap_user_rdpmc) r->rdpmc = false;
+    }
+#ifndef KPERF__HAVE_RDPMC
+    r->rdpmc = false;
+#endif
+}
+
+KPERF_API int kperf_region_open(kperf_region **out, const kperf_region_desc *desc) {
+    kperf_region_desc zero;
+    if (!out) return kperf__fail(EINVAL, "kperf_region_open: out is NULL");
+    *out = NULL;
+    if (!desc) memset(&zero, 0, sizeof zero), desc = &zero;
+    kperf_region *r = (kperf_region *)kperf__calloc(1, sizeof *r);
+    if (!r) return kperf__fail(ENOMEM, "out of memory");
+    kperf_counter_desc cd;
+    memset(&cd, 0, sizeof cd);
+    cd.events = desc->events, cd.pmus = desc->pmus, cd.sysfs_root = desc->sysfs_root;
+    cd.include_kernel = desc->include_kernel;
+    int rc = kperf__counter_open_as(&r->c, &cd, true);
+    if (rc < 0) goto fail;
+    r->n = r->c->nfds;
+    if (r->n != r->c->plan->evl->nevents) {
+        rc = kperf__fail(KPERF_ENOTSUP,
+                         "%s: a region counts the calling thread; uncore events count whole "
+                         "CPUs (use kperf_counter_open with cpus)",
+                         desc->events);
+        goto fail;
+    }
+    r->subtract = desc->subtract_overhead;
+    r->pages = (struct perf_event_mmap_page **)kperf__calloc(r->n, sizeof *r->pages);
+    r->s_raw = (uint64_t *)kperf__calloc(12 * r->n, sizeof *r->s_raw);
+    r->overhead = (double *)kperf__calloc(2 * r->n, sizeof *r->overhead);
+    r->counts = (kperf_count *)kperf__calloc(r->n, sizeof *r->counts);
+    if (!r->pages || !r->s_raw || !r->overhead || !r->counts) {
+        rc = kperf__fail(ENOMEM, "out of memory");
+        goto fail;
+    }
+    uint64_t *w = r->s_raw;
+    r->s_ena = w + r->n, r->s_run = w + 2 * r->n, r->e_raw = w + 3 * r->n;
+    r->e_ena = w + 4 * r->n, r->e_run = w + 5 * r->n, r->a_raw = w + 6 * r->n;
+    r->a_ena = w + 7 * r->n, r->a_run = w + 8 * r->n;
+    r->prev = r->overhead + r->n;
+    for (size_t i = 0; i < r->n; i++) r->counts[i] = r->c->counts[i];
+    kperf__region_map(r, desc->no_rdpmc);
+    if ((rc = kperf_counter_start(r->c)) < 0 || (rc = kperf__region_calibrate(r)) < 0) goto fail;
+    r->last_ns = kperf__now_ns();
+    *out = r;
+    return 0;
+fail:
+    kperf_region_close(r);
+    return rc;
+}
 // <<region
 
 // >>task --------------------------------------------------------------------------------
