@@ -3609,33 +3609,6 @@ static uint64_t kperf__now_ns(void) {
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* Parses a cpulist such as "0-3,8,10-11" into a new array. Returns the count or -errno. */
-static int kperf__count_cpulist(const char *s, int **out) {
-    size_t n = 0, cap = 16;
-    int *v = (int *)KPERF_MALLOC(cap * sizeof *v);
-    if (!v) return -ENOMEM;
-    while (*s) {
-        char *end;
-        long a = strtol(s, &end, 10), b = a;
-        if (end == s || a < 0 || a > 65535) break;
-        if (*end == '-') b = strtol(end + 1, &end, 10);
-        if (b < a || b > 65535) break;
-        for (long c = a; c <= b; c++) {
-            if (n == cap) {
-                int *nv = (int *)KPERF_REALLOC(v, (cap *= 2) * sizeof *v);
-                if (!nv) return KPERF_FREE(v), -ENOMEM;
-                v = nv;
-            }
-            v[n++] = (int)c;
-        }
-        s = end;
-        if (*s == ',') s++;
-        else break;
-    }
-    *out = v;
-    return (int)n;
-}
-
 /* The online CPUs of the machine under @p root. */
 static int kperf__count_online(const char *root, int **out) {
     char path[4096], buf[4096];
@@ -3644,7 +3617,9 @@ static int kperf__count_online(const char *root, int **out) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         snprintf(buf, sizeof buf, "0-%ld", n > 0 ? n - 1 : 0);
     }
-    return kperf__count_cpulist(buf, out);
+    size_t n = 0;
+    int rc = kperf_cpulist_parse(buf, out, &n);
+    return rc < 0 ? rc : (int)n;
 }
 
 /* ---- targets ------------------------------------------------------------------------ */

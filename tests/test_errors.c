@@ -159,6 +159,21 @@ KT_TEST(perm_read) {
     if (geteuid() == 0) KT_CHECK(pm.cap_sys_admin && pm.kernel && pm.cpu_wide);
 }
 
+KT_TEST(unknown_event_and_malformed_spec) {
+    KT_UNUSED();
+    kperf_counter *c = (kperf_counter *)1;
+    int rc = kperf_counter_open(&c, &(kperf_counter_desc){.events = "task-clokc"});
+    KT_EQ_INT(rc, -KPERF_ENOEVENT);
+    KT_CHECK(c == NULL);
+    KT_EQ_STR(kperf_errmsg(), "task-clokc: unknown event; did you mean task-clock?");
+    rc = kperf_counter_open(&c, &(kperf_counter_desc){.events = "{task-clock,page-faults"});
+    KT_EQ_INT(rc, -KPERF_EPARSE);
+    KT_CHECK(HAS("expected '}' at position 23"), "%s", kperf_errmsg());
+    rc = kperf_counter_open(&c, &(kperf_counter_desc){.events = "task-clock:zz"});
+    KT_EQ_INT(rc, -KPERF_EPARSE);
+    KT_CHECK(HAS("unknown modifier 'z'") && HAS("at position 11"), "%s", kperf_errmsg());
+}
+
 int main(void) {
     KT_RUN(cycles_without_hardware_pmu);
     KT_RUN(pid_that_does_not_exist);
@@ -166,5 +181,6 @@ int main(void) {
     KT_RUN(kernel_messages_name_event_and_fix);
     KT_RUN(unprivileged_paranoid_and_capability);
     KT_RUN(perm_read);
+    KT_RUN(unknown_event_and_malformed_spec);
     KT_EXIT();
 }
