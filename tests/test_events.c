@@ -650,6 +650,32 @@ KT_TEST(breakpoint_counts_writes) {
     KT_EQ_INT(n, 1000);
 }
 
+/* The parsed tracepoint attr counts exactly N getpid calls; the filter applies. */
+KT_TEST(tracepoint_attr_counts_getpid) {
+    KT_UNUSED();
+    kperf_evlist *l = NULL;
+    if (kperf_evlist_parse(&l, "syscalls:sys_enter_getpid/common_pid != 0/:u", NULL) < 0)
+        KT_SKIP("%s", kperf_errmsg());
+    struct perf_event_attr a;
+    kperf__event_attr(&l->events[0], &a);
+    a.disabled = 1;
+    a.exclude_kernel = 0; /* tracepoints fire in the kernel */
+    int fd = (int)kperf__sys_perf_event_open(&a, 0, -1, -1, 0);
+    if (fd < 0) {
+        kperf_evlist_free(l);
+        KT_SKIP("cannot open the tracepoint: %s", strerror(errno));
+    }
+    KT_EQ_INT(ioctl(fd, PERF_EVENT_IOC_SET_FILTER, l->events[0].filter), 0);
+    kperf_evlist_free(l);
+    ioctl(fd, PERF_EVENT_IOC_ENABLE, 0);
+    for (int i = 0; i < 250; i++) syscall(SYS_getpid);
+    ioctl(fd, PERF_EVENT_IOC_DISABLE, 0);
+    long long n = -1;
+    KT_EQ_INT(read(fd, &n, sizeof n), sizeof n);
+    close(fd);
+    KT_EQ_INT(n, 250);
+}
+
 int main(void) {
     KT_RUN(generic_and_software);
     KT_RUN(cache_names);
@@ -670,5 +696,6 @@ int main(void) {
     KT_RUN(pmu_modifiers_after_slash);
     KT_RUN(breakpoints);
     KT_RUN(breakpoint_counts_writes);
+    KT_RUN(tracepoint_attr_counts_getpid);
     KT_EXIT();
 }
