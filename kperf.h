@@ -1129,7 +1129,8 @@ static void kperf__bdfs_free(kperf__bdfs *b) {
 /* Endpoints below the root ports of every PCIe PMU that a BDF-filtered row names. */
 static int kperf__bdfs_pcie(kperf__bdfs *b, const kperf_pmus *pmus) {
     const char *root = kperf_pmus_root(pmus);
-    kperf__pci pci = {0};
+    kperf__pci pci;
+    memset(&pci, 0, sizeof pci);
     kperf__pci_scan(&pci, root);
     int rc = 0;
     for (size_t j = 0; j < kperf_pmus_count(pmus) && rc == 0; j++) {
@@ -1190,7 +1191,8 @@ KPERF_API int kperf_device_bdf_list(const kperf_pmus *pmus, kperf_bdf_type type,
     kperf_pmus *owned;
     int rc = kperf__dev_registry(pmus, NULL, &use, &owned);
     if (rc < 0) return rc;
-    kperf__bdfs b = {0};
+    kperf__bdfs b;
+    memset(&b, 0, sizeof b);
     rc = type == KPERF_BDF_SMMU ? kperf__bdfs_smmu(&b, use) : kperf__bdfs_pcie(&b, use);
     char **list = rc == 0 ? (char **)kperf__calloc(b.n + 1, sizeof *list) : NULL;
     size_t n = 0;
