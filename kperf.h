@@ -2909,10 +2909,12 @@ static int kperf__dev_nometric(const kperf_metric_info *m, const char *root) {
             else pat[k++] = *s;
         }
         pat[k] = 0;
+        if (kperf__metric_rows[i].need)
+            snprintf(pat + k, sizeof pat - k, " with %s", kperf__metric_rows[i].need);
         bool seen = false;
         for (size_t j = 0; j < np; j++) seen |= !strcmp(pats[j], pat);
         if (seen || np == 16) continue;
-        memcpy(pats[np++], pat, k + 1);
+        memcpy(pats[np++], pat, sizeof pat);
         size_t l = strlen(list);
         snprintf(list + l, sizeof list - l, "%s%s", l ? ", " : "", pat);
     }
@@ -3105,7 +3107,7 @@ static void kperf__pci_scan(kperf__pci *pci, const char *root) {
     struct dirent *e;
     while ((e = readdir(dp)))
         if (!strncmp(e->d_name, "pci", 3)) {
-            char path[PATH_MAX];
+            char path[PATH_MAX + 260];
             snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
             kperf__pci_walk(pci, path, -1, 0);
         }
@@ -3219,7 +3221,7 @@ static int kperf__bdfs_smmu(kperf__bdfs *b, const kperf_pmus *pmus) {
     struct dirent *e;
     int rc = 0;
     while (rc == 0 && (e = readdir(dp))) {
-        char pmcg[64], sub[PATH_MAX];
+        char pmcg[64], sub[PATH_MAX + 270];
         if (!kperf__smmu_pmcg_name(e->d_name, pmcg, sizeof pmcg) || !kperf_pmus_find(pmus, pmcg))
             continue;
         snprintf(sub, sizeof sub, "%s/%s/devices", dir, e->d_name);
@@ -3609,12 +3611,14 @@ static int kperf__dev_plan_metric(kperf_device *d, const kperf_metric_info *m, c
         }
     }
     if (!matched) return kperf__dev_nometric(m, kperf_pmus_root(d->pmus));
+    if (d->nev == before && filtered && want)
+        return kperf__fail(KPERF_ENOTARGET, "%s: device %s is not behind any of its PMUs; "
+                           "'kperf list --metrics' lists the devices it can measure", m->name,
+                           want);
     if (d->nev == before && filtered)
-        return kperf__fail(KPERF_ENOTARGET, "%s: %s%s%s; kperf_device_bdf_list() (kperf list "
-                           "--metrics) lists the devices it can measure", m->name,
-                           want ? "no such device " : "no device behind its PMU found under ",
-                           want ? want : kperf_pmus_root(d->pmus),
-                           want ? "" : "/sys/devices/pci* or /sys/class/iommu");
+        return kperf__fail(KPERF_ENOTARGET, "%s: no PCI device behind its PMUs (looked in "
+                           "%s/sys/devices/pci* and /sys/class/iommu)", m->name,
+                           strcmp(kperf_pmus_root(d->pmus), "/") ? kperf_pmus_root(d->pmus) : "");
     return 0;
 }
 
