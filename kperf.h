@@ -370,7 +370,7 @@ typedef struct kperf_event {
     char *pmu;              /**< PMU name: "cpu", "software", "tracepoint", "cpu_core" ... */
     uint32_t type;          /**< perf_event_attr.type */
     uint64_t config[4];     /**< config, config1, config2, config3 */
-    uint32_t flags;         /**< ::kperf_event_flags */
+    uint32_t flags;         /**< bits of enum kperf_event_flags */
     uint8_t precise;        /**< precise_ip: 0..3 from :p, :pp, :ppp */
     int group;              /**< index of its group; events of one group share it */
     bool leader;            /**< first event of its group */
@@ -381,7 +381,7 @@ typedef struct kperf_event {
                                  NULL = any CPU. Owned by the list. */
     size_t ncpus;           /**< number of entries in cpus */
     char *filter;           /**< tracepoint filter from `sys:name/filter/`, or NULL */
-    uint64_t period;        /**< `period=N` (or `freq=N` with ::KPERF_EV_FREQ); 0 = unset */
+    uint64_t period;        /**< `period=N` (or `freq=N` with KPERF_EV_FREQ); 0 = unset */
 } kperf_event;
 
 /** A parsed event list: every event of a spec such as "{cycles,instructions},faults". */
@@ -433,7 +433,7 @@ enum kperf_event_kind {
 typedef struct kperf_event_info {
     const char *name;           /**< a spec that kperf_evlist_parse() accepts */
     const char *pmu;            /**< PMU name ("software", "tracepoint", "cpu", ...) */
-    enum kperf_event_kind kind; /**< its kind (never ::KPERF_EVENT_KIND_ALL) */
+    enum kperf_event_kind kind; /**< its kind (never KPERF_EVENT_KIND_ALL) */
     const char *desc;           /**< sysfs terms of an alias, a short text otherwise */
 } kperf_event_info;
 
@@ -476,18 +476,723 @@ KPERF_API void kperf_event_names_free(char **names, size_t n);
 // <<task
 
 // >>ringbuf -----------------------------------------------------------------------------
+/** Record types of a ring buffer. The values are the kernel's PERF_RECORD_* numbers, so a
+ *  record's `type` can be compared with either. */
+enum kperf_record_type {
+    KPERF_RECORD_MMAP = 1,              /**< a mapping (old form, no inode/build id) */
+    KPERF_RECORD_LOST = 2,              /**< the kernel dropped records: ring was full */
+    KPERF_RECORD_COMM = 3,              /**< a thread changed its name, or exec'd */
+    KPERF_RECORD_EXIT = 4,              /**< a thread exited */
+    KPERF_RECORD_THROTTLE = 5,          /**< sampling throttled: too many interrupts */
+    KPERF_RECORD_UNTHROTTLE = 6,        /**< sampling resumed after a throttle */
+    KPERF_RECORD_FORK = 7,              /**< a process or thread was created */
+    KPERF_RECORD_READ = 8,              /**< a counter read (inherit_stat) */
+    KPERF_RECORD_SAMPLE = 9,            /**< a sample: see kperf_sample */
+    KPERF_RECORD_MMAP2 = 10,            /**< a mapping with device/inode or build id */
+    KPERF_RECORD_LOST_SAMPLES = 13,     /**< samples lost inside the PMU driver */
+    KPERF_RECORD_SWITCH = 14,           /**< a context switch of the monitored thread */
+    KPERF_RECORD_SWITCH_CPU_WIDE = 15,  /**< a context switch on a monitored CPU */
+};
+
+/** Sample fields. The values are the kernel's PERF_SAMPLE_* bits; kperf_sample::fields
+ *  says which ones a sample carries and kperf_sampler_desc::fields asks for extra ones. */
+enum kperf_sample_field {
+    KPERF_SAMPLE_IP = 1u << 0,            /**< instruction pointer */
+    KPERF_SAMPLE_TID = 1u << 1,           /**< pid and tid */
+    KPERF_SAMPLE_TIME = 1u << 2,          /**< timestamp in the sampler's clock */
+    KPERF_SAMPLE_ADDR = 1u << 3,          /**< data address (memory events) */
+    KPERF_SAMPLE_READ = 1u << 4,          /**< counter value (decoded: single value only) */
+    KPERF_SAMPLE_CALLCHAIN = 1u << 5,     /**< call chain (kernel and/or user frames) */
+    KPERF_SAMPLE_ID = 1u << 6,            /**< event id */
+    KPERF_SAMPLE_CPU = 1u << 7,           /**< CPU number */
+    KPERF_SAMPLE_PERIOD = 1u << 8,        /**< events since the previous sample */
+    KPERF_SAMPLE_STREAM_ID = 1u << 9,     /**< id of the (parent) event that produced it */
+    KPERF_SAMPLE_RAW = 1u << 10,          /**< raw payload (tracepoint fields) */
+    KPERF_SAMPLE_BRANCH_STACK = 1u << 11, /**< last branch records */
+    KPERF_SAMPLE_REGS_USER = 1u << 12,    /**< user registers at the sample */
+    KPERF_SAMPLE_STACK_USER = 1u << 13,   /**< a copy of the user stack */
+    KPERF_SAMPLE_WEIGHT = 1u << 14,       /**< cost of the access (latency) */
+    KPERF_SAMPLE_DATA_SRC = 1u << 15,     /**< memory hierarchy source of the data */
+    KPERF_SAMPLE_IDENTIFIER = 1u << 16,   /**< event id at a fixed position */
+    KPERF_SAMPLE_TRANSACTION = 1u << 17,  /**< transactional memory abort info */
+    KPERF_SAMPLE_REGS_INTR = 1u << 18,    /**< registers at the interrupt */
+    KPERF_SAMPLE_PHYS_ADDR = 1u << 19,    /**< physical data address */
+    KPERF_SAMPLE_CGROUP = 1u << 21,       /**< cgroup id */
+    KPERF_SAMPLE_DATA_PAGE_SIZE = 1u << 22, /**< page size of the data address */
+    KPERF_SAMPLE_CODE_PAGE_SIZE = 1u << 23, /**< page size of the code address */
+    KPERF_SAMPLE_WEIGHT_STRUCT = 1u << 24,  /**< weight as three parts (var1/2/3) */
+};
+
+/** Call-chain entries at or above this value are context markers, not addresses:
+ *  KPERF_CONTEXT_KERNEL and KPERF_CONTEXT_USER say which frames follow. */
+#define KPERF_CONTEXT_MAX ((uint64_t)-4095)
+/** Call-chain marker: the following frames are kernel addresses. */
+#define KPERF_CONTEXT_KERNEL ((uint64_t)-128)
+/** Call-chain marker: the following frames are user addresses. */
+#define KPERF_CONTEXT_USER ((uint64_t)-512)
+
+/** One last-branch record (the kernel's perf_branch_entry). */
+typedef struct kperf_branch {
+    uint64_t from;   /**< branch source address */
+    uint64_t to;     /**< branch target address */
+    uint64_t flags;  /**< bit 0 mispredicted, bit 1 predicted, bit 2 in_tx, bit 3 abort,
+                          bits 4-19 cycles, bits 20-23 branch type (kernel layout) */
+} kperf_branch;
+
+/** A decoded sample. Pointer fields point into the ring (or the ring's wrap-around copy)
+ *  and stay valid until the record is consumed (the next call to the iterator). */
+typedef struct kperf_sample {
+    uint64_t fields;         /**< kperf_sample_field bits present in this sample */
+    uint64_t id;             /**< event id (IDENTIFIER or ID) */
+    uint64_t ip;             /**< instruction pointer */
+    uint32_t pid;            /**< process id */
+    uint32_t tid;            /**< thread id */
+    uint64_t time;           /**< timestamp, in the sampler's clock (ns) */
+    uint64_t addr;           /**< data address */
+    uint64_t stream_id;      /**< stream id */
+    uint32_t cpu;            /**< CPU the sample was taken on */
+    uint64_t period;         /**< events since the previous sample */
+    uint64_t read_value;     /**< counter value (KPERF_SAMPLE_READ, single-value format) */
+    uint32_t nips;           /**< number of call-chain entries (markers included) */
+    const uint64_t *ips;     /**< call chain, innermost first; see KPERF_CONTEXT_MAX */
+    uint32_t raw_size;       /**< bytes of raw payload */
+    const void *raw;         /**< raw payload (tracepoint record: common fields first) */
+    uint32_t nbranches;      /**< number of branch records */
+    const kperf_branch *branches; /**< branch records, most recent first */
+    uint64_t branch_hw_index; /**< hardware index of the branch stack (HW_INDEX filter) */
+    uint64_t regs_abi;       /**< ABI of the user registers: 0 none, 1 32-bit, 2 64-bit */
+    uint32_t nregs;          /**< number of user registers (bits set in the regs mask) */
+    const uint64_t *regs;    /**< user registers, in mask bit order */
+    uint64_t stack_size;     /**< bytes copied from the user stack (capacity) */
+    const void *stack;       /**< the user stack copy, starting at the stack pointer */
+    uint64_t stack_dyn_size; /**< bytes of stack that are valid */
+    uint64_t weight;         /**< access cost (WEIGHT, or var1 of WEIGHT_STRUCT) */
+    uint64_t data_src;       /**< data source (perf_mem_data_src encoding) */
+    uint64_t transaction;    /**< transaction flags */
+    uint64_t intr_abi;       /**< ABI of the interrupt registers */
+    uint32_t nintr_regs;     /**< number of interrupt registers */
+    const uint64_t *intr_regs; /**< interrupt registers, in mask bit order */
+    uint64_t phys_addr;      /**< physical data address */
+    uint64_t cgroup;         /**< cgroup id */
+    uint64_t data_page_size; /**< page size of addr */
+    uint64_t code_page_size; /**< page size of ip */
+} kperf_sample;
+
+/** A decoded MMAP or MMAP2 record. */
+typedef struct kperf_mmap_rec {
+    uint32_t pid;              /**< process id */
+    uint32_t tid;              /**< thread id */
+    uint64_t addr;             /**< start address */
+    uint64_t len;              /**< length in bytes */
+    uint64_t pgoff;            /**< file offset of addr */
+    uint32_t maj;              /**< device major (MMAP2 without build id) */
+    uint32_t min;              /**< device minor */
+    uint64_t ino;              /**< inode number */
+    uint64_t ino_generation;   /**< inode generation */
+    uint32_t prot;             /**< PROT_* bits (MMAP2) */
+    uint32_t flags;            /**< MAP_* bits (MMAP2) */
+    uint8_t build_id_size;     /**< bytes of build_id when the kernel sent one, else 0 */
+    uint8_t build_id[20];      /**< build id (MMAP2 with the build-id flag) */
+    const char *filename;      /**< mapped file, "//anon", "[vdso]", ...; NUL-terminated */
+} kperf_mmap_rec;
+
+/** A decoded COMM record. */
+typedef struct kperf_comm_rec {
+    uint32_t pid;        /**< process id */
+    uint32_t tid;        /**< thread id */
+    bool exec;           /**< true when the name changed because of exec */
+    const char *comm;    /**< new name, NUL-terminated */
+} kperf_comm_rec;
+
+/** A decoded FORK or EXIT record. */
+typedef struct kperf_task_rec {
+    uint32_t pid;    /**< process id of the new (or exiting) thread */
+    uint32_t ppid;   /**< parent process id */
+    uint32_t tid;    /**< thread id */
+    uint32_t ptid;   /**< parent thread id */
+    uint64_t time;   /**< when it happened */
+} kperf_task_rec;
+
+/** A decoded LOST, LOST_SAMPLES, THROTTLE or UNTHROTTLE record. */
+typedef struct kperf_loss_rec {
+    uint64_t id;         /**< event id (LOST, THROTTLE) */
+    uint64_t lost;       /**< records (LOST) or samples (LOST_SAMPLES) dropped; 0 otherwise */
+    uint64_t time;       /**< THROTTLE/UNTHROTTLE time */
+    uint64_t stream_id;  /**< THROTTLE/UNTHROTTLE stream id */
+} kperf_loss_rec;
+
+/** A decoded SWITCH or SWITCH_CPU_WIDE record. */
+typedef struct kperf_switch_rec {
+    bool out;                 /**< switched out (else in) */
+    bool preempt;             /**< switched out while runnable (preempted) */
+    uint32_t next_prev_pid;   /**< SWITCH_CPU_WIDE: the other process */
+    uint32_t next_prev_tid;   /**< SWITCH_CPU_WIDE: the other thread */
+} kperf_switch_rec;
+
+/** One record of a ring buffer, decoded. Only the member that matches type is
+ *  filled; the common fields come from the sample or from the sample_id trailer. */
+typedef struct kperf_record {
+    uint32_t type;        /**< kperf_record_type (other kernel types pass through) */
+    uint16_t misc;        /**< header misc bits (cpumode in bits 0-2) */
+    uint16_t size;        /**< bytes of the record, header included */
+    uint64_t time;        /**< timestamp; 0 when the record carries none */
+    uint32_t pid;         /**< pid from the sample or trailer (0 when none) */
+    uint32_t tid;         /**< tid from the sample or trailer (0 when none) */
+    uint32_t cpu;         /**< CPU from the sample or trailer, else the ring's CPU */
+    uint64_t id;          /**< event id from the sample or trailer (0 when none) */
+    int event;            /**< index of the event in the sampler, -1 when unknown */
+    const void *bytes;    /**< the record exactly as the kernel wrote it (size bytes) */
+    kperf_sample sample;  /**< KPERF_RECORD_SAMPLE */
+    kperf_mmap_rec mmap;  /**< KPERF_RECORD_MMAP, KPERF_RECORD_MMAP2 */
+    kperf_comm_rec comm;  /**< KPERF_RECORD_COMM */
+    kperf_task_rec task;  /**< KPERF_RECORD_FORK, KPERF_RECORD_EXIT */
+    kperf_loss_rec loss;  /**< LOST, LOST_SAMPLES, THROTTLE, UNTHROTTLE */
+    kperf_switch_rec sw;  /**< KPERF_RECORD_SWITCH, KPERF_RECORD_SWITCH_CPU_WIDE */
+} kperf_record;
+
+/** A push-iteration callback. Return 0 to go on; a negative value stops the iteration
+ *  and is returned by the reading function (the record counts as consumed). */
+typedef int (*kperf_record_fn)(const kperf_record *rec, void *user);
+
+/** How records are laid out: the perf_event_attr fields the decoder needs. */
+typedef struct kperf_ring_layout {
+    uint64_t sample_type;        /**< perf_event_attr.sample_type (kperf_sample_field) */
+    uint64_t read_format;        /**< perf_event_attr.read_format (READ samples) */
+    uint64_t branch_sample_type; /**< perf_event_attr.branch_sample_type (HW_INDEX matters) */
+    uint64_t regs_user_mask;     /**< perf_event_attr.sample_regs_user */
+    uint64_t regs_intr_mask;     /**< perf_event_attr.sample_regs_intr */
+    bool sample_id_all;          /**< perf_event_attr.sample_id_all: trailer on side-band */
+} kperf_ring_layout;
+
+/** @brief Decodes one contiguous record. This is the decoder every ring, live or synthetic,
+ *  and the perf.data reader use.
+ *  @param bytes the record, starting at its perf_event_header; 8-byte aligned.
+ *  @param size bytes available at @p bytes (at least the header's size).
+ *  @param layout the attr fields the record was produced with.
+ *  @param out receives the decoded record; its pointers point into @p bytes.
+ *  @return 0, or -KPERF_ECORRUPT when header.size is below 8, not a multiple of 8, larger
+ *  than @p size, or does not hold the fields the layout says it has. */
+KPERF_API int kperf_record_parse(const void *bytes, size_t size, const kperf_ring_layout *layout,
+                                 kperf_record *out);
+
+/** A ring buffer reader. Opaque. */
+typedef struct kperf_ring kperf_ring;
+
+/** Describes a ring to read: a perf_event_mmap_page followed by the data area, either
+ *  mmap'd from a perf event fd (the sampler does that) or a plain memory buffer of the same
+ *  shape (tests, replay). Zero fields take the defaults documented on each. */
+typedef struct kperf_ring_desc {
+    void *base;          /**< the control page; 8-byte aligned; required */
+    size_t size;         /**< bytes at base: control page + data area; required */
+    size_t data_offset;  /**< offset of the data area; 0 = the page's data_offset field,
+                              else the system page size */
+    size_t data_size;    /**< bytes of data, a power of two; 0 = the page's data_size field,
+                              else size - data_offset */
+    kperf_ring_layout layout; /**< how records are laid out */
+    int cpu;             /**< CPU reported for records that carry none (-1 = unknown) */
+} kperf_ring_desc;
+
+/** Counters a reader keeps. */
+typedef struct kperf_ring_stats {
+    uint64_t records;      /**< records returned */
+    uint64_t samples;      /**< of which samples */
+    uint64_t lost;         /**< records the kernel dropped (sum of LOST records) */
+    uint64_t lost_samples; /**< samples dropped by the PMU driver (LOST_SAMPLES) */
+    uint64_t throttled;    /**< THROTTLE records */
+    uint64_t unthrottled;  /**< UNTHROTTLE records */
+    uint64_t corrupt;      /**< times the ring was found corrupt (its content discarded) */
+    uint64_t copied;       /**< records copied because they wrapped around the end */
+} kperf_ring_stats;
+
+/** @brief Opens a reader over a ring.
+ *  @param out receives the reader; NULL on failure.
+ *  @param desc where the ring is and how its records are laid out.
+ *  @return 0, -EINVAL (bad sizes or alignment, message says which), -ENOMEM.
+ *  *Ownership:* the memory at desc->base stays the caller's and must outlive the reader;
+ *  free the reader with kperf_ring_close(). */
+KPERF_API int kperf_ring_open(kperf_ring **out, const kperf_ring_desc *desc);
+
+/** @brief Frees a reader (not the ring memory); accepts NULL. */
+KPERF_API void kperf_ring_close(kperf_ring *r);
+
+/** @brief Pull iteration: consumes the previous record (publishing data_tail with release)
+ *  and decodes the next one.
+ *  @param r the reader.
+ *  @param rec receives a pointer to the decoded record, valid until the next call.
+ *  @return 1 when a record was returned, 0 when the ring is empty, -KPERF_ECORRUPT when
+ *  it is corrupt (its content is discarded so the next call starts clean). */
+KPERF_API int kperf_ring_next(kperf_ring *r, const kperf_record **rec);
+
+/** @brief Push iteration over every record available now.
+ *  @param r the reader.
+ *  @param fn called per record; a negative return stops and is returned.
+ *  @param user passed to @p fn.
+ *  @return the number of records delivered, fn's negative value, or -KPERF_ECORRUPT. The
+ *  tail is published in every case. */
+KPERF_API int kperf_ring_read(kperf_ring *r, kperf_record_fn fn, void *user);
+
+/** @brief The reader's counters since it was opened. */
+KPERF_API void kperf_ring_stats_read(const kperf_ring *r, kperf_ring_stats *out);
 // <<ringbuf
 
 // >>sampling ----------------------------------------------------------------------------
+/** The clock of sample timestamps. */
+typedef enum kperf_clock {
+    KPERF_CLOCK_MONOTONIC = 0,  /**< CLOCK_MONOTONIC (default): lines up with clock_gettime */
+    KPERF_CLOCK_MONOTONIC_RAW,  /**< CLOCK_MONOTONIC_RAW */
+    KPERF_CLOCK_REALTIME,       /**< CLOCK_REALTIME */
+    KPERF_CLOCK_BOOTTIME,       /**< CLOCK_BOOTTIME */
+    KPERF_CLOCK_TAI,            /**< CLOCK_TAI */
+    KPERF_CLOCK_PERF            /**< the kernel's perf clock (use_clockid off, like perf) */
+} kperf_clock;
+
+/** Branch-stack filter bits, the same values as libkperf's branchSampleFilter and the
+ *  kernel's PERF_SAMPLE_BRANCH_*. A non-zero kperf_sampler_desc::branch_filter turns the
+ *  branch stack on. */
+enum kperf_branch_filter {
+    KPERF_BRANCH_USER = 1u << 0,        /**< branches in user space */
+    KPERF_BRANCH_KERNEL = 1u << 1,      /**< branches in the kernel */
+    KPERF_BRANCH_HV = 1u << 2,          /**< branches in the hypervisor */
+    KPERF_BRANCH_ANY = 1u << 3,         /**< any branch */
+    KPERF_BRANCH_ANY_CALL = 1u << 4,    /**< any call */
+    KPERF_BRANCH_ANY_RETURN = 1u << 5,  /**< any return */
+    KPERF_BRANCH_IND_CALL = 1u << 6,    /**< indirect calls */
+    KPERF_BRANCH_ABORT_TX = 1u << 7,    /**< transaction aborts */
+    KPERF_BRANCH_IN_TX = 1u << 8,       /**< in a transaction */
+    KPERF_BRANCH_NO_TX = 1u << 9,       /**< not in a transaction */
+    KPERF_BRANCH_COND = 1u << 10,       /**< conditional branches */
+    KPERF_BRANCH_CALL_STACK = 1u << 11, /**< call-stack mode (LBR call stack) */
+    KPERF_BRANCH_IND_JUMP = 1u << 12,   /**< indirect jumps */
+    KPERF_BRANCH_CALL = 1u << 13,       /**< direct calls */
+    KPERF_BRANCH_NO_FLAGS = 1u << 14,   /**< do not record flags */
+    KPERF_BRANCH_NO_CYCLES = 1u << 15,  /**< do not record cycles */
+    KPERF_BRANCH_TYPE_SAVE = 1u << 16,  /**< record the branch type */
+    KPERF_BRANCH_HW_INDEX = 1u << 17,   /**< record the hardware index */
+};
+
+/** What to sample and where. Zero-initialise; every zero field means its documented
+ *  default, e.g. `&(kperf_sampler_desc){ .events = "cpu-clock", .freq = 999 }`. */
+typedef struct kperf_sampler_desc {
+    const char *events;      /**< event spec (perf syntax); NULL = "cpu-clock" */
+    uint64_t freq;           /**< samples per second per thread/CPU; 0 = 1000 unless
+                                  period is set */
+    uint64_t period;         /**< sample every this many events; wins over freq */
+    bool callchain;          /**< record call chains (frame-pointer walk by the kernel) */
+    uint16_t max_stack;      /**< deepest call chain kept; 0 = the kernel's limit (127) */
+    bool include_kernel;     /**< also sample kernel code (needs perf_event_paranoid <= 1
+                                  or CAP_PERFMON); default: user space only */
+    bool exclude_user;       /**< do not sample user code (default: user code sampled) */
+    uint64_t fields;         /**< extra kperf_sample_field bits: ADDR, RAW, WEIGHT,
+                                  DATA_SRC, STREAM_ID, REGS_USER, STACK_USER, ...
+                                  (IP, TID, TIME, CPU, PERIOD, IDENTIFIER are always on;
+                                  RAW is added for tracepoints) */
+    uint64_t branch_filter;  /**< kperf_branch_filter bits; 0 = no branch stack */
+    uint64_t regs_user_mask; /**< user registers for REGS_USER; 0 = the unwinding set
+                                  (x86-64: ip, sp, bp; arm64: pc, sp, fp, lr) */
+    uint32_t stack_user_size; /**< bytes of user stack for STACK_USER; 0 = 8192 */
+    const pid_t *pids;       /**< processes to sample (all their threads); with npids */
+    size_t npids;            /**< number of pids; 0 with no CPUs = the calling thread */
+    const int *cpus;         /**< CPUs to sample on; with ncpus */
+    size_t ncpus;            /**< number of cpus */
+    bool all_cpus;           /**< every online CPU (system-wide when npids is 0) */
+    bool inherit;            /**< follow threads and processes created after open */
+    bool enable_on_exec;     /**< start counting at the target's next exec (for
+                                  fork-then-exec launchers); start() is then not needed */
+    bool no_sideband;        /**< do not ask for MMAP2/COMM/FORK/EXIT records (default:
+                                  asked, on the first event) */
+    bool context_switch;     /**< also ask for SWITCH / SWITCH_CPU_WIDE records */
+    kperf_clock clock;       /**< timestamp clock; default CLOCK_MONOTONIC */
+    uint32_t ring_pages;     /**< data pages per ring, a power of two; 0 = 128 (512 KiB) */
+    uint32_t wakeup_bytes;   /**< kperf_sampler_fd() becomes readable when a ring holds this
+                                  many bytes; 0 = a quarter of the ring */
+} kperf_sampler_desc;
+
+/** A sampler: events opened on the targets, one ring per CPU (or per thread). Opaque. */
+typedef struct kperf_sampler kperf_sampler;
+
+/** Counters of a sampler: totals, and the last read (or drain by next/foreach). */
+typedef struct kperf_sampler_stats {
+    kperf_ring_stats total; /**< since open, summed over the rings */
+    kperf_ring_stats last;  /**< during the last kperf_sampler_read() or next() drain */
+    uint64_t out_of_order;  /**< records older than one already returned (late writers) */
+} kperf_sampler_stats;
+
+/** @brief Opens the events of @p desc on its targets and maps the rings (disabled).
+ *  @param out receives the sampler; NULL on failure.
+ *  @param desc what to sample; NULL means all defaults (cpu-clock, 1000 Hz, this thread).
+ *  @return 0, or a negative code with a message naming the event, target and fix
+ *  (-KPERF_EPARANOID, -KPERF_ENOTSUP, -KPERF_ENOTARGET, -KPERF_ELIMIT, -EINVAL, ...).
+ *  *Ownership:* close with kperf_sampler_close(). */
+KPERF_API int kperf_sampler_open(kperf_sampler **out, const kperf_sampler_desc *desc);
+
+/** @brief Disables the events, unmaps the rings and frees the sampler; accepts NULL. */
+KPERF_API void kperf_sampler_close(kperf_sampler *s);
+
+/** @brief Enables every event. @return 0 or a negative errno. */
+KPERF_API int kperf_sampler_start(kperf_sampler *s);
+
+/** @brief Disables every event. Records already in the rings stay readable, and reads
+ *  after stop return all of them (no time-order holdback). @return 0 or a negative errno. */
+KPERF_API int kperf_sampler_stop(kperf_sampler *s);
+
+/** @brief Push read: delivers the records available now, from every ring, in time order
+ *  (a streaming k-way merge over the ring heads). While the sampler runs, records younger
+ *  than a short holdback (1 ms) stay in the ring for the next read, so that a record still
+ *  being written on another CPU cannot come out of order.
+ *  @param s the sampler.
+ *  @param fn called per record; a negative return stops and is returned.
+ *  @param user passed to @p fn.
+ *  @return records delivered, fn's negative value, or -KPERF_ECORRUPT (the corrupt ring's
+ *  content is discarded and counted). Consumed positions are published in every case; lost
+ *  and throttle counts of this read are in kperf_sampler_stats_read()'s `last`.
+ *  *Thread safety:* one reader at a time per sampler. */
+KPERF_API int kperf_sampler_read(kperf_sampler *s, kperf_record_fn fn, void *user);
+
+/** @brief Pull read: the next record in time order, consuming the previous one.
+ *  @param s the sampler.
+ *  @param rec receives the record, valid until the next call on @p s.
+ *  @return 1 with a record, 0 when nothing more is available now, or a negative error. */
+KPERF_API int kperf_sampler_next(kperf_sampler *s, const kperf_record **rec);
+
+/** Iterates over the records available now: `KPERF_SAMPLER_FOREACH(s, rec) { ... }`.
+ *  Breaking out is allowed: the unconsumed rest stays for the next read. */
+#define KPERF_SAMPLER_FOREACH(s, rec)                                                      \
+    for (const kperf_record *rec = NULL; kperf_sampler_next((s), &rec) > 0;)
+
+/** @brief A file descriptor that polls readable (POLLIN) when a ring passed its wakeup
+ *  watermark, for an application's own poll/epoll loop.
+ *  @return the fd (owned by the sampler, do not close), or -1. */
+KPERF_API int kperf_sampler_fd(const kperf_sampler *s);
+
+/** @brief Counters: total and last read, summed over rings. */
+KPERF_API void kperf_sampler_stats_read(const kperf_sampler *s, kperf_sampler_stats *out);
+
+/** @brief Number of events the sampler opened (one per parsed event of the spec). */
+KPERF_API size_t kperf_sampler_nevents(const kperf_sampler *s);
+
+/** @brief Display name of event @p i (the record's `event` field), or NULL. */
+KPERF_API const char *kperf_sampler_event_name(const kperf_sampler *s, size_t i);
+
+/** @brief The last known name of a process, from /proc at open and from the COMM records
+ *  read so far.
+ *  @return the name, or NULL when unknown. *Ownership:* the sampler's, valid until close. */
+KPERF_API const char *kperf_sampler_comm(const kperf_sampler *s, uint32_t pid);
+
+/** Folded-stack aggregation (`a;b;c N` lines, the flame-graph input). Opaque. */
+typedef struct kperf_folded kperf_folded;
+
+/** Names a frame for folded output: write the name of @p addr into @p buf (size @p n,
+ *  NUL-terminated) and return its length, or a negative value for "use the address". */
+typedef int (*kperf_frame_name_fn)(uint64_t addr, uint32_t pid, bool kernel, char *buf,
+                                   size_t n, void *user);
+
+/** @brief Creates an empty folded-stack aggregation.
+ *  @param out receives it; NULL on failure. @param name frame namer, or NULL for hex
+ *  addresses. @param user passed to @p name. @return 0 or -ENOMEM. */
+KPERF_API int kperf_folded_open(kperf_folded **out, kperf_frame_name_fn name, void *user);
+
+/** @brief Adds one sample (its call chain, or its ip when it has none), weighted 1.
+ *  The process name (when known) becomes the root frame. @return 0 or -ENOMEM. */
+KPERF_API int kperf_folded_add(kperf_folded *f, const kperf_sample *smp, const char *comm);
+
+/** @brief Writes `root;caller;...;leaf count` lines, sorted, to @p path ("-" = stdout).
+ *  @return number of lines, or a negative errno. */
+KPERF_API int kperf_folded_write(kperf_folded *f, const char *path);
+
+/** @brief Frees an aggregation; accepts NULL. */
+KPERF_API void kperf_folded_close(kperf_folded *f);
 // <<sampling
 
 // >>perfdata ----------------------------------------------------------------------------
 // <<perfdata
 
 // >>tracepoint --------------------------------------------------------------------------
+
+/** A tracefs mount plus a cache of parsed event formats. Opaque.
+ *  *Thread safety:* not thread-safe; use one per thread or lock around it. */
+typedef struct kperf_tracefs kperf_tracefs;
+
+/** Kind bits of a ::kperf_tp_field (several may be set). */
+enum kperf_tp_field_flags {
+    KPERF_TP_FIELD_SIGNED = 1u << 0,    /**< integer elements are signed (`signed:1`) */
+    KPERF_TP_FIELD_ARRAY = 1u << 1,     /**< a fixed array `type name[N]`: count elements */
+    KPERF_TP_FIELD_DATA_LOC = 1u << 2,  /**< `__data_loc`: a u32 (len << 16 | offset) */
+    KPERF_TP_FIELD_REL_LOC = 1u << 3,   /**< `__rel_loc`: like data_loc, offset counted from
+                                             the end of the field */
+    KPERF_TP_FIELD_FLEX = 1u << 4,      /**< `type name[]` of size 0: runs to the record end */
+    KPERF_TP_FIELD_STRING = 1u << 5,    /**< char elements: read it as text */
+    KPERF_TP_FIELD_POINTER = 1u << 6,   /**< a pointer type (`const char *`): an address */
+    KPERF_TP_FIELD_COMMON = 1u << 7,    /**< a `common_*` header field */
+};
+
+/** One field of a tracepoint format (libkperf's SampleRawField, get_field_exp). Look it
+ *  up once with kperf_tp_format_field(), then read samples through it. */
+typedef struct kperf_tp_field {
+    char *name;             /**< field name, e.g. "prev_comm" */
+    char *type;             /**< declared type as tracefs writes it, without the name and
+                                 array brackets of the name: "char", "__data_loc char[]",
+                                 "const char *", "unsigned long" */
+    uint32_t offset;        /**< byte offset in the raw record */
+    uint32_t size;          /**< bytes at offset (4 for data_loc/rel_loc, 0 for flex) */
+    uint32_t elem_size;     /**< bytes of one element (1, 2, 4 or 8; == size for scalars) */
+    uint32_t count;         /**< elements of a fixed array, 1 for a scalar, 0 for
+                                 dynamic (data_loc, rel_loc, flex) fields */
+    uint32_t flags;         /**< bits of enum kperf_tp_field_flags */
+    bool is_signed;         /**< same as flags & KPERF_TP_FIELD_SIGNED */
+} kperf_tp_field;
+
+/** A parsed `events/<system>/<name>/format` file. */
+typedef struct kperf_tp_format {
+    char *system;           /**< "sched"; "" when parsed from text without a system */
+    char *name;             /**< "sched_switch" (the `name:` line) */
+    uint32_t id;            /**< the `ID:` line: perf_event_attr.config and common_type */
+    kperf_tp_field *fields; /**< every field in file order, common_* first */
+    size_t nfields;         /**< number of fields */
+    size_t ncommon;         /**< how many leading fields are common_* */
+    char *print_fmt;        /**< the `print fmt:` text, "" when absent */
+} kperf_tp_format;
+
+/** @brief Finds tracefs and opens it.
+ *  @param out receives the handle; NULL on failure.
+ *  @param root the tracefs directory; NULL means the environment variable
+ *  KPERF_TRACEFS_ROOT, else /sys/kernel/tracing, else /sys/kernel/debug/tracing (the first
+ *  whose `events/` directory is readable). Tests point it at a fixture tree.
+ *  @return 0, or -KPERF_ENOTRACEFS with a message naming every path tried and the mount
+ *  command (`mount -t tracefs nodev /sys/kernel/tracing`).
+ *  *Ownership:* close with kperf_tracefs_close(); formats it returns live as long as it. */
+KPERF_API int kperf_tracefs_open(kperf_tracefs **out, const char *root);
+
+/** @brief Closes a tracefs handle and frees every cached format; accepts NULL. */
+KPERF_API void kperf_tracefs_close(kperf_tracefs *tfs);
+
+/** @brief The tracefs directory in use, e.g. "/sys/kernel/tracing". */
+KPERF_API const char *kperf_tracefs_root(const kperf_tracefs *tfs);
+
+/** Callback of kperf_tracefs_foreach_event(): one event `system:name`. Return a negative
+ *  value to stop; it is passed back. */
+typedef int (*kperf_tracefs_event_fn)(const char *system, const char *name, void *user);
+
+/** @brief Calls @p fn for every event directory with a `format` file, sorted by system then
+ *  name. @return the number of events visited, or a negative error (or @p fn's). */
+KPERF_API int kperf_tracefs_foreach_event(kperf_tracefs *tfs, kperf_tracefs_event_fn fn,
+                                          void *user);
+
+/** @brief The parsed format of `system:name`, read and parsed once, then cached.
+ *  @param out receives a pointer owned by @p tfs (valid until kperf_tracefs_close()).
+ *  @return 0; -KPERF_ENOEVENT when tracefs has no such event (message names the
+ *  directory); -KPERF_ECORRUPT when the format does not parse; a negative errno. */
+KPERF_API int kperf_tracefs_format(kperf_tracefs *tfs, const char *system, const char *name,
+                                   const kperf_tp_format **out);
+
+/** @brief The format of the event with this id (the common_type of a raw record), from
+ *  the cache; on a miss it indexes every event's `id` file once.
+ *  @return 0, or -KPERF_ENOEVENT when no event has that id. */
+KPERF_API int kperf_tracefs_format_by_id(kperf_tracefs *tfs, uint32_t id,
+                                         const kperf_tp_format **out);
+
+/** @brief The event id (perf_event_attr.config) of `system:name`, or a negative error. */
+KPERF_API int kperf_tracefs_event_id(kperf_tracefs *tfs, const char *system, const char *name);
+
+/** @brief Parses the text of a format file (for fixtures and captured formats).
+ *  @param out receives a new format; NULL on failure.
+ *  @param text the file's bytes; need not be NUL-terminated.
+ *  @param len number of bytes in @p text.
+ *  @return 0, or -KPERF_ECORRUPT naming the line that does not parse.
+ *  Never reads outside text[0..len), never loops without progress.
+ *  *Ownership:* free with kperf_tp_format_free(). */
+KPERF_API int kperf_tp_format_parse(kperf_tp_format **out, const char *text, size_t len);
+
+/** @brief Frees a format from kperf_tp_format_parse(); accepts NULL. Do not free formats
+ *  owned by a ::kperf_tracefs. */
+KPERF_API void kperf_tp_format_free(kperf_tp_format *fmt);
+
+/** @brief The field named @p name (libkperf's get_field_exp), or NULL. Linear search:
+ *  look up once, keep the pointer for the hot path. */
+KPERF_API const kperf_tp_field *kperf_tp_format_field(const kperf_tp_format *fmt,
+                                                      const char *name);
+
+/** @brief Reads an integer scalar field (size 1, 2, 4 or 8), sign-extended when the field
+ *  is signed, zero-extended otherwise.
+ *  @param raw the PERF_SAMPLE_RAW bytes of one record (starts with common_type).
+ *  @param size number of readable bytes at @p raw.
+ *  @return 0; -KPERF_ECORRUPT when the field lies outside @p size; -EINVAL for a field that
+ *  is not an integer scalar (arrays, data_loc). Never reads past raw + size. */
+KPERF_API int kperf_tp_field_int(const kperf_tp_field *f, const void *raw, size_t size,
+                                 int64_t *out);
+
+/** @brief Like kperf_tp_field_int(), as unsigned (a u64 above INT64_MAX stays exact). */
+KPERF_API int kperf_tp_field_uint(const kperf_tp_field *f, const void *raw, size_t size,
+                                  uint64_t *out);
+
+/** @brief Element @p index of an integer array field (fixed, data_loc, rel_loc or flex),
+ *  sign-correct; a scalar field has one element.
+ *  @return 0; -ERANGE when index is past the last element; -KPERF_ECORRUPT when the data
+ *  lies outside @p size. */
+KPERF_API int kperf_tp_field_elem(const kperf_tp_field *f, const void *raw, size_t size,
+                                  size_t index, int64_t *out);
+
+/** @brief Where a field's bytes are: a fixed field's size bytes, a data_loc/rel_loc
+ *  field's payload, or a flex field's bytes up to the end of the record.
+ *  @param data receives a pointer into @p raw (no copy).
+ *  @param len receives the byte length.
+ *  @return 0, or -KPERF_ECORRUPT when the location points outside @p size. */
+KPERF_API int kperf_tp_field_bytes(const kperf_tp_field *f, const void *raw, size_t size,
+                                   const void **data, size_t *len);
+
+/** @brief A text field (char array, data_loc/rel_loc string, flex buffer) without a copy.
+ *  @param str receives a pointer into @p raw; not necessarily NUL-terminated.
+ *  @param len receives the length up to the first NUL (or the field's end).
+ *  @return 0, or -KPERF_ECORRUPT when the field lies outside @p size. */
+KPERF_API int kperf_tp_field_str(const kperf_tp_field *f, const void *raw, size_t size,
+                                 const char **str, size_t *len);
+
+/** @brief libkperf's get_field: copies the field's value into a caller's buffer.
+ *  Text fields are copied up to their NUL and NUL-terminated; every other field is copied
+ *  as its raw bytes (an int field into an int32_t, a u64 into a uint64_t, ...).
+ *  @param buf destination; @p bufsize its size in bytes.
+ *  @return the number of bytes written (a string's count includes its NUL); -ENOSPC when
+ *  @p bufsize is too small (nothing useful is left in buf: it holds "" for text);
+ *  -KPERF_ECORRUPT when the record is too short. */
+KPERF_API int kperf_tp_field_copy(const kperf_tp_field *f, const void *raw, size_t size,
+                                  void *buf, size_t bufsize);
+
+/** @brief By-name get_field: looks up @p name in @p fmt and calls kperf_tp_field_copy().
+ *  Convenient, but does a name search per call; hot paths keep the field pointer.
+ *  @return as kperf_tp_field_copy(), or -KPERF_ENOEVENT when the format has no such field. */
+KPERF_API int kperf_tp_get_field(const kperf_tp_format *fmt, const void *raw, size_t size,
+                                 const char *name, void *buf, size_t bufsize);
+
+/** @brief Formats one field's value as text: strings as they are, pointers as 0x..., other
+ *  integers in decimal (sign-correct), integer arrays as {a,b,...}.
+ *  @return the length the full text needs (like snprintf), or a negative error. */
+KPERF_API int kperf_tp_field_snprint(const kperf_tp_field *f, const void *raw, size_t size,
+                                     char *buf, size_t n);
+
+/** @brief Formats every non-common field as `name=value name=value ...` (kperf trace).
+ *  @return the length the full text needs (like snprintf), or a negative error; a field
+ *  that lies outside the record prints as `name=<truncated>`. */
+KPERF_API int kperf_tp_format_snprint(const kperf_tp_format *fmt, const void *raw,
+                                      size_t size, char *buf, size_t n);
+
+/** @brief Attaches an ftrace filter to an open tracepoint perf event
+ *  (PERF_EVENT_IOC_SET_FILTER), e.g. "pid>1000 && prio<10".
+ *  @param fd the perf event fd.
+ *  @param event "system:name", for the message and the diagnosis.
+ *  @param filter the filter text; NULL or "" does nothing.
+ *  @return 0, or -KPERF_EFILTER with a message naming the filter, the event and, when
+ *  tracefs can tell (the event's ftrace filter is unused), the kernel's reason.
+ *  Callers that open events with kperf_event.filter set call this after the open. */
+KPERF_API int kperf_tp_filter_set(int fd, const char *event, const char *filter);
 // <<tracepoint
 
 // >>syscalls ----------------------------------------------------------------------------
+
+/** One syscall entry or exit as the pairing state machine consumes it. Sources:
+ *  raw_syscalls:sys_enter/sys_exit (nr from `id`, name NULL) or
+ *  syscalls:sys_enter_NAME/sys_exit_NAME (nr from `__syscall_nr`, name NAME). */
+typedef struct kperf_syscall_event {
+    bool is_exit;           /**< false: an entry; true: an exit */
+    uint64_t time;          /**< timestamp in ns (PERF_SAMPLE_TIME) */
+    int32_t pid;            /**< process id */
+    int32_t tid;            /**< thread id: entries and exits pair per thread */
+    int32_t cpu;            /**< CPU it happened on; -1 when unknown */
+    int32_t nr;             /**< syscall number; -1 when unknown */
+    const char *name;       /**< syscall name ("write"), or NULL to resolve nr through the
+                                 names learned so far; copied, need not outlive the call */
+    int64_t ret;            /**< return value (exits only) */
+} kperf_syscall_event;
+
+/** One completed syscall (libkperf's PmuTraceData). */
+typedef struct kperf_syscall_call {
+    const char *name;       /**< syscall name; "syscall_NR" when the number was never named.
+                                 Owned by the pairer, valid until it is freed */
+    int32_t nr;             /**< syscall number, -1 when unknown */
+    uint64_t start;         /**< entry timestamp in ns */
+    uint64_t duration;      /**< exit minus entry, ns */
+    int32_t pid;            /**< process id */
+    int32_t tid;            /**< thread id */
+    int32_t cpu;            /**< CPU of the entry */
+    int64_t ret;            /**< return value; -4095..-1 is an error (-errno) */
+    char comm[16];          /**< thread name (set by kperf_syscall_pairer_comm or /proc) */
+} kperf_syscall_call;
+
+/** Statistics of one syscall over every completed call. */
+typedef struct kperf_syscall_stat {
+    const char *name;       /**< syscall name, owned by the pairer */
+    int32_t nr;             /**< syscall number, -1 when unknown */
+    uint64_t count;         /**< completed calls */
+    uint64_t errors;        /**< calls that returned -4095..-1 */
+    uint64_t unfinished;    /**< entries that never saw their exit (exit_group, a thread
+                                 killed, a lost record); not part of the latencies */
+    uint64_t total;         /**< sum of durations, ns */
+    uint64_t min;           /**< shortest call, ns */
+    uint64_t max;           /**< longest call, ns */
+    uint64_t mean;          /**< total / count, ns */
+    uint64_t p50;           /**< median duration, ns (log-linear histogram, within 1/64) */
+    uint64_t p90;           /**< 90th percentile, ns */
+    uint64_t p99;           /**< 99th percentile, ns */
+} kperf_syscall_stat;
+
+/** Pairs syscall entries with exits per thread and keeps statistics. Opaque. State
+ *  survives between feeds, so an entry read in one batch pairs with its exit in the next.
+ *  *Thread safety:* not thread-safe. */
+typedef struct kperf_syscall_pairer kperf_syscall_pairer;
+
+/** Receives each completed call; return a negative value to stop (it is passed back). */
+typedef int (*kperf_syscall_fn)(const kperf_syscall_call *call, void *user);
+
+/** @brief Creates an empty pairer. @return 0 or -ENOMEM.
+ *  *Ownership:* free with kperf_syscall_pairer_free(). */
+KPERF_API int kperf_syscall_pairer_new(kperf_syscall_pairer **out);
+
+/** @brief Frees a pairer; accepts NULL. */
+KPERF_API void kperf_syscall_pairer_free(kperf_syscall_pairer *p);
+
+/** @brief Feeds one entry or exit. An exit pairs with its thread's pending entry of the
+ *  same syscall; an exit that arrives before its entry (a read boundary between two CPUs'
+ *  rings) is held and pairs with the entry when it comes.
+ *  @param fn called once per completed call; may be NULL.
+ *  @return 1 when a call completed, 0 when the event was kept or dropped, -ENOMEM, or the
+ *  negative value @p fn returned. */
+KPERF_API int kperf_syscall_pairer_feed(kperf_syscall_pairer *p, const kperf_syscall_event *ev,
+                                        kperf_syscall_fn fn, void *user);
+
+/** @brief Names syscall number @p nr (learned from a per-syscall event, or given).
+ *  @return 0, -EINVAL for a negative nr, -ENOMEM. */
+KPERF_API int kperf_syscall_pairer_name(kperf_syscall_pairer *p, int32_t nr, const char *name);
+
+/** @brief Sets the thread name reported for @p tid (from PERF_RECORD_COMM); without it the
+ *  pairer reads /proc/PID/task/TID/comm once per thread. */
+KPERF_API void kperf_syscall_pairer_comm(kperf_syscall_pairer *p, int32_t tid, const char *comm);
+
+/** @brief Statistics per syscall, sorted by total time (largest first).
+ *  @param out receives an array owned by the pairer, valid until the next call on it.
+ *  @param count receives the number of entries.
+ *  @return 0 or -ENOMEM. Entries still pending count as unfinished. */
+KPERF_API int kperf_syscall_pairer_stats(kperf_syscall_pairer *p, const kperf_syscall_stat **out,
+                                         size_t *count);
+
+/** Bookkeeping counters of a pairer. */
+typedef struct kperf_syscall_counts {
+    uint64_t enters;        /**< entries fed */
+    uint64_t exits;         /**< exits fed */
+    uint64_t paired;        /**< completed calls */
+    uint64_t pending;       /**< entries now waiting for their exit */
+    uint64_t early_exits;   /**< exits now held waiting for their entry */
+    uint64_t orphan_exits;  /**< exits dropped: no entry ever came (tracing started inside
+                                 the call) or a different syscall was pending */
+} kperf_syscall_counts;
+
+/** @brief Reads the bookkeeping counters. */
+KPERF_API void kperf_syscall_pairer_counts(const kperf_syscall_pairer *p,
+                                           kperf_syscall_counts *out);
+
+/** @brief The running kernel's syscall names (libkperf's sys_call_func_list): every
+ *  `events/syscalls/sys_enter_NAME` in tracefs, sorted.
+ *  @param names receives an array of @p count strings owned by @p tfs.
+ *  @return 0, -KPERF_ENOTSUP when the kernel has no syscall tracepoints
+ *  (CONFIG_FTRACE_SYSCALLS), or a negative error. */
+KPERF_API int kperf_syscall_names(kperf_tracefs *tfs, const char *const **names, size_t *count);
 // <<syscalls
 
 // >>device ------------------------------------------------------------------------------
@@ -933,9 +1638,10 @@ KPERF__PRIV int kperf__format_parse(const char *text, kperf_pmu_format *f) {
     if (!f->nranges) return -KPERF_EPARSE;
     for (int i = 1; i < f->nranges; i++) /* insertion sort by lo */
         for (int j = i; j > 0 && f->ranges[j].lo < f->ranges[j - 1].lo; j--) {
-            struct kperf_pmu_range t = f->ranges[j];
+            uint8_t lo = f->ranges[j].lo, hi = f->ranges[j].hi;
             f->ranges[j] = f->ranges[j - 1];
-            f->ranges[j - 1] = t;
+            f->ranges[j - 1].lo = lo;
+            f->ranges[j - 1].hi = hi;
         }
     return 0;
 }
@@ -1360,9 +2066,9 @@ KPERF_API int kperf_topology_open(kperf_topology **out, const char *root) {
     int rc = kperf__read_file(path, buf, sizeof buf);
     if (rc < 0) return kperf__fail(-rc, "cannot read %s: %s (is the sysfs root '%s' right?)", path,
                                    strerror(-rc), root);
+    size_t pos = 0;
     kperf_topology *t = (kperf_topology *)kperf__calloc(1, sizeof *t);
     if (!t || !(t->root = kperf__strdup(root))) goto nomem;
-    size_t pos = 0;
     rc = kperf__cpulist(buf, &t->cpus, &t->ncpus, &pos);
     if (rc == -ENOMEM) goto nomem;
     if (rc < 0) {
@@ -1989,7 +2695,14 @@ KPERF__PRIV int kperf__apply_term(kperf__parser *P, kperf_event *e, const kperf_
         else e->flags &= ~(uint32_t)KPERF_EV_FREQ;
         return 0;
     }
-    if (kperf_pmu_format_find(pmu, k)) return kperf_pmu_encode(pmu, k, num, e->config);
+    if (kperf_pmu_format_find(pmu, k)) {
+        int rc = kperf_pmu_encode(pmu, k, num, e->config);
+        if (rc < 0 && !from_alias) {
+            kperf__strlcpy(msg, kperf_errmsg(), sizeof msg);
+            return kperf__parse_error(P, has_val ? at + klen + 1 : at, msg);
+        }
+        return rc;
+    }
     if (!has_val && !from_alias) {
         const kperf_pmu_alias *a = kperf_pmu_alias_find(pmu, k);
         if (a) return kperf__apply_alias(P, e, pmu, a);
@@ -2116,6 +2829,21 @@ KPERF__PRIV int kperf__unknown_pmu(kperf__parser *P, const char *name) {
                        list);
 }
 
+/* Drops PMUs whose cpumask reads -1 (no online CPU) unless all are such; returns the
+ * new count (0 when every PMU is offline, m[0] then names one). */
+KPERF__PRIV size_t kperf__drop_offline(const kperf_pmu **m, size_t n) {
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!m[i]->cpumask_invalid) m[w++] = m[i];
+    return w;
+}
+
+KPERF__PRIV int kperf__pmu_offline(const kperf_pmu *pmu) {
+    return kperf__fail(KPERF_ENOTSUP, "%s: the PMU has no online CPU (its cpumask reads -1); "
+                                      "bring a CPU of its socket/SCCL online",
+                       pmu->name);
+}
+
 /* `pmu/terms/`: P->pos is on the opening '/'. */
 KPERF__PRIV int kperf__parse_pmu_event(kperf__parser *P, kperf__vars *v, const char *name) {
     size_t open = P->pos++, t0 = P->pos;
@@ -2127,6 +2855,8 @@ KPERF__PRIV int kperf__parse_pmu_event(kperf__parser *P, kperf__vars *v, const c
     size_t nm = kperf__pmus_match(P->pmus, name, m, 256);
     if (!nm) return kperf__unknown_pmu(P, name);
     (void)open;
+    nm = kperf__drop_offline(m, nm);
+    if (!nm) return kperf__pmu_offline(m[0]);
     for (size_t i = 0; i < nm; i++) {
         kperf_event *e = kperf__vars_push(v);
         if (!e) return -ENOMEM;
@@ -2146,7 +2876,7 @@ KPERF__PRIV int kperf__parse_pmu_event(kperf__parser *P, kperf__vars *v, const c
 /* `sys:name[/filter/]`: P->pos is just after the name. */
 KPERF__PRIV int kperf__parse_tracepoint(kperf__parser *P, kperf__vars *v, const char *sys,
                                         const char *name) {
-    char dir[PATH_MAX], path[PATH_MAX], buf[32];
+    char dir[PATH_MAX], path[PATH_MAX], buf[32], want[256];
     char *filter = NULL;
     if (P->s[P->pos] == '/') {
         size_t f0 = ++P->pos;
@@ -2183,7 +2913,7 @@ KPERF__PRIV int kperf__parse_tracepoint(kperf__parser *P, kperf__vars *v, const 
     if (rc <= 0 || !kperf__parse_u64(buf, strlen(buf), &id)) {
         KPERF_FREE(filter);
         kperf__suggest s;
-        char want[256], text[600];
+        char text[600];
         char **names = NULL;
         size_t n = 0;
         snprintf(want, sizeof want, "%s:%s", sys, name);
@@ -2212,6 +2942,8 @@ KPERF__PRIV int kperf__parse_tracepoint(kperf__parser *P, kperf__vars *v, const 
     e->type = PERF_TYPE_TRACEPOINT;
     e->config[0] = id;
     e->filter = filter;
+    snprintf(want, sizeof want, "%s:%s", sys, name);
+    if (!(e->name = kperf__strdup(want))) return -ENOMEM;
     return (e->pmu = kperf__strdup("tracepoint")) ? 0 : -ENOMEM;
 }
 
@@ -2235,10 +2967,15 @@ KPERF__PRIV int kperf__parse_named(kperf__parser *P, kperf__vars *v, const char 
             return (e->pmu = kperf__strdup("cpu")) ? 0 : -ENOMEM;
         }
     }
+    const kperf_pmu *offline = NULL;
     for (size_t i = 0; P->pmus && i < P->pmus->n; i++) {
         const kperf_pmu *pmu = &P->pmus->pmus[i];
         const kperf_pmu_alias *a = kperf_pmu_alias_find(pmu, word);
         if (!a) continue;
+        if (pmu->cpumask_invalid) {
+            offline = pmu;
+            continue;
+        }
         kperf_event *e = kperf__vars_push(v);
         if (!e) return -ENOMEM;
         e->type = pmu->type;
@@ -2249,6 +2986,7 @@ KPERF__PRIV int kperf__parse_named(kperf__parser *P, kperf__vars *v, const char 
         snprintf(buf, sizeof buf, "%s/%s/", pmu->name, word);
         if (!(e->name = kperf__strdup(buf))) return -ENOMEM;
     }
+    if (!v->n && offline) return kperf__pmu_offline(offline);
     return v->n ? 0 : kperf__unknown_event(P, word);
 }
 
@@ -2689,18 +3427,2556 @@ KPERF_API void kperf_event_names_free(char **names, size_t n) { kperf__names_fre
 // <<task
 
 // >>ringbuf -----------------------------------------------------------------------------
+/* The decoder reads fields through a bounded cursor: any read past the end marks the cursor
+ * bad instead of touching memory, so one check after a whole layout is enough. */
+typedef struct kperf__cur {
+    const unsigned char *p, *end;
+    bool bad;
+} kperf__cur;
+
+static inline uint64_t kperf__cur_u64(kperf__cur *c) {
+    uint64_t v = 0;
+    if (c->bad || (size_t)(c->end - c->p) < 8) {
+        c->bad = true;
+        return 0;
+    }
+    memcpy(&v, c->p, 8);
+    c->p += 8;
+    return v;
+}
+
+static inline void kperf__cur_u32x2(kperf__cur *c, uint32_t *a, uint32_t *b) {
+    uint64_t v = kperf__cur_u64(c);
+    uint32_t w[2];
+    memcpy(w, &v, 8);
+    *a = w[0];
+    *b = w[1];
+}
+
+/* Returns a pointer to n bytes and advances, or NULL (cursor bad) when they do not fit.
+ * @p align is the alignment the caller will dereference the bytes with. */
+static inline const void *kperf__cur_take(kperf__cur *c, uint64_t n, size_t align) {
+    if (c->bad || n > (uint64_t)(c->end - c->p) || ((uintptr_t)c->p & (align - 1))) {
+        c->bad = true;
+        return NULL;
+    }
+    const void *r = c->p;
+    c->p += n;
+    return r;
+}
+
+/* A NUL-terminated string that must end inside the cursor's range. */
+static const char *kperf__cur_str(kperf__cur *c) {
+    if (c->bad) return NULL;
+    const unsigned char *z = (const unsigned char *)memchr(c->p, 0, (size_t)(c->end - c->p));
+    if (!z) {
+        c->bad = true;
+        return NULL;
+    }
+    const char *s = (const char *)c->p;
+    c->p = c->end;
+    return s;
+}
+
+static int kperf__popcount64(uint64_t v) { return __builtin_popcountll(v); }
+
+/* Bytes of the sample_id trailer that sample_id_all appends to non-sample records. */
+static size_t kperf__trailer_size(uint64_t st) {
+    size_t n = 0;
+    if (st & PERF_SAMPLE_TID) n += 8;
+    if (st & PERF_SAMPLE_TIME) n += 8;
+    if (st & PERF_SAMPLE_ID) n += 8;
+    if (st & PERF_SAMPLE_STREAM_ID) n += 8;
+    if (st & PERF_SAMPLE_CPU) n += 8;
+    if (st & PERF_SAMPLE_IDENTIFIER) n += 8;
+    return n;
+}
+
+static void kperf__parse_trailer(kperf__cur *c, uint64_t st, kperf_record *r) {
+    if (st & PERF_SAMPLE_TID) kperf__cur_u32x2(c, &r->pid, &r->tid);
+    if (st & PERF_SAMPLE_TIME) r->time = kperf__cur_u64(c);
+    if (st & PERF_SAMPLE_ID) r->id = kperf__cur_u64(c);
+    if (st & PERF_SAMPLE_STREAM_ID) (void)kperf__cur_u64(c);
+    if (st & PERF_SAMPLE_CPU) {
+        uint32_t res;
+        kperf__cur_u32x2(c, &r->cpu, &res);
+    }
+    if (st & PERF_SAMPLE_IDENTIFIER) r->id = kperf__cur_u64(c);
+}
+
+static void kperf__parse_read(kperf__cur *c, uint64_t rf, kperf_sample *s) {
+    if (rf & PERF_FORMAT_GROUP) {
+        uint64_t nr = kperf__cur_u64(c);
+        size_t per = 8 + ((rf & PERF_FORMAT_ID) ? 8 : 0) + ((rf & PERF_FORMAT_LOST) ? 8 : 0);
+        if (rf & PERF_FORMAT_TOTAL_TIME_ENABLED) (void)kperf__cur_u64(c);
+        if (rf & PERF_FORMAT_TOTAL_TIME_RUNNING) (void)kperf__cur_u64(c);
+        if (nr > (uint64_t)(c->end - c->p) / per) {
+            c->bad = true;
+            return;
+        }
+        const unsigned char *first = c->p;
+        c->p += nr * per;
+        if (nr) memcpy(&s->read_value, first, 8);
+        return;
+    }
+    s->read_value = kperf__cur_u64(c);
+    if (rf & PERF_FORMAT_TOTAL_TIME_ENABLED) (void)kperf__cur_u64(c);
+    if (rf & PERF_FORMAT_TOTAL_TIME_RUNNING) (void)kperf__cur_u64(c);
+    if (rf & PERF_FORMAT_ID) (void)kperf__cur_u64(c);
+    if (rf & PERF_FORMAT_LOST) (void)kperf__cur_u64(c);
+}
+
+/* Registers: abi word, then one u64 per mask bit when abi is not 0. */
+static void kperf__parse_regs(kperf__cur *c, uint64_t mask, uint64_t *abi, uint32_t *n,
+                              const uint64_t **regs) {
+    *abi = kperf__cur_u64(c);
+    if (*abi) {
+        *n = (uint32_t)kperf__popcount64(mask);
+        *regs = (const uint64_t *)kperf__cur_take(c, (uint64_t)*n * 8, 8);
+    }
+}
+
+/* The fields of a sample after the fixed head, in the kernel's output order. */
+static void kperf__parse_sample_tail(kperf__cur *c, const kperf_ring_layout *l, kperf_sample *s) {
+    uint64_t st = l->sample_type;
+    if (st & PERF_SAMPLE_READ) kperf__parse_read(c, l->read_format, s);
+    if (st & PERF_SAMPLE_CALLCHAIN) {
+        uint64_t nr = kperf__cur_u64(c);
+        if (nr > (uint64_t)(c->end - c->p) / 8) c->bad = true;
+        s->nips = (uint32_t)nr;
+        s->ips = (const uint64_t *)kperf__cur_take(c, nr * 8, 8);
+    }
+    if (st & PERF_SAMPLE_RAW) {
+        uint32_t sz = 0;
+        if ((size_t)(c->end - c->p) >= 4) memcpy(&sz, c->p, 4), c->p += 4;
+        else c->bad = true;
+        s->raw_size = sz;
+        s->raw = kperf__cur_take(c, sz, 1);
+    }
+    if (st & PERF_SAMPLE_BRANCH_STACK) {
+        uint64_t nr = kperf__cur_u64(c);
+        if (l->branch_sample_type & PERF_SAMPLE_BRANCH_HW_INDEX)
+            s->branch_hw_index = kperf__cur_u64(c);
+        if (nr > (uint64_t)(c->end - c->p) / sizeof(kperf_branch)) c->bad = true;
+        s->nbranches = (uint32_t)nr;
+        s->branches = (const kperf_branch *)kperf__cur_take(c, nr * sizeof(kperf_branch), 8);
+    }
+    if (st & PERF_SAMPLE_REGS_USER)
+        kperf__parse_regs(c, l->regs_user_mask, &s->regs_abi, &s->nregs, &s->regs);
+    if (st & PERF_SAMPLE_STACK_USER) {
+        s->stack_size = kperf__cur_u64(c);
+        if (s->stack_size) {
+            s->stack = kperf__cur_take(c, s->stack_size, 1);
+            s->stack_dyn_size = kperf__cur_u64(c);
+            if (s->stack_dyn_size > s->stack_size) c->bad = true;
+        }
+    }
+    if (st & (PERF_SAMPLE_WEIGHT | PERF_SAMPLE_WEIGHT_STRUCT)) s->weight = kperf__cur_u64(c);
+    if (st & PERF_SAMPLE_DATA_SRC) s->data_src = kperf__cur_u64(c);
+    if (st & PERF_SAMPLE_TRANSACTION) s->transaction = kperf__cur_u64(c);
+    if (st & PERF_SAMPLE_REGS_INTR)
+        kperf__parse_regs(c, l->regs_intr_mask, &s->intr_abi, &s->nintr_regs, &s->intr_regs);
+    if (st & PERF_SAMPLE_PHYS_ADDR) s->phys_addr = kperf__cur_u64(c);
+    if (st & PERF_SAMPLE_CGROUP) s->cgroup = kperf__cur_u64(c);
+    if (st & PERF_SAMPLE_DATA_PAGE_SIZE) s->data_page_size = kperf__cur_u64(c);
+    if (st & PERF_SAMPLE_CODE_PAGE_SIZE) s->code_page_size = kperf__cur_u64(c);
+    if (st & PERF_SAMPLE_AUX) {
+        uint64_t n = kperf__cur_u64(c);
+        (void)kperf__cur_take(c, n, 1);
+    }
+}
+
+static void kperf__parse_sample(kperf__cur *c, const kperf_ring_layout *l, kperf_record *r) {
+    kperf_sample *s = &r->sample;
+    uint64_t st = l->sample_type;
+    memset(s, 0, sizeof *s);
+    s->fields = st;
+    if (st & PERF_SAMPLE_IDENTIFIER) s->id = kperf__cur_u64(c);
+    if (st & PERF_SAMPLE_IP) s->ip = kperf__cur_u64(c);
+    if (st & PERF_SAMPLE_TID) kperf__cur_u32x2(c, &s->pid, &s->tid);
+    if (st & PERF_SAMPLE_TIME) s->time = kperf__cur_u64(c);
+    if (st & PERF_SAMPLE_ADDR) s->addr = kperf__cur_u64(c);
+    if (st & PERF_SAMPLE_ID) s->id = kperf__cur_u64(c);
+    if (st & PERF_SAMPLE_STREAM_ID) s->stream_id = kperf__cur_u64(c);
+    if (st & PERF_SAMPLE_CPU) {
+        uint32_t res;
+        kperf__cur_u32x2(c, &s->cpu, &res);
+    }
+    if (st & PERF_SAMPLE_PERIOD) s->period = kperf__cur_u64(c);
+    kperf__parse_sample_tail(c, l, s);
+    r->time = s->time;
+    r->pid = s->pid;
+    r->tid = s->tid;
+    if (st & PERF_SAMPLE_CPU) r->cpu = s->cpu;
+    r->id = s->id;
+}
+
+/* Side-band bodies; @p c covers the body only (header and trailer excluded). */
+static void kperf__parse_sideband(kperf__cur *c, kperf_record *r) {
+    switch (r->type) {
+    case PERF_RECORD_MMAP:
+    case PERF_RECORD_MMAP2: {
+        kperf_mmap_rec *m = &r->mmap;
+        memset(m, 0, sizeof *m);
+        kperf__cur_u32x2(c, &m->pid, &m->tid);
+        m->addr = kperf__cur_u64(c);
+        m->len = kperf__cur_u64(c);
+        m->pgoff = kperf__cur_u64(c);
+        if (r->type == PERF_RECORD_MMAP2) {
+            const unsigned char *u = (const unsigned char *)kperf__cur_take(c, 24, 1);
+            if (u && (r->misc & PERF_RECORD_MISC_MMAP_BUILD_ID)) {
+                m->build_id_size = u[0] > 20 ? 20 : u[0];
+                memcpy(m->build_id, u + 4, 20);
+            } else if (u) {
+                memcpy(&m->maj, u, 4);
+                memcpy(&m->min, u + 4, 4);
+                memcpy(&m->ino, u + 8, 8);
+                memcpy(&m->ino_generation, u + 16, 8);
+            }
+            kperf__cur_u32x2(c, &m->prot, &m->flags);
+        }
+        m->filename = kperf__cur_str(c);
+        if (!(r->pid | r->tid)) r->pid = m->pid, r->tid = m->tid;
+        break;
+    }
+    case PERF_RECORD_COMM:
+        kperf__cur_u32x2(c, &r->comm.pid, &r->comm.tid);
+        r->comm.exec = (r->misc & PERF_RECORD_MISC_COMM_EXEC) != 0;
+        r->comm.comm = kperf__cur_str(c);
+        if (!(r->pid | r->tid)) r->pid = r->comm.pid, r->tid = r->comm.tid;
+        break;
+    case PERF_RECORD_FORK:
+    case PERF_RECORD_EXIT:
+        kperf__cur_u32x2(c, &r->task.pid, &r->task.ppid);
+        kperf__cur_u32x2(c, &r->task.tid, &r->task.ptid);
+        r->task.time = kperf__cur_u64(c);
+        if (!r->time) r->time = r->task.time;
+        break;
+    case PERF_RECORD_LOST:
+        memset(&r->loss, 0, sizeof r->loss);
+        r->loss.id = kperf__cur_u64(c);
+        r->loss.lost = kperf__cur_u64(c);
+        break;
+    case PERF_RECORD_LOST_SAMPLES:
+        memset(&r->loss, 0, sizeof r->loss);
+        r->loss.lost = kperf__cur_u64(c);
+        break;
+    case PERF_RECORD_THROTTLE:
+    case PERF_RECORD_UNTHROTTLE:
+        r->loss.time = kperf__cur_u64(c);
+        r->loss.id = kperf__cur_u64(c);
+        r->loss.stream_id = kperf__cur_u64(c);
+        r->loss.lost = 0;
+        if (!r->time) r->time = r->loss.time;
+        break;
+    case PERF_RECORD_SWITCH:
+    case PERF_RECORD_SWITCH_CPU_WIDE:
+        memset(&r->sw, 0, sizeof r->sw);
+        r->sw.out = (r->misc & PERF_RECORD_MISC_SWITCH_OUT) != 0;
+        r->sw.preempt = (r->misc & PERF_RECORD_MISC_SWITCH_OUT_PREEMPT) != 0;
+        if (r->type == PERF_RECORD_SWITCH_CPU_WIDE)
+            kperf__cur_u32x2(c, &r->sw.next_prev_pid, &r->sw.next_prev_tid);
+        break;
+    default:
+        break; /* other kernel records pass through undecoded */
+    }
+}
+
+static const char *kperf__record_name(uint32_t type) {
+    static const char *const n[] = {"?", "MMAP", "LOST", "COMM", "EXIT", "THROTTLE",
+                                    "UNTHROTTLE", "FORK", "READ", "SAMPLE", "MMAP2", "AUX",
+                                    "ITRACE_START", "LOST_SAMPLES", "SWITCH", "SWITCH_CPU_WIDE"};
+    return type < sizeof n / sizeof n[0] ? n[type] : "record";
+}
+
+KPERF_API int kperf_record_parse(const void *bytes, size_t size, const kperf_ring_layout *l,
+                                 kperf_record *out) {
+    struct perf_event_header h;
+    if (!bytes || !l || !out || size < sizeof h)
+        return kperf__fail(KPERF_ECORRUPT, "record of %zu bytes is shorter than its header",
+                           size);
+    memcpy(&h, bytes, sizeof h);
+    if (h.size < sizeof h || h.size > size || (h.size & 7) || ((uintptr_t)bytes & 7))
+        return kperf__fail(KPERF_ECORRUPT,
+                           "record header.size %u is invalid (need 8..%zu, a multiple of 8)",
+                           h.size, size);
+    out->type = h.type;
+    out->misc = h.misc;
+    out->size = h.size;
+    out->bytes = bytes;
+    out->time = 0;
+    out->pid = out->tid = 0;
+    out->cpu = UINT32_MAX;
+    out->id = 0;
+    kperf__cur c = {(const unsigned char *)bytes + sizeof h, (const unsigned char *)bytes + h.size,
+                    false};
+    if (h.type == PERF_RECORD_SAMPLE) {
+        kperf__parse_sample(&c, l, out);
+    } else if (h.type < PERF_RECORD_MAX || h.type < 64) {
+        if (l->sample_id_all && h.type < PERF_RECORD_MAX) {
+            size_t tn = kperf__trailer_size(l->sample_type);
+            if (tn > (size_t)(c.end - c.p)) c.bad = true;
+            else {
+                kperf__cur t = {c.end - tn, c.end, false};
+                kperf__parse_trailer(&t, l->sample_type, out);
+                c.end -= tn;
+            }
+        }
+        if (!c.bad) kperf__parse_sideband(&c, out);
+        if (h.type != PERF_RECORD_SAMPLE) c.p = c.end; /* bodies may carry padding */
+    } else {
+        c.p = c.end; /* user-space (perf.data) records: not decoded here */
+    }
+    if (c.bad || c.p != c.end)
+        return kperf__fail(KPERF_ECORRUPT,
+                           "%s record of %u bytes does not fit its layout (sample_type 0x%llx)",
+                           kperf__record_name(h.type), h.size,
+                           (unsigned long long)l->sample_type);
+    return 0;
+}
+
+/* A reader over one ring: the control page, the data area, our tail, and the record we
+ * have decoded but not consumed yet (so that a k-way merge can peek at ring heads). */
+struct kperf_ring {
+    struct perf_event_mmap_page *page;
+    unsigned char *data;
+    uint64_t data_size, mask;
+    kperf_ring_layout layout;
+    int cpu;
+    uint64_t tail, head;
+    uint64_t pending;       /* bytes of the decoded record not yet consumed; 0 = none */
+    kperf_record rec;
+    unsigned char *scratch; /* wrap-around copies, 8-byte aligned, grows to <= data_size */
+    size_t scratch_cap;
+    kperf_ring_stats st;
+    /* sampler-owned extras */
+    int fd;
+    void *map;
+    size_t map_len;
+    const struct kperf_sampler *owner;
+};
+
+static int kperf__ring_init(kperf_ring *r, const kperf_ring_desc *d) {
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    if (!d->base || ((uintptr_t)d->base & 7) || d->size < sizeof(struct perf_event_mmap_page))
+        return kperf__fail(EINVAL, "ring: base must be 8-byte aligned and hold a control page");
+    struct perf_event_mmap_page *pg = (struct perf_event_mmap_page *)d->base;
+    uint64_t off = d->data_offset ? d->data_offset : (pg->data_offset ? pg->data_offset : page);
+    uint64_t sz = d->data_size ? d->data_size : pg->data_size;
+    if (!sz && off < d->size) sz = d->size - off;
+    if (off < sizeof *pg || (off & 7) || off > d->size || sz > d->size - off || sz < 8 ||
+        (sz & (sz - 1)))
+        return kperf__fail(EINVAL,
+                           "ring: data area at %llu, %llu bytes does not fit %zu bytes or is "
+                           "not a power of two",
+                           (unsigned long long)off, (unsigned long long)sz, d->size);
+    r->page = pg;
+    r->data = (unsigned char *)d->base + off;
+    r->data_size = sz;
+    r->mask = sz - 1;
+    r->layout = d->layout;
+    r->cpu = d->cpu;
+    r->tail = __atomic_load_n(&pg->data_tail, __ATOMIC_RELAXED);
+    r->head = r->tail;
+    r->fd = -1;
+    return 0;
+}
+
+KPERF_API int kperf_ring_open(kperf_ring **out, const kperf_ring_desc *desc) {
+    if (!out) return kperf__fail(EINVAL, "kperf_ring_open: out is NULL");
+    *out = NULL;
+    if (!desc) return kperf__fail(EINVAL, "kperf_ring_open: desc is NULL");
+    kperf_ring *r = (kperf_ring *)kperf__calloc(1, sizeof *r);
+    if (!r) return kperf__fail(ENOMEM, "ring: out of memory");
+    int err = kperf__ring_init(r, desc);
+    if (err < 0) {
+        KPERF_FREE(r);
+        return err;
+    }
+    *out = r;
+    return 0;
+}
+
+KPERF_API void kperf_ring_close(kperf_ring *r) {
+    if (!r) return;
+    KPERF_FREE(r->scratch);
+    KPERF_FREE(r);
+}
+
+/* Consumes the pending record: the kernel may reuse its bytes once data_tail is stored. */
+static void kperf__ring_consume(kperf_ring *r) {
+    if (!r->pending) return;
+    r->tail += r->pending;
+    r->pending = 0;
+    __atomic_store_n(&r->page->data_tail, r->tail, __ATOMIC_RELEASE);
+}
+
+/* Drops everything up to the head after a corrupt record and reports it. */
+static int kperf__ring_corrupt(kperf_ring *r, const char *why) {
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", why);
+    r->st.corrupt++;
+    r->pending = 0;
+    r->tail = r->head;
+    __atomic_store_n(&r->page->data_tail, r->tail, __ATOMIC_RELEASE);
+    return kperf__fail(KPERF_ECORRUPT,
+                       "corrupt ring buffer (CPU %d): %s; its unread content was discarded",
+                       r->cpu, msg);
+}
+
+static int kperf__ring_grow_scratch(kperf_ring *r, size_t n) {
+    if (n <= r->scratch_cap) return 0;
+    size_t cap = r->scratch_cap ? r->scratch_cap : 256;
+    while (cap < n) cap *= 2;
+    void *p = KPERF_REALLOC(r->scratch, cap);
+    if (!p) return kperf__fail(ENOMEM, "ring: out of memory for a %zu-byte record", n);
+    r->scratch = (unsigned char *)p;
+    r->scratch_cap = cap;
+    return 0;
+}
+
+/* Decodes the record at the tail without consuming it. Returns 1, 0 (empty) or < 0. */
+static int kperf__ring_peek(kperf_ring *r) {
+    if (r->pending) return 1;
+    if (r->tail == r->head) r->head = __atomic_load_n(&r->page->data_head, __ATOMIC_ACQUIRE);
+    uint64_t avail = r->head - r->tail;
+    if (!avail) return 0;
+    char why[160];
+    if (avail > r->data_size || avail < 8 || (avail & 7) || (r->tail & 7)) {
+        snprintf(why, sizeof why, "head %llu and tail %llu are %llu bytes apart (ring %llu)",
+                 (unsigned long long)r->head, (unsigned long long)r->tail,
+                 (unsigned long long)avail, (unsigned long long)r->data_size);
+        r->head = r->tail; /* nothing trustworthy to discard up to */
+        r->head = __atomic_load_n(&r->page->data_head, __ATOMIC_ACQUIRE);
+        return kperf__ring_corrupt(r, why);
+    }
+    uint64_t off = r->tail & r->mask;
+    struct perf_event_header h;
+    memcpy(&h, r->data + off, sizeof h); /* 8-aligned offsets: a header never wraps */
+    if (h.size < 8 || h.size > avail || (h.size & 7)) {
+        snprintf(why, sizeof why, "%s record header.size %u (available %llu)",
+                 kperf__record_name(h.type), h.size, (unsigned long long)avail);
+        return kperf__ring_corrupt(r, why);
+    }
+    const unsigned char *p = r->data + off;
+    if (off + h.size > r->data_size) { /* wraps: copy both pieces into scratch */
+        if (kperf__ring_grow_scratch(r, h.size) < 0) return -ENOMEM;
+        size_t first = (size_t)(r->data_size - off);
+        memcpy(r->scratch, p, first);
+        memcpy(r->scratch + first, r->data, h.size - first);
+        p = r->scratch;
+        r->st.copied++;
+    }
+    if (kperf_record_parse(p, h.size, &r->layout, &r->rec) < 0) {
+        snprintf(why, sizeof why, "%.150s", kperf_errmsg());
+        return kperf__ring_corrupt(r, why);
+    }
+    if (r->rec.cpu == UINT32_MAX) r->rec.cpu = (uint32_t)r->cpu;
+    r->rec.event = -1;
+    r->pending = h.size;
+    return 1;
+}
+
+/* Counts a record as returned to the user. */
+static void kperf__ring_account(kperf_ring_stats *st, const kperf_record *rec) {
+    st->records++;
+    switch (rec->type) {
+    case PERF_RECORD_SAMPLE: st->samples++; break;
+    case PERF_RECORD_LOST: st->lost += rec->loss.lost; break;
+    case PERF_RECORD_LOST_SAMPLES: st->lost_samples += rec->loss.lost; break;
+    case PERF_RECORD_THROTTLE: st->throttled++; break;
+    case PERF_RECORD_UNTHROTTLE: st->unthrottled++; break;
+    default: break;
+    }
+}
+
+KPERF_API int kperf_ring_next(kperf_ring *r, const kperf_record **rec) {
+    if (!r || !rec) return kperf__fail(EINVAL, "kperf_ring_next: NULL argument");
+    *rec = NULL;
+    kperf__ring_consume(r);
+    int n = kperf__ring_peek(r);
+    if (n <= 0) return n;
+    kperf__ring_account(&r->st, &r->rec);
+    *rec = &r->rec;
+    return 1;
+}
+
+KPERF_API int kperf_ring_read(kperf_ring *r, kperf_record_fn fn, void *user) {
+    if (!r || !fn) return kperf__fail(EINVAL, "kperf_ring_read: NULL argument");
+    const kperf_record *rec;
+    int n = 0, got;
+    /* Bounded by what is in the ring now: the head is not re-read after it is reached. */
+    uint64_t stop = __atomic_load_n(&r->page->data_head, __ATOMIC_ACQUIRE);
+    while ((r->pending ? r->tail + r->pending : r->tail) != stop &&
+           (got = kperf_ring_next(r, &rec)) != 0) {
+        if (got < 0) return got;
+        n++;
+        int rc = fn(rec, user);
+        if (rc < 0) {
+            kperf__ring_consume(r);
+            return rc;
+        }
+    }
+    kperf__ring_consume(r);
+    return n;
+}
+
+KPERF_API void kperf_ring_stats_read(const kperf_ring *r, kperf_ring_stats *out) {
+    if (!out) return;
+    if (!r) {
+        memset(out, 0, sizeof *out);
+        return;
+    }
+    *out = r->st;
+}
 // <<ringbuf
 
 // >>sampling ----------------------------------------------------------------------------
+#include <sys/epoll.h>
+
+/* One opened fd: which event, on which target, feeding which ring. */
+typedef struct kperf__sfd {
+    int fd;
+    int event;
+    int cpu;
+    pid_t pid;
+    int ring;
+    uint64_t id;
+} kperf__sfd;
+
+typedef struct kperf__comm_ent {
+    uint32_t tid; /* 0 = empty slot */
+    char comm[16];
+} kperf__comm_ent;
+
+struct kperf_sampler {
+    kperf_sampler_desc d;            /* resolved copy; target arrays are not kept */
+    struct perf_event_attr *attrs;   /* one per event */
+    char **names;
+    size_t nev;
+    kperf__sfd *fds;
+    size_t nfds, capfds;
+    kperf_ring **rings;
+    size_t nrings;
+    uint64_t *ids;                   /* sorted event ids, with the event of each */
+    int *id_event;
+    size_t nids;
+    int epfd;
+    clockid_t clk;
+    bool use_clk, running;
+    kperf_ring_layout layout;
+    /* streaming merge: a binary min-heap (by time) of rings whose head record is ready */
+    kperf_ring **heap;
+    size_t nheap;
+    bool in_round;
+    uint64_t limit, last_time;
+    kperf_ring *cur;
+    kperf_sampler_stats st;
+    kperf__comm_ent *comms;
+    size_t ncomm, capcomm;
+};
+
+/* ---- process names (tid -> comm), kept from /proc and from COMM/FORK records ---- */
+
+static kperf__comm_ent *kperf__comm_slot(kperf__comm_ent *t, size_t cap, uint32_t tid) {
+    size_t i = (tid * 2654435761u) & (cap - 1);
+    while (t[i].tid && t[i].tid != tid) i = (i + 1) & (cap - 1);
+    return &t[i];
+}
+
+static void kperf__comm_set(kperf_sampler *s, uint32_t tid, const char *comm) {
+    if (!tid || !comm) return;
+    if ((s->ncomm + 1) * 4 >= s->capcomm * 3) {
+        size_t cap = s->capcomm ? s->capcomm * 2 : 64;
+        kperf__comm_ent *t = (kperf__comm_ent *)kperf__calloc(cap, sizeof *t);
+        if (!t) return; /* names are best effort */
+        for (size_t i = 0; i < s->capcomm; i++)
+            if (s->comms[i].tid) *kperf__comm_slot(t, cap, s->comms[i].tid) = s->comms[i];
+        KPERF_FREE(s->comms);
+        s->comms = t;
+        s->capcomm = cap;
+    }
+    kperf__comm_ent *e = kperf__comm_slot(s->comms, s->capcomm, tid);
+    if (!e->tid) s->ncomm++;
+    e->tid = tid;
+    snprintf(e->comm, sizeof e->comm, "%s", comm);
+}
+
+KPERF_API const char *kperf_sampler_comm(const kperf_sampler *s, uint32_t pid) {
+    if (!s || !s->capcomm || !pid) return NULL;
+    kperf__comm_ent *e = kperf__comm_slot(s->comms, s->capcomm, pid);
+    return e->tid ? e->comm : NULL;
+}
+
+static void kperf__comm_from_proc(kperf_sampler *s, pid_t pid, pid_t tid) {
+    char path[64], buf[64];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/comm", (int)pid, (int)tid);
+    if (kperf__read_file(path, buf, sizeof buf) >= 0) kperf__comm_set(s, (uint32_t)tid, buf);
+}
+
+/* Keeps the name table current as records go by. */
+static void kperf__comm_track(kperf_sampler *s, const kperf_record *r) {
+    if (r->type == PERF_RECORD_COMM) {
+        kperf__comm_set(s, r->comm.tid, r->comm.comm);
+    } else if (r->type == PERF_RECORD_FORK) {
+        const char *c = kperf_sampler_comm(s, r->task.ptid);
+        if (!c) c = kperf_sampler_comm(s, r->task.ppid);
+        if (c) {
+            char tmp[16];
+            snprintf(tmp, sizeof tmp, "%s", c);
+            kperf__comm_set(s, r->task.tid, tmp);
+        }
+    }
+}
+
+/* ---- small helpers until the shared sections provide them ---- */
+
+/* Parses a CPU list such as "0-3,8,10-11" into a malloc'd array. */
+static int kperf__sampling_cpulist(const char *text, int **out, size_t *n) {
+    size_t cap = 16;
+    int *v = (int *)kperf__calloc(cap, sizeof *v);
+    *n = 0;
+    if (!v) return -ENOMEM;
+    const char *p = text;
+    while (*p) {
+        char *e;
+        long a = strtol(p, &e, 10), b;
+        if (e == p || a < 0 || a > 65535) break;
+        b = a;
+        if (*e == '-') {
+            p = e + 1;
+            b = strtol(p, &e, 10);
+            if (e == p || b < a || b > 65535) break;
+        }
+        for (long c = a; c <= b; c++) {
+            if (*n == cap) {
+                int *w = (int *)KPERF_REALLOC(v, cap * 2 * sizeof *v);
+                if (!w) return KPERF_FREE(v), -ENOMEM;
+                v = w, cap *= 2;
+            }
+            v[(*n)++] = (int)c;
+        }
+        p = e;
+        if (*p == ',') p++;
+        else break;
+    }
+    *out = v;
+    return 0;
+}
+
+static int kperf__sampling_online(int **cpus, size_t *n) {
+    char buf[4096];
+    if (kperf__read_file("/sys/devices/system/cpu/online", buf, sizeof buf) < 0) {
+        long c = sysconf(_SC_NPROCESSORS_ONLN);
+        snprintf(buf, sizeof buf, "0-%ld", c > 0 ? c - 1 : 0);
+    }
+    return kperf__sampling_cpulist(buf, cpus, n);
+}
+
+/* Explains a failed perf_event_open for a sampling event. */
+static int kperf__sampling_open_error(int err, const char *ev, pid_t pid, int cpu) {
+    char tgt[64];
+    char para[16] = "?";
+    kperf__read_file("/proc/sys/kernel/perf_event_paranoid", para, sizeof para);
+    if (pid > 0) snprintf(tgt, sizeof tgt, "pid %d", (int)pid);
+    else if (pid == 0) snprintf(tgt, sizeof tgt, "the calling thread");
+    else snprintf(tgt, sizeof tgt, "CPU %d", cpu);
+    if (err == EACCES || err == EPERM)
+        return kperf__fail(KPERF_EPARANOID,
+                           "cannot sample %s on %s: permission denied (perf_event_paranoid is "
+                           "%s; CPU-wide or kernel sampling needs <= 1 or 0, or CAP_PERFMON; "
+                           "try include_kernel=false or `sysctl kernel.perf_event_paranoid=1`)",
+                           ev, tgt, para);
+    if (err == ESRCH)
+        return kperf__fail(KPERF_ENOTARGET, "cannot sample %s on %s: no such process", ev, tgt);
+    if (err == EMFILE || err == ENFILE)
+        return kperf__fail(KPERF_ELIMIT,
+                           "cannot sample %s on %s: out of file descriptors (raise `ulimit -n`)",
+                           ev, tgt);
+    if (err == ENOENT || err == EOPNOTSUPP || err == ENODEV)
+        return kperf__fail(KPERF_ENOTSUP,
+                           "cannot sample %s on %s: the event is not supported here (%s; a VM "
+                           "without a hardware PMU cannot sample cycles: use cpu-clock)",
+                           ev, tgt, strerror(err));
+    return kperf__fail(err, "cannot sample %s on %s: perf_event_open: %s", ev, tgt,
+                       strerror(err));
+}
+
+/* ---- events ---- */
+
+static int kperf__sampling_add_event(kperf_sampler *s, const struct perf_event_attr *a,
+                                     const char *name) {
+    struct perf_event_attr *na =
+        (struct perf_event_attr *)KPERF_REALLOC(s->attrs, (s->nev + 1) * sizeof *na);
+    if (!na) return -ENOMEM;
+    s->attrs = na;
+    char **nn = (char **)KPERF_REALLOC(s->names, (s->nev + 1) * sizeof *nn);
+    if (!nn) return -ENOMEM;
+    s->names = nn;
+    s->attrs[s->nev] = *a;
+    s->names[s->nev] = kperf__strdup(name);
+    if (!s->names[s->nev]) return -ENOMEM;
+    s->nev++;
+    return 0;
+}
+
+/* A minimal event resolver: software events and sys:name tracepoints. */
+static int kperf__sampling_one_event(const char *spec, struct perf_event_attr *a) {
+    static const struct {
+        const char *name;
+        uint32_t type;
+        uint64_t config;
+    } tab[] = {
+        {"cpu-clock", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_CLOCK},
+        {"task-clock", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_TASK_CLOCK},
+        {"page-faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS},
+        {"faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS},
+        {"minor-faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS_MIN},
+        {"major-faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS_MAJ},
+        {"context-switches", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CONTEXT_SWITCHES},
+        {"cs", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CONTEXT_SWITCHES},
+        {"cpu-migrations", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_MIGRATIONS},
+        {"dummy", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_DUMMY},
+        {"cycles", PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES},
+        {"instructions", PERF_TYPE_HARDWARE, PERF_COUNT_HW_INSTRUCTIONS},
+    };
+    memset(a, 0, sizeof *a);
+    a->size = sizeof *a;
+    for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
+        if (!strcmp(spec, tab[i].name)) {
+            a->type = tab[i].type;
+            a->config = tab[i].config;
+            return 0;
+        }
+    const char *colon = strchr(spec, ':');
+    if (colon && colon != spec && colon[1] && !strchr(colon + 1, ':')) {
+        char path[512], buf[32];
+        snprintf(path, sizeof path, "/sys/kernel/tracing/events/%.*s/%s/id",
+                 (int)(colon - spec), spec, colon + 1);
+        if (kperf__read_file(path, buf, sizeof buf) < 0) {
+            snprintf(path, sizeof path, "/sys/kernel/debug/tracing/events/%.*s/%s/id",
+                     (int)(colon - spec), spec, colon + 1);
+            if (kperf__read_file(path, buf, sizeof buf) < 0)
+                return kperf__fail(KPERF_ENOEVENT,
+                                   "unknown tracepoint '%s' (is tracefs mounted at "
+                                   "/sys/kernel/tracing? see `kperf list`)", spec);
+        }
+        a->type = PERF_TYPE_TRACEPOINT;
+        a->config = strtoull(buf, NULL, 10);
+        return 0;
+    }
+    return kperf__fail(KPERF_ENOEVENT, "unknown event '%s' for sampling (try cpu-clock)", spec);
+}
+
+static int kperf__sampling_events(kperf_sampler *s, const char *spec) {
+    char buf[1024];
+    if (strlen(spec) >= sizeof buf) return kperf__fail(KPERF_EPARSE, "event spec too long");
+    snprintf(buf, sizeof buf, "%s", spec);
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        struct perf_event_attr a;
+        int err = kperf__sampling_one_event(t, &a);
+        if (err < 0) return err;
+        if ((err = kperf__sampling_add_event(s, &a, t)) < 0)
+            return kperf__fail(ENOMEM, "out of memory");
+    }
+    if (!s->nev) return kperf__fail(KPERF_EPARSE, "empty event spec '%s'", spec);
+    return 0;
+}
+
+/* Fills the sampling-specific attr fields from the resolved desc. */
+static void kperf__sampling_attr(const kperf_sampler *s, struct perf_event_attr *a, bool first) {
+    const kperf_sampler_desc *d = &s->d;
+    a->size = sizeof *a;
+    a->sample_type = s->layout.sample_type;
+    if (a->type == PERF_TYPE_TRACEPOINT) a->sample_type |= PERF_SAMPLE_RAW;
+    if (d->period) {
+        a->sample_period = d->period;
+    } else if (a->type == PERF_TYPE_TRACEPOINT && !d->freq) {
+        a->sample_period = 1; /* every tracepoint hit, as perf record does */
+    } else {
+        a->freq = 1;
+        a->sample_freq = d->freq ? d->freq : 1000;
+    }
+    a->disabled = 1;
+    a->inherit = d->inherit;
+    a->enable_on_exec = d->enable_on_exec;
+    a->exclude_kernel = !d->include_kernel;
+    a->exclude_user = d->exclude_user;
+    a->exclude_hv = 1;
+    a->exclude_callchain_kernel = !d->include_kernel;
+    a->sample_id_all = 1;
+    a->watermark = 1;
+    a->wakeup_watermark = d->wakeup_bytes;
+    a->sample_max_stack = d->max_stack;
+    a->branch_sample_type = d->branch_filter;
+    a->sample_regs_user = s->layout.regs_user_mask;
+    a->sample_stack_user = (a->sample_type & PERF_SAMPLE_STACK_USER) ? d->stack_user_size : 0;
+    if (d->clock != KPERF_CLOCK_PERF) {
+        a->use_clockid = 1;
+        a->clockid = s->clk;
+    }
+    if (first && !d->no_sideband) {
+        a->mmap = a->mmap2 = a->comm = a->comm_exec = a->task = 1;
+    }
+    if (first && d->context_switch) a->context_switch = 1;
+}
+
+/* ---- targets, fds and rings ---- */
+
+static int kperf__sampling_push_fd(kperf_sampler *s, kperf__sfd f) {
+    if (s->nfds == s->capfds) {
+        size_t cap = s->capfds ? s->capfds * 2 : 16;
+        kperf__sfd *n = (kperf__sfd *)KPERF_REALLOC(s->fds, cap * sizeof *n);
+        if (!n) return kperf__fail(ENOMEM, "out of memory");
+        s->fds = n, s->capfds = cap;
+    }
+    s->fds[s->nfds++] = f;
+    return 0;
+}
+
+/* Maps a ring for fd, or redirects fd into the ring already on the same CPU. */
+static int kperf__sampling_ring_for(kperf_sampler *s, int fd, int cpu, pid_t pid) {
+    for (size_t i = 0; cpu >= 0 && i < s->nrings; i++)
+        if (s->rings[i]->cpu == cpu) {
+            if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, s->rings[i]->fd) < 0)
+                return kperf__fail(errno, "PERF_EVENT_IOC_SET_OUTPUT on CPU %d: %s", cpu,
+                                   strerror(errno));
+            return (int)i;
+        }
+    (void)pid;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t len = page * (1 + (size_t)s->d.ring_pages);
+    void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (m == MAP_FAILED) {
+        int e = errno;
+        if (e == EPERM || e == ENOMEM)
+            return kperf__fail(KPERF_ELIMIT,
+                               "cannot map a %zu KiB sampling ring: %s (the per-user limit is "
+                               "kernel.perf_event_mlock_kb plus RLIMIT_MEMLOCK; use fewer "
+                               "ring_pages or raise them)",
+                               len / 1024, strerror(e));
+        return kperf__fail(e, "mmap of a sampling ring failed: %s", strerror(e));
+    }
+    kperf_ring **nr = (kperf_ring **)KPERF_REALLOC(s->rings, (s->nrings + 1) * sizeof *nr);
+    kperf_ring *r = (kperf_ring *)kperf__calloc(1, sizeof *r);
+    if (nr) s->rings = nr;
+    if (!nr || !r) {
+        munmap(m, len);
+        KPERF_FREE(r);
+        return kperf__fail(ENOMEM, "out of memory");
+    }
+    kperf_ring_desc rd;
+    memset(&rd, 0, sizeof rd);
+    rd.base = m, rd.size = len, rd.data_offset = page, rd.data_size = len - page;
+    rd.layout = s->layout, rd.cpu = cpu;
+    kperf__ring_init(r, &rd);
+    r->fd = fd, r->map = m, r->map_len = len, r->owner = s;
+    s->rings[s->nrings++] = r;
+    if (s->epfd >= 0) {
+        struct epoll_event ev;
+        memset(&ev, 0, sizeof ev);
+        ev.events = EPOLLIN;
+        ev.data.u32 = (uint32_t)(s->nrings - 1);
+        epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev);
+    }
+    return (int)(s->nrings - 1);
+}
+
+static int kperf__sampling_open_one(kperf_sampler *s, pid_t pid, int cpu, bool optional) {
+    for (size_t e = 0; e < s->nev; e++) {
+        int fd = (int)kperf__sys_perf_event_open(&s->attrs[e], pid, cpu, -1,
+                                                 PERF_FLAG_FD_CLOEXEC);
+        if (fd < 0) {
+            int err = errno;
+            if (optional && err == ESRCH) return 0; /* a thread exited since listing */
+            return kperf__sampling_open_error(err, s->names[e], pid, cpu);
+        }
+        kperf__sfd f = {fd, (int)e, cpu, pid, -1, 0};
+        int err = kperf__sampling_push_fd(s, f);
+        if (err < 0) return close(fd), err;
+        int ring = kperf__sampling_ring_for(s, fd, cpu, pid);
+        if (ring < 0) return ring;
+        s->fds[s->nfds - 1].ring = ring;
+        if (ioctl(fd, PERF_EVENT_IOC_ID, &s->fds[s->nfds - 1].id) < 0)
+            return kperf__fail(errno, "PERF_EVENT_IOC_ID: %s", strerror(errno));
+    }
+    return 0;
+}
+
+/* Opens every thread of @p pid on every CPU of the list. */
+static int kperf__sampling_open_pid(kperf_sampler *s, pid_t pid, const int *cpus, size_t ncpu) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *dir = opendir(path);
+    if (!dir)
+        return kperf__fail(KPERF_ENOTARGET, "cannot sample pid %d: no such process", (int)pid);
+    int err = 0;
+    for (struct dirent *de; !err && (de = readdir(dir));) {
+        if (de->d_name[0] < '0' || de->d_name[0] > '9') continue;
+        pid_t tid = (pid_t)atoi(de->d_name);
+        kperf__comm_from_proc(s, pid, tid);
+        for (size_t c = 0; !err && c < ncpu; c++)
+            err = kperf__sampling_open_one(s, tid, cpus[c], tid != pid);
+    }
+    closedir(dir);
+    return err;
+}
+
+static int kperf__sampling_open_targets(kperf_sampler *s, const kperf_sampler_desc *d) {
+    int *cpus = NULL, err = 0;
+    size_t ncpu = 0;
+    bool want_cpus = d->ncpus || d->all_cpus || d->npids || d->inherit;
+    if (d->ncpus) {
+        cpus = (int *)kperf__calloc(d->ncpus, sizeof *cpus);
+        if (!cpus) return kperf__fail(ENOMEM, "out of memory");
+        memcpy(cpus, d->cpus, d->ncpus * sizeof *cpus);
+        ncpu = d->ncpus;
+    } else if (want_cpus && kperf__sampling_online(&cpus, &ncpu) < 0) {
+        return kperf__fail(ENOMEM, "out of memory");
+    }
+    if (d->npids) {
+        for (size_t i = 0; !err && i < d->npids; i++)
+            err = kperf__sampling_open_pid(s, d->pids[i], cpus, ncpu);
+    } else if (d->ncpus || d->all_cpus) {
+        for (size_t c = 0; !err && c < ncpu; c++) err = kperf__sampling_open_one(s, -1, cpus[c], false);
+    } else {
+        pid_t self = getpid(), tid = (pid_t)syscall(SYS_gettid);
+        kperf__comm_from_proc(s, self, tid);
+        kperf__comm_from_proc(s, self, self);
+        if (d->inherit)
+            for (size_t c = 0; !err && c < ncpu; c++) err = kperf__sampling_open_one(s, 0, cpus[c], false);
+        else
+            err = kperf__sampling_open_one(s, 0, -1, false);
+    }
+    KPERF_FREE(cpus);
+    return err;
+}
+
+static int kperf__u64_cmp(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Sorted id -> event table, so that a record's id names its event in O(log n). */
+static int kperf__sampling_ids(kperf_sampler *s) {
+    uint64_t *pairs = (uint64_t *)kperf__calloc(s->nfds * 2, sizeof *pairs);
+    s->ids = (uint64_t *)kperf__calloc(s->nfds, sizeof *s->ids);
+    s->id_event = (int *)kperf__calloc(s->nfds, sizeof *s->id_event);
+    if (!pairs || !s->ids || !s->id_event) {
+        KPERF_FREE(pairs);
+        return kperf__fail(ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < s->nfds; i++)
+        pairs[2 * i] = s->fds[i].id, pairs[2 * i + 1] = (uint64_t)s->fds[i].event;
+    qsort(pairs, s->nfds, 2 * sizeof *pairs, kperf__u64_cmp);
+    for (size_t i = 0; i < s->nfds; i++)
+        s->ids[i] = pairs[2 * i], s->id_event[i] = (int)pairs[2 * i + 1];
+    s->nids = s->nfds;
+    KPERF_FREE(pairs);
+    return 0;
+}
+
+static int kperf__sampling_event_of(const kperf_sampler *s, uint64_t id) {
+    size_t lo = 0, hi = s->nids;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (s->ids[mid] < id) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < s->nids && s->ids[lo] == id ? s->id_event[lo] : -1;
+}
+
+static clockid_t kperf__clockid(kperf_clock c) {
+    switch (c) {
+    case KPERF_CLOCK_MONOTONIC_RAW: return CLOCK_MONOTONIC_RAW;
+    case KPERF_CLOCK_REALTIME: return CLOCK_REALTIME;
+    case KPERF_CLOCK_BOOTTIME: return CLOCK_BOOTTIME;
+    case KPERF_CLOCK_TAI: return CLOCK_TAI;
+    default: return CLOCK_MONOTONIC;
+    }
+}
+
+/* Every default in one place. */
+static int kperf__sampling_defaults(kperf_sampler *s, const kperf_sampler_desc *in) {
+    kperf_sampler_desc *d = &s->d;
+    if (in) *d = *in;
+    else memset(d, 0, sizeof *d);
+    if (!d->events || !*d->events) d->events = "cpu-clock";
+    if (!d->ring_pages) d->ring_pages = 128;
+    if (d->ring_pages & (d->ring_pages - 1))
+        return kperf__fail(EINVAL, "ring_pages %u is not a power of two", d->ring_pages);
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    if (!d->wakeup_bytes) d->wakeup_bytes = (uint32_t)(d->ring_pages * page / 4);
+    if (!d->stack_user_size) d->stack_user_size = 8192;
+    if (d->clock > KPERF_CLOCK_PERF) return kperf__fail(EINVAL, "unknown clock %d", (int)d->clock);
+    s->clk = kperf__clockid(d->clock);
+    s->use_clk = d->clock != KPERF_CLOCK_PERF;
+    uint64_t st = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME |
+                  PERF_SAMPLE_CPU | PERF_SAMPLE_PERIOD | d->fields;
+    if (d->callchain) st |= PERF_SAMPLE_CALLCHAIN;
+    if (d->branch_filter) st |= PERF_SAMPLE_BRANCH_STACK;
+    st &= ~(uint64_t)(PERF_SAMPLE_READ | PERF_SAMPLE_AUX);
+    if (!d->regs_user_mask && (st & (PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER))) {
+#if defined(__x86_64__)
+        d->regs_user_mask = (1ull << 6) | (1ull << 7) | (1ull << 8); /* bp, sp, ip */
+#elif defined(__aarch64__)
+        d->regs_user_mask = (1ull << 29) | (1ull << 30) | (1ull << 31) | (1ull << 32);
+#endif
+    }
+    if (st & PERF_SAMPLE_STACK_USER) st |= PERF_SAMPLE_REGS_USER;
+    s->layout.sample_type = st;
+    s->layout.branch_sample_type = d->branch_filter;
+    s->layout.regs_user_mask = (st & PERF_SAMPLE_REGS_USER) ? d->regs_user_mask : 0;
+    s->layout.sample_id_all = true;
+    d->pids = NULL;
+    d->cpus = NULL;
+    return 0;
+}
+
+KPERF_API int kperf_sampler_open(kperf_sampler **out, const kperf_sampler_desc *desc) {
+    if (!out) return kperf__fail(EINVAL, "kperf_sampler_open: out is NULL");
+    *out = NULL;
+    kperf_sampler *s = (kperf_sampler *)kperf__calloc(1, sizeof *s);
+    if (!s) return kperf__fail(ENOMEM, "out of memory");
+    s->epfd = -1;
+    int err = kperf__sampling_defaults(s, desc);
+    if (!err) err = kperf__sampling_events(s, s->d.events);
+    if (!err && s->nev) {
+        /* tracepoints add RAW, and every event must share one layout: decide it once */
+        for (size_t i = 0; i < s->nev; i++)
+            if (s->attrs[i].type == PERF_TYPE_TRACEPOINT) s->layout.sample_type |= PERF_SAMPLE_RAW;
+        for (size_t i = 0; i < s->nev; i++) kperf__sampling_attr(s, &s->attrs[i], i == 0);
+        s->epfd = epoll_create1(EPOLL_CLOEXEC);
+        if (s->epfd < 0) err = kperf__fail(errno, "epoll_create1: %s", strerror(errno));
+    }
+    if (!err) err = kperf__sampling_open_targets(s, desc ? desc : &s->d);
+    if (!err) err = kperf__sampling_ids(s);
+    if (err < 0) {
+        kperf_sampler_close(s);
+        return err;
+    }
+    s->running = s->d.enable_on_exec;
+    *out = s;
+    return 0;
+}
+
+KPERF_API void kperf_sampler_close(kperf_sampler *s) {
+    if (!s) return;
+    for (size_t i = 0; i < s->nfds; i++) ioctl(s->fds[i].fd, PERF_EVENT_IOC_DISABLE, 0);
+    for (size_t i = 0; i < s->nrings; i++) {
+        munmap(s->rings[i]->map, s->rings[i]->map_len);
+        kperf_ring_close(s->rings[i]);
+    }
+    for (size_t i = 0; i < s->nfds; i++) close(s->fds[i].fd);
+    for (size_t i = 0; i < s->nev; i++) KPERF_FREE(s->names[i]);
+    if (s->epfd >= 0) close(s->epfd);
+    KPERF_FREE(s->names);
+    KPERF_FREE(s->attrs);
+    KPERF_FREE(s->fds);
+    KPERF_FREE(s->rings);
+    KPERF_FREE(s->heap);
+    KPERF_FREE(s->ids);
+    KPERF_FREE(s->id_event);
+    KPERF_FREE(s->comms);
+    KPERF_FREE(s);
+}
+
+static int kperf__sampling_ioctl_all(kperf_sampler *s, unsigned long req, const char *what) {
+    if (!s) return kperf__fail(EINVAL, "%s: sampler is NULL", what);
+    for (size_t i = 0; i < s->nfds; i++)
+        if (ioctl(s->fds[i].fd, req, 0) < 0)
+            return kperf__fail(errno, "%s of %s failed: %s", what, s->names[s->fds[i].event],
+                               strerror(errno));
+    return 0;
+}
+
+KPERF_API int kperf_sampler_start(kperf_sampler *s) {
+    int err = kperf__sampling_ioctl_all(s, PERF_EVENT_IOC_ENABLE, "kperf_sampler_start");
+    if (!err) s->running = true;
+    return err;
+}
+
+KPERF_API int kperf_sampler_stop(kperf_sampler *s) {
+    int err = kperf__sampling_ioctl_all(s, PERF_EVENT_IOC_DISABLE, "kperf_sampler_stop");
+    if (!err) s->running = false;
+    return err;
+}
+
+/* ---- the streaming merge ---- */
+
+static void kperf__heap_up(kperf_ring **h, size_t i) {
+    while (i) {
+        size_t p = (i - 1) / 2;
+        if (h[p]->rec.time <= h[i]->rec.time) break;
+        kperf_ring *t = h[p];
+        h[p] = h[i], h[i] = t, i = p;
+    }
+}
+
+static void kperf__heap_down(kperf_ring **h, size_t n, size_t i) {
+    for (;;) {
+        size_t l = 2 * i + 1, m = i;
+        if (l < n && h[l]->rec.time < h[m]->rec.time) m = l;
+        if (l + 1 < n && h[l + 1]->rec.time < h[m]->rec.time) m = l + 1;
+        if (m == i) return;
+        kperf_ring *t = h[m];
+        h[m] = h[i], h[i] = t, i = m;
+    }
+}
+
+/* Peeks at a ring's head and queues it when its record is old enough for this round. */
+static int kperf__merge_offer(kperf_sampler *s, kperf_ring *r) {
+    int n = kperf__ring_peek(r);
+    if (n <= 0) return n;
+    if (r->rec.time > s->limit) return 0;
+    s->heap[s->nheap] = r;
+    kperf__heap_up(s->heap, s->nheap++);
+    return 0;
+}
+
+static int kperf__merge_begin(kperf_sampler *s) {
+    if (!s->heap) {
+        s->heap = (kperf_ring **)kperf__calloc(s->nrings, sizeof *s->heap);
+        if (!s->heap) return kperf__fail(ENOMEM, "out of memory");
+    }
+    s->limit = UINT64_MAX;
+    if (s->running && s->use_clk) {
+        struct timespec ts;
+        clock_gettime(s->clk, &ts);
+        uint64_t now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+        s->limit = now > 1000000 ? now - 1000000 : 0; /* 1 ms holdback */
+    }
+    memset(&s->st.last, 0, sizeof s->st.last);
+    s->nheap = 0;
+    s->in_round = true;
+    int first_err = 0;
+    for (size_t i = 0; i < s->nrings; i++) {
+        int err = kperf__merge_offer(s, s->rings[i]);
+        if (err < 0 && !first_err) first_err = err;
+    }
+    return first_err;
+}
+
+KPERF_API int kperf_sampler_next(kperf_sampler *s, const kperf_record **rec) {
+    if (!s || !rec) return kperf__fail(EINVAL, "kperf_sampler_next: NULL argument");
+    *rec = NULL;
+    int err = 0;
+    if (s->cur) {
+        kperf_ring *r = s->cur;
+        s->cur = NULL;
+        kperf__ring_consume(r);
+        err = kperf__merge_offer(s, r);
+    } else if (!s->in_round) {
+        err = kperf__merge_begin(s);
+    }
+    if (err < 0) return err;
+    if (!s->nheap) {
+        s->in_round = false;
+        return 0;
+    }
+    kperf_ring *r = s->heap[0];
+    s->heap[0] = s->heap[--s->nheap];
+    kperf__heap_down(s->heap, s->nheap, 0);
+    s->cur = r;
+    r->rec.event = kperf__sampling_event_of(s, r->rec.id);
+    if (r->rec.time < s->last_time) s->st.out_of_order++;
+    else s->last_time = r->rec.time;
+    kperf__ring_account(&r->st, &r->rec);
+    kperf__ring_account(&s->st.last, &r->rec);
+    kperf__comm_track(s, &r->rec);
+    *rec = &r->rec;
+    return 1;
+}
+
+KPERF_API int kperf_sampler_read(kperf_sampler *s, kperf_record_fn fn, void *user) {
+    if (!s || !fn) return kperf__fail(EINVAL, "kperf_sampler_read: NULL argument");
+    if (s->cur || s->in_round) { /* finish a pull drain left half-way */
+        if (s->cur) kperf__ring_consume(s->cur);
+        s->cur = NULL;
+        s->in_round = false;
+    }
+    const kperf_record *rec;
+    int n = 0, got;
+    while ((got = kperf_sampler_next(s, &rec)) > 0) {
+        n++;
+        int rc = fn(rec, user);
+        if (rc < 0) {
+            kperf__ring_consume(s->cur);
+            s->cur = NULL;
+            s->in_round = false;
+            return rc;
+        }
+    }
+    return got < 0 ? got : n;
+}
+
+KPERF_API int kperf_sampler_fd(const kperf_sampler *s) { return s ? s->epfd : -1; }
+
+KPERF_API void kperf_sampler_stats_read(const kperf_sampler *s, kperf_sampler_stats *out) {
+    if (!out) return;
+    memset(out, 0, sizeof *out);
+    if (!s) return;
+    out->last = s->st.last;
+    out->out_of_order = s->st.out_of_order;
+    for (size_t i = 0; i < s->nrings; i++) {
+        const kperf_ring_stats *r = &s->rings[i]->st;
+        out->total.records += r->records;
+        out->total.samples += r->samples;
+        out->total.lost += r->lost;
+        out->total.lost_samples += r->lost_samples;
+        out->total.throttled += r->throttled;
+        out->total.unthrottled += r->unthrottled;
+        out->total.corrupt += r->corrupt;
+        out->total.copied += r->copied;
+    }
+}
+
+KPERF_API size_t kperf_sampler_nevents(const kperf_sampler *s) { return s ? s->nev : 0; }
+
+KPERF_API const char *kperf_sampler_event_name(const kperf_sampler *s, size_t i) {
+    return s && i < s->nev ? s->names[i] : NULL;
+}
+
+/* ---- folded stacks ---- */
+
+typedef struct kperf__fold_ent {
+    char *key;
+    uint64_t count;
+    uint64_t hash;
+} kperf__fold_ent;
+
+struct kperf_folded {
+    kperf__fold_ent *t;
+    size_t n, cap;
+    kperf_frame_name_fn name;
+    void *user;
+    char *buf;
+    size_t bufcap;
+};
+
+KPERF_API int kperf_folded_open(kperf_folded **out, kperf_frame_name_fn name, void *user) {
+    if (!out) return kperf__fail(EINVAL, "kperf_folded_open: out is NULL");
+    *out = (kperf_folded *)kperf__calloc(1, sizeof **out);
+    if (!*out) return kperf__fail(ENOMEM, "out of memory");
+    (*out)->name = name;
+    (*out)->user = user;
+    return 0;
+}
+
+KPERF_API void kperf_folded_close(kperf_folded *f) {
+    if (!f) return;
+    for (size_t i = 0; i < f->cap; i++) KPERF_FREE(f->t[i].key);
+    KPERF_FREE(f->t);
+    KPERF_FREE(f->buf);
+    KPERF_FREE(f);
+}
+
+static uint64_t kperf__fnv1a(const char *s) {
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+static int kperf__folded_bump(kperf_folded *f, const char *key) {
+    if ((f->n + 1) * 4 >= f->cap * 3) {
+        size_t cap = f->cap ? f->cap * 2 : 256;
+        kperf__fold_ent *t = (kperf__fold_ent *)kperf__calloc(cap, sizeof *t);
+        if (!t) return kperf__fail(ENOMEM, "out of memory");
+        for (size_t i = 0; i < f->cap; i++) {
+            if (!f->t[i].key) continue;
+            size_t j = f->t[i].hash & (cap - 1);
+            while (t[j].key) j = (j + 1) & (cap - 1);
+            t[j] = f->t[i];
+        }
+        KPERF_FREE(f->t);
+        f->t = t, f->cap = cap;
+    }
+    uint64_t h = kperf__fnv1a(key);
+    size_t j = h & (f->cap - 1);
+    while (f->t[j].key && (f->t[j].hash != h || strcmp(f->t[j].key, key)))
+        j = (j + 1) & (f->cap - 1);
+    if (!f->t[j].key) {
+        if (!(f->t[j].key = kperf__strdup(key))) return kperf__fail(ENOMEM, "out of memory");
+        f->t[j].hash = h;
+        f->n++;
+    }
+    f->t[j].count++;
+    return 0;
+}
+
+/* Appends text plus ';' to the stack being built, sanitising separators. */
+static int kperf__folded_append(kperf_folded *f, size_t *len, const char *text) {
+    size_t tl = strlen(text), need = *len + tl + 2;
+    if (need > f->bufcap) {
+        size_t cap = f->bufcap ? f->bufcap * 2 : 1024;
+        while (cap < need) cap *= 2;
+        char *b = (char *)KPERF_REALLOC(f->buf, cap);
+        if (!b) return kperf__fail(ENOMEM, "out of memory");
+        f->buf = b, f->bufcap = cap;
+    }
+    for (size_t i = 0; i < tl; i++) {
+        char ch = text[i];
+        f->buf[*len + i] = (ch == ';' || ch == '\n' || ch == ' ') ? '_' : ch;
+    }
+    *len += tl;
+    f->buf[(*len)++] = ';';
+    f->buf[*len] = 0;
+    return 0;
+}
+
+static int kperf__folded_frame(kperf_folded *f, size_t *len, uint64_t addr, uint32_t pid,
+                               bool kernel) {
+    char name[512];
+    int n = f->name ? f->name(addr, pid, kernel, name, sizeof name, f->user) : -1;
+    if (n < 0)
+        snprintf(name, sizeof name, "0x%llx%s", (unsigned long long)addr, kernel ? "_[k]" : "");
+    return kperf__folded_append(f, len, name);
+}
+
+KPERF_API int kperf_folded_add(kperf_folded *f, const kperf_sample *smp, const char *comm) {
+    if (!f || !smp) return kperf__fail(EINVAL, "kperf_folded_add: NULL argument");
+    size_t len = 0;
+    int err = 0;
+    if (comm && *comm && (err = kperf__folded_append(f, &len, comm))) return err;
+    if (smp->nips) {
+        /* root first; a context marker applies to the entries after it (inwards) */
+        for (size_t i = smp->nips; i-- > 0;) {
+            uint64_t a = smp->ips[i];
+            if (a >= KPERF_CONTEXT_MAX) continue;
+            bool kernel = false;
+            for (size_t k = i; k-- > 0;)
+                if (smp->ips[k] >= KPERF_CONTEXT_MAX) {
+                    kernel = smp->ips[k] == KPERF_CONTEXT_KERNEL;
+                    break;
+                }
+            if ((err = kperf__folded_frame(f, &len, a, smp->pid, kernel))) return err;
+        }
+    } else if ((err = kperf__folded_frame(f, &len, smp->ip, smp->pid, false))) {
+        return err;
+    }
+    if (!len) return 0;
+    f->buf[--len] = 0; /* drop the last ';' */
+    return kperf__folded_bump(f, f->buf);
+}
+
+static int kperf__fold_cmp(const void *a, const void *b) {
+    const kperf__fold_ent *x = *(const kperf__fold_ent *const *)a;
+    const kperf__fold_ent *y = *(const kperf__fold_ent *const *)b;
+    return strcmp(x->key, y->key);
+}
+
+KPERF_API int kperf_folded_write(kperf_folded *f, const char *path) {
+    if (!f || !path) return kperf__fail(EINVAL, "kperf_folded_write: NULL argument");
+    const kperf__fold_ent **v = (const kperf__fold_ent **)kperf__calloc(f->n, sizeof *v);
+    if (!v) return kperf__fail(ENOMEM, "out of memory");
+    size_t n = 0;
+    for (size_t i = 0; i < f->cap; i++)
+        if (f->t[i].key) v[n++] = &f->t[i];
+    qsort(v, n, sizeof *v, kperf__fold_cmp);
+    FILE *out = strcmp(path, "-") ? fopen(path, "w") : stdout;
+    if (!out) {
+        KPERF_FREE(v);
+        return kperf__fail(errno, "cannot write folded stacks to %s: %s", path, strerror(errno));
+    }
+    for (size_t i = 0; i < n; i++)
+        fprintf(out, "%s %llu\n", v[i]->key, (unsigned long long)v[i]->count);
+    KPERF_FREE(v);
+    int bad = ferror(out);
+    if (out != stdout) bad |= fclose(out);
+    else fflush(out);
+    return bad ? kperf__fail(EIO, "writing folded stacks to %s failed", path) : (int)n;
+}
 // <<sampling
 
 // >>perfdata ----------------------------------------------------------------------------
 // <<perfdata
 
 // >>tracepoint --------------------------------------------------------------------------
+
+/* One cached format: by name always, by id through a direct-index table (event ids are
+ * the u16 common_type, so the table never exceeds 65536 entries). */
+typedef struct kperf__tp_entry {
+    char *key;              /* "system/name" */
+    kperf_tp_format *fmt;   /* NULL while only the id is known */
+    uint32_t id;            /* 0 until known */
+} kperf__tp_entry;
+
+struct kperf_tracefs {
+    char root[PATH_MAX];
+    kperf__tp_entry *ents;  /* every event seen so far, unsorted */
+    size_t nents, cap;
+    int32_t *by_id;         /* id -> index into ents, or -1 */
+    size_t nby_id;
+    bool indexed;           /* every event's id has been read */
+    char **sysnames;        /* syscall names, sorted; NULL until asked */
+    size_t nsysnames;
+};
+
+#define KPERF__TP_MAXID 65536u
+
+KPERF__PRIV bool kperf__tracefs_usable(const char *root, int *err) {
+    char p[PATH_MAX + 16];
+    snprintf(p, sizeof p, "%s/events", root);
+    if (access(p, R_OK | X_OK) == 0) return true;
+    *err = errno;
+    return false;
+}
+
+KPERF_API int kperf_tracefs_open(kperf_tracefs **out, const char *root) {
+    if (!out) return kperf__fail(EINVAL, "kperf_tracefs_open: out is NULL");
+    *out = NULL;
+    if (!root || !*root) root = getenv("KPERF_TRACEFS_ROOT");
+    const char *found = NULL;
+    int e1 = 0, e2 = 0;
+    if (root && *root) {
+        if (!kperf__tracefs_usable(root, &e1))
+            return kperf__fail(KPERF_ENOTRACEFS, "tracefs: %s/events is not readable (%s)",
+                               root, strerror(e1));
+        found = root;
+    } else if (kperf__tracefs_usable("/sys/kernel/tracing", &e1)) {
+        found = "/sys/kernel/tracing";
+    } else if (kperf__tracefs_usable("/sys/kernel/debug/tracing", &e2)) {
+        found = "/sys/kernel/debug/tracing";
+    } else {
+        return kperf__fail(KPERF_ENOTRACEFS,
+                           "tracefs is not mounted or not readable: /sys/kernel/tracing (%s), "
+                           "/sys/kernel/debug/tracing (%s); as root run "
+                           "'mount -t tracefs nodev /sys/kernel/tracing'%s",
+                           strerror(e1), strerror(e2),
+                           (e1 == EACCES || e2 == EACCES) ? " or make it readable (chmod)" : "");
+    }
+    kperf_tracefs *t = (kperf_tracefs *)kperf__calloc(1, sizeof *t);
+    if (!t) return kperf__fail(ENOMEM, "tracefs: out of memory");
+    snprintf(t->root, sizeof t->root, "%s", found);
+    *out = t;
+    return 0;
+}
+
+KPERF_API void kperf_tracefs_close(kperf_tracefs *tfs) {
+    if (!tfs) return;
+    for (size_t i = 0; i < tfs->nents; i++) {
+        KPERF_FREE(tfs->ents[i].key);
+        kperf_tp_format_free(tfs->ents[i].fmt);
+    }
+    for (size_t i = 0; i < tfs->nsysnames; i++) KPERF_FREE(tfs->sysnames[i]);
+    KPERF_FREE(tfs->sysnames);
+    KPERF_FREE(tfs->ents);
+    KPERF_FREE(tfs->by_id);
+    KPERF_FREE(tfs);
+}
+
+KPERF_API const char *kperf_tracefs_root(const kperf_tracefs *tfs) {
+    return tfs ? tfs->root : "";
+}
+
+/* Reads a whole (small, < 1 MiB) file into a new NUL-terminated buffer. tracefs files
+ * report size 0, so read until EOF. */
+KPERF__PRIV int kperf__slurp(const char *path, char **out, size_t *len) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    size_t cap = 4096, n = 0;
+    char *buf = (char *)KPERF_MALLOC(cap);
+    while (buf) {
+        if (n + 1 >= cap) {
+            if (cap >= (1u << 20)) break;
+            char *nb = (char *)KPERF_REALLOC(buf, cap * 2);
+            if (!nb) { KPERF_FREE(buf); buf = NULL; break; }
+            buf = nb, cap *= 2;
+        }
+        ssize_t r = read(fd, buf + n, cap - 1 - n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) { int e = errno; close(fd); KPERF_FREE(buf); return -e; }
+        if (r == 0) break;
+        n += (size_t)r;
+    }
+    close(fd);
+    if (!buf) return -ENOMEM;
+    buf[n] = 0;
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+/* Returns the index of the cache entry for "system/name", creating it when asked. */
+KPERF__PRIV long kperf__tp_entry_find(kperf_tracefs *t, const char *sys, const char *name,
+                                      bool create) {
+    char key[512];
+    if ((size_t)snprintf(key, sizeof key, "%s/%s", sys, name) >= sizeof key) return -ENAMETOOLONG;
+    for (size_t i = 0; i < t->nents; i++)
+        if (!strcmp(t->ents[i].key, key)) return (long)i;
+    if (!create) return -ENOENT;
+    if (t->nents == t->cap) {
+        size_t nc = t->cap ? t->cap * 2 : 64;
+        kperf__tp_entry *ne = (kperf__tp_entry *)KPERF_REALLOC(t->ents, nc * sizeof *ne);
+        if (!ne) return -ENOMEM;
+        t->ents = ne, t->cap = nc;
+    }
+    kperf__tp_entry *e = &t->ents[t->nents];
+    memset(e, 0, sizeof *e);
+    if (!(e->key = kperf__strdup(key))) return -ENOMEM;
+    return (long)t->nents++;
+}
+
+KPERF__PRIV int kperf__tp_index_id(kperf_tracefs *t, uint32_t id, size_t idx) {
+    if (id >= KPERF__TP_MAXID) return 0;
+    if (id >= t->nby_id) {
+        size_t nn = t->nby_id ? t->nby_id : 1024;
+        while (nn <= id) nn *= 2;
+        if (nn > KPERF__TP_MAXID) nn = KPERF__TP_MAXID;
+        int32_t *nb = (int32_t *)KPERF_REALLOC(t->by_id, nn * sizeof *nb);
+        if (!nb) return -ENOMEM;
+        for (size_t i = t->nby_id; i < nn; i++) nb[i] = -1;
+        t->by_id = nb, t->nby_id = nn;
+    }
+    t->by_id[id] = (int32_t)idx;
+    t->ents[idx].id = id;
+    return 0;
+}
+
+/* Events names are identifiers; refuse anything that could walk out of events/. */
+KPERF__PRIV bool kperf__tp_name_ok(const char *s) {
+    if (!s || !*s || strlen(s) > 200) return false;
+    for (; *s; s++)
+        if (*s == '/' || (unsigned char)*s <= ' ') return false;
+    return true;
+}
+
+KPERF_API int kperf_tracefs_format(kperf_tracefs *tfs, const char *system, const char *name,
+                                   const kperf_tp_format **out) {
+    if (!tfs || !out) return kperf__fail(EINVAL, "kperf_tracefs_format: NULL argument");
+    *out = NULL;
+    if (!kperf__tp_name_ok(system) || !kperf__tp_name_ok(name) || !strcmp(system, "..") ||
+        !strcmp(name, ".."))
+        return kperf__fail(KPERF_ENOEVENT, "tracepoint '%s:%s': not a valid event name",
+                           system ? system : "", name ? name : "");
+    long idx = kperf__tp_entry_find(tfs, system, name, false);
+    if (idx >= 0 && tfs->ents[idx].fmt) return *out = tfs->ents[idx].fmt, 0;
+    char path[PATH_MAX + 512], *text = NULL;
+    size_t len = 0;
+    snprintf(path, sizeof path, "%s/events/%s/%s/format", tfs->root, system, name);
+    int rc = kperf__slurp(path, &text, &len);
+    if (rc == -ENOENT)
+        return kperf__fail(KPERF_ENOEVENT, "tracepoint '%s:%s' does not exist (no %s); "
+                           "'kperf list tracepoint' shows the events of this kernel",
+                           system, name, path);
+    if (rc < 0) return kperf__fail(-rc, "tracepoint '%s:%s': cannot read %s: %s", system, name,
+                                   path, strerror(-rc));
+    kperf_tp_format *fmt;
+    rc = kperf_tp_format_parse(&fmt, text, len);
+    KPERF_FREE(text);
+    if (rc < 0) {
+        char msg[700];
+        snprintf(msg, sizeof msg, "%.600s", kperf_errmsg());
+        return kperf__fail(-rc, "%s: %s", path, msg);
+    }
+    KPERF_FREE(fmt->system);
+    fmt->system = kperf__strdup(system);
+    if (!fmt->system || (idx < 0 && (idx = kperf__tp_entry_find(tfs, system, name, true)) < 0) ||
+        kperf__tp_index_id(tfs, fmt->id, (size_t)idx) < 0) {
+        kperf_tp_format_free(fmt);
+        return kperf__fail(ENOMEM, "tracepoint '%s:%s': out of memory", system, name);
+    }
+    tfs->ents[idx].fmt = fmt;
+    *out = fmt;
+    return 0;
+}
+
+KPERF__PRIV int kperf__name_cmp(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Lists the subdirectories of dir (sorted, skipping dot entries and plain files). */
+KPERF__PRIV int kperf__list_dirs(const char *dir, char ***out, size_t *count) {
+    DIR *d = opendir(dir);
+    if (!d) return -errno;
+    char **v = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *de;
+    int rc = 0;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.' || (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)) continue;
+        if (n == cap) {
+            size_t nc = cap ? cap * 2 : 64;
+            char **nv = (char **)KPERF_REALLOC(v, nc * sizeof *nv);
+            if (!nv) { rc = -ENOMEM; break; }
+            v = nv, cap = nc;
+        }
+        if (!(v[n] = kperf__strdup(de->d_name))) { rc = -ENOMEM; break; }
+        n++;
+    }
+    closedir(d);
+    if (rc < 0) {
+        for (size_t i = 0; i < n; i++) KPERF_FREE(v[i]);
+        KPERF_FREE(v);
+        return rc;
+    }
+    if (n) qsort(v, n, sizeof *v, kperf__name_cmp);
+    *out = v;
+    *count = n;
+    return 0;
+}
+
+KPERF__PRIV void kperf__free_names(char **v, size_t n) {
+    for (size_t i = 0; i < n; i++) KPERF_FREE(v[i]);
+    KPERF_FREE(v);
+}
+
+KPERF_API int kperf_tracefs_foreach_event(kperf_tracefs *tfs, kperf_tracefs_event_fn fn,
+                                          void *user) {
+    if (!tfs || !fn) return kperf__fail(EINVAL, "kperf_tracefs_foreach_event: NULL argument");
+    char dir[PATH_MAX + 512];
+    char **sys = NULL, **ev = NULL;
+    size_t nsys = 0, nev = 0;
+    snprintf(dir, sizeof dir, "%s/events", tfs->root);
+    int rc = kperf__list_dirs(dir, &sys, &nsys), visited = 0;
+    if (rc < 0) return kperf__fail(-rc, "tracefs: cannot list %s: %s", dir, strerror(-rc));
+    for (size_t i = 0; i < nsys && rc >= 0; i++) {
+        snprintf(dir, sizeof dir, "%s/events/%s", tfs->root, sys[i]);
+        if (kperf__list_dirs(dir, &ev, &nev) < 0) continue;
+        for (size_t j = 0; j < nev && rc >= 0; j++) {
+            snprintf(dir, sizeof dir, "%s/events/%s/%s/format", tfs->root, sys[i], ev[j]);
+            if (access(dir, F_OK) != 0) continue;
+            visited++;
+            rc = fn(sys[i], ev[j], user);
+        }
+        kperf__free_names(ev, nev);
+    }
+    kperf__free_names(sys, nsys);
+    return rc < 0 ? rc : visited;
+}
+
+/* Reads events/SYS/NAME/id; returns the id or a negative errno. */
+KPERF__PRIV long kperf__tp_read_id(kperf_tracefs *t, const char *sys, const char *name) {
+    char path[PATH_MAX + 512], buf[32];
+    snprintf(path, sizeof path, "%s/events/%s/%s/id", t->root, sys, name);
+    int rc = kperf__read_file(path, buf, sizeof buf);
+    if (rc < 0) return rc;
+    char *end;
+    unsigned long v = strtoul(buf, &end, 10);
+    if (end == buf || v > UINT32_MAX) return -KPERF_ECORRUPT;
+    return (long)v;
+}
+
+KPERF_API int kperf_tracefs_event_id(kperf_tracefs *tfs, const char *system, const char *name) {
+    if (!tfs || !kperf__tp_name_ok(system) || !kperf__tp_name_ok(name))
+        return kperf__fail(KPERF_ENOEVENT, "tracepoint '%s:%s': not a valid event name",
+                           system ? system : "", name ? name : "");
+    long idx = kperf__tp_entry_find(tfs, system, name, false);
+    if (idx >= 0 && tfs->ents[idx].id) return (int)tfs->ents[idx].id;
+    long id = kperf__tp_read_id(tfs, system, name);
+    if (id < 0)
+        return kperf__fail(KPERF_ENOEVENT, "tracepoint '%s:%s' does not exist under %s/events",
+                           system, name, tfs->root);
+    return (int)id;
+}
+
+KPERF__PRIV int kperf__tp_index_one(const char *sys, const char *name, void *user) {
+    kperf_tracefs *t = (kperf_tracefs *)user;
+    long id = kperf__tp_read_id(t, sys, name);
+    if (id < 0 || id >= (long)KPERF__TP_MAXID) return 0;
+    if (t->nby_id > (size_t)id && t->by_id[id] >= 0) return 0;
+    long idx = kperf__tp_entry_find(t, sys, name, true);
+    if (idx < 0) return (int)idx;
+    return kperf__tp_index_id(t, (uint32_t)id, (size_t)idx);
+}
+
+KPERF_API int kperf_tracefs_format_by_id(kperf_tracefs *tfs, uint32_t id,
+                                         const kperf_tp_format **out) {
+    if (!tfs || !out) return kperf__fail(EINVAL, "kperf_tracefs_format_by_id: NULL argument");
+    *out = NULL;
+    if (id < tfs->nby_id && tfs->by_id[id] >= 0 && tfs->ents[tfs->by_id[id]].fmt)
+        return *out = tfs->ents[tfs->by_id[id]].fmt, 0;
+    if ((id >= tfs->nby_id || tfs->by_id[id] < 0) && !tfs->indexed) {
+        int rc = kperf_tracefs_foreach_event(tfs, kperf__tp_index_one, tfs);
+        if (rc < 0) return rc;
+        tfs->indexed = true;
+    }
+    if (id >= tfs->nby_id || tfs->by_id[id] < 0)
+        return kperf__fail(KPERF_ENOEVENT, "no tracepoint has id %u under %s/events", id,
+                           tfs->root);
+    char key[512], *slash;
+    snprintf(key, sizeof key, "%s", tfs->ents[tfs->by_id[id]].key);
+    if (!(slash = strchr(key, '/'))) return kperf__fail(KPERF_ECORRUPT, "bad cache key");
+    *slash = 0;
+    return kperf_tracefs_format(tfs, key, slash + 1, out);
+}
+
+/* ---- format text parsing ---- */
+
+/* Element size of a dynamic array's element type ("u32", "unsigned long", "char"). */
+KPERF__PRIV uint32_t kperf__tp_type_size(const char *t) {
+    static const struct { const char *n; uint32_t s; } tab[] = {
+        {"char", 1}, {"u8", 1}, {"s8", 1}, {"__u8", 1}, {"uint8_t", 1}, {"bool", 1},
+        {"short", 2}, {"u16", 2}, {"s16", 2}, {"__u16", 2}, {"uint16_t", 2}, {"__be16", 2},
+        {"int", 4}, {"u32", 4}, {"s32", 4}, {"__u32", 4}, {"uint32_t", 4}, {"__be32", 4},
+        {"long", sizeof(long)}, {"u64", 8}, {"s64", 8}, {"__u64", 8}, {"uint64_t", 8},
+        {"pid_t", 4}, {"size_t", sizeof(size_t)},
+    };
+    char base[64];
+    size_t n = 0;
+    for (const char *p = t; *p && *p != '[' && n + 1 < sizeof base; p++) base[n++] = *p;
+    base[n] = 0;
+    while (n && base[n - 1] == ' ') base[--n] = 0;
+    if (strchr(base, '*')) return sizeof(void *);
+    const char *last = strrchr(base, ' ');
+    last = last ? last + 1 : base;
+    if (!strcmp(last, "long") && strstr(base, "long long")) return 8;
+    for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
+        if (!strcmp(last, tab[i].n)) return tab[i].s;
+    return 1;
+}
+
+KPERF__PRIV bool kperf__tp_is_char_type(const char *t) {
+    char base[64];
+    size_t n = 0;
+    for (const char *p = t; *p && *p != '[' && n + 1 < sizeof base; p++) base[n++] = *p;
+    base[n] = 0;
+    while (n && base[n - 1] == ' ') base[--n] = 0;
+    const char *last = strrchr(base, ' ');
+    last = last ? last + 1 : base;
+    return !strcmp(last, "char") && !strchr(base, '*');
+}
+
+/* Copies [s, s+n) into a new string with surrounding blanks removed. */
+KPERF__PRIV char *kperf__strndup_trim(const char *s, size_t n) {
+    while (n && isspace((unsigned char)*s)) s++, n--;
+    while (n && isspace((unsigned char)s[n - 1])) n--;
+    char *r = (char *)KPERF_MALLOC(n + 1);
+    if (r) memcpy(r, s, n), r[n] = 0;
+    return r;
+}
+
+/* Finds "key:" inside line[0..n) and parses its unsigned value. */
+KPERF__PRIV bool kperf__tp_attr(const char *line, size_t n, const char *key, uint64_t *v) {
+    size_t kl = strlen(key);
+    for (size_t i = 0; i + kl < n; i++) {
+        if (memcmp(line + i, key, kl) != 0 || (i && isalnum((unsigned char)line[i - 1])))
+            continue;
+        uint64_t x = 0;
+        size_t j = i + kl, digits = 0;
+        while (j < n && isdigit((unsigned char)line[j]) && digits < 19)
+            x = x * 10 + (uint64_t)(line[j++] - '0'), digits++;
+        if (!digits) return false;
+        return *v = x, true;
+    }
+    return false;
+}
+
+/* Splits the declaration "TYPE NAME[dims]" of one field line into f->type, f->name and
+ * the fixed element count (product of the dims; 0 for "[]"; -1 when a dim is not a plain
+ * number such as [TASK_COMM_LEN]). */
+KPERF__PRIV int kperf__tp_decl(const char *d, size_t n, kperf_tp_field *f, long *dims) {
+    while (n && (isspace((unsigned char)d[n - 1]) || d[n - 1] == ';')) n--;
+    size_t end = n;
+    long count = 1;
+    bool arr = false;
+    while (end && d[end - 1] == ']') {   /* array dims after the name, last first */
+        size_t open = end - 1;
+        while (open && d[open - 1] != '[') open--;
+        if (!open) return -1;
+        open--;
+        char num[24];
+        size_t ln = end - 1 - (open + 1);
+        if (ln == 0) count = 0;
+        else if (ln < sizeof num && count > 0) {
+            memcpy(num, d + open + 1, ln), num[ln] = 0;
+            char *e;
+            long v = strtol(num, &e, 0);
+            count = (*e || v < 0) ? -1 : count * v;
+        } else count = -1;
+        arr = true;
+        end = open;
+    }
+    size_t ne = end;
+    while (ne && (isalnum((unsigned char)d[ne - 1]) || d[ne - 1] == '_')) ne--;
+    if (ne == end) return -1;
+    f->name = kperf__strndup_trim(d + ne, end - ne);
+    f->type = kperf__strndup_trim(d, ne);
+    if (!f->name || !f->type) return -2;
+    *dims = arr ? count : -2;   /* -2: no brackets after the name */
+    return 0;
+}
+
+/* Fills the derived fields (flags, elem_size, count) of a parsed field. */
+KPERF__PRIV void kperf__tp_classify(kperf_tp_field *f, long dims, int sgn) {
+    const char *t = f->type;
+    bool dl = strstr(t, "__data_loc") != NULL, rl = strstr(t, "__rel_loc") != NULL;
+    f->flags = 0;
+    if (!strncmp(f->name, "common_", 7)) f->flags |= KPERF_TP_FIELD_COMMON;
+    if (dl || rl) {
+        f->flags |= rl ? KPERF_TP_FIELD_REL_LOC : KPERF_TP_FIELD_DATA_LOC;
+        f->elem_size = kperf__tp_type_size(strstr(t, rl ? "__rel_loc" : "__data_loc") + 10);
+        f->count = 0;
+    } else if (dims == 0 || (dims != -2 && f->size == 0)) {
+        f->flags |= KPERF_TP_FIELD_FLEX;
+        f->elem_size = kperf__tp_type_size(t);
+        f->count = 0;
+    } else if (dims != -2) {
+        f->flags |= KPERF_TP_FIELD_ARRAY;
+        if (dims > 0 && f->size % (uint32_t)dims == 0) f->elem_size = f->size / (uint32_t)dims;
+        else f->elem_size = kperf__tp_type_size(t);
+        if (!f->elem_size || f->size % f->elem_size) f->elem_size = 1;
+        f->count = f->size / f->elem_size;
+    } else {
+        f->elem_size = f->size;
+        f->count = 1;
+    }
+    if (strchr(t, '*') && !(f->flags & (KPERF_TP_FIELD_DATA_LOC | KPERF_TP_FIELD_REL_LOC)))
+        f->flags |= KPERF_TP_FIELD_POINTER;
+    else if (kperf__tp_is_char_type(dl || rl ? strstr(t, "loc") + 3 : t) &&
+             (f->flags & (KPERF_TP_FIELD_ARRAY | KPERF_TP_FIELD_FLEX | KPERF_TP_FIELD_DATA_LOC |
+                          KPERF_TP_FIELD_REL_LOC)))
+        f->flags |= KPERF_TP_FIELD_STRING;
+    if (sgn < 0) /* no signed: attribute (old kernels): guess from the type */
+        sgn = !strstr(t, "unsigned") && !strchr(t, '*') && strncmp(t, "u", 1) != 0 &&
+              strncmp(t, "__u", 3) != 0 && !strstr(t, "size_t") && !strstr(t, "bool");
+    if (sgn) f->flags |= KPERF_TP_FIELD_SIGNED;
+    f->is_signed = sgn != 0;
+}
+
+/* Parses one "field:..." line into a new entry of fmt->fields. */
+KPERF__PRIV int kperf__tp_field_line(kperf_tp_format *fmt, const char *line, size_t n,
+                                     size_t *cap, int lineno) {
+    const char *semi = (const char *)memchr(line, ';', n);
+    const char *colon = (const char *)memchr(line, ':', n);
+    uint64_t off, size, sgn = 0;
+    if (!semi || !colon || colon > semi || !kperf__tp_attr(semi, n - (size_t)(semi - line), "offset:", &off) ||
+        !kperf__tp_attr(semi, n - (size_t)(semi - line), "size:", &size) || off > UINT32_MAX ||
+        size > UINT32_MAX)
+        return kperf__fail(KPERF_ECORRUPT, "format line %d: expected 'field:TYPE NAME; "
+                           "offset:N; size:N; signed:N;'", lineno);
+    bool has_sign = kperf__tp_attr(semi, n - (size_t)(semi - line), "signed:", &sgn);
+    if (fmt->nfields == *cap) {
+        size_t nc = *cap ? *cap * 2 : 16;
+        if (nc > 4096) return kperf__fail(KPERF_ECORRUPT, "format line %d: too many fields", lineno);
+        kperf_tp_field *nf = (kperf_tp_field *)KPERF_REALLOC(fmt->fields, nc * sizeof *nf);
+        if (!nf) return kperf__fail(ENOMEM, "format: out of memory");
+        fmt->fields = nf, *cap = nc;
+    }
+    kperf_tp_field *f = &fmt->fields[fmt->nfields];
+    memset(f, 0, sizeof *f);
+    long dims;
+    int rc = kperf__tp_decl(colon + 1, (size_t)(semi - colon - 1), f, &dims);
+    if (rc < 0) {
+        KPERF_FREE(f->name), KPERF_FREE(f->type);
+        return rc == -2 ? kperf__fail(ENOMEM, "format: out of memory")
+                        : kperf__fail(KPERF_ECORRUPT, "format line %d: no field name in "
+                                      "'%.*s'", lineno, (int)(semi - colon - 1), colon + 1);
+    }
+    fmt->nfields++;
+    f->offset = (uint32_t)off;
+    f->size = (uint32_t)size;
+    kperf__tp_classify(f, dims, has_sign ? (sgn != 0) : -1);
+    if (f->count == 1 && f->size != 1 && f->size != 2 && f->size != 4 && f->size != 8 &&
+        !(f->flags & KPERF_TP_FIELD_POINTER))
+        f->elem_size = 1, f->count = f->size, f->flags |= KPERF_TP_FIELD_ARRAY; /* a struct */
+    return 0;
+}
+
+KPERF_API int kperf_tp_format_parse(kperf_tp_format **out, const char *text, size_t len) {
+    if (!out || (!text && len)) return kperf__fail(EINVAL, "kperf_tp_format_parse: NULL argument");
+    *out = NULL;
+    kperf_tp_format *fmt = (kperf_tp_format *)kperf__calloc(1, sizeof *fmt);
+    if (!fmt) return kperf__fail(ENOMEM, "format: out of memory");
+    size_t cap = 0, pos = 0;
+    int lineno = 0, rc = 0;
+    bool have_id = false;
+    while (pos < len && rc == 0) {
+        const char *line = text + pos;
+        const char *nl = (const char *)memchr(line, '\n', len - pos);
+        size_t n = nl ? (size_t)(nl - line) : len - pos;
+        pos += n + (nl ? 1 : 0);
+        lineno++;
+        size_t sk = 0;
+        while (sk < n && (line[sk] == ' ' || line[sk] == '\t')) sk++;
+        line += sk, n -= sk;
+        if (n >= 6 && !memcmp(line, "field:", 6)) {
+            rc = kperf__tp_field_line(fmt, line, n, &cap, lineno);
+        } else if (n >= 5 && !memcmp(line, "name:", 5) && !fmt->name) {
+            if (!(fmt->name = kperf__strndup_trim(line + 5, n - 5))) rc = -ENOMEM;
+        } else if (n >= 3 && !memcmp(line, "ID:", 3)) {
+            uint64_t id = 0;
+            if (!kperf__tp_attr(line, n, "ID: ", &id) && !kperf__tp_attr(line, n, "ID:", &id))
+                rc = kperf__fail(KPERF_ECORRUPT, "format line %d: bad ID line", lineno);
+            fmt->id = (uint32_t)id, have_id = true;
+        } else if (n >= 10 && !memcmp(line, "print fmt:", 10) && !fmt->print_fmt) {
+            /* print fmt is the rest of the file's line; keep it for display */
+            if (!(fmt->print_fmt = kperf__strndup_trim(line + 10, n - 10))) rc = -ENOMEM;
+        }
+    }
+    if (rc == 0 && !fmt->name) fmt->name = kperf__strdup("");
+    if (rc == 0 && !fmt->print_fmt) fmt->print_fmt = kperf__strdup("");
+    if (rc == 0 && !(fmt->system = kperf__strdup(""))) rc = -ENOMEM;
+    if (rc == 0 && (!fmt->name || !fmt->print_fmt)) rc = -ENOMEM;
+    if (rc == 0 && fmt->nfields == 0)
+        rc = kperf__fail(KPERF_ECORRUPT, "format '%s': no 'field:' lines", fmt->name);
+    if (rc == 0 && !have_id)
+        rc = kperf__fail(KPERF_ECORRUPT, "format '%s': no 'ID:' line", fmt->name);
+    if (rc == -ENOMEM) kperf__fail(ENOMEM, "format: out of memory");
+    if (rc < 0) {
+        kperf_tp_format_free(fmt);
+        return rc;
+    }
+    while (fmt->ncommon < fmt->nfields && (fmt->fields[fmt->ncommon].flags & KPERF_TP_FIELD_COMMON))
+        fmt->ncommon++;
+    *out = fmt;
+    return 0;
+}
+
+KPERF_API void kperf_tp_format_free(kperf_tp_format *fmt) {
+    if (!fmt) return;
+    for (size_t i = 0; i < fmt->nfields; i++) {
+        KPERF_FREE(fmt->fields[i].name);
+        KPERF_FREE(fmt->fields[i].type);
+    }
+    KPERF_FREE(fmt->fields);
+    KPERF_FREE(fmt->system);
+    KPERF_FREE(fmt->name);
+    KPERF_FREE(fmt->print_fmt);
+    KPERF_FREE(fmt);
+}
+
+KPERF_API const kperf_tp_field *kperf_tp_format_field(const kperf_tp_format *fmt,
+                                                      const char *name) {
+    if (!fmt || !name) return NULL;
+    for (size_t i = 0; i < fmt->nfields; i++)
+        if (!strcmp(fmt->fields[i].name, name)) return &fmt->fields[i];
+    return NULL;
+}
+
+/* ---- typed access (every read is bounds-checked against the record size) ---- */
+
+/* Loads an integer of 1/2/4/8 bytes at p (host byte order), sign- or zero-extended. */
+KPERF__PRIV uint64_t kperf__tp_load(const unsigned char *p, uint32_t sz, bool sgn) {
+    switch (sz) {
+    case 1: { uint8_t v; memcpy(&v, p, 1); return sgn ? (uint64_t)(int64_t)(int8_t)v : v; }
+    case 2: { uint16_t v; memcpy(&v, p, 2); return sgn ? (uint64_t)(int64_t)(int16_t)v : v; }
+    case 4: { uint32_t v; memcpy(&v, p, 4); return sgn ? (uint64_t)(int64_t)(int32_t)v : v; }
+    default: { uint64_t v; memcpy(&v, p, 8); return v; }
+    }
+}
+
+KPERF_API int kperf_tp_field_bytes(const kperf_tp_field *f, const void *raw, size_t size,
+                                   const void **data, size_t *len) {
+    if (!f || (!raw && size) || !data || !len) return -EINVAL;
+    const unsigned char *r = (const unsigned char *)raw;
+    uint64_t off = f->offset, n = f->size;
+    if (f->flags & (KPERF_TP_FIELD_DATA_LOC | KPERF_TP_FIELD_REL_LOC)) {
+        if (f->size != 4 || off + 4 > size) return -KPERF_ECORRUPT;
+        uint32_t loc;
+        memcpy(&loc, r + off, 4);
+        n = loc >> 16;
+        off = (loc & 0xffff) + ((f->flags & KPERF_TP_FIELD_REL_LOC) ? f->offset + 4u : 0u);
+    } else if (f->flags & KPERF_TP_FIELD_FLEX) {
+        if (off > size) return -KPERF_ECORRUPT;
+        n = size - off;
+    }
+    if (off > size || n > size - off) return -KPERF_ECORRUPT;
+    *data = r + off;
+    *len = (size_t)n;
+    return 0;
+}
+
+KPERF_API int kperf_tp_field_uint(const kperf_tp_field *f, const void *raw, size_t size,
+                                  uint64_t *out) {
+    if (!f || !out || (!raw && size)) return -EINVAL;
+    if (f->count != 1 || (f->size != 1 && f->size != 2 && f->size != 4 && f->size != 8))
+        return -EINVAL;
+    if ((uint64_t)f->offset + f->size > size) return -KPERF_ECORRUPT;
+    *out = kperf__tp_load((const unsigned char *)raw + f->offset, f->size, f->is_signed);
+    return 0;
+}
+
+KPERF_API int kperf_tp_field_int(const kperf_tp_field *f, const void *raw, size_t size,
+                                 int64_t *out) {
+    uint64_t v = 0;
+    int rc = kperf_tp_field_uint(f, raw, size, &v);
+    if (rc == 0 && out) *out = (int64_t)v;
+    return rc;
+}
+
+KPERF_API int kperf_tp_field_elem(const kperf_tp_field *f, const void *raw, size_t size,
+                                  size_t index, int64_t *out) {
+    const void *d;
+    size_t n;
+    if (!out) return -EINVAL;
+    int rc = kperf_tp_field_bytes(f, raw, size, &d, &n);
+    if (rc < 0) return rc;
+    uint32_t es = f->elem_size;
+    if (es != 1 && es != 2 && es != 4 && es != 8) return -EINVAL;
+    if (index >= n / es) return -ERANGE;
+    *out = (int64_t)kperf__tp_load((const unsigned char *)d + index * es, es, f->is_signed);
+    return 0;
+}
+
+KPERF_API int kperf_tp_field_str(const kperf_tp_field *f, const void *raw, size_t size,
+                                 const char **str, size_t *len) {
+    const void *d;
+    size_t n;
+    if (!str || !len) return -EINVAL;
+    int rc = kperf_tp_field_bytes(f, raw, size, &d, &n);
+    if (rc < 0) return rc;
+    const char *nul = (const char *)memchr(d, 0, n);
+    *str = (const char *)d;
+    *len = nul ? (size_t)(nul - (const char *)d) : n;
+    return 0;
+}
+
+KPERF_API int kperf_tp_field_copy(const kperf_tp_field *f, const void *raw, size_t size,
+                                  void *buf, size_t bufsize) {
+    if (!f || !buf) return -EINVAL;
+    if (f->flags & KPERF_TP_FIELD_STRING) {
+        const char *s;
+        size_t n;
+        int rc = kperf_tp_field_str(f, raw, size, &s, &n);
+        if (bufsize) ((char *)buf)[0] = 0;
+        if (rc < 0) return rc;
+        if (n + 1 > bufsize) return -ENOSPC;
+        memcpy(buf, s, n);
+        ((char *)buf)[n] = 0;
+        return (int)(n + 1);
+    }
+    const void *d;
+    size_t n;
+    int rc = kperf_tp_field_bytes(f, raw, size, &d, &n);
+    if (rc < 0) return rc;
+    if (n > bufsize || n > INT_MAX) return -ENOSPC;
+    memcpy(buf, d, n);
+    return (int)n;
+}
+
+KPERF_API int kperf_tp_get_field(const kperf_tp_format *fmt, const void *raw, size_t size,
+                                 const char *name, void *buf, size_t bufsize) {
+    const kperf_tp_field *f = kperf_tp_format_field(fmt, name);
+    if (!f)
+        return kperf__fail(KPERF_ENOEVENT, "tracepoint '%s' has no field '%s'",
+                           fmt ? fmt->name : "(null)", name ? name : "(null)");
+    return kperf_tp_field_copy(f, raw, size, buf, bufsize);
+}
+
+/* Appends printf output to buf[*pos..n), tracking the length the whole text needs. */
+KPERF__PRIV void kperf__tp_cat(char *buf, size_t n, size_t *pos, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+KPERF__PRIV void kperf__tp_cat(char *buf, size_t n, size_t *pos, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int w = vsnprintf(*pos < n ? buf + *pos : NULL, *pos < n ? n - *pos : 0, fmt, ap);
+    va_end(ap);
+    if (w > 0) *pos += (size_t)w;
+}
+
+KPERF__PRIV void kperf__tp_cat_int(char *buf, size_t n, size_t *pos, const kperf_tp_field *f,
+                                   uint64_t v, uint32_t es) {
+    if (f->flags & KPERF_TP_FIELD_POINTER) kperf__tp_cat(buf, n, pos, "0x%llx", (unsigned long long)v);
+    else if (f->is_signed) kperf__tp_cat(buf, n, pos, "%lld", (long long)v);
+    else if (es == 8 && v > 0xffffffffull) kperf__tp_cat(buf, n, pos, "0x%llx", (unsigned long long)v);
+    else kperf__tp_cat(buf, n, pos, "%llu", (unsigned long long)v);
+}
+
+KPERF_API int kperf_tp_field_snprint(const kperf_tp_field *f, const void *raw, size_t size,
+                                     char *buf, size_t n) {
+    size_t pos = 0;
+    if (!f) return -EINVAL;
+    if (n) buf[0] = 0;
+    if (f->flags & KPERF_TP_FIELD_STRING) {
+        const char *s;
+        size_t len;
+        int rc = kperf_tp_field_str(f, raw, size, &s, &len);
+        if (rc < 0) return rc;
+        kperf__tp_cat(buf, n, &pos, "%.*s", (int)(len > 4096 ? 4096 : len), s);
+        return (int)pos;
+    }
+    if (f->count == 1) {
+        uint64_t v;
+        int rc = kperf_tp_field_uint(f, raw, size, &v);
+        if (rc < 0) return rc;
+        kperf__tp_cat_int(buf, n, &pos, f, v, f->size);
+        return (int)pos;
+    }
+    const void *d;
+    size_t len;
+    int rc = kperf_tp_field_bytes(f, raw, size, &d, &len);
+    if (rc < 0) return rc;
+    uint32_t es = f->elem_size;
+    if (es != 1 && es != 2 && es != 4 && es != 8) es = 1;
+    size_t cnt = len / es, shown = cnt > 64 ? 64 : cnt;
+    kperf__tp_cat(buf, n, &pos, "{");
+    for (size_t i = 0; i < shown; i++) {
+        if (i) kperf__tp_cat(buf, n, &pos, ",");
+        kperf__tp_cat_int(buf, n, &pos, f, kperf__tp_load((const unsigned char *)d + i * es, es,
+                                                          f->is_signed), es);
+    }
+    kperf__tp_cat(buf, n, &pos, cnt > shown ? ",...}" : "}");
+    return (int)pos;
+}
+
+KPERF_API int kperf_tp_format_snprint(const kperf_tp_format *fmt, const void *raw,
+                                      size_t size, char *buf, size_t n) {
+    if (!fmt || (!buf && n)) return -EINVAL;
+    size_t pos = 0;
+    if (n) buf[0] = 0;
+    for (size_t i = fmt->ncommon; i < fmt->nfields; i++) {
+        const kperf_tp_field *f = &fmt->fields[i];
+        kperf__tp_cat(buf, n, &pos, "%s%s=", i > fmt->ncommon ? " " : "", f->name);
+        int w = kperf_tp_field_snprint(f, raw, size, pos < n ? buf + pos : NULL,
+                                       pos < n ? n - pos : 0);
+        if (w < 0) kperf__tp_cat(buf, n, &pos, "<truncated>");
+        else pos += (size_t)w;
+    }
+    return pos > INT_MAX ? INT_MAX : (int)pos;
+}
+
+/* Asks tracefs why the kernel rejects @p filter for SYSTEM:NAME by writing it to the
+ * event's ftrace filter file, reading the error back, and clearing it again. Only done
+ * when that file says "none" (nobody uses the ftrace filter), so nothing is disturbed. */
+KPERF__PRIV void kperf__tp_filter_reason(const char *event, const char *filter, char *why,
+                                         size_t n) {
+    why[0] = 0;
+    kperf_tracefs *t;
+    char path[PATH_MAX + 600], sys[256], cur[4096];
+    const char *colon = strchr(event, ':');
+    if (!colon || (size_t)(colon - event) >= sizeof sys || kperf_tracefs_open(&t, NULL) < 0) return;
+    memcpy(sys, event, (size_t)(colon - event));
+    sys[colon - event] = 0;
+    snprintf(path, sizeof path, "%s/events/%s/%s/filter", t->root, sys, colon + 1);
+    kperf_tracefs_close(t);
+    if (kperf__read_file(path, cur, sizeof cur) < 0 || strcmp(cur, "none") != 0) return;
+    int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+    if (fd < 0) return;
+    ssize_t w = write(fd, filter, strlen(filter));
+    close(fd);
+    if (w >= 0) { /* accepted by ftrace after all: undo and give no reason */
+        if ((fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)) >= 0) {
+            if (write(fd, "0", 1) < 0) { /* nothing more to do */ }
+            close(fd);
+        }
+        return;
+    }
+    if (kperf__read_file(path, cur, sizeof cur) > 0) {
+        /* "### global filter ###\nfilter string: ...\n   ^\nparse_error: Field not found" */
+        const char *e = strstr(cur, "error:");
+        const char *line = e;
+        while (line && line > cur && line[-1] != '\n') line--;
+        if (line) snprintf(why, n, "%.400s", line);
+        for (char *p = why; *p; p++)
+            if (*p == '\n') *p = ' ';
+    }
+    if ((fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)) >= 0) {
+        if (write(fd, "0", 1) < 0) { /* the error text stays; harmless */ }
+        close(fd);
+    }
+}
+
+KPERF_API int kperf_tp_filter_set(int fd, const char *event, const char *filter) {
+    if (!filter || !*filter) return 0;
+    if (!event) event = "(tracepoint)";
+    if (ioctl(fd, PERF_EVENT_IOC_SET_FILTER, filter) == 0) return 0;
+    int e = errno;
+    char why[512];
+    kperf__tp_filter_reason(event, filter, why, sizeof why);
+    return kperf__fail(KPERF_EFILTER,
+                       "the kernel rejected filter '%s' on %s (%s)%s%s; filters use ftrace "
+                       "syntax over the event's fields, e.g. 'pid>1000 && prio<10' or "
+                       "'comm==\"bash\"' (see %s's format)",
+                       filter, event, strerror(e), why[0] ? ": " : "", why, event);
+}
 // <<tracepoint
 
 // >>syscalls ----------------------------------------------------------------------------
+
+/* Latency histogram: exact below 128 ns, then 64 linear sub-buckets per power of two
+ * (relative error under 1/64), clamped at 2^41 ns (about 36 minutes). */
+#define KPERF__SC_EXACT 128u
+#define KPERF__SC_SUB 64u
+#define KPERF__SC_MAXEXP 41u
+#define KPERF__SC_NBUCKETS (KPERF__SC_EXACT + (KPERF__SC_MAXEXP - 7u + 1u) * KPERF__SC_SUB)
+
+KPERF__PRIV uint32_t kperf__sc_bucket(uint64_t v) {
+    if (v < KPERF__SC_EXACT) return (uint32_t)v;
+    if (v >= (1ull << (KPERF__SC_MAXEXP + 1))) v = (1ull << (KPERF__SC_MAXEXP + 1)) - 1;
+    uint32_t e = 63u - (uint32_t)__builtin_clzll(v); /* 7..41 */
+    uint32_t sub = (uint32_t)(v >> (e - 6)) & (KPERF__SC_SUB - 1);
+    return KPERF__SC_EXACT + (e - 7) * KPERF__SC_SUB + sub;
+}
+
+/* The middle of bucket b (its exact value below 128). */
+KPERF__PRIV uint64_t kperf__sc_bucket_value(uint32_t b) {
+    if (b < KPERF__SC_EXACT) return b;
+    uint32_t e = (b - KPERF__SC_EXACT) / KPERF__SC_SUB + 7, sub = (b - KPERF__SC_EXACT) % KPERF__SC_SUB;
+    uint64_t lo = (1ull << e) + ((uint64_t)sub << (e - 6));
+    return lo + (1ull << (e - 6)) / 2;
+}
+
+typedef struct kperf__sc_stat {
+    kperf_syscall_stat s;   /* s.name points at name below */
+    char *name;
+    uint64_t *hist;         /* KPERF__SC_NBUCKETS counts, allocated at the first call */
+} kperf__sc_stat;
+
+typedef struct kperf__sc_half {
+    bool valid;
+    int32_t nr, cpu, pid;
+    uint32_t stat;          /* index of the syscall's stat */
+    uint64_t time;
+    int64_t ret;
+} kperf__sc_half;
+
+#define KPERF__SC_EARLY 4
+typedef struct kperf__sc_thread {
+    int32_t tid;            /* 0 = empty slot (tid 0 is the idle task: never a caller) */
+    bool comm_known;
+    char comm[16];
+    kperf__sc_half pending;
+    kperf__sc_half early[KPERF__SC_EARLY];
+} kperf__sc_thread;
+
+struct kperf_syscall_pairer {
+    kperf__sc_stat *stats;  /* one per syscall name seen */
+    size_t nstats, capstats;
+    int32_t *by_name;       /* open-addressing table of stat indexes keyed by name */
+    size_t capname;
+    char **nrname;          /* learned names by syscall number */
+    size_t nnr;
+    kperf__sc_thread *thr;  /* open-addressing table keyed by tid */
+    size_t capthr, nthr;
+    kperf_syscall_stat *out;/* last result of kperf_syscall_pairer_stats */
+    kperf_syscall_counts c;
+};
+
+KPERF_API int kperf_syscall_pairer_new(kperf_syscall_pairer **out) {
+    if (!out) return -EINVAL;
+    *out = (kperf_syscall_pairer *)kperf__calloc(1, sizeof **out);
+    return *out ? 0 : kperf__fail(ENOMEM, "syscall pairer: out of memory");
+}
+
+KPERF_API void kperf_syscall_pairer_free(kperf_syscall_pairer *p) {
+    if (!p) return;
+    for (size_t i = 0; i < p->nstats; i++) {
+        KPERF_FREE(p->stats[i].name);
+        KPERF_FREE(p->stats[i].hist);
+    }
+    for (size_t i = 0; i < p->nnr; i++) KPERF_FREE(p->nrname[i]);
+    KPERF_FREE(p->nrname);
+    KPERF_FREE(p->stats);
+    KPERF_FREE(p->by_name);
+    KPERF_FREE(p->thr);
+    KPERF_FREE(p->out);
+    KPERF_FREE(p);
+}
+
+KPERF__PRIV uint32_t kperf__sc_hash(const char *s) {
+    uint32_t h = 2166136261u;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+KPERF__PRIV int kperf__sc_rehash_names(kperf_syscall_pairer *p, size_t cap) {
+    int32_t *t = (int32_t *)KPERF_MALLOC(cap * sizeof *t);
+    if (!t) return -ENOMEM;
+    for (size_t i = 0; i < cap; i++) t[i] = -1;
+    for (size_t i = 0; i < p->nstats; i++) {
+        size_t h = kperf__sc_hash(p->stats[i].name) & (cap - 1);
+        while (t[h] >= 0) h = (h + 1) & (cap - 1);
+        t[h] = (int32_t)i;
+    }
+    KPERF_FREE(p->by_name);
+    p->by_name = t, p->capname = cap;
+    return 0;
+}
+
+/* Index of the stat for this name, created on first use; negative errno on failure. */
+KPERF__PRIV long kperf__sc_stat_of(kperf_syscall_pairer *p, const char *name, int32_t nr) {
+    if (p->capname) {
+        size_t h = kperf__sc_hash(name) & (p->capname - 1);
+        for (; p->by_name[h] >= 0; h = (h + 1) & (p->capname - 1))
+            if (!strcmp(p->stats[p->by_name[h]].name, name)) return p->by_name[h];
+    }
+    if (p->nstats == p->capstats) {
+        size_t nc = p->capstats ? p->capstats * 2 : 32;
+        kperf__sc_stat *ns = (kperf__sc_stat *)KPERF_REALLOC(p->stats, nc * sizeof *ns);
+        if (!ns) return -ENOMEM;
+        p->stats = ns, p->capstats = nc;
+    }
+    kperf__sc_stat *st = &p->stats[p->nstats];
+    memset(st, 0, sizeof *st);
+    if (!(st->name = kperf__strdup(name))) return -ENOMEM;
+    st->s.name = st->name;
+    st->s.nr = nr;
+    p->nstats++;
+    if (p->nstats * 2 > p->capname) { /* grow; the rehash inserts the new entry too */
+        if (kperf__sc_rehash_names(p, p->capname ? p->capname * 2 : 64) < 0) {
+            KPERF_FREE(st->name);
+            p->nstats--;
+            return -ENOMEM;
+        }
+    } else {
+        size_t h = kperf__sc_hash(name) & (p->capname - 1);
+        while (p->by_name[h] >= 0) h = (h + 1) & (p->capname - 1);
+        p->by_name[h] = (int32_t)(p->nstats - 1);
+    }
+    return (long)(p->nstats - 1);
+}
+
+KPERF_API int kperf_syscall_pairer_name(kperf_syscall_pairer *p, int32_t nr, const char *name) {
+    if (!p || nr < 0 || nr > 65535 || !name) return -EINVAL;
+    if ((size_t)nr >= p->nnr) {
+        size_t nn = p->nnr ? p->nnr : 512;
+        while (nn <= (size_t)nr) nn *= 2;
+        char **v = (char **)KPERF_REALLOC(p->nrname, nn * sizeof *v);
+        if (!v) return -ENOMEM;
+        memset(v + p->nnr, 0, (nn - p->nnr) * sizeof *v);
+        p->nrname = v, p->nnr = nn;
+    }
+    if (p->nrname[nr] && !strcmp(p->nrname[nr], name)) return 0;
+    char *s = kperf__strdup(name);
+    if (!s) return -ENOMEM;
+    KPERF_FREE(p->nrname[nr]);
+    p->nrname[nr] = s;
+    return 0;
+}
+
+KPERF__PRIV kperf__sc_thread *kperf__sc_thread_of(kperf_syscall_pairer *p, int32_t tid) {
+    if (tid == 0) tid = INT32_MIN; /* keep 0 as the empty marker */
+    if ((p->nthr + 1) * 2 > p->capthr) {
+        size_t nc = p->capthr ? p->capthr * 2 : 64;
+        kperf__sc_thread *nt = (kperf__sc_thread *)kperf__calloc(nc, sizeof *nt);
+        if (!nt) return NULL;
+        for (size_t i = 0; i < p->capthr; i++) {
+            if (!p->thr[i].tid) continue;
+            size_t h = ((uint32_t)p->thr[i].tid * 2654435761u) & (nc - 1);
+            while (nt[h].tid) h = (h + 1) & (nc - 1);
+            nt[h] = p->thr[i];
+        }
+        KPERF_FREE(p->thr);
+        p->thr = nt, p->capthr = nc;
+    }
+    size_t h = ((uint32_t)tid * 2654435761u) & (p->capthr - 1);
+    while (p->thr[h].tid && p->thr[h].tid != tid) h = (h + 1) & (p->capthr - 1);
+    if (!p->thr[h].tid) p->thr[h].tid = tid, p->nthr++;
+    return &p->thr[h];
+}
+
+KPERF_API void kperf_syscall_pairer_comm(kperf_syscall_pairer *p, int32_t tid, const char *comm) {
+    if (!p || !comm) return;
+    kperf__sc_thread *t = kperf__sc_thread_of(p, tid);
+    if (!t) return;
+    snprintf(t->comm, sizeof t->comm, "%s", comm);
+    t->comm_known = true;
+}
+
+KPERF__PRIV void kperf__sc_learn_comm(kperf__sc_thread *t, int32_t pid, int32_t tid) {
+    char path[64];
+    t->comm_known = true;
+    snprintf(path, sizeof path, "/proc/%d/task/%d/comm", (int)pid, (int)tid);
+    if (kperf__read_file(path, t->comm, sizeof t->comm) < 0) t->comm[0] = 0;
+}
+
+/* Resolves the stat index of an event: its name, else the learned name of its number. */
+KPERF__PRIV long kperf__sc_resolve(kperf_syscall_pairer *p, const kperf_syscall_event *ev) {
+    char buf[32];
+    const char *name = ev->name;
+    if (name && ev->nr >= 0) {
+        if (((size_t)ev->nr >= p->nnr || !p->nrname[ev->nr] || strcmp(p->nrname[ev->nr], name)) &&
+            kperf_syscall_pairer_name(p, ev->nr, name) < 0)
+            return -ENOMEM;
+    }
+    if (!name && ev->nr >= 0 && (size_t)ev->nr < p->nnr) name = p->nrname[ev->nr];
+    if (!name) {
+        snprintf(buf, sizeof buf, "syscall_%d", (int)ev->nr);
+        name = buf;
+    }
+    return kperf__sc_stat_of(p, name, ev->nr);
+}
+
+KPERF__PRIV int kperf__sc_complete(kperf_syscall_pairer *p, kperf__sc_thread *t,
+                                   const kperf__sc_half *in, const kperf__sc_half *ex,
+                                   kperf_syscall_fn fn, void *user) {
+    kperf__sc_stat *st = &p->stats[in->stat];
+    uint64_t d = ex->time - in->time;
+    if (!st->hist) {
+        st->hist = (uint64_t *)kperf__calloc(KPERF__SC_NBUCKETS, sizeof *st->hist);
+        if (!st->hist) return kperf__fail(ENOMEM, "syscall pairer: out of memory");
+    }
+    st->hist[kperf__sc_bucket(d)]++;
+    if (!st->s.count || d < st->s.min) st->s.min = d;
+    if (d > st->s.max) st->s.max = d;
+    st->s.count++;
+    st->s.total += d;
+    if (ex->ret < 0 && ex->ret >= -4095) st->s.errors++;
+    if (st->s.nr < 0) st->s.nr = in->nr >= 0 ? in->nr : ex->nr;
+    p->c.paired++;
+    if (!fn) return 1;
+    kperf_syscall_call c;
+    memset(&c, 0, sizeof c);
+    c.name = st->name;
+    c.nr = in->nr >= 0 ? in->nr : ex->nr;
+    c.start = in->time;
+    c.duration = d;
+    c.pid = in->pid;
+    c.tid = t->tid == INT32_MIN ? 0 : t->tid;
+    c.cpu = in->cpu;
+    c.ret = ex->ret;
+    memcpy(c.comm, t->comm, sizeof c.comm);
+    int rc = fn(&c, user);
+    return rc < 0 ? rc : 1;
+}
+
+KPERF__PRIV bool kperf__sc_same(int32_t a, int32_t b) { return a < 0 || b < 0 || a == b; }
+
+KPERF__PRIV int kperf__sc_enter(kperf_syscall_pairer *p, kperf__sc_thread *t, kperf__sc_half *h,
+                                kperf_syscall_fn fn, void *user) {
+    int best = -1;
+    for (int i = 0; i < KPERF__SC_EARLY; i++) /* an exit that overtook this entry */
+        if (t->early[i].valid && t->early[i].time >= h->time && kperf__sc_same(t->early[i].nr, h->nr) &&
+            (best < 0 || t->early[i].time < t->early[best].time))
+            best = i;
+    if (best >= 0) {
+        kperf__sc_half ex = t->early[best];
+        t->early[best].valid = false;
+        p->c.early_exits--;
+        return kperf__sc_complete(p, t, h, &ex, fn, user);
+    }
+    if (t->pending.valid && t->pending.time > h->time) { /* an older entry, late: no exit */
+        p->stats[h->stat].s.unfinished++;
+        return 0;
+    }
+    if (t->pending.valid) p->stats[t->pending.stat].s.unfinished++, p->c.pending--;
+    t->pending = *h;
+    p->c.pending++;
+    return 0;
+}
+
+KPERF__PRIV int kperf__sc_exit(kperf_syscall_pairer *p, kperf__sc_thread *t, kperf__sc_half *h,
+                               kperf_syscall_fn fn, void *user) {
+    if (t->pending.valid && t->pending.time <= h->time) {
+        kperf__sc_half in = t->pending;
+        t->pending.valid = false;
+        p->c.pending--;
+        if (kperf__sc_same(in.nr, h->nr)) return kperf__sc_complete(p, t, &in, h, fn, user);
+        p->stats[in.stat].s.unfinished++; /* its exit was lost; this exit has no entry */
+        p->c.orphan_exits++;
+        return 0;
+    }
+    int slot = 0;
+    for (int i = 0; i < KPERF__SC_EARLY; i++) {
+        if (!t->early[i].valid) { slot = i; break; }
+        if (t->early[i].time < t->early[slot].time) slot = i;
+    }
+    if (t->early[slot].valid) p->c.orphan_exits++, p->c.early_exits--;
+    t->early[slot] = *h;
+    p->c.early_exits++;
+    return 0;
+}
+
+KPERF_API int kperf_syscall_pairer_feed(kperf_syscall_pairer *p, const kperf_syscall_event *ev,
+                                        kperf_syscall_fn fn, void *user) {
+    if (!p || !ev) return -EINVAL;
+    kperf__sc_thread *t = kperf__sc_thread_of(p, ev->tid);
+    if (!t) return kperf__fail(ENOMEM, "syscall pairer: out of memory");
+    if (!t->comm_known) kperf__sc_learn_comm(t, ev->pid, ev->tid);
+    kperf__sc_half h;
+    memset(&h, 0, sizeof h);
+    h.valid = true;
+    h.nr = ev->nr;
+    h.cpu = ev->cpu;
+    h.pid = ev->pid;
+    h.time = ev->time;
+    h.ret = ev->ret;
+    if (!ev->is_exit || ev->name) { /* exits without a name take their entry's */
+        long s = kperf__sc_resolve(p, ev);
+        if (s < 0) return kperf__fail(ENOMEM, "syscall pairer: out of memory");
+        h.stat = (uint32_t)s;
+    }
+    if (ev->is_exit) {
+        p->c.exits++;
+        return kperf__sc_exit(p, t, &h, fn, user);
+    }
+    p->c.enters++;
+    return kperf__sc_enter(p, t, &h, fn, user);
+}
+
+KPERF_API void kperf_syscall_pairer_counts(const kperf_syscall_pairer *p,
+                                           kperf_syscall_counts *out) {
+    if (!out) return;
+    if (!p) { memset(out, 0, sizeof *out); return; }
+    *out = p->c;
+}
+
+/* Nearest-rank percentile q (0..1) from a histogram, clamped to [min, max]. */
+KPERF__PRIV uint64_t kperf__sc_pct(const kperf__sc_stat *st, double q) {
+    if (!st->s.count || !st->hist) return 0;
+    uint64_t rank = (uint64_t)(q * (double)st->s.count + 0.999999999), seen = 0;
+    if (rank < 1) rank = 1;
+    for (uint32_t b = 0; b < KPERF__SC_NBUCKETS; b++) {
+        seen += st->hist[b];
+        if (seen >= rank) {
+            uint64_t v = kperf__sc_bucket_value(b);
+            return v < st->s.min ? st->s.min : v > st->s.max ? st->s.max : v;
+        }
+    }
+    return st->s.max;
+}
+
+KPERF__PRIV int kperf__sc_by_total(const void *a, const void *b) {
+    const kperf_syscall_stat *x = (const kperf_syscall_stat *)a, *y = (const kperf_syscall_stat *)b;
+    if (x->total != y->total) return x->total > y->total ? -1 : 1;
+    if (x->count != y->count) return x->count > y->count ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+KPERF_API int kperf_syscall_pairer_stats(kperf_syscall_pairer *p, const kperf_syscall_stat **out,
+                                         size_t *count) {
+    if (!p || !out || !count) return -EINVAL;
+    kperf_syscall_stat *v = (kperf_syscall_stat *)kperf__calloc(p->nstats ? p->nstats : 1, sizeof *v);
+    if (!v) return kperf__fail(ENOMEM, "syscall pairer: out of memory");
+    for (size_t i = 0; i < p->nstats; i++) {
+        kperf__sc_stat *st = &p->stats[i];
+        v[i] = st->s;
+        v[i].mean = st->s.count ? st->s.total / st->s.count : 0;
+        v[i].p50 = kperf__sc_pct(st, 0.50);
+        v[i].p90 = kperf__sc_pct(st, 0.90);
+        v[i].p99 = kperf__sc_pct(st, 0.99);
+    }
+    for (size_t i = 0; i < p->capthr; i++)
+        if (p->thr[i].tid && p->thr[i].pending.valid) v[p->thr[i].pending.stat].unfinished++;
+    if (p->nstats > 1) qsort(v, p->nstats, sizeof *v, kperf__sc_by_total);
+    KPERF_FREE(p->out);
+    p->out = v;
+    *out = v;
+    *count = p->nstats;
+    return 0;
+}
+
+KPERF_API int kperf_syscall_names(kperf_tracefs *tfs, const char *const **names, size_t *count) {
+    if (!tfs || !names || !count) return kperf__fail(EINVAL, "kperf_syscall_names: NULL argument");
+    if (!tfs->sysnames) {
+        char dir[PATH_MAX + 32], **v;
+        size_t n, k = 0;
+        snprintf(dir, sizeof dir, "%s/events/syscalls", tfs->root);
+        int rc = kperf__list_dirs(dir, &v, &n);
+        if (rc == -ENOENT)
+            return kperf__fail(KPERF_ENOTSUP, "this kernel has no syscall tracepoints (%s is "
+                               "missing; it needs CONFIG_FTRACE_SYSCALLS)", dir);
+        if (rc < 0) return kperf__fail(-rc, "cannot list %s: %s", dir, strerror(-rc));
+        for (size_t i = 0; i < n; i++) {
+            if (strncmp(v[i], "sys_enter_", 10) != 0) { KPERF_FREE(v[i]); continue; }
+            memmove(v[i], v[i] + 10, strlen(v[i] + 10) + 1);
+            v[k++] = v[i];
+        }
+        if (!k) {
+            kperf__free_names(v, 0);
+            return kperf__fail(KPERF_ENOTSUP, "%s has no sys_enter_* events", dir);
+        }
+        qsort(v, k, sizeof *v, kperf__name_cmp);
+        tfs->sysnames = v, tfs->nsysnames = k;
+    }
+    *names = (const char *const *)tfs->sysnames;
+    *count = tfs->nsysnames;
+    return 0;
+}
 // <<syscalls
 
 // >>device ------------------------------------------------------------------------------

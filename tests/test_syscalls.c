@@ -1,0 +1,279 @@
+/* The syscall pairing state machine on synthetic enter/exit sequences: pairing per thread,
+ * read boundaries, exits that overtake their entry, lost records, names by number,
+ * statistics and percentiles. Thread ids are above any pid_max so /proc never answers. */
+#define KPERF_IMPLEMENTATION
+#include "kperf.h"
+#include "kt.h"
+#include <errno.h>
+
+#define TID0 50000000
+
+static kperf_syscall_event ev(bool is_exit, uint64_t t, int tid, int nr, const char *name,
+                              int64_t ret) {
+    kperf_syscall_event e;
+    memset(&e, 0, sizeof e);
+    e.is_exit = is_exit;
+    e.time = t;
+    e.pid = tid;
+    e.tid = tid;
+    e.cpu = tid % 4;
+    e.nr = nr;
+    e.name = name;
+    e.ret = ret;
+    return e;
+}
+
+typedef struct calls {
+    int n;
+    kperf_syscall_call last;
+    uint64_t total;
+} calls;
+
+static int on_call(const kperf_syscall_call *c, void *user) {
+    calls *k = (calls *)user;
+    k->n++;
+    k->last = *c;
+    k->total += c->duration;
+    return 0;
+}
+
+/* The stat of one syscall, copied: the pairer's array lives until its next stats call. */
+static const kperf_syscall_stat *find(kperf_syscall_pairer *p, const char *name) {
+    static kperf_syscall_stat copies[8];
+    static int next;
+    const kperf_syscall_stat *s;
+    size_t n;
+    if (kperf_syscall_pairer_stats(p, &s, &n) < 0) return NULL;
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(s[i].name, name)) {
+            copies[next % 8] = s[i];
+            return &copies[next++ % 8];
+        }
+    return NULL;
+}
+
+KT_TEST(pair_basic_record) {
+    KT_UNUSED();
+    kperf_syscall_pairer *p;
+    KT_EQ_INT(kperf_syscall_pairer_new(&p), 0);
+    kperf_syscall_pairer_comm(p, TID0, "worker");
+    calls k = {0, {0}, 0};
+    kperf_syscall_event e = ev(false, 1000, TID0, 1, "write", 0);
+    KT_EQ_INT(kperf_syscall_pairer_feed(p, &e, on_call, &k), 0);
+    e = ev(true, 1250, TID0, 1, "write", 42);
+    KT_EQ_INT(kperf_syscall_pairer_feed(p, &e, on_call, &k), 1);
+    KT_EQ_INT(k.n, 1);
+    KT_EQ_STR(k.last.name, "write");
+    KT_EQ_INT(k.last.nr, 1);
+    KT_EQ_INT(k.last.start, 1000);
+    KT_EQ_INT(k.last.duration, 250);
+    KT_EQ_INT(k.last.tid, TID0);
+    KT_EQ_INT(k.last.pid, TID0);
+    KT_EQ_INT(k.last.cpu, TID0 % 4);
+    KT_EQ_INT(k.last.ret, 42);
+    KT_EQ_STR(k.last.comm, "worker");
+    kperf_syscall_counts c;
+    kperf_syscall_pairer_counts(p, &c);
+    KT_EQ_INT(c.paired, 1);
+    KT_EQ_INT(c.pending, 0);
+    kperf_syscall_pairer_free(p);
+    kperf_syscall_pairer_free(NULL);
+}
+
+/* Entries and exits of many threads, interleaved in time order, cut into "reads" at
+ * arbitrary points: every call pairs, none is lost at a boundary. */
+KT_TEST(pair_across_read_boundaries) {
+    KT_UNUSED();
+    enum { THREADS = 300, CALLS = 20 };
+    static kperf_syscall_event evs[THREADS * CALLS * 2];
+    size_t n = 0;
+    uint64_t t = 1;
+    for (int c = 0; c < CALLS; c++) {
+        for (int th = 0; th < THREADS; th++) evs[n++] = ev(false, t++, TID0 + th, th % 3, NULL, 0);
+        for (int th = THREADS - 1; th >= 0; th--)
+            evs[n++] = ev(true, t++ + (uint64_t)th, TID0 + th, th % 3, NULL, th % 5 ? 0 : -11);
+    }
+    kperf_syscall_pairer *p;
+    KT_EQ_INT(kperf_syscall_pairer_new(&p), 0);
+    KT_EQ_INT(kperf_syscall_pairer_name(p, 0, "read"), 0);
+    KT_EQ_INT(kperf_syscall_pairer_name(p, 1, "write"), 0);
+    calls k = {0, {0}, 0};
+    srand(3);
+    size_t i = 0, reads = 0, max_pending = 0;
+    while (i < n) { /* one "read": a random-size batch */
+        size_t batch = 1 + (size_t)rand() % 700;
+        for (size_t j = 0; j < batch && i < n; j++, i++)
+            KT_CHECK(kperf_syscall_pairer_feed(p, &evs[i], on_call, &k) >= 0);
+        kperf_syscall_counts c;
+        kperf_syscall_pairer_counts(p, &c);
+        if (c.pending > max_pending) max_pending = c.pending;
+        reads++;
+    }
+    KT_CHECK(reads > 10 && max_pending > 0);
+    KT_EQ_INT(k.n, THREADS * CALLS);
+    kperf_syscall_counts c;
+    kperf_syscall_pairer_counts(p, &c);
+    KT_EQ_INT(c.paired, THREADS * CALLS);
+    KT_EQ_INT(c.pending, 0);
+    KT_EQ_INT(c.orphan_exits, 0);
+    const kperf_syscall_stat *r = find(p, "read"), *w = find(p, "write"), *x = find(p, "syscall_2");
+    KT_CHECK(r && w && x, "names by number");
+    KT_EQ_INT(r->count + w->count + x->count, THREADS * CALLS);
+    KT_EQ_INT(r->count, 100 * CALLS);
+    KT_EQ_INT(r->errors, 20 * CALLS); /* th % 5 == 0 and th % 3 == 0: th % 15 == 0 */
+    KT_EQ_INT(r->unfinished, 0);
+    kperf_syscall_pairer_free(p);
+}
+
+/* An exit read before its entry (two CPUs' rings drained at different moments) waits for
+ * the entry; entries whose exit never comes count as unfinished; stray exits as orphans. */
+KT_TEST(pair_out_of_order_and_lost) {
+    KT_UNUSED();
+    kperf_syscall_pairer *p;
+    KT_EQ_INT(kperf_syscall_pairer_new(&p), 0);
+    calls k = {0, {0}, 0};
+    kperf_syscall_event e;
+    /* exit first (t=300), then its entry (t=250) in the next read */
+    e = ev(true, 300, TID0, 39, "getpid", 77);
+    KT_EQ_INT(kperf_syscall_pairer_feed(p, &e, on_call, &k), 0);
+    kperf_syscall_counts c;
+    kperf_syscall_pairer_counts(p, &c);
+    KT_EQ_INT(c.early_exits, 1);
+    e = ev(false, 250, TID0, 39, "getpid", 0);
+    KT_EQ_INT(kperf_syscall_pairer_feed(p, &e, on_call, &k), 1);
+    KT_EQ_INT(k.last.duration, 50);
+    KT_EQ_INT(k.last.ret, 77);
+    /* exit_group: an entry with no exit, then the thread's next entry */
+    e = ev(false, 400, TID0 + 1, 231, "exit_group", 0);
+    kperf_syscall_pairer_feed(p, &e, on_call, &k);
+    e = ev(false, 500, TID0 + 1, 39, "getpid", 0);
+    kperf_syscall_pairer_feed(p, &e, on_call, &k);
+    e = ev(true, 510, TID0 + 1, 39, "getpid", 5);
+    KT_EQ_INT(kperf_syscall_pairer_feed(p, &e, on_call, &k), 1);
+    /* a lost exit: entry of write, then the exit of another syscall */
+    e = ev(false, 600, TID0 + 2, 1, "write", 0);
+    kperf_syscall_pairer_feed(p, &e, on_call, &k);
+    e = ev(true, 650, TID0 + 2, 0, "read", 3);
+    KT_EQ_INT(kperf_syscall_pairer_feed(p, &e, on_call, &k), 0);
+    /* an entry still open at the end */
+    e = ev(false, 700, TID0 + 3, 7, "poll", 0);
+    kperf_syscall_pairer_feed(p, &e, on_call, &k);
+    kperf_syscall_pairer_counts(p, &c);
+    KT_EQ_INT(c.paired, 2);
+    KT_EQ_INT(c.pending, 1);
+    KT_EQ_INT(c.early_exits, 0);
+    KT_EQ_INT(c.orphan_exits, 1);
+    KT_EQ_INT(c.enters, 5);
+    KT_EQ_INT(c.exits, 3);
+    const kperf_syscall_stat *s = find(p, "getpid");
+    KT_EQ_INT(s->count, 2);
+    KT_EQ_INT(s->min, 10);
+    KT_EQ_INT(s->max, 50);
+    KT_EQ_INT(find(p, "exit_group")->unfinished, 1);
+    KT_EQ_INT(find(p, "exit_group")->count, 0);
+    KT_EQ_INT(find(p, "write")->unfinished, 1);
+    KT_EQ_INT(find(p, "poll")->unfinished, 1);
+    kperf_syscall_pairer_free(p);
+}
+
+/* raw_syscalls events carry only a number: names come from what was learned (from a
+ * per-syscall event or kperf_syscall_pairer_name), else syscall_NR. */
+KT_TEST(names_by_number) {
+    KT_UNUSED();
+    kperf_syscall_pairer *p;
+    KT_EQ_INT(kperf_syscall_pairer_new(&p), 0);
+    calls k = {0, {0}, 0};
+    kperf_syscall_event e = ev(false, 10, TID0, 39, "getpid", 0);
+    kperf_syscall_pairer_feed(p, &e, on_call, &k); /* teaches 39 = getpid */
+    e = ev(true, 20, TID0, 39, "getpid", 1);
+    kperf_syscall_pairer_feed(p, &e, on_call, &k);
+    e = ev(false, 30, TID0, 39, NULL, 0);
+    kperf_syscall_pairer_feed(p, &e, on_call, &k);
+    e = ev(true, 35, TID0, 39, NULL, 1);
+    kperf_syscall_pairer_feed(p, &e, on_call, &k);
+    KT_EQ_STR(k.last.name, "getpid");
+    e = ev(false, 40, TID0, 999, NULL, 0);
+    kperf_syscall_pairer_feed(p, &e, on_call, &k);
+    e = ev(true, 41, TID0, 999, NULL, -38);
+    kperf_syscall_pairer_feed(p, &e, on_call, &k);
+    KT_EQ_STR(k.last.name, "syscall_999");
+    KT_EQ_INT(find(p, "getpid")->count, 2);
+    KT_EQ_INT(find(p, "syscall_999")->errors, 1);
+    KT_EQ_INT(kperf_syscall_pairer_name(p, -1, "x"), -EINVAL);
+    kperf_syscall_pairer_free(p);
+}
+
+static void feed_durations(kperf_syscall_pairer *p, const char *name, uint64_t from,
+                           uint64_t to, uint64_t step) {
+    uint64_t t = 1000000;
+    for (uint64_t d = from; d <= to; d += step) {
+        kperf_syscall_event e = ev(false, t, TID0 + 7, 3, name, 0);
+        kperf_syscall_pairer_feed(p, &e, NULL, NULL);
+        e = ev(true, t + d, TID0 + 7, 3, name, d % 10 == 0 ? -1 : 0);
+        kperf_syscall_pairer_feed(p, &e, NULL, NULL);
+        t += d + 10;
+    }
+}
+
+KT_TEST(stats_and_percentiles) {
+    KT_UNUSED();
+    kperf_syscall_pairer *p;
+    KT_EQ_INT(kperf_syscall_pairer_new(&p), 0);
+    feed_durations(p, "close", 1, 100, 1); /* exact region of the histogram */
+    feed_durations(p, "fsync", 1000, 1000000, 1000);
+    const kperf_syscall_stat *s = find(p, "close");
+    KT_EQ_INT(s->count, 100);
+    KT_EQ_INT(s->errors, 10);
+    KT_EQ_INT(s->total, 5050);
+    KT_EQ_INT(s->min, 1);
+    KT_EQ_INT(s->max, 100);
+    KT_EQ_INT(s->mean, 50);
+    KT_EQ_INT(s->p50, 50);
+    KT_EQ_INT(s->p90, 90);
+    KT_EQ_INT(s->p99, 99);
+    s = find(p, "fsync");
+    KT_EQ_INT(s->count, 1000);
+    KT_EQ_INT(s->min, 1000);
+    KT_EQ_INT(s->max, 1000000);
+    double p50 = (double)s->p50, p90 = (double)s->p90, p99 = (double)s->p99;
+    KT_CHECK(p50 > 500000 * (1 - 1.0 / 64) && p50 < 500000 * (1 + 1.0 / 64), "p50=%g", p50);
+    KT_CHECK(p90 > 900000 * (1 - 1.0 / 64) && p90 < 900000 * (1 + 1.0 / 64), "p90=%g", p90);
+    KT_CHECK(p99 > 990000 * (1 - 1.0 / 64) && p99 <= 1000000, "p99=%g", p99);
+    const kperf_syscall_stat *all;
+    size_t n;
+    KT_EQ_INT(kperf_syscall_pairer_stats(p, &all, &n), 0);
+    KT_EQ_INT(n, 2);
+    KT_EQ_STR(all[0].name, "fsync"); /* sorted by total time */
+    kperf_syscall_pairer_free(p);
+}
+
+static int stop_at_two(const kperf_syscall_call *c, void *user) {
+    (void)c;
+    return ++*(int *)user >= 2 ? -123 : 0;
+}
+
+KT_TEST(callback_stops) {
+    KT_UNUSED();
+    kperf_syscall_pairer *p;
+    KT_EQ_INT(kperf_syscall_pairer_new(&p), 0);
+    int seen = 0, rc = 0;
+    for (int i = 0; i < 5 && rc >= 0; i++) {
+        kperf_syscall_event e = ev(false, 10 * (uint64_t)i + 1, TID0, 0, "read", 0);
+        kperf_syscall_pairer_feed(p, &e, stop_at_two, &seen);
+        e = ev(true, 10 * (uint64_t)i + 5, TID0, 0, "read", 0);
+        rc = kperf_syscall_pairer_feed(p, &e, stop_at_two, &seen);
+    }
+    KT_EQ_INT(rc, -123);
+    KT_EQ_INT(seen, 2);
+    kperf_syscall_pairer_free(p);
+}
+
+int main(void) {
+    KT_RUN(pair_basic_record);
+    KT_RUN(pair_across_read_boundaries);
+    KT_RUN(pair_out_of_order_and_lost);
+    KT_RUN(names_by_number);
+    KT_RUN(stats_and_percentiles);
+    KT_RUN(callback_stops);
+    KT_EXIT();
+}
