@@ -1291,13 +1291,13 @@ typedef struct kperf_device_count {
 typedef struct kperf_metric_value {
     const char *name;       /**< metric name, or the uncore event as requested */
     const char *unit;       /**< unit of value, e.g. "MiB/s"; "" for a raw event without one */
-    kperf_metric_mode mode; /**< grouping of this row; ::KPERF_METRIC_TOTAL for the summary */
+    kperf_metric_mode mode; /**< grouping of this row; KPERF_METRIC_TOTAL for the summary */
     char where[64];         /**< instance: "hisi_sccl1_ddrc0", "cpu12", "node1",
                                  "0000:31:00.0", "uncore_imc_0@cpu20", or "total" */
     int cpu;                /**< CPU the counter ran on; -1 for the total */
     int numa;               /**< NUMA node of that CPU; -1 when unknown or total */
     int socket;             /**< socket (physical package) of that CPU; -1 when unknown */
-    int channel;            /**< memory channel number for ::KPERF_METRIC_PER_CHANNEL, else -1 */
+    int channel;            /**< memory channel number for KPERF_METRIC_PER_CHANNEL, else -1 */
     double value;           /**< the value in unit; NaN when not counted or when a ratio's
                                  denominator is 0 */
     bool counted;           /**< false when a counter behind the value did not run
@@ -1359,7 +1359,7 @@ KPERF_API int kperf_device_read(kperf_device *dev, kperf_device_count *counts);
  *  Each count is first scaled for multiplexing (value * enabled / running); a count with
  *  time_running 0 makes its row not counted. Then, per instance of each item: bandwidths
  *  are sum(count) * bytes-per-count / elapsed; ratios and latencies divide the sums of
- *  their events; counts are summed. A total row (::KPERF_METRIC_TOTAL) follows each item's
+ *  their events; counts are summed. A total row (KPERF_METRIC_TOTAL) follows each item's
  *  instance rows.
  *  @param dev the plan the counts belong to.
  *  @param counts kperf_device_nevents() counts, in event order.
