@@ -493,11 +493,12 @@ KT_TEST(fuzz_mutations) {
         "sched:sched_switch/prev_pid>0 && comm==\"a/b\"/", "L1-dcache-load-misses:ppp",
         "uncore_imc/cas_count_read/,r1a8,cs", "smmuv3_pmcg_a0020/filter_stream_id=0x42,filter_enable/"};
     static const char alphabet[] = "{}/,:=ukhpD0x1fr-_ .\"LEcycl";
-    kperf_pmus *p = reg(FX "kunpeng920");
-    KT_CHECK(p != NULL);
+    kperf_pmus *kp = reg(FX "kunpeng920"), *mp = reg("/");
+    KT_CHECK(kp != NULL && mp != NULL);
     unsigned seed = 12345;
     int ok = 0, bad = 0;
-    for (int it = 0; it < 20000; it++) {
+    for (int it = 0; it < 14000; it++) {
+        kperf_pmus *p = it < 12000 ? kp : mp; /* the machine's: real tracefs, globs */
         char buf[128];
         const char *s = seeds[it % 6];
         size_t n = strlen(s);
@@ -537,7 +538,142 @@ KT_TEST(fuzz_mutations) {
     }
     printf("# fuzz: %d parsed, %d rejected\n", ok, bad);
     KT_CHECK(ok > 50 && bad > 1000, "ok=%d bad=%d", ok, bad);
+    kperf_pmus_close(kp);
+    kperf_pmus_close(mp);
+}
+
+KT_TEST(tracepoint_globs) {
+    KT_UNUSED();
+    int a = read_id("/sys/kernel/tracing/events/syscalls/sys_enter_getpid/id");
+    int b = read_id("/sys/kernel/tracing/events/syscalls/sys_enter_getppid/id");
+    if (a < 0 || b < 0) KT_SKIP("tracefs not readable at /sys/kernel/tracing");
+    kperf_evlist *l = parse("syscalls:sys_enter_get?pid", NULL);
+    KT_CHECK(l != NULL);
+    KT_EQ_INT(l->nevents, 1); /* getppid only: '?' is exactly one character */
+    KT_EQ_INT(l->events[0].config[0], b);
+    KT_EQ_STR(l->events[0].name, "syscalls:sys_enter_getppid");
+    kperf_evlist_free(l);
+    l = parse("syscalls:sys_enter_get*pid/common_pid>0/:u", NULL);
+    KT_CHECK(l != NULL);
+    KT_CHECK(l->nevents >= 2); /* getpid and getppid at least */
+    KT_EQ_INT(l->ngroups, (int)l->nevents); /* outside braces: one event each */
+    bool saw_a = false, saw_b = false;
+    for (size_t i = 0; i < l->nevents; i++) {
+        saw_a |= l->events[i].config[0] == (uint64_t)a;
+        saw_b |= l->events[i].config[0] == (uint64_t)b;
+        KT_EQ_STR(l->events[i].filter, "common_pid>0");
+        KT_EQ_INT(l->events[i].flags, KPERF_EV_EXCLUDE_KERNEL | KPERF_EV_EXCLUDE_HV);
+    }
+    KT_CHECK(saw_a && saw_b);
+    size_t n = l->nevents;
+    kperf_evlist_free(l);
+    l = parse("{task-clock,syscalls:sys_enter_get*pid}", NULL);
+    KT_CHECK(l != NULL);
+    KT_EQ_INT(l->nevents, n + 1);
+    KT_EQ_INT(l->ngroups, 1); /* inside braces: every match joins the group */
+    KT_CHECK(l->events[0].leader && !l->events[n].leader);
+    kperf_evlist_free(l);
+    KT_CHECK(expect_err("syscalls:nomatch_*", NULL, -KPERF_ENOEVENT,
+                        "syscalls:nomatch_*: no tracepoint matches"));
+    KT_CHECK(expect_err("cyc*les", NULL, -KPERF_EPARSE,
+                        "cyc*les: glob characters are allowed in tracepoint names only at "
+                        "position 3"));
+}
+
+KT_TEST(pmu_modifiers_after_slash) {
+    KT_UNUSED();
+    kperf_pmus *p = reg(FX "intel-skx-2s");
+    kperf_evlist *l = parse("cpu/event=0x3c/pp,cpu/instructions/uD", p);
+    KT_CHECK(l != NULL);
+    KT_EQ_INT(l->events[0].precise, 2);
+    KT_EQ_STR(l->events[0].name, "cpu/event=0x3c/:pp");
+    KT_EQ_INT(l->events[1].flags, KPERF_EV_EXCLUDE_KERNEL | KPERF_EV_EXCLUDE_HV | KPERF_EV_PINNED);
+    kperf_evlist_free(l);
+    KT_CHECK(expect_err("cpu/event=0x3c/px", p, -KPERF_EPARSE,
+                        "cpu/event=0x3c/px: expected ',' at position 15"));
     kperf_pmus_close(p);
+}
+
+KT_TEST(breakpoints) {
+    KT_UNUSED();
+    kperf_pmus *p = reg(FX "intel-skx-2s");
+    kperf_evlist *l = parse("mem:0x1000,mem:0x2000/8:w,mem:4096:x:u,mem:0x10/1:r", p);
+    KT_CHECK(l != NULL);
+    KT_EQ_INT(l->nevents, 4);
+    KT_EQ_INT(l->events[0].type, PERF_TYPE_BREAKPOINT);
+    KT_EQ_INT(l->events[0].bp_type, 3);
+    KT_EQ_INT(l->events[0].config[1], 0x1000);
+    KT_EQ_INT(l->events[0].config[2], 4);
+    KT_EQ_INT(l->events[1].bp_type, 2);
+    KT_EQ_INT(l->events[1].config[2], 8);
+    KT_EQ_INT(l->events[2].bp_type, 4);
+    KT_EQ_INT(l->events[2].config[1], 4096);
+    KT_EQ_INT(l->events[2].config[2], sizeof(long));
+    KT_EQ_INT(l->events[2].flags, KPERF_EV_EXCLUDE_KERNEL | KPERF_EV_EXCLUDE_HV);
+    KT_EQ_INT(l->events[3].bp_type, 1);
+    KT_EQ_INT(l->events[3].config[2], 1);
+    struct perf_event_attr a;
+    kperf__event_attr(&l->events[1], &a);
+    KT_EQ_INT(a.type, PERF_TYPE_BREAKPOINT);
+    KT_EQ_INT(a.bp_type, 2);
+    KT_EQ_INT(a.bp_addr, 0x2000);
+    KT_EQ_INT(a.bp_len, 8);
+    KT_EQ_INT(a.sample_period, 1);
+    kperf_evlist_free(l);
+    KT_CHECK(expect_err("mem:0x1000/3", p, -KPERF_EPARSE,
+                        "mem:0x1000/3: breakpoint length must be 1, 2, 4 or 8 at position 11"));
+    KT_CHECK(expect_err("mem:0x1000:rx", p, -KPERF_EPARSE,
+                        "mem:0x1000:rx: an execute breakpoint cannot also be r/w at position 12"));
+    kperf_pmus_close(p);
+}
+
+/* A parsed breakpoint opens and counts exactly the writes to a variable. */
+static volatile long bp_target;
+KT_TEST(breakpoint_counts_writes) {
+    KT_UNUSED();
+    char spec[64];
+    snprintf(spec, sizeof spec, "mem:%p/8:w:u", (void *)&bp_target);
+    kperf_evlist *l = parse(spec, NULL);
+    KT_CHECK(l != NULL);
+    struct perf_event_attr a;
+    kperf__event_attr(&l->events[0], &a);
+    kperf_evlist_free(l);
+    a.disabled = 1;
+    int fd = (int)kperf__sys_perf_event_open(&a, 0, -1, -1, 0);
+    if (fd < 0) KT_SKIP("cannot open a hardware breakpoint here: %s", strerror(errno));
+    ioctl(fd, PERF_EVENT_IOC_ENABLE, 0);
+    for (int i = 0; i < 1000; i++) bp_target = i;
+    ioctl(fd, PERF_EVENT_IOC_DISABLE, 0);
+    long long n = -1;
+    KT_EQ_INT(read(fd, &n, sizeof n), sizeof n);
+    close(fd);
+    KT_EQ_INT(n, 1000);
+}
+
+/* The parsed tracepoint attr counts exactly N getpid calls; the filter applies. */
+KT_TEST(tracepoint_attr_counts_getpid) {
+    KT_UNUSED();
+    kperf_evlist *l = NULL;
+    if (kperf_evlist_parse(&l, "syscalls:sys_enter_getpid/common_pid != 0/:u", NULL) < 0)
+        KT_SKIP("%s", kperf_errmsg());
+    struct perf_event_attr a;
+    kperf__event_attr(&l->events[0], &a);
+    a.disabled = 1;
+    a.exclude_kernel = 0; /* tracepoints fire in the kernel */
+    int fd = (int)kperf__sys_perf_event_open(&a, 0, -1, -1, 0);
+    if (fd < 0) {
+        kperf_evlist_free(l);
+        KT_SKIP("cannot open the tracepoint: %s", strerror(errno));
+    }
+    KT_EQ_INT(ioctl(fd, PERF_EVENT_IOC_SET_FILTER, l->events[0].filter), 0);
+    kperf_evlist_free(l);
+    ioctl(fd, PERF_EVENT_IOC_ENABLE, 0);
+    for (int i = 0; i < 250; i++) syscall(SYS_getpid);
+    ioctl(fd, PERF_EVENT_IOC_DISABLE, 0);
+    long long n = -1;
+    KT_EQ_INT(read(fd, &n, sizeof n), sizeof n);
+    close(fd);
+    KT_EQ_INT(n, 250);
 }
 
 int main(void) {
@@ -556,5 +692,10 @@ int main(void) {
     KT_RUN(listing);
     KT_RUN(offline_uncore_pmu);
     KT_RUN(fuzz_mutations);
+    KT_RUN(tracepoint_globs);
+    KT_RUN(pmu_modifiers_after_slash);
+    KT_RUN(breakpoints);
+    KT_RUN(breakpoint_counts_writes);
+    KT_RUN(tracepoint_attr_counts_getpid);
     KT_EXIT();
 }
