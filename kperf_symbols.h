@@ -4,6 +4,28 @@
  * Part of kperf. Include kperf.h first. Needs libelf and libdw (link -lelf -ldw).
  * The implementation is instantiated by the same `#define KPERF_IMPLEMENTATION` that
  * instantiates kperf.h (in exactly one file).
+ *
+ * CONTENTS
+ *     >>symbols     symbolizer (modules, ELF, DWARF lines and inlines, kernel, JIT),
+ *                   demangling, flame graph SVG writer
+ *
+ * QUICK START
+ *     kperf_symbolizer *s;
+ *     kperf_symbolizer_open(&s, NULL);                  // ELF + DWARF
+ *     kperf_frame f[16];
+ *     int n = kperf_symbolizer_lookup(s, pid, ip, f, 16); // innermost frame first
+ *     for (int i = 0; i < n; i++) printf("%s %s:%u\n", f[i].function, f[i].file, f[i].line);
+ *     kperf_symbolizer_close(s);
+ *
+ * THREAD SAFETY
+ *     Lookups may run from several threads at once and concurrently with add calls:
+ *     indexes are built under a mutex and immutable once published; process maps sit
+ *     behind a read-write lock. gnu_compat mode (addr2line emulation) depends on call order.
+ *
+ * PERMISSIONS
+ *     Other users' processes need ptrace access (/proc/PID/mem for the vDSO,
+ *     /proc/PID/map_files for deleted files); kernel addresses need root or
+ *     kernel.kptr_restrict=0 for /proc/kallsyms.
  */
 #ifndef KPERF_SYMBOLS_H_INCLUDED
 #define KPERF_SYMBOLS_H_INCLUDED
