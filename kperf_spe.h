@@ -33,6 +33,9 @@
  * kperf_spe_open() returns -KPERF_ENOTSUP "no arm_spe PMU on this machine". Physical
  * addresses and kernel samples need perf_event_paranoid <= 0 or CAP_PERFMON.
  */
+/** @file kperf_spe.h
+ *  @brief Arm SPE: PMU discovery, filters through format/ fields, AUX-area sessions and a
+ *  packet decoder that runs on any architecture. Guide: docs/spe.md. */
 #ifndef KPERF_SPE_H_INCLUDED
 #define KPERF_SPE_H_INCLUDED
 #ifndef KPERF_H_INCLUDED
@@ -1282,7 +1285,7 @@ static int kperf__spe_cap_cmp(const void *a, const void *b) {
 
 /* Reads the caps/ files of one SPE PMU (missing directory: no caps). */
 static void kperf__spe_read_caps(const kperf_pmus *pmus, kperf_spe_pmu *sp) {
-    char dir[1024], path[1200], val[64];
+    char dir[1024], path[1100], val[64];
     const char *root = kperf_pmus_root(pmus);
     snprintf(dir, sizeof dir, "%s/sys/bus/event_source/devices/%s/caps",
              strcmp(root, "/") ? root : "", sp->pmu->name);
@@ -1290,11 +1293,13 @@ static void kperf__spe_read_caps(const kperf_pmus *pmus, kperf_spe_pmu *sp) {
     if (!d) return;
     struct dirent *e;
     while ((e = readdir(d)) && sp->ncaps < sizeof sp->caps / sizeof sp->caps[0]) {
-        if (e->d_name[0] == '.' || strlen(e->d_name) >= sizeof sp->caps[0].name) continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        size_t nl = strlen(e->d_name);
+        if (e->d_name[0] == '.' || nl >= sizeof sp->caps[0].name) continue;
+        kperf_spe_cap *c = &sp->caps[sp->ncaps];
+        memcpy(c->name, e->d_name, nl + 1);
+        snprintf(path, sizeof path, "%s/%.31s", dir, c->name);
         if (kperf__read_file(path, val, sizeof val) < 0) continue;
-        kperf_spe_cap *c = &sp->caps[sp->ncaps++];
-        snprintf(c->name, sizeof c->name, "%s", e->d_name);
+        sp->ncaps++;
         c->value = strtoull(val, NULL, 0);
         if (!strcmp(c->name, "min_interval")) sp->min_interval = c->value;
     }
