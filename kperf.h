@@ -381,7 +381,7 @@ typedef struct kperf_event {
                                  NULL = any CPU. Owned by the list. */
     size_t ncpus;           /**< number of entries in cpus */
     char *filter;           /**< tracepoint filter from `sys:name/filter/`, or NULL */
-    uint64_t period;        /**< `period=N` (or `freq=N` with ::KPERF_EV_FREQ); 0 = unset */
+    uint64_t period;        /**< `period=N` (or `freq=N` with KPERF_EV_FREQ); 0 = unset */
 } kperf_event;
 
 /** A parsed event list: every event of a spec such as "{cycles,instructions},faults". */
@@ -433,7 +433,7 @@ enum kperf_event_kind {
 typedef struct kperf_event_info {
     const char *name;           /**< a spec that kperf_evlist_parse() accepts */
     const char *pmu;            /**< PMU name ("software", "tracepoint", "cpu", ...) */
-    enum kperf_event_kind kind; /**< its kind (never ::KPERF_EVENT_KIND_ALL) */
+    enum kperf_event_kind kind; /**< its kind (never KPERF_EVENT_KIND_ALL) */
     const char *desc;           /**< sysfs terms of an alias, a short text otherwise */
 } kperf_event_info;
 
@@ -904,6 +904,71 @@ KPERF_API void kperf_folded_close(kperf_folded *f);
 // <<sampling
 
 // >>perfdata ----------------------------------------------------------------------------
+/** A perf.data writer (pipe-mode layout, which `perf report`, `perf script` and
+ *  `perf report -g` read from a file or a pipe). Opaque. */
+typedef struct kperf_perfdata kperf_perfdata;
+
+/** What a perf.data file is written from. Zero fields take the defaults on each. */
+typedef struct kperf_perfdata_desc {
+    const char *path;             /**< file to write, "-" for stdout; NULL = "perf.data" */
+    const kperf_sampler *sampler; /**< the sampler whose events, ids and records are
+                                       written (required); must outlive the writer */
+    const pid_t *pids;            /**< already-running processes to describe (COMM and
+                                       MMAP2 of every thread and executable mapping, from
+                                       /proc); with npids */
+    size_t npids;                 /**< number of pids */
+    bool all_processes;           /**< describe every process in /proc (system-wide) */
+    bool no_kernel;               /**< do not write the kernel's mapping (default: written,
+                                       from /proc/kallsyms, with its build id) */
+    bool no_build_ids;            /**< do not write BUILD_ID records for mapped files */
+    const char *cmdline;          /**< the command line stored in the file; NULL = none */
+} kperf_perfdata_desc;
+
+/** @brief Creates the file and writes its header: the pipe header, one HEADER_ATTR (with
+ *  ids) per event, the EVENT_DESC feature, the kernel mapping and the described processes.
+ *  @param out receives the writer; NULL on failure.
+ *  @param desc what to write.
+ *  @return 0, or a negative errno with a message naming the file.
+ *  *Ownership:* close with kperf_perfdata_close(). */
+KPERF_API int kperf_perfdata_open(kperf_perfdata **out, const kperf_perfdata_desc *desc);
+
+/** @brief Appends one record as the kernel wrote it (samples and side-band alike). For a
+ *  MMAP2 of a file not seen before, a BUILD_ID record is written first when the file has
+ *  one. @return 0, or a negative errno. */
+KPERF_API int kperf_perfdata_write(kperf_perfdata *w, const kperf_record *rec);
+
+/** @brief Ends a round (FINISHED_ROUND: everything before it may be sorted and processed)
+ *  and flushes the file. Call it after each kperf_sampler_read(). @return 0 or -errno. */
+KPERF_API int kperf_perfdata_flush(kperf_perfdata *w);
+
+/** @brief Flushes and closes the file, frees the writer; accepts NULL. */
+KPERF_API void kperf_perfdata_close(kperf_perfdata *w);
+
+/** @brief Reads the GNU build id of an ELF file (its PT_NOTE segments), without libelf.
+ *  @param path the file. @param id receives up to 20 bytes.
+ *  @return the id's length (1..20), 0 when the file has none, or a negative errno /
+ *  -KPERF_ECORRUPT for a file that is not a well-formed ELF. */
+KPERF_API int kperf_build_id_read(const char *path, uint8_t id[20]);
+
+/** Events found in a perf.data file by kperf_perfdata_read(). */
+typedef struct kperf_perfdata_events {
+    size_t n;                       /**< number of events (at most 16 are kept) */
+    char names[16][64];             /**< names from EVENT_DESC ("" until it was read) */
+    uint64_t sample_type[16];       /**< sample_type of each event */
+    uint64_t records;               /**< records delivered so far */
+} kperf_perfdata_events;
+
+/** @brief Reads a pipe-mode perf.data file (kperf's, or `perf record -o -`) and delivers
+ *  every kernel record, decoded by kperf_record_parse(), to @p fn in file order.
+ *  @param path the file ("-" for stdin).
+ *  @param fn called per record; the record's `event` indexes @p events.
+ *  @param user passed to @p fn.
+ *  @param events receives the events as their HEADER_ATTR and EVENT_DESC records are read;
+ *  may be NULL.
+ *  @return records delivered, fn's negative value, -KPERF_ECORRUPT (message gives the
+ *  offset), or -KPERF_ENOTSUP for a seekable (non-pipe) perf.data file. */
+KPERF_API int kperf_perfdata_read(const char *path, kperf_record_fn fn, void *user,
+                                  kperf_perfdata_events *events);
 // <<perfdata
 
 // >>tracepoint --------------------------------------------------------------------------
@@ -2654,6 +2719,21 @@ KPERF__PRIV int kperf__unknown_pmu(kperf__parser *P, const char *name) {
                        list);
 }
 
+/* Drops PMUs whose cpumask reads -1 (no online CPU) unless all are such; returns the
+ * new count (0 when every PMU is offline, m[0] then names one). */
+KPERF__PRIV size_t kperf__drop_offline(const kperf_pmu **m, size_t n) {
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!m[i]->cpumask_invalid) m[w++] = m[i];
+    return w;
+}
+
+KPERF__PRIV int kperf__pmu_offline(const kperf_pmu *pmu) {
+    return kperf__fail(KPERF_ENOTSUP, "%s: the PMU has no online CPU (its cpumask reads -1); "
+                                      "bring a CPU of its socket/SCCL online",
+                       pmu->name);
+}
+
 /* `pmu/terms/`: P->pos is on the opening '/'. */
 KPERF__PRIV int kperf__parse_pmu_event(kperf__parser *P, kperf__vars *v, const char *name) {
     size_t open = P->pos++, t0 = P->pos;
@@ -2665,6 +2745,8 @@ KPERF__PRIV int kperf__parse_pmu_event(kperf__parser *P, kperf__vars *v, const c
     size_t nm = kperf__pmus_match(P->pmus, name, m, 256);
     if (!nm) return kperf__unknown_pmu(P, name);
     (void)open;
+    nm = kperf__drop_offline(m, nm);
+    if (!nm) return kperf__pmu_offline(m[0]);
     for (size_t i = 0; i < nm; i++) {
         kperf_event *e = kperf__vars_push(v);
         if (!e) return -ENOMEM;
@@ -2684,7 +2766,7 @@ KPERF__PRIV int kperf__parse_pmu_event(kperf__parser *P, kperf__vars *v, const c
 /* `sys:name[/filter/]`: P->pos is just after the name. */
 KPERF__PRIV int kperf__parse_tracepoint(kperf__parser *P, kperf__vars *v, const char *sys,
                                         const char *name) {
-    char dir[PATH_MAX], path[PATH_MAX], buf[32];
+    char dir[PATH_MAX], path[PATH_MAX], buf[32], want[256];
     char *filter = NULL;
     if (P->s[P->pos] == '/') {
         size_t f0 = ++P->pos;
@@ -2721,7 +2803,7 @@ KPERF__PRIV int kperf__parse_tracepoint(kperf__parser *P, kperf__vars *v, const 
     if (rc <= 0 || !kperf__parse_u64(buf, strlen(buf), &id)) {
         KPERF_FREE(filter);
         kperf__suggest s;
-        char want[256], text[600];
+        char text[600];
         char **names = NULL;
         size_t n = 0;
         snprintf(want, sizeof want, "%s:%s", sys, name);
@@ -2750,6 +2832,8 @@ KPERF__PRIV int kperf__parse_tracepoint(kperf__parser *P, kperf__vars *v, const 
     e->type = PERF_TYPE_TRACEPOINT;
     e->config[0] = id;
     e->filter = filter;
+    snprintf(want, sizeof want, "%s:%s", sys, name);
+    if (!(e->name = kperf__strdup(want))) return -ENOMEM;
     return (e->pmu = kperf__strdup("tracepoint")) ? 0 : -ENOMEM;
 }
 
@@ -2773,10 +2857,15 @@ KPERF__PRIV int kperf__parse_named(kperf__parser *P, kperf__vars *v, const char 
             return (e->pmu = kperf__strdup("cpu")) ? 0 : -ENOMEM;
         }
     }
+    const kperf_pmu *offline = NULL;
     for (size_t i = 0; P->pmus && i < P->pmus->n; i++) {
         const kperf_pmu *pmu = &P->pmus->pmus[i];
         const kperf_pmu_alias *a = kperf_pmu_alias_find(pmu, word);
         if (!a) continue;
+        if (pmu->cpumask_invalid) {
+            offline = pmu;
+            continue;
+        }
         kperf_event *e = kperf__vars_push(v);
         if (!e) return -ENOMEM;
         e->type = pmu->type;
@@ -2787,6 +2876,7 @@ KPERF__PRIV int kperf__parse_named(kperf__parser *P, kperf__vars *v, const char 
         snprintf(buf, sizeof buf, "%s/%s/", pmu->name, word);
         if (!(e->name = kperf__strdup(buf))) return -ENOMEM;
     }
+    if (!v->n && offline) return kperf__pmu_offline(offline);
     return v->n ? 0 : kperf__unknown_event(P, word);
 }
 
@@ -3774,6 +3864,9 @@ struct kperf_sampler {
     kperf_sampler_stats st;
     kperf__comm_ent *comms;
     size_t ncomm, capcomm;
+    char **filters;      /* tracepoint filter per event, or NULL */
+    uint32_t *evflags;   /* kperf_event_flags per event */
+    uint64_t *evperiod;  /* period/freq term per event, 0 = unset */
 };
 
 /* ---- process names (tid -> comm), kept from /proc and from COMM/FORK records ---- */
@@ -3920,76 +4013,46 @@ static int kperf__sampling_add_event(kperf_sampler *s, const struct perf_event_a
     return 0;
 }
 
-/* A minimal event resolver: software events and sys:name tracepoints. */
-static int kperf__sampling_one_event(const char *spec, struct perf_event_attr *a) {
-    static const struct {
-        const char *name;
-        uint32_t type;
-        uint64_t config;
-    } tab[] = {
-        {"cpu-clock", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_CLOCK},
-        {"task-clock", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_TASK_CLOCK},
-        {"page-faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS},
-        {"faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS},
-        {"minor-faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS_MIN},
-        {"major-faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS_MAJ},
-        {"context-switches", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CONTEXT_SWITCHES},
-        {"cs", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CONTEXT_SWITCHES},
-        {"cpu-migrations", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_MIGRATIONS},
-        {"dummy", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_DUMMY},
-        {"cycles", PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES},
-        {"instructions", PERF_TYPE_HARDWARE, PERF_COUNT_HW_INSTRUCTIONS},
-    };
-    memset(a, 0, sizeof *a);
-    a->size = sizeof *a;
-    for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
-        if (!strcmp(spec, tab[i].name)) {
-            a->type = tab[i].type;
-            a->config = tab[i].config;
-            return 0;
-        }
-    const char *colon = strchr(spec, ':');
-    if (colon && colon != spec && colon[1] && !strchr(colon + 1, ':')) {
-        char path[512], buf[32];
-        snprintf(path, sizeof path, "/sys/kernel/tracing/events/%.*s/%s/id",
-                 (int)(colon - spec), spec, colon + 1);
-        if (kperf__read_file(path, buf, sizeof buf) < 0) {
-            snprintf(path, sizeof path, "/sys/kernel/debug/tracing/events/%.*s/%s/id",
-                     (int)(colon - spec), spec, colon + 1);
-            if (kperf__read_file(path, buf, sizeof buf) < 0)
-                return kperf__fail(KPERF_ENOEVENT,
-                                   "unknown tracepoint '%s' (is tracefs mounted at "
-                                   "/sys/kernel/tracing? see `kperf list`)", spec);
-        }
-        a->type = PERF_TYPE_TRACEPOINT;
-        a->config = strtoull(buf, NULL, 10);
-        return 0;
-    }
-    return kperf__fail(KPERF_ENOEVENT, "unknown event '%s' for sampling (try cpu-clock)", spec);
-}
-
+/* Events come from the shared parser; every parsed event gets its own fds (groups do not
+ * matter for sampling). Modifiers written on an event (:u, :k) win over the desc. */
 static int kperf__sampling_events(kperf_sampler *s, const char *spec) {
-    char buf[1024];
-    if (strlen(spec) >= sizeof buf) return kperf__fail(KPERF_EPARSE, "event spec too long");
-    snprintf(buf, sizeof buf, "%s", spec);
-    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+    kperf_evlist *list = NULL;
+    int err = kperf_evlist_parse(&list, spec, NULL);
+    if (err < 0) return err;
+    s->filters = (char **)kperf__calloc(list->nevents, sizeof *s->filters);
+    s->evflags = (uint32_t *)kperf__calloc(list->nevents, sizeof *s->evflags);
+    s->evperiod = (uint64_t *)kperf__calloc(list->nevents, sizeof *s->evperiod);
+    if (!s->filters || !s->evflags || !s->evperiod) err = kperf__fail(ENOMEM, "out of memory");
+    for (size_t i = 0; !err && i < list->nevents; i++) {
+        const kperf_event *ev = &list->events[i];
         struct perf_event_attr a;
-        int err = kperf__sampling_one_event(t, &a);
-        if (err < 0) return err;
-        if ((err = kperf__sampling_add_event(s, &a, t)) < 0)
-            return kperf__fail(ENOMEM, "out of memory");
+        kperf__event_attr(ev, &a);
+        s->evflags[s->nev] = ev->flags;
+        s->evperiod[s->nev] = ev->period;
+        if (ev->filter && !(s->filters[s->nev] = kperf__strdup(ev->filter)))
+            err = kperf__fail(ENOMEM, "out of memory");
+        if (!err && kperf__sampling_add_event(s, &a, ev->name) < 0)
+            err = kperf__fail(ENOMEM, "out of memory");
     }
-    if (!s->nev) return kperf__fail(KPERF_EPARSE, "empty event spec '%s'", spec);
-    return 0;
+    kperf_evlist_free(list);
+    if (!err && !s->nev) err = kperf__fail(KPERF_EPARSE, "empty event spec '%s'", spec);
+    return err;
 }
 
 /* Fills the sampling-specific attr fields from the resolved desc. */
-static void kperf__sampling_attr(const kperf_sampler *s, struct perf_event_attr *a, bool first) {
+static void kperf__sampling_attr(const kperf_sampler *s, size_t i) {
     const kperf_sampler_desc *d = &s->d;
+    struct perf_event_attr *a = &s->attrs[i];
+    bool first = i == 0;
+    uint32_t mods = s->evflags[i] & (KPERF_EV_EXCLUDE_USER | KPERF_EV_EXCLUDE_KERNEL);
     a->size = sizeof *a;
     a->sample_type = s->layout.sample_type;
     if (a->type == PERF_TYPE_TRACEPOINT) a->sample_type |= PERF_SAMPLE_RAW;
-    if (d->period) {
+    a->freq = 0;
+    if (s->evperiod[i]) {
+        a->freq = !!(s->evflags[i] & KPERF_EV_FREQ);
+        a->sample_period = s->evperiod[i];
+    } else if (d->period) {
         a->sample_period = d->period;
     } else if (a->type == PERF_TYPE_TRACEPOINT && !d->freq) {
         a->sample_period = 1; /* every tracepoint hit, as perf record does */
@@ -4000,10 +4063,10 @@ static void kperf__sampling_attr(const kperf_sampler *s, struct perf_event_attr 
     a->disabled = 1;
     a->inherit = d->inherit;
     a->enable_on_exec = d->enable_on_exec;
-    a->exclude_kernel = !d->include_kernel;
-    a->exclude_user = d->exclude_user;
+    a->exclude_kernel = mods ? !!(mods & KPERF_EV_EXCLUDE_KERNEL) : !d->include_kernel;
+    a->exclude_user = mods ? !!(mods & KPERF_EV_EXCLUDE_USER) : d->exclude_user;
     a->exclude_hv = 1;
-    a->exclude_callchain_kernel = !d->include_kernel;
+    a->exclude_callchain_kernel = a->exclude_kernel;
     a->sample_id_all = 1;
     a->watermark = 1;
     a->wakeup_watermark = d->wakeup_bytes;
@@ -4090,6 +4153,11 @@ static int kperf__sampling_open_one(kperf_sampler *s, pid_t pid, int cpu, bool o
             int err = errno;
             if (optional && err == ESRCH) return 0; /* a thread exited since listing */
             return kperf__sampling_open_error(err, s->names[e], pid, cpu);
+        }
+        if (s->filters[e] && ioctl(fd, PERF_EVENT_IOC_SET_FILTER, s->filters[e]) < 0) {
+            close(fd);
+            return kperf__fail(KPERF_EFILTER, "the kernel rejected filter '%s' of %s",
+                               s->filters[e], s->names[e]);
         }
         kperf__sfd f = {fd, (int)e, cpu, pid, -1, 0};
         int err = kperf__sampling_push_fd(s, f);
@@ -4245,7 +4313,7 @@ KPERF_API int kperf_sampler_open(kperf_sampler **out, const kperf_sampler_desc *
         /* tracepoints add RAW, and every event must share one layout: decide it once */
         for (size_t i = 0; i < s->nev; i++)
             if (s->attrs[i].type == PERF_TYPE_TRACEPOINT) s->layout.sample_type |= PERF_SAMPLE_RAW;
-        for (size_t i = 0; i < s->nev; i++) kperf__sampling_attr(s, &s->attrs[i], i == 0);
+        for (size_t i = 0; i < s->nev; i++) kperf__sampling_attr(s, i);
         s->epfd = epoll_create1(EPOLL_CLOEXEC);
         if (s->epfd < 0) err = kperf__fail(errno, "epoll_create1: %s", strerror(errno));
     }
@@ -4268,7 +4336,13 @@ KPERF_API void kperf_sampler_close(kperf_sampler *s) {
         kperf_ring_close(s->rings[i]);
     }
     for (size_t i = 0; i < s->nfds; i++) close(s->fds[i].fd);
-    for (size_t i = 0; i < s->nev; i++) KPERF_FREE(s->names[i]);
+    for (size_t i = 0; i < s->nev; i++) {
+        KPERF_FREE(s->names[i]);
+        if (s->filters) KPERF_FREE(s->filters[i]);
+    }
+    KPERF_FREE(s->filters);
+    KPERF_FREE(s->evflags);
+    KPERF_FREE(s->evperiod);
     if (s->epfd >= 0) close(s->epfd);
     KPERF_FREE(s->names);
     KPERF_FREE(s->attrs);
@@ -4589,6 +4663,629 @@ KPERF_API int kperf_folded_write(kperf_folded *f, const char *path) {
 // <<sampling
 
 // >>perfdata ----------------------------------------------------------------------------
+#include <sys/utsname.h>
+
+/* perf.data in pipe mode: a 16-byte header, then a stream of records. Kernel records are
+ * copied verbatim; the user-space types below describe events and the environment. */
+enum {
+    KPERF__PD_HEADER_ATTR = 64,
+    KPERF__PD_HEADER_BUILD_ID = 67,
+    KPERF__PD_FINISHED_ROUND = 68,
+    KPERF__PD_HEADER_FEATURE = 80,
+    KPERF__PD_FEAT_HOSTNAME = 3,
+    KPERF__PD_FEAT_OSRELEASE = 4,
+    KPERF__PD_FEAT_VERSION = 5,
+    KPERF__PD_FEAT_ARCH = 6,
+    KPERF__PD_FEAT_NRCPUS = 7,
+    KPERF__PD_FEAT_CMDLINE = 11,
+    KPERF__PD_FEAT_EVENT_DESC = 12,
+    KPERF__PD_ATTR_SIZE = 128, /* PERF_ATTR_SIZE_VER7: what perf 6.1 reads in pipe mode */
+    KPERF__PD_MISC_BUILD_ID_SIZE = 1 << 15,
+};
+static const uint64_t kperf__pd_magic = 0x32454c4946524550ull; /* "PERFILE2" */
+
+struct kperf_perfdata {
+    FILE *f;
+    bool own;
+    const kperf_sampler *s;
+    uint64_t first_id;
+    bool build_ids;
+    char **seen; /* open-addressing set of files already given a BUILD_ID record */
+    size_t nseen, capseen;
+    int err;
+    unsigned char *buf; /* record assembly, 64 KiB + 8 */
+};
+
+static void kperf__pd_put(kperf_perfdata *w, const void *p, size_t n) {
+    if (w->err || !n) return;
+    if (fwrite(p, 1, n, w->f) != n) w->err = errno ? errno : EIO;
+}
+
+/* A record builder over w->buf: the header is filled in by kperf__pd_emit. */
+typedef struct kperf__pdrec {
+    unsigned char *b;
+    size_t n;
+} kperf__pdrec;
+
+static void kperf__pd_add(kperf__pdrec *r, const void *p, size_t n) {
+    if (r->n + n > 65528) n = r->n < 65528 ? 65528 - r->n : 0; /* records are <= 64 KiB */
+    memcpy(r->b + r->n, p, n);
+    r->n += n;
+}
+static void kperf__pd_u32(kperf__pdrec *r, uint32_t v) { kperf__pd_add(r, &v, 4); }
+static void kperf__pd_u64(kperf__pdrec *r, uint64_t v) { kperf__pd_add(r, &v, 8); }
+static void kperf__pd_pad(kperf__pdrec *r, size_t align) {
+    static const unsigned char z[64];
+    size_t n = (align - r->n % align) % align;
+    kperf__pd_add(r, z, n);
+}
+/* A string padded with NULs to a multiple of @p align (NUL always included). */
+static void kperf__pd_str(kperf__pdrec *r, const char *s, size_t align) {
+    kperf__pd_add(r, s, strlen(s) + 1);
+    kperf__pd_pad(r, align);
+}
+/* perf's feature string: u32 length (padded to 64), then the padded string. */
+static void kperf__pd_fstr(kperf__pdrec *r, const char *s) {
+    uint32_t len = (uint32_t)((strlen(s) + 1 + 63) & ~(size_t)63);
+    kperf__pd_u32(r, len);
+    size_t start = r->n;
+    kperf__pd_add(r, s, strlen(s) + 1);
+    static const unsigned char z[64];
+    kperf__pd_add(r, z, len - (r->n - start));
+}
+
+static kperf__pdrec kperf__pd_begin(kperf_perfdata *w) {
+    kperf__pdrec r = {w->buf, 8};
+    return r;
+}
+
+static void kperf__pd_emit(kperf_perfdata *w, kperf__pdrec *r, uint32_t type, uint16_t misc) {
+    kperf__pd_pad(r, 8);
+    struct perf_event_header h = {type, misc, (uint16_t)r->n};
+    memcpy(r->b, &h, sizeof h);
+    kperf__pd_put(w, r->b, r->n);
+}
+
+/* The sample_id trailer of a synthesized record, in the sampler's layout. */
+static void kperf__pd_trailer(kperf_perfdata *w, kperf__pdrec *r, uint32_t pid, uint32_t tid) {
+    uint64_t st = w->s->layout.sample_type;
+    if (st & PERF_SAMPLE_TID) kperf__pd_u32(r, pid), kperf__pd_u32(r, tid);
+    if (st & PERF_SAMPLE_TIME) kperf__pd_u64(r, 0);
+    if (st & PERF_SAMPLE_ID) kperf__pd_u64(r, w->first_id);
+    if (st & PERF_SAMPLE_STREAM_ID) kperf__pd_u64(r, w->first_id);
+    if (st & PERF_SAMPLE_CPU) kperf__pd_u64(r, 0);
+    if (st & PERF_SAMPLE_IDENTIFIER) kperf__pd_u64(r, w->first_id);
+}
+
+static void kperf__pd_attrs(kperf_perfdata *w) {
+    const kperf_sampler *s = w->s;
+    for (size_t e = 0; e < s->nev; e++) {
+        kperf__pdrec r = kperf__pd_begin(w);
+        struct perf_event_attr a = s->attrs[e];
+        a.size = KPERF__PD_ATTR_SIZE;
+        kperf__pd_add(&r, &a, KPERF__PD_ATTR_SIZE);
+        for (size_t i = 0; i < s->nfds; i++)
+            if (s->fds[i].event == (int)e) kperf__pd_u64(&r, s->fds[i].id);
+        kperf__pd_emit(w, &r, KPERF__PD_HEADER_ATTR, 0);
+    }
+}
+
+static void kperf__pd_feature_begin(kperf__pdrec *r, uint64_t feat) { kperf__pd_u64(r, feat); }
+
+static void kperf__pd_features(kperf_perfdata *w, const char *cmdline) {
+    const kperf_sampler *s = w->s;
+    struct utsname u;
+    if (uname(&u) == 0) {
+        const struct {
+            uint64_t feat;
+            const char *v;
+        } strs[] = {{KPERF__PD_FEAT_HOSTNAME, u.nodename},
+                    {KPERF__PD_FEAT_OSRELEASE, u.release},
+                    {KPERF__PD_FEAT_VERSION, "6.1.kperf-0.1.0"},
+                    {KPERF__PD_FEAT_ARCH, u.machine}};
+        for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
+            kperf__pdrec r = kperf__pd_begin(w);
+            kperf__pd_feature_begin(&r, strs[i].feat);
+            kperf__pd_fstr(&r, strs[i].v);
+            kperf__pd_emit(w, &r, KPERF__PD_HEADER_FEATURE, 0);
+        }
+    }
+    kperf__pdrec r = kperf__pd_begin(w);
+    kperf__pd_feature_begin(&r, KPERF__PD_FEAT_NRCPUS);
+    kperf__pd_u32(&r, (uint32_t)sysconf(_SC_NPROCESSORS_CONF));
+    kperf__pd_u32(&r, (uint32_t)sysconf(_SC_NPROCESSORS_ONLN));
+    kperf__pd_emit(w, &r, KPERF__PD_HEADER_FEATURE, 0);
+    if (cmdline) {
+        r = kperf__pd_begin(w);
+        kperf__pd_feature_begin(&r, KPERF__PD_FEAT_CMDLINE);
+        kperf__pd_u32(&r, 1);
+        kperf__pd_fstr(&r, cmdline);
+        kperf__pd_emit(w, &r, KPERF__PD_HEADER_FEATURE, 0);
+    }
+    /* EVENT_DESC: u32 count, u32 attr size, then per event attr, u32 nids, name, ids */
+    r = kperf__pd_begin(w);
+    kperf__pd_feature_begin(&r, KPERF__PD_FEAT_EVENT_DESC);
+    kperf__pd_u32(&r, (uint32_t)s->nev);
+    kperf__pd_u32(&r, KPERF__PD_ATTR_SIZE);
+    for (size_t e = 0; e < s->nev; e++) {
+        struct perf_event_attr a = s->attrs[e];
+        a.size = KPERF__PD_ATTR_SIZE;
+        kperf__pd_add(&r, &a, KPERF__PD_ATTR_SIZE);
+        uint32_t nids = 0;
+        for (size_t i = 0; i < s->nfds; i++) nids += s->fds[i].event == (int)e;
+        kperf__pd_u32(&r, nids);
+        kperf__pd_fstr(&r, s->names[e]);
+        for (size_t i = 0; i < s->nfds; i++)
+            if (s->fds[i].event == (int)e) kperf__pd_u64(&r, s->fds[i].id);
+    }
+    kperf__pd_emit(w, &r, KPERF__PD_HEADER_FEATURE, 0);
+}
+
+/* ---- build ids ---- */
+
+typedef struct kperf__elf {
+    int fd;
+    bool is64, swap;
+} kperf__elf;
+
+static uint64_t kperf__elf_word(const kperf__elf *e, const unsigned char *p, int bytes) {
+    uint64_t v = 0;
+    if (e->swap)
+        for (int i = 0; i < bytes; i++) v = (v << 8) | p[i];
+    else
+        for (int i = bytes - 1; i >= 0; i--) v = (v << 8) | p[i];
+    return v;
+}
+
+/* Walks notes in buf; copies a GNU build id (type 3) into id. Returns its length or 0. */
+static int kperf__elf_notes(const kperf__elf *e, const unsigned char *buf, size_t n,
+                            uint8_t id[20]) {
+    size_t off = 0;
+    while (n - off >= 12) {
+        uint64_t namesz = kperf__elf_word(e, buf + off, 4);
+        uint64_t descsz = kperf__elf_word(e, buf + off + 4, 4);
+        uint64_t type = kperf__elf_word(e, buf + off + 8, 4);
+        off += 12;
+        uint64_t nal = (namesz + 3) & ~3ull, dal = (descsz + 3) & ~3ull;
+        if (nal > n - off || dal > n - off - nal) return 0;
+        if (type == 3 && namesz == 4 && !memcmp(buf + off, "GNU", 4) && descsz > 0) {
+            size_t len = descsz > 20 ? 20 : (size_t)descsz;
+            memcpy(id, buf + off + nal, len);
+            return (int)len;
+        }
+        off += nal + dal;
+    }
+    return 0;
+}
+
+/* Reads [off, off+len) of the file into a malloc'd buffer (len <= 1 MiB). */
+static unsigned char *kperf__elf_read(const kperf__elf *e, uint64_t off, uint64_t len) {
+    if (!len || len > (1u << 20)) return NULL;
+    unsigned char *b = (unsigned char *)KPERF_MALLOC((size_t)len);
+    if (b && pread(e->fd, b, (size_t)len, (off_t)off) != (ssize_t)len) {
+        KPERF_FREE(b);
+        b = NULL;
+    }
+    return b;
+}
+
+/* Scans a table of program (PT_NOTE = 4) or section (SHT_NOTE = 7) headers for notes. */
+static int kperf__elf_scan(const kperf__elf *e, uint64_t tab, uint64_t entsz, uint64_t num,
+                           bool sections, uint8_t id[20]) {
+    if (!tab || num > 4096 || entsz < (e->is64 ? (sections ? 64u : 56u) : (sections ? 40u : 32u)))
+        return 0;
+    unsigned char *t = kperf__elf_read(e, tab, entsz * num);
+    if (!t) return 0;
+    int len = 0;
+    for (uint64_t i = 0; !len && i < num; i++) {
+        const unsigned char *h = t + i * entsz;
+        uint64_t type, off, size;
+        if (sections) {
+            type = kperf__elf_word(e, h + 4, 4);
+            off = e->is64 ? kperf__elf_word(e, h + 24, 8) : kperf__elf_word(e, h + 16, 4);
+            size = e->is64 ? kperf__elf_word(e, h + 32, 8) : kperf__elf_word(e, h + 20, 4);
+        } else {
+            type = kperf__elf_word(e, h, 4);
+            off = e->is64 ? kperf__elf_word(e, h + 8, 8) : kperf__elf_word(e, h + 4, 4);
+            size = e->is64 ? kperf__elf_word(e, h + 32, 8) : kperf__elf_word(e, h + 16, 4);
+        }
+        if (type != (sections ? 7u : 4u)) continue;
+        unsigned char *notes = kperf__elf_read(e, off, size);
+        if (notes) len = kperf__elf_notes(e, notes, (size_t)size, id);
+        KPERF_FREE(notes);
+    }
+    KPERF_FREE(t);
+    return len;
+}
+
+KPERF_API int kperf_build_id_read(const char *path, uint8_t id[20]) {
+    if (!path || !id) return kperf__fail(EINVAL, "kperf_build_id_read: NULL argument");
+    kperf__elf e = {open(path, O_RDONLY | O_CLOEXEC), false, false};
+    if (e.fd < 0) return kperf__fail(errno, "cannot open %s: %s", path, strerror(errno));
+    unsigned char h[64];
+    int len = 0;
+    if (pread(e.fd, h, sizeof h, 0) < 52 || memcmp(h, "\177ELF", 4) || (h[4] != 1 && h[4] != 2) ||
+        (h[5] != 1 && h[5] != 2)) {
+        close(e.fd);
+        return kperf__fail(KPERF_ECORRUPT, "%s is not an ELF file", path);
+    }
+    e.is64 = h[4] == 2;
+    e.swap = h[5] == 2;
+    uint64_t phoff = e.is64 ? kperf__elf_word(&e, h + 32, 8) : kperf__elf_word(&e, h + 28, 4);
+    uint64_t shoff = e.is64 ? kperf__elf_word(&e, h + 40, 8) : kperf__elf_word(&e, h + 32, 4);
+    const unsigned char *q = h + (e.is64 ? 54 : 42);
+    uint64_t phentsize = kperf__elf_word(&e, q, 2), phnum = kperf__elf_word(&e, q + 2, 2);
+    uint64_t shentsize = kperf__elf_word(&e, q + 4, 2), shnum = kperf__elf_word(&e, q + 6, 2);
+    len = kperf__elf_scan(&e, phoff, phentsize, phnum, false, id);
+    if (!len) len = kperf__elf_scan(&e, shoff, shentsize, shnum, true, id);
+    close(e.fd);
+    return len;
+}
+
+/* The kernel's build id from /sys/kernel/notes (a raw note stream). */
+static int kperf__kernel_build_id(uint8_t id[20]) {
+    unsigned char buf[4096];
+    int fd = open("/sys/kernel/notes", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    ssize_t n = read(fd, buf, sizeof buf);
+    close(fd);
+    kperf__elf e = {-1, true, false};
+    return n > 0 ? kperf__elf_notes(&e, buf, (size_t)n, id) : 0;
+}
+
+static void kperf__pd_build_id_rec(kperf_perfdata *w, int32_t pid, const char *file,
+                                   const uint8_t *id, int len, bool kernel) {
+    kperf__pdrec r = kperf__pd_begin(w);
+    unsigned char bid[24] = {0};
+    memcpy(bid, id, (size_t)len);
+    bid[20] = (unsigned char)len;
+    kperf__pd_u32(&r, (uint32_t)pid);
+    kperf__pd_add(&r, bid, 24);
+    kperf__pd_str(&r, file, 64);
+    kperf__pd_emit(w, &r, KPERF__PD_HEADER_BUILD_ID,
+                   (uint16_t)((kernel ? PERF_RECORD_MISC_KERNEL : PERF_RECORD_MISC_USER) |
+                              KPERF__PD_MISC_BUILD_ID_SIZE));
+}
+
+/* True the first time a file name is seen. */
+static bool kperf__pd_first_seen(kperf_perfdata *w, const char *file) {
+    if ((w->nseen + 1) * 2 >= w->capseen) {
+        size_t cap = w->capseen ? w->capseen * 2 : 64;
+        char **t = (char **)kperf__calloc(cap, sizeof *t);
+        if (!t) return false;
+        for (size_t i = 0; i < w->capseen; i++) {
+            if (!w->seen[i]) continue;
+            size_t j = kperf__fnv1a(w->seen[i]) & (cap - 1);
+            while (t[j]) j = (j + 1) & (cap - 1);
+            t[j] = w->seen[i];
+        }
+        KPERF_FREE(w->seen);
+        w->seen = t, w->capseen = cap;
+    }
+    size_t j = kperf__fnv1a(file) & (w->capseen - 1);
+    while (w->seen[j]) {
+        if (!strcmp(w->seen[j], file)) return false;
+        j = (j + 1) & (w->capseen - 1);
+    }
+    w->seen[j] = kperf__strdup(file);
+    if (w->seen[j]) w->nseen++;
+    return w->seen[j] != NULL;
+}
+
+static void kperf__pd_maybe_build_id(kperf_perfdata *w, uint32_t pid, const char *file) {
+    if (!w->build_ids || !file || file[0] != '/' || !kperf__pd_first_seen(w, file)) return;
+    uint8_t id[20];
+    int len = kperf_build_id_read(file, id);
+    if (len > 0) kperf__pd_build_id_rec(w, (int32_t)pid, file, id, len, false);
+}
+
+/* ---- synthesized side-band: the kernel and processes that already run ---- */
+
+static void kperf__pd_kernel(kperf_perfdata *w) {
+    FILE *k = fopen("/proc/kallsyms", "r");
+    unsigned long long text = 0, stext = 0;
+    char line[512];
+    while (k && fgets(line, sizeof line, k)) {
+        unsigned long long a;
+        char t, name[256];
+        if (sscanf(line, "%llx %c %255s", &a, &t, name) != 3) continue;
+        if (!strcmp(name, "_text")) text = a;
+        if (!strcmp(name, "_stext")) stext = a;
+        if (text && stext) break;
+    }
+    if (k) fclose(k);
+    if (!text) text = stext;
+    if (!text) return; /* kptr_restrict hides the kernel: nothing true to write */
+    kperf__pdrec r = kperf__pd_begin(w);
+    kperf__pd_u32(&r, UINT32_MAX), kperf__pd_u32(&r, 0);
+    kperf__pd_u64(&r, text), kperf__pd_u64(&r, ~0ull - text), kperf__pd_u64(&r, text);
+    kperf__pd_str(&r, "[kernel.kallsyms]_text", 8);
+    kperf__pd_trailer(w, &r, UINT32_MAX, 0);
+    kperf__pd_emit(w, &r, PERF_RECORD_MMAP, PERF_RECORD_MISC_KERNEL);
+    uint8_t id[20];
+    int len = w->build_ids ? kperf__kernel_build_id(id) : 0;
+    if (len > 0) kperf__pd_build_id_rec(w, -1, "[kernel.kallsyms]", id, len, true);
+}
+
+static void kperf__pd_comm(kperf_perfdata *w, uint32_t pid, uint32_t tid, const char *comm) {
+    kperf__pdrec r = kperf__pd_begin(w);
+    kperf__pd_u32(&r, pid), kperf__pd_u32(&r, tid);
+    kperf__pd_str(&r, comm, 8);
+    kperf__pd_trailer(w, &r, pid, tid);
+    kperf__pd_emit(w, &r, PERF_RECORD_COMM, 0);
+}
+
+/* One /proc/PID/maps line as an MMAP2 record (executable mappings only, as perf does). */
+static void kperf__pd_map_line(kperf_perfdata *w, uint32_t pid, const char *line) {
+    unsigned long long lo, hi, off, ino;
+    unsigned maj, min;
+    char perm[8], name[4096] = "";
+    if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu %4095[^\n]", &lo, &hi, perm, &off, &maj,
+               &min, &ino, name) < 7 || perm[2] != 'x')
+        return;
+    char *nm = name;
+    while (*nm == ' ') nm++;
+    if (!*nm) nm = (char *)"//anon";
+    kperf__pd_maybe_build_id(w, pid, nm);
+    kperf__pdrec r = kperf__pd_begin(w);
+    kperf__pd_u32(&r, pid), kperf__pd_u32(&r, pid);
+    kperf__pd_u64(&r, lo), kperf__pd_u64(&r, hi - lo), kperf__pd_u64(&r, off);
+    kperf__pd_u32(&r, maj), kperf__pd_u32(&r, min);
+    kperf__pd_u64(&r, ino), kperf__pd_u64(&r, 0);
+    uint32_t prot = (perm[0] == 'r' ? PROT_READ : 0) | (perm[1] == 'w' ? PROT_WRITE : 0) |
+                    PROT_EXEC;
+    kperf__pd_u32(&r, prot), kperf__pd_u32(&r, perm[3] == 's' ? MAP_SHARED : MAP_PRIVATE);
+    kperf__pd_str(&r, nm, 8);
+    kperf__pd_trailer(w, &r, pid, pid);
+    kperf__pd_emit(w, &r, PERF_RECORD_MMAP2, PERF_RECORD_MISC_USER);
+}
+
+static void kperf__pd_process(kperf_perfdata *w, pid_t pid) {
+    char path[64], comm[64], line[4352];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    if (!d) return; /* it exited: its records will simply be missing */
+    for (struct dirent *de; (de = readdir(d));) {
+        if (de->d_name[0] < '0' || de->d_name[0] > '9') continue;
+        snprintf(path, sizeof path, "/proc/%d/task/%.16s/comm", (int)pid, de->d_name);
+        if (kperf__read_file(path, comm, sizeof comm) < 0) continue;
+        kperf__pd_comm(w, (uint32_t)pid, (uint32_t)atoi(de->d_name), comm);
+    }
+    closedir(d);
+    snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+    FILE *m = fopen(path, "r");
+    while (m && fgets(line, sizeof line, m)) kperf__pd_map_line(w, (uint32_t)pid, line);
+    if (m) fclose(m);
+}
+
+static void kperf__pd_all_processes(kperf_perfdata *w) {
+    DIR *d = opendir("/proc");
+    if (!d) return;
+    for (struct dirent *de; (de = readdir(d));)
+        if (de->d_name[0] >= '1' && de->d_name[0] <= '9') kperf__pd_process(w, atoi(de->d_name));
+    closedir(d);
+}
+
+KPERF_API int kperf_perfdata_open(kperf_perfdata **out, const kperf_perfdata_desc *desc) {
+    if (!out) return kperf__fail(EINVAL, "kperf_perfdata_open: out is NULL");
+    *out = NULL;
+    if (!desc || !desc->sampler || !desc->sampler->nfds)
+        return kperf__fail(EINVAL, "kperf_perfdata_open: desc->sampler is required");
+    const char *path = desc->path ? desc->path : "perf.data";
+    kperf_perfdata *w = (kperf_perfdata *)kperf__calloc(1, sizeof *w);
+    if (w) w->buf = (unsigned char *)KPERF_MALLOC(65536 + 64);
+    if (!w || !w->buf) {
+        if (w) KPERF_FREE(w);
+        return kperf__fail(ENOMEM, "out of memory");
+    }
+    w->own = strcmp(path, "-") != 0;
+    w->f = w->own ? fopen(path, "wb") : stdout;
+    if (!w->f) {
+        int e = errno;
+        KPERF_FREE(w->buf);
+        KPERF_FREE(w);
+        return kperf__fail(e, "cannot create %s: %s", path, strerror(e));
+    }
+    w->s = desc->sampler;
+    w->first_id = w->s->fds[0].id;
+    w->build_ids = !desc->no_build_ids;
+    uint64_t hdr[2] = {kperf__pd_magic, 16};
+    kperf__pd_put(w, hdr, sizeof hdr);
+    kperf__pd_attrs(w);
+    kperf__pd_features(w, desc->cmdline);
+    if (!desc->no_kernel) kperf__pd_kernel(w);
+    if (desc->all_processes) kperf__pd_all_processes(w);
+    for (size_t i = 0; i < desc->npids; i++) kperf__pd_process(w, desc->pids[i]);
+    if (w->err) {
+        int e = w->err;
+        kperf_perfdata_close(w);
+        return kperf__fail(e, "writing %s failed: %s", path, strerror(e));
+    }
+    *out = w;
+    return 0;
+}
+
+KPERF_API int kperf_perfdata_write(kperf_perfdata *w, const kperf_record *rec) {
+    if (!w || !rec || !rec->bytes) return kperf__fail(EINVAL, "kperf_perfdata_write: NULL argument");
+    if (rec->type == PERF_RECORD_MMAP2 && (rec->mmap.prot & PROT_EXEC))
+        kperf__pd_maybe_build_id(w, rec->mmap.pid, rec->mmap.filename);
+    kperf__pd_put(w, rec->bytes, rec->size);
+    return w->err ? kperf__fail(w->err, "writing perf.data failed: %s", strerror(w->err)) : 0;
+}
+
+KPERF_API int kperf_perfdata_flush(kperf_perfdata *w) {
+    if (!w) return kperf__fail(EINVAL, "kperf_perfdata_flush: NULL writer");
+    struct perf_event_header h = {KPERF__PD_FINISHED_ROUND, 0, 8};
+    kperf__pd_put(w, &h, sizeof h);
+    if (!w->err && fflush(w->f)) w->err = errno;
+    return w->err ? kperf__fail(w->err, "writing perf.data failed: %s", strerror(w->err)) : 0;
+}
+
+KPERF_API void kperf_perfdata_close(kperf_perfdata *w) {
+    if (!w) return;
+    if (w->f) {
+        if (w->own) fclose(w->f);
+        else fflush(w->f);
+    }
+    for (size_t i = 0; i < w->capseen; i++) KPERF_FREE(w->seen[i]);
+    KPERF_FREE(w->seen);
+    KPERF_FREE(w->buf);
+    KPERF_FREE(w);
+}
+
+/* ---- reading pipe-mode files ---- */
+
+typedef struct kperf__pdin {
+    kperf_ring_layout layout[16];
+    uint64_t *ids;
+    int *ev;
+    size_t nids, capids;
+    size_t nev;
+} kperf__pdin;
+
+static int kperf__pdin_attr(kperf__pdin *in, const unsigned char *b, size_t n,
+                            kperf_perfdata_events *events) {
+    uint32_t asz;
+    if (n < 8 + 64) return -1;
+    memcpy(&asz, b + 8 + 4, 4);
+    if (asz < 64 || asz > n - 8) return -1;
+    struct perf_event_attr a;
+    memset(&a, 0, sizeof a);
+    memcpy(&a, b + 8, asz < sizeof a ? asz : sizeof a);
+    size_t e = in->nev < 16 ? in->nev : 15;
+    kperf_ring_layout *l = &in->layout[e];
+    l->sample_type = a.sample_type;
+    l->read_format = a.read_format;
+    l->branch_sample_type = a.branch_sample_type;
+    l->regs_user_mask = a.sample_regs_user;
+    l->regs_intr_mask = a.sample_regs_intr;
+    l->sample_id_all = a.sample_id_all;
+    size_t nids = (n - 8 - asz) / 8;
+    for (size_t i = 0; i < nids; i++) {
+        if (in->nids == in->capids) {
+            size_t cap = in->capids ? in->capids * 2 : 64;
+            uint64_t *ni = (uint64_t *)KPERF_REALLOC(in->ids, cap * sizeof *ni);
+            if (ni) in->ids = ni;
+            int *ne = (int *)KPERF_REALLOC(in->ev, cap * sizeof *ne);
+            if (ne) in->ev = ne;
+            if (!ni || !ne) return -ENOMEM;
+            in->capids = cap;
+        }
+        memcpy(&in->ids[in->nids], b + 8 + asz + 8 * i, 8);
+        in->ev[in->nids++] = (int)e;
+    }
+    if (in->nev < 16) in->nev++;
+    if (events) {
+        events->n = in->nev;
+        events->sample_type[e] = a.sample_type;
+    }
+    return 0;
+}
+
+static int kperf__pdin_event_of(const kperf__pdin *in, uint64_t id) {
+    for (size_t i = 0; i < in->nids; i++)
+        if (in->ids[i] == id) return in->ev[i];
+    return -1;
+}
+
+/* EVENT_DESC: names by position; bounded walk over the feature body. */
+static void kperf__pdin_event_desc(const unsigned char *b, size_t n, kperf_perfdata_events *ev) {
+    uint32_t nre, asz;
+    size_t off = 16;
+    if (!ev || n < off + 8) return;
+    memcpy(&nre, b + off, 4), memcpy(&asz, b + off + 4, 4);
+    off += 8;
+    for (uint32_t i = 0; i < nre && i < 16; i++) {
+        uint32_t nids, len;
+        if (asz > n || off > n - asz - 8) return;
+        off += asz;
+        memcpy(&nids, b + off, 4), memcpy(&len, b + off + 4, 4);
+        off += 8;
+        if (len > n - off) return;
+        snprintf(ev->names[i], sizeof ev->names[i], "%.*s", (int)len, (const char *)b + off);
+        off += len;
+        if (nids > (n - off) / 8) return;
+        off += (size_t)nids * 8;
+    }
+}
+
+static int kperf__pdin_loop(FILE *f, const char *path, kperf_record_fn fn, void *user,
+                            kperf_perfdata_events *events, kperf__pdin *in, uint64_t *buf) {
+    unsigned char *b = (unsigned char *)buf;
+    uint64_t off = 16;
+    int count = 0;
+    for (;;) {
+        struct perf_event_header h;
+        size_t got = fread(&h, 1, sizeof h, f);
+        if (got == 0) return count;
+        if (got != sizeof h || h.size < 8)
+            return kperf__fail(KPERF_ECORRUPT, "%s: truncated or invalid record at offset %llu",
+                               path, (unsigned long long)off);
+        memcpy(b, &h, sizeof h);
+        if (fread(b + 8, 1, h.size - 8u, f) != h.size - 8u)
+            return kperf__fail(KPERF_ECORRUPT, "%s: record at offset %llu is truncated", path,
+                               (unsigned long long)off);
+        off += h.size;
+        if (h.type == KPERF__PD_HEADER_ATTR) {
+            if (kperf__pdin_attr(in, b, h.size, events) < 0)
+                return kperf__fail(KPERF_ECORRUPT, "%s: bad HEADER_ATTR at offset %llu", path,
+                                   (unsigned long long)(off - h.size));
+            continue;
+        }
+        if (h.type == KPERF__PD_HEADER_FEATURE && h.size >= 16) {
+            uint64_t feat;
+            memcpy(&feat, b + 8, 8);
+            if (feat == KPERF__PD_FEAT_EVENT_DESC) kperf__pdin_event_desc(b, h.size, events);
+            continue;
+        }
+        if (h.type >= 64 || !in->nev) continue; /* other user records */
+        const kperf_ring_layout *l = &in->layout[0];
+        int ev = -1;
+        if (l->sample_type & PERF_SAMPLE_IDENTIFIER) {
+            uint64_t id = 0;
+            if (h.type == PERF_RECORD_SAMPLE && h.size >= 16) memcpy(&id, b + 8, 8);
+            else if (l->sample_id_all && h.size >= 16) memcpy(&id, b + h.size - 8, 8);
+            ev = kperf__pdin_event_of(in, id);
+            if (ev >= 0) l = &in->layout[ev];
+        }
+        kperf_record rec;
+        if (kperf_record_parse(b, h.size, l, &rec) < 0)
+            return kperf__fail(KPERF_ECORRUPT, "%s: record at offset %llu: %s", path,
+                               (unsigned long long)(off - h.size), kperf_errmsg());
+        rec.event = ev >= 0 ? ev : kperf__pdin_event_of(in, rec.id);
+        if (events) events->records++;
+        count++;
+        int rc = fn(&rec, user);
+        if (rc < 0) return rc;
+    }
+}
+
+KPERF_API int kperf_perfdata_read(const char *path, kperf_record_fn fn, void *user,
+                                  kperf_perfdata_events *events) {
+    if (!path || !fn) return kperf__fail(EINVAL, "kperf_perfdata_read: NULL argument");
+    if (events) memset(events, 0, sizeof *events);
+    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+    if (!f) return kperf__fail(errno, "cannot open %s: %s", path, strerror(errno));
+    uint64_t hdr[2] = {0, 0};
+    int rc;
+    uint64_t *buf = (uint64_t *)KPERF_MALLOC(65536 + 64);
+    kperf__pdin in;
+    memset(&in, 0, sizeof in);
+    if (!buf) rc = kperf__fail(ENOMEM, "out of memory");
+    else if (fread(hdr, 1, sizeof hdr, f) != sizeof hdr || hdr[0] != kperf__pd_magic)
+        rc = kperf__fail(KPERF_ECORRUPT, "%s is not a perf.data file", path);
+    else if (hdr[1] != 16)
+        rc = kperf__fail(KPERF_ENOTSUP,
+                         "%s is a seekable perf.data file; kperf reads the pipe layout: convert "
+                         "it with `perf inject -i %s -o - > pipe.data`", path, path);
+    else
+        rc = kperf__pdin_loop(f, path, fn, user, events, &in, buf);
+    if (f != stdin) fclose(f);
+    KPERF_FREE(buf);
+    KPERF_FREE(in.ids);
+    KPERF_FREE(in.ev);
+    return rc;
+}
 // <<perfdata
 
 // >>tracepoint --------------------------------------------------------------------------
