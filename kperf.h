@@ -2057,6 +2057,7 @@ KPERF_API int Perrorno(void);
 
 
 
+
 #ifdef __cplusplus
 }
 #endif
@@ -10320,6 +10321,16 @@ static int kperf__lk_open_spe(kperf__lk_task *t, const PmuAttr *a) {
 }
 static int kperf__lk_read_spe(kperf__lk_task *t, kperf__lk_block *b) { (void)t, (void)b; return -1; }
 
+KPERF_API int PmuTraceOpen(enum PmuTraceType traceType, PmuTraceAttr *traceAttr) {
+    (void)traceType, (void)traceAttr;
+    kperf__lk_ok();
+    return KPERF__LK_FAIL(KPERF_ENOTSUP, "PmuTraceOpen: syscall tracing is not built in");
+}
+KPERF_API int PmuTraceEnable(int pd) { (void)pd; return EBADF; }
+KPERF_API int PmuTraceDisable(int pd) { (void)pd; return EBADF; }
+KPERF_API int PmuTraceRead(int pd, PmuTraceData **traceData) { (void)pd; *traceData = NULL; return -1; }
+KPERF_API void PmuTraceClose(int pd) { (void)pd; }
+
 /* ---- devices ------------------------------------------------------------------------- */
 
 static const char *const kperf__lk_metric_names[] = {
@@ -10825,6 +10836,7 @@ KPERF_API int PmuDumpData(PmuData *pmuData, unsigned len, char *filepath, int du
 
 #endif // KPERF_LIBKPERF_API
 // <<libkperf
+
 
 
 
