@@ -44,13 +44,18 @@ tests: $(TESTS_C) $(TESTS_CXX) $(PROGS) $(B)/kperf $(EXAMPLES) $(B)/tests/compil
 
 # Python package (examples/python/kperf) and the shared library it loads with ctypes.
 PY_SRC := $(wildcard examples/python/kperf/*.py)
-python: $(B)/python/libkperf.so $(patsubst examples/python/%,$(B)/python/%,$(PY_SRC))
+python: $(B)/python/libkperf.so $(patsubst examples/python/%,$(B)/python/%,$(PY_SRC)) \
+        $(B)/python/profiler.py
 
 $(B)/python/libkperf.so: examples/python/libkperf.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -fPIC -shared -o $@ $< $(LIBS)
 
 $(B)/python/kperf/%.py: examples/python/kperf/%.py
+	@mkdir -p $(dir $@)
+	cp $< $@
+
+$(B)/python/profiler.py: examples/python/profiler.py
 	@mkdir -p $(dir $@)
 	cp $< $@
 

@@ -2058,6 +2058,7 @@ KPERF_API int Perrorno(void);
 
 
 
+
 #ifdef __cplusplus
 }
 #endif
@@ -9864,6 +9865,8 @@ typedef struct kperf__lk_task {
     pid_t comm_pid[8];      /* small pid -> comm cache */
     char comm[8][17];
     unsigned comm_next;
+    double *debt;           /* COUNTING: per event, count drops not yet subtracted */
+    size_t ndebt;
 } kperf__lk_task;
 
 #define KPERF__LK_MAX 1024
@@ -9914,6 +9917,7 @@ static void kperf__lk_task_free(kperf__lk_task *t) {
     for (size_t i = 0; i < t->nnames; i++) KPERF_FREE(t->names[i]);
     KPERF_FREE(t->names);
     KPERF_FREE(t->groups);
+    KPERF_FREE(t->debt);
     KPERF_FREE(t);
 }
 
@@ -10078,6 +10082,19 @@ static int kperf__lk_read_counting(kperf__lk_task *t, kperf__lk_block *b) {
     const char **evn = (const char **)kperf__calloc(c.nevents + 1, sizeof *evn);
     if (!evn) return KPERF__LK_FAIL(ENOMEM, "PmuRead: out of memory");
     int64_t now = (int64_t)kperf__now_ns();
+    /* A thread that exits between two reads can move its count from its parent's row to
+     * its own exited row: the parent's delta is then negative. Such a drop is kept as a
+     * per-event debt and taken from the event's positive deltas, so that the sum of an
+     * event's counts over reads stays exact. */
+    if (t->ndebt < c.nevents) {
+        double *nd = (double *)KPERF_REALLOC(t->debt, (c.nevents + 1) * sizeof *nd);
+        if (!nd) return KPERF_FREE(evn), KPERF__LK_FAIL(ENOMEM, "PmuRead: out of memory");
+        for (size_t e = t->ndebt; e <= c.nevents; e++) nd[e] = 0;
+        t->debt = nd, t->ndebt = c.nevents;
+    }
+    for (size_t i = 0; i < c.nrows; i++)
+        if (c.rows[i].v.delta < 0 && (size_t)c.rows[i].event < c.nevents)
+            t->debt[c.rows[i].event] -= c.rows[i].v.delta;
     for (size_t i = 0; i < c.nrows; i++) {
         const kperf_count_row *r = &c.rows[i];
         size_t e = (size_t)r->event;
@@ -10091,7 +10108,12 @@ static int kperf__lk_read_counting(kperf__lk_task *t, kperf__lk_block *b) {
         d->groupId = e < t->nnames ? t->groups[e] : -1;
         d->cpuTopo = kperf__lk_topo(t, b, r->cpu, cache, 256);
         d->comm = r->pid > 0 ? kperf__lk_comm(t, b, r->pid) : "";
-        d->count = r->v.delta > 0 ? (uint64_t)(r->v.delta + 0.5) : 0;
+        double delta = r->v.delta > 0 ? r->v.delta : 0;
+        if (delta > 0 && e < c.nevents && t->debt[e] > 0) {
+            double pay = t->debt[e] < delta ? t->debt[e] : delta;
+            delta -= pay, t->debt[e] -= pay;
+        }
+        d->count = (uint64_t)(delta + 0.5);
         d->countPercent = r->v.enabled ? (double)r->v.running / (double)r->v.enabled : 1.0;
         if (!d->evt || !d->cpuTopo || !d->comm) goto nomem;
     }
@@ -10664,10 +10686,16 @@ static kperf_topology *kperf__lk_topo_get(void) {
 KPERF_API int64_t PmuGetCpuFreq(unsigned core) {
     kperf__lk_ok();
     uint64_t khz = 0;
+    kperf_cpu_topo tp;
     pthread_mutex_lock(&kperf__lk_list_mu);
     kperf_topology *t = kperf__lk_topo_get();
-    int rc = t ? kperf_topology_freq(t, (int)core, &khz) : -1;
-    if (t && rc < 0) kperf__lk_fail(rc);
+    int rc = t ? kperf_topology_cpu(t, (int)core, &tp) : -1;
+    if (t && rc < 0)
+        KPERF__LK_FAIL(ENOENT, "PmuGetCpuFreq: cpu %u is not online "
+                               "(/sys/devices/system/cpu/online)", core);
+    else if (t)
+        rc = kperf_topology_freq(t, (int)core, &khz);
+    if (t && rc < 0 && !kperf__lk_err) kperf__lk_fail(rc);
     pthread_mutex_unlock(&kperf__lk_list_mu);
     return rc < 0 ? -1 : (int64_t)khz * 1000;
 }
@@ -10836,6 +10864,7 @@ KPERF_API int PmuDumpData(PmuData *pmuData, unsigned len, char *filepath, int du
 
 #endif // KPERF_LIBKPERF_API
 // <<libkperf
+
 
 
 
