@@ -1791,11 +1791,11 @@ typedef struct PmuAttr {
     enum SymbolMode symbolMode; /**< SAMPLING: how stacks are symbolized */
     unsigned callStack;     /**< SAMPLING: 1 = whole call chains, 0 = the top frame only */
     unsigned long long dataFilter; /**< SPE_SAMPLING: SPE_* data filter bits */
-    unsigned evFilter;      /**< SPE_SAMPLING: ::SpeEventFilter bits */
+    unsigned evFilter;      /**< SPE_SAMPLING: SpeEventFilter bits */
     unsigned long minLatency;   /**< SPE_SAMPLING: keep records with at least this latency */
     unsigned includeNewFork;    /**< COUNTING: threads created after the open are counted
                                      and exited ones reported as their own records */
-    unsigned long branchSampleFilter; /**< SAMPLING: ::BranchSampleFilter bits; 0 = none */
+    unsigned long branchSampleFilter; /**< SAMPLING: BranchSampleFilter bits; 0 = none */
 } PmuAttr;
 
 /** Where a CPU sits (libkperf's CpuTopology); -1 when unknown. */
@@ -2054,6 +2054,7 @@ KPERF_API const char *Perror(void);
 KPERF_API int Perrorno(void);
 #endif // KPERF_LIBKPERF_API
 // <<libkperf
+
 
 
 
@@ -10864,6 +10865,7 @@ KPERF_API int PmuDumpData(PmuData *pmuData, unsigned len, char *filepath, int du
 
 #endif // KPERF_LIBKPERF_API
 // <<libkperf
+
 
 
 
