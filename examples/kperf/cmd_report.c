@@ -1,6 +1,9 @@
 /* kperf report: top functions of a recorded file, by self and total samples.
  *
- *   kperf report [-i FILE] [-n N] [--sort self|total] [--folded]
+ *   kperf report [-i FILE] [-n N] [--sort self|total] [--folded] [--svg FILE]
+ *
+ * Frames are named by kperf_symbols.h (function names from ELF and DWARF, kernel symbols
+ * from kallsyms) when the recorded files are still readable, else module+offset.
  */
 #include "kperf_cli.h"
 #include <getopt.h>
@@ -94,11 +97,44 @@ static const rep_map *rep_find(const rep *r, uint32_t pid, uint64_t addr) {
     return NULL;
 }
 
+/* Names frames from the recorded MMAP records' files (opened on first use). */
+static kperf_symbolizer *rep_sym;
+
+static void rep_symbols_open(const rep *r) {
+    if (kperf_symbolizer_open(&rep_sym, &(kperf_symbolizer_desc){.mode = KPERF_SYMBOL_DELAYED,
+                                                                 .include_kernel = true}) < 0) {
+        rep_sym = NULL;
+        return;
+    }
+    for (size_t i = 0; i < r->nmaps; i++) {
+        const rep_map *m = &r->maps[i];
+        if (m->pid == UINT32_MAX || !m->file || m->file[0] != '/' || !m->len) continue;
+        kperf_symbolizer_add_module(rep_sym, &(kperf_module_desc){.pid = (pid_t)m->pid,
+                                    .start = m->start, .len = m->len, .pgoff = m->pgoff,
+                                    .path = m->file});
+    }
+}
+
+/* The function (outermost frame of the inline chain) at a, or NULL. */
+static const char *rep_function(uint32_t pid, uint64_t a, const rep_map *m) {
+    kperf_frame f[16];
+    if (!rep_sym) return NULL;
+    /* user addresses only inside a recorded mapping (never today's /proc/PID/maps) */
+    if ((int64_t)a >= 0 && !(m && m->pid != UINT32_MAX)) return NULL;
+    int n = kperf_symbolizer_lookup(rep_sym, (pid_t)pid, a, f, 16);
+    return n > 0 ? f[n - 1].function : NULL;
+}
+
 /* "module+0xoffset" (the file offset), or "0xaddr" outside every mapping. A non-leaf frame
  * is a return address: look up addr - 1 so that a call at a function's end stays in it. */
 static void rep_name(const rep *r, uint32_t pid, uint64_t addr, bool leaf, char *buf, size_t n) {
     uint64_t a = leaf ? addr : addr - 1;
     const rep_map *m = rep_find(r, pid, a);
+    const char *fn = rep_function(pid, a, m);
+    if (fn) {
+        snprintf(buf, n, "%s", fn);
+        return;
+    }
     if (!m) {
         snprintf(buf, n, "0x%llx", (unsigned long long)addr);
         return;
@@ -150,7 +186,7 @@ static int rep_frame_name(uint64_t addr, uint32_t pid, bool kernel, char *buf, s
     return (int)strlen(buf);
 }
 
-static int rep_folded(rep *r) {
+static int rep_folded(rep *r, const char *out) {
     kperf_folded *f;
     if (kperf_folded_open(&f, rep_frame_name, r) < 0) return -1;
     for (size_t i = 0; i < r->nsamples; i++) {
@@ -161,7 +197,7 @@ static int rep_folded(rep *r) {
         smp.ips = r->frames + s->first, smp.nips = s->n;
         if (kperf_folded_add(f, &smp, rep_comm(r, s->tid)) < 0) return kperf_folded_close(f), -1;
     }
-    int n = kperf_folded_write(f, "-");
+    int n = kperf_folded_write(f, out);
     kperf_folded_close(f);
     return n < 0 ? -1 : 0;
 }
@@ -197,9 +233,11 @@ int cmd_report(int argc, char **argv) {
                                          {"top", required_argument, 0, 'n'},
                                          {"sort", required_argument, 0, 's'},
                                          {"folded", no_argument, 0, 'f'},
+                                         {"svg", required_argument, 0, 'g'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     const char *path = "perf.data";
+    const char *svg = NULL;
     int top = 20, folded = 0, opt;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "i:n:s:h", opts, NULL)) != -1) {
@@ -208,8 +246,10 @@ int cmd_report(int argc, char **argv) {
         case 'n': top = atoi(optarg); break;
         case 's': rep_sort_by_total = !strcmp(optarg, "total"); break;
         case 'f': folded = 1; break;
+        case 'g': svg = optarg; break;
         case 'h':
-            printf("usage: kperf report [-i FILE] [-n TOP] [--sort self|total] [--folded]\n");
+            printf("usage: kperf report [-i FILE] [-n TOP] [--sort self|total] [--folded] "
+                   "[--svg FILE]\n");
             return 0;
         default: return 2;
         }
@@ -218,10 +258,21 @@ int cmd_report(int argc, char **argv) {
     memset(&r, 0, sizeof r);
     kperf_perfdata_events ev;
     int rc = kperf_perfdata_read(path, rep_record, &r, &ev);
-    if (rc >= 0) {
-        if (folded) rc = rep_folded(&r);
+    if (rc >= 0) rep_symbols_open(&r);
+    if (rc >= 0 && svg) { /* folded stacks, then kperf_flamegraph_write() */
+        char tmp[4096];
+        snprintf(tmp, sizeof tmp, "%s.folded", svg);
+        rc = rep_folded(&r, tmp);
+        if (rc >= 0)
+            rc = kperf_flamegraph_write(svg, &(kperf_flamegraph_desc){.folded_path = tmp,
+                                                                       .title = path});
+        remove(tmp);
+    } else if (rc >= 0) {
+        if (folded) rc = rep_folded(&r, "-");
         else rep_table(&r, path, &ev, top);
     }
+    kperf_symbolizer_close(rep_sym);
+    rep_sym = NULL;
     for (size_t i = 0; i < r.nmaps; i++) free(r.maps[i].file);
     free(r.maps);
     free(r.samples);
