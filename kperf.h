@@ -569,6 +569,16 @@ typedef struct kperf_syscall_counts {
 KPERF_API void kperf_syscall_pairer_counts(const kperf_syscall_pairer *p,
                                            kperf_syscall_counts *out);
 
+/** @brief Decodes the raw data of a raw_syscalls:sys_enter / sys_exit or a
+ *  syscalls:sys_enter_NAME / sys_exit_NAME record: sets is_exit, nr, name (NAME for the
+ *  per-syscall events, else NULL) and ret. The caller fills time, pid, tid and cpu from the
+ *  sample. The event's field descriptors are found at its first record and cached in @p tfs.
+ *  @param raw the PERF_SAMPLE_RAW bytes; @p size their length.
+ *  @return 1 when decoded; 0 when the record is not a syscall event; -KPERF_ECORRUPT for a
+ *  truncated record; -KPERF_ENOEVENT when no tracefs event has its common_type. */
+KPERF_API int kperf_syscall_event_decode(kperf_tracefs *tfs, const void *raw, size_t size,
+                                         kperf_syscall_event *ev);
+
 /** @brief The running kernel's syscall names (libkperf's sys_call_func_list): every
  *  `events/syscalls/sys_enter_NAME` in tracefs, sorted.
  *  @param names receives an array of @p count strings owned by @p tfs.
@@ -754,6 +764,11 @@ typedef struct kperf__tp_entry {
     char *key;              /* "system/name" */
     kperf_tp_format *fmt;   /* NULL while only the id is known */
     uint32_t id;            /* 0 until known */
+    /* >>syscalls' decoding of this event, worked out at its first record: kind 0 = not
+     * yet, -1 = not a syscall event, 1/2 = raw_syscalls enter/exit, 3/4 = per-syscall */
+    int sc_kind;
+    const kperf_tp_field *sc_nr, *sc_ret;
+    const char *sc_name;
 } kperf__tp_entry;
 
 struct kperf_tracefs {
@@ -1903,6 +1918,50 @@ KPERF_API int kperf_syscall_pairer_stats(kperf_syscall_pairer *p, const kperf_sy
     *out = v;
     *count = p->nstats;
     return 0;
+}
+
+/* Works out once how records of this event become syscall events. */
+KPERF__PRIV void kperf__sc_classify(kperf__tp_entry *e) {
+    const kperf_tp_format *f = e->fmt;
+    e->sc_kind = -1;
+    if (!strcmp(e->key, "raw_syscalls/sys_enter") || !strcmp(e->key, "raw_syscalls/sys_exit")) {
+        e->sc_nr = kperf_tp_format_field(f, "id");
+        e->sc_kind = e->key[18] == 'n' ? 1 : 2;
+    } else if (!strncmp(e->key, "syscalls/sys_enter_", 19)) {
+        e->sc_nr = kperf_tp_format_field(f, "__syscall_nr");
+        e->sc_kind = 3, e->sc_name = f->name + 10;
+    } else if (!strncmp(e->key, "syscalls/sys_exit_", 18)) {
+        e->sc_nr = kperf_tp_format_field(f, "__syscall_nr");
+        e->sc_kind = 4, e->sc_name = f->name + 9;
+    }
+    if (e->sc_kind == 2 || e->sc_kind == 4) e->sc_ret = kperf_tp_format_field(f, "ret");
+    if (e->sc_kind > 0 && (!e->sc_nr || ((e->sc_kind == 2 || e->sc_kind == 4) && !e->sc_ret)))
+        e->sc_kind = -1; /* a layout we do not know: not usable as a syscall event */
+}
+
+KPERF_API int kperf_syscall_event_decode(kperf_tracefs *tfs, const void *raw, size_t size,
+                                         kperf_syscall_event *ev) {
+    if (!tfs || !ev || (!raw && size)) return -EINVAL;
+    if (size < 8) return -KPERF_ECORRUPT;
+    uint16_t type;
+    memcpy(&type, raw, 2);
+    if (type >= tfs->nby_id || tfs->by_id[type] < 0 || !tfs->ents[tfs->by_id[type]].fmt) {
+        const kperf_tp_format *f;
+        int rc = kperf_tracefs_format_by_id(tfs, type, &f);
+        if (rc < 0) return rc;
+    }
+    kperf__tp_entry *e = &tfs->ents[tfs->by_id[type]];
+    if (!e->sc_kind) kperf__sc_classify(e);
+    if (e->sc_kind < 0) return 0;
+    int64_t nr = -1, ret = 0;
+    int rc = kperf_tp_field_int(e->sc_nr, raw, size, &nr);
+    if (rc == 0 && e->sc_ret) rc = kperf_tp_field_int(e->sc_ret, raw, size, &ret);
+    if (rc < 0) return rc;
+    ev->is_exit = e->sc_kind == 2 || e->sc_kind == 4;
+    ev->nr = nr < INT32_MIN || nr > INT32_MAX ? -1 : (int32_t)nr;
+    ev->name = e->sc_name;
+    ev->ret = ret;
+    return 1;
 }
 
 KPERF_API int kperf_syscall_names(kperf_tracefs *tfs, const char *const **names, size_t *count) {
