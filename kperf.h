@@ -148,14 +148,17 @@ KPERF_API void kperf_set_log(kperf_log_fn fn, void *user);
 // >>pmu ---------------------------------------------------------------------------------
 
 /** One `format/<name>` field of a PMU: which attr word it lives in and its bit ranges
- *  (`config:0-7,32-35,59-60` has three ranges). */
+ *  (`config:0-7,32-35,59-60` has three ranges). Value bits fill the ranges in order,
+ *  lowest value bits into the first (lowest) range, as the kernel and perf do. */
 typedef struct kperf_pmu_format {
     char name[32];          /**< term name, e.g. "event", "umask" */
     uint8_t word;           /**< 0 = config, 1 = config1, 2 = config2, 3 = config3 */
     uint8_t nranges;        /**< number of valid entries in ranges */
-    struct {
-        uint8_t lo, hi;     /**< inclusive bit range, lo <= hi <= 63 */
-    } ranges[8];            /**< bit ranges, lowest value bits first */
+    /** An inclusive bit range of the attr word. */
+    struct kperf_pmu_range {
+        uint8_t lo;         /**< lowest bit, 0..63 */
+        uint8_t hi;         /**< highest bit, lo <= hi <= 63 */
+    } ranges[8];            /**< bit ranges, sorted by lo (lowest value bits first) */
 } kperf_pmu_format;
 
 /** One `events/<name>` alias of a PMU, with its optional `.scale` and `.unit` files. */
@@ -170,44 +173,81 @@ typedef struct kperf_pmu_alias {
 typedef struct kperf_pmu {
     char *name;             /**< directory name, e.g. "cpu", "hisi_sccl1_ddrc0" */
     uint32_t type;          /**< the `type` file: perf_event_attr.type */
-    kperf_pmu_format *formats;  /**< `format/` fields */
+    kperf_pmu_format *formats;  /**< `format/` fields, sorted by name */
     size_t nformats;        /**< number of formats */
     kperf_pmu_alias *aliases;   /**< `events/` aliases, sorted by name */
     size_t naliases;        /**< number of aliases */
-    int *cpus;              /**< from `cpumask` (uncore) or `cpus` (hybrid core PMU) */
-    size_t ncpus;           /**< 0 when the PMU has neither file (any CPU) */
-    bool cpumask_invalid;   /**< `cpumask` reads -1: the PMU has no owning CPU */
-    bool is_core;           /**< a CPU core PMU ("cpu", "cpu_core", "cpu_atom", armv8_*) */
-    bool is_uncore;         /**< has a `cpumask` and is not a core PMU */
+    int *cpus;              /**< from `cpumask` (uncore) or `cpus` (core PMU), ascending */
+    size_t ncpus;           /**< 0 when the PMU has neither file, or cpumask reads -1 */
+    bool cpumask_invalid;   /**< `cpumask` reads -1: no online CPU owns the PMU (HiSilicon
+                                 uncore PMUs whose CPUs are all offline); it cannot count */
+    bool is_core;           /**< a CPU core PMU: "cpu", "cpu_core", "cpu_atom", "armv8_*",
+                                 "armv9_*", or a PMU with a `cpus` file */
+    bool is_uncore;         /**< has a `cpumask`, is not a core PMU and not arm_spe_* */
 } kperf_pmu;
 
 /** The PMU registry: every PMU of one sysfs tree. Opaque. */
 typedef struct kperf_pmus kperf_pmus;
 
 /** @brief Discovers every PMU under `<root>/sys/bus/event_source/devices`.
+ *  Entries may be directories (fake trees) or symlinks (real sysfs); an entry without a
+ *  readable `type` file is skipped.
  *  @param out receives the registry; NULL on failure.
  *  @param root the sysfs root ("/" for the real machine); NULL means the environment
  *  variable KPERF_SYSFS_ROOT, else "/".
- *  @return 0, or a negative error code.
+ *  @return 0, or a negative error code (-ENOENT when the devices directory is missing).
  *  *Ownership:* free with kperf_pmus_close(). *Thread safety:* read-only after open. */
 KPERF_API int kperf_pmus_open(kperf_pmus **out, const char *root);
 
-/** @brief Frees a registry; accepts NULL. Pointers obtained from it become invalid. */
+/** @brief Frees a registry; accepts NULL. Pointers obtained from it become invalid.
+ *  @param pmus the registry. */
 KPERF_API void kperf_pmus_close(kperf_pmus *pmus);
 
-/** @brief Number of PMUs in the registry. */
+/** @brief Number of PMUs in the registry.
+ *  @param pmus the registry.
+ *  @return the count (0 for NULL). */
 KPERF_API size_t kperf_pmus_count(const kperf_pmus *pmus);
 
-/** @brief The i-th PMU (sorted by name), or NULL when i is out of range. */
+/** @brief The i-th PMU (sorted by name).
+ *  @param pmus the registry.
+ *  @param i index, 0 <= i < kperf_pmus_count().
+ *  @return the PMU (owned by the registry), or NULL when i is out of range. */
 KPERF_API const kperf_pmu *kperf_pmus_at(const kperf_pmus *pmus, size_t i);
 
-/** @brief The PMU with exactly this name, or NULL. */
+/** @brief The PMU with exactly this name.
+ *  @param pmus the registry.
+ *  @param name e.g. "cpu", "uncore_imc_0".
+ *  @return the PMU (owned by the registry), or NULL. */
 KPERF_API const kperf_pmu *kperf_pmus_find(const kperf_pmus *pmus, const char *name);
 
-/** @brief The sysfs root the registry was read from (never NULL, "/" for the machine). */
+/** @brief The sysfs root the registry was read from.
+ *  @param pmus the registry.
+ *  @return the root, never NULL ("/" for the machine). */
 KPERF_API const char *kperf_pmus_root(const kperf_pmus *pmus);
 
+/** @brief Whether the registry describes a hybrid machine (two or more core PMUs such as
+ *  cpu_core and cpu_atom), where a generic hardware event becomes one event per core PMU.
+ *  @param pmus the registry.
+ *  @return true on hybrid machines. */
+KPERF_API bool kperf_pmus_hybrid(const kperf_pmus *pmus);
+
+/** @brief The format field @p name of @p pmu.
+ *  @param pmu a PMU of a registry.
+ *  @param name a term name such as "event".
+ *  @return the field (owned by the registry), or NULL. */
+KPERF_API const kperf_pmu_format *kperf_pmu_format_find(const kperf_pmu *pmu, const char *name);
+
+/** @brief The event alias @p name of @p pmu.
+ *  @param pmu a PMU of a registry.
+ *  @param name an alias name such as "cas_count_read".
+ *  @return the alias (owned by the registry), or NULL. */
+KPERF_API const kperf_pmu_alias *kperf_pmu_alias_find(const kperf_pmu *pmu, const char *name);
+
 /** @brief Encodes `term=value` into the config words of @p pmu through its format field.
+ *  The field's bits are cleared first, so a later term overrides an earlier one.
+ *  @param pmu the PMU.
+ *  @param term a format field name ("event", "umask", ...).
+ *  @param value the value; its low bits fill the field's ranges lowest first.
  *  @param config the four attr words (config, config1, config2, config3), updated in place.
  *  @return 0, or -KPERF_EPARSE when the PMU has no such field or the value does not fit
  *  (the message names the field and the PMU). */
@@ -216,6 +256,99 @@ KPERF_API int kperf_pmu_encode(const kperf_pmu *pmu, const char *term, uint64_t 
 // <<pmu
 
 // >>topology ----------------------------------------------------------------------------
+
+/** Where one CPU sits. Every field is the kernel's sysfs value, -1 when unknown. */
+typedef struct kperf_cpu_topo {
+    int cpu;                /**< logical CPU number */
+    int core;               /**< `topology/core_id` (unique within a socket, not globally) */
+    int cluster;            /**< `topology/cluster_id` (-1 on kernels without clusters) */
+    int die;                /**< `topology/die_id` */
+    int socket;             /**< `topology/physical_package_id` */
+    int numa;               /**< NUMA node from `node/nodeN/cpulist`; 0 without NUMA */
+} kperf_cpu_topo;
+
+/** CPU topology of one sysfs tree: online CPUs and where each sits. Opaque. */
+typedef struct kperf_topology kperf_topology;
+
+/** How kperf_topology_freq() obtained a frequency. */
+enum kperf_freq_source {
+    KPERF_FREQ_CPUFREQ = 0,     /**< cpufreq `scaling_cur_freq` / `cpuinfo_cur_freq` */
+    KPERF_FREQ_CPUINFO = 1,     /**< the "cpu MHz" line of /proc/cpuinfo */
+    KPERF_FREQ_TSC = 2,         /**< measured: TSC ticks over a 20 ms CLOCK_MONOTONIC window
+                                     (x86 only; the TSC rate, not the current clock) */
+};
+
+/** @brief Reads the CPU topology of `<root>/sys/devices/system` (cpu/online,
+ *  cpuN/topology/ *, node/nodeN/cpulist).
+ *  @param out receives the topology; NULL on failure.
+ *  @param root the sysfs root; NULL means KPERF_SYSFS_ROOT, else "/".
+ *  @return 0, or a negative error code (-ENOENT when cpu/online is missing).
+ *  *Ownership:* free with kperf_topology_close(). *Thread safety:* read-only after open. */
+KPERF_API int kperf_topology_open(kperf_topology **out, const char *root);
+
+/** @brief Frees a topology; accepts NULL.
+ *  @param t the topology. */
+KPERF_API void kperf_topology_close(kperf_topology *t);
+
+/** @brief The online CPUs, ascending.
+ *  @param t the topology.
+ *  @param n receives the number of online CPUs.
+ *  @return the array (owned by @p t). */
+KPERF_API const int *kperf_topology_cpus(const kperf_topology *t, size_t *n);
+
+/** @brief Where @p cpu sits.
+ *  @param t the topology.
+ *  @param cpu a logical CPU number.
+ *  @param out receives the placement.
+ *  @return 0, or -ENOENT when @p cpu is not online. */
+KPERF_API int kperf_topology_cpu(const kperf_topology *t, int cpu, kperf_cpu_topo *out);
+
+/** @brief The online CPUs of NUMA node @p node (libkperf's get_numa_core).
+ *  @param t the topology.
+ *  @param node the node number.
+ *  @param cpus receives the CPUs, ascending (owned by @p t).
+ *  @param n receives their number.
+ *  @return 0, or -ENOENT when the node does not exist. */
+KPERF_API int kperf_topology_numa_cpus(const kperf_topology *t, int node, const int **cpus,
+                                       size_t *n);
+
+/** @brief The online CPUs whose `cluster_id` is @p cluster (libkperf's get_cluster_core).
+ *  @param t the topology.
+ *  @param cluster a cluster id as in kperf_cpu_topo::cluster.
+ *  @param cpus receives a new array of CPUs, ascending; free it with kperf_cpulist_free().
+ *  @param n receives their number.
+ *  @return 0, or -ENOENT when no CPU is in that cluster, -ENOMEM. */
+KPERF_API int kperf_topology_cluster_cpus(const kperf_topology *t, int cluster, int **cpus,
+                                          size_t *n);
+
+/** @brief Number of NUMA nodes (1 on machines without `node/`).
+ *  @param t the topology.
+ *  @return the count. */
+KPERF_API int kperf_topology_numa_count(const kperf_topology *t);
+
+/** @brief Current frequency of @p cpu, trying cpufreq, then /proc/cpuinfo, then a TSC
+ *  measurement (on x86; it takes about 20 ms).
+ *  @param t the topology (its root locates cpufreq and `proc/cpuinfo`; the TSC step runs
+ *  only for the root "/").
+ *  @param cpu a logical CPU number.
+ *  @param khz receives the frequency in kHz.
+ *  @return a ::kperf_freq_source (>= 0) naming the source used, or -ENOTSUP when every
+ *  source failed. */
+KPERF_API int kperf_topology_freq(const kperf_topology *t, int cpu, uint64_t *khz);
+
+/** @brief Parses a kernel CPU list such as "0-3,8,10-11" (sysfs cpulist format).
+ *  @param text the list; whitespace and a trailing newline are allowed; "" is empty.
+ *  @param cpus receives a new array, ascending and without duplicates (NULL when empty);
+ *  free it with kperf_cpulist_free().
+ *  @param n receives the number of CPUs.
+ *  @return 0, -KPERF_EPARSE (message gives the position), or -ENOMEM. CPU numbers above
+ *  65535 are rejected. */
+KPERF_API int kperf_cpulist_parse(const char *text, int **cpus, size_t *n);
+
+/** @brief Frees an array from kperf_cpulist_parse() or kperf_topology_cluster_cpus();
+ *  accepts NULL.
+ *  @param cpus the array. */
+KPERF_API void kperf_cpulist_free(int *cpus);
 // <<topology
 
 // >>events ------------------------------------------------------------------------------
@@ -226,13 +359,15 @@ enum kperf_event_flags {
     KPERF_EV_EXCLUDE_KERNEL = 1u << 1,  /**< do not count kernel space */
     KPERF_EV_EXCLUDE_HV = 1u << 2,      /**< do not count the hypervisor */
     KPERF_EV_PINNED = 1u << 3,          /**< `:D`, pinned: always on the PMU */
+    KPERF_EV_FREQ = 1u << 4,            /**< the `freq=N` term: period holds a frequency */
 };
 
 /** One parsed event, ready to become a perf_event_attr. */
 typedef struct kperf_event {
     char *spec;             /**< the text as written, e.g. "cycles:u" (for messages) */
-    char *name;             /**< display name, e.g. "cycles:u", "hisi_sccl1_ddrc0/flux_rd/" */
-    char *pmu;              /**< PMU name: "cpu", "software", "tracepoint", ... */
+    char *name;             /**< display name, e.g. "cycles:u", "hisi_sccl1_ddrc0/flux_rd/";
+                                 the `name=` term replaces it */
+    char *pmu;              /**< PMU name: "cpu", "software", "tracepoint", "cpu_core" ... */
     uint32_t type;          /**< perf_event_attr.type */
     uint64_t config[4];     /**< config, config1, config2, config3 */
     uint32_t flags;         /**< bits of enum kperf_event_flags */
@@ -241,10 +376,12 @@ typedef struct kperf_event {
     bool leader;            /**< first event of its group */
     double scale;           /**< multiply counts by this (1.0 unless sysfs says so) */
     char unit[16];          /**< unit after scaling, e.g. "MiB"; "" when none */
-    const int *cpus;        /**< CPUs the PMU restricts the event to (uncore cpumask, hybrid
-                                 core PMU); points into the registry; NULL = any */
+    const int *cpus;        /**< CPUs the event must be opened on: an uncore PMU's cpumask,
+                                 or a hybrid core PMU's `cpus` (CPU-wide counting only);
+                                 NULL = any CPU. Owned by the list. */
     size_t ncpus;           /**< number of entries in cpus */
     char *filter;           /**< tracepoint filter from `sys:name/filter/`, or NULL */
+    uint64_t period;        /**< `period=N` (or `freq=N` with ::KPERF_EV_FREQ); 0 = unset */
 } kperf_event;
 
 /** A parsed event list: every event of a spec such as "{cycles,instructions},faults". */
@@ -255,19 +392,78 @@ typedef struct kperf_evlist {
 } kperf_evlist;
 
 /** @brief Parses an event spec as `perf` writes them.
- *  Accepts generic hardware/software/cache names, rNNNN, pmu/term=val,.../, pmu/alias/,
- *  sys:name tracepoints (with an optional /filter/), modifiers, groups {a,b}; on hybrid
- *  machines a generic hardware event becomes one event per core PMU.
+ *
+ *  Accepts, separated by commas: generic hardware names (cycles, instructions, ...),
+ *  software names (task-clock, page-faults, ...), cache names (L1-dcache-load-misses,
+ *  LLC-loads, dTLB-load-misses, ...), `rNNNN` raw hex, `pmu/term=val,term,.../`,
+ *  `pmu/alias/` and `pmu/alias,term=val/`, a bare alias name found in any PMU,
+ *  `sys:name` tracepoints with an optional `/filter/` suffix, modifiers `:u :k :h :p :pp
+ *  :ppp :D` (combinable, e.g. `:uk`), groups `{a,b}` with optional group modifiers.
+ *  A PMU name may omit its `_N` suffix (`uncore_imc/cas_count_read/` means every
+ *  uncore_imc_N); such an event, a bare alias found in several PMUs, and a generic
+ *  hardware event on a hybrid machine (one per core PMU, PMU type in config bits 32-63)
+ *  each become one event per PMU; inside braces this yields one group per PMU.
  *  @param out receives the list; NULL on failure.
  *  @param spec the spec text.
- *  @param pmus the registry to resolve PMU names in; NULL means the machine's ("/").
- *  @return 0, or -KPERF_EPARSE (message gives the position), -KPERF_ENOEVENT (message
- *  lists the closest known names), -KPERF_ENOPMU.
- *  *Ownership:* free with kperf_evlist_free(). */
+ *  @param pmus the registry to resolve PMU names in; NULL means the machine's (root from
+ *  KPERF_SYSFS_ROOT, else "/"). Tracepoints are looked up in the tracefs of the registry's
+ *  root (`<root>/sys/kernel/tracing`, then `<root>/sys/kernel/debug/tracing`).
+ *  @return 0, or -KPERF_EPARSE (message gives the position and a caret line),
+ *  -KPERF_ENOEVENT (message lists the closest known names), -KPERF_ENOPMU (message lists
+ *  the PMUs that exist), -KPERF_ENOTRACEFS, -ENOMEM.
+ *  *Ownership:* free with kperf_evlist_free(). The list does not point into @p pmus. */
 KPERF_API int kperf_evlist_parse(kperf_evlist **out, const char *spec, const kperf_pmus *pmus);
 
-/** @brief Frees a list from kperf_evlist_parse(); accepts NULL. */
+/** @brief Frees a list from kperf_evlist_parse(); accepts NULL.
+ *  @param list the list. */
 KPERF_API void kperf_evlist_free(kperf_evlist *list);
+
+/** Kinds of events for kperf_events_foreach() (libkperf's event_list types). */
+enum kperf_event_kind {
+    KPERF_EVENT_KIND_ALL = 0,       /**< every kind below */
+    KPERF_EVENT_KIND_CORE = 1,      /**< generic hardware and cache names (only when a core
+                                         PMU exists) and aliases of core PMUs */
+    KPERF_EVENT_KIND_UNCORE = 2,    /**< aliases of uncore PMUs, as `pmu/alias/` */
+    KPERF_EVENT_KIND_TRACEPOINT = 3,/**< `sys:name` from tracefs */
+    KPERF_EVENT_KIND_SOFTWARE = 4,  /**< software names (task-clock, page-faults, ...) */
+    KPERF_EVENT_KIND_OTHER = 5,     /**< aliases of other PMUs (msr/tsc/, arm_spe_0/...) */
+};
+
+/** One listed event. */
+typedef struct kperf_event_info {
+    const char *name;           /**< a spec that kperf_evlist_parse() accepts */
+    const char *pmu;            /**< PMU name ("software", "tracepoint", "cpu", ...) */
+    enum kperf_event_kind kind; /**< its kind (never ::KPERF_EVENT_KIND_ALL) */
+    const char *desc;           /**< sysfs terms of an alias, a short text otherwise */
+} kperf_event_info;
+
+/** Callback of kperf_events_foreach(); a negative return stops the walk. */
+typedef int (*kperf_event_fn)(const kperf_event_info *info, void *user);
+
+/** @brief Calls @p fn for every known event of @p kind: generic names, aliases of the
+ *  registry's PMUs (sorted by PMU then name) and tracepoints of its tracefs.
+ *  @param pmus the registry; NULL means the machine's.
+ *  @param kind which events.
+ *  @param fn the callback; the info is valid during the call only.
+ *  @param user passed to @p fn.
+ *  @return the number of events visited, or the negative value @p fn returned, or a
+ *  negative error code. A missing tracefs lists no tracepoints (not an error). */
+KPERF_API int kperf_events_foreach(const kperf_pmus *pmus, enum kperf_event_kind kind,
+                                   kperf_event_fn fn, void *user);
+
+/** @brief The names of every event of @p kind as one array (libkperf's PmuEventList).
+ *  @param pmus the registry; NULL means the machine's.
+ *  @param kind which events.
+ *  @param names receives a new array of new strings; free with kperf_event_names_free().
+ *  @param n receives the count.
+ *  @return 0, or a negative error code. */
+KPERF_API int kperf_event_names(const kperf_pmus *pmus, enum kperf_event_kind kind,
+                                char ***names, size_t *n);
+
+/** @brief Frees an array from kperf_event_names(); accepts NULL.
+ *  @param names the array.
+ *  @param n its count. */
+KPERF_API void kperf_event_names_free(char **names, size_t n);
 // <<events
 
 // >>counting ----------------------------------------------------------------------------
@@ -280,9 +476,431 @@ KPERF_API void kperf_evlist_free(kperf_evlist *list);
 // <<task
 
 // >>ringbuf -----------------------------------------------------------------------------
+/** Record types of a ring buffer. The values are the kernel's PERF_RECORD_* numbers, so a
+ *  record's `type` can be compared with either. */
+enum kperf_record_type {
+    KPERF_RECORD_MMAP = 1,              /**< a mapping (old form, no inode/build id) */
+    KPERF_RECORD_LOST = 2,              /**< the kernel dropped records: ring was full */
+    KPERF_RECORD_COMM = 3,              /**< a thread changed its name, or exec'd */
+    KPERF_RECORD_EXIT = 4,              /**< a thread exited */
+    KPERF_RECORD_THROTTLE = 5,          /**< sampling throttled: too many interrupts */
+    KPERF_RECORD_UNTHROTTLE = 6,        /**< sampling resumed after a throttle */
+    KPERF_RECORD_FORK = 7,              /**< a process or thread was created */
+    KPERF_RECORD_READ = 8,              /**< a counter read (inherit_stat) */
+    KPERF_RECORD_SAMPLE = 9,            /**< a sample: see kperf_sample */
+    KPERF_RECORD_MMAP2 = 10,            /**< a mapping with device/inode or build id */
+    KPERF_RECORD_LOST_SAMPLES = 13,     /**< samples lost inside the PMU driver */
+    KPERF_RECORD_SWITCH = 14,           /**< a context switch of the monitored thread */
+    KPERF_RECORD_SWITCH_CPU_WIDE = 15,  /**< a context switch on a monitored CPU */
+};
+
+/** Sample fields. The values are the kernel's PERF_SAMPLE_* bits; kperf_sample::fields
+ *  says which ones a sample carries and kperf_sampler_desc::fields asks for extra ones. */
+enum kperf_sample_field {
+    KPERF_SAMPLE_IP = 1u << 0,            /**< instruction pointer */
+    KPERF_SAMPLE_TID = 1u << 1,           /**< pid and tid */
+    KPERF_SAMPLE_TIME = 1u << 2,          /**< timestamp in the sampler's clock */
+    KPERF_SAMPLE_ADDR = 1u << 3,          /**< data address (memory events) */
+    KPERF_SAMPLE_READ = 1u << 4,          /**< counter value (decoded: single value only) */
+    KPERF_SAMPLE_CALLCHAIN = 1u << 5,     /**< call chain (kernel and/or user frames) */
+    KPERF_SAMPLE_ID = 1u << 6,            /**< event id */
+    KPERF_SAMPLE_CPU = 1u << 7,           /**< CPU number */
+    KPERF_SAMPLE_PERIOD = 1u << 8,        /**< events since the previous sample */
+    KPERF_SAMPLE_STREAM_ID = 1u << 9,     /**< id of the (parent) event that produced it */
+    KPERF_SAMPLE_RAW = 1u << 10,          /**< raw payload (tracepoint fields) */
+    KPERF_SAMPLE_BRANCH_STACK = 1u << 11, /**< last branch records */
+    KPERF_SAMPLE_REGS_USER = 1u << 12,    /**< user registers at the sample */
+    KPERF_SAMPLE_STACK_USER = 1u << 13,   /**< a copy of the user stack */
+    KPERF_SAMPLE_WEIGHT = 1u << 14,       /**< cost of the access (latency) */
+    KPERF_SAMPLE_DATA_SRC = 1u << 15,     /**< memory hierarchy source of the data */
+    KPERF_SAMPLE_IDENTIFIER = 1u << 16,   /**< event id at a fixed position */
+    KPERF_SAMPLE_TRANSACTION = 1u << 17,  /**< transactional memory abort info */
+    KPERF_SAMPLE_REGS_INTR = 1u << 18,    /**< registers at the interrupt */
+    KPERF_SAMPLE_PHYS_ADDR = 1u << 19,    /**< physical data address */
+    KPERF_SAMPLE_CGROUP = 1u << 21,       /**< cgroup id */
+    KPERF_SAMPLE_DATA_PAGE_SIZE = 1u << 22, /**< page size of the data address */
+    KPERF_SAMPLE_CODE_PAGE_SIZE = 1u << 23, /**< page size of the code address */
+    KPERF_SAMPLE_WEIGHT_STRUCT = 1u << 24,  /**< weight as three parts (var1/2/3) */
+};
+
+/** Call-chain entries at or above this value are context markers, not addresses:
+ *  KPERF_CONTEXT_KERNEL and KPERF_CONTEXT_USER say which frames follow. */
+#define KPERF_CONTEXT_MAX ((uint64_t)-4095)
+/** Call-chain marker: the following frames are kernel addresses. */
+#define KPERF_CONTEXT_KERNEL ((uint64_t)-128)
+/** Call-chain marker: the following frames are user addresses. */
+#define KPERF_CONTEXT_USER ((uint64_t)-512)
+
+/** One last-branch record (the kernel's perf_branch_entry). */
+typedef struct kperf_branch {
+    uint64_t from;   /**< branch source address */
+    uint64_t to;     /**< branch target address */
+    uint64_t flags;  /**< bit 0 mispredicted, bit 1 predicted, bit 2 in_tx, bit 3 abort,
+                          bits 4-19 cycles, bits 20-23 branch type (kernel layout) */
+} kperf_branch;
+
+/** A decoded sample. Pointer fields point into the ring (or the ring's wrap-around copy)
+ *  and stay valid until the record is consumed (the next call to the iterator). */
+typedef struct kperf_sample {
+    uint64_t fields;         /**< kperf_sample_field bits present in this sample */
+    uint64_t id;             /**< event id (IDENTIFIER or ID) */
+    uint64_t ip;             /**< instruction pointer */
+    uint32_t pid;            /**< process id */
+    uint32_t tid;            /**< thread id */
+    uint64_t time;           /**< timestamp, in the sampler's clock (ns) */
+    uint64_t addr;           /**< data address */
+    uint64_t stream_id;      /**< stream id */
+    uint32_t cpu;            /**< CPU the sample was taken on */
+    uint64_t period;         /**< events since the previous sample */
+    uint64_t read_value;     /**< counter value (KPERF_SAMPLE_READ, single-value format) */
+    uint32_t nips;           /**< number of call-chain entries (markers included) */
+    const uint64_t *ips;     /**< call chain, innermost first; see KPERF_CONTEXT_MAX */
+    uint32_t raw_size;       /**< bytes of raw payload */
+    const void *raw;         /**< raw payload (tracepoint record: common fields first) */
+    uint32_t nbranches;      /**< number of branch records */
+    const kperf_branch *branches; /**< branch records, most recent first */
+    uint64_t branch_hw_index; /**< hardware index of the branch stack (HW_INDEX filter) */
+    uint64_t regs_abi;       /**< ABI of the user registers: 0 none, 1 32-bit, 2 64-bit */
+    uint32_t nregs;          /**< number of user registers (bits set in the regs mask) */
+    const uint64_t *regs;    /**< user registers, in mask bit order */
+    uint64_t stack_size;     /**< bytes copied from the user stack (capacity) */
+    const void *stack;       /**< the user stack copy, starting at the stack pointer */
+    uint64_t stack_dyn_size; /**< bytes of stack that are valid */
+    uint64_t weight;         /**< access cost (WEIGHT, or var1 of WEIGHT_STRUCT) */
+    uint64_t data_src;       /**< data source (perf_mem_data_src encoding) */
+    uint64_t transaction;    /**< transaction flags */
+    uint64_t intr_abi;       /**< ABI of the interrupt registers */
+    uint32_t nintr_regs;     /**< number of interrupt registers */
+    const uint64_t *intr_regs; /**< interrupt registers, in mask bit order */
+    uint64_t phys_addr;      /**< physical data address */
+    uint64_t cgroup;         /**< cgroup id */
+    uint64_t data_page_size; /**< page size of addr */
+    uint64_t code_page_size; /**< page size of ip */
+} kperf_sample;
+
+/** A decoded MMAP or MMAP2 record. */
+typedef struct kperf_mmap_rec {
+    uint32_t pid;              /**< process id */
+    uint32_t tid;              /**< thread id */
+    uint64_t addr;             /**< start address */
+    uint64_t len;              /**< length in bytes */
+    uint64_t pgoff;            /**< file offset of addr */
+    uint32_t maj;              /**< device major (MMAP2 without build id) */
+    uint32_t min;              /**< device minor */
+    uint64_t ino;              /**< inode number */
+    uint64_t ino_generation;   /**< inode generation */
+    uint32_t prot;             /**< PROT_* bits (MMAP2) */
+    uint32_t flags;            /**< MAP_* bits (MMAP2) */
+    uint8_t build_id_size;     /**< bytes of build_id when the kernel sent one, else 0 */
+    uint8_t build_id[20];      /**< build id (MMAP2 with the build-id flag) */
+    const char *filename;      /**< mapped file, "//anon", "[vdso]", ...; NUL-terminated */
+} kperf_mmap_rec;
+
+/** A decoded COMM record. */
+typedef struct kperf_comm_rec {
+    uint32_t pid;        /**< process id */
+    uint32_t tid;        /**< thread id */
+    bool exec;           /**< true when the name changed because of exec */
+    const char *comm;    /**< new name, NUL-terminated */
+} kperf_comm_rec;
+
+/** A decoded FORK or EXIT record. */
+typedef struct kperf_task_rec {
+    uint32_t pid;    /**< process id of the new (or exiting) thread */
+    uint32_t ppid;   /**< parent process id */
+    uint32_t tid;    /**< thread id */
+    uint32_t ptid;   /**< parent thread id */
+    uint64_t time;   /**< when it happened */
+} kperf_task_rec;
+
+/** A decoded LOST, LOST_SAMPLES, THROTTLE or UNTHROTTLE record. */
+typedef struct kperf_loss_rec {
+    uint64_t id;         /**< event id (LOST, THROTTLE) */
+    uint64_t lost;       /**< records (LOST) or samples (LOST_SAMPLES) dropped; 0 otherwise */
+    uint64_t time;       /**< THROTTLE/UNTHROTTLE time */
+    uint64_t stream_id;  /**< THROTTLE/UNTHROTTLE stream id */
+} kperf_loss_rec;
+
+/** A decoded SWITCH or SWITCH_CPU_WIDE record. */
+typedef struct kperf_switch_rec {
+    bool out;                 /**< switched out (else in) */
+    bool preempt;             /**< switched out while runnable (preempted) */
+    uint32_t next_prev_pid;   /**< SWITCH_CPU_WIDE: the other process */
+    uint32_t next_prev_tid;   /**< SWITCH_CPU_WIDE: the other thread */
+} kperf_switch_rec;
+
+/** One record of a ring buffer, decoded. Only the member that matches type is
+ *  filled; the common fields come from the sample or from the sample_id trailer. */
+typedef struct kperf_record {
+    uint32_t type;        /**< kperf_record_type (other kernel types pass through) */
+    uint16_t misc;        /**< header misc bits (cpumode in bits 0-2) */
+    uint16_t size;        /**< bytes of the record, header included */
+    uint64_t time;        /**< timestamp; 0 when the record carries none */
+    uint32_t pid;         /**< pid from the sample or trailer (0 when none) */
+    uint32_t tid;         /**< tid from the sample or trailer (0 when none) */
+    uint32_t cpu;         /**< CPU from the sample or trailer, else the ring's CPU */
+    uint64_t id;          /**< event id from the sample or trailer (0 when none) */
+    int event;            /**< index of the event in the sampler, -1 when unknown */
+    const void *bytes;    /**< the record exactly as the kernel wrote it (size bytes) */
+    kperf_sample sample;  /**< KPERF_RECORD_SAMPLE */
+    kperf_mmap_rec mmap;  /**< KPERF_RECORD_MMAP, KPERF_RECORD_MMAP2 */
+    kperf_comm_rec comm;  /**< KPERF_RECORD_COMM */
+    kperf_task_rec task;  /**< KPERF_RECORD_FORK, KPERF_RECORD_EXIT */
+    kperf_loss_rec loss;  /**< LOST, LOST_SAMPLES, THROTTLE, UNTHROTTLE */
+    kperf_switch_rec sw;  /**< KPERF_RECORD_SWITCH, KPERF_RECORD_SWITCH_CPU_WIDE */
+} kperf_record;
+
+/** A push-iteration callback. Return 0 to go on; a negative value stops the iteration
+ *  and is returned by the reading function (the record counts as consumed). */
+typedef int (*kperf_record_fn)(const kperf_record *rec, void *user);
+
+/** How records are laid out: the perf_event_attr fields the decoder needs. */
+typedef struct kperf_ring_layout {
+    uint64_t sample_type;        /**< perf_event_attr.sample_type (kperf_sample_field) */
+    uint64_t read_format;        /**< perf_event_attr.read_format (READ samples) */
+    uint64_t branch_sample_type; /**< perf_event_attr.branch_sample_type (HW_INDEX matters) */
+    uint64_t regs_user_mask;     /**< perf_event_attr.sample_regs_user */
+    uint64_t regs_intr_mask;     /**< perf_event_attr.sample_regs_intr */
+    bool sample_id_all;          /**< perf_event_attr.sample_id_all: trailer on side-band */
+} kperf_ring_layout;
+
+/** @brief Decodes one contiguous record. This is the decoder every ring, live or synthetic,
+ *  and the perf.data reader use.
+ *  @param bytes the record, starting at its perf_event_header; 8-byte aligned.
+ *  @param size bytes available at @p bytes (at least the header's size).
+ *  @param layout the attr fields the record was produced with.
+ *  @param out receives the decoded record; its pointers point into @p bytes.
+ *  @return 0, or -KPERF_ECORRUPT when header.size is below 8, not a multiple of 8, larger
+ *  than @p size, or does not hold the fields the layout says it has. */
+KPERF_API int kperf_record_parse(const void *bytes, size_t size, const kperf_ring_layout *layout,
+                                 kperf_record *out);
+
+/** A ring buffer reader. Opaque. */
+typedef struct kperf_ring kperf_ring;
+
+/** Describes a ring to read: a perf_event_mmap_page followed by the data area, either
+ *  mmap'd from a perf event fd (the sampler does that) or a plain memory buffer of the same
+ *  shape (tests, replay). Zero fields take the defaults documented on each. */
+typedef struct kperf_ring_desc {
+    void *base;          /**< the control page; 8-byte aligned; required */
+    size_t size;         /**< bytes at base: control page + data area; required */
+    size_t data_offset;  /**< offset of the data area; 0 = the page's data_offset field,
+                              else the system page size */
+    size_t data_size;    /**< bytes of data, a power of two; 0 = the page's data_size field,
+                              else size - data_offset */
+    kperf_ring_layout layout; /**< how records are laid out */
+    int cpu;             /**< CPU reported for records that carry none (-1 = unknown) */
+} kperf_ring_desc;
+
+/** Counters a reader keeps. */
+typedef struct kperf_ring_stats {
+    uint64_t records;      /**< records returned */
+    uint64_t samples;      /**< of which samples */
+    uint64_t lost;         /**< records the kernel dropped (sum of LOST records) */
+    uint64_t lost_samples; /**< samples dropped by the PMU driver (LOST_SAMPLES) */
+    uint64_t throttled;    /**< THROTTLE records */
+    uint64_t unthrottled;  /**< UNTHROTTLE records */
+    uint64_t corrupt;      /**< times the ring was found corrupt (its content discarded) */
+    uint64_t copied;       /**< records copied because they wrapped around the end */
+} kperf_ring_stats;
+
+/** @brief Opens a reader over a ring.
+ *  @param out receives the reader; NULL on failure.
+ *  @param desc where the ring is and how its records are laid out.
+ *  @return 0, -EINVAL (bad sizes or alignment, message says which), -ENOMEM.
+ *  *Ownership:* the memory at desc->base stays the caller's and must outlive the reader;
+ *  free the reader with kperf_ring_close(). */
+KPERF_API int kperf_ring_open(kperf_ring **out, const kperf_ring_desc *desc);
+
+/** @brief Frees a reader (not the ring memory); accepts NULL. */
+KPERF_API void kperf_ring_close(kperf_ring *r);
+
+/** @brief Pull iteration: consumes the previous record (publishing data_tail with release)
+ *  and decodes the next one.
+ *  @param r the reader.
+ *  @param rec receives a pointer to the decoded record, valid until the next call.
+ *  @return 1 when a record was returned, 0 when the ring is empty, -KPERF_ECORRUPT when
+ *  it is corrupt (its content is discarded so the next call starts clean). */
+KPERF_API int kperf_ring_next(kperf_ring *r, const kperf_record **rec);
+
+/** @brief Push iteration over every record available now.
+ *  @param r the reader.
+ *  @param fn called per record; a negative return stops and is returned.
+ *  @param user passed to @p fn.
+ *  @return the number of records delivered, fn's negative value, or -KPERF_ECORRUPT. The
+ *  tail is published in every case. */
+KPERF_API int kperf_ring_read(kperf_ring *r, kperf_record_fn fn, void *user);
+
+/** @brief The reader's counters since it was opened. */
+KPERF_API void kperf_ring_stats_read(const kperf_ring *r, kperf_ring_stats *out);
 // <<ringbuf
 
 // >>sampling ----------------------------------------------------------------------------
+/** The clock of sample timestamps. */
+typedef enum kperf_clock {
+    KPERF_CLOCK_MONOTONIC = 0,  /**< CLOCK_MONOTONIC (default): lines up with clock_gettime */
+    KPERF_CLOCK_MONOTONIC_RAW,  /**< CLOCK_MONOTONIC_RAW */
+    KPERF_CLOCK_REALTIME,       /**< CLOCK_REALTIME */
+    KPERF_CLOCK_BOOTTIME,       /**< CLOCK_BOOTTIME */
+    KPERF_CLOCK_TAI,            /**< CLOCK_TAI */
+    KPERF_CLOCK_PERF            /**< the kernel's perf clock (use_clockid off, like perf) */
+} kperf_clock;
+
+/** Branch-stack filter bits, the same values as libkperf's branchSampleFilter and the
+ *  kernel's PERF_SAMPLE_BRANCH_*. A non-zero kperf_sampler_desc::branch_filter turns the
+ *  branch stack on. */
+enum kperf_branch_filter {
+    KPERF_BRANCH_USER = 1u << 0,        /**< branches in user space */
+    KPERF_BRANCH_KERNEL = 1u << 1,      /**< branches in the kernel */
+    KPERF_BRANCH_HV = 1u << 2,          /**< branches in the hypervisor */
+    KPERF_BRANCH_ANY = 1u << 3,         /**< any branch */
+    KPERF_BRANCH_ANY_CALL = 1u << 4,    /**< any call */
+    KPERF_BRANCH_ANY_RETURN = 1u << 5,  /**< any return */
+    KPERF_BRANCH_IND_CALL = 1u << 6,    /**< indirect calls */
+    KPERF_BRANCH_ABORT_TX = 1u << 7,    /**< transaction aborts */
+    KPERF_BRANCH_IN_TX = 1u << 8,       /**< in a transaction */
+    KPERF_BRANCH_NO_TX = 1u << 9,       /**< not in a transaction */
+    KPERF_BRANCH_COND = 1u << 10,       /**< conditional branches */
+    KPERF_BRANCH_CALL_STACK = 1u << 11, /**< call-stack mode (LBR call stack) */
+    KPERF_BRANCH_IND_JUMP = 1u << 12,   /**< indirect jumps */
+    KPERF_BRANCH_CALL = 1u << 13,       /**< direct calls */
+    KPERF_BRANCH_NO_FLAGS = 1u << 14,   /**< do not record flags */
+    KPERF_BRANCH_NO_CYCLES = 1u << 15,  /**< do not record cycles */
+    KPERF_BRANCH_TYPE_SAVE = 1u << 16,  /**< record the branch type */
+    KPERF_BRANCH_HW_INDEX = 1u << 17,   /**< record the hardware index */
+};
+
+/** What to sample and where. Zero-initialise; every zero field means its documented
+ *  default, e.g. `&(kperf_sampler_desc){ .events = "cpu-clock", .freq = 999 }`. */
+typedef struct kperf_sampler_desc {
+    const char *events;      /**< event spec (perf syntax); NULL = "cpu-clock" */
+    uint64_t freq;           /**< samples per second per thread/CPU; 0 = 1000 unless
+                                  period is set */
+    uint64_t period;         /**< sample every this many events; wins over freq */
+    bool callchain;          /**< record call chains (frame-pointer walk by the kernel) */
+    uint16_t max_stack;      /**< deepest call chain kept; 0 = the kernel's limit (127) */
+    bool include_kernel;     /**< also sample kernel code (needs perf_event_paranoid <= 1
+                                  or CAP_PERFMON); default: user space only */
+    bool exclude_user;       /**< do not sample user code (default: user code sampled) */
+    uint64_t fields;         /**< extra kperf_sample_field bits: ADDR, RAW, WEIGHT,
+                                  DATA_SRC, STREAM_ID, REGS_USER, STACK_USER, ...
+                                  (IP, TID, TIME, CPU, PERIOD, IDENTIFIER are always on;
+                                  RAW is added for tracepoints) */
+    uint64_t branch_filter;  /**< kperf_branch_filter bits; 0 = no branch stack */
+    uint64_t regs_user_mask; /**< user registers for REGS_USER; 0 = the unwinding set
+                                  (x86-64: ip, sp, bp; arm64: pc, sp, fp, lr) */
+    uint32_t stack_user_size; /**< bytes of user stack for STACK_USER; 0 = 8192 */
+    const pid_t *pids;       /**< processes to sample (all their threads); with npids */
+    size_t npids;            /**< number of pids; 0 with no CPUs = the calling thread */
+    const int *cpus;         /**< CPUs to sample on; with ncpus */
+    size_t ncpus;            /**< number of cpus */
+    bool all_cpus;           /**< every online CPU (system-wide when npids is 0) */
+    bool inherit;            /**< follow threads and processes created after open */
+    bool enable_on_exec;     /**< start counting at the target's next exec (for
+                                  fork-then-exec launchers); start() is then not needed */
+    bool no_sideband;        /**< do not ask for MMAP2/COMM/FORK/EXIT records (default:
+                                  asked, on the first event) */
+    bool context_switch;     /**< also ask for SWITCH / SWITCH_CPU_WIDE records */
+    kperf_clock clock;       /**< timestamp clock; default CLOCK_MONOTONIC */
+    uint32_t ring_pages;     /**< data pages per ring, a power of two; 0 = 128 (512 KiB) */
+    uint32_t wakeup_bytes;   /**< kperf_sampler_fd() becomes readable when a ring holds this
+                                  many bytes; 0 = a quarter of the ring */
+} kperf_sampler_desc;
+
+/** A sampler: events opened on the targets, one ring per CPU (or per thread). Opaque. */
+typedef struct kperf_sampler kperf_sampler;
+
+/** Counters of a sampler: totals, and the last read (or drain by next/foreach). */
+typedef struct kperf_sampler_stats {
+    kperf_ring_stats total; /**< since open, summed over the rings */
+    kperf_ring_stats last;  /**< during the last kperf_sampler_read() or next() drain */
+    uint64_t out_of_order;  /**< records older than one already returned (late writers) */
+} kperf_sampler_stats;
+
+/** @brief Opens the events of @p desc on its targets and maps the rings (disabled).
+ *  @param out receives the sampler; NULL on failure.
+ *  @param desc what to sample; NULL means all defaults (cpu-clock, 1000 Hz, this thread).
+ *  @return 0, or a negative code with a message naming the event, target and fix
+ *  (-KPERF_EPARANOID, -KPERF_ENOTSUP, -KPERF_ENOTARGET, -KPERF_ELIMIT, -EINVAL, ...).
+ *  *Ownership:* close with kperf_sampler_close(). */
+KPERF_API int kperf_sampler_open(kperf_sampler **out, const kperf_sampler_desc *desc);
+
+/** @brief Disables the events, unmaps the rings and frees the sampler; accepts NULL. */
+KPERF_API void kperf_sampler_close(kperf_sampler *s);
+
+/** @brief Enables every event. @return 0 or a negative errno. */
+KPERF_API int kperf_sampler_start(kperf_sampler *s);
+
+/** @brief Disables every event. Records already in the rings stay readable, and reads
+ *  after stop return all of them (no time-order holdback). @return 0 or a negative errno. */
+KPERF_API int kperf_sampler_stop(kperf_sampler *s);
+
+/** @brief Push read: delivers the records available now, from every ring, in time order
+ *  (a streaming k-way merge over the ring heads). While the sampler runs, records younger
+ *  than a short holdback (1 ms) stay in the ring for the next read, so that a record still
+ *  being written on another CPU cannot come out of order.
+ *  @param s the sampler.
+ *  @param fn called per record; a negative return stops and is returned.
+ *  @param user passed to @p fn.
+ *  @return records delivered, fn's negative value, or -KPERF_ECORRUPT (the corrupt ring's
+ *  content is discarded and counted). Consumed positions are published in every case; lost
+ *  and throttle counts of this read are in kperf_sampler_stats_read()'s `last`.
+ *  *Thread safety:* one reader at a time per sampler. */
+KPERF_API int kperf_sampler_read(kperf_sampler *s, kperf_record_fn fn, void *user);
+
+/** @brief Pull read: the next record in time order, consuming the previous one.
+ *  @param s the sampler.
+ *  @param rec receives the record, valid until the next call on @p s.
+ *  @return 1 with a record, 0 when nothing more is available now, or a negative error. */
+KPERF_API int kperf_sampler_next(kperf_sampler *s, const kperf_record **rec);
+
+/** Iterates over the records available now: `KPERF_SAMPLER_FOREACH(s, rec) { ... }`.
+ *  Breaking out is allowed: the unconsumed rest stays for the next read. */
+#define KPERF_SAMPLER_FOREACH(s, rec)                                                      \
+    for (const kperf_record *rec = NULL; kperf_sampler_next((s), &rec) > 0;)
+
+/** @brief A file descriptor that polls readable (POLLIN) when a ring passed its wakeup
+ *  watermark, for an application's own poll/epoll loop.
+ *  @return the fd (owned by the sampler, do not close), or -1. */
+KPERF_API int kperf_sampler_fd(const kperf_sampler *s);
+
+/** @brief Counters: total and last read, summed over rings. */
+KPERF_API void kperf_sampler_stats_read(const kperf_sampler *s, kperf_sampler_stats *out);
+
+/** @brief Number of events the sampler opened (one per parsed event of the spec). */
+KPERF_API size_t kperf_sampler_nevents(const kperf_sampler *s);
+
+/** @brief Display name of event @p i (the record's `event` field), or NULL. */
+KPERF_API const char *kperf_sampler_event_name(const kperf_sampler *s, size_t i);
+
+/** @brief The last known name of a process, from /proc at open and from the COMM records
+ *  read so far.
+ *  @return the name, or NULL when unknown. *Ownership:* the sampler's, valid until close. */
+KPERF_API const char *kperf_sampler_comm(const kperf_sampler *s, uint32_t pid);
+
+/** Folded-stack aggregation (`a;b;c N` lines, the flame-graph input). Opaque. */
+typedef struct kperf_folded kperf_folded;
+
+/** Names a frame for folded output: write the name of @p addr into @p buf (size @p n,
+ *  NUL-terminated) and return its length, or a negative value for "use the address". */
+typedef int (*kperf_frame_name_fn)(uint64_t addr, uint32_t pid, bool kernel, char *buf,
+                                   size_t n, void *user);
+
+/** @brief Creates an empty folded-stack aggregation.
+ *  @param out receives it; NULL on failure. @param name frame namer, or NULL for hex
+ *  addresses. @param user passed to @p name. @return 0 or -ENOMEM. */
+KPERF_API int kperf_folded_open(kperf_folded **out, kperf_frame_name_fn name, void *user);
+
+/** @brief Adds one sample (its call chain, or its ip when it has none), weighted 1.
+ *  The process name (when known) becomes the root frame. @return 0 or -ENOMEM. */
+KPERF_API int kperf_folded_add(kperf_folded *f, const kperf_sample *smp, const char *comm);
+
+/** @brief Writes `root;caller;...;leaf count` lines, sorted, to @p path ("-" = stdout).
+ *  @return number of lines, or a negative errno. */
+KPERF_API int kperf_folded_write(kperf_folded *f, const char *path);
+
+/** @brief Frees an aggregation; accepts NULL. */
+KPERF_API void kperf_folded_close(kperf_folded *f);
 // <<sampling
 
 // >>perfdata ----------------------------------------------------------------------------
@@ -730,12 +1348,1883 @@ static int kperf__fail(int err, const char *fmt, ...) {
 }
 
 // >>pmu ---------------------------------------------------------------------------------
+
+#define KPERF__MAX_CPU 65536
+
+struct kperf_pmus {
+    char *root;
+    kperf_pmu *pmus;
+    size_t n;
+};
+
+/* The sysfs root to use: the argument, else $KPERF_SYSFS_ROOT, else "/". */
+KPERF__PRIV const char *kperf__sysfs_root(const char *root) {
+    if (root && *root) return root;
+    const char *env = getenv("KPERF_SYSFS_ROOT");
+    return env && *env ? env : "/";
+}
+
+/* The root as a path prefix: "" for "/", so that paths read "/sys/..." not "//sys/...". */
+KPERF__PRIV const char *kperf__rp(const char *root) { return strcmp(root, "/") ? root : ""; }
+
+/* snprintf into a path buffer; "" when it does not fit, so that open() fails cleanly. */
+KPERF__PRIV const char *kperf__path(char *buf, size_t size, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+KPERF__PRIV const char *kperf__path(char *buf, size_t size, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, size, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= size) buf[0] = 0;
+    return buf;
+}
+
+static int kperf__int_cmp(const void *a, const void *b) {
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+/* Parses a cpulist ("0-3,8"). On failure returns -KPERF_EPARSE with *pos set to the byte
+ * offset of the problem (no message recorded). */
+KPERF__PRIV int kperf__cpulist(const char *s, int **out, size_t *n, size_t *pos) {
+    int *v = NULL;
+    size_t nv = 0, cap = 0;
+    const char *p = s;
+    *out = NULL;
+    *n = 0;
+    while (isspace((unsigned char)*p)) p++;
+    while (*p) {
+        char *end;
+        if (!isdigit((unsigned char)*p)) goto bad;
+        long lo = strtol(p, &end, 10), hi = lo;
+        p = end;
+        if (*p == '-') {
+            p++;
+            if (!isdigit((unsigned char)*p)) goto bad;
+            hi = strtol(p, &end, 10);
+            p = end;
+        }
+        if (lo > hi || hi >= KPERF__MAX_CPU) goto bad;
+        for (long c = lo; c <= hi; c++) {
+            if (nv == cap) {
+                size_t nc = cap ? cap * 2 : 16;
+                int *nvp = (int *)KPERF_REALLOC(v, nc * sizeof *v);
+                if (!nvp) return KPERF_FREE(v), -ENOMEM;
+                v = nvp;
+                cap = nc;
+            }
+            v[nv++] = (int)c;
+        }
+        while (isspace((unsigned char)*p)) p++;
+        if (*p == ',') {
+            p++;
+            while (isspace((unsigned char)*p)) p++;
+            if (!*p) goto bad;
+        } else if (*p) {
+            goto bad;
+        }
+    }
+    if (nv > 1) {
+        qsort(v, nv, sizeof *v, kperf__int_cmp);
+        size_t w = 1;
+        for (size_t i = 1; i < nv; i++)
+            if (v[i] != v[w - 1]) v[w++] = v[i];
+        nv = w;
+    }
+    *out = v;
+    *n = nv;
+    return 0;
+bad:
+    if (pos) *pos = (size_t)(p - s);
+    KPERF_FREE(v);
+    return -KPERF_EPARSE;
+}
+
+/* Parses one format file ("config1:0-7,32-35" or "config:63"). */
+KPERF__PRIV int kperf__format_parse(const char *text, kperf_pmu_format *f) {
+    const char *p = text;
+    if (strncmp(p, "config", 6) != 0) return -KPERF_EPARSE;
+    p += 6;
+    f->word = 0;
+    if (*p >= '1' && *p <= '3') f->word = (uint8_t)(*p++ - '0');
+    if (*p++ != ':') return -KPERF_EPARSE;
+    f->nranges = 0;
+    while (*p) {
+        char *end;
+        if (!isdigit((unsigned char)*p)) return -KPERF_EPARSE;
+        long lo = strtol(p, &end, 10), hi = lo;
+        p = end;
+        if (*p == '-') {
+            if (!isdigit((unsigned char)p[1])) return -KPERF_EPARSE;
+            hi = strtol(p + 1, &end, 10);
+            p = end;
+        }
+        if (lo > hi || hi > 63 || f->nranges == 8) return -KPERF_EPARSE;
+        f->ranges[f->nranges].lo = (uint8_t)lo;
+        f->ranges[f->nranges].hi = (uint8_t)hi;
+        f->nranges++;
+        if (*p == ',') p++;
+        else if (*p && !isspace((unsigned char)*p)) return -KPERF_EPARSE;
+        else break;
+    }
+    if (!f->nranges) return -KPERF_EPARSE;
+    for (int i = 1; i < f->nranges; i++) /* insertion sort by lo */
+        for (int j = i; j > 0 && f->ranges[j].lo < f->ranges[j - 1].lo; j--) {
+            uint8_t lo = f->ranges[j].lo, hi = f->ranges[j].hi;
+            f->ranges[j] = f->ranges[j - 1];
+            f->ranges[j - 1].lo = lo;
+            f->ranges[j - 1].hi = hi;
+        }
+    return 0;
+}
+
+static int kperf__strptr_cmp(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+static int kperf__format_cmp(const void *a, const void *b) {
+    return strcmp(((const kperf_pmu_format *)a)->name, ((const kperf_pmu_format *)b)->name);
+}
+static int kperf__alias_cmp(const void *a, const void *b) {
+    return strcmp(((const kperf_pmu_alias *)a)->name, ((const kperf_pmu_alias *)b)->name);
+}
+static int kperf__pmu_cmp(const void *a, const void *b) {
+    return strcmp(((const kperf_pmu *)a)->name, ((const kperf_pmu *)b)->name);
+}
+
+/* Reads every entry name of a directory (skipping dot files) into a sorted array. */
+KPERF__PRIV int kperf__dir_names(const char *path, char ***out, size_t *n) {
+    *out = NULL;
+    *n = 0;
+    DIR *d = opendir(path);
+    if (!d) return -errno;
+    char **v = NULL;
+    size_t nv = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        if (nv == cap) {
+            size_t nc = cap ? cap * 2 : 32;
+            char **nvp = (char **)KPERF_REALLOC(v, nc * sizeof *v);
+            if (!nvp) break;
+            v = nvp;
+            cap = nc;
+        }
+        if (!(v[nv] = kperf__strdup(e->d_name))) break;
+        nv++;
+    }
+    closedir(d);
+    if (e) { /* allocation failed mid-way */
+        for (size_t i = 0; i < nv; i++) KPERF_FREE(v[i]);
+        KPERF_FREE(v);
+        return -ENOMEM;
+    }
+    if (nv > 1) qsort(v, nv, sizeof *v, kperf__strptr_cmp);
+    *out = v;
+    *n = nv;
+    return 0;
+}
+
+KPERF__PRIV void kperf__names_free(char **v, size_t n) {
+    for (size_t i = 0; v && i < n; i++) KPERF_FREE(v[i]);
+    KPERF_FREE(v);
+}
+
+/* Copies with truncation; always NUL-terminates. */
+KPERF__PRIV void kperf__strlcpy(char *dst, const char *src, size_t size) {
+    size_t n = strlen(src);
+    if (n >= size) n = size - 1;
+    memcpy(dst, src, n);
+    dst[n] = 0;
+}
+
+KPERF__PRIV bool kperf__has_suffix(const char *s, const char *suf) {
+    size_t a = strlen(s), b = strlen(suf);
+    return a >= b && !strcmp(s + a - b, suf);
+}
+
+KPERF__PRIV int kperf__pmu_read_formats(kperf_pmu *pmu, const char *dir) {
+    char path[PATH_MAX], buf[256];
+    char **names;
+    size_t n;
+    if (kperf__dir_names(kperf__path(path, sizeof path, "%s/format", dir), &names, &n) < 0)
+        return 0; /* no format directory: software, tracepoint, ... */
+    pmu->formats = (kperf_pmu_format *)kperf__calloc(n, sizeof *pmu->formats);
+    if (!pmu->formats) return kperf__names_free(names, n), -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        kperf_pmu_format *f = &pmu->formats[pmu->nformats];
+        if (strlen(names[i]) >= sizeof f->name) continue;
+        if (kperf__read_file(kperf__path(path, sizeof path, "%s/format/%s", dir, names[i]), buf,
+                             sizeof buf) < 0)
+            continue;
+        if (kperf__format_parse(buf, f) < 0) continue; /* unknown syntax: skip the field */
+        strcpy(f->name, names[i]);
+        pmu->nformats++;
+    }
+    kperf__names_free(names, n);
+    qsort(pmu->formats, pmu->nformats, sizeof *pmu->formats, kperf__format_cmp);
+    return 0;
+}
+
+KPERF__PRIV int kperf__pmu_read_aliases(kperf_pmu *pmu, const char *dir) {
+    char path[PATH_MAX], buf[4096];
+    char **names;
+    size_t n;
+    if (kperf__dir_names(kperf__path(path, sizeof path, "%s/events", dir), &names, &n) < 0)
+        return 0;
+    pmu->aliases = (kperf_pmu_alias *)kperf__calloc(n, sizeof *pmu->aliases);
+    if (!pmu->aliases) return kperf__names_free(names, n), -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        const char *nm = names[i];
+        if (kperf__has_suffix(nm, ".scale") || kperf__has_suffix(nm, ".unit") ||
+            kperf__has_suffix(nm, ".per-pkg") || kperf__has_suffix(nm, ".snapshot"))
+            continue;
+        if (kperf__read_file(kperf__path(path, sizeof path, "%s/events/%s", dir, nm), buf,
+                             sizeof buf) < 0)
+            continue;
+        kperf_pmu_alias *a = &pmu->aliases[pmu->naliases];
+        a->scale = 1.0;
+        if (!(a->name = kperf__strdup(nm)) || !(a->terms = kperf__strdup(buf))) {
+            KPERF_FREE(a->name);
+            kperf__names_free(names, n);
+            return -ENOMEM;
+        }
+        pmu->naliases++;
+        if (kperf__read_file(kperf__path(path, sizeof path, "%s/events/%s.scale", dir, nm), buf,
+                             sizeof buf) > 0) {
+            char *end;
+            double s = strtod(buf, &end);
+            if (end != buf && s > 0) a->scale = s;
+        }
+        if (kperf__read_file(kperf__path(path, sizeof path, "%s/events/%s.unit", dir, nm), buf,
+                             sizeof buf) > 0)
+            kperf__strlcpy(a->unit, buf, sizeof a->unit);
+    }
+    kperf__names_free(names, n);
+    qsort(pmu->aliases, pmu->naliases, sizeof *pmu->aliases, kperf__alias_cmp);
+    return 0;
+}
+
+KPERF__PRIV bool kperf__pmu_name_is_core(const char *name) {
+    return !strcmp(name, "cpu") || !strcmp(name, "cpu_core") || !strcmp(name, "cpu_atom") ||
+           !strncmp(name, "armv8_", 6) || !strncmp(name, "armv9_", 6) ||
+           !strncmp(name, "armv7_", 6);
+}
+
+KPERF__PRIV int kperf__pmu_read_cpus(kperf_pmu *pmu, const char *dir) {
+    char path[PATH_MAX], buf[4096];
+    bool has_mask = false, has_cpus = false;
+    if (kperf__read_file(kperf__path(path, sizeof path, "%s/cpumask", dir), buf, sizeof buf) >= 0)
+        has_mask = true;
+    else if (kperf__read_file(kperf__path(path, sizeof path, "%s/cpus", dir), buf, sizeof buf) >=
+             0)
+        has_cpus = true;
+    pmu->is_core = kperf__pmu_name_is_core(pmu->name) || has_cpus;
+    pmu->is_uncore = has_mask && !pmu->is_core && strncmp(pmu->name, "arm_spe", 7) != 0;
+    if (!has_mask && !has_cpus) return 0;
+    char *p = buf;
+    while (isspace((unsigned char)*p)) p++;
+    if (!strncmp(p, "-1", 2)) {
+        pmu->cpumask_invalid = true;
+        return 0;
+    }
+    int rc = kperf__cpulist(p, &pmu->cpus, &pmu->ncpus, NULL);
+    return rc == -ENOMEM ? rc : 0; /* a malformed list means "any CPU" */
+}
+
+KPERF__PRIV void kperf__pmu_free(kperf_pmu *pmu) {
+    for (size_t i = 0; i < pmu->naliases; i++) {
+        KPERF_FREE(pmu->aliases[i].name);
+        KPERF_FREE(pmu->aliases[i].terms);
+    }
+    KPERF_FREE(pmu->aliases);
+    KPERF_FREE(pmu->formats);
+    KPERF_FREE(pmu->cpus);
+    KPERF_FREE(pmu->name);
+}
+
+KPERF_API void kperf_pmus_close(kperf_pmus *pmus) {
+    if (!pmus) return;
+    for (size_t i = 0; i < pmus->n; i++) kperf__pmu_free(&pmus->pmus[i]);
+    KPERF_FREE(pmus->pmus);
+    KPERF_FREE(pmus->root);
+    KPERF_FREE(pmus);
+}
+
+KPERF__PRIV int kperf__pmu_load(kperf_pmu *pmu, const char *devdir, const char *name) {
+    char dir[PATH_MAX], path[PATH_MAX], buf[64];
+    kperf__path(dir, sizeof dir, "%s/%s", devdir, name);
+    if (kperf__read_file(kperf__path(path, sizeof path, "%s/type", dir), buf, sizeof buf) <= 0)
+        return 1; /* not a PMU */
+    char *end;
+    unsigned long t = strtoul(buf, &end, 0);
+    if (end == buf || t > UINT32_MAX) return 1;
+    memset(pmu, 0, sizeof *pmu);
+    pmu->type = (uint32_t)t;
+    if (!(pmu->name = kperf__strdup(name))) return -ENOMEM;
+    int rc = kperf__pmu_read_formats(pmu, dir);
+    if (!rc) rc = kperf__pmu_read_aliases(pmu, dir);
+    if (!rc) rc = kperf__pmu_read_cpus(pmu, dir);
+    if (rc) kperf__pmu_free(pmu);
+    return rc;
+}
+
+KPERF_API int kperf_pmus_open(kperf_pmus **out, const char *root) {
+    char devdir[PATH_MAX];
+    char **names = NULL;
+    size_t n = 0;
+    int rc;
+    if (!out) return kperf__fail(EINVAL, "kperf_pmus_open: out is NULL");
+    *out = NULL;
+    root = kperf__sysfs_root(root);
+    kperf__path(devdir, sizeof devdir, "%s/sys/bus/event_source/devices", kperf__rp(root));
+    if ((rc = kperf__dir_names(devdir, &names, &n)) < 0)
+        return kperf__fail(-rc, "cannot read the PMU list %s: %s (is sysfs mounted? is the root "
+                                "'%s' right?)", devdir, strerror(-rc), root);
+    kperf_pmus *p = (kperf_pmus *)kperf__calloc(1, sizeof *p);
+    if (!p || !(p->root = kperf__strdup(root)) ||
+        !(p->pmus = (kperf_pmu *)kperf__calloc(n, sizeof *p->pmus))) {
+        kperf__names_free(names, n);
+        kperf_pmus_close(p);
+        return kperf__fail(ENOMEM, "out of memory reading %s", devdir);
+    }
+    for (size_t i = 0; i < n; i++) {
+        rc = kperf__pmu_load(&p->pmus[p->n], devdir, names[i]);
+        if (rc < 0) {
+            kperf__names_free(names, n);
+            kperf_pmus_close(p);
+            return kperf__fail(-rc, "out of memory reading PMU %s", names[i]);
+        }
+        if (rc == 0) p->n++;
+    }
+    kperf__names_free(names, n);
+    qsort(p->pmus, p->n, sizeof *p->pmus, kperf__pmu_cmp);
+    *out = p;
+    return 0;
+}
+
+KPERF_API size_t kperf_pmus_count(const kperf_pmus *pmus) { return pmus ? pmus->n : 0; }
+
+KPERF_API const kperf_pmu *kperf_pmus_at(const kperf_pmus *pmus, size_t i) {
+    return pmus && i < pmus->n ? &pmus->pmus[i] : NULL;
+}
+
+KPERF_API const kperf_pmu *kperf_pmus_find(const kperf_pmus *pmus, const char *name) {
+    if (!pmus || !name || !pmus->n) return NULL;
+    kperf_pmu key;
+    memset(&key, 0, sizeof key);
+    key.name = (char *)name;
+    return (const kperf_pmu *)bsearch(&key, pmus->pmus, pmus->n, sizeof key, kperf__pmu_cmp);
+}
+
+KPERF_API const char *kperf_pmus_root(const kperf_pmus *pmus) {
+    return pmus && pmus->root ? pmus->root : "/";
+}
+
+KPERF_API bool kperf_pmus_hybrid(const kperf_pmus *pmus) {
+    size_t ncore = 0;
+    for (size_t i = 0; pmus && i < pmus->n; i++) ncore += pmus->pmus[i].is_core;
+    return ncore > 1;
+}
+
+/* True when a CPU core PMU exists (hardware events can be counted). */
+KPERF__PRIV bool kperf__has_hw_pmu(const kperf_pmus *pmus) {
+    for (size_t i = 0; pmus && i < pmus->n; i++)
+        if (pmus->pmus[i].is_core) return true;
+    return false;
+}
+
+KPERF_API const kperf_pmu_format *kperf_pmu_format_find(const kperf_pmu *pmu, const char *name) {
+    if (!pmu || !name || !pmu->nformats || strlen(name) >= sizeof pmu->formats[0].name)
+        return NULL;
+    kperf_pmu_format key;
+    memset(&key, 0, sizeof key);
+    strcpy(key.name, name);
+    return (const kperf_pmu_format *)bsearch(&key, pmu->formats, pmu->nformats, sizeof key,
+                                             kperf__format_cmp);
+}
+
+KPERF_API const kperf_pmu_alias *kperf_pmu_alias_find(const kperf_pmu *pmu, const char *name) {
+    if (!pmu || !name || !pmu->naliases) return NULL;
+    kperf_pmu_alias key;
+    memset(&key, 0, sizeof key);
+    key.name = (char *)name;
+    return (const kperf_pmu_alias *)bsearch(&key, pmu->aliases, pmu->naliases, sizeof key,
+                                            kperf__alias_cmp);
+}
+
+/* Number of value bits a format field holds. */
+KPERF__PRIV int kperf__format_bits(const kperf_pmu_format *f) {
+    int bits = 0;
+    for (int i = 0; i < f->nranges; i++) bits += f->ranges[i].hi - f->ranges[i].lo + 1;
+    return bits;
+}
+
+KPERF__PRIV void kperf__format_put(const kperf_pmu_format *f, uint64_t value, uint64_t config[4]) {
+    uint64_t *w = &config[f->word];
+    for (int i = 0; i < f->nranges; i++) {
+        int len = f->ranges[i].hi - f->ranges[i].lo + 1;
+        uint64_t mask = len == 64 ? ~0ull : ((1ull << len) - 1);
+        *w &= ~(mask << f->ranges[i].lo);
+        *w |= (value & mask) << f->ranges[i].lo;
+        value = len == 64 ? 0 : value >> len;
+    }
+}
+
+KPERF_API int kperf_pmu_encode(const kperf_pmu *pmu, const char *term, uint64_t value,
+                               uint64_t config[4]) {
+    if (!pmu || !term || !config) return kperf__fail(EINVAL, "kperf_pmu_encode: NULL argument");
+    const kperf_pmu_format *f = kperf_pmu_format_find(pmu, term);
+    if (!f) {
+        char list[512] = "";
+        size_t len = 0;
+        for (size_t i = 0; i < pmu->nformats && len + 40 < sizeof list; i++)
+            len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "",
+                                    pmu->formats[i].name);
+        return kperf__fail(KPERF_EPARSE, "%s: '%s' is not a format field of this PMU (fields: %s)",
+                           pmu->name, term, pmu->nformats ? list : "none");
+    }
+    int bits = kperf__format_bits(f);
+    if (bits < 64 && value >> bits)
+        return kperf__fail(KPERF_EPARSE,
+                           "%s: %s=0x%llx does not fit the field's %d bits (max 0x%llx)",
+                           pmu->name, term, (unsigned long long)value, bits,
+                           (unsigned long long)((1ull << bits) - 1));
+    kperf__format_put(f, value, config);
+    return 0;
+}
 // <<pmu
 
 // >>topology ----------------------------------------------------------------------------
+
+struct kperf_topology {
+    char *root;
+    int *cpus;                  /* online CPUs, ascending */
+    size_t ncpus;
+    kperf_cpu_topo *topo;       /* one per online CPU, same order */
+    int nnodes;                 /* node count; node_cpus[i] belongs to node_ids[i] */
+    int *node_ids;
+    int **node_cpus;
+    size_t *node_ncpus;
+};
+
+KPERF_API int kperf_cpulist_parse(const char *text, int **cpus, size_t *n) {
+    size_t pos = 0;
+    if (!cpus || !n) return kperf__fail(EINVAL, "kperf_cpulist_parse: NULL argument");
+    if (!text) text = "";
+    int rc = kperf__cpulist(text, cpus, n, &pos);
+    if (rc == -ENOMEM) return kperf__fail(ENOMEM, "out of memory parsing CPU list '%s'", text);
+    if (rc < 0)
+        return kperf__fail(KPERF_EPARSE,
+                           "CPU list '%s': unexpected '%.1s' at position %zu (expected a list "
+                           "like 0-3,8 with CPUs below %d)",
+                           text, text[pos] ? text + pos : "", pos, KPERF__MAX_CPU);
+    return 0;
+}
+
+KPERF_API void kperf_cpulist_free(int *cpus) { KPERF_FREE(cpus); }
+
+KPERF_API void kperf_topology_close(kperf_topology *t) {
+    if (!t) return;
+    for (int i = 0; i < t->nnodes; i++) KPERF_FREE(t->node_cpus[i]);
+    KPERF_FREE(t->node_cpus);
+    KPERF_FREE(t->node_ncpus);
+    KPERF_FREE(t->node_ids);
+    KPERF_FREE(t->topo);
+    KPERF_FREE(t->cpus);
+    KPERF_FREE(t->root);
+    KPERF_FREE(t);
+}
+
+/* An integer sysfs file, or -1. */
+KPERF__PRIV int kperf__read_int(const char *path) {
+    char buf[64], *end;
+    if (kperf__read_file(path, buf, sizeof buf) <= 0) return -1;
+    long v = strtol(buf, &end, 10);
+    return end == buf || v < INT_MIN || v > INT_MAX ? -1 : (int)v;
+}
+
+/* Reads node/nodeN/cpulist for every node of the tree. */
+KPERF__PRIV int kperf__topology_nodes(kperf_topology *t) {
+    char path[PATH_MAX], buf[4096];
+    char **names;
+    size_t n;
+    if (kperf__dir_names(kperf__path(path, sizeof path, "%s/sys/devices/system/node", t->root),
+                         &names, &n) < 0)
+        return 0; /* no NUMA: every CPU on node 0 (filled by the caller) */
+    t->node_ids = (int *)kperf__calloc(n, sizeof(int));
+    t->node_cpus = (int **)kperf__calloc(n, sizeof(int *));
+    t->node_ncpus = (size_t *)kperf__calloc(n, sizeof(size_t));
+    if (!t->node_ids || !t->node_cpus || !t->node_ncpus) return kperf__names_free(names, n), -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        char *end;
+        if (strncmp(names[i], "node", 4) || !isdigit((unsigned char)names[i][4])) continue;
+        long id = strtol(names[i] + 4, &end, 10);
+        if (*end || id > INT_MAX) continue;
+        if (kperf__read_file(kperf__path(path, sizeof path, "%s/sys/devices/system/node/%s/cpulist",
+                                         kperf__rp(t->root), names[i]),
+                             buf, sizeof buf) < 0)
+            continue;
+        int k = t->nnodes;
+        if (kperf__cpulist(buf, &t->node_cpus[k], &t->node_ncpus[k], NULL) == -ENOMEM)
+            return kperf__names_free(names, n), -ENOMEM;
+        t->node_ids[k] = (int)id;
+        t->nnodes++;
+    }
+    kperf__names_free(names, n);
+    return 0;
+}
+
+KPERF__PRIV void kperf__topology_cpu_fill(kperf_topology *t, kperf_cpu_topo *c, int cpu) {
+    char path[PATH_MAX];
+    const char *base = "%s/sys/devices/system/cpu/cpu%d/topology/%s";
+    c->cpu = cpu;
+    c->core = kperf__read_int(kperf__path(path, sizeof path, base, kperf__rp(t->root), cpu, "core_id"));
+    c->cluster = kperf__read_int(kperf__path(path, sizeof path, base, kperf__rp(t->root), cpu, "cluster_id"));
+    c->die = kperf__read_int(kperf__path(path, sizeof path, base, kperf__rp(t->root), cpu, "die_id"));
+    c->socket = kperf__read_int(
+        kperf__path(path, sizeof path, base, kperf__rp(t->root), cpu, "physical_package_id"));
+    c->numa = t->nnodes ? -1 : 0;
+    for (int i = 0; i < t->nnodes; i++)
+        if (bsearch(&cpu, t->node_cpus[i], t->node_ncpus[i], sizeof(int), kperf__int_cmp))
+            c->numa = t->node_ids[i];
+}
+
+KPERF_API int kperf_topology_open(kperf_topology **out, const char *root) {
+    char path[PATH_MAX], buf[4096];
+    if (!out) return kperf__fail(EINVAL, "kperf_topology_open: out is NULL");
+    *out = NULL;
+    root = kperf__sysfs_root(root);
+    kperf__path(path, sizeof path, "%s/sys/devices/system/cpu/online", kperf__rp(root));
+    int rc = kperf__read_file(path, buf, sizeof buf);
+    if (rc < 0) return kperf__fail(-rc, "cannot read %s: %s (is the sysfs root '%s' right?)", path,
+                                   strerror(-rc), root);
+    size_t pos = 0;
+    kperf_topology *t = (kperf_topology *)kperf__calloc(1, sizeof *t);
+    if (!t || !(t->root = kperf__strdup(root))) goto nomem;
+    rc = kperf__cpulist(buf, &t->cpus, &t->ncpus, &pos);
+    if (rc == -ENOMEM) goto nomem;
+    if (rc < 0) {
+        kperf_topology_close(t);
+        return kperf__fail(KPERF_EPARSE, "%s: malformed CPU list '%s' at position %zu", path, buf,
+                           pos);
+    }
+    if (kperf__topology_nodes(t) < 0) goto nomem;
+    if (!(t->topo = (kperf_cpu_topo *)kperf__calloc(t->ncpus, sizeof *t->topo))) goto nomem;
+    for (size_t i = 0; i < t->ncpus; i++) kperf__topology_cpu_fill(t, &t->topo[i], t->cpus[i]);
+    *out = t;
+    return 0;
+nomem:
+    kperf_topology_close(t);
+    return kperf__fail(ENOMEM, "out of memory reading the CPU topology under %s", root);
+}
+
+KPERF_API const int *kperf_topology_cpus(const kperf_topology *t, size_t *n) {
+    if (n) *n = t ? t->ncpus : 0;
+    return t ? t->cpus : NULL;
+}
+
+KPERF__PRIV const kperf_cpu_topo *kperf__topology_find(const kperf_topology *t, int cpu) {
+    if (!t) return NULL;
+    const int *p = (const int *)bsearch(&cpu, t->cpus, t->ncpus, sizeof(int), kperf__int_cmp);
+    return p ? &t->topo[p - t->cpus] : NULL;
+}
+
+KPERF_API int kperf_topology_cpu(const kperf_topology *t, int cpu, kperf_cpu_topo *out) {
+    const kperf_cpu_topo *c = kperf__topology_find(t, cpu);
+    if (!c) return kperf__fail(ENOENT, "CPU %d is not online (see /sys/devices/system/cpu/online)",
+                               cpu);
+    if (out) *out = *c;
+    return 0;
+}
+
+KPERF_API int kperf_topology_numa_count(const kperf_topology *t) {
+    return t && t->nnodes ? t->nnodes : 1;
+}
+
+KPERF_API int kperf_topology_numa_cpus(const kperf_topology *t, int node, const int **cpus,
+                                       size_t *n) {
+    if (!t || !cpus || !n) return kperf__fail(EINVAL, "kperf_topology_numa_cpus: NULL argument");
+    if (!t->nnodes && node == 0) { /* no node/ directory: one node with every CPU */
+        *cpus = t->cpus;
+        *n = t->ncpus;
+        return 0;
+    }
+    for (int i = 0; i < t->nnodes; i++)
+        if (t->node_ids[i] == node) {
+            *cpus = t->node_cpus[i];
+            *n = t->node_ncpus[i];
+            return 0;
+        }
+    *cpus = NULL;
+    *n = 0;
+    return kperf__fail(ENOENT, "NUMA node %d does not exist (the machine has %d)", node,
+                       kperf_topology_numa_count(t));
+}
+
+KPERF_API int kperf_topology_cluster_cpus(const kperf_topology *t, int cluster, int **cpus,
+                                          size_t *n) {
+    if (!t || !cpus || !n) return kperf__fail(EINVAL, "kperf_topology_cluster_cpus: NULL argument");
+    *cpus = NULL;
+    *n = 0;
+    size_t k = 0;
+    for (size_t i = 0; i < t->ncpus; i++) k += t->topo[i].cluster == cluster;
+    if (!k || cluster < 0)
+        return kperf__fail(ENOENT, "no online CPU is in cluster %d (see topology/cluster_id)",
+                           cluster);
+    int *v = (int *)kperf__calloc(k, sizeof(int));
+    if (!v) return kperf__fail(ENOMEM, "out of memory");
+    k = 0;
+    for (size_t i = 0; i < t->ncpus; i++)
+        if (t->topo[i].cluster == cluster) v[k++] = t->cpus[i];
+    *cpus = v;
+    *n = k;
+    return 0;
+}
+
+/* "cpu MHz" of @p cpu in a /proc/cpuinfo text (x86 format; "processor : N" opens a block). */
+KPERF__PRIV int kperf__cpuinfo_mhz(const char *path, int cpu, uint64_t *khz) {
+    FILE *f = fopen(path, "re");
+    if (!f) return -errno;
+    char line[512];
+    int cur = -1, rc = -ENOENT;
+    while (fgets(line, sizeof line, f)) {
+        char *colon = strchr(line, ':');
+        if (!colon) continue;
+        if (!strncmp(line, "processor", 9)) cur = atoi(colon + 1);
+        else if (cur == cpu && !strncmp(line, "cpu MHz", 7)) {
+            double mhz = strtod(colon + 1, NULL);
+            if (mhz > 0) {
+                *khz = (uint64_t)(mhz * 1000.0 + 0.5);
+                rc = 0;
+            }
+            break;
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+KPERF__PRIV uint64_t kperf__rdtsc(void) {
+    uint32_t lo, hi;
+    __asm__ __volatile__("rdtsc" : "=a"(lo), "=d"(hi));
+    return ((uint64_t)hi << 32) | lo;
+}
+KPERF__PRIV uint64_t kperf__mono_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+/* TSC ticks per ms over a 20 ms window (the TSC is invariant across CPUs on machines
+ * that expose no cpufreq, so @p cpu does not matter). */
+KPERF__PRIV int kperf__tsc_khz(int cpu, uint64_t *khz) {
+    (void)cpu;
+    uint64_t t0 = kperf__mono_ns(), c0 = kperf__rdtsc(), t1, c1;
+    do {
+        t1 = kperf__mono_ns();
+        c1 = kperf__rdtsc();
+    } while (t1 - t0 < 20000000ull);
+    if (c1 <= c0) return -ENOTSUP;
+    *khz = (uint64_t)((double)(c1 - c0) * 1e6 / (double)(t1 - t0) + 0.5);
+    return 0;
+}
+#endif
+
+KPERF_API int kperf_topology_freq(const kperf_topology *t, int cpu, uint64_t *khz) {
+    char path[PATH_MAX], buf[64];
+    const char *root = t && t->root ? t->root : kperf__sysfs_root(NULL);
+    static const char *const files[] = {"scaling_cur_freq", "cpuinfo_cur_freq"};
+    if (!khz) return kperf__fail(EINVAL, "kperf_topology_freq: khz is NULL");
+    for (int i = 0; i < 2; i++) {
+        kperf__path(path, sizeof path, "%s/sys/devices/system/cpu/cpu%d/cpufreq/%s", kperf__rp(root), cpu,
+                    files[i]);
+        if (kperf__read_file(path, buf, sizeof buf) > 0) {
+            char *end;
+            unsigned long long v = strtoull(buf, &end, 10);
+            if (end != buf && v > 0) return *khz = v, KPERF_FREQ_CPUFREQ;
+        }
+    }
+    if (kperf__cpuinfo_mhz(kperf__path(path, sizeof path, "%s/proc/cpuinfo", kperf__rp(root)), cpu, khz) == 0)
+        return KPERF_FREQ_CPUINFO;
+#if defined(__x86_64__) || defined(__i386__)
+    if (!strcmp(root, "/") && kperf__tsc_khz(cpu, khz) == 0) return KPERF_FREQ_TSC;
+#endif
+    return kperf__fail(ENOTSUP, "CPU %d: no frequency source (no cpufreq under %s, no 'cpu MHz' "
+                                "in /proc/cpuinfo, no TSC)", cpu, root);
+}
 // <<topology
 
 // >>events ------------------------------------------------------------------------------
+
+/* A generic event name: hardware (type 0) or software (type 1). The first name of each
+ * (type, config) pair is the primary one; the others are synonyms. */
+typedef struct kperf__generic {
+    const char *name;
+    uint32_t type;
+    uint64_t config;
+} kperf__generic;
+
+static const kperf__generic kperf__generics[] = {
+    {"cycles", PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES},
+    {"cpu-cycles", PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES},
+    {"instructions", PERF_TYPE_HARDWARE, PERF_COUNT_HW_INSTRUCTIONS},
+    {"cache-references", PERF_TYPE_HARDWARE, PERF_COUNT_HW_CACHE_REFERENCES},
+    {"cache-misses", PERF_TYPE_HARDWARE, PERF_COUNT_HW_CACHE_MISSES},
+    {"branches", PERF_TYPE_HARDWARE, PERF_COUNT_HW_BRANCH_INSTRUCTIONS},
+    {"branch-instructions", PERF_TYPE_HARDWARE, PERF_COUNT_HW_BRANCH_INSTRUCTIONS},
+    {"branch-misses", PERF_TYPE_HARDWARE, PERF_COUNT_HW_BRANCH_MISSES},
+    {"bus-cycles", PERF_TYPE_HARDWARE, PERF_COUNT_HW_BUS_CYCLES},
+    {"stalled-cycles-frontend", PERF_TYPE_HARDWARE, PERF_COUNT_HW_STALLED_CYCLES_FRONTEND},
+    {"idle-cycles-frontend", PERF_TYPE_HARDWARE, PERF_COUNT_HW_STALLED_CYCLES_FRONTEND},
+    {"stalled-cycles-backend", PERF_TYPE_HARDWARE, PERF_COUNT_HW_STALLED_CYCLES_BACKEND},
+    {"idle-cycles-backend", PERF_TYPE_HARDWARE, PERF_COUNT_HW_STALLED_CYCLES_BACKEND},
+    {"ref-cycles", PERF_TYPE_HARDWARE, PERF_COUNT_HW_REF_CPU_CYCLES},
+    {"cpu-clock", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_CLOCK},
+    {"task-clock", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_TASK_CLOCK},
+    {"page-faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS},
+    {"faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS},
+    {"context-switches", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CONTEXT_SWITCHES},
+    {"cs", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CONTEXT_SWITCHES},
+    {"cpu-migrations", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_MIGRATIONS},
+    {"migrations", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_MIGRATIONS},
+    {"minor-faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS_MIN},
+    {"major-faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS_MAJ},
+    {"alignment-faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_ALIGNMENT_FAULTS},
+    {"emulation-faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_EMULATION_FAULTS},
+    {"dummy", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_DUMMY},
+    {"bpf-output", PERF_TYPE_SOFTWARE, 10},
+    {"cgroup-switches", PERF_TYPE_SOFTWARE, 11},
+};
+#define KPERF__NGENERIC (sizeof kperf__generics / sizeof kperf__generics[0])
+
+/* Cache event words (perf's legacy cache names): the first word of each row is the one
+ * listed; the others are accepted synonyms. */
+static const char *const kperf__cache_names[7][5] = {
+    {"L1-dcache", "l1-d", "l1d", "L1-data", NULL},
+    {"L1-icache", "l1-i", "l1i", "L1-instruction", NULL},
+    {"LLC", "L2", NULL},
+    {"dTLB", "d-tlb", "Data-TLB", NULL},
+    {"iTLB", "i-tlb", "Instruction-TLB", NULL},
+    {"branch", "branches", "bpu", "btb", "bpc"},
+    {"node", NULL},
+};
+static const char *const kperf__cache_ops[3][5] = {
+    {"load", "loads", "read", NULL},
+    {"store", "stores", "write", NULL},
+    {"prefetch", "prefetches", "speculative-read", "speculative-load", NULL},
+};
+static const char *const kperf__cache_results[2][5] = {
+    {"refs", "Reference", "ops", "access", NULL},
+    {"misses", "miss", NULL},
+};
+/* Which ops each cache supports (bit per op), as perf lists them. */
+static const uint8_t kperf__cache_valid_ops[7] = {7, 5, 7, 7, 1, 1, 7};
+
+KPERF__PRIV bool kperf__ncaseeq(const char *a, const char *b, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (tolower((unsigned char)a[i]) != tolower((unsigned char)b[i])) return false;
+    return true;
+}
+
+/* Matches one of @p words (case-insensitively) at the start of @p s, followed by '-' or
+ * the end; the longest match wins. Returns its length, 0 when none. */
+KPERF__PRIV size_t kperf__word_match(const char *s, const char *const *words, int nwords) {
+    size_t best = 0;
+    for (int i = 0; i < nwords && words[i]; i++) {
+        size_t n = strlen(words[i]);
+        if (n > best && kperf__ncaseeq(s, words[i], n) && (s[n] == 0 || s[n] == '-')) best = n;
+    }
+    return best;
+}
+
+/* Decodes a cache name such as "L1-dcache-load-misses" into a PERF_TYPE_HW_CACHE config.
+ * Returns false when @p name is not one. */
+KPERF__PRIV bool kperf__cache_decode(const char *name, uint64_t *config) {
+    int cache = -1, op = -1, res = -1;
+    size_t n = 0;
+    for (int i = 0; i < 7 && cache < 0; i++)
+        if ((n = kperf__word_match(name, kperf__cache_names[i], 5))) cache = i;
+    if (cache < 0) return false;
+    const char *p = name + n;
+    while (*p == '-') {
+        p++;
+        size_t m = 0;
+        int found = 0;
+        for (int i = 0; i < 3 && !found && op < 0; i++)
+            if ((m = kperf__word_match(p, kperf__cache_ops[i], 5))) op = i, found = 1;
+        for (int i = 0; i < 2 && !found && res < 0; i++)
+            if ((m = kperf__word_match(p, kperf__cache_results[i], 5))) res = i, found = 1;
+        if (!found) return false;
+        p += m;
+    }
+    if (*p) return false;
+    if (op < 0) op = 0;
+    if (res < 0) res = 0;
+    *config = (uint64_t)cache | ((uint64_t)op << 8) | ((uint64_t)res << 16);
+    return true;
+}
+
+/* The listed cache names: "<cache>-<ops>" and "<cache>-<op>-misses" for valid ops. Calls
+ * @p fn with each; returns fn's first negative value or 0. */
+KPERF__PRIV int kperf__cache_foreach(int (*fn)(const char *name, void *u), void *u) {
+    char buf[64];
+    for (int c = 0; c < 7; c++)
+        for (int o = 0; o < 3; o++) {
+            if (!(kperf__cache_valid_ops[c] & (1 << o))) continue;
+            for (int r = 0; r < 2; r++) {
+                if (r == 0)
+                    snprintf(buf, sizeof buf, "%s-%s", kperf__cache_names[c][0],
+                             kperf__cache_ops[o][1]);
+                else
+                    snprintf(buf, sizeof buf, "%s-%s-%s", kperf__cache_names[c][0],
+                             kperf__cache_ops[o][0], kperf__cache_results[1][0]);
+                int rc = fn(buf, u);
+                if (rc < 0) return rc;
+            }
+        }
+    return 0;
+}
+
+/* Levenshtein distance of two short names, case-insensitive; long names are "far". */
+KPERF__PRIV int kperf__edit_distance(const char *a, const char *b) {
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 63 || lb > 63) return 1000;
+    int row[64];
+    for (size_t j = 0; j <= lb; j++) row[j] = (int)j;
+    for (size_t i = 1; i <= la; i++) {
+        int diag = row[0];
+        row[0] = (int)i;
+        for (size_t j = 1; j <= lb; j++) {
+            int up = row[j];
+            int cost = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
+            int v = diag + cost;
+            if (row[j] + 1 < v) v = row[j] + 1;
+            if (row[j - 1] + 1 < v) v = row[j - 1] + 1;
+            row[j] = v;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+/* Collects "did you mean" candidates: the best few names by edit distance. */
+typedef struct kperf__suggest {
+    const char *want;
+    int limit;                  /* largest distance worth suggesting */
+    char names[6][96];
+    int dist[6];
+    int n;
+} kperf__suggest;
+
+KPERF__PRIV void kperf__suggest_init(kperf__suggest *s, const char *want) {
+    memset(s, 0, sizeof *s);
+    s->want = want;
+    size_t len = strlen(want);
+    s->limit = len < 6 ? 2 : (int)(len / 3);
+}
+
+KPERF__PRIV int kperf__suggest_add(const char *name, void *u) {
+    kperf__suggest *s = (kperf__suggest *)u;
+    int d = kperf__edit_distance(s->want, name);
+    if (d > s->limit || strlen(name) >= sizeof s->names[0]) return 0;
+    for (int i = 0; i < s->n; i++)
+        if (!strcmp(s->names[i], name)) return 0;
+    int at = s->n;
+    while (at > 0 && s->dist[at - 1] > d) at--;
+    if (at >= 6) return 0;
+    int last = s->n < 6 ? s->n : 5;
+    for (int i = last; i > at; i--) {
+        s->dist[i] = s->dist[i - 1];
+        memcpy(s->names[i], s->names[i - 1], sizeof s->names[0]);
+    }
+    s->dist[at] = d;
+    strcpy(s->names[at], name);
+    if (s->n < 6) s->n++;
+    return 0;
+}
+
+/* Writes "; did you mean a, b?" (or "") into buf. Generic names bring their synonyms:
+ * "cyclez" suggests "cycles, cpu-cycles". */
+KPERF__PRIV void kperf__suggest_text(const kperf__suggest *s, char *buf, size_t size) {
+    size_t len = 0;
+    int shown = 0;
+    const char *seen[12];
+    int nseen = 0;
+    buf[0] = 0;
+    for (int i = 0; i < s->n && shown < 3; i++) {
+        const char *group[8];
+        int ng = 0;
+        group[ng++] = s->names[i];
+        for (size_t g = 0; g < KPERF__NGENERIC; g++)
+            if (!strcmp(kperf__generics[g].name, s->names[i]))
+                for (size_t h = 0; h < KPERF__NGENERIC && ng < 8; h++)
+                    if (h != g && kperf__generics[h].type == kperf__generics[g].type &&
+                        kperf__generics[h].config == kperf__generics[g].config)
+                        group[ng++] = kperf__generics[h].name;
+        for (int k = 0; k < ng && nseen < 12; k++) {
+            bool dup = false;
+            for (int m = 0; m < nseen; m++) dup |= !strcmp(seen[m], group[k]);
+            if (dup) continue;
+            seen[nseen++] = group[k];
+            int w = snprintf(buf + len, size - len, "%s%s", len ? ", " : "; did you mean ",
+                             group[k]);
+            if (w < 0 || (size_t)w >= size - len) {
+                buf[len] = 0;
+                return;
+            }
+            len += (size_t)w;
+        }
+        shown++;
+    }
+    if (len && len + 1 < size) strcpy(buf + len, "?");
+}
+
+/* The tracefs "events" directory under @p root, or NULL. */
+KPERF__PRIV const char *kperf__tracefs_events(const char *root, char *buf, size_t size) {
+    static const char *const dirs[] = {"sys/kernel/tracing/events",
+                                       "sys/kernel/debug/tracing/events"};
+    const char *r = kperf__rp(root);
+    for (int i = 0; i < 2; i++) {
+        struct stat st;
+        kperf__path(buf, size, "%s/%s", r, dirs[i]);
+        if (stat(buf, &st) == 0 && S_ISDIR(st.st_mode)) return buf;
+    }
+    return NULL;
+}
+
+/* ---- the parser ---------------------------------------------------------------------- */
+
+typedef struct kperf__vars {    /* the events one spec item becomes (one per PMU) */
+    kperf_event *v;
+    size_t n;
+} kperf__vars;
+
+typedef struct kperf__parser {
+    const char *s;              /* the whole spec */
+    size_t pos;
+    const kperf_pmus *pmus;
+    kperf_evlist *out;
+    size_t cap;
+} kperf__parser;
+
+KPERF__PRIV bool kperf__isname(char c) {
+    return isalnum((unsigned char)c) || c == '_' || c == '-' || c == '.';
+}
+
+KPERF__PRIV void kperf__skip_ws(kperf__parser *P) {
+    while (isspace((unsigned char)P->s[P->pos])) P->pos++;
+}
+
+/* A parse error at byte @p at: message with the position and a caret line. */
+KPERF__PRIV int kperf__parse_error(kperf__parser *P, size_t at, const char *what) {
+    size_t len = strlen(P->s);
+    if (at > len) at = len;
+    if (len > 200)
+        return kperf__fail(KPERF_EPARSE, "%.200s...: %s at position %zu", P->s, what, at);
+    return kperf__fail(KPERF_EPARSE, "%s: %s at position %zu\n%s\n%*s^", P->s, what, at, P->s,
+                       (int)at, "");
+}
+
+KPERF__PRIV void kperf__event_clear(kperf_event *e) {
+    KPERF_FREE(e->spec);
+    KPERF_FREE(e->name);
+    KPERF_FREE(e->pmu);
+    KPERF_FREE(e->filter);
+    KPERF_FREE((void *)e->cpus);
+    memset(e, 0, sizeof *e);
+}
+
+KPERF__PRIV void kperf__vars_free(kperf__vars *v) {
+    for (size_t i = 0; i < v->n; i++) kperf__event_clear(&v->v[i]);
+    KPERF_FREE(v->v);
+    v->v = NULL;
+    v->n = 0;
+}
+
+/* Appends a zeroed event to @p v; NULL on ENOMEM. */
+KPERF__PRIV kperf_event *kperf__vars_push(kperf__vars *v) {
+    kperf_event *nv = (kperf_event *)KPERF_REALLOC(v->v, (v->n + 1) * sizeof *nv);
+    if (!nv) return NULL;
+    v->v = nv;
+    kperf_event *e = &nv[v->n++];
+    memset(e, 0, sizeof *e);
+    e->scale = 1.0;
+    return e;
+}
+
+KPERF__PRIV char *kperf__strndup(const char *s, size_t n) {
+    char *p = (char *)KPERF_MALLOC(n + 1);
+    if (p) {
+        memcpy(p, s, n);
+        p[n] = 0;
+    }
+    return p;
+}
+
+KPERF__PRIV int kperf__event_copy(kperf_event *dst, const kperf_event *src) {
+    *dst = *src;
+    dst->spec = src->spec ? kperf__strdup(src->spec) : NULL;
+    dst->name = src->name ? kperf__strdup(src->name) : NULL;
+    dst->pmu = src->pmu ? kperf__strdup(src->pmu) : NULL;
+    dst->filter = src->filter ? kperf__strdup(src->filter) : NULL;
+    dst->cpus = NULL;
+    if (src->ncpus) {
+        int *c = (int *)kperf__calloc(src->ncpus, sizeof(int));
+        if (c) memcpy(c, src->cpus, src->ncpus * sizeof(int));
+        dst->cpus = c;
+    }
+    if ((src->spec && !dst->spec) || (src->name && !dst->name) || (src->pmu && !dst->pmu) ||
+        (src->filter && !dst->filter) || (src->ncpus && !dst->cpus)) {
+        kperf__event_clear(dst);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+/* Restricts @p e to the CPUs of @p pmu when the PMU requires it (uncore cpumask, hybrid
+ * core PMU). */
+KPERF__PRIV int kperf__event_set_pmu(kperf__parser *P, kperf_event *e, const kperf_pmu *pmu) {
+    KPERF_FREE(e->pmu);
+    if (!(e->pmu = kperf__strdup(pmu->name))) return -ENOMEM;
+    bool need = pmu->is_uncore || (pmu->is_core && kperf_pmus_hybrid(P->pmus));
+    if (need && pmu->ncpus) {
+        int *c = (int *)kperf__calloc(pmu->ncpus, sizeof(int));
+        if (!c) return -ENOMEM;
+        memcpy(c, pmu->cpus, pmu->ncpus * sizeof(int));
+        KPERF_FREE((void *)e->cpus);
+        e->cpus = c;
+        e->ncpus = pmu->ncpus;
+    }
+    return 0;
+}
+
+/* Parses "0x1f" or "31" (whole string). */
+KPERF__PRIV bool kperf__parse_u64(const char *s, size_t n, uint64_t *v) {
+    char buf[32];
+    if (!n || n >= sizeof buf) return false;
+    memcpy(buf, s, n);
+    buf[n] = 0;
+    int base = (buf[0] == '0' && (buf[1] == 'x' || buf[1] == 'X')) ? 16 : 10;
+    if (base == 16 && !buf[2]) return false;
+    for (size_t i = base == 16 ? 2 : 0; i < n; i++)
+        if (!(base == 16 ? isxdigit((unsigned char)buf[i]) : isdigit((unsigned char)buf[i])))
+            return false;
+    errno = 0;
+    *v = strtoull(buf, NULL, base);
+    return errno == 0;
+}
+
+/* The core PMUs of the registry, for hybrid expansion. */
+KPERF__PRIV size_t kperf__core_pmus(const kperf_pmus *pmus, const kperf_pmu **out, size_t max) {
+    size_t n = 0;
+    for (size_t i = 0; pmus && i < pmus->n && n < max; i++)
+        if (pmus->pmus[i].is_core) out[n++] = &pmus->pmus[i];
+    return n;
+}
+
+/* A generic hardware/cache event: one event, or one per core PMU on hybrid machines. */
+KPERF__PRIV int kperf__generic_vars(kperf__parser *P, kperf__vars *v, uint32_t type,
+                                    uint64_t config, const char *word, const kperf_pmu *only) {
+    const kperf_pmu *core[16];
+    size_t nc = kperf__core_pmus(P->pmus, core, 16);
+    bool hybrid = nc > 1 && type != PERF_TYPE_SOFTWARE;
+    if (only) core[0] = only, nc = 1;
+    for (size_t i = 0; i < (hybrid ? nc : 1); i++) {
+        kperf_event *e = kperf__vars_push(v);
+        if (!e) return -ENOMEM;
+        e->type = type;
+        e->config[0] = config;
+        if (type == PERF_TYPE_SOFTWARE) {
+            if (!(e->pmu = kperf__strdup("software"))) return -ENOMEM;
+            continue;
+        }
+        if (hybrid) e->config[0] |= (uint64_t)core[i]->type << PERF_PMU_TYPE_SHIFT;
+        if (nc) {
+            if (kperf__event_set_pmu(P, e, core[i]) < 0) return -ENOMEM;
+        } else if (!(e->pmu = kperf__strdup("cpu"))) {
+            return -ENOMEM;
+        }
+        if (hybrid) {
+            char buf[256];
+            snprintf(buf, sizeof buf, "%s/%s/", core[i]->name, word);
+            if (!(e->name = kperf__strdup(buf))) return -ENOMEM;
+        }
+    }
+    return 0;
+}
+
+/* Looks @p word up as a generic, cache or raw name. */
+KPERF__PRIV bool kperf__generic_lookup(const char *word, uint32_t *type, uint64_t *config) {
+    for (size_t i = 0; i < KPERF__NGENERIC; i++)
+        if (!strcmp(word, kperf__generics[i].name)) {
+            *type = kperf__generics[i].type;
+            *config = kperf__generics[i].config;
+            return true;
+        }
+    if (kperf__cache_decode(word, config)) {
+        *type = PERF_TYPE_HW_CACHE;
+        return true;
+    }
+    return false;
+}
+
+/* Unknown event: -KPERF_ENOEVENT with suggestions from generic names, cache names and
+ * aliases of every PMU. */
+KPERF__PRIV int kperf__unknown_event(kperf__parser *P, const char *word) {
+    kperf__suggest s;
+    char text[400];
+    kperf__suggest_init(&s, word);
+    for (size_t i = 0; i < KPERF__NGENERIC; i++) kperf__suggest_add(kperf__generics[i].name, &s);
+    kperf__cache_foreach(kperf__suggest_add, &s);
+    for (size_t i = 0; P->pmus && i < P->pmus->n; i++)
+        for (size_t j = 0; j < P->pmus->pmus[i].naliases; j++)
+            kperf__suggest_add(P->pmus->pmus[i].aliases[j].name, &s);
+    kperf__suggest_text(&s, text, sizeof text);
+    return kperf__fail(KPERF_ENOEVENT, "%s: unknown event%s%s", word, text,
+                       s.n ? "" : " (`kperf list` shows the events of this machine)");
+}
+
+KPERF__PRIV int kperf__parse_terms(kperf__parser *P, kperf_event *e, const kperf_pmu *pmu,
+                                   const char *terms, size_t len, size_t base, bool from_alias);
+
+/* Applies an alias's terms, scale and unit to @p e. */
+KPERF__PRIV int kperf__apply_alias(kperf__parser *P, kperf_event *e, const kperf_pmu *pmu,
+                                   const kperf_pmu_alias *a) {
+    int rc = kperf__parse_terms(P, e, pmu, a->terms, strlen(a->terms), 0, true);
+    if (rc < 0) return rc;
+    e->scale = a->scale;
+    memcpy(e->unit, a->unit, sizeof e->unit);
+    return 0;
+}
+
+/* One `key[=value]` term inside pmu/.../ applied to @p e. */
+KPERF__PRIV int kperf__apply_term(kperf__parser *P, kperf_event *e, const kperf_pmu *pmu,
+                                  const char *key, size_t klen, const char *val, size_t vlen,
+                                  bool has_val, size_t at, bool from_alias) {
+    char k[64], msg[512];
+    uint64_t num = 1;
+    if (klen >= sizeof k) return kperf__parse_error(P, at, "term name too long");
+    memcpy(k, key, klen);
+    k[klen] = 0;
+    if (has_val && !strcmp(k, "name")) {
+        KPERF_FREE(e->name);
+        return (e->name = kperf__strndup(val, vlen)) ? 0 : -ENOMEM;
+    }
+    if (has_val && !kperf__parse_u64(val, vlen, &num)) {
+        if (from_alias)
+            return kperf__fail(KPERF_EPARSE, "%s: sysfs alias has a bad value in '%.*s=%.*s'",
+                               pmu->name, (int)klen, key, (int)vlen, val);
+        snprintf(msg, sizeof msg, "bad value for '%s' (expected a decimal or 0x hex number)", k);
+        return kperf__parse_error(P, at + klen + 1, msg);
+    }
+    if (!strncmp(k, "config", 6) && (!k[6] || (k[6] >= '1' && k[6] <= '3' && !k[7]))) {
+        e->config[k[6] ? k[6] - '0' : 0] = num;
+        return 0;
+    }
+    if (!strcmp(k, "period") || !strcmp(k, "freq")) {
+        e->period = num;
+        if (k[0] == 'f') e->flags |= KPERF_EV_FREQ;
+        else e->flags &= ~(uint32_t)KPERF_EV_FREQ;
+        return 0;
+    }
+    if (kperf_pmu_format_find(pmu, k)) {
+        int rc = kperf_pmu_encode(pmu, k, num, e->config);
+        if (rc < 0 && !from_alias) {
+            kperf__strlcpy(msg, kperf_errmsg(), sizeof msg);
+            return kperf__parse_error(P, has_val ? at + klen + 1 : at, msg);
+        }
+        return rc;
+    }
+    if (!has_val && !from_alias) {
+        const kperf_pmu_alias *a = kperf_pmu_alias_find(pmu, k);
+        if (a) return kperf__apply_alias(P, e, pmu, a);
+        uint32_t type;
+        uint64_t config;
+        if (pmu->is_core && kperf__generic_lookup(k, &type, &config) &&
+            type != PERF_TYPE_SOFTWARE) {
+            e->type = type;
+            e->config[0] = config;
+            if (kperf_pmus_hybrid(P->pmus))
+                e->config[0] |= (uint64_t)pmu->type << PERF_PMU_TYPE_SHIFT;
+            return 0;
+        }
+        kperf__suggest s;
+        char text[400];
+        kperf__suggest_init(&s, k);
+        for (size_t i = 0; i < pmu->naliases; i++) kperf__suggest_add(pmu->aliases[i].name, &s);
+        for (size_t i = 0; i < pmu->nformats; i++) kperf__suggest_add(pmu->formats[i].name, &s);
+        kperf__suggest_text(&s, text, sizeof text);
+        return kperf__fail(KPERF_ENOEVENT, "%s/%s/: PMU %s has no event or format field '%s'%s",
+                           pmu->name, k, pmu->name, k, text);
+    }
+    if (from_alias) return 0; /* a keyword of perf's json aliases we do not need */
+    static const char *const perf_keywords[] = {
+        "time", "call-graph", "stack-size", "max-stack", "nr", "inherit", "no-inherit",
+        "overwrite", "no-overwrite", "driver-config", "percore", "aux-output",
+        "aux-sample-size", "metric-id", "branch_type"};
+    for (size_t i = 0; i < sizeof perf_keywords / sizeof perf_keywords[0]; i++)
+        if (!strcmp(k, perf_keywords[i])) {
+            snprintf(msg, sizeof msg,
+                     "perf term '%s' is not supported by kperf (supported: config, config1, "
+                     "config2, config3, name, period, freq and the PMU's format fields)", k);
+            return kperf__parse_error(P, at, msg);
+        }
+    char list[200] = "";
+    size_t ll = 0;
+    for (size_t i = 0; i < pmu->nformats && ll + 40 < sizeof list; i++)
+        ll += (size_t)snprintf(list + ll, sizeof list - ll, "%s%s", i ? ", " : "",
+                               pmu->formats[i].name);
+    snprintf(msg, sizeof msg, "'%s' is not a format field of %s (fields: %s)", k, pmu->name,
+             pmu->nformats ? list : "none");
+    return kperf__parse_error(P, at, msg);
+}
+
+/* Parses "term=val,term,..." of length @p len; @p base is its offset in the spec. */
+KPERF__PRIV int kperf__parse_terms(kperf__parser *P, kperf_event *e, const kperf_pmu *pmu,
+                                   const char *terms, size_t len, size_t base, bool from_alias) {
+    size_t i = 0;
+    while (i < len) {
+        while (i < len && isspace((unsigned char)terms[i])) i++;
+        if (i == len) break;
+        size_t k0 = i;
+        while (i < len && kperf__isname(terms[i])) i++;
+        size_t klen = i - k0;
+        if (!klen) {
+            if (from_alias)
+                return kperf__fail(KPERF_EPARSE, "%s: malformed sysfs alias terms '%.*s'",
+                                   pmu->name, (int)len, terms);
+            return kperf__parse_error(P, base + i, "expected a term name");
+        }
+        const char *val = NULL;
+        size_t vlen = 0;
+        bool has_val = false;
+        while (i < len && isspace((unsigned char)terms[i])) i++;
+        if (i < len && terms[i] == '=') {
+            i++;
+            while (i < len && isspace((unsigned char)terms[i])) i++;
+            val = terms + i;
+            while (i < len && terms[i] != ',' && !isspace((unsigned char)terms[i])) i++;
+            vlen = (size_t)(terms + i - val);
+            has_val = true;
+            while (i < len && isspace((unsigned char)terms[i])) i++;
+        }
+        int rc = kperf__apply_term(P, e, pmu, terms + k0, klen, val, vlen, has_val, base + k0,
+                                   from_alias);
+        if (rc < 0) return rc;
+        if (i < len) {
+            if (terms[i] != ',') {
+                if (from_alias)
+                    return kperf__fail(KPERF_EPARSE, "%s: malformed sysfs alias terms '%.*s'",
+                                       pmu->name, (int)len, terms);
+                return kperf__parse_error(P, base + i, "expected ',' or '/'");
+            }
+            i++;
+        }
+    }
+    return 0;
+}
+
+/* PMUs named @p name: the exact one, else those named name_N / nameN (perf's wildcard). */
+KPERF__PRIV size_t kperf__pmus_match(const kperf_pmus *pmus, const char *name,
+                                     const kperf_pmu **out, size_t max) {
+    const kperf_pmu *p = kperf_pmus_find(pmus, name);
+    if (p) return out[0] = p, 1;
+    size_t n = 0, len = strlen(name);
+    for (size_t i = 0; pmus && i < pmus->n && n < max; i++) {
+        const char *nm = pmus->pmus[i].name;
+        if (strncmp(nm, name, len)) continue;
+        const char *r = nm + len;
+        if (*r == '_') r++;
+        if (!isdigit((unsigned char)*r)) continue;
+        while (isdigit((unsigned char)*r) || (*r == '_' && isdigit((unsigned char)r[1]))) r++;
+        if (!*r) out[n++] = &pmus->pmus[i];
+    }
+    return n;
+}
+
+KPERF__PRIV int kperf__unknown_pmu(kperf__parser *P, const char *name) {
+    char list[600];
+    size_t len = 0;
+    list[0] = 0;
+    for (size_t i = 0; P->pmus && i < P->pmus->n; i++) {
+        int w = snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "",
+                         P->pmus->pmus[i].name);
+        if (w < 0 || (size_t)w >= sizeof list - len - 5) {
+            strcpy(list + len, ", ...");
+            break;
+        }
+        len += (size_t)w;
+    }
+    return kperf__fail(KPERF_ENOPMU, "%s: no PMU named '%s' under %s/sys/bus/event_source/devices "
+                                     "(PMUs here: %s)",
+                       P->s, name, kperf__rp(kperf_pmus_root(P->pmus)),
+                       list);
+}
+
+/* `pmu/terms/`: P->pos is on the opening '/'. */
+KPERF__PRIV int kperf__parse_pmu_event(kperf__parser *P, kperf__vars *v, const char *name) {
+    size_t open = P->pos++, t0 = P->pos;
+    while (P->s[P->pos] && P->s[P->pos] != '/') P->pos++;
+    if (P->s[P->pos] != '/') return kperf__parse_error(P, P->pos, "expected '/' closing the terms");
+    size_t tlen = P->pos - t0;
+    P->pos++;
+    const kperf_pmu *m[256];
+    size_t nm = kperf__pmus_match(P->pmus, name, m, 256);
+    if (!nm) return kperf__unknown_pmu(P, name);
+    (void)open;
+    for (size_t i = 0; i < nm; i++) {
+        kperf_event *e = kperf__vars_push(v);
+        if (!e) return -ENOMEM;
+        e->type = m[i]->type;
+        int rc = kperf__parse_terms(P, e, m[i], P->s + t0, tlen, t0, false);
+        if (rc < 0) return rc;
+        if (kperf__event_set_pmu(P, e, m[i]) < 0) return -ENOMEM;
+        if (!e->name) {
+            char buf[512];
+            snprintf(buf, sizeof buf, "%s/%.*s/", m[i]->name, (int)tlen, P->s + t0);
+            if (!(e->name = kperf__strdup(buf))) return -ENOMEM;
+        }
+    }
+    return 0;
+}
+
+/* `sys:name[/filter/]`: P->pos is just after the name. */
+KPERF__PRIV int kperf__parse_tracepoint(kperf__parser *P, kperf__vars *v, const char *sys,
+                                        const char *name) {
+    char dir[PATH_MAX], path[PATH_MAX], buf[32];
+    char *filter = NULL;
+    if (P->s[P->pos] == '/') {
+        size_t f0 = ++P->pos;
+        bool quoted = false;
+        while (P->s[P->pos] && (quoted || P->s[P->pos] != '/')) {
+            if (P->s[P->pos] == '"' ) quoted = !quoted;
+            else if (P->s[P->pos] == '\\' && P->s[P->pos + 1]) P->pos++;
+            P->pos++;
+        }
+        if (P->s[P->pos] != '/')
+            return kperf__parse_error(P, P->pos, "expected '/' closing the tracepoint filter");
+        if (P->pos > f0 && !(filter = kperf__strndup(P->s + f0, P->pos - f0))) return -ENOMEM;
+        P->pos++;
+    }
+    const char *ev = kperf__tracefs_events(kperf_pmus_root(P->pmus), dir, sizeof dir);
+    if (!ev) {
+        KPERF_FREE(filter);
+        return kperf__fail(KPERF_ENOTRACEFS,
+                           "%s:%s: tracefs is not mounted (looked in %s/sys/kernel/tracing and "
+                           "%s/sys/kernel/debug/tracing); mount it with `mount -t tracefs nodev "
+                           "/sys/kernel/tracing`",
+                           sys, name, kperf__rp(kperf_pmus_root(P->pmus)),
+                           kperf__rp(kperf_pmus_root(P->pmus)));
+    }
+    kperf__path(path, sizeof path, "%s/%s/%s/id", ev, sys, name);
+    int rc = kperf__read_file(path, buf, sizeof buf);
+    uint64_t id;
+    if (rc == -EACCES || rc == -EPERM) {
+        KPERF_FREE(filter);
+        return kperf__fail(-rc, "%s:%s: cannot read %s: %s (tracefs needs root or a tracing "
+                                "group; run as root or chmod the tracefs mount)",
+                           sys, name, path, strerror(-rc));
+    }
+    if (rc <= 0 || !kperf__parse_u64(buf, strlen(buf), &id)) {
+        KPERF_FREE(filter);
+        kperf__suggest s;
+        char want[256], text[600];
+        char **names = NULL;
+        size_t n = 0;
+        snprintf(want, sizeof want, "%s:%s", sys, name);
+        kperf__suggest_init(&s, want);
+        s.limit = s.limit < 3 ? 3 : s.limit;
+        char **systems = NULL;
+        size_t nsys = 0;
+        kperf__dir_names(ev, &systems, &nsys);
+        for (size_t i = 0; i < nsys; i++) {
+            if (strcmp(systems[i], sys) && kperf__edit_distance(systems[i], sys) > 2) continue;
+            kperf__dir_names(kperf__path(path, sizeof path, "%s/%s", ev, systems[i]), &names, &n);
+            for (size_t j = 0; j < n; j++) {
+                char full[256];
+                snprintf(full, sizeof full, "%s:%s", systems[i], names[j]);
+                kperf__suggest_add(full, &s);
+            }
+            kperf__names_free(names, n);
+        }
+        kperf__names_free(systems, nsys);
+        kperf__suggest_text(&s, text, sizeof text);
+        return kperf__fail(KPERF_ENOEVENT, "%s: unknown tracepoint (no %s/%s/%s/id)%s", want, ev,
+                           sys, name, text);
+    }
+    kperf_event *e = kperf__vars_push(v);
+    if (!e) return KPERF_FREE(filter), -ENOMEM;
+    e->type = PERF_TYPE_TRACEPOINT;
+    e->config[0] = id;
+    e->filter = filter;
+    return (e->pmu = kperf__strdup("tracepoint")) ? 0 : -ENOMEM;
+}
+
+/* A bare name: generic, cache, raw rNNNN, or an alias of one or more PMUs. */
+KPERF__PRIV int kperf__parse_named(kperf__parser *P, kperf__vars *v, const char *word) {
+    uint32_t type;
+    uint64_t config;
+    if (kperf__generic_lookup(word, &type, &config))
+        return kperf__generic_vars(P, v, type, config, word, NULL);
+    if (word[0] == 'r' && word[1]) {
+        size_t n = strlen(word + 1);
+        bool hex = n <= 16;
+        for (size_t i = 1; word[i] && hex; i++) hex = isxdigit((unsigned char)word[i]);
+        if (hex) {
+            kperf_event *e = kperf__vars_push(v);
+            const kperf_pmu *core[1];
+            if (!e) return -ENOMEM;
+            e->type = PERF_TYPE_RAW;
+            e->config[0] = strtoull(word + 1, NULL, 16);
+            if (kperf__core_pmus(P->pmus, core, 1)) return kperf__event_set_pmu(P, e, core[0]);
+            return (e->pmu = kperf__strdup("cpu")) ? 0 : -ENOMEM;
+        }
+    }
+    for (size_t i = 0; P->pmus && i < P->pmus->n; i++) {
+        const kperf_pmu *pmu = &P->pmus->pmus[i];
+        const kperf_pmu_alias *a = kperf_pmu_alias_find(pmu, word);
+        if (!a) continue;
+        kperf_event *e = kperf__vars_push(v);
+        if (!e) return -ENOMEM;
+        e->type = pmu->type;
+        int rc = kperf__apply_alias(P, e, pmu, a);
+        if (rc < 0) return rc;
+        if (kperf__event_set_pmu(P, e, pmu) < 0) return -ENOMEM;
+        char buf[256];
+        snprintf(buf, sizeof buf, "%s/%s/", pmu->name, word);
+        if (!(e->name = kperf__strdup(buf))) return -ENOMEM;
+    }
+    return v->n ? 0 : kperf__unknown_event(P, word);
+}
+
+/* Modifiers after ':' (P->pos on the first letter): u k h p pp ppp D, combinable. */
+KPERF__PRIV int kperf__parse_mods(kperf__parser *P, uint32_t *flags, uint8_t *precise) {
+    unsigned ukh = 0, p = 0;
+    size_t start = P->pos;
+    for (;; P->pos++) {
+        char c = P->s[P->pos];
+        if (c == 'u') ukh |= 1;
+        else if (c == 'k') ukh |= 2;
+        else if (c == 'h') ukh |= 4;
+        else if (c == 'p') p++;
+        else if (c == 'D') *flags |= KPERF_EV_PINNED;
+        else break;
+    }
+    if (kperf__isname(P->s[P->pos])) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "unknown modifier '%c' (known: u k h p pp ppp D)",
+                 P->s[P->pos]);
+        return kperf__parse_error(P, P->pos, msg);
+    }
+    if (P->pos == start) return kperf__parse_error(P, P->pos, "expected a modifier (u k h p D)");
+    if (p > 3) return kperf__parse_error(P, start, "at most 3 'p' modifiers (:ppp)");
+    if (ukh) {
+        if (!(ukh & 1)) *flags |= KPERF_EV_EXCLUDE_USER;
+        if (!(ukh & 2)) *flags |= KPERF_EV_EXCLUDE_KERNEL;
+        if (!(ukh & 4)) *flags |= KPERF_EV_EXCLUDE_HV;
+    }
+    if (p > *precise) *precise = (uint8_t)p;
+    return 0;
+}
+
+KPERF__PRIV bool kperf__all_mods(const char *s, size_t n) {
+    if (!n) return false;
+    for (size_t i = 0; i < n; i++)
+        if (!strchr("ukhpD", s[i])) return false;
+    return true;
+}
+
+/* One event (not a group) at P->pos into @p v. */
+KPERF__PRIV int kperf__parse_event(kperf__parser *P, kperf__vars *v) {
+    char word[256], word2[256];
+    kperf__skip_ws(P);
+    size_t start = P->pos;
+    while (kperf__isname(P->s[P->pos])) P->pos++;
+    size_t wlen = P->pos - start;
+    if (!wlen) return kperf__parse_error(P, P->pos, "expected an event name");
+    if (wlen >= sizeof word) return kperf__parse_error(P, start, "event name too long");
+    memcpy(word, P->s + start, wlen);
+    word[wlen] = 0;
+    int rc;
+    uint32_t flags = 0;
+    uint8_t precise = 0;
+    bool mods_done = false;
+    size_t mods_at = 0;
+    if (P->s[P->pos] == '/') {
+        rc = kperf__parse_pmu_event(P, v, word);
+    } else if (P->s[P->pos] == ':') {
+        size_t w0 = P->pos + 1, w1 = w0;
+        while (kperf__isname(P->s[w1])) w1++;
+        uint32_t gt;
+        uint64_t gc;
+        if (kperf__all_mods(P->s + w0, w1 - w0) || kperf__generic_lookup(word, &gt, &gc)) {
+            mods_at = P->pos;
+            P->pos = w0;
+            if ((rc = kperf__parse_mods(P, &flags, &precise)) < 0) return rc;
+            mods_done = true;
+            rc = kperf__parse_named(P, v, word);
+        } else {
+            if (w1 == w0) return kperf__parse_error(P, w0, "expected a tracepoint or modifier");
+            if (w1 - w0 >= sizeof word2) return kperf__parse_error(P, w0, "name too long");
+            memcpy(word2, P->s + w0, w1 - w0);
+            word2[w1 - w0] = 0;
+            P->pos = w1;
+            rc = kperf__parse_tracepoint(P, v, word, word2);
+        }
+    } else {
+        rc = kperf__parse_named(P, v, word);
+    }
+    if (rc < 0) return rc;
+    if (!mods_done && P->s[P->pos] == ':') {
+        mods_at = P->pos++;
+        if ((rc = kperf__parse_mods(P, &flags, &precise)) < 0) return rc;
+    }
+    size_t end = P->pos;
+    for (size_t i = 0; i < v->n; i++) {
+        kperf_event *e = &v->v[i];
+        e->flags |= flags;
+        if (precise > e->precise) e->precise = precise;
+        if (!(e->spec = kperf__strndup(P->s + start, end - start))) return -ENOMEM;
+        if (!e->name) {
+            if (!(e->name = kperf__strdup(e->spec))) return -ENOMEM;
+        } else if (mods_at) { /* "pmu/x/" + ":mods" as written */
+            size_t nl = strlen(e->name), cl = end - mods_at;
+            char *nn = (char *)KPERF_REALLOC(e->name, nl + cl + 1);
+            if (!nn) return -ENOMEM;
+            memcpy(nn + nl, P->s + mods_at, cl);
+            nn[nl + cl] = 0;
+            e->name = nn;
+        }
+    }
+    return 0;
+}
+
+/* Appends @p e (moved) to the output list as a member of group @p group. */
+KPERF__PRIV int kperf__emit(kperf__parser *P, kperf_event *e, int group, bool leader) {
+    kperf_evlist *L = P->out;
+    if (L->nevents == P->cap) {
+        size_t nc = P->cap ? P->cap * 2 : 8;
+        kperf_event *ne = (kperf_event *)KPERF_REALLOC(L->events, nc * sizeof *ne);
+        if (!ne) return -ENOMEM;
+        L->events = ne;
+        P->cap = nc;
+    }
+    e->group = group;
+    e->leader = leader;
+    L->events[L->nevents++] = *e;
+    memset(e, 0, sizeof *e);
+    return 0;
+}
+
+/* Emits one group of items: with a multi-PMU item, one group per PMU (every other item
+ * copied into each). */
+KPERF__PRIV int kperf__emit_group(kperf__parser *P, kperf__vars *items, size_t nitems,
+                                  size_t at) {
+    size_t width = 1;
+    for (size_t i = 0; i < nitems; i++)
+        if (items[i].n > 1) {
+            if (width > 1 && items[i].n != width)
+                return kperf__parse_error(P, at, "events of this group expand to different "
+                                                 "numbers of PMUs; group them per PMU");
+            width = items[i].n;
+        }
+    for (size_t k = 0; k < width; k++) {
+        int group = P->out->ngroups++;
+        for (size_t i = 0; i < nitems; i++) {
+            kperf_event tmp;
+            kperf_event *src = &items[i].v[items[i].n > 1 ? k : 0];
+            if (items[i].n == 1 && k + 1 < width) {
+                if (kperf__event_copy(&tmp, src) < 0) return -ENOMEM;
+                src = &tmp;
+            }
+            int rc = kperf__emit(P, src, group, i == 0);
+            if (rc < 0) return rc;
+        }
+    }
+    return 0;
+}
+
+/* A group `{a,b}[:mods]` (P->pos on '{') or a single event. */
+KPERF__PRIV int kperf__parse_item(kperf__parser *P) {
+    kperf__vars items[64];
+    size_t n = 0;
+    int rc = 0;
+    kperf__skip_ws(P);
+    size_t at = P->pos;
+    memset(items, 0, sizeof items);
+    if (P->s[P->pos] != '{') {
+        rc = kperf__parse_event(P, &items[0]);
+        n = 1;
+        if (rc >= 0) rc = kperf__emit_group(P, items, 1, at);
+        kperf__vars_free(&items[0]);
+        return rc;
+    }
+    P->pos++;
+    for (;;) {
+        if (n == 64) {
+            rc = kperf__parse_error(P, P->pos, "more than 64 events in one group");
+            break;
+        }
+        if ((rc = kperf__parse_event(P, &items[n++])) < 0) break;
+        kperf__skip_ws(P);
+        if (P->s[P->pos] == ',') {
+            P->pos++;
+            continue;
+        }
+        if (P->s[P->pos] == '}') {
+            P->pos++;
+            break;
+        }
+        rc = kperf__parse_error(P, P->pos, P->s[P->pos] == '{' ? "groups cannot nest" : "expected '}'");
+        break;
+    }
+    if (rc >= 0 && P->s[P->pos] == ':') {
+        uint32_t flags = 0;
+        uint8_t precise = 0;
+        P->pos++;
+        rc = kperf__parse_mods(P, &flags, &precise);
+        for (size_t i = 0; rc >= 0 && i < n; i++)
+            for (size_t j = 0; j < items[i].n; j++) {
+                items[i].v[j].flags |= flags;
+                if (precise > items[i].v[j].precise) items[i].v[j].precise = precise;
+            }
+    }
+    if (rc >= 0) rc = kperf__emit_group(P, items, n, at);
+    for (size_t i = 0; i < n; i++) kperf__vars_free(&items[i]);
+    return rc;
+}
+
+KPERF_API void kperf_evlist_free(kperf_evlist *list) {
+    if (!list) return;
+    for (size_t i = 0; i < list->nevents; i++) kperf__event_clear(&list->events[i]);
+    KPERF_FREE(list->events);
+    KPERF_FREE(list);
+}
+
+KPERF_API int kperf_evlist_parse(kperf_evlist **out, const char *spec, const kperf_pmus *pmus) {
+    if (!out) return kperf__fail(EINVAL, "kperf_evlist_parse: out is NULL");
+    *out = NULL;
+    if (!spec) return kperf__fail(EINVAL, "kperf_evlist_parse: spec is NULL");
+    kperf_pmus *own = NULL;
+    if (!pmus) {
+        int rc = kperf_pmus_open(&own, NULL);
+        if (rc < 0) return rc;
+        pmus = own;
+    }
+    kperf__parser P;
+    memset(&P, 0, sizeof P);
+    P.s = spec;
+    P.pmus = pmus;
+    P.out = (kperf_evlist *)kperf__calloc(1, sizeof *P.out);
+    int rc = P.out ? 0 : -ENOMEM;
+    while (rc >= 0) {
+        if ((rc = kperf__parse_item(&P)) < 0) break;
+        kperf__skip_ws(&P);
+        if (!P.s[P.pos]) break;
+        if (P.s[P.pos] != ',') {
+            rc = kperf__parse_error(&P, P.pos, P.s[P.pos] == '}' ? "unexpected '}' (no group is "
+                                                                  "open)" : "expected ','");
+            break;
+        }
+        P.pos++;
+    }
+    kperf_pmus_close(own);
+    if (rc < 0) {
+        kperf_evlist_free(P.out);
+        if (rc == -ENOMEM) return kperf__fail(ENOMEM, "%s: out of memory", spec);
+        return rc;
+    }
+    *out = P.out;
+    return 0;
+}
+
+/* Fills @p attr from @p ev: type, size, config words, exclude_* bits, precise_ip, pinned
+ * (leaders only, as the kernel wants) and period/freq. Everything else is zero. */
+KPERF__PRIV void kperf__event_attr(const kperf_event *ev, struct perf_event_attr *attr) {
+    memset(attr, 0, sizeof *attr);
+    attr->size = sizeof *attr;
+    attr->type = ev->type;
+    attr->config = ev->config[0];
+    attr->config1 = ev->config[1];
+    attr->config2 = ev->config[2];
+#ifdef PERF_ATTR_SIZE_VER8
+    attr->config3 = ev->config[3];
+#endif
+    attr->exclude_user = !!(ev->flags & KPERF_EV_EXCLUDE_USER);
+    attr->exclude_kernel = !!(ev->flags & KPERF_EV_EXCLUDE_KERNEL);
+    attr->exclude_hv = !!(ev->flags & KPERF_EV_EXCLUDE_HV);
+    attr->precise_ip = ev->precise & 3;
+    attr->pinned = ev->leader && (ev->flags & KPERF_EV_PINNED);
+    if (ev->period) {
+        attr->freq = !!(ev->flags & KPERF_EV_FREQ);
+        attr->sample_period = ev->period; /* a union with sample_freq */
+    }
+}
+
+/* ---- listing ------------------------------------------------------------------------- */
+
+typedef struct kperf__list_ctx {
+    kperf_event_fn fn;
+    void *user;
+    int count;
+    enum kperf_event_kind kind;
+} kperf__list_ctx;
+
+KPERF__PRIV int kperf__list_emit(kperf__list_ctx *c, const char *name, const char *pmu,
+                                 enum kperf_event_kind kind, const char *desc) {
+    kperf_event_info info;
+    info.name = name;
+    info.pmu = pmu;
+    info.kind = kind;
+    info.desc = desc;
+    int rc = c->fn(&info, c->user);
+    if (rc < 0) return rc;
+    c->count++;
+    return 0;
+}
+
+KPERF__PRIV int kperf__list_cache_cb(const char *name, void *u) {
+    return kperf__list_emit((kperf__list_ctx *)u, name, "cpu", KPERF_EVENT_KIND_CORE,
+                            "hardware cache event");
+}
+
+KPERF__PRIV int kperf__list_generic(kperf__list_ctx *c, uint32_t type, enum kperf_event_kind k) {
+    for (size_t i = 0; i < KPERF__NGENERIC; i++) {
+        const kperf__generic *g = &kperf__generics[i];
+        if (g->type != type || (i && kperf__generics[i - 1].type == type &&
+                                kperf__generics[i - 1].config == g->config))
+            continue; /* synonyms follow their primary name */
+        char desc[96] = "";
+        const char *syn = NULL;
+        if (i + 1 < KPERF__NGENERIC && kperf__generics[i + 1].type == type &&
+            kperf__generics[i + 1].config == g->config)
+            syn = kperf__generics[i + 1].name;
+        snprintf(desc, sizeof desc, "%s event%s%s", type == PERF_TYPE_SOFTWARE ? "software"
+                                                                              : "hardware",
+                 syn ? ", also " : "", syn ? syn : "");
+        int rc = kperf__list_emit(c, g->name, type == PERF_TYPE_SOFTWARE ? "software" : "cpu", k,
+                                  desc);
+        if (rc < 0) return rc;
+    }
+    return 0;
+}
+
+KPERF__PRIV int kperf__list_aliases(kperf__list_ctx *c, const kperf_pmus *pmus,
+                                    enum kperf_event_kind k) {
+    char name[512];
+    for (size_t i = 0; i < pmus->n; i++) {
+        const kperf_pmu *p = &pmus->pmus[i];
+        enum kperf_event_kind pk = p->is_core     ? KPERF_EVENT_KIND_CORE
+                                   : p->is_uncore ? KPERF_EVENT_KIND_UNCORE
+                                                  : KPERF_EVENT_KIND_OTHER;
+        if (pk != k) continue;
+        for (size_t j = 0; j < p->naliases; j++) {
+            snprintf(name, sizeof name, "%s/%s/", p->name, p->aliases[j].name);
+            int rc = kperf__list_emit(c, name, p->name, k, p->aliases[j].terms);
+            if (rc < 0) return rc;
+        }
+    }
+    return 0;
+}
+
+KPERF__PRIV int kperf__list_tracepoints(kperf__list_ctx *c, const kperf_pmus *pmus) {
+    char dir[PATH_MAX], path[PATH_MAX], name[512];
+    const char *ev = kperf__tracefs_events(kperf_pmus_root(pmus), dir, sizeof dir);
+    char **sys = NULL, **evs = NULL;
+    size_t nsys = 0, nev = 0;
+    int rc = 0;
+    if (!ev || kperf__dir_names(ev, &sys, &nsys) < 0) return 0;
+    for (size_t i = 0; i < nsys && rc >= 0; i++) {
+        if (kperf__dir_names(kperf__path(path, sizeof path, "%s/%s", ev, sys[i]), &evs, &nev) < 0)
+            continue;
+        for (size_t j = 0; j < nev && rc >= 0; j++) {
+            kperf__path(path, sizeof path, "%s/%s/%s/id", ev, sys[i], evs[j]);
+            if (access(path, F_OK) != 0) continue;
+            snprintf(name, sizeof name, "%s:%s", sys[i], evs[j]);
+            rc = kperf__list_emit(c, name, "tracepoint", KPERF_EVENT_KIND_TRACEPOINT,
+                                  "tracepoint");
+        }
+        kperf__names_free(evs, nev);
+    }
+    kperf__names_free(sys, nsys);
+    return rc;
+}
+
+KPERF_API int kperf_events_foreach(const kperf_pmus *pmus, enum kperf_event_kind kind,
+                                   kperf_event_fn fn, void *user) {
+    if (!fn) return kperf__fail(EINVAL, "kperf_events_foreach: fn is NULL");
+    kperf_pmus *own = NULL;
+    if (!pmus) {
+        int rc = kperf_pmus_open(&own, NULL);
+        if (rc < 0) return rc;
+        pmus = own;
+    }
+    kperf__list_ctx c;
+    c.fn = fn;
+    c.user = user;
+    c.count = 0;
+    c.kind = kind;
+    bool all = kind == KPERF_EVENT_KIND_ALL;
+    int rc = 0;
+    if ((all || kind == KPERF_EVENT_KIND_CORE) && kperf__has_hw_pmu(pmus)) {
+        rc = kperf__list_generic(&c, PERF_TYPE_HARDWARE, KPERF_EVENT_KIND_CORE);
+        if (rc >= 0) rc = kperf__cache_foreach(kperf__list_cache_cb, &c);
+    }
+    if (rc >= 0 && (all || kind == KPERF_EVENT_KIND_CORE))
+        rc = kperf__list_aliases(&c, pmus, KPERF_EVENT_KIND_CORE);
+    if (rc >= 0 && (all || kind == KPERF_EVENT_KIND_SOFTWARE))
+        rc = kperf__list_generic(&c, PERF_TYPE_SOFTWARE, KPERF_EVENT_KIND_SOFTWARE);
+    if (rc >= 0 && (all || kind == KPERF_EVENT_KIND_UNCORE))
+        rc = kperf__list_aliases(&c, pmus, KPERF_EVENT_KIND_UNCORE);
+    if (rc >= 0 && (all || kind == KPERF_EVENT_KIND_OTHER))
+        rc = kperf__list_aliases(&c, pmus, KPERF_EVENT_KIND_OTHER);
+    if (rc >= 0 && (all || kind == KPERF_EVENT_KIND_TRACEPOINT))
+        rc = kperf__list_tracepoints(&c, pmus);
+    kperf_pmus_close(own);
+    return rc < 0 ? rc : c.count;
+}
+
+typedef struct kperf__names_ctx {
+    char **v;
+    size_t n, cap;
+    bool oom;
+} kperf__names_ctx;
+
+KPERF__PRIV int kperf__names_cb(const kperf_event_info *info, void *u) {
+    kperf__names_ctx *c = (kperf__names_ctx *)u;
+    if (c->n == c->cap) {
+        size_t nc = c->cap ? c->cap * 2 : 64;
+        char **nv = (char **)KPERF_REALLOC(c->v, nc * sizeof *nv);
+        if (!nv) return c->oom = true, -ENOMEM;
+        c->v = nv;
+        c->cap = nc;
+    }
+    if (!(c->v[c->n] = kperf__strdup(info->name))) return c->oom = true, -ENOMEM;
+    c->n++;
+    return 0;
+}
+
+KPERF_API int kperf_event_names(const kperf_pmus *pmus, enum kperf_event_kind kind,
+                                char ***names, size_t *n) {
+    if (!names || !n) return kperf__fail(EINVAL, "kperf_event_names: NULL argument");
+    *names = NULL;
+    *n = 0;
+    kperf__names_ctx c;
+    memset(&c, 0, sizeof c);
+    int rc = kperf_events_foreach(pmus, kind, kperf__names_cb, &c);
+    if (rc < 0) {
+        kperf__names_free(c.v, c.n);
+        return c.oom ? kperf__fail(ENOMEM, "out of memory listing events") : rc;
+    }
+    *names = c.v;
+    *n = c.n;
+    return 0;
+}
+
+KPERF_API void kperf_event_names_free(char **names, size_t n) { kperf__names_free(names, n); }
 // <<events
 
 // >>counting ----------------------------------------------------------------------------
@@ -748,9 +3237,1365 @@ static int kperf__fail(int err, const char *fmt, ...) {
 // <<task
 
 // >>ringbuf -----------------------------------------------------------------------------
+/* The decoder reads fields through a bounded cursor: any read past the end marks the cursor
+ * bad instead of touching memory, so one check after a whole layout is enough. */
+typedef struct kperf__cur {
+    const unsigned char *p, *end;
+    bool bad;
+} kperf__cur;
+
+static inline uint64_t kperf__cur_u64(kperf__cur *c) {
+    uint64_t v = 0;
+    if (c->bad || (size_t)(c->end - c->p) < 8) {
+        c->bad = true;
+        return 0;
+    }
+    memcpy(&v, c->p, 8);
+    c->p += 8;
+    return v;
+}
+
+static inline void kperf__cur_u32x2(kperf__cur *c, uint32_t *a, uint32_t *b) {
+    uint64_t v = kperf__cur_u64(c);
+    uint32_t w[2];
+    memcpy(w, &v, 8);
+    *a = w[0];
+    *b = w[1];
+}
+
+/* Returns a pointer to n bytes and advances, or NULL (cursor bad) when they do not fit.
+ * @p align is the alignment the caller will dereference the bytes with. */
+static inline const void *kperf__cur_take(kperf__cur *c, uint64_t n, size_t align) {
+    if (c->bad || n > (uint64_t)(c->end - c->p) || ((uintptr_t)c->p & (align - 1))) {
+        c->bad = true;
+        return NULL;
+    }
+    const void *r = c->p;
+    c->p += n;
+    return r;
+}
+
+/* A NUL-terminated string that must end inside the cursor's range. */
+static const char *kperf__cur_str(kperf__cur *c) {
+    if (c->bad) return NULL;
+    const unsigned char *z = (const unsigned char *)memchr(c->p, 0, (size_t)(c->end - c->p));
+    if (!z) {
+        c->bad = true;
+        return NULL;
+    }
+    const char *s = (const char *)c->p;
+    c->p = c->end;
+    return s;
+}
+
+static int kperf__popcount64(uint64_t v) { return __builtin_popcountll(v); }
+
+/* Bytes of the sample_id trailer that sample_id_all appends to non-sample records. */
+static size_t kperf__trailer_size(uint64_t st) {
+    size_t n = 0;
+    if (st & PERF_SAMPLE_TID) n += 8;
+    if (st & PERF_SAMPLE_TIME) n += 8;
+    if (st & PERF_SAMPLE_ID) n += 8;
+    if (st & PERF_SAMPLE_STREAM_ID) n += 8;
+    if (st & PERF_SAMPLE_CPU) n += 8;
+    if (st & PERF_SAMPLE_IDENTIFIER) n += 8;
+    return n;
+}
+
+static void kperf__parse_trailer(kperf__cur *c, uint64_t st, kperf_record *r) {
+    if (st & PERF_SAMPLE_TID) kperf__cur_u32x2(c, &r->pid, &r->tid);
+    if (st & PERF_SAMPLE_TIME) r->time = kperf__cur_u64(c);
+    if (st & PERF_SAMPLE_ID) r->id = kperf__cur_u64(c);
+    if (st & PERF_SAMPLE_STREAM_ID) (void)kperf__cur_u64(c);
+    if (st & PERF_SAMPLE_CPU) {
+        uint32_t res;
+        kperf__cur_u32x2(c, &r->cpu, &res);
+    }
+    if (st & PERF_SAMPLE_IDENTIFIER) r->id = kperf__cur_u64(c);
+}
+
+static void kperf__parse_read(kperf__cur *c, uint64_t rf, kperf_sample *s) {
+    if (rf & PERF_FORMAT_GROUP) {
+        uint64_t nr = kperf__cur_u64(c);
+        size_t per = 8 + ((rf & PERF_FORMAT_ID) ? 8 : 0) + ((rf & PERF_FORMAT_LOST) ? 8 : 0);
+        if (rf & PERF_FORMAT_TOTAL_TIME_ENABLED) (void)kperf__cur_u64(c);
+        if (rf & PERF_FORMAT_TOTAL_TIME_RUNNING) (void)kperf__cur_u64(c);
+        if (nr > (uint64_t)(c->end - c->p) / per) {
+            c->bad = true;
+            return;
+        }
+        const unsigned char *first = c->p;
+        c->p += nr * per;
+        if (nr) memcpy(&s->read_value, first, 8);
+        return;
+    }
+    s->read_value = kperf__cur_u64(c);
+    if (rf & PERF_FORMAT_TOTAL_TIME_ENABLED) (void)kperf__cur_u64(c);
+    if (rf & PERF_FORMAT_TOTAL_TIME_RUNNING) (void)kperf__cur_u64(c);
+    if (rf & PERF_FORMAT_ID) (void)kperf__cur_u64(c);
+    if (rf & PERF_FORMAT_LOST) (void)kperf__cur_u64(c);
+}
+
+/* Registers: abi word, then one u64 per mask bit when abi is not 0. */
+static void kperf__parse_regs(kperf__cur *c, uint64_t mask, uint64_t *abi, uint32_t *n,
+                              const uint64_t **regs) {
+    *abi = kperf__cur_u64(c);
+    if (*abi) {
+        *n = (uint32_t)kperf__popcount64(mask);
+        *regs = (const uint64_t *)kperf__cur_take(c, (uint64_t)*n * 8, 8);
+    }
+}
+
+/* The fields of a sample after the fixed head, in the kernel's output order. */
+static void kperf__parse_sample_tail(kperf__cur *c, const kperf_ring_layout *l, kperf_sample *s) {
+    uint64_t st = l->sample_type;
+    if (st & PERF_SAMPLE_READ) kperf__parse_read(c, l->read_format, s);
+    if (st & PERF_SAMPLE_CALLCHAIN) {
+        uint64_t nr = kperf__cur_u64(c);
+        if (nr > (uint64_t)(c->end - c->p) / 8) c->bad = true;
+        s->nips = (uint32_t)nr;
+        s->ips = (const uint64_t *)kperf__cur_take(c, nr * 8, 8);
+    }
+    if (st & PERF_SAMPLE_RAW) {
+        uint32_t sz = 0;
+        if ((size_t)(c->end - c->p) >= 4) memcpy(&sz, c->p, 4), c->p += 4;
+        else c->bad = true;
+        s->raw_size = sz;
+        s->raw = kperf__cur_take(c, sz, 1);
+    }
+    if (st & PERF_SAMPLE_BRANCH_STACK) {
+        uint64_t nr = kperf__cur_u64(c);
+        if (l->branch_sample_type & PERF_SAMPLE_BRANCH_HW_INDEX)
+            s->branch_hw_index = kperf__cur_u64(c);
+        if (nr > (uint64_t)(c->end - c->p) / sizeof(kperf_branch)) c->bad = true;
+        s->nbranches = (uint32_t)nr;
+        s->branches = (const kperf_branch *)kperf__cur_take(c, nr * sizeof(kperf_branch), 8);
+    }
+    if (st & PERF_SAMPLE_REGS_USER)
+        kperf__parse_regs(c, l->regs_user_mask, &s->regs_abi, &s->nregs, &s->regs);
+    if (st & PERF_SAMPLE_STACK_USER) {
+        s->stack_size = kperf__cur_u64(c);
+        if (s->stack_size) {
+            s->stack = kperf__cur_take(c, s->stack_size, 1);
+            s->stack_dyn_size = kperf__cur_u64(c);
+            if (s->stack_dyn_size > s->stack_size) c->bad = true;
+        }
+    }
+    if (st & (PERF_SAMPLE_WEIGHT | PERF_SAMPLE_WEIGHT_STRUCT)) s->weight = kperf__cur_u64(c);
+    if (st & PERF_SAMPLE_DATA_SRC) s->data_src = kperf__cur_u64(c);
+    if (st & PERF_SAMPLE_TRANSACTION) s->transaction = kperf__cur_u64(c);
+    if (st & PERF_SAMPLE_REGS_INTR)
+        kperf__parse_regs(c, l->regs_intr_mask, &s->intr_abi, &s->nintr_regs, &s->intr_regs);
+    if (st & PERF_SAMPLE_PHYS_ADDR) s->phys_addr = kperf__cur_u64(c);
+    if (st & PERF_SAMPLE_CGROUP) s->cgroup = kperf__cur_u64(c);
+    if (st & PERF_SAMPLE_DATA_PAGE_SIZE) s->data_page_size = kperf__cur_u64(c);
+    if (st & PERF_SAMPLE_CODE_PAGE_SIZE) s->code_page_size = kperf__cur_u64(c);
+    if (st & PERF_SAMPLE_AUX) {
+        uint64_t n = kperf__cur_u64(c);
+        (void)kperf__cur_take(c, n, 1);
+    }
+}
+
+static void kperf__parse_sample(kperf__cur *c, const kperf_ring_layout *l, kperf_record *r) {
+    kperf_sample *s = &r->sample;
+    uint64_t st = l->sample_type;
+    memset(s, 0, sizeof *s);
+    s->fields = st;
+    if (st & PERF_SAMPLE_IDENTIFIER) s->id = kperf__cur_u64(c);
+    if (st & PERF_SAMPLE_IP) s->ip = kperf__cur_u64(c);
+    if (st & PERF_SAMPLE_TID) kperf__cur_u32x2(c, &s->pid, &s->tid);
+    if (st & PERF_SAMPLE_TIME) s->time = kperf__cur_u64(c);
+    if (st & PERF_SAMPLE_ADDR) s->addr = kperf__cur_u64(c);
+    if (st & PERF_SAMPLE_ID) s->id = kperf__cur_u64(c);
+    if (st & PERF_SAMPLE_STREAM_ID) s->stream_id = kperf__cur_u64(c);
+    if (st & PERF_SAMPLE_CPU) {
+        uint32_t res;
+        kperf__cur_u32x2(c, &s->cpu, &res);
+    }
+    if (st & PERF_SAMPLE_PERIOD) s->period = kperf__cur_u64(c);
+    kperf__parse_sample_tail(c, l, s);
+    r->time = s->time;
+    r->pid = s->pid;
+    r->tid = s->tid;
+    if (st & PERF_SAMPLE_CPU) r->cpu = s->cpu;
+    r->id = s->id;
+}
+
+/* Side-band bodies; @p c covers the body only (header and trailer excluded). */
+static void kperf__parse_sideband(kperf__cur *c, kperf_record *r) {
+    switch (r->type) {
+    case PERF_RECORD_MMAP:
+    case PERF_RECORD_MMAP2: {
+        kperf_mmap_rec *m = &r->mmap;
+        memset(m, 0, sizeof *m);
+        kperf__cur_u32x2(c, &m->pid, &m->tid);
+        m->addr = kperf__cur_u64(c);
+        m->len = kperf__cur_u64(c);
+        m->pgoff = kperf__cur_u64(c);
+        if (r->type == PERF_RECORD_MMAP2) {
+            const unsigned char *u = (const unsigned char *)kperf__cur_take(c, 24, 1);
+            if (u && (r->misc & PERF_RECORD_MISC_MMAP_BUILD_ID)) {
+                m->build_id_size = u[0] > 20 ? 20 : u[0];
+                memcpy(m->build_id, u + 4, 20);
+            } else if (u) {
+                memcpy(&m->maj, u, 4);
+                memcpy(&m->min, u + 4, 4);
+                memcpy(&m->ino, u + 8, 8);
+                memcpy(&m->ino_generation, u + 16, 8);
+            }
+            kperf__cur_u32x2(c, &m->prot, &m->flags);
+        }
+        m->filename = kperf__cur_str(c);
+        if (!(r->pid | r->tid)) r->pid = m->pid, r->tid = m->tid;
+        break;
+    }
+    case PERF_RECORD_COMM:
+        kperf__cur_u32x2(c, &r->comm.pid, &r->comm.tid);
+        r->comm.exec = (r->misc & PERF_RECORD_MISC_COMM_EXEC) != 0;
+        r->comm.comm = kperf__cur_str(c);
+        if (!(r->pid | r->tid)) r->pid = r->comm.pid, r->tid = r->comm.tid;
+        break;
+    case PERF_RECORD_FORK:
+    case PERF_RECORD_EXIT:
+        kperf__cur_u32x2(c, &r->task.pid, &r->task.ppid);
+        kperf__cur_u32x2(c, &r->task.tid, &r->task.ptid);
+        r->task.time = kperf__cur_u64(c);
+        if (!r->time) r->time = r->task.time;
+        break;
+    case PERF_RECORD_LOST:
+        memset(&r->loss, 0, sizeof r->loss);
+        r->loss.id = kperf__cur_u64(c);
+        r->loss.lost = kperf__cur_u64(c);
+        break;
+    case PERF_RECORD_LOST_SAMPLES:
+        memset(&r->loss, 0, sizeof r->loss);
+        r->loss.lost = kperf__cur_u64(c);
+        break;
+    case PERF_RECORD_THROTTLE:
+    case PERF_RECORD_UNTHROTTLE:
+        r->loss.time = kperf__cur_u64(c);
+        r->loss.id = kperf__cur_u64(c);
+        r->loss.stream_id = kperf__cur_u64(c);
+        r->loss.lost = 0;
+        if (!r->time) r->time = r->loss.time;
+        break;
+    case PERF_RECORD_SWITCH:
+    case PERF_RECORD_SWITCH_CPU_WIDE:
+        memset(&r->sw, 0, sizeof r->sw);
+        r->sw.out = (r->misc & PERF_RECORD_MISC_SWITCH_OUT) != 0;
+        r->sw.preempt = (r->misc & PERF_RECORD_MISC_SWITCH_OUT_PREEMPT) != 0;
+        if (r->type == PERF_RECORD_SWITCH_CPU_WIDE)
+            kperf__cur_u32x2(c, &r->sw.next_prev_pid, &r->sw.next_prev_tid);
+        break;
+    default:
+        break; /* other kernel records pass through undecoded */
+    }
+}
+
+static const char *kperf__record_name(uint32_t type) {
+    static const char *const n[] = {"?", "MMAP", "LOST", "COMM", "EXIT", "THROTTLE",
+                                    "UNTHROTTLE", "FORK", "READ", "SAMPLE", "MMAP2", "AUX",
+                                    "ITRACE_START", "LOST_SAMPLES", "SWITCH", "SWITCH_CPU_WIDE"};
+    return type < sizeof n / sizeof n[0] ? n[type] : "record";
+}
+
+KPERF_API int kperf_record_parse(const void *bytes, size_t size, const kperf_ring_layout *l,
+                                 kperf_record *out) {
+    struct perf_event_header h;
+    if (!bytes || !l || !out || size < sizeof h)
+        return kperf__fail(KPERF_ECORRUPT, "record of %zu bytes is shorter than its header",
+                           size);
+    memcpy(&h, bytes, sizeof h);
+    if (h.size < sizeof h || h.size > size || (h.size & 7) || ((uintptr_t)bytes & 7))
+        return kperf__fail(KPERF_ECORRUPT,
+                           "record header.size %u is invalid (need 8..%zu, a multiple of 8)",
+                           h.size, size);
+    out->type = h.type;
+    out->misc = h.misc;
+    out->size = h.size;
+    out->bytes = bytes;
+    out->time = 0;
+    out->pid = out->tid = 0;
+    out->cpu = UINT32_MAX;
+    out->id = 0;
+    kperf__cur c = {(const unsigned char *)bytes + sizeof h, (const unsigned char *)bytes + h.size,
+                    false};
+    if (h.type == PERF_RECORD_SAMPLE) {
+        kperf__parse_sample(&c, l, out);
+    } else if (h.type < PERF_RECORD_MAX || h.type < 64) {
+        if (l->sample_id_all && h.type < PERF_RECORD_MAX) {
+            size_t tn = kperf__trailer_size(l->sample_type);
+            if (tn > (size_t)(c.end - c.p)) c.bad = true;
+            else {
+                kperf__cur t = {c.end - tn, c.end, false};
+                kperf__parse_trailer(&t, l->sample_type, out);
+                c.end -= tn;
+            }
+        }
+        if (!c.bad) kperf__parse_sideband(&c, out);
+        if (h.type != PERF_RECORD_SAMPLE) c.p = c.end; /* bodies may carry padding */
+    } else {
+        c.p = c.end; /* user-space (perf.data) records: not decoded here */
+    }
+    if (c.bad || c.p != c.end)
+        return kperf__fail(KPERF_ECORRUPT,
+                           "%s record of %u bytes does not fit its layout (sample_type 0x%llx)",
+                           kperf__record_name(h.type), h.size,
+                           (unsigned long long)l->sample_type);
+    return 0;
+}
+
+/* A reader over one ring: the control page, the data area, our tail, and the record we
+ * have decoded but not consumed yet (so that a k-way merge can peek at ring heads). */
+struct kperf_ring {
+    struct perf_event_mmap_page *page;
+    unsigned char *data;
+    uint64_t data_size, mask;
+    kperf_ring_layout layout;
+    int cpu;
+    uint64_t tail, head;
+    uint64_t pending;       /* bytes of the decoded record not yet consumed; 0 = none */
+    kperf_record rec;
+    unsigned char *scratch; /* wrap-around copies, 8-byte aligned, grows to <= data_size */
+    size_t scratch_cap;
+    kperf_ring_stats st;
+    /* sampler-owned extras */
+    int fd;
+    void *map;
+    size_t map_len;
+    const struct kperf_sampler *owner;
+};
+
+static int kperf__ring_init(kperf_ring *r, const kperf_ring_desc *d) {
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    if (!d->base || ((uintptr_t)d->base & 7) || d->size < sizeof(struct perf_event_mmap_page))
+        return kperf__fail(EINVAL, "ring: base must be 8-byte aligned and hold a control page");
+    struct perf_event_mmap_page *pg = (struct perf_event_mmap_page *)d->base;
+    uint64_t off = d->data_offset ? d->data_offset : (pg->data_offset ? pg->data_offset : page);
+    uint64_t sz = d->data_size ? d->data_size : pg->data_size;
+    if (!sz && off < d->size) sz = d->size - off;
+    if (off < sizeof *pg || (off & 7) || off > d->size || sz > d->size - off || sz < 8 ||
+        (sz & (sz - 1)))
+        return kperf__fail(EINVAL,
+                           "ring: data area at %llu, %llu bytes does not fit %zu bytes or is "
+                           "not a power of two",
+                           (unsigned long long)off, (unsigned long long)sz, d->size);
+    r->page = pg;
+    r->data = (unsigned char *)d->base + off;
+    r->data_size = sz;
+    r->mask = sz - 1;
+    r->layout = d->layout;
+    r->cpu = d->cpu;
+    r->tail = __atomic_load_n(&pg->data_tail, __ATOMIC_RELAXED);
+    r->head = r->tail;
+    r->fd = -1;
+    return 0;
+}
+
+KPERF_API int kperf_ring_open(kperf_ring **out, const kperf_ring_desc *desc) {
+    if (!out) return kperf__fail(EINVAL, "kperf_ring_open: out is NULL");
+    *out = NULL;
+    if (!desc) return kperf__fail(EINVAL, "kperf_ring_open: desc is NULL");
+    kperf_ring *r = (kperf_ring *)kperf__calloc(1, sizeof *r);
+    if (!r) return kperf__fail(ENOMEM, "ring: out of memory");
+    int err = kperf__ring_init(r, desc);
+    if (err < 0) {
+        KPERF_FREE(r);
+        return err;
+    }
+    *out = r;
+    return 0;
+}
+
+KPERF_API void kperf_ring_close(kperf_ring *r) {
+    if (!r) return;
+    KPERF_FREE(r->scratch);
+    KPERF_FREE(r);
+}
+
+/* Consumes the pending record: the kernel may reuse its bytes once data_tail is stored. */
+static void kperf__ring_consume(kperf_ring *r) {
+    if (!r->pending) return;
+    r->tail += r->pending;
+    r->pending = 0;
+    __atomic_store_n(&r->page->data_tail, r->tail, __ATOMIC_RELEASE);
+}
+
+/* Drops everything up to the head after a corrupt record and reports it. */
+static int kperf__ring_corrupt(kperf_ring *r, const char *why) {
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", why);
+    r->st.corrupt++;
+    r->pending = 0;
+    r->tail = r->head;
+    __atomic_store_n(&r->page->data_tail, r->tail, __ATOMIC_RELEASE);
+    return kperf__fail(KPERF_ECORRUPT,
+                       "corrupt ring buffer (CPU %d): %s; its unread content was discarded",
+                       r->cpu, msg);
+}
+
+static int kperf__ring_grow_scratch(kperf_ring *r, size_t n) {
+    if (n <= r->scratch_cap) return 0;
+    size_t cap = r->scratch_cap ? r->scratch_cap : 256;
+    while (cap < n) cap *= 2;
+    void *p = KPERF_REALLOC(r->scratch, cap);
+    if (!p) return kperf__fail(ENOMEM, "ring: out of memory for a %zu-byte record", n);
+    r->scratch = (unsigned char *)p;
+    r->scratch_cap = cap;
+    return 0;
+}
+
+/* Decodes the record at the tail without consuming it. Returns 1, 0 (empty) or < 0. */
+static int kperf__ring_peek(kperf_ring *r) {
+    if (r->pending) return 1;
+    if (r->tail == r->head) r->head = __atomic_load_n(&r->page->data_head, __ATOMIC_ACQUIRE);
+    uint64_t avail = r->head - r->tail;
+    if (!avail) return 0;
+    char why[160];
+    if (avail > r->data_size || avail < 8 || (avail & 7) || (r->tail & 7)) {
+        snprintf(why, sizeof why, "head %llu and tail %llu are %llu bytes apart (ring %llu)",
+                 (unsigned long long)r->head, (unsigned long long)r->tail,
+                 (unsigned long long)avail, (unsigned long long)r->data_size);
+        r->head = r->tail; /* nothing trustworthy to discard up to */
+        r->head = __atomic_load_n(&r->page->data_head, __ATOMIC_ACQUIRE);
+        return kperf__ring_corrupt(r, why);
+    }
+    uint64_t off = r->tail & r->mask;
+    struct perf_event_header h;
+    memcpy(&h, r->data + off, sizeof h); /* 8-aligned offsets: a header never wraps */
+    if (h.size < 8 || h.size > avail || (h.size & 7)) {
+        snprintf(why, sizeof why, "%s record header.size %u (available %llu)",
+                 kperf__record_name(h.type), h.size, (unsigned long long)avail);
+        return kperf__ring_corrupt(r, why);
+    }
+    const unsigned char *p = r->data + off;
+    if (off + h.size > r->data_size) { /* wraps: copy both pieces into scratch */
+        if (kperf__ring_grow_scratch(r, h.size) < 0) return -ENOMEM;
+        size_t first = (size_t)(r->data_size - off);
+        memcpy(r->scratch, p, first);
+        memcpy(r->scratch + first, r->data, h.size - first);
+        p = r->scratch;
+        r->st.copied++;
+    }
+    if (kperf_record_parse(p, h.size, &r->layout, &r->rec) < 0) {
+        snprintf(why, sizeof why, "%.150s", kperf_errmsg());
+        return kperf__ring_corrupt(r, why);
+    }
+    if (r->rec.cpu == UINT32_MAX) r->rec.cpu = (uint32_t)r->cpu;
+    r->rec.event = -1;
+    r->pending = h.size;
+    return 1;
+}
+
+/* Counts a record as returned to the user. */
+static void kperf__ring_account(kperf_ring_stats *st, const kperf_record *rec) {
+    st->records++;
+    switch (rec->type) {
+    case PERF_RECORD_SAMPLE: st->samples++; break;
+    case PERF_RECORD_LOST: st->lost += rec->loss.lost; break;
+    case PERF_RECORD_LOST_SAMPLES: st->lost_samples += rec->loss.lost; break;
+    case PERF_RECORD_THROTTLE: st->throttled++; break;
+    case PERF_RECORD_UNTHROTTLE: st->unthrottled++; break;
+    default: break;
+    }
+}
+
+KPERF_API int kperf_ring_next(kperf_ring *r, const kperf_record **rec) {
+    if (!r || !rec) return kperf__fail(EINVAL, "kperf_ring_next: NULL argument");
+    *rec = NULL;
+    kperf__ring_consume(r);
+    int n = kperf__ring_peek(r);
+    if (n <= 0) return n;
+    kperf__ring_account(&r->st, &r->rec);
+    *rec = &r->rec;
+    return 1;
+}
+
+KPERF_API int kperf_ring_read(kperf_ring *r, kperf_record_fn fn, void *user) {
+    if (!r || !fn) return kperf__fail(EINVAL, "kperf_ring_read: NULL argument");
+    const kperf_record *rec;
+    int n = 0, got;
+    /* Bounded by what is in the ring now: the head is not re-read after it is reached. */
+    uint64_t stop = __atomic_load_n(&r->page->data_head, __ATOMIC_ACQUIRE);
+    while ((r->pending ? r->tail + r->pending : r->tail) != stop &&
+           (got = kperf_ring_next(r, &rec)) != 0) {
+        if (got < 0) return got;
+        n++;
+        int rc = fn(rec, user);
+        if (rc < 0) {
+            kperf__ring_consume(r);
+            return rc;
+        }
+    }
+    kperf__ring_consume(r);
+    return n;
+}
+
+KPERF_API void kperf_ring_stats_read(const kperf_ring *r, kperf_ring_stats *out) {
+    if (!out) return;
+    if (!r) {
+        memset(out, 0, sizeof *out);
+        return;
+    }
+    *out = r->st;
+}
 // <<ringbuf
 
 // >>sampling ----------------------------------------------------------------------------
+#include <sys/epoll.h>
+
+/* One opened fd: which event, on which target, feeding which ring. */
+typedef struct kperf__sfd {
+    int fd;
+    int event;
+    int cpu;
+    pid_t pid;
+    int ring;
+    uint64_t id;
+} kperf__sfd;
+
+typedef struct kperf__comm_ent {
+    uint32_t tid; /* 0 = empty slot */
+    char comm[16];
+} kperf__comm_ent;
+
+struct kperf_sampler {
+    kperf_sampler_desc d;            /* resolved copy; target arrays are not kept */
+    struct perf_event_attr *attrs;   /* one per event */
+    char **names;
+    size_t nev;
+    kperf__sfd *fds;
+    size_t nfds, capfds;
+    kperf_ring **rings;
+    size_t nrings;
+    uint64_t *ids;                   /* sorted event ids, with the event of each */
+    int *id_event;
+    size_t nids;
+    int epfd;
+    clockid_t clk;
+    bool use_clk, running;
+    kperf_ring_layout layout;
+    /* streaming merge: a binary min-heap (by time) of rings whose head record is ready */
+    kperf_ring **heap;
+    size_t nheap;
+    bool in_round;
+    uint64_t limit, last_time;
+    kperf_ring *cur;
+    kperf_sampler_stats st;
+    kperf__comm_ent *comms;
+    size_t ncomm, capcomm;
+};
+
+/* ---- process names (tid -> comm), kept from /proc and from COMM/FORK records ---- */
+
+static kperf__comm_ent *kperf__comm_slot(kperf__comm_ent *t, size_t cap, uint32_t tid) {
+    size_t i = (tid * 2654435761u) & (cap - 1);
+    while (t[i].tid && t[i].tid != tid) i = (i + 1) & (cap - 1);
+    return &t[i];
+}
+
+static void kperf__comm_set(kperf_sampler *s, uint32_t tid, const char *comm) {
+    if (!tid || !comm) return;
+    if ((s->ncomm + 1) * 4 >= s->capcomm * 3) {
+        size_t cap = s->capcomm ? s->capcomm * 2 : 64;
+        kperf__comm_ent *t = (kperf__comm_ent *)kperf__calloc(cap, sizeof *t);
+        if (!t) return; /* names are best effort */
+        for (size_t i = 0; i < s->capcomm; i++)
+            if (s->comms[i].tid) *kperf__comm_slot(t, cap, s->comms[i].tid) = s->comms[i];
+        KPERF_FREE(s->comms);
+        s->comms = t;
+        s->capcomm = cap;
+    }
+    kperf__comm_ent *e = kperf__comm_slot(s->comms, s->capcomm, tid);
+    if (!e->tid) s->ncomm++;
+    e->tid = tid;
+    snprintf(e->comm, sizeof e->comm, "%s", comm);
+}
+
+KPERF_API const char *kperf_sampler_comm(const kperf_sampler *s, uint32_t pid) {
+    if (!s || !s->capcomm || !pid) return NULL;
+    kperf__comm_ent *e = kperf__comm_slot(s->comms, s->capcomm, pid);
+    return e->tid ? e->comm : NULL;
+}
+
+static void kperf__comm_from_proc(kperf_sampler *s, pid_t pid, pid_t tid) {
+    char path[64], buf[64];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/comm", (int)pid, (int)tid);
+    if (kperf__read_file(path, buf, sizeof buf) >= 0) kperf__comm_set(s, (uint32_t)tid, buf);
+}
+
+/* Keeps the name table current as records go by. */
+static void kperf__comm_track(kperf_sampler *s, const kperf_record *r) {
+    if (r->type == PERF_RECORD_COMM) {
+        kperf__comm_set(s, r->comm.tid, r->comm.comm);
+    } else if (r->type == PERF_RECORD_FORK) {
+        const char *c = kperf_sampler_comm(s, r->task.ptid);
+        if (!c) c = kperf_sampler_comm(s, r->task.ppid);
+        if (c) {
+            char tmp[16];
+            snprintf(tmp, sizeof tmp, "%s", c);
+            kperf__comm_set(s, r->task.tid, tmp);
+        }
+    }
+}
+
+/* ---- small helpers until the shared sections provide them ---- */
+
+/* Parses a CPU list such as "0-3,8,10-11" into a malloc'd array. */
+static int kperf__sampling_cpulist(const char *text, int **out, size_t *n) {
+    size_t cap = 16;
+    int *v = (int *)kperf__calloc(cap, sizeof *v);
+    *n = 0;
+    if (!v) return -ENOMEM;
+    const char *p = text;
+    while (*p) {
+        char *e;
+        long a = strtol(p, &e, 10), b;
+        if (e == p || a < 0 || a > 65535) break;
+        b = a;
+        if (*e == '-') {
+            p = e + 1;
+            b = strtol(p, &e, 10);
+            if (e == p || b < a || b > 65535) break;
+        }
+        for (long c = a; c <= b; c++) {
+            if (*n == cap) {
+                int *w = (int *)KPERF_REALLOC(v, cap * 2 * sizeof *v);
+                if (!w) return KPERF_FREE(v), -ENOMEM;
+                v = w, cap *= 2;
+            }
+            v[(*n)++] = (int)c;
+        }
+        p = e;
+        if (*p == ',') p++;
+        else break;
+    }
+    *out = v;
+    return 0;
+}
+
+static int kperf__sampling_online(int **cpus, size_t *n) {
+    char buf[4096];
+    if (kperf__read_file("/sys/devices/system/cpu/online", buf, sizeof buf) < 0) {
+        long c = sysconf(_SC_NPROCESSORS_ONLN);
+        snprintf(buf, sizeof buf, "0-%ld", c > 0 ? c - 1 : 0);
+    }
+    return kperf__sampling_cpulist(buf, cpus, n);
+}
+
+/* Explains a failed perf_event_open for a sampling event. */
+static int kperf__sampling_open_error(int err, const char *ev, pid_t pid, int cpu) {
+    char tgt[64];
+    char para[16] = "?";
+    kperf__read_file("/proc/sys/kernel/perf_event_paranoid", para, sizeof para);
+    if (pid > 0) snprintf(tgt, sizeof tgt, "pid %d", (int)pid);
+    else if (pid == 0) snprintf(tgt, sizeof tgt, "the calling thread");
+    else snprintf(tgt, sizeof tgt, "CPU %d", cpu);
+    if (err == EACCES || err == EPERM)
+        return kperf__fail(KPERF_EPARANOID,
+                           "cannot sample %s on %s: permission denied (perf_event_paranoid is "
+                           "%s; CPU-wide or kernel sampling needs <= 1 or 0, or CAP_PERFMON; "
+                           "try include_kernel=false or `sysctl kernel.perf_event_paranoid=1`)",
+                           ev, tgt, para);
+    if (err == ESRCH)
+        return kperf__fail(KPERF_ENOTARGET, "cannot sample %s on %s: no such process", ev, tgt);
+    if (err == EMFILE || err == ENFILE)
+        return kperf__fail(KPERF_ELIMIT,
+                           "cannot sample %s on %s: out of file descriptors (raise `ulimit -n`)",
+                           ev, tgt);
+    if (err == ENOENT || err == EOPNOTSUPP || err == ENODEV)
+        return kperf__fail(KPERF_ENOTSUP,
+                           "cannot sample %s on %s: the event is not supported here (%s; a VM "
+                           "without a hardware PMU cannot sample cycles: use cpu-clock)",
+                           ev, tgt, strerror(err));
+    return kperf__fail(err, "cannot sample %s on %s: perf_event_open: %s", ev, tgt,
+                       strerror(err));
+}
+
+/* ---- events ---- */
+
+static int kperf__sampling_add_event(kperf_sampler *s, const struct perf_event_attr *a,
+                                     const char *name) {
+    struct perf_event_attr *na =
+        (struct perf_event_attr *)KPERF_REALLOC(s->attrs, (s->nev + 1) * sizeof *na);
+    if (!na) return -ENOMEM;
+    s->attrs = na;
+    char **nn = (char **)KPERF_REALLOC(s->names, (s->nev + 1) * sizeof *nn);
+    if (!nn) return -ENOMEM;
+    s->names = nn;
+    s->attrs[s->nev] = *a;
+    s->names[s->nev] = kperf__strdup(name);
+    if (!s->names[s->nev]) return -ENOMEM;
+    s->nev++;
+    return 0;
+}
+
+/* A minimal event resolver: software events and sys:name tracepoints. */
+static int kperf__sampling_one_event(const char *spec, struct perf_event_attr *a) {
+    static const struct {
+        const char *name;
+        uint32_t type;
+        uint64_t config;
+    } tab[] = {
+        {"cpu-clock", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_CLOCK},
+        {"task-clock", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_TASK_CLOCK},
+        {"page-faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS},
+        {"faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS},
+        {"minor-faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS_MIN},
+        {"major-faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS_MAJ},
+        {"context-switches", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CONTEXT_SWITCHES},
+        {"cs", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CONTEXT_SWITCHES},
+        {"cpu-migrations", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_MIGRATIONS},
+        {"dummy", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_DUMMY},
+        {"cycles", PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES},
+        {"instructions", PERF_TYPE_HARDWARE, PERF_COUNT_HW_INSTRUCTIONS},
+    };
+    memset(a, 0, sizeof *a);
+    a->size = sizeof *a;
+    for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
+        if (!strcmp(spec, tab[i].name)) {
+            a->type = tab[i].type;
+            a->config = tab[i].config;
+            return 0;
+        }
+    const char *colon = strchr(spec, ':');
+    if (colon && colon != spec && colon[1] && !strchr(colon + 1, ':')) {
+        char path[512], buf[32];
+        snprintf(path, sizeof path, "/sys/kernel/tracing/events/%.*s/%s/id",
+                 (int)(colon - spec), spec, colon + 1);
+        if (kperf__read_file(path, buf, sizeof buf) < 0) {
+            snprintf(path, sizeof path, "/sys/kernel/debug/tracing/events/%.*s/%s/id",
+                     (int)(colon - spec), spec, colon + 1);
+            if (kperf__read_file(path, buf, sizeof buf) < 0)
+                return kperf__fail(KPERF_ENOEVENT,
+                                   "unknown tracepoint '%s' (is tracefs mounted at "
+                                   "/sys/kernel/tracing? see `kperf list`)", spec);
+        }
+        a->type = PERF_TYPE_TRACEPOINT;
+        a->config = strtoull(buf, NULL, 10);
+        return 0;
+    }
+    return kperf__fail(KPERF_ENOEVENT, "unknown event '%s' for sampling (try cpu-clock)", spec);
+}
+
+static int kperf__sampling_events(kperf_sampler *s, const char *spec) {
+    char buf[1024];
+    if (strlen(spec) >= sizeof buf) return kperf__fail(KPERF_EPARSE, "event spec too long");
+    snprintf(buf, sizeof buf, "%s", spec);
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        struct perf_event_attr a;
+        int err = kperf__sampling_one_event(t, &a);
+        if (err < 0) return err;
+        if ((err = kperf__sampling_add_event(s, &a, t)) < 0)
+            return kperf__fail(ENOMEM, "out of memory");
+    }
+    if (!s->nev) return kperf__fail(KPERF_EPARSE, "empty event spec '%s'", spec);
+    return 0;
+}
+
+/* Fills the sampling-specific attr fields from the resolved desc. */
+static void kperf__sampling_attr(const kperf_sampler *s, struct perf_event_attr *a, bool first) {
+    const kperf_sampler_desc *d = &s->d;
+    a->size = sizeof *a;
+    a->sample_type = s->layout.sample_type;
+    if (a->type == PERF_TYPE_TRACEPOINT) a->sample_type |= PERF_SAMPLE_RAW;
+    if (d->period) {
+        a->sample_period = d->period;
+    } else if (a->type == PERF_TYPE_TRACEPOINT && !d->freq) {
+        a->sample_period = 1; /* every tracepoint hit, as perf record does */
+    } else {
+        a->freq = 1;
+        a->sample_freq = d->freq ? d->freq : 1000;
+    }
+    a->disabled = 1;
+    a->inherit = d->inherit;
+    a->enable_on_exec = d->enable_on_exec;
+    a->exclude_kernel = !d->include_kernel;
+    a->exclude_user = d->exclude_user;
+    a->exclude_hv = 1;
+    a->exclude_callchain_kernel = !d->include_kernel;
+    a->sample_id_all = 1;
+    a->watermark = 1;
+    a->wakeup_watermark = d->wakeup_bytes;
+    a->sample_max_stack = d->max_stack;
+    a->branch_sample_type = d->branch_filter;
+    a->sample_regs_user = s->layout.regs_user_mask;
+    a->sample_stack_user = (a->sample_type & PERF_SAMPLE_STACK_USER) ? d->stack_user_size : 0;
+    if (d->clock != KPERF_CLOCK_PERF) {
+        a->use_clockid = 1;
+        a->clockid = s->clk;
+    }
+    if (first && !d->no_sideband) {
+        a->mmap = a->mmap2 = a->comm = a->comm_exec = a->task = 1;
+    }
+    if (first && d->context_switch) a->context_switch = 1;
+}
+
+/* ---- targets, fds and rings ---- */
+
+static int kperf__sampling_push_fd(kperf_sampler *s, kperf__sfd f) {
+    if (s->nfds == s->capfds) {
+        size_t cap = s->capfds ? s->capfds * 2 : 16;
+        kperf__sfd *n = (kperf__sfd *)KPERF_REALLOC(s->fds, cap * sizeof *n);
+        if (!n) return kperf__fail(ENOMEM, "out of memory");
+        s->fds = n, s->capfds = cap;
+    }
+    s->fds[s->nfds++] = f;
+    return 0;
+}
+
+/* Maps a ring for fd, or redirects fd into the ring already on the same CPU. */
+static int kperf__sampling_ring_for(kperf_sampler *s, int fd, int cpu, pid_t pid) {
+    for (size_t i = 0; cpu >= 0 && i < s->nrings; i++)
+        if (s->rings[i]->cpu == cpu) {
+            if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, s->rings[i]->fd) < 0)
+                return kperf__fail(errno, "PERF_EVENT_IOC_SET_OUTPUT on CPU %d: %s", cpu,
+                                   strerror(errno));
+            return (int)i;
+        }
+    (void)pid;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t len = page * (1 + (size_t)s->d.ring_pages);
+    void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (m == MAP_FAILED) {
+        int e = errno;
+        if (e == EPERM || e == ENOMEM)
+            return kperf__fail(KPERF_ELIMIT,
+                               "cannot map a %zu KiB sampling ring: %s (the per-user limit is "
+                               "kernel.perf_event_mlock_kb plus RLIMIT_MEMLOCK; use fewer "
+                               "ring_pages or raise them)",
+                               len / 1024, strerror(e));
+        return kperf__fail(e, "mmap of a sampling ring failed: %s", strerror(e));
+    }
+    kperf_ring **nr = (kperf_ring **)KPERF_REALLOC(s->rings, (s->nrings + 1) * sizeof *nr);
+    kperf_ring *r = (kperf_ring *)kperf__calloc(1, sizeof *r);
+    if (nr) s->rings = nr;
+    if (!nr || !r) {
+        munmap(m, len);
+        KPERF_FREE(r);
+        return kperf__fail(ENOMEM, "out of memory");
+    }
+    kperf_ring_desc rd;
+    memset(&rd, 0, sizeof rd);
+    rd.base = m, rd.size = len, rd.data_offset = page, rd.data_size = len - page;
+    rd.layout = s->layout, rd.cpu = cpu;
+    kperf__ring_init(r, &rd);
+    r->fd = fd, r->map = m, r->map_len = len, r->owner = s;
+    s->rings[s->nrings++] = r;
+    if (s->epfd >= 0) {
+        struct epoll_event ev;
+        memset(&ev, 0, sizeof ev);
+        ev.events = EPOLLIN;
+        ev.data.u32 = (uint32_t)(s->nrings - 1);
+        epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev);
+    }
+    return (int)(s->nrings - 1);
+}
+
+static int kperf__sampling_open_one(kperf_sampler *s, pid_t pid, int cpu, bool optional) {
+    for (size_t e = 0; e < s->nev; e++) {
+        int fd = (int)kperf__sys_perf_event_open(&s->attrs[e], pid, cpu, -1,
+                                                 PERF_FLAG_FD_CLOEXEC);
+        if (fd < 0) {
+            int err = errno;
+            if (optional && err == ESRCH) return 0; /* a thread exited since listing */
+            return kperf__sampling_open_error(err, s->names[e], pid, cpu);
+        }
+        kperf__sfd f = {fd, (int)e, cpu, pid, -1, 0};
+        int err = kperf__sampling_push_fd(s, f);
+        if (err < 0) return close(fd), err;
+        int ring = kperf__sampling_ring_for(s, fd, cpu, pid);
+        if (ring < 0) return ring;
+        s->fds[s->nfds - 1].ring = ring;
+        if (ioctl(fd, PERF_EVENT_IOC_ID, &s->fds[s->nfds - 1].id) < 0)
+            return kperf__fail(errno, "PERF_EVENT_IOC_ID: %s", strerror(errno));
+    }
+    return 0;
+}
+
+/* Opens every thread of @p pid on every CPU of the list. */
+static int kperf__sampling_open_pid(kperf_sampler *s, pid_t pid, const int *cpus, size_t ncpu) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *dir = opendir(path);
+    if (!dir)
+        return kperf__fail(KPERF_ENOTARGET, "cannot sample pid %d: no such process", (int)pid);
+    int err = 0;
+    for (struct dirent *de; !err && (de = readdir(dir));) {
+        if (de->d_name[0] < '0' || de->d_name[0] > '9') continue;
+        pid_t tid = (pid_t)atoi(de->d_name);
+        kperf__comm_from_proc(s, pid, tid);
+        for (size_t c = 0; !err && c < ncpu; c++)
+            err = kperf__sampling_open_one(s, tid, cpus[c], tid != pid);
+    }
+    closedir(dir);
+    return err;
+}
+
+static int kperf__sampling_open_targets(kperf_sampler *s, const kperf_sampler_desc *d) {
+    int *cpus = NULL, err = 0;
+    size_t ncpu = 0;
+    bool want_cpus = d->ncpus || d->all_cpus || d->npids || d->inherit;
+    if (d->ncpus) {
+        cpus = (int *)kperf__calloc(d->ncpus, sizeof *cpus);
+        if (!cpus) return kperf__fail(ENOMEM, "out of memory");
+        memcpy(cpus, d->cpus, d->ncpus * sizeof *cpus);
+        ncpu = d->ncpus;
+    } else if (want_cpus && kperf__sampling_online(&cpus, &ncpu) < 0) {
+        return kperf__fail(ENOMEM, "out of memory");
+    }
+    if (d->npids) {
+        for (size_t i = 0; !err && i < d->npids; i++)
+            err = kperf__sampling_open_pid(s, d->pids[i], cpus, ncpu);
+    } else if (d->ncpus || d->all_cpus) {
+        for (size_t c = 0; !err && c < ncpu; c++) err = kperf__sampling_open_one(s, -1, cpus[c], false);
+    } else {
+        pid_t self = getpid(), tid = (pid_t)syscall(SYS_gettid);
+        kperf__comm_from_proc(s, self, tid);
+        kperf__comm_from_proc(s, self, self);
+        if (d->inherit)
+            for (size_t c = 0; !err && c < ncpu; c++) err = kperf__sampling_open_one(s, 0, cpus[c], false);
+        else
+            err = kperf__sampling_open_one(s, 0, -1, false);
+    }
+    KPERF_FREE(cpus);
+    return err;
+}
+
+static int kperf__u64_cmp(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Sorted id -> event table, so that a record's id names its event in O(log n). */
+static int kperf__sampling_ids(kperf_sampler *s) {
+    uint64_t *pairs = (uint64_t *)kperf__calloc(s->nfds * 2, sizeof *pairs);
+    s->ids = (uint64_t *)kperf__calloc(s->nfds, sizeof *s->ids);
+    s->id_event = (int *)kperf__calloc(s->nfds, sizeof *s->id_event);
+    if (!pairs || !s->ids || !s->id_event) {
+        KPERF_FREE(pairs);
+        return kperf__fail(ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < s->nfds; i++)
+        pairs[2 * i] = s->fds[i].id, pairs[2 * i + 1] = (uint64_t)s->fds[i].event;
+    qsort(pairs, s->nfds, 2 * sizeof *pairs, kperf__u64_cmp);
+    for (size_t i = 0; i < s->nfds; i++)
+        s->ids[i] = pairs[2 * i], s->id_event[i] = (int)pairs[2 * i + 1];
+    s->nids = s->nfds;
+    KPERF_FREE(pairs);
+    return 0;
+}
+
+static int kperf__sampling_event_of(const kperf_sampler *s, uint64_t id) {
+    size_t lo = 0, hi = s->nids;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (s->ids[mid] < id) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < s->nids && s->ids[lo] == id ? s->id_event[lo] : -1;
+}
+
+static clockid_t kperf__clockid(kperf_clock c) {
+    switch (c) {
+    case KPERF_CLOCK_MONOTONIC_RAW: return CLOCK_MONOTONIC_RAW;
+    case KPERF_CLOCK_REALTIME: return CLOCK_REALTIME;
+    case KPERF_CLOCK_BOOTTIME: return CLOCK_BOOTTIME;
+    case KPERF_CLOCK_TAI: return CLOCK_TAI;
+    default: return CLOCK_MONOTONIC;
+    }
+}
+
+/* Every default in one place. */
+static int kperf__sampling_defaults(kperf_sampler *s, const kperf_sampler_desc *in) {
+    kperf_sampler_desc *d = &s->d;
+    if (in) *d = *in;
+    else memset(d, 0, sizeof *d);
+    if (!d->events || !*d->events) d->events = "cpu-clock";
+    if (!d->ring_pages) d->ring_pages = 128;
+    if (d->ring_pages & (d->ring_pages - 1))
+        return kperf__fail(EINVAL, "ring_pages %u is not a power of two", d->ring_pages);
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    if (!d->wakeup_bytes) d->wakeup_bytes = (uint32_t)(d->ring_pages * page / 4);
+    if (!d->stack_user_size) d->stack_user_size = 8192;
+    if (d->clock > KPERF_CLOCK_PERF) return kperf__fail(EINVAL, "unknown clock %d", (int)d->clock);
+    s->clk = kperf__clockid(d->clock);
+    s->use_clk = d->clock != KPERF_CLOCK_PERF;
+    uint64_t st = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME |
+                  PERF_SAMPLE_CPU | PERF_SAMPLE_PERIOD | d->fields;
+    if (d->callchain) st |= PERF_SAMPLE_CALLCHAIN;
+    if (d->branch_filter) st |= PERF_SAMPLE_BRANCH_STACK;
+    st &= ~(uint64_t)(PERF_SAMPLE_READ | PERF_SAMPLE_AUX);
+    if (!d->regs_user_mask && (st & (PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER))) {
+#if defined(__x86_64__)
+        d->regs_user_mask = (1ull << 6) | (1ull << 7) | (1ull << 8); /* bp, sp, ip */
+#elif defined(__aarch64__)
+        d->regs_user_mask = (1ull << 29) | (1ull << 30) | (1ull << 31) | (1ull << 32);
+#endif
+    }
+    if (st & PERF_SAMPLE_STACK_USER) st |= PERF_SAMPLE_REGS_USER;
+    s->layout.sample_type = st;
+    s->layout.branch_sample_type = d->branch_filter;
+    s->layout.regs_user_mask = (st & PERF_SAMPLE_REGS_USER) ? d->regs_user_mask : 0;
+    s->layout.sample_id_all = true;
+    d->pids = NULL;
+    d->cpus = NULL;
+    return 0;
+}
+
+KPERF_API int kperf_sampler_open(kperf_sampler **out, const kperf_sampler_desc *desc) {
+    if (!out) return kperf__fail(EINVAL, "kperf_sampler_open: out is NULL");
+    *out = NULL;
+    kperf_sampler *s = (kperf_sampler *)kperf__calloc(1, sizeof *s);
+    if (!s) return kperf__fail(ENOMEM, "out of memory");
+    s->epfd = -1;
+    int err = kperf__sampling_defaults(s, desc);
+    if (!err) err = kperf__sampling_events(s, s->d.events);
+    if (!err && s->nev) {
+        /* tracepoints add RAW, and every event must share one layout: decide it once */
+        for (size_t i = 0; i < s->nev; i++)
+            if (s->attrs[i].type == PERF_TYPE_TRACEPOINT) s->layout.sample_type |= PERF_SAMPLE_RAW;
+        for (size_t i = 0; i < s->nev; i++) kperf__sampling_attr(s, &s->attrs[i], i == 0);
+        s->epfd = epoll_create1(EPOLL_CLOEXEC);
+        if (s->epfd < 0) err = kperf__fail(errno, "epoll_create1: %s", strerror(errno));
+    }
+    if (!err) err = kperf__sampling_open_targets(s, desc ? desc : &s->d);
+    if (!err) err = kperf__sampling_ids(s);
+    if (err < 0) {
+        kperf_sampler_close(s);
+        return err;
+    }
+    s->running = s->d.enable_on_exec;
+    *out = s;
+    return 0;
+}
+
+KPERF_API void kperf_sampler_close(kperf_sampler *s) {
+    if (!s) return;
+    for (size_t i = 0; i < s->nfds; i++) ioctl(s->fds[i].fd, PERF_EVENT_IOC_DISABLE, 0);
+    for (size_t i = 0; i < s->nrings; i++) {
+        munmap(s->rings[i]->map, s->rings[i]->map_len);
+        kperf_ring_close(s->rings[i]);
+    }
+    for (size_t i = 0; i < s->nfds; i++) close(s->fds[i].fd);
+    for (size_t i = 0; i < s->nev; i++) KPERF_FREE(s->names[i]);
+    if (s->epfd >= 0) close(s->epfd);
+    KPERF_FREE(s->names);
+    KPERF_FREE(s->attrs);
+    KPERF_FREE(s->fds);
+    KPERF_FREE(s->rings);
+    KPERF_FREE(s->heap);
+    KPERF_FREE(s->ids);
+    KPERF_FREE(s->id_event);
+    KPERF_FREE(s->comms);
+    KPERF_FREE(s);
+}
+
+static int kperf__sampling_ioctl_all(kperf_sampler *s, unsigned long req, const char *what) {
+    if (!s) return kperf__fail(EINVAL, "%s: sampler is NULL", what);
+    for (size_t i = 0; i < s->nfds; i++)
+        if (ioctl(s->fds[i].fd, req, 0) < 0)
+            return kperf__fail(errno, "%s of %s failed: %s", what, s->names[s->fds[i].event],
+                               strerror(errno));
+    return 0;
+}
+
+KPERF_API int kperf_sampler_start(kperf_sampler *s) {
+    int err = kperf__sampling_ioctl_all(s, PERF_EVENT_IOC_ENABLE, "kperf_sampler_start");
+    if (!err) s->running = true;
+    return err;
+}
+
+KPERF_API int kperf_sampler_stop(kperf_sampler *s) {
+    int err = kperf__sampling_ioctl_all(s, PERF_EVENT_IOC_DISABLE, "kperf_sampler_stop");
+    if (!err) s->running = false;
+    return err;
+}
+
+/* ---- the streaming merge ---- */
+
+static void kperf__heap_up(kperf_ring **h, size_t i) {
+    while (i) {
+        size_t p = (i - 1) / 2;
+        if (h[p]->rec.time <= h[i]->rec.time) break;
+        kperf_ring *t = h[p];
+        h[p] = h[i], h[i] = t, i = p;
+    }
+}
+
+static void kperf__heap_down(kperf_ring **h, size_t n, size_t i) {
+    for (;;) {
+        size_t l = 2 * i + 1, m = i;
+        if (l < n && h[l]->rec.time < h[m]->rec.time) m = l;
+        if (l + 1 < n && h[l + 1]->rec.time < h[m]->rec.time) m = l + 1;
+        if (m == i) return;
+        kperf_ring *t = h[m];
+        h[m] = h[i], h[i] = t, i = m;
+    }
+}
+
+/* Peeks at a ring's head and queues it when its record is old enough for this round. */
+static int kperf__merge_offer(kperf_sampler *s, kperf_ring *r) {
+    int n = kperf__ring_peek(r);
+    if (n <= 0) return n;
+    if (r->rec.time > s->limit) return 0;
+    s->heap[s->nheap] = r;
+    kperf__heap_up(s->heap, s->nheap++);
+    return 0;
+}
+
+static int kperf__merge_begin(kperf_sampler *s) {
+    if (!s->heap) {
+        s->heap = (kperf_ring **)kperf__calloc(s->nrings, sizeof *s->heap);
+        if (!s->heap) return kperf__fail(ENOMEM, "out of memory");
+    }
+    s->limit = UINT64_MAX;
+    if (s->running && s->use_clk) {
+        struct timespec ts;
+        clock_gettime(s->clk, &ts);
+        uint64_t now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+        s->limit = now > 1000000 ? now - 1000000 : 0; /* 1 ms holdback */
+    }
+    memset(&s->st.last, 0, sizeof s->st.last);
+    s->nheap = 0;
+    s->in_round = true;
+    int first_err = 0;
+    for (size_t i = 0; i < s->nrings; i++) {
+        int err = kperf__merge_offer(s, s->rings[i]);
+        if (err < 0 && !first_err) first_err = err;
+    }
+    return first_err;
+}
+
+KPERF_API int kperf_sampler_next(kperf_sampler *s, const kperf_record **rec) {
+    if (!s || !rec) return kperf__fail(EINVAL, "kperf_sampler_next: NULL argument");
+    *rec = NULL;
+    int err = 0;
+    if (s->cur) {
+        kperf_ring *r = s->cur;
+        s->cur = NULL;
+        kperf__ring_consume(r);
+        err = kperf__merge_offer(s, r);
+    } else if (!s->in_round) {
+        err = kperf__merge_begin(s);
+    }
+    if (err < 0) return err;
+    if (!s->nheap) {
+        s->in_round = false;
+        return 0;
+    }
+    kperf_ring *r = s->heap[0];
+    s->heap[0] = s->heap[--s->nheap];
+    kperf__heap_down(s->heap, s->nheap, 0);
+    s->cur = r;
+    r->rec.event = kperf__sampling_event_of(s, r->rec.id);
+    if (r->rec.time < s->last_time) s->st.out_of_order++;
+    else s->last_time = r->rec.time;
+    kperf__ring_account(&r->st, &r->rec);
+    kperf__ring_account(&s->st.last, &r->rec);
+    kperf__comm_track(s, &r->rec);
+    *rec = &r->rec;
+    return 1;
+}
+
+KPERF_API int kperf_sampler_read(kperf_sampler *s, kperf_record_fn fn, void *user) {
+    if (!s || !fn) return kperf__fail(EINVAL, "kperf_sampler_read: NULL argument");
+    if (s->cur || s->in_round) { /* finish a pull drain left half-way */
+        if (s->cur) kperf__ring_consume(s->cur);
+        s->cur = NULL;
+        s->in_round = false;
+    }
+    const kperf_record *rec;
+    int n = 0, got;
+    while ((got = kperf_sampler_next(s, &rec)) > 0) {
+        n++;
+        int rc = fn(rec, user);
+        if (rc < 0) {
+            kperf__ring_consume(s->cur);
+            s->cur = NULL;
+            s->in_round = false;
+            return rc;
+        }
+    }
+    return got < 0 ? got : n;
+}
+
+KPERF_API int kperf_sampler_fd(const kperf_sampler *s) { return s ? s->epfd : -1; }
+
+KPERF_API void kperf_sampler_stats_read(const kperf_sampler *s, kperf_sampler_stats *out) {
+    if (!out) return;
+    memset(out, 0, sizeof *out);
+    if (!s) return;
+    out->last = s->st.last;
+    out->out_of_order = s->st.out_of_order;
+    for (size_t i = 0; i < s->nrings; i++) {
+        const kperf_ring_stats *r = &s->rings[i]->st;
+        out->total.records += r->records;
+        out->total.samples += r->samples;
+        out->total.lost += r->lost;
+        out->total.lost_samples += r->lost_samples;
+        out->total.throttled += r->throttled;
+        out->total.unthrottled += r->unthrottled;
+        out->total.corrupt += r->corrupt;
+        out->total.copied += r->copied;
+    }
+}
+
+KPERF_API size_t kperf_sampler_nevents(const kperf_sampler *s) { return s ? s->nev : 0; }
+
+KPERF_API const char *kperf_sampler_event_name(const kperf_sampler *s, size_t i) {
+    return s && i < s->nev ? s->names[i] : NULL;
+}
+
+/* ---- folded stacks ---- */
+
+typedef struct kperf__fold_ent {
+    char *key;
+    uint64_t count;
+    uint64_t hash;
+} kperf__fold_ent;
+
+struct kperf_folded {
+    kperf__fold_ent *t;
+    size_t n, cap;
+    kperf_frame_name_fn name;
+    void *user;
+    char *buf;
+    size_t bufcap;
+};
+
+KPERF_API int kperf_folded_open(kperf_folded **out, kperf_frame_name_fn name, void *user) {
+    if (!out) return kperf__fail(EINVAL, "kperf_folded_open: out is NULL");
+    *out = (kperf_folded *)kperf__calloc(1, sizeof **out);
+    if (!*out) return kperf__fail(ENOMEM, "out of memory");
+    (*out)->name = name;
+    (*out)->user = user;
+    return 0;
+}
+
+KPERF_API void kperf_folded_close(kperf_folded *f) {
+    if (!f) return;
+    for (size_t i = 0; i < f->cap; i++) KPERF_FREE(f->t[i].key);
+    KPERF_FREE(f->t);
+    KPERF_FREE(f->buf);
+    KPERF_FREE(f);
+}
+
+static uint64_t kperf__fnv1a(const char *s) {
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+static int kperf__folded_bump(kperf_folded *f, const char *key) {
+    if ((f->n + 1) * 4 >= f->cap * 3) {
+        size_t cap = f->cap ? f->cap * 2 : 256;
+        kperf__fold_ent *t = (kperf__fold_ent *)kperf__calloc(cap, sizeof *t);
+        if (!t) return kperf__fail(ENOMEM, "out of memory");
+        for (size_t i = 0; i < f->cap; i++) {
+            if (!f->t[i].key) continue;
+            size_t j = f->t[i].hash & (cap - 1);
+            while (t[j].key) j = (j + 1) & (cap - 1);
+            t[j] = f->t[i];
+        }
+        KPERF_FREE(f->t);
+        f->t = t, f->cap = cap;
+    }
+    uint64_t h = kperf__fnv1a(key);
+    size_t j = h & (f->cap - 1);
+    while (f->t[j].key && (f->t[j].hash != h || strcmp(f->t[j].key, key)))
+        j = (j + 1) & (f->cap - 1);
+    if (!f->t[j].key) {
+        if (!(f->t[j].key = kperf__strdup(key))) return kperf__fail(ENOMEM, "out of memory");
+        f->t[j].hash = h;
+        f->n++;
+    }
+    f->t[j].count++;
+    return 0;
+}
+
+/* Appends text plus ';' to the stack being built, sanitising separators. */
+static int kperf__folded_append(kperf_folded *f, size_t *len, const char *text) {
+    size_t tl = strlen(text), need = *len + tl + 2;
+    if (need > f->bufcap) {
+        size_t cap = f->bufcap ? f->bufcap * 2 : 1024;
+        while (cap < need) cap *= 2;
+        char *b = (char *)KPERF_REALLOC(f->buf, cap);
+        if (!b) return kperf__fail(ENOMEM, "out of memory");
+        f->buf = b, f->bufcap = cap;
+    }
+    for (size_t i = 0; i < tl; i++) {
+        char ch = text[i];
+        f->buf[*len + i] = (ch == ';' || ch == '\n' || ch == ' ') ? '_' : ch;
+    }
+    *len += tl;
+    f->buf[(*len)++] = ';';
+    f->buf[*len] = 0;
+    return 0;
+}
+
+static int kperf__folded_frame(kperf_folded *f, size_t *len, uint64_t addr, uint32_t pid,
+                               bool kernel) {
+    char name[512];
+    int n = f->name ? f->name(addr, pid, kernel, name, sizeof name, f->user) : -1;
+    if (n < 0)
+        snprintf(name, sizeof name, "0x%llx%s", (unsigned long long)addr, kernel ? "_[k]" : "");
+    return kperf__folded_append(f, len, name);
+}
+
+KPERF_API int kperf_folded_add(kperf_folded *f, const kperf_sample *smp, const char *comm) {
+    if (!f || !smp) return kperf__fail(EINVAL, "kperf_folded_add: NULL argument");
+    size_t len = 0;
+    int err = 0;
+    if (comm && *comm && (err = kperf__folded_append(f, &len, comm))) return err;
+    if (smp->nips) {
+        /* root first; a context marker applies to the entries after it (inwards) */
+        for (size_t i = smp->nips; i-- > 0;) {
+            uint64_t a = smp->ips[i];
+            if (a >= KPERF_CONTEXT_MAX) continue;
+            bool kernel = false;
+            for (size_t k = i; k-- > 0;)
+                if (smp->ips[k] >= KPERF_CONTEXT_MAX) {
+                    kernel = smp->ips[k] == KPERF_CONTEXT_KERNEL;
+                    break;
+                }
+            if ((err = kperf__folded_frame(f, &len, a, smp->pid, kernel))) return err;
+        }
+    } else if ((err = kperf__folded_frame(f, &len, smp->ip, smp->pid, false))) {
+        return err;
+    }
+    if (!len) return 0;
+    f->buf[--len] = 0; /* drop the last ';' */
+    return kperf__folded_bump(f, f->buf);
+}
+
+static int kperf__fold_cmp(const void *a, const void *b) {
+    const kperf__fold_ent *x = *(const kperf__fold_ent *const *)a;
+    const kperf__fold_ent *y = *(const kperf__fold_ent *const *)b;
+    return strcmp(x->key, y->key);
+}
+
+KPERF_API int kperf_folded_write(kperf_folded *f, const char *path) {
+    if (!f || !path) return kperf__fail(EINVAL, "kperf_folded_write: NULL argument");
+    const kperf__fold_ent **v = (const kperf__fold_ent **)kperf__calloc(f->n, sizeof *v);
+    if (!v) return kperf__fail(ENOMEM, "out of memory");
+    size_t n = 0;
+    for (size_t i = 0; i < f->cap; i++)
+        if (f->t[i].key) v[n++] = &f->t[i];
+    qsort(v, n, sizeof *v, kperf__fold_cmp);
+    FILE *out = strcmp(path, "-") ? fopen(path, "w") : stdout;
+    if (!out) {
+        KPERF_FREE(v);
+        return kperf__fail(errno, "cannot write folded stacks to %s: %s", path, strerror(errno));
+    }
+    for (size_t i = 0; i < n; i++)
+        fprintf(out, "%s %llu\n", v[i]->key, (unsigned long long)v[i]->count);
+    KPERF_FREE(v);
+    int bad = ferror(out);
+    if (out != stdout) bad |= fclose(out);
+    else fflush(out);
+    return bad ? kperf__fail(EIO, "writing folded stacks to %s failed", path) : (int)n;
+}
 // <<sampling
 
 // >>perfdata ----------------------------------------------------------------------------

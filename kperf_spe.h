@@ -1,9 +1,37 @@
 /* kperf_spe.h - v0.1.0 - Arm SPE: discovery, filters, AUX area and a portable packet decoder.
  * SPDX-License-Identifier: MIT
  *
- * Part of kperf. Include kperf.h first. No dependency beyond kperf.h; the decoder runs on any architecture.
- * The implementation is instantiated by the same `#define KPERF_IMPLEMENTATION` that
- * instantiates kperf.h (in exactly one file).
+ * Part of kperf. Include kperf.h first. The implementation is instantiated by the same
+ * `#define KPERF_IMPLEMENTATION` that instantiates kperf.h (in exactly one file).
+ *
+ * CONTENTS (all in the >>spe section)
+ *     packets     kperf_spe_packet_parse/desc: every packet class, extended headers,
+ *                 explicit little-endian loads (runs the same on x86 and Arm)
+ *     records     kperf_spe_record: pc/el/ns, branch target, data VA/PA, latencies, events,
+ *                 op type, data source (Neoverse/HiSilicon/AmpereOne tables by MIDR), context,
+ *                 timestamp -> perf time, pid/tid from CONTEXT or context-switch side-band
+ *     decoder     kperf_spe_decoder_*: streaming, packets may straddle buffers, resync after
+ *                 unknown bytes, truncated tails dropped, counters of everything skipped
+ *     pmus        kperf_spe_pmus_*: every arm_spe_N PMU (type, cpumask, caps files)
+ *     filters     kperf_spe_config: libkperf dataFilter/evFilter/minLatency and newer fields,
+ *                 encoded through the PMU's format/ files (never fixed bit positions)
+ *     sessions    kperf_spe_open/read/close: per-CPU or per-task events, the AUX area,
+ *                 aux_head/aux_tail, PERF_RECORD_AUX flags
+ *
+ * QUICK START (decode raw AUX bytes on any machine)
+ *     static int on_rec(const kperf_spe_record *r, void *u) {
+ *         char line[1024];
+ *         kperf_spe_record_format(r, line, sizeof line);
+ *         return puts(line) < 0 ? -1 : 0;
+ *     }
+ *     kperf_spe_decoder_desc d = {0};
+ *     d.on_record = on_rec;
+ *     kperf_spe_decode(bytes, nbytes, &d, NULL);
+ *
+ * ERRORS, THREAD SAFETY, PERMISSIONS: as in kperf.h. Opening SPE needs an arm_spe_N PMU
+ * (Armv8.2+ CPUs with SPE, a kernel with CONFIG_ARM_SPE_PMU); on other machines
+ * kperf_spe_open() returns -KPERF_ENOTSUP "no arm_spe PMU on this machine". Physical
+ * addresses and kernel samples need perf_event_paranoid <= 0 or CAP_PERFMON.
  */
 #ifndef KPERF_SPE_H_INCLUDED
 #define KPERF_SPE_H_INCLUDED
@@ -16,6 +44,335 @@ extern "C" {
 #endif
 
 // >>spe -----------------------------------------------------------------------------
+/* ---- packets ------------------------------------------------------------------------ */
+
+/** Classes of SPE packets, as kperf_spe_packet_parse() reports them. */
+typedef enum kperf_spe_packet_type {
+    KPERF_SPE_PKT_BAD = 0,      /**< a byte that starts no known packet (skipped, 1 byte) */
+    KPERF_SPE_PKT_PAD,          /**< padding (0x00) */
+    KPERF_SPE_PKT_END,          /**< end of a record without timestamp (0x01) */
+    KPERF_SPE_PKT_TIMESTAMP,    /**< generic-timer timestamp, ends a record (0x71) */
+    KPERF_SPE_PKT_ADDRESS,      /**< address packet; index is a ::kperf_spe_addr_index */
+    KPERF_SPE_PKT_COUNTER,      /**< counter (latency) packet; index is a ::kperf_spe_counter_index */
+    KPERF_SPE_PKT_CONTEXT,      /**< CONTEXTIDR value; index 0 = EL1, 1 = EL2 */
+    KPERF_SPE_PKT_OP_TYPE,      /**< operation type; index is a ::kperf_spe_op_class */
+    KPERF_SPE_PKT_EVENTS,       /**< events bitmask (::kperf_spe_event) */
+    KPERF_SPE_PKT_DATA_SOURCE,  /**< where the data came from (IMPDEF, see kperf_spe_ds_name()) */
+    KPERF_SPE_PKT_TRUNCATED     /**< the buffer ends inside this packet (only from a decoder at
+                                     the end of a stream, or from kperf_spe_packet_parse()) */
+} kperf_spe_packet_type;
+
+/** Indexes of address packets (5 bits with an extended header). */
+enum kperf_spe_addr_index {
+    KPERF_SPE_ADDR_PC = 0,  /**< PC of the sampled instruction, with EL and NS */
+    KPERF_SPE_ADDR_TGT = 1, /**< branch target, with EL and NS */
+    KPERF_SPE_ADDR_VA = 2,  /**< data virtual address, top byte = tag */
+    KPERF_SPE_ADDR_PA = 3,  /**< data physical address, with NS, CH and PAT */
+    KPERF_SPE_ADDR_PBT = 4  /**< previous branch target (FEAT_SPE_PBT), with EL and NS */
+};
+
+/** Indexes of counter packets (5 bits with an extended header). */
+enum kperf_spe_counter_index {
+    KPERF_SPE_CNT_TOTAL = 0, /**< total latency: dispatch to completion, in cycles */
+    KPERF_SPE_CNT_ISSUE = 1, /**< issue latency: dispatch to issue, in cycles */
+    KPERF_SPE_CNT_XLAT = 2   /**< translation latency: address translation, in cycles */
+};
+
+/** Operation classes (the two low bits of the OP-TYPE header). */
+enum kperf_spe_op_class {
+    KPERF_SPE_OP_OTHER = 0,  /**< other: data processing, SVE/SME other, conditional select */
+    KPERF_SPE_OP_LDST = 1,   /**< load, store or atomic (GP, SIMD&FP, SVE/SME, MTE, memcpy,
+                                  memset, GCS, system registers) */
+    KPERF_SPE_OP_BRANCH = 2  /**< branch or exception return */
+};
+
+/** Bits of the EVENTS packet. Bits 12-15 and above 25 are implementation defined. */
+enum kperf_spe_event {
+    KPERF_SPE_EV_EXCEPTION_GEN = 1 << 0,  /**< generated an exception */
+    KPERF_SPE_EV_RETIRED = 1 << 1,        /**< architecturally executed */
+    KPERF_SPE_EV_L1D_ACCESS = 1 << 2,     /**< level 1 data cache access */
+    KPERF_SPE_EV_L1D_REFILL = 1 << 3,     /**< level 1 data cache refill (miss) */
+    KPERF_SPE_EV_TLB_ACCESS = 1 << 4,     /**< TLB access */
+    KPERF_SPE_EV_TLB_REFILL = 1 << 5,     /**< TLB walk (miss) */
+    KPERF_SPE_EV_NOT_TAKEN = 1 << 6,      /**< conditional instruction failed / branch not taken */
+    KPERF_SPE_EV_MISPRED = 1 << 7,        /**< branch mispredicted */
+    KPERF_SPE_EV_LLC_ACCESS = 1 << 8,     /**< last level cache access */
+    KPERF_SPE_EV_LLC_REFILL = 1 << 9,     /**< last level cache miss */
+    KPERF_SPE_EV_REMOTE_ACCESS = 1 << 10, /**< access to another socket */
+    KPERF_SPE_EV_ALIGNMENT = 1 << 11,     /**< misaligned access */
+    KPERF_SPE_EV_TXN = 1 << 16,           /**< in a TME transaction */
+    KPERF_SPE_EV_SVE_PARTIAL_PRED = 1 << 17, /**< SVE: predicate partly active */
+    KPERF_SPE_EV_SVE_EMPTY_PRED = 1 << 18,   /**< SVE: predicate all inactive */
+    KPERF_SPE_EV_L2D_ACCESS = 1 << 19,    /**< level 2 data cache access */
+    KPERF_SPE_EV_L2D_MISS = 1 << 20,      /**< level 2 data cache miss */
+    KPERF_SPE_EV_HITM = 1 << 21,          /**< cache data modified (hit a modified line) */
+    KPERF_SPE_EV_LFB = 1 << 22,           /**< recently fetched (line fill buffer hit) */
+    KPERF_SPE_EV_SNOOPED = 1 << 23,       /**< data snooped */
+    KPERF_SPE_EV_STREAMING_SVE = 1 << 24, /**< in streaming SVE mode */
+    KPERF_SPE_EV_SMCU = 1 << 25           /**< executed by an SME compute unit */
+};
+
+/** One decoded SPE packet. */
+typedef struct kperf_spe_packet {
+    uint8_t type;           /**< a ::kperf_spe_packet_type */
+    uint8_t index;          /**< address/counter index (0-31), context index, op class; for
+                                 ::KPERF_SPE_PKT_TRUNCATED the size the header announced */
+    uint8_t size;           /**< bytes of the packet, headers included (for TRUNCATED: the
+                                 bytes present) */
+    uint8_t payload_size;   /**< payload bytes: 0, 1, 2, 4 or 8 */
+    bool extended;          /**< had a 2-byte extended header */
+    uint64_t payload;       /**< payload, loaded little-endian (whatever the host order) */
+} kperf_spe_packet;
+
+/** @brief Decodes the packet at the start of @p buf. Pure: no state, no allocation, reads
+ *  at most @p len bytes, works the same on every host architecture.
+ *  @param buf raw SPE bytes.
+ *  @param len bytes available in @p buf.
+ *  @param pkt receives the packet.
+ *  @return the packet size in bytes (>= 1; an unknown byte is a 1-byte
+ *  ::KPERF_SPE_PKT_BAD), or 0 when @p len is 0 or the packet continues past @p len
+ *  (then pkt->type is ::KPERF_SPE_PKT_TRUNCATED and pkt->index the size it needs). */
+KPERF_API size_t kperf_spe_packet_parse(const void *buf, size_t len, kperf_spe_packet *pkt);
+
+/** @brief Describes a packet the way `perf report -D` does ("PC 0xffb7ee29f38200 el2 ns=1",
+ *  "LAT 3 TOT", "EV RETIRED MISPRED", "B COND", "LD GP-REG", ...).
+ *  @param pkt the packet.
+ *  @param midr the MIDR_EL1 of the CPU that wrote it (names IMPDEF event bits); 0 if unknown.
+ *  @param buf receives the NUL-terminated text (truncated to @p size).
+ *  @param size size of @p buf.
+ *  @return the length of the full text (like snprintf). */
+KPERF_API int kperf_spe_packet_desc(const kperf_spe_packet *pkt, uint64_t midr, char *buf,
+                                    size_t size);
+
+/** @brief Describes an operation type, e.g. "B COND", "LD AT AR", "SVE-OTHER EVLEN 256 FP".
+ *  @param op_class a ::kperf_spe_op_class. @param payload the OP-TYPE payload byte.
+ *  @param buf receives the text. @param size size of @p buf.
+ *  @return the length of the full text. */
+KPERF_API int kperf_spe_op_desc(unsigned op_class, unsigned payload, char *buf, size_t size);
+
+/** @brief The name of one EVENTS bit ("RETIRED", "L1D-REFILL", ...).
+ *  @param bit 0-63. @param midr names IMPDEF bits of known CPUs (Neoverse N1 bit 12); 0 if
+ *  unknown. @return a static string, or NULL for an unnamed bit. */
+KPERF_API const char *kperf_spe_event_name(unsigned bit, uint64_t midr);
+
+/** Data-source encodings (the DATA-SOURCE payload is implementation defined). */
+typedef enum kperf_spe_ds_table {
+    KPERF_SPE_DS_NONE = 0,     /**< unknown CPU: only the raw value is meaningful */
+    KPERF_SPE_DS_COMMON = 1,   /**< Arm Neoverse N1/N2/V1/V2 and Cortex A720/A725/X1C/X3/X925 */
+    KPERF_SPE_DS_HISI_HIP = 2, /**< HiSilicon HIP12 */
+    KPERF_SPE_DS_AMPEREONE = 3 /**< AmpereOne (AC04) */
+} kperf_spe_ds_table;
+
+/** @brief Picks the data-source table for a CPU.
+ *  @param midr MIDR_EL1 (variant and revision are ignored).
+ *  @return a ::kperf_spe_ds_table. */
+KPERF_API int kperf_spe_ds_table_for_midr(uint64_t midr);
+
+/** @brief Names a data-source value, e.g. "L1D", "L2", "PEER-CORE", "DRAM", "L3-HITM".
+ *  @param table a ::kperf_spe_ds_table. @param source the DATA-SOURCE payload.
+ *  @return a static string, or NULL when the table has no such value. */
+KPERF_API const char *kperf_spe_ds_name(int table, uint64_t source);
+
+/* ---- records ------------------------------------------------------------------------ */
+
+/** Field identifiers of a record: which packets it carried, in ::kperf_spe_record::order. */
+enum kperf_spe_field {
+    KPERF_SPE_F_ADDR = 0,         /**< address index i is field KPERF_SPE_F_ADDR + i (0-31) */
+    KPERF_SPE_F_COUNTER = 32,     /**< counter index i is field KPERF_SPE_F_COUNTER + i */
+    KPERF_SPE_F_EVENTS = 64,      /**< an EVENTS packet */
+    KPERF_SPE_F_OP = 65,          /**< an OP-TYPE packet */
+    KPERF_SPE_F_DATA_SOURCE = 66, /**< a DATA-SOURCE packet */
+    KPERF_SPE_F_CONTEXT = 67,     /**< a CONTEXT packet */
+    KPERF_SPE_F_TIMESTAMP = 68,   /**< the TIMESTAMP packet that ended the record */
+    KPERF_SPE_F_COUNT = 69        /**< number of field identifiers */
+};
+
+/** True when record @p r carried field @p f (a ::kperf_spe_field). */
+#define KPERF_SPE_HAS(r, f) ((((r)->seen[(f) >> 6]) >> ((f)&63)) & 1u)
+
+/** Flags of a record. */
+enum kperf_spe_record_flags {
+    KPERF_SPE_REC_INCOMPLETE = 1 << 0, /**< no END or TIMESTAMP: the stream ended or was reset
+                                            inside it (delivered only with deliver_partial) */
+    KPERF_SPE_REC_DAMAGED = 1 << 1,    /**< an unknown byte interrupted it (delivered only with
+                                            deliver_partial) */
+    KPERF_SPE_REC_AFTER_GAP = 1 << 2,  /**< first record after the stream start, an unknown
+                                            byte or a reset: packets before it were not seen,
+                                            so it may lack its leading packets */
+    KPERF_SPE_REC_TIME = 1 << 3,       /**< time holds a perf time (timestamp and clock known) */
+    KPERF_SPE_REC_TID = 1 << 4         /**< tid (and pid when >= 0) were attributed */
+};
+
+/** One SPE record: the packets between two END/TIMESTAMP packets. Every field is reset
+ *  between records; only fields whose packet was present are set (see KPERF_SPE_HAS). */
+typedef struct kperf_spe_record {
+    uint64_t offset;        /**< stream offset of its first packet that is not padding */
+    uint32_t flags;         /**< ::kperf_spe_record_flags */
+    uint8_t end;            /**< ::KPERF_SPE_PKT_END or ::KPERF_SPE_PKT_TIMESTAMP; 0 if none */
+    uint8_t norder;         /**< entries used in order */
+    uint8_t order[KPERF_SPE_F_COUNT]; /**< fields (::kperf_spe_field) in the order their first
+                                           packet appeared */
+    uint64_t seen[2];       /**< bitmap of fields present; test with KPERF_SPE_HAS */
+    uint64_t addr_raw[32];  /**< raw payload of each address index */
+    uint16_t counter[32];   /**< value of each counter index */
+    uint64_t pc;            /**< instruction address, perf fix-up applied (top byte 0xff when
+                                 NS=1 and EL1/EL2) */
+    uint8_t pc_el;          /**< exception level of pc (0-3) */
+    bool pc_ns;             /**< pc was in non-secure state */
+    uint64_t tgt;           /**< branch target, fixed up like pc */
+    uint8_t tgt_el;         /**< exception level of tgt */
+    bool tgt_ns;            /**< tgt non-secure */
+    uint64_t pbt;           /**< previous branch target, fixed up like pc */
+    uint8_t pbt_el;         /**< exception level of pbt */
+    bool pbt_ns;            /**< pbt non-secure */
+    uint64_t va;            /**< data virtual address, bits 55:0, top byte 0xff when bits 55:52
+                                 are all ones (kernel address) */
+    uint8_t va_tag;         /**< top byte of the VA payload (TBI/MTE tag) */
+    uint64_t pa;            /**< data physical address, bits 55:0 */
+    bool pa_ns;             /**< pa non-secure */
+    bool pa_ch;             /**< pa checked (MTE) */
+    uint8_t pa_pat;         /**< pa physical address tag (bits 59:56) */
+    uint16_t lat_total;     /**< total latency (cycles), = counter[0] */
+    uint16_t lat_issue;     /**< issue latency (cycles), = counter[1] */
+    uint16_t lat_xlat;      /**< translation latency (cycles), = counter[2] */
+    uint64_t events;        /**< EVENTS bitmask (::kperf_spe_event) */
+    uint8_t op_class;       /**< ::kperf_spe_op_class */
+    uint8_t op_payload;     /**< OP-TYPE payload (subclass bits) */
+    uint64_t data_source;   /**< DATA-SOURCE payload */
+    uint32_t context;       /**< CONTEXTIDR value (a PID when the kernel writes PIDs there) */
+    uint8_t context_el;     /**< 1 or 2: which CONTEXTIDR_ELx it came from */
+    uint64_t timestamp;     /**< raw generic-timer timestamp of the ending TIMESTAMP packet */
+    uint64_t time;          /**< timestamp converted to perf time (with ::KPERF_SPE_REC_TIME) */
+    int32_t pid;            /**< process id (with ::KPERF_SPE_REC_TID), -1 when unknown */
+    int32_t tid;            /**< thread id (with ::KPERF_SPE_REC_TID), -1 when unknown */
+} kperf_spe_record;
+
+/** @brief Formats a record as `pc=0x... pc_el=2 pc_ns=1 lat_issue=2 ... ts=N end=TS`: the
+ *  fields in packet order, then `end=` when the record is complete (the format of the
+ *  `*.records.txt` fixtures, without the leading `recN `).
+ *  @param r the record. @param buf receives the text. @param size size of @p buf.
+ *  @return the length of the full text. */
+KPERF_API int kperf_spe_record_format(const kperf_spe_record *r, char *buf, size_t size);
+
+/** @brief Lists the names of a record's fields, sorted, separated by spaces ("events lat_tot
+ *  op op_desc op_payload pc pc_el pc_ns"): how a trailing incomplete record is shown.
+ *  @param r the record. @param buf receives the text. @param size size of @p buf.
+ *  @return the length of the full text. */
+KPERF_API int kperf_spe_record_fields(const kperf_spe_record *r, char *buf, size_t size);
+
+/* ---- the streaming decoder ---------------------------------------------------------- */
+
+/** Called for every record. Return 0 to go on, a negative value to stop decoding (it is
+ *  returned by the call that was decoding). */
+typedef int (*kperf_spe_record_fn)(const kperf_spe_record *rec, void *user);
+
+/** Called for every packet, in stream order; runs of padding come as one PAD packet of up
+ *  to 16 bytes. @p bytes points at the packet's @p pkt->size bytes (valid during the call).
+ *  Return 0 to go on, a negative value to stop. */
+typedef int (*kperf_spe_packet_fn)(const kperf_spe_packet *pkt, uint64_t offset,
+                                   const uint8_t *bytes, void *user);
+
+/** How to turn SPE timestamps into perf time: the time_* fields of the event's
+ *  perf_event_mmap_page (see kperf_spe_clock_read()). */
+typedef struct kperf_spe_clock {
+    uint64_t time_zero;     /**< perf time at timestamp 0 */
+    uint32_t time_mult;     /**< multiplier */
+    uint16_t time_shift;    /**< shift */
+    uint64_t time_cycles;   /**< with short counters: the reference counter value */
+    uint64_t time_mask;     /**< with short counters: the counter mask */
+    bool cap_user_time_zero;  /**< time_zero is valid; without it no conversion is done */
+    bool cap_user_time_short; /**< the counter is narrower than 64 bits (use cycles/mask) */
+} kperf_spe_clock;
+
+/** @brief Reads the clock conversion of a mapped perf_event_mmap_page (the first page of an
+ *  SPE event's ring buffer), following the kernel's seqlock.
+ *  @param mmap_page the mapped page. @param out receives the values.
+ *  @return 0, or -KPERF_ENOTSUP when the kernel does not offer cap_user_time_zero. */
+KPERF_API int kperf_spe_clock_read(const void *mmap_page, kperf_spe_clock *out);
+
+/** @brief Converts an SPE timestamp to perf time (CLOCK_MONOTONIC_RAW based ns, the time of
+ *  perf samples) exactly as perf does.
+ *  @param clock the conversion. @param timestamp the raw TIMESTAMP payload.
+ *  @return perf time in ns; @p timestamp unchanged when cap_user_time_zero is false. */
+KPERF_API uint64_t kperf_spe_clock_convert(const kperf_spe_clock *clock, uint64_t timestamp);
+
+/** What a decoder does; zero-initialised means "records only, no clock, no attribution". */
+typedef struct kperf_spe_decoder_desc {
+    kperf_spe_record_fn on_record; /**< record callback; NULL = none */
+    kperf_spe_packet_fn on_packet; /**< packet callback; NULL = none */
+    void *user;                    /**< passed to the callbacks */
+    uint64_t midr;                 /**< MIDR_EL1 of the CPU that wrote the data; 0 = unknown */
+    const kperf_spe_clock *clock;  /**< timestamp to perf time conversion (copied); NULL =
+                                        none */
+    bool pid_from_context;         /**< take tid from CONTEXT packets (the kernel writes PIDs
+                                        to CONTEXTIDR when CONFIG_PID_IN_CONTEXTIDR is set) */
+    bool deliver_partial;          /**< also deliver incomplete and damaged records (their
+                                        flags say so); by default they are only counted */
+} kperf_spe_decoder_desc;
+
+/** Counters of a decoder since it was opened. */
+typedef struct kperf_spe_decoder_stats {
+    uint64_t bytes;         /**< bytes consumed */
+    uint64_t packets;       /**< packets decoded (padding not counted) */
+    uint64_t pad_bytes;     /**< padding bytes */
+    uint64_t records;       /**< complete records (ended by END or TIMESTAMP) */
+    uint64_t bad_bytes;     /**< unknown bytes skipped to resynchronise */
+    uint64_t damaged;       /**< records cut by an unknown byte */
+    uint64_t incomplete;    /**< records cut by the end of the stream or a reset */
+    uint64_t truncated_bytes; /**< bytes of a packet cut by the end of the stream (dropped) */
+    uint64_t resets;        /**< calls to kperf_spe_decoder_reset() */
+} kperf_spe_decoder_stats;
+
+/** A streaming SPE decoder (opaque). Packets may straddle the buffers given to it. */
+typedef struct kperf_spe_decoder kperf_spe_decoder;
+
+/** @brief Creates a decoder.
+ *  @param out receives the decoder; NULL on failure.
+ *  @param desc what to do; NULL means all defaults.
+ *  @return 0 or -ENOMEM.
+ *  *Ownership:* free with kperf_spe_decoder_close(). *Thread safety:* one thread at a time. */
+KPERF_API int kperf_spe_decoder_open(kperf_spe_decoder **out, const kperf_spe_decoder_desc *desc);
+
+/** @brief Decodes the next bytes of the stream; a packet cut at the end of @p buf is kept
+ *  (at most 15 bytes) and completed by the next call.
+ *  @param d the decoder. @param buf bytes. @param len their number.
+ *  @return the number of records delivered, or the negative value a callback returned
+ *  (the rest of @p buf is then skipped and the open record dropped, as after a reset). */
+KPERF_API int kperf_spe_decoder_parse(kperf_spe_decoder *d, const void *buf, size_t len);
+
+/** @brief Ends the stream: a packet cut short is dropped (::KPERF_SPE_PKT_TRUNCATED to the
+ *  packet callback), an open record is counted incomplete (and delivered with
+ *  deliver_partial). The decoder can then take a new stream.
+ *  @return records delivered, or a callback's negative value. */
+KPERF_API int kperf_spe_decoder_finish(kperf_spe_decoder *d);
+
+/** @brief Forgets the stream position after data was lost (AUX TRUNCATED or COLLISION):
+ *  drops a cut packet and the open record (counted incomplete, not delivered); the next
+ *  record is flagged ::KPERF_SPE_REC_AFTER_GAP. */
+KPERF_API void kperf_spe_decoder_reset(kperf_spe_decoder *d);
+
+/** @brief Tells the decoder which task runs from @p time on (from a context-switch side-band
+ *  record of the CPU whose SPE data it decodes). Records then get pid/tid by their perf
+ *  time (needs a clock). Calls must come in time order; old entries are dropped as records
+ *  pass them.
+ *  @param d the decoder. @param time perf time of the switch. @param pid,tid the task
+ *  switched in (-1 for idle). @return 0 or -ENOMEM. */
+KPERF_API int kperf_spe_decoder_switch(kperf_spe_decoder *d, uint64_t time, int32_t pid,
+                                       int32_t tid);
+
+/** @brief Reads the decoder's counters. @param d the decoder. @param out receives them. */
+KPERF_API void kperf_spe_decoder_stats_read(const kperf_spe_decoder *d,
+                                            kperf_spe_decoder_stats *out);
+
+/** @brief Frees a decoder; accepts NULL. Does not call finish. */
+KPERF_API void kperf_spe_decoder_close(kperf_spe_decoder *d);
+
+/** @brief One-shot decode of a whole buffer: open, parse, finish, close.
+ *  @param buf bytes. @param len their number. @param desc callbacks and options.
+ *  @param stats receives the counters; may be NULL.
+ *  @return records delivered, a callback's negative value, or -ENOMEM. */
+KPERF_API int kperf_spe_decode(const void *buf, size_t len, const kperf_spe_decoder_desc *desc,
+                               kperf_spe_decoder_stats *stats);
 // <<spe
 
 #ifdef __cplusplus
@@ -32,6 +389,739 @@ extern "C" {
 #endif
 
 // >>spe -----------------------------------------------------------------------------
+/* SPE packet format facts (Arm ARM, "Statistical Profiling Extension" packet headers):
+ *   0x00 PAD, 0x01 END, 0x71 TIMESTAMP (8 bytes),
+ *   01xx0010 EVENTS, 01xx0011 DATA-SOURCE (xx = log2 payload size),
+ *   011001ii CONTEXT (4 bytes), 010010cc OP-TYPE (1 byte),
+ *   10110iii ADDRESS (8 bytes), 10011iii COUNTER (2 bytes),
+ *   001000hh + ADDRESS/COUNTER header: extended header, index = hh:iii.
+ * Payloads are little-endian; bytes are loaded one at a time so the host does not matter. */
+
+static uint64_t kperf__spe_le(const uint8_t *p, unsigned n) {
+    uint64_t v = 0;
+    while (n-- > 0) v = (v << 8) | p[n];
+    return v;
+}
+
+/* Classifies the header byte(s). Returns the packet type and sets *idx, *hlen (header
+ * bytes) and *szhdr (the header byte that holds the size bits). Needs len >= 1. */
+static int kperf__spe_classify(const uint8_t *b, size_t len, unsigned *idx, unsigned *hlen,
+                               uint8_t *szhdr) {
+    uint8_t h = b[0];
+    *idx = 0, *hlen = 1, *szhdr = h;
+    if (h == 0x00) return KPERF_SPE_PKT_PAD;
+    if (h == 0x01) return KPERF_SPE_PKT_END;
+    if (h == 0x71) return KPERF_SPE_PKT_TIMESTAMP;
+    if ((h & 0xcf) == 0x42) return KPERF_SPE_PKT_EVENTS;
+    if ((h & 0xcf) == 0x43) return KPERF_SPE_PKT_DATA_SOURCE;
+    if ((h & 0xfc) == 0x64) return *idx = h & 3, KPERF_SPE_PKT_CONTEXT;
+    if ((h & 0xfc) == 0x48) return *idx = h & 3, KPERF_SPE_PKT_OP_TYPE;
+    unsigned hi = 0;
+    if ((h & 0xfc) == 0x20) {
+        if (len < 2) return KPERF_SPE_PKT_TRUNCATED;
+        hi = (unsigned)(h & 3) << 3;
+        h = b[1], *hlen = 2, *szhdr = h;
+    }
+    if ((h & 0xf8) == 0xb0) return *idx = hi | (h & 7), KPERF_SPE_PKT_ADDRESS;
+    if ((h & 0xf8) == 0x98) return *idx = hi | (h & 7), KPERF_SPE_PKT_COUNTER;
+    *hlen = 1;
+    return KPERF_SPE_PKT_BAD;
+}
+
+KPERF_API size_t kperf_spe_packet_parse(const void *buf, size_t len, kperf_spe_packet *pkt) {
+    const uint8_t *b = (const uint8_t *)buf;
+    memset(pkt, 0, sizeof *pkt);
+    if (len == 0) {
+        pkt->type = KPERF_SPE_PKT_TRUNCATED, pkt->index = 1;
+        return 0;
+    }
+    unsigned idx, hlen;
+    uint8_t szhdr;
+    int type = kperf__spe_classify(b, len, &idx, &hlen, &szhdr);
+    if (type == KPERF_SPE_PKT_TRUNCATED) {
+        pkt->type = (uint8_t)type, pkt->index = 2, pkt->size = (uint8_t)len;
+        return 0;
+    }
+    unsigned psz = 0;
+    if (type != KPERF_SPE_PKT_PAD && type != KPERF_SPE_PKT_END && type != KPERF_SPE_PKT_BAD)
+        psz = 1u << ((szhdr >> 4) & 3);
+    if (len < hlen + psz) {
+        pkt->type = KPERF_SPE_PKT_TRUNCATED, pkt->index = (uint8_t)(hlen + psz);
+        pkt->size = (uint8_t)len;
+        return 0;
+    }
+    pkt->type = (uint8_t)type, pkt->index = (uint8_t)idx;
+    pkt->extended = hlen == 2, pkt->payload_size = (uint8_t)psz;
+    pkt->size = (uint8_t)(hlen + psz);
+    pkt->payload = kperf__spe_le(b + hlen, psz);
+    return pkt->size;
+}
+
+/* A bounded string builder: appends like snprintf, remembers the full length. */
+typedef struct kperf__spe_sb {
+    char *buf;
+    size_t size, len;
+} kperf__spe_sb;
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static void kperf__spe_put(kperf__spe_sb *sb, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    size_t room = sb->len < sb->size ? sb->size - sb->len : 0;
+    int n = vsnprintf(room ? sb->buf + sb->len : NULL, room, fmt, ap);
+    va_end(ap);
+    if (n > 0) sb->len += (size_t)n;
+}
+
+static int kperf__spe_sb_done(kperf__spe_sb *sb) {
+    if (sb->size) sb->buf[sb->len < sb->size ? sb->len : sb->size - 1] = 0;
+    return (int)sb->len;
+}
+
+static const char *const kperf__spe_ev_names[26] = {
+    "EXCEPTION-GEN", "RETIRED", "L1D-ACCESS", "L1D-REFILL", "TLB-ACCESS", "TLB-REFILL",
+    "NOT-TAKEN", "MISPRED", "LLC-ACCESS", "LLC-REFILL", "REMOTE-ACCESS", "ALIGNMENT",
+    NULL, NULL, NULL, NULL, "TXN", "SVE-PARTIAL-PRED", "SVE-EMPTY-PRED", "L2D-ACCESS",
+    "L2D-MISS", "HITM", "LFB", "SNOOPED", "STREAMING-SVE", "SMCU",
+};
+
+/* MIDR_EL1 fields: implementer [31:24], part number [15:4]. */
+static unsigned kperf__spe_midr_impl(uint64_t midr) { return (unsigned)(midr >> 24) & 0xff; }
+static unsigned kperf__spe_midr_part(uint64_t midr) { return (unsigned)(midr >> 4) & 0xfff; }
+
+KPERF_API const char *kperf_spe_event_name(unsigned bit, uint64_t midr) {
+    if (bit < 26 && kperf__spe_ev_names[bit]) return kperf__spe_ev_names[bit];
+    /* Neoverse N1 documents IMPDEF bit 12. */
+    if (bit == 12 && kperf__spe_midr_impl(midr) == 0x41 && kperf__spe_midr_part(midr) == 0xd0c)
+        return "LATE-PREFETCH";
+    return NULL;
+}
+
+static void kperf__spe_desc_events(kperf__spe_sb *sb, uint64_t ev, uint64_t midr) {
+    kperf__spe_put(sb, "EV");
+    uint64_t rest = 0;
+    for (unsigned i = 0; i < 64; i++) {
+        if (!(ev >> i & 1)) continue;
+        const char *n = kperf_spe_event_name(i, midr);
+        if (n)
+            kperf__spe_put(sb, " %s", n);
+        else
+            rest |= 1ull << i;
+    }
+    if (!rest) return;
+    kperf__spe_put(sb, " IMPDEF:");
+    for (unsigned i = 0, first = 1; i < 64; i++)
+        if (rest >> i & 1) kperf__spe_put(sb, first ? "%u" : ",%u", i), first = 0;
+}
+
+/* OP-TYPE class OTHER: subclass OTHER (bits 7:3 zero), SVE (x0001xx0 pattern on bits
+ * 7,3,0 = 0,1,0) or SME (1,1,0). Returns false for a reserved encoding. */
+static bool kperf__spe_desc_other(kperf__spe_sb *sb, unsigned p) {
+    if ((p & 0x89) == 0x08) {
+        kperf__spe_put(sb, "SVE-OTHER EVLEN %u", 32u << ((p >> 4) & 7));
+        if (p & 0x02) kperf__spe_put(sb, " FP");
+        if (p & 0x04) kperf__spe_put(sb, " PRED");
+    } else if ((p & 0x89) == 0x88) {
+        kperf__spe_put(sb, "SME-OTHER ETS %u", 128u << ((((p >> 4) & 7) << 1) | ((p >> 2) & 1)));
+        if (p & 0x02) kperf__spe_put(sb, " FP");
+    } else if ((p & 0xf8) == 0) {
+        kperf__spe_put(sb, "OTHER");
+        if (p & 0x04) kperf__spe_put(sb, " ASE");
+        if (p & 0x02) kperf__spe_put(sb, " FP");
+        kperf__spe_put(sb, (p & 1) ? " COND-SELECT" : " INSN-OTHER");
+    } else {
+        return false;
+    }
+    return true;
+}
+
+/* OP-TYPE class LD/ST/atomic: bit 0 is store; bits 7:1 the subclass. */
+static void kperf__spe_desc_ldst(kperf__spe_sb *sb, unsigned p) {
+    kperf__spe_put(sb, (p & 1) ? "ST" : "LD");
+    unsigned sub = p & 0xfe;
+    if ((p & 0xe2) == 0x02) { /* extended: atomic, exclusive, acquire/release */
+        if (p & 0x04) kperf__spe_put(sb, " AT");
+        if (p & 0x08) kperf__spe_put(sb, " EXCL");
+        if (p & 0x10) kperf__spe_put(sb, " AR");
+    } else if (sub == 0x04) {
+        kperf__spe_put(sb, " SIMD-FP");
+    } else if (sub == 0x00) {
+        kperf__spe_put(sb, " GP-REG");
+    } else if (sub == 0x10) {
+        kperf__spe_put(sb, " UNSPEC-REG");
+    } else if (sub == 0x30) {
+        kperf__spe_put(sb, " NV-SYSREG");
+    } else if (sub == 0x14) {
+        kperf__spe_put(sb, " MTE-TAG");
+    } else if (sub == 0x20) {
+        kperf__spe_put(sb, " MEMCPY");
+    } else if (p == 0x25) {
+        kperf__spe_put(sb, " MEMSET");
+    } else if ((p & 0x0a) == 0x08) {
+        kperf__spe_put(sb, " SVE-SME-REG EVLEN %u", 32u << ((p >> 4) & 7));
+        if (p & 0x04) kperf__spe_put(sb, " PRED");
+        if (p & 0x80) kperf__spe_put(sb, " SG");
+    } else if ((p & 0xfa) == 0x40) {
+        kperf__spe_put(sb, " GCS");
+        if (p & 0x04) kperf__spe_put(sb, " COMM");
+    }
+}
+
+/* OP-TYPE class branch: COND, IND(irect), GCS, call-return hint in bits 4:3. */
+static void kperf__spe_desc_branch(kperf__spe_sb *sb, unsigned p) {
+    static const char *const cr[4] = {"", " CR-BL", " CR-RET", " CR-NON-BL-RET"};
+    kperf__spe_put(sb, "B");
+    if (p & 0x01) kperf__spe_put(sb, " COND");
+    if (p & 0x02) kperf__spe_put(sb, " IND");
+    if (p & 0x04) kperf__spe_put(sb, " GCS");
+    kperf__spe_put(sb, "%s", cr[(p >> 3) & 3]);
+}
+
+static bool kperf__spe_op(kperf__spe_sb *sb, unsigned cls, unsigned p) {
+    switch (cls) {
+    case KPERF_SPE_OP_OTHER: return kperf__spe_desc_other(sb, p);
+    case KPERF_SPE_OP_LDST: kperf__spe_desc_ldst(sb, p); return true;
+    case KPERF_SPE_OP_BRANCH: kperf__spe_desc_branch(sb, p); return true;
+    default: return false;
+    }
+}
+
+KPERF_API int kperf_spe_op_desc(unsigned op_class, unsigned payload, char *buf, size_t size) {
+    kperf__spe_sb sb = {buf, size, 0};
+    if (!kperf__spe_op(&sb, op_class, payload & 0xff))
+        kperf__spe_put(&sb, "OP-TYPE 0x%x (%u)", payload & 0xff, op_class);
+    return kperf__spe_sb_done(&sb);
+}
+
+/* PC, TGT and PBT carry EL in bits 62:61 and NS in bit 63 above a 56-bit address. */
+static bool kperf__spe_desc_addr(kperf__spe_sb *sb, unsigned idx, uint64_t v) {
+    static const char *const names[5] = {"PC", "TGT", "VA", "PA", "PBT"};
+    uint64_t a = v & 0x00ffffffffffffffull;
+    unsigned ns = (unsigned)(v >> 63);
+    switch (idx) {
+    case KPERF_SPE_ADDR_PC:
+    case KPERF_SPE_ADDR_TGT:
+    case KPERF_SPE_ADDR_PBT:
+        kperf__spe_put(sb, "%s 0x%llx el%u ns=%u", names[idx], (unsigned long long)a,
+                       (unsigned)(v >> 61) & 3, ns);
+        return true;
+    case KPERF_SPE_ADDR_VA: kperf__spe_put(sb, "VA 0x%llx", (unsigned long long)v); return true;
+    case KPERF_SPE_ADDR_PA:
+        kperf__spe_put(sb, "PA 0x%llx ns=%u ch=%u pat=%x", (unsigned long long)a, ns,
+                       (unsigned)(v >> 62) & 1, (unsigned)(v >> 56) & 0xf);
+        return true;
+    default: return false;
+    }
+}
+
+static void kperf__spe_desc_counter(kperf__spe_sb *sb, unsigned idx, uint64_t v) {
+    static const char *const names[3] = {"TOT", "ISSUE", "XLAT"};
+    if (idx < 3)
+        kperf__spe_put(sb, "LAT %u %s", (unsigned)(v & 0xffff), names[idx]);
+    else
+        kperf__spe_put(sb, "LAT %u IDX%u", (unsigned)(v & 0xffff), idx);
+}
+
+KPERF_API int kperf_spe_packet_desc(const kperf_spe_packet *pkt, uint64_t midr, char *buf,
+                                    size_t size) {
+    kperf__spe_sb sb = {buf, size, 0};
+    unsigned long long v = pkt->payload;
+    bool ok = true;
+    switch (pkt->type) {
+    case KPERF_SPE_PKT_PAD: kperf__spe_put(&sb, "PAD"); break;
+    case KPERF_SPE_PKT_END: kperf__spe_put(&sb, "END"); break;
+    case KPERF_SPE_PKT_BAD: kperf__spe_put(&sb, "BAD (unknown header byte)"); break;
+    case KPERF_SPE_PKT_TRUNCATED:
+        kperf__spe_put(&sb, "TRUNCATED (%u of %u bytes)", pkt->size, pkt->index);
+        break;
+    case KPERF_SPE_PKT_TIMESTAMP: kperf__spe_put(&sb, "TS %llu", v); break;
+    case KPERF_SPE_PKT_DATA_SOURCE: kperf__spe_put(&sb, "DATA-SOURCE %llu", v); break;
+    case KPERF_SPE_PKT_EVENTS: kperf__spe_desc_events(&sb, v, midr); break;
+    case KPERF_SPE_PKT_OP_TYPE: ok = kperf__spe_op(&sb, pkt->index, (unsigned)v); break;
+    case KPERF_SPE_PKT_ADDRESS: ok = kperf__spe_desc_addr(&sb, pkt->index, v); break;
+    case KPERF_SPE_PKT_COUNTER: kperf__spe_desc_counter(&sb, pkt->index, v); break;
+    case KPERF_SPE_PKT_CONTEXT:
+        if (pkt->index < 2)
+            kperf__spe_put(&sb, "CONTEXT 0x%llx el%u", v, pkt->index + 1u);
+        else
+            ok = false;
+        break;
+    default: ok = false;
+    }
+    if (!ok) { /* reserved encodings: show the raw payload and index */
+        static const char *const names[] = {"BAD", "PAD", "END", "TS", "ADDR", "LAT",
+                                            "CONTEXT", "OP-TYPE", "EV", "DATA-SOURCE", "?"};
+        sb.len = 0;
+        kperf__spe_put(&sb, "%s 0x%llx (%u)", names[pkt->type < 10 ? pkt->type : 10], v,
+                       pkt->index);
+    }
+    return kperf__spe_sb_done(&sb);
+}
+
+/* ---- data source tables -------------------------------------------------------------- */
+
+KPERF_API int kperf_spe_ds_table_for_midr(uint64_t midr) {
+    /* Arm parts whose TRM defines the common data-source encoding. */
+    static const uint16_t arm_common[] = {0xd0c, 0xd49, 0xd40, 0xd4f, 0xd81, 0xd89,
+                                          0xd87, 0xd4c, 0xd4e, 0xd85};
+    unsigned impl = kperf__spe_midr_impl(midr), part = kperf__spe_midr_part(midr);
+    if (impl == 0x41)
+        for (size_t i = 0; i < sizeof arm_common / sizeof arm_common[0]; i++)
+            if (arm_common[i] == part) return KPERF_SPE_DS_COMMON;
+    if (impl == 0x48 && part == 0xd06) return KPERF_SPE_DS_HISI_HIP;
+    if (impl == 0xc0 && part == 0xac4) return KPERF_SPE_DS_AMPEREONE;
+    return KPERF_SPE_DS_NONE;
+}
+
+KPERF_API const char *kperf_spe_ds_name(int table, uint64_t source) {
+    static const char *const common[16] = {
+        "L1D", NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+        "L2", "PEER-CORE", "LOCAL-CLUSTER", "SYS-CACHE", "PEER-CLUSTER", "REMOTE", "DRAM", NULL};
+    static const char *const hisi[19] = {
+        "PEER-CPU", "PEER-CPU-HITM", "L3", "L3-HITM", "PEER-CLUSTER", "PEER-CLUSTER-HITM",
+        "REMOTE-SOCKET", "REMOTE-SOCKET-HITM", "LOCAL-MEM", "REMOTE-MEM", NULL, NULL, NULL,
+        "NC-DEV", NULL, NULL, "L2", "L2-HITM", "L1"};
+    static const char *const ampere[10] = {
+        "LOCAL-CHIP-CACHE-OR-DEVICE", NULL, NULL, "SLC", NULL, "REMOTE-CHIP-CACHE", NULL,
+        "DDR", "L1D", "L2D"};
+    switch (table) {
+    case KPERF_SPE_DS_COMMON: return source < 16 ? common[source] : NULL;
+    case KPERF_SPE_DS_HISI_HIP: return source < 19 ? hisi[source] : NULL;
+    case KPERF_SPE_DS_AMPEREONE: return source < 10 ? ampere[source] : NULL;
+    default: return NULL;
+    }
+}
+
+/* ---- records ------------------------------------------------------------------------- */
+
+static const char *kperf__spe_op_class_name(unsigned cls) {
+    static const char *const n[4] = {"OTHER", "LDST", "BRANCH", "OP3"};
+    return n[cls & 3];
+}
+
+static void kperf__spe_fmt_branchlike(kperf__spe_sb *sb, const char *name, uint64_t a,
+                                      unsigned el, bool ns) {
+    kperf__spe_put(sb, " %s=0x%016llx %s_el=%u %s_ns=%u", name, (unsigned long long)a, name,
+                   el, name, (unsigned)ns);
+}
+
+/* Appends one field's tokens (with a leading space). */
+static void kperf__spe_fmt_field(kperf__spe_sb *sb, const kperf_spe_record *r, unsigned f) {
+    static const char *const lat[3] = {"lat_tot", "lat_issue", "lat_xlat"};
+    if (f == KPERF_SPE_F_ADDR + KPERF_SPE_ADDR_PC) {
+        kperf__spe_fmt_branchlike(sb, "pc", r->pc, r->pc_el, r->pc_ns);
+    } else if (f == KPERF_SPE_F_ADDR + KPERF_SPE_ADDR_TGT) {
+        kperf__spe_fmt_branchlike(sb, "tgt", r->tgt, r->tgt_el, r->tgt_ns);
+    } else if (f == KPERF_SPE_F_ADDR + KPERF_SPE_ADDR_PBT) {
+        kperf__spe_fmt_branchlike(sb, "pbt", r->pbt, r->pbt_el, r->pbt_ns);
+    } else if (f == KPERF_SPE_F_ADDR + KPERF_SPE_ADDR_VA) {
+        kperf__spe_put(sb, " va=0x%016llx va_tag=0x%02x", (unsigned long long)r->va, r->va_tag);
+    } else if (f == KPERF_SPE_F_ADDR + KPERF_SPE_ADDR_PA) {
+        kperf__spe_put(sb, " pa=0x%016llx pa_ns=%u", (unsigned long long)r->pa, (unsigned)r->pa_ns);
+    } else if (f < KPERF_SPE_F_COUNTER) {
+        kperf__spe_put(sb, " addr%u=0x%016llx", f, (unsigned long long)r->addr_raw[f]);
+    } else if (f < KPERF_SPE_F_COUNTER + 3) {
+        kperf__spe_put(sb, " %s=%u", lat[f - KPERF_SPE_F_COUNTER], r->counter[f - KPERF_SPE_F_COUNTER]);
+    } else if (f < KPERF_SPE_F_EVENTS) {
+        kperf__spe_put(sb, " lat_idx%u=%u", f - KPERF_SPE_F_COUNTER, r->counter[f - KPERF_SPE_F_COUNTER]);
+    } else if (f == KPERF_SPE_F_EVENTS) {
+        kperf__spe_put(sb, " events=0x%llx", (unsigned long long)r->events);
+    } else if (f == KPERF_SPE_F_OP) {
+        char d[96];
+        kperf_spe_op_desc(r->op_class, r->op_payload, d, sizeof d);
+        for (char *c = d; *c; c++)
+            if (*c == ' ') *c = '_';
+        kperf__spe_put(sb, " op=%s op_payload=0x%02x op_desc=%s",
+                       kperf__spe_op_class_name(r->op_class), r->op_payload, d);
+    } else if (f == KPERF_SPE_F_DATA_SOURCE) {
+        kperf__spe_put(sb, " data_source=%llu", (unsigned long long)r->data_source);
+    } else if (f == KPERF_SPE_F_CONTEXT) {
+        kperf__spe_put(sb, " context=0x%x context_el=%u", r->context, r->context_el);
+    }
+}
+
+KPERF_API int kperf_spe_record_format(const kperf_spe_record *r, char *buf, size_t size) {
+    kperf__spe_sb sb = {buf, size, 0};
+    for (unsigned i = 0; i < r->norder && i < KPERF_SPE_F_COUNT; i++)
+        kperf__spe_fmt_field(&sb, r, r->order[i]);
+    if (KPERF_SPE_HAS(r, KPERF_SPE_F_TIMESTAMP))
+        kperf__spe_put(&sb, " ts=%llu", (unsigned long long)r->timestamp);
+    if (r->end == KPERF_SPE_PKT_END || r->end == KPERF_SPE_PKT_TIMESTAMP)
+        kperf__spe_put(&sb, " end=%s", r->end == KPERF_SPE_PKT_END ? "END" : "TS");
+    kperf__spe_sb_done(&sb);
+    /* drop the leading space */
+    if (sb.len && size) memmove(buf, buf + 1, (sb.len < size ? sb.len : size - 1));
+    return sb.len ? (int)sb.len - 1 : 0;
+}
+
+static int kperf__spe_cmp_str(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+KPERF_API int kperf_spe_record_fields(const kperf_spe_record *r, char *buf, size_t size) {
+    /* Field names come from the formatted record: every "name=" token. */
+    char text[2048], *names[3 * KPERF_SPE_F_COUNT + 2];
+    size_t n = 0;
+    kperf_spe_record_format(r, text, sizeof text);
+    for (char *tok = strtok(text, " "); tok && n < sizeof names / sizeof names[0];
+         tok = strtok(NULL, " ")) {
+        char *eq = strchr(tok, '=');
+        if (eq) *eq = 0;
+        if (strcmp(tok, "end") != 0) names[n++] = tok;
+    }
+    qsort(names, n, sizeof names[0], kperf__spe_cmp_str);
+    kperf__spe_sb sb = {buf, size, 0};
+    for (size_t i = 0; i < n; i++) kperf__spe_put(&sb, i ? " %s" : "%s", names[i]);
+    return kperf__spe_sb_done(&sb);
+}
+
+/* ---- clock --------------------------------------------------------------------------- */
+
+KPERF_API uint64_t kperf_spe_clock_convert(const kperf_spe_clock *c, uint64_t ts) {
+    if (!c || !c->cap_user_time_zero) return ts;
+    if (c->cap_user_time_short) ts = c->time_cycles + ((ts - c->time_cycles) & c->time_mask);
+    unsigned shift = c->time_shift & 63;
+    uint64_t quot = ts >> shift, rem = ts & ((1ull << shift) - 1);
+    return c->time_zero + quot * c->time_mult + ((rem * c->time_mult) >> shift);
+}
+
+KPERF_API int kperf_spe_clock_read(const void *mmap_page, kperf_spe_clock *out) {
+    const volatile struct perf_event_mmap_page *pg =
+        (const volatile struct perf_event_mmap_page *)mmap_page;
+    memset(out, 0, sizeof *out);
+    for (int tries = 0; tries < 1000; tries++) {
+        uint32_t seq = __atomic_load_n(&pg->lock, __ATOMIC_ACQUIRE);
+        kperf_spe_clock c;
+        memset(&c, 0, sizeof c);
+        c.cap_user_time_zero = pg->cap_user_time_zero;
+        c.time_zero = pg->time_zero, c.time_mult = pg->time_mult, c.time_shift = pg->time_shift;
+        c.cap_user_time_short = pg->cap_user_time_short;
+        if (c.cap_user_time_short) c.time_cycles = pg->time_cycles, c.time_mask = pg->time_mask;
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        if (__atomic_load_n(&pg->lock, __ATOMIC_RELAXED) != seq) continue;
+        *out = c;
+        if (!c.cap_user_time_zero)
+            return kperf__fail(KPERF_ENOTSUP, "spe: the kernel gives no cap_user_time_zero in "
+                                              "the mmap page; SPE timestamps stay raw");
+        return 0;
+    }
+    return kperf__fail(EAGAIN, "spe: the mmap page kept changing while reading time_zero");
+}
+
+/* ---- decoder ------------------------------------------------------------------------- */
+
+typedef struct kperf__spe_switch {
+    uint64_t time;
+    int32_t pid, tid;
+} kperf__spe_switch;
+
+struct kperf_spe_decoder {
+    kperf_spe_decoder_desc desc;
+    kperf_spe_clock clock;
+    bool has_clock;
+    uint8_t carry[16];          /* start of a packet cut by the end of the last buffer */
+    unsigned ncarry;
+    uint64_t off;               /* stream offset of the next byte to decode */
+    uint64_t pad_off;           /* pending run of padding (reported merged) */
+    unsigned pad_len;
+    kperf_spe_record rec;       /* the record being built */
+    bool rec_open;              /* rec has at least one packet */
+    uint32_t next_flags;        /* flags for the next record (AFTER_GAP) */
+    int delivered;              /* records delivered by the current call */
+    kperf_spe_decoder_stats st;
+    kperf__spe_switch *sw;      /* context-switch timeline, time ordered */
+    size_t nsw, capsw;
+};
+
+static void kperf__spe_rec_clear(kperf_spe_decoder *d) {
+    memset(&d->rec, 0, sizeof d->rec);
+    d->rec.pid = d->rec.tid = -1;
+    d->rec_open = false;
+}
+
+static void kperf__spe_mark(kperf_spe_record *r, unsigned f) {
+    if (KPERF_SPE_HAS(r, f)) return;
+    r->seen[f >> 6] |= 1ull << (f & 63);
+    if (f != KPERF_SPE_F_TIMESTAMP && r->norder < KPERF_SPE_F_COUNT) r->order[r->norder++] = (uint8_t)f;
+}
+
+/* Stores an address packet with perf's fix-ups of the top byte. */
+static void kperf__spe_set_addr(kperf_spe_record *r, unsigned idx, uint64_t v) {
+    uint64_t a = v & 0x00ffffffffffffffull;
+    unsigned el = (unsigned)(v >> 61) & 3;
+    bool ns = v >> 63;
+    r->addr_raw[idx] = v;
+    if (idx == KPERF_SPE_ADDR_PC || idx == KPERF_SPE_ADDR_TGT || idx == KPERF_SPE_ADDR_PBT) {
+        if (ns && (el == 1 || el == 2)) a |= 0xffull << 56;
+        if (idx == KPERF_SPE_ADDR_PC) r->pc = a, r->pc_el = (uint8_t)el, r->pc_ns = ns;
+        if (idx == KPERF_SPE_ADDR_TGT) r->tgt = a, r->tgt_el = (uint8_t)el, r->tgt_ns = ns;
+        if (idx == KPERF_SPE_ADDR_PBT) r->pbt = a, r->pbt_el = (uint8_t)el, r->pbt_ns = ns;
+    } else if (idx == KPERF_SPE_ADDR_VA) {
+        if (((a >> 52) & 0xf) == 0xf) a |= 0xffull << 56;
+        r->va = a, r->va_tag = (uint8_t)(v >> 56);
+    } else if (idx == KPERF_SPE_ADDR_PA) {
+        r->pa = a, r->pa_ns = ns, r->pa_ch = (v >> 62) & 1, r->pa_pat = (uint8_t)((v >> 56) & 0xf);
+    }
+}
+
+static void kperf__spe_add(kperf_spe_record *r, const kperf_spe_packet *p) {
+    unsigned i = p->index & 31;
+    switch (p->type) {
+    case KPERF_SPE_PKT_ADDRESS: kperf__spe_set_addr(r, i, p->payload); kperf__spe_mark(r, KPERF_SPE_F_ADDR + i); break;
+    case KPERF_SPE_PKT_COUNTER:
+        r->counter[i] = (uint16_t)p->payload;
+        if (i == KPERF_SPE_CNT_TOTAL) r->lat_total = r->counter[i];
+        if (i == KPERF_SPE_CNT_ISSUE) r->lat_issue = r->counter[i];
+        if (i == KPERF_SPE_CNT_XLAT) r->lat_xlat = r->counter[i];
+        kperf__spe_mark(r, KPERF_SPE_F_COUNTER + i);
+        break;
+    case KPERF_SPE_PKT_EVENTS: r->events = p->payload; kperf__spe_mark(r, KPERF_SPE_F_EVENTS); break;
+    case KPERF_SPE_PKT_OP_TYPE:
+        r->op_class = (uint8_t)(p->index & 3), r->op_payload = (uint8_t)p->payload;
+        kperf__spe_mark(r, KPERF_SPE_F_OP);
+        break;
+    case KPERF_SPE_PKT_DATA_SOURCE: r->data_source = p->payload; kperf__spe_mark(r, KPERF_SPE_F_DATA_SOURCE); break;
+    case KPERF_SPE_PKT_CONTEXT:
+        r->context = (uint32_t)p->payload, r->context_el = (uint8_t)((p->index & 3) + 1);
+        kperf__spe_mark(r, KPERF_SPE_F_CONTEXT);
+        break;
+    default: break;
+    }
+}
+
+/* Who ran at perf time t: the last switch at or before t; older entries are dropped. */
+static void kperf__spe_attribute(kperf_spe_decoder *d, kperf_spe_record *r) {
+    if (d->desc.pid_from_context && KPERF_SPE_HAS(r, KPERF_SPE_F_CONTEXT)) {
+        r->tid = (int32_t)r->context, r->flags |= KPERF_SPE_REC_TID;
+    }
+    if (!(r->flags & KPERF_SPE_REC_TIME) || d->nsw == 0) return;
+    size_t k = d->nsw;
+    while (k > 0 && d->sw[k - 1].time > r->time) k--;
+    if (k == 0) return;
+    const kperf__spe_switch *s = &d->sw[k - 1];
+    if (!(r->flags & KPERF_SPE_REC_TID)) r->tid = s->tid, r->flags |= KPERF_SPE_REC_TID;
+    if (r->tid == s->tid) r->pid = s->pid;
+    if (k > 1) { /* keep the entry in force, drop what came before it */
+        memmove(d->sw, d->sw + (k - 1), (d->nsw - (k - 1)) * sizeof d->sw[0]);
+        d->nsw -= k - 1;
+    }
+}
+
+/* Hands the current record to the callback (complete, or partial when allowed) and starts
+ * a new one. Returns the callback's value. */
+static int kperf__spe_deliver(kperf_spe_decoder *d, uint8_t end, uint32_t why) {
+    kperf_spe_record *r = &d->rec;
+    int rc = 0;
+    r->end = end;
+    r->flags |= why | d->next_flags;
+    d->next_flags = 0;
+    if (end) {
+        d->st.records++;
+        if (KPERF_SPE_HAS(r, KPERF_SPE_F_TIMESTAMP) && d->has_clock) {
+            r->time = kperf_spe_clock_convert(&d->clock, r->timestamp);
+            r->flags |= KPERF_SPE_REC_TIME;
+        }
+    }
+    kperf__spe_attribute(d, r);
+    if ((end || d->desc.deliver_partial) && d->desc.on_record) {
+        rc = d->desc.on_record(r, d->desc.user);
+        d->delivered++;
+    }
+    kperf__spe_rec_clear(d);
+    return rc;
+}
+
+static int kperf__spe_flush_pad(kperf_spe_decoder *d) {
+    static const uint8_t zeros[16];
+    if (!d->pad_len) return 0;
+    kperf_spe_packet p;
+    memset(&p, 0, sizeof p);
+    p.type = KPERF_SPE_PKT_PAD, p.size = (uint8_t)d->pad_len;
+    d->pad_len = 0;
+    return d->desc.on_packet ? d->desc.on_packet(&p, d->pad_off, zeros, d->desc.user) : 0;
+}
+
+/* Feeds one packet found at stream offset off. */
+static int kperf__spe_packet(kperf_spe_decoder *d, const kperf_spe_packet *p, uint64_t off,
+                             const uint8_t *bytes) {
+    int rc;
+    d->st.bytes += p->size;
+    if (p->type == KPERF_SPE_PKT_PAD) {
+        d->st.pad_bytes++;
+        if (d->pad_len == 16 && (rc = kperf__spe_flush_pad(d)) < 0) return rc;
+        if (!d->pad_len) d->pad_off = off;
+        d->pad_len++;
+        return 0;
+    }
+    if ((rc = kperf__spe_flush_pad(d)) < 0) return rc;
+    if (d->desc.on_packet && (rc = d->desc.on_packet(p, off, bytes, d->desc.user)) < 0) return rc;
+    if (p->type == KPERF_SPE_PKT_BAD) {
+        d->st.bad_bytes++;
+        int r2 = 0;
+        if (d->rec_open) d->st.damaged++, r2 = kperf__spe_deliver(d, 0, KPERF_SPE_REC_DAMAGED);
+        d->next_flags |= KPERF_SPE_REC_AFTER_GAP;
+        return r2;
+    }
+    d->st.packets++;
+    if (!d->rec_open) d->rec.offset = off, d->rec_open = true;
+    if (p->type == KPERF_SPE_PKT_END) return kperf__spe_deliver(d, KPERF_SPE_PKT_END, 0);
+    if (p->type == KPERF_SPE_PKT_TIMESTAMP) {
+        d->rec.timestamp = p->payload;
+        kperf__spe_mark(&d->rec, KPERF_SPE_F_TIMESTAMP);
+        return kperf__spe_deliver(d, KPERF_SPE_PKT_TIMESTAMP, 0);
+    }
+    kperf__spe_add(&d->rec, p);
+    return 0;
+}
+
+KPERF_API int kperf_spe_decoder_open(kperf_spe_decoder **out, const kperf_spe_decoder_desc *desc) {
+    *out = NULL;
+    kperf_spe_decoder *d = (kperf_spe_decoder *)kperf__calloc(1, sizeof *d);
+    if (!d) return kperf__fail(ENOMEM, "spe: out of memory for a decoder");
+    if (desc) d->desc = *desc;
+    if (d->desc.clock) d->clock = *d->desc.clock, d->has_clock = d->clock.cap_user_time_zero;
+    d->desc.clock = NULL;
+    kperf__spe_rec_clear(d);
+    d->next_flags = KPERF_SPE_REC_AFTER_GAP;
+    *out = d;
+    return 0;
+}
+
+/* Completes a packet whose start was carried over from the previous buffer. Consumes
+ * bytes of buf through *i. Returns 1 when a packet was handled, 0 when still short, or a
+ * callback's negative value. */
+static int kperf__spe_carry(kperf_spe_decoder *d, const uint8_t *buf, size_t len, size_t *i) {
+    uint8_t tmp[32];
+    size_t take = len - *i;
+    if (take > sizeof tmp - d->ncarry) take = sizeof tmp - d->ncarry;
+    memcpy(tmp, d->carry, d->ncarry);
+    memcpy(tmp + d->ncarry, buf + *i, take);
+    kperf_spe_packet p;
+    size_t n = kperf_spe_packet_parse(tmp, d->ncarry + take, &p);
+    if (n == 0) { /* still short: everything left fits in carry (a packet is <= 10 bytes) */
+        memcpy(d->carry + d->ncarry, buf + *i, take);
+        d->ncarry += (unsigned)take, *i += take;
+        return 0;
+    }
+    uint64_t off = d->off;
+    d->off += n;
+    if (n >= d->ncarry) {
+        *i += n - d->ncarry, d->ncarry = 0;
+    } else { /* a 1-byte BAD inside the carried bytes */
+        memmove(d->carry, d->carry + n, d->ncarry - n);
+        d->ncarry -= (unsigned)n;
+    }
+    int rc = kperf__spe_packet(d, &p, off, tmp);
+    return rc < 0 ? rc : 1;
+}
+
+static int kperf__spe_abort(kperf_spe_decoder *d, int rc) {
+    kperf_spe_decoder_reset(d);
+    d->st.resets--;
+    return rc;
+}
+
+KPERF_API int kperf_spe_decoder_parse(kperf_spe_decoder *d, const void *buf, size_t len) {
+    const uint8_t *b = (const uint8_t *)buf;
+    size_t i = 0;
+    int rc;
+    d->delivered = 0;
+    while (d->ncarry && i < len)
+        if ((rc = kperf__spe_carry(d, b, len, &i)) < 0) return kperf__spe_abort(d, rc);
+    while (i < len && !d->ncarry) {
+        kperf_spe_packet p;
+        size_t n = kperf_spe_packet_parse(b + i, len - i, &p);
+        if (n == 0) {
+            memcpy(d->carry, b + i, len - i);
+            d->ncarry = (unsigned)(len - i);
+            break;
+        }
+        uint64_t off = d->off;
+        d->off += n;
+        if ((rc = kperf__spe_packet(d, &p, off, b + i)) < 0) return kperf__spe_abort(d, rc);
+        i += n;
+    }
+    return d->delivered;
+}
+
+KPERF_API int kperf_spe_decoder_finish(kperf_spe_decoder *d) {
+    int rc;
+    d->delivered = 0;
+    if ((rc = kperf__spe_flush_pad(d)) < 0) return kperf__spe_abort(d, rc);
+    if (d->ncarry) {
+        kperf_spe_packet p;
+        kperf_spe_packet_parse(d->carry, d->ncarry, &p);
+        d->st.truncated_bytes += d->ncarry;
+        d->off += d->ncarry;
+        unsigned n = d->ncarry;
+        d->ncarry = 0;
+        p.size = (uint8_t)n;
+        if (d->desc.on_packet && (rc = d->desc.on_packet(&p, d->off - n, d->carry, d->desc.user)) < 0)
+            return kperf__spe_abort(d, rc);
+    }
+    if (d->rec_open) {
+        d->st.incomplete++;
+        if ((rc = kperf__spe_deliver(d, 0, KPERF_SPE_REC_INCOMPLETE)) < 0) return kperf__spe_abort(d, rc);
+    }
+    d->next_flags = KPERF_SPE_REC_AFTER_GAP;
+    return d->delivered;
+}
+
+KPERF_API void kperf_spe_decoder_reset(kperf_spe_decoder *d) {
+    if (!d) return;
+    d->st.truncated_bytes += d->ncarry;
+    d->off += d->ncarry;
+    d->ncarry = 0;
+    d->pad_len = 0;
+    if (d->rec_open) d->st.incomplete++;
+    kperf__spe_rec_clear(d);
+    d->next_flags = KPERF_SPE_REC_AFTER_GAP;
+    d->st.resets++;
+}
+
+KPERF_API int kperf_spe_decoder_switch(kperf_spe_decoder *d, uint64_t time, int32_t pid,
+                                       int32_t tid) {
+    if (d->nsw == d->capsw) {
+        size_t cap = d->capsw ? d->capsw * 2 : 16;
+        void *p = KPERF_REALLOC(d->sw, cap * sizeof d->sw[0]);
+        if (!p) return kperf__fail(ENOMEM, "spe: out of memory for the switch timeline");
+        d->sw = (kperf__spe_switch *)p, d->capsw = cap;
+    }
+    size_t k = d->nsw; /* keep time order even if a caller is slightly out of order */
+    while (k > 0 && d->sw[k - 1].time > time) k--;
+    memmove(d->sw + k + 1, d->sw + k, (d->nsw - k) * sizeof d->sw[0]);
+    d->sw[k].time = time, d->sw[k].pid = pid, d->sw[k].tid = tid;
+    d->nsw++;
+    return 0;
+}
+
+KPERF_API void kperf_spe_decoder_stats_read(const kperf_spe_decoder *d,
+                                            kperf_spe_decoder_stats *out) {
+    *out = d->st;
+}
+
+KPERF_API void kperf_spe_decoder_close(kperf_spe_decoder *d) {
+    if (!d) return;
+    KPERF_FREE(d->sw);
+    KPERF_FREE(d);
+}
+
+KPERF_API int kperf_spe_decode(const void *buf, size_t len, const kperf_spe_decoder_desc *desc,
+                               kperf_spe_decoder_stats *stats) {
+    kperf_spe_decoder *d;
+    int rc = kperf_spe_decoder_open(&d, desc);
+    if (rc < 0) return rc;
+    int total = kperf_spe_decoder_parse(d, buf, len);
+    if (total >= 0) {
+        rc = kperf_spe_decoder_finish(d);
+        total = rc < 0 ? rc : total + rc;
+    }
+    if (stats) kperf_spe_decoder_stats_read(d, stats);
+    kperf_spe_decoder_close(d);
+    return total;
+}
 // <<spe
 
 #ifdef __cplusplus
@@ -39,3 +1129,27 @@ extern "C" {
 #endif
 #endif // KPERF_SPE_IMPL_INCLUDED
 #endif // KPERF_IMPLEMENTATION
+
+/*
+------------------------------------------------------------------------------
+MIT License
+
+Copyright (c) 2026 the kperf authors
+
+Permission is hereby granted, free of charge, to any person obtaining a copy of this
+software and associated documentation files (the "Software"), to deal in the Software
+without restriction, including without limitation the rights to use, copy, modify, merge,
+publish, distribute, sublicense, and/or sell copies of the Software, and to permit persons
+to whom the Software is furnished to do so, subject to the following conditions:
+
+The above copyright notice and this permission notice shall be included in all copies or
+substantial portions of the Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR IMPLIED,
+INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY, FITNESS FOR A PARTICULAR
+PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE AUTHORS OR COPYRIGHT HOLDERS BE LIABLE
+FOR ANY CLAIM, DAMAGES OR OTHER LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR
+OTHERWISE, ARISING FROM, OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER
+DEALINGS IN THE SOFTWARE.
+------------------------------------------------------------------------------
+*/
