@@ -381,7 +381,7 @@ typedef struct kperf_event {
                                  NULL = any CPU. Owned by the list. */
     size_t ncpus;           /**< number of entries in cpus */
     char *filter;           /**< tracepoint filter from `sys:name/filter/`, or NULL */
-    uint64_t period;        /**< `period=N` (or `freq=N` with ::KPERF_EV_FREQ); 0 = unset */
+    uint64_t period;        /**< `period=N` (or `freq=N` with KPERF_EV_FREQ); 0 = unset */
 } kperf_event;
 
 /** A parsed event list: every event of a spec such as "{cycles,instructions},faults". */
@@ -433,7 +433,7 @@ enum kperf_event_kind {
 typedef struct kperf_event_info {
     const char *name;           /**< a spec that kperf_evlist_parse() accepts */
     const char *pmu;            /**< PMU name ("software", "tracepoint", "cpu", ...) */
-    enum kperf_event_kind kind; /**< its kind (never ::KPERF_EVENT_KIND_ALL) */
+    enum kperf_event_kind kind; /**< its kind (never KPERF_EVENT_KIND_ALL) */
     const char *desc;           /**< sysfs terms of an alias, a short text otherwise */
 } kperf_event_info;
 
@@ -467,9 +467,252 @@ KPERF_API void kperf_event_names_free(char **names, size_t n);
 // <<events
 
 // >>counting ----------------------------------------------------------------------------
+
+/** How far a counter value can be trusted (multiplexing). */
+typedef enum kperf_accuracy {
+    KPERF_COUNT_EXACT = 0,       /**< counted the whole time it was enabled: exact */
+    KPERF_COUNT_SCALED = 1,      /**< multiplexed: value = raw * enabled / running, estimate */
+    KPERF_COUNT_NOT_COUNTED = 2, /**< never on the PMU while enabled: value is 0, unknown */
+} kperf_accuracy;
+
+/** One counter value with its times and accuracy. */
+typedef struct kperf_value {
+    uint64_t raw;           /**< raw count summed over the fds behind this value */
+    uint64_t enabled;       /**< ns the event was enabled (summed like raw) */
+    uint64_t running;       /**< ns the event was on the PMU (summed like raw) */
+    double value;           /**< estimate: raw scaled by enabled/running per fd, times the
+                                 sysfs `.scale` of the event; equals raw when exact */
+    double delta;           /**< change of value since the previous kperf_counter_read() */
+    double percent;         /**< running / enabled * 100 (libkperf countPercent); 100 when
+                                 exact, 0 when not counted */
+    kperf_accuracy accuracy;    /**< exact, scaled or not counted */
+} kperf_value;
+
+/** Totals of one event over every target of a counter. */
+typedef struct kperf_count {
+    const char *name;       /**< event display name, e.g. "task-clock" */
+    const char *unit;       /**< unit after sysfs scaling ("" when none; "msec" is not
+                                 applied: task-clock values are ns) */
+    kperf_value v;          /**< the value */
+} kperf_count;
+
+/** One value of one event on one target (fd set): the flat rows of a read, the raw
+ *  material of the libkperf task records. */
+typedef struct kperf_count_row {
+    int event;              /**< index into kperf_counts::events */
+    pid_t pid;              /**< process id; -1 for a CPU-wide row */
+    pid_t tid;              /**< thread id; -1 for a CPU-wide row */
+    int cpu;                /**< CPU of the fd; -1 when it follows the thread */
+    bool exited;            /**< a thread that inherited the counter and exited (per_thread
+                                 split); its value is final */
+    kperf_value v;          /**< the value */
+} kperf_count_row;
+
+/** The result of kperf_counter_read(). All pointers point into storage owned by the
+ *  counter: valid until the next read or close of that counter. */
+typedef struct kperf_counts {
+    const kperf_count *events;  /**< totals per event, in spec order */
+    size_t nevents;             /**< number of events */
+    const kperf_count_row *rows;    /**< per-target values: one per event and fd set, plus
+                                         one per exited thread with per_thread */
+    size_t nrows;               /**< number of rows */
+    uint64_t interval_ns;       /**< monotonic ns since the previous read (or the open) */
+    uint64_t lost;              /**< exited-thread records lost (per_thread ring overflow) */
+    uint64_t iterations;        /**< brackets summed by kperf_region_read(); 0 for counters */
+} kperf_counts;
+
+/** What the calling process may measure, from perf_event_paranoid and its capabilities. */
+typedef struct kperf_perm {
+    int paranoid;           /**< /proc/sys/kernel/perf_event_paranoid (3 if unreadable) */
+    bool cap_perfmon;       /**< effective CAP_PERFMON */
+    bool cap_sys_admin;     /**< effective CAP_SYS_ADMIN */
+    bool kernel;            /**< kernel space may be counted (paranoid <= 1 or a capability) */
+    bool cpu_wide;          /**< whole CPUs may be counted (paranoid <= 0 or a capability) */
+} kperf_perm;
+
+/** @brief Reads the calling process's perf permissions. Tools use it to count kernel space
+ *  when allowed (`.include_kernel = perm.kernel`), as `perf stat` does.
+ *  @param out receives the permissions.
+ *  @return 0 (unreadable files count as the most restrictive answer). */
+KPERF_API int kperf_perm_read(kperf_perm *out);
+
+/** A set of event groups opened over a set of targets. Opaque. */
+typedef struct kperf_counter kperf_counter;
+
+/** What to count, where. Zero-initialised means: task-clock, the calling thread, user
+ *  space only, enabled by kperf_counter_start(). */
+typedef struct kperf_counter_desc {
+    const char *events;     /**< event spec as `perf stat -e` takes it; NULL = "task-clock" */
+    const kperf_pmus *pmus; /**< registry to resolve events in; NULL = open one from
+                                 sysfs_root (kept for the counter's lifetime) */
+    const char *sysfs_root; /**< sysfs root when pmus is NULL; NULL = KPERF_SYSFS_ROOT or "/" */
+    const pid_t *pids;      /**< processes: every thread of each (from /proc/PID/task) */
+    size_t npids;           /**< number of pids */
+    const pid_t *tids;      /**< single threads */
+    size_t ntids;           /**< number of tids */
+    const int *cpus;        /**< CPUs to count on; with pids/tids: those threads on those
+                                 CPUs, without: everything on those CPUs */
+    size_t ncpus;           /**< number of cpus */
+    bool all_cpus;          /**< every online CPU (like `perf stat -a`); needs
+                                 perf_event_paranoid <= 0 or CAP_PERFMON */
+    bool inherit;           /**< threads and processes the targets create after the open
+                                 are counted too (added to their parent's fds) */
+    bool per_thread;        /**< implies inherit: each inherited thread that exits becomes
+                                 its own row, with its pid and tid (PERF_RECORD_READ through a
+                                 small ring per group leader); live threads stay in their
+                                 parent's row */
+    bool include_kernel;    /**< count kernel space too (needs paranoid <= 1); events with
+                                 an explicit :u/:k modifier keep it */
+    bool include_hv;        /**< count the hypervisor too */
+    bool enable_on_exec;    /**< start counting when the target execs (kperf stat -- cmd);
+                                 start() is then not needed */
+} kperf_counter_desc;
+
+/** @brief Opens every event of desc->events on every target, as groups.
+ *  Each `{...}` group (and each event outside braces) is one kernel group per target: one
+ *  ioctl starts it, one read() reads it. Uncore events (a PMU with a cpumask) open on their
+ *  PMU's CPUs only, never per thread.
+ *  @param out receives the counter, stopped and zeroed; NULL on failure.
+ *  @param desc what to count; NULL = every default.
+ *  @return 0, or a negative code; kperf_errmsg() says which event and target failed and
+ *  what to change (-KPERF_ENOTSUP, -KPERF_EPARANOID, -KPERF_ENOCAP, -KPERF_ELIMIT,
+ *  -KPERF_ENOTARGET, -KPERF_ENOEVENT, -KPERF_EPARSE, ...).
+ *  *Ownership:* close with kperf_counter_close(). */
+KPERF_API int kperf_counter_open(kperf_counter **out, const kperf_counter_desc *desc);
+
+/** @brief Closes every fd and frees the counter; accepts NULL. */
+KPERF_API void kperf_counter_close(kperf_counter *c);
+
+/** @brief Starts counting: one PERF_EVENT_IOC_ENABLE per group fd set.
+ *  @return 0 or a negative errno. *Thread safety:* one thread at a time per counter. */
+KPERF_API int kperf_counter_start(kperf_counter *c);
+
+/** @brief Stops counting: one PERF_EVENT_IOC_DISABLE per group fd set.
+ *  @return 0 or a negative errno. */
+KPERF_API int kperf_counter_stop(kperf_counter *c);
+
+/** @brief Zeroes every count: one PERF_EVENT_IOC_RESET per group fd set. Deltas restart.
+ *  @return 0 or a negative errno. */
+KPERF_API int kperf_counter_reset(kperf_counter *c);
+
+/** @brief Reads every group with one read() per group fd set (members matched by id).
+ *  Works while running or stopped. Totals are since the open (or the last reset); deltas
+ *  since the previous read, which makes repeated reads interval reads.
+ *  @param c the counter.
+ *  @param out receives pointers into counter-owned storage (no allocation on this path
+ *  except when new exited threads are recorded with per_thread).
+ *  @return 0 or a negative code. */
+KPERF_API int kperf_counter_read(kperf_counter *c, kperf_counts *out);
+
+/** @brief Number of fds the counter holds (one per event per target). */
+KPERF_API size_t kperf_counter_nfds(const kperf_counter *c);
+
+/** @brief Prints one line per event: the value divided by @p iterations, the name, and
+ *  "(xx.xx%)" when the value was scaled or "<not counted>".
+ *  @param f where to print.
+ *  @param n a read result.
+ *  @param iterations divisor for per-iteration values; 0 or 1 prints totals. */
+KPERF_API void kperf_counts_print(void *f, const kperf_counts *n, uint64_t iterations);
+
+/** One fd that a counter would open: its perf_event_attr and where it goes. */
+typedef struct kperf_plan_entry {
+    const char *event;      /**< event spec as written, e.g. "task-clock:u" */
+    const char *pmu;        /**< PMU name, e.g. "software", "uncore_imc_0" */
+    uint32_t type;          /**< attr.type */
+    uint64_t config[4];     /**< attr.config, config1, config2, config3 */
+    int cpu;                /**< cpu argument of perf_event_open (-1 = any) */
+    pid_t pid;              /**< pid argument (-1 = every task on cpu, 0 = caller) */
+    int leader;             /**< index of this fd's group leader entry (itself if leader) */
+    const void *attr;       /**< the complete struct perf_event_attr (cast it) */
+    size_t attr_size;       /**< sizeof(struct perf_event_attr) as compiled */
+} kperf_plan_entry;
+
+/** A dry run: every fd a request would open, in open order. */
+typedef struct kperf_plan {
+    kperf_plan_entry *entries;  /**< the fds, group leaders before their members */
+    size_t nentries;            /**< number of fds */
+} kperf_plan;
+
+/** @brief Computes every perf_event_attr that kperf_counter_open() would open for @p desc
+ *  without calling the kernel (pids are still listed from /proc).
+ *  @param out receives the plan; NULL on failure.
+ *  @return 0 or a negative code (the same parse and target errors as the open).
+ *  *Ownership:* free with kperf_plan_free(). */
+KPERF_API int kperf_counter_plan(kperf_plan **out, const kperf_counter_desc *desc);
+
+/** @brief Frees a plan; accepts NULL. */
+KPERF_API void kperf_plan_free(kperf_plan *plan);
+
+/** @brief Formats one plan entry as the line `kperf stat --plan` prints:
+ *  `event=<spec> pmu=<name> type=<n> config=0x<hex> config1=0x<hex> config2=0x<hex>
+ *  cpu=<n> pid=<n> leader=<spec>` (no newline).
+ *  @return the length snprintf would have written. */
+KPERF_API int kperf_plan_format(const kperf_plan *plan, size_t i, char *buf, size_t size);
 // <<counting
 
 // >>region ------------------------------------------------------------------------------
+
+/** A self-monitoring region counter: events of the calling thread, enabled once, read at
+ *  every kperf_region_start()/kperf_region_stop() bracket through rdpmc where the PMU
+ *  allows user access (no syscall), else with one read() per group. Opaque. */
+typedef struct kperf_region kperf_region;
+
+/** What a region counts. Zero-initialised: task-clock, user space, rdpmc when possible,
+ *  overhead calibrated at open and not subtracted. */
+typedef struct kperf_region_desc {
+    const char *events;     /**< event spec; NULL = "task-clock" */
+    const kperf_pmus *pmus; /**< registry; NULL = open one from sysfs_root */
+    const char *sysfs_root; /**< sysfs root when pmus is NULL */
+    bool include_kernel;    /**< count kernel space too (paranoid <= 1) */
+    bool no_rdpmc;          /**< always use read(), even where rdpmc would work */
+    bool subtract_overhead; /**< kperf_region_read() subtracts the calibrated cost of an
+                                 empty bracket from every bracket (clamped at 0) */
+} kperf_region_desc;
+
+/** @brief Opens the events on the calling thread, maps their user pages, enables them and
+ *  calibrates the cost of an empty start/stop bracket.
+ *  @param out receives the region; NULL on failure.
+ *  @param desc what to count; NULL = defaults.
+ *  @return 0 or a negative code (see kperf_counter_open()).
+ *  *Thread safety:* use the region only on the thread that opened it. */
+KPERF_API int kperf_region_open(kperf_region **out, const kperf_region_desc *desc);
+
+/** @brief Closes the region; accepts NULL. */
+KPERF_API void kperf_region_close(kperf_region *r);
+
+/** @brief Takes the start snapshot of a bracket (rdpmc, or one read() per group).
+ *  @return 0 or a negative code. */
+KPERF_API int kperf_region_start(kperf_region *r);
+
+/** @brief Takes the end snapshot and adds the bracket's counts to the region's sums.
+ *  @return 0 or a negative code (-KPERF_ESTATE without a matching start). */
+KPERF_API int kperf_region_stop(kperf_region *r);
+
+/** @brief The sums over every bracket since the open (or reset): value per event, scaled
+ *  by the summed enabled/running times, with kperf_counts::iterations set to the number
+ *  of brackets. Deltas are since the previous kperf_region_read().
+ *  @param r the region.
+ *  @param out receives pointers into region-owned storage, valid until the next read.
+ *  @return 0 or a negative code. */
+KPERF_API int kperf_region_read(kperf_region *r, kperf_counts *out);
+
+/** @brief Forgets every bracket (the calibration stays). @return 0. */
+KPERF_API int kperf_region_reset(kperf_region *r);
+
+/** The calibration of a region: what an empty bracket costs. */
+typedef struct kperf_region_cost {
+    bool rdpmc;             /**< brackets read the counters with rdpmc (no syscall) */
+    double bracket_ns;      /**< wall-clock ns of one empty start/stop pair */
+    const double *per_event;    /**< per event (spec order): its value in an empty bracket;
+                                     region-owned */
+    size_t nevents;         /**< entries in per_event */
+} kperf_region_cost;
+
+/** @brief The calibrated overhead measured at open (empty brackets), so that callers can
+ *  subtract it themselves or judge how small a region may be.
+ *  @param r the region.
+ *  @param out receives the costs; per_event stays valid until kperf_region_close(). */
+KPERF_API void kperf_region_cost_read(const kperf_region *r, kperf_region_cost *out);
 // <<region
 
 // >>task --------------------------------------------------------------------------------
@@ -904,6 +1147,71 @@ KPERF_API void kperf_folded_close(kperf_folded *f);
 // <<sampling
 
 // >>perfdata ----------------------------------------------------------------------------
+/** A perf.data writer (pipe-mode layout, which `perf report`, `perf script` and
+ *  `perf report -g` read from a file or a pipe). Opaque. */
+typedef struct kperf_perfdata kperf_perfdata;
+
+/** What a perf.data file is written from. Zero fields take the defaults on each. */
+typedef struct kperf_perfdata_desc {
+    const char *path;             /**< file to write, "-" for stdout; NULL = "perf.data" */
+    const kperf_sampler *sampler; /**< the sampler whose events, ids and records are
+                                       written (required); must outlive the writer */
+    const pid_t *pids;            /**< already-running processes to describe (COMM and
+                                       MMAP2 of every thread and executable mapping, from
+                                       /proc); with npids */
+    size_t npids;                 /**< number of pids */
+    bool all_processes;           /**< describe every process in /proc (system-wide) */
+    bool no_kernel;               /**< do not write the kernel's mapping (default: written,
+                                       from /proc/kallsyms, with its build id) */
+    bool no_build_ids;            /**< do not write BUILD_ID records for mapped files */
+    const char *cmdline;          /**< the command line stored in the file; NULL = none */
+} kperf_perfdata_desc;
+
+/** @brief Creates the file and writes its header: the pipe header, one HEADER_ATTR (with
+ *  ids) per event, the EVENT_DESC feature, the kernel mapping and the described processes.
+ *  @param out receives the writer; NULL on failure.
+ *  @param desc what to write.
+ *  @return 0, or a negative errno with a message naming the file.
+ *  *Ownership:* close with kperf_perfdata_close(). */
+KPERF_API int kperf_perfdata_open(kperf_perfdata **out, const kperf_perfdata_desc *desc);
+
+/** @brief Appends one record as the kernel wrote it (samples and side-band alike). For a
+ *  MMAP2 of a file not seen before, a BUILD_ID record is written first when the file has
+ *  one. @return 0, or a negative errno. */
+KPERF_API int kperf_perfdata_write(kperf_perfdata *w, const kperf_record *rec);
+
+/** @brief Ends a round (FINISHED_ROUND: everything before it may be sorted and processed)
+ *  and flushes the file. Call it after each kperf_sampler_read(). @return 0 or -errno. */
+KPERF_API int kperf_perfdata_flush(kperf_perfdata *w);
+
+/** @brief Flushes and closes the file, frees the writer; accepts NULL. */
+KPERF_API void kperf_perfdata_close(kperf_perfdata *w);
+
+/** @brief Reads the GNU build id of an ELF file (its PT_NOTE segments), without libelf.
+ *  @param path the file. @param id receives up to 20 bytes.
+ *  @return the id's length (1..20), 0 when the file has none, or a negative errno /
+ *  -KPERF_ECORRUPT for a file that is not a well-formed ELF. */
+KPERF_API int kperf_build_id_read(const char *path, uint8_t id[20]);
+
+/** Events found in a perf.data file by kperf_perfdata_read(). */
+typedef struct kperf_perfdata_events {
+    size_t n;                       /**< number of events (at most 16 are kept) */
+    char names[16][64];             /**< names from EVENT_DESC ("" until it was read) */
+    uint64_t sample_type[16];       /**< sample_type of each event */
+    uint64_t records;               /**< records delivered so far */
+} kperf_perfdata_events;
+
+/** @brief Reads a pipe-mode perf.data file (kperf's, or `perf record -o -`) and delivers
+ *  every kernel record, decoded by kperf_record_parse(), to @p fn in file order.
+ *  @param path the file ("-" for stdin).
+ *  @param fn called per record; the record's `event` indexes @p events.
+ *  @param user passed to @p fn.
+ *  @param events receives the events as their HEADER_ATTR and EVENT_DESC records are read;
+ *  may be NULL.
+ *  @return records delivered, fn's negative value, -KPERF_ECORRUPT (message gives the
+ *  offset), or -KPERF_ENOTSUP for a seekable (non-pipe) perf.data file. */
+KPERF_API int kperf_perfdata_read(const char *path, kperf_record_fn fn, void *user,
+                                  kperf_perfdata_events *events);
 // <<perfdata
 
 // >>tracepoint --------------------------------------------------------------------------
@@ -2124,6 +2432,8 @@ KPERF_API int kperf_topology_freq(const kperf_topology *t, int cpu, uint64_t *kh
 
 // >>events ------------------------------------------------------------------------------
 
+#include <fnmatch.h> /* tracepoint globs; plain C, safe inside extern "C" */
+
 /* A generic event name: hardware (type 0) or software (type 1). The first name of each
  * (type, config) pair is the primary one; the others are synonyms. */
 typedef struct kperf__generic {
@@ -2365,6 +2675,7 @@ KPERF__PRIV const char *kperf__tracefs_events(const char *root, char *buf, size_
 typedef struct kperf__vars {    /* the events one spec item becomes (one per PMU) */
     kperf_event *v;
     size_t n;
+    bool splice;                /* a tracepoint glob: inside braces, all join one group */
 } kperf__vars;
 
 typedef struct kperf__parser {
@@ -2729,6 +3040,21 @@ KPERF__PRIV int kperf__unknown_pmu(kperf__parser *P, const char *name) {
                        list);
 }
 
+/* Drops PMUs whose cpumask reads -1 (no online CPU) unless all are such; returns the
+ * new count (0 when every PMU is offline, m[0] then names one). */
+KPERF__PRIV size_t kperf__drop_offline(const kperf_pmu **m, size_t n) {
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!m[i]->cpumask_invalid) m[w++] = m[i];
+    return w;
+}
+
+KPERF__PRIV int kperf__pmu_offline(const kperf_pmu *pmu) {
+    return kperf__fail(KPERF_ENOTSUP, "%s: the PMU has no online CPU (its cpumask reads -1); "
+                                      "bring a CPU of its socket/SCCL online",
+                       pmu->name);
+}
+
 /* `pmu/terms/`: P->pos is on the opening '/'. */
 KPERF__PRIV int kperf__parse_pmu_event(kperf__parser *P, kperf__vars *v, const char *name) {
     size_t open = P->pos++, t0 = P->pos;
@@ -2740,6 +3066,8 @@ KPERF__PRIV int kperf__parse_pmu_event(kperf__parser *P, kperf__vars *v, const c
     size_t nm = kperf__pmus_match(P->pmus, name, m, 256);
     if (!nm) return kperf__unknown_pmu(P, name);
     (void)open;
+    nm = kperf__drop_offline(m, nm);
+    if (!nm) return kperf__pmu_offline(m[0]);
     for (size_t i = 0; i < nm; i++) {
         kperf_event *e = kperf__vars_push(v);
         if (!e) return -ENOMEM;
@@ -2756,76 +3084,130 @@ KPERF__PRIV int kperf__parse_pmu_event(kperf__parser *P, kperf__vars *v, const c
     return 0;
 }
 
+/* The optional `/filter/` after a tracepoint (P->pos on the '/'); quotes may hold '/'. */
+KPERF__PRIV int kperf__parse_filter(kperf__parser *P, char **filter) {
+    *filter = NULL;
+    if (P->s[P->pos] != '/') return 0;
+    size_t f0 = ++P->pos;
+    bool quoted = false;
+    while (P->s[P->pos] && (quoted || P->s[P->pos] != '/')) {
+        if (P->s[P->pos] == '"') quoted = !quoted;
+        else if (P->s[P->pos] == '\\' && P->s[P->pos + 1]) P->pos++;
+        P->pos++;
+    }
+    if (P->s[P->pos] != '/')
+        return kperf__parse_error(P, P->pos, "expected '/' closing the tracepoint filter");
+    if (P->pos > f0 && !(*filter = kperf__strndup(P->s + f0, P->pos - f0))) return -ENOMEM;
+    P->pos++;
+    return 0;
+}
+
+/* Unknown tracepoint: suggestions from the same system, or from systems of similar name. */
+KPERF__PRIV int kperf__unknown_tracepoint(const char *ev, const char *sys, const char *name) {
+    char path[PATH_MAX], want[256], full[256], text[600];
+    char **systems = NULL, **names = NULL;
+    size_t nsys = 0, n = 0;
+    kperf__suggest s;
+    snprintf(want, sizeof want, "%s:%s", sys, name);
+    kperf__suggest_init(&s, want);
+    s.limit = s.limit < 3 ? 3 : s.limit;
+    kperf__dir_names(ev, &systems, &nsys);
+    for (size_t i = 0; i < nsys; i++) {
+        if (strcmp(systems[i], sys) && kperf__edit_distance(systems[i], sys) > 2) continue;
+        kperf__dir_names(kperf__path(path, sizeof path, "%s/%s", ev, systems[i]), &names, &n);
+        for (size_t j = 0; j < n; j++) {
+            snprintf(full, sizeof full, "%s:%s", systems[i], names[j]);
+            kperf__suggest_add(full, &s);
+        }
+        kperf__names_free(names, n);
+    }
+    kperf__names_free(systems, nsys);
+    kperf__suggest_text(&s, text, sizeof text);
+    return kperf__fail(KPERF_ENOEVENT, "%s: unknown tracepoint (no %s/%s/%s/id)%s", want, ev, sys,
+                       name, text);
+}
+
+/* Reads the id of one tracepoint: 0, -ENOENT (no such tracepoint) or -EACCES/-EPERM. */
+KPERF__PRIV int kperf__tracepoint_id(const char *ev, const char *sys, const char *name,
+                                     uint64_t *id) {
+    char path[PATH_MAX], buf[32];
+    kperf__path(path, sizeof path, "%s/%s/%s/id", ev, sys, name);
+    int rc = kperf__read_file(path, buf, sizeof buf);
+    if (rc == -EACCES || rc == -EPERM) return rc;
+    if (rc <= 0 || !kperf__parse_u64(buf, strlen(buf), id)) return -ENOENT;
+    return 0;
+}
+
+KPERF__PRIV int kperf__tracepoint_push(kperf__vars *v, const char *sys, const char *name,
+                                       uint64_t id, const char *filter) {
+    char nm[512];
+    kperf_event *e = kperf__vars_push(v);
+    if (!e) return -ENOMEM;
+    e->type = PERF_TYPE_TRACEPOINT;
+    e->config[0] = id;
+    snprintf(nm, sizeof nm, "%s:%s", sys, name);
+    if (filter && !(e->filter = kperf__strdup(filter))) return -ENOMEM;
+    if (!(e->name = kperf__strdup(nm))) return -ENOMEM;
+    return (e->pmu = kperf__strdup("tracepoint")) ? 0 : -ENOMEM;
+}
+
+/* `sys:name` with glob characters (* ? [) in either part: every match, sorted. */
+KPERF__PRIV int kperf__tracepoint_glob(kperf__vars *v, const char *ev, const char *sys,
+                                       const char *name, const char *filter) {
+    char path[PATH_MAX];
+    char **systems = NULL, **names = NULL;
+    size_t nsys = 0, n = 0;
+    int rc = 0;
+    kperf__dir_names(ev, &systems, &nsys);
+    for (size_t i = 0; i < nsys && rc >= 0; i++) {
+        if (fnmatch(sys, systems[i], 0) != 0) continue;
+        if (kperf__dir_names(kperf__path(path, sizeof path, "%s/%s", ev, systems[i]), &names,
+                             &n) < 0)
+            continue;
+        for (size_t j = 0; j < n && rc >= 0; j++) {
+            uint64_t id;
+            if (fnmatch(name, names[j], 0) != 0) continue;
+            if (kperf__tracepoint_id(ev, systems[i], names[j], &id) == 0)
+                rc = kperf__tracepoint_push(v, systems[i], names[j], id, filter);
+        }
+        kperf__names_free(names, n);
+    }
+    kperf__names_free(systems, nsys);
+    if (rc < 0) return rc;
+    if (!v->n) return kperf__fail(KPERF_ENOEVENT, "%s:%s: no tracepoint matches (under %s)", sys,
+                                  name, ev);
+    return 0;
+}
+
 /* `sys:name[/filter/]`: P->pos is just after the name. */
 KPERF__PRIV int kperf__parse_tracepoint(kperf__parser *P, kperf__vars *v, const char *sys,
                                         const char *name) {
-    char dir[PATH_MAX], path[PATH_MAX], buf[32];
+    char dir[PATH_MAX];
     char *filter = NULL;
-    if (P->s[P->pos] == '/') {
-        size_t f0 = ++P->pos;
-        bool quoted = false;
-        while (P->s[P->pos] && (quoted || P->s[P->pos] != '/')) {
-            if (P->s[P->pos] == '"' ) quoted = !quoted;
-            else if (P->s[P->pos] == '\\' && P->s[P->pos + 1]) P->pos++;
-            P->pos++;
-        }
-        if (P->s[P->pos] != '/')
-            return kperf__parse_error(P, P->pos, "expected '/' closing the tracepoint filter");
-        if (P->pos > f0 && !(filter = kperf__strndup(P->s + f0, P->pos - f0))) return -ENOMEM;
-        P->pos++;
-    }
-    const char *ev = kperf__tracefs_events(kperf_pmus_root(P->pmus), dir, sizeof dir);
-    if (!ev) {
-        KPERF_FREE(filter);
-        return kperf__fail(KPERF_ENOTRACEFS,
-                           "%s:%s: tracefs is not mounted (looked in %s/sys/kernel/tracing and "
-                           "%s/sys/kernel/debug/tracing); mount it with `mount -t tracefs nodev "
-                           "/sys/kernel/tracing`",
-                           sys, name, kperf__rp(kperf_pmus_root(P->pmus)),
-                           kperf__rp(kperf_pmus_root(P->pmus)));
-    }
-    kperf__path(path, sizeof path, "%s/%s/%s/id", ev, sys, name);
-    int rc = kperf__read_file(path, buf, sizeof buf);
     uint64_t id;
-    if (rc == -EACCES || rc == -EPERM) {
-        KPERF_FREE(filter);
-        return kperf__fail(-rc, "%s:%s: cannot read %s: %s (tracefs needs root or a tracing "
-                                "group; run as root or chmod the tracefs mount)",
-                           sys, name, path, strerror(-rc));
-    }
-    if (rc <= 0 || !kperf__parse_u64(buf, strlen(buf), &id)) {
-        KPERF_FREE(filter);
-        kperf__suggest s;
-        char want[256], text[600];
-        char **names = NULL;
-        size_t n = 0;
-        snprintf(want, sizeof want, "%s:%s", sys, name);
-        kperf__suggest_init(&s, want);
-        s.limit = s.limit < 3 ? 3 : s.limit;
-        char **systems = NULL;
-        size_t nsys = 0;
-        kperf__dir_names(ev, &systems, &nsys);
-        for (size_t i = 0; i < nsys; i++) {
-            if (strcmp(systems[i], sys) && kperf__edit_distance(systems[i], sys) > 2) continue;
-            kperf__dir_names(kperf__path(path, sizeof path, "%s/%s", ev, systems[i]), &names, &n);
-            for (size_t j = 0; j < n; j++) {
-                char full[256];
-                snprintf(full, sizeof full, "%s:%s", systems[i], names[j]);
-                kperf__suggest_add(full, &s);
-            }
-            kperf__names_free(names, n);
-        }
-        kperf__names_free(systems, nsys);
-        kperf__suggest_text(&s, text, sizeof text);
-        return kperf__fail(KPERF_ENOEVENT, "%s: unknown tracepoint (no %s/%s/%s/id)%s", want, ev,
-                           sys, name, text);
-    }
-    kperf_event *e = kperf__vars_push(v);
-    if (!e) return KPERF_FREE(filter), -ENOMEM;
-    e->type = PERF_TYPE_TRACEPOINT;
-    e->config[0] = id;
-    e->filter = filter;
-    return (e->pmu = kperf__strdup("tracepoint")) ? 0 : -ENOMEM;
+    int rc = kperf__parse_filter(P, &filter);
+    if (rc < 0) return rc;
+    const char *root = kperf__rp(kperf_pmus_root(P->pmus));
+    const char *ev = kperf__tracefs_events(kperf_pmus_root(P->pmus), dir, sizeof dir);
+    if (!ev)
+        rc = kperf__fail(KPERF_ENOTRACEFS,
+                         "%s:%s: tracefs is not mounted (looked in %s/sys/kernel/tracing and "
+                         "%s/sys/kernel/debug/tracing); mount it with `mount -t tracefs nodev "
+                         "/sys/kernel/tracing`",
+                         sys, name, root, root);
+    else if (strpbrk(sys, "*?[") || strpbrk(name, "*?["))
+        rc = kperf__tracepoint_glob(v, ev, sys, name, filter);
+    else if ((rc = kperf__tracepoint_id(ev, sys, name, &id)) == -EACCES || rc == -EPERM)
+        rc = kperf__fail(-rc, "%s:%s: cannot read %s/%s/%s/id: %s (tracefs needs root; run as "
+                              "root or make the tracefs mount readable)",
+                         sys, name, ev, sys, name, strerror(-rc));
+    else if (rc < 0)
+        rc = kperf__unknown_tracepoint(ev, sys, name);
+    else
+        rc = kperf__tracepoint_push(v, sys, name, id, filter);
+    KPERF_FREE(filter);
+    v->splice = true;
+    return rc;
 }
 
 /* A bare name: generic, cache, raw rNNNN, or an alias of one or more PMUs. */
@@ -2848,10 +3230,15 @@ KPERF__PRIV int kperf__parse_named(kperf__parser *P, kperf__vars *v, const char 
             return (e->pmu = kperf__strdup("cpu")) ? 0 : -ENOMEM;
         }
     }
+    const kperf_pmu *offline = NULL;
     for (size_t i = 0; P->pmus && i < P->pmus->n; i++) {
         const kperf_pmu *pmu = &P->pmus->pmus[i];
         const kperf_pmu_alias *a = kperf_pmu_alias_find(pmu, word);
         if (!a) continue;
+        if (pmu->cpumask_invalid) {
+            offline = pmu;
+            continue;
+        }
         kperf_event *e = kperf__vars_push(v);
         if (!e) return -ENOMEM;
         e->type = pmu->type;
@@ -2862,6 +3249,7 @@ KPERF__PRIV int kperf__parse_named(kperf__parser *P, kperf__vars *v, const char 
         snprintf(buf, sizeof buf, "%s/%s/", pmu->name, word);
         if (!(e->name = kperf__strdup(buf))) return -ENOMEM;
     }
+    if (!v->n && offline) return kperf__pmu_offline(offline);
     return v->n ? 0 : kperf__unknown_event(P, word);
 }
 
@@ -2902,51 +3290,10 @@ KPERF__PRIV bool kperf__all_mods(const char *s, size_t n) {
     return true;
 }
 
-/* One event (not a group) at P->pos into @p v. */
-KPERF__PRIV int kperf__parse_event(kperf__parser *P, kperf__vars *v) {
-    char word[256], word2[256];
-    kperf__skip_ws(P);
-    size_t start = P->pos;
-    while (kperf__isname(P->s[P->pos])) P->pos++;
-    size_t wlen = P->pos - start;
-    if (!wlen) return kperf__parse_error(P, P->pos, "expected an event name");
-    if (wlen >= sizeof word) return kperf__parse_error(P, start, "event name too long");
-    memcpy(word, P->s + start, wlen);
-    word[wlen] = 0;
-    int rc;
-    uint32_t flags = 0;
-    uint8_t precise = 0;
-    bool mods_done = false;
-    size_t mods_at = 0;
-    if (P->s[P->pos] == '/') {
-        rc = kperf__parse_pmu_event(P, v, word);
-    } else if (P->s[P->pos] == ':') {
-        size_t w0 = P->pos + 1, w1 = w0;
-        while (kperf__isname(P->s[w1])) w1++;
-        uint32_t gt;
-        uint64_t gc;
-        if (kperf__all_mods(P->s + w0, w1 - w0) || kperf__generic_lookup(word, &gt, &gc)) {
-            mods_at = P->pos;
-            P->pos = w0;
-            if ((rc = kperf__parse_mods(P, &flags, &precise)) < 0) return rc;
-            mods_done = true;
-            rc = kperf__parse_named(P, v, word);
-        } else {
-            if (w1 == w0) return kperf__parse_error(P, w0, "expected a tracepoint or modifier");
-            if (w1 - w0 >= sizeof word2) return kperf__parse_error(P, w0, "name too long");
-            memcpy(word2, P->s + w0, w1 - w0);
-            word2[w1 - w0] = 0;
-            P->pos = w1;
-            rc = kperf__parse_tracepoint(P, v, word, word2);
-        }
-    } else {
-        rc = kperf__parse_named(P, v, word);
-    }
-    if (rc < 0) return rc;
-    if (!mods_done && P->s[P->pos] == ':') {
-        mods_at = P->pos++;
-        if ((rc = kperf__parse_mods(P, &flags, &precise)) < 0) return rc;
-    }
+/* Sets spec, display name and modifiers of every event of one item. @p mods_at is the
+ * offset of the modifier text (0 = none), appended to names kperf built ("pmu/x/:u"). */
+KPERF__PRIV int kperf__event_finish(kperf__parser *P, kperf__vars *v, size_t start, size_t mods_at,
+                                    uint32_t flags, uint8_t precise) {
     size_t end = P->pos;
     for (size_t i = 0; i < v->n; i++) {
         kperf_event *e = &v->v[i];
@@ -2955,16 +3302,85 @@ KPERF__PRIV int kperf__parse_event(kperf__parser *P, kperf__vars *v) {
         if (!(e->spec = kperf__strndup(P->s + start, end - start))) return -ENOMEM;
         if (!e->name) {
             if (!(e->name = kperf__strdup(e->spec))) return -ENOMEM;
-        } else if (mods_at) { /* "pmu/x/" + ":mods" as written */
+        } else if (mods_at) {
             size_t nl = strlen(e->name), cl = end - mods_at;
-            char *nn = (char *)KPERF_REALLOC(e->name, nl + cl + 1);
+            char *nn = (char *)KPERF_REALLOC(e->name, nl + cl + 2);
             if (!nn) return -ENOMEM;
+            e->name = nn;
+            if (P->s[mods_at] != ':') nn[nl++] = ':';
             memcpy(nn + nl, P->s + mods_at, cl);
             nn[nl + cl] = 0;
-            e->name = nn;
         }
     }
     return 0;
+}
+
+/* Length of a tracepoint name part (name characters plus glob characters). */
+KPERF__PRIV size_t kperf__tp_span(const char *s) {
+    size_t n = 0;
+    while (kperf__isname(s[n]) || s[n] == '*' || s[n] == '?') n++;
+    return n;
+}
+
+/* `word:...` : modifiers of a named event, or a tracepoint `sys:name`. */
+KPERF__PRIV int kperf__parse_colon(kperf__parser *P, kperf__vars *v, const char *word,
+                                   size_t *mods_at, uint32_t *flags, uint8_t *precise) {
+    char word2[256];
+    size_t w0 = P->pos + 1, w1 = w0 + kperf__tp_span(P->s + w0);
+    uint32_t gt;
+    uint64_t gc;
+    if (!strpbrk(word, "*?") &&
+        (kperf__all_mods(P->s + w0, w1 - w0) || kperf__generic_lookup(word, &gt, &gc))) {
+        *mods_at = P->pos;
+        P->pos = w0;
+        int rc = kperf__parse_mods(P, flags, precise);
+        return rc < 0 ? rc : kperf__parse_named(P, v, word);
+    }
+    if (w1 == w0) return kperf__parse_error(P, w0, "expected a tracepoint or modifier");
+    if (w1 - w0 >= sizeof word2) return kperf__parse_error(P, w0, "name too long");
+    memcpy(word2, P->s + w0, w1 - w0);
+    word2[w1 - w0] = 0;
+    P->pos = w1;
+    return kperf__parse_tracepoint(P, v, word, word2);
+}
+
+/* One event (not a group) at P->pos into @p v. */
+KPERF__PRIV int kperf__parse_event(kperf__parser *P, kperf__vars *v) {
+    char word[256];
+    kperf__skip_ws(P);
+    size_t start = P->pos, wlen = kperf__tp_span(P->s + start);
+    if (!wlen) return kperf__parse_error(P, P->pos, "expected an event name");
+    if (wlen >= sizeof word) return kperf__parse_error(P, start, "event name too long");
+    memcpy(word, P->s + start, wlen);
+    word[wlen] = 0;
+    P->pos += wlen;
+    if (strpbrk(word, "*?") && P->s[P->pos] != ':')
+        return kperf__parse_error(P, start + strcspn(word, "*?"),
+                                  "glob characters are allowed in tracepoint names only");
+    int rc;
+    uint32_t flags = 0;
+    uint8_t precise = 0;
+    size_t mods_at = 0;
+    if (P->s[P->pos] == '/') {
+        rc = kperf__parse_pmu_event(P, v, word);
+        /* perf also takes modifiers right after the closing slash: cpu/.../pp */
+        size_t m = P->pos;
+        while (kperf__isname(P->s[m])) m++;
+        if (rc >= 0 && m > P->pos && kperf__all_mods(P->s + P->pos, m - P->pos)) {
+            mods_at = P->pos;
+            rc = kperf__parse_mods(P, &flags, &precise);
+        }
+    } else if (P->s[P->pos] == ':') {
+        rc = kperf__parse_colon(P, v, word, &mods_at, &flags, &precise);
+    } else {
+        rc = kperf__parse_named(P, v, word);
+    }
+    if (rc < 0) return rc;
+    if (!mods_at && P->s[P->pos] == ':') {
+        mods_at = P->pos++;
+        if ((rc = kperf__parse_mods(P, &flags, &precise)) < 0) return rc;
+    }
+    return kperf__event_finish(P, v, start, mods_at, flags, precise);
 }
 
 /* Appends @p e (moved) to the output list as a member of group @p group. */
@@ -2985,12 +3401,12 @@ KPERF__PRIV int kperf__emit(kperf__parser *P, kperf_event *e, int group, bool le
 }
 
 /* Emits one group of items: with a multi-PMU item, one group per PMU (every other item
- * copied into each). */
+ * copied into each). Inside braces a tracepoint glob's matches all join the group. */
 KPERF__PRIV int kperf__emit_group(kperf__parser *P, kperf__vars *items, size_t nitems,
-                                  size_t at) {
+                                  size_t at, bool braced) {
     size_t width = 1;
     for (size_t i = 0; i < nitems; i++)
-        if (items[i].n > 1) {
+        if (items[i].n > 1 && !(braced && items[i].splice)) {
             if (width > 1 && items[i].n != width)
                 return kperf__parse_error(P, at, "events of this group expand to different "
                                                  "numbers of PMUs; group them per PMU");
@@ -2998,15 +3414,22 @@ KPERF__PRIV int kperf__emit_group(kperf__parser *P, kperf__vars *items, size_t n
         }
     for (size_t k = 0; k < width; k++) {
         int group = P->out->ngroups++;
+        bool first = true;
         for (size_t i = 0; i < nitems; i++) {
-            kperf_event tmp;
-            kperf_event *src = &items[i].v[items[i].n > 1 ? k : 0];
-            if (items[i].n == 1 && k + 1 < width) {
-                if (kperf__event_copy(&tmp, src) < 0) return -ENOMEM;
-                src = &tmp;
+            bool all = braced && items[i].splice;
+            size_t from = all || items[i].n == 1 ? 0 : k;
+            size_t to = all ? items[i].n : from + 1;
+            for (size_t j = from; j < to; j++) {
+                kperf_event tmp, *src = &items[i].v[j];
+                bool copy = (all || items[i].n == 1) && k + 1 < width;
+                if (copy && kperf__event_copy(&tmp, src) < 0) return -ENOMEM;
+                int rc = kperf__emit(P, copy ? &tmp : src, group, first);
+                if (rc < 0) {
+                    if (copy) kperf__event_clear(&tmp);
+                    return rc;
+                }
+                first = false;
             }
-            int rc = kperf__emit(P, src, group, i == 0);
-            if (rc < 0) return rc;
         }
     }
     return 0;
@@ -3023,7 +3446,7 @@ KPERF__PRIV int kperf__parse_item(kperf__parser *P) {
     if (P->s[P->pos] != '{') {
         rc = kperf__parse_event(P, &items[0]);
         n = 1;
-        if (rc >= 0) rc = kperf__emit_group(P, items, 1, at);
+        if (rc >= 0) rc = kperf__emit_group(P, items, 1, at, false);
         kperf__vars_free(&items[0]);
         return rc;
     }
@@ -3057,7 +3480,7 @@ KPERF__PRIV int kperf__parse_item(kperf__parser *P) {
                 if (precise > items[i].v[j].precise) items[i].v[j].precise = precise;
             }
     }
-    if (rc >= 0) rc = kperf__emit_group(P, items, n, at);
+    if (rc >= 0) rc = kperf__emit_group(P, items, n, at, true);
     for (size_t i = 0; i < n; i++) kperf__vars_free(&items[i]);
     return rc;
 }
@@ -3293,9 +3716,1138 @@ KPERF_API void kperf_event_names_free(char **names, size_t n) { kperf__names_fre
 // <<events
 
 // >>counting ----------------------------------------------------------------------------
+
+/* ---- permissions and open-error diagnosis (used by every section that opens events) -- */
+
+KPERF_API int kperf_perm_read(kperf_perm *out) {
+    char buf[4096];
+    memset(out, 0, sizeof *out);
+    out->paranoid = 3;
+    if (kperf__read_file("/proc/sys/kernel/perf_event_paranoid", buf, sizeof buf) > 0)
+        out->paranoid = atoi(buf);
+    if (kperf__read_file("/proc/self/status", buf, sizeof buf) > 0) {
+        const char *p = strstr(buf, "CapEff:");
+        if (p) {
+            unsigned long long eff = strtoull(p + 7, NULL, 16);
+            out->cap_perfmon = (eff >> 38) & 1;     /* CAP_PERFMON */
+            out->cap_sys_admin = (eff >> 21) & 1;   /* CAP_SYS_ADMIN */
+        }
+    }
+    bool priv = out->cap_perfmon || out->cap_sys_admin;
+    out->kernel = priv || out->paranoid <= 1;
+    out->cpu_wide = priv || out->paranoid <= 0;
+    return 0;
+}
+
+/* Whether an event needs a CPU's hardware PMU (cycles, cache events, raw codes, core PMU). */
+static bool kperf__event_is_hw(const kperf_event *ev, const kperf_pmus *pmus) {
+    if (ev->type == PERF_TYPE_HARDWARE || ev->type == PERF_TYPE_HW_CACHE ||
+        ev->type == PERF_TYPE_RAW)
+        return true;
+    const kperf_pmu *p = (pmus && ev->pmu) ? kperf_pmus_find(pmus, ev->pmu) : NULL;
+    return p && p->is_core;
+}
+
+static int kperf__perm_error(const char *name, const struct perf_event_attr *attr, pid_t pid,
+                             int cpu) {
+    kperf_perm pm;
+    kperf_perm_read(&pm);
+    bool cpu_wide = pid == -1, kernel = attr && !attr->exclude_kernel;
+    int need = cpu_wide ? 0 : kernel ? 1 : 2;
+    if (!pm.cap_perfmon && !pm.cap_sys_admin && pm.paranoid > need) {
+        const char *what = cpu_wide ? "counting every task on a CPU (-a, a cpu list, uncore)"
+                                    : "counting kernel space (include_kernel or :k)";
+        if (!cpu_wide && !kernel) what = "any perf_event_open by an unprivileged user";
+        return kperf__fail(KPERF_EPARANOID,
+                           "%s (pid %d, cpu %d): /proc/sys/kernel/perf_event_paranoid is %d, and "
+                           "%s needs %d or lower: run `sysctl kernel.perf_event_paranoid=%d` as "
+                           "root%s, or give the program CAP_PERFMON",
+                           name, (int)pid, cpu, pm.paranoid, what, need, need,
+                           kernel && !cpu_wide ? ", count user space only (:u)" : "");
+    }
+    struct stat st;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d", (int)pid);
+    if (pid > 0 && stat(path, &st) == 0 && st.st_uid != geteuid())
+        return kperf__fail(KPERF_ENOCAP,
+                           "%s: pid %d belongs to uid %u, not to you (uid %u): measuring another "
+                           "user's process needs CAP_PERFMON (or CAP_SYS_PTRACE); run as that user "
+                           "or as root",
+                           name, (int)pid, (unsigned)st.st_uid, (unsigned)geteuid());
+    return kperf__fail(KPERF_ENOCAP,
+                       "%s (pid %d, cpu %d): the kernel refused although perf_event_paranoid is "
+                       "%d: this needs CAP_PERFMON (or CAP_SYS_ADMIN); a seccomp filter or a "
+                       "security module (SELinux, AppArmor, lockdown) may also forbid "
+                       "perf_event_open",
+                       name, (int)pid, cpu, pm.paranoid);
+}
+
+/* Turns a failed perf_event_open (err = positive errno) into a kperf error whose message
+ * names the event, the target and the fix. @p attr may be NULL (then ev->flags decide).
+ * Returns the negative code. Shared by counting, sampling, tracepoints and devices. */
+KPERF__PRIV int kperf__open_error(int err, const kperf_event *ev,
+                                  const struct perf_event_attr *attr, pid_t pid, int cpu,
+                                  const kperf_pmus *pmus) {
+    const char *name = ev ? ev->name : "event";
+    const char *pmu = ev && ev->pmu ? ev->pmu : "?";
+    struct perf_event_attr a0;
+    if (!attr && ev) {
+        memset(&a0, 0, sizeof a0);
+        a0.type = ev->type, a0.config = ev->config[0];
+        a0.exclude_kernel = !!(ev->flags & KPERF_EV_EXCLUDE_KERNEL);
+        attr = &a0;
+    }
+    if (err == EMFILE) {
+        struct rlimit rl = {0, 0};
+        getrlimit(RLIMIT_NOFILE, &rl);
+        return kperf__fail(KPERF_ELIMIT,
+                           "%s: too many open files: RLIMIT_NOFILE is %llu (ulimit -n); raise it "
+                           "(ulimit -n 65536, or setrlimit(RLIMIT_NOFILE)) or count fewer events "
+                           "or targets",
+                           name, (unsigned long long)rl.rlim_cur);
+    }
+    if (err == ENFILE)
+        return kperf__fail(KPERF_ELIMIT,
+                           "%s: the system-wide file table is full (sysctl fs.file-max)", name);
+    if (err == ESRCH)
+        return kperf__fail(KPERF_ENOTARGET, "%s: pid %d does not exist or exited", name,
+                           (int)pid);
+    if (err == EACCES || err == EPERM) return kperf__perm_error(name, attr, pid, cpu);
+    if (ev && kperf__event_is_hw(ev, pmus) && !kperf__has_hw_pmu(pmus))
+        return kperf__fail(KPERF_ENOTSUP,
+                           "%s: not supported here: no hardware PMU is exposed (virtual "
+                           "machine?); software events (task-clock, page-faults, "
+                           "context-switches) and tracepoints still work",
+                           name);
+    unsigned long long cfg = attr ? (unsigned long long)attr->config : 0;
+    switch (err) {
+    case ENODEV:
+        return kperf__fail(KPERF_ENOTSUP,
+                           "%s: PMU %s cannot count on cpu %d (offline, or outside the PMU's "
+                           "cpumask)",
+                           name, pmu, cpu);
+    case ENOENT:
+        return kperf__fail(KPERF_ENOTSUP,
+                           "%s: the kernel does not know this event on PMU %s (type %u, config "
+                           "0x%llx)",
+                           name, pmu, attr ? attr->type : 0, cfg);
+    case EOPNOTSUPP:
+        return kperf__fail(KPERF_ENOTSUP,
+                           "%s: PMU %s does not support this mode (pid %d, cpu %d): uncore PMUs "
+                           "count whole CPUs only, some PMUs cannot sample or exclude modes",
+                           name, pmu, (int)pid, cpu);
+    case EBUSY:
+        return kperf__fail(EBUSY,
+                           "%s: PMU %s is busy: another user holds it exclusively, or the NMI "
+                           "watchdog holds a counter (sysctl kernel.nmi_watchdog=0)",
+                           name, pmu);
+    case EINVAL:
+        if (cpu >= 0 && cpu >= (int)sysconf(_SC_NPROCESSORS_CONF))
+            return kperf__fail(EINVAL, "%s: cpu %d does not exist (this machine has %ld)", name,
+                               cpu, sysconf(_SC_NPROCESSORS_CONF));
+        return kperf__fail(EINVAL,
+                           "%s: the kernel rejected the attribute (EINVAL): pmu %s type %u "
+                           "config 0x%llx, pid %d, cpu %d; check the event's terms and modifiers "
+                           "(uncore PMUs reject :u/:k and per-thread use)",
+                           name, pmu, attr ? attr->type : 0, cfg, (int)pid, cpu);
+    default:
+        return kperf__fail(err, "%s: perf_event_open(pid %d, cpu %d) failed: %s", name,
+                           (int)pid, cpu, strerror(err));
+    }
+}
+
+/* ---- small helpers ------------------------------------------------------------------ */
+
+static uint64_t kperf__now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* The online CPUs of the machine under @p root. */
+static int kperf__count_online(const char *root, int **out) {
+    char path[4096], buf[4096];
+    snprintf(path, sizeof path, "%s/sys/devices/system/cpu/online", root ? root : "");
+    if (kperf__read_file(path, buf, sizeof buf) <= 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        snprintf(buf, sizeof buf, "0-%ld", n > 0 ? n - 1 : 0);
+    }
+    size_t n = 0;
+    int rc = kperf_cpulist_parse(buf, out, &n);
+    return rc < 0 ? rc : (int)n;
+}
+
+/* ---- targets ------------------------------------------------------------------------ */
+
+/* One place an event group opens: the perf_event_open pid and cpu, and who it is. */
+typedef struct kperf__target {
+    pid_t open_pid; /* pid argument: 0 = caller, -1 = CPU-wide, else a tid */
+    pid_t pid, tid; /* process and thread for rows (-1, -1 for CPU-wide) */
+    int cpu;
+} kperf__target;
+
+typedef struct kperf__targets {
+    kperf__target *v;
+    size_t n, cap;
+} kperf__targets;
+
+static int kperf__targets_add(kperf__targets *t, pid_t open_pid, pid_t pid, pid_t tid, int cpu) {
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 16;
+        kperf__target *v = (kperf__target *)KPERF_REALLOC(t->v, cap * sizeof *v);
+        if (!v) return kperf__fail(ENOMEM, "out of memory listing targets");
+        t->v = v, t->cap = cap;
+    }
+    t->v[t->n++] = (kperf__target){open_pid, pid, tid, cpu};
+    return 0;
+}
+
+/* The process (Tgid) of a thread, or -1 when it does not exist. */
+static pid_t kperf__tgid(pid_t tid) {
+    char path[64], buf[2048];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
+    if (kperf__read_file(path, buf, sizeof buf) <= 0) return -1;
+    const char *p = strstr(buf, "\nTgid:");
+    return p ? (pid_t)atoi(p + 6) : -1;
+}
+
+/* Adds (tid x cpus) for every thread of process @p pid, from /proc/PID/task. */
+static int kperf__targets_process(kperf__targets *t, pid_t pid, const int *cpus, size_t ncpus) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = pid > 0 ? opendir(path) : NULL;
+    if (!d) return kperf__fail(KPERF_ENOTARGET, "pid %d does not exist or exited", (int)pid);
+    struct dirent *de;
+    int rc = 0;
+    while (rc == 0 && (de = readdir(d)) != NULL) {
+        if (!isdigit((unsigned char)de->d_name[0])) continue;
+        pid_t tid = (pid_t)atoi(de->d_name);
+        for (size_t c = 0; rc == 0 && c < (ncpus ? ncpus : 1); c++)
+            rc = kperf__targets_add(t, tid, pid, tid, ncpus ? cpus[c] : -1);
+    }
+    closedir(d);
+    return rc;
+}
+
+/* Expands the desc's targets: threads (of processes, single tids, or the caller) times
+ * CPUs, or CPUs alone. */
+static int kperf__targets_build(kperf__targets *t, const kperf_counter_desc *d, const int *cpus,
+                                size_t ncpus, bool threads_per_cpu) {
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < d->npids; i++)
+        rc = kperf__targets_process(t, d->pids[i], cpus, ncpus);
+    for (size_t i = 0; rc == 0 && i < d->ntids; i++) {
+        pid_t tgid = d->tids[i] > 0 ? kperf__tgid(d->tids[i]) : -1;
+        if (tgid < 0)
+            return kperf__fail(KPERF_ENOTARGET, "tid %d does not exist or exited",
+                               (int)d->tids[i]);
+        for (size_t c = 0; rc == 0 && c < (ncpus ? ncpus : 1); c++)
+            rc = kperf__targets_add(t, d->tids[i], tgid, d->tids[i], ncpus ? cpus[c] : -1);
+    }
+    if (rc || d->npids || d->ntids) return rc;
+    pid_t self = getpid(), tid = (pid_t)syscall(SYS_gettid);
+    for (size_t c = 0; rc == 0 && c < ncpus; c++)
+        rc = threads_per_cpu ? kperf__targets_add(t, 0, self, tid, cpus[c])
+                             : kperf__targets_add(t, -1, -1, -1, cpus[c]);
+    return ncpus ? rc : kperf__targets_add(t, 0, self, tid, -1);
+}
+
+/* ---- plan --------------------------------------------------------------------------- */
+
+/* The plan with the private data the counter and the other sections need per entry. */
+typedef struct kperf__plan {
+    kperf_plan pub;
+    struct perf_event_attr *attrs;
+    int *evidx;          /* event index in evl (or the caller's numbering) */
+    pid_t *rpid, *rtid;  /* who the row is about */
+    char **strs;         /* owned copies: event and pmu names, 2 per entry */
+    size_t cap;
+    kperf_evlist *evl;   /* owned */
+    kperf_pmus *own_pmus;
+    const kperf_pmus *pmus;
+    bool user_access;    /* ask core PMUs for user-space counter reads (arm64 rdpmc) */
+} kperf__plan;
+
+/* Appends one fd to a plan; @p leader is the index of the group leader entry, or -1 when
+ * this entry leads. Returns the entry index or a negative code. Other sections build their
+ * plans with it. */
+KPERF__PRIV int kperf__plan_add(kperf__plan *p, const struct perf_event_attr *attr,
+                                const char *event, const char *pmu, int evidx, pid_t open_pid,
+                                pid_t pid, pid_t tid, int cpu, int leader) {
+    if (p->pub.nentries == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 16;
+        void *e = KPERF_REALLOC(p->pub.entries, cap * sizeof *p->pub.entries);
+        if (e) p->pub.entries = (kperf_plan_entry *)e;
+        void *a = e ? KPERF_REALLOC(p->attrs, cap * sizeof *p->attrs) : NULL;
+        if (a) p->attrs = (struct perf_event_attr *)a;
+        void *x = a ? KPERF_REALLOC(p->evidx, cap * sizeof *p->evidx) : NULL;
+        if (x) p->evidx = (int *)x;
+        void *y = x ? KPERF_REALLOC(p->rpid, cap * sizeof *p->rpid) : NULL;
+        if (y) p->rpid = (pid_t *)y;
+        void *z = y ? KPERF_REALLOC(p->rtid, cap * sizeof *p->rtid) : NULL;
+        if (z) p->rtid = (pid_t *)z;
+        void *s = z ? KPERF_REALLOC(p->strs, cap * 2 * sizeof *p->strs) : NULL;
+        if (!s) return kperf__fail(ENOMEM, "out of memory planning %s", event);
+        p->strs = (char **)s;
+        p->cap = cap;
+    }
+    size_t i = p->pub.nentries;
+    char *ev = kperf__strdup(event), *pm = kperf__strdup(pmu ? pmu : "");
+    if (!ev || !pm) {
+        KPERF_FREE(ev), KPERF_FREE(pm);
+        return kperf__fail(ENOMEM, "out of memory planning %s", event);
+    }
+    p->strs[2 * i] = ev, p->strs[2 * i + 1] = pm;
+    p->attrs[i] = *attr;
+    p->evidx[i] = evidx, p->rpid[i] = pid, p->rtid[i] = tid;
+    kperf_plan_entry *e = &p->pub.entries[i];
+    memset(e, 0, sizeof *e);
+    e->event = ev, e->pmu = pm, e->type = attr->type;
+    e->config[0] = attr->config, e->config[1] = attr->config1, e->config[2] = attr->config2;
+#ifdef PERF_ATTR_SIZE_VER8
+    e->config[3] = attr->config3;
+#endif
+    e->cpu = cpu, e->pid = open_pid, e->leader = leader < 0 ? (int)i : leader;
+    e->attr_size = sizeof *attr;
+    p->pub.nentries++;
+    for (size_t k = 0; k < p->pub.nentries; k++) p->pub.entries[k].attr = &p->attrs[k];
+    return (int)i;
+}
+
+KPERF_API void kperf_plan_free(kperf_plan *plan) {
+    if (!plan) return;
+    kperf__plan *p = (kperf__plan *)plan;
+    for (size_t i = 0; i < 2 * p->pub.nentries; i++) KPERF_FREE(p->strs[i]);
+    KPERF_FREE(p->strs), KPERF_FREE(p->pub.entries), KPERF_FREE(p->attrs);
+    KPERF_FREE(p->evidx), KPERF_FREE(p->rpid), KPERF_FREE(p->rtid);
+    kperf_evlist_free(p->evl);
+    kperf_pmus_close(p->own_pmus);
+    KPERF_FREE(p);
+}
+
+KPERF_API int kperf_plan_format(const kperf_plan *plan, size_t i, char *buf, size_t size) {
+    if (!plan || i >= plan->nentries) return kperf__fail(EINVAL, "plan entry %zu out of range", i);
+    const kperf_plan_entry *e = &plan->entries[i];
+    return snprintf(buf, size,
+                    "event=%s pmu=%s type=%u config=0x%llx config1=0x%llx config2=0x%llx "
+                    "cpu=%d pid=%d leader=%s",
+                    e->event, e->pmu, e->type, (unsigned long long)e->config[0],
+                    (unsigned long long)e->config[1], (unsigned long long)e->config[2], e->cpu,
+                    (int)e->pid, plan->entries[e->leader].event);
+}
+
+/* The counting attr of one event: the event's encoding plus read format, group state,
+ * inheritance and the default privilege modes. */
+static void kperf__count_attr(const kperf_counter_desc *d, const kperf_event *ev, bool leader,
+                              bool task, bool uncore, struct perf_event_attr *a) {
+    kperf__event_attr(ev, a);
+    a->size = sizeof *a;
+    a->read_format = PERF_FORMAT_GROUP | PERF_FORMAT_ID | PERF_FORMAT_TOTAL_TIME_ENABLED |
+                     PERF_FORMAT_TOTAL_TIME_RUNNING;
+    a->disabled = leader;
+    a->inherit = task && (d->inherit || d->per_thread);
+    a->inherit_stat = a->inherit && d->per_thread;
+    a->enable_on_exec = leader && d->enable_on_exec;
+    bool explicit_mode = ev->flags & (KPERF_EV_EXCLUDE_USER | KPERF_EV_EXCLUDE_KERNEL);
+    if (!explicit_mode && !uncore) {
+        a->exclude_kernel = !d->include_kernel;
+        a->exclude_hv = !d->include_hv;
+    }
+}
+
+/* Self-monitoring: PMUs whose format has an `rdpmc` field (arm64's config1:1) grant
+ * user-space counter reads only when asked; x86 grants them through sysfs `rdpmc`. */
+static void kperf__count_user_access(const kperf_pmus *pmus, const kperf_event *ev,
+                                     struct perf_event_attr *a) {
+    const kperf_pmu *pmu = ev->pmu ? kperf_pmus_find(pmus, ev->pmu) : NULL;
+    for (size_t i = 0; pmu && i < pmu->nformats; i++) {
+        if (strcmp(pmu->formats[i].name, "rdpmc") != 0) continue;
+        uint64_t cfg[4] = {a->config, a->config1, a->config2, 0};
+        if (kperf_pmu_encode(pmu, "rdpmc", 1, cfg) == 0)
+            a->config = cfg[0], a->config1 = cfg[1], a->config2 = cfg[2];
+    }
+}
+
+/* The CPUs one group opens on: uncore PMUs on their cpumask CPUs (intersected with the
+ * requested CPUs when that leaves any), hybrid core PMUs on their CPUs among the requested
+ * ones, everything else on the requested CPUs. Returns the count written to @p out. */
+static size_t kperf__group_cpus(const kperf_event *lead, const kperf_pmus *pmus, const int *cpus,
+                                size_t ncpus, bool *uncore, int *out) {
+    const kperf_pmu *pmu = lead->pmu ? kperf_pmus_find(pmus, lead->pmu) : NULL;
+    *uncore = lead->cpus && lead->ncpus && !(pmu && pmu->is_core);
+    if (!lead->cpus || !lead->ncpus) {
+        if (ncpus) memcpy(out, cpus, ncpus * sizeof *out);
+        return ncpus;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < lead->ncpus; i++)
+        for (size_t j = 0; j < ncpus; j++)
+            if (cpus[j] == lead->cpus[i]) out[n++] = lead->cpus[i];
+    if (n || !*uncore) return n;
+    memcpy(out, lead->cpus, lead->ncpus * sizeof *out);
+    return lead->ncpus;
+}
+
+/* Adds every fd of group @p g (events [e0, e1) of the list) over the targets. */
+static int kperf__plan_group(kperf__plan *p, const kperf_counter_desc *d, size_t e0, size_t e1,
+                             const kperf__targets *tg, const int *cpus, size_t ncpus) {
+    const kperf_event *lead = &p->evl->events[e0];
+    size_t cap = ncpus + lead->ncpus + 1;
+    int *gc = (int *)kperf__calloc(cap, sizeof *gc);
+    if (!gc) return kperf__fail(ENOMEM, "out of memory planning %s", lead->name);
+    bool uncore = false;
+    size_t ngc = kperf__group_cpus(lead, p->pmus, cpus, ncpus, &uncore, gc);
+    int rc = 0;
+    if (lead->cpus && lead->ncpus && !uncore && ncpus && !ngc) goto done; /* hybrid: none */
+    kperf__targets own = {0, 0, 0};
+    const kperf__targets *use = tg;
+    if (uncore || (lead->cpus && lead->ncpus && ncpus)) {
+        for (size_t c = 0; rc == 0 && c < ngc; c++)
+            rc = kperf__targets_add(&own, -1, -1, -1, gc[c]);
+        use = &own;
+    }
+    for (size_t t = 0; rc == 0 && t < use->n; t++) {
+        const kperf__target *x = &use->v[t];
+        int leader = -1;
+        for (size_t e = e0; rc >= 0 && e < e1; e++) {
+            struct perf_event_attr a;
+            const kperf_event *ev = &p->evl->events[e];
+            kperf__count_attr(d, ev, e == e0, x->open_pid != -1, uncore, &a);
+            if (p->user_access) kperf__count_user_access(p->pmus, ev, &a);
+            rc = kperf__plan_add(p, &a, ev->name, ev->pmu, (int)e, x->open_pid, x->pid, x->tid,
+                                 x->cpu, leader);
+            if (e == e0) leader = rc;
+        }
+        if (rc > 0) rc = 0;
+    }
+    KPERF_FREE(own.v);
+done:
+    KPERF_FREE(gc);
+    return rc < 0 ? rc : 0;
+}
+
+/* Parses the events and builds the plan of a counter desc (shared by plan and open). */
+static int kperf__counter_plan(kperf__plan **out, const kperf_counter_desc *d,
+                               bool user_access) {
+    kperf__plan *p = (kperf__plan *)kperf__calloc(1, sizeof *p);
+    kperf__targets tg = {0, 0, 0};
+    int *cpus = NULL, rc = 0;
+    size_t ncpus = 0;
+    *out = NULL;
+    if (!p) return kperf__fail(ENOMEM, "out of memory");
+    p->user_access = user_access;
+    p->pmus = d->pmus;
+    if (!p->pmus && (rc = kperf_pmus_open(&p->own_pmus, d->sysfs_root)) < 0) goto fail;
+    if (!p->pmus) p->pmus = p->own_pmus;
+    if ((rc = kperf_evlist_parse(&p->evl, d->events ? d->events : "task-clock", p->pmus)) < 0)
+        goto fail;
+    /* The kernel maps no ring of an inherited per-task fd with cpu -1: the per-thread split
+     * opens each thread's group once per online CPU, each with its own small ring. */
+    bool split = d->per_thread && !d->ncpus && !d->all_cpus;
+    if (d->all_cpus || split) {
+        rc = kperf__count_online(kperf_pmus_root(p->pmus), &cpus);
+        if (rc < 0) goto fail;
+        ncpus = (size_t)rc;
+    } else if (d->ncpus) {
+        cpus = (int *)kperf__calloc(d->ncpus, sizeof *cpus);
+        if (!cpus) { rc = kperf__fail(ENOMEM, "out of memory"); goto fail; }
+        memcpy(cpus, d->cpus, d->ncpus * sizeof *cpus);
+        ncpus = d->ncpus;
+    }
+    if ((rc = kperf__targets_build(&tg, d, cpus, ncpus, split)) < 0) goto fail;
+    for (size_t e0 = 0; e0 < p->evl->nevents;) {
+        size_t e1 = e0 + 1;
+        while (e1 < p->evl->nevents && p->evl->events[e1].group == p->evl->events[e0].group) e1++;
+        if ((rc = kperf__plan_group(p, d, e0, e1, &tg, cpus, ncpus)) < 0) goto fail;
+        e0 = e1;
+    }
+    KPERF_FREE(cpus), KPERF_FREE(tg.v);
+    *out = p;
+    return 0;
+fail:
+    KPERF_FREE(cpus), KPERF_FREE(tg.v);
+    kperf_plan_free(&p->pub);
+    return rc;
+}
+
+KPERF_API int kperf_counter_plan(kperf_plan **out, const kperf_counter_desc *desc) {
+    kperf_counter_desc zero;
+    if (!out) return kperf__fail(EINVAL, "kperf_counter_plan: out is NULL");
+    *out = NULL;
+    if (!desc) memset(&zero, 0, sizeof zero), desc = &zero;
+    kperf__plan *p;
+    int rc = kperf__counter_plan(&p, desc, false);
+    if (rc == 0) *out = &p->pub;
+    return rc;
+}
+
+/* ---- the counter -------------------------------------------------------------------- */
+
+/* Running sums per fd of what exited inherited threads took with them (per_thread). */
+typedef struct kperf__exited {
+    uint64_t raw, ena, run;
+} kperf__exited;
+
+struct kperf_counter {
+    kperf__plan *plan;
+    int *fds;
+    uint64_t *ids;
+    size_t nfds;
+    size_t *gstart, ngroups;    /* first entry of each kernel group (leader) */
+    uint64_t *buf;              /* one group read */
+    size_t bufwords;
+    uint64_t *raw, *ena, *run;  /* last read per fd */
+    kperf__exited *exited;      /* per fd, per_thread only */
+    void **rings;               /* per kernel group, per_thread only */
+    int *pins;                  /* per target thread, per_thread only: see kperf__counter_pin */
+    pid_t *pinpid;
+    size_t npins;
+    size_t ringsize;
+    kperf_count *counts;        /* per event */
+    kperf_count_row *rows;      /* nfds per-fd rows, then exited-thread rows */
+    size_t nrows, caprows;
+    double *prev;               /* per row and per event (after the rows' slots) */
+    uint64_t last_ns, lost;
+    bool per_thread;
+};
+
+KPERF_API void kperf_counter_close(kperf_counter *c) {
+    if (!c) return;
+    for (size_t g = 0; c->rings && g < c->ngroups; g++)
+        if (c->rings[g]) munmap(c->rings[g], c->ringsize);
+    for (size_t i = 0; c->fds && i < c->nfds; i++)
+        if (c->fds[i] >= 0) close(c->fds[i]);
+    for (size_t i = 0; i < c->npins; i++) close(c->pins[i]);
+    KPERF_FREE(c->pins), KPERF_FREE(c->pinpid);
+    KPERF_FREE(c->fds), KPERF_FREE(c->ids), KPERF_FREE(c->gstart), KPERF_FREE(c->buf);
+    KPERF_FREE(c->raw), KPERF_FREE(c->ena), KPERF_FREE(c->run), KPERF_FREE(c->exited);
+    KPERF_FREE(c->rings), KPERF_FREE(c->counts), KPERF_FREE(c->rows), KPERF_FREE(c->prev);
+    kperf_plan_free(c->plan ? &c->plan->pub : NULL);
+    KPERF_FREE(c);
+}
+
+static int kperf__counter_alloc(kperf_counter *c) {
+    size_t n = c->nfds, ne = c->plan->evl->nevents;
+    c->fds = (int *)kperf__calloc(n, sizeof *c->fds);
+    c->ids = (uint64_t *)kperf__calloc(n, sizeof *c->ids);
+    c->gstart = (size_t *)kperf__calloc(n, sizeof *c->gstart);
+    c->raw = (uint64_t *)kperf__calloc(n, sizeof *c->raw);
+    c->ena = (uint64_t *)kperf__calloc(n, sizeof *c->ena);
+    c->run = (uint64_t *)kperf__calloc(n, sizeof *c->run);
+    c->exited = (kperf__exited *)kperf__calloc(n, sizeof *c->exited);
+    c->rings = (void **)kperf__calloc(n, sizeof *c->rings);
+    c->counts = (kperf_count *)kperf__calloc(ne, sizeof *c->counts);
+    c->caprows = n;
+    c->rows = (kperf_count_row *)kperf__calloc(n, sizeof *c->rows);
+    c->prev = (double *)kperf__calloc(n + ne, sizeof *c->prev);
+    if (!c->fds || !c->ids || !c->gstart || !c->raw || !c->ena || !c->run || !c->exited ||
+        !c->rings || !c->counts || !c->rows || !c->prev)
+        return kperf__fail(ENOMEM, "out of memory for %zu counter fds", n);
+    for (size_t i = 0; i < n; i++) c->fds[i] = -1;
+    return 0;
+}
+
+/* Opens the fd of plan entry @p i (its leader is already open). */
+static int kperf__counter_open_fd(kperf_counter *c, size_t i) {
+    kperf__plan *p = c->plan;
+    const kperf_plan_entry *e = &p->pub.entries[i];
+    int group_fd = e->leader == (int)i ? -1 : c->fds[e->leader];
+    long fd = kperf__sys_perf_event_open(&p->attrs[i], e->pid, e->cpu, group_fd,
+                                         PERF_FLAG_FD_CLOEXEC);
+    if (fd < 0) {
+        int err = errno;
+        const kperf_event *ev = &p->evl->events[p->evidx[i]];
+        pid_t who = e->pid == 0 ? getpid() : e->pid;
+        int rc = kperf__open_error(err, ev, &p->attrs[i], who, e->cpu, p->pmus);
+        if (rc == -KPERF_ELIMIT) {
+            size_t len = strlen(kperf__errbuf);
+            snprintf(kperf__errbuf + len, sizeof kperf__errbuf - len,
+                     "; this counter needs %zu fds", c->nfds);
+        }
+        return rc;
+    }
+    c->fds[i] = (int)fd;
+    if (ioctl((int)fd, PERF_EVENT_IOC_ID, &c->ids[i]) < 0)
+        return kperf__fail(errno, "%s: PERF_EVENT_IOC_ID failed: %s", e->event, strerror(errno));
+    if (e->leader == (int)i) c->gstart[c->ngroups++] = i;
+    return 0;
+}
+
+/* per_thread: keeps the kernel from swapping a target thread's perf context with a child's
+ * on a direct switch (the clone optimisation): a swapped-away original context exits with
+ * its thread but emits no PERF_RECORD_READ. One non-inherited event in the context makes
+ * the children's contexts non-clones (inherited_all = 0). */
+static int kperf__counter_pin(kperf_counter *c, pid_t pid) {
+    for (size_t i = 0; i < c->npins; i++)
+        if (c->pinpid[i] == pid) return 0;
+    struct perf_event_attr a;
+    memset(&a, 0, sizeof a);
+    a.size = sizeof a, a.type = PERF_TYPE_SOFTWARE, a.config = PERF_COUNT_SW_DUMMY;
+    a.disabled = 1, a.exclude_kernel = 1, a.exclude_hv = 1;
+    long fd = kperf__sys_perf_event_open(&a, pid, -1, -1, PERF_FLAG_FD_CLOEXEC);
+    if (fd < 0) return kperf__open_error(errno, NULL, &a, pid == 0 ? getpid() : pid, -1, NULL);
+    c->pins[c->npins] = (int)fd, c->pinpid[c->npins++] = pid;
+    return 0;
+}
+
+/* per_thread: a small ring on each leader receives PERF_RECORD_READ of exiting children. */
+static int kperf__counter_rings(kperf_counter *c) {
+    c->ringsize = (size_t)sysconf(_SC_PAGESIZE) * 9; /* header page + 8 data pages */
+    c->pins = (int *)kperf__calloc(c->ngroups, sizeof *c->pins);
+    c->pinpid = (pid_t *)kperf__calloc(c->ngroups, sizeof *c->pinpid);
+    if (!c->pins || !c->pinpid) return kperf__fail(ENOMEM, "out of memory");
+    for (size_t g = 0; g < c->ngroups; g++) {
+        size_t i = c->gstart[g];
+        if (!c->plan->attrs[i].inherit) continue;
+        int rc = kperf__counter_pin(c, c->plan->pub.entries[i].pid);
+        if (rc < 0) return rc;
+        void *m = mmap(NULL, c->ringsize, PROT_READ | PROT_WRITE, MAP_SHARED, c->fds[i], 0);
+        if (m == MAP_FAILED)
+            return kperf__fail(errno == EPERM ? KPERF_ELIMIT : errno,
+                               "%s: cannot map the per-thread ring (%s): the locked-memory "
+                               "limit for perf (sysctl kernel.perf_event_mlock_kb, ulimit -l) "
+                               "is too small",
+                               c->plan->pub.entries[i].event, strerror(errno));
+        c->rings[g] = m;
+    }
+    return 0;
+}
+
+/* Opens a counter; @p user_access asks for user-space reads (the region's rdpmc). */
+static int kperf__counter_open_as(kperf_counter **out, const kperf_counter_desc *desc,
+                                  bool user_access) {
+    kperf_counter *c = (kperf_counter *)kperf__calloc(1, sizeof *c);
+    if (!c) return kperf__fail(ENOMEM, "out of memory");
+    int rc = kperf__counter_plan(&c->plan, desc, user_access);
+    if (rc < 0) goto fail;
+    c->nfds = c->plan->pub.nentries;
+    c->per_thread = desc->per_thread;
+    if ((rc = kperf__counter_alloc(c)) < 0) goto fail;
+    size_t maxg = 1;
+    for (size_t i = 0; i < c->nfds; i++) {
+        if ((rc = kperf__counter_open_fd(c, i)) < 0) goto fail;
+        size_t n = i - (size_t)c->plan->pub.entries[i].leader + 1;
+        if (n > maxg) maxg = n;
+        kperf_count_row *r = &c->rows[i];
+        r->event = c->plan->evidx[i], r->pid = c->plan->rpid[i], r->tid = c->plan->rtid[i];
+        r->cpu = c->plan->pub.entries[i].cpu;
+    }
+    c->nrows = c->nfds;
+    c->bufwords = 3 + 2 * maxg;
+    if (!(c->buf = (uint64_t *)kperf__calloc(c->bufwords, sizeof *c->buf))) {
+        rc = kperf__fail(ENOMEM, "out of memory");
+        goto fail;
+    }
+    if (desc->per_thread && (rc = kperf__counter_rings(c)) < 0) goto fail;
+    for (size_t e = 0; e < c->plan->evl->nevents; e++) {
+        c->counts[e].name = c->plan->evl->events[e].name;
+        c->counts[e].unit = c->plan->evl->events[e].unit;
+    }
+    c->last_ns = kperf__now_ns();
+    *out = c;
+    return 0;
+fail:
+    kperf_counter_close(c);
+    return rc;
+}
+
+KPERF_API int kperf_counter_open(kperf_counter **out, const kperf_counter_desc *desc) {
+    kperf_counter_desc zero;
+    if (!out) return kperf__fail(EINVAL, "kperf_counter_open: out is NULL");
+    *out = NULL;
+    if (!desc) memset(&zero, 0, sizeof zero), desc = &zero;
+    return kperf__counter_open_as(out, desc, false);
+}
+
+KPERF_API size_t kperf_counter_nfds(const kperf_counter *c) { return c ? c->nfds : 0; }
+
+/* One ioctl per kernel group: PERF_IOC_FLAG_GROUP applies it to every member. */
+static int kperf__counter_ioctl(kperf_counter *c, unsigned long req, const char *what) {
+    if (!c) return kperf__fail(EINVAL, "kperf_counter_%s: counter is NULL", what);
+    for (size_t g = 0; g < c->ngroups; g++) {
+        size_t i = c->gstart[g];
+        if (ioctl(c->fds[i], req, PERF_IOC_FLAG_GROUP) < 0)
+            return kperf__fail(errno, "%s: %s failed: %s", c->plan->pub.entries[i].event, what,
+                               strerror(errno));
+    }
+    return 0;
+}
+
+KPERF_API int kperf_counter_start(kperf_counter *c) {
+    return kperf__counter_ioctl(c, PERF_EVENT_IOC_ENABLE, "start");
+}
+
+KPERF_API int kperf_counter_stop(kperf_counter *c) {
+    return kperf__counter_ioctl(c, PERF_EVENT_IOC_DISABLE, "stop");
+}
+
+KPERF_API int kperf_counter_reset(kperf_counter *c) {
+    int rc = kperf__counter_ioctl(c, PERF_EVENT_IOC_RESET, "reset");
+    if (rc == 0) {
+        memset(c->prev, 0, (c->nfds + c->plan->evl->nevents) * sizeof *c->prev);
+        memset(c->exited, 0, c->nfds * sizeof *c->exited);
+        c->nrows = c->nfds;
+    }
+    return rc;
+}
+
+/* Fills a value from raw/enabled/running: scaled per fd, with the event's sysfs scale. */
+static void kperf__value_set(kperf_value *v, uint64_t raw, uint64_t ena, uint64_t run,
+                             double scale) {
+    v->raw = raw, v->enabled = ena, v->running = run;
+    if (run == 0) {
+        v->value = 0, v->percent = 0, v->accuracy = KPERF_COUNT_NOT_COUNTED;
+    } else if (run >= ena) {
+        v->value = (double)raw * scale, v->percent = 100, v->accuracy = KPERF_COUNT_EXACT;
+    } else {
+        v->value = (double)raw * ((double)ena / (double)run) * scale;
+        v->percent = 100.0 * (double)run / (double)ena;
+        v->accuracy = KPERF_COUNT_SCALED;
+    }
+}
+
+/* Index of the fd with kernel id @p id within group [g0, g0 + n). */
+static size_t kperf__member(const kperf_counter *c, size_t g0, size_t n, size_t j, uint64_t id) {
+    if (j < n && c->ids[g0 + j] == id) return g0 + j;
+    for (size_t k = 0; k < n; k++)
+        if (c->ids[g0 + k] == id) return g0 + k;
+    return (size_t)-1;
+}
+
+/* Reads one kernel group with one read() and stores each member's values. */
+static int kperf__counter_read_group(kperf_counter *c, size_t g) {
+    size_t g0 = c->gstart[g];
+    size_t n = (g + 1 < c->ngroups ? c->gstart[g + 1] : c->nfds) - g0;
+    ssize_t got = read(c->fds[g0], c->buf, (3 + 2 * n) * sizeof(uint64_t));
+    if (got < 0)
+        return kperf__fail(errno, "%s: read failed: %s", c->plan->pub.entries[g0].event,
+                           strerror(errno));
+    uint64_t nr = c->buf[0];
+    if ((size_t)got < (3 + 2 * nr) * sizeof(uint64_t) || nr > n)
+        return kperf__fail(KPERF_ECORRUPT, "%s: short group read (%zd bytes)",
+                           c->plan->pub.entries[g0].event, got);
+    for (size_t j = 0; j < nr; j++) {
+        size_t k = kperf__member(c, g0, n, j, c->buf[4 + 2 * j]);
+        if (k == (size_t)-1) continue;
+        c->raw[k] = c->buf[3 + 2 * j], c->ena[k] = c->buf[1], c->run[k] = c->buf[2];
+    }
+    return 0;
+}
+
+/* Adds one exited thread's values (a PERF_RECORD_READ body) to the rows. */
+static int kperf__counter_exited(kperf_counter *c, size_t g, const uint64_t *rec, size_t words) {
+    size_t g0 = c->gstart[g];
+    size_t n = (g + 1 < c->ngroups ? c->gstart[g + 1] : c->nfds) - g0;
+    uint32_t pid = (uint32_t)rec[0], tid = (uint32_t)(rec[0] >> 32);
+    uint64_t nr = rec[1], ena = rec[2], run = rec[3];
+    if (words < 4 || nr > n || words < 4 + 2 * nr) return 0;
+    for (size_t j = 0; j < nr; j++) {
+        size_t k = kperf__member(c, g0, n, j, rec[5 + 2 * j]);
+        if (k == (size_t)-1) continue;
+        uint64_t raw = rec[4 + 2 * j];
+        c->exited[k].raw += raw, c->exited[k].ena += ena, c->exited[k].run += run;
+        run = ena; /* one CPU's piece of the thread: not multiplexed (kperf__fd_task_on_cpu) */
+        kperf_count_row *r = NULL;
+        for (size_t x = c->nfds; x < c->nrows && !r; x++)
+            if (c->rows[x].tid == (pid_t)tid && c->rows[x].event == c->plan->evidx[k])
+                r = &c->rows[x];
+        if (!r) {
+            if (c->nrows == c->caprows) {
+                size_t cap = c->caprows * 2;
+                kperf_count_row *nr_ = (kperf_count_row *)KPERF_REALLOC(c->rows, cap * sizeof *nr_);
+                double *np = (double *)KPERF_REALLOC(c->prev, (cap + c->plan->evl->nevents) * sizeof *np);
+                if (nr_) c->rows = nr_;
+                if (np) c->prev = np;
+                if (!nr_ || !np) return kperf__fail(ENOMEM, "out of memory for thread rows");
+                /* the per-event slots follow the row slots: move them up */
+                memmove(c->prev + cap, c->prev + c->caprows, c->plan->evl->nevents * sizeof *np);
+                c->caprows = cap;
+            }
+            r = &c->rows[c->nrows];
+            memset(r, 0, sizeof *r);
+            c->prev[c->nrows++] = 0;
+            r->event = c->plan->evidx[k], r->pid = (pid_t)pid, r->tid = (pid_t)tid;
+            r->cpu = -1, r->exited = true;
+        }
+        uint64_t e2 = r->v.enabled > ena ? r->v.enabled : ena;
+        kperf__value_set(&r->v, r->v.raw + raw, e2, e2, c->plan->evl->events[r->event].scale);
+    }
+    return 0;
+}
+
+/* Drains the per-thread ring of group @p g: acquire head, copy wrapped records, release
+ * tail. */
+static int kperf__counter_drain(kperf_counter *c, size_t g) {
+    struct perf_event_mmap_page *mp = (struct perf_event_mmap_page *)c->rings[g];
+    if (!mp) return 0;
+    unsigned char *data = (unsigned char *)mp + mp->data_offset;
+    uint64_t size = mp->data_size, head = __atomic_load_n(&mp->data_head, __ATOMIC_ACQUIRE);
+    uint64_t tail = mp->data_tail;
+    uint64_t rec[64];
+    int rc = 0;
+    while (rc == 0 && head - tail >= sizeof(struct perf_event_header)) {
+        struct perf_event_header h;
+        for (size_t b = 0; b < sizeof h; b++) ((unsigned char *)&h)[b] = data[(tail + b) % size];
+        if (h.size < sizeof h || h.size > head - tail) break;
+        size_t body = h.size - sizeof h, words = body / 8 < 64 ? body / 8 : 64;
+        for (size_t b = 0; b < words * 8; b++)
+            ((unsigned char *)rec)[b] = data[(tail + sizeof h + b) % size];
+        if (h.type == PERF_RECORD_READ) rc = kperf__counter_exited(c, g, rec, words);
+        else if (h.type == PERF_RECORD_LOST && words >= 2) c->lost += rec[1];
+        tail += h.size;
+    }
+    __atomic_store_n(&mp->data_tail, tail, __ATOMIC_RELEASE);
+    return rc;
+}
+
+/* A thread counted on one CPU of several (the per-thread split, or tids x cpus): running <
+ * enabled there means the thread ran elsewhere, not multiplexing, so it is not scaled.
+ * Multiplexing on such fds goes undetected (documented). */
+static bool kperf__fd_task_on_cpu(const kperf_counter *c, size_t i) {
+    return c->plan->pub.entries[i].pid != -1 && c->plan->pub.entries[i].cpu >= 0;
+}
+
+/* Recomputes rows and per-event totals from the last group reads. An event's total is the
+ * sum of its fds' scaled values; its flag follows from the summed times (one scaled fd makes
+ * running < enabled). Rows of fds with exited threads hold what the threads left behind. */
+static void kperf__counter_sum(kperf_counter *c) {
+    size_t ne = c->plan->evl->nevents;
+    double *eprev = c->prev + c->caprows;
+    for (size_t e = 0; e < ne; e++) memset(&c->counts[e].v, 0, sizeof c->counts[e].v);
+    for (size_t i = 0; i < c->nfds; i++) {
+        kperf_count_row *r = &c->rows[i];
+        const kperf__exited *x = &c->exited[i];
+        double scale = c->plan->evl->events[r->event].scale;
+        kperf_value *v = &c->counts[r->event].v, all;
+        bool piece = kperf__fd_task_on_cpu(c, i);
+        kperf__value_set(&all, c->raw[i], c->ena[i], piece ? c->ena[i] : c->run[i], scale);
+        v->raw += all.raw, v->enabled += all.enabled, v->running += all.running;
+        v->value += all.value;
+        if (x->ena) /* the kernel's sums and the exit records agree to within rounding */
+            kperf__value_set(&r->v, c->raw[i] > x->raw ? c->raw[i] - x->raw : 0,
+                             c->ena[i] > x->ena ? c->ena[i] - x->ena : 0,
+                             piece              ? c->ena[i] - x->ena
+                             : c->run[i] > x->run ? c->run[i] - x->run
+                                                  : 0,
+                             scale);
+        else r->v = all;
+        r->v.delta = r->v.value - c->prev[i], c->prev[i] = r->v.value;
+    }
+    for (size_t x = c->nfds; x < c->nrows; x++) {
+        c->rows[x].v.delta = c->rows[x].v.value - c->prev[x];
+        c->prev[x] = c->rows[x].v.value;
+    }
+    for (size_t e = 0; e < ne; e++) {
+        kperf_value *v = &c->counts[e].v;
+        double value = v->value;
+        kperf__value_set(v, v->raw, v->enabled, v->running, 1.0);
+        v->value = value;
+        v->delta = value - eprev[e], eprev[e] = value;
+    }
+}
+
+KPERF_API int kperf_counter_read(kperf_counter *c, kperf_counts *out) {
+    if (!c || !out) return kperf__fail(EINVAL, "kperf_counter_read: NULL argument");
+    int rc = 0;
+    for (size_t g = 0; rc == 0 && g < c->ngroups; g++) {
+        rc = kperf__counter_read_group(c, g);
+        if (rc == 0 && c->per_thread) rc = kperf__counter_drain(c, g);
+    }
+    if (rc < 0) return rc;
+    kperf__counter_sum(c);
+    uint64_t now = kperf__now_ns();
+    memset(out, 0, sizeof *out);
+    out->events = c->counts, out->nevents = c->plan->evl->nevents;
+    out->rows = c->rows, out->nrows = c->nrows;
+    out->interval_ns = now - c->last_ns, out->lost = c->lost;
+    c->last_ns = now;
+    return 0;
+}
+
+KPERF_API void kperf_counts_print(void *stream, const kperf_counts *n, uint64_t iterations) {
+    FILE *f = (FILE *)stream;
+    double div = iterations > 1 ? (double)iterations : 1.0;
+    for (size_t e = 0; n && e < n->nevents; e++) {
+        const kperf_count *k = &n->events[e];
+        if (k->v.accuracy == KPERF_COUNT_NOT_COUNTED) {
+            fprintf(f, "%18s  %-28s not counted\n", "<not counted>", k->name);
+            continue;
+        }
+        char val[64];
+        snprintf(val, sizeof val, iterations > 1 ? "%.2f" : "%.0f", k->v.value / div);
+        fprintf(f, "%18s  %-28s", val, k->name);
+        if (k->v.accuracy == KPERF_COUNT_SCALED) fprintf(f, " scaled (%.2f%%)\n", k->v.percent);
+        else fprintf(f, " exact\n");
+    }
+    if (iterations > 1) fprintf(f, "%18s  (per iteration, %llu iterations)\n", "",
+                                (unsigned long long)iterations);
+}
 // <<counting
 
 // >>region ------------------------------------------------------------------------------
+
+/* The arithmetic of a self-monitoring read, on a consistent view of the user page (inside
+ * the seqlock, or a synthetic page in tests): @p pmc is the raw value rdpmc returned for
+ * index - 1, @p cyc the timestamp counter (rdtsc, cntvct_el0). Returns -1 when the page
+ * says to use read() instead (no user access, or index 0: the event is not on a counter).
+ * Follows the protocol documented in include/uapi/linux/perf_event.h. */
+KPERF__PRIV int kperf__mmap_compute(const struct perf_event_mmap_page *pc, uint64_t pmc,
+                                    uint64_t cyc, uint64_t *count, uint64_t *enabled,
+                                    uint64_t *running) {
+    if (!pc->cap_user_rdpmc || pc->index == 0) return -1;
+    uint16_t width = pc->pmc_width;
+    int64_t v = pc->offset;
+    if (width > 0 && width < 64) /* sign-extend the width-bit hardware value */
+        v += (int64_t)(pmc << (64 - width)) >> (64 - width);
+    else
+        v += (int64_t)pmc;
+    uint64_t ena = pc->time_enabled, run = pc->time_running;
+    if (pc->cap_user_time) {
+        uint64_t c = cyc;
+        if (pc->cap_user_time_short)
+            c = pc->time_cycles + ((c - pc->time_cycles) & pc->time_mask);
+        uint16_t shift = pc->time_shift;
+        uint64_t quot = c >> shift, rem = c & (((uint64_t)1 << shift) - 1);
+        uint64_t delta = pc->time_offset + quot * pc->time_mult + ((rem * pc->time_mult) >> shift);
+        ena += delta, run += delta; /* index != 0: the event is running now */
+    }
+    *count = (uint64_t)v, *enabled = ena, *running = run;
+    return 0;
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+#define KPERF__HAVE_RDPMC 1
+static inline uint64_t kperf__rdpmc(uint32_t counter) {
+    uint32_t lo, hi;
+    __asm__ volatile("rdpmc" : "=a"(lo), "=d"(hi) : "c"(counter));
+    return lo | (uint64_t)hi << 32;
+}
+static inline uint64_t kperf__cycles(void) {
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return lo | (uint64_t)hi << 32;
+}
+#elif defined(__aarch64__)
+#define KPERF__HAVE_RDPMC 1
+/* Counter index - 1 selects PMEVCNTR<n>_EL0 through PMSELR_EL0; 31 is the cycle counter.
+ * The kernel grants EL0 access when the event asks for it (config1 bit "rdpmc"). */
+static inline uint64_t kperf__rdpmc(uint32_t counter) {
+    uint64_t v;
+    if (counter == 31) {
+        __asm__ volatile("mrs %0, pmccntr_el0" : "=r"(v));
+        return v;
+    }
+    __asm__ volatile("msr pmselr_el0, %1\n\tisb\n\tmrs %0, pmxevcntr_el0"
+                     : "=r"(v)
+                     : "r"((uint64_t)counter));
+    return v;
+}
+static inline uint64_t kperf__cycles(void) {
+    uint64_t v;
+    __asm__ volatile("isb\n\tmrs %0, cntvct_el0" : "=r"(v));
+    return v;
+}
+#endif
+
+/* One self-monitoring read under the page's seqlock. -1: use read(). */
+static int kperf__mmap_read(const struct perf_event_mmap_page *pc, uint64_t *count,
+                            uint64_t *enabled, uint64_t *running) {
+#ifdef KPERF__HAVE_RDPMC
+    for (int tries = 0; tries < 64; tries++) {
+        uint32_t seq = __atomic_load_n(&pc->lock, __ATOMIC_RELAXED);
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        uint32_t idx = pc->index;
+        if (!pc->cap_user_rdpmc || idx == 0) return -1;
+        uint64_t pmc = kperf__rdpmc(idx - 1);
+        uint64_t cyc = pc->cap_user_time ? kperf__cycles() : 0;
+        int rc = kperf__mmap_compute(pc, pmc, cyc, count, enabled, running);
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        if (__atomic_load_n(&pc->lock, __ATOMIC_RELAXED) == seq) return rc;
+    }
+#else
+    (void)pc, (void)count, (void)enabled, (void)running;
+#endif
+    return -1;
+}
+
+struct kperf_region {
+    kperf_counter *c;
+    struct perf_event_mmap_page **pages; /* per fd; NULL where not mapped */
+    size_t pagesz, n;
+    bool rdpmc;                 /* every page allowed user reads at open */
+    bool subtract, started;
+    uint64_t *s_raw, *s_ena, *s_run;    /* start snapshot */
+    uint64_t *e_raw, *e_ena, *e_run;    /* end snapshot */
+    uint64_t *a_raw, *a_ena, *a_run;    /* sums over brackets */
+    uint64_t brackets;
+    double *overhead, bracket_ns;
+    kperf_count *counts;
+    double *prev;
+    uint64_t last_ns;
+};
+
+KPERF_API void kperf_region_close(kperf_region *r) {
+    if (!r) return;
+    for (size_t i = 0; r->pages && i < r->n; i++)
+        if (r->pages[i]) munmap(r->pages[i], r->pagesz);
+    kperf_counter_close(r->c);
+    KPERF_FREE(r->pages), KPERF_FREE(r->s_raw), KPERF_FREE(r->overhead), KPERF_FREE(r->counts);
+    KPERF_FREE(r);
+}
+
+/* Takes a snapshot of every fd: rdpmc where every page allows it, else one read() per
+ * group (the region has one target, so fd i is event i). */
+static int kperf__region_snap(kperf_region *r, uint64_t *raw, uint64_t *ena, uint64_t *run) {
+    size_t i = 0;
+    if (r->rdpmc)
+        for (; i < r->n; i++)
+            if (kperf__mmap_read(r->pages[i], &raw[i], &ena[i], &run[i]) < 0) break;
+    if (i == r->n) return 0;
+    kperf_counter *c = r->c;
+    for (size_t g = 0; g < c->ngroups; g++) {
+        int rc = kperf__counter_read_group(c, g);
+        if (rc < 0) return rc;
+    }
+    memcpy(raw, c->raw, r->n * sizeof *raw);
+    memcpy(ena, c->ena, r->n * sizeof *ena);
+    memcpy(run, c->run, r->n * sizeof *run);
+    return 0;
+}
+
+KPERF_API int kperf_region_start(kperf_region *r) {
+    if (!r) return kperf__fail(EINVAL, "kperf_region_start: region is NULL");
+    int rc = kperf__region_snap(r, r->s_raw, r->s_ena, r->s_run);
+    r->started = rc == 0;
+    return rc;
+}
+
+KPERF_API int kperf_region_stop(kperf_region *r) {
+    if (!r || !r->started)
+        return kperf__fail(KPERF_ESTATE, "kperf_region_stop without kperf_region_start");
+    int rc = kperf__region_snap(r, r->e_raw, r->e_ena, r->e_run);
+    if (rc < 0) return rc;
+    for (size_t i = 0; i < r->n; i++) {
+        r->a_raw[i] += r->e_raw[i] - r->s_raw[i];
+        r->a_ena[i] += r->e_ena[i] - r->s_ena[i];
+        r->a_run[i] += r->e_run[i] - r->s_run[i];
+    }
+    r->brackets++;
+    r->started = false;
+    return 0;
+}
+
+KPERF_API int kperf_region_reset(kperf_region *r) {
+    if (!r) return kperf__fail(EINVAL, "kperf_region_reset: region is NULL");
+    memset(r->a_raw, 0, 3 * r->n * sizeof *r->a_raw);
+    memset(r->prev, 0, r->n * sizeof *r->prev);
+    r->brackets = 0, r->started = false;
+    return 0;
+}
+
+KPERF_API int kperf_region_read(kperf_region *r, kperf_counts *out) {
+    if (!r || !out) return kperf__fail(EINVAL, "kperf_region_read: NULL argument");
+    for (size_t i = 0; i < r->n; i++) {
+        kperf_value *v = &r->counts[i].v;
+        kperf__value_set(v, r->a_raw[i], r->a_ena[i], r->a_run[i],
+                         r->c->plan->evl->events[i].scale);
+        if (r->subtract) {
+            double o = r->overhead[i] * (double)r->brackets;
+            v->value = v->value > o ? v->value - o : 0;
+        }
+        v->delta = v->value - r->prev[i], r->prev[i] = v->value;
+    }
+    uint64_t now = kperf__now_ns();
+    memset(out, 0, sizeof *out);
+    out->events = r->counts, out->nevents = r->n;
+    out->interval_ns = now - r->last_ns, out->iterations = r->brackets;
+    r->last_ns = now;
+    return 0;
+}
+
+KPERF_API void kperf_region_cost_read(const kperf_region *r, kperf_region_cost *out) {
+    memset(out, 0, sizeof *out);
+    if (!r) return;
+    out->rdpmc = r->rdpmc, out->bracket_ns = r->bracket_ns;
+    out->per_event = r->overhead, out->nevents = r->n;
+}
+
+/* Measures empty brackets: their counts per event and their wall-clock cost. */
+static int kperf__region_calibrate(kperf_region *r) {
+    enum { WARM = 16, ROUNDS = 256 };
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < WARM; i++)
+        if ((rc = kperf_region_start(r)) == 0) rc = kperf_region_stop(r);
+    kperf_region_reset(r);
+    uint64_t t0 = kperf__now_ns();
+    for (int i = 0; rc == 0 && i < ROUNDS; i++)
+        if ((rc = kperf_region_start(r)) == 0) rc = kperf_region_stop(r);
+    r->bracket_ns = (double)(kperf__now_ns() - t0) / ROUNDS;
+    kperf_counts n;
+    if (rc == 0) rc = kperf_region_read(r, &n);
+    for (size_t i = 0; rc == 0 && i < r->n; i++) r->overhead[i] = n.events[i].v.value / ROUNDS;
+    kperf_region_reset(r);
+    return rc;
+}
+
+/* Maps the first page of every fd; rdpmc is used when every page allows user reads. */
+static void kperf__region_map(kperf_region *r, bool no_rdpmc) {
+    r->pagesz = (size_t)sysconf(_SC_PAGESIZE);
+    r->rdpmc = !no_rdpmc;
+    for (size_t i = 0; i < r->n; i++) {
+        void *m = mmap(NULL, r->pagesz, PROT_READ, MAP_SHARED, r->c->fds[i], 0);
+        r->pages[i] = m == MAP_FAILED ? NULL : (struct perf_event_mmap_page *)m;
+        if (!r->pages[i] || !r->pages[i]->cap_user_rdpmc) r->rdpmc = false;
+    }
+#ifndef KPERF__HAVE_RDPMC
+    r->rdpmc = false;
+#endif
+}
+
+KPERF_API int kperf_region_open(kperf_region **out, const kperf_region_desc *desc) {
+    kperf_region_desc zero;
+    if (!out) return kperf__fail(EINVAL, "kperf_region_open: out is NULL");
+    *out = NULL;
+    if (!desc) memset(&zero, 0, sizeof zero), desc = &zero;
+    kperf_region *r = (kperf_region *)kperf__calloc(1, sizeof *r);
+    if (!r) return kperf__fail(ENOMEM, "out of memory");
+    kperf_counter_desc cd;
+    memset(&cd, 0, sizeof cd);
+    cd.events = desc->events, cd.pmus = desc->pmus, cd.sysfs_root = desc->sysfs_root;
+    cd.include_kernel = desc->include_kernel;
+    int rc = kperf__counter_open_as(&r->c, &cd, true);
+    if (rc < 0) goto fail;
+    r->n = r->c->nfds;
+    if (r->n != r->c->plan->evl->nevents) {
+        rc = kperf__fail(KPERF_ENOTSUP,
+                         "%s: a region counts the calling thread; uncore events count whole "
+                         "CPUs (use kperf_counter_open with cpus)",
+                         desc->events);
+        goto fail;
+    }
+    r->subtract = desc->subtract_overhead;
+    r->pages = (struct perf_event_mmap_page **)kperf__calloc(r->n, sizeof *r->pages);
+    r->s_raw = (uint64_t *)kperf__calloc(12 * r->n, sizeof *r->s_raw);
+    r->overhead = (double *)kperf__calloc(2 * r->n, sizeof *r->overhead);
+    r->counts = (kperf_count *)kperf__calloc(r->n, sizeof *r->counts);
+    if (!r->pages || !r->s_raw || !r->overhead || !r->counts) {
+        rc = kperf__fail(ENOMEM, "out of memory");
+        goto fail;
+    }
+    uint64_t *w = r->s_raw;
+    r->s_ena = w + r->n, r->s_run = w + 2 * r->n, r->e_raw = w + 3 * r->n;
+    r->e_ena = w + 4 * r->n, r->e_run = w + 5 * r->n, r->a_raw = w + 6 * r->n;
+    r->a_ena = w + 7 * r->n, r->a_run = w + 8 * r->n;
+    r->prev = r->overhead + r->n;
+    for (size_t i = 0; i < r->n; i++) r->counts[i] = r->c->counts[i];
+    kperf__region_map(r, desc->no_rdpmc);
+    if ((rc = kperf_counter_start(r->c)) < 0 || (rc = kperf__region_calibrate(r)) < 0) goto fail;
+    r->last_ns = kperf__now_ns();
+    *out = r;
+    return 0;
+fail:
+    kperf_region_close(r);
+    return rc;
+}
 // <<region
 
 // >>task --------------------------------------------------------------------------------
@@ -3849,6 +5401,9 @@ struct kperf_sampler {
     kperf_sampler_stats st;
     kperf__comm_ent *comms;
     size_t ncomm, capcomm;
+    char **filters;      /* tracepoint filter per event, or NULL */
+    uint32_t *evflags;   /* kperf_event_flags per event */
+    uint64_t *evperiod;  /* period/freq term per event, 0 = unset */
 };
 
 /* ---- process names (tid -> comm), kept from /proc and from COMM/FORK records ---- */
@@ -3995,76 +5550,46 @@ static int kperf__sampling_add_event(kperf_sampler *s, const struct perf_event_a
     return 0;
 }
 
-/* A minimal event resolver: software events and sys:name tracepoints. */
-static int kperf__sampling_one_event(const char *spec, struct perf_event_attr *a) {
-    static const struct {
-        const char *name;
-        uint32_t type;
-        uint64_t config;
-    } tab[] = {
-        {"cpu-clock", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_CLOCK},
-        {"task-clock", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_TASK_CLOCK},
-        {"page-faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS},
-        {"faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS},
-        {"minor-faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS_MIN},
-        {"major-faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS_MAJ},
-        {"context-switches", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CONTEXT_SWITCHES},
-        {"cs", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CONTEXT_SWITCHES},
-        {"cpu-migrations", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_MIGRATIONS},
-        {"dummy", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_DUMMY},
-        {"cycles", PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES},
-        {"instructions", PERF_TYPE_HARDWARE, PERF_COUNT_HW_INSTRUCTIONS},
-    };
-    memset(a, 0, sizeof *a);
-    a->size = sizeof *a;
-    for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
-        if (!strcmp(spec, tab[i].name)) {
-            a->type = tab[i].type;
-            a->config = tab[i].config;
-            return 0;
-        }
-    const char *colon = strchr(spec, ':');
-    if (colon && colon != spec && colon[1] && !strchr(colon + 1, ':')) {
-        char path[512], buf[32];
-        snprintf(path, sizeof path, "/sys/kernel/tracing/events/%.*s/%s/id",
-                 (int)(colon - spec), spec, colon + 1);
-        if (kperf__read_file(path, buf, sizeof buf) < 0) {
-            snprintf(path, sizeof path, "/sys/kernel/debug/tracing/events/%.*s/%s/id",
-                     (int)(colon - spec), spec, colon + 1);
-            if (kperf__read_file(path, buf, sizeof buf) < 0)
-                return kperf__fail(KPERF_ENOEVENT,
-                                   "unknown tracepoint '%s' (is tracefs mounted at "
-                                   "/sys/kernel/tracing? see `kperf list`)", spec);
-        }
-        a->type = PERF_TYPE_TRACEPOINT;
-        a->config = strtoull(buf, NULL, 10);
-        return 0;
-    }
-    return kperf__fail(KPERF_ENOEVENT, "unknown event '%s' for sampling (try cpu-clock)", spec);
-}
-
+/* Events come from the shared parser; every parsed event gets its own fds (groups do not
+ * matter for sampling). Modifiers written on an event (:u, :k) win over the desc. */
 static int kperf__sampling_events(kperf_sampler *s, const char *spec) {
-    char buf[1024];
-    if (strlen(spec) >= sizeof buf) return kperf__fail(KPERF_EPARSE, "event spec too long");
-    snprintf(buf, sizeof buf, "%s", spec);
-    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+    kperf_evlist *list = NULL;
+    int err = kperf_evlist_parse(&list, spec, NULL);
+    if (err < 0) return err;
+    s->filters = (char **)kperf__calloc(list->nevents, sizeof *s->filters);
+    s->evflags = (uint32_t *)kperf__calloc(list->nevents, sizeof *s->evflags);
+    s->evperiod = (uint64_t *)kperf__calloc(list->nevents, sizeof *s->evperiod);
+    if (!s->filters || !s->evflags || !s->evperiod) err = kperf__fail(ENOMEM, "out of memory");
+    for (size_t i = 0; !err && i < list->nevents; i++) {
+        const kperf_event *ev = &list->events[i];
         struct perf_event_attr a;
-        int err = kperf__sampling_one_event(t, &a);
-        if (err < 0) return err;
-        if ((err = kperf__sampling_add_event(s, &a, t)) < 0)
-            return kperf__fail(ENOMEM, "out of memory");
+        kperf__event_attr(ev, &a);
+        s->evflags[s->nev] = ev->flags;
+        s->evperiod[s->nev] = ev->period;
+        if (ev->filter && !(s->filters[s->nev] = kperf__strdup(ev->filter)))
+            err = kperf__fail(ENOMEM, "out of memory");
+        if (!err && kperf__sampling_add_event(s, &a, ev->name) < 0)
+            err = kperf__fail(ENOMEM, "out of memory");
     }
-    if (!s->nev) return kperf__fail(KPERF_EPARSE, "empty event spec '%s'", spec);
-    return 0;
+    kperf_evlist_free(list);
+    if (!err && !s->nev) err = kperf__fail(KPERF_EPARSE, "empty event spec '%s'", spec);
+    return err;
 }
 
 /* Fills the sampling-specific attr fields from the resolved desc. */
-static void kperf__sampling_attr(const kperf_sampler *s, struct perf_event_attr *a, bool first) {
+static void kperf__sampling_attr(const kperf_sampler *s, size_t i) {
     const kperf_sampler_desc *d = &s->d;
+    struct perf_event_attr *a = &s->attrs[i];
+    bool first = i == 0;
+    uint32_t mods = s->evflags[i] & (KPERF_EV_EXCLUDE_USER | KPERF_EV_EXCLUDE_KERNEL);
     a->size = sizeof *a;
     a->sample_type = s->layout.sample_type;
     if (a->type == PERF_TYPE_TRACEPOINT) a->sample_type |= PERF_SAMPLE_RAW;
-    if (d->period) {
+    a->freq = 0;
+    if (s->evperiod[i]) {
+        a->freq = !!(s->evflags[i] & KPERF_EV_FREQ);
+        a->sample_period = s->evperiod[i];
+    } else if (d->period) {
         a->sample_period = d->period;
     } else if (a->type == PERF_TYPE_TRACEPOINT && !d->freq) {
         a->sample_period = 1; /* every tracepoint hit, as perf record does */
@@ -4075,10 +5600,10 @@ static void kperf__sampling_attr(const kperf_sampler *s, struct perf_event_attr 
     a->disabled = 1;
     a->inherit = d->inherit;
     a->enable_on_exec = d->enable_on_exec;
-    a->exclude_kernel = !d->include_kernel;
-    a->exclude_user = d->exclude_user;
+    a->exclude_kernel = mods ? !!(mods & KPERF_EV_EXCLUDE_KERNEL) : !d->include_kernel;
+    a->exclude_user = mods ? !!(mods & KPERF_EV_EXCLUDE_USER) : d->exclude_user;
     a->exclude_hv = 1;
-    a->exclude_callchain_kernel = !d->include_kernel;
+    a->exclude_callchain_kernel = a->exclude_kernel;
     a->sample_id_all = 1;
     a->watermark = 1;
     a->wakeup_watermark = d->wakeup_bytes;
@@ -4165,6 +5690,11 @@ static int kperf__sampling_open_one(kperf_sampler *s, pid_t pid, int cpu, bool o
             int err = errno;
             if (optional && err == ESRCH) return 0; /* a thread exited since listing */
             return kperf__sampling_open_error(err, s->names[e], pid, cpu);
+        }
+        if (s->filters[e] && ioctl(fd, PERF_EVENT_IOC_SET_FILTER, s->filters[e]) < 0) {
+            close(fd);
+            return kperf__fail(KPERF_EFILTER, "the kernel rejected filter '%s' of %s",
+                               s->filters[e], s->names[e]);
         }
         kperf__sfd f = {fd, (int)e, cpu, pid, -1, 0};
         int err = kperf__sampling_push_fd(s, f);
@@ -4320,7 +5850,7 @@ KPERF_API int kperf_sampler_open(kperf_sampler **out, const kperf_sampler_desc *
         /* tracepoints add RAW, and every event must share one layout: decide it once */
         for (size_t i = 0; i < s->nev; i++)
             if (s->attrs[i].type == PERF_TYPE_TRACEPOINT) s->layout.sample_type |= PERF_SAMPLE_RAW;
-        for (size_t i = 0; i < s->nev; i++) kperf__sampling_attr(s, &s->attrs[i], i == 0);
+        for (size_t i = 0; i < s->nev; i++) kperf__sampling_attr(s, i);
         s->epfd = epoll_create1(EPOLL_CLOEXEC);
         if (s->epfd < 0) err = kperf__fail(errno, "epoll_create1: %s", strerror(errno));
     }
@@ -4343,7 +5873,13 @@ KPERF_API void kperf_sampler_close(kperf_sampler *s) {
         kperf_ring_close(s->rings[i]);
     }
     for (size_t i = 0; i < s->nfds; i++) close(s->fds[i].fd);
-    for (size_t i = 0; i < s->nev; i++) KPERF_FREE(s->names[i]);
+    for (size_t i = 0; i < s->nev; i++) {
+        KPERF_FREE(s->names[i]);
+        if (s->filters) KPERF_FREE(s->filters[i]);
+    }
+    KPERF_FREE(s->filters);
+    KPERF_FREE(s->evflags);
+    KPERF_FREE(s->evperiod);
     if (s->epfd >= 0) close(s->epfd);
     KPERF_FREE(s->names);
     KPERF_FREE(s->attrs);
@@ -4664,6 +6200,629 @@ KPERF_API int kperf_folded_write(kperf_folded *f, const char *path) {
 // <<sampling
 
 // >>perfdata ----------------------------------------------------------------------------
+#include <sys/utsname.h>
+
+/* perf.data in pipe mode: a 16-byte header, then a stream of records. Kernel records are
+ * copied verbatim; the user-space types below describe events and the environment. */
+enum {
+    KPERF__PD_HEADER_ATTR = 64,
+    KPERF__PD_HEADER_BUILD_ID = 67,
+    KPERF__PD_FINISHED_ROUND = 68,
+    KPERF__PD_HEADER_FEATURE = 80,
+    KPERF__PD_FEAT_HOSTNAME = 3,
+    KPERF__PD_FEAT_OSRELEASE = 4,
+    KPERF__PD_FEAT_VERSION = 5,
+    KPERF__PD_FEAT_ARCH = 6,
+    KPERF__PD_FEAT_NRCPUS = 7,
+    KPERF__PD_FEAT_CMDLINE = 11,
+    KPERF__PD_FEAT_EVENT_DESC = 12,
+    KPERF__PD_ATTR_SIZE = 128, /* PERF_ATTR_SIZE_VER7: what perf 6.1 reads in pipe mode */
+    KPERF__PD_MISC_BUILD_ID_SIZE = 1 << 15,
+};
+static const uint64_t kperf__pd_magic = 0x32454c4946524550ull; /* "PERFILE2" */
+
+struct kperf_perfdata {
+    FILE *f;
+    bool own;
+    const kperf_sampler *s;
+    uint64_t first_id;
+    bool build_ids;
+    char **seen; /* open-addressing set of files already given a BUILD_ID record */
+    size_t nseen, capseen;
+    int err;
+    unsigned char *buf; /* record assembly, 64 KiB + 8 */
+};
+
+static void kperf__pd_put(kperf_perfdata *w, const void *p, size_t n) {
+    if (w->err || !n) return;
+    if (fwrite(p, 1, n, w->f) != n) w->err = errno ? errno : EIO;
+}
+
+/* A record builder over w->buf: the header is filled in by kperf__pd_emit. */
+typedef struct kperf__pdrec {
+    unsigned char *b;
+    size_t n;
+} kperf__pdrec;
+
+static void kperf__pd_add(kperf__pdrec *r, const void *p, size_t n) {
+    if (r->n + n > 65528) n = r->n < 65528 ? 65528 - r->n : 0; /* records are <= 64 KiB */
+    memcpy(r->b + r->n, p, n);
+    r->n += n;
+}
+static void kperf__pd_u32(kperf__pdrec *r, uint32_t v) { kperf__pd_add(r, &v, 4); }
+static void kperf__pd_u64(kperf__pdrec *r, uint64_t v) { kperf__pd_add(r, &v, 8); }
+static void kperf__pd_pad(kperf__pdrec *r, size_t align) {
+    static const unsigned char z[64];
+    size_t n = (align - r->n % align) % align;
+    kperf__pd_add(r, z, n);
+}
+/* A string padded with NULs to a multiple of @p align (NUL always included). */
+static void kperf__pd_str(kperf__pdrec *r, const char *s, size_t align) {
+    kperf__pd_add(r, s, strlen(s) + 1);
+    kperf__pd_pad(r, align);
+}
+/* perf's feature string: u32 length (padded to 64), then the padded string. */
+static void kperf__pd_fstr(kperf__pdrec *r, const char *s) {
+    uint32_t len = (uint32_t)((strlen(s) + 1 + 63) & ~(size_t)63);
+    kperf__pd_u32(r, len);
+    size_t start = r->n;
+    kperf__pd_add(r, s, strlen(s) + 1);
+    static const unsigned char z[64];
+    kperf__pd_add(r, z, len - (r->n - start));
+}
+
+static kperf__pdrec kperf__pd_begin(kperf_perfdata *w) {
+    kperf__pdrec r = {w->buf, 8};
+    return r;
+}
+
+static void kperf__pd_emit(kperf_perfdata *w, kperf__pdrec *r, uint32_t type, uint16_t misc) {
+    kperf__pd_pad(r, 8);
+    struct perf_event_header h = {type, misc, (uint16_t)r->n};
+    memcpy(r->b, &h, sizeof h);
+    kperf__pd_put(w, r->b, r->n);
+}
+
+/* The sample_id trailer of a synthesized record, in the sampler's layout. */
+static void kperf__pd_trailer(kperf_perfdata *w, kperf__pdrec *r, uint32_t pid, uint32_t tid) {
+    uint64_t st = w->s->layout.sample_type;
+    if (st & PERF_SAMPLE_TID) kperf__pd_u32(r, pid), kperf__pd_u32(r, tid);
+    if (st & PERF_SAMPLE_TIME) kperf__pd_u64(r, 0);
+    if (st & PERF_SAMPLE_ID) kperf__pd_u64(r, w->first_id);
+    if (st & PERF_SAMPLE_STREAM_ID) kperf__pd_u64(r, w->first_id);
+    if (st & PERF_SAMPLE_CPU) kperf__pd_u64(r, 0);
+    if (st & PERF_SAMPLE_IDENTIFIER) kperf__pd_u64(r, w->first_id);
+}
+
+static void kperf__pd_attrs(kperf_perfdata *w) {
+    const kperf_sampler *s = w->s;
+    for (size_t e = 0; e < s->nev; e++) {
+        kperf__pdrec r = kperf__pd_begin(w);
+        struct perf_event_attr a = s->attrs[e];
+        a.size = KPERF__PD_ATTR_SIZE;
+        kperf__pd_add(&r, &a, KPERF__PD_ATTR_SIZE);
+        for (size_t i = 0; i < s->nfds; i++)
+            if (s->fds[i].event == (int)e) kperf__pd_u64(&r, s->fds[i].id);
+        kperf__pd_emit(w, &r, KPERF__PD_HEADER_ATTR, 0);
+    }
+}
+
+static void kperf__pd_feature_begin(kperf__pdrec *r, uint64_t feat) { kperf__pd_u64(r, feat); }
+
+static void kperf__pd_features(kperf_perfdata *w, const char *cmdline) {
+    const kperf_sampler *s = w->s;
+    struct utsname u;
+    if (uname(&u) == 0) {
+        const struct {
+            uint64_t feat;
+            const char *v;
+        } strs[] = {{KPERF__PD_FEAT_HOSTNAME, u.nodename},
+                    {KPERF__PD_FEAT_OSRELEASE, u.release},
+                    {KPERF__PD_FEAT_VERSION, "6.1.kperf-0.1.0"},
+                    {KPERF__PD_FEAT_ARCH, u.machine}};
+        for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
+            kperf__pdrec r = kperf__pd_begin(w);
+            kperf__pd_feature_begin(&r, strs[i].feat);
+            kperf__pd_fstr(&r, strs[i].v);
+            kperf__pd_emit(w, &r, KPERF__PD_HEADER_FEATURE, 0);
+        }
+    }
+    kperf__pdrec r = kperf__pd_begin(w);
+    kperf__pd_feature_begin(&r, KPERF__PD_FEAT_NRCPUS);
+    kperf__pd_u32(&r, (uint32_t)sysconf(_SC_NPROCESSORS_CONF));
+    kperf__pd_u32(&r, (uint32_t)sysconf(_SC_NPROCESSORS_ONLN));
+    kperf__pd_emit(w, &r, KPERF__PD_HEADER_FEATURE, 0);
+    if (cmdline) {
+        r = kperf__pd_begin(w);
+        kperf__pd_feature_begin(&r, KPERF__PD_FEAT_CMDLINE);
+        kperf__pd_u32(&r, 1);
+        kperf__pd_fstr(&r, cmdline);
+        kperf__pd_emit(w, &r, KPERF__PD_HEADER_FEATURE, 0);
+    }
+    /* EVENT_DESC: u32 count, u32 attr size, then per event attr, u32 nids, name, ids */
+    r = kperf__pd_begin(w);
+    kperf__pd_feature_begin(&r, KPERF__PD_FEAT_EVENT_DESC);
+    kperf__pd_u32(&r, (uint32_t)s->nev);
+    kperf__pd_u32(&r, KPERF__PD_ATTR_SIZE);
+    for (size_t e = 0; e < s->nev; e++) {
+        struct perf_event_attr a = s->attrs[e];
+        a.size = KPERF__PD_ATTR_SIZE;
+        kperf__pd_add(&r, &a, KPERF__PD_ATTR_SIZE);
+        uint32_t nids = 0;
+        for (size_t i = 0; i < s->nfds; i++) nids += s->fds[i].event == (int)e;
+        kperf__pd_u32(&r, nids);
+        kperf__pd_fstr(&r, s->names[e]);
+        for (size_t i = 0; i < s->nfds; i++)
+            if (s->fds[i].event == (int)e) kperf__pd_u64(&r, s->fds[i].id);
+    }
+    kperf__pd_emit(w, &r, KPERF__PD_HEADER_FEATURE, 0);
+}
+
+/* ---- build ids ---- */
+
+typedef struct kperf__elf {
+    int fd;
+    bool is64, swap;
+} kperf__elf;
+
+static uint64_t kperf__elf_word(const kperf__elf *e, const unsigned char *p, int bytes) {
+    uint64_t v = 0;
+    if (e->swap)
+        for (int i = 0; i < bytes; i++) v = (v << 8) | p[i];
+    else
+        for (int i = bytes - 1; i >= 0; i--) v = (v << 8) | p[i];
+    return v;
+}
+
+/* Walks notes in buf; copies a GNU build id (type 3) into id. Returns its length or 0. */
+static int kperf__elf_notes(const kperf__elf *e, const unsigned char *buf, size_t n,
+                            uint8_t id[20]) {
+    size_t off = 0;
+    while (n - off >= 12) {
+        uint64_t namesz = kperf__elf_word(e, buf + off, 4);
+        uint64_t descsz = kperf__elf_word(e, buf + off + 4, 4);
+        uint64_t type = kperf__elf_word(e, buf + off + 8, 4);
+        off += 12;
+        uint64_t nal = (namesz + 3) & ~3ull, dal = (descsz + 3) & ~3ull;
+        if (nal > n - off || dal > n - off - nal) return 0;
+        if (type == 3 && namesz == 4 && !memcmp(buf + off, "GNU", 4) && descsz > 0) {
+            size_t len = descsz > 20 ? 20 : (size_t)descsz;
+            memcpy(id, buf + off + nal, len);
+            return (int)len;
+        }
+        off += nal + dal;
+    }
+    return 0;
+}
+
+/* Reads [off, off+len) of the file into a malloc'd buffer (len <= 1 MiB). */
+static unsigned char *kperf__elf_read(const kperf__elf *e, uint64_t off, uint64_t len) {
+    if (!len || len > (1u << 20)) return NULL;
+    unsigned char *b = (unsigned char *)KPERF_MALLOC((size_t)len);
+    if (b && pread(e->fd, b, (size_t)len, (off_t)off) != (ssize_t)len) {
+        KPERF_FREE(b);
+        b = NULL;
+    }
+    return b;
+}
+
+/* Scans a table of program (PT_NOTE = 4) or section (SHT_NOTE = 7) headers for notes. */
+static int kperf__elf_scan(const kperf__elf *e, uint64_t tab, uint64_t entsz, uint64_t num,
+                           bool sections, uint8_t id[20]) {
+    if (!tab || num > 4096 || entsz < (e->is64 ? (sections ? 64u : 56u) : (sections ? 40u : 32u)))
+        return 0;
+    unsigned char *t = kperf__elf_read(e, tab, entsz * num);
+    if (!t) return 0;
+    int len = 0;
+    for (uint64_t i = 0; !len && i < num; i++) {
+        const unsigned char *h = t + i * entsz;
+        uint64_t type, off, size;
+        if (sections) {
+            type = kperf__elf_word(e, h + 4, 4);
+            off = e->is64 ? kperf__elf_word(e, h + 24, 8) : kperf__elf_word(e, h + 16, 4);
+            size = e->is64 ? kperf__elf_word(e, h + 32, 8) : kperf__elf_word(e, h + 20, 4);
+        } else {
+            type = kperf__elf_word(e, h, 4);
+            off = e->is64 ? kperf__elf_word(e, h + 8, 8) : kperf__elf_word(e, h + 4, 4);
+            size = e->is64 ? kperf__elf_word(e, h + 32, 8) : kperf__elf_word(e, h + 16, 4);
+        }
+        if (type != (sections ? 7u : 4u)) continue;
+        unsigned char *notes = kperf__elf_read(e, off, size);
+        if (notes) len = kperf__elf_notes(e, notes, (size_t)size, id);
+        KPERF_FREE(notes);
+    }
+    KPERF_FREE(t);
+    return len;
+}
+
+KPERF_API int kperf_build_id_read(const char *path, uint8_t id[20]) {
+    if (!path || !id) return kperf__fail(EINVAL, "kperf_build_id_read: NULL argument");
+    kperf__elf e = {open(path, O_RDONLY | O_CLOEXEC), false, false};
+    if (e.fd < 0) return kperf__fail(errno, "cannot open %s: %s", path, strerror(errno));
+    unsigned char h[64];
+    int len = 0;
+    if (pread(e.fd, h, sizeof h, 0) < 52 || memcmp(h, "\177ELF", 4) || (h[4] != 1 && h[4] != 2) ||
+        (h[5] != 1 && h[5] != 2)) {
+        close(e.fd);
+        return kperf__fail(KPERF_ECORRUPT, "%s is not an ELF file", path);
+    }
+    e.is64 = h[4] == 2;
+    e.swap = h[5] == 2;
+    uint64_t phoff = e.is64 ? kperf__elf_word(&e, h + 32, 8) : kperf__elf_word(&e, h + 28, 4);
+    uint64_t shoff = e.is64 ? kperf__elf_word(&e, h + 40, 8) : kperf__elf_word(&e, h + 32, 4);
+    const unsigned char *q = h + (e.is64 ? 54 : 42);
+    uint64_t phentsize = kperf__elf_word(&e, q, 2), phnum = kperf__elf_word(&e, q + 2, 2);
+    uint64_t shentsize = kperf__elf_word(&e, q + 4, 2), shnum = kperf__elf_word(&e, q + 6, 2);
+    len = kperf__elf_scan(&e, phoff, phentsize, phnum, false, id);
+    if (!len) len = kperf__elf_scan(&e, shoff, shentsize, shnum, true, id);
+    close(e.fd);
+    return len;
+}
+
+/* The kernel's build id from /sys/kernel/notes (a raw note stream). */
+static int kperf__kernel_build_id(uint8_t id[20]) {
+    unsigned char buf[4096];
+    int fd = open("/sys/kernel/notes", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    ssize_t n = read(fd, buf, sizeof buf);
+    close(fd);
+    kperf__elf e = {-1, true, false};
+    return n > 0 ? kperf__elf_notes(&e, buf, (size_t)n, id) : 0;
+}
+
+static void kperf__pd_build_id_rec(kperf_perfdata *w, int32_t pid, const char *file,
+                                   const uint8_t *id, int len, bool kernel) {
+    kperf__pdrec r = kperf__pd_begin(w);
+    unsigned char bid[24] = {0};
+    memcpy(bid, id, (size_t)len);
+    bid[20] = (unsigned char)len;
+    kperf__pd_u32(&r, (uint32_t)pid);
+    kperf__pd_add(&r, bid, 24);
+    kperf__pd_str(&r, file, 64);
+    kperf__pd_emit(w, &r, KPERF__PD_HEADER_BUILD_ID,
+                   (uint16_t)((kernel ? PERF_RECORD_MISC_KERNEL : PERF_RECORD_MISC_USER) |
+                              KPERF__PD_MISC_BUILD_ID_SIZE));
+}
+
+/* True the first time a file name is seen. */
+static bool kperf__pd_first_seen(kperf_perfdata *w, const char *file) {
+    if ((w->nseen + 1) * 2 >= w->capseen) {
+        size_t cap = w->capseen ? w->capseen * 2 : 64;
+        char **t = (char **)kperf__calloc(cap, sizeof *t);
+        if (!t) return false;
+        for (size_t i = 0; i < w->capseen; i++) {
+            if (!w->seen[i]) continue;
+            size_t j = kperf__fnv1a(w->seen[i]) & (cap - 1);
+            while (t[j]) j = (j + 1) & (cap - 1);
+            t[j] = w->seen[i];
+        }
+        KPERF_FREE(w->seen);
+        w->seen = t, w->capseen = cap;
+    }
+    size_t j = kperf__fnv1a(file) & (w->capseen - 1);
+    while (w->seen[j]) {
+        if (!strcmp(w->seen[j], file)) return false;
+        j = (j + 1) & (w->capseen - 1);
+    }
+    w->seen[j] = kperf__strdup(file);
+    if (w->seen[j]) w->nseen++;
+    return w->seen[j] != NULL;
+}
+
+static void kperf__pd_maybe_build_id(kperf_perfdata *w, uint32_t pid, const char *file) {
+    if (!w->build_ids || !file || file[0] != '/' || !kperf__pd_first_seen(w, file)) return;
+    uint8_t id[20];
+    int len = kperf_build_id_read(file, id);
+    if (len > 0) kperf__pd_build_id_rec(w, (int32_t)pid, file, id, len, false);
+}
+
+/* ---- synthesized side-band: the kernel and processes that already run ---- */
+
+static void kperf__pd_kernel(kperf_perfdata *w) {
+    FILE *k = fopen("/proc/kallsyms", "r");
+    unsigned long long text = 0, stext = 0;
+    char line[512];
+    while (k && fgets(line, sizeof line, k)) {
+        unsigned long long a;
+        char t, name[256];
+        if (sscanf(line, "%llx %c %255s", &a, &t, name) != 3) continue;
+        if (!strcmp(name, "_text")) text = a;
+        if (!strcmp(name, "_stext")) stext = a;
+        if (text && stext) break;
+    }
+    if (k) fclose(k);
+    if (!text) text = stext;
+    if (!text) return; /* kptr_restrict hides the kernel: nothing true to write */
+    kperf__pdrec r = kperf__pd_begin(w);
+    kperf__pd_u32(&r, UINT32_MAX), kperf__pd_u32(&r, 0);
+    kperf__pd_u64(&r, text), kperf__pd_u64(&r, ~0ull - text), kperf__pd_u64(&r, text);
+    kperf__pd_str(&r, "[kernel.kallsyms]_text", 8);
+    kperf__pd_trailer(w, &r, UINT32_MAX, 0);
+    kperf__pd_emit(w, &r, PERF_RECORD_MMAP, PERF_RECORD_MISC_KERNEL);
+    uint8_t id[20];
+    int len = w->build_ids ? kperf__kernel_build_id(id) : 0;
+    if (len > 0) kperf__pd_build_id_rec(w, -1, "[kernel.kallsyms]", id, len, true);
+}
+
+static void kperf__pd_comm(kperf_perfdata *w, uint32_t pid, uint32_t tid, const char *comm) {
+    kperf__pdrec r = kperf__pd_begin(w);
+    kperf__pd_u32(&r, pid), kperf__pd_u32(&r, tid);
+    kperf__pd_str(&r, comm, 8);
+    kperf__pd_trailer(w, &r, pid, tid);
+    kperf__pd_emit(w, &r, PERF_RECORD_COMM, 0);
+}
+
+/* One /proc/PID/maps line as an MMAP2 record (executable mappings only, as perf does). */
+static void kperf__pd_map_line(kperf_perfdata *w, uint32_t pid, const char *line) {
+    unsigned long long lo, hi, off, ino;
+    unsigned maj, min;
+    char perm[8], name[4096] = "";
+    if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu %4095[^\n]", &lo, &hi, perm, &off, &maj,
+               &min, &ino, name) < 7 || perm[2] != 'x')
+        return;
+    char *nm = name;
+    while (*nm == ' ') nm++;
+    if (!*nm) nm = (char *)"//anon";
+    kperf__pd_maybe_build_id(w, pid, nm);
+    kperf__pdrec r = kperf__pd_begin(w);
+    kperf__pd_u32(&r, pid), kperf__pd_u32(&r, pid);
+    kperf__pd_u64(&r, lo), kperf__pd_u64(&r, hi - lo), kperf__pd_u64(&r, off);
+    kperf__pd_u32(&r, maj), kperf__pd_u32(&r, min);
+    kperf__pd_u64(&r, ino), kperf__pd_u64(&r, 0);
+    uint32_t prot = (perm[0] == 'r' ? PROT_READ : 0) | (perm[1] == 'w' ? PROT_WRITE : 0) |
+                    PROT_EXEC;
+    kperf__pd_u32(&r, prot), kperf__pd_u32(&r, perm[3] == 's' ? MAP_SHARED : MAP_PRIVATE);
+    kperf__pd_str(&r, nm, 8);
+    kperf__pd_trailer(w, &r, pid, pid);
+    kperf__pd_emit(w, &r, PERF_RECORD_MMAP2, PERF_RECORD_MISC_USER);
+}
+
+static void kperf__pd_process(kperf_perfdata *w, pid_t pid) {
+    char path[64], comm[64], line[4352];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    if (!d) return; /* it exited: its records will simply be missing */
+    for (struct dirent *de; (de = readdir(d));) {
+        if (de->d_name[0] < '0' || de->d_name[0] > '9') continue;
+        snprintf(path, sizeof path, "/proc/%d/task/%.16s/comm", (int)pid, de->d_name);
+        if (kperf__read_file(path, comm, sizeof comm) < 0) continue;
+        kperf__pd_comm(w, (uint32_t)pid, (uint32_t)atoi(de->d_name), comm);
+    }
+    closedir(d);
+    snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+    FILE *m = fopen(path, "r");
+    while (m && fgets(line, sizeof line, m)) kperf__pd_map_line(w, (uint32_t)pid, line);
+    if (m) fclose(m);
+}
+
+static void kperf__pd_all_processes(kperf_perfdata *w) {
+    DIR *d = opendir("/proc");
+    if (!d) return;
+    for (struct dirent *de; (de = readdir(d));)
+        if (de->d_name[0] >= '1' && de->d_name[0] <= '9') kperf__pd_process(w, atoi(de->d_name));
+    closedir(d);
+}
+
+KPERF_API int kperf_perfdata_open(kperf_perfdata **out, const kperf_perfdata_desc *desc) {
+    if (!out) return kperf__fail(EINVAL, "kperf_perfdata_open: out is NULL");
+    *out = NULL;
+    if (!desc || !desc->sampler || !desc->sampler->nfds)
+        return kperf__fail(EINVAL, "kperf_perfdata_open: desc->sampler is required");
+    const char *path = desc->path ? desc->path : "perf.data";
+    kperf_perfdata *w = (kperf_perfdata *)kperf__calloc(1, sizeof *w);
+    if (w) w->buf = (unsigned char *)KPERF_MALLOC(65536 + 64);
+    if (!w || !w->buf) {
+        if (w) KPERF_FREE(w);
+        return kperf__fail(ENOMEM, "out of memory");
+    }
+    w->own = strcmp(path, "-") != 0;
+    w->f = w->own ? fopen(path, "wb") : stdout;
+    if (!w->f) {
+        int e = errno;
+        KPERF_FREE(w->buf);
+        KPERF_FREE(w);
+        return kperf__fail(e, "cannot create %s: %s", path, strerror(e));
+    }
+    w->s = desc->sampler;
+    w->first_id = w->s->fds[0].id;
+    w->build_ids = !desc->no_build_ids;
+    uint64_t hdr[2] = {kperf__pd_magic, 16};
+    kperf__pd_put(w, hdr, sizeof hdr);
+    kperf__pd_attrs(w);
+    kperf__pd_features(w, desc->cmdline);
+    if (!desc->no_kernel) kperf__pd_kernel(w);
+    if (desc->all_processes) kperf__pd_all_processes(w);
+    for (size_t i = 0; i < desc->npids; i++) kperf__pd_process(w, desc->pids[i]);
+    if (w->err) {
+        int e = w->err;
+        kperf_perfdata_close(w);
+        return kperf__fail(e, "writing %s failed: %s", path, strerror(e));
+    }
+    *out = w;
+    return 0;
+}
+
+KPERF_API int kperf_perfdata_write(kperf_perfdata *w, const kperf_record *rec) {
+    if (!w || !rec || !rec->bytes) return kperf__fail(EINVAL, "kperf_perfdata_write: NULL argument");
+    if (rec->type == PERF_RECORD_MMAP2 && (rec->mmap.prot & PROT_EXEC))
+        kperf__pd_maybe_build_id(w, rec->mmap.pid, rec->mmap.filename);
+    kperf__pd_put(w, rec->bytes, rec->size);
+    return w->err ? kperf__fail(w->err, "writing perf.data failed: %s", strerror(w->err)) : 0;
+}
+
+KPERF_API int kperf_perfdata_flush(kperf_perfdata *w) {
+    if (!w) return kperf__fail(EINVAL, "kperf_perfdata_flush: NULL writer");
+    struct perf_event_header h = {KPERF__PD_FINISHED_ROUND, 0, 8};
+    kperf__pd_put(w, &h, sizeof h);
+    if (!w->err && fflush(w->f)) w->err = errno;
+    return w->err ? kperf__fail(w->err, "writing perf.data failed: %s", strerror(w->err)) : 0;
+}
+
+KPERF_API void kperf_perfdata_close(kperf_perfdata *w) {
+    if (!w) return;
+    if (w->f) {
+        if (w->own) fclose(w->f);
+        else fflush(w->f);
+    }
+    for (size_t i = 0; i < w->capseen; i++) KPERF_FREE(w->seen[i]);
+    KPERF_FREE(w->seen);
+    KPERF_FREE(w->buf);
+    KPERF_FREE(w);
+}
+
+/* ---- reading pipe-mode files ---- */
+
+typedef struct kperf__pdin {
+    kperf_ring_layout layout[16];
+    uint64_t *ids;
+    int *ev;
+    size_t nids, capids;
+    size_t nev;
+} kperf__pdin;
+
+static int kperf__pdin_attr(kperf__pdin *in, const unsigned char *b, size_t n,
+                            kperf_perfdata_events *events) {
+    uint32_t asz;
+    if (n < 8 + 64) return -1;
+    memcpy(&asz, b + 8 + 4, 4);
+    if (asz < 64 || asz > n - 8) return -1;
+    struct perf_event_attr a;
+    memset(&a, 0, sizeof a);
+    memcpy(&a, b + 8, asz < sizeof a ? asz : sizeof a);
+    size_t e = in->nev < 16 ? in->nev : 15;
+    kperf_ring_layout *l = &in->layout[e];
+    l->sample_type = a.sample_type;
+    l->read_format = a.read_format;
+    l->branch_sample_type = a.branch_sample_type;
+    l->regs_user_mask = a.sample_regs_user;
+    l->regs_intr_mask = a.sample_regs_intr;
+    l->sample_id_all = a.sample_id_all;
+    size_t nids = (n - 8 - asz) / 8;
+    for (size_t i = 0; i < nids; i++) {
+        if (in->nids == in->capids) {
+            size_t cap = in->capids ? in->capids * 2 : 64;
+            uint64_t *ni = (uint64_t *)KPERF_REALLOC(in->ids, cap * sizeof *ni);
+            if (ni) in->ids = ni;
+            int *ne = (int *)KPERF_REALLOC(in->ev, cap * sizeof *ne);
+            if (ne) in->ev = ne;
+            if (!ni || !ne) return -ENOMEM;
+            in->capids = cap;
+        }
+        memcpy(&in->ids[in->nids], b + 8 + asz + 8 * i, 8);
+        in->ev[in->nids++] = (int)e;
+    }
+    if (in->nev < 16) in->nev++;
+    if (events) {
+        events->n = in->nev;
+        events->sample_type[e] = a.sample_type;
+    }
+    return 0;
+}
+
+static int kperf__pdin_event_of(const kperf__pdin *in, uint64_t id) {
+    for (size_t i = 0; i < in->nids; i++)
+        if (in->ids[i] == id) return in->ev[i];
+    return -1;
+}
+
+/* EVENT_DESC: names by position; bounded walk over the feature body. */
+static void kperf__pdin_event_desc(const unsigned char *b, size_t n, kperf_perfdata_events *ev) {
+    uint32_t nre, asz;
+    size_t off = 16;
+    if (!ev || n < off + 8) return;
+    memcpy(&nre, b + off, 4), memcpy(&asz, b + off + 4, 4);
+    off += 8;
+    for (uint32_t i = 0; i < nre && i < 16; i++) {
+        uint32_t nids, len;
+        if (asz > n || off > n - asz - 8) return;
+        off += asz;
+        memcpy(&nids, b + off, 4), memcpy(&len, b + off + 4, 4);
+        off += 8;
+        if (len > n - off) return;
+        snprintf(ev->names[i], sizeof ev->names[i], "%.*s", (int)len, (const char *)b + off);
+        off += len;
+        if (nids > (n - off) / 8) return;
+        off += (size_t)nids * 8;
+    }
+}
+
+static int kperf__pdin_loop(FILE *f, const char *path, kperf_record_fn fn, void *user,
+                            kperf_perfdata_events *events, kperf__pdin *in, uint64_t *buf) {
+    unsigned char *b = (unsigned char *)buf;
+    uint64_t off = 16;
+    int count = 0;
+    for (;;) {
+        struct perf_event_header h;
+        size_t got = fread(&h, 1, sizeof h, f);
+        if (got == 0) return count;
+        if (got != sizeof h || h.size < 8)
+            return kperf__fail(KPERF_ECORRUPT, "%s: truncated or invalid record at offset %llu",
+                               path, (unsigned long long)off);
+        memcpy(b, &h, sizeof h);
+        if (fread(b + 8, 1, h.size - 8u, f) != h.size - 8u)
+            return kperf__fail(KPERF_ECORRUPT, "%s: record at offset %llu is truncated", path,
+                               (unsigned long long)off);
+        off += h.size;
+        if (h.type == KPERF__PD_HEADER_ATTR) {
+            if (kperf__pdin_attr(in, b, h.size, events) < 0)
+                return kperf__fail(KPERF_ECORRUPT, "%s: bad HEADER_ATTR at offset %llu", path,
+                                   (unsigned long long)(off - h.size));
+            continue;
+        }
+        if (h.type == KPERF__PD_HEADER_FEATURE && h.size >= 16) {
+            uint64_t feat;
+            memcpy(&feat, b + 8, 8);
+            if (feat == KPERF__PD_FEAT_EVENT_DESC) kperf__pdin_event_desc(b, h.size, events);
+            continue;
+        }
+        if (h.type >= 64 || !in->nev) continue; /* other user records */
+        const kperf_ring_layout *l = &in->layout[0];
+        int ev = -1;
+        if (l->sample_type & PERF_SAMPLE_IDENTIFIER) {
+            uint64_t id = 0;
+            if (h.type == PERF_RECORD_SAMPLE && h.size >= 16) memcpy(&id, b + 8, 8);
+            else if (l->sample_id_all && h.size >= 16) memcpy(&id, b + h.size - 8, 8);
+            ev = kperf__pdin_event_of(in, id);
+            if (ev >= 0) l = &in->layout[ev];
+        }
+        kperf_record rec;
+        if (kperf_record_parse(b, h.size, l, &rec) < 0)
+            return kperf__fail(KPERF_ECORRUPT, "%s: record at offset %llu: %s", path,
+                               (unsigned long long)(off - h.size), kperf_errmsg());
+        rec.event = ev >= 0 ? ev : kperf__pdin_event_of(in, rec.id);
+        if (events) events->records++;
+        count++;
+        int rc = fn(&rec, user);
+        if (rc < 0) return rc;
+    }
+}
+
+KPERF_API int kperf_perfdata_read(const char *path, kperf_record_fn fn, void *user,
+                                  kperf_perfdata_events *events) {
+    if (!path || !fn) return kperf__fail(EINVAL, "kperf_perfdata_read: NULL argument");
+    if (events) memset(events, 0, sizeof *events);
+    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+    if (!f) return kperf__fail(errno, "cannot open %s: %s", path, strerror(errno));
+    uint64_t hdr[2] = {0, 0};
+    int rc;
+    uint64_t *buf = (uint64_t *)KPERF_MALLOC(65536 + 64);
+    kperf__pdin in;
+    memset(&in, 0, sizeof in);
+    if (!buf) rc = kperf__fail(ENOMEM, "out of memory");
+    else if (fread(hdr, 1, sizeof hdr, f) != sizeof hdr || hdr[0] != kperf__pd_magic)
+        rc = kperf__fail(KPERF_ECORRUPT, "%s is not a perf.data file", path);
+    else if (hdr[1] != 16)
+        rc = kperf__fail(KPERF_ENOTSUP,
+                         "%s is a seekable perf.data file; kperf reads the pipe layout: convert "
+                         "it with `perf inject -i %s -o - > pipe.data`", path, path);
+    else
+        rc = kperf__pdin_loop(f, path, fn, user, events, &in, buf);
+    if (f != stdin) fclose(f);
+    KPERF_FREE(buf);
+    KPERF_FREE(in.ids);
+    KPERF_FREE(in.ev);
+    return rc;
+}
 // <<perfdata
 
 // >>tracepoint --------------------------------------------------------------------------

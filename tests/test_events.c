@@ -375,6 +375,8 @@ KT_TEST(tracepoints) {
     KT_CHECK(l->events[0].filter == NULL);
     KT_EQ_INT(l->events[1].config[0], sw);
     KT_EQ_STR(l->events[1].filter, "prev_pid>0");
+    KT_EQ_STR(l->events[1].name, "sched:sched_switch");
+    KT_EQ_STR(l->events[1].spec, "sched:sched_switch/prev_pid>0/");
     KT_EQ_STR(l->events[2].filter, "comm == \"a/b\"");
     KT_EQ_INT(l->events[2].flags, KPERF_EV_EXCLUDE_KERNEL | KPERF_EV_EXCLUDE_HV);
     kperf_evlist_free(l);
@@ -447,6 +449,151 @@ KT_TEST(listing) {
     kperf_event_names_free(names, nn);
 }
 
+
+/* HiSilicon quirk: a PMU whose cpumask reads -1 has no online CPU. */
+KT_TEST(offline_uncore_pmu) {
+    KT_UNUSED();
+    char root[] = "/tmp/kperf-offline-XXXXXX", cmd[1024];
+    KT_CHECK(mkdtemp(root) != NULL);
+    snprintf(cmd, sizeof cmd,
+             "set -e; d=%s/sys/bus/event_source/devices; for p in hisi_sccl1_ddrc0 "
+             "hisi_sccl3_ddrc0; do mkdir -p $d/$p/format $d/$p/events; echo config:0-4 > "
+             "$d/$p/format/event; printf config=0x1 > $d/$p/events/flux_rd; done; echo 20 > "
+             "$d/hisi_sccl1_ddrc0/type; echo 24 > $d/hisi_sccl1_ddrc0/cpumask; echo 21 > "
+             "$d/hisi_sccl3_ddrc0/type; echo -1 > $d/hisi_sccl3_ddrc0/cpumask",
+             root);
+    KT_EQ_INT(system(cmd), 0);
+    kperf_pmus *p = reg(root);
+    KT_CHECK(p != NULL);
+    KT_CHECK(kperf_pmus_find(p, "hisi_sccl3_ddrc0")->cpumask_invalid);
+    /* expansions skip the offline PMU */
+    kperf_evlist *l = parse("flux_rd", p);
+    KT_CHECK(l != NULL);
+    KT_EQ_INT(l->nevents, 1);
+    KT_EQ_STR(l->events[0].pmu, "hisi_sccl1_ddrc0");
+    kperf_evlist_free(l);
+    KT_CHECK(expect_err("hisi_sccl3_ddrc0/flux_rd/", p, -KPERF_ENOTSUP,
+                        "hisi_sccl3_ddrc0: the PMU has no online CPU (its cpumask reads -1)"));
+    l = parse("hisi_sccl1_ddrc0/event=0x1f/", p);
+    KT_CHECK(l != NULL);
+    KT_EQ_INT(l->events[0].config[0], 0x1f);
+    KT_EQ_INT(l->events[0].ncpus, 1);
+    KT_EQ_INT(l->events[0].cpus[0], 24);
+    kperf_evlist_free(l);
+    kperf_pmus_close(p);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+    KT_EQ_INT(system(cmd), 0);
+}
+
+/* Mutated specs never crash, never succeed silently with garbage, and always explain. */
+KT_TEST(fuzz_mutations) {
+    KT_UNUSED();
+    static const char *const seeds[] = {
+        "{cycles,instructions}:u,task-clock", "hisi_sccl1_ddrc0/flux_rd,event=0x3/:k",
+        "sched:sched_switch/prev_pid>0 && comm==\"a/b\"/", "L1-dcache-load-misses:ppp",
+        "uncore_imc/cas_count_read/,r1a8,cs", "smmuv3_pmcg_a0020/filter_stream_id=0x42,filter_enable/"};
+    static const char alphabet[] = "{}/,:=ukhpD0x1fr-_ .\"LEcycl";
+    kperf_pmus *kp = reg(FX "kunpeng920"), *mp = reg("/");
+    KT_CHECK(kp != NULL && mp != NULL);
+    unsigned seed = 12345;
+    int ok = 0, bad = 0;
+    for (int it = 0; it < 14000; it++) {
+        kperf_pmus *p = it < 12000 ? kp : mp; /* the machine's: real tracefs, globs */
+        char buf[128];
+        const char *s = seeds[it % 6];
+        size_t n = strlen(s);
+        memcpy(buf, s, n + 1);
+        for (int k = 0; k < 1 + it % 3; k++) {
+            seed = seed * 1103515245u + 12345u;
+            size_t at = (seed >> 8) % (n + 1);
+            unsigned op = (seed >> 4) % 3;
+            char c = alphabet[(seed >> 16) % (sizeof alphabet - 1)];
+            if (op == 0 && at < n) buf[at] = c;                               /* replace */
+            else if (op == 1 && n + 1 < sizeof buf) {                         /* insert */
+                memmove(buf + at + 1, buf + at, n - at + 1);
+                buf[at] = c;
+                n++;
+            } else if (at < n) {                                              /* delete */
+                memmove(buf + at, buf + at + 1, n - at);
+                n--;
+            }
+        }
+        kperf_evlist *l = NULL;
+        int rc = kperf_evlist_parse(&l, buf, p);
+        if (rc == 0) {
+            if (!l || !l->nevents) KT_FAIL("'%s' parsed to an empty list", buf);
+            for (size_t i = 0; i < l->nevents; i++)
+                if (!l->events[i].name || !l->events[i].spec || !l->events[i].pmu)
+                    KT_FAIL("'%s': event %zu lacks a name", buf, i);
+            ok++;
+        } else {
+            if (l) KT_FAIL("'%s': list set on failure", buf);
+            if (!kperf_errmsg()[0]) KT_FAIL("'%s': no message for %d", buf, rc);
+            if (rc != -KPERF_EPARSE && rc != -KPERF_ENOEVENT && rc != -KPERF_ENOPMU &&
+                rc != -KPERF_ENOTRACEFS && rc != -KPERF_ENOTSUP)
+                KT_FAIL("'%s': unexpected code %d (%s)", buf, rc, kperf_errmsg());
+            bad++;
+        }
+        kperf_evlist_free(l);
+    }
+    printf("# fuzz: %d parsed, %d rejected\n", ok, bad);
+    KT_CHECK(ok > 50 && bad > 1000, "ok=%d bad=%d", ok, bad);
+    kperf_pmus_close(kp);
+    kperf_pmus_close(mp);
+}
+
+KT_TEST(tracepoint_globs) {
+    KT_UNUSED();
+    int a = read_id("/sys/kernel/tracing/events/syscalls/sys_enter_getpid/id");
+    int b = read_id("/sys/kernel/tracing/events/syscalls/sys_enter_getppid/id");
+    if (a < 0 || b < 0) KT_SKIP("tracefs not readable at /sys/kernel/tracing");
+    kperf_evlist *l = parse("syscalls:sys_enter_get?pid", NULL);
+    KT_CHECK(l != NULL);
+    KT_EQ_INT(l->nevents, 1); /* getppid only: '?' is exactly one character */
+    KT_EQ_INT(l->events[0].config[0], b);
+    KT_EQ_STR(l->events[0].name, "syscalls:sys_enter_getppid");
+    kperf_evlist_free(l);
+    l = parse("syscalls:sys_enter_get*pid/common_pid>0/:u", NULL);
+    KT_CHECK(l != NULL);
+    KT_CHECK(l->nevents >= 2); /* getpid and getppid at least */
+    KT_EQ_INT(l->ngroups, (int)l->nevents); /* outside braces: one event each */
+    bool saw_a = false, saw_b = false;
+    for (size_t i = 0; i < l->nevents; i++) {
+        saw_a |= l->events[i].config[0] == (uint64_t)a;
+        saw_b |= l->events[i].config[0] == (uint64_t)b;
+        KT_EQ_STR(l->events[i].filter, "common_pid>0");
+        KT_EQ_INT(l->events[i].flags, KPERF_EV_EXCLUDE_KERNEL | KPERF_EV_EXCLUDE_HV);
+    }
+    KT_CHECK(saw_a && saw_b);
+    size_t n = l->nevents;
+    kperf_evlist_free(l);
+    l = parse("{task-clock,syscalls:sys_enter_get*pid}", NULL);
+    KT_CHECK(l != NULL);
+    KT_EQ_INT(l->nevents, n + 1);
+    KT_EQ_INT(l->ngroups, 1); /* inside braces: every match joins the group */
+    KT_CHECK(l->events[0].leader && !l->events[n].leader);
+    kperf_evlist_free(l);
+    KT_CHECK(expect_err("syscalls:nomatch_*", NULL, -KPERF_ENOEVENT,
+                        "syscalls:nomatch_*: no tracepoint matches"));
+    KT_CHECK(expect_err("cyc*les", NULL, -KPERF_EPARSE,
+                        "cyc*les: glob characters are allowed in tracepoint names only at "
+                        "position 3"));
+}
+
+KT_TEST(pmu_modifiers_after_slash) {
+    KT_UNUSED();
+    kperf_pmus *p = reg(FX "intel-skx-2s");
+    kperf_evlist *l = parse("cpu/event=0x3c/pp,cpu/instructions/uD", p);
+    KT_CHECK(l != NULL);
+    KT_EQ_INT(l->events[0].precise, 2);
+    KT_EQ_STR(l->events[0].name, "cpu/event=0x3c/:pp");
+    KT_EQ_INT(l->events[1].flags, KPERF_EV_EXCLUDE_KERNEL | KPERF_EV_EXCLUDE_HV | KPERF_EV_PINNED);
+    kperf_evlist_free(l);
+    KT_CHECK(expect_err("cpu/event=0x3c/px", p, -KPERF_EPARSE,
+                        "cpu/event=0x3c/px: expected ',' at position 15"));
+    kperf_pmus_close(p);
+}
+
 int main(void) {
     KT_RUN(generic_and_software);
     KT_RUN(cache_names);
@@ -461,5 +608,9 @@ int main(void) {
     KT_RUN(tracepoints_without_tracefs);
     KT_RUN(machine_software_events);
     KT_RUN(listing);
+    KT_RUN(offline_uncore_pmu);
+    KT_RUN(fuzz_mutations);
+    KT_RUN(tracepoint_globs);
+    KT_RUN(pmu_modifiers_after_slash);
     KT_EXIT();
 }

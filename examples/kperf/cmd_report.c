@@ -1,7 +1,231 @@
-/* kperf report: placeholder until its issue lands; exits 2 so no test can pass on it. */
+/* kperf report: top functions of a recorded file, by self and total samples.
+ *
+ *   kperf report [-i FILE] [-n N] [--sort self|total] [--folded]
+ */
 #include "kperf_cli.h"
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct rep_map {
+    uint32_t pid;
+    uint64_t start, len, pgoff;
+    char *file;
+} rep_map;
+
+typedef struct rep_sample {
+    uint32_t pid, tid;
+    uint32_t first, n; /* frames in rep.frames, leaf first */
+    bool kernel_leaf;
+} rep_sample;
+
+typedef struct rep {
+    rep_map *maps;
+    size_t nmaps, capmaps;
+    rep_sample *samples;
+    size_t nsamples, capsamples;
+    uint64_t *frames; /* addresses; bit 63 of kernel frames kept as is */
+    size_t nframes, capframes;
+    struct {
+        uint32_t tid;
+        char comm[16];
+    } *comms;
+    size_t ncomms, capcomms;
+    uint64_t lost;
+} rep;
+
+#define REP_GROW(arr, n, cap)                                                                  \
+    do {                                                                                       \
+        if ((n) == (cap)) {                                                                    \
+            size_t c_ = (cap) ? (cap) * 2 : 256;                                               \
+            void *p_ = realloc((arr), c_ * sizeof *(arr));                                     \
+            if (!p_) return -12;                                                               \
+            (arr) = p_, (cap) = c_;                                                            \
+        }                                                                                      \
+    } while (0)
+
+static const char *rep_comm(const rep *r, uint32_t tid) {
+    for (size_t i = r->ncomms; i-- > 0;)
+        if (r->comms[i].tid == tid) return r->comms[i].comm;
+    return NULL;
+}
+
+static int rep_record(const kperf_record *rec, void *user) {
+    rep *r = (rep *)user;
+    if (rec->type == KPERF_RECORD_MMAP || rec->type == KPERF_RECORD_MMAP2) {
+        REP_GROW(r->maps, r->nmaps, r->capmaps);
+        rep_map *m = &r->maps[r->nmaps++];
+        m->pid = rec->mmap.pid, m->start = rec->mmap.addr, m->len = rec->mmap.len;
+        m->pgoff = rec->mmap.pgoff;
+        m->file = strdup(rec->mmap.filename);
+    } else if (rec->type == KPERF_RECORD_COMM) {
+        REP_GROW(r->comms, r->ncomms, r->capcomms);
+        r->comms[r->ncomms].tid = rec->comm.tid;
+        snprintf(r->comms[r->ncomms++].comm, 16, "%s", rec->comm.comm);
+    } else if (rec->type == KPERF_RECORD_LOST) {
+        r->lost += rec->loss.lost;
+    } else if (rec->type == KPERF_RECORD_SAMPLE) {
+        REP_GROW(r->samples, r->nsamples, r->capsamples);
+        rep_sample *s = &r->samples[r->nsamples++];
+        s->pid = rec->sample.pid, s->tid = rec->sample.tid;
+        s->first = (uint32_t)r->nframes, s->n = 0;
+        s->kernel_leaf = (rec->misc & 7) == 1;
+        uint32_t n = rec->sample.nips;
+        const uint64_t *ips = rec->sample.ips;
+        uint64_t one = rec->sample.ip;
+        if (!n) ips = &one, n = 1;
+        for (uint32_t i = 0; i < n; i++) {
+            if (ips[i] >= KPERF_CONTEXT_MAX) continue;
+            REP_GROW(r->frames, r->nframes, r->capframes);
+            r->frames[r->nframes++] = ips[i];
+            s->n++;
+        }
+    }
+    return 0;
+}
+
+/* The mapping of addr in pid (the latest one wins), or the kernel's. */
+static const rep_map *rep_find(const rep *r, uint32_t pid, uint64_t addr) {
+    for (size_t i = r->nmaps; i-- > 0;) {
+        const rep_map *m = &r->maps[i];
+        if ((m->pid == pid || m->pid == UINT32_MAX) && addr >= m->start && addr - m->start < m->len)
+            return m;
+    }
+    return NULL;
+}
+
+/* "module+0xoffset" (the file offset), or "0xaddr" outside every mapping. A non-leaf frame
+ * is a return address: look up addr - 1 so that a call at a function's end stays in it. */
+static void rep_name(const rep *r, uint32_t pid, uint64_t addr, bool leaf, char *buf, size_t n) {
+    uint64_t a = leaf ? addr : addr - 1;
+    const rep_map *m = rep_find(r, pid, a);
+    if (!m) {
+        snprintf(buf, n, "0x%llx", (unsigned long long)addr);
+        return;
+    }
+    const char *base = strrchr(m->file, '/');
+    base = base ? base + 1 : m->file;
+    if (m->pid == UINT32_MAX) snprintf(buf, n, "[kernel]+0x%llx", (unsigned long long)(a - m->start));
+    else snprintf(buf, n, "%s+0x%llx", base, (unsigned long long)(a - m->start + m->pgoff));
+}
+
+typedef struct rep_row {
+    char *name;
+    uint64_t self, total, seen; /* seen: last sample index counted in total */
+} rep_row;
+
+typedef struct rep_tab {
+    rep_row *rows;
+    size_t n, cap;
+} rep_tab;
+
+static rep_row *rep_row_of(rep_tab *t, const char *name) {
+    for (size_t i = 0; i < t->n; i++)
+        if (!strcmp(t->rows[i].name, name)) return &t->rows[i];
+    if (t->n == t->cap) {
+        size_t c = t->cap ? t->cap * 2 : 256;
+        rep_row *p = (rep_row *)realloc(t->rows, c * sizeof *p);
+        if (!p) return NULL;
+        t->rows = p, t->cap = c;
+    }
+    rep_row *row = &t->rows[t->n++];
+    row->name = strdup(name);
+    row->self = row->total = 0;
+    row->seen = UINT64_MAX;
+    return row;
+}
+
+static int rep_sort_by_total;
+static int rep_cmp(const void *a, const void *b) {
+    const rep_row *x = (const rep_row *)a, *y = (const rep_row *)b;
+    uint64_t kx = rep_sort_by_total ? x->total : x->self, ky = rep_sort_by_total ? y->total : y->self;
+    if (kx != ky) return kx < ky ? 1 : -1;
+    return strcmp(x->name, y->name);
+}
+
+static int rep_frame_name(uint64_t addr, uint32_t pid, bool kernel, char *buf, size_t n,
+                          void *user) {
+    (void)kernel;
+    rep_name((const rep *)user, pid, addr, false, buf, n);
+    return (int)strlen(buf);
+}
+
+static int rep_folded(rep *r) {
+    kperf_folded *f;
+    if (kperf_folded_open(&f, rep_frame_name, r) < 0) return -1;
+    for (size_t i = 0; i < r->nsamples; i++) {
+        const rep_sample *s = &r->samples[i];
+        kperf_sample smp;
+        memset(&smp, 0, sizeof smp);
+        smp.pid = s->pid, smp.tid = s->tid;
+        smp.ips = r->frames + s->first, smp.nips = s->n;
+        if (kperf_folded_add(f, &smp, rep_comm(r, s->tid)) < 0) return kperf_folded_close(f), -1;
+    }
+    int n = kperf_folded_write(f, "-");
+    kperf_folded_close(f);
+    return n < 0 ? -1 : 0;
+}
+
+static void rep_table(rep *r, const char *path, const kperf_perfdata_events *ev, int top) {
+    rep_tab t = {NULL, 0, 0};
+    char name[512];
+    for (size_t i = 0; i < r->nsamples; i++) {
+        const rep_sample *s = &r->samples[i];
+        for (uint32_t k = 0; k < s->n; k++) {
+            rep_name(r, s->pid, r->frames[s->first + k], k == 0, name, sizeof name);
+            rep_row *row = rep_row_of(&t, name);
+            if (!row) break;
+            if (k == 0) row->self++;
+            if (row->seen != i) row->total++, row->seen = i; /* recursion counts once */
+        }
+    }
+    qsort(t.rows, t.n, sizeof *t.rows, rep_cmp);
+    printf("# kperf report: %zu samples of %s in %s, %llu lost\n", r->nsamples,
+           ev->n && ev->names[0][0] ? ev->names[0] : "?", path, (unsigned long long)r->lost);
+    printf("# %7s %7s %9s  %s\n", "self", "total", "samples", "function");
+    double all = r->nsamples ? (double)r->nsamples : 1.0;
+    for (size_t i = 0; i < t.n && (int)i < top; i++)
+        printf("  %6.2f%% %6.2f%% %9llu  %s\n", 100.0 * (double)t.rows[i].self / all,
+               100.0 * (double)t.rows[i].total / all, (unsigned long long)t.rows[i].self,
+               t.rows[i].name);
+    for (size_t i = 0; i < t.n; i++) free(t.rows[i].name);
+    free(t.rows);
+}
+
 int cmd_report(int argc, char **argv) {
-    (void)argc;
-    fprintf(stderr, "kperf %s: not built yet\n", argv[0]);
-    return 2;
+    static const struct option opts[] = {{"input", required_argument, 0, 'i'},
+                                         {"top", required_argument, 0, 'n'},
+                                         {"sort", required_argument, 0, 's'},
+                                         {"folded", no_argument, 0, 'f'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *path = "perf.data";
+    int top = 20, folded = 0, opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "i:n:s:h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'i': path = optarg; break;
+        case 'n': top = atoi(optarg); break;
+        case 's': rep_sort_by_total = !strcmp(optarg, "total"); break;
+        case 'f': folded = 1; break;
+        case 'h':
+            printf("usage: kperf report [-i FILE] [-n TOP] [--sort self|total] [--folded]\n");
+            return 0;
+        default: return 2;
+        }
+    }
+    rep r;
+    memset(&r, 0, sizeof r);
+    kperf_perfdata_events ev;
+    int rc = kperf_perfdata_read(path, rep_record, &r, &ev);
+    if (rc >= 0) {
+        if (folded) rc = rep_folded(&r);
+        else rep_table(&r, path, &ev, top);
+    }
+    for (size_t i = 0; i < r.nmaps; i++) free(r.maps[i].file);
+    free(r.maps);
+    free(r.samples);
+    free(r.frames);
+    free(r.comms);
+    return rc < 0 ? cli_fail("report") : 0;
 }
