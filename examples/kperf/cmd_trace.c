@@ -122,7 +122,13 @@ int cli_parse_cpus(const char *s, int **out) {
     return (int)n;
 }
 
+typedef struct trace_comm {
+    uint32_t tid;
+    char comm[16];
+} trace_comm;
+
 typedef struct trace_ctx {
+    trace_comm comms[1024]; /* /proc lookups for threads the sampler has no name for */
     kperf_sampler *s;
     kperf_tracefs *tfs;
     FILE *out;
@@ -149,7 +155,20 @@ static int trace_on_record(const kperf_record *rec, void *user) {
         t->line = nl, t->cap = (size_t)n + 1;
     }
     const char *comm = kperf_sampler_comm(t->s, rec->pid);
-    fprintf(t->out, "%16s %6u [%03u] %llu.%06llu: %s:%s: %s\n", comm ? comm : "<...>", rec->tid,
+    if (!comm) {
+        trace_comm *c = &t->comms[rec->tid % 1024];
+        if (c->tid != rec->tid || !rec->tid) {
+            char path[64];
+            snprintf(path, sizeof path, "/proc/%u/comm", rec->tid);
+            FILE *fp = fopen(path, "r");
+            c->tid = rec->tid;
+            snprintf(c->comm, sizeof c->comm, "%s", rec->tid ? "<...>" : "swapper");
+            if (fp && fgets(c->comm, sizeof c->comm, fp)) c->comm[strcspn(c->comm, "\n")] = 0;
+            if (fp) fclose(fp);
+        }
+        comm = c->comm;
+    }
+    fprintf(t->out, "%16s %6u [%03u] %llu.%06llu: %s:%s: %s\n", comm, rec->tid,
             rec->cpu, (unsigned long long)(rec->time / 1000000000ull),
             (unsigned long long)(rec->time % 1000000000ull / 1000), f->system, f->name, t->line);
     t->printed++;
@@ -254,8 +273,7 @@ int cmd_trace(int argc, char **argv) {
     d.all_cpus = all && !target;
     d.inherit = child != 0;
     d.enable_on_exec = child != 0;
-    trace_ctx t;
-    memset(&t, 0, sizeof t);
+    static trace_ctx t;
     t.tfs = tfs;
     t.out = outpath ? fopen(outpath, "w") : stdout;
     if (!t.out) return perror(outpath), 1;
