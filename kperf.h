@@ -567,6 +567,7 @@ typedef struct kperf_counter_desc {
     bool include_kernel;    /**< count kernel space too (needs paranoid <= 1); events with
                                  an explicit :u/:k modifier keep it */
     bool include_hv;        /**< count the hypervisor too */
+    bool exclude_user;      /**< do not count user space (with include_kernel: kernel only) */
     bool enable_on_exec;    /**< start counting when the target execs (kperf stat -- cmd);
                                  start() is then not needed */
 } kperf_counter_desc;
@@ -719,6 +720,86 @@ KPERF_API void kperf_region_cost_read(const kperf_region *r, kperf_region_cost *
 // <<region
 
 // >>task --------------------------------------------------------------------------------
+
+/** What a task does (libkperf's PmuTaskType). */
+typedef enum kperf_task_kind {
+    KPERF_TASK_COUNTING = 0,     /**< count events (this section) */
+    KPERF_TASK_SAMPLING = 1,     /**< sample events (the sampling section adds it) */
+    KPERF_TASK_SPE_SAMPLING = 2, /**< Arm SPE sampling (kperf_spe.h adds it) */
+} kperf_task_kind;
+
+/** What a task measures (libkperf's PmuAttr). Zero-initialised: no events (an error), every
+ *  CPU system-wide, user space only, no groups. */
+typedef struct kperf_task_attr {
+    const char *const *events;  /**< event specs, one per entry (evtList) */
+    size_t nevents;             /**< number of events */
+    const pid_t *pids;          /**< processes, every thread of each (pidList); none = the
+                                     CPUs of cpus system-wide (needs paranoid <= 0) */
+    size_t npids;               /**< number of pids */
+    const int *cpus;            /**< CPUs (cpuList); none = every online CPU system-wide,
+                                     or any CPU for pids */
+    size_t ncpus;               /**< number of cpus */
+    const int *groups;          /**< per event, its group number (evtAttr): events with the
+                                     same number form one group, -1 = no group; NULL = no
+                                     groups */
+    bool exclude_user;          /**< do not count user space (excludeUser) */
+    bool include_kernel;        /**< count kernel space (the inverse of excludeKernel;
+                                     needs paranoid <= 1) */
+    bool include_new_fork;      /**< count threads and children created after the open and
+                                     report each exited one as its own record
+                                     (includeNewFork; counting only) */
+    const char *sysfs_root;     /**< sysfs root for PMUs and topology; NULL = "/" or
+                                     KPERF_SYSFS_ROOT */
+} kperf_task_attr;
+
+/** One flat record of a task read (libkperf's PmuData). */
+typedef struct kperf_task_data {
+    const char *event;      /**< event name as given */
+    uint64_t ts;            /**< CLOCK_MONOTONIC ns of the read (counting) */
+    pid_t pid;              /**< process; -1 for a CPU-wide record */
+    pid_t tid;              /**< thread; -1 for a CPU-wide record */
+    int cpu;                /**< CPU; -1 when the record follows a thread on any CPU */
+    kperf_cpu_topo topo;    /**< where cpu sits (cpuTopo: core, numa, socket...); every
+                                 field -1 when cpu is -1 */
+    char comm[16];          /**< the thread's command name; "" when it is gone */
+    uint64_t count;         /**< counting: the (scaled) count since the previous read */
+    uint64_t total;         /**< counting: the (scaled) count since the open */
+    double count_percent;   /**< counting: running / enabled time, 0..1 (countPercent);
+                                 below 1 the counts are scaled estimates */
+    bool exited;            /**< a thread created after the open that has exited */
+} kperf_task_data;
+
+/** A libkperf-style task: events over pids and CPUs, one open/start/stop/read/close. */
+typedef struct kperf_task kperf_task;
+
+/** @brief Opens a task (libkperf's PmuOpen).
+ *  @param out receives the task; NULL on failure.
+ *  @param kind what the task does; this version implements ::KPERF_TASK_COUNTING.
+ *  @param attr what to measure.
+ *  @return 0, or a negative code (-KPERF_ENOTSUP for a kind not built in; the counting
+ *  errors of kperf_counter_open()).
+ *  *Ownership:* close with kperf_task_close(). */
+KPERF_API int kperf_task_open(kperf_task **out, kperf_task_kind kind, const kperf_task_attr *attr);
+
+/** @brief Starts collecting (PmuEnable). @return 0 or a negative code. */
+KPERF_API int kperf_task_start(kperf_task *t);
+
+/** @brief Stops collecting (PmuDisable). @return 0 or a negative code. */
+KPERF_API int kperf_task_stop(kperf_task *t);
+
+/** @brief Reads every record (PmuRead): for counting, one per event and thread (or CPU),
+ *  plus one per exited new thread with include_new_fork.
+ *  @param t the task.
+ *  @param out receives a new array; free it with kperf_task_data_free().
+ *  @return the number of records, or a negative code.
+ *  *Ownership:* the array and its strings are one allocation, independent of the task. */
+KPERF_API int kperf_task_read(kperf_task *t, kperf_task_data **out);
+
+/** @brief Frees an array from kperf_task_read() (PmuDataFree); accepts NULL. */
+KPERF_API void kperf_task_data_free(kperf_task_data *data);
+
+/** @brief Closes the task (PmuClose); accepts NULL. */
+KPERF_API void kperf_task_close(kperf_task *t);
 // <<task
 
 // >>ringbuf -----------------------------------------------------------------------------
@@ -4650,6 +4731,7 @@ static void kperf__count_attr(const kperf_counter_desc *d, const kperf_event *ev
     if (!explicit_mode && !uncore) {
         a->exclude_kernel = !d->include_kernel;
         a->exclude_hv = !d->include_hv;
+        a->exclude_user = d->exclude_user;
     }
 }
 
@@ -5451,6 +5533,167 @@ fail:
 // <<region
 
 // >>task --------------------------------------------------------------------------------
+
+struct kperf_task {
+    kperf_task_kind kind;
+    kperf_counter *counter;     /* COUNTING */
+    kperf_topology *topo;
+    char **names;               /* per event of the counter: the name the caller gave */
+    size_t nnames;
+    /* the sampling and SPE sections add their objects here */
+};
+
+/* Builds the perf spec of a task: events with the same group number become one {group}
+ * at the place of the first; -1 (or no groups) stands alone. names[] receives each
+ * event's caller-given name in spec order. */
+static int kperf__task_spec(const kperf_task_attr *a, char **spec, char ***names) {
+    size_t len = 1;
+    for (size_t i = 0; i < a->nevents; i++) {
+        if (!a->events[i] || !a->events[i][0])
+            return kperf__fail(EINVAL, "kperf_task_open: event %zu is empty", i);
+        len += strlen(a->events[i]) + 3;
+    }
+    char *s = (char *)kperf__calloc(len, 1);
+    char **nm = (char **)kperf__calloc(a->nevents + 1, sizeof *nm);
+    bool *done = (bool *)kperf__calloc(a->nevents + 1, sizeof *done);
+    if (!s || !nm || !done) {
+        KPERF_FREE(s), KPERF_FREE(nm), KPERF_FREE(done);
+        return kperf__fail(ENOMEM, "out of memory");
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < a->nevents; i++) {
+        if (done[i]) continue;
+        int g = a->groups ? a->groups[i] : -1;
+        bool grouped = false;
+        for (size_t j = i + 1; g >= 0 && j < a->nevents && !grouped; j++) grouped = a->groups[j] == g;
+        strcat(s, *s ? "," : "");
+        strcat(s, grouped ? "{" : "");
+        for (size_t j = i; j < a->nevents; j++) {
+            if (done[j] || (j != i && (!grouped || a->groups[j] != g))) continue;
+            if (j != i) strcat(s, ",");
+            strcat(s, a->events[j]);
+            done[j] = true, nm[k++] = (char *)a->events[j];
+        }
+        strcat(s, grouped ? "}" : "");
+    }
+    KPERF_FREE(done);
+    *spec = s, *names = nm;
+    return 0;
+}
+
+static int kperf__task_open_counting(kperf_task *t, const kperf_task_attr *a) {
+    char *spec = NULL, **names = NULL;
+    int rc = kperf__task_spec(a, &spec, &names);
+    if (rc < 0) return rc;
+    kperf_counter_desc d;
+    memset(&d, 0, sizeof d);
+    d.events = spec, d.sysfs_root = a->sysfs_root;
+    d.pids = a->pids, d.npids = a->npids, d.cpus = a->cpus, d.ncpus = a->ncpus;
+    d.all_cpus = !a->npids && !a->ncpus;
+    d.include_kernel = a->include_kernel, d.exclude_user = a->exclude_user;
+    d.per_thread = a->include_new_fork && a->npids;
+    rc = kperf_counter_open(&t->counter, &d);
+    KPERF_FREE(spec);
+    if (rc == 0 && t->counter->plan->evl->nevents != a->nevents) {
+        /* one spec expanded to several events (uncore_imc/x/ on every IMC): keep the
+         * library's names */
+        KPERF_FREE(names), names = NULL;
+    }
+    t->names = names, t->nnames = names ? a->nevents : 0;
+    if (rc == 0) rc = kperf_topology_open(&t->topo, a->sysfs_root);
+    return rc;
+}
+
+KPERF_API int kperf_task_open(kperf_task **out, kperf_task_kind kind, const kperf_task_attr *attr) {
+    if (!out) return kperf__fail(EINVAL, "kperf_task_open: out is NULL");
+    *out = NULL;
+    if (!attr || !attr->nevents || !attr->events)
+        return kperf__fail(EINVAL, "kperf_task_open: no events (attr.events, attr.nevents)");
+    kperf_task *t = (kperf_task *)kperf__calloc(1, sizeof *t);
+    if (!t) return kperf__fail(ENOMEM, "out of memory");
+    t->kind = kind;
+    int rc;
+    switch (kind) {
+    case KPERF_TASK_COUNTING: rc = kperf__task_open_counting(t, attr); break;
+    /* the sampling and SPE sections add their cases here */
+    default:
+        rc = kperf__fail(KPERF_ENOTSUP, "kperf_task_open: task kind %d is not built in",
+                         (int)kind);
+    }
+    if (rc < 0) return kperf_task_close(t), rc;
+    *out = t;
+    return 0;
+}
+
+KPERF_API int kperf_task_start(kperf_task *t) {
+    if (!t) return kperf__fail(EINVAL, "kperf_task_start: task is NULL");
+    return kperf_counter_start(t->counter);
+}
+
+KPERF_API int kperf_task_stop(kperf_task *t) {
+    if (!t) return kperf__fail(EINVAL, "kperf_task_stop: task is NULL");
+    return kperf_counter_stop(t->counter);
+}
+
+/* The command name of a thread, else of its process, else "". */
+static void kperf__task_comm(pid_t pid, pid_t tid, char comm[16]) {
+    char path[64], buf[32];
+    comm[0] = 0;
+    if (tid <= 0) return;
+    snprintf(path, sizeof path, "/proc/%d/task/%d/comm", (int)pid, (int)tid);
+    if (kperf__read_file(path, buf, sizeof buf) <= 0) {
+        snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+        if (kperf__read_file(path, buf, sizeof buf) <= 0) return;
+    }
+    buf[15] = 0; /* TASK_COMM_LEN */
+    memcpy(comm, buf, strlen(buf) + 1);
+}
+
+static uint64_t kperf__task_u64(double v) { return v <= 0 ? 0 : (uint64_t)(v + 0.5); }
+
+KPERF_API int kperf_task_read(kperf_task *t, kperf_task_data **out) {
+    if (!t || !out) return kperf__fail(EINVAL, "kperf_task_read: NULL argument");
+    *out = NULL;
+    kperf_counts n;
+    int rc = kperf_counter_read(t->counter, &n);
+    if (rc < 0) return rc;
+    size_t pool = 0;
+    for (size_t e = 0; e < n.nevents; e++)
+        pool += strlen(t->names ? t->names[e] : n.events[e].name) + 1;
+    kperf_task_data *d = (kperf_task_data *)kperf__calloc(1, n.nrows * sizeof *d + pool);
+    if (!d) return kperf__fail(ENOMEM, "out of memory for %zu records", n.nrows);
+    char *names = (char *)(d + n.nrows), **at = (char **)kperf__calloc(n.nevents + 1, sizeof *at);
+    if (!at) return KPERF_FREE(d), kperf__fail(ENOMEM, "out of memory");
+    for (size_t e = 0; e < n.nevents; e++) {
+        const char *s = t->names ? t->names[e] : n.events[e].name;
+        at[e] = strcpy(names, s), names += strlen(s) + 1;
+    }
+    uint64_t ts = kperf__now_ns();
+    for (size_t i = 0; i < n.nrows; i++) {
+        const kperf_count_row *r = &n.rows[i];
+        kperf_task_data *x = &d[i];
+        x->event = at[r->event], x->ts = ts;
+        x->pid = r->pid, x->tid = r->tid, x->cpu = r->cpu, x->exited = r->exited;
+        memset(&x->topo, 0xff, sizeof x->topo); /* every field -1 */
+        if (r->cpu >= 0) kperf_topology_cpu(t->topo, r->cpu, &x->topo);
+        kperf__task_comm(r->pid, r->tid, x->comm);
+        x->count = kperf__task_u64(r->v.delta), x->total = kperf__task_u64(r->v.value);
+        x->count_percent = r->v.percent / 100.0;
+    }
+    KPERF_FREE(at);
+    *out = d;
+    return (int)n.nrows;
+}
+
+KPERF_API void kperf_task_data_free(kperf_task_data *data) { KPERF_FREE(data); }
+
+KPERF_API void kperf_task_close(kperf_task *t) {
+    if (!t) return;
+    kperf_counter_close(t->counter);
+    kperf_topology_close(t->topo);
+    KPERF_FREE(t->names);
+    KPERF_FREE(t);
+}
 // <<task
 
 // >>ringbuf -----------------------------------------------------------------------------
