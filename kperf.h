@@ -4734,12 +4734,14 @@ KPERF_API void kperf_counts_print(void *stream, const kperf_counts *n, uint64_t 
     for (size_t e = 0; n && e < n->nevents; e++) {
         const kperf_count *k = &n->events[e];
         if (k->v.accuracy == KPERF_COUNT_NOT_COUNTED) {
-            fprintf(f, "%18s  %-28s not counted\n", "<not counted>", k->name);
+            fprintf(f, "%18s %-4s %-28s not counted\n", "<not counted>", "", k->name);
             continue;
         }
         char val[64];
+        const char *unit = k->unit && k->unit[0] ? k->unit : "";
+        if (!strncmp(k->name, "task-clock", 10) || !strncmp(k->name, "cpu-clock", 9)) unit = "ns";
         snprintf(val, sizeof val, iterations > 1 ? "%.2f" : "%.0f", k->v.value / div);
-        fprintf(f, "%18s  %-28s", val, k->name);
+        fprintf(f, "%18s %-4s %-28s", val, unit, k->name);
         if (k->v.accuracy == KPERF_COUNT_SCALED) fprintf(f, " scaled (%.2f%%)\n", k->v.percent);
         else fprintf(f, " exact\n");
     }
