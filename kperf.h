@@ -567,6 +567,7 @@ typedef struct kperf_counter_desc {
     bool include_kernel;    /**< count kernel space too (needs paranoid <= 1); events with
                                  an explicit :u/:k modifier keep it */
     bool include_hv;        /**< count the hypervisor too */
+    bool exclude_user;      /**< do not count user space (with include_kernel: kernel only) */
     bool enable_on_exec;    /**< start counting when the target execs (kperf stat -- cmd);
                                  start() is then not needed */
 } kperf_counter_desc;
@@ -719,6 +720,86 @@ KPERF_API void kperf_region_cost_read(const kperf_region *r, kperf_region_cost *
 // <<region
 
 // >>task --------------------------------------------------------------------------------
+
+/** What a task does (libkperf's PmuTaskType). */
+typedef enum kperf_task_kind {
+    KPERF_TASK_COUNTING = 0,     /**< count events (this section) */
+    KPERF_TASK_SAMPLING = 1,     /**< sample events (the sampling section adds it) */
+    KPERF_TASK_SPE_SAMPLING = 2, /**< Arm SPE sampling (kperf_spe.h adds it) */
+} kperf_task_kind;
+
+/** What a task measures (libkperf's PmuAttr). Zero-initialised: no events (an error), every
+ *  CPU system-wide, user space only, no groups. */
+typedef struct kperf_task_attr {
+    const char *const *events;  /**< event specs, one per entry (evtList) */
+    size_t nevents;             /**< number of events */
+    const pid_t *pids;          /**< processes, every thread of each (pidList); none = the
+                                     CPUs of cpus system-wide (needs paranoid <= 0) */
+    size_t npids;               /**< number of pids */
+    const int *cpus;            /**< CPUs (cpuList); none = every online CPU system-wide,
+                                     or any CPU for pids */
+    size_t ncpus;               /**< number of cpus */
+    const int *groups;          /**< per event, its group number (evtAttr): events with the
+                                     same number form one group, -1 = no group; NULL = no
+                                     groups */
+    bool exclude_user;          /**< do not count user space (excludeUser) */
+    bool include_kernel;        /**< count kernel space (the inverse of excludeKernel;
+                                     needs paranoid <= 1) */
+    bool include_new_fork;      /**< count threads and children created after the open and
+                                     report each exited one as its own record
+                                     (includeNewFork; counting only) */
+    const char *sysfs_root;     /**< sysfs root for PMUs and topology; NULL = "/" or
+                                     KPERF_SYSFS_ROOT */
+} kperf_task_attr;
+
+/** One flat record of a task read (libkperf's PmuData). */
+typedef struct kperf_task_data {
+    const char *event;      /**< event name as given */
+    uint64_t ts;            /**< CLOCK_MONOTONIC ns of the read (counting) */
+    pid_t pid;              /**< process; -1 for a CPU-wide record */
+    pid_t tid;              /**< thread; -1 for a CPU-wide record */
+    int cpu;                /**< CPU; -1 when the record follows a thread on any CPU */
+    kperf_cpu_topo topo;    /**< where cpu sits (cpuTopo: core, numa, socket...); every
+                                 field -1 when cpu is -1 */
+    char comm[16];          /**< the thread's command name; "" when it is gone */
+    uint64_t count;         /**< counting: the (scaled) count since the previous read */
+    uint64_t total;         /**< counting: the (scaled) count since the open */
+    double count_percent;   /**< counting: running / enabled time, 0..1 (countPercent);
+                                 below 1 the counts are scaled estimates */
+    bool exited;            /**< a thread created after the open that has exited */
+} kperf_task_data;
+
+/** A libkperf-style task: events over pids and CPUs, one open/start/stop/read/close. */
+typedef struct kperf_task kperf_task;
+
+/** @brief Opens a task (libkperf's PmuOpen).
+ *  @param out receives the task; NULL on failure.
+ *  @param kind what the task does; this version implements ::KPERF_TASK_COUNTING.
+ *  @param attr what to measure.
+ *  @return 0, or a negative code (-KPERF_ENOTSUP for a kind not built in; the counting
+ *  errors of kperf_counter_open()).
+ *  *Ownership:* close with kperf_task_close(). */
+KPERF_API int kperf_task_open(kperf_task **out, kperf_task_kind kind, const kperf_task_attr *attr);
+
+/** @brief Starts collecting (PmuEnable). @return 0 or a negative code. */
+KPERF_API int kperf_task_start(kperf_task *t);
+
+/** @brief Stops collecting (PmuDisable). @return 0 or a negative code. */
+KPERF_API int kperf_task_stop(kperf_task *t);
+
+/** @brief Reads every record (PmuRead): for counting, one per event and thread (or CPU),
+ *  plus one per exited new thread with include_new_fork.
+ *  @param t the task.
+ *  @param out receives a new array; free it with kperf_task_data_free().
+ *  @return the number of records, or a negative code.
+ *  *Ownership:* the array and its strings are one allocation, independent of the task. */
+KPERF_API int kperf_task_read(kperf_task *t, kperf_task_data **out);
+
+/** @brief Frees an array from kperf_task_read() (PmuDataFree); accepts NULL. */
+KPERF_API void kperf_task_data_free(kperf_task_data *data);
+
+/** @brief Closes the task (PmuClose); accepts NULL. */
+KPERF_API void kperf_task_close(kperf_task *t);
 // <<task
 
 // >>ringbuf -----------------------------------------------------------------------------
@@ -1497,6 +1578,81 @@ typedef struct kperf_syscall_counts {
 /** @brief Reads the bookkeeping counters. */
 KPERF_API void kperf_syscall_pairer_counts(const kperf_syscall_pairer *p,
                                            kperf_syscall_counts *out);
+
+/** @brief Decodes the raw data of a raw_syscalls:sys_enter / sys_exit or a
+ *  syscalls:sys_enter_NAME / sys_exit_NAME record: sets is_exit, nr, name (NAME for the
+ *  per-syscall events, else NULL) and ret. The caller fills time, pid, tid and cpu from the
+ *  sample. The event's field descriptors are found at its first record and cached in @p tfs.
+ *  @param raw the PERF_SAMPLE_RAW bytes; @p size their length.
+ *  @return 1 when decoded; 0 when the record is not a syscall event; -KPERF_ECORRUPT for a
+ *  truncated record; -KPERF_ENOEVENT when no tracefs event has its common_type. */
+KPERF_API int kperf_syscall_event_decode(kperf_tracefs *tfs, const void *raw, size_t size,
+                                         kperf_syscall_event *ev);
+
+/** What to trace (libkperf's PmuTraceAttr). Zero-initialise; zero fields are defaults. */
+typedef struct kperf_syscalls_desc {
+    const char *const *funcs; /**< syscall names to trace ("read", "write"); with nfuncs.
+                                   0 = every syscall of the running kernel */
+    size_t nfuncs;           /**< number of funcs */
+    const pid_t *pids;       /**< processes to trace (all their threads); with npids */
+    size_t npids;            /**< number of pids; 0 and no CPUs = the calling thread */
+    const int *cpus;         /**< CPUs to trace on; with ncpus */
+    size_t ncpus;            /**< number of cpus */
+    bool all_cpus;           /**< every online CPU (system-wide when npids is 0) */
+    bool inherit;            /**< follow threads and processes created after open */
+    bool enable_on_exec;     /**< start at the target's next exec (fork-then-exec) */
+    bool no_names;           /**< all-syscalls mode: skip the naming events; numbers show
+                                  as syscall_NR (cheaper: 2 events instead of 2 + one per
+                                  syscall) */
+    uint32_t ring_pages;     /**< data pages per ring, a power of two; 0 = 256 */
+    const char *tracefs;     /**< tracefs root; NULL = discovered (kperf_tracefs_open) */
+} kperf_syscalls_desc;
+
+/** A live syscall tracer (libkperf's trace_open with TRACE_SYS_CALL). Opaque.
+ *  With funcs it opens syscalls:sys_enter_NAME / sys_exit_NAME for each; without, it
+ *  opens raw_syscalls:sys_enter / sys_exit and learns every number's name from the
+ *  running kernel's syscalls:sys_enter_* events as they fire (see docs/tracepoints.md).
+ *  *Thread safety:* not thread-safe. */
+typedef struct kperf_syscalls kperf_syscalls;
+
+/** @brief Opens the tracer (disabled unless enable_on_exec).
+ *  @param out receives it; NULL on failure.
+ *  @param desc what to trace; NULL = every syscall of the calling thread.
+ *  @return 0; -KPERF_ENOEVENT for a name the kernel has no sys_enter_NAME for (message
+ *  names it); -KPERF_ENOTRACEFS; the sampler's errors (permissions, limits).
+ *  *Ownership:* close with kperf_syscalls_close(). */
+KPERF_API int kperf_syscalls_open(kperf_syscalls **out, const kperf_syscalls_desc *desc);
+
+/** @brief Closes the tracer; accepts NULL. Names and records it returned become invalid. */
+KPERF_API void kperf_syscalls_close(kperf_syscalls *s);
+
+/** @brief Enables tracing. @return 0 or a negative errno. */
+KPERF_API int kperf_syscalls_start(kperf_syscalls *s);
+
+/** @brief Disables tracing; what is buffered stays readable. @return 0 or a negative errno. */
+KPERF_API int kperf_syscalls_stop(kperf_syscalls *s);
+
+/** @brief Drains the rings in time order, pairs entries with exits (entries whose exit is
+ *  not yet read stay pending for the next read) and calls @p fn per completed call.
+ *  @param fn may be NULL (statistics only). @param user passed to @p fn.
+ *  @return the number of calls completed, or a negative error (or @p fn's value). */
+KPERF_API int kperf_syscalls_read(kperf_syscalls *s, kperf_syscall_fn fn, void *user);
+
+/** @brief Per-syscall statistics so far (see kperf_syscall_pairer_stats()).
+ *  @param out receives an array owned by @p s, valid until the next call on @p s.
+ *  @param count receives its length. @return 0 or -ENOMEM. */
+KPERF_API int kperf_syscalls_stats(kperf_syscalls *s, const kperf_syscall_stat **out,
+                                   size_t *count);
+
+/** @brief Bookkeeping: pairing counters, and records the kernel dropped (ring full).
+ *  @param out receives the pairer's counters. @param lost receives the number of records
+ *  lost so far (may be NULL). */
+KPERF_API void kperf_syscalls_counts(const kperf_syscalls *s, kperf_syscall_counts *out,
+                                     uint64_t *lost);
+
+/** @brief The underlying sampler (for kperf_sampler_fd() in a poll loop, or comm lookups).
+ *  *Ownership:* the tracer's. */
+KPERF_API kperf_sampler *kperf_syscalls_sampler(const kperf_syscalls *s);
 
 /** @brief The running kernel's syscall names (libkperf's sys_call_func_list): every
  *  `events/syscalls/sys_enter_NAME` in tracefs, sorted.
@@ -3358,7 +3514,72 @@ KPERF__PRIV int kperf__apply_alias(kperf__parser *P, kperf_event *e, const kperf
     return 0;
 }
 
-/* One `key[=value]` term inside pmu/.../ applied to @p e. */
+/* perf's own terms: config/config1..3 set a whole word, period/freq a sampling rate.
+ * Returns 1 when @p k was one of them. */
+KPERF__PRIV int kperf__term_keyword(kperf_event *e, const char *k, uint64_t num) {
+    if (!strncmp(k, "config", 6) && (!k[6] || (k[6] >= '1' && k[6] <= '3' && !k[7]))) {
+        e->config[k[6] ? k[6] - '0' : 0] = num;
+        return 1;
+    }
+    if (!strcmp(k, "period") || !strcmp(k, "freq")) {
+        e->period = num;
+        if (k[0] == 'f') e->flags |= KPERF_EV_FREQ;
+        else e->flags &= ~(uint32_t)KPERF_EV_FREQ;
+        return 1;
+    }
+    return 0;
+}
+
+/* A bare term that is not a format field: an alias of the PMU, or a generic hardware
+ * name on a core PMU (`cpu_core/cycles/`); else -KPERF_ENOEVENT with suggestions. */
+KPERF__PRIV int kperf__term_bare(kperf__parser *P, kperf_event *e, const kperf_pmu *pmu,
+                                 const char *k) {
+    const kperf_pmu_alias *a = kperf_pmu_alias_find(pmu, k);
+    if (a) return kperf__apply_alias(P, e, pmu, a);
+    uint32_t type;
+    uint64_t config;
+    if (pmu->is_core && kperf__generic_lookup(k, &type, &config) && type != PERF_TYPE_SOFTWARE) {
+        e->type = type;
+        e->config[0] = config;
+        if (kperf_pmus_hybrid(P->pmus)) e->config[0] |= (uint64_t)pmu->type << PERF_PMU_TYPE_SHIFT;
+        return 0;
+    }
+    kperf__suggest s;
+    char text[400];
+    kperf__suggest_init(&s, k);
+    for (size_t i = 0; i < pmu->naliases; i++) kperf__suggest_add(pmu->aliases[i].name, &s);
+    for (size_t i = 0; i < pmu->nformats; i++) kperf__suggest_add(pmu->formats[i].name, &s);
+    kperf__suggest_text(&s, text, sizeof text);
+    return kperf__fail(KPERF_ENOEVENT, "%s/%s/: PMU %s has no event or format field '%s'%s",
+                       pmu->name, k, pmu->name, k, text);
+}
+
+/* `key=value` where key is neither a keyword nor a format field of the PMU. */
+KPERF__PRIV int kperf__term_unknown(kperf__parser *P, const kperf_pmu *pmu, const char *k,
+                                    size_t at) {
+    static const char *const perf_keywords[] = {
+        "time", "call-graph", "stack-size", "max-stack", "nr", "inherit", "no-inherit",
+        "overwrite", "no-overwrite", "driver-config", "percore", "aux-output",
+        "aux-sample-size", "metric-id", "branch_type"};
+    char msg[512], list[200] = "";
+    for (size_t i = 0; i < sizeof perf_keywords / sizeof perf_keywords[0]; i++)
+        if (!strcmp(k, perf_keywords[i])) {
+            snprintf(msg, sizeof msg,
+                     "perf term '%s' is not supported by kperf (supported: config, config1, "
+                     "config2, config3, name, period, freq and the PMU's format fields)", k);
+            return kperf__parse_error(P, at, msg);
+        }
+    size_t ll = 0;
+    for (size_t i = 0; i < pmu->nformats && ll + 40 < sizeof list; i++)
+        ll += (size_t)snprintf(list + ll, sizeof list - ll, "%s%s", i ? ", " : "",
+                               pmu->formats[i].name);
+    snprintf(msg, sizeof msg, "'%s' is not a format field of %s (fields: %s)", k, pmu->name,
+             pmu->nformats ? list : "none");
+    return kperf__parse_error(P, at, msg);
+}
+
+/* One `key[=value]` term inside pmu/.../ (or of a sysfs alias) applied to @p e; @p at is
+ * the key's offset in the spec, for messages. */
 KPERF__PRIV int kperf__apply_term(kperf__parser *P, kperf_event *e, const kperf_pmu *pmu,
                                   const char *key, size_t klen, const char *val, size_t vlen,
                                   bool has_val, size_t at, bool from_alias) {
@@ -3378,16 +3599,7 @@ KPERF__PRIV int kperf__apply_term(kperf__parser *P, kperf_event *e, const kperf_
         snprintf(msg, sizeof msg, "bad value for '%s' (expected a decimal or 0x hex number)", k);
         return kperf__parse_error(P, at + klen + 1, msg);
     }
-    if (!strncmp(k, "config", 6) && (!k[6] || (k[6] >= '1' && k[6] <= '3' && !k[7]))) {
-        e->config[k[6] ? k[6] - '0' : 0] = num;
-        return 0;
-    }
-    if (!strcmp(k, "period") || !strcmp(k, "freq")) {
-        e->period = num;
-        if (k[0] == 'f') e->flags |= KPERF_EV_FREQ;
-        else e->flags &= ~(uint32_t)KPERF_EV_FREQ;
-        return 0;
-    }
+    if (kperf__term_keyword(e, k, num)) return 0;
     if (kperf_pmu_format_find(pmu, k)) {
         int rc = kperf_pmu_encode(pmu, k, num, e->config);
         if (rc < 0 && !from_alias) {
@@ -3396,48 +3608,12 @@ KPERF__PRIV int kperf__apply_term(kperf__parser *P, kperf_event *e, const kperf_
         }
         return rc;
     }
-    if (!has_val && !from_alias) {
-        const kperf_pmu_alias *a = kperf_pmu_alias_find(pmu, k);
-        if (a) return kperf__apply_alias(P, e, pmu, a);
-        uint32_t type;
-        uint64_t config;
-        if (pmu->is_core && kperf__generic_lookup(k, &type, &config) &&
-            type != PERF_TYPE_SOFTWARE) {
-            e->type = type;
-            e->config[0] = config;
-            if (kperf_pmus_hybrid(P->pmus))
-                e->config[0] |= (uint64_t)pmu->type << PERF_PMU_TYPE_SHIFT;
-            return 0;
-        }
-        kperf__suggest s;
-        char text[400];
-        kperf__suggest_init(&s, k);
-        for (size_t i = 0; i < pmu->naliases; i++) kperf__suggest_add(pmu->aliases[i].name, &s);
-        for (size_t i = 0; i < pmu->nformats; i++) kperf__suggest_add(pmu->formats[i].name, &s);
-        kperf__suggest_text(&s, text, sizeof text);
-        return kperf__fail(KPERF_ENOEVENT, "%s/%s/: PMU %s has no event or format field '%s'%s",
-                           pmu->name, k, pmu->name, k, text);
-    }
-    if (from_alias) return 0; /* a keyword of perf's json aliases we do not need */
-    static const char *const perf_keywords[] = {
-        "time", "call-graph", "stack-size", "max-stack", "nr", "inherit", "no-inherit",
-        "overwrite", "no-overwrite", "driver-config", "percore", "aux-output",
-        "aux-sample-size", "metric-id", "branch_type"};
-    for (size_t i = 0; i < sizeof perf_keywords / sizeof perf_keywords[0]; i++)
-        if (!strcmp(k, perf_keywords[i])) {
-            snprintf(msg, sizeof msg,
-                     "perf term '%s' is not supported by kperf (supported: config, config1, "
-                     "config2, config3, name, period, freq and the PMU's format fields)", k);
-            return kperf__parse_error(P, at, msg);
-        }
-    char list[200] = "";
-    size_t ll = 0;
-    for (size_t i = 0; i < pmu->nformats && ll + 40 < sizeof list; i++)
-        ll += (size_t)snprintf(list + ll, sizeof list - ll, "%s%s", i ? ", " : "",
-                               pmu->formats[i].name);
-    snprintf(msg, sizeof msg, "'%s' is not a format field of %s (fields: %s)", k, pmu->name,
-             pmu->nformats ? list : "none");
-    return kperf__parse_error(P, at, msg);
+    if (from_alias)
+        return kperf__fail(KPERF_EPARSE, "%s: a sysfs alias uses '%s', which is not a format "
+                                         "field of the PMU (the alias cannot be encoded)",
+                           pmu->name, k);
+    if (!has_val) return kperf__term_bare(P, e, pmu, k);
+    return kperf__term_unknown(P, pmu, k, at);
 }
 
 /* Parses "term=val,term,..." of length @p len; @p base is its offset in the spec. */
@@ -4575,6 +4751,7 @@ static void kperf__count_attr(const kperf_counter_desc *d, const kperf_event *ev
     if (!explicit_mode && !uncore) {
         a->exclude_kernel = !d->include_kernel;
         a->exclude_hv = !d->include_hv;
+        a->exclude_user = d->exclude_user;
     }
 }
 
@@ -5376,6 +5553,167 @@ fail:
 // <<region
 
 // >>task --------------------------------------------------------------------------------
+
+struct kperf_task {
+    kperf_task_kind kind;
+    kperf_counter *counter;     /* COUNTING */
+    kperf_topology *topo;
+    char **names;               /* per event of the counter: the name the caller gave */
+    size_t nnames;
+    /* the sampling and SPE sections add their objects here */
+};
+
+/* Builds the perf spec of a task: events with the same group number become one {group}
+ * at the place of the first; -1 (or no groups) stands alone. names[] receives each
+ * event's caller-given name in spec order. */
+static int kperf__task_spec(const kperf_task_attr *a, char **spec, char ***names) {
+    size_t len = 1;
+    for (size_t i = 0; i < a->nevents; i++) {
+        if (!a->events[i] || !a->events[i][0])
+            return kperf__fail(EINVAL, "kperf_task_open: event %zu is empty", i);
+        len += strlen(a->events[i]) + 3;
+    }
+    char *s = (char *)kperf__calloc(len, 1);
+    char **nm = (char **)kperf__calloc(a->nevents + 1, sizeof *nm);
+    bool *done = (bool *)kperf__calloc(a->nevents + 1, sizeof *done);
+    if (!s || !nm || !done) {
+        KPERF_FREE(s), KPERF_FREE(nm), KPERF_FREE(done);
+        return kperf__fail(ENOMEM, "out of memory");
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < a->nevents; i++) {
+        if (done[i]) continue;
+        int g = a->groups ? a->groups[i] : -1;
+        bool grouped = false;
+        for (size_t j = i + 1; g >= 0 && j < a->nevents && !grouped; j++) grouped = a->groups[j] == g;
+        strcat(s, *s ? "," : "");
+        strcat(s, grouped ? "{" : "");
+        for (size_t j = i; j < a->nevents; j++) {
+            if (done[j] || (j != i && (!grouped || a->groups[j] != g))) continue;
+            if (j != i) strcat(s, ",");
+            strcat(s, a->events[j]);
+            done[j] = true, nm[k++] = (char *)a->events[j];
+        }
+        strcat(s, grouped ? "}" : "");
+    }
+    KPERF_FREE(done);
+    *spec = s, *names = nm;
+    return 0;
+}
+
+static int kperf__task_open_counting(kperf_task *t, const kperf_task_attr *a) {
+    char *spec = NULL, **names = NULL;
+    int rc = kperf__task_spec(a, &spec, &names);
+    if (rc < 0) return rc;
+    kperf_counter_desc d;
+    memset(&d, 0, sizeof d);
+    d.events = spec, d.sysfs_root = a->sysfs_root;
+    d.pids = a->pids, d.npids = a->npids, d.cpus = a->cpus, d.ncpus = a->ncpus;
+    d.all_cpus = !a->npids && !a->ncpus;
+    d.include_kernel = a->include_kernel, d.exclude_user = a->exclude_user;
+    d.per_thread = a->include_new_fork && a->npids;
+    rc = kperf_counter_open(&t->counter, &d);
+    KPERF_FREE(spec);
+    if (rc == 0 && t->counter->plan->evl->nevents != a->nevents) {
+        /* one spec expanded to several events (uncore_imc/x/ on every IMC): keep the
+         * library's names */
+        KPERF_FREE(names), names = NULL;
+    }
+    t->names = names, t->nnames = names ? a->nevents : 0;
+    if (rc == 0) rc = kperf_topology_open(&t->topo, a->sysfs_root);
+    return rc;
+}
+
+KPERF_API int kperf_task_open(kperf_task **out, kperf_task_kind kind, const kperf_task_attr *attr) {
+    if (!out) return kperf__fail(EINVAL, "kperf_task_open: out is NULL");
+    *out = NULL;
+    if (!attr || !attr->nevents || !attr->events)
+        return kperf__fail(EINVAL, "kperf_task_open: no events (attr.events, attr.nevents)");
+    kperf_task *t = (kperf_task *)kperf__calloc(1, sizeof *t);
+    if (!t) return kperf__fail(ENOMEM, "out of memory");
+    t->kind = kind;
+    int rc;
+    switch (kind) {
+    case KPERF_TASK_COUNTING: rc = kperf__task_open_counting(t, attr); break;
+    /* the sampling and SPE sections add their cases here */
+    default:
+        rc = kperf__fail(KPERF_ENOTSUP, "kperf_task_open: task kind %d is not built in",
+                         (int)kind);
+    }
+    if (rc < 0) return kperf_task_close(t), rc;
+    *out = t;
+    return 0;
+}
+
+KPERF_API int kperf_task_start(kperf_task *t) {
+    if (!t) return kperf__fail(EINVAL, "kperf_task_start: task is NULL");
+    return kperf_counter_start(t->counter);
+}
+
+KPERF_API int kperf_task_stop(kperf_task *t) {
+    if (!t) return kperf__fail(EINVAL, "kperf_task_stop: task is NULL");
+    return kperf_counter_stop(t->counter);
+}
+
+/* The command name of a thread, else of its process, else "". */
+static void kperf__task_comm(pid_t pid, pid_t tid, char comm[16]) {
+    char path[64], buf[32];
+    comm[0] = 0;
+    if (tid <= 0) return;
+    snprintf(path, sizeof path, "/proc/%d/task/%d/comm", (int)pid, (int)tid);
+    if (kperf__read_file(path, buf, sizeof buf) <= 0) {
+        snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+        if (kperf__read_file(path, buf, sizeof buf) <= 0) return;
+    }
+    buf[15] = 0; /* TASK_COMM_LEN */
+    memcpy(comm, buf, strlen(buf) + 1);
+}
+
+static uint64_t kperf__task_u64(double v) { return v <= 0 ? 0 : (uint64_t)(v + 0.5); }
+
+KPERF_API int kperf_task_read(kperf_task *t, kperf_task_data **out) {
+    if (!t || !out) return kperf__fail(EINVAL, "kperf_task_read: NULL argument");
+    *out = NULL;
+    kperf_counts n;
+    int rc = kperf_counter_read(t->counter, &n);
+    if (rc < 0) return rc;
+    size_t pool = 0;
+    for (size_t e = 0; e < n.nevents; e++)
+        pool += strlen(t->names ? t->names[e] : n.events[e].name) + 1;
+    kperf_task_data *d = (kperf_task_data *)kperf__calloc(1, n.nrows * sizeof *d + pool);
+    if (!d) return kperf__fail(ENOMEM, "out of memory for %zu records", n.nrows);
+    char *names = (char *)(d + n.nrows), **at = (char **)kperf__calloc(n.nevents + 1, sizeof *at);
+    if (!at) return KPERF_FREE(d), kperf__fail(ENOMEM, "out of memory");
+    for (size_t e = 0; e < n.nevents; e++) {
+        const char *s = t->names ? t->names[e] : n.events[e].name;
+        at[e] = strcpy(names, s), names += strlen(s) + 1;
+    }
+    uint64_t ts = kperf__now_ns();
+    for (size_t i = 0; i < n.nrows; i++) {
+        const kperf_count_row *r = &n.rows[i];
+        kperf_task_data *x = &d[i];
+        x->event = at[r->event], x->ts = ts;
+        x->pid = r->pid, x->tid = r->tid, x->cpu = r->cpu, x->exited = r->exited;
+        memset(&x->topo, 0xff, sizeof x->topo); /* every field -1 */
+        if (r->cpu >= 0) kperf_topology_cpu(t->topo, r->cpu, &x->topo);
+        kperf__task_comm(r->pid, r->tid, x->comm);
+        x->count = kperf__task_u64(r->v.delta), x->total = kperf__task_u64(r->v.value);
+        x->count_percent = r->v.percent / 100.0;
+    }
+    KPERF_FREE(at);
+    *out = d;
+    return (int)n.nrows;
+}
+
+KPERF_API void kperf_task_data_free(kperf_task_data *data) { KPERF_FREE(data); }
+
+KPERF_API void kperf_task_close(kperf_task *t) {
+    if (!t) return;
+    kperf_counter_close(t->counter);
+    kperf_topology_close(t->topo);
+    KPERF_FREE(t->names);
+    KPERF_FREE(t);
+}
 // <<task
 
 // >>ringbuf -----------------------------------------------------------------------------
@@ -7358,6 +7696,11 @@ typedef struct kperf__tp_entry {
     char *key;              /* "system/name" */
     kperf_tp_format *fmt;   /* NULL while only the id is known */
     uint32_t id;            /* 0 until known */
+    /* >>syscalls' decoding of this event, worked out at its first record: kind 0 = not
+     * yet, -1 = not a syscall event, 1/2 = raw_syscalls enter/exit, 3/4 = per-syscall */
+    int sc_kind;
+    const kperf_tp_field *sc_nr, *sc_ret;
+    const char *sc_name;
 } kperf__tp_entry;
 
 struct kperf_tracefs {
@@ -8173,6 +8516,8 @@ typedef struct kperf__sc_stat {
     kperf_syscall_stat s;   /* s.name points at name below */
     char *name;
     uint64_t *hist;         /* KPERF__SC_NBUCKETS counts, allocated at the first call */
+    int32_t alias;          /* -1, or the stat this one was merged into (syscall_NR that
+                               got its name after another stat of that name existed) */
 } kperf__sc_stat;
 
 typedef struct kperf__sc_half {
@@ -8262,6 +8607,7 @@ KPERF__PRIV long kperf__sc_stat_of(kperf_syscall_pairer *p, const char *name, in
     kperf__sc_stat *st = &p->stats[p->nstats];
     memset(st, 0, sizeof *st);
     if (!(st->name = kperf__strdup(name))) return -ENOMEM;
+    st->alias = -1;
     st->s.name = st->name;
     st->s.nr = nr;
     p->nstats++;
@@ -8279,6 +8625,50 @@ KPERF__PRIV long kperf__sc_stat_of(kperf_syscall_pairer *p, const char *name, in
     return (long)(p->nstats - 1);
 }
 
+/* Follows merges to the stat that now collects a syscall's calls. */
+KPERF__PRIV uint32_t kperf__sc_final(const kperf_syscall_pairer *p, uint32_t i) {
+    for (int hops = 0; p->stats[i].alias >= 0 && hops < 8; hops++) i = (uint32_t)p->stats[i].alias;
+    return i;
+}
+
+KPERF__PRIV long kperf__sc_find(const kperf_syscall_pairer *p, const char *name) {
+    if (!p->capname) return -1;
+    size_t h = kperf__sc_hash(name) & (p->capname - 1);
+    for (; p->by_name[h] >= 0; h = (h + 1) & (p->capname - 1))
+        if (!strcmp(p->stats[p->by_name[h]].name, name)) return p->by_name[h];
+    return -1;
+}
+
+/* Calls completed before number @p nr had a name were counted as "syscall_NR": give that
+ * stat its name, or fold it into the stat that already has it. */
+KPERF__PRIV int kperf__sc_rename(kperf_syscall_pairer *p, int32_t nr, const char *name) {
+    char old[32];
+    snprintf(old, sizeof old, "syscall_%d", (int)nr);
+    long o = kperf__sc_find(p, old);
+    if (o < 0 || p->stats[o].alias >= 0) return 0;
+    long n = kperf__sc_find(p, name);
+    kperf__sc_stat *a = &p->stats[o];
+    if (n < 0) {
+        char *nn = kperf__strdup(name);
+        if (!nn) return -ENOMEM;
+        KPERF_FREE(a->name);
+        a->name = nn, a->s.name = nn;
+        return kperf__sc_rehash_names(p, p->capname);
+    }
+    kperf__sc_stat *b = &p->stats[n];
+    if (a->hist && !b->hist && !(b->hist = (uint64_t *)kperf__calloc(KPERF__SC_NBUCKETS, 8)))
+        return -ENOMEM;
+    for (uint32_t i = 0; a->hist && i < KPERF__SC_NBUCKETS; i++) b->hist[i] += a->hist[i];
+    if (a->s.count && (!b->s.count || a->s.min < b->s.min)) b->s.min = a->s.min;
+    if (a->s.max > b->s.max) b->s.max = a->s.max;
+    b->s.count += a->s.count, b->s.errors += a->s.errors, b->s.total += a->s.total;
+    b->s.unfinished += a->s.unfinished;
+    memset(&a->s, 0, sizeof a->s);
+    a->s.name = a->name, a->s.nr = nr;
+    a->alias = (int32_t)n;
+    return 0;
+}
+
 KPERF_API int kperf_syscall_pairer_name(kperf_syscall_pairer *p, int32_t nr, const char *name) {
     if (!p || nr < 0 || nr > 65535 || !name) return -EINVAL;
     if ((size_t)nr >= p->nnr) {
@@ -8294,7 +8684,7 @@ KPERF_API int kperf_syscall_pairer_name(kperf_syscall_pairer *p, int32_t nr, con
     if (!s) return -ENOMEM;
     KPERF_FREE(p->nrname[nr]);
     p->nrname[nr] = s;
-    return 0;
+    return kperf__sc_rename(p, nr, name);
 }
 
 KPERF__PRIV kperf__sc_thread *kperf__sc_thread_of(kperf_syscall_pairer *p, int32_t tid) {
@@ -8353,7 +8743,7 @@ KPERF__PRIV long kperf__sc_resolve(kperf_syscall_pairer *p, const kperf_syscall_
 KPERF__PRIV int kperf__sc_complete(kperf_syscall_pairer *p, kperf__sc_thread *t,
                                    const kperf__sc_half *in, const kperf__sc_half *ex,
                                    kperf_syscall_fn fn, void *user) {
-    kperf__sc_stat *st = &p->stats[in->stat];
+    kperf__sc_stat *st = &p->stats[kperf__sc_final(p, in->stat)];
     uint64_t d = ex->time - in->time;
     if (!st->hist) {
         st->hist = (uint64_t *)kperf__calloc(KPERF__SC_NBUCKETS, sizeof *st->hist);
@@ -8399,10 +8789,10 @@ KPERF__PRIV int kperf__sc_enter(kperf_syscall_pairer *p, kperf__sc_thread *t, kp
         return kperf__sc_complete(p, t, h, &ex, fn, user);
     }
     if (t->pending.valid && t->pending.time > h->time) { /* an older entry, late: no exit */
-        p->stats[h->stat].s.unfinished++;
+        p->stats[kperf__sc_final(p, h->stat)].s.unfinished++;
         return 0;
     }
-    if (t->pending.valid) p->stats[t->pending.stat].s.unfinished++, p->c.pending--;
+    if (t->pending.valid) p->stats[kperf__sc_final(p, t->pending.stat)].s.unfinished++, p->c.pending--;
     t->pending = *h;
     p->c.pending++;
     return 0;
@@ -8415,7 +8805,7 @@ KPERF__PRIV int kperf__sc_exit(kperf_syscall_pairer *p, kperf__sc_thread *t, kpe
         t->pending.valid = false;
         p->c.pending--;
         if (kperf__sc_same(in.nr, h->nr)) return kperf__sc_complete(p, t, &in, h, fn, user);
-        p->stats[in.stat].s.unfinished++; /* its exit was lost; this exit has no entry */
+        p->stats[kperf__sc_final(p, in.stat)].s.unfinished++; /* its exit was lost */
         p->c.orphan_exits++;
         return 0;
     }
@@ -8490,23 +8880,76 @@ KPERF_API int kperf_syscall_pairer_stats(kperf_syscall_pairer *p, const kperf_sy
                                          size_t *count) {
     if (!p || !out || !count) return -EINVAL;
     kperf_syscall_stat *v = (kperf_syscall_stat *)kperf__calloc(p->nstats ? p->nstats : 1, sizeof *v);
-    if (!v) return kperf__fail(ENOMEM, "syscall pairer: out of memory");
+    uint64_t *open = (uint64_t *)kperf__calloc(p->nstats ? p->nstats : 1, sizeof *open);
+    if (!v || !open) {
+        KPERF_FREE(v), KPERF_FREE(open);
+        return kperf__fail(ENOMEM, "syscall pairer: out of memory");
+    }
+    for (size_t i = 0; i < p->capthr; i++) /* entries still waiting count as unfinished */
+        if (p->thr[i].tid && p->thr[i].pending.valid) open[kperf__sc_final(p, p->thr[i].pending.stat)]++;
+    size_t n = 0;
     for (size_t i = 0; i < p->nstats; i++) {
         kperf__sc_stat *st = &p->stats[i];
-        v[i] = st->s;
-        v[i].mean = st->s.count ? st->s.total / st->s.count : 0;
-        v[i].p50 = kperf__sc_pct(st, 0.50);
-        v[i].p90 = kperf__sc_pct(st, 0.90);
-        v[i].p99 = kperf__sc_pct(st, 0.99);
+        if (st->alias >= 0) continue;
+        v[n] = st->s;
+        v[n].unfinished += open[i];
+        v[n].mean = st->s.count ? st->s.total / st->s.count : 0;
+        v[n].p50 = kperf__sc_pct(st, 0.50);
+        v[n].p90 = kperf__sc_pct(st, 0.90);
+        v[n].p99 = kperf__sc_pct(st, 0.99);
+        n++;
     }
-    for (size_t i = 0; i < p->capthr; i++)
-        if (p->thr[i].tid && p->thr[i].pending.valid) v[p->thr[i].pending.stat].unfinished++;
-    if (p->nstats > 1) qsort(v, p->nstats, sizeof *v, kperf__sc_by_total);
+    KPERF_FREE(open);
+    if (n > 1) qsort(v, n, sizeof *v, kperf__sc_by_total);
     KPERF_FREE(p->out);
     p->out = v;
     *out = v;
-    *count = p->nstats;
+    *count = n;
     return 0;
+}
+
+/* Works out once how records of this event become syscall events. */
+KPERF__PRIV void kperf__sc_classify(kperf__tp_entry *e) {
+    const kperf_tp_format *f = e->fmt;
+    e->sc_kind = -1;
+    if (!strcmp(e->key, "raw_syscalls/sys_enter") || !strcmp(e->key, "raw_syscalls/sys_exit")) {
+        e->sc_nr = kperf_tp_format_field(f, "id");
+        e->sc_kind = e->key[18] == 'n' ? 1 : 2;
+    } else if (!strncmp(e->key, "syscalls/sys_enter_", 19)) {
+        e->sc_nr = kperf_tp_format_field(f, "__syscall_nr");
+        e->sc_kind = 3, e->sc_name = f->name + 10;
+    } else if (!strncmp(e->key, "syscalls/sys_exit_", 18)) {
+        e->sc_nr = kperf_tp_format_field(f, "__syscall_nr");
+        e->sc_kind = 4, e->sc_name = f->name + 9;
+    }
+    if (e->sc_kind == 2 || e->sc_kind == 4) e->sc_ret = kperf_tp_format_field(f, "ret");
+    if (e->sc_kind > 0 && (!e->sc_nr || ((e->sc_kind == 2 || e->sc_kind == 4) && !e->sc_ret)))
+        e->sc_kind = -1; /* a layout we do not know: not usable as a syscall event */
+}
+
+KPERF_API int kperf_syscall_event_decode(kperf_tracefs *tfs, const void *raw, size_t size,
+                                         kperf_syscall_event *ev) {
+    if (!tfs || !ev || (!raw && size)) return -EINVAL;
+    if (size < 8) return -KPERF_ECORRUPT;
+    uint16_t type;
+    memcpy(&type, raw, 2);
+    if (type >= tfs->nby_id || tfs->by_id[type] < 0 || !tfs->ents[tfs->by_id[type]].fmt) {
+        const kperf_tp_format *f;
+        int rc = kperf_tracefs_format_by_id(tfs, type, &f);
+        if (rc < 0) return rc;
+    }
+    kperf__tp_entry *e = &tfs->ents[tfs->by_id[type]];
+    if (!e->sc_kind) kperf__sc_classify(e);
+    if (e->sc_kind < 0) return 0;
+    int64_t nr = -1, ret = 0;
+    int rc = kperf_tp_field_int(e->sc_nr, raw, size, &nr);
+    if (rc == 0 && e->sc_ret) rc = kperf_tp_field_int(e->sc_ret, raw, size, &ret);
+    if (rc < 0) return rc;
+    ev->is_exit = e->sc_kind == 2 || e->sc_kind == 4;
+    ev->nr = nr < INT32_MIN || nr > INT32_MAX ? -1 : (int32_t)nr;
+    ev->name = e->sc_name;
+    ev->ret = ret;
+    return 1;
 }
 
 KPERF_API int kperf_syscall_names(kperf_tracefs *tfs, const char *const **names, size_t *count) {
@@ -8535,6 +8978,222 @@ KPERF_API int kperf_syscall_names(kperf_tracefs *tfs, const char *const **names,
     *names = (const char *const *)tfs->sysnames;
     *count = tfs->nsysnames;
     return 0;
+}
+/* ---- the live tracer: a sampler over syscall tracepoints feeding a pairer ---- */
+
+struct kperf_syscalls {
+    kperf_tracefs *tfs;
+    kperf_sampler *data;        /* the events whose records are paired */
+    kperf_sampler **teach;      /* all-syscalls mode: sys_enter_* events that name numbers */
+    size_t nteach;
+    kperf_syscall_pairer *p;
+    kperf_syscall_fn fn;        /* the current read's callback */
+    void *user;
+    int done, err;
+};
+
+/* The sampler's spec parser takes at most this many characters per spec. */
+#define KPERF__SC_SPEC_MAX 1000
+
+KPERF__PRIV int kperf__sc_spec_add(char **spec, size_t *len, size_t *cap, const char *ev) {
+    size_t n = strlen(ev);
+    if (*len + n + 2 > *cap) {
+        size_t nc = (*cap ? *cap * 2 : 1024) + n;
+        char *ns = (char *)KPERF_REALLOC(*spec, nc);
+        if (!ns) return -ENOMEM;
+        *spec = ns, *cap = nc;
+    }
+    if (*len) (*spec)[(*len)++] = ',';
+    memcpy(*spec + *len, ev, n + 1);
+    *len += n;
+    return 0;
+}
+
+KPERF__PRIV int kperf__sc_sampler(kperf_syscalls *s, const kperf_syscalls_desc *d,
+                                  const char *spec, uint32_t pages, bool sideband,
+                                  kperf_sampler **out) {
+    kperf_sampler_desc sd;
+    memset(&sd, 0, sizeof sd);
+    sd.events = spec;
+    sd.period = 1;
+    sd.include_kernel = true; /* tracepoint records come from kernel context */
+    sd.pids = d->pids, sd.npids = d->npids;
+    sd.cpus = d->cpus, sd.ncpus = d->ncpus;
+    sd.all_cpus = d->all_cpus;
+    sd.inherit = d->inherit;
+    sd.enable_on_exec = d->enable_on_exec;
+    sd.no_sideband = !sideband;
+    sd.ring_pages = pages;
+    (void)s;
+    return kperf_sampler_open(out, &sd);
+}
+
+/* Opens per-syscall enter events in chunks the sampler's parser accepts; they only teach
+ * number -> name, so their rings are small and losing records there is harmless. */
+KPERF__PRIV int kperf__sc_open_teachers(kperf_syscalls *s, const kperf_syscalls_desc *d) {
+    const char *const *names;
+    size_t n;
+    int rc = kperf_syscall_names(s->tfs, &names, &n);
+    if (rc < 0) return rc;
+    s->teach = (kperf_sampler **)kperf__calloc(n / 8 + 2, sizeof *s->teach);
+    if (!s->teach) return kperf__fail(ENOMEM, "syscalls: out of memory");
+    char *spec = NULL, ev[300];
+    size_t len = 0, cap = 0;
+    for (size_t i = 0; i <= n && rc >= 0; i++) {
+        if (i < n) snprintf(ev, sizeof ev, "syscalls:sys_enter_%s", names[i]);
+        if (len && (i == n || len + strlen(ev) + 1 > KPERF__SC_SPEC_MAX)) {
+            rc = kperf__sc_sampler(s, d, spec, 4, false, &s->teach[s->nteach]);
+            if (rc == 0) s->nteach++;
+            len = 0;
+        }
+        if (i < n && rc >= 0 && kperf__sc_spec_add(&spec, &len, &cap, ev) < 0)
+            rc = kperf__fail(ENOMEM, "syscalls: out of memory");
+    }
+    KPERF_FREE(spec);
+    return rc;
+}
+
+KPERF_API int kperf_syscalls_open(kperf_syscalls **out, const kperf_syscalls_desc *desc) {
+    if (!out) return kperf__fail(EINVAL, "kperf_syscalls_open: out is NULL");
+    *out = NULL;
+    kperf_syscalls_desc d;
+    memset(&d, 0, sizeof d);
+    if (desc) d = *desc;
+    kperf_syscalls *s = (kperf_syscalls *)kperf__calloc(1, sizeof *s);
+    if (!s) return kperf__fail(ENOMEM, "syscalls: out of memory");
+    int rc = kperf_tracefs_open(&s->tfs, d.tracefs);
+    if (rc == 0) rc = kperf_syscall_pairer_new(&s->p);
+    char *spec = NULL, ev[300];
+    size_t len = 0, cap = 0;
+    for (size_t i = 0; rc == 0 && i < d.nfuncs; i++) {
+        const char *f = d.funcs[i];
+        char name[280];
+        snprintf(name, sizeof name, "sys_enter_%s", f ? f : "");
+        if (!f || kperf_tracefs_event_id(s->tfs, "syscalls", name) < 0) {
+            rc = kperf__fail(KPERF_ENOEVENT, "syscall '%s' has no tracepoint syscalls:%s in "
+                             "this kernel ('kperf syscalls --list' shows the names)",
+                             f ? f : "(null)", name);
+            break;
+        }
+        snprintf(ev, sizeof ev, "syscalls:sys_enter_%s,syscalls:sys_exit_%s", f, f);
+        if (kperf__sc_spec_add(&spec, &len, &cap, ev) < 0) rc = kperf__fail(ENOMEM, "out of memory");
+    }
+    if (rc == 0 && d.nfuncs && len > KPERF__SC_SPEC_MAX)
+        rc = kperf__fail(KPERF_ELIMIT, "syscalls: %zu names are too many to trace one by one; "
+                         "trace every syscall (no funcs) instead", d.nfuncs);
+    if (rc == 0 && !d.nfuncs && kperf__sc_spec_add(&spec, &len, &cap,
+                                                   "raw_syscalls:sys_enter,raw_syscalls:sys_exit") < 0)
+        rc = kperf__fail(ENOMEM, "out of memory");
+    if (rc == 0) rc = kperf__sc_sampler(s, &d, spec, d.ring_pages ? d.ring_pages : 256, true, &s->data);
+    if (rc == 0 && !d.nfuncs && !d.no_names) rc = kperf__sc_open_teachers(s, &d);
+    KPERF_FREE(spec);
+    if (rc < 0) {
+        kperf_syscalls_close(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+KPERF_API void kperf_syscalls_close(kperf_syscalls *s) {
+    if (!s) return;
+    for (size_t i = 0; i < s->nteach; i++) kperf_sampler_close(s->teach[i]);
+    KPERF_FREE(s->teach);
+    kperf_sampler_close(s->data);
+    kperf_syscall_pairer_free(s->p);
+    kperf_tracefs_close(s->tfs);
+    KPERF_FREE(s);
+}
+
+KPERF_API int kperf_syscalls_start(kperf_syscalls *s) {
+    if (!s) return -EINVAL;
+    for (size_t i = 0; i < s->nteach; i++) {
+        int rc = kperf_sampler_start(s->teach[i]);
+        if (rc < 0) return rc;
+    }
+    return kperf_sampler_start(s->data);
+}
+
+KPERF_API int kperf_syscalls_stop(kperf_syscalls *s) {
+    if (!s) return -EINVAL;
+    int rc = kperf_sampler_stop(s->data);
+    for (size_t i = 0; i < s->nteach; i++) {
+        int r = kperf_sampler_stop(s->teach[i]);
+        if (rc == 0) rc = r;
+    }
+    return rc;
+}
+
+KPERF__PRIV int kperf__sc_on_teacher(const kperf_record *rec, void *user) {
+    kperf_syscalls *s = (kperf_syscalls *)user;
+    kperf_syscall_event ev;
+    if (rec->type != KPERF_RECORD_SAMPLE || !rec->sample.raw) return 0;
+    memset(&ev, 0, sizeof ev);
+    if (kperf_syscall_event_decode(s->tfs, rec->sample.raw, rec->sample.raw_size, &ev) == 1 &&
+        ev.name && ev.nr >= 0 &&
+        ((size_t)ev.nr >= s->p->nnr || !s->p->nrname[ev.nr]))
+        return kperf_syscall_pairer_name(s->p, ev.nr, ev.name) < 0 ? -ENOMEM : 0;
+    return 0;
+}
+
+KPERF__PRIV int kperf__sc_on_data(const kperf_record *rec, void *user) {
+    kperf_syscalls *s = (kperf_syscalls *)user;
+    if (rec->type == KPERF_RECORD_COMM) {
+        kperf_syscall_pairer_comm(s->p, (int32_t)rec->comm.tid, rec->comm.comm);
+        return 0;
+    }
+    if (rec->type != KPERF_RECORD_SAMPLE || !rec->sample.raw) return 0;
+    kperf_syscall_event ev;
+    memset(&ev, 0, sizeof ev);
+    int rc = kperf_syscall_event_decode(s->tfs, rec->sample.raw, rec->sample.raw_size, &ev);
+    if (rc <= 0) return 0; /* not ours, or a truncated record: skip it */
+    ev.time = rec->time;
+    ev.pid = (int32_t)rec->pid;
+    ev.tid = (int32_t)rec->tid;
+    ev.cpu = (int32_t)rec->cpu;
+    kperf__sc_thread *t = kperf__sc_thread_of(s->p, ev.tid);
+    if (t && !t->comm_known) { /* the sampler knows names from /proc and COMM records */
+        const char *c = kperf_sampler_comm(s->data, rec->pid);
+        if (c) kperf_syscall_pairer_comm(s->p, ev.tid, c);
+    }
+    rc = kperf_syscall_pairer_feed(s->p, &ev, s->fn, s->user);
+    if (rc < 0) return s->err = rc;
+    s->done += rc;
+    return 0;
+}
+
+KPERF_API int kperf_syscalls_read(kperf_syscalls *s, kperf_syscall_fn fn, void *user) {
+    if (!s) return kperf__fail(EINVAL, "kperf_syscalls_read: NULL tracer");
+    for (size_t i = 0; i < s->nteach; i++) { /* learn names first, then pair */
+        int rc = kperf_sampler_read(s->teach[i], kperf__sc_on_teacher, s);
+        if (rc < 0 && rc != -KPERF_ECORRUPT) return rc;
+    }
+    s->fn = fn, s->user = user, s->done = 0, s->err = 0;
+    int rc = kperf_sampler_read(s->data, kperf__sc_on_data, s);
+    if (s->err < 0) return s->err;
+    if (rc < 0) return rc;
+    return s->done;
+}
+
+KPERF_API int kperf_syscalls_stats(kperf_syscalls *s, const kperf_syscall_stat **out,
+                                   size_t *count) {
+    if (!s) return -EINVAL;
+    return kperf_syscall_pairer_stats(s->p, out, count);
+}
+
+KPERF_API void kperf_syscalls_counts(const kperf_syscalls *s, kperf_syscall_counts *out,
+                                     uint64_t *lost) {
+    kperf_syscall_pairer_counts(s ? s->p : NULL, out);
+    if (lost) {
+        kperf_sampler_stats st;
+        memset(&st, 0, sizeof st);
+        if (s && s->data) kperf_sampler_stats_read(s->data, &st);
+        *lost = st.total.lost + st.total.lost_samples;
+    }
+}
+
+KPERF_API kperf_sampler *kperf_syscalls_sampler(const kperf_syscalls *s) {
+    return s ? s->data : NULL;
 }
 // <<syscalls
 
