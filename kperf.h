@@ -9359,14 +9359,8 @@ static bool kperf__dev_match(const char *p, const char *s) {
     return *s == 0;
 }
 
-static bool kperf__dev_has_format(const kperf_pmu *p, const char *name) {
-    for (size_t i = 0; i < p->nformats; i++)
-        if (!strcmp(p->formats[i].name, name)) return true;
-    return false;
-}
-
 static bool kperf__dev_row_matches(const kperf__metric_row *r, const kperf_pmu *p) {
-    return kperf__dev_match(r->pmu, p->name) && (!r->need || kperf__dev_has_format(p, r->need));
+    return kperf__dev_match(r->pmu, p->name) && (!r->need || kperf_pmu_format_find(p, r->need));
 }
 
 /* The canonical metric name for a user's spelling ("pmu_ddr_read_bw" -> "DDR_READ_BW"). */
@@ -9456,30 +9450,6 @@ KPERF_API int kperf_metric_check(const kperf_pmus *pmus, const char *name) {
 
 #define KPERF__DEV_MAXCPU 8192
 
-/* Parses a cpulist ("0-19,40-59") into out[] (ascending as written). Returns the number
- * of CPUs, or -1 on malformed text or more than cap CPUs. */
-static int kperf__dev_cpulist(const char *s, int *out, int cap) {
-    int n = 0;
-    while (*s && *s != '\n') {
-        char *end;
-        long a = strtol(s, &end, 10), b = a;
-        if (end == s || a < 0 || a >= KPERF__DEV_MAXCPU) return -1;
-        s = end;
-        if (*s == '-') {
-            b = strtol(s + 1, &end, 10);
-            if (end == s + 1 || b < a || b >= KPERF__DEV_MAXCPU) return -1;
-            s = end;
-        }
-        for (long c = a; c <= b; c++) {
-            if (n >= cap) return -1;
-            out[n++] = (int)c;
-        }
-        if (*s == ',') s++;
-        else if (*s && *s != '\n') return -1;
-    }
-    return n;
-}
-
 static void kperf__dev_path(char *buf, size_t size, const char *root, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 4, 5)))
@@ -9501,39 +9471,6 @@ static long kperf__dev_read_long(const char *path, long def) {
     char *end;
     long v = strtol(buf, &end, 0);
     return end == buf ? def : v;
-}
-
-/* The online CPUs of the tree (cpu/online), at most cap. */
-static int kperf__dev_online(const char *root, int *out, int cap) {
-    char path[PATH_MAX], buf[4096];
-    kperf__dev_path(path, sizeof path, root, "/sys/devices/system/cpu/online");
-    if (kperf__read_file(path, buf, sizeof buf) <= 0) return out[0] = 0, 1;
-    int n = kperf__dev_cpulist(buf, out, cap);
-    return n > 0 ? n : (out[0] = 0, 1);
-}
-
-/* NUMA node of a CPU from node/node<N>/cpulist; -1 when the tree has no NUMA info. */
-static int kperf__dev_cpu_node(const char *root, int cpu) {
-    char path[PATH_MAX], buf[4096];
-    int cpus[KPERF__DEV_MAXCPU / 8];
-    for (int node = 0; node < 1024; node++) {
-        kperf__dev_path(path, sizeof path, root, "/sys/devices/system/node/node%d/cpulist", node);
-        if (kperf__read_file(path, buf, sizeof buf) < 0) {
-            if (node > 64) break;
-            continue;
-        }
-        int n = kperf__dev_cpulist(buf, cpus, (int)(sizeof cpus / sizeof cpus[0]));
-        for (int i = 0; i < n; i++)
-            if (cpus[i] == cpu) return node;
-    }
-    return -1;
-}
-
-static int kperf__dev_cpu_topo(const char *root, int cpu, const char *file) {
-    char path[PATH_MAX];
-    kperf__dev_path(path, sizeof path, root, "/sys/devices/system/cpu/cpu%d/topology/%s", cpu,
-                    file);
-    return (int)kperf__dev_read_long(path, -1);
 }
 
 /* ---- PCI tree: <root>/sys/devices/pciDDDD:BB/.../DDDD:BB:DD.F ---- */
@@ -9802,90 +9739,15 @@ struct kperf_device {
     kperf__dev_key *keys;
     size_t nkeys, capkeys;
     int *fds;           /* NULL for a plan */
-    int *node, *socket; /* per CPU topology cache; -2 = not read yet */
-    int ncpu_cache;
+    kperf_topology *topo; /* CPU -> NUMA node and socket; NULL when the tree has none */
     kperf__bdfs pcie, smmu;
     bool have_pcie, have_smmu;
 };
 
 static void kperf__dev_topo(kperf_device *d, int cpu, int *node, int *socket) {
+    kperf_cpu_topo t;
     *node = *socket = -1;
-    if (cpu < 0 || cpu >= KPERF__DEV_MAXCPU) return;
-    if (!d->node) {
-        d->node = (int *)kperf__calloc(KPERF__DEV_MAXCPU, sizeof(int));
-        d->socket = (int *)kperf__calloc(KPERF__DEV_MAXCPU, sizeof(int));
-        if (!d->node || !d->socket) return;
-        for (int i = 0; i < KPERF__DEV_MAXCPU; i++) d->node[i] = d->socket[i] = -2;
-    }
-    if (d->node[cpu] == -2) {
-        const char *root = kperf_pmus_root(d->pmus);
-        d->node[cpu] = kperf__dev_cpu_node(root, cpu);
-        d->socket[cpu] = kperf__dev_cpu_topo(root, cpu, "physical_package_id");
-    }
-    *node = d->node[cpu], *socket = d->socket[cpu];
-}
-
-static int kperf__dev_terms(const kperf_pmu *p, const char *terms, uint64_t cfg[4],
-                            double *scale, char *unit, int depth);
-
-static const kperf_pmu_alias *kperf__dev_alias(const kperf_pmu *p, const char *name, size_t len) {
-    for (size_t i = 0; i < p->naliases; i++)
-        if (strlen(p->aliases[i].name) == len && !strncmp(p->aliases[i].name, name, len))
-            return &p->aliases[i];
-    return NULL;
-}
-
-/* Encodes one term ("event=0x84", "config2=0x5", "flux_rd", "filter_enable") into cfg. */
-static int kperf__dev_term(const kperf_pmu *p, const char *t, size_t len, uint64_t cfg[4],
-                           double *scale, char *unit, int depth) {
-    const char *eq = (const char *)memchr(t, '=', len);
-    size_t klen = eq ? (size_t)(eq - t) : len;
-    char key[64], val[64];
-    if (klen == 0 || klen >= sizeof key || (eq && len - klen - 1 >= sizeof val))
-        return kperf__fail(KPERF_EPARSE, "%s: malformed term '%.*s'", p->name, (int)len, t);
-    memcpy(key, t, klen), key[klen] = 0;
-    uint64_t v = 1;
-    if (eq) {
-        memcpy(val, eq + 1, len - klen - 1), val[len - klen - 1] = 0;
-        char *end;
-        errno = 0;
-        v = strtoull(val, &end, 0);
-        if (end == val || *end || errno)
-            return kperf__fail(KPERF_EPARSE, "%s: term '%s' has a bad value '%s' (a number "
-                               "such as 0x1f or 31)", p->name, key, val);
-    }
-    static const char *const words[] = {"config", "config1", "config2", "config3"};
-    for (int w = 0; w < 4; w++)
-        if (!strcmp(key, words[w])) return cfg[w] = v, 0;
-    if (!eq && depth < 2) {
-        const kperf_pmu_alias *a = kperf__dev_alias(p, key, klen);
-        if (a) {
-            if (scale) *scale = a->scale;
-            if (unit) snprintf(unit, 16, "%s", a->unit);
-            return kperf__dev_terms(p, a->terms, cfg, NULL, NULL, depth + 1);
-        }
-    }
-    if (!kperf__dev_has_format(p, key))
-        return kperf__fail(KPERF_ENOEVENT, "%s has no event or format field '%s' (see %s/events "
-                           "and %s/format in sysfs)", p->name, key, p->name, p->name);
-    return kperf_pmu_encode(p, key, v, cfg);
-}
-
-/* Encodes a comma-separated term list through the PMU's format files and aliases. */
-static int kperf__dev_terms(const kperf_pmu *p, const char *terms, uint64_t cfg[4],
-                            double *scale, char *unit, int depth) {
-    const char *s = terms;
-    while (*s) {
-        while (*s == ',' || *s == ' ') s++;
-        size_t len = strcspn(s, ",");
-        while (len && s[len - 1] == ' ') len--;
-        if (len) {
-            int rc = kperf__dev_term(p, s, len, cfg, scale, unit, depth);
-            if (rc < 0) return rc;
-        }
-        s += strcspn(s, ",");
-    }
-    return 0;
+    if (d->topo && kperf_topology_cpu(d->topo, cpu, &t) == 0) *node = t.numa, *socket = t.socket;
 }
 
 static int kperf__dev_key_get(kperf_device *d, int item, const char *where, int cpu, int channel) {
@@ -9907,10 +9769,26 @@ static int kperf__dev_key_get(kperf_device *d, int item, const char *where, int 
     return (int)d->nkeys++;
 }
 
-/* Appends one event "pmu/terms[,extra]/" on cpu to the plan. */
-static int kperf__dev_add(kperf_device *d, const kperf_pmu *p, const char *terms,
-                          const char *extra, int cpu, int leader, int key, int role,
-                          double weight) {
+/* Parses "pmu/terms[,extra]/" with the event parser (the PMU's format files and aliases). */
+static int kperf__dev_parse(kperf_device *d, const char *pmu, const char *terms, const char *extra,
+                            kperf_evlist **out) {
+    char spec[160];
+    int n = snprintf(spec, sizeof spec, "%s/%s%s%s/", pmu, terms, extra && *extra ? "," : "",
+                     extra ? extra : "");
+    if (n < 0 || (size_t)n >= sizeof spec)
+        return kperf__fail(KPERF_EPARSE, "%s/%s/: event too long", pmu, terms);
+    int rc = kperf_evlist_parse(out, spec, d->pmus);
+    if (rc == 0 && (*out)->nevents != 1) {
+        kperf_evlist_free(*out);
+        *out = NULL;
+        return kperf__fail(KPERF_EPARSE, "%s: expected one event", spec);
+    }
+    return rc;
+}
+
+/* Appends one parsed event on cpu to the plan. */
+static int kperf__dev_add(kperf_device *d, const kperf_event *ev, int cpu, int leader, int key,
+                          int role, double weight) {
     if (d->nev == d->capev) {
         size_t cap = d->capev ? d->capev * 2 : 64;
         void *a = KPERF_REALLOC(d->ev, cap * sizeof *d->ev);
@@ -9922,15 +9800,10 @@ static int kperf__dev_add(kperf_device *d, const kperf_pmu *p, const char *terms
     }
     kperf_device_event *e = &d->ev[d->nev];
     memset(e, 0, sizeof *e);
-    uint64_t cfg[4] = {0, 0, 0, 0};
-    int rc = kperf__dev_terms(p, terms, cfg, NULL, NULL, 0);
-    if (rc == 0 && extra && *extra) rc = kperf__dev_terms(p, extra, cfg, NULL, NULL, 0);
-    if (rc < 0) return rc;
-    snprintf(e->spec, sizeof e->spec, "%s/%s%s%s/", p->name, terms, extra && *extra ? "," : "",
-             extra ? extra : "");
-    snprintf(e->pmu, sizeof e->pmu, "%s", p->name);
-    e->type = p->type;
-    memcpy(e->config, cfg, sizeof e->config);
+    snprintf(e->spec, sizeof e->spec, "%s", ev->name);
+    snprintf(e->pmu, sizeof e->pmu, "%s", ev->pmu);
+    e->type = ev->type;
+    memcpy(e->config, ev->config, sizeof e->config);
     e->cpu = cpu;
     e->leader = leader < 0 ? (int)d->nev : leader;
     e->item = d->keys[key].item;
@@ -9963,8 +9836,12 @@ static int kperf__dev_cpus(kperf_device *d, const kperf_pmu *p, int mode, const 
         for (size_t i = 0; i < p->ncpus && n < cap; i++) cpus[n++] = p->cpus[i];
         return n;
     }
-    int n = kperf__dev_online(kperf_pmus_root(d->pmus), cpus, cap);
-    return mode == KPERF_METRIC_PER_CORE || p->is_core ? n : 1;
+    size_t n = 0;
+    const int *online = d->topo ? kperf_topology_cpus(d->topo, &n) : NULL;
+    if (!online || !n) return cpus[0] = 0, 1;
+    if (mode != KPERF_METRIC_PER_CORE && !p->is_core) n = 1;
+    for (size_t i = 0; i < n && i < (size_t)cap; i++) cpus[i] = online[i];
+    return (int)(n < (size_t)cap ? n : (size_t)cap);
 }
 
 /* One instance of a row: where its values go and the filter term its events carry. */
@@ -10039,7 +9916,7 @@ static void kperf__dev_where(char *out, size_t size, const kperf_pmu *p, int mod
 }
 
 /* Adds the events of one row on one PMU: per CPU, per device target, one group of the
- * row's events (so that ratio parts start and stop together). */
+ * row's events (so that the parts of a ratio start and stop together). */
 static int kperf__dev_plan_row(kperf_device *d, int item, const kperf__metric_row *r,
                                const kperf_pmu *p, const char *want) {
     int *cpus = (int *)kperf__calloc(KPERF__DEV_MAXCPU, sizeof(int));
@@ -10049,22 +9926,24 @@ static int kperf__dev_plan_row(kperf_device *d, int item, const kperf__metric_ro
     int nt = 1;
     if (ncpu < 0) rc = ncpu;
     else if (r->filter != KPERF__MF_NONE) nt = kperf__dev_targets(d, r, p, want, t, 64);
-    for (int c = 0; rc == 0 && c < ncpu; c++) {
-        for (int k = 0; rc == 0 && k < nt; k++) {
+    for (int k = 0; rc == 0 && k < nt; k++) {
+        kperf_evlist *ev[3] = {NULL, NULL, NULL};
+        for (int e = 0; rc == 0 && e < 3 && r->ev[e]; e++)
+            rc = kperf__dev_parse(d, p->name, r->ev[e], t[k].extra, &ev[e]);
+        for (int c = 0; rc == 0 && c < ncpu; c++) {
             int node, sock, ch = r->channel >= 0 ? r->channel : kperf__dev_channel(p->name);
             kperf__dev_topo(d, cpus[c], &node, &sock);
             if (r->filter == KPERF__MF_NONE)
                 kperf__dev_where(t[k].where, sizeof t[k].where, p, r->mode, cpus[c], ncpu, ch, node);
             int key = kperf__dev_key_get(d, item, t[k].where, cpus[c],
                                          r->mode == KPERF_METRIC_PER_CHANNEL ? ch : -1);
-            int leader = -1;
-            for (int e = 0; rc == 0 && e < 3 && r->ev[e] && key >= 0; e++) {
-                rc = kperf__dev_add(d, p, r->ev[e], t[k].extra, cpus[c], leader, key, e,
-                                    e == 0 ? r->scale : 1.0);
-                if (leader < 0) leader = (int)d->nev - 1;
-            }
             if (key < 0) rc = key;
+            int leader = (int)d->nev;
+            for (int e = 0; rc == 0 && e < 3 && ev[e]; e++)
+                rc = kperf__dev_add(d, &ev[e]->events[0], cpus[c], leader, key, e,
+                                    e == 0 ? r->scale : 1.0);
         }
+        for (int e = 0; e < 3; e++) kperf_evlist_free(ev[e]);
     }
     KPERF_FREE(cpus);
     KPERF_FREE(t);
@@ -10116,58 +9995,37 @@ static int kperf__dev_plan_metric(kperf_device *d, const kperf_metric_info *m, c
     return 0;
 }
 
-/* Whether `name` is an instance of the instance-less PMU name `base`: base followed by a
- * suffix of digits and underscores ("hisi_sccl1_ddrc" -> "hisi_sccl1_ddrc0",
- * "hisi_sccl1_ddrc3_0"; "uncore_imc" -> "uncore_imc_4"). */
-static bool kperf__dev_instance_of(const char *name, const char *base, size_t blen) {
-    if (strncmp(name, base, blen)) return false;
-    const char *s = name + blen;
-    bool digit = false;
-    for (; *s; s++) {
-        if (isdigit((unsigned char)*s)) digit = true;
-        else if (*s != '_') return false;
-    }
-    return digit;
-}
-
-/* Plans one raw uncore event "pmu/terms/": on that PMU, or on every instance when the
- * name has no instance suffix; per instance values with .scale and .unit applied. */
+/* Plans one raw uncore event "pmu/terms/" through the event parser, which expands a PMU
+ * name without its instance suffix to every instance; one value per instance (and CPU of
+ * its cpumask), with the alias's .scale applied and its .unit reported. */
 static int kperf__dev_plan_event(kperf_device *d, const char *spec, size_t len) {
-    const char *slash = (const char *)memchr(spec, '/', len);
-    if (!slash || spec[len - 1] != '/' || slash == spec || slash + 1 >= spec + len - 1)
-        return kperf__fail(KPERF_EPARSE, "'%.*s': an uncore event is written pmu/terms/, e.g. "
-                           "hisi_sccl1_ddrc/flux_rd/ or uncore_imc/event=0x04,umask=0x03/",
-                           (int)len, spec);
-    size_t blen = (size_t)(slash - spec);
-    char base[64], terms[128];
-    if (blen >= sizeof base || len - blen - 2 >= sizeof terms)
-        return kperf__fail(KPERF_EPARSE, "'%.*s': too long", (int)len, spec);
-    memcpy(base, spec, blen), base[blen] = 0;
-    memcpy(terms, slash + 1, len - blen - 2), terms[len - blen - 2] = 0;
     int item = kperf__dev_item_new(d, spec, len);
     if (item < 0) return item;
-    d->items[item].kind = KPERF__MK_SUM, d->items[item].mode = KPERF_METRIC_PER_PMU;
-    const kperf_pmu *exact = kperf_pmus_find(d->pmus, base);
-    size_t found = 0;
-    for (size_t j = 0; j < kperf_pmus_count(d->pmus); j++) {
-        const kperf_pmu *p = kperf_pmus_at(d->pmus, j);
-        if (exact ? p != exact : !kperf__dev_instance_of(p->name, base, blen)) continue;
-        double scale = 1.0;
-        char unit[16] = "";
-        uint64_t cfg[4] = {0, 0, 0, 0};
-        int rc = kperf__dev_terms(p, terms, cfg, &scale, unit, 0);
-        if (rc < 0) return rc;
-        if (!found++) snprintf(d->items[item].unit, sizeof d->items[item].unit, "%s", unit);
-        kperf__metric_row r = {d->items[item].name, p->name, NULL, {terms, NULL, NULL}, scale, KPERF__MK_SUM,
-                               KPERF_METRIC_PER_PMU, KPERF__MF_NONE, -1};
-        rc = kperf__dev_plan_row(d, item, &r, p, NULL);
-        if (rc < 0) return rc;
+    kperf__dev_item *it = &d->items[item];
+    it->kind = KPERF__MK_SUM, it->mode = KPERF_METRIC_PER_PMU;
+    kperf_evlist *l = NULL;
+    int rc = kperf_evlist_parse(&l, it->name, d->pmus);
+    for (size_t i = 0; rc == 0 && i < l->nevents; i++) {
+        const kperf_event *ev = &l->events[i];
+        const kperf_pmu *p = kperf_pmus_find(d->pmus, ev->pmu);
+        if (!p) {
+            rc = kperf__fail(KPERF_ENOPMU, "%s: not a PMU event", it->name);
+            break;
+        }
+        if (i == 0) snprintf(it->unit, sizeof it->unit, "%s", ev->unit);
+        int cpus[KPERF__DEV_MAXCPU / 8];
+        int n = kperf__dev_cpus(d, p, KPERF_METRIC_PER_PMU, it->name, cpus,
+                                (int)(sizeof cpus / sizeof cpus[0]));
+        if (n < 0) rc = n;
+        for (int c = 0; rc == 0 && c < n; c++) {
+            char where[64];
+            kperf__dev_where(where, sizeof where, p, KPERF_METRIC_PER_PMU, cpus[c], n, -1, -1);
+            int key = kperf__dev_key_get(d, item, where, cpus[c], -1);
+            rc = key < 0 ? key : kperf__dev_add(d, ev, cpus[c], -1, key, 0, ev->scale);
+        }
     }
-    if (!found)
-        return kperf__fail(KPERF_ENOPMU, "'%.*s': no PMU named %s or %s<N> under %s"
-                           "/sys/bus/event_source/devices", (int)len, spec, base, base,
-                           strcmp(kperf_pmus_root(d->pmus), "/") ? kperf_pmus_root(d->pmus) : "");
-    return 0;
+    kperf_evlist_free(l);
+    return rc;
 }
 
 /* Splits a comma-separated list at commas outside `/.../` and calls fn on each part. */
@@ -10205,8 +10063,7 @@ KPERF_API void kperf_device_close(kperf_device *d) {
     KPERF_FREE(d->ev);
     KPERF_FREE(d->evx);
     KPERF_FREE(d->keys);
-    KPERF_FREE(d->node);
-    KPERF_FREE(d->socket);
+    kperf_topology_close(d->topo);
     kperf__bdfs_free(&d->pcie);
     kperf__bdfs_free(&d->smmu);
     kperf_pmus_close(d->owned);
@@ -10226,6 +10083,7 @@ KPERF_API int kperf_device_plan(kperf_device **out, const kperf_device_desc *des
     if (rc == 0 && desc->bdf && !kperf__pci_parse(desc->bdf, &dom, &bus, &dv, &fn))
         rc = kperf__fail(KPERF_EPARSE, "bad PCI address '%s': write it as 0000:31:00.0 or "
                          "31:00.0", desc->bdf);
+    if (rc == 0 && kperf_topology_open(&d->topo, kperf_pmus_root(d->pmus)) < 0) d->topo = NULL;
     if (rc == 0) rc = kperf__bdfs_pcie(&d->pcie, d->pmus);
     if (rc == 0) rc = kperf__bdfs_smmu(&d->smmu, d->pmus);
     if (rc == 0) rc = kperf__dev_each(d, desc->metrics, desc->bdf, false);
