@@ -878,6 +878,47 @@ KPERF_API const char *kperf_sampler_event_name(const kperf_sampler *s, size_t i)
  *  @return the name, or NULL when unknown. *Ownership:* the sampler's, valid until close. */
 KPERF_API const char *kperf_sampler_comm(const kperf_sampler *s, uint32_t pid);
 
+/** One sample in the libkperf record shape (its PmuData): flat and self-contained; every
+ *  pointer points into memory of the kperf_sample_rows that holds the row. */
+typedef struct kperf_sample_row {
+    const char *evt;       /**< event name, e.g. "cpu-clock" */
+    uint64_t ts;           /**< timestamp in the sampler's clock (ns) */
+    pid_t pid;             /**< process id */
+    pid_t tid;             /**< thread id */
+    int cpu;               /**< CPU the sample was taken on */
+    kperf_cpu_topo topo;   /**< where that CPU sits (core, numa, socket, ...); fields are -1
+                                when the topology is unknown */
+    const char *comm;      /**< thread name when the sample was taken; "" when unknown */
+    uint64_t period;       /**< events since the previous sample */
+    uint64_t count;        /**< events this sample stands for (its period) */
+    uint64_t ip;           /**< instruction pointer */
+    const uint64_t *stack; /**< call stack, leaf first, context markers removed; just the
+                                ip when no call chain was sampled */
+    size_t nstack;         /**< entries in stack */
+    const void *raw;       /**< raw tracepoint record, or NULL */
+    uint32_t raw_size;     /**< bytes of raw */
+} kperf_sample_row;
+
+/** Rows from one kperf_sampler_rows_read(). */
+typedef struct kperf_sample_rows {
+    kperf_sample_row *rows; /**< the samples, in time order */
+    size_t n;               /**< number of rows */
+    uint64_t lost;          /**< records the kernel dropped during this read */
+    uint64_t throttled;     /**< throttle events during this read */
+} kperf_sample_rows;
+
+/** @brief Drains the records available now into libkperf-shaped rows (side-band records
+ *  update names and are not returned).
+ *  @param s the sampler.
+ *  @param out receives the rows (an empty set when nothing was available); NULL on failure.
+ *  @return the number of rows, or a negative error code.
+ *  *Ownership:* the library's; free with kperf_sample_rows_free(). The rows stay valid
+ *  after the sampler is closed. */
+KPERF_API int kperf_sampler_rows_read(kperf_sampler *s, kperf_sample_rows **out);
+
+/** @brief Frees rows from kperf_sampler_rows_read(); accepts NULL. */
+KPERF_API void kperf_sample_rows_free(kperf_sample_rows *rows);
+
 /** Folded-stack aggregation (`a;b;c N` lines, the flame-graph input). Opaque. */
 typedef struct kperf_folded kperf_folded;
 
@@ -3867,6 +3908,7 @@ struct kperf_sampler {
     char **filters;      /* tracepoint filter per event, or NULL */
     uint32_t *evflags;   /* kperf_event_flags per event */
     uint64_t *evperiod;  /* period/freq term per event, 0 = unset */
+    kperf_topology *topo; /* for rows, opened on first use */
 };
 
 /* ---- process names (tid -> comm), kept from /proc and from COMM/FORK records ---- */
@@ -3924,46 +3966,13 @@ static void kperf__comm_track(kperf_sampler *s, const kperf_record *r) {
 
 /* ---- small helpers until the shared sections provide them ---- */
 
-/* Parses a CPU list such as "0-3,8,10-11" into a malloc'd array. */
-static int kperf__sampling_cpulist(const char *text, int **out, size_t *n) {
-    size_t cap = 16;
-    int *v = (int *)kperf__calloc(cap, sizeof *v);
-    *n = 0;
-    if (!v) return -ENOMEM;
-    const char *p = text;
-    while (*p) {
-        char *e;
-        long a = strtol(p, &e, 10), b;
-        if (e == p || a < 0 || a > 65535) break;
-        b = a;
-        if (*e == '-') {
-            p = e + 1;
-            b = strtol(p, &e, 10);
-            if (e == p || b < a || b > 65535) break;
-        }
-        for (long c = a; c <= b; c++) {
-            if (*n == cap) {
-                int *w = (int *)KPERF_REALLOC(v, cap * 2 * sizeof *v);
-                if (!w) return KPERF_FREE(v), -ENOMEM;
-                v = w, cap *= 2;
-            }
-            v[(*n)++] = (int)c;
-        }
-        p = e;
-        if (*p == ',') p++;
-        else break;
-    }
-    *out = v;
-    return 0;
-}
-
 static int kperf__sampling_online(int **cpus, size_t *n) {
     char buf[4096];
     if (kperf__read_file("/sys/devices/system/cpu/online", buf, sizeof buf) < 0) {
         long c = sysconf(_SC_NPROCESSORS_ONLN);
         snprintf(buf, sizeof buf, "0-%ld", c > 0 ? c - 1 : 0);
     }
-    return kperf__sampling_cpulist(buf, cpus, n);
+    return kperf_cpulist_parse(buf, cpus, n);
 }
 
 /* Explains a failed perf_event_open for a sampling event. */
@@ -4352,6 +4361,7 @@ KPERF_API void kperf_sampler_close(kperf_sampler *s) {
     KPERF_FREE(s->ids);
     KPERF_FREE(s->id_event);
     KPERF_FREE(s->comms);
+    kperf_topology_close(s->topo);
     KPERF_FREE(s);
 }
 
@@ -4509,6 +4519,112 @@ KPERF_API size_t kperf_sampler_nevents(const kperf_sampler *s) { return s ? s->n
 
 KPERF_API const char *kperf_sampler_event_name(const kperf_sampler *s, size_t i) {
     return s && i < s->nev ? s->names[i] : NULL;
+}
+
+/* ---- libkperf-shaped rows ---- */
+
+/* The public struct first; pointers are stored as offsets while the arrays grow and are
+ * fixed up once at the end. */
+typedef struct kperf__rows {
+    kperf_sample_rows pub;
+    size_t caprows;
+    uint64_t *frames;
+    size_t nframes, capframes;
+    char *bytes;
+    size_t nbytes, capbytes;
+    kperf_sampler *s;
+    int err;
+} kperf__rows;
+
+static bool kperf__grow(void **p, size_t *cap, size_t need, size_t elem) {
+    if (need <= *cap) return true;
+    size_t c = *cap ? *cap : 64;
+    while (c < need) c *= 2;
+    void *n = KPERF_REALLOC(*p, c * elem);
+    if (!n) return false;
+    *p = n, *cap = c;
+    return true;
+}
+
+/* Copies n bytes (plus a NUL) into the byte arena; returns its offset + 1 (0 = none). */
+static size_t kperf__rows_bytes(kperf__rows *r, const void *p, size_t n) {
+    if (!kperf__grow((void **)&r->bytes, &r->capbytes, r->nbytes + n + 8, 1)) return 0;
+    size_t off = r->nbytes;
+    if (n) memcpy(r->bytes + off, p, n);
+    r->bytes[off + n] = 0;
+    r->nbytes += (n + 8) & ~(size_t)7;
+    return off + 1;
+}
+
+static int kperf__rows_add(const kperf_record *rec, void *user) {
+    kperf__rows *r = (kperf__rows *)user;
+    if (rec->type != PERF_RECORD_SAMPLE) return 0;
+    if (!kperf__grow((void **)&r->pub.rows, &r->caprows, r->pub.n + 1, sizeof *r->pub.rows))
+        return r->err = -ENOMEM;
+    const kperf_sample *smp = &rec->sample;
+    kperf_sample_row *row = &r->pub.rows[r->pub.n++];
+    memset(row, 0, sizeof *row);
+    row->ts = rec->time;
+    row->pid = (pid_t)smp->pid, row->tid = (pid_t)smp->tid, row->cpu = (int)rec->cpu;
+    row->period = row->count = smp->period;
+    row->ip = smp->ip;
+    row->topo.cpu = row->cpu;
+    row->topo.core = row->topo.cluster = row->topo.die = row->topo.socket = row->topo.numa = -1;
+    if (r->s->topo) kperf_topology_cpu(r->s->topo, row->cpu, &row->topo);
+    const char *evt = rec->event >= 0 ? r->s->names[rec->event] : "";
+    const char *comm = kperf_sampler_comm(r->s, smp->tid);
+    row->evt = (const char *)(uintptr_t)kperf__rows_bytes(r, evt, strlen(evt));
+    row->comm = (const char *)(uintptr_t)kperf__rows_bytes(r, comm ? comm : "", comm ? strlen(comm) : 0);
+    if (smp->raw_size) {
+        row->raw = (const void *)(uintptr_t)kperf__rows_bytes(r, smp->raw, smp->raw_size);
+        row->raw_size = smp->raw_size;
+    }
+    size_t first = r->nframes;
+    uint32_t n = smp->nips;
+    if (!kperf__grow((void **)&r->frames, &r->capframes, r->nframes + (n ? n : 1),
+                     sizeof *r->frames))
+        return r->err = -ENOMEM;
+    for (uint32_t i = 0; i < n; i++)
+        if (smp->ips[i] < KPERF_CONTEXT_MAX) r->frames[r->nframes++] = smp->ips[i];
+    if (!n) r->frames[r->nframes++] = smp->ip;
+    row->stack = (const uint64_t *)(uintptr_t)first;
+    row->nstack = r->nframes - first;
+    return 0;
+}
+
+KPERF_API int kperf_sampler_rows_read(kperf_sampler *s, kperf_sample_rows **out) {
+    if (!out) return kperf__fail(EINVAL, "kperf_sampler_rows_read: out is NULL");
+    *out = NULL;
+    if (!s) return kperf__fail(EINVAL, "kperf_sampler_rows_read: sampler is NULL");
+    if (!s->topo) kperf_topology_open(&s->topo, NULL); /* best effort: -1 fields without */
+    kperf__rows *r = (kperf__rows *)kperf__calloc(1, sizeof *r);
+    if (!r) return kperf__fail(ENOMEM, "out of memory");
+    r->s = s;
+    int n = kperf_sampler_read(s, kperf__rows_add, r);
+    if (n < 0 || r->err) {
+        kperf_sample_rows_free(&r->pub);
+        return r->err ? kperf__fail(ENOMEM, "out of memory for sample rows") : n;
+    }
+    for (size_t i = 0; i < r->pub.n; i++) { /* offsets -> pointers */
+        kperf_sample_row *row = &r->pub.rows[i];
+        row->evt = r->bytes + ((uintptr_t)row->evt - 1);
+        row->comm = r->bytes + ((uintptr_t)row->comm - 1);
+        if (row->raw) row->raw = r->bytes + ((uintptr_t)row->raw - 1);
+        row->stack = r->frames + (uintptr_t)row->stack;
+    }
+    r->pub.lost = s->st.last.lost;
+    r->pub.throttled = s->st.last.throttled;
+    *out = &r->pub;
+    return (int)r->pub.n;
+}
+
+KPERF_API void kperf_sample_rows_free(kperf_sample_rows *rows) {
+    if (!rows) return;
+    kperf__rows *r = (kperf__rows *)rows;
+    KPERF_FREE(r->pub.rows);
+    KPERF_FREE(r->frames);
+    KPERF_FREE(r->bytes);
+    KPERF_FREE(r);
 }
 
 /* ---- folded stacks ---- */
