@@ -16,6 +16,153 @@ extern "C" {
 #endif
 
 // >>symbols -----------------------------------------------------------------------------
+
+/** What a ::kperf_symbolizer resolves (libkperf's symbol modes). */
+typedef enum kperf_symbol_mode {
+    KPERF_SYMBOL_DWARF = 0, /**< ELF symbols plus DWARF file:line and inline chains (default);
+                                 modules are opened when added */
+    KPERF_SYMBOL_ELF,       /**< ELF symbols only: function names, no file:line */
+    KPERF_SYMBOL_NONE,      /**< nothing is read: frames carry the module and offset only */
+    KPERF_SYMBOL_DELAYED    /**< like KPERF_SYMBOL_DWARF, but a module is opened only when
+                                 the first lookup lands in it (resolve at report time) */
+} kperf_symbol_mode;
+
+/** Options of kperf_symbolizer_open(). Zero-initialised means the defaults. */
+typedef struct kperf_symbolizer_desc {
+    kperf_symbol_mode mode;    /**< what to resolve; default KPERF_SYMBOL_DWARF */
+    bool include_kernel;       /**< resolve kernel addresses from kallsyms; default false */
+    bool gnu_compat;           /**< choose names and files exactly as GNU addr2line does
+                                    (nearest preceding symbol whatever its size, no PLT
+                                    names); used by `kperf symbolize`; default false */
+    const char *debug_dir;     /**< root of separate debug files; NULL = "/usr/lib/debug" */
+    const char *kallsyms_path; /**< NULL = "/proc/kallsyms" */
+    const char *perf_map_dir;  /**< where perf-PID.map files live; NULL = "/tmp" */
+    const char *proc_dir;      /**< where /proc is; NULL = "/proc" */
+} kperf_symbolizer_desc;
+
+/** One mapping of a file into a process, as /proc/PID/maps or a PERF_RECORD_MMAP2 gives it. */
+typedef struct kperf_module_desc {
+    pid_t pid;                 /**< process the mapping belongs to */
+    uint64_t start;            /**< first mapped address */
+    uint64_t len;              /**< length of the mapping in bytes */
+    uint64_t pgoff;            /**< file offset mapped at @ref start */
+    const char *path;          /**< file path as the process sees it ("[vdso]" allowed) */
+    const uint8_t *build_id;   /**< optional GNU build-id (MMAP2 with PERF_RECORD_MISC_MMAP_BUILD_ID) */
+    size_t build_id_size;      /**< bytes in @ref build_id, at most 20 */
+    bool file_vaddr;           /**< addresses of @ref pid are the file's own ELF virtual
+                                    addresses (what addr2line -e takes); start, len and pgoff
+                                    are ignored and the module covers every address */
+} kperf_module_desc;
+
+/** One frame of a symbolized address. Strings belong to the symbolizer and stay valid until
+ *  kperf_symbolizer_close(). */
+typedef struct kperf_frame {
+    uint64_t addr;          /**< the address that was looked up */
+    uint64_t module_addr;   /**< @ref addr in the module's ELF virtual address space */
+    uint64_t symbol_addr;   /**< ELF virtual address where @ref function starts; 0 unknown */
+    const char *module;     /**< module path, "[kernel.kallsyms]", a kernel module name
+                                 ("[ext4]") or "[jit]"; NULL when nothing maps addr */
+    const char *function;   /**< demangled function name; NULL when unknown */
+    const char *mangled;    /**< the name as the ELF or DWARF spells it; NULL when unknown */
+    const char *file;       /**< source file path; NULL when unknown */
+    uint32_t line;          /**< source line; 0 when unknown */
+    uint32_t column;        /**< source column; 0 when unknown */
+    uint32_t discriminator; /**< DWARF discriminator of the line row; 0 when none */
+    bool inlined;           /**< this frame's code was inlined into the next frame */
+} kperf_frame;
+
+/** A symbolizer: processes' module maps and a cache of indexed modules. Opaque. */
+typedef struct kperf_symbolizer kperf_symbolizer;
+
+/** @brief Creates a symbolizer.
+ *  @param out receives the symbolizer; NULL on failure.
+ *  @param desc options; NULL means all defaults.
+ *  @return 0, or a negative error code.
+ *  *Ownership:* free with kperf_symbolizer_close().
+ *  *Thread safety:* lookups may run from several threads at once, and concurrently with
+ *  add calls; modules are indexed under a mutex, and indexes are immutable once built. */
+KPERF_API int kperf_symbolizer_open(kperf_symbolizer **out, const kperf_symbolizer_desc *desc);
+
+/** @brief Frees a symbolizer and every string its frames pointed to; accepts NULL. */
+KPERF_API void kperf_symbolizer_close(kperf_symbolizer *s);
+
+/** @brief Adds every file mapping of a live process from `/proc/PID/maps` (files are
+ *  opened through `/proc/PID/root` for containers and `/proc/PID/map_files` for deleted
+ *  files; the vDSO is read from the process memory).
+ *  @param s the symbolizer.
+ *  @param pid the process.
+ *  @return the number of mappings added, or a negative error code
+ *  (-KPERF_ENOTARGET when the process does not exist). */
+KPERF_API int kperf_symbolizer_add_pid(kperf_symbolizer *s, pid_t pid);
+
+/** @brief Adds one mapping (from an MMAP2 record, or a file for addr2line-style lookups),
+ *  so that addresses of a process that has exited still resolve.
+ *  @param s the symbolizer.
+ *  @param m the mapping; its strings are copied.
+ *  @return 0, or a negative error code. A file that cannot be read or parsed is not an
+ *  error here in KPERF_SYMBOL_DELAYED mode; otherwise it is (-ENOENT, -KPERF_ECORRUPT with
+ *  the path), and the mapping stays so that its frames still name the module. */
+KPERF_API int kperf_symbolizer_add_module(kperf_symbolizer *s, const kperf_module_desc *m);
+
+/** @brief Symbolizes one address of process @p pid, with its inline chain.
+ *  @param s the symbolizer.
+ *  @param pid the process; a pid never added is added from /proc first.
+ *  Kernel addresses (include_kernel) resolve whatever the pid.
+ *  @param addr the address (for a return address, pass addr - 1).
+ *  @param frames receives up to @p max frames, innermost (inlined) first, the real
+ *  function last.
+ *  @param max capacity of @p frames.
+ *  @return the number of frames written (0 when no module maps @p addr; 1 frame with
+ *  function NULL when the module is known but has no symbol there), or a negative error
+ *  code (-KPERF_ECORRUPT naming the file when the module cannot be parsed).
+ *  *Thread safety:* may be called from several threads at once. */
+KPERF_API int kperf_symbolizer_lookup(kperf_symbolizer *s, pid_t pid, uint64_t addr,
+                                      kperf_frame *frames, size_t max);
+
+/** @brief Symbolizes many addresses of one process: one frame each, the innermost
+ *  (function, file and line of the code at that address).
+ *  @param s the symbolizer.
+ *  @param pid the process.
+ *  @param addrs the addresses.
+ *  @param n number of addresses.
+ *  @param out receives @p n frames; out[i].function is NULL for an unknown address.
+ *  @return the number of addresses that resolved to a function, or a negative error code.
+ *  *Thread safety:* as kperf_symbolizer_lookup(). */
+KPERF_API int kperf_symbolizer_lookup_batch(kperf_symbolizer *s, pid_t pid,
+                                            const uint64_t *addrs, size_t n, kperf_frame *out);
+
+/** @brief Demangles a C++ (Itanium ABI) name with the C++ runtime's __cxa_demangle, found
+ *  at run time (no link-time dependency).
+ *  @param mangled the name.
+ *  @return a new string the caller frees with free(), or NULL when @p mangled is not a
+ *  mangled name or no C++ runtime is available. */
+KPERF_API char *kperf_demangle(const char *mangled);
+
+/** One folded stack ("main;work;leaf") and its sample count, for kperf_flamegraph_write(). */
+typedef struct kperf_folded_stack {
+    const char *stack;      /**< frames root first, separated by ';' */
+    uint64_t count;         /**< samples (or any weight) of this stack */
+} kperf_folded_stack;
+
+/** Input and options of kperf_flamegraph_write(). Zero-initialised means the defaults. */
+typedef struct kperf_flamegraph_desc {
+    const char *folded;             /**< folded text: lines "a;b;c COUNT"; or NULL */
+    const char *folded_path;        /**< a file of folded lines; used when folded is NULL */
+    const kperf_folded_stack *stacks; /**< in-memory stacks; used when both above are NULL */
+    size_t nstacks;                 /**< number of @ref stacks */
+    const char *title;              /**< NULL = "Flame Graph" */
+    const char *count_name;         /**< unit of counts; NULL = "samples" */
+    uint32_t width;                 /**< SVG width in pixels; 0 = 1200 */
+} kperf_flamegraph_desc;
+
+/** @brief Writes an SVG flame graph (searchable and zoomable in a browser, no external
+ *  script) from folded stacks.
+ *  @param svg_path the output file ("-" for stdout).
+ *  @param desc the stacks and options.
+ *  @return the number of stacks drawn, or a negative error code
+ *  (-KPERF_EPARSE naming the line for malformed folded text). */
+KPERF_API int kperf_flamegraph_write(const char *svg_path, const kperf_flamegraph_desc *desc);
+
 // <<symbols
 
 #ifdef __cplusplus
@@ -32,6 +179,2133 @@ extern "C" {
 #endif
 
 // >>symbols -----------------------------------------------------------------------------
+/* Design: a module file ("dso") is opened once and cached (key: build-id, else device and
+ * inode, else path). Its ELF symbols become one sorted array; its DWARF is split by
+ * compilation unit (CU): a sorted array of CU address ranges is built when the module is
+ * opened, and a CU's line rows and scope tree (subprograms, inlined subroutines) are
+ * flattened into sorted arrays the first time a lookup lands in it. Every lookup is a few
+ * binary searches. Strings point into the mapped ELF/DWARF data (kept open until close).
+ * Concurrency: all building happens under s->mu; a built index is published with a release
+ * store and never changes again, so readers load it with acquire and take no lock. Process
+ * maps change under a rwlock (readers share it). */
+#include <dlfcn.h>
+#include <inttypes.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwelf.h>
+#include <dwarf.h>
+
+#define KPERF__SYM_NONE UINT32_MAX
+#define KPERF__SYM_MAX_RANGES 100000000u /* hostile-input ceiling on entries per array */
+
+typedef struct kperf__sym_ent {
+    uint64_t lo, size;
+    const char *name;
+    const char *srcfile; /* gnu_compat: the STT_FILE name BFD would report */
+    uint32_t order;      /* position in the symbol table (BFD tie-breaks in this order) */
+    uint16_t shndx;
+    uint8_t type, bind;
+    uint8_t plt, vis;
+} kperf__sym_ent;
+
+typedef struct kperf__sym_row {
+    uint64_t addr;
+    uint32_t file; /* index in cu->files; KPERF__SYM_NONE marks an end of sequence */
+    uint32_t line;
+    uint32_t col;
+    uint32_t disc;
+} kperf__sym_row;
+
+typedef struct kperf__sym_scope {
+    const char *name;
+    uint64_t entry;     /* low end of the first range (BFD's arange.low) */
+    uint32_t parent;    /* enclosing scope for an inlined subroutine, else NONE */
+    uint32_t call_file; /* index in cu->files, NONE when absent */
+    uint32_t call_line, call_col;
+    uint8_t linkage;    /* name is a linkage name (or from a C-like language) */
+    uint8_t inlined;
+} kperf__sym_scope;
+
+typedef struct kperf__sym_seg {
+    uint64_t lo;
+    uint32_t scope; /* innermost scope covering [lo, next lo), NONE for a gap */
+} kperf__sym_seg;
+
+typedef struct kperf__sym_cu {
+    const char **files;
+    size_t nfiles;
+    kperf__sym_row *rows;
+    size_t nrows;
+    kperf__sym_scope *scopes;
+    size_t nscopes;
+    kperf__sym_seg *segs;
+    size_t nsegs;
+    char **dem; /* lazily demangled scope names, (char *)1 = not mangled */
+    char **owned; /* file names joined with the compilation directory */
+    size_t nowned;
+    uint32_t *gsym; /* gnu_compat: BFD's per-function name cache (see kperf__sym_gnu_name) */
+} kperf__sym_cu;
+
+typedef struct kperf__sym_curange {
+    uint64_t lo, hi;
+    uint32_t cu;
+} kperf__sym_curange;
+
+typedef struct kperf__sym_sec {
+    uint64_t addr, size;
+    uint32_t alloc;
+} kperf__sym_sec;
+
+typedef struct kperf__sym_dso {
+    char *path;       /* as the process names it */
+    char *open_path;  /* what we open */
+    uint8_t build_id[20];
+    size_t nbuild_id;
+    dev_t dev;
+    ino_t ino;
+    int state; /* 0 not opened, 1 ready, < 0 the error of opening it */
+    char *err;
+    int fd, dfd;
+    void *mem;                 /* in-memory image (vDSO, zstd-decompressed copy) */
+    size_t memsz;
+    Elf *elf, *delf;          /* main file, separate debug file (may be NULL) */
+    Elf *zelf;                /* copy with zstd sections inflated, for libdw */
+    void *zmem;
+    Dwarf *dw;
+    int elfclass;
+    GElf_Half etype;
+    struct { uint64_t off, filesz, vaddr; } *loads;
+    size_t nloads;
+    kperf__sym_sec *secs;     /* sections of the main file, by index */
+    size_t nsecs;
+    kperf__sym_sec *gsecs;    /* sections of the file gnu_compat's symbols come from */
+    size_t ngsecs;
+    kperf__sym_ent *syms;
+    size_t nsyms;
+    char **dem;
+    kperf__sym_curange *curanges;
+    size_t ncuranges;
+    Dwarf_Off *cuoffs;        /* CU DIE offsets */
+    uint8_t *culang_c;        /* CU of a C-like language (BFD's non_mangled) */
+    kperf__sym_cu **cus;      /* published with release, read with acquire */
+    size_t ncus;
+    char *debug_path;
+    char **owned;             /* strings made here ("name@plt") */
+    size_t nowned, capowned;
+} kperf__sym_dso;
+
+typedef struct kperf__sym_map {
+    uint64_t start, end, pgoff;
+    kperf__sym_dso *dso;
+} kperf__sym_map;
+
+typedef struct kperf__sym_tab { /* kallsyms, perf maps: sorted, no sizes or own sizes */
+    struct kperf__sym_tent { uint64_t lo, hi; const char *name, *module; } *e;
+    size_t n;
+    char *pool;
+    char **dem;
+    int state; /* 1 ready, < 0 error */
+    char *err;
+} kperf__sym_tab;
+
+typedef struct kperf__sym_proc {
+    pid_t pid;
+    bool file_vaddr;
+    kperf__sym_dso *fdso;
+    kperf__sym_map *maps;
+    size_t nmaps, capmaps;
+    kperf__sym_tab *jit; /* published with release */
+    bool jit_tried;
+} kperf__sym_proc;
+
+struct kperf_symbolizer {
+    kperf_symbolizer_desc d;
+    char *debug_dir, *kallsyms_path, *perf_map_dir, *proc_dir;
+    pthread_mutex_t mu;
+    pthread_rwlock_t maplock;
+    kperf__sym_dso **dsos;
+    size_t ndsos, capdsos;
+    kperf__sym_proc **procs; /* sorted by pid */
+    size_t nprocs, capprocs;
+    kperf__sym_tab *kernel;  /* published with release */
+    bool kernel_tried;
+};
+
+/* Grows *p (an array of elem-sized items with capacity *cap) to hold n items. */
+static int kperf__sym_grow(void *pp, size_t *cap, size_t n, size_t elem) {
+    void **p = (void **)pp;
+    if (n <= *cap) return 0;
+    if (n > KPERF__SYM_MAX_RANGES) return -ENOMEM;
+    size_t c = *cap ? *cap * 2 : 16;
+    while (c < n) c *= 2;
+    void *q = KPERF_REALLOC(*p, c * elem);
+    if (!q) return -ENOMEM;
+    *p = q;
+    *cap = c;
+    return 0;
+}
+
+/* snprintf into a path buffer; false when it did not fit. */
+static bool kperf__sym_path(char *out, size_t size, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+static bool kperf__sym_path(char *out, size_t size, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(out, size, fmt, ap);
+    va_end(ap);
+    return n >= 0 && (size_t)n < size;
+}
+
+// ---- demangling ------------------------------------------------------------------------
+
+typedef char *(*kperf__cxa_demangle_fn)(const char *, char *, size_t *, int *);
+static kperf__cxa_demangle_fn kperf__sym_demangler(void) {
+    static kperf__cxa_demangle_fn fn;
+    static int tried;
+    if (__atomic_load_n(&tried, __ATOMIC_ACQUIRE)) return fn;
+    void *f = dlsym(RTLD_DEFAULT, "__cxa_demangle");
+    if (!f) {
+        void *h = dlopen("libstdc++.so.6", RTLD_LAZY | RTLD_LOCAL);
+        if (h) f = dlsym(h, "__cxa_demangle"); /* kept loaded for the process lifetime */
+    }
+    memcpy(&fn, &f, sizeof fn);
+    __atomic_store_n(&tried, 1, __ATOMIC_RELEASE);
+    return fn;
+}
+
+KPERF_API char *kperf_demangle(const char *mangled) {
+    if (!mangled || mangled[0] != '_' || mangled[1] != 'Z') return NULL;
+    kperf__cxa_demangle_fn fn = kperf__sym_demangler();
+    if (!fn) return NULL;
+    int st = 0;
+    char *r = fn(mangled, NULL, NULL, &st);
+    if (st != 0) {
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+/* The demangled form of name, cached in *slot (lock-free: the first writer wins). */
+static const char *kperf__sym_dem(char **slot, const char *name) {
+    if (!name) return NULL;
+    if (name[0] != '_' || name[1] != 'Z') return name;
+    char *d = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+    if (!d) {
+        char *n = kperf_demangle(name);
+        char *want = n ? n : (char *)1;
+        char *exp = NULL;
+        if (__atomic_compare_exchange_n(slot, &exp, want, false, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE))
+            d = want;
+        else {
+            free(n);
+            d = exp;
+        }
+    }
+    return d == (char *)1 ? name : d;
+}
+
+// ---- CRC32 (gnu_debuglink) ----------------------------------------------------------------
+
+static uint32_t kperf__sym_crc32(uint32_t crc, const unsigned char *p, size_t n) {
+    static uint32_t tab[256];
+    static int init;
+    if (!__atomic_load_n(&init, __ATOMIC_ACQUIRE)) {
+        for (uint32_t i = 0; i < 256; i++) {
+            uint32_t c = i;
+            for (int k = 0; k < 8; k++) c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
+            tab[i] = c;
+        }
+        __atomic_store_n(&init, 1, __ATOMIC_RELEASE);
+    }
+    crc = ~crc;
+    while (n--) crc = tab[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+    return ~crc;
+}
+
+static int kperf__sym_file_crc(int fd, uint32_t *out) {
+    unsigned char buf[65536];
+    uint32_t crc = 0;
+    ssize_t r;
+    off_t off = 0;
+    while ((r = pread(fd, buf, sizeof buf, off)) > 0) {
+        crc = kperf__sym_crc32(crc, buf, (size_t)r);
+        off += r;
+    }
+    if (r < 0) return -errno;
+    *out = crc;
+    return 0;
+}
+
+// ---- ELF -------------------------------------------------------------------------------
+
+static int kperf__sym_corrupt(kperf__sym_dso *d, const char *what) {
+    return kperf__fail(KPERF_ECORRUPT, "symbols: %s: %s (%s); the file is truncated or "
+                       "corrupt, rebuild or reinstall it", d->open_path, what,
+                       elf_errmsg(-1) ? elf_errmsg(-1) : "bad data");
+}
+
+/* Sections of one ELF file, by index (bounded by e_shnum, which libelf checked). */
+static int kperf__sym_read_secs(Elf *elf, kperf__sym_sec **out, size_t *n) {
+    size_t shnum = 0;
+    if (elf_getshdrnum(elf, &shnum) != 0) return -KPERF_ECORRUPT;
+    kperf__sym_sec *s = (kperf__sym_sec *)kperf__calloc(shnum ? shnum : 1, sizeof *s);
+    if (!s) return -ENOMEM;
+    for (size_t i = 1; i < shnum; i++) {
+        Elf_Scn *scn = elf_getscn(elf, i);
+        GElf_Shdr sh;
+        if (!scn || !gelf_getshdr(scn, &sh)) continue;
+        s[i].addr = sh.sh_addr;
+        s[i].size = sh.sh_type == SHT_NOBITS && !(sh.sh_flags & SHF_TLS) ? sh.sh_size
+                    : sh.sh_type == SHT_NOBITS ? 0 : sh.sh_size;
+        s[i].alloc = (sh.sh_flags & SHF_ALLOC) ? 1 + !!(sh.sh_flags & SHF_EXECINSTR) : 0;
+    }
+    *out = s;
+    *n = shnum;
+    return 0;
+}
+
+static Elf_Scn *kperf__sym_scn_by_name(Elf *elf, const char *name, GElf_Shdr *sh) {
+    size_t shstrndx;
+    if (elf_getshdrstrndx(elf, &shstrndx) != 0) return NULL;
+    for (Elf_Scn *scn = elf_nextscn(elf, NULL); scn; scn = elf_nextscn(elf, scn)) {
+        if (!gelf_getshdr(scn, sh)) continue;
+        const char *n = elf_strptr(elf, shstrndx, sh->sh_name);
+        if (n && !strcmp(n, name)) return scn;
+    }
+    return NULL;
+}
+
+/* Appends the symbols of every SHT_SYMTAB (and, if want_dyn, SHT_DYNSYM) section of elf.
+ * gnu: record the STT_FILE name BFD would attach to each symbol. */
+static int kperf__sym_add_table(kperf__sym_dso *d, Elf *elf, int type, size_t *cap,
+                                bool gnu) {
+    for (Elf_Scn *scn = elf_nextscn(elf, NULL); scn; scn = elf_nextscn(elf, scn)) {
+        GElf_Shdr sh;
+        if (!gelf_getshdr(scn, &sh) || (int)sh.sh_type != type) continue;
+        Elf_Data *data = elf_getdata(scn, NULL);
+        if (!data || !sh.sh_entsize) continue;
+        size_t n = data->d_size / gelf_fsize(elf, ELF_T_SYM, 1, EV_CURRENT);
+        const char *file = NULL;
+        int state = 0; /* 0 nothing seen, 1 symbol seen, 2 file after symbol */
+        for (size_t i = 1; i < n; i++) {
+            GElf_Sym sym;
+            if (!gelf_getsym(data, (int)i, &sym)) break;
+            int st = GELF_ST_TYPE(sym.st_info), bind = GELF_ST_BIND(sym.st_info);
+            const char *name = elf_strptr(elf, sh.sh_link, sym.st_name);
+            if (st == STT_FILE) {
+                file = name;
+                if (state == 1) state = 2;
+                continue;
+            }
+            if (state == 0) state = 1;
+            if (st == STT_SECTION || st == STT_OBJECT || st == STT_TLS || st == STT_COMMON)
+                continue;
+            if (sym.st_shndx == SHN_UNDEF || sym.st_shndx >= SHN_LORESERVE) continue;
+            if (!name || !name[0] || name[0] == '$') continue;
+            if (gnu && sym.st_size == 0 && bind == STB_LOCAL && st == STT_NOTYPE &&
+                GELF_ST_VISIBILITY(sym.st_other) == STV_HIDDEN)
+                continue;
+            if (kperf__sym_grow(&d->syms, cap, d->nsyms + 1, sizeof *d->syms)) return -ENOMEM;
+            kperf__sym_ent *e = &d->syms[d->nsyms++];
+            memset(e, 0, sizeof *e);
+            e->lo = sym.st_value;
+            e->size = sym.st_size;
+            e->name = name;
+            e->order = (uint32_t)d->nsyms;
+            e->shndx = (uint16_t)sym.st_shndx;
+            e->type = (uint8_t)st;
+            e->bind = (uint8_t)bind;
+            e->vis = (uint8_t)GELF_ST_VISIBILITY(sym.st_other);
+            if (gnu && file && (bind == STB_LOCAL || state != 2)) e->srcfile = file;
+        }
+    }
+    return 0;
+}
+
+/* PLT entries become name@plt symbols (x86_64 .plt/.plt.sec, aarch64 .plt). */
+static int kperf__sym_add_plt(kperf__sym_dso *d, Elf *elf, size_t *cap) {
+    GElf_Shdr rsh, psh, dsh;
+    Elf_Scn *rel = kperf__sym_scn_by_name(elf, ".rela.plt", &rsh);
+    if (!rel) rel = kperf__sym_scn_by_name(elf, ".rel.plt", &rsh);
+    Elf_Scn *plt = kperf__sym_scn_by_name(elf, ".plt.sec", &psh);
+    uint64_t first = 0, ent = 16;
+    if (!plt) {
+        plt = kperf__sym_scn_by_name(elf, ".plt", &psh);
+        GElf_Ehdr eh;
+        if (!plt || !gelf_getehdr(elf, &eh)) return 0;
+        first = eh.e_machine == EM_AARCH64 ? 32 : 16;
+    }
+    if (!rel || !plt || psh.sh_type != SHT_PROGBITS) return 0;
+    Elf_Scn *dyn = elf_getscn(elf, rsh.sh_link);
+    if (!dyn || !gelf_getshdr(dyn, &dsh)) return 0;
+    Elf_Data *rd = elf_getdata(rel, NULL), *dd = elf_getdata(dyn, NULL);
+    if (!rd || !dd || !rsh.sh_entsize) return 0;
+    size_t n = rd->d_size / rsh.sh_entsize;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t info;
+        if (rsh.sh_type == SHT_RELA) {
+            GElf_Rela r;
+            if (!gelf_getrela(rd, (int)i, &r)) break;
+            info = r.r_info;
+        } else {
+            GElf_Rel r;
+            if (!gelf_getrel(rd, (int)i, &r)) break;
+            info = r.r_info;
+        }
+        GElf_Sym sym;
+        size_t si = d->elfclass == ELFCLASS32 ? ELF32_R_SYM(info) : GELF_R_SYM(info);
+        if (!si || !gelf_getsym(dd, (int)si, &sym)) continue;
+        const char *name = elf_strptr(elf, dsh.sh_link, sym.st_name);
+        uint64_t at = psh.sh_addr + first + i * ent;
+        if (!name || !name[0] || at + ent > psh.sh_addr + psh.sh_size) continue;
+        if (kperf__sym_grow(&d->syms, cap, d->nsyms + 1, sizeof *d->syms) ||
+            kperf__sym_grow(&d->owned, &d->capowned, d->nowned + 1, sizeof *d->owned))
+            return -ENOMEM;
+        size_t nl = strlen(name);
+        char *pn = (char *)KPERF_MALLOC(nl + 5);
+        if (!pn) return -ENOMEM;
+        memcpy(pn, name, nl);
+        memcpy(pn + nl, "@plt", 5);
+        d->owned[d->nowned++] = pn;
+        kperf__sym_ent *e = &d->syms[d->nsyms++];
+        memset(e, 0, sizeof *e);
+        e->lo = at;
+        e->size = ent;
+        e->name = pn;
+        e->order = (uint32_t)d->nsyms;
+        e->type = STT_FUNC;
+        e->bind = STB_GLOBAL;
+        e->plt = 1;
+    }
+    return 0;
+}
+
+static int kperf__sym_underscores(const char *s) {
+    int n = 0;
+    while (s[n] == '_') n++;
+    return n;
+}
+
+/* Alias choice in one address: functions, then sized, then global over weak over local,
+ * then fewer leading underscores, unversioned, shorter, alphabetical. > 0: a is better. */
+static int kperf__sym_better(const kperf__sym_ent *a, const kperf__sym_ent *b) {
+    int fa = a->type == STT_FUNC || a->type == STT_GNU_IFUNC;
+    int fb = b->type == STT_FUNC || b->type == STT_GNU_IFUNC;
+    if (fa != fb) return fa - fb;
+    if ((a->size > 0) != (b->size > 0)) return (a->size > 0) - (b->size > 0);
+    int ba = a->bind == STB_GLOBAL ? 2 : a->bind == STB_WEAK ? 1 : 0;
+    int bb = b->bind == STB_GLOBAL ? 2 : b->bind == STB_WEAK ? 1 : 0;
+    if (ba != bb) return ba - bb;
+    int ua = kperf__sym_underscores(a->name), ub = kperf__sym_underscores(b->name);
+    if (ua != ub) return ub - ua;
+    int va = strchr(a->name, '@') != NULL, vb = strchr(b->name, '@') != NULL;
+    if (va != vb) return vb - va;
+    size_t la = strlen(a->name), lb = strlen(b->name);
+    if (la != lb) return la < lb ? 1 : -1;
+    return strcmp(b->name, a->name);
+}
+
+static int kperf__sym_ent_cmp(const void *x, const void *y) {
+    const kperf__sym_ent *a = (const kperf__sym_ent *)x, *b = (const kperf__sym_ent *)y;
+    if (a->lo != b->lo) return a->lo < b->lo ? -1 : 1;
+    return a->order < b->order ? -1 : a->order > b->order;
+}
+
+/* Sorts the symbols; outside gnu_compat keeps one (the best alias) per address. */
+static void kperf__sym_finish_syms(kperf__sym_dso *d, bool gnu) {
+    if (d->nsyms) qsort(d->syms, d->nsyms, sizeof *d->syms, kperf__sym_ent_cmp);
+    if (gnu) return;
+    size_t w = 0;
+    for (size_t i = 0; i < d->nsyms; i++) {
+        if (w && d->syms[w - 1].lo == d->syms[i].lo) {
+            if (kperf__sym_better(&d->syms[i], &d->syms[w - 1]) > 0) d->syms[w - 1] = d->syms[i];
+            if (!d->syms[w - 1].size) d->syms[w - 1].size = d->syms[i].size;
+            continue;
+        }
+        d->syms[w++] = d->syms[i];
+    }
+    d->nsyms = w;
+}
+
+/* Last index with syms[i].lo <= a, or -1. */
+static ptrdiff_t kperf__sym_sym_upper(const kperf__sym_ent *v, size_t n, uint64_t a) {
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid].lo <= a) lo = mid + 1;
+        else hi = mid;
+    }
+    return (ptrdiff_t)lo - 1;
+}
+
+/* The symbol covering a (sizes honoured; a size-0 symbol reaches the next symbol). */
+static const kperf__sym_ent *kperf__sym_find(const kperf__sym_dso *d, uint64_t a,
+                                             size_t *idx) {
+    ptrdiff_t i = kperf__sym_sym_upper(d->syms, d->nsyms, a);
+    for (int k = 0; i >= 0 && k < 8; i--, k++) {
+        const kperf__sym_ent *e = &d->syms[i];
+        bool in = e->size ? a - e->lo < e->size
+                          : (k == 0 && ((size_t)i + 1 == d->nsyms || a < d->syms[i + 1].lo));
+        if (in) {
+            *idx = (size_t)i;
+            return e;
+        }
+    }
+    return NULL;
+}
+
+static int kperf__sym_is_func(const kperf__sym_ent *e) {
+    return e->type == STT_FUNC || e->type == STT_GNU_IFUNC;
+}
+
+/* BFD's better_fit(): should e replace the current best b (both start at or before a). */
+static bool kperf__sym_gnu_better(const kperf__sym_ent *b, const kperf__sym_ent *e, uint64_t a) {
+    uint64_t bs = b->size ? b->size : 1, es = e->size ? e->size : 1;
+    if (e->lo > a || e->lo < b->lo) return false;
+    if (e->lo > b->lo) return true;
+    if (b->lo + bs < a) return es > bs;
+    if (e->lo + es < a) return false;
+    if (kperf__sym_is_func(b) && !kperf__sym_is_func(e)) return false;
+    if (kperf__sym_is_func(e) && !kperf__sym_is_func(b)) return true;
+    if (b->type == STT_NOTYPE && e->type != STT_NOTYPE) return true;
+    if (e->type == STT_NOTYPE && b->type != STT_NOTYPE) return false;
+    return es < bs;
+}
+
+/* BFD's _bfd_elf_find_function(): nearest preceding symbol in a's section. */
+static const kperf__sym_ent *kperf__sym_find_gnu(const kperf__sym_dso *d, uint64_t a, size_t *idx) {
+    ptrdiff_t i = kperf__sym_sym_upper(d->syms, d->nsyms, a);
+    const kperf__sym_sec *sec = NULL;
+    for (size_t k = 1; k < d->ngsecs; k++)
+        if (d->gsecs[k].alloc && a - d->gsecs[k].addr < d->gsecs[k].size) {
+            sec = &d->gsecs[k];
+            break;
+        }
+    if (!sec) return NULL;
+    for (int k = 0; i >= 0 && k < 256; i--, k++) {
+        const kperf__sym_ent *e = &d->syms[i];
+        if (e->shndx >= d->ngsecs || &d->gsecs[e->shndx] != sec) continue;
+        ptrdiff_t j = i; /* first of the same address, then walk in table order */
+        while (j > 0 && d->syms[j - 1].lo == e->lo) j--;
+        const kperf__sym_ent *best = NULL;
+        for (; j <= i; j++) {
+            const kperf__sym_ent *c = &d->syms[j];
+            if (c->shndx >= d->ngsecs || &d->gsecs[c->shndx] != sec) continue;
+            if (!best || kperf__sym_gnu_better(best, c, a)) best = c, *idx = (size_t)j;
+        }
+        return best;
+    }
+    return NULL;
+}
+
+// ---- DWARF -----------------------------------------------------------------------------
+
+static bool kperf__sym_lang_c(int lang) { /* BFD's non_mangled(): names are linkage names */
+    switch (lang) {
+    case DW_LANG_C89: case DW_LANG_C: case DW_LANG_Ada83: case DW_LANG_Cobol74:
+    case DW_LANG_Cobol85: case DW_LANG_Fortran77: case DW_LANG_Pascal83: case DW_LANG_C99:
+    case DW_LANG_Ada95: case DW_LANG_PLI: case DW_LANG_UPC: case DW_LANG_C11:
+    case DW_LANG_Mips_Assembler:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static int kperf__sym_curange_cmp(const void *x, const void *y) {
+    const kperf__sym_curange *a = (const kperf__sym_curange *)x, *b = (const kperf__sym_curange *)y;
+    if (a->lo != b->lo) return a->lo < b->lo ? -1 : 1;
+    return a->cu < b->cu ? -1 : a->cu > b->cu;
+}
+
+/* Lists the compile units and their address ranges (reads CU headers and CU DIEs only). */
+static int kperf__sym_dwarf_units(kperf__sym_dso *d) {
+    size_t capr = 0, capc = 0, capl = 0, capu = 0;
+    Dwarf_Off off = 0, next;
+    size_t hsize;
+    Dwarf_Half ver;
+    uint8_t asz, osz;
+    for (size_t guard = 0; guard < 10000000; guard++) {
+        int r = dwarf_next_unit(d->dw, off, &next, &hsize, &ver, NULL, &asz, &osz, NULL, NULL);
+        if (r != 0 || next <= off) break;
+        Dwarf_Die cu;
+        Dwarf_Off dieoff = off + hsize;
+        off = next;
+        if (!dwarf_offdie(d->dw, dieoff, &cu)) continue;
+        int tag = dwarf_tag(&cu);
+        if (tag != DW_TAG_compile_unit && tag != DW_TAG_partial_unit) continue;
+        uint32_t idx = (uint32_t)d->ncus;
+        if (kperf__sym_grow(&d->cuoffs, &capc, d->ncus + 1, sizeof *d->cuoffs) ||
+            kperf__sym_grow(&d->culang_c, &capl, d->ncus + 1, 1) ||
+            kperf__sym_grow(&d->cus, &capu, d->ncus + 1, sizeof *d->cus))
+            return -ENOMEM;
+        d->cuoffs[idx] = dieoff;
+        d->culang_c[idx] = kperf__sym_lang_c(dwarf_srclang(&cu));
+        d->cus[idx] = NULL;
+        d->ncus++;
+        Dwarf_Addr base, lo, hi;
+        ptrdiff_t ro = 0;
+        for (int k = 0; k < 1000000 && (ro = dwarf_ranges(&cu, ro, &base, &lo, &hi)) > 0; k++) {
+            if (hi <= lo) continue;
+            if (kperf__sym_grow(&d->curanges, &capr, d->ncuranges + 1, sizeof *d->curanges))
+                return -ENOMEM;
+            d->curanges[d->ncuranges++] = (kperf__sym_curange){lo, hi, idx};
+        }
+    }
+    if (d->ncuranges)
+        qsort(d->curanges, d->ncuranges, sizeof *d->curanges, kperf__sym_curange_cmp);
+    return 0;
+}
+
+/* The CU whose ranges contain a (a few steps back cover overlapping ranges). */
+static ptrdiff_t kperf__sym_find_cu(const kperf__sym_dso *d, uint64_t a) {
+    size_t lo = 0, hi = d->ncuranges;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (d->curanges[mid].lo <= a) lo = mid + 1;
+        else hi = mid;
+    }
+    for (ptrdiff_t i = (ptrdiff_t)lo - 1, k = 0; i >= 0 && k < 16; i--, k++)
+        if (a < d->curanges[i].hi) return d->curanges[i].cu;
+    return -1;
+}
+
+/* Pointer -> index map used while one CU is indexed (file names from libdw). */
+typedef struct kperf__sym_pmap {
+    const void **keys;
+    uint32_t *vals;
+    size_t cap, n;
+} kperf__sym_pmap;
+
+static int kperf__sym_pmap_get(kperf__sym_pmap *m, const void *k, uint32_t *v) {
+    if (!m->cap) return 0;
+    size_t h = ((uintptr_t)k >> 3) * 0x9e3779b97f4a7c15ull & (m->cap - 1);
+    for (; m->keys[h]; h = (h + 1) & (m->cap - 1))
+        if (m->keys[h] == k) return *v = m->vals[h], 1;
+    return 0;
+}
+
+static int kperf__sym_pmap_put(kperf__sym_pmap *m, const void *k, uint32_t v) {
+    if ((m->n + 1) * 2 > m->cap) {
+        size_t nc = m->cap ? m->cap * 2 : 64;
+        const void **nk = (const void **)kperf__calloc(nc, sizeof *nk);
+        uint32_t *nv = (uint32_t *)kperf__calloc(nc, sizeof *nv);
+        if (!nk || !nv) return KPERF_FREE(nk), KPERF_FREE(nv), -ENOMEM;
+        for (size_t i = 0; i < m->cap; i++) {
+            if (!m->keys[i]) continue;
+            size_t h = ((uintptr_t)m->keys[i] >> 3) * 0x9e3779b97f4a7c15ull & (nc - 1);
+            while (nk[h]) h = (h + 1) & (nc - 1);
+            nk[h] = m->keys[i];
+            nv[h] = m->vals[i];
+        }
+        KPERF_FREE(m->keys);
+        KPERF_FREE(m->vals);
+        m->keys = nk, m->vals = nv, m->cap = nc;
+    }
+    size_t h = ((uintptr_t)k >> 3) * 0x9e3779b97f4a7c15ull & (m->cap - 1);
+    while (m->keys[h]) h = (h + 1) & (m->cap - 1);
+    m->keys[h] = k;
+    m->vals[h] = v;
+    m->n++;
+    return 0;
+}
+
+typedef struct kperf__sym_cubuild {
+    kperf__sym_cu *cu;
+    kperf__sym_pmap fmap;
+    const char *comp_dir;
+    size_t capfiles, caprows, capscopes, capowned;
+    struct kperf__sym_range { uint64_t lo, hi; uint32_t scope, depth; } *ranges;
+    size_t nranges, capranges;
+} kperf__sym_cubuild;
+
+static uint32_t kperf__sym_file_id(kperf__sym_cubuild *b, const char *name) {
+    uint32_t v;
+    if (!name) return KPERF__SYM_NONE;
+    if (kperf__sym_pmap_get(&b->fmap, name, &v)) return v;
+    if (kperf__sym_grow(&b->cu->files, &b->capfiles, b->cu->nfiles + 1, sizeof *b->cu->files))
+        return KPERF__SYM_NONE;
+    v = (uint32_t)b->cu->nfiles;
+    const char *full = name;
+    if (name[0] != '/' && b->comp_dir && b->comp_dir[0]) { /* relative: as BFD and LLVM */
+        size_t lc = strlen(b->comp_dir), ln = strlen(name);
+        char *j = (char *)KPERF_MALLOC(lc + ln + 2);
+        if (!j || kperf__sym_grow(&b->cu->owned, &b->capowned, b->cu->nowned + 1,
+                                  sizeof *b->cu->owned)) {
+            KPERF_FREE(j);
+            return KPERF__SYM_NONE;
+        }
+        memcpy(j, b->comp_dir, lc);
+        j[lc] = '/';
+        memcpy(j + lc + 1, name, ln + 1);
+        b->cu->owned[b->cu->nowned++] = j;
+        full = j;
+    }
+    b->cu->files[b->cu->nfiles++] = full;
+    if (kperf__sym_pmap_put(&b->fmap, name, v)) return KPERF__SYM_NONE;
+    return v;
+}
+
+/* Copies the CU's line table into flat rows sorted by address (libdw sorts it already:
+ * an end-of-sequence row precedes a row starting at the same address). Of several rows at
+ * one address the last one wins, as in BFD and LLVM. */
+static int kperf__sym_cu_lines(kperf__sym_cubuild *b, Dwarf_Die *cudie) {
+    Dwarf_Lines *lines;
+    size_t n;
+    if (dwarf_getsrclines(cudie, &lines, &n) != 0) return 0; /* a CU without lines */
+    kperf__sym_cu *cu = b->cu;
+    for (size_t i = 0; i < n; i++) {
+        Dwarf_Line *l = dwarf_onesrcline(lines, i);
+        Dwarf_Addr addr;
+        bool end = false;
+        if (!l || dwarf_lineaddr(l, &addr) != 0) continue;
+        dwarf_lineendsequence(l, &end);
+        kperf__sym_row r = {addr, KPERF__SYM_NONE, 0, 0, 0};
+        if (!end) {
+            int line = 0, col = 0;
+            unsigned disc = 0;
+            dwarf_lineno(l, &line);
+            dwarf_linecol(l, &col);
+            dwarf_linediscriminator(l, &disc);
+            r.file = kperf__sym_file_id(b, dwarf_linesrc(l, NULL, NULL));
+            if (r.file == KPERF__SYM_NONE) r.file = KPERF__SYM_NONE - 1; /* unnamed file */
+            r.line = line > 0 ? (uint32_t)line : 0;
+            r.col = col > 0 ? (uint32_t)col : 0;
+            r.disc = disc;
+        }
+        if (cu->nrows && cu->rows[cu->nrows - 1].addr == addr) {
+            if (r.file == KPERF__SYM_NONE && cu->rows[cu->nrows - 1].file != KPERF__SYM_NONE)
+                continue; /* an end marker never hides a row of another sequence */
+            cu->rows[cu->nrows - 1] = r;
+            continue;
+        }
+        if (cu->nrows && cu->rows[cu->nrows - 1].addr > addr) continue; /* unsorted: drop */
+        if (kperf__sym_grow(&cu->rows, &b->caprows, cu->nrows + 1, sizeof *cu->rows))
+            return -ENOMEM;
+        cu->rows[cu->nrows++] = r;
+    }
+    return 0;
+}
+
+/* Name of a subprogram/inlined DIE: a linkage name anywhere along abstract_origin and
+ * specification links wins, else the first DW_AT_name (a linkage name in C-like languages,
+ * as BFD treats it). */
+static const char *kperf__sym_die_name(Dwarf_Die *die, bool lang_c, uint8_t *linkage) {
+    Dwarf_Die cur = *die, mem;
+    const char *name = NULL;
+    for (int hop = 0; hop < 8; hop++) {
+        Dwarf_Attribute at;
+        const char *ln = NULL;
+        if (dwarf_attr(&cur, DW_AT_linkage_name, &at) ||
+            dwarf_attr(&cur, DW_AT_MIPS_linkage_name, &at))
+            ln = dwarf_formstring(&at);
+        if (ln) return *linkage = 1, ln;
+        if (!name && dwarf_attr(&cur, DW_AT_name, &at)) name = dwarf_formstring(&at);
+        if (!dwarf_attr(&cur, DW_AT_abstract_origin, &at) &&
+            !dwarf_attr(&cur, DW_AT_specification, &at))
+            break;
+        if (!dwarf_formref_die(&at, &mem)) break;
+        cur = mem;
+    }
+    *linkage = name && lang_c;
+    return name;
+}
+
+/* One DIE that has code: a scope plus its ranges. */
+static int kperf__sym_cu_scope(kperf__sym_cubuild *b, Dwarf_Die *die, Dwarf_Files *files,
+                               size_t nfiles, bool lang_c, uint32_t parent, uint32_t depth,
+                               uint32_t *out) {
+    Dwarf_Addr base, lo, hi;
+    ptrdiff_t ro = 0;
+    uint64_t entry = 0;
+    size_t first = b->nranges;
+    uint32_t idx = (uint32_t)b->cu->nscopes;
+    for (int k = 0; k < 100000 && (ro = dwarf_ranges(die, ro, &base, &lo, &hi)) > 0; k++) {
+        if (hi <= lo) continue;
+        if (b->nranges == first) entry = lo;
+        if (kperf__sym_grow(&b->ranges, &b->capranges, b->nranges + 1, sizeof *b->ranges))
+            return -ENOMEM;
+        b->ranges[b->nranges++] = (struct kperf__sym_range){lo, hi, idx, depth};
+    }
+    *out = KPERF__SYM_NONE;
+    if (b->nranges == first) return 0;
+    if (kperf__sym_grow(&b->cu->scopes, &b->capscopes, b->cu->nscopes + 1,
+                        sizeof *b->cu->scopes))
+        return -ENOMEM;
+    kperf__sym_scope *s = &b->cu->scopes[b->cu->nscopes++];
+    memset(s, 0, sizeof *s);
+    s->entry = entry;
+    s->name = kperf__sym_die_name(die, lang_c, &s->linkage);
+    s->inlined = dwarf_tag(die) == DW_TAG_inlined_subroutine;
+    s->parent = s->inlined ? parent : KPERF__SYM_NONE;
+    s->call_file = KPERF__SYM_NONE;
+    if (s->inlined) {
+        Dwarf_Attribute at;
+        Dwarf_Word w;
+        if (dwarf_attr(die, DW_AT_call_file, &at) && dwarf_formudata(&at, &w) == 0 && files &&
+            w < nfiles)
+            s->call_file = kperf__sym_file_id(b, dwarf_filesrc(files, w, NULL, NULL));
+        if (dwarf_attr(die, DW_AT_call_line, &at) && dwarf_formudata(&at, &w) == 0)
+            s->call_line = (uint32_t)w;
+        if (dwarf_attr(die, DW_AT_call_column, &at) && dwarf_formudata(&at, &w) == 0)
+            s->call_col = (uint32_t)w;
+    }
+    *out = idx;
+    return 0;
+}
+
+static bool kperf__sym_descend(int tag) {
+    switch (tag) {
+    case DW_TAG_structure_type: case DW_TAG_class_type: case DW_TAG_union_type:
+    case DW_TAG_enumeration_type: case DW_TAG_subroutine_type: case DW_TAG_array_type:
+    case DW_TAG_formal_parameter: case DW_TAG_variable: case DW_TAG_member:
+    case DW_TAG_call_site: case DW_TAG_GNU_call_site: case DW_TAG_typedef:
+    case DW_TAG_base_type: case DW_TAG_pointer_type: case DW_TAG_const_type:
+        return false;
+    default:
+        return true;
+    }
+}
+
+/* Walks the CU's DIE tree iteratively (bounded depth) collecting scopes. */
+static int kperf__sym_cu_walk(kperf__sym_cubuild *b, Dwarf_Die *cudie, bool lang_c) {
+    enum { MAXD = 128 };
+    Dwarf_Die stack[MAXD];
+    uint32_t scope[MAXD];
+    Dwarf_Files *files = NULL;
+    size_t nfiles = 0;
+    if (dwarf_getsrcfiles(cudie, &files, &nfiles) != 0) files = NULL, nfiles = 0;
+    int sp = 0;
+    if (dwarf_child(cudie, &stack[0]) != 0) return 0;
+    scope[0] = KPERF__SYM_NONE;
+    for (size_t guard = 0; guard < 100000000; guard++) {
+        Dwarf_Die *die = &stack[sp];
+        int tag = dwarf_tag(die);
+        uint32_t parent = scope[sp], mine = parent;
+        if (tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine ||
+            tag == DW_TAG_entry_point) {
+            int r = kperf__sym_cu_scope(b, die, files, nfiles, lang_c, parent, (uint32_t)sp,
+                                        &mine);
+            if (r) return r;
+            if (mine == KPERF__SYM_NONE) mine = tag == DW_TAG_subprogram ? KPERF__SYM_NONE : parent;
+        }
+        if (sp + 1 < MAXD && kperf__sym_descend(tag) && dwarf_haschildren(die) &&
+            dwarf_child(die, &stack[sp + 1]) == 0) {
+            scope[++sp] = mine;
+            continue;
+        }
+        for (;;) { /* next sibling, or pop */
+            int r = dwarf_siblingof(&stack[sp], &stack[sp]);
+            if (r == 0) break;
+            if (sp == 0) return 0;
+            sp--;
+        }
+    }
+    return 0;
+}
+
+static int kperf__sym_range_cmp(const void *x, const void *y) {
+    const struct kperf__sym_range *a = (const struct kperf__sym_range *)x;
+    const struct kperf__sym_range *b = (const struct kperf__sym_range *)y;
+    if (a->lo != b->lo) return a->lo < b->lo ? -1 : 1;
+    if (a->depth != b->depth) return a->depth < b->depth ? -1 : 1;
+    if (a->hi != b->hi) return a->hi > b->hi ? -1 : 1;
+    return a->scope < b->scope ? -1 : a->scope > b->scope;
+}
+
+static int kperf__sym_emit(kperf__sym_cu *cu, size_t *cap, uint64_t lo, uint32_t scope) {
+    if (cu->nsegs && cu->segs[cu->nsegs - 1].lo == lo) {
+        cu->segs[cu->nsegs - 1].scope = scope;
+        if (cu->nsegs > 1 && cu->segs[cu->nsegs - 2].scope == scope) cu->nsegs--;
+        return 0;
+    }
+    if (cu->nsegs && cu->segs[cu->nsegs - 1].scope == scope) return 0;
+    if (kperf__sym_grow(&cu->segs, cap, cu->nsegs + 1, sizeof *cu->segs)) return -ENOMEM;
+    cu->segs[cu->nsegs++] = (kperf__sym_seg){lo, scope};
+    return 0;
+}
+
+/* Flattens nested scope ranges into non-overlapping segments, each naming the innermost
+ * scope (a sweep with a stack; a range poking out of its parent is clipped). */
+static int kperf__sym_cu_flatten(kperf__sym_cubuild *b) {
+    kperf__sym_cu *cu = b->cu;
+    size_t cap = 0, sp = 0;
+    if (!b->nranges) return 0;
+    qsort(b->ranges, b->nranges, sizeof *b->ranges, kperf__sym_range_cmp);
+    struct kperf__sym_range *st =
+        (struct kperf__sym_range *)KPERF_MALLOC(b->nranges * sizeof *st);
+    if (!st) return -ENOMEM;
+    int rc = 0;
+    for (size_t i = 0; i < b->nranges && !rc; i++) {
+        struct kperf__sym_range r = b->ranges[i];
+        while (sp && st[sp - 1].hi <= r.lo && !rc) {
+            uint64_t h = st[--sp].hi;
+            rc = kperf__sym_emit(cu, &cap, h, sp ? st[sp - 1].scope : KPERF__SYM_NONE);
+        }
+        if (sp && r.hi > st[sp - 1].hi) r.hi = st[sp - 1].hi;
+        if (r.hi <= r.lo || rc) continue;
+        rc = kperf__sym_emit(cu, &cap, r.lo, r.scope);
+        st[sp++] = r;
+    }
+    while (sp && !rc) {
+        uint64_t h = st[--sp].hi;
+        rc = kperf__sym_emit(cu, &cap, h, sp ? st[sp - 1].scope : KPERF__SYM_NONE);
+    }
+    KPERF_FREE(st);
+    return rc;
+}
+
+static void kperf__sym_cu_free(kperf__sym_cu *cu) {
+    if (!cu) return;
+    if (cu->dem)
+        for (size_t i = 0; i < cu->nscopes; i++)
+            if (cu->dem[i] && cu->dem[i] != (char *)1) free(cu->dem[i]);
+    KPERF_FREE(cu->dem);
+    KPERF_FREE(cu->gsym);
+    for (size_t i = 0; i < cu->nowned; i++) KPERF_FREE(cu->owned[i]);
+    KPERF_FREE(cu->owned);
+    KPERF_FREE(cu->files);
+    KPERF_FREE(cu->rows);
+    KPERF_FREE(cu->scopes);
+    KPERF_FREE(cu->segs);
+    KPERF_FREE(cu);
+}
+
+/* Indexes CU i (caller holds s->mu) and publishes it. */
+static kperf__sym_cu *kperf__sym_cu_build(kperf__sym_dso *d, size_t i) {
+    kperf__sym_cu *done = __atomic_load_n(&d->cus[i], __ATOMIC_ACQUIRE);
+    if (done) return done;
+    kperf__sym_cubuild b;
+    memset(&b, 0, sizeof b);
+    b.cu = (kperf__sym_cu *)kperf__calloc(1, sizeof *b.cu);
+    if (!b.cu) return NULL;
+    Dwarf_Die cudie;
+    int rc = 0;
+    if (dwarf_offdie(d->dw, d->cuoffs[i], &cudie)) {
+        Dwarf_Attribute at;
+        if (dwarf_attr(&cudie, DW_AT_comp_dir, &at)) b.comp_dir = dwarf_formstring(&at);
+        rc = kperf__sym_cu_lines(&b, &cudie);
+        if (!rc) rc = kperf__sym_cu_walk(&b, &cudie, d->culang_c[i]);
+        if (!rc) rc = kperf__sym_cu_flatten(&b);
+    }
+    if (!rc && b.cu->nscopes) {
+        b.cu->dem = (char **)kperf__calloc(b.cu->nscopes, sizeof *b.cu->dem);
+        b.cu->gsym = (uint32_t *)kperf__calloc(b.cu->nscopes, sizeof *b.cu->gsym);
+        if (!b.cu->dem || !b.cu->gsym) rc = -ENOMEM;
+    }
+    KPERF_FREE(b.fmap.keys);
+    KPERF_FREE(b.fmap.vals);
+    KPERF_FREE(b.ranges);
+    if (rc) {
+        kperf__sym_cu_free(b.cu);
+        return NULL;
+    }
+    __atomic_store_n(&d->cus[i], b.cu, __ATOMIC_RELEASE);
+    return b.cu;
+}
+
+static const kperf__sym_row *kperf__sym_find_row(const kperf__sym_cu *cu, uint64_t a) {
+    size_t lo = 0, hi = cu->nrows;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cu->rows[mid].addr <= a) lo = mid + 1;
+        else hi = mid;
+    }
+    if (!lo || cu->rows[lo - 1].file == KPERF__SYM_NONE) return NULL;
+    return &cu->rows[lo - 1];
+}
+
+static uint32_t kperf__sym_find_scope(const kperf__sym_cu *cu, uint64_t a) {
+    size_t lo = 0, hi = cu->nsegs;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cu->segs[mid].lo <= a) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo ? cu->segs[lo - 1].scope : KPERF__SYM_NONE;
+}
+
+static const char *kperf__sym_cu_file(const kperf__sym_cu *cu, uint32_t f) {
+    return f < cu->nfiles ? cu->files[f] : NULL;
+}
+
+// ---- modules ---------------------------------------------------------------------------
+
+static int kperf__sym_unzstd(kperf__sym_dso *d, Elf *src, Elf **out, void **mem);
+
+static bool kperf__sym_has_dwarf(Elf *elf) {
+    GElf_Shdr sh;
+    Elf_Scn *scn = kperf__sym_scn_by_name(elf, ".debug_info", &sh);
+    if (!scn) scn = kperf__sym_scn_by_name(elf, ".zdebug_info", &sh);
+    return scn && sh.sh_type != SHT_NOBITS && sh.sh_size > 0;
+}
+
+static int kperf__sym_elf_open(const char *path, int *fd, Elf **elf) {
+    *fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (*fd < 0) return -errno;
+    *elf = elf_begin(*fd, ELF_C_READ_MMAP, NULL);
+    if (!*elf || elf_kind(*elf) != ELF_K_ELF) {
+        if (*elf) elf_end(*elf);
+        close(*fd);
+        *fd = -1, *elf = NULL;
+        return -KPERF_ECORRUPT;
+    }
+    return 0;
+}
+
+/* Tries one candidate separate debug file; keeps it when it matches. */
+static bool kperf__sym_try_debug(kperf__sym_dso *d, const char *path, bool check_crc,
+                                 uint32_t crc) {
+    int fd;
+    Elf *e;
+    if (kperf__sym_elf_open(path, &fd, &e) != 0) return false;
+    bool ok = kperf__sym_has_dwarf(e);
+    if (ok && check_crc) {
+        uint32_t c;
+        ok = kperf__sym_file_crc(fd, &c) == 0 && c == crc;
+    } else if (ok && d->nbuild_id) {
+        const void *bid;
+        ssize_t n = dwelf_elf_gnu_build_id(e, &bid);
+        ok = n == (ssize_t)d->nbuild_id && !memcmp(bid, d->build_id, d->nbuild_id);
+    }
+    if (!ok) {
+        elf_end(e);
+        close(fd);
+        return false;
+    }
+    d->delf = e;
+    d->dfd = fd;
+    d->debug_path = kperf__strdup(path);
+    return true;
+}
+
+/* Separate debug info: build-id path, then .gnu_debuglink (same dir, .debug/, debug_dir). */
+static void kperf__sym_find_debug(kperf_symbolizer *s, kperf__sym_dso *d) {
+    char p[PATH_MAX];
+    if (d->nbuild_id >= 2) {
+        int k = snprintf(p, sizeof p, "%s/.build-id/%02x/", s->debug_dir, d->build_id[0]);
+        for (size_t i = 1; i < d->nbuild_id && k < (int)sizeof p - 8; i++)
+            k += snprintf(p + k, sizeof p - (size_t)k, "%02x", d->build_id[i]);
+        snprintf(p + k, sizeof p - (size_t)k, ".debug");
+        if (kperf__sym_try_debug(d, p, false, 0)) return;
+    }
+    GElf_Word crc = 0;
+    const char *link = d->elf ? dwelf_elf_gnu_debuglink(d->elf, &crc) : NULL;
+    if (!link || !link[0] || strchr(link, '/') || !d->open_path) return;
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", d->open_path);
+    char *slash = strrchr(dir, '/');
+    if (slash) slash[0] = 0;
+    else snprintf(dir, sizeof dir, ".");
+    const char *fmt[] = {"%s/%s", "%s/.debug/%s"};
+    for (int i = 0; i < 2; i++) {
+        if (kperf__sym_path(p, sizeof p, fmt[i], dir, link) && strcmp(p, d->open_path) && kperf__sym_try_debug(d, p, true, crc)) return;
+    }
+    /* /usr/lib/debug/<dir of the file as the process names it>/link */
+    char pdir[PATH_MAX];
+    snprintf(pdir, sizeof pdir, "%s", d->path);
+    slash = strrchr(pdir, '/');
+    if (slash) {
+        slash[0] = 0;
+        if (kperf__sym_path(p, sizeof p, "%s%s/%s", s->debug_dir, pdir, link))
+            kperf__sym_try_debug(d, p, true, crc);
+    }
+}
+
+static int kperf__sym_load_elf(kperf_symbolizer *s, kperf__sym_dso *d) {
+    GElf_Ehdr eh;
+    if (!gelf_getehdr(d->elf, &eh)) return kperf__sym_corrupt(d, "bad ELF header");
+    d->etype = eh.e_type;
+    d->elfclass = gelf_getclass(d->elf);
+    const void *bid;
+    ssize_t nb = dwelf_elf_gnu_build_id(d->elf, &bid);
+    if (nb > 0 && nb <= 20 && !d->nbuild_id) memcpy(d->build_id, bid, (size_t)nb), d->nbuild_id = (size_t)nb;
+    size_t nph = 0, cap = 0;
+    if (elf_getphdrnum(d->elf, &nph) != 0) nph = 0;
+    for (size_t i = 0; i < nph && i < 65536; i++) {
+        GElf_Phdr ph;
+        if (!gelf_getphdr(d->elf, (int)i, &ph) || ph.p_type != PT_LOAD) continue;
+        if (kperf__sym_grow(&d->loads, &cap, d->nloads + 1, sizeof *d->loads)) return -ENOMEM;
+        d->loads[d->nloads].off = ph.p_offset;
+        d->loads[d->nloads].filesz = ph.p_filesz;
+        d->loads[d->nloads++].vaddr = ph.p_vaddr;
+    }
+    if (kperf__sym_read_secs(d->elf, &d->secs, &d->nsecs) != 0)
+        return kperf__sym_corrupt(d, "bad section headers");
+    if (s->d.mode == KPERF_SYMBOL_NONE) return 0;
+    bool want_dwarf = s->d.mode != KPERF_SYMBOL_ELF;
+    bool main_dwarf = kperf__sym_has_dwarf(d->elf);
+    if ((want_dwarf || s->d.gnu_compat) && !main_dwarf) kperf__sym_find_debug(s, d);
+    size_t scap = 0;
+    int rc = 0;
+    if (s->d.gnu_compat) { /* one table, as BFD picks it */
+        Elf *src = d->delf ? d->delf : d->elf;
+        GElf_Shdr sh;
+        bool has = false;
+        for (Elf_Scn *scn = elf_nextscn(src, NULL); scn; scn = elf_nextscn(src, scn))
+            if (gelf_getshdr(scn, &sh) && sh.sh_type == SHT_SYMTAB) has = true;
+        if (!has) src = d->elf;
+        for (Elf_Scn *scn = elf_nextscn(src, NULL); scn && !has; scn = elf_nextscn(src, scn))
+            if (gelf_getshdr(scn, &sh) && sh.sh_type == SHT_SYMTAB) has = true;
+        rc = kperf__sym_add_table(d, src, has ? SHT_SYMTAB : SHT_DYNSYM, &scap, true);
+        if (!rc && kperf__sym_read_secs(src, &d->gsecs, &d->ngsecs) != 0)
+            return kperf__sym_corrupt(d, "bad section headers");
+    } else {
+        rc = kperf__sym_add_table(d, d->elf, SHT_SYMTAB, &scap, false);
+        if (!rc) rc = kperf__sym_add_table(d, d->elf, SHT_DYNSYM, &scap, false);
+        if (!rc && d->delf) rc = kperf__sym_add_table(d, d->delf, SHT_SYMTAB, &scap, false);
+        if (!rc) rc = kperf__sym_add_plt(d, d->elf, &scap);
+    }
+    if (rc) return kperf__fail(-rc, "symbols: %s: out of memory reading symbols", d->open_path);
+    kperf__sym_finish_syms(d, s->d.gnu_compat);
+    d->dem = (char **)kperf__calloc(d->nsyms ? d->nsyms : 1, sizeof *d->dem);
+    if (!d->dem) return kperf__fail(ENOMEM, "symbols: out of memory");
+    if (!want_dwarf) return 0;
+    Elf *de = main_dwarf ? d->elf : d->delf;
+    if (!de) return 0; /* no DWARF anywhere: ELF symbols only */
+    rc = kperf__sym_unzstd(d, de, &d->zelf, &d->zmem);
+    if (rc) return rc;
+    if (d->zelf) de = d->zelf;
+    d->dw = dwarf_begin_elf(de, DWARF_C_READ, NULL);
+    if (!d->dw)
+        return kperf__fail(KPERF_ECORRUPT, "symbols: %s: unreadable DWARF (%s); rebuild it or "
+                           "use KPERF_SYMBOL_ELF", main_dwarf ? d->open_path : d->debug_path,
+                           dwarf_errmsg(-1));
+    if (kperf__sym_dwarf_units(d)) return kperf__fail(ENOMEM, "symbols: out of memory");
+    return 0;
+}
+
+/* Opens and indexes a module (caller holds s->mu). */
+static int kperf__sym_dso_load(kperf_symbolizer *s, kperf__sym_dso *d) {
+    if (d->state) return d->state < 0 ? d->state : 0;
+    int rc;
+    if (d->mem) {
+        d->elf = elf_memory((char *)d->mem, d->memsz);
+        rc = d->elf && elf_kind(d->elf) == ELF_K_ELF ? 0 : -KPERF_ECORRUPT;
+    } else {
+        rc = kperf__sym_elf_open(d->open_path, &d->fd, &d->elf);
+    }
+    if (rc == -KPERF_ECORRUPT)
+        rc = kperf__sym_corrupt(d, "not an ELF file");
+    else if (rc < 0)
+        rc = kperf__fail(-rc, "symbols: cannot open %s: %s", d->open_path, strerror(-rc));
+    else
+        rc = kperf__sym_load_elf(s, d);
+    if (rc < 0) d->err = kperf__strdup(kperf_errmsg());
+    __atomic_store_n(&d->state, rc < 0 ? rc : 1, __ATOMIC_RELEASE);
+    return rc;
+}
+
+static void kperf__sym_dso_free(kperf__sym_dso *d) {
+    if (!d) return;
+    for (size_t i = 0; i < d->ncus; i++) kperf__sym_cu_free(d->cus[i]);
+    if (d->dem)
+        for (size_t i = 0; i < d->nsyms; i++)
+            if (d->dem[i] && d->dem[i] != (char *)1) free(d->dem[i]);
+    for (size_t i = 0; i < d->nowned; i++) KPERF_FREE(d->owned[i]);
+    KPERF_FREE(d->owned);
+    if (d->dw) dwarf_end(d->dw);
+    if (d->zelf) elf_end(d->zelf);
+    KPERF_FREE(d->zmem);
+    if (d->delf) elf_end(d->delf);
+    if (d->elf) elf_end(d->elf);
+    if (d->fd > 0) close(d->fd);
+    if (d->dfd > 0) close(d->dfd);
+    KPERF_FREE(d->mem);
+    KPERF_FREE(d->path);
+    KPERF_FREE(d->open_path);
+    KPERF_FREE(d->debug_path);
+    KPERF_FREE(d->err);
+    KPERF_FREE(d->loads);
+    KPERF_FREE(d->secs);
+    KPERF_FREE(d->gsecs);
+    KPERF_FREE(d->syms);
+    KPERF_FREE(d->dem);
+    KPERF_FREE(d->curanges);
+    KPERF_FREE(d->cuoffs);
+    KPERF_FREE(d->culang_c);
+    KPERF_FREE(d->cus);
+    KPERF_FREE(d);
+}
+
+/* Finds or creates the cached module for a file (caller holds s->mu). */
+static kperf__sym_dso *kperf__sym_dso_get(kperf_symbolizer *s, const char *path,
+                                          const char *open_path, const uint8_t *bid,
+                                          size_t nbid, void *mem, size_t memsz) {
+    struct stat st;
+    bool have_st = !mem && open_path && stat(open_path, &st) == 0;
+    if (nbid > 20) nbid = 20;
+    for (size_t i = 0; i < s->ndsos; i++) {
+        kperf__sym_dso *d = s->dsos[i];
+        bool same = nbid ? d->nbuild_id == nbid && !memcmp(d->build_id, bid, nbid)
+                  : have_st ? d->dev == st.st_dev && d->ino == st.st_ino && !d->mem
+                            : !strcmp(d->path, path) && !d->mem && !mem;
+        if (same) {
+            KPERF_FREE(mem);
+            return d;
+        }
+    }
+    kperf__sym_dso *d = (kperf__sym_dso *)kperf__calloc(1, sizeof *d);
+    if (!d || kperf__sym_grow(&s->dsos, &s->capdsos, s->ndsos + 1, sizeof *s->dsos)) {
+        KPERF_FREE(d);
+        KPERF_FREE(mem);
+        return NULL;
+    }
+    d->path = kperf__strdup(path);
+    d->open_path = kperf__strdup(open_path ? open_path : path);
+    d->fd = d->dfd = -1;
+    d->mem = mem;
+    d->memsz = memsz;
+    if (nbid) memcpy(d->build_id, bid, nbid), d->nbuild_id = nbid;
+    if (have_st) d->dev = st.st_dev, d->ino = st.st_ino;
+    s->dsos[s->ndsos++] = d;
+    return d;
+}
+
+/* ELF virtual address of a runtime address inside map m. */
+static uint64_t kperf__sym_map_vaddr(const kperf__sym_map *m, uint64_t addr) {
+    uint64_t off = addr - m->start + m->pgoff;
+    const kperf__sym_dso *d = m->dso;
+    for (size_t i = 0; i < d->nloads; i++)
+        if (off - d->loads[i].off < d->loads[i].filesz) return off - d->loads[i].off + d->loads[i].vaddr;
+    if (d->nloads) return off - d->loads[0].off + d->loads[0].vaddr;
+    return off;
+}
+
+/* libelf before 0.189 cannot inflate zstd sections (ELFCOMPRESS_ZSTD): make an in-memory
+ * copy of the file in which they are decompressed with libzstd (found at run time), for
+ * libdw to read. Leaves *out NULL when no section needs it. */
+static int kperf__sym_unzstd(kperf__sym_dso *d, Elf *src, Elf **out, void **mem) {
+    *out = NULL;
+    size_t shnum = 0, fsize = 0;
+    GElf_Ehdr eh;
+    if (elf_getshdrnum(src, &shnum) != 0 || !gelf_getehdr(src, &eh)) return 0;
+    uint64_t extra = 0;
+    for (size_t i = 1; i < shnum; i++) {
+        Elf_Scn *scn = elf_getscn(src, i);
+        GElf_Shdr sh;
+        GElf_Chdr ch;
+        if (!scn || !gelf_getshdr(scn, &sh) || !(sh.sh_flags & SHF_COMPRESSED)) continue;
+        if (!gelf_getchdr(scn, &ch) || ch.ch_type != 2 /* ELFCOMPRESS_ZSTD */) continue;
+        if (ch.ch_size > (1ull << 32)) return kperf__sym_corrupt(d, "zstd section too large");
+        extra += (ch.ch_size + 15) & ~15ull;
+    }
+    if (!extra) return 0;
+    static const union { uint16_t u; uint8_t b[2]; } endian = {1};
+    if (eh.e_ident[EI_DATA] != (endian.b[0] ? ELFDATA2LSB : ELFDATA2MSB))
+        return kperf__fail(KPERF_ENOTSUP, "symbols: %s: zstd sections in a foreign-endian file",
+                           d->open_path);
+    void *h = dlopen("libzstd.so.1", RTLD_LAZY | RTLD_LOCAL);
+    void *fd = h ? dlsym(h, "ZSTD_decompress") : NULL, *fe = h ? dlsym(h, "ZSTD_isError") : NULL;
+    if (!fd || !fe)
+        return kperf__fail(KPERF_ENOTSUP, "symbols: %s has zstd-compressed debug sections; "
+                           "install libzstd1 (libzstd.so.1 was not found)", d->open_path);
+    size_t (*dec)(void *, size_t, const void *, size_t);
+    unsigned (*iserr)(size_t);
+    memcpy(&dec, &fd, sizeof dec);
+    memcpy(&iserr, &fe, sizeof iserr);
+    char *raw = elf_rawfile(src, &fsize);
+    if (!raw) return kperf__sym_corrupt(d, "unreadable file image");
+    size_t base = (fsize + 15) & ~(size_t)15, pos = base;
+    char *img = (char *)KPERF_MALLOC(base + extra);
+    if (!img) return kperf__fail(ENOMEM, "symbols: out of memory inflating %s", d->open_path);
+    memcpy(img, raw, fsize);
+    bool is64 = gelf_getclass(src) == ELFCLASS64;
+    size_t chsz = is64 ? sizeof(Elf64_Chdr) : sizeof(Elf32_Chdr);
+    for (size_t i = 1; i < shnum; i++) {
+        Elf_Scn *scn = elf_getscn(src, i);
+        GElf_Shdr sh;
+        GElf_Chdr ch;
+        if (!scn || !gelf_getshdr(scn, &sh) || !(sh.sh_flags & SHF_COMPRESSED)) continue;
+        if (!gelf_getchdr(scn, &ch) || ch.ch_type != 2) continue;
+        Elf_Data *rd = elf_rawdata(scn, NULL);
+        uint64_t at = eh.e_shoff + i * eh.e_shentsize;
+        if (!rd || rd->d_size < chsz || at + eh.e_shentsize > fsize ||
+            eh.e_shentsize < (is64 ? sizeof(Elf64_Shdr) : sizeof(Elf32_Shdr)))
+            goto bad;
+        size_t got = dec(img + pos, ch.ch_size, (const char *)rd->d_buf + chsz, rd->d_size - chsz);
+        if (iserr(got) || got != ch.ch_size) goto bad;
+        if (is64) {
+            Elf64_Shdr s64;
+            memcpy(&s64, img + at, sizeof s64);
+            s64.sh_offset = pos, s64.sh_size = ch.ch_size, s64.sh_flags &= ~(uint64_t)SHF_COMPRESSED;
+            s64.sh_addralign = ch.ch_addralign;
+            memcpy(img + at, &s64, sizeof s64);
+        } else {
+            Elf32_Shdr s32;
+            memcpy(&s32, img + at, sizeof s32);
+            s32.sh_offset = (uint32_t)pos, s32.sh_size = (uint32_t)ch.ch_size;
+            s32.sh_flags &= ~(uint32_t)SHF_COMPRESSED;
+            s32.sh_addralign = (uint32_t)ch.ch_addralign;
+            memcpy(img + at, &s32, sizeof s32);
+        }
+        pos += (ch.ch_size + 15) & ~15ull;
+    }
+    *out = elf_memory(img, pos);
+    if (!*out) goto bad;
+    *mem = img;
+    return 0;
+bad:
+    KPERF_FREE(img);
+    return kperf__sym_corrupt(d, "bad zstd-compressed section");
+}
+
+// ---- kallsyms and perf maps ------------------------------------------------------------
+
+static int kperf__sym_tent_cmp(const void *x, const void *y) {
+    const struct kperf__sym_tent *a = (const struct kperf__sym_tent *)x;
+    const struct kperf__sym_tent *b = (const struct kperf__sym_tent *)y;
+    if (a->lo != b->lo) return a->lo < b->lo ? -1 : 1;
+    return a->hi < b->hi ? -1 : a->hi > b->hi; /* hi holds the line number while sorting */
+}
+
+static void kperf__sym_tab_free(kperf__sym_tab *t) {
+    if (!t) return;
+    if (t->dem)
+        for (size_t i = 0; i < t->n; i++)
+            if (t->dem[i] && t->dem[i] != (char *)1) free(t->dem[i]);
+    KPERF_FREE(t->dem);
+    KPERF_FREE(t->e);
+    KPERF_FREE(t->pool);
+    KPERF_FREE(t->err);
+    KPERF_FREE(t);
+}
+
+/* Reads kallsyms ("ADDR TYPE NAME [MODULE]", kernel text only) or a perf map
+ * ("START SIZE NAME") into a sorted table. */
+static kperf__sym_tab *kperf__sym_tab_read(const char *path, bool kallsyms) {
+    kperf__sym_tab *t = (kperf__sym_tab *)kperf__calloc(1, sizeof *t);
+    if (!t) return NULL;
+    FILE *f = fopen(path, "re");
+    if (!f) {
+        t->state = kperf__fail(errno, "symbols: cannot read %s: %s", path, strerror(errno));
+        t->err = kperf__strdup(kperf_errmsg());
+        return t;
+    }
+    size_t cap = 0, pcap = 0, plen = 0, lineno = 0;
+    char *line = NULL;
+    size_t lcap = 0;
+    ssize_t len;
+    bool any_nonzero = false;
+    while ((len = getline(&line, &lcap, f)) > 0) {
+        lineno++;
+        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
+        char *p = line, *endp;
+        uint64_t lo = strtoull(p, &endp, 16), size = 0;
+        if (endp == p || *endp != ' ') continue;
+        p = endp + 1;
+        const char *mod = NULL;
+        if (kallsyms) {
+            char ty = p[0];
+            if (!ty || p[1] != ' ') continue;
+            if (ty != 't' && ty != 'T' && ty != 'w' && ty != 'W') continue;
+            p += 2;
+            char *tab = strchr(p, '\t');
+            if (tab) {
+                *tab = 0;
+                mod = tab + 1;
+            }
+        } else {
+            size = strtoull(p, &endp, 16);
+            if (endp == p || *endp != ' ') continue;
+            p = endp + 1;
+        }
+        if (!*p) continue;
+        any_nonzero |= lo != 0;
+        size_t nl = strlen(p) + 1, ml = mod ? strlen(mod) + 1 : 0;
+        if (kperf__sym_grow(&t->e, &cap, t->n + 1, sizeof *t->e) ||
+            kperf__sym_grow(&t->pool, &pcap, plen + nl + ml, 1))
+            break;
+        struct kperf__sym_tent *e = &t->e[t->n++];
+        e->lo = lo;
+        e->hi = kallsyms ? lineno : size; /* fixed below */
+        e->name = (const char *)(uintptr_t)plen;
+        memcpy(t->pool + plen, p, nl);
+        plen += nl;
+        e->module = (const char *)(uintptr_t)SIZE_MAX;
+        if (mod) {
+            e->module = (const char *)(uintptr_t)plen;
+            memcpy(t->pool + plen, mod, ml); /* "[ext4]" as kallsyms writes it */
+            plen += ml;
+        }
+    }
+    free(line);
+    fclose(f);
+    for (size_t i = 0; i < t->n; i++) {
+        t->e[i].name = t->pool + (uintptr_t)t->e[i].name;
+        t->e[i].module = (uintptr_t)t->e[i].module == SIZE_MAX ? NULL
+                                                                : t->pool + (uintptr_t)t->e[i].module;
+    }
+    if (kallsyms) {
+        if (t->n && !any_nonzero) {
+            t->state = kperf__fail(KPERF_EPARANOID, "symbols: %s hides kernel addresses (all "
+                                   "zero); run as root or set kernel.kptr_restrict=0", path);
+            t->err = kperf__strdup(kperf_errmsg());
+            return t;
+        }
+        for (size_t i = 0; i < t->n; i++) t->e[i].hi = i; /* stable order */
+        qsort(t->e, t->n, sizeof *t->e, kperf__sym_tent_cmp);
+        size_t w = 0;
+        for (size_t i = 0; i < t->n; i++)
+            if (!w || t->e[w - 1].lo != t->e[i].lo) t->e[w++] = t->e[i];
+        t->n = w;
+        for (size_t i = 0; i < t->n; i++)
+            t->e[i].hi = i + 1 < t->n ? t->e[i + 1].lo : t->e[i].lo + 4096;
+    } else {
+        struct kperf__sym_tent *tmp = t->e;
+        for (size_t i = 0; i < t->n; i++) { /* later lines win: sort by (lo, line) */
+            uint64_t sz = tmp[i].hi;
+            tmp[i].hi = i;
+            tmp[i].module = (const char *)(uintptr_t)sz;
+        }
+        qsort(t->e, t->n, sizeof *t->e, kperf__sym_tent_cmp);
+        size_t w = 0;
+        for (size_t i = 0; i < t->n; i++) {
+            if (w && t->e[w - 1].lo == t->e[i].lo) w--;
+            t->e[w] = t->e[i];
+            t->e[w].hi = t->e[i].lo + (uint64_t)(uintptr_t)t->e[i].module;
+            t->e[w++].module = "[jit]";
+        }
+        t->n = w;
+    }
+    t->dem = (char **)kperf__calloc(t->n ? t->n : 1, sizeof *t->dem);
+    t->state = t->dem ? 1 : -ENOMEM;
+    return t;
+}
+
+static const struct kperf__sym_tent *kperf__sym_tab_find(const kperf__sym_tab *t, uint64_t a,
+                                                         size_t *idx) {
+    size_t lo = 0, hi = t->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (t->e[mid].lo <= a) lo = mid + 1;
+        else hi = mid;
+    }
+    if (!lo || a >= t->e[lo - 1].hi) return NULL;
+    *idx = lo - 1;
+    return &t->e[lo - 1];
+}
+
+static int kperf__sym_tab_frame(kperf__sym_tab *t, uint64_t addr, kperf_frame *f,
+                                const char *module) {
+    size_t i;
+    const struct kperf__sym_tent *e = kperf__sym_tab_find(t, addr, &i);
+    memset(f, 0, sizeof *f);
+    f->addr = f->module_addr = addr;
+    f->module = module;
+    if (!e) return module ? 1 : 0;
+    f->module = e->module ? e->module : module;
+    f->mangled = e->name;
+    f->function = kperf__sym_dem(&t->dem[i], e->name);
+    f->symbol_addr = e->lo;
+    return 1;
+}
+
+// ---- lookups ---------------------------------------------------------------------------
+
+static void kperf__sym_set_sym(kperf__sym_dso *d, kperf_frame *f, size_t si) {
+    f->mangled = d->syms[si].name;
+    f->function = kperf__sym_dem(&d->dem[si], d->syms[si].name);
+    f->symbol_addr = d->syms[si].lo;
+}
+
+static void kperf__sym_set_scope(kperf__sym_cu *cu, kperf_frame *f, uint32_t sc) {
+    f->mangled = cu->scopes[sc].name;
+    f->function = kperf__sym_dem(&cu->dem[sc], cu->scopes[sc].name);
+    f->symbol_addr = cu->scopes[sc].entry;
+}
+
+static int kperf__sym_ready(kperf_symbolizer *s, kperf__sym_dso *d) {
+    int st = __atomic_load_n(&d->state, __ATOMIC_ACQUIRE);
+    if (st == 0) {
+        pthread_mutex_lock(&s->mu);
+        st = kperf__sym_dso_load(s, d);
+        pthread_mutex_unlock(&s->mu);
+        st = __atomic_load_n(&d->state, __ATOMIC_ACQUIRE);
+    }
+    if (st < 0) return kperf__fail(-st, "%s", d->err ? d->err : "symbols: module unusable");
+    return 0;
+}
+
+static kperf__sym_cu *kperf__sym_cu_for(kperf_symbolizer *s, kperf__sym_dso *d, uint64_t rel) {
+    if (!d->dw) return NULL;
+    ptrdiff_t ci = kperf__sym_find_cu(d, rel);
+    if (ci < 0) return NULL;
+    kperf__sym_cu *cu = __atomic_load_n(&d->cus[ci], __ATOMIC_ACQUIRE);
+    if (!cu) {
+        pthread_mutex_lock(&s->mu);
+        cu = kperf__sym_cu_build(d, (size_t)ci);
+        pthread_mutex_unlock(&s->mu);
+    }
+    return cu;
+}
+
+static bool kperf__sym_in_alloc(const kperf__sym_dso *d, uint64_t rel) {
+    for (size_t k = 1; k < d->nsecs; k++)
+        if (d->secs[k].alloc && rel - d->secs[k].addr < d->secs[k].size) return true;
+    return false;
+}
+
+/* gnu_compat naming of the innermost function, as BFD 2.40 does it: a function whose name
+ * is a linkage name keeps it. Otherwise the first lookup that lands in the function prints
+ * the nearest preceding ELF symbol (and remembers it as the function's name when that
+ * symbol starts where the function does); later lookups print the remembered name. The
+ * state lives in cu->gsym: 0 unseen, 1 DWARF name, 2 + i ELF symbol i. Returns true when
+ * the ELF symbol was consulted (BFD then also takes its STT_FILE name). */
+static bool kperf__sym_gnu_name(kperf__sym_dso *d, kperf__sym_cu *cu, uint32_t sc,
+                                const kperf__sym_ent *sym, size_t si, kperf_frame *f) {
+    const kperf__sym_scope *S = &cu->scopes[sc];
+    if (S->linkage) return false;
+    uint32_t gs = __atomic_load_n(&cu->gsym[sc], __ATOMIC_RELAXED);
+    if (gs == 1) return false;
+    if (gs > 1) {
+        kperf__sym_set_sym(d, f, gs - 2);
+        return false;
+    }
+    gs = sym && sym->lo == S->entry ? (uint32_t)si + 2 : 1;
+    __atomic_store_n(&cu->gsym[sc], gs, __ATOMIC_RELAXED);
+    if (!sym) return false;
+    kperf__sym_set_sym(d, f, si);
+    return true;
+}
+
+/* Frames of ELF address rel in module d, innermost first. */
+static int kperf__sym_dso_frames(kperf_symbolizer *s, kperf__sym_dso *d, uint64_t addr,
+                                 uint64_t rel, kperf_frame *fr, size_t max) {
+    bool gnu = s->d.gnu_compat;
+    memset(&fr[0], 0, sizeof fr[0]);
+    fr[0].addr = addr, fr[0].module_addr = rel, fr[0].module = d->path;
+    if (s->d.mode == KPERF_SYMBOL_NONE) return 1;
+    int rc = kperf__sym_ready(s, d);
+    if (rc) return rc;
+    if (gnu && !kperf__sym_in_alloc(d, rel)) return 0;
+    size_t si = 0;
+    const kperf__sym_ent *sym = gnu ? kperf__sym_find_gnu(d, rel, &si) : kperf__sym_find(d, rel, &si);
+    kperf__sym_cu *cu = kperf__sym_cu_for(s, d, rel);
+    const kperf__sym_row *row = cu ? kperf__sym_find_row(cu, rel) : NULL;
+    uint32_t sc = cu ? kperf__sym_find_scope(cu, rel) : KPERF__SYM_NONE;
+    kperf_frame *f = &fr[0];
+    if (row) {
+        f->file = kperf__sym_cu_file(cu, row->file);
+        f->line = row->line, f->column = row->col, f->discriminator = row->disc;
+    }
+    if (sc == KPERF__SYM_NONE || sc >= cu->nscopes) {
+        if (sym) kperf__sym_set_sym(d, f, si);
+        if (sym && gnu && !f->file) f->file = sym->srcfile;
+        return sym || row || !gnu ? 1 : 0;
+    }
+    const kperf__sym_scope *S = &cu->scopes[sc];
+    kperf__sym_set_scope(cu, f, sc);
+    if (gnu) {
+        if (kperf__sym_gnu_name(d, cu, sc, sym, si, f) && !f->file) f->file = sym->srcfile;
+    } else if (sym && !S->inlined) {
+        kperf__sym_set_sym(d, f, si);
+    }
+    size_t n = 1;
+    while (S->inlined && S->parent < sc && n < max) { /* parents precede children */
+        fr[n - 1].inlined = true;
+        kperf_frame *g = &fr[n++];
+        memset(g, 0, sizeof *g);
+        g->addr = addr, g->module_addr = rel, g->module = d->path;
+        g->file = kperf__sym_cu_file(cu, S->call_file);
+        g->line = S->call_line, g->column = S->call_col;
+        sc = S->parent;
+        S = &cu->scopes[sc];
+        kperf__sym_set_scope(cu, g, sc);
+        uint32_t gs = gnu ? __atomic_load_n(&cu->gsym[sc], __ATOMIC_RELAXED) : 0;
+        if (gs > 1) kperf__sym_set_sym(d, g, gs - 2);
+        if (!gnu && !S->inlined && sym) kperf__sym_set_sym(d, g, si);
+    }
+    return (int)n;
+}
+
+static bool kperf__sym_is_kernel(uint64_t addr) {
+    return sizeof(void *) == 8 ? (int64_t)addr < 0 : addr >= 0xc0000000u;
+}
+
+static int kperf__sym_kernel_frames(kperf_symbolizer *s, uint64_t addr, kperf_frame *f) {
+    kperf__sym_tab *t = __atomic_load_n(&s->kernel, __ATOMIC_ACQUIRE);
+    if (!t) {
+        pthread_mutex_lock(&s->mu);
+        if (!s->kernel) __atomic_store_n(&s->kernel, kperf__sym_tab_read(s->kallsyms_path, true),
+                                         __ATOMIC_RELEASE);
+        t = s->kernel;
+        pthread_mutex_unlock(&s->mu);
+        if (!t) return kperf__fail(ENOMEM, "symbols: out of memory");
+    }
+    if (t->state < 0) return kperf__fail(-t->state, "%s", t->err ? t->err : "kallsyms");
+    return kperf__sym_tab_frame(t, addr, f, "[kernel.kallsyms]");
+}
+
+static ptrdiff_t kperf__sym_proc_idx(kperf_symbolizer *s, pid_t pid, bool *found) {
+    size_t lo = 0, hi = s->nprocs;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->procs[mid]->pid < pid) lo = mid + 1;
+        else hi = mid;
+    }
+    *found = lo < s->nprocs && s->procs[lo]->pid == pid;
+    return (ptrdiff_t)lo;
+}
+
+/* The process entry, created when missing (caller holds maplock for writing). */
+static kperf__sym_proc *kperf__sym_proc_get(kperf_symbolizer *s, pid_t pid) {
+    bool found;
+    ptrdiff_t i = kperf__sym_proc_idx(s, pid, &found);
+    if (found) return s->procs[i];
+    kperf__sym_proc *p = (kperf__sym_proc *)kperf__calloc(1, sizeof *p);
+    if (!p || kperf__sym_grow(&s->procs, &s->capprocs, s->nprocs + 1, sizeof *s->procs)) {
+        KPERF_FREE(p);
+        return NULL;
+    }
+    p->pid = pid;
+    memmove(&s->procs[i + 1], &s->procs[i], (s->nprocs - (size_t)i) * sizeof *s->procs);
+    s->procs[i] = p;
+    s->nprocs++;
+    return p;
+}
+
+/* Inserts a mapping; older mappings it overlaps are trimmed, split or dropped (as mmap). */
+static int kperf__sym_map_insert(kperf__sym_proc *p, kperf__sym_map m) {
+    size_t w = 0, n = p->nmaps;
+    kperf__sym_map tail = {0, 0, 0, NULL};
+    for (size_t i = 0; i < n; i++) {
+        kperf__sym_map o = p->maps[i];
+        if (o.end <= m.start || o.start >= m.end) {
+            p->maps[w++] = o;
+            continue;
+        }
+        if (o.end > m.end) { /* the part after the new mapping survives */
+            tail = o;
+            tail.pgoff += m.end - o.start;
+            tail.start = m.end;
+        }
+        if (o.start < m.start) {
+            o.end = m.start;
+            p->maps[w++] = o;
+        }
+    }
+    p->nmaps = w;
+    size_t need = p->nmaps + 2;
+    if (kperf__sym_grow(&p->maps, &p->capmaps, need, sizeof *p->maps)) return -ENOMEM;
+    kperf__sym_map add[2] = {m, tail};
+    for (int k = 0; k < 2; k++) {
+        if (!add[k].dso) continue;
+        size_t i = p->nmaps;
+        while (i && p->maps[i - 1].start > add[k].start) i--;
+        memmove(&p->maps[i + 1], &p->maps[i], (p->nmaps - i) * sizeof *p->maps);
+        p->maps[i] = add[k];
+        p->nmaps++;
+    }
+    return 0;
+}
+
+static const kperf__sym_map *kperf__sym_map_find(const kperf__sym_proc *p, uint64_t a) {
+    size_t lo = 0, hi = p->nmaps;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (p->maps[mid].start <= a) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo && a < p->maps[lo - 1].end ? &p->maps[lo - 1] : NULL;
+}
+
+static int kperf__sym_jit_frames(kperf_symbolizer *s, kperf__sym_proc *p, uint64_t addr,
+                                 kperf_frame *f) {
+    kperf__sym_tab *t = __atomic_load_n(&p->jit, __ATOMIC_ACQUIRE);
+    if (!t) {
+        pthread_mutex_lock(&s->mu);
+        if (!p->jit_tried) {
+            char path[PATH_MAX];
+            snprintf(path, sizeof path, "%s/perf-%d.map", s->perf_map_dir, (int)p->pid);
+            if (access(path, R_OK) == 0)
+                __atomic_store_n(&p->jit, kperf__sym_tab_read(path, false), __ATOMIC_RELEASE);
+            p->jit_tried = true;
+        }
+        t = p->jit;
+        pthread_mutex_unlock(&s->mu);
+    }
+    if (!t || t->state < 0) return 0;
+    int n = kperf__sym_tab_frame(t, addr, f, NULL);
+    return n && f->function ? 1 : 0;
+}
+
+// ---- public ----------------------------------------------------------------------------
+
+KPERF_API int kperf_symbolizer_open(kperf_symbolizer **out, const kperf_symbolizer_desc *desc) {
+    if (!out) return kperf__fail(EINVAL, "kperf_symbolizer_open: out is NULL");
+    *out = NULL;
+    if (desc && (unsigned)desc->mode > KPERF_SYMBOL_DELAYED)
+        return kperf__fail(EINVAL, "kperf_symbolizer_open: unknown mode %d", (int)desc->mode);
+    if (elf_version(EV_CURRENT) == EV_NONE)
+        return kperf__fail(KPERF_ENOTSUP, "symbols: libelf is too old (elf_version failed)");
+    kperf_symbolizer *s = (kperf_symbolizer *)kperf__calloc(1, sizeof *s);
+    if (!s) return kperf__fail(ENOMEM, "kperf_symbolizer_open: out of memory");
+    if (desc) s->d = *desc;
+    s->debug_dir = kperf__strdup(s->d.debug_dir ? s->d.debug_dir : "/usr/lib/debug");
+    s->kallsyms_path = kperf__strdup(s->d.kallsyms_path ? s->d.kallsyms_path : "/proc/kallsyms");
+    s->perf_map_dir = kperf__strdup(s->d.perf_map_dir ? s->d.perf_map_dir : "/tmp");
+    s->proc_dir = kperf__strdup(s->d.proc_dir ? s->d.proc_dir : "/proc");
+    s->d.debug_dir = s->d.kallsyms_path = s->d.perf_map_dir = s->d.proc_dir = NULL;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_rwlock_init(&s->maplock, NULL);
+    if (!s->debug_dir || !s->kallsyms_path || !s->perf_map_dir || !s->proc_dir) {
+        kperf_symbolizer_close(s);
+        return kperf__fail(ENOMEM, "kperf_symbolizer_open: out of memory");
+    }
+    *out = s;
+    return 0;
+}
+
+KPERF_API void kperf_symbolizer_close(kperf_symbolizer *s) {
+    if (!s) return;
+    for (size_t i = 0; i < s->ndsos; i++) kperf__sym_dso_free(s->dsos[i]);
+    for (size_t i = 0; i < s->nprocs; i++) {
+        kperf__sym_tab_free(s->procs[i]->jit);
+        KPERF_FREE(s->procs[i]->maps);
+        KPERF_FREE(s->procs[i]);
+    }
+    kperf__sym_tab_free(s->kernel);
+    KPERF_FREE(s->dsos);
+    KPERF_FREE(s->procs);
+    KPERF_FREE(s->debug_dir);
+    KPERF_FREE(s->kallsyms_path);
+    KPERF_FREE(s->perf_map_dir);
+    KPERF_FREE(s->proc_dir);
+    pthread_mutex_destroy(&s->mu);
+    pthread_rwlock_destroy(&s->maplock);
+    KPERF_FREE(s);
+}
+
+/* Reads the vDSO image of a process from its memory. */
+static void *kperf__sym_read_mem(kperf_symbolizer *s, pid_t pid, uint64_t start, uint64_t len) {
+    char p[PATH_MAX];
+    if (len == 0 || len > (64u << 20)) return NULL;
+    snprintf(p, sizeof p, "%s/%d/mem", s->proc_dir, (int)pid);
+    int fd = open(p, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return NULL;
+    void *buf = KPERF_MALLOC(len);
+    ssize_t r = buf ? pread(fd, buf, len, (off_t)start) : -1;
+    close(fd);
+    if (r != (ssize_t)len) {
+        KPERF_FREE(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+/* The path to open for a mapped file: deleted files through map_files, others through the
+ * process's root (containers). */
+static void kperf__sym_open_path(kperf_symbolizer *s, const kperf_module_desc *m, char *out,
+                                 size_t size) {
+    const char *path = m->path;
+    size_t n = strlen(path);
+    const char *del = " (deleted)";
+    if (n > 10 && !strcmp(path + n - 10, del)) {
+        snprintf(out, size, "%s/%d/map_files/%" PRIx64 "-%" PRIx64, s->proc_dir, (int)m->pid,
+                 m->start, m->start + m->len);
+        if (access(out, R_OK) == 0) return;
+        snprintf(out, size, "%.*s", (int)(n - 10), path);
+        return;
+    }
+    if (m->pid > 0 && path[0] == '/') {
+        snprintf(out, size, "%s/%d/root%s", s->proc_dir, (int)m->pid, path);
+        if (access(out, R_OK) == 0) return;
+    }
+    snprintf(out, size, "%s", path);
+}
+
+KPERF_API int kperf_symbolizer_add_module(kperf_symbolizer *s, const kperf_module_desc *m) {
+    if (!s || !m || !m->path || !m->path[0])
+        return kperf__fail(EINVAL, "kperf_symbolizer_add_module: symbolizer, mapping and path "
+                           "are required");
+    if (!m->file_vaddr && (m->len == 0 || m->start + m->len < m->start))
+        return kperf__fail(EINVAL, "kperf_symbolizer_add_module: %s: empty or wrapping range",
+                           m->path);
+    bool vdso = !strcmp(m->path, "[vdso]");
+    if (m->path[0] == '[' && !vdso) return 0; /* heap, stack, anon: no file to read */
+    char open_path[PATH_MAX];
+    void *mem = NULL;
+    uint8_t bid[20];
+    size_t nbid = m->build_id && m->build_id_size ? m->build_id_size : 0;
+    if (nbid > 20) nbid = 20;
+    if (nbid) memcpy(bid, m->build_id, nbid);
+    if (vdso) {
+        mem = kperf__sym_read_mem(s, m->pid, m->start, m->len);
+        if (!mem) return kperf__fail(ENOENT, "symbols: cannot read the vDSO of pid %d from "
+                                     "%s/%d/mem", (int)m->pid, s->proc_dir, (int)m->pid);
+        Elf *e = elf_memory((char *)mem, m->len);
+        const void *b;
+        ssize_t k = e ? dwelf_elf_gnu_build_id(e, &b) : -1;
+        if (k > 0 && k <= 20 && !nbid) memcpy(bid, b, (size_t)k), nbid = (size_t)k;
+        if (e) elf_end(e);
+        snprintf(open_path, sizeof open_path, "[vdso]");
+    } else if (m->file_vaddr) {
+        snprintf(open_path, sizeof open_path, "%s", m->path);
+    } else {
+        kperf__sym_open_path(s, m, open_path, sizeof open_path);
+    }
+    pthread_mutex_lock(&s->mu);
+    kperf__sym_dso *d = kperf__sym_dso_get(s, m->path, open_path, nbid ? bid : NULL, nbid,
+                                           mem, vdso ? m->len : 0);
+    int rc = d ? 0 : kperf__fail(ENOMEM, "symbols: out of memory");
+    if (d && s->d.mode != KPERF_SYMBOL_DELAYED && s->d.mode != KPERF_SYMBOL_NONE)
+        rc = kperf__sym_dso_load(s, d);
+    pthread_mutex_unlock(&s->mu);
+    if (!d) return rc;
+    pthread_rwlock_wrlock(&s->maplock);
+    kperf__sym_proc *p = kperf__sym_proc_get(s, m->pid);
+    int r2 = p ? 0 : -ENOMEM;
+    if (p && m->file_vaddr) {
+        p->file_vaddr = true;
+        p->fdso = d;
+    } else if (p) {
+        r2 = kperf__sym_map_insert(p, (kperf__sym_map){m->start, m->start + m->len, m->pgoff, d});
+    }
+    pthread_rwlock_unlock(&s->maplock);
+    if (r2) return kperf__fail(ENOMEM, "symbols: out of memory");
+    return rc;
+}
+
+KPERF_API int kperf_symbolizer_add_pid(kperf_symbolizer *s, pid_t pid) {
+    if (!s) return kperf__fail(EINVAL, "kperf_symbolizer_add_pid: symbolizer is NULL");
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%d/maps", s->proc_dir, (int)pid);
+    FILE *f = fopen(path, "re");
+    if (!f) {
+        int e = errno;
+        pthread_rwlock_wrlock(&s->maplock);
+        kperf__sym_proc_get(s, pid); /* remember it: no retry on every lookup */
+        pthread_rwlock_unlock(&s->maplock);
+        return kperf__fail(e == ENOENT ? KPERF_ENOTARGET : e, "symbols: cannot read %s: %s%s",
+                           path, strerror(e), e == ENOENT ? " (the process has exited)" : "");
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    int added = 0;
+    while (getline(&line, &cap, f) > 0) {
+        uint64_t lo, hi, off;
+        char perms[8];
+        int pos = 0;
+        if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s %" SCNx64 " %*s %*s %n", &lo, &hi, perms,
+                   &off, &pos) < 4 || !pos)
+            continue;
+        char *p = line + pos;
+        p[strcspn(p, "\n")] = 0;
+        if (!strchr(perms, 'x') || !p[0] || (p[0] == '[' && strcmp(p, "[vdso]"))) continue;
+        int rc = kperf_symbolizer_add_module(s, &(kperf_module_desc){
+            .pid = pid, .start = lo, .len = hi - lo, .pgoff = off, .path = p});
+        if (rc == 0 || rc == -KPERF_ECORRUPT || rc == -ENOENT) added++;
+    }
+    free(line);
+    fclose(f);
+    pthread_rwlock_wrlock(&s->maplock);
+    kperf__sym_proc_get(s, pid);
+    pthread_rwlock_unlock(&s->maplock);
+    return added;
+}
+
+KPERF_API int kperf_symbolizer_lookup(kperf_symbolizer *s, pid_t pid, uint64_t addr,
+                                      kperf_frame *frames, size_t max) {
+    if (!s || (!frames && max)) return kperf__fail(EINVAL, "kperf_symbolizer_lookup: NULL argument");
+    if (!max) return 0;
+    if (s->d.include_kernel && kperf__sym_is_kernel(addr))
+        return kperf__sym_kernel_frames(s, addr, frames);
+    bool found;
+    pthread_rwlock_rdlock(&s->maplock);
+    ptrdiff_t i = kperf__sym_proc_idx(s, pid, &found);
+    pthread_rwlock_unlock(&s->maplock);
+    if (!found && pid > 0) {
+        int rc = kperf_symbolizer_add_pid(s, pid);
+        if (rc < 0) return rc;
+        pthread_rwlock_rdlock(&s->maplock);
+        i = kperf__sym_proc_idx(s, pid, &found);
+        pthread_rwlock_unlock(&s->maplock);
+    }
+    if (!found) return 0;
+    pthread_rwlock_rdlock(&s->maplock);
+    kperf__sym_proc *p = s->procs[i];
+    kperf__sym_map m = {0, 0, 0, NULL};
+    const kperf__sym_map *pm = p->file_vaddr ? NULL : kperf__sym_map_find(p, addr);
+    if (pm) m = *pm;
+    kperf__sym_dso *fd = p->file_vaddr ? p->fdso : NULL;
+    pthread_rwlock_unlock(&s->maplock);
+    if (fd) return kperf__sym_dso_frames(s, fd, addr, addr, frames, max);
+    if (!m.dso) return kperf__sym_jit_frames(s, p, addr, frames);
+    int rc = kperf__sym_ready(s, m.dso);
+    if (rc) return rc;
+    return kperf__sym_dso_frames(s, m.dso, addr, kperf__sym_map_vaddr(&m, addr), frames, max);
+}
+
+KPERF_API int kperf_symbolizer_lookup_batch(kperf_symbolizer *s, pid_t pid,
+                                            const uint64_t *addrs, size_t n, kperf_frame *out) {
+    if (!s || (n && (!addrs || !out)))
+        return kperf__fail(EINVAL, "kperf_symbolizer_lookup_batch: NULL argument");
+    int found = 0;
+    for (size_t i = 0; i < n; i++) {
+        int r = kperf_symbolizer_lookup(s, pid, addrs[i], &out[i], 1);
+        if (r <= 0) {
+            memset(&out[i], 0, sizeof out[i]);
+            out[i].addr = addrs[i];
+        }
+        if (r == -ENOMEM) return r;
+        found += out[i].function != NULL;
+    }
+    return found;
+}
+
+// ---- flame graph -----------------------------------------------------------------------
+
+typedef struct kperf__fg_stack {
+    const char *s; /* frames separated by ';', NUL-terminated */
+    uint64_t n;
+} kperf__fg_stack;
+
+/* Frame-wise order: ';' sorts before every other byte, so stacks sharing leading frames
+ * are adjacent and merge into one tree node. */
+static int kperf__fg_cmp(const void *x, const void *y) {
+    const unsigned char *a = (const unsigned char *)((const kperf__fg_stack *)x)->s;
+    const unsigned char *b = (const unsigned char *)((const kperf__fg_stack *)y)->s;
+    for (;; a++, b++) {
+        int ca = *a == ';' ? 1 : *a ? *a + 1 : 0, cb = *b == ';' ? 1 : *b ? *b + 1 : 0;
+        if (ca != cb) return ca - cb;
+        if (!ca) return 0;
+    }
+}
+
+static void kperf__fg_xml(FILE *f, const char *s, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '&') fputs("&amp;", f);
+        else if (c == '<') fputs("&lt;", f);
+        else if (c == '>') fputs("&gt;", f);
+        else if (c == '"') fputs("&quot;", f);
+        else if (c < 0x20) fputc('?', f);
+        else fputc(c, f);
+    }
+}
+
+static const char kperf__fg_js[] =
+    "<script type=\"text/ecmascript\"><![CDATA[\n"
+    "var svg=document.documentElement,W=+svg.getAttribute('data-w'),PAD=10,det,sb,zb,mt,cur=null;\n"
+    "function fr(){return svg.querySelectorAll('g.f');}\n"
+    "function fit(g){var r=g.querySelector('rect'),t=g.querySelector('text'),w=+r.getAttribute('width');\n"
+    " var name=g.getAttribute('data-n'),m=Math.floor((w-6)/7);t.setAttribute('x',+r.getAttribute('x')+3);\n"
+    " t.textContent=m<3?'':(name.length<=m?name:name.substr(0,m-2)+'..');}\n"
+    "function place(g,x,w){var r=g.querySelector('rect');r.setAttribute('x',x);r.setAttribute('width',Math.max(w,0));fit(g);}\n"
+    "function zoom(g){var x0=+g.getAttribute('data-x'),w0=+g.getAttribute('data-w'),d0=+g.getAttribute('data-d'),s=(W-2*PAD)/w0;\n"
+    " cur=g;zb.style.opacity=1;fr().forEach(function(e){var x=+e.getAttribute('data-x'),w=+e.getAttribute('data-w'),d=+e.getAttribute('data-d');\n"
+    "  var inside=x>=x0&&x+w<=x0+w0+1e-9,anc=d<d0&&x<=x0&&x+w>=x0+w0-1e-9;\n"
+    "  if(inside&&d>=d0){e.style.display='';e.style.opacity=1;place(e,PAD+(x-x0)*s,w*s);}\n"
+    "  else if(anc){e.style.display='';e.style.opacity=0.5;place(e,PAD,W-2*PAD);}\n"
+    "  else e.style.display='none';});}\n"
+    "function unzoom(){cur=null;zb.style.opacity=0;fr().forEach(function(e){e.style.display='';e.style.opacity=1;\n"
+    " place(e,+e.getAttribute('data-px'),+e.getAttribute('data-pw'));});}\n"
+    "function search(re){var tot=+svg.getAttribute('data-total'),hits=[];if(!re){reset();return;}\n"
+    " var rx;try{rx=new RegExp(re);}catch(err){return;}\n"
+    " fr().forEach(function(e){var r=e.querySelector('rect');if(rx.test(e.getAttribute('data-n'))){\n"
+    "  if(!r.getAttribute('data-o'))r.setAttribute('data-o',r.getAttribute('fill'));r.setAttribute('fill','rgb(230,0,230)');\n"
+    "  hits.push([+e.getAttribute('data-x'),+e.getAttribute('data-w')]);}\n"
+    "  else if(r.getAttribute('data-o')){r.setAttribute('fill',r.getAttribute('data-o'));r.removeAttribute('data-o');}});\n"
+    " hits.sort(function(a,b){return a[0]-b[0]||b[1]-a[1];});var c=0,end=-1;\n"
+    " hits.forEach(function(h){if(h[0]>=end){c+=h[1];end=h[0]+h[1];}else if(h[0]+h[1]>end){c+=h[0]+h[1]-end;end=h[0]+h[1];}});\n"
+    " mt.textContent=hits.length?'Matched: '+(100*c/tot).toFixed(1)+'%':'';sb.textContent='Reset Search';sb.setAttribute('data-on','1');}\n"
+    "function reset(){fr().forEach(function(e){var r=e.querySelector('rect');if(r.getAttribute('data-o')){r.setAttribute('fill',r.getAttribute('data-o'));r.removeAttribute('data-o');}});\n"
+    " mt.textContent='';sb.textContent='Search';sb.removeAttribute('data-on');}\n"
+    "function init(){det=document.getElementById('details');sb=document.getElementById('search');zb=document.getElementById('unzoom');mt=document.getElementById('matched');\n"
+    " fr().forEach(function(e){e.addEventListener('click',function(ev){zoom(e);ev.stopPropagation();});\n"
+    "  e.addEventListener('mouseover',function(){det.textContent=e.querySelector('title').textContent;});\n"
+    "  e.addEventListener('mouseout',function(){det.textContent=' ';});fit(e);});\n"
+    " zb.addEventListener('click',unzoom);\n"
+    " sb.addEventListener('click',function(){if(sb.getAttribute('data-on'))reset();else search(prompt('Search (regular expression)',''));});\n"
+    " window.addEventListener('keydown',function(ev){if(ev.keyCode===114||((ev.ctrlKey||ev.metaKey)&&ev.keyCode===70)){ev.preventDefault();search(prompt('Search (regular expression)',''));}\n"
+    "  else if(ev.keyCode===27){unzoom();reset();}});\n"
+    " var q=location.hash.match(/s=([^&]*)/);if(q)search(decodeURIComponent(q[1]));\n"
+    " var z=location.hash.match(/z=([^&]*)/);if(z){var want=decodeURIComponent(z[1]);fr().forEach(function(e){if(!cur&&e.getAttribute('data-n')===want)zoom(e);});}}\n"
+    "window.addEventListener('load',init);\n"
+    "]]></script>\n";
+
+/* Writes one frame box. x and w are in samples; the layout maps them to pixels. */
+static void kperf__fg_box(FILE *f, const char *name, size_t nlen, uint64_t x, uint64_t w,
+                          int depth, uint64_t total, double scale, int height, const char *unit) {
+    double px = 10 + (double)x * scale, pw = (double)w * scale;
+    if (pw < 0.1) return;
+    int y = height - 40 - (depth + 1) * 16;
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < nlen; i++) h = (h ^ (unsigned char)name[i]) * 16777619u;
+    int r = 205 + (int)(h % 50), g = (int)((h >> 8) % 230), b = (int)((h >> 16) % 55);
+    fprintf(f, "<g class=\"f\" data-x=\"%" PRIu64 "\" data-w=\"%" PRIu64 "\" data-d=\"%d\" "
+            "data-px=\"%.2f\" data-pw=\"%.2f\" data-n=\"", x, w, depth, px, pw);
+    kperf__fg_xml(f, name, nlen);
+    fputs("\"><title>", f);
+    kperf__fg_xml(f, name, nlen);
+    fprintf(f, " (%" PRIu64 " %s, %.2f%%)</title><rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" "
+            "height=\"15\" fill=\"rgb(%d,%d,%d)\" rx=\"2\" ry=\"2\"/><text x=\"%.2f\" y=\"%d\">"
+            "</text></g>\n", w, unit, total ? 100.0 * (double)w / (double)total : 0.0, px, y, pw,
+            r, g, b, px + 3, y + 11);
+}
+
+/* Collects stacks from folded text (modified in place: stacks become NUL-terminated). */
+static int kperf__fg_parse(char *text, kperf__fg_stack **out, size_t *n, size_t *cap) {
+    size_t lineno = 0;
+    for (char *line = text; line && *line;) {
+        char *nl = strchr(line, '\n');
+        if (nl) *nl = 0;
+        lineno++;
+        size_t len = strlen(line);
+        while (len && (line[len - 1] == '\r' || line[len - 1] == ' ')) line[--len] = 0;
+        if (len) {
+            char *sp = strrchr(line, ' ');
+            char *end = NULL;
+            unsigned long long c = sp ? strtoull(sp + 1, &end, 10) : 0;
+            if (!sp || !end || *end || end == sp + 1)
+                return kperf__fail(KPERF_EPARSE, "flame graph: line %zu is not \"frame;frame;... "
+                                   "COUNT\": %.80s", lineno, line);
+            *sp = 0;
+            if (kperf__sym_grow(out, cap, *n + 1, sizeof **out)) return -ENOMEM;
+            (*out)[(*n)++] = (kperf__fg_stack){line, (uint64_t)c};
+        }
+        line = nl ? nl + 1 : NULL;
+    }
+    return 0;
+}
+
+/* Lays the sorted stacks out as a tree (merging common leading frames) and draws it. */
+static void kperf__fg_draw(FILE *f, const kperf__fg_stack *st, size_t n, uint64_t total,
+                           double scale, int height, const char *unit) {
+    enum { MAXD = 1024 };
+    struct { const char *name; size_t len; uint64_t x; } open[MAXD];
+    int depth = 0;
+    uint64_t x = 0;
+    for (size_t i = 0; i <= n; i++) {
+        const char *p = i < n ? st[i].s : "";
+        int d = 0; /* frames of this stack matching the open path */
+        const char *q = p;
+        while (i < n && d < depth && d < MAXD) {
+            size_t l = strcspn(q, ";");
+            if (l != open[d].len || memcmp(q, open[d].name, l)) break;
+            d++;
+            q += l;
+            if (*q == ';') q++;
+            else break;
+        }
+        while (depth > d) {
+            depth--;
+            kperf__fg_box(f, open[depth].name, open[depth].len, open[depth].x, x - open[depth].x,
+                          depth + 1, total, scale, height, unit);
+        }
+        if (i == n) break;
+        while (*q && depth < MAXD - 1) {
+            size_t l = strcspn(q, ";");
+            open[depth].name = q, open[depth].len = l, open[depth].x = x;
+            depth++;
+            q += l;
+            if (*q == ';') q++;
+        }
+        x += st[i].n;
+    }
+}
+
+static int kperf__fg_svg(FILE *f, kperf__fg_stack *st, size_t n, const kperf_flamegraph_desc *d) {
+    qsort(st, n, sizeof *st, kperf__fg_cmp);
+    size_t w = 0; /* identical stacks add up */
+    for (size_t i = 0; i < n; i++) {
+        if (w && !kperf__fg_cmp(&st[w - 1], &st[i])) st[w - 1].n += st[i].n;
+        else st[w++] = st[i];
+    }
+    n = w;
+    uint64_t total = 0;
+    int maxd = 1;
+    for (size_t i = 0; i < n; i++) {
+        total += st[i].n;
+        int dd = 1;
+        for (const char *p = st[i].s; *p; p++) dd += *p == ';';
+        if (dd > maxd) maxd = dd;
+    }
+    if (maxd > 1023) maxd = 1023;
+    unsigned width = d->width ? d->width : 1200;
+    int height = (maxd + 1) * 16 + 80;
+    const char *title = d->title ? d->title : "Flame Graph";
+    const char *unit = d->count_name ? d->count_name : "samples";
+    double scale = total ? (double)(width - 20) / (double)total : 0;
+    fprintf(f, "<?xml version=\"1.0\" standalone=\"no\"?>\n<svg version=\"1.1\" width=\"%u\" "
+            "height=\"%d\" viewBox=\"0 0 %u %d\" xmlns=\"http://www.w3.org/2000/svg\" "
+            "data-w=\"%u\" data-total=\"%" PRIu64 "\">\n", width, height, width, height, width, total);
+    fputs("<style>text{font-family:Verdana,sans-serif;font-size:12px;fill:#000}"
+          "g.f{cursor:pointer}g.f:hover rect{stroke:#000;stroke-width:0.5}"
+          "#title{font-size:17px;text-anchor:middle}.btn{cursor:pointer}#unzoom{opacity:0}"
+          "</style>\n", f);
+    fputs(kperf__fg_js, f);
+    fprintf(f, "<rect x=\"0\" y=\"0\" width=\"%u\" height=\"%d\" fill=\"#f8f8f0\"/>\n", width, height);
+    fprintf(f, "<text id=\"title\" x=\"%u\" y=\"24\">", width / 2);
+    kperf__fg_xml(f, title, strlen(title));
+    fprintf(f, "</text>\n<text id=\"unzoom\" class=\"btn\" x=\"10\" y=\"24\">Reset Zoom</text>\n"
+            "<text id=\"search\" class=\"btn\" x=\"%u\" y=\"24\">Search</text>\n"
+            "<text id=\"matched\" x=\"%u\" y=\"%d\"> </text>\n"
+            "<text id=\"details\" x=\"10\" y=\"%d\"> </text>\n", width - 110, width - 110,
+            height - 15, height - 15);
+    kperf__fg_box(f, "all", 3, 0, total, 0, total, scale, height, unit);
+    kperf__fg_draw(f, st, n, total, scale, height, unit);
+    fputs("</svg>\n", f);
+    return (int)n;
+}
+
+KPERF_API int kperf_flamegraph_write(const char *svg_path, const kperf_flamegraph_desc *desc) {
+    if (!svg_path || !desc)
+        return kperf__fail(EINVAL, "kperf_flamegraph_write: path and desc are required");
+    char *text = NULL;
+    kperf__fg_stack *st = NULL;
+    size_t n = 0, cap = 0;
+    int rc = 0;
+    if (desc->folded || desc->folded_path) {
+        if (desc->folded) {
+            text = kperf__strdup(desc->folded);
+        } else {
+            FILE *in = fopen(desc->folded_path, "re");
+            if (!in) return kperf__fail(errno, "flame graph: cannot read %s: %s",
+                                        desc->folded_path, strerror(errno));
+            size_t tcap = 0, len = 0, r;
+            char buf[65536];
+            while ((r = fread(buf, 1, sizeof buf, in)) > 0) {
+                if (kperf__sym_grow(&text, &tcap, len + r + 1, 1)) break;
+                memcpy(text + len, buf, r);
+                len += r;
+            }
+            fclose(in);
+            if (text) text[len] = 0;
+            else text = kperf__strdup("");
+        }
+        if (!text) return kperf__fail(ENOMEM, "flame graph: out of memory");
+        rc = kperf__fg_parse(text, &st, &n, &cap);
+    } else {
+        for (size_t i = 0; i < desc->nstacks && !rc; i++) {
+            if (!desc->stacks[i].stack) continue;
+            if (kperf__sym_grow(&st, &cap, n + 1, sizeof *st)) rc = -ENOMEM;
+            else st[n++] = (kperf__fg_stack){desc->stacks[i].stack, desc->stacks[i].count};
+        }
+    }
+    FILE *f = NULL;
+    if (!rc) {
+        f = strcmp(svg_path, "-") ? fopen(svg_path, "we") : stdout;
+        if (!f) rc = kperf__fail(errno, "flame graph: cannot write %s: %s", svg_path, strerror(errno));
+    }
+    if (!rc) {
+        rc = kperf__fg_svg(f, st, n, desc);
+        if (f != stdout ? fclose(f) != 0 : fflush(f) != 0)
+            rc = kperf__fail(EIO, "flame graph: writing %s failed", svg_path);
+    }
+    if (rc == -ENOMEM) kperf__fail(ENOMEM, "flame graph: out of memory");
+    KPERF_FREE(st);
+    KPERF_FREE(text);
+    return rc;
+}
+
 // <<symbols
 
 #ifdef __cplusplus

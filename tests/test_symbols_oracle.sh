@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# kperf symbolize against GNU addr2line and llvm-symbolizer on fixtures built here in many
+# shapes: C and C++, gcc and clang, -O0 and -O2 (inlining), PIE and non-PIE, a shared
+# library, DWARF 4 and 5, stripped with a .gnu_debuglink, zlib- and zstd-compressed debug
+# sections. 3000 random text addresses each (fixed seed); see tests/sym_oracle.py for the
+# comparison and the explained binutils quirks.
+# usage: tests/test_symbols_oracle.sh BUILD_DIR
+B=${1:-build}
+K=$B/kperf
+F=$B/symfix
+N=${SYM_ORACLE_N:-3000}
+mkdir -p "$F"
+[ -x "$K" ] || { echo "FAIL - oracle: $K not built"; exit 1; }
+command -v addr2line >/dev/null || { echo "SKIP - oracle: addr2line missing (apt-get install binutils)"; exit 0; }
+command -v python3 >/dev/null || { echo "SKIP - oracle: python3 missing"; exit 0; }
+SRC=tests/progs/sym_fixture.c
+CXXSRC=tests/progs/sym_fixture_cpp.cpp
+
+build() { # name compiler flags... -- builds $F/name, prints SKIP when the toolchain refuses
+    local name=$1 cc=$2; shift 2
+    if ! command -v "$cc" >/dev/null; then echo "SKIP - oracle_$name: $cc not installed"; return 1; fi
+    if ! "$cc" "$@" -o "$F/$name" >"$F/$name.log" 2>&1; then
+        echo "SKIP - oracle_$name: $cc $* failed: $(tail -1 "$F/$name.log")"; return 1
+    fi
+}
+check() { python3 tests/sym_oracle.py "$K" "$F/$1" "$1" "$N" "${2:-12345}"; }
+
+build c_gcc_O0_dw5_default gcc -O0 -g "$SRC" && check c_gcc_O0_dw5_default
+build c_gcc_O2_dw5_default gcc -O2 -g "$SRC" && check c_gcc_O2_dw5_default
+build c_gcc_O2_dw4 gcc -O2 -gdwarf-4 "$SRC" && check c_gcc_O2_dw4
+build c_gcc_O2_nopie_dw5 gcc -O2 -g -fno-pie -no-pie "$SRC" && check c_gcc_O2_nopie_dw5
+build c_gcc_O3_dw4_nopie gcc -O3 -gdwarf-4 -fno-pie -no-pie "$SRC" && check c_gcc_O3_dw4_nopie
+build c_clang_O2_dw5 clang -O2 -gdwarf-5 "$SRC" && check c_clang_O2_dw5
+build c_clang_O2_dw4 clang -O2 -gdwarf-4 "$SRC" && check c_clang_O2_dw4
+build cpp_gcc_O0_dw5_default g++ -O0 -g "$CXXSRC" && check cpp_gcc_O0_dw5_default
+build cpp_gcc_O2_dw5_default g++ -O2 -g "$CXXSRC" && check cpp_gcc_O2_dw5_default
+build cpp_gcc_O2_dw4 g++ -O2 -gdwarf-4 "$CXXSRC" && check cpp_gcc_O2_dw4
+build cpp_clang_O2_dw5 clang++ -O2 -gdwarf-5 "$CXXSRC" && check cpp_clang_O2_dw5
+build libsym_gcc_O2_dw5.so gcc -O2 -g -fPIC -shared -DSYM_AS_LIB "$SRC" && check libsym_gcc_O2_dw5.so
+# -gz: zlib-compressed sections written by the compiler/linker
+build c_gcc_O2_gz_dw5 gcc -O2 -g -gz "$SRC" && check c_gcc_O2_gz_dw5
+
+# stripped binary with a .gnu_debuglink to a separate debug file (CRC checked)
+if build c_gcc_O2_full_dw5 gcc -O2 -g "$SRC"; then
+    (cd "$F" && objcopy --only-keep-debug c_gcc_O2_full_dw5 c_gcc_O2_dbglink_dw5.debug &&
+        objcopy --strip-debug --add-gnu-debuglink=c_gcc_O2_dbglink_dw5.debug c_gcc_O2_full_dw5 c_gcc_O2_dbglink_dw5) &&
+        check c_gcc_O2_dbglink_dw5
+    # zstd-compressed debug sections (libelf < 0.189 cannot inflate them; kperf does)
+    if objcopy --compress-debug-sections=zstd "$F/c_gcc_O2_full_dw5" "$F/c_gcc_O2_zstd_dw5" 2>/dev/null &&
+        readelf -t "$F/c_gcc_O2_zstd_dw5" 2>/dev/null | grep -qi zstd; then
+        check c_gcc_O2_zstd_dw5
+    else
+        echo "SKIP - oracle_c_gcc_O2_zstd_dw5: this objcopy cannot write zstd sections"
+    fi
+    objcopy --compress-debug-sections=zlib "$F/c_gcc_O2_full_dw5" "$F/c_gcc_O2_zlib_dw5" && check c_gcc_O2_zlib_dw5
+fi
+exit 0
