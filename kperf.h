@@ -923,9 +923,11 @@ KPERF_API void kperf_sample_rows_free(kperf_sample_rows *rows);
 typedef struct kperf_folded kperf_folded;
 
 /** Names a frame for folded output: write the name of @p addr into @p buf (size @p n,
- *  NUL-terminated) and return its length, or a negative value for "use the address". */
-typedef int (*kperf_frame_name_fn)(uint64_t addr, uint32_t pid, bool kernel, char *buf,
-                                   size_t n, void *user);
+ *  NUL-terminated) and return its length, or a negative value for "use the address".
+ *  @p kernel says the address is a kernel one; @p leaf is false for return addresses (every
+ *  frame but the innermost), which a symbolizer should look up as addr - 1. */
+typedef int (*kperf_frame_name_fn)(uint64_t addr, uint32_t pid, bool kernel, bool leaf,
+                                   char *buf, size_t n, void *user);
 
 /** @brief Creates an empty folded-stack aggregation.
  *  @param out receives it; NULL on failure. @param name frame namer, or NULL for hex
@@ -4715,9 +4717,9 @@ static int kperf__folded_append(kperf_folded *f, size_t *len, const char *text) 
 }
 
 static int kperf__folded_frame(kperf_folded *f, size_t *len, uint64_t addr, uint32_t pid,
-                               bool kernel) {
+                               bool kernel, bool leaf) {
     char name[512];
-    int n = f->name ? f->name(addr, pid, kernel, name, sizeof name, f->user) : -1;
+    int n = f->name ? f->name(addr, pid, kernel, leaf, name, sizeof name, f->user) : -1;
     if (n < 0)
         snprintf(name, sizeof name, "0x%llx%s", (unsigned long long)addr, kernel ? "_[k]" : "");
     return kperf__folded_append(f, len, name);
@@ -4730,18 +4732,20 @@ KPERF_API int kperf_folded_add(kperf_folded *f, const kperf_sample *smp, const c
     if (comm && *comm && (err = kperf__folded_append(f, &len, comm))) return err;
     if (smp->nips) {
         /* root first; a context marker applies to the entries after it (inwards) */
+        size_t leaf = 0;
+        while (leaf < smp->nips && smp->ips[leaf] >= KPERF_CONTEXT_MAX) leaf++;
         for (size_t i = smp->nips; i-- > 0;) {
             uint64_t a = smp->ips[i];
-            if (a >= KPERF_CONTEXT_MAX) continue;
+            if (a >= KPERF_CONTEXT_MAX || (!a && i != leaf)) continue; /* markers, chain ends */
             bool kernel = false;
             for (size_t k = i; k-- > 0;)
                 if (smp->ips[k] >= KPERF_CONTEXT_MAX) {
                     kernel = smp->ips[k] == KPERF_CONTEXT_KERNEL;
                     break;
                 }
-            if ((err = kperf__folded_frame(f, &len, a, smp->pid, kernel))) return err;
+            if ((err = kperf__folded_frame(f, &len, a, smp->pid, kernel, i == leaf))) return err;
         }
-    } else if ((err = kperf__folded_frame(f, &len, smp->ip, smp->pid, false))) {
+    } else if ((err = kperf__folded_frame(f, &len, smp->ip, smp->pid, false, true))) {
         return err;
     }
     if (!len) return 0;
