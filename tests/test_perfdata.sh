@@ -116,3 +116,15 @@ head -c 700 "$T/k.data" > "$T/trunc.data"
 printf '\x10\x00\x00\x00\x00\x00\x03\x00' >> "$T/trunc.data"
 "$K" report -i "$T/trunc.data" >/dev/null 2>"$T/c.err"; rc=$?
 if [ $rc = 1 ] && grep -q 'kperf report:' "$T/c.err"; then ok corrupt_file_error; else fail corrupt_file_error "rc $rc: $(cat "$T/c.err")"; fi
+
+# 10. the self-profiling example names its own hot functions every second
+if [ -x "$B/examples/self_profile" ]; then
+    "$B/examples/self_profile" 2 >"$T/sp.out" 2>&1
+    if grep -q '^second 2:' "$T/sp.out" && grep -q 'work_sqrt' "$T/sp.out" && grep -q 'work_hash' "$T/sp.out"; then
+        ok self_profile_example
+    else
+        fail self_profile_example "$(head -8 "$T/sp.out")"
+    fi
+else
+    fail self_profile_example "$B/examples/self_profile not built"
+fi
