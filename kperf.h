@@ -467,9 +467,252 @@ KPERF_API void kperf_event_names_free(char **names, size_t n);
 // <<events
 
 // >>counting ----------------------------------------------------------------------------
+
+/** How far a counter value can be trusted (multiplexing). */
+typedef enum kperf_accuracy {
+    KPERF_COUNT_EXACT = 0,       /**< counted the whole time it was enabled: exact */
+    KPERF_COUNT_SCALED = 1,      /**< multiplexed: value = raw * enabled / running, estimate */
+    KPERF_COUNT_NOT_COUNTED = 2, /**< never on the PMU while enabled: value is 0, unknown */
+} kperf_accuracy;
+
+/** One counter value with its times and accuracy. */
+typedef struct kperf_value {
+    uint64_t raw;           /**< raw count summed over the fds behind this value */
+    uint64_t enabled;       /**< ns the event was enabled (summed like raw) */
+    uint64_t running;       /**< ns the event was on the PMU (summed like raw) */
+    double value;           /**< estimate: raw scaled by enabled/running per fd, times the
+                                 sysfs `.scale` of the event; equals raw when exact */
+    double delta;           /**< change of value since the previous kperf_counter_read() */
+    double percent;         /**< running / enabled * 100 (libkperf countPercent); 100 when
+                                 exact, 0 when not counted */
+    kperf_accuracy accuracy;    /**< exact, scaled or not counted */
+} kperf_value;
+
+/** Totals of one event over every target of a counter. */
+typedef struct kperf_count {
+    const char *name;       /**< event display name, e.g. "task-clock" */
+    const char *unit;       /**< unit after sysfs scaling ("" when none; "msec" is not
+                                 applied: task-clock values are ns) */
+    kperf_value v;          /**< the value */
+} kperf_count;
+
+/** One value of one event on one target (fd set): the flat rows of a read, the raw
+ *  material of the libkperf task records. */
+typedef struct kperf_count_row {
+    int event;              /**< index into kperf_counts::events */
+    pid_t pid;              /**< process id; -1 for a CPU-wide row */
+    pid_t tid;              /**< thread id; -1 for a CPU-wide row */
+    int cpu;                /**< CPU of the fd; -1 when it follows the thread */
+    bool exited;            /**< a thread that inherited the counter and exited (per_thread
+                                 split); its value is final */
+    kperf_value v;          /**< the value */
+} kperf_count_row;
+
+/** The result of kperf_counter_read(). All pointers point into storage owned by the
+ *  counter: valid until the next read or close of that counter. */
+typedef struct kperf_counts {
+    const kperf_count *events;  /**< totals per event, in spec order */
+    size_t nevents;             /**< number of events */
+    const kperf_count_row *rows;    /**< per-target values: one per event and fd set, plus
+                                         one per exited thread with per_thread */
+    size_t nrows;               /**< number of rows */
+    uint64_t interval_ns;       /**< monotonic ns since the previous read (or the open) */
+    uint64_t lost;              /**< exited-thread records lost (per_thread ring overflow) */
+    uint64_t iterations;        /**< brackets summed by kperf_region_read(); 0 for counters */
+} kperf_counts;
+
+/** What the calling process may measure, from perf_event_paranoid and its capabilities. */
+typedef struct kperf_perm {
+    int paranoid;           /**< /proc/sys/kernel/perf_event_paranoid (3 if unreadable) */
+    bool cap_perfmon;       /**< effective CAP_PERFMON */
+    bool cap_sys_admin;     /**< effective CAP_SYS_ADMIN */
+    bool kernel;            /**< kernel space may be counted (paranoid <= 1 or a capability) */
+    bool cpu_wide;          /**< whole CPUs may be counted (paranoid <= 0 or a capability) */
+} kperf_perm;
+
+/** @brief Reads the calling process's perf permissions. Tools use it to count kernel space
+ *  when allowed (`.include_kernel = perm.kernel`), as `perf stat` does.
+ *  @param out receives the permissions.
+ *  @return 0 (unreadable files count as the most restrictive answer). */
+KPERF_API int kperf_perm_read(kperf_perm *out);
+
+/** A set of event groups opened over a set of targets. Opaque. */
+typedef struct kperf_counter kperf_counter;
+
+/** What to count, where. Zero-initialised means: task-clock, the calling thread, user
+ *  space only, enabled by kperf_counter_start(). */
+typedef struct kperf_counter_desc {
+    const char *events;     /**< event spec as `perf stat -e` takes it; NULL = "task-clock" */
+    const kperf_pmus *pmus; /**< registry to resolve events in; NULL = open one from
+                                 sysfs_root (kept for the counter's lifetime) */
+    const char *sysfs_root; /**< sysfs root when pmus is NULL; NULL = KPERF_SYSFS_ROOT or "/" */
+    const pid_t *pids;      /**< processes: every thread of each (from /proc/PID/task) */
+    size_t npids;           /**< number of pids */
+    const pid_t *tids;      /**< single threads */
+    size_t ntids;           /**< number of tids */
+    const int *cpus;        /**< CPUs to count on; with pids/tids: those threads on those
+                                 CPUs, without: everything on those CPUs */
+    size_t ncpus;           /**< number of cpus */
+    bool all_cpus;          /**< every online CPU (like `perf stat -a`); needs
+                                 perf_event_paranoid <= 0 or CAP_PERFMON */
+    bool inherit;           /**< threads and processes the targets create after the open
+                                 are counted too (added to their parent's fds) */
+    bool per_thread;        /**< implies inherit: each inherited thread that exits becomes
+                                 its own row, with its pid and tid (PERF_RECORD_READ through a
+                                 small ring per group leader); live threads stay in their
+                                 parent's row */
+    bool include_kernel;    /**< count kernel space too (needs paranoid <= 1); events with
+                                 an explicit :u/:k modifier keep it */
+    bool include_hv;        /**< count the hypervisor too */
+    bool enable_on_exec;    /**< start counting when the target execs (kperf stat -- cmd);
+                                 start() is then not needed */
+} kperf_counter_desc;
+
+/** @brief Opens every event of desc->events on every target, as groups.
+ *  Each `{...}` group (and each event outside braces) is one kernel group per target: one
+ *  ioctl starts it, one read() reads it. Uncore events (a PMU with a cpumask) open on their
+ *  PMU's CPUs only, never per thread.
+ *  @param out receives the counter, stopped and zeroed; NULL on failure.
+ *  @param desc what to count; NULL = every default.
+ *  @return 0, or a negative code; kperf_errmsg() says which event and target failed and
+ *  what to change (-KPERF_ENOTSUP, -KPERF_EPARANOID, -KPERF_ENOCAP, -KPERF_ELIMIT,
+ *  -KPERF_ENOTARGET, -KPERF_ENOEVENT, -KPERF_EPARSE, ...).
+ *  *Ownership:* close with kperf_counter_close(). */
+KPERF_API int kperf_counter_open(kperf_counter **out, const kperf_counter_desc *desc);
+
+/** @brief Closes every fd and frees the counter; accepts NULL. */
+KPERF_API void kperf_counter_close(kperf_counter *c);
+
+/** @brief Starts counting: one PERF_EVENT_IOC_ENABLE per group fd set.
+ *  @return 0 or a negative errno. *Thread safety:* one thread at a time per counter. */
+KPERF_API int kperf_counter_start(kperf_counter *c);
+
+/** @brief Stops counting: one PERF_EVENT_IOC_DISABLE per group fd set.
+ *  @return 0 or a negative errno. */
+KPERF_API int kperf_counter_stop(kperf_counter *c);
+
+/** @brief Zeroes every count: one PERF_EVENT_IOC_RESET per group fd set. Deltas restart.
+ *  @return 0 or a negative errno. */
+KPERF_API int kperf_counter_reset(kperf_counter *c);
+
+/** @brief Reads every group with one read() per group fd set (members matched by id).
+ *  Works while running or stopped. Totals are since the open (or the last reset); deltas
+ *  since the previous read, which makes repeated reads interval reads.
+ *  @param c the counter.
+ *  @param out receives pointers into counter-owned storage (no allocation on this path
+ *  except when new exited threads are recorded with per_thread).
+ *  @return 0 or a negative code. */
+KPERF_API int kperf_counter_read(kperf_counter *c, kperf_counts *out);
+
+/** @brief Number of fds the counter holds (one per event per target). */
+KPERF_API size_t kperf_counter_nfds(const kperf_counter *c);
+
+/** @brief Prints one line per event: the value divided by @p iterations, the name, and
+ *  "(xx.xx%)" when the value was scaled or "<not counted>".
+ *  @param f where to print.
+ *  @param n a read result.
+ *  @param iterations divisor for per-iteration values; 0 or 1 prints totals. */
+KPERF_API void kperf_counts_print(void *f, const kperf_counts *n, uint64_t iterations);
+
+/** One fd that a counter would open: its perf_event_attr and where it goes. */
+typedef struct kperf_plan_entry {
+    const char *event;      /**< event spec as written, e.g. "task-clock:u" */
+    const char *pmu;        /**< PMU name, e.g. "software", "uncore_imc_0" */
+    uint32_t type;          /**< attr.type */
+    uint64_t config[4];     /**< attr.config, config1, config2, config3 */
+    int cpu;                /**< cpu argument of perf_event_open (-1 = any) */
+    pid_t pid;              /**< pid argument (-1 = every task on cpu, 0 = caller) */
+    int leader;             /**< index of this fd's group leader entry (itself if leader) */
+    const void *attr;       /**< the complete struct perf_event_attr (cast it) */
+    size_t attr_size;       /**< sizeof(struct perf_event_attr) as compiled */
+} kperf_plan_entry;
+
+/** A dry run: every fd a request would open, in open order. */
+typedef struct kperf_plan {
+    kperf_plan_entry *entries;  /**< the fds, group leaders before their members */
+    size_t nentries;            /**< number of fds */
+} kperf_plan;
+
+/** @brief Computes every perf_event_attr that kperf_counter_open() would open for @p desc
+ *  without calling the kernel (pids are still listed from /proc).
+ *  @param out receives the plan; NULL on failure.
+ *  @return 0 or a negative code (the same parse and target errors as the open).
+ *  *Ownership:* free with kperf_plan_free(). */
+KPERF_API int kperf_counter_plan(kperf_plan **out, const kperf_counter_desc *desc);
+
+/** @brief Frees a plan; accepts NULL. */
+KPERF_API void kperf_plan_free(kperf_plan *plan);
+
+/** @brief Formats one plan entry as the line `kperf stat --plan` prints:
+ *  `event=<spec> pmu=<name> type=<n> config=0x<hex> config1=0x<hex> config2=0x<hex>
+ *  cpu=<n> pid=<n> leader=<spec>` (no newline).
+ *  @return the length snprintf would have written. */
+KPERF_API int kperf_plan_format(const kperf_plan *plan, size_t i, char *buf, size_t size);
 // <<counting
 
 // >>region ------------------------------------------------------------------------------
+
+/** A self-monitoring region counter: events of the calling thread, enabled once, read at
+ *  every kperf_region_start()/kperf_region_stop() bracket through rdpmc where the PMU
+ *  allows user access (no syscall), else with one read() per group. Opaque. */
+typedef struct kperf_region kperf_region;
+
+/** What a region counts. Zero-initialised: task-clock, user space, rdpmc when possible,
+ *  overhead calibrated at open and not subtracted. */
+typedef struct kperf_region_desc {
+    const char *events;     /**< event spec; NULL = "task-clock" */
+    const kperf_pmus *pmus; /**< registry; NULL = open one from sysfs_root */
+    const char *sysfs_root; /**< sysfs root when pmus is NULL */
+    bool include_kernel;    /**< count kernel space too (paranoid <= 1) */
+    bool no_rdpmc;          /**< always use read(), even where rdpmc would work */
+    bool subtract_overhead; /**< kperf_region_read() subtracts the calibrated cost of an
+                                 empty bracket from every bracket (clamped at 0) */
+} kperf_region_desc;
+
+/** @brief Opens the events on the calling thread, maps their user pages, enables them and
+ *  calibrates the cost of an empty start/stop bracket.
+ *  @param out receives the region; NULL on failure.
+ *  @param desc what to count; NULL = defaults.
+ *  @return 0 or a negative code (see kperf_counter_open()).
+ *  *Thread safety:* use the region only on the thread that opened it. */
+KPERF_API int kperf_region_open(kperf_region **out, const kperf_region_desc *desc);
+
+/** @brief Closes the region; accepts NULL. */
+KPERF_API void kperf_region_close(kperf_region *r);
+
+/** @brief Takes the start snapshot of a bracket (rdpmc, or one read() per group).
+ *  @return 0 or a negative code. */
+KPERF_API int kperf_region_start(kperf_region *r);
+
+/** @brief Takes the end snapshot and adds the bracket's counts to the region's sums.
+ *  @return 0 or a negative code (-KPERF_ESTATE without a matching start). */
+KPERF_API int kperf_region_stop(kperf_region *r);
+
+/** @brief The sums over every bracket since the open (or reset): value per event, scaled
+ *  by the summed enabled/running times, with kperf_counts::iterations set to the number
+ *  of brackets. Deltas are since the previous kperf_region_read().
+ *  @param r the region.
+ *  @param out receives pointers into region-owned storage, valid until the next read.
+ *  @return 0 or a negative code. */
+KPERF_API int kperf_region_read(kperf_region *r, kperf_counts *out);
+
+/** @brief Forgets every bracket (the calibration stays). @return 0. */
+KPERF_API int kperf_region_reset(kperf_region *r);
+
+/** The calibration of a region: what an empty bracket costs. */
+typedef struct kperf_region_cost {
+    bool rdpmc;             /**< brackets read the counters with rdpmc (no syscall) */
+    double bracket_ns;      /**< wall-clock ns of one empty start/stop pair */
+    const double *per_event;    /**< per event (spec order): its value in an empty bracket;
+                                     region-owned */
+    size_t nevents;         /**< entries in per_event */
+} kperf_region_cost;
+
+/** @brief The calibrated overhead measured at open (empty brackets), so that callers can
+ *  subtract it themselves or judge how small a region may be.
+ *  @param r the region.
+ *  @param out receives the costs; per_event stays valid until kperf_region_close(). */
+KPERF_API void kperf_region_cost_read(const kperf_region *r, kperf_region_cost *out);
 // <<region
 
 // >>task --------------------------------------------------------------------------------
@@ -1304,6 +1547,181 @@ KPERF_API int kperf_syscall_names(kperf_tracefs *tfs, const char *const **names,
 // <<syscalls
 
 // >>device ------------------------------------------------------------------------------
+
+/** How the values of a metric are grouped (libkperf's aggregation modes, plus the summary). */
+typedef enum kperf_metric_mode {
+    KPERF_METRIC_TOTAL = 0,     /**< one value over every instance: the summary row */
+    KPERF_METRIC_PER_CORE,      /**< one value per CPU (core PMU events, e.g. L3 traffic) */
+    KPERF_METRIC_PER_CLUSTER,   /**< one value per L3 cache instance (cluster / CCX) */
+    KPERF_METRIC_PER_NUMA,      /**< one value per NUMA node */
+    KPERF_METRIC_PER_CHANNEL,   /**< one value per memory channel (DDR controller PMU) */
+    KPERF_METRIC_PER_BDF,       /**< one value per PCIe device (bus:device.function) */
+    KPERF_METRIC_PER_PORT,      /**< one value per PCIe root port */
+    KPERF_METRIC_PER_PMU        /**< one value per uncore PMU instance (raw uncore events) */
+} kperf_metric_mode;
+
+/** Static description of one device metric that kperf knows (whether or not the machine
+ *  has a PMU for it). */
+typedef struct kperf_metric_info {
+    const char *name;       /**< libkperf's name without "PMU_", e.g. "DDR_READ_BW" */
+    const char *unit;       /**< unit of its values, e.g. "MiB/s", "count", "%", "cycles" */
+    const char *brief;      /**< one line: what it measures */
+    const char *needs;      /**< the kind of PMU it needs, e.g. "DDR controller PMU" */
+} kperf_metric_info;
+
+/** @brief Number of metrics kperf defines (the table behind kperf_metric_at()). */
+KPERF_API size_t kperf_metric_count(void);
+
+/** @brief The i-th metric kperf defines, or NULL when i is out of range.
+ *  *Ownership:* static storage. */
+KPERF_API const kperf_metric_info *kperf_metric_at(size_t i);
+
+/** @brief Whether a metric can be measured with the PMUs of a registry.
+ *  @param pmus the registry (kperf_pmus_open()); NULL means the machine's.
+ *  @param name a metric name, case-insensitive, with or without libkperf's "PMU_" prefix.
+ *  @return 0 when supported; -KPERF_ENOMETRIC when no PMU provides it (the message names
+ *  the metric and the PMU name patterns that were looked for); -KPERF_EPARSE for an unknown
+ *  name (the message lists the known names). */
+KPERF_API int kperf_metric_check(const kperf_pmus *pmus, const char *name);
+
+/** Which device list kperf_device_bdf_list() returns (libkperf's PmuBdfType). */
+typedef enum kperf_bdf_type {
+    KPERF_BDF_PCIE = 0,     /**< PCIe endpoints below a root port that a hisi_pcie PMU watches */
+    KPERF_BDF_SMMU = 1      /**< PCI devices behind an SMMU that has an smmuv3_pmcg PMU */
+} kperf_bdf_type;
+
+/** @brief Lists the devices that the PCIe or SMMU metrics can measure (libkperf's
+ *  device_bdf_list), from `<root>/sys/devices/pci*` and `<root>/sys/class/iommu`.
+ *  @param pmus the registry (its root is used for the PCI and IOMMU trees); NULL means the
+ *  machine's.
+ *  @param type ::KPERF_BDF_PCIE or ::KPERF_BDF_SMMU.
+ *  @param out receives a NULL-terminated, sorted array of "DDDD:BB:DD.F" strings (never
+ *  NULL on success, possibly empty).
+ *  @return the number of devices, or a negative error code.
+ *  *Ownership:* free with kperf_device_bdf_list_free(). */
+KPERF_API int kperf_device_bdf_list(const kperf_pmus *pmus, kperf_bdf_type type, char ***out);
+
+/** @brief Frees a list from kperf_device_bdf_list(); accepts NULL. */
+KPERF_API void kperf_device_bdf_list_free(char **list);
+
+/** What to measure: metrics by name and/or raw uncore events. Zero-initialised = nothing;
+ *  at least one of metrics and events must be set. */
+typedef struct kperf_device_desc {
+    const char *metrics;    /**< comma-separated metric names, e.g. "DDR_READ_BW,L3_LAT";
+                                 NULL = none */
+    const char *events;     /**< comma-separated uncore events `pmu/terms/`; a PMU name
+                                 without its instance suffix (`hisi_sccl1_ddrc/flux_rd/`,
+                                 `uncore_imc/cas_count_read/`) means every instance; NULL =
+                                 none */
+    const char *bdf;        /**< PCIe/SMMU metrics: the device ("0000:31:00.0" or
+                                 "31:00.0"); NULL = every device in kperf_device_bdf_list() */
+    const kperf_pmus *pmus; /**< registry to resolve PMUs in; NULL = open one from root */
+    const char *root;       /**< sysfs root when pmus is NULL; NULL = KPERF_SYSFS_ROOT or "/" */
+} kperf_device_desc;
+
+/** One perf event of a device measurement: what kperf opens (or would open) with
+ *  perf_event_open(attr, pid = -1, cpu, group_fd). */
+typedef struct kperf_device_event {
+    char spec[160];         /**< the event as perf writes it, e.g. "hisi_sccl1_ddrc0/event=0x1/" */
+    char pmu[64];           /**< PMU instance name, e.g. "hisi_sccl1_ddrc0" */
+    uint32_t type;          /**< perf_event_attr.type (the PMU's `type` file) */
+    uint64_t config[3];     /**< perf_event_attr config, config1, config2 */
+    int cpu;                /**< the CPU it is opened on (uncore: from the PMU's cpumask) */
+    int leader;             /**< index of its group leader in the event list (itself if leader) */
+    int item;               /**< which requested metric or event (0-based, in desc order) */
+} kperf_device_event;
+
+/** A counter reading as the kernel reports it (read_format TOTAL_TIME_ENABLED|RUNNING). */
+typedef struct kperf_device_count {
+    uint64_t value;         /**< raw count */
+    uint64_t time_enabled;  /**< ns the event was enabled */
+    uint64_t time_running;  /**< ns it was on the PMU; 0 = it did not run (not counted) */
+} kperf_device_count;
+
+/** One computed value: a metric (or raw uncore event) for one instance, or its total. */
+typedef struct kperf_metric_value {
+    const char *name;       /**< metric name, or the uncore event as requested */
+    const char *unit;       /**< unit of value, e.g. "MiB/s"; "" for a raw event without one */
+    kperf_metric_mode mode; /**< grouping of this row; KPERF_METRIC_TOTAL for the summary */
+    char where[64];         /**< instance: "hisi_sccl1_ddrc0", "cpu12", "node1",
+                                 "0000:31:00.0", "uncore_imc_0@cpu20", or "total" */
+    int cpu;                /**< CPU the counter ran on; -1 for the total */
+    int numa;               /**< NUMA node of that CPU; -1 when unknown or total */
+    int socket;             /**< socket (physical package) of that CPU; -1 when unknown */
+    int channel;            /**< memory channel number for KPERF_METRIC_PER_CHANNEL, else -1 */
+    double value;           /**< the value in unit; NaN when not counted or when a ratio's
+                                 denominator is 0 */
+    bool counted;           /**< false when a counter behind the value did not run
+                                 (time_running 0): report "not counted", never 0 */
+    bool scaled;            /**< a counter was multiplexed and its count was scaled up */
+} kperf_metric_value;
+
+/** A device measurement: the planned (or opened) uncore events of some metrics. Opaque. */
+typedef struct kperf_device kperf_device;
+
+/** @brief Builds the plan of a device measurement without calling the kernel: which PMU
+ *  instances, events, config words and CPUs the metrics need.
+ *  @param out receives the object; NULL on failure.
+ *  @param desc what to measure.
+ *  @return 0; -KPERF_ENOMETRIC when the machine has no PMU for a metric (the message names
+ *  the metric and the missing PMU); -KPERF_ENOTSUP when a PMU's cpumask reads -1 (no owning
+ *  CPU); -KPERF_ENOTARGET when a PCIe/SMMU metric has no device (or not the one asked);
+ *  -KPERF_EPARSE, -KPERF_ENOPMU, -KPERF_ENOEVENT for a bad event.
+ *  *Ownership:* free with kperf_device_close(). */
+KPERF_API int kperf_device_plan(kperf_device **out, const kperf_device_desc *desc);
+
+/** @brief Plans like kperf_device_plan(), then opens every event (disabled) on its CPU.
+ *  Uncore events are opened once per CPU of the PMU's cpumask, never per thread.
+ *  @return 0 or a negative error code (the message names the event and CPU). */
+KPERF_API int kperf_device_open(kperf_device **out, const kperf_device_desc *desc);
+
+/** @brief Closes the events and frees the object; accepts NULL. */
+KPERF_API void kperf_device_close(kperf_device *dev);
+
+/** @brief Number of events in the plan (the length of the counts arrays). */
+KPERF_API size_t kperf_device_nevents(const kperf_device *dev);
+
+/** @brief The i-th planned event, or NULL when i is out of range. */
+KPERF_API const kperf_device_event *kperf_device_event_at(const kperf_device *dev, size_t i);
+
+/** @brief Number of requested items (metrics, then raw events), the range of
+ *  kperf_device_event::item. */
+KPERF_API size_t kperf_device_nitems(const kperf_device *dev);
+
+/** @brief Name, unit and grouping of the i-th requested item.
+ *  @return 0, or -EINVAL when i is out of range. Any out-pointer may be NULL. */
+KPERF_API int kperf_device_item(const kperf_device *dev, size_t i, const char **name,
+                                const char **unit, kperf_metric_mode *mode);
+
+/** @brief Enables every event (resets first).
+ *  @return 0, or -KPERF_ESTATE for a plan-only object, or a negative errno. */
+KPERF_API int kperf_device_start(kperf_device *dev);
+
+/** @brief Disables every event. @return 0 or a negative error code. */
+KPERF_API int kperf_device_stop(kperf_device *dev);
+
+/** @brief Reads every event's cumulative count since kperf_device_start().
+ *  @param counts array of kperf_device_nevents() entries, filled in event order.
+ *  @return 0, or a negative error code. For interval reports subtract the previous
+ *  reading field by field. */
+KPERF_API int kperf_device_read(kperf_device *dev, kperf_device_count *counts);
+
+/** @brief Computes metric values from counts (live or recorded).
+ *  Each count is first scaled for multiplexing (value * enabled / running); a count with
+ *  time_running 0 makes its row not counted. Then, per instance of each item: bandwidths
+ *  are sum(count) * bytes-per-count / elapsed; ratios and latencies divide the sums of
+ *  their events; counts are summed. A total row (KPERF_METRIC_TOTAL) follows each item's
+ *  instance rows.
+ *  @param dev the plan the counts belong to.
+ *  @param counts kperf_device_nevents() counts, in event order.
+ *  @param elapsed_ns the wall-clock time the counts cover (for rates); must be > 0 when an
+ *  item is a rate.
+ *  @param out array of cap values, filled in item order; may be NULL when cap is 0.
+ *  @param cap capacity of out.
+ *  @return the number of values the computation yields (may exceed cap: call again with a
+ *  larger array), or a negative error code. */
+KPERF_API int kperf_device_compute(const kperf_device *dev, const kperf_device_count *counts,
+                                   uint64_t elapsed_ns, kperf_metric_value *out, size_t cap);
 // <<device
 
 #ifdef __cplusplus
@@ -2157,6 +2575,8 @@ KPERF_API int kperf_topology_freq(const kperf_topology *t, int cpu, uint64_t *kh
 
 // >>events ------------------------------------------------------------------------------
 
+#include <fnmatch.h> /* tracepoint globs; plain C, safe inside extern "C" */
+
 /* A generic event name: hardware (type 0) or software (type 1). The first name of each
  * (type, config) pair is the primary one; the others are synonyms. */
 typedef struct kperf__generic {
@@ -2398,6 +2818,7 @@ KPERF__PRIV const char *kperf__tracefs_events(const char *root, char *buf, size_
 typedef struct kperf__vars {    /* the events one spec item becomes (one per PMU) */
     kperf_event *v;
     size_t n;
+    bool splice;                /* a tracepoint glob: inside braces, all join one group */
 } kperf__vars;
 
 typedef struct kperf__parser {
@@ -2806,78 +3227,130 @@ KPERF__PRIV int kperf__parse_pmu_event(kperf__parser *P, kperf__vars *v, const c
     return 0;
 }
 
+/* The optional `/filter/` after a tracepoint (P->pos on the '/'); quotes may hold '/'. */
+KPERF__PRIV int kperf__parse_filter(kperf__parser *P, char **filter) {
+    *filter = NULL;
+    if (P->s[P->pos] != '/') return 0;
+    size_t f0 = ++P->pos;
+    bool quoted = false;
+    while (P->s[P->pos] && (quoted || P->s[P->pos] != '/')) {
+        if (P->s[P->pos] == '"') quoted = !quoted;
+        else if (P->s[P->pos] == '\\' && P->s[P->pos + 1]) P->pos++;
+        P->pos++;
+    }
+    if (P->s[P->pos] != '/')
+        return kperf__parse_error(P, P->pos, "expected '/' closing the tracepoint filter");
+    if (P->pos > f0 && !(*filter = kperf__strndup(P->s + f0, P->pos - f0))) return -ENOMEM;
+    P->pos++;
+    return 0;
+}
+
+/* Unknown tracepoint: suggestions from the same system, or from systems of similar name. */
+KPERF__PRIV int kperf__unknown_tracepoint(const char *ev, const char *sys, const char *name) {
+    char path[PATH_MAX], want[256], full[256], text[600];
+    char **systems = NULL, **names = NULL;
+    size_t nsys = 0, n = 0;
+    kperf__suggest s;
+    snprintf(want, sizeof want, "%s:%s", sys, name);
+    kperf__suggest_init(&s, want);
+    s.limit = s.limit < 3 ? 3 : s.limit;
+    kperf__dir_names(ev, &systems, &nsys);
+    for (size_t i = 0; i < nsys; i++) {
+        if (strcmp(systems[i], sys) && kperf__edit_distance(systems[i], sys) > 2) continue;
+        kperf__dir_names(kperf__path(path, sizeof path, "%s/%s", ev, systems[i]), &names, &n);
+        for (size_t j = 0; j < n; j++) {
+            snprintf(full, sizeof full, "%s:%s", systems[i], names[j]);
+            kperf__suggest_add(full, &s);
+        }
+        kperf__names_free(names, n);
+    }
+    kperf__names_free(systems, nsys);
+    kperf__suggest_text(&s, text, sizeof text);
+    return kperf__fail(KPERF_ENOEVENT, "%s: unknown tracepoint (no %s/%s/%s/id)%s", want, ev, sys,
+                       name, text);
+}
+
+/* Reads the id of one tracepoint: 0, -ENOENT (no such tracepoint) or -EACCES/-EPERM. */
+KPERF__PRIV int kperf__tracepoint_id(const char *ev, const char *sys, const char *name,
+                                     uint64_t *id) {
+    char path[PATH_MAX], buf[32];
+    kperf__path(path, sizeof path, "%s/%s/%s/id", ev, sys, name);
+    int rc = kperf__read_file(path, buf, sizeof buf);
+    if (rc == -EACCES || rc == -EPERM) return rc;
+    if (rc <= 0 || !kperf__parse_u64(buf, strlen(buf), id)) return -ENOENT;
+    return 0;
+}
+
+KPERF__PRIV int kperf__tracepoint_push(kperf__vars *v, const char *sys, const char *name,
+                                       uint64_t id, const char *filter) {
+    char nm[512];
+    kperf_event *e = kperf__vars_push(v);
+    if (!e) return -ENOMEM;
+    e->type = PERF_TYPE_TRACEPOINT;
+    e->config[0] = id;
+    snprintf(nm, sizeof nm, "%s:%s", sys, name);
+    if (filter && !(e->filter = kperf__strdup(filter))) return -ENOMEM;
+    if (!(e->name = kperf__strdup(nm))) return -ENOMEM;
+    return (e->pmu = kperf__strdup("tracepoint")) ? 0 : -ENOMEM;
+}
+
+/* `sys:name` with glob characters (* ? [) in either part: every match, sorted. */
+KPERF__PRIV int kperf__tracepoint_glob(kperf__vars *v, const char *ev, const char *sys,
+                                       const char *name, const char *filter) {
+    char path[PATH_MAX];
+    char **systems = NULL, **names = NULL;
+    size_t nsys = 0, n = 0;
+    int rc = 0;
+    kperf__dir_names(ev, &systems, &nsys);
+    for (size_t i = 0; i < nsys && rc >= 0; i++) {
+        if (fnmatch(sys, systems[i], 0) != 0) continue;
+        if (kperf__dir_names(kperf__path(path, sizeof path, "%s/%s", ev, systems[i]), &names,
+                             &n) < 0)
+            continue;
+        for (size_t j = 0; j < n && rc >= 0; j++) {
+            uint64_t id;
+            if (fnmatch(name, names[j], 0) != 0) continue;
+            if (kperf__tracepoint_id(ev, systems[i], names[j], &id) == 0)
+                rc = kperf__tracepoint_push(v, systems[i], names[j], id, filter);
+        }
+        kperf__names_free(names, n);
+    }
+    kperf__names_free(systems, nsys);
+    if (rc < 0) return rc;
+    if (!v->n) return kperf__fail(KPERF_ENOEVENT, "%s:%s: no tracepoint matches (under %s)", sys,
+                                  name, ev);
+    return 0;
+}
+
 /* `sys:name[/filter/]`: P->pos is just after the name. */
 KPERF__PRIV int kperf__parse_tracepoint(kperf__parser *P, kperf__vars *v, const char *sys,
                                         const char *name) {
-    char dir[PATH_MAX], path[PATH_MAX], buf[32], want[256];
+    char dir[PATH_MAX];
     char *filter = NULL;
-    if (P->s[P->pos] == '/') {
-        size_t f0 = ++P->pos;
-        bool quoted = false;
-        while (P->s[P->pos] && (quoted || P->s[P->pos] != '/')) {
-            if (P->s[P->pos] == '"' ) quoted = !quoted;
-            else if (P->s[P->pos] == '\\' && P->s[P->pos + 1]) P->pos++;
-            P->pos++;
-        }
-        if (P->s[P->pos] != '/')
-            return kperf__parse_error(P, P->pos, "expected '/' closing the tracepoint filter");
-        if (P->pos > f0 && !(filter = kperf__strndup(P->s + f0, P->pos - f0))) return -ENOMEM;
-        P->pos++;
-    }
-    const char *ev = kperf__tracefs_events(kperf_pmus_root(P->pmus), dir, sizeof dir);
-    if (!ev) {
-        KPERF_FREE(filter);
-        return kperf__fail(KPERF_ENOTRACEFS,
-                           "%s:%s: tracefs is not mounted (looked in %s/sys/kernel/tracing and "
-                           "%s/sys/kernel/debug/tracing); mount it with `mount -t tracefs nodev "
-                           "/sys/kernel/tracing`",
-                           sys, name, kperf__rp(kperf_pmus_root(P->pmus)),
-                           kperf__rp(kperf_pmus_root(P->pmus)));
-    }
-    kperf__path(path, sizeof path, "%s/%s/%s/id", ev, sys, name);
-    int rc = kperf__read_file(path, buf, sizeof buf);
     uint64_t id;
-    if (rc == -EACCES || rc == -EPERM) {
-        KPERF_FREE(filter);
-        return kperf__fail(-rc, "%s:%s: cannot read %s: %s (tracefs needs root or a tracing "
-                                "group; run as root or chmod the tracefs mount)",
-                           sys, name, path, strerror(-rc));
-    }
-    if (rc <= 0 || !kperf__parse_u64(buf, strlen(buf), &id)) {
-        KPERF_FREE(filter);
-        kperf__suggest s;
-        char text[600];
-        char **names = NULL;
-        size_t n = 0;
-        snprintf(want, sizeof want, "%s:%s", sys, name);
-        kperf__suggest_init(&s, want);
-        s.limit = s.limit < 3 ? 3 : s.limit;
-        char **systems = NULL;
-        size_t nsys = 0;
-        kperf__dir_names(ev, &systems, &nsys);
-        for (size_t i = 0; i < nsys; i++) {
-            if (strcmp(systems[i], sys) && kperf__edit_distance(systems[i], sys) > 2) continue;
-            kperf__dir_names(kperf__path(path, sizeof path, "%s/%s", ev, systems[i]), &names, &n);
-            for (size_t j = 0; j < n; j++) {
-                char full[256];
-                snprintf(full, sizeof full, "%s:%s", systems[i], names[j]);
-                kperf__suggest_add(full, &s);
-            }
-            kperf__names_free(names, n);
-        }
-        kperf__names_free(systems, nsys);
-        kperf__suggest_text(&s, text, sizeof text);
-        return kperf__fail(KPERF_ENOEVENT, "%s: unknown tracepoint (no %s/%s/%s/id)%s", want, ev,
-                           sys, name, text);
-    }
-    kperf_event *e = kperf__vars_push(v);
-    if (!e) return KPERF_FREE(filter), -ENOMEM;
-    e->type = PERF_TYPE_TRACEPOINT;
-    e->config[0] = id;
-    e->filter = filter;
-    snprintf(want, sizeof want, "%s:%s", sys, name);
-    if (!(e->name = kperf__strdup(want))) return -ENOMEM;
-    return (e->pmu = kperf__strdup("tracepoint")) ? 0 : -ENOMEM;
+    int rc = kperf__parse_filter(P, &filter);
+    if (rc < 0) return rc;
+    const char *root = kperf__rp(kperf_pmus_root(P->pmus));
+    const char *ev = kperf__tracefs_events(kperf_pmus_root(P->pmus), dir, sizeof dir);
+    if (!ev)
+        rc = kperf__fail(KPERF_ENOTRACEFS,
+                         "%s:%s: tracefs is not mounted (looked in %s/sys/kernel/tracing and "
+                         "%s/sys/kernel/debug/tracing); mount it with `mount -t tracefs nodev "
+                         "/sys/kernel/tracing`",
+                         sys, name, root, root);
+    else if (strpbrk(sys, "*?[") || strpbrk(name, "*?["))
+        rc = kperf__tracepoint_glob(v, ev, sys, name, filter);
+    else if ((rc = kperf__tracepoint_id(ev, sys, name, &id)) == -EACCES || rc == -EPERM)
+        rc = kperf__fail(-rc, "%s:%s: cannot read %s/%s/%s/id: %s (tracefs needs root; run as "
+                              "root or make the tracefs mount readable)",
+                         sys, name, ev, sys, name, strerror(-rc));
+    else if (rc < 0)
+        rc = kperf__unknown_tracepoint(ev, sys, name);
+    else
+        rc = kperf__tracepoint_push(v, sys, name, id, filter);
+    KPERF_FREE(filter);
+    v->splice = true;
+    return rc;
 }
 
 /* A bare name: generic, cache, raw rNNNN, or an alias of one or more PMUs. */
@@ -2960,51 +3433,10 @@ KPERF__PRIV bool kperf__all_mods(const char *s, size_t n) {
     return true;
 }
 
-/* One event (not a group) at P->pos into @p v. */
-KPERF__PRIV int kperf__parse_event(kperf__parser *P, kperf__vars *v) {
-    char word[256], word2[256];
-    kperf__skip_ws(P);
-    size_t start = P->pos;
-    while (kperf__isname(P->s[P->pos])) P->pos++;
-    size_t wlen = P->pos - start;
-    if (!wlen) return kperf__parse_error(P, P->pos, "expected an event name");
-    if (wlen >= sizeof word) return kperf__parse_error(P, start, "event name too long");
-    memcpy(word, P->s + start, wlen);
-    word[wlen] = 0;
-    int rc;
-    uint32_t flags = 0;
-    uint8_t precise = 0;
-    bool mods_done = false;
-    size_t mods_at = 0;
-    if (P->s[P->pos] == '/') {
-        rc = kperf__parse_pmu_event(P, v, word);
-    } else if (P->s[P->pos] == ':') {
-        size_t w0 = P->pos + 1, w1 = w0;
-        while (kperf__isname(P->s[w1])) w1++;
-        uint32_t gt;
-        uint64_t gc;
-        if (kperf__all_mods(P->s + w0, w1 - w0) || kperf__generic_lookup(word, &gt, &gc)) {
-            mods_at = P->pos;
-            P->pos = w0;
-            if ((rc = kperf__parse_mods(P, &flags, &precise)) < 0) return rc;
-            mods_done = true;
-            rc = kperf__parse_named(P, v, word);
-        } else {
-            if (w1 == w0) return kperf__parse_error(P, w0, "expected a tracepoint or modifier");
-            if (w1 - w0 >= sizeof word2) return kperf__parse_error(P, w0, "name too long");
-            memcpy(word2, P->s + w0, w1 - w0);
-            word2[w1 - w0] = 0;
-            P->pos = w1;
-            rc = kperf__parse_tracepoint(P, v, word, word2);
-        }
-    } else {
-        rc = kperf__parse_named(P, v, word);
-    }
-    if (rc < 0) return rc;
-    if (!mods_done && P->s[P->pos] == ':') {
-        mods_at = P->pos++;
-        if ((rc = kperf__parse_mods(P, &flags, &precise)) < 0) return rc;
-    }
+/* Sets spec, display name and modifiers of every event of one item. @p mods_at is the
+ * offset of the modifier text (0 = none), appended to names kperf built ("pmu/x/:u"). */
+KPERF__PRIV int kperf__event_finish(kperf__parser *P, kperf__vars *v, size_t start, size_t mods_at,
+                                    uint32_t flags, uint8_t precise) {
     size_t end = P->pos;
     for (size_t i = 0; i < v->n; i++) {
         kperf_event *e = &v->v[i];
@@ -3013,16 +3445,85 @@ KPERF__PRIV int kperf__parse_event(kperf__parser *P, kperf__vars *v) {
         if (!(e->spec = kperf__strndup(P->s + start, end - start))) return -ENOMEM;
         if (!e->name) {
             if (!(e->name = kperf__strdup(e->spec))) return -ENOMEM;
-        } else if (mods_at) { /* "pmu/x/" + ":mods" as written */
+        } else if (mods_at) {
             size_t nl = strlen(e->name), cl = end - mods_at;
-            char *nn = (char *)KPERF_REALLOC(e->name, nl + cl + 1);
+            char *nn = (char *)KPERF_REALLOC(e->name, nl + cl + 2);
             if (!nn) return -ENOMEM;
+            e->name = nn;
+            if (P->s[mods_at] != ':') nn[nl++] = ':';
             memcpy(nn + nl, P->s + mods_at, cl);
             nn[nl + cl] = 0;
-            e->name = nn;
         }
     }
     return 0;
+}
+
+/* Length of a tracepoint name part (name characters plus glob characters). */
+KPERF__PRIV size_t kperf__tp_span(const char *s) {
+    size_t n = 0;
+    while (kperf__isname(s[n]) || s[n] == '*' || s[n] == '?') n++;
+    return n;
+}
+
+/* `word:...` : modifiers of a named event, or a tracepoint `sys:name`. */
+KPERF__PRIV int kperf__parse_colon(kperf__parser *P, kperf__vars *v, const char *word,
+                                   size_t *mods_at, uint32_t *flags, uint8_t *precise) {
+    char word2[256];
+    size_t w0 = P->pos + 1, w1 = w0 + kperf__tp_span(P->s + w0);
+    uint32_t gt;
+    uint64_t gc;
+    if (!strpbrk(word, "*?") &&
+        (kperf__all_mods(P->s + w0, w1 - w0) || kperf__generic_lookup(word, &gt, &gc))) {
+        *mods_at = P->pos;
+        P->pos = w0;
+        int rc = kperf__parse_mods(P, flags, precise);
+        return rc < 0 ? rc : kperf__parse_named(P, v, word);
+    }
+    if (w1 == w0) return kperf__parse_error(P, w0, "expected a tracepoint or modifier");
+    if (w1 - w0 >= sizeof word2) return kperf__parse_error(P, w0, "name too long");
+    memcpy(word2, P->s + w0, w1 - w0);
+    word2[w1 - w0] = 0;
+    P->pos = w1;
+    return kperf__parse_tracepoint(P, v, word, word2);
+}
+
+/* One event (not a group) at P->pos into @p v. */
+KPERF__PRIV int kperf__parse_event(kperf__parser *P, kperf__vars *v) {
+    char word[256];
+    kperf__skip_ws(P);
+    size_t start = P->pos, wlen = kperf__tp_span(P->s + start);
+    if (!wlen) return kperf__parse_error(P, P->pos, "expected an event name");
+    if (wlen >= sizeof word) return kperf__parse_error(P, start, "event name too long");
+    memcpy(word, P->s + start, wlen);
+    word[wlen] = 0;
+    P->pos += wlen;
+    if (strpbrk(word, "*?") && P->s[P->pos] != ':')
+        return kperf__parse_error(P, start + strcspn(word, "*?"),
+                                  "glob characters are allowed in tracepoint names only");
+    int rc;
+    uint32_t flags = 0;
+    uint8_t precise = 0;
+    size_t mods_at = 0;
+    if (P->s[P->pos] == '/') {
+        rc = kperf__parse_pmu_event(P, v, word);
+        /* perf also takes modifiers right after the closing slash: cpu/.../pp */
+        size_t m = P->pos;
+        while (kperf__isname(P->s[m])) m++;
+        if (rc >= 0 && m > P->pos && kperf__all_mods(P->s + P->pos, m - P->pos)) {
+            mods_at = P->pos;
+            rc = kperf__parse_mods(P, &flags, &precise);
+        }
+    } else if (P->s[P->pos] == ':') {
+        rc = kperf__parse_colon(P, v, word, &mods_at, &flags, &precise);
+    } else {
+        rc = kperf__parse_named(P, v, word);
+    }
+    if (rc < 0) return rc;
+    if (!mods_at && P->s[P->pos] == ':') {
+        mods_at = P->pos++;
+        if ((rc = kperf__parse_mods(P, &flags, &precise)) < 0) return rc;
+    }
+    return kperf__event_finish(P, v, start, mods_at, flags, precise);
 }
 
 /* Appends @p e (moved) to the output list as a member of group @p group. */
@@ -3043,12 +3544,12 @@ KPERF__PRIV int kperf__emit(kperf__parser *P, kperf_event *e, int group, bool le
 }
 
 /* Emits one group of items: with a multi-PMU item, one group per PMU (every other item
- * copied into each). */
+ * copied into each). Inside braces a tracepoint glob's matches all join the group. */
 KPERF__PRIV int kperf__emit_group(kperf__parser *P, kperf__vars *items, size_t nitems,
-                                  size_t at) {
+                                  size_t at, bool braced) {
     size_t width = 1;
     for (size_t i = 0; i < nitems; i++)
-        if (items[i].n > 1) {
+        if (items[i].n > 1 && !(braced && items[i].splice)) {
             if (width > 1 && items[i].n != width)
                 return kperf__parse_error(P, at, "events of this group expand to different "
                                                  "numbers of PMUs; group them per PMU");
@@ -3056,15 +3557,22 @@ KPERF__PRIV int kperf__emit_group(kperf__parser *P, kperf__vars *items, size_t n
         }
     for (size_t k = 0; k < width; k++) {
         int group = P->out->ngroups++;
+        bool first = true;
         for (size_t i = 0; i < nitems; i++) {
-            kperf_event tmp;
-            kperf_event *src = &items[i].v[items[i].n > 1 ? k : 0];
-            if (items[i].n == 1 && k + 1 < width) {
-                if (kperf__event_copy(&tmp, src) < 0) return -ENOMEM;
-                src = &tmp;
+            bool all = braced && items[i].splice;
+            size_t from = all || items[i].n == 1 ? 0 : k;
+            size_t to = all ? items[i].n : from + 1;
+            for (size_t j = from; j < to; j++) {
+                kperf_event tmp, *src = &items[i].v[j];
+                bool copy = (all || items[i].n == 1) && k + 1 < width;
+                if (copy && kperf__event_copy(&tmp, src) < 0) return -ENOMEM;
+                int rc = kperf__emit(P, copy ? &tmp : src, group, first);
+                if (rc < 0) {
+                    if (copy) kperf__event_clear(&tmp);
+                    return rc;
+                }
+                first = false;
             }
-            int rc = kperf__emit(P, src, group, i == 0);
-            if (rc < 0) return rc;
         }
     }
     return 0;
@@ -3081,7 +3589,7 @@ KPERF__PRIV int kperf__parse_item(kperf__parser *P) {
     if (P->s[P->pos] != '{') {
         rc = kperf__parse_event(P, &items[0]);
         n = 1;
-        if (rc >= 0) rc = kperf__emit_group(P, items, 1, at);
+        if (rc >= 0) rc = kperf__emit_group(P, items, 1, at, false);
         kperf__vars_free(&items[0]);
         return rc;
     }
@@ -3115,7 +3623,7 @@ KPERF__PRIV int kperf__parse_item(kperf__parser *P) {
                 if (precise > items[i].v[j].precise) items[i].v[j].precise = precise;
             }
     }
-    if (rc >= 0) rc = kperf__emit_group(P, items, n, at);
+    if (rc >= 0) rc = kperf__emit_group(P, items, n, at, true);
     for (size_t i = 0; i < n; i++) kperf__vars_free(&items[i]);
     return rc;
 }
@@ -3351,9 +3859,1138 @@ KPERF_API void kperf_event_names_free(char **names, size_t n) { kperf__names_fre
 // <<events
 
 // >>counting ----------------------------------------------------------------------------
+
+/* ---- permissions and open-error diagnosis (used by every section that opens events) -- */
+
+KPERF_API int kperf_perm_read(kperf_perm *out) {
+    char buf[4096];
+    memset(out, 0, sizeof *out);
+    out->paranoid = 3;
+    if (kperf__read_file("/proc/sys/kernel/perf_event_paranoid", buf, sizeof buf) > 0)
+        out->paranoid = atoi(buf);
+    if (kperf__read_file("/proc/self/status", buf, sizeof buf) > 0) {
+        const char *p = strstr(buf, "CapEff:");
+        if (p) {
+            unsigned long long eff = strtoull(p + 7, NULL, 16);
+            out->cap_perfmon = (eff >> 38) & 1;     /* CAP_PERFMON */
+            out->cap_sys_admin = (eff >> 21) & 1;   /* CAP_SYS_ADMIN */
+        }
+    }
+    bool priv = out->cap_perfmon || out->cap_sys_admin;
+    out->kernel = priv || out->paranoid <= 1;
+    out->cpu_wide = priv || out->paranoid <= 0;
+    return 0;
+}
+
+/* Whether an event needs a CPU's hardware PMU (cycles, cache events, raw codes, core PMU). */
+static bool kperf__event_is_hw(const kperf_event *ev, const kperf_pmus *pmus) {
+    if (ev->type == PERF_TYPE_HARDWARE || ev->type == PERF_TYPE_HW_CACHE ||
+        ev->type == PERF_TYPE_RAW)
+        return true;
+    const kperf_pmu *p = (pmus && ev->pmu) ? kperf_pmus_find(pmus, ev->pmu) : NULL;
+    return p && p->is_core;
+}
+
+static int kperf__perm_error(const char *name, const struct perf_event_attr *attr, pid_t pid,
+                             int cpu) {
+    kperf_perm pm;
+    kperf_perm_read(&pm);
+    bool cpu_wide = pid == -1, kernel = attr && !attr->exclude_kernel;
+    int need = cpu_wide ? 0 : kernel ? 1 : 2;
+    if (!pm.cap_perfmon && !pm.cap_sys_admin && pm.paranoid > need) {
+        const char *what = cpu_wide ? "counting every task on a CPU (-a, a cpu list, uncore)"
+                                    : "counting kernel space (include_kernel or :k)";
+        if (!cpu_wide && !kernel) what = "any perf_event_open by an unprivileged user";
+        return kperf__fail(KPERF_EPARANOID,
+                           "%s (pid %d, cpu %d): /proc/sys/kernel/perf_event_paranoid is %d, and "
+                           "%s needs %d or lower: run `sysctl kernel.perf_event_paranoid=%d` as "
+                           "root%s, or give the program CAP_PERFMON",
+                           name, (int)pid, cpu, pm.paranoid, what, need, need,
+                           kernel && !cpu_wide ? ", count user space only (:u)" : "");
+    }
+    struct stat st;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d", (int)pid);
+    if (pid > 0 && stat(path, &st) == 0 && st.st_uid != geteuid())
+        return kperf__fail(KPERF_ENOCAP,
+                           "%s: pid %d belongs to uid %u, not to you (uid %u): measuring another "
+                           "user's process needs CAP_PERFMON (or CAP_SYS_PTRACE); run as that user "
+                           "or as root",
+                           name, (int)pid, (unsigned)st.st_uid, (unsigned)geteuid());
+    return kperf__fail(KPERF_ENOCAP,
+                       "%s (pid %d, cpu %d): the kernel refused although perf_event_paranoid is "
+                       "%d: this needs CAP_PERFMON (or CAP_SYS_ADMIN); a seccomp filter or a "
+                       "security module (SELinux, AppArmor, lockdown) may also forbid "
+                       "perf_event_open",
+                       name, (int)pid, cpu, pm.paranoid);
+}
+
+/* Turns a failed perf_event_open (err = positive errno) into a kperf error whose message
+ * names the event, the target and the fix. @p attr may be NULL (then ev->flags decide).
+ * Returns the negative code. Shared by counting, sampling, tracepoints and devices. */
+KPERF__PRIV int kperf__open_error(int err, const kperf_event *ev,
+                                  const struct perf_event_attr *attr, pid_t pid, int cpu,
+                                  const kperf_pmus *pmus) {
+    const char *name = ev ? ev->name : "event";
+    const char *pmu = ev && ev->pmu ? ev->pmu : "?";
+    struct perf_event_attr a0;
+    if (!attr && ev) {
+        memset(&a0, 0, sizeof a0);
+        a0.type = ev->type, a0.config = ev->config[0];
+        a0.exclude_kernel = !!(ev->flags & KPERF_EV_EXCLUDE_KERNEL);
+        attr = &a0;
+    }
+    if (err == EMFILE) {
+        struct rlimit rl = {0, 0};
+        getrlimit(RLIMIT_NOFILE, &rl);
+        return kperf__fail(KPERF_ELIMIT,
+                           "%s: too many open files: RLIMIT_NOFILE is %llu (ulimit -n); raise it "
+                           "(ulimit -n 65536, or setrlimit(RLIMIT_NOFILE)) or count fewer events "
+                           "or targets",
+                           name, (unsigned long long)rl.rlim_cur);
+    }
+    if (err == ENFILE)
+        return kperf__fail(KPERF_ELIMIT,
+                           "%s: the system-wide file table is full (sysctl fs.file-max)", name);
+    if (err == ESRCH)
+        return kperf__fail(KPERF_ENOTARGET, "%s: pid %d does not exist or exited", name,
+                           (int)pid);
+    if (err == EACCES || err == EPERM) return kperf__perm_error(name, attr, pid, cpu);
+    if (ev && kperf__event_is_hw(ev, pmus) && !kperf__has_hw_pmu(pmus))
+        return kperf__fail(KPERF_ENOTSUP,
+                           "%s: not supported here: no hardware PMU is exposed (virtual "
+                           "machine?); software events (task-clock, page-faults, "
+                           "context-switches) and tracepoints still work",
+                           name);
+    unsigned long long cfg = attr ? (unsigned long long)attr->config : 0;
+    switch (err) {
+    case ENODEV:
+        return kperf__fail(KPERF_ENOTSUP,
+                           "%s: PMU %s cannot count on cpu %d (offline, or outside the PMU's "
+                           "cpumask)",
+                           name, pmu, cpu);
+    case ENOENT:
+        return kperf__fail(KPERF_ENOTSUP,
+                           "%s: the kernel does not know this event on PMU %s (type %u, config "
+                           "0x%llx)",
+                           name, pmu, attr ? attr->type : 0, cfg);
+    case EOPNOTSUPP:
+        return kperf__fail(KPERF_ENOTSUP,
+                           "%s: PMU %s does not support this mode (pid %d, cpu %d): uncore PMUs "
+                           "count whole CPUs only, some PMUs cannot sample or exclude modes",
+                           name, pmu, (int)pid, cpu);
+    case EBUSY:
+        return kperf__fail(EBUSY,
+                           "%s: PMU %s is busy: another user holds it exclusively, or the NMI "
+                           "watchdog holds a counter (sysctl kernel.nmi_watchdog=0)",
+                           name, pmu);
+    case EINVAL:
+        if (cpu >= 0 && cpu >= (int)sysconf(_SC_NPROCESSORS_CONF))
+            return kperf__fail(EINVAL, "%s: cpu %d does not exist (this machine has %ld)", name,
+                               cpu, sysconf(_SC_NPROCESSORS_CONF));
+        return kperf__fail(EINVAL,
+                           "%s: the kernel rejected the attribute (EINVAL): pmu %s type %u "
+                           "config 0x%llx, pid %d, cpu %d; check the event's terms and modifiers "
+                           "(uncore PMUs reject :u/:k and per-thread use)",
+                           name, pmu, attr ? attr->type : 0, cfg, (int)pid, cpu);
+    default:
+        return kperf__fail(err, "%s: perf_event_open(pid %d, cpu %d) failed: %s", name,
+                           (int)pid, cpu, strerror(err));
+    }
+}
+
+/* ---- small helpers ------------------------------------------------------------------ */
+
+static uint64_t kperf__now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* The online CPUs of the machine under @p root. */
+static int kperf__count_online(const char *root, int **out) {
+    char path[4096], buf[4096];
+    snprintf(path, sizeof path, "%s/sys/devices/system/cpu/online", root ? root : "");
+    if (kperf__read_file(path, buf, sizeof buf) <= 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        snprintf(buf, sizeof buf, "0-%ld", n > 0 ? n - 1 : 0);
+    }
+    size_t n = 0;
+    int rc = kperf_cpulist_parse(buf, out, &n);
+    return rc < 0 ? rc : (int)n;
+}
+
+/* ---- targets ------------------------------------------------------------------------ */
+
+/* One place an event group opens: the perf_event_open pid and cpu, and who it is. */
+typedef struct kperf__target {
+    pid_t open_pid; /* pid argument: 0 = caller, -1 = CPU-wide, else a tid */
+    pid_t pid, tid; /* process and thread for rows (-1, -1 for CPU-wide) */
+    int cpu;
+} kperf__target;
+
+typedef struct kperf__targets {
+    kperf__target *v;
+    size_t n, cap;
+} kperf__targets;
+
+static int kperf__targets_add(kperf__targets *t, pid_t open_pid, pid_t pid, pid_t tid, int cpu) {
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 16;
+        kperf__target *v = (kperf__target *)KPERF_REALLOC(t->v, cap * sizeof *v);
+        if (!v) return kperf__fail(ENOMEM, "out of memory listing targets");
+        t->v = v, t->cap = cap;
+    }
+    t->v[t->n++] = (kperf__target){open_pid, pid, tid, cpu};
+    return 0;
+}
+
+/* The process (Tgid) of a thread, or -1 when it does not exist. */
+static pid_t kperf__tgid(pid_t tid) {
+    char path[64], buf[2048];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
+    if (kperf__read_file(path, buf, sizeof buf) <= 0) return -1;
+    const char *p = strstr(buf, "\nTgid:");
+    return p ? (pid_t)atoi(p + 6) : -1;
+}
+
+/* Adds (tid x cpus) for every thread of process @p pid, from /proc/PID/task. */
+static int kperf__targets_process(kperf__targets *t, pid_t pid, const int *cpus, size_t ncpus) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = pid > 0 ? opendir(path) : NULL;
+    if (!d) return kperf__fail(KPERF_ENOTARGET, "pid %d does not exist or exited", (int)pid);
+    struct dirent *de;
+    int rc = 0;
+    while (rc == 0 && (de = readdir(d)) != NULL) {
+        if (!isdigit((unsigned char)de->d_name[0])) continue;
+        pid_t tid = (pid_t)atoi(de->d_name);
+        for (size_t c = 0; rc == 0 && c < (ncpus ? ncpus : 1); c++)
+            rc = kperf__targets_add(t, tid, pid, tid, ncpus ? cpus[c] : -1);
+    }
+    closedir(d);
+    return rc;
+}
+
+/* Expands the desc's targets: threads (of processes, single tids, or the caller) times
+ * CPUs, or CPUs alone. */
+static int kperf__targets_build(kperf__targets *t, const kperf_counter_desc *d, const int *cpus,
+                                size_t ncpus, bool threads_per_cpu) {
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < d->npids; i++)
+        rc = kperf__targets_process(t, d->pids[i], cpus, ncpus);
+    for (size_t i = 0; rc == 0 && i < d->ntids; i++) {
+        pid_t tgid = d->tids[i] > 0 ? kperf__tgid(d->tids[i]) : -1;
+        if (tgid < 0)
+            return kperf__fail(KPERF_ENOTARGET, "tid %d does not exist or exited",
+                               (int)d->tids[i]);
+        for (size_t c = 0; rc == 0 && c < (ncpus ? ncpus : 1); c++)
+            rc = kperf__targets_add(t, d->tids[i], tgid, d->tids[i], ncpus ? cpus[c] : -1);
+    }
+    if (rc || d->npids || d->ntids) return rc;
+    pid_t self = getpid(), tid = (pid_t)syscall(SYS_gettid);
+    for (size_t c = 0; rc == 0 && c < ncpus; c++)
+        rc = threads_per_cpu ? kperf__targets_add(t, 0, self, tid, cpus[c])
+                             : kperf__targets_add(t, -1, -1, -1, cpus[c]);
+    return ncpus ? rc : kperf__targets_add(t, 0, self, tid, -1);
+}
+
+/* ---- plan --------------------------------------------------------------------------- */
+
+/* The plan with the private data the counter and the other sections need per entry. */
+typedef struct kperf__plan {
+    kperf_plan pub;
+    struct perf_event_attr *attrs;
+    int *evidx;          /* event index in evl (or the caller's numbering) */
+    pid_t *rpid, *rtid;  /* who the row is about */
+    char **strs;         /* owned copies: event and pmu names, 2 per entry */
+    size_t cap;
+    kperf_evlist *evl;   /* owned */
+    kperf_pmus *own_pmus;
+    const kperf_pmus *pmus;
+    bool user_access;    /* ask core PMUs for user-space counter reads (arm64 rdpmc) */
+} kperf__plan;
+
+/* Appends one fd to a plan; @p leader is the index of the group leader entry, or -1 when
+ * this entry leads. Returns the entry index or a negative code. Other sections build their
+ * plans with it. */
+KPERF__PRIV int kperf__plan_add(kperf__plan *p, const struct perf_event_attr *attr,
+                                const char *event, const char *pmu, int evidx, pid_t open_pid,
+                                pid_t pid, pid_t tid, int cpu, int leader) {
+    if (p->pub.nentries == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 16;
+        void *e = KPERF_REALLOC(p->pub.entries, cap * sizeof *p->pub.entries);
+        if (e) p->pub.entries = (kperf_plan_entry *)e;
+        void *a = e ? KPERF_REALLOC(p->attrs, cap * sizeof *p->attrs) : NULL;
+        if (a) p->attrs = (struct perf_event_attr *)a;
+        void *x = a ? KPERF_REALLOC(p->evidx, cap * sizeof *p->evidx) : NULL;
+        if (x) p->evidx = (int *)x;
+        void *y = x ? KPERF_REALLOC(p->rpid, cap * sizeof *p->rpid) : NULL;
+        if (y) p->rpid = (pid_t *)y;
+        void *z = y ? KPERF_REALLOC(p->rtid, cap * sizeof *p->rtid) : NULL;
+        if (z) p->rtid = (pid_t *)z;
+        void *s = z ? KPERF_REALLOC(p->strs, cap * 2 * sizeof *p->strs) : NULL;
+        if (!s) return kperf__fail(ENOMEM, "out of memory planning %s", event);
+        p->strs = (char **)s;
+        p->cap = cap;
+    }
+    size_t i = p->pub.nentries;
+    char *ev = kperf__strdup(event), *pm = kperf__strdup(pmu ? pmu : "");
+    if (!ev || !pm) {
+        KPERF_FREE(ev), KPERF_FREE(pm);
+        return kperf__fail(ENOMEM, "out of memory planning %s", event);
+    }
+    p->strs[2 * i] = ev, p->strs[2 * i + 1] = pm;
+    p->attrs[i] = *attr;
+    p->evidx[i] = evidx, p->rpid[i] = pid, p->rtid[i] = tid;
+    kperf_plan_entry *e = &p->pub.entries[i];
+    memset(e, 0, sizeof *e);
+    e->event = ev, e->pmu = pm, e->type = attr->type;
+    e->config[0] = attr->config, e->config[1] = attr->config1, e->config[2] = attr->config2;
+#ifdef PERF_ATTR_SIZE_VER8
+    e->config[3] = attr->config3;
+#endif
+    e->cpu = cpu, e->pid = open_pid, e->leader = leader < 0 ? (int)i : leader;
+    e->attr_size = sizeof *attr;
+    p->pub.nentries++;
+    for (size_t k = 0; k < p->pub.nentries; k++) p->pub.entries[k].attr = &p->attrs[k];
+    return (int)i;
+}
+
+KPERF_API void kperf_plan_free(kperf_plan *plan) {
+    if (!plan) return;
+    kperf__plan *p = (kperf__plan *)plan;
+    for (size_t i = 0; i < 2 * p->pub.nentries; i++) KPERF_FREE(p->strs[i]);
+    KPERF_FREE(p->strs), KPERF_FREE(p->pub.entries), KPERF_FREE(p->attrs);
+    KPERF_FREE(p->evidx), KPERF_FREE(p->rpid), KPERF_FREE(p->rtid);
+    kperf_evlist_free(p->evl);
+    kperf_pmus_close(p->own_pmus);
+    KPERF_FREE(p);
+}
+
+KPERF_API int kperf_plan_format(const kperf_plan *plan, size_t i, char *buf, size_t size) {
+    if (!plan || i >= plan->nentries) return kperf__fail(EINVAL, "plan entry %zu out of range", i);
+    const kperf_plan_entry *e = &plan->entries[i];
+    return snprintf(buf, size,
+                    "event=%s pmu=%s type=%u config=0x%llx config1=0x%llx config2=0x%llx "
+                    "cpu=%d pid=%d leader=%s",
+                    e->event, e->pmu, e->type, (unsigned long long)e->config[0],
+                    (unsigned long long)e->config[1], (unsigned long long)e->config[2], e->cpu,
+                    (int)e->pid, plan->entries[e->leader].event);
+}
+
+/* The counting attr of one event: the event's encoding plus read format, group state,
+ * inheritance and the default privilege modes. */
+static void kperf__count_attr(const kperf_counter_desc *d, const kperf_event *ev, bool leader,
+                              bool task, bool uncore, struct perf_event_attr *a) {
+    kperf__event_attr(ev, a);
+    a->size = sizeof *a;
+    a->read_format = PERF_FORMAT_GROUP | PERF_FORMAT_ID | PERF_FORMAT_TOTAL_TIME_ENABLED |
+                     PERF_FORMAT_TOTAL_TIME_RUNNING;
+    a->disabled = leader;
+    a->inherit = task && (d->inherit || d->per_thread);
+    a->inherit_stat = a->inherit && d->per_thread;
+    a->enable_on_exec = leader && d->enable_on_exec;
+    bool explicit_mode = ev->flags & (KPERF_EV_EXCLUDE_USER | KPERF_EV_EXCLUDE_KERNEL);
+    if (!explicit_mode && !uncore) {
+        a->exclude_kernel = !d->include_kernel;
+        a->exclude_hv = !d->include_hv;
+    }
+}
+
+/* Self-monitoring: PMUs whose format has an `rdpmc` field (arm64's config1:1) grant
+ * user-space counter reads only when asked; x86 grants them through sysfs `rdpmc`. */
+static void kperf__count_user_access(const kperf_pmus *pmus, const kperf_event *ev,
+                                     struct perf_event_attr *a) {
+    const kperf_pmu *pmu = ev->pmu ? kperf_pmus_find(pmus, ev->pmu) : NULL;
+    for (size_t i = 0; pmu && i < pmu->nformats; i++) {
+        if (strcmp(pmu->formats[i].name, "rdpmc") != 0) continue;
+        uint64_t cfg[4] = {a->config, a->config1, a->config2, 0};
+        if (kperf_pmu_encode(pmu, "rdpmc", 1, cfg) == 0)
+            a->config = cfg[0], a->config1 = cfg[1], a->config2 = cfg[2];
+    }
+}
+
+/* The CPUs one group opens on: uncore PMUs on their cpumask CPUs (intersected with the
+ * requested CPUs when that leaves any), hybrid core PMUs on their CPUs among the requested
+ * ones, everything else on the requested CPUs. Returns the count written to @p out. */
+static size_t kperf__group_cpus(const kperf_event *lead, const kperf_pmus *pmus, const int *cpus,
+                                size_t ncpus, bool *uncore, int *out) {
+    const kperf_pmu *pmu = lead->pmu ? kperf_pmus_find(pmus, lead->pmu) : NULL;
+    *uncore = lead->cpus && lead->ncpus && !(pmu && pmu->is_core);
+    if (!lead->cpus || !lead->ncpus) {
+        if (ncpus) memcpy(out, cpus, ncpus * sizeof *out);
+        return ncpus;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < lead->ncpus; i++)
+        for (size_t j = 0; j < ncpus; j++)
+            if (cpus[j] == lead->cpus[i]) out[n++] = lead->cpus[i];
+    if (n || !*uncore) return n;
+    memcpy(out, lead->cpus, lead->ncpus * sizeof *out);
+    return lead->ncpus;
+}
+
+/* Adds every fd of group @p g (events [e0, e1) of the list) over the targets. */
+static int kperf__plan_group(kperf__plan *p, const kperf_counter_desc *d, size_t e0, size_t e1,
+                             const kperf__targets *tg, const int *cpus, size_t ncpus) {
+    const kperf_event *lead = &p->evl->events[e0];
+    size_t cap = ncpus + lead->ncpus + 1;
+    int *gc = (int *)kperf__calloc(cap, sizeof *gc);
+    if (!gc) return kperf__fail(ENOMEM, "out of memory planning %s", lead->name);
+    bool uncore = false;
+    size_t ngc = kperf__group_cpus(lead, p->pmus, cpus, ncpus, &uncore, gc);
+    int rc = 0;
+    if (lead->cpus && lead->ncpus && !uncore && ncpus && !ngc) goto done; /* hybrid: none */
+    kperf__targets own = {0, 0, 0};
+    const kperf__targets *use = tg;
+    if (uncore || (lead->cpus && lead->ncpus && ncpus)) {
+        for (size_t c = 0; rc == 0 && c < ngc; c++)
+            rc = kperf__targets_add(&own, -1, -1, -1, gc[c]);
+        use = &own;
+    }
+    for (size_t t = 0; rc == 0 && t < use->n; t++) {
+        const kperf__target *x = &use->v[t];
+        int leader = -1;
+        for (size_t e = e0; rc >= 0 && e < e1; e++) {
+            struct perf_event_attr a;
+            const kperf_event *ev = &p->evl->events[e];
+            kperf__count_attr(d, ev, e == e0, x->open_pid != -1, uncore, &a);
+            if (p->user_access) kperf__count_user_access(p->pmus, ev, &a);
+            rc = kperf__plan_add(p, &a, ev->name, ev->pmu, (int)e, x->open_pid, x->pid, x->tid,
+                                 x->cpu, leader);
+            if (e == e0) leader = rc;
+        }
+        if (rc > 0) rc = 0;
+    }
+    KPERF_FREE(own.v);
+done:
+    KPERF_FREE(gc);
+    return rc < 0 ? rc : 0;
+}
+
+/* Parses the events and builds the plan of a counter desc (shared by plan and open). */
+static int kperf__counter_plan(kperf__plan **out, const kperf_counter_desc *d,
+                               bool user_access) {
+    kperf__plan *p = (kperf__plan *)kperf__calloc(1, sizeof *p);
+    kperf__targets tg = {0, 0, 0};
+    int *cpus = NULL, rc = 0;
+    size_t ncpus = 0;
+    *out = NULL;
+    if (!p) return kperf__fail(ENOMEM, "out of memory");
+    p->user_access = user_access;
+    p->pmus = d->pmus;
+    if (!p->pmus && (rc = kperf_pmus_open(&p->own_pmus, d->sysfs_root)) < 0) goto fail;
+    if (!p->pmus) p->pmus = p->own_pmus;
+    if ((rc = kperf_evlist_parse(&p->evl, d->events ? d->events : "task-clock", p->pmus)) < 0)
+        goto fail;
+    /* The kernel maps no ring of an inherited per-task fd with cpu -1: the per-thread split
+     * opens each thread's group once per online CPU, each with its own small ring. */
+    bool split = d->per_thread && !d->ncpus && !d->all_cpus;
+    if (d->all_cpus || split) {
+        rc = kperf__count_online(kperf_pmus_root(p->pmus), &cpus);
+        if (rc < 0) goto fail;
+        ncpus = (size_t)rc;
+    } else if (d->ncpus) {
+        cpus = (int *)kperf__calloc(d->ncpus, sizeof *cpus);
+        if (!cpus) { rc = kperf__fail(ENOMEM, "out of memory"); goto fail; }
+        memcpy(cpus, d->cpus, d->ncpus * sizeof *cpus);
+        ncpus = d->ncpus;
+    }
+    if ((rc = kperf__targets_build(&tg, d, cpus, ncpus, split)) < 0) goto fail;
+    for (size_t e0 = 0; e0 < p->evl->nevents;) {
+        size_t e1 = e0 + 1;
+        while (e1 < p->evl->nevents && p->evl->events[e1].group == p->evl->events[e0].group) e1++;
+        if ((rc = kperf__plan_group(p, d, e0, e1, &tg, cpus, ncpus)) < 0) goto fail;
+        e0 = e1;
+    }
+    KPERF_FREE(cpus), KPERF_FREE(tg.v);
+    *out = p;
+    return 0;
+fail:
+    KPERF_FREE(cpus), KPERF_FREE(tg.v);
+    kperf_plan_free(&p->pub);
+    return rc;
+}
+
+KPERF_API int kperf_counter_plan(kperf_plan **out, const kperf_counter_desc *desc) {
+    kperf_counter_desc zero;
+    if (!out) return kperf__fail(EINVAL, "kperf_counter_plan: out is NULL");
+    *out = NULL;
+    if (!desc) memset(&zero, 0, sizeof zero), desc = &zero;
+    kperf__plan *p;
+    int rc = kperf__counter_plan(&p, desc, false);
+    if (rc == 0) *out = &p->pub;
+    return rc;
+}
+
+/* ---- the counter -------------------------------------------------------------------- */
+
+/* Running sums per fd of what exited inherited threads took with them (per_thread). */
+typedef struct kperf__exited {
+    uint64_t raw, ena, run;
+} kperf__exited;
+
+struct kperf_counter {
+    kperf__plan *plan;
+    int *fds;
+    uint64_t *ids;
+    size_t nfds;
+    size_t *gstart, ngroups;    /* first entry of each kernel group (leader) */
+    uint64_t *buf;              /* one group read */
+    size_t bufwords;
+    uint64_t *raw, *ena, *run;  /* last read per fd */
+    kperf__exited *exited;      /* per fd, per_thread only */
+    void **rings;               /* per kernel group, per_thread only */
+    int *pins;                  /* per target thread, per_thread only: see kperf__counter_pin */
+    pid_t *pinpid;
+    size_t npins;
+    size_t ringsize;
+    kperf_count *counts;        /* per event */
+    kperf_count_row *rows;      /* nfds per-fd rows, then exited-thread rows */
+    size_t nrows, caprows;
+    double *prev;               /* per row and per event (after the rows' slots) */
+    uint64_t last_ns, lost;
+    bool per_thread;
+};
+
+KPERF_API void kperf_counter_close(kperf_counter *c) {
+    if (!c) return;
+    for (size_t g = 0; c->rings && g < c->ngroups; g++)
+        if (c->rings[g]) munmap(c->rings[g], c->ringsize);
+    for (size_t i = 0; c->fds && i < c->nfds; i++)
+        if (c->fds[i] >= 0) close(c->fds[i]);
+    for (size_t i = 0; i < c->npins; i++) close(c->pins[i]);
+    KPERF_FREE(c->pins), KPERF_FREE(c->pinpid);
+    KPERF_FREE(c->fds), KPERF_FREE(c->ids), KPERF_FREE(c->gstart), KPERF_FREE(c->buf);
+    KPERF_FREE(c->raw), KPERF_FREE(c->ena), KPERF_FREE(c->run), KPERF_FREE(c->exited);
+    KPERF_FREE(c->rings), KPERF_FREE(c->counts), KPERF_FREE(c->rows), KPERF_FREE(c->prev);
+    kperf_plan_free(c->plan ? &c->plan->pub : NULL);
+    KPERF_FREE(c);
+}
+
+static int kperf__counter_alloc(kperf_counter *c) {
+    size_t n = c->nfds, ne = c->plan->evl->nevents;
+    c->fds = (int *)kperf__calloc(n, sizeof *c->fds);
+    c->ids = (uint64_t *)kperf__calloc(n, sizeof *c->ids);
+    c->gstart = (size_t *)kperf__calloc(n, sizeof *c->gstart);
+    c->raw = (uint64_t *)kperf__calloc(n, sizeof *c->raw);
+    c->ena = (uint64_t *)kperf__calloc(n, sizeof *c->ena);
+    c->run = (uint64_t *)kperf__calloc(n, sizeof *c->run);
+    c->exited = (kperf__exited *)kperf__calloc(n, sizeof *c->exited);
+    c->rings = (void **)kperf__calloc(n, sizeof *c->rings);
+    c->counts = (kperf_count *)kperf__calloc(ne, sizeof *c->counts);
+    c->caprows = n;
+    c->rows = (kperf_count_row *)kperf__calloc(n, sizeof *c->rows);
+    c->prev = (double *)kperf__calloc(n + ne, sizeof *c->prev);
+    if (!c->fds || !c->ids || !c->gstart || !c->raw || !c->ena || !c->run || !c->exited ||
+        !c->rings || !c->counts || !c->rows || !c->prev)
+        return kperf__fail(ENOMEM, "out of memory for %zu counter fds", n);
+    for (size_t i = 0; i < n; i++) c->fds[i] = -1;
+    return 0;
+}
+
+/* Opens the fd of plan entry @p i (its leader is already open). */
+static int kperf__counter_open_fd(kperf_counter *c, size_t i) {
+    kperf__plan *p = c->plan;
+    const kperf_plan_entry *e = &p->pub.entries[i];
+    int group_fd = e->leader == (int)i ? -1 : c->fds[e->leader];
+    long fd = kperf__sys_perf_event_open(&p->attrs[i], e->pid, e->cpu, group_fd,
+                                         PERF_FLAG_FD_CLOEXEC);
+    if (fd < 0) {
+        int err = errno;
+        const kperf_event *ev = &p->evl->events[p->evidx[i]];
+        pid_t who = e->pid == 0 ? getpid() : e->pid;
+        int rc = kperf__open_error(err, ev, &p->attrs[i], who, e->cpu, p->pmus);
+        if (rc == -KPERF_ELIMIT) {
+            size_t len = strlen(kperf__errbuf);
+            snprintf(kperf__errbuf + len, sizeof kperf__errbuf - len,
+                     "; this counter needs %zu fds", c->nfds);
+        }
+        return rc;
+    }
+    c->fds[i] = (int)fd;
+    if (ioctl((int)fd, PERF_EVENT_IOC_ID, &c->ids[i]) < 0)
+        return kperf__fail(errno, "%s: PERF_EVENT_IOC_ID failed: %s", e->event, strerror(errno));
+    if (e->leader == (int)i) c->gstart[c->ngroups++] = i;
+    return 0;
+}
+
+/* per_thread: keeps the kernel from swapping a target thread's perf context with a child's
+ * on a direct switch (the clone optimisation): a swapped-away original context exits with
+ * its thread but emits no PERF_RECORD_READ. One non-inherited event in the context makes
+ * the children's contexts non-clones (inherited_all = 0). */
+static int kperf__counter_pin(kperf_counter *c, pid_t pid) {
+    for (size_t i = 0; i < c->npins; i++)
+        if (c->pinpid[i] == pid) return 0;
+    struct perf_event_attr a;
+    memset(&a, 0, sizeof a);
+    a.size = sizeof a, a.type = PERF_TYPE_SOFTWARE, a.config = PERF_COUNT_SW_DUMMY;
+    a.disabled = 1, a.exclude_kernel = 1, a.exclude_hv = 1;
+    long fd = kperf__sys_perf_event_open(&a, pid, -1, -1, PERF_FLAG_FD_CLOEXEC);
+    if (fd < 0) return kperf__open_error(errno, NULL, &a, pid == 0 ? getpid() : pid, -1, NULL);
+    c->pins[c->npins] = (int)fd, c->pinpid[c->npins++] = pid;
+    return 0;
+}
+
+/* per_thread: a small ring on each leader receives PERF_RECORD_READ of exiting children. */
+static int kperf__counter_rings(kperf_counter *c) {
+    c->ringsize = (size_t)sysconf(_SC_PAGESIZE) * 9; /* header page + 8 data pages */
+    c->pins = (int *)kperf__calloc(c->ngroups, sizeof *c->pins);
+    c->pinpid = (pid_t *)kperf__calloc(c->ngroups, sizeof *c->pinpid);
+    if (!c->pins || !c->pinpid) return kperf__fail(ENOMEM, "out of memory");
+    for (size_t g = 0; g < c->ngroups; g++) {
+        size_t i = c->gstart[g];
+        if (!c->plan->attrs[i].inherit) continue;
+        int rc = kperf__counter_pin(c, c->plan->pub.entries[i].pid);
+        if (rc < 0) return rc;
+        void *m = mmap(NULL, c->ringsize, PROT_READ | PROT_WRITE, MAP_SHARED, c->fds[i], 0);
+        if (m == MAP_FAILED)
+            return kperf__fail(errno == EPERM ? KPERF_ELIMIT : errno,
+                               "%s: cannot map the per-thread ring (%s): the locked-memory "
+                               "limit for perf (sysctl kernel.perf_event_mlock_kb, ulimit -l) "
+                               "is too small",
+                               c->plan->pub.entries[i].event, strerror(errno));
+        c->rings[g] = m;
+    }
+    return 0;
+}
+
+/* Opens a counter; @p user_access asks for user-space reads (the region's rdpmc). */
+static int kperf__counter_open_as(kperf_counter **out, const kperf_counter_desc *desc,
+                                  bool user_access) {
+    kperf_counter *c = (kperf_counter *)kperf__calloc(1, sizeof *c);
+    if (!c) return kperf__fail(ENOMEM, "out of memory");
+    int rc = kperf__counter_plan(&c->plan, desc, user_access);
+    if (rc < 0) goto fail;
+    c->nfds = c->plan->pub.nentries;
+    c->per_thread = desc->per_thread;
+    if ((rc = kperf__counter_alloc(c)) < 0) goto fail;
+    size_t maxg = 1;
+    for (size_t i = 0; i < c->nfds; i++) {
+        if ((rc = kperf__counter_open_fd(c, i)) < 0) goto fail;
+        size_t n = i - (size_t)c->plan->pub.entries[i].leader + 1;
+        if (n > maxg) maxg = n;
+        kperf_count_row *r = &c->rows[i];
+        r->event = c->plan->evidx[i], r->pid = c->plan->rpid[i], r->tid = c->plan->rtid[i];
+        r->cpu = c->plan->pub.entries[i].cpu;
+    }
+    c->nrows = c->nfds;
+    c->bufwords = 3 + 2 * maxg;
+    if (!(c->buf = (uint64_t *)kperf__calloc(c->bufwords, sizeof *c->buf))) {
+        rc = kperf__fail(ENOMEM, "out of memory");
+        goto fail;
+    }
+    if (desc->per_thread && (rc = kperf__counter_rings(c)) < 0) goto fail;
+    for (size_t e = 0; e < c->plan->evl->nevents; e++) {
+        c->counts[e].name = c->plan->evl->events[e].name;
+        c->counts[e].unit = c->plan->evl->events[e].unit;
+    }
+    c->last_ns = kperf__now_ns();
+    *out = c;
+    return 0;
+fail:
+    kperf_counter_close(c);
+    return rc;
+}
+
+KPERF_API int kperf_counter_open(kperf_counter **out, const kperf_counter_desc *desc) {
+    kperf_counter_desc zero;
+    if (!out) return kperf__fail(EINVAL, "kperf_counter_open: out is NULL");
+    *out = NULL;
+    if (!desc) memset(&zero, 0, sizeof zero), desc = &zero;
+    return kperf__counter_open_as(out, desc, false);
+}
+
+KPERF_API size_t kperf_counter_nfds(const kperf_counter *c) { return c ? c->nfds : 0; }
+
+/* One ioctl per kernel group: PERF_IOC_FLAG_GROUP applies it to every member. */
+static int kperf__counter_ioctl(kperf_counter *c, unsigned long req, const char *what) {
+    if (!c) return kperf__fail(EINVAL, "kperf_counter_%s: counter is NULL", what);
+    for (size_t g = 0; g < c->ngroups; g++) {
+        size_t i = c->gstart[g];
+        if (ioctl(c->fds[i], req, PERF_IOC_FLAG_GROUP) < 0)
+            return kperf__fail(errno, "%s: %s failed: %s", c->plan->pub.entries[i].event, what,
+                               strerror(errno));
+    }
+    return 0;
+}
+
+KPERF_API int kperf_counter_start(kperf_counter *c) {
+    return kperf__counter_ioctl(c, PERF_EVENT_IOC_ENABLE, "start");
+}
+
+KPERF_API int kperf_counter_stop(kperf_counter *c) {
+    return kperf__counter_ioctl(c, PERF_EVENT_IOC_DISABLE, "stop");
+}
+
+KPERF_API int kperf_counter_reset(kperf_counter *c) {
+    int rc = kperf__counter_ioctl(c, PERF_EVENT_IOC_RESET, "reset");
+    if (rc == 0) {
+        memset(c->prev, 0, (c->nfds + c->plan->evl->nevents) * sizeof *c->prev);
+        memset(c->exited, 0, c->nfds * sizeof *c->exited);
+        c->nrows = c->nfds;
+    }
+    return rc;
+}
+
+/* Fills a value from raw/enabled/running: scaled per fd, with the event's sysfs scale. */
+static void kperf__value_set(kperf_value *v, uint64_t raw, uint64_t ena, uint64_t run,
+                             double scale) {
+    v->raw = raw, v->enabled = ena, v->running = run;
+    if (run == 0) {
+        v->value = 0, v->percent = 0, v->accuracy = KPERF_COUNT_NOT_COUNTED;
+    } else if (run >= ena) {
+        v->value = (double)raw * scale, v->percent = 100, v->accuracy = KPERF_COUNT_EXACT;
+    } else {
+        v->value = (double)raw * ((double)ena / (double)run) * scale;
+        v->percent = 100.0 * (double)run / (double)ena;
+        v->accuracy = KPERF_COUNT_SCALED;
+    }
+}
+
+/* Index of the fd with kernel id @p id within group [g0, g0 + n). */
+static size_t kperf__member(const kperf_counter *c, size_t g0, size_t n, size_t j, uint64_t id) {
+    if (j < n && c->ids[g0 + j] == id) return g0 + j;
+    for (size_t k = 0; k < n; k++)
+        if (c->ids[g0 + k] == id) return g0 + k;
+    return (size_t)-1;
+}
+
+/* Reads one kernel group with one read() and stores each member's values. */
+static int kperf__counter_read_group(kperf_counter *c, size_t g) {
+    size_t g0 = c->gstart[g];
+    size_t n = (g + 1 < c->ngroups ? c->gstart[g + 1] : c->nfds) - g0;
+    ssize_t got = read(c->fds[g0], c->buf, (3 + 2 * n) * sizeof(uint64_t));
+    if (got < 0)
+        return kperf__fail(errno, "%s: read failed: %s", c->plan->pub.entries[g0].event,
+                           strerror(errno));
+    uint64_t nr = c->buf[0];
+    if ((size_t)got < (3 + 2 * nr) * sizeof(uint64_t) || nr > n)
+        return kperf__fail(KPERF_ECORRUPT, "%s: short group read (%zd bytes)",
+                           c->plan->pub.entries[g0].event, got);
+    for (size_t j = 0; j < nr; j++) {
+        size_t k = kperf__member(c, g0, n, j, c->buf[4 + 2 * j]);
+        if (k == (size_t)-1) continue;
+        c->raw[k] = c->buf[3 + 2 * j], c->ena[k] = c->buf[1], c->run[k] = c->buf[2];
+    }
+    return 0;
+}
+
+/* Adds one exited thread's values (a PERF_RECORD_READ body) to the rows. */
+static int kperf__counter_exited(kperf_counter *c, size_t g, const uint64_t *rec, size_t words) {
+    size_t g0 = c->gstart[g];
+    size_t n = (g + 1 < c->ngroups ? c->gstart[g + 1] : c->nfds) - g0;
+    uint32_t pid = (uint32_t)rec[0], tid = (uint32_t)(rec[0] >> 32);
+    uint64_t nr = rec[1], ena = rec[2], run = rec[3];
+    if (words < 4 || nr > n || words < 4 + 2 * nr) return 0;
+    for (size_t j = 0; j < nr; j++) {
+        size_t k = kperf__member(c, g0, n, j, rec[5 + 2 * j]);
+        if (k == (size_t)-1) continue;
+        uint64_t raw = rec[4 + 2 * j];
+        c->exited[k].raw += raw, c->exited[k].ena += ena, c->exited[k].run += run;
+        run = ena; /* one CPU's piece of the thread: not multiplexed (kperf__fd_task_on_cpu) */
+        kperf_count_row *r = NULL;
+        for (size_t x = c->nfds; x < c->nrows && !r; x++)
+            if (c->rows[x].tid == (pid_t)tid && c->rows[x].event == c->plan->evidx[k])
+                r = &c->rows[x];
+        if (!r) {
+            if (c->nrows == c->caprows) {
+                size_t cap = c->caprows * 2;
+                kperf_count_row *nr_ = (kperf_count_row *)KPERF_REALLOC(c->rows, cap * sizeof *nr_);
+                double *np = (double *)KPERF_REALLOC(c->prev, (cap + c->plan->evl->nevents) * sizeof *np);
+                if (nr_) c->rows = nr_;
+                if (np) c->prev = np;
+                if (!nr_ || !np) return kperf__fail(ENOMEM, "out of memory for thread rows");
+                /* the per-event slots follow the row slots: move them up */
+                memmove(c->prev + cap, c->prev + c->caprows, c->plan->evl->nevents * sizeof *np);
+                c->caprows = cap;
+            }
+            r = &c->rows[c->nrows];
+            memset(r, 0, sizeof *r);
+            c->prev[c->nrows++] = 0;
+            r->event = c->plan->evidx[k], r->pid = (pid_t)pid, r->tid = (pid_t)tid;
+            r->cpu = -1, r->exited = true;
+        }
+        uint64_t e2 = r->v.enabled > ena ? r->v.enabled : ena;
+        kperf__value_set(&r->v, r->v.raw + raw, e2, e2, c->plan->evl->events[r->event].scale);
+    }
+    return 0;
+}
+
+/* Drains the per-thread ring of group @p g: acquire head, copy wrapped records, release
+ * tail. */
+static int kperf__counter_drain(kperf_counter *c, size_t g) {
+    struct perf_event_mmap_page *mp = (struct perf_event_mmap_page *)c->rings[g];
+    if (!mp) return 0;
+    unsigned char *data = (unsigned char *)mp + mp->data_offset;
+    uint64_t size = mp->data_size, head = __atomic_load_n(&mp->data_head, __ATOMIC_ACQUIRE);
+    uint64_t tail = mp->data_tail;
+    uint64_t rec[64];
+    int rc = 0;
+    while (rc == 0 && head - tail >= sizeof(struct perf_event_header)) {
+        struct perf_event_header h;
+        for (size_t b = 0; b < sizeof h; b++) ((unsigned char *)&h)[b] = data[(tail + b) % size];
+        if (h.size < sizeof h || h.size > head - tail) break;
+        size_t body = h.size - sizeof h, words = body / 8 < 64 ? body / 8 : 64;
+        for (size_t b = 0; b < words * 8; b++)
+            ((unsigned char *)rec)[b] = data[(tail + sizeof h + b) % size];
+        if (h.type == PERF_RECORD_READ) rc = kperf__counter_exited(c, g, rec, words);
+        else if (h.type == PERF_RECORD_LOST && words >= 2) c->lost += rec[1];
+        tail += h.size;
+    }
+    __atomic_store_n(&mp->data_tail, tail, __ATOMIC_RELEASE);
+    return rc;
+}
+
+/* A thread counted on one CPU of several (the per-thread split, or tids x cpus): running <
+ * enabled there means the thread ran elsewhere, not multiplexing, so it is not scaled.
+ * Multiplexing on such fds goes undetected (documented). */
+static bool kperf__fd_task_on_cpu(const kperf_counter *c, size_t i) {
+    return c->plan->pub.entries[i].pid != -1 && c->plan->pub.entries[i].cpu >= 0;
+}
+
+/* Recomputes rows and per-event totals from the last group reads. An event's total is the
+ * sum of its fds' scaled values; its flag follows from the summed times (one scaled fd makes
+ * running < enabled). Rows of fds with exited threads hold what the threads left behind. */
+static void kperf__counter_sum(kperf_counter *c) {
+    size_t ne = c->plan->evl->nevents;
+    double *eprev = c->prev + c->caprows;
+    for (size_t e = 0; e < ne; e++) memset(&c->counts[e].v, 0, sizeof c->counts[e].v);
+    for (size_t i = 0; i < c->nfds; i++) {
+        kperf_count_row *r = &c->rows[i];
+        const kperf__exited *x = &c->exited[i];
+        double scale = c->plan->evl->events[r->event].scale;
+        kperf_value *v = &c->counts[r->event].v, all;
+        bool piece = kperf__fd_task_on_cpu(c, i);
+        kperf__value_set(&all, c->raw[i], c->ena[i], piece ? c->ena[i] : c->run[i], scale);
+        v->raw += all.raw, v->enabled += all.enabled, v->running += all.running;
+        v->value += all.value;
+        if (x->ena) /* the kernel's sums and the exit records agree to within rounding */
+            kperf__value_set(&r->v, c->raw[i] > x->raw ? c->raw[i] - x->raw : 0,
+                             c->ena[i] > x->ena ? c->ena[i] - x->ena : 0,
+                             piece              ? c->ena[i] - x->ena
+                             : c->run[i] > x->run ? c->run[i] - x->run
+                                                  : 0,
+                             scale);
+        else r->v = all;
+        r->v.delta = r->v.value - c->prev[i], c->prev[i] = r->v.value;
+    }
+    for (size_t x = c->nfds; x < c->nrows; x++) {
+        c->rows[x].v.delta = c->rows[x].v.value - c->prev[x];
+        c->prev[x] = c->rows[x].v.value;
+    }
+    for (size_t e = 0; e < ne; e++) {
+        kperf_value *v = &c->counts[e].v;
+        double value = v->value;
+        kperf__value_set(v, v->raw, v->enabled, v->running, 1.0);
+        v->value = value;
+        v->delta = value - eprev[e], eprev[e] = value;
+    }
+}
+
+KPERF_API int kperf_counter_read(kperf_counter *c, kperf_counts *out) {
+    if (!c || !out) return kperf__fail(EINVAL, "kperf_counter_read: NULL argument");
+    int rc = 0;
+    for (size_t g = 0; rc == 0 && g < c->ngroups; g++) {
+        rc = kperf__counter_read_group(c, g);
+        if (rc == 0 && c->per_thread) rc = kperf__counter_drain(c, g);
+    }
+    if (rc < 0) return rc;
+    kperf__counter_sum(c);
+    uint64_t now = kperf__now_ns();
+    memset(out, 0, sizeof *out);
+    out->events = c->counts, out->nevents = c->plan->evl->nevents;
+    out->rows = c->rows, out->nrows = c->nrows;
+    out->interval_ns = now - c->last_ns, out->lost = c->lost;
+    c->last_ns = now;
+    return 0;
+}
+
+KPERF_API void kperf_counts_print(void *stream, const kperf_counts *n, uint64_t iterations) {
+    FILE *f = (FILE *)stream;
+    double div = iterations > 1 ? (double)iterations : 1.0;
+    for (size_t e = 0; n && e < n->nevents; e++) {
+        const kperf_count *k = &n->events[e];
+        if (k->v.accuracy == KPERF_COUNT_NOT_COUNTED) {
+            fprintf(f, "%18s  %-28s not counted\n", "<not counted>", k->name);
+            continue;
+        }
+        char val[64];
+        snprintf(val, sizeof val, iterations > 1 ? "%.2f" : "%.0f", k->v.value / div);
+        fprintf(f, "%18s  %-28s", val, k->name);
+        if (k->v.accuracy == KPERF_COUNT_SCALED) fprintf(f, " scaled (%.2f%%)\n", k->v.percent);
+        else fprintf(f, " exact\n");
+    }
+    if (iterations > 1) fprintf(f, "%18s  (per iteration, %llu iterations)\n", "",
+                                (unsigned long long)iterations);
+}
 // <<counting
 
 // >>region ------------------------------------------------------------------------------
+
+/* The arithmetic of a self-monitoring read, on a consistent view of the user page (inside
+ * the seqlock, or a synthetic page in tests): @p pmc is the raw value rdpmc returned for
+ * index - 1, @p cyc the timestamp counter (rdtsc, cntvct_el0). Returns -1 when the page
+ * says to use read() instead (no user access, or index 0: the event is not on a counter).
+ * Follows the protocol documented in include/uapi/linux/perf_event.h. */
+KPERF__PRIV int kperf__mmap_compute(const struct perf_event_mmap_page *pc, uint64_t pmc,
+                                    uint64_t cyc, uint64_t *count, uint64_t *enabled,
+                                    uint64_t *running) {
+    if (!pc->cap_user_rdpmc || pc->index == 0) return -1;
+    uint16_t width = pc->pmc_width;
+    int64_t v = pc->offset;
+    if (width > 0 && width < 64) /* sign-extend the width-bit hardware value */
+        v += (int64_t)(pmc << (64 - width)) >> (64 - width);
+    else
+        v += (int64_t)pmc;
+    uint64_t ena = pc->time_enabled, run = pc->time_running;
+    if (pc->cap_user_time) {
+        uint64_t c = cyc;
+        if (pc->cap_user_time_short)
+            c = pc->time_cycles + ((c - pc->time_cycles) & pc->time_mask);
+        uint16_t shift = pc->time_shift;
+        uint64_t quot = c >> shift, rem = c & (((uint64_t)1 << shift) - 1);
+        uint64_t delta = pc->time_offset + quot * pc->time_mult + ((rem * pc->time_mult) >> shift);
+        ena += delta, run += delta; /* index != 0: the event is running now */
+    }
+    *count = (uint64_t)v, *enabled = ena, *running = run;
+    return 0;
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+#define KPERF__HAVE_RDPMC 1
+static inline uint64_t kperf__rdpmc(uint32_t counter) {
+    uint32_t lo, hi;
+    __asm__ volatile("rdpmc" : "=a"(lo), "=d"(hi) : "c"(counter));
+    return lo | (uint64_t)hi << 32;
+}
+static inline uint64_t kperf__cycles(void) {
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return lo | (uint64_t)hi << 32;
+}
+#elif defined(__aarch64__)
+#define KPERF__HAVE_RDPMC 1
+/* Counter index - 1 selects PMEVCNTR<n>_EL0 through PMSELR_EL0; 31 is the cycle counter.
+ * The kernel grants EL0 access when the event asks for it (config1 bit "rdpmc"). */
+static inline uint64_t kperf__rdpmc(uint32_t counter) {
+    uint64_t v;
+    if (counter == 31) {
+        __asm__ volatile("mrs %0, pmccntr_el0" : "=r"(v));
+        return v;
+    }
+    __asm__ volatile("msr pmselr_el0, %1\n\tisb\n\tmrs %0, pmxevcntr_el0"
+                     : "=r"(v)
+                     : "r"((uint64_t)counter));
+    return v;
+}
+static inline uint64_t kperf__cycles(void) {
+    uint64_t v;
+    __asm__ volatile("isb\n\tmrs %0, cntvct_el0" : "=r"(v));
+    return v;
+}
+#endif
+
+/* One self-monitoring read under the page's seqlock. -1: use read(). */
+static int kperf__mmap_read(const struct perf_event_mmap_page *pc, uint64_t *count,
+                            uint64_t *enabled, uint64_t *running) {
+#ifdef KPERF__HAVE_RDPMC
+    for (int tries = 0; tries < 64; tries++) {
+        uint32_t seq = __atomic_load_n(&pc->lock, __ATOMIC_RELAXED);
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        uint32_t idx = pc->index;
+        if (!pc->cap_user_rdpmc || idx == 0) return -1;
+        uint64_t pmc = kperf__rdpmc(idx - 1);
+        uint64_t cyc = pc->cap_user_time ? kperf__cycles() : 0;
+        int rc = kperf__mmap_compute(pc, pmc, cyc, count, enabled, running);
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        if (__atomic_load_n(&pc->lock, __ATOMIC_RELAXED) == seq) return rc;
+    }
+#else
+    (void)pc, (void)count, (void)enabled, (void)running;
+#endif
+    return -1;
+}
+
+struct kperf_region {
+    kperf_counter *c;
+    struct perf_event_mmap_page **pages; /* per fd; NULL where not mapped */
+    size_t pagesz, n;
+    bool rdpmc;                 /* every page allowed user reads at open */
+    bool subtract, started;
+    uint64_t *s_raw, *s_ena, *s_run;    /* start snapshot */
+    uint64_t *e_raw, *e_ena, *e_run;    /* end snapshot */
+    uint64_t *a_raw, *a_ena, *a_run;    /* sums over brackets */
+    uint64_t brackets;
+    double *overhead, bracket_ns;
+    kperf_count *counts;
+    double *prev;
+    uint64_t last_ns;
+};
+
+KPERF_API void kperf_region_close(kperf_region *r) {
+    if (!r) return;
+    for (size_t i = 0; r->pages && i < r->n; i++)
+        if (r->pages[i]) munmap(r->pages[i], r->pagesz);
+    kperf_counter_close(r->c);
+    KPERF_FREE(r->pages), KPERF_FREE(r->s_raw), KPERF_FREE(r->overhead), KPERF_FREE(r->counts);
+    KPERF_FREE(r);
+}
+
+/* Takes a snapshot of every fd: rdpmc where every page allows it, else one read() per
+ * group (the region has one target, so fd i is event i). */
+static int kperf__region_snap(kperf_region *r, uint64_t *raw, uint64_t *ena, uint64_t *run) {
+    size_t i = 0;
+    if (r->rdpmc)
+        for (; i < r->n; i++)
+            if (kperf__mmap_read(r->pages[i], &raw[i], &ena[i], &run[i]) < 0) break;
+    if (i == r->n) return 0;
+    kperf_counter *c = r->c;
+    for (size_t g = 0; g < c->ngroups; g++) {
+        int rc = kperf__counter_read_group(c, g);
+        if (rc < 0) return rc;
+    }
+    memcpy(raw, c->raw, r->n * sizeof *raw);
+    memcpy(ena, c->ena, r->n * sizeof *ena);
+    memcpy(run, c->run, r->n * sizeof *run);
+    return 0;
+}
+
+KPERF_API int kperf_region_start(kperf_region *r) {
+    if (!r) return kperf__fail(EINVAL, "kperf_region_start: region is NULL");
+    int rc = kperf__region_snap(r, r->s_raw, r->s_ena, r->s_run);
+    r->started = rc == 0;
+    return rc;
+}
+
+KPERF_API int kperf_region_stop(kperf_region *r) {
+    if (!r || !r->started)
+        return kperf__fail(KPERF_ESTATE, "kperf_region_stop without kperf_region_start");
+    int rc = kperf__region_snap(r, r->e_raw, r->e_ena, r->e_run);
+    if (rc < 0) return rc;
+    for (size_t i = 0; i < r->n; i++) {
+        r->a_raw[i] += r->e_raw[i] - r->s_raw[i];
+        r->a_ena[i] += r->e_ena[i] - r->s_ena[i];
+        r->a_run[i] += r->e_run[i] - r->s_run[i];
+    }
+    r->brackets++;
+    r->started = false;
+    return 0;
+}
+
+KPERF_API int kperf_region_reset(kperf_region *r) {
+    if (!r) return kperf__fail(EINVAL, "kperf_region_reset: region is NULL");
+    memset(r->a_raw, 0, 3 * r->n * sizeof *r->a_raw);
+    memset(r->prev, 0, r->n * sizeof *r->prev);
+    r->brackets = 0, r->started = false;
+    return 0;
+}
+
+KPERF_API int kperf_region_read(kperf_region *r, kperf_counts *out) {
+    if (!r || !out) return kperf__fail(EINVAL, "kperf_region_read: NULL argument");
+    for (size_t i = 0; i < r->n; i++) {
+        kperf_value *v = &r->counts[i].v;
+        kperf__value_set(v, r->a_raw[i], r->a_ena[i], r->a_run[i],
+                         r->c->plan->evl->events[i].scale);
+        if (r->subtract) {
+            double o = r->overhead[i] * (double)r->brackets;
+            v->value = v->value > o ? v->value - o : 0;
+        }
+        v->delta = v->value - r->prev[i], r->prev[i] = v->value;
+    }
+    uint64_t now = kperf__now_ns();
+    memset(out, 0, sizeof *out);
+    out->events = r->counts, out->nevents = r->n;
+    out->interval_ns = now - r->last_ns, out->iterations = r->brackets;
+    r->last_ns = now;
+    return 0;
+}
+
+KPERF_API void kperf_region_cost_read(const kperf_region *r, kperf_region_cost *out) {
+    memset(out, 0, sizeof *out);
+    if (!r) return;
+    out->rdpmc = r->rdpmc, out->bracket_ns = r->bracket_ns;
+    out->per_event = r->overhead, out->nevents = r->n;
+}
+
+/* Measures empty brackets: their counts per event and their wall-clock cost. */
+static int kperf__region_calibrate(kperf_region *r) {
+    enum { WARM = 16, ROUNDS = 256 };
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < WARM; i++)
+        if ((rc = kperf_region_start(r)) == 0) rc = kperf_region_stop(r);
+    kperf_region_reset(r);
+    uint64_t t0 = kperf__now_ns();
+    for (int i = 0; rc == 0 && i < ROUNDS; i++)
+        if ((rc = kperf_region_start(r)) == 0) rc = kperf_region_stop(r);
+    r->bracket_ns = (double)(kperf__now_ns() - t0) / ROUNDS;
+    kperf_counts n;
+    if (rc == 0) rc = kperf_region_read(r, &n);
+    for (size_t i = 0; rc == 0 && i < r->n; i++) r->overhead[i] = n.events[i].v.value / ROUNDS;
+    kperf_region_reset(r);
+    return rc;
+}
+
+/* Maps the first page of every fd; rdpmc is used when every page allows user reads. */
+static void kperf__region_map(kperf_region *r, bool no_rdpmc) {
+    r->pagesz = (size_t)sysconf(_SC_PAGESIZE);
+    r->rdpmc = !no_rdpmc;
+    for (size_t i = 0; i < r->n; i++) {
+        void *m = mmap(NULL, r->pagesz, PROT_READ, MAP_SHARED, r->c->fds[i], 0);
+        r->pages[i] = m == MAP_FAILED ? NULL : (struct perf_event_mmap_page *)m;
+        if (!r->pages[i] || !r->pages[i]->cap_user_rdpmc) r->rdpmc = false;
+    }
+#ifndef KPERF__HAVE_RDPMC
+    r->rdpmc = false;
+#endif
+}
+
+KPERF_API int kperf_region_open(kperf_region **out, const kperf_region_desc *desc) {
+    kperf_region_desc zero;
+    if (!out) return kperf__fail(EINVAL, "kperf_region_open: out is NULL");
+    *out = NULL;
+    if (!desc) memset(&zero, 0, sizeof zero), desc = &zero;
+    kperf_region *r = (kperf_region *)kperf__calloc(1, sizeof *r);
+    if (!r) return kperf__fail(ENOMEM, "out of memory");
+    kperf_counter_desc cd;
+    memset(&cd, 0, sizeof cd);
+    cd.events = desc->events, cd.pmus = desc->pmus, cd.sysfs_root = desc->sysfs_root;
+    cd.include_kernel = desc->include_kernel;
+    int rc = kperf__counter_open_as(&r->c, &cd, true);
+    if (rc < 0) goto fail;
+    r->n = r->c->nfds;
+    if (r->n != r->c->plan->evl->nevents) {
+        rc = kperf__fail(KPERF_ENOTSUP,
+                         "%s: a region counts the calling thread; uncore events count whole "
+                         "CPUs (use kperf_counter_open with cpus)",
+                         desc->events);
+        goto fail;
+    }
+    r->subtract = desc->subtract_overhead;
+    r->pages = (struct perf_event_mmap_page **)kperf__calloc(r->n, sizeof *r->pages);
+    r->s_raw = (uint64_t *)kperf__calloc(12 * r->n, sizeof *r->s_raw);
+    r->overhead = (double *)kperf__calloc(2 * r->n, sizeof *r->overhead);
+    r->counts = (kperf_count *)kperf__calloc(r->n, sizeof *r->counts);
+    if (!r->pages || !r->s_raw || !r->overhead || !r->counts) {
+        rc = kperf__fail(ENOMEM, "out of memory");
+        goto fail;
+    }
+    uint64_t *w = r->s_raw;
+    r->s_ena = w + r->n, r->s_run = w + 2 * r->n, r->e_raw = w + 3 * r->n;
+    r->e_ena = w + 4 * r->n, r->e_run = w + 5 * r->n, r->a_raw = w + 6 * r->n;
+    r->a_ena = w + 7 * r->n, r->a_run = w + 8 * r->n;
+    r->prev = r->overhead + r->n;
+    for (size_t i = 0; i < r->n; i++) r->counts[i] = r->c->counts[i];
+    kperf__region_map(r, desc->no_rdpmc);
+    if ((rc = kperf_counter_start(r->c)) < 0 || (rc = kperf__region_calibrate(r)) < 0) goto fail;
+    r->last_ns = kperf__now_ns();
+    *out = r;
+    return 0;
+fail:
+    kperf_region_close(r);
+    return rc;
+}
 // <<region
 
 // >>task --------------------------------------------------------------------------------
@@ -6597,6 +8234,1210 @@ KPERF_API int kperf_syscall_names(kperf_tracefs *tfs, const char *const **names,
 // <<syscalls
 
 // >>device ------------------------------------------------------------------------------
+
+/* NaN marks a value that cannot be computed (not counted, or a zero denominator). */
+#if defined(__GNUC__)
+#define KPERF__NAN __builtin_nan("")
+#else
+#define KPERF__NAN (0.0 / 0.0)
+#endif
+
+/* How a metric row's event sums become a value. */
+enum {
+    KPERF__MK_BW,    /* sum(ev0 * bytes) / 2^20 / seconds: MiB/s */
+    KPERF__MK_SUM,   /* sum(ev0 * scale) */
+    KPERF__MK_RATIO, /* scale * sum(ev0) / sum(ev1); NaN when sum(ev1) is 0 */
+    KPERF__MK_LAT3   /* scale * sum(ev0) / (sum(ev1) - sum(ev2)); NaN when <= 0 */
+};
+/* The device filter a row's events carry. */
+enum {
+    KPERF__MF_NONE,
+    KPERF__MF_BDF,    /* hisi_pcie `bdf` field = requester bus:dev.fn of the endpoint */
+    KPERF__MF_PORT,   /* hisi_pcie `port` bitmap = the root port above the endpoint */
+    KPERF__MF_STREAM  /* smmuv3_pmcg `filter_stream_id` = the device's stream id (its RID) */
+};
+
+/* One way a chip provides a metric. The metric's unit and description are in
+ * kperf__metric_infos; everything about measuring it is here, so supporting a new chip
+ * means adding rows. PMU patterns: %d = decimal digits, %x = hex digits, else literal,
+ * matched against the whole PMU name. `need`: a format field the PMU must have (it tells
+ * PMU generations or vendors apart when names are equal). Events are encoded through the
+ * PMU's own format files; the values are the kernel drivers' event codes. */
+typedef struct kperf__metric_row {
+    const char *metric;
+    const char *pmu;
+    const char *need;
+    const char *ev[3];
+    double scale;      /* bytes per count (bandwidths), or the ratio's multiplier */
+    uint8_t kind;      /* KPERF__MK_* */
+    uint8_t mode;      /* kperf_metric_mode */
+    uint8_t filter;    /* KPERF__MF_* */
+    int8_t channel;    /* memory channel the event itself selects (amd_df), else -1 */
+} kperf__metric_row;
+
+#define KPERF__CH KPERF_METRIC_PER_CHANNEL
+#define KPERF__NOF KPERF__MF_NONE
+static const kperf__metric_row kperf__metric_rows[] = {
+    /* HiSilicon v1 DDRC (Hip08, hisi_uncore_ddrc_pmu): flux_wr 0x00, flux_rd 0x01; one
+     * flux count is 32 bytes (libkperf). */
+    {"DDR_READ_BW", "hisi_sccl%d_ddrc%d", NULL, {"event=0x01"}, 32, KPERF__MK_BW, KPERF__CH, KPERF__NOF, -1},
+    {"DDR_WRITE_BW", "hisi_sccl%d_ddrc%d", NULL, {"event=0x00"}, 32, KPERF__MK_BW, KPERF__CH, KPERF__NOF, -1},
+    {"DDR_BW", "hisi_sccl%d_ddrc%d", NULL, {"event=0x01"}, 32, KPERF__MK_BW, KPERF__CH, KPERF__NOF, -1},
+    {"DDR_BW", "hisi_sccl%d_ddrc%d", NULL, {"event=0x00"}, 32, KPERF__MK_BW, KPERF__CH, KPERF__NOF, -1},
+    /* HiSilicon v2 DDRC (Hip09, hisi_sccl<N>_ddrc<M>_<K>): flux_wr 0x83, flux_rd 0x84. */
+    {"DDR_READ_BW", "hisi_sccl%d_ddrc%d_%d", NULL, {"event=0x84"}, 32, KPERF__MK_BW, KPERF__CH, KPERF__NOF, -1},
+    {"DDR_WRITE_BW", "hisi_sccl%d_ddrc%d_%d", NULL, {"event=0x83"}, 32, KPERF__MK_BW, KPERF__CH, KPERF__NOF, -1},
+    {"DDR_BW", "hisi_sccl%d_ddrc%d_%d", NULL, {"event=0x84"}, 32, KPERF__MK_BW, KPERF__CH, KPERF__NOF, -1},
+    {"DDR_BW", "hisi_sccl%d_ddrc%d_%d", NULL, {"event=0x83"}, 32, KPERF__MK_BW, KPERF__CH, KPERF__NOF, -1},
+    /* Intel uncore_imc: CAS_COUNT event 0x04, umask 0x03 read, 0x0c write, 0x0f all; each
+     * CAS moves one 64-byte line (the driver's .scale 6.103515625e-5 MiB = 64 B). */
+    {"DDR_READ_BW", "uncore_imc_%d", NULL, {"event=0x04,umask=0x03"}, 64, KPERF__MK_BW, KPERF__CH, KPERF__NOF, -1},
+    {"DDR_WRITE_BW", "uncore_imc_%d", NULL, {"event=0x04,umask=0x0c"}, 64, KPERF__MK_BW, KPERF__CH, KPERF__NOF, -1},
+    {"DDR_BW", "uncore_imc_%d", NULL, {"event=0x04,umask=0x0f"}, 64, KPERF__MK_BW, KPERF__CH, KPERF__NOF, -1},
+    /* AMD amd_umc (Zen 4+): umc_cas_cmd event 0x0a, rdwrmask 1 read, 2 write; 64 B each. */
+    {"DDR_READ_BW", "amd_umc_%d", NULL, {"event=0x0a,rdwrmask=0x1"}, 64, KPERF__MK_BW, KPERF__CH, KPERF__NOF, -1},
+    {"DDR_WRITE_BW", "amd_umc_%d", NULL, {"event=0x0a,rdwrmask=0x2"}, 64, KPERF__MK_BW, KPERF__CH, KPERF__NOF, -1},
+    {"DDR_BW", "amd_umc_%d", NULL, {"event=0x0a"}, 64, KPERF__MK_BW, KPERF__CH, KPERF__NOF, -1},
+    /* AMD amd_df (Zen 2/3): DRAM channel data, event 0x07 + 0x40 * channel, umask 0x38,
+     * 64 B per count; reads and writes are not told apart. Codes above 0xff use the split
+     * format config:0-7,32-35,59-60. */
+    {"DDR_BW", "amd_df", NULL, {"event=0x007,umask=0x38"}, 64, KPERF__MK_BW, KPERF__CH, KPERF__NOF, 0},
+    {"DDR_BW", "amd_df", NULL, {"event=0x047,umask=0x38"}, 64, KPERF__MK_BW, KPERF__CH, KPERF__NOF, 1},
+    {"DDR_BW", "amd_df", NULL, {"event=0x087,umask=0x38"}, 64, KPERF__MK_BW, KPERF__CH, KPERF__NOF, 2},
+    {"DDR_BW", "amd_df", NULL, {"event=0x0c7,umask=0x38"}, 64, KPERF__MK_BW, KPERF__CH, KPERF__NOF, 3},
+    {"DDR_BW", "amd_df", NULL, {"event=0x107,umask=0x38"}, 64, KPERF__MK_BW, KPERF__CH, KPERF__NOF, 4},
+    {"DDR_BW", "amd_df", NULL, {"event=0x147,umask=0x38"}, 64, KPERF__MK_BW, KPERF__CH, KPERF__NOF, 5},
+    {"DDR_BW", "amd_df", NULL, {"event=0x187,umask=0x38"}, 64, KPERF__MK_BW, KPERF__CH, KPERF__NOF, 6},
+    {"DDR_BW", "amd_df", NULL, {"event=0x1c7,umask=0x38"}, 64, KPERF__MK_BW, KPERF__CH, KPERF__NOF, 7},
+    /* Arm core PMU, per CPU: LL_CACHE 0x32, LL_CACHE_MISS 0x33 (libkperf); 64-byte lines. */
+    {"L3_TRAFFIC", "armv8_pmuv3_%d", NULL, {"event=0x32"}, 64, KPERF__MK_BW, KPERF_METRIC_PER_CORE, KPERF__NOF, -1},
+    {"L3_MISS", "armv8_pmuv3_%d", NULL, {"event=0x33"}, 1, KPERF__MK_SUM, KPERF_METRIC_PER_CORE, KPERF__NOF, -1},
+    {"L3_REF", "armv8_pmuv3_%d", NULL, {"event=0x32"}, 1, KPERF__MK_SUM, KPERF_METRIC_PER_CORE, KPERF__NOF, -1},
+    /* Intel core PMU (its `pc` format field tells it from AMD's "cpu"), per CPU:
+     * LONGEST_LAT_CACHE event 0x2e, umask 0x4f reference, 0x41 miss. */
+    {"L3_TRAFFIC", "cpu", "pc", {"event=0x2e,umask=0x4f"}, 64, KPERF__MK_BW, KPERF_METRIC_PER_CORE, KPERF__NOF, -1},
+    {"L3_MISS", "cpu", "pc", {"event=0x2e,umask=0x41"}, 1, KPERF__MK_SUM, KPERF_METRIC_PER_CORE, KPERF__NOF, -1},
+    {"L3_REF", "cpu", "pc", {"event=0x2e,umask=0x4f"}, 1, KPERF__MK_SUM, KPERF_METRIC_PER_CORE, KPERF__NOF, -1},
+    /* AMD amd_l3 (Zen 2+), one counter per CCX: L3 lookup state event 0x04, umask 0xff all
+     * requests, 0x01 misses (the driver adds the slice and thread masks itself). */
+    {"L3_TRAFFIC", "amd_l3", NULL, {"event=0x04,umask=0xff"}, 64, KPERF__MK_BW, KPERF_METRIC_PER_CLUSTER, KPERF__NOF, -1},
+    {"L3_MISS", "amd_l3", NULL, {"event=0x04,umask=0x01"}, 1, KPERF__MK_SUM, KPERF_METRIC_PER_CLUSTER, KPERF__NOF, -1},
+    {"L3_REF", "amd_l3", NULL, {"event=0x04,umask=0xff"}, 1, KPERF__MK_SUM, KPERF_METRIC_PER_CLUSTER, KPERF__NOF, -1},
+    /* HiSilicon v2 L3C (has tt_core): total latency 0x80, l3c_ref 0xb8, retry_alloc 0xce,
+     * traced for every core (tt_core=0xff); latency = lat / (ref - retry) (libkperf). */
+    {"L3_LAT", "hisi_sccl%d_l3c%d", "tt_core",
+     {"event=0x80,tt_core=0xff", "event=0xb8,tt_core=0xff", "event=0xce,tt_core=0xff"}, 1,
+     KPERF__MK_LAT3, KPERF_METRIC_PER_CLUSTER, KPERF__NOF, -1},
+    /* HiSilicon PCIe PMU (Hip09): bandwidth = flux (in DW) * 4 / time, filtered by the
+     * endpoint's BDF; latency = latency / count, filtered by root port. */
+    {"PCIE_RX_MRD_BW", "hisi_pcie%d_core%d", NULL, {"event=0x0804", "event=0x10804"}, 4, KPERF__MK_RATIO, KPERF_METRIC_PER_BDF, KPERF__MF_BDF, -1},
+    {"PCIE_RX_MWR_BW", "hisi_pcie%d_core%d", NULL, {"event=0x0104", "event=0x10104"}, 4, KPERF__MK_RATIO, KPERF_METRIC_PER_BDF, KPERF__MF_BDF, -1},
+    {"PCIE_TX_MRD_BW", "hisi_pcie%d_core%d", NULL, {"event=0x0405", "event=0x10405"}, 4, KPERF__MK_RATIO, KPERF_METRIC_PER_BDF, KPERF__MF_BDF, -1},
+    {"PCIE_TX_MWR_BW", "hisi_pcie%d_core%d", NULL, {"event=0x0105", "event=0x10105"}, 4, KPERF__MK_RATIO, KPERF_METRIC_PER_BDF, KPERF__MF_BDF, -1},
+    {"PCIE_RX_MRD_LAT", "hisi_pcie%d_core%d", NULL, {"event=0x0210", "event=0x10210"}, 1, KPERF__MK_RATIO, KPERF_METRIC_PER_PORT, KPERF__MF_PORT, -1},
+    {"PCIE_RX_MWR_LAT", "hisi_pcie%d_core%d", NULL, {"event=0x0010", "event=0x10010"}, 1, KPERF__MK_RATIO, KPERF_METRIC_PER_PORT, KPERF__MF_PORT, -1},
+    {"PCIE_TX_MRD_LAT", "hisi_pcie%d_core%d", NULL, {"event=0x0011", "event=0x10011"}, 1, KPERF__MK_RATIO, KPERF_METRIC_PER_PORT, KPERF__MF_PORT, -1},
+    /* Arm SMMUv3 PMCG (arm_smmuv3_pmu): transaction 0x01 for one stream id. */
+    {"SMMU_TRAN", "smmuv3_pmcg_%x", NULL, {"event=0x01,filter_enable=1"}, 1, KPERF__MK_SUM, KPERF_METRIC_PER_BDF, KPERF__MF_STREAM, -1},
+    /* HiSilicon HHA v1/v2: rx_ops_num 0x00 all requests, rx_outer 0x01 from the other
+     * socket, rx_sccl 0x02 from the other SCCL (NUMA node); shown as a percentage. */
+    {"HHA_CROSS_NUMA", "hisi_sccl%d_hha%d", NULL, {"event=0x02", "event=0x00"}, 100, KPERF__MK_RATIO, KPERF_METRIC_PER_NUMA, KPERF__NOF, -1},
+    {"HHA_CROSS_SOCKET", "hisi_sccl%d_hha%d", NULL, {"event=0x01", "event=0x00"}, 100, KPERF__MK_RATIO, KPERF_METRIC_PER_NUMA, KPERF__NOF, -1},
+};
+#undef KPERF__CH
+#undef KPERF__NOF
+
+static const kperf_metric_info kperf__metric_infos[] = {
+    {"DDR_READ_BW", "MiB/s", "DDR read bandwidth per memory channel", "DDR controller PMU"},
+    {"DDR_WRITE_BW", "MiB/s", "DDR write bandwidth per memory channel", "DDR controller PMU"},
+    {"DDR_BW", "MiB/s", "DDR read+write bandwidth per memory channel",
+     "DDR controller or data fabric PMU"},
+    {"L3_TRAFFIC", "MiB/s", "bytes through the L3 cache (64 per access)",
+     "PMU with L3 cache events"},
+    {"L3_MISS", "count", "L3 cache misses", "PMU with L3 cache events"},
+    {"L3_REF", "count", "L3 cache accesses", "PMU with L3 cache events"},
+    {"L3_LAT", "cycles", "average L3 access latency per L3 instance",
+     "L3 cache PMU with latency events"},
+    {"PCIE_RX_MRD_BW", "B/ns", "PCIe inbound memory read bandwidth per device", "PCIe PMU"},
+    {"PCIE_RX_MWR_BW", "B/ns", "PCIe inbound memory write bandwidth per device", "PCIe PMU"},
+    {"PCIE_TX_MRD_BW", "B/ns", "PCIe outbound memory read bandwidth per device", "PCIe PMU"},
+    {"PCIE_TX_MWR_BW", "B/ns", "PCIe outbound memory write bandwidth per device", "PCIe PMU"},
+    {"PCIE_RX_MRD_LAT", "ns", "PCIe inbound memory read latency per root port", "PCIe PMU"},
+    {"PCIE_RX_MWR_LAT", "ns", "PCIe inbound memory write latency per root port", "PCIe PMU"},
+    {"PCIE_TX_MRD_LAT", "ns", "PCIe outbound memory read latency per root port", "PCIe PMU"},
+    {"SMMU_TRAN", "count", "SMMU address translations per device", "SMMUv3 PMCG PMU"},
+    {"HHA_CROSS_NUMA", "%", "share of HHA requests from another NUMA node, per node",
+     "HiSilicon HHA PMU"},
+    {"HHA_CROSS_SOCKET", "%", "share of HHA requests from another socket, per node",
+     "HiSilicon HHA PMU"},
+};
+#define KPERF__NMETRICS (sizeof kperf__metric_infos / sizeof kperf__metric_infos[0])
+#define KPERF__NROWS (sizeof kperf__metric_rows / sizeof kperf__metric_rows[0])
+
+KPERF_API size_t kperf_metric_count(void) { return KPERF__NMETRICS; }
+
+KPERF_API const kperf_metric_info *kperf_metric_at(size_t i) {
+    return i < KPERF__NMETRICS ? &kperf__metric_infos[i] : NULL;
+}
+
+/* Whole-name match of a PMU name against a row pattern (%d digits, %x hex digits). */
+static bool kperf__dev_match(const char *p, const char *s) {
+    while (*p) {
+        if (p[0] == '%' && (p[1] == 'd' || p[1] == 'x')) {
+            int n = 0;
+            while (p[1] == 'd' ? isdigit((unsigned char)*s) : isxdigit((unsigned char)*s)) s++, n++;
+            if (!n) return false;
+            p += 2;
+        } else if (*p++ != *s++) {
+            return false;
+        }
+    }
+    return *s == 0;
+}
+
+static bool kperf__dev_has_format(const kperf_pmu *p, const char *name) {
+    for (size_t i = 0; i < p->nformats; i++)
+        if (!strcmp(p->formats[i].name, name)) return true;
+    return false;
+}
+
+static bool kperf__dev_row_matches(const kperf__metric_row *r, const kperf_pmu *p) {
+    return kperf__dev_match(r->pmu, p->name) && (!r->need || kperf__dev_has_format(p, r->need));
+}
+
+/* The canonical metric name for a user's spelling ("pmu_ddr_read_bw" -> "DDR_READ_BW"). */
+static const kperf_metric_info *kperf__dev_metric_find(const char *name, size_t len) {
+    if (len >= 4 && !strncasecmp(name, "PMU_", 4)) name += 4, len -= 4;
+    for (size_t i = 0; i < KPERF__NMETRICS; i++) {
+        const char *m = kperf__metric_infos[i].name;
+        if (strlen(m) == len && !strncasecmp(m, name, len)) return &kperf__metric_infos[i];
+    }
+    return NULL;
+}
+
+static int kperf__dev_unknown_metric(const char *name, size_t len) {
+    char known[512] = "";
+    for (size_t i = 0; i < KPERF__NMETRICS; i++) {
+        size_t l = strlen(known);
+        snprintf(known + l, sizeof known - l, "%s%s", i ? ", " : "", kperf__metric_infos[i].name);
+    }
+    return kperf__fail(KPERF_EPARSE, "unknown metric '%.*s'; kperf knows: %s", (int)len, name,
+                       known);
+}
+
+/* "DDR_READ_BW: no DDR controller PMU (hisi_sccl*_ddrc*, uncore_imc_*, ...) on this
+ * machine": the metric, the kind of PMU, and every name pattern that was looked for. */
+static int kperf__dev_nometric(const kperf_metric_info *m, const char *root) {
+    char pats[16][48], list[600] = "";
+    size_t np = 0;
+    for (size_t i = 0; i < KPERF__NROWS; i++) {
+        if (strcmp(kperf__metric_rows[i].metric, m->name)) continue;
+        char pat[48];
+        size_t k = 0;
+        for (const char *s = kperf__metric_rows[i].pmu; *s && k + 2 < sizeof pat; s++) {
+            if (s[0] == '%' && (s[1] == 'd' || s[1] == 'x')) pat[k++] = '*', s++;
+            else pat[k++] = *s;
+        }
+        pat[k] = 0;
+        if (kperf__metric_rows[i].need)
+            snprintf(pat + k, sizeof pat - k, " with %s", kperf__metric_rows[i].need);
+        bool seen = false;
+        for (size_t j = 0; j < np; j++) seen |= !strcmp(pats[j], pat);
+        if (seen || np == 16) continue;
+        memcpy(pats[np++], pat, sizeof pat);
+        size_t l = strlen(list);
+        snprintf(list + l, sizeof list - l, "%s%s", l ? ", " : "", pat);
+    }
+    bool machine = !root || !strcmp(root, "/");
+    return kperf__fail(KPERF_ENOMETRIC, "%s: no %s (%s) on %s%s", m->name, m->needs, list,
+                       machine ? "this machine" : "the sysfs tree ", machine ? "" : root);
+}
+
+/* Opens the machine's registry when the caller passed none. */
+static int kperf__dev_registry(const kperf_pmus *pmus, const char *root, const kperf_pmus **use,
+                               kperf_pmus **owned) {
+    *owned = NULL;
+    *use = pmus;
+    if (pmus) return 0;
+    int rc = kperf_pmus_open(owned, root);
+    if (rc < 0) return rc;
+    *use = *owned;
+    return 0;
+}
+
+static int kperf__dev_check(const kperf_pmus *pmus, const kperf_metric_info *m) {
+    size_t np = kperf_pmus_count(pmus);
+    for (size_t i = 0; i < KPERF__NROWS; i++) {
+        if (strcmp(kperf__metric_rows[i].metric, m->name)) continue;
+        for (size_t j = 0; j < np; j++)
+            if (kperf__dev_row_matches(&kperf__metric_rows[i], kperf_pmus_at(pmus, j))) return 0;
+    }
+    return kperf__dev_nometric(m, kperf_pmus_root(pmus));
+}
+
+KPERF_API int kperf_metric_check(const kperf_pmus *pmus, const char *name) {
+    if (!name) return kperf__fail(EINVAL, "kperf_metric_check: name is NULL");
+    const kperf_metric_info *m = kperf__dev_metric_find(name, strlen(name));
+    if (!m) return kperf__dev_unknown_metric(name, strlen(name));
+    const kperf_pmus *use;
+    kperf_pmus *owned;
+    int rc = kperf__dev_registry(pmus, NULL, &use, &owned);
+    if (rc < 0) return rc;
+    rc = kperf__dev_check(use, m);
+    kperf_pmus_close(owned);
+    return rc;
+}
+
+/* ---- topology and device trees under the sysfs root ---- */
+
+#define KPERF__DEV_MAXCPU 8192
+
+/* Parses a cpulist ("0-19,40-59") into out[] (ascending as written). Returns the number
+ * of CPUs, or -1 on malformed text or more than cap CPUs. */
+static int kperf__dev_cpulist(const char *s, int *out, int cap) {
+    int n = 0;
+    while (*s && *s != '\n') {
+        char *end;
+        long a = strtol(s, &end, 10), b = a;
+        if (end == s || a < 0 || a >= KPERF__DEV_MAXCPU) return -1;
+        s = end;
+        if (*s == '-') {
+            b = strtol(s + 1, &end, 10);
+            if (end == s + 1 || b < a || b >= KPERF__DEV_MAXCPU) return -1;
+            s = end;
+        }
+        for (long c = a; c <= b; c++) {
+            if (n >= cap) return -1;
+            out[n++] = (int)c;
+        }
+        if (*s == ',') s++;
+        else if (*s && *s != '\n') return -1;
+    }
+    return n;
+}
+
+static void kperf__dev_path(char *buf, size_t size, const char *root, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+static void kperf__dev_path(char *buf, size_t size, const char *root, const char *fmt, ...) {
+    int k = snprintf(buf, size, "%s", strcmp(root, "/") ? root : "");
+    if (k < 0 || (size_t)k >= size) k = 0;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + k, size - (size_t)k, fmt, ap);
+    va_end(ap);
+}
+
+/* Reads one integer file (decimal or 0x hex); returns def when absent or malformed. */
+static long kperf__dev_read_long(const char *path, long def) {
+    char buf[64];
+    if (kperf__read_file(path, buf, sizeof buf) <= 0) return def;
+    char *end;
+    long v = strtol(buf, &end, 0);
+    return end == buf ? def : v;
+}
+
+/* The online CPUs of the tree (cpu/online), at most cap. */
+static int kperf__dev_online(const char *root, int *out, int cap) {
+    char path[PATH_MAX], buf[4096];
+    kperf__dev_path(path, sizeof path, root, "/sys/devices/system/cpu/online");
+    if (kperf__read_file(path, buf, sizeof buf) <= 0) return out[0] = 0, 1;
+    int n = kperf__dev_cpulist(buf, out, cap);
+    return n > 0 ? n : (out[0] = 0, 1);
+}
+
+/* NUMA node of a CPU from node/node<N>/cpulist; -1 when the tree has no NUMA info. */
+static int kperf__dev_cpu_node(const char *root, int cpu) {
+    char path[PATH_MAX], buf[4096];
+    int cpus[KPERF__DEV_MAXCPU / 8];
+    for (int node = 0; node < 1024; node++) {
+        kperf__dev_path(path, sizeof path, root, "/sys/devices/system/node/node%d/cpulist", node);
+        if (kperf__read_file(path, buf, sizeof buf) < 0) {
+            if (node > 64) break;
+            continue;
+        }
+        int n = kperf__dev_cpulist(buf, cpus, (int)(sizeof cpus / sizeof cpus[0]));
+        for (int i = 0; i < n; i++)
+            if (cpus[i] == cpu) return node;
+    }
+    return -1;
+}
+
+static int kperf__dev_cpu_topo(const char *root, int cpu, const char *file) {
+    char path[PATH_MAX];
+    kperf__dev_path(path, sizeof path, root, "/sys/devices/system/cpu/cpu%d/topology/%s", cpu,
+                    file);
+    return (int)kperf__dev_read_long(path, -1);
+}
+
+/* ---- PCI tree: <root>/sys/devices/pciDDDD:BB/.../DDDD:BB:DD.F ---- */
+
+typedef struct kperf__pci_dev {
+    char name[16];      /* "0000:31:00.0" */
+    unsigned bus, dev, fn;
+    unsigned cls;       /* the `class` file, e.g. 0x060400 for a PCI bridge */
+    int parent;         /* index of the upstream PCI device, -1 below a host bridge */
+} kperf__pci_dev;
+
+typedef struct kperf__pci {
+    kperf__pci_dev *d;
+    size_t n, cap;
+} kperf__pci;
+
+static bool kperf__pci_parse(const char *s, unsigned *dom, unsigned *bus, unsigned *dev,
+                             unsigned *fn) {
+    char tail;
+    if (sscanf(s, "%x:%x:%x.%x%c", dom, bus, dev, fn, &tail) == 4)
+        return *dom <= 0xffff && *bus <= 0xff && *dev <= 0x1f && *fn <= 7;
+    *dom = 0;
+    if (sscanf(s, "%x:%x.%x%c", bus, dev, fn, &tail) == 3)
+        return *bus <= 0xff && *dev <= 0x1f && *fn <= 7;
+    return false;
+}
+
+static bool kperf__pci_is_bridge(const kperf__pci_dev *d) { return (d->cls >> 8) == 0x0604; }
+
+static void kperf__pci_walk(kperf__pci *pci, const char *dir, int parent, int depth) {
+    DIR *dp = depth < 8 ? opendir(dir) : NULL;
+    if (!dp) return;
+    struct dirent *e;
+    while ((e = readdir(dp)) && pci->n < 4096) {
+        unsigned dom, bus, dev, fn;
+        if (strlen(e->d_name) != 12 || !kperf__pci_parse(e->d_name, &dom, &bus, &dev, &fn))
+            continue;
+        char path[PATH_MAX], buf[32];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        struct stat st;
+        if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode)) continue;
+        if (pci->n == pci->cap) {
+            size_t cap = pci->cap ? pci->cap * 2 : 16;
+            void *p = KPERF_REALLOC(pci->d, cap * sizeof *pci->d);
+            if (!p) break;
+            pci->d = (kperf__pci_dev *)p, pci->cap = cap;
+        }
+        kperf__pci_dev *d = &pci->d[pci->n];
+        snprintf(d->name, sizeof d->name, "%04x:%02x:%02x.%x", dom, bus, dev, fn);
+        d->bus = bus, d->dev = dev, d->fn = fn, d->parent = parent;
+        snprintf(path, sizeof path, "%s/%s/class", dir, e->d_name);
+        d->cls = kperf__read_file(path, buf, sizeof buf) > 0 ? (unsigned)strtoul(buf, NULL, 16) : 0;
+        int me = (int)pci->n++;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        kperf__pci_walk(pci, path, me, depth + 1);
+    }
+    closedir(dp);
+}
+
+static void kperf__pci_scan(kperf__pci *pci, const char *root) {
+    char dir[PATH_MAX];
+    kperf__dev_path(dir, sizeof dir, root, "/sys/devices");
+    DIR *dp = opendir(dir);
+    if (!dp) return;
+    struct dirent *e;
+    while ((e = readdir(dp)))
+        if (!strncmp(e->d_name, "pci", 3)) {
+            char path[PATH_MAX + 260];
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            kperf__pci_walk(pci, path, -1, 0);
+        }
+    closedir(dp);
+}
+
+/* The root port above device i that sits on `bus` (and in [bdf_min, bdf_max] when the
+ * PMU has them), or -1. */
+static int kperf__pci_root_port(const kperf__pci *pci, size_t i, long bus, long bmin, long bmax) {
+    for (int p = pci->d[i].parent, hops = 0; p >= 0 && hops < 16; p = pci->d[p].parent, hops++) {
+        const kperf__pci_dev *d = &pci->d[p];
+        long bdf = (long)(d->bus << 8 | d->dev << 3 | d->fn);
+        if (kperf__pci_is_bridge(d) && (long)d->bus == bus &&
+            (bmin < 0 || (bdf >= bmin && bdf <= bmax)))
+            return p;
+    }
+    return -1;
+}
+
+/* The PCIe PMU's root bus and optional root port range, from its sysfs directory. */
+static long kperf__pcie_pmu_bus(const char *root, const char *pmu, long *bmin, long *bmax) {
+    char path[PATH_MAX];
+    kperf__dev_path(path, sizeof path, root, "/sys/bus/event_source/devices/%s/bdf_min", pmu);
+    *bmin = kperf__dev_read_long(path, -1);
+    kperf__dev_path(path, sizeof path, root, "/sys/bus/event_source/devices/%s/bdf_max", pmu);
+    *bmax = kperf__dev_read_long(path, -1);
+    if (*bmin < 0 || *bmax < 0) *bmin = *bmax = -1;
+    kperf__dev_path(path, sizeof path, root, "/sys/bus/event_source/devices/%s/bus", pmu);
+    return kperf__dev_read_long(path, -1);
+}
+
+/* ---- IOMMU tree: <root>/sys/class/iommu/smmu3.0x<base>/devices/<BDF> ---- */
+
+/* The PMCG PMU of an SMMU: the driver names it after its page frame, and the PMCG
+ * registers sit 0x20000 above the SMMU base ("smmu3.0x0000000148000000" ->
+ * "smmuv3_pmcg_148020"). Returns false for a name that is not an SMMUv3. */
+static bool kperf__smmu_pmcg_name(const char *iommu, char *out, size_t size) {
+    unsigned long long base;
+    char tail;
+    if (sscanf(iommu, "smmu3.0x%llx%c", &base, &tail) != 1) return false;
+    snprintf(out, size, "smmuv3_pmcg_%llx", (base + 0x20000ull) >> 12);
+    return true;
+}
+
+typedef struct kperf__bdfs {
+    char (*v)[16];
+    char (*owner)[64];  /* PCIe PMU or SMMU PMCG that sees the device */
+    char (*port)[16];   /* PCIe: the root port above it */
+    size_t n, cap;
+} kperf__bdfs;
+
+static int kperf__bdfs_add(kperf__bdfs *b, const char *bdf, const char *owner, const char *port) {
+    for (size_t i = 0; i < b->n; i++)
+        if (!strcmp(b->v[i], bdf) && !strcmp(b->owner[i], owner)) return 0;
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 16;
+        void *v = KPERF_REALLOC(b->v, cap * sizeof *b->v);
+        if (v) b->v = (char(*)[16])v;
+        void *o = KPERF_REALLOC(b->owner, cap * sizeof *b->owner);
+        if (o) b->owner = (char(*)[64])o;
+        void *p = KPERF_REALLOC(b->port, cap * sizeof *b->port);
+        if (p) b->port = (char(*)[16])p;
+        if (!v || !o || !p) return -ENOMEM;
+        b->cap = cap;
+    }
+    snprintf(b->v[b->n], 16, "%s", bdf);
+    snprintf(b->owner[b->n], 64, "%s", owner);
+    snprintf(b->port[b->n], 16, "%s", port ? port : "");
+    b->n++;
+    return 0;
+}
+
+static void kperf__bdfs_free(kperf__bdfs *b) {
+    KPERF_FREE(b->v);
+    KPERF_FREE(b->owner);
+    KPERF_FREE(b->port);
+    memset(b, 0, sizeof *b);
+}
+
+/* Endpoints below the root ports of every PCIe PMU that a BDF-filtered row names. */
+static int kperf__bdfs_pcie(kperf__bdfs *b, const kperf_pmus *pmus) {
+    const char *root = kperf_pmus_root(pmus);
+    kperf__pci pci;
+    memset(&pci, 0, sizeof pci);
+    kperf__pci_scan(&pci, root);
+    int rc = 0;
+    for (size_t j = 0; j < kperf_pmus_count(pmus) && rc == 0; j++) {
+        const kperf_pmu *p = kperf_pmus_at(pmus, j);
+        bool pcie = false;
+        for (size_t r = 0; r < KPERF__NROWS; r++)
+            if (kperf__metric_rows[r].filter == KPERF__MF_BDF &&
+                kperf__dev_row_matches(&kperf__metric_rows[r], p))
+                pcie = true;
+        long bmin, bmax, bus = pcie ? kperf__pcie_pmu_bus(root, p->name, &bmin, &bmax) : -1;
+        for (size_t i = 0; bus > 0 && i < pci.n && rc == 0; i++) {
+            if (kperf__pci_is_bridge(&pci.d[i])) continue;
+            int rp = kperf__pci_root_port(&pci, i, bus, bmin, bmax);
+            if (rp >= 0) rc = kperf__bdfs_add(b, pci.d[i].name, p->name, pci.d[rp].name);
+        }
+    }
+    KPERF_FREE(pci.d);
+    return rc;
+}
+
+/* PCI devices listed under an SMMU whose PMCG PMU is in the registry. */
+static int kperf__bdfs_smmu(kperf__bdfs *b, const kperf_pmus *pmus) {
+    char dir[PATH_MAX];
+    kperf__dev_path(dir, sizeof dir, kperf_pmus_root(pmus), "/sys/class/iommu");
+    DIR *dp = opendir(dir);
+    if (!dp) return 0;
+    struct dirent *e;
+    int rc = 0;
+    while (rc == 0 && (e = readdir(dp))) {
+        char pmcg[64], sub[PATH_MAX + 270];
+        if (!kperf__smmu_pmcg_name(e->d_name, pmcg, sizeof pmcg) || !kperf_pmus_find(pmus, pmcg))
+            continue;
+        snprintf(sub, sizeof sub, "%s/%s/devices", dir, e->d_name);
+        DIR *dd = opendir(sub);
+        struct dirent *f;
+        while (dd && rc == 0 && (f = readdir(dd))) {
+            unsigned dom, bus, dev, fn;
+            char name[16];
+            if (!kperf__pci_parse(f->d_name, &dom, &bus, &dev, &fn) || strchr(f->d_name, '.') == NULL)
+                continue;
+            snprintf(name, sizeof name, "%04x:%02x:%02x.%x", dom, bus, dev, fn);
+            rc = kperf__bdfs_add(b, name, pmcg, NULL);
+        }
+        if (dd) closedir(dd);
+    }
+    closedir(dp);
+    return rc;
+}
+
+static int kperf__str_cmp(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+KPERF_API int kperf_device_bdf_list(const kperf_pmus *pmus, kperf_bdf_type type, char ***out) {
+    if (!out) return kperf__fail(EINVAL, "kperf_device_bdf_list: out is NULL");
+    *out = NULL;
+    const kperf_pmus *use;
+    kperf_pmus *owned;
+    int rc = kperf__dev_registry(pmus, NULL, &use, &owned);
+    if (rc < 0) return rc;
+    kperf__bdfs b;
+    memset(&b, 0, sizeof b);
+    rc = type == KPERF_BDF_SMMU ? kperf__bdfs_smmu(&b, use) : kperf__bdfs_pcie(&b, use);
+    char **list = rc == 0 ? (char **)kperf__calloc(b.n + 1, sizeof *list) : NULL;
+    size_t n = 0;
+    for (size_t i = 0; list && i < b.n; i++) {
+        bool dup = false;
+        for (size_t k = 0; k < n; k++) dup |= !strcmp(list[k], b.v[i]);
+        if (!dup && !(list[n] = kperf__strdup(b.v[i]))) break;
+        if (!dup) n++;
+    }
+    kperf__bdfs_free(&b);
+    kperf_pmus_close(owned);
+    if (!list) return kperf__fail(ENOMEM, "kperf_device_bdf_list: out of memory");
+    qsort(list, n, sizeof *list, kperf__str_cmp);
+    *out = list;
+    return (int)n;
+}
+
+KPERF_API void kperf_device_bdf_list_free(char **list) {
+    for (size_t i = 0; list && list[i]; i++) KPERF_FREE(list[i]);
+    KPERF_FREE(list);
+}
+
+/* ---- the device object: plan, open, read, compute ---- */
+
+typedef struct kperf__dev_item {
+    char name[160];     /* metric name, or the raw event spec as requested */
+    char unit[16];
+    uint8_t kind, mode;
+    bool mode_set;
+} kperf__dev_item;
+
+typedef struct kperf__dev_key {  /* one instance row of an item */
+    int item;
+    char where[64];
+    int cpu, numa, socket, channel;
+} kperf__dev_key;
+
+typedef struct kperf__dev_evx {  /* private part of a planned event */
+    int key;
+    int role;           /* which of the row's events: 0, 1 or 2 */
+    double weight;      /* multiplies the count before summing (bytes, .scale) */
+} kperf__dev_evx;
+
+struct kperf_device {
+    const kperf_pmus *pmus;
+    kperf_pmus *owned;
+    kperf__dev_item *items;
+    size_t nitems;
+    kperf_device_event *ev;
+    kperf__dev_evx *evx;
+    size_t nev, capev;
+    kperf__dev_key *keys;
+    size_t nkeys, capkeys;
+    int *fds;           /* NULL for a plan */
+    int *node, *socket; /* per CPU topology cache; -2 = not read yet */
+    int ncpu_cache;
+    kperf__bdfs pcie, smmu;
+    bool have_pcie, have_smmu;
+};
+
+static void kperf__dev_topo(kperf_device *d, int cpu, int *node, int *socket) {
+    *node = *socket = -1;
+    if (cpu < 0 || cpu >= KPERF__DEV_MAXCPU) return;
+    if (!d->node) {
+        d->node = (int *)kperf__calloc(KPERF__DEV_MAXCPU, sizeof(int));
+        d->socket = (int *)kperf__calloc(KPERF__DEV_MAXCPU, sizeof(int));
+        if (!d->node || !d->socket) return;
+        for (int i = 0; i < KPERF__DEV_MAXCPU; i++) d->node[i] = d->socket[i] = -2;
+    }
+    if (d->node[cpu] == -2) {
+        const char *root = kperf_pmus_root(d->pmus);
+        d->node[cpu] = kperf__dev_cpu_node(root, cpu);
+        d->socket[cpu] = kperf__dev_cpu_topo(root, cpu, "physical_package_id");
+    }
+    *node = d->node[cpu], *socket = d->socket[cpu];
+}
+
+static int kperf__dev_terms(const kperf_pmu *p, const char *terms, uint64_t cfg[4],
+                            double *scale, char *unit, int depth);
+
+static const kperf_pmu_alias *kperf__dev_alias(const kperf_pmu *p, const char *name, size_t len) {
+    for (size_t i = 0; i < p->naliases; i++)
+        if (strlen(p->aliases[i].name) == len && !strncmp(p->aliases[i].name, name, len))
+            return &p->aliases[i];
+    return NULL;
+}
+
+/* Encodes one term ("event=0x84", "config2=0x5", "flux_rd", "filter_enable") into cfg. */
+static int kperf__dev_term(const kperf_pmu *p, const char *t, size_t len, uint64_t cfg[4],
+                           double *scale, char *unit, int depth) {
+    const char *eq = (const char *)memchr(t, '=', len);
+    size_t klen = eq ? (size_t)(eq - t) : len;
+    char key[64], val[64];
+    if (klen == 0 || klen >= sizeof key || (eq && len - klen - 1 >= sizeof val))
+        return kperf__fail(KPERF_EPARSE, "%s: malformed term '%.*s'", p->name, (int)len, t);
+    memcpy(key, t, klen), key[klen] = 0;
+    uint64_t v = 1;
+    if (eq) {
+        memcpy(val, eq + 1, len - klen - 1), val[len - klen - 1] = 0;
+        char *end;
+        errno = 0;
+        v = strtoull(val, &end, 0);
+        if (end == val || *end || errno)
+            return kperf__fail(KPERF_EPARSE, "%s: term '%s' has a bad value '%s' (a number "
+                               "such as 0x1f or 31)", p->name, key, val);
+    }
+    static const char *const words[] = {"config", "config1", "config2", "config3"};
+    for (int w = 0; w < 4; w++)
+        if (!strcmp(key, words[w])) return cfg[w] = v, 0;
+    if (!eq && depth < 2) {
+        const kperf_pmu_alias *a = kperf__dev_alias(p, key, klen);
+        if (a) {
+            if (scale) *scale = a->scale;
+            if (unit) snprintf(unit, 16, "%s", a->unit);
+            return kperf__dev_terms(p, a->terms, cfg, NULL, NULL, depth + 1);
+        }
+    }
+    if (!kperf__dev_has_format(p, key))
+        return kperf__fail(KPERF_ENOEVENT, "%s has no event or format field '%s' (see %s/events "
+                           "and %s/format in sysfs)", p->name, key, p->name, p->name);
+    return kperf_pmu_encode(p, key, v, cfg);
+}
+
+/* Encodes a comma-separated term list through the PMU's format files and aliases. */
+static int kperf__dev_terms(const kperf_pmu *p, const char *terms, uint64_t cfg[4],
+                            double *scale, char *unit, int depth) {
+    const char *s = terms;
+    while (*s) {
+        while (*s == ',' || *s == ' ') s++;
+        size_t len = strcspn(s, ",");
+        while (len && s[len - 1] == ' ') len--;
+        if (len) {
+            int rc = kperf__dev_term(p, s, len, cfg, scale, unit, depth);
+            if (rc < 0) return rc;
+        }
+        s += strcspn(s, ",");
+    }
+    return 0;
+}
+
+static int kperf__dev_key_get(kperf_device *d, int item, const char *where, int cpu, int channel) {
+    for (size_t k = d->nkeys; k-- > 0;) {
+        if (d->keys[k].item != item) break;
+        if (!strcmp(d->keys[k].where, where)) return (int)k;
+    }
+    if (d->nkeys == d->capkeys) {
+        size_t cap = d->capkeys ? d->capkeys * 2 : 32;
+        void *p = KPERF_REALLOC(d->keys, cap * sizeof *d->keys);
+        if (!p) return kperf__fail(ENOMEM, "kperf_device: out of memory");
+        d->keys = (kperf__dev_key *)p, d->capkeys = cap;
+    }
+    kperf__dev_key *k = &d->keys[d->nkeys];
+    memset(k, 0, sizeof *k);
+    k->item = item, k->cpu = cpu, k->channel = channel;
+    snprintf(k->where, sizeof k->where, "%s", where);
+    kperf__dev_topo(d, cpu, &k->numa, &k->socket);
+    return (int)d->nkeys++;
+}
+
+/* Appends one event "pmu/terms[,extra]/" on cpu to the plan. */
+static int kperf__dev_add(kperf_device *d, const kperf_pmu *p, const char *terms,
+                          const char *extra, int cpu, int leader, int key, int role,
+                          double weight) {
+    if (d->nev == d->capev) {
+        size_t cap = d->capev ? d->capev * 2 : 64;
+        void *a = KPERF_REALLOC(d->ev, cap * sizeof *d->ev);
+        if (a) d->ev = (kperf_device_event *)a;
+        void *b = KPERF_REALLOC(d->evx, cap * sizeof *d->evx);
+        if (b) d->evx = (kperf__dev_evx *)b;
+        if (!a || !b) return kperf__fail(ENOMEM, "kperf_device: out of memory");
+        d->capev = cap;
+    }
+    kperf_device_event *e = &d->ev[d->nev];
+    memset(e, 0, sizeof *e);
+    uint64_t cfg[4] = {0, 0, 0, 0};
+    int rc = kperf__dev_terms(p, terms, cfg, NULL, NULL, 0);
+    if (rc == 0 && extra && *extra) rc = kperf__dev_terms(p, extra, cfg, NULL, NULL, 0);
+    if (rc < 0) return rc;
+    snprintf(e->spec, sizeof e->spec, "%s/%s%s%s/", p->name, terms, extra && *extra ? "," : "",
+             extra ? extra : "");
+    snprintf(e->pmu, sizeof e->pmu, "%s", p->name);
+    e->type = p->type;
+    memcpy(e->config, cfg, sizeof e->config);
+    e->cpu = cpu;
+    e->leader = leader < 0 ? (int)d->nev : leader;
+    e->item = d->keys[key].item;
+    d->evx[d->nev] = (kperf__dev_evx){key, role, weight};
+    d->nev++;
+    return 0;
+}
+
+/* The channel number in a DDR PMU name: the first number after its last letter
+ * ("hisi_sccl1_ddrc3_0" -> 3, "uncore_imc_4" -> 4); -1 when there is none. */
+static int kperf__dev_channel(const char *name) {
+    const char *s = name, *last = NULL;
+    for (; *s; s++)
+        if (isalpha((unsigned char)*s)) last = s;
+    if (!last) return -1;
+    for (s = last + 1; *s && !isdigit((unsigned char)*s); s++) {}
+    return *s ? atoi(s) : -1;
+}
+
+/* The CPUs a row's events open on: an uncore PMU on the CPUs of its cpumask (one counter
+ * per CPU listed, never per thread); a core PMU on every CPU it covers. */
+static int kperf__dev_cpus(kperf_device *d, const kperf_pmu *p, int mode, const char *what,
+                           int *cpus, int cap) {
+    if (p->cpumask_invalid)
+        return kperf__fail(KPERF_ENOTSUP, "%s: PMU %s has no owning CPU: its cpumask reads -1 "
+                           "(every CPU it serves is offline); bring one online with echo 1 > "
+                           "/sys/devices/system/cpu/cpuN/online", what, p->name);
+    if (p->ncpus) {
+        int n = 0;
+        for (size_t i = 0; i < p->ncpus && n < cap; i++) cpus[n++] = p->cpus[i];
+        return n;
+    }
+    int n = kperf__dev_online(kperf_pmus_root(d->pmus), cpus, cap);
+    return mode == KPERF_METRIC_PER_CORE || p->is_core ? n : 1;
+}
+
+/* One instance of a row: where its values go and the filter term its events carry. */
+typedef struct kperf__dev_target {
+    char where[64];
+    char extra[48];
+} kperf__dev_target;
+
+static bool kperf__dev_bdf_eq(const char *a, const char *b) {
+    unsigned d1, b1, v1, f1, d2, b2, v2, f2;
+    return kperf__pci_parse(a, &d1, &b1, &v1, &f1) && kperf__pci_parse(b, &d2, &b2, &v2, &f2) &&
+           d1 == d2 && b1 == b2 && v1 == v2 && f1 == f2;
+}
+
+static unsigned kperf__dev_bdf16(const char *bdf) {
+    unsigned dom, bus, dev, fn;
+    return kperf__pci_parse(bdf, &dom, &bus, &dev, &fn) ? (bus << 8 | dev << 3 | fn) : 0;
+}
+
+/* hisi_pcie `port` bitmap bit of a root port: two bits per device number, counted from
+ * the PMU's first root port (kernel doc: 00:00.0 -> bit 0, 00:04.0 -> bit 8). */
+static unsigned kperf__dev_port_bit(const kperf_device *d, const char *pmu, const char *port) {
+    long bmin, bmax;
+    kperf__pcie_pmu_bus(kperf_pmus_root(d->pmus), pmu, &bmin, &bmax);
+    unsigned slot = (kperf__dev_bdf16(port) >> 3) & 0x1f;
+    unsigned first = bmin >= 0 ? ((unsigned)bmin >> 3) & 0x1f : 0;
+    return slot >= first ? (slot - first) * 2 : 99;
+}
+
+/* Device targets of a filtered row on PMU p (PCIe endpoints or ports, SMMU streams). */
+static int kperf__dev_targets(kperf_device *d, const kperf__metric_row *r, const kperf_pmu *p,
+                              const char *want, kperf__dev_target *t, int cap) {
+    const kperf__bdfs *b = r->filter == KPERF__MF_STREAM ? &d->smmu : &d->pcie;
+    int n = 0;
+    for (size_t i = 0; i < b->n && n < cap; i++) {
+        if (strcmp(b->owner[i], p->name)) continue;
+        bool port = r->filter == KPERF__MF_PORT;
+        if (want && !kperf__dev_bdf_eq(want, b->v[i]) && !(port && kperf__dev_bdf_eq(want, b->port[i])))
+            continue;
+        const char *where = port ? b->port[i] : b->v[i];
+        bool dup = false;
+        for (int k = 0; k < n; k++) dup |= !strcmp(t[k].where, where);
+        if (dup) continue;
+        snprintf(t[n].where, sizeof t[n].where, "%s", where);
+        if (r->filter == KPERF__MF_BDF)
+            snprintf(t[n].extra, sizeof t[n].extra, "bdf=0x%x", kperf__dev_bdf16(where));
+        else if (r->filter == KPERF__MF_STREAM)
+            snprintf(t[n].extra, sizeof t[n].extra, "filter_stream_id=0x%x", kperf__dev_bdf16(where));
+        else {
+            unsigned bit = kperf__dev_port_bit(d, p->name, where);
+            if (bit > 15) continue;
+            snprintf(t[n].extra, sizeof t[n].extra, "port=0x%x", 1u << bit);
+        }
+        n++;
+    }
+    return n;
+}
+
+static void kperf__dev_where(char *out, size_t size, const kperf_pmu *p, int mode, int cpu,
+                             int ncpus, int channel, int node) {
+    if (mode == KPERF_METRIC_PER_CORE) {
+        snprintf(out, size, "cpu%d", cpu);
+    } else if (mode == KPERF_METRIC_PER_NUMA && node >= 0) {
+        snprintf(out, size, "node%d", node);
+    } else {
+        char at[24] = "", ch[16] = "";
+        if (ncpus > 1) snprintf(at, sizeof at, "@cpu%d", cpu);
+        if (channel >= 0 && mode == KPERF_METRIC_PER_CHANNEL && kperf__dev_channel(p->name) != channel)
+            snprintf(ch, sizeof ch, "/ch%d", channel);
+        snprintf(out, size, "%s%s%s", p->name, ch, at);
+    }
+}
+
+/* Adds the events of one row on one PMU: per CPU, per device target, one group of the
+ * row's events (so that ratio parts start and stop together). */
+static int kperf__dev_plan_row(kperf_device *d, int item, const kperf__metric_row *r,
+                               const kperf_pmu *p, const char *want) {
+    int *cpus = (int *)kperf__calloc(KPERF__DEV_MAXCPU, sizeof(int));
+    kperf__dev_target *t = (kperf__dev_target *)kperf__calloc(64, sizeof *t);
+    int rc = cpus && t ? 0 : kperf__fail(ENOMEM, "kperf_device: out of memory");
+    int ncpu = rc ? 0 : kperf__dev_cpus(d, p, r->mode, r->metric, cpus, KPERF__DEV_MAXCPU);
+    int nt = 1;
+    if (ncpu < 0) rc = ncpu;
+    else if (r->filter != KPERF__MF_NONE) nt = kperf__dev_targets(d, r, p, want, t, 64);
+    for (int c = 0; rc == 0 && c < ncpu; c++) {
+        for (int k = 0; rc == 0 && k < nt; k++) {
+            int node, sock, ch = r->channel >= 0 ? r->channel : kperf__dev_channel(p->name);
+            kperf__dev_topo(d, cpus[c], &node, &sock);
+            if (r->filter == KPERF__MF_NONE)
+                kperf__dev_where(t[k].where, sizeof t[k].where, p, r->mode, cpus[c], ncpu, ch, node);
+            int key = kperf__dev_key_get(d, item, t[k].where, cpus[c],
+                                         r->mode == KPERF_METRIC_PER_CHANNEL ? ch : -1);
+            int leader = -1;
+            for (int e = 0; rc == 0 && e < 3 && r->ev[e] && key >= 0; e++) {
+                rc = kperf__dev_add(d, p, r->ev[e], t[k].extra, cpus[c], leader, key, e,
+                                    e == 0 ? r->scale : 1.0);
+                if (leader < 0) leader = (int)d->nev - 1;
+            }
+            if (key < 0) rc = key;
+        }
+    }
+    KPERF_FREE(cpus);
+    KPERF_FREE(t);
+    return rc;
+}
+
+static int kperf__dev_item_new(kperf_device *d, const char *name, size_t len) {
+    void *p = KPERF_REALLOC(d->items, (d->nitems + 1) * sizeof *d->items);
+    if (!p) return kperf__fail(ENOMEM, "kperf_device: out of memory");
+    d->items = (kperf__dev_item *)p;
+    kperf__dev_item *it = &d->items[d->nitems];
+    memset(it, 0, sizeof *it);
+    snprintf(it->name, sizeof it->name, "%.*s", (int)(len < 159 ? len : 159), name);
+    return (int)d->nitems++;
+}
+
+/* Plans one metric: every row whose PMU pattern matches a PMU of the registry. */
+static int kperf__dev_plan_metric(kperf_device *d, const kperf_metric_info *m, const char *want) {
+    int item = kperf__dev_item_new(d, m->name, strlen(m->name));
+    if (item < 0) return item;
+    kperf__dev_item *it = &d->items[item];
+    snprintf(it->unit, sizeof it->unit, "%s", m->unit);
+    size_t before = d->nev;
+    bool matched = false, filtered = false;
+    for (size_t i = 0; i < KPERF__NROWS; i++) {
+        const kperf__metric_row *r = &kperf__metric_rows[i];
+        if (strcmp(r->metric, m->name)) continue;
+        for (size_t j = 0; j < kperf_pmus_count(d->pmus); j++) {
+            const kperf_pmu *p = kperf_pmus_at(d->pmus, j);
+            if (!kperf__dev_row_matches(r, p)) continue;
+            if (!d->items[item].mode_set)
+                d->items[item].kind = r->kind, d->items[item].mode = r->mode,
+                d->items[item].mode_set = true;
+            matched = true;
+            filtered |= r->filter != KPERF__MF_NONE;
+            int rc = kperf__dev_plan_row(d, item, r, p, want);
+            if (rc < 0) return rc;
+        }
+    }
+    if (!matched) return kperf__dev_nometric(m, kperf_pmus_root(d->pmus));
+    if (d->nev == before && filtered && want)
+        return kperf__fail(KPERF_ENOTARGET, "%s: device %s is not behind any of its PMUs; "
+                           "'kperf list --metrics' lists the devices it can measure", m->name,
+                           want);
+    if (d->nev == before && filtered)
+        return kperf__fail(KPERF_ENOTARGET, "%s: no PCI device behind its PMUs (looked in "
+                           "%s/sys/devices/pci* and /sys/class/iommu)", m->name,
+                           strcmp(kperf_pmus_root(d->pmus), "/") ? kperf_pmus_root(d->pmus) : "");
+    return 0;
+}
+
+/* Whether `name` is an instance of the instance-less PMU name `base`: base followed by a
+ * suffix of digits and underscores ("hisi_sccl1_ddrc" -> "hisi_sccl1_ddrc0",
+ * "hisi_sccl1_ddrc3_0"; "uncore_imc" -> "uncore_imc_4"). */
+static bool kperf__dev_instance_of(const char *name, const char *base, size_t blen) {
+    if (strncmp(name, base, blen)) return false;
+    const char *s = name + blen;
+    bool digit = false;
+    for (; *s; s++) {
+        if (isdigit((unsigned char)*s)) digit = true;
+        else if (*s != '_') return false;
+    }
+    return digit;
+}
+
+/* Plans one raw uncore event "pmu/terms/": on that PMU, or on every instance when the
+ * name has no instance suffix; per instance values with .scale and .unit applied. */
+static int kperf__dev_plan_event(kperf_device *d, const char *spec, size_t len) {
+    const char *slash = (const char *)memchr(spec, '/', len);
+    if (!slash || spec[len - 1] != '/' || slash == spec || slash + 1 >= spec + len - 1)
+        return kperf__fail(KPERF_EPARSE, "'%.*s': an uncore event is written pmu/terms/, e.g. "
+                           "hisi_sccl1_ddrc/flux_rd/ or uncore_imc/event=0x04,umask=0x03/",
+                           (int)len, spec);
+    size_t blen = (size_t)(slash - spec);
+    char base[64], terms[128];
+    if (blen >= sizeof base || len - blen - 2 >= sizeof terms)
+        return kperf__fail(KPERF_EPARSE, "'%.*s': too long", (int)len, spec);
+    memcpy(base, spec, blen), base[blen] = 0;
+    memcpy(terms, slash + 1, len - blen - 2), terms[len - blen - 2] = 0;
+    int item = kperf__dev_item_new(d, spec, len);
+    if (item < 0) return item;
+    d->items[item].kind = KPERF__MK_SUM, d->items[item].mode = KPERF_METRIC_PER_PMU;
+    const kperf_pmu *exact = kperf_pmus_find(d->pmus, base);
+    size_t found = 0;
+    for (size_t j = 0; j < kperf_pmus_count(d->pmus); j++) {
+        const kperf_pmu *p = kperf_pmus_at(d->pmus, j);
+        if (exact ? p != exact : !kperf__dev_instance_of(p->name, base, blen)) continue;
+        double scale = 1.0;
+        char unit[16] = "";
+        uint64_t cfg[4] = {0, 0, 0, 0};
+        int rc = kperf__dev_terms(p, terms, cfg, &scale, unit, 0);
+        if (rc < 0) return rc;
+        if (!found++) snprintf(d->items[item].unit, sizeof d->items[item].unit, "%s", unit);
+        kperf__metric_row r = {d->items[item].name, p->name, NULL, {terms, NULL, NULL}, scale, KPERF__MK_SUM,
+                               KPERF_METRIC_PER_PMU, KPERF__MF_NONE, -1};
+        rc = kperf__dev_plan_row(d, item, &r, p, NULL);
+        if (rc < 0) return rc;
+    }
+    if (!found)
+        return kperf__fail(KPERF_ENOPMU, "'%.*s': no PMU named %s or %s<N> under %s"
+                           "/sys/bus/event_source/devices", (int)len, spec, base, base,
+                           strcmp(kperf_pmus_root(d->pmus), "/") ? kperf_pmus_root(d->pmus) : "");
+    return 0;
+}
+
+/* Splits a comma-separated list at commas outside `/.../` and calls fn on each part. */
+static int kperf__dev_each(kperf_device *d, const char *list, const char *want, bool events) {
+    const char *s = list;
+    while (s && *s) {
+        while (*s == ',' || *s == ' ') s++;
+        size_t len = 0;
+        bool in = false;
+        for (; s[len] && (in || s[len] != ','); len++)
+            if (s[len] == '/') in = !in;
+        while (len && s[len - 1] == ' ') len--;
+        if (len) {
+            int rc;
+            if (events) {
+                rc = kperf__dev_plan_event(d, s, len);
+            } else {
+                const kperf_metric_info *m = kperf__dev_metric_find(s, len);
+                rc = m ? kperf__dev_plan_metric(d, m, want) : kperf__dev_unknown_metric(s, len);
+            }
+            if (rc < 0) return rc;
+        }
+        s += len;
+        while (*s && *s != ',') s++;
+    }
+    return 0;
+}
+
+KPERF_API void kperf_device_close(kperf_device *d) {
+    if (!d) return;
+    for (size_t i = 0; d->fds && i < d->nev; i++)
+        if (d->fds[i] >= 0) close(d->fds[i]);
+    KPERF_FREE(d->fds);
+    KPERF_FREE(d->items);
+    KPERF_FREE(d->ev);
+    KPERF_FREE(d->evx);
+    KPERF_FREE(d->keys);
+    KPERF_FREE(d->node);
+    KPERF_FREE(d->socket);
+    kperf__bdfs_free(&d->pcie);
+    kperf__bdfs_free(&d->smmu);
+    kperf_pmus_close(d->owned);
+    KPERF_FREE(d);
+}
+
+KPERF_API int kperf_device_plan(kperf_device **out, const kperf_device_desc *desc) {
+    if (!out) return kperf__fail(EINVAL, "kperf_device_plan: out is NULL");
+    *out = NULL;
+    if (!desc || ((!desc->metrics || !*desc->metrics) && (!desc->events || !*desc->events)))
+        return kperf__fail(EINVAL, "kperf_device_plan: name at least one metric (e.g. "
+                           "DDR_READ_BW) or uncore event in the desc");
+    kperf_device *d = (kperf_device *)kperf__calloc(1, sizeof *d);
+    if (!d) return kperf__fail(ENOMEM, "kperf_device_plan: out of memory");
+    int rc = kperf__dev_registry(desc->pmus, desc->root, &d->pmus, &d->owned);
+    unsigned dom, bus, dv, fn;
+    if (rc == 0 && desc->bdf && !kperf__pci_parse(desc->bdf, &dom, &bus, &dv, &fn))
+        rc = kperf__fail(KPERF_EPARSE, "bad PCI address '%s': write it as 0000:31:00.0 or "
+                         "31:00.0", desc->bdf);
+    if (rc == 0) rc = kperf__bdfs_pcie(&d->pcie, d->pmus);
+    if (rc == 0) rc = kperf__bdfs_smmu(&d->smmu, d->pmus);
+    if (rc == 0) rc = kperf__dev_each(d, desc->metrics, desc->bdf, false);
+    if (rc == 0) rc = kperf__dev_each(d, desc->events, NULL, true);
+    if (rc < 0) {
+        kperf_device_close(d);
+        return rc;
+    }
+    *out = d;
+    return 0;
+}
+
+KPERF_API size_t kperf_device_nevents(const kperf_device *d) { return d ? d->nev : 0; }
+
+KPERF_API const kperf_device_event *kperf_device_event_at(const kperf_device *d, size_t i) {
+    return d && i < d->nev ? &d->ev[i] : NULL;
+}
+
+KPERF_API size_t kperf_device_nitems(const kperf_device *d) { return d ? d->nitems : 0; }
+
+KPERF_API int kperf_device_item(const kperf_device *d, size_t i, const char **name,
+                                const char **unit, kperf_metric_mode *mode) {
+    if (!d || i >= d->nitems) return kperf__fail(EINVAL, "kperf_device_item: no item %zu", i);
+    if (name) *name = d->items[i].name;
+    if (unit) *unit = d->items[i].unit;
+    if (mode) *mode = (kperf_metric_mode)d->items[i].mode;
+    return 0;
+}
+
+static int kperf__dev_open_one(kperf_device *d, size_t i) {
+    const kperf_device_event *e = &d->ev[i];
+    struct perf_event_attr a;
+    memset(&a, 0, sizeof a);
+    a.size = sizeof a;
+    a.type = e->type;
+    a.config = e->config[0];
+    a.config1 = e->config[1];
+    a.config2 = e->config[2];
+    a.read_format = PERF_FORMAT_TOTAL_TIME_ENABLED | PERF_FORMAT_TOTAL_TIME_RUNNING;
+    a.disabled = e->leader == (int)i;  /* members follow their leader */
+    int group = e->leader == (int)i ? -1 : d->fds[e->leader];
+    long fd = kperf__sys_perf_event_open(&a, -1, e->cpu, group, PERF_FLAG_FD_CLOEXEC);
+    if (fd >= 0) return d->fds[i] = (int)fd, 0;
+    int err = errno;
+    if (err == EACCES || err == EPERM)
+        return kperf__fail(KPERF_EPARANOID, "%s on cpu %d: CPU-wide uncore counting needs "
+                           "CAP_PERFMON (or root) or kernel.perf_event_paranoid <= 0 (%s)",
+                           e->spec, e->cpu, strerror(err));
+    return kperf__fail(err, "%s on cpu %d: perf_event_open failed: %s (the %s driver rejected "
+                       "the event or CPU)", e->spec, e->cpu, strerror(err), e->pmu);
+}
+
+KPERF_API int kperf_device_open(kperf_device **out, const kperf_device_desc *desc) {
+    int rc = kperf_device_plan(out, desc);
+    if (rc < 0) return rc;
+    kperf_device *d = *out;
+    d->fds = (int *)kperf__calloc(d->nev ? d->nev : 1, sizeof(int));
+    if (!d->fds) rc = kperf__fail(ENOMEM, "kperf_device_open: out of memory");
+    for (size_t i = 0; d->fds && i < d->nev; i++) d->fds[i] = -1;
+    for (size_t i = 0; rc == 0 && i < d->nev; i++) rc = kperf__dev_open_one(d, i);
+    if (rc < 0) {
+        kperf_device_close(d);
+        *out = NULL;
+    }
+    return rc;
+}
+
+static int kperf__dev_ioctl_all(kperf_device *d, unsigned long req, const char *what) {
+    if (!d || !d->fds)
+        return kperf__fail(KPERF_ESTATE, "kperf_device_%s: the device was planned, not opened "
+                           "(use kperf_device_open)", what);
+    for (size_t i = 0; i < d->nev; i++) {
+        if (d->ev[i].leader != (int)i && req != PERF_EVENT_IOC_RESET) continue;
+        if (ioctl(d->fds[i], req, 0) < 0)
+            return kperf__fail(errno, "kperf_device_%s: %s on cpu %d: %s", what, d->ev[i].spec,
+                               d->ev[i].cpu, strerror(errno));
+    }
+    return 0;
+}
+
+KPERF_API int kperf_device_start(kperf_device *d) {
+    int rc = kperf__dev_ioctl_all(d, PERF_EVENT_IOC_RESET, "start");
+    return rc < 0 ? rc : kperf__dev_ioctl_all(d, PERF_EVENT_IOC_ENABLE, "start");
+}
+
+KPERF_API int kperf_device_stop(kperf_device *d) {
+    return kperf__dev_ioctl_all(d, PERF_EVENT_IOC_DISABLE, "stop");
+}
+
+KPERF_API int kperf_device_read(kperf_device *d, kperf_device_count *counts) {
+    if (!d || !d->fds || !counts)
+        return kperf__fail(KPERF_ESTATE, "kperf_device_read: needs an opened device and a "
+                           "counts array of kperf_device_nevents() entries");
+    for (size_t i = 0; i < d->nev; i++) {
+        uint64_t v[3];
+        if (read(d->fds[i], v, sizeof v) != (ssize_t)sizeof v)
+            return kperf__fail(errno ? errno : EIO, "kperf_device_read: %s on cpu %d: %s",
+                               d->ev[i].spec, d->ev[i].cpu, strerror(errno ? errno : EIO));
+        counts[i].value = v[0], counts[i].time_enabled = v[1], counts[i].time_running = v[2];
+    }
+    return 0;
+}
+
+/* The value of a row from its event sums s[role]. */
+static double kperf__dev_value(int kind, const double s[3], double secs) {
+    switch (kind) {
+    case KPERF__MK_BW: return s[0] / 1048576.0 / secs;
+    case KPERF__MK_SUM: return s[0];
+    case KPERF__MK_RATIO: return s[1] != 0 ? s[0] / s[1] : KPERF__NAN;
+    default: return s[1] - s[2] > 0 ? s[0] / (s[1] - s[2]) : KPERF__NAN;
+    }
+}
+
+/* Sums the (multiplex-scaled, weighted) counts of one instance row by role. */
+static void kperf__dev_sum(const kperf_device *d, const kperf_device_count *c, size_t key,
+                           double s[3], bool *counted, bool *scaled) {
+    s[0] = s[1] = s[2] = 0;
+    *counted = true, *scaled = false;
+    for (size_t i = 0; i < d->nev; i++) {
+        if (d->evx[i].key != (int)key) continue;
+        if (c[i].time_running == 0) {
+            *counted = false;
+            continue;
+        }
+        double v = (double)c[i].value;
+        if (c[i].time_running < c[i].time_enabled) {
+            v = v * (double)c[i].time_enabled / (double)c[i].time_running;
+            *scaled = true;
+        }
+        s[d->evx[i].role] += v * d->evx[i].weight;
+    }
+}
+
+static void kperf__dev_emit(kperf_metric_value *out, size_t cap, size_t n,
+                            const kperf__dev_item *it, const kperf__dev_key *k, double value,
+                            bool counted, bool scaled) {
+    if (n >= cap) return;
+    kperf_metric_value *v = &out[n];
+    memset(v, 0, sizeof *v);
+    v->name = it->name, v->unit = it->unit;
+    v->mode = k ? (kperf_metric_mode)it->mode : KPERF_METRIC_TOTAL;
+    snprintf(v->where, sizeof v->where, "%s", k ? k->where : "total");
+    v->cpu = k ? k->cpu : -1, v->numa = k ? k->numa : -1;
+    v->socket = k ? k->socket : -1, v->channel = k ? k->channel : -1;
+    v->value = counted ? value : KPERF__NAN;
+    v->counted = counted, v->scaled = scaled;
+}
+
+KPERF_API int kperf_device_compute(const kperf_device *d, const kperf_device_count *counts,
+                                   uint64_t elapsed_ns, kperf_metric_value *out, size_t cap) {
+    if (!d || (!counts && d->nev) || (!out && cap))
+        return kperf__fail(EINVAL, "kperf_device_compute: NULL device, counts or out");
+    double secs = (double)elapsed_ns / 1e9;
+    size_t n = 0;
+    for (size_t i = 0; i < d->nitems; i++) {
+        const kperf__dev_item *it = &d->items[i];
+        if (it->kind == KPERF__MK_BW && elapsed_ns == 0)
+            return kperf__fail(EINVAL, "kperf_device_compute: %s is a rate and needs the "
+                               "elapsed time (elapsed_ns is 0)", it->name);
+        double tot[3] = {0, 0, 0};
+        bool tcounted = true, tscaled = false;
+        for (size_t k = 0; k < d->nkeys; k++) {
+            if (d->keys[k].item != (int)i) continue;
+            double s[3];
+            bool counted, scaled;
+            kperf__dev_sum(d, counts, k, s, &counted, &scaled);
+            kperf__dev_emit(out, cap, n++, it, &d->keys[k], kperf__dev_value(it->kind, s, secs),
+                            counted, scaled);
+            for (int r = 0; r < 3; r++) tot[r] += s[r];
+            tcounted &= counted, tscaled |= scaled;
+        }
+        kperf__dev_emit(out, cap, n++, it, NULL, kperf__dev_value(it->kind, tot, secs), tcounted,
+                        tscaled);
+    }
+    return (int)n;
+}
 // <<device
 
 // >>util --------------------------------------------------------------------------------

@@ -56,7 +56,7 @@ static inline void kt_fail_(const char *name, const char *file, int line, const 
     } while (0)
 #define KT_CHECK(cond, ...)                                                                    \
     do {                                                                                       \
-        if (!(cond)) KT_FAIL("check `%s` failed: " __VA_ARGS__, #cond);                        \
+        if (!(cond)) KT_FAIL("check `" #cond "` failed: " __VA_ARGS__);                        \
     } while (0)
 #define KT_EQ_INT(a, b)                                                                        \
     do {                                                                                       \

@@ -493,11 +493,12 @@ KT_TEST(fuzz_mutations) {
         "sched:sched_switch/prev_pid>0 && comm==\"a/b\"/", "L1-dcache-load-misses:ppp",
         "uncore_imc/cas_count_read/,r1a8,cs", "smmuv3_pmcg_a0020/filter_stream_id=0x42,filter_enable/"};
     static const char alphabet[] = "{}/,:=ukhpD0x1fr-_ .\"LEcycl";
-    kperf_pmus *p = reg(FX "kunpeng920");
-    KT_CHECK(p != NULL);
+    kperf_pmus *kp = reg(FX "kunpeng920"), *mp = reg("/");
+    KT_CHECK(kp != NULL && mp != NULL);
     unsigned seed = 12345;
     int ok = 0, bad = 0;
-    for (int it = 0; it < 20000; it++) {
+    for (int it = 0; it < 14000; it++) {
+        kperf_pmus *p = it < 12000 ? kp : mp; /* the machine's: real tracefs, globs */
         char buf[128];
         const char *s = seeds[it % 6];
         size_t n = strlen(s);
@@ -537,6 +538,59 @@ KT_TEST(fuzz_mutations) {
     }
     printf("# fuzz: %d parsed, %d rejected\n", ok, bad);
     KT_CHECK(ok > 50 && bad > 1000, "ok=%d bad=%d", ok, bad);
+    kperf_pmus_close(kp);
+    kperf_pmus_close(mp);
+}
+
+KT_TEST(tracepoint_globs) {
+    KT_UNUSED();
+    int a = read_id("/sys/kernel/tracing/events/syscalls/sys_enter_getpid/id");
+    int b = read_id("/sys/kernel/tracing/events/syscalls/sys_enter_getppid/id");
+    if (a < 0 || b < 0) KT_SKIP("tracefs not readable at /sys/kernel/tracing");
+    kperf_evlist *l = parse("syscalls:sys_enter_get?pid", NULL);
+    KT_CHECK(l != NULL);
+    KT_EQ_INT(l->nevents, 1); /* getppid only: '?' is exactly one character */
+    KT_EQ_INT(l->events[0].config[0], b);
+    KT_EQ_STR(l->events[0].name, "syscalls:sys_enter_getppid");
+    kperf_evlist_free(l);
+    l = parse("syscalls:sys_enter_get*pid/common_pid>0/:u", NULL);
+    KT_CHECK(l != NULL);
+    KT_CHECK(l->nevents >= 2); /* getpid and getppid at least */
+    KT_EQ_INT(l->ngroups, (int)l->nevents); /* outside braces: one event each */
+    bool saw_a = false, saw_b = false;
+    for (size_t i = 0; i < l->nevents; i++) {
+        saw_a |= l->events[i].config[0] == (uint64_t)a;
+        saw_b |= l->events[i].config[0] == (uint64_t)b;
+        KT_EQ_STR(l->events[i].filter, "common_pid>0");
+        KT_EQ_INT(l->events[i].flags, KPERF_EV_EXCLUDE_KERNEL | KPERF_EV_EXCLUDE_HV);
+    }
+    KT_CHECK(saw_a && saw_b);
+    size_t n = l->nevents;
+    kperf_evlist_free(l);
+    l = parse("{task-clock,syscalls:sys_enter_get*pid}", NULL);
+    KT_CHECK(l != NULL);
+    KT_EQ_INT(l->nevents, n + 1);
+    KT_EQ_INT(l->ngroups, 1); /* inside braces: every match joins the group */
+    KT_CHECK(l->events[0].leader && !l->events[n].leader);
+    kperf_evlist_free(l);
+    KT_CHECK(expect_err("syscalls:nomatch_*", NULL, -KPERF_ENOEVENT,
+                        "syscalls:nomatch_*: no tracepoint matches"));
+    KT_CHECK(expect_err("cyc*les", NULL, -KPERF_EPARSE,
+                        "cyc*les: glob characters are allowed in tracepoint names only at "
+                        "position 3"));
+}
+
+KT_TEST(pmu_modifiers_after_slash) {
+    KT_UNUSED();
+    kperf_pmus *p = reg(FX "intel-skx-2s");
+    kperf_evlist *l = parse("cpu/event=0x3c/pp,cpu/instructions/uD", p);
+    KT_CHECK(l != NULL);
+    KT_EQ_INT(l->events[0].precise, 2);
+    KT_EQ_STR(l->events[0].name, "cpu/event=0x3c/:pp");
+    KT_EQ_INT(l->events[1].flags, KPERF_EV_EXCLUDE_KERNEL | KPERF_EV_EXCLUDE_HV | KPERF_EV_PINNED);
+    kperf_evlist_free(l);
+    KT_CHECK(expect_err("cpu/event=0x3c/px", p, -KPERF_EPARSE,
+                        "cpu/event=0x3c/px: expected ',' at position 15"));
     kperf_pmus_close(p);
 }
 
@@ -556,5 +610,7 @@ int main(void) {
     KT_RUN(listing);
     KT_RUN(offline_uncore_pmu);
     KT_RUN(fuzz_mutations);
+    KT_RUN(tracepoint_globs);
+    KT_RUN(pmu_modifiers_after_slash);
     KT_EXIT();
 }
