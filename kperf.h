@@ -382,6 +382,9 @@ typedef struct kperf_event {
     size_t ncpus;           /**< number of entries in cpus */
     char *filter;           /**< tracepoint filter from `sys:name/filter/`, or NULL */
     uint64_t period;        /**< `period=N` (or `freq=N` with KPERF_EV_FREQ); 0 = unset */
+    uint32_t bp_type;       /**< breakpoints (`mem:ADDR/LEN:rwx`): 1 = r, 2 = w, 3 = rw,
+                                 4 = x (HW_BREAKPOINT_*); address in config[1], length in
+                                 config[2]; 0 for other events */
 } kperf_event;
 
 /** A parsed event list: every event of a spec such as "{cycles,instructions},faults". */
@@ -3353,6 +3356,42 @@ KPERF__PRIV int kperf__parse_tracepoint(kperf__parser *P, kperf__vars *v, const 
     return rc;
 }
 
+/* `mem:ADDR[/LEN][:rwx]` hardware breakpoint (P->pos just after "mem:"). The default
+ * access is rw with length 4, or x with the length of a pointer, as perf does. */
+KPERF__PRIV int kperf__parse_breakpoint(kperf__parser *P, kperf__vars *v) {
+    size_t a0 = P->pos;
+    while (isxdigit((unsigned char)P->s[P->pos]) || P->s[P->pos] == 'x' || P->s[P->pos] == 'X')
+        P->pos++;
+    uint64_t addr, len = 0;
+    if (!kperf__parse_u64(P->s + a0, P->pos - a0, &addr))
+        return kperf__parse_error(P, a0, "expected a breakpoint address (0x hex or decimal)");
+    if (P->s[P->pos] == '/') {
+        size_t l0 = ++P->pos;
+        while (isalnum((unsigned char)P->s[P->pos])) P->pos++;
+        if (!kperf__parse_u64(P->s + l0, P->pos - l0, &len) ||
+            (len != 1 && len != 2 && len != 4 && len != 8))
+            return kperf__parse_error(P, l0, "breakpoint length must be 1, 2, 4 or 8");
+    }
+    uint32_t type = 0;
+    if (P->s[P->pos] == ':' && strchr("rwx", P->s[P->pos + 1]) && P->s[P->pos + 1]) {
+        P->pos++;
+        for (; P->s[P->pos] && strchr("rwx", P->s[P->pos]); P->pos++)
+            type |= P->s[P->pos] == 'r' ? 1u : P->s[P->pos] == 'w' ? 2u : 4u;
+        if ((type & 4) && (type & 3))
+            return kperf__parse_error(P, P->pos - 1, "an execute breakpoint cannot also be r/w");
+    }
+    if (!type) type = 3;
+    if (!len) len = type == 4 ? sizeof(long) : 4;
+    kperf_event *e = kperf__vars_push(v);
+    if (!e) return -ENOMEM;
+    e->type = PERF_TYPE_BREAKPOINT;
+    e->bp_type = type;
+    e->config[1] = addr;
+    e->config[2] = len;
+    e->period = 1; /* the kernel wants a sample period for breakpoints */
+    return (e->pmu = kperf__strdup("breakpoint")) ? 0 : -ENOMEM;
+}
+
 /* A bare name: generic, cache, raw rNNNN, or an alias of one or more PMUs. */
 KPERF__PRIV int kperf__parse_named(kperf__parser *P, kperf__vars *v, const char *word) {
     uint32_t type;
@@ -3478,6 +3517,10 @@ KPERF__PRIV int kperf__parse_colon(kperf__parser *P, kperf__vars *v, const char 
         P->pos = w0;
         int rc = kperf__parse_mods(P, flags, precise);
         return rc < 0 ? rc : kperf__parse_named(P, v, word);
+    }
+    if (!strcmp(word, "mem") && isdigit((unsigned char)P->s[w0])) {
+        P->pos = w0;
+        return kperf__parse_breakpoint(P, v);
     }
     if (w1 == w0) return kperf__parse_error(P, w0, "expected a tracepoint or modifier");
     if (w1 - w0 >= sizeof word2) return kperf__parse_error(P, w0, "name too long");
@@ -3689,6 +3732,7 @@ KPERF__PRIV void kperf__event_attr(const kperf_event *ev, struct perf_event_attr
     attr->exclude_hv = !!(ev->flags & KPERF_EV_EXCLUDE_HV);
     attr->precise_ip = ev->precise & 3;
     attr->pinned = ev->leader && (ev->flags & KPERF_EV_PINNED);
+    if (ev->type == PERF_TYPE_BREAKPOINT) attr->bp_type = ev->bp_type;
     if (ev->period) {
         attr->freq = !!(ev->flags & KPERF_EV_FREQ);
         attr->sample_period = ev->period; /* a union with sample_freq */
@@ -4713,12 +4757,14 @@ KPERF_API void kperf_counts_print(void *stream, const kperf_counts *n, uint64_t 
     for (size_t e = 0; n && e < n->nevents; e++) {
         const kperf_count *k = &n->events[e];
         if (k->v.accuracy == KPERF_COUNT_NOT_COUNTED) {
-            fprintf(f, "%18s  %-28s not counted\n", "<not counted>", k->name);
+            fprintf(f, "%18s %-4s %-28s not counted\n", "<not counted>", "", k->name);
             continue;
         }
         char val[64];
+        const char *unit = k->unit && k->unit[0] ? k->unit : "";
+        if (!strncmp(k->name, "task-clock", 10) || !strncmp(k->name, "cpu-clock", 9)) unit = "ns";
         snprintf(val, sizeof val, iterations > 1 ? "%.2f" : "%.0f", k->v.value / div);
-        fprintf(f, "%18s  %-28s", val, k->name);
+        fprintf(f, "%18s %-4s %-28s", val, unit, k->name);
         if (k->v.accuracy == KPERF_COUNT_SCALED) fprintf(f, " scaled (%.2f%%)\n", k->v.percent);
         else fprintf(f, " exact\n");
     }
