@@ -5594,6 +5594,7 @@ struct kperf_sampler {
     uint32_t *evflags;   /* kperf_event_flags per event */
     uint64_t *evperiod;  /* period/freq term per event, 0 = unset */
     kperf_topology *topo; /* for rows, opened on first use */
+    kperf_evlist *evlist; /* the parsed events, index = event */
 };
 
 /* ---- process names (tid -> comm), kept from /proc and from COMM/FORK records ---- */
@@ -5660,35 +5661,6 @@ static int kperf__sampling_online(int **cpus, size_t *n) {
     return kperf_cpulist_parse(buf, cpus, n);
 }
 
-/* Explains a failed perf_event_open for a sampling event. */
-static int kperf__sampling_open_error(int err, const char *ev, pid_t pid, int cpu) {
-    char tgt[64];
-    char para[16] = "?";
-    kperf__read_file("/proc/sys/kernel/perf_event_paranoid", para, sizeof para);
-    if (pid > 0) snprintf(tgt, sizeof tgt, "pid %d", (int)pid);
-    else if (pid == 0) snprintf(tgt, sizeof tgt, "the calling thread");
-    else snprintf(tgt, sizeof tgt, "CPU %d", cpu);
-    if (err == EACCES || err == EPERM)
-        return kperf__fail(KPERF_EPARANOID,
-                           "cannot sample %s on %s: permission denied (perf_event_paranoid is "
-                           "%s; CPU-wide or kernel sampling needs <= 1 or 0, or CAP_PERFMON; "
-                           "try include_kernel=false or `sysctl kernel.perf_event_paranoid=1`)",
-                           ev, tgt, para);
-    if (err == ESRCH)
-        return kperf__fail(KPERF_ENOTARGET, "cannot sample %s on %s: no such process", ev, tgt);
-    if (err == EMFILE || err == ENFILE)
-        return kperf__fail(KPERF_ELIMIT,
-                           "cannot sample %s on %s: out of file descriptors (raise `ulimit -n`)",
-                           ev, tgt);
-    if (err == ENOENT || err == EOPNOTSUPP || err == ENODEV)
-        return kperf__fail(KPERF_ENOTSUP,
-                           "cannot sample %s on %s: the event is not supported here (%s; a VM "
-                           "without a hardware PMU cannot sample cycles: use cpu-clock)",
-                           ev, tgt, strerror(err));
-    return kperf__fail(err, "cannot sample %s on %s: perf_event_open: %s", ev, tgt,
-                       strerror(err));
-}
-
 /* ---- events ---- */
 
 static int kperf__sampling_add_event(kperf_sampler *s, const struct perf_event_attr *a,
@@ -5728,7 +5700,7 @@ static int kperf__sampling_events(kperf_sampler *s, const char *spec) {
         if (!err && kperf__sampling_add_event(s, &a, ev->name) < 0)
             err = kperf__fail(ENOMEM, "out of memory");
     }
-    kperf_evlist_free(list);
+    s->evlist = list; /* kept: open errors name the parsed event and its PMU */
     if (!err && !s->nev) err = kperf__fail(KPERF_EPARSE, "empty event spec '%s'", spec);
     return err;
 }
@@ -5846,7 +5818,7 @@ static int kperf__sampling_open_one(kperf_sampler *s, pid_t pid, int cpu, bool o
         if (fd < 0) {
             int err = errno;
             if (optional && err == ESRCH) return 0; /* a thread exited since listing */
-            return kperf__sampling_open_error(err, s->names[e], pid, cpu);
+            return kperf__open_error(err, &s->evlist->events[e], &s->attrs[e], pid, cpu, NULL);
         }
         if (s->filters[e] && ioctl(fd, PERF_EVENT_IOC_SET_FILTER, s->filters[e]) < 0) {
             close(fd);
@@ -6047,6 +6019,7 @@ KPERF_API void kperf_sampler_close(kperf_sampler *s) {
     KPERF_FREE(s->id_event);
     KPERF_FREE(s->comms);
     kperf_topology_close(s->topo);
+    kperf_evlist_free(s->evlist);
     KPERF_FREE(s);
 }
 
