@@ -401,6 +401,16 @@ KT_TEST(tracepoint_raw_samples) {
     }
     KT_EQ_INT(n, 100);
     kperf_sampler_close(s);
+    /* a tracepoint inside the kernel (not at a syscall boundary) is sampled by default too */
+    err = kperf_sampler_open(&s, &(kperf_sampler_desc){.events = "sched:sched_switch"});
+    KT_CHECK(err == 0, "%s", kperf_errmsg());
+    kperf_sampler_start(s);
+    for (int i = 0; i < 20; i++) usleep(1000);
+    kperf_sampler_stop(s);
+    n = 0;
+    KPERF_SAMPLER_FOREACH(s, rec) n += rec->type == KPERF_RECORD_SAMPLE;
+    KT_CHECK(n >= 20, "%d sched_switch samples for 20 sleeps", n);
+    kperf_sampler_close(s);
 }
 
 KT_TEST(errors_name_the_problem) {
