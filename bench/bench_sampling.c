@@ -205,7 +205,9 @@ int main(int argc, char **argv) {
     printf("Reproduce: `make bench` (or `%s/bench/bench_sampling %s`). One run on this machine:\n"
            "records decoded per second from a synthetic ring by the reader the live sampler "
            "uses, against `perf script` decoding the same records written as perf.data by "
-           "kperf's writer (default output, and `-F tid,time,ip`).\n\n", bdir, bdir);
+           "kperf's writer (default output, and `-F tid,time,ip`). `perf script` also formats "
+           "and prints text, which the decode loop does not: the columns compare what a "
+           "program gets from each, not equal work.\n\n", bdir, bdir);
     printf("| records | count | bytes | kperf (records/s) | perf script (records/s) | "
            "perf script -F tid,time,ip | kperf / perf script |\n");
     printf("|---|---:|---:|---:|---:|---:|---:|\n");
