@@ -1247,15 +1247,16 @@ typedef struct kperf_perfdata_events {
     uint64_t records;               /**< records delivered so far */
 } kperf_perfdata_events;
 
-/** @brief Reads a pipe-mode perf.data file (kperf's, or `perf record -o -`) and delivers
- *  every kernel record, decoded by kperf_record_parse(), to @p fn in file order.
+/** @brief Reads a perf.data file, pipe layout (kperf's, `perf record -o -`) or the seekable
+ *  layout `perf record` writes by default, and delivers every kernel record, decoded by
+ *  kperf_record_parse(), to @p fn in file order.
  *  @param path the file ("-" for stdin).
  *  @param fn called per record; the record's `event` indexes @p events.
  *  @param user passed to @p fn.
  *  @param events receives the events as their HEADER_ATTR and EVENT_DESC records are read;
  *  may be NULL.
- *  @return records delivered, fn's negative value, -KPERF_ECORRUPT (message gives the
- *  offset), or -KPERF_ENOTSUP for a seekable (non-pipe) perf.data file. */
+ *  @return records delivered, fn's negative value, or -KPERF_ECORRUPT (the message gives
+ *  the offset). Event names come from EVENT_DESC in pipe files only. */
 KPERF_API int kperf_perfdata_read(const char *path, kperf_record_fn fn, void *user,
                                   kperf_perfdata_events *events);
 // <<perfdata
@@ -6989,15 +6990,16 @@ static void kperf__pdin_event_desc(const unsigned char *b, size_t n, kperf_perfd
 }
 
 static int kperf__pdin_loop(FILE *f, const char *path, kperf_record_fn fn, void *user,
-                            kperf_perfdata_events *events, kperf__pdin *in, uint64_t *buf) {
+                            kperf_perfdata_events *events, kperf__pdin *in, uint64_t *buf,
+                            uint64_t off, uint64_t end) {
     unsigned char *b = (unsigned char *)buf;
-    uint64_t off = 16;
     int count = 0;
     for (;;) {
         struct perf_event_header h;
+        if (off >= end) return count;
         size_t got = fread(&h, 1, sizeof h, f);
         if (got == 0) return count;
-        if (got != sizeof h || h.size < 8)
+        if (got != sizeof h || h.size < 8 || h.size > end - off)
             return kperf__fail(KPERF_ECORRUPT, "%s: truncated or invalid record at offset %llu",
                                path, (unsigned long long)off);
         memcpy(b, &h, sizeof h);
@@ -7039,6 +7041,39 @@ static int kperf__pdin_loop(FILE *f, const char *path, kperf_record_fn fn, void 
     }
 }
 
+/* The seekable layout `perf record` writes by default: a 104-byte header whose attrs section
+ * holds {attr, ids section} entries, then the data section of records. */
+static int kperf__pdin_file(FILE *f, const char *path, kperf_record_fn fn, void *user,
+                            kperf_perfdata_events *events, kperf__pdin *in, uint64_t *buf) {
+    uint64_t h[11]; /* magic, size, attr_size, attrs{off,size}, data{off,size}, types{off,size} */
+    unsigned char *b = (unsigned char *)buf;
+    if (fseek(f, 0, SEEK_SET) || fread(h, 8, 11, f) != 11)
+        return kperf__fail(KPERF_ECORRUPT, "%s: truncated perf.data header", path);
+    uint64_t asz = h[2], aoff = h[3], an = asz ? h[4] / asz : 0;
+    if (asz < 64 + 16 || asz > 4096 || an > 4096)
+        return kperf__fail(KPERF_ECORRUPT, "%s: bad attrs section (entry %llu bytes)", path,
+                           (unsigned long long)asz);
+    for (uint64_t i = 0; i < an; i++) {
+        uint64_t sec[2];
+        memset(b, 0, 8);
+        if (fseek(f, (long)(aoff + i * asz), SEEK_SET) || fread(b + 8, 1, asz, f) != asz)
+            return kperf__fail(KPERF_ECORRUPT, "%s: truncated attrs section", path);
+        memcpy(sec, b + 8 + asz - 16, 16);
+        uint32_t attr_size = (uint32_t)(asz - 16);
+        memcpy(b + 8 + 4, &attr_size, 4); /* the entry's own size field may differ */
+        if (sec[1] > 65536 - 8 - attr_size || (sec[1] & 7))
+            return kperf__fail(KPERF_ECORRUPT, "%s: bad ids section", path);
+        if (sec[1] && (fseek(f, (long)sec[0], SEEK_SET) ||
+                       fread(b + 8 + attr_size, 1, sec[1], f) != sec[1]))
+            return kperf__fail(KPERF_ECORRUPT, "%s: truncated ids section", path);
+        if (kperf__pdin_attr(in, b, 8 + attr_size + (size_t)sec[1], events) < 0)
+            return kperf__fail(KPERF_ECORRUPT, "%s: bad attr %llu", path, (unsigned long long)i);
+    }
+    if (fseek(f, (long)h[5], SEEK_SET))
+        return kperf__fail(KPERF_ECORRUPT, "%s: data section out of range", path);
+    return kperf__pdin_loop(f, path, fn, user, events, in, buf, h[5], h[5] + h[6]);
+}
+
 KPERF_API int kperf_perfdata_read(const char *path, kperf_record_fn fn, void *user,
                                   kperf_perfdata_events *events) {
     if (!path || !fn) return kperf__fail(EINVAL, "kperf_perfdata_read: NULL argument");
@@ -7053,12 +7088,13 @@ KPERF_API int kperf_perfdata_read(const char *path, kperf_record_fn fn, void *us
     if (!buf) rc = kperf__fail(ENOMEM, "out of memory");
     else if (fread(hdr, 1, sizeof hdr, f) != sizeof hdr || hdr[0] != kperf__pd_magic)
         rc = kperf__fail(KPERF_ECORRUPT, "%s is not a perf.data file", path);
-    else if (hdr[1] != 16)
-        rc = kperf__fail(KPERF_ENOTSUP,
-                         "%s is a seekable perf.data file; kperf reads the pipe layout: convert "
-                         "it with `perf inject -i %s -o - > pipe.data`", path, path);
+    else if (hdr[1] == 16)
+        rc = kperf__pdin_loop(f, path, fn, user, events, &in, buf, 16, UINT64_MAX);
+    else if (hdr[1] == 104 && f != stdin)
+        rc = kperf__pdin_file(f, path, fn, user, events, &in, buf);
     else
-        rc = kperf__pdin_loop(f, path, fn, user, events, &in, buf);
+        rc = kperf__fail(KPERF_ECORRUPT, "%s: unknown perf.data header size %llu", path,
+                         (unsigned long long)hdr[1]);
     if (f != stdin) fclose(f);
     KPERF_FREE(buf);
     KPERF_FREE(in.ids);

@@ -82,6 +82,9 @@ if [ $HAVE_PERF = 1 ]; then
     else
         fail record_running_pid "top '$ptop' comm '$pcomm': $(head -3 "$T/pid.err")"
     fi
+    # 6b. kperf report reads perf's own (seekable) perf.data too
+    rtop=$("$K" report -i "$T/p.data" -n 1 2>"$T/rp.err" | grep -v '^#' | head -1 | awk '{print $4}')
+    if [ "$rtop" = sample_hot ]; then ok kperf_report_reads_perf_file; else fail kperf_report_reads_perf_file "top '$rtop': $(cat "$T/rp.err")"; fi
 else
     skip perf_tools "perf is not installed"
 fi
