@@ -33,6 +33,9 @@
  * kperf_spe_open() returns -KPERF_ENOTSUP "no arm_spe PMU on this machine". Physical
  * addresses and kernel samples need perf_event_paranoid <= 0 or CAP_PERFMON.
  */
+/** @file kperf_spe.h
+ *  @brief Arm SPE: PMU discovery, filters through format/ fields, AUX-area sessions and a
+ *  packet decoder that runs on any architecture. Guide: docs/spe.md. */
 #ifndef KPERF_SPE_H_INCLUDED
 #define KPERF_SPE_H_INCLUDED
 #ifndef KPERF_H_INCLUDED
@@ -245,6 +248,8 @@ typedef struct kperf_spe_record {
     uint64_t time;          /**< timestamp converted to perf time (with ::KPERF_SPE_REC_TIME) */
     int32_t pid;            /**< process id (with ::KPERF_SPE_REC_TID), -1 when unknown */
     int32_t tid;            /**< thread id (with ::KPERF_SPE_REC_TID), -1 when unknown */
+    int32_t cpu;            /**< CPU whose AUX area held it (kperf_spe_read()); -1 when
+                                 unknown (a plain decoder) */
 } kperf_spe_record;
 
 /** @brief Formats a record as `pc=0x... pc_el=2 pc_ns=1 lat_issue=2 ... ts=N end=TS`: the
@@ -373,6 +378,156 @@ KPERF_API void kperf_spe_decoder_close(kperf_spe_decoder *d);
  *  @return records delivered, a callback's negative value, or -ENOMEM. */
 KPERF_API int kperf_spe_decode(const void *buf, size_t len, const kperf_spe_decoder_desc *desc,
                                kperf_spe_decoder_stats *stats);
+/* ---- PMUs, filters, plan ------------------------------------------------------------- */
+
+/** libkperf dataFilter bits (PmuAttr.dataFilter), each encoded through the format field
+ *  named in brackets. */
+#define KPERF_SPE_TS_ENABLE (1ull << 0)      /**< timestamps in records [ts_enable] */
+#define KPERF_SPE_PA_ENABLE (1ull << 1)      /**< physical addresses [pa_enable] */
+#define KPERF_SPE_PCT_ENABLE (1ull << 2)     /**< physical instead of virtual timestamps [pct_enable] */
+#define KPERF_SPE_JITTER (1ull << 16)        /**< randomise the sample interval [jitter] */
+#define KPERF_SPE_BRANCH_FILTER (1ull << 32) /**< sample branches only [branch_filter] */
+#define KPERF_SPE_LOAD_FILTER (1ull << 33)   /**< sample loads only [load_filter] */
+#define KPERF_SPE_STORE_FILTER (1ull << 34)  /**< sample stores only [store_filter] */
+/** Every dataFilter bit (libkperf SPE_DATA_ALL). */
+#define KPERF_SPE_DATA_ALL (KPERF_SPE_TS_ENABLE | KPERF_SPE_PA_ENABLE | KPERF_SPE_PCT_ENABLE | \
+                            KPERF_SPE_JITTER | KPERF_SPE_BRANCH_FILTER | KPERF_SPE_LOAD_FILTER | \
+                            KPERF_SPE_STORE_FILTER)
+
+/** One `caps/<name>` file of an SPE PMU. */
+typedef struct kperf_spe_cap {
+    char name[32];          /**< e.g. "min_interval", "count_size", "ernd", "arch_inst" */
+    uint64_t value;         /**< its value */
+} kperf_spe_cap;
+
+/** One arm_spe_N PMU of a registry. */
+typedef struct kperf_spe_pmu {
+    const kperf_pmu *pmu;   /**< the registry's entry: name, type, cpus (cpumask), format
+                                 fields (owned by the registry) */
+    kperf_spe_cap caps[16]; /**< its `caps/` files, sorted by name */
+    size_t ncaps;           /**< entries used in caps */
+    uint64_t min_interval;  /**< caps/min_interval: smallest sample period (0 if absent) */
+} kperf_spe_pmu;
+
+/** @brief Finds every arm_spe_N PMU of a registry (one per CPU type on big.LITTLE).
+ *  @param pmus the registry (kperf_pmus_open()).
+ *  @param out receives up to @p max PMUs, sorted by name. @param max capacity of @p out.
+ *  @return the number of SPE PMUs (may exceed @p max), or a negative code. */
+KPERF_API int kperf_spe_pmus_read(const kperf_pmus *pmus, kperf_spe_pmu *out, size_t max);
+
+/** What to record; zero-initialised = every CPU of the first SPE PMU, no filter, the PMU's
+ *  min_interval as period, user space only, 1 MiB of AUX area per CPU. */
+typedef struct kperf_spe_desc {
+    uint64_t data_filter;   /**< libkperf dataFilter: KPERF_SPE_TS_ENABLE, ... (0 = none) */
+    uint64_t event_filter;  /**< libkperf evFilter: only records with all these EVENTS bits
+                                 [event_filter] (0 = none) */
+    uint64_t inv_event_filter; /**< only records with none of these EVENTS bits
+                                    [inv_event_filter, SPE v1.2] (0 = none) */
+    uint32_t min_latency;   /**< libkperf minLatency: only records whose total latency is at
+                                 least this [min_latency] (0 = none) */
+    bool discard;           /**< count but drop every record [discard, SPE v1.2] */
+    const char *terms;      /**< more fields, "name=value,name=value", through format/ */
+    const char *pmu;        /**< PMU name, e.g. "arm_spe_1"; NULL = the first arm_spe_N */
+    const char *sysfs_root; /**< sysfs root (fake trees for plans); NULL = KPERF_SYSFS_ROOT or
+                                 "/". A root other than "/" can be planned, never opened. */
+    uint64_t period;        /**< operations between samples; 0 = caps/min_interval, else 4096 */
+    bool include_kernel;    /**< also sample the kernel (needs paranoid <= 1) */
+    bool exclude_user;      /**< do not sample user space */
+    const int *cpus;        /**< CPUs to record on; NULL = the PMU's cpumask */
+    size_t ncpus;           /**< entries in cpus */
+    const pid_t *pids;      /**< tasks to follow (with inherit) instead of whole CPUs; NULL =
+                                 CPU-wide */
+    size_t npids;           /**< entries in pids */
+    size_t aux_pages;       /**< AUX area pages per fd, a power of two; 0 = 256 */
+    size_t data_pages;      /**< side-band ring pages per fd, a power of two; 0 = 16 */
+    bool context_switch;    /**< ask for context-switch records (pid/tid attribution) */
+} kperf_spe_desc;
+
+/** One fd a request would open, with its attr words (the shape of `kperf stat --plan`). */
+typedef struct kperf_spe_plan_entry {
+    char event[256];        /**< the request as a perf event spec, e.g.
+                                 "arm_spe_0/ts_enable=1,event_filter=0xa/" */
+    char pmu[64];           /**< PMU name */
+    uint32_t type;          /**< attr.type */
+    uint64_t config[4];     /**< attr.config, config1, config2, config3 */
+    uint64_t period;        /**< attr.sample_period */
+    int cpu;                /**< cpu argument (-1 = any) */
+    int pid;                /**< pid argument (-1 = every task on cpu) */
+} kperf_spe_plan_entry;
+
+/** The fds of an SPE request, computed without the kernel. */
+typedef struct kperf_spe_plan {
+    kperf_spe_plan_entry *entries; /**< one per CPU (or per task) */
+    size_t nentries;               /**< number of entries */
+} kperf_spe_plan;
+
+/** @brief Computes the perf_event_attr words and fds of an SPE request over a sysfs tree,
+ *  encoding every filter through the PMU's format/ fields.
+ *  @param out receives the plan; NULL on failure.
+ *  @param desc the request (NULL = defaults).
+ *  @return 0; -KPERF_ENOTSUP when the tree has no arm_spe PMU; -KPERF_ENOPMU for an unknown
+ *  desc->pmu; -KPERF_EPARSE when a requested field is not listed by the PMU (the message
+ *  names it) or a value does not fit.
+ *  *Ownership:* free with kperf_spe_plan_free(). */
+KPERF_API int kperf_spe_plan_open(kperf_spe_plan **out, const kperf_spe_desc *desc);
+
+/** @brief Formats entry @p i exactly like a `kperf stat --plan` line: `event=<spec> pmu=<name>
+ *  type=<n> config=0x<hex> config1=0x<hex> config2=0x<hex> cpu=<n> pid=<n> leader=<spec>`.
+ *  @param plan the plan. @param i entry index. @param buf receives the line (no newline).
+ *  @param size size of @p buf. @return the full length, or a negative code. */
+KPERF_API int kperf_spe_plan_format(const kperf_spe_plan *plan, size_t i, char *buf, size_t size);
+
+/** @brief Frees a plan; accepts NULL. @param plan the plan. */
+KPERF_API void kperf_spe_plan_free(kperf_spe_plan *plan);
+
+/* ---- recording ----------------------------------------------------------------------- */
+
+/** Counters of an SPE session since open. */
+typedef struct kperf_spe_stats {
+    uint64_t aux_bytes;     /**< AUX bytes decoded */
+    uint64_t aux_records;   /**< PERF_RECORD_AUX records seen */
+    uint64_t truncated;     /**< AUX records flagged TRUNCATED (the event was re-enabled) */
+    uint64_t partial;       /**< AUX records flagged PARTIAL (a record was cut by the driver) */
+    uint64_t collision;     /**< AUX records flagged COLLISION (samples overlapped, lost) */
+    uint64_t lost;          /**< PERF_RECORD_LOST side-band records */
+    uint64_t switches;      /**< context-switch records fed to the decoders */
+    kperf_spe_decoder_stats decoder; /**< summed over the CPUs' decoders */
+} kperf_spe_stats;
+
+/** A recording SPE session (opaque). */
+typedef struct kperf_spe kperf_spe;
+
+/** @brief Opens SPE on every CPU of the request (or follows the tasks), with an AUX area and
+ *  a side-band ring per fd, disabled until kperf_spe_start().
+ *  @param out receives the session; NULL on failure.
+ *  @param desc the request (NULL = defaults).
+ *  @return 0; -KPERF_ENOTSUP "no arm_spe PMU on this machine" (also for fake sysfs roots);
+ *  -KPERF_ELIMIT when the AUX area exceeds the mlock limit (the message names
+ *  /proc/sys/kernel/perf_event_mlock_kb and RLIMIT_MEMLOCK); -KPERF_EPARANOID/-EACCES with
+ *  the sysctl to change; the plan errors.
+ *  *Ownership:* close with kperf_spe_close(). *Thread safety:* one thread at a time. */
+KPERF_API int kperf_spe_open(kperf_spe **out, const kperf_spe_desc *desc);
+
+/** @brief Enables sampling on every fd. @param s the session. @return 0 or -errno. */
+KPERF_API int kperf_spe_start(kperf_spe *s);
+
+/** @brief Disables sampling on every fd. @param s the session. @return 0 or -errno. */
+KPERF_API int kperf_spe_stop(kperf_spe *s);
+
+/** @brief Drains every CPU: side-band records (AUX flags, lost, context switches) and the
+ *  AUX bytes between aux_tail and aux_head, decoded into records for @p fn; aux_tail is
+ *  published after each CPU.
+ *  @param s the session. @param fn record callback (records carry pid/tid when known).
+ *  @param user passed to @p fn.
+ *  @return records delivered, or the negative value @p fn returned. */
+KPERF_API int kperf_spe_read(kperf_spe *s, kperf_spe_record_fn fn, void *user);
+
+/** @brief Reads the session's counters. @param s the session. @param out receives them. */
+KPERF_API void kperf_spe_stats_read(const kperf_spe *s, kperf_spe_stats *out);
+
+/** @brief Stops and frees a session; accepts NULL. @param s the session. */
+KPERF_API void kperf_spe_close(kperf_spe *s);
+
 // <<spe
 
 #ifdef __cplusplus
@@ -837,7 +992,7 @@ struct kperf_spe_decoder {
 
 static void kperf__spe_rec_clear(kperf_spe_decoder *d) {
     memset(&d->rec, 0, sizeof d->rec);
-    d->rec.pid = d->rec.tid = -1;
+    d->rec.pid = d->rec.tid = d->rec.cpu = -1;
     d->rec_open = false;
 }
 
@@ -1122,6 +1277,487 @@ KPERF_API int kperf_spe_decode(const void *buf, size_t len, const kperf_spe_deco
     kperf_spe_decoder_close(d);
     return total;
 }
+/* ---- PMUs, filters, plan ------------------------------------------------------------- */
+
+static int kperf__spe_cap_cmp(const void *a, const void *b) {
+    return strcmp(((const kperf_spe_cap *)a)->name, ((const kperf_spe_cap *)b)->name);
+}
+
+/* Reads the caps/ files of one SPE PMU (missing directory: no caps). */
+static void kperf__spe_read_caps(const kperf_pmus *pmus, kperf_spe_pmu *sp) {
+    char dir[1024], path[1100], val[64];
+    const char *root = kperf_pmus_root(pmus);
+    snprintf(dir, sizeof dir, "%s/sys/bus/event_source/devices/%s/caps",
+             strcmp(root, "/") ? root : "", sp->pmu->name);
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d)) && sp->ncaps < sizeof sp->caps / sizeof sp->caps[0]) {
+        size_t nl = strlen(e->d_name);
+        if (e->d_name[0] == '.' || nl >= sizeof sp->caps[0].name) continue;
+        kperf_spe_cap *c = &sp->caps[sp->ncaps];
+        memcpy(c->name, e->d_name, nl + 1);
+        snprintf(path, sizeof path, "%s/%.31s", dir, c->name);
+        if (kperf__read_file(path, val, sizeof val) < 0) continue;
+        sp->ncaps++;
+        c->value = strtoull(val, NULL, 0);
+        if (!strcmp(c->name, "min_interval")) sp->min_interval = c->value;
+    }
+    closedir(d);
+    qsort(sp->caps, sp->ncaps, sizeof sp->caps[0], kperf__spe_cap_cmp);
+}
+
+static bool kperf__spe_is_spe_name(const char *name) {
+    if (strncmp(name, "arm_spe_", 8) != 0 || !name[8]) return false;
+    for (const char *c = name + 8; *c; c++)
+        if (*c < '0' || *c > '9') return false;
+    return true;
+}
+
+KPERF_API int kperf_spe_pmus_read(const kperf_pmus *pmus, kperf_spe_pmu *out, size_t max) {
+    size_t n = 0;
+    for (size_t i = 0; i < kperf_pmus_count(pmus); i++) {
+        const kperf_pmu *p = kperf_pmus_at(pmus, i);
+        if (!p || !kperf__spe_is_spe_name(p->name)) continue;
+        if (n < max) {
+            memset(&out[n], 0, sizeof out[n]);
+            out[n].pmu = p;
+            kperf__spe_read_caps(pmus, &out[n]);
+        }
+        n++;
+    }
+    return (int)n;
+}
+
+/* Encodes one field, with an error that names it and lists what the PMU has. */
+static int kperf__spe_encode(const kperf_pmu *p, const char *field, uint64_t v, uint64_t cfg[4],
+                             char *spec, size_t specsz) {
+    if (!kperf_pmu_format_find(p, field)) {
+        char have[512] = "";
+        size_t n = 0;
+        for (size_t i = 0; i < p->nformats && n < sizeof have; i++)
+            n += (size_t)snprintf(have + n, sizeof have - n, "%s%s", i ? ", " : "", p->formats[i].name);
+        return kperf__fail(KPERF_EPARSE,
+                           "spe: %s has no format field '%s' (the kernel or the SPE version "
+                           "does not offer it); %s lists: %s",
+                           p->name, field, p->name, have);
+    }
+    int rc = kperf_pmu_encode(p, field, v, cfg);
+    if (rc < 0) return rc;
+    size_t n = strlen(spec);
+    snprintf(spec + n, specsz - n, strstr(field, "event_filter") ? "%s%s=0x%llx" : "%s%s=%llu",
+             n && spec[n - 1] != '/' ? "," : "", field, (unsigned long long)v);
+    return 0;
+}
+
+/* Encodes desc's filters into cfg and writes the event spec (pmu/field=v,.../). */
+static int kperf__spe_config(const kperf_pmu *p, const kperf_spe_desc *d, uint64_t cfg[4],
+                             char *spec, size_t specsz) {
+    static const struct { uint64_t bit; const char *field; } df[] = {
+        {KPERF_SPE_TS_ENABLE, "ts_enable"},         {KPERF_SPE_PA_ENABLE, "pa_enable"},
+        {KPERF_SPE_PCT_ENABLE, "pct_enable"},       {KPERF_SPE_JITTER, "jitter"},
+        {KPERF_SPE_BRANCH_FILTER, "branch_filter"}, {KPERF_SPE_LOAD_FILTER, "load_filter"},
+        {KPERF_SPE_STORE_FILTER, "store_filter"},
+    };
+    int rc = 0;
+    memset(cfg, 0, 4 * sizeof cfg[0]);
+    snprintf(spec, specsz, "%s/", p->name);
+    uint64_t unknown = d->data_filter;
+    for (size_t i = 0; i < sizeof df / sizeof df[0]; i++) {
+        unknown &= ~df[i].bit;
+        if ((d->data_filter & df[i].bit) && (rc = kperf__spe_encode(p, df[i].field, 1, cfg, spec, specsz)) < 0) return rc;
+    }
+    if (unknown)
+        return kperf__fail(KPERF_EPARSE, "spe: dataFilter bits 0x%llx are not libkperf dataFilter bits",
+                           (unsigned long long)unknown);
+    if (d->event_filter && (rc = kperf__spe_encode(p, "event_filter", d->event_filter, cfg, spec, specsz)) < 0) return rc;
+    if (d->inv_event_filter && (rc = kperf__spe_encode(p, "inv_event_filter", d->inv_event_filter, cfg, spec, specsz)) < 0) return rc;
+    if (d->min_latency && (rc = kperf__spe_encode(p, "min_latency", d->min_latency, cfg, spec, specsz)) < 0) return rc;
+    if (d->discard && (rc = kperf__spe_encode(p, "discard", 1, cfg, spec, specsz)) < 0) return rc;
+    if (d->terms && *d->terms) { /* name=value,name=value */
+        char buf[512], *save = NULL;
+        snprintf(buf, sizeof buf, "%s", d->terms);
+        for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+            char *eq = strchr(t, '='), *end = NULL;
+            uint64_t v = 1;
+            if (eq) *eq = 0, v = strtoull(eq + 1, &end, 0);
+            if (eq && (end == eq + 1 || *end))
+                return kperf__fail(KPERF_EPARSE, "spe: bad value in term '%s=%s' for %s", t, eq + 1, p->name);
+            if ((rc = kperf__spe_encode(p, t, v, cfg, spec, specsz)) < 0) return rc;
+        }
+    }
+    size_t n = strlen(spec);
+    snprintf(spec + n, specsz - n, "/");
+    return 0;
+}
+
+/* Opens the registry of desc's root and picks the SPE PMU. */
+static int kperf__spe_pick(const kperf_spe_desc *d, kperf_pmus **pmus, kperf_spe_pmu *sp) {
+    int rc = kperf_pmus_open(pmus, d->sysfs_root);
+    if (rc < 0) return rc;
+    kperf_spe_pmu all[16];
+    int n = kperf_spe_pmus_read(*pmus, all, 16);
+    if (n <= 0) {
+        const char *root = kperf_pmus_root(*pmus);
+        return kperf__fail(KPERF_ENOTSUP,
+                           "no arm_spe PMU on this machine (%s/sys/bus/event_source/devices has no "
+                           "arm_spe_N: SPE needs an Arm CPU with FEAT_SPE and a kernel with "
+                           "CONFIG_ARM_SPE_PMU)", strcmp(root, "/") ? root : "");
+    }
+    for (int i = 0; i < n && i < 16; i++)
+        if (!d->pmu || !strcmp(d->pmu, all[i].pmu->name)) return *sp = all[i], 0;
+    return kperf__fail(KPERF_ENOPMU, "spe: no SPE PMU named '%s' (this machine has %s%s)", d->pmu,
+                       all[0].pmu->name, n > 1 ? " and others" : "");
+}
+
+static uint64_t kperf__spe_period(const kperf_spe_desc *d, const kperf_spe_pmu *sp) {
+    if (d->period) return d->period;
+    return sp->min_interval ? sp->min_interval : 4096;
+}
+
+static int kperf__spe_plan_add(kperf_spe_plan *pl, size_t *cap, const kperf_spe_plan_entry *e) {
+    if (pl->nentries == *cap) {
+        size_t nc = *cap ? *cap * 2 : 16;
+        void *p = KPERF_REALLOC(pl->entries, nc * sizeof *pl->entries);
+        if (!p) return kperf__fail(ENOMEM, "spe: out of memory planning %s", e->event);
+        pl->entries = (kperf_spe_plan_entry *)p, *cap = nc;
+    }
+    pl->entries[pl->nentries++] = *e;
+    return 0;
+}
+
+/* One entry per task, or per CPU (the desc's list or the PMU's cpumask). */
+static int kperf__spe_plan_fill(kperf_spe_plan *pl, const kperf_spe_desc *d,
+                                const kperf_spe_plan_entry *proto, const kperf_pmu *p) {
+    size_t cap = 0;
+    int rc = 0;
+    kperf_spe_plan_entry e = *proto;
+    if (d->pids && d->npids) {
+        for (size_t i = 0; i < d->npids && rc == 0; i++)
+            e.pid = (int)d->pids[i], e.cpu = -1, rc = kperf__spe_plan_add(pl, &cap, &e);
+        return rc;
+    }
+    const int *cpus = d->cpus ? d->cpus : p->cpus;
+    size_t ncpus = d->cpus ? d->ncpus : p->ncpus;
+    if (!ncpus) return kperf__fail(KPERF_ENOTSUP, "spe: %s lists no CPU in its cpumask", p->name);
+    for (size_t i = 0; i < ncpus && rc == 0; i++)
+        e.cpu = cpus[i], e.pid = -1, rc = kperf__spe_plan_add(pl, &cap, &e);
+    return rc;
+}
+
+KPERF_API int kperf_spe_plan_open(kperf_spe_plan **out, const kperf_spe_desc *desc) {
+    kperf_spe_desc none;
+    memset(&none, 0, sizeof none);
+    const kperf_spe_desc *d = desc ? desc : &none;
+    *out = NULL;
+    kperf_pmus *pmus = NULL;
+    kperf_spe_pmu sp;
+    kperf_spe_plan_entry e;
+    memset(&e, 0, sizeof e);
+    memset(&sp, 0, sizeof sp);
+    int rc = kperf__spe_pick(d, &pmus, &sp);
+    if (rc == 0) rc = kperf__spe_config(sp.pmu, d, e.config, e.event, sizeof e.event);
+    kperf_spe_plan *pl = NULL;
+    if (rc == 0) {
+        snprintf(e.pmu, sizeof e.pmu, "%s", sp.pmu->name);
+        e.type = sp.pmu->type, e.period = kperf__spe_period(d, &sp);
+        pl = (kperf_spe_plan *)kperf__calloc(1, sizeof *pl);
+        rc = pl ? kperf__spe_plan_fill(pl, d, &e, sp.pmu) : kperf__fail(ENOMEM, "spe: out of memory");
+    }
+    kperf_pmus_close(pmus);
+    if (rc < 0) return kperf_spe_plan_free(pl), rc;
+    *out = pl;
+    return 0;
+}
+
+KPERF_API int kperf_spe_plan_format(const kperf_spe_plan *plan, size_t i, char *buf, size_t size) {
+    if (!plan || i >= plan->nentries) return kperf__fail(EINVAL, "spe: plan entry %zu out of range", i);
+    const kperf_spe_plan_entry *e = &plan->entries[i];
+    return snprintf(buf, size,
+                    "event=%s pmu=%s type=%u config=0x%llx config1=0x%llx config2=0x%llx "
+                    "cpu=%d pid=%d leader=%s",
+                    e->event, e->pmu, e->type, (unsigned long long)e->config[0],
+                    (unsigned long long)e->config[1], (unsigned long long)e->config[2], e->cpu,
+                    e->pid, e->event);
+}
+
+KPERF_API void kperf_spe_plan_free(kperf_spe_plan *plan) {
+    if (!plan) return;
+    KPERF_FREE(plan->entries);
+    KPERF_FREE(plan);
+}
+
+/* ---- recording ----------------------------------------------------------------------- */
+
+/* One fd: the SPE event of one CPU (or task), its side-band ring and its AUX area. */
+typedef struct kperf__spe_fd {
+    int fd, cpu;
+    void *base;                 /* mmap page + side-band ring */
+    size_t base_len, data_size;
+    uint8_t *aux;
+    size_t aux_len;
+    uint64_t aux_done;          /* AUX offset decoded up to */
+    kperf_spe_decoder *dec;
+} kperf__spe_fd;
+
+struct kperf_spe {
+    kperf__spe_fd *fds;
+    size_t nfds;
+    kperf_spe_stats st;
+    kperf_spe_record_fn fn;     /* during kperf_spe_read */
+    void *user;
+    int cur_cpu;
+    int delivered;
+};
+
+static int kperf__spe_on_record(const kperf_spe_record *r, void *u) {
+    kperf_spe *s = (kperf_spe *)u;
+    kperf_spe_record copy = *r;
+    copy.cpu = s->cur_cpu;
+    s->delivered++;
+    return s->fn ? s->fn(&copy, s->user) : 0;
+}
+
+/* The locked-memory diagnosis for a failed AUX mmap. */
+static int kperf__spe_mlock_fail(int err, size_t bytes, int cpu) {
+    char kb[32] = "?";
+    kperf__read_file("/proc/sys/kernel/perf_event_mlock_kb", kb, sizeof kb);
+    struct rlimit rl;
+    char lim[32] = "?";
+    if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0) {
+        if (rl.rlim_cur == RLIM_INFINITY) snprintf(lim, sizeof lim, "unlimited");
+        else snprintf(lim, sizeof lim, "%llu KiB", (unsigned long long)rl.rlim_cur / 1024);
+    }
+    return kperf__fail(err == EPERM || err == ENOMEM ? KPERF_ELIMIT : err,
+                       "spe: mapping %zu KiB of AUX area for cpu %d failed (%s): over the "
+                       "locked-memory limit? /proc/sys/kernel/perf_event_mlock_kb is %s KiB per "
+                       "user, RLIMIT_MEMLOCK is %s; use fewer aux_pages, raise "
+                       "kernel.perf_event_mlock_kb or `ulimit -l`, or run with CAP_IPC_LOCK",
+                       bytes / 1024, cpu, strerror(err), kb, lim);
+}
+
+static bool kperf__spe_pow2(size_t v) { return v && !(v & (v - 1)); }
+
+/* MIDR of a CPU from sysfs (0 when unreadable). */
+static uint64_t kperf__spe_midr(int cpu) {
+    char path[128], buf[64];
+    if (cpu < 0) cpu = 0;
+    snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%d/regs/identification/midr_el1", cpu);
+    return kperf__read_file(path, buf, sizeof buf) > 0 ? strtoull(buf, NULL, 0) : 0;
+}
+
+static void kperf__spe_attr(const kperf_spe_plan_entry *e, const kperf_spe_desc *d,
+                            struct perf_event_attr *a) {
+    memset(a, 0, sizeof *a);
+    a->size = sizeof *a;
+    a->type = e->type;
+    a->config = e->config[0], a->config1 = e->config[1], a->config2 = e->config[2];
+#ifdef PERF_ATTR_SIZE_VER8
+    a->config3 = e->config[3];
+#endif
+    a->sample_period = e->period;
+    a->sample_type = PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_CPU;
+    a->sample_id_all = 1;
+    a->disabled = 1;
+    a->exclude_kernel = !d->include_kernel;
+    a->exclude_user = d->exclude_user;
+    a->exclude_hv = 1;
+    a->context_switch = d->context_switch;
+}
+
+/* Opens, maps and prepares the decoder of one plan entry. */
+static int kperf__spe_fd_open(kperf__spe_fd *f, const kperf_spe_plan_entry *e,
+                              const kperf_spe_desc *d, kperf_spe *s) {
+    struct perf_event_attr a;
+    kperf__spe_attr(e, d, &a);
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    size_t dp = d->data_pages ? d->data_pages : 16, ap = d->aux_pages ? d->aux_pages : 256;
+    if (!kperf__spe_pow2(dp) || !kperf__spe_pow2(ap))
+        return kperf__fail(EINVAL, "spe: data_pages (%zu) and aux_pages (%zu) must be powers of two", dp, ap);
+    f->cpu = e->cpu;
+    f->fd = (int)kperf__sys_perf_event_open(&a, e->pid, e->cpu, -1, PERF_FLAG_FD_CLOEXEC);
+    if (f->fd < 0) {
+        int err = errno;
+        if (err == EACCES || err == EPERM)
+            return kperf__fail(err, "spe: opening %s on cpu %d pid %d: %s; SPE with physical "
+                               "addresses or CPU-wide needs perf_event_paranoid <= 0 "
+                               "(sysctl kernel.perf_event_paranoid=0) or CAP_PERFMON",
+                               e->event, e->cpu, e->pid, strerror(err));
+        return kperf__fail(err, "spe: opening %s on cpu %d pid %d: %s", e->event, e->cpu, e->pid, strerror(err));
+    }
+    f->base_len = (1 + dp) * pg, f->data_size = dp * pg;
+    f->base = mmap(NULL, f->base_len, PROT_READ | PROT_WRITE, MAP_SHARED, f->fd, 0);
+    if (f->base == MAP_FAILED) {
+        f->base = NULL;
+        return kperf__spe_mlock_fail(errno, f->base_len, e->cpu);
+    }
+    struct perf_event_mmap_page *mp = (struct perf_event_mmap_page *)f->base;
+    mp->aux_offset = f->base_len, mp->aux_size = ap * pg;
+    f->aux_len = ap * pg;
+    void *aux = mmap(NULL, f->aux_len, PROT_READ | PROT_WRITE, MAP_SHARED, f->fd, (off_t)f->base_len);
+    if (aux == MAP_FAILED) return kperf__spe_mlock_fail(errno, f->aux_len, e->cpu);
+    f->aux = (uint8_t *)aux;
+    kperf_spe_clock clk;
+    kperf_spe_decoder_desc dd;
+    memset(&dd, 0, sizeof dd);
+    dd.on_record = kperf__spe_on_record, dd.user = s, dd.midr = kperf__spe_midr(e->cpu);
+    if (kperf_spe_clock_read(f->base, &clk) == 0) dd.clock = &clk;
+    return kperf_spe_decoder_open(&f->dec, &dd);
+}
+
+KPERF_API int kperf_spe_open(kperf_spe **out, const kperf_spe_desc *desc) {
+    kperf_spe_desc none;
+    memset(&none, 0, sizeof none);
+    const kperf_spe_desc *d = desc ? desc : &none;
+    *out = NULL;
+    kperf_spe_plan *pl;
+    int rc = kperf_spe_plan_open(&pl, d);
+    if (rc < 0) return rc;
+    const char *root = d->sysfs_root ? d->sysfs_root : getenv("KPERF_SYSFS_ROOT");
+    if (root && *root && strcmp(root, "/")) {
+        kperf_spe_plan_free(pl);
+        return kperf__fail(KPERF_ENOTSUP, "spe: %s is a fake sysfs tree: SPE over it can be "
+                           "planned (kperf_spe_plan_open) but not opened", root);
+    }
+    kperf_spe *s = (kperf_spe *)kperf__calloc(1, sizeof *s);
+    if (s) s->fds = (kperf__spe_fd *)kperf__calloc(pl->nentries, sizeof *s->fds);
+    if (!s || !s->fds) {
+        kperf_spe_plan_free(pl), KPERF_FREE(s);
+        return kperf__fail(ENOMEM, "spe: out of memory");
+    }
+    for (size_t i = 0; i < pl->nentries && rc == 0; i++) {
+        s->fds[i].fd = -1;
+        s->nfds = i + 1;
+        rc = kperf__spe_fd_open(&s->fds[i], &pl->entries[i], d, s);
+    }
+    kperf_spe_plan_free(pl);
+    if (rc < 0) return kperf_spe_close(s), rc;
+    *out = s;
+    return 0;
+}
+
+static int kperf__spe_ioctl_all(kperf_spe *s, unsigned long req, const char *what) {
+    for (size_t i = 0; i < s->nfds; i++)
+        if (ioctl(s->fds[i].fd, req, 0) < 0)
+            return kperf__fail(errno, "spe: %s on cpu %d: %s", what, s->fds[i].cpu, strerror(errno));
+    return 0;
+}
+
+KPERF_API int kperf_spe_start(kperf_spe *s) { return kperf__spe_ioctl_all(s, PERF_EVENT_IOC_ENABLE, "enable"); }
+
+KPERF_API int kperf_spe_stop(kperf_spe *s) { return kperf__spe_ioctl_all(s, PERF_EVENT_IOC_DISABLE, "disable"); }
+
+/* Decodes AUX bytes [from, to) of the ring (offsets are running positions). */
+static int kperf__spe_aux(kperf_spe *s, kperf__spe_fd *f, uint64_t from, uint64_t to) {
+    int rc = 0;
+    if (to - from > f->aux_len) { /* overwritten before we read it */
+        kperf_spe_decoder_reset(f->dec);
+        from = to - f->aux_len;
+    }
+    while (from < to && rc >= 0) {
+        size_t at = (size_t)(from % f->aux_len), n = (size_t)(to - from);
+        if (n > f->aux_len - at) n = f->aux_len - at;
+        rc = kperf_spe_decoder_parse(f->dec, f->aux + at, n);
+        s->st.aux_bytes += n, from += n;
+    }
+    f->aux_done = to;
+    return rc;
+}
+
+/* Handles one side-band record (already copied out of the ring). */
+static int kperf__spe_sideband(kperf_spe *s, kperf__spe_fd *f, const struct perf_event_header *h) {
+    const uint8_t *b = (const uint8_t *)h;
+    if (h->type == PERF_RECORD_AUX && h->size >= 32) {
+        uint64_t off, size, flags;
+        memcpy(&off, b + 8, 8), memcpy(&size, b + 16, 8), memcpy(&flags, b + 24, 8);
+        s->st.aux_records++;
+        int rc = kperf__spe_aux(s, f, off, off + size);
+        if (flags & PERF_AUX_FLAG_PARTIAL) s->st.partial++;
+        if (flags & (PERF_AUX_FLAG_TRUNCATED | PERF_AUX_FLAG_COLLISION)) kperf_spe_decoder_reset(f->dec);
+        if (flags & PERF_AUX_FLAG_COLLISION) s->st.collision++;
+        if (flags & PERF_AUX_FLAG_TRUNCATED) { /* the driver stopped: start it again */
+            s->st.truncated++;
+            ioctl(f->fd, PERF_EVENT_IOC_ENABLE, 0);
+        }
+        return rc;
+    }
+    if (h->type == PERF_RECORD_LOST) s->st.lost++;
+    if ((h->type == PERF_RECORD_SWITCH_CPU_WIDE && h->size >= 40) || (h->type == PERF_RECORD_SWITCH && h->size >= 32)) {
+        /* sample_id at the end: pid, tid (u32 each), time (u64), cpu, res (u32 each) */
+        const uint8_t *id = b + h->size - 24;
+        uint32_t pid, tid, npid, ntid;
+        uint64_t t;
+        memcpy(&pid, id, 4), memcpy(&tid, id + 4, 4), memcpy(&t, id + 8, 8);
+        bool out = h->misc & PERF_RECORD_MISC_SWITCH_OUT;
+        if (h->type == PERF_RECORD_SWITCH_CPU_WIDE && out) {
+            memcpy(&npid, b + 8, 4), memcpy(&ntid, b + 12, 4);
+            pid = npid, tid = ntid;
+        } else if (out) {
+            pid = tid = (uint32_t)-1;
+        }
+        s->st.switches++;
+        return kperf_spe_decoder_switch(f->dec, t, (int32_t)pid, (int32_t)tid);
+    }
+    return 0;
+}
+
+/* Drains one fd's side-band ring (records copied out when they wrap). */
+static int kperf__spe_drain(kperf_spe *s, kperf__spe_fd *f) {
+    struct perf_event_mmap_page *mp = (struct perf_event_mmap_page *)f->base;
+    uint8_t *data = (uint8_t *)f->base + (f->base_len - f->data_size);
+    uint64_t head = __atomic_load_n(&mp->data_head, __ATOMIC_ACQUIRE), tail = mp->data_tail;
+    uint64_t scratch[1024];
+    int rc = 0;
+    while (tail + sizeof(struct perf_event_header) <= head && rc >= 0) {
+        size_t at = (size_t)(tail % f->data_size);
+        struct perf_event_header h;
+        for (size_t i = 0; i < sizeof h; i++) ((uint8_t *)&h)[i] = data[(at + i) % f->data_size];
+        if (h.size < sizeof h || h.size > sizeof scratch || tail + h.size > head) break; /* corrupt */
+        for (size_t i = 0; i < h.size; i++) ((uint8_t *)scratch)[i] = data[(at + i) % f->data_size];
+        rc = kperf__spe_sideband(s, f, (const struct perf_event_header *)scratch);
+        tail += h.size;
+    }
+    __atomic_store_n(&mp->data_tail, tail, __ATOMIC_RELEASE);
+    /* AUX bytes not yet announced by a PERF_RECORD_AUX are left for the next read */
+    __atomic_store_n(&mp->aux_tail, f->aux_done, __ATOMIC_RELEASE);
+    return rc;
+}
+
+KPERF_API int kperf_spe_read(kperf_spe *s, kperf_spe_record_fn fn, void *user) {
+    s->fn = fn, s->user = user, s->delivered = 0;
+    int rc = 0;
+    for (size_t i = 0; i < s->nfds && rc >= 0; i++)
+        s->cur_cpu = s->fds[i].cpu, rc = kperf__spe_drain(s, &s->fds[i]);
+    s->fn = NULL;
+    return rc < 0 ? rc : s->delivered;
+}
+
+KPERF_API void kperf_spe_stats_read(const kperf_spe *s, kperf_spe_stats *out) {
+    *out = s->st;
+    memset(&out->decoder, 0, sizeof out->decoder);
+    for (size_t i = 0; i < s->nfds; i++) {
+        if (!s->fds[i].dec) continue;
+        kperf_spe_decoder_stats d;
+        kperf_spe_decoder_stats_read(s->fds[i].dec, &d);
+        uint64_t *a = (uint64_t *)&out->decoder;
+        const uint64_t *b = (const uint64_t *)&d;
+        for (size_t k = 0; k < sizeof d / sizeof(uint64_t); k++) a[k] += b[k];
+    }
+}
+
+KPERF_API void kperf_spe_close(kperf_spe *s) {
+    if (!s) return;
+    for (size_t i = 0; i < s->nfds; i++) {
+        kperf__spe_fd *f = &s->fds[i];
+        if (f->aux) munmap(f->aux, f->aux_len);
+        if (f->base) munmap(f->base, f->base_len);
+        if (f->fd >= 0) close(f->fd);
+        kperf_spe_decoder_close(f->dec);
+    }
+    KPERF_FREE(s->fds);
+    KPERF_FREE(s);
+}
+
 // <<spe
 
 #ifdef __cplusplus

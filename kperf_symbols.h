@@ -199,6 +199,81 @@ extern "C" {
 #define KPERF__SYM_NONE UINT32_MAX
 #define KPERF__SYM_MAX_RANGES 100000000u /* hostile-input ceiling on entries per array */
 
+/* A bucket index over a sorted array of 64-bit addresses (the first field of each element,
+ * elements `stride` bytes apart): 32-bit offsets from the first address, plus a table that
+ * maps (offset >> shift) to the first element of that bucket. A lookup reads one bucket
+ * entry and a few offsets in one or two cache lines instead of ~log2(n) scattered
+ * elements. Spans of 4 GiB or more keep b == NULL and fall back to a plain binary search. */
+typedef struct kperf__sym_bix {
+    uint64_t base;
+    uint32_t shift, nb;
+    uint32_t *b;   /* nb + 1 entries: first element of each bucket, b[nb] = n */
+    uint32_t *off; /* n entries: address - base */
+} kperf__sym_bix;
+
+static uint64_t kperf__sym_at(const void *arr, size_t stride, size_t i) {
+    uint64_t v;
+    memcpy(&v, (const char *)arr + i * stride, sizeof v);
+    return v;
+}
+
+static void kperf__sym_bix_free(kperf__sym_bix *x) {
+    KPERF_FREE(x->b);
+    KPERF_FREE(x->off);
+    memset(x, 0, sizeof *x);
+}
+
+static int kperf__sym_bix_build(kperf__sym_bix *x, const void *arr, size_t n, size_t stride) {
+    memset(x, 0, sizeof *x);
+    if (n < 8 || n >= UINT32_MAX) return 0;
+    uint64_t base = kperf__sym_at(arr, stride, 0), span = kperf__sym_at(arr, stride, n - 1) - base;
+    if (span >> 32) return 0;
+    uint32_t shift = 0;
+    while (shift < 31 && (span >> shift) > n / 2) shift++;
+    uint32_t nb = (uint32_t)(span >> shift) + 1;
+    x->b = (uint32_t *)KPERF_MALLOC(((size_t)nb + 1) * sizeof *x->b);
+    x->off = (uint32_t *)KPERF_MALLOC(n * sizeof *x->off);
+    if (!x->b || !x->off) {
+        kperf__sym_bix_free(x);
+        return -ENOMEM;
+    }
+    size_t i = 0;
+    for (uint32_t k = 0; k <= nb; k++) {
+        uint64_t start = (uint64_t)k << shift;
+        while (i < n && kperf__sym_at(arr, stride, i) - base < start) i++;
+        x->b[k] = (uint32_t)i;
+    }
+    x->b[nb] = (uint32_t)n;
+    for (i = 0; i < n; i++) x->off[i] = (uint32_t)(kperf__sym_at(arr, stride, i) - base);
+    x->base = base, x->shift = shift, x->nb = nb;
+    return 0;
+}
+
+/* Last index whose address is <= a, or -1. */
+static ptrdiff_t kperf__sym_bix_find(const kperf__sym_bix *x, const void *arr, size_t n,
+                                     size_t stride, uint64_t a) {
+    size_t lo = 0, hi = n;
+    if (x->b) {
+        if (a < x->base) return -1;
+        uint64_t o = a - x->base;
+        if ((o >> 32) || (o >> x->shift) >= x->nb) return (ptrdiff_t)n - 1;
+        uint32_t k = (uint32_t)(o >> x->shift), off = (uint32_t)o;
+        lo = x->b[k], hi = x->b[k + 1];
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (x->off[mid] <= off) lo = mid + 1;
+            else hi = mid;
+        }
+        return (ptrdiff_t)lo - 1;
+    }
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (kperf__sym_at(arr, stride, mid) <= a) lo = mid + 1;
+        else hi = mid;
+    }
+    return (ptrdiff_t)lo - 1;
+}
+
 typedef struct kperf__sym_ent {
     uint64_t lo, size;
     const char *name;
@@ -245,6 +320,7 @@ typedef struct kperf__sym_cu {
     char **owned; /* file names joined with the compilation directory */
     size_t nowned;
     uint32_t *gsym; /* gnu_compat: BFD's per-function name cache (see kperf__sym_gnu_name) */
+    kperf__sym_bix rix, six; /* bucket indexes over rows and segs */
 } kperf__sym_cu;
 
 typedef struct kperf__sym_curange {
@@ -283,6 +359,7 @@ typedef struct kperf__sym_dso {
     size_t ngsecs;
     kperf__sym_ent *syms;
     size_t nsyms;
+    kperf__sym_bix yix;
     char **dem;
     kperf__sym_curange *curanges;
     size_t ncuranges;
@@ -390,22 +467,24 @@ KPERF_API char *kperf_demangle(const char *mangled) {
     return r;
 }
 
-/* The demangled form of name, cached in *slot (lock-free: the first writer wins). */
+static bool kperf__sym_mangled(const char *name) { return name && name[0] == '_' && name[1] == 'Z'; }
+
+/* The demangled form of name, cached in *slot (lock-free: the first writer wins). A slot
+ * holding (char *)1 means "not mangled": the index builders set it so that a lookup never
+ * has to read the name's bytes. */
 static const char *kperf__sym_dem(char **slot, const char *name) {
-    if (!name) return NULL;
-    if (name[0] != '_' || name[1] != 'Z') return name;
     char *d = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
-    if (!d) {
-        char *n = kperf_demangle(name);
-        char *want = n ? n : (char *)1;
-        char *exp = NULL;
-        if (__atomic_compare_exchange_n(slot, &exp, want, false, __ATOMIC_ACQ_REL,
-                                        __ATOMIC_ACQUIRE))
-            d = want;
-        else {
-            free(n);
-            d = exp;
-        }
+    if (d == (char *)1) return name;
+    if (d) return d;
+    if (!kperf__sym_mangled(name)) return name;
+    char *n = kperf_demangle(name);
+    char *want = n ? n : (char *)1;
+    char *exp = NULL;
+    if (__atomic_compare_exchange_n(slot, &exp, want, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        d = want;
+    else {
+        free(n);
+        d = exp;
     }
     return d == (char *)1 ? name : d;
 }
@@ -467,6 +546,34 @@ static int kperf__sym_read_secs(Elf *elf, kperf__sym_sec **out, size_t *n) {
     }
     *out = s;
     *n = shnum;
+    return 0;
+}
+
+/* A truncated file: 0 when every section, segment and header table lies inside the file;
+ * else the index of the first section (> 0) or -1 - index of the first segment outside. */
+static int kperf__sym_check_extent(Elf *elf) {
+    size_t fsize = 0, shnum = 0, phnum = 0;
+    GElf_Ehdr eh;
+    if (!elf_rawfile(elf, &fsize) || !gelf_getehdr(elf, &eh)) return 1;
+    uint64_t shtab = (uint64_t)(eh.e_shnum ? eh.e_shnum : 1) * eh.e_shentsize;
+    uint64_t phtab = (uint64_t)eh.e_phnum * eh.e_phentsize;
+    if (eh.e_shoff && (eh.e_shoff > fsize || shtab > fsize - eh.e_shoff)) return 1;
+    if (eh.e_phoff > fsize || phtab > fsize - eh.e_phoff) return -1;
+    if (elf_getshdrnum(elf, &shnum) != 0) return 1;
+    for (size_t i = 1; i < shnum; i++) {
+        Elf_Scn *scn = elf_getscn(elf, i);
+        GElf_Shdr sh;
+        if (!scn || !gelf_getshdr(scn, &sh)) return (int)i;
+        if (sh.sh_type != SHT_NOBITS && (sh.sh_offset > fsize || sh.sh_size > fsize - sh.sh_offset))
+            return (int)i;
+    }
+    if (elf_getphdrnum(elf, &phnum) != 0) return -1;
+    for (size_t i = 0; i < phnum && i < 65536; i++) {
+        GElf_Phdr ph;
+        if (!gelf_getphdr(elf, (int)i, &ph)) return -1 - (int)i;
+        if (ph.p_type == PT_LOAD && (ph.p_offset > fsize || ph.p_filesz > fsize - ph.p_offset))
+            return -1 - (int)i;
+    }
     return 0;
 }
 
@@ -634,20 +741,14 @@ static void kperf__sym_finish_syms(kperf__sym_dso *d, bool gnu) {
 }
 
 /* Last index with syms[i].lo <= a, or -1. */
-static ptrdiff_t kperf__sym_sym_upper(const kperf__sym_ent *v, size_t n, uint64_t a) {
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (v[mid].lo <= a) lo = mid + 1;
-        else hi = mid;
-    }
-    return (ptrdiff_t)lo - 1;
+static ptrdiff_t kperf__sym_sym_upper(const kperf__sym_dso *d, uint64_t a) {
+    return kperf__sym_bix_find(&d->yix, d->syms, d->nsyms, sizeof *d->syms, a);
 }
 
 /* The symbol covering a (sizes honoured; a size-0 symbol reaches the next symbol). */
 static const kperf__sym_ent *kperf__sym_find(const kperf__sym_dso *d, uint64_t a,
                                              size_t *idx) {
-    ptrdiff_t i = kperf__sym_sym_upper(d->syms, d->nsyms, a);
+    ptrdiff_t i = kperf__sym_sym_upper(d, a);
     for (int k = 0; i >= 0 && k < 8; i--, k++) {
         const kperf__sym_ent *e = &d->syms[i];
         bool in = e->size ? a - e->lo < e->size
@@ -680,7 +781,7 @@ static bool kperf__sym_gnu_better(const kperf__sym_ent *b, const kperf__sym_ent 
 
 /* BFD's _bfd_elf_find_function(): nearest preceding symbol in a's section. */
 static const kperf__sym_ent *kperf__sym_find_gnu(const kperf__sym_dso *d, uint64_t a, size_t *idx) {
-    ptrdiff_t i = kperf__sym_sym_upper(d->syms, d->nsyms, a);
+    ptrdiff_t i = kperf__sym_sym_upper(d, a);
     const kperf__sym_sec *sec = NULL;
     for (size_t k = 1; k < d->ngsecs; k++)
         if (d->gsecs[k].alloc && a - d->gsecs[k].addr < d->gsecs[k].size) {
@@ -1068,6 +1169,8 @@ static void kperf__sym_cu_free(kperf__sym_cu *cu) {
             if (cu->dem[i] && cu->dem[i] != (char *)1) free(cu->dem[i]);
     KPERF_FREE(cu->dem);
     KPERF_FREE(cu->gsym);
+    kperf__sym_bix_free(&cu->rix);
+    kperf__sym_bix_free(&cu->six);
     for (size_t i = 0; i < cu->nowned; i++) KPERF_FREE(cu->owned[i]);
     KPERF_FREE(cu->owned);
     KPERF_FREE(cu->files);
@@ -1098,7 +1201,11 @@ static kperf__sym_cu *kperf__sym_cu_build(kperf__sym_dso *d, size_t i) {
         b.cu->dem = (char **)kperf__calloc(b.cu->nscopes, sizeof *b.cu->dem);
         b.cu->gsym = (uint32_t *)kperf__calloc(b.cu->nscopes, sizeof *b.cu->gsym);
         if (!b.cu->dem || !b.cu->gsym) rc = -ENOMEM;
+        for (size_t k = 0; !rc && k < b.cu->nscopes; k++) /* lookups need not touch names */
+            if (!kperf__sym_mangled(b.cu->scopes[k].name)) b.cu->dem[k] = (char *)1;
     }
+    if (!rc) rc = kperf__sym_bix_build(&b.cu->rix, b.cu->rows, b.cu->nrows, sizeof *b.cu->rows);
+    if (!rc) rc = kperf__sym_bix_build(&b.cu->six, b.cu->segs, b.cu->nsegs, sizeof *b.cu->segs);
     KPERF_FREE(b.fmap.keys);
     KPERF_FREE(b.fmap.vals);
     KPERF_FREE(b.ranges);
@@ -1111,24 +1218,14 @@ static kperf__sym_cu *kperf__sym_cu_build(kperf__sym_dso *d, size_t i) {
 }
 
 static const kperf__sym_row *kperf__sym_find_row(const kperf__sym_cu *cu, uint64_t a) {
-    size_t lo = 0, hi = cu->nrows;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (cu->rows[mid].addr <= a) lo = mid + 1;
-        else hi = mid;
-    }
-    if (!lo || cu->rows[lo - 1].file == KPERF__SYM_NONE) return NULL;
-    return &cu->rows[lo - 1];
+    ptrdiff_t i = kperf__sym_bix_find(&cu->rix, cu->rows, cu->nrows, sizeof *cu->rows, a);
+    if (i < 0 || cu->rows[i].file == KPERF__SYM_NONE) return NULL;
+    return &cu->rows[i];
 }
 
 static uint32_t kperf__sym_find_scope(const kperf__sym_cu *cu, uint64_t a) {
-    size_t lo = 0, hi = cu->nsegs;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (cu->segs[mid].lo <= a) lo = mid + 1;
-        else hi = mid;
-    }
-    return lo ? cu->segs[lo - 1].scope : KPERF__SYM_NONE;
+    ptrdiff_t i = kperf__sym_bix_find(&cu->six, cu->segs, cu->nsegs, sizeof *cu->segs, a);
+    return i >= 0 ? cu->segs[i].scope : KPERF__SYM_NONE;
 }
 
 static const char *kperf__sym_cu_file(const kperf__sym_cu *cu, uint32_t f) {
@@ -1165,7 +1262,7 @@ static bool kperf__sym_try_debug(kperf__sym_dso *d, const char *path, bool check
     int fd;
     Elf *e;
     if (kperf__sym_elf_open(path, &fd, &e) != 0) return false;
-    bool ok = kperf__sym_has_dwarf(e);
+    bool ok = kperf__sym_has_dwarf(e) && kperf__sym_check_extent(e) == 0;
     if (ok && check_crc) {
         uint32_t c;
         ok = kperf__sym_file_crc(fd, &c) == 0 && c == crc;
@@ -1238,6 +1335,13 @@ static int kperf__sym_load_elf(kperf_symbolizer *s, kperf__sym_dso *d) {
     }
     if (kperf__sym_read_secs(d->elf, &d->secs, &d->nsecs) != 0)
         return kperf__sym_corrupt(d, "bad section headers");
+    int trunc = kperf__sym_check_extent(d->elf);
+    if (trunc) {
+        char what[96];
+        snprintf(what, sizeof what, "truncated: %s %d lies past the end of the file",
+                 trunc > 0 ? "section" : "segment", trunc > 0 ? trunc : -trunc - 1);
+        return kperf__sym_corrupt(d, what);
+    }
     if (s->d.mode == KPERF_SYMBOL_NONE) return 0;
     bool want_dwarf = s->d.mode != KPERF_SYMBOL_ELF;
     bool main_dwarf = kperf__sym_has_dwarf(d->elf);
@@ -1265,7 +1369,10 @@ static int kperf__sym_load_elf(kperf_symbolizer *s, kperf__sym_dso *d) {
     if (rc) return kperf__fail(-rc, "symbols: %s: out of memory reading symbols", d->open_path);
     kperf__sym_finish_syms(d, s->d.gnu_compat);
     d->dem = (char **)kperf__calloc(d->nsyms ? d->nsyms : 1, sizeof *d->dem);
-    if (!d->dem) return kperf__fail(ENOMEM, "symbols: out of memory");
+    if (!d->dem || kperf__sym_bix_build(&d->yix, d->syms, d->nsyms, sizeof *d->syms))
+        return kperf__fail(ENOMEM, "symbols: out of memory");
+    for (size_t k = 0; k < d->nsyms; k++)
+        if (!kperf__sym_mangled(d->syms[k].name)) d->dem[k] = (char *)1;
     if (!want_dwarf) return 0;
     Elf *de = main_dwarf ? d->elf : d->delf;
     if (!de) return 0; /* no DWARF anywhere: ELF symbols only */
@@ -1326,6 +1433,7 @@ static void kperf__sym_dso_free(kperf__sym_dso *d) {
     KPERF_FREE(d->secs);
     KPERF_FREE(d->gsecs);
     KPERF_FREE(d->syms);
+    kperf__sym_bix_free(&d->yix);
     KPERF_FREE(d->dem);
     KPERF_FREE(d->curanges);
     KPERF_FREE(d->cuoffs);
@@ -1393,7 +1501,8 @@ static int kperf__sym_unzstd(kperf__sym_dso *d, Elf *src, Elf **out, void **mem)
         GElf_Chdr ch;
         if (!scn || !gelf_getshdr(scn, &sh) || !(sh.sh_flags & SHF_COMPRESSED)) continue;
         if (!gelf_getchdr(scn, &ch) || ch.ch_type != 2 /* ELFCOMPRESS_ZSTD */) continue;
-        if (ch.ch_size > (1ull << 32)) return kperf__sym_corrupt(d, "zstd section too large");
+        if (ch.ch_size > (1ull << 30) || ch.ch_size > 256 * sh.sh_size + (1u << 20))
+            return kperf__sym_corrupt(d, "implausible zstd section size");
         extra += (ch.ch_size + 15) & ~15ull;
     }
     if (!extra) return 0;
@@ -2017,25 +2126,26 @@ KPERF_API int kperf_symbolizer_lookup(kperf_symbolizer *s, pid_t pid, uint64_t a
     if (!max) return 0;
     if (s->d.include_kernel && kperf__sym_is_kernel(addr))
         return kperf__sym_kernel_frames(s, addr, frames);
-    bool found;
-    pthread_rwlock_rdlock(&s->maplock);
-    ptrdiff_t i = kperf__sym_proc_idx(s, pid, &found);
-    pthread_rwlock_unlock(&s->maplock);
-    if (!found && pid > 0) {
-        int rc = kperf_symbolizer_add_pid(s, pid);
-        if (rc < 0) return rc;
-        pthread_rwlock_rdlock(&s->maplock);
-        i = kperf__sym_proc_idx(s, pid, &found);
-        pthread_rwlock_unlock(&s->maplock);
-    }
-    if (!found) return 0;
-    pthread_rwlock_rdlock(&s->maplock);
-    kperf__sym_proc *p = s->procs[i];
+    kperf__sym_proc *p = NULL;
     kperf__sym_map m = {0, 0, 0, NULL};
-    const kperf__sym_map *pm = p->file_vaddr ? NULL : kperf__sym_map_find(p, addr);
-    if (pm) m = *pm;
-    kperf__sym_dso *fd = p->file_vaddr ? p->fdso : NULL;
-    pthread_rwlock_unlock(&s->maplock);
+    kperf__sym_dso *fd = NULL;
+    for (int attempt = 0; attempt < 2 && !p; attempt++) {
+        bool found;
+        pthread_rwlock_rdlock(&s->maplock); /* one shared section per lookup */
+        ptrdiff_t i = kperf__sym_proc_idx(s, pid, &found);
+        if (found) {
+            p = s->procs[i];
+            const kperf__sym_map *pm = p->file_vaddr ? NULL : kperf__sym_map_find(p, addr);
+            if (pm) m = *pm;
+            fd = p->file_vaddr ? p->fdso : NULL;
+        }
+        pthread_rwlock_unlock(&s->maplock);
+        if (!p && (attempt || pid <= 0)) return 0;
+        if (!p) {
+            int rc = kperf_symbolizer_add_pid(s, pid);
+            if (rc < 0) return rc;
+        }
+    }
     if (fd) return kperf__sym_dso_frames(s, fd, addr, addr, frames, max);
     if (!m.dso) return kperf__sym_jit_frames(s, p, addr, frames);
     int rc = kperf__sym_ready(s, m.dso);

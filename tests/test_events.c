@@ -594,6 +594,88 @@ KT_TEST(pmu_modifiers_after_slash) {
     kperf_pmus_close(p);
 }
 
+KT_TEST(breakpoints) {
+    KT_UNUSED();
+    kperf_pmus *p = reg(FX "intel-skx-2s");
+    kperf_evlist *l = parse("mem:0x1000,mem:0x2000/8:w,mem:4096:x:u,mem:0x10/1:r", p);
+    KT_CHECK(l != NULL);
+    KT_EQ_INT(l->nevents, 4);
+    KT_EQ_INT(l->events[0].type, PERF_TYPE_BREAKPOINT);
+    KT_EQ_INT(l->events[0].bp_type, 3);
+    KT_EQ_INT(l->events[0].config[1], 0x1000);
+    KT_EQ_INT(l->events[0].config[2], 4);
+    KT_EQ_INT(l->events[1].bp_type, 2);
+    KT_EQ_INT(l->events[1].config[2], 8);
+    KT_EQ_INT(l->events[2].bp_type, 4);
+    KT_EQ_INT(l->events[2].config[1], 4096);
+    KT_EQ_INT(l->events[2].config[2], sizeof(long));
+    KT_EQ_INT(l->events[2].flags, KPERF_EV_EXCLUDE_KERNEL | KPERF_EV_EXCLUDE_HV);
+    KT_EQ_INT(l->events[3].bp_type, 1);
+    KT_EQ_INT(l->events[3].config[2], 1);
+    struct perf_event_attr a;
+    kperf__event_attr(&l->events[1], &a);
+    KT_EQ_INT(a.type, PERF_TYPE_BREAKPOINT);
+    KT_EQ_INT(a.bp_type, 2);
+    KT_EQ_INT(a.bp_addr, 0x2000);
+    KT_EQ_INT(a.bp_len, 8);
+    KT_EQ_INT(a.sample_period, 1);
+    kperf_evlist_free(l);
+    KT_CHECK(expect_err("mem:0x1000/3", p, -KPERF_EPARSE,
+                        "mem:0x1000/3: breakpoint length must be 1, 2, 4 or 8 at position 11"));
+    KT_CHECK(expect_err("mem:0x1000:rx", p, -KPERF_EPARSE,
+                        "mem:0x1000:rx: an execute breakpoint cannot also be r/w at position 12"));
+    kperf_pmus_close(p);
+}
+
+/* A parsed breakpoint opens and counts exactly the writes to a variable. */
+static volatile long bp_target;
+KT_TEST(breakpoint_counts_writes) {
+    KT_UNUSED();
+    char spec[64];
+    snprintf(spec, sizeof spec, "mem:%p/8:w:u", (void *)&bp_target);
+    kperf_evlist *l = parse(spec, NULL);
+    KT_CHECK(l != NULL);
+    struct perf_event_attr a;
+    kperf__event_attr(&l->events[0], &a);
+    kperf_evlist_free(l);
+    a.disabled = 1;
+    int fd = (int)kperf__sys_perf_event_open(&a, 0, -1, -1, 0);
+    if (fd < 0) KT_SKIP("cannot open a hardware breakpoint here: %s", strerror(errno));
+    ioctl(fd, PERF_EVENT_IOC_ENABLE, 0);
+    for (int i = 0; i < 1000; i++) bp_target = i;
+    ioctl(fd, PERF_EVENT_IOC_DISABLE, 0);
+    long long n = -1;
+    KT_EQ_INT(read(fd, &n, sizeof n), sizeof n);
+    close(fd);
+    KT_EQ_INT(n, 1000);
+}
+
+/* The parsed tracepoint attr counts exactly N getpid calls; the filter applies. */
+KT_TEST(tracepoint_attr_counts_getpid) {
+    KT_UNUSED();
+    kperf_evlist *l = NULL;
+    if (kperf_evlist_parse(&l, "syscalls:sys_enter_getpid/common_pid != 0/:u", NULL) < 0)
+        KT_SKIP("%s", kperf_errmsg());
+    struct perf_event_attr a;
+    kperf__event_attr(&l->events[0], &a);
+    a.disabled = 1;
+    a.exclude_kernel = 0; /* tracepoints fire in the kernel */
+    int fd = (int)kperf__sys_perf_event_open(&a, 0, -1, -1, 0);
+    if (fd < 0) {
+        kperf_evlist_free(l);
+        KT_SKIP("cannot open the tracepoint: %s", strerror(errno));
+    }
+    KT_EQ_INT(ioctl(fd, PERF_EVENT_IOC_SET_FILTER, l->events[0].filter), 0);
+    kperf_evlist_free(l);
+    ioctl(fd, PERF_EVENT_IOC_ENABLE, 0);
+    for (int i = 0; i < 250; i++) syscall(SYS_getpid);
+    ioctl(fd, PERF_EVENT_IOC_DISABLE, 0);
+    long long n = -1;
+    KT_EQ_INT(read(fd, &n, sizeof n), sizeof n);
+    close(fd);
+    KT_EQ_INT(n, 250);
+}
+
 int main(void) {
     KT_RUN(generic_and_software);
     KT_RUN(cache_names);
@@ -612,5 +694,8 @@ int main(void) {
     KT_RUN(fuzz_mutations);
     KT_RUN(tracepoint_globs);
     KT_RUN(pmu_modifiers_after_slash);
+    KT_RUN(breakpoints);
+    KT_RUN(breakpoint_counts_writes);
+    KT_RUN(tracepoint_attr_counts_getpid);
     KT_EXIT();
 }

@@ -167,11 +167,47 @@ KT_TEST(machine_topology_and_freq) {
     kperf_topology_close(NULL);
 }
 
+/* The frequency fallback chain over a fake root: cpufreq, then proc/cpuinfo, then nothing
+ * (the TSC step runs for the root "/" only). */
+KT_TEST(freq_fallback_chain) {
+    KT_UNUSED();
+    char root[] = "/tmp/kperf-freq-XXXXXX", cmd[1024];
+    KT_CHECK(mkdtemp(root) != NULL);
+    snprintf(cmd, sizeof cmd,
+             "set -e; r=%s; mkdir -p $r/sys/devices/system/cpu/cpu1/cpufreq $r/proc; "
+             "echo 0-1 > $r/sys/devices/system/cpu/online; "
+             "echo 1800000 > $r/sys/devices/system/cpu/cpu1/cpufreq/scaling_cur_freq; "
+             "printf 'processor\\t: 0\\ncpu MHz\\t\\t: 2399.512\\n\\nprocessor\\t: 1\\n"
+             "cpu MHz\\t\\t: 3000.000\\n' > $r/proc/cpuinfo",
+             root);
+    KT_EQ_INT(system(cmd), 0);
+    kperf_topology *t = topo(root);
+    KT_CHECK(t != NULL);
+    uint64_t khz = 0;
+    KT_EQ_INT(kperf_topology_freq(t, 1, &khz), KPERF_FREQ_CPUFREQ);
+    KT_EQ_INT(khz, 1800000);
+    KT_EQ_INT(kperf_topology_freq(t, 0, &khz), KPERF_FREQ_CPUINFO);
+    KT_EQ_INT(khz, 2399512);
+    kperf_cpu_topo c;
+    KT_EQ_INT(kperf_topology_cpu(t, 1, &c), 0);
+    KT_CHECK(same(&c, 1, -1, -1, -1, -1, 0)); /* no topology files: unknown, node 0 */
+    kperf_topology_close(t);
+    snprintf(cmd, sizeof cmd, "rm -f %s/proc/cpuinfo", root);
+    KT_EQ_INT(system(cmd), 0);
+    t = topo(root);
+    KT_EQ_INT(kperf_topology_freq(t, 0, &khz), -ENOTSUP);
+    KT_CHECK(strstr(kperf_errmsg(), "CPU 0: no frequency source") != NULL, "%s", kperf_errmsg());
+    kperf_topology_close(t);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+    KT_EQ_INT(system(cmd), 0);
+}
+
 int main(void) {
     KT_RUN(kunpeng920_no_smt_4core_clusters);
     KT_RUN(intel_smt_siblings);
     KT_RUN(amd_smt_siblings);
     KT_RUN(cpulist_parse);
     KT_RUN(machine_topology_and_freq);
+    KT_RUN(freq_fallback_chain);
     KT_EXIT();
 }

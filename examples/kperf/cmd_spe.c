@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 typedef struct spe_out {
     FILE *f;
@@ -118,8 +120,142 @@ int cmd_spe_decode(int argc, char **argv) {
     return rc;
 }
 
+/* ---- spe-record ------------------------------------------------------------------------ */
+
+static int spe_record_usage(FILE *f) {
+    fprintf(f,
+            "usage: kperf spe-record [--plan] [--sysfs ROOT] [--pmu arm_spe_N] [-C CPUS | -p PID,...]\n"
+            "         [--filter ts,pa,pct,jitter,branch,load,store | --data-filter N]\n"
+            "         [--event-filter EV,... | N] [--inv-event-filter EV,... | N] [--min-latency N]\n"
+            "         [--discard] [--terms name=v,...] [--period N] [--aux-pages N] [--kernel]\n"
+            "         [--switch] [--duration SECONDS]\n"
+            "  records Arm SPE and prints one line per record (format of kperf spe-decode plus\n"
+            "  cpu=, pid=, tid=); --plan prints the perf_event_attr of every fd as kperf stat --plan\n"
+            "  does, over the machine or a fake sysfs tree (--sysfs), without opening anything.\n"
+            "  EV names: retired, l1d-refill, tlb-refill, mispred, ... (kperf spe-decode wording)\n");
+    return f == stderr ? 2 : 0;
+}
+
+/* "ts,pa,branch" -> libkperf dataFilter bits. */
+static int parse_data_filter(const char *s, uint64_t *out) {
+    static const struct { const char *n; uint64_t b; } t[] = {
+        {"ts", KPERF_SPE_TS_ENABLE}, {"pa", KPERF_SPE_PA_ENABLE}, {"pct", KPERF_SPE_PCT_ENABLE},
+        {"jitter", KPERF_SPE_JITTER}, {"branch", KPERF_SPE_BRANCH_FILTER},
+        {"load", KPERF_SPE_LOAD_FILTER}, {"store", KPERF_SPE_STORE_FILTER}, {"all", KPERF_SPE_DATA_ALL}};
+    char buf[256], *save = NULL;
+    snprintf(buf, sizeof buf, "%s", s);
+    for (char *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+        size_t i = 0;
+        while (i < sizeof t / sizeof t[0] && strcmp(t[i].n, w)) i++;
+        if (i == sizeof t / sizeof t[0]) return fprintf(stderr, "kperf spe-record: unknown filter '%s' (ts, pa, pct, jitter, branch, load, store, all)\n", w), -1;
+        *out |= t[i].b;
+    }
+    return 0;
+}
+
+/* "retired,l1d-refill" or a number -> EVENTS bits. */
+static int parse_events(const char *s, uint64_t *out) {
+    char *end;
+    uint64_t v = strtoull(s, &end, 0);
+    if (end != s && !*end) return *out = v, 0;
+    char buf[256], *save = NULL;
+    snprintf(buf, sizeof buf, "%s", s);
+    for (char *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+        unsigned bit = 0;
+        while (bit < 64 && !(kperf_spe_event_name(bit, 0) && !strcasecmp(kperf_spe_event_name(bit, 0), w))) bit++;
+        if (bit == 64) return fprintf(stderr, "kperf spe-record: unknown SPE event '%s'\n", w), -1;
+        *out |= 1ull << bit;
+    }
+    return 0;
+}
+
+static int parse_int_list(const char *s, int *v, size_t max, size_t *n) {
+    int *cpus;
+    size_t k;
+    if (kperf_cpulist_parse(s, &cpus, &k) < 0) return -1;
+    for (*n = 0; *n < k && *n < max; (*n)++) v[*n] = cpus[*n];
+    kperf_cpulist_free(cpus);
+    return 0;
+}
+
+static int print_live_record(const kperf_spe_record *r, void *user) {
+    char line[2048];
+    kperf_spe_record_format(r, line, sizeof line);
+    fprintf((FILE *)user, "cpu=%d pid=%d tid=%d %s\n", r->cpu, r->pid, r->tid, line);
+    return 0;
+}
+
+static int spe_record_run(kperf_spe_desc *d, double seconds, const char *cmd) {
+    kperf_spe *s;
+    if (kperf_spe_open(&s, d) < 0) return cli_fail(cmd);
+    if (kperf_spe_start(s) < 0) return kperf_spe_close(s), cli_fail(cmd);
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do {
+        struct timespec nap = {0, 100 * 1000 * 1000};
+        nanosleep(&nap, NULL);
+        if (kperf_spe_read(s, print_live_record, stdout) < 0) break;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+    } while ((double)(now.tv_sec - t0.tv_sec) + (now.tv_nsec - t0.tv_nsec) / 1e9 < seconds);
+    kperf_spe_stop(s);
+    kperf_spe_read(s, print_live_record, stdout);
+    kperf_spe_stats st;
+    kperf_spe_stats_read(s, &st);
+    fprintf(stderr, "kperf spe-record: %llu records, %llu AUX bytes, %llu truncated, %llu partial, "
+                    "%llu collisions, %llu lost\n",
+            (unsigned long long)st.decoder.records, (unsigned long long)st.aux_bytes,
+            (unsigned long long)st.truncated, (unsigned long long)st.partial,
+            (unsigned long long)st.collision, (unsigned long long)st.lost);
+    kperf_spe_close(s);
+    return 0;
+}
+
 int cmd_spe_record(int argc, char **argv) {
-    (void)argc;
-    fprintf(stderr, "kperf %s: not built yet\n", argv[0]);
-    return 2;
+    kperf_spe_desc d;
+    memset(&d, 0, sizeof d);
+    static int cpus[4096];
+    static pid_t pids[256];
+    int tmp[256];
+    size_t n;
+    bool plan = false;
+    double seconds = 1.0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int bad = 0;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return spe_record_usage(stdout);
+        else if (!strcmp(a, "--plan")) plan = true;
+        else if (!strcmp(a, "--kernel")) d.include_kernel = true;
+        else if (!strcmp(a, "--switch")) d.context_switch = true;
+        else if (!strcmp(a, "--discard")) d.discard = true;
+        else if (!v) bad = 1;
+        else if (!strcmp(a, "--sysfs")) d.sysfs_root = v, i++;
+        else if (!strcmp(a, "--pmu")) d.pmu = v, i++;
+        else if (!strcmp(a, "--terms")) d.terms = v, i++;
+        else if (!strcmp(a, "--filter")) bad = parse_data_filter(v, &d.data_filter), i++;
+        else if (!strcmp(a, "--data-filter")) d.data_filter = strtoull(v, NULL, 0), i++;
+        else if (!strcmp(a, "--event-filter")) bad = parse_events(v, &d.event_filter), i++;
+        else if (!strcmp(a, "--inv-event-filter")) bad = parse_events(v, &d.inv_event_filter), i++;
+        else if (!strcmp(a, "--min-latency")) d.min_latency = (uint32_t)strtoul(v, NULL, 0), i++;
+        else if (!strcmp(a, "--period")) d.period = strtoull(v, NULL, 0), i++;
+        else if (!strcmp(a, "--aux-pages")) d.aux_pages = strtoull(v, NULL, 0), i++;
+        else if (!strcmp(a, "--duration")) seconds = strtod(v, NULL), i++;
+        else if (!strcmp(a, "-C")) {
+            bad = parse_int_list(v, cpus, 4096, &n), d.cpus = cpus, d.ncpus = n, i++;
+        } else if (!strcmp(a, "-p")) {
+            bad = parse_int_list(v, tmp, 256, &n), i++;
+            for (size_t k = 0; k < n; k++) pids[k] = tmp[k];
+            d.pids = pids, d.npids = n;
+        } else bad = 1;
+        if (bad) return fprintf(stderr, "kperf spe-record: bad option %s\n", a), spe_record_usage(stderr);
+    }
+    if (!plan) return spe_record_run(&d, seconds, argv[0]);
+    kperf_spe_plan *pl;
+    if (kperf_spe_plan_open(&pl, &d) < 0) return cli_fail(argv[0]);
+    char line[1024];
+    for (size_t i = 0; i < pl->nentries; i++) {
+        kperf_spe_plan_format(pl, i, line, sizeof line);
+        printf("%s\n", line);
+    }
+    kperf_spe_plan_free(pl);
+    return 0;
 }

@@ -1,0 +1,294 @@
+/* bench_symbols: how fast does kperf_symbols.h turn addresses into function, file:line and
+ * inline chains, against libdw in-process and addr2line, llvm-symbolizer and eu-addr2line
+ * end to end, on a large generated C++ program with DWARF (bench/gen_bigprog.py)?
+ *
+ * usage: bench_symbols [BUILD_DIR] [N_ADDRESSES]     (markdown on stdout)
+ * Measures in one run: in-process lookups/s (functions only; functions + lines + inlines),
+ * time to first answer, peak memory; then `kperf symbolize` end to end against the other
+ * tools on the same addresses (stdin batch), with each tool's peak RSS. */
+#define KPERF_IMPLEMENTATION
+#include "kperf.h"
+#include "kperf_symbols.h"
+#include <elfutils/libdwfl.h>
+#include <stdio.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static long status_kb(const char *key) { /* VmRSS / VmHWM of this process */
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long v = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, key, strlen(key))) v = atol(line + strlen(key) + 1);
+    if (f) fclose(f);
+    return v;
+}
+
+static void reset_peak(void) { /* "5" resets VmHWM to the current RSS (Linux >= 4.0) */
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (f) fputs("5", f), fclose(f);
+}
+
+static uint64_t rng = 88172645463325252ull;
+static uint64_t rnd(void) {
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    return rng;
+}
+
+static uint64_t text_lo, text_hi;
+static int text_range(const char *path) {
+    int fd = open(path, O_RDONLY);
+    Elf *e = elf_begin(fd, ELF_C_READ, NULL);
+    size_t shstr;
+    if (!e || elf_getshdrstrndx(e, &shstr)) return -1;
+    for (Elf_Scn *s = elf_nextscn(e, NULL); s; s = elf_nextscn(e, s)) {
+        GElf_Shdr sh;
+        gelf_getshdr(s, &sh);
+        const char *n = elf_strptr(e, shstr, sh.sh_name);
+        if (n && !strcmp(n, ".text")) text_lo = sh.sh_addr, text_hi = sh.sh_addr + sh.sh_size;
+    }
+    elf_end(e);
+    close(fd);
+    return text_hi > text_lo ? 0 : -1;
+}
+
+/* Runs argv with stdin from `in`, stdout to `out`; returns wall seconds, *maxrss_kb. */
+static double run_tool(char *const argv[], const char *in, const char *out, long *maxrss_kb) {
+    double t0 = now();
+    pid_t p = fork();
+    if (p == 0) {
+        int i = open(in, O_RDONLY), o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(i, 0), dup2(o, 1), dup2(devnull, 2);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    int st;
+    struct rusage ru;
+    wait4(p, &st, 0, &ru);
+    *maxrss_kb = ru.ru_maxrss;
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) return -1;
+    return now() - t0;
+}
+
+static size_t count_lines(const char *path) {
+    FILE *f = fopen(path, "r");
+    size_t n = 0;
+    int c;
+    while (f && (c = getc(f)) != EOF) n += c == '\n';
+    if (f) fclose(f);
+    return n;
+}
+
+static size_t same_lines(const char *a, const char *b, size_t *total) {
+    FILE *fa = fopen(a, "r"), *fb = fopen(b, "r");
+    char la[4096], lb[4096];
+    size_t same = 0;
+    *total = 0;
+    while (fa && fb && fgets(la, sizeof la, fa) && fgets(lb, sizeof lb, fb)) {
+        (*total)++;
+        same += !strcmp(la, lb);
+    }
+    if (fa) fclose(fa);
+    if (fb) fclose(fb);
+    return same;
+}
+
+/* kperf in-process: returns lookups/s of `passes` warm passes over addrs. */
+static double kperf_rate(kperf_symbolizer *s, const uint64_t *a, size_t n, size_t max, double min_s,
+                         size_t *named) {
+    kperf_frame f[16];
+    size_t passes = 0, ok = 0;
+    double t0 = now(), t;
+    do {
+        for (size_t i = 0; i < n; i++) {
+            int k = kperf_symbolizer_lookup(s, 0, a[i], f, max);
+            ok += k > 0 && f[0].function;
+        }
+        passes++;
+        t = now() - t0;
+    } while (t < min_s);
+    *named = ok / passes;
+    return (double)(n * passes) / t;
+}
+
+static char *offline_debuginfo_path;
+static const Dwfl_Callbacks offline_cb = {
+    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .debuginfo_path = &offline_debuginfo_path,
+    .section_address = dwfl_offline_section_address,
+    .find_elf = dwfl_build_id_find_elf,
+};
+
+int main(int argc, char **argv) {
+    const char *B = argc > 1 ? argv[1] : "build";
+    size_t N = argc > 2 ? (size_t)atol(argv[2]) : 100000;
+    char dir[512], bin[600], cmd[2048], addrs_path[600], kout[600], out2[600];
+    snprintf(dir, sizeof dir, "%s/bench/bigprog", B);
+    snprintf(cmd, sizeof cmd, "python3 bench/gen_bigprog.py %s 60 120 --build >/dev/null", dir);
+    if (system(cmd) != 0) return fprintf(stderr, "bench_symbols: building the program failed\n"), 1;
+    snprintf(bin, sizeof bin, "%s/bigprog", dir);
+    elf_version(EV_CURRENT);
+    if (text_range(bin)) return fprintf(stderr, "bench_symbols: no .text in %s\n", bin), 1;
+    struct stat st;
+    stat(bin, &st);
+    uint64_t *a = malloc(N * sizeof *a);
+    snprintf(addrs_path, sizeof addrs_path, "%s/addrs.txt", dir);
+    FILE *af = fopen(addrs_path, "w");
+    for (size_t i = 0; i < N; i++) {
+        a[i] = text_lo + rnd() % (text_hi - text_lo);
+        fprintf(af, "0x%lx\n", a[i]);
+    }
+    fclose(af);
+
+    printf("## Symbolization (bench/bench_symbols.c)\n\n");
+    printf("Program: generated C++ (bench/gen_bigprog.py: 60 files x 120 functions, inline "
+           "helpers, templates), `g++ -O2 -g`, %.1f MB; %zu random .text addresses.\n\n",
+           (double)st.st_size / 1e6, N);
+
+    /* -- kperf in-process ---------------------------------------------------------------- */
+    long rss0 = status_kb("VmRSS:");
+    reset_peak();
+    double t0 = now();
+    kperf_symbolizer *s;
+    kperf_frame fr[16];
+    kperf_symbolizer_open(&s, NULL);
+    if (kperf_symbolizer_add_module(s, &(kperf_module_desc){.path = bin, .file_vaddr = true}) < 0)
+        return fprintf(stderr, "bench_symbols: %s\n", kperf_errmsg()), 1;
+    kperf_symbolizer_lookup(s, 0, a[0], fr, 16);
+    double first = now() - t0;
+    t0 = now();
+    size_t named = 0;
+    for (size_t i = 0; i < N; i++) named += kperf_symbolizer_lookup(s, 0, a[i], fr, 16) > 0 && fr[0].function;
+    double cold = now() - t0;
+    long peak = status_kb("VmHWM:") - rss0;
+    double full = kperf_rate(s, a, N, 16, 1.0, &named);
+    double innermost = kperf_rate(s, a, N, 1, 1.0, &named);
+    kperf_frame *bf = malloc(N * sizeof *bf);
+    t0 = now();
+    kperf_symbolizer_lookup_batch(s, 0, a, N, bf);
+    double batch = (double)N / (now() - t0);
+    kperf_symbolizer_close(s);
+    kperf_symbolizer_open(&s, &(kperf_symbolizer_desc){.mode = KPERF_SYMBOL_ELF});
+    t0 = now();
+    kperf_symbolizer_add_module(s, &(kperf_module_desc){.path = bin, .file_vaddr = true});
+    kperf_symbolizer_lookup(s, 0, a[0], fr, 1);
+    double first_elf = now() - t0;
+    size_t named_elf;
+    double funcs = kperf_rate(s, a, N, 1, 1.0, &named_elf);
+    kperf_symbolizer_close(s);
+
+    /* -- libdw in-process (lines: dwarf_addrdie + dwarf_getsrc_die; names: libdwfl) ------ */
+    int fd = open(bin, O_RDONLY);
+    Dwarf *dw = dwarf_begin(fd, DWARF_C_READ);
+    t0 = now();
+    size_t lines_ok = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1) t0 = now();
+        for (size_t i = 0; i < N; i++) {
+            Dwarf_Die cu;
+            if (!dwarf_addrdie(dw, a[i], &cu)) continue;
+            Dwarf_Line *l = dwarf_getsrc_die(&cu, a[i]);
+            int ln;
+            lines_ok += l && dwarf_lineno(l, &ln) == 0;
+        }
+    }
+    double dw_lines = (double)N / (now() - t0);
+    dwarf_end(dw);
+    close(fd);
+    Dwfl *dwfl = dwfl_begin(&offline_cb);
+    dwfl_report_begin(dwfl);
+    Dwfl_Module *mod = dwfl_report_offline(dwfl, "bigprog", bin, -1);
+    dwfl_report_end(dwfl, NULL, NULL);
+    size_t nn = N < 3000 ? N : 3000; /* a linear scan per lookup: keep it short */
+    const char *nm = mod ? dwfl_module_addrname(mod, a[0]) : NULL;
+    t0 = now();
+    for (size_t i = 0; i < nn && mod; i++) nm = dwfl_module_addrname(mod, a[i]);
+    double dw_names = (double)nn / (now() - t0);
+    (void)nm;
+    dwfl_end(dwfl);
+
+    printf("### In process (one thread)\n\n| what | lookups/s | notes |\n|---|---:|---|\n");
+    printf("| kperf: function + file:line + inline chain | %.0f | warm (every CU indexed) |\n", full);
+    printf("| kperf: innermost frame only (function, file:line) | %.0f | warm |\n", innermost);
+    printf("| kperf: functions only (KPERF_SYMBOL_ELF) | %.0f | warm |\n", funcs);
+    printf("| kperf: lookup_batch, innermost | %.0f | warm |\n", batch);
+    printf("| kperf: first pass (indexes CUs as it goes) | %.0f | cold |\n", (double)N / cold);
+    printf("| libdw: dwarf_addrdie + dwarf_getsrc_die (lines only) | %.0f | second pass |\n", dw_lines);
+    printf("| libdwfl: dwfl_module_addrname (names only) | %.0f | %zu addresses |\n\n", dw_names, nn);
+    printf("kperf named %zu of %zu addresses; time to first answer %.1f ms (ELF+DWARF), "
+           "%.1f ms (ELF only); peak memory growth while indexing everything: %.1f MB.\n\n",
+           named, N, first * 1e3, first_elf * 1e3, (double)peak / 1024.0);
+
+    /* -- end to end ------------------------------------------------------------------------ */
+    char kperf_bin[600];
+    snprintf(kperf_bin, sizeof kperf_bin, "%s/kperf", B);
+    snprintf(kout, sizeof kout, "%s/out_kperf.txt", dir);
+    struct { const char *name; char *argv[12]; size_t limit; } tools[] = {
+        {"kperf symbolize -f -i -C", {kperf_bin, "symbolize", "-e", bin, "-f", "-i", "-C", NULL}, N},
+        {"addr2line -f -i -C (binutils)", {"addr2line", "-e", bin, "-f", "-i", "-C", NULL}, N},
+        {"llvm-symbolizer (GNU style)", {"llvm-symbolizer", "--obj", bin, "--output-style=GNU", "-f", "-i", "-C", NULL}, N},
+        {"eu-addr2line -f -i -C (elfutils)", {"eu-addr2line", "-e", bin, "-f", "-i", "-C", NULL}, 5000},
+    };
+    printf("### End to end (%zu addresses on stdin, output to a file)\n\n"
+           "| tool | addresses/s | wall s | first answer ms | peak RSS MB | output lines same as addr2line |\n"
+           "|---|---:|---:|---:|---:|---:|\n", N);
+    char one[600], small[600];
+    snprintf(one, sizeof one, "%s/addr1.txt", dir);
+    FILE *o1 = fopen(one, "w");
+    fprintf(o1, "0x%lx\n", a[0]);
+    fclose(o1);
+    snprintf(out2, sizeof out2, "%s/out_one.txt", dir);
+    double rates[4] = {0};
+    char outs[4][600], rows[4][256];
+    for (int t = 0; t < 4; t++) {
+        const char *in = addrs_path;
+        size_t n = tools[t].limit;
+        if (n < N) {
+            snprintf(small, sizeof small, "%s/addrs_%zu.txt", dir, n);
+            snprintf(cmd, sizeof cmd, "head -n %zu %s > %s", n, addrs_path, small);
+            if (system(cmd) != 0) continue;
+            in = small;
+        }
+        snprintf(outs[t], sizeof outs[t], "%s/out_%d.txt", dir, t);
+        long rss, rss1;
+        double w = run_tool(tools[t].argv, in, outs[t], &rss);
+        double w1 = run_tool(tools[t].argv, one, out2, &rss1);
+        if (w < 0) {
+            printf("| %s | - | - | - | - | not installed or failed |\n", tools[t].name);
+            continue;
+        }
+        rates[t] = (double)n / w;
+        snprintf(rows[t], sizeof rows[t], "| %s | %.0f | %.2f | %.1f | %.1f |", tools[t].name,
+                 rates[t], w, w1 * 1e3, (double)rss / 1024.0);
+    }
+    for (int t = 0; t < 4; t++) {
+        if (!rates[t]) continue;
+        size_t tot = 0, same = 0;
+        char sm[64] = "-";
+        if (t == 1) snprintf(sm, sizeof sm, "(reference)");
+        else if (t != 3 && rates[1] > 0) {
+            same = same_lines(outs[t], outs[1], &tot);
+            snprintf(sm, sizeof sm, "%zu / %zu", same, tot);
+        }
+        printf("%s %s |\n", rows[t], sm);
+    }
+    (void)count_lines;
+    double best_ext = 0;
+    for (int t = 1; t < 4; t++) best_ext = rates[t] > best_ext ? rates[t] : best_ext;
+    double best_inproc = dw_lines > best_ext ? dw_lines : best_ext;
+    printf("\nkperf in-process (full frames, warm) is %.0fx the fastest other tool (%.0f/s), "
+           "%.0fx libdw's line lookups; `kperf symbolize` end to end is %.1fx the fastest other tool.\n",
+           best_ext > 0 ? full / best_ext : 0, best_ext, dw_lines > 0 ? full / dw_lines : 0,
+           best_ext > 0 ? rates[0] / best_ext : 0);
+    (void)best_inproc;
+    free(a);
+    free(bf);
+    return 0;
+}
