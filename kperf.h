@@ -3520,7 +3520,72 @@ KPERF__PRIV int kperf__apply_alias(kperf__parser *P, kperf_event *e, const kperf
     return 0;
 }
 
-/* One `key[=value]` term inside pmu/.../ applied to @p e. */
+/* perf's own terms: config/config1..3 set a whole word, period/freq a sampling rate.
+ * Returns 1 when @p k was one of them. */
+KPERF__PRIV int kperf__term_keyword(kperf_event *e, const char *k, uint64_t num) {
+    if (!strncmp(k, "config", 6) && (!k[6] || (k[6] >= '1' && k[6] <= '3' && !k[7]))) {
+        e->config[k[6] ? k[6] - '0' : 0] = num;
+        return 1;
+    }
+    if (!strcmp(k, "period") || !strcmp(k, "freq")) {
+        e->period = num;
+        if (k[0] == 'f') e->flags |= KPERF_EV_FREQ;
+        else e->flags &= ~(uint32_t)KPERF_EV_FREQ;
+        return 1;
+    }
+    return 0;
+}
+
+/* A bare term that is not a format field: an alias of the PMU, or a generic hardware
+ * name on a core PMU (`cpu_core/cycles/`); else -KPERF_ENOEVENT with suggestions. */
+KPERF__PRIV int kperf__term_bare(kperf__parser *P, kperf_event *e, const kperf_pmu *pmu,
+                                 const char *k) {
+    const kperf_pmu_alias *a = kperf_pmu_alias_find(pmu, k);
+    if (a) return kperf__apply_alias(P, e, pmu, a);
+    uint32_t type;
+    uint64_t config;
+    if (pmu->is_core && kperf__generic_lookup(k, &type, &config) && type != PERF_TYPE_SOFTWARE) {
+        e->type = type;
+        e->config[0] = config;
+        if (kperf_pmus_hybrid(P->pmus)) e->config[0] |= (uint64_t)pmu->type << PERF_PMU_TYPE_SHIFT;
+        return 0;
+    }
+    kperf__suggest s;
+    char text[400];
+    kperf__suggest_init(&s, k);
+    for (size_t i = 0; i < pmu->naliases; i++) kperf__suggest_add(pmu->aliases[i].name, &s);
+    for (size_t i = 0; i < pmu->nformats; i++) kperf__suggest_add(pmu->formats[i].name, &s);
+    kperf__suggest_text(&s, text, sizeof text);
+    return kperf__fail(KPERF_ENOEVENT, "%s/%s/: PMU %s has no event or format field '%s'%s",
+                       pmu->name, k, pmu->name, k, text);
+}
+
+/* `key=value` where key is neither a keyword nor a format field of the PMU. */
+KPERF__PRIV int kperf__term_unknown(kperf__parser *P, const kperf_pmu *pmu, const char *k,
+                                    size_t at) {
+    static const char *const perf_keywords[] = {
+        "time", "call-graph", "stack-size", "max-stack", "nr", "inherit", "no-inherit",
+        "overwrite", "no-overwrite", "driver-config", "percore", "aux-output",
+        "aux-sample-size", "metric-id", "branch_type"};
+    char msg[512], list[200] = "";
+    for (size_t i = 0; i < sizeof perf_keywords / sizeof perf_keywords[0]; i++)
+        if (!strcmp(k, perf_keywords[i])) {
+            snprintf(msg, sizeof msg,
+                     "perf term '%s' is not supported by kperf (supported: config, config1, "
+                     "config2, config3, name, period, freq and the PMU's format fields)", k);
+            return kperf__parse_error(P, at, msg);
+        }
+    size_t ll = 0;
+    for (size_t i = 0; i < pmu->nformats && ll + 40 < sizeof list; i++)
+        ll += (size_t)snprintf(list + ll, sizeof list - ll, "%s%s", i ? ", " : "",
+                               pmu->formats[i].name);
+    snprintf(msg, sizeof msg, "'%s' is not a format field of %s (fields: %s)", k, pmu->name,
+             pmu->nformats ? list : "none");
+    return kperf__parse_error(P, at, msg);
+}
+
+/* One `key[=value]` term inside pmu/.../ (or of a sysfs alias) applied to @p e; @p at is
+ * the key's offset in the spec, for messages. */
 KPERF__PRIV int kperf__apply_term(kperf__parser *P, kperf_event *e, const kperf_pmu *pmu,
                                   const char *key, size_t klen, const char *val, size_t vlen,
                                   bool has_val, size_t at, bool from_alias) {
@@ -3540,16 +3605,7 @@ KPERF__PRIV int kperf__apply_term(kperf__parser *P, kperf_event *e, const kperf_
         snprintf(msg, sizeof msg, "bad value for '%s' (expected a decimal or 0x hex number)", k);
         return kperf__parse_error(P, at + klen + 1, msg);
     }
-    if (!strncmp(k, "config", 6) && (!k[6] || (k[6] >= '1' && k[6] <= '3' && !k[7]))) {
-        e->config[k[6] ? k[6] - '0' : 0] = num;
-        return 0;
-    }
-    if (!strcmp(k, "period") || !strcmp(k, "freq")) {
-        e->period = num;
-        if (k[0] == 'f') e->flags |= KPERF_EV_FREQ;
-        else e->flags &= ~(uint32_t)KPERF_EV_FREQ;
-        return 0;
-    }
+    if (kperf__term_keyword(e, k, num)) return 0;
     if (kperf_pmu_format_find(pmu, k)) {
         int rc = kperf_pmu_encode(pmu, k, num, e->config);
         if (rc < 0 && !from_alias) {
@@ -3558,48 +3614,12 @@ KPERF__PRIV int kperf__apply_term(kperf__parser *P, kperf_event *e, const kperf_
         }
         return rc;
     }
-    if (!has_val && !from_alias) {
-        const kperf_pmu_alias *a = kperf_pmu_alias_find(pmu, k);
-        if (a) return kperf__apply_alias(P, e, pmu, a);
-        uint32_t type;
-        uint64_t config;
-        if (pmu->is_core && kperf__generic_lookup(k, &type, &config) &&
-            type != PERF_TYPE_SOFTWARE) {
-            e->type = type;
-            e->config[0] = config;
-            if (kperf_pmus_hybrid(P->pmus))
-                e->config[0] |= (uint64_t)pmu->type << PERF_PMU_TYPE_SHIFT;
-            return 0;
-        }
-        kperf__suggest s;
-        char text[400];
-        kperf__suggest_init(&s, k);
-        for (size_t i = 0; i < pmu->naliases; i++) kperf__suggest_add(pmu->aliases[i].name, &s);
-        for (size_t i = 0; i < pmu->nformats; i++) kperf__suggest_add(pmu->formats[i].name, &s);
-        kperf__suggest_text(&s, text, sizeof text);
-        return kperf__fail(KPERF_ENOEVENT, "%s/%s/: PMU %s has no event or format field '%s'%s",
-                           pmu->name, k, pmu->name, k, text);
-    }
-    if (from_alias) return 0; /* a keyword of perf's json aliases we do not need */
-    static const char *const perf_keywords[] = {
-        "time", "call-graph", "stack-size", "max-stack", "nr", "inherit", "no-inherit",
-        "overwrite", "no-overwrite", "driver-config", "percore", "aux-output",
-        "aux-sample-size", "metric-id", "branch_type"};
-    for (size_t i = 0; i < sizeof perf_keywords / sizeof perf_keywords[0]; i++)
-        if (!strcmp(k, perf_keywords[i])) {
-            snprintf(msg, sizeof msg,
-                     "perf term '%s' is not supported by kperf (supported: config, config1, "
-                     "config2, config3, name, period, freq and the PMU's format fields)", k);
-            return kperf__parse_error(P, at, msg);
-        }
-    char list[200] = "";
-    size_t ll = 0;
-    for (size_t i = 0; i < pmu->nformats && ll + 40 < sizeof list; i++)
-        ll += (size_t)snprintf(list + ll, sizeof list - ll, "%s%s", i ? ", " : "",
-                               pmu->formats[i].name);
-    snprintf(msg, sizeof msg, "'%s' is not a format field of %s (fields: %s)", k, pmu->name,
-             pmu->nformats ? list : "none");
-    return kperf__parse_error(P, at, msg);
+    if (from_alias)
+        return kperf__fail(KPERF_EPARSE, "%s: a sysfs alias uses '%s', which is not a format "
+                                         "field of the PMU (the alias cannot be encoded)",
+                           pmu->name, k);
+    if (!has_val) return kperf__term_bare(P, e, pmu, k);
+    return kperf__term_unknown(P, pmu, k, at);
 }
 
 /* Parses "term=val,term,..." of length @p len; @p base is its offset in the spec. */
