@@ -1579,6 +1579,81 @@ typedef struct kperf_syscall_counts {
 KPERF_API void kperf_syscall_pairer_counts(const kperf_syscall_pairer *p,
                                            kperf_syscall_counts *out);
 
+/** @brief Decodes the raw data of a raw_syscalls:sys_enter / sys_exit or a
+ *  syscalls:sys_enter_NAME / sys_exit_NAME record: sets is_exit, nr, name (NAME for the
+ *  per-syscall events, else NULL) and ret. The caller fills time, pid, tid and cpu from the
+ *  sample. The event's field descriptors are found at its first record and cached in @p tfs.
+ *  @param raw the PERF_SAMPLE_RAW bytes; @p size their length.
+ *  @return 1 when decoded; 0 when the record is not a syscall event; -KPERF_ECORRUPT for a
+ *  truncated record; -KPERF_ENOEVENT when no tracefs event has its common_type. */
+KPERF_API int kperf_syscall_event_decode(kperf_tracefs *tfs, const void *raw, size_t size,
+                                         kperf_syscall_event *ev);
+
+/** What to trace (libkperf's PmuTraceAttr). Zero-initialise; zero fields are defaults. */
+typedef struct kperf_syscalls_desc {
+    const char *const *funcs; /**< syscall names to trace ("read", "write"); with nfuncs.
+                                   0 = every syscall of the running kernel */
+    size_t nfuncs;           /**< number of funcs */
+    const pid_t *pids;       /**< processes to trace (all their threads); with npids */
+    size_t npids;            /**< number of pids; 0 and no CPUs = the calling thread */
+    const int *cpus;         /**< CPUs to trace on; with ncpus */
+    size_t ncpus;            /**< number of cpus */
+    bool all_cpus;           /**< every online CPU (system-wide when npids is 0) */
+    bool inherit;            /**< follow threads and processes created after open */
+    bool enable_on_exec;     /**< start at the target's next exec (fork-then-exec) */
+    bool no_names;           /**< all-syscalls mode: skip the naming events; numbers show
+                                  as syscall_NR (cheaper: 2 events instead of 2 + one per
+                                  syscall) */
+    uint32_t ring_pages;     /**< data pages per ring, a power of two; 0 = 256 */
+    const char *tracefs;     /**< tracefs root; NULL = discovered (kperf_tracefs_open) */
+} kperf_syscalls_desc;
+
+/** A live syscall tracer (libkperf's trace_open with TRACE_SYS_CALL). Opaque.
+ *  With funcs it opens syscalls:sys_enter_NAME / sys_exit_NAME for each; without, it
+ *  opens raw_syscalls:sys_enter / sys_exit and learns every number's name from the
+ *  running kernel's syscalls:sys_enter_* events as they fire (see docs/tracepoints.md).
+ *  *Thread safety:* not thread-safe. */
+typedef struct kperf_syscalls kperf_syscalls;
+
+/** @brief Opens the tracer (disabled unless enable_on_exec).
+ *  @param out receives it; NULL on failure.
+ *  @param desc what to trace; NULL = every syscall of the calling thread.
+ *  @return 0; -KPERF_ENOEVENT for a name the kernel has no sys_enter_NAME for (message
+ *  names it); -KPERF_ENOTRACEFS; the sampler's errors (permissions, limits).
+ *  *Ownership:* close with kperf_syscalls_close(). */
+KPERF_API int kperf_syscalls_open(kperf_syscalls **out, const kperf_syscalls_desc *desc);
+
+/** @brief Closes the tracer; accepts NULL. Names and records it returned become invalid. */
+KPERF_API void kperf_syscalls_close(kperf_syscalls *s);
+
+/** @brief Enables tracing. @return 0 or a negative errno. */
+KPERF_API int kperf_syscalls_start(kperf_syscalls *s);
+
+/** @brief Disables tracing; what is buffered stays readable. @return 0 or a negative errno. */
+KPERF_API int kperf_syscalls_stop(kperf_syscalls *s);
+
+/** @brief Drains the rings in time order, pairs entries with exits (entries whose exit is
+ *  not yet read stay pending for the next read) and calls @p fn per completed call.
+ *  @param fn may be NULL (statistics only). @param user passed to @p fn.
+ *  @return the number of calls completed, or a negative error (or @p fn's value). */
+KPERF_API int kperf_syscalls_read(kperf_syscalls *s, kperf_syscall_fn fn, void *user);
+
+/** @brief Per-syscall statistics so far (see kperf_syscall_pairer_stats()).
+ *  @param out receives an array owned by @p s, valid until the next call on @p s.
+ *  @param count receives its length. @return 0 or -ENOMEM. */
+KPERF_API int kperf_syscalls_stats(kperf_syscalls *s, const kperf_syscall_stat **out,
+                                   size_t *count);
+
+/** @brief Bookkeeping: pairing counters, and records the kernel dropped (ring full).
+ *  @param out receives the pairer's counters. @param lost receives the number of records
+ *  lost so far (may be NULL). */
+KPERF_API void kperf_syscalls_counts(const kperf_syscalls *s, kperf_syscall_counts *out,
+                                     uint64_t *lost);
+
+/** @brief The underlying sampler (for kperf_sampler_fd() in a poll loop, or comm lookups).
+ *  *Ownership:* the tracer's. */
+KPERF_API kperf_sampler *kperf_syscalls_sampler(const kperf_syscalls *s);
+
 /** @brief The running kernel's syscall names (libkperf's sys_call_func_list): every
  *  `events/syscalls/sys_enter_NAME` in tracefs, sorted.
  *  @param names receives an array of @p count strings owned by @p tfs.
@@ -3439,7 +3514,72 @@ KPERF__PRIV int kperf__apply_alias(kperf__parser *P, kperf_event *e, const kperf
     return 0;
 }
 
-/* One `key[=value]` term inside pmu/.../ applied to @p e. */
+/* perf's own terms: config/config1..3 set a whole word, period/freq a sampling rate.
+ * Returns 1 when @p k was one of them. */
+KPERF__PRIV int kperf__term_keyword(kperf_event *e, const char *k, uint64_t num) {
+    if (!strncmp(k, "config", 6) && (!k[6] || (k[6] >= '1' && k[6] <= '3' && !k[7]))) {
+        e->config[k[6] ? k[6] - '0' : 0] = num;
+        return 1;
+    }
+    if (!strcmp(k, "period") || !strcmp(k, "freq")) {
+        e->period = num;
+        if (k[0] == 'f') e->flags |= KPERF_EV_FREQ;
+        else e->flags &= ~(uint32_t)KPERF_EV_FREQ;
+        return 1;
+    }
+    return 0;
+}
+
+/* A bare term that is not a format field: an alias of the PMU, or a generic hardware
+ * name on a core PMU (`cpu_core/cycles/`); else -KPERF_ENOEVENT with suggestions. */
+KPERF__PRIV int kperf__term_bare(kperf__parser *P, kperf_event *e, const kperf_pmu *pmu,
+                                 const char *k) {
+    const kperf_pmu_alias *a = kperf_pmu_alias_find(pmu, k);
+    if (a) return kperf__apply_alias(P, e, pmu, a);
+    uint32_t type;
+    uint64_t config;
+    if (pmu->is_core && kperf__generic_lookup(k, &type, &config) && type != PERF_TYPE_SOFTWARE) {
+        e->type = type;
+        e->config[0] = config;
+        if (kperf_pmus_hybrid(P->pmus)) e->config[0] |= (uint64_t)pmu->type << PERF_PMU_TYPE_SHIFT;
+        return 0;
+    }
+    kperf__suggest s;
+    char text[400];
+    kperf__suggest_init(&s, k);
+    for (size_t i = 0; i < pmu->naliases; i++) kperf__suggest_add(pmu->aliases[i].name, &s);
+    for (size_t i = 0; i < pmu->nformats; i++) kperf__suggest_add(pmu->formats[i].name, &s);
+    kperf__suggest_text(&s, text, sizeof text);
+    return kperf__fail(KPERF_ENOEVENT, "%s/%s/: PMU %s has no event or format field '%s'%s",
+                       pmu->name, k, pmu->name, k, text);
+}
+
+/* `key=value` where key is neither a keyword nor a format field of the PMU. */
+KPERF__PRIV int kperf__term_unknown(kperf__parser *P, const kperf_pmu *pmu, const char *k,
+                                    size_t at) {
+    static const char *const perf_keywords[] = {
+        "time", "call-graph", "stack-size", "max-stack", "nr", "inherit", "no-inherit",
+        "overwrite", "no-overwrite", "driver-config", "percore", "aux-output",
+        "aux-sample-size", "metric-id", "branch_type"};
+    char msg[512], list[200] = "";
+    for (size_t i = 0; i < sizeof perf_keywords / sizeof perf_keywords[0]; i++)
+        if (!strcmp(k, perf_keywords[i])) {
+            snprintf(msg, sizeof msg,
+                     "perf term '%s' is not supported by kperf (supported: config, config1, "
+                     "config2, config3, name, period, freq and the PMU's format fields)", k);
+            return kperf__parse_error(P, at, msg);
+        }
+    size_t ll = 0;
+    for (size_t i = 0; i < pmu->nformats && ll + 40 < sizeof list; i++)
+        ll += (size_t)snprintf(list + ll, sizeof list - ll, "%s%s", i ? ", " : "",
+                               pmu->formats[i].name);
+    snprintf(msg, sizeof msg, "'%s' is not a format field of %s (fields: %s)", k, pmu->name,
+             pmu->nformats ? list : "none");
+    return kperf__parse_error(P, at, msg);
+}
+
+/* One `key[=value]` term inside pmu/.../ (or of a sysfs alias) applied to @p e; @p at is
+ * the key's offset in the spec, for messages. */
 KPERF__PRIV int kperf__apply_term(kperf__parser *P, kperf_event *e, const kperf_pmu *pmu,
                                   const char *key, size_t klen, const char *val, size_t vlen,
                                   bool has_val, size_t at, bool from_alias) {
@@ -3459,16 +3599,7 @@ KPERF__PRIV int kperf__apply_term(kperf__parser *P, kperf_event *e, const kperf_
         snprintf(msg, sizeof msg, "bad value for '%s' (expected a decimal or 0x hex number)", k);
         return kperf__parse_error(P, at + klen + 1, msg);
     }
-    if (!strncmp(k, "config", 6) && (!k[6] || (k[6] >= '1' && k[6] <= '3' && !k[7]))) {
-        e->config[k[6] ? k[6] - '0' : 0] = num;
-        return 0;
-    }
-    if (!strcmp(k, "period") || !strcmp(k, "freq")) {
-        e->period = num;
-        if (k[0] == 'f') e->flags |= KPERF_EV_FREQ;
-        else e->flags &= ~(uint32_t)KPERF_EV_FREQ;
-        return 0;
-    }
+    if (kperf__term_keyword(e, k, num)) return 0;
     if (kperf_pmu_format_find(pmu, k)) {
         int rc = kperf_pmu_encode(pmu, k, num, e->config);
         if (rc < 0 && !from_alias) {
@@ -3477,48 +3608,12 @@ KPERF__PRIV int kperf__apply_term(kperf__parser *P, kperf_event *e, const kperf_
         }
         return rc;
     }
-    if (!has_val && !from_alias) {
-        const kperf_pmu_alias *a = kperf_pmu_alias_find(pmu, k);
-        if (a) return kperf__apply_alias(P, e, pmu, a);
-        uint32_t type;
-        uint64_t config;
-        if (pmu->is_core && kperf__generic_lookup(k, &type, &config) &&
-            type != PERF_TYPE_SOFTWARE) {
-            e->type = type;
-            e->config[0] = config;
-            if (kperf_pmus_hybrid(P->pmus))
-                e->config[0] |= (uint64_t)pmu->type << PERF_PMU_TYPE_SHIFT;
-            return 0;
-        }
-        kperf__suggest s;
-        char text[400];
-        kperf__suggest_init(&s, k);
-        for (size_t i = 0; i < pmu->naliases; i++) kperf__suggest_add(pmu->aliases[i].name, &s);
-        for (size_t i = 0; i < pmu->nformats; i++) kperf__suggest_add(pmu->formats[i].name, &s);
-        kperf__suggest_text(&s, text, sizeof text);
-        return kperf__fail(KPERF_ENOEVENT, "%s/%s/: PMU %s has no event or format field '%s'%s",
-                           pmu->name, k, pmu->name, k, text);
-    }
-    if (from_alias) return 0; /* a keyword of perf's json aliases we do not need */
-    static const char *const perf_keywords[] = {
-        "time", "call-graph", "stack-size", "max-stack", "nr", "inherit", "no-inherit",
-        "overwrite", "no-overwrite", "driver-config", "percore", "aux-output",
-        "aux-sample-size", "metric-id", "branch_type"};
-    for (size_t i = 0; i < sizeof perf_keywords / sizeof perf_keywords[0]; i++)
-        if (!strcmp(k, perf_keywords[i])) {
-            snprintf(msg, sizeof msg,
-                     "perf term '%s' is not supported by kperf (supported: config, config1, "
-                     "config2, config3, name, period, freq and the PMU's format fields)", k);
-            return kperf__parse_error(P, at, msg);
-        }
-    char list[200] = "";
-    size_t ll = 0;
-    for (size_t i = 0; i < pmu->nformats && ll + 40 < sizeof list; i++)
-        ll += (size_t)snprintf(list + ll, sizeof list - ll, "%s%s", i ? ", " : "",
-                               pmu->formats[i].name);
-    snprintf(msg, sizeof msg, "'%s' is not a format field of %s (fields: %s)", k, pmu->name,
-             pmu->nformats ? list : "none");
-    return kperf__parse_error(P, at, msg);
+    if (from_alias)
+        return kperf__fail(KPERF_EPARSE, "%s: a sysfs alias uses '%s', which is not a format "
+                                         "field of the PMU (the alias cannot be encoded)",
+                           pmu->name, k);
+    if (!has_val) return kperf__term_bare(P, e, pmu, k);
+    return kperf__term_unknown(P, pmu, k, at);
 }
 
 /* Parses "term=val,term,..." of length @p len; @p base is its offset in the spec. */
@@ -7601,6 +7696,11 @@ typedef struct kperf__tp_entry {
     char *key;              /* "system/name" */
     kperf_tp_format *fmt;   /* NULL while only the id is known */
     uint32_t id;            /* 0 until known */
+    /* >>syscalls' decoding of this event, worked out at its first record: kind 0 = not
+     * yet, -1 = not a syscall event, 1/2 = raw_syscalls enter/exit, 3/4 = per-syscall */
+    int sc_kind;
+    const kperf_tp_field *sc_nr, *sc_ret;
+    const char *sc_name;
 } kperf__tp_entry;
 
 struct kperf_tracefs {
@@ -8416,6 +8516,8 @@ typedef struct kperf__sc_stat {
     kperf_syscall_stat s;   /* s.name points at name below */
     char *name;
     uint64_t *hist;         /* KPERF__SC_NBUCKETS counts, allocated at the first call */
+    int32_t alias;          /* -1, or the stat this one was merged into (syscall_NR that
+                               got its name after another stat of that name existed) */
 } kperf__sc_stat;
 
 typedef struct kperf__sc_half {
@@ -8505,6 +8607,7 @@ KPERF__PRIV long kperf__sc_stat_of(kperf_syscall_pairer *p, const char *name, in
     kperf__sc_stat *st = &p->stats[p->nstats];
     memset(st, 0, sizeof *st);
     if (!(st->name = kperf__strdup(name))) return -ENOMEM;
+    st->alias = -1;
     st->s.name = st->name;
     st->s.nr = nr;
     p->nstats++;
@@ -8522,6 +8625,50 @@ KPERF__PRIV long kperf__sc_stat_of(kperf_syscall_pairer *p, const char *name, in
     return (long)(p->nstats - 1);
 }
 
+/* Follows merges to the stat that now collects a syscall's calls. */
+KPERF__PRIV uint32_t kperf__sc_final(const kperf_syscall_pairer *p, uint32_t i) {
+    for (int hops = 0; p->stats[i].alias >= 0 && hops < 8; hops++) i = (uint32_t)p->stats[i].alias;
+    return i;
+}
+
+KPERF__PRIV long kperf__sc_find(const kperf_syscall_pairer *p, const char *name) {
+    if (!p->capname) return -1;
+    size_t h = kperf__sc_hash(name) & (p->capname - 1);
+    for (; p->by_name[h] >= 0; h = (h + 1) & (p->capname - 1))
+        if (!strcmp(p->stats[p->by_name[h]].name, name)) return p->by_name[h];
+    return -1;
+}
+
+/* Calls completed before number @p nr had a name were counted as "syscall_NR": give that
+ * stat its name, or fold it into the stat that already has it. */
+KPERF__PRIV int kperf__sc_rename(kperf_syscall_pairer *p, int32_t nr, const char *name) {
+    char old[32];
+    snprintf(old, sizeof old, "syscall_%d", (int)nr);
+    long o = kperf__sc_find(p, old);
+    if (o < 0 || p->stats[o].alias >= 0) return 0;
+    long n = kperf__sc_find(p, name);
+    kperf__sc_stat *a = &p->stats[o];
+    if (n < 0) {
+        char *nn = kperf__strdup(name);
+        if (!nn) return -ENOMEM;
+        KPERF_FREE(a->name);
+        a->name = nn, a->s.name = nn;
+        return kperf__sc_rehash_names(p, p->capname);
+    }
+    kperf__sc_stat *b = &p->stats[n];
+    if (a->hist && !b->hist && !(b->hist = (uint64_t *)kperf__calloc(KPERF__SC_NBUCKETS, 8)))
+        return -ENOMEM;
+    for (uint32_t i = 0; a->hist && i < KPERF__SC_NBUCKETS; i++) b->hist[i] += a->hist[i];
+    if (a->s.count && (!b->s.count || a->s.min < b->s.min)) b->s.min = a->s.min;
+    if (a->s.max > b->s.max) b->s.max = a->s.max;
+    b->s.count += a->s.count, b->s.errors += a->s.errors, b->s.total += a->s.total;
+    b->s.unfinished += a->s.unfinished;
+    memset(&a->s, 0, sizeof a->s);
+    a->s.name = a->name, a->s.nr = nr;
+    a->alias = (int32_t)n;
+    return 0;
+}
+
 KPERF_API int kperf_syscall_pairer_name(kperf_syscall_pairer *p, int32_t nr, const char *name) {
     if (!p || nr < 0 || nr > 65535 || !name) return -EINVAL;
     if ((size_t)nr >= p->nnr) {
@@ -8537,7 +8684,7 @@ KPERF_API int kperf_syscall_pairer_name(kperf_syscall_pairer *p, int32_t nr, con
     if (!s) return -ENOMEM;
     KPERF_FREE(p->nrname[nr]);
     p->nrname[nr] = s;
-    return 0;
+    return kperf__sc_rename(p, nr, name);
 }
 
 KPERF__PRIV kperf__sc_thread *kperf__sc_thread_of(kperf_syscall_pairer *p, int32_t tid) {
@@ -8596,7 +8743,7 @@ KPERF__PRIV long kperf__sc_resolve(kperf_syscall_pairer *p, const kperf_syscall_
 KPERF__PRIV int kperf__sc_complete(kperf_syscall_pairer *p, kperf__sc_thread *t,
                                    const kperf__sc_half *in, const kperf__sc_half *ex,
                                    kperf_syscall_fn fn, void *user) {
-    kperf__sc_stat *st = &p->stats[in->stat];
+    kperf__sc_stat *st = &p->stats[kperf__sc_final(p, in->stat)];
     uint64_t d = ex->time - in->time;
     if (!st->hist) {
         st->hist = (uint64_t *)kperf__calloc(KPERF__SC_NBUCKETS, sizeof *st->hist);
@@ -8642,10 +8789,10 @@ KPERF__PRIV int kperf__sc_enter(kperf_syscall_pairer *p, kperf__sc_thread *t, kp
         return kperf__sc_complete(p, t, h, &ex, fn, user);
     }
     if (t->pending.valid && t->pending.time > h->time) { /* an older entry, late: no exit */
-        p->stats[h->stat].s.unfinished++;
+        p->stats[kperf__sc_final(p, h->stat)].s.unfinished++;
         return 0;
     }
-    if (t->pending.valid) p->stats[t->pending.stat].s.unfinished++, p->c.pending--;
+    if (t->pending.valid) p->stats[kperf__sc_final(p, t->pending.stat)].s.unfinished++, p->c.pending--;
     t->pending = *h;
     p->c.pending++;
     return 0;
@@ -8658,7 +8805,7 @@ KPERF__PRIV int kperf__sc_exit(kperf_syscall_pairer *p, kperf__sc_thread *t, kpe
         t->pending.valid = false;
         p->c.pending--;
         if (kperf__sc_same(in.nr, h->nr)) return kperf__sc_complete(p, t, &in, h, fn, user);
-        p->stats[in.stat].s.unfinished++; /* its exit was lost; this exit has no entry */
+        p->stats[kperf__sc_final(p, in.stat)].s.unfinished++; /* its exit was lost */
         p->c.orphan_exits++;
         return 0;
     }
@@ -8733,23 +8880,76 @@ KPERF_API int kperf_syscall_pairer_stats(kperf_syscall_pairer *p, const kperf_sy
                                          size_t *count) {
     if (!p || !out || !count) return -EINVAL;
     kperf_syscall_stat *v = (kperf_syscall_stat *)kperf__calloc(p->nstats ? p->nstats : 1, sizeof *v);
-    if (!v) return kperf__fail(ENOMEM, "syscall pairer: out of memory");
+    uint64_t *open = (uint64_t *)kperf__calloc(p->nstats ? p->nstats : 1, sizeof *open);
+    if (!v || !open) {
+        KPERF_FREE(v), KPERF_FREE(open);
+        return kperf__fail(ENOMEM, "syscall pairer: out of memory");
+    }
+    for (size_t i = 0; i < p->capthr; i++) /* entries still waiting count as unfinished */
+        if (p->thr[i].tid && p->thr[i].pending.valid) open[kperf__sc_final(p, p->thr[i].pending.stat)]++;
+    size_t n = 0;
     for (size_t i = 0; i < p->nstats; i++) {
         kperf__sc_stat *st = &p->stats[i];
-        v[i] = st->s;
-        v[i].mean = st->s.count ? st->s.total / st->s.count : 0;
-        v[i].p50 = kperf__sc_pct(st, 0.50);
-        v[i].p90 = kperf__sc_pct(st, 0.90);
-        v[i].p99 = kperf__sc_pct(st, 0.99);
+        if (st->alias >= 0) continue;
+        v[n] = st->s;
+        v[n].unfinished += open[i];
+        v[n].mean = st->s.count ? st->s.total / st->s.count : 0;
+        v[n].p50 = kperf__sc_pct(st, 0.50);
+        v[n].p90 = kperf__sc_pct(st, 0.90);
+        v[n].p99 = kperf__sc_pct(st, 0.99);
+        n++;
     }
-    for (size_t i = 0; i < p->capthr; i++)
-        if (p->thr[i].tid && p->thr[i].pending.valid) v[p->thr[i].pending.stat].unfinished++;
-    if (p->nstats > 1) qsort(v, p->nstats, sizeof *v, kperf__sc_by_total);
+    KPERF_FREE(open);
+    if (n > 1) qsort(v, n, sizeof *v, kperf__sc_by_total);
     KPERF_FREE(p->out);
     p->out = v;
     *out = v;
-    *count = p->nstats;
+    *count = n;
     return 0;
+}
+
+/* Works out once how records of this event become syscall events. */
+KPERF__PRIV void kperf__sc_classify(kperf__tp_entry *e) {
+    const kperf_tp_format *f = e->fmt;
+    e->sc_kind = -1;
+    if (!strcmp(e->key, "raw_syscalls/sys_enter") || !strcmp(e->key, "raw_syscalls/sys_exit")) {
+        e->sc_nr = kperf_tp_format_field(f, "id");
+        e->sc_kind = e->key[18] == 'n' ? 1 : 2;
+    } else if (!strncmp(e->key, "syscalls/sys_enter_", 19)) {
+        e->sc_nr = kperf_tp_format_field(f, "__syscall_nr");
+        e->sc_kind = 3, e->sc_name = f->name + 10;
+    } else if (!strncmp(e->key, "syscalls/sys_exit_", 18)) {
+        e->sc_nr = kperf_tp_format_field(f, "__syscall_nr");
+        e->sc_kind = 4, e->sc_name = f->name + 9;
+    }
+    if (e->sc_kind == 2 || e->sc_kind == 4) e->sc_ret = kperf_tp_format_field(f, "ret");
+    if (e->sc_kind > 0 && (!e->sc_nr || ((e->sc_kind == 2 || e->sc_kind == 4) && !e->sc_ret)))
+        e->sc_kind = -1; /* a layout we do not know: not usable as a syscall event */
+}
+
+KPERF_API int kperf_syscall_event_decode(kperf_tracefs *tfs, const void *raw, size_t size,
+                                         kperf_syscall_event *ev) {
+    if (!tfs || !ev || (!raw && size)) return -EINVAL;
+    if (size < 8) return -KPERF_ECORRUPT;
+    uint16_t type;
+    memcpy(&type, raw, 2);
+    if (type >= tfs->nby_id || tfs->by_id[type] < 0 || !tfs->ents[tfs->by_id[type]].fmt) {
+        const kperf_tp_format *f;
+        int rc = kperf_tracefs_format_by_id(tfs, type, &f);
+        if (rc < 0) return rc;
+    }
+    kperf__tp_entry *e = &tfs->ents[tfs->by_id[type]];
+    if (!e->sc_kind) kperf__sc_classify(e);
+    if (e->sc_kind < 0) return 0;
+    int64_t nr = -1, ret = 0;
+    int rc = kperf_tp_field_int(e->sc_nr, raw, size, &nr);
+    if (rc == 0 && e->sc_ret) rc = kperf_tp_field_int(e->sc_ret, raw, size, &ret);
+    if (rc < 0) return rc;
+    ev->is_exit = e->sc_kind == 2 || e->sc_kind == 4;
+    ev->nr = nr < INT32_MIN || nr > INT32_MAX ? -1 : (int32_t)nr;
+    ev->name = e->sc_name;
+    ev->ret = ret;
+    return 1;
 }
 
 KPERF_API int kperf_syscall_names(kperf_tracefs *tfs, const char *const **names, size_t *count) {
@@ -8778,6 +8978,222 @@ KPERF_API int kperf_syscall_names(kperf_tracefs *tfs, const char *const **names,
     *names = (const char *const *)tfs->sysnames;
     *count = tfs->nsysnames;
     return 0;
+}
+/* ---- the live tracer: a sampler over syscall tracepoints feeding a pairer ---- */
+
+struct kperf_syscalls {
+    kperf_tracefs *tfs;
+    kperf_sampler *data;        /* the events whose records are paired */
+    kperf_sampler **teach;      /* all-syscalls mode: sys_enter_* events that name numbers */
+    size_t nteach;
+    kperf_syscall_pairer *p;
+    kperf_syscall_fn fn;        /* the current read's callback */
+    void *user;
+    int done, err;
+};
+
+/* The sampler's spec parser takes at most this many characters per spec. */
+#define KPERF__SC_SPEC_MAX 1000
+
+KPERF__PRIV int kperf__sc_spec_add(char **spec, size_t *len, size_t *cap, const char *ev) {
+    size_t n = strlen(ev);
+    if (*len + n + 2 > *cap) {
+        size_t nc = (*cap ? *cap * 2 : 1024) + n;
+        char *ns = (char *)KPERF_REALLOC(*spec, nc);
+        if (!ns) return -ENOMEM;
+        *spec = ns, *cap = nc;
+    }
+    if (*len) (*spec)[(*len)++] = ',';
+    memcpy(*spec + *len, ev, n + 1);
+    *len += n;
+    return 0;
+}
+
+KPERF__PRIV int kperf__sc_sampler(kperf_syscalls *s, const kperf_syscalls_desc *d,
+                                  const char *spec, uint32_t pages, bool sideband,
+                                  kperf_sampler **out) {
+    kperf_sampler_desc sd;
+    memset(&sd, 0, sizeof sd);
+    sd.events = spec;
+    sd.period = 1;
+    sd.include_kernel = true; /* tracepoint records come from kernel context */
+    sd.pids = d->pids, sd.npids = d->npids;
+    sd.cpus = d->cpus, sd.ncpus = d->ncpus;
+    sd.all_cpus = d->all_cpus;
+    sd.inherit = d->inherit;
+    sd.enable_on_exec = d->enable_on_exec;
+    sd.no_sideband = !sideband;
+    sd.ring_pages = pages;
+    (void)s;
+    return kperf_sampler_open(out, &sd);
+}
+
+/* Opens per-syscall enter events in chunks the sampler's parser accepts; they only teach
+ * number -> name, so their rings are small and losing records there is harmless. */
+KPERF__PRIV int kperf__sc_open_teachers(kperf_syscalls *s, const kperf_syscalls_desc *d) {
+    const char *const *names;
+    size_t n;
+    int rc = kperf_syscall_names(s->tfs, &names, &n);
+    if (rc < 0) return rc;
+    s->teach = (kperf_sampler **)kperf__calloc(n / 8 + 2, sizeof *s->teach);
+    if (!s->teach) return kperf__fail(ENOMEM, "syscalls: out of memory");
+    char *spec = NULL, ev[300];
+    size_t len = 0, cap = 0;
+    for (size_t i = 0; i <= n && rc >= 0; i++) {
+        if (i < n) snprintf(ev, sizeof ev, "syscalls:sys_enter_%s", names[i]);
+        if (len && (i == n || len + strlen(ev) + 1 > KPERF__SC_SPEC_MAX)) {
+            rc = kperf__sc_sampler(s, d, spec, 4, false, &s->teach[s->nteach]);
+            if (rc == 0) s->nteach++;
+            len = 0;
+        }
+        if (i < n && rc >= 0 && kperf__sc_spec_add(&spec, &len, &cap, ev) < 0)
+            rc = kperf__fail(ENOMEM, "syscalls: out of memory");
+    }
+    KPERF_FREE(spec);
+    return rc;
+}
+
+KPERF_API int kperf_syscalls_open(kperf_syscalls **out, const kperf_syscalls_desc *desc) {
+    if (!out) return kperf__fail(EINVAL, "kperf_syscalls_open: out is NULL");
+    *out = NULL;
+    kperf_syscalls_desc d;
+    memset(&d, 0, sizeof d);
+    if (desc) d = *desc;
+    kperf_syscalls *s = (kperf_syscalls *)kperf__calloc(1, sizeof *s);
+    if (!s) return kperf__fail(ENOMEM, "syscalls: out of memory");
+    int rc = kperf_tracefs_open(&s->tfs, d.tracefs);
+    if (rc == 0) rc = kperf_syscall_pairer_new(&s->p);
+    char *spec = NULL, ev[300];
+    size_t len = 0, cap = 0;
+    for (size_t i = 0; rc == 0 && i < d.nfuncs; i++) {
+        const char *f = d.funcs[i];
+        char name[280];
+        snprintf(name, sizeof name, "sys_enter_%s", f ? f : "");
+        if (!f || kperf_tracefs_event_id(s->tfs, "syscalls", name) < 0) {
+            rc = kperf__fail(KPERF_ENOEVENT, "syscall '%s' has no tracepoint syscalls:%s in "
+                             "this kernel ('kperf syscalls --list' shows the names)",
+                             f ? f : "(null)", name);
+            break;
+        }
+        snprintf(ev, sizeof ev, "syscalls:sys_enter_%s,syscalls:sys_exit_%s", f, f);
+        if (kperf__sc_spec_add(&spec, &len, &cap, ev) < 0) rc = kperf__fail(ENOMEM, "out of memory");
+    }
+    if (rc == 0 && d.nfuncs && len > KPERF__SC_SPEC_MAX)
+        rc = kperf__fail(KPERF_ELIMIT, "syscalls: %zu names are too many to trace one by one; "
+                         "trace every syscall (no funcs) instead", d.nfuncs);
+    if (rc == 0 && !d.nfuncs && kperf__sc_spec_add(&spec, &len, &cap,
+                                                   "raw_syscalls:sys_enter,raw_syscalls:sys_exit") < 0)
+        rc = kperf__fail(ENOMEM, "out of memory");
+    if (rc == 0) rc = kperf__sc_sampler(s, &d, spec, d.ring_pages ? d.ring_pages : 256, true, &s->data);
+    if (rc == 0 && !d.nfuncs && !d.no_names) rc = kperf__sc_open_teachers(s, &d);
+    KPERF_FREE(spec);
+    if (rc < 0) {
+        kperf_syscalls_close(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+KPERF_API void kperf_syscalls_close(kperf_syscalls *s) {
+    if (!s) return;
+    for (size_t i = 0; i < s->nteach; i++) kperf_sampler_close(s->teach[i]);
+    KPERF_FREE(s->teach);
+    kperf_sampler_close(s->data);
+    kperf_syscall_pairer_free(s->p);
+    kperf_tracefs_close(s->tfs);
+    KPERF_FREE(s);
+}
+
+KPERF_API int kperf_syscalls_start(kperf_syscalls *s) {
+    if (!s) return -EINVAL;
+    for (size_t i = 0; i < s->nteach; i++) {
+        int rc = kperf_sampler_start(s->teach[i]);
+        if (rc < 0) return rc;
+    }
+    return kperf_sampler_start(s->data);
+}
+
+KPERF_API int kperf_syscalls_stop(kperf_syscalls *s) {
+    if (!s) return -EINVAL;
+    int rc = kperf_sampler_stop(s->data);
+    for (size_t i = 0; i < s->nteach; i++) {
+        int r = kperf_sampler_stop(s->teach[i]);
+        if (rc == 0) rc = r;
+    }
+    return rc;
+}
+
+KPERF__PRIV int kperf__sc_on_teacher(const kperf_record *rec, void *user) {
+    kperf_syscalls *s = (kperf_syscalls *)user;
+    kperf_syscall_event ev;
+    if (rec->type != KPERF_RECORD_SAMPLE || !rec->sample.raw) return 0;
+    memset(&ev, 0, sizeof ev);
+    if (kperf_syscall_event_decode(s->tfs, rec->sample.raw, rec->sample.raw_size, &ev) == 1 &&
+        ev.name && ev.nr >= 0 &&
+        ((size_t)ev.nr >= s->p->nnr || !s->p->nrname[ev.nr]))
+        return kperf_syscall_pairer_name(s->p, ev.nr, ev.name) < 0 ? -ENOMEM : 0;
+    return 0;
+}
+
+KPERF__PRIV int kperf__sc_on_data(const kperf_record *rec, void *user) {
+    kperf_syscalls *s = (kperf_syscalls *)user;
+    if (rec->type == KPERF_RECORD_COMM) {
+        kperf_syscall_pairer_comm(s->p, (int32_t)rec->comm.tid, rec->comm.comm);
+        return 0;
+    }
+    if (rec->type != KPERF_RECORD_SAMPLE || !rec->sample.raw) return 0;
+    kperf_syscall_event ev;
+    memset(&ev, 0, sizeof ev);
+    int rc = kperf_syscall_event_decode(s->tfs, rec->sample.raw, rec->sample.raw_size, &ev);
+    if (rc <= 0) return 0; /* not ours, or a truncated record: skip it */
+    ev.time = rec->time;
+    ev.pid = (int32_t)rec->pid;
+    ev.tid = (int32_t)rec->tid;
+    ev.cpu = (int32_t)rec->cpu;
+    kperf__sc_thread *t = kperf__sc_thread_of(s->p, ev.tid);
+    if (t && !t->comm_known) { /* the sampler knows names from /proc and COMM records */
+        const char *c = kperf_sampler_comm(s->data, rec->pid);
+        if (c) kperf_syscall_pairer_comm(s->p, ev.tid, c);
+    }
+    rc = kperf_syscall_pairer_feed(s->p, &ev, s->fn, s->user);
+    if (rc < 0) return s->err = rc;
+    s->done += rc;
+    return 0;
+}
+
+KPERF_API int kperf_syscalls_read(kperf_syscalls *s, kperf_syscall_fn fn, void *user) {
+    if (!s) return kperf__fail(EINVAL, "kperf_syscalls_read: NULL tracer");
+    for (size_t i = 0; i < s->nteach; i++) { /* learn names first, then pair */
+        int rc = kperf_sampler_read(s->teach[i], kperf__sc_on_teacher, s);
+        if (rc < 0 && rc != -KPERF_ECORRUPT) return rc;
+    }
+    s->fn = fn, s->user = user, s->done = 0, s->err = 0;
+    int rc = kperf_sampler_read(s->data, kperf__sc_on_data, s);
+    if (s->err < 0) return s->err;
+    if (rc < 0) return rc;
+    return s->done;
+}
+
+KPERF_API int kperf_syscalls_stats(kperf_syscalls *s, const kperf_syscall_stat **out,
+                                   size_t *count) {
+    if (!s) return -EINVAL;
+    return kperf_syscall_pairer_stats(s->p, out, count);
+}
+
+KPERF_API void kperf_syscalls_counts(const kperf_syscalls *s, kperf_syscall_counts *out,
+                                     uint64_t *lost) {
+    kperf_syscall_pairer_counts(s ? s->p : NULL, out);
+    if (lost) {
+        kperf_sampler_stats st;
+        memset(&st, 0, sizeof st);
+        if (s && s->data) kperf_sampler_stats_read(s->data, &st);
+        *lost = st.total.lost + st.total.lost_samples;
+    }
+}
+
+KPERF_API kperf_sampler *kperf_syscalls_sampler(const kperf_syscalls *s) {
+    return s ? s->data : NULL;
 }
 // <<syscalls
 
@@ -8943,14 +9359,8 @@ static bool kperf__dev_match(const char *p, const char *s) {
     return *s == 0;
 }
 
-static bool kperf__dev_has_format(const kperf_pmu *p, const char *name) {
-    for (size_t i = 0; i < p->nformats; i++)
-        if (!strcmp(p->formats[i].name, name)) return true;
-    return false;
-}
-
 static bool kperf__dev_row_matches(const kperf__metric_row *r, const kperf_pmu *p) {
-    return kperf__dev_match(r->pmu, p->name) && (!r->need || kperf__dev_has_format(p, r->need));
+    return kperf__dev_match(r->pmu, p->name) && (!r->need || kperf_pmu_format_find(p, r->need));
 }
 
 /* The canonical metric name for a user's spelling ("pmu_ddr_read_bw" -> "DDR_READ_BW"). */
@@ -9040,30 +9450,6 @@ KPERF_API int kperf_metric_check(const kperf_pmus *pmus, const char *name) {
 
 #define KPERF__DEV_MAXCPU 8192
 
-/* Parses a cpulist ("0-19,40-59") into out[] (ascending as written). Returns the number
- * of CPUs, or -1 on malformed text or more than cap CPUs. */
-static int kperf__dev_cpulist(const char *s, int *out, int cap) {
-    int n = 0;
-    while (*s && *s != '\n') {
-        char *end;
-        long a = strtol(s, &end, 10), b = a;
-        if (end == s || a < 0 || a >= KPERF__DEV_MAXCPU) return -1;
-        s = end;
-        if (*s == '-') {
-            b = strtol(s + 1, &end, 10);
-            if (end == s + 1 || b < a || b >= KPERF__DEV_MAXCPU) return -1;
-            s = end;
-        }
-        for (long c = a; c <= b; c++) {
-            if (n >= cap) return -1;
-            out[n++] = (int)c;
-        }
-        if (*s == ',') s++;
-        else if (*s && *s != '\n') return -1;
-    }
-    return n;
-}
-
 static void kperf__dev_path(char *buf, size_t size, const char *root, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 4, 5)))
@@ -9085,39 +9471,6 @@ static long kperf__dev_read_long(const char *path, long def) {
     char *end;
     long v = strtol(buf, &end, 0);
     return end == buf ? def : v;
-}
-
-/* The online CPUs of the tree (cpu/online), at most cap. */
-static int kperf__dev_online(const char *root, int *out, int cap) {
-    char path[PATH_MAX], buf[4096];
-    kperf__dev_path(path, sizeof path, root, "/sys/devices/system/cpu/online");
-    if (kperf__read_file(path, buf, sizeof buf) <= 0) return out[0] = 0, 1;
-    int n = kperf__dev_cpulist(buf, out, cap);
-    return n > 0 ? n : (out[0] = 0, 1);
-}
-
-/* NUMA node of a CPU from node/node<N>/cpulist; -1 when the tree has no NUMA info. */
-static int kperf__dev_cpu_node(const char *root, int cpu) {
-    char path[PATH_MAX], buf[4096];
-    int cpus[KPERF__DEV_MAXCPU / 8];
-    for (int node = 0; node < 1024; node++) {
-        kperf__dev_path(path, sizeof path, root, "/sys/devices/system/node/node%d/cpulist", node);
-        if (kperf__read_file(path, buf, sizeof buf) < 0) {
-            if (node > 64) break;
-            continue;
-        }
-        int n = kperf__dev_cpulist(buf, cpus, (int)(sizeof cpus / sizeof cpus[0]));
-        for (int i = 0; i < n; i++)
-            if (cpus[i] == cpu) return node;
-    }
-    return -1;
-}
-
-static int kperf__dev_cpu_topo(const char *root, int cpu, const char *file) {
-    char path[PATH_MAX];
-    kperf__dev_path(path, sizeof path, root, "/sys/devices/system/cpu/cpu%d/topology/%s", cpu,
-                    file);
-    return (int)kperf__dev_read_long(path, -1);
 }
 
 /* ---- PCI tree: <root>/sys/devices/pciDDDD:BB/.../DDDD:BB:DD.F ---- */
@@ -9386,90 +9739,15 @@ struct kperf_device {
     kperf__dev_key *keys;
     size_t nkeys, capkeys;
     int *fds;           /* NULL for a plan */
-    int *node, *socket; /* per CPU topology cache; -2 = not read yet */
-    int ncpu_cache;
+    kperf_topology *topo; /* CPU -> NUMA node and socket; NULL when the tree has none */
     kperf__bdfs pcie, smmu;
     bool have_pcie, have_smmu;
 };
 
 static void kperf__dev_topo(kperf_device *d, int cpu, int *node, int *socket) {
+    kperf_cpu_topo t;
     *node = *socket = -1;
-    if (cpu < 0 || cpu >= KPERF__DEV_MAXCPU) return;
-    if (!d->node) {
-        d->node = (int *)kperf__calloc(KPERF__DEV_MAXCPU, sizeof(int));
-        d->socket = (int *)kperf__calloc(KPERF__DEV_MAXCPU, sizeof(int));
-        if (!d->node || !d->socket) return;
-        for (int i = 0; i < KPERF__DEV_MAXCPU; i++) d->node[i] = d->socket[i] = -2;
-    }
-    if (d->node[cpu] == -2) {
-        const char *root = kperf_pmus_root(d->pmus);
-        d->node[cpu] = kperf__dev_cpu_node(root, cpu);
-        d->socket[cpu] = kperf__dev_cpu_topo(root, cpu, "physical_package_id");
-    }
-    *node = d->node[cpu], *socket = d->socket[cpu];
-}
-
-static int kperf__dev_terms(const kperf_pmu *p, const char *terms, uint64_t cfg[4],
-                            double *scale, char *unit, int depth);
-
-static const kperf_pmu_alias *kperf__dev_alias(const kperf_pmu *p, const char *name, size_t len) {
-    for (size_t i = 0; i < p->naliases; i++)
-        if (strlen(p->aliases[i].name) == len && !strncmp(p->aliases[i].name, name, len))
-            return &p->aliases[i];
-    return NULL;
-}
-
-/* Encodes one term ("event=0x84", "config2=0x5", "flux_rd", "filter_enable") into cfg. */
-static int kperf__dev_term(const kperf_pmu *p, const char *t, size_t len, uint64_t cfg[4],
-                           double *scale, char *unit, int depth) {
-    const char *eq = (const char *)memchr(t, '=', len);
-    size_t klen = eq ? (size_t)(eq - t) : len;
-    char key[64], val[64];
-    if (klen == 0 || klen >= sizeof key || (eq && len - klen - 1 >= sizeof val))
-        return kperf__fail(KPERF_EPARSE, "%s: malformed term '%.*s'", p->name, (int)len, t);
-    memcpy(key, t, klen), key[klen] = 0;
-    uint64_t v = 1;
-    if (eq) {
-        memcpy(val, eq + 1, len - klen - 1), val[len - klen - 1] = 0;
-        char *end;
-        errno = 0;
-        v = strtoull(val, &end, 0);
-        if (end == val || *end || errno)
-            return kperf__fail(KPERF_EPARSE, "%s: term '%s' has a bad value '%s' (a number "
-                               "such as 0x1f or 31)", p->name, key, val);
-    }
-    static const char *const words[] = {"config", "config1", "config2", "config3"};
-    for (int w = 0; w < 4; w++)
-        if (!strcmp(key, words[w])) return cfg[w] = v, 0;
-    if (!eq && depth < 2) {
-        const kperf_pmu_alias *a = kperf__dev_alias(p, key, klen);
-        if (a) {
-            if (scale) *scale = a->scale;
-            if (unit) snprintf(unit, 16, "%s", a->unit);
-            return kperf__dev_terms(p, a->terms, cfg, NULL, NULL, depth + 1);
-        }
-    }
-    if (!kperf__dev_has_format(p, key))
-        return kperf__fail(KPERF_ENOEVENT, "%s has no event or format field '%s' (see %s/events "
-                           "and %s/format in sysfs)", p->name, key, p->name, p->name);
-    return kperf_pmu_encode(p, key, v, cfg);
-}
-
-/* Encodes a comma-separated term list through the PMU's format files and aliases. */
-static int kperf__dev_terms(const kperf_pmu *p, const char *terms, uint64_t cfg[4],
-                            double *scale, char *unit, int depth) {
-    const char *s = terms;
-    while (*s) {
-        while (*s == ',' || *s == ' ') s++;
-        size_t len = strcspn(s, ",");
-        while (len && s[len - 1] == ' ') len--;
-        if (len) {
-            int rc = kperf__dev_term(p, s, len, cfg, scale, unit, depth);
-            if (rc < 0) return rc;
-        }
-        s += strcspn(s, ",");
-    }
-    return 0;
+    if (d->topo && kperf_topology_cpu(d->topo, cpu, &t) == 0) *node = t.numa, *socket = t.socket;
 }
 
 static int kperf__dev_key_get(kperf_device *d, int item, const char *where, int cpu, int channel) {
@@ -9491,10 +9769,26 @@ static int kperf__dev_key_get(kperf_device *d, int item, const char *where, int 
     return (int)d->nkeys++;
 }
 
-/* Appends one event "pmu/terms[,extra]/" on cpu to the plan. */
-static int kperf__dev_add(kperf_device *d, const kperf_pmu *p, const char *terms,
-                          const char *extra, int cpu, int leader, int key, int role,
-                          double weight) {
+/* Parses "pmu/terms[,extra]/" with the event parser (the PMU's format files and aliases). */
+static int kperf__dev_parse(kperf_device *d, const char *pmu, const char *terms, const char *extra,
+                            kperf_evlist **out) {
+    char spec[160];
+    int n = snprintf(spec, sizeof spec, "%s/%s%s%s/", pmu, terms, extra && *extra ? "," : "",
+                     extra ? extra : "");
+    if (n < 0 || (size_t)n >= sizeof spec)
+        return kperf__fail(KPERF_EPARSE, "%s/%s/: event too long", pmu, terms);
+    int rc = kperf_evlist_parse(out, spec, d->pmus);
+    if (rc == 0 && (*out)->nevents != 1) {
+        kperf_evlist_free(*out);
+        *out = NULL;
+        return kperf__fail(KPERF_EPARSE, "%s: expected one event", spec);
+    }
+    return rc;
+}
+
+/* Appends one parsed event on cpu to the plan. */
+static int kperf__dev_add(kperf_device *d, const kperf_event *ev, int cpu, int leader, int key,
+                          int role, double weight) {
     if (d->nev == d->capev) {
         size_t cap = d->capev ? d->capev * 2 : 64;
         void *a = KPERF_REALLOC(d->ev, cap * sizeof *d->ev);
@@ -9506,15 +9800,10 @@ static int kperf__dev_add(kperf_device *d, const kperf_pmu *p, const char *terms
     }
     kperf_device_event *e = &d->ev[d->nev];
     memset(e, 0, sizeof *e);
-    uint64_t cfg[4] = {0, 0, 0, 0};
-    int rc = kperf__dev_terms(p, terms, cfg, NULL, NULL, 0);
-    if (rc == 0 && extra && *extra) rc = kperf__dev_terms(p, extra, cfg, NULL, NULL, 0);
-    if (rc < 0) return rc;
-    snprintf(e->spec, sizeof e->spec, "%s/%s%s%s/", p->name, terms, extra && *extra ? "," : "",
-             extra ? extra : "");
-    snprintf(e->pmu, sizeof e->pmu, "%s", p->name);
-    e->type = p->type;
-    memcpy(e->config, cfg, sizeof e->config);
+    snprintf(e->spec, sizeof e->spec, "%s", ev->name);
+    snprintf(e->pmu, sizeof e->pmu, "%s", ev->pmu);
+    e->type = ev->type;
+    memcpy(e->config, ev->config, sizeof e->config);
     e->cpu = cpu;
     e->leader = leader < 0 ? (int)d->nev : leader;
     e->item = d->keys[key].item;
@@ -9547,8 +9836,12 @@ static int kperf__dev_cpus(kperf_device *d, const kperf_pmu *p, int mode, const 
         for (size_t i = 0; i < p->ncpus && n < cap; i++) cpus[n++] = p->cpus[i];
         return n;
     }
-    int n = kperf__dev_online(kperf_pmus_root(d->pmus), cpus, cap);
-    return mode == KPERF_METRIC_PER_CORE || p->is_core ? n : 1;
+    size_t n = 0;
+    const int *online = d->topo ? kperf_topology_cpus(d->topo, &n) : NULL;
+    if (!online || !n) return cpus[0] = 0, 1;
+    if (mode != KPERF_METRIC_PER_CORE && !p->is_core) n = 1;
+    for (size_t i = 0; i < n && i < (size_t)cap; i++) cpus[i] = online[i];
+    return (int)(n < (size_t)cap ? n : (size_t)cap);
 }
 
 /* One instance of a row: where its values go and the filter term its events carry. */
@@ -9623,7 +9916,7 @@ static void kperf__dev_where(char *out, size_t size, const kperf_pmu *p, int mod
 }
 
 /* Adds the events of one row on one PMU: per CPU, per device target, one group of the
- * row's events (so that ratio parts start and stop together). */
+ * row's events (so that the parts of a ratio start and stop together). */
 static int kperf__dev_plan_row(kperf_device *d, int item, const kperf__metric_row *r,
                                const kperf_pmu *p, const char *want) {
     int *cpus = (int *)kperf__calloc(KPERF__DEV_MAXCPU, sizeof(int));
@@ -9633,22 +9926,24 @@ static int kperf__dev_plan_row(kperf_device *d, int item, const kperf__metric_ro
     int nt = 1;
     if (ncpu < 0) rc = ncpu;
     else if (r->filter != KPERF__MF_NONE) nt = kperf__dev_targets(d, r, p, want, t, 64);
-    for (int c = 0; rc == 0 && c < ncpu; c++) {
-        for (int k = 0; rc == 0 && k < nt; k++) {
+    for (int k = 0; rc == 0 && k < nt; k++) {
+        kperf_evlist *ev[3] = {NULL, NULL, NULL};
+        for (int e = 0; rc == 0 && e < 3 && r->ev[e]; e++)
+            rc = kperf__dev_parse(d, p->name, r->ev[e], t[k].extra, &ev[e]);
+        for (int c = 0; rc == 0 && c < ncpu; c++) {
             int node, sock, ch = r->channel >= 0 ? r->channel : kperf__dev_channel(p->name);
             kperf__dev_topo(d, cpus[c], &node, &sock);
             if (r->filter == KPERF__MF_NONE)
                 kperf__dev_where(t[k].where, sizeof t[k].where, p, r->mode, cpus[c], ncpu, ch, node);
             int key = kperf__dev_key_get(d, item, t[k].where, cpus[c],
                                          r->mode == KPERF_METRIC_PER_CHANNEL ? ch : -1);
-            int leader = -1;
-            for (int e = 0; rc == 0 && e < 3 && r->ev[e] && key >= 0; e++) {
-                rc = kperf__dev_add(d, p, r->ev[e], t[k].extra, cpus[c], leader, key, e,
-                                    e == 0 ? r->scale : 1.0);
-                if (leader < 0) leader = (int)d->nev - 1;
-            }
             if (key < 0) rc = key;
+            int leader = (int)d->nev;
+            for (int e = 0; rc == 0 && e < 3 && ev[e]; e++)
+                rc = kperf__dev_add(d, &ev[e]->events[0], cpus[c], leader, key, e,
+                                    e == 0 ? r->scale : 1.0);
         }
+        for (int e = 0; e < 3; e++) kperf_evlist_free(ev[e]);
     }
     KPERF_FREE(cpus);
     KPERF_FREE(t);
@@ -9700,58 +9995,37 @@ static int kperf__dev_plan_metric(kperf_device *d, const kperf_metric_info *m, c
     return 0;
 }
 
-/* Whether `name` is an instance of the instance-less PMU name `base`: base followed by a
- * suffix of digits and underscores ("hisi_sccl1_ddrc" -> "hisi_sccl1_ddrc0",
- * "hisi_sccl1_ddrc3_0"; "uncore_imc" -> "uncore_imc_4"). */
-static bool kperf__dev_instance_of(const char *name, const char *base, size_t blen) {
-    if (strncmp(name, base, blen)) return false;
-    const char *s = name + blen;
-    bool digit = false;
-    for (; *s; s++) {
-        if (isdigit((unsigned char)*s)) digit = true;
-        else if (*s != '_') return false;
-    }
-    return digit;
-}
-
-/* Plans one raw uncore event "pmu/terms/": on that PMU, or on every instance when the
- * name has no instance suffix; per instance values with .scale and .unit applied. */
+/* Plans one raw uncore event "pmu/terms/" through the event parser, which expands a PMU
+ * name without its instance suffix to every instance; one value per instance (and CPU of
+ * its cpumask), with the alias's .scale applied and its .unit reported. */
 static int kperf__dev_plan_event(kperf_device *d, const char *spec, size_t len) {
-    const char *slash = (const char *)memchr(spec, '/', len);
-    if (!slash || spec[len - 1] != '/' || slash == spec || slash + 1 >= spec + len - 1)
-        return kperf__fail(KPERF_EPARSE, "'%.*s': an uncore event is written pmu/terms/, e.g. "
-                           "hisi_sccl1_ddrc/flux_rd/ or uncore_imc/event=0x04,umask=0x03/",
-                           (int)len, spec);
-    size_t blen = (size_t)(slash - spec);
-    char base[64], terms[128];
-    if (blen >= sizeof base || len - blen - 2 >= sizeof terms)
-        return kperf__fail(KPERF_EPARSE, "'%.*s': too long", (int)len, spec);
-    memcpy(base, spec, blen), base[blen] = 0;
-    memcpy(terms, slash + 1, len - blen - 2), terms[len - blen - 2] = 0;
     int item = kperf__dev_item_new(d, spec, len);
     if (item < 0) return item;
-    d->items[item].kind = KPERF__MK_SUM, d->items[item].mode = KPERF_METRIC_PER_PMU;
-    const kperf_pmu *exact = kperf_pmus_find(d->pmus, base);
-    size_t found = 0;
-    for (size_t j = 0; j < kperf_pmus_count(d->pmus); j++) {
-        const kperf_pmu *p = kperf_pmus_at(d->pmus, j);
-        if (exact ? p != exact : !kperf__dev_instance_of(p->name, base, blen)) continue;
-        double scale = 1.0;
-        char unit[16] = "";
-        uint64_t cfg[4] = {0, 0, 0, 0};
-        int rc = kperf__dev_terms(p, terms, cfg, &scale, unit, 0);
-        if (rc < 0) return rc;
-        if (!found++) snprintf(d->items[item].unit, sizeof d->items[item].unit, "%s", unit);
-        kperf__metric_row r = {d->items[item].name, p->name, NULL, {terms, NULL, NULL}, scale, KPERF__MK_SUM,
-                               KPERF_METRIC_PER_PMU, KPERF__MF_NONE, -1};
-        rc = kperf__dev_plan_row(d, item, &r, p, NULL);
-        if (rc < 0) return rc;
+    kperf__dev_item *it = &d->items[item];
+    it->kind = KPERF__MK_SUM, it->mode = KPERF_METRIC_PER_PMU;
+    kperf_evlist *l = NULL;
+    int rc = kperf_evlist_parse(&l, it->name, d->pmus);
+    for (size_t i = 0; rc == 0 && i < l->nevents; i++) {
+        const kperf_event *ev = &l->events[i];
+        const kperf_pmu *p = kperf_pmus_find(d->pmus, ev->pmu);
+        if (!p) {
+            rc = kperf__fail(KPERF_ENOPMU, "%s: not a PMU event", it->name);
+            break;
+        }
+        if (i == 0) snprintf(it->unit, sizeof it->unit, "%s", ev->unit);
+        int cpus[KPERF__DEV_MAXCPU / 8];
+        int n = kperf__dev_cpus(d, p, KPERF_METRIC_PER_PMU, it->name, cpus,
+                                (int)(sizeof cpus / sizeof cpus[0]));
+        if (n < 0) rc = n;
+        for (int c = 0; rc == 0 && c < n; c++) {
+            char where[64];
+            kperf__dev_where(where, sizeof where, p, KPERF_METRIC_PER_PMU, cpus[c], n, -1, -1);
+            int key = kperf__dev_key_get(d, item, where, cpus[c], -1);
+            rc = key < 0 ? key : kperf__dev_add(d, ev, cpus[c], -1, key, 0, ev->scale);
+        }
     }
-    if (!found)
-        return kperf__fail(KPERF_ENOPMU, "'%.*s': no PMU named %s or %s<N> under %s"
-                           "/sys/bus/event_source/devices", (int)len, spec, base, base,
-                           strcmp(kperf_pmus_root(d->pmus), "/") ? kperf_pmus_root(d->pmus) : "");
-    return 0;
+    kperf_evlist_free(l);
+    return rc;
 }
 
 /* Splits a comma-separated list at commas outside `/.../` and calls fn on each part. */
@@ -9789,8 +10063,7 @@ KPERF_API void kperf_device_close(kperf_device *d) {
     KPERF_FREE(d->ev);
     KPERF_FREE(d->evx);
     KPERF_FREE(d->keys);
-    KPERF_FREE(d->node);
-    KPERF_FREE(d->socket);
+    kperf_topology_close(d->topo);
     kperf__bdfs_free(&d->pcie);
     kperf__bdfs_free(&d->smmu);
     kperf_pmus_close(d->owned);
@@ -9810,6 +10083,7 @@ KPERF_API int kperf_device_plan(kperf_device **out, const kperf_device_desc *des
     if (rc == 0 && desc->bdf && !kperf__pci_parse(desc->bdf, &dom, &bus, &dv, &fn))
         rc = kperf__fail(KPERF_EPARSE, "bad PCI address '%s': write it as 0000:31:00.0 or "
                          "31:00.0", desc->bdf);
+    if (rc == 0 && kperf_topology_open(&d->topo, kperf_pmus_root(d->pmus)) < 0) d->topo = NULL;
     if (rc == 0) rc = kperf__bdfs_pcie(&d->pcie, d->pmus);
     if (rc == 0) rc = kperf__bdfs_smmu(&d->smmu, d->pmus);
     if (rc == 0) rc = kperf__dev_each(d, desc->metrics, desc->bdf, false);
