@@ -1205,13 +1205,56 @@ KPERF_API const char *kperf_sampler_event_name(const kperf_sampler *s, size_t i)
  *  @return the name, or NULL when unknown. *Ownership:* the sampler's, valid until close. */
 KPERF_API const char *kperf_sampler_comm(const kperf_sampler *s, uint32_t pid);
 
+/** One sample in the libkperf record shape (its PmuData): flat and self-contained; every
+ *  pointer points into memory of the kperf_sample_rows that holds the row. */
+typedef struct kperf_sample_row {
+    const char *evt;       /**< event name, e.g. "cpu-clock" */
+    uint64_t ts;           /**< timestamp in the sampler's clock (ns) */
+    pid_t pid;             /**< process id */
+    pid_t tid;             /**< thread id */
+    int cpu;               /**< CPU the sample was taken on */
+    kperf_cpu_topo topo;   /**< where that CPU sits (core, numa, socket, ...); fields are -1
+                                when the topology is unknown */
+    const char *comm;      /**< thread name when the sample was taken; "" when unknown */
+    uint64_t period;       /**< events since the previous sample */
+    uint64_t count;        /**< events this sample stands for (its period) */
+    uint64_t ip;           /**< instruction pointer */
+    const uint64_t *stack; /**< call stack, leaf first, context markers removed; just the
+                                ip when no call chain was sampled */
+    size_t nstack;         /**< entries in stack */
+    const void *raw;       /**< raw tracepoint record, or NULL */
+    uint32_t raw_size;     /**< bytes of raw */
+} kperf_sample_row;
+
+/** Rows from one kperf_sampler_rows_read(). */
+typedef struct kperf_sample_rows {
+    kperf_sample_row *rows; /**< the samples, in time order */
+    size_t n;               /**< number of rows */
+    uint64_t lost;          /**< records the kernel dropped during this read */
+    uint64_t throttled;     /**< throttle events during this read */
+} kperf_sample_rows;
+
+/** @brief Drains the records available now into libkperf-shaped rows (side-band records
+ *  update names and are not returned).
+ *  @param s the sampler.
+ *  @param out receives the rows (an empty set when nothing was available); NULL on failure.
+ *  @return the number of rows, or a negative error code.
+ *  *Ownership:* the library's; free with kperf_sample_rows_free(). The rows stay valid
+ *  after the sampler is closed. */
+KPERF_API int kperf_sampler_rows_read(kperf_sampler *s, kperf_sample_rows **out);
+
+/** @brief Frees rows from kperf_sampler_rows_read(); accepts NULL. */
+KPERF_API void kperf_sample_rows_free(kperf_sample_rows *rows);
+
 /** Folded-stack aggregation (`a;b;c N` lines, the flame-graph input). Opaque. */
 typedef struct kperf_folded kperf_folded;
 
 /** Names a frame for folded output: write the name of @p addr into @p buf (size @p n,
- *  NUL-terminated) and return its length, or a negative value for "use the address". */
-typedef int (*kperf_frame_name_fn)(uint64_t addr, uint32_t pid, bool kernel, char *buf,
-                                   size_t n, void *user);
+ *  NUL-terminated) and return its length, or a negative value for "use the address".
+ *  @p kernel says the address is a kernel one; @p leaf is false for return addresses (every
+ *  frame but the innermost), which a symbolizer should look up as addr - 1. */
+typedef int (*kperf_frame_name_fn)(uint64_t addr, uint32_t pid, bool kernel, bool leaf,
+                                   char *buf, size_t n, void *user);
 
 /** @brief Creates an empty folded-stack aggregation.
  *  @param out receives it; NULL on failure. @param name frame namer, or NULL for hex
@@ -1285,15 +1328,16 @@ typedef struct kperf_perfdata_events {
     uint64_t records;               /**< records delivered so far */
 } kperf_perfdata_events;
 
-/** @brief Reads a pipe-mode perf.data file (kperf's, or `perf record -o -`) and delivers
- *  every kernel record, decoded by kperf_record_parse(), to @p fn in file order.
+/** @brief Reads a perf.data file, pipe layout (kperf's, `perf record -o -`) or the seekable
+ *  layout `perf record` writes by default, and delivers every kernel record, decoded by
+ *  kperf_record_parse(), to @p fn in file order.
  *  @param path the file ("-" for stdin).
  *  @param fn called per record; the record's `event` indexes @p events.
  *  @param user passed to @p fn.
  *  @param events receives the events as their HEADER_ATTR and EVENT_DESC records are read;
  *  may be NULL.
- *  @return records delivered, fn's negative value, -KPERF_ECORRUPT (message gives the
- *  offset), or -KPERF_ENOTSUP for a seekable (non-pipe) perf.data file. */
+ *  @return records delivered, fn's negative value, or -KPERF_ECORRUPT (the message gives
+ *  the offset). Event names come from EVENT_DESC in pipe files only. */
 KPERF_API int kperf_perfdata_read(const char *path, kperf_record_fn fn, void *user,
                                   kperf_perfdata_events *events);
 // <<perfdata
@@ -6267,6 +6311,8 @@ struct kperf_sampler {
     char **filters;      /* tracepoint filter per event, or NULL */
     uint32_t *evflags;   /* kperf_event_flags per event */
     uint64_t *evperiod;  /* period/freq term per event, 0 = unset */
+    kperf_topology *topo; /* for rows, opened on first use */
+    kperf_evlist *evlist; /* the parsed events, index = event */
 };
 
 /* ---- process names (tid -> comm), kept from /proc and from COMM/FORK records ---- */
@@ -6324,75 +6370,13 @@ static void kperf__comm_track(kperf_sampler *s, const kperf_record *r) {
 
 /* ---- small helpers until the shared sections provide them ---- */
 
-/* Parses a CPU list such as "0-3,8,10-11" into a malloc'd array. */
-static int kperf__sampling_cpulist(const char *text, int **out, size_t *n) {
-    size_t cap = 16;
-    int *v = (int *)kperf__calloc(cap, sizeof *v);
-    *n = 0;
-    if (!v) return -ENOMEM;
-    const char *p = text;
-    while (*p) {
-        char *e;
-        long a = strtol(p, &e, 10), b;
-        if (e == p || a < 0 || a > 65535) break;
-        b = a;
-        if (*e == '-') {
-            p = e + 1;
-            b = strtol(p, &e, 10);
-            if (e == p || b < a || b > 65535) break;
-        }
-        for (long c = a; c <= b; c++) {
-            if (*n == cap) {
-                int *w = (int *)KPERF_REALLOC(v, cap * 2 * sizeof *v);
-                if (!w) return KPERF_FREE(v), -ENOMEM;
-                v = w, cap *= 2;
-            }
-            v[(*n)++] = (int)c;
-        }
-        p = e;
-        if (*p == ',') p++;
-        else break;
-    }
-    *out = v;
-    return 0;
-}
-
 static int kperf__sampling_online(int **cpus, size_t *n) {
     char buf[4096];
     if (kperf__read_file("/sys/devices/system/cpu/online", buf, sizeof buf) < 0) {
         long c = sysconf(_SC_NPROCESSORS_ONLN);
         snprintf(buf, sizeof buf, "0-%ld", c > 0 ? c - 1 : 0);
     }
-    return kperf__sampling_cpulist(buf, cpus, n);
-}
-
-/* Explains a failed perf_event_open for a sampling event. */
-static int kperf__sampling_open_error(int err, const char *ev, pid_t pid, int cpu) {
-    char tgt[64];
-    char para[16] = "?";
-    kperf__read_file("/proc/sys/kernel/perf_event_paranoid", para, sizeof para);
-    if (pid > 0) snprintf(tgt, sizeof tgt, "pid %d", (int)pid);
-    else if (pid == 0) snprintf(tgt, sizeof tgt, "the calling thread");
-    else snprintf(tgt, sizeof tgt, "CPU %d", cpu);
-    if (err == EACCES || err == EPERM)
-        return kperf__fail(KPERF_EPARANOID,
-                           "cannot sample %s on %s: permission denied (perf_event_paranoid is "
-                           "%s; CPU-wide or kernel sampling needs <= 1 or 0, or CAP_PERFMON; "
-                           "try include_kernel=false or `sysctl kernel.perf_event_paranoid=1`)",
-                           ev, tgt, para);
-    if (err == ESRCH)
-        return kperf__fail(KPERF_ENOTARGET, "cannot sample %s on %s: no such process", ev, tgt);
-    if (err == EMFILE || err == ENFILE)
-        return kperf__fail(KPERF_ELIMIT,
-                           "cannot sample %s on %s: out of file descriptors (raise `ulimit -n`)",
-                           ev, tgt);
-    if (err == ENOENT || err == EOPNOTSUPP || err == ENODEV)
-        return kperf__fail(KPERF_ENOTSUP,
-                           "cannot sample %s on %s: the event is not supported here (%s; a VM "
-                           "without a hardware PMU cannot sample cycles: use cpu-clock)",
-                           ev, tgt, strerror(err));
-    return kperf__fail(err, "cannot sample %s on %s: perf_event_open: %s", ev, tgt,
-                       strerror(err));
+    return kperf_cpulist_parse(buf, cpus, n);
 }
 
 /* ---- events ---- */
@@ -6434,7 +6418,7 @@ static int kperf__sampling_events(kperf_sampler *s, const char *spec) {
         if (!err && kperf__sampling_add_event(s, &a, ev->name) < 0)
             err = kperf__fail(ENOMEM, "out of memory");
     }
-    kperf_evlist_free(list);
+    s->evlist = list; /* kept: open errors name the parsed event and its PMU */
     if (!err && !s->nev) err = kperf__fail(KPERF_EPARSE, "empty event spec '%s'", spec);
     return err;
 }
@@ -6463,10 +6447,13 @@ static void kperf__sampling_attr(const kperf_sampler *s, size_t i) {
     a->disabled = 1;
     a->inherit = d->inherit;
     a->enable_on_exec = d->enable_on_exec;
-    a->exclude_kernel = mods ? !!(mods & KPERF_EV_EXCLUDE_KERNEL) : !d->include_kernel;
+    /* a tracepoint fires in the kernel: excluding the kernel would drop every hit that is
+     * not at a user-mode boundary (sys_enter), so only its kernel call chain is excluded */
+    bool tp = a->type == PERF_TYPE_TRACEPOINT;
+    a->exclude_kernel = mods ? !!(mods & KPERF_EV_EXCLUDE_KERNEL) : !d->include_kernel && !tp;
     a->exclude_user = mods ? !!(mods & KPERF_EV_EXCLUDE_USER) : d->exclude_user;
     a->exclude_hv = 1;
-    a->exclude_callchain_kernel = a->exclude_kernel;
+    a->exclude_callchain_kernel = a->exclude_kernel || !d->include_kernel;
     a->sample_id_all = 1;
     a->watermark = 1;
     a->wakeup_watermark = d->wakeup_bytes;
@@ -6552,7 +6539,7 @@ static int kperf__sampling_open_one(kperf_sampler *s, pid_t pid, int cpu, bool o
         if (fd < 0) {
             int err = errno;
             if (optional && err == ESRCH) return 0; /* a thread exited since listing */
-            return kperf__sampling_open_error(err, s->names[e], pid, cpu);
+            return kperf__open_error(err, &s->evlist->events[e], &s->attrs[e], pid, cpu, NULL);
         }
         if (s->filters[e] && ioctl(fd, PERF_EVENT_IOC_SET_FILTER, s->filters[e]) < 0) {
             close(fd);
@@ -6752,6 +6739,8 @@ KPERF_API void kperf_sampler_close(kperf_sampler *s) {
     KPERF_FREE(s->ids);
     KPERF_FREE(s->id_event);
     KPERF_FREE(s->comms);
+    kperf_topology_close(s->topo);
+    kperf_evlist_free(s->evlist);
     KPERF_FREE(s);
 }
 
@@ -6911,6 +6900,112 @@ KPERF_API const char *kperf_sampler_event_name(const kperf_sampler *s, size_t i)
     return s && i < s->nev ? s->names[i] : NULL;
 }
 
+/* ---- libkperf-shaped rows ---- */
+
+/* The public struct first; pointers are stored as offsets while the arrays grow and are
+ * fixed up once at the end. */
+typedef struct kperf__rows {
+    kperf_sample_rows pub;
+    size_t caprows;
+    uint64_t *frames;
+    size_t nframes, capframes;
+    char *bytes;
+    size_t nbytes, capbytes;
+    kperf_sampler *s;
+    int err;
+} kperf__rows;
+
+static bool kperf__grow(void **p, size_t *cap, size_t need, size_t elem) {
+    if (need <= *cap) return true;
+    size_t c = *cap ? *cap : 64;
+    while (c < need) c *= 2;
+    void *n = KPERF_REALLOC(*p, c * elem);
+    if (!n) return false;
+    *p = n, *cap = c;
+    return true;
+}
+
+/* Copies n bytes (plus a NUL) into the byte arena; returns its offset + 1 (0 = none). */
+static size_t kperf__rows_bytes(kperf__rows *r, const void *p, size_t n) {
+    if (!kperf__grow((void **)&r->bytes, &r->capbytes, r->nbytes + n + 8, 1)) return 0;
+    size_t off = r->nbytes;
+    if (n) memcpy(r->bytes + off, p, n);
+    r->bytes[off + n] = 0;
+    r->nbytes += (n + 8) & ~(size_t)7;
+    return off + 1;
+}
+
+static int kperf__rows_add(const kperf_record *rec, void *user) {
+    kperf__rows *r = (kperf__rows *)user;
+    if (rec->type != PERF_RECORD_SAMPLE) return 0;
+    if (!kperf__grow((void **)&r->pub.rows, &r->caprows, r->pub.n + 1, sizeof *r->pub.rows))
+        return r->err = -ENOMEM;
+    const kperf_sample *smp = &rec->sample;
+    kperf_sample_row *row = &r->pub.rows[r->pub.n++];
+    memset(row, 0, sizeof *row);
+    row->ts = rec->time;
+    row->pid = (pid_t)smp->pid, row->tid = (pid_t)smp->tid, row->cpu = (int)rec->cpu;
+    row->period = row->count = smp->period;
+    row->ip = smp->ip;
+    row->topo.cpu = row->cpu;
+    row->topo.core = row->topo.cluster = row->topo.die = row->topo.socket = row->topo.numa = -1;
+    if (r->s->topo) kperf_topology_cpu(r->s->topo, row->cpu, &row->topo);
+    const char *evt = rec->event >= 0 ? r->s->names[rec->event] : "";
+    const char *comm = kperf_sampler_comm(r->s, smp->tid);
+    row->evt = (const char *)(uintptr_t)kperf__rows_bytes(r, evt, strlen(evt));
+    row->comm = (const char *)(uintptr_t)kperf__rows_bytes(r, comm ? comm : "", comm ? strlen(comm) : 0);
+    if (smp->raw_size) {
+        row->raw = (const void *)(uintptr_t)kperf__rows_bytes(r, smp->raw, smp->raw_size);
+        row->raw_size = smp->raw_size;
+    }
+    size_t first = r->nframes;
+    uint32_t n = smp->nips;
+    if (!kperf__grow((void **)&r->frames, &r->capframes, r->nframes + (n ? n : 1),
+                     sizeof *r->frames))
+        return r->err = -ENOMEM;
+    for (uint32_t i = 0; i < n; i++)
+        if (smp->ips[i] < KPERF_CONTEXT_MAX) r->frames[r->nframes++] = smp->ips[i];
+    if (!n) r->frames[r->nframes++] = smp->ip;
+    row->stack = (const uint64_t *)(uintptr_t)first;
+    row->nstack = r->nframes - first;
+    return 0;
+}
+
+KPERF_API int kperf_sampler_rows_read(kperf_sampler *s, kperf_sample_rows **out) {
+    if (!out) return kperf__fail(EINVAL, "kperf_sampler_rows_read: out is NULL");
+    *out = NULL;
+    if (!s) return kperf__fail(EINVAL, "kperf_sampler_rows_read: sampler is NULL");
+    if (!s->topo) kperf_topology_open(&s->topo, NULL); /* best effort: -1 fields without */
+    kperf__rows *r = (kperf__rows *)kperf__calloc(1, sizeof *r);
+    if (!r) return kperf__fail(ENOMEM, "out of memory");
+    r->s = s;
+    int n = kperf_sampler_read(s, kperf__rows_add, r);
+    if (n < 0 || r->err) {
+        kperf_sample_rows_free(&r->pub);
+        return r->err ? kperf__fail(ENOMEM, "out of memory for sample rows") : n;
+    }
+    for (size_t i = 0; i < r->pub.n; i++) { /* offsets -> pointers */
+        kperf_sample_row *row = &r->pub.rows[i];
+        row->evt = r->bytes + ((uintptr_t)row->evt - 1);
+        row->comm = r->bytes + ((uintptr_t)row->comm - 1);
+        if (row->raw) row->raw = r->bytes + ((uintptr_t)row->raw - 1);
+        row->stack = r->frames + (uintptr_t)row->stack;
+    }
+    r->pub.lost = s->st.last.lost;
+    r->pub.throttled = s->st.last.throttled;
+    *out = &r->pub;
+    return (int)r->pub.n;
+}
+
+KPERF_API void kperf_sample_rows_free(kperf_sample_rows *rows) {
+    if (!rows) return;
+    kperf__rows *r = (kperf__rows *)rows;
+    KPERF_FREE(r->pub.rows);
+    KPERF_FREE(r->frames);
+    KPERF_FREE(r->bytes);
+    KPERF_FREE(r);
+}
+
 /* ---- folded stacks ---- */
 
 typedef struct kperf__fold_ent {
@@ -6999,9 +7094,9 @@ static int kperf__folded_append(kperf_folded *f, size_t *len, const char *text) 
 }
 
 static int kperf__folded_frame(kperf_folded *f, size_t *len, uint64_t addr, uint32_t pid,
-                               bool kernel) {
+                               bool kernel, bool leaf) {
     char name[512];
-    int n = f->name ? f->name(addr, pid, kernel, name, sizeof name, f->user) : -1;
+    int n = f->name ? f->name(addr, pid, kernel, leaf, name, sizeof name, f->user) : -1;
     if (n < 0)
         snprintf(name, sizeof name, "0x%llx%s", (unsigned long long)addr, kernel ? "_[k]" : "");
     return kperf__folded_append(f, len, name);
@@ -7014,18 +7109,20 @@ KPERF_API int kperf_folded_add(kperf_folded *f, const kperf_sample *smp, const c
     if (comm && *comm && (err = kperf__folded_append(f, &len, comm))) return err;
     if (smp->nips) {
         /* root first; a context marker applies to the entries after it (inwards) */
+        size_t leaf = 0;
+        while (leaf < smp->nips && smp->ips[leaf] >= KPERF_CONTEXT_MAX) leaf++;
         for (size_t i = smp->nips; i-- > 0;) {
             uint64_t a = smp->ips[i];
-            if (a >= KPERF_CONTEXT_MAX) continue;
+            if (a >= KPERF_CONTEXT_MAX || (!a && i != leaf)) continue; /* markers, chain ends */
             bool kernel = false;
             for (size_t k = i; k-- > 0;)
                 if (smp->ips[k] >= KPERF_CONTEXT_MAX) {
                     kernel = smp->ips[k] == KPERF_CONTEXT_KERNEL;
                     break;
                 }
-            if ((err = kperf__folded_frame(f, &len, a, smp->pid, kernel))) return err;
+            if ((err = kperf__folded_frame(f, &len, a, smp->pid, kernel, i == leaf))) return err;
         }
-    } else if ((err = kperf__folded_frame(f, &len, smp->ip, smp->pid, false))) {
+    } else if ((err = kperf__folded_frame(f, &len, smp->ip, smp->pid, false, true))) {
         return err;
     }
     if (!len) return 0;
@@ -7610,15 +7707,16 @@ static void kperf__pdin_event_desc(const unsigned char *b, size_t n, kperf_perfd
 }
 
 static int kperf__pdin_loop(FILE *f, const char *path, kperf_record_fn fn, void *user,
-                            kperf_perfdata_events *events, kperf__pdin *in, uint64_t *buf) {
+                            kperf_perfdata_events *events, kperf__pdin *in, uint64_t *buf,
+                            uint64_t off, uint64_t end) {
     unsigned char *b = (unsigned char *)buf;
-    uint64_t off = 16;
     int count = 0;
     for (;;) {
         struct perf_event_header h;
+        if (off >= end) return count;
         size_t got = fread(&h, 1, sizeof h, f);
         if (got == 0) return count;
-        if (got != sizeof h || h.size < 8)
+        if (got != sizeof h || h.size < 8 || h.size > end - off)
             return kperf__fail(KPERF_ECORRUPT, "%s: truncated or invalid record at offset %llu",
                                path, (unsigned long long)off);
         memcpy(b, &h, sizeof h);
@@ -7660,6 +7758,39 @@ static int kperf__pdin_loop(FILE *f, const char *path, kperf_record_fn fn, void 
     }
 }
 
+/* The seekable layout `perf record` writes by default: a 104-byte header whose attrs section
+ * holds {attr, ids section} entries, then the data section of records. */
+static int kperf__pdin_file(FILE *f, const char *path, kperf_record_fn fn, void *user,
+                            kperf_perfdata_events *events, kperf__pdin *in, uint64_t *buf) {
+    uint64_t h[11]; /* magic, size, attr_size, attrs{off,size}, data{off,size}, types{off,size} */
+    unsigned char *b = (unsigned char *)buf;
+    if (fseek(f, 0, SEEK_SET) || fread(h, 8, 11, f) != 11)
+        return kperf__fail(KPERF_ECORRUPT, "%s: truncated perf.data header", path);
+    uint64_t asz = h[2], aoff = h[3], an = asz ? h[4] / asz : 0;
+    if (asz < 64 + 16 || asz > 4096 || an > 4096)
+        return kperf__fail(KPERF_ECORRUPT, "%s: bad attrs section (entry %llu bytes)", path,
+                           (unsigned long long)asz);
+    for (uint64_t i = 0; i < an; i++) {
+        uint64_t sec[2];
+        memset(b, 0, 8);
+        if (fseek(f, (long)(aoff + i * asz), SEEK_SET) || fread(b + 8, 1, asz, f) != asz)
+            return kperf__fail(KPERF_ECORRUPT, "%s: truncated attrs section", path);
+        memcpy(sec, b + 8 + asz - 16, 16);
+        uint32_t attr_size = (uint32_t)(asz - 16);
+        memcpy(b + 8 + 4, &attr_size, 4); /* the entry's own size field may differ */
+        if (sec[1] > 65536 - 8 - attr_size || (sec[1] & 7))
+            return kperf__fail(KPERF_ECORRUPT, "%s: bad ids section", path);
+        if (sec[1] && (fseek(f, (long)sec[0], SEEK_SET) ||
+                       fread(b + 8 + attr_size, 1, sec[1], f) != sec[1]))
+            return kperf__fail(KPERF_ECORRUPT, "%s: truncated ids section", path);
+        if (kperf__pdin_attr(in, b, 8 + attr_size + (size_t)sec[1], events) < 0)
+            return kperf__fail(KPERF_ECORRUPT, "%s: bad attr %llu", path, (unsigned long long)i);
+    }
+    if (fseek(f, (long)h[5], SEEK_SET))
+        return kperf__fail(KPERF_ECORRUPT, "%s: data section out of range", path);
+    return kperf__pdin_loop(f, path, fn, user, events, in, buf, h[5], h[5] + h[6]);
+}
+
 KPERF_API int kperf_perfdata_read(const char *path, kperf_record_fn fn, void *user,
                                   kperf_perfdata_events *events) {
     if (!path || !fn) return kperf__fail(EINVAL, "kperf_perfdata_read: NULL argument");
@@ -7674,12 +7805,13 @@ KPERF_API int kperf_perfdata_read(const char *path, kperf_record_fn fn, void *us
     if (!buf) rc = kperf__fail(ENOMEM, "out of memory");
     else if (fread(hdr, 1, sizeof hdr, f) != sizeof hdr || hdr[0] != kperf__pd_magic)
         rc = kperf__fail(KPERF_ECORRUPT, "%s is not a perf.data file", path);
-    else if (hdr[1] != 16)
-        rc = kperf__fail(KPERF_ENOTSUP,
-                         "%s is a seekable perf.data file; kperf reads the pipe layout: convert "
-                         "it with `perf inject -i %s -o - > pipe.data`", path, path);
+    else if (hdr[1] == 16)
+        rc = kperf__pdin_loop(f, path, fn, user, events, &in, buf, 16, UINT64_MAX);
+    else if (hdr[1] == 104 && f != stdin)
+        rc = kperf__pdin_file(f, path, fn, user, events, &in, buf);
     else
-        rc = kperf__pdin_loop(f, path, fn, user, events, &in, buf);
+        rc = kperf__fail(KPERF_ECORRUPT, "%s: unknown perf.data header size %llu", path,
+                         (unsigned long long)hdr[1]);
     if (f != stdin) fclose(f);
     KPERF_FREE(buf);
     KPERF_FREE(in.ids);
