@@ -1645,18 +1645,18 @@ typedef struct kperf_syscalls_desc {
     bool all_cpus;           /**< every online CPU (system-wide when npids is 0) */
     bool inherit;            /**< follow threads and processes created after open */
     bool enable_on_exec;     /**< start at the target's next exec (fork-then-exec) */
-    bool no_names;           /**< all-syscalls mode: skip the naming events; numbers show
-                                  as syscall_NR (cheaper: 2 events instead of 2 + one per
-                                  syscall) */
+    bool no_names;           /**< all-syscalls mode: do not name numbers (no ftrace
+                                  instance); calls show as syscall_NR */
     uint32_t ring_pages;     /**< data pages per ring, a power of two; 0 = 256 */
     const char *tracefs;     /**< tracefs root; NULL = discovered (kperf_tracefs_open) */
 } kperf_syscalls_desc;
 
 /** A live syscall tracer (libkperf's trace_open with TRACE_SYS_CALL). Opaque.
  *  With funcs it opens syscalls:sys_enter_NAME / sys_exit_NAME for each; without, it
- *  opens raw_syscalls:sys_enter / sys_exit and learns every number's name from the
- *  running kernel's syscalls:sys_enter_* events as they fire (see docs/tracepoints.md).
- *  *Thread safety:* not thread-safe. */
+ *  opens raw_syscalls:sys_enter / sys_exit and learns each number's name from the running
+ *  kernel: a private ftrace instance (tracefs instances/kperf-PID-N, removed at close)
+ *  with the syscalls:sys_enter_* events on prints `sys_enter_NAME: __syscall_nr=N` as the
+ *  targets make calls (see docs/tracepoints.md). *Thread safety:* not thread-safe. */
 typedef struct kperf_syscalls kperf_syscalls;
 
 /** @brief Opens the tracer (disabled unless enable_on_exec).
@@ -1693,6 +1693,12 @@ KPERF_API int kperf_syscalls_stats(kperf_syscalls *s, const kperf_syscall_stat *
  *  lost so far (may be NULL). */
 KPERF_API void kperf_syscalls_counts(const kperf_syscalls *s, kperf_syscall_counts *out,
                                      uint64_t *lost);
+
+/** @brief Why syscall numbers cannot be named in all-syscalls mode ("" when they can, or
+ *  when funcs or no_names were given): no tracefs instances (not root), or a kernel
+ *  without ftrace's "fields" option (before Linux 6.5). Calls then show as syscall_NR.
+ *  @return a string owned by @p s. */
+KPERF_API const char *kperf_syscalls_names_status(const kperf_syscalls *s);
 
 /** @brief The underlying sampler (for kperf_sampler_fd() in a poll loop, or comm lookups).
  *  *Ownership:* the tracer's. */
@@ -7747,9 +7753,12 @@ static int kperf__pdin_loop(FILE *f, const char *path, kperf_record_fn fn, void 
             if (ev >= 0) l = &in->layout[ev];
         }
         kperf_record rec;
-        if (kperf_record_parse(b, h.size, l, &rec) < 0)
+        if (kperf_record_parse(b, h.size, l, &rec) < 0) {
+            char why[256]; /* the parser's message, copied: kperf__fail rewrites it */
+            snprintf(why, sizeof why, "%.200s", kperf_errmsg());
             return kperf__fail(KPERF_ECORRUPT, "%s: record at offset %llu: %s", path,
-                               (unsigned long long)(off - h.size), kperf_errmsg());
+                               (unsigned long long)(off - h.size), why);
+        }
         rec.event = ev >= 0 ? ev : kperf__pdin_event_of(in, rec.id);
         if (events) events->records++;
         count++;
@@ -9116,16 +9125,19 @@ KPERF_API int kperf_syscall_names(kperf_tracefs *tfs, const char *const **names,
 struct kperf_syscalls {
     kperf_tracefs *tfs;
     kperf_sampler *data;        /* the events whose records are paired */
-    kperf_sampler **teach;      /* all-syscalls mode: sys_enter_* events that name numbers */
-    size_t nteach;
+    char ft_dir[PATH_MAX];      /* all-syscalls mode: the ftrace instance naming numbers */
+    int ft_fd;                  /* its trace_pipe, or -1 */
+    char ft_buf[4096];          /* a partial line carried between reads */
+    size_t ft_len;
+    char names_msg[512];        /* why numbers cannot be named, "" when they can */
     kperf_syscall_pairer *p;
     kperf_syscall_fn fn;        /* the current read's callback */
     void *user;
     int done, err;
 };
 
-/* The sampler's spec parser takes at most this many characters per spec. */
-#define KPERF__SC_SPEC_MAX 1000
+/* The sampler's spec parser is given specs of at most this many characters. */
+#define KPERF__SC_SPEC_MAX 4000
 
 KPERF__PRIV int kperf__sc_spec_add(char **spec, size_t *len, size_t *cap, const char *ev) {
     size_t n = strlen(ev);
@@ -9141,8 +9153,7 @@ KPERF__PRIV int kperf__sc_spec_add(char **spec, size_t *len, size_t *cap, const 
     return 0;
 }
 
-KPERF__PRIV int kperf__sc_sampler(kperf_syscalls *s, const kperf_syscalls_desc *d,
-                                  const char *spec, uint32_t pages, bool sideband,
+KPERF__PRIV int kperf__sc_sampler(const kperf_syscalls_desc *d, const char *spec, uint32_t pages,
                                   kperf_sampler **out) {
     kperf_sampler_desc sd;
     memset(&sd, 0, sizeof sd);
@@ -9154,35 +9165,123 @@ KPERF__PRIV int kperf__sc_sampler(kperf_syscalls *s, const kperf_syscalls_desc *
     sd.all_cpus = d->all_cpus;
     sd.inherit = d->inherit;
     sd.enable_on_exec = d->enable_on_exec;
-    sd.no_sideband = !sideband;
     sd.ring_pages = pages;
-    (void)s;
     return kperf_sampler_open(out, &sd);
 }
 
-/* Opens per-syscall enter events in chunks the sampler's parser accepts; they only teach
- * number -> name, so their rings are small and losing records there is harmless. */
-KPERF__PRIV int kperf__sc_open_teachers(kperf_syscalls *s, const kperf_syscalls_desc *d) {
+/* ---- naming numbers from the running kernel ----
+ * tracefs has no number -> name table, and perf events on every syscalls:sys_enter_NAME
+ * would cost one RCU grace period each when closed (about 12 s for 360 of them in a VM).
+ * So kperf makes a private ftrace instance, enables the sys_enter_NAME events there (one
+ * tracepoint probe for all of them: nothing per event to tear down) with the "fields"
+ * option, and reads `sys_enter_NAME: __syscall_nr=0x27 (39)` lines from its trace_pipe. */
+
+KPERF__PRIV int kperf__sc_write(const char *dir, const char *file, const char *text) {
+    char path[PATH_MAX + 300];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    ssize_t w = write(fd, text, strlen(text));
+    int e = errno;
+    close(fd);
+    return w < 0 ? -e : 0;
+}
+
+KPERF__PRIV void kperf__sc_ftrace_close(kperf_syscalls *s) {
+    if (s->ft_fd >= 0) close(s->ft_fd);
+    s->ft_fd = -1;
+    if (s->ft_dir[0]) {
+        kperf__sc_write(s->ft_dir, "tracing_on", "0");
+        rmdir(s->ft_dir); /* disables its events and frees its buffers */
+        s->ft_dir[0] = 0;
+    }
+}
+
+KPERF__PRIV void kperf__sc_ftrace_read(kperf_syscalls *s);
+
+KPERF__PRIV int kperf__sc_ftrace_open(kperf_syscalls *s, const kperf_syscalls_desc *d) {
+    static int seq;
     const char *const *names;
     size_t n;
     int rc = kperf_syscall_names(s->tfs, &names, &n);
     if (rc < 0) return rc;
-    s->teach = (kperf_sampler **)kperf__calloc(n / 8 + 2, sizeof *s->teach);
-    if (!s->teach) return kperf__fail(ENOMEM, "syscalls: out of memory");
-    char *spec = NULL, ev[300];
-    size_t len = 0, cap = 0;
-    for (size_t i = 0; i <= n && rc >= 0; i++) {
-        if (i < n) snprintf(ev, sizeof ev, "syscalls:sys_enter_%s", names[i]);
-        if (len && (i == n || len + strlen(ev) + 1 > KPERF__SC_SPEC_MAX)) {
-            rc = kperf__sc_sampler(s, d, spec, 4, false, &s->teach[s->nteach]);
-            if (rc == 0) s->nteach++;
-            len = 0;
-        }
-        if (i < n && rc >= 0 && kperf__sc_spec_add(&spec, &len, &cap, ev) < 0)
-            rc = kperf__fail(ENOMEM, "syscalls: out of memory");
+    snprintf(s->ft_dir, sizeof s->ft_dir, "%.3000s/instances/kperf-%d-%d", s->tfs->root, (int)getpid(),
+             __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED));
+    if (mkdir(s->ft_dir, 0700) < 0) {
+        int e = errno;
+        s->ft_dir[0] = 0;
+        return kperf__fail(e, "cannot create the ftrace instance that names syscall numbers "
+                           "(%s/instances: %s); names show as syscall_NR", s->tfs->root, strerror(e));
     }
-    KPERF_FREE(spec);
-    return rc;
+    if ((rc = kperf__sc_write(s->ft_dir, "options/fields", "1")) < 0) {
+        kperf__sc_ftrace_close(s);
+        return kperf__fail(-rc, "this kernel's ftrace has no 'fields' option (Linux 6.5+); "
+                           "syscall numbers show as syscall_NR");
+    }
+    (void)d; /* machine-wide on purpose: any process teaches a number (ftrace's pid filter
+              * can miss a task that moves between CPUs), and each event is switched off
+              * as soon as it has named its number, so the cost is one line per syscall */
+    for (size_t i = 0; i < n; i++) {
+        char f[300];
+        snprintf(f, sizeof f, "events/syscalls/sys_enter_%s/enable", names[i]);
+        kperf__sc_write(s->ft_dir, f, "1");
+    }
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/trace_pipe", s->ft_dir);
+    s->ft_fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (s->ft_fd < 0) {
+        int e = errno;
+        kperf__sc_ftrace_close(s);
+        return kperf__fail(e, "cannot read %s: %s", path, strerror(e));
+    }
+    /* The machine's frequent syscalls name themselves within milliseconds; switching them
+     * off now keeps them from flooding the instance's buffer (which overwrites its oldest
+     * lines) while the targets make their rarer calls. */
+    for (int i = 0; i < 5; i++) {
+        struct timespec ts = {0, 2000000};
+        nanosleep(&ts, NULL);
+        kperf__sc_ftrace_read(s);
+    }
+    return 0;
+}
+
+/* Learns from one trace_pipe line: "... sys_enter_NAME: __syscall_nr=0x27 (39) ...". */
+KPERF__PRIV void kperf__sc_ftrace_line(kperf_syscalls *s, const char *line) {
+    const char *a = strstr(line, ": sys_enter_"), *b;
+    if (!a || !(b = strstr(a, ": __syscall_nr="))) return;
+    a += 12;
+    char name[128];
+    size_t len = (size_t)(b - a);
+    if (len == 0 || len >= sizeof name) return;
+    memcpy(name, a, len), name[len] = 0;
+    char *end;
+    long nr = strtol(b + 15, &end, 0);
+    if (end == b + 15 || nr < 0 || nr > 65535) return;
+    if ((size_t)nr >= s->p->nnr || !s->p->nrname[nr]) {
+        char f[200];
+        kperf_syscall_pairer_name(s->p, (int32_t)nr, name);
+        snprintf(f, sizeof f, "events/syscalls/sys_enter_%s/enable", name);
+        kperf__sc_write(s->ft_dir, f, "0"); /* learned: quiet from now on */
+    }
+}
+
+KPERF__PRIV void kperf__sc_ftrace_read(kperf_syscalls *s) {
+    if (s->ft_fd < 0) return;
+    for (int rounds = 0; rounds < 64; rounds++) { /* bounded: the pipe refills while we read */
+        ssize_t r = read(s->ft_fd, s->ft_buf + s->ft_len, sizeof s->ft_buf - 1 - s->ft_len);
+        if (r <= 0) break;
+        s->ft_len += (size_t)r;
+        s->ft_buf[s->ft_len] = 0;
+        char *p = s->ft_buf, *nl;
+        while ((nl = strchr(p, '\n'))) {
+            *nl = 0;
+            kperf__sc_ftrace_line(s, p);
+            p = nl + 1;
+        }
+        s->ft_len = strlen(p);
+        if (s->ft_len == sizeof s->ft_buf - 1) s->ft_len = 0; /* an absurd line: drop it */
+        memmove(s->ft_buf, p, s->ft_len);
+    }
 }
 
 KPERF_API int kperf_syscalls_open(kperf_syscalls **out, const kperf_syscalls_desc *desc) {
@@ -9193,6 +9292,7 @@ KPERF_API int kperf_syscalls_open(kperf_syscalls **out, const kperf_syscalls_des
     if (desc) d = *desc;
     kperf_syscalls *s = (kperf_syscalls *)kperf__calloc(1, sizeof *s);
     if (!s) return kperf__fail(ENOMEM, "syscalls: out of memory");
+    s->ft_fd = -1;
     int rc = kperf_tracefs_open(&s->tfs, d.tracefs);
     if (rc == 0) rc = kperf_syscall_pairer_new(&s->p);
     char *spec = NULL, ev[300];
@@ -9216,8 +9316,22 @@ KPERF_API int kperf_syscalls_open(kperf_syscalls **out, const kperf_syscalls_des
     if (rc == 0 && !d.nfuncs && kperf__sc_spec_add(&spec, &len, &cap,
                                                    "raw_syscalls:sys_enter,raw_syscalls:sys_exit") < 0)
         rc = kperf__fail(ENOMEM, "out of memory");
-    if (rc == 0) rc = kperf__sc_sampler(s, &d, spec, d.ring_pages ? d.ring_pages : 256, true, &s->data);
-    if (rc == 0 && !d.nfuncs && !d.no_names) rc = kperf__sc_open_teachers(s, &d);
+    if (rc == 0) { /* cache the formats now: no id index scan at the first record */
+        const kperf_tp_format *f;
+        if (!d.nfuncs) {
+            kperf_tracefs_format(s->tfs, "raw_syscalls", "sys_enter", &f);
+            kperf_tracefs_format(s->tfs, "raw_syscalls", "sys_exit", &f);
+        }
+        for (size_t i = 0; i < d.nfuncs; i++) {
+            snprintf(ev, sizeof ev, "sys_enter_%s", d.funcs[i]);
+            kperf_tracefs_format(s->tfs, "syscalls", ev, &f);
+            snprintf(ev, sizeof ev, "sys_exit_%s", d.funcs[i]);
+            kperf_tracefs_format(s->tfs, "syscalls", ev, &f);
+        }
+        rc = kperf__sc_sampler(&d, spec, d.ring_pages ? d.ring_pages : 256, &s->data);
+    }
+    if (rc == 0 && !d.nfuncs && !d.no_names && kperf__sc_ftrace_open(s, &d) < 0)
+        snprintf(s->names_msg, sizeof s->names_msg, "%.500s", kperf_errmsg()); /* best effort */
     KPERF_FREE(spec);
     if (rc < 0) {
         kperf_syscalls_close(s);
@@ -9229,8 +9343,7 @@ KPERF_API int kperf_syscalls_open(kperf_syscalls **out, const kperf_syscalls_des
 
 KPERF_API void kperf_syscalls_close(kperf_syscalls *s) {
     if (!s) return;
-    for (size_t i = 0; i < s->nteach; i++) kperf_sampler_close(s->teach[i]);
-    KPERF_FREE(s->teach);
+    kperf__sc_ftrace_close(s);
     kperf_sampler_close(s->data);
     kperf_syscall_pairer_free(s->p);
     kperf_tracefs_close(s->tfs);
@@ -9239,33 +9352,13 @@ KPERF_API void kperf_syscalls_close(kperf_syscalls *s) {
 
 KPERF_API int kperf_syscalls_start(kperf_syscalls *s) {
     if (!s) return -EINVAL;
-    for (size_t i = 0; i < s->nteach; i++) {
-        int rc = kperf_sampler_start(s->teach[i]);
-        if (rc < 0) return rc;
-    }
+    kperf__sc_ftrace_read(s);
     return kperf_sampler_start(s->data);
 }
 
 KPERF_API int kperf_syscalls_stop(kperf_syscalls *s) {
     if (!s) return -EINVAL;
-    int rc = kperf_sampler_stop(s->data);
-    for (size_t i = 0; i < s->nteach; i++) {
-        int r = kperf_sampler_stop(s->teach[i]);
-        if (rc == 0) rc = r;
-    }
-    return rc;
-}
-
-KPERF__PRIV int kperf__sc_on_teacher(const kperf_record *rec, void *user) {
-    kperf_syscalls *s = (kperf_syscalls *)user;
-    kperf_syscall_event ev;
-    if (rec->type != KPERF_RECORD_SAMPLE || !rec->sample.raw) return 0;
-    memset(&ev, 0, sizeof ev);
-    if (kperf_syscall_event_decode(s->tfs, rec->sample.raw, rec->sample.raw_size, &ev) == 1 &&
-        ev.name && ev.nr >= 0 &&
-        ((size_t)ev.nr >= s->p->nnr || !s->p->nrname[ev.nr]))
-        return kperf_syscall_pairer_name(s->p, ev.nr, ev.name) < 0 ? -ENOMEM : 0;
-    return 0;
+    return kperf_sampler_stop(s->data);
 }
 
 KPERF__PRIV int kperf__sc_on_data(const kperf_record *rec, void *user) {
@@ -9296,10 +9389,7 @@ KPERF__PRIV int kperf__sc_on_data(const kperf_record *rec, void *user) {
 
 KPERF_API int kperf_syscalls_read(kperf_syscalls *s, kperf_syscall_fn fn, void *user) {
     if (!s) return kperf__fail(EINVAL, "kperf_syscalls_read: NULL tracer");
-    for (size_t i = 0; i < s->nteach; i++) { /* learn names first, then pair */
-        int rc = kperf_sampler_read(s->teach[i], kperf__sc_on_teacher, s);
-        if (rc < 0 && rc != -KPERF_ECORRUPT) return rc;
-    }
+    kperf__sc_ftrace_read(s); /* learn names first, then pair */
     s->fn = fn, s->user = user, s->done = 0, s->err = 0;
     int rc = kperf_sampler_read(s->data, kperf__sc_on_data, s);
     if (s->err < 0) return s->err;
@@ -9322,6 +9412,10 @@ KPERF_API void kperf_syscalls_counts(const kperf_syscalls *s, kperf_syscall_coun
         if (s && s->data) kperf_sampler_stats_read(s->data, &st);
         *lost = st.total.lost + st.total.lost_samples;
     }
+}
+
+KPERF_API const char *kperf_syscalls_names_status(const kperf_syscalls *s) {
+    return s ? s->names_msg : "";
 }
 
 KPERF_API kperf_sampler *kperf_syscalls_sampler(const kperf_syscalls *s) {
