@@ -1206,13 +1206,56 @@ KPERF_API const char *kperf_sampler_event_name(const kperf_sampler *s, size_t i)
  *  @return the name, or NULL when unknown. *Ownership:* the sampler's, valid until close. */
 KPERF_API const char *kperf_sampler_comm(const kperf_sampler *s, uint32_t pid);
 
+/** One sample in the libkperf record shape (its PmuData): flat and self-contained; every
+ *  pointer points into memory of the kperf_sample_rows that holds the row. */
+typedef struct kperf_sample_row {
+    const char *evt;       /**< event name, e.g. "cpu-clock" */
+    uint64_t ts;           /**< timestamp in the sampler's clock (ns) */
+    pid_t pid;             /**< process id */
+    pid_t tid;             /**< thread id */
+    int cpu;               /**< CPU the sample was taken on */
+    kperf_cpu_topo topo;   /**< where that CPU sits (core, numa, socket, ...); fields are -1
+                                when the topology is unknown */
+    const char *comm;      /**< thread name when the sample was taken; "" when unknown */
+    uint64_t period;       /**< events since the previous sample */
+    uint64_t count;        /**< events this sample stands for (its period) */
+    uint64_t ip;           /**< instruction pointer */
+    const uint64_t *stack; /**< call stack, leaf first, context markers removed; just the
+                                ip when no call chain was sampled */
+    size_t nstack;         /**< entries in stack */
+    const void *raw;       /**< raw tracepoint record, or NULL */
+    uint32_t raw_size;     /**< bytes of raw */
+} kperf_sample_row;
+
+/** Rows from one kperf_sampler_rows_read(). */
+typedef struct kperf_sample_rows {
+    kperf_sample_row *rows; /**< the samples, in time order */
+    size_t n;               /**< number of rows */
+    uint64_t lost;          /**< records the kernel dropped during this read */
+    uint64_t throttled;     /**< throttle events during this read */
+} kperf_sample_rows;
+
+/** @brief Drains the records available now into libkperf-shaped rows (side-band records
+ *  update names and are not returned).
+ *  @param s the sampler.
+ *  @param out receives the rows (an empty set when nothing was available); NULL on failure.
+ *  @return the number of rows, or a negative error code.
+ *  *Ownership:* the library's; free with kperf_sample_rows_free(). The rows stay valid
+ *  after the sampler is closed. */
+KPERF_API int kperf_sampler_rows_read(kperf_sampler *s, kperf_sample_rows **out);
+
+/** @brief Frees rows from kperf_sampler_rows_read(); accepts NULL. */
+KPERF_API void kperf_sample_rows_free(kperf_sample_rows *rows);
+
 /** Folded-stack aggregation (`a;b;c N` lines, the flame-graph input). Opaque. */
 typedef struct kperf_folded kperf_folded;
 
 /** Names a frame for folded output: write the name of @p addr into @p buf (size @p n,
- *  NUL-terminated) and return its length, or a negative value for "use the address". */
-typedef int (*kperf_frame_name_fn)(uint64_t addr, uint32_t pid, bool kernel, char *buf,
-                                   size_t n, void *user);
+ *  NUL-terminated) and return its length, or a negative value for "use the address".
+ *  @p kernel says the address is a kernel one; @p leaf is false for return addresses (every
+ *  frame but the innermost), which a symbolizer should look up as addr - 1. */
+typedef int (*kperf_frame_name_fn)(uint64_t addr, uint32_t pid, bool kernel, bool leaf,
+                                   char *buf, size_t n, void *user);
 
 /** @brief Creates an empty folded-stack aggregation.
  *  @param out receives it; NULL on failure. @param name frame namer, or NULL for hex
@@ -1286,15 +1329,16 @@ typedef struct kperf_perfdata_events {
     uint64_t records;               /**< records delivered so far */
 } kperf_perfdata_events;
 
-/** @brief Reads a pipe-mode perf.data file (kperf's, or `perf record -o -`) and delivers
- *  every kernel record, decoded by kperf_record_parse(), to @p fn in file order.
+/** @brief Reads a perf.data file, pipe layout (kperf's, `perf record -o -`) or the seekable
+ *  layout `perf record` writes by default, and delivers every kernel record, decoded by
+ *  kperf_record_parse(), to @p fn in file order.
  *  @param path the file ("-" for stdin).
  *  @param fn called per record; the record's `event` indexes @p events.
  *  @param user passed to @p fn.
  *  @param events receives the events as their HEADER_ATTR and EVENT_DESC records are read;
  *  may be NULL.
- *  @return records delivered, fn's negative value, -KPERF_ECORRUPT (message gives the
- *  offset), or -KPERF_ENOTSUP for a seekable (non-pipe) perf.data file. */
+ *  @return records delivered, fn's negative value, or -KPERF_ECORRUPT (the message gives
+ *  the offset). Event names come from EVENT_DESC in pipe files only. */
 KPERF_API int kperf_perfdata_read(const char *path, kperf_record_fn fn, void *user,
                                   kperf_perfdata_events *events);
 // <<perfdata
@@ -1602,18 +1646,18 @@ typedef struct kperf_syscalls_desc {
     bool all_cpus;           /**< every online CPU (system-wide when npids is 0) */
     bool inherit;            /**< follow threads and processes created after open */
     bool enable_on_exec;     /**< start at the target's next exec (fork-then-exec) */
-    bool no_names;           /**< all-syscalls mode: skip the naming events; numbers show
-                                  as syscall_NR (cheaper: 2 events instead of 2 + one per
-                                  syscall) */
+    bool no_names;           /**< all-syscalls mode: do not name numbers (no ftrace
+                                  instance); calls show as syscall_NR */
     uint32_t ring_pages;     /**< data pages per ring, a power of two; 0 = 256 */
     const char *tracefs;     /**< tracefs root; NULL = discovered (kperf_tracefs_open) */
 } kperf_syscalls_desc;
 
 /** A live syscall tracer (libkperf's trace_open with TRACE_SYS_CALL). Opaque.
  *  With funcs it opens syscalls:sys_enter_NAME / sys_exit_NAME for each; without, it
- *  opens raw_syscalls:sys_enter / sys_exit and learns every number's name from the
- *  running kernel's syscalls:sys_enter_* events as they fire (see docs/tracepoints.md).
- *  *Thread safety:* not thread-safe. */
+ *  opens raw_syscalls:sys_enter / sys_exit and learns each number's name from the running
+ *  kernel: a private ftrace instance (tracefs instances/kperf-PID-N, removed at close)
+ *  with the syscalls:sys_enter_* events on prints `sys_enter_NAME: __syscall_nr=N` as the
+ *  targets make calls (see docs/tracepoints.md). *Thread safety:* not thread-safe. */
 typedef struct kperf_syscalls kperf_syscalls;
 
 /** @brief Opens the tracer (disabled unless enable_on_exec).
@@ -1650,6 +1694,12 @@ KPERF_API int kperf_syscalls_stats(kperf_syscalls *s, const kperf_syscall_stat *
  *  lost so far (may be NULL). */
 KPERF_API void kperf_syscalls_counts(const kperf_syscalls *s, kperf_syscall_counts *out,
                                      uint64_t *lost);
+
+/** @brief Why syscall numbers cannot be named in all-syscalls mode ("" when they can, or
+ *  when funcs or no_names were given): no tracefs instances (not root), or a kernel
+ *  without ftrace's "fields" option (before Linux 6.5). Calls then show as syscall_NR.
+ *  @return a string owned by @p s. */
+KPERF_API const char *kperf_syscalls_names_status(const kperf_syscalls *s);
 
 /** @brief The underlying sampler (for kperf_sampler_fd() in a poll loop, or comm lookups).
  *  *Ownership:* the tracer's. */
@@ -6275,6 +6325,8 @@ struct kperf_sampler {
     char **filters;      /* tracepoint filter per event, or NULL */
     uint32_t *evflags;   /* kperf_event_flags per event */
     uint64_t *evperiod;  /* period/freq term per event, 0 = unset */
+    kperf_topology *topo; /* for rows, opened on first use */
+    kperf_evlist *evlist; /* the parsed events, index = event */
 };
 
 /* ---- process names (tid -> comm), kept from /proc and from COMM/FORK records ---- */
@@ -6332,75 +6384,13 @@ static void kperf__comm_track(kperf_sampler *s, const kperf_record *r) {
 
 /* ---- small helpers until the shared sections provide them ---- */
 
-/* Parses a CPU list such as "0-3,8,10-11" into a malloc'd array. */
-static int kperf__sampling_cpulist(const char *text, int **out, size_t *n) {
-    size_t cap = 16;
-    int *v = (int *)kperf__calloc(cap, sizeof *v);
-    *n = 0;
-    if (!v) return -ENOMEM;
-    const char *p = text;
-    while (*p) {
-        char *e;
-        long a = strtol(p, &e, 10), b;
-        if (e == p || a < 0 || a > 65535) break;
-        b = a;
-        if (*e == '-') {
-            p = e + 1;
-            b = strtol(p, &e, 10);
-            if (e == p || b < a || b > 65535) break;
-        }
-        for (long c = a; c <= b; c++) {
-            if (*n == cap) {
-                int *w = (int *)KPERF_REALLOC(v, cap * 2 * sizeof *v);
-                if (!w) return KPERF_FREE(v), -ENOMEM;
-                v = w, cap *= 2;
-            }
-            v[(*n)++] = (int)c;
-        }
-        p = e;
-        if (*p == ',') p++;
-        else break;
-    }
-    *out = v;
-    return 0;
-}
-
 static int kperf__sampling_online(int **cpus, size_t *n) {
     char buf[4096];
     if (kperf__read_file("/sys/devices/system/cpu/online", buf, sizeof buf) < 0) {
         long c = sysconf(_SC_NPROCESSORS_ONLN);
         snprintf(buf, sizeof buf, "0-%ld", c > 0 ? c - 1 : 0);
     }
-    return kperf__sampling_cpulist(buf, cpus, n);
-}
-
-/* Explains a failed perf_event_open for a sampling event. */
-static int kperf__sampling_open_error(int err, const char *ev, pid_t pid, int cpu) {
-    char tgt[64];
-    char para[16] = "?";
-    kperf__read_file("/proc/sys/kernel/perf_event_paranoid", para, sizeof para);
-    if (pid > 0) snprintf(tgt, sizeof tgt, "pid %d", (int)pid);
-    else if (pid == 0) snprintf(tgt, sizeof tgt, "the calling thread");
-    else snprintf(tgt, sizeof tgt, "CPU %d", cpu);
-    if (err == EACCES || err == EPERM)
-        return kperf__fail(KPERF_EPARANOID,
-                           "cannot sample %s on %s: permission denied (perf_event_paranoid is "
-                           "%s; CPU-wide or kernel sampling needs <= 1 or 0, or CAP_PERFMON; "
-                           "try include_kernel=false or `sysctl kernel.perf_event_paranoid=1`)",
-                           ev, tgt, para);
-    if (err == ESRCH)
-        return kperf__fail(KPERF_ENOTARGET, "cannot sample %s on %s: no such process", ev, tgt);
-    if (err == EMFILE || err == ENFILE)
-        return kperf__fail(KPERF_ELIMIT,
-                           "cannot sample %s on %s: out of file descriptors (raise `ulimit -n`)",
-                           ev, tgt);
-    if (err == ENOENT || err == EOPNOTSUPP || err == ENODEV)
-        return kperf__fail(KPERF_ENOTSUP,
-                           "cannot sample %s on %s: the event is not supported here (%s; a VM "
-                           "without a hardware PMU cannot sample cycles: use cpu-clock)",
-                           ev, tgt, strerror(err));
-    return kperf__fail(err, "cannot sample %s on %s: perf_event_open: %s", ev, tgt,
-                       strerror(err));
+    return kperf_cpulist_parse(buf, cpus, n);
 }
 
 /* ---- events ---- */
@@ -6442,7 +6432,7 @@ static int kperf__sampling_events(kperf_sampler *s, const char *spec) {
         if (!err && kperf__sampling_add_event(s, &a, ev->name) < 0)
             err = kperf__fail(ENOMEM, "out of memory");
     }
-    kperf_evlist_free(list);
+    s->evlist = list; /* kept: open errors name the parsed event and its PMU */
     if (!err && !s->nev) err = kperf__fail(KPERF_EPARSE, "empty event spec '%s'", spec);
     return err;
 }
@@ -6471,10 +6461,13 @@ static void kperf__sampling_attr(const kperf_sampler *s, size_t i) {
     a->disabled = 1;
     a->inherit = d->inherit;
     a->enable_on_exec = d->enable_on_exec;
-    a->exclude_kernel = mods ? !!(mods & KPERF_EV_EXCLUDE_KERNEL) : !d->include_kernel;
+    /* a tracepoint fires in the kernel: excluding the kernel would drop every hit that is
+     * not at a user-mode boundary (sys_enter), so only its kernel call chain is excluded */
+    bool tp = a->type == PERF_TYPE_TRACEPOINT;
+    a->exclude_kernel = mods ? !!(mods & KPERF_EV_EXCLUDE_KERNEL) : !d->include_kernel && !tp;
     a->exclude_user = mods ? !!(mods & KPERF_EV_EXCLUDE_USER) : d->exclude_user;
     a->exclude_hv = 1;
-    a->exclude_callchain_kernel = a->exclude_kernel;
+    a->exclude_callchain_kernel = a->exclude_kernel || !d->include_kernel;
     a->sample_id_all = 1;
     a->watermark = 1;
     a->wakeup_watermark = d->wakeup_bytes;
@@ -6560,7 +6553,7 @@ static int kperf__sampling_open_one(kperf_sampler *s, pid_t pid, int cpu, bool o
         if (fd < 0) {
             int err = errno;
             if (optional && err == ESRCH) return 0; /* a thread exited since listing */
-            return kperf__sampling_open_error(err, s->names[e], pid, cpu);
+            return kperf__open_error(err, &s->evlist->events[e], &s->attrs[e], pid, cpu, NULL);
         }
         if (s->filters[e] && ioctl(fd, PERF_EVENT_IOC_SET_FILTER, s->filters[e]) < 0) {
             close(fd);
@@ -6760,6 +6753,8 @@ KPERF_API void kperf_sampler_close(kperf_sampler *s) {
     KPERF_FREE(s->ids);
     KPERF_FREE(s->id_event);
     KPERF_FREE(s->comms);
+    kperf_topology_close(s->topo);
+    kperf_evlist_free(s->evlist);
     KPERF_FREE(s);
 }
 
@@ -6919,6 +6914,112 @@ KPERF_API const char *kperf_sampler_event_name(const kperf_sampler *s, size_t i)
     return s && i < s->nev ? s->names[i] : NULL;
 }
 
+/* ---- libkperf-shaped rows ---- */
+
+/* The public struct first; pointers are stored as offsets while the arrays grow and are
+ * fixed up once at the end. */
+typedef struct kperf__rows {
+    kperf_sample_rows pub;
+    size_t caprows;
+    uint64_t *frames;
+    size_t nframes, capframes;
+    char *bytes;
+    size_t nbytes, capbytes;
+    kperf_sampler *s;
+    int err;
+} kperf__rows;
+
+static bool kperf__grow(void **p, size_t *cap, size_t need, size_t elem) {
+    if (need <= *cap) return true;
+    size_t c = *cap ? *cap : 64;
+    while (c < need) c *= 2;
+    void *n = KPERF_REALLOC(*p, c * elem);
+    if (!n) return false;
+    *p = n, *cap = c;
+    return true;
+}
+
+/* Copies n bytes (plus a NUL) into the byte arena; returns its offset + 1 (0 = none). */
+static size_t kperf__rows_bytes(kperf__rows *r, const void *p, size_t n) {
+    if (!kperf__grow((void **)&r->bytes, &r->capbytes, r->nbytes + n + 8, 1)) return 0;
+    size_t off = r->nbytes;
+    if (n) memcpy(r->bytes + off, p, n);
+    r->bytes[off + n] = 0;
+    r->nbytes += (n + 8) & ~(size_t)7;
+    return off + 1;
+}
+
+static int kperf__rows_add(const kperf_record *rec, void *user) {
+    kperf__rows *r = (kperf__rows *)user;
+    if (rec->type != PERF_RECORD_SAMPLE) return 0;
+    if (!kperf__grow((void **)&r->pub.rows, &r->caprows, r->pub.n + 1, sizeof *r->pub.rows))
+        return r->err = -ENOMEM;
+    const kperf_sample *smp = &rec->sample;
+    kperf_sample_row *row = &r->pub.rows[r->pub.n++];
+    memset(row, 0, sizeof *row);
+    row->ts = rec->time;
+    row->pid = (pid_t)smp->pid, row->tid = (pid_t)smp->tid, row->cpu = (int)rec->cpu;
+    row->period = row->count = smp->period;
+    row->ip = smp->ip;
+    row->topo.cpu = row->cpu;
+    row->topo.core = row->topo.cluster = row->topo.die = row->topo.socket = row->topo.numa = -1;
+    if (r->s->topo) kperf_topology_cpu(r->s->topo, row->cpu, &row->topo);
+    const char *evt = rec->event >= 0 ? r->s->names[rec->event] : "";
+    const char *comm = kperf_sampler_comm(r->s, smp->tid);
+    row->evt = (const char *)(uintptr_t)kperf__rows_bytes(r, evt, strlen(evt));
+    row->comm = (const char *)(uintptr_t)kperf__rows_bytes(r, comm ? comm : "", comm ? strlen(comm) : 0);
+    if (smp->raw_size) {
+        row->raw = (const void *)(uintptr_t)kperf__rows_bytes(r, smp->raw, smp->raw_size);
+        row->raw_size = smp->raw_size;
+    }
+    size_t first = r->nframes;
+    uint32_t n = smp->nips;
+    if (!kperf__grow((void **)&r->frames, &r->capframes, r->nframes + (n ? n : 1),
+                     sizeof *r->frames))
+        return r->err = -ENOMEM;
+    for (uint32_t i = 0; i < n; i++)
+        if (smp->ips[i] < KPERF_CONTEXT_MAX) r->frames[r->nframes++] = smp->ips[i];
+    if (!n) r->frames[r->nframes++] = smp->ip;
+    row->stack = (const uint64_t *)(uintptr_t)first;
+    row->nstack = r->nframes - first;
+    return 0;
+}
+
+KPERF_API int kperf_sampler_rows_read(kperf_sampler *s, kperf_sample_rows **out) {
+    if (!out) return kperf__fail(EINVAL, "kperf_sampler_rows_read: out is NULL");
+    *out = NULL;
+    if (!s) return kperf__fail(EINVAL, "kperf_sampler_rows_read: sampler is NULL");
+    if (!s->topo) kperf_topology_open(&s->topo, NULL); /* best effort: -1 fields without */
+    kperf__rows *r = (kperf__rows *)kperf__calloc(1, sizeof *r);
+    if (!r) return kperf__fail(ENOMEM, "out of memory");
+    r->s = s;
+    int n = kperf_sampler_read(s, kperf__rows_add, r);
+    if (n < 0 || r->err) {
+        kperf_sample_rows_free(&r->pub);
+        return r->err ? kperf__fail(ENOMEM, "out of memory for sample rows") : n;
+    }
+    for (size_t i = 0; i < r->pub.n; i++) { /* offsets -> pointers */
+        kperf_sample_row *row = &r->pub.rows[i];
+        row->evt = r->bytes + ((uintptr_t)row->evt - 1);
+        row->comm = r->bytes + ((uintptr_t)row->comm - 1);
+        if (row->raw) row->raw = r->bytes + ((uintptr_t)row->raw - 1);
+        row->stack = r->frames + (uintptr_t)row->stack;
+    }
+    r->pub.lost = s->st.last.lost;
+    r->pub.throttled = s->st.last.throttled;
+    *out = &r->pub;
+    return (int)r->pub.n;
+}
+
+KPERF_API void kperf_sample_rows_free(kperf_sample_rows *rows) {
+    if (!rows) return;
+    kperf__rows *r = (kperf__rows *)rows;
+    KPERF_FREE(r->pub.rows);
+    KPERF_FREE(r->frames);
+    KPERF_FREE(r->bytes);
+    KPERF_FREE(r);
+}
+
 /* ---- folded stacks ---- */
 
 typedef struct kperf__fold_ent {
@@ -7007,9 +7108,9 @@ static int kperf__folded_append(kperf_folded *f, size_t *len, const char *text) 
 }
 
 static int kperf__folded_frame(kperf_folded *f, size_t *len, uint64_t addr, uint32_t pid,
-                               bool kernel) {
+                               bool kernel, bool leaf) {
     char name[512];
-    int n = f->name ? f->name(addr, pid, kernel, name, sizeof name, f->user) : -1;
+    int n = f->name ? f->name(addr, pid, kernel, leaf, name, sizeof name, f->user) : -1;
     if (n < 0)
         snprintf(name, sizeof name, "0x%llx%s", (unsigned long long)addr, kernel ? "_[k]" : "");
     return kperf__folded_append(f, len, name);
@@ -7022,18 +7123,20 @@ KPERF_API int kperf_folded_add(kperf_folded *f, const kperf_sample *smp, const c
     if (comm && *comm && (err = kperf__folded_append(f, &len, comm))) return err;
     if (smp->nips) {
         /* root first; a context marker applies to the entries after it (inwards) */
+        size_t leaf = 0;
+        while (leaf < smp->nips && smp->ips[leaf] >= KPERF_CONTEXT_MAX) leaf++;
         for (size_t i = smp->nips; i-- > 0;) {
             uint64_t a = smp->ips[i];
-            if (a >= KPERF_CONTEXT_MAX) continue;
+            if (a >= KPERF_CONTEXT_MAX || (!a && i != leaf)) continue; /* markers, chain ends */
             bool kernel = false;
             for (size_t k = i; k-- > 0;)
                 if (smp->ips[k] >= KPERF_CONTEXT_MAX) {
                     kernel = smp->ips[k] == KPERF_CONTEXT_KERNEL;
                     break;
                 }
-            if ((err = kperf__folded_frame(f, &len, a, smp->pid, kernel))) return err;
+            if ((err = kperf__folded_frame(f, &len, a, smp->pid, kernel, i == leaf))) return err;
         }
-    } else if ((err = kperf__folded_frame(f, &len, smp->ip, smp->pid, false))) {
+    } else if ((err = kperf__folded_frame(f, &len, smp->ip, smp->pid, false, true))) {
         return err;
     }
     if (!len) return 0;
@@ -7618,15 +7721,16 @@ static void kperf__pdin_event_desc(const unsigned char *b, size_t n, kperf_perfd
 }
 
 static int kperf__pdin_loop(FILE *f, const char *path, kperf_record_fn fn, void *user,
-                            kperf_perfdata_events *events, kperf__pdin *in, uint64_t *buf) {
+                            kperf_perfdata_events *events, kperf__pdin *in, uint64_t *buf,
+                            uint64_t off, uint64_t end) {
     unsigned char *b = (unsigned char *)buf;
-    uint64_t off = 16;
     int count = 0;
     for (;;) {
         struct perf_event_header h;
+        if (off >= end) return count;
         size_t got = fread(&h, 1, sizeof h, f);
         if (got == 0) return count;
-        if (got != sizeof h || h.size < 8)
+        if (got != sizeof h || h.size < 8 || h.size > end - off)
             return kperf__fail(KPERF_ECORRUPT, "%s: truncated or invalid record at offset %llu",
                                path, (unsigned long long)off);
         memcpy(b, &h, sizeof h);
@@ -7657,15 +7761,51 @@ static int kperf__pdin_loop(FILE *f, const char *path, kperf_record_fn fn, void 
             if (ev >= 0) l = &in->layout[ev];
         }
         kperf_record rec;
-        if (kperf_record_parse(b, h.size, l, &rec) < 0)
+        if (kperf_record_parse(b, h.size, l, &rec) < 0) {
+            char why[256]; /* the parser's message, copied: kperf__fail rewrites it */
+            snprintf(why, sizeof why, "%.200s", kperf_errmsg());
             return kperf__fail(KPERF_ECORRUPT, "%s: record at offset %llu: %s", path,
-                               (unsigned long long)(off - h.size), kperf_errmsg());
+                               (unsigned long long)(off - h.size), why);
+        }
         rec.event = ev >= 0 ? ev : kperf__pdin_event_of(in, rec.id);
         if (events) events->records++;
         count++;
         int rc = fn(&rec, user);
         if (rc < 0) return rc;
     }
+}
+
+/* The seekable layout `perf record` writes by default: a 104-byte header whose attrs section
+ * holds {attr, ids section} entries, then the data section of records. */
+static int kperf__pdin_file(FILE *f, const char *path, kperf_record_fn fn, void *user,
+                            kperf_perfdata_events *events, kperf__pdin *in, uint64_t *buf) {
+    uint64_t h[11]; /* magic, size, attr_size, attrs{off,size}, data{off,size}, types{off,size} */
+    unsigned char *b = (unsigned char *)buf;
+    if (fseek(f, 0, SEEK_SET) || fread(h, 8, 11, f) != 11)
+        return kperf__fail(KPERF_ECORRUPT, "%s: truncated perf.data header", path);
+    uint64_t asz = h[2], aoff = h[3], an = asz ? h[4] / asz : 0;
+    if (asz < 64 + 16 || asz > 4096 || an > 4096)
+        return kperf__fail(KPERF_ECORRUPT, "%s: bad attrs section (entry %llu bytes)", path,
+                           (unsigned long long)asz);
+    for (uint64_t i = 0; i < an; i++) {
+        uint64_t sec[2];
+        memset(b, 0, 8);
+        if (fseek(f, (long)(aoff + i * asz), SEEK_SET) || fread(b + 8, 1, asz, f) != asz)
+            return kperf__fail(KPERF_ECORRUPT, "%s: truncated attrs section", path);
+        memcpy(sec, b + 8 + asz - 16, 16);
+        uint32_t attr_size = (uint32_t)(asz - 16);
+        memcpy(b + 8 + 4, &attr_size, 4); /* the entry's own size field may differ */
+        if (sec[1] > 65536 - 8 - attr_size || (sec[1] & 7))
+            return kperf__fail(KPERF_ECORRUPT, "%s: bad ids section", path);
+        if (sec[1] && (fseek(f, (long)sec[0], SEEK_SET) ||
+                       fread(b + 8 + attr_size, 1, sec[1], f) != sec[1]))
+            return kperf__fail(KPERF_ECORRUPT, "%s: truncated ids section", path);
+        if (kperf__pdin_attr(in, b, 8 + attr_size + (size_t)sec[1], events) < 0)
+            return kperf__fail(KPERF_ECORRUPT, "%s: bad attr %llu", path, (unsigned long long)i);
+    }
+    if (fseek(f, (long)h[5], SEEK_SET))
+        return kperf__fail(KPERF_ECORRUPT, "%s: data section out of range", path);
+    return kperf__pdin_loop(f, path, fn, user, events, in, buf, h[5], h[5] + h[6]);
 }
 
 KPERF_API int kperf_perfdata_read(const char *path, kperf_record_fn fn, void *user,
@@ -7682,12 +7822,13 @@ KPERF_API int kperf_perfdata_read(const char *path, kperf_record_fn fn, void *us
     if (!buf) rc = kperf__fail(ENOMEM, "out of memory");
     else if (fread(hdr, 1, sizeof hdr, f) != sizeof hdr || hdr[0] != kperf__pd_magic)
         rc = kperf__fail(KPERF_ECORRUPT, "%s is not a perf.data file", path);
-    else if (hdr[1] != 16)
-        rc = kperf__fail(KPERF_ENOTSUP,
-                         "%s is a seekable perf.data file; kperf reads the pipe layout: convert "
-                         "it with `perf inject -i %s -o - > pipe.data`", path, path);
+    else if (hdr[1] == 16)
+        rc = kperf__pdin_loop(f, path, fn, user, events, &in, buf, 16, UINT64_MAX);
+    else if (hdr[1] == 104 && f != stdin)
+        rc = kperf__pdin_file(f, path, fn, user, events, &in, buf);
     else
-        rc = kperf__pdin_loop(f, path, fn, user, events, &in, buf);
+        rc = kperf__fail(KPERF_ECORRUPT, "%s: unknown perf.data header size %llu", path,
+                         (unsigned long long)hdr[1]);
     if (f != stdin) fclose(f);
     KPERF_FREE(buf);
     KPERF_FREE(in.ids);
@@ -8992,16 +9133,19 @@ KPERF_API int kperf_syscall_names(kperf_tracefs *tfs, const char *const **names,
 struct kperf_syscalls {
     kperf_tracefs *tfs;
     kperf_sampler *data;        /* the events whose records are paired */
-    kperf_sampler **teach;      /* all-syscalls mode: sys_enter_* events that name numbers */
-    size_t nteach;
+    char ft_dir[PATH_MAX];      /* all-syscalls mode: the ftrace instance naming numbers */
+    int ft_fd;                  /* its trace_pipe, or -1 */
+    char ft_buf[4096];          /* a partial line carried between reads */
+    size_t ft_len;
+    char names_msg[512];        /* why numbers cannot be named, "" when they can */
     kperf_syscall_pairer *p;
     kperf_syscall_fn fn;        /* the current read's callback */
     void *user;
     int done, err;
 };
 
-/* The sampler's spec parser takes at most this many characters per spec. */
-#define KPERF__SC_SPEC_MAX 1000
+/* The sampler's spec parser is given specs of at most this many characters. */
+#define KPERF__SC_SPEC_MAX 4000
 
 KPERF__PRIV int kperf__sc_spec_add(char **spec, size_t *len, size_t *cap, const char *ev) {
     size_t n = strlen(ev);
@@ -9017,8 +9161,7 @@ KPERF__PRIV int kperf__sc_spec_add(char **spec, size_t *len, size_t *cap, const 
     return 0;
 }
 
-KPERF__PRIV int kperf__sc_sampler(kperf_syscalls *s, const kperf_syscalls_desc *d,
-                                  const char *spec, uint32_t pages, bool sideband,
+KPERF__PRIV int kperf__sc_sampler(const kperf_syscalls_desc *d, const char *spec, uint32_t pages,
                                   kperf_sampler **out) {
     kperf_sampler_desc sd;
     memset(&sd, 0, sizeof sd);
@@ -9030,35 +9173,123 @@ KPERF__PRIV int kperf__sc_sampler(kperf_syscalls *s, const kperf_syscalls_desc *
     sd.all_cpus = d->all_cpus;
     sd.inherit = d->inherit;
     sd.enable_on_exec = d->enable_on_exec;
-    sd.no_sideband = !sideband;
     sd.ring_pages = pages;
-    (void)s;
     return kperf_sampler_open(out, &sd);
 }
 
-/* Opens per-syscall enter events in chunks the sampler's parser accepts; they only teach
- * number -> name, so their rings are small and losing records there is harmless. */
-KPERF__PRIV int kperf__sc_open_teachers(kperf_syscalls *s, const kperf_syscalls_desc *d) {
+/* ---- naming numbers from the running kernel ----
+ * tracefs has no number -> name table, and perf events on every syscalls:sys_enter_NAME
+ * would cost one RCU grace period each when closed (about 12 s for 360 of them in a VM).
+ * So kperf makes a private ftrace instance, enables the sys_enter_NAME events there (one
+ * tracepoint probe for all of them: nothing per event to tear down) with the "fields"
+ * option, and reads `sys_enter_NAME: __syscall_nr=0x27 (39)` lines from its trace_pipe. */
+
+KPERF__PRIV int kperf__sc_write(const char *dir, const char *file, const char *text) {
+    char path[PATH_MAX + 300];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    ssize_t w = write(fd, text, strlen(text));
+    int e = errno;
+    close(fd);
+    return w < 0 ? -e : 0;
+}
+
+KPERF__PRIV void kperf__sc_ftrace_close(kperf_syscalls *s) {
+    if (s->ft_fd >= 0) close(s->ft_fd);
+    s->ft_fd = -1;
+    if (s->ft_dir[0]) {
+        kperf__sc_write(s->ft_dir, "tracing_on", "0");
+        rmdir(s->ft_dir); /* disables its events and frees its buffers */
+        s->ft_dir[0] = 0;
+    }
+}
+
+KPERF__PRIV void kperf__sc_ftrace_read(kperf_syscalls *s);
+
+KPERF__PRIV int kperf__sc_ftrace_open(kperf_syscalls *s, const kperf_syscalls_desc *d) {
+    static int seq;
     const char *const *names;
     size_t n;
     int rc = kperf_syscall_names(s->tfs, &names, &n);
     if (rc < 0) return rc;
-    s->teach = (kperf_sampler **)kperf__calloc(n / 8 + 2, sizeof *s->teach);
-    if (!s->teach) return kperf__fail(ENOMEM, "syscalls: out of memory");
-    char *spec = NULL, ev[300];
-    size_t len = 0, cap = 0;
-    for (size_t i = 0; i <= n && rc >= 0; i++) {
-        if (i < n) snprintf(ev, sizeof ev, "syscalls:sys_enter_%s", names[i]);
-        if (len && (i == n || len + strlen(ev) + 1 > KPERF__SC_SPEC_MAX)) {
-            rc = kperf__sc_sampler(s, d, spec, 4, false, &s->teach[s->nteach]);
-            if (rc == 0) s->nteach++;
-            len = 0;
-        }
-        if (i < n && rc >= 0 && kperf__sc_spec_add(&spec, &len, &cap, ev) < 0)
-            rc = kperf__fail(ENOMEM, "syscalls: out of memory");
+    snprintf(s->ft_dir, sizeof s->ft_dir, "%.3000s/instances/kperf-%d-%d", s->tfs->root, (int)getpid(),
+             __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED));
+    if (mkdir(s->ft_dir, 0700) < 0) {
+        int e = errno;
+        s->ft_dir[0] = 0;
+        return kperf__fail(e, "cannot create the ftrace instance that names syscall numbers "
+                           "(%s/instances: %s); names show as syscall_NR", s->tfs->root, strerror(e));
     }
-    KPERF_FREE(spec);
-    return rc;
+    if ((rc = kperf__sc_write(s->ft_dir, "options/fields", "1")) < 0) {
+        kperf__sc_ftrace_close(s);
+        return kperf__fail(-rc, "this kernel's ftrace has no 'fields' option (Linux 6.5+); "
+                           "syscall numbers show as syscall_NR");
+    }
+    (void)d; /* machine-wide on purpose: any process teaches a number (ftrace's pid filter
+              * can miss a task that moves between CPUs), and each event is switched off
+              * as soon as it has named its number, so the cost is one line per syscall */
+    for (size_t i = 0; i < n; i++) {
+        char f[300];
+        snprintf(f, sizeof f, "events/syscalls/sys_enter_%s/enable", names[i]);
+        kperf__sc_write(s->ft_dir, f, "1");
+    }
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/trace_pipe", s->ft_dir);
+    s->ft_fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (s->ft_fd < 0) {
+        int e = errno;
+        kperf__sc_ftrace_close(s);
+        return kperf__fail(e, "cannot read %s: %s", path, strerror(e));
+    }
+    /* The machine's frequent syscalls name themselves within milliseconds; switching them
+     * off now keeps them from flooding the instance's buffer (which overwrites its oldest
+     * lines) while the targets make their rarer calls. */
+    for (int i = 0; i < 5; i++) {
+        struct timespec ts = {0, 2000000};
+        nanosleep(&ts, NULL);
+        kperf__sc_ftrace_read(s);
+    }
+    return 0;
+}
+
+/* Learns from one trace_pipe line: "... sys_enter_NAME: __syscall_nr=0x27 (39) ...". */
+KPERF__PRIV void kperf__sc_ftrace_line(kperf_syscalls *s, const char *line) {
+    const char *a = strstr(line, ": sys_enter_"), *b;
+    if (!a || !(b = strstr(a, ": __syscall_nr="))) return;
+    a += 12;
+    char name[128];
+    size_t len = (size_t)(b - a);
+    if (len == 0 || len >= sizeof name) return;
+    memcpy(name, a, len), name[len] = 0;
+    char *end;
+    long nr = strtol(b + 15, &end, 0);
+    if (end == b + 15 || nr < 0 || nr > 65535) return;
+    if ((size_t)nr >= s->p->nnr || !s->p->nrname[nr]) {
+        char f[200];
+        kperf_syscall_pairer_name(s->p, (int32_t)nr, name);
+        snprintf(f, sizeof f, "events/syscalls/sys_enter_%s/enable", name);
+        kperf__sc_write(s->ft_dir, f, "0"); /* learned: quiet from now on */
+    }
+}
+
+KPERF__PRIV void kperf__sc_ftrace_read(kperf_syscalls *s) {
+    if (s->ft_fd < 0) return;
+    for (int rounds = 0; rounds < 64; rounds++) { /* bounded: the pipe refills while we read */
+        ssize_t r = read(s->ft_fd, s->ft_buf + s->ft_len, sizeof s->ft_buf - 1 - s->ft_len);
+        if (r <= 0) break;
+        s->ft_len += (size_t)r;
+        s->ft_buf[s->ft_len] = 0;
+        char *p = s->ft_buf, *nl;
+        while ((nl = strchr(p, '\n'))) {
+            *nl = 0;
+            kperf__sc_ftrace_line(s, p);
+            p = nl + 1;
+        }
+        s->ft_len = strlen(p);
+        if (s->ft_len == sizeof s->ft_buf - 1) s->ft_len = 0; /* an absurd line: drop it */
+        memmove(s->ft_buf, p, s->ft_len);
+    }
 }
 
 KPERF_API int kperf_syscalls_open(kperf_syscalls **out, const kperf_syscalls_desc *desc) {
@@ -9069,6 +9300,7 @@ KPERF_API int kperf_syscalls_open(kperf_syscalls **out, const kperf_syscalls_des
     if (desc) d = *desc;
     kperf_syscalls *s = (kperf_syscalls *)kperf__calloc(1, sizeof *s);
     if (!s) return kperf__fail(ENOMEM, "syscalls: out of memory");
+    s->ft_fd = -1;
     int rc = kperf_tracefs_open(&s->tfs, d.tracefs);
     if (rc == 0) rc = kperf_syscall_pairer_new(&s->p);
     char *spec = NULL, ev[300];
@@ -9092,8 +9324,22 @@ KPERF_API int kperf_syscalls_open(kperf_syscalls **out, const kperf_syscalls_des
     if (rc == 0 && !d.nfuncs && kperf__sc_spec_add(&spec, &len, &cap,
                                                    "raw_syscalls:sys_enter,raw_syscalls:sys_exit") < 0)
         rc = kperf__fail(ENOMEM, "out of memory");
-    if (rc == 0) rc = kperf__sc_sampler(s, &d, spec, d.ring_pages ? d.ring_pages : 256, true, &s->data);
-    if (rc == 0 && !d.nfuncs && !d.no_names) rc = kperf__sc_open_teachers(s, &d);
+    if (rc == 0) { /* cache the formats now: no id index scan at the first record */
+        const kperf_tp_format *f;
+        if (!d.nfuncs) {
+            kperf_tracefs_format(s->tfs, "raw_syscalls", "sys_enter", &f);
+            kperf_tracefs_format(s->tfs, "raw_syscalls", "sys_exit", &f);
+        }
+        for (size_t i = 0; i < d.nfuncs; i++) {
+            snprintf(ev, sizeof ev, "sys_enter_%s", d.funcs[i]);
+            kperf_tracefs_format(s->tfs, "syscalls", ev, &f);
+            snprintf(ev, sizeof ev, "sys_exit_%s", d.funcs[i]);
+            kperf_tracefs_format(s->tfs, "syscalls", ev, &f);
+        }
+        rc = kperf__sc_sampler(&d, spec, d.ring_pages ? d.ring_pages : 256, &s->data);
+    }
+    if (rc == 0 && !d.nfuncs && !d.no_names && kperf__sc_ftrace_open(s, &d) < 0)
+        snprintf(s->names_msg, sizeof s->names_msg, "%.500s", kperf_errmsg()); /* best effort */
     KPERF_FREE(spec);
     if (rc < 0) {
         kperf_syscalls_close(s);
@@ -9105,8 +9351,7 @@ KPERF_API int kperf_syscalls_open(kperf_syscalls **out, const kperf_syscalls_des
 
 KPERF_API void kperf_syscalls_close(kperf_syscalls *s) {
     if (!s) return;
-    for (size_t i = 0; i < s->nteach; i++) kperf_sampler_close(s->teach[i]);
-    KPERF_FREE(s->teach);
+    kperf__sc_ftrace_close(s);
     kperf_sampler_close(s->data);
     kperf_syscall_pairer_free(s->p);
     kperf_tracefs_close(s->tfs);
@@ -9115,33 +9360,13 @@ KPERF_API void kperf_syscalls_close(kperf_syscalls *s) {
 
 KPERF_API int kperf_syscalls_start(kperf_syscalls *s) {
     if (!s) return -EINVAL;
-    for (size_t i = 0; i < s->nteach; i++) {
-        int rc = kperf_sampler_start(s->teach[i]);
-        if (rc < 0) return rc;
-    }
+    kperf__sc_ftrace_read(s);
     return kperf_sampler_start(s->data);
 }
 
 KPERF_API int kperf_syscalls_stop(kperf_syscalls *s) {
     if (!s) return -EINVAL;
-    int rc = kperf_sampler_stop(s->data);
-    for (size_t i = 0; i < s->nteach; i++) {
-        int r = kperf_sampler_stop(s->teach[i]);
-        if (rc == 0) rc = r;
-    }
-    return rc;
-}
-
-KPERF__PRIV int kperf__sc_on_teacher(const kperf_record *rec, void *user) {
-    kperf_syscalls *s = (kperf_syscalls *)user;
-    kperf_syscall_event ev;
-    if (rec->type != KPERF_RECORD_SAMPLE || !rec->sample.raw) return 0;
-    memset(&ev, 0, sizeof ev);
-    if (kperf_syscall_event_decode(s->tfs, rec->sample.raw, rec->sample.raw_size, &ev) == 1 &&
-        ev.name && ev.nr >= 0 &&
-        ((size_t)ev.nr >= s->p->nnr || !s->p->nrname[ev.nr]))
-        return kperf_syscall_pairer_name(s->p, ev.nr, ev.name) < 0 ? -ENOMEM : 0;
-    return 0;
+    return kperf_sampler_stop(s->data);
 }
 
 KPERF__PRIV int kperf__sc_on_data(const kperf_record *rec, void *user) {
@@ -9172,10 +9397,7 @@ KPERF__PRIV int kperf__sc_on_data(const kperf_record *rec, void *user) {
 
 KPERF_API int kperf_syscalls_read(kperf_syscalls *s, kperf_syscall_fn fn, void *user) {
     if (!s) return kperf__fail(EINVAL, "kperf_syscalls_read: NULL tracer");
-    for (size_t i = 0; i < s->nteach; i++) { /* learn names first, then pair */
-        int rc = kperf_sampler_read(s->teach[i], kperf__sc_on_teacher, s);
-        if (rc < 0 && rc != -KPERF_ECORRUPT) return rc;
-    }
+    kperf__sc_ftrace_read(s); /* learn names first, then pair */
     s->fn = fn, s->user = user, s->done = 0, s->err = 0;
     int rc = kperf_sampler_read(s->data, kperf__sc_on_data, s);
     if (s->err < 0) return s->err;
@@ -9198,6 +9420,10 @@ KPERF_API void kperf_syscalls_counts(const kperf_syscalls *s, kperf_syscall_coun
         if (s && s->data) kperf_sampler_stats_read(s->data, &st);
         *lost = st.total.lost + st.total.lost_samples;
     }
+}
+
+KPERF_API const char *kperf_syscalls_names_status(const kperf_syscalls *s) {
+    return s ? s->names_msg : "";
 }
 
 KPERF_API kperf_sampler *kperf_syscalls_sampler(const kperf_syscalls *s) {
