@@ -437,7 +437,8 @@ typedef struct kperf_event_info {
     const char *name;           /**< a spec that kperf_evlist_parse() accepts */
     const char *pmu;            /**< PMU name ("software", "tracepoint", "cpu", ...) */
     enum kperf_event_kind kind; /**< its kind (never KPERF_EVENT_KIND_ALL) */
-    const char *desc;           /**< sysfs terms of an alias, a short text otherwise */
+    const char *desc;           /**< sysfs terms of an alias (plus ", scale S UNIT" when
+                                     sysfs gives them), a short text otherwise */
 } kperf_event_info;
 
 /** Callback of kperf_events_foreach(); a negative return stops the walk. */
@@ -4361,8 +4362,15 @@ KPERF__PRIV int kperf__list_aliases(kperf__list_ctx *c, const kperf_pmus *pmus,
                                                   : KPERF_EVENT_KIND_OTHER;
         if (pk != k) continue;
         for (size_t j = 0; j < p->naliases; j++) {
-            snprintf(name, sizeof name, "%s/%s/", p->name, p->aliases[j].name);
-            int rc = kperf__list_emit(c, name, p->name, k, p->aliases[j].terms);
+            const kperf_pmu_alias *a = &p->aliases[j];
+            char desc[600];
+            snprintf(name, sizeof name, "%s/%s/", p->name, a->name);
+            if (a->scale != 1.0 || a->unit[0])
+                snprintf(desc, sizeof desc, "%.500s, scale %g%s%s", a->terms, a->scale,
+                         a->unit[0] ? " " : "", a->unit);
+            else
+                kperf__strlcpy(desc, a->terms, sizeof desc);
+            int rc = kperf__list_emit(c, name, p->name, k, desc);
             if (rc < 0) return rc;
         }
     }
