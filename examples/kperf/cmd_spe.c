@@ -249,13 +249,13 @@ int cmd_spe_record(int argc, char **argv) {
         if (bad) return fprintf(stderr, "kperf spe-record: bad option %s\n", a), spe_record_usage(stderr);
     }
     if (!plan) return spe_record_run(&d, seconds, argv[0]);
-    kperf_spe_plan *pl;
+    kperf_plan *pl;
     if (kperf_spe_plan_open(&pl, &d) < 0) return cli_fail(argv[0]);
     char line[1024];
     for (size_t i = 0; i < pl->nentries; i++) {
-        kperf_spe_plan_format(pl, i, line, sizeof line);
+        kperf_plan_format(pl, i, line, sizeof line);
         printf("%s\n", line);
     }
-    kperf_spe_plan_free(pl);
+    kperf_plan_free(pl);
     return 0;
 }
