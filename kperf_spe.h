@@ -378,6 +378,26 @@ KPERF_API void kperf_spe_decoder_close(kperf_spe_decoder *d);
  *  @return records delivered, a callback's negative value, or -ENOMEM. */
 KPERF_API int kperf_spe_decode(const void *buf, size_t len, const kperf_spe_decoder_desc *desc,
                                kperf_spe_decoder_stats *stats);
+/* ---- records as samples ---------------------------------------------------------------- */
+
+/** @brief The perf_mem_data_src value of a record (what `perf mem` and `perf c2c` read):
+ *  operation (load/store), cache level, snoop, remote and TLB, from the DATA-SOURCE packet
+ *  through the table of the CPU (::kperf_spe_ds_table) or, for an unknown CPU, from the
+ *  EVENTS bits (L1D/LLC access and refill, remote access, TLB access and walk).
+ *  @param r the record. @param midr MIDR_EL1 of the CPU that wrote it (0 = unknown).
+ *  @return the union perf_mem_data_src value; 0 for a record that is not a load or store. */
+KPERF_API uint64_t kperf_spe_data_src(const kperf_spe_record *r, uint64_t midr);
+
+/** @brief Fills a ::kperf_sample from a record, so SPE records flow through the same code as
+ *  samples (symbolization of ip with pid, folded stacks, reports): ip = pc, pid/tid, time
+ *  (perf time when known, else the raw timestamp), cpu, addr = data VA (or the branch target
+ *  of a branch), phys_addr = PA, weight = total latency, data_src = kperf_spe_data_src();
+ *  `fields` says which ones were present. The SPE extension fields (events, op, latencies,
+ *  source) stay in the record.
+ *  @param r the record. @param midr MIDR_EL1 (0 = unknown). @param out receives the sample. */
+KPERF_API void kperf_spe_record_to_sample(const kperf_spe_record *r, uint64_t midr,
+                                          kperf_sample *out);
+
 /* ---- PMUs, filters, plan ------------------------------------------------------------- */
 
 /** libkperf dataFilter bits (PmuAttr.dataFilter), each encoded through the format field
@@ -1252,6 +1272,108 @@ KPERF_API int kperf_spe_decode(const void *buf, size_t len, const kperf_spe_deco
     kperf_spe_decoder_close(d);
     return total;
 }
+/* ---- records as samples ---------------------------------------------------------------- */
+
+/* perf_mem_data_src field shifts (UAPI): op 0, lvl 5, snoop 19, dtlb 26, lvl_num 33,
+ * remote 37, snoopx 38. Values are the PERF_MEM_* constants. */
+#define KPERF__MEM(lvl, num, snoop, snoopx, remote)                                           \
+    (((uint64_t)(lvl) << 5) | ((uint64_t)(num) << 33) | ((uint64_t)(snoop) << 19) |         \
+     ((uint64_t)(snoopx) << 38) | ((uint64_t)(remote) << 37))
+
+/* Common (Neoverse/Cortex) table, as perf maps it; stores carry no level. */
+static uint64_t kperf__spe_ds_common(uint64_t src) {
+    switch (src) {
+    case 0x0: return KPERF__MEM(0x08 | 0x02, 0x1, 0x02, 0, 0);   /* L1D: L1 hit */
+    case 0x8: return KPERF__MEM(0x20 | 0x02, 0x2, 0x02, 0, 0);   /* L2 hit */
+    case 0x9: return KPERF__MEM(0x20 | 0x02, 0x2, 0, 0x02, 0);   /* peer core: L2, peer */
+    case 0xa:                                                   /* local cluster */
+    case 0xc: return KPERF__MEM(0x40 | 0x02, 0x3, 0, 0x02, 0);   /* peer cluster: L3, peer */
+    case 0xb: return KPERF__MEM(0x40 | 0x02, 0x3, 0x04, 0, 0);   /* system cache: L3, snoop hit */
+    case 0xd: return KPERF__MEM(0x400, 0xb, 0, 0x02, 1);         /* remote: any cache, remote */
+    case 0xe: return KPERF__MEM(0x80 | 0x02, 0xd, 0x02, 0, 0);   /* DRAM: local RAM */
+    default: return 0;
+    }
+}
+
+/* HiSilicon HIP table: levels from the encoding's names; *_HITM hit a modified line. */
+static uint64_t kperf__spe_ds_hisi(uint64_t src) {
+    switch (src) {
+    case 18: return KPERF__MEM(0x08 | 0x02, 0x1, 0x02, 0, 0);    /* L1 */
+    case 16: return KPERF__MEM(0x20 | 0x02, 0x2, 0x02, 0, 0);    /* L2 */
+    case 17: return KPERF__MEM(0x20 | 0x02, 0x2, 0x10, 0, 0);    /* L2 HITM */
+    case 0: return KPERF__MEM(0x20 | 0x02, 0x2, 0, 0x02, 0);     /* peer CPU */
+    case 1: return KPERF__MEM(0x20 | 0x02, 0x2, 0x10, 0x02, 0);  /* peer CPU HITM */
+    case 2: return KPERF__MEM(0x40 | 0x02, 0x3, 0x02, 0, 0);     /* L3 */
+    case 3: return KPERF__MEM(0x40 | 0x02, 0x3, 0x10, 0, 0);     /* L3 HITM */
+    case 4: return KPERF__MEM(0x40 | 0x02, 0x3, 0, 0x02, 0);     /* peer cluster */
+    case 5: return KPERF__MEM(0x40 | 0x02, 0x3, 0x10, 0x02, 0);  /* peer cluster HITM */
+    case 6: return KPERF__MEM(0x400, 0xb, 0, 0x02, 1);           /* remote socket */
+    case 7: return KPERF__MEM(0x400, 0xb, 0x10, 0x02, 1);        /* remote socket HITM */
+    case 8: return KPERF__MEM(0x80 | 0x02, 0xd, 0x02, 0, 0);     /* local memory */
+    case 9: return KPERF__MEM(0x100 | 0x02, 0xd, 0, 0, 1);       /* remote memory */
+    case 13: return KPERF__MEM(0x1000 | 0x02, 0xa, 0, 0, 0);     /* non-cacheable device */
+    default: return 0;
+    }
+}
+
+/* AmpereOne values translated to the common encoding (as perf does). */
+static uint64_t kperf__spe_ds_ampere(uint64_t src) {
+    static const int8_t to_common[10] = {0x9, -1, -1, 0xb, -1, 0xd, -1, 0xe, 0x0, 0x8};
+    return src < 10 && to_common[src] >= 0 ? kperf__spe_ds_common((uint64_t)to_common[src]) : 0;
+}
+
+/* Unknown CPU: levels from the EVENTS bits. */
+static uint64_t kperf__spe_ds_events(uint64_t ev) {
+    uint64_t lvl = 0;
+    if (ev & (KPERF_SPE_EV_LLC_ACCESS | KPERF_SPE_EV_LLC_REFILL))
+        lvl = 0x40 | ((ev & KPERF_SPE_EV_LLC_REFILL) ? 0x04 : 0x02);
+    else if (ev & (KPERF_SPE_EV_L1D_ACCESS | KPERF_SPE_EV_L1D_REFILL))
+        lvl = 0x08 | ((ev & KPERF_SPE_EV_L1D_REFILL) ? 0x04 : 0x02);
+    if (ev & KPERF_SPE_EV_REMOTE_ACCESS) lvl |= 0x400;
+    return (uint64_t)lvl << 5;
+}
+
+KPERF_API uint64_t kperf_spe_data_src(const kperf_spe_record *r, uint64_t midr) {
+    if (!KPERF_SPE_HAS(r, KPERF_SPE_F_OP) || r->op_class != KPERF_SPE_OP_LDST) return 0;
+    bool store = r->op_payload & 1;
+    uint64_t v = store ? 0x04 : 0x02; /* PERF_MEM_OP_STORE / LOAD */
+    int table = kperf_spe_ds_table_for_midr(midr);
+    if (table != KPERF_SPE_DS_NONE && KPERF_SPE_HAS(r, KPERF_SPE_F_DATA_SOURCE)) {
+        if (store) /* the tables say nothing about where a store went */
+            v |= KPERF__MEM(0x01, 0xf, 0x01, 0, 0);
+        else if (table == KPERF_SPE_DS_COMMON) v |= kperf__spe_ds_common(r->data_source);
+        else if (table == KPERF_SPE_DS_HISI_HIP) v |= kperf__spe_ds_hisi(r->data_source);
+        else v |= kperf__spe_ds_ampere(r->data_source);
+    } else {
+        v |= kperf__spe_ds_events(r->events);
+    }
+    if (r->events & (KPERF_SPE_EV_TLB_ACCESS | KPERF_SPE_EV_TLB_REFILL)) /* dtlb at bit 26 */
+        v |= (uint64_t)(0x20 | ((r->events & KPERF_SPE_EV_TLB_REFILL) ? 0x04 : 0x02)) << 26;
+    return v;
+}
+
+KPERF_API void kperf_spe_record_to_sample(const kperf_spe_record *r, uint64_t midr,
+                                          kperf_sample *out) {
+    memset(out, 0, sizeof *out);
+    if (KPERF_SPE_HAS(r, KPERF_SPE_F_ADDR + KPERF_SPE_ADDR_PC)) out->ip = r->pc, out->fields |= KPERF_SAMPLE_IP;
+    if (r->flags & KPERF_SPE_REC_TID) {
+        out->pid = (uint32_t)r->pid, out->tid = (uint32_t)r->tid;
+        out->fields |= KPERF_SAMPLE_TID;
+    }
+    if (KPERF_SPE_HAS(r, KPERF_SPE_F_TIMESTAMP)) {
+        out->time = (r->flags & KPERF_SPE_REC_TIME) ? r->time : r->timestamp;
+        out->fields |= KPERF_SAMPLE_TIME;
+    }
+    if (r->cpu >= 0) out->cpu = (uint32_t)r->cpu, out->fields |= KPERF_SAMPLE_CPU;
+    if (KPERF_SPE_HAS(r, KPERF_SPE_F_ADDR + KPERF_SPE_ADDR_VA)) out->addr = r->va, out->fields |= KPERF_SAMPLE_ADDR;
+    else if (KPERF_SPE_HAS(r, KPERF_SPE_F_ADDR + KPERF_SPE_ADDR_TGT)) out->addr = r->tgt, out->fields |= KPERF_SAMPLE_ADDR;
+    if (KPERF_SPE_HAS(r, KPERF_SPE_F_ADDR + KPERF_SPE_ADDR_PA)) out->phys_addr = r->pa, out->fields |= KPERF_SAMPLE_PHYS_ADDR;
+    if (KPERF_SPE_HAS(r, KPERF_SPE_F_COUNTER + KPERF_SPE_CNT_TOTAL)) out->weight = r->lat_total, out->fields |= KPERF_SAMPLE_WEIGHT;
+    out->data_src = kperf_spe_data_src(r, midr);
+    if (out->data_src) out->fields |= KPERF_SAMPLE_DATA_SRC;
+    out->period = 1;
+}
+
 /* ---- PMUs, filters, plan ------------------------------------------------------------- */
 
 static int kperf__spe_cap_cmp(const void *a, const void *b) {
