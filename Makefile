@@ -32,13 +32,32 @@ help:
 	@echo "make bench      run the benchmarks, write docs/PERFORMANCE.md"
 	@echo "make docs       Doxygen reference (warnings are errors)"
 	@echo "make install    PREFIX=/usr/local DESTDIR= : headers, tool, kperf.pc"
+	@echo "make python     $(B)/python/libkperf.so and the kperf package in $(B)/python/kperf"
 
 setup:
 	@bash tests/setup.sh build
 
 tool: $(B)/kperf
 examples: $(EXAMPLES)
-tests: $(TESTS_C) $(TESTS_CXX) $(PROGS) $(B)/kperf $(EXAMPLES) $(B)/tests/compile_checks
+tests: $(TESTS_C) $(TESTS_CXX) $(PROGS) $(B)/kperf $(EXAMPLES) $(B)/tests/compile_checks \
+       $(B)/python/libkperf.so
+
+# Python package (examples/python/kperf) and the shared library it loads with ctypes.
+PY_SRC := $(wildcard examples/python/kperf/*.py)
+python: $(B)/python/libkperf.so $(patsubst examples/python/%,$(B)/python/%,$(PY_SRC)) \
+        $(B)/python/profiler.py
+
+$(B)/python/libkperf.so: examples/python/libkperf.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -fPIC -shared -o $@ $< $(LIBS)
+
+$(B)/python/kperf/%.py: examples/python/kperf/%.py
+	@mkdir -p $(dir $@)
+	cp $< $@
+
+$(B)/python/profiler.py: examples/python/profiler.py
+	@mkdir -p $(dir $@)
+	cp $< $@
 
 $(B)/kperf: $(TOOL_SRC) examples/kperf/*.h $(HEADERS) | $(B)
 	$(CC) $(CFLAGS_ALL) -o $@ $(TOOL_SRC) $(LIBS)
