@@ -567,6 +567,7 @@ typedef struct kperf_counter_desc {
     bool include_kernel;    /**< count kernel space too (needs paranoid <= 1); events with
                                  an explicit :u/:k modifier keep it */
     bool include_hv;        /**< count the hypervisor too */
+    bool exclude_user;      /**< do not count user space (with include_kernel: kernel only) */
     bool enable_on_exec;    /**< start counting when the target execs (kperf stat -- cmd);
                                  start() is then not needed */
 } kperf_counter_desc;
@@ -719,6 +720,86 @@ KPERF_API void kperf_region_cost_read(const kperf_region *r, kperf_region_cost *
 // <<region
 
 // >>task --------------------------------------------------------------------------------
+
+/** What a task does (libkperf's PmuTaskType). */
+typedef enum kperf_task_kind {
+    KPERF_TASK_COUNTING = 0,     /**< count events (this section) */
+    KPERF_TASK_SAMPLING = 1,     /**< sample events (the sampling section adds it) */
+    KPERF_TASK_SPE_SAMPLING = 2, /**< Arm SPE sampling (kperf_spe.h adds it) */
+} kperf_task_kind;
+
+/** What a task measures (libkperf's PmuAttr). Zero-initialised: no events (an error), every
+ *  CPU system-wide, user space only, no groups. */
+typedef struct kperf_task_attr {
+    const char *const *events;  /**< event specs, one per entry (evtList) */
+    size_t nevents;             /**< number of events */
+    const pid_t *pids;          /**< processes, every thread of each (pidList); none = the
+                                     CPUs of cpus system-wide (needs paranoid <= 0) */
+    size_t npids;               /**< number of pids */
+    const int *cpus;            /**< CPUs (cpuList); none = every online CPU system-wide,
+                                     or any CPU for pids */
+    size_t ncpus;               /**< number of cpus */
+    const int *groups;          /**< per event, its group number (evtAttr): events with the
+                                     same number form one group, -1 = no group; NULL = no
+                                     groups */
+    bool exclude_user;          /**< do not count user space (excludeUser) */
+    bool include_kernel;        /**< count kernel space (the inverse of excludeKernel;
+                                     needs paranoid <= 1) */
+    bool include_new_fork;      /**< count threads and children created after the open and
+                                     report each exited one as its own record
+                                     (includeNewFork; counting only) */
+    const char *sysfs_root;     /**< sysfs root for PMUs and topology; NULL = "/" or
+                                     KPERF_SYSFS_ROOT */
+} kperf_task_attr;
+
+/** One flat record of a task read (libkperf's PmuData). */
+typedef struct kperf_task_data {
+    const char *event;      /**< event name as given */
+    uint64_t ts;            /**< CLOCK_MONOTONIC ns of the read (counting) */
+    pid_t pid;              /**< process; -1 for a CPU-wide record */
+    pid_t tid;              /**< thread; -1 for a CPU-wide record */
+    int cpu;                /**< CPU; -1 when the record follows a thread on any CPU */
+    kperf_cpu_topo topo;    /**< where cpu sits (cpuTopo: core, numa, socket...); every
+                                 field -1 when cpu is -1 */
+    char comm[16];          /**< the thread's command name; "" when it is gone */
+    uint64_t count;         /**< counting: the (scaled) count since the previous read */
+    uint64_t total;         /**< counting: the (scaled) count since the open */
+    double count_percent;   /**< counting: running / enabled time, 0..1 (countPercent);
+                                 below 1 the counts are scaled estimates */
+    bool exited;            /**< a thread created after the open that has exited */
+} kperf_task_data;
+
+/** A libkperf-style task: events over pids and CPUs, one open/start/stop/read/close. */
+typedef struct kperf_task kperf_task;
+
+/** @brief Opens a task (libkperf's PmuOpen).
+ *  @param out receives the task; NULL on failure.
+ *  @param kind what the task does; this version implements ::KPERF_TASK_COUNTING.
+ *  @param attr what to measure.
+ *  @return 0, or a negative code (-KPERF_ENOTSUP for a kind not built in; the counting
+ *  errors of kperf_counter_open()).
+ *  *Ownership:* close with kperf_task_close(). */
+KPERF_API int kperf_task_open(kperf_task **out, kperf_task_kind kind, const kperf_task_attr *attr);
+
+/** @brief Starts collecting (PmuEnable). @return 0 or a negative code. */
+KPERF_API int kperf_task_start(kperf_task *t);
+
+/** @brief Stops collecting (PmuDisable). @return 0 or a negative code. */
+KPERF_API int kperf_task_stop(kperf_task *t);
+
+/** @brief Reads every record (PmuRead): for counting, one per event and thread (or CPU),
+ *  plus one per exited new thread with include_new_fork.
+ *  @param t the task.
+ *  @param out receives a new array; free it with kperf_task_data_free().
+ *  @return the number of records, or a negative code.
+ *  *Ownership:* the array and its strings are one allocation, independent of the task. */
+KPERF_API int kperf_task_read(kperf_task *t, kperf_task_data **out);
+
+/** @brief Frees an array from kperf_task_read() (PmuDataFree); accepts NULL. */
+KPERF_API void kperf_task_data_free(kperf_task_data *data);
+
+/** @brief Closes the task (PmuClose); accepts NULL. */
+KPERF_API void kperf_task_close(kperf_task *t);
 // <<task
 
 // >>ringbuf -----------------------------------------------------------------------------
@@ -1124,13 +1205,56 @@ KPERF_API const char *kperf_sampler_event_name(const kperf_sampler *s, size_t i)
  *  @return the name, or NULL when unknown. *Ownership:* the sampler's, valid until close. */
 KPERF_API const char *kperf_sampler_comm(const kperf_sampler *s, uint32_t pid);
 
+/** One sample in the libkperf record shape (its PmuData): flat and self-contained; every
+ *  pointer points into memory of the kperf_sample_rows that holds the row. */
+typedef struct kperf_sample_row {
+    const char *evt;       /**< event name, e.g. "cpu-clock" */
+    uint64_t ts;           /**< timestamp in the sampler's clock (ns) */
+    pid_t pid;             /**< process id */
+    pid_t tid;             /**< thread id */
+    int cpu;               /**< CPU the sample was taken on */
+    kperf_cpu_topo topo;   /**< where that CPU sits (core, numa, socket, ...); fields are -1
+                                when the topology is unknown */
+    const char *comm;      /**< thread name when the sample was taken; "" when unknown */
+    uint64_t period;       /**< events since the previous sample */
+    uint64_t count;        /**< events this sample stands for (its period) */
+    uint64_t ip;           /**< instruction pointer */
+    const uint64_t *stack; /**< call stack, leaf first, context markers removed; just the
+                                ip when no call chain was sampled */
+    size_t nstack;         /**< entries in stack */
+    const void *raw;       /**< raw tracepoint record, or NULL */
+    uint32_t raw_size;     /**< bytes of raw */
+} kperf_sample_row;
+
+/** Rows from one kperf_sampler_rows_read(). */
+typedef struct kperf_sample_rows {
+    kperf_sample_row *rows; /**< the samples, in time order */
+    size_t n;               /**< number of rows */
+    uint64_t lost;          /**< records the kernel dropped during this read */
+    uint64_t throttled;     /**< throttle events during this read */
+} kperf_sample_rows;
+
+/** @brief Drains the records available now into libkperf-shaped rows (side-band records
+ *  update names and are not returned).
+ *  @param s the sampler.
+ *  @param out receives the rows (an empty set when nothing was available); NULL on failure.
+ *  @return the number of rows, or a negative error code.
+ *  *Ownership:* the library's; free with kperf_sample_rows_free(). The rows stay valid
+ *  after the sampler is closed. */
+KPERF_API int kperf_sampler_rows_read(kperf_sampler *s, kperf_sample_rows **out);
+
+/** @brief Frees rows from kperf_sampler_rows_read(); accepts NULL. */
+KPERF_API void kperf_sample_rows_free(kperf_sample_rows *rows);
+
 /** Folded-stack aggregation (`a;b;c N` lines, the flame-graph input). Opaque. */
 typedef struct kperf_folded kperf_folded;
 
 /** Names a frame for folded output: write the name of @p addr into @p buf (size @p n,
- *  NUL-terminated) and return its length, or a negative value for "use the address". */
-typedef int (*kperf_frame_name_fn)(uint64_t addr, uint32_t pid, bool kernel, char *buf,
-                                   size_t n, void *user);
+ *  NUL-terminated) and return its length, or a negative value for "use the address".
+ *  @p kernel says the address is a kernel one; @p leaf is false for return addresses (every
+ *  frame but the innermost), which a symbolizer should look up as addr - 1. */
+typedef int (*kperf_frame_name_fn)(uint64_t addr, uint32_t pid, bool kernel, bool leaf,
+                                   char *buf, size_t n, void *user);
 
 /** @brief Creates an empty folded-stack aggregation.
  *  @param out receives it; NULL on failure. @param name frame namer, or NULL for hex
@@ -1204,15 +1328,16 @@ typedef struct kperf_perfdata_events {
     uint64_t records;               /**< records delivered so far */
 } kperf_perfdata_events;
 
-/** @brief Reads a pipe-mode perf.data file (kperf's, or `perf record -o -`) and delivers
- *  every kernel record, decoded by kperf_record_parse(), to @p fn in file order.
+/** @brief Reads a perf.data file, pipe layout (kperf's, `perf record -o -`) or the seekable
+ *  layout `perf record` writes by default, and delivers every kernel record, decoded by
+ *  kperf_record_parse(), to @p fn in file order.
  *  @param path the file ("-" for stdin).
  *  @param fn called per record; the record's `event` indexes @p events.
  *  @param user passed to @p fn.
  *  @param events receives the events as their HEADER_ATTR and EVENT_DESC records are read;
  *  may be NULL.
- *  @return records delivered, fn's negative value, -KPERF_ECORRUPT (message gives the
- *  offset), or -KPERF_ENOTSUP for a seekable (non-pipe) perf.data file. */
+ *  @return records delivered, fn's negative value, or -KPERF_ECORRUPT (the message gives
+ *  the offset). Event names come from EVENT_DESC in pipe files only. */
 KPERF_API int kperf_perfdata_read(const char *path, kperf_record_fn fn, void *user,
                                   kperf_perfdata_events *events);
 // <<perfdata
@@ -1497,6 +1622,87 @@ typedef struct kperf_syscall_counts {
 /** @brief Reads the bookkeeping counters. */
 KPERF_API void kperf_syscall_pairer_counts(const kperf_syscall_pairer *p,
                                            kperf_syscall_counts *out);
+
+/** @brief Decodes the raw data of a raw_syscalls:sys_enter / sys_exit or a
+ *  syscalls:sys_enter_NAME / sys_exit_NAME record: sets is_exit, nr, name (NAME for the
+ *  per-syscall events, else NULL) and ret. The caller fills time, pid, tid and cpu from the
+ *  sample. The event's field descriptors are found at its first record and cached in @p tfs.
+ *  @param raw the PERF_SAMPLE_RAW bytes; @p size their length.
+ *  @return 1 when decoded; 0 when the record is not a syscall event; -KPERF_ECORRUPT for a
+ *  truncated record; -KPERF_ENOEVENT when no tracefs event has its common_type. */
+KPERF_API int kperf_syscall_event_decode(kperf_tracefs *tfs, const void *raw, size_t size,
+                                         kperf_syscall_event *ev);
+
+/** What to trace (libkperf's PmuTraceAttr). Zero-initialise; zero fields are defaults. */
+typedef struct kperf_syscalls_desc {
+    const char *const *funcs; /**< syscall names to trace ("read", "write"); with nfuncs.
+                                   0 = every syscall of the running kernel */
+    size_t nfuncs;           /**< number of funcs */
+    const pid_t *pids;       /**< processes to trace (all their threads); with npids */
+    size_t npids;            /**< number of pids; 0 and no CPUs = the calling thread */
+    const int *cpus;         /**< CPUs to trace on; with ncpus */
+    size_t ncpus;            /**< number of cpus */
+    bool all_cpus;           /**< every online CPU (system-wide when npids is 0) */
+    bool inherit;            /**< follow threads and processes created after open */
+    bool enable_on_exec;     /**< start at the target's next exec (fork-then-exec) */
+    bool no_names;           /**< all-syscalls mode: do not name numbers (no ftrace
+                                  instance); calls show as syscall_NR */
+    uint32_t ring_pages;     /**< data pages per ring, a power of two; 0 = 256 */
+    const char *tracefs;     /**< tracefs root; NULL = discovered (kperf_tracefs_open) */
+} kperf_syscalls_desc;
+
+/** A live syscall tracer (libkperf's trace_open with TRACE_SYS_CALL). Opaque.
+ *  With funcs it opens syscalls:sys_enter_NAME / sys_exit_NAME for each; without, it
+ *  opens raw_syscalls:sys_enter / sys_exit and learns each number's name from the running
+ *  kernel: a private ftrace instance (tracefs instances/kperf-PID-N, removed at close)
+ *  with the syscalls:sys_enter_* events on prints `sys_enter_NAME: __syscall_nr=N` as the
+ *  targets make calls (see docs/tracepoints.md). *Thread safety:* not thread-safe. */
+typedef struct kperf_syscalls kperf_syscalls;
+
+/** @brief Opens the tracer (disabled unless enable_on_exec).
+ *  @param out receives it; NULL on failure.
+ *  @param desc what to trace; NULL = every syscall of the calling thread.
+ *  @return 0; -KPERF_ENOEVENT for a name the kernel has no sys_enter_NAME for (message
+ *  names it); -KPERF_ENOTRACEFS; the sampler's errors (permissions, limits).
+ *  *Ownership:* close with kperf_syscalls_close(). */
+KPERF_API int kperf_syscalls_open(kperf_syscalls **out, const kperf_syscalls_desc *desc);
+
+/** @brief Closes the tracer; accepts NULL. Names and records it returned become invalid. */
+KPERF_API void kperf_syscalls_close(kperf_syscalls *s);
+
+/** @brief Enables tracing. @return 0 or a negative errno. */
+KPERF_API int kperf_syscalls_start(kperf_syscalls *s);
+
+/** @brief Disables tracing; what is buffered stays readable. @return 0 or a negative errno. */
+KPERF_API int kperf_syscalls_stop(kperf_syscalls *s);
+
+/** @brief Drains the rings in time order, pairs entries with exits (entries whose exit is
+ *  not yet read stay pending for the next read) and calls @p fn per completed call.
+ *  @param fn may be NULL (statistics only). @param user passed to @p fn.
+ *  @return the number of calls completed, or a negative error (or @p fn's value). */
+KPERF_API int kperf_syscalls_read(kperf_syscalls *s, kperf_syscall_fn fn, void *user);
+
+/** @brief Per-syscall statistics so far (see kperf_syscall_pairer_stats()).
+ *  @param out receives an array owned by @p s, valid until the next call on @p s.
+ *  @param count receives its length. @return 0 or -ENOMEM. */
+KPERF_API int kperf_syscalls_stats(kperf_syscalls *s, const kperf_syscall_stat **out,
+                                   size_t *count);
+
+/** @brief Bookkeeping: pairing counters, and records the kernel dropped (ring full).
+ *  @param out receives the pairer's counters. @param lost receives the number of records
+ *  lost so far (may be NULL). */
+KPERF_API void kperf_syscalls_counts(const kperf_syscalls *s, kperf_syscall_counts *out,
+                                     uint64_t *lost);
+
+/** @brief Why syscall numbers cannot be named in all-syscalls mode ("" when they can, or
+ *  when funcs or no_names were given): no tracefs instances (not root), or a kernel
+ *  without ftrace's "fields" option (before Linux 6.5). Calls then show as syscall_NR.
+ *  @return a string owned by @p s. */
+KPERF_API const char *kperf_syscalls_names_status(const kperf_syscalls *s);
+
+/** @brief The underlying sampler (for kperf_sampler_fd() in a poll loop, or comm lookups).
+ *  *Ownership:* the tracer's. */
+KPERF_API kperf_sampler *kperf_syscalls_sampler(const kperf_syscalls *s);
 
 /** @brief The running kernel's syscall names (libkperf's sys_call_func_list): every
  *  `events/syscalls/sys_enter_NAME` in tracefs, sorted.
@@ -3358,7 +3564,72 @@ KPERF__PRIV int kperf__apply_alias(kperf__parser *P, kperf_event *e, const kperf
     return 0;
 }
 
-/* One `key[=value]` term inside pmu/.../ applied to @p e. */
+/* perf's own terms: config/config1..3 set a whole word, period/freq a sampling rate.
+ * Returns 1 when @p k was one of them. */
+KPERF__PRIV int kperf__term_keyword(kperf_event *e, const char *k, uint64_t num) {
+    if (!strncmp(k, "config", 6) && (!k[6] || (k[6] >= '1' && k[6] <= '3' && !k[7]))) {
+        e->config[k[6] ? k[6] - '0' : 0] = num;
+        return 1;
+    }
+    if (!strcmp(k, "period") || !strcmp(k, "freq")) {
+        e->period = num;
+        if (k[0] == 'f') e->flags |= KPERF_EV_FREQ;
+        else e->flags &= ~(uint32_t)KPERF_EV_FREQ;
+        return 1;
+    }
+    return 0;
+}
+
+/* A bare term that is not a format field: an alias of the PMU, or a generic hardware
+ * name on a core PMU (`cpu_core/cycles/`); else -KPERF_ENOEVENT with suggestions. */
+KPERF__PRIV int kperf__term_bare(kperf__parser *P, kperf_event *e, const kperf_pmu *pmu,
+                                 const char *k) {
+    const kperf_pmu_alias *a = kperf_pmu_alias_find(pmu, k);
+    if (a) return kperf__apply_alias(P, e, pmu, a);
+    uint32_t type;
+    uint64_t config;
+    if (pmu->is_core && kperf__generic_lookup(k, &type, &config) && type != PERF_TYPE_SOFTWARE) {
+        e->type = type;
+        e->config[0] = config;
+        if (kperf_pmus_hybrid(P->pmus)) e->config[0] |= (uint64_t)pmu->type << PERF_PMU_TYPE_SHIFT;
+        return 0;
+    }
+    kperf__suggest s;
+    char text[400];
+    kperf__suggest_init(&s, k);
+    for (size_t i = 0; i < pmu->naliases; i++) kperf__suggest_add(pmu->aliases[i].name, &s);
+    for (size_t i = 0; i < pmu->nformats; i++) kperf__suggest_add(pmu->formats[i].name, &s);
+    kperf__suggest_text(&s, text, sizeof text);
+    return kperf__fail(KPERF_ENOEVENT, "%s/%s/: PMU %s has no event or format field '%s'%s",
+                       pmu->name, k, pmu->name, k, text);
+}
+
+/* `key=value` where key is neither a keyword nor a format field of the PMU. */
+KPERF__PRIV int kperf__term_unknown(kperf__parser *P, const kperf_pmu *pmu, const char *k,
+                                    size_t at) {
+    static const char *const perf_keywords[] = {
+        "time", "call-graph", "stack-size", "max-stack", "nr", "inherit", "no-inherit",
+        "overwrite", "no-overwrite", "driver-config", "percore", "aux-output",
+        "aux-sample-size", "metric-id", "branch_type"};
+    char msg[512], list[200] = "";
+    for (size_t i = 0; i < sizeof perf_keywords / sizeof perf_keywords[0]; i++)
+        if (!strcmp(k, perf_keywords[i])) {
+            snprintf(msg, sizeof msg,
+                     "perf term '%s' is not supported by kperf (supported: config, config1, "
+                     "config2, config3, name, period, freq and the PMU's format fields)", k);
+            return kperf__parse_error(P, at, msg);
+        }
+    size_t ll = 0;
+    for (size_t i = 0; i < pmu->nformats && ll + 40 < sizeof list; i++)
+        ll += (size_t)snprintf(list + ll, sizeof list - ll, "%s%s", i ? ", " : "",
+                               pmu->formats[i].name);
+    snprintf(msg, sizeof msg, "'%s' is not a format field of %s (fields: %s)", k, pmu->name,
+             pmu->nformats ? list : "none");
+    return kperf__parse_error(P, at, msg);
+}
+
+/* One `key[=value]` term inside pmu/.../ (or of a sysfs alias) applied to @p e; @p at is
+ * the key's offset in the spec, for messages. */
 KPERF__PRIV int kperf__apply_term(kperf__parser *P, kperf_event *e, const kperf_pmu *pmu,
                                   const char *key, size_t klen, const char *val, size_t vlen,
                                   bool has_val, size_t at, bool from_alias) {
@@ -3378,16 +3649,7 @@ KPERF__PRIV int kperf__apply_term(kperf__parser *P, kperf_event *e, const kperf_
         snprintf(msg, sizeof msg, "bad value for '%s' (expected a decimal or 0x hex number)", k);
         return kperf__parse_error(P, at + klen + 1, msg);
     }
-    if (!strncmp(k, "config", 6) && (!k[6] || (k[6] >= '1' && k[6] <= '3' && !k[7]))) {
-        e->config[k[6] ? k[6] - '0' : 0] = num;
-        return 0;
-    }
-    if (!strcmp(k, "period") || !strcmp(k, "freq")) {
-        e->period = num;
-        if (k[0] == 'f') e->flags |= KPERF_EV_FREQ;
-        else e->flags &= ~(uint32_t)KPERF_EV_FREQ;
-        return 0;
-    }
+    if (kperf__term_keyword(e, k, num)) return 0;
     if (kperf_pmu_format_find(pmu, k)) {
         int rc = kperf_pmu_encode(pmu, k, num, e->config);
         if (rc < 0 && !from_alias) {
@@ -3396,48 +3658,12 @@ KPERF__PRIV int kperf__apply_term(kperf__parser *P, kperf_event *e, const kperf_
         }
         return rc;
     }
-    if (!has_val && !from_alias) {
-        const kperf_pmu_alias *a = kperf_pmu_alias_find(pmu, k);
-        if (a) return kperf__apply_alias(P, e, pmu, a);
-        uint32_t type;
-        uint64_t config;
-        if (pmu->is_core && kperf__generic_lookup(k, &type, &config) &&
-            type != PERF_TYPE_SOFTWARE) {
-            e->type = type;
-            e->config[0] = config;
-            if (kperf_pmus_hybrid(P->pmus))
-                e->config[0] |= (uint64_t)pmu->type << PERF_PMU_TYPE_SHIFT;
-            return 0;
-        }
-        kperf__suggest s;
-        char text[400];
-        kperf__suggest_init(&s, k);
-        for (size_t i = 0; i < pmu->naliases; i++) kperf__suggest_add(pmu->aliases[i].name, &s);
-        for (size_t i = 0; i < pmu->nformats; i++) kperf__suggest_add(pmu->formats[i].name, &s);
-        kperf__suggest_text(&s, text, sizeof text);
-        return kperf__fail(KPERF_ENOEVENT, "%s/%s/: PMU %s has no event or format field '%s'%s",
-                           pmu->name, k, pmu->name, k, text);
-    }
-    if (from_alias) return 0; /* a keyword of perf's json aliases we do not need */
-    static const char *const perf_keywords[] = {
-        "time", "call-graph", "stack-size", "max-stack", "nr", "inherit", "no-inherit",
-        "overwrite", "no-overwrite", "driver-config", "percore", "aux-output",
-        "aux-sample-size", "metric-id", "branch_type"};
-    for (size_t i = 0; i < sizeof perf_keywords / sizeof perf_keywords[0]; i++)
-        if (!strcmp(k, perf_keywords[i])) {
-            snprintf(msg, sizeof msg,
-                     "perf term '%s' is not supported by kperf (supported: config, config1, "
-                     "config2, config3, name, period, freq and the PMU's format fields)", k);
-            return kperf__parse_error(P, at, msg);
-        }
-    char list[200] = "";
-    size_t ll = 0;
-    for (size_t i = 0; i < pmu->nformats && ll + 40 < sizeof list; i++)
-        ll += (size_t)snprintf(list + ll, sizeof list - ll, "%s%s", i ? ", " : "",
-                               pmu->formats[i].name);
-    snprintf(msg, sizeof msg, "'%s' is not a format field of %s (fields: %s)", k, pmu->name,
-             pmu->nformats ? list : "none");
-    return kperf__parse_error(P, at, msg);
+    if (from_alias)
+        return kperf__fail(KPERF_EPARSE, "%s: a sysfs alias uses '%s', which is not a format "
+                                         "field of the PMU (the alias cannot be encoded)",
+                           pmu->name, k);
+    if (!has_val) return kperf__term_bare(P, e, pmu, k);
+    return kperf__term_unknown(P, pmu, k, at);
 }
 
 /* Parses "term=val,term,..." of length @p len; @p base is its offset in the spec. */
@@ -4575,6 +4801,7 @@ static void kperf__count_attr(const kperf_counter_desc *d, const kperf_event *ev
     if (!explicit_mode && !uncore) {
         a->exclude_kernel = !d->include_kernel;
         a->exclude_hv = !d->include_hv;
+        a->exclude_user = d->exclude_user;
     }
 }
 
@@ -5376,6 +5603,167 @@ fail:
 // <<region
 
 // >>task --------------------------------------------------------------------------------
+
+struct kperf_task {
+    kperf_task_kind kind;
+    kperf_counter *counter;     /* COUNTING */
+    kperf_topology *topo;
+    char **names;               /* per event of the counter: the name the caller gave */
+    size_t nnames;
+    /* the sampling and SPE sections add their objects here */
+};
+
+/* Builds the perf spec of a task: events with the same group number become one {group}
+ * at the place of the first; -1 (or no groups) stands alone. names[] receives each
+ * event's caller-given name in spec order. */
+static int kperf__task_spec(const kperf_task_attr *a, char **spec, char ***names) {
+    size_t len = 1;
+    for (size_t i = 0; i < a->nevents; i++) {
+        if (!a->events[i] || !a->events[i][0])
+            return kperf__fail(EINVAL, "kperf_task_open: event %zu is empty", i);
+        len += strlen(a->events[i]) + 3;
+    }
+    char *s = (char *)kperf__calloc(len, 1);
+    char **nm = (char **)kperf__calloc(a->nevents + 1, sizeof *nm);
+    bool *done = (bool *)kperf__calloc(a->nevents + 1, sizeof *done);
+    if (!s || !nm || !done) {
+        KPERF_FREE(s), KPERF_FREE(nm), KPERF_FREE(done);
+        return kperf__fail(ENOMEM, "out of memory");
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < a->nevents; i++) {
+        if (done[i]) continue;
+        int g = a->groups ? a->groups[i] : -1;
+        bool grouped = false;
+        for (size_t j = i + 1; g >= 0 && j < a->nevents && !grouped; j++) grouped = a->groups[j] == g;
+        strcat(s, *s ? "," : "");
+        strcat(s, grouped ? "{" : "");
+        for (size_t j = i; j < a->nevents; j++) {
+            if (done[j] || (j != i && (!grouped || a->groups[j] != g))) continue;
+            if (j != i) strcat(s, ",");
+            strcat(s, a->events[j]);
+            done[j] = true, nm[k++] = (char *)a->events[j];
+        }
+        strcat(s, grouped ? "}" : "");
+    }
+    KPERF_FREE(done);
+    *spec = s, *names = nm;
+    return 0;
+}
+
+static int kperf__task_open_counting(kperf_task *t, const kperf_task_attr *a) {
+    char *spec = NULL, **names = NULL;
+    int rc = kperf__task_spec(a, &spec, &names);
+    if (rc < 0) return rc;
+    kperf_counter_desc d;
+    memset(&d, 0, sizeof d);
+    d.events = spec, d.sysfs_root = a->sysfs_root;
+    d.pids = a->pids, d.npids = a->npids, d.cpus = a->cpus, d.ncpus = a->ncpus;
+    d.all_cpus = !a->npids && !a->ncpus;
+    d.include_kernel = a->include_kernel, d.exclude_user = a->exclude_user;
+    d.per_thread = a->include_new_fork && a->npids;
+    rc = kperf_counter_open(&t->counter, &d);
+    KPERF_FREE(spec);
+    if (rc == 0 && t->counter->plan->evl->nevents != a->nevents) {
+        /* one spec expanded to several events (uncore_imc/x/ on every IMC): keep the
+         * library's names */
+        KPERF_FREE(names), names = NULL;
+    }
+    t->names = names, t->nnames = names ? a->nevents : 0;
+    if (rc == 0) rc = kperf_topology_open(&t->topo, a->sysfs_root);
+    return rc;
+}
+
+KPERF_API int kperf_task_open(kperf_task **out, kperf_task_kind kind, const kperf_task_attr *attr) {
+    if (!out) return kperf__fail(EINVAL, "kperf_task_open: out is NULL");
+    *out = NULL;
+    if (!attr || !attr->nevents || !attr->events)
+        return kperf__fail(EINVAL, "kperf_task_open: no events (attr.events, attr.nevents)");
+    kperf_task *t = (kperf_task *)kperf__calloc(1, sizeof *t);
+    if (!t) return kperf__fail(ENOMEM, "out of memory");
+    t->kind = kind;
+    int rc;
+    switch (kind) {
+    case KPERF_TASK_COUNTING: rc = kperf__task_open_counting(t, attr); break;
+    /* the sampling and SPE sections add their cases here */
+    default:
+        rc = kperf__fail(KPERF_ENOTSUP, "kperf_task_open: task kind %d is not built in",
+                         (int)kind);
+    }
+    if (rc < 0) return kperf_task_close(t), rc;
+    *out = t;
+    return 0;
+}
+
+KPERF_API int kperf_task_start(kperf_task *t) {
+    if (!t) return kperf__fail(EINVAL, "kperf_task_start: task is NULL");
+    return kperf_counter_start(t->counter);
+}
+
+KPERF_API int kperf_task_stop(kperf_task *t) {
+    if (!t) return kperf__fail(EINVAL, "kperf_task_stop: task is NULL");
+    return kperf_counter_stop(t->counter);
+}
+
+/* The command name of a thread, else of its process, else "". */
+static void kperf__task_comm(pid_t pid, pid_t tid, char comm[16]) {
+    char path[64], buf[32];
+    comm[0] = 0;
+    if (tid <= 0) return;
+    snprintf(path, sizeof path, "/proc/%d/task/%d/comm", (int)pid, (int)tid);
+    if (kperf__read_file(path, buf, sizeof buf) <= 0) {
+        snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+        if (kperf__read_file(path, buf, sizeof buf) <= 0) return;
+    }
+    buf[15] = 0; /* TASK_COMM_LEN */
+    memcpy(comm, buf, strlen(buf) + 1);
+}
+
+static uint64_t kperf__task_u64(double v) { return v <= 0 ? 0 : (uint64_t)(v + 0.5); }
+
+KPERF_API int kperf_task_read(kperf_task *t, kperf_task_data **out) {
+    if (!t || !out) return kperf__fail(EINVAL, "kperf_task_read: NULL argument");
+    *out = NULL;
+    kperf_counts n;
+    int rc = kperf_counter_read(t->counter, &n);
+    if (rc < 0) return rc;
+    size_t pool = 0;
+    for (size_t e = 0; e < n.nevents; e++)
+        pool += strlen(t->names ? t->names[e] : n.events[e].name) + 1;
+    kperf_task_data *d = (kperf_task_data *)kperf__calloc(1, n.nrows * sizeof *d + pool);
+    if (!d) return kperf__fail(ENOMEM, "out of memory for %zu records", n.nrows);
+    char *names = (char *)(d + n.nrows), **at = (char **)kperf__calloc(n.nevents + 1, sizeof *at);
+    if (!at) return KPERF_FREE(d), kperf__fail(ENOMEM, "out of memory");
+    for (size_t e = 0; e < n.nevents; e++) {
+        const char *s = t->names ? t->names[e] : n.events[e].name;
+        at[e] = strcpy(names, s), names += strlen(s) + 1;
+    }
+    uint64_t ts = kperf__now_ns();
+    for (size_t i = 0; i < n.nrows; i++) {
+        const kperf_count_row *r = &n.rows[i];
+        kperf_task_data *x = &d[i];
+        x->event = at[r->event], x->ts = ts;
+        x->pid = r->pid, x->tid = r->tid, x->cpu = r->cpu, x->exited = r->exited;
+        memset(&x->topo, 0xff, sizeof x->topo); /* every field -1 */
+        if (r->cpu >= 0) kperf_topology_cpu(t->topo, r->cpu, &x->topo);
+        kperf__task_comm(r->pid, r->tid, x->comm);
+        x->count = kperf__task_u64(r->v.delta), x->total = kperf__task_u64(r->v.value);
+        x->count_percent = r->v.percent / 100.0;
+    }
+    KPERF_FREE(at);
+    *out = d;
+    return (int)n.nrows;
+}
+
+KPERF_API void kperf_task_data_free(kperf_task_data *data) { KPERF_FREE(data); }
+
+KPERF_API void kperf_task_close(kperf_task *t) {
+    if (!t) return;
+    kperf_counter_close(t->counter);
+    kperf_topology_close(t->topo);
+    KPERF_FREE(t->names);
+    KPERF_FREE(t);
+}
 // <<task
 
 // >>ringbuf -----------------------------------------------------------------------------
@@ -5929,6 +6317,8 @@ struct kperf_sampler {
     char **filters;      /* tracepoint filter per event, or NULL */
     uint32_t *evflags;   /* kperf_event_flags per event */
     uint64_t *evperiod;  /* period/freq term per event, 0 = unset */
+    kperf_topology *topo; /* for rows, opened on first use */
+    kperf_evlist *evlist; /* the parsed events, index = event */
 };
 
 /* ---- process names (tid -> comm), kept from /proc and from COMM/FORK records ---- */
@@ -5986,75 +6376,13 @@ static void kperf__comm_track(kperf_sampler *s, const kperf_record *r) {
 
 /* ---- small helpers until the shared sections provide them ---- */
 
-/* Parses a CPU list such as "0-3,8,10-11" into a malloc'd array. */
-static int kperf__sampling_cpulist(const char *text, int **out, size_t *n) {
-    size_t cap = 16;
-    int *v = (int *)kperf__calloc(cap, sizeof *v);
-    *n = 0;
-    if (!v) return -ENOMEM;
-    const char *p = text;
-    while (*p) {
-        char *e;
-        long a = strtol(p, &e, 10), b;
-        if (e == p || a < 0 || a > 65535) break;
-        b = a;
-        if (*e == '-') {
-            p = e + 1;
-            b = strtol(p, &e, 10);
-            if (e == p || b < a || b > 65535) break;
-        }
-        for (long c = a; c <= b; c++) {
-            if (*n == cap) {
-                int *w = (int *)KPERF_REALLOC(v, cap * 2 * sizeof *v);
-                if (!w) return KPERF_FREE(v), -ENOMEM;
-                v = w, cap *= 2;
-            }
-            v[(*n)++] = (int)c;
-        }
-        p = e;
-        if (*p == ',') p++;
-        else break;
-    }
-    *out = v;
-    return 0;
-}
-
 static int kperf__sampling_online(int **cpus, size_t *n) {
     char buf[4096];
     if (kperf__read_file("/sys/devices/system/cpu/online", buf, sizeof buf) < 0) {
         long c = sysconf(_SC_NPROCESSORS_ONLN);
         snprintf(buf, sizeof buf, "0-%ld", c > 0 ? c - 1 : 0);
     }
-    return kperf__sampling_cpulist(buf, cpus, n);
-}
-
-/* Explains a failed perf_event_open for a sampling event. */
-static int kperf__sampling_open_error(int err, const char *ev, pid_t pid, int cpu) {
-    char tgt[64];
-    char para[16] = "?";
-    kperf__read_file("/proc/sys/kernel/perf_event_paranoid", para, sizeof para);
-    if (pid > 0) snprintf(tgt, sizeof tgt, "pid %d", (int)pid);
-    else if (pid == 0) snprintf(tgt, sizeof tgt, "the calling thread");
-    else snprintf(tgt, sizeof tgt, "CPU %d", cpu);
-    if (err == EACCES || err == EPERM)
-        return kperf__fail(KPERF_EPARANOID,
-                           "cannot sample %s on %s: permission denied (perf_event_paranoid is "
-                           "%s; CPU-wide or kernel sampling needs <= 1 or 0, or CAP_PERFMON; "
-                           "try include_kernel=false or `sysctl kernel.perf_event_paranoid=1`)",
-                           ev, tgt, para);
-    if (err == ESRCH)
-        return kperf__fail(KPERF_ENOTARGET, "cannot sample %s on %s: no such process", ev, tgt);
-    if (err == EMFILE || err == ENFILE)
-        return kperf__fail(KPERF_ELIMIT,
-                           "cannot sample %s on %s: out of file descriptors (raise `ulimit -n`)",
-                           ev, tgt);
-    if (err == ENOENT || err == EOPNOTSUPP || err == ENODEV)
-        return kperf__fail(KPERF_ENOTSUP,
-                           "cannot sample %s on %s: the event is not supported here (%s; a VM "
-                           "without a hardware PMU cannot sample cycles: use cpu-clock)",
-                           ev, tgt, strerror(err));
-    return kperf__fail(err, "cannot sample %s on %s: perf_event_open: %s", ev, tgt,
-                       strerror(err));
+    return kperf_cpulist_parse(buf, cpus, n);
 }
 
 /* ---- events ---- */
@@ -6096,7 +6424,7 @@ static int kperf__sampling_events(kperf_sampler *s, const char *spec) {
         if (!err && kperf__sampling_add_event(s, &a, ev->name) < 0)
             err = kperf__fail(ENOMEM, "out of memory");
     }
-    kperf_evlist_free(list);
+    s->evlist = list; /* kept: open errors name the parsed event and its PMU */
     if (!err && !s->nev) err = kperf__fail(KPERF_EPARSE, "empty event spec '%s'", spec);
     return err;
 }
@@ -6125,10 +6453,13 @@ static void kperf__sampling_attr(const kperf_sampler *s, size_t i) {
     a->disabled = 1;
     a->inherit = d->inherit;
     a->enable_on_exec = d->enable_on_exec;
-    a->exclude_kernel = mods ? !!(mods & KPERF_EV_EXCLUDE_KERNEL) : !d->include_kernel;
+    /* a tracepoint fires in the kernel: excluding the kernel would drop every hit that is
+     * not at a user-mode boundary (sys_enter), so only its kernel call chain is excluded */
+    bool tp = a->type == PERF_TYPE_TRACEPOINT;
+    a->exclude_kernel = mods ? !!(mods & KPERF_EV_EXCLUDE_KERNEL) : !d->include_kernel && !tp;
     a->exclude_user = mods ? !!(mods & KPERF_EV_EXCLUDE_USER) : d->exclude_user;
     a->exclude_hv = 1;
-    a->exclude_callchain_kernel = a->exclude_kernel;
+    a->exclude_callchain_kernel = a->exclude_kernel || !d->include_kernel;
     a->sample_id_all = 1;
     a->watermark = 1;
     a->wakeup_watermark = d->wakeup_bytes;
@@ -6214,7 +6545,7 @@ static int kperf__sampling_open_one(kperf_sampler *s, pid_t pid, int cpu, bool o
         if (fd < 0) {
             int err = errno;
             if (optional && err == ESRCH) return 0; /* a thread exited since listing */
-            return kperf__sampling_open_error(err, s->names[e], pid, cpu);
+            return kperf__open_error(err, &s->evlist->events[e], &s->attrs[e], pid, cpu, NULL);
         }
         if (s->filters[e] && ioctl(fd, PERF_EVENT_IOC_SET_FILTER, s->filters[e]) < 0) {
             close(fd);
@@ -6414,6 +6745,8 @@ KPERF_API void kperf_sampler_close(kperf_sampler *s) {
     KPERF_FREE(s->ids);
     KPERF_FREE(s->id_event);
     KPERF_FREE(s->comms);
+    kperf_topology_close(s->topo);
+    kperf_evlist_free(s->evlist);
     KPERF_FREE(s);
 }
 
@@ -6573,6 +6906,112 @@ KPERF_API const char *kperf_sampler_event_name(const kperf_sampler *s, size_t i)
     return s && i < s->nev ? s->names[i] : NULL;
 }
 
+/* ---- libkperf-shaped rows ---- */
+
+/* The public struct first; pointers are stored as offsets while the arrays grow and are
+ * fixed up once at the end. */
+typedef struct kperf__rows {
+    kperf_sample_rows pub;
+    size_t caprows;
+    uint64_t *frames;
+    size_t nframes, capframes;
+    char *bytes;
+    size_t nbytes, capbytes;
+    kperf_sampler *s;
+    int err;
+} kperf__rows;
+
+static bool kperf__grow(void **p, size_t *cap, size_t need, size_t elem) {
+    if (need <= *cap) return true;
+    size_t c = *cap ? *cap : 64;
+    while (c < need) c *= 2;
+    void *n = KPERF_REALLOC(*p, c * elem);
+    if (!n) return false;
+    *p = n, *cap = c;
+    return true;
+}
+
+/* Copies n bytes (plus a NUL) into the byte arena; returns its offset + 1 (0 = none). */
+static size_t kperf__rows_bytes(kperf__rows *r, const void *p, size_t n) {
+    if (!kperf__grow((void **)&r->bytes, &r->capbytes, r->nbytes + n + 8, 1)) return 0;
+    size_t off = r->nbytes;
+    if (n) memcpy(r->bytes + off, p, n);
+    r->bytes[off + n] = 0;
+    r->nbytes += (n + 8) & ~(size_t)7;
+    return off + 1;
+}
+
+static int kperf__rows_add(const kperf_record *rec, void *user) {
+    kperf__rows *r = (kperf__rows *)user;
+    if (rec->type != PERF_RECORD_SAMPLE) return 0;
+    if (!kperf__grow((void **)&r->pub.rows, &r->caprows, r->pub.n + 1, sizeof *r->pub.rows))
+        return r->err = -ENOMEM;
+    const kperf_sample *smp = &rec->sample;
+    kperf_sample_row *row = &r->pub.rows[r->pub.n++];
+    memset(row, 0, sizeof *row);
+    row->ts = rec->time;
+    row->pid = (pid_t)smp->pid, row->tid = (pid_t)smp->tid, row->cpu = (int)rec->cpu;
+    row->period = row->count = smp->period;
+    row->ip = smp->ip;
+    row->topo.cpu = row->cpu;
+    row->topo.core = row->topo.cluster = row->topo.die = row->topo.socket = row->topo.numa = -1;
+    if (r->s->topo) kperf_topology_cpu(r->s->topo, row->cpu, &row->topo);
+    const char *evt = rec->event >= 0 ? r->s->names[rec->event] : "";
+    const char *comm = kperf_sampler_comm(r->s, smp->tid);
+    row->evt = (const char *)(uintptr_t)kperf__rows_bytes(r, evt, strlen(evt));
+    row->comm = (const char *)(uintptr_t)kperf__rows_bytes(r, comm ? comm : "", comm ? strlen(comm) : 0);
+    if (smp->raw_size) {
+        row->raw = (const void *)(uintptr_t)kperf__rows_bytes(r, smp->raw, smp->raw_size);
+        row->raw_size = smp->raw_size;
+    }
+    size_t first = r->nframes;
+    uint32_t n = smp->nips;
+    if (!kperf__grow((void **)&r->frames, &r->capframes, r->nframes + (n ? n : 1),
+                     sizeof *r->frames))
+        return r->err = -ENOMEM;
+    for (uint32_t i = 0; i < n; i++)
+        if (smp->ips[i] < KPERF_CONTEXT_MAX) r->frames[r->nframes++] = smp->ips[i];
+    if (!n) r->frames[r->nframes++] = smp->ip;
+    row->stack = (const uint64_t *)(uintptr_t)first;
+    row->nstack = r->nframes - first;
+    return 0;
+}
+
+KPERF_API int kperf_sampler_rows_read(kperf_sampler *s, kperf_sample_rows **out) {
+    if (!out) return kperf__fail(EINVAL, "kperf_sampler_rows_read: out is NULL");
+    *out = NULL;
+    if (!s) return kperf__fail(EINVAL, "kperf_sampler_rows_read: sampler is NULL");
+    if (!s->topo) kperf_topology_open(&s->topo, NULL); /* best effort: -1 fields without */
+    kperf__rows *r = (kperf__rows *)kperf__calloc(1, sizeof *r);
+    if (!r) return kperf__fail(ENOMEM, "out of memory");
+    r->s = s;
+    int n = kperf_sampler_read(s, kperf__rows_add, r);
+    if (n < 0 || r->err) {
+        kperf_sample_rows_free(&r->pub);
+        return r->err ? kperf__fail(ENOMEM, "out of memory for sample rows") : n;
+    }
+    for (size_t i = 0; i < r->pub.n; i++) { /* offsets -> pointers */
+        kperf_sample_row *row = &r->pub.rows[i];
+        row->evt = r->bytes + ((uintptr_t)row->evt - 1);
+        row->comm = r->bytes + ((uintptr_t)row->comm - 1);
+        if (row->raw) row->raw = r->bytes + ((uintptr_t)row->raw - 1);
+        row->stack = r->frames + (uintptr_t)row->stack;
+    }
+    r->pub.lost = s->st.last.lost;
+    r->pub.throttled = s->st.last.throttled;
+    *out = &r->pub;
+    return (int)r->pub.n;
+}
+
+KPERF_API void kperf_sample_rows_free(kperf_sample_rows *rows) {
+    if (!rows) return;
+    kperf__rows *r = (kperf__rows *)rows;
+    KPERF_FREE(r->pub.rows);
+    KPERF_FREE(r->frames);
+    KPERF_FREE(r->bytes);
+    KPERF_FREE(r);
+}
+
 /* ---- folded stacks ---- */
 
 typedef struct kperf__fold_ent {
@@ -6661,9 +7100,9 @@ static int kperf__folded_append(kperf_folded *f, size_t *len, const char *text) 
 }
 
 static int kperf__folded_frame(kperf_folded *f, size_t *len, uint64_t addr, uint32_t pid,
-                               bool kernel) {
+                               bool kernel, bool leaf) {
     char name[512];
-    int n = f->name ? f->name(addr, pid, kernel, name, sizeof name, f->user) : -1;
+    int n = f->name ? f->name(addr, pid, kernel, leaf, name, sizeof name, f->user) : -1;
     if (n < 0)
         snprintf(name, sizeof name, "0x%llx%s", (unsigned long long)addr, kernel ? "_[k]" : "");
     return kperf__folded_append(f, len, name);
@@ -6676,18 +7115,20 @@ KPERF_API int kperf_folded_add(kperf_folded *f, const kperf_sample *smp, const c
     if (comm && *comm && (err = kperf__folded_append(f, &len, comm))) return err;
     if (smp->nips) {
         /* root first; a context marker applies to the entries after it (inwards) */
+        size_t leaf = 0;
+        while (leaf < smp->nips && smp->ips[leaf] >= KPERF_CONTEXT_MAX) leaf++;
         for (size_t i = smp->nips; i-- > 0;) {
             uint64_t a = smp->ips[i];
-            if (a >= KPERF_CONTEXT_MAX) continue;
+            if (a >= KPERF_CONTEXT_MAX || (!a && i != leaf)) continue; /* markers, chain ends */
             bool kernel = false;
             for (size_t k = i; k-- > 0;)
                 if (smp->ips[k] >= KPERF_CONTEXT_MAX) {
                     kernel = smp->ips[k] == KPERF_CONTEXT_KERNEL;
                     break;
                 }
-            if ((err = kperf__folded_frame(f, &len, a, smp->pid, kernel))) return err;
+            if ((err = kperf__folded_frame(f, &len, a, smp->pid, kernel, i == leaf))) return err;
         }
-    } else if ((err = kperf__folded_frame(f, &len, smp->ip, smp->pid, false))) {
+    } else if ((err = kperf__folded_frame(f, &len, smp->ip, smp->pid, false, true))) {
         return err;
     }
     if (!len) return 0;
@@ -7272,15 +7713,16 @@ static void kperf__pdin_event_desc(const unsigned char *b, size_t n, kperf_perfd
 }
 
 static int kperf__pdin_loop(FILE *f, const char *path, kperf_record_fn fn, void *user,
-                            kperf_perfdata_events *events, kperf__pdin *in, uint64_t *buf) {
+                            kperf_perfdata_events *events, kperf__pdin *in, uint64_t *buf,
+                            uint64_t off, uint64_t end) {
     unsigned char *b = (unsigned char *)buf;
-    uint64_t off = 16;
     int count = 0;
     for (;;) {
         struct perf_event_header h;
+        if (off >= end) return count;
         size_t got = fread(&h, 1, sizeof h, f);
         if (got == 0) return count;
-        if (got != sizeof h || h.size < 8)
+        if (got != sizeof h || h.size < 8 || h.size > end - off)
             return kperf__fail(KPERF_ECORRUPT, "%s: truncated or invalid record at offset %llu",
                                path, (unsigned long long)off);
         memcpy(b, &h, sizeof h);
@@ -7322,6 +7764,39 @@ static int kperf__pdin_loop(FILE *f, const char *path, kperf_record_fn fn, void 
     }
 }
 
+/* The seekable layout `perf record` writes by default: a 104-byte header whose attrs section
+ * holds {attr, ids section} entries, then the data section of records. */
+static int kperf__pdin_file(FILE *f, const char *path, kperf_record_fn fn, void *user,
+                            kperf_perfdata_events *events, kperf__pdin *in, uint64_t *buf) {
+    uint64_t h[11]; /* magic, size, attr_size, attrs{off,size}, data{off,size}, types{off,size} */
+    unsigned char *b = (unsigned char *)buf;
+    if (fseek(f, 0, SEEK_SET) || fread(h, 8, 11, f) != 11)
+        return kperf__fail(KPERF_ECORRUPT, "%s: truncated perf.data header", path);
+    uint64_t asz = h[2], aoff = h[3], an = asz ? h[4] / asz : 0;
+    if (asz < 64 + 16 || asz > 4096 || an > 4096)
+        return kperf__fail(KPERF_ECORRUPT, "%s: bad attrs section (entry %llu bytes)", path,
+                           (unsigned long long)asz);
+    for (uint64_t i = 0; i < an; i++) {
+        uint64_t sec[2];
+        memset(b, 0, 8);
+        if (fseek(f, (long)(aoff + i * asz), SEEK_SET) || fread(b + 8, 1, asz, f) != asz)
+            return kperf__fail(KPERF_ECORRUPT, "%s: truncated attrs section", path);
+        memcpy(sec, b + 8 + asz - 16, 16);
+        uint32_t attr_size = (uint32_t)(asz - 16);
+        memcpy(b + 8 + 4, &attr_size, 4); /* the entry's own size field may differ */
+        if (sec[1] > 65536 - 8 - attr_size || (sec[1] & 7))
+            return kperf__fail(KPERF_ECORRUPT, "%s: bad ids section", path);
+        if (sec[1] && (fseek(f, (long)sec[0], SEEK_SET) ||
+                       fread(b + 8 + attr_size, 1, sec[1], f) != sec[1]))
+            return kperf__fail(KPERF_ECORRUPT, "%s: truncated ids section", path);
+        if (kperf__pdin_attr(in, b, 8 + attr_size + (size_t)sec[1], events) < 0)
+            return kperf__fail(KPERF_ECORRUPT, "%s: bad attr %llu", path, (unsigned long long)i);
+    }
+    if (fseek(f, (long)h[5], SEEK_SET))
+        return kperf__fail(KPERF_ECORRUPT, "%s: data section out of range", path);
+    return kperf__pdin_loop(f, path, fn, user, events, in, buf, h[5], h[5] + h[6]);
+}
+
 KPERF_API int kperf_perfdata_read(const char *path, kperf_record_fn fn, void *user,
                                   kperf_perfdata_events *events) {
     if (!path || !fn) return kperf__fail(EINVAL, "kperf_perfdata_read: NULL argument");
@@ -7336,12 +7811,13 @@ KPERF_API int kperf_perfdata_read(const char *path, kperf_record_fn fn, void *us
     if (!buf) rc = kperf__fail(ENOMEM, "out of memory");
     else if (fread(hdr, 1, sizeof hdr, f) != sizeof hdr || hdr[0] != kperf__pd_magic)
         rc = kperf__fail(KPERF_ECORRUPT, "%s is not a perf.data file", path);
-    else if (hdr[1] != 16)
-        rc = kperf__fail(KPERF_ENOTSUP,
-                         "%s is a seekable perf.data file; kperf reads the pipe layout: convert "
-                         "it with `perf inject -i %s -o - > pipe.data`", path, path);
+    else if (hdr[1] == 16)
+        rc = kperf__pdin_loop(f, path, fn, user, events, &in, buf, 16, UINT64_MAX);
+    else if (hdr[1] == 104 && f != stdin)
+        rc = kperf__pdin_file(f, path, fn, user, events, &in, buf);
     else
-        rc = kperf__pdin_loop(f, path, fn, user, events, &in, buf);
+        rc = kperf__fail(KPERF_ECORRUPT, "%s: unknown perf.data header size %llu", path,
+                         (unsigned long long)hdr[1]);
     if (f != stdin) fclose(f);
     KPERF_FREE(buf);
     KPERF_FREE(in.ids);
@@ -7358,6 +7834,11 @@ typedef struct kperf__tp_entry {
     char *key;              /* "system/name" */
     kperf_tp_format *fmt;   /* NULL while only the id is known */
     uint32_t id;            /* 0 until known */
+    /* >>syscalls' decoding of this event, worked out at its first record: kind 0 = not
+     * yet, -1 = not a syscall event, 1/2 = raw_syscalls enter/exit, 3/4 = per-syscall */
+    int sc_kind;
+    const kperf_tp_field *sc_nr, *sc_ret;
+    const char *sc_name;
 } kperf__tp_entry;
 
 struct kperf_tracefs {
@@ -8173,6 +8654,8 @@ typedef struct kperf__sc_stat {
     kperf_syscall_stat s;   /* s.name points at name below */
     char *name;
     uint64_t *hist;         /* KPERF__SC_NBUCKETS counts, allocated at the first call */
+    int32_t alias;          /* -1, or the stat this one was merged into (syscall_NR that
+                               got its name after another stat of that name existed) */
 } kperf__sc_stat;
 
 typedef struct kperf__sc_half {
@@ -8262,6 +8745,7 @@ KPERF__PRIV long kperf__sc_stat_of(kperf_syscall_pairer *p, const char *name, in
     kperf__sc_stat *st = &p->stats[p->nstats];
     memset(st, 0, sizeof *st);
     if (!(st->name = kperf__strdup(name))) return -ENOMEM;
+    st->alias = -1;
     st->s.name = st->name;
     st->s.nr = nr;
     p->nstats++;
@@ -8279,6 +8763,50 @@ KPERF__PRIV long kperf__sc_stat_of(kperf_syscall_pairer *p, const char *name, in
     return (long)(p->nstats - 1);
 }
 
+/* Follows merges to the stat that now collects a syscall's calls. */
+KPERF__PRIV uint32_t kperf__sc_final(const kperf_syscall_pairer *p, uint32_t i) {
+    for (int hops = 0; p->stats[i].alias >= 0 && hops < 8; hops++) i = (uint32_t)p->stats[i].alias;
+    return i;
+}
+
+KPERF__PRIV long kperf__sc_find(const kperf_syscall_pairer *p, const char *name) {
+    if (!p->capname) return -1;
+    size_t h = kperf__sc_hash(name) & (p->capname - 1);
+    for (; p->by_name[h] >= 0; h = (h + 1) & (p->capname - 1))
+        if (!strcmp(p->stats[p->by_name[h]].name, name)) return p->by_name[h];
+    return -1;
+}
+
+/* Calls completed before number @p nr had a name were counted as "syscall_NR": give that
+ * stat its name, or fold it into the stat that already has it. */
+KPERF__PRIV int kperf__sc_rename(kperf_syscall_pairer *p, int32_t nr, const char *name) {
+    char old[32];
+    snprintf(old, sizeof old, "syscall_%d", (int)nr);
+    long o = kperf__sc_find(p, old);
+    if (o < 0 || p->stats[o].alias >= 0) return 0;
+    long n = kperf__sc_find(p, name);
+    kperf__sc_stat *a = &p->stats[o];
+    if (n < 0) {
+        char *nn = kperf__strdup(name);
+        if (!nn) return -ENOMEM;
+        KPERF_FREE(a->name);
+        a->name = nn, a->s.name = nn;
+        return kperf__sc_rehash_names(p, p->capname);
+    }
+    kperf__sc_stat *b = &p->stats[n];
+    if (a->hist && !b->hist && !(b->hist = (uint64_t *)kperf__calloc(KPERF__SC_NBUCKETS, 8)))
+        return -ENOMEM;
+    for (uint32_t i = 0; a->hist && i < KPERF__SC_NBUCKETS; i++) b->hist[i] += a->hist[i];
+    if (a->s.count && (!b->s.count || a->s.min < b->s.min)) b->s.min = a->s.min;
+    if (a->s.max > b->s.max) b->s.max = a->s.max;
+    b->s.count += a->s.count, b->s.errors += a->s.errors, b->s.total += a->s.total;
+    b->s.unfinished += a->s.unfinished;
+    memset(&a->s, 0, sizeof a->s);
+    a->s.name = a->name, a->s.nr = nr;
+    a->alias = (int32_t)n;
+    return 0;
+}
+
 KPERF_API int kperf_syscall_pairer_name(kperf_syscall_pairer *p, int32_t nr, const char *name) {
     if (!p || nr < 0 || nr > 65535 || !name) return -EINVAL;
     if ((size_t)nr >= p->nnr) {
@@ -8294,7 +8822,7 @@ KPERF_API int kperf_syscall_pairer_name(kperf_syscall_pairer *p, int32_t nr, con
     if (!s) return -ENOMEM;
     KPERF_FREE(p->nrname[nr]);
     p->nrname[nr] = s;
-    return 0;
+    return kperf__sc_rename(p, nr, name);
 }
 
 KPERF__PRIV kperf__sc_thread *kperf__sc_thread_of(kperf_syscall_pairer *p, int32_t tid) {
@@ -8353,7 +8881,7 @@ KPERF__PRIV long kperf__sc_resolve(kperf_syscall_pairer *p, const kperf_syscall_
 KPERF__PRIV int kperf__sc_complete(kperf_syscall_pairer *p, kperf__sc_thread *t,
                                    const kperf__sc_half *in, const kperf__sc_half *ex,
                                    kperf_syscall_fn fn, void *user) {
-    kperf__sc_stat *st = &p->stats[in->stat];
+    kperf__sc_stat *st = &p->stats[kperf__sc_final(p, in->stat)];
     uint64_t d = ex->time - in->time;
     if (!st->hist) {
         st->hist = (uint64_t *)kperf__calloc(KPERF__SC_NBUCKETS, sizeof *st->hist);
@@ -8399,10 +8927,10 @@ KPERF__PRIV int kperf__sc_enter(kperf_syscall_pairer *p, kperf__sc_thread *t, kp
         return kperf__sc_complete(p, t, h, &ex, fn, user);
     }
     if (t->pending.valid && t->pending.time > h->time) { /* an older entry, late: no exit */
-        p->stats[h->stat].s.unfinished++;
+        p->stats[kperf__sc_final(p, h->stat)].s.unfinished++;
         return 0;
     }
-    if (t->pending.valid) p->stats[t->pending.stat].s.unfinished++, p->c.pending--;
+    if (t->pending.valid) p->stats[kperf__sc_final(p, t->pending.stat)].s.unfinished++, p->c.pending--;
     t->pending = *h;
     p->c.pending++;
     return 0;
@@ -8415,7 +8943,7 @@ KPERF__PRIV int kperf__sc_exit(kperf_syscall_pairer *p, kperf__sc_thread *t, kpe
         t->pending.valid = false;
         p->c.pending--;
         if (kperf__sc_same(in.nr, h->nr)) return kperf__sc_complete(p, t, &in, h, fn, user);
-        p->stats[in.stat].s.unfinished++; /* its exit was lost; this exit has no entry */
+        p->stats[kperf__sc_final(p, in.stat)].s.unfinished++; /* its exit was lost */
         p->c.orphan_exits++;
         return 0;
     }
@@ -8490,23 +9018,76 @@ KPERF_API int kperf_syscall_pairer_stats(kperf_syscall_pairer *p, const kperf_sy
                                          size_t *count) {
     if (!p || !out || !count) return -EINVAL;
     kperf_syscall_stat *v = (kperf_syscall_stat *)kperf__calloc(p->nstats ? p->nstats : 1, sizeof *v);
-    if (!v) return kperf__fail(ENOMEM, "syscall pairer: out of memory");
+    uint64_t *open = (uint64_t *)kperf__calloc(p->nstats ? p->nstats : 1, sizeof *open);
+    if (!v || !open) {
+        KPERF_FREE(v), KPERF_FREE(open);
+        return kperf__fail(ENOMEM, "syscall pairer: out of memory");
+    }
+    for (size_t i = 0; i < p->capthr; i++) /* entries still waiting count as unfinished */
+        if (p->thr[i].tid && p->thr[i].pending.valid) open[kperf__sc_final(p, p->thr[i].pending.stat)]++;
+    size_t n = 0;
     for (size_t i = 0; i < p->nstats; i++) {
         kperf__sc_stat *st = &p->stats[i];
-        v[i] = st->s;
-        v[i].mean = st->s.count ? st->s.total / st->s.count : 0;
-        v[i].p50 = kperf__sc_pct(st, 0.50);
-        v[i].p90 = kperf__sc_pct(st, 0.90);
-        v[i].p99 = kperf__sc_pct(st, 0.99);
+        if (st->alias >= 0) continue;
+        v[n] = st->s;
+        v[n].unfinished += open[i];
+        v[n].mean = st->s.count ? st->s.total / st->s.count : 0;
+        v[n].p50 = kperf__sc_pct(st, 0.50);
+        v[n].p90 = kperf__sc_pct(st, 0.90);
+        v[n].p99 = kperf__sc_pct(st, 0.99);
+        n++;
     }
-    for (size_t i = 0; i < p->capthr; i++)
-        if (p->thr[i].tid && p->thr[i].pending.valid) v[p->thr[i].pending.stat].unfinished++;
-    if (p->nstats > 1) qsort(v, p->nstats, sizeof *v, kperf__sc_by_total);
+    KPERF_FREE(open);
+    if (n > 1) qsort(v, n, sizeof *v, kperf__sc_by_total);
     KPERF_FREE(p->out);
     p->out = v;
     *out = v;
-    *count = p->nstats;
+    *count = n;
     return 0;
+}
+
+/* Works out once how records of this event become syscall events. */
+KPERF__PRIV void kperf__sc_classify(kperf__tp_entry *e) {
+    const kperf_tp_format *f = e->fmt;
+    e->sc_kind = -1;
+    if (!strcmp(e->key, "raw_syscalls/sys_enter") || !strcmp(e->key, "raw_syscalls/sys_exit")) {
+        e->sc_nr = kperf_tp_format_field(f, "id");
+        e->sc_kind = e->key[18] == 'n' ? 1 : 2;
+    } else if (!strncmp(e->key, "syscalls/sys_enter_", 19)) {
+        e->sc_nr = kperf_tp_format_field(f, "__syscall_nr");
+        e->sc_kind = 3, e->sc_name = f->name + 10;
+    } else if (!strncmp(e->key, "syscalls/sys_exit_", 18)) {
+        e->sc_nr = kperf_tp_format_field(f, "__syscall_nr");
+        e->sc_kind = 4, e->sc_name = f->name + 9;
+    }
+    if (e->sc_kind == 2 || e->sc_kind == 4) e->sc_ret = kperf_tp_format_field(f, "ret");
+    if (e->sc_kind > 0 && (!e->sc_nr || ((e->sc_kind == 2 || e->sc_kind == 4) && !e->sc_ret)))
+        e->sc_kind = -1; /* a layout we do not know: not usable as a syscall event */
+}
+
+KPERF_API int kperf_syscall_event_decode(kperf_tracefs *tfs, const void *raw, size_t size,
+                                         kperf_syscall_event *ev) {
+    if (!tfs || !ev || (!raw && size)) return -EINVAL;
+    if (size < 8) return -KPERF_ECORRUPT;
+    uint16_t type;
+    memcpy(&type, raw, 2);
+    if (type >= tfs->nby_id || tfs->by_id[type] < 0 || !tfs->ents[tfs->by_id[type]].fmt) {
+        const kperf_tp_format *f;
+        int rc = kperf_tracefs_format_by_id(tfs, type, &f);
+        if (rc < 0) return rc;
+    }
+    kperf__tp_entry *e = &tfs->ents[tfs->by_id[type]];
+    if (!e->sc_kind) kperf__sc_classify(e);
+    if (e->sc_kind < 0) return 0;
+    int64_t nr = -1, ret = 0;
+    int rc = kperf_tp_field_int(e->sc_nr, raw, size, &nr);
+    if (rc == 0 && e->sc_ret) rc = kperf_tp_field_int(e->sc_ret, raw, size, &ret);
+    if (rc < 0) return rc;
+    ev->is_exit = e->sc_kind == 2 || e->sc_kind == 4;
+    ev->nr = nr < INT32_MIN || nr > INT32_MAX ? -1 : (int32_t)nr;
+    ev->name = e->sc_name;
+    ev->ret = ret;
+    return 1;
 }
 
 KPERF_API int kperf_syscall_names(kperf_tracefs *tfs, const char *const **names, size_t *count) {
@@ -8535,6 +9116,307 @@ KPERF_API int kperf_syscall_names(kperf_tracefs *tfs, const char *const **names,
     *names = (const char *const *)tfs->sysnames;
     *count = tfs->nsysnames;
     return 0;
+}
+/* ---- the live tracer: a sampler over syscall tracepoints feeding a pairer ---- */
+
+struct kperf_syscalls {
+    kperf_tracefs *tfs;
+    kperf_sampler *data;        /* the events whose records are paired */
+    char ft_dir[PATH_MAX];      /* all-syscalls mode: the ftrace instance naming numbers */
+    int ft_fd;                  /* its trace_pipe, or -1 */
+    char ft_buf[4096];          /* a partial line carried between reads */
+    size_t ft_len;
+    char names_msg[512];        /* why numbers cannot be named, "" when they can */
+    kperf_syscall_pairer *p;
+    kperf_syscall_fn fn;        /* the current read's callback */
+    void *user;
+    int done, err;
+};
+
+/* The sampler's spec parser is given specs of at most this many characters. */
+#define KPERF__SC_SPEC_MAX 4000
+
+KPERF__PRIV int kperf__sc_spec_add(char **spec, size_t *len, size_t *cap, const char *ev) {
+    size_t n = strlen(ev);
+    if (*len + n + 2 > *cap) {
+        size_t nc = (*cap ? *cap * 2 : 1024) + n;
+        char *ns = (char *)KPERF_REALLOC(*spec, nc);
+        if (!ns) return -ENOMEM;
+        *spec = ns, *cap = nc;
+    }
+    if (*len) (*spec)[(*len)++] = ',';
+    memcpy(*spec + *len, ev, n + 1);
+    *len += n;
+    return 0;
+}
+
+KPERF__PRIV int kperf__sc_sampler(const kperf_syscalls_desc *d, const char *spec, uint32_t pages,
+                                  kperf_sampler **out) {
+    kperf_sampler_desc sd;
+    memset(&sd, 0, sizeof sd);
+    sd.events = spec;
+    sd.period = 1;
+    sd.include_kernel = true; /* tracepoint records come from kernel context */
+    sd.pids = d->pids, sd.npids = d->npids;
+    sd.cpus = d->cpus, sd.ncpus = d->ncpus;
+    sd.all_cpus = d->all_cpus;
+    sd.inherit = d->inherit;
+    sd.enable_on_exec = d->enable_on_exec;
+    sd.ring_pages = pages;
+    return kperf_sampler_open(out, &sd);
+}
+
+/* ---- naming numbers from the running kernel ----
+ * tracefs has no number -> name table, and perf events on every syscalls:sys_enter_NAME
+ * would cost one RCU grace period each when closed (about 12 s for 360 of them in a VM).
+ * So kperf makes a private ftrace instance, enables the sys_enter_NAME events there (one
+ * tracepoint probe for all of them: nothing per event to tear down) with the "fields"
+ * option, and reads `sys_enter_NAME: __syscall_nr=0x27 (39)` lines from its trace_pipe. */
+
+KPERF__PRIV int kperf__sc_write(const char *dir, const char *file, const char *text) {
+    char path[PATH_MAX + 300];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    ssize_t w = write(fd, text, strlen(text));
+    int e = errno;
+    close(fd);
+    return w < 0 ? -e : 0;
+}
+
+KPERF__PRIV void kperf__sc_ftrace_close(kperf_syscalls *s) {
+    if (s->ft_fd >= 0) close(s->ft_fd);
+    s->ft_fd = -1;
+    if (s->ft_dir[0]) {
+        kperf__sc_write(s->ft_dir, "tracing_on", "0");
+        rmdir(s->ft_dir); /* disables its events and frees its buffers */
+        s->ft_dir[0] = 0;
+    }
+}
+
+KPERF__PRIV void kperf__sc_ftrace_read(kperf_syscalls *s);
+
+KPERF__PRIV int kperf__sc_ftrace_open(kperf_syscalls *s, const kperf_syscalls_desc *d) {
+    static int seq;
+    const char *const *names;
+    size_t n;
+    int rc = kperf_syscall_names(s->tfs, &names, &n);
+    if (rc < 0) return rc;
+    snprintf(s->ft_dir, sizeof s->ft_dir, "%.3000s/instances/kperf-%d-%d", s->tfs->root, (int)getpid(),
+             __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED));
+    if (mkdir(s->ft_dir, 0700) < 0) {
+        int e = errno;
+        s->ft_dir[0] = 0;
+        return kperf__fail(e, "cannot create the ftrace instance that names syscall numbers "
+                           "(%s/instances: %s); names show as syscall_NR", s->tfs->root, strerror(e));
+    }
+    if ((rc = kperf__sc_write(s->ft_dir, "options/fields", "1")) < 0) {
+        kperf__sc_ftrace_close(s);
+        return kperf__fail(-rc, "this kernel's ftrace has no 'fields' option (Linux 6.5+); "
+                           "syscall numbers show as syscall_NR");
+    }
+    (void)d; /* machine-wide on purpose: any process teaches a number (ftrace's pid filter
+              * can miss a task that moves between CPUs), and each event is switched off
+              * as soon as it has named its number, so the cost is one line per syscall */
+    for (size_t i = 0; i < n; i++) {
+        char f[300];
+        snprintf(f, sizeof f, "events/syscalls/sys_enter_%s/enable", names[i]);
+        kperf__sc_write(s->ft_dir, f, "1");
+    }
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/trace_pipe", s->ft_dir);
+    s->ft_fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (s->ft_fd < 0) {
+        int e = errno;
+        kperf__sc_ftrace_close(s);
+        return kperf__fail(e, "cannot read %s: %s", path, strerror(e));
+    }
+    /* The machine's frequent syscalls name themselves within milliseconds; switching them
+     * off now keeps them from flooding the instance's buffer (which overwrites its oldest
+     * lines) while the targets make their rarer calls. */
+    for (int i = 0; i < 5; i++) {
+        struct timespec ts = {0, 2000000};
+        nanosleep(&ts, NULL);
+        kperf__sc_ftrace_read(s);
+    }
+    return 0;
+}
+
+/* Learns from one trace_pipe line: "... sys_enter_NAME: __syscall_nr=0x27 (39) ...". */
+KPERF__PRIV void kperf__sc_ftrace_line(kperf_syscalls *s, const char *line) {
+    const char *a = strstr(line, ": sys_enter_"), *b;
+    if (!a || !(b = strstr(a, ": __syscall_nr="))) return;
+    a += 12;
+    char name[128];
+    size_t len = (size_t)(b - a);
+    if (len == 0 || len >= sizeof name) return;
+    memcpy(name, a, len), name[len] = 0;
+    char *end;
+    long nr = strtol(b + 15, &end, 0);
+    if (end == b + 15 || nr < 0 || nr > 65535) return;
+    if ((size_t)nr >= s->p->nnr || !s->p->nrname[nr]) {
+        char f[200];
+        kperf_syscall_pairer_name(s->p, (int32_t)nr, name);
+        snprintf(f, sizeof f, "events/syscalls/sys_enter_%s/enable", name);
+        kperf__sc_write(s->ft_dir, f, "0"); /* learned: quiet from now on */
+    }
+}
+
+KPERF__PRIV void kperf__sc_ftrace_read(kperf_syscalls *s) {
+    if (s->ft_fd < 0) return;
+    for (int rounds = 0; rounds < 64; rounds++) { /* bounded: the pipe refills while we read */
+        ssize_t r = read(s->ft_fd, s->ft_buf + s->ft_len, sizeof s->ft_buf - 1 - s->ft_len);
+        if (r <= 0) break;
+        s->ft_len += (size_t)r;
+        s->ft_buf[s->ft_len] = 0;
+        char *p = s->ft_buf, *nl;
+        while ((nl = strchr(p, '\n'))) {
+            *nl = 0;
+            kperf__sc_ftrace_line(s, p);
+            p = nl + 1;
+        }
+        s->ft_len = strlen(p);
+        if (s->ft_len == sizeof s->ft_buf - 1) s->ft_len = 0; /* an absurd line: drop it */
+        memmove(s->ft_buf, p, s->ft_len);
+    }
+}
+
+KPERF_API int kperf_syscalls_open(kperf_syscalls **out, const kperf_syscalls_desc *desc) {
+    if (!out) return kperf__fail(EINVAL, "kperf_syscalls_open: out is NULL");
+    *out = NULL;
+    kperf_syscalls_desc d;
+    memset(&d, 0, sizeof d);
+    if (desc) d = *desc;
+    kperf_syscalls *s = (kperf_syscalls *)kperf__calloc(1, sizeof *s);
+    if (!s) return kperf__fail(ENOMEM, "syscalls: out of memory");
+    s->ft_fd = -1;
+    int rc = kperf_tracefs_open(&s->tfs, d.tracefs);
+    if (rc == 0) rc = kperf_syscall_pairer_new(&s->p);
+    char *spec = NULL, ev[300];
+    size_t len = 0, cap = 0;
+    for (size_t i = 0; rc == 0 && i < d.nfuncs; i++) {
+        const char *f = d.funcs[i];
+        char name[280];
+        snprintf(name, sizeof name, "sys_enter_%s", f ? f : "");
+        if (!f || kperf_tracefs_event_id(s->tfs, "syscalls", name) < 0) {
+            rc = kperf__fail(KPERF_ENOEVENT, "syscall '%s' has no tracepoint syscalls:%s in "
+                             "this kernel ('kperf syscalls --list' shows the names)",
+                             f ? f : "(null)", name);
+            break;
+        }
+        snprintf(ev, sizeof ev, "syscalls:sys_enter_%s,syscalls:sys_exit_%s", f, f);
+        if (kperf__sc_spec_add(&spec, &len, &cap, ev) < 0) rc = kperf__fail(ENOMEM, "out of memory");
+    }
+    if (rc == 0 && d.nfuncs && len > KPERF__SC_SPEC_MAX)
+        rc = kperf__fail(KPERF_ELIMIT, "syscalls: %zu names are too many to trace one by one; "
+                         "trace every syscall (no funcs) instead", d.nfuncs);
+    if (rc == 0 && !d.nfuncs && kperf__sc_spec_add(&spec, &len, &cap,
+                                                   "raw_syscalls:sys_enter,raw_syscalls:sys_exit") < 0)
+        rc = kperf__fail(ENOMEM, "out of memory");
+    if (rc == 0) { /* cache the formats now: no id index scan at the first record */
+        const kperf_tp_format *f;
+        if (!d.nfuncs) {
+            kperf_tracefs_format(s->tfs, "raw_syscalls", "sys_enter", &f);
+            kperf_tracefs_format(s->tfs, "raw_syscalls", "sys_exit", &f);
+        }
+        for (size_t i = 0; i < d.nfuncs; i++) {
+            snprintf(ev, sizeof ev, "sys_enter_%s", d.funcs[i]);
+            kperf_tracefs_format(s->tfs, "syscalls", ev, &f);
+            snprintf(ev, sizeof ev, "sys_exit_%s", d.funcs[i]);
+            kperf_tracefs_format(s->tfs, "syscalls", ev, &f);
+        }
+        rc = kperf__sc_sampler(&d, spec, d.ring_pages ? d.ring_pages : 256, &s->data);
+    }
+    if (rc == 0 && !d.nfuncs && !d.no_names && kperf__sc_ftrace_open(s, &d) < 0)
+        snprintf(s->names_msg, sizeof s->names_msg, "%.500s", kperf_errmsg()); /* best effort */
+    KPERF_FREE(spec);
+    if (rc < 0) {
+        kperf_syscalls_close(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+KPERF_API void kperf_syscalls_close(kperf_syscalls *s) {
+    if (!s) return;
+    kperf__sc_ftrace_close(s);
+    kperf_sampler_close(s->data);
+    kperf_syscall_pairer_free(s->p);
+    kperf_tracefs_close(s->tfs);
+    KPERF_FREE(s);
+}
+
+KPERF_API int kperf_syscalls_start(kperf_syscalls *s) {
+    if (!s) return -EINVAL;
+    kperf__sc_ftrace_read(s);
+    return kperf_sampler_start(s->data);
+}
+
+KPERF_API int kperf_syscalls_stop(kperf_syscalls *s) {
+    if (!s) return -EINVAL;
+    return kperf_sampler_stop(s->data);
+}
+
+KPERF__PRIV int kperf__sc_on_data(const kperf_record *rec, void *user) {
+    kperf_syscalls *s = (kperf_syscalls *)user;
+    if (rec->type == KPERF_RECORD_COMM) {
+        kperf_syscall_pairer_comm(s->p, (int32_t)rec->comm.tid, rec->comm.comm);
+        return 0;
+    }
+    if (rec->type != KPERF_RECORD_SAMPLE || !rec->sample.raw) return 0;
+    kperf_syscall_event ev;
+    memset(&ev, 0, sizeof ev);
+    int rc = kperf_syscall_event_decode(s->tfs, rec->sample.raw, rec->sample.raw_size, &ev);
+    if (rc <= 0) return 0; /* not ours, or a truncated record: skip it */
+    ev.time = rec->time;
+    ev.pid = (int32_t)rec->pid;
+    ev.tid = (int32_t)rec->tid;
+    ev.cpu = (int32_t)rec->cpu;
+    kperf__sc_thread *t = kperf__sc_thread_of(s->p, ev.tid);
+    if (t && !t->comm_known) { /* the sampler knows names from /proc and COMM records */
+        const char *c = kperf_sampler_comm(s->data, rec->pid);
+        if (c) kperf_syscall_pairer_comm(s->p, ev.tid, c);
+    }
+    rc = kperf_syscall_pairer_feed(s->p, &ev, s->fn, s->user);
+    if (rc < 0) return s->err = rc;
+    s->done += rc;
+    return 0;
+}
+
+KPERF_API int kperf_syscalls_read(kperf_syscalls *s, kperf_syscall_fn fn, void *user) {
+    if (!s) return kperf__fail(EINVAL, "kperf_syscalls_read: NULL tracer");
+    kperf__sc_ftrace_read(s); /* learn names first, then pair */
+    s->fn = fn, s->user = user, s->done = 0, s->err = 0;
+    int rc = kperf_sampler_read(s->data, kperf__sc_on_data, s);
+    if (s->err < 0) return s->err;
+    if (rc < 0) return rc;
+    return s->done;
+}
+
+KPERF_API int kperf_syscalls_stats(kperf_syscalls *s, const kperf_syscall_stat **out,
+                                   size_t *count) {
+    if (!s) return -EINVAL;
+    return kperf_syscall_pairer_stats(s->p, out, count);
+}
+
+KPERF_API void kperf_syscalls_counts(const kperf_syscalls *s, kperf_syscall_counts *out,
+                                     uint64_t *lost) {
+    kperf_syscall_pairer_counts(s ? s->p : NULL, out);
+    if (lost) {
+        kperf_sampler_stats st;
+        memset(&st, 0, sizeof st);
+        if (s && s->data) kperf_sampler_stats_read(s->data, &st);
+        *lost = st.total.lost + st.total.lost_samples;
+    }
+}
+
+KPERF_API const char *kperf_syscalls_names_status(const kperf_syscalls *s) {
+    return s ? s->names_msg : "";
+}
+
+KPERF_API kperf_sampler *kperf_syscalls_sampler(const kperf_syscalls *s) {
+    return s ? s->data : NULL;
 }
 // <<syscalls
 
@@ -8700,14 +9582,8 @@ static bool kperf__dev_match(const char *p, const char *s) {
     return *s == 0;
 }
 
-static bool kperf__dev_has_format(const kperf_pmu *p, const char *name) {
-    for (size_t i = 0; i < p->nformats; i++)
-        if (!strcmp(p->formats[i].name, name)) return true;
-    return false;
-}
-
 static bool kperf__dev_row_matches(const kperf__metric_row *r, const kperf_pmu *p) {
-    return kperf__dev_match(r->pmu, p->name) && (!r->need || kperf__dev_has_format(p, r->need));
+    return kperf__dev_match(r->pmu, p->name) && (!r->need || kperf_pmu_format_find(p, r->need));
 }
 
 /* The canonical metric name for a user's spelling ("pmu_ddr_read_bw" -> "DDR_READ_BW"). */
@@ -8797,30 +9673,6 @@ KPERF_API int kperf_metric_check(const kperf_pmus *pmus, const char *name) {
 
 #define KPERF__DEV_MAXCPU 8192
 
-/* Parses a cpulist ("0-19,40-59") into out[] (ascending as written). Returns the number
- * of CPUs, or -1 on malformed text or more than cap CPUs. */
-static int kperf__dev_cpulist(const char *s, int *out, int cap) {
-    int n = 0;
-    while (*s && *s != '\n') {
-        char *end;
-        long a = strtol(s, &end, 10), b = a;
-        if (end == s || a < 0 || a >= KPERF__DEV_MAXCPU) return -1;
-        s = end;
-        if (*s == '-') {
-            b = strtol(s + 1, &end, 10);
-            if (end == s + 1 || b < a || b >= KPERF__DEV_MAXCPU) return -1;
-            s = end;
-        }
-        for (long c = a; c <= b; c++) {
-            if (n >= cap) return -1;
-            out[n++] = (int)c;
-        }
-        if (*s == ',') s++;
-        else if (*s && *s != '\n') return -1;
-    }
-    return n;
-}
-
 static void kperf__dev_path(char *buf, size_t size, const char *root, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 4, 5)))
@@ -8842,39 +9694,6 @@ static long kperf__dev_read_long(const char *path, long def) {
     char *end;
     long v = strtol(buf, &end, 0);
     return end == buf ? def : v;
-}
-
-/* The online CPUs of the tree (cpu/online), at most cap. */
-static int kperf__dev_online(const char *root, int *out, int cap) {
-    char path[PATH_MAX], buf[4096];
-    kperf__dev_path(path, sizeof path, root, "/sys/devices/system/cpu/online");
-    if (kperf__read_file(path, buf, sizeof buf) <= 0) return out[0] = 0, 1;
-    int n = kperf__dev_cpulist(buf, out, cap);
-    return n > 0 ? n : (out[0] = 0, 1);
-}
-
-/* NUMA node of a CPU from node/node<N>/cpulist; -1 when the tree has no NUMA info. */
-static int kperf__dev_cpu_node(const char *root, int cpu) {
-    char path[PATH_MAX], buf[4096];
-    int cpus[KPERF__DEV_MAXCPU / 8];
-    for (int node = 0; node < 1024; node++) {
-        kperf__dev_path(path, sizeof path, root, "/sys/devices/system/node/node%d/cpulist", node);
-        if (kperf__read_file(path, buf, sizeof buf) < 0) {
-            if (node > 64) break;
-            continue;
-        }
-        int n = kperf__dev_cpulist(buf, cpus, (int)(sizeof cpus / sizeof cpus[0]));
-        for (int i = 0; i < n; i++)
-            if (cpus[i] == cpu) return node;
-    }
-    return -1;
-}
-
-static int kperf__dev_cpu_topo(const char *root, int cpu, const char *file) {
-    char path[PATH_MAX];
-    kperf__dev_path(path, sizeof path, root, "/sys/devices/system/cpu/cpu%d/topology/%s", cpu,
-                    file);
-    return (int)kperf__dev_read_long(path, -1);
 }
 
 /* ---- PCI tree: <root>/sys/devices/pciDDDD:BB/.../DDDD:BB:DD.F ---- */
@@ -9143,90 +9962,15 @@ struct kperf_device {
     kperf__dev_key *keys;
     size_t nkeys, capkeys;
     int *fds;           /* NULL for a plan */
-    int *node, *socket; /* per CPU topology cache; -2 = not read yet */
-    int ncpu_cache;
+    kperf_topology *topo; /* CPU -> NUMA node and socket; NULL when the tree has none */
     kperf__bdfs pcie, smmu;
     bool have_pcie, have_smmu;
 };
 
 static void kperf__dev_topo(kperf_device *d, int cpu, int *node, int *socket) {
+    kperf_cpu_topo t;
     *node = *socket = -1;
-    if (cpu < 0 || cpu >= KPERF__DEV_MAXCPU) return;
-    if (!d->node) {
-        d->node = (int *)kperf__calloc(KPERF__DEV_MAXCPU, sizeof(int));
-        d->socket = (int *)kperf__calloc(KPERF__DEV_MAXCPU, sizeof(int));
-        if (!d->node || !d->socket) return;
-        for (int i = 0; i < KPERF__DEV_MAXCPU; i++) d->node[i] = d->socket[i] = -2;
-    }
-    if (d->node[cpu] == -2) {
-        const char *root = kperf_pmus_root(d->pmus);
-        d->node[cpu] = kperf__dev_cpu_node(root, cpu);
-        d->socket[cpu] = kperf__dev_cpu_topo(root, cpu, "physical_package_id");
-    }
-    *node = d->node[cpu], *socket = d->socket[cpu];
-}
-
-static int kperf__dev_terms(const kperf_pmu *p, const char *terms, uint64_t cfg[4],
-                            double *scale, char *unit, int depth);
-
-static const kperf_pmu_alias *kperf__dev_alias(const kperf_pmu *p, const char *name, size_t len) {
-    for (size_t i = 0; i < p->naliases; i++)
-        if (strlen(p->aliases[i].name) == len && !strncmp(p->aliases[i].name, name, len))
-            return &p->aliases[i];
-    return NULL;
-}
-
-/* Encodes one term ("event=0x84", "config2=0x5", "flux_rd", "filter_enable") into cfg. */
-static int kperf__dev_term(const kperf_pmu *p, const char *t, size_t len, uint64_t cfg[4],
-                           double *scale, char *unit, int depth) {
-    const char *eq = (const char *)memchr(t, '=', len);
-    size_t klen = eq ? (size_t)(eq - t) : len;
-    char key[64], val[64];
-    if (klen == 0 || klen >= sizeof key || (eq && len - klen - 1 >= sizeof val))
-        return kperf__fail(KPERF_EPARSE, "%s: malformed term '%.*s'", p->name, (int)len, t);
-    memcpy(key, t, klen), key[klen] = 0;
-    uint64_t v = 1;
-    if (eq) {
-        memcpy(val, eq + 1, len - klen - 1), val[len - klen - 1] = 0;
-        char *end;
-        errno = 0;
-        v = strtoull(val, &end, 0);
-        if (end == val || *end || errno)
-            return kperf__fail(KPERF_EPARSE, "%s: term '%s' has a bad value '%s' (a number "
-                               "such as 0x1f or 31)", p->name, key, val);
-    }
-    static const char *const words[] = {"config", "config1", "config2", "config3"};
-    for (int w = 0; w < 4; w++)
-        if (!strcmp(key, words[w])) return cfg[w] = v, 0;
-    if (!eq && depth < 2) {
-        const kperf_pmu_alias *a = kperf__dev_alias(p, key, klen);
-        if (a) {
-            if (scale) *scale = a->scale;
-            if (unit) snprintf(unit, 16, "%s", a->unit);
-            return kperf__dev_terms(p, a->terms, cfg, NULL, NULL, depth + 1);
-        }
-    }
-    if (!kperf__dev_has_format(p, key))
-        return kperf__fail(KPERF_ENOEVENT, "%s has no event or format field '%s' (see %s/events "
-                           "and %s/format in sysfs)", p->name, key, p->name, p->name);
-    return kperf_pmu_encode(p, key, v, cfg);
-}
-
-/* Encodes a comma-separated term list through the PMU's format files and aliases. */
-static int kperf__dev_terms(const kperf_pmu *p, const char *terms, uint64_t cfg[4],
-                            double *scale, char *unit, int depth) {
-    const char *s = terms;
-    while (*s) {
-        while (*s == ',' || *s == ' ') s++;
-        size_t len = strcspn(s, ",");
-        while (len && s[len - 1] == ' ') len--;
-        if (len) {
-            int rc = kperf__dev_term(p, s, len, cfg, scale, unit, depth);
-            if (rc < 0) return rc;
-        }
-        s += strcspn(s, ",");
-    }
-    return 0;
+    if (d->topo && kperf_topology_cpu(d->topo, cpu, &t) == 0) *node = t.numa, *socket = t.socket;
 }
 
 static int kperf__dev_key_get(kperf_device *d, int item, const char *where, int cpu, int channel) {
@@ -9248,10 +9992,26 @@ static int kperf__dev_key_get(kperf_device *d, int item, const char *where, int 
     return (int)d->nkeys++;
 }
 
-/* Appends one event "pmu/terms[,extra]/" on cpu to the plan. */
-static int kperf__dev_add(kperf_device *d, const kperf_pmu *p, const char *terms,
-                          const char *extra, int cpu, int leader, int key, int role,
-                          double weight) {
+/* Parses "pmu/terms[,extra]/" with the event parser (the PMU's format files and aliases). */
+static int kperf__dev_parse(kperf_device *d, const char *pmu, const char *terms, const char *extra,
+                            kperf_evlist **out) {
+    char spec[160];
+    int n = snprintf(spec, sizeof spec, "%s/%s%s%s/", pmu, terms, extra && *extra ? "," : "",
+                     extra ? extra : "");
+    if (n < 0 || (size_t)n >= sizeof spec)
+        return kperf__fail(KPERF_EPARSE, "%s/%s/: event too long", pmu, terms);
+    int rc = kperf_evlist_parse(out, spec, d->pmus);
+    if (rc == 0 && (*out)->nevents != 1) {
+        kperf_evlist_free(*out);
+        *out = NULL;
+        return kperf__fail(KPERF_EPARSE, "%s: expected one event", spec);
+    }
+    return rc;
+}
+
+/* Appends one parsed event on cpu to the plan. */
+static int kperf__dev_add(kperf_device *d, const kperf_event *ev, int cpu, int leader, int key,
+                          int role, double weight) {
     if (d->nev == d->capev) {
         size_t cap = d->capev ? d->capev * 2 : 64;
         void *a = KPERF_REALLOC(d->ev, cap * sizeof *d->ev);
@@ -9263,15 +10023,10 @@ static int kperf__dev_add(kperf_device *d, const kperf_pmu *p, const char *terms
     }
     kperf_device_event *e = &d->ev[d->nev];
     memset(e, 0, sizeof *e);
-    uint64_t cfg[4] = {0, 0, 0, 0};
-    int rc = kperf__dev_terms(p, terms, cfg, NULL, NULL, 0);
-    if (rc == 0 && extra && *extra) rc = kperf__dev_terms(p, extra, cfg, NULL, NULL, 0);
-    if (rc < 0) return rc;
-    snprintf(e->spec, sizeof e->spec, "%s/%s%s%s/", p->name, terms, extra && *extra ? "," : "",
-             extra ? extra : "");
-    snprintf(e->pmu, sizeof e->pmu, "%s", p->name);
-    e->type = p->type;
-    memcpy(e->config, cfg, sizeof e->config);
+    snprintf(e->spec, sizeof e->spec, "%s", ev->name);
+    snprintf(e->pmu, sizeof e->pmu, "%s", ev->pmu);
+    e->type = ev->type;
+    memcpy(e->config, ev->config, sizeof e->config);
     e->cpu = cpu;
     e->leader = leader < 0 ? (int)d->nev : leader;
     e->item = d->keys[key].item;
@@ -9304,8 +10059,12 @@ static int kperf__dev_cpus(kperf_device *d, const kperf_pmu *p, int mode, const 
         for (size_t i = 0; i < p->ncpus && n < cap; i++) cpus[n++] = p->cpus[i];
         return n;
     }
-    int n = kperf__dev_online(kperf_pmus_root(d->pmus), cpus, cap);
-    return mode == KPERF_METRIC_PER_CORE || p->is_core ? n : 1;
+    size_t n = 0;
+    const int *online = d->topo ? kperf_topology_cpus(d->topo, &n) : NULL;
+    if (!online || !n) return cpus[0] = 0, 1;
+    if (mode != KPERF_METRIC_PER_CORE && !p->is_core) n = 1;
+    for (size_t i = 0; i < n && i < (size_t)cap; i++) cpus[i] = online[i];
+    return (int)(n < (size_t)cap ? n : (size_t)cap);
 }
 
 /* One instance of a row: where its values go and the filter term its events carry. */
@@ -9380,7 +10139,7 @@ static void kperf__dev_where(char *out, size_t size, const kperf_pmu *p, int mod
 }
 
 /* Adds the events of one row on one PMU: per CPU, per device target, one group of the
- * row's events (so that ratio parts start and stop together). */
+ * row's events (so that the parts of a ratio start and stop together). */
 static int kperf__dev_plan_row(kperf_device *d, int item, const kperf__metric_row *r,
                                const kperf_pmu *p, const char *want) {
     int *cpus = (int *)kperf__calloc(KPERF__DEV_MAXCPU, sizeof(int));
@@ -9390,22 +10149,24 @@ static int kperf__dev_plan_row(kperf_device *d, int item, const kperf__metric_ro
     int nt = 1;
     if (ncpu < 0) rc = ncpu;
     else if (r->filter != KPERF__MF_NONE) nt = kperf__dev_targets(d, r, p, want, t, 64);
-    for (int c = 0; rc == 0 && c < ncpu; c++) {
-        for (int k = 0; rc == 0 && k < nt; k++) {
+    for (int k = 0; rc == 0 && k < nt; k++) {
+        kperf_evlist *ev[3] = {NULL, NULL, NULL};
+        for (int e = 0; rc == 0 && e < 3 && r->ev[e]; e++)
+            rc = kperf__dev_parse(d, p->name, r->ev[e], t[k].extra, &ev[e]);
+        for (int c = 0; rc == 0 && c < ncpu; c++) {
             int node, sock, ch = r->channel >= 0 ? r->channel : kperf__dev_channel(p->name);
             kperf__dev_topo(d, cpus[c], &node, &sock);
             if (r->filter == KPERF__MF_NONE)
                 kperf__dev_where(t[k].where, sizeof t[k].where, p, r->mode, cpus[c], ncpu, ch, node);
             int key = kperf__dev_key_get(d, item, t[k].where, cpus[c],
                                          r->mode == KPERF_METRIC_PER_CHANNEL ? ch : -1);
-            int leader = -1;
-            for (int e = 0; rc == 0 && e < 3 && r->ev[e] && key >= 0; e++) {
-                rc = kperf__dev_add(d, p, r->ev[e], t[k].extra, cpus[c], leader, key, e,
-                                    e == 0 ? r->scale : 1.0);
-                if (leader < 0) leader = (int)d->nev - 1;
-            }
             if (key < 0) rc = key;
+            int leader = (int)d->nev;
+            for (int e = 0; rc == 0 && e < 3 && ev[e]; e++)
+                rc = kperf__dev_add(d, &ev[e]->events[0], cpus[c], leader, key, e,
+                                    e == 0 ? r->scale : 1.0);
         }
+        for (int e = 0; e < 3; e++) kperf_evlist_free(ev[e]);
     }
     KPERF_FREE(cpus);
     KPERF_FREE(t);
@@ -9457,58 +10218,37 @@ static int kperf__dev_plan_metric(kperf_device *d, const kperf_metric_info *m, c
     return 0;
 }
 
-/* Whether `name` is an instance of the instance-less PMU name `base`: base followed by a
- * suffix of digits and underscores ("hisi_sccl1_ddrc" -> "hisi_sccl1_ddrc0",
- * "hisi_sccl1_ddrc3_0"; "uncore_imc" -> "uncore_imc_4"). */
-static bool kperf__dev_instance_of(const char *name, const char *base, size_t blen) {
-    if (strncmp(name, base, blen)) return false;
-    const char *s = name + blen;
-    bool digit = false;
-    for (; *s; s++) {
-        if (isdigit((unsigned char)*s)) digit = true;
-        else if (*s != '_') return false;
-    }
-    return digit;
-}
-
-/* Plans one raw uncore event "pmu/terms/": on that PMU, or on every instance when the
- * name has no instance suffix; per instance values with .scale and .unit applied. */
+/* Plans one raw uncore event "pmu/terms/" through the event parser, which expands a PMU
+ * name without its instance suffix to every instance; one value per instance (and CPU of
+ * its cpumask), with the alias's .scale applied and its .unit reported. */
 static int kperf__dev_plan_event(kperf_device *d, const char *spec, size_t len) {
-    const char *slash = (const char *)memchr(spec, '/', len);
-    if (!slash || spec[len - 1] != '/' || slash == spec || slash + 1 >= spec + len - 1)
-        return kperf__fail(KPERF_EPARSE, "'%.*s': an uncore event is written pmu/terms/, e.g. "
-                           "hisi_sccl1_ddrc/flux_rd/ or uncore_imc/event=0x04,umask=0x03/",
-                           (int)len, spec);
-    size_t blen = (size_t)(slash - spec);
-    char base[64], terms[128];
-    if (blen >= sizeof base || len - blen - 2 >= sizeof terms)
-        return kperf__fail(KPERF_EPARSE, "'%.*s': too long", (int)len, spec);
-    memcpy(base, spec, blen), base[blen] = 0;
-    memcpy(terms, slash + 1, len - blen - 2), terms[len - blen - 2] = 0;
     int item = kperf__dev_item_new(d, spec, len);
     if (item < 0) return item;
-    d->items[item].kind = KPERF__MK_SUM, d->items[item].mode = KPERF_METRIC_PER_PMU;
-    const kperf_pmu *exact = kperf_pmus_find(d->pmus, base);
-    size_t found = 0;
-    for (size_t j = 0; j < kperf_pmus_count(d->pmus); j++) {
-        const kperf_pmu *p = kperf_pmus_at(d->pmus, j);
-        if (exact ? p != exact : !kperf__dev_instance_of(p->name, base, blen)) continue;
-        double scale = 1.0;
-        char unit[16] = "";
-        uint64_t cfg[4] = {0, 0, 0, 0};
-        int rc = kperf__dev_terms(p, terms, cfg, &scale, unit, 0);
-        if (rc < 0) return rc;
-        if (!found++) snprintf(d->items[item].unit, sizeof d->items[item].unit, "%s", unit);
-        kperf__metric_row r = {d->items[item].name, p->name, NULL, {terms, NULL, NULL}, scale, KPERF__MK_SUM,
-                               KPERF_METRIC_PER_PMU, KPERF__MF_NONE, -1};
-        rc = kperf__dev_plan_row(d, item, &r, p, NULL);
-        if (rc < 0) return rc;
+    kperf__dev_item *it = &d->items[item];
+    it->kind = KPERF__MK_SUM, it->mode = KPERF_METRIC_PER_PMU;
+    kperf_evlist *l = NULL;
+    int rc = kperf_evlist_parse(&l, it->name, d->pmus);
+    for (size_t i = 0; rc == 0 && i < l->nevents; i++) {
+        const kperf_event *ev = &l->events[i];
+        const kperf_pmu *p = kperf_pmus_find(d->pmus, ev->pmu);
+        if (!p) {
+            rc = kperf__fail(KPERF_ENOPMU, "%s: not a PMU event", it->name);
+            break;
+        }
+        if (i == 0) snprintf(it->unit, sizeof it->unit, "%s", ev->unit);
+        int cpus[KPERF__DEV_MAXCPU / 8];
+        int n = kperf__dev_cpus(d, p, KPERF_METRIC_PER_PMU, it->name, cpus,
+                                (int)(sizeof cpus / sizeof cpus[0]));
+        if (n < 0) rc = n;
+        for (int c = 0; rc == 0 && c < n; c++) {
+            char where[64];
+            kperf__dev_where(where, sizeof where, p, KPERF_METRIC_PER_PMU, cpus[c], n, -1, -1);
+            int key = kperf__dev_key_get(d, item, where, cpus[c], -1);
+            rc = key < 0 ? key : kperf__dev_add(d, ev, cpus[c], -1, key, 0, ev->scale);
+        }
     }
-    if (!found)
-        return kperf__fail(KPERF_ENOPMU, "'%.*s': no PMU named %s or %s<N> under %s"
-                           "/sys/bus/event_source/devices", (int)len, spec, base, base,
-                           strcmp(kperf_pmus_root(d->pmus), "/") ? kperf_pmus_root(d->pmus) : "");
-    return 0;
+    kperf_evlist_free(l);
+    return rc;
 }
 
 /* Splits a comma-separated list at commas outside `/.../` and calls fn on each part. */
@@ -9546,8 +10286,7 @@ KPERF_API void kperf_device_close(kperf_device *d) {
     KPERF_FREE(d->ev);
     KPERF_FREE(d->evx);
     KPERF_FREE(d->keys);
-    KPERF_FREE(d->node);
-    KPERF_FREE(d->socket);
+    kperf_topology_close(d->topo);
     kperf__bdfs_free(&d->pcie);
     kperf__bdfs_free(&d->smmu);
     kperf_pmus_close(d->owned);
@@ -9567,6 +10306,7 @@ KPERF_API int kperf_device_plan(kperf_device **out, const kperf_device_desc *des
     if (rc == 0 && desc->bdf && !kperf__pci_parse(desc->bdf, &dom, &bus, &dv, &fn))
         rc = kperf__fail(KPERF_EPARSE, "bad PCI address '%s': write it as 0000:31:00.0 or "
                          "31:00.0", desc->bdf);
+    if (rc == 0 && kperf_topology_open(&d->topo, kperf_pmus_root(d->pmus)) < 0) d->topo = NULL;
     if (rc == 0) rc = kperf__bdfs_pcie(&d->pcie, d->pmus);
     if (rc == 0) rc = kperf__bdfs_smmu(&d->smmu, d->pmus);
     if (rc == 0) rc = kperf__dev_each(d, desc->metrics, desc->bdf, false);

@@ -1,7 +1,308 @@
-/* kperf trace: placeholder until its issue lands; exits 2 so no test can pass on it. */
+/* kperf trace: print tracepoint events with their fields, one line each, like perf-prof's
+ * trace:   COMM  PID [CPU] SECONDS.USEC: SYSTEM:NAME: field=value field=value ...
+ *
+ *   kperf trace -e 'sched:sched_wakeup/pid>1000 && prio<10/' -a -d 1
+ *   kperf trace -e sched:sched_process_exec -- make
+ *   kperf trace -e sched:sched_switch --fields          (the event's fields and types)
+ *
+ * Also home of the launcher shared with `kperf syscalls` (cli_spawn, cli_run_loop). */
+#define _GNU_SOURCE 1
 #include "kperf_cli.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t cli_stop_flag;
+static void cli_on_signal(int sig) { (void)sig, cli_stop_flag = 1; }
+
+/* Forks @p argv[0] and holds it before exec until cli_spawn_go(). Returns 0 or -1. */
+int cli_spawn(char **argv, cli_child *c) {
+    int go[2], err[2];
+    if (pipe2(go, O_CLOEXEC) < 0) return -1;
+    if (pipe2(err, O_CLOEXEC) < 0) return close(go[0]), close(go[1]), -1;
+    c->pid = fork();
+    if (c->pid < 0) return -1;
+    if (c->pid == 0) {
+        char ch;
+        close(go[1]), close(err[0]);
+        if (read(go[0], &ch, 1) != 1) _exit(127); /* the tracer gave up */
+        execvp(argv[0], argv);
+        int e = errno;
+        if (write(err[1], &e, sizeof e) < 0) { /* nothing more to do */ }
+        _exit(127);
+    }
+    close(go[0]), close(err[1]);
+    c->go = go[1], c->err = err[0];
+    return 0;
+}
+
+/* Lets the child exec (or, with @p run false, makes it exit); returns 0 or exec's errno. */
+int cli_spawn_go(cli_child *c, bool run) {
+    int e = 0;
+    if (run && write(c->go, "g", 1) != 1) e = errno;
+    close(c->go);
+    if (run && !e && read(c->err, &e, sizeof e) != (ssize_t)sizeof e) e = 0; /* EOF: exec'd */
+    close(c->err);
+    if (!run) waitpid(c->pid, NULL, 0);
+    return e;
+}
+
+/* A foreign process has ended: it no longer exists, or it is a zombie nobody reaped. */
+static bool cli_gone(pid_t pid) {
+    char path[64], buf[512];
+    if (kill(pid, 0) < 0 && errno == ESRCH) return true;
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return true;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char *rp = strrchr(buf, ')'); /* the state follows "(comm) " */
+    return rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X');
+}
+
+/* Runs until the target exits (its exit status is returned when it is our @p own child;
+ * a foreign -p target is watched with kill(pid, 0)), SIGINT/SIGTERM, or @p seconds pass
+ * (> 0); calls @p drain whenever @p pollfd is readable and every 100 ms. Returns the
+ * child's exit status (0 otherwise), or -1 when drain failed. */
+int cli_run_loop(pid_t target, bool own, double seconds, int pollfd, int (*drain)(void *),
+                 void *ctx) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = cli_on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int status = 0;
+    for (;;) {
+        if (own && waitpid(target, &status, WNOHANG) == target) break;
+        if (!own && target > 0 && cli_gone(target)) break;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        double el = (double)(now.tv_sec - t0.tv_sec) + (double)(now.tv_nsec - t0.tv_nsec) / 1e9;
+        if (cli_stop_flag || (seconds > 0 && el >= seconds)) {
+            if (own) kill(target, SIGTERM), waitpid(target, &status, 0);
+            break;
+        }
+        struct pollfd p = {pollfd, POLLIN, 0};
+        poll(&p, pollfd >= 0 ? 1 : 0, 100);
+        if (drain(ctx) < 0) return -1;
+    }
+    if (own) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return 0;
+}
+
+/* Parses a CPU list "0-3,6" into a new array; returns the count or -1. */
+int cli_parse_cpus(const char *s, int **out) {
+    int *v = NULL;
+    size_t n = 0;
+    while (s && *s) {
+        char *end;
+        long a = strtol(s, &end, 10), b = a;
+        if (end == s || a < 0) return free(v), -1;
+        if (*end == '-') {
+            s = end + 1;
+            b = strtol(s, &end, 10);
+            if (end == s || b < a || b - a > 4096) return free(v), -1;
+        }
+        int *nv = (int *)realloc(v, (n + (size_t)(b - a) + 1) * sizeof *v);
+        if (!nv) return free(v), -1;
+        v = nv;
+        for (long c = a; c <= b; c++) v[n++] = (int)c;
+        s = *end == ',' ? end + 1 : end;
+        if (*end && *end != ',') return free(v), -1;
+    }
+    *out = v;
+    return (int)n;
+}
+
+typedef struct trace_comm {
+    uint32_t tid;
+    char comm[16];
+} trace_comm;
+
+typedef struct trace_ctx {
+    trace_comm comms[1024]; /* /proc lookups for threads the sampler has no name for */
+    kperf_sampler *s;
+    kperf_tracefs *tfs;
+    FILE *out;
+    uint64_t printed, lost;
+    char *line;
+    size_t cap;
+} trace_ctx;
+
+static int trace_on_record(const kperf_record *rec, void *user) {
+    trace_ctx *t = (trace_ctx *)user;
+    if (rec->type == KPERF_RECORD_LOST) t->lost += rec->loss.lost;
+    if (rec->type != KPERF_RECORD_SAMPLE || !rec->sample.raw || rec->sample.raw_size < 2)
+        return 0;
+    uint16_t id;
+    memcpy(&id, rec->sample.raw, 2);
+    const kperf_tp_format *f;
+    if (kperf_tracefs_format_by_id(t->tfs, id, &f) < 0) return 0;
+    for (;;) {
+        int n = kperf_tp_format_snprint(f, rec->sample.raw, rec->sample.raw_size, t->line, t->cap);
+        if (n < 0) return 0;
+        if ((size_t)n < t->cap) break;
+        char *nl = (char *)realloc(t->line, (size_t)n + 1);
+        if (!nl) return -ENOMEM;
+        t->line = nl, t->cap = (size_t)n + 1;
+    }
+    const char *comm = kperf_sampler_comm(t->s, rec->pid);
+    if (!comm) {
+        trace_comm *c = &t->comms[rec->tid % 1024];
+        if (c->tid != rec->tid || !rec->tid) {
+            char path[64];
+            snprintf(path, sizeof path, "/proc/%u/comm", rec->tid);
+            FILE *fp = fopen(path, "r");
+            c->tid = rec->tid;
+            snprintf(c->comm, sizeof c->comm, "%s", rec->tid ? "<...>" : "swapper");
+            if (fp && fgets(c->comm, sizeof c->comm, fp)) c->comm[strcspn(c->comm, "\n")] = 0;
+            if (fp) fclose(fp);
+        }
+        comm = c->comm;
+    }
+    fprintf(t->out, "%16s %6u [%03u] %llu.%06llu: %s:%s: %s\n", comm, rec->tid,
+            rec->cpu, (unsigned long long)(rec->time / 1000000000ull),
+            (unsigned long long)(rec->time % 1000000000ull / 1000), f->system, f->name, t->line);
+    t->printed++;
+    return 0;
+}
+
+static int trace_drain(void *ctx) {
+    trace_ctx *t = (trace_ctx *)ctx;
+    int rc = kperf_sampler_read(t->s, trace_on_record, t);
+    return rc < 0 && rc != -KPERF_ECORRUPT ? rc : 0;
+}
+
+/* Prints every event's fields (perf-prof's `trace -e EV help`). */
+static int trace_fields(kperf_tracefs *tfs, const char *spec) {
+    kperf_evlist *list;
+    if (kperf_evlist_parse(&list, spec, NULL) < 0) return cli_fail("trace");
+    for (size_t i = 0; i < list->nevents; i++) {
+        const kperf_event *ev = &list->events[i];
+        const kperf_tp_format *f;
+        if (ev->type != 2 /* PERF_TYPE_TRACEPOINT */ ||
+            kperf_tracefs_format_by_id(tfs, (uint32_t)ev->config[0], &f) < 0) {
+            fprintf(stderr, "kperf trace: %s is not a tracepoint\n", ev->name);
+            continue;
+        }
+        printf("%s:%s (id %u)%s%s\n", f->system, f->name, f->id, ev->filter ? " filter: " : "",
+               ev->filter ? ev->filter : "");
+        for (size_t j = 0; j < f->nfields; j++) {
+            const kperf_tp_field *fd = &f->fields[j];
+            printf("    %-28s %-24s offset %3u size %3u %s%s\n", fd->name, fd->type, fd->offset,
+                   fd->size, fd->is_signed ? "signed" : "unsigned",
+                   fd->flags & KPERF_TP_FIELD_STRING ? " string" : "");
+        }
+    }
+    kperf_evlist_free(list);
+    return 0;
+}
+
+static int trace_usage(FILE *f) {
+    fprintf(f,
+            "usage: kperf trace -e EVENT[,EVENT...] [-e ...] [-p PID | -a | -C CPUS] [-d SECONDS]\n"
+            "                   [--fields] [-o FILE] [-- COMMAND [ARGS...]]\n"
+            "  EVENT     sys:name[/filter/], e.g. 'sched:sched_wakeup/pid>1000 && prio<10/'\n"
+            "            (the filter runs in the kernel: ftrace syntax over the event's fields)\n"
+            "  -p PID    trace the threads of a process     -a  every CPU (system-wide)\n"
+            "  -C CPUS   trace these CPUs (0-3,6)           -d  stop after SECONDS\n"
+            "  --fields  print each event's fields (name, type, offset, size) and exit\n"
+            "  -o FILE   write the event lines to FILE instead of stdout\n");
+    return f == stderr ? 2 : 0;
+}
+
 int cmd_trace(int argc, char **argv) {
-    (void)argc;
-    fprintf(stderr, "kperf %s: not built yet\n", argv[0]);
-    return 2;
+    char spec[8192] = "";
+    const char *outpath = NULL;
+    pid_t pid = 0;
+    bool all = false, fields = false;
+    int *cpus = NULL, ncpus = 0, i;
+    double secs = 0;
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--")) { i++; break; }
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return trace_usage(stdout);
+        if (!strcmp(a, "-a")) all = true;
+        else if (!strcmp(a, "--fields") || !strcmp(a, "help")) fields = true;
+        else if (i + 1 < argc && !strcmp(a, "-e")) {
+            size_t l = strlen(spec);
+            if (l + strlen(argv[i + 1]) + 2 >= sizeof spec) return trace_usage(stderr);
+            snprintf(spec + l, sizeof spec - l, "%s%s", l ? "," : "", argv[++i]);
+        } else if (i + 1 < argc && !strcmp(a, "-p")) pid = (pid_t)atoi(argv[++i]);
+        else if (i + 1 < argc && !strcmp(a, "-d")) secs = atof(argv[++i]);
+        else if (i + 1 < argc && !strcmp(a, "-o")) outpath = argv[++i];
+        else if (i + 1 < argc && !strcmp(a, "-C")) {
+            if ((ncpus = cli_parse_cpus(argv[++i], &cpus)) <= 0) return trace_usage(stderr);
+        } else if (a[0] == '-') return trace_usage(stderr);
+        else break;
+    }
+    char **cmd = i < argc ? argv + i : NULL;
+    if (!spec[0]) return trace_usage(stderr);
+    kperf_tracefs *tfs;
+    if (kperf_tracefs_open(&tfs, NULL) < 0) return cli_fail("trace");
+    if (fields) {
+        int rc = trace_fields(tfs, spec);
+        kperf_tracefs_close(tfs);
+        return rc;
+    }
+    if (!cmd && !pid && !all && !ncpus) {
+        kperf_tracefs_close(tfs);
+        fprintf(stderr, "kperf trace: say what to trace: -p PID, -a, -C CPUS or -- COMMAND\n");
+        return 2;
+    }
+    cli_child cc = {0, -1, -1};
+    if (cmd && cli_spawn(cmd, &cc) < 0) return kperf_tracefs_close(tfs), perror("kperf trace: fork"), 1;
+    pid_t child = cc.pid;
+    pid_t target = child ? child : pid;
+    kperf_sampler_desc d;
+    memset(&d, 0, sizeof d);
+    d.events = spec;
+    d.period = 1;
+    d.include_kernel = true;
+    d.pids = target ? &target : NULL;
+    d.npids = target ? 1 : 0;
+    d.cpus = cpus, d.ncpus = (size_t)ncpus;
+    d.all_cpus = all && !target;
+    d.inherit = child != 0;
+    d.enable_on_exec = child != 0;
+    static trace_ctx t;
+    t.tfs = tfs;
+    t.out = outpath ? fopen(outpath, "w") : stdout;
+    if (!t.out) return perror(outpath), 1;
+    if (kperf_sampler_open(&t.s, &d) < 0) {
+        if (child) cli_spawn_go(&cc, false);
+        kperf_tracefs_close(tfs);
+        return cli_fail("trace");
+    }
+    int status = 0;
+    if (!child) kperf_sampler_start(t.s);
+    if (child && (status = cli_spawn_go(&cc, true)) != 0) {
+        fprintf(stderr, "kperf trace: cannot run %s: %s\n", cmd[0], strerror(status));
+        waitpid(child, NULL, 0);
+        status = 127;
+    } else {
+        status = cli_run_loop(target, child != 0, secs, kperf_sampler_fd(t.s), trace_drain, &t);
+    }
+    kperf_sampler_stop(t.s);
+    trace_drain(&t);
+    kperf_sampler_stats st;
+    kperf_sampler_stats_read(t.s, &st);
+    fprintf(stderr, "kperf trace: %llu events", (unsigned long long)t.printed);
+    if (st.total.lost) fprintf(stderr, ", %llu lost (ring full: a filter or -C helps)",
+                               (unsigned long long)st.total.lost);
+    fprintf(stderr, "\n");
+    if (outpath) fclose(t.out);
+    free(t.line);
+    free(cpus);
+    kperf_sampler_close(t.s);
+    kperf_tracefs_close(tfs);
+    return status < 0 ? 1 : status;
 }

@@ -23,6 +23,20 @@ int cmd_spe_record(int argc, char **argv);
 int cmd_stat_metrics(int argc, char **argv);
 int cmd_list_metrics(int argc, char **argv);
 
+/* Launcher shared by `kperf trace` and `kperf syscalls` (in cmd_trace.c): cli_spawn forks
+ * COMMAND held before exec; open the events on c->pid (enable_on_exec), then cli_spawn_go
+ * lets it exec (run) or makes it exit (!run); cli_run_loop drains until the target exits
+ * (own: our child), a signal, or SECONDS; cli_parse_cpus reads "0-3,6". */
+typedef struct cli_child {
+    pid_t pid;
+    int go, err;
+} cli_child;
+int cli_spawn(char **argv, cli_child *c);
+int cli_spawn_go(cli_child *c, bool run);
+int cli_run_loop(pid_t target, bool own, double seconds, int pollfd, int (*drain)(void *),
+                 void *ctx);
+int cli_parse_cpus(const char *s, int **out);
+
 /* Prints "kperf <cmd>: <kperf_errmsg()>" to stderr and returns 1. */
 int cli_fail(const char *cmd);
 #endif

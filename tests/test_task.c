@@ -1,0 +1,203 @@
+/* The libkperf task model, counting: flat records over pids and CPUs, group numbers,
+ * include_new_fork. */
+#define _GNU_SOURCE 1
+#define KPERF_IMPLEMENTATION
+#include "kperf.h"
+#include "kt.h"
+#include <pthread.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define N 1000
+#define GETPID "syscalls:sys_enter_getpid"
+
+static bool have_tracefs(void) {
+    return access("/sys/kernel/tracing/events/syscalls/sys_enter_getpid/id", R_OK) == 0;
+}
+
+static void getpids(int n) {
+    for (int i = 0; i < n; i++) syscall(SYS_getpid);
+}
+
+KT_TEST(group_numbers_make_the_spec) {
+    KT_UNUSED();
+    const char *ev[] = {"a", "b", "c", "d", "e"};
+    int groups[] = {1, -1, 1, 7, 7};
+    kperf_task_attr a = {.events = ev, .nevents = 5, .groups = groups};
+    char *spec, **names;
+    KT_EQ_INT(kperf__task_spec(&a, &spec, &names), 0);
+    KT_EQ_STR(spec, "{a,c},b,{d,e}");
+    KT_EQ_STR(names[0], "a");
+    KT_EQ_STR(names[1], "c");
+    KT_EQ_STR(names[2], "b");
+    KT_EQ_STR(names[4], "e");
+    KPERF_FREE(spec), KPERF_FREE(names);
+    /* a group number used once is no group; no group array: every event alone */
+    int lone[] = {3, -1, 4, -1, -1};
+    a.groups = lone;
+    KT_EQ_INT(kperf__task_spec(&a, &spec, &names), 0);
+    KT_EQ_STR(spec, "a,b,c,d,e");
+    KPERF_FREE(spec), KPERF_FREE(names);
+}
+
+KT_TEST(counting_a_child_process) {
+    if (!have_tracefs()) KT_SKIP("tracefs syscalls events not readable");
+    int go[2], done[2];
+    KT_CHECK(pipe(go) == 0 && pipe(done) == 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        char x;
+        prctl(PR_SET_NAME, "kt_child");
+        if (read(go[0], &x, 1) != 1) _exit(1);
+        getpids(N);
+        if (write(done[1], &x, 1) != 1) _exit(1);
+        pause();
+        _exit(0);
+    }
+    usleep(20000); /* let the child set its name */
+    const char *ev[] = {GETPID, "page-faults", "task-clock"};
+    int groups[] = {0, -1, 0};
+    kperf_task *t;
+    int rc = kperf_task_open(&t, KPERF_TASK_COUNTING,
+                             &(kperf_task_attr){.events = ev, .nevents = 3, .groups = groups,
+                                                .pids = &pid, .npids = 1});
+    if (rc < 0) {
+        kill(pid, SIGKILL), waitpid(pid, NULL, 0);
+        KT_FAIL("open: %s", kperf_errmsg());
+    }
+    KT_EQ_INT(kperf_task_start(t), 0);
+    char x = 1;
+    KT_CHECK(write(go[1], &x, 1) == 1 && read(done[0], &x, 1) == 1);
+    kperf_task_data *d;
+    int n = kperf_task_read(t, &d);
+    KT_EQ_INT(n, 3);
+    int seen = 0;
+    for (int i = 0; i < n; i++) {
+        KT_EQ_INT(d[i].pid, pid);
+        KT_EQ_INT(d[i].tid, pid);
+        KT_EQ_INT(d[i].cpu, -1);
+        KT_EQ_INT(d[i].topo.socket, -1);
+        KT_EQ_STR(d[i].comm, "kt_child");
+        KT_CHECK(d[i].count_percent == 1.0);
+        KT_CHECK(!d[i].exited);
+        if (!strcmp(d[i].event, GETPID)) {
+            KT_EQ_INT(d[i].count, N);
+            KT_EQ_INT(d[i].total, N);
+            seen++;
+        }
+    }
+    KT_EQ_INT(seen, 1);
+    /* the group {getpid, task-clock} comes first, as libkperf's evtAttr asks */
+    KT_EQ_STR(d[0].event, GETPID);
+    KT_EQ_STR(d[1].event, "task-clock");
+    KT_EQ_STR(d[2].event, "page-faults");
+    kperf_task_data_free(d);
+    /* a second read: count is what happened since the first, total since the open */
+    n = kperf_task_read(t, &d);
+    KT_EQ_INT(n, 3);
+    KT_EQ_INT(d[0].count, 0);
+    KT_EQ_INT(d[0].total, N);
+    kperf_task_data_free(d);
+    KT_EQ_INT(kperf_task_stop(t), 0);
+    kperf_task_close(t);
+    kill(pid, SIGKILL), waitpid(pid, NULL, 0);
+}
+
+static void *worker(void *arg) {
+    (void)arg;
+    getpids(N);
+    return NULL;
+}
+
+KT_TEST(include_new_fork_splits_threads) {
+    if (!have_tracefs()) KT_SKIP("tracefs syscalls events not readable");
+    const char *ev[] = {GETPID};
+    pid_t self = getpid();
+    kperf_task *t;
+    int rc = kperf_task_open(&t, KPERF_TASK_COUNTING,
+                             &(kperf_task_attr){.events = ev, .nevents = 1, .pids = &self,
+                                                .npids = 1, .include_new_fork = true});
+    if (rc < 0) KT_FAIL("open: %s", kperf_errmsg());
+    KT_EQ_INT(kperf_task_start(t), 0);
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) pthread_create(&th[i], NULL, worker, NULL);
+    for (int i = 0; i < 4; i++) pthread_join(th[i], NULL);
+    KT_EQ_INT(kperf_task_stop(t), 0);
+    kperf_task_data *d;
+    int n = kperf_task_read(t, &d);
+    KT_CHECK(n >= 5, "%d records", n);
+    int exited = 0;
+    uint64_t sum = 0;
+    for (int i = 0; i < n; i++) {
+        sum += d[i].total;
+        if (!d[i].exited) continue;
+        exited++;
+        KT_EQ_INT(d[i].pid, self);
+        KT_EQ_INT(d[i].count, N);
+        KT_EQ_STR(d[i].comm, "test_task"); /* the thread is gone: its process's name */
+    }
+    KT_EQ_INT(exited, 4);
+    KT_EQ_INT(sum, 4 * N);
+    kperf_task_data_free(d);
+    kperf_task_close(t);
+}
+
+KT_TEST(cpu_wide_records_carry_topology) {
+    kperf_perm pm;
+    kperf_perm_read(&pm);
+    if (!pm.cpu_wide) KT_SKIP("CPU-wide counting needs paranoid <= 0 (is %d)", pm.paranoid);
+    const char *ev[] = {"task-clock"};
+    kperf_task *t;
+    int rc = kperf_task_open(&t, KPERF_TASK_COUNTING, &(kperf_task_attr){.events = ev, .nevents = 1});
+    if (rc < 0) KT_FAIL("open: %s", kperf_errmsg());
+    kperf_task_start(t);
+    usleep(10000);
+    kperf_task_data *d;
+    int n = kperf_task_read(t, &d);
+    KT_EQ_INT(n, sysconf(_SC_NPROCESSORS_ONLN));
+    kperf_topology *topo;
+    KT_EQ_INT(kperf_topology_open(&topo, "/"), 0);
+    for (int i = 0; i < n; i++) {
+        kperf_cpu_topo want;
+        KT_EQ_INT(d[i].cpu, i);
+        KT_EQ_INT(d[i].pid, -1);
+        KT_EQ_INT(kperf_topology_cpu(topo, i, &want), 0);
+        KT_EQ_INT(d[i].topo.core, want.core);
+        KT_EQ_INT(d[i].topo.socket, want.socket);
+        KT_EQ_INT(d[i].topo.numa, want.numa);
+        KT_EQ_STR(d[i].comm, "");
+        KT_CHECK(d[i].total > 0); /* wall time on every CPU, idle included */
+    }
+    kperf_topology_close(topo);
+    kperf_task_data_free(d);
+    kperf_task_close(t);
+}
+
+KT_TEST(task_errors) {
+    KT_UNUSED();
+    kperf_task *t = (kperf_task *)1;
+    const char *ev[] = {"task-clock"};
+    KT_EQ_INT(kperf_task_open(&t, KPERF_TASK_COUNTING, &(kperf_task_attr){0}), -EINVAL);
+    KT_CHECK(t == NULL);
+    int rc = kperf_task_open(&t, (kperf_task_kind)9, &(kperf_task_attr){.events = ev, .nevents = 1});
+    KT_EQ_INT(rc, -KPERF_ENOTSUP);
+    const char *bad[] = {"task-clokc"};
+    pid_t self = getpid();
+    rc = kperf_task_open(&t, KPERF_TASK_COUNTING,
+                         &(kperf_task_attr){.events = bad, .nevents = 1, .pids = &self, .npids = 1});
+    KT_EQ_INT(rc, -KPERF_ENOEVENT);
+    KT_CHECK(strstr(kperf_errmsg(), "did you mean task-clock?") != NULL);
+    kperf_task_close(NULL);
+    kperf_task_data_free(NULL);
+}
+
+int main(void) {
+    KT_RUN(group_numbers_make_the_spec);
+    KT_RUN(counting_a_child_process);
+    KT_RUN(include_new_fork_splits_threads);
+    KT_RUN(cpu_wide_records_carry_topology);
+    KT_RUN(task_errors);
+    KT_EXIT();
+}
