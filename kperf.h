@@ -1165,7 +1165,7 @@ KPERF_API int kperf_sampler_stop(kperf_sampler *s);
 
 /** @brief Push read: delivers the records available now, from every ring, in time order
  *  (a streaming k-way merge over the ring heads). While the sampler runs, records younger
- *  than a short holdback (1 ms) stay in the ring for the next read, so that a record still
+ *  than a short holdback (10 ms) stay in the ring for the next read, so that a record still
  *  being written on another CPU cannot come out of order.
  *  @param s the sampler.
  *  @param fn called per record; a negative return stops and is returned.
@@ -6823,7 +6823,7 @@ static int kperf__merge_begin(kperf_sampler *s) {
         struct timespec ts;
         clock_gettime(s->clk, &ts);
         uint64_t now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-        s->limit = now > 1000000 ? now - 1000000 : 0; /* 1 ms holdback */
+        s->limit = now > 10000000 ? now - 10000000 : 0; /* 10 ms holdback */
     }
     memset(&s->st.last, 0, sizeof s->st.last);
     s->nheap = 0;
