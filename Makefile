@@ -107,7 +107,7 @@ test:
 
 bench: setup
 	@bash tests/setup.sh bench
-	@$(MAKE) --no-print-directory $(BENCHES) $(B)/kperf BENCH_LIBS="$(BENCH_LIBS)"
+	@$(MAKE) --no-print-directory $(BENCHES) $(B)/kperf BENCH_LIBS="$(BENCH_LIBS) $$(test -e /usr/include/papi.h && echo -lpapi)"
 	@bash bench/run.sh $(B)
 
 docs:

@@ -437,7 +437,8 @@ typedef struct kperf_event_info {
     const char *name;           /**< a spec that kperf_evlist_parse() accepts */
     const char *pmu;            /**< PMU name ("software", "tracepoint", "cpu", ...) */
     enum kperf_event_kind kind; /**< its kind (never KPERF_EVENT_KIND_ALL) */
-    const char *desc;           /**< sysfs terms of an alias, a short text otherwise */
+    const char *desc;           /**< sysfs terms of an alias (plus ", scale S UNIT" when
+                                     sysfs gives them), a short text otherwise */
 } kperf_event_info;
 
 /** Callback of kperf_events_foreach(); a negative return stops the walk. */
@@ -4364,8 +4365,15 @@ KPERF__PRIV int kperf__list_aliases(kperf__list_ctx *c, const kperf_pmus *pmus,
                                                   : KPERF_EVENT_KIND_OTHER;
         if (pk != k) continue;
         for (size_t j = 0; j < p->naliases; j++) {
-            snprintf(name, sizeof name, "%s/%s/", p->name, p->aliases[j].name);
-            int rc = kperf__list_emit(c, name, p->name, k, p->aliases[j].terms);
+            const kperf_pmu_alias *a = &p->aliases[j];
+            char desc[600];
+            snprintf(name, sizeof name, "%s/%s/", p->name, a->name);
+            if (a->scale != 1.0 || a->unit[0])
+                snprintf(desc, sizeof desc, "%.500s, scale %g%s%s", a->terms, a->scale,
+                         a->unit[0] ? " " : "", a->unit);
+            else
+                kperf__strlcpy(desc, a->terms, sizeof desc);
+            int rc = kperf__list_emit(c, name, p->name, k, desc);
             if (rc < 0) return rc;
         }
     }
@@ -7758,9 +7766,12 @@ static int kperf__pdin_loop(FILE *f, const char *path, kperf_record_fn fn, void 
             if (ev >= 0) l = &in->layout[ev];
         }
         kperf_record rec;
-        if (kperf_record_parse(b, h.size, l, &rec) < 0)
+        if (kperf_record_parse(b, h.size, l, &rec) < 0) {
+            char why[256]; /* the parser's message, copied: kperf__fail rewrites it */
+            snprintf(why, sizeof why, "%.200s", kperf_errmsg());
             return kperf__fail(KPERF_ECORRUPT, "%s: record at offset %llu: %s", path,
-                               (unsigned long long)(off - h.size), kperf_errmsg());
+                               (unsigned long long)(off - h.size), why);
+        }
         rec.event = ev >= 0 ? ev : kperf__pdin_event_of(in, rec.id);
         if (events) events->records++;
         count++;
