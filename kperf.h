@@ -1897,7 +1897,10 @@ KPERF_API int kperf_device_compute(const kperf_device *dev, const kperf_device_c
  * Compiled only when KPERF_LIBKPERF_API is defined before including kperf.h (in every file
  * that uses these names, and in the file that defines KPERF_IMPLEMENTATION). Source
  * compatible with libkperf programs (not binary compatible: one-bit bitfields of libkperf's
- * PmuAttr are plain unsigned fields here, the period/freq union is two fields). */
+ * PmuAttr are plain unsigned fields here, the period/freq union is two fields).
+ * Thread safety: different descriptors may be used from different threads at once; one
+ * descriptor from one thread at a time (do not close it while another thread reads it).
+ * Perror()/Perrorno() are per thread. See docs/python.md. */
 
 /** What a task collects (libkperf's PmuTaskType). */
 enum PmuTaskType {
