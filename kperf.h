@@ -1205,13 +1205,56 @@ KPERF_API const char *kperf_sampler_event_name(const kperf_sampler *s, size_t i)
  *  @return the name, or NULL when unknown. *Ownership:* the sampler's, valid until close. */
 KPERF_API const char *kperf_sampler_comm(const kperf_sampler *s, uint32_t pid);
 
+/** One sample in the libkperf record shape (its PmuData): flat and self-contained; every
+ *  pointer points into memory of the kperf_sample_rows that holds the row. */
+typedef struct kperf_sample_row {
+    const char *evt;       /**< event name, e.g. "cpu-clock" */
+    uint64_t ts;           /**< timestamp in the sampler's clock (ns) */
+    pid_t pid;             /**< process id */
+    pid_t tid;             /**< thread id */
+    int cpu;               /**< CPU the sample was taken on */
+    kperf_cpu_topo topo;   /**< where that CPU sits (core, numa, socket, ...); fields are -1
+                                when the topology is unknown */
+    const char *comm;      /**< thread name when the sample was taken; "" when unknown */
+    uint64_t period;       /**< events since the previous sample */
+    uint64_t count;        /**< events this sample stands for (its period) */
+    uint64_t ip;           /**< instruction pointer */
+    const uint64_t *stack; /**< call stack, leaf first, context markers removed; just the
+                                ip when no call chain was sampled */
+    size_t nstack;         /**< entries in stack */
+    const void *raw;       /**< raw tracepoint record, or NULL */
+    uint32_t raw_size;     /**< bytes of raw */
+} kperf_sample_row;
+
+/** Rows from one kperf_sampler_rows_read(). */
+typedef struct kperf_sample_rows {
+    kperf_sample_row *rows; /**< the samples, in time order */
+    size_t n;               /**< number of rows */
+    uint64_t lost;          /**< records the kernel dropped during this read */
+    uint64_t throttled;     /**< throttle events during this read */
+} kperf_sample_rows;
+
+/** @brief Drains the records available now into libkperf-shaped rows (side-band records
+ *  update names and are not returned).
+ *  @param s the sampler.
+ *  @param out receives the rows (an empty set when nothing was available); NULL on failure.
+ *  @return the number of rows, or a negative error code.
+ *  *Ownership:* the library's; free with kperf_sample_rows_free(). The rows stay valid
+ *  after the sampler is closed. */
+KPERF_API int kperf_sampler_rows_read(kperf_sampler *s, kperf_sample_rows **out);
+
+/** @brief Frees rows from kperf_sampler_rows_read(); accepts NULL. */
+KPERF_API void kperf_sample_rows_free(kperf_sample_rows *rows);
+
 /** Folded-stack aggregation (`a;b;c N` lines, the flame-graph input). Opaque. */
 typedef struct kperf_folded kperf_folded;
 
 /** Names a frame for folded output: write the name of @p addr into @p buf (size @p n,
- *  NUL-terminated) and return its length, or a negative value for "use the address". */
-typedef int (*kperf_frame_name_fn)(uint64_t addr, uint32_t pid, bool kernel, char *buf,
-                                   size_t n, void *user);
+ *  NUL-terminated) and return its length, or a negative value for "use the address".
+ *  @p kernel says the address is a kernel one; @p leaf is false for return addresses (every
+ *  frame but the innermost), which a symbolizer should look up as addr - 1. */
+typedef int (*kperf_frame_name_fn)(uint64_t addr, uint32_t pid, bool kernel, bool leaf,
+                                   char *buf, size_t n, void *user);
 
 /** @brief Creates an empty folded-stack aggregation.
  *  @param out receives it; NULL on failure. @param name frame namer, or NULL for hex
@@ -1285,15 +1328,16 @@ typedef struct kperf_perfdata_events {
     uint64_t records;               /**< records delivered so far */
 } kperf_perfdata_events;
 
-/** @brief Reads a pipe-mode perf.data file (kperf's, or `perf record -o -`) and delivers
- *  every kernel record, decoded by kperf_record_parse(), to @p fn in file order.
+/** @brief Reads a perf.data file, pipe layout (kperf's, `perf record -o -`) or the seekable
+ *  layout `perf record` writes by default, and delivers every kernel record, decoded by
+ *  kperf_record_parse(), to @p fn in file order.
  *  @param path the file ("-" for stdin).
  *  @param fn called per record; the record's `event` indexes @p events.
  *  @param user passed to @p fn.
  *  @param events receives the events as their HEADER_ATTR and EVENT_DESC records are read;
  *  may be NULL.
- *  @return records delivered, fn's negative value, -KPERF_ECORRUPT (message gives the
- *  offset), or -KPERF_ENOTSUP for a seekable (non-pipe) perf.data file. */
+ *  @return records delivered, fn's negative value, or -KPERF_ECORRUPT (the message gives
+ *  the offset). Event names come from EVENT_DESC in pipe files only. */
 KPERF_API int kperf_perfdata_read(const char *path, kperf_record_fn fn, void *user,
                                   kperf_perfdata_events *events);
 // <<perfdata
@@ -6273,6 +6317,8 @@ struct kperf_sampler {
     char **filters;      /* tracepoint filter per event, or NULL */
     uint32_t *evflags;   /* kperf_event_flags per event */
     uint64_t *evperiod;  /* period/freq term per event, 0 = unset */
+    kperf_topology *topo; /* for rows, opened on first use */
+    kperf_evlist *evlist; /* the parsed events, index = event */
 };
 
 /* ---- process names (tid -> comm), kept from /proc and from COMM/FORK records ---- */
@@ -6330,75 +6376,13 @@ static void kperf__comm_track(kperf_sampler *s, const kperf_record *r) {
 
 /* ---- small helpers until the shared sections provide them ---- */
 
-/* Parses a CPU list such as "0-3,8,10-11" into a malloc'd array. */
-static int kperf__sampling_cpulist(const char *text, int **out, size_t *n) {
-    size_t cap = 16;
-    int *v = (int *)kperf__calloc(cap, sizeof *v);
-    *n = 0;
-    if (!v) return -ENOMEM;
-    const char *p = text;
-    while (*p) {
-        char *e;
-        long a = strtol(p, &e, 10), b;
-        if (e == p || a < 0 || a > 65535) break;
-        b = a;
-        if (*e == '-') {
-            p = e + 1;
-            b = strtol(p, &e, 10);
-            if (e == p || b < a || b > 65535) break;
-        }
-        for (long c = a; c <= b; c++) {
-            if (*n == cap) {
-                int *w = (int *)KPERF_REALLOC(v, cap * 2 * sizeof *v);
-                if (!w) return KPERF_FREE(v), -ENOMEM;
-                v = w, cap *= 2;
-            }
-            v[(*n)++] = (int)c;
-        }
-        p = e;
-        if (*p == ',') p++;
-        else break;
-    }
-    *out = v;
-    return 0;
-}
-
 static int kperf__sampling_online(int **cpus, size_t *n) {
     char buf[4096];
     if (kperf__read_file("/sys/devices/system/cpu/online", buf, sizeof buf) < 0) {
         long c = sysconf(_SC_NPROCESSORS_ONLN);
         snprintf(buf, sizeof buf, "0-%ld", c > 0 ? c - 1 : 0);
     }
-    return kperf__sampling_cpulist(buf, cpus, n);
-}
-
-/* Explains a failed perf_event_open for a sampling event. */
-static int kperf__sampling_open_error(int err, const char *ev, pid_t pid, int cpu) {
-    char tgt[64];
-    char para[16] = "?";
-    kperf__read_file("/proc/sys/kernel/perf_event_paranoid", para, sizeof para);
-    if (pid > 0) snprintf(tgt, sizeof tgt, "pid %d", (int)pid);
-    else if (pid == 0) snprintf(tgt, sizeof tgt, "the calling thread");
-    else snprintf(tgt, sizeof tgt, "CPU %d", cpu);
-    if (err == EACCES || err == EPERM)
-        return kperf__fail(KPERF_EPARANOID,
-                           "cannot sample %s on %s: permission denied (perf_event_paranoid is "
-                           "%s; CPU-wide or kernel sampling needs <= 1 or 0, or CAP_PERFMON; "
-                           "try include_kernel=false or `sysctl kernel.perf_event_paranoid=1`)",
-                           ev, tgt, para);
-    if (err == ESRCH)
-        return kperf__fail(KPERF_ENOTARGET, "cannot sample %s on %s: no such process", ev, tgt);
-    if (err == EMFILE || err == ENFILE)
-        return kperf__fail(KPERF_ELIMIT,
-                           "cannot sample %s on %s: out of file descriptors (raise `ulimit -n`)",
-                           ev, tgt);
-    if (err == ENOENT || err == EOPNOTSUPP || err == ENODEV)
-        return kperf__fail(KPERF_ENOTSUP,
-                           "cannot sample %s on %s: the event is not supported here (%s; a VM "
-                           "without a hardware PMU cannot sample cycles: use cpu-clock)",
-                           ev, tgt, strerror(err));
-    return kperf__fail(err, "cannot sample %s on %s: perf_event_open: %s", ev, tgt,
-                       strerror(err));
+    return kperf_cpulist_parse(buf, cpus, n);
 }
 
 /* ---- events ---- */
@@ -6440,7 +6424,7 @@ static int kperf__sampling_events(kperf_sampler *s, const char *spec) {
         if (!err && kperf__sampling_add_event(s, &a, ev->name) < 0)
             err = kperf__fail(ENOMEM, "out of memory");
     }
-    kperf_evlist_free(list);
+    s->evlist = list; /* kept: open errors name the parsed event and its PMU */
     if (!err && !s->nev) err = kperf__fail(KPERF_EPARSE, "empty event spec '%s'", spec);
     return err;
 }
@@ -6469,10 +6453,13 @@ static void kperf__sampling_attr(const kperf_sampler *s, size_t i) {
     a->disabled = 1;
     a->inherit = d->inherit;
     a->enable_on_exec = d->enable_on_exec;
-    a->exclude_kernel = mods ? !!(mods & KPERF_EV_EXCLUDE_KERNEL) : !d->include_kernel;
+    /* a tracepoint fires in the kernel: excluding the kernel would drop every hit that is
+     * not at a user-mode boundary (sys_enter), so only its kernel call chain is excluded */
+    bool tp = a->type == PERF_TYPE_TRACEPOINT;
+    a->exclude_kernel = mods ? !!(mods & KPERF_EV_EXCLUDE_KERNEL) : !d->include_kernel && !tp;
     a->exclude_user = mods ? !!(mods & KPERF_EV_EXCLUDE_USER) : d->exclude_user;
     a->exclude_hv = 1;
-    a->exclude_callchain_kernel = a->exclude_kernel;
+    a->exclude_callchain_kernel = a->exclude_kernel || !d->include_kernel;
     a->sample_id_all = 1;
     a->watermark = 1;
     a->wakeup_watermark = d->wakeup_bytes;
@@ -6558,7 +6545,7 @@ static int kperf__sampling_open_one(kperf_sampler *s, pid_t pid, int cpu, bool o
         if (fd < 0) {
             int err = errno;
             if (optional && err == ESRCH) return 0; /* a thread exited since listing */
-            return kperf__sampling_open_error(err, s->names[e], pid, cpu);
+            return kperf__open_error(err, &s->evlist->events[e], &s->attrs[e], pid, cpu, NULL);
         }
         if (s->filters[e] && ioctl(fd, PERF_EVENT_IOC_SET_FILTER, s->filters[e]) < 0) {
             close(fd);
@@ -6758,6 +6745,8 @@ KPERF_API void kperf_sampler_close(kperf_sampler *s) {
     KPERF_FREE(s->ids);
     KPERF_FREE(s->id_event);
     KPERF_FREE(s->comms);
+    kperf_topology_close(s->topo);
+    kperf_evlist_free(s->evlist);
     KPERF_FREE(s);
 }
 
@@ -6917,6 +6906,112 @@ KPERF_API const char *kperf_sampler_event_name(const kperf_sampler *s, size_t i)
     return s && i < s->nev ? s->names[i] : NULL;
 }
 
+/* ---- libkperf-shaped rows ---- */
+
+/* The public struct first; pointers are stored as offsets while the arrays grow and are
+ * fixed up once at the end. */
+typedef struct kperf__rows {
+    kperf_sample_rows pub;
+    size_t caprows;
+    uint64_t *frames;
+    size_t nframes, capframes;
+    char *bytes;
+    size_t nbytes, capbytes;
+    kperf_sampler *s;
+    int err;
+} kperf__rows;
+
+static bool kperf__grow(void **p, size_t *cap, size_t need, size_t elem) {
+    if (need <= *cap) return true;
+    size_t c = *cap ? *cap : 64;
+    while (c < need) c *= 2;
+    void *n = KPERF_REALLOC(*p, c * elem);
+    if (!n) return false;
+    *p = n, *cap = c;
+    return true;
+}
+
+/* Copies n bytes (plus a NUL) into the byte arena; returns its offset + 1 (0 = none). */
+static size_t kperf__rows_bytes(kperf__rows *r, const void *p, size_t n) {
+    if (!kperf__grow((void **)&r->bytes, &r->capbytes, r->nbytes + n + 8, 1)) return 0;
+    size_t off = r->nbytes;
+    if (n) memcpy(r->bytes + off, p, n);
+    r->bytes[off + n] = 0;
+    r->nbytes += (n + 8) & ~(size_t)7;
+    return off + 1;
+}
+
+static int kperf__rows_add(const kperf_record *rec, void *user) {
+    kperf__rows *r = (kperf__rows *)user;
+    if (rec->type != PERF_RECORD_SAMPLE) return 0;
+    if (!kperf__grow((void **)&r->pub.rows, &r->caprows, r->pub.n + 1, sizeof *r->pub.rows))
+        return r->err = -ENOMEM;
+    const kperf_sample *smp = &rec->sample;
+    kperf_sample_row *row = &r->pub.rows[r->pub.n++];
+    memset(row, 0, sizeof *row);
+    row->ts = rec->time;
+    row->pid = (pid_t)smp->pid, row->tid = (pid_t)smp->tid, row->cpu = (int)rec->cpu;
+    row->period = row->count = smp->period;
+    row->ip = smp->ip;
+    row->topo.cpu = row->cpu;
+    row->topo.core = row->topo.cluster = row->topo.die = row->topo.socket = row->topo.numa = -1;
+    if (r->s->topo) kperf_topology_cpu(r->s->topo, row->cpu, &row->topo);
+    const char *evt = rec->event >= 0 ? r->s->names[rec->event] : "";
+    const char *comm = kperf_sampler_comm(r->s, smp->tid);
+    row->evt = (const char *)(uintptr_t)kperf__rows_bytes(r, evt, strlen(evt));
+    row->comm = (const char *)(uintptr_t)kperf__rows_bytes(r, comm ? comm : "", comm ? strlen(comm) : 0);
+    if (smp->raw_size) {
+        row->raw = (const void *)(uintptr_t)kperf__rows_bytes(r, smp->raw, smp->raw_size);
+        row->raw_size = smp->raw_size;
+    }
+    size_t first = r->nframes;
+    uint32_t n = smp->nips;
+    if (!kperf__grow((void **)&r->frames, &r->capframes, r->nframes + (n ? n : 1),
+                     sizeof *r->frames))
+        return r->err = -ENOMEM;
+    for (uint32_t i = 0; i < n; i++)
+        if (smp->ips[i] < KPERF_CONTEXT_MAX) r->frames[r->nframes++] = smp->ips[i];
+    if (!n) r->frames[r->nframes++] = smp->ip;
+    row->stack = (const uint64_t *)(uintptr_t)first;
+    row->nstack = r->nframes - first;
+    return 0;
+}
+
+KPERF_API int kperf_sampler_rows_read(kperf_sampler *s, kperf_sample_rows **out) {
+    if (!out) return kperf__fail(EINVAL, "kperf_sampler_rows_read: out is NULL");
+    *out = NULL;
+    if (!s) return kperf__fail(EINVAL, "kperf_sampler_rows_read: sampler is NULL");
+    if (!s->topo) kperf_topology_open(&s->topo, NULL); /* best effort: -1 fields without */
+    kperf__rows *r = (kperf__rows *)kperf__calloc(1, sizeof *r);
+    if (!r) return kperf__fail(ENOMEM, "out of memory");
+    r->s = s;
+    int n = kperf_sampler_read(s, kperf__rows_add, r);
+    if (n < 0 || r->err) {
+        kperf_sample_rows_free(&r->pub);
+        return r->err ? kperf__fail(ENOMEM, "out of memory for sample rows") : n;
+    }
+    for (size_t i = 0; i < r->pub.n; i++) { /* offsets -> pointers */
+        kperf_sample_row *row = &r->pub.rows[i];
+        row->evt = r->bytes + ((uintptr_t)row->evt - 1);
+        row->comm = r->bytes + ((uintptr_t)row->comm - 1);
+        if (row->raw) row->raw = r->bytes + ((uintptr_t)row->raw - 1);
+        row->stack = r->frames + (uintptr_t)row->stack;
+    }
+    r->pub.lost = s->st.last.lost;
+    r->pub.throttled = s->st.last.throttled;
+    *out = &r->pub;
+    return (int)r->pub.n;
+}
+
+KPERF_API void kperf_sample_rows_free(kperf_sample_rows *rows) {
+    if (!rows) return;
+    kperf__rows *r = (kperf__rows *)rows;
+    KPERF_FREE(r->pub.rows);
+    KPERF_FREE(r->frames);
+    KPERF_FREE(r->bytes);
+    KPERF_FREE(r);
+}
+
 /* ---- folded stacks ---- */
 
 typedef struct kperf__fold_ent {
@@ -7005,9 +7100,9 @@ static int kperf__folded_append(kperf_folded *f, size_t *len, const char *text) 
 }
 
 static int kperf__folded_frame(kperf_folded *f, size_t *len, uint64_t addr, uint32_t pid,
-                               bool kernel) {
+                               bool kernel, bool leaf) {
     char name[512];
-    int n = f->name ? f->name(addr, pid, kernel, name, sizeof name, f->user) : -1;
+    int n = f->name ? f->name(addr, pid, kernel, leaf, name, sizeof name, f->user) : -1;
     if (n < 0)
         snprintf(name, sizeof name, "0x%llx%s", (unsigned long long)addr, kernel ? "_[k]" : "");
     return kperf__folded_append(f, len, name);
@@ -7020,18 +7115,20 @@ KPERF_API int kperf_folded_add(kperf_folded *f, const kperf_sample *smp, const c
     if (comm && *comm && (err = kperf__folded_append(f, &len, comm))) return err;
     if (smp->nips) {
         /* root first; a context marker applies to the entries after it (inwards) */
+        size_t leaf = 0;
+        while (leaf < smp->nips && smp->ips[leaf] >= KPERF_CONTEXT_MAX) leaf++;
         for (size_t i = smp->nips; i-- > 0;) {
             uint64_t a = smp->ips[i];
-            if (a >= KPERF_CONTEXT_MAX) continue;
+            if (a >= KPERF_CONTEXT_MAX || (!a && i != leaf)) continue; /* markers, chain ends */
             bool kernel = false;
             for (size_t k = i; k-- > 0;)
                 if (smp->ips[k] >= KPERF_CONTEXT_MAX) {
                     kernel = smp->ips[k] == KPERF_CONTEXT_KERNEL;
                     break;
                 }
-            if ((err = kperf__folded_frame(f, &len, a, smp->pid, kernel))) return err;
+            if ((err = kperf__folded_frame(f, &len, a, smp->pid, kernel, i == leaf))) return err;
         }
-    } else if ((err = kperf__folded_frame(f, &len, smp->ip, smp->pid, false))) {
+    } else if ((err = kperf__folded_frame(f, &len, smp->ip, smp->pid, false, true))) {
         return err;
     }
     if (!len) return 0;
@@ -7616,15 +7713,16 @@ static void kperf__pdin_event_desc(const unsigned char *b, size_t n, kperf_perfd
 }
 
 static int kperf__pdin_loop(FILE *f, const char *path, kperf_record_fn fn, void *user,
-                            kperf_perfdata_events *events, kperf__pdin *in, uint64_t *buf) {
+                            kperf_perfdata_events *events, kperf__pdin *in, uint64_t *buf,
+                            uint64_t off, uint64_t end) {
     unsigned char *b = (unsigned char *)buf;
-    uint64_t off = 16;
     int count = 0;
     for (;;) {
         struct perf_event_header h;
+        if (off >= end) return count;
         size_t got = fread(&h, 1, sizeof h, f);
         if (got == 0) return count;
-        if (got != sizeof h || h.size < 8)
+        if (got != sizeof h || h.size < 8 || h.size > end - off)
             return kperf__fail(KPERF_ECORRUPT, "%s: truncated or invalid record at offset %llu",
                                path, (unsigned long long)off);
         memcpy(b, &h, sizeof h);
@@ -7655,15 +7753,51 @@ static int kperf__pdin_loop(FILE *f, const char *path, kperf_record_fn fn, void 
             if (ev >= 0) l = &in->layout[ev];
         }
         kperf_record rec;
-        if (kperf_record_parse(b, h.size, l, &rec) < 0)
+        if (kperf_record_parse(b, h.size, l, &rec) < 0) {
+            char why[256]; /* the parser's message, copied: kperf__fail rewrites it */
+            snprintf(why, sizeof why, "%.200s", kperf_errmsg());
             return kperf__fail(KPERF_ECORRUPT, "%s: record at offset %llu: %s", path,
-                               (unsigned long long)(off - h.size), kperf_errmsg());
+                               (unsigned long long)(off - h.size), why);
+        }
         rec.event = ev >= 0 ? ev : kperf__pdin_event_of(in, rec.id);
         if (events) events->records++;
         count++;
         int rc = fn(&rec, user);
         if (rc < 0) return rc;
     }
+}
+
+/* The seekable layout `perf record` writes by default: a 104-byte header whose attrs section
+ * holds {attr, ids section} entries, then the data section of records. */
+static int kperf__pdin_file(FILE *f, const char *path, kperf_record_fn fn, void *user,
+                            kperf_perfdata_events *events, kperf__pdin *in, uint64_t *buf) {
+    uint64_t h[11]; /* magic, size, attr_size, attrs{off,size}, data{off,size}, types{off,size} */
+    unsigned char *b = (unsigned char *)buf;
+    if (fseek(f, 0, SEEK_SET) || fread(h, 8, 11, f) != 11)
+        return kperf__fail(KPERF_ECORRUPT, "%s: truncated perf.data header", path);
+    uint64_t asz = h[2], aoff = h[3], an = asz ? h[4] / asz : 0;
+    if (asz < 64 + 16 || asz > 4096 || an > 4096)
+        return kperf__fail(KPERF_ECORRUPT, "%s: bad attrs section (entry %llu bytes)", path,
+                           (unsigned long long)asz);
+    for (uint64_t i = 0; i < an; i++) {
+        uint64_t sec[2];
+        memset(b, 0, 8);
+        if (fseek(f, (long)(aoff + i * asz), SEEK_SET) || fread(b + 8, 1, asz, f) != asz)
+            return kperf__fail(KPERF_ECORRUPT, "%s: truncated attrs section", path);
+        memcpy(sec, b + 8 + asz - 16, 16);
+        uint32_t attr_size = (uint32_t)(asz - 16);
+        memcpy(b + 8 + 4, &attr_size, 4); /* the entry's own size field may differ */
+        if (sec[1] > 65536 - 8 - attr_size || (sec[1] & 7))
+            return kperf__fail(KPERF_ECORRUPT, "%s: bad ids section", path);
+        if (sec[1] && (fseek(f, (long)sec[0], SEEK_SET) ||
+                       fread(b + 8 + attr_size, 1, sec[1], f) != sec[1]))
+            return kperf__fail(KPERF_ECORRUPT, "%s: truncated ids section", path);
+        if (kperf__pdin_attr(in, b, 8 + attr_size + (size_t)sec[1], events) < 0)
+            return kperf__fail(KPERF_ECORRUPT, "%s: bad attr %llu", path, (unsigned long long)i);
+    }
+    if (fseek(f, (long)h[5], SEEK_SET))
+        return kperf__fail(KPERF_ECORRUPT, "%s: data section out of range", path);
+    return kperf__pdin_loop(f, path, fn, user, events, in, buf, h[5], h[5] + h[6]);
 }
 
 KPERF_API int kperf_perfdata_read(const char *path, kperf_record_fn fn, void *user,
@@ -7680,12 +7814,13 @@ KPERF_API int kperf_perfdata_read(const char *path, kperf_record_fn fn, void *us
     if (!buf) rc = kperf__fail(ENOMEM, "out of memory");
     else if (fread(hdr, 1, sizeof hdr, f) != sizeof hdr || hdr[0] != kperf__pd_magic)
         rc = kperf__fail(KPERF_ECORRUPT, "%s is not a perf.data file", path);
-    else if (hdr[1] != 16)
-        rc = kperf__fail(KPERF_ENOTSUP,
-                         "%s is a seekable perf.data file; kperf reads the pipe layout: convert "
-                         "it with `perf inject -i %s -o - > pipe.data`", path, path);
+    else if (hdr[1] == 16)
+        rc = kperf__pdin_loop(f, path, fn, user, events, &in, buf, 16, UINT64_MAX);
+    else if (hdr[1] == 104 && f != stdin)
+        rc = kperf__pdin_file(f, path, fn, user, events, &in, buf);
     else
-        rc = kperf__pdin_loop(f, path, fn, user, events, &in, buf);
+        rc = kperf__fail(KPERF_ECORRUPT, "%s: unknown perf.data header size %llu", path,
+                         (unsigned long long)hdr[1]);
     if (f != stdin) fclose(f);
     KPERF_FREE(buf);
     KPERF_FREE(in.ids);
@@ -9450,14 +9585,8 @@ static bool kperf__dev_match(const char *p, const char *s) {
     return *s == 0;
 }
 
-static bool kperf__dev_has_format(const kperf_pmu *p, const char *name) {
-    for (size_t i = 0; i < p->nformats; i++)
-        if (!strcmp(p->formats[i].name, name)) return true;
-    return false;
-}
-
 static bool kperf__dev_row_matches(const kperf__metric_row *r, const kperf_pmu *p) {
-    return kperf__dev_match(r->pmu, p->name) && (!r->need || kperf__dev_has_format(p, r->need));
+    return kperf__dev_match(r->pmu, p->name) && (!r->need || kperf_pmu_format_find(p, r->need));
 }
 
 /* The canonical metric name for a user's spelling ("pmu_ddr_read_bw" -> "DDR_READ_BW"). */
@@ -9547,30 +9676,6 @@ KPERF_API int kperf_metric_check(const kperf_pmus *pmus, const char *name) {
 
 #define KPERF__DEV_MAXCPU 8192
 
-/* Parses a cpulist ("0-19,40-59") into out[] (ascending as written). Returns the number
- * of CPUs, or -1 on malformed text or more than cap CPUs. */
-static int kperf__dev_cpulist(const char *s, int *out, int cap) {
-    int n = 0;
-    while (*s && *s != '\n') {
-        char *end;
-        long a = strtol(s, &end, 10), b = a;
-        if (end == s || a < 0 || a >= KPERF__DEV_MAXCPU) return -1;
-        s = end;
-        if (*s == '-') {
-            b = strtol(s + 1, &end, 10);
-            if (end == s + 1 || b < a || b >= KPERF__DEV_MAXCPU) return -1;
-            s = end;
-        }
-        for (long c = a; c <= b; c++) {
-            if (n >= cap) return -1;
-            out[n++] = (int)c;
-        }
-        if (*s == ',') s++;
-        else if (*s && *s != '\n') return -1;
-    }
-    return n;
-}
-
 static void kperf__dev_path(char *buf, size_t size, const char *root, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 4, 5)))
@@ -9592,39 +9697,6 @@ static long kperf__dev_read_long(const char *path, long def) {
     char *end;
     long v = strtol(buf, &end, 0);
     return end == buf ? def : v;
-}
-
-/* The online CPUs of the tree (cpu/online), at most cap. */
-static int kperf__dev_online(const char *root, int *out, int cap) {
-    char path[PATH_MAX], buf[4096];
-    kperf__dev_path(path, sizeof path, root, "/sys/devices/system/cpu/online");
-    if (kperf__read_file(path, buf, sizeof buf) <= 0) return out[0] = 0, 1;
-    int n = kperf__dev_cpulist(buf, out, cap);
-    return n > 0 ? n : (out[0] = 0, 1);
-}
-
-/* NUMA node of a CPU from node/node<N>/cpulist; -1 when the tree has no NUMA info. */
-static int kperf__dev_cpu_node(const char *root, int cpu) {
-    char path[PATH_MAX], buf[4096];
-    int cpus[KPERF__DEV_MAXCPU / 8];
-    for (int node = 0; node < 1024; node++) {
-        kperf__dev_path(path, sizeof path, root, "/sys/devices/system/node/node%d/cpulist", node);
-        if (kperf__read_file(path, buf, sizeof buf) < 0) {
-            if (node > 64) break;
-            continue;
-        }
-        int n = kperf__dev_cpulist(buf, cpus, (int)(sizeof cpus / sizeof cpus[0]));
-        for (int i = 0; i < n; i++)
-            if (cpus[i] == cpu) return node;
-    }
-    return -1;
-}
-
-static int kperf__dev_cpu_topo(const char *root, int cpu, const char *file) {
-    char path[PATH_MAX];
-    kperf__dev_path(path, sizeof path, root, "/sys/devices/system/cpu/cpu%d/topology/%s", cpu,
-                    file);
-    return (int)kperf__dev_read_long(path, -1);
 }
 
 /* ---- PCI tree: <root>/sys/devices/pciDDDD:BB/.../DDDD:BB:DD.F ---- */
@@ -9893,90 +9965,15 @@ struct kperf_device {
     kperf__dev_key *keys;
     size_t nkeys, capkeys;
     int *fds;           /* NULL for a plan */
-    int *node, *socket; /* per CPU topology cache; -2 = not read yet */
-    int ncpu_cache;
+    kperf_topology *topo; /* CPU -> NUMA node and socket; NULL when the tree has none */
     kperf__bdfs pcie, smmu;
     bool have_pcie, have_smmu;
 };
 
 static void kperf__dev_topo(kperf_device *d, int cpu, int *node, int *socket) {
+    kperf_cpu_topo t;
     *node = *socket = -1;
-    if (cpu < 0 || cpu >= KPERF__DEV_MAXCPU) return;
-    if (!d->node) {
-        d->node = (int *)kperf__calloc(KPERF__DEV_MAXCPU, sizeof(int));
-        d->socket = (int *)kperf__calloc(KPERF__DEV_MAXCPU, sizeof(int));
-        if (!d->node || !d->socket) return;
-        for (int i = 0; i < KPERF__DEV_MAXCPU; i++) d->node[i] = d->socket[i] = -2;
-    }
-    if (d->node[cpu] == -2) {
-        const char *root = kperf_pmus_root(d->pmus);
-        d->node[cpu] = kperf__dev_cpu_node(root, cpu);
-        d->socket[cpu] = kperf__dev_cpu_topo(root, cpu, "physical_package_id");
-    }
-    *node = d->node[cpu], *socket = d->socket[cpu];
-}
-
-static int kperf__dev_terms(const kperf_pmu *p, const char *terms, uint64_t cfg[4],
-                            double *scale, char *unit, int depth);
-
-static const kperf_pmu_alias *kperf__dev_alias(const kperf_pmu *p, const char *name, size_t len) {
-    for (size_t i = 0; i < p->naliases; i++)
-        if (strlen(p->aliases[i].name) == len && !strncmp(p->aliases[i].name, name, len))
-            return &p->aliases[i];
-    return NULL;
-}
-
-/* Encodes one term ("event=0x84", "config2=0x5", "flux_rd", "filter_enable") into cfg. */
-static int kperf__dev_term(const kperf_pmu *p, const char *t, size_t len, uint64_t cfg[4],
-                           double *scale, char *unit, int depth) {
-    const char *eq = (const char *)memchr(t, '=', len);
-    size_t klen = eq ? (size_t)(eq - t) : len;
-    char key[64], val[64];
-    if (klen == 0 || klen >= sizeof key || (eq && len - klen - 1 >= sizeof val))
-        return kperf__fail(KPERF_EPARSE, "%s: malformed term '%.*s'", p->name, (int)len, t);
-    memcpy(key, t, klen), key[klen] = 0;
-    uint64_t v = 1;
-    if (eq) {
-        memcpy(val, eq + 1, len - klen - 1), val[len - klen - 1] = 0;
-        char *end;
-        errno = 0;
-        v = strtoull(val, &end, 0);
-        if (end == val || *end || errno)
-            return kperf__fail(KPERF_EPARSE, "%s: term '%s' has a bad value '%s' (a number "
-                               "such as 0x1f or 31)", p->name, key, val);
-    }
-    static const char *const words[] = {"config", "config1", "config2", "config3"};
-    for (int w = 0; w < 4; w++)
-        if (!strcmp(key, words[w])) return cfg[w] = v, 0;
-    if (!eq && depth < 2) {
-        const kperf_pmu_alias *a = kperf__dev_alias(p, key, klen);
-        if (a) {
-            if (scale) *scale = a->scale;
-            if (unit) snprintf(unit, 16, "%s", a->unit);
-            return kperf__dev_terms(p, a->terms, cfg, NULL, NULL, depth + 1);
-        }
-    }
-    if (!kperf__dev_has_format(p, key))
-        return kperf__fail(KPERF_ENOEVENT, "%s has no event or format field '%s' (see %s/events "
-                           "and %s/format in sysfs)", p->name, key, p->name, p->name);
-    return kperf_pmu_encode(p, key, v, cfg);
-}
-
-/* Encodes a comma-separated term list through the PMU's format files and aliases. */
-static int kperf__dev_terms(const kperf_pmu *p, const char *terms, uint64_t cfg[4],
-                            double *scale, char *unit, int depth) {
-    const char *s = terms;
-    while (*s) {
-        while (*s == ',' || *s == ' ') s++;
-        size_t len = strcspn(s, ",");
-        while (len && s[len - 1] == ' ') len--;
-        if (len) {
-            int rc = kperf__dev_term(p, s, len, cfg, scale, unit, depth);
-            if (rc < 0) return rc;
-        }
-        s += strcspn(s, ",");
-    }
-    return 0;
+    if (d->topo && kperf_topology_cpu(d->topo, cpu, &t) == 0) *node = t.numa, *socket = t.socket;
 }
 
 static int kperf__dev_key_get(kperf_device *d, int item, const char *where, int cpu, int channel) {
@@ -9998,10 +9995,26 @@ static int kperf__dev_key_get(kperf_device *d, int item, const char *where, int 
     return (int)d->nkeys++;
 }
 
-/* Appends one event "pmu/terms[,extra]/" on cpu to the plan. */
-static int kperf__dev_add(kperf_device *d, const kperf_pmu *p, const char *terms,
-                          const char *extra, int cpu, int leader, int key, int role,
-                          double weight) {
+/* Parses "pmu/terms[,extra]/" with the event parser (the PMU's format files and aliases). */
+static int kperf__dev_parse(kperf_device *d, const char *pmu, const char *terms, const char *extra,
+                            kperf_evlist **out) {
+    char spec[160];
+    int n = snprintf(spec, sizeof spec, "%s/%s%s%s/", pmu, terms, extra && *extra ? "," : "",
+                     extra ? extra : "");
+    if (n < 0 || (size_t)n >= sizeof spec)
+        return kperf__fail(KPERF_EPARSE, "%s/%s/: event too long", pmu, terms);
+    int rc = kperf_evlist_parse(out, spec, d->pmus);
+    if (rc == 0 && (*out)->nevents != 1) {
+        kperf_evlist_free(*out);
+        *out = NULL;
+        return kperf__fail(KPERF_EPARSE, "%s: expected one event", spec);
+    }
+    return rc;
+}
+
+/* Appends one parsed event on cpu to the plan. */
+static int kperf__dev_add(kperf_device *d, const kperf_event *ev, int cpu, int leader, int key,
+                          int role, double weight) {
     if (d->nev == d->capev) {
         size_t cap = d->capev ? d->capev * 2 : 64;
         void *a = KPERF_REALLOC(d->ev, cap * sizeof *d->ev);
@@ -10013,15 +10026,10 @@ static int kperf__dev_add(kperf_device *d, const kperf_pmu *p, const char *terms
     }
     kperf_device_event *e = &d->ev[d->nev];
     memset(e, 0, sizeof *e);
-    uint64_t cfg[4] = {0, 0, 0, 0};
-    int rc = kperf__dev_terms(p, terms, cfg, NULL, NULL, 0);
-    if (rc == 0 && extra && *extra) rc = kperf__dev_terms(p, extra, cfg, NULL, NULL, 0);
-    if (rc < 0) return rc;
-    snprintf(e->spec, sizeof e->spec, "%s/%s%s%s/", p->name, terms, extra && *extra ? "," : "",
-             extra ? extra : "");
-    snprintf(e->pmu, sizeof e->pmu, "%s", p->name);
-    e->type = p->type;
-    memcpy(e->config, cfg, sizeof e->config);
+    snprintf(e->spec, sizeof e->spec, "%s", ev->name);
+    snprintf(e->pmu, sizeof e->pmu, "%s", ev->pmu);
+    e->type = ev->type;
+    memcpy(e->config, ev->config, sizeof e->config);
     e->cpu = cpu;
     e->leader = leader < 0 ? (int)d->nev : leader;
     e->item = d->keys[key].item;
@@ -10054,8 +10062,12 @@ static int kperf__dev_cpus(kperf_device *d, const kperf_pmu *p, int mode, const 
         for (size_t i = 0; i < p->ncpus && n < cap; i++) cpus[n++] = p->cpus[i];
         return n;
     }
-    int n = kperf__dev_online(kperf_pmus_root(d->pmus), cpus, cap);
-    return mode == KPERF_METRIC_PER_CORE || p->is_core ? n : 1;
+    size_t n = 0;
+    const int *online = d->topo ? kperf_topology_cpus(d->topo, &n) : NULL;
+    if (!online || !n) return cpus[0] = 0, 1;
+    if (mode != KPERF_METRIC_PER_CORE && !p->is_core) n = 1;
+    for (size_t i = 0; i < n && i < (size_t)cap; i++) cpus[i] = online[i];
+    return (int)(n < (size_t)cap ? n : (size_t)cap);
 }
 
 /* One instance of a row: where its values go and the filter term its events carry. */
@@ -10130,7 +10142,7 @@ static void kperf__dev_where(char *out, size_t size, const kperf_pmu *p, int mod
 }
 
 /* Adds the events of one row on one PMU: per CPU, per device target, one group of the
- * row's events (so that ratio parts start and stop together). */
+ * row's events (so that the parts of a ratio start and stop together). */
 static int kperf__dev_plan_row(kperf_device *d, int item, const kperf__metric_row *r,
                                const kperf_pmu *p, const char *want) {
     int *cpus = (int *)kperf__calloc(KPERF__DEV_MAXCPU, sizeof(int));
@@ -10140,22 +10152,24 @@ static int kperf__dev_plan_row(kperf_device *d, int item, const kperf__metric_ro
     int nt = 1;
     if (ncpu < 0) rc = ncpu;
     else if (r->filter != KPERF__MF_NONE) nt = kperf__dev_targets(d, r, p, want, t, 64);
-    for (int c = 0; rc == 0 && c < ncpu; c++) {
-        for (int k = 0; rc == 0 && k < nt; k++) {
+    for (int k = 0; rc == 0 && k < nt; k++) {
+        kperf_evlist *ev[3] = {NULL, NULL, NULL};
+        for (int e = 0; rc == 0 && e < 3 && r->ev[e]; e++)
+            rc = kperf__dev_parse(d, p->name, r->ev[e], t[k].extra, &ev[e]);
+        for (int c = 0; rc == 0 && c < ncpu; c++) {
             int node, sock, ch = r->channel >= 0 ? r->channel : kperf__dev_channel(p->name);
             kperf__dev_topo(d, cpus[c], &node, &sock);
             if (r->filter == KPERF__MF_NONE)
                 kperf__dev_where(t[k].where, sizeof t[k].where, p, r->mode, cpus[c], ncpu, ch, node);
             int key = kperf__dev_key_get(d, item, t[k].where, cpus[c],
                                          r->mode == KPERF_METRIC_PER_CHANNEL ? ch : -1);
-            int leader = -1;
-            for (int e = 0; rc == 0 && e < 3 && r->ev[e] && key >= 0; e++) {
-                rc = kperf__dev_add(d, p, r->ev[e], t[k].extra, cpus[c], leader, key, e,
-                                    e == 0 ? r->scale : 1.0);
-                if (leader < 0) leader = (int)d->nev - 1;
-            }
             if (key < 0) rc = key;
+            int leader = (int)d->nev;
+            for (int e = 0; rc == 0 && e < 3 && ev[e]; e++)
+                rc = kperf__dev_add(d, &ev[e]->events[0], cpus[c], leader, key, e,
+                                    e == 0 ? r->scale : 1.0);
         }
+        for (int e = 0; e < 3; e++) kperf_evlist_free(ev[e]);
     }
     KPERF_FREE(cpus);
     KPERF_FREE(t);
@@ -10207,58 +10221,37 @@ static int kperf__dev_plan_metric(kperf_device *d, const kperf_metric_info *m, c
     return 0;
 }
 
-/* Whether `name` is an instance of the instance-less PMU name `base`: base followed by a
- * suffix of digits and underscores ("hisi_sccl1_ddrc" -> "hisi_sccl1_ddrc0",
- * "hisi_sccl1_ddrc3_0"; "uncore_imc" -> "uncore_imc_4"). */
-static bool kperf__dev_instance_of(const char *name, const char *base, size_t blen) {
-    if (strncmp(name, base, blen)) return false;
-    const char *s = name + blen;
-    bool digit = false;
-    for (; *s; s++) {
-        if (isdigit((unsigned char)*s)) digit = true;
-        else if (*s != '_') return false;
-    }
-    return digit;
-}
-
-/* Plans one raw uncore event "pmu/terms/": on that PMU, or on every instance when the
- * name has no instance suffix; per instance values with .scale and .unit applied. */
+/* Plans one raw uncore event "pmu/terms/" through the event parser, which expands a PMU
+ * name without its instance suffix to every instance; one value per instance (and CPU of
+ * its cpumask), with the alias's .scale applied and its .unit reported. */
 static int kperf__dev_plan_event(kperf_device *d, const char *spec, size_t len) {
-    const char *slash = (const char *)memchr(spec, '/', len);
-    if (!slash || spec[len - 1] != '/' || slash == spec || slash + 1 >= spec + len - 1)
-        return kperf__fail(KPERF_EPARSE, "'%.*s': an uncore event is written pmu/terms/, e.g. "
-                           "hisi_sccl1_ddrc/flux_rd/ or uncore_imc/event=0x04,umask=0x03/",
-                           (int)len, spec);
-    size_t blen = (size_t)(slash - spec);
-    char base[64], terms[128];
-    if (blen >= sizeof base || len - blen - 2 >= sizeof terms)
-        return kperf__fail(KPERF_EPARSE, "'%.*s': too long", (int)len, spec);
-    memcpy(base, spec, blen), base[blen] = 0;
-    memcpy(terms, slash + 1, len - blen - 2), terms[len - blen - 2] = 0;
     int item = kperf__dev_item_new(d, spec, len);
     if (item < 0) return item;
-    d->items[item].kind = KPERF__MK_SUM, d->items[item].mode = KPERF_METRIC_PER_PMU;
-    const kperf_pmu *exact = kperf_pmus_find(d->pmus, base);
-    size_t found = 0;
-    for (size_t j = 0; j < kperf_pmus_count(d->pmus); j++) {
-        const kperf_pmu *p = kperf_pmus_at(d->pmus, j);
-        if (exact ? p != exact : !kperf__dev_instance_of(p->name, base, blen)) continue;
-        double scale = 1.0;
-        char unit[16] = "";
-        uint64_t cfg[4] = {0, 0, 0, 0};
-        int rc = kperf__dev_terms(p, terms, cfg, &scale, unit, 0);
-        if (rc < 0) return rc;
-        if (!found++) snprintf(d->items[item].unit, sizeof d->items[item].unit, "%s", unit);
-        kperf__metric_row r = {d->items[item].name, p->name, NULL, {terms, NULL, NULL}, scale, KPERF__MK_SUM,
-                               KPERF_METRIC_PER_PMU, KPERF__MF_NONE, -1};
-        rc = kperf__dev_plan_row(d, item, &r, p, NULL);
-        if (rc < 0) return rc;
+    kperf__dev_item *it = &d->items[item];
+    it->kind = KPERF__MK_SUM, it->mode = KPERF_METRIC_PER_PMU;
+    kperf_evlist *l = NULL;
+    int rc = kperf_evlist_parse(&l, it->name, d->pmus);
+    for (size_t i = 0; rc == 0 && i < l->nevents; i++) {
+        const kperf_event *ev = &l->events[i];
+        const kperf_pmu *p = kperf_pmus_find(d->pmus, ev->pmu);
+        if (!p) {
+            rc = kperf__fail(KPERF_ENOPMU, "%s: not a PMU event", it->name);
+            break;
+        }
+        if (i == 0) snprintf(it->unit, sizeof it->unit, "%s", ev->unit);
+        int cpus[KPERF__DEV_MAXCPU / 8];
+        int n = kperf__dev_cpus(d, p, KPERF_METRIC_PER_PMU, it->name, cpus,
+                                (int)(sizeof cpus / sizeof cpus[0]));
+        if (n < 0) rc = n;
+        for (int c = 0; rc == 0 && c < n; c++) {
+            char where[64];
+            kperf__dev_where(where, sizeof where, p, KPERF_METRIC_PER_PMU, cpus[c], n, -1, -1);
+            int key = kperf__dev_key_get(d, item, where, cpus[c], -1);
+            rc = key < 0 ? key : kperf__dev_add(d, ev, cpus[c], -1, key, 0, ev->scale);
+        }
     }
-    if (!found)
-        return kperf__fail(KPERF_ENOPMU, "'%.*s': no PMU named %s or %s<N> under %s"
-                           "/sys/bus/event_source/devices", (int)len, spec, base, base,
-                           strcmp(kperf_pmus_root(d->pmus), "/") ? kperf_pmus_root(d->pmus) : "");
-    return 0;
+    kperf_evlist_free(l);
+    return rc;
 }
 
 /* Splits a comma-separated list at commas outside `/.../` and calls fn on each part. */
@@ -10296,8 +10289,7 @@ KPERF_API void kperf_device_close(kperf_device *d) {
     KPERF_FREE(d->ev);
     KPERF_FREE(d->evx);
     KPERF_FREE(d->keys);
-    KPERF_FREE(d->node);
-    KPERF_FREE(d->socket);
+    kperf_topology_close(d->topo);
     kperf__bdfs_free(&d->pcie);
     kperf__bdfs_free(&d->smmu);
     kperf_pmus_close(d->owned);
@@ -10317,6 +10309,7 @@ KPERF_API int kperf_device_plan(kperf_device **out, const kperf_device_desc *des
     if (rc == 0 && desc->bdf && !kperf__pci_parse(desc->bdf, &dom, &bus, &dv, &fn))
         rc = kperf__fail(KPERF_EPARSE, "bad PCI address '%s': write it as 0000:31:00.0 or "
                          "31:00.0", desc->bdf);
+    if (rc == 0 && kperf_topology_open(&d->topo, kperf_pmus_root(d->pmus)) < 0) d->topo = NULL;
     if (rc == 0) rc = kperf__bdfs_pcie(&d->pcie, d->pmus);
     if (rc == 0) rc = kperf__bdfs_smmu(&d->smmu, d->pmus);
     if (rc == 0) rc = kperf__dev_each(d, desc->metrics, desc->bdf, false);

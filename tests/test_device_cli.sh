@@ -76,3 +76,26 @@ else
     err=$("$K" list --metrics 2>&1 >/dev/null)
     grep -q "no device metrics" <<<"$err" && ok list_no_metrics_here || fail list_no_metrics_here "$err"
 fi
+
+# Live counting on a tree whose "DDRC" and "HHA" PMUs are the software PMU (type 1):
+# DDR_WRITE_BW = cpu-clock on CPU 0 (the cpumask), HHA_CROSS_NUMA = page-faults / cpu-clock.
+T=$(mktemp -d /tmp/kperf-device-cli-XXXXXX)
+E=$T/sys/bus/event_source/devices S=$T/sys/devices/system
+mkdir -p $E/hisi_sccl1_ddrc0/format $E/hisi_sccl1_hha0/format $S/cpu $S/node/node0
+echo 1 >$E/hisi_sccl1_ddrc0/type; echo 0 >$E/hisi_sccl1_ddrc0/cpumask; echo config:0-4 >$E/hisi_sccl1_ddrc0/format/event
+echo 1 >$E/hisi_sccl1_hha0/type; echo 0 >$E/hisi_sccl1_hha0/cpumask; echo config:0-7 >$E/hisi_sccl1_hha0/format/event
+echo 0 >$S/cpu/online; echo 0 >$S/node/node0/cpulist
+out=$("$K" stat -M DDR_WRITE_BW,HHA_CROSS_NUMA -I 100 --sysfs $T -- sleep 0.35 2>&1); rc=$?
+if grep -q 'CAP_PERFMON\|perf_event_paranoid' <<<"$out"; then
+    echo "SKIP - stat_live_interval: $out"
+else
+    n=$(grep -cE '^ +[0-9]+\.[0-9]{3} DDR_WRITE_BW +hisi_sccl1_ddrc0 +node0 +[0-9]+\.[0-9]{2} MiB/s$' <<<"$out")
+    h=$(grep -cE '^ +[0-9]+\.[0-9]{3} HHA_CROSS_NUMA +node0 +([0-9]+\.[0-9]{2}|-) %$' <<<"$out")
+    [ $rc = 0 ] && [ "$n" -ge 2 ] && [ "$n" = "$h" ] && ok stat_live_interval ||
+        fail stat_live_interval "rc=$rc, $n DDR and $h HHA interval lines: $(head -4 <<<"$out")"
+    out=$("$K" stat -M DDR_WRITE_BW --sysfs $T -- sh -c 'exit 3' 2>&1); rc=$?
+    [ $rc = 3 ] && grep -q '^# device metrics, system-wide' <<<"$out" &&
+        grep -qE '^DDR_WRITE_BW +total +[0-9]+\.[0-9]{2} MiB/s$' <<<"$out" &&
+        ok stat_live_command || fail stat_live_command "rc=$rc: $out"
+fi
+rm -rf "$T"

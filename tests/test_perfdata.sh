@@ -82,20 +82,25 @@ if [ $HAVE_PERF = 1 ]; then
     else
         fail record_running_pid "top '$ptop' comm '$pcomm': $(head -3 "$T/pid.err")"
     fi
+    # 6b. kperf report reads perf's own (seekable) perf.data too
+    rtop=$("$K" report -i "$T/p.data" -n 1 2>"$T/rp.err" | grep -v '^#' | head -1 | awk '{print $4}')
+    if [ "$rtop" = sample_hot ]; then ok kperf_report_reads_perf_file; else fail kperf_report_reads_perf_file "top '$rtop': $(cat "$T/rp.err")"; fi
 else
     skip perf_tools "perf is not installed"
 fi
 
-# 7. kperf report reads it back: the hot address is inside sample_hot
-read lo size < <(nm -S "$BUSY" | awk '$4 == "sample_hot" {print $1, $2}')
+# 7. kperf report reads it back: names from kperf_symbols.h, and with --addresses the hot
+#    address lies inside sample_hot's range from nm
 top=$("$K" report -i "$T/k.data" -n 1 | grep -v '^#' | head -1 | awk '{print $4}')
-off=$(( 16#${top##*+0x} ))
-if [[ "$top" == sample_busy+0x* ]] && [ $off -ge $((16#$lo)) ] && [ $off -lt $((16#$lo + 16#$size)) ]; then
-    ok kperf_report_top
-elif "$K" report -i "$T/k.data" -n 1 | grep -q sample_hot; then
+read lo size < <(nm -S "$BUSY" | awk '$4 == "sample_hot" {print $1, $2}')
+atop=$("$K" report -i "$T/k.data" -n 1 --addresses | grep -v '^#' | head -1 | awk '{print $4}')
+off=$(( 16#${atop##*+0x} ))
+total=$("$K" report -i "$T/k.data" --sort total | awk '$4 == "sample_caller" {print $2}')
+if [ "$top" = sample_hot ] && [[ "$atop" == sample_busy+0x* ]] && [ $off -ge $((16#$lo)) ] &&
+   [ $off -lt $((16#$lo + 16#$size)) ] && [ "$total" = "100.00%" ]; then
     ok kperf_report_top
 else
-    fail kperf_report_top "top '$top' not in sample_hot ($lo+$size)"
+    fail kperf_report_top "top '$top', address '$atop' vs sample_hot at $lo+$size, caller total '$total'"
 fi
 
 # 8. folded stacks: one line per stack, counts add up to the samples
@@ -103,7 +108,7 @@ fi
 n=$(grep -o '[0-9]* samples' "$T/f.err" | awk '{print $1}')
 sum=$(awk '{s += $NF} END {print s+0}' "$T/out.folded")
 bad=$(grep -cvE '^[^ ]+ [0-9]+$' "$T/out.folded")
-if [ -n "$n" ] && [ "$sum" = "$n" ] && [ "$bad" = 0 ] && grep -q '^sample_busy;' "$T/out.folded" && [ ! -e perf.data.kperf_test ]; then
+if [ -n "$n" ] && [ "$sum" = "$n" ] && [ "$bad" = 0 ] && grep -q '^sample_busy;.*main;sample_caller;sample_hot [0-9]' "$T/out.folded"; then
     ok folded_output
 else
     fail folded_output "samples $n, folded sum $sum, $bad malformed lines"
@@ -114,3 +119,15 @@ head -c 700 "$T/k.data" > "$T/trunc.data"
 printf '\x10\x00\x00\x00\x00\x00\x03\x00' >> "$T/trunc.data"
 "$K" report -i "$T/trunc.data" >/dev/null 2>"$T/c.err"; rc=$?
 if [ $rc = 1 ] && grep -q 'kperf report:' "$T/c.err"; then ok corrupt_file_error; else fail corrupt_file_error "rc $rc: $(cat "$T/c.err")"; fi
+
+# 10. the self-profiling example names its own hot functions every second
+if [ -x "$B/examples/self_profile" ]; then
+    "$B/examples/self_profile" 2 >"$T/sp.out" 2>&1
+    if grep -q '^second 2:' "$T/sp.out" && grep -q 'work_sqrt' "$T/sp.out" && grep -q 'work_hash' "$T/sp.out"; then
+        ok self_profile_example
+    else
+        fail self_profile_example "$(head -8 "$T/sp.out")"
+    fi
+else
+    fail self_profile_example "$B/examples/self_profile not built"
+fi

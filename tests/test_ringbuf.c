@@ -4,7 +4,9 @@
 #include "kperf.h"
 #include "tests/kt.h"
 #include <linux/perf_event.h>
+#include <fcntl.h>
 #include <time.h>
+#include <unistd.h>
 
 #define PAGE 4096
 
@@ -423,6 +425,69 @@ KT_TEST(fuzz_random_and_mutated_rings) {
     }
 }
 
+static int count_rec(const kperf_record *rec, void *user) {
+    (*(int *)user)++;
+    if (rec->type == PERF_RECORD_SAMPLE) {
+        volatile uint64_t sink = 0;
+        for (uint32_t i = 0; i < rec->sample.nips; i++) sink += rec->sample.ips[i];
+        (void)sink;
+    }
+    return 0;
+}
+
+/* A pipe-layout perf.data made by hand: header, one HEADER_ATTR, samples; then the reader
+ * on the file and on many corrupted copies of it. */
+KT_TEST(perfdata_reader_fuzz) {
+    KT_UNUSED();
+    unsigned char file[8192];
+    size_t n = 0;
+    uint64_t magic = 0x32454c4946524550ull, hsz = 16;
+    memcpy(file, &magic, 8), memcpy(file + 8, &hsz, 8), n = 16;
+    struct perf_event_attr a;
+    memset(&a, 0, sizeof a);
+    a.size = 128, a.sample_type = ST, a.sample_id_all = 1;
+    struct perf_event_header h = {64, 0, 8 + 128 + 8};
+    memcpy(file + n, &h, 8), memcpy(file + n + 8, &a, 128);
+    uint64_t id = 77;
+    memcpy(file + n + 136, &id, 8);
+    n += h.size;
+    bb b;
+    for (int i = 0; i < 20; i++) {
+        size_t sz = mk_sample(&b, 0x1000 + (uint64_t)i, 1, 2, (uint64_t)i, (uint32_t)(i % 5));
+        memcpy(file + n, b.w, sz);
+        n += sz;
+    }
+    char path[] = "/tmp/kperf_pdfuzz_XXXXXX";
+    int fd = mkstemp(path);
+    KT_CHECK(fd >= 0);
+    KT_CHECK(write(fd, file, n) == (ssize_t)n);
+    close(fd);
+    int got = 0;
+    kperf_perfdata_events ev;
+    KT_EQ_INT(kperf_perfdata_read(path, count_rec, &got, &ev), 20);
+    KT_EQ_INT(got, 20);
+    KT_EQ_INT(ev.n, 1);
+    KT_EQ_INT(ev.sample_type[0], ST);
+    unsigned char mut[8192];
+    for (int it = 0; it < 3000; it++) {
+        memcpy(mut, file, n);
+        size_t len = n;
+        int kind = (int)(rnd() % 3);
+        if (kind == 0) len = 16 + rnd() % (n - 16); /* truncated */
+        for (int k = 0; k < 1 + (int)(rnd() % 8); k++) {
+            size_t at = 16 + rnd() % (n - 16);
+            mut[at] = kind == 2 ? (unsigned char)rnd() : mut[at] ^ (unsigned char)(1u << (rnd() % 8));
+        }
+        fd = open(path, O_WRONLY | O_TRUNC);
+        KT_CHECK(fd >= 0 && write(fd, mut, len) == (ssize_t)len);
+        close(fd);
+        got = 0;
+        int rc = kperf_perfdata_read(path, count_rec, &got, NULL);
+        KT_CHECK(rc == got || rc == -KPERF_ECORRUPT, "iteration %d: rc %d", it, rc);
+    }
+    unlink(path);
+}
+
 int main(void) {
     KT_RUN(samples_and_sideband_decode);
     KT_RUN(all_sample_fields);
@@ -430,5 +495,6 @@ int main(void) {
     KT_RUN(bad_sizes_are_errors);
     KT_RUN(push_read_stops_and_publishes);
     KT_RUN(fuzz_random_and_mutated_rings);
+    KT_RUN(perfdata_reader_fuzz);
     KT_EXIT();
 }

@@ -401,6 +401,16 @@ KT_TEST(tracepoint_raw_samples) {
     }
     KT_EQ_INT(n, 100);
     kperf_sampler_close(s);
+    /* a tracepoint inside the kernel (not at a syscall boundary) is sampled by default too */
+    err = kperf_sampler_open(&s, &(kperf_sampler_desc){.events = "sched:sched_switch"});
+    KT_CHECK(err == 0, "%s", kperf_errmsg());
+    kperf_sampler_start(s);
+    for (int i = 0; i < 20; i++) usleep(1000);
+    kperf_sampler_stop(s);
+    n = 0;
+    KPERF_SAMPLER_FOREACH(s, rec) n += rec->type == KPERF_RECORD_SAMPLE;
+    KT_CHECK(n >= 20, "%d sched_switch samples for 20 sleeps", n);
+    kperf_sampler_close(s);
 }
 
 KT_TEST(errors_name_the_problem) {
@@ -412,6 +422,11 @@ KT_TEST(errors_name_the_problem) {
     pid_t nobody = 0x3ffffff0;
     KT_EQ_INT(kperf_sampler_open(&s, &(kperf_sampler_desc){.pids = &nobody, .npids = 1}), -KPERF_ENOTARGET);
     KT_EQ_INT(kperf_sampler_open(&s, &(kperf_sampler_desc){.ring_pages = 3}), -EINVAL);
+    if (access("/sys/bus/event_source/devices/cpu", F_OK) != 0) { /* no hardware PMU (VM) */
+        KT_EQ_INT(kperf_sampler_open(&s, &(kperf_sampler_desc){.events = "cycles"}), -KPERF_ENOTSUP);
+        KT_CHECK(strstr(kperf_errmsg(), "cycles") && strstr(kperf_errmsg(), "hardware PMU"),
+                 "%s", kperf_errmsg());
+    }
     kperf_sampler_close(NULL);
 }
 
@@ -441,6 +456,37 @@ KT_TEST(folded_stacks) {
     kperf_folded_close(f);
 }
 
+KT_TEST(libkperf_rows) {
+    KT_UNUSED();
+    kperf_sampler *s;
+    KT_CHECK(kperf_sampler_open(&s, &(kperf_sampler_desc){.freq = 1000, .callchain = true}) == 0,
+             "%s", kperf_errmsg());
+    kperf_sampler_start(s);
+    burn(0.2);
+    kperf_sampler_stop(s);
+    kperf_sample_rows *rows;
+    int n = kperf_sampler_rows_read(s, &rows);
+    char comm[32] = "";
+    FILE *f = fopen("/proc/thread-self/comm", "r");
+    if (f && fgets(comm, sizeof comm, f)) comm[strcspn(comm, "\n")] = 0;
+    if (f) fclose(f);
+    kperf_sampler_close(s); /* rows outlive the sampler */
+    KT_CHECK(n >= 150 && n <= 250, "%d rows", n);
+    KT_EQ_INT(rows->n, n);
+    for (size_t i = 0; i < rows->n; i++) {
+        const kperf_sample_row *r = &rows->rows[i];
+        KT_EQ_STR(r->evt, "cpu-clock");
+        KT_EQ_STR(r->comm, comm);
+        KT_EQ_INT(r->pid, getpid());
+        KT_EQ_INT(r->topo.cpu, r->cpu);
+        KT_CHECK(r->topo.socket >= 0 && r->topo.core >= 0 && r->topo.numa >= 0);
+        KT_CHECK(r->nstack >= 2 && r->stack[0] == r->ip, "stack of %zu", r->nstack);
+        KT_EQ_INT(r->count, r->period);
+        if (i) KT_CHECK(r->ts >= rows->rows[i - 1].ts);
+    }
+    kperf_sample_rows_free(rows);
+}
+
 int main(void) {
     KT_RUN(busy_second_at_1000hz);
     KT_RUN(task_clock_by_period);
@@ -453,5 +499,6 @@ int main(void) {
     KT_RUN(tracepoint_raw_samples);
     KT_RUN(errors_name_the_problem);
     KT_RUN(folded_stacks);
+    KT_RUN(libkperf_rows);
     KT_EXIT();
 }

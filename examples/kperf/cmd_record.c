@@ -72,6 +72,7 @@ static int record_cpus(const char *s, int **out, size_t *n) {
 }
 
 typedef struct record_ctx {
+    kperf_symbolizer *sym;
     kperf_sampler *s;
     kperf_perfdata *w;
     kperf_folded *fold;
@@ -82,6 +83,13 @@ typedef struct record_ctx {
 static int record_one(const kperf_record *rec, void *user) {
     record_ctx *c = (record_ctx *)user;
     if (c->w && kperf_perfdata_write(c->w, rec) < 0) return c->err = -1;
+    if (c->sym && rec->type == KPERF_RECORD_MMAP2 && (rec->mmap.prot & 4 /* PROT_EXEC */)) {
+        kperf_module_desc md = {.pid = (pid_t)rec->mmap.pid, .start = rec->mmap.addr,
+                                .len = rec->mmap.len, .pgoff = rec->mmap.pgoff,
+                                .path = rec->mmap.filename, .build_id = rec->mmap.build_id,
+                                .build_id_size = rec->mmap.build_id_size};
+        kperf_symbolizer_add_module(c->sym, &md);
+    }
     if (rec->type != KPERF_RECORD_SAMPLE) return 0;
     c->samples++;
     if (c->fold && kperf_folded_add(c->fold, &rec->sample, kperf_sampler_comm(c->s, rec->tid)) < 0)
@@ -95,6 +103,17 @@ static int record_drain(record_ctx *c) {
     if (n == -KPERF_ECORRUPT) fprintf(stderr, "kperf record: warning: %s\n", kperf_errmsg());
     if (c->w && kperf_perfdata_flush(c->w) < 0) return -1;
     return 0;
+}
+
+/* Function names for folded stacks (the outermost frame of an address's inline chain). */
+static int record_frame_name(uint64_t addr, uint32_t pid, bool kernel, bool leaf, char *buf,
+                             size_t n, void *user) {
+    kperf_frame fr[16];
+    (void)kernel;
+    int nf = kperf_symbolizer_lookup((kperf_symbolizer *)user, (pid_t)pid, leaf ? addr : addr - 1,
+                                     fr, 16);
+    if (nf <= 0 || !fr[nf - 1].function) return -1;
+    return snprintf(buf, n, "%s", fr[nf - 1].function);
 }
 
 /* Forks the command, stopped at a gate until the sampler is open. */
@@ -194,7 +213,11 @@ int cmd_record(int argc, char **argv) {
         if (child > 0) pd.pids = NULL, pd.npids = 0; /* the exec describes it */
         if (kperf_perfdata_open(&c.w, &pd) < 0) goto fail;
     }
-    if (folded && kperf_folded_open(&c.fold, NULL, NULL) < 0) goto fail;
+    if (folded) {
+        kperf_symbolizer_open(&c.sym, &(kperf_symbolizer_desc){.mode = KPERF_SYMBOL_DELAYED,
+                                                               .include_kernel = d.include_kernel});
+        if (kperf_folded_open(&c.fold, c.sym ? record_frame_name : NULL, c.sym) < 0) goto fail;
+    }
     signal(SIGINT, record_on_signal);
     signal(SIGTERM, record_on_signal);
     if (child > 0) {
@@ -232,6 +255,7 @@ fail:
     if (rc) cli_fail("record");
     kperf_perfdata_close(c.w);
     kperf_folded_close(c.fold);
+    kperf_symbolizer_close(c.sym);
     kperf_sampler_close(c.s);
     if (rc && child > 0) kill(child, SIGKILL), waitpid(child, NULL, 0);
     free(cmdline);

@@ -1,7 +1,9 @@
 /* kperf report: top functions of a recorded file, by self and total samples.
  *
- *   kperf report [-i FILE] [-n N] [--sort self|total] [--folded]
- */
+ *   kperf report [-i FILE] [-n N] [--sort self|total] [--folded] [--addresses]
+ *
+ * Names come from kperf_symbols.h: the file's MMAP2 records say which file is mapped where
+ * (so processes that have exited still resolve); --addresses prints module+offset. */
 #include "kperf_cli.h"
 #include <getopt.h>
 #include <stdlib.h>
@@ -32,6 +34,13 @@ typedef struct rep {
     } *comms;
     size_t ncomms, capcomms;
     uint64_t lost;
+    kperf_symbolizer *sym; /* names; NULL = module+offset */
+    struct rep_name_ent {
+        uint64_t key_addr;
+        uint32_t key_pid;
+        char *name;
+    } *names; /* cache of (pid, addr) -> name, open addressing */
+    size_t nnames, capnames;
 } rep;
 
 #define REP_GROW(arr, n, cap)                                                                  \
@@ -58,6 +67,13 @@ static int rep_record(const kperf_record *rec, void *user) {
         m->pid = rec->mmap.pid, m->start = rec->mmap.addr, m->len = rec->mmap.len;
         m->pgoff = rec->mmap.pgoff;
         m->file = strdup(rec->mmap.filename);
+        if (r->sym && m->pid != UINT32_MAX) {
+            kperf_module_desc md = {.pid = (pid_t)m->pid, .start = m->start, .len = m->len,
+                                    .pgoff = m->pgoff, .path = m->file,
+                                    .build_id = rec->mmap.build_id,
+                                    .build_id_size = rec->mmap.build_id_size};
+            kperf_symbolizer_add_module(r->sym, &md); /* unreadable files keep module+off */
+        }
     } else if (rec->type == KPERF_RECORD_COMM) {
         REP_GROW(r->comms, r->ncomms, r->capcomms);
         r->comms[r->ncomms].tid = rec->comm.tid;
@@ -75,7 +91,7 @@ static int rep_record(const kperf_record *rec, void *user) {
         uint64_t one = rec->sample.ip;
         if (!n) ips = &one, n = 1;
         for (uint32_t i = 0; i < n; i++) {
-            if (ips[i] >= KPERF_CONTEXT_MAX) continue;
+            if (ips[i] >= KPERF_CONTEXT_MAX || ips[i] < 4096) continue; /* markers, chain ends */
             REP_GROW(r->frames, r->nframes, r->capframes);
             r->frames[r->nframes++] = ips[i];
             s->n++;
@@ -94,19 +110,56 @@ static const rep_map *rep_find(const rep *r, uint32_t pid, uint64_t addr) {
     return NULL;
 }
 
-/* "module+0xoffset" (the file offset), or "0xaddr" outside every mapping. A non-leaf frame
- * is a return address: look up addr - 1 so that a call at a function's end stays in it. */
-static void rep_name(const rep *r, uint32_t pid, uint64_t addr, bool leaf, char *buf, size_t n) {
-    uint64_t a = leaf ? addr : addr - 1;
+/* "module+0xoffset" (the file offset), or "0xaddr" outside every mapping. */
+static void rep_addr_name(const rep *r, uint32_t pid, uint64_t a, char *buf, size_t n) {
     const rep_map *m = rep_find(r, pid, a);
     if (!m) {
-        snprintf(buf, n, "0x%llx", (unsigned long long)addr);
+        snprintf(buf, n, "0x%llx", (unsigned long long)a);
         return;
     }
     const char *base = strrchr(m->file, '/');
     base = base ? base + 1 : m->file;
     if (m->pid == UINT32_MAX) snprintf(buf, n, "[kernel]+0x%llx", (unsigned long long)(a - m->start));
     else snprintf(buf, n, "%s+0x%llx", base, (unsigned long long)(a - m->start + m->pgoff));
+}
+
+/* The function of an address (the outermost frame of its inline chain), cached. A non-leaf
+ * frame is a return address: look up addr - 1 so that a call at a function's end stays in
+ * it. */
+static void rep_name(rep *r, uint32_t pid, uint64_t addr, bool leaf, char *buf, size_t n) {
+    uint64_t a = leaf ? addr : addr - 1;
+    if (!r->sym) {
+        rep_addr_name(r, pid, a, buf, n);
+        return;
+    }
+    if ((r->nnames + 1) * 2 > r->capnames) {
+        size_t cap = r->capnames ? r->capnames * 2 : 1024;
+        struct rep_name_ent *t = calloc(cap, sizeof *t);
+        if (!t) return rep_addr_name(r, pid, a, buf, n);
+        for (size_t i = 0; i < r->capnames; i++) {
+            if (!r->names[i].name) continue;
+            size_t j = (r->names[i].key_addr * 0x9E3779B97F4A7C15ull ^ r->names[i].key_pid) & (cap - 1);
+            while (t[j].name) j = (j + 1) & (cap - 1);
+            t[j] = r->names[i];
+        }
+        free(r->names);
+        r->names = t, r->capnames = cap;
+    }
+    size_t j = (a * 0x9E3779B97F4A7C15ull ^ pid) & (r->capnames - 1);
+    while (r->names[j].name && (r->names[j].key_addr != a || r->names[j].key_pid != pid))
+        j = (j + 1) & (r->capnames - 1);
+    if (!r->names[j].name) {
+        kperf_frame fr[16];
+        int nf = kperf_symbolizer_lookup(r->sym, (pid_t)pid, a, fr, 16);
+        char tmp[512];
+        if (nf > 0 && fr[nf - 1].function) snprintf(tmp, sizeof tmp, "%s", fr[nf - 1].function);
+        else rep_addr_name(r, pid, a, tmp, sizeof tmp);
+        r->names[j].key_addr = a, r->names[j].key_pid = pid;
+        r->names[j].name = strdup(tmp);
+        r->nnames++;
+        if (!r->names[j].name) return rep_addr_name(r, pid, a, buf, n);
+    }
+    snprintf(buf, n, "%s", r->names[j].name);
 }
 
 typedef struct rep_row {
@@ -143,10 +196,10 @@ static int rep_cmp(const void *a, const void *b) {
     return strcmp(x->name, y->name);
 }
 
-static int rep_frame_name(uint64_t addr, uint32_t pid, bool kernel, char *buf, size_t n,
-                          void *user) {
+static int rep_frame_name(uint64_t addr, uint32_t pid, bool kernel, bool leaf, char *buf,
+                          size_t n, void *user) {
     (void)kernel;
-    rep_name((const rep *)user, pid, addr, false, buf, n);
+    rep_name((rep *)user, pid, addr, leaf, buf, n);
     return (int)strlen(buf);
 }
 
@@ -197,10 +250,11 @@ int cmd_report(int argc, char **argv) {
                                          {"top", required_argument, 0, 'n'},
                                          {"sort", required_argument, 0, 's'},
                                          {"folded", no_argument, 0, 'f'},
+                                         {"addresses", no_argument, 0, 'a'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     const char *path = "perf.data";
-    int top = 20, folded = 0, opt;
+    int top = 20, folded = 0, addresses = 0, opt;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "i:n:s:h", opts, NULL)) != -1) {
         switch (opt) {
@@ -208,8 +262,10 @@ int cmd_report(int argc, char **argv) {
         case 'n': top = atoi(optarg); break;
         case 's': rep_sort_by_total = !strcmp(optarg, "total"); break;
         case 'f': folded = 1; break;
+        case 'a': addresses = 1; break;
         case 'h':
-            printf("usage: kperf report [-i FILE] [-n TOP] [--sort self|total] [--folded]\n");
+            printf("usage: kperf report [-i FILE] [-n TOP] [--sort self|total] [--folded] "
+                   "[--addresses]\n");
             return 0;
         default: return 2;
         }
@@ -217,6 +273,9 @@ int cmd_report(int argc, char **argv) {
     rep r;
     memset(&r, 0, sizeof r);
     kperf_perfdata_events ev;
+    if (!addresses)
+        kperf_symbolizer_open(&r.sym, &(kperf_symbolizer_desc){.mode = KPERF_SYMBOL_DELAYED,
+                                                               .include_kernel = true});
     int rc = kperf_perfdata_read(path, rep_record, &r, &ev);
     if (rc >= 0) {
         if (folded) rc = rep_folded(&r);
@@ -227,5 +286,8 @@ int cmd_report(int argc, char **argv) {
     free(r.samples);
     free(r.frames);
     free(r.comms);
+    for (size_t i = 0; i < r.capnames; i++) free(r.names[i].name);
+    free(r.names);
+    kperf_symbolizer_close(r.sym);
     return rc < 0 ? cli_fail("report") : 0;
 }
