@@ -437,7 +437,8 @@ typedef struct kperf_event_info {
     const char *name;           /**< a spec that kperf_evlist_parse() accepts */
     const char *pmu;            /**< PMU name ("software", "tracepoint", "cpu", ...) */
     enum kperf_event_kind kind; /**< its kind (never KPERF_EVENT_KIND_ALL) */
-    const char *desc;           /**< sysfs terms of an alias, a short text otherwise */
+    const char *desc;           /**< sysfs terms of an alias (plus ", scale S UNIT" when
+                                     sysfs gives them), a short text otherwise */
 } kperf_event_info;
 
 /** Callback of kperf_events_foreach(); a negative return stops the walk. */
@@ -1164,7 +1165,7 @@ KPERF_API int kperf_sampler_stop(kperf_sampler *s);
 
 /** @brief Push read: delivers the records available now, from every ring, in time order
  *  (a streaming k-way merge over the ring heads). While the sampler runs, records younger
- *  than a short holdback (1 ms) stay in the ring for the next read, so that a record still
+ *  than a short holdback (10 ms) stay in the ring for the next read, so that a record still
  *  being written on another CPU cannot come out of order.
  *  @param s the sampler.
  *  @param fn called per record; a negative return stops and is returned.
@@ -1896,7 +1897,10 @@ KPERF_API int kperf_device_compute(const kperf_device *dev, const kperf_device_c
  * Compiled only when KPERF_LIBKPERF_API is defined before including kperf.h (in every file
  * that uses these names, and in the file that defines KPERF_IMPLEMENTATION). Source
  * compatible with libkperf programs (not binary compatible: one-bit bitfields of libkperf's
- * PmuAttr are plain unsigned fields here, the period/freq union is two fields). */
+ * PmuAttr are plain unsigned fields here, the period/freq union is two fields).
+ * Thread safety: different descriptors may be used from different threads at once; one
+ * descriptor from one thread at a time (do not close it while another thread reads it).
+ * Perror()/Perrorno() are per thread. See docs/python.md. */
 
 /** What a task collects (libkperf's PmuTaskType). */
 enum PmuTaskType {
@@ -2263,6 +2267,8 @@ KPERF_API const char *Perror(void);
 KPERF_API int Perrorno(void);
 #endif // KPERF_LIBKPERF_API
 // <<libkperf
+
+
 
 
 
@@ -4359,8 +4365,15 @@ KPERF__PRIV int kperf__list_aliases(kperf__list_ctx *c, const kperf_pmus *pmus,
                                                   : KPERF_EVENT_KIND_OTHER;
         if (pk != k) continue;
         for (size_t j = 0; j < p->naliases; j++) {
-            snprintf(name, sizeof name, "%s/%s/", p->name, p->aliases[j].name);
-            int rc = kperf__list_emit(c, name, p->name, k, p->aliases[j].terms);
+            const kperf_pmu_alias *a = &p->aliases[j];
+            char desc[600];
+            snprintf(name, sizeof name, "%s/%s/", p->name, a->name);
+            if (a->scale != 1.0 || a->unit[0])
+                snprintf(desc, sizeof desc, "%.500s, scale %g%s%s", a->terms, a->scale,
+                         a->unit[0] ? " " : "", a->unit);
+            else
+                kperf__strlcpy(desc, a->terms, sizeof desc);
+            int rc = kperf__list_emit(c, name, p->name, k, desc);
             if (rc < 0) return rc;
         }
     }
@@ -6813,7 +6826,7 @@ static int kperf__merge_begin(kperf_sampler *s) {
         struct timespec ts;
         clock_gettime(s->clk, &ts);
         uint64_t now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-        s->limit = now > 1000000 ? now - 1000000 : 0; /* 1 ms holdback */
+        s->limit = now > 10000000 ? now - 10000000 : 0; /* 10 ms holdback */
     }
     memset(&s->st.last, 0, sizeof s->st.last);
     s->nheap = 0;
@@ -10645,8 +10658,8 @@ typedef struct kperf__lk_task {
     enum SymbolMode symmode;
     bool callstack;
     kperf_topology *topo;
-    void *spe;
-    void *sys;
+    kperf_spe *spe;
+    kperf_syscalls *sys;
     kperf_device *dev;
     kperf_device_count *dev_prev;
     uint64_t dev_t0;
@@ -10699,6 +10712,8 @@ static void kperf__lk_task_free(kperf__lk_task *t) {
     kperf_sampler_close(t->sampler);
     kperf_symbolizer_close(t->sym);
     kperf_topology_close(t->topo);
+    kperf_spe_close(t->spe);
+    kperf_syscalls_close(t->sys);
     kperf_device_close(t->dev);
     KPERF_FREE(t->dev_prev);
     if (t->dev_attr)
@@ -11127,21 +11142,168 @@ static int kperf__lk_read_sampling(kperf__lk_task *t, kperf__lk_block *b) {
     return rc < 0 ? kperf__lk_fail(rc) : 0;
 }
 
+/* ---- SPE_SAMPLING -------------------------------------------------------------------- */
+
 static int kperf__lk_open_spe(kperf__lk_task *t, const PmuAttr *a) {
-    (void)t, (void)a;
-    return KPERF__LK_FAIL(KPERF_ENOTSUP, "SPE_SAMPLING: no arm_spe PMU on this machine");
+    kperf_spe_desc d;
+    memset(&d, 0, sizeof d);
+    d.data_filter = a->dataFilter;
+    d.event_filter = a->evFilter;
+    d.min_latency = (uint32_t)a->minLatency;
+    d.period = a->period;
+    d.include_kernel = !a->excludeKernel;
+    d.exclude_user = a->excludeUser != 0;
+    d.cpus = a->cpuList, d.ncpus = a->numCpu;
+    d.pids = (const pid_t *)a->pidList, d.npids = a->numPid;
+    d.context_switch = true;
+    int rc = kperf_spe_open(&t->spe, &d);
+    if (rc < 0) return kperf__lk_fail(rc);
+    t->symmode = a->symbolMode;
+    if (a->symbolMode != NO_SYMBOL_RESOLVE) {
+        kperf_symbolizer_desc sd;
+        memset(&sd, 0, sizeof sd);
+        sd.mode = a->symbolMode == RESOLVE_ELF ? KPERF_SYMBOL_ELF : KPERF_SYMBOL_DWARF;
+        sd.include_kernel = !a->excludeKernel;
+        rc = kperf_symbolizer_open(&t->sym, &sd);
+        if (rc < 0) return kperf__lk_fail(rc);
+    }
+    return 0;
 }
-static int kperf__lk_read_spe(kperf__lk_task *t, kperf__lk_block *b) { (void)t, (void)b; return -1; }
+
+static int kperf__lk_on_spe(const kperf_spe_record *rec, void *user) {
+    kperf__lk_rd *r = (kperf__lk_rd *)user;
+    PmuData *d = (PmuData *)kperf__lk_push(r->b, sizeof *d);
+    PmuDataExt *x = (PmuDataExt *)kperf__lk_alloc(r->b, sizeof *x);
+    Stack *st = (Stack *)kperf__lk_alloc(r->b, sizeof *st);
+    if (!d || !x || !st) return r->err = -ENOMEM;
+    d->evt = "spe";
+    d->ts = (int64_t)rec->time;
+    d->pid = rec->pid, d->tid = rec->tid, d->cpu = -1;
+    d->groupId = -1;
+    d->count = 1, d->countPercent = 1.0;
+    d->cpuTopo = kperf__lk_topo(r->t, r->b, -1, r->topo, 0);
+    d->comm = kperf__lk_comm(r->t, r->b, rec->pid);
+    x->pa = (unsigned long)rec->pa, x->va = (unsigned long)rec->va;
+    x->event = (unsigned long)rec->events;
+    d->ext = x;
+    st->count = 1;
+    if (!d->cpuTopo || !d->comm ||
+        !(st->symbol = kperf__lk_symbol(r, rec->pid > 0 ? rec->pid : 0, rec->pc, false)))
+        return r->err = -ENOMEM;
+    d->stack = st;
+    return 0;
+}
+
+static int kperf__lk_read_spe(kperf__lk_task *t, kperf__lk_block *b) {
+    kperf__lk_rd r;
+    memset(&r, 0, sizeof r);
+    r.t = t, r.b = b;
+    int rc = kperf_spe_read(t->spe, kperf__lk_on_spe, &r);
+    KPERF_FREE(r.syms);
+    if (r.err) return KPERF__LK_FAIL(ENOMEM, "PmuRead: out of memory");
+    return rc < 0 ? kperf__lk_fail(rc) : 0;
+}
+
+/* ---- TRACE_SYS_CALL ------------------------------------------------------------------ */
 
 KPERF_API int PmuTraceOpen(enum PmuTraceType traceType, PmuTraceAttr *traceAttr) {
-    (void)traceType, (void)traceAttr;
     kperf__lk_ok();
-    return KPERF__LK_FAIL(KPERF_ENOTSUP, "PmuTraceOpen: syscall tracing is not built in");
+    if (traceType != TRACE_SYS_CALL)
+        return KPERF__LK_FAIL(EINVAL, "PmuTraceOpen: unknown trace type %d (only "
+                                      "TRACE_SYS_CALL)", (int)traceType);
+    PmuTraceAttr none;
+    memset(&none, 0, sizeof none);
+    const PmuTraceAttr *a = traceAttr ? traceAttr : &none;
+    if ((a->numFuncs && !a->funcs) || (a->numPid && !a->pidList) || (a->numCpu && !a->cpuList))
+        return KPERF__LK_FAIL(EINVAL, "PmuTraceOpen: a count is set but its list is NULL");
+    kperf__lk_task *t = (kperf__lk_task *)kperf__calloc(1, sizeof *t);
+    if (!t) return KPERF__LK_FAIL(ENOMEM, "PmuTraceOpen: out of memory");
+    t->kind = KPERF__LK_TRACE;
+    kperf_syscalls_desc d;
+    memset(&d, 0, sizeof d);
+    d.funcs = a->funcs, d.nfuncs = a->numFuncs;
+    d.pids = (const pid_t *)a->pidList, d.npids = a->numPid;
+    d.cpus = a->cpuList, d.ncpus = a->numCpu;
+    d.all_cpus = a->numPid == 0 && a->numCpu == 0;
+    d.inherit = a->numPid > 0;
+    int rc = kperf_syscalls_open(&t->sys, &d);
+    if (rc < 0) {
+        kperf__lk_task_free(t);
+        return kperf__lk_fail(rc);
+    }
+    int pd = kperf__lk_add(t);
+    if (pd < 0) kperf__lk_task_free(t);
+    return pd;
 }
-KPERF_API int PmuTraceEnable(int pd) { (void)pd; return EBADF; }
-KPERF_API int PmuTraceDisable(int pd) { (void)pd; return EBADF; }
-KPERF_API int PmuTraceRead(int pd, PmuTraceData **traceData) { (void)pd; *traceData = NULL; return -1; }
-KPERF_API void PmuTraceClose(int pd) { (void)pd; }
+
+KPERF_API int PmuTraceEnable(int pd) {
+    kperf__lk_ok();
+    kperf__lk_task *t = kperf__lk_get(pd, KPERF__LK_TRACE);
+    if (!t) return Perrorno();
+    int rc = kperf_syscalls_start(t->sys);
+    return rc < 0 ? (kperf__lk_fail(rc), Perrorno()) : 0;
+}
+
+KPERF_API int PmuTraceDisable(int pd) {
+    kperf__lk_ok();
+    kperf__lk_task *t = kperf__lk_get(pd, KPERF__LK_TRACE);
+    if (!t) return Perrorno();
+    int rc = kperf_syscalls_stop(t->sys);
+    return rc < 0 ? (kperf__lk_fail(rc), Perrorno()) : 0;
+}
+
+typedef struct kperf__lk_trd {
+    kperf__lk_block *b;
+    const char *last_name, *last_copy;  /* consecutive calls of one syscall share a copy */
+    int err;
+} kperf__lk_trd;
+
+static int kperf__lk_on_call(const kperf_syscall_call *c, void *user) {
+    kperf__lk_trd *r = (kperf__lk_trd *)user;
+    PmuTraceData *d = (PmuTraceData *)kperf__lk_push(r->b, sizeof *d);
+    if (!d) return r->err = -ENOMEM;
+    if (r->last_name != c->name || !r->last_copy)
+        r->last_copy = kperf__lk_strdup(r->b, c->name ? c->name : "");
+    r->last_name = c->name;
+    d->funcs = r->last_copy;
+    d->elapsedTime = (double)c->duration / 1e6;
+    d->startTs = (int64_t)c->start;
+    d->pid = c->pid, d->tid = c->tid, d->cpu = c->cpu;
+    d->comm = kperf__lk_strdup(r->b, c->comm);
+    if (!d->funcs || !d->comm) return r->err = -ENOMEM;
+    return 0;
+}
+
+KPERF_API int PmuTraceRead(int pd, PmuTraceData **traceData) {
+    kperf__lk_ok();
+    if (!traceData) return KPERF__LK_FAIL(EINVAL, "PmuTraceRead: traceData is NULL");
+    *traceData = NULL;
+    kperf__lk_task *t = kperf__lk_get(pd, KPERF__LK_TRACE);
+    if (!t) return -1;
+    kperf__lk_block *b = kperf__lk_block_new(sizeof(PmuTraceData), KPERF__LK_TRACE, pd);
+    if (!b) return KPERF__LK_FAIL(ENOMEM, "PmuTraceRead: out of memory");
+    kperf__lk_trd r;
+    memset(&r, 0, sizeof r);
+    r.b = b;
+    int rc = kperf_syscalls_read(t->sys, kperf__lk_on_call, &r);
+    if (r.err || rc < 0) {
+        kperf__lk_block_free(b);
+        return r.err ? KPERF__LK_FAIL(ENOMEM, "PmuTraceRead: out of memory") : kperf__lk_fail(rc);
+    }
+    return kperf__lk_block_finish(b, (void **)traceData);
+}
+
+KPERF_API void PmuTraceClose(int pd) {
+    kperf__lk_ok();
+    kperf__lk_task *t = kperf__lk_take(pd);
+    if (t && t->kind != KPERF__LK_TRACE) {   /* not ours: put it back */
+        pthread_mutex_lock(&kperf__lk_mu);
+        kperf__lk_tasks[pd] = t;
+        pthread_mutex_unlock(&kperf__lk_mu);
+        return;
+    }
+    kperf__lk_task_free(t);
+}
 
 /* ---- devices ------------------------------------------------------------------------- */
 
@@ -11563,8 +11725,8 @@ static int kperf__lk_switch(int pd, bool on) {
     case KPERF__LK_SAMPLING:
         rc = on ? kperf_sampler_start(t->sampler) : kperf_sampler_stop(t->sampler);
         break;
-    case KPERF__LK_SPE: rc = -EINVAL; break;
-    case KPERF__LK_TRACE: rc = -EINVAL; break;
+    case KPERF__LK_SPE: rc = on ? kperf_spe_start(t->spe) : kperf_spe_stop(t->spe); break;
+    case KPERF__LK_TRACE: rc = on ? kperf_syscalls_start(t->sys) : kperf_syscalls_stop(t->sys); break;
     case KPERF__LK_DEVICE:
         if (on) {
             memset(t->dev_prev, 0, kperf_device_nevents(t->dev) * sizeof *t->dev_prev);
@@ -11654,6 +11816,8 @@ KPERF_API int PmuDumpData(PmuData *pmuData, unsigned len, char *filepath, int du
 
 #endif // KPERF_LIBKPERF_API
 // <<libkperf
+
+
 
 
 

@@ -70,7 +70,8 @@ static int sc_usage(FILE *f) {
             "  -e NAMES  only these syscalls (default: all)    --calls  one line per call\n"
             "  -p PID    trace a running process               -a       every CPU\n"
             "  -d SECS   stop after SECS                       --raw    numbers only (cheaper)\n"
-            "  -o FILE   write the table to FILE               --list   syscall names\n");
+            "  -o FILE   write the table to FILE               --list   syscall names\n"
+            "  -m PAGES  ring pages per CPU, a power of two (default 1024 = 4 MiB)\n");
     return f == stderr ? 2 : 0;
 }
 
@@ -101,6 +102,7 @@ int cmd_syscalls(int argc, char **argv) {
     bool all = false, calls = false, raw = false;
     int *cpus = NULL, ncpus = 0, i;
     double secs = 0;
+    unsigned pages = 1024; /* 4 MiB per ring: syscalls come fast */
     for (i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--")) { i++; break; }
@@ -113,6 +115,7 @@ int cmd_syscalls(int argc, char **argv) {
             nfuncs += sc_split(argv[++i], funcs + nfuncs, 512 - nfuncs);
         else if (i + 1 < argc && !strcmp(a, "-p")) pid = (pid_t)atoi(argv[++i]);
         else if (i + 1 < argc && !strcmp(a, "-d")) secs = atof(argv[++i]);
+        else if (i + 1 < argc && !strcmp(a, "-m")) pages = (unsigned)atoi(argv[++i]);
         else if (i + 1 < argc && !strcmp(a, "-o")) outpath = argv[++i];
         else if (i + 1 < argc && !strcmp(a, "-C")) {
             if ((ncpus = cli_parse_cpus(argv[++i], &cpus)) <= 0) return sc_usage(stderr);
@@ -135,6 +138,7 @@ int cmd_syscalls(int argc, char **argv) {
     d.all_cpus = all && !target;
     d.inherit = cc.pid != 0;
     d.enable_on_exec = cc.pid != 0;
+    d.ring_pages = pages;
     d.no_names = raw;
     sc_ctx x = {NULL, calls ? stderr : NULL};
     if (kperf_syscalls_open(&x.s, &d) < 0) {

@@ -215,7 +215,8 @@ static int trace_usage(FILE *f) {
             "  -p PID    trace the threads of a process     -a  every CPU (system-wide)\n"
             "  -C CPUS   trace these CPUs (0-3,6)           -d  stop after SECONDS\n"
             "  --fields  print each event's fields (name, type, offset, size) and exit\n"
-            "  -o FILE   write the event lines to FILE instead of stdout\n");
+            "  -o FILE   write the event lines to FILE instead of stdout\n"
+            "  -m PAGES  ring pages per CPU, a power of two (default 1024 = 4 MiB)\n");
     return f == stderr ? 2 : 0;
 }
 
@@ -226,6 +227,7 @@ int cmd_trace(int argc, char **argv) {
     bool all = false, fields = false;
     int *cpus = NULL, ncpus = 0, i;
     double secs = 0;
+    unsigned pages = 1024; /* 4 MiB per ring: syscalls come fast */
     for (i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--")) { i++; break; }
@@ -238,6 +240,7 @@ int cmd_trace(int argc, char **argv) {
             snprintf(spec + l, sizeof spec - l, "%s%s", l ? "," : "", argv[++i]);
         } else if (i + 1 < argc && !strcmp(a, "-p")) pid = (pid_t)atoi(argv[++i]);
         else if (i + 1 < argc && !strcmp(a, "-d")) secs = atof(argv[++i]);
+        else if (i + 1 < argc && !strcmp(a, "-m")) pages = (unsigned)atoi(argv[++i]);
         else if (i + 1 < argc && !strcmp(a, "-o")) outpath = argv[++i];
         else if (i + 1 < argc && !strcmp(a, "-C")) {
             if ((ncpus = cli_parse_cpus(argv[++i], &cpus)) <= 0) return trace_usage(stderr);
@@ -273,6 +276,7 @@ int cmd_trace(int argc, char **argv) {
     d.all_cpus = all && !target;
     d.inherit = child != 0;
     d.enable_on_exec = child != 0;
+    d.ring_pages = pages;
     static trace_ctx t;
     t.tfs = tfs;
     t.out = outpath ? fopen(outpath, "w") : stdout;
