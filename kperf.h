@@ -437,7 +437,8 @@ typedef struct kperf_event_info {
     const char *name;           /**< a spec that kperf_evlist_parse() accepts */
     const char *pmu;            /**< PMU name ("software", "tracepoint", "cpu", ...) */
     enum kperf_event_kind kind; /**< its kind (never KPERF_EVENT_KIND_ALL) */
-    const char *desc;           /**< sysfs terms of an alias, a short text otherwise */
+    const char *desc;           /**< sysfs terms of an alias (plus ", scale S UNIT" when
+                                     sysfs gives them), a short text otherwise */
 } kperf_event_info;
 
 /** Callback of kperf_events_foreach(); a negative return stops the walk. */
@@ -1166,7 +1167,7 @@ KPERF_API int kperf_sampler_stop(kperf_sampler *s);
 
 /** @brief Push read: delivers the records available now, from every ring, in time order
  *  (a streaming k-way merge over the ring heads). While the sampler runs, records younger
- *  than a short holdback (1 ms) stay in the ring for the next read, so that a record still
+ *  than a short holdback (10 ms) stay in the ring for the next read, so that a record still
  *  being written on another CPU cannot come out of order.
  *  @param s the sampler.
  *  @param fn called per record; a negative return stops and is returned.
@@ -1647,18 +1648,18 @@ typedef struct kperf_syscalls_desc {
     bool all_cpus;           /**< every online CPU (system-wide when npids is 0) */
     bool inherit;            /**< follow threads and processes created after open */
     bool enable_on_exec;     /**< start at the target's next exec (fork-then-exec) */
-    bool no_names;           /**< all-syscalls mode: skip the naming events; numbers show
-                                  as syscall_NR (cheaper: 2 events instead of 2 + one per
-                                  syscall) */
+    bool no_names;           /**< all-syscalls mode: do not name numbers (no ftrace
+                                  instance); calls show as syscall_NR */
     uint32_t ring_pages;     /**< data pages per ring, a power of two; 0 = 256 */
     const char *tracefs;     /**< tracefs root; NULL = discovered (kperf_tracefs_open) */
 } kperf_syscalls_desc;
 
 /** A live syscall tracer (libkperf's trace_open with TRACE_SYS_CALL). Opaque.
  *  With funcs it opens syscalls:sys_enter_NAME / sys_exit_NAME for each; without, it
- *  opens raw_syscalls:sys_enter / sys_exit and learns every number's name from the
- *  running kernel's syscalls:sys_enter_* events as they fire (see docs/tracepoints.md).
- *  *Thread safety:* not thread-safe. */
+ *  opens raw_syscalls:sys_enter / sys_exit and learns each number's name from the running
+ *  kernel: a private ftrace instance (tracefs instances/kperf-PID-N, removed at close)
+ *  with the syscalls:sys_enter_* events on prints `sys_enter_NAME: __syscall_nr=N` as the
+ *  targets make calls (see docs/tracepoints.md). *Thread safety:* not thread-safe. */
 typedef struct kperf_syscalls kperf_syscalls;
 
 /** @brief Opens the tracer (disabled unless enable_on_exec).
@@ -1695,6 +1696,12 @@ KPERF_API int kperf_syscalls_stats(kperf_syscalls *s, const kperf_syscall_stat *
  *  lost so far (may be NULL). */
 KPERF_API void kperf_syscalls_counts(const kperf_syscalls *s, kperf_syscall_counts *out,
                                      uint64_t *lost);
+
+/** @brief Why syscall numbers cannot be named in all-syscalls mode ("" when they can, or
+ *  when funcs or no_names were given): no tracefs instances (not root), or a kernel
+ *  without ftrace's "fields" option (before Linux 6.5). Calls then show as syscall_NR.
+ *  @return a string owned by @p s. */
+KPERF_API const char *kperf_syscalls_names_status(const kperf_syscalls *s);
 
 /** @brief The underlying sampler (for kperf_sampler_fd() in a poll loop, or comm lookups).
  *  *Ownership:* the tracer's. */
@@ -1892,7 +1899,10 @@ KPERF_API int kperf_device_compute(const kperf_device *dev, const kperf_device_c
  * Compiled only when KPERF_LIBKPERF_API is defined before including kperf.h (in every file
  * that uses these names, and in the file that defines KPERF_IMPLEMENTATION). Source
  * compatible with libkperf programs (not binary compatible: one-bit bitfields of libkperf's
- * PmuAttr are plain unsigned fields here, the period/freq union is two fields). */
+ * PmuAttr are plain unsigned fields here, the period/freq union is two fields).
+ * Thread safety: different descriptors may be used from different threads at once; one
+ * descriptor from one thread at a time (do not close it while another thread reads it).
+ * Perror()/Perrorno() are per thread. See docs/python.md. */
 
 /** What a task collects (libkperf's PmuTaskType). */
 enum PmuTaskType {
@@ -2259,6 +2269,8 @@ KPERF_API const char *Perror(void);
 KPERF_API int Perrorno(void);
 #endif // KPERF_LIBKPERF_API
 // <<libkperf
+
+
 
 
 
@@ -4355,8 +4367,15 @@ KPERF__PRIV int kperf__list_aliases(kperf__list_ctx *c, const kperf_pmus *pmus,
                                                   : KPERF_EVENT_KIND_OTHER;
         if (pk != k) continue;
         for (size_t j = 0; j < p->naliases; j++) {
-            snprintf(name, sizeof name, "%s/%s/", p->name, p->aliases[j].name);
-            int rc = kperf__list_emit(c, name, p->name, k, p->aliases[j].terms);
+            const kperf_pmu_alias *a = &p->aliases[j];
+            char desc[600];
+            snprintf(name, sizeof name, "%s/%s/", p->name, a->name);
+            if (a->scale != 1.0 || a->unit[0])
+                snprintf(desc, sizeof desc, "%.500s, scale %g%s%s", a->terms, a->scale,
+                         a->unit[0] ? " " : "", a->unit);
+            else
+                kperf__strlcpy(desc, a->terms, sizeof desc);
+            int rc = kperf__list_emit(c, name, p->name, k, desc);
             if (rc < 0) return rc;
         }
     }
@@ -6828,7 +6847,7 @@ static int kperf__merge_begin(kperf_sampler *s) {
         struct timespec ts;
         clock_gettime(s->clk, &ts);
         uint64_t now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-        s->limit = now > 1000000 ? now - 1000000 : 0; /* 1 ms holdback */
+        s->limit = now > 10000000 ? now - 10000000 : 0; /* 10 ms holdback */
     }
     memset(&s->st.last, 0, sizeof s->st.last);
     s->nheap = 0;
@@ -7768,9 +7787,12 @@ static int kperf__pdin_loop(FILE *f, const char *path, kperf_record_fn fn, void 
             if (ev >= 0) l = &in->layout[ev];
         }
         kperf_record rec;
-        if (kperf_record_parse(b, h.size, l, &rec) < 0)
+        if (kperf_record_parse(b, h.size, l, &rec) < 0) {
+            char why[256]; /* the parser's message, copied: kperf__fail rewrites it */
+            snprintf(why, sizeof why, "%.200s", kperf_errmsg());
             return kperf__fail(KPERF_ECORRUPT, "%s: record at offset %llu: %s", path,
-                               (unsigned long long)(off - h.size), kperf_errmsg());
+                               (unsigned long long)(off - h.size), why);
+        }
         rec.event = ev >= 0 ? ev : kperf__pdin_event_of(in, rec.id);
         if (events) events->records++;
         count++;
@@ -9137,16 +9159,19 @@ KPERF_API int kperf_syscall_names(kperf_tracefs *tfs, const char *const **names,
 struct kperf_syscalls {
     kperf_tracefs *tfs;
     kperf_sampler *data;        /* the events whose records are paired */
-    kperf_sampler **teach;      /* all-syscalls mode: sys_enter_* events that name numbers */
-    size_t nteach;
+    char ft_dir[PATH_MAX];      /* all-syscalls mode: the ftrace instance naming numbers */
+    int ft_fd;                  /* its trace_pipe, or -1 */
+    char ft_buf[4096];          /* a partial line carried between reads */
+    size_t ft_len;
+    char names_msg[512];        /* why numbers cannot be named, "" when they can */
     kperf_syscall_pairer *p;
     kperf_syscall_fn fn;        /* the current read's callback */
     void *user;
     int done, err;
 };
 
-/* The sampler's spec parser takes at most this many characters per spec. */
-#define KPERF__SC_SPEC_MAX 1000
+/* The sampler's spec parser is given specs of at most this many characters. */
+#define KPERF__SC_SPEC_MAX 4000
 
 KPERF__PRIV int kperf__sc_spec_add(char **spec, size_t *len, size_t *cap, const char *ev) {
     size_t n = strlen(ev);
@@ -9162,8 +9187,7 @@ KPERF__PRIV int kperf__sc_spec_add(char **spec, size_t *len, size_t *cap, const 
     return 0;
 }
 
-KPERF__PRIV int kperf__sc_sampler(kperf_syscalls *s, const kperf_syscalls_desc *d,
-                                  const char *spec, uint32_t pages, bool sideband,
+KPERF__PRIV int kperf__sc_sampler(const kperf_syscalls_desc *d, const char *spec, uint32_t pages,
                                   kperf_sampler **out) {
     kperf_sampler_desc sd;
     memset(&sd, 0, sizeof sd);
@@ -9175,35 +9199,123 @@ KPERF__PRIV int kperf__sc_sampler(kperf_syscalls *s, const kperf_syscalls_desc *
     sd.all_cpus = d->all_cpus;
     sd.inherit = d->inherit;
     sd.enable_on_exec = d->enable_on_exec;
-    sd.no_sideband = !sideband;
     sd.ring_pages = pages;
-    (void)s;
     return kperf_sampler_open(out, &sd);
 }
 
-/* Opens per-syscall enter events in chunks the sampler's parser accepts; they only teach
- * number -> name, so their rings are small and losing records there is harmless. */
-KPERF__PRIV int kperf__sc_open_teachers(kperf_syscalls *s, const kperf_syscalls_desc *d) {
+/* ---- naming numbers from the running kernel ----
+ * tracefs has no number -> name table, and perf events on every syscalls:sys_enter_NAME
+ * would cost one RCU grace period each when closed (about 12 s for 360 of them in a VM).
+ * So kperf makes a private ftrace instance, enables the sys_enter_NAME events there (one
+ * tracepoint probe for all of them: nothing per event to tear down) with the "fields"
+ * option, and reads `sys_enter_NAME: __syscall_nr=0x27 (39)` lines from its trace_pipe. */
+
+KPERF__PRIV int kperf__sc_write(const char *dir, const char *file, const char *text) {
+    char path[PATH_MAX + 300];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    ssize_t w = write(fd, text, strlen(text));
+    int e = errno;
+    close(fd);
+    return w < 0 ? -e : 0;
+}
+
+KPERF__PRIV void kperf__sc_ftrace_close(kperf_syscalls *s) {
+    if (s->ft_fd >= 0) close(s->ft_fd);
+    s->ft_fd = -1;
+    if (s->ft_dir[0]) {
+        kperf__sc_write(s->ft_dir, "tracing_on", "0");
+        rmdir(s->ft_dir); /* disables its events and frees its buffers */
+        s->ft_dir[0] = 0;
+    }
+}
+
+KPERF__PRIV void kperf__sc_ftrace_read(kperf_syscalls *s);
+
+KPERF__PRIV int kperf__sc_ftrace_open(kperf_syscalls *s, const kperf_syscalls_desc *d) {
+    static int seq;
     const char *const *names;
     size_t n;
     int rc = kperf_syscall_names(s->tfs, &names, &n);
     if (rc < 0) return rc;
-    s->teach = (kperf_sampler **)kperf__calloc(n / 8 + 2, sizeof *s->teach);
-    if (!s->teach) return kperf__fail(ENOMEM, "syscalls: out of memory");
-    char *spec = NULL, ev[300];
-    size_t len = 0, cap = 0;
-    for (size_t i = 0; i <= n && rc >= 0; i++) {
-        if (i < n) snprintf(ev, sizeof ev, "syscalls:sys_enter_%s", names[i]);
-        if (len && (i == n || len + strlen(ev) + 1 > KPERF__SC_SPEC_MAX)) {
-            rc = kperf__sc_sampler(s, d, spec, 4, false, &s->teach[s->nteach]);
-            if (rc == 0) s->nteach++;
-            len = 0;
-        }
-        if (i < n && rc >= 0 && kperf__sc_spec_add(&spec, &len, &cap, ev) < 0)
-            rc = kperf__fail(ENOMEM, "syscalls: out of memory");
+    snprintf(s->ft_dir, sizeof s->ft_dir, "%.3000s/instances/kperf-%d-%d", s->tfs->root, (int)getpid(),
+             __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED));
+    if (mkdir(s->ft_dir, 0700) < 0) {
+        int e = errno;
+        s->ft_dir[0] = 0;
+        return kperf__fail(e, "cannot create the ftrace instance that names syscall numbers "
+                           "(%s/instances: %s); names show as syscall_NR", s->tfs->root, strerror(e));
     }
-    KPERF_FREE(spec);
-    return rc;
+    if ((rc = kperf__sc_write(s->ft_dir, "options/fields", "1")) < 0) {
+        kperf__sc_ftrace_close(s);
+        return kperf__fail(-rc, "this kernel's ftrace has no 'fields' option (Linux 6.5+); "
+                           "syscall numbers show as syscall_NR");
+    }
+    (void)d; /* machine-wide on purpose: any process teaches a number (ftrace's pid filter
+              * can miss a task that moves between CPUs), and each event is switched off
+              * as soon as it has named its number, so the cost is one line per syscall */
+    for (size_t i = 0; i < n; i++) {
+        char f[300];
+        snprintf(f, sizeof f, "events/syscalls/sys_enter_%s/enable", names[i]);
+        kperf__sc_write(s->ft_dir, f, "1");
+    }
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/trace_pipe", s->ft_dir);
+    s->ft_fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (s->ft_fd < 0) {
+        int e = errno;
+        kperf__sc_ftrace_close(s);
+        return kperf__fail(e, "cannot read %s: %s", path, strerror(e));
+    }
+    /* The machine's frequent syscalls name themselves within milliseconds; switching them
+     * off now keeps them from flooding the instance's buffer (which overwrites its oldest
+     * lines) while the targets make their rarer calls. */
+    for (int i = 0; i < 5; i++) {
+        struct timespec ts = {0, 2000000};
+        nanosleep(&ts, NULL);
+        kperf__sc_ftrace_read(s);
+    }
+    return 0;
+}
+
+/* Learns from one trace_pipe line: "... sys_enter_NAME: __syscall_nr=0x27 (39) ...". */
+KPERF__PRIV void kperf__sc_ftrace_line(kperf_syscalls *s, const char *line) {
+    const char *a = strstr(line, ": sys_enter_"), *b;
+    if (!a || !(b = strstr(a, ": __syscall_nr="))) return;
+    a += 12;
+    char name[128];
+    size_t len = (size_t)(b - a);
+    if (len == 0 || len >= sizeof name) return;
+    memcpy(name, a, len), name[len] = 0;
+    char *end;
+    long nr = strtol(b + 15, &end, 0);
+    if (end == b + 15 || nr < 0 || nr > 65535) return;
+    if ((size_t)nr >= s->p->nnr || !s->p->nrname[nr]) {
+        char f[200];
+        kperf_syscall_pairer_name(s->p, (int32_t)nr, name);
+        snprintf(f, sizeof f, "events/syscalls/sys_enter_%s/enable", name);
+        kperf__sc_write(s->ft_dir, f, "0"); /* learned: quiet from now on */
+    }
+}
+
+KPERF__PRIV void kperf__sc_ftrace_read(kperf_syscalls *s) {
+    if (s->ft_fd < 0) return;
+    for (int rounds = 0; rounds < 64; rounds++) { /* bounded: the pipe refills while we read */
+        ssize_t r = read(s->ft_fd, s->ft_buf + s->ft_len, sizeof s->ft_buf - 1 - s->ft_len);
+        if (r <= 0) break;
+        s->ft_len += (size_t)r;
+        s->ft_buf[s->ft_len] = 0;
+        char *p = s->ft_buf, *nl;
+        while ((nl = strchr(p, '\n'))) {
+            *nl = 0;
+            kperf__sc_ftrace_line(s, p);
+            p = nl + 1;
+        }
+        s->ft_len = strlen(p);
+        if (s->ft_len == sizeof s->ft_buf - 1) s->ft_len = 0; /* an absurd line: drop it */
+        memmove(s->ft_buf, p, s->ft_len);
+    }
 }
 
 KPERF_API int kperf_syscalls_open(kperf_syscalls **out, const kperf_syscalls_desc *desc) {
@@ -9214,6 +9326,7 @@ KPERF_API int kperf_syscalls_open(kperf_syscalls **out, const kperf_syscalls_des
     if (desc) d = *desc;
     kperf_syscalls *s = (kperf_syscalls *)kperf__calloc(1, sizeof *s);
     if (!s) return kperf__fail(ENOMEM, "syscalls: out of memory");
+    s->ft_fd = -1;
     int rc = kperf_tracefs_open(&s->tfs, d.tracefs);
     if (rc == 0) rc = kperf_syscall_pairer_new(&s->p);
     char *spec = NULL, ev[300];
@@ -9237,8 +9350,22 @@ KPERF_API int kperf_syscalls_open(kperf_syscalls **out, const kperf_syscalls_des
     if (rc == 0 && !d.nfuncs && kperf__sc_spec_add(&spec, &len, &cap,
                                                    "raw_syscalls:sys_enter,raw_syscalls:sys_exit") < 0)
         rc = kperf__fail(ENOMEM, "out of memory");
-    if (rc == 0) rc = kperf__sc_sampler(s, &d, spec, d.ring_pages ? d.ring_pages : 256, true, &s->data);
-    if (rc == 0 && !d.nfuncs && !d.no_names) rc = kperf__sc_open_teachers(s, &d);
+    if (rc == 0) { /* cache the formats now: no id index scan at the first record */
+        const kperf_tp_format *f;
+        if (!d.nfuncs) {
+            kperf_tracefs_format(s->tfs, "raw_syscalls", "sys_enter", &f);
+            kperf_tracefs_format(s->tfs, "raw_syscalls", "sys_exit", &f);
+        }
+        for (size_t i = 0; i < d.nfuncs; i++) {
+            snprintf(ev, sizeof ev, "sys_enter_%s", d.funcs[i]);
+            kperf_tracefs_format(s->tfs, "syscalls", ev, &f);
+            snprintf(ev, sizeof ev, "sys_exit_%s", d.funcs[i]);
+            kperf_tracefs_format(s->tfs, "syscalls", ev, &f);
+        }
+        rc = kperf__sc_sampler(&d, spec, d.ring_pages ? d.ring_pages : 256, &s->data);
+    }
+    if (rc == 0 && !d.nfuncs && !d.no_names && kperf__sc_ftrace_open(s, &d) < 0)
+        snprintf(s->names_msg, sizeof s->names_msg, "%.500s", kperf_errmsg()); /* best effort */
     KPERF_FREE(spec);
     if (rc < 0) {
         kperf_syscalls_close(s);
@@ -9250,8 +9377,7 @@ KPERF_API int kperf_syscalls_open(kperf_syscalls **out, const kperf_syscalls_des
 
 KPERF_API void kperf_syscalls_close(kperf_syscalls *s) {
     if (!s) return;
-    for (size_t i = 0; i < s->nteach; i++) kperf_sampler_close(s->teach[i]);
-    KPERF_FREE(s->teach);
+    kperf__sc_ftrace_close(s);
     kperf_sampler_close(s->data);
     kperf_syscall_pairer_free(s->p);
     kperf_tracefs_close(s->tfs);
@@ -9260,33 +9386,13 @@ KPERF_API void kperf_syscalls_close(kperf_syscalls *s) {
 
 KPERF_API int kperf_syscalls_start(kperf_syscalls *s) {
     if (!s) return -EINVAL;
-    for (size_t i = 0; i < s->nteach; i++) {
-        int rc = kperf_sampler_start(s->teach[i]);
-        if (rc < 0) return rc;
-    }
+    kperf__sc_ftrace_read(s);
     return kperf_sampler_start(s->data);
 }
 
 KPERF_API int kperf_syscalls_stop(kperf_syscalls *s) {
     if (!s) return -EINVAL;
-    int rc = kperf_sampler_stop(s->data);
-    for (size_t i = 0; i < s->nteach; i++) {
-        int r = kperf_sampler_stop(s->teach[i]);
-        if (rc == 0) rc = r;
-    }
-    return rc;
-}
-
-KPERF__PRIV int kperf__sc_on_teacher(const kperf_record *rec, void *user) {
-    kperf_syscalls *s = (kperf_syscalls *)user;
-    kperf_syscall_event ev;
-    if (rec->type != KPERF_RECORD_SAMPLE || !rec->sample.raw) return 0;
-    memset(&ev, 0, sizeof ev);
-    if (kperf_syscall_event_decode(s->tfs, rec->sample.raw, rec->sample.raw_size, &ev) == 1 &&
-        ev.name && ev.nr >= 0 &&
-        ((size_t)ev.nr >= s->p->nnr || !s->p->nrname[ev.nr]))
-        return kperf_syscall_pairer_name(s->p, ev.nr, ev.name) < 0 ? -ENOMEM : 0;
-    return 0;
+    return kperf_sampler_stop(s->data);
 }
 
 KPERF__PRIV int kperf__sc_on_data(const kperf_record *rec, void *user) {
@@ -9317,10 +9423,7 @@ KPERF__PRIV int kperf__sc_on_data(const kperf_record *rec, void *user) {
 
 KPERF_API int kperf_syscalls_read(kperf_syscalls *s, kperf_syscall_fn fn, void *user) {
     if (!s) return kperf__fail(EINVAL, "kperf_syscalls_read: NULL tracer");
-    for (size_t i = 0; i < s->nteach; i++) { /* learn names first, then pair */
-        int rc = kperf_sampler_read(s->teach[i], kperf__sc_on_teacher, s);
-        if (rc < 0 && rc != -KPERF_ECORRUPT) return rc;
-    }
+    kperf__sc_ftrace_read(s); /* learn names first, then pair */
     s->fn = fn, s->user = user, s->done = 0, s->err = 0;
     int rc = kperf_sampler_read(s->data, kperf__sc_on_data, s);
     if (s->err < 0) return s->err;
@@ -9343,6 +9446,10 @@ KPERF_API void kperf_syscalls_counts(const kperf_syscalls *s, kperf_syscall_coun
         if (s && s->data) kperf_sampler_stats_read(s->data, &st);
         *lost = st.total.lost + st.total.lost_samples;
     }
+}
+
+KPERF_API const char *kperf_syscalls_names_status(const kperf_syscalls *s) {
+    return s ? s->names_msg : "";
 }
 
 KPERF_API kperf_sampler *kperf_syscalls_sampler(const kperf_syscalls *s) {
@@ -10572,8 +10679,8 @@ typedef struct kperf__lk_task {
     enum SymbolMode symmode;
     bool callstack;
     kperf_topology *topo;
-    void *spe;
-    void *sys;
+    kperf_spe *spe;
+    kperf_syscalls *sys;
     kperf_device *dev;
     kperf_device_count *dev_prev;
     uint64_t dev_t0;
@@ -10626,6 +10733,8 @@ static void kperf__lk_task_free(kperf__lk_task *t) {
     kperf_sampler_close(t->sampler);
     kperf_symbolizer_close(t->sym);
     kperf_topology_close(t->topo);
+    kperf_spe_close(t->spe);
+    kperf_syscalls_close(t->sys);
     kperf_device_close(t->dev);
     KPERF_FREE(t->dev_prev);
     if (t->dev_attr)
@@ -11054,21 +11163,168 @@ static int kperf__lk_read_sampling(kperf__lk_task *t, kperf__lk_block *b) {
     return rc < 0 ? kperf__lk_fail(rc) : 0;
 }
 
+/* ---- SPE_SAMPLING -------------------------------------------------------------------- */
+
 static int kperf__lk_open_spe(kperf__lk_task *t, const PmuAttr *a) {
-    (void)t, (void)a;
-    return KPERF__LK_FAIL(KPERF_ENOTSUP, "SPE_SAMPLING: no arm_spe PMU on this machine");
+    kperf_spe_desc d;
+    memset(&d, 0, sizeof d);
+    d.data_filter = a->dataFilter;
+    d.event_filter = a->evFilter;
+    d.min_latency = (uint32_t)a->minLatency;
+    d.period = a->period;
+    d.include_kernel = !a->excludeKernel;
+    d.exclude_user = a->excludeUser != 0;
+    d.cpus = a->cpuList, d.ncpus = a->numCpu;
+    d.pids = (const pid_t *)a->pidList, d.npids = a->numPid;
+    d.context_switch = true;
+    int rc = kperf_spe_open(&t->spe, &d);
+    if (rc < 0) return kperf__lk_fail(rc);
+    t->symmode = a->symbolMode;
+    if (a->symbolMode != NO_SYMBOL_RESOLVE) {
+        kperf_symbolizer_desc sd;
+        memset(&sd, 0, sizeof sd);
+        sd.mode = a->symbolMode == RESOLVE_ELF ? KPERF_SYMBOL_ELF : KPERF_SYMBOL_DWARF;
+        sd.include_kernel = !a->excludeKernel;
+        rc = kperf_symbolizer_open(&t->sym, &sd);
+        if (rc < 0) return kperf__lk_fail(rc);
+    }
+    return 0;
 }
-static int kperf__lk_read_spe(kperf__lk_task *t, kperf__lk_block *b) { (void)t, (void)b; return -1; }
+
+static int kperf__lk_on_spe(const kperf_spe_record *rec, void *user) {
+    kperf__lk_rd *r = (kperf__lk_rd *)user;
+    PmuData *d = (PmuData *)kperf__lk_push(r->b, sizeof *d);
+    PmuDataExt *x = (PmuDataExt *)kperf__lk_alloc(r->b, sizeof *x);
+    Stack *st = (Stack *)kperf__lk_alloc(r->b, sizeof *st);
+    if (!d || !x || !st) return r->err = -ENOMEM;
+    d->evt = "spe";
+    d->ts = (int64_t)rec->time;
+    d->pid = rec->pid, d->tid = rec->tid, d->cpu = -1;
+    d->groupId = -1;
+    d->count = 1, d->countPercent = 1.0;
+    d->cpuTopo = kperf__lk_topo(r->t, r->b, -1, r->topo, 0);
+    d->comm = kperf__lk_comm(r->t, r->b, rec->pid);
+    x->pa = (unsigned long)rec->pa, x->va = (unsigned long)rec->va;
+    x->event = (unsigned long)rec->events;
+    d->ext = x;
+    st->count = 1;
+    if (!d->cpuTopo || !d->comm ||
+        !(st->symbol = kperf__lk_symbol(r, rec->pid > 0 ? rec->pid : 0, rec->pc, false)))
+        return r->err = -ENOMEM;
+    d->stack = st;
+    return 0;
+}
+
+static int kperf__lk_read_spe(kperf__lk_task *t, kperf__lk_block *b) {
+    kperf__lk_rd r;
+    memset(&r, 0, sizeof r);
+    r.t = t, r.b = b;
+    int rc = kperf_spe_read(t->spe, kperf__lk_on_spe, &r);
+    KPERF_FREE(r.syms);
+    if (r.err) return KPERF__LK_FAIL(ENOMEM, "PmuRead: out of memory");
+    return rc < 0 ? kperf__lk_fail(rc) : 0;
+}
+
+/* ---- TRACE_SYS_CALL ------------------------------------------------------------------ */
 
 KPERF_API int PmuTraceOpen(enum PmuTraceType traceType, PmuTraceAttr *traceAttr) {
-    (void)traceType, (void)traceAttr;
     kperf__lk_ok();
-    return KPERF__LK_FAIL(KPERF_ENOTSUP, "PmuTraceOpen: syscall tracing is not built in");
+    if (traceType != TRACE_SYS_CALL)
+        return KPERF__LK_FAIL(EINVAL, "PmuTraceOpen: unknown trace type %d (only "
+                                      "TRACE_SYS_CALL)", (int)traceType);
+    PmuTraceAttr none;
+    memset(&none, 0, sizeof none);
+    const PmuTraceAttr *a = traceAttr ? traceAttr : &none;
+    if ((a->numFuncs && !a->funcs) || (a->numPid && !a->pidList) || (a->numCpu && !a->cpuList))
+        return KPERF__LK_FAIL(EINVAL, "PmuTraceOpen: a count is set but its list is NULL");
+    kperf__lk_task *t = (kperf__lk_task *)kperf__calloc(1, sizeof *t);
+    if (!t) return KPERF__LK_FAIL(ENOMEM, "PmuTraceOpen: out of memory");
+    t->kind = KPERF__LK_TRACE;
+    kperf_syscalls_desc d;
+    memset(&d, 0, sizeof d);
+    d.funcs = a->funcs, d.nfuncs = a->numFuncs;
+    d.pids = (const pid_t *)a->pidList, d.npids = a->numPid;
+    d.cpus = a->cpuList, d.ncpus = a->numCpu;
+    d.all_cpus = a->numPid == 0 && a->numCpu == 0;
+    d.inherit = a->numPid > 0;
+    int rc = kperf_syscalls_open(&t->sys, &d);
+    if (rc < 0) {
+        kperf__lk_task_free(t);
+        return kperf__lk_fail(rc);
+    }
+    int pd = kperf__lk_add(t);
+    if (pd < 0) kperf__lk_task_free(t);
+    return pd;
 }
-KPERF_API int PmuTraceEnable(int pd) { (void)pd; return EBADF; }
-KPERF_API int PmuTraceDisable(int pd) { (void)pd; return EBADF; }
-KPERF_API int PmuTraceRead(int pd, PmuTraceData **traceData) { (void)pd; *traceData = NULL; return -1; }
-KPERF_API void PmuTraceClose(int pd) { (void)pd; }
+
+KPERF_API int PmuTraceEnable(int pd) {
+    kperf__lk_ok();
+    kperf__lk_task *t = kperf__lk_get(pd, KPERF__LK_TRACE);
+    if (!t) return Perrorno();
+    int rc = kperf_syscalls_start(t->sys);
+    return rc < 0 ? (kperf__lk_fail(rc), Perrorno()) : 0;
+}
+
+KPERF_API int PmuTraceDisable(int pd) {
+    kperf__lk_ok();
+    kperf__lk_task *t = kperf__lk_get(pd, KPERF__LK_TRACE);
+    if (!t) return Perrorno();
+    int rc = kperf_syscalls_stop(t->sys);
+    return rc < 0 ? (kperf__lk_fail(rc), Perrorno()) : 0;
+}
+
+typedef struct kperf__lk_trd {
+    kperf__lk_block *b;
+    const char *last_name, *last_copy;  /* consecutive calls of one syscall share a copy */
+    int err;
+} kperf__lk_trd;
+
+static int kperf__lk_on_call(const kperf_syscall_call *c, void *user) {
+    kperf__lk_trd *r = (kperf__lk_trd *)user;
+    PmuTraceData *d = (PmuTraceData *)kperf__lk_push(r->b, sizeof *d);
+    if (!d) return r->err = -ENOMEM;
+    if (r->last_name != c->name || !r->last_copy)
+        r->last_copy = kperf__lk_strdup(r->b, c->name ? c->name : "");
+    r->last_name = c->name;
+    d->funcs = r->last_copy;
+    d->elapsedTime = (double)c->duration / 1e6;
+    d->startTs = (int64_t)c->start;
+    d->pid = c->pid, d->tid = c->tid, d->cpu = c->cpu;
+    d->comm = kperf__lk_strdup(r->b, c->comm);
+    if (!d->funcs || !d->comm) return r->err = -ENOMEM;
+    return 0;
+}
+
+KPERF_API int PmuTraceRead(int pd, PmuTraceData **traceData) {
+    kperf__lk_ok();
+    if (!traceData) return KPERF__LK_FAIL(EINVAL, "PmuTraceRead: traceData is NULL");
+    *traceData = NULL;
+    kperf__lk_task *t = kperf__lk_get(pd, KPERF__LK_TRACE);
+    if (!t) return -1;
+    kperf__lk_block *b = kperf__lk_block_new(sizeof(PmuTraceData), KPERF__LK_TRACE, pd);
+    if (!b) return KPERF__LK_FAIL(ENOMEM, "PmuTraceRead: out of memory");
+    kperf__lk_trd r;
+    memset(&r, 0, sizeof r);
+    r.b = b;
+    int rc = kperf_syscalls_read(t->sys, kperf__lk_on_call, &r);
+    if (r.err || rc < 0) {
+        kperf__lk_block_free(b);
+        return r.err ? KPERF__LK_FAIL(ENOMEM, "PmuTraceRead: out of memory") : kperf__lk_fail(rc);
+    }
+    return kperf__lk_block_finish(b, (void **)traceData);
+}
+
+KPERF_API void PmuTraceClose(int pd) {
+    kperf__lk_ok();
+    kperf__lk_task *t = kperf__lk_take(pd);
+    if (t && t->kind != KPERF__LK_TRACE) {   /* not ours: put it back */
+        pthread_mutex_lock(&kperf__lk_mu);
+        kperf__lk_tasks[pd] = t;
+        pthread_mutex_unlock(&kperf__lk_mu);
+        return;
+    }
+    kperf__lk_task_free(t);
+}
 
 /* ---- devices ------------------------------------------------------------------------- */
 
@@ -11490,8 +11746,8 @@ static int kperf__lk_switch(int pd, bool on) {
     case KPERF__LK_SAMPLING:
         rc = on ? kperf_sampler_start(t->sampler) : kperf_sampler_stop(t->sampler);
         break;
-    case KPERF__LK_SPE: rc = -EINVAL; break;
-    case KPERF__LK_TRACE: rc = -EINVAL; break;
+    case KPERF__LK_SPE: rc = on ? kperf_spe_start(t->spe) : kperf_spe_stop(t->spe); break;
+    case KPERF__LK_TRACE: rc = on ? kperf_syscalls_start(t->sys) : kperf_syscalls_stop(t->sys); break;
     case KPERF__LK_DEVICE:
         if (on) {
             memset(t->dev_prev, 0, kperf_device_nevents(t->dev) * sizeof *t->dev_prev);
@@ -11581,6 +11837,8 @@ KPERF_API int PmuDumpData(PmuData *pmuData, unsigned len, char *filepath, int du
 
 #endif // KPERF_LIBKPERF_API
 // <<libkperf
+
+
 
 
 

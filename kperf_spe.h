@@ -378,6 +378,26 @@ KPERF_API void kperf_spe_decoder_close(kperf_spe_decoder *d);
  *  @return records delivered, a callback's negative value, or -ENOMEM. */
 KPERF_API int kperf_spe_decode(const void *buf, size_t len, const kperf_spe_decoder_desc *desc,
                                kperf_spe_decoder_stats *stats);
+/* ---- records as samples ---------------------------------------------------------------- */
+
+/** @brief The perf_mem_data_src value of a record (what `perf mem` and `perf c2c` read):
+ *  operation (load/store), cache level, snoop, remote and TLB, from the DATA-SOURCE packet
+ *  through the table of the CPU (::kperf_spe_ds_table) or, for an unknown CPU, from the
+ *  EVENTS bits (L1D/LLC access and refill, remote access, TLB access and walk).
+ *  @param r the record. @param midr MIDR_EL1 of the CPU that wrote it (0 = unknown).
+ *  @return the union perf_mem_data_src value; 0 for a record that is not a load or store. */
+KPERF_API uint64_t kperf_spe_data_src(const kperf_spe_record *r, uint64_t midr);
+
+/** @brief Fills a ::kperf_sample from a record, so SPE records flow through the same code as
+ *  samples (symbolization of ip with pid, folded stacks, reports): ip = pc, pid/tid, time
+ *  (perf time when known, else the raw timestamp), cpu, addr = data VA (or the branch target
+ *  of a branch), phys_addr = PA, weight = total latency, data_src = kperf_spe_data_src();
+ *  `fields` says which ones were present. The SPE extension fields (events, op, latencies,
+ *  source) stay in the record.
+ *  @param r the record. @param midr MIDR_EL1 (0 = unknown). @param out receives the sample. */
+KPERF_API void kperf_spe_record_to_sample(const kperf_spe_record *r, uint64_t midr,
+                                          kperf_sample *out);
+
 /* ---- PMUs, filters, plan ------------------------------------------------------------- */
 
 /** libkperf dataFilter bits (PmuAttr.dataFilter), each encoded through the format field
@@ -443,42 +463,17 @@ typedef struct kperf_spe_desc {
     bool context_switch;    /**< ask for context-switch records (pid/tid attribution) */
 } kperf_spe_desc;
 
-/** One fd a request would open, with its attr words (the shape of `kperf stat --plan`). */
-typedef struct kperf_spe_plan_entry {
-    char event[256];        /**< the request as a perf event spec, e.g.
-                                 "arm_spe_0/ts_enable=1,event_filter=0xa/" */
-    char pmu[64];           /**< PMU name */
-    uint32_t type;          /**< attr.type */
-    uint64_t config[4];     /**< attr.config, config1, config2, config3 */
-    uint64_t period;        /**< attr.sample_period */
-    int cpu;                /**< cpu argument (-1 = any) */
-    int pid;                /**< pid argument (-1 = every task on cpu) */
-} kperf_spe_plan_entry;
-
-/** The fds of an SPE request, computed without the kernel. */
-typedef struct kperf_spe_plan {
-    kperf_spe_plan_entry *entries; /**< one per CPU (or per task) */
-    size_t nentries;               /**< number of entries */
-} kperf_spe_plan;
-
-/** @brief Computes the perf_event_attr words and fds of an SPE request over a sysfs tree,
- *  encoding every filter through the PMU's format/ fields.
+/** @brief Computes every fd of an SPE request over a sysfs tree without the kernel: one per
+ *  CPU (or per task), each with its complete perf_event_attr, every filter encoded through
+ *  the PMU's format/ fields. The plan is the counting section's ::kperf_plan, so
+ *  kperf_plan_format() prints each entry exactly like a `kperf stat --plan` line.
  *  @param out receives the plan; NULL on failure.
  *  @param desc the request (NULL = defaults).
  *  @return 0; -KPERF_ENOTSUP when the tree has no arm_spe PMU; -KPERF_ENOPMU for an unknown
  *  desc->pmu; -KPERF_EPARSE when a requested field is not listed by the PMU (the message
  *  names it) or a value does not fit.
- *  *Ownership:* free with kperf_spe_plan_free(). */
-KPERF_API int kperf_spe_plan_open(kperf_spe_plan **out, const kperf_spe_desc *desc);
-
-/** @brief Formats entry @p i exactly like a `kperf stat --plan` line: `event=<spec> pmu=<name>
- *  type=<n> config=0x<hex> config1=0x<hex> config2=0x<hex> cpu=<n> pid=<n> leader=<spec>`.
- *  @param plan the plan. @param i entry index. @param buf receives the line (no newline).
- *  @param size size of @p buf. @return the full length, or a negative code. */
-KPERF_API int kperf_spe_plan_format(const kperf_spe_plan *plan, size_t i, char *buf, size_t size);
-
-/** @brief Frees a plan; accepts NULL. @param plan the plan. */
-KPERF_API void kperf_spe_plan_free(kperf_spe_plan *plan);
+ *  *Ownership:* free with kperf_plan_free(). */
+KPERF_API int kperf_spe_plan_open(kperf_plan **out, const kperf_spe_desc *desc);
 
 /* ---- recording ----------------------------------------------------------------------- */
 
@@ -1277,6 +1272,108 @@ KPERF_API int kperf_spe_decode(const void *buf, size_t len, const kperf_spe_deco
     kperf_spe_decoder_close(d);
     return total;
 }
+/* ---- records as samples ---------------------------------------------------------------- */
+
+/* perf_mem_data_src field shifts (UAPI): op 0, lvl 5, snoop 19, dtlb 26, lvl_num 33,
+ * remote 37, snoopx 38. Values are the PERF_MEM_* constants. */
+#define KPERF__MEM(lvl, num, snoop, snoopx, remote)                                           \
+    (((uint64_t)(lvl) << 5) | ((uint64_t)(num) << 33) | ((uint64_t)(snoop) << 19) |         \
+     ((uint64_t)(snoopx) << 38) | ((uint64_t)(remote) << 37))
+
+/* Common (Neoverse/Cortex) table, as perf maps it; stores carry no level. */
+static uint64_t kperf__spe_ds_common(uint64_t src) {
+    switch (src) {
+    case 0x0: return KPERF__MEM(0x08 | 0x02, 0x1, 0x02, 0, 0);   /* L1D: L1 hit */
+    case 0x8: return KPERF__MEM(0x20 | 0x02, 0x2, 0x02, 0, 0);   /* L2 hit */
+    case 0x9: return KPERF__MEM(0x20 | 0x02, 0x2, 0, 0x02, 0);   /* peer core: L2, peer */
+    case 0xa:                                                   /* local cluster */
+    case 0xc: return KPERF__MEM(0x40 | 0x02, 0x3, 0, 0x02, 0);   /* peer cluster: L3, peer */
+    case 0xb: return KPERF__MEM(0x40 | 0x02, 0x3, 0x04, 0, 0);   /* system cache: L3, snoop hit */
+    case 0xd: return KPERF__MEM(0x400, 0xb, 0, 0x02, 1);         /* remote: any cache, remote */
+    case 0xe: return KPERF__MEM(0x80 | 0x02, 0xd, 0x02, 0, 0);   /* DRAM: local RAM */
+    default: return 0;
+    }
+}
+
+/* HiSilicon HIP table: levels from the encoding's names; *_HITM hit a modified line. */
+static uint64_t kperf__spe_ds_hisi(uint64_t src) {
+    switch (src) {
+    case 18: return KPERF__MEM(0x08 | 0x02, 0x1, 0x02, 0, 0);    /* L1 */
+    case 16: return KPERF__MEM(0x20 | 0x02, 0x2, 0x02, 0, 0);    /* L2 */
+    case 17: return KPERF__MEM(0x20 | 0x02, 0x2, 0x10, 0, 0);    /* L2 HITM */
+    case 0: return KPERF__MEM(0x20 | 0x02, 0x2, 0, 0x02, 0);     /* peer CPU */
+    case 1: return KPERF__MEM(0x20 | 0x02, 0x2, 0x10, 0x02, 0);  /* peer CPU HITM */
+    case 2: return KPERF__MEM(0x40 | 0x02, 0x3, 0x02, 0, 0);     /* L3 */
+    case 3: return KPERF__MEM(0x40 | 0x02, 0x3, 0x10, 0, 0);     /* L3 HITM */
+    case 4: return KPERF__MEM(0x40 | 0x02, 0x3, 0, 0x02, 0);     /* peer cluster */
+    case 5: return KPERF__MEM(0x40 | 0x02, 0x3, 0x10, 0x02, 0);  /* peer cluster HITM */
+    case 6: return KPERF__MEM(0x400, 0xb, 0, 0x02, 1);           /* remote socket */
+    case 7: return KPERF__MEM(0x400, 0xb, 0x10, 0x02, 1);        /* remote socket HITM */
+    case 8: return KPERF__MEM(0x80 | 0x02, 0xd, 0x02, 0, 0);     /* local memory */
+    case 9: return KPERF__MEM(0x100 | 0x02, 0xd, 0, 0, 1);       /* remote memory */
+    case 13: return KPERF__MEM(0x1000 | 0x02, 0xa, 0, 0, 0);     /* non-cacheable device */
+    default: return 0;
+    }
+}
+
+/* AmpereOne values translated to the common encoding (as perf does). */
+static uint64_t kperf__spe_ds_ampere(uint64_t src) {
+    static const int8_t to_common[10] = {0x9, -1, -1, 0xb, -1, 0xd, -1, 0xe, 0x0, 0x8};
+    return src < 10 && to_common[src] >= 0 ? kperf__spe_ds_common((uint64_t)to_common[src]) : 0;
+}
+
+/* Unknown CPU: levels from the EVENTS bits. */
+static uint64_t kperf__spe_ds_events(uint64_t ev) {
+    uint64_t lvl = 0;
+    if (ev & (KPERF_SPE_EV_LLC_ACCESS | KPERF_SPE_EV_LLC_REFILL))
+        lvl = 0x40 | ((ev & KPERF_SPE_EV_LLC_REFILL) ? 0x04 : 0x02);
+    else if (ev & (KPERF_SPE_EV_L1D_ACCESS | KPERF_SPE_EV_L1D_REFILL))
+        lvl = 0x08 | ((ev & KPERF_SPE_EV_L1D_REFILL) ? 0x04 : 0x02);
+    if (ev & KPERF_SPE_EV_REMOTE_ACCESS) lvl |= 0x400;
+    return (uint64_t)lvl << 5;
+}
+
+KPERF_API uint64_t kperf_spe_data_src(const kperf_spe_record *r, uint64_t midr) {
+    if (!KPERF_SPE_HAS(r, KPERF_SPE_F_OP) || r->op_class != KPERF_SPE_OP_LDST) return 0;
+    bool store = r->op_payload & 1;
+    uint64_t v = store ? 0x04 : 0x02; /* PERF_MEM_OP_STORE / LOAD */
+    int table = kperf_spe_ds_table_for_midr(midr);
+    if (table != KPERF_SPE_DS_NONE && KPERF_SPE_HAS(r, KPERF_SPE_F_DATA_SOURCE)) {
+        if (store) /* the tables say nothing about where a store went */
+            v |= KPERF__MEM(0x01, 0xf, 0x01, 0, 0);
+        else if (table == KPERF_SPE_DS_COMMON) v |= kperf__spe_ds_common(r->data_source);
+        else if (table == KPERF_SPE_DS_HISI_HIP) v |= kperf__spe_ds_hisi(r->data_source);
+        else v |= kperf__spe_ds_ampere(r->data_source);
+    } else {
+        v |= kperf__spe_ds_events(r->events);
+    }
+    if (r->events & (KPERF_SPE_EV_TLB_ACCESS | KPERF_SPE_EV_TLB_REFILL)) /* dtlb at bit 26 */
+        v |= (uint64_t)(0x20 | ((r->events & KPERF_SPE_EV_TLB_REFILL) ? 0x04 : 0x02)) << 26;
+    return v;
+}
+
+KPERF_API void kperf_spe_record_to_sample(const kperf_spe_record *r, uint64_t midr,
+                                          kperf_sample *out) {
+    memset(out, 0, sizeof *out);
+    if (KPERF_SPE_HAS(r, KPERF_SPE_F_ADDR + KPERF_SPE_ADDR_PC)) out->ip = r->pc, out->fields |= KPERF_SAMPLE_IP;
+    if (r->flags & KPERF_SPE_REC_TID) {
+        out->pid = (uint32_t)r->pid, out->tid = (uint32_t)r->tid;
+        out->fields |= KPERF_SAMPLE_TID;
+    }
+    if (KPERF_SPE_HAS(r, KPERF_SPE_F_TIMESTAMP)) {
+        out->time = (r->flags & KPERF_SPE_REC_TIME) ? r->time : r->timestamp;
+        out->fields |= KPERF_SAMPLE_TIME;
+    }
+    if (r->cpu >= 0) out->cpu = (uint32_t)r->cpu, out->fields |= KPERF_SAMPLE_CPU;
+    if (KPERF_SPE_HAS(r, KPERF_SPE_F_ADDR + KPERF_SPE_ADDR_VA)) out->addr = r->va, out->fields |= KPERF_SAMPLE_ADDR;
+    else if (KPERF_SPE_HAS(r, KPERF_SPE_F_ADDR + KPERF_SPE_ADDR_TGT)) out->addr = r->tgt, out->fields |= KPERF_SAMPLE_ADDR;
+    if (KPERF_SPE_HAS(r, KPERF_SPE_F_ADDR + KPERF_SPE_ADDR_PA)) out->phys_addr = r->pa, out->fields |= KPERF_SAMPLE_PHYS_ADDR;
+    if (KPERF_SPE_HAS(r, KPERF_SPE_F_COUNTER + KPERF_SPE_CNT_TOTAL)) out->weight = r->lat_total, out->fields |= KPERF_SAMPLE_WEIGHT;
+    out->data_src = kperf_spe_data_src(r, midr);
+    if (out->data_src) out->fields |= KPERF_SAMPLE_DATA_SRC;
+    out->period = 1;
+}
+
 /* ---- PMUs, filters, plan ------------------------------------------------------------- */
 
 static int kperf__spe_cap_cmp(const void *a, const void *b) {
@@ -1415,76 +1512,68 @@ static uint64_t kperf__spe_period(const kperf_spe_desc *d, const kperf_spe_pmu *
     return sp->min_interval ? sp->min_interval : 4096;
 }
 
-static int kperf__spe_plan_add(kperf_spe_plan *pl, size_t *cap, const kperf_spe_plan_entry *e) {
-    if (pl->nentries == *cap) {
-        size_t nc = *cap ? *cap * 2 : 16;
-        void *p = KPERF_REALLOC(pl->entries, nc * sizeof *pl->entries);
-        if (!p) return kperf__fail(ENOMEM, "spe: out of memory planning %s", e->event);
-        pl->entries = (kperf_spe_plan_entry *)p, *cap = nc;
-    }
-    pl->entries[pl->nentries++] = *e;
-    return 0;
+static void kperf__spe_attr(uint32_t type, const uint64_t cfg[4], uint64_t period,
+                            const kperf_spe_desc *d, struct perf_event_attr *a) {
+    memset(a, 0, sizeof *a);
+    a->size = sizeof *a;
+    a->type = type;
+    a->config = cfg[0], a->config1 = cfg[1], a->config2 = cfg[2];
+#ifdef PERF_ATTR_SIZE_VER8
+    a->config3 = cfg[3];
+#endif
+    a->sample_period = period;
+    a->sample_type = PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_CPU;
+    a->sample_id_all = 1;
+    a->disabled = 1;
+    a->exclude_kernel = !d->include_kernel;
+    a->exclude_user = d->exclude_user;
+    a->exclude_hv = 1;
+    a->context_switch = d->context_switch;
 }
 
 /* One entry per task, or per CPU (the desc's list or the PMU's cpumask). */
-static int kperf__spe_plan_fill(kperf_spe_plan *pl, const kperf_spe_desc *d,
-                                const kperf_spe_plan_entry *proto, const kperf_pmu *p) {
-    size_t cap = 0;
+static int kperf__spe_plan_fill(kperf__plan *pl, const kperf_spe_desc *d,
+                                const struct perf_event_attr *a, const char *spec,
+                                const kperf_pmu *p) {
     int rc = 0;
-    kperf_spe_plan_entry e = *proto;
     if (d->pids && d->npids) {
-        for (size_t i = 0; i < d->npids && rc == 0; i++)
-            e.pid = (int)d->pids[i], e.cpu = -1, rc = kperf__spe_plan_add(pl, &cap, &e);
-        return rc;
+        for (size_t i = 0; i < d->npids && rc >= 0; i++)
+            rc = kperf__plan_add(pl, a, spec, p->name, 0, d->pids[i], d->pids[i], d->pids[i], -1, -1);
+        return rc < 0 ? rc : 0;
     }
     const int *cpus = d->cpus ? d->cpus : p->cpus;
     size_t ncpus = d->cpus ? d->ncpus : p->ncpus;
     if (!ncpus) return kperf__fail(KPERF_ENOTSUP, "spe: %s lists no CPU in its cpumask", p->name);
-    for (size_t i = 0; i < ncpus && rc == 0; i++)
-        e.cpu = cpus[i], e.pid = -1, rc = kperf__spe_plan_add(pl, &cap, &e);
-    return rc;
+    for (size_t i = 0; i < ncpus && rc >= 0; i++)
+        rc = kperf__plan_add(pl, a, spec, p->name, 0, -1, -1, -1, cpus[i], -1);
+    return rc < 0 ? rc : 0;
 }
 
-KPERF_API int kperf_spe_plan_open(kperf_spe_plan **out, const kperf_spe_desc *desc) {
+KPERF_API int kperf_spe_plan_open(kperf_plan **out, const kperf_spe_desc *desc) {
     kperf_spe_desc none;
     memset(&none, 0, sizeof none);
     const kperf_spe_desc *d = desc ? desc : &none;
     *out = NULL;
     kperf_pmus *pmus = NULL;
     kperf_spe_pmu sp;
-    kperf_spe_plan_entry e;
-    memset(&e, 0, sizeof e);
     memset(&sp, 0, sizeof sp);
+    uint64_t cfg[4] = {0, 0, 0, 0};
+    char spec[256];
     int rc = kperf__spe_pick(d, &pmus, &sp);
-    if (rc == 0) rc = kperf__spe_config(sp.pmu, d, e.config, e.event, sizeof e.event);
-    kperf_spe_plan *pl = NULL;
+    if (rc == 0) rc = kperf__spe_config(sp.pmu, d, cfg, spec, sizeof spec);
+    kperf__plan *pl = NULL;
     if (rc == 0) {
-        snprintf(e.pmu, sizeof e.pmu, "%s", sp.pmu->name);
-        e.type = sp.pmu->type, e.period = kperf__spe_period(d, &sp);
-        pl = (kperf_spe_plan *)kperf__calloc(1, sizeof *pl);
-        rc = pl ? kperf__spe_plan_fill(pl, d, &e, sp.pmu) : kperf__fail(ENOMEM, "spe: out of memory");
+        struct perf_event_attr a;
+        kperf__spe_attr(sp.pmu->type, cfg, kperf__spe_period(d, &sp), d, &a);
+        pl = (kperf__plan *)kperf__calloc(1, sizeof *pl);
+        rc = pl ? kperf__spe_plan_fill(pl, d, &a, spec, sp.pmu) : kperf__fail(ENOMEM, "spe: out of memory");
+        /* config3 (inv_event_filter) even where the UAPI headers predate it */
+        for (size_t i = 0; pl && i < pl->pub.nentries; i++) pl->pub.entries[i].config[3] = cfg[3];
     }
     kperf_pmus_close(pmus);
-    if (rc < 0) return kperf_spe_plan_free(pl), rc;
-    *out = pl;
+    if (rc < 0) return kperf_plan_free(pl ? &pl->pub : NULL), rc;
+    *out = &pl->pub;
     return 0;
-}
-
-KPERF_API int kperf_spe_plan_format(const kperf_spe_plan *plan, size_t i, char *buf, size_t size) {
-    if (!plan || i >= plan->nentries) return kperf__fail(EINVAL, "spe: plan entry %zu out of range", i);
-    const kperf_spe_plan_entry *e = &plan->entries[i];
-    return snprintf(buf, size,
-                    "event=%s pmu=%s type=%u config=0x%llx config1=0x%llx config2=0x%llx "
-                    "cpu=%d pid=%d leader=%s",
-                    e->event, e->pmu, e->type, (unsigned long long)e->config[0],
-                    (unsigned long long)e->config[1], (unsigned long long)e->config[2], e->cpu,
-                    e->pid, e->event);
-}
-
-KPERF_API void kperf_spe_plan_free(kperf_spe_plan *plan) {
-    if (!plan) return;
-    KPERF_FREE(plan->entries);
-    KPERF_FREE(plan);
 }
 
 /* ---- recording ----------------------------------------------------------------------- */
@@ -1546,44 +1635,33 @@ static uint64_t kperf__spe_midr(int cpu) {
     return kperf__read_file(path, buf, sizeof buf) > 0 ? strtoull(buf, NULL, 0) : 0;
 }
 
-static void kperf__spe_attr(const kperf_spe_plan_entry *e, const kperf_spe_desc *d,
-                            struct perf_event_attr *a) {
-    memset(a, 0, sizeof *a);
-    a->size = sizeof *a;
-    a->type = e->type;
-    a->config = e->config[0], a->config1 = e->config[1], a->config2 = e->config[2];
-#ifdef PERF_ATTR_SIZE_VER8
-    a->config3 = e->config[3];
-#endif
-    a->sample_period = e->period;
-    a->sample_type = PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_CPU;
-    a->sample_id_all = 1;
-    a->disabled = 1;
-    a->exclude_kernel = !d->include_kernel;
-    a->exclude_user = d->exclude_user;
-    a->exclude_hv = 1;
-    a->context_switch = d->context_switch;
-}
-
 /* Opens, maps and prepares the decoder of one plan entry. */
-static int kperf__spe_fd_open(kperf__spe_fd *f, const kperf_spe_plan_entry *e,
+static int kperf__spe_fd_open(kperf__spe_fd *f, const kperf_plan_entry *e,
                               const kperf_spe_desc *d, kperf_spe *s) {
-    struct perf_event_attr a;
-    kperf__spe_attr(e, d, &a);
+    /* The attr with room for config3 (attr size 136) when the UAPI headers lack it. */
+    struct {
+        struct perf_event_attr a;
+        uint64_t config3;
+    } x;
+    memset(&x, 0, sizeof x);
+    x.a = *(const struct perf_event_attr *)e->attr;
+#ifndef PERF_ATTR_SIZE_VER8
+    if (e->config[3]) x.a.size = PERF_ATTR_SIZE_VER7 + 8, x.config3 = e->config[3];
+#endif
     size_t pg = (size_t)sysconf(_SC_PAGESIZE);
     size_t dp = d->data_pages ? d->data_pages : 16, ap = d->aux_pages ? d->aux_pages : 256;
     if (!kperf__spe_pow2(dp) || !kperf__spe_pow2(ap))
         return kperf__fail(EINVAL, "spe: data_pages (%zu) and aux_pages (%zu) must be powers of two", dp, ap);
     f->cpu = e->cpu;
-    f->fd = (int)kperf__sys_perf_event_open(&a, e->pid, e->cpu, -1, PERF_FLAG_FD_CLOEXEC);
+    f->fd = (int)kperf__sys_perf_event_open(&x.a, e->pid, e->cpu, -1, PERF_FLAG_FD_CLOEXEC);
     if (f->fd < 0) {
         int err = errno;
         if (err == EACCES || err == EPERM)
             return kperf__fail(err, "spe: opening %s on cpu %d pid %d: %s; SPE with physical "
                                "addresses or CPU-wide needs perf_event_paranoid <= 0 "
                                "(sysctl kernel.perf_event_paranoid=0) or CAP_PERFMON",
-                               e->event, e->cpu, e->pid, strerror(err));
-        return kperf__fail(err, "spe: opening %s on cpu %d pid %d: %s", e->event, e->cpu, e->pid, strerror(err));
+                               e->event, e->cpu, (int)e->pid, strerror(err));
+        return kperf__fail(err, "spe: opening %s on cpu %d pid %d: %s", e->event, e->cpu, (int)e->pid, strerror(err));
     }
     f->base_len = (1 + dp) * pg, f->data_size = dp * pg;
     f->base = mmap(NULL, f->base_len, PROT_READ | PROT_WRITE, MAP_SHARED, f->fd, 0);
@@ -1610,19 +1688,19 @@ KPERF_API int kperf_spe_open(kperf_spe **out, const kperf_spe_desc *desc) {
     memset(&none, 0, sizeof none);
     const kperf_spe_desc *d = desc ? desc : &none;
     *out = NULL;
-    kperf_spe_plan *pl;
+    kperf_plan *pl;
     int rc = kperf_spe_plan_open(&pl, d);
     if (rc < 0) return rc;
     const char *root = d->sysfs_root ? d->sysfs_root : getenv("KPERF_SYSFS_ROOT");
     if (root && *root && strcmp(root, "/")) {
-        kperf_spe_plan_free(pl);
+        kperf_plan_free(pl);
         return kperf__fail(KPERF_ENOTSUP, "spe: %s is a fake sysfs tree: SPE over it can be "
                            "planned (kperf_spe_plan_open) but not opened", root);
     }
     kperf_spe *s = (kperf_spe *)kperf__calloc(1, sizeof *s);
     if (s) s->fds = (kperf__spe_fd *)kperf__calloc(pl->nentries, sizeof *s->fds);
     if (!s || !s->fds) {
-        kperf_spe_plan_free(pl), KPERF_FREE(s);
+        kperf_plan_free(pl), KPERF_FREE(s);
         return kperf__fail(ENOMEM, "spe: out of memory");
     }
     for (size_t i = 0; i < pl->nentries && rc == 0; i++) {
@@ -1630,7 +1708,7 @@ KPERF_API int kperf_spe_open(kperf_spe **out, const kperf_spe_desc *desc) {
         s->nfds = i + 1;
         rc = kperf__spe_fd_open(&s->fds[i], &pl->entries[i], d, s);
     }
-    kperf_spe_plan_free(pl);
+    kperf_plan_free(pl);
     if (rc < 0) return kperf_spe_close(s), rc;
     *out = s;
     return 0;

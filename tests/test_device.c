@@ -133,12 +133,16 @@ KT_TEST(missing_pmu_message) {
 
 KT_TEST(this_machine_has_no_pmu) {
     KT_UNUSED();
-    /* The test machine is a VM without uncore PMUs: every metric must fail clearly. */
-    for (size_t i = 0; i < kperf_metric_count(); i++)
-        if (kperf_metric_check(NULL, kperf_metric_at(i)->name) == 0)
-            KT_SKIP("this machine has a PMU for %s", kperf_metric_at(i)->name);
+    /* The test machine is a VM without uncore PMUs: every metric must fail clearly. On a
+     * machine with some of the PMUs, the metrics it has are left out. */
+    size_t checked = 0;
     for (size_t i = 0; i < kperf_metric_count(); i++) {
         const char *name = kperf_metric_at(i)->name;
+        if (kperf_metric_check(NULL, name) == 0) {
+            printf("# this machine has a PMU for %s\n", name);
+            continue;
+        }
+        checked++;
         kperf_device *d;
         kperf_device_desc desc;
         memset(&desc, 0, sizeof desc);
@@ -152,6 +156,7 @@ KT_TEST(this_machine_has_no_pmu) {
         KT_CHECK(strstr(kperf_errmsg(), "PMU") && strstr(kperf_errmsg(), "on this machine"),
                  "%s", kperf_errmsg());
     }
+    if (!checked) KT_SKIP("this machine has a PMU for every metric");
 }
 
 /* ---- plans, derived by hand ---- */

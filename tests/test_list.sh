@@ -14,7 +14,7 @@ n=$("$K" list sw | grep -c '^  ')
 
 out=$("$K" list uncore --sysfs "$FX/intel-skx-2s"); rc=$?
 n=$(echo "$out" | grep -c '^  uncore_imc_[0-5]/')
-[ "$rc" = 0 ] && [ "$n" = 18 ] && echo "$out" | grep -q 'uncore_imc_0/cas_count_read/ .*\[uncore: event=0x04,umask=0x03\]'
+[ "$rc" = 0 ] && [ "$n" = 18 ] && echo "$out" | grep -q 'uncore_imc_0/cas_count_read/ .*\[uncore: event=0x04,umask=0x03, scale 6.10352e-05 MiB\]'
 t list_uncore_intel $? "rc=$rc n=$n"
 
 n=$(KPERF_SYSFS_ROOT="$FX/kunpeng920" "$K" list uncore | grep -c '^  hisi_sccl')

@@ -492,7 +492,7 @@ class Profiler(unittest.TestCase):
         perf = kperf.profiler(program_args=["/bin/sleep", "0.3"],
                               events_groups=[["task-clock"], ["page-faults", "context-switches"]])
         series = perf.run(sample_period=0.01)
-        self.assertGreaterEqual(len(series[0]), 10)
+        self.assertGreaterEqual(len(series[0]), 5)
         self.assertEqual(len(perf.timestamps), len(series[0]))
 
     def test_profiler_error(self):

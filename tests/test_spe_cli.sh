@@ -70,3 +70,7 @@ else
 fi
 "$K" spe-record --sysfs $S/kunpeng920 --duration 0.1 >/dev/null 2>"$T/err"; rc=$?
 if [ $rc = 1 ] && grep -q "fake sysfs tree" "$T/err"; then echo "ok - spe_record_fake_tree_not_opened"; else echo "FAIL - spe_record_fake_tree_not_opened: rc=$rc $(cat "$T/err")"; fi
+# the plan is the counting section's: kperf stat --plan prints the same lines for the same spec
+a=$("$K" spe-record --plan --sysfs $S/kunpeng920 --filter ts,pa --event-filter 0xa --min-latency 100 2>&1)
+b=$("$K" stat --plan --sysfs $S/kunpeng920 -a -e 'arm_spe_0/ts_enable=1,pa_enable=1,event_filter=0xa,min_latency=100/' 2>&1)
+if [ -n "$a" ] && [ "$a" = "$b" ]; then echo "ok - spe_record_plan_matches_stat_plan"; else echo "FAIL - spe_record_plan_matches_stat_plan: $(diff <(echo "$a") <(echo "$b") | head -3 | tr '\n' ' ')"; fi

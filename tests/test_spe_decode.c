@@ -456,6 +456,68 @@ KT_TEST(pid_tid_attribution) {
     KT_CHECK(!(c.r[0].flags & KPERF_SPE_REC_TIME));
 }
 
+/* ---- records as samples ------------------------------------------------------------------ */
+
+static uint64_t mem(unsigned op, unsigned lvl, unsigned num, unsigned snoop, unsigned snoopx,
+                    unsigned remote, unsigned dtlb) {
+    union perf_mem_data_src d; /* the kernel's own bitfield layout, not kperf's shifts */
+    d.val = 0;
+    d.mem_op = op, d.mem_lvl = lvl, d.mem_lvl_num = num, d.mem_snoop = snoop;
+    d.mem_snoopx = snoopx, d.mem_remote = remote, d.mem_dtlb = dtlb;
+    return d.val;
+}
+
+KT_TEST(data_src_and_sample_shape) {
+    KT_UNUSED();
+    size_t n;
+    uint8_t *b = slurp(FIX "quipper_ctx_two_records.bin", &n);
+    KT_CHECK(b != NULL);
+    recs c;
+    decode_recs(b, n, &c, false, NULL);
+    free(b);
+    kperf_spe_record ld = c.r[0], br = c.r[1];
+    const unsigned HIT = PERF_MEM_LVL_HIT, WKHIT = PERF_MEM_TLB_WK | PERF_MEM_TLB_HIT;
+    /* Neoverse N1, data source 0 = L1D */
+    KT_CHECK(kperf_spe_data_src(&ld, 0x410fd0c0) ==
+             mem(PERF_MEM_OP_LOAD, PERF_MEM_LVL_L1 | HIT, PERF_MEM_LVLNUM_L1, PERF_MEM_SNOOP_NONE, 0, 0, WKHIT));
+    /* unknown CPU: from EVENTS (L1D-ACCESS, TLB-ACCESS) */
+    KT_CHECK(kperf_spe_data_src(&ld, 0) == mem(PERF_MEM_OP_LOAD, PERF_MEM_LVL_L1 | HIT, 0, 0, 0, 0, WKHIT));
+    ld.data_source = 0xe; /* DRAM */
+    KT_CHECK(kperf_spe_data_src(&ld, 0x410fd490) ==
+             mem(PERF_MEM_OP_LOAD, PERF_MEM_LVL_LOC_RAM | HIT, PERF_MEM_LVLNUM_RAM, PERF_MEM_SNOOP_NONE, 0, 0, WKHIT));
+    ld.data_source = 0xd; /* remote */
+    KT_CHECK(kperf_spe_data_src(&ld, 0x410fd400) ==
+             mem(PERF_MEM_OP_LOAD, PERF_MEM_LVL_REM_CCE1, PERF_MEM_LVLNUM_ANY_CACHE, 0, PERF_MEM_SNOOPX_PEER, 1, WKHIT));
+    ld.data_source = 3; /* HiSilicon HIP12: L3 HITM */
+    KT_CHECK(kperf_spe_data_src(&ld, 0x480fd060) ==
+             mem(PERF_MEM_OP_LOAD, PERF_MEM_LVL_L3 | HIT, PERF_MEM_LVLNUM_L3, PERF_MEM_SNOOP_HITM, 0, 0, WKHIT));
+    ld.data_source = 7; /* AmpereOne DDR -> common DRAM */
+    KT_CHECK(kperf_spe_data_src(&ld, 0xc00fac40) ==
+             mem(PERF_MEM_OP_LOAD, PERF_MEM_LVL_LOC_RAM | HIT, PERF_MEM_LVLNUM_RAM, PERF_MEM_SNOOP_NONE, 0, 0, WKHIT));
+    ld.op_payload = 0x01, ld.events = KPERF_SPE_EV_TLB_REFILL | KPERF_SPE_EV_TLB_ACCESS; /* a store, TLB walk */
+    KT_CHECK(kperf_spe_data_src(&ld, 0x410fd0c0) ==
+             mem(PERF_MEM_OP_STORE, PERF_MEM_LVL_NA, PERF_MEM_LVLNUM_NA, PERF_MEM_SNOOP_NA, 0, 0, PERF_MEM_TLB_WK | PERF_MEM_TLB_MISS));
+    KT_EQ_INT(kperf_spe_data_src(&br, 0x410fd0c0), 0); /* a branch is no memory access */
+    /* the sample shape */
+    kperf_sample smp;
+    ld = c.r[0];
+    ld.cpu = 5, ld.pid = 100, ld.tid = 101, ld.flags |= KPERF_SPE_REC_TID;
+    kperf_spe_record_to_sample(&ld, 0x410fd0c0, &smp);
+    KT_CHECK(smp.ip == 0xffffba66eda1c2d0ull);
+    KT_CHECK(smp.addr == 0xffff0e3703096b28ull);
+    KT_EQ_INT(smp.weight, 12);
+    KT_EQ_INT(smp.time, 44731163950ll);
+    KT_EQ_INT(smp.cpu, 5);
+    KT_EQ_INT(smp.pid, 100);
+    KT_EQ_INT(smp.tid, 101);
+    KT_EQ_INT(smp.fields, KPERF_SAMPLE_IP | KPERF_SAMPLE_TID | KPERF_SAMPLE_TIME | KPERF_SAMPLE_CPU |
+                          KPERF_SAMPLE_ADDR | KPERF_SAMPLE_WEIGHT | KPERF_SAMPLE_DATA_SRC);
+    kperf_spe_record_to_sample(&br, 0, &smp);
+    KT_CHECK(smp.addr == 0xffffba66edefb0e4ull, "a branch's addr is its target");
+    KT_CHECK(!(smp.fields & (KPERF_SAMPLE_CPU | KPERF_SAMPLE_TID | KPERF_SAMPLE_DATA_SRC)));
+    KT_EQ_INT(smp.weight, 17);
+}
+
 /* ---- resync and truncation --------------------------------------------------------------- */
 
 KT_TEST(resync_after_unknown_byte) {
@@ -857,6 +919,7 @@ int main(void) {
     KT_RUN(data_source_tables_by_midr);
     KT_RUN(clock_conversion);
     KT_RUN(pid_tid_attribution);
+    KT_RUN(data_src_and_sample_shape);
     KT_RUN(resync_after_unknown_byte);
     KT_RUN(truncated_tail_dropped);
     KT_RUN(reset_after_lost_data);

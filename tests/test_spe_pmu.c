@@ -53,13 +53,13 @@ KT_TEST(discovery_kunpeng920b_and_none) {
 static int plan_one(const char *root, const kperf_spe_desc *in, uint64_t cfg[4], size_t *n, char *line, size_t linesz) {
     kperf_spe_desc d = *in;
     d.sysfs_root = root;
-    kperf_spe_plan *pl;
+    kperf_plan *pl;
     int rc = kperf_spe_plan_open(&pl, &d);
     if (rc < 0) return rc;
     memcpy(cfg, pl->entries[0].config, 4 * sizeof cfg[0]);
     *n = pl->nentries;
-    if (line) kperf_spe_plan_format(pl, 0, line, linesz);
-    kperf_spe_plan_free(pl);
+    if (line) kperf_plan_format(pl, 0, line, linesz);
+    kperf_plan_free(pl);
     return 0;
 }
 
@@ -163,22 +163,24 @@ KT_TEST(plan_targets_and_period) {
     int cpus[] = {4, 7};
     pid_t pids[] = {1234, 99};
     d.sysfs_root = K920, d.cpus = cpus, d.ncpus = 2;
-    kperf_spe_plan *pl;
+    kperf_plan *pl;
     KT_EQ_INT(kperf_spe_plan_open(&pl, &d), 0);
     KT_EQ_INT(pl->nentries, 2);
     KT_EQ_INT(pl->entries[1].cpu, 7);
     KT_EQ_INT(pl->entries[1].pid, -1);
-    KT_EQ_INT(pl->entries[0].period, 1024); /* caps/min_interval */
-    kperf_spe_plan_free(pl);
+    KT_EQ_INT(((const struct perf_event_attr *)pl->entries[0].attr)->sample_period, 1024); /* caps/min_interval */
+    KT_EQ_INT(((const struct perf_event_attr *)pl->entries[0].attr)->exclude_kernel, 1);
+    KT_EQ_INT(((const struct perf_event_attr *)pl->entries[0].attr)->type, 9);
+    kperf_plan_free(pl);
     d.cpus = NULL, d.ncpus = 0, d.pids = pids, d.npids = 2, d.period = 65536;
     KT_EQ_INT(kperf_spe_plan_open(&pl, &d), 0);
     KT_EQ_INT(pl->nentries, 2);
     KT_EQ_INT(pl->entries[0].pid, 1234);
     KT_EQ_INT(pl->entries[0].cpu, -1);
     KT_EQ_INT(pl->entries[1].pid, 99);
-    KT_EQ_INT(pl->entries[0].period, 65536);
-    kperf_spe_plan_free(pl);
-    kperf_spe_plan_free(NULL);
+    KT_EQ_INT(((const struct perf_event_attr *)pl->entries[0].attr)->sample_period, 65536);
+    kperf_plan_free(pl);
+    kperf_plan_free(NULL);
 }
 
 KT_TEST(open_refuses_clearly) {

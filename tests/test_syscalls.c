@@ -5,6 +5,8 @@
 #include "kperf.h"
 #include "kt.h"
 #include <errno.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #define TID0 50000000
 
@@ -314,6 +316,72 @@ KT_TEST(decode_raw_records) {
     kperf_tracefs_close(t);
 }
 
+typedef struct live {
+    int getpid_calls, bad;
+    int32_t tid;
+} live;
+
+static int on_live(const kperf_syscall_call *c, void *user) {
+    live *l = (live *)user;
+    if (!strcmp(c->name, "getpid")) {
+        l->getpid_calls++;
+        if (c->tid != l->tid || c->ret != getpid() || c->pid != getpid()) l->bad++;
+    }
+    return 0;
+}
+
+/* The live tracer on the calling thread: named mode and all-syscalls mode. */
+static void live_run(const char *const *funcs, size_t nfuncs, live *l, int *err, char *why) {
+    kperf_syscalls *s;
+    kperf_syscalls_desc d;
+    memset(&d, 0, sizeof d);
+    d.funcs = funcs, d.nfuncs = nfuncs;
+    l->tid = (int32_t)syscall(SYS_gettid);
+    if ((*err = kperf_syscalls_open(&s, &d)) < 0) {
+        snprintf(why, 300, "%.290s", kperf_errmsg());
+        return;
+    }
+    kperf_syscalls_start(s);
+    for (int i = 0; i < 300; i++) {
+        syscall(SYS_getpid);
+        if (i == 150) kperf_syscalls_read(s, on_live, l); /* a read in the middle */
+    }
+    kperf_syscalls_stop(s);
+    kperf_syscalls_read(s, on_live, l);
+    const kperf_syscall_stat *st;
+    size_t n;
+    kperf_syscalls_stats(s, &st, &n);
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(st[i].name, "getpid") && st[i].count != 300) l->bad += 1000;
+    kperf_syscalls_close(s);
+}
+
+KT_TEST(live_named_and_all) {
+    kperf_tracefs *t;
+    if (kperf_tracefs_open(&t, NULL) < 0) KT_SKIP("%s", kperf_errmsg());
+    kperf_tracefs_close(t);
+    const char *funcs[] = {"getpid"};
+    live a = {0, 0, 0}, b = {0, 0, 0};
+    int err = 0;
+    char why[300] = "";
+    live_run(funcs, 1, &a, &err, why);
+    if (err == -KPERF_EPARANOID || err == -KPERF_ENOCAP || err == -EACCES) KT_SKIP("%s", why);
+    KT_CHECK(err == 0, "%s", why);
+    KT_EQ_INT(a.getpid_calls, 300);
+    KT_EQ_INT(a.bad, 0);
+    live_run(NULL, 0, &b, &err, why);
+    KT_CHECK(err == 0, "%s", why);
+    KT_EQ_INT(b.getpid_calls, 300); /* by name: the number was named from tracefs */
+    KT_EQ_INT(b.bad, 0);
+    const char *f2[] = {"no_such_call_xyz"};
+    kperf_syscalls *s;
+    kperf_syscalls_desc d;
+    memset(&d, 0, sizeof d);
+    d.funcs = f2, d.nfuncs = 1;
+    KT_EQ_INT(kperf_syscalls_open(&s, &d), -KPERF_ENOEVENT);
+    KT_CHECK(s == NULL && strstr(kperf_errmsg(), "no_such_call_xyz"));
+}
+
 int main(void) {
     KT_RUN(pair_basic_record);
     KT_RUN(pair_across_read_boundaries);
@@ -322,5 +390,6 @@ int main(void) {
     KT_RUN(stats_and_percentiles);
     KT_RUN(callback_stops);
     KT_RUN(decode_raw_records);
+    KT_RUN(live_named_and_all);
     KT_EXIT();
 }

@@ -196,8 +196,10 @@ int cmd_stat_metrics(int argc, char **argv) {
     int st = stat_parse(argc, argv, &o);
     if (st >= 0) return st;
     if (!o.metrics[0] && !o.events[0]) return stat_usage(stderr);
-    kperf_device_desc desc = {o.metrics[0] ? o.metrics : NULL, o.events[0] ? o.events : NULL,
-                              o.bdf, NULL, o.root};
+    kperf_device_desc desc = {.metrics = o.metrics[0] ? o.metrics : NULL,
+                              .events = o.events[0] ? o.events : NULL,
+                              .bdf = o.bdf,
+                              .root = o.root};
     kperf_device *d = NULL;
     int rc = o.plan ? kperf_device_plan(&d, &desc) : kperf_device_open(&d, &desc);
     if (rc < 0) return cli_fail("stat");
@@ -213,7 +215,7 @@ static void list_metric(const kperf_pmus *pmus, const kperf_metric_info *m, bool
         if (all) printf("%-18s %-7s %-12s not supported: %s\n", m->name, m->unit, "-", kperf_errmsg());
         return;
     }
-    kperf_device_desc desc = {m->name, NULL, NULL, pmus, NULL};
+    kperf_device_desc desc = {.metrics = m->name, .pmus = pmus};
     kperf_device *d = NULL;
     if (kperf_device_plan(&d, &desc) < 0) {
         printf("%-18s %-7s %-12s %s (%s)\n", m->name, m->unit, "-", m->brief, kperf_errmsg());

@@ -128,7 +128,7 @@ static int spe_record_usage(FILE *f) {
             "         [--filter ts,pa,pct,jitter,branch,load,store | --data-filter N]\n"
             "         [--event-filter EV,... | N] [--inv-event-filter EV,... | N] [--min-latency N]\n"
             "         [--discard] [--terms name=v,...] [--period N] [--aux-pages N] [--kernel]\n"
-            "         [--switch] [--duration SECONDS]\n"
+            "         [--switch] [--symbolize] [--duration SECONDS]\n"
             "  records Arm SPE and prints one line per record (format of kperf spe-decode plus\n"
             "  cpu=, pid=, tid=); --plan prints the perf_event_attr of every fd as kperf stat --plan\n"
             "  does, over the machine or a fake sysfs tree (--sysfs), without opening anything.\n"
@@ -178,27 +178,45 @@ static int parse_int_list(const char *s, int *v, size_t max, size_t *n) {
     return 0;
 }
 
+/* Live records: the spe-decode line with cpu/pid/tid, and the function of the pc when a
+ * symbolizer is given (through kperf_sample, like any sample). */
 static int print_live_record(const kperf_spe_record *r, void *user) {
+    kperf_symbolizer *sym = (kperf_symbolizer *)user;
     char line[2048];
     kperf_spe_record_format(r, line, sizeof line);
-    fprintf((FILE *)user, "cpu=%d pid=%d tid=%d %s\n", r->cpu, r->pid, r->tid, line);
+    printf("cpu=%d pid=%d tid=%d %s", r->cpu, r->pid, r->tid, line);
+    kperf_sample smp;
+    kperf_spe_record_to_sample(r, 0, &smp);
+    kperf_frame fr[8];
+    if (sym && (smp.fields & KPERF_SAMPLE_IP)) {
+        int n = kperf_symbolizer_lookup(sym, (pid_t)(r->pid >= 0 ? r->pid : r->tid), smp.ip, fr, 8);
+        if (n > 0 && fr[n - 1].function) printf(" sym=%s", fr[n - 1].function);
+    }
+    putchar('\n');
     return 0;
 }
 
-static int spe_record_run(kperf_spe_desc *d, double seconds, const char *cmd) {
+static int spe_record_run(kperf_spe_desc *d, double seconds, bool symbolize, const char *cmd) {
     kperf_spe *s;
+    kperf_symbolizer *sym = NULL;
     if (kperf_spe_open(&s, d) < 0) return cli_fail(cmd);
-    if (kperf_spe_start(s) < 0) return kperf_spe_close(s), cli_fail(cmd);
+    if (symbolize) {
+        kperf_symbolizer_desc sd;
+        memset(&sd, 0, sizeof sd);
+        sd.include_kernel = d->include_kernel;
+        if (kperf_symbolizer_open(&sym, &sd) < 0) return kperf_spe_close(s), cli_fail(cmd);
+    }
+    if (kperf_spe_start(s) < 0) return kperf_spe_close(s), kperf_symbolizer_close(sym), cli_fail(cmd);
     struct timespec t0, now;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     do {
         struct timespec nap = {0, 100 * 1000 * 1000};
         nanosleep(&nap, NULL);
-        if (kperf_spe_read(s, print_live_record, stdout) < 0) break;
+        if (kperf_spe_read(s, print_live_record, sym) < 0) break;
         clock_gettime(CLOCK_MONOTONIC, &now);
     } while ((double)(now.tv_sec - t0.tv_sec) + (now.tv_nsec - t0.tv_nsec) / 1e9 < seconds);
     kperf_spe_stop(s);
-    kperf_spe_read(s, print_live_record, stdout);
+    kperf_spe_read(s, print_live_record, sym);
     kperf_spe_stats st;
     kperf_spe_stats_read(s, &st);
     fprintf(stderr, "kperf spe-record: %llu records, %llu AUX bytes, %llu truncated, %llu partial, "
@@ -207,6 +225,7 @@ static int spe_record_run(kperf_spe_desc *d, double seconds, const char *cmd) {
             (unsigned long long)st.truncated, (unsigned long long)st.partial,
             (unsigned long long)st.collision, (unsigned long long)st.lost);
     kperf_spe_close(s);
+    kperf_symbolizer_close(sym);
     return 0;
 }
 
@@ -217,7 +236,7 @@ int cmd_spe_record(int argc, char **argv) {
     static pid_t pids[256];
     int tmp[256];
     size_t n;
-    bool plan = false;
+    bool plan = false, symbolize = false;
     double seconds = 1.0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -227,6 +246,7 @@ int cmd_spe_record(int argc, char **argv) {
         else if (!strcmp(a, "--kernel")) d.include_kernel = true;
         else if (!strcmp(a, "--switch")) d.context_switch = true;
         else if (!strcmp(a, "--discard")) d.discard = true;
+        else if (!strcmp(a, "--symbolize")) symbolize = true;
         else if (!v) bad = 1;
         else if (!strcmp(a, "--sysfs")) d.sysfs_root = v, i++;
         else if (!strcmp(a, "--pmu")) d.pmu = v, i++;
@@ -248,14 +268,14 @@ int cmd_spe_record(int argc, char **argv) {
         } else bad = 1;
         if (bad) return fprintf(stderr, "kperf spe-record: bad option %s\n", a), spe_record_usage(stderr);
     }
-    if (!plan) return spe_record_run(&d, seconds, argv[0]);
-    kperf_spe_plan *pl;
+    if (!plan) return spe_record_run(&d, seconds, symbolize, argv[0]);
+    kperf_plan *pl;
     if (kperf_spe_plan_open(&pl, &d) < 0) return cli_fail(argv[0]);
     char line[1024];
     for (size_t i = 0; i < pl->nentries; i++) {
-        kperf_spe_plan_format(pl, i, line, sizeof line);
+        kperf_plan_format(pl, i, line, sizeof line);
         printf("%s\n", line);
     }
-    kperf_spe_plan_free(pl);
+    kperf_plan_free(pl);
     return 0;
 }

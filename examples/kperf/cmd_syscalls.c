@@ -142,6 +142,8 @@ int cmd_syscalls(int argc, char **argv) {
         free(cpus);
         return cli_fail("syscalls");
     }
+    if (kperf_syscalls_names_status(x.s)[0])
+        fprintf(stderr, "kperf syscalls: %s\n", kperf_syscalls_names_status(x.s));
     int status = 0;
     if (!cc.pid) kperf_syscalls_start(x.s);
     if (cc.pid && (status = cli_spawn_go(&cc, true)) != 0) {
