@@ -596,8 +596,10 @@ KPERF_API int kperf_counter_start(kperf_counter *c);
  *  @return 0 or a negative errno. */
 KPERF_API int kperf_counter_stop(kperf_counter *c);
 
-/** @brief Zeroes every count: one PERF_EVENT_IOC_RESET per group fd set. Deltas restart.
- *  @return 0 or a negative errno. */
+/** @brief Zeroes every count and time: takes a baseline with one read() per group (the
+ *  kernel's PERF_EVENT_IOC_RESET would keep exited children's counts and the times).
+ *  Deltas restart; exited-thread rows are dropped.
+ *  @return 0 or a negative code. */
 KPERF_API int kperf_counter_reset(kperf_counter *c);
 
 /** @brief Reads every group with one read() per group fd set (members matched by id).
@@ -4959,7 +4961,8 @@ struct kperf_counter {
     size_t *gstart, ngroups;    /* first entry of each kernel group (leader) */
     uint64_t *buf;              /* one group read */
     size_t bufwords;
-    uint64_t *raw, *ena, *run;  /* last read per fd */
+    uint64_t *raw, *ena, *run;  /* last read per fd, since the reset */
+    uint64_t *base;             /* raw, ena, run (3 x nfds) at the last reset */
     kperf__exited *exited;      /* per fd, per_thread only */
     void **rings;               /* per kernel group, per_thread only */
     int *pins;                  /* per target thread, per_thread only: see kperf__counter_pin */
@@ -4984,6 +4987,7 @@ KPERF_API void kperf_counter_close(kperf_counter *c) {
     KPERF_FREE(c->pins), KPERF_FREE(c->pinpid);
     KPERF_FREE(c->fds), KPERF_FREE(c->ids), KPERF_FREE(c->gstart), KPERF_FREE(c->buf);
     KPERF_FREE(c->raw), KPERF_FREE(c->ena), KPERF_FREE(c->run), KPERF_FREE(c->exited);
+    KPERF_FREE(c->base);
     KPERF_FREE(c->rings), KPERF_FREE(c->counts), KPERF_FREE(c->rows), KPERF_FREE(c->prev);
     kperf_plan_free(c->plan ? &c->plan->pub : NULL);
     KPERF_FREE(c);
@@ -4997,13 +5001,15 @@ static int kperf__counter_alloc(kperf_counter *c) {
     c->raw = (uint64_t *)kperf__calloc(n, sizeof *c->raw);
     c->ena = (uint64_t *)kperf__calloc(n, sizeof *c->ena);
     c->run = (uint64_t *)kperf__calloc(n, sizeof *c->run);
+    c->base = (uint64_t *)kperf__calloc(3 * n, sizeof *c->base);
     c->exited = (kperf__exited *)kperf__calloc(n, sizeof *c->exited);
     c->rings = (void **)kperf__calloc(n, sizeof *c->rings);
     c->counts = (kperf_count *)kperf__calloc(ne, sizeof *c->counts);
     c->caprows = n;
     c->rows = (kperf_count_row *)kperf__calloc(n, sizeof *c->rows);
     c->prev = (double *)kperf__calloc(n + ne, sizeof *c->prev);
-    if (!c->fds || !c->ids || !c->gstart || !c->raw || !c->ena || !c->run || !c->exited ||
+    if (!c->fds || !c->ids || !c->gstart || !c->raw || !c->ena || !c->run || !c->base ||
+        !c->exited ||
         !c->rings || !c->counts || !c->rows || !c->prev)
         return kperf__fail(ENOMEM, "out of memory for %zu counter fds", n);
     for (size_t i = 0; i < n; i++) c->fds[i] = -1;
@@ -5144,15 +5150,6 @@ KPERF_API int kperf_counter_stop(kperf_counter *c) {
     return kperf__counter_ioctl(c, PERF_EVENT_IOC_DISABLE, "stop");
 }
 
-KPERF_API int kperf_counter_reset(kperf_counter *c) {
-    int rc = kperf__counter_ioctl(c, PERF_EVENT_IOC_RESET, "reset");
-    if (rc == 0) {
-        memset(c->prev, 0, (c->nfds + c->plan->evl->nevents) * sizeof *c->prev);
-        memset(c->exited, 0, c->nfds * sizeof *c->exited);
-        c->nrows = c->nfds;
-    }
-    return rc;
-}
 
 /* Fills a value from raw/enabled/running: scaled per fd, with the event's sysfs scale. */
 static void kperf__value_set(kperf_value *v, uint64_t raw, uint64_t ena, uint64_t run,
@@ -5192,7 +5189,9 @@ static int kperf__counter_read_group(kperf_counter *c, size_t g) {
     for (size_t j = 0; j < nr; j++) {
         size_t k = kperf__member(c, g0, n, j, c->buf[4 + 2 * j]);
         if (k == (size_t)-1) continue;
-        c->raw[k] = c->buf[3 + 2 * j], c->ena[k] = c->buf[1], c->run[k] = c->buf[2];
+        const uint64_t *b = c->base; /* since the last reset */
+        c->raw[k] = c->buf[3 + 2 * j] - b[k], c->ena[k] = c->buf[1] - b[c->nfds + k];
+        c->run[k] = c->buf[2] - b[2 * c->nfds + k];
     }
     return 0;
 }
@@ -5307,6 +5306,28 @@ static void kperf__counter_sum(kperf_counter *c) {
         v->value = value;
         v->delta = value - eprev[e], eprev[e] = value;
     }
+}
+
+/* A reset is a baseline taken with one read() per group: PERF_EVENT_IOC_RESET keeps what
+ * exited inherited children left in their parent (child_count) and never resets the
+ * enabled/running times, so scaling after it would be wrong. */
+KPERF_API int kperf_counter_reset(kperf_counter *c) {
+    if (!c) return kperf__fail(EINVAL, "kperf_counter_reset: counter is NULL");
+    int rc = 0;
+    memset(c->base, 0, 3 * c->nfds * sizeof *c->base);
+    for (size_t g = 0; rc == 0 && g < c->ngroups; g++) {
+        rc = kperf__counter_read_group(c, g);
+        if (rc == 0 && c->per_thread) rc = kperf__counter_drain(c, g); /* exits before now */
+    }
+    if (rc < 0) return rc;
+    memcpy(c->base, c->raw, c->nfds * sizeof *c->base);
+    memcpy(c->base + c->nfds, c->ena, c->nfds * sizeof *c->base);
+    memcpy(c->base + 2 * c->nfds, c->run, c->nfds * sizeof *c->base);
+    /* row slots, then the per-event slots at caprows */
+    memset(c->prev, 0, (c->caprows + c->plan->evl->nevents) * sizeof *c->prev);
+    memset(c->exited, 0, c->nfds * sizeof *c->exited);
+    c->nrows = c->nfds;
+    return 0;
 }
 
 KPERF_API int kperf_counter_read(kperf_counter *c, kperf_counts *out) {

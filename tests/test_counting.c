@@ -129,6 +129,22 @@ KT_TEST(inherit_four_threads_per_thread_split) {
         sum += n.rows[i].v.value;
     }
     KT_EQ_INT(exited, 4);
+    /* a reset forgets the exited threads; counting goes on from zero */
+    KT_EQ_INT(kperf_counter_reset(c), 0);
+    KT_EQ_INT(kperf_counter_start(c), 0);
+    pthread_create(&t[0], NULL, thread_getpids, NULL);
+    pthread_join(t[0], NULL);
+    KT_EQ_INT(kperf_counter_stop(c), 0);
+    KT_EQ_INT(kperf_counter_read(c, &n), 0);
+    KT_EQ_INT(n.events[0].v.raw, N);
+    KT_CHECK(n.events[0].v.delta == N, "delta %f after reset", n.events[0].v.delta);
+    exited = 0;
+    for (size_t i = 0; i < n.nrows; i++) {
+        if (!n.rows[i].exited) continue;
+        exited++;
+        KT_EQ_INT(n.rows[i].v.raw, N);
+    }
+    KT_EQ_INT(exited, 1);
     KT_CHECK(sum == 4 * N);
     kperf_counter_close(c);
 }
