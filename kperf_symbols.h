@@ -4,6 +4,28 @@
  * Part of kperf. Include kperf.h first. Needs libelf and libdw (link -lelf -ldw).
  * The implementation is instantiated by the same `#define KPERF_IMPLEMENTATION` that
  * instantiates kperf.h (in exactly one file).
+ *
+ * CONTENTS
+ *     >>symbols     symbolizer (modules, ELF, DWARF lines and inlines, kernel, JIT),
+ *                   demangling, flame graph SVG writer
+ *
+ * QUICK START
+ *     kperf_symbolizer *s;
+ *     kperf_symbolizer_open(&s, NULL);                  // ELF + DWARF
+ *     kperf_frame f[16];
+ *     int n = kperf_symbolizer_lookup(s, pid, ip, f, 16); // innermost frame first
+ *     for (int i = 0; i < n; i++) printf("%s %s:%u\n", f[i].function, f[i].file, f[i].line);
+ *     kperf_symbolizer_close(s);
+ *
+ * THREAD SAFETY
+ *     Lookups may run from several threads at once and concurrently with add calls:
+ *     indexes are built under a mutex and immutable once published; process maps sit
+ *     behind a read-write lock. gnu_compat mode (addr2line emulation) depends on call order.
+ *
+ * PERMISSIONS
+ *     Other users' processes need ptrace access (/proc/PID/mem for the vDSO,
+ *     /proc/PID/map_files for deleted files); kernel addresses need root or
+ *     kernel.kptr_restrict=0 for /proc/kallsyms.
  */
 #ifndef KPERF_SYMBOLS_H_INCLUDED
 #define KPERF_SYMBOLS_H_INCLUDED
@@ -2153,20 +2175,88 @@ KPERF_API int kperf_symbolizer_lookup(kperf_symbolizer *s, pid_t pid, uint64_t a
     return kperf__sym_dso_frames(s, m.dso, addr, kperf__sym_map_vaddr(&m, addr), frames, max);
 }
 
+typedef struct kperf__sym_ord {
+    uint64_t a;
+    size_t i;
+} kperf__sym_ord;
+
+static int kperf__sym_ord_cmp(const void *x, const void *y) {
+    const kperf__sym_ord *a = (const kperf__sym_ord *)x, *b = (const kperf__sym_ord *)y;
+    return a->a < b->a ? -1 : a->a > b->a;
+}
+
+/* LSD radix sort on the address bits that vary (11 bits a pass; 3 passes for addresses
+ * within 8 GiB of each other). Returns -ENOMEM when no scratch space (caller falls back). */
+static int kperf__sym_radix(kperf__sym_ord *v, size_t n) {
+    uint64_t lo = UINT64_MAX, hi = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].a < lo) lo = v[i].a;
+        if (v[i].a > hi) hi = v[i].a;
+    }
+    kperf__sym_ord *tmp = (kperf__sym_ord *)KPERF_MALLOC(n * sizeof *tmp);
+    if (!tmp) return -ENOMEM;
+    uint64_t span = hi - lo;
+    for (unsigned shift = 0; shift < 64 && (span >> shift); shift += 11) {
+        size_t cnt[2048] = {0};
+        for (size_t i = 0; i < n; i++) cnt[((v[i].a - lo) >> shift) & 2047]++;
+        size_t sum = 0;
+        for (int k = 0; k < 2048; k++) {
+            size_t c = cnt[k];
+            cnt[k] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++) tmp[cnt[((v[i].a - lo) >> shift) & 2047]++] = v[i];
+        memcpy(v, tmp, n * sizeof *v);
+    }
+    KPERF_FREE(tmp);
+    return 0;
+}
+
+/* Sorted by address, the batch walks each module's arrays in order (cache-friendly) and
+ * takes the map lock once. */
 KPERF_API int kperf_symbolizer_lookup_batch(kperf_symbolizer *s, pid_t pid,
                                             const uint64_t *addrs, size_t n, kperf_frame *out) {
     if (!s || (n && (!addrs || !out)))
         return kperf__fail(EINVAL, "kperf_symbolizer_lookup_batch: NULL argument");
-    int found = 0;
-    for (size_t i = 0; i < n; i++) {
-        int r = kperf_symbolizer_lookup(s, pid, addrs[i], &out[i], 1);
-        if (r <= 0) {
-            memset(&out[i], 0, sizeof out[i]);
-            out[i].addr = addrs[i];
-        }
-        if (r == -ENOMEM) return r;
-        found += out[i].function != NULL;
+    if (!n) return 0;
+    kperf__sym_ord *ord = (kperf__sym_ord *)KPERF_MALLOC(n * sizeof *ord);
+    if (!ord) return kperf__fail(ENOMEM, "kperf_symbolizer_lookup_batch: out of memory");
+    for (size_t i = 0; i < n; i++) ord[i].a = addrs[i], ord[i].i = i;
+    if (kperf__sym_radix(ord, n) != 0) qsort(ord, n, sizeof *ord, kperf__sym_ord_cmp);
+    kperf_frame probe; /* adds the process on first use */
+    if (kperf_symbolizer_lookup(s, pid, ord[0].a, &probe, 1) == -KPERF_ENOTARGET) {
+        KPERF_FREE(ord);
+        return -KPERF_ENOTARGET;
     }
+    int found = 0;
+    pthread_rwlock_rdlock(&s->maplock);
+    bool have;
+    ptrdiff_t pi = kperf__sym_proc_idx(s, pid, &have);
+    kperf__sym_proc *p = have ? s->procs[pi] : NULL;
+    const kperf__sym_map *m = NULL;
+    for (size_t k = 0; k < n; k++) {
+        uint64_t a = ord[k].a;
+        kperf_frame *f = &out[ord[k].i];
+        int r = 0;
+        if (s->d.include_kernel && kperf__sym_is_kernel(a)) {
+            r = kperf__sym_kernel_frames(s, a, f);
+        } else if (p && p->file_vaddr) {
+            r = kperf__sym_dso_frames(s, p->fdso, a, a, f, 1);
+        } else if (p) {
+            if (!m || a < m->start || a >= m->end) m = kperf__sym_map_find(p, a);
+            if (m && kperf__sym_ready(s, m->dso) == 0)
+                r = kperf__sym_dso_frames(s, m->dso, a, kperf__sym_map_vaddr(m, a), f, 1);
+            else if (!m)
+                r = kperf__sym_jit_frames(s, p, a, f);
+        }
+        if (r <= 0) {
+            memset(f, 0, sizeof *f);
+            f->addr = a;
+        }
+        found += f->function != NULL;
+    }
+    pthread_rwlock_unlock(&s->maplock);
+    KPERF_FREE(ord);
     return found;
 }
 

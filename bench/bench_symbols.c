@@ -171,9 +171,11 @@ int main(int argc, char **argv) {
     double full = kperf_rate(s, a, N, 16, 1.0, &named);
     double innermost = kperf_rate(s, a, N, 1, 1.0, &named);
     kperf_frame *bf = malloc(N * sizeof *bf);
+    size_t bpasses = 0;
     t0 = now();
-    kperf_symbolizer_lookup_batch(s, 0, a, N, bf);
-    double batch = (double)N / (now() - t0);
+    do kperf_symbolizer_lookup_batch(s, 0, a, N, bf), bpasses++;
+    while (now() - t0 < 1.0);
+    double batch = (double)(N * bpasses) / (now() - t0);
     kperf_symbolizer_close(s);
     kperf_symbolizer_open(&s, &(kperf_symbolizer_desc){.mode = KPERF_SYMBOL_ELF});
     t0 = now();
@@ -218,7 +220,7 @@ int main(int argc, char **argv) {
     printf("| kperf: function + file:line + inline chain | %.0f | warm (every CU indexed) |\n", full);
     printf("| kperf: innermost frame only (function, file:line) | %.0f | warm |\n", innermost);
     printf("| kperf: functions only (KPERF_SYMBOL_ELF) | %.0f | warm |\n", funcs);
-    printf("| kperf: lookup_batch, innermost | %.0f | warm |\n", batch);
+    printf("| kperf: lookup_batch, innermost (sorts the batch) | %.0f | warm |\n", batch);
     printf("| kperf: first pass (indexes CUs as it goes) | %.0f | cold |\n", (double)N / cold);
     printf("| libdw: dwarf_addrdie + dwarf_getsrc_die (lines only) | %.0f | second pass |\n", dw_lines);
     printf("| libdwfl: dwfl_module_addrname (names only) | %.0f | %zu addresses |\n\n", dw_names, nn);

@@ -7,6 +7,8 @@
 #include "kperf_symbols.h"
 #include "kt.h"
 #include <dlfcn.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <pthread.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
@@ -470,6 +472,68 @@ KT_TEST(errors_are_named) {
     KT_CHECK(s == NULL);
 }
 
+static char *slurp(const char *path) {
+    FILE *f = fopen(path, "r");
+    if (!f) return NULL;
+    static char buf[1 << 20];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = 0;
+    fclose(f);
+    return buf;
+}
+
+KT_TEST(flamegraph_svg) {
+    char svg[700], cmd[PATH_MAX + 2048];
+    snprintf(svg, sizeof svg, "%s/flame.svg", fixdir);
+    const char *folded = "main;work;compute_hash 50\nmain;work;compute_hash;memcpy 20\n"
+                         "main;io;read 30\nmain 5\nmain;work;sort<int>& 15\nmain;work 10\n"
+                         "main;work;compute_hash 0\n";
+    KT_EQ_INT(kperf_flamegraph_write(svg, &(kperf_flamegraph_desc){.folded = folded,
+                                                                   .title = "kperf <test>"}), 6);
+    char *t = slurp(svg);
+    KT_CHECK(t != NULL);
+    KT_CHECK(strstr(t, "<svg ") && strstr(t, "</svg>"));
+    KT_CHECK(strstr(t, "data-total=\"130\""), "total");
+    KT_CHECK(strstr(t, "data-x=\"45\" data-w=\"70\" data-d=\"3\""), "compute_hash box (self 50 + memcpy 20)");
+    KT_CHECK(strstr(t, "data-w=\"95\" data-d=\"2\""), "work box: 10 + 70 + 15");
+    KT_CHECK(strstr(t, "data-n=\"sort&lt;int&gt;&amp;\""), "names are XML-escaped");
+    KT_CHECK(strstr(t, "kperf &lt;test&gt;"), "title escaped");
+    KT_CHECK(strstr(t, "function search(") && strstr(t, "function zoom("), "search and zoom script");
+    /* in-memory stacks give the same boxes */
+    kperf_folded_stack st[] = {{"main;work;compute_hash", 50}, {"main;work;compute_hash;memcpy", 20},
+                               {"main;io;read", 30}, {"main", 5}, {"main;work;sort<int>&", 15},
+                               {"main;work", 10}};
+    char svg2[700];
+    snprintf(svg2, sizeof svg2, "%s/flame2.svg", fixdir);
+    KT_EQ_INT(kperf_flamegraph_write(svg2, &(kperf_flamegraph_desc){.stacks = st, .nstacks = 6,
+                                                                    .title = "kperf <test>"}), 6);
+    static char first[1 << 20];
+    snprintf(first, sizeof first, "%s", t);
+    KT_EQ_STR(slurp(svg2), first);
+    /* malformed folded text names the line */
+    KT_EQ_INT(kperf_flamegraph_write(svg, &(kperf_flamegraph_desc){.folded = "a;b 3\nno count here\n"}),
+              -KPERF_EPARSE);
+    KT_CHECK(strstr(kperf_errmsg(), "line 2"), "%s", kperf_errmsg());
+    /* a browser runs the script: search highlights and measures, zoom hides the rest */
+    if (system("command -v chromium >/dev/null 2>&1") != 0) KT_SKIP("chromium not installed: SVG not rendered");
+    snprintf(svg, sizeof svg, "%s/flame.svg", fixdir);
+    kperf_flamegraph_write(svg, &(kperf_flamegraph_desc){.folded = folded});
+    char abs[PATH_MAX];
+    KT_CHECK(realpath(svg, abs) != NULL);
+    snprintf(cmd, sizeof cmd, "timeout 120 chromium --headless --no-sandbox --disable-gpu "
+             "--dump-dom 'file://%s#s=compute&z=work' 2>/dev/null > %s/flame.dom", abs, fixdir);
+    if (system(cmd) != 0) KT_SKIP("chromium could not run headless here");
+    snprintf(cmd, sizeof cmd, "%s/flame.dom", fixdir);
+    t = slurp(cmd);
+    KT_CHECK(t && strstr(t, "Matched: 53.8%"), "search result not shown (70 of 130 samples)");
+    KT_CHECK(strstr(t, "rgb(230,0,230)"), "no frame highlighted");
+    KT_CHECK(strstr(t, "display: none"), "zoom hid nothing");
+    snprintf(cmd, sizeof cmd, "timeout 120 chromium --headless --no-sandbox --disable-gpu "
+             "--screenshot=%s/flame.png --window-size=1200,200 'file://%s#s=compute' >/dev/null 2>&1",
+             fixdir, abs);
+    KT_CHECK(system(cmd) == 0, "screenshot failed");
+}
+
 int main(void) {
     B = getenv("KPERF_BUILD") ? getenv("KPERF_BUILD") : "build";
     snprintf(fixdir, sizeof fixdir, "%s/symfix", B);
@@ -487,5 +551,6 @@ int main(void) {
     KT_RUN(concurrent_lookups);
     KT_RUN(demangle_at_run_time);
     KT_RUN(errors_are_named);
+    KT_RUN(flamegraph_svg);
     KT_EXIT();
 }

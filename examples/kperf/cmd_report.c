@@ -1,6 +1,6 @@
 /* kperf report: top functions of a recorded file, by self and total samples.
  *
- *   kperf report [-i FILE] [-n N] [--sort self|total] [--folded] [--addresses]
+ *   kperf report [-i FILE] [-n N] [--sort self|total] [--folded] [--svg FILE] [--addresses]
  *
  * Names come from kperf_symbols.h: the file's MMAP2 records say which file is mapped where
  * (so processes that have exited still resolve); --addresses prints module+offset. */
@@ -203,7 +203,7 @@ static int rep_frame_name(uint64_t addr, uint32_t pid, bool kernel, bool leaf, c
     return (int)strlen(buf);
 }
 
-static int rep_folded(rep *r) {
+static int rep_folded(rep *r, const char *out) {
     kperf_folded *f;
     if (kperf_folded_open(&f, rep_frame_name, r) < 0) return -1;
     for (size_t i = 0; i < r->nsamples; i++) {
@@ -214,7 +214,7 @@ static int rep_folded(rep *r) {
         smp.ips = r->frames + s->first, smp.nips = s->n;
         if (kperf_folded_add(f, &smp, rep_comm(r, s->tid)) < 0) return kperf_folded_close(f), -1;
     }
-    int n = kperf_folded_write(f, "-");
+    int n = kperf_folded_write(f, out);
     kperf_folded_close(f);
     return n < 0 ? -1 : 0;
 }
@@ -251,9 +251,11 @@ int cmd_report(int argc, char **argv) {
                                          {"sort", required_argument, 0, 's'},
                                          {"folded", no_argument, 0, 'f'},
                                          {"addresses", no_argument, 0, 'a'},
+                                         {"svg", required_argument, 0, 'g'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     const char *path = "perf.data";
+    const char *svg = NULL;
     int top = 20, folded = 0, addresses = 0, opt;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "i:n:s:h", opts, NULL)) != -1) {
@@ -263,9 +265,10 @@ int cmd_report(int argc, char **argv) {
         case 's': rep_sort_by_total = !strcmp(optarg, "total"); break;
         case 'f': folded = 1; break;
         case 'a': addresses = 1; break;
+        case 'g': svg = optarg; break;
         case 'h':
             printf("usage: kperf report [-i FILE] [-n TOP] [--sort self|total] [--folded] "
-                   "[--addresses]\n");
+                   "[--svg FILE] [--addresses]\n");
             return 0;
         default: return 2;
         }
@@ -277,8 +280,16 @@ int cmd_report(int argc, char **argv) {
         kperf_symbolizer_open(&r.sym, &(kperf_symbolizer_desc){.mode = KPERF_SYMBOL_DELAYED,
                                                                .include_kernel = true});
     int rc = kperf_perfdata_read(path, rep_record, &r, &ev);
-    if (rc >= 0) {
-        if (folded) rc = rep_folded(&r);
+    if (rc >= 0 && svg) { /* folded stacks, drawn by kperf_flamegraph_write() */
+        char tmp[4096];
+        snprintf(tmp, sizeof tmp, "%s.folded", svg);
+        rc = rep_folded(&r, tmp);
+        if (rc >= 0)
+            rc = kperf_flamegraph_write(svg, &(kperf_flamegraph_desc){.folded_path = tmp,
+                                                                       .title = path});
+        remove(tmp);
+    } else if (rc >= 0) {
+        if (folded) rc = rep_folded(&r, "-");
         else rep_table(&r, path, &ev, top);
     }
     for (size_t i = 0; i < r.nmaps; i++) free(r.maps[i].file);
