@@ -348,6 +348,10 @@ static void live_run(const char *const *funcs, size_t nfuncs, live *l, int *err,
     }
     kperf_syscalls_stop(s);
     kperf_syscalls_read(s, on_live, l);
+    if (kperf_syscalls_names_status(s)[0]) { /* no ftrace instance here: names unknown */
+        snprintf(why, 300, "%.290s", kperf_syscalls_names_status(s));
+        *err = 1;
+    }
     const kperf_syscall_stat *st;
     size_t n;
     kperf_syscalls_stats(s, &st, &n);
@@ -370,6 +374,7 @@ KT_TEST(live_named_and_all) {
     KT_EQ_INT(a.getpid_calls, 300);
     KT_EQ_INT(a.bad, 0);
     live_run(NULL, 0, &b, &err, why);
+    if (err == 1) KT_SKIP("all-syscalls names: %s", why);
     KT_CHECK(err == 0, "%s", why);
     KT_EQ_INT(b.getpid_calls, 300); /* by name: the number was named from tracefs */
     KT_EQ_INT(b.bad, 0);
