@@ -42,6 +42,14 @@ else
     grep -q 'cnt >>> 2' "$T/bad.err" && grep -q 'sys_enter_write' "$T/bad.err" \
         && echo "ok - trace_bad_filter" || echo "FAIL - trace_bad_filter: $(cat "$T/bad.err")"
 fi
+# ... and the kernel's own reason (read back from tracefs when its ftrace filter is unused)
+if [ "$(cat /sys/kernel/tracing/events/syscalls/sys_enter_write/filter 2>/dev/null)" != none ]; then
+    echo "SKIP - trace_bad_filter_reason: the ftrace filter of sys_enter_write is in use or unreadable"
+elif grep -q 'parse_error: Field not found' "$T/bad.err"; then
+    echo "ok - trace_bad_filter_reason"
+else
+    echo "FAIL - trace_bad_filter_reason: $(cat "$T/bad.err")"
+fi
 
 # fields of an event (perf-prof's `trace -e EV help`)
 $K trace -e sched:sched_switch --fields >"$T/fields.txt" 2>&1
