@@ -55,8 +55,11 @@ fi
 $K trace -e sched:sched_switch --fields >"$T/fields.txt" 2>&1
 check trace_fields "$(grep -cE '^ +(prev_comm|next_comm|prev_state) ' "$T/fields.txt")" 3
 
-# system-wide sched_switch lines decode: comm strings and numeric state
+# system-wide sched_switch lines decode: comm strings and prev_state as perf script's letters
+# (S, D, R, R+, I, S|D ... from the kernel's __print_flags table), never a number
 $K trace -e sched:sched_switch -a -d 0.3 >"$T/sw.txt" 2>/dev/null
-bad=$(grep 'sched:sched_switch: ' "$T/sw.txt" | grep -cvE 'prev_comm=.+ prev_pid=[0-9]+ prev_prio=-?[0-9]+ prev_state=[0-9]+ next_comm=.+ next_pid=[0-9]+ next_prio=-?[0-9]+$')
+bad=$(grep 'sched:sched_switch: ' "$T/sw.txt" | grep -cvE 'prev_comm=.+ prev_pid=[0-9]+ prev_prio=-?[0-9]+ prev_state=(R|[SDTtXZPI](\|[SDTtXZPI])*)\+? next_comm=.+ next_pid=[0-9]+ next_prio=-?[0-9]+$')
 lines=$(grep -c 'sched:sched_switch: ' "$T/sw.txt")
 [ "$lines" -gt 0 ] && check trace_switch_lines "$bad" 0 || echo "FAIL - trace_switch_lines: no sched_switch events in 0.3 s"
+# the kperf process itself sleeps in poll while tracing, so a sleeping (S) switch-out is there
+check trace_switch_state_sleep "$(grep -c 'prev_state=S ' "$T/sw.txt" | awk '{print ($1 > 0)}')" 1
