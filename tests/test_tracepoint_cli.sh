@@ -23,6 +23,16 @@ else
     echo "FAIL - trace_exec: $(cat "$T/exec.err")"
 fi
 
+# -p PID of a process that execs after kperf attached: lines after the exec carry the new
+# name (the sampler renames on PERF_RECORD_COMM with the exec flag), lines before it the old
+ln -s "$(cd "$(dirname "$P")" && pwd)/$(basename "$P")" "$T/execd-probe"
+sh -c "sleep 0.5; exec $T/execd-probe 3 3 >/dev/null" & ep=$!
+sleep 0.1
+$K trace -p "$ep" -e syscalls:sys_enter_wait4,syscalls:sys_enter_getpid -d 5 >"$T/pexec.txt" 2>/dev/null
+wait "$ep"
+check trace_pid_exec_comm_after "$(grep -c '^ *execd-probe .*sys_enter_getpid' "$T/pexec.txt")" 3
+check trace_pid_exec_comm_before "$(grep -c '^ *sh .*sys_enter_wait4' "$T/pexec.txt" | awk '{print ($1 > 0)}')" 1
+
 # filters run in the kernel: count the events that arrive
 n_all=$($K trace -e syscalls:sys_enter_write -- "$P" 10 25 2>/dev/null | grep -c 'sys_enter_write: ')
 n_one=$($K trace -e 'syscalls:sys_enter_write/count == 1/' -- "$P" 10 25 2>/dev/null | grep -c 'count=1$')
