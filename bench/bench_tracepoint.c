@@ -1,7 +1,8 @@
 /* bench_tracepoint: what does reading tracepoint fields cost per record? Field access by
  * descriptor (looked up once) against libkperf-style by-name get_field, and the full
  * `name=value` formatting kperf trace does, on sched:sched_switch records.
- * usage: bench_tracepoint [RECORDS]   (markdown on stdout; needs tracefs for the format) */
+ * usage: bench_tracepoint [BUILD_DIR] [RECORDS]   (markdown on stdout; needs tracefs for the
+ * format). bench/run.sh passes the build directory first; a numeric argument is RECORDS. */
 #define KPERF_IMPLEMENTATION
 #include "kperf.h"
 #include <stdio.h>
@@ -14,7 +15,9 @@ static double now(void) {
 }
 
 int main(int argc, char **argv) {
-    long n = argc > 1 ? atol(argv[1]) : 5000000;
+    long n = 5000000;
+    for (int a = 1; a < argc; a++)
+        if (atol(argv[a]) > 0) n = atol(argv[a]);
     kperf_tracefs *t;
     const kperf_tp_format *f;
     if (kperf_tracefs_open(&t, NULL) < 0 || kperf_tracefs_format(t, "sched", "sched_switch", &f) < 0) {
@@ -74,7 +77,10 @@ int main(int argc, char **argv) {
     const kperf_tp_format *g;
     for (long i = 0; i < n; i++) sink += kperf_tracefs_format_by_id(t, f->id, &g);
     double by_id = (now() - t0) / (double)n * 1e9;
-    printf("| sched_switch, 4 fields (2 ints, 2 strings) | ns per record |\n|---|---|\n");
+    printf("## Tracepoint field access\n\nReproduce: `make bench` (or `build/bench/bench_tracepoint`)."
+           " %ld synthetic sched:sched_switch records laid out by this kernel's format file.\n\n",
+           n);
+    printf("| sched_switch, 4 fields (2 ints, 2 strings) | ns per record |\n|---|---:|\n");
     printf("| by descriptor (kperf_tp_field_int/_str) | %.1f |\n", by_desc);
     printf("| by name, copying (kperf_tp_get_field, libkperf get_field) | %.1f |\n", by_name);
     printf("| whole record as name=value text (kperf_tp_format_snprint) | %.1f |\n", text);
