@@ -6581,10 +6581,9 @@ static int kperf__sampling_open_one(kperf_sampler *s, pid_t pid, int cpu, bool o
             if (optional && err == ESRCH) return 0; /* a thread exited since listing */
             return kperf__open_error(err, &s->evlist->events[e], &s->attrs[e], pid, cpu, NULL);
         }
-        if (s->filters[e] && ioctl(fd, PERF_EVENT_IOC_SET_FILTER, s->filters[e]) < 0) {
-            close(fd);
-            return kperf__fail(KPERF_EFILTER, "the kernel rejected filter '%s' of %s",
-                               s->filters[e], s->names[e]);
+        if (s->filters[e]) { /* one implementation: it adds the kernel's reason */
+            int frc = kperf_tp_filter_set(fd, s->names[e], s->filters[e]);
+            if (frc < 0) return close(fd), frc;
         }
         kperf__sfd f = {fd, (int)e, cpu, pid, -1, 0};
         int err = kperf__sampling_push_fd(s, f);

@@ -122,6 +122,65 @@ int cli_parse_cpus(const char *s, int **out) {
     return (int)n;
 }
 
+/* sched_switch's prev_state as letters, the way the kernel's print fmt (and perf script)
+ * shows it: the `{ 0xBIT, "L" }` entries of the running kernel's __print_flags table,
+ * joined by '|', "R" when no bit under the table is set, then "+" for the next bit up
+ * (TASK_REPORT_MAX, "preempted"). Without a table in the format file, the kernel's
+ * TASK_REPORT order since 4.14: S D T t X Z P I, preempted = 0x100. */
+typedef struct trace_states {
+    int n;              /* entries in bit/letter; -1 = not parsed yet */
+    uint64_t bit[16], plus;
+    char letter[16][4];
+} trace_states;
+
+static void trace_states_load(trace_states *ts, const kperf_tp_format *f) {
+    static const char *dflt = "SDTtXZPI";
+    const char *p = f->print_fmt ? strstr(f->print_fmt, "__print_flags(REC->prev_state") : NULL;
+    ts->n = 0;
+    while (p && (p = strstr(p, "{ 0x")) && ts->n < 16) {
+        char *end;
+        uint64_t v = strtoull(p + 2, &end, 16);
+        const char *q = strchr(end, '"');
+        const char *r = q ? strchr(q + 1, '"') : NULL;
+        if (!v || !r || r - q - 1 < 1 || r - q - 1 > 3) break;
+        ts->bit[ts->n] = v;
+        snprintf(ts->letter[ts->n], sizeof ts->letter[0], "%.*s", (int)(r - q - 1), q + 1);
+        ts->n++;
+        p = r;
+    }
+    if (ts->n == 0)
+        for (int i = 0; i < 8; i++) {
+            ts->bit[i] = 1ull << i;
+            snprintf(ts->letter[i], sizeof ts->letter[0], "%c", dflt[i]);
+            ts->n++;
+        }
+    uint64_t top = 0;
+    for (int i = 0; i < ts->n; i++)
+        if (ts->bit[i] > top) top = ts->bit[i];
+    ts->plus = top << 1;
+}
+
+/* Rewrites "prev_state=NUMBER" in @p line (capacity @p cap) as letters. */
+static void trace_states_apply(const trace_states *ts, char *line, size_t cap) {
+    char *a = strstr(line, " prev_state=");
+    if (!a) return;
+    a += 12;
+    char *end;
+    long long v = strtoll(a, &end, 0);
+    if (end == a) return;
+    char st[64] = "";
+    size_t n = 0;
+    for (int i = 0; i < ts->n; i++)
+        if ((uint64_t)v & ts->bit[i])
+            n += (size_t)snprintf(st + n, sizeof st - n, "%s%s", n ? "|" : "", ts->letter[i]);
+    if (!n) n = (size_t)snprintf(st, sizeof st, "R");
+    if ((uint64_t)v & ts->plus) snprintf(st + n, sizeof st - n, "+");
+    size_t lst = strlen(st), rest = strlen(end);
+    if ((size_t)(a - line) + lst + rest + 1 > cap) return; /* keep the number */
+    memmove(a + lst, end, rest + 1);
+    memcpy(a, st, lst);
+}
+
 typedef struct trace_comm {
     uint32_t tid;
     char comm[16];
@@ -135,6 +194,7 @@ typedef struct trace_ctx {
     uint64_t printed, lost;
     char *line;
     size_t cap;
+    trace_states states;
 } trace_ctx;
 
 static int trace_on_record(const kperf_record *rec, void *user) {
@@ -153,6 +213,15 @@ static int trace_on_record(const kperf_record *rec, void *user) {
         char *nl = (char *)realloc(t->line, (size_t)n + 1);
         if (!nl) return -ENOMEM;
         t->line = nl, t->cap = (size_t)n + 1;
+    }
+    if (!strcmp(f->system, "sched") && !strcmp(f->name, "sched_switch")) {
+        if (t->states.n < 0) trace_states_load(&t->states, f);
+        if ((size_t)strlen(t->line) + 64 >= t->cap) { /* room for the letters */
+            char *nl = (char *)realloc(t->line, t->cap + 64);
+            if (!nl) return -ENOMEM;
+            t->line = nl, t->cap += 64;
+        }
+        trace_states_apply(&t->states, t->line, t->cap);
     }
     const char *comm = kperf_sampler_comm(t->s, rec->pid);
     if (!comm) {
@@ -279,6 +348,7 @@ int cmd_trace(int argc, char **argv) {
     d.ring_pages = pages;
     static trace_ctx t;
     t.tfs = tfs;
+    t.states.n = -1;
     t.out = outpath ? fopen(outpath, "w") : stdout;
     if (!t.out) return perror(outpath), 1;
     if (kperf_sampler_open(&t.s, &d) < 0) {
