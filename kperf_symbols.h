@@ -251,7 +251,7 @@ static int kperf__sym_bix_build(kperf__sym_bix *x, const void *arr, size_t n, si
     uint64_t base = kperf__sym_at(arr, stride, 0), span = kperf__sym_at(arr, stride, n - 1) - base;
     if (span >> 32) return 0;
     uint32_t shift = 0;
-    while (shift < 31 && (span >> shift) > n / 2) shift++;
+    while (shift < 31 && (span >> shift) > n) shift++;
     uint32_t nb = (uint32_t)(span >> shift) + 1;
     x->b = (uint32_t *)KPERF_MALLOC(((size_t)nb + 1) * sizeof *x->b);
     x->off = (uint32_t *)KPERF_MALLOC(n * sizeof *x->off);
@@ -271,16 +271,27 @@ static int kperf__sym_bix_build(kperf__sym_bix *x, const void *arr, size_t n, si
     return 0;
 }
 
-/* Last index whose address is <= a, or -1. */
-static ptrdiff_t kperf__sym_bix_find(const kperf__sym_bix *x, const void *arr, size_t n,
-                                     size_t stride, uint64_t a) {
-    size_t lo = 0, hi = n;
-    if (x->b) {
-        if (a < x->base) return -1;
-        uint64_t o = a - x->base;
-        if ((o >> 32) || (o >> x->shift) >= x->nb) return (ptrdiff_t)n - 1;
-        uint32_t k = (uint32_t)(o >> x->shift), off = (uint32_t)o;
-        lo = x->b[k], hi = x->b[k + 1];
+/* A search in two steps, so that several searches' cache misses can overlap: first the
+ * bucket (lo, hi), then kperf__sym_bix_end. Returns 0 with a range to search, or the
+ * final answer + 2 (1 = -1 "before everything", n + 1 = the last element). */
+static inline size_t kperf__sym_bix_start(const kperf__sym_bix *x, size_t n, uint64_t a,
+                                          size_t *lo, size_t *hi) {
+    *lo = 0, *hi = n;
+    if (!x->b) return 0;
+    if (a < x->base) return 1;
+    uint64_t o = a - x->base;
+    if ((o >> 32) || (o >> x->shift) >= x->nb) return n + 1;
+    uint32_t k = (uint32_t)(o >> x->shift);
+    *lo = x->b[k], *hi = x->b[k + 1];
+    return 0;
+}
+
+/* Last index in [0, n) whose address is <= a, or -1, searching only [lo, hi) (which the
+ * answer + 1 lies in). */
+static ptrdiff_t kperf__sym_bix_end(const kperf__sym_bix *x, const void *arr, size_t stride,
+                                    size_t lo, size_t hi, uint64_t a) {
+    if (x->b && hi - lo > 8) { /* a long bucket: the packed offsets */
+        uint32_t off = (uint32_t)(a - x->base);
         while (lo < hi) {
             size_t mid = lo + (hi - lo) / 2;
             if (x->off[mid] <= off) lo = mid + 1;
@@ -288,12 +299,19 @@ static ptrdiff_t kperf__sym_bix_find(const kperf__sym_bix *x, const void *arr, s
         }
         return (ptrdiff_t)lo - 1;
     }
-    while (lo < hi) {
+    while (lo < hi) { /* a short bucket (or no index): the elements themselves */
         size_t mid = lo + (hi - lo) / 2;
         if (kperf__sym_at(arr, stride, mid) <= a) lo = mid + 1;
         else hi = mid;
     }
     return (ptrdiff_t)lo - 1;
+}
+
+/* Last index whose address is <= a, or -1. */
+static ptrdiff_t kperf__sym_bix_find(const kperf__sym_bix *x, const void *arr, size_t n,
+                                     size_t stride, uint64_t a) {
+    size_t lo, hi, r = kperf__sym_bix_start(x, n, a, &lo, &hi);
+    return r ? (ptrdiff_t)r - 2 : kperf__sym_bix_end(x, arr, stride, lo, hi, a);
 }
 
 typedef struct kperf__sym_ent {
@@ -768,9 +786,9 @@ static ptrdiff_t kperf__sym_sym_upper(const kperf__sym_dso *d, uint64_t a) {
 }
 
 /* The symbol covering a (sizes honoured; a size-0 symbol reaches the next symbol). */
-static const kperf__sym_ent *kperf__sym_find(const kperf__sym_dso *d, uint64_t a,
-                                             size_t *idx) {
-    ptrdiff_t i = kperf__sym_sym_upper(d, a);
+/* i = kperf__sym_sym_upper(d, a), found by the caller. */
+static const kperf__sym_ent *kperf__sym_find_from(const kperf__sym_dso *d, uint64_t a,
+                                                  ptrdiff_t i, size_t *idx) {
     for (int k = 0; i >= 0 && k < 8; i--, k++) {
         const kperf__sym_ent *e = &d->syms[i];
         bool in = e->size ? a - e->lo < e->size
@@ -1817,10 +1835,42 @@ static int kperf__sym_dso_frames(kperf_symbolizer *s, kperf__sym_dso *d, uint64_
     if (rc) return rc;
     if (gnu && !kperf__sym_in_alloc(d, rel)) return 0;
     size_t si = 0;
-    const kperf__sym_ent *sym = gnu ? kperf__sym_find_gnu(d, rel, &si) : kperf__sym_find(d, rel, &si);
-    kperf__sym_cu *cu = kperf__sym_cu_for(s, d, rel);
-    const kperf__sym_row *row = cu ? kperf__sym_find_row(cu, rel) : NULL;
-    uint32_t sc = cu ? kperf__sym_find_scope(cu, rel) : KPERF__SYM_NONE;
+    const kperf__sym_ent *sym = NULL;
+    const kperf__sym_row *row = NULL;
+    uint32_t sc = KPERF__SYM_NONE;
+    kperf__sym_cu *cu;
+    if (gnu) {
+        sym = kperf__sym_find_gnu(d, rel, &si);
+        cu = kperf__sym_cu_for(s, d, rel);
+        row = cu ? kperf__sym_find_row(cu, rel) : NULL;
+        sc = cu ? kperf__sym_find_scope(cu, rel) : KPERF__SYM_NONE;
+    } else {
+        /* The same three searches, arranged so that their cache misses overlap: all the
+         * buckets are read, then the elements are prefetched, then each search ends. */
+        cu = kperf__sym_cu_for(s, d, rel);
+        size_t ylo, yhi, rlo = 0, rhi = 0, glo = 0, ghi = 0, rr = 1, gr = 1;
+        size_t yr = kperf__sym_bix_start(&d->yix, d->nsyms, rel, &ylo, &yhi);
+        if (cu) {
+            rr = kperf__sym_bix_start(&cu->rix, cu->nrows, rel, &rlo, &rhi);
+            gr = kperf__sym_bix_start(&cu->six, cu->nsegs, rel, &glo, &ghi);
+        }
+        if (!yr && ylo < yhi) __builtin_prefetch(&d->syms[ylo]);
+        if (!rr && rlo < rhi) __builtin_prefetch(&cu->rows[rlo]);
+        if (!gr && glo < ghi) __builtin_prefetch(&cu->segs[glo]);
+        ptrdiff_t ri = -1, gi = -1;
+        if (cu) {
+            gi = gr ? (ptrdiff_t)gr - 2
+                    : kperf__sym_bix_end(&cu->six, cu->segs, sizeof *cu->segs, glo, ghi, rel);
+            sc = gi >= 0 ? cu->segs[gi].scope : KPERF__SYM_NONE;
+            if (sc < cu->nscopes) __builtin_prefetch(&cu->scopes[sc]), __builtin_prefetch(&cu->dem[sc]);
+            ri = rr ? (ptrdiff_t)rr - 2
+                    : kperf__sym_bix_end(&cu->rix, cu->rows, sizeof *cu->rows, rlo, rhi, rel);
+        }
+        ptrdiff_t yi = yr ? (ptrdiff_t)yr - 2
+                          : kperf__sym_bix_end(&d->yix, d->syms, sizeof *d->syms, ylo, yhi, rel);
+        sym = kperf__sym_find_from(d, rel, yi, &si);
+        if (ri >= 0 && cu->rows[ri].file != KPERF__SYM_NONE) row = &cu->rows[ri];
+    }
     kperf_frame *f = &fr[0];
     if (row) {
         f->file = kperf__sym_cu_file(cu, row->file);
