@@ -73,3 +73,13 @@ lines=$(grep -c 'sched:sched_switch: ' "$T/sw.txt")
 [ "$lines" -gt 0 ] && check trace_switch_lines "$bad" 0 || echo "FAIL - trace_switch_lines: no sched_switch events in 0.3 s"
 # the kperf process itself sleeps in poll while tracing, so a sleeping (S) switch-out is there
 check trace_switch_state_sleep "$(grep -c 'prev_state=S ' "$T/sw.txt" | awk '{print ($1 > 0)}')" 1
+
+# a pid that is not a number is refused with a message that says so, not read as pid 0
+for c in trace syscalls; do
+    if [ $c = trace ]; then args="-e syscalls:sys_enter_getpid -p 12x"; else args="-p 12x"; fi
+    msg=$("$K" $c $args 2>&1 </dev/null); rc=$?
+    case "$rc:$msg" in
+        "2:kperf $c: bad pid '12x': want a positive process id") echo "ok - ${c}_bad_pid" ;;
+        *) echo "FAIL - ${c}_bad_pid: rc=$rc msg='$msg'" ;;
+    esac
+done

@@ -113,7 +113,9 @@ int cmd_syscalls(int argc, char **argv) {
         else if (!strcmp(a, "--raw")) raw = true;
         else if (i + 1 < argc && !strcmp(a, "-e"))
             nfuncs += sc_split(argv[++i], funcs + nfuncs, 512 - nfuncs);
-        else if (i + 1 < argc && !strcmp(a, "-p")) pid = (pid_t)atoi(argv[++i]);
+        else if (i + 1 < argc && !strcmp(a, "-p")) {
+            if ((pid = cli_parse_pid("syscalls", argv[++i])) < 0) return 2;
+        }
         else if (i + 1 < argc && !strcmp(a, "-d")) secs = atof(argv[++i]);
         else if (i + 1 < argc && !strcmp(a, "-m")) pages = (unsigned)atoi(argv[++i]);
         else if (i + 1 < argc && !strcmp(a, "-o")) outpath = argv[++i];

@@ -8,6 +8,7 @@
  * Also home of the launcher shared with `kperf syscalls` (cli_spawn, cli_run_loop). */
 #define _GNU_SOURCE 1
 #include "kperf_cli.h"
+#include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -98,28 +99,23 @@ int cli_run_loop(pid_t target, bool own, double seconds, int pollfd, int (*drain
     return 0;
 }
 
-/* Parses a CPU list "0-3,6" into a new array; returns the count or -1. */
+/* Parses a CPU list "0-3,6" with the library's parser (the array is freed with free(), the
+ * tool's KPERF_FREE); returns the count or -1. */
 int cli_parse_cpus(const char *s, int **out) {
-    int *v = NULL;
     size_t n = 0;
-    while (s && *s) {
-        char *end;
-        long a = strtol(s, &end, 10), b = a;
-        if (end == s || a < 0) return free(v), -1;
-        if (*end == '-') {
-            s = end + 1;
-            b = strtol(s, &end, 10);
-            if (end == s || b < a || b - a > 4096) return free(v), -1;
-        }
-        int *nv = (int *)realloc(v, (n + (size_t)(b - a) + 1) * sizeof *v);
-        if (!nv) return free(v), -1;
-        v = nv;
-        for (long c = a; c <= b; c++) v[n++] = (int)c;
-        s = *end == ',' ? end + 1 : end;
-        if (*end && *end != ',') return free(v), -1;
-    }
-    *out = v;
+    if (kperf_cpulist_parse(s, out, &n) < 0 || n == 0) return -1;
     return (int)n;
+}
+
+/* Parses a positive pid; returns it, or -1 (with a message) when the text is not one. */
+pid_t cli_parse_pid(const char *cmd, const char *s) {
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || v <= 0 || v > INT_MAX) {
+        fprintf(stderr, "kperf %s: bad pid '%s': want a positive process id\n", cmd, s);
+        return -1;
+    }
+    return (pid_t)v;
 }
 
 /* sched_switch's prev_state as letters, the way the kernel's print fmt (and perf script)
@@ -307,7 +303,9 @@ int cmd_trace(int argc, char **argv) {
             size_t l = strlen(spec);
             if (l + strlen(argv[i + 1]) + 2 >= sizeof spec) return trace_usage(stderr);
             snprintf(spec + l, sizeof spec - l, "%s%s", l ? "," : "", argv[++i]);
-        } else if (i + 1 < argc && !strcmp(a, "-p")) pid = (pid_t)atoi(argv[++i]);
+        } else if (i + 1 < argc && !strcmp(a, "-p")) {
+            if ((pid = cli_parse_pid("trace", argv[++i])) < 0) return 2;
+        }
         else if (i + 1 < argc && !strcmp(a, "-d")) secs = atof(argv[++i]);
         else if (i + 1 < argc && !strcmp(a, "-m")) pages = (unsigned)atoi(argv[++i]);
         else if (i + 1 < argc && !strcmp(a, "-o")) outpath = argv[++i];

@@ -36,6 +36,7 @@ int cli_spawn_go(cli_child *c, bool run);
 int cli_run_loop(pid_t target, bool own, double seconds, int pollfd, int (*drain)(void *),
                  void *ctx);
 int cli_parse_cpus(const char *s, int **out);
+pid_t cli_parse_pid(const char *cmd, const char *s);
 
 /* Prints "kperf <cmd>: <kperf_errmsg()>" to stderr and returns 1. */
 int cli_fail(const char *cmd);
