@@ -322,6 +322,7 @@ typedef struct kperf__sym_ent {
     uint16_t shndx;
     uint8_t type, bind;
     uint8_t plt, vis;
+    char *dem;           /* lazily demangled name, (char *)1 = not mangled (kperf__sym_dem) */
 } kperf__sym_ent;
 
 typedef struct kperf__sym_row {
@@ -332,6 +333,20 @@ typedef struct kperf__sym_row {
     uint32_t disc;
 } kperf__sym_row;
 
+/* The answer for [base + off, the next cell's): a CU's line rows, its scope segments and
+ * the ELF symbols' edges merged into one sorted array over the CU's span, so that one
+ * search finds the line, the scopes and the symbol. Neighbours never hold the same answer.
+ * 32 bytes: two to a cache line. */
+typedef struct kperf__sym_cell {
+    uint32_t off;   /* address - cu->base */
+    uint32_t file;  /* index in cu->files; KPERF__SYM_NONE: no line row (a gap, an end of
+                       sequence); KPERF__SYM_NONE - 1: a row whose file has no name */
+    uint32_t line, col, disc;
+    uint32_t scope; /* innermost scope, KPERF__SYM_NONE for none */
+    uint32_t up;    /* its parent (the next frame out), loaded alongside; NONE for none */
+    uint32_t sym;   /* the ELF symbol kperf__sym_find_from() gives (index in d->syms), NONE */
+} kperf__sym_cell;
+
 typedef struct kperf__sym_scope {
     const char *name;
     uint64_t entry;     /* low end of the first range (BFD's arange.low) */
@@ -340,6 +355,7 @@ typedef struct kperf__sym_scope {
     uint32_t call_line, call_col;
     uint8_t linkage;    /* name is a linkage name (or from a C-like language) */
     uint8_t inlined;
+    char *dem;          /* lazily demangled name, (char *)1 = not mangled (kperf__sym_dem) */
 } kperf__sym_scope;
 
 typedef struct kperf__sym_seg {
@@ -350,17 +366,18 @@ typedef struct kperf__sym_seg {
 typedef struct kperf__sym_cu {
     const char **files;
     size_t nfiles;
-    kperf__sym_row *rows;
-    size_t nrows;
     kperf__sym_scope *scopes;
     size_t nscopes;
-    kperf__sym_seg *segs;
-    size_t nsegs;
-    char **dem; /* lazily demangled scope names, (char *)1 = not mangled */
+    kperf__sym_cell *cells;
+    size_t ncells;
+    /* Bucket index over cells: b[k] = number of cells whose off <= k << shift, nb + 1
+     * entries (b[nb] = ncells); b == NULL: search all cells. */
+    uint64_t base, span; /* the CU's lowest address; cells cover [base, base + span) */
+    uint32_t shift, nb;
+    uint32_t *b;
     char **owned; /* file names joined with the compilation directory */
     size_t nowned;
     uint32_t *gsym; /* gnu_compat: BFD's per-function name cache (see kperf__sym_gnu_name) */
-    kperf__sym_bix rix, six; /* bucket indexes over rows and segs */
 } kperf__sym_cu;
 
 typedef struct kperf__sym_curange {
@@ -400,10 +417,11 @@ typedef struct kperf__sym_dso {
     kperf__sym_ent *syms;
     size_t nsyms;
     kperf__sym_bix yix;
-    char **dem;
     kperf__sym_curange *curanges;
     size_t ncuranges;
+    kperf__sym_bix cix;       /* bucket index over curanges */
     Dwarf_Off *cuoffs;        /* CU DIE offsets */
+    uint64_t *cuspan;         /* per CU: lowest and highest address of its ranges */
     uint8_t *culang_c;        /* CU of a C-like language (BFD's non_mangled) */
     kperf__sym_cu **cus;      /* published with release, read with acquire */
     size_t ncus;
@@ -441,6 +459,7 @@ struct kperf_symbolizer {
     char *debug_dir, *kallsyms_path, *perf_map_dir, *proc_dir;
     pthread_mutex_t mu;
     pthread_rwlock_t maplock;
+    uint64_t gen; /* changes whenever maps change (under maplock); see kperf__sym_hint */
     kperf__sym_dso **dsos;
     size_t ndsos, capdsos;
     kperf__sym_proc **procs; /* sorted by pid */
@@ -448,6 +467,25 @@ struct kperf_symbolizer {
     kperf__sym_tab *kernel;  /* published with release */
     bool kernel_tried;
 };
+
+/* This thread's last answer of the map lookup, used while the symbolizer's generation is
+ * unchanged: a lookup then takes no lock (two atomic read-modify-writes on a shared line,
+ * a quarter of a warm lookup's time). Modules are freed only by kperf_symbolizer_close(),
+ * so a hint that is stale by a moment still names live modules. */
+typedef struct kperf__sym_hint {
+    const kperf_symbolizer *s;
+    uint64_t gen;
+    pid_t pid;
+    kperf__sym_map m;     /* m.dso NULL: the process takes file addresses, fdso */
+    kperf__sym_dso *fdso;
+} kperf__sym_hint;
+static KPERF__TLS kperf__sym_hint kperf__sym_last;
+
+/* Ends a change of the maps: a new generation retires every thread's hint. */
+static void kperf__sym_maps_changed(kperf_symbolizer *s) {
+    __atomic_add_fetch(&s->gen, 1, __ATOMIC_RELEASE);
+    pthread_rwlock_unlock(&s->maplock);
+}
 
 /* Grows *p (an array of elem-sized items with capacity *cap) to hold n items. */
 static int kperf__sym_grow(void *pp, size_t *cap, size_t n, size_t elem) {
@@ -867,7 +905,7 @@ static int kperf__sym_curange_cmp(const void *x, const void *y) {
 
 /* Lists the compile units and their address ranges (reads CU headers and CU DIEs only). */
 static int kperf__sym_dwarf_units(kperf__sym_dso *d) {
-    size_t capr = 0, capc = 0, capl = 0, capu = 0;
+    size_t capr = 0, capc = 0, capl = 0, capu = 0, caps = 0;
     Dwarf_Off off = 0, next;
     size_t hsize;
     Dwarf_Half ver;
@@ -886,7 +924,10 @@ static int kperf__sym_dwarf_units(kperf__sym_dso *d) {
             kperf__sym_grow(&d->culang_c, &capl, d->ncus + 1, 1) ||
             kperf__sym_grow(&d->cus, &capu, d->ncus + 1, sizeof *d->cus))
             return -ENOMEM;
+        if (kperf__sym_grow(&d->cuspan, &caps, 2 * (d->ncus + 1), sizeof *d->cuspan))
+            return -ENOMEM;
         d->cuoffs[idx] = dieoff;
+        d->cuspan[2 * idx] = UINT64_MAX, d->cuspan[2 * idx + 1] = 0;
         d->culang_c[idx] = kperf__sym_lang_c(dwarf_srclang(&cu));
         d->cus[idx] = NULL;
         d->ncus++;
@@ -897,22 +938,19 @@ static int kperf__sym_dwarf_units(kperf__sym_dso *d) {
             if (kperf__sym_grow(&d->curanges, &capr, d->ncuranges + 1, sizeof *d->curanges))
                 return -ENOMEM;
             d->curanges[d->ncuranges++] = (kperf__sym_curange){lo, hi, idx};
+            if (lo < d->cuspan[2 * idx]) d->cuspan[2 * idx] = lo;
+            if (hi > d->cuspan[2 * idx + 1]) d->cuspan[2 * idx + 1] = hi;
         }
     }
     if (d->ncuranges)
         qsort(d->curanges, d->ncuranges, sizeof *d->curanges, kperf__sym_curange_cmp);
-    return 0;
+    return kperf__sym_bix_build(&d->cix, d->curanges, d->ncuranges, sizeof *d->curanges);
 }
 
 /* The CU whose ranges contain a (a few steps back cover overlapping ranges). */
 static ptrdiff_t kperf__sym_find_cu(const kperf__sym_dso *d, uint64_t a) {
-    size_t lo = 0, hi = d->ncuranges;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (d->curanges[mid].lo <= a) lo = mid + 1;
-        else hi = mid;
-    }
-    for (ptrdiff_t i = (ptrdiff_t)lo - 1, k = 0; i >= 0 && k < 16; i--, k++)
+    ptrdiff_t i = kperf__sym_bix_find(&d->cix, d->curanges, d->ncuranges, sizeof *d->curanges, a);
+    for (ptrdiff_t k = 0; i >= 0 && k < 16; i--, k++)
         if (a < d->curanges[i].hi) return d->curanges[i].cu;
     return -1;
 }
@@ -961,6 +999,10 @@ typedef struct kperf__sym_cubuild {
     kperf__sym_cu *cu;
     kperf__sym_pmap fmap;
     const char *comp_dir;
+    kperf__sym_row *rows; /* the line table, then merged with segs into cu->cells */
+    size_t nrows;
+    kperf__sym_seg *segs; /* non-overlapping scope segments */
+    size_t nsegs, capsegs;
     size_t capfiles, caprows, capscopes, capowned;
     struct kperf__sym_range { uint64_t lo, hi; uint32_t scope, depth; } *ranges;
     size_t nranges, capranges;
@@ -1000,8 +1042,7 @@ static int kperf__sym_cu_lines(kperf__sym_cubuild *b, Dwarf_Die *cudie) {
     Dwarf_Lines *lines;
     size_t n;
     if (dwarf_getsrclines(cudie, &lines, &n) != 0) return 0; /* a CU without lines */
-    kperf__sym_cu *cu = b->cu;
-    for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; i < n; i++) {
         Dwarf_Line *l = dwarf_onesrcline(lines, i);
         Dwarf_Addr addr;
         bool end = false;
@@ -1020,16 +1061,16 @@ static int kperf__sym_cu_lines(kperf__sym_cubuild *b, Dwarf_Die *cudie) {
             r.col = col > 0 ? (uint32_t)col : 0;
             r.disc = disc;
         }
-        if (cu->nrows && cu->rows[cu->nrows - 1].addr == addr) {
-            if (r.file == KPERF__SYM_NONE && cu->rows[cu->nrows - 1].file != KPERF__SYM_NONE)
+        if (b->nrows && b->rows[b->nrows - 1].addr == addr) {
+            if (r.file == KPERF__SYM_NONE && b->rows[b->nrows - 1].file != KPERF__SYM_NONE)
                 continue; /* an end marker never hides a row of another sequence */
-            cu->rows[cu->nrows - 1] = r;
+            b->rows[b->nrows - 1] = r;
             continue;
         }
-        if (cu->nrows && cu->rows[cu->nrows - 1].addr > addr) continue; /* unsorted: drop */
-        if (kperf__sym_grow(&cu->rows, &b->caprows, cu->nrows + 1, sizeof *cu->rows))
+        if (b->nrows && b->rows[b->nrows - 1].addr > addr) continue; /* unsorted: drop */
+        if (kperf__sym_grow(&b->rows, &b->caprows, b->nrows + 1, sizeof *b->rows))
             return -ENOMEM;
-        cu->rows[cu->nrows++] = r;
+        b->rows[b->nrows++] = r;
     }
     return 0;
 }
@@ -1160,23 +1201,22 @@ static int kperf__sym_range_cmp(const void *x, const void *y) {
     return a->scope < b->scope ? -1 : a->scope > b->scope;
 }
 
-static int kperf__sym_emit(kperf__sym_cu *cu, size_t *cap, uint64_t lo, uint32_t scope) {
-    if (cu->nsegs && cu->segs[cu->nsegs - 1].lo == lo) {
-        cu->segs[cu->nsegs - 1].scope = scope;
-        if (cu->nsegs > 1 && cu->segs[cu->nsegs - 2].scope == scope) cu->nsegs--;
+static int kperf__sym_emit(kperf__sym_cubuild *b, uint64_t lo, uint32_t scope) {
+    if (b->nsegs && b->segs[b->nsegs - 1].lo == lo) {
+        b->segs[b->nsegs - 1].scope = scope;
+        if (b->nsegs > 1 && b->segs[b->nsegs - 2].scope == scope) b->nsegs--;
         return 0;
     }
-    if (cu->nsegs && cu->segs[cu->nsegs - 1].scope == scope) return 0;
-    if (kperf__sym_grow(&cu->segs, cap, cu->nsegs + 1, sizeof *cu->segs)) return -ENOMEM;
-    cu->segs[cu->nsegs++] = (kperf__sym_seg){lo, scope};
+    if (b->nsegs && b->segs[b->nsegs - 1].scope == scope) return 0;
+    if (kperf__sym_grow(&b->segs, &b->capsegs, b->nsegs + 1, sizeof *b->segs)) return -ENOMEM;
+    b->segs[b->nsegs++] = (kperf__sym_seg){lo, scope};
     return 0;
 }
 
 /* Flattens nested scope ranges into non-overlapping segments, each naming the innermost
  * scope (a sweep with a stack; a range poking out of its parent is clipped). */
 static int kperf__sym_cu_flatten(kperf__sym_cubuild *b) {
-    kperf__sym_cu *cu = b->cu;
-    size_t cap = 0, sp = 0;
+    size_t sp = 0;
     if (!b->nranges) return 0;
     qsort(b->ranges, b->nranges, sizeof *b->ranges, kperf__sym_range_cmp);
     struct kperf__sym_range *st =
@@ -1187,36 +1227,167 @@ static int kperf__sym_cu_flatten(kperf__sym_cubuild *b) {
         struct kperf__sym_range r = b->ranges[i];
         while (sp && st[sp - 1].hi <= r.lo && !rc) {
             uint64_t h = st[--sp].hi;
-            rc = kperf__sym_emit(cu, &cap, h, sp ? st[sp - 1].scope : KPERF__SYM_NONE);
+            rc = kperf__sym_emit(b, h, sp ? st[sp - 1].scope : KPERF__SYM_NONE);
         }
         if (sp && r.hi > st[sp - 1].hi) r.hi = st[sp - 1].hi;
         if (r.hi <= r.lo || rc) continue;
-        rc = kperf__sym_emit(cu, &cap, r.lo, r.scope);
+        rc = kperf__sym_emit(b, r.lo, r.scope);
         st[sp++] = r;
     }
     while (sp && !rc) {
         uint64_t h = st[--sp].hi;
-        rc = kperf__sym_emit(cu, &cap, h, sp ? st[sp - 1].scope : KPERF__SYM_NONE);
+        rc = kperf__sym_emit(b, h, sp ? st[sp - 1].scope : KPERF__SYM_NONE);
     }
     KPERF_FREE(st);
     return rc;
 }
 
+static int kperf__sym_u64_cmp(const void *x, const void *y) {
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+/* Where the answer of kperf__sym_find_from() may change inside [lo, hi): the starts and
+ * ends of the symbols there, and of the few before them it can reach back to. Sorted,
+ * unique, lo first. */
+static int kperf__sym_sym_edges(const kperf__sym_dso *d, uint64_t lo, uint64_t hi,
+                                uint64_t **out, size_t *n) {
+    *out = NULL, *n = 0;
+    ptrdiff_t first = kperf__sym_sym_upper(d, lo), last = kperf__sym_sym_upper(d, hi - 1);
+    first = first < 8 ? 0 : first - 8;
+    size_t cap = 2 * (size_t)(last - first + 1) + 1;
+    uint64_t *e = (uint64_t *)KPERF_MALLOC(cap * sizeof *e);
+    if (!e) return -ENOMEM;
+    size_t k = 0;
+    e[k++] = lo;
+    for (ptrdiff_t j = first; j <= last && j >= 0; j++) {
+        uint64_t a = d->syms[j].lo, z = a + d->syms[j].size;
+        if (a > lo && a < hi) e[k++] = a;
+        if (d->syms[j].size && z > a && z > lo && z < hi) e[k++] = z;
+    }
+    qsort(e, k, sizeof *e, kperf__sym_u64_cmp);
+    size_t w = 0;
+    for (size_t i = 0; i < k; i++)
+        if (!w || e[i] != e[w - 1]) e[w++] = e[i];
+    *out = e, *n = w;
+    return 0;
+}
+
+/* Merges the line rows, the scope segments and the symbol edges inside the CU's span
+ * [lo, hi) (all sorted, addresses unique) into cells: at each address where any of them
+ * changes, the row, the segment and the symbol in force there. Lookups land in a CU only
+ * inside its span, so cells cover just that (a span of 4 GiB or more is cut short). */
+static int kperf__sym_cu_cells(kperf__sym_cubuild *b, const kperf__sym_dso *d, uint64_t lo,
+                               uint64_t hi) {
+    kperf__sym_cu *cu = b->cu;
+    if (hi <= lo) return 0; /* no ranges: no lookup lands here */
+    if (hi - lo > UINT32_MAX) hi = lo + UINT32_MAX;
+    cu->base = lo, cu->span = hi - lo;
+    uint64_t *se = NULL;
+    size_t nse = 0, i = 0, j = 0, k = 0;
+    if (kperf__sym_sym_edges(d, lo, hi, &se, &nse)) return -ENOMEM;
+    size_t n = b->nrows + b->nsegs + nse;
+    cu->cells = (kperf__sym_cell *)KPERF_MALLOC(n * sizeof *cu->cells);
+    if (!cu->cells) return KPERF_FREE(se), -ENOMEM;
+    kperf__sym_cell c = {0, KPERF__SYM_NONE, 0, 0, 0, KPERF__SYM_NONE, KPERF__SYM_NONE,
+                         KPERF__SYM_NONE};
+    while (i < b->nrows || j < b->nsegs || k < nse) {
+        uint64_t a = i < b->nrows ? b->rows[i].addr : UINT64_MAX;
+        if (j < b->nsegs && b->segs[j].lo < a) a = b->segs[j].lo;
+        if (k < nse && se[k] < a) a = se[k];
+        if (a >= hi) break;
+        if (i < b->nrows && b->rows[i].addr == a) {
+            const kperf__sym_row *r = &b->rows[i++];
+            c.file = r->file, c.line = r->line, c.col = r->col, c.disc = r->disc;
+        }
+        if (j < b->nsegs && b->segs[j].lo == a) c.scope = b->segs[j++].scope;
+        if (k < nse && se[k] == a) k++;
+        if (a < lo) continue; /* before the span: only the state carried into it counts */
+        size_t si;
+        c.off = (uint32_t)(a - lo);
+        c.up = c.scope < cu->nscopes && cu->scopes[c.scope].inlined ? cu->scopes[c.scope].parent
+                                                                    : KPERF__SYM_NONE;
+        c.sym = kperf__sym_find_from(d, a, kperf__sym_sym_upper(d, a), &si) ? (uint32_t)si
+                                                                          : KPERF__SYM_NONE;
+        kperf__sym_cell *prev = cu->ncells ? &cu->cells[cu->ncells - 1] : NULL;
+        if (prev && prev->file == c.file && prev->line == c.line && prev->col == c.col &&
+            prev->disc == c.disc && prev->scope == c.scope && prev->sym == c.sym)
+            continue; /* the same answer: the previous cell reaches further */
+        cu->cells[cu->ncells++] = c;
+    }
+    KPERF_FREE(se);
+    kperf__sym_cell *fit = (kperf__sym_cell *)KPERF_REALLOC(cu->cells, cu->ncells * sizeof *fit);
+    if (fit) cu->cells = fit;
+    return 0;
+}
+
+/* The bucket index over cu->cells: about one cell a bucket, so a lookup reads one bucket
+ * entry and one or two neighbouring cells. */
+static int kperf__sym_cu_buckets(kperf__sym_cu *cu) {
+    size_t n = cu->ncells;
+    if (n < 8 || n >= UINT32_MAX || !cu->span) return 0;
+    uint32_t shift = 0;
+    while (shift < 31 && (cu->span >> shift) >= n) shift++;
+    uint32_t nb = (uint32_t)(cu->span >> shift) + 1;
+    cu->b = (uint32_t *)KPERF_MALLOC(((size_t)nb + 1) * sizeof *cu->b);
+    if (!cu->b) return -ENOMEM;
+    size_t i = 0;
+    for (uint32_t k = 0; k < nb; k++) {
+        uint64_t start = (uint64_t)k << shift;
+        while (i < n && cu->cells[i].off <= start) i++;
+        cu->b[k] = (uint32_t)i;
+    }
+    cu->b[nb] = (uint32_t)n;
+    cu->shift = shift, cu->nb = nb;
+    return 0;
+}
+
+/* First step of a cell search for a: [*lo, *hi) holds the first cell past a's; every cell
+ * before *lo starts at or before a, every cell from *hi on after it. Split from the second
+ * step so that the caller can prefetch. */
+static inline void kperf__sym_cell_start(const kperf__sym_cu *cu, uint64_t a, size_t *lo,
+                                         size_t *hi) {
+    uint64_t o = a - cu->base;
+    *lo = 0, *hi = cu->ncells;
+    if (a < cu->base || o >= cu->span) {
+        *hi = 0; /* outside the cells: no answer */
+        return;
+    }
+    if (!cu->b) return;
+    uint64_t k = o >> cu->shift;
+    *lo = cu->b[k], *hi = cu->b[k + 1];
+}
+
+/* The cell covering a (the last one starting at or before it), or NULL. */
+static inline const kperf__sym_cell *kperf__sym_cell_end(const kperf__sym_cu *cu, size_t lo,
+                                                         size_t hi, uint64_t a) {
+    uint32_t o = (uint32_t)(a - cu->base);
+    while (hi - lo > 4) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cu->cells[mid].off <= o) lo = mid + 1;
+        else hi = mid;
+    }
+    while (lo < hi && cu->cells[lo].off <= o) lo++;
+    return lo ? &cu->cells[lo - 1] : NULL;
+}
+
+static const kperf__sym_cell *kperf__sym_find_cell(const kperf__sym_cu *cu, uint64_t a) {
+    size_t lo, hi;
+    kperf__sym_cell_start(cu, a, &lo, &hi);
+    return kperf__sym_cell_end(cu, lo, hi, a);
+}
+
 static void kperf__sym_cu_free(kperf__sym_cu *cu) {
     if (!cu) return;
-    if (cu->dem)
-        for (size_t i = 0; i < cu->nscopes; i++)
-            if (cu->dem[i] && cu->dem[i] != (char *)1) free(cu->dem[i]);
-    KPERF_FREE(cu->dem);
+    for (size_t i = 0; i < cu->nscopes; i++)
+        if (cu->scopes[i].dem && cu->scopes[i].dem != (char *)1) free(cu->scopes[i].dem);
     KPERF_FREE(cu->gsym);
-    kperf__sym_bix_free(&cu->rix);
-    kperf__sym_bix_free(&cu->six);
+    KPERF_FREE(cu->b);
     for (size_t i = 0; i < cu->nowned; i++) KPERF_FREE(cu->owned[i]);
     KPERF_FREE(cu->owned);
     KPERF_FREE(cu->files);
-    KPERF_FREE(cu->rows);
     KPERF_FREE(cu->scopes);
-    KPERF_FREE(cu->segs);
+    KPERF_FREE(cu->cells);
     KPERF_FREE(cu);
 }
 
@@ -1238,34 +1409,24 @@ static kperf__sym_cu *kperf__sym_cu_build(kperf__sym_dso *d, size_t i) {
         if (!rc) rc = kperf__sym_cu_flatten(&b);
     }
     if (!rc && b.cu->nscopes) {
-        b.cu->dem = (char **)kperf__calloc(b.cu->nscopes, sizeof *b.cu->dem);
         b.cu->gsym = (uint32_t *)kperf__calloc(b.cu->nscopes, sizeof *b.cu->gsym);
-        if (!b.cu->dem || !b.cu->gsym) rc = -ENOMEM;
+        if (!b.cu->gsym) rc = -ENOMEM;
         for (size_t k = 0; !rc && k < b.cu->nscopes; k++) /* lookups need not touch names */
-            if (!kperf__sym_mangled(b.cu->scopes[k].name)) b.cu->dem[k] = (char *)1;
+            if (!kperf__sym_mangled(b.cu->scopes[k].name)) b.cu->scopes[k].dem = (char *)1;
     }
-    if (!rc) rc = kperf__sym_bix_build(&b.cu->rix, b.cu->rows, b.cu->nrows, sizeof *b.cu->rows);
-    if (!rc) rc = kperf__sym_bix_build(&b.cu->six, b.cu->segs, b.cu->nsegs, sizeof *b.cu->segs);
+    if (!rc) rc = kperf__sym_cu_cells(&b, d, d->cuspan[2 * i], d->cuspan[2 * i + 1]);
+    if (!rc) rc = kperf__sym_cu_buckets(b.cu);
     KPERF_FREE(b.fmap.keys);
     KPERF_FREE(b.fmap.vals);
     KPERF_FREE(b.ranges);
+    KPERF_FREE(b.rows);
+    KPERF_FREE(b.segs);
     if (rc) {
         kperf__sym_cu_free(b.cu);
         return NULL;
     }
     __atomic_store_n(&d->cus[i], b.cu, __ATOMIC_RELEASE);
     return b.cu;
-}
-
-static const kperf__sym_row *kperf__sym_find_row(const kperf__sym_cu *cu, uint64_t a) {
-    ptrdiff_t i = kperf__sym_bix_find(&cu->rix, cu->rows, cu->nrows, sizeof *cu->rows, a);
-    if (i < 0 || cu->rows[i].file == KPERF__SYM_NONE) return NULL;
-    return &cu->rows[i];
-}
-
-static uint32_t kperf__sym_find_scope(const kperf__sym_cu *cu, uint64_t a) {
-    ptrdiff_t i = kperf__sym_bix_find(&cu->six, cu->segs, cu->nsegs, sizeof *cu->segs, a);
-    return i >= 0 ? cu->segs[i].scope : KPERF__SYM_NONE;
 }
 
 static const char *kperf__sym_cu_file(const kperf__sym_cu *cu, uint32_t f) {
@@ -1408,11 +1569,10 @@ static int kperf__sym_load_elf(kperf_symbolizer *s, kperf__sym_dso *d) {
     }
     if (rc) return kperf__fail(-rc, "symbols: %s: out of memory reading symbols", d->open_path);
     kperf__sym_finish_syms(d, s->d.gnu_compat);
-    d->dem = (char **)kperf__calloc(d->nsyms ? d->nsyms : 1, sizeof *d->dem);
-    if (!d->dem || kperf__sym_bix_build(&d->yix, d->syms, d->nsyms, sizeof *d->syms))
+    if (kperf__sym_bix_build(&d->yix, d->syms, d->nsyms, sizeof *d->syms))
         return kperf__fail(ENOMEM, "symbols: out of memory");
     for (size_t k = 0; k < d->nsyms; k++)
-        if (!kperf__sym_mangled(d->syms[k].name)) d->dem[k] = (char *)1;
+        d->syms[k].dem = kperf__sym_mangled(d->syms[k].name) ? NULL : (char *)1;
     if (!want_dwarf) return 0;
     Elf *de = main_dwarf ? d->elf : d->delf;
     if (!de) return 0; /* no DWARF anywhere: ELF symbols only */
@@ -1452,9 +1612,8 @@ static int kperf__sym_dso_load(kperf_symbolizer *s, kperf__sym_dso *d) {
 static void kperf__sym_dso_free(kperf__sym_dso *d) {
     if (!d) return;
     for (size_t i = 0; i < d->ncus; i++) kperf__sym_cu_free(d->cus[i]);
-    if (d->dem)
-        for (size_t i = 0; i < d->nsyms; i++)
-            if (d->dem[i] && d->dem[i] != (char *)1) free(d->dem[i]);
+    for (size_t i = 0; i < d->nsyms; i++)
+        if (d->syms[i].dem && d->syms[i].dem != (char *)1) free(d->syms[i].dem);
     for (size_t i = 0; i < d->nowned; i++) KPERF_FREE(d->owned[i]);
     KPERF_FREE(d->owned);
     if (d->dw) dwarf_end(d->dw);
@@ -1474,9 +1633,10 @@ static void kperf__sym_dso_free(kperf__sym_dso *d) {
     KPERF_FREE(d->gsecs);
     KPERF_FREE(d->syms);
     kperf__sym_bix_free(&d->yix);
-    KPERF_FREE(d->dem);
+    kperf__sym_bix_free(&d->cix);
     KPERF_FREE(d->curanges);
     KPERF_FREE(d->cuoffs);
+    KPERF_FREE(d->cuspan);
     KPERF_FREE(d->culang_c);
     KPERF_FREE(d->cus);
     KPERF_FREE(d);
@@ -1760,14 +1920,15 @@ static int kperf__sym_tab_frame(kperf__sym_tab *t, uint64_t addr, kperf_frame *f
 
 static void kperf__sym_set_sym(kperf__sym_dso *d, kperf_frame *f, size_t si) {
     f->mangled = d->syms[si].name;
-    f->function = kperf__sym_dem(&d->dem[si], d->syms[si].name);
+    f->function = kperf__sym_dem(&d->syms[si].dem, d->syms[si].name);
     f->symbol_addr = d->syms[si].lo;
 }
 
 static void kperf__sym_set_scope(kperf__sym_cu *cu, kperf_frame *f, uint32_t sc) {
-    f->mangled = cu->scopes[sc].name;
-    f->function = kperf__sym_dem(&cu->dem[sc], cu->scopes[sc].name);
-    f->symbol_addr = cu->scopes[sc].entry;
+    kperf__sym_scope *S = &cu->scopes[sc];
+    f->mangled = S->name;
+    f->function = kperf__sym_dem(&S->dem, S->name);
+    f->symbol_addr = S->entry;
 }
 
 static int kperf__sym_ready(kperf_symbolizer *s, kperf__sym_dso *d) {
@@ -1836,50 +1997,44 @@ static int kperf__sym_dso_frames(kperf_symbolizer *s, kperf__sym_dso *d, uint64_
     if (gnu && !kperf__sym_in_alloc(d, rel)) return 0;
     size_t si = 0;
     const kperf__sym_ent *sym = NULL;
-    const kperf__sym_row *row = NULL;
+    const kperf__sym_cell *cell = NULL;
     uint32_t sc = KPERF__SYM_NONE;
     kperf__sym_cu *cu;
     if (gnu) {
         sym = kperf__sym_find_gnu(d, rel, &si);
         cu = kperf__sym_cu_for(s, d, rel);
-        row = cu ? kperf__sym_find_row(cu, rel) : NULL;
-        sc = cu ? kperf__sym_find_scope(cu, rel) : KPERF__SYM_NONE;
+        cell = cu ? kperf__sym_find_cell(cu, rel) : NULL;
     } else {
-        /* The same three searches, arranged so that their cache misses overlap: all the
-         * buckets are read, then the elements are prefetched, then each search ends. */
+        /* One search finds the cell, which names the line row, the scope and the ELF
+         * symbol; the scope and symbol then load in parallel. */
         cu = kperf__sym_cu_for(s, d, rel);
-        size_t ylo, yhi, rlo = 0, rhi = 0, glo = 0, ghi = 0, rr = 1, gr = 1;
-        size_t yr = kperf__sym_bix_start(&d->yix, d->nsyms, rel, &ylo, &yhi);
         if (cu) {
-            rr = kperf__sym_bix_start(&cu->rix, cu->nrows, rel, &rlo, &rhi);
-            gr = kperf__sym_bix_start(&cu->six, cu->nsegs, rel, &glo, &ghi);
+            size_t clo, chi;
+            kperf__sym_cell_start(cu, rel, &clo, &chi);
+            if (clo) __builtin_prefetch(&cu->cells[clo - 1]);
+            if (clo < chi) __builtin_prefetch(&cu->cells[clo]);
+            cell = kperf__sym_cell_end(cu, clo, chi, rel);
         }
-        if (!yr && ylo < yhi) __builtin_prefetch(&d->syms[ylo]);
-        if (!rr && rlo < rhi) __builtin_prefetch(&cu->rows[rlo]);
-        if (!gr && glo < ghi) __builtin_prefetch(&cu->segs[glo]);
-        ptrdiff_t ri = -1, gi = -1;
-        if (cu) {
-            gi = gr ? (ptrdiff_t)gr - 2
-                    : kperf__sym_bix_end(&cu->six, cu->segs, sizeof *cu->segs, glo, ghi, rel);
-            sc = gi >= 0 ? cu->segs[gi].scope : KPERF__SYM_NONE;
-            if (sc < cu->nscopes) __builtin_prefetch(&cu->scopes[sc]), __builtin_prefetch(&cu->dem[sc]);
-            ri = rr ? (ptrdiff_t)rr - 2
-                    : kperf__sym_bix_end(&cu->rix, cu->rows, sizeof *cu->rows, rlo, rhi, rel);
+        if (cell) {
+            if (cell->scope < cu->nscopes) __builtin_prefetch(&cu->scopes[cell->scope]);
+            if (cell->up < cu->nscopes) __builtin_prefetch(&cu->scopes[cell->up]);
+            if (cell->sym < d->nsyms) sym = &d->syms[si = cell->sym];
+        } else {
+            sym = kperf__sym_find_from(d, rel, kperf__sym_sym_upper(d, rel), &si);
         }
-        ptrdiff_t yi = yr ? (ptrdiff_t)yr - 2
-                          : kperf__sym_bix_end(&d->yix, d->syms, sizeof *d->syms, ylo, yhi, rel);
-        sym = kperf__sym_find_from(d, rel, yi, &si);
-        if (ri >= 0 && cu->rows[ri].file != KPERF__SYM_NONE) row = &cu->rows[ri];
     }
     kperf_frame *f = &fr[0];
-    if (row) {
-        f->file = kperf__sym_cu_file(cu, row->file);
-        f->line = row->line, f->column = row->col, f->discriminator = row->disc;
+    if (cell) {
+        sc = cell->scope;
+        if (cell->file != KPERF__SYM_NONE) {
+            f->file = kperf__sym_cu_file(cu, cell->file);
+            f->line = cell->line, f->column = cell->col, f->discriminator = cell->disc;
+        }
     }
     if (sc == KPERF__SYM_NONE || sc >= cu->nscopes) {
         if (sym) kperf__sym_set_sym(d, f, si);
         if (sym && gnu && !f->file) f->file = sym->srcfile;
-        return sym || row || !gnu ? 1 : 0;
+        return sym || (cell && cell->file != KPERF__SYM_NONE) || !gnu ? 1 : 0;
     }
     const kperf__sym_scope *S = &cu->scopes[sc];
     kperf__sym_set_scope(cu, f, sc);
@@ -2036,6 +2191,9 @@ KPERF_API int kperf_symbolizer_open(kperf_symbolizer **out, const kperf_symboliz
     s->d.debug_dir = s->d.kallsyms_path = s->d.perf_map_dir = s->d.proc_dir = NULL;
     pthread_mutex_init(&s->mu, NULL);
     pthread_rwlock_init(&s->maplock, NULL);
+    struct timespec ts; /* a generation no earlier symbolizer at this address had */
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    s->gen = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
     if (!s->debug_dir || !s->kallsyms_path || !s->perf_map_dir || !s->proc_dir) {
         kperf_symbolizer_close(s);
         return kperf__fail(ENOMEM, "kperf_symbolizer_open: out of memory");
@@ -2149,7 +2307,7 @@ KPERF_API int kperf_symbolizer_add_module(kperf_symbolizer *s, const kperf_modul
     } else if (p) {
         r2 = kperf__sym_map_insert(p, (kperf__sym_map){m->start, m->start + m->len, m->pgoff, d});
     }
-    pthread_rwlock_unlock(&s->maplock);
+    kperf__sym_maps_changed(s);
     if (r2) return kperf__fail(ENOMEM, "symbols: out of memory");
     return rc;
 }
@@ -2163,7 +2321,7 @@ KPERF_API int kperf_symbolizer_add_pid(kperf_symbolizer *s, pid_t pid) {
         int e = errno;
         pthread_rwlock_wrlock(&s->maplock);
         kperf__sym_proc_get(s, pid); /* remember it: no retry on every lookup */
-        pthread_rwlock_unlock(&s->maplock);
+        kperf__sym_maps_changed(s);
         return kperf__fail(e == ENOENT ? KPERF_ENOTARGET : e, "symbols: cannot read %s: %s%s",
                            path, strerror(e), e == ENOENT ? " (the process has exited)" : "");
     }
@@ -2188,7 +2346,7 @@ KPERF_API int kperf_symbolizer_add_pid(kperf_symbolizer *s, pid_t pid) {
     fclose(f);
     pthread_rwlock_wrlock(&s->maplock);
     kperf__sym_proc_get(s, pid);
-    pthread_rwlock_unlock(&s->maplock);
+    kperf__sym_maps_changed(s);
     return added;
 }
 
@@ -2198,12 +2356,21 @@ KPERF_API int kperf_symbolizer_lookup(kperf_symbolizer *s, pid_t pid, uint64_t a
     if (!max) return 0;
     if (s->d.include_kernel && kperf__sym_is_kernel(addr))
         return kperf__sym_kernel_frames(s, addr, frames);
+    kperf__sym_hint *h = &kperf__sym_last;
+    if (h->s == s && h->pid == pid && h->gen == __atomic_load_n(&s->gen, __ATOMIC_ACQUIRE)) {
+        if (h->fdso) return kperf__sym_dso_frames(s, h->fdso, addr, addr, frames, max);
+        if (addr - h->m.start < h->m.end - h->m.start)
+            return kperf__sym_dso_frames(s, h->m.dso, addr, kperf__sym_map_vaddr(&h->m, addr),
+                                         frames, max);
+    }
     kperf__sym_proc *p = NULL;
     kperf__sym_map m = {0, 0, 0, NULL};
     kperf__sym_dso *fd = NULL;
+    uint64_t gen = 0;
     for (int attempt = 0; attempt < 2 && !p; attempt++) {
         bool found;
         pthread_rwlock_rdlock(&s->maplock); /* one shared section per lookup */
+        gen = __atomic_load_n(&s->gen, __ATOMIC_RELAXED);
         ptrdiff_t i = kperf__sym_proc_idx(s, pid, &found);
         if (found) {
             p = s->procs[i];
@@ -2218,10 +2385,14 @@ KPERF_API int kperf_symbolizer_lookup(kperf_symbolizer *s, pid_t pid, uint64_t a
             if (rc < 0) return rc;
         }
     }
-    if (fd) return kperf__sym_dso_frames(s, fd, addr, addr, frames, max);
+    if (fd) {
+        *h = (kperf__sym_hint){s, gen, pid, {0, 0, 0, NULL}, fd};
+        return kperf__sym_dso_frames(s, fd, addr, addr, frames, max);
+    }
     if (!m.dso) return kperf__sym_jit_frames(s, p, addr, frames);
     int rc = kperf__sym_ready(s, m.dso);
     if (rc) return rc;
+    *h = (kperf__sym_hint){s, gen, pid, m, NULL};
     return kperf__sym_dso_frames(s, m.dso, addr, kperf__sym_map_vaddr(&m, addr), frames, max);
 }
 
