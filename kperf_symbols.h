@@ -214,9 +214,12 @@ KPERF_API int kperf_flamegraph_write(const char *svg_path, const kperf_flamegrap
  *  KPERF_SAMPLE_REGS_USER) and the stack copy (stack, stack_dyn_size from
  *  KPERF_SAMPLE_STACK_USER). Kernel frames of its call chain, when it has some, are kept.
  *  @param regs_mask the `sample_regs_user` mask the registers were recorded with
- *  (kperf_sampler_desc::regs_user_mask, or the file's attr); 0 = the sampler's default
- *  (x86-64: bp, sp, ip). It must hold ip and sp; the more registers, the fewer frames are
- *  lost to code that keeps its frame base in a callee-saved register (KPERF_UNWIND_REGS).
+ *  (kperf_sampler_desc::regs_user_mask, or kperf_perfdata_events::regs_user_mask); 0 = one
+ *  of the usual sets, told apart by the number of registers: KPERF_UNWIND_REGS
+ *  (kperf_sampler_desc::dwarf_callchain), `perf record --call-graph dwarf`'s (x86-64), or
+ *  the sampler's default bp, sp, ip (x86-64; arm64: fp, lr, sp, pc).
+ *  It must hold ip and sp; the more registers, the fewer frames are lost to code that keeps
+ *  its frame base in a callee-saved register.
  *  @param ips receives the chain in the layout of kperf_sample::ips, innermost first: the
  *  sampled user ip, then return addresses (look those up as addr - 1). When kernel frames
  *  are kept they come first, after KPERF_CONTEXT_KERNEL, and the user frames follow
@@ -224,7 +227,8 @@ KPERF_API int kperf_flamegraph_write(const char *svg_path, const kperf_flamegrap
  *  @param max capacity of @p ips.
  *  @return the entries written (at least the sampled ip: unwinding stops quietly where the
  *  stack copy, the registers or the CFI run out), or a negative error code: -EINVAL (no
- *  user registers, or the mask lacks ip or sp), -KPERF_ENOTARGET (a process never added
+ *  user registers, a mask that lacks ip or sp or does not match the number of registers),
+ *  -KPERF_ENOTARGET (a process never added
  *  that has exited), -KPERF_ENOTSUP (an architecture without a register table, or a process
  *  added with file_vaddr), -KPERF_ECORRUPT (none of the process's modules can be read).
  *  *Thread safety:* may be called from several threads; unwinds of one symbolizer are
@@ -2304,6 +2308,17 @@ static int kperf__unw_regs(kperf__unw_cur *c, const kperf_sample *smp, uint64_t 
     if (!smp->regs_abi || !smp->regs || !smp->nregs)
         return kperf__fail(EINVAL, "unwind: sample of pid %u has no user registers (sample "
                            "with KPERF_SAMPLE_REGS_USER)", smp->pid);
+    if (!mask) /* kperf's dwarf_callchain set, perf's --call-graph dwarf set, bp/sp/ip */
+        mask = smp->nregs == (uint32_t)kperf__popcount64(KPERF_UNWIND_REGS) ? KPERF_UNWIND_REGS
+#if defined(__aarch64__)
+                                                                   : 0x1e0000000ull;
+#else
+             : smp->nregs == 20 ? 0xff0fffull : 0x1c0ull;
+#endif
+    if ((uint32_t)kperf__popcount64(mask) != smp->nregs)
+        return kperf__fail(EINVAL, "unwind: the sample holds %u registers, the mask 0x%" PRIx64
+                           " names %d: pass the mask it was recorded with", smp->nregs, mask,
+                           kperf__popcount64(mask));
     bool have_pc = false, have_sp = false;
     uint32_t k = 0;
     for (unsigned bit = 0; bit < 64 && k < smp->nregs; bit++) {
@@ -2449,12 +2464,15 @@ static Dwfl *kperf__unw_build(kperf_symbolizer *s, kperf__unw *u, const kperf__s
     if (!dwfl) return NULL;
     dwfl_report_begin(dwfl);
     for (size_t i = 0; i < n; i++) {
-        if (!m[i].dso || kperf__sym_ready(s, m[i].dso) < 0) continue;
-        uint64_t bias = m[i].start - kperf__sym_map_vaddr(&m[i], m[i].start);
-        bool dup = false; /* one report per (file, bias): a file's segments share it */
-        for (size_t k = 0; k < i && !dup; k++)
-            dup = m[k].dso == m[i].dso && m[k].start - kperf__sym_map_vaddr(&m[k], m[k].start) == bias;
-        if (!dup) kperf__unw_report(dwfl, m[i].dso, bias);
+        /* One report per file, from its mapping of the lowest file offset: a page of a data
+         * mapping can hold two segments, and would give an ambiguous bias. */
+        size_t best = i;
+        for (size_t k = 0; k < n; k++)
+            if (m[k].dso == m[i].dso && (m[k].pgoff < m[best].pgoff || (m[k].pgoff ==
+                                         m[best].pgoff && m[k].start < m[best].start)))
+                best = k;
+        if (best != i || !m[i].dso || kperf__sym_ready(s, m[i].dso) < 0) continue;
+        kperf__unw_report(dwfl, m[i].dso, m[i].start - kperf__sym_map_vaddr(&m[i], m[i].start));
     }
     dwfl_report_end(dwfl, NULL, NULL);
     if (!dwfl_attach_state(dwfl, NULL, u->cur.pid, &kperf__unw_thread_cbs, u)) {
@@ -2567,13 +2585,6 @@ KPERF_API int kperf_symbolizer_unwind(kperf_symbolizer *s, const kperf_sample *s
     if (!s || !smp || (!ips && max))
         return kperf__fail(EINVAL, "kperf_symbolizer_unwind: NULL argument");
     if (!max) return 0;
-    if (!regs_mask) {
-#if defined(__x86_64__)
-        regs_mask = (1ull << 6) | (1ull << 7) | (1ull << 8);
-#elif defined(__aarch64__)
-        regs_mask = (1ull << 29) | (1ull << 30) | (1ull << 31) | (1ull << 32);
-#endif
-    }
     kperf__unw *u = kperf__unw_get(s);
     if (!u) return kperf__fail(ENOMEM, "unwind: out of memory");
     pthread_mutex_lock(&u->mu);

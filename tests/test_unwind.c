@@ -42,6 +42,8 @@ KT_TEST(fixture_dwarf_vs_fp) {
     }
     unw_kill(pid);
     kperf_symbolizer_close(sym);
+    printf("# %zu samples, %zu in c: DWARF chain in %zu, past main in %zu, frame-pointer "
+           "chain in %zu\n", set.n, in_c, dwarf_ok, deeper, fp_ok);
     unw_set_free(&set);
     KT_CHECK(in_c >= 20, "only %zu samples in c", in_c);
     KT_CHECK(dwarf_ok * 10 >= in_c * 9, "DWARF chains c;b;a;main in %zu of %zu samples",
