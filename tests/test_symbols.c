@@ -478,7 +478,10 @@ typedef struct hint_reader {
 static void *hint_reader_main(void *p) {
     hint_reader *r = (hint_reader *)p;
     char scratch[HN][96];
-    while (!__atomic_load_n(&r->changed, __ATOMIC_ACQUIRE)) hint_names(r->s, r->pid, scratch), __atomic_add_fetch(&r->rounds, 1, __ATOMIC_RELAXED);
+    while (!__atomic_load_n(&r->changed, __ATOMIC_ACQUIRE)) {
+        hint_names(r->s, r->pid, scratch);
+        __atomic_add_fetch(&r->rounds, 1, __ATOMIC_RELAXED);
+    }
     hint_names(r->s, r->pid, r->after);
     return NULL;
 }
