@@ -1656,7 +1656,8 @@ static kperf__sym_dso *kperf__sym_dso_get(kperf_symbolizer *s, const char *path,
         kperf__sym_dso *d = s->dsos[i];
         bool same = nbid ? d->nbuild_id == nbid && !memcmp(d->build_id, bid, nbid)
                   : have_st ? d->dev == st.st_dev && d->ino == st.st_ino && !d->mem
-                            : !strcmp(d->path, path) && !d->mem && !mem;
+                            : !strcmp(d->open_path, open_path ? open_path : path) &&
+                                  !d->mem && !mem; /* not the process's name: containers */
         if (same) {
             KPERF_FREE(mem);
             return d;

@@ -13,6 +13,7 @@
 #include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static const char *B;
@@ -187,6 +188,98 @@ KT_TEST(mmap2_modules_of_exited_process) {
     KT_CHECK(kperf_symbolizer_lookup(s, gone + 1, fn, g, 4) >= 1);
     KT_CHECK(kperf_symbolizer_lookup(s, getpid(), fn, f, 4) >= 1);
     KT_CHECK(f[0].module == g[0].module, "module not shared: %p %p", (void *)f[0].module, (void *)g[0].module);
+    kperf_symbolizer_close(s);
+}
+
+/* Load address of the mapping of `path_part` at file offset 0 in pid's maps, or 0. */
+static uint64_t map_base(pid_t pid, const char *path_part) {
+    char p[64], line[1024];
+    snprintf(p, sizeof p, "/proc/%d/maps", (int)pid);
+    FILE *m = fopen(p, "r");
+    uint64_t r = 0;
+    while (m && !r && fgets(line, sizeof line, m)) {
+        uint64_t a, b, off;
+        if (sscanf(line, "%lx-%lx %*s %lx", &a, &b, &off) == 3 && off == 0 && strstr(line, path_part))
+            r = a;
+    }
+    if (m) fclose(m);
+    return r;
+}
+
+/* A running program whose file was deleted: read through /proc/PID/map_files. */
+KT_TEST(deleted_file_of_live_process) {
+    const char *src = fixture("deleted_src", "-O0 -g");
+    if (!src) KT_SKIP("cannot build the fixture");
+    char run[700];
+    snprintf(run, sizeof run, "%s/deleted_run", fixdir);
+    KT_EQ_INT(sh("cp %s %s", src, run), 0);
+    int in[2], out[2];
+    KT_EQ_INT(pipe(in), 0);
+    KT_EQ_INT(pipe(out), 0);
+    pid_t child = fork();
+    if (child == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(in[0], 0), dup2(out[1], 1), dup2(null, 2);
+        close(in[1]), close(out[0]);
+        execl(run, run, "--wait", (char *)NULL);
+        _exit(127);
+    }
+    close(in[0]), close(out[1]);
+    char ready[64] = "";
+    KT_CHECK(read(out[0], ready, sizeof ready - 1) > 0 && !strncmp(ready, "ready", 5), "%s", ready);
+    KT_EQ_INT(unlink(run), 0);
+    uint64_t load = map_base(child, "deleted_run (deleted)");
+    KT_CHECK(load != 0, "no deleted mapping in the child's maps");
+    kperf_symbolizer *s;
+    KT_EQ_INT(kperf_symbolizer_open(&s, NULL), 0);
+    kperf_frame f[8];
+    uint64_t fn = elf_sym(src, "sym_run_all");
+    int n = kperf_symbolizer_lookup(s, child, load + fn + 4, f, 8);
+    KT_CHECK(n >= 1, "%d %s", n, kperf_errmsg());
+    if (n >= 1) {
+        KT_EQ_STR(f[n - 1].function, "sym_run_all");
+        KT_EQ_STR(base(f[0].file), "sym_fixture.c");
+        KT_CHECK(f[0].line > 0);
+        KT_CHECK(f[0].module && strstr(f[0].module, "deleted_run (deleted)"), "%s", f[0].module);
+    }
+    kperf_symbolizer_close(s);
+    close(in[1]);
+    close(out[0]);
+    waitpid(child, NULL, 0);
+}
+
+/* A process in a container names files as its mount namespace sees them: kperf opens them
+ * through /proc/PID/root (a fake /proc here: proc_dir). */
+KT_TEST(container_files_through_proc_root) {
+    const char *bin = fixture("root_src", "-O0 -g");
+    if (!bin) KT_SKIP("cannot build the fixture");
+    char proc[600];
+    snprintf(proc, sizeof proc, "%s/fakeproc", fixdir);
+    KT_EQ_INT(sh("rm -rf %s && mkdir -p %s/4242/root/app/bin %s/4243 && cp %s %s/4242/root/app/bin/prog",
+                 proc, proc, proc, bin, proc), 0);
+    const char *line = "55d000000000-55d000100000 r-xp 00000000 08:01 1234 /app/bin/prog\n";
+    for (int pid = 4242; pid <= 4243; pid++) {
+        char mp[700];
+        snprintf(mp, sizeof mp, "%s/%d/maps", proc, pid);
+        FILE *m = fopen(mp, "w");
+        KT_CHECK(m != NULL);
+        if (m) fputs(line, m), fclose(m);
+    }
+    kperf_symbolizer *s;
+    KT_EQ_INT(kperf_symbolizer_open(&s, &(kperf_symbolizer_desc){.proc_dir = proc}), 0);
+    kperf_frame f[8];
+    uint64_t a = 0x55d000000000ull + elf_sym(bin, "sym_run_all") + 4;
+    int n = kperf_symbolizer_lookup(s, 4242, a, f, 8);
+    KT_CHECK(n >= 1, "%d %s", n, kperf_errmsg());
+    if (n >= 1) {
+        KT_EQ_STR(f[n - 1].function, "sym_run_all");
+        KT_EQ_STR(f[0].module, "/app/bin/prog"); /* named as the process sees it */
+        KT_CHECK(f[0].line > 0);
+    }
+    /* the same maps without the container's root: /app/bin/prog is not on this host */
+    n = kperf_symbolizer_lookup(s, 4243, a, f, 8);
+    KT_CHECK(n < 0 && kperf_errcode() == -ENOENT, "n=%d", n);
+    KT_CHECK(strstr(kperf_errmsg(), "/app/bin/prog") != NULL, "%s", kperf_errmsg());
     kperf_symbolizer_close(s);
 }
 
@@ -664,6 +757,8 @@ int main(void) {
     KT_RUN(live_self_symbolization);
     KT_RUN(dlopen_shared_library);
     KT_RUN(mmap2_modules_of_exited_process);
+    KT_RUN(deleted_file_of_live_process);
+    KT_RUN(container_files_through_proc_root);
     KT_RUN(vdso);
     KT_RUN(kernel_kallsyms_fixture);
     KT_RUN(kernel_live_kallsyms);
