@@ -1,6 +1,7 @@
 /* Shared by tests/test_unwind*.c: run the fixture tests/progs/unwind_busy (main -> a -> b ->
  * c, no frame pointers) under a sampler that records user registers and stack copies, and
  * keep copies of the samples. */
+#pragma GCC diagnostic ignored "-Wunused-function" /* each test uses a part */
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -122,3 +123,79 @@ static bool unw_has_chain(const char **names, size_t n) {
     }
     return false;
 }
+
+/* ---- self-unwinding: registers and stack of this very process ---------------------- */
+/* self_a -> self_b -> self_c -> self_capture: a snapshot in perf register order. */
+
+#if defined(__x86_64__)
+typedef struct self_snap {
+    uint64_t regs[24]; /* perf order */
+    unsigned char stack[16384];
+    uint64_t len;
+} self_snap;
+
+static uint64_t stack_top(uint64_t sp) {
+    FILE *f = fopen("/proc/self/maps", "r");
+    char line[512];
+    uint64_t top = sp;
+    while (f && fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && sp >= lo && sp < hi) top = hi;
+    }
+    if (f) fclose(f);
+    return top;
+}
+
+/* Byte copy without ASan's checks: the stack holds other frames' redzones. */
+__attribute__((no_sanitize_address, noinline)) static void raw_copy(unsigned char *d,
+                                                                   const unsigned char *s,
+                                                                   size_t n) {
+    for (size_t i = 0; i < n; i++) ((volatile unsigned char *)d)[i] = s[i];
+}
+
+__attribute__((noinline, noclone)) static void self_capture(self_snap *o) {
+    uint64_t *r = o->regs;
+    __asm__ volatile("movq %%rax, 0(%0)\n\t"
+                     "movq %%rbx, 8(%0)\n\t"
+                     "movq %%rcx, 16(%0)\n\t"
+                     "movq %%rdx, 24(%0)\n\t"
+                     "movq %%rsi, 32(%0)\n\t"
+                     "movq %%rdi, 40(%0)\n\t"
+                     "movq %%rbp, 48(%0)\n\t"
+                     "movq %%rsp, 56(%0)\n\t"
+                     "leaq 0(%%rip), %%rax\n\t"
+                     "movq %%rax, 64(%0)\n\t"
+                     "movq %%r8, 128(%0)\n\t"
+                     "movq %%r9, 136(%0)\n\t"
+                     "movq %%r10, 144(%0)\n\t"
+                     "movq %%r11, 152(%0)\n\t"
+                     "movq %%r12, 160(%0)\n\t"
+                     "movq %%r13, 168(%0)\n\t"
+                     "movq %%r14, 176(%0)\n\t"
+                     "movq %%r15, 184(%0)\n\t"
+                     :
+                     : "r"(r)
+                     : "rax", "memory");
+    uint64_t sp = r[7], top = stack_top(sp);
+    o->len = top - sp < sizeof o->stack ? top - sp : sizeof o->stack;
+    raw_copy(o->stack, (const unsigned char *)(uintptr_t)sp, o->len);
+}
+
+static volatile int self_sink;
+__attribute__((noinline, noclone)) static void self_c(self_snap *o) { self_capture(o); self_sink++; }
+__attribute__((noinline, noclone)) static void self_b(self_snap *o) { self_c(o); self_sink++; }
+__attribute__((noinline, noclone)) static void self_a(self_snap *o) { self_b(o); self_sink++; }
+
+/* A sample built from a snapshot: the registers of KPERF_UNWIND_REGS in mask order. */
+static void self_sample(self_snap *o, kperf_sample *s, uint64_t *regs) {
+    memset(s, 0, sizeof *s);
+    uint32_t k = 0;
+    for (int bit = 0; bit < 24; bit++)
+        if (KPERF_UNWIND_REGS >> bit & 1) regs[k++] = o->regs[bit];
+    s->pid = (uint32_t)getpid();
+    s->ip = o->regs[8];
+    s->regs_abi = 2, s->regs = regs, s->nregs = k;
+    s->stack = o->stack, s->stack_size = s->stack_dyn_size = o->len;
+}
+#endif
+
