@@ -1138,7 +1138,8 @@ typedef struct kperf_sampler_desc {
                                   asked, on the first event) */
     bool context_switch;     /**< also ask for SWITCH / SWITCH_CPU_WIDE records */
     kperf_clock clock;       /**< timestamp clock; default CLOCK_MONOTONIC */
-    uint32_t ring_pages;     /**< data pages per ring, a power of two; 0 = 128 (512 KiB) */
+    uint32_t ring_pages;     /**< data pages per ring, a power of two; 0 = 128 (512 KiB),
+                                  512 (2 MiB) with dwarf_callchain */
     uint32_t wakeup_bytes;   /**< kperf_sampler_fd() becomes readable when a ring holds this
                                   many bytes; 0 = a quarter of the ring */
 } kperf_sampler_desc;
@@ -2012,7 +2013,10 @@ typedef struct PmuAttr {
     unsigned excludeKernel; /**< 1: do not collect kernel space (needed as an unprivileged
                                  user when perf_event_paranoid is 2) */
     enum SymbolMode symbolMode; /**< SAMPLING: how stacks are symbolized */
-    unsigned callStack;     /**< SAMPLING: 1 = whole call chains, 0 = the top frame only */
+    unsigned callStack;     /**< SAMPLING: 1 = whole call chains, 0 = the top frame only;
+                                 2 (a kperf extension) = whole call chains unwound with
+                                 DWARF CFI from user registers and 8 KiB of stack per
+                                 sample, for code built without frame pointers */
     unsigned long long dataFilter; /**< SPE_SAMPLING: SPE_* data filter bits */
     unsigned evFilter;      /**< SPE_SAMPLING: SpeEventFilter bits */
     unsigned long minLatency;   /**< SPE_SAMPLING: keep records with at least this latency */
@@ -6706,7 +6710,7 @@ static int kperf__sampling_defaults(kperf_sampler *s, const kperf_sampler_desc *
     if (in) *d = *in;
     else memset(d, 0, sizeof *d);
     if (!d->events || !*d->events) d->events = "cpu-clock";
-    if (!d->ring_pages) d->ring_pages = 128;
+    if (!d->ring_pages) d->ring_pages = d->dwarf_callchain ? 512 : 128; /* 8 KiB samples */
     if (d->ring_pages & (d->ring_pages - 1))
         return kperf__fail(EINVAL, "ring_pages %u is not a power of two", d->ring_pages);
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
@@ -10981,6 +10985,7 @@ static int kperf__lk_open_sampling(kperf__lk_task *t, const PmuAttr *a) {
     else
         d.period = a->period;
     d.callchain = a->callStack != 0;
+    d.dwarf_callchain = a->callStack == 2;
     d.include_kernel = !a->excludeKernel;
     d.exclude_user = a->excludeUser != 0;
     d.branch_filter = a->branchSampleFilter;
@@ -11000,6 +11005,12 @@ static int kperf__lk_open_sampling(kperf__lk_task *t, const PmuAttr *a) {
         sd.include_kernel = !a->excludeKernel;
         rc = kperf_symbolizer_open(&t->sym, &sd);
         if (rc < 0) return kperf__lk_fail(rc);
+    }
+    if (a->callStack == 2) { /* unwinding needs the maps: of running processes too */
+        if (!t->sym && (rc = kperf_symbolizer_open(&t->sym, &(kperf_symbolizer_desc){
+                            .mode = KPERF_SYMBOL_NONE})) < 0)
+            return kperf__lk_fail(rc);
+        for (unsigned i = 0; i < a->numPid; i++) kperf_symbolizer_add_pid(t->sym, a->pidList[i]);
     }
     return 0;
 }
@@ -11090,6 +11101,12 @@ static int kperf__lk_stack(kperf__lk_rd *r, PmuData *d, const kperf_sample *smp)
     const uint64_t *ips = &one;
     uint32_t n = 1;
     if (r->t->callstack && smp->nips) ips = smp->ips, n = smp->nips;
+    uint64_t dw[256];
+    if (r->t->callstack && smp->stack && smp->regs_abi && r->t->sym) { /* DWARF call chain */
+        int k = kperf_symbolizer_unwind(r->t->sym, smp, r->t->sampler->layout.regs_user_mask,
+                                        dw, 256);
+        if (k > 0) ips = dw, n = (uint32_t)k;
+    }
     bool caller = false;
     for (uint32_t i = 0; i < n; i++) {
         if (ips[i] >= KPERF_CONTEXT_MAX) continue;

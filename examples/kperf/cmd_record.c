@@ -217,7 +217,6 @@ int cmd_record(int argc, char **argv) {
         default: return record_usage(stderr);
         }
     }
-    if (d.stack_user_size && !d.ring_pages) d.ring_pages = 512; /* ~8 KiB per sample */
     char **cmd = argv + optind;
     int ncmd = argc - optind;
     bool targets = npids || ncpus || d.all_cpus;
