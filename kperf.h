@@ -360,6 +360,10 @@ enum kperf_event_flags {
     KPERF_EV_EXCLUDE_HV = 1u << 2,      /**< do not count the hypervisor */
     KPERF_EV_PINNED = 1u << 3,          /**< `:D`, pinned: always on the PMU */
     KPERF_EV_FREQ = 1u << 4,            /**< the `freq=N` term: period holds a frequency */
+    KPERF_EV_MODE_SET = 1u << 5,        /**< a `u`/`k`/`h` modifier was written: the three
+                                             exclude bits, not the counter's or sampler's
+                                             defaults (such as include_kernel), decide what
+                                             is counted (`:uk` counts the kernel too) */
 };
 
 /** One parsed event, ready to become a perf_event_attr. */
@@ -4027,6 +4031,7 @@ KPERF__PRIV int kperf__parse_mods(kperf__parser *P, uint32_t *flags, uint8_t *pr
     if (P->pos == start) return kperf__parse_error(P, P->pos, "expected a modifier (u k h p D)");
     if (p > 3) return kperf__parse_error(P, start, "at most 3 'p' modifiers (:ppp)");
     if (ukh) {
+        *flags |= KPERF_EV_MODE_SET;
         if (!(ukh & 1)) *flags |= KPERF_EV_EXCLUDE_USER;
         if (!(ukh & 2)) *flags |= KPERF_EV_EXCLUDE_KERNEL;
         if (!(ukh & 4)) *flags |= KPERF_EV_EXCLUDE_HV;
@@ -4812,7 +4817,8 @@ static void kperf__count_attr(const kperf_counter_desc *d, const kperf_event *ev
     a->inherit = task && (d->inherit || d->per_thread);
     a->inherit_stat = a->inherit && d->per_thread;
     a->enable_on_exec = leader && d->enable_on_exec;
-    bool explicit_mode = ev->flags & (KPERF_EV_EXCLUDE_USER | KPERF_EV_EXCLUDE_KERNEL);
+    bool explicit_mode = ev->flags & (KPERF_EV_MODE_SET | KPERF_EV_EXCLUDE_USER |
+                                      KPERF_EV_EXCLUDE_KERNEL);
     if (!explicit_mode && !uncore) {
         a->exclude_kernel = !d->include_kernel;
         a->exclude_hv = !d->include_hv;
@@ -6468,7 +6474,8 @@ static void kperf__sampling_attr(const kperf_sampler *s, size_t i) {
     const kperf_sampler_desc *d = &s->d;
     struct perf_event_attr *a = &s->attrs[i];
     bool first = i == 0;
-    uint32_t mods = s->evflags[i] & (KPERF_EV_EXCLUDE_USER | KPERF_EV_EXCLUDE_KERNEL);
+    uint32_t mods = s->evflags[i] & (KPERF_EV_MODE_SET | KPERF_EV_EXCLUDE_USER |
+                                     KPERF_EV_EXCLUDE_KERNEL);
     a->size = sizeof *a;
     a->sample_type = s->layout.sample_type;
     if (a->type == PERF_TYPE_TRACEPOINT) a->sample_type |= PERF_SAMPLE_RAW;
