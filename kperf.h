@@ -1113,6 +1113,12 @@ typedef struct kperf_sampler_desc {
     uint64_t period;         /**< sample every this many events; wins over freq */
     bool callchain;          /**< record call chains (frame-pointer walk by the kernel) */
     uint16_t max_stack;      /**< deepest call chain kept; 0 = the kernel's limit (127) */
+    bool dwarf_callchain;    /**< record what DWARF call graphs need, as `perf record
+                                  --call-graph dwarf`: user registers (regs_user_mask, 0 =
+                                  every general register), a user stack copy
+                                  (stack_user_size), call chains with their kernel part
+                                  only, and MMAP2 records of data mappings too; the user
+                                  frames come from kperf_symbolizer_unwind() */
     bool include_kernel;     /**< also sample kernel code (needs perf_event_paranoid <= 1
                                   or CAP_PERFMON); default: user space only */
     bool exclude_user;       /**< do not sample user code (default: user code sampled) */
@@ -1332,6 +1338,8 @@ typedef struct kperf_perfdata_events {
     size_t n;                       /**< number of events (at most 16 are kept) */
     char names[16][64];             /**< names from EVENT_DESC ("" until it was read) */
     uint64_t sample_type[16];       /**< sample_type of each event */
+    uint64_t regs_user_mask[16];    /**< sample_regs_user of each event: which registers a
+                                         KPERF_SAMPLE_REGS_USER sample holds, in bit order */
     uint64_t records;               /**< records delivered so far */
 } kperf_perfdata_events;
 
@@ -6501,6 +6509,7 @@ static void kperf__sampling_attr(const kperf_sampler *s, size_t i) {
     a->exclude_user = mods ? !!(mods & KPERF_EV_EXCLUDE_USER) : d->exclude_user;
     a->exclude_hv = 1;
     a->exclude_callchain_kernel = a->exclude_kernel || !d->include_kernel;
+    a->exclude_callchain_user = d->dwarf_callchain; /* the stack copy gives them */
     a->sample_id_all = 1;
     a->watermark = 1;
     a->wakeup_watermark = d->wakeup_bytes;
@@ -6514,6 +6523,7 @@ static void kperf__sampling_attr(const kperf_sampler *s, size_t i) {
     }
     if (first && !d->no_sideband) {
         a->mmap = a->mmap2 = a->comm = a->comm_exec = a->task = 1;
+        a->mmap_data = d->dwarf_callchain; /* perf's unwinder reads .eh_frame_hdr through them */
     }
     if (first && d->context_switch) a->context_switch = 1;
 }
@@ -6715,6 +6725,14 @@ static int kperf__sampling_defaults(kperf_sampler *s, const kperf_sampler_desc *
     uint64_t st = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME |
                   PERF_SAMPLE_CPU | PERF_SAMPLE_PERIOD | d->fields;
     if (d->callchain) st |= PERF_SAMPLE_CALLCHAIN;
+    if (d->dwarf_callchain) {
+        st |= PERF_SAMPLE_CALLCHAIN | PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER;
+#if defined(__x86_64__)
+        if (!d->regs_user_mask) d->regs_user_mask = 0xff01ffull; /* = KPERF_UNWIND_REGS */
+#elif defined(__aarch64__)
+        if (!d->regs_user_mask) d->regs_user_mask = 0x1ffffffffull;
+#endif
+    }
     if (d->branch_filter) st |= PERF_SAMPLE_BRANCH_STACK;
     st &= ~(uint64_t)(PERF_SAMPLE_READ | PERF_SAMPLE_AUX);
     if (!d->regs_user_mask && (st & (PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER))) {
@@ -7721,6 +7739,7 @@ static int kperf__pdin_attr(kperf__pdin *in, const unsigned char *b, size_t n,
     if (events) {
         events->n = in->nev;
         events->sample_type[e] = a.sample_type;
+        events->regs_user_mask[e] = a.sample_regs_user;
     }
     return 0;
 }
