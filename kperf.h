@@ -1669,7 +1669,8 @@ typedef struct kperf_syscalls_desc {
 /** A live syscall tracer (libkperf's trace_open with TRACE_SYS_CALL). Opaque.
  *  With funcs it opens syscalls:sys_enter_NAME / sys_exit_NAME for each; without, it
  *  opens raw_syscalls:sys_enter / sys_exit and learns each number's name from the running
- *  kernel: a private ftrace instance (tracefs instances/kperf-PID-N, removed at close)
+ *  kernel: a private ftrace instance (tracefs instances/kperf-NS-PID-N, NS the pid
+ *  namespace; removed at close, and by the next tracer if its process died first)
  *  with the syscalls:sys_enter_* events on prints `sys_enter_NAME: __syscall_nr=N` as the
  *  targets make calls (see docs/tracepoints.md). *Thread safety:* not thread-safe. */
 typedef struct kperf_syscalls kperf_syscalls;
@@ -9258,14 +9259,49 @@ KPERF__PRIV void kperf__sc_ftrace_close(kperf_syscalls *s) {
 
 KPERF__PRIV void kperf__sc_ftrace_read(kperf_syscalls *s);
 
+/* The inode of this process's pid namespace: instance names carry it, so that a pid in
+ * an instance name is only ever checked in the namespace it belongs to. */
+KPERF__PRIV unsigned long long kperf__sc_pidns(void) {
+    char link[64] = "";
+    unsigned long long ino = 0;
+    ssize_t k = readlink("/proc/self/ns/pid", link, sizeof link - 1);
+    if (k > 0) link[k] = 0, sscanf(link, "pid:[%llu]", &ino);
+    return ino;
+}
+
+/* Removes the instances that tracers of this pid namespace left behind when their process
+ * died before closing them (kperf-NS-PID-N with PID gone). Returns how many. */
+KPERF__PRIV int kperf__sc_ftrace_sweep(const char *root, unsigned long long ns) {
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%.3000s/instances", root);
+    DIR *dh = opendir(dir);
+    int removed = 0;
+    for (struct dirent *e; dh && (e = readdir(dh));) {
+        unsigned long long ens;
+        int pid, seq, end = 0;
+        if (sscanf(e->d_name, "kperf-%llu-%d-%d%n", &ens, &pid, &seq, &end) != 3 ||
+            e->d_name[end] || ens != ns || pid <= 0)
+            continue;
+        if (kill(pid, 0) == 0 || errno != ESRCH) continue; /* alive (or not ours to judge) */
+        char inst[PATH_MAX + 256];
+        snprintf(inst, sizeof inst, "%s/%s", dir, e->d_name);
+        kperf__sc_write(inst, "tracing_on", "0");
+        removed += rmdir(inst) == 0;
+    }
+    if (dh) closedir(dh);
+    return removed;
+}
+
 KPERF__PRIV int kperf__sc_ftrace_open(kperf_syscalls *s, const kperf_syscalls_desc *d) {
     static int seq;
     const char *const *names;
     size_t n;
     int rc = kperf_syscall_names(s->tfs, &names, &n);
     if (rc < 0) return rc;
-    snprintf(s->ft_dir, sizeof s->ft_dir, "%.3000s/instances/kperf-%d-%d", s->tfs->root, (int)getpid(),
-             __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED));
+    unsigned long long ns = kperf__sc_pidns();
+    kperf__sc_ftrace_sweep(s->tfs->root, ns);
+    snprintf(s->ft_dir, sizeof s->ft_dir, "%.3000s/instances/kperf-%llu-%d-%d", s->tfs->root, ns,
+             (int)getpid(), __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED));
     if (mkdir(s->ft_dir, 0700) < 0) {
         int e = errno;
         s->ft_dir[0] = 0;
