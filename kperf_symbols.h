@@ -20,7 +20,8 @@
  * THREAD SAFETY
  *     Lookups may run from several threads at once and concurrently with add calls:
  *     indexes are built under a mutex and immutable once published; process maps sit
- *     behind a read-write lock. gnu_compat mode (addr2line emulation) depends on call order.
+ *     behind a read-write lock, which a lookup skips while its thread's last mapping is
+ *     still current. gnu_compat mode (addr2line emulation) depends on call order.
  *
  * PERMISSIONS
  *     Other users' processes need ptrace access (/proc/PID/mem for the vDSO,
@@ -204,12 +205,14 @@ extern "C" {
 /* Design: a module file ("dso") is opened once and cached (key: build-id, else device and
  * inode, else path). Its ELF symbols become one sorted array; its DWARF is split by
  * compilation unit (CU): a sorted array of CU address ranges is built when the module is
- * opened, and a CU's line rows and scope tree (subprograms, inlined subroutines) are
- * flattened into sorted arrays the first time a lookup lands in it. Every lookup is a few
- * binary searches. Strings point into the mapped ELF/DWARF data (kept open until close).
+ * opened, and a CU's line rows, scope tree (subprograms, inlined subroutines) and the ELF
+ * symbols' edges are merged into one sorted array of cells the first time a lookup lands in
+ * it (kperf__sym_cu_cells). A warm lookup reads a bucket entry, a cell, then the scope, its
+ * parent and the symbol in parallel. Strings point into the mapped ELF/DWARF data (kept open
+ * until close).
  * Concurrency: all building happens under s->mu; a built index is published with a release
  * store and never changes again, so readers load it with acquire and take no lock. Process
- * maps change under a rwlock (readers share it). */
+ * maps change under a rwlock; lookups skip it through a per-thread hint (kperf__sym_hint). */
 #include <dlfcn.h>
 #include <inttypes.h>
 #include <gelf.h>
@@ -1653,7 +1656,8 @@ static kperf__sym_dso *kperf__sym_dso_get(kperf_symbolizer *s, const char *path,
         kperf__sym_dso *d = s->dsos[i];
         bool same = nbid ? d->nbuild_id == nbid && !memcmp(d->build_id, bid, nbid)
                   : have_st ? d->dev == st.st_dev && d->ino == st.st_ino && !d->mem
-                            : !strcmp(d->path, path) && !d->mem && !mem;
+                            : !strcmp(d->open_path, open_path ? open_path : path) &&
+                                  !d->mem && !mem; /* not the process's name: containers */
         if (same) {
             KPERF_FREE(mem);
             return d;

@@ -13,6 +13,7 @@
 #include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static const char *B;
@@ -187,6 +188,98 @@ KT_TEST(mmap2_modules_of_exited_process) {
     KT_CHECK(kperf_symbolizer_lookup(s, gone + 1, fn, g, 4) >= 1);
     KT_CHECK(kperf_symbolizer_lookup(s, getpid(), fn, f, 4) >= 1);
     KT_CHECK(f[0].module == g[0].module, "module not shared: %p %p", (void *)f[0].module, (void *)g[0].module);
+    kperf_symbolizer_close(s);
+}
+
+/* Load address of the mapping of `path_part` at file offset 0 in pid's maps, or 0. */
+static uint64_t map_base(pid_t pid, const char *path_part) {
+    char p[64], line[1024];
+    snprintf(p, sizeof p, "/proc/%d/maps", (int)pid);
+    FILE *m = fopen(p, "r");
+    uint64_t r = 0;
+    while (m && !r && fgets(line, sizeof line, m)) {
+        uint64_t a, b, off;
+        if (sscanf(line, "%lx-%lx %*s %lx", &a, &b, &off) == 3 && off == 0 && strstr(line, path_part))
+            r = a;
+    }
+    if (m) fclose(m);
+    return r;
+}
+
+/* A running program whose file was deleted: read through /proc/PID/map_files. */
+KT_TEST(deleted_file_of_live_process) {
+    const char *src = fixture("deleted_src", "-O0 -g");
+    if (!src) KT_SKIP("cannot build the fixture");
+    char run[700];
+    snprintf(run, sizeof run, "%s/deleted_run", fixdir);
+    KT_EQ_INT(sh("cp %s %s", src, run), 0);
+    int in[2], out[2];
+    KT_EQ_INT(pipe(in), 0);
+    KT_EQ_INT(pipe(out), 0);
+    pid_t child = fork();
+    if (child == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(in[0], 0), dup2(out[1], 1), dup2(null, 2);
+        close(in[1]), close(out[0]);
+        execl(run, run, "--wait", (char *)NULL);
+        _exit(127);
+    }
+    close(in[0]), close(out[1]);
+    char ready[64] = "";
+    KT_CHECK(read(out[0], ready, sizeof ready - 1) > 0 && !strncmp(ready, "ready", 5), "%s", ready);
+    KT_EQ_INT(unlink(run), 0);
+    uint64_t load = map_base(child, "deleted_run (deleted)");
+    KT_CHECK(load != 0, "no deleted mapping in the child's maps");
+    kperf_symbolizer *s;
+    KT_EQ_INT(kperf_symbolizer_open(&s, NULL), 0);
+    kperf_frame f[8];
+    uint64_t fn = elf_sym(src, "sym_run_all");
+    int n = kperf_symbolizer_lookup(s, child, load + fn + 4, f, 8);
+    KT_CHECK(n >= 1, "%d %s", n, kperf_errmsg());
+    if (n >= 1) {
+        KT_EQ_STR(f[n - 1].function, "sym_run_all");
+        KT_EQ_STR(base(f[0].file), "sym_fixture.c");
+        KT_CHECK(f[0].line > 0);
+        KT_CHECK(f[0].module && strstr(f[0].module, "deleted_run (deleted)"), "%s", f[0].module);
+    }
+    kperf_symbolizer_close(s);
+    close(in[1]);
+    close(out[0]);
+    waitpid(child, NULL, 0);
+}
+
+/* A process in a container names files as its mount namespace sees them: kperf opens them
+ * through /proc/PID/root (a fake /proc here: proc_dir). */
+KT_TEST(container_files_through_proc_root) {
+    const char *bin = fixture("root_src", "-O0 -g");
+    if (!bin) KT_SKIP("cannot build the fixture");
+    char proc[600];
+    snprintf(proc, sizeof proc, "%s/fakeproc", fixdir);
+    KT_EQ_INT(sh("rm -rf %s && mkdir -p %s/4242/root/app/bin %s/4243 && cp %s %s/4242/root/app/bin/prog",
+                 proc, proc, proc, bin, proc), 0);
+    const char *line = "55d000000000-55d000100000 r-xp 00000000 08:01 1234 /app/bin/prog\n";
+    for (int pid = 4242; pid <= 4243; pid++) {
+        char mp[700];
+        snprintf(mp, sizeof mp, "%s/%d/maps", proc, pid);
+        FILE *m = fopen(mp, "w");
+        KT_CHECK(m != NULL);
+        if (m) fputs(line, m), fclose(m);
+    }
+    kperf_symbolizer *s;
+    KT_EQ_INT(kperf_symbolizer_open(&s, &(kperf_symbolizer_desc){.proc_dir = proc}), 0);
+    kperf_frame f[8];
+    uint64_t a = 0x55d000000000ull + elf_sym(bin, "sym_run_all") + 4;
+    int n = kperf_symbolizer_lookup(s, 4242, a, f, 8);
+    KT_CHECK(n >= 1, "%d %s", n, kperf_errmsg());
+    if (n >= 1) {
+        KT_EQ_STR(f[n - 1].function, "sym_run_all");
+        KT_EQ_STR(f[0].module, "/app/bin/prog"); /* named as the process sees it */
+        KT_CHECK(f[0].line > 0);
+    }
+    /* the same maps without the container's root: /app/bin/prog is not on this host */
+    n = kperf_symbolizer_lookup(s, 4243, a, f, 8);
+    KT_CHECK(n < 0 && kperf_errcode() == -ENOENT, "n=%d", n);
+    KT_CHECK(strstr(kperf_errmsg(), "/app/bin/prog") != NULL, "%s", kperf_errmsg());
     kperf_symbolizer_close(s);
 }
 
@@ -441,6 +534,128 @@ KT_TEST(concurrent_lookups) {
             KT_CHECK(!strcmp(ref[i], got[t][i]), "thread %d addr %lx: %s vs %s", t, addrs[i], got[t][i], ref[i]);
 }
 
+/* Lookups skip the map lock while a thread's last map stays valid: the shortcut must follow
+ * the symbolizer (two at once, one reopened at a recycled address) and every map change,
+ * also one made by another thread while lookups run. */
+enum { HN = 256 };
+static uint64_t hint_addr[HN];
+
+static void hint_names(kperf_symbolizer *s, pid_t pid, char (*out)[96]) {
+    for (int i = 0; i < HN; i++) {
+        kperf_frame f[8];
+        int n = kperf_symbolizer_lookup(s, pid, hint_addr[i], f, 8);
+        snprintf(out[i], 96, "%d %s:%u", n, n > 0 && f[n - 1].function ? f[n - 1].function : "-",
+                 n > 0 ? f[0].line : 0);
+    }
+}
+
+static kperf_symbolizer *hint_open(pid_t pid, const char *bin, uint64_t start, uint64_t len) {
+    kperf_symbolizer *s = NULL;
+    if (kperf_symbolizer_open(&s, NULL) != 0) return NULL;
+    if (kperf_symbolizer_add_module(s, &(kperf_module_desc){.pid = pid, .start = start,
+                                                           .len = len, .path = bin}) != 0) {
+        kperf_symbolizer_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+typedef struct hint_reader {
+    kperf_symbolizer *s;
+    pid_t pid;
+    int changed;                  /* set (release) once the map was replaced */
+    char after[HN][96];           /* names looked up after seeing `changed` */
+    int rounds;
+} hint_reader;
+
+static void *hint_reader_main(void *p) {
+    hint_reader *r = (hint_reader *)p;
+    char scratch[HN][96];
+    while (!__atomic_load_n(&r->changed, __ATOMIC_ACQUIRE)) {
+        hint_names(r->s, r->pid, scratch);
+        __atomic_add_fetch(&r->rounds, 1, __ATOMIC_RELAXED);
+    }
+    hint_names(r->s, r->pid, r->after);
+    return NULL;
+}
+
+KT_TEST(lookup_shortcut_follows_map_changes) {
+    const char *b1 = fixture("hint_O0", "-O0 -g"), *b2 = fixture("hint_O2", "-O2 -g");
+    if (!b1 || !b2) KT_SKIP("cannot build the fixtures");
+    struct stat st1, st2;
+    stat(b1, &st1), stat(b2, &st2);
+    uint64_t start = 0x10000000, len = (uint64_t)(st1.st_size > st2.st_size ? st1.st_size : st2.st_size);
+    uint64_t tlo, tsz;
+    tlo = elf_section(b1, ".text", &tsz);
+    for (int i = 0; i < HN; i++) hint_addr[i] = start + tlo + (uint64_t)i * 37 % tsz;
+    pid_t pid = 0x3ffffff1; /* never a live process */
+    static char ref1[HN][96], ref2[HN][96], got[HN][96];
+    kperf_symbolizer *s1 = hint_open(pid, b1, start, len), *s2;
+    KT_CHECK(s1 != NULL, "%s", kperf_errmsg());
+    if (!s1) return;
+    hint_names(s1, pid, ref1);
+    kperf_symbolizer_close(s1);
+    s2 = hint_open(pid, b2, start, len);
+    KT_CHECK(s2 != NULL, "%s", kperf_errmsg());
+    if (!s2) return;
+    hint_names(s2, pid, ref2);
+    int differ = 0;
+    for (int i = 0; i < HN; i++) differ += strcmp(ref1[i], ref2[i]) != 0;
+    KT_CHECK(differ > HN / 4, "the two builds name only %d of %d addresses differently", differ, HN);
+    int named = 0;
+    for (int i = 0; i < HN; i++) named += strstr(ref1[i], " -:") == NULL;
+    KT_CHECK(named > HN / 2, "only %d of %d addresses named", named, HN);
+
+    /* two symbolizers, same pid and addresses, different modules, used in turn */
+    s1 = hint_open(pid, b1, start, len);
+    KT_CHECK(s1 != NULL);
+    if (!s1) return;
+    for (int i = 0; i < HN; i++) {
+        kperf_frame f[8];
+        for (int k = 0; k < 2; k++) {
+            kperf_symbolizer *s = k ? s2 : s1;
+            int n = kperf_symbolizer_lookup(s, pid, hint_addr[i], f, 8);
+            snprintf(got[i], 96, "%d %s:%u", n, n > 0 && f[n - 1].function ? f[n - 1].function : "-",
+                     n > 0 ? f[0].line : 0);
+            KT_CHECK(!strcmp(got[i], k ? ref2[i] : ref1[i]), "s%d %lx: %s, want %s", k + 1,
+                     hint_addr[i], got[i], k ? ref2[i] : ref1[i]);
+        }
+    }
+    /* reopened (often at the same address as the one just closed) with the other module */
+    for (int round = 0; round < 4; round++) {
+        hint_names(s1, pid, got);
+        kperf_symbolizer_close(s1);
+        s1 = hint_open(pid, round % 2 ? b1 : b2, start, len);
+        KT_CHECK(s1 != NULL);
+        if (!s1) break;
+        hint_names(s1, pid, got);
+        for (int i = 0; i < HN; i++)
+            KT_CHECK(!strcmp(got[i], round % 2 ? ref1[i] : ref2[i]), "round %d %lx: %s", round,
+                     hint_addr[i], got[i]);
+    }
+    kperf_symbolizer_close(s1);
+    kperf_symbolizer_close(s2);
+
+    /* a map replaced by another thread while this one looks up */
+    s1 = hint_open(pid, b1, start, len);
+    KT_CHECK(s1 != NULL);
+    if (!s1) return;
+    static hint_reader r;
+    memset(&r, 0, sizeof r);
+    r.s = s1, r.pid = pid;
+    pthread_t th;
+    pthread_create(&th, NULL, hint_reader_main, &r);
+    while (!__atomic_load_n(&r.rounds, __ATOMIC_RELAXED)) usleep(100);
+    KT_EQ_INT(kperf_symbolizer_add_module(s1, &(kperf_module_desc){.pid = pid, .start = start,
+                                                                   .len = len, .path = b2}), 0);
+    __atomic_store_n(&r.changed, 1, __ATOMIC_RELEASE);
+    pthread_join(th, NULL);
+    for (int i = 0; i < HN; i++)
+        KT_CHECK(!strcmp(r.after[i], ref2[i]), "after the change %lx: %s, want %s", hint_addr[i],
+                 r.after[i], ref2[i]);
+    kperf_symbolizer_close(s1);
+}
+
 KT_TEST(demangle_at_run_time) {
     char *d = kperf_demangle("_ZN6symfix6sum_sqIiEET_RKSt6vectorIS1_SaIS1_EE");
     if (!d) KT_SKIP("no C++ runtime (libstdc++.so.6) to demangle with");
@@ -542,6 +757,8 @@ int main(void) {
     KT_RUN(live_self_symbolization);
     KT_RUN(dlopen_shared_library);
     KT_RUN(mmap2_modules_of_exited_process);
+    KT_RUN(deleted_file_of_live_process);
+    KT_RUN(container_files_through_proc_root);
     KT_RUN(vdso);
     KT_RUN(kernel_kallsyms_fixture);
     KT_RUN(kernel_live_kallsyms);
@@ -549,6 +766,7 @@ int main(void) {
     KT_RUN(debuglink_and_build_id);
     KT_RUN(modes_plt_cold);
     KT_RUN(concurrent_lookups);
+    KT_RUN(lookup_shortcut_follows_map_changes);
     KT_RUN(demangle_at_run_time);
     KT_RUN(errors_are_named);
     KT_RUN(flamegraph_svg);

@@ -104,7 +104,12 @@ NOINLINE int sym_run_all(int n) {
 
 #ifndef SYM_AS_LIB
 int main(int argc, char **argv) {
-    (void)argv;
+    if (argc > 1 && !strcmp(argv[1], "--wait")) { /* stay alive until stdin closes */
+        printf("ready %d\n", sym_run_all(20));
+        fflush(stdout);
+        while (getchar() != EOF) continue;
+        return 0;
+    }
     printf("%d\n", sym_run_all(argc * 20));
     return 0;
 }
