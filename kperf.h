@@ -360,6 +360,10 @@ enum kperf_event_flags {
     KPERF_EV_EXCLUDE_HV = 1u << 2,      /**< do not count the hypervisor */
     KPERF_EV_PINNED = 1u << 3,          /**< `:D`, pinned: always on the PMU */
     KPERF_EV_FREQ = 1u << 4,            /**< the `freq=N` term: period holds a frequency */
+    KPERF_EV_MODE_SET = 1u << 5,        /**< a `u`/`k`/`h` modifier was written: the three
+                                             exclude bits, not the counter's or sampler's
+                                             defaults (such as include_kernel), decide what
+                                             is counted (`:uk` counts the kernel too) */
 };
 
 /** One parsed event, ready to become a perf_event_attr. */
@@ -1302,13 +1306,23 @@ typedef struct kperf_perfdata_desc {
                                        from /proc/kallsyms, with its build id) */
     bool no_build_ids;            /**< do not write BUILD_ID records for mapped files */
     const char *cmdline;          /**< the command line stored in the file; NULL = none */
+    const char *tracefs;          /**< tracefs root the tracing data is read from; NULL =
+                                       found as kperf_tracefs_open() finds it */
+    bool no_tracing_data;         /**< do not write TRACING_DATA (default: written when an
+                                       event is a tracepoint, so `perf script` can decode
+                                       and print its fields) */
 } kperf_perfdata_desc;
 
 /** @brief Creates the file and writes its header: the pipe header, one HEADER_ATTR (with
- *  ids) per event, the EVENT_DESC feature, the kernel mapping and the described processes.
+ *  ids) per event, the EVENT_DESC feature, the tracing data when an event is a tracepoint
+ *  (the trace-cmd style blob perf reads: header_page, header_event, the format file of
+ *  every tracepoint recorded, printk_formats, saved_cmdlines), the kernel mapping and the
+ *  described processes.
  *  @param out receives the writer; NULL on failure.
  *  @param desc what to write.
- *  @return 0, or a negative errno with a message naming the file.
+ *  @return 0, or a negative errno with a message naming the file; -KPERF_ENOTRACEFS or
+ *  -KPERF_ENOEVENT when a tracepoint's format cannot be read from tracefs (set
+ *  desc->no_tracing_data to write the file without tracing data).
  *  *Ownership:* close with kperf_perfdata_close(). */
 KPERF_API int kperf_perfdata_open(kperf_perfdata **out, const kperf_perfdata_desc *desc);
 
@@ -1338,6 +1352,8 @@ typedef struct kperf_perfdata_events {
     uint64_t regs_user_mask[16];    /**< sample_regs_user of each event: which registers a
                                          KPERF_SAMPLE_REGS_USER sample holds, in bit order */
     uint64_t records;               /**< records delivered so far */
+    uint64_t tracing_data_size;     /**< bytes of the TRACING_DATA blob (pipe files with
+                                         tracepoints); 0 when the file has none */
 } kperf_perfdata_events;
 
 /** @brief Reads a perf.data file, pipe layout (kperf's, `perf record -o -`) or the seekable
@@ -1666,7 +1682,8 @@ typedef struct kperf_syscalls_desc {
 /** A live syscall tracer (libkperf's trace_open with TRACE_SYS_CALL). Opaque.
  *  With funcs it opens syscalls:sys_enter_NAME / sys_exit_NAME for each; without, it
  *  opens raw_syscalls:sys_enter / sys_exit and learns each number's name from the running
- *  kernel: a private ftrace instance (tracefs instances/kperf-PID-N, removed at close)
+ *  kernel: a private ftrace instance (tracefs instances/kperf-NS-PID-N, NS the pid
+ *  namespace; removed at close, and by the next tracer if its process died first)
  *  with the syscalls:sys_enter_* events on prints `sys_enter_NAME: __syscall_nr=N` as the
  *  targets make calls (see docs/tracepoints.md). *Thread safety:* not thread-safe. */
 typedef struct kperf_syscalls kperf_syscalls;
@@ -4039,6 +4056,7 @@ KPERF__PRIV int kperf__parse_mods(kperf__parser *P, uint32_t *flags, uint8_t *pr
     if (P->pos == start) return kperf__parse_error(P, P->pos, "expected a modifier (u k h p D)");
     if (p > 3) return kperf__parse_error(P, start, "at most 3 'p' modifiers (:ppp)");
     if (ukh) {
+        *flags |= KPERF_EV_MODE_SET;
         if (!(ukh & 1)) *flags |= KPERF_EV_EXCLUDE_USER;
         if (!(ukh & 2)) *flags |= KPERF_EV_EXCLUDE_KERNEL;
         if (!(ukh & 4)) *flags |= KPERF_EV_EXCLUDE_HV;
@@ -4824,7 +4842,8 @@ static void kperf__count_attr(const kperf_counter_desc *d, const kperf_event *ev
     a->inherit = task && (d->inherit || d->per_thread);
     a->inherit_stat = a->inherit && d->per_thread;
     a->enable_on_exec = leader && d->enable_on_exec;
-    bool explicit_mode = ev->flags & (KPERF_EV_EXCLUDE_USER | KPERF_EV_EXCLUDE_KERNEL);
+    bool explicit_mode = ev->flags & (KPERF_EV_MODE_SET | KPERF_EV_EXCLUDE_USER |
+                                      KPERF_EV_EXCLUDE_KERNEL);
     if (!explicit_mode && !uncore) {
         a->exclude_kernel = !d->include_kernel;
         a->exclude_hv = !d->include_hv;
@@ -6480,7 +6499,8 @@ static void kperf__sampling_attr(const kperf_sampler *s, size_t i) {
     const kperf_sampler_desc *d = &s->d;
     struct perf_event_attr *a = &s->attrs[i];
     bool first = i == 0;
-    uint32_t mods = s->evflags[i] & (KPERF_EV_EXCLUDE_USER | KPERF_EV_EXCLUDE_KERNEL);
+    uint32_t mods = s->evflags[i] & (KPERF_EV_MODE_SET | KPERF_EV_EXCLUDE_USER |
+                                     KPERF_EV_EXCLUDE_KERNEL);
     a->size = sizeof *a;
     a->sample_type = s->layout.sample_type;
     if (a->type == PERF_TYPE_TRACEPOINT) a->sample_type |= PERF_SAMPLE_RAW;
@@ -7537,6 +7557,187 @@ static void kperf__pd_maybe_build_id(kperf_perfdata *w, uint32_t pid, const char
     if (len > 0) kperf__pd_build_id_rec(w, (int32_t)pid, file, id, len, false);
 }
 
+/* ---- tracing data: the trace-cmd style blob perf needs to decode tracepoint samples ----
+ * PERF_RECORD_HEADER_TRACING_DATA is a 16-byte record {header, u32 size, u32 pad}; in the
+ * pipe layout the blob follows it, outside the record, padded to 8 bytes (size counts the
+ * padding). The blob: "\x17\x08\x44tracing", "0.6\0", endianness (0 = little), sizeof(long),
+ * u32 page size; "header_page\0" + u64 size + events/header_page; "header_event\0" + u64
+ * size + events/header_event; u32 count + (u64 size + format) per ftrace-system event;
+ * u32 systems, per system its name, u32 count + (u64 size + format) per event; u32
+ * kallsyms size (0: perf names kernel addresses from its own kernel map); u32 size +
+ * printk_formats; u64 size + saved_cmdlines (version 0.6 and later). */
+KPERF__PRIV int kperf__slurp(const char *path, char **out, size_t *len); /* >>tracepoint */
+
+enum { KPERF__PD_HEADER_TRACING_DATA = 66 };
+
+typedef struct kperf__pdblob {
+    unsigned char *b;
+    size_t n, cap;
+    int err;
+} kperf__pdblob;
+
+static void kperf__blob_add(kperf__pdblob *x, const void *p, size_t n) {
+    if (x->err || !n) return;
+    if (n > ((size_t)1 << 30) - x->n) { x->err = EFBIG; return; }
+    if (x->n + n > x->cap) {
+        size_t cap = x->cap ? x->cap : 65536;
+        while (cap < x->n + n) cap *= 2;
+        unsigned char *nb = (unsigned char *)KPERF_REALLOC(x->b, cap);
+        if (!nb) { x->err = ENOMEM; return; }
+        x->b = nb, x->cap = cap;
+    }
+    memcpy(x->b + x->n, p, n);
+    x->n += n;
+}
+
+/* A file preceded by its size in @p width (4 or 8) bytes. An optional file that cannot be
+ * read is written as size 0; a required one returns the negative errno. */
+static int kperf__blob_file(kperf__pdblob *x, const char *path, int width, bool required) {
+    char *text = NULL;
+    size_t len = 0;
+    int rc = kperf__slurp(path, &text, &len);
+    if (rc < 0 && required) return rc;
+    uint32_t n4 = (uint32_t)len;
+    uint64_t n8 = len;
+    kperf__blob_add(x, width == 4 ? (const void *)&n4 : (const void *)&n8, (size_t)width);
+    kperf__blob_add(x, text, len);
+    KPERF_FREE(text);
+    return 0;
+}
+
+/* One tracepoint of the sampler: its tracefs system and name. */
+typedef struct kperf__pdtp {
+    char sys[128], name[128];
+    uint32_t id;
+} kperf__pdtp;
+
+/* system:name of tracepoint @p id: the event's own name when tracefs agrees on its id, else
+ * found by id (a scan of every event's id file, done once). */
+static int kperf__pd_tp_resolve(kperf_tracefs *t, const char *evname, uint32_t id,
+                                kperf__pdtp *tp) {
+    const char *c = strchr(evname, ':');
+    tp->id = id;
+    if (c && c > evname) {
+        snprintf(tp->sys, sizeof tp->sys, "%.*s", (int)(c - evname), evname);
+        snprintf(tp->name, sizeof tp->name, "%.*s", (int)strcspn(c + 1, ":/"), c + 1);
+        if (kperf_tracefs_event_id(t, tp->sys, tp->name) == (int)id) return 0;
+    }
+    const kperf_tp_format *f;
+    int rc = kperf_tracefs_format_by_id(t, id, &f);
+    if (rc < 0) return rc;
+    snprintf(tp->sys, sizeof tp->sys, "%s", f->system);
+    snprintf(tp->name, sizeof tp->name, "%s", f->name);
+    return 0;
+}
+
+/* The format files of @p tps whose system is (or, with @p other, is not) @p sys; returns
+ * how many were written, or a negative errno naming the file in *bad. */
+static int kperf__pd_formats(kperf__pdblob *x, const char *root, const kperf__pdtp *tps,
+                             size_t n, const char *sys, char *bad, size_t badsz) {
+    uint32_t count = 0;
+    for (size_t i = 0; i < n; i++) count += !strcmp(tps[i].sys, sys);
+    kperf__blob_add(x, &count, 4);
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(tps[i].sys, sys)) continue;
+        snprintf(bad, badsz, "%s/events/%s/%s/format", root, tps[i].sys, tps[i].name);
+        int rc = kperf__blob_file(x, bad, 8, true);
+        if (rc < 0) return rc;
+    }
+    return (int)count;
+}
+
+/* Builds the blob for the sampler's tracepoints into @p x; 0 when it has none. */
+static int kperf__pd_tracing_blob(const kperf_sampler *s, const char *root, kperf__pdblob *x) {
+    size_t ntp = 0;
+    for (size_t e = 0; e < s->nev; e++) ntp += s->attrs[e].type == PERF_TYPE_TRACEPOINT;
+    if (!ntp) return 0;
+    kperf_tracefs *t = NULL;
+    int rc = kperf_tracefs_open(&t, root);
+    if (rc < 0) return rc;
+    kperf__pdtp *tps = (kperf__pdtp *)kperf__calloc(ntp, sizeof *tps);
+    size_t n = 0;
+    if (!tps) rc = kperf__fail(ENOMEM, "out of memory");
+    for (size_t e = 0; rc >= 0 && e < s->nev; e++) {
+        const struct perf_event_attr *a = &s->attrs[e];
+        if (a->type != PERF_TYPE_TRACEPOINT) continue;
+        bool dup = false;
+        for (size_t i = 0; i < n; i++) dup |= tps[i].id == a->config;
+        if (dup) continue;
+        if (a->config > UINT32_MAX || kperf__pd_tp_resolve(t, s->names[e], (uint32_t)a->config,
+                                                           &tps[n]) < 0)
+            rc = kperf__fail(KPERF_ENOEVENT,
+                             "tracing data: tracepoint %s (id %llu) is not under %s/events; "
+                             "set no_tracing_data to write the file without it",
+                             s->names[e], (unsigned long long)a->config, kperf_tracefs_root(t));
+        else n++;
+    }
+    const char *tr = kperf_tracefs_root(t);
+    char path[PATH_MAX + 512];
+    if (rc >= 0) {
+        static const unsigned char magic[10] = {0x17, 0x08, 0x44, 't', 'r', 'a', 'c', 'i', 'n', 'g'};
+        const uint16_t one = 1;
+        unsigned char hdr[4 + 2] = {'0', '.', '6', 0, 0, (unsigned char)sizeof(long)};
+        hdr[4] = *(const unsigned char *)&one == 1 ? 0 : 1;
+        uint32_t page = (uint32_t)sysconf(_SC_PAGESIZE);
+        kperf__blob_add(x, magic, sizeof magic);
+        kperf__blob_add(x, hdr, sizeof hdr);
+        kperf__blob_add(x, &page, 4);
+        static const char *const heads[2] = {"header_page", "header_event"};
+        for (int i = 0; rc >= 0 && i < 2; i++) {
+            kperf__blob_add(x, heads[i], strlen(heads[i]) + 1);
+            snprintf(path, sizeof path, "%s/events/%s", tr, heads[i]);
+            rc = kperf__blob_file(x, path, 8, true);
+        }
+    }
+    if (rc >= 0) rc = kperf__pd_formats(x, tr, tps, n, "ftrace", path, sizeof path);
+    if (rc >= 0) {
+        uint32_t nsys = 0;
+        size_t nsys_at = x->n;
+        kperf__blob_add(x, &nsys, 4);
+        for (size_t i = 0; rc >= 0 && i < n; i++) {
+            bool seen = !strcmp(tps[i].sys, "ftrace");
+            for (size_t j = 0; j < i; j++) seen |= !strcmp(tps[j].sys, tps[i].sys);
+            if (seen) continue;
+            kperf__blob_add(x, tps[i].sys, strlen(tps[i].sys) + 1);
+            rc = kperf__pd_formats(x, tr, tps, n, tps[i].sys, path, sizeof path);
+            nsys++;
+        }
+        if (!x->err) memcpy(x->b + nsys_at, &nsys, 4);
+    }
+    if (rc >= 0) {
+        uint32_t no_kallsyms = 0;
+        kperf__blob_add(x, &no_kallsyms, 4);
+        snprintf(path, sizeof path, "%s/printk_formats", tr);
+        kperf__blob_file(x, path, 4, false);
+        snprintf(path, sizeof path, "%s/saved_cmdlines", tr);
+        kperf__blob_file(x, path, 8, false);
+        if (x->err) rc = kperf__fail(x->err, "tracing data: %s", strerror(x->err));
+    } else if (rc > -KPERF_EBASE) {
+        rc = kperf__fail(-rc, "tracing data: cannot read %s: %s", path, strerror(-rc));
+    }
+    KPERF_FREE(tps);
+    kperf_tracefs_close(t);
+    return rc < 0 ? rc : (int)n;
+}
+
+static int kperf__pd_tracing_data(kperf_perfdata *w, const char *root) {
+    kperf__pdblob x = {NULL, 0, 0, 0};
+    int rc = kperf__pd_tracing_blob(w->s, root, &x);
+    if (rc > 0) {
+        static const unsigned char z[8];
+        size_t pad = (8 - x.n % 8) % 8;
+        struct {
+            struct perf_event_header h;
+            uint32_t size, pad;
+        } r = {{KPERF__PD_HEADER_TRACING_DATA, 0, 16}, (uint32_t)(x.n + pad), 0};
+        kperf__pd_put(w, &r, sizeof r);
+        kperf__pd_put(w, x.b, x.n);
+        kperf__pd_put(w, z, pad);
+    }
+    KPERF_FREE(x.b);
+    return rc < 0 ? rc : 0;
+}
+
 /* ---- synthesized side-band: the kernel and processes that already run ---- */
 
 static void kperf__pd_kernel(kperf_perfdata *w) {
@@ -7651,6 +7852,14 @@ KPERF_API int kperf_perfdata_open(kperf_perfdata **out, const kperf_perfdata_des
     kperf__pd_put(w, hdr, sizeof hdr);
     kperf__pd_attrs(w);
     kperf__pd_features(w, desc->cmdline);
+    int trc = desc->no_tracing_data ? 0 : kperf__pd_tracing_data(w, desc->tracefs);
+    if (trc < 0) {
+        char why[320]; /* kperf__fail rewrites the message: keep the reason */
+        int e = -trc;
+        snprintf(why, sizeof why, "%.300s", kperf_errmsg());
+        kperf_perfdata_close(w);
+        return kperf__fail(e, "%s: %s", path, why);
+    }
     if (!desc->no_kernel) kperf__pd_kernel(w);
     if (desc->all_processes) kperf__pd_all_processes(w);
     for (size_t i = 0; i < desc->npids; i++) kperf__pd_process(w, desc->pids[i]);
@@ -7790,6 +7999,23 @@ static int kperf__pdin_loop(FILE *f, const char *path, kperf_record_fn fn, void 
             if (kperf__pdin_attr(in, b, h.size, events) < 0)
                 return kperf__fail(KPERF_ECORRUPT, "%s: bad HEADER_ATTR at offset %llu", path,
                                    (unsigned long long)(off - h.size));
+            continue;
+        }
+        if (h.type == KPERF__PD_HEADER_TRACING_DATA) { /* the blob follows the record */
+            uint32_t tsz = 0;
+            if (h.size >= 16) memcpy(&tsz, b + 8, 4);
+            if (h.size < 16 || tsz > end - off)
+                return kperf__fail(KPERF_ECORRUPT, "%s: bad TRACING_DATA record at offset %llu",
+                                   path, (unsigned long long)(off - h.size));
+            for (uint32_t left = tsz; left;) {
+                size_t step = left < 65536 ? left : 65536;
+                if (fread(b, 1, step, f) != step)
+                    return kperf__fail(KPERF_ECORRUPT, "%s: tracing data at offset %llu is "
+                                       "truncated", path, (unsigned long long)off);
+                left -= (uint32_t)step;
+            }
+            off += tsz;
+            if (events) events->tracing_data_size = tsz;
             continue;
         }
         if (h.type == KPERF__PD_HEADER_FEATURE && h.size >= 16) {
@@ -9255,14 +9481,49 @@ KPERF__PRIV void kperf__sc_ftrace_close(kperf_syscalls *s) {
 
 KPERF__PRIV void kperf__sc_ftrace_read(kperf_syscalls *s);
 
+/* The inode of this process's pid namespace: instance names carry it, so that a pid in
+ * an instance name is only ever checked in the namespace it belongs to. */
+KPERF__PRIV unsigned long long kperf__sc_pidns(void) {
+    char link[64] = "";
+    unsigned long long ino = 0;
+    ssize_t k = readlink("/proc/self/ns/pid", link, sizeof link - 1);
+    if (k > 0) link[k] = 0, sscanf(link, "pid:[%llu]", &ino);
+    return ino;
+}
+
+/* Removes the instances that tracers of this pid namespace left behind when their process
+ * died before closing them (kperf-NS-PID-N with PID gone). Returns how many. */
+KPERF__PRIV int kperf__sc_ftrace_sweep(const char *root, unsigned long long ns) {
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%.3000s/instances", root);
+    DIR *dh = opendir(dir);
+    int removed = 0;
+    for (struct dirent *e; dh && (e = readdir(dh));) {
+        unsigned long long ens;
+        int pid, seq, end = 0;
+        if (sscanf(e->d_name, "kperf-%llu-%d-%d%n", &ens, &pid, &seq, &end) != 3 ||
+            e->d_name[end] || ens != ns || pid <= 0)
+            continue;
+        if (kill(pid, 0) == 0 || errno != ESRCH) continue; /* alive (or not ours to judge) */
+        char inst[PATH_MAX + 256];
+        snprintf(inst, sizeof inst, "%s/%s", dir, e->d_name);
+        kperf__sc_write(inst, "tracing_on", "0");
+        removed += rmdir(inst) == 0;
+    }
+    if (dh) closedir(dh);
+    return removed;
+}
+
 KPERF__PRIV int kperf__sc_ftrace_open(kperf_syscalls *s, const kperf_syscalls_desc *d) {
     static int seq;
     const char *const *names;
     size_t n;
     int rc = kperf_syscall_names(s->tfs, &names, &n);
     if (rc < 0) return rc;
-    snprintf(s->ft_dir, sizeof s->ft_dir, "%.3000s/instances/kperf-%d-%d", s->tfs->root, (int)getpid(),
-             __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED));
+    unsigned long long ns = kperf__sc_pidns();
+    kperf__sc_ftrace_sweep(s->tfs->root, ns);
+    snprintf(s->ft_dir, sizeof s->ft_dir, "%.3000s/instances/kperf-%llu-%d-%d", s->tfs->root, ns,
+             (int)getpid(), __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED));
     if (mkdir(s->ft_dir, 0700) < 0) {
         int e = errno;
         s->ft_dir[0] = 0;

@@ -6,6 +6,7 @@
  */
 #include "kperf_cli.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
@@ -145,6 +146,8 @@ static int record_frame_name(uint64_t addr, uint32_t pid, bool kernel, bool leaf
 static pid_t record_spawn(char **argv, int *gate_w) {
     int gate[2];
     if (pipe(gate)) return -1;
+    fcntl(gate[0], F_SETFD, FD_CLOEXEC); /* the command must not inherit the gate */
+    fcntl(gate[1], F_SETFD, FD_CLOEXEC);
     pid_t pid = fork();
     if (pid == 0) {
         char b;
