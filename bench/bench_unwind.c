@@ -3,7 +3,7 @@
  * on the same file)?
  *
  * usage: bench_unwind [BUILD_DIR]          (markdown on stdout)
- * Records BUILD_DIR/progs/unwind_busy (main -> a -> b -> c without frame pointers) with
+ * Builds tests/progs/unwind_busy.c (main -> a -> b -> c, -O2 -fomit-frame-pointer), records it with
  * `perf record --call-graph dwarf` at 4 kHz for 2 s, then on that one file measures
  *  - in-process unwinding: samples/s of kperf_symbolizer_unwind() alone, the first pass
  *    (which builds the process's libdwfl session) and warm passes;
@@ -74,8 +74,9 @@ int main(int argc, char **argv) {
     const char *B = argc > 1 ? argv[1] : "build";
     char dir[] = "/tmp/kperf-bench-unwind-XXXXXX", cmd[2048];
     if (!mkdtemp(dir)) return perror("mkdtemp"), 1;
-    snprintf(cmd, sizeof cmd, "perf record -q -e cpu-clock -F 4000 --call-graph dwarf -o %s/p.data "
-             "-- %s/progs/unwind_busy 2 >/dev/null 2>&1", dir, B);
+    snprintf(cmd, sizeof cmd, "cc -O2 -g -fomit-frame-pointer -o %s/unwind_busy "
+             "tests/progs/unwind_busy.c && perf record -q -e cpu-clock -F 4000 --call-graph dwarf "
+             "-o %s/p.data -- %s/unwind_busy 2 >/dev/null 2>&1", dir, dir, dir);
     if (system(cmd) != 0) return fprintf(stderr, "bench_unwind: %s failed\n", cmd), 1;
     bctx c;
     memset(&c, 0, sizeof c);

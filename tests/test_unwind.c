@@ -8,6 +8,7 @@
 #include "kperf_symbols.h"
 #include "kt.h"
 #include "test_unwind_common.h"
+#include <pthread.h>
 
 KT_TEST(fixture_dwarf_vs_fp) {
     if (!KPERF_UNWIND_REGS) KT_SKIP("no unwinding register table for this architecture");
@@ -98,6 +99,89 @@ KT_TEST(self_unwind) {
 #endif
 }
 
+#if defined(__x86_64__)
+/* Adds this process's executable file mappings to the symbolizer as those of pid `as`:
+ * those of libc only, or all but libc's. */
+static int add_own_maps(kperf_symbolizer *sym, pid_t as, bool libc) {
+    FILE *f = fopen("/proc/self/maps", "r");
+    char line[1024];
+    int n = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        unsigned long lo, hi, off;
+        char perms[8], path[900] = "";
+        if (sscanf(line, "%lx-%lx %7s %lx %*s %*s %899s", &lo, &hi, perms, &off, path) < 4 ||
+            !strchr(perms, 'x') || path[0] != '/' || !strstr(path, "/libc.so") != !libc)
+            continue;
+        kperf_module_desc m = {.pid = as, .start = lo, .len = hi - lo, .pgoff = off, .path = path};
+        n += kperf_symbolizer_add_module(sym, &m) == 0;
+    }
+    if (f) fclose(f);
+    return n;
+}
+
+typedef struct unw_thr {
+    kperf_symbolizer *sym;
+    const kperf_sample *s;
+    const uint64_t *want;
+    int nwant, bad;
+} unw_thr;
+
+static void *unw_thread(void *arg) {
+    unw_thr *t = (unw_thr *)arg;
+    for (int i = 0; i < 200; i++) {
+        uint64_t ips[64];
+        int n = kperf_symbolizer_unwind(t->sym, t->s, KPERF_UNWIND_REGS, ips, 64);
+        if (n != t->nwant || memcmp(ips, t->want, (size_t)n * 8)) t->bad++;
+    }
+    return NULL;
+}
+#endif
+
+/* The per-process session follows the maps: without libc's mapping the chain stops in libc,
+ * once it is added the whole chain comes back; threads share a symbolizer. */
+KT_TEST(session_cache_and_threads) {
+#if !defined(__x86_64__)
+    KT_SKIP("the test captures x86-64 registers");
+#else
+    KT_UNUSED();
+    static self_snap snap;
+    self_a(&snap);
+    kperf_sample s;
+    uint64_t regs[24], ips[64], ips2[64];
+    self_sample(&snap, &s, regs);
+    kperf_symbolizer *sym;
+    KT_CHECK(kperf_symbolizer_open(&sym, NULL) == 0);
+    int n = kperf_symbolizer_unwind(sym, &s, KPERF_UNWIND_REGS, ips, 64);
+    KT_CHECK(n >= 5, "%d", n);
+    /* an exited process known only by its mappings (as in a report), libc's missing: the
+     * chain stops at the first frame in libc */
+    pid_t fake = 999999999;
+    KT_CHECK(add_own_maps(sym, fake, false) >= 1);
+    s.pid = (uint32_t)fake;
+    int n1 = kperf_symbolizer_unwind(sym, &s, KPERF_UNWIND_REGS, ips2, 64);
+    KT_CHECK(n1 >= 5 && n1 < n && !memcmp(ips, ips2, (size_t)n1 * 8), "%d of %d", n1, n);
+    KT_EQ_INT(kperf_symbolizer_unwind(sym, &s, KPERF_UNWIND_REGS, ips2, 64), n1); /* cached */
+    /* libc added: the maps changed, the session is rebuilt, the whole chain is back */
+    KT_CHECK(add_own_maps(sym, fake, true) >= 1);
+    KT_EQ_INT(kperf_symbolizer_unwind(sym, &s, KPERF_UNWIND_REGS, ips2, 64), n);
+    KT_CHECK(!memcmp(ips, ips2, (size_t)n * 8));
+    /* four threads unwinding at once, alternating processes: every answer the same */
+    kperf_sample s2 = s;
+    s2.pid = (uint32_t)getpid();
+    unw_thr th[4];
+    pthread_t tid[4];
+    for (int i = 0; i < 4; i++) {
+        th[i] = (unw_thr){sym, i & 1 ? &s : &s2, ips, n, 0};
+        pthread_create(&tid[i], NULL, unw_thread, &th[i]);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(tid[i], NULL);
+        KT_CHECK(th[i].bad == 0, "thread %d: %d of 200 unwinds differ", i, th[i].bad);
+    }
+    kperf_symbolizer_close(sym);
+#endif
+}
+
 KT_TEST(bad_arguments) {
     if (!KPERF_UNWIND_REGS) KT_SKIP("no unwinding register table for this architecture");
     kperf_symbolizer *sym;
@@ -136,6 +220,7 @@ KT_TEST(bad_arguments) {
 int main(void) {
     KT_RUN(fixture_dwarf_vs_fp);
     KT_RUN(self_unwind);
+    KT_RUN(session_cache_and_threads);
     KT_RUN(bad_arguments);
     KT_EXIT();
 }
