@@ -2444,8 +2444,8 @@ static uint64_t kperf__unw_sig(const kperf__sym_proc *p) {
 }
 
 /* Reports one module to the session: a file by path, an in-memory image (the vDSO) through
- * a memfd. */
-static void kperf__unw_report(Dwfl *dwfl, kperf__sym_dso *d, uint64_t bias) {
+ * a memfd. base: where file offset 0 is (or would be) mapped. */
+static void kperf__unw_report(Dwfl *dwfl, kperf__sym_dso *d, uint64_t base) {
     const char *name = strrchr(d->path, '/');
     name = name ? name + 1 : d->path;
     int fd = -1;
@@ -2457,26 +2457,26 @@ static void kperf__unw_report(Dwfl *dwfl, kperf__sym_dso *d, uint64_t bias) {
             return;
         }
     }
-    /* add_p_vaddr: the module starts at bias + its first segment's address */
-    if (!dwfl_report_elf(dwfl, name, d->open_path, fd, bias, true) && fd >= 0) close(fd);
+    /* !add_p_vaddr: base is where the first segment (file offset 0) is mapped */
+    if (!dwfl_report_elf(dwfl, name, d->open_path, fd, base, false) && fd >= 0) close(fd);
 }
 
 /* A new session for process p's maps (a snapshot m of n of them). */
-static Dwfl *kperf__unw_build(kperf_symbolizer *s, kperf__unw *u, const kperf__sym_map *m,
+static Dwfl *kperf__unw_build(kperf__unw *u, const kperf__sym_map *m,
                               size_t n) {
     Dwfl *dwfl = dwfl_begin(&u->cbs);
     if (!dwfl) return NULL;
     dwfl_report_begin(dwfl);
     for (size_t i = 0; i < n; i++) {
-        /* One report per file, from its mapping of the lowest file offset: a page of a data
-         * mapping can hold two segments, and would give an ambiguous bias. */
+        /* One report per file, from its mapping of the lowest file offset (offset 0: the
+         * first segment). libdwfl reads the program headers itself; the symbolizer's copy
+         * is not needed, so modules stay unopened in KPERF_SYMBOL_DELAYED mode. */
         size_t best = i;
         for (size_t k = 0; k < n; k++)
             if (m[k].dso == m[i].dso && (m[k].pgoff < m[best].pgoff || (m[k].pgoff ==
                                          m[best].pgoff && m[k].start < m[best].start)))
                 best = k;
-        if (best != i || !m[i].dso || kperf__sym_ready(s, m[i].dso) < 0) continue;
-        kperf__unw_report(dwfl, m[i].dso, m[i].start - kperf__sym_map_vaddr(&m[i], m[i].start));
+        if (best == i && m[i].dso) kperf__unw_report(dwfl, m[i].dso, m[i].start - m[i].pgoff);
     }
     dwfl_report_end(dwfl, NULL, NULL);
     if (!dwfl_attach_state(dwfl, NULL, u->cur.pid, &kperf__unw_thread_cbs, u)) {
@@ -2556,7 +2556,7 @@ static Dwfl *kperf__unw_session(kperf_symbolizer *s, kperf__unw *u, pid_t pid, i
     kperf__sym_map *maps = NULL;
     if ((*err = kperf__unw_maps(s, pid, &maps, &n, &sig, &g2)) < 0) return NULL;
     if (lru->dwfl) dwfl_end(lru->dwfl);
-    lru->dwfl = kperf__unw_build(s, u, maps, n);
+    lru->dwfl = kperf__unw_build(u, maps, n);
     KPERF_FREE(maps);
     if (!lru->dwfl) {
         *err = kperf__fail(KPERF_ECORRUPT, "unwind: none of the %zu mappings of pid %d could "

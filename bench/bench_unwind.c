@@ -99,13 +99,15 @@ int main(int argc, char **argv) {
         passes++;
     } while (now() - t0 < 1.0);
     double warm = (now() - t0) / passes;
-    double tk, tpr, tps;
+    double tk, tpr, tps, tpg;
     snprintf(cmd, sizeof cmd, "%s/kperf report -i %s/p.data --folded >/dev/null 2>&1", B, dir);
     tk = timed(cmd);
     snprintf(cmd, sizeof cmd, "perf report -i %s/p.data -g --stdio >/dev/null 2>&1", dir);
     tpr = timed(cmd);
     snprintf(cmd, sizeof cmd, "perf script -i %s/p.data -F ip,sym >/dev/null 2>&1", dir);
     tps = timed(cmd);
+    snprintf(cmd, sizeof cmd, "perf script -G -i %s/p.data -F ip,sym >/dev/null 2>&1", dir);
+    tpg = timed(cmd);
     printf("## DWARF unwinding (bench_unwind)\n\n");
     printf("One `perf record --call-graph dwarf` file of `progs/unwind_busy` (no frame pointers; "
            "%zu samples with 8 KiB stack copies, %.1f frames each on average).\n\n", c.n,
@@ -118,6 +120,13 @@ int main(int argc, char **argv) {
     if (tk > 0) printf("| `kperf report --folded` end to end | %.0f ms | %.0f |\n", tk * 1e3, (double)c.n / tk);
     if (tpr > 0) printf("| `perf report -g --stdio` end to end | %.0f ms | %.0f |\n", tpr * 1e3, (double)c.n / tpr);
     if (tps > 0) printf("| `perf script -F ip,sym` end to end | %.0f ms | %.0f |\n", tps * 1e3, (double)c.n / tps);
+    if (tps > 0 && tpg > 0) {
+        printf("| `perf script -G` (no call chains: the same work without unwinding) | %.0f ms | %.0f |\n",
+               tpg * 1e3, (double)c.n / tpg);
+        if (tps > tpg)
+            printf("| perf's unwinding alone (the difference of the two) | %.2f µs/sample | %.0f |\n",
+                   (tps - tpg) * 1e6 / (double)c.n, (double)c.n / (tps - tpg));
+    }
     printf("\nEnd-to-end rows include reading the file, symbolizing and printing.\n");
     for (size_t i = 0; i < c.n; i++) free(c.v[i].stack);
     free(c.v);
