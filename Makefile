@@ -78,6 +78,11 @@ $(B)/progs/%: tests/progs/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -O1 -g -fno-omit-frame-pointer -o $@ $< -lpthread -lm -ldl
 
+# DWARF unwinding fixtures: optimised, no frame pointers (tests/test_unwind*).
+$(B)/progs/unwind_%: tests/progs/unwind_%.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -fomit-frame-pointer -o $@ $<
+
 $(B)/bench/%: bench/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -O2 -o $@ $< $(LIBS) $(BENCH_LIBS)

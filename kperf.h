@@ -360,6 +360,10 @@ enum kperf_event_flags {
     KPERF_EV_EXCLUDE_HV = 1u << 2,      /**< do not count the hypervisor */
     KPERF_EV_PINNED = 1u << 3,          /**< `:D`, pinned: always on the PMU */
     KPERF_EV_FREQ = 1u << 4,            /**< the `freq=N` term: period holds a frequency */
+    KPERF_EV_MODE_SET = 1u << 5,        /**< a `u`/`k`/`h` modifier was written: the three
+                                             exclude bits, not the counter's or sampler's
+                                             defaults (such as include_kernel), decide what
+                                             is counted (`:uk` counts the kernel too) */
 };
 
 /** One parsed event, ready to become a perf_event_attr. */
@@ -1109,6 +1113,12 @@ typedef struct kperf_sampler_desc {
     uint64_t period;         /**< sample every this many events; wins over freq */
     bool callchain;          /**< record call chains (frame-pointer walk by the kernel) */
     uint16_t max_stack;      /**< deepest call chain kept; 0 = the kernel's limit (127) */
+    bool dwarf_callchain;    /**< record what DWARF call graphs need, as `perf record
+                                  --call-graph dwarf`: user registers (regs_user_mask, 0 =
+                                  every general register), a user stack copy
+                                  (stack_user_size), call chains with their kernel part
+                                  only, and MMAP2 records of data mappings too; the user
+                                  frames come from kperf_symbolizer_unwind() */
     bool include_kernel;     /**< also sample kernel code (needs perf_event_paranoid <= 1
                                   or CAP_PERFMON); default: user space only */
     bool exclude_user;       /**< do not sample user code (default: user code sampled) */
@@ -1338,6 +1348,8 @@ typedef struct kperf_perfdata_events {
     size_t n;                       /**< number of events (at most 16 are kept) */
     char names[16][64];             /**< names from EVENT_DESC ("" until it was read) */
     uint64_t sample_type[16];       /**< sample_type of each event */
+    uint64_t regs_user_mask[16];    /**< sample_regs_user of each event: which registers a
+                                         KPERF_SAMPLE_REGS_USER sample holds, in bit order */
     uint64_t records;               /**< records delivered so far */
     uint64_t tracing_data_size;     /**< bytes of the TRACING_DATA blob (pipe files with
                                          tracepoints); 0 when the file has none */
@@ -1669,7 +1681,8 @@ typedef struct kperf_syscalls_desc {
 /** A live syscall tracer (libkperf's trace_open with TRACE_SYS_CALL). Opaque.
  *  With funcs it opens syscalls:sys_enter_NAME / sys_exit_NAME for each; without, it
  *  opens raw_syscalls:sys_enter / sys_exit and learns each number's name from the running
- *  kernel: a private ftrace instance (tracefs instances/kperf-PID-N, removed at close)
+ *  kernel: a private ftrace instance (tracefs instances/kperf-NS-PID-N, NS the pid
+ *  namespace; removed at close, and by the next tracer if its process died first)
  *  with the syscalls:sys_enter_* events on prints `sys_enter_NAME: __syscall_nr=N` as the
  *  targets make calls (see docs/tracepoints.md). *Thread safety:* not thread-safe. */
 typedef struct kperf_syscalls kperf_syscalls;
@@ -4039,6 +4052,7 @@ KPERF__PRIV int kperf__parse_mods(kperf__parser *P, uint32_t *flags, uint8_t *pr
     if (P->pos == start) return kperf__parse_error(P, P->pos, "expected a modifier (u k h p D)");
     if (p > 3) return kperf__parse_error(P, start, "at most 3 'p' modifiers (:ppp)");
     if (ukh) {
+        *flags |= KPERF_EV_MODE_SET;
         if (!(ukh & 1)) *flags |= KPERF_EV_EXCLUDE_USER;
         if (!(ukh & 2)) *flags |= KPERF_EV_EXCLUDE_KERNEL;
         if (!(ukh & 4)) *flags |= KPERF_EV_EXCLUDE_HV;
@@ -4824,7 +4838,8 @@ static void kperf__count_attr(const kperf_counter_desc *d, const kperf_event *ev
     a->inherit = task && (d->inherit || d->per_thread);
     a->inherit_stat = a->inherit && d->per_thread;
     a->enable_on_exec = leader && d->enable_on_exec;
-    bool explicit_mode = ev->flags & (KPERF_EV_EXCLUDE_USER | KPERF_EV_EXCLUDE_KERNEL);
+    bool explicit_mode = ev->flags & (KPERF_EV_MODE_SET | KPERF_EV_EXCLUDE_USER |
+                                      KPERF_EV_EXCLUDE_KERNEL);
     if (!explicit_mode && !uncore) {
         a->exclude_kernel = !d->include_kernel;
         a->exclude_hv = !d->include_hv;
@@ -6480,7 +6495,8 @@ static void kperf__sampling_attr(const kperf_sampler *s, size_t i) {
     const kperf_sampler_desc *d = &s->d;
     struct perf_event_attr *a = &s->attrs[i];
     bool first = i == 0;
-    uint32_t mods = s->evflags[i] & (KPERF_EV_EXCLUDE_USER | KPERF_EV_EXCLUDE_KERNEL);
+    uint32_t mods = s->evflags[i] & (KPERF_EV_MODE_SET | KPERF_EV_EXCLUDE_USER |
+                                     KPERF_EV_EXCLUDE_KERNEL);
     a->size = sizeof *a;
     a->sample_type = s->layout.sample_type;
     if (a->type == PERF_TYPE_TRACEPOINT) a->sample_type |= PERF_SAMPLE_RAW;
@@ -6506,6 +6522,7 @@ static void kperf__sampling_attr(const kperf_sampler *s, size_t i) {
     a->exclude_user = mods ? !!(mods & KPERF_EV_EXCLUDE_USER) : d->exclude_user;
     a->exclude_hv = 1;
     a->exclude_callchain_kernel = a->exclude_kernel || !d->include_kernel;
+    a->exclude_callchain_user = d->dwarf_callchain; /* the stack copy gives them */
     a->sample_id_all = 1;
     a->watermark = 1;
     a->wakeup_watermark = d->wakeup_bytes;
@@ -6519,6 +6536,7 @@ static void kperf__sampling_attr(const kperf_sampler *s, size_t i) {
     }
     if (first && !d->no_sideband) {
         a->mmap = a->mmap2 = a->comm = a->comm_exec = a->task = 1;
+        a->mmap_data = d->dwarf_callchain; /* perf's unwinder reads .eh_frame_hdr through them */
     }
     if (first && d->context_switch) a->context_switch = 1;
 }
@@ -6720,6 +6738,14 @@ static int kperf__sampling_defaults(kperf_sampler *s, const kperf_sampler_desc *
     uint64_t st = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME |
                   PERF_SAMPLE_CPU | PERF_SAMPLE_PERIOD | d->fields;
     if (d->callchain) st |= PERF_SAMPLE_CALLCHAIN;
+    if (d->dwarf_callchain) {
+        st |= PERF_SAMPLE_CALLCHAIN | PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER;
+#if defined(__x86_64__)
+        if (!d->regs_user_mask) d->regs_user_mask = 0xff01ffull; /* = KPERF_UNWIND_REGS */
+#elif defined(__aarch64__)
+        if (!d->regs_user_mask) d->regs_user_mask = 0x1ffffffffull;
+#endif
+    }
     if (d->branch_filter) st |= PERF_SAMPLE_BRANCH_STACK;
     st &= ~(uint64_t)(PERF_SAMPLE_READ | PERF_SAMPLE_AUX);
     if (!d->regs_user_mask && (st & (PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER))) {
@@ -7940,6 +7966,7 @@ static int kperf__pdin_attr(kperf__pdin *in, const unsigned char *b, size_t n,
     if (events) {
         events->n = in->nev;
         events->sample_type[e] = a.sample_type;
+        events->regs_user_mask[e] = a.sample_regs_user;
     }
     return 0;
 }
@@ -9475,14 +9502,49 @@ KPERF__PRIV void kperf__sc_ftrace_close(kperf_syscalls *s) {
 
 KPERF__PRIV void kperf__sc_ftrace_read(kperf_syscalls *s);
 
+/* The inode of this process's pid namespace: instance names carry it, so that a pid in
+ * an instance name is only ever checked in the namespace it belongs to. */
+KPERF__PRIV unsigned long long kperf__sc_pidns(void) {
+    char link[64] = "";
+    unsigned long long ino = 0;
+    ssize_t k = readlink("/proc/self/ns/pid", link, sizeof link - 1);
+    if (k > 0) link[k] = 0, sscanf(link, "pid:[%llu]", &ino);
+    return ino;
+}
+
+/* Removes the instances that tracers of this pid namespace left behind when their process
+ * died before closing them (kperf-NS-PID-N with PID gone). Returns how many. */
+KPERF__PRIV int kperf__sc_ftrace_sweep(const char *root, unsigned long long ns) {
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%.3000s/instances", root);
+    DIR *dh = opendir(dir);
+    int removed = 0;
+    for (struct dirent *e; dh && (e = readdir(dh));) {
+        unsigned long long ens;
+        int pid, seq, end = 0;
+        if (sscanf(e->d_name, "kperf-%llu-%d-%d%n", &ens, &pid, &seq, &end) != 3 ||
+            e->d_name[end] || ens != ns || pid <= 0)
+            continue;
+        if (kill(pid, 0) == 0 || errno != ESRCH) continue; /* alive (or not ours to judge) */
+        char inst[PATH_MAX + 256];
+        snprintf(inst, sizeof inst, "%s/%s", dir, e->d_name);
+        kperf__sc_write(inst, "tracing_on", "0");
+        removed += rmdir(inst) == 0;
+    }
+    if (dh) closedir(dh);
+    return removed;
+}
+
 KPERF__PRIV int kperf__sc_ftrace_open(kperf_syscalls *s, const kperf_syscalls_desc *d) {
     static int seq;
     const char *const *names;
     size_t n;
     int rc = kperf_syscall_names(s->tfs, &names, &n);
     if (rc < 0) return rc;
-    snprintf(s->ft_dir, sizeof s->ft_dir, "%.3000s/instances/kperf-%d-%d", s->tfs->root, (int)getpid(),
-             __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED));
+    unsigned long long ns = kperf__sc_pidns();
+    kperf__sc_ftrace_sweep(s->tfs->root, ns);
+    snprintf(s->ft_dir, sizeof s->ft_dir, "%.3000s/instances/kperf-%llu-%d-%d", s->tfs->root, ns,
+             (int)getpid(), __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED));
     if (mkdir(s->ft_dir, 0700) < 0) {
         int e = errno;
         s->ft_dir[0] = 0;

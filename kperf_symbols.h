@@ -186,6 +186,57 @@ typedef struct kperf_flamegraph_desc {
  *  (-KPERF_EPARSE naming the line for malformed folded text). */
 KPERF_API int kperf_flamegraph_write(const char *svg_path, const kperf_flamegraph_desc *desc);
 
+/* ---- unwinding (DWARF call graphs) ---------------------------------------------------- */
+
+/** perf `sample_regs_user` mask of the x86-64 registers DWARF unwinding uses: ax, bx, cx,
+ *  dx, si, di, bp, sp, ip and r8-r15 (flags and segment registers left out). */
+#define KPERF_UNWIND_REGS_X86_64 0xff01ffull
+/** perf `sample_regs_user` mask of the arm64 registers DWARF unwinding uses: x0-x30, sp, pc. */
+#define KPERF_UNWIND_REGS_ARM64 0x1ffffffffull
+/** The unwinding register mask of the machine kperf is built for (0 where unwinding is not
+ *  supported): put it in kperf_sampler_desc::regs_user_mask together with
+ *  `KPERF_SAMPLE_REGS_USER | KPERF_SAMPLE_STACK_USER` in kperf_sampler_desc::fields. */
+#if defined(__x86_64__)
+#define KPERF_UNWIND_REGS KPERF_UNWIND_REGS_X86_64
+#elif defined(__aarch64__)
+#define KPERF_UNWIND_REGS KPERF_UNWIND_REGS_ARM64
+#else
+#define KPERF_UNWIND_REGS 0ull
+#endif
+
+/** @brief Unwinds the user stack of a sample with DWARF call-frame information (.eh_frame
+ *  and .debug_frame, through libdwfl), as `perf report` does for `perf record --call-graph
+ *  dwarf`: code built without frame pointers still gets whole call chains.
+ *  @param s the symbolizer; its maps of the sample's process (kperf_symbolizer_add_pid(),
+ *  kperf_symbolizer_add_module(); a pid never seen is read from /proc) say which file is
+ *  mapped where. The per-process unwinding state is cached and rebuilt when that process's
+ *  maps change.
+ *  @param smp the sample: pid, the user registers (regs_abi, regs, nregs from
+ *  KPERF_SAMPLE_REGS_USER) and the stack copy (stack, stack_dyn_size from
+ *  KPERF_SAMPLE_STACK_USER). Kernel frames of its call chain, when it has some, are kept.
+ *  @param regs_mask the `sample_regs_user` mask the registers were recorded with
+ *  (kperf_sampler_desc::regs_user_mask, or kperf_perfdata_events::regs_user_mask); 0 = one
+ *  of the usual sets, told apart by the number of registers: KPERF_UNWIND_REGS
+ *  (kperf_sampler_desc::dwarf_callchain), `perf record --call-graph dwarf`'s (x86-64), or
+ *  the sampler's default bp, sp, ip (x86-64; arm64: fp, lr, sp, pc).
+ *  It must hold ip and sp; the more registers, the fewer frames are lost to code that keeps
+ *  its frame base in a callee-saved register.
+ *  @param ips receives the chain in the layout of kperf_sample::ips, innermost first: the
+ *  sampled user ip, then return addresses (look those up as addr - 1). When kernel frames
+ *  are kept they come first, after KPERF_CONTEXT_KERNEL, and the user frames follow
+ *  KPERF_CONTEXT_USER; without kernel frames there are no markers.
+ *  @param max capacity of @p ips.
+ *  @return the entries written (at least the sampled ip: unwinding stops quietly where the
+ *  stack copy, the registers or the CFI run out), or a negative error code: -EINVAL (no
+ *  user registers, a mask that lacks ip or sp or does not match the number of registers),
+ *  -KPERF_ENOTARGET (a process never added
+ *  that has exited), -KPERF_ENOTSUP (an architecture without a register table, or a process
+ *  added with file_vaddr), -KPERF_ECORRUPT (none of the process's modules can be read).
+ *  *Thread safety:* may be called from several threads; unwinds of one symbolizer are
+ *  serialised (a libdwfl session is single-threaded). */
+KPERF_API int kperf_symbolizer_unwind(kperf_symbolizer *s, const kperf_sample *smp,
+                                      uint64_t regs_mask, uint64_t *ips, size_t max);
+
 // <<symbols
 
 #ifdef __cplusplus
@@ -469,6 +520,7 @@ struct kperf_symbolizer {
     size_t nprocs, capprocs;
     kperf__sym_tab *kernel;  /* published with release */
     bool kernel_tried;
+    struct kperf__unw *unw;  /* DWARF unwinding sessions (see "unwinding"), lazily made */
 };
 
 /* This thread's last answer of the map lookup, used while the symbolizer's generation is
@@ -2176,6 +2228,390 @@ static int kperf__sym_jit_frames(kperf_symbolizer *s, kperf__sym_proc *p, uint64
     return n && f->function ? 1 : 0;
 }
 
+// ---- unwinding -------------------------------------------------------------------------
+/* DWARF unwinding of sampled user stacks through libdwfl. Per process, a Dwfl session holds
+ * the process's modules (reported from the symbolizer's maps, with the load bias the
+ * symbolizer computed) and is attached with callbacks that serve the sample being unwound:
+ * its registers (mapped from perf's order to DWARF numbers) and its stack copy. Sessions
+ * are cached and rebuilt when the process's maps change (a hash of the maps, checked when
+ * the symbolizer's generation moved). libdwfl is single-threaded per session: unwinds hold
+ * u->mu. Lock order: u->mu, then maplock or s->mu (never the other way). */
+#include <elfutils/libdwfl.h>
+
+#define KPERF__UNW_NDW 33        /* DWARF registers kept: x86-64 0-16, arm64 0-32 */
+#define KPERF__UNW_PROCS 16      /* cached sessions (each keeps its modules' files open) */
+#define KPERF__UNW_MAX_DEPTH 4096
+
+typedef struct kperf__unw_proc {
+    pid_t pid;
+    Dwfl *dwfl;     /* NULL: free slot */
+    uint64_t gen;   /* s->gen when the maps were last found unchanged */
+    uint64_t sig;   /* hash of the maps the session was built from */
+    uint64_t used;  /* LRU clock */
+} kperf__unw_proc;
+
+/* The sample being unwound: what the callbacks serve. */
+typedef struct kperf__unw_cur {
+    pid_t pid;
+    Dwarf_Word dw[KPERF__UNW_NDW];
+    uint64_t dwset; /* bit i: dw[i] is known */
+    uint64_t pc, sp;
+    const unsigned char *stack;
+    uint64_t stack_len;
+    unsigned sp_regno;
+    uint64_t *ips;
+    size_t n, max, frames;
+    uint64_t last_sp;
+} kperf__unw_cur;
+
+typedef struct kperf__unw {
+    pthread_mutex_t mu;
+    kperf__unw_proc procs[KPERF__UNW_PROCS];
+    uint64_t clock;
+    char *debuginfo_path;
+    Dwfl_Callbacks cbs;
+    kperf__unw_cur cur;
+} kperf__unw;
+
+static void kperf__unw_free(kperf__unw *u) {
+    if (!u) return;
+    for (size_t i = 0; i < KPERF__UNW_PROCS; i++)
+        if (u->procs[i].dwfl) dwfl_end(u->procs[i].dwfl);
+    pthread_mutex_destroy(&u->mu);
+    KPERF_FREE(u->debuginfo_path);
+    KPERF_FREE(u);
+}
+
+/* perf register index -> DWARF register number; -2 = the pc, -1 = not used. */
+#if defined(__x86_64__) || defined(__i386__)
+static const int8_t kperf__unw_x86_64[24] = {0, 3, 2, 1, 4, 5, 6, 7, -2, -1, -1, -1,
+                                             -1, -1, -1, -1, 8, 9, 10, 11, 12, 13, 14, 15};
+static const int8_t kperf__unw_i386[24] = {0, 3, 1, 2, 6, 7, 5, 4, -2, -1, -1, -1,
+                                           -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
+#define KPERF__UNW_PERF_SP 7
+#elif defined(__aarch64__)
+static const int8_t kperf__unw_arm64[33] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10,
+                                            11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
+                                            22, 23, 24, 25, 26, 27, 28, 29, 30, 31, -2};
+#define KPERF__UNW_PERF_SP 31
+#endif
+
+/* Fills c's registers from the sample's (mask order); false when ip or sp is missing. */
+static int kperf__unw_regs(kperf__unw_cur *c, const kperf_sample *smp, uint64_t mask) {
+    const int8_t *map = NULL;
+    size_t nmap = 0;
+#if defined(__x86_64__) || defined(__i386__)
+    map = smp->regs_abi == 1 ? kperf__unw_i386 : kperf__unw_x86_64, nmap = 24;
+    c->sp_regno = smp->regs_abi == 1 ? 4 : 7;
+#elif defined(__aarch64__)
+    map = kperf__unw_arm64, nmap = 33;
+    c->sp_regno = 31;
+#endif
+    if (!map)
+        return kperf__fail(KPERF_ENOTSUP, "unwind: no register table for this architecture");
+    if (!smp->regs_abi || !smp->regs || !smp->nregs)
+        return kperf__fail(EINVAL, "unwind: sample of pid %u has no user registers (sample "
+                           "with KPERF_SAMPLE_REGS_USER)", smp->pid);
+    if (!mask) /* kperf's dwarf_callchain set, perf's --call-graph dwarf set, bp/sp/ip */
+        mask = smp->nregs == (uint32_t)kperf__popcount64(KPERF_UNWIND_REGS) ? KPERF_UNWIND_REGS
+#if defined(__aarch64__)
+                                                                   : 0x1e0000000ull;
+#else
+             : smp->nregs == 20 ? 0xff0fffull : 0x1c0ull;
+#endif
+    if ((uint32_t)kperf__popcount64(mask) != smp->nregs)
+        return kperf__fail(EINVAL, "unwind: the sample holds %u registers, the mask 0x%" PRIx64
+                           " names %d: pass the mask it was recorded with", smp->nregs, mask,
+                           kperf__popcount64(mask));
+    bool have_pc = false, have_sp = false;
+    uint32_t k = 0;
+    for (unsigned bit = 0; bit < 64 && k < smp->nregs; bit++) {
+        if (!(mask >> bit & 1)) continue;
+        uint64_t v = smp->regs[k++];
+        if (bit >= nmap || map[bit] == -1) continue;
+        if (bit == KPERF__UNW_PERF_SP) c->sp = v, have_sp = true;
+        if (map[bit] == -2) {
+            c->pc = v, have_pc = true;
+        } else {
+            c->dw[map[bit]] = v;
+            c->dwset |= 1ull << map[bit];
+        }
+    }
+    if (!have_pc || !have_sp)
+        return kperf__fail(EINVAL, "unwind: the register mask 0x%" PRIx64 " lacks the %s "
+                           "(record with KPERF_UNWIND_REGS)", mask, have_pc ? "sp" : "ip");
+    return 0;
+}
+
+static pid_t kperf__unw_next_thread(Dwfl *dwfl, void *arg, void **targ) {
+    (void)dwfl;
+    if (*targ) return 0;
+    *targ = arg;
+    return ((kperf__unw *)arg)->cur.pid;
+}
+
+static bool kperf__unw_get_thread(Dwfl *dwfl, pid_t tid, void *arg, void **targ) {
+    (void)dwfl, (void)tid;
+    *targ = arg;
+    return true;
+}
+
+/* A word of a module's file image (read-only data a CFI expression may dereference). */
+static bool kperf__unw_mem_elf(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *out) {
+    Dwfl_Module *m = dwfl_addrmodule(dwfl, addr);
+    Dwarf_Addr bias = 0;
+    Elf *e = m ? dwfl_module_getelf(m, &bias) : NULL;
+    size_t sz = 0, nph = 0;
+    const char *raw = e ? elf_rawfile(e, &sz) : NULL;
+    if (!raw || elf_getphdrnum(e, &nph)) return false;
+    uint64_t va = addr - bias;
+    for (size_t i = 0; i < nph; i++) {
+        GElf_Phdr ph;
+        if (!gelf_getphdr(e, (int)i, &ph) || ph.p_type != PT_LOAD) continue;
+        uint64_t in = va - ph.p_vaddr;
+        if (in >= ph.p_filesz || ph.p_filesz - in < 8) continue;
+        uint64_t off = ph.p_offset + in;
+        if (off > sz || sz - off < 8) return false;
+        memcpy(out, raw + off, 8);
+        return true;
+    }
+    return false;
+}
+
+static bool kperf__unw_mem(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *out, void *arg) {
+    const kperf__unw_cur *c = &((kperf__unw *)arg)->cur;
+    uint64_t in = addr - c->sp;
+    if (in < c->stack_len && c->stack_len - in >= 8) {
+        memcpy(out, c->stack + in, 8);
+        return true;
+    }
+    return kperf__unw_mem_elf(dwfl, addr, out);
+}
+
+static bool kperf__unw_set_regs(Dwfl_Thread *th, void *targ) {
+    const kperf__unw_cur *c = &((kperf__unw *)targ)->cur;
+    for (int i = 0; i < KPERF__UNW_NDW;) {
+        if (!(c->dwset >> i & 1)) {
+            i++;
+            continue;
+        }
+        int j = i;
+        while (j < KPERF__UNW_NDW && (c->dwset >> j & 1)) j++;
+        if (!dwfl_thread_state_registers(th, i, (unsigned)(j - i), c->dw + i)) return false;
+        i = j;
+    }
+    dwfl_thread_state_register_pc(th, c->pc);
+    return true;
+}
+
+static const Dwfl_Thread_Callbacks kperf__unw_thread_cbs = {
+    kperf__unw_next_thread, kperf__unw_get_thread, kperf__unw_mem, kperf__unw_set_regs,
+    NULL, NULL};
+
+/* Per frame: keep its pc; stop at pc 0, a full buffer, or a stack pointer that does not
+ * move up (a loop in hostile data). */
+static int kperf__unw_frame(Dwfl_Frame *st, void *arg) {
+    kperf__unw_cur *c = (kperf__unw_cur *)arg;
+    Dwarf_Addr pc;
+    bool act;
+    if (!dwfl_frame_pc(st, &pc, &act) || !pc) return DWARF_CB_ABORT;
+    Dwarf_Word sp = 0;
+    bool have_sp = dwfl_frame_reg(st, c->sp_regno, &sp) == 0;
+    if (c->frames && have_sp && sp <= c->last_sp && !act) return DWARF_CB_ABORT;
+    if (have_sp) c->last_sp = sp;
+    c->ips[c->n++] = pc;
+    c->frames++;
+    return c->n < c->max && c->frames < KPERF__UNW_MAX_DEPTH ? DWARF_CB_OK : DWARF_CB_ABORT;
+}
+
+/* libdwfl asks for this only for modules it did not get a file for: none. */
+static int kperf__unw_find_elf(Dwfl_Module *mod, void **ud, const char *name, Dwarf_Addr base,
+                               char **file_name, Elf **elfp) {
+    (void)mod, (void)ud, (void)name, (void)base, (void)file_name;
+    *elfp = NULL;
+    return -1;
+}
+
+/* Hash of a process's maps (caller holds maplock). */
+static uint64_t kperf__unw_sig(const kperf__sym_proc *p) {
+    uint64_t h = 1469598103934665603ull ^ p->nmaps;
+    for (size_t i = 0; i < p->nmaps; i++) {
+        const kperf__sym_map *m = &p->maps[i];
+        uint64_t v[4] = {m->start, m->end, m->pgoff, (uint64_t)(uintptr_t)m->dso};
+        for (int k = 0; k < 4; k++) h = (h ^ v[k]) * 1099511628211ull;
+    }
+    return h;
+}
+
+/* Reports one module to the session: a file by path, an in-memory image (the vDSO) through
+ * a memfd. */
+static void kperf__unw_report(Dwfl *dwfl, kperf__sym_dso *d, uint64_t bias) {
+    const char *name = strrchr(d->path, '/');
+    name = name ? name + 1 : d->path;
+    int fd = -1;
+    if (d->mem) {
+        fd = (int)syscall(SYS_memfd_create, "kperf-unwind", 1u /* MFD_CLOEXEC */);
+        if (fd < 0) return;
+        if (write(fd, d->mem, d->memsz) != (ssize_t)d->memsz) {
+            close(fd);
+            return;
+        }
+    }
+    /* add_p_vaddr: the module starts at bias + its first segment's address */
+    if (!dwfl_report_elf(dwfl, name, d->open_path, fd, bias, true) && fd >= 0) close(fd);
+}
+
+/* A new session for process p's maps (a snapshot m of n of them). */
+static Dwfl *kperf__unw_build(kperf_symbolizer *s, kperf__unw *u, const kperf__sym_map *m,
+                              size_t n) {
+    Dwfl *dwfl = dwfl_begin(&u->cbs);
+    if (!dwfl) return NULL;
+    dwfl_report_begin(dwfl);
+    for (size_t i = 0; i < n; i++) {
+        /* One report per file, from its mapping of the lowest file offset: a page of a data
+         * mapping can hold two segments, and would give an ambiguous bias. */
+        size_t best = i;
+        for (size_t k = 0; k < n; k++)
+            if (m[k].dso == m[i].dso && (m[k].pgoff < m[best].pgoff || (m[k].pgoff ==
+                                         m[best].pgoff && m[k].start < m[best].start)))
+                best = k;
+        if (best != i || !m[i].dso || kperf__sym_ready(s, m[i].dso) < 0) continue;
+        kperf__unw_report(dwfl, m[i].dso, m[i].start - kperf__sym_map_vaddr(&m[i], m[i].start));
+    }
+    dwfl_report_end(dwfl, NULL, NULL);
+    if (!dwfl_attach_state(dwfl, NULL, u->cur.pid, &kperf__unw_thread_cbs, u)) {
+        dwfl_end(dwfl);
+        return NULL;
+    }
+    return dwfl;
+}
+
+static kperf__unw *kperf__unw_get(kperf_symbolizer *s) {
+    kperf__unw *u = __atomic_load_n(&s->unw, __ATOMIC_ACQUIRE);
+    if (u) return u;
+    pthread_mutex_lock(&s->mu);
+    if (!s->unw && (u = (kperf__unw *)kperf__calloc(1, sizeof *u)) != NULL) {
+        char *path = (char *)KPERF_MALLOC(strlen(s->debug_dir) + 16);
+        if (path) sprintf(path, ":.debug:%s", s->debug_dir);
+        pthread_mutex_init(&u->mu, NULL);
+        u->debuginfo_path = path;
+        u->cbs.find_elf = kperf__unw_find_elf;
+        u->cbs.find_debuginfo = dwfl_standard_find_debuginfo;
+        u->cbs.section_address = dwfl_offline_section_address;
+        u->cbs.debuginfo_path = path ? &u->debuginfo_path : NULL;
+        __atomic_store_n(&s->unw, u, __ATOMIC_RELEASE);
+    }
+    u = s->unw;
+    pthread_mutex_unlock(&s->mu);
+    return u;
+}
+
+/* Copies the maps of pid (added from /proc when never seen) and their hash; 0 or an error. */
+static int kperf__unw_maps(kperf_symbolizer *s, pid_t pid, kperf__sym_map **out, size_t *n,
+                           uint64_t *sig, uint64_t *gen) {
+    for (int attempt = 0; attempt < 2; attempt++) {
+        bool found;
+        int rc = 0;
+        pthread_rwlock_rdlock(&s->maplock);
+        *gen = __atomic_load_n(&s->gen, __ATOMIC_RELAXED);
+        ptrdiff_t i = kperf__sym_proc_idx(s, pid, &found);
+        const kperf__sym_proc *p = found ? s->procs[i] : NULL;
+        if (p && p->file_vaddr) {
+            rc = kperf__fail(KPERF_ENOTSUP, "unwind: pid %d was added with file addresses "
+                             "(file_vaddr): no process maps to unwind in", (int)pid);
+        } else if (p && out) {
+            *out = (kperf__sym_map *)KPERF_MALLOC((p->nmaps + 1) * sizeof **out);
+            if (*out) memcpy(*out, p->maps, p->nmaps * sizeof **out);
+            else rc = kperf__fail(ENOMEM, "unwind: out of memory");
+        }
+        if (p) *n = p->nmaps, *sig = kperf__unw_sig(p);
+        pthread_rwlock_unlock(&s->maplock);
+        if (p || rc) return rc;
+        if (attempt || pid <= 0) break;
+        if ((rc = kperf_symbolizer_add_pid(s, pid)) < 0) return rc;
+    }
+    return kperf__fail(KPERF_ENOTARGET, "unwind: no maps of pid %d", (int)pid);
+}
+
+/* The session for pid: cached while its maps are unchanged, else (re)built. NULL with an
+ * error set. Caller holds u->mu. */
+static Dwfl *kperf__unw_session(kperf_symbolizer *s, kperf__unw *u, pid_t pid, int *err) {
+    kperf__unw_proc *slot = NULL, *lru = &u->procs[0];
+    for (size_t i = 0; i < KPERF__UNW_PROCS; i++) {
+        kperf__unw_proc *p = &u->procs[i];
+        if (p->dwfl && p->pid == pid) slot = p;
+        if (!p->dwfl || (lru->dwfl && p->used < lru->used)) lru = p;
+    }
+    u->clock++;
+    uint64_t gen = __atomic_load_n(&s->gen, __ATOMIC_ACQUIRE), sig = 0, g2 = 0;
+    size_t n = 0;
+    if (slot && slot->gen == gen) return slot->used = u->clock, slot->dwfl;
+    if (slot) { /* the generation moved: did this process's maps change? */
+        if ((*err = kperf__unw_maps(s, pid, NULL, &n, &sig, &g2)) < 0) return NULL;
+        if (sig == slot->sig) return slot->gen = g2, slot->used = u->clock, slot->dwfl;
+        dwfl_end(slot->dwfl);
+        slot->dwfl = NULL;
+        lru = slot;
+    }
+    kperf__sym_map *maps = NULL;
+    if ((*err = kperf__unw_maps(s, pid, &maps, &n, &sig, &g2)) < 0) return NULL;
+    if (lru->dwfl) dwfl_end(lru->dwfl);
+    lru->dwfl = kperf__unw_build(s, u, maps, n);
+    KPERF_FREE(maps);
+    if (!lru->dwfl) {
+        *err = kperf__fail(KPERF_ECORRUPT, "unwind: none of the %zu mappings of pid %d could "
+                           "be read (%s)", n, (int)pid, dwfl_errmsg(-1));
+        return NULL;
+    }
+    lru->pid = pid, lru->gen = g2, lru->sig = sig, lru->used = u->clock;
+    return lru->dwfl;
+}
+
+/* Copies the kernel part of a call chain (with its marker) to ips; returns entries. */
+static size_t kperf__unw_kernel(const kperf_sample *smp, uint64_t *ips, size_t max) {
+    size_t n = 0;
+    bool kernel = false;
+    for (uint32_t i = 0; i < smp->nips && smp->ips; i++) {
+        uint64_t a = smp->ips[i];
+        if (a >= KPERF_CONTEXT_MAX) {
+            kernel = a == KPERF_CONTEXT_KERNEL;
+            if (!kernel) break;
+        }
+        if (kernel && n < max) ips[n++] = a;
+    }
+    if (n == 1) n = 0; /* a marker without frames */
+    if (n && n < max) ips[n++] = KPERF_CONTEXT_USER;
+    return n < max ? n : 0;
+}
+
+KPERF_API int kperf_symbolizer_unwind(kperf_symbolizer *s, const kperf_sample *smp,
+                                      uint64_t regs_mask, uint64_t *ips, size_t max) {
+    if (!s || !smp || (!ips && max))
+        return kperf__fail(EINVAL, "kperf_symbolizer_unwind: NULL argument");
+    if (!max) return 0;
+    kperf__unw *u = kperf__unw_get(s);
+    if (!u) return kperf__fail(ENOMEM, "unwind: out of memory");
+    pthread_mutex_lock(&u->mu);
+    kperf__unw_cur *c = &u->cur;
+    memset(c, 0, sizeof *c);
+    c->pid = (pid_t)smp->pid;
+    int rc = kperf__unw_regs(c, smp, regs_mask);
+    if (rc < 0) goto out;
+    c->stack = (const unsigned char *)smp->stack;
+    c->stack_len = smp->stack ? (smp->stack_dyn_size < smp->stack_size ? smp->stack_dyn_size
+                                                                         : smp->stack_size) : 0;
+    size_t nk = kperf__unw_kernel(smp, ips, max);
+    c->ips = ips + nk, c->max = max - nk;
+    Dwfl *dwfl = kperf__unw_session(s, u, c->pid, &rc);
+    if (!dwfl) goto out;
+    dwfl_getthread_frames(dwfl, c->pid, kperf__unw_frame, c);
+    if (!c->n) c->ips[c->n++] = c->pc; /* no module there, or no CFI: the ip alone */
+    rc = (int)(nk + c->n);
+out:
+    pthread_mutex_unlock(&u->mu);
+    return rc;
+}
+
 // ---- public ----------------------------------------------------------------------------
 
 KPERF_API int kperf_symbolizer_open(kperf_symbolizer **out, const kperf_symbolizer_desc *desc) {
@@ -2208,6 +2644,7 @@ KPERF_API int kperf_symbolizer_open(kperf_symbolizer **out, const kperf_symboliz
 
 KPERF_API void kperf_symbolizer_close(kperf_symbolizer *s) {
     if (!s) return;
+    kperf__unw_free(s->unw); /* first: its sessions point at the modules' files */
     for (size_t i = 0; i < s->ndsos; i++) kperf__sym_dso_free(s->dsos[i]);
     for (size_t i = 0; i < s->nprocs; i++) {
         kperf__sym_tab_free(s->procs[i]->jit);

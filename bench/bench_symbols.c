@@ -12,6 +12,7 @@
 #include "kperf.h"
 #include "kperf_symbols.h"
 #include <elfutils/libdwfl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -120,6 +121,38 @@ static double kperf_rate(kperf_symbolizer *s, const uint64_t *a, size_t n, size_
     return (double)(n * passes) / t;
 }
 
+/* Several threads looking up at once (each its own copy of the addresses, rotated). */
+typedef struct rate_arg {
+    kperf_symbolizer *s;
+    uint64_t *a;
+    size_t n;
+    double rate;
+} rate_arg;
+
+static void *rate_thread(void *p) {
+    rate_arg *r = (rate_arg *)p;
+    size_t named;
+    r->rate = kperf_rate(r->s, r->a, r->n, 16, 1.0, &named);
+    return NULL;
+}
+
+static double threads_rate(kperf_symbolizer *s, const uint64_t *a, size_t n, int nt) {
+    pthread_t th[8];
+    rate_arg args[8];
+    double sum = 0;
+    for (int t = 0; t < nt; t++) {
+        args[t] = (rate_arg){s, malloc(n * sizeof *a), n, 0};
+        for (size_t i = 0; i < n; i++) args[t].a[i] = a[(i + (size_t)t * n / (size_t)nt) % n];
+        pthread_create(&th[t], NULL, rate_thread, &args[t]);
+    }
+    for (int t = 0; t < nt; t++) {
+        pthread_join(th[t], NULL);
+        sum += args[t].rate;
+        free(args[t].a);
+    }
+    return sum;
+}
+
 static char *offline_debuginfo_path;
 static const Dwfl_Callbacks offline_cb = {
     .find_debuginfo = dwfl_standard_find_debuginfo,
@@ -174,6 +207,9 @@ int main(int argc, char **argv) {
     long peak = status_kb("VmHWM:") - rss0;
     double full = kperf_rate(s, a, N, 16, 1.0, &named);
     double innermost = kperf_rate(s, a, N, 1, 1.0, &named);
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    int nthreads = ncpu >= 8 ? 8 : ncpu >= 2 ? (int)ncpu : 2;
+    double threaded = threads_rate(s, a, N, nthreads);
     kperf_frame *bf = malloc(N * sizeof *bf);
     size_t bpasses = 0;
     t0 = now();
@@ -223,6 +259,8 @@ int main(int argc, char **argv) {
     printf("### In process (one thread)\n\n| what | lookups/s | notes |\n|---|---:|---|\n");
     printf("| kperf: function + file:line + inline chain | %.0f | warm (every CU indexed) |\n", full);
     printf("| kperf: innermost frame only (function, file:line) | %.0f | warm |\n", innermost);
+    printf("| kperf: function + file:line + inline chain, %d threads at once | %.0f | warm, all "
+           "threads together (%ld CPUs) |\n", nthreads, threaded, ncpu);
     printf("| kperf: functions only (KPERF_SYMBOL_ELF) | %.0f | warm |\n", funcs);
     printf("| kperf: lookup_batch, innermost (sorts the batch) | %.0f | warm |\n", batch);
     printf("| kperf: first pass (indexes CUs as it goes) | %.0f | cold |\n", (double)N / cold);

@@ -67,6 +67,28 @@ KT_TEST(intel_every_imc_and_a_thread_event) {
     kperf_plan_free(p);
 }
 
+/* What a u/k/h modifier asks for wins over the defaults, also when it asks for everything
+ * (`:uk` and `:ukh` used to read as "no modifier", which counts user space only). */
+KT_TEST(modifiers_override_defaults) {
+    kperf_plan *p;
+    int rc = plan(&p, FIX "intel-skx-2s",
+                  "task-clock,task-clock:u,task-clock:k,task-clock:uk,task-clock:ukh,task-clock:h",
+                  false, NULL, 0);
+    if (rc == -ENOENT) KT_SKIP("fixtures not found");
+    if (rc < 0) KT_FAIL("plan: %s", kperf_errmsg());
+    KT_EQ_INT(p->nentries, 6);
+    static const int want[6][3] = { /* exclude_user, exclude_kernel, exclude_hv */
+        {0, 1, 1}, {0, 1, 1}, {1, 0, 1}, {0, 0, 1}, {0, 0, 0}, {1, 1, 0}};
+    for (size_t i = 0; i < 6 && i < p->nentries; i++) {
+        const struct perf_event_attr *a = (const struct perf_event_attr *)p->entries[i].attr;
+        KT_CHECK(a->exclude_user == (unsigned)want[i][0] && a->exclude_kernel == (unsigned)want[i][1] &&
+                     a->exclude_hv == (unsigned)want[i][2],
+                 "event %zu: exclude user %u kernel %u hv %u", i, a->exclude_user,
+                 a->exclude_kernel, a->exclude_hv);
+    }
+    kperf_plan_free(p);
+}
+
 KT_TEST(amd_df_split_format_ranges) {
     kperf_plan *p;
     int rc = plan(&p, FIX "amd-zen3-2s", "amd_df/event=0x1234,umask=0x5/", false, NULL, 0);
@@ -154,6 +176,7 @@ KT_TEST(plan_errors) {
 int main(void) {
     KT_RUN(intel_imc_on_cpumask_cpus);
     KT_RUN(intel_every_imc_and_a_thread_event);
+    KT_RUN(modifiers_override_defaults);
     KT_RUN(amd_df_split_format_ranges);
     KT_RUN(kunpeng_group_and_all_cpus);
     KT_RUN(cpu_list_intersects_uncore_cpumask);

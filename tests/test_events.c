@@ -79,15 +79,15 @@ KT_TEST(raw_and_modifiers) {
     KT_EQ_INT(l->events[0].type, PERF_TYPE_RAW);
     KT_EQ_INT(l->events[0].config[0], 0x1a8);
     KT_EQ_INT(l->events[1].config[0], 0xc0);
-    KT_EQ_INT(l->events[1].flags, KPERF_EV_EXCLUDE_KERNEL | KPERF_EV_EXCLUDE_HV);
+    KT_EQ_INT(l->events[1].flags, KPERF_EV_EXCLUDE_KERNEL | KPERF_EV_EXCLUDE_HV | KPERF_EV_MODE_SET);
     KT_EQ_STR(l->events[1].name, "r00C0:u");
-    KT_EQ_INT(l->events[2].flags, KPERF_EV_EXCLUDE_USER | KPERF_EV_EXCLUDE_HV);
-    KT_EQ_INT(l->events[3].flags, KPERF_EV_EXCLUDE_HV);
+    KT_EQ_INT(l->events[2].flags, KPERF_EV_EXCLUDE_USER | KPERF_EV_EXCLUDE_HV | KPERF_EV_MODE_SET);
+    KT_EQ_INT(l->events[3].flags, KPERF_EV_EXCLUDE_HV | KPERF_EV_MODE_SET);
     KT_EQ_INT(l->events[4].precise, 3);
     KT_EQ_INT(l->events[4].flags, 0);
     KT_EQ_INT(l->events[5].precise, 1);
     KT_EQ_INT(l->events[5].flags, KPERF_EV_PINNED);
-    KT_EQ_INT(l->events[6].flags, KPERF_EV_EXCLUDE_USER | KPERF_EV_EXCLUDE_KERNEL);
+    KT_EQ_INT(l->events[6].flags, KPERF_EV_EXCLUDE_USER | KPERF_EV_EXCLUDE_KERNEL | KPERF_EV_MODE_SET);
     KT_CHECK(l->events[7].config[0] == 0x1234abcd5678ef01ull);
     struct perf_event_attr a;
     kperf__event_attr(&l->events[5], &a);
@@ -117,8 +117,8 @@ KT_TEST(groups) {
         KT_EQ_INT(l->events[i].leader, leaders[i]);
     }
     KT_EQ_STR(l->events[1].spec, "instructions");
-    KT_EQ_INT(l->events[3].flags, KPERF_EV_EXCLUDE_KERNEL | KPERF_EV_EXCLUDE_HV);
-    KT_EQ_INT(l->events[4].flags, KPERF_EV_EXCLUDE_KERNEL | KPERF_EV_EXCLUDE_HV);
+    KT_EQ_INT(l->events[3].flags, KPERF_EV_EXCLUDE_KERNEL | KPERF_EV_EXCLUDE_HV | KPERF_EV_MODE_SET);
+    KT_EQ_INT(l->events[4].flags, KPERF_EV_EXCLUDE_KERNEL | KPERF_EV_EXCLUDE_HV | KPERF_EV_MODE_SET);
     KT_EQ_INT(l->events[2].flags, 0);
     kperf_evlist_free(l);
     kperf_pmus_close(p);
@@ -314,7 +314,7 @@ KT_TEST(hybrid_expansion) {
         KT_EQ_INT(e->type, PERF_TYPE_HARDWARE);
         KT_EQ_INT(e->config[0], types[i] << 32 | PERF_COUNT_HW_CPU_CYCLES);
         KT_EQ_STR(e->pmu, pmus[i]);
-        KT_EQ_INT(e->flags, KPERF_EV_EXCLUDE_KERNEL | KPERF_EV_EXCLUDE_HV);
+        KT_EQ_INT(e->flags, KPERF_EV_EXCLUDE_KERNEL | KPERF_EV_EXCLUDE_HV | KPERF_EV_MODE_SET);
         KT_EQ_INT(e->group, i);
     }
     KT_EQ_STR(l->events[0].name, "cpu_atom/cycles/:u");
@@ -378,7 +378,7 @@ KT_TEST(tracepoints) {
     KT_EQ_STR(l->events[1].name, "sched:sched_switch");
     KT_EQ_STR(l->events[1].spec, "sched:sched_switch/prev_pid>0/");
     KT_EQ_STR(l->events[2].filter, "comm == \"a/b\"");
-    KT_EQ_INT(l->events[2].flags, KPERF_EV_EXCLUDE_KERNEL | KPERF_EV_EXCLUDE_HV);
+    KT_EQ_INT(l->events[2].flags, KPERF_EV_EXCLUDE_KERNEL | KPERF_EV_EXCLUDE_HV | KPERF_EV_MODE_SET);
     kperf_evlist_free(l);
     KT_CHECK(expect_err("sched:sched_swich", NULL, -KPERF_ENOEVENT,
                         "sched:sched_swich: unknown tracepoint (no /sys/kernel/tracing/events/"
@@ -579,7 +579,7 @@ KT_TEST(tracepoint_globs) {
         saw_a |= l->events[i].config[0] == (uint64_t)a;
         saw_b |= l->events[i].config[0] == (uint64_t)b;
         KT_EQ_STR(l->events[i].filter, "common_pid>0");
-        KT_EQ_INT(l->events[i].flags, KPERF_EV_EXCLUDE_KERNEL | KPERF_EV_EXCLUDE_HV);
+        KT_EQ_INT(l->events[i].flags, KPERF_EV_EXCLUDE_KERNEL | KPERF_EV_EXCLUDE_HV | KPERF_EV_MODE_SET);
     }
     KT_CHECK(saw_a && saw_b);
     size_t n = l->nevents;
@@ -604,7 +604,8 @@ KT_TEST(pmu_modifiers_after_slash) {
     KT_CHECK(l != NULL);
     KT_EQ_INT(l->events[0].precise, 2);
     KT_EQ_STR(l->events[0].name, "cpu/event=0x3c/:pp");
-    KT_EQ_INT(l->events[1].flags, KPERF_EV_EXCLUDE_KERNEL | KPERF_EV_EXCLUDE_HV | KPERF_EV_PINNED);
+    KT_EQ_INT(l->events[1].flags,
+              KPERF_EV_EXCLUDE_KERNEL | KPERF_EV_EXCLUDE_HV | KPERF_EV_PINNED | KPERF_EV_MODE_SET);
     kperf_evlist_free(l);
     KT_CHECK(expect_err("cpu/event=0x3c/px", p, -KPERF_EPARSE,
                         "cpu/event=0x3c/px: expected ',' at position 15"));
@@ -626,7 +627,7 @@ KT_TEST(breakpoints) {
     KT_EQ_INT(l->events[2].bp_type, 4);
     KT_EQ_INT(l->events[2].config[1], 4096);
     KT_EQ_INT(l->events[2].config[2], sizeof(long));
-    KT_EQ_INT(l->events[2].flags, KPERF_EV_EXCLUDE_KERNEL | KPERF_EV_EXCLUDE_HV);
+    KT_EQ_INT(l->events[2].flags, KPERF_EV_EXCLUDE_KERNEL | KPERF_EV_EXCLUDE_HV | KPERF_EV_MODE_SET);
     KT_EQ_INT(l->events[3].bp_type, 1);
     KT_EQ_INT(l->events[3].config[2], 1);
     struct perf_event_attr a;

@@ -4,6 +4,8 @@
 #define KPERF_IMPLEMENTATION
 #include "kperf.h"
 #include "kt.h"
+#include <sys/wait.h>
+#include <sys/stat.h>
 #include <errno.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -387,6 +389,41 @@ KT_TEST(live_named_and_all) {
     KT_CHECK(s == NULL && strstr(kperf_errmsg(), "no_such_call_xyz"));
 }
 
+/* An instance left by a tracer whose process was killed is removed by the next tracer of
+ * the same pid namespace; a live process's instance and other names are left alone. */
+KT_TEST(stale_ftrace_instances_swept) {
+    kperf_tracefs *t;
+    if (kperf_tracefs_open(&t, NULL) < 0) KT_SKIP("%s", kperf_errmsg());
+    char inst[4096], dead[4300], alive[4300], other[4300], ns_link[64] = "";
+    snprintf(inst, sizeof inst, "%.4000s/instances", kperf_tracefs_root(t));
+    kperf_tracefs_close(t);
+    ssize_t k = readlink("/proc/self/ns/pid", ns_link, sizeof ns_link - 1);
+    unsigned long long ns = 0;
+    if (k > 0) ns_link[k] = 0, sscanf(ns_link, "pid:[%llu]", &ns);
+    pid_t gone = fork();
+    if (gone == 0) _exit(0);
+    waitpid(gone, NULL, 0); /* a pid that no longer exists (reuse within the test: unlikely) */
+    snprintf(dead, sizeof dead, "%s/kperf-%llu-%d-0", inst, ns, (int)gone);
+    snprintf(alive, sizeof alive, "%s/kperf-%llu-%d-7", inst, ns, (int)getppid());
+    snprintf(other, sizeof other, "%s/kperf-%llu-%d-0", inst, ns + 1, (int)gone);
+    if (mkdir(dead, 0700) != 0) KT_SKIP("cannot create tracefs instances: %s", strerror(errno));
+    KT_EQ_INT(mkdir(alive, 0700), 0);
+    KT_EQ_INT(mkdir(other, 0700), 0);
+    kperf_syscalls *s;
+    kperf_syscalls_desc d;
+    memset(&d, 0, sizeof d);
+    int rc = kperf_syscalls_open(&s, &d); /* all syscalls: the mode with an instance */
+    if (rc == 0) kperf_syscalls_close(s);
+    struct stat st;
+    bool dead_left = stat(dead, &st) == 0, alive_left = stat(alive, &st) == 0,
+         other_left = stat(other, &st) == 0;
+    rmdir(dead), rmdir(alive), rmdir(other);
+    if (rc < 0) KT_SKIP("no tracer here: %s", kperf_errmsg());
+    KT_CHECK(!dead_left, "%s was not removed", dead);
+    KT_CHECK(alive_left, "%s (a live process's) was removed", alive);
+    KT_CHECK(other_left, "%s (another pid namespace's) was removed", other);
+}
+
 int main(void) {
     KT_RUN(pair_basic_record);
     KT_RUN(pair_across_read_boundaries);
@@ -396,5 +433,6 @@ int main(void) {
     KT_RUN(callback_stops);
     KT_RUN(decode_raw_records);
     KT_RUN(live_named_and_all);
+    KT_RUN(stale_ftrace_instances_swept);
     KT_EXIT();
 }

@@ -1,7 +1,8 @@
 /* kperf record: sample a command, processes or CPUs into perf.data and/or folded stacks.
  *
- *   kperf record [-e EV] [-F HZ | -c PERIOD] [-g] [-p PID,.. | -a | -C CPUS] [-o FILE]
- *                [--folded FILE] [-m PAGES] [--kernel] [-- command args]
+ *   kperf record [-e EV] [-F HZ | -c PERIOD] [-g | --call-graph fp|dwarf[,SIZE]]
+ *                [-p PID,.. | -a | -C CPUS] [-o FILE] [--folded FILE] [-m PAGES] [--kernel]
+ *                [-- command args]
  */
 #include "kperf_cli.h"
 #include <errno.h>
@@ -26,7 +27,10 @@ static int record_usage(FILE *f) {
             "  -e, --event EV      event spec (default cpu-clock)\n"
             "  -F, --freq HZ       samples per second (default 1000)\n"
             "  -c, --count N       sample every N events (instead of -F)\n"
-            "  -g, --call-graph    record call chains (frame pointers)\n"
+            "  -g                  record call chains (frame pointers)\n"
+            "      --call-graph M  fp (as -g), or dwarf[,SIZE]: user registers and SIZE bytes\n"
+            "                      of stack (default 8192) per sample, unwound with DWARF CFI\n"
+            "                      by kperf report / perf report (code without frame pointers)\n"
             "  -p, --pid PIDS      sample running processes (comma list)\n"
             "  -a, --all-cpus      sample every CPU (system-wide)\n"
             "  -C, --cpu CPUS      sample these CPUs (e.g. 0-3,6)\n"
@@ -72,11 +76,27 @@ static int record_cpus(const char *s, int **out, size_t *n) {
     return *out ? 0 : -1;
 }
 
+/* --call-graph: "fp", or "dwarf[,SIZE]" (registers and a stack copy per sample). */
+static int record_call_graph(const char *arg, kperf_sampler_desc *d) {
+    if (!strcmp(arg, "fp")) return d->callchain = true, 0;
+    if (strncmp(arg, "dwarf", 5) || (arg[5] && arg[5] != ',')) return -1;
+    unsigned long size = 8192;
+    if (arg[5]) {
+        char *e;
+        size = strtoul(arg + 6, &e, 0);
+        if (e == arg + 6 || *e || size < 8 || size > 65528) return -1;
+    }
+    d->dwarf_callchain = true;
+    d->stack_user_size = (uint32_t)((size + 7) & ~7ul); /* the kernel wants a multiple of 8 */
+    return 0;
+}
+
 typedef struct record_ctx {
     kperf_symbolizer *sym;
     kperf_sampler *s;
     kperf_perfdata *w;
     kperf_folded *fold;
+    uint64_t regs_mask; /* --call-graph dwarf: the registers samples carry */
     uint64_t samples;
     int err;
 } record_ctx;
@@ -93,7 +113,12 @@ static int record_one(const kperf_record *rec, void *user) {
     }
     if (rec->type != KPERF_RECORD_SAMPLE) return 0;
     c->samples++;
-    if (c->fold && kperf_folded_add(c->fold, &rec->sample, kperf_sampler_comm(c->s, rec->tid)) < 0)
+    kperf_sample smp = rec->sample;
+    uint64_t ips[512];
+    int n = c->fold && smp.stack ? kperf_symbolizer_unwind(c->sym, &smp, c->regs_mask, ips, 512)
+                                 : 0;
+    if (n > 0) smp.ips = ips, smp.nips = (uint32_t)n; /* DWARF call graph */
+    if (c->fold && kperf_folded_add(c->fold, &smp, kperf_sampler_comm(c->s, rec->tid)) < 0)
         return c->err = -1;
     return 0;
 }
@@ -157,7 +182,7 @@ static bool record_pids_alive(const int *pids, size_t n) {
 int cmd_record(int argc, char **argv) {
     static const struct option opts[] = {
         {"event", required_argument, 0, 'e'},   {"freq", required_argument, 0, 'F'},
-        {"count", required_argument, 0, 'c'},   {"call-graph", no_argument, 0, 'g'},
+        {"count", required_argument, 0, 'c'},   {"call-graph", required_argument, 0, 'G'},
         {"pid", required_argument, 0, 'p'},     {"all-cpus", no_argument, 0, 'a'},
         {"cpu", required_argument, 0, 'C'},     {"output", required_argument, 0, 'o'},
         {"folded", required_argument, 0, 'f'},  {"mmap-pages", required_argument, 0, 'm'},
@@ -175,6 +200,11 @@ int cmd_record(int argc, char **argv) {
         case 'F': d.freq = strtoull(optarg, NULL, 10); break;
         case 'c': d.period = strtoull(optarg, NULL, 10); break;
         case 'g': d.callchain = true; break;
+        case 'G':
+            if (record_call_graph(optarg, &d))
+                return fprintf(stderr, "kperf record: --call-graph takes fp or dwarf[,SIZE] "
+                               "(SIZE 8..65528), not '%s'\n", optarg), 2;
+            break;
         case 'p':
             if (record_ints(optarg, &pids, &npids)) return fprintf(stderr, "kperf record: bad -p '%s'\n", optarg), 2;
             break;
@@ -190,6 +220,7 @@ int cmd_record(int argc, char **argv) {
         default: return record_usage(stderr);
         }
     }
+    if (d.stack_user_size && !d.ring_pages) d.ring_pages = 512; /* ~8 KiB per sample */
     char **cmd = argv + optind;
     int ncmd = argc - optind;
     bool targets = npids || ncpus || d.all_cpus;
@@ -220,6 +251,8 @@ int cmd_record(int argc, char **argv) {
         kperf_symbolizer_open(&c.sym, &(kperf_symbolizer_desc){.mode = KPERF_SYMBOL_DELAYED,
                                                                .include_kernel = d.include_kernel});
         if (kperf_folded_open(&c.fold, c.sym ? record_frame_name : NULL, c.sym) < 0) goto fail;
+        c.regs_mask = d.regs_user_mask;
+        for (size_t i = 0; c.sym && i < npids; i++) kperf_symbolizer_add_pid(c.sym, pids[i]);
     }
     signal(SIGINT, record_on_signal);
     signal(SIGTERM, record_on_signal);

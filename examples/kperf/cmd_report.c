@@ -3,7 +3,10 @@
  *   kperf report [-i FILE] [-n N] [--sort self|total] [--folded] [--svg FILE] [--addresses]
  *
  * Names come from kperf_symbols.h: the file's MMAP2 records say which file is mapped where
- * (so processes that have exited still resolve); --addresses prints module+offset. */
+ * (so processes that have exited still resolve); --addresses prints module+offset. Samples
+ * with user registers and a stack copy (`record --call-graph dwarf`, or perf's) are unwound
+ * with DWARF CFI by kperf_symbolizer_unwind() as they are read, while the maps are those of
+ * the sample's time. */
 #include "kperf_cli.h"
 #include <getopt.h>
 #include <stdlib.h>
@@ -35,6 +38,7 @@ typedef struct rep {
     size_t ncomms, capcomms;
     uint64_t lost;
     kperf_symbolizer *sym; /* names; NULL = module+offset */
+    const kperf_perfdata_events *ev; /* the file's events (register masks for unwinding) */
     struct rep_name_ent {
         uint64_t key_addr;
         uint32_t key_pid;
@@ -88,7 +92,13 @@ static int rep_record(const kperf_record *rec, void *user) {
         s->kernel_leaf = (rec->misc & 7) == 1;
         uint32_t n = rec->sample.nips;
         const uint64_t *ips = rec->sample.ips;
-        uint64_t one = rec->sample.ip;
+        uint64_t one = rec->sample.ip, dw[512];
+        if (r->sym && rec->sample.stack && rec->sample.regs_abi) { /* DWARF call graph */
+            int e = rec->event >= 0 ? rec->event : r->ev->n == 1 ? 0 : -1;
+            uint64_t mask = e >= 0 && e < 16 ? r->ev->regs_user_mask[e] : 0; /* 0: guessed */
+            int k = kperf_symbolizer_unwind(r->sym, &rec->sample, mask, dw, 512);
+            if (k > 0) ips = dw, n = (uint32_t)k;
+        }
         if (!n) ips = &one, n = 1;
         for (uint32_t i = 0; i < n; i++) {
             if (ips[i] >= KPERF_CONTEXT_MAX || ips[i] < 4096) continue; /* markers, chain ends */
@@ -276,6 +286,8 @@ int cmd_report(int argc, char **argv) {
     rep r;
     memset(&r, 0, sizeof r);
     kperf_perfdata_events ev;
+    memset(&ev, 0, sizeof ev);
+    r.ev = &ev;
     if (!addresses)
         kperf_symbolizer_open(&r.sym, &(kperf_symbolizer_desc){.mode = KPERF_SYMBOL_DELAYED,
                                                                .include_kernel = true});

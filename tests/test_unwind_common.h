@@ -1,0 +1,124 @@
+/* Shared by tests/test_unwind*.c: run the fixture tests/progs/unwind_busy (main -> a -> b ->
+ * c, no frame pointers) under a sampler that records user registers and stack copies, and
+ * keep copies of the samples. */
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct unw_smp {
+    kperf_sample s; /* pointers below point into this struct */
+    uint64_t regs[64];
+    uint64_t ips[128];
+    unsigned char *stack;
+} unw_smp;
+
+typedef struct unw_set {
+    unw_smp *v;
+    size_t n, cap;
+} unw_set;
+
+static const char *unw_build_dir(void) {
+    const char *b = getenv("KPERF_BUILD");
+    return b && *b ? b : "build";
+}
+
+static int unw_keep(const kperf_record *rec, void *user) {
+    unw_set *set = (unw_set *)user;
+    if (rec->type != KPERF_RECORD_SAMPLE || set->n == set->cap) return 0;
+    const kperf_sample *s = &rec->sample;
+    unw_smp *o = &set->v[set->n];
+    memset(o, 0, sizeof *o);
+    o->s = *s;
+    if (s->nregs > 64 || s->nips > 128) return 0;
+    memcpy(o->regs, s->regs, s->nregs * 8);
+    memcpy(o->ips, s->ips, s->nips * 8);
+    o->s.regs = o->regs, o->s.ips = o->ips;
+    if (s->stack && s->stack_size) {
+        o->stack = (unsigned char *)malloc(s->stack_size);
+        if (!o->stack) return 0;
+        memcpy(o->stack, s->stack, s->stack_size);
+        o->s.stack = o->stack;
+    }
+    set->n++;
+    return 0;
+}
+
+static void unw_set_free(unw_set *set) {
+    for (size_t i = 0; i < set->n; i++) free(set->v[i].stack);
+    free(set->v);
+    memset(set, 0, sizeof *set);
+}
+
+/* Starts the fixture and waits until it runs its own code; returns its pid or -1. */
+static pid_t unw_spawn(const char *secs) {
+    char bin[512];
+    snprintf(bin, sizeof bin, "%s/progs/unwind_busy", unw_build_dir());
+    if (access(bin, X_OK)) return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl(bin, bin, secs, (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 500 && pid > 0; i++) { /* until the exec is done */
+        char p[64], exe[512];
+        snprintf(p, sizeof p, "/proc/%d/exe", (int)pid);
+        ssize_t n = readlink(p, exe, sizeof exe - 1);
+        if (n > 0 && (exe[n] = 0, strstr(exe, "unwind_busy"))) return pid;
+        usleep(2000);
+    }
+    return -1;
+}
+
+/* Samples process pid (regs + stack + frame-pointer chain) until want samples or ~3 s. */
+static int unw_sample(pid_t pid, size_t want, unw_set *set) {
+    set->cap = want, set->n = 0;
+    set->v = (unw_smp *)calloc(want, sizeof *set->v);
+    if (!set->v) return -ENOMEM;
+    kperf_sampler *s;
+    int rc = kperf_sampler_open(&s, &(kperf_sampler_desc){
+        .freq = 1000, .callchain = true, .pids = &pid, .npids = 1,
+        .fields = KPERF_SAMPLE_REGS_USER | KPERF_SAMPLE_STACK_USER,
+        .regs_user_mask = KPERF_UNWIND_REGS, .stack_user_size = 8192});
+    if (rc < 0) return rc;
+    kperf_sampler_start(s);
+    for (int i = 0; i < 300 && set->n < want; i++) {
+        usleep(10000);
+        kperf_sampler_read(s, unw_keep, set);
+    }
+    kperf_sampler_stop(s);
+    kperf_sampler_read(s, unw_keep, set);
+    kperf_sampler_close(s);
+    return 0;
+}
+
+static void unw_kill(pid_t pid) {
+    if (pid > 0) kill(pid, SIGKILL), waitpid(pid, NULL, 0);
+}
+
+/* Function names of a chain (markers skipped; return addresses looked up as addr - 1). */
+static size_t unw_names(kperf_symbolizer *sym, pid_t pid, const uint64_t *ips, size_t n,
+                        const char **names, size_t max) {
+    size_t k = 0;
+    bool leaf = true;
+    for (size_t i = 0; i < n && k < max; i++) {
+        if (ips[i] >= KPERF_CONTEXT_MAX) continue;
+        kperf_frame fr[8];
+        int nf = kperf_symbolizer_lookup(sym, pid, leaf ? ips[i] : ips[i] - 1, fr, 8);
+        names[k++] = nf > 0 && fr[nf - 1].function ? fr[nf - 1].function : "?";
+        leaf = false;
+    }
+    return k;
+}
+
+/* True when names holds c, b, a, main consecutively. */
+static bool unw_has_chain(const char **names, size_t n) {
+    static const char *want[] = {"c", "b", "a", "main"};
+    for (size_t i = 0; i + 4 <= n; i++) {
+        size_t k = 0;
+        while (k < 4 && !strcmp(names[i + k], want[k])) k++;
+        if (k == 4) return true;
+    }
+    return false;
+}

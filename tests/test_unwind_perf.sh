@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# DWARF call graphs against perf as the oracle, on tests/progs/unwind_busy (main -> a -> b ->
+# c without frame pointers):
+#  - same_file: kperf report unwinds perf's own `perf record --call-graph dwarf` file; per
+#    stack of the fixture's functions, kperf and `perf script` count the same samples (both
+#    unwinders see identical registers and stacks), and the chains are equally deep;
+#  - kperf_file: `kperf record --call-graph dwarf` + kperf report give the same set of
+#    common stacks as perf record + perf script on a separate run;
+#  - perf_reads_kperf: `perf script` on kperf's file unwinds it (regs, stack and data mmaps
+#    are all in the file) to the same common stacks.
+# usage: tests/test_unwind_perf.sh BUILD_DIR
+B=${1:-build}
+K=$B/kperf
+P=$B/progs/unwind_busy
+T=$(mktemp -d)
+trap '[ -n "${KEEP_TMP:-}" ] || rm -rf "$T"' EXIT
+S=tests/unwind_stacks.py
+[ -x "$K" ] && [ -x "$P" ] || { echo "FAIL - unwind_perf: $K or $P not built"; exit 1; }
+command -v perf >/dev/null || { echo "SKIP - unwind_perf: perf missing (apt-get install linux-perf)"; exit 0; }
+command -v python3 >/dev/null || { echo "SKIP - unwind_perf: python3 missing"; exit 0; }
+if ! perf record -q -e cpu-clock -F 1000 --call-graph dwarf -o "$T/p.data" -- "$P" 0.5 >"$T/prec.log" 2>&1; then
+    echo "SKIP - unwind_perf: perf record --call-graph dwarf failed: $(tail -1 "$T/prec.log")"; exit 0
+fi
+perf script -i "$T/p.data" -F ip,sym >"$T/p.script" 2>/dev/null
+python3 $S perf "$T/p.script" >"$T/p.st"
+"$K" report -i "$T/p.data" --folded >"$T/pk.folded" 2>"$T/pk.err"
+python3 $S folded "$T/pk.folded" >"$T/pk.st"
+
+# common: the stacks holding at least 5% of the samples, as a sorted list
+common() { awk '/^total/ {t=$2} /^stack/ && $3 * 20 >= t {print $2}' "$1" | sort; }
+main_stack() { awk '/^stack/ {print $2; exit}' "$1"; }
+val() { awk -v k="$2" '$1 == k {print $2}' "$1"; }
+
+# same_file: per-stack counts agree within 2% of the samples
+bad=$(python3 - "$T/p.st" "$T/pk.st" <<'PY'
+import sys
+def load(p):
+    d = {}
+    for l in open(p):
+        f = l.split()
+        if f[0] == "stack": d[f[1]] = int(f[2])
+        elif f[0] == "total": d["#total"] = int(f[1])
+    return d
+a, b = load(sys.argv[1]), load(sys.argv[2])
+t = max(a.get("#total", 0), 1)
+out = [k for k in set(a) | set(b) if k != "#total" and abs(a.get(k, 0) - b.get(k, 0)) * 50 > t]
+print(" ".join("%s:perf=%d,kperf=%d" % (k, a.get(k, 0), b.get(k, 0)) for k in sorted(out)))
+PY
+)
+ms=$(main_stack "$T/p.st")
+if [ "$ms" != "main;a;b;c" ]; then
+    echo "FAIL - unwind_perf_same_file: perf's own main stack is '$ms', not main;a;b;c"
+elif [ "$(main_stack "$T/pk.st")" != "main;a;b;c" ]; then
+    echo "FAIL - unwind_perf_same_file: kperf report's main stack is '$(main_stack "$T/pk.st")' ($(head -c 300 "$T/pk.err"))"
+elif [ -n "$bad" ]; then
+    echo "FAIL - unwind_perf_same_file: per-stack counts differ: $bad"
+elif [ "$(val "$T/p.st" depth)" != "$(val "$T/pk.st" depth)" ]; then
+    echo "FAIL - unwind_perf_same_file: chains through c are $(val "$T/p.st" depth) frames deep in perf, $(val "$T/pk.st" depth) in kperf"
+else
+    echo "ok - unwind_perf_same_file ($(val "$T/p.st" total) samples, depth $(val "$T/p.st" depth))"
+fi
+
+# kperf_file: kperf's own recording
+if ! "$K" record -e cpu-clock -F 1000 --call-graph dwarf -o "$T/k.data" -- "$P" 0.5 >"$T/krec.log" 2>&1; then
+    echo "FAIL - unwind_perf_kperf_file: kperf record --call-graph dwarf failed: $(tail -1 "$T/krec.log")"
+    exit 0
+fi
+"$K" report -i "$T/k.data" --folded >"$T/k.folded" 2>/dev/null
+python3 $S folded "$T/k.folded" >"$T/k.st"
+if [ "$(common "$T/k.st")" != "$(common "$T/p.st")" ]; then
+    echo "FAIL - unwind_perf_kperf_file: common stacks kperf {$(common "$T/k.st" | tr '\n' ' ')} vs perf {$(common "$T/p.st" | tr '\n' ' ')}"
+elif [ "$(val "$T/k.st" depth)" != "$(val "$T/p.st" depth)" ]; then
+    echo "FAIL - unwind_perf_kperf_file: chains through c are $(val "$T/k.st" depth) frames deep in kperf, $(val "$T/p.st" depth) in perf"
+else
+    echo "ok - unwind_perf_kperf_file ($(val "$T/k.st" total) samples)"
+fi
+
+# perf_reads_kperf: perf unwinds kperf's file
+perf script -i "$T/k.data" -F ip,sym >"$T/kp.script" 2>/dev/null
+python3 $S perf "$T/kp.script" >"$T/kp.st"
+if [ "$(common "$T/kp.st")" != "$(common "$T/p.st")" ]; then
+    echo "FAIL - unwind_perf_reads_kperf: perf script on kperf's file: {$(common "$T/kp.st" | tr '\n' ' ')} vs {$(common "$T/p.st" | tr '\n' ' ')}"
+else
+    echo "ok - unwind_perf_reads_kperf ($(val "$T/kp.st" total) samples)"
+fi
