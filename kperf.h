@@ -7272,6 +7272,8 @@ struct kperf_perfdata {
     size_t nseen, capseen;
     int err;
     unsigned char *buf; /* record assembly, 64 KiB + 8 */
+    char (*tpname)[256]; /* per event: "sys:name" for EVENT_DESC when a tracepoint's own
+                            name is not that ("tracepoint/config=N/"), else ""; or NULL */
 };
 
 static void kperf__pd_put(kperf_perfdata *w, const void *p, size_t n) {
@@ -7392,7 +7394,7 @@ static void kperf__pd_features(kperf_perfdata *w, const char *cmdline) {
         uint32_t nids = 0;
         for (size_t i = 0; i < s->nfds; i++) nids += s->fds[i].event == (int)e;
         kperf__pd_u32(&r, nids);
-        kperf__pd_fstr(&r, s->names[e]);
+        kperf__pd_fstr(&r, w->tpname && w->tpname[e][0] ? w->tpname[e] : s->names[e]);
         for (size_t i = 0; i < s->nfds; i++)
             if (s->fds[i].event == (int)e) kperf__pd_u64(&r, s->fds[i].id);
     }
@@ -7646,8 +7648,28 @@ static int kperf__pd_formats(kperf__pdblob *x, const char *root, const kperf__pd
     return (int)count;
 }
 
-/* Builds the blob for the sampler's tracepoints into @p x; 0 when it has none. */
-static int kperf__pd_tracing_blob(const kperf_sampler *s, const char *root, kperf__pdblob *x) {
+/* Names tracepoint events perf's way ("sys:name") in w->tpname where their own name differs. */
+static void kperf__pd_tp_names(kperf_perfdata *w, const kperf__pdtp *tps, size_t n) {
+    const kperf_sampler *s = w->s;
+    w->tpname = (char(*)[256])kperf__calloc(s->nev, sizeof *w->tpname);
+    for (size_t e = 0; w->tpname && e < s->nev; e++) {
+        if (s->attrs[e].type != PERF_TYPE_TRACEPOINT) continue;
+        for (size_t i = 0; i < n; i++) {
+            if (tps[i].id != s->attrs[e].config) continue;
+            char nm[256];
+            int len = snprintf(nm, sizeof nm, "%s:%s", tps[i].sys, tps[i].name);
+            const char *own = s->names[e];
+            if (strncmp(own, nm, (size_t)len) || (own[len] && own[len] != ':'))
+                memcpy(w->tpname[e], nm, sizeof nm);
+            break;
+        }
+    }
+}
+
+/* Builds the blob for the sampler's tracepoints into @p x (and their perf names); 0 when it
+ * has none. */
+static int kperf__pd_tracing_blob(kperf_perfdata *w, const char *root, kperf__pdblob *x) {
+    const kperf_sampler *s = w->s;
     size_t ntp = 0;
     for (size_t e = 0; e < s->nev; e++) ntp += s->attrs[e].type == PERF_TYPE_TRACEPOINT;
     if (!ntp) return 0;
@@ -7689,6 +7711,7 @@ static int kperf__pd_tracing_blob(const kperf_sampler *s, const char *root, kper
             rc = kperf__blob_file(x, path, 8, true);
         }
     }
+    if (rc >= 0) kperf__pd_tp_names(w, tps, n);
     if (rc >= 0) rc = kperf__pd_formats(x, tr, tps, n, "ftrace", path, sizeof path);
     if (rc >= 0) {
         uint32_t nsys = 0;
@@ -7720,22 +7743,19 @@ static int kperf__pd_tracing_blob(const kperf_sampler *s, const char *root, kper
     return rc < 0 ? rc : (int)n;
 }
 
-static int kperf__pd_tracing_data(kperf_perfdata *w, const char *root) {
-    kperf__pdblob x = {NULL, 0, 0, 0};
-    int rc = kperf__pd_tracing_blob(w->s, root, &x);
-    if (rc > 0) {
+/* The TRACING_DATA record and the blob after it (nothing when the blob is empty). */
+static void kperf__pd_tracing_data(kperf_perfdata *w, const kperf__pdblob *x) {
+    if (x->n) {
         static const unsigned char z[8];
-        size_t pad = (8 - x.n % 8) % 8;
+        size_t pad = (8 - x->n % 8) % 8;
         struct {
             struct perf_event_header h;
             uint32_t size, pad;
-        } r = {{KPERF__PD_HEADER_TRACING_DATA, 0, 16}, (uint32_t)(x.n + pad), 0};
+        } r = {{KPERF__PD_HEADER_TRACING_DATA, 0, 16}, (uint32_t)(x->n + pad), 0};
         kperf__pd_put(w, &r, sizeof r);
-        kperf__pd_put(w, x.b, x.n);
+        kperf__pd_put(w, x->b, x->n);
         kperf__pd_put(w, z, pad);
     }
-    KPERF_FREE(x.b);
-    return rc < 0 ? rc : 0;
 }
 
 /* ---- synthesized side-band: the kernel and processes that already run ---- */
@@ -7850,16 +7870,20 @@ KPERF_API int kperf_perfdata_open(kperf_perfdata **out, const kperf_perfdata_des
     w->build_ids = !desc->no_build_ids;
     uint64_t hdr[2] = {kperf__pd_magic, 16};
     kperf__pd_put(w, hdr, sizeof hdr);
-    kperf__pd_attrs(w);
-    kperf__pd_features(w, desc->cmdline);
-    int trc = desc->no_tracing_data ? 0 : kperf__pd_tracing_data(w, desc->tracefs);
+    kperf__pdblob x = {NULL, 0, 0, 0};
+    int trc = desc->no_tracing_data ? 0 : kperf__pd_tracing_blob(w, desc->tracefs, &x);
     if (trc < 0) {
         char why[320]; /* kperf__fail rewrites the message: keep the reason */
         int e = -trc;
         snprintf(why, sizeof why, "%.300s", kperf_errmsg());
+        KPERF_FREE(x.b);
         kperf_perfdata_close(w);
         return kperf__fail(e, "%s: %s", path, why);
     }
+    kperf__pd_attrs(w);
+    kperf__pd_features(w, desc->cmdline);
+    kperf__pd_tracing_data(w, &x);
+    KPERF_FREE(x.b);
     if (!desc->no_kernel) kperf__pd_kernel(w);
     if (desc->all_processes) kperf__pd_all_processes(w);
     for (size_t i = 0; i < desc->npids; i++) kperf__pd_process(w, desc->pids[i]);
@@ -7896,6 +7920,7 @@ KPERF_API void kperf_perfdata_close(kperf_perfdata *w) {
     }
     for (size_t i = 0; i < w->capseen; i++) KPERF_FREE(w->seen[i]);
     KPERF_FREE(w->seen);
+    KPERF_FREE(w->tpname);
     KPERF_FREE(w->buf);
     KPERF_FREE(w);
 }

@@ -397,6 +397,34 @@ KT_TEST(fixture_tracefs) {
     kperf_sampler_close(s);
 }
 
+/* A tracepoint opened by id gets perf's name ("sched:sched_switch") in EVENT_DESC, as perf
+ * record would name it; one opened by name keeps its own (modifiers included). */
+KT_TEST(tracepoint_by_id_named_like_perf) {
+    kperf_tracefs *t = NULL;
+    int id = kperf_tracefs_open(&t, NULL) == 0 ? kperf_tracefs_event_id(t, "sched", "sched_switch") : -1;
+    kperf_tracefs_close(t);
+    if (id <= 0) KT_SKIP("no tracefs sched:sched_switch");
+    char spec[96];
+    snprintf(spec, sizeof spec, "tracepoint/config=%d/,sched:sched_switch:u,cpu-clock", id);
+    const char *why = "";
+    kperf_sampler *s = open_tp(spec, &why);
+    if (!s) KT_SKIP("cannot open %s: %s", spec, why);
+    char path[128];
+    snprintf(path, sizeof path, "%s/n.data", tmpdir);
+    int rc = write_file(path, s, NULL, false);
+    kperf_sampler_close(s);
+    KT_CHECK(rc == 0, "%s", kperf_errmsg());
+    kperf_perfdata_events ev;
+    got g = {0, 0, 0};
+    rc = kperf_perfdata_read(path, count_rec, &g, &ev);
+    KT_CHECK(rc >= 0, "%s", kperf_errmsg());
+    KT_EQ_INT(ev.n, 3);
+    KT_EQ_STR(ev.names[0], "sched:sched_switch");
+    KT_EQ_STR(ev.names[1], "sched:sched_switch:u");
+    KT_EQ_STR(ev.names[2], "cpu-clock");
+    KT_CHECK(ev.tracing_data_size > 0);
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/kperf_pdtrace_XXXXXX");
     if (!mkdtemp(tmpdir)) return perror("mkdtemp"), 1;
@@ -404,6 +432,7 @@ int main(void) {
     KT_RUN(reader_skips_tracing_data);
     KT_RUN(no_tracepoints_no_tracing_data);
     KT_RUN(fixture_tracefs);
+    KT_RUN(tracepoint_by_id_named_like_perf);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     if (system(cmd)) return 1;
