@@ -2230,8 +2230,8 @@ static int kperf__sym_jit_frames(kperf_symbolizer *s, kperf__sym_proc *p, uint64
 
 // ---- unwinding -------------------------------------------------------------------------
 /* DWARF unwinding of sampled user stacks through libdwfl. Per process, a Dwfl session holds
- * the process's modules (reported from the symbolizer's maps, with the load bias the
- * symbolizer computed) and is attached with callbacks that serve the sample being unwound:
+ * the process's modules (reported from the symbolizer's maps: each file once, placed where
+ * its offset 0 is mapped) and is attached with callbacks that serve the sample being unwound:
  * its registers (mapped from perf's order to DWARF numbers) and its stack copy. Sessions
  * are cached and rebuilt when the process's maps change (a hash of the maps, checked when
  * the symbolizer's generation moved). libdwfl is single-threaded per session: unwinds hold
@@ -2294,6 +2294,8 @@ static const int8_t kperf__unw_arm64[33] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  
                                             11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
                                             22, 23, 24, 25, 26, 27, 28, 29, 30, 31, -2};
 #define KPERF__UNW_PERF_SP 31
+#else
+#define KPERF__UNW_PERF_SP 64u /* no table: kperf__unw_regs fails before using it */
 #endif
 
 /* Fills c's registers from the sample's (mask order); false when ip or sp is missing. */
