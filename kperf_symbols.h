@@ -2445,13 +2445,21 @@ static uint64_t kperf__unw_sig(const kperf__sym_proc *p) {
     return h;
 }
 
-/* Reports one module to the session: a file by path, an in-memory image (the vDSO) through
- * a memfd. base: where file offset 0 is (or would be) mapped. */
+/* Reports one module to the session: a file through the symbolizer's open descriptor when
+ * it has one (the /proc/PID/root path it was opened by dies with that process), else by
+ * path; an in-memory image (the vDSO) through a memfd. base: where file offset 0 is (or
+ * would be) mapped. */
 static void kperf__unw_report(Dwfl *dwfl, kperf__sym_dso *d, uint64_t base) {
     const char *name = strrchr(d->path, '/');
     name = name ? name + 1 : d->path;
     int fd = -1;
-    if (d->mem) {
+    if (__atomic_load_n(&d->state, __ATOMIC_ACQUIRE) == 1 && d->fd >= 0) {
+        fd = fcntl(d->fd, F_DUPFD_CLOEXEC, 0);
+    } else if (!d->mem) {
+        fd = open(d->open_path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) fd = open(d->path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) return;
+    } else {
         fd = (int)syscall(SYS_memfd_create, "kperf-unwind", 1u /* MFD_CLOEXEC */);
         if (fd < 0) return;
         if (write(fd, d->mem, d->memsz) != (ssize_t)d->memsz) {

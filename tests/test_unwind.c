@@ -8,6 +8,7 @@
 #include "kperf_symbols.h"
 #include "kt.h"
 #include "test_unwind_common.h"
+#include <dirent.h>
 #include <pthread.h>
 
 KT_TEST(fixture_dwarf_vs_fp) {
@@ -119,6 +120,14 @@ static int add_own_maps(kperf_symbolizer *sym, pid_t as, bool libc) {
     return n;
 }
 
+static int count_fds(void) {
+    int n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    while (d && readdir(d)) n++;
+    if (d) closedir(d);
+    return n;
+}
+
 typedef struct unw_thr {
     kperf_symbolizer *sym;
     const kperf_sample *s;
@@ -178,6 +187,16 @@ KT_TEST(session_cache_and_threads) {
         pthread_join(tid[i], NULL);
         KT_CHECK(th[i].bad == 0, "thread %d: %d of 200 unwinds differ", i, th[i].bad);
     }
+    /* a rebuild per unwind (the maps change each time) leaks no descriptor */
+    int fds = 0;
+    for (int i = 0; i < 40; i++) {
+        if (i == 5) fds = count_fds();
+        kperf_module_desc m = {.pid = fake, .start = 0x100000000ull + (uint64_t)(i % 3) * 0x10000,
+                               .len = 4096, .path = "/bin/true"};
+        KT_CHECK(kperf_symbolizer_add_module(sym, &m) == 0);
+        KT_EQ_INT(kperf_symbolizer_unwind(sym, &s, KPERF_UNWIND_REGS, ips2, 64), n);
+    }
+    KT_EQ_INT(count_fds(), fds);
     kperf_symbolizer_close(sym);
 #endif
 }
