@@ -114,6 +114,14 @@ else
     fail folded_output "samples $n, folded sum $sum, $bad malformed lines"
 fi
 
+# 8b. a file of two events: the report header names both
+"$K" record -e cpu-clock,task-clock -F 500 -o "$T/two.data" -- "$BUSY" 0.2 2>/dev/null
+hdr=$("$K" report -i "$T/two.data" -n 1 2>&1 | head -1)
+case "$hdr" in
+*"samples of cpu-clock,task-clock in"*) ok report_header_every_event ;;
+*) fail report_header_every_event "header: $hdr" ;;
+esac
+
 # 9. a corrupt file is an error, not a crash
 head -c 700 "$T/k.data" > "$T/trunc.data"
 printf '\x10\x00\x00\x00\x00\x00\x03\x00' >> "$T/trunc.data"

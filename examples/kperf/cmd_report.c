@@ -243,8 +243,12 @@ static void rep_table(rep *r, const char *path, const kperf_perfdata_events *ev,
         }
     }
     qsort(t.rows, t.n, sizeof *t.rows, rep_cmp);
+    char evs[512] = "";
+    for (size_t i = 0; i < ev->n; i++) /* every event of the file, as named there */
+        snprintf(evs + strlen(evs), sizeof evs - strlen(evs), "%s%s", i ? "," : "",
+                 ev->names[i][0] ? ev->names[i] : "?");
     printf("# kperf report: %zu samples of %s in %s, %llu lost\n", r->nsamples,
-           ev->n && ev->names[0][0] ? ev->names[0] : "?", path, (unsigned long long)r->lost);
+           evs[0] ? evs : "?", path, (unsigned long long)r->lost);
     printf("# %7s %7s %9s  %s\n", "self", "total", "samples", "function");
     double all = r->nsamples ? (double)r->nsamples : 1.0;
     for (size_t i = 0; i < t.n && (int)i < top; i++)

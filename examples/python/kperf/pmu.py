@@ -187,7 +187,7 @@ class PmuAttr:
         c.excludeUser = int(bool(self.excludeUser))
         c.excludeKernel = int(bool(self.excludeKernel))
         c.symbolMode = int(self.symbolMode)
-        c.callStack = int(bool(self.callStack))
+        c.callStack = int(self.callStack)  # True/1: frame pointers, 2: DWARF (kperf)
         c.dataFilter = int(self.dataFilter)
         c.evFilter = int(self.evFilter)
         c.minLatency = int(self.minLatency)
