@@ -9517,12 +9517,11 @@ KPERF__PRIV unsigned long long kperf__sc_pidns(void) {
 }
 
 /* Removes the instances that tracers of this pid namespace left behind when their process
- * died before closing them (kperf-NS-PID-N with PID gone). Returns how many. */
-KPERF__PRIV int kperf__sc_ftrace_sweep(const char *root, unsigned long long ns) {
+ * died before closing them (kperf-NS-PID-N with PID gone). */
+KPERF__PRIV void kperf__sc_ftrace_sweep(const char *root, unsigned long long ns) {
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%.3000s/instances", root);
     DIR *dh = opendir(dir);
-    int removed = 0;
     for (struct dirent *e; dh && (e = readdir(dh));) {
         unsigned long long ens;
         int pid, seq, end = 0;
@@ -9533,10 +9532,9 @@ KPERF__PRIV int kperf__sc_ftrace_sweep(const char *root, unsigned long long ns) 
         char inst[PATH_MAX + 256];
         snprintf(inst, sizeof inst, "%s/%s", dir, e->d_name);
         kperf__sc_write(inst, "tracing_on", "0");
-        removed += rmdir(inst) == 0;
+        rmdir(inst);
     }
     if (dh) closedir(dh);
-    return removed;
 }
 
 KPERF__PRIV int kperf__sc_ftrace_open(kperf_syscalls *s, const kperf_syscalls_desc *d) {

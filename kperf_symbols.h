@@ -536,8 +536,9 @@ typedef struct kperf__sym_hint {
 } kperf__sym_hint;
 static KPERF__TLS kperf__sym_hint kperf__sym_last;
 
-/* Ends a change of the maps: a new generation retires every thread's hint. */
-static void kperf__sym_maps_changed(kperf_symbolizer *s) {
+/* Releases the write lock on the maps, with a new generation that retires every thread's
+ * hint. Every writer of the maps ends with this instead of a plain unlock. */
+static void kperf__sym_maps_wrunlock(kperf_symbolizer *s) {
     __atomic_add_fetch(&s->gen, 1, __ATOMIC_RELEASE);
     pthread_rwlock_unlock(&s->maplock);
 }
@@ -2758,7 +2759,7 @@ KPERF_API int kperf_symbolizer_add_module(kperf_symbolizer *s, const kperf_modul
     } else if (p) {
         r2 = kperf__sym_map_insert(p, (kperf__sym_map){m->start, m->start + m->len, m->pgoff, d});
     }
-    kperf__sym_maps_changed(s);
+    kperf__sym_maps_wrunlock(s);
     if (r2) return kperf__fail(ENOMEM, "symbols: out of memory");
     return rc;
 }
@@ -2772,7 +2773,7 @@ KPERF_API int kperf_symbolizer_add_pid(kperf_symbolizer *s, pid_t pid) {
         int e = errno;
         pthread_rwlock_wrlock(&s->maplock);
         kperf__sym_proc_get(s, pid); /* remember it: no retry on every lookup */
-        kperf__sym_maps_changed(s);
+        kperf__sym_maps_wrunlock(s);
         return kperf__fail(e == ENOENT ? KPERF_ENOTARGET : e, "symbols: cannot read %s: %s%s",
                            path, strerror(e), e == ENOENT ? " (the process has exited)" : "");
     }
@@ -2797,7 +2798,7 @@ KPERF_API int kperf_symbolizer_add_pid(kperf_symbolizer *s, pid_t pid) {
     fclose(f);
     pthread_rwlock_wrlock(&s->maplock);
     kperf__sym_proc_get(s, pid);
-    kperf__sym_maps_changed(s);
+    kperf__sym_maps_wrunlock(s);
     return added;
 }
 
