@@ -2106,6 +2106,12 @@ static int kperf__int_cmp(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+/* Finds v in a sorted int array; NULL for an empty one (a memory-only NUMA node has an empty
+ * cpulist, and bsearch must not be handed a NULL base). */
+KPERF__PRIV const int *kperf__int_find(const int *a, size_t n, int v) {
+    return n && a ? (const int *)bsearch(&v, a, n, sizeof v, kperf__int_cmp) : NULL;
+}
+
 /* Parses a cpulist ("0-3,8"). On failure returns -KPERF_EPARSE with *pos set to the byte
  * offset of the problem (no message recorded). */
 KPERF__PRIV int kperf__cpulist(const char *s, int **out, size_t *n, size_t *pos) {
@@ -2607,7 +2613,7 @@ KPERF__PRIV void kperf__topology_cpu_fill(kperf_topology *t, kperf_cpu_topo *c, 
         kperf__path(path, sizeof path, base, kperf__rp(t->root), cpu, "physical_package_id"));
     c->numa = t->nnodes ? -1 : 0;
     for (int i = 0; i < t->nnodes; i++)
-        if (bsearch(&cpu, t->node_cpus[i], t->node_ncpus[i], sizeof(int), kperf__int_cmp))
+        if (kperf__int_find(t->node_cpus[i], t->node_ncpus[i], cpu))
             c->numa = t->node_ids[i];
 }
 
@@ -2647,7 +2653,7 @@ KPERF_API const int *kperf_topology_cpus(const kperf_topology *t, size_t *n) {
 
 KPERF__PRIV const kperf_cpu_topo *kperf__topology_find(const kperf_topology *t, int cpu) {
     if (!t) return NULL;
-    const int *p = (const int *)bsearch(&cpu, t->cpus, t->ncpus, sizeof(int), kperf__int_cmp);
+    const int *p = kperf__int_find(t->cpus, t->ncpus, cpu);
     return p ? &t->topo[p - t->cpus] : NULL;
 }
 
@@ -6812,16 +6818,14 @@ KPERF_API int kperf_folded_add(kperf_folded *f, const kperf_sample *smp, const c
     if (smp->nips) {
         /* root first; a context marker applies to the entries after it (inwards) */
         size_t leaf = 0;
+        ptrdiff_t mk = (ptrdiff_t)smp->nips; /* the nearest marker below i; -1: none */
         while (leaf < smp->nips && smp->ips[leaf] >= KPERF_CONTEXT_MAX) leaf++;
         for (size_t i = smp->nips; i-- > 0;) {
             uint64_t a = smp->ips[i];
             if (a >= KPERF_CONTEXT_MAX || (!a && i != leaf)) continue; /* markers, chain ends */
-            bool kernel = false;
-            for (size_t k = i; k-- > 0;)
-                if (smp->ips[k] >= KPERF_CONTEXT_MAX) {
-                    kernel = smp->ips[k] == KPERF_CONTEXT_KERNEL;
-                    break;
-                }
+            if (mk > (ptrdiff_t)i) /* searches never overlap: linear in the chain */
+                for (mk = (ptrdiff_t)i; --mk >= 0 && smp->ips[mk] < KPERF_CONTEXT_MAX;) {}
+            bool kernel = mk >= 0 && smp->ips[mk] == KPERF_CONTEXT_KERNEL;
             if ((err = kperf__folded_frame(f, &len, a, smp->pid, kernel, i == leaf))) return err;
         }
     } else if ((err = kperf__folded_frame(f, &len, smp->ip, smp->pid, false, true))) {
@@ -8153,7 +8157,9 @@ KPERF__PRIV int kperf__tp_decl(const char *d, size_t n, kperf_tp_field *f, long 
             memcpy(num, d + open + 1, ln), num[ln] = 0;
             char *e;
             long v = strtol(num, &e, 0);
-            count = (*e || v < 0) ? -1 : count * v;
+            /* a dimension or product past 32 bits is no fixed array the size can describe */
+            count = (*e || v < 0 || v > (long)UINT32_MAX || (v && count > (long)UINT32_MAX / v))
+                        ? -1 : count * v;
         } else count = -1;
         arr = true;
         end = open;
@@ -8176,7 +8182,9 @@ KPERF__PRIV void kperf__tp_classify(kperf_tp_field *f, long dims, int sgn) {
     if (!strncmp(f->name, "common_", 7)) f->flags |= KPERF_TP_FIELD_COMMON;
     if (dl || rl) {
         f->flags |= rl ? KPERF_TP_FIELD_REL_LOC : KPERF_TP_FIELD_DATA_LOC;
-        f->elem_size = kperf__tp_type_size(strstr(t, rl ? "__rel_loc" : "__data_loc") + 10);
+        /* the element type follows the keyword ("__rel_loc" is 9 bytes, "__data_loc" 10) */
+        f->elem_size = rl ? kperf__tp_type_size(strstr(t, "__rel_loc") + 9)
+                          : kperf__tp_type_size(strstr(t, "__data_loc") + 10);
         f->count = 0;
     } else if (dims == 0 || (dims != -2 && f->size == 0)) {
         f->flags |= KPERF_TP_FIELD_FLEX;
@@ -8184,7 +8192,8 @@ KPERF__PRIV void kperf__tp_classify(kperf_tp_field *f, long dims, int sgn) {
         f->count = 0;
     } else if (dims != -2) {
         f->flags |= KPERF_TP_FIELD_ARRAY;
-        if (dims > 0 && f->size % (uint32_t)dims == 0) f->elem_size = f->size / (uint32_t)dims;
+        if (dims > 0 && dims <= (long)UINT32_MAX && f->size % (uint32_t)dims == 0)
+            f->elem_size = f->size / (uint32_t)dims;
         else f->elem_size = kperf__tp_type_size(t);
         if (!f->elem_size || f->size % f->elem_size) f->elem_size = 1;
         f->count = f->size / f->elem_size;
