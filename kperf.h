@@ -4694,6 +4694,11 @@ static int kperf__counter_open_fd(kperf_counter *c, size_t i) {
         return rc;
     }
     c->fds[i] = (int)fd;
+    const kperf_event *fev = &p->evl->events[p->evidx[i]];
+    if (fev->filter) { /* counted in the kernel after the filter, as perf stat does */
+        int frc = kperf_tp_filter_set((int)fd, fev->name, fev->filter);
+        if (frc < 0) return frc;
+    }
     if (ioctl((int)fd, PERF_EVENT_IOC_ID, &c->ids[i]) < 0)
         return kperf__fail(errno, "%s: PERF_EVENT_IOC_ID failed: %s", e->event, strerror(errno));
     if (e->leader == (int)i) c->gstart[c->ngroups++] = i;

@@ -127,6 +127,17 @@ KPERF_API int kperf_symbolizer_add_pid(kperf_symbolizer *s, pid_t pid);
  *  the path), and the mapping stays so that its frames still name the module. */
 KPERF_API int kperf_symbolizer_add_module(kperf_symbolizer *s, const kperf_module_desc *m);
 
+/** @brief Records that process @p pid was forked from @p ppid (a FORK record whose pid
+ *  differs from its ppid): @p pid starts with a copy of the mappings known for @p ppid,
+ *  as the kernel copies them, so that a child that never maps anything itself (no MMAP2
+ *  record of its own) still resolves after it has exited. Later add_module calls for
+ *  @p pid replace what they overlap (an exec maps the new program over the old one).
+ *  @param s the symbolizer.
+ *  @param ppid the parent process; a parent never added leaves @p pid unknown (0).
+ *  @param pid the new process.
+ *  @return the number of mappings copied, or a negative error code. */
+KPERF_API int kperf_symbolizer_add_fork(kperf_symbolizer *s, pid_t ppid, pid_t pid);
+
 /** @brief Symbolizes one address of process @p pid, with its inline chain.
  *  @param s the symbolizer.
  *  @param pid the process; a pid never added is added from /proc first.
@@ -1644,6 +1655,30 @@ static int kperf__sym_load_elf(kperf_symbolizer *s, kperf__sym_dso *d) {
     return 0;
 }
 
+/* The /proc/PID/root (or map_files) path a module was named by dies with its process, and
+ * a module is opened lazily: then the path as recorded is opened instead, kept only when
+ * its build-id matches the recorded one (when there is one), so that names do not depend
+ * on whether the process was still alive. Returns 0, or @p rc unchanged. */
+static int kperf__sym_open_recorded(kperf__sym_dso *d, int rc) {
+    if (!d->path || d->path[0] != '/' || !strcmp(d->path, d->open_path)) return rc;
+    int fd;
+    Elf *e;
+    if (kperf__sym_elf_open(d->path, &fd, &e) != 0) return rc;
+    if (d->nbuild_id) {
+        const void *bid;
+        ssize_t n = dwelf_elf_gnu_build_id(e, &bid);
+        if (n != (ssize_t)d->nbuild_id || memcmp(bid, d->build_id, d->nbuild_id)) {
+            elf_end(e), close(fd);
+            return rc; /* another file by that name (a container's, a rebuilt one) */
+        }
+    }
+    char *op = kperf__strdup(d->path);
+    if (!op) return elf_end(e), close(fd), -ENOMEM;
+    KPERF_FREE(d->open_path);
+    d->open_path = op, d->fd = fd, d->elf = e;
+    return 0;
+}
+
 /* Opens and indexes a module (caller holds s->mu). */
 static int kperf__sym_dso_load(kperf_symbolizer *s, kperf__sym_dso *d) {
     if (d->state) return d->state < 0 ? d->state : 0;
@@ -1653,6 +1688,7 @@ static int kperf__sym_dso_load(kperf_symbolizer *s, kperf__sym_dso *d) {
         rc = d->elf && elf_kind(d->elf) == ELF_K_ELF ? 0 : -KPERF_ECORRUPT;
     } else {
         rc = kperf__sym_elf_open(d->open_path, &d->fd, &d->elf);
+        if (rc < 0 && rc != -KPERF_ECORRUPT) rc = kperf__sym_open_recorded(d, rc);
     }
     if (rc == -KPERF_ECORRUPT)
         rc = kperf__sym_corrupt(d, "not an ELF file");
@@ -2691,6 +2727,29 @@ static void *kperf__sym_read_mem(kperf_symbolizer *s, pid_t pid, uint64_t start,
     return buf;
 }
 
+/* The vDSO of a process that has exited (a recorded file): the kernel maps the same image
+ * into every process, so this process's copy stands in when it has the recorded length
+ * and, when the record carries one, the same build-id. */
+static void *kperf__sym_own_vdso(uint64_t len, const uint8_t *bid, size_t nbid) {
+    FILE *f = fopen("/proc/self/maps", "re");
+    char line[512];
+    uint64_t lo = 0, hi = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (strstr(line, "[vdso]") && sscanf(line, "%" SCNx64 "-%" SCNx64, &lo, &hi) == 2) break;
+    if (f) fclose(f);
+    if (!lo || hi - lo != len) return NULL;
+    void *buf = KPERF_MALLOC(len);
+    if (!buf) return NULL;
+    memcpy(buf, (const void *)(uintptr_t)lo, len);
+    Elf *e = elf_memory((char *)buf, len);
+    const void *b;
+    ssize_t k = e ? dwelf_elf_gnu_build_id(e, &b) : -1;
+    bool ok = e && (!nbid || (k == (ssize_t)nbid && !memcmp(b, bid, nbid)));
+    if (e) elf_end(e);
+    if (!ok) KPERF_FREE(buf);
+    return ok ? buf : NULL;
+}
+
 /* The path to open for a mapped file: deleted files through map_files, others through the
  * process's root (containers). */
 static void kperf__sym_open_path(kperf_symbolizer *s, const kperf_module_desc *m, char *out,
@@ -2729,6 +2788,7 @@ KPERF_API int kperf_symbolizer_add_module(kperf_symbolizer *s, const kperf_modul
     if (nbid) memcpy(bid, m->build_id, nbid);
     if (vdso) {
         mem = kperf__sym_read_mem(s, m->pid, m->start, m->len);
+        if (!mem) mem = kperf__sym_own_vdso(m->len, nbid ? bid : NULL, nbid);
         if (!mem) return kperf__fail(ENOENT, "symbols: cannot read the vDSO of pid %d from "
                                      "%s/%d/mem", (int)m->pid, s->proc_dir, (int)m->pid);
         Elf *e = elf_memory((char *)mem, m->len);
@@ -2800,6 +2860,28 @@ KPERF_API int kperf_symbolizer_add_pid(kperf_symbolizer *s, pid_t pid) {
     kperf__sym_proc_get(s, pid);
     kperf__sym_maps_wrunlock(s);
     return added;
+}
+
+KPERF_API int kperf_symbolizer_add_fork(kperf_symbolizer *s, pid_t ppid, pid_t pid) {
+    if (!s) return kperf__fail(EINVAL, "kperf_symbolizer_add_fork: symbolizer is NULL");
+    if (ppid == pid) return 0; /* a thread shares its process's mappings */
+    pthread_rwlock_wrlock(&s->maplock);
+    bool found;
+    ptrdiff_t i = kperf__sym_proc_idx(s, ppid, &found);
+    kperf__sym_proc *pp = found ? s->procs[i] : NULL;
+    kperf__sym_proc *c = pp ? kperf__sym_proc_get(s, pid) : NULL;
+    int rc = 0;
+    if (pp && !c) rc = -ENOMEM;
+    else if (c && kperf__sym_grow(&c->maps, &c->capmaps, pp->nmaps + 1, sizeof *c->maps))
+        rc = -ENOMEM;
+    else if (c) {
+        memcpy(c->maps, pp->maps, pp->nmaps * sizeof *c->maps); /* modules are shared */
+        c->nmaps = pp->nmaps;
+        c->file_vaddr = pp->file_vaddr, c->fdso = pp->fdso;
+        rc = (int)c->nmaps;
+    }
+    kperf__sym_maps_wrunlock(s);
+    return rc < 0 ? kperf__fail(ENOMEM, "symbols: out of memory") : rc;
 }
 
 KPERF_API int kperf_symbolizer_lookup(kperf_symbolizer *s, pid_t pid, uint64_t addr,

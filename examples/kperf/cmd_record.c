@@ -111,6 +111,8 @@ static int record_one(const kperf_record *rec, void *user) {
                                 .build_id_size = rec->mmap.build_id_size};
         kperf_symbolizer_add_module(c->sym, &md);
     }
+    if (c->sym && rec->type == KPERF_RECORD_FORK) /* a child starts with its parent's maps */
+        kperf_symbolizer_add_fork(c->sym, (pid_t)rec->task.ppid, (pid_t)rec->task.pid);
     if (rec->type != KPERF_RECORD_SAMPLE) return 0;
     c->samples++;
     kperf_sample smp = rec->sample;
@@ -140,26 +142,6 @@ static int record_frame_name(uint64_t addr, uint32_t pid, bool kernel, bool leaf
                                      fr, 16);
     if (nf <= 0 || !fr[nf - 1].function) return -1;
     return snprintf(buf, n, "%s", fr[nf - 1].function);
-}
-
-/* Forks the command, stopped at a gate until the sampler is open. */
-static pid_t record_spawn(char **argv, int *gate_w) {
-    int gate[2];
-    if (pipe(gate)) return -1;
-    fcntl(gate[0], F_SETFD, FD_CLOEXEC); /* the command must not inherit the gate */
-    fcntl(gate[1], F_SETFD, FD_CLOEXEC);
-    pid_t pid = fork();
-    if (pid == 0) {
-        char b;
-        close(gate[1]);
-        if (read(gate[0], &b, 1) != 1) _exit(127);
-        execvp(argv[0], argv);
-        fprintf(stderr, "kperf record: cannot run %s: %s\n", argv[0], strerror(errno));
-        _exit(127);
-    }
-    close(gate[0]);
-    *gate_w = gate[1];
-    return pid;
 }
 
 static char *record_cmdline(int argc, char **argv) {
@@ -225,26 +207,28 @@ int cmd_record(int argc, char **argv) {
     bool targets = npids || ncpus || d.all_cpus;
     if (!ncmd && !targets) return record_usage(stderr);
     if (!out && !folded) out = "perf.data";
-    pid_t child = -1, launched;
-    int gate = -1;
+    cli_child cc = {0, -1, -1, out && !strcmp(out, "-")}; /* -o -: stdout is the data */
     if (ncmd && !targets) {
-        if ((child = record_spawn(cmd, &gate)) < 0) return perror("kperf record: fork"), 1;
-        d.pids = &child, d.npids = 1, d.inherit = true, d.enable_on_exec = true;
+        if (cli_spawn(cmd, &cc) < 0) return perror("kperf record: fork"), 1;
+        d.pids = &cc.pid, d.npids = 1, d.inherit = true, d.enable_on_exec = true;
     } else {
         d.pids = (const pid_t *)pids, d.npids = npids;
         d.cpus = cpus, d.ncpus = ncpus;
         d.inherit = npids > 0;
     }
+    pid_t child = cc.pid; /* sampled from its exec on */
     record_ctx c;
     memset(&c, 0, sizeof c);
     char *cmdline = record_cmdline(argc, argv);
-    int rc = 1;
+    int rc = 1, status = 0;
+    bool wrote = false, done = false;
     if (kperf_sampler_open(&c.s, &d) < 0) goto fail;
     if (out) {
         kperf_perfdata_desc pd = {.path = out, .sampler = c.s, .pids = d.pids, .npids = d.npids,
                                   .all_processes = ncpus || d.all_cpus, .cmdline = cmdline};
         if (child > 0) pd.pids = NULL, pd.npids = 0; /* the exec describes it */
         if (kperf_perfdata_open(&c.w, &pd) < 0) goto fail;
+        wrote = true;
     }
     if (folded) {
         kperf_symbolizer_open(&c.sym, &(kperf_symbolizer_desc){.mode = KPERF_SYMBOL_DELAYED,
@@ -255,25 +239,31 @@ int cmd_record(int argc, char **argv) {
     }
     signal(SIGINT, record_on_signal);
     signal(SIGTERM, record_on_signal);
-    if (child > 0) {
-        launched = child;
-        if (write(gate, "x", 1) != 1) goto fail;
-        close(gate);
-    } else {
-        if (kperf_sampler_start(c.s) < 0) goto fail;
-        launched = ncmd ? record_spawn(cmd, &gate) : -1;
-        if (launched > 0) {
-            if (write(gate, "x", 1) != 1) goto fail;
-            close(gate);
+    if (!child && kperf_sampler_start(c.s) < 0) goto fail;
+    if (!child && ncmd && cli_spawn(cmd, &cc) < 0) {
+        perror("kperf record: fork");
+        goto fail;
+    }
+    if (cc.pid > 0) {
+        int e = cli_spawn_go(&cc, true);
+        if (e) { /* the command does not exist: say so once, leave no file behind */
+            fprintf(stderr, "kperf record: cannot run '%s': %s\n", cmd[0], strerror(e));
+            waitpid(cc.pid, NULL, 0);
+            cc.pid = child = -1;
+            rc = 127; /* as a shell says it */
+            goto fail;
         }
     }
     struct pollfd p = {kperf_sampler_fd(c.s), POLLIN, 0};
-    int status = 0;
+    bool reaped = false;
     while (!record_stop) {
         poll(&p, 1, 100);
         if (record_drain(&c) < 0) goto fail;
-        if (launched > 0 && waitpid(launched, &status, WNOHANG) == launched) break;
-        if (launched < 0 && npids && !record_pids_alive(pids, npids)) break;
+        if (cc.pid > 0 && waitpid(cc.pid, &status, WNOHANG) == cc.pid) {
+            reaped = true;
+            break;
+        }
+        if (cc.pid <= 0 && npids && !record_pids_alive(pids, npids)) break;
     }
     kperf_sampler_stop(c.s);
     if (record_drain(&c) < 0) goto fail;
@@ -284,15 +274,20 @@ int cmd_record(int argc, char **argv) {
             (unsigned long long)st.total.samples, (unsigned long long)st.total.lost,
             (unsigned long long)st.total.throttled, out ? out : "", out && folded ? " and " : "",
             folded ? folded : "");
-    rc = 0;
-    if (launched > 0 && record_stop) waitpid(launched, &status, 0);
+    if (cc.pid > 0 && !reaped) waitpid(cc.pid, &status, 0);
+    /* the command's exit status, as perf record (and kperf stat) return it */
+    rc = cc.pid <= 0 ? 0 : WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    cc.pid = child = -1;
+    done = true;
 fail:
-    if (rc) cli_fail("record");
+    if (!done && rc == 1) cli_fail("record");
     kperf_perfdata_close(c.w);
     kperf_folded_close(c.fold);
     kperf_symbolizer_close(c.sym);
     kperf_sampler_close(c.s);
-    if (rc && child > 0) kill(child, SIGKILL), waitpid(child, NULL, 0);
+    if (cc.pid > 0 && cc.go >= 0) cli_spawn_go(&cc, false); /* never ran: let it exit */
+    else if (cc.pid > 0) kill(cc.pid, SIGKILL), waitpid(cc.pid, NULL, 0);
+    if (rc == 127 && wrote && strcmp(out, "-")) remove(out);
     free(cmdline);
     free(pids);
     free(cpus);

@@ -116,6 +116,34 @@ static const char *rep_comm(const rep *r, uint32_t tid) {
     return r->commix[j] ? r->comms[r->commix[j] - 1].comm : NULL;
 }
 
+/* A FORK record: the new thread or process starts with its parent's name (perf does the
+ * same), and a new process with its parent's mappings, until its own COMM and MMAP2
+ * records (an exec) say otherwise. */
+static int rep_fork(rep *r, const kperf_task_rec *t) {
+    const char *pc = rep_comm(r, t->ptid);
+    if (!pc) pc = rep_comm(r, t->ppid);
+    if (pc) {
+        char name[16];
+        memcpy(name, pc, sizeof name); /* pc points into the array REP_GROW may move */
+        REP_GROW(r->comms, r->ncomms, r->capcomms);
+        r->comms[r->ncomms].tid = t->tid;
+        memcpy(r->comms[r->ncomms].comm, name, sizeof name);
+        if (rep_comm_put(r, t->tid, r->ncomms++)) return -12;
+    }
+    if (t->pid == t->ppid) return 0; /* a thread: the process's maps are its maps */
+    size_t n = r->nmaps;
+    for (size_t i = 0; i < n; i++) {
+        if (r->maps[i].pid != t->ppid) continue;
+        REP_GROW(r->maps, r->nmaps, r->capmaps);
+        rep_map *m = &r->maps[r->nmaps++];
+        *m = r->maps[i];
+        m->pid = t->pid;
+        if (!(m->file = strdup(m->file))) return -12;
+    }
+    if (r->sym) kperf_symbolizer_add_fork(r->sym, (pid_t)t->ppid, (pid_t)t->pid);
+    return 0;
+}
+
 static int rep_record(const kperf_record *rec, void *user) {
     rep *r = (rep *)user;
     if (rec->type == KPERF_RECORD_MMAP || rec->type == KPERF_RECORD_MMAP2) {
@@ -136,6 +164,8 @@ static int rep_record(const kperf_record *rec, void *user) {
         r->comms[r->ncomms].tid = rec->comm.tid;
         snprintf(r->comms[r->ncomms].comm, 16, "%s", rec->comm.comm);
         if (rep_comm_put(r, rec->comm.tid, r->ncomms++)) return -12;
+    } else if (rec->type == KPERF_RECORD_FORK) {
+        return rep_fork(r, &rec->task);
     } else if (rec->type == KPERF_RECORD_LOST) {
         r->lost += rec->loss.lost;
     } else if (rec->type == KPERF_RECORD_SAMPLE) {
