@@ -62,7 +62,7 @@ $K report -i "$tmp/ft.data" -n 100 >"$tmp/ft.txt"
 if [ $have_perf = 1 ]; then
     # perf's self samples per symbol ("@@GLIBC_x" versions dropped) against kperf's
     perf report -i "$tmp/ft.data" --stdio --no-children --sort sym -n -g none 2>/dev/null \
-        | awk '$3 == "[.]" { sub(/@.*/, "", $4); print $4, $2 }' | sort >"$tmp/p.rows"
+        | awk '$3 == "[.]" { sub(/@@.*/, "", $4); print $4, $2 }' | sort >"$tmp/p.rows"
     awk 'NR > 2 && $3 > 0 { print $4, $3 }' "$tmp/ft.txt" | sort >"$tmp/k.rows"
     if [ -s "$tmp/p.rows" ] && cmp -s "$tmp/p.rows" "$tmp/k.rows"; then ok report_fork_like_perf
     else fail report_fork_like_perf "$(diff "$tmp/p.rows" "$tmp/k.rows" | head -6 | tr '\n' '|')"; fi

@@ -1,7 +1,8 @@
 /* kperf record: sample a command, processes or CPUs into perf.data and/or folded stacks.
  *
  *   kperf record [-e EV] [-F HZ | -c PERIOD] [-g | --call-graph fp|dwarf[,SIZE]]
- *                [-p PID,.. | -a | -C CPUS] [-o FILE] [--folded FILE] [-m PAGES] [--kernel]
+ *                [-p PID,.. | -a | -C CPUS] [-o FILE] [--folded FILE] [--pprof FILE]
+ *                [-m PAGES] [--kernel]
  *                [-- command args]
  */
 #include "kperf_cli.h"
@@ -36,6 +37,8 @@ static int record_usage(FILE *f) {
             "  -C, --cpu CPUS      sample these CPUs (e.g. 0-3,6)\n"
             "  -o, --output FILE   perf.data output (default perf.data; '-' = stdout)\n"
             "      --folded FILE   also write folded stacks (only them when -o is not given)\n"
+            "      --pprof FILE    also write a pprof profile (gzip'd profile.proto), named\n"
+            "                      and with call chains (only it when -o is not given)\n"
             "  -m, --mmap-pages N  ring pages per CPU, a power of two (default 128)\n"
             "      --kernel        also sample kernel code (needs perf_event_paranoid <= 1)\n"
             "With a command and no -p/-a/-C, the command is sampled (children included).\n"
@@ -96,6 +99,7 @@ typedef struct record_ctx {
     kperf_sampler *s;
     kperf_perfdata *w;
     kperf_folded *fold;
+    kperf_pprof *pp;
     uint64_t regs_mask; /* --call-graph dwarf: the registers samples carry */
     uint64_t samples;
     int err;
@@ -117,10 +121,12 @@ static int record_one(const kperf_record *rec, void *user) {
     c->samples++;
     kperf_sample smp = rec->sample;
     uint64_t ips[512];
-    int n = c->fold && smp.stack ? kperf_symbolizer_unwind(c->sym, &smp, c->regs_mask, ips, 512)
+    int n = (c->fold || c->pp) && smp.stack ? kperf_symbolizer_unwind(c->sym, &smp, c->regs_mask, ips, 512)
                                  : 0;
     if (n > 0) smp.ips = ips, smp.nips = (uint32_t)n; /* DWARF call graph */
     if (c->fold && kperf_folded_add(c->fold, &smp, kperf_sampler_comm(c->s, rec->tid)) < 0)
+        return c->err = -1;
+    if (c->pp && kperf_pprof_add(c->pp, &smp, kperf_sampler_comm(c->s, rec->tid)) < 0)
         return c->err = -1;
     return 0;
 }
@@ -169,10 +175,11 @@ int cmd_record(int argc, char **argv) {
         {"cpu", required_argument, 0, 'C'},     {"output", required_argument, 0, 'o'},
         {"folded", required_argument, 0, 'f'},  {"mmap-pages", required_argument, 0, 'm'},
         {"kernel", no_argument, 0, 'k'},        {"help", no_argument, 0, 'h'},
+        {"pprof", required_argument, 0, 'P'},
         {0, 0, 0, 0}};
     kperf_sampler_desc d;
     memset(&d, 0, sizeof d);
-    const char *out = NULL, *folded = NULL;
+    const char *out = NULL, *folded = NULL, *pprof = NULL;
     int *pids = NULL, *cpus = NULL, opt;
     size_t npids = 0, ncpus = 0;
     optind = 1;
@@ -196,6 +203,7 @@ int cmd_record(int argc, char **argv) {
             break;
         case 'o': out = optarg; break;
         case 'f': folded = optarg; break;
+        case 'P': pprof = optarg; break;
         case 'm': d.ring_pages = (uint32_t)strtoul(optarg, NULL, 10); break;
         case 'k': d.include_kernel = true; break;
         case 'h': return record_usage(stdout);
@@ -206,7 +214,7 @@ int cmd_record(int argc, char **argv) {
     int ncmd = argc - optind;
     bool targets = npids || ncpus || d.all_cpus;
     if (!ncmd && !targets) return record_usage(stderr);
-    if (!out && !folded) out = "perf.data";
+    if (!out && !folded && !pprof) out = "perf.data";
     cli_child cc = {0, -1, -1, out && !strcmp(out, "-")}; /* -o -: stdout is the data */
     if (ncmd && !targets) {
         if (cli_spawn(cmd, &cc) < 0) return perror("kperf record: fork"), 1;
@@ -230,10 +238,14 @@ int cmd_record(int argc, char **argv) {
         if (kperf_perfdata_open(&c.w, &pd) < 0) goto fail;
         wrote = true;
     }
-    if (folded) {
+    if (folded || pprof) {
         kperf_symbolizer_open(&c.sym, &(kperf_symbolizer_desc){.mode = KPERF_SYMBOL_DELAYED,
                                                                .include_kernel = d.include_kernel});
-        if (kperf_folded_open(&c.fold, c.sym ? record_frame_name : NULL, c.sym) < 0) goto fail;
+        if (folded && kperf_folded_open(&c.fold, c.sym ? record_frame_name : NULL, c.sym) < 0)
+            goto fail;
+        kperf_pprof_desc ppd = {.symbolizer = c.sym, .event = d.events, .period = d.period,
+                                .comment = cmdline};
+        if (pprof && kperf_pprof_open(&c.pp, &ppd) < 0) goto fail;
         c.regs_mask = d.regs_user_mask;
         for (size_t i = 0; c.sym && i < npids; i++) kperf_symbolizer_add_pid(c.sym, pids[i]);
     }
@@ -270,10 +282,11 @@ int cmd_record(int argc, char **argv) {
     kperf_sampler_stats st;
     kperf_sampler_stats_read(c.s, &st);
     if (folded && kperf_folded_write(c.fold, folded) < 0) goto fail;
-    fprintf(stderr, "[ kperf record: %llu samples, %llu lost, %llu throttled; wrote %s%s%s ]\n",
+    if (pprof && kperf_pprof_write(c.pp, pprof) < 0) goto fail;
+    fprintf(stderr, "[ kperf record: %llu samples, %llu lost, %llu throttled; wrote %s%s%s%s%s ]\n",
             (unsigned long long)st.total.samples, (unsigned long long)st.total.lost,
             (unsigned long long)st.total.throttled, out ? out : "", out && folded ? " and " : "",
-            folded ? folded : "");
+            folded ? folded : "", (out || folded) && pprof ? " and " : "", pprof ? pprof : "");
     if (cc.pid > 0 && !reaped) waitpid(cc.pid, &status, 0);
     /* the command's exit status, as perf record (and kperf stat) return it */
     rc = cc.pid <= 0 ? 0 : WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -283,6 +296,7 @@ fail:
     if (!done && rc == 1) cli_fail("record");
     kperf_perfdata_close(c.w);
     kperf_folded_close(c.fold);
+    kperf_pprof_close(c.pp);
     kperf_symbolizer_close(c.sym);
     kperf_sampler_close(c.s);
     if (cc.pid > 0 && cc.go >= 0) cli_spawn_go(&cc, false); /* never ran: let it exit */

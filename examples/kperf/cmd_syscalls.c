@@ -15,10 +15,21 @@
 typedef struct sc_ctx {
     kperf_syscalls *s;
     FILE *calls;     /* per-call lines, or NULL */
+    cli_tjson *json; /* --trace-json: one complete event per call */
 } sc_ctx;
 
 static int sc_on_call(const kperf_syscall_call *c, void *user) {
     sc_ctx *x = (sc_ctx *)user;
+    if (x->json) {
+        char name[64];
+        if (!c->name) snprintf(name, sizeof name, "syscall_%d", (int)c->nr);
+        cli_tjson_thread(x->json, c->pid, c->tid, c->comm);
+        FILE *o = cli_tjson_begin(x->json, c->name ? c->name : name, "syscall", c->start,
+                                  (int64_t)c->duration, c->pid, c->tid, c->cpu);
+        fprintf(o, ",\"nr\":%d,\"ret\":%lld", (int)c->nr, (long long)c->ret);
+        cli_tjson_end(x->json);
+    }
+    if (!x->calls) return 0;
     fprintf(x->calls, "%16s %6d/%-6d [%03d] %llu.%06llu: %s() = %lld <%llu.%06llu>\n",
             c->comm[0] ? c->comm : "<...>", c->pid, c->tid, c->cpu,
             (unsigned long long)(c->start / 1000000000ull),
@@ -30,7 +41,7 @@ static int sc_on_call(const kperf_syscall_call *c, void *user) {
 
 static int sc_drain(void *ctx) {
     sc_ctx *x = (sc_ctx *)ctx;
-    int rc = kperf_syscalls_read(x->s, x->calls ? sc_on_call : NULL, x);
+    int rc = kperf_syscalls_read(x->s, x->calls || x->json ? sc_on_call : NULL, x);
     return rc < 0 && rc != -KPERF_ECORRUPT ? rc : 0;
 }
 
@@ -68,6 +79,7 @@ static const cli_opt sc_opts[] = {
     {CLI_LONG_ONLY, "calls", NULL, "also one line per call, on stderr"},
     {CLI_LONG_ONLY + 1, "raw", NULL, "numbers only, no syscall names (cheaper)"},
     {CLI_LONG_ONLY + 2, "list", NULL, "print the running kernel's syscall names and exit"},
+    {CLI_LONG_ONLY + 3, "trace-json", "FILE", "every call as a Chrome/Perfetto trace event"},
     {0, NULL, NULL, NULL}};
 
 static const cli_cmd sc_cmd = {
@@ -86,6 +98,7 @@ typedef struct sc_opt_state {
     size_t nfuncs;
     bool calls, raw, list;
     long pages;
+    const char *json; /* --trace-json FILE */
 } sc_opt_state;
 
 static int sc_list(void) {
@@ -121,6 +134,7 @@ static int sc_opt(int key, const char *arg, void *user) {
     case CLI_LONG_ONLY: o->calls = true; return 0;
     case CLI_LONG_ONLY + 1: o->raw = true; return 0;
     case CLI_LONG_ONLY + 2: o->list = true; return 0;
+    case CLI_LONG_ONLY + 3: o->json = arg; return 0;
     }
     return 1;
 }
@@ -153,7 +167,12 @@ int cmd_syscalls(int argc, char **argv) {
     d.enable_on_exec = follow;
     d.ring_pages = (unsigned)o.pages;
     d.no_names = o.raw;
-    sc_ctx x = {NULL, o.calls ? stderr : NULL};
+    sc_ctx x = {NULL, o.calls ? stderr : NULL, NULL};
+    if (o.json && cli_tjson_open(&x.json, o.json) < 0) {
+        if (cc.pid) cli_spawn_go(&cc, false);
+        cli_args_free(&a);
+        return 1;
+    }
     if (kperf_syscalls_open(&x.s, &d) < 0) {
         if (cc.pid) cli_spawn_go(&cc, false);
         cli_args_free(&a);
@@ -185,6 +204,7 @@ int cmd_syscalls(int argc, char **argv) {
     kperf_syscalls_counts(x.s, &c, &lost);
     if (lost) fprintf(stderr, "kperf syscalls: %llu records lost (ring full): counts are low; "
                       "-e NAMES traces fewer events\n", (unsigned long long)lost);
+    if (cli_tjson_close(x.json, "kperf syscalls") < 0 && !status) status = 1;
     kperf_syscalls_close(x.s);
     cli_args_free(&a);
     return status < 0 ? 1 : status;

@@ -91,7 +91,39 @@ typedef struct trace_ctx {
     char *line;
     size_t cap;
     trace_states states;
+    cli_tjson *json; /* --trace-json */
+    bool text;       /* the event lines too (-o, or no --trace-json) */
 } trace_ctx;
+
+/* --trace-json: one instant event per record, its non-common fields as args (integers as
+ * numbers, pointers and the rest as text). */
+static void trace_json_event(trace_ctx *t, const kperf_record *rec, const kperf_tp_format *f,
+                             const char *comm) {
+    char name[256], val[512];
+    snprintf(name, sizeof name, "%s:%s", f->system, f->name);
+    cli_tjson_thread(t->json, (int)rec->pid, (int)rec->tid, comm);
+    FILE *o = cli_tjson_begin(t->json, name, f->system, rec->time, -1, (int)rec->pid,
+                              (int)rec->tid, (int)rec->cpu);
+    for (size_t i = 0; i < f->nfields; i++) {
+        const kperf_tp_field *fd = &f->fields[i];
+        if (fd->flags & KPERF_TP_FIELD_COMMON) continue;
+        fputc(',', o);
+        cli_tjson_str(o, fd->name);
+        fputc(':', o);
+        int64_t v;
+        uint64_t u;
+        bool scalar = fd->count == 1 && !(fd->flags & (KPERF_TP_FIELD_STRING | KPERF_TP_FIELD_POINTER));
+        if (scalar && fd->is_signed && kperf_tp_field_int(fd, rec->sample.raw, rec->sample.raw_size, &v) == 0)
+            fprintf(o, "%lld", (long long)v);
+        else if (scalar && kperf_tp_field_uint(fd, rec->sample.raw, rec->sample.raw_size, &u) == 0)
+            fprintf(o, "%llu", (unsigned long long)u);
+        else if (kperf_tp_field_snprint(fd, rec->sample.raw, rec->sample.raw_size, val, sizeof val) >= 0)
+            cli_tjson_str(o, val);
+        else
+            fputs("null", o);
+    }
+    cli_tjson_end(t->json);
+}
 
 static int trace_on_record(const kperf_record *rec, void *user) {
     trace_ctx *t = (trace_ctx *)user;
@@ -133,7 +165,9 @@ static int trace_on_record(const kperf_record *rec, void *user) {
         }
         comm = c->comm;
     }
-    fprintf(t->out, "%16s %6u [%03u] %llu.%06llu: %s:%s: %s\n", comm, rec->tid,
+    if (t->json) trace_json_event(t, rec, f, comm);
+    if (t->text)
+        fprintf(t->out, "%16s %6u [%03u] %llu.%06llu: %s:%s: %s\n", comm, rec->tid,
             rec->cpu, (unsigned long long)(rec->time / 1000000000ull),
             (unsigned long long)(rec->time % 1000000000ull / 1000), f->system, f->name, t->line);
     t->printed++;
@@ -175,6 +209,7 @@ static const cli_opt trace_opts[] = {
     {'e', "event", "EVENTS", "sys:name[/filter/], comma list (repeatable)"},
     {'m', "mmap-pages", "PAGES", "ring pages per CPU, a power of two (default 1024 = 4 MiB)"},
     {CLI_LONG_ONLY, "fields", NULL, "print each event's fields (name, type, offset, size), exit"},
+    {CLI_LONG_ONLY + 1, "trace-json", "FILE", "also the events as Chrome/Perfetto trace JSON"},
     {0, NULL, NULL, NULL}};
 
 static const cli_cmd trace_cmd = {
@@ -184,13 +219,15 @@ static const cli_cmd trace_cmd = {
     trace_opts, CLI_TARGETS | CLI_DURATION | CLI_OUTPUT,
     "A filter runs in the kernel: ftrace syntax over the event's fields. With -p/-a/-C,\n"
     "a command only sets the duration. -o FILE writes the event lines to\n"
-    "FILE instead of stdout. Example:\n"
+    "FILE instead of stdout; with --trace-json, there are no event lines unless -o is given.\n"
+    "Example:\n"
     "  kperf trace -e 'sched:sched_wakeup/pid>1000 && prio<10/' -a -d 1\n"};
 
 typedef struct trace_opt_state {
     char spec[8192];
     bool fields;
     long pages;
+    const char *json; /* --trace-json FILE */
 } trace_opt_state;
 
 static int trace_opt(int key, const char *arg, void *user) {
@@ -204,6 +241,7 @@ static int trace_opt(int key, const char *arg, void *user) {
     }
     if (key == 'm') return cli_parse_long("trace", "-m/--mmap-pages", arg, 1, 1 << 20, &o->pages);
     if (key == CLI_LONG_ONLY) return o->fields = true, 0;
+    if (key == CLI_LONG_ONLY + 1) return o->json = arg, 0;
     return 1;
 }
 
@@ -256,6 +294,12 @@ int cmd_trace(int argc, char **argv) {
         if (cc.pid) cli_spawn_go(&cc, false);
         return kperf_tracefs_close(tfs), cli_args_free(&a), 1;
     }
+    t.text = a.output || !o.json;
+    if (o.json && cli_tjson_open(&t.json, o.json) < 0) {
+        if (cc.pid) cli_spawn_go(&cc, false);
+        if (a.output) fclose(t.out);
+        return kperf_tracefs_close(tfs), cli_args_free(&a), 1;
+    }
     if (kperf_sampler_open(&t.s, &d) < 0) {
         if (cc.pid) cli_spawn_go(&cc, false);
         if (a.output) fclose(t.out);
@@ -282,6 +326,7 @@ int cmd_trace(int argc, char **argv) {
                                (unsigned long long)st.total.lost);
     fprintf(stderr, "\n");
     if (a.output) fclose(t.out);
+    if (cli_tjson_close(t.json, "kperf trace") < 0 && !status) status = 1;
     free(t.line);
     cli_args_free(&a);
     kperf_sampler_close(t.s);
