@@ -61,6 +61,10 @@ typedef struct kperf_symbolizer_desc {
     const char *kallsyms_path; /**< NULL = "/proc/kallsyms" */
     const char *perf_map_dir;  /**< where perf-PID.map files live; NULL = "/tmp" */
     const char *proc_dir;      /**< where /proc is; NULL = "/proc" */
+    bool perf_map_any_owner;   /**< read a perf-PID.map whoever owns it; default false: only
+                                    a map owned by root or by the process's user is read (any
+                                    local user can write /tmp). The environment variable
+                                    KPERF_PERF_MAP_ANY_OWNER=1 sets it too */
 } kperf_symbolizer_desc;
 
 /** One mapping of a file into a process, as /proc/PID/maps or a PERF_RECORD_MMAP2 gives it. */
@@ -1500,9 +1504,15 @@ static bool kperf__sym_has_dwarf(Elf *elf) {
     return scn && sh.sh_type != SHT_NOBITS && sh.sh_size > 0;
 }
 
+/* Size cap of a module or debug file (mapped, never read whole). */
+#define KPERF__SYM_ELF_MAX ((uint64_t)64 << 30)
+
+/* Opens an ELF file a process mapped or a debug link named: regular files only, never
+ * blocking (kperf_file_open_data). */
 static int kperf__sym_elf_open(const char *path, int *fd, Elf **elf) {
-    *fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (*fd < 0) return -errno;
+    *elf = NULL;
+    *fd = kperf_file_open_data(path, KPERF__SYM_ELF_MAX);
+    if (*fd < 0) return *fd;
     *elf = elf_begin(*fd, ELF_C_READ_MMAP, NULL);
     if (!*elf || elf_kind(*elf) != ELF_K_ELF) {
         if (*elf) elf_end(*elf);
@@ -1845,12 +1855,21 @@ static void kperf__sym_tab_free(kperf__sym_tab *t) {
 
 /* Reads kallsyms ("ADDR TYPE NAME [MODULE]", kernel text only) or a perf map
  * ("START SIZE NAME") into a sorted table. */
-static kperf__sym_tab *kperf__sym_tab_read(const char *path, bool kallsyms) {
+static kperf__sym_tab *kperf__sym_tab_read(const char *path, bool kallsyms, long owner) {
     kperf__sym_tab *t = (kperf__sym_tab *)kperf__calloc(1, sizeof *t);
     if (!t) return NULL;
-    FILE *f = fopen(path, "re");
+    FILE *f = kperf__fopen_data(path, 0); /* a perf map is named by a pid: regular files only */
+    struct stat st;
+    if (f && owner >= 0 && (fstat(fileno(f), &st) < 0 || (st.st_uid && st.st_uid != (uid_t)owner))) {
+        fclose(f);
+        f = NULL;
+        errno = EPERM;
+        kperf__fail(EPERM, "%s belongs to uid %u, neither root nor the process's user %ld: "
+                    "ignored (set KPERF_PERF_MAP_ANY_OWNER=1 to read it)", path,
+                    (unsigned)st.st_uid, owner);
+    }
     if (!f) {
-        t->state = kperf__fail(errno, "symbols: cannot read %s: %s", path, strerror(errno));
+        t->state = kperf__fail(errno, "symbols: cannot read %s: %s", path, kperf_errmsg());
         t->err = kperf__strdup(kperf_errmsg());
         return t;
     }
@@ -2126,7 +2145,7 @@ static int kperf__sym_kernel_frames(kperf_symbolizer *s, uint64_t addr, kperf_fr
     kperf__sym_tab *t = __atomic_load_n(&s->kernel, __ATOMIC_ACQUIRE);
     if (!t) {
         pthread_mutex_lock(&s->mu);
-        if (!s->kernel) __atomic_store_n(&s->kernel, kperf__sym_tab_read(s->kallsyms_path, true),
+        if (!s->kernel) __atomic_store_n(&s->kernel, kperf__sym_tab_read(s->kallsyms_path, true, -1),
                                          __ATOMIC_RELEASE);
         t = s->kernel;
         pthread_mutex_unlock(&s->mu);
@@ -2209,6 +2228,17 @@ static const kperf__sym_map *kperf__sym_map_find(const kperf__sym_proc *p, uint6
     return lo && a < p->maps[lo - 1].end ? &p->maps[lo - 1] : NULL;
 }
 
+/* Whose perf-PID.map to believe: the process's user (root is always believed), or -1 for
+ * anyone's when the caller asked. A process that is gone is taken to be ours, as perf does. */
+static long kperf__sym_map_owner(kperf_symbolizer *s, pid_t pid) {
+    const char *env = getenv("KPERF_PERF_MAP_ANY_OWNER");
+    if (s->d.perf_map_any_owner || (env && *env && strcmp(env, "0"))) return -1;
+    char p[PATH_MAX];
+    struct stat st;
+    snprintf(p, sizeof p, "%s/%d", s->proc_dir, (int)pid);
+    return stat(p, &st) == 0 ? (long)st.st_uid : (long)geteuid();
+}
+
 static int kperf__sym_jit_frames(kperf_symbolizer *s, kperf__sym_proc *p, uint64_t addr,
                                  kperf_frame *f) {
     kperf__sym_tab *t = __atomic_load_n(&p->jit, __ATOMIC_ACQUIRE);
@@ -2217,8 +2247,10 @@ static int kperf__sym_jit_frames(kperf_symbolizer *s, kperf__sym_proc *p, uint64
         if (!p->jit_tried) {
             char path[PATH_MAX];
             snprintf(path, sizeof path, "%s/perf-%d.map", s->perf_map_dir, (int)p->pid);
-            if (access(path, R_OK) == 0)
-                __atomic_store_n(&p->jit, kperf__sym_tab_read(path, false), __ATOMIC_RELEASE);
+            if (access(path, F_OK) == 0)
+                __atomic_store_n(&p->jit, kperf__sym_tab_read(path, false,
+                                                              kperf__sym_map_owner(s, p->pid)),
+                                 __ATOMIC_RELEASE);
             p->jit_tried = true;
         }
         t = p->jit;
@@ -2457,8 +2489,8 @@ static void kperf__unw_report(Dwfl *dwfl, kperf__sym_dso *d, uint64_t base) {
     if (__atomic_load_n(&d->state, __ATOMIC_ACQUIRE) == 1 && d->fd >= 0) {
         fd = fcntl(d->fd, F_DUPFD_CLOEXEC, 0);
     } else if (!d->mem) {
-        fd = open(d->open_path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0) fd = open(d->path, O_RDONLY | O_CLOEXEC);
+        fd = kperf_file_open_data(d->open_path, KPERF__SYM_ELF_MAX);
+        if (fd < 0) fd = kperf_file_open_data(d->path, KPERF__SYM_ELF_MAX);
         if (fd < 0) return;
     } else {
         fd = (int)syscall(SYS_memfd_create, "kperf-unwind", 1u /* MFD_CLOEXEC */);
@@ -2469,7 +2501,28 @@ static void kperf__unw_report(Dwfl *dwfl, kperf__sym_dso *d, uint64_t base) {
         }
     }
     /* !add_p_vaddr: base is where the first segment (file offset 0) is mapped */
-    if (!dwfl_report_elf(dwfl, name, d->open_path, fd, base, false) && fd >= 0) close(fd);
+    Dwfl_Module *mod = dwfl_report_elf(dwfl, name, d->open_path, fd, base, false);
+    if (!mod) {
+        if (fd >= 0) close(fd);
+        return;
+    }
+    void **ud = NULL;
+    dwfl_module_info(mod, &ud, NULL, NULL, NULL, NULL, NULL, NULL);
+    if (ud) *ud = d; /* kperf__unw_find_debuginfo hands libdwfl the file kperf checked */
+}
+
+/* Separate debug info for the unwinder: the debug file the symbolizer already opened and
+ * checked (regular, matching build-id or CRC), never a path libdwfl would open itself from
+ * the module's debug link (which could name a FIFO). */
+static int kperf__unw_find_debuginfo(Dwfl_Module *mod, void **ud, const char *modname,
+                                     Dwarf_Addr base, const char *file_name,
+                                     const char *debuglink_file, GElf_Word debuglink_crc,
+                                     char **debuginfo_file_name) {
+    (void)mod, (void)modname, (void)base, (void)file_name, (void)debuglink_file;
+    (void)debuglink_crc, (void)debuginfo_file_name;
+    kperf__sym_dso *d = ud ? (kperf__sym_dso *)*ud : NULL;
+    if (!d || __atomic_load_n(&d->state, __ATOMIC_ACQUIRE) != 1 || d->dfd < 0) return -1;
+    return fcntl(d->dfd, F_DUPFD_CLOEXEC, 0);
 }
 
 /* A new session for process p's maps (a snapshot m of n of them). */
@@ -2507,7 +2560,7 @@ static kperf__unw *kperf__unw_get(kperf_symbolizer *s) {
         pthread_mutex_init(&u->mu, NULL);
         u->debuginfo_path = path;
         u->cbs.find_elf = kperf__unw_find_elf;
-        u->cbs.find_debuginfo = dwfl_standard_find_debuginfo;
+        u->cbs.find_debuginfo = kperf__unw_find_debuginfo;
         u->cbs.section_address = dwfl_offline_section_address;
         u->cbs.debuginfo_path = path ? &u->debuginfo_path : NULL;
         __atomic_store_n(&s->unw, u, __ATOMIC_RELEASE);
@@ -3165,8 +3218,8 @@ KPERF_API int kperf_flamegraph_write(const char *svg_path, const kperf_flamegrap
     }
     FILE *f = NULL;
     if (!rc) {
-        f = strcmp(svg_path, "-") ? fopen(svg_path, "we") : stdout;
-        if (!f) rc = kperf__fail(errno, "flame graph: cannot write %s: %s", svg_path, strerror(errno));
+        f = strcmp(svg_path, "-") ? kperf__fopen_out(svg_path) : stdout;
+        if (!f) rc = kperf__fail(errno, "flame graph: cannot write %s: %s", svg_path, kperf_errmsg());
     }
     if (!rc) {
         rc = kperf__fg_svg(f, st, n, desc);
