@@ -7348,16 +7348,14 @@ KPERF_API int kperf_folded_add(kperf_folded *f, const kperf_sample *smp, const c
     if (smp->nips) {
         /* root first; a context marker applies to the entries after it (inwards) */
         size_t leaf = 0;
+        ptrdiff_t mk = (ptrdiff_t)smp->nips; /* the nearest marker below i; -1: none */
         while (leaf < smp->nips && smp->ips[leaf] >= KPERF_CONTEXT_MAX) leaf++;
         for (size_t i = smp->nips; i-- > 0;) {
             uint64_t a = smp->ips[i];
             if (a >= KPERF_CONTEXT_MAX || (!a && i != leaf)) continue; /* markers, chain ends */
-            bool kernel = false;
-            for (size_t k = i; k-- > 0;)
-                if (smp->ips[k] >= KPERF_CONTEXT_MAX) {
-                    kernel = smp->ips[k] == KPERF_CONTEXT_KERNEL;
-                    break;
-                }
+            if (mk > (ptrdiff_t)i) /* searches never overlap: linear in the chain */
+                for (mk = (ptrdiff_t)i; --mk >= 0 && smp->ips[mk] < KPERF_CONTEXT_MAX;) {}
+            bool kernel = mk >= 0 && smp->ips[mk] == KPERF_CONTEXT_KERNEL;
             if ((err = kperf__folded_frame(f, &len, a, smp->pid, kernel, i == leaf))) return err;
         }
     } else if ((err = kperf__folded_frame(f, &len, smp->ip, smp->pid, false, true))) {
