@@ -3540,16 +3540,24 @@ KPERF__PRIV void kperf__suggest_text(const kperf__suggest *s, char *buf, size_t 
 }
 
 /* The tracefs "events" directory under @p root, or NULL. */
-KPERF__PRIV const char *kperf__tracefs_events(const char *root, char *buf, size_t size) {
+KPERF__PRIV const char *kperf__tracefs_events_err(const char *root, char *buf, size_t size,
+                                                  int *err) {
     static const char *const dirs[] = {"sys/kernel/tracing/events",
                                        "sys/kernel/debug/tracing/events"};
     const char *r = kperf__rp(root);
+    *err = ENOENT;
     for (int i = 0; i < 2; i++) {
         struct stat st;
         kperf__path(buf, size, "%s/%s", r, dirs[i]);
         if (stat(buf, &st) == 0 && S_ISDIR(st.st_mode)) return buf;
+        if (errno == EACCES || errno == EPERM) *err = errno; /* there, but not for us */
     }
     return NULL;
+}
+
+KPERF__PRIV const char *kperf__tracefs_events(const char *root, char *buf, size_t size) {
+    int err;
+    return kperf__tracefs_events_err(root, buf, size, &err);
 }
 
 /* ---- the parser ---------------------------------------------------------------------- */
@@ -4090,8 +4098,13 @@ KPERF__PRIV int kperf__parse_tracepoint(kperf__parser *P, kperf__vars *v, const 
     int rc = kperf__parse_filter(P, &filter);
     if (rc < 0) return rc;
     const char *root = kperf__rp(kperf_pmus_root(P->pmus));
-    const char *ev = kperf__tracefs_events(kperf_pmus_root(P->pmus), dir, sizeof dir);
-    if (!ev)
+    int terr;
+    const char *ev = kperf__tracefs_events_err(kperf_pmus_root(P->pmus), dir, sizeof dir, &terr);
+    if (!ev && terr != ENOENT)
+        rc = kperf__fail(terr, "%s:%s: permission denied reading tracefs (%s/sys/kernel/tracing): "
+                         "tracepoints need root, or a tracefs mount this user may read",
+                         sys, name, root);
+    else if (!ev)
         rc = kperf__fail(KPERF_ENOTRACEFS,
                          "%s:%s: tracefs is not mounted (looked in %s/sys/kernel/tracing and "
                          "%s/sys/kernel/debug/tracing); mount it with `mount -t tracefs nodev "
@@ -7381,9 +7394,10 @@ KPERF_API int kperf_folded_write(kperf_folded *f, const char *path) {
         if (f->t[i].key) v[n++] = &f->t[i];
     qsort(v, n, sizeof *v, kperf__fold_cmp);
     FILE *out = strcmp(path, "-") ? kperf__fopen_out(path) : stdout;
-    if (!out) {
+    if (!out) { /* kperf_file_create's message names the file and the reason */
+        int e = errno;
         KPERF_FREE(v);
-        return kperf__fail(errno, "cannot write folded stacks to %s: %s", path, kperf_errmsg());
+        return -e;
     }
     for (size_t i = 0; i < n; i++)
         fprintf(out, "%s %llu\n", v[i]->key, (unsigned long long)v[i]->count);
@@ -7426,6 +7440,7 @@ struct kperf_perfdata {
     char **seen; /* open-addressing set of files already given a BUILD_ID record */
     size_t nseen, capseen;
     int err;
+    int scan_err; /* a resource error (EMFILE...) met while reading /proc: reported, not lost */
     unsigned char *buf; /* record assembly, 64 KiB + 8 */
     char (*tpname)[256]; /* per event: "sys:name" for EVENT_DESC when a tracepoint's own
                             name is not that ("tracepoint/config=N/"), else ""; or NULL */
@@ -7975,27 +7990,37 @@ static void kperf__pd_map_line(kperf_perfdata *w, uint32_t pid, const char *line
     kperf__pd_emit(w, &r, PERF_RECORD_MMAP2, PERF_RECORD_MISC_USER);
 }
 
+/* Notes an error of reading /proc that is not the process exiting or hiding from us. */
+static void kperf__pd_scan_err(kperf_perfdata *w, int e) {
+    if (!w->scan_err && (e == EMFILE || e == ENFILE || e == ENOMEM)) w->scan_err = e;
+}
+
 static void kperf__pd_process(kperf_perfdata *w, pid_t pid) {
     char path[64], comm[64], line[4352];
     snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
     DIR *d = opendir(path);
-    if (!d) return; /* it exited: its records will simply be missing */
+    if (!d) return kperf__pd_scan_err(w, errno); /* exited: its records will be missing */
     for (struct dirent *de; (de = readdir(d));) {
         if (de->d_name[0] < '0' || de->d_name[0] > '9') continue;
         snprintf(path, sizeof path, "/proc/%d/task/%.16s/comm", (int)pid, de->d_name);
-        if (kperf__read_file(path, comm, sizeof comm) < 0) continue;
+        int rc = kperf__read_file(path, comm, sizeof comm);
+        if (rc < 0) {
+            kperf__pd_scan_err(w, -rc);
+            continue;
+        }
         kperf__pd_comm(w, (uint32_t)pid, (uint32_t)atoi(de->d_name), comm);
     }
     closedir(d);
     snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
-    FILE *m = fopen(path, "r");
+    FILE *m = fopen(path, "re");
+    if (!m) kperf__pd_scan_err(w, errno);
     while (m && fgets(line, sizeof line, m)) kperf__pd_map_line(w, (uint32_t)pid, line);
     if (m) fclose(m);
 }
 
 static void kperf__pd_all_processes(kperf_perfdata *w) {
     DIR *d = opendir("/proc");
-    if (!d) return;
+    if (!d) return kperf__pd_scan_err(w, errno);
     for (struct dirent *de; (de = readdir(d));)
         if (de->d_name[0] >= '1' && de->d_name[0] <= '9') kperf__pd_process(w, atoi(de->d_name));
     closedir(d);
@@ -8045,6 +8070,13 @@ KPERF_API int kperf_perfdata_open(kperf_perfdata **out, const kperf_perfdata_des
     if (!desc->no_kernel) kperf__pd_kernel(w);
     if (desc->all_processes) kperf__pd_all_processes(w);
     for (size_t i = 0; i < desc->npids; i++) kperf__pd_process(w, desc->pids[i]);
+    if (w->scan_err && !w->err) {
+        int e = w->scan_err;
+        kperf_perfdata_close(w);
+        return kperf__fail(e, "%s: cannot read the threads and maps of the processes under "
+                           "/proc: %s%s", path, strerror(e),
+                           e == EMFILE ? " (raise the descriptor limit, ulimit -n)" : "");
+    }
     if (w->err) {
         int e = w->err;
         kperf_perfdata_close(w);

@@ -1868,8 +1868,8 @@ static kperf__sym_tab *kperf__sym_tab_read(const char *path, bool kallsyms, long
                     "ignored (set KPERF_PERF_MAP_ANY_OWNER=1 to read it)", path,
                     (unsigned)st.st_uid, owner);
     }
-    if (!f) {
-        t->state = kperf__fail(errno, "symbols: cannot read %s: %s", path, kperf_errmsg());
+    if (!f) { /* the message names the file and the reason */
+        t->state = -errno;
         t->err = kperf__strdup(kperf_errmsg());
         return t;
     }
@@ -3219,7 +3219,7 @@ KPERF_API int kperf_flamegraph_write(const char *svg_path, const kperf_flamegrap
     FILE *f = NULL;
     if (!rc) {
         f = strcmp(svg_path, "-") ? kperf__fopen_out(svg_path) : stdout;
-        if (!f) rc = kperf__fail(errno, "flame graph: cannot write %s: %s", svg_path, kperf_errmsg());
+        if (!f) rc = -errno; /* kperf_file_create's message names the file and the reason */
     }
     if (!rc) {
         rc = kperf__fg_svg(f, st, n, desc);

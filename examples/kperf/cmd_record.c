@@ -149,6 +149,12 @@ static pid_t record_spawn(char **argv, int *gate_w) {
     fcntl(gate[0], F_SETFD, FD_CLOEXEC); /* the command must not inherit the gate */
     fcntl(gate[1], F_SETFD, FD_CLOEXEC);
     pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(gate[0]), close(gate[1]);
+        errno = e;
+        return -1;
+    }
     if (pid == 0) {
         char b;
         close(gate[1]);
@@ -228,7 +234,10 @@ int cmd_record(int argc, char **argv) {
     pid_t child = -1, launched;
     int gate = -1;
     if (ncmd && !targets) {
-        if ((child = record_spawn(cmd, &gate)) < 0) return perror("kperf record: fork"), 1;
+        if ((child = record_spawn(cmd, &gate)) < 0)
+            return fprintf(stderr, "kperf record: cannot start %s: %s%s\n", cmd[0],
+                           strerror(errno), errno == EMFILE ? " (raise the descriptor limit, "
+                           "ulimit -n)" : ""), 1;
         d.pids = &child, d.npids = 1, d.inherit = true, d.enable_on_exec = true;
     } else {
         d.pids = (const pid_t *)pids, d.npids = npids;
@@ -253,8 +262,14 @@ int cmd_record(int argc, char **argv) {
         c.regs_mask = d.regs_user_mask;
         for (size_t i = 0; c.sym && i < npids; i++) kperf_symbolizer_add_pid(c.sym, pids[i]);
     }
-    signal(SIGINT, record_on_signal);
-    signal(SIGTERM, record_on_signal);
+    /* no SA_RESTART: a blocked call returns EINTR and the loop sees the flag; a second
+     * signal terminates (SA_RESETHAND) */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = record_on_signal;
+    sa.sa_flags = SA_RESETHAND;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     if (child > 0) {
         launched = child;
         if (write(gate, "x", 1) != 1) goto fail;
@@ -262,6 +277,12 @@ int cmd_record(int argc, char **argv) {
     } else {
         if (kperf_sampler_start(c.s) < 0) goto fail;
         launched = ncmd ? record_spawn(cmd, &gate) : -1;
+        if (ncmd && launched < 0) {
+            fprintf(stderr, "kperf record: cannot start %s: %s%s\n", cmd[0], strerror(errno),
+                    errno == EMFILE ? " (raise the descriptor limit, ulimit -n)" : "");
+            rc = 1;
+            goto done;
+        }
         if (launched > 0) {
             if (write(gate, "x", 1) != 1) goto fail;
             close(gate);
@@ -285,9 +306,11 @@ int cmd_record(int argc, char **argv) {
             (unsigned long long)st.total.throttled, out ? out : "", out && folded ? " and " : "",
             folded ? folded : "");
     rc = 0;
-    if (launched > 0 && record_stop) waitpid(launched, &status, 0);
+    if (launched > 0 && record_stop) /* stopped by a signal: the command goes too, as perf's */
+        kill(launched, SIGTERM), waitpid(launched, &status, 0);
 fail:
     if (rc) cli_fail("record");
+done:
     kperf_perfdata_close(c.w);
     kperf_folded_close(c.fold);
     kperf_symbolizer_close(c.sym);
