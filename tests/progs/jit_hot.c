@@ -17,14 +17,16 @@
 #include <unistd.h>
 
 #if defined(__x86_64__)
-/* mov rcx, 2000000; loop: imul rax, rax, 3; add rax, 1; dec rcx; jnz loop; ret */
-static const uint8_t code[] = {0x48, 0xc7, 0xc1, 0x80, 0x84, 0x1e, 0x00, /* mov rcx, imm32 */
+/* push rbp; mov rbp, rsp (a frame, so that a frame-pointer walk finds the caller);
+ * mov rcx, 2000000; loop: imul rax, rax, 3; add rax, 1; dec rcx; jnz loop; pop rbp; ret */
+static const uint8_t code[] = {0x55, 0x48, 0x89, 0xe5,                   /* push rbp; mov */
+                               0x48, 0xc7, 0xc1, 0x80, 0x84, 0x1e, 0x00, /* mov rcx, imm32 */
                                0x48, 0x6b, 0xc0, 0x03,                   /* imul rax, rax, 3 */
                                0x48, 0x83, 0xc0, 0x01,                   /* add rax, 1 */
                                0x48, 0xff, 0xc9,                         /* dec rcx */
                                0x75, 0xf3,                               /* jnz loop */
-                               0xc3};                                    /* ret */
-#define LOOP_OFF 7
+                               0x5d, 0xc3};                              /* pop rbp; ret */
+#define LOOP_OFF 11
 
 static double cpu_now(void) {
     struct timespec t;
