@@ -7,6 +7,7 @@
 #include "kperf.h"
 #include "kperf_spe.h"
 #include "kperf_symbols.h"
+#include <gelf.h>
 #include "kt.h"
 #include "test_unwind_common.h"
 
