@@ -12,6 +12,9 @@ CFLAGS_ALL := $(OPT) -std=gnu11 $(CWARN) -I. $(EXTRA_CFLAGS)
 CXXFLAGS_ALL := $(OPT) -std=c++11 $(CXXWARN) -I. $(EXTRA_CFLAGS)
 LIBS := -lelf -ldw -lz -lpthread -ldl -lm
 HEADERS := kperf.h kperf_symbols.h kperf_spe.h
+# libkperf drop-in: libkperf's own header names; `make` builds $(B)/libkperf.so from them.
+LK_HEADERS := libkperf/pmu.h libkperf/pcerrc.h libkperf/symbol.h
+LK_LINK = -L$(B) -lkperf -Wl,-rpath,$(abspath $(B))
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 TOOL_SRC := $(wildcard examples/kperf/*.c)
@@ -21,22 +24,22 @@ TESTS_CXX := $(patsubst tests/%.cpp,$(B)/tests/%,$(wildcard tests/test_*.cpp))
 PROGS := $(patsubst tests/progs/%.c,$(B)/progs/%,$(wildcard tests/progs/*.c))
 BENCHES := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/bench_*.c))
 
-.PHONY: all deps setup tool examples tests test check bench docs install demo clean help python
+.PHONY: all deps setup tool lib install-libkperf examples tests test check bench docs install demo clean help python
 
 # Plain `make` and `make install` change nothing outside the tree; `make deps` (and the
 # targets that run things: demo, test, check, bench, docs) install missing Debian packages.
-all: tool examples
+all: tool lib examples
 
 help:
-	@echo "make            build the kperf tool and the examples into $(B)/"
+	@echo "make            build the kperf tool, $(B)/libkperf.so and the examples into $(B)/"
 	@echo "make demo       run the main demo (examples/count_region)"
 	@echo "make test       build and run every test, plain then ASan+UBSan"
 	@echo "make check T=test_name[:case]   build and run one test program (or one test of it)"
 	@echo "make deps       install the Debian packages the build and the tests need"
 	@echo "make bench      run the benchmarks, write docs/PERFORMANCE.md"
 	@echo "make docs       Doxygen reference (warnings are errors)"
-	@echo "make install    PREFIX=/usr/local DESTDIR= : headers, tool, kperf.pc"
-	@echo "make python     $(B)/python/libkperf.so and the kperf package in $(B)/python/kperf"
+	@echo "make install    PREFIX=/usr/local DESTDIR= : headers, tool, libkperf.so, kperf.pc"
+	@echo "make python     $(B)/libkperf.so and the kperf package in $(B)/python/kperf"
 
 deps:
 	@bash tests/setup.sh test
@@ -45,18 +48,19 @@ setup:
 	@bash tests/setup.sh build
 
 tool: $(B)/kperf
+lib: $(B)/libkperf.so
 examples: $(EXAMPLES)
 tests: $(TESTS_C) $(TESTS_CXX) $(PROGS) $(B)/kperf $(EXAMPLES) $(B)/tests/compile_checks \
-       $(B)/python/libkperf.so
+       $(B)/libkperf.so
 
-# Python package (examples/python/kperf) and the shared library it loads with ctypes.
+# The libkperf drop-in library: libkperf's C API (libkperf/*.h) on kperf's objects.
+$(B)/libkperf.so: libkperf/libkperf.c $(LK_HEADERS) $(HEADERS) | $(B)
+	$(CC) $(CFLAGS_ALL) -fPIC -shared -Wl,-soname,libkperf.so -o $@ $< $(LIBS)
+
+# Python package (examples/python/kperf); it loads $(B)/libkperf.so with ctypes.
 PY_SRC := $(wildcard examples/python/kperf/*.py)
-python: $(B)/python/libkperf.so $(patsubst examples/python/%,$(B)/python/%,$(PY_SRC)) \
+python: $(B)/libkperf.so $(patsubst examples/python/%,$(B)/python/%,$(PY_SRC)) \
         $(B)/python/profiler.py
-
-$(B)/python/libkperf.so: examples/python/libkperf.c $(HEADERS)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -fPIC -shared -o $@ $< $(LIBS)
 
 $(B)/python/kperf/%.py: examples/python/kperf/%.py
 	@mkdir -p $(dir $@)
@@ -88,9 +92,20 @@ $(B)/examples/%: examples/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBS)
 
+# libkperf programs: libkperf's include lines, linked against the drop-in library.
+$(B)/examples/libkperf_%: examples/libkperf_%.c $(LK_HEADERS) $(B)/libkperf.so
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Ilibkperf -o $@ $< $(LK_LINK)
+
 $(B)/tests/%: tests/%.c tests/*.h $(HEADERS) $(IMPL_O)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(call impl_for,$<) $(LIBS)
+
+# Tests of the libkperf API: built against the drop-in headers and $(B)/libkperf.so.
+LK_TESTS := $(B)/tests/test_libkperf_c $(B)/tests/test_unwind_libkperf
+$(LK_TESTS): $(B)/tests/%: tests/%.c tests/*.h $(LK_HEADERS) $(HEADERS) $(B)/libkperf.so
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Ilibkperf -o $@ $< $(LK_LINK)
 
 $(B)/tests/%: tests/%.cpp tests/*.h $(HEADERS) $(IMPL_O)
 	@mkdir -p $(dir $@)
@@ -137,7 +152,7 @@ T_PROG = $(firstword $(subst :, ,$(T)))
 check:
 	@test -n "$(T)" || { echo "usage: make check T=test_name[:case]"; exit 2; }
 	@bash tests/setup.sh test
-	@$(MAKE) --no-print-directory -j2 $(B)/kperf $(PROGS) $(EXAMPLES) $(B)/python/libkperf.so \
+	@$(MAKE) --no-print-directory -j2 $(B)/kperf $(PROGS) $(EXAMPLES) $(B)/libkperf.so \
 	    $(if $(wildcard tests/$(T_PROG).c tests/$(T_PROG).cpp),$(B)/tests/$(T_PROG)) \
 	    $(if $(filter test_compile%,$(T_PROG)),$(B)/tests/compile_checks)
 	@bash tests/run.sh $(B) check "$(T)"
@@ -158,11 +173,19 @@ demo: setup
 	@$(MAKE) --no-print-directory all
 	@$(B)/examples/count_region
 
-install: all
+install: all install-libkperf
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 644 $(HEADERS) $(DESTDIR)$(PREFIX)/include/
 	install -m 755 $(B)/kperf $(DESTDIR)$(PREFIX)/bin/kperf
 	sed -e 's|@PREFIX@|$(PREFIX)|' docs/kperf.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/kperf.pc
+
+# The libkperf drop-in: headers in include/kperf/libkperf/ (libkperf's names), the library,
+# libkperf.pc (`cc prog.c $$(pkg-config --cflags --libs libkperf)`).
+install-libkperf: $(B)/libkperf.so
+	install -d $(DESTDIR)$(PREFIX)/include/kperf/libkperf $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 $(LK_HEADERS) $(DESTDIR)$(PREFIX)/include/kperf/libkperf/
+	install -m 755 $(B)/libkperf.so $(DESTDIR)$(PREFIX)/lib/libkperf.so
+	sed -e 's|@PREFIX@|$(PREFIX)|' docs/libkperf.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libkperf.pc
 
 clean:
 	rm -rf build build-asan

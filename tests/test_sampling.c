@@ -474,6 +474,32 @@ KT_TEST(folded_stacks) {
     kperf_folded_close(f);
 }
 
+/* Each frame takes the context of the nearest marker below it (towards the leaf); frames
+ * below every marker are user frames. */
+KT_TEST(folded_context_markers) {
+    KT_UNUSED();
+    kperf_folded *f;
+    KT_CHECK(kperf_folded_open(&f, NULL, NULL) == 0);
+    uint64_t ips[] = {0x1,     KPERF_CONTEXT_KERNEL, 0xffff2, 0xffff3, KPERF_CONTEXT_USER,
+                      0x40,    0x50,                 KPERF_CONTEXT_KERNEL, 0xffff8,
+                      KPERF_CONTEXT_USER};
+    kperf_sample smp;
+    memset(&smp, 0, sizeof smp);
+    smp.ips = ips, smp.nips = sizeof ips / sizeof *ips;
+    KT_EQ_INT(kperf_folded_add(f, &smp, NULL), 0);
+    char path[] = "/tmp/kperf_folded_XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    KT_EQ_INT(kperf_folded_write(f, path), 1);
+    FILE *in = fopen(path, "r");
+    char l1[256] = "";
+    KT_CHECK(fgets(l1, sizeof l1, in) != NULL);
+    fclose(in);
+    unlink(path);
+    KT_EQ_STR(l1, "0xffff8_[k];0x50;0x40;0xffff3_[k];0xffff2_[k];0x1 1\n");
+    kperf_folded_close(f);
+}
+
 KT_TEST(libkperf_rows) {
     KT_UNUSED();
     kperf_sampler *s;
@@ -520,6 +546,7 @@ int main(void) {
     KT_RUN(tracepoint_raw_samples);
     KT_RUN(errors_name_the_problem);
     KT_RUN(folded_stacks);
+    KT_RUN(folded_context_markers);
     KT_RUN(libkperf_rows);
     KT_EXIT();
 }

@@ -1,12 +1,13 @@
 /* kperf report: top functions of a recorded file, by self and total samples.
  *
  *   kperf report [-i FILE] [-n N] [--sort self|total] [--folded] [--svg FILE] [--addresses]
+ *                [--pprof FILE]
  *
  * Names come from kperf_symbols.h: the file's MMAP2 records say which file is mapped where
  * (so processes that have exited still resolve); --addresses prints module+offset. Samples
  * with user registers and a stack copy (`record --call-graph dwarf`, or perf's) are unwound
  * with DWARF CFI by kperf_symbolizer_unwind() as they are read, while the maps are those of
- * the sample's time. */
+ * the sample's time. --pprof also writes the samples as a pprof profile (kperf_pprof_*). */
 #include "kperf_cli.h"
 #include <getopt.h>
 #include <stdlib.h>
@@ -22,11 +23,25 @@ typedef struct rep_sample {
     uint32_t pid, tid;
     uint32_t first, n; /* frames in rep.frames, leaf first */
     bool kernel_leaf;
+    uint64_t period;
 } rep_sample;
 
+typedef struct rep_mapix rep_mapix;
+
+/* A function name (or module+offset) and its counts; names are interned, one row each. */
+typedef struct rep_row {
+    char *name;
+    uint64_t self, total, seen; /* seen: last sample index counted in total */
+} rep_row;
+
+/* Everything is hashed so that a report is linear in the samples: (pid, address) -> row,
+ * name -> row, tid -> latest comm, pid -> its mappings. */
 typedef struct rep {
     rep_map *maps;
     size_t nmaps, capmaps;
+    struct rep_mapix {
+        uint32_t pid, idx;
+    } *maporder; /* the mappings sorted by (pid, index), built after reading */
     rep_sample *samples;
     size_t nsamples, capsamples;
     uint64_t *frames; /* addresses; bit 63 of kernel frames kept as is */
@@ -36,15 +51,21 @@ typedef struct rep {
         char comm[16];
     } *comms;
     size_t ncomms, capcomms;
+    uint32_t *commix; /* tid -> 1 + index of its latest comm, open addressing */
+    size_t ncommix, capcommix;
     uint64_t lost;
     kperf_symbolizer *sym; /* names; NULL = module+offset */
     const kperf_perfdata_events *ev; /* the file's events (register masks for unwinding) */
     struct rep_name_ent {
         uint64_t key_addr;
         uint32_t key_pid;
-        char *name;
-    } *names; /* cache of (pid, addr) -> name, open addressing */
+        uint32_t row; /* 1 + index in rows; 0 = empty slot */
+    } *names; /* cache of (pid, addr) -> row, open addressing */
     size_t nnames, capnames;
+    rep_row *rows;
+    size_t nrows, caprows;
+    uint32_t *rowix; /* name -> 1 + row index, open addressing */
+    size_t caprowix;
 } rep;
 
 #define REP_GROW(arr, n, cap)                                                                  \
@@ -57,10 +78,72 @@ typedef struct rep {
         }                                                                                      \
     } while (0)
 
+static uint64_t rep_hash_str(const char *p) { /* FNV-1a */
+    uint64_t h = 1469598103934665603ull;
+    for (; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    return h;
+}
+
+static size_t rep_hash_u64(uint64_t a, uint32_t b) {
+    uint64_t h = (a ^ ((uint64_t)b << 32 | b)) * 0x9E3779B97F4A7C15ull;
+    return (size_t)(h ^ h >> 29);
+}
+
+/* tid -> its latest COMM record (the last one read wins). */
+static int rep_comm_put(rep *r, uint32_t tid, size_t idx) {
+    if ((r->ncommix + 1) * 2 > r->capcommix) {
+        size_t cap = r->capcommix ? r->capcommix * 2 : 256;
+        uint32_t *t = (uint32_t *)calloc(cap, sizeof *t);
+        if (!t) return -12;
+        for (size_t i = 0; i < r->capcommix; i++) {
+            if (!r->commix[i]) continue;
+            size_t j = rep_hash_u64(r->comms[r->commix[i] - 1].tid, 0) & (cap - 1);
+            while (t[j]) j = (j + 1) & (cap - 1);
+            t[j] = r->commix[i];
+        }
+        free(r->commix);
+        r->commix = t, r->capcommix = cap;
+    }
+    size_t j = rep_hash_u64(tid, 0) & (r->capcommix - 1);
+    while (r->commix[j] && r->comms[r->commix[j] - 1].tid != tid) j = (j + 1) & (r->capcommix - 1);
+    if (!r->commix[j]) r->ncommix++;
+    r->commix[j] = (uint32_t)idx + 1;
+    return 0;
+}
+
 static const char *rep_comm(const rep *r, uint32_t tid) {
-    for (size_t i = r->ncomms; i-- > 0;)
-        if (r->comms[i].tid == tid) return r->comms[i].comm;
-    return NULL;
+    if (!r->capcommix) return NULL;
+    size_t j = rep_hash_u64(tid, 0) & (r->capcommix - 1);
+    while (r->commix[j] && r->comms[r->commix[j] - 1].tid != tid) j = (j + 1) & (r->capcommix - 1);
+    return r->commix[j] ? r->comms[r->commix[j] - 1].comm : NULL;
+}
+
+/* A FORK record: the new thread or process starts with its parent's name (perf does the
+ * same), and a new process with its parent's mappings, until its own COMM and MMAP2
+ * records (an exec) say otherwise. */
+static int rep_fork(rep *r, const kperf_task_rec *t) {
+    const char *pc = rep_comm(r, t->ptid);
+    if (!pc) pc = rep_comm(r, t->ppid);
+    if (pc) {
+        char name[16];
+        memcpy(name, pc, sizeof name); /* pc points into the array REP_GROW may move */
+        REP_GROW(r->comms, r->ncomms, r->capcomms);
+        r->comms[r->ncomms].tid = t->tid;
+        memcpy(r->comms[r->ncomms].comm, name, sizeof name);
+        if (rep_comm_put(r, t->tid, r->ncomms++)) return -12;
+    }
+    if (t->pid == t->ppid) return 0; /* a thread: the process's maps are its maps */
+    size_t n = r->nmaps;
+    for (size_t i = 0; i < n; i++) {
+        if (r->maps[i].pid != t->ppid) continue;
+        REP_GROW(r->maps, r->nmaps, r->capmaps);
+        rep_map *m = &r->maps[r->nmaps++];
+        *m = r->maps[i];
+        m->pid = t->pid;
+        if (!(m->file = strdup(m->file))) return -12;
+    }
+    if (r->sym) kperf_symbolizer_add_fork(r->sym, (pid_t)t->ppid, (pid_t)t->pid);
+    return 0;
 }
 
 static int rep_record(const kperf_record *rec, void *user) {
@@ -81,7 +164,10 @@ static int rep_record(const kperf_record *rec, void *user) {
     } else if (rec->type == KPERF_RECORD_COMM) {
         REP_GROW(r->comms, r->ncomms, r->capcomms);
         r->comms[r->ncomms].tid = rec->comm.tid;
-        snprintf(r->comms[r->ncomms++].comm, 16, "%s", rec->comm.comm);
+        snprintf(r->comms[r->ncomms].comm, 16, "%s", rec->comm.comm);
+        if (rep_comm_put(r, rec->comm.tid, r->ncomms++)) return -12;
+    } else if (rec->type == KPERF_RECORD_FORK) {
+        return rep_fork(r, &rec->task);
     } else if (rec->type == KPERF_RECORD_LOST) {
         r->lost += rec->loss.lost;
     } else if (rec->type == KPERF_RECORD_SAMPLE) {
@@ -90,6 +176,7 @@ static int rep_record(const kperf_record *rec, void *user) {
         s->pid = rec->sample.pid, s->tid = rec->sample.tid;
         s->first = (uint32_t)r->nframes, s->n = 0;
         s->kernel_leaf = (rec->misc & 7) == 1;
+        s->period = rec->sample.period;
         uint32_t n = rec->sample.nips;
         const uint64_t *ips = rec->sample.ips;
         uint64_t one = rec->sample.ip, dw[512];
@@ -110,14 +197,43 @@ static int rep_record(const kperf_record *rec, void *user) {
     return 0;
 }
 
+static int rep_map_cmp(const void *x, const void *y) {
+    const rep_mapix *i = (const rep_mapix *)x, *j = (const rep_mapix *)y;
+    if (i->pid != j->pid) return i->pid < j->pid ? -1 : 1;
+    return i->idx < j->idx ? -1 : i->idx > j->idx;
+}
+
+/* Sorts the mappings by (pid, order read) once all are read: a lookup scans only its pid's. */
+static int rep_index_maps(rep *r) {
+    free(r->maporder);
+    r->maporder = (rep_mapix *)malloc((r->nmaps + 1) * sizeof *r->maporder);
+    if (!r->maporder) return -12;
+    for (size_t i = 0; i < r->nmaps; i++)
+        r->maporder[i].pid = r->maps[i].pid, r->maporder[i].idx = (uint32_t)i;
+    qsort(r->maporder, r->nmaps, sizeof *r->maporder, rep_map_cmp);
+    return 0;
+}
+
+/* The latest mapping of pid that holds addr (index + 1), 0 for none. */
+static size_t rep_find_in(const rep *r, uint32_t pid, uint64_t addr) {
+    size_t lo = 0, hi = r->nmaps;
+    while (lo < hi) { /* one past the last mapping of pid */
+        size_t mid = lo + (hi - lo) / 2;
+        if (r->maporder[mid].pid <= pid) lo = mid + 1;
+        else hi = mid;
+    }
+    for (size_t k = lo; k-- > 0 && r->maporder[k].pid == pid;) {
+        const rep_map *m = &r->maps[r->maporder[k].idx];
+        if (addr >= m->start && addr - m->start < m->len) return r->maporder[k].idx + 1;
+    }
+    return 0;
+}
+
 /* The mapping of addr in pid (the latest one wins), or the kernel's. */
 static const rep_map *rep_find(const rep *r, uint32_t pid, uint64_t addr) {
-    for (size_t i = r->nmaps; i-- > 0;) {
-        const rep_map *m = &r->maps[i];
-        if ((m->pid == pid || m->pid == UINT32_MAX) && addr >= m->start && addr - m->start < m->len)
-            return m;
-    }
-    return NULL;
+    size_t a = rep_find_in(r, pid, addr), k = rep_find_in(r, UINT32_MAX, addr);
+    size_t best = a > k ? a : k;
+    return best ? &r->maps[best - 1] : NULL;
 }
 
 /* "module+0xoffset" (the file offset), or "0xaddr" outside every mapping. */
@@ -133,69 +249,72 @@ static void rep_addr_name(const rep *r, uint32_t pid, uint64_t a, char *buf, siz
     else snprintf(buf, n, "%s+0x%llx", base, (unsigned long long)(a - m->start + m->pgoff));
 }
 
-/* The function of an address (the outermost frame of its inline chain), cached. A non-leaf
- * frame is a return address: look up addr - 1 so that a call at a function's end stays in
- * it. */
-static void rep_name(rep *r, uint32_t pid, uint64_t addr, bool leaf, char *buf, size_t n) {
-    uint64_t a = leaf ? addr : addr - 1;
-    if (!r->sym) {
-        rep_addr_name(r, pid, a, buf, n);
-        return;
+/* The row of a name, created with zero counts on first sight (index + 1; 0 = no memory). */
+static uint32_t rep_row_of(rep *r, const char *name) {
+    if ((r->nrows + 1) * 2 > r->caprowix) {
+        size_t cap = r->caprowix ? r->caprowix * 2 : 1024;
+        uint32_t *t = (uint32_t *)calloc(cap, sizeof *t);
+        if (!t) return 0;
+        for (size_t i = 0; i < r->caprowix; i++) {
+            if (!r->rowix[i]) continue;
+            size_t j = rep_hash_str(r->rows[r->rowix[i] - 1].name) & (cap - 1);
+            while (t[j]) j = (j + 1) & (cap - 1);
+            t[j] = r->rowix[i];
+        }
+        free(r->rowix);
+        r->rowix = t, r->caprowix = cap;
     }
+    size_t j = rep_hash_str(name) & (r->caprowix - 1);
+    while (r->rowix[j] && strcmp(r->rows[r->rowix[j] - 1].name, name))
+        j = (j + 1) & (r->caprowix - 1);
+    if (r->rowix[j]) return r->rowix[j];
+    if (r->nrows == r->caprows) {
+        size_t c = r->caprows ? r->caprows * 2 : 256;
+        rep_row *p = (rep_row *)realloc(r->rows, c * sizeof *p);
+        if (!p) return 0;
+        r->rows = p, r->caprows = c;
+    }
+    rep_row *row = &r->rows[r->nrows];
+    if (!(row->name = strdup(name))) return 0;
+    row->self = row->total = 0;
+    row->seen = UINT64_MAX;
+    r->rowix[j] = (uint32_t)++r->nrows;
+    return r->rowix[j];
+}
+
+/* The name of an address (for a symbolizer: the function, the outermost frame of its inline
+ * chain), as a row, cached by (pid, address); 0 when out of memory. A non-leaf frame is a
+ * return address: look up addr - 1 so that a call at a function's end stays in it. */
+static uint32_t rep_name_row(rep *r, uint32_t pid, uint64_t addr, bool leaf) {
+    uint64_t a = leaf ? addr : addr - 1;
     if ((r->nnames + 1) * 2 > r->capnames) {
         size_t cap = r->capnames ? r->capnames * 2 : 1024;
-        struct rep_name_ent *t = calloc(cap, sizeof *t);
-        if (!t) return rep_addr_name(r, pid, a, buf, n);
+        struct rep_name_ent *t = (struct rep_name_ent *)calloc(cap, sizeof *t);
+        if (!t) return 0;
         for (size_t i = 0; i < r->capnames; i++) {
-            if (!r->names[i].name) continue;
-            size_t j = (r->names[i].key_addr * 0x9E3779B97F4A7C15ull ^ r->names[i].key_pid) & (cap - 1);
-            while (t[j].name) j = (j + 1) & (cap - 1);
+            if (!r->names[i].row) continue;
+            size_t j = rep_hash_u64(r->names[i].key_addr, r->names[i].key_pid) & (cap - 1);
+            while (t[j].row) j = (j + 1) & (cap - 1);
             t[j] = r->names[i];
         }
         free(r->names);
         r->names = t, r->capnames = cap;
     }
-    size_t j = (a * 0x9E3779B97F4A7C15ull ^ pid) & (r->capnames - 1);
-    while (r->names[j].name && (r->names[j].key_addr != a || r->names[j].key_pid != pid))
+    size_t j = rep_hash_u64(a, pid) & (r->capnames - 1);
+    while (r->names[j].row && (r->names[j].key_addr != a || r->names[j].key_pid != pid))
         j = (j + 1) & (r->capnames - 1);
-    if (!r->names[j].name) {
-        kperf_frame fr[16];
-        int nf = kperf_symbolizer_lookup(r->sym, (pid_t)pid, a, fr, 16);
+    if (!r->names[j].row) {
         char tmp[512];
+        kperf_frame fr[16];
+        int nf = r->sym ? kperf_symbolizer_lookup(r->sym, (pid_t)pid, a, fr, 16) : 0;
         if (nf > 0 && fr[nf - 1].function) snprintf(tmp, sizeof tmp, "%s", fr[nf - 1].function);
         else rep_addr_name(r, pid, a, tmp, sizeof tmp);
-        r->names[j].key_addr = a, r->names[j].key_pid = pid;
-        r->names[j].name = strdup(tmp);
+        uint32_t row = rep_row_of(r, tmp);
+        if (!row) return 0;
+        r->names[j].key_addr = a, r->names[j].key_pid = pid, r->names[j].row = row;
         r->nnames++;
-        if (!r->names[j].name) return rep_addr_name(r, pid, a, buf, n);
     }
-    snprintf(buf, n, "%s", r->names[j].name);
-}
-
-typedef struct rep_row {
-    char *name;
-    uint64_t self, total, seen; /* seen: last sample index counted in total */
-} rep_row;
-
-typedef struct rep_tab {
-    rep_row *rows;
-    size_t n, cap;
-} rep_tab;
-
-static rep_row *rep_row_of(rep_tab *t, const char *name) {
-    for (size_t i = 0; i < t->n; i++)
-        if (!strcmp(t->rows[i].name, name)) return &t->rows[i];
-    if (t->n == t->cap) {
-        size_t c = t->cap ? t->cap * 2 : 256;
-        rep_row *p = (rep_row *)realloc(t->rows, c * sizeof *p);
-        if (!p) return NULL;
-        t->rows = p, t->cap = c;
-    }
-    rep_row *row = &t->rows[t->n++];
-    row->name = strdup(name);
-    row->self = row->total = 0;
-    row->seen = UINT64_MAX;
-    return row;
+    return r->names[j].row;
 }
 
 static int rep_sort_by_total;
@@ -209,7 +328,10 @@ static int rep_cmp(const void *a, const void *b) {
 static int rep_frame_name(uint64_t addr, uint32_t pid, bool kernel, bool leaf, char *buf,
                           size_t n, void *user) {
     (void)kernel;
-    rep_name((rep *)user, pid, addr, leaf, buf, n);
+    rep *r = (rep *)user;
+    uint32_t row = rep_name_row(r, pid, addr, leaf);
+    if (row) return snprintf(buf, n, "%s", r->rows[row - 1].name);
+    rep_addr_name(r, pid, leaf ? addr : addr - 1, buf, n);
     return (int)strlen(buf);
 }
 
@@ -229,19 +351,45 @@ static int rep_folded(rep *r, const char *out) {
     return n < 0 ? -1 : 0;
 }
 
+/* --pprof: the samples as kperf_folded_add() sees them, into a pprof profile. */
+static int rep_pprof(rep *r, const char *in, const char *out) {
+    kperf_pprof *p;
+    char comment[4200];
+    snprintf(comment, sizeof comment, "kperf report -i %s", in);
+    kperf_pprof_desc d = {.symbolizer = r->sym, .event = r->ev->n ? r->ev->names[0] : NULL,
+                          .comment = comment};
+    if (kperf_pprof_open(&p, &d) < 0) return -1;
+    for (size_t i = 0; i < r->nsamples; i++) {
+        const rep_sample *s = &r->samples[i];
+        kperf_sample smp;
+        memset(&smp, 0, sizeof smp);
+        smp.pid = s->pid, smp.tid = s->tid, smp.period = s->period;
+        smp.ips = r->frames + s->first, smp.nips = s->n;
+        if (kperf_pprof_add(p, &smp, rep_comm(r, s->tid)) < 0) return kperf_pprof_close(p), -1;
+    }
+    int n = kperf_pprof_write(p, out);
+    kperf_pprof_close(p);
+    return n < 0 ? -1 : 0;
+}
+
 static void rep_table(rep *r, const char *path, const kperf_perfdata_events *ev, int top) {
-    rep_tab t = {NULL, 0, 0};
-    char name[512];
     for (size_t i = 0; i < r->nsamples; i++) {
         const rep_sample *s = &r->samples[i];
         for (uint32_t k = 0; k < s->n; k++) {
-            rep_name(r, s->pid, r->frames[s->first + k], k == 0, name, sizeof name);
-            rep_row *row = rep_row_of(&t, name);
-            if (!row) break;
+            uint32_t id = rep_name_row(r, s->pid, r->frames[s->first + k], k == 0);
+            if (!id) break;
+            rep_row *row = &r->rows[id - 1];
             if (k == 0) row->self++;
             if (row->seen != i) row->total++, row->seen = i; /* recursion counts once */
         }
     }
+    /* the rows are sorted in a copy: the name index keeps pointing at the originals */
+    struct {
+        rep_row *rows;
+        size_t n;
+    } t = {(rep_row *)malloc((r->nrows + 1) * sizeof(rep_row)), r->nrows};
+    if (!t.rows) return;
+    memcpy(t.rows, r->rows, r->nrows * sizeof *t.rows);
     qsort(t.rows, t.n, sizeof *t.rows, rep_cmp);
     char evs[512] = "";
     for (size_t i = 0; i < ev->n; i++) /* every event of the file, as named there */
@@ -255,7 +403,6 @@ static void rep_table(rep *r, const char *path, const kperf_perfdata_events *ev,
         printf("  %6.2f%% %6.2f%% %9llu  %s\n", 100.0 * (double)t.rows[i].self / all,
                100.0 * (double)t.rows[i].total / all, (unsigned long long)t.rows[i].self,
                t.rows[i].name);
-    for (size_t i = 0; i < t.n; i++) free(t.rows[i].name);
     free(t.rows);
 }
 
@@ -266,10 +413,11 @@ int cmd_report(int argc, char **argv) {
                                          {"folded", no_argument, 0, 'f'},
                                          {"addresses", no_argument, 0, 'a'},
                                          {"svg", required_argument, 0, 'g'},
+                                         {"pprof", required_argument, 0, 'P'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     const char *path = "perf.data";
-    const char *svg = NULL;
+    const char *svg = NULL, *pprof = NULL;
     int top = 20, folded = 0, addresses = 0, opt;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "i:n:s:h", opts, NULL)) != -1) {
@@ -280,9 +428,10 @@ int cmd_report(int argc, char **argv) {
         case 'f': folded = 1; break;
         case 'a': addresses = 1; break;
         case 'g': svg = optarg; break;
+        case 'P': pprof = optarg; break;
         case 'h':
             printf("usage: kperf report [-i FILE] [-n TOP] [--sort self|total] [--folded] "
-                   "[--svg FILE] [--addresses]\n");
+                   "[--svg FILE] [--addresses] [--pprof FILE]\n");
             return 0;
         default: return 2;
         }
@@ -296,6 +445,8 @@ int cmd_report(int argc, char **argv) {
         kperf_symbolizer_open(&r.sym, &(kperf_symbolizer_desc){.mode = KPERF_SYMBOL_DELAYED,
                                                                .include_kernel = true});
     int rc = kperf_perfdata_read(path, rep_record, &r, &ev);
+    if (rc >= 0 && rep_index_maps(&r) < 0) rc = -1;
+    if (rc >= 0 && pprof) rc = rep_pprof(&r, path, pprof);
     if (rc >= 0 && svg) { /* folded stacks, drawn by kperf_flamegraph_write() */
         char tmp[4096];
         snprintf(tmp, sizeof tmp, "%s.folded", svg);
@@ -313,8 +464,12 @@ int cmd_report(int argc, char **argv) {
     free(r.samples);
     free(r.frames);
     free(r.comms);
-    for (size_t i = 0; i < r.capnames; i++) free(r.names[i].name);
     free(r.names);
+    for (size_t i = 0; i < r.nrows; i++) free(r.rows[i].name);
+    free(r.rows);
+    free(r.rowix);
+    free(r.commix);
+    free(r.maporder);
     kperf_symbolizer_close(r.sym);
     return rc < 0 ? cli_fail("report") : 0;
 }

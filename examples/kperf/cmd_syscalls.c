@@ -129,7 +129,7 @@ int cmd_syscalls(int argc, char **argv) {
         fprintf(stderr, "kperf syscalls: say what to trace: -p PID, -a, -C CPUS or -- COMMAND\n");
         return 2;
     }
-    cli_child cc = {0, -1, -1};
+    cli_child cc = {0, -1, -1, false};
     if (cmd && cli_spawn(cmd, &cc) < 0) return perror("kperf syscalls: fork"), 1;
     pid_t target = cc.pid ? cc.pid : pid;
     kperf_syscalls_desc d;

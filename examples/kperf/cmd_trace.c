@@ -33,6 +33,7 @@ int cli_spawn(char **argv, cli_child *c) {
         char ch;
         close(go[1]), close(err[0]);
         if (read(go[0], &ch, 1) != 1) _exit(127); /* the tracer gave up */
+        if (c->stdout_to_stderr && dup2(2, 1) < 0) _exit(127);
         execvp(argv[0], argv);
         int e = errno;
         if (write(err[1], &e, sizeof e) < 0) { /* nothing more to do */ }
@@ -50,6 +51,7 @@ int cli_spawn_go(cli_child *c, bool run) {
     close(c->go);
     if (run && !e && read(c->err, &e, sizeof e) != (ssize_t)sizeof e) e = 0; /* EOF: exec'd */
     close(c->err);
+    c->go = c->err = -1;
     if (!run) waitpid(c->pid, NULL, 0);
     return e;
 }
@@ -328,7 +330,7 @@ int cmd_trace(int argc, char **argv) {
         fprintf(stderr, "kperf trace: say what to trace: -p PID, -a, -C CPUS or -- COMMAND\n");
         return 2;
     }
-    cli_child cc = {0, -1, -1};
+    cli_child cc = {0, -1, -1, false};
     if (cmd && cli_spawn(cmd, &cc) < 0) return kperf_tracefs_close(tfs), perror("kperf trace: fork"), 1;
     pid_t child = cc.pid;
     pid_t target = child ? child : pid;

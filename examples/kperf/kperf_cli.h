@@ -30,6 +30,7 @@ int cmd_list_metrics(int argc, char **argv);
 typedef struct cli_child {
     pid_t pid;
     int go, err;
+    bool stdout_to_stderr; /* set before cli_spawn: our stdout carries data (-o -) */
 } cli_child;
 int cli_spawn(char **argv, cli_child *c);
 int cli_spawn_go(cli_child *c, bool run);
