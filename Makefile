@@ -24,7 +24,7 @@ TESTS_CXX := $(patsubst tests/%.cpp,$(B)/tests/%,$(wildcard tests/test_*.cpp))
 PROGS := $(patsubst tests/progs/%.c,$(B)/progs/%,$(wildcard tests/progs/*.c))
 BENCHES := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/bench_*.c))
 
-.PHONY: all deps setup tool lib install-libkperf examples tests test check bench docs install demo clean help python
+.PHONY: all deps setup tool lib install-libkperf examples tests test check test-arm64 bench docs install demo clean help python
 
 # Plain `make` and `make install` change nothing outside the tree; `make deps` (and the
 # targets that run things: demo, test, check, bench, docs) install missing Debian packages.
@@ -33,8 +33,9 @@ all: tool lib examples
 help:
 	@echo "make            build the kperf tool, $(B)/libkperf.so and the examples into $(B)/"
 	@echo "make demo       run the main demo (examples/count_region)"
-	@echo "make test       build and run every test, plain then ASan+UBSan"
+	@echo "make test       build and run every test, plain then ASan+UBSan, then arm64"
 	@echo "make check T=test_name[:case]   build and run one test program (or one test of it)"
+	@echo "make test-arm64 the arm64 suite in QEMU with an emulated PMU (docs/arm64.md)"
 	@echo "make deps       install the Debian packages the build and the tests need"
 	@echo "make bench      run the benchmarks, write docs/PERFORMANCE.md"
 	@echo "make docs       Doxygen reference (warnings are errors)"
@@ -140,12 +141,17 @@ $(B):
 
 test:
 	@bash tests/setup.sh test
-	@rm -f build/totals build-asan/totals
+	@rm -f build/totals build-asan/totals build/arm64/totals
 	@$(MAKE) --no-print-directory -j2 tests B=build
 	@bash tests/run.sh build plain
 	@$(MAKE) --no-print-directory -j2 tests B=build-asan OPT="-O1 -g $(ASAN_FLAGS)" 
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 bash tests/run.sh build-asan asan
-	@cat build/totals build-asan/totals | awk '{p+=$$1; f+=$$2; s+=$$3} END {printf "%d passed, %d failed, %d skipped\n", p, f, s; exit (f > 0)}'
+	@bash tests/arm64/run.sh build/arm64 || true
+	@cat build/totals build-asan/totals build/arm64/totals | awk '{p+=$$1; f+=$$2; s+=$$3} END {printf "%d passed, %d failed, %d skipped\n", p, f, s; exit (f > 0)}'
+
+# arm64: cross-built statically, run in QEMU (-icount: exact instruction counts).
+test-arm64:
+	@bash tests/arm64/run.sh build/arm64
 
 # One test program, or one test of a C program: make check T=test_counting[:case]
 T_PROG = $(firstword $(subst :, ,$(T)))

@@ -4685,6 +4685,24 @@ static int kperf__counter_open_fd(kperf_counter *c, size_t i) {
         int err = errno;
         const kperf_event *ev = &p->evl->events[p->evidx[i]];
         pid_t who = e->pid == 0 ? getpid() : e->pid;
+        if (err == EINVAL && group_fd >= 0) {
+            /* a member the kernel takes alone but not in this group: the group needs more
+             * counters than the PMU has (arm64 and x86 validate groups at open) */
+            long alone = kperf__sys_perf_event_open(&p->attrs[i], e->pid, e->cpu, -1,
+                                                    PERF_FLAG_FD_CLOEXEC);
+            if (alone >= 0) {
+                close((int)alone);
+                size_t fit = 0;
+                for (size_t j = (size_t)e->leader; j < i; j++)
+                    fit += p->attrs[j].type == p->attrs[i].type;
+                return kperf__fail(KPERF_ELIMIT,
+                                   "%s: the group does not fit on PMU %s: it has %zu counters "
+                                   "for this group's events, the group asks for more; split "
+                                   "the group, or list the events without braces (the kernel "
+                                   "then multiplexes them)",
+                                   ev->name, ev->pmu ? ev->pmu : "?", fit);
+            }
+        }
         int rc = kperf__open_error(err, ev, &p->attrs[i], who, e->cpu, p->pmus);
         if (rc == -KPERF_ELIMIT) {
             size_t len = strlen(kperf__errbuf);
@@ -5247,6 +5265,13 @@ static void kperf__region_map(kperf_region *r, bool no_rdpmc) {
         r->pages[i] = m == MAP_FAILED ? NULL : (struct perf_event_mmap_page *)m;
         if (!r->pages[i] || !r->pages[i]->cap_user_rdpmc) r->rdpmc = false;
     }
+#if defined(__aarch64__)
+    /* arm64 sets cap_user_rdpmc for every event that asked (config1 rdpmc) but gives it
+     * index 0, forever, while the sysctl forbids user access */
+    char ua[8];
+    if (kperf__read_file("/proc/sys/kernel/perf_user_access", ua, sizeof ua) > 0 && ua[0] == '0')
+        r->rdpmc = false;
+#endif
 #ifndef KPERF__HAVE_RDPMC
     r->rdpmc = false;
 #endif
