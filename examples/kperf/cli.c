@@ -20,6 +20,15 @@ int cli_fail(const char *cmd) {
     return 1;
 }
 
+FILE *cli_output(const char *cmd, const char *path, FILE *dflt) {
+    if (!path) return dflt;
+    int fd = kperf_file_create(path, 0666);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (fd >= 0 && !f) close(fd);
+    if (!f) fprintf(stderr, "kperf %s: %s\n", cmd, fd >= 0 ? strerror(errno) : kperf_errmsg());
+    return f;
+}
+
 /* ---- option layer -------------------------------------------------------------------- */
 
 /* The shared options, in the order the help lists them. */

@@ -399,7 +399,12 @@ static int stat_run(stat_opts *o, kperf_counter_desc *d, FILE *f, stat_rep *rep)
         if (cc.pid > 0) cli_spawn_go(&cc, false);
         return cli_fail("stat");
     }
-    signal(SIGINT, stat_on_signal);
+    struct sigaction sa; /* no SA_RESTART (a blocked call returns); a second signal kills */
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = stat_on_signal;
+    sa.sa_flags = SA_RESETHAND;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     if (!d->enable_on_exec) kperf_counter_start(c);
     double t0 = stat_now(), next = t0 + (double)o->interval_ms / 1e3;
     if (cc.pid > 0) {
@@ -504,11 +509,8 @@ int cmd_stat(int argc, char **argv) {
     d.include_kernel = pm.kernel; /* like perf: kernel space too when allowed */
     if (o.plan) rc = stat_plan(&d);
     else {
-        FILE *f = o.a.output ? fopen(o.a.output, "w") : stderr;
-        if (!f) {
-            fprintf(stderr, "kperf stat: cannot write %s: %s\n", o.a.output, strerror(errno));
-            return cli_args_free(&o.a), 1;
-        }
+        FILE *f = cli_output("stat", o.a.output, stderr);
+        if (!f) return cli_args_free(&o.a), 1;
         rc = o.repeat > 1 ? stat_repeat(&o, &d, f) : stat_run(&o, &d, f, NULL);
         if (o.a.output) fclose(f);
     }

@@ -194,8 +194,8 @@ int cmd_syscalls(int argc, char **argv) {
     kperf_syscalls_stop(x.s);
     sc_drain(&x);
     if (status != 127 || !cc.pid) { /* a command that never ran gets no empty table */
-        FILE *out = a.output ? fopen(a.output, "w") : stderr;
-        if (!out) fprintf(stderr, "kperf syscalls: cannot write %s: %s\n", a.output, strerror(errno)), out = stderr;
+        FILE *out = cli_output("syscalls", a.output, stderr);
+        if (!out) out = stderr;
         sc_table(out, x.s);
         if (out != stderr) fclose(out);
     }

@@ -133,7 +133,9 @@ static int trace_on_record(const kperf_record *rec, void *user) {
     uint16_t id;
     memcpy(&id, rec->sample.raw, 2);
     const kperf_tp_format *f;
-    if (kperf_tracefs_format_by_id(t->tfs, id, &f) < 0) return 0;
+    int frc = kperf_tracefs_format_by_id(t->tfs, id, &f);
+    if (frc == -KPERF_ENOEVENT) return 0; /* an id no event of this kernel has */
+    if (frc < 0) return frc;              /* EMFILE, ENOMEM...: said, never silently dropped */
     for (;;) {
         int n = kperf_tp_format_snprint(f, rec->sample.raw, rec->sample.raw_size, t->line, t->cap);
         if (n < 0) return 0;
@@ -177,7 +179,13 @@ static int trace_on_record(const kperf_record *rec, void *user) {
 static int trace_drain(void *ctx) {
     trace_ctx *t = (trace_ctx *)ctx;
     int rc = kperf_sampler_read(t->s, trace_on_record, t);
-    return rc < 0 && rc != -KPERF_ECORRUPT ? rc : 0;
+    if (rc < 0 && rc != -KPERF_ECORRUPT) {
+        static bool said;
+        if (!said) fprintf(stderr, "kperf trace: %s\n", kperf_errmsg());
+        said = true;
+        return rc;
+    }
+    return 0;
 }
 
 /* Prints every event's fields (perf-prof's `trace -e EV help`). */
@@ -288,9 +296,8 @@ int cmd_trace(int argc, char **argv) {
     static trace_ctx t;
     t.tfs = tfs;
     t.states.n = -1;
-    t.out = a.output ? fopen(a.output, "w") : stdout;
+    t.out = cli_output("trace", a.output, stdout);
     if (!t.out) {
-        fprintf(stderr, "kperf trace: cannot write %s: %s\n", a.output, strerror(errno));
         if (cc.pid) cli_spawn_go(&cc, false);
         return kperf_tracefs_close(tfs), cli_args_free(&a), 1;
     }

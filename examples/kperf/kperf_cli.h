@@ -184,6 +184,10 @@ void cli_tjson_end(cli_tjson *j);
 void cli_tjson_str(FILE *f, const char *s);
 int cli_tjson_close(cli_tjson *j, const char *tool);
 
+/* The -o FILE of a command: @p dflt when @p path is NULL, else the file created with
+ * kperf_file_create (no planted symlink followed); NULL after saying why. */
+FILE *cli_output(const char *cmd, const char *path, FILE *dflt);
+
 /* Prints "kperf <cmd>: <kperf_errmsg()>" to stderr and returns 1. */
 int cli_fail(const char *cmd);
 #endif
