@@ -1578,6 +1578,14 @@ KPERF_API void kperf_syscall_pairer_free(kperf_syscall_pairer *p);
 KPERF_API int kperf_syscall_pairer_feed(kperf_syscall_pairer *p, const kperf_syscall_event *ev,
                                         kperf_syscall_fn fn, void *user);
 
+/** @brief Tells the pairer that records of @p cpu were lost (a PERF_RECORD_LOST in that
+ *  CPU's ring). An entry pending from that CPU may have lost its exit; left alone it would pair
+ *  with the thread's next exit of the same syscall, far later, and poison the latency
+ *  statistics. Such entries are dropped and counted as unfinished.
+ *  @param cpu the CPU whose records were lost; negative for every CPU (a per-thread ring).
+ *  @return the number of entries dropped. */
+KPERF_API size_t kperf_syscall_pairer_lost(kperf_syscall_pairer *p, int32_t cpu);
+
 /** @brief Names syscall number @p nr (learned from a per-syscall event, or given).
  *  @return 0, -EINVAL for a negative nr, -ENOMEM. */
 KPERF_API int kperf_syscall_pairer_name(kperf_syscall_pairer *p, int32_t nr, const char *name);
@@ -9127,6 +9135,19 @@ KPERF_API int kperf_syscall_pairer_feed(kperf_syscall_pairer *p, const kperf_sys
     return kperf__sc_enter(p, t, &h, fn, user);
 }
 
+KPERF_API size_t kperf_syscall_pairer_lost(kperf_syscall_pairer *p, int32_t cpu) {
+    size_t n = 0;
+    for (size_t i = 0; p && i < p->capthr; i++) {
+        kperf__sc_thread *t = &p->thr[i];
+        if (!t->tid || !t->pending.valid || (cpu >= 0 && t->pending.cpu != cpu)) continue;
+        p->stats[kperf__sc_final(p, t->pending.stat)].s.unfinished++;
+        t->pending.valid = false;
+        p->c.pending--;
+        n++;
+    }
+    return n;
+}
+
 KPERF_API void kperf_syscall_pairer_counts(const kperf_syscall_pairer *p,
                                            kperf_syscall_counts *out) {
     if (!out) return;
@@ -9537,6 +9558,10 @@ KPERF__PRIV int kperf__sc_on_data(const kperf_record *rec, void *user) {
     kperf_syscalls *s = (kperf_syscalls *)user;
     if (rec->type == KPERF_RECORD_COMM) {
         kperf_syscall_pairer_comm(s->p, (int32_t)rec->comm.tid, rec->comm.comm);
+        return 0;
+    }
+    if (rec->type == KPERF_RECORD_LOST) { /* the exits of that CPU's pending entries may be gone */
+        kperf_syscall_pairer_lost(s->p, rec->cpu > (uint32_t)INT32_MAX ? -1 : (int32_t)rec->cpu);
         return 0;
     }
     if (rec->type != KPERF_RECORD_SAMPLE || !rec->sample.raw) return 0;
