@@ -62,6 +62,10 @@ typedef struct kperf_symbolizer_desc {
     const char *kallsyms_path; /**< NULL = "/proc/kallsyms" */
     const char *perf_map_dir;  /**< where perf-PID.map files live; NULL = "/tmp" */
     const char *proc_dir;      /**< where /proc is; NULL = "/proc" */
+    bool perf_map_any_owner;   /**< read a perf-PID.map whoever owns it; default false: only
+                                    a map owned by root or by the process's user is read (any
+                                    local user can write /tmp). The environment variable
+                                    KPERF_PERF_MAP_ANY_OWNER=1 sets it too */
 } kperf_symbolizer_desc;
 
 /** One mapping of a file into a process, as /proc/PID/maps or a PERF_RECORD_MMAP2 gives it. */
@@ -590,6 +594,8 @@ typedef struct kperf__sym_tab { /* kallsyms, perf maps: sorted, no sizes or own 
     char **dem;
     int state; /* 1 ready, < 0 error */
     char *err;
+    struct kperf__sym_tline { uint64_t addr; const char *file; uint32_t line; } *lines;
+    size_t nlines; /* jitdump debug info: sorted by addr */
 } kperf__sym_tab;
 
 typedef struct kperf__sym_proc {
@@ -598,7 +604,9 @@ typedef struct kperf__sym_proc {
     kperf__sym_dso *fdso;
     kperf__sym_map *maps;
     size_t nmaps, capmaps;
-    kperf__sym_tab *jit; /* published with release */
+    kperf__sym_tab *jit; /* perf-PID.map; published with release */
+    kperf__sym_tab *jitd; /* jit-PID.dump; published with release */
+    char *jitdump; /* path of a jit-PID.dump the process mapped (the JIT's marker) */
     bool jit_tried;
 } kperf__sym_proc;
 
@@ -1594,9 +1602,15 @@ static bool kperf__sym_has_dwarf(Elf *elf) {
     return scn && sh.sh_type != SHT_NOBITS && sh.sh_size > 0;
 }
 
+/* Size cap of a module or debug file (mapped, never read whole). */
+#define KPERF__SYM_ELF_MAX ((uint64_t)64 << 30)
+
+/* Opens an ELF file a process mapped or a debug link named: regular files only, never
+ * blocking (kperf_file_open_data). */
 static int kperf__sym_elf_open(const char *path, int *fd, Elf **elf) {
-    *fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (*fd < 0) return -errno;
+    *elf = NULL;
+    *fd = kperf_file_open_data(path, KPERF__SYM_ELF_MAX);
+    if (*fd < 0) return *fd;
     *elf = elf_begin(*fd, ELF_C_READ_MMAP, NULL);
     if (!*elf || elf_kind(*elf) != ELF_K_ELF) {
         if (*elf) elf_end(*elf);
@@ -1959,17 +1973,44 @@ static void kperf__sym_tab_free(kperf__sym_tab *t) {
     KPERF_FREE(t->e);
     KPERF_FREE(t->pool);
     KPERF_FREE(t->err);
+    KPERF_FREE(t->lines);
     KPERF_FREE(t);
+}
+
+/* Opens a file whose name came from data (a perf map, a jitdump) only if it is a regular
+ * file of at most max bytes, without blocking (a FIFO planted there never stalls us).
+ * Returns the descriptor, or a negative error code with the message set. */
+static int kperf__sym_open_regular(const char *path, uint64_t max, uint64_t *size) {
+    int fd = kperf_file_open_data(path, max); /* never blocks, regular files only, capped */
+    struct stat st;
+    if (fd < 0) return errno = -fd, fd;
+    *size = fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+    return fd;
 }
 
 /* Reads kallsyms ("ADDR TYPE NAME [MODULE]", kernel text only) or a perf map
  * ("START SIZE NAME") into a sorted table. */
-static kperf__sym_tab *kperf__sym_tab_read(const char *path, bool kallsyms) {
+static kperf__sym_tab *kperf__sym_tab_read(const char *path, bool kallsyms, long owner) {
     kperf__sym_tab *t = (kperf__sym_tab *)kperf__calloc(1, sizeof *t);
     if (!t) return NULL;
-    FILE *f = fopen(path, "re");
-    if (!f) {
-        t->state = kperf__fail(errno, "symbols: cannot read %s: %s", path, strerror(errno));
+    uint64_t fsize;
+    int fd = kallsyms ? open(path, O_RDONLY | O_CLOEXEC)
+                      : kperf__sym_open_regular(path, 1ull << 30, &fsize); /* named by pid */
+    FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+    if (!f && fd >= 0) close(fd);
+    struct stat st;
+    if (f && owner >= 0 && (fstat(fileno(f), &st) < 0 || (st.st_uid && st.st_uid != (uid_t)owner))) {
+        fclose(f);
+        f = NULL;
+        kperf__fail(EPERM, "%s belongs to uid %u, neither root nor the process's user %ld: "
+                    "ignored (set KPERF_PERF_MAP_ANY_OWNER=1 to read it)", path,
+                    (unsigned)st.st_uid, owner);
+        errno = EPERM;
+    } else if (!f && kallsyms) {
+        kperf__fail(errno, "symbols: cannot read %s: %s", path, strerror(errno));
+    }
+    if (!f) { /* the message names the file and the reason */
+        t->state = -errno;
         t->err = kperf__strdup(kperf_errmsg());
         return t;
     }
@@ -2064,6 +2105,169 @@ static kperf__sym_tab *kperf__sym_tab_read(const char *path, bool kallsyms) {
     return t;
 }
 
+/* jitdump (jit-PID.dump, the format of perf's jitdump specification, which `perf inject
+ * --jit` reads): a 40-byte header (magic 'JiTD' 0x4A695444 in the writer's byte order,
+ * version, header size, e_machine, pad, pid, timestamp, flags), then records of a 16-byte
+ * prefix (id, total size, timestamp). CODE_LOAD (0): pid, tid, vma, code_addr, code_size,
+ * code_index, a NUL-terminated name, the code bytes. CODE_MOVE (1): pid, tid, vma,
+ * old_code_addr, new_code_addr, code_size, code_index. DEBUG_INFO (2): code_addr, nr_entry,
+ * then entries of addr, line, discriminator and a NUL-terminated file name ("\xff\0" = the
+ * previous entry's). Other records are skipped by their size. */
+enum { KPERF__JIT_MAGIC = 0x4A695444, KPERF__JIT_MAX = 1 << 30 };
+
+typedef struct kperf__sym_jitb {
+    kperf__sym_tab *t;
+    size_t cap, pcap, plen, lcap;
+    uint64_t *index; /* code_index of each entry (for CODE_MOVE) */
+    size_t icap;
+} kperf__sym_jitb;
+
+static uint64_t kperf__jit_u64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+static uint32_t kperf__jit_u32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+
+/* Copies a string into the pool; returns its offset (fixed up into a pointer at the end). */
+static int kperf__jit_str(kperf__sym_jitb *b, const char *str, size_t n, uintptr_t *off) {
+    if (kperf__sym_grow(&b->t->pool, &b->pcap, b->plen + n + 1, 1)) return -ENOMEM;
+    memcpy(b->t->pool + b->plen, str, n);
+    b->t->pool[b->plen + n] = 0;
+    *off = b->plen;
+    b->plen += n + 1;
+    return 0;
+}
+
+static int kperf__jit_entry(kperf__sym_jitb *b, uint64_t lo, uint64_t size, uintptr_t name,
+                            uint64_t index) {
+    kperf__sym_tab *t = b->t;
+    if (kperf__sym_grow(&t->e, &b->cap, t->n + 1, sizeof *t->e) ||
+        kperf__sym_grow(&b->index, &b->icap, t->n + 1, sizeof *b->index))
+        return -ENOMEM;
+    struct kperf__sym_tent *e = &t->e[t->n];
+    e->lo = lo, e->hi = t->n; /* load order while sorting; the end is set after */
+    e->name = (const char *)name, e->module = (const char *)(uintptr_t)size;
+    b->index[t->n++] = index;
+    return 0;
+}
+
+/* One record of r bytes (prefix included). Returns 0, or -1 for a malformed record. */
+static int kperf__jit_record(kperf__sym_jitb *b, const uint8_t *r, size_t n) {
+    uint32_t id = kperf__jit_u32(r);
+    if (id == 0) { /* CODE_LOAD */
+        if (n < 56) return -1;
+        uint64_t addr = kperf__jit_u64(r + 32), size = kperf__jit_u64(r + 40);
+        const char *name = (const char *)r + 56;
+        size_t nl = strnlen(name, n - 56);
+        uintptr_t off;
+        if (nl == n - 56 || size >> 32 || kperf__jit_str(b, name, nl, &off)) return -1;
+        return kperf__jit_entry(b, addr, size, off, kperf__jit_u64(r + 48));
+    }
+    if (id == 1) { /* CODE_MOVE: the code of code_index, now at new_code_addr */
+        if (n < 64) return -1;
+        uint64_t index = kperf__jit_u64(r + 56);
+        for (size_t i = b->t->n; i-- > 0;)
+            if (b->index[i] == index)
+                return kperf__jit_entry(b, kperf__jit_u64(r + 40), kperf__jit_u64(r + 48),
+                                        (uintptr_t)b->t->e[i].name, index);
+        return 0;
+    }
+    if (id != 2) return 0; /* CLOSE, UNWINDING_INFO, ...: nothing to name */
+    if (n < 32) return -1;
+    uint64_t nent = kperf__jit_u64(r + 24);
+    size_t at = 32;
+    uintptr_t prev = SIZE_MAX;
+    for (uint64_t k = 0; k < nent; k++) {
+        if (n - at < 17) return -1;
+        const char *file = (const char *)r + at + 16;
+        size_t fl = strnlen(file, n - at - 16);
+        if (fl == n - at - 16) return -1;
+        uintptr_t off = prev;
+        if (!((uint8_t)file[0] == 0xff && fl == 1) && kperf__jit_str(b, file, fl, &off)) return -1;
+        if (off == SIZE_MAX) return -1; /* "same file" with no previous one */
+        kperf__sym_tab *t = b->t;
+        if (kperf__sym_grow(&t->lines, &b->lcap, t->nlines + 1, sizeof *t->lines)) return -1;
+        t->lines[t->nlines].addr = kperf__jit_u64(r + at);
+        t->lines[t->nlines].line = kperf__jit_u32(r + at + 8);
+        t->lines[t->nlines++].file = (const char *)off;
+        prev = off;
+        at += 16 + fl + 1;
+    }
+    return 0;
+}
+
+static int kperf__jit_line_cmp(const void *x, const void *y) {
+    const struct kperf__sym_tline *a = (const struct kperf__sym_tline *)x;
+    const struct kperf__sym_tline *b = (const struct kperf__sym_tline *)y;
+    return a->addr < b->addr ? -1 : a->addr > b->addr;
+}
+
+/* Sorts the entries (a later load at the same address wins) and turns pool offsets into
+ * pointers. */
+static void kperf__jit_finish(kperf__sym_tab *t) {
+    qsort(t->e, t->n, sizeof *t->e, kperf__sym_tent_cmp);
+    size_t w = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        if (w && t->e[w - 1].lo == t->e[i].lo) w--;
+        t->e[w] = t->e[i];
+        t->e[w].hi = t->e[i].lo + (uint64_t)(uintptr_t)t->e[i].module;
+        t->e[w].name = t->pool + (uintptr_t)t->e[i].name;
+        t->e[w++].module = "[jit]";
+    }
+    t->n = w;
+    for (size_t i = 0; i < t->nlines; i++) t->lines[i].file = t->pool + (uintptr_t)t->lines[i].file;
+    qsort(t->lines, t->nlines, sizeof *t->lines, kperf__jit_line_cmp);
+}
+
+/* Reads the whole file (a regular file, size-capped) and decodes it into b->t. */
+static int kperf__jit_parse(kperf__sym_jitb *b, const char *path) {
+    uint64_t size;
+    int fd = kperf__sym_open_regular(path, KPERF__JIT_MAX, &size);
+    if (fd < 0) return fd;
+    uint8_t *buf = (uint8_t *)KPERF_MALLOC(size ? size : 1);
+    size_t got = 0;
+    while (buf && got < size) {
+        ssize_t k = pread(fd, buf + got, size - got, (off_t)got);
+        if (k <= 0) break;
+        got += (size_t)k;
+    }
+    close(fd);
+    if (!buf) return kperf__fail(ENOMEM, "symbols: out of memory reading %s", path);
+    int rc = 0;
+    uint32_t magic = got >= 40 ? kperf__jit_u32(buf) : 0, hsz = got >= 40 ? kperf__jit_u32(buf + 8) : 0;
+    if (magic != KPERF__JIT_MAGIC || hsz < 40 || hsz > got)
+        rc = kperf__fail(KPERF_ECORRUPT, "symbols: %s is not a jitdump of this byte order "
+                         "(magic 0x%08x, header %u bytes, file %zu bytes)", path, magic, hsz, got);
+    for (size_t off = hsz; !rc && got - off >= 16;) { /* a torn last record is ignored */
+        uint32_t rs = kperf__jit_u32(buf + off + 4);
+        if (rs < 16 || rs > got - off) break;
+        if (kperf__jit_record(b, buf + off, rs))
+            rc = kperf__fail(KPERF_ECORRUPT, "symbols: %s: bad jitdump record at offset %zu",
+                             path, off);
+        off += rs;
+    }
+    KPERF_FREE(buf);
+    return rc;
+}
+
+static kperf__sym_tab *kperf__sym_jitdump_read(const char *path) {
+    kperf__sym_tab *t = (kperf__sym_tab *)kperf__calloc(1, sizeof *t);
+    if (!t) return NULL;
+    kperf__sym_jitb b;
+    memset(&b, 0, sizeof b);
+    b.t = t;
+    int rc = kperf__jit_parse(&b, path);
+    KPERF_FREE(b.index);
+    if (rc < 0 && !t->n) { /* keep what decoded before a bad record */
+        for (size_t i = 0; i < t->nlines; i++) t->lines[i].file = NULL;
+        t->nlines = 0;
+        t->state = rc;
+        t->err = kperf__strdup(kperf_errmsg());
+        return t;
+    }
+    kperf__jit_finish(t);
+    t->dem = (char **)kperf__calloc(t->n ? t->n : 1, sizeof *t->dem);
+    t->state = t->dem ? 1 : -ENOMEM;
+    return t;
+}
+
 static const struct kperf__sym_tent *kperf__sym_tab_find(const kperf__sym_tab *t, uint64_t a,
                                                          size_t *idx) {
     size_t lo = 0, hi = t->n;
@@ -2089,6 +2293,14 @@ static int kperf__sym_tab_frame(kperf__sym_tab *t, uint64_t addr, kperf_frame *f
     f->mangled = e->name;
     f->function = kperf__sym_dem(&t->dem[i], e->name);
     f->symbol_addr = e->lo;
+    size_t lo = 0, hi = t->nlines; /* jitdump: the last line row at or before addr */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (t->lines[mid].addr <= addr) lo = mid + 1;
+        else hi = mid;
+    }
+    if (lo && t->lines[lo - 1].addr >= e->lo)
+        f->file = t->lines[lo - 1].file, f->line = t->lines[lo - 1].line;
     return 1;
 }
 
@@ -2245,7 +2457,7 @@ static int kperf__sym_kernel_frames(kperf_symbolizer *s, uint64_t addr, kperf_fr
     kperf__sym_tab *t = __atomic_load_n(&s->kernel, __ATOMIC_ACQUIRE);
     if (!t) {
         pthread_mutex_lock(&s->mu);
-        if (!s->kernel) __atomic_store_n(&s->kernel, kperf__sym_tab_read(s->kallsyms_path, true),
+        if (!s->kernel) __atomic_store_n(&s->kernel, kperf__sym_tab_read(s->kallsyms_path, true, -1),
                                          __ATOMIC_RELEASE);
         t = s->kernel;
         pthread_mutex_unlock(&s->mu);
@@ -2328,24 +2540,92 @@ static const kperf__sym_map *kperf__sym_map_find(const kperf__sym_proc *p, uint6
     return lo && a < p->maps[lo - 1].end ? &p->maps[lo - 1] : NULL;
 }
 
+/* Whose perf-PID.map to believe: the process's user (root is always believed), or -1 for
+ * anyone's when the caller asked. A process that is gone is taken to be ours, as perf does. */
+static long kperf__sym_map_owner(kperf_symbolizer *s, pid_t pid) {
+    const char *env = getenv("KPERF_PERF_MAP_ANY_OWNER");
+    if (s->d.perf_map_any_owner || (env && *env && strcmp(env, "0"))) return -1;
+    char p[PATH_MAX];
+    struct stat st;
+    snprintf(p, sizeof p, "%s/%d", s->proc_dir, (int)pid);
+    return stat(p, &st) == 0 ? (long)st.st_uid : (long)geteuid();
+}
+
+/* The pid of a process inside its own pid namespace (the last NSpid field of
+ * /proc/PID/status), which names its perf map and jitdump; pid itself when unknown. */
+static pid_t kperf__sym_nspid(kperf_symbolizer *s, pid_t pid) {
+    char path[PATH_MAX], line[512];
+    snprintf(path, sizeof path, "%s/%d/status", s->proc_dir, (int)pid);
+    FILE *f = fopen(path, "re");
+    pid_t ns = pid;
+    while (f && fgets(line, sizeof line, f)) {
+        if (strncmp(line, "NSpid:", 6)) continue;
+        for (char *t = strtok(line + 6, " \t\n"); t; t = strtok(NULL, " \t\n")) ns = atoi(t);
+        break;
+    }
+    if (f) fclose(f);
+    return ns > 0 ? ns : pid;
+}
+
+/* Reads the first candidate of a JIT file that exists: inside the process's root (its mount
+ * namespace) under its own pid number, then the host's path. */
+static kperf__sym_tab *kperf__sym_jit_load(kperf_symbolizer *s, pid_t pid, pid_t nspid,
+                                           const char *mapped, bool dump) {
+    char cand[3][PATH_MAX];
+    const char *fmt = dump ? "%s/jit-%d.dump" : "%s/perf-%d.map";
+    int nc = 0;
+    if (mapped) { /* the jitdump the process mapped, by the path it used */
+        if (kperf__sym_path(cand[nc], PATH_MAX, "%s/%d/root%s", s->proc_dir, (int)pid, mapped))
+            nc++;
+        snprintf(cand[nc++], PATH_MAX, "%s", mapped);
+    } else {
+        char rel[PATH_MAX];
+        snprintf(rel, sizeof rel, fmt, s->perf_map_dir, (int)nspid);
+        if (s->perf_map_dir[0] == '/' &&
+            kperf__sym_path(cand[nc], PATH_MAX, "%s/%d/root%s", s->proc_dir, (int)pid, rel))
+            nc++;
+        snprintf(cand[nc++], PATH_MAX, fmt, s->perf_map_dir, (int)pid);
+    }
+    long owner = kperf__sym_map_owner(s, pid); /* /tmp is anyone's: whose files to believe */
+    for (int i = 0; i < nc; i++) {
+        struct stat st;
+        if (stat(cand[i], &st) != 0) continue;
+        if (dump && owner >= 0 && st.st_uid && st.st_uid != (uid_t)owner) continue;
+        return dump ? kperf__sym_jitdump_read(cand[i]) : kperf__sym_tab_read(cand[i], false, owner);
+    }
+    return NULL;
+}
+
+/* JIT code: the process's jitdump (names and lines), then its perf map (names). */
 static int kperf__sym_jit_frames(kperf_symbolizer *s, kperf__sym_proc *p, uint64_t addr,
                                  kperf_frame *f) {
-    kperf__sym_tab *t = __atomic_load_n(&p->jit, __ATOMIC_ACQUIRE);
-    if (!t) {
+    if (!__atomic_load_n(&p->jit_tried, __ATOMIC_ACQUIRE)) {
         pthread_mutex_lock(&s->mu);
         if (!p->jit_tried) {
-            char path[PATH_MAX];
-            snprintf(path, sizeof path, "%s/perf-%d.map", s->perf_map_dir, (int)p->pid);
-            if (access(path, R_OK) == 0)
-                __atomic_store_n(&p->jit, kperf__sym_tab_read(path, false), __ATOMIC_RELEASE);
-            p->jit_tried = true;
+            pid_t ns = kperf__sym_nspid(s, p->pid);
+            pthread_rwlock_rdlock(&s->maplock); /* p->jitdump is set under it */
+            char *mapped = p->jitdump ? kperf__strdup(p->jitdump) : NULL;
+            pthread_rwlock_unlock(&s->maplock);
+            __atomic_store_n(&p->jitd, kperf__sym_jit_load(s, p->pid, ns, mapped, true),
+                             __ATOMIC_RELEASE);
+            KPERF_FREE(mapped);
+            if (!p->jitd && mapped) /* named in the maps but not there: the usual place */
+                __atomic_store_n(&p->jitd, kperf__sym_jit_load(s, p->pid, ns, NULL, true),
+                                 __ATOMIC_RELEASE);
+            __atomic_store_n(&p->jit, kperf__sym_jit_load(s, p->pid, ns, NULL, false),
+                             __ATOMIC_RELEASE);
+            __atomic_store_n(&p->jit_tried, true, __ATOMIC_RELEASE);
         }
-        t = p->jit;
         pthread_mutex_unlock(&s->mu);
     }
-    if (!t || t->state < 0) return 0;
-    int n = kperf__sym_tab_frame(t, addr, f, NULL);
-    return n && f->function ? 1 : 0;
+    kperf__sym_tab *t[2] = {__atomic_load_n(&p->jitd, __ATOMIC_ACQUIRE),
+                            __atomic_load_n(&p->jit, __ATOMIC_ACQUIRE)};
+    for (int i = 0; i < 2; i++) {
+        if (!t[i] || t[i]->state < 0) continue;
+        if (kperf__sym_tab_frame(t[i], addr, f, NULL) && f->function) return 1;
+    }
+    memset(f, 0, sizeof *f);
+    return 0;
 }
 
 // ---- unwinding -------------------------------------------------------------------------
@@ -2576,8 +2856,8 @@ static void kperf__unw_report(Dwfl *dwfl, kperf__sym_dso *d, uint64_t base) {
     if (__atomic_load_n(&d->state, __ATOMIC_ACQUIRE) == 1 && d->fd >= 0) {
         fd = fcntl(d->fd, F_DUPFD_CLOEXEC, 0);
     } else if (!d->mem) {
-        fd = open(d->open_path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0) fd = open(d->path, O_RDONLY | O_CLOEXEC);
+        fd = kperf_file_open_data(d->open_path, KPERF__SYM_ELF_MAX);
+        if (fd < 0) fd = kperf_file_open_data(d->path, KPERF__SYM_ELF_MAX);
         if (fd < 0) return;
     } else {
         fd = (int)syscall(SYS_memfd_create, "kperf-unwind", 1u /* MFD_CLOEXEC */);
@@ -2588,7 +2868,28 @@ static void kperf__unw_report(Dwfl *dwfl, kperf__sym_dso *d, uint64_t base) {
         }
     }
     /* !add_p_vaddr: base is where the first segment (file offset 0) is mapped */
-    if (!dwfl_report_elf(dwfl, name, d->open_path, fd, base, false) && fd >= 0) close(fd);
+    Dwfl_Module *mod = dwfl_report_elf(dwfl, name, d->open_path, fd, base, false);
+    if (!mod) {
+        if (fd >= 0) close(fd);
+        return;
+    }
+    void **ud = NULL;
+    dwfl_module_info(mod, &ud, NULL, NULL, NULL, NULL, NULL, NULL);
+    if (ud) *ud = d; /* kperf__unw_find_debuginfo hands libdwfl the file kperf checked */
+}
+
+/* Separate debug info for the unwinder: the debug file the symbolizer already opened and
+ * checked (regular, matching build-id or CRC), never a path libdwfl would open itself from
+ * the module's debug link (which could name a FIFO). */
+static int kperf__unw_find_debuginfo(Dwfl_Module *mod, void **ud, const char *modname,
+                                     Dwarf_Addr base, const char *file_name,
+                                     const char *debuglink_file, GElf_Word debuglink_crc,
+                                     char **debuginfo_file_name) {
+    (void)mod, (void)modname, (void)base, (void)file_name, (void)debuglink_file;
+    (void)debuglink_crc, (void)debuginfo_file_name;
+    kperf__sym_dso *d = ud ? (kperf__sym_dso *)*ud : NULL;
+    if (!d || __atomic_load_n(&d->state, __ATOMIC_ACQUIRE) != 1 || d->dfd < 0) return -1;
+    return fcntl(d->dfd, F_DUPFD_CLOEXEC, 0);
 }
 
 /* A new session for process p's maps (a snapshot m of n of them). */
@@ -2626,7 +2927,7 @@ static kperf__unw *kperf__unw_get(kperf_symbolizer *s) {
         pthread_mutex_init(&u->mu, NULL);
         u->debuginfo_path = path;
         u->cbs.find_elf = kperf__unw_find_elf;
-        u->cbs.find_debuginfo = dwfl_standard_find_debuginfo;
+        u->cbs.find_debuginfo = kperf__unw_find_debuginfo;
         u->cbs.section_address = dwfl_offline_section_address;
         u->cbs.debuginfo_path = path ? &u->debuginfo_path : NULL;
         __atomic_store_n(&s->unw, u, __ATOMIC_RELEASE);
@@ -2778,6 +3079,8 @@ KPERF_API void kperf_symbolizer_close(kperf_symbolizer *s) {
     for (size_t i = 0; i < s->ndsos; i++) kperf__sym_dso_free(s->dsos[i]);
     for (size_t i = 0; i < s->nprocs; i++) {
         kperf__sym_tab_free(s->procs[i]->jit);
+        kperf__sym_tab_free(s->procs[i]->jitd);
+        KPERF_FREE(s->procs[i]->jitdump);
         KPERF_FREE(s->procs[i]->maps);
         KPERF_FREE(s->procs[i]);
     }
@@ -2854,6 +3157,29 @@ static void kperf__sym_open_path(kperf_symbolizer *s, const kperf_module_desc *m
     snprintf(out, size, "%s", path);
 }
 
+/* A JIT maps its jit-PID.dump (executable, so that perf records the mapping): that is
+ * how a recording says where the dump is. */
+static bool kperf__sym_is_jitdump(const char *path) {
+    const char *b = strrchr(path, '/');
+    b = b ? b + 1 : path;
+    size_t n = strlen(b);
+    if (n < 10 || strncmp(b, "jit-", 4) || strcmp(b + n - 5, ".dump")) return false;
+    for (size_t i = 4; i < n - 5; i++)
+        if (b[i] < '0' || b[i] > '9') return false;
+    return true;
+}
+
+static int kperf__sym_add_jitdump(kperf_symbolizer *s, const kperf_module_desc *m) {
+    char *path = kperf__strdup(m->path);
+    if (!path) return kperf__fail(ENOMEM, "symbols: out of memory");
+    pthread_rwlock_wrlock(&s->maplock);
+    kperf__sym_proc *p = kperf__sym_proc_get(s, m->pid);
+    if (p && !p->jitdump) p->jitdump = path, path = NULL;
+    kperf__sym_maps_wrunlock(s);
+    KPERF_FREE(path);
+    return 0;
+}
+
 /* A mapping whose image cannot be read (a vDSO of a process that has exited): it stays in
  * the maps so that its frames still name the module; returns err. */
 static int kperf__sym_add_unreadable(kperf_symbolizer *s, const kperf_module_desc *m, int err) {
@@ -2881,6 +3207,8 @@ KPERF_API int kperf_symbolizer_add_module(kperf_symbolizer *s, const kperf_modul
                            m->path);
     bool vdso = !strcmp(m->path, "[vdso]");
     if (m->path[0] == '[' && !vdso) return 0; /* heap, stack, anon: no file to read */
+    if (!strcmp(m->path, "//anon")) return 0; /* anonymous (JIT) code: perf map, jitdump */
+    if (kperf__sym_is_jitdump(m->path)) return kperf__sym_add_jitdump(s, m);
     char open_path[PATH_MAX];
     void *mem = NULL;
     uint8_t bid[20];
@@ -3350,8 +3678,8 @@ KPERF_API int kperf_flamegraph_write(const char *svg_path, const kperf_flamegrap
     }
     FILE *f = NULL;
     if (!rc) {
-        f = strcmp(svg_path, "-") ? fopen(svg_path, "we") : stdout;
-        if (!f) rc = kperf__fail(errno, "flame graph: cannot write %s: %s", svg_path, strerror(errno));
+        f = strcmp(svg_path, "-") ? kperf__fopen_out(svg_path) : stdout;
+        if (!f) rc = -errno; /* kperf_file_create's message names the file and the reason */
     }
     if (!rc) {
         rc = kperf__fg_svg(f, st, n, desc);
@@ -3892,9 +4220,9 @@ KPERF_API int kperf_pprof_write(kperf_pprof *p, const char *path) {
     size_t len;
     int rc = kperf_pprof_encode(p, &buf, &len);
     if (rc) return rc;
-    FILE *f = strcmp(path, "-") ? fopen(path, "wbe") : stdout;
+    FILE *f = strcmp(path, "-") ? kperf__fopen_out(path) : stdout; /* no planted symlink */
     if (!f) {
-        rc = kperf__fail(errno, "pprof: cannot write %s: %s", path, strerror(errno));
+        rc = -errno; /* kperf_file_create's message names the file and the reason */
     } else {
         bool bad = fwrite(buf, 1, len, f) != len;
         bad |= f != stdout ? fclose(f) != 0 : fflush(f) != 0;

@@ -15,10 +15,21 @@
 typedef struct sc_ctx {
     kperf_syscalls *s;
     FILE *calls;     /* per-call lines, or NULL */
+    cli_tjson *json; /* --trace-json: one complete event per call */
 } sc_ctx;
 
 static int sc_on_call(const kperf_syscall_call *c, void *user) {
     sc_ctx *x = (sc_ctx *)user;
+    if (x->json) {
+        char name[64];
+        if (!c->name) snprintf(name, sizeof name, "syscall_%d", (int)c->nr);
+        cli_tjson_thread(x->json, c->pid, c->tid, c->comm);
+        FILE *o = cli_tjson_begin(x->json, c->name ? c->name : name, "syscall", c->start,
+                                  (int64_t)c->duration, c->pid, c->tid, c->cpu);
+        fprintf(o, ",\"nr\":%d,\"ret\":%lld", (int)c->nr, (long long)c->ret);
+        cli_tjson_end(x->json);
+    }
+    if (!x->calls) return 0;
     fprintf(x->calls, "%16s %6d/%-6d [%03d] %llu.%06llu: %s() = %lld <%llu.%06llu>\n",
             c->comm[0] ? c->comm : "<...>", c->pid, c->tid, c->cpu,
             (unsigned long long)(c->start / 1000000000ull),
@@ -30,7 +41,7 @@ static int sc_on_call(const kperf_syscall_call *c, void *user) {
 
 static int sc_drain(void *ctx) {
     sc_ctx *x = (sc_ctx *)ctx;
-    int rc = kperf_syscalls_read(x->s, x->calls ? sc_on_call : NULL, x);
+    int rc = kperf_syscalls_read(x->s, x->calls || x->json ? sc_on_call : NULL, x);
     return rc < 0 && rc != -KPERF_ECORRUPT ? rc : 0;
 }
 
@@ -71,6 +82,7 @@ static int sc_usage(FILE *f) {
             "  -p PID    trace a running process               -a       every CPU\n"
             "  -d SECS   stop after SECS                       --raw    numbers only (cheaper)\n"
             "  -o FILE   write the table to FILE               --list   syscall names\n"
+            "  --trace-json FILE  every call as a Chrome/Perfetto trace event (ph X, dur)\n"
             "  -m PAGES  ring pages per CPU, a power of two (default 1024 = 4 MiB)\n");
     return f == stderr ? 2 : 0;
 }
@@ -97,7 +109,7 @@ static size_t sc_split(char *s, char **v, size_t max) {
 int cmd_syscalls(int argc, char **argv) {
     char *funcs[512];
     size_t nfuncs = 0;
-    const char *outpath = NULL;
+    const char *outpath = NULL, *jsonpath = NULL;
     pid_t pid = 0;
     bool all = false, calls = false, raw = false;
     int *cpus = NULL, ncpus = 0, i;
@@ -119,6 +131,7 @@ int cmd_syscalls(int argc, char **argv) {
         else if (i + 1 < argc && !strcmp(a, "-d")) secs = atof(argv[++i]);
         else if (i + 1 < argc && !strcmp(a, "-m")) pages = (unsigned)atoi(argv[++i]);
         else if (i + 1 < argc && !strcmp(a, "-o")) outpath = argv[++i];
+        else if (i + 1 < argc && !strcmp(a, "--trace-json")) jsonpath = argv[++i];
         else if (i + 1 < argc && !strcmp(a, "-C")) {
             if ((ncpus = cli_parse_cpus(argv[++i], &cpus)) <= 0) return sc_usage(stderr);
         } else if (a[0] == '-') return sc_usage(stderr);
@@ -142,7 +155,12 @@ int cmd_syscalls(int argc, char **argv) {
     d.enable_on_exec = cc.pid != 0;
     d.ring_pages = pages;
     d.no_names = raw;
-    sc_ctx x = {NULL, calls ? stderr : NULL};
+    sc_ctx x = {NULL, calls ? stderr : NULL, NULL};
+    if (jsonpath && cli_tjson_open(&x.json, jsonpath) < 0) {
+        if (cc.pid) cli_spawn_go(&cc, false);
+        free(cpus);
+        return 1;
+    }
     if (kperf_syscalls_open(&x.s, &d) < 0) {
         if (cc.pid) cli_spawn_go(&cc, false);
         free(cpus);
@@ -162,8 +180,9 @@ int cmd_syscalls(int argc, char **argv) {
     }
     kperf_syscalls_stop(x.s);
     sc_drain(&x);
-    FILE *out = outpath ? fopen(outpath, "w") : stderr;
-    if (!out) perror(outpath), out = stderr;
+    int ofd = outpath ? kperf_file_create(outpath, 0666) : -1; /* no planted symlink followed */
+    FILE *out = !outpath ? stderr : ofd >= 0 ? fdopen(ofd, "w") : NULL;
+    if (!out) fprintf(stderr, "kperf syscalls: %s\n", kperf_errmsg()), out = stderr;
     sc_table(out, x.s);
     kperf_syscall_counts c;
     uint64_t lost = 0;
@@ -171,6 +190,7 @@ int cmd_syscalls(int argc, char **argv) {
     if (lost) fprintf(stderr, "kperf syscalls: %llu records lost (ring full): counts are low; "
                       "-e NAMES traces fewer events\n", (unsigned long long)lost);
     if (out != stderr) fclose(out);
+    if (cli_tjson_close(x.json, "kperf syscalls") < 0 && !status) status = 1;
     kperf_syscalls_close(x.s);
     free(cpus);
     return status < 0 ? 1 : status;

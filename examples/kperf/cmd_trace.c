@@ -193,7 +193,39 @@ typedef struct trace_ctx {
     char *line;
     size_t cap;
     trace_states states;
+    cli_tjson *json; /* --trace-json */
+    bool text;       /* the event lines too (-o, or no --trace-json) */
 } trace_ctx;
+
+/* --trace-json: one instant event per record, its non-common fields as args (integers as
+ * numbers, pointers and the rest as text). */
+static void trace_json_event(trace_ctx *t, const kperf_record *rec, const kperf_tp_format *f,
+                             const char *comm) {
+    char name[256], val[512];
+    snprintf(name, sizeof name, "%s:%s", f->system, f->name);
+    cli_tjson_thread(t->json, (int)rec->pid, (int)rec->tid, comm);
+    FILE *o = cli_tjson_begin(t->json, name, f->system, rec->time, -1, (int)rec->pid,
+                              (int)rec->tid, (int)rec->cpu);
+    for (size_t i = 0; i < f->nfields; i++) {
+        const kperf_tp_field *fd = &f->fields[i];
+        if (fd->flags & KPERF_TP_FIELD_COMMON) continue;
+        fputc(',', o);
+        cli_tjson_str(o, fd->name);
+        fputc(':', o);
+        int64_t v;
+        uint64_t u;
+        bool scalar = fd->count == 1 && !(fd->flags & (KPERF_TP_FIELD_STRING | KPERF_TP_FIELD_POINTER));
+        if (scalar && fd->is_signed && kperf_tp_field_int(fd, rec->sample.raw, rec->sample.raw_size, &v) == 0)
+            fprintf(o, "%lld", (long long)v);
+        else if (scalar && kperf_tp_field_uint(fd, rec->sample.raw, rec->sample.raw_size, &u) == 0)
+            fprintf(o, "%llu", (unsigned long long)u);
+        else if (kperf_tp_field_snprint(fd, rec->sample.raw, rec->sample.raw_size, val, sizeof val) >= 0)
+            cli_tjson_str(o, val);
+        else
+            fputs("null", o);
+    }
+    cli_tjson_end(t->json);
+}
 
 static int trace_on_record(const kperf_record *rec, void *user) {
     trace_ctx *t = (trace_ctx *)user;
@@ -203,7 +235,9 @@ static int trace_on_record(const kperf_record *rec, void *user) {
     uint16_t id;
     memcpy(&id, rec->sample.raw, 2);
     const kperf_tp_format *f;
-    if (kperf_tracefs_format_by_id(t->tfs, id, &f) < 0) return 0;
+    int frc = kperf_tracefs_format_by_id(t->tfs, id, &f);
+    if (frc == -KPERF_ENOEVENT) return 0; /* an id no event of this kernel has */
+    if (frc < 0) return frc;              /* EMFILE, ENOMEM...: said, never silently dropped */
     for (;;) {
         int n = kperf_tp_format_snprint(f, rec->sample.raw, rec->sample.raw_size, t->line, t->cap);
         if (n < 0) return 0;
@@ -235,7 +269,9 @@ static int trace_on_record(const kperf_record *rec, void *user) {
         }
         comm = c->comm;
     }
-    fprintf(t->out, "%16s %6u [%03u] %llu.%06llu: %s:%s: %s\n", comm, rec->tid,
+    if (t->json) trace_json_event(t, rec, f, comm);
+    if (t->text)
+        fprintf(t->out, "%16s %6u [%03u] %llu.%06llu: %s:%s: %s\n", comm, rec->tid,
             rec->cpu, (unsigned long long)(rec->time / 1000000000ull),
             (unsigned long long)(rec->time % 1000000000ull / 1000), f->system, f->name, t->line);
     t->printed++;
@@ -245,7 +281,13 @@ static int trace_on_record(const kperf_record *rec, void *user) {
 static int trace_drain(void *ctx) {
     trace_ctx *t = (trace_ctx *)ctx;
     int rc = kperf_sampler_read(t->s, trace_on_record, t);
-    return rc < 0 && rc != -KPERF_ECORRUPT ? rc : 0;
+    if (rc < 0 && rc != -KPERF_ECORRUPT) {
+        static bool said;
+        if (!said) fprintf(stderr, "kperf trace: %s\n", kperf_errmsg());
+        said = true;
+        return rc;
+    }
+    return 0;
 }
 
 /* Prints every event's fields (perf-prof's `trace -e EV help`). */
@@ -283,13 +325,15 @@ static int trace_usage(FILE *f) {
             "  -C CPUS   trace these CPUs (0-3,6)           -d  stop after SECONDS\n"
             "  --fields  print each event's fields (name, type, offset, size) and exit\n"
             "  -o FILE   write the event lines to FILE instead of stdout\n"
+            "  --trace-json FILE  write the events as Chrome/Perfetto trace-event JSON (then\n"
+            "            no event lines unless -o is given)\n"
             "  -m PAGES  ring pages per CPU, a power of two (default 1024 = 4 MiB)\n");
     return f == stderr ? 2 : 0;
 }
 
 int cmd_trace(int argc, char **argv) {
     char spec[8192] = "";
-    const char *outpath = NULL;
+    const char *outpath = NULL, *jsonpath = NULL;
     pid_t pid = 0;
     bool all = false, fields = false;
     int *cpus = NULL, ncpus = 0, i;
@@ -311,6 +355,7 @@ int cmd_trace(int argc, char **argv) {
         else if (i + 1 < argc && !strcmp(a, "-d")) secs = atof(argv[++i]);
         else if (i + 1 < argc && !strcmp(a, "-m")) pages = (unsigned)atoi(argv[++i]);
         else if (i + 1 < argc && !strcmp(a, "-o")) outpath = argv[++i];
+        else if (i + 1 < argc && !strcmp(a, "--trace-json")) jsonpath = argv[++i];
         else if (i + 1 < argc && !strcmp(a, "-C")) {
             if ((ncpus = cli_parse_cpus(argv[++i], &cpus)) <= 0) return trace_usage(stderr);
         } else if (a[0] == '-') return trace_usage(stderr);
@@ -349,8 +394,11 @@ int cmd_trace(int argc, char **argv) {
     static trace_ctx t;
     t.tfs = tfs;
     t.states.n = -1;
-    t.out = outpath ? fopen(outpath, "w") : stdout;
-    if (!t.out) return perror(outpath), 1;
+    int ofd = outpath ? kperf_file_create(outpath, 0666) : -1; /* no planted symlink followed */
+    t.out = !outpath ? stdout : ofd >= 0 ? fdopen(ofd, "w") : NULL;
+    if (!t.out) return fprintf(stderr, "kperf trace: %s\n", kperf_errmsg()), 1;
+    t.text = outpath || !jsonpath;
+    if (jsonpath && cli_tjson_open(&t.json, jsonpath) < 0) return 1;
     if (kperf_sampler_open(&t.s, &d) < 0) {
         if (child) cli_spawn_go(&cc, false);
         kperf_tracefs_close(tfs);
@@ -374,6 +422,7 @@ int cmd_trace(int argc, char **argv) {
                                (unsigned long long)st.total.lost);
     fprintf(stderr, "\n");
     if (outpath) fclose(t.out);
+    if (cli_tjson_close(t.json, "kperf trace") < 0 && !status) status = 1;
     free(t.line);
     free(cpus);
     kperf_sampler_close(t.s);

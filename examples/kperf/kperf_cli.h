@@ -39,6 +39,19 @@ int cli_run_loop(pid_t target, bool own, double seconds, int pollfd, int (*drain
 int cli_parse_cpus(const char *s, int **out);
 pid_t cli_parse_pid(const char *cmd, const char *s);
 
+/* --trace-json (trace_json.c): Chrome/Perfetto trace-event JSON. open writes the head;
+ * thread names a thread (metadata) once; begin starts an event (dur_ns < 0: instant) whose
+ * args the caller may extend with ",\"key\":value" members before end; close writes the
+ * tail and returns 0 or -1. */
+typedef struct cli_tjson cli_tjson;
+int cli_tjson_open(cli_tjson **out, const char *path);
+void cli_tjson_thread(cli_tjson *j, int pid, int tid, const char *comm);
+FILE *cli_tjson_begin(cli_tjson *j, const char *name, const char *cat, uint64_t ts_ns,
+                      int64_t dur_ns, int pid, int tid, int cpu);
+void cli_tjson_end(cli_tjson *j);
+void cli_tjson_str(FILE *f, const char *s);
+int cli_tjson_close(cli_tjson *j, const char *tool);
+
 /* Prints "kperf <cmd>: <kperf_errmsg()>" to stderr and returns 1. */
 int cli_fail(const char *cmd);
 #endif
