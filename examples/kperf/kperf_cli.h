@@ -63,7 +63,7 @@ int cmd_spe_record(int argc, char **argv);
 /* `kperf stat -M ...` and `kperf list --metrics` (the >>device section's commands, in
  * cmd_metrics.c); cmd_stat and cmd_list hand over to them. */
 int cmd_stat_metrics(int argc, char **argv);
-int cmd_list_metrics(int argc, char **argv);
+int cmd_list_metrics(const char *root, bool all);
 
 /* ---- option layer (cli.c) ------------------------------------------------------------ */
 
