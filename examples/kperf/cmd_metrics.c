@@ -143,14 +143,15 @@ static int report(kperf_device *d, kperf_device_count *prev, kperf_device_count 
     return 0;
 }
 
+/* The command, through the tool's one launcher; -1 (said once) when it cannot run. */
 static pid_t start_command(char **cmd) {
-    pid_t pid = fork();
-    if (pid == 0) {
-        execvp(cmd[0], cmd);
-        fprintf(stderr, "kperf stat: cannot run '%s': %s\n", cmd[0], strerror(errno));
-        _exit(127);
-    }
-    return pid;
+    cli_child cc = {0, -1, -1, false};
+    if (cli_spawn(cmd, &cc) < 0) return fprintf(stderr, "kperf stat: fork: %s\n", strerror(errno)), -1;
+    int e = cli_spawn_go(&cc, true);
+    if (!e) return cc.pid;
+    waitpid(cc.pid, NULL, 0);
+    cli_cannot_run("stat", cmd[0], e);
+    return -1;
 }
 
 /* Counts until the command exits (or Ctrl-C), printing every interval or once at the end. */
@@ -168,6 +169,7 @@ static int stat_run(kperf_device *d, const stat_opts *o) {
     int rc = kperf_device_start(d) < 0 ? cli_fail("stat") : 0, status = 0;
     double t0 = now_s(), last = t0;
     pid_t child = rc == 0 && o->cmd ? start_command(o->cmd) : -1;
+    if (rc == 0 && o->cmd && child < 0) rc = 127, stop_flag = 1;
     while (rc == 0 && !stop_flag) {
         long ms = o->interval_ms ? o->interval_ms : 100;
         struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -180,7 +182,7 @@ static int stat_run(kperf_device *d, const stat_opts *o) {
             last = t;
         }
     }
-    if (child > 0) waitpid(child, &status, 0);
+    if (child > 0) kill(child, SIGTERM), waitpid(child, &status, 0); /* -d or a signal */
     kperf_device_stop(d);
     if (rc == 0 && !o->interval_ms) {
         printf("# device metrics, system-wide, %.3f s\n", now_s() - t0);
