@@ -24,19 +24,26 @@ TESTS_CXX := $(patsubst tests/%.cpp,$(B)/tests/%,$(wildcard tests/test_*.cpp))
 PROGS := $(patsubst tests/progs/%.c,$(B)/progs/%,$(wildcard tests/progs/*.c))
 BENCHES := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/bench_*.c))
 
-.PHONY: all setup tool lib install-libkperf examples tests test test-plain test-asan test-arm64 bench docs install demo clean help python
+.PHONY: all deps setup tool lib install-libkperf examples tests test check test-arm64 bench docs install demo clean help python
 
-all: setup tool lib examples
+# Plain `make` and `make install` change nothing outside the tree; `make deps` (and the
+# targets that run things: demo, test, check, bench, docs) install missing Debian packages.
+all: tool lib examples
 
 help:
 	@echo "make            build the kperf tool, $(B)/libkperf.so and the examples into $(B)/"
 	@echo "make demo       run the main demo (examples/count_region)"
 	@echo "make test       build and run every test, plain then ASan+UBSan, then arm64"
+	@echo "make check T=test_name[:case]   build and run one test program (or one test of it)"
 	@echo "make test-arm64 the arm64 suite in QEMU with an emulated PMU (docs/arm64.md)"
+	@echo "make deps       install the Debian packages the build and the tests need"
 	@echo "make bench      run the benchmarks, write docs/PERFORMANCE.md"
 	@echo "make docs       Doxygen reference (warnings are errors)"
 	@echo "make install    PREFIX=/usr/local DESTDIR= : headers, tool, libkperf.so, kperf.pc"
 	@echo "make python     $(B)/libkperf.so and the kperf package in $(B)/python/kperf"
+
+deps:
+	@bash tests/setup.sh test
 
 setup:
 	@bash tests/setup.sh build
@@ -64,8 +71,23 @@ $(B)/python/profiler.py: examples/python/profiler.py
 	@mkdir -p $(dir $@)
 	cp $< $@
 
-$(B)/kperf: $(TOOL_SRC) examples/kperf/*.h $(HEADERS) | $(B)
-	$(CC) $(CFLAGS_ALL) -o $@ $(TOOL_SRC) $(LIBS)
+# The implementation is compiled once per build flavour (build/, build-asan/) into
+# $(B)/obj/impl.o and linked into the tool and every test that does not instantiate the
+# headers itself (tests that reach private kperf__ helpers define KPERF_IMPLEMENTATION).
+IMPL_O := $(B)/obj/impl.o
+TOOL_OBJ := $(patsubst examples/kperf/%.c,$(B)/obj/kperf/%.o,$(filter-out examples/kperf/impl.c,$(TOOL_SRC)))
+impl_for = $(if $(shell grep -l '^\#define KPERF_IMPLEMENTATION' $(1)),,$(IMPL_O))
+
+$(IMPL_O): examples/kperf/impl.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+$(B)/obj/kperf/%.o: examples/kperf/%.c examples/kperf/*.h $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+$(B)/kperf: $(TOOL_OBJ) $(IMPL_O)
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS)
 
 $(B)/examples/%: examples/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
@@ -76,19 +98,19 @@ $(B)/examples/libkperf_%: examples/libkperf_%.c $(LK_HEADERS) $(B)/libkperf.so
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Ilibkperf -o $@ $< $(LK_LINK)
 
-$(B)/tests/%: tests/%.c tests/kt.h $(HEADERS)
+$(B)/tests/%: tests/%.c tests/*.h $(HEADERS) $(IMPL_O)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBS)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(call impl_for,$<) $(LIBS)
 
 # Tests of the libkperf API: built against the drop-in headers and $(B)/libkperf.so.
 LK_TESTS := $(B)/tests/test_libkperf_c $(B)/tests/test_unwind_libkperf
-$(LK_TESTS): $(B)/tests/%: tests/%.c tests/kt.h $(LK_HEADERS) $(HEADERS) $(B)/libkperf.so
+$(LK_TESTS): $(B)/tests/%: tests/%.c tests/*.h $(LK_HEADERS) $(HEADERS) $(B)/libkperf.so
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Ilibkperf -o $@ $< $(LK_LINK)
 
-$(B)/tests/%: tests/%.cpp tests/kt.h $(HEADERS)
+$(B)/tests/%: tests/%.cpp tests/*.h $(HEADERS) $(IMPL_O)
 	@mkdir -p $(dir $@)
-	$(CXX) $(CXXFLAGS_ALL) -o $@ $< $(LIBS)
+	$(CXX) $(CXXFLAGS_ALL) -o $@ $< $(call impl_for,$<) $(LIBS)
 
 $(B)/progs/%: tests/progs/%.c
 	@mkdir -p $(dir $@)
@@ -131,6 +153,16 @@ test:
 test-arm64:
 	@bash tests/arm64/run.sh build/arm64
 
+# One test program, or one test of a C program: make check T=test_counting[:case]
+T_PROG = $(firstword $(subst :, ,$(T)))
+check:
+	@test -n "$(T)" || { echo "usage: make check T=test_name[:case]"; exit 2; }
+	@bash tests/setup.sh test
+	@$(MAKE) --no-print-directory -j2 $(B)/kperf $(PROGS) $(EXAMPLES) $(B)/libkperf.so \
+	    $(if $(wildcard tests/$(T_PROG).c tests/$(T_PROG).cpp),$(B)/tests/$(T_PROG)) \
+	    $(if $(filter test_compile%,$(T_PROG)),$(B)/tests/compile_checks)
+	@bash tests/run.sh $(B) check "$(T)"
+
 bench: setup
 	@bash tests/setup.sh bench
 	@$(MAKE) --no-print-directory $(BENCHES) $(B)/kperf BENCH_LIBS="$(BENCH_LIBS) $$(test -e /usr/include/papi.h && echo -lpapi)"
@@ -143,7 +175,8 @@ docs:
 	  if [ -s $(B)/docs/warnings.log ]; then cat $(B)/docs/warnings.log; echo "make docs: Doxygen warnings (treated as errors)"; exit 1; fi
 	@echo "docs: $(B)/docs/html/index.html"
 
-demo: all
+demo: setup
+	@$(MAKE) --no-print-directory all
 	@$(B)/examples/count_region
 
 install: all install-libkperf

@@ -145,6 +145,38 @@ typedef void (*kperf_log_fn)(int level, const char *msg, void *user);
  *  *Thread safety:* call before other threads use kperf. */
 KPERF_API void kperf_set_log(kperf_log_fn fn, void *user);
 
+// >>files -------------------------------------------------------------------------------
+
+/** Size cap kperf_file_open_data() applies when given 0: 4 GiB. */
+#define KPERF_FILE_MAX_DEFAULT ((uint64_t)4 << 30)
+
+/** @brief Opens, for reading, a file that untrusted data named: a path a profiled process
+ *  mapped, a build-id or debuglink path, a perf map, a jitdump, a path in a perf.data file.
+ *  The open uses O_NONBLOCK, so a FIFO or device at that path cannot block the caller; only a
+ *  regular file of at most @p max_size bytes is accepted. The descriptor is returned in
+ *  blocking mode with O_CLOEXEC set.
+ *  @param path the file.
+ *  @param max_size size cap in bytes; 0 means ::KPERF_FILE_MAX_DEFAULT.
+ *  @return a descriptor (the caller closes it), or a negative errno: open()'s error, -EINVAL
+ *  when the path is not a regular file, -EFBIG when it is larger than the cap.
+ *  *Thread safety:* safe. */
+KPERF_API int kperf_file_open_data(const char *path, uint64_t max_size);
+
+/** @brief Creates or replaces an output file (perf.data, a report, a folded stack file, an
+ *  SVG) without letting another local user redirect the write.
+ *  A missing file is created with O_CREAT|O_EXCL|O_NOFOLLOW. In a world-writable sticky
+ *  directory such as /tmp, an existing entry (a symlink, a file, a FIFO) that belongs neither
+ *  to the caller nor to the directory's owner is refused, as is a regular file with more than
+ *  one hard link; elsewhere a symlink is followed as the user asked. An existing regular file is
+ *  truncated only after it was opened without following a symlink and checked. A device or
+ *  FIFO (`-o /dev/null`) is opened as it is.
+ *  @param path the output file.
+ *  @param mode permission bits for a new file (0666 and 0600 are usual; the umask applies).
+ *  @return a writable descriptor with O_CLOEXEC set (the caller closes it), or a negative
+ *  errno: -EPERM for an entry planted by another user, open()'s error otherwise.
+ *  *Thread safety:* safe. */
+KPERF_API int kperf_file_create(const char *path, unsigned mode);
+
 // >>pmu ---------------------------------------------------------------------------------
 
 /** One `format/<name>` field of a PMU: which attr word it lives in and its bit ranges
@@ -2066,6 +2098,125 @@ static int kperf__fail(int err, const char *fmt, ...) {
     return -err;
 }
 
+// >>files -------------------------------------------------------------------------------
+
+KPERF_API int kperf_file_open_data(const char *path, uint64_t max_size) {
+    if (!path) return kperf__fail(EINVAL, "kperf_file_open_data: NULL path");
+    if (!max_size) max_size = KPERF_FILE_MAX_DEFAULT;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        int e = errno;
+        return kperf__fail(e, "cannot open %s: %s", path, strerror(e));
+    }
+    struct stat st;
+    int err = 0;
+    if (fstat(fd, &st) < 0) err = errno;
+    else if (!S_ISREG(st.st_mode)) err = EINVAL;
+    else if ((uint64_t)st.st_size > max_size) err = EFBIG;
+    else if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) err = errno;
+    if (!err) return fd;
+    close(fd);
+    if (err == EINVAL)
+        return kperf__fail(EINVAL, "%s is not a regular file (a FIFO, device or directory is "
+                           "never read)", path);
+    if (err == EFBIG)
+        return kperf__fail(EFBIG, "%s is %lld bytes, more than the %llu-byte cap", path,
+                           (long long)st.st_size, (unsigned long long)max_size);
+    return kperf__fail(err, "cannot open %s: %s", path, strerror(err));
+}
+
+/* True when the entry @p st of @p path sits in a world-writable sticky directory and belongs
+ * neither to us nor to the directory's owner: someone else planted it (the rule of the
+ * kernel's fs.protected_symlinks and fs.protected_regular). */
+KPERF__PRIV bool kperf__file_planted(const char *path, const struct stat *st) {
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    if (!slash) snprintf(dir, sizeof dir, ".");
+    else if (slash == path) snprintf(dir, sizeof dir, "/");
+    else snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    struct stat ds;
+    if (stat(dir, &ds) < 0) return true; /* cannot tell: refuse */
+    if (!(ds.st_mode & S_ISVTX) || !(ds.st_mode & S_IWOTH)) return false;
+    if (S_ISREG(st->st_mode) && st->st_nlink > 1) return true; /* a hard link to elsewhere */
+    return st->st_uid != geteuid() && st->st_uid != ds.st_uid;
+}
+
+KPERF_API int kperf_file_create(const char *path, unsigned mode) {
+    if (!path || !*path) return kperf__fail(EINVAL, "kperf_file_create: no path");
+    char resolved[PATH_MAX];
+    for (int tries = 0; tries < 16; tries++) {
+        struct stat st, fst;
+        int fd;
+        if (lstat(path, &st) < 0) {
+            if (errno != ENOENT) break;
+            fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode_t)mode);
+            if (fd >= 0) return fd;
+            if (errno == EEXIST) continue; /* created meanwhile: look again */
+            break;
+        }
+        if (kperf__file_planted(path, &st))
+            return kperf__fail(EPERM, "refusing to write %s: the %s there belongs to uid %u in "
+                               "a world-writable sticky directory (remove it or choose another "
+                               "name)", path, S_ISLNK(st.st_mode) ? "symlink" : "file",
+                               (unsigned)st.st_uid);
+        if (S_ISLNK(st.st_mode)) { /* ours or the directory owner's: follow it as asked */
+            char target[PATH_MAX];
+            if (!realpath(path, target)) {
+                fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, (mode_t)mode); /* dangling */
+                if (fd >= 0) return fd;
+                break;
+            }
+            if (strcmp(target, path) == 0) break;
+            memcpy(resolved, target, strlen(target) + 1);
+            path = resolved;
+            continue;
+        }
+        fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0) {
+            if (errno == ELOOP || errno == ENOENT) continue; /* replaced meanwhile */
+            break;
+        }
+        if (fstat(fd, &fst) < 0 || fst.st_dev != st.st_dev || fst.st_ino != st.st_ino) {
+            close(fd); /* replaced between lstat and open: look again */
+            continue;
+        }
+        if (S_ISREG(fst.st_mode) && ftruncate(fd, 0) < 0) {
+            int e = errno;
+            close(fd);
+            return kperf__fail(e, "cannot truncate %s: %s", path, strerror(e));
+        }
+        return fd;
+    }
+    int e = errno ? errno : ELOOP;
+    return kperf__fail(e, "cannot create %s: %s", path, strerror(e));
+}
+
+/* stdio over kperf_file_open_data(): NULL with errno set and kperf_errmsg() filled. */
+KPERF__PRIV FILE *kperf__fopen_data(const char *path, uint64_t max_size) {
+    int fd = kperf_file_open_data(path, max_size);
+    if (fd < 0) return errno = -fd, (FILE *)NULL;
+    FILE *f = fdopen(fd, "r");
+    if (!f) {
+        int e = errno;
+        close(fd);
+        errno = e;
+    }
+    return f;
+}
+
+/* stdio over kperf_file_create() (mode 0666 less the umask). */
+KPERF__PRIV FILE *kperf__fopen_out(const char *path) {
+    int fd = kperf_file_create(path, 0666);
+    if (fd < 0) return errno = -fd, (FILE *)NULL;
+    FILE *f = fdopen(fd, "w");
+    if (!f) {
+        int e = errno;
+        close(fd);
+        errno = e;
+    }
+    return f;
+}
+
 // >>pmu ---------------------------------------------------------------------------------
 
 #define KPERF__MAX_CPU 65536
@@ -3010,16 +3161,24 @@ KPERF__PRIV void kperf__suggest_text(const kperf__suggest *s, char *buf, size_t 
 }
 
 /* The tracefs "events" directory under @p root, or NULL. */
-KPERF__PRIV const char *kperf__tracefs_events(const char *root, char *buf, size_t size) {
+KPERF__PRIV const char *kperf__tracefs_events_err(const char *root, char *buf, size_t size,
+                                                  int *err) {
     static const char *const dirs[] = {"sys/kernel/tracing/events",
                                        "sys/kernel/debug/tracing/events"};
     const char *r = kperf__rp(root);
+    *err = ENOENT;
     for (int i = 0; i < 2; i++) {
         struct stat st;
         kperf__path(buf, size, "%s/%s", r, dirs[i]);
         if (stat(buf, &st) == 0 && S_ISDIR(st.st_mode)) return buf;
+        if (errno == EACCES || errno == EPERM) *err = errno; /* there, but not for us */
     }
     return NULL;
+}
+
+KPERF__PRIV const char *kperf__tracefs_events(const char *root, char *buf, size_t size) {
+    int err;
+    return kperf__tracefs_events_err(root, buf, size, &err);
 }
 
 /* ---- the parser ---------------------------------------------------------------------- */
@@ -3560,8 +3719,13 @@ KPERF__PRIV int kperf__parse_tracepoint(kperf__parser *P, kperf__vars *v, const 
     int rc = kperf__parse_filter(P, &filter);
     if (rc < 0) return rc;
     const char *root = kperf__rp(kperf_pmus_root(P->pmus));
-    const char *ev = kperf__tracefs_events(kperf_pmus_root(P->pmus), dir, sizeof dir);
-    if (!ev)
+    int terr;
+    const char *ev = kperf__tracefs_events_err(kperf_pmus_root(P->pmus), dir, sizeof dir, &terr);
+    if (!ev && terr != ENOENT)
+        rc = kperf__fail(terr, "%s:%s: permission denied reading tracefs (%s/sys/kernel/tracing): "
+                         "tracepoints need root, or a tracefs mount this user may read",
+                         sys, name, root);
+    else if (!ev)
         rc = kperf__fail(KPERF_ENOTRACEFS,
                          "%s:%s: tracefs is not mounted (looked in %s/sys/kernel/tracing and "
                          "%s/sys/kernel/debug/tracing); mount it with `mount -t tracefs nodev "
@@ -6880,10 +7044,11 @@ KPERF_API int kperf_folded_write(kperf_folded *f, const char *path) {
     for (size_t i = 0; i < f->cap; i++)
         if (f->t[i].key) v[n++] = &f->t[i];
     qsort(v, n, sizeof *v, kperf__fold_cmp);
-    FILE *out = strcmp(path, "-") ? fopen(path, "w") : stdout;
-    if (!out) {
+    FILE *out = strcmp(path, "-") ? kperf__fopen_out(path) : stdout;
+    if (!out) { /* kperf_file_create's message names the file and the reason */
+        int e = errno;
         KPERF_FREE(v);
-        return kperf__fail(errno, "cannot write folded stacks to %s: %s", path, strerror(errno));
+        return -e;
     }
     for (size_t i = 0; i < n; i++)
         fprintf(out, "%s %llu\n", v[i]->key, (unsigned long long)v[i]->count);
@@ -6926,6 +7091,7 @@ struct kperf_perfdata {
     char **seen; /* open-addressing set of files already given a BUILD_ID record */
     size_t nseen, capseen;
     int err;
+    int scan_err; /* a resource error (EMFILE...) met while reading /proc: reported, not lost */
     unsigned char *buf; /* record assembly, 64 KiB + 8 */
     char (*tpname)[256]; /* per event: "sys:name" for EVENT_DESC when a tracepoint's own
                             name is not that ("tracepoint/config=N/"), else ""; or NULL */
@@ -7135,8 +7301,9 @@ static int kperf__elf_scan(const kperf__elf *e, uint64_t tab, uint64_t entsz, ui
 
 KPERF_API int kperf_build_id_read(const char *path, uint8_t id[20]) {
     if (!path || !id) return kperf__fail(EINVAL, "kperf_build_id_read: NULL argument");
-    kperf__elf e = {open(path, O_RDONLY | O_CLOEXEC), false, false};
-    if (e.fd < 0) return kperf__fail(errno, "cannot open %s: %s", path, strerror(errno));
+    /* a mapped path is chosen by the profiled process: never block on a FIFO there */
+    kperf__elf e = {kperf_file_open_data(path, UINT64_MAX), false, false};
+    if (e.fd < 0) return e.fd;
     unsigned char h[64];
     int len = 0;
     if (pread(e.fd, h, sizeof h, 0) < 52 || memcmp(h, "\177ELF", 4) || (h[4] != 1 && h[4] != 2) ||
@@ -7474,27 +7641,37 @@ static void kperf__pd_map_line(kperf_perfdata *w, uint32_t pid, const char *line
     kperf__pd_emit(w, &r, PERF_RECORD_MMAP2, PERF_RECORD_MISC_USER);
 }
 
+/* Notes an error of reading /proc that is not the process exiting or hiding from us. */
+static void kperf__pd_scan_err(kperf_perfdata *w, int e) {
+    if (!w->scan_err && (e == EMFILE || e == ENFILE || e == ENOMEM)) w->scan_err = e;
+}
+
 static void kperf__pd_process(kperf_perfdata *w, pid_t pid) {
     char path[64], comm[64], line[4352];
     snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
     DIR *d = opendir(path);
-    if (!d) return; /* it exited: its records will simply be missing */
+    if (!d) return kperf__pd_scan_err(w, errno); /* exited: its records will be missing */
     for (struct dirent *de; (de = readdir(d));) {
         if (de->d_name[0] < '0' || de->d_name[0] > '9') continue;
         snprintf(path, sizeof path, "/proc/%d/task/%.16s/comm", (int)pid, de->d_name);
-        if (kperf__read_file(path, comm, sizeof comm) < 0) continue;
+        int rc = kperf__read_file(path, comm, sizeof comm);
+        if (rc < 0) {
+            kperf__pd_scan_err(w, -rc);
+            continue;
+        }
         kperf__pd_comm(w, (uint32_t)pid, (uint32_t)atoi(de->d_name), comm);
     }
     closedir(d);
     snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
-    FILE *m = fopen(path, "r");
+    FILE *m = fopen(path, "re");
+    if (!m) kperf__pd_scan_err(w, errno);
     while (m && fgets(line, sizeof line, m)) kperf__pd_map_line(w, (uint32_t)pid, line);
     if (m) fclose(m);
 }
 
 static void kperf__pd_all_processes(kperf_perfdata *w) {
     DIR *d = opendir("/proc");
-    if (!d) return;
+    if (!d) return kperf__pd_scan_err(w, errno);
     for (struct dirent *de; (de = readdir(d));)
         if (de->d_name[0] >= '1' && de->d_name[0] <= '9') kperf__pd_process(w, atoi(de->d_name));
     closedir(d);
@@ -7513,12 +7690,14 @@ KPERF_API int kperf_perfdata_open(kperf_perfdata **out, const kperf_perfdata_des
         return kperf__fail(ENOMEM, "out of memory");
     }
     w->own = strcmp(path, "-") != 0;
-    w->f = w->own ? fopen(path, "wb") : stdout;
+    int wfd = w->own ? kperf_file_create(path, 0600) : -1; /* 0600 as perf: it holds data */
+    w->f = !w->own ? stdout : wfd >= 0 ? fdopen(wfd, "wb") : NULL;
     if (!w->f) {
-        int e = errno;
+        int e = wfd < 0 ? -wfd : errno;
+        if (wfd >= 0) close(wfd);
         KPERF_FREE(w->buf);
         KPERF_FREE(w);
-        return kperf__fail(e, "cannot create %s: %s", path, strerror(e));
+        return wfd < 0 ? -e : kperf__fail(e, "cannot create %s: %s", path, strerror(e));
     }
     w->s = desc->sampler;
     w->first_id = w->s->fds[0].id;
@@ -7542,6 +7721,13 @@ KPERF_API int kperf_perfdata_open(kperf_perfdata **out, const kperf_perfdata_des
     if (!desc->no_kernel) kperf__pd_kernel(w);
     if (desc->all_processes) kperf__pd_all_processes(w);
     for (size_t i = 0; i < desc->npids; i++) kperf__pd_process(w, desc->pids[i]);
+    if (w->scan_err && !w->err) {
+        int e = w->scan_err;
+        kperf_perfdata_close(w);
+        return kperf__fail(e, "%s: cannot read the threads and maps of the processes under "
+                           "/proc: %s%s", path, strerror(e),
+                           e == EMFILE ? " (raise the descriptor limit, ulimit -n)" : "");
+    }
     if (w->err) {
         int e = w->err;
         kperf_perfdata_close(w);

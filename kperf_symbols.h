@@ -62,6 +62,10 @@ typedef struct kperf_symbolizer_desc {
     const char *kallsyms_path; /**< NULL = "/proc/kallsyms" */
     const char *perf_map_dir;  /**< where perf-PID.map files live; NULL = "/tmp" */
     const char *proc_dir;      /**< where /proc is; NULL = "/proc" */
+    bool perf_map_any_owner;   /**< read a perf-PID.map whoever owns it; default false: only
+                                    a map owned by root or by the process's user is read (any
+                                    local user can write /tmp). The environment variable
+                                    KPERF_PERF_MAP_ANY_OWNER=1 sets it too */
     bool no_debuginfod;        /**< never ask debuginfod servers; default: when a module has
                                     no local debug info and `DEBUGINFOD_URLS` is set, its
                                     build-id is fetched through libdebuginfod (elfutils'
@@ -1608,9 +1612,15 @@ static bool kperf__sym_has_dwarf(Elf *elf) {
     return scn && sh.sh_type != SHT_NOBITS && sh.sh_size > 0;
 }
 
+/* Size cap of a module or debug file (mapped, never read whole). */
+#define KPERF__SYM_ELF_MAX ((uint64_t)64 << 30)
+
+/* Opens an ELF file a process mapped or a debug link named: regular files only, never
+ * blocking (kperf_file_open_data). */
 static int kperf__sym_elf_open(const char *path, int *fd, Elf **elf) {
-    *fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (*fd < 0) return -errno;
+    *elf = NULL;
+    *fd = kperf_file_open_data(path, KPERF__SYM_ELF_MAX);
+    if (*fd < 0) return *fd;
     *elf = elf_begin(*fd, ELF_C_READ_MMAP, NULL);
     if (!*elf || elf_kind(*elf) != ELF_K_ELF) {
         if (*elf) elf_end(*elf);
@@ -2099,22 +2109,16 @@ static void kperf__sym_tab_free(kperf__sym_tab *t) {
  * file of at most max bytes, without blocking (a FIFO planted there never stalls us).
  * Returns the descriptor, or a negative error code with the message set. */
 static int kperf__sym_open_regular(const char *path, uint64_t max, uint64_t *size) {
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) return kperf__fail(errno, "symbols: cannot read %s: %s", path, strerror(errno));
+    int fd = kperf_file_open_data(path, max); /* never blocks, regular files only, capped */
     struct stat st;
-    if (fstat(fd, &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
-        close(fd);
-        errno = EINVAL;
-        return kperf__fail(EINVAL, "symbols: %s is not a regular file of at most %llu bytes",
-                           path, (unsigned long long)max);
-    }
-    *size = (uint64_t)st.st_size;
+    if (fd < 0) return errno = -fd, fd;
+    *size = fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
     return fd;
 }
 
 /* Reads kallsyms ("ADDR TYPE NAME [MODULE]", kernel text only) or a perf map
  * ("START SIZE NAME") into a sorted table. */
-static kperf__sym_tab *kperf__sym_tab_read(const char *path, bool kallsyms) {
+static kperf__sym_tab *kperf__sym_tab_read(const char *path, bool kallsyms, long owner) {
     kperf__sym_tab *t = (kperf__sym_tab *)kperf__calloc(1, sizeof *t);
     if (!t) return NULL;
     uint64_t fsize;
@@ -2122,8 +2126,19 @@ static kperf__sym_tab *kperf__sym_tab_read(const char *path, bool kallsyms) {
                       : kperf__sym_open_regular(path, 1ull << 30, &fsize); /* named by pid */
     FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
     if (!f && fd >= 0) close(fd);
-    if (!f) {
-        t->state = kperf__fail(errno, "symbols: cannot read %s: %s", path, strerror(errno));
+    struct stat st;
+    if (f && owner >= 0 && (fstat(fileno(f), &st) < 0 || (st.st_uid && st.st_uid != (uid_t)owner))) {
+        fclose(f);
+        f = NULL;
+        kperf__fail(EPERM, "%s belongs to uid %u, neither root nor the process's user %ld: "
+                    "ignored (set KPERF_PERF_MAP_ANY_OWNER=1 to read it)", path,
+                    (unsigned)st.st_uid, owner);
+        errno = EPERM;
+    } else if (!f && kallsyms) {
+        kperf__fail(errno, "symbols: cannot read %s: %s", path, strerror(errno));
+    }
+    if (!f) { /* the message names the file and the reason */
+        t->state = -errno;
         t->err = kperf__strdup(kperf_errmsg());
         return t;
     }
@@ -2570,7 +2585,7 @@ static int kperf__sym_kernel_frames(kperf_symbolizer *s, uint64_t addr, kperf_fr
     kperf__sym_tab *t = __atomic_load_n(&s->kernel, __ATOMIC_ACQUIRE);
     if (!t) {
         pthread_mutex_lock(&s->mu);
-        if (!s->kernel) __atomic_store_n(&s->kernel, kperf__sym_tab_read(s->kallsyms_path, true),
+        if (!s->kernel) __atomic_store_n(&s->kernel, kperf__sym_tab_read(s->kallsyms_path, true, -1),
                                          __ATOMIC_RELEASE);
         t = s->kernel;
         pthread_mutex_unlock(&s->mu);
@@ -2653,6 +2668,17 @@ static const kperf__sym_map *kperf__sym_map_find(const kperf__sym_proc *p, uint6
     return lo && a < p->maps[lo - 1].end ? &p->maps[lo - 1] : NULL;
 }
 
+/* Whose perf-PID.map to believe: the process's user (root is always believed), or -1 for
+ * anyone's when the caller asked. A process that is gone is taken to be ours, as perf does. */
+static long kperf__sym_map_owner(kperf_symbolizer *s, pid_t pid) {
+    const char *env = getenv("KPERF_PERF_MAP_ANY_OWNER");
+    if (s->d.perf_map_any_owner || (env && *env && strcmp(env, "0"))) return -1;
+    char p[PATH_MAX];
+    struct stat st;
+    snprintf(p, sizeof p, "%s/%d", s->proc_dir, (int)pid);
+    return stat(p, &st) == 0 ? (long)st.st_uid : (long)geteuid();
+}
+
 /* The pid of a process inside its own pid namespace (the last NSpid field of
  * /proc/PID/status), which names its perf map and jitdump; pid itself when unknown. */
 static pid_t kperf__sym_nspid(kperf_symbolizer *s, pid_t pid) {
@@ -2688,10 +2714,12 @@ static kperf__sym_tab *kperf__sym_jit_load(kperf_symbolizer *s, pid_t pid, pid_t
             nc++;
         snprintf(cand[nc++], PATH_MAX, fmt, s->perf_map_dir, (int)pid);
     }
+    long owner = kperf__sym_map_owner(s, pid); /* /tmp is anyone's: whose files to believe */
     for (int i = 0; i < nc; i++) {
         struct stat st;
         if (stat(cand[i], &st) != 0) continue;
-        return dump ? kperf__sym_jitdump_read(cand[i]) : kperf__sym_tab_read(cand[i], false);
+        if (dump && owner >= 0 && st.st_uid && st.st_uid != (uid_t)owner) continue;
+        return dump ? kperf__sym_jitdump_read(cand[i]) : kperf__sym_tab_read(cand[i], false, owner);
     }
     return NULL;
 }
@@ -2708,10 +2736,10 @@ static int kperf__sym_jit_frames(kperf_symbolizer *s, kperf__sym_proc *p, uint64
             pthread_rwlock_unlock(&s->maplock);
             __atomic_store_n(&p->jitd, kperf__sym_jit_load(s, p->pid, ns, mapped, true),
                              __ATOMIC_RELEASE);
-            KPERF_FREE(mapped);
             if (!p->jitd && mapped) /* named in the maps but not there: the usual place */
                 __atomic_store_n(&p->jitd, kperf__sym_jit_load(s, p->pid, ns, NULL, true),
                                  __ATOMIC_RELEASE);
+            KPERF_FREE(mapped);
             __atomic_store_n(&p->jit, kperf__sym_jit_load(s, p->pid, ns, NULL, false),
                              __ATOMIC_RELEASE);
             __atomic_store_n(&p->jit_tried, true, __ATOMIC_RELEASE);
@@ -2956,8 +2984,8 @@ static void kperf__unw_report(Dwfl *dwfl, kperf__sym_dso *d, uint64_t base) {
     if (__atomic_load_n(&d->state, __ATOMIC_ACQUIRE) == 1 && d->fd >= 0) {
         fd = fcntl(d->fd, F_DUPFD_CLOEXEC, 0);
     } else if (!d->mem) {
-        fd = open(d->open_path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0) fd = open(d->path, O_RDONLY | O_CLOEXEC);
+        fd = kperf_file_open_data(d->open_path, KPERF__SYM_ELF_MAX);
+        if (fd < 0) fd = kperf_file_open_data(d->path, KPERF__SYM_ELF_MAX);
         if (fd < 0) return;
     } else {
         fd = (int)syscall(SYS_memfd_create, "kperf-unwind", 1u /* MFD_CLOEXEC */);
@@ -2968,7 +2996,28 @@ static void kperf__unw_report(Dwfl *dwfl, kperf__sym_dso *d, uint64_t base) {
         }
     }
     /* !add_p_vaddr: base is where the first segment (file offset 0) is mapped */
-    if (!dwfl_report_elf(dwfl, name, d->open_path, fd, base, false) && fd >= 0) close(fd);
+    Dwfl_Module *mod = dwfl_report_elf(dwfl, name, d->open_path, fd, base, false);
+    if (!mod) {
+        if (fd >= 0) close(fd);
+        return;
+    }
+    void **ud = NULL;
+    dwfl_module_info(mod, &ud, NULL, NULL, NULL, NULL, NULL, NULL);
+    if (ud) *ud = d; /* kperf__unw_find_debuginfo hands libdwfl the file kperf checked */
+}
+
+/* Separate debug info for the unwinder: the debug file the symbolizer already opened and
+ * checked (regular, matching build-id or CRC), never a path libdwfl would open itself from
+ * the module's debug link (which could name a FIFO). */
+static int kperf__unw_find_debuginfo(Dwfl_Module *mod, void **ud, const char *modname,
+                                     Dwarf_Addr base, const char *file_name,
+                                     const char *debuglink_file, GElf_Word debuglink_crc,
+                                     char **debuginfo_file_name) {
+    (void)mod, (void)modname, (void)base, (void)file_name, (void)debuglink_file;
+    (void)debuglink_crc, (void)debuginfo_file_name;
+    kperf__sym_dso *d = ud ? (kperf__sym_dso *)*ud : NULL;
+    if (!d || __atomic_load_n(&d->state, __ATOMIC_ACQUIRE) != 1 || d->dfd < 0) return -1;
+    return fcntl(d->dfd, F_DUPFD_CLOEXEC, 0);
 }
 
 /* A new session for process p's maps (a snapshot m of n of them). */
@@ -3006,7 +3055,7 @@ static kperf__unw *kperf__unw_get(kperf_symbolizer *s) {
         pthread_mutex_init(&u->mu, NULL);
         u->debuginfo_path = path;
         u->cbs.find_elf = kperf__unw_find_elf;
-        u->cbs.find_debuginfo = dwfl_standard_find_debuginfo;
+        u->cbs.find_debuginfo = kperf__unw_find_debuginfo;
         u->cbs.section_address = dwfl_offline_section_address;
         u->cbs.debuginfo_path = path ? &u->debuginfo_path : NULL;
         __atomic_store_n(&s->unw, u, __ATOMIC_RELEASE);
@@ -3757,8 +3806,8 @@ KPERF_API int kperf_flamegraph_write(const char *svg_path, const kperf_flamegrap
     }
     FILE *f = NULL;
     if (!rc) {
-        f = strcmp(svg_path, "-") ? fopen(svg_path, "we") : stdout;
-        if (!f) rc = kperf__fail(errno, "flame graph: cannot write %s: %s", svg_path, strerror(errno));
+        f = strcmp(svg_path, "-") ? kperf__fopen_out(svg_path) : stdout;
+        if (!f) rc = -errno; /* kperf_file_create's message names the file and the reason */
     }
     if (!rc) {
         rc = kperf__fg_svg(f, st, n, desc);
@@ -4299,9 +4348,9 @@ KPERF_API int kperf_pprof_write(kperf_pprof *p, const char *path) {
     size_t len;
     int rc = kperf_pprof_encode(p, &buf, &len);
     if (rc) return rc;
-    FILE *f = strcmp(path, "-") ? fopen(path, "wbe") : stdout;
+    FILE *f = strcmp(path, "-") ? kperf__fopen_out(path) : stdout; /* no planted symlink */
     if (!f) {
-        rc = kperf__fail(errno, "pprof: cannot write %s: %s", path, strerror(errno));
+        rc = -errno; /* kperf_file_create's message names the file and the reason */
     } else {
         bool bad = fwrite(buf, 1, len, f) != len;
         bad |= f != stdout ? fclose(f) != 0 : fflush(f) != 0;

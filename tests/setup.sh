@@ -36,7 +36,7 @@ if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         echo "setup: installing ${need[*]}"
         export DEBIAN_FRONTEND=noninteractive
-        { apt-get update -qq && apt-get install -y -qq -o DPkg::Lock::Timeout=600 --no-install-recommends "${need[@]}"; } >/tmp/kperf-setup.log 2>&1 \
+        { apt-get -o DPkg::Lock::Timeout=600 update -qq && apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${need[@]}"; } >/tmp/kperf-setup.log 2>&1 \
             || { echo "setup: apt-get failed, see /tmp/kperf-setup.log" >&2; tail -5 /tmp/kperf-setup.log >&2; exit 1; }
     else
         echo "setup: missing packages; run: sudo apt-get install -y ${need[*]}" >&2

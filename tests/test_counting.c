@@ -1,6 +1,5 @@
 /* Counting: exact tracepoint and software counts over every kind of target. */
 #define _GNU_SOURCE 1
-#define KPERF_IMPLEMENTATION
 #include "kperf.h"
 #include "kt.h"
 #include <fcntl.h>

@@ -4,6 +4,7 @@
  * callStack = 1 (frame pointers) they do not. */
 #include "kperf.h" /* declarations only: libkperf.so exports kperf_* too */
 #include "kperf_symbols.h"
+#include <gelf.h>
 #include "kt.h"
 #include "pmu.h"
 

@@ -150,6 +150,13 @@ static int record_frame_name(uint64_t addr, uint32_t pid, bool kernel, bool leaf
     return snprintf(buf, n, "%s", fr[nf - 1].function);
 }
 
+/* The launcher's pipe() or fork() failed (errno): say why instead of recording nothing. */
+static void record_spawn_failed(const char *cmd) {
+    int e = errno;
+    fprintf(stderr, "kperf record: cannot start %s: %s%s\n", cmd, strerror(e),
+            e == EMFILE || e == ENFILE ? " (raise the descriptor limit, ulimit -n)" : "");
+}
+
 static char *record_cmdline(int argc, char **argv) {
     size_t n = 1;
     for (int i = 0; i < argc; i++) n += strlen(argv[i]) + 1;
@@ -217,7 +224,7 @@ int cmd_record(int argc, char **argv) {
     if (!out && !folded && !pprof) out = "perf.data";
     cli_child cc = {0, -1, -1, out && !strcmp(out, "-")}; /* -o -: stdout is the data */
     if (ncmd && !targets) {
-        if (cli_spawn(cmd, &cc) < 0) return perror("kperf record: fork"), 1;
+        if (cli_spawn(cmd, &cc) < 0) return record_spawn_failed(cmd[0]), 1;
         d.pids = &cc.pid, d.npids = 1, d.inherit = true, d.enable_on_exec = true;
     } else {
         d.pids = (const pid_t *)pids, d.npids = npids;
@@ -249,11 +256,18 @@ int cmd_record(int argc, char **argv) {
         c.regs_mask = d.regs_user_mask;
         for (size_t i = 0; c.sym && i < npids; i++) kperf_symbolizer_add_pid(c.sym, pids[i]);
     }
-    signal(SIGINT, record_on_signal);
-    signal(SIGTERM, record_on_signal);
+    /* no SA_RESTART: a blocked call returns EINTR and the loop sees the flag; a second
+     * signal terminates (SA_RESETHAND) */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = record_on_signal;
+    sa.sa_flags = SA_RESETHAND;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     if (!child && kperf_sampler_start(c.s) < 0) goto fail;
-    if (!child && ncmd && cli_spawn(cmd, &cc) < 0) {
-        perror("kperf record: fork");
+    if (!child && ncmd && cli_spawn(cmd, &cc) < 0) { /* pipe() or fork() failed */
+        record_spawn_failed(cmd[0]);
+        done = true; /* said (rc stays 1): not cli_fail's stale message */
         goto fail;
     }
     if (cc.pid > 0) {
@@ -287,6 +301,7 @@ int cmd_record(int argc, char **argv) {
             (unsigned long long)st.total.samples, (unsigned long long)st.total.lost,
             (unsigned long long)st.total.throttled, out ? out : "", out && folded ? " and " : "",
             folded ? folded : "", (out || folded) && pprof ? " and " : "", pprof ? pprof : "");
+    if (cc.pid > 0 && !reaped && record_stop) kill(cc.pid, SIGTERM); /* as perf: it goes too */
     if (cc.pid > 0 && !reaped) waitpid(cc.pid, &status, 0);
     /* the command's exit status, as perf record (and kperf stat) return it */
     rc = cc.pid <= 0 ? 0 : WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);

@@ -445,6 +445,11 @@ int cmd_report(int argc, char **argv) {
         kperf_symbolizer_open(&r.sym, &(kperf_symbolizer_desc){.mode = KPERF_SYMBOL_DELAYED,
                                                                .include_kernel = true});
     int rc = kperf_perfdata_read(path, rep_record, &r, &ev);
+    if (rc == -KPERF_ECORRUPT && ev.records) { /* a killed writer or a full disk: show the rest */
+        fprintf(stderr, "kperf report: warning: %s; reporting the %llu records before it\n",
+                kperf_errmsg(), (unsigned long long)ev.records);
+        rc = 0;
+    }
     if (rc >= 0 && rep_index_maps(&r) < 0) rc = -1;
     if (rc >= 0 && pprof) rc = rep_pprof(&r, path, pprof);
     if (rc >= 0 && svg) { /* folded stacks, drawn by kperf_flamegraph_write() */

@@ -310,7 +310,12 @@ static int stat_run(stat_opts *o, kperf_counter_desc *d, FILE *f) {
         if (child > 0) close(go), waitpid(child, NULL, 0);
         return cli_fail("stat");
     }
-    signal(SIGINT, stat_on_signal);
+    struct sigaction sa; /* no SA_RESTART (a blocked call returns); a second signal kills */
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = stat_on_signal;
+    sa.sa_flags = SA_RESETHAND;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     if (!d->enable_on_exec) kperf_counter_start(c);
     double t0 = stat_now(), next = t0 + (double)o->interval_ms / 1e3;
     if (child > 0 && write(go, "x", 1) != 1) kill(child, SIGKILL);
@@ -374,8 +379,9 @@ int cmd_stat(int argc, char **argv) {
     d.include_kernel = pm.kernel; /* like perf: kernel space too when allowed */
     if (o.plan) rc = stat_plan(&d);
     else {
-        FILE *f = o.out ? fopen(o.out, "w") : stderr;
-        if (!f) return fprintf(stderr, "kperf stat: cannot write %s: %s\n", o.out, strerror(errno)), 1;
+        int ofd = o.out ? kperf_file_create(o.out, 0666) : -1; /* no planted symlink followed */
+        FILE *f = !o.out ? stderr : ofd >= 0 ? fdopen(ofd, "w") : NULL;
+        if (!f) return fprintf(stderr, "kperf stat: cannot write %s: %s\n", o.out, kperf_errmsg()), 1;
         rc = stat_run(&o, &d, f);
         if (o.out) fclose(f);
     }

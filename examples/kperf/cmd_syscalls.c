@@ -180,8 +180,9 @@ int cmd_syscalls(int argc, char **argv) {
     }
     kperf_syscalls_stop(x.s);
     sc_drain(&x);
-    FILE *out = outpath ? fopen(outpath, "w") : stderr;
-    if (!out) perror(outpath), out = stderr;
+    int ofd = outpath ? kperf_file_create(outpath, 0666) : -1; /* no planted symlink followed */
+    FILE *out = !outpath ? stderr : ofd >= 0 ? fdopen(ofd, "w") : NULL;
+    if (!out) fprintf(stderr, "kperf syscalls: %s\n", kperf_errmsg()), out = stderr;
     sc_table(out, x.s);
     kperf_syscall_counts c;
     uint64_t lost = 0;

@@ -235,7 +235,9 @@ static int trace_on_record(const kperf_record *rec, void *user) {
     uint16_t id;
     memcpy(&id, rec->sample.raw, 2);
     const kperf_tp_format *f;
-    if (kperf_tracefs_format_by_id(t->tfs, id, &f) < 0) return 0;
+    int frc = kperf_tracefs_format_by_id(t->tfs, id, &f);
+    if (frc == -KPERF_ENOEVENT) return 0; /* an id no event of this kernel has */
+    if (frc < 0) return frc;              /* EMFILE, ENOMEM...: said, never silently dropped */
     for (;;) {
         int n = kperf_tp_format_snprint(f, rec->sample.raw, rec->sample.raw_size, t->line, t->cap);
         if (n < 0) return 0;
@@ -279,7 +281,13 @@ static int trace_on_record(const kperf_record *rec, void *user) {
 static int trace_drain(void *ctx) {
     trace_ctx *t = (trace_ctx *)ctx;
     int rc = kperf_sampler_read(t->s, trace_on_record, t);
-    return rc < 0 && rc != -KPERF_ECORRUPT ? rc : 0;
+    if (rc < 0 && rc != -KPERF_ECORRUPT) {
+        static bool said;
+        if (!said) fprintf(stderr, "kperf trace: %s\n", kperf_errmsg());
+        said = true;
+        return rc;
+    }
+    return 0;
 }
 
 /* Prints every event's fields (perf-prof's `trace -e EV help`). */
@@ -386,8 +394,9 @@ int cmd_trace(int argc, char **argv) {
     static trace_ctx t;
     t.tfs = tfs;
     t.states.n = -1;
-    t.out = outpath ? fopen(outpath, "w") : stdout;
-    if (!t.out) return perror(outpath), 1;
+    int ofd = outpath ? kperf_file_create(outpath, 0666) : -1; /* no planted symlink followed */
+    t.out = !outpath ? stdout : ofd >= 0 ? fdopen(ofd, "w") : NULL;
+    if (!t.out) return fprintf(stderr, "kperf trace: %s\n", kperf_errmsg()), 1;
     t.text = outpath || !jsonpath;
     if (jsonpath && cli_tjson_open(&t.json, jsonpath) < 0) return 1;
     if (kperf_sampler_open(&t.s, &d) < 0) {

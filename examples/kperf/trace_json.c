@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct cli_tjson {
     FILE *f;
@@ -32,8 +33,10 @@ void cli_tjson_str(FILE *f, const char *s) {
 
 int cli_tjson_open(cli_tjson **out, const char *path) {
     cli_tjson *j = (cli_tjson *)calloc(1, sizeof *j);
-    if (!j || !(j->f = fopen(path, "w"))) {
-        fprintf(stderr, "kperf: cannot write %s: %s\n", path, strerror(errno));
+    int fd = j ? kperf_file_create(path, 0666) : -1; /* no planted symlink followed */
+    if (!j || fd < 0 || !(j->f = fdopen(fd, "w"))) {
+        if (fd >= 0) close(fd);
+        fprintf(stderr, "kperf: %s\n", j ? kperf_errmsg() : "out of memory");
         free(j);
         return -1;
     }
