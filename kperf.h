@@ -14,13 +14,14 @@
  *     >>events      event spec parser (perf syntax) -> perf_event_attr, event listing
  *     >>counting    counter groups over threads/processes/CPUs, scaling, plan (dry run)
  *     >>region      self-monitoring fast path (rdpmc with the kernel's seqlock protocol)
- *     >>task        the libkperf task model: one open over evt/pid/cpu lists, flat records
  *     >>ringbuf     mmap'd ring buffers, record decoding, lost/throttle accounting
  *     >>sampling    samplers, side-band records, time-ordered merge, folded stacks
  *     >>perfdata    perf.data (pipe mode) writer
  *     >>tracepoint  tracefs discovery, format parsing, typed field access, filters
  *     >>syscalls    syscall enter/exit pairing and latency statistics
  *     >>device      uncore/device metrics (DDR, L3, PCIe, SMMU) from sysfs PMUs
+ *     >>task        the libkperf task model: counting, sampling, tracing (SPE by a hook)
+ *                   over evt/pid/cpu lists, flat records; libkperf/ is a shim over it
  *     >>util        small helpers shared by the sections (implementation half only)
  *
  * CONFIGURATION (define before including, in the file that defines KPERF_IMPLEMENTATION
@@ -62,6 +63,13 @@
  */
 #ifndef KPERF_H_INCLUDED
 #define KPERF_H_INCLUDED
+
+/* The implementation uses POSIX and GNU interfaces (pread, O_CLOEXEC, CLOCK_MONOTONIC, ...).
+ * Ask for them before the first system header when kperf.h is included first; when another
+ * header came first, the implementation half below catches up (see KPERF__LATE_GNU). */
+#if defined(KPERF_IMPLEMENTATION) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE 1
+#endif
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -757,89 +765,6 @@ typedef struct kperf_region_cost {
  *  @param out receives the costs; per_event stays valid until kperf_region_close(). */
 KPERF_API void kperf_region_cost_read(const kperf_region *r, kperf_region_cost *out);
 // <<region
-
-// >>task --------------------------------------------------------------------------------
-
-/** What a task does (libkperf's PmuTaskType). */
-typedef enum kperf_task_kind {
-    KPERF_TASK_COUNTING = 0,     /**< count events (this section) */
-    KPERF_TASK_SAMPLING = 1,     /**< sample events (the sampling section adds it) */
-    KPERF_TASK_SPE_SAMPLING = 2, /**< Arm SPE sampling (kperf_spe.h adds it) */
-} kperf_task_kind;
-
-/** What a task measures (libkperf's PmuAttr). Zero-initialised: no events (an error), every
- *  CPU system-wide, user space only, no groups. */
-typedef struct kperf_task_attr {
-    const char *const *events;  /**< event specs, one per entry (evtList) */
-    size_t nevents;             /**< number of events */
-    const pid_t *pids;          /**< processes, every thread of each (pidList); none = the
-                                     CPUs of cpus system-wide (needs paranoid <= 0) */
-    size_t npids;               /**< number of pids */
-    const int *cpus;            /**< CPUs (cpuList); none = every online CPU system-wide,
-                                     or any CPU for pids */
-    size_t ncpus;               /**< number of cpus */
-    const int *groups;          /**< per event, its group number (evtAttr): events with the
-                                     same number form one group, -1 = no group; NULL = no
-                                     groups */
-    bool exclude_user;          /**< do not count user space (excludeUser) */
-    bool include_kernel;        /**< count kernel space (the inverse of excludeKernel;
-                                     needs paranoid <= 1) */
-    bool include_new_fork;      /**< count threads and children created after the open and
-                                     report each exited one as its own record
-                                     (includeNewFork; counting only) */
-    const char *sysfs_root;     /**< sysfs root for PMUs and topology; NULL = "/" or
-                                     KPERF_SYSFS_ROOT */
-} kperf_task_attr;
-
-/** One flat record of a task read (libkperf's PmuData). */
-typedef struct kperf_task_data {
-    const char *event;      /**< event name as given */
-    uint64_t ts;            /**< CLOCK_MONOTONIC ns of the read (counting) */
-    pid_t pid;              /**< process; -1 for a CPU-wide record */
-    pid_t tid;              /**< thread; -1 for a CPU-wide record */
-    int cpu;                /**< CPU; -1 when the record follows a thread on any CPU */
-    kperf_cpu_topo topo;    /**< where cpu sits (cpuTopo: core, numa, socket...); every
-                                 field -1 when cpu is -1 */
-    char comm[16];          /**< the thread's command name; "" when it is gone */
-    uint64_t count;         /**< counting: the (scaled) count since the previous read */
-    uint64_t total;         /**< counting: the (scaled) count since the open */
-    double count_percent;   /**< counting: running / enabled time, 0..1 (countPercent);
-                                 below 1 the counts are scaled estimates */
-    bool exited;            /**< a thread created after the open that has exited */
-} kperf_task_data;
-
-/** A libkperf-style task: events over pids and CPUs, one open/start/stop/read/close. */
-typedef struct kperf_task kperf_task;
-
-/** @brief Opens a task (libkperf's PmuOpen).
- *  @param out receives the task; NULL on failure.
- *  @param kind what the task does; this version implements ::KPERF_TASK_COUNTING.
- *  @param attr what to measure.
- *  @return 0, or a negative code (-KPERF_ENOTSUP for a kind not built in; the counting
- *  errors of kperf_counter_open()).
- *  *Ownership:* close with kperf_task_close(). */
-KPERF_API int kperf_task_open(kperf_task **out, kperf_task_kind kind, const kperf_task_attr *attr);
-
-/** @brief Starts collecting (PmuEnable). @return 0 or a negative code. */
-KPERF_API int kperf_task_start(kperf_task *t);
-
-/** @brief Stops collecting (PmuDisable). @return 0 or a negative code. */
-KPERF_API int kperf_task_stop(kperf_task *t);
-
-/** @brief Reads every record (PmuRead): for counting, one per event and thread (or CPU),
- *  plus one per exited new thread with include_new_fork.
- *  @param t the task.
- *  @param out receives a new array; free it with kperf_task_data_free().
- *  @return the number of records, or a negative code.
- *  *Ownership:* the array and its strings are one allocation, independent of the task. */
-KPERF_API int kperf_task_read(kperf_task *t, kperf_task_data **out);
-
-/** @brief Frees an array from kperf_task_read() (PmuDataFree); accepts NULL. */
-KPERF_API void kperf_task_data_free(kperf_task_data *data);
-
-/** @brief Closes the task (PmuClose); accepts NULL. */
-KPERF_API void kperf_task_close(kperf_task *t);
-// <<task
 
 // >>ringbuf -----------------------------------------------------------------------------
 /** Record types of a ring buffer. The values are the kernel's PERF_RECORD_* numbers, so a
@@ -1653,6 +1578,14 @@ KPERF_API void kperf_syscall_pairer_free(kperf_syscall_pairer *p);
 KPERF_API int kperf_syscall_pairer_feed(kperf_syscall_pairer *p, const kperf_syscall_event *ev,
                                         kperf_syscall_fn fn, void *user);
 
+/** @brief Tells the pairer that records of @p cpu were lost (a PERF_RECORD_LOST in that
+ *  CPU's ring). An entry pending from that CPU may have lost its exit; left alone it would pair
+ *  with the thread's next exit of the same syscall, far later, and poison the latency
+ *  statistics. Such entries are dropped and counted as unfinished.
+ *  @param cpu the CPU whose records were lost; negative for every CPU (a per-thread ring).
+ *  @return the number of entries dropped. */
+KPERF_API size_t kperf_syscall_pairer_lost(kperf_syscall_pairer *p, int32_t cpu);
+
 /** @brief Names syscall number @p nr (learned from a per-syscall event, or given).
  *  @return 0, -EINVAL for a negative nr, -ENOMEM. */
 KPERF_API int kperf_syscall_pairer_name(kperf_syscall_pairer *p, int32_t nr, const char *name);
@@ -1951,6 +1884,183 @@ KPERF_API int kperf_device_compute(const kperf_device *dev, const kperf_device_c
                                    uint64_t elapsed_ns, kperf_metric_value *out, size_t cap);
 // <<device
 
+// >>task --------------------------------------------------------------------------------
+/* The libkperf task model, over the sections above: one open over event/pid/cpu lists and
+ * flat records for counting, sampling, syscall tracing, and (through a source hook that
+ * kperf_spe.h provides) Arm SPE sampling. libkperf/ is a thin shim over it. */
+
+/** What a task does (libkperf's PmuTaskType, plus its trace_open). */
+typedef enum kperf_task_kind {
+    KPERF_TASK_COUNTING = 0,     /**< count events: one record per event and thread/CPU */
+    KPERF_TASK_SAMPLING = 1,     /**< sample events: one record per sample */
+    KPERF_TASK_SPE_SAMPLING = 2, /**< Arm SPE: one record per SPE record; needs
+                                      kperf_task_attr::source = kperf_spe_task_source()
+                                      (kperf_spe.h) */
+    KPERF_TASK_TRACING = 3       /**< syscalls (libkperf's trace_open with TRACE_SYS_CALL):
+                                      one record per completed call */
+} kperf_task_kind;
+
+/** One flat record of a task read (libkperf's PmuData, or PmuTraceData for tracing).
+ *  Fields a kind does not fill are 0 / NULL. */
+typedef struct kperf_task_data {
+    const char *event;      /**< event name as given (tracing: the syscall's name; SPE:
+                                 "spe") */
+    uint64_t ts;            /**< ns: counting the read time (CLOCK_MONOTONIC); sampling and
+                                 SPE the record's time; tracing the call's entry */
+    pid_t pid;              /**< process; -1 for a CPU-wide counting record */
+    pid_t tid;              /**< thread; -1 for a CPU-wide counting record */
+    int cpu;                /**< CPU; -1 when the record follows a thread on any CPU */
+    kperf_cpu_topo topo;    /**< where cpu sits (cpuTopo: core, numa, socket...); every
+                                 field -1 when cpu is -1 */
+    char comm[16];          /**< the thread's (else its process's) command name; "" when
+                                 unknown */
+    int group;              /**< the event's group number (kperf_task_attr::groups), -1 */
+    uint64_t count;         /**< counting: the (scaled) count since the previous read;
+                                 other kinds: 1 */
+    uint64_t total;         /**< counting: the (scaled) count since the open */
+    double count_percent;   /**< counting: running / enabled time, 0..1 (countPercent);
+                                 below 1 the counts are scaled estimates; 1 for a counter
+                                 that never ran; other kinds 1 */
+    bool exited;            /**< counting: a thread created after the open that exited */
+    uint64_t period;        /**< sampling: events since the previous sample */
+    const uint64_t *ips;    /**< sampling: the call chain, innermost first, context markers
+                                 removed (DWARF-unwound with kperf_task_attr::unwind); just
+                                 the ip without call chains. SPE: the pc */
+    uint32_t nips;          /**< entries in ips */
+    uint32_t raw_size;      /**< sampling: bytes of raw (tracepoints) */
+    const void *raw;        /**< sampling: the raw tracepoint record, or NULL */
+    const kperf_branch *branches; /**< sampling: branch stack, most recent first */
+    uint32_t nbranches;     /**< entries in branches */
+    uint32_t latency;       /**< SPE: total latency (cycles) */
+    uint64_t addr;          /**< SPE: data virtual address */
+    uint64_t phys_addr;     /**< SPE: data physical address */
+    uint64_t events;        /**< SPE: EVENTS bits */
+    uint64_t duration;      /**< tracing: exit minus entry, ns */
+    int64_t ret;            /**< tracing: the call's return value */
+    const kperf_sample *sample; /**< sampling, inside kperf_task_read_each() only: the
+                                     decoded sample (registers, stack copy); else NULL */
+} kperf_task_data;
+
+/** A kperf_task_read_each() callback: one record, valid during the call; a negative
+ *  return stops the read and is returned. */
+typedef int (*kperf_task_fn)(const kperf_task_data *row, void *user);
+
+struct kperf_task_attr;
+
+/** A task kind implemented outside kperf.h (kperf_spe_task_source() for SPE): what
+ *  kperf_task_open() calls for it. The task fills each row's topo and comm (when "") before
+ *  passing it on. */
+typedef struct kperf_task_source {
+    /** Opens the kind's object into *state; 0 or a negative code with the error set. */
+    int (*open)(void **state, const struct kperf_task_attr *attr);
+    /** Starts collecting. */
+    int (*start)(void *state);
+    /** Stops collecting. */
+    int (*stop)(void *state);
+    /** Emits every record available now through fn; the count or a negative code. */
+    int (*read)(void *state, kperf_task_fn fn, void *user);
+    /** Frees the state; accepts NULL. */
+    void (*close)(void *state);
+} kperf_task_source;
+
+/** Sampling with DWARF call chains: writes the call chain of @p smp (registers and stack
+ *  copy described by @p regs_mask) into @p ips, innermost first, like
+ *  kperf_symbolizer_unwind() (kperf_symbols.h) does. Returns the entries, or <= 0 to keep
+ *  the sample's own chain. */
+typedef int (*kperf_task_unwind_fn)(void *user, const kperf_sample *smp, uint64_t regs_mask,
+                                    uint64_t *ips, int max);
+
+/** What a task measures (libkperf's PmuAttr and PmuTraceAttr). Zero-initialised: every CPU
+ *  system-wide, user space only, no groups; counting and sampling need events. */
+typedef struct kperf_task_attr {
+    const char *const *events;  /**< event specs, one per entry (evtList); SPE and tracing
+                                     ignore them */
+    size_t nevents;             /**< number of events */
+    const pid_t *pids;          /**< processes, every thread of each (pidList); none = the
+                                     CPUs of cpus system-wide (needs paranoid <= 0) */
+    size_t npids;               /**< number of pids */
+    const int *cpus;            /**< CPUs (cpuList); none = every online CPU system-wide,
+                                     or any CPU for pids */
+    size_t ncpus;               /**< number of cpus */
+    const int *groups;          /**< counting: per event, its group number (evtAttr):
+                                     events with the same number form one group, -1 = no
+                                     group; NULL = no groups. Every kind reports it */
+    bool exclude_user;          /**< do not measure user space (excludeUser) */
+    bool include_kernel;        /**< measure kernel space (the inverse of excludeKernel;
+                                     needs paranoid <= 1) */
+    bool include_new_fork;      /**< count threads and children created after the open and
+                                     report each exited one as its own record
+                                     (includeNewFork; counting only) */
+    const char *sysfs_root;     /**< sysfs root for PMUs and topology; NULL = "/" or
+                                     KPERF_SYSFS_ROOT */
+    uint64_t period;            /**< sampling, SPE: events between samples (period) */
+    uint64_t freq;              /**< sampling: samples per second (useFreq); 0 with period
+                                     0 = 1000 */
+    int callchain;              /**< sampling (callStack): 0 the sampled ip only, 1 call
+                                     chains by frame pointers, 2 DWARF call chains (user
+                                     registers + 8 KiB of stack per sample, unwound by
+                                     the unwind hook) */
+    uint64_t branch_filter;     /**< sampling: kperf_branch_filter bits (branchSampleFilter) */
+    uint64_t spe_data_filter;   /**< SPE: dataFilter bits */
+    uint64_t spe_event_filter;  /**< SPE: evFilter bits */
+    uint32_t spe_min_latency;   /**< SPE: minLatency */
+    const char *const *syscalls; /**< tracing: syscall names (funcs); none = every one */
+    size_t nsyscalls;           /**< number of syscalls */
+    kperf_record_fn on_record;  /**< sampling: sees every record read (side-band MMAP/COMM
+                                     included) before the task makes its row, e.g. to feed
+                                     a symbolizer; NULL = none */
+    kperf_task_unwind_fn unwind; /**< sampling with callchain 2: the unwinder */
+    void *hook_user;            /**< passed to on_record and unwind */
+    const kperf_task_source *source; /**< the implementation of a kind kperf.h does not
+                                          build in (KPERF_TASK_SPE_SAMPLING) */
+} kperf_task_attr;
+
+/** A libkperf-style task: events over pids and CPUs, one open/start/stop/read/close. */
+typedef struct kperf_task kperf_task;
+
+/** @brief Opens a task (libkperf's PmuOpen, or trace_open for ::KPERF_TASK_TRACING).
+ *  @param out receives the task; NULL on failure.
+ *  @param kind what the task does.
+ *  @param attr what to measure.
+ *  @return 0, or a negative code: -EINVAL (no events for counting/sampling),
+ *  -KPERF_ENOTSUP (an unknown kind, or SPE without attr->source), and the errors of
+ *  kperf_counter_open(), kperf_sampler_open(), kperf_syscalls_open() or the source.
+ *  *Ownership:* close with kperf_task_close(). */
+KPERF_API int kperf_task_open(kperf_task **out, kperf_task_kind kind, const kperf_task_attr *attr);
+
+/** @brief The kind the task was opened with. */
+KPERF_API kperf_task_kind kperf_task_get_kind(const kperf_task *t);
+
+/** @brief Starts collecting (PmuEnable). @return 0 or a negative code. */
+KPERF_API int kperf_task_start(kperf_task *t);
+
+/** @brief Stops collecting (PmuDisable). @return 0 or a negative code. */
+KPERF_API int kperf_task_stop(kperf_task *t);
+
+/** @brief Push read: passes every record available now to @p fn, without copying (the
+ *  row and what it points to are valid during the call).
+ *  @param t the task. @param fn the callback. @param user passed to fn.
+ *  @return the number of records, fn's negative value, or a negative code. */
+KPERF_API int kperf_task_read_each(kperf_task *t, kperf_task_fn fn, void *user);
+
+/** @brief Reads every record (PmuRead): counting gives one per event and thread (or CPU),
+ *  plus one per exited new thread with include_new_fork; the other kinds one per record
+ *  since the previous read.
+ *  @param t the task.
+ *  @param out receives a new array (NULL when there is no record); free it with
+ *  kperf_task_data_free().
+ *  @return the number of records, or a negative code.
+ *  *Ownership:* the array and what it points to are one block, independent of the task
+ *  (kperf_task_data::sample is NULL there). */
+KPERF_API int kperf_task_read(kperf_task *t, kperf_task_data **out);
+
+/** @brief Frees an array from kperf_task_read() (PmuDataFree); accepts NULL. */
+KPERF_API void kperf_task_data_free(kperf_task_data *data);
+
+/** @brief Closes the task (PmuClose); accepts NULL. */
+KPERF_API void kperf_task_close(kperf_task *t);
+// <<task
+
 
 
 
@@ -1986,8 +2096,26 @@ KPERF_API int kperf_device_compute(const kperf_device *dev, const kperf_device_c
 #define KPERF_ASSERT(x) assert(x)
 #endif
 
+/* A system header was included before kperf.h without _GNU_SOURCE, so glibc has fixed its
+ * feature set already. Under -std=gnu* that set is POSIX 2008 plus the BSD/SVID extensions,
+ * and the few GNU functions the implementation uses are declared below. Under strict ISO C
+ * (-std=c99, -std=c11) POSIX itself is off: the feature set is evaluated again with
+ * _GNU_SOURCE, which works as long as only ISO C headers came first (their POSIX parts are
+ * declared below); after a POSIX header (<unistd.h>, <fcntl.h>, ...) it cannot. */
+#if defined(__GLIBC__) && !defined(__cplusplus) && !defined(__USE_XOPEN2K8)
+#if defined(_UNISTD_H) || defined(_FCNTL_H) || defined(_SYS_STAT_H) || defined(_SYS_MMAN_H) || \
+    defined(_PTHREAD_H) || defined(_SIGNAL_H) || defined(_DIRENT_H)
+#error "kperf: under strict ISO C (-std=c99/c11) the file that defines KPERF_IMPLEMENTATION must include kperf.h before any POSIX header, or #define _GNU_SOURCE at its top, or be compiled with -std=gnu99/gnu11"
+#endif
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1
+#endif
+#undef _FEATURES_H
+#include <features.h>
+#define KPERF__LATE_POSIX 1
+#endif
+#if defined(__GLIBC__) && !defined(__cplusplus) && !defined(__USE_GNU)
+#define KPERF__LATE_GNU 1
 #endif
 #include <ctype.h>
 #include <dirent.h>
@@ -2012,6 +2140,33 @@ KPERF_API int kperf_device_compute(const kperf_device *dev, const kperf_device_c
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef KPERF__LATE_POSIX
+#include <strings.h>
+/* POSIX parts of ISO C headers (<stdio.h>, <string.h>, <stdlib.h>, <time.h>) that may have
+ * come before kperf.h: the same prototypes as glibc's, so a second declaration is harmless. */
+FILE *fdopen(int fd, const char *mode);
+ssize_t getline(char **line, size_t *cap, FILE *f);
+size_t strnlen(const char *s, size_t max);
+char *strtok_r(char *s, const char *delim, char **save);
+char *strdup(const char *s);
+char *strndup(const char *s, size_t n);
+int fileno(FILE *f);
+int clock_gettime(clockid_t clk, struct timespec *ts);
+int nanosleep(const struct timespec *req, struct timespec *rem);
+#ifndef CLOCK_REALTIME
+#define CLOCK_REALTIME 0
+#define CLOCK_MONOTONIC 1
+#define CLOCK_PROCESS_CPUTIME_ID 2
+#define CLOCK_THREAD_CPUTIME_ID 3
+#define CLOCK_MONOTONIC_RAW 4
+#define CLOCK_BOOTTIME 7
+#define CLOCK_TAI 11
+#endif
+#endif
+#ifdef KPERF__LATE_GNU
+/* GNU extensions the implementation uses, for -std=gnu* files that included a system
+ * header before kperf.h without _GNU_SOURCE. */
+#endif
 
 /* Private helpers are static and may go unused in a given configuration. */
 #if defined(__GNUC__)
@@ -4685,9 +4840,9 @@ static int kperf__plan_group(kperf__plan *p, const kperf_counter_desc *d, size_t
     bool uncore = false;
     size_t ngc = kperf__group_cpus(lead, p->pmus, cpus, ncpus, &uncore, gc);
     int rc = 0;
-    if (lead->cpus && lead->ncpus && !uncore && ncpus && !ngc) goto done; /* hybrid: none */
     kperf__targets own = {0, 0, 0};
     const kperf__targets *use = tg;
+    if (lead->cpus && lead->ncpus && !uncore && ncpus && !ngc) goto done; /* hybrid: none */
     if (uncore || (lead->cpus && lead->ncpus && ncpus)) {
         for (size_t c = 0; rc == 0 && c < ngc; c++)
             rc = kperf__targets_add(&own, -1, -1, -1, gc[c]);
@@ -4720,6 +4875,7 @@ static int kperf__counter_plan(kperf__plan **out, const kperf_counter_desc *d,
     kperf__targets tg = {0, 0, 0};
     int *cpus = NULL, rc = 0;
     size_t ncpus = 0;
+    bool split;
     *out = NULL;
     if (!p) return kperf__fail(ENOMEM, "out of memory");
     p->user_access = user_access;
@@ -4730,7 +4886,7 @@ static int kperf__counter_plan(kperf__plan **out, const kperf_counter_desc *d,
         goto fail;
     /* The kernel maps no ring of an inherited per-task fd with cpu -1: the per-thread split
      * opens each thread's group once per online CPU, each with its own small ring. */
-    bool split = d->per_thread && !d->ncpus && !d->all_cpus;
+    split = d->per_thread && !d->ncpus && !d->all_cpus;
     if (d->all_cpus || split) {
         rc = kperf__count_online(kperf_pmus_root(p->pmus), &cpus);
         if (rc < 0) goto fail;
@@ -4932,12 +5088,12 @@ static int kperf__counter_open_as(kperf_counter **out, const kperf_counter_desc 
                                   bool user_access) {
     kperf_counter *c = (kperf_counter *)kperf__calloc(1, sizeof *c);
     if (!c) return kperf__fail(ENOMEM, "out of memory");
+    size_t maxg = 1;
     int rc = kperf__counter_plan(&c->plan, desc, user_access);
     if (rc < 0) goto fail;
     c->nfds = c->plan->pub.nentries;
     c->per_thread = desc->per_thread;
     if ((rc = kperf__counter_alloc(c)) < 0) goto fail;
-    size_t maxg = 1;
     for (size_t i = 0; i < c->nfds; i++) {
         if ((rc = kperf__counter_open_fd(c, i)) < 0) goto fail;
         size_t n = i - (size_t)c->plan->pub.entries[i].leader + 1;
@@ -5412,10 +5568,10 @@ static int kperf__region_calibrate(kperf_region *r) {
     uint64_t t0 = kperf__now_ns();
     for (int i = 0; rc == 0 && i < ROUNDS; i++)
         if ((rc = kperf_region_start(r)) == 0) rc = kperf_region_stop(r);
-    r->bracket_ns = (double)(kperf__now_ns() - t0) / ROUNDS;
+    r->bracket_ns = (double)(kperf__now_ns() - t0) / (double)ROUNDS;
     kperf_counts n;
     if (rc == 0) rc = kperf_region_read(r, &n);
-    for (size_t i = 0; rc == 0 && i < r->n; i++) r->overhead[i] = n.events[i].v.value / ROUNDS;
+    for (size_t i = 0; rc == 0 && i < r->n; i++) r->overhead[i] = n.events[i].v.value / (double)ROUNDS;
     kperf_region_reset(r);
     return rc;
 }
@@ -5471,10 +5627,12 @@ KPERF_API int kperf_region_open(kperf_region **out, const kperf_region_desc *des
         rc = kperf__fail(ENOMEM, "out of memory");
         goto fail;
     }
-    uint64_t *w = r->s_raw;
-    r->s_ena = w + r->n, r->s_run = w + 2 * r->n, r->e_raw = w + 3 * r->n;
+    {
+        uint64_t *w = r->s_raw;
+        r->s_ena = w + r->n, r->s_run = w + 2 * r->n, r->e_raw = w + 3 * r->n;
     r->e_ena = w + 4 * r->n, r->e_run = w + 5 * r->n, r->a_raw = w + 6 * r->n;
-    r->a_ena = w + 7 * r->n, r->a_run = w + 8 * r->n;
+        r->a_ena = w + 7 * r->n, r->a_run = w + 8 * r->n;
+    }
     r->prev = r->overhead + r->n;
     for (size_t i = 0; i < r->n; i++) r->counts[i] = r->c->counts[i];
     kperf__region_map(r, desc->no_rdpmc);
@@ -5487,170 +5645,6 @@ fail:
     return rc;
 }
 // <<region
-
-// >>task --------------------------------------------------------------------------------
-
-struct kperf_task {
-    kperf_task_kind kind;
-    kperf_counter *counter;     /* COUNTING */
-    kperf_topology *topo;
-    char **names;               /* per event of the counter: the name the caller gave */
-    size_t nnames;
-    /* the sampling and SPE sections add their objects here */
-};
-
-/* Builds the perf spec of a task: events with the same group number become one {group}
- * at the place of the first; -1 (or no groups) stands alone. names[] receives each
- * event's caller-given name in spec order. */
-static int kperf__task_spec(const kperf_task_attr *a, char **spec, char ***names) {
-    size_t len = 1;
-    for (size_t i = 0; i < a->nevents; i++) {
-        if (!a->events[i] || !a->events[i][0])
-            return kperf__fail(EINVAL, "kperf_task_open: event %zu is empty", i);
-        len += strlen(a->events[i]) + 3;
-    }
-    char *s = (char *)kperf__calloc(len, 1);
-    char **nm = (char **)kperf__calloc(a->nevents + 1, sizeof *nm);
-    bool *done = (bool *)kperf__calloc(a->nevents + 1, sizeof *done);
-    if (!s || !nm || !done) {
-        KPERF_FREE(s), KPERF_FREE(nm), KPERF_FREE(done);
-        return kperf__fail(ENOMEM, "out of memory");
-    }
-    size_t k = 0;
-    for (size_t i = 0; i < a->nevents; i++) {
-        if (done[i]) continue;
-        int g = a->groups ? a->groups[i] : -1;
-        bool grouped = false;
-        for (size_t j = i + 1; g >= 0 && j < a->nevents && !grouped; j++) grouped = a->groups[j] == g;
-        strcat(s, *s ? "," : "");
-        strcat(s, grouped ? "{" : "");
-        for (size_t j = i; j < a->nevents; j++) {
-            if (done[j] || (j != i && (!grouped || a->groups[j] != g))) continue;
-            if (j != i) strcat(s, ",");
-            strcat(s, a->events[j]);
-            done[j] = true, nm[k++] = (char *)a->events[j];
-        }
-        strcat(s, grouped ? "}" : "");
-    }
-    KPERF_FREE(done);
-    *spec = s, *names = nm;
-    return 0;
-}
-
-static int kperf__task_open_counting(kperf_task *t, const kperf_task_attr *a) {
-    char *spec = NULL, **names = NULL;
-    int rc = kperf__task_spec(a, &spec, &names);
-    if (rc < 0) return rc;
-    kperf_counter_desc d;
-    memset(&d, 0, sizeof d);
-    d.events = spec, d.sysfs_root = a->sysfs_root;
-    d.pids = a->pids, d.npids = a->npids, d.cpus = a->cpus, d.ncpus = a->ncpus;
-    d.all_cpus = !a->npids && !a->ncpus;
-    d.include_kernel = a->include_kernel, d.exclude_user = a->exclude_user;
-    d.per_thread = a->include_new_fork && a->npids;
-    rc = kperf_counter_open(&t->counter, &d);
-    KPERF_FREE(spec);
-    if (rc == 0 && t->counter->plan->evl->nevents != a->nevents) {
-        /* one spec expanded to several events (uncore_imc/x/ on every IMC): keep the
-         * library's names */
-        KPERF_FREE(names), names = NULL;
-    }
-    t->names = names, t->nnames = names ? a->nevents : 0;
-    if (rc == 0) rc = kperf_topology_open(&t->topo, a->sysfs_root);
-    return rc;
-}
-
-KPERF_API int kperf_task_open(kperf_task **out, kperf_task_kind kind, const kperf_task_attr *attr) {
-    if (!out) return kperf__fail(EINVAL, "kperf_task_open: out is NULL");
-    *out = NULL;
-    if (!attr || !attr->nevents || !attr->events)
-        return kperf__fail(EINVAL, "kperf_task_open: no events (attr.events, attr.nevents)");
-    kperf_task *t = (kperf_task *)kperf__calloc(1, sizeof *t);
-    if (!t) return kperf__fail(ENOMEM, "out of memory");
-    t->kind = kind;
-    int rc;
-    switch (kind) {
-    case KPERF_TASK_COUNTING: rc = kperf__task_open_counting(t, attr); break;
-    /* the sampling and SPE sections add their cases here */
-    default:
-        rc = kperf__fail(KPERF_ENOTSUP, "kperf_task_open: task kind %d is not built in",
-                         (int)kind);
-    }
-    if (rc < 0) return kperf_task_close(t), rc;
-    *out = t;
-    return 0;
-}
-
-KPERF_API int kperf_task_start(kperf_task *t) {
-    if (!t) return kperf__fail(EINVAL, "kperf_task_start: task is NULL");
-    return kperf_counter_start(t->counter);
-}
-
-KPERF_API int kperf_task_stop(kperf_task *t) {
-    if (!t) return kperf__fail(EINVAL, "kperf_task_stop: task is NULL");
-    return kperf_counter_stop(t->counter);
-}
-
-/* The command name of a thread, else of its process, else "". */
-static void kperf__task_comm(pid_t pid, pid_t tid, char comm[16]) {
-    char path[64], buf[32];
-    comm[0] = 0;
-    if (tid <= 0) return;
-    snprintf(path, sizeof path, "/proc/%d/task/%d/comm", (int)pid, (int)tid);
-    if (kperf__read_file(path, buf, sizeof buf) <= 0) {
-        snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
-        if (kperf__read_file(path, buf, sizeof buf) <= 0) return;
-    }
-    buf[15] = 0; /* TASK_COMM_LEN */
-    memcpy(comm, buf, strlen(buf) + 1);
-}
-
-static uint64_t kperf__task_u64(double v) { return v <= 0 ? 0 : (uint64_t)(v + 0.5); }
-
-KPERF_API int kperf_task_read(kperf_task *t, kperf_task_data **out) {
-    if (!t || !out) return kperf__fail(EINVAL, "kperf_task_read: NULL argument");
-    *out = NULL;
-    kperf_counts n;
-    int rc = kperf_counter_read(t->counter, &n);
-    if (rc < 0) return rc;
-    size_t pool = 0;
-    for (size_t e = 0; e < n.nevents; e++)
-        pool += strlen(t->names ? t->names[e] : n.events[e].name) + 1;
-    kperf_task_data *d = (kperf_task_data *)kperf__calloc(1, n.nrows * sizeof *d + pool);
-    if (!d) return kperf__fail(ENOMEM, "out of memory for %zu records", n.nrows);
-    char *names = (char *)(d + n.nrows), **at = (char **)kperf__calloc(n.nevents + 1, sizeof *at);
-    if (!at) return KPERF_FREE(d), kperf__fail(ENOMEM, "out of memory");
-    for (size_t e = 0; e < n.nevents; e++) {
-        const char *s = t->names ? t->names[e] : n.events[e].name;
-        at[e] = strcpy(names, s), names += strlen(s) + 1;
-    }
-    uint64_t ts = kperf__now_ns();
-    for (size_t i = 0; i < n.nrows; i++) {
-        const kperf_count_row *r = &n.rows[i];
-        kperf_task_data *x = &d[i];
-        x->event = at[r->event], x->ts = ts;
-        x->pid = r->pid, x->tid = r->tid, x->cpu = r->cpu, x->exited = r->exited;
-        memset(&x->topo, 0xff, sizeof x->topo); /* every field -1 */
-        if (r->cpu >= 0) kperf_topology_cpu(t->topo, r->cpu, &x->topo);
-        kperf__task_comm(r->pid, r->tid, x->comm);
-        x->count = kperf__task_u64(r->v.delta), x->total = kperf__task_u64(r->v.value);
-        x->count_percent = r->v.percent / 100.0;
-    }
-    KPERF_FREE(at);
-    *out = d;
-    return (int)n.nrows;
-}
-
-KPERF_API void kperf_task_data_free(kperf_task_data *data) { KPERF_FREE(data); }
-
-KPERF_API void kperf_task_close(kperf_task *t) {
-    if (!t) return;
-    kperf_counter_close(t->counter);
-    kperf_topology_close(t->topo);
-    KPERF_FREE(t->names);
-    KPERF_FREE(t);
-}
-// <<task
 
 // >>ringbuf -----------------------------------------------------------------------------
 /* The decoder reads fields through a bounded cursor: any read past the end marks the cursor
@@ -7116,7 +7110,7 @@ static void kperf__pd_add(kperf__pdrec *r, const void *p, size_t n) {
 static void kperf__pd_u32(kperf__pdrec *r, uint32_t v) { kperf__pd_add(r, &v, 4); }
 static void kperf__pd_u64(kperf__pdrec *r, uint64_t v) { kperf__pd_add(r, &v, 8); }
 static void kperf__pd_pad(kperf__pdrec *r, size_t align) {
-    static const unsigned char z[64];
+    static const unsigned char z[64] = {0};
     size_t n = (align - r->n % align) % align;
     kperf__pd_add(r, z, n);
 }
@@ -7131,7 +7125,7 @@ static void kperf__pd_fstr(kperf__pdrec *r, const char *s) {
     kperf__pd_u32(r, len);
     size_t start = r->n;
     kperf__pd_add(r, s, strlen(s) + 1);
-    static const unsigned char z[64];
+    static const unsigned char z[64] = {0};
     kperf__pd_add(r, z, len - (r->n - start));
 }
 
@@ -7568,7 +7562,7 @@ static int kperf__pd_tracing_blob(kperf_perfdata *w, const char *root, kperf__pd
 /* The TRACING_DATA record and the blob after it (nothing when the blob is empty). */
 static void kperf__pd_tracing_data(kperf_perfdata *w, const kperf__pdblob *x) {
     if (x->n) {
-        static const unsigned char z[8];
+        static const unsigned char z[8] = {0};
         size_t pad = (8 - x->n % 8) % 8;
         struct {
             struct perf_event_header h;
@@ -9141,6 +9135,19 @@ KPERF_API int kperf_syscall_pairer_feed(kperf_syscall_pairer *p, const kperf_sys
     return kperf__sc_enter(p, t, &h, fn, user);
 }
 
+KPERF_API size_t kperf_syscall_pairer_lost(kperf_syscall_pairer *p, int32_t cpu) {
+    size_t n = 0;
+    for (size_t i = 0; p && i < p->capthr; i++) {
+        kperf__sc_thread *t = &p->thr[i];
+        if (!t->tid || !t->pending.valid || (cpu >= 0 && t->pending.cpu != cpu)) continue;
+        p->stats[kperf__sc_final(p, t->pending.stat)].s.unfinished++;
+        t->pending.valid = false;
+        p->c.pending--;
+        n++;
+    }
+    return n;
+}
+
 KPERF_API void kperf_syscall_pairer_counts(const kperf_syscall_pairer *p,
                                            kperf_syscall_counts *out) {
     if (!out) return;
@@ -9551,6 +9558,10 @@ KPERF__PRIV int kperf__sc_on_data(const kperf_record *rec, void *user) {
     kperf_syscalls *s = (kperf_syscalls *)user;
     if (rec->type == KPERF_RECORD_COMM) {
         kperf_syscall_pairer_comm(s->p, (int32_t)rec->comm.tid, rec->comm.comm);
+        return 0;
+    }
+    if (rec->type == KPERF_RECORD_LOST) { /* the exits of that CPU's pending entries may be gone */
+        kperf_syscall_pairer_lost(s->p, rec->cpu > (uint32_t)INT32_MAX ? -1 : (int32_t)rec->cpu);
         return 0;
     }
     if (rec->type != KPERF_RECORD_SAMPLE || !rec->sample.raw) return 0;
@@ -10673,6 +10684,554 @@ KPERF_API int kperf_device_compute(const kperf_device *d, const kperf_device_cou
     return (int)n;
 }
 // <<device
+
+// >>task --------------------------------------------------------------------------------
+
+/* ---- blocks: the records of one read, their strings and arrays in one allocation ------
+ * (kperf_task_read, and the libkperf shim's PmuData/PmuTraceData arrays) */
+
+typedef struct kperf__blk_chunk {
+    struct kperf__blk_chunk *next;
+    size_t used, cap;
+} kperf__blk_chunk;
+
+#define KPERF__BLK_MAGIC 0x6b70657266646174ull /* "kperfdat" */
+
+typedef struct kperf__blk {
+    uint64_t magic;
+    kperf__blk_chunk *chunks;
+    size_t n, cap;          /* records used / allocated */
+    void *data;             /* the record array, after two back pointers */
+    int kind;               /* for the block's owner (the shim: the task kind) */
+    int pd;                 /* for the block's owner (the shim: the descriptor) */
+    uint64_t elapsed_ns;    /* for the block's owner (the shim: device reads) */
+    void *extra;            /* freed with the block (the shim: device counts) */
+} kperf__blk;
+
+static void *kperf__blk_alloc(kperf__blk *b, size_t size) {
+    size = (size + 15) & ~(size_t)15;
+    kperf__blk_chunk *c = b->chunks;
+    if (!c || c->cap - c->used < size) {
+        size_t cap = size > 16384 ? size : 16384;
+        c = (kperf__blk_chunk *)KPERF_MALLOC(sizeof(kperf__blk_chunk) + 16 + cap);
+        if (!c) return NULL;
+        c->next = b->chunks, c->used = 0, c->cap = cap;
+        b->chunks = c;
+    }
+    char *base = (char *)(((uintptr_t)(c + 1) + 15) & ~(uintptr_t)15);
+    void *p = base + c->used;
+    c->used += size;
+    memset(p, 0, size);
+    return p;
+}
+
+static char *kperf__blk_strdup(kperf__blk *b, const char *s) {
+    if (!s) return NULL;
+    size_t n = strlen(s) + 1;
+    char *p = (char *)kperf__blk_alloc(b, n);
+    if (p) memcpy(p, s, n);
+    return p;
+}
+
+static void *kperf__blk_memdup(kperf__blk *b, const void *s, size_t n) {
+    if (!s || !n) return NULL;
+    void *p = kperf__blk_alloc(b, n);
+    if (p) memcpy(p, s, n);
+    return p;
+}
+
+static kperf__blk *kperf__blk_new(size_t elem, int kind, int pd) {
+    kperf__blk *b = (kperf__blk *)KPERF_MALLOC(sizeof *b);
+    if (!b) return NULL;
+    memset(b, 0, sizeof *b);
+    b->magic = KPERF__BLK_MAGIC, b->kind = kind, b->pd = pd;
+    b->cap = 64;
+    b->data = KPERF_MALLOC(sizeof(kperf__blk *) * 2 + elem * b->cap);
+    if (!b->data) return KPERF_FREE(b), (kperf__blk *)NULL;
+    return b;
+}
+
+/* The record array is preceded by a pointer back to its block (two slots keep the array
+ * 16-byte aligned). */
+static void *kperf__blk_records(kperf__blk *b) { return (kperf__blk **)b->data + 2; }
+
+static kperf__blk *kperf__blk_of(const void *records) {
+    if (!records) return NULL;
+    kperf__blk *b = ((kperf__blk *const *)records)[-2];
+    return b && b->magic == KPERF__BLK_MAGIC ? b : NULL;
+}
+
+/* Appends one zeroed record; NULL on out of memory. */
+static void *kperf__blk_push(kperf__blk *b, size_t elem) {
+    if (b->n == b->cap) {
+        size_t cap = b->cap * 2;
+        void *d = KPERF_REALLOC(b->data, sizeof(kperf__blk *) * 2 + elem * cap);
+        if (!d) return NULL;
+        b->data = d, b->cap = cap;
+    }
+    char *r = (char *)kperf__blk_records(b) + elem * b->n++;
+    memset(r, 0, elem);
+    return r;
+}
+
+static void kperf__blk_free(kperf__blk *b) {
+    if (!b) return;
+    for (kperf__blk_chunk *c = b->chunks, *nx; c; c = nx) nx = c->next, KPERF_FREE(c);
+    KPERF_FREE(b->extra);
+    b->magic = 0;
+    KPERF_FREE(b->data);
+    KPERF_FREE(b);
+}
+
+/* Hands the records to the caller: NULL when empty (the block is freed then). */
+static int kperf__blk_finish(kperf__blk *b, void **out) {
+    int n = (int)b->n;
+    ((kperf__blk **)b->data)[0] = b;
+    ((kperf__blk **)b->data)[1] = b;
+    if (n == 0 && !b->extra) {
+        kperf__blk_free(b);
+        *out = NULL;
+        return 0;
+    }
+    *out = kperf__blk_records(b);
+    return n;
+}
+
+/* ---- the task ------------------------------------------------------------------------ */
+
+struct kperf_task {
+    kperf_task_kind kind;
+    kperf_counter *counter;     /* COUNTING */
+    kperf_sampler *sampler;     /* SAMPLING */
+    kperf_syscalls *sys;        /* TRACING */
+    const kperf_task_source *source; /* SPE_SAMPLING (kperf_spe.h) */
+    void *src_state;
+    kperf_topology *topo;
+    char **names;               /* per opened event: the caller's name, NULL = the library's */
+    int *groups;                /* per opened event: its group number */
+    size_t nnames;
+    double *debt;               /* COUNTING: per event, count drops not yet subtracted */
+    size_t ndebt;
+    int callchain;              /* SAMPLING */
+    kperf_record_fn on_record;
+    kperf_task_unwind_fn unwind;
+    void *hook_user;
+    uint64_t *ips;              /* SAMPLING: the row's call chain */
+    pid_t comm_tid[8];          /* a small tid -> comm cache */
+    char comm[8][16];
+    unsigned comm_next;
+};
+
+/* Builds the perf spec of a task: with @p braces, events with the same group number
+ * become one {group} at the place of the first (a number used once is no group); -1 (or
+ * no groups) stands alone. names[]/groups[] receive each entry's name and group number in
+ * spec order (the names point into @p a). */
+static int kperf__task_spec(const kperf_task_attr *a, bool braces, char **spec,
+                            const char ***names, int **groups) {
+    size_t len = 1;
+    for (size_t i = 0; i < a->nevents; i++) {
+        if (!a->events[i] || !a->events[i][0])
+            return kperf__fail(EINVAL, "kperf_task_open: event %zu is empty", i);
+        len += strlen(a->events[i]) + 3;
+    }
+    char *s = (char *)kperf__calloc(len, 1);
+    const char **nm = (const char **)kperf__calloc(a->nevents + 1, sizeof *nm);
+    int *gr = (int *)kperf__calloc(a->nevents + 1, sizeof *gr);
+    bool *done = (bool *)kperf__calloc(a->nevents + 1, sizeof *done);
+    if (!s || !nm || !gr || !done) {
+        KPERF_FREE(s), KPERF_FREE(nm), KPERF_FREE(gr), KPERF_FREE(done);
+        return kperf__fail(ENOMEM, "out of memory");
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < a->nevents; i++) {
+        if (done[i]) continue;
+        int g = a->groups ? a->groups[i] : -1;
+        bool grouped = false;
+        for (size_t j = i + 1; braces && g >= 0 && j < a->nevents && !grouped; j++)
+            grouped = a->groups[j] == g;
+        strcat(s, *s ? "," : "");
+        strcat(s, grouped ? "{" : "");
+        for (size_t j = i; j < a->nevents; j++) {
+            if (done[j] || (j != i && (!grouped || a->groups[j] != g))) continue;
+            if (j != i) strcat(s, ",");
+            strcat(s, a->events[j]);
+            done[j] = true, nm[k] = a->events[j], gr[k++] = a->groups ? a->groups[j] : -1;
+        }
+        strcat(s, grouped ? "}" : "");
+    }
+    KPERF_FREE(done);
+    *spec = s, *names = nm, *groups = gr;
+    return 0;
+}
+
+/* Gives each of the @p nopened events a name and a group: the caller's name when its entry
+ * opened one event, NULL (the library's name) when it expanded to several (a glob, a PMU
+ * without its instance suffix). */
+static int kperf__task_names(kperf_task *t, const char **nm, const int *gr, size_t nent,
+                             size_t nopened) {
+    t->names = (char **)kperf__calloc(nopened + 1, sizeof *t->names);
+    t->groups = (int *)kperf__calloc(nopened + 1, sizeof *t->groups);
+    if (!t->names || !t->groups) return kperf__fail(ENOMEM, "out of memory");
+    t->nnames = nopened;
+    size_t k = 0;
+    for (size_t i = 0; i < nent && k < nopened; i++) {
+        size_t n = 1;
+        if (nopened != nent) {
+            kperf_evlist *l = NULL;
+            if (kperf_evlist_parse(&l, nm[i], NULL) == 0) n = l->nevents;
+            kperf_evlist_free(l);
+        }
+        for (size_t j = 0; j < n && k < nopened; j++, k++) {
+            t->names[k] = n == 1 ? kperf__strdup(nm[i]) : NULL;
+            if (n == 1 && !t->names[k]) return kperf__fail(ENOMEM, "out of memory");
+            t->groups[k] = gr[i];
+        }
+    }
+    for (; k < nopened; k++) t->groups[k] = -1;
+    return 0;
+}
+
+static int kperf__task_open_counting(kperf_task *t, const kperf_task_attr *a) {
+    char *spec = NULL;
+    const char **nm = NULL;
+    int *gr = NULL;
+    int rc = kperf__task_spec(a, true, &spec, &nm, &gr);
+    if (rc < 0) return rc;
+    kperf_counter_desc d;
+    memset(&d, 0, sizeof d);
+    d.events = spec, d.sysfs_root = a->sysfs_root;
+    d.pids = a->pids, d.npids = a->npids, d.cpus = a->cpus, d.ncpus = a->ncpus;
+    d.all_cpus = !a->npids && !a->ncpus;
+    d.include_kernel = a->include_kernel, d.exclude_user = a->exclude_user;
+    d.inherit = d.per_thread = a->include_new_fork && a->npids;
+    rc = kperf_counter_open(&t->counter, &d);
+    KPERF_FREE(spec);
+    if (rc == 0)
+        rc = kperf__task_names(t, nm, gr, a->nevents, t->counter->plan->evl->nevents);
+    KPERF_FREE(nm), KPERF_FREE(gr);
+    return rc;
+}
+
+static int kperf__task_open_sampling(kperf_task *t, const kperf_task_attr *a) {
+    char *spec = NULL;
+    const char **nm = NULL;
+    int *gr = NULL;
+    int rc = kperf__task_spec(a, false, &spec, &nm, &gr);
+    if (rc < 0) return rc;
+    kperf_sampler_desc d;
+    memset(&d, 0, sizeof d);
+    d.events = spec;
+    d.freq = a->freq, d.period = a->period;
+    d.callchain = a->callchain != 0;
+    d.dwarf_callchain = a->callchain == 2;
+    d.include_kernel = a->include_kernel, d.exclude_user = a->exclude_user;
+    d.branch_filter = a->branch_filter;
+    d.pids = a->pids, d.npids = a->npids, d.cpus = a->cpus, d.ncpus = a->ncpus;
+    d.all_cpus = !a->npids && !a->ncpus;
+    d.inherit = a->npids > 0;
+    rc = kperf_sampler_open(&t->sampler, &d);
+    KPERF_FREE(spec);
+    if (rc == 0)
+        rc = kperf__task_names(t, nm, gr, a->nevents, kperf_sampler_nevents(t->sampler));
+    KPERF_FREE(nm), KPERF_FREE(gr);
+    t->callchain = a->callchain;
+    t->on_record = a->on_record, t->unwind = a->unwind, t->hook_user = a->hook_user;
+    if (rc == 0 && !(t->ips = (uint64_t *)kperf__calloc(256, sizeof *t->ips)))
+        rc = kperf__fail(ENOMEM, "out of memory");
+    return rc;
+}
+
+static int kperf__task_open_tracing(kperf_task *t, const kperf_task_attr *a) {
+    kperf_syscalls_desc d;
+    memset(&d, 0, sizeof d);
+    d.funcs = a->syscalls, d.nfuncs = a->nsyscalls;
+    d.pids = a->pids, d.npids = a->npids, d.cpus = a->cpus, d.ncpus = a->ncpus;
+    d.all_cpus = !a->npids && !a->ncpus;
+    d.inherit = a->npids > 0;
+    return kperf_syscalls_open(&t->sys, &d);
+}
+
+KPERF_API int kperf_task_open(kperf_task **out, kperf_task_kind kind, const kperf_task_attr *attr) {
+    if (!out) return kperf__fail(EINVAL, "kperf_task_open: out is NULL");
+    *out = NULL;
+    if (!attr) return kperf__fail(EINVAL, "kperf_task_open: attr is NULL");
+    if ((kind == KPERF_TASK_COUNTING || kind == KPERF_TASK_SAMPLING) &&
+        (!attr->nevents || !attr->events))
+        return kperf__fail(EINVAL, "kperf_task_open: no events (attr.events, attr.nevents)");
+    if ((attr->npids && !attr->pids) || (attr->ncpus && !attr->cpus) ||
+        (attr->nsyscalls && !attr->syscalls))
+        return kperf__fail(EINVAL, "kperf_task_open: a count is set but its list is NULL");
+    kperf_task *t = (kperf_task *)kperf__calloc(1, sizeof *t);
+    if (!t) return kperf__fail(ENOMEM, "out of memory");
+    t->kind = kind;
+    int rc;
+    switch (kind) {
+    case KPERF_TASK_COUNTING: rc = kperf__task_open_counting(t, attr); break;
+    case KPERF_TASK_SAMPLING: rc = kperf__task_open_sampling(t, attr); break;
+    case KPERF_TASK_TRACING: rc = kperf__task_open_tracing(t, attr); break;
+    case KPERF_TASK_SPE_SAMPLING:
+        if (!attr->source) {
+            rc = kperf__fail(KPERF_ENOTSUP, "kperf_task_open: SPE sampling needs "
+                                            "attr.source = kperf_spe_task_source() (kperf_spe.h)");
+            break;
+        }
+        t->source = attr->source;
+        rc = t->source->open(&t->src_state, attr);
+        break;
+    default:
+        rc = kperf__fail(KPERF_ENOTSUP, "kperf_task_open: unknown task kind %d", (int)kind);
+    }
+    if (rc == 0 && kind != KPERF_TASK_TRACING) rc = kperf_topology_open(&t->topo, attr->sysfs_root);
+    if (rc < 0) return kperf_task_close(t), rc;
+    *out = t;
+    return 0;
+}
+
+KPERF_API kperf_task_kind kperf_task_get_kind(const kperf_task *t) {
+    return t ? t->kind : KPERF_TASK_COUNTING;
+}
+
+KPERF_API int kperf_task_start(kperf_task *t) {
+    if (!t) return kperf__fail(EINVAL, "kperf_task_start: task is NULL");
+    switch (t->kind) {
+    case KPERF_TASK_COUNTING: return kperf_counter_start(t->counter);
+    case KPERF_TASK_SAMPLING: return kperf_sampler_start(t->sampler);
+    case KPERF_TASK_TRACING: return kperf_syscalls_start(t->sys);
+    default: return t->source->start(t->src_state);
+    }
+}
+
+KPERF_API int kperf_task_stop(kperf_task *t) {
+    if (!t) return kperf__fail(EINVAL, "kperf_task_stop: task is NULL");
+    switch (t->kind) {
+    case KPERF_TASK_COUNTING: return kperf_counter_stop(t->counter);
+    case KPERF_TASK_SAMPLING: return kperf_sampler_stop(t->sampler);
+    case KPERF_TASK_TRACING: return kperf_syscalls_stop(t->sys);
+    default: return t->source->stop(t->src_state);
+    }
+}
+
+/* The command name of a thread, else of its process, else "" (a small cache by tid). */
+static void kperf__task_comm(kperf_task *t, pid_t pid, pid_t tid, char comm[16]) {
+    char path[64], buf[32];
+    comm[0] = 0;
+    if (tid <= 0) tid = pid;
+    if (tid <= 0) return;
+    for (unsigned i = 0; i < 8; i++)
+        if (t->comm_tid[i] == tid) {
+            memcpy(comm, t->comm[i], 16);
+            return;
+        }
+    snprintf(path, sizeof path, "/proc/%d/task/%d/comm", (int)(pid > 0 ? pid : tid), (int)tid);
+    if (kperf__read_file(path, buf, sizeof buf) <= 0) {
+        snprintf(path, sizeof path, "/proc/%d/comm", (int)(pid > 0 ? pid : tid));
+        if (kperf__read_file(path, buf, sizeof buf) <= 0) return;
+    }
+    buf[15] = 0; /* TASK_COMM_LEN */
+    memcpy(comm, buf, strlen(buf) + 1);
+    unsigned k = t->comm_next++ % 8;
+    t->comm_tid[k] = tid;
+    memcpy(t->comm[k], comm, 16);
+}
+
+static uint64_t kperf__task_u64(double v) { return v <= 0 ? 0 : (uint64_t)(v + 0.5); }
+
+/* Fills the fields every kind shares: topology of the CPU, the command name when "". */
+static void kperf__task_common(kperf_task *t, kperf_task_data *x) {
+    memset(&x->topo, 0xff, sizeof x->topo); /* every field -1 */
+    if (x->cpu >= 0 && t->topo) kperf_topology_cpu(t->topo, x->cpu, &x->topo);
+    if (!x->comm[0] && (x->tid > 0 || x->pid > 0)) kperf__task_comm(t, x->pid, x->tid, x->comm);
+}
+
+static const char *kperf__task_evname(const kperf_task *t, size_t e, const char *fallback) {
+    return e < t->nnames && t->names[e] ? t->names[e] : (fallback ? fallback : "");
+}
+
+static int kperf__task_read_counting(kperf_task *t, kperf_task_fn fn, void *user) {
+    kperf_counts n;
+    int rc = kperf_counter_read(t->counter, &n);
+    if (rc < 0) return rc;
+    /* A thread that exits between two reads can move its count from its parent's row to
+     * its own exited row: the parent's delta is then negative. Such a drop is kept as a
+     * per-event debt and taken from the event's positive deltas, so that the sum of an
+     * event's counts over reads stays exact. */
+    if (t->ndebt < n.nevents) {
+        double *nd = (double *)KPERF_REALLOC(t->debt, (n.nevents + 1) * sizeof *nd);
+        if (!nd) return kperf__fail(ENOMEM, "out of memory");
+        for (size_t e = t->ndebt; e <= n.nevents; e++) nd[e] = 0;
+        t->debt = nd, t->ndebt = n.nevents;
+    }
+    for (size_t i = 0; i < n.nrows; i++)
+        if (n.rows[i].v.delta < 0 && (size_t)n.rows[i].event < n.nevents)
+            t->debt[n.rows[i].event] -= n.rows[i].v.delta;
+    uint64_t ts = kperf__now_ns();
+    for (size_t i = 0; i < n.nrows; i++) {
+        const kperf_count_row *r = &n.rows[i];
+        size_t e = (size_t)r->event;
+        kperf_task_data x;
+        memset(&x, 0, sizeof x);
+        x.event = kperf__task_evname(t, e, e < n.nevents ? n.events[e].name : NULL);
+        x.group = e < t->nnames ? t->groups[e] : -1;
+        x.ts = ts;
+        x.pid = r->pid, x.tid = r->tid, x.cpu = r->cpu, x.exited = r->exited;
+        kperf__task_common(t, &x);
+        double delta = r->v.delta > 0 ? r->v.delta : 0;
+        if (delta > 0 && e < n.nevents && t->debt[e] > 0) {
+            double pay = t->debt[e] < delta ? t->debt[e] : delta;
+            delta -= pay, t->debt[e] -= pay;
+        }
+        x.count = kperf__task_u64(delta), x.total = kperf__task_u64(r->v.value);
+        /* libkperf's countPercent: 1 for a counter that never had to share (or never ran) */
+        x.count_percent = r->v.enabled ? (double)r->v.running / (double)r->v.enabled : 1.0;
+        if ((rc = fn(&x, user)) < 0) return rc;
+    }
+    return (int)n.nrows;
+}
+
+typedef struct kperf__task_rd {
+    kperf_task *t;
+    kperf_task_fn fn;
+    void *user;
+    int n, err;
+} kperf__task_rd;
+
+static int kperf__task_on_record(const kperf_record *rec, void *user) {
+    kperf__task_rd *r = (kperf__task_rd *)user;
+    kperf_task *t = r->t;
+    if (t->on_record) t->on_record(rec, t->hook_user);
+    if (rec->type != KPERF_RECORD_SAMPLE) return 0;
+    const kperf_sample *smp = &rec->sample;
+    kperf_task_data x;
+    memset(&x, 0, sizeof x);
+    size_t e = rec->event >= 0 ? (size_t)rec->event : (size_t)-1;
+    x.event = kperf__task_evname(t, e, kperf_sampler_event_name(t->sampler, e));
+    x.group = e < t->nnames ? t->groups[e] : -1;
+    x.ts = smp->time;
+    x.pid = (pid_t)smp->pid, x.tid = (pid_t)smp->tid, x.cpu = (int)smp->cpu;
+    x.period = smp->period, x.count = 1, x.count_percent = 1.0;
+    const char *comm = kperf_sampler_comm(t->sampler, smp->pid);
+    if (comm) snprintf(x.comm, sizeof x.comm, "%s", comm);
+    kperf__task_common(t, &x);
+    /* the call chain: the sampled ip, the kernel's chain, or the unwinder's */
+    const uint64_t *ips = &smp->ip;
+    uint32_t nips = 1;
+    if (t->callchain && smp->nips) ips = smp->ips, nips = smp->nips;
+    if (t->callchain == 2 && t->unwind && smp->stack && smp->regs_abi) {
+        int k = t->unwind(t->hook_user, smp, t->sampler->layout.regs_user_mask, t->ips, 256);
+        if (k > 0) ips = t->ips, nips = (uint32_t)k;
+    }
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < nips && k < 256; i++)
+        if (ips[i] < KPERF_CONTEXT_MAX) t->ips[k++] = ips[i]; /* in place when ips is t->ips */
+    x.ips = t->ips, x.nips = k;
+    x.raw = smp->raw_size ? smp->raw : NULL, x.raw_size = smp->raw_size;
+    x.branches = smp->nbranches ? smp->branches : NULL, x.nbranches = smp->nbranches;
+    x.sample = smp;
+    int rc = r->fn(&x, r->user);
+    if (rc < 0) return r->err = rc;
+    r->n++;
+    return 0;
+}
+
+static int kperf__task_on_call(const kperf_syscall_call *c, void *user) {
+    kperf__task_rd *r = (kperf__task_rd *)user;
+    kperf_task_data x;
+    memset(&x, 0, sizeof x);
+    x.event = c->name ? c->name : "";
+    x.ts = c->start, x.duration = c->duration, x.ret = c->ret;
+    x.pid = c->pid, x.tid = c->tid, x.cpu = c->cpu, x.group = -1;
+    x.count = 1, x.count_percent = 1.0;
+    snprintf(x.comm, sizeof x.comm, "%s", c->comm);
+    memset(&x.topo, 0xff, sizeof x.topo);
+    int rc = r->fn(&x, r->user);
+    if (rc < 0) return r->err = rc;
+    r->n++;
+    return 0;
+}
+
+/* A source's row: the task adds topology and comm before passing it on. */
+static int kperf__task_on_source(const kperf_task_data *row, void *user) {
+    kperf__task_rd *r = (kperf__task_rd *)user;
+    kperf_task_data x = *row;
+    kperf__task_common(r->t, &x);
+    int rc = r->fn(&x, r->user);
+    if (rc < 0) return r->err = rc;
+    r->n++;
+    return 0;
+}
+
+KPERF_API int kperf_task_read_each(kperf_task *t, kperf_task_fn fn, void *user) {
+    if (!t || !fn) return kperf__fail(EINVAL, "kperf_task_read_each: NULL argument");
+    if (t->kind == KPERF_TASK_COUNTING) return kperf__task_read_counting(t, fn, user);
+    kperf__task_rd r;
+    memset(&r, 0, sizeof r);
+    r.t = t, r.fn = fn, r.user = user;
+    int rc;
+    switch (t->kind) {
+    case KPERF_TASK_SAMPLING: rc = kperf_sampler_read(t->sampler, kperf__task_on_record, &r); break;
+    case KPERF_TASK_TRACING: rc = kperf_syscalls_read(t->sys, kperf__task_on_call, &r); break;
+    default: rc = t->source->read(t->src_state, kperf__task_on_source, &r); break;
+    }
+    if (r.err) return r.err;
+    return rc < 0 ? rc : r.n;
+}
+
+typedef struct kperf__task_collect {
+    kperf__blk *b;
+    const char *last_event, *last_copy; /* consecutive rows of one event share a copy */
+} kperf__task_collect;
+
+static int kperf__task_keep(const kperf_task_data *row, void *user) {
+    kperf__task_collect *c = (kperf__task_collect *)user;
+    kperf_task_data *x = (kperf_task_data *)kperf__blk_push(c->b, sizeof *x);
+    if (!x) return -ENOMEM;
+    *x = *row;
+    if (row->event != c->last_event || !c->last_copy)
+        c->last_copy = kperf__blk_strdup(c->b, row->event), c->last_event = row->event;
+    x->event = c->last_copy;
+    x->sample = NULL;
+    x->ips = (const uint64_t *)kperf__blk_memdup(c->b, row->ips, row->nips * sizeof *row->ips);
+    x->raw = kperf__blk_memdup(c->b, row->raw, row->raw_size);
+    x->branches = (const kperf_branch *)kperf__blk_memdup(c->b, row->branches,
+                                                         row->nbranches * sizeof *row->branches);
+    if (!x->event || (row->nips && !x->ips) || (row->raw_size && !x->raw) ||
+        (row->nbranches && !x->branches))
+        return -ENOMEM;
+    return 0;
+}
+
+KPERF_API int kperf_task_read(kperf_task *t, kperf_task_data **out) {
+    if (!t || !out) return kperf__fail(EINVAL, "kperf_task_read: NULL argument");
+    *out = NULL;
+    kperf__task_collect c;
+    memset(&c, 0, sizeof c);
+    if (!(c.b = kperf__blk_new(sizeof(kperf_task_data), (int)t->kind, 0)))
+        return kperf__fail(ENOMEM, "out of memory");
+    int rc = kperf_task_read_each(t, kperf__task_keep, &c);
+    if (rc < 0) {
+        kperf__blk_free(c.b);
+        return rc == -ENOMEM ? kperf__fail(ENOMEM, "kperf_task_read: out of memory") : rc;
+    }
+    return kperf__blk_finish(c.b, (void **)out);
+}
+
+KPERF_API void kperf_task_data_free(kperf_task_data *data) { kperf__blk_free(kperf__blk_of(data)); }
+
+KPERF_API void kperf_task_close(kperf_task *t) {
+    if (!t) return;
+    kperf_counter_close(t->counter);
+    kperf_sampler_close(t->sampler);
+    kperf_syscalls_close(t->sys);
+    if (t->source) t->source->close(t->src_state);
+    kperf_topology_close(t->topo);
+    for (size_t i = 0; i < t->nnames; i++) KPERF_FREE(t->names[i]);
+    KPERF_FREE(t->names);
+    KPERF_FREE(t->groups);
+    KPERF_FREE(t->debt);
+    KPERF_FREE(t->ips);
+    KPERF_FREE(t);
+}
+// <<task
 
 
 

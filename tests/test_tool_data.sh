@@ -60,10 +60,12 @@ F=$B/progs/fork_threads
 $K record -g -o "$tmp/ft.data" -- $F 0.2 2>/dev/null
 $K report -i "$tmp/ft.data" -n 100 >"$tmp/ft.txt"
 if [ $have_perf = 1 ]; then
-    # perf's self samples per symbol ("@@GLIBC_x" versions dropped) against kperf's
-    perf report -i "$tmp/ft.data" --stdio --no-children --sort sym -n -g none 2>/dev/null \
-        | awk '$3 == "[.]" { sub(/@.*/, "", $4); print $4, $2 }' | sort >"$tmp/p.rows"
-    awk 'NR > 2 && $3 > 0 { print $4, $3 }' "$tmp/ft.txt" | sort >"$tmp/k.rows"
+    # perf's self samples per symbol of the program and the vDSO against kperf's (libc's
+    # aliases are named differently by the two: __open_nocancel, __GI___open64_nocancel)
+    perf report -i "$tmp/ft.data" --stdio --no-children --sort dso,sym -n -g none 2>/dev/null \
+        | awk '$4 == "[.]" && ($3 == "fork_threads" || $3 == "[vdso]") { print $5, $2 }' \
+        | sort >"$tmp/p.rows"
+    awk 'NR > 2 && $3 > 0 { print $4, $3 }' "$tmp/ft.txt" | sort | join - <(cut -d' ' -f1 "$tmp/p.rows") >"$tmp/k.rows"
     if [ -s "$tmp/p.rows" ] && cmp -s "$tmp/p.rows" "$tmp/k.rows"; then ok report_fork_like_perf
     else fail report_fork_like_perf "$(diff "$tmp/p.rows" "$tmp/k.rows" | head -6 | tr '\n' '|')"; fi
 else skip report_fork_like_perf "perf not installed"; fi
@@ -91,3 +93,39 @@ msg=$(cd "$tmp" && $K record -- /no/such/program 2>&1); rc=$?
 n=$(grep -c "cannot run '/no/such/program': No such file or directory" <<<"$msg")
 if [ $rc = 127 ] && [ "$n" = 1 ] && [ ! -e "$tmp/perf.data" ]; then ok record_missing_command
 else fail record_missing_command "rc $rc, message x$n, file: $(ls "$tmp")"; fi
+
+# --- the option layer, the same on every command it carries ---------------------------
+for c in stat trace syscalls; do
+    h=$($K $c --help 2>&1); rc=$?
+    h2=$($K help $c 2>&1)
+    if [ $rc = 0 ] && [[ $h == "usage: kperf $c "* ]] && [ "$h" = "$h2" ] \
+        && [[ $h == *"-p, --pid PIDS"* ]] && [[ $h == *"-C, --cpu CPUS"* ]]; then ok "cli_help_$c"
+    else fail "cli_help_$c" "rc $rc: $(head -2 <<<"$h")"; fi
+    msg=$($K $c -p 2>&1); rc=$?
+    check "cli_missing_arg_$c" "$rc:$msg" "2:kperf $c: option -p/--pid needs a value (PIDS); see 'kperf $c --help'"
+    msg=$($K $c --all-cpsu 2>&1); rc=$?
+    check "cli_suggest_option_$c" "$rc:$msg" "2:kperf $c: unknown option '--all-cpsu' (did you mean --all-cpus?); see 'kperf $c --help'"
+    msg=$($K $c -e x -C 1-x -- true 2>&1); rc=$?
+    [[ $rc = 2 && $msg == "kperf $c: bad CPU list '1-x'"* ]] && ok "cli_bad_cpus_$c" || fail "cli_bad_cpus_$c" "rc $rc: $msg"
+done
+msg=$($K staat 2>&1); rc=$?
+[[ $rc = 2 && $msg == "kperf: unknown command 'staat' (did you mean 'stat'?)"* ]] && ok cli_suggest_command || fail cli_suggest_command "rc $rc: $msg"
+
+# --- stat parity with perf ------------------------------------------------------------
+G=syscalls:sys_enter_getpid
+C=$B/progs/count_getpid
+if [ $have_tp = 1 ]; then
+    $K stat -r 3 -x, -e $G -- $C 200 2>"$tmp/r.csv"
+    check stat_repeat_mean "$(awk -F, '$3 == "'$G'" {print $1, $4}' "$tmp/r.csv")" "200 0.00%"
+    $K stat --per-thread -x, -e $G -- $C 150 2 2>"$tmp/pt.csv"
+    rows=$(awk -F, '$2 == 150 && $1 ~ /^count_getpid-[0-9]+$/' "$tmp/pt.csv" | wc -l)
+    check stat_per_thread_rows "$rows $(wc -l <"$tmp/pt.csv")" "3 3"
+    $K stat -p $$ -e $G -d 0.2 2>"$tmp/hp.txt"
+    grep -q "Performance counter stats for process id '$$':" "$tmp/hp.txt" && ok stat_header_pid || fail stat_header_pid "$(head -3 "$tmp/hp.txt")"
+else
+    for t in stat_repeat_mean stat_per_thread_rows stat_header_pid; do skip $t "tracefs syscalls events not readable"; done
+fi
+msg=$($K stat -- /no/such/program 2>&1); rc=$?
+check stat_cannot_start "$rc:$msg" "127:kperf stat: cannot run '/no/such/program': No such file or directory"
+$K stat -x, -e task-clock -- $C 100 2>"$tmp/tc.csv"
+check stat_cpus_utilized "$(awk -F, '$3 == "task-clock" {print $7}' "$tmp/tc.csv")" "CPUs utilized"
