@@ -524,7 +524,7 @@ KPERF_API void kperf_spe_stats_read(const kperf_spe *s, kperf_spe_stats *out);
 KPERF_API void kperf_spe_close(kperf_spe *s);
 
 /** @brief SPE sampling for kperf.h's task model: set kperf_task_attr::source to it and
- *  open a ::KPERF_TASK_SPE_SAMPLING task. The task's period, spe_data_filter,
+ *  open a KPERF_TASK_SPE_SAMPLING task. The task's period, spe_data_filter,
  *  spe_event_filter, spe_min_latency, include_kernel, exclude_user, cpus and pids make the
  *  kperf_spe_desc (context switches on, for pid/tid); each SPE record becomes a row with
  *  event "spe", ips[0] = pc, addr = va, phys_addr = pa, events, latency = total latency.
