@@ -1322,7 +1322,8 @@ typedef struct kperf_perfdata_events {
  *  @param events receives the events as their HEADER_ATTR and EVENT_DESC records are read;
  *  may be NULL.
  *  @return records delivered, fn's negative value, or -KPERF_ECORRUPT (the message gives
- *  the offset). Event names come from EVENT_DESC in pipe files only. */
+ *  the offset). Event names come from EVENT_DESC (the pipe record, or the seekable file's
+ *  feature section). */
 KPERF_API int kperf_perfdata_read(const char *path, kperf_record_fn fn, void *user,
                                   kperf_perfdata_events *events);
 // <<perfdata
@@ -7909,6 +7910,21 @@ static int kperf__pdin_loop(FILE *f, const char *path, kperf_record_fn fn, void 
     }
 }
 
+/* Event names of a seekable file: its EVENT_DESC feature section. The sections follow the
+ * data, one {offset, size} per feature bit set in the header's bitmap (h[9] holds bits
+ * 0..63), in bit order. A missing or damaged section leaves the names empty. */
+static void kperf__pdin_file_names(FILE *f, const uint64_t *h, unsigned char *b,
+                                   kperf_perfdata_events *events) {
+    uint64_t bits = h[9], sec[2];
+    if (!events || !(bits & (1ull << KPERF__PD_FEAT_EVENT_DESC))) return;
+    unsigned idx = (unsigned)__builtin_popcountll(bits & ((1ull << KPERF__PD_FEAT_EVENT_DESC) - 1));
+    if (h[5] + h[6] < h[5] || fseek(f, (long)(h[5] + h[6] + idx * 16ull), SEEK_SET) ||
+        fread(sec, 8, 2, f) != 2 || sec[1] > 65536 - 16 || fseek(f, (long)sec[0], SEEK_SET) ||
+        fread(b + 16, 1, sec[1], f) != sec[1])
+        return;
+    kperf__pdin_event_desc(b, 16 + (size_t)sec[1], events); /* as the pipe record's body */
+}
+
 /* The seekable layout `perf record` writes by default: a 104-byte header whose attrs section
  * holds {attr, ids section} entries, then the data section of records. */
 static int kperf__pdin_file(FILE *f, const char *path, kperf_record_fn fn, void *user,
@@ -7937,6 +7953,7 @@ static int kperf__pdin_file(FILE *f, const char *path, kperf_record_fn fn, void 
         if (kperf__pdin_attr(in, b, 8 + attr_size + (size_t)sec[1], events) < 0)
             return kperf__fail(KPERF_ECORRUPT, "%s: bad attr %llu", path, (unsigned long long)i);
     }
+    kperf__pdin_file_names(f, h, b, events);
     if (fseek(f, (long)h[5], SEEK_SET))
         return kperf__fail(KPERF_ECORRUPT, "%s: data section out of range", path);
     return kperf__pdin_loop(f, path, fn, user, events, in, buf, h[5], h[5] + h[6]);
