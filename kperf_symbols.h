@@ -596,14 +596,16 @@ typedef struct kperf__sym_map {
     kperf__sym_dso *dso;
 } kperf__sym_map;
 
+struct kperf__sym_tent { uint64_t lo, hi; const char *name, *module; };
+struct kperf__sym_tline { uint64_t addr; const char *file; uint32_t line; };
 typedef struct kperf__sym_tab { /* kallsyms, perf maps: sorted, no sizes or own sizes */
-    struct kperf__sym_tent { uint64_t lo, hi; const char *name, *module; } *e;
+    struct kperf__sym_tent *e;
     size_t n;
     char *pool;
     char **dem;
     int state; /* 1 ready, < 0 error */
     char *err;
-    struct kperf__sym_tline { uint64_t addr; const char *file; uint32_t line; } *lines;
+    struct kperf__sym_tline *lines;
     size_t nlines; /* jitdump debug info: sorted by addr */
 } kperf__sym_tab;
 
@@ -1163,6 +1165,7 @@ static int kperf__sym_pmap_put(kperf__sym_pmap *m, const void *k, uint32_t v) {
     return 0;
 }
 
+struct kperf__sym_range { uint64_t lo, hi; uint32_t scope, depth; };
 typedef struct kperf__sym_cubuild {
     kperf__sym_cu *cu;
     kperf__sym_pmap fmap;
@@ -1172,7 +1175,7 @@ typedef struct kperf__sym_cubuild {
     kperf__sym_seg *segs; /* non-overlapping scope segments */
     size_t nsegs, capsegs;
     size_t capfiles, caprows, capscopes, capowned;
-    struct kperf__sym_range { uint64_t lo, hi; uint32_t scope, depth; } *ranges;
+    struct kperf__sym_range *ranges;
     size_t nranges, capranges;
 } kperf__sym_cubuild;
 
@@ -3154,14 +3157,16 @@ KPERF_API int kperf_symbolizer_unwind(kperf_symbolizer *s, const kperf_sample *s
     kperf__unw_cur *c = &u->cur;
     memset(c, 0, sizeof *c);
     c->pid = (pid_t)smp->pid;
+    Dwfl *dwfl = NULL;
+    size_t nk;
     int rc = kperf__unw_regs(c, smp, regs_mask);
     if (rc < 0) goto out;
     c->stack = (const unsigned char *)smp->stack;
     c->stack_len = smp->stack ? (smp->stack_dyn_size < smp->stack_size ? smp->stack_dyn_size
                                                                          : smp->stack_size) : 0;
-    size_t nk = kperf__unw_kernel(smp, ips, max);
+    nk = kperf__unw_kernel(smp, ips, max);
     c->ips = ips + nk, c->max = max - nk;
-    Dwfl *dwfl = kperf__unw_session(s, u, c->pid, &rc);
+    dwfl = kperf__unw_session(s, u, c->pid, &rc);
     if (!dwfl) goto out;
     dwfl_getthread_frames(dwfl, c->pid, kperf__unw_frame, c);
     if (!c->n) c->ips[c->n++] = c->pc; /* no module there, or no CFI: the ip alone */
@@ -3409,8 +3414,10 @@ KPERF_API int kperf_symbolizer_add_pid(kperf_symbolizer *s, pid_t pid) {
         char *p = line + pos;
         p[strcspn(p, "\n")] = 0;
         if (!strchr(perms, 'x') || !p[0] || (p[0] == '[' && strcmp(p, "[vdso]"))) continue;
-        int rc = kperf_symbolizer_add_module(s, &(kperf_module_desc){
-            .pid = pid, .start = lo, .len = hi - lo, .pgoff = off, .path = p});
+        kperf_module_desc md;
+        memset(&md, 0, sizeof md);
+        md.pid = pid, md.start = lo, md.len = hi - lo, md.pgoff = off, md.path = p;
+        int rc = kperf_symbolizer_add_module(s, &md);
         if (rc == 0 || rc == -KPERF_ECORRUPT || rc == -ENOENT) added++;
     }
     free(line);
