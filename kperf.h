@@ -1322,7 +1322,8 @@ typedef struct kperf_perfdata_events {
  *  @param events receives the events as their HEADER_ATTR and EVENT_DESC records are read;
  *  may be NULL.
  *  @return records delivered, fn's negative value, or -KPERF_ECORRUPT (the message gives
- *  the offset). Event names come from EVENT_DESC in pipe files only. */
+ *  the offset). Event names come from EVENT_DESC (the pipe record, or the seekable file's
+ *  feature section). */
 KPERF_API int kperf_perfdata_read(const char *path, kperf_record_fn fn, void *user,
                                   kperf_perfdata_events *events);
 // <<perfdata
@@ -2081,24 +2082,9 @@ KPERF_API void kperf_task_close(kperf_task *t);
 #ifndef KPERF_IMPL_INCLUDED
 #define KPERF_IMPL_INCLUDED
 
-#if defined(KPERF_MALLOC) && defined(KPERF_REALLOC) && defined(KPERF_FREE)
-// all three hooks given
-#elif !defined(KPERF_MALLOC) && !defined(KPERF_REALLOC) && !defined(KPERF_FREE)
-#include <stdlib.h>
-#define KPERF_MALLOC(sz) malloc(sz)
-#define KPERF_REALLOC(p, sz) realloc(p, sz)
-#define KPERF_FREE(p) free(p)
-#else
-#error "kperf: define all of KPERF_MALLOC, KPERF_REALLOC and KPERF_FREE, or none of them"
-#endif
-#ifndef KPERF_ASSERT
-#include <assert.h>
-#define KPERF_ASSERT(x) assert(x)
-#endif
-
 /* A system header was included before kperf.h without _GNU_SOURCE, so glibc has fixed its
  * feature set already. Under -std=gnu* that set is POSIX 2008 plus the BSD/SVID extensions,
- * and the few GNU functions the implementation uses are declared below. Under strict ISO C
+ * which is all the implementation needs. Under strict ISO C
  * (-std=c99, -std=c11) POSIX itself is off: the feature set is evaluated again with
  * _GNU_SOURCE, which works as long as only ISO C headers came first (their POSIX parts are
  * declared below); after a POSIX header (<unistd.h>, <fcntl.h>, ...) it cannot. */
@@ -2114,9 +2100,22 @@ KPERF_API void kperf_task_close(kperf_task *t);
 #include <features.h>
 #define KPERF__LATE_POSIX 1
 #endif
-#if defined(__GLIBC__) && !defined(__cplusplus) && !defined(__USE_GNU)
-#define KPERF__LATE_GNU 1
+
+#if defined(KPERF_MALLOC) && defined(KPERF_REALLOC) && defined(KPERF_FREE)
+// all three hooks given
+#elif !defined(KPERF_MALLOC) && !defined(KPERF_REALLOC) && !defined(KPERF_FREE)
+#include <stdlib.h>
+#define KPERF_MALLOC(sz) malloc(sz)
+#define KPERF_REALLOC(p, sz) realloc(p, sz)
+#define KPERF_FREE(p) free(p)
+#else
+#error "kperf: define all of KPERF_MALLOC, KPERF_REALLOC and KPERF_FREE, or none of them"
 #endif
+#ifndef KPERF_ASSERT
+#include <assert.h>
+#define KPERF_ASSERT(x) assert(x)
+#endif
+
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -2151,6 +2150,7 @@ char *strtok_r(char *s, const char *delim, char **save);
 char *strdup(const char *s);
 char *strndup(const char *s, size_t n);
 int fileno(FILE *f);
+char *realpath(const char *path, char *resolved);
 int clock_gettime(clockid_t clk, struct timespec *ts);
 int nanosleep(const struct timespec *req, struct timespec *rem);
 #ifndef CLOCK_REALTIME
@@ -2162,10 +2162,6 @@ int nanosleep(const struct timespec *req, struct timespec *rem);
 #define CLOCK_BOOTTIME 7
 #define CLOCK_TAI 11
 #endif
-#endif
-#ifdef KPERF__LATE_GNU
-/* GNU extensions the implementation uses, for -std=gnu* files that included a system
- * header before kperf.h without _GNU_SOURCE. */
 #endif
 
 /* Private helpers are static and may go unused in a given configuration. */
@@ -7909,6 +7905,21 @@ static int kperf__pdin_loop(FILE *f, const char *path, kperf_record_fn fn, void 
     }
 }
 
+/* Event names of a seekable file: its EVENT_DESC feature section. The sections follow the
+ * data, one {offset, size} per feature bit set in the header's bitmap (h[9] holds bits
+ * 0..63), in bit order. A missing or damaged section leaves the names empty. */
+static void kperf__pdin_file_names(FILE *f, const uint64_t *h, unsigned char *b,
+                                   kperf_perfdata_events *events) {
+    uint64_t bits = h[9], sec[2];
+    if (!events || !(bits & (1ull << KPERF__PD_FEAT_EVENT_DESC))) return;
+    unsigned idx = (unsigned)__builtin_popcountll(bits & ((1ull << KPERF__PD_FEAT_EVENT_DESC) - 1));
+    if (h[5] + h[6] < h[5] || fseek(f, (long)(h[5] + h[6] + idx * 16ull), SEEK_SET) ||
+        fread(sec, 8, 2, f) != 2 || sec[1] > 65536 - 16 || fseek(f, (long)sec[0], SEEK_SET) ||
+        fread(b + 16, 1, sec[1], f) != sec[1])
+        return;
+    kperf__pdin_event_desc(b, 16 + (size_t)sec[1], events); /* as the pipe record's body */
+}
+
 /* The seekable layout `perf record` writes by default: a 104-byte header whose attrs section
  * holds {attr, ids section} entries, then the data section of records. */
 static int kperf__pdin_file(FILE *f, const char *path, kperf_record_fn fn, void *user,
@@ -7937,6 +7948,7 @@ static int kperf__pdin_file(FILE *f, const char *path, kperf_record_fn fn, void 
         if (kperf__pdin_attr(in, b, 8 + attr_size + (size_t)sec[1], events) < 0)
             return kperf__fail(KPERF_ECORRUPT, "%s: bad attr %llu", path, (unsigned long long)i);
     }
+    kperf__pdin_file_names(f, h, b, events);
     if (fseek(f, (long)h[5], SEEK_SET))
         return kperf__fail(KPERF_ECORRUPT, "%s: data section out of range", path);
     return kperf__pdin_loop(f, path, fn, user, events, in, buf, h[5], h[5] + h[6]);
