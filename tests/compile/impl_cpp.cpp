@@ -18,7 +18,7 @@ int main() {
         return ok ? 0 : 1;
     }
     kperf_counter_start(c);
-    static char pages[64 * 4096];
+    static volatile char pages[64 * 4096];
     for (size_t i = 0; i < sizeof pages; i += 4096) pages[i] = 1;
     kperf_counter_stop(c);
     kperf_counts n;
