@@ -2082,24 +2082,9 @@ KPERF_API void kperf_task_close(kperf_task *t);
 #ifndef KPERF_IMPL_INCLUDED
 #define KPERF_IMPL_INCLUDED
 
-#if defined(KPERF_MALLOC) && defined(KPERF_REALLOC) && defined(KPERF_FREE)
-// all three hooks given
-#elif !defined(KPERF_MALLOC) && !defined(KPERF_REALLOC) && !defined(KPERF_FREE)
-#include <stdlib.h>
-#define KPERF_MALLOC(sz) malloc(sz)
-#define KPERF_REALLOC(p, sz) realloc(p, sz)
-#define KPERF_FREE(p) free(p)
-#else
-#error "kperf: define all of KPERF_MALLOC, KPERF_REALLOC and KPERF_FREE, or none of them"
-#endif
-#ifndef KPERF_ASSERT
-#include <assert.h>
-#define KPERF_ASSERT(x) assert(x)
-#endif
-
 /* A system header was included before kperf.h without _GNU_SOURCE, so glibc has fixed its
  * feature set already. Under -std=gnu* that set is POSIX 2008 plus the BSD/SVID extensions,
- * and the few GNU functions the implementation uses are declared below. Under strict ISO C
+ * which is all the implementation needs. Under strict ISO C
  * (-std=c99, -std=c11) POSIX itself is off: the feature set is evaluated again with
  * _GNU_SOURCE, which works as long as only ISO C headers came first (their POSIX parts are
  * declared below); after a POSIX header (<unistd.h>, <fcntl.h>, ...) it cannot. */
@@ -2115,9 +2100,22 @@ KPERF_API void kperf_task_close(kperf_task *t);
 #include <features.h>
 #define KPERF__LATE_POSIX 1
 #endif
-#if defined(__GLIBC__) && !defined(__cplusplus) && !defined(__USE_GNU)
-#define KPERF__LATE_GNU 1
+
+#if defined(KPERF_MALLOC) && defined(KPERF_REALLOC) && defined(KPERF_FREE)
+// all three hooks given
+#elif !defined(KPERF_MALLOC) && !defined(KPERF_REALLOC) && !defined(KPERF_FREE)
+#include <stdlib.h>
+#define KPERF_MALLOC(sz) malloc(sz)
+#define KPERF_REALLOC(p, sz) realloc(p, sz)
+#define KPERF_FREE(p) free(p)
+#else
+#error "kperf: define all of KPERF_MALLOC, KPERF_REALLOC and KPERF_FREE, or none of them"
 #endif
+#ifndef KPERF_ASSERT
+#include <assert.h>
+#define KPERF_ASSERT(x) assert(x)
+#endif
+
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -2152,6 +2150,7 @@ char *strtok_r(char *s, const char *delim, char **save);
 char *strdup(const char *s);
 char *strndup(const char *s, size_t n);
 int fileno(FILE *f);
+char *realpath(const char *path, char *resolved);
 int clock_gettime(clockid_t clk, struct timespec *ts);
 int nanosleep(const struct timespec *req, struct timespec *rem);
 #ifndef CLOCK_REALTIME
@@ -2163,10 +2162,6 @@ int nanosleep(const struct timespec *req, struct timespec *rem);
 #define CLOCK_BOOTTIME 7
 #define CLOCK_TAI 11
 #endif
-#endif
-#ifdef KPERF__LATE_GNU
-/* GNU extensions the implementation uses, for -std=gnu* files that included a system
- * header before kperf.h without _GNU_SOURCE. */
 #endif
 
 /* Private helpers are static and may go unused in a given configuration. */
