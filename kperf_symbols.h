@@ -444,6 +444,34 @@ typedef struct kperf__sym_sec {
     uint32_t alloc;
 } kperf__sym_sec;
 
+/* Scratch arrays of CU builds, kept from one build to the next: on a virtual machine a
+ * fresh page costs more than the work done on it. One per building thread. */
+typedef struct kperf__sym_scratch {
+    struct kperf__dw_lrow *lrows;
+    size_t caplrows;
+    struct kperf__sym_row *rows;
+    size_t caprows;
+    struct kperf__sym_seg *segs;
+    size_t capsegs;
+    struct kperf__sym_range *ranges, *stack;
+    size_t capranges, capstack;
+    uint64_t *edges;
+    size_t capedges;
+    struct kperf__sym_cell *cells;
+    size_t capcells;
+} kperf__sym_scratch;
+
+static void kperf__sym_scratch_free(kperf__sym_scratch *sc) {
+    KPERF_FREE(sc->lrows);
+    KPERF_FREE(sc->rows);
+    KPERF_FREE(sc->segs);
+    KPERF_FREE(sc->ranges);
+    KPERF_FREE(sc->stack);
+    KPERF_FREE(sc->edges);
+    KPERF_FREE(sc->cells);
+    memset(sc, 0, sizeof *sc);
+}
+
 typedef struct kperf__sym_dsec { /* a DWARF section's bytes, as libelf holds them */
     const uint8_t *p;
     size_t n;
@@ -485,6 +513,7 @@ typedef struct kperf__sym_dso {
     uint64_t *cuspan;         /* per CU: lowest and highest address of its ranges */
     uint8_t *culang_c;        /* CU of a C-like language (BFD's non_mangled) */
     kperf__sym_cu **cus;      /* published with release, read with acquire */
+    struct kperf__sym_scratch scratch; /* CU builds under s->mu */
     size_t ncus;
     char *debug_path;
     char **owned;             /* strings made here ("name@plt") */
@@ -1071,6 +1100,7 @@ typedef struct kperf__sym_cubuild {
     size_t nranges, capranges;
     struct kperf__dw_ltab *lt; /* the line table decoded here, if any */
     bool own;                  /* lines decoded here (lt NULL: the CU has none) */
+    kperf__sym_scratch *sc;    /* where rows, segs, ranges, the stack, edges, cells live */
 } kperf__sym_cubuild;
 
 static uint32_t kperf__sym_file_id(kperf__sym_cubuild *b, const char *name) {
@@ -1191,11 +1221,10 @@ typedef struct kperf__dw_ltab {
     size_t nrows, caprows;
 } kperf__dw_ltab;
 
-static void kperf__dw_ltab_free(kperf__dw_ltab *t) {
+static void kperf__dw_ltab_free(kperf__dw_ltab *t) { /* rows belong to the scratch */
     KPERF_FREE(t->dirs);
     KPERF_FREE(t->files);
-    KPERF_FREE(t->rows);
-    memset(t, 0, sizeof *t);
+    t->dirs = NULL, t->files = NULL, t->ndirs = t->nfiles = t->nrows = 0;
 }
 
 /* One attribute value of a DWARF 5 directory/file entry: a string or a number. Returns 1
@@ -1372,7 +1401,6 @@ static int kperf__dw_lprogram(kperf__dw_cur *c, kperf__dw_ltab *t, uint8_t min_i
 /* Decodes the line table at .debug_line offset off into t (rows sorted as libdw sorts). */
 static int kperf__dw_lines(const kperf__sym_dso *d, uint64_t off, const char *comp_dir,
                            kperf__dw_ltab *t) {
-    memset(t, 0, sizeof *t);
     if (!d->dline.p || off >= d->dline.n) return 1;
     kperf__dw_cur c = {d->dline.p + off, d->dline.p + d->dline.n, false};
     uint64_t len = kperf__dw_un(&c, 4);
@@ -1655,9 +1683,9 @@ static int kperf__sym_cu_flatten(kperf__sym_cubuild *b) {
     size_t sp = 0;
     if (!b->nranges) return 0;
     qsort(b->ranges, b->nranges, sizeof *b->ranges, kperf__sym_range_cmp);
-    struct kperf__sym_range *st =
-        (struct kperf__sym_range *)KPERF_MALLOC(b->nranges * sizeof *st);
-    if (!st) return -ENOMEM;
+    if (kperf__sym_grow(&b->sc->stack, &b->sc->capstack, b->nranges, sizeof *b->sc->stack))
+        return -ENOMEM;
+    struct kperf__sym_range *st = b->sc->stack;
     int rc = 0;
     for (size_t i = 0; i < b->nranges && !rc; i++) {
         struct kperf__sym_range r = b->ranges[i];
@@ -1674,7 +1702,6 @@ static int kperf__sym_cu_flatten(kperf__sym_cubuild *b) {
         uint64_t h = st[--sp].hi;
         rc = kperf__sym_emit(b, h, sp ? st[sp - 1].scope : KPERF__SYM_NONE);
     }
-    KPERF_FREE(st);
     return rc;
 }
 
@@ -1687,13 +1714,13 @@ static int kperf__sym_u64_cmp(const void *x, const void *y) {
  * ends of the symbols there, and of the few before them it can reach back to. Sorted,
  * unique, lo first. */
 static int kperf__sym_sym_edges(const kperf__sym_dso *d, uint64_t lo, uint64_t hi,
-                                uint64_t **out, size_t *n) {
-    *out = NULL, *n = 0;
+                                kperf__sym_scratch *sc, size_t *n) {
+    *n = 0;
     ptrdiff_t first = kperf__sym_sym_upper(d, lo), last = kperf__sym_sym_upper(d, hi - 1);
     first = first < 8 ? 0 : first - 8;
     size_t cap = 2 * (size_t)(last - first + 1) + 1;
-    uint64_t *e = (uint64_t *)KPERF_MALLOC(cap * sizeof *e);
-    if (!e) return -ENOMEM;
+    if (kperf__sym_grow(&sc->edges, &sc->capedges, cap, sizeof *sc->edges)) return -ENOMEM;
+    uint64_t *e = sc->edges;
     size_t k = 0;
     e[k++] = lo;
     for (ptrdiff_t j = first; j <= last && j >= 0; j++) {
@@ -1705,7 +1732,7 @@ static int kperf__sym_sym_edges(const kperf__sym_dso *d, uint64_t lo, uint64_t h
     size_t w = 0;
     for (size_t i = 0; i < k; i++)
         if (!w || e[i] != e[w - 1]) e[w++] = e[i];
-    *out = e, *n = w;
+    *n = w;
     return 0;
 }
 
@@ -1719,12 +1746,14 @@ static int kperf__sym_cu_cells(kperf__sym_cubuild *b, const kperf__sym_dso *d, u
     if (hi <= lo) return 0; /* no ranges: no lookup lands here */
     if (hi - lo > UINT32_MAX) hi = lo + UINT32_MAX;
     cu->base = lo, cu->span = hi - lo;
-    uint64_t *se = NULL;
-    size_t nse = 0, i = 0, j = 0, k = 0;
-    if (kperf__sym_sym_edges(d, lo, hi, &se, &nse)) return -ENOMEM;
+    size_t nse = 0, i = 0, j = 0, k = 0, ncells = 0;
+    if (kperf__sym_sym_edges(d, lo, hi, b->sc, &nse)) return -ENOMEM;
+    const uint64_t *se = b->sc->edges;
     size_t n = b->nrows + b->nsegs + nse;
-    cu->cells = (kperf__sym_cell *)KPERF_MALLOC(n * sizeof *cu->cells);
-    if (!cu->cells) return KPERF_FREE(se), -ENOMEM;
+    if (kperf__sym_grow(&b->sc->cells, &b->sc->capcells, n, sizeof *b->sc->cells))
+        return -ENOMEM;
+    kperf__sym_cell *cells = b->sc->cells; /* copied out at the end, at their size */
+    ptrdiff_t up = -1; /* kperf__sym_sym_upper(d, a), moving forward with a */
     kperf__sym_cell c = {0, KPERF__SYM_NONE, 0, 0, 0, KPERF__SYM_NONE, KPERF__SYM_NONE,
                          KPERF__SYM_NONE};
     while (i < b->nrows || j < b->nsegs || k < nse) {
@@ -1743,17 +1772,19 @@ static int kperf__sym_cu_cells(kperf__sym_cubuild *b, const kperf__sym_dso *d, u
         c.off = (uint32_t)(a - lo);
         c.up = c.scope < cu->nscopes && cu->scopes[c.scope].inlined ? cu->scopes[c.scope].parent
                                                                     : KPERF__SYM_NONE;
-        c.sym = kperf__sym_find_from(d, a, kperf__sym_sym_upper(d, a), &si) ? (uint32_t)si
-                                                                          : KPERF__SYM_NONE;
-        kperf__sym_cell *prev = cu->ncells ? &cu->cells[cu->ncells - 1] : NULL;
+        if (up < 0) up = kperf__sym_sym_upper(d, a);
+        while ((size_t)(up + 1) < d->nsyms && d->syms[up + 1].lo <= a) up++;
+        c.sym = kperf__sym_find_from(d, a, up, &si) ? (uint32_t)si : KPERF__SYM_NONE;
+        kperf__sym_cell *prev = ncells ? &cells[ncells - 1] : NULL;
         if (prev && prev->file == c.file && prev->line == c.line && prev->col == c.col &&
             prev->disc == c.disc && prev->scope == c.scope && prev->sym == c.sym)
             continue; /* the same answer: the previous cell reaches further */
-        cu->cells[cu->ncells++] = c;
+        cells[ncells++] = c;
     }
-    KPERF_FREE(se);
-    kperf__sym_cell *fit = (kperf__sym_cell *)KPERF_REALLOC(cu->cells, cu->ncells * sizeof *fit);
-    if (fit) cu->cells = fit;
+    cu->cells = (kperf__sym_cell *)KPERF_MALLOC((ncells ? ncells : 1) * sizeof *cu->cells);
+    if (!cu->cells) return -ENOMEM;
+    memcpy(cu->cells, cells, ncells * sizeof *cells);
+    cu->ncells = ncells;
     return 0;
 }
 
@@ -1827,14 +1858,19 @@ static void kperf__sym_cu_free(kperf__sym_cu *cu) {
     KPERF_FREE(cu);
 }
 
-/* Indexes CU i (caller holds s->mu) and publishes it. */
-static kperf__sym_cu *kperf__sym_cu_build(kperf__sym_dso *d, size_t i) {
+/* Indexes CU i (caller holds s->mu; sc is d->scratch) and publishes it. */
+static kperf__sym_cu *kperf__sym_cu_build(kperf__sym_dso *d, size_t i, kperf__sym_scratch *sc) {
     kperf__sym_cu *done = __atomic_load_n(&d->cus[i], __ATOMIC_ACQUIRE);
     if (done) return done;
     kperf__sym_cubuild b;
     kperf__dw_ltab lt;
     memset(&b, 0, sizeof b);
     memset(&lt, 0, sizeof lt);
+    b.sc = sc;
+    b.rows = sc->rows, b.caprows = sc->caprows;
+    b.segs = sc->segs, b.capsegs = sc->capsegs;
+    b.ranges = sc->ranges, b.capranges = sc->capranges;
+    lt.rows = sc->lrows, lt.caprows = sc->caplrows;
     b.cu = (kperf__sym_cu *)kperf__calloc(1, sizeof *b.cu);
     if (!b.cu) return NULL;
     Dwarf_Die cudie;
@@ -1863,9 +1899,10 @@ static kperf__sym_cu *kperf__sym_cu_build(kperf__sym_dso *d, size_t i) {
     kperf__dw_ltab_free(&lt);
     KPERF_FREE(b.fmap.keys);
     KPERF_FREE(b.fmap.vals);
-    KPERF_FREE(b.ranges);
-    KPERF_FREE(b.rows);
-    KPERF_FREE(b.segs);
+    sc->rows = b.rows, sc->caprows = b.caprows; /* kept for the next build */
+    sc->segs = b.segs, sc->capsegs = b.capsegs;
+    sc->ranges = b.ranges, sc->capranges = b.capranges;
+    sc->lrows = lt.rows, sc->caplrows = lt.caprows;
     if (rc) {
         kperf__sym_cu_free(b.cu);
         return NULL;
@@ -2087,6 +2124,7 @@ static int kperf__sym_dso_load(kperf_symbolizer *s, kperf__sym_dso *d) {
 static void kperf__sym_dso_free(kperf__sym_dso *d) {
     if (!d) return;
     for (size_t i = 0; i < d->ncus; i++) kperf__sym_cu_free(d->cus[i]);
+    kperf__sym_scratch_free(&d->scratch);
     for (size_t i = 0; i < d->nsyms; i++)
         if (d->syms[i].dem && d->syms[i].dem != (char *)1) free(d->syms[i].dem);
     for (size_t i = 0; i < d->nowned; i++) KPERF_FREE(d->owned[i]);
@@ -2426,7 +2464,7 @@ static kperf__sym_cu *kperf__sym_cu_for(kperf_symbolizer *s, kperf__sym_dso *d, 
     kperf__sym_cu *cu = __atomic_load_n(&d->cus[ci], __ATOMIC_ACQUIRE);
     if (!cu) {
         pthread_mutex_lock(&s->mu);
-        cu = kperf__sym_cu_build(d, (size_t)ci);
+        cu = kperf__sym_cu_build(d, (size_t)ci, &d->scratch);
         pthread_mutex_unlock(&s->mu);
     }
     return cu;
