@@ -61,6 +61,9 @@ typedef struct kperf_symbolizer_desc {
     const char *kallsyms_path; /**< NULL = "/proc/kallsyms" */
     const char *perf_map_dir;  /**< where perf-PID.map files live; NULL = "/tmp" */
     const char *proc_dir;      /**< where /proc is; NULL = "/proc" */
+    int threads;               /**< threads kperf_symbolizer_preload() indexes compile units
+                                    on; 0 = the online CPUs (at most 8), 1 = the caller's
+                                    only */
 } kperf_symbolizer_desc;
 
 /** One mapping of a file into a process, as /proc/PID/maps or a PERF_RECORD_MMAP2 gives it. */
@@ -153,6 +156,21 @@ KPERF_API int kperf_symbolizer_lookup(kperf_symbolizer *s, pid_t pid, uint64_t a
  *  *Thread safety:* as kperf_symbolizer_lookup(). */
 KPERF_API int kperf_symbolizer_lookup_batch(kperf_symbolizer *s, pid_t pid,
                                             const uint64_t *addrs, size_t n, kperf_frame *out);
+
+/** @brief Indexes ahead what looking up these addresses will need: the compile units of
+ *  their modules' DWARF that are not indexed yet, built on desc.threads threads at once
+ *  (a CU is otherwise indexed by the first lookup that lands in it, on that thread). The
+ *  answers of later lookups are the same either way, only warm.
+ *  @param s the symbolizer.
+ *  @param pid the process (as for kperf_symbolizer_lookup(); a process not known yet is
+ *  skipped: the lookups add it).
+ *  @param addrs the addresses.
+ *  @param n number of addresses.
+ *  @return the number of compile units indexed, or a negative error code.
+ *  *Thread safety:* as kperf_symbolizer_lookup(); lookups that need an index wait while
+ *  one is built. */
+KPERF_API int kperf_symbolizer_preload(kperf_symbolizer *s, pid_t pid, const uint64_t *addrs,
+                                       size_t n);
 
 /** @brief Demangles a C++ (Itanium ABI) name with the C++ runtime's __cxa_demangle, found
  *  at run time (no link-time dependency).
@@ -1514,11 +1532,8 @@ static int kperf__sym_cu_lines(kperf__sym_cubuild *b, Dwarf_Die *cudie) {
 /* The same rows from the line program decoded here: 0, 1 when libdw must do it, or
  * -ENOMEM. On 0, b->lt holds the file table for the scopes' call files. */
 static int kperf__sym_cu_lines_own(kperf__sym_cubuild *b, const kperf__sym_dso *d,
-                                   Dwarf_Die *cudie, kperf__dw_ltab *t) {
-    Dwarf_Attribute at;
-    Dwarf_Word off;
-    if (!dwarf_attr(cudie, DW_AT_stmt_list, &at) || dwarf_formudata(&at, &off) != 0)
-        return 0; /* a CU without lines (libdw finds none either) */
+                                   bool has_lines, uint64_t off, kperf__dw_ltab *t) {
+    if (!has_lines) return 0; /* a CU without lines (libdw finds none either) */
     int rc = kperf__dw_lines(d, off, b->comp_dir, t);
     if (rc) return rc;
     b->lt = t;
@@ -1858,8 +1873,12 @@ static void kperf__sym_cu_free(kperf__sym_cu *cu) {
     KPERF_FREE(cu);
 }
 
-/* Indexes CU i (caller holds s->mu; sc is d->scratch) and publishes it. */
-static kperf__sym_cu *kperf__sym_cu_build(kperf__sym_dso *d, size_t i, kperf__sym_scratch *sc) {
+/* Indexes CU i and publishes it. The caller holds s->mu; several threads may build
+ * different CUs at once, each with its own scratch, when they share dwlock: libdw is not
+ * thread-safe, so every libdw call happens under it (the DIE walk); decoding the lines,
+ * flattening and merging do not. */
+static kperf__sym_cu *kperf__sym_cu_build(kperf__sym_dso *d, size_t i, kperf__sym_scratch *sc,
+                                          pthread_mutex_t *dwlock) {
     kperf__sym_cu *done = __atomic_load_n(&d->cus[i], __ATOMIC_ACQUIRE);
     if (done) return done;
     kperf__sym_cubuild b;
@@ -1875,17 +1894,26 @@ static kperf__sym_cu *kperf__sym_cu_build(kperf__sym_dso *d, size_t i, kperf__sy
     if (!b.cu) return NULL;
     Dwarf_Die cudie;
     int rc = 0;
-    if (dwarf_offdie(d->dw, d->cuoffs[i], &cudie)) {
+    if (dwlock) pthread_mutex_lock(dwlock);
+    bool have = dwarf_offdie(d->dw, d->cuoffs[i], &cudie) != NULL, has_lines = false;
+    Dwarf_Word off = 0;
+    if (have) {
         Dwarf_Attribute at;
         if (dwarf_attr(&cudie, DW_AT_comp_dir, &at)) b.comp_dir = dwarf_formstring(&at);
-        rc = d->own_lines ? kperf__sym_cu_lines_own(&b, d, &cudie, &lt) : 1;
+        has_lines = dwarf_attr(&cudie, DW_AT_stmt_list, &at) && dwarf_formudata(&at, &off) == 0;
+    }
+    if (dwlock) pthread_mutex_unlock(dwlock);
+    if (have) {
+        rc = d->own_lines ? kperf__sym_cu_lines_own(&b, d, has_lines, off, &lt) : 1;
         b.own = rc == 0;
+        if (dwlock) pthread_mutex_lock(dwlock);
         if (rc == 1) { /* libdw's rows instead (nothing was added) */
             kperf__dw_ltab_free(&lt);
             b.lt = NULL;
             rc = kperf__sym_cu_lines(&b, &cudie);
         }
         if (!rc) rc = kperf__sym_cu_walk(&b, &cudie, d->culang_c[i]);
+        if (dwlock) pthread_mutex_unlock(dwlock);
         if (!rc) rc = kperf__sym_cu_flatten(&b);
     }
     if (!rc && b.cu->nscopes) {
@@ -2464,7 +2492,7 @@ static kperf__sym_cu *kperf__sym_cu_for(kperf_symbolizer *s, kperf__sym_dso *d, 
     kperf__sym_cu *cu = __atomic_load_n(&d->cus[ci], __ATOMIC_ACQUIRE);
     if (!cu) {
         pthread_mutex_lock(&s->mu);
-        cu = kperf__sym_cu_build(d, (size_t)ci, &d->scratch);
+        cu = kperf__sym_cu_build(d, (size_t)ci, &d->scratch, NULL);
         pthread_mutex_unlock(&s->mu);
     }
     return cu;
@@ -3349,6 +3377,7 @@ KPERF_API int kperf_symbolizer_lookup_batch(kperf_symbolizer *s, pid_t pid,
     if (!s || (n && (!addrs || !out)))
         return kperf__fail(EINVAL, "kperf_symbolizer_lookup_batch: NULL argument");
     if (!n) return 0;
+    kperf_symbolizer_preload(s, pid, addrs, n); /* only faster: errors show below */
     kperf__sym_ord *ord = (kperf__sym_ord *)KPERF_MALLOC(n * sizeof *ord);
     if (!ord) return kperf__fail(ENOMEM, "kperf_symbolizer_lookup_batch: out of memory");
     for (size_t i = 0; i < n; i++) ord[i].a = addrs[i], ord[i].i = i;
@@ -3388,6 +3417,123 @@ KPERF_API int kperf_symbolizer_lookup_batch(kperf_symbolizer *s, pid_t pid,
     pthread_rwlock_unlock(&s->maplock);
     KPERF_FREE(ord);
     return found;
+}
+
+// ---- indexing ahead on several threads --------------------------------------------------
+
+typedef struct kperf__sym_pre {
+    kperf__sym_dso *d;
+    const uint32_t *todo; /* CU indices to build */
+    size_t n;
+    size_t next;          /* taken with an atomic add */
+    pthread_mutex_t dwlock;
+    int built;
+} kperf__sym_pre;
+
+typedef struct kperf__sym_worker {
+    kperf__sym_pre *pre;
+    kperf__sym_scratch *sc;
+    kperf__sym_scratch own;
+} kperf__sym_worker;
+
+static void *kperf__sym_pre_run(void *arg) {
+    kperf__sym_worker *w = (kperf__sym_worker *)arg;
+    kperf__sym_pre *p = w->pre;
+    for (;;) {
+        size_t k = __atomic_fetch_add(&p->next, 1, __ATOMIC_RELAXED);
+        if (k >= p->n) break;
+        if (kperf__sym_cu_build(p->d, p->todo[k], w->sc, &p->dwlock))
+            __atomic_fetch_add(&p->built, 1, __ATOMIC_RELAXED);
+    }
+    return NULL;
+}
+
+static int kperf__sym_threads(const kperf_symbolizer *s) {
+    long n = s->d.threads > 0 ? s->d.threads : sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 8 ? 8 : (int)n;
+}
+
+/* Builds the listed CUs of d on the symbolizer's threads (caller holds s->mu). */
+static int kperf__sym_pre_build(kperf_symbolizer *s, kperf__sym_dso *d, const uint32_t *todo,
+                                size_t n) {
+    kperf__sym_pre p;
+    memset(&p, 0, sizeof p);
+    p.d = d, p.todo = todo, p.n = n;
+    pthread_mutex_init(&p.dwlock, NULL);
+    kperf__sym_worker w[8];
+    pthread_t th[8];
+    int nt = kperf__sym_threads(s), started = 0;
+    if ((size_t)nt > n) nt = (int)n;
+    memset(w, 0, sizeof w);
+    for (int t = 0; t < nt; t++) w[t].pre = &p, w[t].sc = t ? &w[t].own : &d->scratch;
+    for (int t = 1; t < nt; t++) { /* a thread that does not start leaves its share to us */
+        if (pthread_create(&th[t], NULL, kperf__sym_pre_run, &w[t]) != 0) break;
+        started = t;
+    }
+    kperf__sym_pre_run(&w[0]);
+    for (int t = 1; t <= started; t++) pthread_join(th[t], NULL);
+    for (int t = 1; t < nt; t++) kperf__sym_scratch_free(&w[t].own);
+    pthread_mutex_destroy(&p.dwlock);
+    return p.built;
+}
+
+/* The module and ELF address of addr in pid, as a lookup finds them (caller holds the
+ * map lock for reading); NULL for none. */
+static kperf__sym_dso *kperf__sym_pre_where(kperf__sym_proc *p, uint64_t addr, uint64_t *rel) {
+    if (p->file_vaddr) return *rel = addr, p->fdso;
+    const kperf__sym_map *m = kperf__sym_map_find(p, addr);
+    if (!m || __atomic_load_n(&m->dso->state, __ATOMIC_ACQUIRE) != 1) return NULL;
+    *rel = kperf__sym_map_vaddr(m, addr);
+    return m->dso;
+}
+
+KPERF_API int kperf_symbolizer_preload(kperf_symbolizer *s, pid_t pid, const uint64_t *addrs,
+                                       size_t n) {
+    if (!s || (n && !addrs)) return kperf__fail(EINVAL, "kperf_symbolizer_preload: NULL argument");
+    if (s->d.mode == KPERF_SYMBOL_NONE || s->d.mode == KPERF_SYMBOL_ELF || !n) return 0;
+    bool found;
+    pthread_rwlock_rdlock(&s->maplock);
+    ptrdiff_t pi = kperf__sym_proc_idx(s, pid, &found);
+    kperf__sym_proc *p = found ? s->procs[pi] : NULL;
+    if (p && p->file_vaddr && p->fdso) {
+        pthread_rwlock_unlock(&s->maplock);
+        int rc = kperf__sym_ready(s, p->fdso); /* opens it now: lookups would */
+        if (rc) return rc;
+        pthread_rwlock_rdlock(&s->maplock);
+    }
+    /* (module, CU) pairs not built yet, one list per module in order of first need */
+    kperf__sym_dso *cur = NULL;
+    uint32_t *todo = NULL;
+    uint8_t *seen = NULL;
+    size_t ntodo = 0, captodo = 0;
+    int built = 0, rc = 0;
+    for (size_t k = 0; p && k <= n && !rc; k++) {
+        uint64_t rel = 0;
+        kperf__sym_dso *d = k < n && !(s->d.include_kernel && kperf__sym_is_kernel(addrs[k]))
+                                ? kperf__sym_pre_where(p, addrs[k], &rel) : NULL;
+        if (k < n && (!d || !d->dw)) continue;
+        if (d != cur || k == n) { /* another module (or the end): build what was listed */
+            if (cur && ntodo) {
+                pthread_mutex_lock(&s->mu);
+                built += kperf__sym_pre_build(s, cur, todo, ntodo);
+                pthread_mutex_unlock(&s->mu);
+            }
+            ntodo = 0;
+            KPERF_FREE(seen);
+            seen = NULL, cur = d;
+            if (d && !(seen = (uint8_t *)kperf__calloc(d->ncus + 1, 1))) rc = -ENOMEM;
+        }
+        if (k == n || rc) break;
+        ptrdiff_t ci = kperf__sym_find_cu(d, rel);
+        if (ci < 0 || seen[ci] || __atomic_load_n(&d->cus[ci], __ATOMIC_ACQUIRE)) continue;
+        seen[ci] = 1;
+        if (kperf__sym_grow(&todo, &captodo, ntodo + 1, sizeof *todo)) rc = -ENOMEM;
+        else todo[ntodo++] = (uint32_t)ci;
+    }
+    pthread_rwlock_unlock(&s->maplock);
+    KPERF_FREE(seen);
+    KPERF_FREE(todo);
+    return rc ? kperf__fail(-rc, "kperf_symbolizer_preload: out of memory") : built;
 }
 
 // ---- flame graph -----------------------------------------------------------------------

@@ -129,6 +129,19 @@ static void sym_print(kperf_symbolizer *s, const sym_opts *o, uint64_t addr, sym
     }
 }
 
+/* Indexes, on all CPUs, what the complete lines of a chunk just read will need. */
+static void sym_preload(kperf_symbolizer *s, const sym_opts *o, const char *p, size_t n) {
+    static uint64_t a[1 << 14];
+    size_t k = 0;
+    for (const char *end = p + n; k < sizeof a / sizeof *a;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl) break;
+        a[k++] = strtoull(p, NULL, 16);
+        p = nl + 1;
+    }
+    if (k > 1) kperf_symbolizer_preload(s, o->exe ? 0 : (pid_t)o->pid, a, k);
+}
+
 /* Reads stdin line by line; the output is flushed before every read that may block, so an
  * interactive caller gets each answer at once while a pipe of many addresses is fast. */
 static void sym_stdin(kperf_symbolizer *s, const sym_opts *o, sym_out *out) {
@@ -154,6 +167,7 @@ static void sym_stdin(kperf_symbolizer *s, const sym_opts *o, sym_out *out) {
                     nl = buf + have; /* last line without newline */
                     if (have == sizeof buf) nl--;
                 } else {
+                    sym_preload(s, o, buf, have + (size_t)r); /* buf: the partial line */
                     have += (size_t)r;
                     continue;
                 }
