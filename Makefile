@@ -12,6 +12,9 @@ CFLAGS_ALL := $(OPT) -std=gnu11 $(CWARN) -I. $(EXTRA_CFLAGS)
 CXXFLAGS_ALL := $(OPT) -std=c++11 $(CXXWARN) -I. $(EXTRA_CFLAGS)
 LIBS := -lelf -ldw -lz -lpthread -ldl -lm
 HEADERS := kperf.h kperf_symbols.h kperf_spe.h
+# libkperf drop-in: libkperf's own header names; `make` builds $(B)/libkperf.so from them.
+LK_HEADERS := libkperf/pmu.h libkperf/pcerrc.h libkperf/symbol.h
+LK_LINK = -L$(B) -lkperf -Wl,-rpath,$(abspath $(B))
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 TOOL_SRC := $(wildcard examples/kperf/*.c)
@@ -21,35 +24,44 @@ TESTS_CXX := $(patsubst tests/%.cpp,$(B)/tests/%,$(wildcard tests/test_*.cpp))
 PROGS := $(patsubst tests/progs/%.c,$(B)/progs/%,$(wildcard tests/progs/*.c))
 BENCHES := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/bench_*.c))
 
-.PHONY: all setup tool examples tests test test-plain test-asan bench docs install demo clean help python
+.PHONY: all deps setup tool lib install-libkperf examples tests test check test-arm64 bench docs install demo clean help python
 
-all: setup tool examples
+# Plain `make` and `make install` change nothing outside the tree; `make deps` (and the
+# targets that run things: demo, test, check, bench, docs) install missing Debian packages.
+all: tool lib examples
 
 help:
-	@echo "make            build the kperf tool and the examples into $(B)/"
+	@echo "make            build the kperf tool, $(B)/libkperf.so and the examples into $(B)/"
 	@echo "make demo       run the main demo (examples/count_region)"
-	@echo "make test       build and run every test, plain then ASan+UBSan"
+	@echo "make test       build and run every test, plain then ASan+UBSan, then arm64"
+	@echo "make check T=test_name[:case]   build and run one test program (or one test of it)"
+	@echo "make test-arm64 the arm64 suite in QEMU with an emulated PMU (docs/arm64.md)"
+	@echo "make deps       install the Debian packages the build and the tests need"
 	@echo "make bench      run the benchmarks, write docs/PERFORMANCE.md"
 	@echo "make docs       Doxygen reference (warnings are errors)"
-	@echo "make install    PREFIX=/usr/local DESTDIR= : headers, tool, kperf.pc"
-	@echo "make python     $(B)/python/libkperf.so and the kperf package in $(B)/python/kperf"
+	@echo "make install    PREFIX=/usr/local DESTDIR= : headers, tool, libkperf.so, kperf.pc"
+	@echo "make python     $(B)/libkperf.so and the kperf package in $(B)/python/kperf"
+
+deps:
+	@bash tests/setup.sh test
 
 setup:
 	@bash tests/setup.sh build
 
 tool: $(B)/kperf
+lib: $(B)/libkperf.so
 examples: $(EXAMPLES)
 tests: $(TESTS_C) $(TESTS_CXX) $(PROGS) $(B)/kperf $(EXAMPLES) $(B)/tests/compile_checks \
-       $(B)/python/libkperf.so
+       $(B)/libkperf.so
 
-# Python package (examples/python/kperf) and the shared library it loads with ctypes.
+# The libkperf drop-in library: libkperf's C API (libkperf/*.h) on kperf's objects.
+$(B)/libkperf.so: libkperf/libkperf.c $(LK_HEADERS) $(HEADERS) | $(B)
+	$(CC) $(CFLAGS_ALL) -fPIC -shared -Wl,-soname,libkperf.so -o $@ $< $(LIBS)
+
+# Python package (examples/python/kperf); it loads $(B)/libkperf.so with ctypes.
 PY_SRC := $(wildcard examples/python/kperf/*.py)
-python: $(B)/python/libkperf.so $(patsubst examples/python/%,$(B)/python/%,$(PY_SRC)) \
+python: $(B)/libkperf.so $(patsubst examples/python/%,$(B)/python/%,$(PY_SRC)) \
         $(B)/python/profiler.py
-
-$(B)/python/libkperf.so: examples/python/libkperf.c $(HEADERS)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -fPIC -shared -o $@ $< $(LIBS)
 
 $(B)/python/kperf/%.py: examples/python/kperf/%.py
 	@mkdir -p $(dir $@)
@@ -59,20 +71,46 @@ $(B)/python/profiler.py: examples/python/profiler.py
 	@mkdir -p $(dir $@)
 	cp $< $@
 
-$(B)/kperf: $(TOOL_SRC) examples/kperf/*.h $(HEADERS) | $(B)
-	$(CC) $(CFLAGS_ALL) -o $@ $(TOOL_SRC) $(LIBS)
+# The implementation is compiled once per build flavour (build/, build-asan/) into
+# $(B)/obj/impl.o and linked into the tool and every test that does not instantiate the
+# headers itself (tests that reach private kperf__ helpers define KPERF_IMPLEMENTATION).
+IMPL_O := $(B)/obj/impl.o
+TOOL_OBJ := $(patsubst examples/kperf/%.c,$(B)/obj/kperf/%.o,$(filter-out examples/kperf/impl.c,$(TOOL_SRC)))
+impl_for = $(if $(shell grep -l '^\#define KPERF_IMPLEMENTATION' $(1)),,$(IMPL_O))
+
+$(IMPL_O): examples/kperf/impl.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+$(B)/obj/kperf/%.o: examples/kperf/%.c examples/kperf/*.h $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+$(B)/kperf: $(TOOL_OBJ) $(IMPL_O)
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS)
 
 $(B)/examples/%: examples/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBS)
 
-$(B)/tests/%: tests/%.c tests/kt.h $(HEADERS)
+# libkperf programs: libkperf's include lines, linked against the drop-in library.
+$(B)/examples/libkperf_%: examples/libkperf_%.c $(LK_HEADERS) $(B)/libkperf.so
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBS)
+	$(CC) $(CFLAGS_ALL) -Ilibkperf -o $@ $< $(LK_LINK)
 
-$(B)/tests/%: tests/%.cpp tests/kt.h $(HEADERS)
+$(B)/tests/%: tests/%.c tests/*.h $(HEADERS) $(IMPL_O)
 	@mkdir -p $(dir $@)
-	$(CXX) $(CXXFLAGS_ALL) -o $@ $< $(LIBS)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(call impl_for,$<) $(LIBS)
+
+# Tests of the libkperf API: built against the drop-in headers and $(B)/libkperf.so.
+LK_TESTS := $(B)/tests/test_libkperf_c $(B)/tests/test_unwind_libkperf
+$(LK_TESTS): $(B)/tests/%: tests/%.c tests/*.h $(LK_HEADERS) $(HEADERS) $(B)/libkperf.so
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Ilibkperf -o $@ $< $(LK_LINK)
+
+$(B)/tests/%: tests/%.cpp tests/*.h $(HEADERS) $(IMPL_O)
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS_ALL) -o $@ $< $(call impl_for,$<) $(LIBS)
 
 $(B)/progs/%: tests/progs/%.c
 	@mkdir -p $(dir $@)
@@ -103,12 +141,27 @@ $(B):
 
 test:
 	@bash tests/setup.sh test
-	@rm -f build/totals build-asan/totals
+	@rm -f build/totals build-asan/totals build/arm64/totals
 	@$(MAKE) --no-print-directory -j2 tests B=build
 	@bash tests/run.sh build plain
 	@$(MAKE) --no-print-directory -j2 tests B=build-asan OPT="-O1 -g $(ASAN_FLAGS)" 
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 bash tests/run.sh build-asan asan
-	@cat build/totals build-asan/totals | awk '{p+=$$1; f+=$$2; s+=$$3} END {printf "%d passed, %d failed, %d skipped\n", p, f, s; exit (f > 0)}'
+	@bash tests/arm64/run.sh build/arm64 || true
+	@cat build/totals build-asan/totals build/arm64/totals | awk '{p+=$$1; f+=$$2; s+=$$3} END {printf "%d passed, %d failed, %d skipped\n", p, f, s; exit (f > 0)}'
+
+# arm64: cross-built statically, run in QEMU (-icount: exact instruction counts).
+test-arm64:
+	@bash tests/arm64/run.sh build/arm64
+
+# One test program, or one test of a C program: make check T=test_counting[:case]
+T_PROG = $(firstword $(subst :, ,$(T)))
+check:
+	@test -n "$(T)" || { echo "usage: make check T=test_name[:case]"; exit 2; }
+	@bash tests/setup.sh test
+	@$(MAKE) --no-print-directory -j2 $(B)/kperf $(PROGS) $(EXAMPLES) $(B)/libkperf.so \
+	    $(if $(wildcard tests/$(T_PROG).c tests/$(T_PROG).cpp),$(B)/tests/$(T_PROG)) \
+	    $(if $(filter test_compile%,$(T_PROG)),$(B)/tests/compile_checks)
+	@bash tests/run.sh $(B) check "$(T)"
 
 bench: setup
 	@bash tests/setup.sh bench
@@ -122,14 +175,23 @@ docs:
 	  if [ -s $(B)/docs/warnings.log ]; then cat $(B)/docs/warnings.log; echo "make docs: Doxygen warnings (treated as errors)"; exit 1; fi
 	@echo "docs: $(B)/docs/html/index.html"
 
-demo: all
+demo: setup
+	@$(MAKE) --no-print-directory all
 	@$(B)/examples/count_region
 
-install: all
+install: all install-libkperf
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 644 $(HEADERS) $(DESTDIR)$(PREFIX)/include/
 	install -m 755 $(B)/kperf $(DESTDIR)$(PREFIX)/bin/kperf
 	sed -e 's|@PREFIX@|$(PREFIX)|' docs/kperf.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/kperf.pc
+
+# The libkperf drop-in: headers in include/kperf/libkperf/ (libkperf's names), the library,
+# libkperf.pc (`cc prog.c $$(pkg-config --cflags --libs libkperf)`).
+install-libkperf: $(B)/libkperf.so
+	install -d $(DESTDIR)$(PREFIX)/include/kperf/libkperf $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 $(LK_HEADERS) $(DESTDIR)$(PREFIX)/include/kperf/libkperf/
+	install -m 755 $(B)/libkperf.so $(DESTDIR)$(PREFIX)/lib/libkperf.so
+	sed -e 's|@PREFIX@|$(PREFIX)|' docs/libkperf.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libkperf.pc
 
 clean:
 	rm -rf build build-asan

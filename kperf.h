@@ -14,13 +14,14 @@
  *     >>events      event spec parser (perf syntax) -> perf_event_attr, event listing
  *     >>counting    counter groups over threads/processes/CPUs, scaling, plan (dry run)
  *     >>region      self-monitoring fast path (rdpmc with the kernel's seqlock protocol)
- *     >>task        the libkperf task model: one open over evt/pid/cpu lists, flat records
  *     >>ringbuf     mmap'd ring buffers, record decoding, lost/throttle accounting
  *     >>sampling    samplers, side-band records, time-ordered merge, folded stacks
  *     >>perfdata    perf.data (pipe mode) writer
  *     >>tracepoint  tracefs discovery, format parsing, typed field access, filters
  *     >>syscalls    syscall enter/exit pairing and latency statistics
  *     >>device      uncore/device metrics (DDR, L3, PCIe, SMMU) from sysfs PMUs
+ *     >>task        the libkperf task model: counting, sampling, tracing (SPE by a hook)
+ *                   over evt/pid/cpu lists, flat records; libkperf/ is a shim over it
  *     >>util        small helpers shared by the sections (implementation half only)
  *
  * CONFIGURATION (define before including, in the file that defines KPERF_IMPLEMENTATION
@@ -144,6 +145,38 @@ typedef void (*kperf_log_fn)(int level, const char *msg, void *user);
  *  @param user passed back to @p fn.
  *  *Thread safety:* call before other threads use kperf. */
 KPERF_API void kperf_set_log(kperf_log_fn fn, void *user);
+
+// >>files -------------------------------------------------------------------------------
+
+/** Size cap kperf_file_open_data() applies when given 0: 4 GiB. */
+#define KPERF_FILE_MAX_DEFAULT ((uint64_t)4 << 30)
+
+/** @brief Opens, for reading, a file that untrusted data named: a path a profiled process
+ *  mapped, a build-id or debuglink path, a perf map, a jitdump, a path in a perf.data file.
+ *  The open uses O_NONBLOCK, so a FIFO or device at that path cannot block the caller; only a
+ *  regular file of at most @p max_size bytes is accepted. The descriptor is returned in
+ *  blocking mode with O_CLOEXEC set.
+ *  @param path the file.
+ *  @param max_size size cap in bytes; 0 means ::KPERF_FILE_MAX_DEFAULT.
+ *  @return a descriptor (the caller closes it), or a negative errno: open()'s error, -EINVAL
+ *  when the path is not a regular file, -EFBIG when it is larger than the cap.
+ *  *Thread safety:* safe. */
+KPERF_API int kperf_file_open_data(const char *path, uint64_t max_size);
+
+/** @brief Creates or replaces an output file (perf.data, a report, a folded stack file, an
+ *  SVG) without letting another local user redirect the write.
+ *  A missing file is created with O_CREAT|O_EXCL|O_NOFOLLOW. In a world-writable sticky
+ *  directory such as /tmp, an existing entry (a symlink, a file, a FIFO) that belongs neither
+ *  to the caller nor to the directory's owner is refused, as is a regular file with more than
+ *  one hard link; elsewhere a symlink is followed as the user asked. An existing regular file is
+ *  truncated only after it was opened without following a symlink and checked. A device or
+ *  FIFO (`-o /dev/null`) is opened as it is.
+ *  @param path the output file.
+ *  @param mode permission bits for a new file (0666 and 0600 are usual; the umask applies).
+ *  @return a writable descriptor with O_CLOEXEC set (the caller closes it), or a negative
+ *  errno: -EPERM for an entry planted by another user, open()'s error otherwise.
+ *  *Thread safety:* safe. */
+KPERF_API int kperf_file_create(const char *path, unsigned mode);
 
 // >>pmu ---------------------------------------------------------------------------------
 
@@ -725,89 +758,6 @@ typedef struct kperf_region_cost {
  *  @param out receives the costs; per_event stays valid until kperf_region_close(). */
 KPERF_API void kperf_region_cost_read(const kperf_region *r, kperf_region_cost *out);
 // <<region
-
-// >>task --------------------------------------------------------------------------------
-
-/** What a task does (libkperf's PmuTaskType). */
-typedef enum kperf_task_kind {
-    KPERF_TASK_COUNTING = 0,     /**< count events (this section) */
-    KPERF_TASK_SAMPLING = 1,     /**< sample events (the sampling section adds it) */
-    KPERF_TASK_SPE_SAMPLING = 2, /**< Arm SPE sampling (kperf_spe.h adds it) */
-} kperf_task_kind;
-
-/** What a task measures (libkperf's PmuAttr). Zero-initialised: no events (an error), every
- *  CPU system-wide, user space only, no groups. */
-typedef struct kperf_task_attr {
-    const char *const *events;  /**< event specs, one per entry (evtList) */
-    size_t nevents;             /**< number of events */
-    const pid_t *pids;          /**< processes, every thread of each (pidList); none = the
-                                     CPUs of cpus system-wide (needs paranoid <= 0) */
-    size_t npids;               /**< number of pids */
-    const int *cpus;            /**< CPUs (cpuList); none = every online CPU system-wide,
-                                     or any CPU for pids */
-    size_t ncpus;               /**< number of cpus */
-    const int *groups;          /**< per event, its group number (evtAttr): events with the
-                                     same number form one group, -1 = no group; NULL = no
-                                     groups */
-    bool exclude_user;          /**< do not count user space (excludeUser) */
-    bool include_kernel;        /**< count kernel space (the inverse of excludeKernel;
-                                     needs paranoid <= 1) */
-    bool include_new_fork;      /**< count threads and children created after the open and
-                                     report each exited one as its own record
-                                     (includeNewFork; counting only) */
-    const char *sysfs_root;     /**< sysfs root for PMUs and topology; NULL = "/" or
-                                     KPERF_SYSFS_ROOT */
-} kperf_task_attr;
-
-/** One flat record of a task read (libkperf's PmuData). */
-typedef struct kperf_task_data {
-    const char *event;      /**< event name as given */
-    uint64_t ts;            /**< CLOCK_MONOTONIC ns of the read (counting) */
-    pid_t pid;              /**< process; -1 for a CPU-wide record */
-    pid_t tid;              /**< thread; -1 for a CPU-wide record */
-    int cpu;                /**< CPU; -1 when the record follows a thread on any CPU */
-    kperf_cpu_topo topo;    /**< where cpu sits (cpuTopo: core, numa, socket...); every
-                                 field -1 when cpu is -1 */
-    char comm[16];          /**< the thread's command name; "" when it is gone */
-    uint64_t count;         /**< counting: the (scaled) count since the previous read */
-    uint64_t total;         /**< counting: the (scaled) count since the open */
-    double count_percent;   /**< counting: running / enabled time, 0..1 (countPercent);
-                                 below 1 the counts are scaled estimates */
-    bool exited;            /**< a thread created after the open that has exited */
-} kperf_task_data;
-
-/** A libkperf-style task: events over pids and CPUs, one open/start/stop/read/close. */
-typedef struct kperf_task kperf_task;
-
-/** @brief Opens a task (libkperf's PmuOpen).
- *  @param out receives the task; NULL on failure.
- *  @param kind what the task does; this version implements ::KPERF_TASK_COUNTING.
- *  @param attr what to measure.
- *  @return 0, or a negative code (-KPERF_ENOTSUP for a kind not built in; the counting
- *  errors of kperf_counter_open()).
- *  *Ownership:* close with kperf_task_close(). */
-KPERF_API int kperf_task_open(kperf_task **out, kperf_task_kind kind, const kperf_task_attr *attr);
-
-/** @brief Starts collecting (PmuEnable). @return 0 or a negative code. */
-KPERF_API int kperf_task_start(kperf_task *t);
-
-/** @brief Stops collecting (PmuDisable). @return 0 or a negative code. */
-KPERF_API int kperf_task_stop(kperf_task *t);
-
-/** @brief Reads every record (PmuRead): for counting, one per event and thread (or CPU),
- *  plus one per exited new thread with include_new_fork.
- *  @param t the task.
- *  @param out receives a new array; free it with kperf_task_data_free().
- *  @return the number of records, or a negative code.
- *  *Ownership:* the array and its strings are one allocation, independent of the task. */
-KPERF_API int kperf_task_read(kperf_task *t, kperf_task_data **out);
-
-/** @brief Frees an array from kperf_task_read() (PmuDataFree); accepts NULL. */
-KPERF_API void kperf_task_data_free(kperf_task_data *data);
-
-/** @brief Closes the task (PmuClose); accepts NULL. */
-KPERF_API void kperf_task_close(kperf_task *t);
-// <<task
 
 // >>ringbuf -----------------------------------------------------------------------------
 /** Record types of a ring buffer. The values are the kernel's PERF_RECORD_* numbers, so a
@@ -1919,385 +1869,183 @@ KPERF_API int kperf_device_compute(const kperf_device *dev, const kperf_device_c
                                    uint64_t elapsed_ns, kperf_metric_value *out, size_t cap);
 // <<device
 
-// >>libkperf ----------------------------------------------------------------------------
-#ifdef KPERF_LIBKPERF_API
-/* libkperf's C API with libkperf's own names and types, built on kperf's objects.
- * Compiled only when KPERF_LIBKPERF_API is defined before including kperf.h (in every file
- * that uses these names, and in the file that defines KPERF_IMPLEMENTATION). Source
- * compatible with libkperf programs (not binary compatible: one-bit bitfields of libkperf's
- * PmuAttr are plain unsigned fields here, the period/freq union is two fields).
- * Thread safety: different descriptors may be used from different threads at once; one
- * descriptor from one thread at a time (do not close it while another thread reads it).
- * Perror()/Perrorno() are per thread. See docs/python.md. */
+// >>task --------------------------------------------------------------------------------
+/* The libkperf task model, over the sections above: one open over event/pid/cpu lists and
+ * flat records for counting, sampling, syscall tracing, and (through a source hook that
+ * kperf_spe.h provides) Arm SPE sampling. libkperf/ is a thin shim over it. */
 
-/** What a task collects (libkperf's PmuTaskType). */
-enum PmuTaskType {
-    COUNTING = 0,       /**< counters: one record per event per target at each PmuRead */
-    SAMPLING = 1,       /**< sampling: one record per sample */
-    SPE_SAMPLING = 2,   /**< Arm SPE sampling (needs an arm_spe PMU) */
-    MAX_TASK_TYPE = 3   /**< one past the last type */
-};
+/** What a task does (libkperf's PmuTaskType, plus its trace_open). */
+typedef enum kperf_task_kind {
+    KPERF_TASK_COUNTING = 0,     /**< count events: one record per event and thread/CPU */
+    KPERF_TASK_SAMPLING = 1,     /**< sample events: one record per sample */
+    KPERF_TASK_SPE_SAMPLING = 2, /**< Arm SPE: one record per SPE record; needs
+                                      kperf_task_attr::source = kperf_spe_task_source()
+                                      (kperf_spe.h) */
+    KPERF_TASK_TRACING = 3       /**< syscalls (libkperf's trace_open with TRACE_SYS_CALL):
+                                      one record per completed call */
+} kperf_task_kind;
 
-/** Which events PmuEventList() lists (libkperf's PmuEventType). */
-enum PmuEventType {
-    CORE_EVENT = 0,     /**< hardware/cache events of the core PMU and its aliases */
-    UNCORE_EVENT = 1,   /**< uncore PMU aliases, as `pmu/alias/` */
-    TRACE_EVENT = 2,    /**< tracepoints `sys:name` */
-    ALL_EVENT = 3       /**< every event kperf knows, software events included */
-};
+/** One flat record of a task read (libkperf's PmuData, or PmuTraceData for tracing).
+ *  Fields a kind does not fill are 0 / NULL. */
+typedef struct kperf_task_data {
+    const char *event;      /**< event name as given (tracing: the syscall's name; SPE:
+                                 "spe") */
+    uint64_t ts;            /**< ns: counting the read time (CLOCK_MONOTONIC); sampling and
+                                 SPE the record's time; tracing the call's entry */
+    pid_t pid;              /**< process; -1 for a CPU-wide counting record */
+    pid_t tid;              /**< thread; -1 for a CPU-wide counting record */
+    int cpu;                /**< CPU; -1 when the record follows a thread on any CPU */
+    kperf_cpu_topo topo;    /**< where cpu sits (cpuTopo: core, numa, socket...); every
+                                 field -1 when cpu is -1 */
+    char comm[16];          /**< the thread's (else its process's) command name; "" when
+                                 unknown */
+    int group;              /**< the event's group number (kperf_task_attr::groups), -1 */
+    uint64_t count;         /**< counting: the (scaled) count since the previous read;
+                                 other kinds: 1 */
+    uint64_t total;         /**< counting: the (scaled) count since the open */
+    double count_percent;   /**< counting: running / enabled time, 0..1 (countPercent);
+                                 below 1 the counts are scaled estimates; 1 for a counter
+                                 that never ran; other kinds 1 */
+    bool exited;            /**< counting: a thread created after the open that exited */
+    uint64_t period;        /**< sampling: events since the previous sample */
+    const uint64_t *ips;    /**< sampling: the call chain, innermost first, context markers
+                                 removed (DWARF-unwound with kperf_task_attr::unwind); just
+                                 the ip without call chains. SPE: the pc */
+    uint32_t nips;          /**< entries in ips */
+    uint32_t raw_size;      /**< sampling: bytes of raw (tracepoints) */
+    const void *raw;        /**< sampling: the raw tracepoint record, or NULL */
+    const kperf_branch *branches; /**< sampling: branch stack, most recent first */
+    uint32_t nbranches;     /**< entries in branches */
+    uint32_t latency;       /**< SPE: total latency (cycles) */
+    uint64_t addr;          /**< SPE: data virtual address */
+    uint64_t phys_addr;     /**< SPE: data physical address */
+    uint64_t events;        /**< SPE: EVENTS bits */
+    uint64_t duration;      /**< tracing: exit minus entry, ns */
+    int64_t ret;            /**< tracing: the call's return value */
+    const kperf_sample *sample; /**< sampling, inside kperf_task_read_each() only: the
+                                     decoded sample (registers, stack copy); else NULL */
+} kperf_task_data;
 
-/** Symbol resolution of samples (libkperf's SymbolMode). */
-enum SymbolMode {
-    NO_SYMBOL_RESOLVE = 0,  /**< addresses only (Symbol::addr, no names) */
-    RESOLVE_ELF = 1,        /**< function names from ELF symbol tables */
-    RESOLVE_ELF_DWARF = 2   /**< function names plus file:line from DWARF */
-};
+/** A kperf_task_read_each() callback: one record, valid during the call; a negative
+ *  return stops the read and is returned. */
+typedef int (*kperf_task_fn)(const kperf_task_data *row, void *user);
 
-/** SPE data filter: timestamps (libkperf's SpeFilter; the filter values are macros because
- *  some exceed an int). */
-#define SPE_FILTER_NONE 0ULL
-/** SPE data filter: enable the generic-timer timestamp. */
-#define TS_ENABLE (1ULL << 0)
-/** SPE data filter: collect physical addresses. */
-#define PA_ENABLE (1ULL << 1)
-/** SPE data filter: physical timestamps instead of virtual ones. */
-#define PCT_ENABLE (1ULL << 2)
-/** SPE data filter: jitter the sampling interval. */
-#define JITTER (1ULL << 16)
-/** SPE data filter: branches only. */
-#define BRANCH_FILTER (1ULL << 32)
-/** SPE data filter: loads only. */
-#define LOAD_FILTER (1ULL << 33)
-/** SPE data filter: stores only. */
-#define STORE_FILTER (1ULL << 34)
-/** SPE data filter: every bit above. */
-#define SPE_DATA_ALL (TS_ENABLE | PA_ENABLE | PCT_ENABLE | JITTER | BRANCH_FILTER | \
-                      LOAD_FILTER | STORE_FILTER)
+struct kperf_task_attr;
 
-/** SPE event filter (libkperf's SpeEventFilter): keep only records with these events. */
-enum SpeEventFilter {
-    SPE_EVENT_NONE = 0,             /**< no event filter */
-    SPE_EVENT_RETIRED = 0x2,        /**< retired instructions */
-    SPE_EVENT_L1DMISS = 0x8,        /**< L1D refills */
-    SPE_EVENT_TLB_WALK = 0x20,      /**< TLB walks */
-    SPE_EVENT_MISPREDICTED = 0x80   /**< mispredicted branches */
-};
+/** A task kind implemented outside kperf.h (kperf_spe_task_source() for SPE): what
+ *  kperf_task_open() calls for it. The task fills each row's topo and comm (when "") before
+ *  passing it on. */
+typedef struct kperf_task_source {
+    /** Opens the kind's object into *state; 0 or a negative code with the error set. */
+    int (*open)(void **state, const struct kperf_task_attr *attr);
+    /** Starts collecting. */
+    int (*start)(void *state);
+    /** Stops collecting. */
+    int (*stop)(void *state);
+    /** Emits every record available now through fn; the count or a negative code. */
+    int (*read)(void *state, kperf_task_fn fn, void *user);
+    /** Frees the state; accepts NULL. */
+    void (*close)(void *state);
+} kperf_task_source;
 
-/** Branch-stack filter bits (libkperf's BranchSampleFilter; the kernel's values). */
-enum BranchSampleFilter {
-    KPERF_NO_BRANCH_SAMPLE = 0,             /**< no branch stack */
-    KPERF_SAMPLE_BRANCH_USER = 1 << 0,      /**< targets in user space */
-    KPERF_SAMPLE_BRANCH_KERNEL = 1 << 1,    /**< targets in the kernel */
-    KPERF_SAMPLE_BRANCH_HV = 1 << 2,        /**< targets in the hypervisor */
-    KPERF_SAMPLE_BRANCH_ANY = 1 << 3,       /**< any branch */
-    KPERF_SAMPLE_BRANCH_ANY_CALL = 1 << 4,  /**< any call */
-    KPERF_SAMPLE_BRANCH_ANY_RETURN = 1 << 5,/**< any return */
-    KPERF_SAMPLE_BRANCH_IND_CALL = 1 << 6,  /**< indirect calls */
-    KPERF_SAMPLE_BRANCH_ABORT_TX = 1 << 7,  /**< transaction aborts */
-    KPERF_SAMPLE_BRANCH_IN_TX = 1 << 8,     /**< in a transaction */
-    KPERF_SAMPLE_BRANCH_NO_TX = 1 << 9,     /**< not in a transaction */
-    KPERF_SAMPLE_BRANCH_COND = 1 << 10,     /**< conditional branches */
-    KPERF_SAMPLE_BRANCH_CALL_STACK = 1 << 11, /**< call-stack mode */
-    KPERF_SAMPLE_BRANCH_IND_JUMP = 1 << 12, /**< indirect jumps */
-    KPERF_SAMPLE_BRANCH_CALL = 1 << 13,     /**< direct calls */
-    KPERF_SAMPLE_BRANCH_NO_FLAGES = 1 << 14,/**< no flags (libkperf's spelling) */
-    KPERF_SAMPLE_BRANCH_NO_CYCLES = 1 << 15,/**< no cycles */
-    KPERF_SAMPLE_BRANCH_TYPE_SAVE = 1 << 16 /**< save the branch type */
-};
+/** Sampling with DWARF call chains: writes the call chain of @p smp (registers and stack
+ *  copy described by @p regs_mask) into @p ips, innermost first, like
+ *  kperf_symbolizer_unwind() (kperf_symbols.h) does. Returns the entries, or <= 0 to keep
+ *  the sample's own chain. */
+typedef int (*kperf_task_unwind_fn)(void *user, const kperf_sample *smp, uint64_t regs_mask,
+                                    uint64_t *ips, int max);
 
-/** Event grouping (libkperf's EvtAttr): events with the same groupId open as one group;
- *  -1 (or no evtAttr array) means ungrouped. */
-typedef struct EvtAttr {
-    int groupId;            /**< group number; -1 = not grouped */
-} EvtAttr;
+/** What a task measures (libkperf's PmuAttr and PmuTraceAttr). Zero-initialised: every CPU
+ *  system-wide, user space only, no groups; counting and sampling need events. */
+typedef struct kperf_task_attr {
+    const char *const *events;  /**< event specs, one per entry (evtList); SPE and tracing
+                                     ignore them */
+    size_t nevents;             /**< number of events */
+    const pid_t *pids;          /**< processes, every thread of each (pidList); none = the
+                                     CPUs of cpus system-wide (needs paranoid <= 0) */
+    size_t npids;               /**< number of pids */
+    const int *cpus;            /**< CPUs (cpuList); none = every online CPU system-wide,
+                                     or any CPU for pids */
+    size_t ncpus;               /**< number of cpus */
+    const int *groups;          /**< counting: per event, its group number (evtAttr):
+                                     events with the same number form one group, -1 = no
+                                     group; NULL = no groups. Every kind reports it */
+    bool exclude_user;          /**< do not measure user space (excludeUser) */
+    bool include_kernel;        /**< measure kernel space (the inverse of excludeKernel;
+                                     needs paranoid <= 1) */
+    bool include_new_fork;      /**< count threads and children created after the open and
+                                     report each exited one as its own record
+                                     (includeNewFork; counting only) */
+    const char *sysfs_root;     /**< sysfs root for PMUs and topology; NULL = "/" or
+                                     KPERF_SYSFS_ROOT */
+    uint64_t period;            /**< sampling, SPE: events between samples (period) */
+    uint64_t freq;              /**< sampling: samples per second (useFreq); 0 with period
+                                     0 = 1000 */
+    int callchain;              /**< sampling (callStack): 0 the sampled ip only, 1 call
+                                     chains by frame pointers, 2 DWARF call chains (user
+                                     registers + 8 KiB of stack per sample, unwound by
+                                     the unwind hook) */
+    uint64_t branch_filter;     /**< sampling: kperf_branch_filter bits (branchSampleFilter) */
+    uint64_t spe_data_filter;   /**< SPE: dataFilter bits */
+    uint64_t spe_event_filter;  /**< SPE: evFilter bits */
+    uint32_t spe_min_latency;   /**< SPE: minLatency */
+    const char *const *syscalls; /**< tracing: syscall names (funcs); none = every one */
+    size_t nsyscalls;           /**< number of syscalls */
+    kperf_record_fn on_record;  /**< sampling: sees every record read (side-band MMAP/COMM
+                                     included) before the task makes its row, e.g. to feed
+                                     a symbolizer; NULL = none */
+    kperf_task_unwind_fn unwind; /**< sampling with callchain 2: the unwinder */
+    void *hook_user;            /**< passed to on_record and unwind */
+    const kperf_task_source *source; /**< the implementation of a kind kperf.h does not
+                                          build in (KPERF_TASK_SPE_SAMPLING) */
+} kperf_task_attr;
 
-/** What to collect (libkperf's PmuAttr). Zero-initialised: every CPU, every process, the
- *  events given, kernel and user space (like libkperf). */
-typedef struct PmuAttr {
-    char **evtList;         /**< event names (perf syntax); SPE_SAMPLING ignores them */
-    unsigned numEvt;        /**< number of events */
-    int *pidList;           /**< processes to collect (all their threads); NULL = all */
-    unsigned numPid;        /**< number of pids */
-    int *cpuList;           /**< CPUs to collect on; NULL = every online CPU */
-    unsigned numCpu;        /**< number of CPUs */
-    EvtAttr *evtAttr;       /**< numEvt group ids, or NULL (no groups) */
-    unsigned period;        /**< SAMPLING: sample every this many events (useFreq = 0);
-                                 0 = 4000 */
-    unsigned freq;          /**< SAMPLING: samples per second (useFreq = 1); 0 = period's
-                                 value, then 1000 */
-    unsigned useFreq;       /**< 1: freq is a frequency; 0: period is a period */
-    unsigned excludeUser;   /**< 1: do not collect user space */
-    unsigned excludeKernel; /**< 1: do not collect kernel space (needed as an unprivileged
-                                 user when perf_event_paranoid is 2) */
-    enum SymbolMode symbolMode; /**< SAMPLING: how stacks are symbolized */
-    unsigned callStack;     /**< SAMPLING: 1 = whole call chains, 0 = the top frame only;
-                                 2 (a kperf extension) = whole call chains unwound with
-                                 DWARF CFI from user registers and 8 KiB of stack per
-                                 sample, for code built without frame pointers */
-    unsigned long long dataFilter; /**< SPE_SAMPLING: SPE_* data filter bits */
-    unsigned evFilter;      /**< SPE_SAMPLING: SpeEventFilter bits */
-    unsigned long minLatency;   /**< SPE_SAMPLING: keep records with at least this latency */
-    unsigned includeNewFork;    /**< COUNTING: threads created after the open are counted
-                                     and exited ones reported as their own records */
-    unsigned long branchSampleFilter; /**< SAMPLING: BranchSampleFilter bits; 0 = none */
-} PmuAttr;
+/** A libkperf-style task: events over pids and CPUs, one open/start/stop/read/close. */
+typedef struct kperf_task kperf_task;
 
-/** Where a CPU sits (libkperf's CpuTopology); -1 when unknown. */
-typedef struct CpuTopology {
-    int coreId;             /**< the CPU number (libkperf reports the logical CPU) */
-    int numaId;             /**< NUMA node */
-    int socketId;           /**< physical package */
-} CpuTopology;
+/** @brief Opens a task (libkperf's PmuOpen, or trace_open for ::KPERF_TASK_TRACING).
+ *  @param out receives the task; NULL on failure.
+ *  @param kind what the task does.
+ *  @param attr what to measure.
+ *  @return 0, or a negative code: -EINVAL (no events for counting/sampling),
+ *  -KPERF_ENOTSUP (an unknown kind, or SPE without attr->source), and the errors of
+ *  kperf_counter_open(), kperf_sampler_open(), kperf_syscalls_open() or the source.
+ *  *Ownership:* close with kperf_task_close(). */
+KPERF_API int kperf_task_open(kperf_task **out, kperf_task_kind kind, const kperf_task_attr *attr);
 
-/** One symbolized address (libkperf's Symbol). Strings live as long as their PmuData. */
-typedef struct Symbol {
-    unsigned long addr;         /**< the address */
-    char *module;               /**< module path; NULL when nothing maps addr */
-    char *symbolName;           /**< demangled function name; NULL when unknown */
-    char *mangleName;           /**< the name as the binary spells it; NULL when unknown */
-    char *fileName;             /**< source file (RESOLVE_ELF_DWARF); NULL when unknown */
-    unsigned int lineNum;       /**< source line; 0 when unknown */
-    unsigned long offset;       /**< addr minus the function's start */
-    unsigned long codeMapEndAddr; /**< end of the function (start when unknown) */
-    unsigned long codeMapAddr;  /**< address in the module's own address space */
-    uint64_t count;             /**< number of frames of this read that share the symbol */
-} Symbol;
+/** @brief The kind the task was opened with. */
+KPERF_API kperf_task_kind kperf_task_get_kind(const kperf_task *t);
 
-/** One frame of a call stack (libkperf's Stack), a doubly linked list from the sampled
- *  instruction (first) to the outermost caller. */
-typedef struct Stack {
-    Symbol *symbol;         /**< the frame's symbol */
-    struct Stack *next;     /**< the caller; NULL at the outermost frame */
-    struct Stack *prev;     /**< the callee; NULL at the first frame */
-    uint64_t count;         /**< 1 */
-} Stack;
+/** @brief Starts collecting (PmuEnable). @return 0 or a negative code. */
+KPERF_API int kperf_task_start(kperf_task *t);
 
-/** One branch record (libkperf's BranchSampleRecord). */
-typedef struct BranchSampleRecord {
-    unsigned long fromAddr; /**< branch source */
-    unsigned long toAddr;   /**< branch target */
-    unsigned long cycles;   /**< cycles since the previous branch (0 when unknown) */
-    unsigned char misPred;  /**< 1 when mispredicted */
-    unsigned char predicted;/**< 1 when predicted */
-} BranchSampleRecord;
+/** @brief Stops collecting (PmuDisable). @return 0 or a negative code. */
+KPERF_API int kperf_task_stop(kperf_task *t);
 
-/** Extra data of SPE and branch samples (libkperf's PmuDataExt). */
-typedef struct PmuDataExt {
-    unsigned long pa;       /**< SPE: physical data address */
-    unsigned long va;       /**< SPE: virtual data address */
-    unsigned long event;    /**< SPE: event bits */
-    BranchSampleRecord *branchRecords; /**< branch stack, most recent first; NULL if none */
-    unsigned long nr;       /**< number of branch records */
-} PmuDataExt;
+/** @brief Push read: passes every record available now to @p fn, without copying (the
+ *  row and what it points to are valid during the call).
+ *  @param t the task. @param fn the callback. @param user passed to fn.
+ *  @return the number of records, fn's negative value, or a negative code. */
+KPERF_API int kperf_task_read_each(kperf_task *t, kperf_task_fn fn, void *user);
 
-/** The raw payload of a tracepoint sample (libkperf's SampleRawData): read it with
- *  PmuGetField(). */
-typedef struct SampleRawData {
-    char *data;             /**< the raw bytes (common_type first) */
-    unsigned size;          /**< number of bytes */
-} SampleRawData;
+/** @brief Reads every record (PmuRead): counting gives one per event and thread (or CPU),
+ *  plus one per exited new thread with include_new_fork; the other kinds one per record
+ *  since the previous read.
+ *  @param t the task.
+ *  @param out receives a new array (NULL when there is no record); free it with
+ *  kperf_task_data_free().
+ *  @return the number of records, or a negative code.
+ *  *Ownership:* the array and what it points to are one block, independent of the task
+ *  (kperf_task_data::sample is NULL there). */
+KPERF_API int kperf_task_read(kperf_task *t, kperf_task_data **out);
 
-/** A tracepoint field's description (libkperf's SampleRawField). */
-typedef struct SampleRawField {
-    char *fieldName;        /**< the field's name */
-    char *fieldStr;         /**< its declaration as tracefs writes it ("char prev_comm[16]") */
-    unsigned offset;        /**< byte offset in the raw record */
-    unsigned size;          /**< size in bytes */
-    unsigned isSigned;      /**< 1 when signed */
-} SampleRawField;
+/** @brief Frees an array from kperf_task_read() (PmuDataFree); accepts NULL. */
+KPERF_API void kperf_task_data_free(kperf_task_data *data);
 
-/** One record of PmuRead() (libkperf's PmuData). */
-typedef struct PmuData {
-    Stack *stack;           /**< SAMPLING: the call stack (top frame first); NULL otherwise */
-    const char *evt;        /**< event name */
-    int64_t ts;             /**< SAMPLING: timestamp (ns, CLOCK_MONOTONIC); COUNTING: the
-                                 read time */
-    pid_t pid;              /**< process id; -1 for a CPU-wide counter */
-    int tid;                /**< thread id; -1 for a CPU-wide counter */
-    int cpu;                /**< CPU; -1 for a counter that follows its thread */
-    int groupId;            /**< the event's EvtAttr groupId (-1 when ungrouped) */
-    CpuTopology *cpuTopo;   /**< where cpu sits (never NULL; -1 fields when unknown) */
-    const char *comm;       /**< process name ("" when unknown) */
-    uint64_t period;        /**< SAMPLING: events since the previous sample */
-    uint64_t count;         /**< COUNTING: increase since the previous PmuRead() of the
-                                 task (scaled when multiplexed); SAMPLING: 1 */
-    double countPercent;    /**< COUNTING: time running / time enabled (1.0 = exact) */
-    PmuDataExt *ext;        /**< SPE or branch data; NULL when none */
-    SampleRawData *rawData; /**< tracepoint payload; NULL when none */
-} PmuData;
+/** @brief Closes the task (PmuClose); accepts NULL. */
+KPERF_API void kperf_task_close(kperf_task *t);
+// <<task
 
-/** @brief Opens a task (libkperf's PmuOpen).
- *  @param collectType COUNTING, SAMPLING or SPE_SAMPLING.
- *  @param attr what to collect.
- *  @return a task descriptor (> 0), or -1 with Perror()/Perrorno() set. */
-KPERF_API int PmuOpen(enum PmuTaskType collectType, PmuAttr *attr);
-/** @brief Starts collection. @param pd a task. @return 0, or an error code (> 0). */
-KPERF_API int PmuEnable(int pd);
-/** @brief Stops collection. @param pd a task. @return 0, or an error code (> 0). */
-KPERF_API int PmuDisable(int pd);
-/** @brief Reads what the task collected since the previous read.
- *  @param pd a task (PmuOpen or PmuDeviceOpen).
- *  @param pmuData receives an array of records (NULL when there are none).
- *  @return the number of records, or -1 with Perror() set.
- *  *Ownership:* the array is the caller's: free it with PmuDataFree(). It stays valid
- *  after PmuClose(). */
-KPERF_API int PmuRead(int pd, PmuData **pmuData);
-/** @brief Frees an array from PmuRead(); accepts NULL. @param pmuData the array. */
-KPERF_API void PmuDataFree(PmuData *pmuData);
-/** @brief Closes a task; unknown descriptors are ignored. @param pd the task. */
-KPERF_API void PmuClose(int pd);
-/** @brief Writes records as text, one line per record (libkperf's PmuDumpData).
- *  @param pmuData records from PmuRead(). @param len their number.
- *  @param filepath the file (appended to). @param dumpDwf 1: include file:line of frames.
- *  @return 0, or an error code (> 0). */
-KPERF_API int PmuDumpData(PmuData *pmuData, unsigned len, char *filepath, int dumpDwf);
-/** @brief The names of every event of a type (libkperf's PmuEventList).
- *  @param eventType which events. @param numEvt receives the count.
- *  @return an array owned by the library, valid for the process's life; NULL on error. */
-KPERF_API const char **PmuEventList(enum PmuEventType eventType, unsigned *numEvt);
-/** @brief Copies a tracepoint field of a sample into @p value (libkperf's PmuGetField).
- *  Text fields are copied NUL-terminated; other fields as their raw bytes.
- *  @param rawData PmuData::rawData. @param fieldName the field.
- *  @param value destination. @param vSize its size.
- *  @return 0, or an error code (> 0) with Perror() set. */
-KPERF_API int PmuGetField(SampleRawData *rawData, const char *fieldName, void *value,
-                          uint32_t vSize);
-/** @brief Describes a tracepoint field of a sample (libkperf's PmuGetFieldExp).
- *  @return the description, owned by the library (valid for the process's life), or NULL
- *  with Perror() set. */
-KPERF_API SampleRawField *PmuGetFieldExp(SampleRawData *rawData, const char *fieldName);
-
-/** What PmuTraceOpen() traces (libkperf's PmuTraceType). */
-enum PmuTraceType {
-    TRACE_SYS_CALL = 0      /**< system calls: one record per completed call */
-};
-
-/** What to trace (libkperf's PmuTraceAttr). */
-typedef struct PmuTraceAttr {
-    const char **funcs;     /**< syscall names; NULL = every syscall */
-    unsigned numFuncs;      /**< number of funcs */
-    int *pidList;           /**< processes; NULL = every process */
-    unsigned numPid;        /**< number of pids */
-    int *cpuList;           /**< CPUs; NULL = every online CPU */
-    unsigned numCpu;        /**< number of CPUs */
-} PmuTraceAttr;
-
-/** One completed system call (libkperf's PmuTraceData). */
-typedef struct PmuTraceData {
-    const char *funcs;      /**< syscall name */
-    double elapsedTime;     /**< duration in milliseconds */
-    int64_t startTs;        /**< entry time (ns, CLOCK_MONOTONIC) */
-    pid_t pid;              /**< process id */
-    int tid;                /**< thread id */
-    int cpu;                /**< CPU of the entry */
-    const char *comm;       /**< thread name */
-} PmuTraceData;
-
-/** @brief Opens a syscall trace (libkperf's PmuTraceOpen).
- *  @return a descriptor (> 0), or -1 with Perror() set. */
-KPERF_API int PmuTraceOpen(enum PmuTraceType traceType, PmuTraceAttr *traceAttr);
-/** @brief Starts tracing. @return 0 or an error code (> 0). */
-KPERF_API int PmuTraceEnable(int pd);
-/** @brief Stops tracing. @return 0 or an error code (> 0). */
-KPERF_API int PmuTraceDisable(int pd);
-/** @brief Reads the calls completed since the previous read.
- *  @param traceData receives the array (free with PmuTraceDataFree()).
- *  @return the number of calls, or -1 with Perror() set. */
-KPERF_API int PmuTraceRead(int pd, PmuTraceData **traceData);
-/** @brief Closes a trace. */
-KPERF_API void PmuTraceClose(int pd);
-/** @brief Frees an array from PmuTraceRead(); accepts NULL. */
-KPERF_API void PmuTraceDataFree(PmuTraceData *traceData);
-/** @brief The running kernel's syscall names (libkperf's PmuSysCallFuncList).
- *  @param numFunc receives the count.
- *  @return an array owned by the library (process lifetime), or NULL with Perror() set. */
-KPERF_API const char **PmuSysCallFuncList(unsigned *numFunc);
-
-/** Device metrics (libkperf's PmuDeviceMetric). */
-enum PmuDeviceMetric {
-    PMU_DDR_READ_BW = 0,    /**< DDR read bandwidth per channel */
-    PMU_DDR_WRITE_BW,       /**< DDR write bandwidth per channel */
-    PMU_L3_TRAFFIC,         /**< L3 traffic per core */
-    PMU_L3_MISS,            /**< L3 misses per core */
-    PMU_L3_REF,             /**< L3 references per core */
-    PMU_L3_LAT,             /**< L3 latency per NUMA node */
-    PMU_PCIE_RX_MRD_BW,     /**< PCIe RX memory-read bandwidth per device */
-    PMU_PCIE_RX_MWR_BW,     /**< PCIe RX memory-write bandwidth per device */
-    PMU_PCIE_TX_MRD_BW,     /**< PCIe TX memory-read bandwidth per device */
-    PMU_PCIE_TX_MWR_BW,     /**< PCIe TX memory-write bandwidth per device */
-    PMU_SMMU_TRAN,          /**< SMMU address translations per device */
-    PMU_METRIC_INVALID      /**< one past the last metric */
-};
-
-/** One requested device metric (libkperf's PmuDeviceAttr). */
-typedef struct PmuDeviceAttr {
-    enum PmuDeviceMetric metric; /**< the metric */
-    char *bdf;              /**< PCIe/SMMU metrics: the device; NULL = every device */
-} PmuDeviceAttr;
-
-/** How a device value is grouped (libkperf's PmuMetricMode). */
-enum PmuMetricMode {
-    PMU_METRIC_INVALID_MODE = 0, /**< unknown */
-    PMU_METRIC_CORE,        /**< per core: coreId */
-    PMU_METRIC_NUMA,        /**< per NUMA node: numaId */
-    PMU_METRIC_BDF,         /**< per PCIe device: bdf */
-    PMU_METRIC_CHANNEL      /**< per DDR channel: channelId, ddrNumaId, socketId */
-};
-
-/** One device metric value (libkperf's PmuDeviceData). */
-typedef struct PmuDeviceData {
-    enum PmuDeviceMetric metric; /**< the metric */
-    double count;           /**< the value, in the metric's unit */
-    enum PmuMetricMode mode;    /**< which of the fields below name the instance */
-    unsigned coreId;        /**< PMU_METRIC_CORE: the CPU */
-    unsigned numaId;        /**< PMU_METRIC_NUMA: the node */
-    const char *bdf;        /**< PMU_METRIC_BDF: the device */
-    unsigned channelId;     /**< PMU_METRIC_CHANNEL: the channel */
-    unsigned ddrNumaId;     /**< PMU_METRIC_CHANNEL: the channel's node */
-    unsigned socketId;      /**< PMU_METRIC_CHANNEL: the channel's socket */
-} PmuDeviceData;
-
-/** Which devices PmuDeviceBdfList() lists (libkperf's PmuBdfType). */
-enum PmuBdfType {
-    PMU_BDF_TYPE_PCIE = 0,  /**< PCIe devices a PCIe PMU can watch */
-    PMU_BDF_TYPE_SMMU = 1   /**< devices behind an SMMU with a PMU */
-};
-
-/** @brief Opens the uncore events behind device metrics (libkperf's PmuDeviceOpen); use
- *  the descriptor with PmuEnable/PmuDisable/PmuRead/PmuClose.
- *  @return a descriptor (> 0), or -1 with Perror() set (e.g. no PMU for the metric). */
-KPERF_API int PmuDeviceOpen(PmuDeviceAttr *attr, unsigned len);
-/** @brief Computes metric values from the records of a device task's PmuRead().
- *  @param pmuData records from PmuRead() of a PmuDeviceOpen() descriptor. @param len their
- *  number. @param attr the metrics wanted. @param attrLen their number.
- *  @param data receives the values (free with DevDataFree()).
- *  @return the number of values, or -1 with Perror() set. */
-KPERF_API int PmuGetDevMetric(PmuData *pmuData, unsigned len, PmuDeviceAttr *attr,
-                              unsigned attrLen, PmuDeviceData **data);
-/** @brief Frees an array from PmuGetDevMetric(); accepts NULL. */
-KPERF_API void DevDataFree(PmuDeviceData *data);
-/** @brief The devices PCIe or SMMU metrics can measure (libkperf's PmuDeviceBdfList).
- *  @param bdfType which list. @param numBdf receives the count.
- *  @return an array owned by the library (process lifetime), or NULL with Perror() set. */
-KPERF_API const char **PmuDeviceBdfList(enum PmuBdfType bdfType, unsigned *numBdf);
-/** @brief Current frequency of a CPU (libkperf's PmuGetCpuFreq).
- *  @return the frequency in Hz, or -1 with Perror() set. */
-KPERF_API int64_t PmuGetCpuFreq(unsigned core);
-/** @brief The CPUs of a cluster (libkperf's PmuGetClusterCore).
- *  @param coreList receives an array owned by the library (valid for the process's life).
- *  @return the number of CPUs, or -1 with Perror() set. */
-KPERF_API int PmuGetClusterCore(unsigned clusterId, unsigned **coreList);
-/** @brief The CPUs of a NUMA node (libkperf's PmuGetNumaCore).
- *  @param coreList receives an array owned by the library (valid for the process's life).
- *  @return the number of CPUs, or -1 with Perror() set. */
-KPERF_API int PmuGetNumaCore(unsigned nodeId, unsigned **coreList);
-/** @brief The message of the calling thread's last error ("success" when none). */
-KPERF_API const char *Perror(void);
-/** @brief The calling thread's last error code: 0 for success, else the positive kperf
- *  code (an errno value or a KPERF_E* value; kperf_strerror() names it). */
-KPERF_API int Perrorno(void);
-#endif // KPERF_LIBKPERF_API
-// <<libkperf
 
 
 
@@ -2443,6 +2191,125 @@ static int kperf__fail(int err, const char *fmt, ...) {
     kperf__errno_last = -err;
     if (kperf__log_fn) kperf__log_fn(KPERF_LOG_ERROR, kperf__errbuf, kperf__log_user);
     return -err;
+}
+
+// >>files -------------------------------------------------------------------------------
+
+KPERF_API int kperf_file_open_data(const char *path, uint64_t max_size) {
+    if (!path) return kperf__fail(EINVAL, "kperf_file_open_data: NULL path");
+    if (!max_size) max_size = KPERF_FILE_MAX_DEFAULT;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        int e = errno;
+        return kperf__fail(e, "cannot open %s: %s", path, strerror(e));
+    }
+    struct stat st;
+    int err = 0;
+    if (fstat(fd, &st) < 0) err = errno;
+    else if (!S_ISREG(st.st_mode)) err = EINVAL;
+    else if ((uint64_t)st.st_size > max_size) err = EFBIG;
+    else if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) err = errno;
+    if (!err) return fd;
+    close(fd);
+    if (err == EINVAL)
+        return kperf__fail(EINVAL, "%s is not a regular file (a FIFO, device or directory is "
+                           "never read)", path);
+    if (err == EFBIG)
+        return kperf__fail(EFBIG, "%s is %lld bytes, more than the %llu-byte cap", path,
+                           (long long)st.st_size, (unsigned long long)max_size);
+    return kperf__fail(err, "cannot open %s: %s", path, strerror(err));
+}
+
+/* True when the entry @p st of @p path sits in a world-writable sticky directory and belongs
+ * neither to us nor to the directory's owner: someone else planted it (the rule of the
+ * kernel's fs.protected_symlinks and fs.protected_regular). */
+KPERF__PRIV bool kperf__file_planted(const char *path, const struct stat *st) {
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    if (!slash) snprintf(dir, sizeof dir, ".");
+    else if (slash == path) snprintf(dir, sizeof dir, "/");
+    else snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    struct stat ds;
+    if (stat(dir, &ds) < 0) return true; /* cannot tell: refuse */
+    if (!(ds.st_mode & S_ISVTX) || !(ds.st_mode & S_IWOTH)) return false;
+    if (S_ISREG(st->st_mode) && st->st_nlink > 1) return true; /* a hard link to elsewhere */
+    return st->st_uid != geteuid() && st->st_uid != ds.st_uid;
+}
+
+KPERF_API int kperf_file_create(const char *path, unsigned mode) {
+    if (!path || !*path) return kperf__fail(EINVAL, "kperf_file_create: no path");
+    char resolved[PATH_MAX];
+    for (int tries = 0; tries < 16; tries++) {
+        struct stat st, fst;
+        int fd;
+        if (lstat(path, &st) < 0) {
+            if (errno != ENOENT) break;
+            fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode_t)mode);
+            if (fd >= 0) return fd;
+            if (errno == EEXIST) continue; /* created meanwhile: look again */
+            break;
+        }
+        if (kperf__file_planted(path, &st))
+            return kperf__fail(EPERM, "refusing to write %s: the %s there belongs to uid %u in "
+                               "a world-writable sticky directory (remove it or choose another "
+                               "name)", path, S_ISLNK(st.st_mode) ? "symlink" : "file",
+                               (unsigned)st.st_uid);
+        if (S_ISLNK(st.st_mode)) { /* ours or the directory owner's: follow it as asked */
+            char target[PATH_MAX];
+            if (!realpath(path, target)) {
+                fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, (mode_t)mode); /* dangling */
+                if (fd >= 0) return fd;
+                break;
+            }
+            if (strcmp(target, path) == 0) break;
+            memcpy(resolved, target, strlen(target) + 1);
+            path = resolved;
+            continue;
+        }
+        fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0) {
+            if (errno == ELOOP || errno == ENOENT) continue; /* replaced meanwhile */
+            break;
+        }
+        if (fstat(fd, &fst) < 0 || fst.st_dev != st.st_dev || fst.st_ino != st.st_ino) {
+            close(fd); /* replaced between lstat and open: look again */
+            continue;
+        }
+        if (S_ISREG(fst.st_mode) && ftruncate(fd, 0) < 0) {
+            int e = errno;
+            close(fd);
+            return kperf__fail(e, "cannot truncate %s: %s", path, strerror(e));
+        }
+        return fd;
+    }
+    int e = errno ? errno : ELOOP;
+    return kperf__fail(e, "cannot create %s: %s", path, strerror(e));
+}
+
+/* stdio over kperf_file_open_data(): NULL with errno set and kperf_errmsg() filled. */
+KPERF__PRIV FILE *kperf__fopen_data(const char *path, uint64_t max_size) {
+    int fd = kperf_file_open_data(path, max_size);
+    if (fd < 0) return errno = -fd, (FILE *)NULL;
+    FILE *f = fdopen(fd, "r");
+    if (!f) {
+        int e = errno;
+        close(fd);
+        errno = e;
+    }
+    return f;
+}
+
+/* stdio over kperf_file_create() (mode 0666 less the umask). */
+KPERF__PRIV FILE *kperf__fopen_out(const char *path) {
+    int fd = kperf_file_create(path, 0666);
+    if (fd < 0) return errno = -fd, (FILE *)NULL;
+    FILE *f = fdopen(fd, "w");
+    if (!f) {
+        int e = errno;
+        close(fd);
+        errno = e;
+    }
+    return f;
 }
 
 // >>pmu ---------------------------------------------------------------------------------
@@ -3389,16 +3256,24 @@ KPERF__PRIV void kperf__suggest_text(const kperf__suggest *s, char *buf, size_t 
 }
 
 /* The tracefs "events" directory under @p root, or NULL. */
-KPERF__PRIV const char *kperf__tracefs_events(const char *root, char *buf, size_t size) {
+KPERF__PRIV const char *kperf__tracefs_events_err(const char *root, char *buf, size_t size,
+                                                  int *err) {
     static const char *const dirs[] = {"sys/kernel/tracing/events",
                                        "sys/kernel/debug/tracing/events"};
     const char *r = kperf__rp(root);
+    *err = ENOENT;
     for (int i = 0; i < 2; i++) {
         struct stat st;
         kperf__path(buf, size, "%s/%s", r, dirs[i]);
         if (stat(buf, &st) == 0 && S_ISDIR(st.st_mode)) return buf;
+        if (errno == EACCES || errno == EPERM) *err = errno; /* there, but not for us */
     }
     return NULL;
+}
+
+KPERF__PRIV const char *kperf__tracefs_events(const char *root, char *buf, size_t size) {
+    int err;
+    return kperf__tracefs_events_err(root, buf, size, &err);
 }
 
 /* ---- the parser ---------------------------------------------------------------------- */
@@ -3939,8 +3814,13 @@ KPERF__PRIV int kperf__parse_tracepoint(kperf__parser *P, kperf__vars *v, const 
     int rc = kperf__parse_filter(P, &filter);
     if (rc < 0) return rc;
     const char *root = kperf__rp(kperf_pmus_root(P->pmus));
-    const char *ev = kperf__tracefs_events(kperf_pmus_root(P->pmus), dir, sizeof dir);
-    if (!ev)
+    int terr;
+    const char *ev = kperf__tracefs_events_err(kperf_pmus_root(P->pmus), dir, sizeof dir, &terr);
+    if (!ev && terr != ENOENT)
+        rc = kperf__fail(terr, "%s:%s: permission denied reading tracefs (%s/sys/kernel/tracing): "
+                         "tracepoints need root, or a tracefs mount this user may read",
+                         sys, name, root);
+    else if (!ev)
         rc = kperf__fail(KPERF_ENOTRACEFS,
                          "%s:%s: tracefs is not mounted (looked in %s/sys/kernel/tracing and "
                          "%s/sys/kernel/debug/tracing); mount it with `mount -t tracefs nodev "
@@ -5064,6 +4944,24 @@ static int kperf__counter_open_fd(kperf_counter *c, size_t i) {
         int err = errno;
         const kperf_event *ev = &p->evl->events[p->evidx[i]];
         pid_t who = e->pid == 0 ? getpid() : e->pid;
+        if (err == EINVAL && group_fd >= 0) {
+            /* a member the kernel takes alone but not in this group: the group needs more
+             * counters than the PMU has (arm64 and x86 validate groups at open) */
+            long alone = kperf__sys_perf_event_open(&p->attrs[i], e->pid, e->cpu, -1,
+                                                    PERF_FLAG_FD_CLOEXEC);
+            if (alone >= 0) {
+                close((int)alone);
+                size_t fit = 0;
+                for (size_t j = (size_t)e->leader; j < i; j++)
+                    fit += p->attrs[j].type == p->attrs[i].type;
+                return kperf__fail(KPERF_ELIMIT,
+                                   "%s: the group does not fit on PMU %s: it has %zu counters "
+                                   "for this group's events, the group asks for more; split "
+                                   "the group, or list the events without braces (the kernel "
+                                   "then multiplexes them)",
+                                   ev->name, ev->pmu ? ev->pmu : "?", fit);
+            }
+        }
         int rc = kperf__open_error(err, ev, &p->attrs[i], who, e->cpu, p->pmus);
         if (rc == -KPERF_ELIMIT) {
             size_t len = strlen(kperf__errbuf);
@@ -5073,6 +4971,11 @@ static int kperf__counter_open_fd(kperf_counter *c, size_t i) {
         return rc;
     }
     c->fds[i] = (int)fd;
+    const kperf_event *fev = &p->evl->events[p->evidx[i]];
+    if (fev->filter) { /* counted in the kernel after the filter, as perf stat does */
+        int frc = kperf_tp_filter_set((int)fd, fev->name, fev->filter);
+        if (frc < 0) return frc;
+    }
     if (ioctl((int)fd, PERF_EVENT_IOC_ID, &c->ids[i]) < 0)
         return kperf__fail(errno, "%s: PERF_EVENT_IOC_ID failed: %s", e->event, strerror(errno));
     if (e->leader == (int)i) c->gstart[c->ngroups++] = i;
@@ -5621,6 +5524,13 @@ static void kperf__region_map(kperf_region *r, bool no_rdpmc) {
         r->pages[i] = m == MAP_FAILED ? NULL : (struct perf_event_mmap_page *)m;
         if (!r->pages[i] || !r->pages[i]->cap_user_rdpmc) r->rdpmc = false;
     }
+#if defined(__aarch64__)
+    /* arm64 sets cap_user_rdpmc for every event that asked (config1 rdpmc) but gives it
+     * index 0, forever, while the sysctl forbids user access */
+    char ua[8];
+    if (kperf__read_file("/proc/sys/kernel/perf_user_access", ua, sizeof ua) > 0 && ua[0] == '0')
+        r->rdpmc = false;
+#endif
 #ifndef KPERF__HAVE_RDPMC
     r->rdpmc = false;
 #endif
@@ -5672,170 +5582,6 @@ fail:
     return rc;
 }
 // <<region
-
-// >>task --------------------------------------------------------------------------------
-
-struct kperf_task {
-    kperf_task_kind kind;
-    kperf_counter *counter;     /* COUNTING */
-    kperf_topology *topo;
-    char **names;               /* per event of the counter: the name the caller gave */
-    size_t nnames;
-    /* the sampling and SPE sections add their objects here */
-};
-
-/* Builds the perf spec of a task: events with the same group number become one {group}
- * at the place of the first; -1 (or no groups) stands alone. names[] receives each
- * event's caller-given name in spec order. */
-static int kperf__task_spec(const kperf_task_attr *a, char **spec, char ***names) {
-    size_t len = 1;
-    for (size_t i = 0; i < a->nevents; i++) {
-        if (!a->events[i] || !a->events[i][0])
-            return kperf__fail(EINVAL, "kperf_task_open: event %zu is empty", i);
-        len += strlen(a->events[i]) + 3;
-    }
-    char *s = (char *)kperf__calloc(len, 1);
-    char **nm = (char **)kperf__calloc(a->nevents + 1, sizeof *nm);
-    bool *done = (bool *)kperf__calloc(a->nevents + 1, sizeof *done);
-    if (!s || !nm || !done) {
-        KPERF_FREE(s), KPERF_FREE(nm), KPERF_FREE(done);
-        return kperf__fail(ENOMEM, "out of memory");
-    }
-    size_t k = 0;
-    for (size_t i = 0; i < a->nevents; i++) {
-        if (done[i]) continue;
-        int g = a->groups ? a->groups[i] : -1;
-        bool grouped = false;
-        for (size_t j = i + 1; g >= 0 && j < a->nevents && !grouped; j++) grouped = a->groups[j] == g;
-        strcat(s, *s ? "," : "");
-        strcat(s, grouped ? "{" : "");
-        for (size_t j = i; j < a->nevents; j++) {
-            if (done[j] || (j != i && (!grouped || a->groups[j] != g))) continue;
-            if (j != i) strcat(s, ",");
-            strcat(s, a->events[j]);
-            done[j] = true, nm[k++] = (char *)a->events[j];
-        }
-        strcat(s, grouped ? "}" : "");
-    }
-    KPERF_FREE(done);
-    *spec = s, *names = nm;
-    return 0;
-}
-
-static int kperf__task_open_counting(kperf_task *t, const kperf_task_attr *a) {
-    char *spec = NULL, **names = NULL;
-    int rc = kperf__task_spec(a, &spec, &names);
-    if (rc < 0) return rc;
-    kperf_counter_desc d;
-    memset(&d, 0, sizeof d);
-    d.events = spec, d.sysfs_root = a->sysfs_root;
-    d.pids = a->pids, d.npids = a->npids, d.cpus = a->cpus, d.ncpus = a->ncpus;
-    d.all_cpus = !a->npids && !a->ncpus;
-    d.include_kernel = a->include_kernel, d.exclude_user = a->exclude_user;
-    d.per_thread = a->include_new_fork && a->npids;
-    rc = kperf_counter_open(&t->counter, &d);
-    KPERF_FREE(spec);
-    if (rc == 0 && t->counter->plan->evl->nevents != a->nevents) {
-        /* one spec expanded to several events (uncore_imc/x/ on every IMC): keep the
-         * library's names */
-        KPERF_FREE(names), names = NULL;
-    }
-    t->names = names, t->nnames = names ? a->nevents : 0;
-    if (rc == 0) rc = kperf_topology_open(&t->topo, a->sysfs_root);
-    return rc;
-}
-
-KPERF_API int kperf_task_open(kperf_task **out, kperf_task_kind kind, const kperf_task_attr *attr) {
-    if (!out) return kperf__fail(EINVAL, "kperf_task_open: out is NULL");
-    *out = NULL;
-    if (!attr || !attr->nevents || !attr->events)
-        return kperf__fail(EINVAL, "kperf_task_open: no events (attr.events, attr.nevents)");
-    kperf_task *t = (kperf_task *)kperf__calloc(1, sizeof *t);
-    if (!t) return kperf__fail(ENOMEM, "out of memory");
-    t->kind = kind;
-    int rc;
-    switch (kind) {
-    case KPERF_TASK_COUNTING: rc = kperf__task_open_counting(t, attr); break;
-    /* the sampling and SPE sections add their cases here */
-    default:
-        rc = kperf__fail(KPERF_ENOTSUP, "kperf_task_open: task kind %d is not built in",
-                         (int)kind);
-    }
-    if (rc < 0) return kperf_task_close(t), rc;
-    *out = t;
-    return 0;
-}
-
-KPERF_API int kperf_task_start(kperf_task *t) {
-    if (!t) return kperf__fail(EINVAL, "kperf_task_start: task is NULL");
-    return kperf_counter_start(t->counter);
-}
-
-KPERF_API int kperf_task_stop(kperf_task *t) {
-    if (!t) return kperf__fail(EINVAL, "kperf_task_stop: task is NULL");
-    return kperf_counter_stop(t->counter);
-}
-
-/* The command name of a thread, else of its process, else "". */
-static void kperf__task_comm(pid_t pid, pid_t tid, char comm[16]) {
-    char path[64], buf[32];
-    comm[0] = 0;
-    if (tid <= 0) return;
-    snprintf(path, sizeof path, "/proc/%d/task/%d/comm", (int)pid, (int)tid);
-    if (kperf__read_file(path, buf, sizeof buf) <= 0) {
-        snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
-        if (kperf__read_file(path, buf, sizeof buf) <= 0) return;
-    }
-    buf[15] = 0; /* TASK_COMM_LEN */
-    memcpy(comm, buf, strlen(buf) + 1);
-}
-
-static uint64_t kperf__task_u64(double v) { return v <= 0 ? 0 : (uint64_t)(v + 0.5); }
-
-KPERF_API int kperf_task_read(kperf_task *t, kperf_task_data **out) {
-    if (!t || !out) return kperf__fail(EINVAL, "kperf_task_read: NULL argument");
-    *out = NULL;
-    kperf_counts n;
-    int rc = kperf_counter_read(t->counter, &n);
-    if (rc < 0) return rc;
-    size_t pool = 0;
-    for (size_t e = 0; e < n.nevents; e++)
-        pool += strlen(t->names ? t->names[e] : n.events[e].name) + 1;
-    kperf_task_data *d = (kperf_task_data *)kperf__calloc(1, n.nrows * sizeof *d + pool);
-    if (!d) return kperf__fail(ENOMEM, "out of memory for %zu records", n.nrows);
-    char *names = (char *)(d + n.nrows), **at = (char **)kperf__calloc(n.nevents + 1, sizeof *at);
-    if (!at) return KPERF_FREE(d), kperf__fail(ENOMEM, "out of memory");
-    for (size_t e = 0; e < n.nevents; e++) {
-        const char *s = t->names ? t->names[e] : n.events[e].name;
-        at[e] = strcpy(names, s), names += strlen(s) + 1;
-    }
-    uint64_t ts = kperf__now_ns();
-    for (size_t i = 0; i < n.nrows; i++) {
-        const kperf_count_row *r = &n.rows[i];
-        kperf_task_data *x = &d[i];
-        x->event = at[r->event], x->ts = ts;
-        x->pid = r->pid, x->tid = r->tid, x->cpu = r->cpu, x->exited = r->exited;
-        memset(&x->topo, 0xff, sizeof x->topo); /* every field -1 */
-        if (r->cpu >= 0) kperf_topology_cpu(t->topo, r->cpu, &x->topo);
-        kperf__task_comm(r->pid, r->tid, x->comm);
-        x->count = kperf__task_u64(r->v.delta), x->total = kperf__task_u64(r->v.value);
-        x->count_percent = r->v.percent / 100.0;
-    }
-    KPERF_FREE(at);
-    *out = d;
-    return (int)n.nrows;
-}
-
-KPERF_API void kperf_task_data_free(kperf_task_data *data) { KPERF_FREE(data); }
-
-KPERF_API void kperf_task_close(kperf_task *t) {
-    if (!t) return;
-    kperf_counter_close(t->counter);
-    kperf_topology_close(t->topo);
-    KPERF_FREE(t->names);
-    KPERF_FREE(t);
-}
-// <<task
 
 // >>ringbuf -----------------------------------------------------------------------------
 /* The decoder reads fields through a bounded cursor: any read past the end marks the cursor
@@ -7229,10 +6975,11 @@ KPERF_API int kperf_folded_write(kperf_folded *f, const char *path) {
     for (size_t i = 0; i < f->cap; i++)
         if (f->t[i].key) v[n++] = &f->t[i];
     qsort(v, n, sizeof *v, kperf__fold_cmp);
-    FILE *out = strcmp(path, "-") ? fopen(path, "w") : stdout;
-    if (!out) {
+    FILE *out = strcmp(path, "-") ? kperf__fopen_out(path) : stdout;
+    if (!out) { /* kperf_file_create's message names the file and the reason */
+        int e = errno;
         KPERF_FREE(v);
-        return kperf__fail(errno, "cannot write folded stacks to %s: %s", path, strerror(errno));
+        return -e;
     }
     for (size_t i = 0; i < n; i++)
         fprintf(out, "%s %llu\n", v[i]->key, (unsigned long long)v[i]->count);
@@ -7275,6 +7022,7 @@ struct kperf_perfdata {
     char **seen; /* open-addressing set of files already given a BUILD_ID record */
     size_t nseen, capseen;
     int err;
+    int scan_err; /* a resource error (EMFILE...) met while reading /proc: reported, not lost */
     unsigned char *buf; /* record assembly, 64 KiB + 8 */
     char (*tpname)[256]; /* per event: "sys:name" for EVENT_DESC when a tracepoint's own
                             name is not that ("tracepoint/config=N/"), else ""; or NULL */
@@ -7484,8 +7232,9 @@ static int kperf__elf_scan(const kperf__elf *e, uint64_t tab, uint64_t entsz, ui
 
 KPERF_API int kperf_build_id_read(const char *path, uint8_t id[20]) {
     if (!path || !id) return kperf__fail(EINVAL, "kperf_build_id_read: NULL argument");
-    kperf__elf e = {open(path, O_RDONLY | O_CLOEXEC), false, false};
-    if (e.fd < 0) return kperf__fail(errno, "cannot open %s: %s", path, strerror(errno));
+    /* a mapped path is chosen by the profiled process: never block on a FIFO there */
+    kperf__elf e = {kperf_file_open_data(path, UINT64_MAX), false, false};
+    if (e.fd < 0) return e.fd;
     unsigned char h[64];
     int len = 0;
     if (pread(e.fd, h, sizeof h, 0) < 52 || memcmp(h, "\177ELF", 4) || (h[4] != 1 && h[4] != 2) ||
@@ -7823,27 +7572,37 @@ static void kperf__pd_map_line(kperf_perfdata *w, uint32_t pid, const char *line
     kperf__pd_emit(w, &r, PERF_RECORD_MMAP2, PERF_RECORD_MISC_USER);
 }
 
+/* Notes an error of reading /proc that is not the process exiting or hiding from us. */
+static void kperf__pd_scan_err(kperf_perfdata *w, int e) {
+    if (!w->scan_err && (e == EMFILE || e == ENFILE || e == ENOMEM)) w->scan_err = e;
+}
+
 static void kperf__pd_process(kperf_perfdata *w, pid_t pid) {
     char path[64], comm[64], line[4352];
     snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
     DIR *d = opendir(path);
-    if (!d) return; /* it exited: its records will simply be missing */
+    if (!d) return kperf__pd_scan_err(w, errno); /* exited: its records will be missing */
     for (struct dirent *de; (de = readdir(d));) {
         if (de->d_name[0] < '0' || de->d_name[0] > '9') continue;
         snprintf(path, sizeof path, "/proc/%d/task/%.16s/comm", (int)pid, de->d_name);
-        if (kperf__read_file(path, comm, sizeof comm) < 0) continue;
+        int rc = kperf__read_file(path, comm, sizeof comm);
+        if (rc < 0) {
+            kperf__pd_scan_err(w, -rc);
+            continue;
+        }
         kperf__pd_comm(w, (uint32_t)pid, (uint32_t)atoi(de->d_name), comm);
     }
     closedir(d);
     snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
-    FILE *m = fopen(path, "r");
+    FILE *m = fopen(path, "re");
+    if (!m) kperf__pd_scan_err(w, errno);
     while (m && fgets(line, sizeof line, m)) kperf__pd_map_line(w, (uint32_t)pid, line);
     if (m) fclose(m);
 }
 
 static void kperf__pd_all_processes(kperf_perfdata *w) {
     DIR *d = opendir("/proc");
-    if (!d) return;
+    if (!d) return kperf__pd_scan_err(w, errno);
     for (struct dirent *de; (de = readdir(d));)
         if (de->d_name[0] >= '1' && de->d_name[0] <= '9') kperf__pd_process(w, atoi(de->d_name));
     closedir(d);
@@ -7862,12 +7621,14 @@ KPERF_API int kperf_perfdata_open(kperf_perfdata **out, const kperf_perfdata_des
         return kperf__fail(ENOMEM, "out of memory");
     }
     w->own = strcmp(path, "-") != 0;
-    w->f = w->own ? fopen(path, "wb") : stdout;
+    int wfd = w->own ? kperf_file_create(path, 0600) : -1; /* 0600 as perf: it holds data */
+    w->f = !w->own ? stdout : wfd >= 0 ? fdopen(wfd, "wb") : NULL;
     if (!w->f) {
-        int e = errno;
+        int e = wfd < 0 ? -wfd : errno;
+        if (wfd >= 0) close(wfd);
         KPERF_FREE(w->buf);
         KPERF_FREE(w);
-        return kperf__fail(e, "cannot create %s: %s", path, strerror(e));
+        return wfd < 0 ? -e : kperf__fail(e, "cannot create %s: %s", path, strerror(e));
     }
     w->s = desc->sampler;
     w->first_id = w->s->fds[0].id;
@@ -7891,6 +7652,13 @@ KPERF_API int kperf_perfdata_open(kperf_perfdata **out, const kperf_perfdata_des
     if (!desc->no_kernel) kperf__pd_kernel(w);
     if (desc->all_processes) kperf__pd_all_processes(w);
     for (size_t i = 0; i < desc->npids; i++) kperf__pd_process(w, desc->pids[i]);
+    if (w->scan_err && !w->err) {
+        int e = w->scan_err;
+        kperf_perfdata_close(w);
+        return kperf__fail(e, "%s: cannot read the threads and maps of the processes under "
+                           "/proc: %s%s", path, strerror(e),
+                           e == EMFILE ? " (raise the descriptor limit, ulimit -n)" : "");
+    }
     if (w->err) {
         int e = w->err;
         kperf_perfdata_close(w);
@@ -10837,65 +10605,35 @@ KPERF_API int kperf_device_compute(const kperf_device *d, const kperf_device_cou
 }
 // <<device
 
-// >>libkperf ----------------------------------------------------------------------------
-#ifdef KPERF_LIBKPERF_API
+// >>task --------------------------------------------------------------------------------
 
-#ifdef __cplusplus
-}
-#endif
-/* The compatibility layer needs the symbolizer and SPE: instantiate them here (their own
- * guards make a later include of these headers a no-op). */
-#include "kperf_symbols.h"
-#include "kperf_spe.h"
-#ifdef __cplusplus
-extern "C" {
-#endif
+/* ---- blocks: the records of one read, their strings and arrays in one allocation ------
+ * (kperf_task_read, and the libkperf shim's PmuData/PmuTraceData arrays) */
 
-/* ---- error state: libkperf resets the error on every call ---------------------------- */
-
-static KPERF__TLS int kperf__lk_err;
-
-static void kperf__lk_ok(void) { kperf__lk_err = 0; }
-
-/* Records a failure (rc: a negative kperf return value) and returns -1. */
-static int kperf__lk_fail(int rc) {
-    kperf__lk_err = rc < 0 ? -rc : (rc ? rc : EINVAL);
-    return -1;
-}
-
-/* Sets a message and fails: for errors found by this section itself. */
-#define KPERF__LK_FAIL(err, ...) kperf__lk_fail(kperf__fail((err), __VA_ARGS__))
-
-KPERF_API const char *Perror(void) { return kperf__lk_err ? kperf_errmsg() : "success"; }
-
-KPERF_API int Perrorno(void) { return kperf__lk_err; }
-
-/* ---- arena: every record of one PmuRead lives in one block freed by PmuDataFree ------- */
-
-typedef struct kperf__lk_chunk {
-    struct kperf__lk_chunk *next;
+typedef struct kperf__blk_chunk {
+    struct kperf__blk_chunk *next;
     size_t used, cap;
-} kperf__lk_chunk;
+} kperf__blk_chunk;
 
-#define KPERF__LK_MAGIC 0x6b70657266646174ull /* "kperfdat" */
+#define KPERF__BLK_MAGIC 0x6b70657266646174ull /* "kperfdat" */
 
-typedef struct kperf__lk_block {
+typedef struct kperf__blk {
     uint64_t magic;
-    kperf__lk_chunk *chunks;
+    kperf__blk_chunk *chunks;
     size_t n, cap;          /* records used / allocated */
-    void *data;             /* the record array (PmuData or PmuTraceData) */
-    int kind;               /* the task kind that produced it */
-    int pd;                 /* the descriptor that produced it */
-    uint64_t elapsed_ns;    /* device reads: time the counts cover */
-    void *extra;            /* device reads: kperf_device_count copies */
-} kperf__lk_block;
+    void *data;             /* the record array, after two back pointers */
+    int kind;               /* for the block's owner (the shim: the task kind) */
+    int pd;                 /* for the block's owner (the shim: the descriptor) */
+    uint64_t elapsed_ns;    /* for the block's owner (the shim: device reads) */
+    void *extra;            /* freed with the block (the shim: device counts) */
+} kperf__blk;
 
-static void *kperf__lk_alloc(kperf__lk_block *b, size_t size) {
+static void *kperf__blk_alloc(kperf__blk *b, size_t size) {
     size = (size + 15) & ~(size_t)15;
-    kperf__lk_chunk *c = b->chunks;
+    kperf__blk_chunk *c = b->chunks;
     if (!c || c->cap - c->used < size) {
         size_t cap = size > 16384 ? size : 16384;
-        c = (kperf__lk_chunk *)KPERF_MALLOC(sizeof(kperf__lk_chunk) + 16 + cap);
+        c = (kperf__blk_chunk *)KPERF_MALLOC(sizeof(kperf__blk_chunk) + 16 + cap);
         if (!c) return NULL;
         c->next = b->chunks, c->used = 0, c->cap = cap;
         b->chunks = c;
@@ -10907,51 +10645,58 @@ static void *kperf__lk_alloc(kperf__lk_block *b, size_t size) {
     return p;
 }
 
-static char *kperf__lk_strdup(kperf__lk_block *b, const char *s) {
+static char *kperf__blk_strdup(kperf__blk *b, const char *s) {
     if (!s) return NULL;
     size_t n = strlen(s) + 1;
-    char *p = (char *)kperf__lk_alloc(b, n);
+    char *p = (char *)kperf__blk_alloc(b, n);
     if (p) memcpy(p, s, n);
     return p;
 }
 
-static kperf__lk_block *kperf__lk_block_new(size_t elem, int kind, int pd) {
-    kperf__lk_block *b = (kperf__lk_block *)KPERF_MALLOC(sizeof *b);
+static void *kperf__blk_memdup(kperf__blk *b, const void *s, size_t n) {
+    if (!s || !n) return NULL;
+    void *p = kperf__blk_alloc(b, n);
+    if (p) memcpy(p, s, n);
+    return p;
+}
+
+static kperf__blk *kperf__blk_new(size_t elem, int kind, int pd) {
+    kperf__blk *b = (kperf__blk *)KPERF_MALLOC(sizeof *b);
     if (!b) return NULL;
     memset(b, 0, sizeof *b);
-    b->magic = KPERF__LK_MAGIC, b->kind = kind, b->pd = pd;
+    b->magic = KPERF__BLK_MAGIC, b->kind = kind, b->pd = pd;
     b->cap = 64;
-    b->data = KPERF_MALLOC(sizeof(kperf__lk_block *) * 2 + elem * b->cap);
-    if (!b->data) return KPERF_FREE(b), (kperf__lk_block *)NULL;
+    b->data = KPERF_MALLOC(sizeof(kperf__blk *) * 2 + elem * b->cap);
+    if (!b->data) return KPERF_FREE(b), (kperf__blk *)NULL;
     return b;
 }
 
 /* The record array is preceded by a pointer back to its block (two slots keep the array
  * 16-byte aligned). */
-static void *kperf__lk_records(kperf__lk_block *b) { return (kperf__lk_block **)b->data + 2; }
+static void *kperf__blk_records(kperf__blk *b) { return (kperf__blk **)b->data + 2; }
 
-static kperf__lk_block *kperf__lk_block_of(const void *records) {
+static kperf__blk *kperf__blk_of(const void *records) {
     if (!records) return NULL;
-    kperf__lk_block *b = ((kperf__lk_block *const *)records)[-2];
-    return b && b->magic == KPERF__LK_MAGIC ? b : NULL;
+    kperf__blk *b = ((kperf__blk *const *)records)[-2];
+    return b && b->magic == KPERF__BLK_MAGIC ? b : NULL;
 }
 
 /* Appends one zeroed record; NULL on out of memory. */
-static void *kperf__lk_push(kperf__lk_block *b, size_t elem) {
+static void *kperf__blk_push(kperf__blk *b, size_t elem) {
     if (b->n == b->cap) {
         size_t cap = b->cap * 2;
-        void *d = KPERF_REALLOC(b->data, sizeof(kperf__lk_block *) * 2 + elem * cap);
+        void *d = KPERF_REALLOC(b->data, sizeof(kperf__blk *) * 2 + elem * cap);
         if (!d) return NULL;
         b->data = d, b->cap = cap;
     }
-    char *r = (char *)kperf__lk_records(b) + elem * b->n++;
+    char *r = (char *)kperf__blk_records(b) + elem * b->n++;
     memset(r, 0, elem);
     return r;
 }
 
-static void kperf__lk_block_free(kperf__lk_block *b) {
+static void kperf__blk_free(kperf__blk *b) {
     if (!b) return;
-    for (kperf__lk_chunk *c = b->chunks, *nx; c; c = nx) nx = c->next, KPERF_FREE(c);
+    for (kperf__blk_chunk *c = b->chunks, *nx; c; c = nx) nx = c->next, KPERF_FREE(c);
     KPERF_FREE(b->extra);
     b->magic = 0;
     KPERF_FREE(b->data);
@@ -10959,1212 +10704,455 @@ static void kperf__lk_block_free(kperf__lk_block *b) {
 }
 
 /* Hands the records to the caller: NULL when empty (the block is freed then). */
-static int kperf__lk_block_finish(kperf__lk_block *b, void **out) {
+static int kperf__blk_finish(kperf__blk *b, void **out) {
     int n = (int)b->n;
-    ((kperf__lk_block **)b->data)[0] = b;
-    ((kperf__lk_block **)b->data)[1] = b;
+    ((kperf__blk **)b->data)[0] = b;
+    ((kperf__blk **)b->data)[1] = b;
     if (n == 0 && !b->extra) {
-        kperf__lk_block_free(b);
+        kperf__blk_free(b);
         *out = NULL;
         return 0;
     }
-    *out = kperf__lk_records(b);
+    *out = kperf__blk_records(b);
     return n;
 }
 
-KPERF_API void PmuDataFree(PmuData *pmuData) { kperf__lk_block_free(kperf__lk_block_of(pmuData)); }
+/* ---- the task ------------------------------------------------------------------------ */
 
-KPERF_API void PmuTraceDataFree(PmuTraceData *traceData) {
-    kperf__lk_block_free(kperf__lk_block_of(traceData));
-}
-
-/* ---- the task table ------------------------------------------------------------------ */
-
-enum { KPERF__LK_COUNTING = 1, KPERF__LK_SAMPLING, KPERF__LK_SPE, KPERF__LK_TRACE,
-       KPERF__LK_DEVICE };
-
-typedef struct kperf__lk_task {
-    int kind;
-    char **names;           /* per opened event: the record's evt name */
-    int *groups;            /* per opened event: the EvtAttr groupId */
-    size_t nnames;
-    kperf_counter *counter;
-    kperf_sampler *sampler;
-    kperf_symbolizer *sym;
-    enum SymbolMode symmode;
-    bool callstack;
+struct kperf_task {
+    kperf_task_kind kind;
+    kperf_counter *counter;     /* COUNTING */
+    kperf_sampler *sampler;     /* SAMPLING */
+    kperf_syscalls *sys;        /* TRACING */
+    const kperf_task_source *source; /* SPE_SAMPLING (kperf_spe.h) */
+    void *src_state;
     kperf_topology *topo;
-    kperf_spe *spe;
-    kperf_syscalls *sys;
-    kperf_device *dev;
-    kperf_device_count *dev_prev;
-    uint64_t dev_t0;
-    PmuDeviceAttr *dev_attr;
-    unsigned ndev_attr;
-    pid_t comm_pid[8];      /* small pid -> comm cache */
-    char comm[8][17];
-    unsigned comm_next;
-    double *debt;           /* COUNTING: per event, count drops not yet subtracted */
+    char **names;               /* per opened event: the caller's name, NULL = the library's */
+    int *groups;                /* per opened event: its group number */
+    size_t nnames;
+    double *debt;               /* COUNTING: per event, count drops not yet subtracted */
     size_t ndebt;
-} kperf__lk_task;
+    int callchain;              /* SAMPLING */
+    kperf_record_fn on_record;
+    kperf_task_unwind_fn unwind;
+    void *hook_user;
+    uint64_t *ips;              /* SAMPLING: the row's call chain */
+    pid_t comm_tid[8];          /* a small tid -> comm cache */
+    char comm[8][16];
+    unsigned comm_next;
+};
 
-#define KPERF__LK_MAX 1024
-static kperf__lk_task *kperf__lk_tasks[KPERF__LK_MAX];
-static pthread_mutex_t kperf__lk_mu = PTHREAD_MUTEX_INITIALIZER;
-
-static int kperf__lk_add(kperf__lk_task *t) {
-    pthread_mutex_lock(&kperf__lk_mu);
-    int pd = -1;
-    for (int i = 1; i < KPERF__LK_MAX; i++)
-        if (!kperf__lk_tasks[i]) {
-            kperf__lk_tasks[i] = t, pd = i;
-            break;
-        }
-    pthread_mutex_unlock(&kperf__lk_mu);
-    if (pd < 0)
-        return KPERF__LK_FAIL(KPERF_ELIMIT, "PmuOpen: %d tasks are open; close some (PmuClose)",
-                              KPERF__LK_MAX - 1);
-    return pd;
-}
-
-/* The task of pd, or NULL with the error set. kind 0 accepts any kind. */
-static kperf__lk_task *kperf__lk_get(int pd, int kind) {
-    kperf__lk_task *t = NULL;
-    pthread_mutex_lock(&kperf__lk_mu);
-    if (pd > 0 && pd < KPERF__LK_MAX) t = kperf__lk_tasks[pd];
-    pthread_mutex_unlock(&kperf__lk_mu);
-    if (!t || (kind && t->kind != kind && !(kind == KPERF__LK_COUNTING &&
-                                            t->kind == KPERF__LK_DEVICE))) {
-        KPERF__LK_FAIL(EBADF, "pd %d is not an open %s descriptor", pd,
-                       kind == KPERF__LK_TRACE ? "PmuTraceOpen" : "PmuOpen");
-        return NULL;
+/* Builds the perf spec of a task: with @p braces, events with the same group number
+ * become one {group} at the place of the first (a number used once is no group); -1 (or
+ * no groups) stands alone. names[]/groups[] receive each entry's name and group number in
+ * spec order (the names point into @p a). */
+static int kperf__task_spec(const kperf_task_attr *a, bool braces, char **spec,
+                            const char ***names, int **groups) {
+    size_t len = 1;
+    for (size_t i = 0; i < a->nevents; i++) {
+        if (!a->events[i] || !a->events[i][0])
+            return kperf__fail(EINVAL, "kperf_task_open: event %zu is empty", i);
+        len += strlen(a->events[i]) + 3;
     }
-    return t;
-}
-
-static void kperf__lk_task_free(kperf__lk_task *t) {
-    if (!t) return;
-    kperf_counter_close(t->counter);
-    kperf_sampler_close(t->sampler);
-    kperf_symbolizer_close(t->sym);
-    kperf_topology_close(t->topo);
-    kperf_spe_close(t->spe);
-    kperf_syscalls_close(t->sys);
-    kperf_device_close(t->dev);
-    KPERF_FREE(t->dev_prev);
-    if (t->dev_attr)
-        for (unsigned i = 0; i < t->ndev_attr; i++) KPERF_FREE(t->dev_attr[i].bdf);
-    KPERF_FREE(t->dev_attr);
-    for (size_t i = 0; i < t->nnames; i++) KPERF_FREE(t->names[i]);
-    KPERF_FREE(t->names);
-    KPERF_FREE(t->groups);
-    KPERF_FREE(t->debt);
-    KPERF_FREE(t);
-}
-
-static kperf__lk_task *kperf__lk_take(int pd) {
-    kperf__lk_task *t = NULL;
-    pthread_mutex_lock(&kperf__lk_mu);
-    if (pd > 0 && pd < KPERF__LK_MAX) t = kperf__lk_tasks[pd], kperf__lk_tasks[pd] = NULL;
-    pthread_mutex_unlock(&kperf__lk_mu);
-    return t;
-}
-
-/* ---- event lists --------------------------------------------------------------------- */
-
-/* Number of events one evtList entry expands to (a glob or a PMU without its suffix
- * becomes several), or a negative error. */
-static int kperf__lk_expand(const char *spec) {
-    kperf_evlist *l = NULL;
-    int rc = kperf_evlist_parse(&l, spec, NULL);
-    if (rc < 0) return rc;
-    rc = (int)l->nevents;
-    kperf_evlist_free(l);
-    return rc;
-}
-
-static int kperf__lk_group(const PmuAttr *a, unsigned i) {
-    return a->evtAttr ? a->evtAttr[i].groupId : -1;
-}
-
-/* Whether the spec carries its own modifier or is a tracepoint/PMU form (no ":k" added). */
-static bool kperf__lk_has_mod(const char *s) { return strchr(s, ':') || strchr(s, '/'); }
-
-/* Builds the event spec of a task: entries in evtList order, those sharing a groupId
- * >= 0 (COUNTING) inside one pair of braces, and records each opened event's name and
- * group. Returns the spec (free it) or NULL with the error set. */
-static char *kperf__lk_spec(kperf__lk_task *t, const PmuAttr *a, bool groups, bool add_k) {
-    size_t cap = 64;
-    for (unsigned i = 0; i < a->numEvt; i++) cap += strlen(a->evtList[i]) + 8;
-    char *spec = (char *)KPERF_MALLOC(cap);
-    bool *done = (bool *)kperf__calloc(a->numEvt + 1, sizeof *done);
-    if (!spec || !done) goto nomem;
-    spec[0] = 0;
-    for (unsigned i = 0; i < a->numEvt; i++) {
+    char *s = (char *)kperf__calloc(len, 1);
+    const char **nm = (const char **)kperf__calloc(a->nevents + 1, sizeof *nm);
+    int *gr = (int *)kperf__calloc(a->nevents + 1, sizeof *gr);
+    bool *done = (bool *)kperf__calloc(a->nevents + 1, sizeof *done);
+    if (!s || !nm || !gr || !done) {
+        KPERF_FREE(s), KPERF_FREE(nm), KPERF_FREE(gr), KPERF_FREE(done);
+        return kperf__fail(ENOMEM, "out of memory");
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < a->nevents; i++) {
         if (done[i]) continue;
-        int g = groups ? kperf__lk_group(a, i) : -1;
-        if (spec[0]) strcat(spec, ",");
-        if (g >= 0) strcat(spec, "{");
-        bool first = true;
-        for (unsigned j = i; j < a->numEvt; j++) {
-            if (done[j] || (j != i && (g < 0 || kperf__lk_group(a, j) != g))) continue;
-            const char *e = a->evtList[j];
-            if (!e || !*e) {
-                KPERF__LK_FAIL(KPERF_EPARSE, "PmuOpen: evtList[%u] is empty", j);
-                goto fail;
-            }
-            int n = kperf__lk_expand(e);
-            if (n < 0) {
-                kperf__lk_fail(n);
-                goto fail;
-            }
-            char **nm = (char **)KPERF_REALLOC(t->names, (t->nnames + (size_t)n) * sizeof *nm);
-            if (nm) t->names = nm;
-            int *gr = (int *)KPERF_REALLOC(t->groups, (t->nnames + (size_t)n) * sizeof *gr);
-            if (gr) t->groups = gr;
-            if (!nm || !gr) goto nomem;
-            for (int k = 0; k < n; k++) {
-                t->names[t->nnames] = n == 1 ? kperf__strdup(e) : NULL;
-                t->groups[t->nnames++] = kperf__lk_group(a, j);
-            }
-            if (!first) strcat(spec, ",");
-            strcat(spec, e);
-            if (add_k && !kperf__lk_has_mod(e)) strcat(spec, ":k");
-            done[j] = true, first = false;
+        int g = a->groups ? a->groups[i] : -1;
+        bool grouped = false;
+        for (size_t j = i + 1; braces && g >= 0 && j < a->nevents && !grouped; j++)
+            grouped = a->groups[j] == g;
+        strcat(s, *s ? "," : "");
+        strcat(s, grouped ? "{" : "");
+        for (size_t j = i; j < a->nevents; j++) {
+            if (done[j] || (j != i && (!grouped || a->groups[j] != g))) continue;
+            if (j != i) strcat(s, ",");
+            strcat(s, a->events[j]);
+            done[j] = true, nm[k] = a->events[j], gr[k++] = a->groups ? a->groups[j] : -1;
         }
-        if (g >= 0) strcat(spec, "}");
+        strcat(s, grouped ? "}" : "");
     }
     KPERF_FREE(done);
-    return spec;
-nomem:
-    KPERF__LK_FAIL(ENOMEM, "PmuOpen: out of memory");
-fail:
-    KPERF_FREE(done);
-    KPERF_FREE(spec);
-    return NULL;
-}
-
-/* The name of opened event i: the user's spelling when the entry was one event. */
-static const char *kperf__lk_evname(const kperf__lk_task *t, size_t i, const char *fallback) {
-    return i < t->nnames && t->names[i] ? t->names[i] : (fallback ? fallback : "");
-}
-
-static int kperf__lk_check_attr(const PmuAttr *a, bool need_events) {
-    if (!a) return KPERF__LK_FAIL(EINVAL, "PmuOpen: attr is NULL");
-    if (need_events && (!a->evtList || a->numEvt == 0))
-        return KPERF__LK_FAIL(EINVAL, "PmuOpen: evtList is empty: name at least one event "
-                                      "(e.g. \"task-clock\"; PmuEventList lists them)");
-    if ((a->numPid && !a->pidList) || (a->numCpu && !a->cpuList))
-        return KPERF__LK_FAIL(EINVAL, "PmuOpen: numPid/numCpu set but pidList/cpuList NULL");
-    for (unsigned i = 0; i < a->numPid; i++)
-        if (a->pidList[i] <= 0)
-            return KPERF__LK_FAIL(KPERF_ENOTARGET, "PmuOpen: pidList[%u] is %d: not a process",
-                                  i, a->pidList[i]);
+    *spec = s, *names = nm, *groups = gr;
     return 0;
 }
 
-/* ---- topology per record ------------------------------------------------------------- */
-
-static CpuTopology *kperf__lk_topo(kperf__lk_task *t, kperf__lk_block *b, int cpu,
-                                   CpuTopology **cache, size_t ncache) {
-    if (cpu >= 0 && (size_t)cpu < ncache && cache[cpu]) return cache[cpu];
-    CpuTopology *ct = (CpuTopology *)kperf__lk_alloc(b, sizeof *ct);
-    if (!ct) return NULL;
-    ct->coreId = ct->numaId = ct->socketId = -1;
-    kperf_cpu_topo tp;
-    if (!t->topo) kperf_topology_open(&t->topo, NULL);
-    if (cpu >= 0 && t->topo && kperf_topology_cpu(t->topo, cpu, &tp) == 0)
-        ct->coreId = cpu, ct->numaId = tp.numa, ct->socketId = tp.socket;
-    if (cpu >= 0 && (size_t)cpu < ncache) cache[cpu] = ct;
-    return ct;
+/* Gives each of the @p nopened events a name and a group: the caller's name when its entry
+ * opened one event, NULL (the library's name) when it expanded to several (a glob, a PMU
+ * without its instance suffix). */
+static int kperf__task_names(kperf_task *t, const char **nm, const int *gr, size_t nent,
+                             size_t nopened) {
+    t->names = (char **)kperf__calloc(nopened + 1, sizeof *t->names);
+    t->groups = (int *)kperf__calloc(nopened + 1, sizeof *t->groups);
+    if (!t->names || !t->groups) return kperf__fail(ENOMEM, "out of memory");
+    t->nnames = nopened;
+    size_t k = 0;
+    for (size_t i = 0; i < nent && k < nopened; i++) {
+        size_t n = 1;
+        if (nopened != nent) {
+            kperf_evlist *l = NULL;
+            if (kperf_evlist_parse(&l, nm[i], NULL) == 0) n = l->nevents;
+            kperf_evlist_free(l);
+        }
+        for (size_t j = 0; j < n && k < nopened; j++, k++) {
+            t->names[k] = n == 1 ? kperf__strdup(nm[i]) : NULL;
+            if (n == 1 && !t->names[k]) return kperf__fail(ENOMEM, "out of memory");
+            t->groups[k] = gr[i];
+        }
+    }
+    for (; k < nopened; k++) t->groups[k] = -1;
+    return 0;
 }
 
-/* The name of a process, read from /proc once per task (a small cache), copied into the
- * read's block. */
-static const char *kperf__lk_comm(kperf__lk_task *t, kperf__lk_block *b, pid_t pid) {
-    if (pid <= 0) return "";
-    for (unsigned i = 0; i < 8; i++)
-        if (t->comm_pid[i] == pid) return kperf__lk_strdup(b, t->comm[i]);
-    char path[64], buf[64];
-    snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
-    if (kperf__read_file(path, buf, sizeof buf) <= 0) return "";
-    buf[strcspn(buf, "\n")] = 0;
-    unsigned k = t->comm_next++ % 8;
-    t->comm_pid[k] = pid;
-    buf[sizeof t->comm[k] - 1] = 0;
-    memcpy(t->comm[k], buf, sizeof t->comm[k]);
-    return kperf__lk_strdup(b, buf);
-}
-
-/* ---- COUNTING ------------------------------------------------------------------------ */
-
-static int kperf__lk_open_counting(kperf__lk_task *t, const PmuAttr *a) {
-    bool add_k = a->excludeUser && !a->excludeKernel;
-    char *spec = kperf__lk_spec(t, a, true, add_k);
-    if (!spec) return -1;
+static int kperf__task_open_counting(kperf_task *t, const kperf_task_attr *a) {
+    char *spec = NULL;
+    const char **nm = NULL;
+    int *gr = NULL;
+    int rc = kperf__task_spec(a, true, &spec, &nm, &gr);
+    if (rc < 0) return rc;
     kperf_counter_desc d;
     memset(&d, 0, sizeof d);
-    d.events = spec;
-    d.pids = (const pid_t *)a->pidList, d.npids = a->numPid;
-    d.cpus = a->cpuList, d.ncpus = a->numCpu;
-    d.all_cpus = a->numPid == 0 && a->numCpu == 0;
-    d.include_kernel = !a->excludeKernel;
-    d.inherit = d.per_thread = a->includeNewFork != 0;
-    int rc = kperf_counter_open(&t->counter, &d);
+    d.events = spec, d.sysfs_root = a->sysfs_root;
+    d.pids = a->pids, d.npids = a->npids, d.cpus = a->cpus, d.ncpus = a->ncpus;
+    d.all_cpus = !a->npids && !a->ncpus;
+    d.include_kernel = a->include_kernel, d.exclude_user = a->exclude_user;
+    d.inherit = d.per_thread = a->include_new_fork && a->npids;
+    rc = kperf_counter_open(&t->counter, &d);
     KPERF_FREE(spec);
-    return rc < 0 ? kperf__lk_fail(rc) : 0;
+    if (rc == 0)
+        rc = kperf__task_names(t, nm, gr, a->nevents, t->counter->plan->evl->nevents);
+    KPERF_FREE(nm), KPERF_FREE(gr);
+    return rc;
 }
 
-static int kperf__lk_read_counting(kperf__lk_task *t, kperf__lk_block *b) {
-    kperf_counts c;
-    int rc = kperf_counter_read(t->counter, &c);
-    if (rc < 0) return kperf__lk_fail(rc);
-    CpuTopology *cache[256] = {0};
-    const char **evn = (const char **)kperf__calloc(c.nevents + 1, sizeof *evn);
-    if (!evn) return KPERF__LK_FAIL(ENOMEM, "PmuRead: out of memory");
-    int64_t now = (int64_t)kperf__now_ns();
+static int kperf__task_open_sampling(kperf_task *t, const kperf_task_attr *a) {
+    char *spec = NULL;
+    const char **nm = NULL;
+    int *gr = NULL;
+    int rc = kperf__task_spec(a, false, &spec, &nm, &gr);
+    if (rc < 0) return rc;
+    kperf_sampler_desc d;
+    memset(&d, 0, sizeof d);
+    d.events = spec;
+    d.freq = a->freq, d.period = a->period;
+    d.callchain = a->callchain != 0;
+    d.dwarf_callchain = a->callchain == 2;
+    d.include_kernel = a->include_kernel, d.exclude_user = a->exclude_user;
+    d.branch_filter = a->branch_filter;
+    d.pids = a->pids, d.npids = a->npids, d.cpus = a->cpus, d.ncpus = a->ncpus;
+    d.all_cpus = !a->npids && !a->ncpus;
+    d.inherit = a->npids > 0;
+    rc = kperf_sampler_open(&t->sampler, &d);
+    KPERF_FREE(spec);
+    if (rc == 0)
+        rc = kperf__task_names(t, nm, gr, a->nevents, kperf_sampler_nevents(t->sampler));
+    KPERF_FREE(nm), KPERF_FREE(gr);
+    t->callchain = a->callchain;
+    t->on_record = a->on_record, t->unwind = a->unwind, t->hook_user = a->hook_user;
+    if (rc == 0 && !(t->ips = (uint64_t *)kperf__calloc(256, sizeof *t->ips)))
+        rc = kperf__fail(ENOMEM, "out of memory");
+    return rc;
+}
+
+static int kperf__task_open_tracing(kperf_task *t, const kperf_task_attr *a) {
+    kperf_syscalls_desc d;
+    memset(&d, 0, sizeof d);
+    d.funcs = a->syscalls, d.nfuncs = a->nsyscalls;
+    d.pids = a->pids, d.npids = a->npids, d.cpus = a->cpus, d.ncpus = a->ncpus;
+    d.all_cpus = !a->npids && !a->ncpus;
+    d.inherit = a->npids > 0;
+    return kperf_syscalls_open(&t->sys, &d);
+}
+
+KPERF_API int kperf_task_open(kperf_task **out, kperf_task_kind kind, const kperf_task_attr *attr) {
+    if (!out) return kperf__fail(EINVAL, "kperf_task_open: out is NULL");
+    *out = NULL;
+    if (!attr) return kperf__fail(EINVAL, "kperf_task_open: attr is NULL");
+    if ((kind == KPERF_TASK_COUNTING || kind == KPERF_TASK_SAMPLING) &&
+        (!attr->nevents || !attr->events))
+        return kperf__fail(EINVAL, "kperf_task_open: no events (attr.events, attr.nevents)");
+    if ((attr->npids && !attr->pids) || (attr->ncpus && !attr->cpus) ||
+        (attr->nsyscalls && !attr->syscalls))
+        return kperf__fail(EINVAL, "kperf_task_open: a count is set but its list is NULL");
+    kperf_task *t = (kperf_task *)kperf__calloc(1, sizeof *t);
+    if (!t) return kperf__fail(ENOMEM, "out of memory");
+    t->kind = kind;
+    int rc;
+    switch (kind) {
+    case KPERF_TASK_COUNTING: rc = kperf__task_open_counting(t, attr); break;
+    case KPERF_TASK_SAMPLING: rc = kperf__task_open_sampling(t, attr); break;
+    case KPERF_TASK_TRACING: rc = kperf__task_open_tracing(t, attr); break;
+    case KPERF_TASK_SPE_SAMPLING:
+        if (!attr->source) {
+            rc = kperf__fail(KPERF_ENOTSUP, "kperf_task_open: SPE sampling needs "
+                                            "attr.source = kperf_spe_task_source() (kperf_spe.h)");
+            break;
+        }
+        t->source = attr->source;
+        rc = t->source->open(&t->src_state, attr);
+        break;
+    default:
+        rc = kperf__fail(KPERF_ENOTSUP, "kperf_task_open: unknown task kind %d", (int)kind);
+    }
+    if (rc == 0 && kind != KPERF_TASK_TRACING) rc = kperf_topology_open(&t->topo, attr->sysfs_root);
+    if (rc < 0) return kperf_task_close(t), rc;
+    *out = t;
+    return 0;
+}
+
+KPERF_API kperf_task_kind kperf_task_get_kind(const kperf_task *t) {
+    return t ? t->kind : KPERF_TASK_COUNTING;
+}
+
+KPERF_API int kperf_task_start(kperf_task *t) {
+    if (!t) return kperf__fail(EINVAL, "kperf_task_start: task is NULL");
+    switch (t->kind) {
+    case KPERF_TASK_COUNTING: return kperf_counter_start(t->counter);
+    case KPERF_TASK_SAMPLING: return kperf_sampler_start(t->sampler);
+    case KPERF_TASK_TRACING: return kperf_syscalls_start(t->sys);
+    default: return t->source->start(t->src_state);
+    }
+}
+
+KPERF_API int kperf_task_stop(kperf_task *t) {
+    if (!t) return kperf__fail(EINVAL, "kperf_task_stop: task is NULL");
+    switch (t->kind) {
+    case KPERF_TASK_COUNTING: return kperf_counter_stop(t->counter);
+    case KPERF_TASK_SAMPLING: return kperf_sampler_stop(t->sampler);
+    case KPERF_TASK_TRACING: return kperf_syscalls_stop(t->sys);
+    default: return t->source->stop(t->src_state);
+    }
+}
+
+/* The command name of a thread, else of its process, else "" (a small cache by tid). */
+static void kperf__task_comm(kperf_task *t, pid_t pid, pid_t tid, char comm[16]) {
+    char path[64], buf[32];
+    comm[0] = 0;
+    if (tid <= 0) tid = pid;
+    if (tid <= 0) return;
+    for (unsigned i = 0; i < 8; i++)
+        if (t->comm_tid[i] == tid) {
+            memcpy(comm, t->comm[i], 16);
+            return;
+        }
+    snprintf(path, sizeof path, "/proc/%d/task/%d/comm", (int)(pid > 0 ? pid : tid), (int)tid);
+    if (kperf__read_file(path, buf, sizeof buf) <= 0) {
+        snprintf(path, sizeof path, "/proc/%d/comm", (int)(pid > 0 ? pid : tid));
+        if (kperf__read_file(path, buf, sizeof buf) <= 0) return;
+    }
+    buf[15] = 0; /* TASK_COMM_LEN */
+    memcpy(comm, buf, strlen(buf) + 1);
+    unsigned k = t->comm_next++ % 8;
+    t->comm_tid[k] = tid;
+    memcpy(t->comm[k], comm, 16);
+}
+
+static uint64_t kperf__task_u64(double v) { return v <= 0 ? 0 : (uint64_t)(v + 0.5); }
+
+/* Fills the fields every kind shares: topology of the CPU, the command name when "". */
+static void kperf__task_common(kperf_task *t, kperf_task_data *x) {
+    memset(&x->topo, 0xff, sizeof x->topo); /* every field -1 */
+    if (x->cpu >= 0 && t->topo) kperf_topology_cpu(t->topo, x->cpu, &x->topo);
+    if (!x->comm[0] && (x->tid > 0 || x->pid > 0)) kperf__task_comm(t, x->pid, x->tid, x->comm);
+}
+
+static const char *kperf__task_evname(const kperf_task *t, size_t e, const char *fallback) {
+    return e < t->nnames && t->names[e] ? t->names[e] : (fallback ? fallback : "");
+}
+
+static int kperf__task_read_counting(kperf_task *t, kperf_task_fn fn, void *user) {
+    kperf_counts n;
+    int rc = kperf_counter_read(t->counter, &n);
+    if (rc < 0) return rc;
     /* A thread that exits between two reads can move its count from its parent's row to
      * its own exited row: the parent's delta is then negative. Such a drop is kept as a
      * per-event debt and taken from the event's positive deltas, so that the sum of an
      * event's counts over reads stays exact. */
-    if (t->ndebt < c.nevents) {
-        double *nd = (double *)KPERF_REALLOC(t->debt, (c.nevents + 1) * sizeof *nd);
-        if (!nd) return KPERF_FREE(evn), KPERF__LK_FAIL(ENOMEM, "PmuRead: out of memory");
-        for (size_t e = t->ndebt; e <= c.nevents; e++) nd[e] = 0;
-        t->debt = nd, t->ndebt = c.nevents;
+    if (t->ndebt < n.nevents) {
+        double *nd = (double *)KPERF_REALLOC(t->debt, (n.nevents + 1) * sizeof *nd);
+        if (!nd) return kperf__fail(ENOMEM, "out of memory");
+        for (size_t e = t->ndebt; e <= n.nevents; e++) nd[e] = 0;
+        t->debt = nd, t->ndebt = n.nevents;
     }
-    for (size_t i = 0; i < c.nrows; i++)
-        if (c.rows[i].v.delta < 0 && (size_t)c.rows[i].event < c.nevents)
-            t->debt[c.rows[i].event] -= c.rows[i].v.delta;
-    for (size_t i = 0; i < c.nrows; i++) {
-        const kperf_count_row *r = &c.rows[i];
+    for (size_t i = 0; i < n.nrows; i++)
+        if (n.rows[i].v.delta < 0 && (size_t)n.rows[i].event < n.nevents)
+            t->debt[n.rows[i].event] -= n.rows[i].v.delta;
+    uint64_t ts = kperf__now_ns();
+    for (size_t i = 0; i < n.nrows; i++) {
+        const kperf_count_row *r = &n.rows[i];
         size_t e = (size_t)r->event;
-        PmuData *d = (PmuData *)kperf__lk_push(b, sizeof *d);
-        if (!d) goto nomem;
-        if (e < c.nevents && !evn[e])
-            evn[e] = kperf__lk_strdup(b, kperf__lk_evname(t, e, c.events[e].name));
-        d->evt = e < c.nevents ? evn[e] : "";
-        d->ts = now;
-        d->pid = r->pid, d->tid = r->tid, d->cpu = r->cpu;
-        d->groupId = e < t->nnames ? t->groups[e] : -1;
-        d->cpuTopo = kperf__lk_topo(t, b, r->cpu, cache, 256);
-        d->comm = r->pid > 0 ? kperf__lk_comm(t, b, r->pid) : "";
+        kperf_task_data x;
+        memset(&x, 0, sizeof x);
+        x.event = kperf__task_evname(t, e, e < n.nevents ? n.events[e].name : NULL);
+        x.group = e < t->nnames ? t->groups[e] : -1;
+        x.ts = ts;
+        x.pid = r->pid, x.tid = r->tid, x.cpu = r->cpu, x.exited = r->exited;
+        kperf__task_common(t, &x);
         double delta = r->v.delta > 0 ? r->v.delta : 0;
-        if (delta > 0 && e < c.nevents && t->debt[e] > 0) {
+        if (delta > 0 && e < n.nevents && t->debt[e] > 0) {
             double pay = t->debt[e] < delta ? t->debt[e] : delta;
             delta -= pay, t->debt[e] -= pay;
         }
-        d->count = (uint64_t)(delta + 0.5);
-        d->countPercent = r->v.enabled ? (double)r->v.running / (double)r->v.enabled : 1.0;
-        if (!d->evt || !d->cpuTopo || !d->comm) goto nomem;
+        x.count = kperf__task_u64(delta), x.total = kperf__task_u64(r->v.value);
+        /* libkperf's countPercent: 1 for a counter that never had to share (or never ran) */
+        x.count_percent = r->v.enabled ? (double)r->v.running / (double)r->v.enabled : 1.0;
+        if ((rc = fn(&x, user)) < 0) return rc;
     }
-    KPERF_FREE(evn);
-    return 0;
-nomem:
-    KPERF_FREE(evn);
-    return KPERF__LK_FAIL(ENOMEM, "PmuRead: out of memory");
+    return (int)n.nrows;
 }
 
-/* ---- SAMPLING ------------------------------------------------------------------------ */
+typedef struct kperf__task_rd {
+    kperf_task *t;
+    kperf_task_fn fn;
+    void *user;
+    int n, err;
+} kperf__task_rd;
 
-static int kperf__lk_open_sampling(kperf__lk_task *t, const PmuAttr *a) {
-    char *spec = kperf__lk_spec(t, a, false, false);
-    if (!spec) return -1;
-    kperf_sampler_desc d;
-    memset(&d, 0, sizeof d);
-    d.events = spec;
-    if (a->useFreq)
-        d.freq = a->freq ? a->freq : a->period;
-    else
-        d.period = a->period;
-    d.callchain = a->callStack != 0;
-    d.dwarf_callchain = a->callStack == 2;
-    d.include_kernel = !a->excludeKernel;
-    d.exclude_user = a->excludeUser != 0;
-    d.branch_filter = a->branchSampleFilter;
-    d.pids = (const pid_t *)a->pidList, d.npids = a->numPid;
-    d.cpus = a->cpuList, d.ncpus = a->numCpu;
-    d.all_cpus = a->numPid == 0 && a->numCpu == 0;
-    d.inherit = a->numPid > 0;
-    int rc = kperf_sampler_open(&t->sampler, &d);
-    KPERF_FREE(spec);
-    if (rc < 0) return kperf__lk_fail(rc);
-    t->symmode = a->symbolMode;
-    t->callstack = a->callStack != 0;
-    if (a->symbolMode != NO_SYMBOL_RESOLVE) {
-        kperf_symbolizer_desc sd;
-        memset(&sd, 0, sizeof sd);
-        sd.mode = a->symbolMode == RESOLVE_ELF ? KPERF_SYMBOL_ELF : KPERF_SYMBOL_DWARF;
-        sd.include_kernel = !a->excludeKernel;
-        rc = kperf_symbolizer_open(&t->sym, &sd);
-        if (rc < 0) return kperf__lk_fail(rc);
-    }
-    if (a->callStack == 2) { /* unwinding needs the maps: of running processes too */
-        if (!t->sym && (rc = kperf_symbolizer_open(&t->sym, &(kperf_symbolizer_desc){
-                            .mode = KPERF_SYMBOL_NONE})) < 0)
-            return kperf__lk_fail(rc);
-        for (unsigned i = 0; i < a->numPid; i++) kperf_symbolizer_add_pid(t->sym, a->pidList[i]);
-    }
-    return 0;
-}
-
-/* One slot of a read's symbol cache. */
-typedef struct kperf__lk_symslot {
-    uint64_t addr;
-    pid_t pid;
-    Symbol *sym;
-} kperf__lk_symslot;
-
-/* Per-read state of the sampling callback. */
-typedef struct kperf__lk_rd {
-    kperf__lk_task *t;
-    kperf__lk_block *b;
-    const char **evn;       /* per event: its name copied into the block */
-    size_t nev;
-    CpuTopology *topo[256];
-    kperf__lk_symslot *syms; /* (pid, addr) -> symbol, open addressing */
-    size_t nsyms, capsyms;
-    int err;
-} kperf__lk_rd;
-
-static size_t kperf__lk_hash(uint64_t addr, pid_t pid) {
-    uint64_t h = (addr ^ ((uint64_t)(uint32_t)pid << 40)) * 0x9e3779b97f4a7c15ull;
-    return (size_t)(h >> 20);
-}
-
-static Symbol *kperf__lk_symbol_make(kperf__lk_rd *r, pid_t pid, uint64_t addr, bool caller) {
-    kperf__lk_block *b = r->b;
-    Symbol *s = (Symbol *)kperf__lk_alloc(b, sizeof *s);
-    if (!s) return NULL;
-    s->addr = (unsigned long)addr;
-    if (!r->t->sym) return s;
-    kperf_frame fr[8];
-    int n = kperf_symbolizer_lookup(r->t->sym, pid, caller && addr ? addr - 1 : addr, fr, 8);
-    if (n <= 0) return s;
-    const kperf_frame *f = &fr[0], *outer = &fr[n - 1];
-    s->module = kperf__lk_strdup(b, f->module);
-    s->symbolName = kperf__lk_strdup(b, f->function);
-    s->mangleName = kperf__lk_strdup(b, f->mangled ? f->mangled : f->function);
-    s->fileName = kperf__lk_strdup(b, f->file);
-    s->lineNum = f->line;
-    s->codeMapAddr = (unsigned long)f->module_addr;
-    s->offset = outer->symbol_addr ? (unsigned long)(f->module_addr - outer->symbol_addr) : 0;
-    s->codeMapEndAddr = (unsigned long)outer->symbol_addr;
-    return s;
-}
-
-/* The symbol of (pid, addr) in this read, made once and shared by every frame. */
-static Symbol *kperf__lk_symbol(kperf__lk_rd *r, pid_t pid, uint64_t addr, bool caller) {
-    if (r->nsyms * 2 >= r->capsyms) {
-        size_t cap = r->capsyms ? r->capsyms * 2 : 256;
-        kperf__lk_symslot *ns = (kperf__lk_symslot *)kperf__calloc(cap, sizeof *ns);
-        if (!ns) return NULL;
-        kperf__lk_symslot *old = r->syms;
-        size_t oldcap = r->capsyms;
-        r->syms = ns, r->capsyms = cap;
-        for (size_t i = 0; i < oldcap; i++) {
-            kperf__lk_symslot *o = old + i;
-            if (!o->sym) continue;
-            size_t h = kperf__lk_hash(o->addr, o->pid) & (cap - 1);
-            while (r->syms[h].sym) h = (h + 1) & (cap - 1);
-            r->syms[h] = *o;
-        }
-        KPERF_FREE(old);
-    }
-    size_t h = kperf__lk_hash(addr, pid) & (r->capsyms - 1);
-    while (r->syms[h].sym) {
-        if (r->syms[h].addr == addr && r->syms[h].pid == pid) {
-            r->syms[h].sym->count++;
-            return r->syms[h].sym;
-        }
-        h = (h + 1) & (r->capsyms - 1);
-    }
-    Symbol *s = kperf__lk_symbol_make(r, pid, addr, caller);
-    if (!s) return NULL;
-    s->count = 1;
-    r->syms[h].addr = addr, r->syms[h].pid = pid, r->syms[h].sym = s;
-    r->nsyms++;
-    return s;
-}
-
-/* Builds the Stack list of a sample: its ip, or its whole call chain (markers skipped). */
-static int kperf__lk_stack(kperf__lk_rd *r, PmuData *d, const kperf_sample *smp) {
-    Stack *prev = NULL;
-    uint64_t one = smp->ip;
-    const uint64_t *ips = &one;
-    uint32_t n = 1;
-    if (r->t->callstack && smp->nips) ips = smp->ips, n = smp->nips;
-    uint64_t dw[256];
-    if (r->t->callstack && smp->stack && smp->regs_abi && r->t->sym) { /* DWARF call chain */
-        int k = kperf_symbolizer_unwind(r->t->sym, smp, r->t->sampler->layout.regs_user_mask,
-                                        dw, 256);
-        if (k > 0) ips = dw, n = (uint32_t)k;
-    }
-    bool caller = false;
-    for (uint32_t i = 0; i < n; i++) {
-        if (ips[i] >= KPERF_CONTEXT_MAX) continue;
-        Stack *st = (Stack *)kperf__lk_alloc(r->b, sizeof *st);
-        if (!st || !(st->symbol = kperf__lk_symbol(r, (pid_t)smp->pid, ips[i], caller)))
-            return -ENOMEM;
-        st->count = 1;
-        st->prev = prev;
-        if (prev) prev->next = st; else d->stack = st;
-        prev = st, caller = true;
-    }
-    return 0;
-}
-
-static int kperf__lk_sample_extras(kperf__lk_rd *r, PmuData *d, const kperf_sample *smp) {
-    if (smp->raw_size) {
-        SampleRawData *raw = (SampleRawData *)kperf__lk_alloc(r->b, sizeof *raw);
-        char *bytes = (char *)kperf__lk_alloc(r->b, smp->raw_size + 1);
-        if (!raw || !bytes) return -ENOMEM;
-        memcpy(bytes, smp->raw, smp->raw_size);
-        raw->data = bytes, raw->size = smp->raw_size;
-        d->rawData = raw;
-    }
-    if (smp->nbranches) {
-        PmuDataExt *x = (PmuDataExt *)kperf__lk_alloc(r->b, sizeof *x);
-        BranchSampleRecord *br = (BranchSampleRecord *)kperf__lk_alloc(
-            r->b, smp->nbranches * sizeof *br);
-        if (!x || !br) return -ENOMEM;
-        for (uint32_t i = 0; i < smp->nbranches; i++) {
-            const kperf_branch *kb = &smp->branches[i];
-            br[i].fromAddr = (unsigned long)kb->from, br[i].toAddr = (unsigned long)kb->to;
-            br[i].misPred = kb->flags & 1, br[i].predicted = (kb->flags >> 1) & 1;
-            br[i].cycles = (unsigned long)((kb->flags >> 4) & 0xffff);
-        }
-        x->branchRecords = br, x->nr = smp->nbranches;
-        d->ext = x;
-    }
-    return 0;
-}
-
-static int kperf__lk_on_record(const kperf_record *rec, void *user) {
-    kperf__lk_rd *r = (kperf__lk_rd *)user;
-    kperf__lk_task *t = r->t;
-    if ((rec->type == KPERF_RECORD_MMAP2 || rec->type == KPERF_RECORD_MMAP) && t->sym) {
-        kperf_module_desc m;
-        memset(&m, 0, sizeof m);
-        m.pid = (pid_t)rec->mmap.pid, m.start = rec->mmap.addr, m.len = rec->mmap.len;
-        m.pgoff = rec->mmap.pgoff, m.path = rec->mmap.filename;
-        m.build_id = rec->mmap.build_id_size ? rec->mmap.build_id : NULL;
-        m.build_id_size = rec->mmap.build_id_size;
-        if (m.path && m.path[0] == '/') kperf_symbolizer_add_module(t->sym, &m);
-        return 0;
-    }
+static int kperf__task_on_record(const kperf_record *rec, void *user) {
+    kperf__task_rd *r = (kperf__task_rd *)user;
+    kperf_task *t = r->t;
+    if (t->on_record) t->on_record(rec, t->hook_user);
     if (rec->type != KPERF_RECORD_SAMPLE) return 0;
     const kperf_sample *smp = &rec->sample;
-    PmuData *d = (PmuData *)kperf__lk_push(r->b, sizeof *d);
-    if (!d) return r->err = -ENOMEM;
+    kperf_task_data x;
+    memset(&x, 0, sizeof x);
     size_t e = rec->event >= 0 ? (size_t)rec->event : (size_t)-1;
-    if (e < r->nev && !r->evn[e])
-        r->evn[e] = kperf__lk_strdup(r->b, kperf__lk_evname(t, e,
-                                     kperf_sampler_event_name(t->sampler, e)));
-    d->evt = e < r->nev && r->evn[e] ? r->evn[e] : "";
-    d->ts = (int64_t)smp->time;
-    d->pid = (pid_t)smp->pid, d->tid = (int)smp->tid, d->cpu = (int)smp->cpu;
-    d->groupId = e < t->nnames ? t->groups[e] : -1;
-    d->period = smp->period;
-    d->count = 1;
-    d->countPercent = 1.0;
-    d->cpuTopo = kperf__lk_topo(t, r->b, d->cpu, r->topo, 256);
+    x.event = kperf__task_evname(t, e, kperf_sampler_event_name(t->sampler, e));
+    x.group = e < t->nnames ? t->groups[e] : -1;
+    x.ts = smp->time;
+    x.pid = (pid_t)smp->pid, x.tid = (pid_t)smp->tid, x.cpu = (int)smp->cpu;
+    x.period = smp->period, x.count = 1, x.count_percent = 1.0;
     const char *comm = kperf_sampler_comm(t->sampler, smp->pid);
-    d->comm = comm ? kperf__lk_strdup(r->b, comm) : kperf__lk_comm(t, r->b, (pid_t)smp->pid);
-    if (!d->cpuTopo || !d->comm) return r->err = -ENOMEM;
-    if (kperf__lk_stack(r, d, smp) < 0 || kperf__lk_sample_extras(r, d, smp) < 0)
-        return r->err = -ENOMEM;
+    if (comm) snprintf(x.comm, sizeof x.comm, "%s", comm);
+    kperf__task_common(t, &x);
+    /* the call chain: the sampled ip, the kernel's chain, or the unwinder's */
+    const uint64_t *ips = &smp->ip;
+    uint32_t nips = 1;
+    if (t->callchain && smp->nips) ips = smp->ips, nips = smp->nips;
+    if (t->callchain == 2 && t->unwind && smp->stack && smp->regs_abi) {
+        int k = t->unwind(t->hook_user, smp, t->sampler->layout.regs_user_mask, t->ips, 256);
+        if (k > 0) ips = t->ips, nips = (uint32_t)k;
+    }
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < nips && k < 256; i++)
+        if (ips[i] < KPERF_CONTEXT_MAX) t->ips[k++] = ips[i]; /* in place when ips is t->ips */
+    x.ips = t->ips, x.nips = k;
+    x.raw = smp->raw_size ? smp->raw : NULL, x.raw_size = smp->raw_size;
+    x.branches = smp->nbranches ? smp->branches : NULL, x.nbranches = smp->nbranches;
+    x.sample = smp;
+    int rc = r->fn(&x, r->user);
+    if (rc < 0) return r->err = rc;
+    r->n++;
     return 0;
 }
 
-static int kperf__lk_read_sampling(kperf__lk_task *t, kperf__lk_block *b) {
-    kperf__lk_rd r;
+static int kperf__task_on_call(const kperf_syscall_call *c, void *user) {
+    kperf__task_rd *r = (kperf__task_rd *)user;
+    kperf_task_data x;
+    memset(&x, 0, sizeof x);
+    x.event = c->name ? c->name : "";
+    x.ts = c->start, x.duration = c->duration, x.ret = c->ret;
+    x.pid = c->pid, x.tid = c->tid, x.cpu = c->cpu, x.group = -1;
+    x.count = 1, x.count_percent = 1.0;
+    snprintf(x.comm, sizeof x.comm, "%s", c->comm);
+    memset(&x.topo, 0xff, sizeof x.topo);
+    int rc = r->fn(&x, r->user);
+    if (rc < 0) return r->err = rc;
+    r->n++;
+    return 0;
+}
+
+/* A source's row: the task adds topology and comm before passing it on. */
+static int kperf__task_on_source(const kperf_task_data *row, void *user) {
+    kperf__task_rd *r = (kperf__task_rd *)user;
+    kperf_task_data x = *row;
+    kperf__task_common(r->t, &x);
+    int rc = r->fn(&x, r->user);
+    if (rc < 0) return r->err = rc;
+    r->n++;
+    return 0;
+}
+
+KPERF_API int kperf_task_read_each(kperf_task *t, kperf_task_fn fn, void *user) {
+    if (!t || !fn) return kperf__fail(EINVAL, "kperf_task_read_each: NULL argument");
+    if (t->kind == KPERF_TASK_COUNTING) return kperf__task_read_counting(t, fn, user);
+    kperf__task_rd r;
     memset(&r, 0, sizeof r);
-    r.t = t, r.b = b;
-    r.nev = kperf_sampler_nevents(t->sampler);
-    r.evn = (const char **)kperf__calloc(r.nev + 1, sizeof *r.evn);
-    if (!r.evn) return KPERF__LK_FAIL(ENOMEM, "PmuRead: out of memory");
-    int rc = kperf_sampler_read(t->sampler, kperf__lk_on_record, &r);
-    KPERF_FREE(r.evn);
-    KPERF_FREE(r.syms);
-    if (r.err) return KPERF__LK_FAIL(ENOMEM, "PmuRead: out of memory");
-    return rc < 0 ? kperf__lk_fail(rc) : 0;
-}
-
-/* ---- SPE_SAMPLING -------------------------------------------------------------------- */
-
-static int kperf__lk_open_spe(kperf__lk_task *t, const PmuAttr *a) {
-    kperf_spe_desc d;
-    memset(&d, 0, sizeof d);
-    d.data_filter = a->dataFilter;
-    d.event_filter = a->evFilter;
-    d.min_latency = (uint32_t)a->minLatency;
-    d.period = a->period;
-    d.include_kernel = !a->excludeKernel;
-    d.exclude_user = a->excludeUser != 0;
-    d.cpus = a->cpuList, d.ncpus = a->numCpu;
-    d.pids = (const pid_t *)a->pidList, d.npids = a->numPid;
-    d.context_switch = true;
-    int rc = kperf_spe_open(&t->spe, &d);
-    if (rc < 0) return kperf__lk_fail(rc);
-    t->symmode = a->symbolMode;
-    if (a->symbolMode != NO_SYMBOL_RESOLVE) {
-        kperf_symbolizer_desc sd;
-        memset(&sd, 0, sizeof sd);
-        sd.mode = a->symbolMode == RESOLVE_ELF ? KPERF_SYMBOL_ELF : KPERF_SYMBOL_DWARF;
-        sd.include_kernel = !a->excludeKernel;
-        rc = kperf_symbolizer_open(&t->sym, &sd);
-        if (rc < 0) return kperf__lk_fail(rc);
-    }
-    return 0;
-}
-
-static int kperf__lk_on_spe(const kperf_spe_record *rec, void *user) {
-    kperf__lk_rd *r = (kperf__lk_rd *)user;
-    PmuData *d = (PmuData *)kperf__lk_push(r->b, sizeof *d);
-    PmuDataExt *x = (PmuDataExt *)kperf__lk_alloc(r->b, sizeof *x);
-    Stack *st = (Stack *)kperf__lk_alloc(r->b, sizeof *st);
-    if (!d || !x || !st) return r->err = -ENOMEM;
-    d->evt = "spe";
-    d->ts = (int64_t)rec->time;
-    d->pid = rec->pid, d->tid = rec->tid, d->cpu = -1;
-    d->groupId = -1;
-    d->count = 1, d->countPercent = 1.0;
-    d->cpuTopo = kperf__lk_topo(r->t, r->b, -1, r->topo, 0);
-    d->comm = kperf__lk_comm(r->t, r->b, rec->pid);
-    x->pa = (unsigned long)rec->pa, x->va = (unsigned long)rec->va;
-    x->event = (unsigned long)rec->events;
-    d->ext = x;
-    st->count = 1;
-    if (!d->cpuTopo || !d->comm ||
-        !(st->symbol = kperf__lk_symbol(r, rec->pid > 0 ? rec->pid : 0, rec->pc, false)))
-        return r->err = -ENOMEM;
-    d->stack = st;
-    return 0;
-}
-
-static int kperf__lk_read_spe(kperf__lk_task *t, kperf__lk_block *b) {
-    kperf__lk_rd r;
-    memset(&r, 0, sizeof r);
-    r.t = t, r.b = b;
-    int rc = kperf_spe_read(t->spe, kperf__lk_on_spe, &r);
-    KPERF_FREE(r.syms);
-    if (r.err) return KPERF__LK_FAIL(ENOMEM, "PmuRead: out of memory");
-    return rc < 0 ? kperf__lk_fail(rc) : 0;
-}
-
-/* ---- TRACE_SYS_CALL ------------------------------------------------------------------ */
-
-KPERF_API int PmuTraceOpen(enum PmuTraceType traceType, PmuTraceAttr *traceAttr) {
-    kperf__lk_ok();
-    if (traceType != TRACE_SYS_CALL)
-        return KPERF__LK_FAIL(EINVAL, "PmuTraceOpen: unknown trace type %d (only "
-                                      "TRACE_SYS_CALL)", (int)traceType);
-    PmuTraceAttr none;
-    memset(&none, 0, sizeof none);
-    const PmuTraceAttr *a = traceAttr ? traceAttr : &none;
-    if ((a->numFuncs && !a->funcs) || (a->numPid && !a->pidList) || (a->numCpu && !a->cpuList))
-        return KPERF__LK_FAIL(EINVAL, "PmuTraceOpen: a count is set but its list is NULL");
-    kperf__lk_task *t = (kperf__lk_task *)kperf__calloc(1, sizeof *t);
-    if (!t) return KPERF__LK_FAIL(ENOMEM, "PmuTraceOpen: out of memory");
-    t->kind = KPERF__LK_TRACE;
-    kperf_syscalls_desc d;
-    memset(&d, 0, sizeof d);
-    d.funcs = a->funcs, d.nfuncs = a->numFuncs;
-    d.pids = (const pid_t *)a->pidList, d.npids = a->numPid;
-    d.cpus = a->cpuList, d.ncpus = a->numCpu;
-    d.all_cpus = a->numPid == 0 && a->numCpu == 0;
-    d.inherit = a->numPid > 0;
-    int rc = kperf_syscalls_open(&t->sys, &d);
-    if (rc < 0) {
-        kperf__lk_task_free(t);
-        return kperf__lk_fail(rc);
-    }
-    int pd = kperf__lk_add(t);
-    if (pd < 0) kperf__lk_task_free(t);
-    return pd;
-}
-
-KPERF_API int PmuTraceEnable(int pd) {
-    kperf__lk_ok();
-    kperf__lk_task *t = kperf__lk_get(pd, KPERF__LK_TRACE);
-    if (!t) return Perrorno();
-    int rc = kperf_syscalls_start(t->sys);
-    return rc < 0 ? (kperf__lk_fail(rc), Perrorno()) : 0;
-}
-
-KPERF_API int PmuTraceDisable(int pd) {
-    kperf__lk_ok();
-    kperf__lk_task *t = kperf__lk_get(pd, KPERF__LK_TRACE);
-    if (!t) return Perrorno();
-    int rc = kperf_syscalls_stop(t->sys);
-    return rc < 0 ? (kperf__lk_fail(rc), Perrorno()) : 0;
-}
-
-typedef struct kperf__lk_trd {
-    kperf__lk_block *b;
-    const char *last_name, *last_copy;  /* consecutive calls of one syscall share a copy */
-    int err;
-} kperf__lk_trd;
-
-static int kperf__lk_on_call(const kperf_syscall_call *c, void *user) {
-    kperf__lk_trd *r = (kperf__lk_trd *)user;
-    PmuTraceData *d = (PmuTraceData *)kperf__lk_push(r->b, sizeof *d);
-    if (!d) return r->err = -ENOMEM;
-    if (r->last_name != c->name || !r->last_copy)
-        r->last_copy = kperf__lk_strdup(r->b, c->name ? c->name : "");
-    r->last_name = c->name;
-    d->funcs = r->last_copy;
-    d->elapsedTime = (double)c->duration / 1e6;
-    d->startTs = (int64_t)c->start;
-    d->pid = c->pid, d->tid = c->tid, d->cpu = c->cpu;
-    d->comm = kperf__lk_strdup(r->b, c->comm);
-    if (!d->funcs || !d->comm) return r->err = -ENOMEM;
-    return 0;
-}
-
-KPERF_API int PmuTraceRead(int pd, PmuTraceData **traceData) {
-    kperf__lk_ok();
-    if (!traceData) return KPERF__LK_FAIL(EINVAL, "PmuTraceRead: traceData is NULL");
-    *traceData = NULL;
-    kperf__lk_task *t = kperf__lk_get(pd, KPERF__LK_TRACE);
-    if (!t) return -1;
-    kperf__lk_block *b = kperf__lk_block_new(sizeof(PmuTraceData), KPERF__LK_TRACE, pd);
-    if (!b) return KPERF__LK_FAIL(ENOMEM, "PmuTraceRead: out of memory");
-    kperf__lk_trd r;
-    memset(&r, 0, sizeof r);
-    r.b = b;
-    int rc = kperf_syscalls_read(t->sys, kperf__lk_on_call, &r);
-    if (r.err || rc < 0) {
-        kperf__lk_block_free(b);
-        return r.err ? KPERF__LK_FAIL(ENOMEM, "PmuTraceRead: out of memory") : kperf__lk_fail(rc);
-    }
-    return kperf__lk_block_finish(b, (void **)traceData);
-}
-
-KPERF_API void PmuTraceClose(int pd) {
-    kperf__lk_ok();
-    kperf__lk_task *t = kperf__lk_take(pd);
-    if (t && t->kind != KPERF__LK_TRACE) {   /* not ours: put it back */
-        pthread_mutex_lock(&kperf__lk_mu);
-        kperf__lk_tasks[pd] = t;
-        pthread_mutex_unlock(&kperf__lk_mu);
-        return;
-    }
-    kperf__lk_task_free(t);
-}
-
-/* ---- devices ------------------------------------------------------------------------- */
-
-static const char *const kperf__lk_metric_names[] = {
-    "DDR_READ_BW", "DDR_WRITE_BW", "L3_TRAFFIC", "L3_MISS", "L3_REF", "L3_LAT",
-    "PCIE_RX_MRD_BW", "PCIE_RX_MWR_BW", "PCIE_TX_MRD_BW", "PCIE_TX_MWR_BW", "SMMU_TRAN"};
-
-KPERF_API int PmuDeviceOpen(PmuDeviceAttr *attr, unsigned len) {
-    kperf__lk_ok();
-    if (!attr || !len) return KPERF__LK_FAIL(EINVAL, "PmuDeviceOpen: no metric requested");
-    char metrics[512] = "";
-    const char *bdf = NULL;
-    for (unsigned i = 0; i < len; i++) {
-        if ((unsigned)attr[i].metric >= (unsigned)PMU_METRIC_INVALID)
-            return KPERF__LK_FAIL(EINVAL, "PmuDeviceOpen: attr[%u].metric %d is not a "
-                                          "PmuDeviceMetric", i, (int)attr[i].metric);
-        if (attr[i].bdf && bdf && strcmp(attr[i].bdf, bdf))
-            return KPERF__LK_FAIL(EINVAL, "PmuDeviceOpen: one device per open (bdf %s and %s):"
-                                          " open one descriptor per device", bdf, attr[i].bdf);
-        if (attr[i].bdf) bdf = attr[i].bdf;
-        if (metrics[0]) strcat(metrics, ",");
-        strcat(metrics, kperf__lk_metric_names[attr[i].metric]);
-    }
-    kperf__lk_task *t = (kperf__lk_task *)kperf__calloc(1, sizeof *t);
-    if (!t) return KPERF__LK_FAIL(ENOMEM, "PmuDeviceOpen: out of memory");
-    t->kind = KPERF__LK_DEVICE;
-    kperf_device_desc d;
-    memset(&d, 0, sizeof d);
-    d.metrics = metrics, d.bdf = bdf;
-    int rc = kperf_device_open(&t->dev, &d);
-    if (rc < 0) {
-        kperf__lk_task_free(t);
-        return kperf__lk_fail(rc);
-    }
-    size_t n = kperf_device_nevents(t->dev);
-    t->dev_prev = (kperf_device_count *)kperf__calloc(n + 1, sizeof *t->dev_prev);
-    if (!t->dev_prev) {
-        kperf__lk_task_free(t);
-        return KPERF__LK_FAIL(ENOMEM, "PmuDeviceOpen: out of memory");
-    }
-    int pd = kperf__lk_add(t);
-    if (pd < 0) kperf__lk_task_free(t);
-    return pd;
-}
-
-/* A device read: one record per uncore event (its increase since the previous read), and
- * the increases kept in the block for PmuGetDevMetric(). */
-static int kperf__lk_read_device(kperf__lk_task *t, kperf__lk_block *b) {
-    size_t n = kperf_device_nevents(t->dev);
-    kperf_device_count *now = (kperf_device_count *)kperf__calloc(n + 1, sizeof *now);
-    if (!now) return KPERF__LK_FAIL(ENOMEM, "PmuRead: out of memory");
-    int rc = kperf_device_read(t->dev, now);
-    if (rc < 0) return KPERF_FREE(now), kperf__lk_fail(rc);
-    uint64_t t1 = kperf__now_ns();
-    b->elapsed_ns = t->dev_t0 && t1 > t->dev_t0 ? t1 - t->dev_t0 : 1;
-    t->dev_t0 = t1;
-    CpuTopology *cache[256] = {0};
-    for (size_t i = 0; i < n; i++) {
-        kperf_device_count delta = now[i];
-        delta.value -= t->dev_prev[i].value;
-        delta.time_enabled -= t->dev_prev[i].time_enabled;
-        delta.time_running -= t->dev_prev[i].time_running;
-        t->dev_prev[i] = now[i];
-        now[i] = delta;
-        const kperf_device_event *ev = kperf_device_event_at(t->dev, i);
-        PmuData *d = (PmuData *)kperf__lk_push(b, sizeof *d);
-        if (!d || !(d->evt = kperf__lk_strdup(b, ev->spec))) goto nomem;
-        d->pid = d->tid = -1, d->cpu = ev->cpu, d->groupId = -1;
-        d->ts = (int64_t)t1;
-        d->count = delta.value;
-        d->countPercent = delta.time_enabled ? (double)delta.time_running /
-                                               (double)delta.time_enabled : 0.0;
-        d->comm = "";
-        if (!(d->cpuTopo = kperf__lk_topo(t, b, ev->cpu, cache, 256))) goto nomem;
-    }
-    b->extra = now;
-    return 0;
-nomem:
-    KPERF_FREE(now);
-    return KPERF__LK_FAIL(ENOMEM, "PmuRead: out of memory");
-}
-
-static int kperf__lk_metric_of(const char *name) {
-    for (int i = 0; i < (int)PMU_METRIC_INVALID; i++)
-        if (!strcmp(kperf__lk_metric_names[i], name)) return i;
-    return -1;
-}
-
-KPERF_API int PmuGetDevMetric(PmuData *pmuData, unsigned len, PmuDeviceAttr *attr,
-                              unsigned attrLen, PmuDeviceData **data) {
-    kperf__lk_ok();
-    if (!data) return KPERF__LK_FAIL(EINVAL, "PmuGetDevMetric: data is NULL");
-    *data = NULL;
-    kperf__lk_block *src = kperf__lk_block_of(pmuData);
-    kperf__lk_task *t = src && src->kind == KPERF__LK_DEVICE ? kperf__lk_get(src->pd, 0) : NULL;
-    if (!src || !src->extra || !t || t->kind != KPERF__LK_DEVICE || len != src->n)
-        return KPERF__LK_FAIL(EINVAL, "PmuGetDevMetric: pmuData is not the whole result of "
-                                      "PmuRead on an open PmuDeviceOpen descriptor");
-    int nv = kperf_device_compute(t->dev, (const kperf_device_count *)src->extra,
-                                  src->elapsed_ns, NULL, 0);
-    if (nv < 0) return kperf__lk_fail(nv);
-    kperf_metric_value *mv = (kperf_metric_value *)kperf__calloc((size_t)nv + 1, sizeof *mv);
-    kperf__lk_block *b = kperf__lk_block_new(sizeof(PmuDeviceData), KPERF__LK_DEVICE, src->pd);
-    if (!mv || !b) goto nomem;
-    nv = kperf_device_compute(t->dev, (const kperf_device_count *)src->extra, src->elapsed_ns,
-                              mv, (size_t)nv);
-    for (int i = 0; i < nv; i++) {
-        int m = kperf__lk_metric_of(mv[i].name);
-        bool wanted = false;
-        for (unsigned k = 0; k < attrLen && attr; k++) wanted |= (int)attr[k].metric == m;
-        if (m < 0 || !wanted || mv[i].mode == KPERF_METRIC_TOTAL) continue;
-        PmuDeviceData *d = (PmuDeviceData *)kperf__lk_push(b, sizeof *d);
-        if (!d) goto nomem;
-        d->metric = (enum PmuDeviceMetric)m;
-        d->count = mv[i].value;
-        switch (mv[i].mode) {
-        case KPERF_METRIC_PER_CORE: d->mode = PMU_METRIC_CORE, d->coreId = (unsigned)mv[i].cpu; break;
-        case KPERF_METRIC_PER_NUMA: d->mode = PMU_METRIC_NUMA, d->numaId = (unsigned)mv[i].numa; break;
-        case KPERF_METRIC_PER_BDF:
-        case KPERF_METRIC_PER_PORT:
-            d->mode = PMU_METRIC_BDF;
-            if (!(d->bdf = kperf__lk_strdup(b, mv[i].where))) goto nomem;
-            break;
-        case KPERF_METRIC_PER_CHANNEL:
-            d->mode = PMU_METRIC_CHANNEL, d->channelId = (unsigned)mv[i].channel;
-            d->ddrNumaId = (unsigned)mv[i].numa, d->socketId = (unsigned)mv[i].socket;
-            break;
-        default: d->mode = PMU_METRIC_NUMA, d->numaId = (unsigned)mv[i].numa; break;
-        }
-    }
-    KPERF_FREE(mv);
-    return kperf__lk_block_finish(b, (void **)data);
-nomem:
-    KPERF_FREE(mv);
-    kperf__lk_block_free(b);
-    return KPERF__LK_FAIL(ENOMEM, "PmuGetDevMetric: out of memory");
-}
-
-KPERF_API void DevDataFree(PmuDeviceData *data) { kperf__lk_block_free(kperf__lk_block_of(data)); }
-
-/* ---- process-lifetime lists (event names, syscall names, bdfs, core lists) ----------- */
-
-typedef struct kperf__lk_list {
-    struct kperf__lk_list *next;
-    int kind, id;
-    size_t n;
-    void *items;
-} kperf__lk_list;
-
-static kperf__lk_list *kperf__lk_lists;
-static pthread_mutex_t kperf__lk_list_mu = PTHREAD_MUTEX_INITIALIZER;
-
-/* Caller holds kperf__lk_list_mu. */
-static kperf__lk_list *kperf__lk_list_find(int kind, int id) {
-    for (kperf__lk_list *l = kperf__lk_lists; l; l = l->next)
-        if (l->kind == kind && l->id == id) return l;
-    return NULL;
-}
-
-static kperf__lk_list *kperf__lk_list_add(int kind, int id, void *items, size_t n) {
-    kperf__lk_list *l = (kperf__lk_list *)kperf__calloc(1, sizeof *l);
-    if (!l) return NULL;
-    l->kind = kind, l->id = id, l->items = items, l->n = n;
-    l->next = kperf__lk_lists, kperf__lk_lists = l;
-    return l;
-}
-
-enum { KPERF__LK_L_EVENTS = 1, KPERF__LK_L_SYSCALLS, KPERF__LK_L_BDF, KPERF__LK_L_CLUSTER,
-       KPERF__LK_L_NUMA };
-
-KPERF_API const char **PmuEventList(enum PmuEventType eventType, unsigned *numEvt) {
-    static const enum kperf_event_kind kinds[] = {KPERF_EVENT_KIND_CORE, KPERF_EVENT_KIND_UNCORE,
-                                                  KPERF_EVENT_KIND_TRACEPOINT,
-                                                  KPERF_EVENT_KIND_ALL};
-    kperf__lk_ok();
-    if (numEvt) *numEvt = 0;
-    if ((unsigned)eventType > (unsigned)ALL_EVENT) {
-        KPERF__LK_FAIL(EINVAL, "PmuEventList: unknown event type %d", (int)eventType);
-        return NULL;
-    }
-    pthread_mutex_lock(&kperf__lk_list_mu);
-    kperf__lk_list *l = kperf__lk_list_find(KPERF__LK_L_EVENTS, (int)eventType);
-    if (!l) {
-        char **names = NULL;
-        size_t n = 0;
-        int rc = kperf_event_names(NULL, kinds[eventType], &names, &n);
-        if (rc < 0) kperf__lk_fail(rc);
-        else if (!(l = kperf__lk_list_add(KPERF__LK_L_EVENTS, (int)eventType, names, n)))
-            kperf_event_names_free(names, n), KPERF__LK_FAIL(ENOMEM, "out of memory");
-    }
-    pthread_mutex_unlock(&kperf__lk_list_mu);
-    if (!l) return NULL;
-    if (numEvt) *numEvt = (unsigned)l->n;
-    return (const char **)l->items;
-}
-
-/* The process-wide tracefs of PmuGetField and PmuSysCallFuncList; caller holds the list
- * mutex. */
-static kperf_tracefs *kperf__lk_tfs;
-
-static kperf_tracefs *kperf__lk_tracefs(void) {
-    if (!kperf__lk_tfs) {
-        int rc = kperf_tracefs_open(&kperf__lk_tfs, NULL);
-        if (rc < 0) kperf__lk_fail(rc);
-    }
-    return kperf__lk_tfs;
-}
-
-KPERF_API const char **PmuSysCallFuncList(unsigned *numFunc) {
-    kperf__lk_ok();
-    if (numFunc) *numFunc = 0;
-    pthread_mutex_lock(&kperf__lk_list_mu);
-    const char *const *names = NULL;
-    size_t n = 0;
-    kperf_tracefs *tfs = kperf__lk_tracefs();
-    int rc = tfs ? kperf_syscall_names(tfs, &names, &n) : -1;
-    if (tfs && rc < 0) kperf__lk_fail(rc);
-    pthread_mutex_unlock(&kperf__lk_list_mu);
-    if (rc < 0) return NULL;
-    if (numFunc) *numFunc = (unsigned)n;
-    return (const char **)names;
-}
-
-/* The format of a raw tracepoint record (its common_type); caller holds the list mutex. */
-static const kperf_tp_format *kperf__lk_raw_format(const SampleRawData *raw, const char *fn) {
-    if (!raw || !raw->data || raw->size < 2) {
-        KPERF__LK_FAIL(EINVAL, "%s: rawData is NULL or empty (not a tracepoint sample)", fn);
-        return NULL;
-    }
-    uint16_t id;
-    memcpy(&id, raw->data, 2);
-    kperf_tracefs *tfs = kperf__lk_tracefs();
-    const kperf_tp_format *fmt = NULL;
-    int rc = tfs ? kperf_tracefs_format_by_id(tfs, id, &fmt) : -1;
-    if (tfs && rc < 0) kperf__lk_fail(rc);
-    return rc < 0 ? NULL : fmt;
-}
-
-KPERF_API int PmuGetField(SampleRawData *rawData, const char *fieldName, void *value,
-                          uint32_t vSize) {
-    kperf__lk_ok();
-    if (!fieldName || !value) return KPERF__LK_FAIL(EINVAL, "PmuGetField: NULL argument"),
-                                      Perrorno();
-    pthread_mutex_lock(&kperf__lk_list_mu);
-    const kperf_tp_format *fmt = kperf__lk_raw_format(rawData, "PmuGetField");
-    int rc = fmt ? kperf_tp_get_field(fmt, rawData->data, rawData->size, fieldName, value,
-                                      vSize) : 0;
-    if (fmt && rc == -KPERF_ENOEVENT)
-        KPERF__LK_FAIL(KPERF_ENOEVENT, "PmuGetField: %s:%s has no field \"%s\"", fmt->system,
-                       fmt->name, fieldName);
-    else if (fmt && rc == -ENOSPC)
-        KPERF__LK_FAIL(ENOSPC, "PmuGetField: field \"%s\" of %s does not fit in %u bytes",
-                       fieldName, fmt->name, (unsigned)vSize);
-    else if (rc < 0)
-        kperf__lk_fail(rc);
-    pthread_mutex_unlock(&kperf__lk_list_mu);
-    return Perrorno();
-}
-
-KPERF_API SampleRawField *PmuGetFieldExp(SampleRawData *rawData, const char *fieldName) {
-    kperf__lk_ok();
-    SampleRawField *out = NULL;
-    if (!fieldName) return KPERF__LK_FAIL(EINVAL, "PmuGetFieldExp: fieldName is NULL"), out;
-    pthread_mutex_lock(&kperf__lk_list_mu);
-    const kperf_tp_format *fmt = kperf__lk_raw_format(rawData, "PmuGetFieldExp");
-    const kperf_tp_field *f = fmt ? kperf_tp_format_field(fmt, fieldName) : NULL;
-    if (fmt && !f)
-        KPERF__LK_FAIL(KPERF_ENOEVENT, "PmuGetFieldExp: %s:%s has no field \"%s\"",
-                       fmt->system, fmt->name, fieldName);
-    /* One description per field, kept for the process's life (formats are never freed). */
-    kperf__lk_list *l = f ? kperf__lk_lists : NULL;
-    for (; l; l = l->next)
-        if (l->kind == 0 && l->n == (size_t)(uintptr_t)f) break;
-    if (f && !l) {
-        SampleRawField *rf = (SampleRawField *)kperf__calloc(1, sizeof *rf);
-        char decl[256];
-        if (f->count > 1 || (f->flags & KPERF_TP_FIELD_ARRAY))
-            snprintf(decl, sizeof decl, "%s %s[%u]", f->type, f->name, (unsigned)f->count);
-        else
-            snprintf(decl, sizeof decl, "%s %s", f->type, f->name);
-        if (rf && (rf->fieldName = kperf__strdup(f->name)) && (rf->fieldStr = kperf__strdup(decl))) {
-            rf->offset = f->offset, rf->size = f->size, rf->isSigned = f->is_signed;
-            l = kperf__lk_list_add(0, 0, rf, (size_t)(uintptr_t)f);
-        }
-        if (!l) {
-            if (rf) KPERF_FREE(rf->fieldName), KPERF_FREE(rf->fieldStr);
-            KPERF_FREE(rf);
-            KPERF__LK_FAIL(ENOMEM, "PmuGetFieldExp: out of memory");
-        }
-    }
-    if (l) out = (SampleRawField *)l->items;
-    pthread_mutex_unlock(&kperf__lk_list_mu);
-    return out;
-}
-
-KPERF_API const char **PmuDeviceBdfList(enum PmuBdfType bdfType, unsigned *numBdf) {
-    kperf__lk_ok();
-    if (numBdf) *numBdf = 0;
-    if (bdfType != PMU_BDF_TYPE_PCIE && bdfType != PMU_BDF_TYPE_SMMU) {
-        KPERF__LK_FAIL(EINVAL, "PmuDeviceBdfList: unknown bdf type %d", (int)bdfType);
-        return NULL;
-    }
-    pthread_mutex_lock(&kperf__lk_list_mu);
-    kperf__lk_list *l = kperf__lk_list_find(KPERF__LK_L_BDF, (int)bdfType);
-    if (!l) {
-        char **list = NULL;
-        int rc = kperf_device_bdf_list(NULL, bdfType == PMU_BDF_TYPE_PCIE ? KPERF_BDF_PCIE
-                                                                          : KPERF_BDF_SMMU,
-                                       &list);
-        if (rc < 0) kperf__lk_fail(rc);
-        else if (!(l = kperf__lk_list_add(KPERF__LK_L_BDF, (int)bdfType, list, (size_t)rc)))
-            kperf_device_bdf_list_free(list), KPERF__LK_FAIL(ENOMEM, "out of memory");
-    }
-    pthread_mutex_unlock(&kperf__lk_list_mu);
-    if (!l) return NULL;
-    if (numBdf) *numBdf = (unsigned)l->n;
-    return (const char **)l->items;
-}
-
-/* ---- topology ------------------------------------------------------------------------ */
-
-static kperf_topology *kperf__lk_topology; /* guarded by kperf__lk_list_mu */
-
-static kperf_topology *kperf__lk_topo_get(void) {
-    if (!kperf__lk_topology) {
-        int rc = kperf_topology_open(&kperf__lk_topology, NULL);
-        if (rc < 0) kperf__lk_fail(rc);
-    }
-    return kperf__lk_topology;
-}
-
-KPERF_API int64_t PmuGetCpuFreq(unsigned core) {
-    kperf__lk_ok();
-    uint64_t khz = 0;
-    kperf_cpu_topo tp;
-    pthread_mutex_lock(&kperf__lk_list_mu);
-    kperf_topology *t = kperf__lk_topo_get();
-    int rc = t ? kperf_topology_cpu(t, (int)core, &tp) : -1;
-    if (t && rc < 0)
-        KPERF__LK_FAIL(ENOENT, "PmuGetCpuFreq: cpu %u is not online "
-                               "(/sys/devices/system/cpu/online)", core);
-    else if (t)
-        rc = kperf_topology_freq(t, (int)core, &khz);
-    if (t && rc < 0 && !kperf__lk_err) kperf__lk_fail(rc);
-    pthread_mutex_unlock(&kperf__lk_list_mu);
-    return rc < 0 ? -1 : (int64_t)khz * 1000;
-}
-
-static int kperf__lk_cores(int kind, unsigned id, unsigned **coreList) {
-    kperf__lk_ok();
-    if (!coreList) return KPERF__LK_FAIL(EINVAL, "coreList is NULL");
-    *coreList = NULL;
-    pthread_mutex_lock(&kperf__lk_list_mu);
-    kperf__lk_list *l = kperf__lk_list_find(kind, (int)id);
-    kperf_topology *t = l ? NULL : kperf__lk_topo_get();
-    if (t) {
-        const int *cpus = NULL;
-        int *own = NULL;
-        size_t n = 0;
-        int rc = kind == KPERF__LK_L_NUMA ? kperf_topology_numa_cpus(t, (int)id, &cpus, &n)
-                                          : kperf_topology_cluster_cpus(t, (int)id, &own, &n);
-        if (own) cpus = own;
-        unsigned *arr = rc < 0 ? NULL : (unsigned *)kperf__calloc(n + 1, sizeof *arr);
-        for (size_t i = 0; arr && i < n; i++) arr[i] = (unsigned)cpus[i];
-        kperf_cpulist_free(own);
-        if (rc == -ENOENT)
-            KPERF__LK_FAIL(ENOENT, "%s %u does not exist (or has no online CPU)",
-                           kind == KPERF__LK_L_NUMA ? "NUMA node" : "cluster", id);
-        else if (rc < 0)
-            kperf__lk_fail(rc);
-        else if (!arr || !(l = kperf__lk_list_add(kind, (int)id, arr, n)))
-            KPERF_FREE(arr), KPERF__LK_FAIL(ENOMEM, "out of memory");
-    }
-    pthread_mutex_unlock(&kperf__lk_list_mu);
-    if (!l) return -1;
-    *coreList = (unsigned *)l->items;
-    return (int)l->n;
-}
-
-KPERF_API int PmuGetClusterCore(unsigned clusterId, unsigned **coreList) {
-    return kperf__lk_cores(KPERF__LK_L_CLUSTER, clusterId, coreList);
-}
-
-KPERF_API int PmuGetNumaCore(unsigned nodeId, unsigned **coreList) {
-    return kperf__lk_cores(KPERF__LK_L_NUMA, nodeId, coreList);
-}
-
-/* ---- the task API -------------------------------------------------------------------- */
-
-KPERF_API int PmuOpen(enum PmuTaskType collectType, PmuAttr *attr) {
-    kperf__lk_ok();
-    if ((unsigned)collectType >= (unsigned)MAX_TASK_TYPE)
-        return KPERF__LK_FAIL(EINVAL, "PmuOpen: unknown task type %d (COUNTING, SAMPLING or "
-                                      "SPE_SAMPLING)", (int)collectType);
-    if (kperf__lk_check_attr(attr, collectType != SPE_SAMPLING) < 0) return -1;
-    kperf__lk_task *t = (kperf__lk_task *)kperf__calloc(1, sizeof *t);
-    if (!t) return KPERF__LK_FAIL(ENOMEM, "PmuOpen: out of memory");
-    int rc;
-    switch (collectType) {
-    case COUNTING: t->kind = KPERF__LK_COUNTING, rc = kperf__lk_open_counting(t, attr); break;
-    case SAMPLING: t->kind = KPERF__LK_SAMPLING, rc = kperf__lk_open_sampling(t, attr); break;
-    default: t->kind = KPERF__LK_SPE, rc = kperf__lk_open_spe(t, attr); break;
-    }
-    int pd = rc < 0 ? -1 : kperf__lk_add(t);
-    if (pd < 0) kperf__lk_task_free(t);
-    return pd;
-}
-
-/* Enables (on) or disables a task; returns 0 or the positive error code. */
-static int kperf__lk_switch(int pd, bool on) {
-    kperf__lk_ok();
-    kperf__lk_task *t = kperf__lk_get(pd, 0);
-    if (!t) return Perrorno();
-    int rc = 0;
-    switch (t->kind) {
-    case KPERF__LK_COUNTING:
-        rc = on ? kperf_counter_start(t->counter) : kperf_counter_stop(t->counter);
-        break;
-    case KPERF__LK_SAMPLING:
-        rc = on ? kperf_sampler_start(t->sampler) : kperf_sampler_stop(t->sampler);
-        break;
-    case KPERF__LK_SPE: rc = on ? kperf_spe_start(t->spe) : kperf_spe_stop(t->spe); break;
-    case KPERF__LK_TRACE: rc = on ? kperf_syscalls_start(t->sys) : kperf_syscalls_stop(t->sys); break;
-    case KPERF__LK_DEVICE:
-        if (on) {
-            memset(t->dev_prev, 0, kperf_device_nevents(t->dev) * sizeof *t->dev_prev);
-            t->dev_t0 = kperf__now_ns();
-        }
-        rc = on ? kperf_device_start(t->dev) : kperf_device_stop(t->dev);
-        break;
-    }
-    if (rc < 0) kperf__lk_fail(rc);
-    return Perrorno();
-}
-
-KPERF_API int PmuEnable(int pd) { return kperf__lk_switch(pd, true); }
-
-KPERF_API int PmuDisable(int pd) { return kperf__lk_switch(pd, false); }
-
-KPERF_API int PmuRead(int pd, PmuData **pmuData) {
-    kperf__lk_ok();
-    if (!pmuData) return KPERF__LK_FAIL(EINVAL, "PmuRead: pmuData is NULL");
-    *pmuData = NULL;
-    kperf__lk_task *t = kperf__lk_get(pd, 0);
-    if (!t) return -1;
-    if (t->kind == KPERF__LK_TRACE)
-        return KPERF__LK_FAIL(EBADF, "PmuRead: pd %d is a trace: read it with PmuTraceRead", pd);
-    kperf__lk_block *b = kperf__lk_block_new(sizeof(PmuData), t->kind, pd);
-    if (!b) return KPERF__LK_FAIL(ENOMEM, "PmuRead: out of memory");
+    r.t = t, r.fn = fn, r.user = user;
     int rc;
     switch (t->kind) {
-    case KPERF__LK_COUNTING: rc = kperf__lk_read_counting(t, b); break;
-    case KPERF__LK_SAMPLING: rc = kperf__lk_read_sampling(t, b); break;
-    case KPERF__LK_SPE: rc = kperf__lk_read_spe(t, b); break;
-    default: rc = kperf__lk_read_device(t, b); break;
+    case KPERF_TASK_SAMPLING: rc = kperf_sampler_read(t->sampler, kperf__task_on_record, &r); break;
+    case KPERF_TASK_TRACING: rc = kperf_syscalls_read(t->sys, kperf__task_on_call, &r); break;
+    default: rc = t->source->read(t->src_state, kperf__task_on_source, &r); break;
     }
-    if (rc < 0) {
-        kperf__lk_block_free(b);
-        return -1;
-    }
-    return kperf__lk_block_finish(b, (void **)pmuData);
+    if (r.err) return r.err;
+    return rc < 0 ? rc : r.n;
 }
 
-KPERF_API void PmuClose(int pd) {
-    kperf__lk_ok();
-    kperf__lk_task *t = kperf__lk_take(pd);
-    if (t && t->kind == KPERF__LK_TRACE) {   /* PmuTraceClose's: put it back */
-        pthread_mutex_lock(&kperf__lk_mu);
-        kperf__lk_tasks[pd] = t;
-        pthread_mutex_unlock(&kperf__lk_mu);
-        return;
-    }
-    kperf__lk_task_free(t);
-}
+typedef struct kperf__task_collect {
+    kperf__blk *b;
+    const char *last_event, *last_copy; /* consecutive rows of one event share a copy */
+} kperf__task_collect;
 
-static void kperf__lk_dump_symbol(FILE *f, const Symbol *s, int dwf) {
-    if (s->symbolName) fprintf(f, "%s", s->symbolName);
-    else fprintf(f, "0x%lx", s->addr);
-    if (s->module) fprintf(f, "@%s", s->module);
-    if (dwf && s->fileName) fprintf(f, "(%s:%u)", s->fileName, s->lineNum);
-}
-
-KPERF_API int PmuDumpData(PmuData *pmuData, unsigned len, char *filepath, int dumpDwf) {
-    kperf__lk_ok();
-    if (!filepath || (len && !pmuData))
-        return KPERF__LK_FAIL(EINVAL, "PmuDumpData: NULL data or path"), Perrorno();
-    FILE *f = fopen(filepath, "a");
-    if (!f) return KPERF__LK_FAIL(errno, "PmuDumpData: cannot open %s: %s", filepath,
-                                  strerror(errno)), Perrorno();
-    for (unsigned i = 0; i < len; i++) {
-        const PmuData *d = &pmuData[i];
-        fprintf(f, "evt=%s ts=%lld pid=%d tid=%d cpu=%d comm=%s period=%llu count=%llu "
-                   "countPercent=%.4f", d->evt ? d->evt : "", (long long)d->ts, (int)d->pid,
-                d->tid, d->cpu, d->comm ? d->comm : "", (unsigned long long)d->period,
-                (unsigned long long)d->count, d->countPercent);
-        if (d->ext) fprintf(f, " pa=0x%lx va=0x%lx event=0x%lx", d->ext->pa, d->ext->va,
-                            d->ext->event);
-        if (d->stack) fputs(" stack=", f);
-        for (const Stack *s = d->stack; s; s = s->next) {
-            if (s != d->stack) fputs(";", f);
-            if (s->symbol) kperf__lk_dump_symbol(f, s->symbol, dumpDwf);
-        }
-        fputc('\n', f);
-    }
-    int bad = ferror(f);
-    if (fclose(f) != 0 || bad)
-        return KPERF__LK_FAIL(EIO, "PmuDumpData: writing %s failed", filepath), Perrorno();
+static int kperf__task_keep(const kperf_task_data *row, void *user) {
+    kperf__task_collect *c = (kperf__task_collect *)user;
+    kperf_task_data *x = (kperf_task_data *)kperf__blk_push(c->b, sizeof *x);
+    if (!x) return -ENOMEM;
+    *x = *row;
+    if (row->event != c->last_event || !c->last_copy)
+        c->last_copy = kperf__blk_strdup(c->b, row->event), c->last_event = row->event;
+    x->event = c->last_copy;
+    x->sample = NULL;
+    x->ips = (const uint64_t *)kperf__blk_memdup(c->b, row->ips, row->nips * sizeof *row->ips);
+    x->raw = kperf__blk_memdup(c->b, row->raw, row->raw_size);
+    x->branches = (const kperf_branch *)kperf__blk_memdup(c->b, row->branches,
+                                                         row->nbranches * sizeof *row->branches);
+    if (!x->event || (row->nips && !x->ips) || (row->raw_size && !x->raw) ||
+        (row->nbranches && !x->branches))
+        return -ENOMEM;
     return 0;
 }
 
-#endif // KPERF_LIBKPERF_API
-// <<libkperf
+KPERF_API int kperf_task_read(kperf_task *t, kperf_task_data **out) {
+    if (!t || !out) return kperf__fail(EINVAL, "kperf_task_read: NULL argument");
+    *out = NULL;
+    kperf__task_collect c;
+    memset(&c, 0, sizeof c);
+    if (!(c.b = kperf__blk_new(sizeof(kperf_task_data), (int)t->kind, 0)))
+        return kperf__fail(ENOMEM, "out of memory");
+    int rc = kperf_task_read_each(t, kperf__task_keep, &c);
+    if (rc < 0) {
+        kperf__blk_free(c.b);
+        return rc == -ENOMEM ? kperf__fail(ENOMEM, "kperf_task_read: out of memory") : rc;
+    }
+    return kperf__blk_finish(c.b, (void **)out);
+}
+
+KPERF_API void kperf_task_data_free(kperf_task_data *data) { kperf__blk_free(kperf__blk_of(data)); }
+
+KPERF_API void kperf_task_close(kperf_task *t) {
+    if (!t) return;
+    kperf_counter_close(t->counter);
+    kperf_sampler_close(t->sampler);
+    kperf_syscalls_close(t->sys);
+    if (t->source) t->source->close(t->src_state);
+    kperf_topology_close(t->topo);
+    for (size_t i = 0; i < t->nnames; i++) KPERF_FREE(t->names[i]);
+    KPERF_FREE(t->names);
+    KPERF_FREE(t->groups);
+    KPERF_FREE(t->debt);
+    KPERF_FREE(t->ips);
+    KPERF_FREE(t);
+}
+// <<task
+
 
 
 

@@ -523,6 +523,14 @@ KPERF_API void kperf_spe_stats_read(const kperf_spe *s, kperf_spe_stats *out);
 /** @brief Stops and frees a session; accepts NULL. @param s the session. */
 KPERF_API void kperf_spe_close(kperf_spe *s);
 
+/** @brief SPE sampling for kperf.h's task model: set kperf_task_attr::source to it and
+ *  open a ::KPERF_TASK_SPE_SAMPLING task. The task's period, spe_data_filter,
+ *  spe_event_filter, spe_min_latency, include_kernel, exclude_user, cpus and pids make the
+ *  kperf_spe_desc (context switches on, for pid/tid); each SPE record becomes a row with
+ *  event "spe", ips[0] = pc, addr = va, phys_addr = pa, events, latency = total latency.
+ *  @return the source (static). */
+KPERF_API const kperf_task_source *kperf_spe_task_source(void);
+
 // <<spe
 
 #ifdef __cplusplus
@@ -1837,6 +1845,63 @@ KPERF_API void kperf_spe_close(kperf_spe *s) {
 }
 
 // <<spe
+
+/* ---- the task model's SPE kind (kperf.h >>task) --------------------------------------- */
+
+static int kperf__spe_task_open(void **state, const kperf_task_attr *a) {
+    kperf_spe_desc d;
+    memset(&d, 0, sizeof d);
+    d.data_filter = a->spe_data_filter;
+    d.event_filter = a->spe_event_filter;
+    d.min_latency = a->spe_min_latency;
+    d.period = a->period;
+    d.include_kernel = a->include_kernel, d.exclude_user = a->exclude_user;
+    d.cpus = a->cpus, d.ncpus = a->ncpus, d.pids = a->pids, d.npids = a->npids;
+    d.sysfs_root = a->sysfs_root;
+    d.context_switch = true;
+    kperf_spe *s = NULL;
+    int rc = kperf_spe_open(&s, &d);
+    *state = s;
+    return rc;
+}
+
+static int kperf__spe_task_start(void *state) { return kperf_spe_start((kperf_spe *)state); }
+
+static int kperf__spe_task_stop(void *state) { return kperf_spe_stop((kperf_spe *)state); }
+
+typedef struct kperf__spe_task_rd {
+    kperf_task_fn fn;
+    void *user;
+} kperf__spe_task_rd;
+
+static int kperf__spe_task_row(const kperf_spe_record *rec, void *user) {
+    kperf__spe_task_rd *r = (kperf__spe_task_rd *)user;
+    kperf_task_data x;
+    memset(&x, 0, sizeof x);
+    x.event = "spe";
+    x.ts = rec->time;
+    x.pid = rec->pid, x.tid = rec->tid, x.cpu = rec->cpu, x.group = -1;
+    x.count = 1, x.count_percent = 1.0;
+    x.ips = &rec->pc, x.nips = 1;
+    x.addr = rec->va, x.phys_addr = rec->pa, x.events = rec->events;
+    x.latency = rec->lat_total;
+    return r->fn(&x, r->user);
+}
+
+static int kperf__spe_task_read(void *state, kperf_task_fn fn, void *user) {
+    kperf__spe_task_rd r;
+    r.fn = fn, r.user = user;
+    return kperf_spe_read((kperf_spe *)state, kperf__spe_task_row, &r);
+}
+
+static void kperf__spe_task_close(void *state) { kperf_spe_close((kperf_spe *)state); }
+
+KPERF_API const kperf_task_source *kperf_spe_task_source(void) {
+    static const kperf_task_source src = {kperf__spe_task_open, kperf__spe_task_start,
+                                          kperf__spe_task_stop, kperf__spe_task_read,
+                                          kperf__spe_task_close};
+    return &src;
+}
 
 #ifdef __cplusplus
 }

@@ -7,7 +7,8 @@
  *
  * CONTENTS
  *     >>symbols     symbolizer (modules, ELF, DWARF lines and inlines, kernel, JIT),
- *                   demangling, flame graph SVG writer
+ *                   demangling, flame graph SVG writer, pprof writer (gzip, zlib) and
+ *                   kperf_pprof_profile_self() for /debug/pprof/profile endpoints
  *
  * QUICK START
  *     kperf_symbolizer *s;
@@ -61,6 +62,10 @@ typedef struct kperf_symbolizer_desc {
     const char *kallsyms_path; /**< NULL = "/proc/kallsyms" */
     const char *perf_map_dir;  /**< where perf-PID.map files live; NULL = "/tmp" */
     const char *proc_dir;      /**< where /proc is; NULL = "/proc" */
+    bool perf_map_any_owner;   /**< read a perf-PID.map whoever owns it; default false: only
+                                    a map owned by root or by the process's user is read (any
+                                    local user can write /tmp). The environment variable
+                                    KPERF_PERF_MAP_ANY_OWNER=1 sets it too */
     int threads;               /**< threads kperf_symbolizer_preload() indexes compile units
                                     on; 0 = the online CPUs (at most 8), 1 = the caller's
                                     only */
@@ -129,6 +134,17 @@ KPERF_API int kperf_symbolizer_add_pid(kperf_symbolizer *s, pid_t pid);
  *  error here in KPERF_SYMBOL_DELAYED mode; otherwise it is (-ENOENT, -KPERF_ECORRUPT with
  *  the path), and the mapping stays so that its frames still name the module. */
 KPERF_API int kperf_symbolizer_add_module(kperf_symbolizer *s, const kperf_module_desc *m);
+
+/** @brief Records that process @p pid was forked from @p ppid (a FORK record whose pid
+ *  differs from its ppid): @p pid starts with a copy of the mappings known for @p ppid,
+ *  as the kernel copies them, so that a child that never maps anything itself (no MMAP2
+ *  record of its own) still resolves after it has exited. Later add_module calls for
+ *  @p pid replace what they overlap (an exec maps the new program over the old one).
+ *  @param s the symbolizer.
+ *  @param ppid the parent process; a parent never added leaves @p pid unknown (0).
+ *  @param pid the new process.
+ *  @return the number of mappings copied, or a negative error code. */
+KPERF_API int kperf_symbolizer_add_fork(kperf_symbolizer *s, pid_t ppid, pid_t pid);
 
 /** @brief Symbolizes one address of process @p pid, with its inline chain.
  *  @param s the symbolizer.
@@ -254,6 +270,88 @@ KPERF_API int kperf_flamegraph_write(const char *svg_path, const kperf_flamegrap
  *  serialised (a libdwfl session is single-threaded). */
 KPERF_API int kperf_symbolizer_unwind(kperf_symbolizer *s, const kperf_sample *smp,
                                       uint64_t regs_mask, uint64_t *ips, size_t max);
+
+/* ---- pprof (profile.proto, gzip-compressed) ------------------------------------------- */
+
+/** A pprof profile being built from samples (the format of `go tool pprof`, Parca,
+ *  Grafana Pyroscope and Google Cloud Profiler). Opaque. */
+typedef struct kperf_pprof kperf_pprof;
+
+/** Options of kperf_pprof_open(). Zero-initialised means the defaults. */
+typedef struct kperf_pprof_desc {
+    kperf_symbolizer *symbolizer; /**< names frames (functions with file and line, inline
+                                       frames) and gives mappings with build-ids; it must
+                                       outlive the builder; NULL = addresses only */
+    const char *event;     /**< the sampled event as named in the spec; "cpu-clock" and
+                                "task-clock" (modifiers allowed) give sample types
+                                samples/count and cpu/nanoseconds, any other event
+                                samples/count and EVENT/count; NULL = "cpu-clock" */
+    uint64_t period;       /**< the sampling period (nanoseconds for the clocks, events
+                                otherwise) for the profile's period field, and the value of
+                                a sample whose period is 0; 0 = unknown */
+    const char *comment;   /**< a comment, e.g. the command that was profiled; NULL = none */
+    int64_t time_nanos;    /**< when the profile started (ns since the epoch); 0 = now */
+    int64_t duration_nanos; /**< how long it covers; 0 = unknown */
+    bool no_labels;        /**< do not label samples with `comm` and `pid` (samples then
+                                merge across processes); default false */
+} kperf_pprof_desc;
+
+/** @brief Creates an empty pprof profile.
+ *  @param out receives it; NULL on failure. @param desc options; NULL = all defaults.
+ *  @return 0, or a negative error code. *Ownership:* free with kperf_pprof_close(). */
+KPERF_API int kperf_pprof_open(kperf_pprof **out, const kperf_pprof_desc *desc);
+
+/** @brief Adds one sample: its call chain (kperf_sample::ips with context markers, as the
+ *  sampler or kperf_symbolizer_unwind() gives it; its ip when it has none), its pid and
+ *  period. Samples with the same stack, comm and pid are merged into one pprof sample
+ *  whose values are summed. Every address is symbolized once (return addresses as
+ *  addr - 1), into one pprof Location whose Lines are the inline chain, innermost first.
+ *  @param p the profile. @param smp the sample. @param comm the process's name (label
+ *  `comm`), or NULL.
+ *  @return 0, or a negative error code (-ENOMEM). */
+KPERF_API int kperf_pprof_add(kperf_pprof *p, const kperf_sample *smp, const char *comm);
+
+/** @brief Encodes the profile as pprof writes it: profile.proto, gzip-compressed.
+ *  @param p the profile (it can still take samples afterwards).
+ *  @param out receives the bytes; free them with kperf_pprof_buffer_free().
+ *  @param len receives the number of bytes.
+ *  @return 0, or a negative error code. */
+KPERF_API int kperf_pprof_encode(kperf_pprof *p, uint8_t **out, size_t *len);
+
+/** @brief Encodes the profile (as kperf_pprof_encode()) into a file.
+ *  @param p the profile. @param path the file ("-" = stdout).
+ *  @return the number of pprof samples written, or a negative error code. */
+KPERF_API int kperf_pprof_write(kperf_pprof *p, const char *path);
+
+/** @brief Frees a profile; accepts NULL. */
+KPERF_API void kperf_pprof_close(kperf_pprof *p);
+
+/** @brief Frees a buffer returned by kperf_pprof_encode() or kperf_pprof_profile_self();
+ *  accepts NULL. */
+KPERF_API void kperf_pprof_buffer_free(uint8_t *buf);
+
+/** Options of kperf_pprof_profile_self(). Zero-initialised means the defaults. */
+typedef struct kperf_pprof_profile_desc {
+    double seconds;        /**< how long to sample; 0 = 30 (as `/debug/pprof/profile`) */
+    uint64_t freq;         /**< samples per second per thread; 0 = 100 (as Go's profiler) */
+    const char *events;    /**< event spec; NULL = "cpu-clock" */
+    bool include_kernel;   /**< also sample kernel code; default false */
+    volatile const int *cancel; /**< when non-NULL and it becomes non-zero, sampling stops
+                                     early (checked every 50 ms) */
+} kperf_pprof_profile_desc;
+
+/** @brief Profiles the calling process (every thread, and threads it starts meanwhile)
+ *  with call chains for a while and returns the pprof profile, symbolized, as a
+ *  `/debug/pprof/profile?seconds=N` endpoint serves it. The calling thread sleeps in poll()
+ *  meanwhile (it is not sampled while it waits), draining the rings as they fill.
+ *  @param desc options; NULL = all defaults.
+ *  @param out receives the gzip-compressed profile; free with kperf_pprof_buffer_free().
+ *  @param len receives its size in bytes.
+ *  @return the number of samples taken, or a negative error code (kperf_errmsg() says
+ *  why: perf_event_paranoid, no such event, ...).
+ *  *Thread safety:* any thread may call it; two calls at once each open their own events. */
+KPERF_API int kperf_pprof_profile_self(const kperf_pprof_profile_desc *desc, uint8_t **out,
+                                       size_t *len);
 
 // <<symbols
 
@@ -550,6 +648,8 @@ typedef struct kperf__sym_tab { /* kallsyms, perf maps: sorted, no sizes or own 
     char **dem;
     int state; /* 1 ready, < 0 error */
     char *err;
+    struct kperf__sym_tline { uint64_t addr; const char *file; uint32_t line; } *lines;
+    size_t nlines; /* jitdump debug info: sorted by addr */
 } kperf__sym_tab;
 
 typedef struct kperf__sym_proc {
@@ -558,7 +658,9 @@ typedef struct kperf__sym_proc {
     kperf__sym_dso *fdso;
     kperf__sym_map *maps;
     size_t nmaps, capmaps;
-    kperf__sym_tab *jit; /* published with release */
+    kperf__sym_tab *jit; /* perf-PID.map; published with release */
+    kperf__sym_tab *jitd; /* jit-PID.dump; published with release */
+    char *jitdump; /* path of a jit-PID.dump the process mapped (the JIT's marker) */
     bool jit_tried;
 } kperf__sym_proc;
 
@@ -1954,9 +2056,15 @@ static bool kperf__sym_has_dwarf(Elf *elf) {
     return scn && sh.sh_type != SHT_NOBITS && sh.sh_size > 0;
 }
 
+/* Size cap of a module or debug file (mapped, never read whole). */
+#define KPERF__SYM_ELF_MAX ((uint64_t)64 << 30)
+
+/* Opens an ELF file a process mapped or a debug link named: regular files only, never
+ * blocking (kperf_file_open_data). */
 static int kperf__sym_elf_open(const char *path, int *fd, Elf **elf) {
-    *fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (*fd < 0) return -errno;
+    *elf = NULL;
+    *fd = kperf_file_open_data(path, KPERF__SYM_ELF_MAX);
+    if (*fd < 0) return *fd;
     *elf = elf_begin(*fd, ELF_C_READ_MMAP, NULL);
     if (!*elf || elf_kind(*elf) != ELF_K_ELF) {
         if (*elf) elf_end(*elf);
@@ -2128,6 +2236,30 @@ static int kperf__sym_load_elf(kperf_symbolizer *s, kperf__sym_dso *d) {
     return 0;
 }
 
+/* The /proc/PID/root (or map_files) path a module was named by dies with its process, and
+ * a module is opened lazily: then the path as recorded is opened instead, kept only when
+ * its build-id matches the recorded one (when there is one), so that names do not depend
+ * on whether the process was still alive. Returns 0, or @p rc unchanged. */
+static int kperf__sym_open_recorded(kperf__sym_dso *d, int rc) {
+    if (!d->path || d->path[0] != '/' || !strcmp(d->path, d->open_path)) return rc;
+    int fd;
+    Elf *e;
+    if (kperf__sym_elf_open(d->path, &fd, &e) != 0) return rc;
+    if (d->nbuild_id) {
+        const void *bid;
+        ssize_t n = dwelf_elf_gnu_build_id(e, &bid);
+        if (n != (ssize_t)d->nbuild_id || memcmp(bid, d->build_id, d->nbuild_id)) {
+            elf_end(e), close(fd);
+            return rc; /* another file by that name (a container's, a rebuilt one) */
+        }
+    }
+    char *op = kperf__strdup(d->path);
+    if (!op) return elf_end(e), close(fd), -ENOMEM;
+    KPERF_FREE(d->open_path);
+    d->open_path = op, d->fd = fd, d->elf = e;
+    return 0;
+}
+
 /* Opens and indexes a module (caller holds s->mu). */
 static int kperf__sym_dso_load(kperf_symbolizer *s, kperf__sym_dso *d) {
     if (d->state) return d->state < 0 ? d->state : 0;
@@ -2137,6 +2269,7 @@ static int kperf__sym_dso_load(kperf_symbolizer *s, kperf__sym_dso *d) {
         rc = d->elf && elf_kind(d->elf) == ELF_K_ELF ? 0 : -KPERF_ECORRUPT;
     } else {
         rc = kperf__sym_elf_open(d->open_path, &d->fd, &d->elf);
+        if (rc < 0 && rc != -KPERF_ECORRUPT) rc = kperf__sym_open_recorded(d, rc);
     }
     if (rc == -KPERF_ECORRUPT)
         rc = kperf__sym_corrupt(d, "not an ELF file");
@@ -2325,17 +2458,44 @@ static void kperf__sym_tab_free(kperf__sym_tab *t) {
     KPERF_FREE(t->e);
     KPERF_FREE(t->pool);
     KPERF_FREE(t->err);
+    KPERF_FREE(t->lines);
     KPERF_FREE(t);
+}
+
+/* Opens a file whose name came from data (a perf map, a jitdump) only if it is a regular
+ * file of at most max bytes, without blocking (a FIFO planted there never stalls us).
+ * Returns the descriptor, or a negative error code with the message set. */
+static int kperf__sym_open_regular(const char *path, uint64_t max, uint64_t *size) {
+    int fd = kperf_file_open_data(path, max); /* never blocks, regular files only, capped */
+    struct stat st;
+    if (fd < 0) return errno = -fd, fd;
+    *size = fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+    return fd;
 }
 
 /* Reads kallsyms ("ADDR TYPE NAME [MODULE]", kernel text only) or a perf map
  * ("START SIZE NAME") into a sorted table. */
-static kperf__sym_tab *kperf__sym_tab_read(const char *path, bool kallsyms) {
+static kperf__sym_tab *kperf__sym_tab_read(const char *path, bool kallsyms, long owner) {
     kperf__sym_tab *t = (kperf__sym_tab *)kperf__calloc(1, sizeof *t);
     if (!t) return NULL;
-    FILE *f = fopen(path, "re");
-    if (!f) {
-        t->state = kperf__fail(errno, "symbols: cannot read %s: %s", path, strerror(errno));
+    uint64_t fsize;
+    int fd = kallsyms ? open(path, O_RDONLY | O_CLOEXEC)
+                      : kperf__sym_open_regular(path, 1ull << 30, &fsize); /* named by pid */
+    FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+    if (!f && fd >= 0) close(fd);
+    struct stat st;
+    if (f && owner >= 0 && (fstat(fileno(f), &st) < 0 || (st.st_uid && st.st_uid != (uid_t)owner))) {
+        fclose(f);
+        f = NULL;
+        kperf__fail(EPERM, "%s belongs to uid %u, neither root nor the process's user %ld: "
+                    "ignored (set KPERF_PERF_MAP_ANY_OWNER=1 to read it)", path,
+                    (unsigned)st.st_uid, owner);
+        errno = EPERM;
+    } else if (!f && kallsyms) {
+        kperf__fail(errno, "symbols: cannot read %s: %s", path, strerror(errno));
+    }
+    if (!f) { /* the message names the file and the reason */
+        t->state = -errno;
         t->err = kperf__strdup(kperf_errmsg());
         return t;
     }
@@ -2430,6 +2590,169 @@ static kperf__sym_tab *kperf__sym_tab_read(const char *path, bool kallsyms) {
     return t;
 }
 
+/* jitdump (jit-PID.dump, the format of perf's jitdump specification, which `perf inject
+ * --jit` reads): a 40-byte header (magic 'JiTD' 0x4A695444 in the writer's byte order,
+ * version, header size, e_machine, pad, pid, timestamp, flags), then records of a 16-byte
+ * prefix (id, total size, timestamp). CODE_LOAD (0): pid, tid, vma, code_addr, code_size,
+ * code_index, a NUL-terminated name, the code bytes. CODE_MOVE (1): pid, tid, vma,
+ * old_code_addr, new_code_addr, code_size, code_index. DEBUG_INFO (2): code_addr, nr_entry,
+ * then entries of addr, line, discriminator and a NUL-terminated file name ("\xff\0" = the
+ * previous entry's). Other records are skipped by their size. */
+enum { KPERF__JIT_MAGIC = 0x4A695444, KPERF__JIT_MAX = 1 << 30 };
+
+typedef struct kperf__sym_jitb {
+    kperf__sym_tab *t;
+    size_t cap, pcap, plen, lcap;
+    uint64_t *index; /* code_index of each entry (for CODE_MOVE) */
+    size_t icap;
+} kperf__sym_jitb;
+
+static uint64_t kperf__jit_u64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+static uint32_t kperf__jit_u32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+
+/* Copies a string into the pool; returns its offset (fixed up into a pointer at the end). */
+static int kperf__jit_str(kperf__sym_jitb *b, const char *str, size_t n, uintptr_t *off) {
+    if (kperf__sym_grow(&b->t->pool, &b->pcap, b->plen + n + 1, 1)) return -ENOMEM;
+    memcpy(b->t->pool + b->plen, str, n);
+    b->t->pool[b->plen + n] = 0;
+    *off = b->plen;
+    b->plen += n + 1;
+    return 0;
+}
+
+static int kperf__jit_entry(kperf__sym_jitb *b, uint64_t lo, uint64_t size, uintptr_t name,
+                            uint64_t index) {
+    kperf__sym_tab *t = b->t;
+    if (kperf__sym_grow(&t->e, &b->cap, t->n + 1, sizeof *t->e) ||
+        kperf__sym_grow(&b->index, &b->icap, t->n + 1, sizeof *b->index))
+        return -ENOMEM;
+    struct kperf__sym_tent *e = &t->e[t->n];
+    e->lo = lo, e->hi = t->n; /* load order while sorting; the end is set after */
+    e->name = (const char *)name, e->module = (const char *)(uintptr_t)size;
+    b->index[t->n++] = index;
+    return 0;
+}
+
+/* One record of r bytes (prefix included). Returns 0, or -1 for a malformed record. */
+static int kperf__jit_record(kperf__sym_jitb *b, const uint8_t *r, size_t n) {
+    uint32_t id = kperf__jit_u32(r);
+    if (id == 0) { /* CODE_LOAD */
+        if (n < 56) return -1;
+        uint64_t addr = kperf__jit_u64(r + 32), size = kperf__jit_u64(r + 40);
+        const char *name = (const char *)r + 56;
+        size_t nl = strnlen(name, n - 56);
+        uintptr_t off;
+        if (nl == n - 56 || size >> 32 || kperf__jit_str(b, name, nl, &off)) return -1;
+        return kperf__jit_entry(b, addr, size, off, kperf__jit_u64(r + 48));
+    }
+    if (id == 1) { /* CODE_MOVE: the code of code_index, now at new_code_addr */
+        if (n < 64) return -1;
+        uint64_t index = kperf__jit_u64(r + 56);
+        for (size_t i = b->t->n; i-- > 0;)
+            if (b->index[i] == index)
+                return kperf__jit_entry(b, kperf__jit_u64(r + 40), kperf__jit_u64(r + 48),
+                                        (uintptr_t)b->t->e[i].name, index);
+        return 0;
+    }
+    if (id != 2) return 0; /* CLOSE, UNWINDING_INFO, ...: nothing to name */
+    if (n < 32) return -1;
+    uint64_t nent = kperf__jit_u64(r + 24);
+    size_t at = 32;
+    uintptr_t prev = SIZE_MAX;
+    for (uint64_t k = 0; k < nent; k++) {
+        if (n - at < 17) return -1;
+        const char *file = (const char *)r + at + 16;
+        size_t fl = strnlen(file, n - at - 16);
+        if (fl == n - at - 16) return -1;
+        uintptr_t off = prev;
+        if (!((uint8_t)file[0] == 0xff && fl == 1) && kperf__jit_str(b, file, fl, &off)) return -1;
+        if (off == SIZE_MAX) return -1; /* "same file" with no previous one */
+        kperf__sym_tab *t = b->t;
+        if (kperf__sym_grow(&t->lines, &b->lcap, t->nlines + 1, sizeof *t->lines)) return -1;
+        t->lines[t->nlines].addr = kperf__jit_u64(r + at);
+        t->lines[t->nlines].line = kperf__jit_u32(r + at + 8);
+        t->lines[t->nlines++].file = (const char *)off;
+        prev = off;
+        at += 16 + fl + 1;
+    }
+    return 0;
+}
+
+static int kperf__jit_line_cmp(const void *x, const void *y) {
+    const struct kperf__sym_tline *a = (const struct kperf__sym_tline *)x;
+    const struct kperf__sym_tline *b = (const struct kperf__sym_tline *)y;
+    return a->addr < b->addr ? -1 : a->addr > b->addr;
+}
+
+/* Sorts the entries (a later load at the same address wins) and turns pool offsets into
+ * pointers. */
+static void kperf__jit_finish(kperf__sym_tab *t) {
+    qsort(t->e, t->n, sizeof *t->e, kperf__sym_tent_cmp);
+    size_t w = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        if (w && t->e[w - 1].lo == t->e[i].lo) w--;
+        t->e[w] = t->e[i];
+        t->e[w].hi = t->e[i].lo + (uint64_t)(uintptr_t)t->e[i].module;
+        t->e[w].name = t->pool + (uintptr_t)t->e[i].name;
+        t->e[w++].module = "[jit]";
+    }
+    t->n = w;
+    for (size_t i = 0; i < t->nlines; i++) t->lines[i].file = t->pool + (uintptr_t)t->lines[i].file;
+    qsort(t->lines, t->nlines, sizeof *t->lines, kperf__jit_line_cmp);
+}
+
+/* Reads the whole file (a regular file, size-capped) and decodes it into b->t. */
+static int kperf__jit_parse(kperf__sym_jitb *b, const char *path) {
+    uint64_t size;
+    int fd = kperf__sym_open_regular(path, KPERF__JIT_MAX, &size);
+    if (fd < 0) return fd;
+    uint8_t *buf = (uint8_t *)KPERF_MALLOC(size ? size : 1);
+    size_t got = 0;
+    while (buf && got < size) {
+        ssize_t k = pread(fd, buf + got, size - got, (off_t)got);
+        if (k <= 0) break;
+        got += (size_t)k;
+    }
+    close(fd);
+    if (!buf) return kperf__fail(ENOMEM, "symbols: out of memory reading %s", path);
+    int rc = 0;
+    uint32_t magic = got >= 40 ? kperf__jit_u32(buf) : 0, hsz = got >= 40 ? kperf__jit_u32(buf + 8) : 0;
+    if (magic != KPERF__JIT_MAGIC || hsz < 40 || hsz > got)
+        rc = kperf__fail(KPERF_ECORRUPT, "symbols: %s is not a jitdump of this byte order "
+                         "(magic 0x%08x, header %u bytes, file %zu bytes)", path, magic, hsz, got);
+    for (size_t off = hsz; !rc && got - off >= 16;) { /* a torn last record is ignored */
+        uint32_t rs = kperf__jit_u32(buf + off + 4);
+        if (rs < 16 || rs > got - off) break;
+        if (kperf__jit_record(b, buf + off, rs))
+            rc = kperf__fail(KPERF_ECORRUPT, "symbols: %s: bad jitdump record at offset %zu",
+                             path, off);
+        off += rs;
+    }
+    KPERF_FREE(buf);
+    return rc;
+}
+
+static kperf__sym_tab *kperf__sym_jitdump_read(const char *path) {
+    kperf__sym_tab *t = (kperf__sym_tab *)kperf__calloc(1, sizeof *t);
+    if (!t) return NULL;
+    kperf__sym_jitb b;
+    memset(&b, 0, sizeof b);
+    b.t = t;
+    int rc = kperf__jit_parse(&b, path);
+    KPERF_FREE(b.index);
+    if (rc < 0 && !t->n) { /* keep what decoded before a bad record */
+        for (size_t i = 0; i < t->nlines; i++) t->lines[i].file = NULL;
+        t->nlines = 0;
+        t->state = rc;
+        t->err = kperf__strdup(kperf_errmsg());
+        return t;
+    }
+    kperf__jit_finish(t);
+    t->dem = (char **)kperf__calloc(t->n ? t->n : 1, sizeof *t->dem);
+    t->state = t->dem ? 1 : -ENOMEM;
+    return t;
+}
+
 static const struct kperf__sym_tent *kperf__sym_tab_find(const kperf__sym_tab *t, uint64_t a,
                                                          size_t *idx) {
     size_t lo = 0, hi = t->n;
@@ -2455,6 +2778,14 @@ static int kperf__sym_tab_frame(kperf__sym_tab *t, uint64_t addr, kperf_frame *f
     f->mangled = e->name;
     f->function = kperf__sym_dem(&t->dem[i], e->name);
     f->symbol_addr = e->lo;
+    size_t lo = 0, hi = t->nlines; /* jitdump: the last line row at or before addr */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (t->lines[mid].addr <= addr) lo = mid + 1;
+        else hi = mid;
+    }
+    if (lo && t->lines[lo - 1].addr >= e->lo)
+        f->file = t->lines[lo - 1].file, f->line = t->lines[lo - 1].line;
     return 1;
 }
 
@@ -2611,7 +2942,7 @@ static int kperf__sym_kernel_frames(kperf_symbolizer *s, uint64_t addr, kperf_fr
     kperf__sym_tab *t = __atomic_load_n(&s->kernel, __ATOMIC_ACQUIRE);
     if (!t) {
         pthread_mutex_lock(&s->mu);
-        if (!s->kernel) __atomic_store_n(&s->kernel, kperf__sym_tab_read(s->kallsyms_path, true),
+        if (!s->kernel) __atomic_store_n(&s->kernel, kperf__sym_tab_read(s->kallsyms_path, true, -1),
                                          __ATOMIC_RELEASE);
         t = s->kernel;
         pthread_mutex_unlock(&s->mu);
@@ -2694,24 +3025,92 @@ static const kperf__sym_map *kperf__sym_map_find(const kperf__sym_proc *p, uint6
     return lo && a < p->maps[lo - 1].end ? &p->maps[lo - 1] : NULL;
 }
 
+/* Whose perf-PID.map to believe: the process's user (root is always believed), or -1 for
+ * anyone's when the caller asked. A process that is gone is taken to be ours, as perf does. */
+static long kperf__sym_map_owner(kperf_symbolizer *s, pid_t pid) {
+    const char *env = getenv("KPERF_PERF_MAP_ANY_OWNER");
+    if (s->d.perf_map_any_owner || (env && *env && strcmp(env, "0"))) return -1;
+    char p[PATH_MAX];
+    struct stat st;
+    snprintf(p, sizeof p, "%s/%d", s->proc_dir, (int)pid);
+    return stat(p, &st) == 0 ? (long)st.st_uid : (long)geteuid();
+}
+
+/* The pid of a process inside its own pid namespace (the last NSpid field of
+ * /proc/PID/status), which names its perf map and jitdump; pid itself when unknown. */
+static pid_t kperf__sym_nspid(kperf_symbolizer *s, pid_t pid) {
+    char path[PATH_MAX], line[512];
+    snprintf(path, sizeof path, "%s/%d/status", s->proc_dir, (int)pid);
+    FILE *f = fopen(path, "re");
+    pid_t ns = pid;
+    while (f && fgets(line, sizeof line, f)) {
+        if (strncmp(line, "NSpid:", 6)) continue;
+        for (char *t = strtok(line + 6, " \t\n"); t; t = strtok(NULL, " \t\n")) ns = atoi(t);
+        break;
+    }
+    if (f) fclose(f);
+    return ns > 0 ? ns : pid;
+}
+
+/* Reads the first candidate of a JIT file that exists: inside the process's root (its mount
+ * namespace) under its own pid number, then the host's path. */
+static kperf__sym_tab *kperf__sym_jit_load(kperf_symbolizer *s, pid_t pid, pid_t nspid,
+                                           const char *mapped, bool dump) {
+    char cand[3][PATH_MAX];
+    const char *fmt = dump ? "%s/jit-%d.dump" : "%s/perf-%d.map";
+    int nc = 0;
+    if (mapped) { /* the jitdump the process mapped, by the path it used */
+        if (kperf__sym_path(cand[nc], PATH_MAX, "%s/%d/root%s", s->proc_dir, (int)pid, mapped))
+            nc++;
+        snprintf(cand[nc++], PATH_MAX, "%s", mapped);
+    } else {
+        char rel[PATH_MAX];
+        snprintf(rel, sizeof rel, fmt, s->perf_map_dir, (int)nspid);
+        if (s->perf_map_dir[0] == '/' &&
+            kperf__sym_path(cand[nc], PATH_MAX, "%s/%d/root%s", s->proc_dir, (int)pid, rel))
+            nc++;
+        snprintf(cand[nc++], PATH_MAX, fmt, s->perf_map_dir, (int)pid);
+    }
+    long owner = kperf__sym_map_owner(s, pid); /* /tmp is anyone's: whose files to believe */
+    for (int i = 0; i < nc; i++) {
+        struct stat st;
+        if (stat(cand[i], &st) != 0) continue;
+        if (dump && owner >= 0 && st.st_uid && st.st_uid != (uid_t)owner) continue;
+        return dump ? kperf__sym_jitdump_read(cand[i]) : kperf__sym_tab_read(cand[i], false, owner);
+    }
+    return NULL;
+}
+
+/* JIT code: the process's jitdump (names and lines), then its perf map (names). */
 static int kperf__sym_jit_frames(kperf_symbolizer *s, kperf__sym_proc *p, uint64_t addr,
                                  kperf_frame *f) {
-    kperf__sym_tab *t = __atomic_load_n(&p->jit, __ATOMIC_ACQUIRE);
-    if (!t) {
+    if (!__atomic_load_n(&p->jit_tried, __ATOMIC_ACQUIRE)) {
         pthread_mutex_lock(&s->mu);
         if (!p->jit_tried) {
-            char path[PATH_MAX];
-            snprintf(path, sizeof path, "%s/perf-%d.map", s->perf_map_dir, (int)p->pid);
-            if (access(path, R_OK) == 0)
-                __atomic_store_n(&p->jit, kperf__sym_tab_read(path, false), __ATOMIC_RELEASE);
-            p->jit_tried = true;
+            pid_t ns = kperf__sym_nspid(s, p->pid);
+            pthread_rwlock_rdlock(&s->maplock); /* p->jitdump is set under it */
+            char *mapped = p->jitdump ? kperf__strdup(p->jitdump) : NULL;
+            pthread_rwlock_unlock(&s->maplock);
+            __atomic_store_n(&p->jitd, kperf__sym_jit_load(s, p->pid, ns, mapped, true),
+                             __ATOMIC_RELEASE);
+            KPERF_FREE(mapped);
+            if (!p->jitd && mapped) /* named in the maps but not there: the usual place */
+                __atomic_store_n(&p->jitd, kperf__sym_jit_load(s, p->pid, ns, NULL, true),
+                                 __ATOMIC_RELEASE);
+            __atomic_store_n(&p->jit, kperf__sym_jit_load(s, p->pid, ns, NULL, false),
+                             __ATOMIC_RELEASE);
+            __atomic_store_n(&p->jit_tried, true, __ATOMIC_RELEASE);
         }
-        t = p->jit;
         pthread_mutex_unlock(&s->mu);
     }
-    if (!t || t->state < 0) return 0;
-    int n = kperf__sym_tab_frame(t, addr, f, NULL);
-    return n && f->function ? 1 : 0;
+    kperf__sym_tab *t[2] = {__atomic_load_n(&p->jitd, __ATOMIC_ACQUIRE),
+                            __atomic_load_n(&p->jit, __ATOMIC_ACQUIRE)};
+    for (int i = 0; i < 2; i++) {
+        if (!t[i] || t[i]->state < 0) continue;
+        if (kperf__sym_tab_frame(t[i], addr, f, NULL) && f->function) return 1;
+    }
+    memset(f, 0, sizeof *f);
+    return 0;
 }
 
 // ---- unwinding -------------------------------------------------------------------------
@@ -2942,8 +3341,8 @@ static void kperf__unw_report(Dwfl *dwfl, kperf__sym_dso *d, uint64_t base) {
     if (__atomic_load_n(&d->state, __ATOMIC_ACQUIRE) == 1 && d->fd >= 0) {
         fd = fcntl(d->fd, F_DUPFD_CLOEXEC, 0);
     } else if (!d->mem) {
-        fd = open(d->open_path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0) fd = open(d->path, O_RDONLY | O_CLOEXEC);
+        fd = kperf_file_open_data(d->open_path, KPERF__SYM_ELF_MAX);
+        if (fd < 0) fd = kperf_file_open_data(d->path, KPERF__SYM_ELF_MAX);
         if (fd < 0) return;
     } else {
         fd = (int)syscall(SYS_memfd_create, "kperf-unwind", 1u /* MFD_CLOEXEC */);
@@ -2954,7 +3353,28 @@ static void kperf__unw_report(Dwfl *dwfl, kperf__sym_dso *d, uint64_t base) {
         }
     }
     /* !add_p_vaddr: base is where the first segment (file offset 0) is mapped */
-    if (!dwfl_report_elf(dwfl, name, d->open_path, fd, base, false) && fd >= 0) close(fd);
+    Dwfl_Module *mod = dwfl_report_elf(dwfl, name, d->open_path, fd, base, false);
+    if (!mod) {
+        if (fd >= 0) close(fd);
+        return;
+    }
+    void **ud = NULL;
+    dwfl_module_info(mod, &ud, NULL, NULL, NULL, NULL, NULL, NULL);
+    if (ud) *ud = d; /* kperf__unw_find_debuginfo hands libdwfl the file kperf checked */
+}
+
+/* Separate debug info for the unwinder: the debug file the symbolizer already opened and
+ * checked (regular, matching build-id or CRC), never a path libdwfl would open itself from
+ * the module's debug link (which could name a FIFO). */
+static int kperf__unw_find_debuginfo(Dwfl_Module *mod, void **ud, const char *modname,
+                                     Dwarf_Addr base, const char *file_name,
+                                     const char *debuglink_file, GElf_Word debuglink_crc,
+                                     char **debuginfo_file_name) {
+    (void)mod, (void)modname, (void)base, (void)file_name, (void)debuglink_file;
+    (void)debuglink_crc, (void)debuginfo_file_name;
+    kperf__sym_dso *d = ud ? (kperf__sym_dso *)*ud : NULL;
+    if (!d || __atomic_load_n(&d->state, __ATOMIC_ACQUIRE) != 1 || d->dfd < 0) return -1;
+    return fcntl(d->dfd, F_DUPFD_CLOEXEC, 0);
 }
 
 /* A new session for process p's maps (a snapshot m of n of them). */
@@ -2992,7 +3412,7 @@ static kperf__unw *kperf__unw_get(kperf_symbolizer *s) {
         pthread_mutex_init(&u->mu, NULL);
         u->debuginfo_path = path;
         u->cbs.find_elf = kperf__unw_find_elf;
-        u->cbs.find_debuginfo = dwfl_standard_find_debuginfo;
+        u->cbs.find_debuginfo = kperf__unw_find_debuginfo;
         u->cbs.section_address = dwfl_offline_section_address;
         u->cbs.debuginfo_path = path ? &u->debuginfo_path : NULL;
         __atomic_store_n(&s->unw, u, __ATOMIC_RELEASE);
@@ -3144,6 +3564,8 @@ KPERF_API void kperf_symbolizer_close(kperf_symbolizer *s) {
     for (size_t i = 0; i < s->ndsos; i++) kperf__sym_dso_free(s->dsos[i]);
     for (size_t i = 0; i < s->nprocs; i++) {
         kperf__sym_tab_free(s->procs[i]->jit);
+        kperf__sym_tab_free(s->procs[i]->jitd);
+        KPERF_FREE(s->procs[i]->jitdump);
         KPERF_FREE(s->procs[i]->maps);
         KPERF_FREE(s->procs[i]);
     }
@@ -3176,6 +3598,29 @@ static void *kperf__sym_read_mem(kperf_symbolizer *s, pid_t pid, uint64_t start,
     return buf;
 }
 
+/* The vDSO of a process that has exited (a recorded file): the kernel maps the same image
+ * into every process, so this process's copy stands in when it has the recorded length
+ * and, when the record carries one, the same build-id. */
+static void *kperf__sym_own_vdso(uint64_t len, const uint8_t *bid, size_t nbid) {
+    FILE *f = fopen("/proc/self/maps", "re");
+    char line[512];
+    uint64_t lo = 0, hi = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (strstr(line, "[vdso]") && sscanf(line, "%" SCNx64 "-%" SCNx64, &lo, &hi) == 2) break;
+    if (f) fclose(f);
+    if (!lo || hi - lo != len) return NULL;
+    void *buf = KPERF_MALLOC(len);
+    if (!buf) return NULL;
+    memcpy(buf, (const void *)(uintptr_t)lo, len);
+    Elf *e = elf_memory((char *)buf, len);
+    const void *b;
+    ssize_t k = e ? dwelf_elf_gnu_build_id(e, &b) : -1;
+    bool ok = e && (!nbid || (k == (ssize_t)nbid && !memcmp(b, bid, nbid)));
+    if (e) elf_end(e);
+    if (!ok) KPERF_FREE(buf);
+    return ok ? buf : NULL;
+}
+
 /* The path to open for a mapped file: deleted files through map_files, others through the
  * process's root (containers). */
 static void kperf__sym_open_path(kperf_symbolizer *s, const kperf_module_desc *m, char *out,
@@ -3197,6 +3642,47 @@ static void kperf__sym_open_path(kperf_symbolizer *s, const kperf_module_desc *m
     snprintf(out, size, "%s", path);
 }
 
+/* A JIT maps its jit-PID.dump (executable, so that perf records the mapping): that is
+ * how a recording says where the dump is. */
+static bool kperf__sym_is_jitdump(const char *path) {
+    const char *b = strrchr(path, '/');
+    b = b ? b + 1 : path;
+    size_t n = strlen(b);
+    if (n < 10 || strncmp(b, "jit-", 4) || strcmp(b + n - 5, ".dump")) return false;
+    for (size_t i = 4; i < n - 5; i++)
+        if (b[i] < '0' || b[i] > '9') return false;
+    return true;
+}
+
+static int kperf__sym_add_jitdump(kperf_symbolizer *s, const kperf_module_desc *m) {
+    char *path = kperf__strdup(m->path);
+    if (!path) return kperf__fail(ENOMEM, "symbols: out of memory");
+    pthread_rwlock_wrlock(&s->maplock);
+    kperf__sym_proc *p = kperf__sym_proc_get(s, m->pid);
+    if (p && !p->jitdump) p->jitdump = path, path = NULL;
+    kperf__sym_maps_wrunlock(s);
+    KPERF_FREE(path);
+    return 0;
+}
+
+/* A mapping whose image cannot be read (a vDSO of a process that has exited): it stays in
+ * the maps so that its frames still name the module; returns err. */
+static int kperf__sym_add_unreadable(kperf_symbolizer *s, const kperf_module_desc *m, int err) {
+    pthread_mutex_lock(&s->mu);
+    kperf__sym_dso *d = kperf__sym_dso_get(s, m->path, m->path, NULL, 0, NULL, 0);
+    if (d && !d->state) {
+        d->err = kperf__strdup(kperf_errmsg());
+        __atomic_store_n(&d->state, err, __ATOMIC_RELEASE);
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (!d) return err;
+    pthread_rwlock_wrlock(&s->maplock);
+    kperf__sym_proc *p = kperf__sym_proc_get(s, m->pid);
+    if (p) kperf__sym_map_insert(p, (kperf__sym_map){m->start, m->start + m->len, m->pgoff, d});
+    kperf__sym_maps_wrunlock(s);
+    return err;
+}
+
 KPERF_API int kperf_symbolizer_add_module(kperf_symbolizer *s, const kperf_module_desc *m) {
     if (!s || !m || !m->path || !m->path[0])
         return kperf__fail(EINVAL, "kperf_symbolizer_add_module: symbolizer, mapping and path "
@@ -3206,6 +3692,8 @@ KPERF_API int kperf_symbolizer_add_module(kperf_symbolizer *s, const kperf_modul
                            m->path);
     bool vdso = !strcmp(m->path, "[vdso]");
     if (m->path[0] == '[' && !vdso) return 0; /* heap, stack, anon: no file to read */
+    if (!strcmp(m->path, "//anon")) return 0; /* anonymous (JIT) code: perf map, jitdump */
+    if (kperf__sym_is_jitdump(m->path)) return kperf__sym_add_jitdump(s, m);
     char open_path[PATH_MAX];
     void *mem = NULL;
     uint8_t bid[20];
@@ -3214,8 +3702,11 @@ KPERF_API int kperf_symbolizer_add_module(kperf_symbolizer *s, const kperf_modul
     if (nbid) memcpy(bid, m->build_id, nbid);
     if (vdso) {
         mem = kperf__sym_read_mem(s, m->pid, m->start, m->len);
-        if (!mem) return kperf__fail(ENOENT, "symbols: cannot read the vDSO of pid %d from "
-                                     "%s/%d/mem", (int)m->pid, s->proc_dir, (int)m->pid);
+        if (!mem) mem = kperf__sym_own_vdso(m->len, nbid ? bid : NULL, nbid);
+        if (!mem) /* the mapping stays (frames name the module), as for unreadable files */
+            return kperf__sym_add_unreadable(s, m, kperf__fail(ENOENT, "symbols: cannot read "
+                                             "the vDSO of pid %d from %s/%d/mem", (int)m->pid,
+                                             s->proc_dir, (int)m->pid));
         Elf *e = elf_memory((char *)mem, m->len);
         const void *b;
         ssize_t k = e ? dwelf_elf_gnu_build_id(e, &b) : -1;
@@ -3285,6 +3776,28 @@ KPERF_API int kperf_symbolizer_add_pid(kperf_symbolizer *s, pid_t pid) {
     kperf__sym_proc_get(s, pid);
     kperf__sym_maps_wrunlock(s);
     return added;
+}
+
+KPERF_API int kperf_symbolizer_add_fork(kperf_symbolizer *s, pid_t ppid, pid_t pid) {
+    if (!s) return kperf__fail(EINVAL, "kperf_symbolizer_add_fork: symbolizer is NULL");
+    if (ppid == pid) return 0; /* a thread shares its process's mappings */
+    pthread_rwlock_wrlock(&s->maplock);
+    bool found;
+    ptrdiff_t i = kperf__sym_proc_idx(s, ppid, &found);
+    kperf__sym_proc *pp = found ? s->procs[i] : NULL;
+    kperf__sym_proc *c = pp ? kperf__sym_proc_get(s, pid) : NULL;
+    int rc = 0;
+    if (pp && !c) rc = -ENOMEM;
+    else if (c && kperf__sym_grow(&c->maps, &c->capmaps, pp->nmaps + 1, sizeof *c->maps))
+        rc = -ENOMEM;
+    else if (c) {
+        memcpy(c->maps, pp->maps, pp->nmaps * sizeof *c->maps); /* modules are shared */
+        c->nmaps = pp->nmaps;
+        c->file_vaddr = pp->file_vaddr, c->fdso = pp->fdso;
+        rc = (int)c->nmaps;
+    }
+    kperf__sym_maps_wrunlock(s);
+    return rc < 0 ? kperf__fail(ENOMEM, "symbols: out of memory") : rc;
 }
 
 KPERF_API int kperf_symbolizer_lookup(kperf_symbolizer *s, pid_t pid, uint64_t addr,
@@ -3768,8 +4281,8 @@ KPERF_API int kperf_flamegraph_write(const char *svg_path, const kperf_flamegrap
     }
     FILE *f = NULL;
     if (!rc) {
-        f = strcmp(svg_path, "-") ? fopen(svg_path, "we") : stdout;
-        if (!f) rc = kperf__fail(errno, "flame graph: cannot write %s: %s", svg_path, strerror(errno));
+        f = strcmp(svg_path, "-") ? kperf__fopen_out(svg_path) : stdout;
+        if (!f) rc = -errno; /* kperf_file_create's message names the file and the reason */
     }
     if (!rc) {
         rc = kperf__fg_svg(f, st, n, desc);
@@ -3780,6 +4293,630 @@ KPERF_API int kperf_flamegraph_write(const char *svg_path, const kperf_flamegrap
     KPERF_FREE(st);
     KPERF_FREE(text);
     return rc;
+}
+
+// ---- pprof -----------------------------------------------------------------------------
+/* profile.proto, encoded by hand (protobuf wire format: varints, and length-delimited
+ * fields for strings, nested messages and packed repeated integers), gzip-compressed with
+ * zlib. Strings, functions, mappings, locations and samples are interned in open-addressing
+ * tables of indexes (kperf__pp_tab); ids in the file are index + 1. */
+#include <zlib.h>
+
+typedef struct kperf__pp_tab {
+    uint32_t *v; /* index + 1; 0 = empty */
+    uint64_t *h;
+    size_t cap, n;
+} kperf__pp_tab;
+
+typedef struct kperf__pp_func { uint32_t name, sys, file; } kperf__pp_func;
+typedef struct kperf__pp_line { uint32_t func, line; } kperf__pp_line;
+typedef struct kperf__pp_map {
+    uint64_t start, end, pgoff;
+    const void *dso;
+    uint32_t file, bid;
+} kperf__pp_map;
+typedef struct kperf__pp_loc {
+    uint64_t addr;
+    uint32_t pid, map, line0, nlines; /* map: id, 0 = none */
+} kperf__pp_loc;
+typedef struct kperf__pp_smp {
+    uint32_t loc0, nloc, comm, pid;
+    uint64_t count, value;
+} kperf__pp_smp;
+
+struct kperf_pprof {
+    kperf_pprof_desc d;
+    char **strs;
+    size_t nstrs, capstrs;
+    kperf__pp_func *funcs;
+    size_t nfuncs, capfuncs;
+    kperf__pp_map *maps;
+    size_t nmaps, capmaps;
+    kperf__pp_loc *locs;
+    size_t nlocs, caplocs;
+    kperf__pp_line *lines;
+    size_t nlines, caplines;
+    kperf__pp_smp *smps;
+    size_t nsmps, capsmps;
+    uint32_t *stk; /* location ids of every sample's stack, leaf first */
+    size_t nstk, capstk;
+    kperf__pp_tab tstr, tfunc, tmap, tloc, tsmp;
+    uint32_t type, unit, comment, key_comm, key_pid, samples, count; /* string indexes */
+    bool cpu;
+    const char *comm;  /* of the sample being added */
+    size_t main;       /* mapping of the program (its name starts with the comm): id 1, as
+                          pprof takes the first mapping for the main binary */
+    bool has_main;
+};
+
+/* Mapping ids: p->main first. */
+static uint64_t kperf__pp_map_num(const kperf_pprof *p, size_t i) {
+    if (!p->has_main) return i + 1;
+    return i == p->main ? 1 : i < p->main ? i + 2 : i + 1;
+}
+
+/* The slot of the element equal to the key (eq), or the empty slot where it goes. */
+static uint32_t *kperf__pp_find(kperf__pp_tab *t, uint64_t h,
+                                bool (*eq)(const kperf_pprof *, uint32_t, const void *),
+                                const kperf_pprof *p, const void *key) {
+    size_t j = h & (t->cap - 1);
+    while (t->v[j] && (t->h[j] != h || !eq(p, t->v[j] - 1, key))) j = (j + 1) & (t->cap - 1);
+    return &t->v[j];
+}
+
+/* Makes room for one more element (call before kperf__pp_find when inserting). */
+static int kperf__pp_reserve(kperf__pp_tab *t) {
+    if ((t->n + 1) * 2 <= t->cap) return 0;
+    size_t cap = t->cap ? t->cap * 2 : 256;
+    uint32_t *v = (uint32_t *)kperf__calloc(cap, sizeof *v);
+    uint64_t *h = (uint64_t *)kperf__calloc(cap, sizeof *h);
+    if (!v || !h) {
+        KPERF_FREE(v);
+        KPERF_FREE(h);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < t->cap; i++) {
+        if (!t->v[i]) continue;
+        size_t j = t->h[i] & (cap - 1);
+        while (v[j]) j = (j + 1) & (cap - 1);
+        v[j] = t->v[i], h[j] = t->h[i];
+    }
+    KPERF_FREE(t->v);
+    KPERF_FREE(t->h);
+    t->v = v, t->h = h, t->cap = cap;
+    return 0;
+}
+
+static uint64_t kperf__pp_mix(uint64_t h, uint64_t v) {
+    h ^= v + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2);
+    return h * 0xff51afd7ed558ccdull;
+}
+
+static bool kperf__pp_str_eq(const kperf_pprof *p, uint32_t i, const void *key) {
+    return !strcmp(p->strs[i], (const char *)key);
+}
+
+/* The string table index of s (interned). */
+static int kperf__pp_str(kperf_pprof *p, const char *s, uint32_t *out) {
+    if (!s) s = "";
+    uint64_t h = 1469598103934665603ull;
+    for (const char *c = s; *c; c++) h = (h ^ (unsigned char)*c) * 1099511628211ull;
+    if (kperf__pp_reserve(&p->tstr)) return -ENOMEM;
+    uint32_t *slot = kperf__pp_find(&p->tstr, h, kperf__pp_str_eq, p, s);
+    if (!*slot) {
+        char *c = kperf__strdup(s);
+        if (!c || kperf__sym_grow(&p->strs, &p->capstrs, p->nstrs + 1, sizeof *p->strs)) {
+            KPERF_FREE(c);
+            return -ENOMEM;
+        }
+        p->strs[p->nstrs++] = c;
+        *slot = (uint32_t)p->nstrs;
+        p->tstr.h[slot - p->tstr.v] = h;
+        p->tstr.n++;
+    }
+    *out = *slot - 1;
+    return 0;
+}
+
+static bool kperf__pp_func_eq(const kperf_pprof *p, uint32_t i, const void *key) {
+    return !memcmp(&p->funcs[i], key, sizeof(kperf__pp_func));
+}
+
+/* The function id of one frame. */
+static int kperf__pp_func_id(kperf_pprof *p, const kperf_frame *f, uint32_t *id) {
+    kperf__pp_func k;
+    if (kperf__pp_str(p, f->function, &k.name) ||
+        kperf__pp_str(p, f->mangled ? f->mangled : f->function, &k.sys) ||
+        kperf__pp_str(p, f->file, &k.file) || kperf__pp_reserve(&p->tfunc))
+        return -ENOMEM;
+    uint64_t h = kperf__pp_mix(kperf__pp_mix(kperf__pp_mix(0, k.name), k.sys), k.file);
+    uint32_t *slot = kperf__pp_find(&p->tfunc, h, kperf__pp_func_eq, p, &k);
+    if (!*slot) {
+        if (kperf__sym_grow(&p->funcs, &p->capfuncs, p->nfuncs + 1, sizeof *p->funcs))
+            return -ENOMEM;
+        p->funcs[p->nfuncs++] = k;
+        *slot = (uint32_t)p->nfuncs;
+        p->tfunc.h[slot - p->tfunc.v] = h;
+        p->tfunc.n++;
+    }
+    *id = *slot;
+    return 0;
+}
+
+static bool kperf__pp_map_eq(const kperf_pprof *p, uint32_t i, const void *key) {
+    const kperf__pp_map *a = &p->maps[i], *b = (const kperf__pp_map *)key;
+    return a->start == b->start && a->end == b->end && a->pgoff == b->pgoff && a->dso == b->dso;
+}
+
+/* The mapping id of addr in pid (0 when no file maps it: JIT code, the kernel). */
+static int kperf__pp_map_id(kperf_pprof *p, pid_t pid, uint64_t a, uint32_t *id) {
+    kperf_symbolizer *s = p->d.symbolizer;
+    *id = 0;
+    if (!s || (s->d.include_kernel && kperf__sym_is_kernel(a))) return 0;
+    bool found;
+    kperf__sym_map m = {0, 0, 0, NULL};
+    pthread_rwlock_rdlock(&s->maplock);
+    ptrdiff_t i = kperf__sym_proc_idx(s, pid, &found);
+    const kperf__sym_map *pm = found && !s->procs[i]->file_vaddr
+                                   ? kperf__sym_map_find(s->procs[i], a) : NULL;
+    if (pm) m = *pm;
+    pthread_rwlock_unlock(&s->maplock);
+    if (!m.dso) return 0;
+    kperf__pp_map k = {m.start, m.end, m.pgoff, m.dso, 0, 0};
+    uint64_t h = kperf__pp_mix(kperf__pp_mix(kperf__pp_mix(0, m.start), m.pgoff),
+                               (uint64_t)(uintptr_t)m.dso);
+    if (kperf__pp_reserve(&p->tmap)) return -ENOMEM;
+    uint32_t *slot = kperf__pp_find(&p->tmap, h, kperf__pp_map_eq, p, &k);
+    if (!*slot) {
+        char hex[41] = "";
+        pthread_mutex_lock(&s->mu); /* the build-id is filled in when the file is loaded */
+        for (size_t b = 0; b < m.dso->nbuild_id; b++)
+            snprintf(hex + 2 * b, 3, "%02x", m.dso->build_id[b]);
+        pthread_mutex_unlock(&s->mu);
+        if (kperf__pp_str(p, m.dso->path, &k.file) || kperf__pp_str(p, hex, &k.bid) ||
+            kperf__sym_grow(&p->maps, &p->capmaps, p->nmaps + 1, sizeof *p->maps))
+            return -ENOMEM;
+        slot = kperf__pp_find(&p->tmap, h, kperf__pp_map_eq, p, &k); /* tables unchanged */
+        const char *base = strrchr(m.dso->path, '/');
+        base = base ? base + 1 : m.dso->path;
+        if (!p->has_main && p->comm && *p->comm && !strncmp(base, p->comm, strlen(p->comm)))
+            p->has_main = true, p->main = p->nmaps;
+        p->maps[p->nmaps++] = k;
+        *slot = (uint32_t)p->nmaps;
+        p->tmap.h[slot - p->tmap.v] = h;
+        p->tmap.n++;
+    }
+    *id = *slot;
+    return 0;
+}
+
+typedef struct kperf__pp_lockey { uint64_t addr; uint32_t pid; } kperf__pp_lockey;
+
+static bool kperf__pp_loc_eq(const kperf_pprof *p, uint32_t i, const void *key) {
+    const kperf__pp_lockey *k = (const kperf__pp_lockey *)key;
+    return p->locs[i].addr == k->addr && p->locs[i].pid == k->pid;
+}
+
+/* A new location for (pid, a): its mapping and the inline chain of a. */
+static int kperf__pp_loc_new(kperf_pprof *p, uint32_t pid, uint64_t a) {
+    kperf__pp_loc l = {a, pid, 0, (uint32_t)p->nlines, 0};
+    kperf_frame fr[16];
+    int nf = 0;
+    if (p->d.symbolizer) {
+        nf = kperf_symbolizer_lookup(p->d.symbolizer, (pid_t)pid, a, fr, 16);
+        if (kperf__pp_map_id(p, (pid_t)pid, a, &l.map)) return -ENOMEM;
+    }
+    for (int i = 0; i < nf && fr[i].function; i++) {
+        if (kperf__sym_grow(&p->lines, &p->caplines, p->nlines + 1, sizeof *p->lines))
+            return -ENOMEM;
+        kperf__pp_line *ln = &p->lines[p->nlines];
+        if (kperf__pp_func_id(p, &fr[i], &ln->func)) return -ENOMEM;
+        ln->line = fr[i].line;
+        p->nlines++, l.nlines++;
+    }
+    if (kperf__sym_grow(&p->locs, &p->caplocs, p->nlocs + 1, sizeof *p->locs)) return -ENOMEM;
+    p->locs[p->nlocs++] = l;
+    return 0;
+}
+
+/* The location id of address a of pid (looked up as given). */
+static int kperf__pp_loc_id(kperf_pprof *p, uint32_t pid, uint64_t a, uint32_t *id) {
+    kperf__pp_lockey k = {a, pid};
+    uint64_t h = kperf__pp_mix(kperf__pp_mix(0, a), pid);
+    if (kperf__pp_reserve(&p->tloc)) return -ENOMEM;
+    uint32_t *slot = kperf__pp_find(&p->tloc, h, kperf__pp_loc_eq, p, &k);
+    if (!*slot) {
+        size_t at = (size_t)(slot - p->tloc.v);
+        if (kperf__pp_loc_new(p, pid, a)) return -ENOMEM;
+        slot = &p->tloc.v[at]; /* the lookup may have interned strings, not locations */
+        *slot = (uint32_t)p->nlocs;
+        p->tloc.h[at] = h;
+        p->tloc.n++;
+    }
+    *id = *slot;
+    return 0;
+}
+
+static bool kperf__pp_smp_eq(const kperf_pprof *p, uint32_t i, const void *key) {
+    const kperf__pp_smp *a = &p->smps[i], *b = (const kperf__pp_smp *)key;
+    return a->nloc == b->nloc && a->comm == b->comm && a->pid == b->pid &&
+           !memcmp(p->stk + a->loc0, p->stk + b->loc0, a->nloc * sizeof *p->stk);
+}
+
+KPERF_API int kperf_pprof_open(kperf_pprof **out, const kperf_pprof_desc *desc) {
+    if (!out) return kperf__fail(EINVAL, "kperf_pprof_open: out is NULL");
+    *out = NULL;
+    kperf_pprof *p = (kperf_pprof *)kperf__calloc(1, sizeof *p);
+    if (!p) return kperf__fail(ENOMEM, "kperf_pprof_open: out of memory");
+    if (desc) p->d = *desc;
+    const char *ev = p->d.event && *p->d.event ? p->d.event : "cpu-clock";
+    size_t evlen = strcspn(ev, ":/");
+    p->cpu = (evlen == 9 && !strncmp(ev, "cpu-clock", 9)) ||
+             (evlen == 10 && !strncmp(ev, "task-clock", 10));
+    if (!p->d.time_nanos) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        p->d.time_nanos = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    }
+    uint32_t empty;
+    int rc = kperf__pp_str(p, "", &empty); /* string 0 must be "" */
+    if (!rc) rc = kperf__pp_str(p, p->cpu ? "cpu" : ev, &p->type);
+    if (!rc) rc = kperf__pp_str(p, p->cpu ? "nanoseconds" : "count", &p->unit);
+    if (!rc) rc = kperf__pp_str(p, p->d.comment, &p->comment);
+    if (!rc) rc = kperf__pp_str(p, "comm", &p->key_comm);
+    if (!rc) rc = kperf__pp_str(p, "pid", &p->key_pid);
+    if (!rc) rc = kperf__pp_str(p, "samples", &p->samples);
+    if (!rc) rc = kperf__pp_str(p, "count", &p->count);
+    p->d.event = p->d.comment = NULL; /* not kept: the caller's strings */
+    if (rc) {
+        kperf_pprof_close(p);
+        return kperf__fail(ENOMEM, "kperf_pprof_open: out of memory");
+    }
+    *out = p;
+    return 0;
+}
+
+KPERF_API void kperf_pprof_close(kperf_pprof *p) {
+    if (!p) return;
+    for (size_t i = 0; i < p->nstrs; i++) KPERF_FREE(p->strs[i]);
+    KPERF_FREE(p->strs);
+    KPERF_FREE(p->funcs);
+    KPERF_FREE(p->maps);
+    KPERF_FREE(p->locs);
+    KPERF_FREE(p->lines);
+    KPERF_FREE(p->smps);
+    KPERF_FREE(p->stk);
+    kperf__pp_tab *t[5] = {&p->tstr, &p->tfunc, &p->tmap, &p->tloc, &p->tsmp};
+    for (int i = 0; i < 5; i++) KPERF_FREE(t[i]->v), KPERF_FREE(t[i]->h);
+    KPERF_FREE(p);
+}
+
+KPERF_API void kperf_pprof_buffer_free(uint8_t *buf) { KPERF_FREE(buf); }
+
+/* Appends the location ids of smp's stack, leaf first, to p->stk (from *n0). The frames
+ * are those kperf_folded_add() names: markers and chain ends are skipped, every frame but
+ * the leaf is a return address (looked up as addr - 1). */
+static int kperf__pp_stack(kperf_pprof *p, const kperf_sample *smp, size_t *n) {
+    const uint64_t *ips = smp->nips ? smp->ips : &smp->ip;
+    size_t nips = smp->nips ? smp->nips : 1, leaf = 0;
+    while (leaf < nips && ips[leaf] >= KPERF_CONTEXT_MAX) leaf++;
+    for (size_t i = leaf; i < nips; i++) {
+        uint64_t a = ips[i];
+        if (a >= KPERF_CONTEXT_MAX || (!a && i != leaf)) continue;
+        uint32_t id;
+        if (kperf__pp_loc_id(p, smp->pid, i == leaf ? a : a - 1, &id) ||
+            kperf__sym_grow(&p->stk, &p->capstk, p->nstk + *n + 1, sizeof *p->stk))
+            return -ENOMEM;
+        p->stk[p->nstk + (*n)++] = id;
+    }
+    return 0;
+}
+
+KPERF_API int kperf_pprof_add(kperf_pprof *p, const kperf_sample *smp, const char *comm) {
+    if (!p || !smp) return kperf__fail(EINVAL, "kperf_pprof_add: NULL argument");
+    kperf__pp_smp k = {(uint32_t)p->nstk, 0, 0, 0, 1, smp->period ? smp->period : p->d.period};
+    size_t n = 0;
+    p->comm = comm;
+    if (!p->d.no_labels) {
+        k.pid = smp->pid;
+        if (comm && *comm && kperf__pp_str(p, comm, &k.comm)) goto nomem;
+    }
+    if (kperf__pp_stack(p, smp, &n)) goto nomem;
+    k.nloc = (uint32_t)n;
+    {
+        uint64_t h = kperf__pp_mix(kperf__pp_mix(0, k.comm), k.pid);
+        for (size_t i = 0; i < n; i++) h = kperf__pp_mix(h, p->stk[k.loc0 + i]);
+        if (kperf__pp_reserve(&p->tsmp)) goto nomem;
+        uint32_t *slot = kperf__pp_find(&p->tsmp, h, kperf__pp_smp_eq, p, &k);
+        if (*slot) { /* a stack seen before: its ids are dropped from p->stk */
+            p->smps[*slot - 1].count += k.count;
+            p->smps[*slot - 1].value += k.value;
+            return 0;
+        }
+        if (kperf__sym_grow(&p->smps, &p->capsmps, p->nsmps + 1, sizeof *p->smps)) goto nomem;
+        p->smps[p->nsmps++] = k;
+        p->nstk += n;
+        *slot = (uint32_t)p->nsmps;
+        p->tsmp.h[slot - p->tsmp.v] = h;
+        p->tsmp.n++;
+    }
+    return 0;
+nomem:
+    return kperf__fail(ENOMEM, "kperf_pprof_add: out of memory");
+}
+
+/* ---- protobuf wire format ---- */
+typedef struct kperf__pb {
+    uint8_t *p;
+    size_t n, cap;
+    int err;
+} kperf__pb;
+
+static uint8_t *kperf__pb_room(kperf__pb *b, size_t k) {
+    if (b->err) return NULL;
+    if (kperf__sym_grow(&b->p, &b->cap, b->n + k, 1)) {
+        b->err = -ENOMEM;
+        return NULL;
+    }
+    return b->p + b->n;
+}
+
+static void kperf__pb_varint(kperf__pb *b, uint64_t v) {
+    uint8_t *o = kperf__pb_room(b, 10);
+    if (!o) return;
+    size_t k = 0;
+    for (; v >= 0x80; v >>= 7) o[k++] = (uint8_t)(v | 0x80);
+    o[k++] = (uint8_t)v;
+    b->n += k;
+}
+
+/* A varint field (wire type 0); zero is the default and is left out. */
+static void kperf__pb_uint(kperf__pb *b, uint32_t field, uint64_t v) {
+    if (!v) return;
+    kperf__pb_varint(b, (uint64_t)field << 3);
+    kperf__pb_varint(b, v);
+}
+
+/* A length-delimited field (wire type 2): bytes, a string, a message, a packed list. */
+static void kperf__pb_bytes(kperf__pb *b, uint32_t field, const void *data, size_t n) {
+    kperf__pb_varint(b, (uint64_t)field << 3 | 2);
+    kperf__pb_varint(b, n);
+    uint8_t *o = kperf__pb_room(b, n);
+    if (o && n) memcpy(o, data, n), b->n += n;
+}
+
+static void kperf__pb_msg(kperf__pb *b, uint32_t field, kperf__pb *sub) {
+    kperf__pb_bytes(b, field, sub->p, sub->n);
+    if (sub->err) b->err = sub->err;
+    sub->n = 0;
+}
+
+/* ValueType { type = 1, unit = 2 } */
+static void kperf__pp_value_type(kperf__pb *b, uint32_t field, kperf__pb *t, uint32_t type,
+                                 uint32_t unit) {
+    kperf__pb_uint(t, 1, type);
+    kperf__pb_uint(t, 2, unit);
+    kperf__pb_msg(b, field, t);
+}
+
+/* Sample { location_id = 1 (packed), value = 2 (packed), label = 3 } */
+static void kperf__pp_enc_samples(const kperf_pprof *p, kperf__pb *b, kperf__pb *m, kperf__pb *t) {
+    for (size_t i = 0; i < p->nsmps; i++) {
+        const kperf__pp_smp *s = &p->smps[i];
+        for (uint32_t k = 0; k < s->nloc; k++) kperf__pb_varint(t, p->stk[s->loc0 + k]);
+        kperf__pb_msg(m, 1, t);
+        kperf__pb_varint(t, s->count);
+        kperf__pb_varint(t, s->value);
+        kperf__pb_msg(m, 2, t);
+        if (s->comm) { /* Label { key = 1, str = 2, num = 3 } */
+            kperf__pb_uint(t, 1, p->key_comm);
+            kperf__pb_uint(t, 2, s->comm);
+            kperf__pb_msg(m, 3, t);
+        }
+        if (!p->d.no_labels) {
+            kperf__pb_uint(t, 1, p->key_pid);
+            kperf__pb_uint(t, 3, s->pid);
+            kperf__pb_msg(m, 3, t);
+        }
+        kperf__pb_msg(b, 2, m);
+    }
+}
+
+/* Mapping = 3, Location = 4 (Line = 4 inside), Function = 5. */
+static void kperf__pp_enc_tables(const kperf_pprof *p, kperf__pb *b, kperf__pb *m, kperf__pb *t) {
+    for (size_t j = 0; j < p->nmaps; j++) { /* in id order: the main program first */
+        size_t i = !p->has_main ? j : j == 0 ? p->main : j <= p->main ? j - 1 : j;
+        const kperf__pp_map *x = &p->maps[i];
+        kperf__pb_uint(m, 1, kperf__pp_map_num(p, i));
+        kperf__pb_uint(m, 2, x->start);
+        kperf__pb_uint(m, 3, x->end);
+        kperf__pb_uint(m, 4, x->pgoff);
+        kperf__pb_uint(m, 5, x->file);
+        kperf__pb_uint(m, 6, x->bid);
+        for (uint32_t f = 7; f <= 10; f++) kperf__pb_uint(m, f, 1); /* symbolized here */
+        kperf__pb_msg(b, 3, m);
+    }
+    for (size_t i = 0; i < p->nlocs; i++) {
+        const kperf__pp_loc *l = &p->locs[i];
+        kperf__pb_uint(m, 1, i + 1);
+        kperf__pb_uint(m, 2, l->map ? kperf__pp_map_num(p, l->map - 1) : 0);
+        kperf__pb_uint(m, 3, l->addr);
+        for (uint32_t k = 0; k < l->nlines; k++) {
+            kperf__pb_uint(t, 1, p->lines[l->line0 + k].func);
+            kperf__pb_uint(t, 2, p->lines[l->line0 + k].line);
+            kperf__pb_msg(m, 4, t);
+        }
+        kperf__pb_msg(b, 4, m);
+    }
+    for (size_t i = 0; i < p->nfuncs; i++) {
+        kperf__pb_uint(m, 1, i + 1);
+        kperf__pb_uint(m, 2, p->funcs[i].name);
+        kperf__pb_uint(m, 3, p->funcs[i].sys);
+        kperf__pb_uint(m, 4, p->funcs[i].file);
+        kperf__pb_msg(b, 5, m);
+    }
+}
+
+/* The uncompressed Profile message. */
+static void kperf__pp_enc(const kperf_pprof *p, kperf__pb *b) {
+    kperf__pb m = {NULL, 0, 0, 0}, t = {NULL, 0, 0, 0};
+    kperf__pp_value_type(b, 1, &t, p->samples, p->count);
+    kperf__pp_value_type(b, 1, &t, p->type, p->unit);
+    kperf__pp_enc_samples(p, b, &m, &t);
+    kperf__pp_enc_tables(p, b, &m, &t);
+    for (size_t i = 0; i < p->nstrs; i++) kperf__pb_bytes(b, 6, p->strs[i], strlen(p->strs[i]));
+    kperf__pb_uint(b, 9, (uint64_t)p->d.time_nanos);
+    kperf__pb_uint(b, 10, (uint64_t)p->d.duration_nanos);
+    kperf__pp_value_type(b, 11, &t, p->type, p->unit);
+    kperf__pb_uint(b, 12, p->d.period);
+    if (p->comment) {
+        kperf__pb_varint(b, 13u << 3);
+        kperf__pb_varint(b, p->comment);
+    }
+    if (m.err || t.err) b->err = -ENOMEM;
+    KPERF_FREE(m.p);
+    KPERF_FREE(t.p);
+}
+
+/* gzip (RFC 1952) of in, through zlib's deflate with a gzip wrapper. */
+static int kperf__pp_gzip(const uint8_t *in, size_t n, uint8_t **out, size_t *len) {
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return kperf__fail(ENOMEM, "pprof: zlib deflateInit2 failed");
+    size_t cap = deflateBound(&z, (uLong)n) + 64;
+    uint8_t *o = (uint8_t *)KPERF_MALLOC(cap);
+    if (!o) {
+        deflateEnd(&z);
+        return kperf__fail(ENOMEM, "pprof: out of memory");
+    }
+    z.next_in = (Bytef *)(uintptr_t)in, z.avail_in = (uInt)n;
+    z.next_out = o, z.avail_out = (uInt)cap;
+    int zr = deflate(&z, Z_FINISH);
+    *len = cap - z.avail_out;
+    deflateEnd(&z);
+    if (zr != Z_STREAM_END) {
+        KPERF_FREE(o);
+        return kperf__fail(EIO, "pprof: zlib deflate failed (%d)", zr);
+    }
+    *out = o;
+    return 0;
+}
+
+KPERF_API int kperf_pprof_encode(kperf_pprof *p, uint8_t **out, size_t *len) {
+    if (!p || !out || !len) return kperf__fail(EINVAL, "kperf_pprof_encode: NULL argument");
+    *out = NULL, *len = 0;
+    kperf__pb b = {NULL, 0, 0, 0};
+    kperf__pp_enc(p, &b);
+    if (b.err || (uint64_t)b.n >> 32) {
+        KPERF_FREE(b.p);
+        return kperf__fail(ENOMEM, "pprof: out of memory (or a profile over 4 GiB)");
+    }
+    int rc = kperf__pp_gzip(b.p, b.n, out, len);
+    KPERF_FREE(b.p);
+    return rc;
+}
+
+KPERF_API int kperf_pprof_write(kperf_pprof *p, const char *path) {
+    if (!p || !path) return kperf__fail(EINVAL, "kperf_pprof_write: NULL argument");
+    uint8_t *buf;
+    size_t len;
+    int rc = kperf_pprof_encode(p, &buf, &len);
+    if (rc) return rc;
+    FILE *f = strcmp(path, "-") ? kperf__fopen_out(path) : stdout; /* no planted symlink */
+    if (!f) {
+        rc = -errno; /* kperf_file_create's message names the file and the reason */
+    } else {
+        bool bad = fwrite(buf, 1, len, f) != len;
+        bad |= f != stdout ? fclose(f) != 0 : fflush(f) != 0;
+        if (bad) rc = kperf__fail(EIO, "pprof: writing %s failed", path);
+    }
+    kperf_pprof_buffer_free(buf);
+    return rc ? rc : (int)(p->nsmps > INT32_MAX ? INT32_MAX : p->nsmps);
+}
+
+/* ---- profiling the calling process ---- */
+typedef struct kperf__pp_self {
+    kperf_sampler *s;
+    kperf_symbolizer *sym;
+    kperf_pprof *p;
+    uint64_t n;
+} kperf__pp_self;
+
+static int kperf__pp_self_rec(const kperf_record *rec, void *user) {
+    kperf__pp_self *c = (kperf__pp_self *)user;
+    if (rec->type == KPERF_RECORD_MMAP2 && (rec->mmap.prot & 4 /* PROT_EXEC */)) {
+        kperf_module_desc md = {(pid_t)rec->mmap.pid, rec->mmap.addr, rec->mmap.len,
+                                rec->mmap.pgoff, rec->mmap.filename, rec->mmap.build_id,
+                                rec->mmap.build_id_size, false};
+        kperf_symbolizer_add_module(c->sym, &md); /* a library loaded meanwhile */
+        return 0;
+    }
+    if (rec->type != KPERF_RECORD_SAMPLE) return 0;
+    c->n++;
+    return kperf_pprof_add(c->p, &rec->sample, kperf_sampler_comm(c->s, rec->sample.tid));
+}
+
+/* Samples until the time is up or *cancel, draining the rings as they fill. */
+static int kperf__pp_self_run(kperf__pp_self *c, double seconds, volatile const int *cancel) {
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    struct pollfd pfd = {kperf_sampler_fd(c->s), POLLIN, 0};
+    int rc = kperf_sampler_start(c->s);
+    for (;;) {
+        if (rc < 0 && rc != -KPERF_ECORRUPT) return rc;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        double el = (double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9;
+        if (el >= seconds || (cancel && *cancel)) break;
+        double left = (seconds - el) * 1000.0;
+        poll(&pfd, 1, left < 50.0 ? (int)left + 1 : 50);
+        rc = kperf_sampler_read(c->s, kperf__pp_self_rec, c);
+    }
+    kperf_sampler_stop(c->s);
+    rc = kperf_sampler_read(c->s, kperf__pp_self_rec, c);
+    return rc < 0 && rc != -KPERF_ECORRUPT ? rc : 0;
+}
+
+KPERF_API int kperf_pprof_profile_self(const kperf_pprof_profile_desc *desc, uint8_t **out,
+                                       size_t *len) {
+    if (!out || !len) return kperf__fail(EINVAL, "kperf_pprof_profile_self: out and len are required");
+    *out = NULL, *len = 0;
+    kperf_pprof_profile_desc d;
+    memset(&d, 0, sizeof d);
+    if (desc) d = *desc;
+    if (!(d.seconds >= 0) || d.seconds > 86400.0)
+        return kperf__fail(EINVAL, "kperf_pprof_profile_self: seconds must be 0..86400");
+    if (d.seconds == 0) d.seconds = 30;
+    if (!d.freq) d.freq = 100;
+    const char *ev = d.events ? d.events : "cpu-clock";
+    pid_t self = getpid();
+    kperf__pp_self c;
+    memset(&c, 0, sizeof c);
+    kperf_sampler_desc sd;
+    memset(&sd, 0, sizeof sd);
+    sd.events = ev, sd.freq = d.freq, sd.callchain = true, sd.pids = &self, sd.npids = 1;
+    sd.inherit = true, sd.include_kernel = d.include_kernel;
+    char comment[128];
+    snprintf(comment, sizeof comment, "kperf_pprof_profile_self: pid %d, %s at %llu Hz for %g s",
+             (int)self, ev, (unsigned long long)d.freq, d.seconds);
+    kperf_symbolizer_desc yd;
+    memset(&yd, 0, sizeof yd);
+    yd.mode = KPERF_SYMBOL_DELAYED, yd.include_kernel = d.include_kernel;
+    kperf_pprof_desc pd;
+    memset(&pd, 0, sizeof pd);
+    pd.event = ev, pd.period = 1000000000ull / d.freq, pd.comment = comment;
+    pd.duration_nanos = (int64_t)(d.seconds * 1e9);
+    int rc = kperf_sampler_open(&c.s, &sd);
+    if (!rc) rc = kperf_symbolizer_open(&c.sym, &yd);
+    if (!rc) pd.symbolizer = c.sym, rc = kperf_pprof_open(&c.p, &pd);
+    if (!rc) kperf_symbolizer_add_pid(c.sym, self);
+    if (!rc) rc = kperf__pp_self_run(&c, d.seconds, d.cancel);
+    if (!rc) rc = kperf_pprof_encode(c.p, out, len);
+    kperf_pprof_close(c.p);
+    kperf_symbolizer_close(c.sym);
+    kperf_sampler_close(c.s);
+    if (rc < 0) return rc;
+    return c.n > INT32_MAX ? INT32_MAX : (int)c.n;
 }
 
 // <<symbols

@@ -1,15 +1,15 @@
-/* libkperf_count: the C example of libkperf's README, unchanged except for its include
- * lines: instead of libkperf's "pmu.h" it defines KPERF_LIBKPERF_API (libkperf's names)
- * and KPERF_IMPLEMENTATION (this file instantiates the headers) and includes kperf.h.
+/* libkperf_count: the C example of libkperf's README as a libkperf program, with
+ * libkperf's own include lines. It builds unchanged against kperf's drop-in:
+ *
+ *     cc examples/libkperf_count.c -Ilibkperf -Lbuild -lkperf
  *
  *     build/examples/libkperf_count PID [EVENT]     (EVENT defaults to "cycles")
  *
  * Counts EVENT in process PID for one second. On a machine without a hardware PMU (most
  * virtual machines) "cycles" fails with kperf's message; try "task-clock" or
  * "context-switches". */
-#define KPERF_LIBKPERF_API
-#define KPERF_IMPLEMENTATION
-#include "kperf.h"
+#include "pcerrc.h"
+#include "pmu.h"
 
 #include <stdio.h>
 #include <stdlib.h>

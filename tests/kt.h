@@ -9,10 +9,28 @@
  */
 #ifndef KT_H
 #define KT_H
+/* Tests link one implementation object instead of instantiating the headers, so the
+ * system headers they use come from here rather than from the implementation half. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <linux/perf_event.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 static int kt_failed_ = 0;
 
@@ -31,9 +49,15 @@ static inline void kt_fail_(const char *name, const char *file, int line, const 
 /* KT_TEST(name) { ... } defines a test; KT_RUN(name) runs it and prints ok unless a
  * check failed or it skipped. */
 #define KT_TEST(name) static void kt_test_##name(const char *kt_name_, int *kt_bad_, int *kt_skip_)
+/* KT_ONLY=name (make check T=program:name) runs one test of a program. */
+static inline int kt_selected_(const char *name) {
+    const char *only = getenv("KT_ONLY");
+    return !only || !*only || strcmp(only, name) == 0;
+}
 #define KT_RUN(name)                                                                           \
     do {                                                                                       \
         int bad_ = 0, skip_ = 0;                                                               \
+        if (!kt_selected_(#name)) break;                                                       \
         kt_test_##name(#name, &bad_, &skip_);                                                  \
         if (!bad_ && !skip_) printf("ok - %s\n", #name);                                       \
         fflush(stdout);                                                                        \

@@ -1,8 +1,8 @@
 /* Counting: exact tracepoint and software counts over every kind of target. */
 #define _GNU_SOURCE 1
-#define KPERF_IMPLEMENTATION
 #include "kperf.h"
 #include "kt.h"
+#include <fcntl.h>
 #include <pthread.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -63,6 +63,36 @@ KT_TEST(getpid_exact_self) {
     KT_EQ_INT(kperf_counter_read(c, &n), 0);
     KT_EQ_INT(n.events[0].v.raw, 5);
     kperf_counter_close(c);
+}
+
+/* A tracepoint filter is applied in the kernel when counting (PERF_EVENT_IOC_SET_FILTER):
+ * only the writes to one fd count; a filter the kernel rejects fails the open with its
+ * reason. */
+KT_TEST(tracepoint_filter_counted) {
+    if (access("/sys/kernel/tracing/events/syscalls/sys_enter_write/id", R_OK) != 0)
+        KT_SKIP("tracefs syscalls events not readable");
+    int a = open("/dev/null", O_WRONLY | O_CLOEXEC), b = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    KT_CHECK(a >= 0 && b >= 0);
+    char spec[128];
+    snprintf(spec, sizeof spec, "syscalls:sys_enter_write/fd==%d/,syscalls:sys_enter_write", a);
+    kperf_counter *c;
+    if (kperf_counter_open(&c, &(kperf_counter_desc){.events = spec}) < 0)
+        KT_FAIL("open: %s", kperf_errmsg());
+    KT_EQ_INT(kperf_counter_start(c), 0);
+    for (int i = 0; i < 30; i++) KT_CHECK(write(a, "x", 1) == 1);
+    for (int i = 0; i < 70; i++) KT_CHECK(write(b, "x", 1) == 1);
+    KT_EQ_INT(kperf_counter_stop(c), 0);
+    kperf_counts n;
+    KT_EQ_INT(kperf_counter_read(c, &n), 0);
+    KT_EQ_INT(n.events[0].v.raw, 30);
+    KT_EQ_INT(n.events[1].v.raw, 100);
+    kperf_counter_close(c);
+    int rc = kperf_counter_open(&c, &(kperf_counter_desc){
+                                        .events = "syscalls:sys_enter_write/no_such==1/"});
+    KT_EQ_INT(rc, -KPERF_EFILTER);
+    KT_CHECK(c == NULL);
+    KT_CHECK(strstr(kperf_errmsg(), "rejected filter 'no_such==1'") != NULL, "%s", kperf_errmsg());
+    close(a), close(b);
 }
 
 KT_TEST(group_one_read_four_events) {
@@ -360,6 +390,7 @@ KT_TEST(print_format) {
 
 int main(void) {
     KT_RUN(getpid_exact_self);
+    KT_RUN(tracepoint_filter_counted);
     KT_RUN(group_one_read_four_events);
     KT_RUN(inherit_four_threads_per_thread_split);
     KT_RUN(inherit_without_split_counts_all);

@@ -1,11 +1,10 @@
 /* Plan (dry run) over the fake sysfs trees: every fd a counter would open, with exact
  * encodings, CPUs, pids and leaders, without calling the kernel. */
 #define _GNU_SOURCE 1
-#define KPERF_IMPLEMENTATION
 #include "kperf.h"
 #include "kt.h"
 
-#define FIX "../shared/fixtures/sysfs/"
+#define FIX "tests/fixtures/sysfs/"
 
 static char line[512];
 
@@ -25,7 +24,7 @@ static int plan(kperf_plan **p, const char *root, const char *events, bool all_c
 KT_TEST(intel_imc_on_cpumask_cpus) {
     kperf_plan *p;
     int rc = plan(&p, FIX "intel-skx-2s", "uncore_imc_0/cas_count_read/", false, NULL, 0);
-    if (rc == -ENOENT) KT_SKIP("fixtures not found (../shared/fixtures)");
+    if (rc == -ENOENT) KT_SKIP("fixtures not found (tests/fixtures)");
     if (rc < 0) KT_FAIL("plan: %s", kperf_errmsg());
     /* uncore: once per cpumask CPU (0 and 20), CPU-wide, never per thread */
     KT_EQ_INT(p->nentries, 2);

@@ -1,15 +1,14 @@
 /* Tests of the >>device section: the metric table, plans over the fake sysfs trees in
- * ../shared/fixtures/sysfs (every expected value derived by hand from the tree's files and
+ * tests/fixtures/sysfs (every expected value derived by hand from the tree's files and
  * the kernel drivers' encodings, see the comments), device lists, metric arithmetic on
  * recorded counts, and the "no PMU" error on this machine. */
-#define KPERF_IMPLEMENTATION
 #include "kperf.h"
 #include "kt.h"
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#define FX "../shared/fixtures/sysfs/"
+#define FX "tests/fixtures/sysfs/"
 
 /* One expected plan entry. leader is the absolute index of the group leader. */
 typedef struct xev {

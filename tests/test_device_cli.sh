@@ -3,7 +3,7 @@
 # on this machine. usage: tests/test_device_cli.sh BUILD_DIR (from the repository root)
 B=${1:-build}
 K=$B/kperf
-FX=../shared/fixtures/sysfs
+FX=tests/fixtures/sysfs
 ok() { echo "ok - $1"; }
 fail() { echo "FAIL - $1: $2"; }
 

@@ -4,10 +4,27 @@
 #define KPERF_IMPLEMENTATION
 #include "kperf.h"
 #include "kt.h"
+#include "kperf_symbols.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* A call that blocks (the old open() of a FIFO) is a failure, not a hung test run. */
+static const char *guard_what = "";
+static void guard_fired(int sig) {
+    (void)sig;
+    printf("FAIL - %s: blocked for 20 s (a FIFO opened without O_NONBLOCK?)\n", guard_what);
+    fflush(stdout);
+    _exit(1);
+}
+static void guard(const char *what) {
+    guard_what = what;
+    signal(SIGALRM, guard_fired);
+    alarm(20);
+}
 
 /* A fresh temporary directory for one test (removed by the caller with rm_tree). */
 static char *tmp_dir(char *buf, size_t n) {
@@ -107,9 +124,204 @@ KT_TEST(topology_memory_only_numa_node) {
     rm_tree(root);
 }
 
+/* kperf_file_open_data: only regular files, never blocking, size-capped. */
+KT_TEST(file_open_data_regular_only) {
+    KT_UNUSED();
+    char dir[64], fifo[128], reg[128];
+    KT_CHECK(tmp_dir(dir, sizeof dir));
+    snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+    snprintf(reg, sizeof reg, "%s/reg", dir);
+    KT_EQ_INT(mkfifo(fifo, 0600), 0);
+    KT_EQ_INT(put(dir, "reg", "0123456789"), 0);
+    guard("file_open_data_regular_only");
+    KT_EQ_INT(kperf_file_open_data(fifo, 0), -EINVAL);
+    KT_CHECK(strstr(kperf_errmsg(), "not a regular file"), "%s", kperf_errmsg());
+    KT_EQ_INT(kperf_file_open_data(dir, 0), -EINVAL);
+    KT_EQ_INT(kperf_file_open_data("/dev/null", 0), -EINVAL);
+    KT_EQ_INT(kperf_file_open_data(reg, 9), -EFBIG);
+    KT_EQ_INT(kperf_file_open_data("/nonexistent/x", 0), -ENOENT);
+    int fd = kperf_file_open_data(reg, 10);
+    KT_CHECK(fd >= 0, "%s", kperf_errmsg());
+    KT_CHECK(!(fcntl(fd, F_GETFL) & O_NONBLOCK)); /* handed back in blocking mode */
+    KT_CHECK(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+    close(fd);
+    alarm(0);
+    rm_tree(dir);
+}
+
+/* A profiled process can put a FIFO where it mapped a file: the build-id reader (run by the
+ * perf.data writer for every MMAP2 it writes) blocked in open() forever. */
+KT_TEST(build_id_read_fifo_does_not_block) {
+    KT_UNUSED();
+    char dir[64], fifo[128];
+    KT_CHECK(tmp_dir(dir, sizeof dir));
+    snprintf(fifo, sizeof fifo, "%s/lib.so", dir);
+    KT_EQ_INT(mkfifo(fifo, 0600), 0);
+    uint8_t id[20];
+    guard("build_id_read_fifo_does_not_block");
+    KT_EQ_INT(kperf_build_id_read(fifo, id), -EINVAL);
+    alarm(0);
+    rm_tree(dir);
+}
+
+/* The symbolizer (kperf report) opened a module path named by an MMAP2 record blocking. */
+KT_TEST(symbolizer_fifo_module_does_not_block) {
+    KT_UNUSED();
+    char dir[64], fifo[128];
+    KT_CHECK(tmp_dir(dir, sizeof dir));
+    snprintf(fifo, sizeof fifo, "%s/lib.so", dir);
+    KT_EQ_INT(mkfifo(fifo, 0600), 0);
+    kperf_symbolizer *s;
+    KT_EQ_INT(kperf_symbolizer_open(&s, NULL), 0);
+    guard("symbolizer_fifo_module_does_not_block");
+    kperf_module_desc m;
+    memset(&m, 0, sizeof m);
+    m.pid = 4242, m.start = 0x400000, m.len = 0x1000, m.path = fifo;
+    kperf_symbolizer_add_module(s, &m);
+    kperf_frame f;
+    KT_CHECK(kperf_symbolizer_lookup(s, 4242, 0x400010, &f, 1) <= 0);
+    alarm(0);
+    kperf_symbolizer_close(s);
+    rm_tree(dir);
+}
+
+/* /tmp/perf-PID.map is writable by anyone: only a map owned by root or by the process's user
+ * names symbols, unless the caller says otherwise. */
+KT_TEST(perf_map_owner_checked) {
+    KT_UNUSED();
+    if (geteuid() != 0) KT_SKIP("needs root to give the map to another user");
+    char dir[64], path[128];
+    KT_CHECK(tmp_dir(dir, sizeof dir));
+    size_t len = 1 << 16;
+    void *jit = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    KT_CHECK(jit != MAP_FAILED);
+    uint64_t j = (uint64_t)(uintptr_t)jit;
+    snprintf(path, sizeof path, "%s/perf-%d.map", dir, (int)getpid());
+    FILE *m = fopen(path, "w");
+    KT_CHECK(m);
+    fprintf(m, "%lx 100 planted_name\n", (unsigned long)j);
+    fclose(m);
+    KT_EQ_INT(chown(path, 65534, 65534), 0); /* nobody's */
+    kperf_symbolizer_desc d;
+    memset(&d, 0, sizeof d);
+    d.perf_map_dir = dir;
+    kperf_symbolizer *s;
+    kperf_frame f;
+    unsetenv("KPERF_PERF_MAP_ANY_OWNER");
+    KT_EQ_INT(kperf_symbolizer_open(&s, &d), 0);
+    KT_EQ_INT(kperf_symbolizer_lookup(s, getpid(), j + 0x10, &f, 1), 0);
+    kperf_symbolizer_close(s);
+    d.perf_map_any_owner = true; /* the explicit override */
+    KT_EQ_INT(kperf_symbolizer_open(&s, &d), 0);
+    KT_EQ_INT(kperf_symbolizer_lookup(s, getpid(), j + 0x10, &f, 1), 1);
+    KT_EQ_STR(f.function, "planted_name");
+    kperf_symbolizer_close(s);
+    d.perf_map_any_owner = false;
+    setenv("KPERF_PERF_MAP_ANY_OWNER", "1", 1); /* the same through the environment */
+    KT_EQ_INT(kperf_symbolizer_open(&s, &d), 0);
+    KT_EQ_INT(kperf_symbolizer_lookup(s, getpid(), j + 0x10, &f, 1), 1);
+    kperf_symbolizer_close(s);
+    unsetenv("KPERF_PERF_MAP_ANY_OWNER");
+    KT_EQ_INT(chown(path, 0, 0), 0); /* root's (our own user here): read */
+    KT_EQ_INT(kperf_symbolizer_open(&s, &d), 0);
+    KT_EQ_INT(kperf_symbolizer_lookup(s, getpid(), j + 0x10, &f, 1), 1);
+    KT_EQ_STR(f.function, "planted_name");
+    kperf_symbolizer_close(s);
+    munmap(jit, len);
+    rm_tree(dir);
+}
+
+static int file_text(const char *path, char *buf, size_t n) {
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    size_t r = fread(buf, 1, n - 1, f);
+    buf[r] = 0;
+    fclose(f);
+    return (int)r;
+}
+
+/* Output files: a symlink (or file, or hard link) another user planted in a world-writable
+ * sticky directory is never written through; the victim keeps its bytes. */
+KT_TEST(file_create_refuses_planted_entries) {
+    KT_UNUSED();
+    if (geteuid() != 0) KT_SKIP("needs root to plant entries as another user");
+    char dir[64], sticky[128], victim[128], lnk[160], own[160], buf[64];
+    KT_CHECK(tmp_dir(dir, sizeof dir));
+    snprintf(sticky, sizeof sticky, "%s/tmp", dir);
+    snprintf(victim, sizeof victim, "%s/victim", dir);
+    KT_EQ_INT(mkdir(sticky, 0777), 0);
+    KT_EQ_INT(chmod(sticky, 01777), 0);
+    KT_EQ_INT(put(dir, "victim", "secret"), 0);
+    KT_EQ_INT(chmod(victim, 0600), 0);
+    /* nobody's symlink to the victim */
+    snprintf(lnk, sizeof lnk, "%s/perf.data", sticky);
+    KT_EQ_INT(symlink(victim, lnk), 0);
+    KT_EQ_INT(lchown(lnk, 65534, 65534), 0);
+    KT_EQ_INT(kperf_file_create(lnk, 0600), -EPERM);
+    KT_CHECK(strstr(kperf_errmsg(), "symlink"), "%s", kperf_errmsg());
+    kperf_folded *fo;
+    KT_EQ_INT(kperf_folded_open(&fo, NULL, NULL), 0);
+    KT_EQ_INT(kperf_folded_write(fo, lnk), -EPERM);
+    kperf_folded_close(fo);
+    KT_EQ_INT(kperf_flamegraph_write(lnk, &(kperf_flamegraph_desc){.folded = "a;b 1\n"}), -EPERM);
+    KT_EQ_INT(file_text(victim, buf, sizeof buf), 6);
+    KT_EQ_STR(buf, "secret");
+    /* nobody's regular file: not written into (it could be read by its owner) */
+    snprintf(own, sizeof own, "%s/out.txt", sticky);
+    KT_EQ_INT(put(sticky, "out.txt", "theirs"), 0);
+    KT_EQ_INT(chown(own, 65534, 65534), 0);
+    KT_EQ_INT(kperf_file_create(own, 0600), -EPERM);
+    /* a hard link to the victim, owned by root as the victim is */
+    unlink(own);
+    KT_EQ_INT(link(victim, own), 0);
+    KT_EQ_INT(kperf_file_create(own, 0600), -EPERM);
+    KT_EQ_INT(file_text(victim, buf, sizeof buf), 6);
+    unlink(own);
+    /* our own symlink in the same directory is followed, as the user asked */
+    unlink(lnk);
+    char target[160];
+    snprintf(target, sizeof target, "%s/target", dir);
+    KT_EQ_INT(symlink(target, lnk), 0);
+    int fd = kperf_file_create(lnk, 0600);
+    KT_CHECK(fd >= 0, "%s", kperf_errmsg());
+    KT_EQ_INT(write(fd, "ok", 2), 2);
+    close(fd);
+    KT_EQ_INT(file_text(target, buf, sizeof buf), 2);
+    /* a new file: created with the mode asked (less the umask) */
+    snprintf(own, sizeof own, "%s/new.data", sticky);
+    mode_t old = umask(022);
+    fd = kperf_file_create(own, 0600);
+    umask(old);
+    KT_CHECK(fd >= 0, "%s", kperf_errmsg());
+    struct stat st;
+    KT_EQ_INT(fstat(fd, &st), 0);
+    KT_EQ_INT(st.st_mode & 0777, 0600);
+    close(fd);
+    /* an existing file of ours is truncated; /dev/null stays a device */
+    KT_EQ_INT(put(dir, "mine", "0123456789"), 0);
+    char mine[160];
+    snprintf(mine, sizeof mine, "%s/mine", dir);
+    fd = kperf_file_create(mine, 0600);
+    KT_CHECK(fd >= 0);
+    KT_EQ_INT(fstat(fd, &st), 0);
+    KT_EQ_INT(st.st_size, 0);
+    close(fd);
+    fd = kperf_file_create("/dev/null", 0600);
+    KT_CHECK(fd >= 0, "%s", kperf_errmsg());
+    KT_EQ_INT(fstat(fd, &st), 0);
+    KT_CHECK(S_ISCHR(st.st_mode));
+    close(fd);
+    rm_tree(dir);
+}
+
 int main(void) {
     KT_RUN(tp_format_rel_loc_without_type);
     KT_RUN(tp_format_huge_array_dimension);
     KT_RUN(topology_memory_only_numa_node);
+    KT_RUN(file_open_data_regular_only);
+    KT_RUN(build_id_read_fifo_does_not_block);
+    KT_RUN(symbolizer_fifo_module_does_not_block);
+    KT_RUN(perf_map_owner_checked);
+    KT_RUN(file_create_refuses_planted_entries);
     KT_EXIT();
 }

@@ -1,12 +1,12 @@
-/* The libkperf C compatibility layer (KPERF_LIBKPERF_API): exact counts, fields, symbols,
- * lists, errors, ownership. `test_libkperf_c --layout` prints struct sizes and offsets for
+/* The libkperf drop-in (libkperf/pmu.h over build/libkperf.so): exact counts, fields,
+ * symbols, lists, errors, ownership. Built like a libkperf program (-Ilibkperf -lkperf);
+ * kperf.h only names the error codes Perrorno() returns. `test_libkperf_c --layout` prints struct sizes and offsets for
  * tests/test_python.py, which checks the ctypes mirrors against them. */
-#define KPERF_IMPLEMENTATION
-#define KPERF_LIBKPERF_API
-#include "kperf.h"
-#include "kperf_spe.h"
-#include "kperf_symbols.h"
+#include "kperf.h" /* KPERF_E* codes */
 #include "kt.h"
+#include "pcerrc.h"
+#include "pmu.h"
+#include "symbol.h"
 
 #include <errno.h>
 #include <stdio.h>

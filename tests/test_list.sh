@@ -2,7 +2,7 @@
 # `kperf list` by kind, on this machine and on the fake sysfs trees.
 B=${1:-build}
 K=$B/kperf
-FX=../shared/fixtures/sysfs
+FX=tests/fixtures/sysfs
 t() { if [ "$2" = 0 ]; then echo "ok - $1"; else echo "FAIL - $1: $3"; fi; }
 
 out=$("$K" list sw 2>&1); rc=$?

@@ -1,7 +1,6 @@
 /* perf.data tracing data: the TRACING_DATA record kperf_perfdata_open() writes for
  * tracepoint events (parsed here by an independent reader and compared with tracefs), the
  * reader skipping it, files without tracepoints unchanged, tracefs fixtures and errors. */
-#define KPERF_IMPLEMENTATION
 #include "../kperf.h"
 #include "kt.h"
 

@@ -1,4 +1,4 @@
-/* PMU registry over every fake sysfs tree in ../shared/fixtures/sysfs and the machine's own.
+/* PMU registry over every fake sysfs tree in tests/fixtures/sysfs and the machine's own.
  * Expected values are read by hand from the fixture files. */
 #define KPERF_IMPLEMENTATION
 #include "kperf.h"
@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define FX "../shared/fixtures/sysfs/"
+#define FX "tests/fixtures/sysfs/"
 
 static const kperf_pmu *need(const kperf_pmus *p, const char *name) {
     const kperf_pmu *u = kperf_pmus_find(p, name);

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Tests of the Python package kperf (examples/python/kperf over build/python/libkperf.so).
+"""Tests of the Python package kperf (examples/python/kperf over build/libkperf.so).
 
 usage: python3 tests/test_python.py [BUILD_DIR]     (from the repository root)
 
@@ -36,7 +36,7 @@ def _build():
 
 
 _build()
-os.environ["KPERF_LIBRARY"] = os.path.join(PYDIR, "libkperf.so")
+os.environ.pop("KPERF_LIBRARY", None)  # the package must find BUILD/libkperf.so itself
 sys.path.insert(0, PYDIR)
 import kperf  # noqa: E402
 
@@ -62,6 +62,19 @@ def rss_kib():
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     return 0
+
+
+def wait_in_read(pid):
+    """Returns once process pid sits in read(2) (its /proc/PID/syscall names read)."""
+    nr = {"x86_64": "0", "aarch64": "63"}.get(os.uname().machine, "0")
+    for _ in range(100000):
+        try:
+            with open("/proc/%d/syscall" % pid) as f:
+                if f.read().split()[0] == nr:
+                    return
+        except (OSError, IndexError):
+            pass
+        time.sleep(0.001)
 
 
 def run_example(path, timeout=60):
@@ -96,9 +109,10 @@ class Layout(unittest.TestCase):
         self.assertGreater(checked, 20)
 
     def test_library_exports(self):
-        """The shared library exports libkperf's names; nothing is compiled at import."""
+        """The package loads the C drop-in's own library (BUILD/libkperf.so, the one -lkperf
+        links); it exports libkperf's names; nothing is compiled at import."""
         self.assertEqual(os.path.realpath(kperf.library_path),
-                         os.path.realpath(os.path.join(PYDIR, "libkperf.so")))
+                         os.path.realpath(os.path.join(BDIR, "libkperf.so")))
         for name in ("PmuOpen", "PmuRead", "PmuDataFree", "PmuGetField", "PmuTraceOpen",
                      "PmuDeviceOpen", "PmuGetCpuFreq", "Perror", "kperf_counter_open"):
             self.assertTrue(hasattr(kperf._lib.lib, name), name)
@@ -193,6 +207,7 @@ class Counting(unittest.TestCase):
         p = subprocess.Popen(["/bin/sh", "-c", "read x; exec %s 1000 3" % PROG],
                              stdin=subprocess.PIPE)
         try:
+            wait_in_read(p.pid)  # the shell's own start-up getpid is done by then
             pd = kperf.open(kperf.PmuTaskType.COUNTING,
                             kperf.PmuAttr(evtList=["syscalls:sys_enter_getpid"], pidList=[p.pid],
                                           includeNewFork=True))

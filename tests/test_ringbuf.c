@@ -1,6 +1,5 @@
 /* Ring buffer and record decoder tests on synthetic rings: plain memory shaped like a
  * perf_event_mmap_page plus data area, fed through the same reader the sampler uses. */
-#define KPERF_IMPLEMENTATION
 #include "kperf.h"
 #include "tests/kt.h"
 #include <linux/perf_event.h>

@@ -1,6 +1,5 @@
 /* Live sampling tests: cpu-clock and task-clock sample here without a hardware PMU. */
 #define _GNU_SOURCE 1
-#define KPERF_IMPLEMENTATION
 #include "kperf.h"
 #include "tests/kt.h"
 #include <linux/perf_event.h>
@@ -130,8 +129,10 @@ KT_TEST(busy_second_at_1000hz) {
     if (err == -KPERF_EPARANOID) KT_SKIP("%s", kperf_errmsg());
     KT_CHECK(err == 0, "%s", kperf_errmsg());
     KT_CHECK(kperf_sampler_start(s) == 0, "%s", kperf_errmsg());
+    double cpu0 = thread_cpu();
     burn(1.0);
     KT_CHECK(kperf_sampler_stop(s) == 0);
+    double cpu = thread_cpu() - cpu0; /* the kernel's account of this thread's run time */
     coll c = {s, NULL, 0, 0, 0};
     int n = kperf_sampler_read(s, collect, &c);
     KT_CHECK(n > 0, "read returned %d: %s", n, kperf_errmsg());
@@ -145,8 +146,14 @@ KT_TEST(busy_second_at_1000hz) {
     kperf_sampler_stats_read(s, &st);
     KT_EQ_INT(st.total.samples, samples);
     KT_EQ_INT(st.last.samples, samples);
-    KT_CHECK(samples >= 900 && samples <= 1100, "%zu samples in 1 s at 1000 Hz", samples);
-    printf("# %zu samples for 1.0 s of CPU at 1000 Hz\n", samples);
+    /* At 1000 Hz the kernel cannot take more than one sample per ms of the task's run
+     * time (plus the one in flight). On a busy machine the cpu-clock hrtimer restarts at
+     * every switch-in and fires less often, so only a generous floor is asserted. */
+    KT_CHECK(samples <= (size_t)(cpu * 1000 * 1.05) + 2, "%zu samples in %.3f s of CPU at 1000 Hz",
+             samples, cpu);
+    KT_CHECK(samples >= (size_t)(cpu * 1000 * 0.5), "%zu samples in %.3f s of CPU at 1000 Hz",
+             samples, cpu);
+    printf("# %zu samples for %.3f s of CPU at 1000 Hz\n", samples, cpu);
     free(c.v);
     kperf_sampler_close(s);
 }
@@ -158,8 +165,10 @@ KT_TEST(task_clock_by_period) {
     int err = kperf_sampler_open(&s, &(kperf_sampler_desc){.events = "task-clock", .period = 2000000});
     KT_CHECK(err == 0, "%s", kperf_errmsg());
     kperf_sampler_start(s);
+    double cpu0 = thread_cpu();
     burn(0.2);
     kperf_sampler_stop(s);
+    double cpu = thread_cpu() - cpu0; /* run time as the kernel accounts it */
     int samples = 0;
     KPERF_SAMPLER_FOREACH(s, rec) {
         if (rec->type != KPERF_RECORD_SAMPLE) continue;
@@ -168,7 +177,10 @@ KT_TEST(task_clock_by_period) {
                  "period %llu", (unsigned long long)rec->sample.period);
         KT_EQ_STR(kperf_sampler_event_name(s, (size_t)rec->event), "task-clock");
     }
-    KT_CHECK(samples >= 90 && samples <= 110, "%d samples", samples);
+    /* One sample per 2 ms of the task's run time, at most (see busy_second_at_1000hz). */
+    int most = (int)(cpu * 1e9 / 2000000) + 1;
+    KT_CHECK(samples <= most && samples >= most / 2, "%d samples in %.3f s of CPU (at most %d)",
+             samples, cpu, most);
     kperf_sampler_close(s);
 }
 
@@ -244,12 +256,16 @@ KT_TEST(fork_exec_sideband) {
             KT_EQ_STR(r->comm_now, "sample_forkexec");
         }
         if (r->pid != child) continue;
-        KT_CHECK(r->time > t_exec, "child sample before its exec");
+        if (r->time < t_exec) { /* between fork and exec the child still runs the launcher */
+            KT_EQ_STR(r->comm_now, "sample_forkexec");
+            continue;
+        }
         child_samples++;
         KT_EQ_STR(r->comm_now, "sample_busy");
         in_binary += r->ip >= lo && r->ip < hi;
     }
-    KT_CHECK(child_samples >= 200, "%zu child samples", child_samples);
+    /* the child burns 0.3 s of CPU at 1000 Hz: see busy_second_at_1000hz for the floor */
+    KT_CHECK(child_samples >= 150 && child_samples <= 320, "%zu child samples", child_samples);
     KT_CHECK(in_binary * 10 >= child_samples * 8, "%zu of %zu child samples in sample_busy",
              in_binary, child_samples);
     KT_CHECK(parent_samples >= 10, "%zu samples of the launcher", parent_samples);
@@ -377,9 +393,11 @@ KT_TEST(poll_fd_wakes_at_watermark) {
     }
     KT_EQ_INT(ready, 1);
     int n = 0;
+    size_t bytes = 0;
     kperf_sampler_stop(s);
-    KPERF_SAMPLER_FOREACH(s, rec) n += rec->type == KPERF_RECORD_SAMPLE;
-    KT_CHECK(n * 48 >= 2048, "woken with only %d samples", n);
+    KPERF_SAMPLER_FOREACH(s, rec) n += rec->type == KPERF_RECORD_SAMPLE, bytes += rec->size;
+    /* the kernel wakes the poller once wakeup_bytes of records are in the ring */
+    KT_CHECK(bytes >= 2048 && n > 0, "woken with only %zu bytes (%d samples)", bytes, n);
     kperf_sampler_close(s);
 }
 
@@ -488,8 +506,10 @@ KT_TEST(libkperf_rows) {
     KT_CHECK(kperf_sampler_open(&s, &(kperf_sampler_desc){.freq = 1000, .callchain = true}) == 0,
              "%s", kperf_errmsg());
     kperf_sampler_start(s);
+    double cpu0 = thread_cpu();
     burn(0.2);
     kperf_sampler_stop(s);
+    double cpu = thread_cpu() - cpu0;
     kperf_sample_rows *rows;
     int n = kperf_sampler_rows_read(s, &rows);
     char comm[32] = "";
@@ -497,7 +517,8 @@ KT_TEST(libkperf_rows) {
     if (f && fgets(comm, sizeof comm, f)) comm[strcspn(comm, "\n")] = 0;
     if (f) fclose(f);
     kperf_sampler_close(s); /* rows outlive the sampler */
-    KT_CHECK(n >= 150 && n <= 250, "%d rows", n);
+    /* at most one row per ms of run time, at least half that (see busy_second_at_1000hz) */
+    KT_CHECK(n <= (int)(cpu * 1050) + 2 && n >= (int)(cpu * 500), "%d rows in %.3f s of CPU", n, cpu);
     KT_EQ_INT(rows->n, n);
     for (size_t i = 0; i < rows->n; i++) {
         const kperf_sample_row *r = &rows->rows[i];

@@ -3,7 +3,7 @@
 # .records.txt and (with --packets) .expected.txt byte for byte; damage is reported.
 B=${1:-build}
 K=$B/kperf
-F=../shared/fixtures/spe
+F=tests/fixtures/spe
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 for bin in "$F"/*.bin; do
@@ -50,7 +50,7 @@ out=$("$K" spe-decode --time-zero 1000 --time-mult 3 --time-shift 1 "$F/wperf_b1
 want_t=$(( 3913207673451 / 2 * 3 + 1000 + (3913207673451 % 2) * 3 / 2 ))
 case "$out" in *" time=$want_t") echo "ok - spe_decode_perf_time";; *) echo "FAIL - spe_decode_perf_time: $out (want time=$want_t)";; esac
 # spe-record --plan over the fake trees: attr words derived by hand from format/
-S=../shared/fixtures/sysfs
+S=tests/fixtures/sysfs
 out=$("$K" spe-record --plan --sysfs $S/kunpeng920 --filter all --event-filter retired,l1d-refill --min-latency 100 2>&1)
 first=$(printf '%s\n' "$out" | head -1)
 want='event=arm_spe_0/ts_enable=1,pa_enable=1,pct_enable=1,jitter=1,branch_filter=1,load_filter=1,store_filter=1,event_filter=0xa,min_latency=100/ pmu=arm_spe_0 type=9 config=0x700010007 config1=0xa config2=0x64 cpu=0 pid=-1 leader=arm_spe_0/ts_enable=1,pa_enable=1,pct_enable=1,jitter=1,branch_filter=1,load_filter=1,store_filter=1,event_filter=0xa,min_latency=100/'

@@ -1,12 +1,11 @@
 /* SPE decoder: byte fixtures (packets and records, byte for byte), the packet vectors,
  * every op-type/event/address/counter wording, a random-stream round trip, chunked
  * streaming, resync, truncation, clock conversion, pid/tid attribution, and a fuzzer. */
-#define KPERF_IMPLEMENTATION
 #include "kperf.h"
 #include "kperf_spe.h"
 #include "kt.h"
 
-#define FIX "../shared/fixtures/spe/"
+#define FIX "tests/fixtures/spe/"
 
 /* Reads a whole file into an exact-size heap buffer (so ASan sees any over-read). */
 static uint8_t *slurp(const char *path, size_t *len) {

@@ -6,8 +6,8 @@
 #include "kperf_spe.h"
 #include "kt.h"
 
-#define K920 "../shared/fixtures/sysfs/kunpeng920"
-#define K920B "../shared/fixtures/sysfs/kunpeng920b"
+#define K920 "tests/fixtures/sysfs/kunpeng920"
+#define K920B "tests/fixtures/sysfs/kunpeng920b"
 
 /* kunpeng920 arm_spe_0/format: ts_enable=config:0 pa_enable=config:1 pct_enable=config:2
  * jitter=config:16 branch_filter=config:32 load_filter=config:33 store_filter=config:34
@@ -45,7 +45,7 @@ KT_TEST(discovery_kunpeng920b_and_none) {
     KT_EQ_INT(sp[0].min_interval, 256);
     KT_EQ_INT(sp[0].caps[2].value, 1); /* ernd */
     kperf_pmus_close(pmus);
-    KT_EQ_INT(kperf_pmus_open(&pmus, "../shared/fixtures/sysfs/intel-skx-2s"), 0);
+    KT_EQ_INT(kperf_pmus_open(&pmus, "tests/fixtures/sysfs/intel-skx-2s"), 0);
     KT_EQ_INT(kperf_spe_pmus_read(pmus, sp, 4), 0);
     kperf_pmus_close(pmus);
 }
@@ -130,7 +130,7 @@ KT_TEST(filters_errors_name_the_field) {
     KT_EQ_INT(plan_one(K920, &d, c, &n, NULL, 0), -KPERF_ENOPMU);
     KT_CHECK(strstr(kperf_errmsg(), "arm_spe_7") != NULL);
     memset(&d, 0, sizeof d);
-    KT_EQ_INT(plan_one("../shared/fixtures/sysfs/amd-zen3-2s", &d, c, &n, NULL, 0), -KPERF_ENOTSUP);
+    KT_EQ_INT(plan_one("tests/fixtures/sysfs/amd-zen3-2s", &d, c, &n, NULL, 0), -KPERF_ENOTSUP);
     KT_CHECK(strstr(kperf_errmsg(), "no arm_spe PMU") != NULL, "message: %s", kperf_errmsg());
 }
 

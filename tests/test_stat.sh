@@ -86,7 +86,7 @@ $K stat -e task-clock -- sh -c 'exit 3' 2>/dev/null
 check stat_exit_status $? 3
 
 # --plan over a fake tree: one fd per line, exact
-root=../shared/fixtures/sysfs/intel-skx-2s
+root=tests/fixtures/sysfs/intel-skx-2s
 if [ -d $root ]; then
     $K stat --plan --sysfs $root -a -e '{uncore_imc_0/cas_count_read/,uncore_imc_0/cas_count_write/}' >"$tmp/plan.txt" 2>&1
     cat >"$tmp/want.txt" <<'PLAN'
@@ -96,7 +96,7 @@ event=uncore_imc_0/cas_count_read/ pmu=uncore_imc_0 type=13 config=0x304 config1
 event=uncore_imc_0/cas_count_write/ pmu=uncore_imc_0 type=13 config=0xc04 config1=0x0 config2=0x0 cpu=20 pid=-1 leader=uncore_imc_0/cas_count_read/
 PLAN
     if cmp -s "$tmp/plan.txt" "$tmp/want.txt"; then ok stat_plan_lines; else fail stat_plan_lines "$(diff "$tmp/want.txt" "$tmp/plan.txt" | head -5)"; fi
-    n=$($K stat --plan --sysfs ../shared/fixtures/sysfs/kunpeng920 -a -e cycles | grep -c ' pmu=armv8_pmuv3_0 type=0 config=0x0 .* pid=-1 leader=cycles$')
+    n=$($K stat --plan --sysfs tests/fixtures/sysfs/kunpeng920 -a -e cycles | grep -c ' pmu=armv8_pmuv3_0 type=0 config=0x0 .* pid=-1 leader=cycles$')
     check stat_plan_all_cpus "$n" 96
 else
     skip stat_plan_lines "fixtures not found"; skip stat_plan_all_cpus "fixtures not found"

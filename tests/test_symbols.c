@@ -2,11 +2,11 @@
  * exited process, vDSO, kernel (kallsyms), JIT perf maps, separate debug info (debuglink
  * with CRC, build-id directory), symbol modes, PLT and .cold symbols, the module cache,
  * concurrent lookups, demangling. Fixtures are compiled here into $KPERF_BUILD/symfix. */
-#define KPERF_IMPLEMENTATION
 #include "kperf.h"
 #include "kperf_symbols.h"
 #include "kt.h"
 #include <dlfcn.h>
+#include <gelf.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <pthread.h>

@@ -3,9 +3,9 @@
  * (headers, symbol tables, DWARF) must load or fail cleanly and answer lookups without
  * crashing or hanging. Bounded: KPERF_FUZZ_ITERS variants (default 400), run plain and
  * under ASan+UBSan in CI. */
-#define KPERF_IMPLEMENTATION
 #include "kperf.h"
 #include "kperf_symbols.h"
+#include <gelf.h>
 #include "kt.h"
 #include <sys/stat.h>
 #include <unistd.h>

@@ -1,7 +1,6 @@
 /* The syscall pairing state machine on synthetic enter/exit sequences: pairing per thread,
  * read boundaries, exits that overtake their entry, lost records, names by number,
  * statistics and percentiles. Thread ids are above any pid_max so /proc never answers. */
-#define KPERF_IMPLEMENTATION
 #include "kperf.h"
 #include "kt.h"
 #include <sys/wait.h>

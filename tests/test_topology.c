@@ -1,9 +1,8 @@
 /* CPU topology over the fixture trees (exact numbers from the files) and this machine. */
-#define KPERF_IMPLEMENTATION
 #include "kperf.h"
 #include "kt.h"
 
-#define FX "../shared/fixtures/sysfs/"
+#define FX "tests/fixtures/sysfs/"
 
 static kperf_topology *topo(const char *root) {
     kperf_topology *t = NULL;

@@ -1,6 +1,5 @@
 /* Tracepoint formats, typed field access, tracefs discovery and in-kernel filters.
  * Fixture formats are written here as text; live checks use this machine's tracefs. */
-#define KPERF_IMPLEMENTATION
 #include "kperf.h"
 #include "kt.h"
 #include <errno.h>

@@ -2,7 +2,6 @@
  * sched:sched_switch and sched:sched_process_exec samples to a perf.data file; this test
  * reads the file's raw samples itself, decodes them with kperf's format getters, and
  * compares every sample with `perf script` on the same file. */
-#define KPERF_IMPLEMENTATION
 #include "kperf.h"
 #include "kt.h"
 #include <errno.h>

@@ -3,9 +3,9 @@
  * registers and stack copies: the DWARF chains must hold c, b, a, main, and the kernel's
  * frame-pointer chains must not (so the test measures the unwinder). Also: a process that
  * unwinds itself, bad arguments, a process that exited, the per-process cache. */
-#define KPERF_IMPLEMENTATION
 #include "kperf.h"
 #include "kperf_symbols.h"
+#include <gelf.h>
 #include "kt.h"
 #include "test_unwind_common.h"
 #include <dirent.h>
@@ -17,7 +17,7 @@ KT_TEST(fixture_dwarf_vs_fp) {
     if (pid < 0) KT_SKIP("progs/unwind_busy not built");
     kperf_symbolizer *sym;
     KT_CHECK(kperf_symbolizer_open(&sym, NULL) == 0);
-    KT_CHECK(kperf_symbolizer_add_pid(sym, pid) > 0);
+    KT_CHECK(kperf_symbolizer_add_pid(sym, pid) > 0, "%s", kperf_errmsg());
     unw_set set = {NULL, 0, 0};
     int rc = unw_sample(pid, 200, &set);
     if (rc < 0) {

@@ -3,6 +3,8 @@
  * keep copies of the samples. */
 #pragma GCC diagnostic ignored "-Wunused-function" /* each test uses a part */
 #include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -62,11 +64,18 @@ static pid_t unw_spawn(const char *secs) {
         execl(bin, bin, secs, (char *)NULL);
         _exit(127);
     }
-    for (int i = 0; i < 500 && pid > 0; i++) { /* until the exec is done */
-        char p[64], exe[512];
+    for (int i = 0; i < 2500 && pid > 0; i++) { /* until the exec and ld.so are done */
+        char p[64], exe[512], line[512];
         snprintf(p, sizeof p, "/proc/%d/exe", (int)pid);
         ssize_t n = readlink(p, exe, sizeof exe - 1);
-        if (n > 0 && (exe[n] = 0, strstr(exe, "unwind_busy"))) return pid;
+        if (n > 0 && (exe[n] = 0, strstr(exe, "unwind_busy"))) {
+            snprintf(p, sizeof p, "/proc/%d/maps", (int)pid);
+            FILE *m = fopen(p, "r");
+            bool libc = false;
+            while (m && !libc && fgets(line, sizeof line, m)) libc = strstr(line, "/libc") != NULL;
+            if (m) fclose(m);
+            if (libc) return pid;
+        }
         usleep(2000);
     }
     return -1;

@@ -4,9 +4,9 @@
  * chain (never more than max entries, never a crash or an endless walk); a chain unwound
  * from a truncated copy or fewer registers is a prefix of the full one. Deterministic
  * (fixed seed); input: a snapshot of this process's own stack. */
-#define KPERF_IMPLEMENTATION
 #include "kperf.h"
 #include "kperf_symbols.h"
+#include <gelf.h>
 #include "kt.h"
 #include "test_unwind_common.h"
 

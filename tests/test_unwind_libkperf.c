@@ -2,12 +2,14 @@
  * stack, and PmuRead's Stack lists are unwound with kperf_symbolizer_unwind(). On the
  * fixture (main -> a -> b -> c without frame pointers) they hold c, b, a, main; with
  * callStack = 1 (frame pointers) they do not. */
-#define KPERF_IMPLEMENTATION
-#define KPERF_LIBKPERF_API
-#include "kperf.h"
-#include "kperf_spe.h"
+#include "kperf.h" /* declarations only: libkperf.so exports kperf_* too */
 #include "kperf_symbols.h"
+#include <gelf.h>
 #include "kt.h"
+#include "pmu.h"
+
+#include <errno.h>
+#include <string.h>
 #include "test_unwind_common.h"
 
 /* Samples the fixture for ~0.3 s with callStack = mode; counts the samples in c and those

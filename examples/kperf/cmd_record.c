@@ -1,7 +1,8 @@
 /* kperf record: sample a command, processes or CPUs into perf.data and/or folded stacks.
  *
  *   kperf record [-e EV] [-F HZ | -c PERIOD] [-g | --call-graph fp|dwarf[,SIZE]]
- *                [-p PID,.. | -a | -C CPUS] [-o FILE] [--folded FILE] [-m PAGES] [--kernel]
+ *                [-p PID,.. | -a | -C CPUS] [-o FILE] [--folded FILE] [--pprof FILE]
+ *                [-m PAGES] [--kernel]
  *                [-- command args]
  */
 #include "kperf_cli.h"
@@ -36,6 +37,8 @@ static int record_usage(FILE *f) {
             "  -C, --cpu CPUS      sample these CPUs (e.g. 0-3,6)\n"
             "  -o, --output FILE   perf.data output (default perf.data; '-' = stdout)\n"
             "      --folded FILE   also write folded stacks (only them when -o is not given)\n"
+            "      --pprof FILE    also write a pprof profile (gzip'd profile.proto), named\n"
+            "                      and with call chains (only it when -o is not given)\n"
             "  -m, --mmap-pages N  ring pages per CPU, a power of two (default 128)\n"
             "      --kernel        also sample kernel code (needs perf_event_paranoid <= 1)\n"
             "With a command and no -p/-a/-C, the command is sampled (children included).\n"
@@ -96,6 +99,7 @@ typedef struct record_ctx {
     kperf_sampler *s;
     kperf_perfdata *w;
     kperf_folded *fold;
+    kperf_pprof *pp;
     uint64_t regs_mask; /* --call-graph dwarf: the registers samples carry */
     uint64_t samples;
     int err;
@@ -111,14 +115,18 @@ static int record_one(const kperf_record *rec, void *user) {
                                 .build_id_size = rec->mmap.build_id_size};
         kperf_symbolizer_add_module(c->sym, &md);
     }
+    if (c->sym && rec->type == KPERF_RECORD_FORK) /* a child starts with its parent's maps */
+        kperf_symbolizer_add_fork(c->sym, (pid_t)rec->task.ppid, (pid_t)rec->task.pid);
     if (rec->type != KPERF_RECORD_SAMPLE) return 0;
     c->samples++;
     kperf_sample smp = rec->sample;
     uint64_t ips[512];
-    int n = c->fold && smp.stack ? kperf_symbolizer_unwind(c->sym, &smp, c->regs_mask, ips, 512)
+    int n = (c->fold || c->pp) && smp.stack ? kperf_symbolizer_unwind(c->sym, &smp, c->regs_mask, ips, 512)
                                  : 0;
     if (n > 0) smp.ips = ips, smp.nips = (uint32_t)n; /* DWARF call graph */
     if (c->fold && kperf_folded_add(c->fold, &smp, kperf_sampler_comm(c->s, rec->tid)) < 0)
+        return c->err = -1;
+    if (c->pp && kperf_pprof_add(c->pp, &smp, kperf_sampler_comm(c->s, rec->tid)) < 0)
         return c->err = -1;
     return 0;
 }
@@ -142,24 +150,11 @@ static int record_frame_name(uint64_t addr, uint32_t pid, bool kernel, bool leaf
     return snprintf(buf, n, "%s", fr[nf - 1].function);
 }
 
-/* Forks the command, stopped at a gate until the sampler is open. */
-static pid_t record_spawn(char **argv, int *gate_w) {
-    int gate[2];
-    if (pipe(gate)) return -1;
-    fcntl(gate[0], F_SETFD, FD_CLOEXEC); /* the command must not inherit the gate */
-    fcntl(gate[1], F_SETFD, FD_CLOEXEC);
-    pid_t pid = fork();
-    if (pid == 0) {
-        char b;
-        close(gate[1]);
-        if (read(gate[0], &b, 1) != 1) _exit(127);
-        execvp(argv[0], argv);
-        fprintf(stderr, "kperf record: cannot run %s: %s\n", argv[0], strerror(errno));
-        _exit(127);
-    }
-    close(gate[0]);
-    *gate_w = gate[1];
-    return pid;
+/* The launcher's pipe() or fork() failed (errno): say why instead of recording nothing. */
+static void record_spawn_failed(const char *cmd) {
+    int e = errno;
+    fprintf(stderr, "kperf record: cannot start %s: %s%s\n", cmd, strerror(e),
+            e == EMFILE || e == ENFILE ? " (raise the descriptor limit, ulimit -n)" : "");
 }
 
 static char *record_cmdline(int argc, char **argv) {
@@ -187,10 +182,11 @@ int cmd_record(int argc, char **argv) {
         {"cpu", required_argument, 0, 'C'},     {"output", required_argument, 0, 'o'},
         {"folded", required_argument, 0, 'f'},  {"mmap-pages", required_argument, 0, 'm'},
         {"kernel", no_argument, 0, 'k'},        {"help", no_argument, 0, 'h'},
+        {"pprof", required_argument, 0, 'P'},
         {0, 0, 0, 0}};
     kperf_sampler_desc d;
     memset(&d, 0, sizeof d);
-    const char *out = NULL, *folded = NULL;
+    const char *out = NULL, *folded = NULL, *pprof = NULL;
     int *pids = NULL, *cpus = NULL, opt;
     size_t npids = 0, ncpus = 0;
     optind = 1;
@@ -214,6 +210,7 @@ int cmd_record(int argc, char **argv) {
             break;
         case 'o': out = optarg; break;
         case 'f': folded = optarg; break;
+        case 'P': pprof = optarg; break;
         case 'm': d.ring_pages = (uint32_t)strtoul(optarg, NULL, 10); break;
         case 'k': d.include_kernel = true; break;
         case 'h': return record_usage(stdout);
@@ -224,75 +221,102 @@ int cmd_record(int argc, char **argv) {
     int ncmd = argc - optind;
     bool targets = npids || ncpus || d.all_cpus;
     if (!ncmd && !targets) return record_usage(stderr);
-    if (!out && !folded) out = "perf.data";
-    pid_t child = -1, launched;
-    int gate = -1;
+    if (!out && !folded && !pprof) out = "perf.data";
+    cli_child cc = {0, -1, -1, out && !strcmp(out, "-")}; /* -o -: stdout is the data */
     if (ncmd && !targets) {
-        if ((child = record_spawn(cmd, &gate)) < 0) return perror("kperf record: fork"), 1;
-        d.pids = &child, d.npids = 1, d.inherit = true, d.enable_on_exec = true;
+        if (cli_spawn(cmd, &cc) < 0) return record_spawn_failed(cmd[0]), 1;
+        d.pids = &cc.pid, d.npids = 1, d.inherit = true, d.enable_on_exec = true;
     } else {
         d.pids = (const pid_t *)pids, d.npids = npids;
         d.cpus = cpus, d.ncpus = ncpus;
         d.inherit = npids > 0;
     }
+    pid_t child = cc.pid; /* sampled from its exec on */
     record_ctx c;
     memset(&c, 0, sizeof c);
     char *cmdline = record_cmdline(argc, argv);
-    int rc = 1;
+    int rc = 1, status = 0;
+    bool wrote = false, done = false;
     if (kperf_sampler_open(&c.s, &d) < 0) goto fail;
     if (out) {
         kperf_perfdata_desc pd = {.path = out, .sampler = c.s, .pids = d.pids, .npids = d.npids,
                                   .all_processes = ncpus || d.all_cpus, .cmdline = cmdline};
         if (child > 0) pd.pids = NULL, pd.npids = 0; /* the exec describes it */
         if (kperf_perfdata_open(&c.w, &pd) < 0) goto fail;
+        wrote = true;
     }
-    if (folded) {
+    if (folded || pprof) {
         kperf_symbolizer_open(&c.sym, &(kperf_symbolizer_desc){.mode = KPERF_SYMBOL_DELAYED,
                                                                .include_kernel = d.include_kernel});
-        if (kperf_folded_open(&c.fold, c.sym ? record_frame_name : NULL, c.sym) < 0) goto fail;
+        if (folded && kperf_folded_open(&c.fold, c.sym ? record_frame_name : NULL, c.sym) < 0)
+            goto fail;
+        kperf_pprof_desc ppd = {.symbolizer = c.sym, .event = d.events, .period = d.period,
+                                .comment = cmdline};
+        if (pprof && kperf_pprof_open(&c.pp, &ppd) < 0) goto fail;
         c.regs_mask = d.regs_user_mask;
         for (size_t i = 0; c.sym && i < npids; i++) kperf_symbolizer_add_pid(c.sym, pids[i]);
     }
-    signal(SIGINT, record_on_signal);
-    signal(SIGTERM, record_on_signal);
-    if (child > 0) {
-        launched = child;
-        if (write(gate, "x", 1) != 1) goto fail;
-        close(gate);
-    } else {
-        if (kperf_sampler_start(c.s) < 0) goto fail;
-        launched = ncmd ? record_spawn(cmd, &gate) : -1;
-        if (launched > 0) {
-            if (write(gate, "x", 1) != 1) goto fail;
-            close(gate);
+    /* no SA_RESTART: a blocked call returns EINTR and the loop sees the flag; a second
+     * signal terminates (SA_RESETHAND) */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = record_on_signal;
+    sa.sa_flags = SA_RESETHAND;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    if (!child && kperf_sampler_start(c.s) < 0) goto fail;
+    if (!child && ncmd && cli_spawn(cmd, &cc) < 0) { /* pipe() or fork() failed */
+        record_spawn_failed(cmd[0]);
+        done = true; /* said (rc stays 1): not cli_fail's stale message */
+        goto fail;
+    }
+    if (cc.pid > 0) {
+        int e = cli_spawn_go(&cc, true);
+        if (e) { /* the command does not exist: say so once, leave no file behind */
+            fprintf(stderr, "kperf record: cannot run '%s': %s\n", cmd[0], strerror(e));
+            waitpid(cc.pid, NULL, 0);
+            cc.pid = child = -1;
+            rc = 127; /* as a shell says it */
+            goto fail;
         }
     }
     struct pollfd p = {kperf_sampler_fd(c.s), POLLIN, 0};
-    int status = 0;
+    bool reaped = false;
     while (!record_stop) {
         poll(&p, 1, 100);
         if (record_drain(&c) < 0) goto fail;
-        if (launched > 0 && waitpid(launched, &status, WNOHANG) == launched) break;
-        if (launched < 0 && npids && !record_pids_alive(pids, npids)) break;
+        if (cc.pid > 0 && waitpid(cc.pid, &status, WNOHANG) == cc.pid) {
+            reaped = true;
+            break;
+        }
+        if (cc.pid <= 0 && npids && !record_pids_alive(pids, npids)) break;
     }
     kperf_sampler_stop(c.s);
     if (record_drain(&c) < 0) goto fail;
     kperf_sampler_stats st;
     kperf_sampler_stats_read(c.s, &st);
     if (folded && kperf_folded_write(c.fold, folded) < 0) goto fail;
-    fprintf(stderr, "[ kperf record: %llu samples, %llu lost, %llu throttled; wrote %s%s%s ]\n",
+    if (pprof && kperf_pprof_write(c.pp, pprof) < 0) goto fail;
+    fprintf(stderr, "[ kperf record: %llu samples, %llu lost, %llu throttled; wrote %s%s%s%s%s ]\n",
             (unsigned long long)st.total.samples, (unsigned long long)st.total.lost,
             (unsigned long long)st.total.throttled, out ? out : "", out && folded ? " and " : "",
-            folded ? folded : "");
-    rc = 0;
-    if (launched > 0 && record_stop) waitpid(launched, &status, 0);
+            folded ? folded : "", (out || folded) && pprof ? " and " : "", pprof ? pprof : "");
+    if (cc.pid > 0 && !reaped && record_stop) kill(cc.pid, SIGTERM); /* as perf: it goes too */
+    if (cc.pid > 0 && !reaped) waitpid(cc.pid, &status, 0);
+    /* the command's exit status, as perf record (and kperf stat) return it */
+    rc = cc.pid <= 0 ? 0 : WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    cc.pid = child = -1;
+    done = true;
 fail:
-    if (rc) cli_fail("record");
+    if (!done && rc == 1) cli_fail("record");
     kperf_perfdata_close(c.w);
     kperf_folded_close(c.fold);
+    kperf_pprof_close(c.pp);
     kperf_symbolizer_close(c.sym);
     kperf_sampler_close(c.s);
-    if (rc && child > 0) kill(child, SIGKILL), waitpid(child, NULL, 0);
+    if (cc.pid > 0 && cc.go >= 0) cli_spawn_go(&cc, false); /* never ran: let it exit */
+    else if (cc.pid > 0) kill(cc.pid, SIGKILL), waitpid(cc.pid, NULL, 0);
+    if (rc == 127 && wrote && strcmp(out, "-")) remove(out);
     free(cmdline);
     free(pids);
     free(cpus);

@@ -1,12 +1,13 @@
 /* kperf report: top functions of a recorded file, by self and total samples.
  *
  *   kperf report [-i FILE] [-n N] [--sort self|total] [--folded] [--svg FILE] [--addresses]
+ *                [--pprof FILE]
  *
  * Names come from kperf_symbols.h: the file's MMAP2 records say which file is mapped where
  * (so processes that have exited still resolve); --addresses prints module+offset. Samples
  * with user registers and a stack copy (`record --call-graph dwarf`, or perf's) are unwound
  * with DWARF CFI by kperf_symbolizer_unwind() as they are read, while the maps are those of
- * the sample's time. */
+ * the sample's time. --pprof also writes the samples as a pprof profile (kperf_pprof_*). */
 #include "kperf_cli.h"
 #include <getopt.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@ typedef struct rep_sample {
     uint32_t pid, tid;
     uint32_t first, n; /* frames in rep.frames, leaf first */
     bool kernel_leaf;
+    uint64_t period;
 } rep_sample;
 
 typedef struct rep_mapix rep_mapix;
@@ -116,6 +118,34 @@ static const char *rep_comm(const rep *r, uint32_t tid) {
     return r->commix[j] ? r->comms[r->commix[j] - 1].comm : NULL;
 }
 
+/* A FORK record: the new thread or process starts with its parent's name (perf does the
+ * same), and a new process with its parent's mappings, until its own COMM and MMAP2
+ * records (an exec) say otherwise. */
+static int rep_fork(rep *r, const kperf_task_rec *t) {
+    const char *pc = rep_comm(r, t->ptid);
+    if (!pc) pc = rep_comm(r, t->ppid);
+    if (pc) {
+        char name[16];
+        memcpy(name, pc, sizeof name); /* pc points into the array REP_GROW may move */
+        REP_GROW(r->comms, r->ncomms, r->capcomms);
+        r->comms[r->ncomms].tid = t->tid;
+        memcpy(r->comms[r->ncomms].comm, name, sizeof name);
+        if (rep_comm_put(r, t->tid, r->ncomms++)) return -12;
+    }
+    if (t->pid == t->ppid) return 0; /* a thread: the process's maps are its maps */
+    size_t n = r->nmaps;
+    for (size_t i = 0; i < n; i++) {
+        if (r->maps[i].pid != t->ppid) continue;
+        REP_GROW(r->maps, r->nmaps, r->capmaps);
+        rep_map *m = &r->maps[r->nmaps++];
+        *m = r->maps[i];
+        m->pid = t->pid;
+        if (!(m->file = strdup(m->file))) return -12;
+    }
+    if (r->sym) kperf_symbolizer_add_fork(r->sym, (pid_t)t->ppid, (pid_t)t->pid);
+    return 0;
+}
+
 static int rep_record(const kperf_record *rec, void *user) {
     rep *r = (rep *)user;
     if (rec->type == KPERF_RECORD_MMAP || rec->type == KPERF_RECORD_MMAP2) {
@@ -136,6 +166,8 @@ static int rep_record(const kperf_record *rec, void *user) {
         r->comms[r->ncomms].tid = rec->comm.tid;
         snprintf(r->comms[r->ncomms].comm, 16, "%s", rec->comm.comm);
         if (rep_comm_put(r, rec->comm.tid, r->ncomms++)) return -12;
+    } else if (rec->type == KPERF_RECORD_FORK) {
+        return rep_fork(r, &rec->task);
     } else if (rec->type == KPERF_RECORD_LOST) {
         r->lost += rec->loss.lost;
     } else if (rec->type == KPERF_RECORD_SAMPLE) {
@@ -144,6 +176,7 @@ static int rep_record(const kperf_record *rec, void *user) {
         s->pid = rec->sample.pid, s->tid = rec->sample.tid;
         s->first = (uint32_t)r->nframes, s->n = 0;
         s->kernel_leaf = (rec->misc & 7) == 1;
+        s->period = rec->sample.period;
         uint32_t n = rec->sample.nips;
         const uint64_t *ips = rec->sample.ips;
         uint64_t one = rec->sample.ip, dw[512];
@@ -318,6 +351,27 @@ static int rep_folded(rep *r, const char *out) {
     return n < 0 ? -1 : 0;
 }
 
+/* --pprof: the samples as kperf_folded_add() sees them, into a pprof profile. */
+static int rep_pprof(rep *r, const char *in, const char *out) {
+    kperf_pprof *p;
+    char comment[4200];
+    snprintf(comment, sizeof comment, "kperf report -i %s", in);
+    kperf_pprof_desc d = {.symbolizer = r->sym, .event = r->ev->n ? r->ev->names[0] : NULL,
+                          .comment = comment};
+    if (kperf_pprof_open(&p, &d) < 0) return -1;
+    for (size_t i = 0; i < r->nsamples; i++) {
+        const rep_sample *s = &r->samples[i];
+        kperf_sample smp;
+        memset(&smp, 0, sizeof smp);
+        smp.pid = s->pid, smp.tid = s->tid, smp.period = s->period;
+        smp.ips = r->frames + s->first, smp.nips = s->n;
+        if (kperf_pprof_add(p, &smp, rep_comm(r, s->tid)) < 0) return kperf_pprof_close(p), -1;
+    }
+    int n = kperf_pprof_write(p, out);
+    kperf_pprof_close(p);
+    return n < 0 ? -1 : 0;
+}
+
 static void rep_table(rep *r, const char *path, const kperf_perfdata_events *ev, int top) {
     for (size_t i = 0; i < r->nsamples; i++) {
         const rep_sample *s = &r->samples[i];
@@ -359,10 +413,11 @@ int cmd_report(int argc, char **argv) {
                                          {"folded", no_argument, 0, 'f'},
                                          {"addresses", no_argument, 0, 'a'},
                                          {"svg", required_argument, 0, 'g'},
+                                         {"pprof", required_argument, 0, 'P'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     const char *path = "perf.data";
-    const char *svg = NULL;
+    const char *svg = NULL, *pprof = NULL;
     int top = 20, folded = 0, addresses = 0, opt;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "i:n:s:h", opts, NULL)) != -1) {
@@ -373,9 +428,10 @@ int cmd_report(int argc, char **argv) {
         case 'f': folded = 1; break;
         case 'a': addresses = 1; break;
         case 'g': svg = optarg; break;
+        case 'P': pprof = optarg; break;
         case 'h':
             printf("usage: kperf report [-i FILE] [-n TOP] [--sort self|total] [--folded] "
-                   "[--svg FILE] [--addresses]\n");
+                   "[--svg FILE] [--addresses] [--pprof FILE]\n");
             return 0;
         default: return 2;
         }
@@ -389,7 +445,13 @@ int cmd_report(int argc, char **argv) {
         kperf_symbolizer_open(&r.sym, &(kperf_symbolizer_desc){.mode = KPERF_SYMBOL_DELAYED,
                                                                .include_kernel = true});
     int rc = kperf_perfdata_read(path, rep_record, &r, &ev);
+    if (rc == -KPERF_ECORRUPT && ev.records) { /* a killed writer or a full disk: show the rest */
+        fprintf(stderr, "kperf report: warning: %s; reporting the %llu records before it\n",
+                kperf_errmsg(), (unsigned long long)ev.records);
+        rc = 0;
+    }
     if (rc >= 0 && rep_index_maps(&r) < 0) rc = -1;
+    if (rc >= 0 && pprof) rc = rep_pprof(&r, path, pprof);
     if (rc >= 0 && svg) { /* folded stacks, drawn by kperf_flamegraph_write() */
         char tmp[4096];
         snprintf(tmp, sizeof tmp, "%s.folded", svg);

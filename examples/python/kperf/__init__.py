@@ -8,8 +8,8 @@ library, plus a Pythonic layer (KperfError, context managers, iterators, profile
         print(data.evt, data.pid, data.count)
     kperf.close(pd)
 
-Pure standard library + ctypes: the shared library build/python/libkperf.so is built from
-the headers by `make python`; nothing is compiled at import time.
+Pure standard library + ctypes: it loads build/libkperf.so, the libkperf drop-in library
+that `make` (and `make python`) builds from libkperf/; nothing is compiled at import time.
 """
 from .pmu import *  # noqa: F401,F403  (libkperf's names)
 from .pmu import __all__ as _pmu_all

@@ -1,7 +1,8 @@
-"""ctypes bindings of libkperf.so: the C structs of kperf.h's >>libkperf section.
+"""ctypes bindings of libkperf.so: the C structs of the libkperf drop-in (libkperf/pmu.h).
 
 Only the standard library is used; nothing is compiled at import time. The shared library
-is built from the headers by `make python` (build/python/libkperf.so).
+is the one `make` builds from the headers (build/libkperf.so), the same one a libkperf C
+program links with -lkperf.
 """
 import ctypes
 import os
@@ -16,14 +17,14 @@ def _candidates():
     if env:
         yield env
     here = os.path.dirname(os.path.abspath(__file__))
-    # build/python/kperf/ (installed by `make python`) -> build/python/libkperf.so
-    yield os.path.join(os.path.dirname(here), "libkperf.so")
-    # examples/python/kperf/ in a source tree -> build/python/libkperf.so
+    # BUILD/python/kperf/ (copied by `make python`) -> BUILD/libkperf.so
+    yield os.path.join(os.path.dirname(os.path.dirname(here)), "libkperf.so")
+    # examples/python/kperf/ in a source tree -> build/libkperf.so
     root = os.path.dirname(os.path.dirname(os.path.dirname(here)))
     build = os.environ.get("KPERF_BUILD", "build")
-    yield os.path.join(root, build, "python", "libkperf.so")
-    yield os.path.join(root, "build", "python", "libkperf.so")
-    yield "libkperf.so"  # the dynamic loader's search path
+    yield os.path.join(root, build, "libkperf.so")
+    yield os.path.join(root, "build", "libkperf.so")
+    yield "libkperf.so"  # the dynamic loader's search path (e.g. after make install)
 
 
 def _load():

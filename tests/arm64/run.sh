@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# make test-arm64: runs kperf on arm64 with a real (emulated) PMU.
+# Cross-builds the tool and the tests statically, packs them with busybox into an initramfs,
+# boots the Debian arm64 kernel in QEMU (-icount shift=0: instruction counts are exact and
+# repeatable) and counts the ok/FAIL/SKIP lines the guest prints, like tests/run.sh.
+# usage: tests/arm64/run.sh [DIR]   (DIR default build/arm64; appends "passed failed skipped"
+# to DIR/totals). A guest that does not come up is a failure, never a skip.
+set -u
+A=${1:-build/arm64}
+X=$A/x                      # cross build tree (same layout as build/: kperf, tests/, progs/)
+mkdir -p "$A"
+rm -f "$A/totals"
+fail_all() {   # fail_all NAME WHY: one FAIL line, totals, exit 1
+    echo "FAIL - $1: $2"
+    echo "0 1 0" >"$A/totals"
+    echo "arm64: 0 passed, 1 failed, 0 skipped"
+    exit 1
+}
+bash tests/setup.sh arm64 "$A" || fail_all arm64_setup "tests/setup.sh arm64 failed"
+
+CROSS=aarch64-linux-gnu-
+XLIBS="-static -lelf -ldw -lelf -lz -lzstd -llzma -lbz2 -lpthread -ldl -lm"
+# The unit tests that run in the guest too (no x86, no host tools); the hardware tests of
+# tests/arm64/ are added below.
+UNIT_TESTS="test_errors test_ringbuf test_syscalls test_region"
+# KPERF_ARM64_ONLY="name ..." runs only those programs (quick iterations while editing).
+if [ -n "${KPERF_ARM64_ONLY:-}" ]; then
+    keep=""
+    for t in $UNIT_TESTS; do case " $KPERF_ARM64_ONLY " in *" $t "*) keep="$keep $t" ;; esac; done
+    UNIT_TESTS=$keep
+fi
+targets="$X/kperf"
+for t in $UNIT_TESTS; do targets="$targets $X/tests/$t"; done
+echo "arm64: cross-building $(echo $targets | wc -w) programs"
+make --no-print-directory -j2 B="$X" CC=${CROSS}gcc CXX=${CROSS}g++ LIBS="$XLIBS" \
+    $targets >"$A/build.log" 2>&1 || { tail -30 "$A/build.log"; fail_all arm64_build "cross build failed, see $A/build.log"; }
+hw=()
+for src in tests/arm64/test_*.c; do
+    [ -e "$src" ] || continue
+    n=$(basename "$src" .c)
+    if [ -n "${KPERF_ARM64_ONLY:-}" ]; then case " $KPERF_ARM64_ONLY " in *" $n "*) ;; *) continue ;; esac; fi
+    if [ ! "$X/tests/$n" -nt "$src" ] || [ kperf.h -nt "$X/tests/$n" ]; then
+        mkdir -p "$X/tests"
+        ${CROSS}gcc -O2 -g -fno-omit-frame-pointer -std=gnu11 -Wall -Wextra -Werror -I. -Itests \
+            -o "$X/tests/$n" "$src" $XLIBS >>"$A/build.log" 2>&1 \
+            || { tail -30 "$A/build.log"; fail_all arm64_build "cross build of $src failed, see $A/build.log"; }
+    fi
+    hw+=("$n")
+done
+
+# initramfs: busybox, /init, the programs under /kperf/build (KPERF_BUILD in the guest).
+R=$A/initramfs
+rm -rf "$R"
+mkdir -p "$R/bin" "$R/kperf/build/tests" "$R/kperf/bin"
+cp "$A/root/bin/busybox" "$R/bin/busybox"
+cp tests/arm64/init "$R/init"
+cp "$X/kperf" "$R/kperf/build/kperf"
+ln -s ../build/kperf "$R/kperf/bin/kperf"
+[ -d tests/fixtures ] && mkdir -p "$R/kperf/tests" && cp -r tests/fixtures "$R/kperf/tests/"
+{
+    for n in "${hw[@]}"; do cp "$X/tests/$n" "$R/kperf/build/tests/"; echo "$n build/tests/$n"; done
+    for t in $UNIT_TESTS; do cp "$X/tests/$t" "$R/kperf/build/tests/"; echo "$t build/tests/$t"; done
+} >"$R/kperf/tests.list"
+(cd "$R" && find . | cpio -o -H newc --quiet | gzip -1) >"$A/initrd.gz" || fail_all arm64_initramfs "cpio failed"
+
+kernel=$(ls "$A"/root/boot/vmlinuz-* | head -1)
+echo "arm64: booting $(basename "$kernel") with $(du -h "$A/initrd.gz" | cut -f1) initramfs"
+log=$A/console.log
+timeout ${KPERF_ARM64_TIMEOUT:-540} qemu-system-aarch64 -M virt -cpu max,pauth=off -smp 1 -m 512 \
+    -icount shift=0 -nic none -nographic -no-reboot \
+    -kernel "$kernel" -initrd "$A/initrd.gz" -append "console=ttyAMA0 quiet panic=-1" \
+    </dev/null >"$log" 2>&1
+qrc=$?
+tr -d '\r' <"$log" >"$log.txt"
+grep -q '^KPERF-GUEST-UP' "$log.txt" || { tail -20 "$log.txt"; fail_all arm64_guest_boot "the guest did not reach /init (qemu exit $qrc), see $log"; }
+grep '^KPERF-GUEST-UP' "$log.txt"
+# Split the console log per program and count its lines as tests/run.sh does.
+awk -v A="$A" '
+    /^=== BEGIN / { name = $3; file = A "/logs/" name ".log"; printf "" > file; next }
+    /^=== END /   { sub("rc=", "", $4); print name, $4 > (A "/logs/rc.txt"); close(file); name = ""; next }
+    name != ""    { print > file }
+' <(mkdir -p "$A/logs"; rm -f "$A/logs/rc.txt"; cat "$log.txt")
+pass=0 fail=0 skip=0
+while read -r name rc; do
+    f=$A/logs/$name.log
+    p=$(grep -c '^ok - ' "$f"); fl=$(grep -c '^FAIL - ' "$f"); s=$(grep -c '^SKIP - ' "$f")
+    if [ "$rc" -ne 0 ] && [ "$fl" -eq 0 ]; then
+        echo "FAIL - $name: exited with status $rc without a FAIL line" >>"$f"; fl=$((fl + 1))
+    fi
+    pass=$((pass + p)); fail=$((fail + fl)); skip=$((skip + s))
+    printf '[arm64] %-32s %3d ok %3d failed %3d skipped\n' "$name" "$p" "$fl" "$s"
+    grep -E '^(FAIL|SKIP) - ' "$f" | sed 's/^/    /'
+    if [ "$fl" -ne 0 ]; then tail -n 20 "$f" | sed 's/^/    | /'; fi
+done <"$A/logs/rc.txt"
+ran=$(wc -l <"$A/logs/rc.txt")
+want=$(grep -c . "$R/kperf/tests.list")
+if ! grep -q '^KPERF-GUEST-DONE' "$log.txt" || [ "$ran" -ne "$want" ]; then
+    echo "FAIL - arm64_guest_done: the guest ran $ran of $want programs and did not finish (qemu exit $qrc), see $log"
+    tail -5 "$log.txt" | sed 's/^/    | /'
+    fail=$((fail + 1))
+fi
+echo "$pass $fail $skip" >"$A/totals"
+echo "arm64: $pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# kperf tool: the "wrong or lost data" defects of issue 13, each against an oracle:
+# tracepoint filters when counting (perf stat), names of exited and forked processes
+# (perf report on the same file), `record -o -` keeping the workload's stdout out of the
+# data, and record's exit status.
+B=${1:-build}
+K=$(cd "$B" && pwd)/kperf
+ok() { echo "ok - $1"; }
+fail() { echo "FAIL - $1: $2"; }
+skip() { echo "SKIP - $1: $2"; }
+check() { if [ "$2" = "$3" ]; then ok "$1"; else fail "$1" "got '$2', expected '$3'"; fi; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+csv_value() { awk -F, -v e="$2" '$3 == e { print $1 }' "$1"; }
+WR=syscalls:sys_enter_write
+have_tp=1
+[ -r /sys/kernel/tracing/events/syscalls/sys_enter_write/id ] || have_tp=0
+have_perf=1
+command -v perf >/dev/null || have_perf=0
+
+# --- tracepoint filters are applied when counting -------------------------------------
+# trace_getpid_write 0 300: 300 one-byte writes to /dev/null and nothing else
+P=$B/progs/trace_getpid_write
+if [ $have_tp = 0 ]; then
+    for t in stat_filter_counts stat_filter_like_perf stat_filter_rejected; do
+        skip $t "tracefs syscalls events not readable"; done
+else
+    $K stat -x, -e "$WR/fd==99/" -- $P 0 300 2>"$tmp/f0.csv"
+    $K stat -x, -e "$WR/count==1/" -- $P 0 300 2>"$tmp/f1.csv"
+    $K stat -x, -e "$WR" -- $P 0 300 2>"$tmp/f2.csv"
+    got="$(csv_value "$tmp/f0.csv" $WR) $(csv_value "$tmp/f1.csv" $WR) $(csv_value "$tmp/f2.csv" $WR)"
+    check stat_filter_counts "$got" "0 300 300"
+    if [ $have_perf = 1 ]; then
+        perf stat -x, -e $WR --filter 'fd==99' -- $P 0 300 2>"$tmp/p0.csv"
+        perf stat -x, -e $WR --filter 'count==1' -- $P 0 300 2>"$tmp/p1.csv"
+        pgot="$(csv_value "$tmp/p0.csv" $WR) $(csv_value "$tmp/p1.csv" $WR)"
+        check stat_filter_like_perf "$(echo "$got" | cut -d' ' -f1-2)" "$pgot"
+    else skip stat_filter_like_perf "perf not installed"; fi
+    msg=$($K stat -e "$WR/no_such_field==1/" -- $P 0 3 2>&1); rc=$?
+    if [ $rc = 1 ] && [[ $msg == *"rejected filter 'no_such_field==1' on $WR"* ]] \
+        && [[ $msg != *"Performance counter stats"* ]]; then ok stat_filter_rejected
+    else fail stat_filter_rejected "rc $rc: $msg"; fi
+fi
+
+# --- names of a process that has exited: record -o - | report -i - ----------------------
+# The report reads the MMAP2 records while sample_busy runs (0.5 s) and looks names up
+# after it has exited: the module must be opened by its recorded path then.
+S=$B/progs/sample_busy
+$K record -g -o - -- $S 0.5 2>/dev/null | $K report -i - >"$tmp/pipe.txt" 2>&1
+top=$(sed -n 3p "$tmp/pipe.txt" | awk '{print $4}')
+check report_pipe_names_exited "$top" sample_hot
+$K record -g --folded "$tmp/s.folded" -- $S 0.1 2>/dev/null
+n=$(grep -c '^sample_busy;.*main;sample_caller;sample_hot' "$tmp/s.folded")
+bad=$(grep -c 'sample_busy+0x' "$tmp/s.folded")
+if [ "$n" -ge 1 ] && [ "$bad" = 0 ]; then ok record_folded_names_exited
+else fail record_folded_names_exited "$n named stacks, $bad unnamed: $(head -3 "$tmp/s.folded")"; fi
+
+# --- fork and threads inherit maps and comm, as perf report has them -------------------
+F=$B/progs/fork_threads
+$K record -g -o "$tmp/ft.data" -- $F 0.2 2>/dev/null
+$K report -i "$tmp/ft.data" -n 100 >"$tmp/ft.txt"
+if [ $have_perf = 1 ]; then
+    # perf's self samples per symbol of the program and the vDSO against kperf's (libc's
+    # aliases are named differently by the two: __open_nocancel, __GI___open64_nocancel)
+    perf report -i "$tmp/ft.data" --stdio --no-children --sort dso,sym -n -g none 2>/dev/null \
+        | awk '$4 == "[.]" && ($3 == "fork_threads" || $3 == "[vdso]") { print $5, $2 }' \
+        | sort >"$tmp/p.rows"
+    awk 'NR > 2 && $3 > 0 { print $4, $3 }' "$tmp/ft.txt" | sort | join - <(cut -d' ' -f1 "$tmp/p.rows") >"$tmp/k.rows"
+    if [ -s "$tmp/p.rows" ] && cmp -s "$tmp/p.rows" "$tmp/k.rows"; then ok report_fork_like_perf
+    else fail report_fork_like_perf "$(diff "$tmp/p.rows" "$tmp/k.rows" | head -6 | tr '\n' '|')"; fi
+else skip report_fork_like_perf "perf not installed"; fi
+child=$(awk '$4 == "work_child" { print $2 }' "$tmp/ft.txt")
+if [ -n "$child" ] && [ "${child%%.*}" -ge 20 ]; then ok report_fork_child_named
+else fail report_fork_child_named "work_child total '$child': $(head -5 "$tmp/ft.txt" | tr '\n' '|')"; fi
+$K report -i "$tmp/ft.data" --folded >"$tmp/ft.folded"
+a=$(grep -c '^fork_threads;__libc_start_call_main;main;work_child;burn' "$tmp/ft.folded")
+b=$(grep -c '^fork_threads;start_thread;work_thread;burn' "$tmp/ft.folded")
+c=$(grep -vc '^fork_threads;' "$tmp/ft.folded")
+if [ "$a" -ge 1 ] && [ "$b" -ge 1 ] && [ "$c" = 0 ]; then ok report_folded_process_root
+else fail report_folded_process_root "child $a, thread $b, rootless $c: $(grep -v '^fork_threads;' "$tmp/ft.folded" | head -2)"; fi
+
+# --- record -o -: the workload's stdout goes to stderr, the data stays clean ------------
+$K record -o - -- sh -c 'echo MARK$((40+2))' >"$tmp/o.data" 2>"$tmp/o.err"
+rc=$?
+if [ $rc = 0 ] && ! grep -q MARK42 "$tmp/o.data" && grep -q MARK42 "$tmp/o.err" \
+    && $K report -i - <"$tmp/o.data" >/dev/null 2>&1; then ok record_stdout_pipe_clean
+else fail record_stdout_pipe_clean "rc $rc; in data: $(grep -c MARK42 "$tmp/o.data"), in stderr: $(grep -c MARK42 "$tmp/o.err")"; fi
+
+# --- record's exit status is the command's; a missing command leaves no file -----------
+$K record -o "$tmp/x.data" -- sh -c 'exit 3' 2>/dev/null
+check record_exit_status $? 3
+msg=$(cd "$tmp" && $K record -- /no/such/program 2>&1); rc=$?
+n=$(grep -c "cannot run '/no/such/program': No such file or directory" <<<"$msg")
+if [ $rc = 127 ] && [ "$n" = 1 ] && [ ! -e "$tmp/perf.data" ]; then ok record_missing_command
+else fail record_missing_command "rc $rc, message x$n, file: $(ls "$tmp")"; fi
+
+# --- the option layer, the same on every command it carries ---------------------------
+for c in stat trace syscalls; do
+    h=$($K $c --help 2>&1); rc=$?
+    h2=$($K help $c 2>&1)
+    if [ $rc = 0 ] && [[ $h == "usage: kperf $c "* ]] && [ "$h" = "$h2" ] \
+        && [[ $h == *"-p, --pid PIDS"* ]] && [[ $h == *"-C, --cpu CPUS"* ]]; then ok "cli_help_$c"
+    else fail "cli_help_$c" "rc $rc: $(head -2 <<<"$h")"; fi
+    msg=$($K $c -p 2>&1); rc=$?
+    check "cli_missing_arg_$c" "$rc:$msg" "2:kperf $c: option -p/--pid needs a value (PIDS); see 'kperf $c --help'"
+    msg=$($K $c --all-cpsu 2>&1); rc=$?
+    check "cli_suggest_option_$c" "$rc:$msg" "2:kperf $c: unknown option '--all-cpsu' (did you mean --all-cpus?); see 'kperf $c --help'"
+    msg=$($K $c -e x -C 1-x -- true 2>&1); rc=$?
+    [[ $rc = 2 && $msg == "kperf $c: bad CPU list '1-x'"* ]] && ok "cli_bad_cpus_$c" || fail "cli_bad_cpus_$c" "rc $rc: $msg"
+done
+msg=$($K staat 2>&1); rc=$?
+[[ $rc = 2 && $msg == "kperf: unknown command 'staat' (did you mean 'stat'?)"* ]] && ok cli_suggest_command || fail cli_suggest_command "rc $rc: $msg"
+
+# --- stat parity with perf ------------------------------------------------------------
+G=syscalls:sys_enter_getpid
+C=$B/progs/count_getpid
+if [ $have_tp = 1 ]; then
+    $K stat -r 3 -x, -e $G -- $C 200 2>"$tmp/r.csv"
+    check stat_repeat_mean "$(awk -F, '$3 == "'$G'" {print $1, $4}' "$tmp/r.csv")" "200 0.00%"
+    $K stat --per-thread -x, -e $G -- $C 150 2 2>"$tmp/pt.csv"
+    rows=$(awk -F, '$2 == 150 && $1 ~ /^count_getpid-[0-9]+$/' "$tmp/pt.csv" | wc -l)
+    check stat_per_thread_rows "$rows $(wc -l <"$tmp/pt.csv")" "3 3"
+    $K stat -p $$ -e $G -d 0.2 2>"$tmp/hp.txt"
+    grep -q "Performance counter stats for process id '$$':" "$tmp/hp.txt" && ok stat_header_pid || fail stat_header_pid "$(head -3 "$tmp/hp.txt")"
+else
+    for t in stat_repeat_mean stat_per_thread_rows stat_header_pid; do skip $t "tracefs syscalls events not readable"; done
+fi
+msg=$($K stat -- /no/such/program 2>&1); rc=$?
+check stat_cannot_start "$rc:$msg" "127:kperf stat: cannot run '/no/such/program': No such file or directory"
+$K stat -x, -e task-clock -- $C 100 2>"$tmp/tc.csv"
+check stat_cpus_utilized "$(awk -F, '$3 == "task-clock" {print $7}' "$tmp/tc.csv")" "CPUs utilized"
