@@ -2147,15 +2147,21 @@ static bool kperf__sym_dsec_get(Elf *e, const char *name, kperf__sym_dsec *out) 
     return true;
 }
 
+/* KPERF_SYMBOLS_REFERENCE=1 in the environment selects the reference path the tests
+ * compare against: libdw's line decoder and no indexing ahead (each CU is indexed by the
+ * first lookup that needs it, on that thread). */
+static bool kperf__sym_reference(void) {
+    const char *ref = getenv("KPERF_SYMBOLS_REFERENCE");
+    return ref && ref[0] == '1';
+}
+
 /* Whether line programs are decoded here: a linked little-endian file whose .debug_line is
- * readable (KPERF_SYMBOLS_LIBDW=1 in the environment keeps libdw's decoder, the reference
- * the tests compare against). */
+ * readable. */
 static void kperf__sym_own_sections(kperf__sym_dso *d, Elf *de) {
-    const char *ref = getenv("KPERF_SYMBOLS_LIBDW");
     const unsigned char *id = (const unsigned char *)elf_getident(de, NULL);
     GElf_Ehdr eh;
     d->own_lines = false;
-    if ((ref && ref[0] == '1') || !id || id[EI_DATA] != ELFDATA2LSB || !gelf_getehdr(de, &eh) ||
+    if (kperf__sym_reference() || !id || id[EI_DATA] != ELFDATA2LSB || !gelf_getehdr(de, &eh) ||
         eh.e_type == ET_REL)
         return;
     d->own_lines = kperf__sym_dsec_get(de, ".debug_line", &d->dline);
@@ -4003,7 +4009,9 @@ static kperf__sym_dso *kperf__sym_pre_where(kperf__sym_proc *p, uint64_t addr, u
 KPERF_API int kperf_symbolizer_preload(kperf_symbolizer *s, pid_t pid, const uint64_t *addrs,
                                        size_t n) {
     if (!s || (n && !addrs)) return kperf__fail(EINVAL, "kperf_symbolizer_preload: NULL argument");
-    if (s->d.mode == KPERF_SYMBOL_NONE || s->d.mode == KPERF_SYMBOL_ELF || !n) return 0;
+    if (s->d.mode == KPERF_SYMBOL_NONE || s->d.mode == KPERF_SYMBOL_ELF || !n ||
+        kperf__sym_reference())
+        return 0;
     bool found;
     pthread_rwlock_rdlock(&s->maplock);
     ptrdiff_t pi = kperf__sym_proc_idx(s, pid, &found);
