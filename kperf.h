@@ -64,6 +64,13 @@
 #ifndef KPERF_H_INCLUDED
 #define KPERF_H_INCLUDED
 
+/* The implementation uses POSIX and GNU interfaces (pread, O_CLOEXEC, CLOCK_MONOTONIC, ...).
+ * Ask for them before the first system header when kperf.h is included first; when another
+ * header came first, the implementation half below catches up (see KPERF__LATE_GNU). */
+#if defined(KPERF_IMPLEMENTATION) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE 1
+#endif
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -1315,7 +1322,8 @@ typedef struct kperf_perfdata_events {
  *  @param events receives the events as their HEADER_ATTR and EVENT_DESC records are read;
  *  may be NULL.
  *  @return records delivered, fn's negative value, or -KPERF_ECORRUPT (the message gives
- *  the offset). Event names come from EVENT_DESC in pipe files only. */
+ *  the offset). Event names come from EVENT_DESC (the pipe record, or the seekable file's
+ *  feature section). */
 KPERF_API int kperf_perfdata_read(const char *path, kperf_record_fn fn, void *user,
                                   kperf_perfdata_events *events);
 // <<perfdata
@@ -1570,6 +1578,14 @@ KPERF_API void kperf_syscall_pairer_free(kperf_syscall_pairer *p);
  *  negative value @p fn returned. */
 KPERF_API int kperf_syscall_pairer_feed(kperf_syscall_pairer *p, const kperf_syscall_event *ev,
                                         kperf_syscall_fn fn, void *user);
+
+/** @brief Tells the pairer that records of @p cpu were lost (a PERF_RECORD_LOST in that
+ *  CPU's ring). An entry pending from that CPU may have lost its exit; left alone it would pair
+ *  with the thread's next exit of the same syscall, far later, and poison the latency
+ *  statistics. Such entries are dropped and counted as unfinished.
+ *  @param cpu the CPU whose records were lost; negative for every CPU (a per-thread ring).
+ *  @return the number of entries dropped. */
+KPERF_API size_t kperf_syscall_pairer_lost(kperf_syscall_pairer *p, int32_t cpu);
 
 /** @brief Names syscall number @p nr (learned from a per-syscall event, or given).
  *  @return 0, -EINVAL for a negative nr, -ENOMEM. */
@@ -2066,6 +2082,25 @@ KPERF_API void kperf_task_close(kperf_task *t);
 #ifndef KPERF_IMPL_INCLUDED
 #define KPERF_IMPL_INCLUDED
 
+/* A system header was included before kperf.h without _GNU_SOURCE, so glibc has fixed its
+ * feature set already. Under -std=gnu* that set is POSIX 2008 plus the BSD/SVID extensions,
+ * which is all the implementation needs. Under strict ISO C
+ * (-std=c99, -std=c11) POSIX itself is off: the feature set is evaluated again with
+ * _GNU_SOURCE, which works as long as only ISO C headers came first (their POSIX parts are
+ * declared below); after a POSIX header (<unistd.h>, <fcntl.h>, ...) it cannot. */
+#if defined(__GLIBC__) && !defined(__cplusplus) && !defined(__USE_XOPEN2K8)
+#if defined(_UNISTD_H) || defined(_FCNTL_H) || defined(_SYS_STAT_H) || defined(_SYS_MMAN_H) || \
+    defined(_PTHREAD_H) || defined(_SIGNAL_H) || defined(_DIRENT_H)
+#error "kperf: under strict ISO C (-std=c99/c11) the file that defines KPERF_IMPLEMENTATION must include kperf.h before any POSIX header, or #define _GNU_SOURCE at its top, or be compiled with -std=gnu99/gnu11"
+#endif
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1
+#endif
+#undef _FEATURES_H
+#include <features.h>
+#define KPERF__LATE_POSIX 1
+#endif
+
 #if defined(KPERF_MALLOC) && defined(KPERF_REALLOC) && defined(KPERF_FREE)
 // all three hooks given
 #elif !defined(KPERF_MALLOC) && !defined(KPERF_REALLOC) && !defined(KPERF_FREE)
@@ -2081,9 +2116,6 @@ KPERF_API void kperf_task_close(kperf_task *t);
 #define KPERF_ASSERT(x) assert(x)
 #endif
 
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1
-#endif
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -2107,6 +2139,30 @@ KPERF_API void kperf_task_close(kperf_task *t);
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef KPERF__LATE_POSIX
+#include <strings.h>
+/* POSIX parts of ISO C headers (<stdio.h>, <string.h>, <stdlib.h>, <time.h>) that may have
+ * come before kperf.h: the same prototypes as glibc's, so a second declaration is harmless. */
+FILE *fdopen(int fd, const char *mode);
+ssize_t getline(char **line, size_t *cap, FILE *f);
+size_t strnlen(const char *s, size_t max);
+char *strtok_r(char *s, const char *delim, char **save);
+char *strdup(const char *s);
+char *strndup(const char *s, size_t n);
+int fileno(FILE *f);
+char *realpath(const char *path, char *resolved);
+int clock_gettime(clockid_t clk, struct timespec *ts);
+int nanosleep(const struct timespec *req, struct timespec *rem);
+#ifndef CLOCK_REALTIME
+#define CLOCK_REALTIME 0
+#define CLOCK_MONOTONIC 1
+#define CLOCK_PROCESS_CPUTIME_ID 2
+#define CLOCK_THREAD_CPUTIME_ID 3
+#define CLOCK_MONOTONIC_RAW 4
+#define CLOCK_BOOTTIME 7
+#define CLOCK_TAI 11
+#endif
+#endif
 
 /* Private helpers are static and may go unused in a given configuration. */
 #if defined(__GNUC__)
@@ -4780,9 +4836,9 @@ static int kperf__plan_group(kperf__plan *p, const kperf_counter_desc *d, size_t
     bool uncore = false;
     size_t ngc = kperf__group_cpus(lead, p->pmus, cpus, ncpus, &uncore, gc);
     int rc = 0;
-    if (lead->cpus && lead->ncpus && !uncore && ncpus && !ngc) goto done; /* hybrid: none */
     kperf__targets own = {0, 0, 0};
     const kperf__targets *use = tg;
+    if (lead->cpus && lead->ncpus && !uncore && ncpus && !ngc) goto done; /* hybrid: none */
     if (uncore || (lead->cpus && lead->ncpus && ncpus)) {
         for (size_t c = 0; rc == 0 && c < ngc; c++)
             rc = kperf__targets_add(&own, -1, -1, -1, gc[c]);
@@ -4815,6 +4871,7 @@ static int kperf__counter_plan(kperf__plan **out, const kperf_counter_desc *d,
     kperf__targets tg = {0, 0, 0};
     int *cpus = NULL, rc = 0;
     size_t ncpus = 0;
+    bool split;
     *out = NULL;
     if (!p) return kperf__fail(ENOMEM, "out of memory");
     p->user_access = user_access;
@@ -4825,7 +4882,7 @@ static int kperf__counter_plan(kperf__plan **out, const kperf_counter_desc *d,
         goto fail;
     /* The kernel maps no ring of an inherited per-task fd with cpu -1: the per-thread split
      * opens each thread's group once per online CPU, each with its own small ring. */
-    bool split = d->per_thread && !d->ncpus && !d->all_cpus;
+    split = d->per_thread && !d->ncpus && !d->all_cpus;
     if (d->all_cpus || split) {
         rc = kperf__count_online(kperf_pmus_root(p->pmus), &cpus);
         if (rc < 0) goto fail;
@@ -5027,12 +5084,12 @@ static int kperf__counter_open_as(kperf_counter **out, const kperf_counter_desc 
                                   bool user_access) {
     kperf_counter *c = (kperf_counter *)kperf__calloc(1, sizeof *c);
     if (!c) return kperf__fail(ENOMEM, "out of memory");
+    size_t maxg = 1;
     int rc = kperf__counter_plan(&c->plan, desc, user_access);
     if (rc < 0) goto fail;
     c->nfds = c->plan->pub.nentries;
     c->per_thread = desc->per_thread;
     if ((rc = kperf__counter_alloc(c)) < 0) goto fail;
-    size_t maxg = 1;
     for (size_t i = 0; i < c->nfds; i++) {
         if ((rc = kperf__counter_open_fd(c, i)) < 0) goto fail;
         size_t n = i - (size_t)c->plan->pub.entries[i].leader + 1;
@@ -5507,10 +5564,10 @@ static int kperf__region_calibrate(kperf_region *r) {
     uint64_t t0 = kperf__now_ns();
     for (int i = 0; rc == 0 && i < ROUNDS; i++)
         if ((rc = kperf_region_start(r)) == 0) rc = kperf_region_stop(r);
-    r->bracket_ns = (double)(kperf__now_ns() - t0) / ROUNDS;
+    r->bracket_ns = (double)(kperf__now_ns() - t0) / (double)ROUNDS;
     kperf_counts n;
     if (rc == 0) rc = kperf_region_read(r, &n);
-    for (size_t i = 0; rc == 0 && i < r->n; i++) r->overhead[i] = n.events[i].v.value / ROUNDS;
+    for (size_t i = 0; rc == 0 && i < r->n; i++) r->overhead[i] = n.events[i].v.value / (double)ROUNDS;
     kperf_region_reset(r);
     return rc;
 }
@@ -5566,10 +5623,12 @@ KPERF_API int kperf_region_open(kperf_region **out, const kperf_region_desc *des
         rc = kperf__fail(ENOMEM, "out of memory");
         goto fail;
     }
-    uint64_t *w = r->s_raw;
-    r->s_ena = w + r->n, r->s_run = w + 2 * r->n, r->e_raw = w + 3 * r->n;
+    {
+        uint64_t *w = r->s_raw;
+        r->s_ena = w + r->n, r->s_run = w + 2 * r->n, r->e_raw = w + 3 * r->n;
     r->e_ena = w + 4 * r->n, r->e_run = w + 5 * r->n, r->a_raw = w + 6 * r->n;
-    r->a_ena = w + 7 * r->n, r->a_run = w + 8 * r->n;
+        r->a_ena = w + 7 * r->n, r->a_run = w + 8 * r->n;
+    }
     r->prev = r->overhead + r->n;
     for (size_t i = 0; i < r->n; i++) r->counts[i] = r->c->counts[i];
     kperf__region_map(r, desc->no_rdpmc);
@@ -7047,7 +7106,7 @@ static void kperf__pd_add(kperf__pdrec *r, const void *p, size_t n) {
 static void kperf__pd_u32(kperf__pdrec *r, uint32_t v) { kperf__pd_add(r, &v, 4); }
 static void kperf__pd_u64(kperf__pdrec *r, uint64_t v) { kperf__pd_add(r, &v, 8); }
 static void kperf__pd_pad(kperf__pdrec *r, size_t align) {
-    static const unsigned char z[64];
+    static const unsigned char z[64] = {0};
     size_t n = (align - r->n % align) % align;
     kperf__pd_add(r, z, n);
 }
@@ -7062,7 +7121,7 @@ static void kperf__pd_fstr(kperf__pdrec *r, const char *s) {
     kperf__pd_u32(r, len);
     size_t start = r->n;
     kperf__pd_add(r, s, strlen(s) + 1);
-    static const unsigned char z[64];
+    static const unsigned char z[64] = {0};
     kperf__pd_add(r, z, len - (r->n - start));
 }
 
@@ -7499,7 +7558,7 @@ static int kperf__pd_tracing_blob(kperf_perfdata *w, const char *root, kperf__pd
 /* The TRACING_DATA record and the blob after it (nothing when the blob is empty). */
 static void kperf__pd_tracing_data(kperf_perfdata *w, const kperf__pdblob *x) {
     if (x->n) {
-        static const unsigned char z[8];
+        static const unsigned char z[8] = {0};
         size_t pad = (8 - x->n % 8) % 8;
         struct {
             struct perf_event_header h;
@@ -7846,6 +7905,21 @@ static int kperf__pdin_loop(FILE *f, const char *path, kperf_record_fn fn, void 
     }
 }
 
+/* Event names of a seekable file: its EVENT_DESC feature section. The sections follow the
+ * data, one {offset, size} per feature bit set in the header's bitmap (h[9] holds bits
+ * 0..63), in bit order. A missing or damaged section leaves the names empty. */
+static void kperf__pdin_file_names(FILE *f, const uint64_t *h, unsigned char *b,
+                                   kperf_perfdata_events *events) {
+    uint64_t bits = h[9], sec[2];
+    if (!events || !(bits & (1ull << KPERF__PD_FEAT_EVENT_DESC))) return;
+    unsigned idx = (unsigned)__builtin_popcountll(bits & ((1ull << KPERF__PD_FEAT_EVENT_DESC) - 1));
+    if (h[5] + h[6] < h[5] || fseek(f, (long)(h[5] + h[6] + idx * 16ull), SEEK_SET) ||
+        fread(sec, 8, 2, f) != 2 || sec[1] > 65536 - 16 || fseek(f, (long)sec[0], SEEK_SET) ||
+        fread(b + 16, 1, sec[1], f) != sec[1])
+        return;
+    kperf__pdin_event_desc(b, 16 + (size_t)sec[1], events); /* as the pipe record's body */
+}
+
 /* The seekable layout `perf record` writes by default: a 104-byte header whose attrs section
  * holds {attr, ids section} entries, then the data section of records. */
 static int kperf__pdin_file(FILE *f, const char *path, kperf_record_fn fn, void *user,
@@ -7874,6 +7948,7 @@ static int kperf__pdin_file(FILE *f, const char *path, kperf_record_fn fn, void 
         if (kperf__pdin_attr(in, b, 8 + attr_size + (size_t)sec[1], events) < 0)
             return kperf__fail(KPERF_ECORRUPT, "%s: bad attr %llu", path, (unsigned long long)i);
     }
+    kperf__pdin_file_names(f, h, b, events);
     if (fseek(f, (long)h[5], SEEK_SET))
         return kperf__fail(KPERF_ECORRUPT, "%s: data section out of range", path);
     return kperf__pdin_loop(f, path, fn, user, events, in, buf, h[5], h[5] + h[6]);
@@ -9072,6 +9147,19 @@ KPERF_API int kperf_syscall_pairer_feed(kperf_syscall_pairer *p, const kperf_sys
     return kperf__sc_enter(p, t, &h, fn, user);
 }
 
+KPERF_API size_t kperf_syscall_pairer_lost(kperf_syscall_pairer *p, int32_t cpu) {
+    size_t n = 0;
+    for (size_t i = 0; p && i < p->capthr; i++) {
+        kperf__sc_thread *t = &p->thr[i];
+        if (!t->tid || !t->pending.valid || (cpu >= 0 && t->pending.cpu != cpu)) continue;
+        p->stats[kperf__sc_final(p, t->pending.stat)].s.unfinished++;
+        t->pending.valid = false;
+        p->c.pending--;
+        n++;
+    }
+    return n;
+}
+
 KPERF_API void kperf_syscall_pairer_counts(const kperf_syscall_pairer *p,
                                            kperf_syscall_counts *out) {
     if (!out) return;
@@ -9482,6 +9570,10 @@ KPERF__PRIV int kperf__sc_on_data(const kperf_record *rec, void *user) {
     kperf_syscalls *s = (kperf_syscalls *)user;
     if (rec->type == KPERF_RECORD_COMM) {
         kperf_syscall_pairer_comm(s->p, (int32_t)rec->comm.tid, rec->comm.comm);
+        return 0;
+    }
+    if (rec->type == KPERF_RECORD_LOST) { /* the exits of that CPU's pending entries may be gone */
+        kperf_syscall_pairer_lost(s->p, rec->cpu > (uint32_t)INT32_MAX ? -1 : (int32_t)rec->cpu);
         return 0;
     }
     if (rec->type != KPERF_RECORD_SAMPLE || !rec->sample.raw) return 0;

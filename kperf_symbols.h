@@ -66,9 +66,21 @@ typedef struct kperf_symbolizer_desc {
                                     a map owned by root or by the process's user is read (any
                                     local user can write /tmp). The environment variable
                                     KPERF_PERF_MAP_ANY_OWNER=1 sets it too */
+<<<<<<< HEAD
     int threads;               /**< threads kperf_symbolizer_preload() indexes compile units
                                     on; 0 = the online CPUs (at most 8), 1 = the caller's
                                     only */
+=======
+    bool no_debuginfod;        /**< never ask debuginfod servers; default: when a module has
+                                    no local debug info and `DEBUGINFOD_URLS` is set, its
+                                    build-id is fetched through libdebuginfod (elfutils'
+                                    client, libdebuginfod.so.1 found at run time; files are
+                                    cached in its cache, `DEBUGINFOD_CACHE_PATH`) */
+    uint32_t debuginfod_timeout_ms; /**< longest wait for one fetch; 0 = 10000. When a
+                                    server cannot be reached (or the wait runs out) one
+                                    KPERF_LOG_WARN message is logged and the symbolizer asks
+                                    no more */
+>>>>>>> main
 } kperf_symbolizer_desc;
 
 /** One mapping of a file into a process, as /proc/PID/maps or a PERF_RECORD_MMAP2 gives it. */
@@ -641,14 +653,16 @@ typedef struct kperf__sym_map {
     kperf__sym_dso *dso;
 } kperf__sym_map;
 
+struct kperf__sym_tent { uint64_t lo, hi; const char *name, *module; };
+struct kperf__sym_tline { uint64_t addr; const char *file; uint32_t line; };
 typedef struct kperf__sym_tab { /* kallsyms, perf maps: sorted, no sizes or own sizes */
-    struct kperf__sym_tent { uint64_t lo, hi; const char *name, *module; } *e;
+    struct kperf__sym_tent *e;
     size_t n;
     char *pool;
     char **dem;
     int state; /* 1 ready, < 0 error */
     char *err;
-    struct kperf__sym_tline { uint64_t addr; const char *file; uint32_t line; } *lines;
+    struct kperf__sym_tline *lines;
     size_t nlines; /* jitdump debug info: sorted by addr */
 } kperf__sym_tab;
 
@@ -676,6 +690,7 @@ struct kperf_symbolizer {
     size_t nprocs, capprocs;
     kperf__sym_tab *kernel;  /* published with release */
     bool kernel_tried;
+    int dinfod;              /* debuginfod: 0 not tried, 1 reachable, -1 off (under mu) */
     struct kperf__unw *unw;  /* DWARF unwinding sessions (see "unwinding"), lazily made */
 };
 
@@ -1207,6 +1222,7 @@ static int kperf__sym_pmap_put(kperf__sym_pmap *m, const void *k, uint32_t v) {
     return 0;
 }
 
+struct kperf__sym_range { uint64_t lo, hi; uint32_t scope, depth; };
 typedef struct kperf__sym_cubuild {
     kperf__sym_cu *cu;
     kperf__sym_pmap fmap;
@@ -1216,7 +1232,7 @@ typedef struct kperf__sym_cubuild {
     kperf__sym_seg *segs; /* non-overlapping scope segments */
     size_t nsegs, capsegs;
     size_t capfiles, caprows, capscopes, capowned;
-    struct kperf__sym_range { uint64_t lo, hi; uint32_t scope, depth; } *ranges;
+    struct kperf__sym_range *ranges;
     size_t nranges, capranges;
     struct kperf__dw_ltab *lt; /* the line table decoded here, if any */
     bool own;                  /* lines decoded here (lt NULL: the CU has none) */
@@ -2101,6 +2117,119 @@ static bool kperf__sym_try_debug(kperf__sym_dso *d, const char *path, bool check
     return true;
 }
 
+// ---- debuginfod ------------------------------------------------------------------------
+/* libdebuginfod (elfutils' client) loaded at run time, so that kperf needs it neither to
+ * build nor to link. Its functions, as debuginfod.h declares them. */
+typedef struct kperf__dinfod_api {
+    void *(*begin)(void);
+    int (*find)(void *client, const unsigned char *id, int len, char **path);
+    void (*progress)(void *client, int (*fn)(void *client, long a, long b));
+    void (*set_user)(void *client, void *data);
+    void *(*get_user)(void *client);
+    void (*end)(void *client);
+} kperf__dinfod_api;
+
+static const kperf__dinfod_api *kperf__dinfod_api_get(void) {
+    static kperf__dinfod_api api;
+    static int state; /* 0 not tried, 1 loaded, -1 missing */
+    int st = __atomic_load_n(&state, __ATOMIC_ACQUIRE);
+    if (st) return st > 0 ? &api : NULL;
+    void *h = dlopen("libdebuginfod.so.1", RTLD_LAZY | RTLD_LOCAL); /* kept loaded */
+    const char *names[6] = {"debuginfod_begin", "debuginfod_find_debuginfo",
+                            "debuginfod_set_progressfn", "debuginfod_set_user_data",
+                            "debuginfod_get_user_data", "debuginfod_end"};
+    void *f[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
+    bool ok = h != NULL;
+    for (int i = 0; ok && i < 6; i++) ok = (f[i] = dlsym(h, names[i])) != NULL;
+    if (ok) {
+        memcpy(&api.begin, &f[0], sizeof f[0]);
+        memcpy(&api.find, &f[1], sizeof f[1]);
+        memcpy(&api.progress, &f[2], sizeof f[2]);
+        memcpy(&api.set_user, &f[3], sizeof f[3]);
+        memcpy(&api.get_user, &f[4], sizeof f[4]);
+        memcpy(&api.end, &f[5], sizeof f[5]);
+    }
+    __atomic_store_n(&state, ok ? 1 : -1, __ATOMIC_RELEASE);
+    return ok ? &api : NULL;
+}
+
+typedef struct kperf__dinfod_wait {
+    const kperf__dinfod_api *api;
+    struct timespec deadline;
+    bool expired;
+} kperf__dinfod_wait;
+
+/* libdebuginfod calls this while it waits (about every second even with no data): a
+ * non-zero return cancels the fetch. */
+static int kperf__dinfod_progress(void *client, long a, long b) {
+    (void)a, (void)b;
+    kperf__dinfod_wait *w = NULL;
+    const kperf__dinfod_api *api = kperf__dinfod_api_get();
+    if (api) w = (kperf__dinfod_wait *)api->get_user(client);
+    if (!w) return 0;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (now.tv_sec > w->deadline.tv_sec ||
+        (now.tv_sec == w->deadline.tv_sec && now.tv_nsec >= w->deadline.tv_nsec))
+        w->expired = true;
+    return w->expired;
+}
+
+/* Logs one warning through kperf_set_log()'s callback (KPERF_LOG_WARN). */
+static void kperf__sym_warn(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+static void kperf__sym_warn(const char *fmt, ...) {
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (kperf__log_fn) kperf__log_fn(KPERF_LOG_WARN, msg, kperf__log_user);
+}
+
+/* Fetches d's debug info by build-id from the DEBUGINFOD_URLS servers into libdebuginfod's
+ * cache and uses it. A server that cannot be reached (anything but "not found") turns
+ * debuginfod off for this symbolizer, with one warning. Called under s->mu. */
+static void kperf__sym_debuginfod(kperf_symbolizer *s, kperf__sym_dso *d) {
+    const char *urls = getenv("DEBUGINFOD_URLS");
+    if (s->d.no_debuginfod || s->dinfod < 0 || d->nbuild_id < 2 || !urls || !*urls) return;
+    const kperf__dinfod_api *api = kperf__dinfod_api_get();
+    if (!api) {
+        s->dinfod = -1;
+        kperf__sym_warn("debuginfod: DEBUGINFOD_URLS is set but libdebuginfod.so.1 cannot be "
+                        "loaded (install libdebuginfod1); debug info is not fetched");
+        return;
+    }
+    void *c = api->begin();
+    if (!c) return;
+    uint32_t ms = s->d.debuginfod_timeout_ms ? s->d.debuginfod_timeout_ms : 10000;
+    kperf__dinfod_wait w;
+    memset(&w, 0, sizeof w);
+    w.api = api;
+    clock_gettime(CLOCK_MONOTONIC, &w.deadline);
+    w.deadline.tv_sec += (time_t)(ms / 1000);
+    w.deadline.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (w.deadline.tv_nsec >= 1000000000L) w.deadline.tv_sec++, w.deadline.tv_nsec -= 1000000000L;
+    api->set_user(c, &w);
+    api->progress(c, kperf__dinfod_progress);
+    char *path = NULL;
+    int fd = api->find(c, d->build_id, (int)d->nbuild_id, &path);
+    api->end(c);
+    if (fd >= 0) {
+        close(fd);
+        s->dinfod = 1;
+        if (path) kperf__sym_try_debug(d, path, false, 0);
+    } else if (fd != -ENOENT || w.expired) { /* not a miss: the server is not answering */
+        s->dinfod = -1;
+        kperf__sym_warn("debuginfod: cannot fetch debug info from %s: %s; not asking again",
+                        urls, w.expired ? "no answer in time" : strerror(-fd));
+    }
+    free(path);
+}
+
 /* Separate debug info: build-id path, then .gnu_debuglink (same dir, .debug/, debug_dir). */
 static void kperf__sym_find_debug(kperf_symbolizer *s, kperf__sym_dso *d) {
     char p[PATH_MAX];
@@ -2113,7 +2242,10 @@ static void kperf__sym_find_debug(kperf_symbolizer *s, kperf__sym_dso *d) {
     }
     GElf_Word crc = 0;
     const char *link = d->elf ? dwelf_elf_gnu_debuglink(d->elf, &crc) : NULL;
-    if (!link || !link[0] || strchr(link, '/') || !d->open_path) return;
+    if (!link || !link[0] || strchr(link, '/') || !d->open_path) {
+        kperf__sym_debuginfod(s, d);
+        return;
+    }
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s", d->open_path);
     char *slash = strrchr(dir, '/');
@@ -2129,9 +2261,11 @@ static void kperf__sym_find_debug(kperf_symbolizer *s, kperf__sym_dso *d) {
     slash = strrchr(pdir, '/');
     if (slash) {
         slash[0] = 0;
-        if (kperf__sym_path(p, sizeof p, "%s%s/%s", s->debug_dir, pdir, link))
-            kperf__sym_try_debug(d, p, true, crc);
+        if (kperf__sym_path(p, sizeof p, "%s%s/%s", s->debug_dir, pdir, link) &&
+            kperf__sym_try_debug(d, p, true, crc))
+            return;
     }
+    kperf__sym_debuginfod(s, d);
 }
 
 /* The bytes of one DWARF section of e, as libdw left it (inflated); false when absent or
@@ -3099,10 +3233,10 @@ static int kperf__sym_jit_frames(kperf_symbolizer *s, kperf__sym_proc *p, uint64
             pthread_rwlock_unlock(&s->maplock);
             __atomic_store_n(&p->jitd, kperf__sym_jit_load(s, p->pid, ns, mapped, true),
                              __ATOMIC_RELEASE);
-            KPERF_FREE(mapped);
             if (!p->jitd && mapped) /* named in the maps but not there: the usual place */
                 __atomic_store_n(&p->jitd, kperf__sym_jit_load(s, p->pid, ns, NULL, true),
                                  __ATOMIC_RELEASE);
+            KPERF_FREE(mapped);
             __atomic_store_n(&p->jit, kperf__sym_jit_load(s, p->pid, ns, NULL, false),
                              __ATOMIC_RELEASE);
             __atomic_store_n(&p->jit_tried, true, __ATOMIC_RELEASE);
@@ -3517,14 +3651,16 @@ KPERF_API int kperf_symbolizer_unwind(kperf_symbolizer *s, const kperf_sample *s
     kperf__unw_cur *c = &u->cur;
     memset(c, 0, sizeof *c);
     c->pid = (pid_t)smp->pid;
+    Dwfl *dwfl = NULL;
+    size_t nk;
     int rc = kperf__unw_regs(c, smp, regs_mask);
     if (rc < 0) goto out;
     c->stack = (const unsigned char *)smp->stack;
     c->stack_len = smp->stack ? (smp->stack_dyn_size < smp->stack_size ? smp->stack_dyn_size
                                                                          : smp->stack_size) : 0;
-    size_t nk = kperf__unw_kernel(smp, ips, max);
+    nk = kperf__unw_kernel(smp, ips, max);
     c->ips = ips + nk, c->max = max - nk;
-    Dwfl *dwfl = kperf__unw_session(s, u, c->pid, &rc);
+    dwfl = kperf__unw_session(s, u, c->pid, &rc);
     if (!dwfl) goto out;
     dwfl_getthread_frames(dwfl, c->pid, kperf__unw_frame, c);
     if (!c->n) c->ips[c->n++] = c->pc; /* no module there, or no CFI: the ip alone */
@@ -3772,8 +3908,10 @@ KPERF_API int kperf_symbolizer_add_pid(kperf_symbolizer *s, pid_t pid) {
         char *p = line + pos;
         p[strcspn(p, "\n")] = 0;
         if (!strchr(perms, 'x') || !p[0] || (p[0] == '[' && strcmp(p, "[vdso]"))) continue;
-        int rc = kperf_symbolizer_add_module(s, &(kperf_module_desc){
-            .pid = pid, .start = lo, .len = hi - lo, .pgoff = off, .path = p});
+        kperf_module_desc md;
+        memset(&md, 0, sizeof md);
+        md.pid = pid, md.start = lo, md.len = hi - lo, md.pgoff = off, md.path = p;
+        int rc = kperf_symbolizer_add_module(s, &md);
         if (rc == 0 || rc == -KPERF_ECORRUPT || rc == -ENOENT) added++;
     }
     free(line);

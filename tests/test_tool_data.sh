@@ -129,3 +129,25 @@ msg=$($K stat -- /no/such/program 2>&1); rc=$?
 check stat_cannot_start "$rc:$msg" "127:kperf stat: cannot run '/no/such/program': No such file or directory"
 $K stat -x, -e task-clock -- $C 100 2>"$tmp/tc.csv"
 check stat_cpus_utilized "$(awk -F, '$3 == "task-clock" {print $7}' "$tmp/tc.csv")" "CPUs utilized"
+
+# --- report parity with perf report ---------------------------------------------------
+if [ $have_perf = 1 ] && [ $have_tp = 1 ]; then
+    perf record -q -e cpu-clock,$G -o "$tmp/pm.data" -- $C 3000 2>/dev/null >/dev/null
+    $K report -i "$tmp/pm.data" -n 3 >"$tmp/pm.txt" 2>&1
+    h=$(head -1 "$tmp/pm.txt")
+    [[ $h == *"samples of cpu-clock,$G in"* ]] && ok report_perf_event_names || fail report_perf_event_names "$h"
+    # one table per event: the tracepoint's 3000 samples are 100% of their own table
+    n=$(awk -v e="# event '$G': 3000 samples" '$0 == e {f = 1; next} f && /^  / {print $1, $3; exit}' "$tmp/pm.txt")
+    check report_table_per_event "$n" "100.00% 3000"
+    # --sort comm,dso: the same rows and percentages as perf report
+    perf report -i "$tmp/ft.data" --stdio --sort comm,dso -g none 2>/dev/null \
+        | awk '/^ +[0-9.]+%/ {print $1, $2, $3}' | sort >"$tmp/pcd"
+    $K report -i "$tmp/ft.data" --sort comm,dso | awk 'NR > 2 {print $1, $4, $5}' | sort >"$tmp/kcd"
+    if [ -s "$tmp/pcd" ] && cmp -s "$tmp/pcd" "$tmp/kcd"; then ok report_sort_comm_dso_like_perf
+    else fail report_sort_comm_dso_like_perf "$(diff "$tmp/pcd" "$tmp/kcd" | head -4 | tr '\n' '|')"; fi
+else
+    for t in report_perf_event_names report_table_per_event report_sort_comm_dso_like_perf; do
+        skip $t "needs perf and tracefs"; done
+fi
+msg=$($K report --sort cpu 2>&1); rc=$?
+[[ $rc = 2 && $msg == *"--sort takes self, total, or keys from comm, pid, dso, sym"* ]] && ok report_bad_sort || fail report_bad_sort "rc $rc: $msg"

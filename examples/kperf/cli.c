@@ -58,7 +58,7 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) {
 
 static void cli_opt_line(FILE *f, const cli_opt *o) {
     char left[64];
-    int n = o->key < CLI_LONG_ONLY ? snprintf(left, sizeof left, "-%c, ", o->key)
+    int n = o->key < CLI_LONG_ONLY ? snprintf(left, sizeof left, "-%c%s", o->key, o->name ? ", " : "")
                                    : snprintf(left, sizeof left, "    ");
     if (o->name) n += snprintf(left + n, sizeof left - (size_t)n, "--%s", o->name);
     if (o->arg) snprintf(left + n, sizeof left - (size_t)n, " %s", o->arg);
@@ -111,13 +111,15 @@ typedef struct cli_table {
     cli_opt o[CLI_MAXOPTS];
     struct option lo[CLI_MAXOPTS + 1];
     char shorts[3 * CLI_MAXOPTS + 4];
-    size_t n;
+    size_t n, nlong;
 } cli_table;
 
 static void cli_table_add(cli_table *t, const cli_opt *o) {
     if (t->n >= CLI_MAXOPTS) return;
     t->o[t->n] = *o;
-    t->lo[t->n] = (struct option){o->name, o->arg ? required_argument : no_argument, NULL, o->key};
+    if (o->name) /* a short-only option has no long entry (a NULL name ends the array) */
+        t->lo[t->nlong++] =
+            (struct option){o->name, o->arg ? required_argument : no_argument, NULL, o->key};
     size_t k = strlen(t->shorts);
     if (o->key < CLI_LONG_ONLY) {
         t->shorts[k++] = (char)o->key;
@@ -157,7 +159,7 @@ static int cli_unknown(const cli_cmd *c, const cli_table *t, const char *arg, in
     char word[128];
     snprintf(word, sizeof word, "%s", arg ? arg : "?");
     word[strcspn(word, "=")] = 0;
-    const char *names[CLI_MAXOPTS];
+    const char *names[CLI_MAXOPTS]; /* NULL for short-only options: skipped */
     for (size_t i = 0; i < t->n; i++) names[i] = t->o[i].name;
     const char *s = strncmp(word, "--", 2) ? NULL : cli_suggest(word + 2, names, t->n);
     if (s) return cli_usage_error(c->name, "unknown option '%s' (did you mean --%s?)", word, s);

@@ -20,6 +20,13 @@ static const struct {
 };
 #define NCMDS (sizeof cmds / sizeof cmds[0])
 
+/* Warnings the library logs (a debuginfod server that does not answer, ...) go to stderr;
+ * errors are reported by each command through cli_fail(). */
+static void cli_log(int level, const char *msg, void *user) {
+    (void)user;
+    if (level == KPERF_LOG_WARN) fprintf(stderr, "kperf: warning: %s\n", msg);
+}
+
 static int usage(FILE *f) {
     fprintf(f, "usage: kperf <command> [options]   (kperf %s)\n\ncommands:\n",
             kperf_version_string());
@@ -46,6 +53,7 @@ static int unknown(const char *name) {
 
 int main(int argc, char **argv) {
     if (argc < 2) return usage(stderr);
+    kperf_set_log(cli_log, NULL);
     if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) return usage(stdout);
     if (!strcmp(argv[1], "help")) { /* kperf help [CMD] = kperf CMD --help */
         if (argc < 3) return usage(stdout);

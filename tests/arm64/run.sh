@@ -38,7 +38,6 @@ hw=()
 for src in tests/arm64/test_*.c; do
     [ -e "$src" ] || continue
     n=$(basename "$src" .c)
-    if [ -n "${KPERF_ARM64_ONLY:-}" ]; then case " $KPERF_ARM64_ONLY " in *" $n "*) ;; *) continue ;; esac; fi
     if [ ! "$X/tests/$n" -nt "$src" ] || [ kperf.h -nt "$X/tests/$n" ]; then
         mkdir -p "$X/tests"
         ${CROSS}gcc -O2 -g -fno-omit-frame-pointer -std=gnu11 -Wall -Wextra -Werror -I. -Itests \
@@ -58,15 +57,27 @@ cp "$X/kperf" "$R/kperf/build/kperf"
 ln -s ../build/kperf "$R/kperf/bin/kperf"
 [ -d tests/fixtures ] && mkdir -p "$R/kperf/tests" && cp -r tests/fixtures "$R/kperf/tests/"
 {
-    for n in "${hw[@]}"; do cp "$X/tests/$n" "$R/kperf/build/tests/"; echo "$n build/tests/$n"; done
+    for n in "${hw[@]}"; do
+        cp "$X/tests/$n" "$R/kperf/build/tests/"
+        if [ -n "${KPERF_ARM64_ONLY:-}" ]; then case " $KPERF_ARM64_ONLY " in *" $n "*) ;; *) continue ;; esac; fi
+        echo "$n build/tests/$n"
+    done
     for t in $UNIT_TESTS; do cp "$X/tests/$t" "$R/kperf/build/tests/"; echo "$t build/tests/$t"; done
+    for sh in tests/arm64/test_*.sh; do
+        n=$(basename "$sh" .sh)
+        if [ -n "${KPERF_ARM64_ONLY:-}" ]; then case " $KPERF_ARM64_ONLY " in *" $n "*) ;; *) continue ;; esac; fi
+        mkdir -p "$R/kperf/tests/arm64"; cp "$sh" "$R/kperf/tests/arm64/"
+        echo "$n.sh sh tests/arm64/$n.sh build"
+    done
+    # KPERF_ARM64_EXTRA: more "name shell-command" lines (exploring the guest by hand)
+    [ -n "${KPERF_ARM64_EXTRA:-}" ] && printf '%s\n' "$KPERF_ARM64_EXTRA"
 } >"$R/kperf/tests.list"
 (cd "$R" && find . | cpio -o -H newc --quiet | gzip -1) >"$A/initrd.gz" || fail_all arm64_initramfs "cpio failed"
 
 kernel=$(ls "$A"/root/boot/vmlinuz-* | head -1)
 echo "arm64: booting $(basename "$kernel") with $(du -h "$A/initrd.gz" | cut -f1) initramfs"
 log=$A/console.log
-timeout ${KPERF_ARM64_TIMEOUT:-540} qemu-system-aarch64 -M virt -cpu max,pauth=off -smp 1 -m 512 \
+timeout ${KPERF_ARM64_TIMEOUT:-540} qemu-system-aarch64 -M virt -cpu ${KPERF_ARM64_CPU:-max,pauth=off} -smp 1 -m 512 \
     -icount shift=0 -nic none -nographic -no-reboot \
     -kernel "$kernel" -initrd "$A/initrd.gz" -append "console=ttyAMA0 quiet panic=-1" \
     </dev/null >"$log" 2>&1
@@ -75,7 +86,11 @@ tr -d '\r' <"$log" >"$log.txt"
 grep -q '^KPERF-GUEST-UP' "$log.txt" || { tail -20 "$log.txt"; fail_all arm64_guest_boot "the guest did not reach /init (qemu exit $qrc), see $log"; }
 grep '^KPERF-GUEST-UP' "$log.txt"
 # Split the console log per program and count its lines as tests/run.sh does.
+rm -rf "$A/out"; mkdir -p "$A/out"
 awk -v A="$A" '
+    /^=== FILE /  { out = A "/out/" $3 ".b64"; printf "" > out; next }
+    /^=== ENDFILE/ { close(out); out = ""; next }
+    out != ""     { print > out; next }
     /^=== BEGIN / { name = $3; file = A "/logs/" name ".log"; printf "" > file; next }
     /^=== END /   { sub("rc=", "", $4); print name, $4 > (A "/logs/rc.txt"); close(file); name = ""; next }
     name != ""    { print > file }
@@ -92,6 +107,24 @@ while read -r name rc; do
     grep -E '^(FAIL|SKIP) - ' "$f" | sed 's/^/    /'
     if [ "$fl" -ne 0 ]; then tail -n 20 "$f" | sed 's/^/    | /'; fi
 done <"$A/logs/rc.txt"
+# Host-side checks of what the guest wrote out (perf.data for the host's perf report).
+for f in "$A"/out/*.b64; do [ -e "$f" ] && base64 -d "$f" >"${f%.b64}"; done
+for h in tests/arm64/host_*.sh; do
+    [ -e "$h" ] || continue
+    name=$(basename "$h")
+    if [ -n "${KPERF_ARM64_ONLY:-}" ]; then case " $KPERF_ARM64_ONLY " in *" ${name%.sh} "*) ;; *) continue ;; esac; fi
+    f=$A/logs/$name.log
+    timeout 300 bash "$h" "$A" >"$f" 2>&1
+    rc=$?
+    p=$(grep -c '^ok - ' "$f"); fl=$(grep -c '^FAIL - ' "$f"); s=$(grep -c '^SKIP - ' "$f")
+    if [ "$rc" -ne 0 ] && [ "$fl" -eq 0 ]; then
+        echo "FAIL - $name: exited with status $rc without a FAIL line" >>"$f"; fl=$((fl + 1))
+    fi
+    pass=$((pass + p)); fail=$((fail + fl)); skip=$((skip + s))
+    printf '[arm64] %-32s %3d ok %3d failed %3d skipped\n' "$name (host)" "$p" "$fl" "$s"
+    grep -E '^(FAIL|SKIP) - ' "$f" | sed 's/^/    /'
+    if [ "$fl" -ne 0 ]; then tail -n 20 "$f" | sed 's/^/    | /'; fi
+done
 ran=$(wc -l <"$A/logs/rc.txt")
 want=$(grep -c . "$R/kperf/tests.list")
 if ! grep -q '^KPERF-GUEST-DONE' "$log.txt" || [ "$ran" -ne "$want" ]; then

@@ -1,5 +1,6 @@
-// A C++11 translation unit that uses the public API; the implementation comes from a C
-// translation unit (tu_impl.c), as STYLE.md allows the implementation to use C11.
+// The implementation instantiated in a C++ translation unit (all three headers), then used:
+// a software counter opened, run and read through the C++-compiled code.
+#define KPERF_IMPLEMENTATION
 #include "kperf.h"
 #include "kperf_symbols.h"
 #include "kperf_spe.h"
@@ -7,6 +8,24 @@
 #include <cstring>
 int main() {
     int ok = std::strcmp(kperf_strerror(-KPERF_EPARSE), "malformed specification") == 0;
-    std::printf("%s - cxx11_translation_unit\n", ok ? "ok" : "FAIL");
-    return ok ? 0 : 1;
+    std::printf("%s - cxx_implementation_strerror\n", ok ? "ok" : "FAIL");
+    kperf_counter_desc d;
+    std::memset(&d, 0, sizeof d);
+    d.events = "page-faults";
+    kperf_counter *c = NULL;
+    if (kperf_counter_open(&c, &d) < 0) {
+        std::printf("SKIP - cxx_implementation_counts: %s\n", kperf_errmsg());
+        return ok ? 0 : 1;
+    }
+    kperf_counter_start(c);
+    static char pages[64 * 4096];
+    for (size_t i = 0; i < sizeof pages; i += 4096) pages[i] = 1;
+    kperf_counter_stop(c);
+    kperf_counts n;
+    int rc = kperf_counter_read(c, &n);
+    bool counted = rc == 0 && n.nevents == 1 && n.events[0].v.value >= 64;
+    std::printf("%s - cxx_implementation_counts: %d page faults for 64 touched pages\n",
+                counted ? "ok" : "FAIL", rc == 0 ? (int)n.events[0].v.value : rc);
+    kperf_counter_close(c);
+    return ok && counted ? 0 : 1;
 }
