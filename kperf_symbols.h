@@ -66,11 +66,6 @@ typedef struct kperf_symbolizer_desc {
                                     a map owned by root or by the process's user is read (any
                                     local user can write /tmp). The environment variable
                                     KPERF_PERF_MAP_ANY_OWNER=1 sets it too */
-<<<<<<< HEAD
-    int threads;               /**< threads kperf_symbolizer_preload() indexes compile units
-                                    on; 0 = the online CPUs (at most 8), 1 = the caller's
-                                    only */
-=======
     bool no_debuginfod;        /**< never ask debuginfod servers; default: when a module has
                                     no local debug info and `DEBUGINFOD_URLS` is set, its
                                     build-id is fetched through libdebuginfod (elfutils'
@@ -80,7 +75,9 @@ typedef struct kperf_symbolizer_desc {
                                     server cannot be reached (or the wait runs out) one
                                     KPERF_LOG_WARN message is logged and the symbolizer asks
                                     no more */
->>>>>>> main
+    int threads;               /**< threads kperf_symbolizer_preload() indexes compile units
+                                    on; 0 = the online CPUs (at most 8), 1 = the caller's
+                                    only */
 } kperf_symbolizer_desc;
 
 /** One mapping of a file into a process, as /proc/PID/maps or a PERF_RECORD_MMAP2 gives it. */
