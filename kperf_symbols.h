@@ -1339,15 +1339,16 @@ typedef struct kperf__dw_lrow {
     bool end;
 } kperf__dw_lrow;
 
+struct kperf__dw_lfile {
+    const char *name;
+    uint64_t dir;
+    uint32_t id; /* index in cu->files + 1; 0 = not yet */
+};
+
 typedef struct kperf__dw_ltab {
     const char **dirs;
     size_t ndirs;
-    struct kperf__dw_lfile {
-        const char *name;
-        uint64_t dir;
-        const char *full; /* libdw's name, made on first use */
-        uint32_t id;      /* index in cu->files + 1; 0 = not yet */
-    } *files;
+    struct kperf__dw_lfile *files;
     size_t nfiles;
     bool placeholder0; /* DWARF < 5: file 0 is libdw's "???" */
     kperf__dw_lrow *rows;
