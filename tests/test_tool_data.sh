@@ -94,20 +94,37 @@ n=$(grep -c "cannot run '/no/such/program': No such file or directory" <<<"$msg"
 if [ $rc = 127 ] && [ "$n" = 1 ] && [ ! -e "$tmp/perf.data" ]; then ok record_missing_command
 else fail record_missing_command "rc $rc, message x$n, file: $(ls "$tmp")"; fi
 
-# --- the option layer, the same on every command it carries ---------------------------
-for c in stat trace syscalls; do
+# --- the option layer, the same on every command ------------------------------------
+for c in stat list record report trace syscalls symbolize spe-decode spe-record; do
     h=$($K $c --help 2>&1); rc=$?
     h2=$($K help $c 2>&1)
-    if [ $rc = 0 ] && [[ $h == "usage: kperf $c "* ]] && [ "$h" = "$h2" ] \
-        && [[ $h == *"-p, --pid PIDS"* ]] && [[ $h == *"-C, --cpu CPUS"* ]]; then ok "cli_help_$c"
-    else fail "cli_help_$c" "rc $rc: $(head -2 <<<"$h")"; fi
+    if [ $rc = 0 ] && [[ $h == "usage: kperf $c "* ]] && [ "$h" = "$h2" ] && [[ $h == *"-h, --help"* ]]
+    then ok "cli_help_$c"; else fail "cli_help_$c" "rc $rc: $(head -2 <<<"$h")"; fi
+    msg=$($K $c --no-such-option 2>&1); rc=$?
+    check "cli_unknown_option_$c" "$rc:$msg" "2:kperf $c: unknown option '--no-such-option'; see 'kperf $c --help'"
+done
+# the shared target options mean the same thing in every command that takes them
+for c in stat record trace syscalls spe-record; do
     msg=$($K $c -p 2>&1); rc=$?
     check "cli_missing_arg_$c" "$rc:$msg" "2:kperf $c: option -p/--pid needs a value (PIDS); see 'kperf $c --help'"
+    msg=$($K $c -p 12x 2>&1); rc=$?
+    check "cli_pid_list_$c" "$rc:$msg" "2:kperf $c: bad pid list '12x' at position 0: want positive pid numbers separated by commas"
+    msg=$($K $c -C 1-x 2>&1); rc=$?
+    [[ $rc = 2 && $msg == "kperf $c: bad CPU list '1-x'"* ]] && ok "cli_bad_cpus_$c" || fail "cli_bad_cpus_$c" "rc $rc: $msg"
+    msg=$($K $c -d soon 2>&1); rc=$?
+    check "cli_duration_$c" "$rc:$msg" "2:kperf $c: -d/--duration wants a number from 0.001 to 1e+09, not 'soon'"
+done
+for c in stat record trace syscalls; do
     msg=$($K $c --all-cpsu 2>&1); rc=$?
     check "cli_suggest_option_$c" "$rc:$msg" "2:kperf $c: unknown option '--all-cpsu' (did you mean --all-cpus?); see 'kperf $c --help'"
-    msg=$($K $c -e x -C 1-x -- true 2>&1); rc=$?
-    [[ $rc = 2 && $msg == "kperf $c: bad CPU list '1-x'"* ]] && ok "cli_bad_cpus_$c" || fail "cli_bad_cpus_$c" "rc $rc: $msg"
 done
+msg=$($K report -n 2>&1); rc=$?
+check cli_missing_arg_report "$rc:$msg" "2:kperf report: option -n/--top needs a value (N); see 'kperf report --help'"
+# symbolize: -p is addr2line's pretty-print, never a pid
+msg=$($K symbolize -e $B/progs/sample_busy -p -f 0 2>&1)
+check symbolize_p_is_pretty "$msg" "?? ??:0"
+msg=$($K symbolize -e /etc/hostname 0x10 2>&1); rc=$?
+check symbolize_not_elf "$rc:$msg" "1:kperf symbolize: /etc/hostname: not an ELF file"
 msg=$($K staat 2>&1); rc=$?
 [[ $rc = 2 && $msg == "kperf: unknown command 'staat' (did you mean 'stat'?)"* ]] && ok cli_suggest_command || fail cli_suggest_command "rc $rc: $msg"
 
