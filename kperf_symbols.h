@@ -2699,7 +2699,7 @@ static kperf__sym_tab *kperf__sym_tab_read(const char *path, bool kallsyms, long
             return t;
         }
         for (size_t i = 0; i < t->n; i++) t->e[i].hi = i; /* stable order */
-        qsort(t->e, t->n, sizeof *t->e, kperf__sym_tent_cmp);
+        if (t->n > 1) qsort(t->e, t->n, sizeof *t->e, kperf__sym_tent_cmp);
         size_t w = 0;
         for (size_t i = 0; i < t->n; i++)
             if (!w || t->e[w - 1].lo != t->e[i].lo) t->e[w++] = t->e[i];
@@ -2713,7 +2713,7 @@ static kperf__sym_tab *kperf__sym_tab_read(const char *path, bool kallsyms, long
             tmp[i].hi = i;
             tmp[i].module = (const char *)(uintptr_t)sz;
         }
-        qsort(t->e, t->n, sizeof *t->e, kperf__sym_tent_cmp);
+        if (t->n > 1) qsort(t->e, t->n, sizeof *t->e, kperf__sym_tent_cmp); /* e NULL if empty */
         size_t w = 0;
         for (size_t i = 0; i < t->n; i++) {
             if (w && t->e[w - 1].lo == t->e[i].lo) w--;
@@ -2825,7 +2825,7 @@ static int kperf__jit_line_cmp(const void *x, const void *y) {
 /* Sorts the entries (a later load at the same address wins) and turns pool offsets into
  * pointers. */
 static void kperf__jit_finish(kperf__sym_tab *t) {
-    qsort(t->e, t->n, sizeof *t->e, kperf__sym_tent_cmp);
+    if (t->n > 1) qsort(t->e, t->n, sizeof *t->e, kperf__sym_tent_cmp); /* e is NULL when empty */
     size_t w = 0;
     for (size_t i = 0; i < t->n; i++) {
         if (w && t->e[w - 1].lo == t->e[i].lo) w--;
@@ -2836,7 +2836,7 @@ static void kperf__jit_finish(kperf__sym_tab *t) {
     }
     t->n = w;
     for (size_t i = 0; i < t->nlines; i++) t->lines[i].file = t->pool + (uintptr_t)t->lines[i].file;
-    qsort(t->lines, t->nlines, sizeof *t->lines, kperf__jit_line_cmp);
+    if (t->nlines > 1) qsort(t->lines, t->nlines, sizeof *t->lines, kperf__jit_line_cmp);
 }
 
 /* Reads the whole file (a regular file, size-capped) and decodes it into b->t. */
