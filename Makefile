@@ -109,6 +109,12 @@ $(LK_TESTS): $(B)/tests/%: tests/%.c tests/*.h $(LK_HEADERS) $(HEADERS) $(B)/lib
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Ilibkperf -o $@ $< $(LK_LINK)
 
+# The symbolizer's threads under ThreadSanitizer: its own flags in every flavour (TSan does
+# not combine with ASan), the implementation compiled in.
+$(B)/tests/test_symbols_tsan: tests/test_symbols_tsan.c tests/test_symbols_parallel.c tests/*.h $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g -std=gnu11 $(CWARN) -I. -fsanitize=thread -o $@ $< $(LIBS)
+
 $(B)/tests/%: tests/%.cpp tests/*.h $(HEADERS) $(IMPL_O)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS_ALL) -o $@ $< $(call impl_for,$<) $(LIBS)
