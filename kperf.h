@@ -1818,7 +1818,7 @@ KPERF_API uint64_t kperf_hist_bucket_lo(uint32_t b);
 /** @brief Frees the histogram of a ::kperf_stat the caller owns and zeroes it. */
 KPERF_API void kperf_stat_free(kperf_stat *s);
 
-/** Options of a ::kperf_keystats table. Zero-initialise. */
+/** Options of a kperf_keystats table. Zero-initialise. */
 typedef struct kperf_keystats_desc {
     bool histogram;         /**< keep a latency histogram per key (about 2 KiB per key);
                                  default: summary statistics only (64 bytes per key) */
@@ -1876,7 +1876,7 @@ typedef struct kperf_pair_event {
     const uint64_t *ips;    /**< call chain (kept as a copy up to max_stack), or NULL */
 } kperf_pair_event;
 
-/** Options of a ::kperf_pairer. Zero-initialise. */
+/** Options of a kperf_pairer. Zero-initialise. */
 typedef struct kperf_pairer_desc {
     uint32_t max_stack;     /**< call chain entries kept per pending start; 0 = 127 */
 } kperf_pairer_desc;
