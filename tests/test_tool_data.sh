@@ -168,3 +168,31 @@ else
 fi
 msg=$($K report --sort cpu 2>&1); rc=$?
 [[ $rc = 2 && $msg == *"--sort takes self, total, or keys from comm, pid, dso, sym"* ]] && ok report_bad_sort || fail report_bad_sort "rc $rc: $msg"
+
+# --- the flame graph carries its labels without JavaScript -----------------------------
+$K report -i "$tmp/ft.data" --svg "$tmp/ft.svg" 2>/dev/null
+r=$(python3 - "$tmp/ft.svg" <<'PY'
+import sys, xml.etree.ElementTree as ET
+ns = {"s": "http://www.w3.org/2000/svg"}
+root = ET.parse(sys.argv[1]).getroot()
+labels, bad = {}, []
+for g in root.iter("{http://www.w3.org/2000/svg}g"):
+    if g.get("class") != "f": continue
+    name, text = g.get("data-n"), g.find("s:text", ns).text or ""
+    w = float(g.find("s:rect", ns).get("width"))
+    m = int((w - 6) // 7)
+    want = "" if m < 3 else name if len(name) <= m else name[:m - 2] + ".."
+    if text != want: bad.append((name, text, want))
+    labels[name] = text
+print("bad" if bad else "ok", " ".join(labels.get(n, "-") for n in ("all", "main", "work_child", "work_thread", "burn")))
+PY
+)
+check svg_labels_in_file "$r" "ok all main work_child work_thread burn"
+if command -v rsvg-convert >/dev/null; then
+    sed 's|<text x="\([0-9.]*\)" y="\([0-9]*\)">[^<]*</text></g>|<text x="\1" y="\2"></text></g>|' \
+        "$tmp/ft.svg" >"$tmp/bare.svg"
+    if rsvg-convert -o "$tmp/ft.png" "$tmp/ft.svg" 2>"$tmp/rsvg.err" \
+        && rsvg-convert -o "$tmp/bare.png" "$tmp/bare.svg" 2>>"$tmp/rsvg.err" \
+        && ! cmp -s "$tmp/ft.png" "$tmp/bare.png"; then ok svg_labels_render_without_js
+    else fail svg_labels_render_without_js "the labels drew nothing: $(cat "$tmp/rsvg.err")"; fi
+else skip svg_labels_render_without_js "rsvg-convert (librsvg2-bin) not installed"; fi
