@@ -196,3 +196,23 @@ if command -v rsvg-convert >/dev/null; then
         && ! cmp -s "$tmp/ft.png" "$tmp/bare.png"; then ok svg_labels_render_without_js
     else fail svg_labels_render_without_js "the labels drew nothing: $(cat "$tmp/rsvg.err")"; fi
 else skip svg_labels_render_without_js "rsvg-convert (librsvg2-bin) not installed"; fi
+
+# --- man pages, from the tool's own help; make install puts them and the Python package --
+bash docs/man/mkman.sh "$K" "$tmp/man" 2>"$tmp/man.err"
+n=0; bad=""
+for c in stat list record report trace syscalls symbolize spe-decode spe-record; do
+    f="$tmp/man/kperf-$c.1"
+    if [ -s "$f" ] && grep -q '^\.SH OPTIONS' "$f" && grep -q '^\.B "\\-h, \\-\\-help"' "$f"; then n=$((n + 1)); else bad="$bad $c"; fi
+done
+w=$(groff -man -ww -z "$tmp"/man/*.1 2>&1 | head -3)
+if [ $n = 9 ] && [ -s "$tmp/man/kperf.1" ] && [ -z "$w" ] && [ ! -s "$tmp/man.err" ]; then ok man_pages
+else fail man_pages "missing or bad:$bad; groff: $w; $(cat "$tmp/man.err")"; fi
+if [ "$(basename "$B")" = build ] && command -v python3 >/dev/null; then
+    inst="$tmp/inst"
+    make -s install DESTDIR="$inst" PREFIX=/usr/local PYTHON_SITE=/usr/local/lib/kperf-py B="$B" >"$tmp/inst.log" 2>&1
+    py=$(cd "$tmp" && PYTHONPATH="$inst/usr/local/lib/kperf-py" KPERF_LIBRARY="$inst/usr/local/lib/libkperf.so" \
+        python3 -c 'import kperf, os; print(os.path.dirname(kperf.__file__))' 2>&1)
+    if [ -s "$inst/usr/local/share/man/man1/kperf-stat.1" ] && [ -x "$inst/usr/local/bin/kperf" ] \
+        && [ "$py" = "$inst/usr/local/lib/kperf-py/kperf" ]; then ok make_install_man_python
+    else fail make_install_man_python "python: $py; $(tail -3 "$tmp/inst.log")"; fi
+else skip make_install_man_python "plain build only"; fi
