@@ -24,7 +24,7 @@ TESTS_CXX := $(patsubst tests/%.cpp,$(B)/tests/%,$(wildcard tests/test_*.cpp))
 PROGS := $(patsubst tests/progs/%.c,$(B)/progs/%,$(wildcard tests/progs/*.c))
 BENCHES := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/bench_*.c))
 
-.PHONY: all deps setup tool lib install-libkperf examples tests test check test-arm64 bench docs install demo clean help python man
+.PHONY: all deps setup tool lib install-libkperf examples tests test check test-arm64 bench docs install demo clean help python fuzz fuzz-build man
 
 # Plain `make` and `make install` change nothing outside the tree; `make deps` (and the
 # targets that run things: demo, test, check, bench, docs) install missing Debian packages.
@@ -38,6 +38,7 @@ help:
 	@echo "make test-arm64 the arm64 suite in QEMU with an emulated PMU (docs/arm64.md)"
 	@echo "make deps       install the Debian packages the build and the tests need"
 	@echo "make bench      run the benchmarks, write docs/PERFORMANCE.md"
+	@echo "make fuzz       libFuzzer harnesses (tests/fuzz/), FUZZ_SECONDS=60 each; docs/security.md"
 	@echo "make docs       Doxygen reference (warnings are errors)"
 	@echo "make install    PREFIX=/usr/local DESTDIR= : headers, tool, man pages, libkperf.so, kperf.pc, the Python package (PYTHON_SITE=)"
 	@echo "make man       $(B)/man: kperf(1) and kperf-CMD(1), written from the tool's --help"
@@ -109,6 +110,12 @@ $(LK_TESTS): $(B)/tests/%: tests/%.c tests/*.h $(LK_HEADERS) $(HEADERS) $(B)/lib
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Ilibkperf -o $@ $< $(LK_LINK)
 
+# The symbolizer's threads under ThreadSanitizer: its own flags in every flavour (TSan does
+# not combine with ASan), the implementation compiled in.
+$(B)/tests/test_symbols_tsan: tests/test_symbols_tsan.c tests/test_symbols_parallel.c tests/*.h $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g -std=gnu11 $(CWARN) -I. -fsanitize=thread -o $@ $< $(LIBS)
+
 $(B)/tests/%: tests/%.cpp tests/*.h $(HEADERS) $(IMPL_O)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS_ALL) -o $@ $< $(call impl_for,$<) $(LIBS)
@@ -139,6 +146,32 @@ $(B)/tests/compile_checks: tests/compile/*.c tests/compile/*.cpp $(HEADERS) | $(
 
 $(B):
 	@mkdir -p $(B)
+
+# libFuzzer harnesses, one per parser of untrusted input (tests/fuzz/fuzz_*.c, seeds in
+# tests/fuzz/corpus/NAME/). They link one implementation object built with clang, ASan and
+# UBSan. `make fuzz` runs each for FUZZ_SECONDS and writes $(FUZZ_B)/fuzz-summary.txt;
+# `make test` replays each corpus plus a short fixed-seed run (tests/test_fuzz.sh).
+FUZZ_B ?= build-fuzz
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+              -fno-sanitize-recover=undefined -std=gnu11 -Wall -Wextra -Werror -I.
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZERS := $(patsubst %,$(FUZZ_B)/fuzz_%,$(FUZZ_NAMES))
+
+fuzz-build: $(FUZZERS)
+
+$(FUZZ_B)/impl.o: examples/kperf/impl.c $(HEADERS)
+	@mkdir -p $(FUZZ_B)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_B)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_B)/impl.o
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_B)/impl.o $(LIBS)
+
+fuzz:
+	@bash tests/setup.sh fuzz
+	@$(MAKE) --no-print-directory -j2 fuzz-build
+	@bash tests/fuzz/run.sh $(FUZZ_B) $(FUZZ_SECONDS) $(FUZZ_NAMES)
 
 test:
 	@bash tests/setup.sh test
@@ -206,4 +239,4 @@ install-libkperf: $(B)/libkperf.so
 	sed -e 's|@PREFIX@|$(PREFIX)|' docs/libkperf.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libkperf.pc
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
