@@ -2439,6 +2439,35 @@ KPERF__PRIV long kperf__sys_perf_event_open(struct perf_event_attr *attr, pid_t 
     return syscall(SYS_perf_event_open, attr, pid, cpu, group_fd, flags);
 }
 
+/* qsort/bsearch comparator of two `char *` elements. */
+KPERF__PRIV int kperf__strptr_cmp(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Frees an array of n strings and the array. */
+KPERF__PRIV void kperf__names_free(char **v, size_t n) {
+    for (size_t i = 0; v && i < n; i++) KPERF_FREE(v[i]);
+    KPERF_FREE(v);
+}
+
+/* 64-bit FNV-1a of a string. */
+KPERF__PRIV uint64_t kperf__fnv1a(const char *s) {
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+/* perf's cycles-to-nanoseconds scaling of the mmap page (time_mult, time_shift, and the
+ * cap_user_time_short wrap of @p cyc against @p base/@p mask); the caller adds time_offset
+ * or time_zero. Used by the region fast path and by SPE timestamps. */
+KPERF__PRIV uint64_t kperf__perf_time_scale(uint64_t cyc, uint32_t mult, uint16_t shift,
+                                            bool is_short, uint64_t base, uint64_t mask) {
+    if (is_short) cyc = base + ((cyc - base) & mask);
+    shift &= 63;
+    uint64_t quot = cyc >> shift, rem = cyc & (((uint64_t)1 << shift) - 1);
+    return quot * mult + ((rem * mult) >> shift);
+}
+
 /* Monotonic nanoseconds (CLOCK_MONOTONIC). */
 KPERF__PRIV uint64_t kperf__now_ns(void) {
     struct timespec ts;
@@ -2645,6 +2674,40 @@ KPERF__PRIV int kperf__slurp(const char *path, char **out, size_t *len) {
     return 0;
 }
 
+/* Reads the entry names of a directory (skipping dot entries; with @p dirs_only also plain
+ * files) into a sorted array that kperf__names_free() releases. */
+KPERF__PRIV int kperf__dir_names(const char *path, char ***out, size_t *n, bool dirs_only) {
+    *out = NULL;
+    *n = 0;
+    DIR *d = opendir(path);
+    if (!d) return -errno;
+    char **v = NULL;
+    size_t nv = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        if (dirs_only && e->d_type != DT_DIR && e->d_type != DT_UNKNOWN) continue;
+        if (nv == cap) {
+            size_t nc = cap ? cap * 2 : 32;
+            char **nvp = (char **)KPERF_REALLOC(v, nc * sizeof *v);
+            if (!nvp) break;
+            v = nvp;
+            cap = nc;
+        }
+        if (!(v[nv] = kperf__strdup(e->d_name))) break;
+        nv++;
+    }
+    closedir(d);
+    if (e) { /* allocation failed mid-way */
+        kperf__names_free(v, nv);
+        return -ENOMEM;
+    }
+    if (nv > 1) qsort(v, nv, sizeof *v, kperf__strptr_cmp);
+    *out = v;
+    *n = nv;
+    return 0;
+}
+
 // >>pmu ---------------------------------------------------------------------------------
 
 #define KPERF__MAX_CPU 65536
@@ -2785,9 +2848,6 @@ KPERF__PRIV int kperf__format_parse(const char *text, kperf_pmu_format *f) {
     return 0;
 }
 
-static int kperf__strptr_cmp(const void *a, const void *b) {
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
 static int kperf__format_cmp(const void *a, const void *b) {
     return strcmp(((const kperf_pmu_format *)a)->name, ((const kperf_pmu_format *)b)->name);
 }
@@ -2798,43 +2858,7 @@ static int kperf__pmu_cmp(const void *a, const void *b) {
     return strcmp(((const kperf_pmu *)a)->name, ((const kperf_pmu *)b)->name);
 }
 
-/* Reads every entry name of a directory (skipping dot files) into a sorted array. */
-KPERF__PRIV int kperf__dir_names(const char *path, char ***out, size_t *n) {
-    *out = NULL;
-    *n = 0;
-    DIR *d = opendir(path);
-    if (!d) return -errno;
-    char **v = NULL;
-    size_t nv = 0, cap = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.') continue;
-        if (nv == cap) {
-            size_t nc = cap ? cap * 2 : 32;
-            char **nvp = (char **)KPERF_REALLOC(v, nc * sizeof *v);
-            if (!nvp) break;
-            v = nvp;
-            cap = nc;
-        }
-        if (!(v[nv] = kperf__strdup(e->d_name))) break;
-        nv++;
-    }
-    closedir(d);
-    if (e) { /* allocation failed mid-way */
-        for (size_t i = 0; i < nv; i++) KPERF_FREE(v[i]);
-        KPERF_FREE(v);
-        return -ENOMEM;
-    }
-    if (nv > 1) qsort(v, nv, sizeof *v, kperf__strptr_cmp);
-    *out = v;
-    *n = nv;
-    return 0;
-}
 
-KPERF__PRIV void kperf__names_free(char **v, size_t n) {
-    for (size_t i = 0; v && i < n; i++) KPERF_FREE(v[i]);
-    KPERF_FREE(v);
-}
 
 /* Copies with truncation; always NUL-terminates. */
 KPERF__PRIV void kperf__strlcpy(char *dst, const char *src, size_t size) {
@@ -2853,7 +2877,7 @@ KPERF__PRIV int kperf__pmu_read_formats(kperf_pmu *pmu, const char *dir) {
     char path[PATH_MAX], buf[256];
     char **names;
     size_t n;
-    if (kperf__dir_names(kperf__path(path, sizeof path, "%s/format", dir), &names, &n) < 0)
+    if (kperf__dir_names(kperf__path(path, sizeof path, "%s/format", dir), &names, &n, false) < 0)
         return 0; /* no format directory: software, tracepoint, ... */
     pmu->formats = (kperf_pmu_format *)kperf__calloc(n, sizeof *pmu->formats);
     if (!pmu->formats) return kperf__names_free(names, n), -ENOMEM;
@@ -2876,7 +2900,7 @@ KPERF__PRIV int kperf__pmu_read_aliases(kperf_pmu *pmu, const char *dir) {
     char path[PATH_MAX], buf[4096];
     char **names;
     size_t n;
-    if (kperf__dir_names(kperf__path(path, sizeof path, "%s/events", dir), &names, &n) < 0)
+    if (kperf__dir_names(kperf__path(path, sizeof path, "%s/events", dir), &names, &n, false) < 0)
         return 0;
     pmu->aliases = (kperf_pmu_alias *)kperf__calloc(n, sizeof *pmu->aliases);
     if (!pmu->aliases) return kperf__names_free(names, n), -ENOMEM;
@@ -2984,7 +3008,7 @@ KPERF_API int kperf_pmus_open(kperf_pmus **out, const char *root) {
     *out = NULL;
     root = kperf__sysfs_root(root);
     kperf__path(devdir, sizeof devdir, "%s/sys/bus/event_source/devices", kperf__rp(root));
-    if ((rc = kperf__dir_names(devdir, &names, &n)) < 0)
+    if ((rc = kperf__dir_names(devdir, &names, &n, false)) < 0)
         return kperf__fail(-rc, "cannot read the PMU list %s: %s (is sysfs mounted? is the root "
                                 "'%s' right?)", devdir, strerror(-rc), root);
     kperf_pmus *p = (kperf_pmus *)kperf__calloc(1, sizeof *p);
@@ -3156,7 +3180,7 @@ KPERF__PRIV int kperf__topology_nodes(kperf_topology *t) {
     char **names;
     size_t n;
     if (kperf__dir_names(kperf__path(path, sizeof path, "%s/sys/devices/system/node", t->root),
-                         &names, &n) < 0)
+                         &names, &n, false) < 0)
         return 0; /* no NUMA: every CPU on node 0 (filled by the caller) */
     t->node_ids = (int *)kperf__calloc(n, sizeof(int));
     t->node_cpus = (int **)kperf__calloc(n, sizeof(int *));
@@ -4262,10 +4286,10 @@ KPERF__PRIV int kperf__unknown_tracepoint(const char *ev, const char *sys, const
     snprintf(want, sizeof want, "%s:%s", sys, name);
     kperf__suggest_init(&s, want);
     s.limit = s.limit < 3 ? 3 : s.limit;
-    kperf__dir_names(ev, &systems, &nsys);
+    kperf__dir_names(ev, &systems, &nsys, false);
     for (size_t i = 0; i < nsys; i++) {
         if (strcmp(systems[i], sys) && kperf__edit_distance(systems[i], sys) > 2) continue;
-        kperf__dir_names(kperf__path(path, sizeof path, "%s/%s", ev, systems[i]), &names, &n);
+        kperf__dir_names(kperf__path(path, sizeof path, "%s/%s", ev, systems[i]), &names, &n, false);
         for (size_t j = 0; j < n; j++) {
             snprintf(full, sizeof full, "%s:%s", systems[i], names[j]);
             kperf__suggest_add(full, &s);
@@ -4309,11 +4333,11 @@ KPERF__PRIV int kperf__tracepoint_glob(kperf__vars *v, const char *ev, const cha
     char **systems = NULL, **names = NULL;
     size_t nsys = 0, n = 0;
     int rc = 0;
-    kperf__dir_names(ev, &systems, &nsys);
+    kperf__dir_names(ev, &systems, &nsys, false);
     for (size_t i = 0; i < nsys && rc >= 0; i++) {
         if (fnmatch(sys, systems[i], 0) != 0) continue;
         if (kperf__dir_names(kperf__path(path, sizeof path, "%s/%s", ev, systems[i]), &names,
-                             &n) < 0)
+                             &n, false) < 0)
             continue;
         for (size_t j = 0; j < n && rc >= 0; j++) {
             uint64_t id;
@@ -4993,9 +5017,9 @@ KPERF__PRIV int kperf__list_tracepoints(kperf__list_ctx *c, const kperf_pmus *pm
     char **sys = NULL, **evs = NULL;
     size_t nsys = 0, nev = 0;
     int rc = 0;
-    if (!ev || kperf__dir_names(ev, &sys, &nsys) < 0) return 0;
+    if (!ev || kperf__dir_names(ev, &sys, &nsys, false) < 0) return 0;
     for (size_t i = 0; i < nsys && rc >= 0; i++) {
-        if (kperf__dir_names(kperf__path(path, sizeof path, "%s/%s", ev, sys[i]), &evs, &nev) < 0)
+        if (kperf__dir_names(kperf__path(path, sizeof path, "%s/%s", ev, sys[i]), &evs, &nev, false) < 0)
             continue;
         for (size_t j = 0; j < nev && rc >= 0; j++) {
             kperf__path(path, sizeof path, "%s/%s/%s/id", ev, sys[i], evs[j]);
@@ -5391,45 +5415,8 @@ KPERF_API int kperf_tracefs_format(kperf_tracefs *tfs, const char *system, const
     return 0;
 }
 
-KPERF__PRIV int kperf__name_cmp(const void *a, const void *b) {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
 
-/* Lists the subdirectories of dir (sorted, skipping dot entries and plain files). */
-KPERF__PRIV int kperf__list_dirs(const char *dir, char ***out, size_t *count) {
-    DIR *d = opendir(dir);
-    if (!d) return -errno;
-    char **v = NULL;
-    size_t n = 0, cap = 0;
-    struct dirent *de;
-    int rc = 0;
-    while ((de = readdir(d))) {
-        if (de->d_name[0] == '.' || (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)) continue;
-        if (n == cap) {
-            size_t nc = cap ? cap * 2 : 64;
-            char **nv = (char **)KPERF_REALLOC(v, nc * sizeof *nv);
-            if (!nv) { rc = -ENOMEM; break; }
-            v = nv, cap = nc;
-        }
-        if (!(v[n] = kperf__strdup(de->d_name))) { rc = -ENOMEM; break; }
-        n++;
-    }
-    closedir(d);
-    if (rc < 0) {
-        for (size_t i = 0; i < n; i++) KPERF_FREE(v[i]);
-        KPERF_FREE(v);
-        return rc;
-    }
-    if (n) qsort(v, n, sizeof *v, kperf__name_cmp);
-    *out = v;
-    *count = n;
-    return 0;
-}
 
-KPERF__PRIV void kperf__free_names(char **v, size_t n) {
-    for (size_t i = 0; i < n; i++) KPERF_FREE(v[i]);
-    KPERF_FREE(v);
-}
 
 KPERF_API int kperf_tracefs_foreach_event(kperf_tracefs *tfs, kperf_tracefs_event_fn fn,
                                           void *user) {
@@ -5438,20 +5425,20 @@ KPERF_API int kperf_tracefs_foreach_event(kperf_tracefs *tfs, kperf_tracefs_even
     char **sys = NULL, **ev = NULL;
     size_t nsys = 0, nev = 0;
     snprintf(dir, sizeof dir, "%s/events", tfs->root);
-    int rc = kperf__list_dirs(dir, &sys, &nsys), visited = 0;
+    int rc = kperf__dir_names(dir, &sys, &nsys, true), visited = 0;
     if (rc < 0) return kperf__fail(-rc, "tracefs: cannot list %s: %s", dir, strerror(-rc));
     for (size_t i = 0; i < nsys && rc >= 0; i++) {
         snprintf(dir, sizeof dir, "%s/events/%s", tfs->root, sys[i]);
-        if (kperf__list_dirs(dir, &ev, &nev) < 0) continue;
+        if (kperf__dir_names(dir, &ev, &nev, true) < 0) continue;
         for (size_t j = 0; j < nev && rc >= 0; j++) {
             snprintf(dir, sizeof dir, "%s/events/%s/%s/format", tfs->root, sys[i], ev[j]);
             if (access(dir, F_OK) != 0) continue;
             visited++;
             rc = fn(sys[i], ev[j], user);
         }
-        kperf__free_names(ev, nev);
+        kperf__names_free(ev, nev);
     }
-    kperf__free_names(sys, nsys);
+    kperf__names_free(sys, nsys);
     return rc < 0 ? rc : visited;
 }
 
@@ -6775,12 +6762,10 @@ KPERF__PRIV int kperf__mmap_compute(const struct perf_event_mmap_page *pc, uint6
         v += (int64_t)pmc;
     uint64_t ena = pc->time_enabled, run = pc->time_running;
     if (pc->cap_user_time) {
-        uint64_t c = cyc;
-        if (pc->cap_user_time_short)
-            c = pc->time_cycles + ((c - pc->time_cycles) & pc->time_mask);
-        uint16_t shift = pc->time_shift;
-        uint64_t quot = c >> shift, rem = c & (((uint64_t)1 << shift) - 1);
-        uint64_t delta = pc->time_offset + quot * pc->time_mult + ((rem * pc->time_mult) >> shift);
+        uint64_t delta = pc->time_offset +
+                         kperf__perf_time_scale(cyc, pc->time_mult, pc->time_shift,
+                                                pc->cap_user_time_short, pc->time_cycles,
+                                                pc->time_mask);
         ena += delta, run += delta; /* index != 0: the event is running now */
     }
     *count = (uint64_t)v, *enabled = ena, *running = run;
@@ -8321,11 +8306,6 @@ KPERF_API void kperf_folded_close(kperf_folded *f) {
     KPERF_FREE(f);
 }
 
-static uint64_t kperf__fnv1a(const char *s) {
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
 
 static int kperf__folded_bump(kperf_folded *f, const char *key) {
     if ((f->n + 1) * 4 >= f->cap * 3) {
@@ -9855,7 +9835,7 @@ KPERF_API int kperf_syscall_names(kperf_tracefs *tfs, const char *const **names,
         char dir[PATH_MAX + 32], **v;
         size_t n, k = 0;
         snprintf(dir, sizeof dir, "%s/events/syscalls", tfs->root);
-        int rc = kperf__list_dirs(dir, &v, &n);
+        int rc = kperf__dir_names(dir, &v, &n, true);
         if (rc == -ENOENT)
             return kperf__fail(KPERF_ENOTSUP, "this kernel has no syscall tracepoints (%s is "
                                "missing; it needs CONFIG_FTRACE_SYSCALLS)", dir);
@@ -9866,10 +9846,10 @@ KPERF_API int kperf_syscall_names(kperf_tracefs *tfs, const char *const **names,
             v[k++] = v[i];
         }
         if (!k) {
-            kperf__free_names(v, 0);
+            kperf__names_free(v, 0);
             return kperf__fail(KPERF_ENOTSUP, "%s has no sys_enter_* events", dir);
         }
-        qsort(v, k, sizeof *v, kperf__name_cmp);
+        qsort(v, k, sizeof *v, kperf__strptr_cmp);
         tfs->sysnames = v, tfs->nsysnames = k;
     }
     *names = (const char *const *)tfs->sysnames;
@@ -11043,9 +11023,6 @@ static int kperf__bdfs_smmu(kperf__bdfs *b, const kperf_pmus *pmus) {
     return rc;
 }
 
-static int kperf__str_cmp(const void *a, const void *b) {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
 
 KPERF_API int kperf_device_bdf_list(const kperf_pmus *pmus, kperf_bdf_type type, char ***out) {
     if (!out) return kperf__fail(EINVAL, "kperf_device_bdf_list: out is NULL");
@@ -11068,7 +11045,7 @@ KPERF_API int kperf_device_bdf_list(const kperf_pmus *pmus, kperf_bdf_type type,
     kperf__bdfs_free(&b);
     kperf_pmus_close(owned);
     if (!list) return kperf__fail(ENOMEM, "kperf_device_bdf_list: out of memory");
-    qsort(list, n, sizeof *list, kperf__str_cmp);
+    qsort(list, n, sizeof *list, kperf__strptr_cmp);
     *out = list;
     return (int)n;
 }

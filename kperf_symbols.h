@@ -4348,9 +4348,21 @@ static void kperf__fg_box(FILE *f, const char *name, size_t nlen, uint64_t x, ui
     fputs("\"><title>", f);
     kperf__fg_xml(f, name, nlen);
     fprintf(f, " (%" PRIu64 " %s, %.2f%%)</title><rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" "
-            "height=\"15\" fill=\"rgb(%d,%d,%d)\" rx=\"2\" ry=\"2\"/><text x=\"%.2f\" y=\"%d\">"
-            "</text></g>\n", w, unit, total ? 100.0 * (double)w / (double)total : 0.0, px, y, pw,
-            r, g, b, px + 3, y + 11);
+            "height=\"15\" fill=\"rgb(%d,%d,%d)\" rx=\"2\" ry=\"2\"/><text x=\"%.2f\" y=\"%d\">",
+            w, unit, total ? 100.0 * (double)w / (double)total : 0.0, px, y, pw, r, g, b, px + 3,
+            y + 11);
+    /* the label is in the file (viewers without JavaScript, <img> embeds), cut to the box as
+     * the script's fit() cuts it: about 7 px a character, ".." when it does not fit */
+    long m = (long)((pw - 6) / 7);
+    if (m >= 3 && (size_t)m >= nlen) {
+        kperf__fg_xml(f, name, nlen);
+    } else if (m >= 3) {
+        size_t k = (size_t)m - 2;
+        while (k > 0 && ((unsigned char)name[k] & 0xC0) == 0x80) k--; /* whole UTF-8 chars */
+        kperf__fg_xml(f, name, k);
+        fputs("..", f);
+    }
+    fputs("</text></g>\n", f);
 }
 
 /* Collects stacks from folded text (modified in place: stacks become NUL-terminated). */
