@@ -123,6 +123,9 @@ else
     try stat-o "$K" stat -o "$T/sticky/out" -e task-clock -- true
     try trace-o "$K" trace -o "$T/sticky/out" -e syscalls:sys_enter_getpid -- true
     try report-svg "$K" report -i "$T/busy.data" --svg "$T/sticky/out"
+    try record-pprof "$K" record --pprof "$T/sticky/out" -- true
+    try syscalls-o "$K" syscalls -o "$T/sticky/out" -- true
+    try trace-json "$K" trace --trace-json "$T/sticky/out" -e syscalls:sys_enter_getpid -- true
     if [ -z "$bad" ]; then ok output_symlink_not_followed; else fail output_symlink_not_followed "$bad"; fi
 fi
 
