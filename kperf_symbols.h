@@ -4072,7 +4072,7 @@ static int kperf__pp_loc_id(kperf_pprof *p, uint32_t pid, uint64_t a, uint32_t *
 static bool kperf__pp_smp_eq(const kperf_pprof *p, uint32_t i, const void *key) {
     const kperf__pp_smp *a = &p->smps[i], *b = (const kperf__pp_smp *)key;
     return a->nloc == b->nloc && a->comm == b->comm && a->pid == b->pid &&
-           !memcmp(p->stk + a->loc0, p->stk + b->loc0, a->nloc * sizeof *p->stk);
+           (!a->nloc || !memcmp(p->stk + a->loc0, p->stk + b->loc0, a->nloc * sizeof *p->stk));
 }
 
 KPERF_API int kperf_pprof_open(kperf_pprof **out, const kperf_pprof_desc *desc) {
