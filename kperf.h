@@ -19,6 +19,7 @@
  *     >>perfdata    perf.data (pipe mode) writer
  *     >>tracepoint  tracefs discovery, format parsing, typed field access, filters
  *     >>syscalls    syscall enter/exit pairing and latency statistics
+ *     >>analysis    keyed statistics, latency histograms, two-event relations by key
  *     >>device      uncore/device metrics (DDR, L3, PCIe, SMMU) from sysfs PMUs
  *     >>task        the libkperf task model: counting, sampling, tracing (SPE by a hook)
  *                   over evt/pid/cpu lists, flat records; libkperf/ is a shim over it
@@ -1769,6 +1770,163 @@ KPERF_API kperf_sampler *kperf_syscalls_sampler(const kperf_syscalls *s);
  *  (CONFIG_FTRACE_SYSCALLS), or a negative error. */
 KPERF_API int kperf_syscall_names(kperf_tracefs *tfs, const char *const **names, size_t *count);
 // <<syscalls
+
+// >>analysis ----------------------------------------------------------------------------
+/* In-memory analysis of events as they arrive (perf-prof's model): keyed statistics with
+ * latency histograms, and two-event relations by key (start/end pairs, leaks). */
+
+/** Buckets of a ::kperf_stat histogram: exact below 16, then 8 linear sub-buckets per power
+ *  of two up to 2^63 (a value is known within 1/16 of itself). */
+#define KPERF_HIST_BUCKETS 496
+
+/** Summary statistics of a series of values (count, sum, min, max, mean, variance) and its
+ *  optional log-linear histogram. Fixed size: memory per key does not grow with the
+ *  number of values. */
+typedef struct kperf_stat {
+    uint64_t count;         /**< values added */
+    uint64_t sum;           /**< their sum (wraps past 2^64) */
+    uint64_t min;           /**< smallest value (0 when count is 0) */
+    uint64_t max;           /**< largest value */
+    double mean;            /**< running mean (Welford) */
+    double m2;              /**< sum of squared deviations from the mean (Welford) */
+    uint32_t *hist;         /**< KPERF_HIST_BUCKETS counts, or NULL without histograms;
+                                 owned by the table (or by kperf_stat_free()) */
+} kperf_stat;
+
+/** @brief Adds one value to @p s (and to its histogram when it has one). */
+KPERF_API void kperf_stat_add(kperf_stat *s, uint64_t value);
+
+/** @brief Merges @p src into @p dst (Chan's parallel variance; histograms added bucket by
+ *  bucket; @p dst gets a histogram when @p src has one).
+ *  @return 0, or -ENOMEM. */
+KPERF_API int kperf_stat_merge(kperf_stat *dst, const kperf_stat *src);
+
+/** @brief Sample variance (m2 / (count - 1)); 0 with fewer than two values. */
+KPERF_API double kperf_stat_variance(const kperf_stat *s);
+
+/** @brief The value at quantile @p q (0..1) by nearest rank over the histogram: the middle of
+ *  the bucket, clamped to [min, max] (within 1/16 of the true value); q <= 0 is the min,
+ *  q >= 1 the max. Without a histogram: the mean. 0 when empty. */
+KPERF_API uint64_t kperf_stat_percentile(const kperf_stat *s, double q);
+
+/** @brief The histogram bucket of @p value (0 .. KPERF_HIST_BUCKETS-1). */
+KPERF_API uint32_t kperf_hist_bucket(uint64_t value);
+
+/** @brief The smallest value of bucket @p b; bucket b holds [lo(b), lo(b+1)). */
+KPERF_API uint64_t kperf_hist_bucket_lo(uint32_t b);
+
+/** @brief Frees the histogram of a ::kperf_stat the caller owns and zeroes it. */
+KPERF_API void kperf_stat_free(kperf_stat *s);
+
+/** Options of a kperf_keystats table. Zero-initialise. */
+typedef struct kperf_keystats_desc {
+    bool histogram;         /**< keep a latency histogram per key (about 2 KiB per key);
+                                 default: summary statistics only (64 bytes per key) */
+} kperf_keystats_desc;
+
+/** A hash table of ::kperf_stat by 64-bit key (a pid, a CPU, a field value, a pointer).
+ *  Opaque. *Thread safety:* none; one table per thread, merge them at the end. */
+typedef struct kperf_keystats kperf_keystats;
+
+/** @brief Creates an empty table.
+ *  @param out receives it; NULL on failure.
+ *  @param desc options; NULL = defaults.
+ *  @return 0 or -ENOMEM. *Ownership:* free with kperf_keystats_free(). */
+KPERF_API int kperf_keystats_new(kperf_keystats **out, const kperf_keystats_desc *desc);
+
+/** @brief Frees a table; accepts NULL. */
+KPERF_API void kperf_keystats_free(kperf_keystats *ks);
+
+/** @brief Adds @p value to the statistics of @p key (created at its first value).
+ *  @return 0, or -ENOMEM (the value is then not counted). */
+KPERF_API int kperf_keystats_add(kperf_keystats *ks, uint64_t key, uint64_t value);
+
+/** @brief The statistics of @p key, or NULL when it has none. Valid until the next add,
+ *  merge, reset or free. */
+KPERF_API const kperf_stat *kperf_keystats_get(const kperf_keystats *ks, uint64_t key);
+
+/** @brief Number of keys in the table. */
+KPERF_API size_t kperf_keystats_count(const kperf_keystats *ks);
+
+/** Callback of kperf_keystats_foreach(); a negative return stops the walk. */
+typedef int (*kperf_keystats_fn)(uint64_t key, const kperf_stat *s, void *user);
+
+/** @brief Calls @p fn for every key, in no particular order (sort the results yourself).
+ *  @return the number of keys visited, or the negative value @p fn returned. */
+KPERF_API int kperf_keystats_foreach(const kperf_keystats *ks, kperf_keystats_fn fn,
+                                     void *user);
+
+/** @brief Adds every key of @p src into @p dst (kperf_stat_merge() per key).
+ *  @return 0, or -ENOMEM. */
+KPERF_API int kperf_keystats_merge(kperf_keystats *dst, const kperf_keystats *src);
+
+/** @brief Forgets every key (per-interval output: print, then reset). Keeps the memory. */
+KPERF_API void kperf_keystats_reset(kperf_keystats *ks);
+
+/** One side of a two-event relation: what kperf_pairer_start() keeps of the first event
+ *  and kperf_pairer_end() hands back. */
+typedef struct kperf_pair_event {
+    uint64_t key;           /**< the correlation key (pid, pointer, request address...) */
+    uint64_t time;          /**< timestamp, ns */
+    uint64_t value;         /**< a value to keep with it (an allocation's size, a state) */
+    uint32_t pid;           /**< process id */
+    uint32_t tid;           /**< thread id */
+    uint32_t cpu;           /**< CPU */
+    uint32_t nips;          /**< entries in ips */
+    const uint64_t *ips;    /**< call chain (kept as a copy up to max_stack), or NULL */
+} kperf_pair_event;
+
+/** Options of a kperf_pairer. Zero-initialise. */
+typedef struct kperf_pairer_desc {
+    uint32_t max_stack;     /**< call chain entries kept per pending start; 0 = 127 */
+} kperf_pairer_desc;
+
+/** Counters of a pairer. */
+typedef struct kperf_pairer_counts {
+    uint64_t started;       /**< kperf_pairer_start() calls */
+    uint64_t matched;       /**< ends that found their start */
+    uint64_t unmatched_end; /**< ends without a start (began before tracing, or lost) */
+    uint64_t restarted;     /**< starts that replaced a pending one of the same key */
+    uint64_t pending;       /**< starts waiting for their end now (leaks at the end) */
+} kperf_pairer_counts;
+
+/** Two events related by key (the general form of the syscall pairer): a start waits,
+ *  keyed, until its end comes; what never ends is a leak. Opaque.
+ *  *Thread safety:* none. */
+typedef struct kperf_pairer kperf_pairer;
+
+/** @brief Creates a pairer. @return 0 or -ENOMEM; *out is NULL on failure.
+ *  *Ownership:* free with kperf_pairer_free(). */
+KPERF_API int kperf_pairer_new(kperf_pairer **out, const kperf_pairer_desc *desc);
+
+/** @brief Frees a pairer and every pending start; accepts NULL. */
+KPERF_API void kperf_pairer_free(kperf_pairer *p);
+
+/** @brief Records the first event of a pair. A pending start with the same key is
+ *  replaced (counted in restarted).
+ *  @return 0, 1 when it replaced one, or -ENOMEM. */
+KPERF_API int kperf_pairer_start(kperf_pairer *p, const kperf_pair_event *ev);
+
+/** @brief Matches the second event of a pair with its start and forgets the start.
+ *  @param start receives the start (its ips point into the pairer, valid until the next
+ *  call on it); may be NULL.
+ *  @return 1 when matched, 0 when no start of that key is pending. */
+KPERF_API int kperf_pairer_end(kperf_pairer *p, uint64_t key, kperf_pair_event *start);
+
+/** @brief The pending start of @p key, without removing it. @return 1 found, 0 not. */
+KPERF_API int kperf_pairer_peek(const kperf_pairer *p, uint64_t key, kperf_pair_event *start);
+
+/** Callback of kperf_pairer_foreach(); a negative return stops the walk. */
+typedef int (*kperf_pair_fn)(const kperf_pair_event *start, void *user);
+
+/** @brief Calls @p fn for every pending start (the leaks, when tracing is over), in no
+ *  particular order. @return the number visited, or the negative value @p fn returned. */
+KPERF_API int kperf_pairer_foreach(const kperf_pairer *p, kperf_pair_fn fn, void *user);
+
+/** @brief The pairer's counters. */
+KPERF_API void kperf_pairer_counts_read(const kperf_pairer *p, kperf_pairer_counts *out);
+// <<analysis
+
 
 // >>device ------------------------------------------------------------------------------
 
@@ -10037,6 +10195,358 @@ KPERF_API kperf_sampler *kperf_syscalls_sampler(const kperf_syscalls *s) {
     return s ? s->data : NULL;
 }
 // <<syscalls
+
+// >>analysis ----------------------------------------------------------------------------
+
+KPERF_API uint32_t kperf_hist_bucket(uint64_t v) {
+    if (v < 16) return (uint32_t)v;
+    uint32_t e = 63u - (uint32_t)__builtin_clzll(v); /* 4..63 */
+    return 16u + (e - 4u) * 8u + (uint32_t)((v >> (e - 3u)) & 7u);
+}
+
+KPERF_API uint64_t kperf_hist_bucket_lo(uint32_t b) {
+    if (b < 16) return b;
+    if (b >= KPERF_HIST_BUCKETS) return UINT64_MAX;
+    uint32_t e = (b - 16u) / 8u + 4u, sub = (b - 16u) % 8u;
+    return (uint64_t)(8u + sub) << (e - 3u);
+}
+
+KPERF_API void kperf_stat_add(kperf_stat *s, uint64_t v) {
+    if (!s) return;
+    if (!s->count || v < s->min) s->min = v;
+    if (!s->count || v > s->max) s->max = v;
+    s->count++;
+    s->sum += v;
+    double d = (double)v - s->mean;
+    s->mean += d / (double)s->count;
+    s->m2 += d * ((double)v - s->mean);
+    if (s->hist) s->hist[kperf_hist_bucket(v)]++;
+}
+
+KPERF_API int kperf_stat_merge(kperf_stat *dst, const kperf_stat *src) {
+    if (!dst || !src || !src->count) return 0;
+    if (src->hist && !dst->hist &&
+        !(dst->hist = (uint32_t *)kperf__calloc(KPERF_HIST_BUCKETS, sizeof(uint32_t))))
+        return -ENOMEM;
+    if (!dst->count) {
+        uint32_t *h = dst->hist;
+        *dst = *src;
+        dst->hist = h;
+        if (h) memcpy(h, src->hist, KPERF_HIST_BUCKETS * sizeof *h);
+        return 0;
+    }
+    double na = (double)dst->count, nb = (double)src->count, d = src->mean - dst->mean;
+    dst->m2 += src->m2 + d * d * na * nb / (na + nb);
+    dst->mean += d * nb / (na + nb);
+    dst->count += src->count;
+    dst->sum += src->sum;
+    if (src->min < dst->min) dst->min = src->min;
+    if (src->max > dst->max) dst->max = src->max;
+    for (uint32_t i = 0; src->hist && i < KPERF_HIST_BUCKETS; i++) dst->hist[i] += src->hist[i];
+    return 0;
+}
+
+KPERF_API double kperf_stat_variance(const kperf_stat *s) {
+    return s && s->count > 1 ? s->m2 / (double)(s->count - 1) : 0.0;
+}
+
+KPERF_API uint64_t kperf_stat_percentile(const kperf_stat *s, double q) {
+    if (!s || !s->count) return 0;
+    if (!s->hist) return (uint64_t)(s->mean + 0.5);
+    if (q <= 0) return s->min;
+    if (q >= 1) return s->max;
+    uint64_t rank = (uint64_t)(q * (double)s->count + 0.999999999), seen = 0;
+    if (rank < 1) rank = 1;
+    for (uint32_t b = 0; b < KPERF_HIST_BUCKETS; b++) {
+        seen += s->hist[b];
+        if (seen < rank) continue;
+        uint64_t lo = kperf_hist_bucket_lo(b), hi = kperf_hist_bucket_lo(b + 1);
+        uint64_t v = b < 16 ? lo : lo + (hi - lo) / 2;
+        return v < s->min ? s->min : v > s->max ? s->max : v;
+    }
+    return s->max;
+}
+
+KPERF_API void kperf_stat_free(kperf_stat *s) {
+    if (!s) return;
+    KPERF_FREE(s->hist);
+    memset(s, 0, sizeof *s);
+}
+
+/* ---- an open-addressing map of u64 keys (linear probing, backward-shift delete) ---- */
+
+KPERF__PRIV size_t kperf__an_hash(uint64_t k, size_t cap) {
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdull;
+    k ^= k >> 33;
+    return (size_t)k & (cap - 1);
+}
+
+typedef struct kperf__ks_slot {
+    uint64_t key;
+    bool used;
+    kperf_stat st;
+} kperf__ks_slot;
+
+struct kperf_keystats {
+    kperf__ks_slot *slots;
+    size_t cap, n;
+    bool histogram;
+};
+
+KPERF_API int kperf_keystats_new(kperf_keystats **out, const kperf_keystats_desc *desc) {
+    if (!out) return kperf__fail(EINVAL, "kperf_keystats_new: out is NULL");
+    *out = (kperf_keystats *)kperf__calloc(1, sizeof **out);
+    if (!*out) return kperf__fail(ENOMEM, "out of memory");
+    (*out)->histogram = desc && desc->histogram;
+    return 0;
+}
+
+KPERF_API void kperf_keystats_free(kperf_keystats *ks) {
+    if (!ks) return;
+    for (size_t i = 0; i < ks->cap; i++) KPERF_FREE(ks->slots[i].st.hist);
+    KPERF_FREE(ks->slots);
+    KPERF_FREE(ks);
+}
+
+KPERF__PRIV kperf__ks_slot *kperf__ks_find(const kperf_keystats *ks, uint64_t key) {
+    if (!ks || !ks->cap) return NULL;
+    for (size_t h = kperf__an_hash(key, ks->cap);; h = (h + 1) & (ks->cap - 1)) {
+        if (!ks->slots[h].used) return NULL;
+        if (ks->slots[h].key == key) return &ks->slots[h];
+    }
+}
+
+KPERF__PRIV kperf__ks_slot *kperf__ks_insert(kperf_keystats *ks, uint64_t key) {
+    kperf__ks_slot *s = kperf__ks_find(ks, key);
+    if (s) return s;
+    if ((ks->n + 1) * 4 > ks->cap * 3) {
+        size_t nc = ks->cap ? ks->cap * 2 : 64;
+        kperf__ks_slot *ns = (kperf__ks_slot *)kperf__calloc(nc, sizeof *ns);
+        if (!ns) return NULL;
+        for (size_t i = 0; i < ks->cap; i++) {
+            if (!ks->slots[i].used) continue;
+            size_t h = kperf__an_hash(ks->slots[i].key, nc);
+            while (ns[h].used) h = (h + 1) & (nc - 1);
+            ns[h] = ks->slots[i];
+        }
+        KPERF_FREE(ks->slots);
+        ks->slots = ns, ks->cap = nc;
+    }
+    size_t h = kperf__an_hash(key, ks->cap);
+    while (ks->slots[h].used) h = (h + 1) & (ks->cap - 1);
+    s = &ks->slots[h];
+    memset(s, 0, sizeof *s);
+    if (ks->histogram &&
+        !(s->st.hist = (uint32_t *)kperf__calloc(KPERF_HIST_BUCKETS, sizeof(uint32_t))))
+        return NULL;
+    s->used = true, s->key = key;
+    ks->n++;
+    return s;
+}
+
+KPERF_API int kperf_keystats_add(kperf_keystats *ks, uint64_t key, uint64_t value) {
+    if (!ks) return -EINVAL;
+    kperf__ks_slot *s = kperf__ks_insert(ks, key);
+    if (!s) return kperf__fail(ENOMEM, "out of memory");
+    kperf_stat_add(&s->st, value);
+    return 0;
+}
+
+KPERF_API const kperf_stat *kperf_keystats_get(const kperf_keystats *ks, uint64_t key) {
+    kperf__ks_slot *s = kperf__ks_find(ks, key);
+    return s ? &s->st : NULL;
+}
+
+KPERF_API size_t kperf_keystats_count(const kperf_keystats *ks) { return ks ? ks->n : 0; }
+
+KPERF_API int kperf_keystats_foreach(const kperf_keystats *ks, kperf_keystats_fn fn,
+                                     void *user) {
+    int n = 0;
+    for (size_t i = 0; ks && fn && i < ks->cap; i++) {
+        if (!ks->slots[i].used) continue;
+        int rc = fn(ks->slots[i].key, &ks->slots[i].st, user);
+        if (rc < 0) return rc;
+        n++;
+    }
+    return n;
+}
+
+KPERF_API int kperf_keystats_merge(kperf_keystats *dst, const kperf_keystats *src) {
+    for (size_t i = 0; dst && src && i < src->cap; i++) {
+        if (!src->slots[i].used) continue;
+        kperf__ks_slot *s = kperf__ks_insert(dst, src->slots[i].key);
+        if (!s || kperf_stat_merge(&s->st, &src->slots[i].st) < 0)
+            return kperf__fail(ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
+KPERF_API void kperf_keystats_reset(kperf_keystats *ks) {
+    for (size_t i = 0; ks && i < ks->cap; i++) KPERF_FREE(ks->slots[i].st.hist);
+    if (ks && ks->cap) memset(ks->slots, 0, ks->cap * sizeof *ks->slots);
+    if (ks) ks->n = 0;
+}
+
+/* ---- two-event relations ---- */
+
+typedef struct kperf__pr_slot {
+    kperf_pair_event ev;    /* ev.ips points at ips below */
+    uint64_t *ips;
+    uint32_t ipcap;
+    bool used;
+} kperf__pr_slot;
+
+struct kperf_pairer {
+    kperf__pr_slot *slots;
+    size_t cap, n;
+    uint32_t max_stack;
+    kperf_pairer_counts c;
+    uint64_t *out_ips;      /* the last end's call chain (handed to the caller) */
+    uint32_t out_cap;
+};
+
+KPERF_API int kperf_pairer_new(kperf_pairer **out, const kperf_pairer_desc *desc) {
+    if (!out) return kperf__fail(EINVAL, "kperf_pairer_new: out is NULL");
+    *out = (kperf_pairer *)kperf__calloc(1, sizeof **out);
+    if (!*out) return kperf__fail(ENOMEM, "out of memory");
+    (*out)->max_stack = desc && desc->max_stack ? desc->max_stack : 127;
+    return 0;
+}
+
+KPERF_API void kperf_pairer_free(kperf_pairer *p) {
+    if (!p) return;
+    for (size_t i = 0; i < p->cap; i++) KPERF_FREE(p->slots[i].ips);
+    KPERF_FREE(p->slots);
+    KPERF_FREE(p->out_ips);
+    KPERF_FREE(p);
+}
+
+KPERF__PRIV size_t kperf__pr_find(const kperf_pairer *p, uint64_t key) {
+    if (!p->cap) return SIZE_MAX;
+    for (size_t h = kperf__an_hash(key, p->cap);; h = (h + 1) & (p->cap - 1)) {
+        if (!p->slots[h].used) return SIZE_MAX;
+        if (p->slots[h].ev.key == key) return h;
+    }
+}
+
+KPERF__PRIV int kperf__pr_grow(kperf_pairer *p) {
+    size_t nc = p->cap ? p->cap * 2 : 64;
+    kperf__pr_slot *ns = (kperf__pr_slot *)kperf__calloc(nc, sizeof *ns);
+    if (!ns) return -ENOMEM;
+    for (size_t i = 0; i < p->cap; i++) {
+        if (!p->slots[i].used) continue;
+        size_t h = kperf__an_hash(p->slots[i].ev.key, nc);
+        while (ns[h].used) h = (h + 1) & (nc - 1);
+        ns[h] = p->slots[i];
+    }
+    KPERF_FREE(p->slots);
+    p->slots = ns, p->cap = nc;
+    return 0;
+}
+
+/* Copies @p ev's call chain into @p s (kept up to max_stack). */
+KPERF__PRIV int kperf__pr_keep(kperf_pairer *p, kperf__pr_slot *s, const kperf_pair_event *ev) {
+    uint32_t n = ev->ips ? (ev->nips < p->max_stack ? ev->nips : p->max_stack) : 0;
+    if (n > s->ipcap) {
+        uint64_t *ni = (uint64_t *)KPERF_REALLOC(s->ips, n * sizeof *ni);
+        if (!ni) return -ENOMEM;
+        s->ips = ni, s->ipcap = n;
+    }
+    if (n) memcpy(s->ips, ev->ips, n * sizeof *s->ips);
+    s->ev = *ev;
+    s->ev.nips = n;
+    s->ev.ips = n ? s->ips : NULL;
+    s->used = true;
+    return 0;
+}
+
+KPERF_API int kperf_pairer_start(kperf_pairer *p, const kperf_pair_event *ev) {
+    if (!p || !ev) return -EINVAL;
+    p->c.started++;
+    size_t h = kperf__pr_find(p, ev->key);
+    if (h != SIZE_MAX) {
+        p->c.restarted++;
+        return kperf__pr_keep(p, &p->slots[h], ev) < 0 ? kperf__fail(ENOMEM, "out of memory") : 1;
+    }
+    if ((p->n + 1) * 4 > p->cap * 3 && kperf__pr_grow(p) < 0)
+        return kperf__fail(ENOMEM, "out of memory");
+    h = kperf__an_hash(ev->key, p->cap);
+    while (p->slots[h].used) h = (h + 1) & (p->cap - 1);
+    if (kperf__pr_keep(p, &p->slots[h], ev) < 0) return kperf__fail(ENOMEM, "out of memory");
+    p->n++;
+    return 0;
+}
+
+/* Removes slot @p h, shifting later members of its probe run back (no tombstones). The
+ * slot's ips buffer moves with the shifted entries; the freed buffer is released. */
+KPERF__PRIV void kperf__pr_remove(kperf_pairer *p, size_t h) {
+    KPERF_FREE(p->slots[h].ips);
+    memset(&p->slots[h], 0, sizeof p->slots[h]);
+    size_t j = h;
+    for (;;) {
+        j = (j + 1) & (p->cap - 1);
+        if (!p->slots[j].used) break;
+        size_t home = kperf__an_hash(p->slots[j].ev.key, p->cap);
+        bool move = h <= j ? (home <= h || home > j) : (home <= h && home > j);
+        if (!move) continue;
+        p->slots[h] = p->slots[j];
+        memset(&p->slots[j], 0, sizeof p->slots[j]);
+        h = j;
+    }
+    p->n--;
+}
+
+KPERF_API int kperf_pairer_end(kperf_pairer *p, uint64_t key, kperf_pair_event *start) {
+    if (!p) return 0;
+    size_t h = kperf__pr_find(p, key);
+    if (h == SIZE_MAX) {
+        p->c.unmatched_end++;
+        return 0;
+    }
+    p->c.matched++;
+    kperf__pr_slot *s = &p->slots[h];
+    if (start) {
+        *start = s->ev;
+        if (s->ev.nips > p->out_cap) { /* hand the chain out through our own buffer */
+            uint64_t *ni = (uint64_t *)KPERF_REALLOC(p->out_ips, s->ev.nips * sizeof *ni);
+            if (ni) p->out_ips = ni, p->out_cap = s->ev.nips;
+        }
+        start->nips = s->ev.nips <= p->out_cap ? s->ev.nips : 0;
+        if (start->nips) memcpy(p->out_ips, s->ips, start->nips * sizeof *s->ips);
+        start->ips = start->nips ? p->out_ips : NULL;
+    }
+    kperf__pr_remove(p, h);
+    return 1;
+}
+
+KPERF_API int kperf_pairer_peek(const kperf_pairer *p, uint64_t key, kperf_pair_event *start) {
+    size_t h = p ? kperf__pr_find(p, key) : SIZE_MAX;
+    if (h == SIZE_MAX) return 0;
+    if (start) *start = p->slots[h].ev;
+    return 1;
+}
+
+KPERF_API int kperf_pairer_foreach(const kperf_pairer *p, kperf_pair_fn fn, void *user) {
+    int n = 0;
+    for (size_t i = 0; p && fn && i < p->cap; i++) {
+        if (!p->slots[i].used) continue;
+        int rc = fn(&p->slots[i].ev, user);
+        if (rc < 0) return rc;
+        n++;
+    }
+    return n;
+}
+
+KPERF_API void kperf_pairer_counts_read(const kperf_pairer *p, kperf_pairer_counts *out) {
+    if (!out) return;
+    memset(out, 0, sizeof *out);
+    if (!p) return;
+    *out = p->c;
+    out->pending = p->n;
+}
+// <<analysis
+
 
 // >>device ------------------------------------------------------------------------------
 
