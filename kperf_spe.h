@@ -1847,6 +1847,7 @@ KPERF_API void kperf_spe_close(kperf_spe *s) {
 
 /* ---- the task model's SPE kind (kperf.h >>task) --------------------------------------- */
 
+#ifndef KPERF_NO_TASK
 static int kperf__spe_task_open(void **state, const kperf_task_attr *a) {
     kperf_spe_desc d;
     memset(&d, 0, sizeof d);
@@ -1901,6 +1902,7 @@ KPERF_API const kperf_task_source *kperf_spe_task_source(void) {
                                           kperf__spe_task_close};
     return &src;
 }
+#endif // KPERF_NO_TASK
 
 #ifdef __cplusplus
 }

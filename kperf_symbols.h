@@ -5060,6 +5060,7 @@ KPERF_API int kperf_pprof_write(kperf_pprof *p, const char *path) {
     return rc ? rc : (int)(p->nsmps > INT32_MAX ? INT32_MAX : p->nsmps);
 }
 
+#ifndef KPERF_NO_SAMPLING
 /* ---- profiling the calling process ---- */
 typedef struct kperf__pp_self {
     kperf_sampler *s;
@@ -5143,6 +5144,7 @@ KPERF_API int kperf_pprof_profile_self(const kperf_pprof_profile_desc *desc, uin
     if (rc < 0) return rc;
     return c.n > INT32_MAX ? INT32_MAX : (int)c.n;
 }
+#endif // KPERF_NO_SAMPLING
 
 // <<symbols
 
