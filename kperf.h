@@ -406,6 +406,39 @@ enum kperf_event_flags {
                                              is counted (`:uk` counts the kernel too) */
 };
 
+/** Which perf-prof attributes an event carries: bits of kperf_event_attrs::set. A
+ *  command checks them against the attributes it uses (kperf_event_attrs_check()). */
+enum kperf_event_attr_bits {
+    KPERF_EA_STACK = 1u << 0,       /**< `stack`: record the call chain */
+    KPERF_EA_MAX_STACK = 1u << 1,   /**< `max-stack=N`: deepest call chain kept */
+    KPERF_EA_ALIAS = 1u << 2,       /**< `alias=NAME`: the name output uses */
+    KPERF_EA_KEY = 1u << 3,         /**< `key=FIELD`: correlation key (multi-trace) */
+    KPERF_EA_TOP_BY = 1u << 4,      /**< `top-by=FIELD`: a top column, sorted by it */
+    KPERF_EA_TOP_ADD = 1u << 5,     /**< `top-add=FIELD`: a top column */
+    KPERF_EA_COMM = 1u << 6,        /**< `comm=FIELD`: the field that names the task */
+    KPERF_EA_PTR = 1u << 7,         /**< `ptr=FIELD`: the pointer field (kmemleak) */
+    KPERF_EA_SIZE = 1u << 8,        /**< `size=FIELD`: the size field (kmemleak) */
+    KPERF_EA_NUM = 1u << 9,         /**< `num=FIELD`: a number to make a distribution of */
+    KPERF_EA_UNTRACED = 1u << 10,   /**< `untraced`: shown, not paired (multi-trace) */
+};
+
+/** perf-prof's event attributes, written after the filter:
+ *  `sys:name/filter/ATTR/ATTR/.../` (the filter may be empty: `sys:name//key=pid/`).
+ *  The attributes run in user space; the filter runs in the kernel. A FIELD must be a
+ *  field of the tracepoint's format (common_* fields included); the parser checks it. */
+typedef struct kperf_event_attrs {
+    uint32_t set;           /**< bits of enum kperf_event_attr_bits that were written */
+    uint16_t max_stack;     /**< `max-stack=N`, 0 when not written */
+    char *alias;            /**< `alias=NAME`, or NULL */
+    char *key;              /**< `key=FIELD`, or NULL */
+    char *top_by;           /**< `top-by=FIELD`; several are joined by ',' ("a,b") */
+    char *top_add;          /**< `top-add=FIELD`; several are joined by ',' */
+    char *comm;             /**< `comm=FIELD`, or NULL */
+    char *ptr;              /**< `ptr=FIELD`, or NULL */
+    char *size;             /**< `size=FIELD`, or NULL */
+    char *num;              /**< `num=FIELD`, or NULL */
+} kperf_event_attrs;
+
 /** One parsed event, ready to become a perf_event_attr. */
 typedef struct kperf_event {
     char *spec;             /**< the text as written, e.g. "cycles:u" (for messages) */
@@ -429,6 +462,12 @@ typedef struct kperf_event {
     uint32_t bp_type;       /**< breakpoints (`mem:ADDR/LEN:rwx`): 1 = r, 2 = w, 3 = rw,
                                  4 = x (HW_BREAKPOINT_*); address in config[1], length in
                                  config[2]; 0 for other events */
+    kperf_event_attrs attrs; /**< perf-prof attributes (`/filter/ATTR/.../`); all zero when
+                                  none were written */
+    char *probe_path;       /**< `uprobe:`/`uretprobe:`: the file probed (config[1] points
+                                 at this string, as the uprobe PMU wants; the list owns it),
+                                 `kprobe:` through the kprobe PMU: the function name; NULL
+                                 for other events */
 } kperf_event;
 
 /** A parsed event list: every event of a spec such as "{cycles,instructions},faults". */
@@ -464,6 +503,30 @@ KPERF_API int kperf_evlist_parse(kperf_evlist **out, const char *spec, const kpe
 /** @brief Frees a list from kperf_evlist_parse(); accepts NULL.
  *  @param list the list. */
 KPERF_API void kperf_evlist_free(kperf_evlist *list);
+
+/** @brief Says which attributes a command does not use: an attribute written on an event
+ *  of @p list that is not in @p allowed is an error naming the event and the attribute.
+ *  @param list a parsed list.
+ *  @param allowed bits of enum kperf_event_attr_bits the caller uses.
+ *  @param who the command or library user, for the message ("kperf top").
+ *  @return 0, or -KPERF_EPARSE ("sched:sched_switch: attribute 'ptr=' is not used by
+ *  kperf top (it uses: key= top-by=)"). */
+KPERF_API int kperf_event_attrs_check(const kperf_evlist *list, uint32_t allowed,
+                                      const char *who);
+
+/** Resolves a function name of a uprobe (`uprobe:func@"file"`) to its file offset.
+ *  Returns 0 and sets *offset, or a negative error with kperf_errmsg() set. */
+typedef int (*kperf_probe_resolve_fn)(const char *file, const char *func, uint64_t *offset,
+                                      void *user);
+
+/** @brief Installs the symbol resolver of uprobe function names (process-wide).
+ *  kperf.h reads no ELF symbol tables itself: without a resolver only
+ *  `uprobe:0xOFFSET@"file"` and `uprobe:func+0xOFF@"file"` with a resolver work;
+ *  kperf_symbols.h provides kperf_probe_resolve_elf() for this hook.
+ *  @param fn the resolver; NULL removes it.
+ *  @param user passed to @p fn.
+ *  *Thread safety:* set it once before parsing; it is read without a lock. */
+KPERF_API void kperf_probe_resolver_set(kperf_probe_resolve_fn fn, void *user);
 
 /** Kinds of events for kperf_events_foreach() (libkperf's event_list types). */
 enum kperf_event_kind {
@@ -2218,6 +2281,35 @@ KPERF__PRIV long kperf__sys_perf_event_open(struct perf_event_attr *attr, pid_t 
     return syscall(SYS_perf_event_open, attr, pid, cpu, group_fd, flags);
 }
 
+/* qsort/bsearch comparator of two `char *` elements. */
+KPERF__PRIV int kperf__strptr_cmp(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Frees an array of n strings and the array. */
+KPERF__PRIV void kperf__names_free(char **v, size_t n) {
+    for (size_t i = 0; v && i < n; i++) KPERF_FREE(v[i]);
+    KPERF_FREE(v);
+}
+
+/* 64-bit FNV-1a of a string. */
+KPERF__PRIV uint64_t kperf__fnv1a(const char *s) {
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+/* perf's cycles-to-nanoseconds scaling of the mmap page (time_mult, time_shift, and the
+ * cap_user_time_short wrap of @p cyc against @p base/@p mask); the caller adds time_offset
+ * or time_zero. Used by the region fast path and by SPE timestamps. */
+KPERF__PRIV uint64_t kperf__perf_time_scale(uint64_t cyc, uint32_t mult, uint16_t shift,
+                                            bool is_short, uint64_t base, uint64_t mask) {
+    if (is_short) cyc = base + ((cyc - base) & mask);
+    shift &= 63;
+    uint64_t quot = cyc >> shift, rem = cyc & (((uint64_t)1 << shift) - 1);
+    return quot * mult + ((rem * mult) >> shift);
+}
+
 /* Monotonic nanoseconds (CLOCK_MONOTONIC). */
 KPERF__PRIV uint64_t kperf__now_ns(void) {
     struct timespec ts;
@@ -2424,6 +2516,40 @@ KPERF__PRIV int kperf__slurp(const char *path, char **out, size_t *len) {
     return 0;
 }
 
+/* Reads the entry names of a directory (skipping dot entries; with @p dirs_only also plain
+ * files) into a sorted array that kperf__names_free() releases. */
+KPERF__PRIV int kperf__dir_names(const char *path, char ***out, size_t *n, bool dirs_only) {
+    *out = NULL;
+    *n = 0;
+    DIR *d = opendir(path);
+    if (!d) return -errno;
+    char **v = NULL;
+    size_t nv = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        if (dirs_only && e->d_type != DT_DIR && e->d_type != DT_UNKNOWN) continue;
+        if (nv == cap) {
+            size_t nc = cap ? cap * 2 : 32;
+            char **nvp = (char **)KPERF_REALLOC(v, nc * sizeof *v);
+            if (!nvp) break;
+            v = nvp;
+            cap = nc;
+        }
+        if (!(v[nv] = kperf__strdup(e->d_name))) break;
+        nv++;
+    }
+    closedir(d);
+    if (e) { /* allocation failed mid-way */
+        kperf__names_free(v, nv);
+        return -ENOMEM;
+    }
+    if (nv > 1) qsort(v, nv, sizeof *v, kperf__strptr_cmp);
+    *out = v;
+    *n = nv;
+    return 0;
+}
+
 // >>pmu ---------------------------------------------------------------------------------
 
 #define KPERF__MAX_CPU 65536
@@ -2564,9 +2690,6 @@ KPERF__PRIV int kperf__format_parse(const char *text, kperf_pmu_format *f) {
     return 0;
 }
 
-static int kperf__strptr_cmp(const void *a, const void *b) {
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
 static int kperf__format_cmp(const void *a, const void *b) {
     return strcmp(((const kperf_pmu_format *)a)->name, ((const kperf_pmu_format *)b)->name);
 }
@@ -2577,43 +2700,7 @@ static int kperf__pmu_cmp(const void *a, const void *b) {
     return strcmp(((const kperf_pmu *)a)->name, ((const kperf_pmu *)b)->name);
 }
 
-/* Reads every entry name of a directory (skipping dot files) into a sorted array. */
-KPERF__PRIV int kperf__dir_names(const char *path, char ***out, size_t *n) {
-    *out = NULL;
-    *n = 0;
-    DIR *d = opendir(path);
-    if (!d) return -errno;
-    char **v = NULL;
-    size_t nv = 0, cap = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.') continue;
-        if (nv == cap) {
-            size_t nc = cap ? cap * 2 : 32;
-            char **nvp = (char **)KPERF_REALLOC(v, nc * sizeof *v);
-            if (!nvp) break;
-            v = nvp;
-            cap = nc;
-        }
-        if (!(v[nv] = kperf__strdup(e->d_name))) break;
-        nv++;
-    }
-    closedir(d);
-    if (e) { /* allocation failed mid-way */
-        for (size_t i = 0; i < nv; i++) KPERF_FREE(v[i]);
-        KPERF_FREE(v);
-        return -ENOMEM;
-    }
-    if (nv > 1) qsort(v, nv, sizeof *v, kperf__strptr_cmp);
-    *out = v;
-    *n = nv;
-    return 0;
-}
 
-KPERF__PRIV void kperf__names_free(char **v, size_t n) {
-    for (size_t i = 0; v && i < n; i++) KPERF_FREE(v[i]);
-    KPERF_FREE(v);
-}
 
 /* Copies with truncation; always NUL-terminates. */
 KPERF__PRIV void kperf__strlcpy(char *dst, const char *src, size_t size) {
@@ -2632,7 +2719,7 @@ KPERF__PRIV int kperf__pmu_read_formats(kperf_pmu *pmu, const char *dir) {
     char path[PATH_MAX], buf[256];
     char **names;
     size_t n;
-    if (kperf__dir_names(kperf__path(path, sizeof path, "%s/format", dir), &names, &n) < 0)
+    if (kperf__dir_names(kperf__path(path, sizeof path, "%s/format", dir), &names, &n, false) < 0)
         return 0; /* no format directory: software, tracepoint, ... */
     pmu->formats = (kperf_pmu_format *)kperf__calloc(n, sizeof *pmu->formats);
     if (!pmu->formats) return kperf__names_free(names, n), -ENOMEM;
@@ -2655,7 +2742,7 @@ KPERF__PRIV int kperf__pmu_read_aliases(kperf_pmu *pmu, const char *dir) {
     char path[PATH_MAX], buf[4096];
     char **names;
     size_t n;
-    if (kperf__dir_names(kperf__path(path, sizeof path, "%s/events", dir), &names, &n) < 0)
+    if (kperf__dir_names(kperf__path(path, sizeof path, "%s/events", dir), &names, &n, false) < 0)
         return 0;
     pmu->aliases = (kperf_pmu_alias *)kperf__calloc(n, sizeof *pmu->aliases);
     if (!pmu->aliases) return kperf__names_free(names, n), -ENOMEM;
@@ -2763,7 +2850,7 @@ KPERF_API int kperf_pmus_open(kperf_pmus **out, const char *root) {
     *out = NULL;
     root = kperf__sysfs_root(root);
     kperf__path(devdir, sizeof devdir, "%s/sys/bus/event_source/devices", kperf__rp(root));
-    if ((rc = kperf__dir_names(devdir, &names, &n)) < 0)
+    if ((rc = kperf__dir_names(devdir, &names, &n, false)) < 0)
         return kperf__fail(-rc, "cannot read the PMU list %s: %s (is sysfs mounted? is the root "
                                 "'%s' right?)", devdir, strerror(-rc), root);
     kperf_pmus *p = (kperf_pmus *)kperf__calloc(1, sizeof *p);
@@ -2935,7 +3022,7 @@ KPERF__PRIV int kperf__topology_nodes(kperf_topology *t) {
     char **names;
     size_t n;
     if (kperf__dir_names(kperf__path(path, sizeof path, "%s/sys/devices/system/node", t->root),
-                         &names, &n) < 0)
+                         &names, &n, false) < 0)
         return 0; /* no NUMA: every CPU on node 0 (filled by the caller) */
     t->node_ids = (int *)kperf__calloc(n, sizeof(int));
     t->node_cpus = (int **)kperf__calloc(n, sizeof(int *));
@@ -3435,7 +3522,38 @@ KPERF__PRIV int kperf__parse_error(kperf__parser *P, size_t at, const char *what
                        (int)at, "");
 }
 
+KPERF__PRIV void kperf__attrs_clear(kperf_event_attrs *a) {
+    KPERF_FREE(a->alias);
+    KPERF_FREE(a->key);
+    KPERF_FREE(a->top_by);
+    KPERF_FREE(a->top_add);
+    KPERF_FREE(a->comm);
+    KPERF_FREE(a->ptr);
+    KPERF_FREE(a->size);
+    KPERF_FREE(a->num);
+    memset(a, 0, sizeof *a);
+}
+
+/* The string slots of an attribute set, in a fixed order (copy, check, clear). */
+KPERF__PRIV char **kperf__attrs_slot(kperf_event_attrs *a, int i) {
+    char **slots[8] = {&a->alias, &a->key, &a->top_by, &a->top_add,
+                       &a->comm,  &a->ptr, &a->size,   &a->num};
+    return i >= 0 && i < 8 ? slots[i] : NULL;
+}
+
+KPERF__PRIV int kperf__attrs_copy(kperf_event_attrs *dst, const kperf_event_attrs *src) {
+    *dst = *src;
+    int rc = 0;
+    for (int i = 0; i < 8; i++) {
+        char **d = kperf__attrs_slot(dst, i);
+        if (*d && !(*d = kperf__strdup(*d))) rc = -ENOMEM;
+    }
+    return rc;
+}
+
 KPERF__PRIV void kperf__event_clear(kperf_event *e) {
+    kperf__attrs_clear(&e->attrs);
+    KPERF_FREE(e->probe_path);
     KPERF_FREE(e->spec);
     KPERF_FREE(e->name);
     KPERF_FREE(e->pmu);
@@ -3477,6 +3595,10 @@ KPERF__PRIV int kperf__event_copy(kperf_event *dst, const kperf_event *src) {
     dst->name = src->name ? kperf__strdup(src->name) : NULL;
     dst->pmu = src->pmu ? kperf__strdup(src->pmu) : NULL;
     dst->filter = src->filter ? kperf__strdup(src->filter) : NULL;
+    dst->probe_path = src->probe_path ? kperf__strdup(src->probe_path) : NULL;
+    if (dst->probe_path && src->config[1] == (uint64_t)(uintptr_t)src->probe_path)
+        dst->config[1] = (uint64_t)(uintptr_t)dst->probe_path;
+    int arc = kperf__attrs_copy(&dst->attrs, &src->attrs);
     dst->cpus = NULL;
     if (src->ncpus) {
         int *c = (int *)kperf__calloc(src->ncpus, sizeof(int));
@@ -3484,7 +3606,8 @@ KPERF__PRIV int kperf__event_copy(kperf_event *dst, const kperf_event *src) {
         dst->cpus = c;
     }
     if ((src->spec && !dst->spec) || (src->name && !dst->name) || (src->pmu && !dst->pmu) ||
-        (src->filter && !dst->filter) || (src->ncpus && !dst->cpus)) {
+        (src->filter && !dst->filter) || (src->ncpus && !dst->cpus) || arc < 0 ||
+        (src->probe_path && !dst->probe_path)) {
         kperf__event_clear(dst);
         return -ENOMEM;
     }
@@ -3853,6 +3976,149 @@ KPERF__PRIV int kperf__parse_filter(kperf__parser *P, char **filter) {
     return 0;
 }
 
+KPERF__PRIV int kperf__slurp(const char *path, char **out, size_t *len); /* >>tracepoint */
+
+/* ---- perf-prof attributes: `/filter/ATTR/ATTR/.../` ---- */
+
+static const struct kperf__attr_name {
+    const char *name;
+    uint32_t bit;
+    int slot;                   /* kperf__attrs_slot index; -1: no string value */
+} kperf__attr_names[] = {
+    {"stack", KPERF_EA_STACK, -1},     {"max-stack", KPERF_EA_MAX_STACK, -1},
+    {"alias", KPERF_EA_ALIAS, 0},      {"key", KPERF_EA_KEY, 1},
+    {"top-by", KPERF_EA_TOP_BY, 2},    {"top-add", KPERF_EA_TOP_ADD, 3},
+    {"comm", KPERF_EA_COMM, 4},        {"ptr", KPERF_EA_PTR, 5},
+    {"size", KPERF_EA_SIZE, 6},        {"num", KPERF_EA_NUM, 7},
+    {"untraced", KPERF_EA_UNTRACED, -1},
+};
+#define KPERF__NATTR (sizeof kperf__attr_names / sizeof kperf__attr_names[0])
+
+/* One ATTR (P->pos on its first character, ending at the next '/'). */
+KPERF__PRIV int kperf__parse_attr(kperf__parser *P, kperf_event_attrs *a) {
+    size_t a0 = P->pos, eq = 0;
+    while (P->s[P->pos] && P->s[P->pos] != '/') {
+        if (P->s[P->pos] == '=' && !eq) eq = P->pos;
+        P->pos++;
+    }
+    if (P->s[P->pos] != '/')
+        return kperf__parse_error(P, P->pos, "expected '/' closing the attribute");
+    size_t nlen = (eq ? eq : P->pos) - a0;
+    const char *val = eq ? P->s + eq + 1 : NULL;
+    size_t vlen = eq ? P->pos - eq - 1 : 0;
+    const struct kperf__attr_name *an = NULL;
+    for (size_t i = 0; i < KPERF__NATTR; i++)
+        if (strlen(kperf__attr_names[i].name) == nlen &&
+            !strncmp(kperf__attr_names[i].name, P->s + a0, nlen))
+            an = &kperf__attr_names[i];
+    if (!an)
+        return kperf__parse_error(P, a0, "unknown attribute (known: stack max-stack=N "
+                                  "alias= key= top-by= top-add= comm= ptr= size= num= "
+                                  "untraced)");
+    bool want_val = an->slot >= 0 || an->bit == KPERF_EA_MAX_STACK;
+    if (want_val && (!val || !vlen))
+        return kperf__parse_error(P, a0, "this attribute needs a value (NAME=VALUE)");
+    if (!want_val && val) return kperf__parse_error(P, eq, "this attribute takes no value");
+    P->pos++;
+    a->set |= an->bit;
+    if (an->bit == KPERF_EA_MAX_STACK) {
+        uint64_t n;
+        if (!kperf__parse_u64(val, vlen, &n) || n < 1 || n > 1023)
+            return kperf__parse_error(P, (size_t)(val - P->s), "max-stack wants 1..1023");
+        a->max_stack = (uint16_t)n;
+        return 0;
+    }
+    if (an->slot < 0) return 0;
+    char **slot = kperf__attrs_slot(a, an->slot);
+    size_t old = *slot ? strlen(*slot) + 1 : 0; /* repeated: joined by ',' */
+    char *nv = (char *)KPERF_REALLOC(*slot, old + vlen + 1);
+    if (!nv) return -ENOMEM;
+    if (old) nv[old - 1] = ',';
+    memcpy(nv + old, val, vlen);
+    nv[old + vlen] = 0;
+    *slot = nv;
+    return 0;
+}
+
+/* Every ATTR after a filter (P->pos just after the filter's closing '/'). */
+KPERF__PRIV int kperf__parse_attrs(kperf__parser *P, kperf_event_attrs *a) {
+    int rc = 0;
+    while (rc == 0 && P->pos > 0 && P->s[P->pos - 1] == '/' && P->s[P->pos] &&
+           !strchr(",}: \t", P->s[P->pos]))
+        rc = kperf__parse_attr(P, a);
+    return rc;
+}
+
+/* Checks every FIELD of @p a against the format of `ev/sys/name` and copies @p a into @p e. */
+KPERF__PRIV int kperf__attrs_apply(kperf_event *e, const char *ev, const kperf_event_attrs *a) {
+    kperf_event_attrs *ea = &e->attrs;
+    if (kperf__attrs_copy(ea, a) < 0) return -ENOMEM;
+    bool any = false;
+    for (int i = 0; i < 8; i++) any = any || *kperf__attrs_slot(ea, i);
+    if (!any || !ev || !e->name) return 0;
+    char path[PATH_MAX], sys[256];
+    const char *colon = strchr(e->name, ':');
+    if (!colon || (size_t)(colon - e->name) >= sizeof sys) return 0;
+    memcpy(sys, e->name, (size_t)(colon - e->name));
+    sys[colon - e->name] = 0;
+    kperf__path(path, sizeof path, "%s/%s/%s/format", ev, sys, colon + 1);
+    char *text = NULL;
+    size_t len = 0;
+    kperf_tp_format *f = NULL;
+    if (kperf__slurp(path, &text, &len) < 0 || kperf_tp_format_parse(&f, text, len) < 0) {
+        KPERF_FREE(text);
+        return kperf__fail(KPERF_ENOEVENT, "%s: cannot read its format (%s) to check the "
+                           "fields named by its attributes", e->name, path);
+    }
+    KPERF_FREE(text);
+    int rc = 0;
+    for (size_t k = 0; rc == 0 && k < KPERF__NATTR; k++) {
+        const struct kperf__attr_name *an = &kperf__attr_names[k];
+        if (an->slot < 1) continue; /* alias is a name, not a field */
+        const char *v = *kperf__attrs_slot(ea, an->slot);
+        while (rc == 0 && v && *v) {
+            size_t l = strcspn(v, ",");
+            char fname[128];
+            snprintf(fname, sizeof fname, "%.*s", (int)(l < 127 ? l : 127), v);
+            if (!kperf_tp_format_field(f, fname)) {
+                char list[1024] = "";
+                size_t n = 0;
+                for (size_t j = f->ncommon; j < f->nfields && n + 1 < sizeof list; j++)
+                    n += (size_t)snprintf(list + n, sizeof list - n, " %s", f->fields[j].name);
+                rc = kperf__fail(KPERF_EPARSE, "%s: %s=%s: the event has no field '%s' "
+                                 "(fields:%s)", e->name, an->name, fname, fname, list);
+            }
+            v += l + (v[l] == ',');
+        }
+    }
+    kperf_tp_format_free(f);
+    return rc;
+}
+
+KPERF_API int kperf_event_attrs_check(const kperf_evlist *list, uint32_t allowed,
+                                      const char *who) {
+    if (!list) return 0;
+    for (size_t i = 0; i < list->nevents; i++) {
+        uint32_t bad = list->events[i].attrs.set & ~allowed;
+        if (!bad) continue;
+        char uses[256] = "";
+        size_t n = 0;
+        const char *bname = "?";
+        for (size_t k = 0; k < KPERF__NATTR; k++) {
+            const struct kperf__attr_name *an = &kperf__attr_names[k];
+            bool val = an->slot >= 0 || an->bit == KPERF_EA_MAX_STACK;
+            if (bad & an->bit && !strcmp(bname, "?")) bname = an->name;
+            if (allowed & an->bit && n < sizeof uses)
+                n += (size_t)snprintf(uses + n, sizeof uses - n, " %s%s", an->name,
+                                      val ? "=" : "");
+        }
+        return kperf__fail(KPERF_EPARSE, "%s: attribute '%s' is not used by %s (it uses:%s)",
+                           list->events[i].name, bname, who ? who : "this command",
+                           n ? uses : " none");
+    }
+    return 0;
+}
+
 /* Unknown tracepoint: suggestions from the same system, or from systems of similar name. */
 KPERF__PRIV int kperf__unknown_tracepoint(const char *ev, const char *sys, const char *name) {
     char path[PATH_MAX], want[256], full[256], text[600];
@@ -3862,10 +4128,10 @@ KPERF__PRIV int kperf__unknown_tracepoint(const char *ev, const char *sys, const
     snprintf(want, sizeof want, "%s:%s", sys, name);
     kperf__suggest_init(&s, want);
     s.limit = s.limit < 3 ? 3 : s.limit;
-    kperf__dir_names(ev, &systems, &nsys);
+    kperf__dir_names(ev, &systems, &nsys, false);
     for (size_t i = 0; i < nsys; i++) {
         if (strcmp(systems[i], sys) && kperf__edit_distance(systems[i], sys) > 2) continue;
-        kperf__dir_names(kperf__path(path, sizeof path, "%s/%s", ev, systems[i]), &names, &n);
+        kperf__dir_names(kperf__path(path, sizeof path, "%s/%s", ev, systems[i]), &names, &n, false);
         for (size_t j = 0; j < n; j++) {
             snprintf(full, sizeof full, "%s:%s", systems[i], names[j]);
             kperf__suggest_add(full, &s);
@@ -3909,11 +4175,11 @@ KPERF__PRIV int kperf__tracepoint_glob(kperf__vars *v, const char *ev, const cha
     char **systems = NULL, **names = NULL;
     size_t nsys = 0, n = 0;
     int rc = 0;
-    kperf__dir_names(ev, &systems, &nsys);
+    kperf__dir_names(ev, &systems, &nsys, false);
     for (size_t i = 0; i < nsys && rc >= 0; i++) {
         if (fnmatch(sys, systems[i], 0) != 0) continue;
         if (kperf__dir_names(kperf__path(path, sizeof path, "%s/%s", ev, systems[i]), &names,
-                             &n) < 0)
+                             &n, false) < 0)
             continue;
         for (size_t j = 0; j < n && rc >= 0; j++) {
             uint64_t id;
@@ -3936,8 +4202,12 @@ KPERF__PRIV int kperf__parse_tracepoint(kperf__parser *P, kperf__vars *v, const 
     char dir[PATH_MAX];
     char *filter = NULL;
     uint64_t id;
+    kperf_event_attrs attrs;
+    memset(&attrs, 0, sizeof attrs);
+    size_t n0 = v->n;
     int rc = kperf__parse_filter(P, &filter);
-    if (rc < 0) return rc;
+    if (rc == 0) rc = kperf__parse_attrs(P, &attrs);
+    if (rc < 0) return KPERF_FREE(filter), kperf__attrs_clear(&attrs), rc;
     const char *root = kperf__rp(kperf_pmus_root(P->pmus));
     int terr;
     const char *ev = kperf__tracefs_events_err(kperf_pmus_root(P->pmus), dir, sizeof dir, &terr);
@@ -3961,8 +4231,163 @@ KPERF__PRIV int kperf__parse_tracepoint(kperf__parser *P, kperf__vars *v, const 
         rc = kperf__unknown_tracepoint(ev, sys, name);
     else
         rc = kperf__tracepoint_push(v, sys, name, id, filter);
+    for (size_t i = n0; rc >= 0 && i < v->n; i++) rc = kperf__attrs_apply(&v->v[i], ev, &attrs);
     KPERF_FREE(filter);
+    kperf__attrs_clear(&attrs);
     v->splice = true;
+    return rc;
+}
+
+/* ---- dynamic probes: uprobe:, uretprobe:, kprobe:, kretprobe: ---- */
+
+static kperf_probe_resolve_fn kperf__probe_resolver;
+static void *kperf__probe_resolver_user;
+
+KPERF_API void kperf_probe_resolver_set(kperf_probe_resolve_fn fn, void *user) {
+    kperf__probe_resolver = fn;
+    kperf__probe_resolver_user = user;
+}
+
+/* `func`, `func+0xOFF` or `0xOFF` of a uprobe into a file offset. */
+KPERF__PRIV int kperf__uprobe_offset(const char *spec, const char *file, const char *func,
+                                     uint64_t *off) {
+    char name[256];
+    uint64_t add = 0;
+    const char *plus = strchr(func, '+');
+    size_t nl = plus ? (size_t)(plus - func) : strlen(func);
+    if (nl >= sizeof name) return kperf__fail(KPERF_EPARSE, "%s: function name too long", spec);
+    memcpy(name, func, nl);
+    name[nl] = 0;
+    if (plus && !kperf__parse_u64(plus + 1, strlen(plus + 1), &add))
+        return kperf__fail(KPERF_EPARSE, "%s: bad offset '%s' (write func+0xOFF)", spec, plus + 1);
+    if (kperf__parse_u64(name, nl, off)) return (*off += add), 0;
+    if (!kperf__probe_resolver)
+        return kperf__fail(KPERF_ENOTSUP, "%s: no symbol resolver to find '%s' in %s: "
+                           "call kperf_probe_resolver_set(kperf_probe_resolve_elf, NULL) "
+                           "from kperf_symbols.h, or write the file offset (0xOFF@file)",
+                           spec, name, file);
+    int rc = kperf__probe_resolver(file, name, off, kperf__probe_resolver_user);
+    if (rc < 0) return rc;
+    *off += add;
+    return 0;
+}
+
+/* Creates (or finds) the tracefs kprobe `kperf/NAME` for FUNC; its id, or an error. */
+KPERF__PRIV int kperf__kprobe_tracefs(const char *ev, const char *spec, const char *func,
+                                      bool ret, char *name, size_t nsize, uint64_t *id) {
+    size_t n = (size_t)snprintf(name, nsize, "%s%s", func, ret ? "__return" : "");
+    for (size_t i = 0; i < n && i < nsize; i++)
+        if (!isalnum((unsigned char)name[i]) && name[i] != '_') name[i] = '_';
+    if (kperf__tracepoint_id(ev, "kperf", name, id) == 0) return 0;
+    char path[PATH_MAX], line[600];
+    snprintf(path, sizeof path, "%.*s/kprobe_events", (int)(strlen(ev) - 7), ev); /* "/events" */
+    int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (fd < 0)
+        return kperf__fail(errno, "%s: this kernel has no kprobe PMU, and %s cannot be opened: "
+                           "%s", spec, path, strerror(errno));
+    int len = snprintf(line, sizeof line, "%c:kperf/%s %s\n", ret ? 'r' : 'p', name, func);
+    ssize_t w = write(fd, line, (size_t)len);
+    int err = errno;
+    close(fd);
+    if (w != len)
+        return kperf__fail(err == ENOENT || err == EINVAL ? KPERF_ENOEVENT : err,
+                           "%s: the kernel refused the kprobe on '%s' (%s): no such kernel "
+                           "function, or it cannot be probed (see available_filter_functions)",
+                           spec, func, strerror(err));
+    if (kperf__tracepoint_id(ev, "kperf", name, id) < 0)
+        return kperf__fail(KPERF_ENOEVENT, "%s: kprobe created but kperf:%s has no id", spec,
+                           name);
+    return 0;
+}
+
+/* The probe target after `uprobe:` (P->pos there): `func[+OFF]@"file"` or `func@file`. */
+KPERF__PRIV int kperf__parse_probe_target(kperf__parser *P, bool user, char *func, size_t fsize,
+                                          char *file, size_t psize) {
+    size_t f0 = P->pos;
+    while (kperf__isname(P->s[P->pos]) || P->s[P->pos] == '+' || P->s[P->pos] == '$')
+        P->pos++;
+    if (P->pos == f0) return kperf__parse_error(P, P->pos, "expected a function name");
+    if (P->pos - f0 >= fsize) return kperf__parse_error(P, f0, "function name too long");
+    memcpy(func, P->s + f0, P->pos - f0);
+    func[P->pos - f0] = 0;
+    file[0] = 0;
+    if (!user) return 0;
+    if (P->s[P->pos] != '@')
+        return kperf__parse_error(P, P->pos, "expected '@' and the file: func@\"file\"");
+    size_t p0 = ++P->pos;
+    if (P->s[p0] == '"') {
+        const char *q = strchr(P->s + p0 + 1, '"');
+        if (!q) return kperf__parse_error(P, p0, "expected '\"' closing the file name");
+        P->pos = (size_t)(q - P->s) + 1;
+        p0++;
+    } else {
+        while (P->s[P->pos] && !strchr(", \t{}", P->s[P->pos])) P->pos++;
+    }
+    size_t plen = P->pos - p0 - (P->s[p0 - 1] == '"' ? 1 : 0);
+    if (!plen) return kperf__parse_error(P, p0, "expected the file name");
+    if (plen >= psize) return kperf__parse_error(P, p0, "file name too long");
+    memcpy(file, P->s + p0, plen);
+    file[plen] = 0;
+    return 0;
+}
+
+/* `uprobe:func@"file"`, `uretprobe:...`, `kprobe:func`, `kretprobe:func`, each with an
+ * optional `/filter/ATTR/.../` (P->pos just after the colon). */
+KPERF__PRIV int kperf__parse_probe(kperf__parser *P, kperf__vars *v, const char *kind) {
+    bool user = kind[0] == 'u', ret = strstr(kind, "ret") != NULL;
+    char func[256], file[PATH_MAX], spec[PATH_MAX + 300];
+    int rc = kperf__parse_probe_target(P, user, func, sizeof func, file, sizeof file);
+    if (rc < 0) return rc;
+    snprintf(spec, sizeof spec, user ? "%s:%s@\"%s\"" : "%s:%s", kind, func, file);
+    char *filter = NULL;
+    kperf_event_attrs attrs;
+    memset(&attrs, 0, sizeof attrs);
+    if ((rc = kperf__parse_filter(P, &filter)) == 0) rc = kperf__parse_attrs(P, &attrs);
+    const kperf_pmu *pmu = kperf_pmus_find(P->pmus, user ? "uprobe" : "kprobe");
+    char dir[PATH_MAX];
+    const char *ev = NULL;
+    if (rc == 0 && !pmu && user)
+        rc = kperf__fail(KPERF_ENOPMU, "%s: this kernel has no uprobe PMU "
+                         "(/sys/bus/event_source/devices/uprobe)", spec);
+    if (rc == 0 && !pmu && !(ev = kperf__tracefs_events(kperf_pmus_root(P->pmus), dir, sizeof dir)))
+        rc = kperf__fail(KPERF_ENOTRACEFS, "%s: no kprobe PMU and no tracefs to create the "
+                         "kprobe in (mount -t tracefs nodev /sys/kernel/tracing)", spec);
+    if (rc == 0 && pmu && filter)
+        rc = kperf__fail(KPERF_EPARSE, "%s: a filter needs fields; probes opened through the "
+                         "%s PMU have none", spec, pmu->name);
+    if (rc == 0 && pmu && (attrs.set & ~(KPERF_EA_STACK | KPERF_EA_MAX_STACK | KPERF_EA_ALIAS |
+                                         KPERF_EA_UNTRACED)))
+        rc = kperf__fail(KPERF_EPARSE, "%s: a field attribute (key=, ptr=, ...) needs fields; "
+                         "probes opened through the %s PMU have none", spec, pmu->name);
+    if (rc == 0 && pmu) {
+        struct stat st;
+        uint64_t off = 0;
+        if (user && (stat(file, &st) < 0 || !S_ISREG(st.st_mode)))
+            rc = kperf__fail(ENOENT, "%s: %s is not a regular file", spec, file);
+        else if (user)
+            rc = kperf__uprobe_offset(spec, file, func, &off);
+        kperf_event *e = rc == 0 ? kperf__vars_push(v) : NULL;
+        if (rc == 0 && !e) rc = -ENOMEM;
+        if (e) {
+            e->type = pmu->type;
+            if (ret) rc = kperf_pmu_encode(pmu, "retprobe", 1, e->config);
+            e->probe_path = kperf__strdup(user ? file : func);
+            e->config[1] = (uint64_t)(uintptr_t)e->probe_path;
+            e->config[2] = off;
+            e->name = kperf__strdup(attrs.alias ? attrs.alias : spec);
+            e->pmu = kperf__strdup(pmu->name);
+            if (!e->probe_path || !e->name || !e->pmu) rc = -ENOMEM;
+            if (rc == 0) rc = kperf__attrs_apply(e, NULL, &attrs);
+        }
+    } else if (rc == 0) {
+        char name[300];
+        uint64_t id;
+        rc = kperf__kprobe_tracefs(ev, spec, func, ret, name, sizeof name, &id);
+        if (rc == 0) rc = kperf__tracepoint_push(v, "kperf", name, id, filter);
+        if (rc == 0) rc = kperf__attrs_apply(&v->v[v->n - 1], ev, &attrs);
+    }
+    KPERF_FREE(filter);
+    kperf__attrs_clear(&attrs);
     return rc;
 }
 
@@ -4122,6 +4547,11 @@ KPERF__PRIV int kperf__parse_colon(kperf__parser *P, kperf__vars *v, const char 
     size_t w0 = P->pos + 1, w1 = w0 + kperf__tp_span(P->s + w0);
     uint32_t gt;
     uint64_t gc;
+    if (!strcmp(word, "uprobe") || !strcmp(word, "uretprobe") || !strcmp(word, "kprobe") ||
+        !strcmp(word, "kretprobe")) {
+        P->pos = w0;
+        return kperf__parse_probe(P, v, word);
+    }
     if (!strpbrk(word, "*?") &&
         (kperf__all_mods(P->s + w0, w1 - w0) || kperf__generic_lookup(word, &gt, &gc))) {
         *mods_at = P->pos;
@@ -4429,9 +4859,9 @@ KPERF__PRIV int kperf__list_tracepoints(kperf__list_ctx *c, const kperf_pmus *pm
     char **sys = NULL, **evs = NULL;
     size_t nsys = 0, nev = 0;
     int rc = 0;
-    if (!ev || kperf__dir_names(ev, &sys, &nsys) < 0) return 0;
+    if (!ev || kperf__dir_names(ev, &sys, &nsys, false) < 0) return 0;
     for (size_t i = 0; i < nsys && rc >= 0; i++) {
-        if (kperf__dir_names(kperf__path(path, sizeof path, "%s/%s", ev, sys[i]), &evs, &nev) < 0)
+        if (kperf__dir_names(kperf__path(path, sizeof path, "%s/%s", ev, sys[i]), &evs, &nev, false) < 0)
             continue;
         for (size_t j = 0; j < nev && rc >= 0; j++) {
             kperf__path(path, sizeof path, "%s/%s/%s/id", ev, sys[i], evs[j]);
@@ -4827,45 +5257,8 @@ KPERF_API int kperf_tracefs_format(kperf_tracefs *tfs, const char *system, const
     return 0;
 }
 
-KPERF__PRIV int kperf__name_cmp(const void *a, const void *b) {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
 
-/* Lists the subdirectories of dir (sorted, skipping dot entries and plain files). */
-KPERF__PRIV int kperf__list_dirs(const char *dir, char ***out, size_t *count) {
-    DIR *d = opendir(dir);
-    if (!d) return -errno;
-    char **v = NULL;
-    size_t n = 0, cap = 0;
-    struct dirent *de;
-    int rc = 0;
-    while ((de = readdir(d))) {
-        if (de->d_name[0] == '.' || (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)) continue;
-        if (n == cap) {
-            size_t nc = cap ? cap * 2 : 64;
-            char **nv = (char **)KPERF_REALLOC(v, nc * sizeof *nv);
-            if (!nv) { rc = -ENOMEM; break; }
-            v = nv, cap = nc;
-        }
-        if (!(v[n] = kperf__strdup(de->d_name))) { rc = -ENOMEM; break; }
-        n++;
-    }
-    closedir(d);
-    if (rc < 0) {
-        for (size_t i = 0; i < n; i++) KPERF_FREE(v[i]);
-        KPERF_FREE(v);
-        return rc;
-    }
-    if (n) qsort(v, n, sizeof *v, kperf__name_cmp);
-    *out = v;
-    *count = n;
-    return 0;
-}
 
-KPERF__PRIV void kperf__free_names(char **v, size_t n) {
-    for (size_t i = 0; i < n; i++) KPERF_FREE(v[i]);
-    KPERF_FREE(v);
-}
 
 KPERF_API int kperf_tracefs_foreach_event(kperf_tracefs *tfs, kperf_tracefs_event_fn fn,
                                           void *user) {
@@ -4874,20 +5267,20 @@ KPERF_API int kperf_tracefs_foreach_event(kperf_tracefs *tfs, kperf_tracefs_even
     char **sys = NULL, **ev = NULL;
     size_t nsys = 0, nev = 0;
     snprintf(dir, sizeof dir, "%s/events", tfs->root);
-    int rc = kperf__list_dirs(dir, &sys, &nsys), visited = 0;
+    int rc = kperf__dir_names(dir, &sys, &nsys, true), visited = 0;
     if (rc < 0) return kperf__fail(-rc, "tracefs: cannot list %s: %s", dir, strerror(-rc));
     for (size_t i = 0; i < nsys && rc >= 0; i++) {
         snprintf(dir, sizeof dir, "%s/events/%s", tfs->root, sys[i]);
-        if (kperf__list_dirs(dir, &ev, &nev) < 0) continue;
+        if (kperf__dir_names(dir, &ev, &nev, true) < 0) continue;
         for (size_t j = 0; j < nev && rc >= 0; j++) {
             snprintf(dir, sizeof dir, "%s/events/%s/%s/format", tfs->root, sys[i], ev[j]);
             if (access(dir, F_OK) != 0) continue;
             visited++;
             rc = fn(sys[i], ev[j], user);
         }
-        kperf__free_names(ev, nev);
+        kperf__names_free(ev, nev);
     }
-    kperf__free_names(sys, nsys);
+    kperf__names_free(sys, nsys);
     return rc < 0 ? rc : visited;
 }
 
@@ -6211,12 +6604,10 @@ KPERF__PRIV int kperf__mmap_compute(const struct perf_event_mmap_page *pc, uint6
         v += (int64_t)pmc;
     uint64_t ena = pc->time_enabled, run = pc->time_running;
     if (pc->cap_user_time) {
-        uint64_t c = cyc;
-        if (pc->cap_user_time_short)
-            c = pc->time_cycles + ((c - pc->time_cycles) & pc->time_mask);
-        uint16_t shift = pc->time_shift;
-        uint64_t quot = c >> shift, rem = c & (((uint64_t)1 << shift) - 1);
-        uint64_t delta = pc->time_offset + quot * pc->time_mult + ((rem * pc->time_mult) >> shift);
+        uint64_t delta = pc->time_offset +
+                         kperf__perf_time_scale(cyc, pc->time_mult, pc->time_shift,
+                                                pc->cap_user_time_short, pc->time_cycles,
+                                                pc->time_mask);
         ena += delta, run += delta; /* index != 0: the event is running now */
     }
     *count = (uint64_t)v, *enabled = ena, *running = run;
@@ -7757,11 +8148,6 @@ KPERF_API void kperf_folded_close(kperf_folded *f) {
     KPERF_FREE(f);
 }
 
-static uint64_t kperf__fnv1a(const char *s) {
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
 
 static int kperf__folded_bump(kperf_folded *f, const char *key) {
     if ((f->n + 1) * 4 >= f->cap * 3) {
@@ -9291,7 +9677,7 @@ KPERF_API int kperf_syscall_names(kperf_tracefs *tfs, const char *const **names,
         char dir[PATH_MAX + 32], **v;
         size_t n, k = 0;
         snprintf(dir, sizeof dir, "%s/events/syscalls", tfs->root);
-        int rc = kperf__list_dirs(dir, &v, &n);
+        int rc = kperf__dir_names(dir, &v, &n, true);
         if (rc == -ENOENT)
             return kperf__fail(KPERF_ENOTSUP, "this kernel has no syscall tracepoints (%s is "
                                "missing; it needs CONFIG_FTRACE_SYSCALLS)", dir);
@@ -9302,10 +9688,10 @@ KPERF_API int kperf_syscall_names(kperf_tracefs *tfs, const char *const **names,
             v[k++] = v[i];
         }
         if (!k) {
-            kperf__free_names(v, 0);
+            kperf__names_free(v, 0);
             return kperf__fail(KPERF_ENOTSUP, "%s has no sys_enter_* events", dir);
         }
-        qsort(v, k, sizeof *v, kperf__name_cmp);
+        qsort(v, k, sizeof *v, kperf__strptr_cmp);
         tfs->sysnames = v, tfs->nsysnames = k;
     }
     *names = (const char *const *)tfs->sysnames;
@@ -10127,9 +10513,6 @@ static int kperf__bdfs_smmu(kperf__bdfs *b, const kperf_pmus *pmus) {
     return rc;
 }
 
-static int kperf__str_cmp(const void *a, const void *b) {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
 
 KPERF_API int kperf_device_bdf_list(const kperf_pmus *pmus, kperf_bdf_type type, char ***out) {
     if (!out) return kperf__fail(EINVAL, "kperf_device_bdf_list: out is NULL");
@@ -10152,7 +10535,7 @@ KPERF_API int kperf_device_bdf_list(const kperf_pmus *pmus, kperf_bdf_type type,
     kperf__bdfs_free(&b);
     kperf_pmus_close(owned);
     if (!list) return kperf__fail(ENOMEM, "kperf_device_bdf_list: out of memory");
-    qsort(list, n, sizeof *list, kperf__str_cmp);
+    qsort(list, n, sizeof *list, kperf__strptr_cmp);
     *out = list;
     return (int)n;
 }
