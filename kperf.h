@@ -19,6 +19,7 @@
  *     >>perfdata    perf.data (pipe mode) writer
  *     >>tracepoint  tracefs discovery, format parsing, typed field access, filters
  *     >>syscalls    syscall enter/exit pairing and latency statistics
+ *     >>analysis    keyed statistics, latency histograms, two-event relations by key
  *     >>device      uncore/device metrics (DDR, L3, PCIe, SMMU) from sysfs PMUs
  *     >>task        the libkperf task model: counting, sampling, tracing (SPE by a hook)
  *                   over evt/pid/cpu lists, flat records; libkperf/ is a shim over it
@@ -406,6 +407,39 @@ enum kperf_event_flags {
                                              is counted (`:uk` counts the kernel too) */
 };
 
+/** Which perf-prof attributes an event carries: bits of kperf_event_attrs::set. A
+ *  command checks them against the attributes it uses (kperf_event_attrs_check()). */
+enum kperf_event_attr_bits {
+    KPERF_EA_STACK = 1u << 0,       /**< `stack`: record the call chain */
+    KPERF_EA_MAX_STACK = 1u << 1,   /**< `max-stack=N`: deepest call chain kept */
+    KPERF_EA_ALIAS = 1u << 2,       /**< `alias=NAME`: the name output uses */
+    KPERF_EA_KEY = 1u << 3,         /**< `key=FIELD`: correlation key (multi-trace) */
+    KPERF_EA_TOP_BY = 1u << 4,      /**< `top-by=FIELD`: a top column, sorted by it */
+    KPERF_EA_TOP_ADD = 1u << 5,     /**< `top-add=FIELD`: a top column */
+    KPERF_EA_COMM = 1u << 6,        /**< `comm=FIELD`: the field that names the task */
+    KPERF_EA_PTR = 1u << 7,         /**< `ptr=FIELD`: the pointer field (kmemleak) */
+    KPERF_EA_SIZE = 1u << 8,        /**< `size=FIELD`: the size field (kmemleak) */
+    KPERF_EA_NUM = 1u << 9,         /**< `num=FIELD`: a number to make a distribution of */
+    KPERF_EA_UNTRACED = 1u << 10,   /**< `untraced`: shown, not paired (multi-trace) */
+};
+
+/** perf-prof's event attributes, written after the filter:
+ *  `sys:name/filter/ATTR/ATTR/.../` (the filter may be empty: `sys:name//key=pid/`).
+ *  The attributes run in user space; the filter runs in the kernel. A FIELD must be a
+ *  field of the tracepoint's format (common_* fields included); the parser checks it. */
+typedef struct kperf_event_attrs {
+    uint32_t set;           /**< bits of enum kperf_event_attr_bits that were written */
+    uint16_t max_stack;     /**< `max-stack=N`, 0 when not written */
+    char *alias;            /**< `alias=NAME`, or NULL */
+    char *key;              /**< `key=FIELD`, or NULL */
+    char *top_by;           /**< `top-by=FIELD`; several are joined by ',' ("a,b") */
+    char *top_add;          /**< `top-add=FIELD`; several are joined by ',' */
+    char *comm;             /**< `comm=FIELD`, or NULL */
+    char *ptr;              /**< `ptr=FIELD`, or NULL */
+    char *size;             /**< `size=FIELD`, or NULL */
+    char *num;              /**< `num=FIELD`, or NULL */
+} kperf_event_attrs;
+
 /** One parsed event, ready to become a perf_event_attr. */
 typedef struct kperf_event {
     char *spec;             /**< the text as written, e.g. "cycles:u" (for messages) */
@@ -429,6 +463,12 @@ typedef struct kperf_event {
     uint32_t bp_type;       /**< breakpoints (`mem:ADDR/LEN:rwx`): 1 = r, 2 = w, 3 = rw,
                                  4 = x (HW_BREAKPOINT_*); address in config[1], length in
                                  config[2]; 0 for other events */
+    kperf_event_attrs attrs; /**< perf-prof attributes (`/filter/ATTR/.../`); all zero when
+                                  none were written */
+    char *probe_path;       /**< `uprobe:`/`uretprobe:`: the file probed (config[1] points
+                                 at this string, as the uprobe PMU wants; the list owns it),
+                                 `kprobe:` through the kprobe PMU: the function name; NULL
+                                 for other events */
 } kperf_event;
 
 /** A parsed event list: every event of a spec such as "{cycles,instructions},faults". */
@@ -464,6 +504,30 @@ KPERF_API int kperf_evlist_parse(kperf_evlist **out, const char *spec, const kpe
 /** @brief Frees a list from kperf_evlist_parse(); accepts NULL.
  *  @param list the list. */
 KPERF_API void kperf_evlist_free(kperf_evlist *list);
+
+/** @brief Says which attributes a command does not use: an attribute written on an event
+ *  of @p list that is not in @p allowed is an error naming the event and the attribute.
+ *  @param list a parsed list.
+ *  @param allowed bits of enum kperf_event_attr_bits the caller uses.
+ *  @param who the command or library user, for the message ("kperf top").
+ *  @return 0, or -KPERF_EPARSE ("sched:sched_switch: attribute 'ptr=' is not used by
+ *  kperf top (it uses: key= top-by=)"). */
+KPERF_API int kperf_event_attrs_check(const kperf_evlist *list, uint32_t allowed,
+                                      const char *who);
+
+/** Resolves a function name of a uprobe (`uprobe:func@"file"`) to its file offset.
+ *  Returns 0 and sets *offset, or a negative error with kperf_errmsg() set. */
+typedef int (*kperf_probe_resolve_fn)(const char *file, const char *func, uint64_t *offset,
+                                      void *user);
+
+/** @brief Installs the symbol resolver of uprobe function names (process-wide).
+ *  kperf.h reads no ELF symbol tables itself: without a resolver only
+ *  `uprobe:0xOFFSET@"file"` and `uprobe:func+0xOFF@"file"` with a resolver work;
+ *  kperf_symbols.h provides kperf_probe_resolve_elf() for this hook.
+ *  @param fn the resolver; NULL removes it.
+ *  @param user passed to @p fn.
+ *  *Thread safety:* set it once before parsing; it is read without a lock. */
+KPERF_API void kperf_probe_resolver_set(kperf_probe_resolve_fn fn, void *user);
 
 /** Kinds of events for kperf_events_foreach() (libkperf's event_list types). */
 enum kperf_event_kind {
@@ -513,6 +577,185 @@ KPERF_API int kperf_event_names(const kperf_pmus *pmus, enum kperf_event_kind ki
  *  @param n its count. */
 KPERF_API void kperf_event_names_free(char **names, size_t n);
 // <<events
+
+// >>tracepoint --------------------------------------------------------------------------
+
+/** A tracefs mount plus a cache of parsed event formats. Opaque.
+ *  *Thread safety:* not thread-safe; use one per thread or lock around it. */
+typedef struct kperf_tracefs kperf_tracefs;
+
+/** Kind bits of a ::kperf_tp_field (several may be set). */
+enum kperf_tp_field_flags {
+    KPERF_TP_FIELD_SIGNED = 1u << 0,    /**< integer elements are signed (`signed:1`) */
+    KPERF_TP_FIELD_ARRAY = 1u << 1,     /**< a fixed array `type name[N]`: count elements */
+    KPERF_TP_FIELD_DATA_LOC = 1u << 2,  /**< `__data_loc`: a u32 (len << 16 | offset) */
+    KPERF_TP_FIELD_REL_LOC = 1u << 3,   /**< `__rel_loc`: like data_loc, offset counted from
+                                             the end of the field */
+    KPERF_TP_FIELD_FLEX = 1u << 4,      /**< `type name[]` of size 0: runs to the record end */
+    KPERF_TP_FIELD_STRING = 1u << 5,    /**< char elements: read it as text */
+    KPERF_TP_FIELD_POINTER = 1u << 6,   /**< a pointer type (`const char *`): an address */
+    KPERF_TP_FIELD_COMMON = 1u << 7,    /**< a `common_*` header field */
+};
+
+/** One field of a tracepoint format (libkperf's SampleRawField, get_field_exp). Look it
+ *  up once with kperf_tp_format_field(), then read samples through it. */
+typedef struct kperf_tp_field {
+    char *name;             /**< field name, e.g. "prev_comm" */
+    char *type;             /**< declared type as tracefs writes it, without the name and
+                                 array brackets of the name: "char", "__data_loc char[]",
+                                 "const char *", "unsigned long" */
+    uint32_t offset;        /**< byte offset in the raw record */
+    uint32_t size;          /**< bytes at offset (4 for data_loc/rel_loc, 0 for flex) */
+    uint32_t elem_size;     /**< bytes of one element (1, 2, 4 or 8; == size for scalars) */
+    uint32_t count;         /**< elements of a fixed array, 1 for a scalar, 0 for
+                                 dynamic (data_loc, rel_loc, flex) fields */
+    uint32_t flags;         /**< bits of enum kperf_tp_field_flags */
+    bool is_signed;         /**< same as flags & KPERF_TP_FIELD_SIGNED */
+} kperf_tp_field;
+
+/** A parsed `events/<system>/<name>/format` file. */
+typedef struct kperf_tp_format {
+    char *system;           /**< "sched"; "" when parsed from text without a system */
+    char *name;             /**< "sched_switch" (the `name:` line) */
+    uint32_t id;            /**< the `ID:` line: perf_event_attr.config and common_type */
+    kperf_tp_field *fields; /**< every field in file order, common_* first */
+    size_t nfields;         /**< number of fields */
+    size_t ncommon;         /**< how many leading fields are common_* */
+    char *print_fmt;        /**< the `print fmt:` text, "" when absent */
+} kperf_tp_format;
+
+/** @brief Finds tracefs and opens it.
+ *  @param out receives the handle; NULL on failure.
+ *  @param root the tracefs directory; NULL means the environment variable
+ *  KPERF_TRACEFS_ROOT, else /sys/kernel/tracing, else /sys/kernel/debug/tracing (the first
+ *  whose `events/` directory is readable). Tests point it at a fixture tree.
+ *  @return 0, or -KPERF_ENOTRACEFS with a message naming every path tried and the mount
+ *  command (`mount -t tracefs nodev /sys/kernel/tracing`).
+ *  *Ownership:* close with kperf_tracefs_close(); formats it returns live as long as it. */
+KPERF_API int kperf_tracefs_open(kperf_tracefs **out, const char *root);
+
+/** @brief Closes a tracefs handle and frees every cached format; accepts NULL. */
+KPERF_API void kperf_tracefs_close(kperf_tracefs *tfs);
+
+/** @brief The tracefs directory in use, e.g. "/sys/kernel/tracing". */
+KPERF_API const char *kperf_tracefs_root(const kperf_tracefs *tfs);
+
+/** Callback of kperf_tracefs_foreach_event(): one event `system:name`. Return a negative
+ *  value to stop; it is passed back. */
+typedef int (*kperf_tracefs_event_fn)(const char *system, const char *name, void *user);
+
+/** @brief Calls @p fn for every event directory with a `format` file, sorted by system then
+ *  name. @return the number of events visited, or a negative error (or @p fn's). */
+KPERF_API int kperf_tracefs_foreach_event(kperf_tracefs *tfs, kperf_tracefs_event_fn fn,
+                                          void *user);
+
+/** @brief The parsed format of `system:name`, read and parsed once, then cached.
+ *  @param out receives a pointer owned by @p tfs (valid until kperf_tracefs_close()).
+ *  @return 0; -KPERF_ENOEVENT when tracefs has no such event (message names the
+ *  directory); -KPERF_ECORRUPT when the format does not parse; a negative errno. */
+KPERF_API int kperf_tracefs_format(kperf_tracefs *tfs, const char *system, const char *name,
+                                   const kperf_tp_format **out);
+
+/** @brief The format of the event with this id (the common_type of a raw record), from
+ *  the cache; on a miss it indexes every event's `id` file once.
+ *  @return 0, or -KPERF_ENOEVENT when no event has that id. */
+KPERF_API int kperf_tracefs_format_by_id(kperf_tracefs *tfs, uint32_t id,
+                                         const kperf_tp_format **out);
+
+/** @brief The event id (perf_event_attr.config) of `system:name`, or a negative error. */
+KPERF_API int kperf_tracefs_event_id(kperf_tracefs *tfs, const char *system, const char *name);
+
+/** @brief Parses the text of a format file (for fixtures and captured formats).
+ *  @param out receives a new format; NULL on failure.
+ *  @param text the file's bytes; need not be NUL-terminated.
+ *  @param len number of bytes in @p text.
+ *  @return 0, or -KPERF_ECORRUPT naming the line that does not parse.
+ *  Never reads outside text[0..len), never loops without progress.
+ *  *Ownership:* free with kperf_tp_format_free(). */
+KPERF_API int kperf_tp_format_parse(kperf_tp_format **out, const char *text, size_t len);
+
+/** @brief Frees a format from kperf_tp_format_parse(); accepts NULL. Do not free formats
+ *  owned by a ::kperf_tracefs. */
+KPERF_API void kperf_tp_format_free(kperf_tp_format *fmt);
+
+/** @brief The field named @p name (libkperf's get_field_exp), or NULL. Linear search:
+ *  look up once, keep the pointer for the hot path. */
+KPERF_API const kperf_tp_field *kperf_tp_format_field(const kperf_tp_format *fmt,
+                                                      const char *name);
+
+/** @brief Reads an integer scalar field (size 1, 2, 4 or 8), sign-extended when the field
+ *  is signed, zero-extended otherwise.
+ *  @param raw the PERF_SAMPLE_RAW bytes of one record (starts with common_type).
+ *  @param size number of readable bytes at @p raw.
+ *  @return 0; -KPERF_ECORRUPT when the field lies outside @p size; -EINVAL for a field that
+ *  is not an integer scalar (arrays, data_loc). Never reads past raw + size. */
+KPERF_API int kperf_tp_field_int(const kperf_tp_field *f, const void *raw, size_t size,
+                                 int64_t *out);
+
+/** @brief Like kperf_tp_field_int(), as unsigned (a u64 above INT64_MAX stays exact). */
+KPERF_API int kperf_tp_field_uint(const kperf_tp_field *f, const void *raw, size_t size,
+                                  uint64_t *out);
+
+/** @brief Element @p index of an integer array field (fixed, data_loc, rel_loc or flex),
+ *  sign-correct; a scalar field has one element.
+ *  @return 0; -ERANGE when index is past the last element; -KPERF_ECORRUPT when the data
+ *  lies outside @p size. */
+KPERF_API int kperf_tp_field_elem(const kperf_tp_field *f, const void *raw, size_t size,
+                                  size_t index, int64_t *out);
+
+/** @brief Where a field's bytes are: a fixed field's size bytes, a data_loc/rel_loc
+ *  field's payload, or a flex field's bytes up to the end of the record.
+ *  @param data receives a pointer into @p raw (no copy).
+ *  @param len receives the byte length.
+ *  @return 0, or -KPERF_ECORRUPT when the location points outside @p size. */
+KPERF_API int kperf_tp_field_bytes(const kperf_tp_field *f, const void *raw, size_t size,
+                                   const void **data, size_t *len);
+
+/** @brief A text field (char array, data_loc/rel_loc string, flex buffer) without a copy.
+ *  @param str receives a pointer into @p raw; not necessarily NUL-terminated.
+ *  @param len receives the length up to the first NUL (or the field's end).
+ *  @return 0, or -KPERF_ECORRUPT when the field lies outside @p size. */
+KPERF_API int kperf_tp_field_str(const kperf_tp_field *f, const void *raw, size_t size,
+                                 const char **str, size_t *len);
+
+/** @brief libkperf's get_field: copies the field's value into a caller's buffer.
+ *  Text fields are copied up to their NUL and NUL-terminated; every other field is copied
+ *  as its raw bytes (an int field into an int32_t, a u64 into a uint64_t, ...).
+ *  @param buf destination; @p bufsize its size in bytes.
+ *  @return the number of bytes written (a string's count includes its NUL); -ENOSPC when
+ *  @p bufsize is too small (nothing useful is left in buf: it holds "" for text);
+ *  -KPERF_ECORRUPT when the record is too short. */
+KPERF_API int kperf_tp_field_copy(const kperf_tp_field *f, const void *raw, size_t size,
+                                  void *buf, size_t bufsize);
+
+/** @brief By-name get_field: looks up @p name in @p fmt and calls kperf_tp_field_copy().
+ *  Convenient, but does a name search per call; hot paths keep the field pointer.
+ *  @return as kperf_tp_field_copy(), or -KPERF_ENOEVENT when the format has no such field. */
+KPERF_API int kperf_tp_get_field(const kperf_tp_format *fmt, const void *raw, size_t size,
+                                 const char *name, void *buf, size_t bufsize);
+
+/** @brief Formats one field's value as text: strings as they are, pointers as 0x..., other
+ *  integers in decimal (sign-correct), integer arrays as {a,b,...}.
+ *  @return the length the full text needs (like snprintf), or a negative error. */
+KPERF_API int kperf_tp_field_snprint(const kperf_tp_field *f, const void *raw, size_t size,
+                                     char *buf, size_t n);
+
+/** @brief Formats every non-common field as `name=value name=value ...` (kperf trace).
+ *  @return the length the full text needs (like snprintf), or a negative error; a field
+ *  that lies outside the record prints as `name=<truncated>`. */
+KPERF_API int kperf_tp_format_snprint(const kperf_tp_format *fmt, const void *raw,
+                                      size_t size, char *buf, size_t n);
+
+/** @brief Attaches an ftrace filter to an open tracepoint perf event
+ *  (PERF_EVENT_IOC_SET_FILTER), e.g. "pid>1000 && prio<10".
+ *  @param fd the perf event fd.
+ *  @param event "system:name", for the message and the diagnosis.
+ *  @param filter the filter text; NULL or "" does nothing.
+ *  @return 0, or -KPERF_EFILTER with a message naming the filter, the event and, when
+ *  tracefs can tell (the event's ftrace filter is unused), the kernel's reason.
+ *  Callers that open events with kperf_event.filter set call this after the open. */
+KPERF_API int kperf_tp_filter_set(int fd, const char *event, const char *filter);
+// <<tracepoint
 
 // >>counting ----------------------------------------------------------------------------
 
@@ -1328,185 +1571,6 @@ KPERF_API int kperf_perfdata_read(const char *path, kperf_record_fn fn, void *us
                                   kperf_perfdata_events *events);
 // <<perfdata
 
-// >>tracepoint --------------------------------------------------------------------------
-
-/** A tracefs mount plus a cache of parsed event formats. Opaque.
- *  *Thread safety:* not thread-safe; use one per thread or lock around it. */
-typedef struct kperf_tracefs kperf_tracefs;
-
-/** Kind bits of a ::kperf_tp_field (several may be set). */
-enum kperf_tp_field_flags {
-    KPERF_TP_FIELD_SIGNED = 1u << 0,    /**< integer elements are signed (`signed:1`) */
-    KPERF_TP_FIELD_ARRAY = 1u << 1,     /**< a fixed array `type name[N]`: count elements */
-    KPERF_TP_FIELD_DATA_LOC = 1u << 2,  /**< `__data_loc`: a u32 (len << 16 | offset) */
-    KPERF_TP_FIELD_REL_LOC = 1u << 3,   /**< `__rel_loc`: like data_loc, offset counted from
-                                             the end of the field */
-    KPERF_TP_FIELD_FLEX = 1u << 4,      /**< `type name[]` of size 0: runs to the record end */
-    KPERF_TP_FIELD_STRING = 1u << 5,    /**< char elements: read it as text */
-    KPERF_TP_FIELD_POINTER = 1u << 6,   /**< a pointer type (`const char *`): an address */
-    KPERF_TP_FIELD_COMMON = 1u << 7,    /**< a `common_*` header field */
-};
-
-/** One field of a tracepoint format (libkperf's SampleRawField, get_field_exp). Look it
- *  up once with kperf_tp_format_field(), then read samples through it. */
-typedef struct kperf_tp_field {
-    char *name;             /**< field name, e.g. "prev_comm" */
-    char *type;             /**< declared type as tracefs writes it, without the name and
-                                 array brackets of the name: "char", "__data_loc char[]",
-                                 "const char *", "unsigned long" */
-    uint32_t offset;        /**< byte offset in the raw record */
-    uint32_t size;          /**< bytes at offset (4 for data_loc/rel_loc, 0 for flex) */
-    uint32_t elem_size;     /**< bytes of one element (1, 2, 4 or 8; == size for scalars) */
-    uint32_t count;         /**< elements of a fixed array, 1 for a scalar, 0 for
-                                 dynamic (data_loc, rel_loc, flex) fields */
-    uint32_t flags;         /**< bits of enum kperf_tp_field_flags */
-    bool is_signed;         /**< same as flags & KPERF_TP_FIELD_SIGNED */
-} kperf_tp_field;
-
-/** A parsed `events/<system>/<name>/format` file. */
-typedef struct kperf_tp_format {
-    char *system;           /**< "sched"; "" when parsed from text without a system */
-    char *name;             /**< "sched_switch" (the `name:` line) */
-    uint32_t id;            /**< the `ID:` line: perf_event_attr.config and common_type */
-    kperf_tp_field *fields; /**< every field in file order, common_* first */
-    size_t nfields;         /**< number of fields */
-    size_t ncommon;         /**< how many leading fields are common_* */
-    char *print_fmt;        /**< the `print fmt:` text, "" when absent */
-} kperf_tp_format;
-
-/** @brief Finds tracefs and opens it.
- *  @param out receives the handle; NULL on failure.
- *  @param root the tracefs directory; NULL means the environment variable
- *  KPERF_TRACEFS_ROOT, else /sys/kernel/tracing, else /sys/kernel/debug/tracing (the first
- *  whose `events/` directory is readable). Tests point it at a fixture tree.
- *  @return 0, or -KPERF_ENOTRACEFS with a message naming every path tried and the mount
- *  command (`mount -t tracefs nodev /sys/kernel/tracing`).
- *  *Ownership:* close with kperf_tracefs_close(); formats it returns live as long as it. */
-KPERF_API int kperf_tracefs_open(kperf_tracefs **out, const char *root);
-
-/** @brief Closes a tracefs handle and frees every cached format; accepts NULL. */
-KPERF_API void kperf_tracefs_close(kperf_tracefs *tfs);
-
-/** @brief The tracefs directory in use, e.g. "/sys/kernel/tracing". */
-KPERF_API const char *kperf_tracefs_root(const kperf_tracefs *tfs);
-
-/** Callback of kperf_tracefs_foreach_event(): one event `system:name`. Return a negative
- *  value to stop; it is passed back. */
-typedef int (*kperf_tracefs_event_fn)(const char *system, const char *name, void *user);
-
-/** @brief Calls @p fn for every event directory with a `format` file, sorted by system then
- *  name. @return the number of events visited, or a negative error (or @p fn's). */
-KPERF_API int kperf_tracefs_foreach_event(kperf_tracefs *tfs, kperf_tracefs_event_fn fn,
-                                          void *user);
-
-/** @brief The parsed format of `system:name`, read and parsed once, then cached.
- *  @param out receives a pointer owned by @p tfs (valid until kperf_tracefs_close()).
- *  @return 0; -KPERF_ENOEVENT when tracefs has no such event (message names the
- *  directory); -KPERF_ECORRUPT when the format does not parse; a negative errno. */
-KPERF_API int kperf_tracefs_format(kperf_tracefs *tfs, const char *system, const char *name,
-                                   const kperf_tp_format **out);
-
-/** @brief The format of the event with this id (the common_type of a raw record), from
- *  the cache; on a miss it indexes every event's `id` file once.
- *  @return 0, or -KPERF_ENOEVENT when no event has that id. */
-KPERF_API int kperf_tracefs_format_by_id(kperf_tracefs *tfs, uint32_t id,
-                                         const kperf_tp_format **out);
-
-/** @brief The event id (perf_event_attr.config) of `system:name`, or a negative error. */
-KPERF_API int kperf_tracefs_event_id(kperf_tracefs *tfs, const char *system, const char *name);
-
-/** @brief Parses the text of a format file (for fixtures and captured formats).
- *  @param out receives a new format; NULL on failure.
- *  @param text the file's bytes; need not be NUL-terminated.
- *  @param len number of bytes in @p text.
- *  @return 0, or -KPERF_ECORRUPT naming the line that does not parse.
- *  Never reads outside text[0..len), never loops without progress.
- *  *Ownership:* free with kperf_tp_format_free(). */
-KPERF_API int kperf_tp_format_parse(kperf_tp_format **out, const char *text, size_t len);
-
-/** @brief Frees a format from kperf_tp_format_parse(); accepts NULL. Do not free formats
- *  owned by a ::kperf_tracefs. */
-KPERF_API void kperf_tp_format_free(kperf_tp_format *fmt);
-
-/** @brief The field named @p name (libkperf's get_field_exp), or NULL. Linear search:
- *  look up once, keep the pointer for the hot path. */
-KPERF_API const kperf_tp_field *kperf_tp_format_field(const kperf_tp_format *fmt,
-                                                      const char *name);
-
-/** @brief Reads an integer scalar field (size 1, 2, 4 or 8), sign-extended when the field
- *  is signed, zero-extended otherwise.
- *  @param raw the PERF_SAMPLE_RAW bytes of one record (starts with common_type).
- *  @param size number of readable bytes at @p raw.
- *  @return 0; -KPERF_ECORRUPT when the field lies outside @p size; -EINVAL for a field that
- *  is not an integer scalar (arrays, data_loc). Never reads past raw + size. */
-KPERF_API int kperf_tp_field_int(const kperf_tp_field *f, const void *raw, size_t size,
-                                 int64_t *out);
-
-/** @brief Like kperf_tp_field_int(), as unsigned (a u64 above INT64_MAX stays exact). */
-KPERF_API int kperf_tp_field_uint(const kperf_tp_field *f, const void *raw, size_t size,
-                                  uint64_t *out);
-
-/** @brief Element @p index of an integer array field (fixed, data_loc, rel_loc or flex),
- *  sign-correct; a scalar field has one element.
- *  @return 0; -ERANGE when index is past the last element; -KPERF_ECORRUPT when the data
- *  lies outside @p size. */
-KPERF_API int kperf_tp_field_elem(const kperf_tp_field *f, const void *raw, size_t size,
-                                  size_t index, int64_t *out);
-
-/** @brief Where a field's bytes are: a fixed field's size bytes, a data_loc/rel_loc
- *  field's payload, or a flex field's bytes up to the end of the record.
- *  @param data receives a pointer into @p raw (no copy).
- *  @param len receives the byte length.
- *  @return 0, or -KPERF_ECORRUPT when the location points outside @p size. */
-KPERF_API int kperf_tp_field_bytes(const kperf_tp_field *f, const void *raw, size_t size,
-                                   const void **data, size_t *len);
-
-/** @brief A text field (char array, data_loc/rel_loc string, flex buffer) without a copy.
- *  @param str receives a pointer into @p raw; not necessarily NUL-terminated.
- *  @param len receives the length up to the first NUL (or the field's end).
- *  @return 0, or -KPERF_ECORRUPT when the field lies outside @p size. */
-KPERF_API int kperf_tp_field_str(const kperf_tp_field *f, const void *raw, size_t size,
-                                 const char **str, size_t *len);
-
-/** @brief libkperf's get_field: copies the field's value into a caller's buffer.
- *  Text fields are copied up to their NUL and NUL-terminated; every other field is copied
- *  as its raw bytes (an int field into an int32_t, a u64 into a uint64_t, ...).
- *  @param buf destination; @p bufsize its size in bytes.
- *  @return the number of bytes written (a string's count includes its NUL); -ENOSPC when
- *  @p bufsize is too small (nothing useful is left in buf: it holds "" for text);
- *  -KPERF_ECORRUPT when the record is too short. */
-KPERF_API int kperf_tp_field_copy(const kperf_tp_field *f, const void *raw, size_t size,
-                                  void *buf, size_t bufsize);
-
-/** @brief By-name get_field: looks up @p name in @p fmt and calls kperf_tp_field_copy().
- *  Convenient, but does a name search per call; hot paths keep the field pointer.
- *  @return as kperf_tp_field_copy(), or -KPERF_ENOEVENT when the format has no such field. */
-KPERF_API int kperf_tp_get_field(const kperf_tp_format *fmt, const void *raw, size_t size,
-                                 const char *name, void *buf, size_t bufsize);
-
-/** @brief Formats one field's value as text: strings as they are, pointers as 0x..., other
- *  integers in decimal (sign-correct), integer arrays as {a,b,...}.
- *  @return the length the full text needs (like snprintf), or a negative error. */
-KPERF_API int kperf_tp_field_snprint(const kperf_tp_field *f, const void *raw, size_t size,
-                                     char *buf, size_t n);
-
-/** @brief Formats every non-common field as `name=value name=value ...` (kperf trace).
- *  @return the length the full text needs (like snprintf), or a negative error; a field
- *  that lies outside the record prints as `name=<truncated>`. */
-KPERF_API int kperf_tp_format_snprint(const kperf_tp_format *fmt, const void *raw,
-                                      size_t size, char *buf, size_t n);
-
-/** @brief Attaches an ftrace filter to an open tracepoint perf event
- *  (PERF_EVENT_IOC_SET_FILTER), e.g. "pid>1000 && prio<10".
- *  @param fd the perf event fd.
- *  @param event "system:name", for the message and the diagnosis.
- *  @param filter the filter text; NULL or "" does nothing.
- *  @return 0, or -KPERF_EFILTER with a message naming the filter, the event and, when
- *  tracefs can tell (the event's ftrace filter is unused), the kernel's reason.
- *  Callers that open events with kperf_event.filter set call this after the open. */
-KPERF_API int kperf_tp_filter_set(int fd, const char *event, const char *filter);
-// <<tracepoint
-
 // >>syscalls ----------------------------------------------------------------------------
 
 /** One syscall entry or exit as the pairing state machine consumes it. Sources:
@@ -1706,6 +1770,163 @@ KPERF_API kperf_sampler *kperf_syscalls_sampler(const kperf_syscalls *s);
  *  (CONFIG_FTRACE_SYSCALLS), or a negative error. */
 KPERF_API int kperf_syscall_names(kperf_tracefs *tfs, const char *const **names, size_t *count);
 // <<syscalls
+
+// >>analysis ----------------------------------------------------------------------------
+/* In-memory analysis of events as they arrive (perf-prof's model): keyed statistics with
+ * latency histograms, and two-event relations by key (start/end pairs, leaks). */
+
+/** Buckets of a ::kperf_stat histogram: exact below 16, then 8 linear sub-buckets per power
+ *  of two up to 2^63 (a value is known within 1/16 of itself). */
+#define KPERF_HIST_BUCKETS 496
+
+/** Summary statistics of a series of values (count, sum, min, max, mean, variance) and its
+ *  optional log-linear histogram. Fixed size: memory per key does not grow with the
+ *  number of values. */
+typedef struct kperf_stat {
+    uint64_t count;         /**< values added */
+    uint64_t sum;           /**< their sum (wraps past 2^64) */
+    uint64_t min;           /**< smallest value (0 when count is 0) */
+    uint64_t max;           /**< largest value */
+    double mean;            /**< running mean (Welford) */
+    double m2;              /**< sum of squared deviations from the mean (Welford) */
+    uint32_t *hist;         /**< KPERF_HIST_BUCKETS counts, or NULL without histograms;
+                                 owned by the table (or by kperf_stat_free()) */
+} kperf_stat;
+
+/** @brief Adds one value to @p s (and to its histogram when it has one). */
+KPERF_API void kperf_stat_add(kperf_stat *s, uint64_t value);
+
+/** @brief Merges @p src into @p dst (Chan's parallel variance; histograms added bucket by
+ *  bucket; @p dst gets a histogram when @p src has one).
+ *  @return 0, or -ENOMEM. */
+KPERF_API int kperf_stat_merge(kperf_stat *dst, const kperf_stat *src);
+
+/** @brief Sample variance (m2 / (count - 1)); 0 with fewer than two values. */
+KPERF_API double kperf_stat_variance(const kperf_stat *s);
+
+/** @brief The value at quantile @p q (0..1) by nearest rank over the histogram: the middle of
+ *  the bucket, clamped to [min, max] (within 1/16 of the true value); q <= 0 is the min,
+ *  q >= 1 the max. Without a histogram: the mean. 0 when empty. */
+KPERF_API uint64_t kperf_stat_percentile(const kperf_stat *s, double q);
+
+/** @brief The histogram bucket of @p value (0 .. KPERF_HIST_BUCKETS-1). */
+KPERF_API uint32_t kperf_hist_bucket(uint64_t value);
+
+/** @brief The smallest value of bucket @p b; bucket b holds [lo(b), lo(b+1)). */
+KPERF_API uint64_t kperf_hist_bucket_lo(uint32_t b);
+
+/** @brief Frees the histogram of a ::kperf_stat the caller owns and zeroes it. */
+KPERF_API void kperf_stat_free(kperf_stat *s);
+
+/** Options of a kperf_keystats table. Zero-initialise. */
+typedef struct kperf_keystats_desc {
+    bool histogram;         /**< keep a latency histogram per key (about 2 KiB per key);
+                                 default: summary statistics only (64 bytes per key) */
+} kperf_keystats_desc;
+
+/** A hash table of ::kperf_stat by 64-bit key (a pid, a CPU, a field value, a pointer).
+ *  Opaque. *Thread safety:* none; one table per thread, merge them at the end. */
+typedef struct kperf_keystats kperf_keystats;
+
+/** @brief Creates an empty table.
+ *  @param out receives it; NULL on failure.
+ *  @param desc options; NULL = defaults.
+ *  @return 0 or -ENOMEM. *Ownership:* free with kperf_keystats_free(). */
+KPERF_API int kperf_keystats_new(kperf_keystats **out, const kperf_keystats_desc *desc);
+
+/** @brief Frees a table; accepts NULL. */
+KPERF_API void kperf_keystats_free(kperf_keystats *ks);
+
+/** @brief Adds @p value to the statistics of @p key (created at its first value).
+ *  @return 0, or -ENOMEM (the value is then not counted). */
+KPERF_API int kperf_keystats_add(kperf_keystats *ks, uint64_t key, uint64_t value);
+
+/** @brief The statistics of @p key, or NULL when it has none. Valid until the next add,
+ *  merge, reset or free. */
+KPERF_API const kperf_stat *kperf_keystats_get(const kperf_keystats *ks, uint64_t key);
+
+/** @brief Number of keys in the table. */
+KPERF_API size_t kperf_keystats_count(const kperf_keystats *ks);
+
+/** Callback of kperf_keystats_foreach(); a negative return stops the walk. */
+typedef int (*kperf_keystats_fn)(uint64_t key, const kperf_stat *s, void *user);
+
+/** @brief Calls @p fn for every key, in no particular order (sort the results yourself).
+ *  @return the number of keys visited, or the negative value @p fn returned. */
+KPERF_API int kperf_keystats_foreach(const kperf_keystats *ks, kperf_keystats_fn fn,
+                                     void *user);
+
+/** @brief Adds every key of @p src into @p dst (kperf_stat_merge() per key).
+ *  @return 0, or -ENOMEM. */
+KPERF_API int kperf_keystats_merge(kperf_keystats *dst, const kperf_keystats *src);
+
+/** @brief Forgets every key (per-interval output: print, then reset). Keeps the memory. */
+KPERF_API void kperf_keystats_reset(kperf_keystats *ks);
+
+/** One side of a two-event relation: what kperf_pairer_start() keeps of the first event
+ *  and kperf_pairer_end() hands back. */
+typedef struct kperf_pair_event {
+    uint64_t key;           /**< the correlation key (pid, pointer, request address...) */
+    uint64_t time;          /**< timestamp, ns */
+    uint64_t value;         /**< a value to keep with it (an allocation's size, a state) */
+    uint32_t pid;           /**< process id */
+    uint32_t tid;           /**< thread id */
+    uint32_t cpu;           /**< CPU */
+    uint32_t nips;          /**< entries in ips */
+    const uint64_t *ips;    /**< call chain (kept as a copy up to max_stack), or NULL */
+} kperf_pair_event;
+
+/** Options of a kperf_pairer. Zero-initialise. */
+typedef struct kperf_pairer_desc {
+    uint32_t max_stack;     /**< call chain entries kept per pending start; 0 = 127 */
+} kperf_pairer_desc;
+
+/** Counters of a pairer. */
+typedef struct kperf_pairer_counts {
+    uint64_t started;       /**< kperf_pairer_start() calls */
+    uint64_t matched;       /**< ends that found their start */
+    uint64_t unmatched_end; /**< ends without a start (began before tracing, or lost) */
+    uint64_t restarted;     /**< starts that replaced a pending one of the same key */
+    uint64_t pending;       /**< starts waiting for their end now (leaks at the end) */
+} kperf_pairer_counts;
+
+/** Two events related by key (the general form of the syscall pairer): a start waits,
+ *  keyed, until its end comes; what never ends is a leak. Opaque.
+ *  *Thread safety:* none. */
+typedef struct kperf_pairer kperf_pairer;
+
+/** @brief Creates a pairer. @return 0 or -ENOMEM; *out is NULL on failure.
+ *  *Ownership:* free with kperf_pairer_free(). */
+KPERF_API int kperf_pairer_new(kperf_pairer **out, const kperf_pairer_desc *desc);
+
+/** @brief Frees a pairer and every pending start; accepts NULL. */
+KPERF_API void kperf_pairer_free(kperf_pairer *p);
+
+/** @brief Records the first event of a pair. A pending start with the same key is
+ *  replaced (counted in restarted).
+ *  @return 0, 1 when it replaced one, or -ENOMEM. */
+KPERF_API int kperf_pairer_start(kperf_pairer *p, const kperf_pair_event *ev);
+
+/** @brief Matches the second event of a pair with its start and forgets the start.
+ *  @param start receives the start (its ips point into the pairer, valid until the next
+ *  call on it); may be NULL.
+ *  @return 1 when matched, 0 when no start of that key is pending. */
+KPERF_API int kperf_pairer_end(kperf_pairer *p, uint64_t key, kperf_pair_event *start);
+
+/** @brief The pending start of @p key, without removing it. @return 1 found, 0 not. */
+KPERF_API int kperf_pairer_peek(const kperf_pairer *p, uint64_t key, kperf_pair_event *start);
+
+/** Callback of kperf_pairer_foreach(); a negative return stops the walk. */
+typedef int (*kperf_pair_fn)(const kperf_pair_event *start, void *user);
+
+/** @brief Calls @p fn for every pending start (the leaks, when tracing is over), in no
+ *  particular order. @return the number visited, or the negative value @p fn returned. */
+KPERF_API int kperf_pairer_foreach(const kperf_pairer *p, kperf_pair_fn fn, void *user);
+
+/** @brief The pairer's counters. */
+KPERF_API void kperf_pairer_counts_read(const kperf_pairer *p, kperf_pairer_counts *out);
+// <<analysis
+
 
 // >>device ------------------------------------------------------------------------------
 
@@ -2183,20 +2404,77 @@ extern "C" {
 
 KPERF_API const char *kperf_version_string(void) { return "0.1.0"; }
 
-// >>util (declarations used by every section) --------------------------------------------
+// >>util (helpers with no dependencies, used by every section) ------------------------
+KPERF__PRIV void *kperf__calloc(size_t n, size_t size) {
+    if (size && n > SIZE_MAX / size) return NULL;
+    size_t bytes = n * size;
+    void *p = KPERF_MALLOC(bytes ? bytes : 1);
+    if (p) memset(p, 0, bytes);
+    return p;
+}
 
-/* Records an error for the calling thread and returns it negated. @p err is a positive
- * errno or KPERF_E* code. The message is formatted like printf. */
-KPERF__PRIV int kperf__fail(int err, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-KPERF__PRIV void *kperf__calloc(size_t n, size_t size);
-KPERF__PRIV char *kperf__strdup(const char *s);
-KPERF__PRIV int kperf__read_file(const char *path, char *buf, size_t size);
+KPERF__PRIV char *kperf__strdup(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *p = (char *)KPERF_MALLOC(n);
+    if (p) memcpy(p, s, n);
+    return p;
+}
+
+/* Reads a small file into buf (NUL-terminated, trailing newline stripped). Returns the
+ * length, or a negative errno. */
+KPERF__PRIV int kperf__read_file(const char *path, char *buf, size_t size) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    ssize_t n = read(fd, buf, size - 1);
+    int e = errno;
+    close(fd);
+    if (n < 0) return -e;
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' ')) n--;
+    buf[n] = 0;
+    return (int)n;
+}
+
 KPERF__PRIV long kperf__sys_perf_event_open(struct perf_event_attr *attr, pid_t pid, int cpu,
-                                       int group_fd, unsigned long flags);
+                                       int group_fd, unsigned long flags) {
+    return syscall(SYS_perf_event_open, attr, pid, cpu, group_fd, flags);
+}
+
+/* qsort/bsearch comparator of two `char *` elements. */
+KPERF__PRIV int kperf__strptr_cmp(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Frees an array of n strings and the array. */
+KPERF__PRIV void kperf__names_free(char **v, size_t n) {
+    for (size_t i = 0; v && i < n; i++) KPERF_FREE(v[i]);
+    KPERF_FREE(v);
+}
+
+/* 64-bit FNV-1a of a string. */
+KPERF__PRIV uint64_t kperf__fnv1a(const char *s) {
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+/* perf's cycles-to-nanoseconds scaling of the mmap page (time_mult, time_shift, and the
+ * cap_user_time_short wrap of @p cyc against @p base/@p mask); the caller adds time_offset
+ * or time_zero. Used by the region fast path and by SPE timestamps. */
+KPERF__PRIV uint64_t kperf__perf_time_scale(uint64_t cyc, uint32_t mult, uint16_t shift,
+                                            bool is_short, uint64_t base, uint64_t mask) {
+    if (is_short) cyc = base + ((cyc - base) & mask);
+    shift &= 63;
+    uint64_t quot = cyc >> shift, rem = cyc & (((uint64_t)1 << shift) - 1);
+    return quot * mult + ((rem * mult) >> shift);
+}
+
+/* Monotonic nanoseconds (CLOCK_MONOTONIC). */
+KPERF__PRIV uint64_t kperf__now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 
 // >>errors ------------------------------------------------------------------------------
 
@@ -2368,6 +2646,68 @@ KPERF__PRIV FILE *kperf__fopen_out(const char *path) {
     return f;
 }
 
+/* Reads a whole (small, < 1 MiB) file into a new NUL-terminated buffer. tracefs files
+ * report size 0, so read until EOF. */
+KPERF__PRIV int kperf__slurp(const char *path, char **out, size_t *len) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    size_t cap = 4096, n = 0;
+    char *buf = (char *)KPERF_MALLOC(cap);
+    while (buf) {
+        if (n + 1 >= cap) {
+            if (cap >= (1u << 20)) break;
+            char *nb = (char *)KPERF_REALLOC(buf, cap * 2);
+            if (!nb) { KPERF_FREE(buf); buf = NULL; break; }
+            buf = nb, cap *= 2;
+        }
+        ssize_t r = read(fd, buf + n, cap - 1 - n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) { int e = errno; close(fd); KPERF_FREE(buf); return -e; }
+        if (r == 0) break;
+        n += (size_t)r;
+    }
+    close(fd);
+    if (!buf) return -ENOMEM;
+    buf[n] = 0;
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+/* Reads the entry names of a directory (skipping dot entries; with @p dirs_only also plain
+ * files) into a sorted array that kperf__names_free() releases. */
+KPERF__PRIV int kperf__dir_names(const char *path, char ***out, size_t *n, bool dirs_only) {
+    *out = NULL;
+    *n = 0;
+    DIR *d = opendir(path);
+    if (!d) return -errno;
+    char **v = NULL;
+    size_t nv = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        if (dirs_only && e->d_type != DT_DIR && e->d_type != DT_UNKNOWN) continue;
+        if (nv == cap) {
+            size_t nc = cap ? cap * 2 : 32;
+            char **nvp = (char **)KPERF_REALLOC(v, nc * sizeof *v);
+            if (!nvp) break;
+            v = nvp;
+            cap = nc;
+        }
+        if (!(v[nv] = kperf__strdup(e->d_name))) break;
+        nv++;
+    }
+    closedir(d);
+    if (e) { /* allocation failed mid-way */
+        kperf__names_free(v, nv);
+        return -ENOMEM;
+    }
+    if (nv > 1) qsort(v, nv, sizeof *v, kperf__strptr_cmp);
+    *out = v;
+    *n = nv;
+    return 0;
+}
+
 // >>pmu ---------------------------------------------------------------------------------
 
 #define KPERF__MAX_CPU 65536
@@ -2508,9 +2848,6 @@ KPERF__PRIV int kperf__format_parse(const char *text, kperf_pmu_format *f) {
     return 0;
 }
 
-static int kperf__strptr_cmp(const void *a, const void *b) {
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
 static int kperf__format_cmp(const void *a, const void *b) {
     return strcmp(((const kperf_pmu_format *)a)->name, ((const kperf_pmu_format *)b)->name);
 }
@@ -2521,43 +2858,7 @@ static int kperf__pmu_cmp(const void *a, const void *b) {
     return strcmp(((const kperf_pmu *)a)->name, ((const kperf_pmu *)b)->name);
 }
 
-/* Reads every entry name of a directory (skipping dot files) into a sorted array. */
-KPERF__PRIV int kperf__dir_names(const char *path, char ***out, size_t *n) {
-    *out = NULL;
-    *n = 0;
-    DIR *d = opendir(path);
-    if (!d) return -errno;
-    char **v = NULL;
-    size_t nv = 0, cap = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.') continue;
-        if (nv == cap) {
-            size_t nc = cap ? cap * 2 : 32;
-            char **nvp = (char **)KPERF_REALLOC(v, nc * sizeof *v);
-            if (!nvp) break;
-            v = nvp;
-            cap = nc;
-        }
-        if (!(v[nv] = kperf__strdup(e->d_name))) break;
-        nv++;
-    }
-    closedir(d);
-    if (e) { /* allocation failed mid-way */
-        for (size_t i = 0; i < nv; i++) KPERF_FREE(v[i]);
-        KPERF_FREE(v);
-        return -ENOMEM;
-    }
-    if (nv > 1) qsort(v, nv, sizeof *v, kperf__strptr_cmp);
-    *out = v;
-    *n = nv;
-    return 0;
-}
 
-KPERF__PRIV void kperf__names_free(char **v, size_t n) {
-    for (size_t i = 0; v && i < n; i++) KPERF_FREE(v[i]);
-    KPERF_FREE(v);
-}
 
 /* Copies with truncation; always NUL-terminates. */
 KPERF__PRIV void kperf__strlcpy(char *dst, const char *src, size_t size) {
@@ -2576,7 +2877,7 @@ KPERF__PRIV int kperf__pmu_read_formats(kperf_pmu *pmu, const char *dir) {
     char path[PATH_MAX], buf[256];
     char **names;
     size_t n;
-    if (kperf__dir_names(kperf__path(path, sizeof path, "%s/format", dir), &names, &n) < 0)
+    if (kperf__dir_names(kperf__path(path, sizeof path, "%s/format", dir), &names, &n, false) < 0)
         return 0; /* no format directory: software, tracepoint, ... */
     pmu->formats = (kperf_pmu_format *)kperf__calloc(n, sizeof *pmu->formats);
     if (!pmu->formats) return kperf__names_free(names, n), -ENOMEM;
@@ -2599,7 +2900,7 @@ KPERF__PRIV int kperf__pmu_read_aliases(kperf_pmu *pmu, const char *dir) {
     char path[PATH_MAX], buf[4096];
     char **names;
     size_t n;
-    if (kperf__dir_names(kperf__path(path, sizeof path, "%s/events", dir), &names, &n) < 0)
+    if (kperf__dir_names(kperf__path(path, sizeof path, "%s/events", dir), &names, &n, false) < 0)
         return 0;
     pmu->aliases = (kperf_pmu_alias *)kperf__calloc(n, sizeof *pmu->aliases);
     if (!pmu->aliases) return kperf__names_free(names, n), -ENOMEM;
@@ -2707,7 +3008,7 @@ KPERF_API int kperf_pmus_open(kperf_pmus **out, const char *root) {
     *out = NULL;
     root = kperf__sysfs_root(root);
     kperf__path(devdir, sizeof devdir, "%s/sys/bus/event_source/devices", kperf__rp(root));
-    if ((rc = kperf__dir_names(devdir, &names, &n)) < 0)
+    if ((rc = kperf__dir_names(devdir, &names, &n, false)) < 0)
         return kperf__fail(-rc, "cannot read the PMU list %s: %s (is sysfs mounted? is the root "
                                 "'%s' right?)", devdir, strerror(-rc), root);
     kperf_pmus *p = (kperf_pmus *)kperf__calloc(1, sizeof *p);
@@ -2879,7 +3180,7 @@ KPERF__PRIV int kperf__topology_nodes(kperf_topology *t) {
     char **names;
     size_t n;
     if (kperf__dir_names(kperf__path(path, sizeof path, "%s/sys/devices/system/node", t->root),
-                         &names, &n) < 0)
+                         &names, &n, false) < 0)
         return 0; /* no NUMA: every CPU on node 0 (filled by the caller) */
     t->node_ids = (int *)kperf__calloc(n, sizeof(int));
     t->node_cpus = (int **)kperf__calloc(n, sizeof(int *));
@@ -3083,6 +3384,19 @@ KPERF_API int kperf_topology_freq(const kperf_topology *t, int cpu, uint64_t *kh
                                 "in /proc/cpuinfo, no TSC)", cpu, root);
 }
 // <<topology
+
+/* The online CPUs of the machine under @p root. */
+KPERF__PRIV int kperf__count_online(const char *root, int **out) {
+    char path[4096], buf[4096];
+    snprintf(path, sizeof path, "%s/sys/devices/system/cpu/online", root ? root : "");
+    if (kperf__read_file(path, buf, sizeof buf) <= 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        snprintf(buf, sizeof buf, "0-%ld", n > 0 ? n - 1 : 0);
+    }
+    size_t n = 0;
+    int rc = kperf_cpulist_parse(buf, out, &n);
+    return rc < 0 ? rc : (int)n;
+}
 
 // >>events ------------------------------------------------------------------------------
 
@@ -3366,7 +3680,38 @@ KPERF__PRIV int kperf__parse_error(kperf__parser *P, size_t at, const char *what
                        (int)at, "");
 }
 
+KPERF__PRIV void kperf__attrs_clear(kperf_event_attrs *a) {
+    KPERF_FREE(a->alias);
+    KPERF_FREE(a->key);
+    KPERF_FREE(a->top_by);
+    KPERF_FREE(a->top_add);
+    KPERF_FREE(a->comm);
+    KPERF_FREE(a->ptr);
+    KPERF_FREE(a->size);
+    KPERF_FREE(a->num);
+    memset(a, 0, sizeof *a);
+}
+
+/* The string slots of an attribute set, in a fixed order (copy, check, clear). */
+KPERF__PRIV char **kperf__attrs_slot(kperf_event_attrs *a, int i) {
+    char **slots[8] = {&a->alias, &a->key, &a->top_by, &a->top_add,
+                       &a->comm,  &a->ptr, &a->size,   &a->num};
+    return i >= 0 && i < 8 ? slots[i] : NULL;
+}
+
+KPERF__PRIV int kperf__attrs_copy(kperf_event_attrs *dst, const kperf_event_attrs *src) {
+    *dst = *src;
+    int rc = 0;
+    for (int i = 0; i < 8; i++) {
+        char **d = kperf__attrs_slot(dst, i);
+        if (*d && !(*d = kperf__strdup(*d))) rc = -ENOMEM;
+    }
+    return rc;
+}
+
 KPERF__PRIV void kperf__event_clear(kperf_event *e) {
+    kperf__attrs_clear(&e->attrs);
+    KPERF_FREE(e->probe_path);
     KPERF_FREE(e->spec);
     KPERF_FREE(e->name);
     KPERF_FREE(e->pmu);
@@ -3408,6 +3753,10 @@ KPERF__PRIV int kperf__event_copy(kperf_event *dst, const kperf_event *src) {
     dst->name = src->name ? kperf__strdup(src->name) : NULL;
     dst->pmu = src->pmu ? kperf__strdup(src->pmu) : NULL;
     dst->filter = src->filter ? kperf__strdup(src->filter) : NULL;
+    dst->probe_path = src->probe_path ? kperf__strdup(src->probe_path) : NULL;
+    if (dst->probe_path && src->config[1] == (uint64_t)(uintptr_t)src->probe_path)
+        dst->config[1] = (uint64_t)(uintptr_t)dst->probe_path;
+    int arc = kperf__attrs_copy(&dst->attrs, &src->attrs);
     dst->cpus = NULL;
     if (src->ncpus) {
         int *c = (int *)kperf__calloc(src->ncpus, sizeof(int));
@@ -3415,7 +3764,8 @@ KPERF__PRIV int kperf__event_copy(kperf_event *dst, const kperf_event *src) {
         dst->cpus = c;
     }
     if ((src->spec && !dst->spec) || (src->name && !dst->name) || (src->pmu && !dst->pmu) ||
-        (src->filter && !dst->filter) || (src->ncpus && !dst->cpus)) {
+        (src->filter && !dst->filter) || (src->ncpus && !dst->cpus) || arc < 0 ||
+        (src->probe_path && !dst->probe_path)) {
         kperf__event_clear(dst);
         return -ENOMEM;
     }
@@ -3784,6 +4134,149 @@ KPERF__PRIV int kperf__parse_filter(kperf__parser *P, char **filter) {
     return 0;
 }
 
+KPERF__PRIV int kperf__slurp(const char *path, char **out, size_t *len); /* >>tracepoint */
+
+/* ---- perf-prof attributes: `/filter/ATTR/ATTR/.../` ---- */
+
+static const struct kperf__attr_name {
+    const char *name;
+    uint32_t bit;
+    int slot;                   /* kperf__attrs_slot index; -1: no string value */
+} kperf__attr_names[] = {
+    {"stack", KPERF_EA_STACK, -1},     {"max-stack", KPERF_EA_MAX_STACK, -1},
+    {"alias", KPERF_EA_ALIAS, 0},      {"key", KPERF_EA_KEY, 1},
+    {"top-by", KPERF_EA_TOP_BY, 2},    {"top-add", KPERF_EA_TOP_ADD, 3},
+    {"comm", KPERF_EA_COMM, 4},        {"ptr", KPERF_EA_PTR, 5},
+    {"size", KPERF_EA_SIZE, 6},        {"num", KPERF_EA_NUM, 7},
+    {"untraced", KPERF_EA_UNTRACED, -1},
+};
+#define KPERF__NATTR (sizeof kperf__attr_names / sizeof kperf__attr_names[0])
+
+/* One ATTR (P->pos on its first character, ending at the next '/'). */
+KPERF__PRIV int kperf__parse_attr(kperf__parser *P, kperf_event_attrs *a) {
+    size_t a0 = P->pos, eq = 0;
+    while (P->s[P->pos] && P->s[P->pos] != '/') {
+        if (P->s[P->pos] == '=' && !eq) eq = P->pos;
+        P->pos++;
+    }
+    if (P->s[P->pos] != '/')
+        return kperf__parse_error(P, P->pos, "expected '/' closing the attribute");
+    size_t nlen = (eq ? eq : P->pos) - a0;
+    const char *val = eq ? P->s + eq + 1 : NULL;
+    size_t vlen = eq ? P->pos - eq - 1 : 0;
+    const struct kperf__attr_name *an = NULL;
+    for (size_t i = 0; i < KPERF__NATTR; i++)
+        if (strlen(kperf__attr_names[i].name) == nlen &&
+            !strncmp(kperf__attr_names[i].name, P->s + a0, nlen))
+            an = &kperf__attr_names[i];
+    if (!an)
+        return kperf__parse_error(P, a0, "unknown attribute (known: stack max-stack=N "
+                                  "alias= key= top-by= top-add= comm= ptr= size= num= "
+                                  "untraced)");
+    bool want_val = an->slot >= 0 || an->bit == KPERF_EA_MAX_STACK;
+    if (want_val && (!val || !vlen))
+        return kperf__parse_error(P, a0, "this attribute needs a value (NAME=VALUE)");
+    if (!want_val && val) return kperf__parse_error(P, eq, "this attribute takes no value");
+    P->pos++;
+    a->set |= an->bit;
+    if (an->bit == KPERF_EA_MAX_STACK) {
+        uint64_t n;
+        if (!kperf__parse_u64(val, vlen, &n) || n < 1 || n > 1023)
+            return kperf__parse_error(P, (size_t)(val - P->s), "max-stack wants 1..1023");
+        a->max_stack = (uint16_t)n;
+        return 0;
+    }
+    if (an->slot < 0) return 0;
+    char **slot = kperf__attrs_slot(a, an->slot);
+    size_t old = *slot ? strlen(*slot) + 1 : 0; /* repeated: joined by ',' */
+    char *nv = (char *)KPERF_REALLOC(*slot, old + vlen + 1);
+    if (!nv) return -ENOMEM;
+    if (old) nv[old - 1] = ',';
+    memcpy(nv + old, val, vlen);
+    nv[old + vlen] = 0;
+    *slot = nv;
+    return 0;
+}
+
+/* Every ATTR after a filter (P->pos just after the filter's closing '/'). */
+KPERF__PRIV int kperf__parse_attrs(kperf__parser *P, kperf_event_attrs *a) {
+    int rc = 0;
+    while (rc == 0 && P->pos > 0 && P->s[P->pos - 1] == '/' && P->s[P->pos] &&
+           !strchr(",}: \t", P->s[P->pos]))
+        rc = kperf__parse_attr(P, a);
+    return rc;
+}
+
+/* Checks every FIELD of @p a against the format of `ev/sys/name` and copies @p a into @p e. */
+KPERF__PRIV int kperf__attrs_apply(kperf_event *e, const char *ev, const kperf_event_attrs *a) {
+    kperf_event_attrs *ea = &e->attrs;
+    if (kperf__attrs_copy(ea, a) < 0) return -ENOMEM;
+    bool any = false;
+    for (int i = 0; i < 8; i++) any = any || *kperf__attrs_slot(ea, i);
+    if (!any || !ev || !e->name) return 0;
+    char path[PATH_MAX], sys[256];
+    const char *colon = strchr(e->name, ':');
+    if (!colon || (size_t)(colon - e->name) >= sizeof sys) return 0;
+    memcpy(sys, e->name, (size_t)(colon - e->name));
+    sys[colon - e->name] = 0;
+    kperf__path(path, sizeof path, "%s/%s/%s/format", ev, sys, colon + 1);
+    char *text = NULL;
+    size_t len = 0;
+    kperf_tp_format *f = NULL;
+    if (kperf__slurp(path, &text, &len) < 0 || kperf_tp_format_parse(&f, text, len) < 0) {
+        KPERF_FREE(text);
+        return kperf__fail(KPERF_ENOEVENT, "%s: cannot read its format (%s) to check the "
+                           "fields named by its attributes", e->name, path);
+    }
+    KPERF_FREE(text);
+    int rc = 0;
+    for (size_t k = 0; rc == 0 && k < KPERF__NATTR; k++) {
+        const struct kperf__attr_name *an = &kperf__attr_names[k];
+        if (an->slot < 1) continue; /* alias is a name, not a field */
+        const char *v = *kperf__attrs_slot(ea, an->slot);
+        while (rc == 0 && v && *v) {
+            size_t l = strcspn(v, ",");
+            char fname[128];
+            snprintf(fname, sizeof fname, "%.*s", (int)(l < 127 ? l : 127), v);
+            if (!kperf_tp_format_field(f, fname)) {
+                char list[1024] = "";
+                size_t n = 0;
+                for (size_t j = f->ncommon; j < f->nfields && n + 1 < sizeof list; j++)
+                    n += (size_t)snprintf(list + n, sizeof list - n, " %s", f->fields[j].name);
+                rc = kperf__fail(KPERF_EPARSE, "%s: %s=%s: the event has no field '%s' "
+                                 "(fields:%s)", e->name, an->name, fname, fname, list);
+            }
+            v += l + (v[l] == ',');
+        }
+    }
+    kperf_tp_format_free(f);
+    return rc;
+}
+
+KPERF_API int kperf_event_attrs_check(const kperf_evlist *list, uint32_t allowed,
+                                      const char *who) {
+    if (!list) return 0;
+    for (size_t i = 0; i < list->nevents; i++) {
+        uint32_t bad = list->events[i].attrs.set & ~allowed;
+        if (!bad) continue;
+        char uses[256] = "";
+        size_t n = 0;
+        const char *bname = "?";
+        for (size_t k = 0; k < KPERF__NATTR; k++) {
+            const struct kperf__attr_name *an = &kperf__attr_names[k];
+            bool val = an->slot >= 0 || an->bit == KPERF_EA_MAX_STACK;
+            if (bad & an->bit && !strcmp(bname, "?")) bname = an->name;
+            if (allowed & an->bit && n < sizeof uses)
+                n += (size_t)snprintf(uses + n, sizeof uses - n, " %s%s", an->name,
+                                      val ? "=" : "");
+        }
+        return kperf__fail(KPERF_EPARSE, "%s: attribute '%s' is not used by %s (it uses:%s)",
+                           list->events[i].name, bname, who ? who : "this command",
+                           n ? uses : " none");
+    }
+    return 0;
+}
+
 /* Unknown tracepoint: suggestions from the same system, or from systems of similar name. */
 KPERF__PRIV int kperf__unknown_tracepoint(const char *ev, const char *sys, const char *name) {
     char path[PATH_MAX], want[256], full[256], text[600];
@@ -3793,10 +4286,10 @@ KPERF__PRIV int kperf__unknown_tracepoint(const char *ev, const char *sys, const
     snprintf(want, sizeof want, "%s:%s", sys, name);
     kperf__suggest_init(&s, want);
     s.limit = s.limit < 3 ? 3 : s.limit;
-    kperf__dir_names(ev, &systems, &nsys);
+    kperf__dir_names(ev, &systems, &nsys, false);
     for (size_t i = 0; i < nsys; i++) {
         if (strcmp(systems[i], sys) && kperf__edit_distance(systems[i], sys) > 2) continue;
-        kperf__dir_names(kperf__path(path, sizeof path, "%s/%s", ev, systems[i]), &names, &n);
+        kperf__dir_names(kperf__path(path, sizeof path, "%s/%s", ev, systems[i]), &names, &n, false);
         for (size_t j = 0; j < n; j++) {
             snprintf(full, sizeof full, "%s:%s", systems[i], names[j]);
             kperf__suggest_add(full, &s);
@@ -3840,11 +4333,11 @@ KPERF__PRIV int kperf__tracepoint_glob(kperf__vars *v, const char *ev, const cha
     char **systems = NULL, **names = NULL;
     size_t nsys = 0, n = 0;
     int rc = 0;
-    kperf__dir_names(ev, &systems, &nsys);
+    kperf__dir_names(ev, &systems, &nsys, false);
     for (size_t i = 0; i < nsys && rc >= 0; i++) {
         if (fnmatch(sys, systems[i], 0) != 0) continue;
         if (kperf__dir_names(kperf__path(path, sizeof path, "%s/%s", ev, systems[i]), &names,
-                             &n) < 0)
+                             &n, false) < 0)
             continue;
         for (size_t j = 0; j < n && rc >= 0; j++) {
             uint64_t id;
@@ -3867,8 +4360,12 @@ KPERF__PRIV int kperf__parse_tracepoint(kperf__parser *P, kperf__vars *v, const 
     char dir[PATH_MAX];
     char *filter = NULL;
     uint64_t id;
+    kperf_event_attrs attrs;
+    memset(&attrs, 0, sizeof attrs);
+    size_t n0 = v->n;
     int rc = kperf__parse_filter(P, &filter);
-    if (rc < 0) return rc;
+    if (rc == 0) rc = kperf__parse_attrs(P, &attrs);
+    if (rc < 0) return KPERF_FREE(filter), kperf__attrs_clear(&attrs), rc;
     const char *root = kperf__rp(kperf_pmus_root(P->pmus));
     int terr;
     const char *ev = kperf__tracefs_events_err(kperf_pmus_root(P->pmus), dir, sizeof dir, &terr);
@@ -3892,8 +4389,163 @@ KPERF__PRIV int kperf__parse_tracepoint(kperf__parser *P, kperf__vars *v, const 
         rc = kperf__unknown_tracepoint(ev, sys, name);
     else
         rc = kperf__tracepoint_push(v, sys, name, id, filter);
+    for (size_t i = n0; rc >= 0 && i < v->n; i++) rc = kperf__attrs_apply(&v->v[i], ev, &attrs);
     KPERF_FREE(filter);
+    kperf__attrs_clear(&attrs);
     v->splice = true;
+    return rc;
+}
+
+/* ---- dynamic probes: uprobe:, uretprobe:, kprobe:, kretprobe: ---- */
+
+static kperf_probe_resolve_fn kperf__probe_resolver;
+static void *kperf__probe_resolver_user;
+
+KPERF_API void kperf_probe_resolver_set(kperf_probe_resolve_fn fn, void *user) {
+    kperf__probe_resolver = fn;
+    kperf__probe_resolver_user = user;
+}
+
+/* `func`, `func+0xOFF` or `0xOFF` of a uprobe into a file offset. */
+KPERF__PRIV int kperf__uprobe_offset(const char *spec, const char *file, const char *func,
+                                     uint64_t *off) {
+    char name[256];
+    uint64_t add = 0;
+    const char *plus = strchr(func, '+');
+    size_t nl = plus ? (size_t)(plus - func) : strlen(func);
+    if (nl >= sizeof name) return kperf__fail(KPERF_EPARSE, "%s: function name too long", spec);
+    memcpy(name, func, nl);
+    name[nl] = 0;
+    if (plus && !kperf__parse_u64(plus + 1, strlen(plus + 1), &add))
+        return kperf__fail(KPERF_EPARSE, "%s: bad offset '%s' (write func+0xOFF)", spec, plus + 1);
+    if (kperf__parse_u64(name, nl, off)) return (*off += add), 0;
+    if (!kperf__probe_resolver)
+        return kperf__fail(KPERF_ENOTSUP, "%s: no symbol resolver to find '%s' in %s: "
+                           "call kperf_probe_resolver_set(kperf_probe_resolve_elf, NULL) "
+                           "from kperf_symbols.h, or write the file offset (0xOFF@file)",
+                           spec, name, file);
+    int rc = kperf__probe_resolver(file, name, off, kperf__probe_resolver_user);
+    if (rc < 0) return rc;
+    *off += add;
+    return 0;
+}
+
+/* Creates (or finds) the tracefs kprobe `kperf/NAME` for FUNC; its id, or an error. */
+KPERF__PRIV int kperf__kprobe_tracefs(const char *ev, const char *spec, const char *func,
+                                      bool ret, char *name, size_t nsize, uint64_t *id) {
+    size_t n = (size_t)snprintf(name, nsize, "%s%s", func, ret ? "__return" : "");
+    for (size_t i = 0; i < n && i < nsize; i++)
+        if (!isalnum((unsigned char)name[i]) && name[i] != '_') name[i] = '_';
+    if (kperf__tracepoint_id(ev, "kperf", name, id) == 0) return 0;
+    char path[PATH_MAX], line[600];
+    snprintf(path, sizeof path, "%.*s/kprobe_events", (int)(strlen(ev) - 7), ev); /* "/events" */
+    int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (fd < 0)
+        return kperf__fail(errno, "%s: this kernel has no kprobe PMU, and %s cannot be opened: "
+                           "%s", spec, path, strerror(errno));
+    int len = snprintf(line, sizeof line, "%c:kperf/%s %s\n", ret ? 'r' : 'p', name, func);
+    ssize_t w = write(fd, line, (size_t)len);
+    int err = errno;
+    close(fd);
+    if (w != len)
+        return kperf__fail(err == ENOENT || err == EINVAL ? KPERF_ENOEVENT : err,
+                           "%s: the kernel refused the kprobe on '%s' (%s): no such kernel "
+                           "function, or it cannot be probed (see available_filter_functions)",
+                           spec, func, strerror(err));
+    if (kperf__tracepoint_id(ev, "kperf", name, id) < 0)
+        return kperf__fail(KPERF_ENOEVENT, "%s: kprobe created but kperf:%s has no id", spec,
+                           name);
+    return 0;
+}
+
+/* The probe target after `uprobe:` (P->pos there): `func[+OFF]@"file"` or `func@file`. */
+KPERF__PRIV int kperf__parse_probe_target(kperf__parser *P, bool user, char *func, size_t fsize,
+                                          char *file, size_t psize) {
+    size_t f0 = P->pos;
+    while (kperf__isname(P->s[P->pos]) || P->s[P->pos] == '+' || P->s[P->pos] == '$')
+        P->pos++;
+    if (P->pos == f0) return kperf__parse_error(P, P->pos, "expected a function name");
+    if (P->pos - f0 >= fsize) return kperf__parse_error(P, f0, "function name too long");
+    memcpy(func, P->s + f0, P->pos - f0);
+    func[P->pos - f0] = 0;
+    file[0] = 0;
+    if (!user) return 0;
+    if (P->s[P->pos] != '@')
+        return kperf__parse_error(P, P->pos, "expected '@' and the file: func@\"file\"");
+    size_t p0 = ++P->pos;
+    if (P->s[p0] == '"') {
+        const char *q = strchr(P->s + p0 + 1, '"');
+        if (!q) return kperf__parse_error(P, p0, "expected '\"' closing the file name");
+        P->pos = (size_t)(q - P->s) + 1;
+        p0++;
+    } else {
+        while (P->s[P->pos] && !strchr(", \t{}", P->s[P->pos])) P->pos++;
+    }
+    size_t plen = P->pos - p0 - (P->s[p0 - 1] == '"' ? 1 : 0);
+    if (!plen) return kperf__parse_error(P, p0, "expected the file name");
+    if (plen >= psize) return kperf__parse_error(P, p0, "file name too long");
+    memcpy(file, P->s + p0, plen);
+    file[plen] = 0;
+    return 0;
+}
+
+/* `uprobe:func@"file"`, `uretprobe:...`, `kprobe:func`, `kretprobe:func`, each with an
+ * optional `/filter/ATTR/.../` (P->pos just after the colon). */
+KPERF__PRIV int kperf__parse_probe(kperf__parser *P, kperf__vars *v, const char *kind) {
+    bool user = kind[0] == 'u', ret = strstr(kind, "ret") != NULL;
+    char func[256], file[PATH_MAX], spec[PATH_MAX + 300];
+    int rc = kperf__parse_probe_target(P, user, func, sizeof func, file, sizeof file);
+    if (rc < 0) return rc;
+    snprintf(spec, sizeof spec, user ? "%s:%s@\"%s\"" : "%s:%s", kind, func, file);
+    char *filter = NULL;
+    kperf_event_attrs attrs;
+    memset(&attrs, 0, sizeof attrs);
+    if ((rc = kperf__parse_filter(P, &filter)) == 0) rc = kperf__parse_attrs(P, &attrs);
+    const kperf_pmu *pmu = kperf_pmus_find(P->pmus, user ? "uprobe" : "kprobe");
+    char dir[PATH_MAX];
+    const char *ev = NULL;
+    if (rc == 0 && !pmu && user)
+        rc = kperf__fail(KPERF_ENOPMU, "%s: this kernel has no uprobe PMU "
+                         "(/sys/bus/event_source/devices/uprobe)", spec);
+    if (rc == 0 && !pmu && !(ev = kperf__tracefs_events(kperf_pmus_root(P->pmus), dir, sizeof dir)))
+        rc = kperf__fail(KPERF_ENOTRACEFS, "%s: no kprobe PMU and no tracefs to create the "
+                         "kprobe in (mount -t tracefs nodev /sys/kernel/tracing)", spec);
+    if (rc == 0 && pmu && filter)
+        rc = kperf__fail(KPERF_EPARSE, "%s: a filter needs fields; probes opened through the "
+                         "%s PMU have none", spec, pmu->name);
+    if (rc == 0 && pmu && (attrs.set & ~(KPERF_EA_STACK | KPERF_EA_MAX_STACK | KPERF_EA_ALIAS |
+                                         KPERF_EA_UNTRACED)))
+        rc = kperf__fail(KPERF_EPARSE, "%s: a field attribute (key=, ptr=, ...) needs fields; "
+                         "probes opened through the %s PMU have none", spec, pmu->name);
+    if (rc == 0 && pmu) {
+        struct stat st;
+        uint64_t off = 0;
+        if (user && (stat(file, &st) < 0 || !S_ISREG(st.st_mode)))
+            rc = kperf__fail(ENOENT, "%s: %s is not a regular file", spec, file);
+        else if (user)
+            rc = kperf__uprobe_offset(spec, file, func, &off);
+        kperf_event *e = rc == 0 ? kperf__vars_push(v) : NULL;
+        if (rc == 0 && !e) rc = -ENOMEM;
+        if (e) {
+            e->type = pmu->type;
+            if (ret) rc = kperf_pmu_encode(pmu, "retprobe", 1, e->config);
+            e->probe_path = kperf__strdup(user ? file : func);
+            e->config[1] = (uint64_t)(uintptr_t)e->probe_path;
+            e->config[2] = off;
+            e->name = kperf__strdup(attrs.alias ? attrs.alias : spec);
+            e->pmu = kperf__strdup(pmu->name);
+            if (!e->probe_path || !e->name || !e->pmu) rc = -ENOMEM;
+            if (rc == 0) rc = kperf__attrs_apply(e, NULL, &attrs);
+        }
+    } else if (rc == 0) {
+        char name[300];
+        uint64_t id;
+        rc = kperf__kprobe_tracefs(ev, spec, func, ret, name, sizeof name, &id);
+        if (rc == 0) rc = kperf__tracepoint_push(v, "kperf", name, id, filter);
+        if (rc == 0) rc = kperf__attrs_apply(&v->v[v->n - 1], ev, &attrs);
+    }
+    KPERF_FREE(filter);
+    kperf__attrs_clear(&attrs);
     return rc;
 }
 
@@ -4053,6 +4705,11 @@ KPERF__PRIV int kperf__parse_colon(kperf__parser *P, kperf__vars *v, const char 
     size_t w0 = P->pos + 1, w1 = w0 + kperf__tp_span(P->s + w0);
     uint32_t gt;
     uint64_t gc;
+    if (!strcmp(word, "uprobe") || !strcmp(word, "uretprobe") || !strcmp(word, "kprobe") ||
+        !strcmp(word, "kretprobe")) {
+        P->pos = w0;
+        return kperf__parse_probe(P, v, word);
+    }
     if (!strpbrk(word, "*?") &&
         (kperf__all_mods(P->s + w0, w1 - w0) || kperf__generic_lookup(word, &gt, &gc))) {
         *mods_at = P->pos;
@@ -4360,9 +5017,9 @@ KPERF__PRIV int kperf__list_tracepoints(kperf__list_ctx *c, const kperf_pmus *pm
     char **sys = NULL, **evs = NULL;
     size_t nsys = 0, nev = 0;
     int rc = 0;
-    if (!ev || kperf__dir_names(ev, &sys, &nsys) < 0) return 0;
+    if (!ev || kperf__dir_names(ev, &sys, &nsys, false) < 0) return 0;
     for (size_t i = 0; i < nsys && rc >= 0; i++) {
-        if (kperf__dir_names(kperf__path(path, sizeof path, "%s/%s", ev, sys[i]), &evs, &nev) < 0)
+        if (kperf__dir_names(kperf__path(path, sizeof path, "%s/%s", ev, sys[i]), &evs, &nev, false) < 0)
             continue;
         for (size_t j = 0; j < nev && rc >= 0; j++) {
             kperf__path(path, sizeof path, "%s/%s/%s/id", ev, sys[i], evs[j]);
@@ -4450,8 +5107,6 @@ KPERF_API int kperf_event_names(const kperf_pmus *pmus, enum kperf_event_kind ki
 
 KPERF_API void kperf_event_names_free(char **names, size_t n) { kperf__names_free(names, n); }
 // <<events
-
-// >>counting ----------------------------------------------------------------------------
 
 /* ---- permissions and open-error diagnosis (used by every section that opens events) -- */
 
@@ -4592,26 +5247,747 @@ KPERF__PRIV int kperf__open_error(int err, const kperf_event *ev,
     }
 }
 
-/* ---- small helpers ------------------------------------------------------------------ */
+// >>tracepoint --------------------------------------------------------------------------
 
-static uint64_t kperf__now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+/* One cached format: by name always, by id through a direct-index table (event ids are
+ * the u16 common_type, so the table never exceeds 65536 entries). */
+typedef struct kperf__tp_entry {
+    char *key;              /* "system/name" */
+    kperf_tp_format *fmt;   /* NULL while only the id is known */
+    uint32_t id;            /* 0 until known */
+    /* >>syscalls' decoding of this event, worked out at its first record: kind 0 = not
+     * yet, -1 = not a syscall event, 1/2 = raw_syscalls enter/exit, 3/4 = per-syscall */
+    int sc_kind;
+    const kperf_tp_field *sc_nr, *sc_ret;
+    const char *sc_name;
+} kperf__tp_entry;
+
+struct kperf_tracefs {
+    char root[PATH_MAX];
+    kperf__tp_entry *ents;  /* every event seen so far, unsorted */
+    size_t nents, cap;
+    int32_t *by_id;         /* id -> index into ents, or -1 */
+    size_t nby_id;
+    bool indexed;           /* every event's id has been read */
+    char **sysnames;        /* syscall names, sorted; NULL until asked */
+    size_t nsysnames;
+};
+
+#define KPERF__TP_MAXID 65536u
+
+KPERF__PRIV bool kperf__tracefs_usable(const char *root, int *err) {
+    char p[PATH_MAX + 16];
+    snprintf(p, sizeof p, "%s/events", root);
+    if (access(p, R_OK | X_OK) == 0) return true;
+    *err = errno;
+    return false;
 }
 
-/* The online CPUs of the machine under @p root. */
-static int kperf__count_online(const char *root, int **out) {
-    char path[4096], buf[4096];
-    snprintf(path, sizeof path, "%s/sys/devices/system/cpu/online", root ? root : "");
-    if (kperf__read_file(path, buf, sizeof buf) <= 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        snprintf(buf, sizeof buf, "0-%ld", n > 0 ? n - 1 : 0);
+KPERF_API int kperf_tracefs_open(kperf_tracefs **out, const char *root) {
+    if (!out) return kperf__fail(EINVAL, "kperf_tracefs_open: out is NULL");
+    *out = NULL;
+    if (!root || !*root) root = getenv("KPERF_TRACEFS_ROOT");
+    const char *found = NULL;
+    int e1 = 0, e2 = 0;
+    if (root && *root) {
+        if (!kperf__tracefs_usable(root, &e1))
+            return kperf__fail(KPERF_ENOTRACEFS, "tracefs: %s/events is not readable (%s)",
+                               root, strerror(e1));
+        found = root;
+    } else if (kperf__tracefs_usable("/sys/kernel/tracing", &e1)) {
+        found = "/sys/kernel/tracing";
+    } else if (kperf__tracefs_usable("/sys/kernel/debug/tracing", &e2)) {
+        found = "/sys/kernel/debug/tracing";
+    } else {
+        return kperf__fail(KPERF_ENOTRACEFS,
+                           "tracefs is not mounted or not readable: /sys/kernel/tracing (%s), "
+                           "/sys/kernel/debug/tracing (%s); as root run "
+                           "'mount -t tracefs nodev /sys/kernel/tracing'%s",
+                           strerror(e1), strerror(e2),
+                           (e1 == EACCES || e2 == EACCES) ? " or make it readable (chmod)" : "");
     }
-    size_t n = 0;
-    int rc = kperf_cpulist_parse(buf, out, &n);
-    return rc < 0 ? rc : (int)n;
+    kperf_tracefs *t = (kperf_tracefs *)kperf__calloc(1, sizeof *t);
+    if (!t) return kperf__fail(ENOMEM, "tracefs: out of memory");
+    snprintf(t->root, sizeof t->root, "%s", found);
+    *out = t;
+    return 0;
 }
+
+KPERF_API void kperf_tracefs_close(kperf_tracefs *tfs) {
+    if (!tfs) return;
+    for (size_t i = 0; i < tfs->nents; i++) {
+        KPERF_FREE(tfs->ents[i].key);
+        kperf_tp_format_free(tfs->ents[i].fmt);
+    }
+    for (size_t i = 0; i < tfs->nsysnames; i++) KPERF_FREE(tfs->sysnames[i]);
+    KPERF_FREE(tfs->sysnames);
+    KPERF_FREE(tfs->ents);
+    KPERF_FREE(tfs->by_id);
+    KPERF_FREE(tfs);
+}
+
+KPERF_API const char *kperf_tracefs_root(const kperf_tracefs *tfs) {
+    return tfs ? tfs->root : "";
+}
+
+
+/* Returns the index of the cache entry for "system/name", creating it when asked. */
+KPERF__PRIV long kperf__tp_entry_find(kperf_tracefs *t, const char *sys, const char *name,
+                                      bool create) {
+    char key[512];
+    if ((size_t)snprintf(key, sizeof key, "%s/%s", sys, name) >= sizeof key) return -ENAMETOOLONG;
+    for (size_t i = 0; i < t->nents; i++)
+        if (!strcmp(t->ents[i].key, key)) return (long)i;
+    if (!create) return -ENOENT;
+    if (t->nents == t->cap) {
+        size_t nc = t->cap ? t->cap * 2 : 64;
+        kperf__tp_entry *ne = (kperf__tp_entry *)KPERF_REALLOC(t->ents, nc * sizeof *ne);
+        if (!ne) return -ENOMEM;
+        t->ents = ne, t->cap = nc;
+    }
+    kperf__tp_entry *e = &t->ents[t->nents];
+    memset(e, 0, sizeof *e);
+    if (!(e->key = kperf__strdup(key))) return -ENOMEM;
+    return (long)t->nents++;
+}
+
+KPERF__PRIV int kperf__tp_index_id(kperf_tracefs *t, uint32_t id, size_t idx) {
+    if (id >= KPERF__TP_MAXID) return 0;
+    if (id >= t->nby_id) {
+        size_t nn = t->nby_id ? t->nby_id : 1024;
+        while (nn <= id) nn *= 2;
+        if (nn > KPERF__TP_MAXID) nn = KPERF__TP_MAXID;
+        int32_t *nb = (int32_t *)KPERF_REALLOC(t->by_id, nn * sizeof *nb);
+        if (!nb) return -ENOMEM;
+        for (size_t i = t->nby_id; i < nn; i++) nb[i] = -1;
+        t->by_id = nb, t->nby_id = nn;
+    }
+    t->by_id[id] = (int32_t)idx;
+    t->ents[idx].id = id;
+    return 0;
+}
+
+/* Events names are identifiers; refuse anything that could walk out of events/. */
+KPERF__PRIV bool kperf__tp_name_ok(const char *s) {
+    if (!s || !*s || strlen(s) > 200) return false;
+    for (; *s; s++)
+        if (*s == '/' || (unsigned char)*s <= ' ') return false;
+    return true;
+}
+
+KPERF_API int kperf_tracefs_format(kperf_tracefs *tfs, const char *system, const char *name,
+                                   const kperf_tp_format **out) {
+    if (!tfs || !out) return kperf__fail(EINVAL, "kperf_tracefs_format: NULL argument");
+    *out = NULL;
+    if (!kperf__tp_name_ok(system) || !kperf__tp_name_ok(name) || !strcmp(system, "..") ||
+        !strcmp(name, ".."))
+        return kperf__fail(KPERF_ENOEVENT, "tracepoint '%s:%s': not a valid event name",
+                           system ? system : "", name ? name : "");
+    long idx = kperf__tp_entry_find(tfs, system, name, false);
+    if (idx >= 0 && tfs->ents[idx].fmt) return *out = tfs->ents[idx].fmt, 0;
+    char path[PATH_MAX + 512], *text = NULL;
+    size_t len = 0;
+    snprintf(path, sizeof path, "%s/events/%s/%s/format", tfs->root, system, name);
+    int rc = kperf__slurp(path, &text, &len);
+    if (rc == -ENOENT)
+        return kperf__fail(KPERF_ENOEVENT, "tracepoint '%s:%s' does not exist (no %s); "
+                           "'kperf list tracepoint' shows the events of this kernel",
+                           system, name, path);
+    if (rc < 0) return kperf__fail(-rc, "tracepoint '%s:%s': cannot read %s: %s", system, name,
+                                   path, strerror(-rc));
+    kperf_tp_format *fmt;
+    rc = kperf_tp_format_parse(&fmt, text, len);
+    KPERF_FREE(text);
+    if (rc < 0) {
+        char msg[700];
+        snprintf(msg, sizeof msg, "%.600s", kperf_errmsg());
+        return kperf__fail(-rc, "%s: %s", path, msg);
+    }
+    KPERF_FREE(fmt->system);
+    fmt->system = kperf__strdup(system);
+    if (!fmt->system || (idx < 0 && (idx = kperf__tp_entry_find(tfs, system, name, true)) < 0) ||
+        kperf__tp_index_id(tfs, fmt->id, (size_t)idx) < 0) {
+        kperf_tp_format_free(fmt);
+        return kperf__fail(ENOMEM, "tracepoint '%s:%s': out of memory", system, name);
+    }
+    tfs->ents[idx].fmt = fmt;
+    *out = fmt;
+    return 0;
+}
+
+
+
+
+KPERF_API int kperf_tracefs_foreach_event(kperf_tracefs *tfs, kperf_tracefs_event_fn fn,
+                                          void *user) {
+    if (!tfs || !fn) return kperf__fail(EINVAL, "kperf_tracefs_foreach_event: NULL argument");
+    char dir[PATH_MAX + 512];
+    char **sys = NULL, **ev = NULL;
+    size_t nsys = 0, nev = 0;
+    snprintf(dir, sizeof dir, "%s/events", tfs->root);
+    int rc = kperf__dir_names(dir, &sys, &nsys, true), visited = 0;
+    if (rc < 0) return kperf__fail(-rc, "tracefs: cannot list %s: %s", dir, strerror(-rc));
+    for (size_t i = 0; i < nsys && rc >= 0; i++) {
+        snprintf(dir, sizeof dir, "%s/events/%s", tfs->root, sys[i]);
+        if (kperf__dir_names(dir, &ev, &nev, true) < 0) continue;
+        for (size_t j = 0; j < nev && rc >= 0; j++) {
+            snprintf(dir, sizeof dir, "%s/events/%s/%s/format", tfs->root, sys[i], ev[j]);
+            if (access(dir, F_OK) != 0) continue;
+            visited++;
+            rc = fn(sys[i], ev[j], user);
+        }
+        kperf__names_free(ev, nev);
+    }
+    kperf__names_free(sys, nsys);
+    return rc < 0 ? rc : visited;
+}
+
+/* Reads events/SYS/NAME/id; returns the id or a negative errno. */
+KPERF__PRIV long kperf__tp_read_id(kperf_tracefs *t, const char *sys, const char *name) {
+    char path[PATH_MAX + 512], buf[32];
+    snprintf(path, sizeof path, "%s/events/%s/%s/id", t->root, sys, name);
+    int rc = kperf__read_file(path, buf, sizeof buf);
+    if (rc < 0) return rc;
+    char *end;
+    unsigned long v = strtoul(buf, &end, 10);
+    if (end == buf || v > UINT32_MAX) return -KPERF_ECORRUPT;
+    return (long)v;
+}
+
+KPERF_API int kperf_tracefs_event_id(kperf_tracefs *tfs, const char *system, const char *name) {
+    if (!tfs || !kperf__tp_name_ok(system) || !kperf__tp_name_ok(name))
+        return kperf__fail(KPERF_ENOEVENT, "tracepoint '%s:%s': not a valid event name",
+                           system ? system : "", name ? name : "");
+    long idx = kperf__tp_entry_find(tfs, system, name, false);
+    if (idx >= 0 && tfs->ents[idx].id) return (int)tfs->ents[idx].id;
+    long id = kperf__tp_read_id(tfs, system, name);
+    if (id < 0)
+        return kperf__fail(KPERF_ENOEVENT, "tracepoint '%s:%s' does not exist under %s/events",
+                           system, name, tfs->root);
+    return (int)id;
+}
+
+KPERF__PRIV int kperf__tp_index_one(const char *sys, const char *name, void *user) {
+    kperf_tracefs *t = (kperf_tracefs *)user;
+    long id = kperf__tp_read_id(t, sys, name);
+    if (id < 0 || id >= (long)KPERF__TP_MAXID) return 0;
+    if (t->nby_id > (size_t)id && t->by_id[id] >= 0) return 0;
+    long idx = kperf__tp_entry_find(t, sys, name, true);
+    if (idx < 0) return (int)idx;
+    return kperf__tp_index_id(t, (uint32_t)id, (size_t)idx);
+}
+
+KPERF_API int kperf_tracefs_format_by_id(kperf_tracefs *tfs, uint32_t id,
+                                         const kperf_tp_format **out) {
+    if (!tfs || !out) return kperf__fail(EINVAL, "kperf_tracefs_format_by_id: NULL argument");
+    *out = NULL;
+    if (id < tfs->nby_id && tfs->by_id[id] >= 0 && tfs->ents[tfs->by_id[id]].fmt)
+        return *out = tfs->ents[tfs->by_id[id]].fmt, 0;
+    if ((id >= tfs->nby_id || tfs->by_id[id] < 0) && !tfs->indexed) {
+        int rc = kperf_tracefs_foreach_event(tfs, kperf__tp_index_one, tfs);
+        if (rc < 0) return rc;
+        tfs->indexed = true;
+    }
+    if (id >= tfs->nby_id || tfs->by_id[id] < 0)
+        return kperf__fail(KPERF_ENOEVENT, "no tracepoint has id %u under %s/events", id,
+                           tfs->root);
+    char key[512], *slash;
+    snprintf(key, sizeof key, "%s", tfs->ents[tfs->by_id[id]].key);
+    if (!(slash = strchr(key, '/'))) return kperf__fail(KPERF_ECORRUPT, "bad cache key");
+    *slash = 0;
+    return kperf_tracefs_format(tfs, key, slash + 1, out);
+}
+
+/* ---- format text parsing ---- */
+
+/* Element size of a dynamic array's element type ("u32", "unsigned long", "char"). */
+KPERF__PRIV uint32_t kperf__tp_type_size(const char *t) {
+    static const struct { const char *n; uint32_t s; } tab[] = {
+        {"char", 1}, {"u8", 1}, {"s8", 1}, {"__u8", 1}, {"uint8_t", 1}, {"bool", 1},
+        {"short", 2}, {"u16", 2}, {"s16", 2}, {"__u16", 2}, {"uint16_t", 2}, {"__be16", 2},
+        {"int", 4}, {"u32", 4}, {"s32", 4}, {"__u32", 4}, {"uint32_t", 4}, {"__be32", 4},
+        {"long", sizeof(long)}, {"u64", 8}, {"s64", 8}, {"__u64", 8}, {"uint64_t", 8},
+        {"pid_t", 4}, {"size_t", sizeof(size_t)},
+    };
+    char base[64];
+    size_t n = 0;
+    for (const char *p = t; *p && *p != '[' && n + 1 < sizeof base; p++) base[n++] = *p;
+    base[n] = 0;
+    while (n && base[n - 1] == ' ') base[--n] = 0;
+    if (strchr(base, '*')) return sizeof(void *);
+    const char *last = strrchr(base, ' ');
+    last = last ? last + 1 : base;
+    if (!strcmp(last, "long") && strstr(base, "long long")) return 8;
+    for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
+        if (!strcmp(last, tab[i].n)) return tab[i].s;
+    return 1;
+}
+
+KPERF__PRIV bool kperf__tp_is_char_type(const char *t) {
+    char base[64];
+    size_t n = 0;
+    for (const char *p = t; *p && *p != '[' && n + 1 < sizeof base; p++) base[n++] = *p;
+    base[n] = 0;
+    while (n && base[n - 1] == ' ') base[--n] = 0;
+    const char *last = strrchr(base, ' ');
+    last = last ? last + 1 : base;
+    return !strcmp(last, "char") && !strchr(base, '*');
+}
+
+/* Copies [s, s+n) into a new string with surrounding blanks removed. */
+KPERF__PRIV char *kperf__strndup_trim(const char *s, size_t n) {
+    while (n && isspace((unsigned char)*s)) s++, n--;
+    while (n && isspace((unsigned char)s[n - 1])) n--;
+    char *r = (char *)KPERF_MALLOC(n + 1);
+    if (r) memcpy(r, s, n), r[n] = 0;
+    return r;
+}
+
+/* Finds "key:" inside line[0..n) and parses its unsigned value. */
+KPERF__PRIV bool kperf__tp_attr(const char *line, size_t n, const char *key, uint64_t *v) {
+    size_t kl = strlen(key);
+    for (size_t i = 0; i + kl < n; i++) {
+        if (memcmp(line + i, key, kl) != 0 || (i && isalnum((unsigned char)line[i - 1])))
+            continue;
+        uint64_t x = 0;
+        size_t j = i + kl, digits = 0;
+        while (j < n && isdigit((unsigned char)line[j]) && digits < 19)
+            x = x * 10 + (uint64_t)(line[j++] - '0'), digits++;
+        if (!digits) return false;
+        return *v = x, true;
+    }
+    return false;
+}
+
+/* Splits the declaration "TYPE NAME[dims]" of one field line into f->type, f->name and
+ * the fixed element count (product of the dims; 0 for "[]"; -1 when a dim is not a plain
+ * number such as [TASK_COMM_LEN]). */
+KPERF__PRIV int kperf__tp_decl(const char *d, size_t n, kperf_tp_field *f, long *dims) {
+    while (n && (isspace((unsigned char)d[n - 1]) || d[n - 1] == ';')) n--;
+    size_t end = n;
+    long count = 1;
+    bool arr = false;
+    while (end && d[end - 1] == ']') {   /* array dims after the name, last first */
+        size_t open = end - 1;
+        while (open && d[open - 1] != '[') open--;
+        if (!open) return -1;
+        open--;
+        char num[24];
+        size_t ln = end - 1 - (open + 1);
+        if (ln == 0) count = 0;
+        else if (ln < sizeof num && count > 0) {
+            memcpy(num, d + open + 1, ln), num[ln] = 0;
+            char *e;
+            long v = strtol(num, &e, 0);
+            /* a dimension or product past 32 bits is no fixed array the size can describe */
+            count = (*e || v < 0 || v > (long)UINT32_MAX || (v && count > (long)UINT32_MAX / v))
+                        ? -1 : count * v;
+        } else count = -1;
+        arr = true;
+        end = open;
+    }
+    size_t ne = end;
+    while (ne && (isalnum((unsigned char)d[ne - 1]) || d[ne - 1] == '_')) ne--;
+    if (ne == end) return -1;
+    f->name = kperf__strndup_trim(d + ne, end - ne);
+    f->type = kperf__strndup_trim(d, ne);
+    if (!f->name || !f->type) return -2;
+    *dims = arr ? count : -2;   /* -2: no brackets after the name */
+    return 0;
+}
+
+/* Fills the derived fields (flags, elem_size, count) of a parsed field. */
+KPERF__PRIV void kperf__tp_classify(kperf_tp_field *f, long dims, int sgn) {
+    const char *t = f->type;
+    bool dl = strstr(t, "__data_loc") != NULL, rl = strstr(t, "__rel_loc") != NULL;
+    f->flags = 0;
+    if (!strncmp(f->name, "common_", 7)) f->flags |= KPERF_TP_FIELD_COMMON;
+    if (dl || rl) {
+        f->flags |= rl ? KPERF_TP_FIELD_REL_LOC : KPERF_TP_FIELD_DATA_LOC;
+        /* the element type follows the keyword ("__rel_loc" is 9 bytes, "__data_loc" 10) */
+        f->elem_size = rl ? kperf__tp_type_size(strstr(t, "__rel_loc") + 9)
+                          : kperf__tp_type_size(strstr(t, "__data_loc") + 10);
+        f->count = 0;
+    } else if (dims == 0 || (dims != -2 && f->size == 0)) {
+        f->flags |= KPERF_TP_FIELD_FLEX;
+        f->elem_size = kperf__tp_type_size(t);
+        f->count = 0;
+    } else if (dims != -2) {
+        f->flags |= KPERF_TP_FIELD_ARRAY;
+        if (dims > 0 && dims <= (long)UINT32_MAX && f->size % (uint32_t)dims == 0)
+            f->elem_size = f->size / (uint32_t)dims;
+        else f->elem_size = kperf__tp_type_size(t);
+        if (!f->elem_size || f->size % f->elem_size) f->elem_size = 1;
+        f->count = f->size / f->elem_size;
+    } else {
+        f->elem_size = f->size;
+        f->count = 1;
+    }
+    if (strchr(t, '*') && !(f->flags & (KPERF_TP_FIELD_DATA_LOC | KPERF_TP_FIELD_REL_LOC)))
+        f->flags |= KPERF_TP_FIELD_POINTER;
+    else if (kperf__tp_is_char_type(dl || rl ? strstr(t, "loc") + 3 : t) &&
+             (f->flags & (KPERF_TP_FIELD_ARRAY | KPERF_TP_FIELD_FLEX | KPERF_TP_FIELD_DATA_LOC |
+                          KPERF_TP_FIELD_REL_LOC)))
+        f->flags |= KPERF_TP_FIELD_STRING;
+    if (sgn < 0) /* no signed: attribute (old kernels): guess from the type */
+        sgn = !strstr(t, "unsigned") && !strchr(t, '*') && strncmp(t, "u", 1) != 0 &&
+              strncmp(t, "__u", 3) != 0 && !strstr(t, "size_t") && !strstr(t, "bool");
+    if (sgn) f->flags |= KPERF_TP_FIELD_SIGNED;
+    f->is_signed = sgn != 0;
+}
+
+/* Parses one "field:..." line into a new entry of fmt->fields. */
+KPERF__PRIV int kperf__tp_field_line(kperf_tp_format *fmt, const char *line, size_t n,
+                                     size_t *cap, int lineno) {
+    const char *semi = (const char *)memchr(line, ';', n);
+    const char *colon = (const char *)memchr(line, ':', n);
+    uint64_t off, size, sgn = 0;
+    if (!semi || !colon || colon > semi || !kperf__tp_attr(semi, n - (size_t)(semi - line), "offset:", &off) ||
+        !kperf__tp_attr(semi, n - (size_t)(semi - line), "size:", &size) || off > UINT32_MAX ||
+        size > UINT32_MAX)
+        return kperf__fail(KPERF_ECORRUPT, "format line %d: expected 'field:TYPE NAME; "
+                           "offset:N; size:N; signed:N;'", lineno);
+    bool has_sign = kperf__tp_attr(semi, n - (size_t)(semi - line), "signed:", &sgn);
+    if (fmt->nfields == *cap) {
+        size_t nc = *cap ? *cap * 2 : 16;
+        if (nc > 4096) return kperf__fail(KPERF_ECORRUPT, "format line %d: too many fields", lineno);
+        kperf_tp_field *nf = (kperf_tp_field *)KPERF_REALLOC(fmt->fields, nc * sizeof *nf);
+        if (!nf) return kperf__fail(ENOMEM, "format: out of memory");
+        fmt->fields = nf, *cap = nc;
+    }
+    kperf_tp_field *f = &fmt->fields[fmt->nfields];
+    memset(f, 0, sizeof *f);
+    long dims;
+    int rc = kperf__tp_decl(colon + 1, (size_t)(semi - colon - 1), f, &dims);
+    if (rc < 0) {
+        KPERF_FREE(f->name), KPERF_FREE(f->type);
+        return rc == -2 ? kperf__fail(ENOMEM, "format: out of memory")
+                        : kperf__fail(KPERF_ECORRUPT, "format line %d: no field name in "
+                                      "'%.*s'", lineno, (int)(semi - colon - 1), colon + 1);
+    }
+    fmt->nfields++;
+    f->offset = (uint32_t)off;
+    f->size = (uint32_t)size;
+    kperf__tp_classify(f, dims, has_sign ? (sgn != 0) : -1);
+    if (f->count == 1 && f->size != 1 && f->size != 2 && f->size != 4 && f->size != 8 &&
+        !(f->flags & KPERF_TP_FIELD_POINTER))
+        f->elem_size = 1, f->count = f->size, f->flags |= KPERF_TP_FIELD_ARRAY; /* a struct */
+    return 0;
+}
+
+KPERF_API int kperf_tp_format_parse(kperf_tp_format **out, const char *text, size_t len) {
+    if (!out || (!text && len)) return kperf__fail(EINVAL, "kperf_tp_format_parse: NULL argument");
+    *out = NULL;
+    kperf_tp_format *fmt = (kperf_tp_format *)kperf__calloc(1, sizeof *fmt);
+    if (!fmt) return kperf__fail(ENOMEM, "format: out of memory");
+    size_t cap = 0, pos = 0;
+    int lineno = 0, rc = 0;
+    bool have_id = false;
+    while (pos < len && rc == 0) {
+        const char *line = text + pos;
+        const char *nl = (const char *)memchr(line, '\n', len - pos);
+        size_t n = nl ? (size_t)(nl - line) : len - pos;
+        pos += n + (nl ? 1 : 0);
+        lineno++;
+        size_t sk = 0;
+        while (sk < n && (line[sk] == ' ' || line[sk] == '\t')) sk++;
+        line += sk, n -= sk;
+        if (n >= 6 && !memcmp(line, "field:", 6)) {
+            rc = kperf__tp_field_line(fmt, line, n, &cap, lineno);
+        } else if (n >= 5 && !memcmp(line, "name:", 5) && !fmt->name) {
+            if (!(fmt->name = kperf__strndup_trim(line + 5, n - 5))) rc = -ENOMEM;
+        } else if (n >= 3 && !memcmp(line, "ID:", 3)) {
+            uint64_t id = 0;
+            if (!kperf__tp_attr(line, n, "ID: ", &id) && !kperf__tp_attr(line, n, "ID:", &id))
+                rc = kperf__fail(KPERF_ECORRUPT, "format line %d: bad ID line", lineno);
+            fmt->id = (uint32_t)id, have_id = true;
+        } else if (n >= 10 && !memcmp(line, "print fmt:", 10) && !fmt->print_fmt) {
+            /* print fmt is the rest of the file's line; keep it for display */
+            if (!(fmt->print_fmt = kperf__strndup_trim(line + 10, n - 10))) rc = -ENOMEM;
+        }
+    }
+    if (rc == 0 && !fmt->name) fmt->name = kperf__strdup("");
+    if (rc == 0 && !fmt->print_fmt) fmt->print_fmt = kperf__strdup("");
+    if (rc == 0 && !(fmt->system = kperf__strdup(""))) rc = -ENOMEM;
+    if (rc == 0 && (!fmt->name || !fmt->print_fmt)) rc = -ENOMEM;
+    if (rc == 0 && fmt->nfields == 0)
+        rc = kperf__fail(KPERF_ECORRUPT, "format '%s': no 'field:' lines", fmt->name);
+    if (rc == 0 && !have_id)
+        rc = kperf__fail(KPERF_ECORRUPT, "format '%s': no 'ID:' line", fmt->name);
+    if (rc == -ENOMEM) kperf__fail(ENOMEM, "format: out of memory");
+    if (rc < 0) {
+        kperf_tp_format_free(fmt);
+        return rc;
+    }
+    while (fmt->ncommon < fmt->nfields && (fmt->fields[fmt->ncommon].flags & KPERF_TP_FIELD_COMMON))
+        fmt->ncommon++;
+    *out = fmt;
+    return 0;
+}
+
+KPERF_API void kperf_tp_format_free(kperf_tp_format *fmt) {
+    if (!fmt) return;
+    for (size_t i = 0; i < fmt->nfields; i++) {
+        KPERF_FREE(fmt->fields[i].name);
+        KPERF_FREE(fmt->fields[i].type);
+    }
+    KPERF_FREE(fmt->fields);
+    KPERF_FREE(fmt->system);
+    KPERF_FREE(fmt->name);
+    KPERF_FREE(fmt->print_fmt);
+    KPERF_FREE(fmt);
+}
+
+KPERF_API const kperf_tp_field *kperf_tp_format_field(const kperf_tp_format *fmt,
+                                                      const char *name) {
+    if (!fmt || !name) return NULL;
+    for (size_t i = 0; i < fmt->nfields; i++)
+        if (!strcmp(fmt->fields[i].name, name)) return &fmt->fields[i];
+    return NULL;
+}
+
+/* ---- typed access (every read is bounds-checked against the record size) ---- */
+
+/* Loads an integer of 1/2/4/8 bytes at p (host byte order), sign- or zero-extended. */
+KPERF__PRIV uint64_t kperf__tp_load(const unsigned char *p, uint32_t sz, bool sgn) {
+    switch (sz) {
+    case 1: { uint8_t v; memcpy(&v, p, 1); return sgn ? (uint64_t)(int64_t)(int8_t)v : v; }
+    case 2: { uint16_t v; memcpy(&v, p, 2); return sgn ? (uint64_t)(int64_t)(int16_t)v : v; }
+    case 4: { uint32_t v; memcpy(&v, p, 4); return sgn ? (uint64_t)(int64_t)(int32_t)v : v; }
+    default: { uint64_t v; memcpy(&v, p, 8); return v; }
+    }
+}
+
+KPERF_API int kperf_tp_field_bytes(const kperf_tp_field *f, const void *raw, size_t size,
+                                   const void **data, size_t *len) {
+    if (!f || (!raw && size) || !data || !len) return -EINVAL;
+    const unsigned char *r = (const unsigned char *)raw;
+    uint64_t off = f->offset, n = f->size;
+    if (f->flags & (KPERF_TP_FIELD_DATA_LOC | KPERF_TP_FIELD_REL_LOC)) {
+        if (f->size != 4 || off + 4 > size) return -KPERF_ECORRUPT;
+        uint32_t loc;
+        memcpy(&loc, r + off, 4);
+        n = loc >> 16;
+        off = (loc & 0xffff) + ((f->flags & KPERF_TP_FIELD_REL_LOC) ? f->offset + 4u : 0u);
+    } else if (f->flags & KPERF_TP_FIELD_FLEX) {
+        if (off > size) return -KPERF_ECORRUPT;
+        n = size - off;
+    }
+    if (off > size || n > size - off) return -KPERF_ECORRUPT;
+    *data = r + off;
+    *len = (size_t)n;
+    return 0;
+}
+
+KPERF_API int kperf_tp_field_uint(const kperf_tp_field *f, const void *raw, size_t size,
+                                  uint64_t *out) {
+    if (!f || !out || (!raw && size)) return -EINVAL;
+    if (f->count != 1 || (f->size != 1 && f->size != 2 && f->size != 4 && f->size != 8))
+        return -EINVAL;
+    if ((uint64_t)f->offset + f->size > size) return -KPERF_ECORRUPT;
+    *out = kperf__tp_load((const unsigned char *)raw + f->offset, f->size, f->is_signed);
+    return 0;
+}
+
+KPERF_API int kperf_tp_field_int(const kperf_tp_field *f, const void *raw, size_t size,
+                                 int64_t *out) {
+    uint64_t v = 0;
+    int rc = kperf_tp_field_uint(f, raw, size, &v);
+    if (rc == 0 && out) *out = (int64_t)v;
+    return rc;
+}
+
+KPERF_API int kperf_tp_field_elem(const kperf_tp_field *f, const void *raw, size_t size,
+                                  size_t index, int64_t *out) {
+    const void *d;
+    size_t n;
+    if (!out) return -EINVAL;
+    int rc = kperf_tp_field_bytes(f, raw, size, &d, &n);
+    if (rc < 0) return rc;
+    uint32_t es = f->elem_size;
+    if (es != 1 && es != 2 && es != 4 && es != 8) return -EINVAL;
+    if (index >= n / es) return -ERANGE;
+    *out = (int64_t)kperf__tp_load((const unsigned char *)d + index * es, es, f->is_signed);
+    return 0;
+}
+
+KPERF_API int kperf_tp_field_str(const kperf_tp_field *f, const void *raw, size_t size,
+                                 const char **str, size_t *len) {
+    const void *d;
+    size_t n;
+    if (!str || !len) return -EINVAL;
+    int rc = kperf_tp_field_bytes(f, raw, size, &d, &n);
+    if (rc < 0) return rc;
+    const char *nul = (const char *)memchr(d, 0, n);
+    *str = (const char *)d;
+    *len = nul ? (size_t)(nul - (const char *)d) : n;
+    return 0;
+}
+
+KPERF_API int kperf_tp_field_copy(const kperf_tp_field *f, const void *raw, size_t size,
+                                  void *buf, size_t bufsize) {
+    if (!f || !buf) return -EINVAL;
+    if (f->flags & KPERF_TP_FIELD_STRING) {
+        const char *s;
+        size_t n;
+        int rc = kperf_tp_field_str(f, raw, size, &s, &n);
+        if (bufsize) ((char *)buf)[0] = 0;
+        if (rc < 0) return rc;
+        if (n + 1 > bufsize) return -ENOSPC;
+        memcpy(buf, s, n);
+        ((char *)buf)[n] = 0;
+        return (int)(n + 1);
+    }
+    const void *d;
+    size_t n;
+    int rc = kperf_tp_field_bytes(f, raw, size, &d, &n);
+    if (rc < 0) return rc;
+    if (n > bufsize || n > INT_MAX) return -ENOSPC;
+    memcpy(buf, d, n);
+    return (int)n;
+}
+
+KPERF_API int kperf_tp_get_field(const kperf_tp_format *fmt, const void *raw, size_t size,
+                                 const char *name, void *buf, size_t bufsize) {
+    const kperf_tp_field *f = kperf_tp_format_field(fmt, name);
+    if (!f)
+        return kperf__fail(KPERF_ENOEVENT, "tracepoint '%s' has no field '%s'",
+                           fmt ? fmt->name : "(null)", name ? name : "(null)");
+    return kperf_tp_field_copy(f, raw, size, buf, bufsize);
+}
+
+/* Appends printf output to buf[*pos..n), tracking the length the whole text needs. */
+KPERF__PRIV void kperf__tp_cat(char *buf, size_t n, size_t *pos, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+KPERF__PRIV void kperf__tp_cat(char *buf, size_t n, size_t *pos, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int w = vsnprintf(*pos < n ? buf + *pos : NULL, *pos < n ? n - *pos : 0, fmt, ap);
+    va_end(ap);
+    if (w > 0) *pos += (size_t)w;
+}
+
+KPERF__PRIV void kperf__tp_cat_int(char *buf, size_t n, size_t *pos, const kperf_tp_field *f,
+                                   uint64_t v, uint32_t es) {
+    if (f->flags & KPERF_TP_FIELD_POINTER) kperf__tp_cat(buf, n, pos, "0x%llx", (unsigned long long)v);
+    else if (f->is_signed) kperf__tp_cat(buf, n, pos, "%lld", (long long)v);
+    else if (es == 8 && v > 0xffffffffull) kperf__tp_cat(buf, n, pos, "0x%llx", (unsigned long long)v);
+    else kperf__tp_cat(buf, n, pos, "%llu", (unsigned long long)v);
+}
+
+KPERF_API int kperf_tp_field_snprint(const kperf_tp_field *f, const void *raw, size_t size,
+                                     char *buf, size_t n) {
+    size_t pos = 0;
+    if (!f) return -EINVAL;
+    if (n) buf[0] = 0;
+    if (f->flags & KPERF_TP_FIELD_STRING) {
+        const char *s;
+        size_t len;
+        int rc = kperf_tp_field_str(f, raw, size, &s, &len);
+        if (rc < 0) return rc;
+        kperf__tp_cat(buf, n, &pos, "%.*s", (int)(len > 4096 ? 4096 : len), s);
+        return (int)pos;
+    }
+    if (f->count == 1) {
+        uint64_t v;
+        int rc = kperf_tp_field_uint(f, raw, size, &v);
+        if (rc < 0) return rc;
+        kperf__tp_cat_int(buf, n, &pos, f, v, f->size);
+        return (int)pos;
+    }
+    const void *d;
+    size_t len;
+    int rc = kperf_tp_field_bytes(f, raw, size, &d, &len);
+    if (rc < 0) return rc;
+    uint32_t es = f->elem_size;
+    if (es != 1 && es != 2 && es != 4 && es != 8) es = 1;
+    size_t cnt = len / es, shown = cnt > 64 ? 64 : cnt;
+    kperf__tp_cat(buf, n, &pos, "{");
+    for (size_t i = 0; i < shown; i++) {
+        if (i) kperf__tp_cat(buf, n, &pos, ",");
+        kperf__tp_cat_int(buf, n, &pos, f, kperf__tp_load((const unsigned char *)d + i * es, es,
+                                                          f->is_signed), es);
+    }
+    kperf__tp_cat(buf, n, &pos, cnt > shown ? ",...}" : "}");
+    return (int)pos;
+}
+
+KPERF_API int kperf_tp_format_snprint(const kperf_tp_format *fmt, const void *raw,
+                                      size_t size, char *buf, size_t n) {
+    if (!fmt || (!buf && n)) return -EINVAL;
+    size_t pos = 0;
+    if (n) buf[0] = 0;
+    for (size_t i = fmt->ncommon; i < fmt->nfields; i++) {
+        const kperf_tp_field *f = &fmt->fields[i];
+        kperf__tp_cat(buf, n, &pos, "%s%s=", i > fmt->ncommon ? " " : "", f->name);
+        int w = kperf_tp_field_snprint(f, raw, size, pos < n ? buf + pos : NULL,
+                                       pos < n ? n - pos : 0);
+        if (w < 0) kperf__tp_cat(buf, n, &pos, "<truncated>");
+        else pos += (size_t)w;
+    }
+    return pos > INT_MAX ? INT_MAX : (int)pos;
+}
+
+/* Asks tracefs why the kernel rejects @p filter for SYSTEM:NAME by writing it to the
+ * event's ftrace filter file, reading the error back, and clearing it again. Only done
+ * when that file says "none" (nobody uses the ftrace filter), so nothing is disturbed. */
+KPERF__PRIV void kperf__tp_filter_reason(const char *event, const char *filter, char *why,
+                                         size_t n) {
+    why[0] = 0;
+    kperf_tracefs *t;
+    char path[PATH_MAX + 600], sys[256], cur[4096];
+    const char *colon = strchr(event, ':');
+    if (!colon || (size_t)(colon - event) >= sizeof sys || kperf_tracefs_open(&t, NULL) < 0) return;
+    memcpy(sys, event, (size_t)(colon - event));
+    sys[colon - event] = 0;
+    snprintf(path, sizeof path, "%s/events/%s/%s/filter", t->root, sys, colon + 1);
+    kperf_tracefs_close(t);
+    if (kperf__read_file(path, cur, sizeof cur) < 0 || strcmp(cur, "none") != 0) return;
+    int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+    if (fd < 0) return;
+    ssize_t w = write(fd, filter, strlen(filter));
+    close(fd);
+    if (w >= 0) { /* accepted by ftrace after all: undo and give no reason */
+        if ((fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)) >= 0) {
+            if (write(fd, "0", 1) < 0) { /* nothing more to do */ }
+            close(fd);
+        }
+        return;
+    }
+    if (kperf__read_file(path, cur, sizeof cur) > 0) {
+        /* "### global filter ###\nfilter string: ...\n   ^\nparse_error: Field not found" */
+        const char *e = strstr(cur, "error:");
+        const char *line = e;
+        while (line && line > cur && line[-1] != '\n') line--;
+        if (line) snprintf(why, n, "%.400s", line);
+        for (char *p = why; *p; p++)
+            if (*p == '\n') *p = ' ';
+    }
+    if ((fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)) >= 0) {
+        if (write(fd, "0", 1) < 0) { /* the error text stays; harmless */ }
+        close(fd);
+    }
+}
+
+KPERF_API int kperf_tp_filter_set(int fd, const char *event, const char *filter) {
+    if (!filter || !*filter) return 0;
+    if (!event) event = "(tracepoint)";
+    if (ioctl(fd, PERF_EVENT_IOC_SET_FILTER, filter) == 0) return 0;
+    int e = errno;
+    char why[512];
+    kperf__tp_filter_reason(event, filter, why, sizeof why);
+    return kperf__fail(KPERF_EFILTER,
+                       "the kernel rejected filter '%s' on %s (%s)%s%s; filters use ftrace "
+                       "syntax over the event's fields, e.g. 'pid>1000 && prio<10' or "
+                       "'comm==\"bash\"' (see %s's format)",
+                       filter, event, strerror(e), why[0] ? ": " : "", why, event);
+}
+// <<tracepoint
+
+// >>counting ----------------------------------------------------------------------------
 
 /* ---- targets ------------------------------------------------------------------------ */
 
@@ -5386,12 +6762,10 @@ KPERF__PRIV int kperf__mmap_compute(const struct perf_event_mmap_page *pc, uint6
         v += (int64_t)pmc;
     uint64_t ena = pc->time_enabled, run = pc->time_running;
     if (pc->cap_user_time) {
-        uint64_t c = cyc;
-        if (pc->cap_user_time_short)
-            c = pc->time_cycles + ((c - pc->time_cycles) & pc->time_mask);
-        uint16_t shift = pc->time_shift;
-        uint64_t quot = c >> shift, rem = c & (((uint64_t)1 << shift) - 1);
-        uint64_t delta = pc->time_offset + quot * pc->time_mult + ((rem * pc->time_mult) >> shift);
+        uint64_t delta = pc->time_offset +
+                         kperf__perf_time_scale(cyc, pc->time_mult, pc->time_shift,
+                                                pc->cap_user_time_short, pc->time_cycles,
+                                                pc->time_mask);
         ena += delta, run += delta; /* index != 0: the event is running now */
     }
     *count = (uint64_t)v, *enabled = ena, *running = run;
@@ -6932,11 +8306,6 @@ KPERF_API void kperf_folded_close(kperf_folded *f) {
     KPERF_FREE(f);
 }
 
-static uint64_t kperf__fnv1a(const char *s) {
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
 
 static int kperf__folded_bump(kperf_folded *f, const char *key) {
     if ((f->n + 1) * 4 >= f->cap * 3) {
@@ -7380,7 +8749,6 @@ static void kperf__pd_maybe_build_id(kperf_perfdata *w, uint32_t pid, const char
  * u32 systems, per system its name, u32 count + (u64 size + format) per event; u32
  * kallsyms size (0: perf names kernel addresses from its own kernel map); u32 size +
  * printk_formats; u64 size + saved_cmdlines (version 0.6 and later). */
-KPERF__PRIV int kperf__slurp(const char *path, char **out, size_t *len); /* >>tracepoint */
 
 enum { KPERF__PD_HEADER_TRACING_DATA = 66 };
 
@@ -7983,810 +9351,6 @@ KPERF_API int kperf_perfdata_read(const char *path, kperf_record_fn fn, void *us
 }
 // <<perfdata
 
-// >>tracepoint --------------------------------------------------------------------------
-
-/* One cached format: by name always, by id through a direct-index table (event ids are
- * the u16 common_type, so the table never exceeds 65536 entries). */
-typedef struct kperf__tp_entry {
-    char *key;              /* "system/name" */
-    kperf_tp_format *fmt;   /* NULL while only the id is known */
-    uint32_t id;            /* 0 until known */
-    /* >>syscalls' decoding of this event, worked out at its first record: kind 0 = not
-     * yet, -1 = not a syscall event, 1/2 = raw_syscalls enter/exit, 3/4 = per-syscall */
-    int sc_kind;
-    const kperf_tp_field *sc_nr, *sc_ret;
-    const char *sc_name;
-} kperf__tp_entry;
-
-struct kperf_tracefs {
-    char root[PATH_MAX];
-    kperf__tp_entry *ents;  /* every event seen so far, unsorted */
-    size_t nents, cap;
-    int32_t *by_id;         /* id -> index into ents, or -1 */
-    size_t nby_id;
-    bool indexed;           /* every event's id has been read */
-    char **sysnames;        /* syscall names, sorted; NULL until asked */
-    size_t nsysnames;
-};
-
-#define KPERF__TP_MAXID 65536u
-
-KPERF__PRIV bool kperf__tracefs_usable(const char *root, int *err) {
-    char p[PATH_MAX + 16];
-    snprintf(p, sizeof p, "%s/events", root);
-    if (access(p, R_OK | X_OK) == 0) return true;
-    *err = errno;
-    return false;
-}
-
-KPERF_API int kperf_tracefs_open(kperf_tracefs **out, const char *root) {
-    if (!out) return kperf__fail(EINVAL, "kperf_tracefs_open: out is NULL");
-    *out = NULL;
-    if (!root || !*root) root = getenv("KPERF_TRACEFS_ROOT");
-    const char *found = NULL;
-    int e1 = 0, e2 = 0;
-    if (root && *root) {
-        if (!kperf__tracefs_usable(root, &e1))
-            return kperf__fail(KPERF_ENOTRACEFS, "tracefs: %s/events is not readable (%s)",
-                               root, strerror(e1));
-        found = root;
-    } else if (kperf__tracefs_usable("/sys/kernel/tracing", &e1)) {
-        found = "/sys/kernel/tracing";
-    } else if (kperf__tracefs_usable("/sys/kernel/debug/tracing", &e2)) {
-        found = "/sys/kernel/debug/tracing";
-    } else {
-        return kperf__fail(KPERF_ENOTRACEFS,
-                           "tracefs is not mounted or not readable: /sys/kernel/tracing (%s), "
-                           "/sys/kernel/debug/tracing (%s); as root run "
-                           "'mount -t tracefs nodev /sys/kernel/tracing'%s",
-                           strerror(e1), strerror(e2),
-                           (e1 == EACCES || e2 == EACCES) ? " or make it readable (chmod)" : "");
-    }
-    kperf_tracefs *t = (kperf_tracefs *)kperf__calloc(1, sizeof *t);
-    if (!t) return kperf__fail(ENOMEM, "tracefs: out of memory");
-    snprintf(t->root, sizeof t->root, "%s", found);
-    *out = t;
-    return 0;
-}
-
-KPERF_API void kperf_tracefs_close(kperf_tracefs *tfs) {
-    if (!tfs) return;
-    for (size_t i = 0; i < tfs->nents; i++) {
-        KPERF_FREE(tfs->ents[i].key);
-        kperf_tp_format_free(tfs->ents[i].fmt);
-    }
-    for (size_t i = 0; i < tfs->nsysnames; i++) KPERF_FREE(tfs->sysnames[i]);
-    KPERF_FREE(tfs->sysnames);
-    KPERF_FREE(tfs->ents);
-    KPERF_FREE(tfs->by_id);
-    KPERF_FREE(tfs);
-}
-
-KPERF_API const char *kperf_tracefs_root(const kperf_tracefs *tfs) {
-    return tfs ? tfs->root : "";
-}
-
-/* Reads a whole (small, < 1 MiB) file into a new NUL-terminated buffer. tracefs files
- * report size 0, so read until EOF. */
-KPERF__PRIV int kperf__slurp(const char *path, char **out, size_t *len) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -errno;
-    size_t cap = 4096, n = 0;
-    char *buf = (char *)KPERF_MALLOC(cap);
-    while (buf) {
-        if (n + 1 >= cap) {
-            if (cap >= (1u << 20)) break;
-            char *nb = (char *)KPERF_REALLOC(buf, cap * 2);
-            if (!nb) { KPERF_FREE(buf); buf = NULL; break; }
-            buf = nb, cap *= 2;
-        }
-        ssize_t r = read(fd, buf + n, cap - 1 - n);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) { int e = errno; close(fd); KPERF_FREE(buf); return -e; }
-        if (r == 0) break;
-        n += (size_t)r;
-    }
-    close(fd);
-    if (!buf) return -ENOMEM;
-    buf[n] = 0;
-    *out = buf;
-    *len = n;
-    return 0;
-}
-
-/* Returns the index of the cache entry for "system/name", creating it when asked. */
-KPERF__PRIV long kperf__tp_entry_find(kperf_tracefs *t, const char *sys, const char *name,
-                                      bool create) {
-    char key[512];
-    if ((size_t)snprintf(key, sizeof key, "%s/%s", sys, name) >= sizeof key) return -ENAMETOOLONG;
-    for (size_t i = 0; i < t->nents; i++)
-        if (!strcmp(t->ents[i].key, key)) return (long)i;
-    if (!create) return -ENOENT;
-    if (t->nents == t->cap) {
-        size_t nc = t->cap ? t->cap * 2 : 64;
-        kperf__tp_entry *ne = (kperf__tp_entry *)KPERF_REALLOC(t->ents, nc * sizeof *ne);
-        if (!ne) return -ENOMEM;
-        t->ents = ne, t->cap = nc;
-    }
-    kperf__tp_entry *e = &t->ents[t->nents];
-    memset(e, 0, sizeof *e);
-    if (!(e->key = kperf__strdup(key))) return -ENOMEM;
-    return (long)t->nents++;
-}
-
-KPERF__PRIV int kperf__tp_index_id(kperf_tracefs *t, uint32_t id, size_t idx) {
-    if (id >= KPERF__TP_MAXID) return 0;
-    if (id >= t->nby_id) {
-        size_t nn = t->nby_id ? t->nby_id : 1024;
-        while (nn <= id) nn *= 2;
-        if (nn > KPERF__TP_MAXID) nn = KPERF__TP_MAXID;
-        int32_t *nb = (int32_t *)KPERF_REALLOC(t->by_id, nn * sizeof *nb);
-        if (!nb) return -ENOMEM;
-        for (size_t i = t->nby_id; i < nn; i++) nb[i] = -1;
-        t->by_id = nb, t->nby_id = nn;
-    }
-    t->by_id[id] = (int32_t)idx;
-    t->ents[idx].id = id;
-    return 0;
-}
-
-/* Events names are identifiers; refuse anything that could walk out of events/. */
-KPERF__PRIV bool kperf__tp_name_ok(const char *s) {
-    if (!s || !*s || strlen(s) > 200) return false;
-    for (; *s; s++)
-        if (*s == '/' || (unsigned char)*s <= ' ') return false;
-    return true;
-}
-
-KPERF_API int kperf_tracefs_format(kperf_tracefs *tfs, const char *system, const char *name,
-                                   const kperf_tp_format **out) {
-    if (!tfs || !out) return kperf__fail(EINVAL, "kperf_tracefs_format: NULL argument");
-    *out = NULL;
-    if (!kperf__tp_name_ok(system) || !kperf__tp_name_ok(name) || !strcmp(system, "..") ||
-        !strcmp(name, ".."))
-        return kperf__fail(KPERF_ENOEVENT, "tracepoint '%s:%s': not a valid event name",
-                           system ? system : "", name ? name : "");
-    long idx = kperf__tp_entry_find(tfs, system, name, false);
-    if (idx >= 0 && tfs->ents[idx].fmt) return *out = tfs->ents[idx].fmt, 0;
-    char path[PATH_MAX + 512], *text = NULL;
-    size_t len = 0;
-    snprintf(path, sizeof path, "%s/events/%s/%s/format", tfs->root, system, name);
-    int rc = kperf__slurp(path, &text, &len);
-    if (rc == -ENOENT)
-        return kperf__fail(KPERF_ENOEVENT, "tracepoint '%s:%s' does not exist (no %s); "
-                           "'kperf list tracepoint' shows the events of this kernel",
-                           system, name, path);
-    if (rc < 0) return kperf__fail(-rc, "tracepoint '%s:%s': cannot read %s: %s", system, name,
-                                   path, strerror(-rc));
-    kperf_tp_format *fmt;
-    rc = kperf_tp_format_parse(&fmt, text, len);
-    KPERF_FREE(text);
-    if (rc < 0) {
-        char msg[700];
-        snprintf(msg, sizeof msg, "%.600s", kperf_errmsg());
-        return kperf__fail(-rc, "%s: %s", path, msg);
-    }
-    KPERF_FREE(fmt->system);
-    fmt->system = kperf__strdup(system);
-    if (!fmt->system || (idx < 0 && (idx = kperf__tp_entry_find(tfs, system, name, true)) < 0) ||
-        kperf__tp_index_id(tfs, fmt->id, (size_t)idx) < 0) {
-        kperf_tp_format_free(fmt);
-        return kperf__fail(ENOMEM, "tracepoint '%s:%s': out of memory", system, name);
-    }
-    tfs->ents[idx].fmt = fmt;
-    *out = fmt;
-    return 0;
-}
-
-KPERF__PRIV int kperf__name_cmp(const void *a, const void *b) {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* Lists the subdirectories of dir (sorted, skipping dot entries and plain files). */
-KPERF__PRIV int kperf__list_dirs(const char *dir, char ***out, size_t *count) {
-    DIR *d = opendir(dir);
-    if (!d) return -errno;
-    char **v = NULL;
-    size_t n = 0, cap = 0;
-    struct dirent *de;
-    int rc = 0;
-    while ((de = readdir(d))) {
-        if (de->d_name[0] == '.' || (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)) continue;
-        if (n == cap) {
-            size_t nc = cap ? cap * 2 : 64;
-            char **nv = (char **)KPERF_REALLOC(v, nc * sizeof *nv);
-            if (!nv) { rc = -ENOMEM; break; }
-            v = nv, cap = nc;
-        }
-        if (!(v[n] = kperf__strdup(de->d_name))) { rc = -ENOMEM; break; }
-        n++;
-    }
-    closedir(d);
-    if (rc < 0) {
-        for (size_t i = 0; i < n; i++) KPERF_FREE(v[i]);
-        KPERF_FREE(v);
-        return rc;
-    }
-    if (n) qsort(v, n, sizeof *v, kperf__name_cmp);
-    *out = v;
-    *count = n;
-    return 0;
-}
-
-KPERF__PRIV void kperf__free_names(char **v, size_t n) {
-    for (size_t i = 0; i < n; i++) KPERF_FREE(v[i]);
-    KPERF_FREE(v);
-}
-
-KPERF_API int kperf_tracefs_foreach_event(kperf_tracefs *tfs, kperf_tracefs_event_fn fn,
-                                          void *user) {
-    if (!tfs || !fn) return kperf__fail(EINVAL, "kperf_tracefs_foreach_event: NULL argument");
-    char dir[PATH_MAX + 512];
-    char **sys = NULL, **ev = NULL;
-    size_t nsys = 0, nev = 0;
-    snprintf(dir, sizeof dir, "%s/events", tfs->root);
-    int rc = kperf__list_dirs(dir, &sys, &nsys), visited = 0;
-    if (rc < 0) return kperf__fail(-rc, "tracefs: cannot list %s: %s", dir, strerror(-rc));
-    for (size_t i = 0; i < nsys && rc >= 0; i++) {
-        snprintf(dir, sizeof dir, "%s/events/%s", tfs->root, sys[i]);
-        if (kperf__list_dirs(dir, &ev, &nev) < 0) continue;
-        for (size_t j = 0; j < nev && rc >= 0; j++) {
-            snprintf(dir, sizeof dir, "%s/events/%s/%s/format", tfs->root, sys[i], ev[j]);
-            if (access(dir, F_OK) != 0) continue;
-            visited++;
-            rc = fn(sys[i], ev[j], user);
-        }
-        kperf__free_names(ev, nev);
-    }
-    kperf__free_names(sys, nsys);
-    return rc < 0 ? rc : visited;
-}
-
-/* Reads events/SYS/NAME/id; returns the id or a negative errno. */
-KPERF__PRIV long kperf__tp_read_id(kperf_tracefs *t, const char *sys, const char *name) {
-    char path[PATH_MAX + 512], buf[32];
-    snprintf(path, sizeof path, "%s/events/%s/%s/id", t->root, sys, name);
-    int rc = kperf__read_file(path, buf, sizeof buf);
-    if (rc < 0) return rc;
-    char *end;
-    unsigned long v = strtoul(buf, &end, 10);
-    if (end == buf || v > UINT32_MAX) return -KPERF_ECORRUPT;
-    return (long)v;
-}
-
-KPERF_API int kperf_tracefs_event_id(kperf_tracefs *tfs, const char *system, const char *name) {
-    if (!tfs || !kperf__tp_name_ok(system) || !kperf__tp_name_ok(name))
-        return kperf__fail(KPERF_ENOEVENT, "tracepoint '%s:%s': not a valid event name",
-                           system ? system : "", name ? name : "");
-    long idx = kperf__tp_entry_find(tfs, system, name, false);
-    if (idx >= 0 && tfs->ents[idx].id) return (int)tfs->ents[idx].id;
-    long id = kperf__tp_read_id(tfs, system, name);
-    if (id < 0)
-        return kperf__fail(KPERF_ENOEVENT, "tracepoint '%s:%s' does not exist under %s/events",
-                           system, name, tfs->root);
-    return (int)id;
-}
-
-KPERF__PRIV int kperf__tp_index_one(const char *sys, const char *name, void *user) {
-    kperf_tracefs *t = (kperf_tracefs *)user;
-    long id = kperf__tp_read_id(t, sys, name);
-    if (id < 0 || id >= (long)KPERF__TP_MAXID) return 0;
-    if (t->nby_id > (size_t)id && t->by_id[id] >= 0) return 0;
-    long idx = kperf__tp_entry_find(t, sys, name, true);
-    if (idx < 0) return (int)idx;
-    return kperf__tp_index_id(t, (uint32_t)id, (size_t)idx);
-}
-
-KPERF_API int kperf_tracefs_format_by_id(kperf_tracefs *tfs, uint32_t id,
-                                         const kperf_tp_format **out) {
-    if (!tfs || !out) return kperf__fail(EINVAL, "kperf_tracefs_format_by_id: NULL argument");
-    *out = NULL;
-    if (id < tfs->nby_id && tfs->by_id[id] >= 0 && tfs->ents[tfs->by_id[id]].fmt)
-        return *out = tfs->ents[tfs->by_id[id]].fmt, 0;
-    if ((id >= tfs->nby_id || tfs->by_id[id] < 0) && !tfs->indexed) {
-        int rc = kperf_tracefs_foreach_event(tfs, kperf__tp_index_one, tfs);
-        if (rc < 0) return rc;
-        tfs->indexed = true;
-    }
-    if (id >= tfs->nby_id || tfs->by_id[id] < 0)
-        return kperf__fail(KPERF_ENOEVENT, "no tracepoint has id %u under %s/events", id,
-                           tfs->root);
-    char key[512], *slash;
-    snprintf(key, sizeof key, "%s", tfs->ents[tfs->by_id[id]].key);
-    if (!(slash = strchr(key, '/'))) return kperf__fail(KPERF_ECORRUPT, "bad cache key");
-    *slash = 0;
-    return kperf_tracefs_format(tfs, key, slash + 1, out);
-}
-
-/* ---- format text parsing ---- */
-
-/* Element size of a dynamic array's element type ("u32", "unsigned long", "char"). */
-KPERF__PRIV uint32_t kperf__tp_type_size(const char *t) {
-    static const struct { const char *n; uint32_t s; } tab[] = {
-        {"char", 1}, {"u8", 1}, {"s8", 1}, {"__u8", 1}, {"uint8_t", 1}, {"bool", 1},
-        {"short", 2}, {"u16", 2}, {"s16", 2}, {"__u16", 2}, {"uint16_t", 2}, {"__be16", 2},
-        {"int", 4}, {"u32", 4}, {"s32", 4}, {"__u32", 4}, {"uint32_t", 4}, {"__be32", 4},
-        {"long", sizeof(long)}, {"u64", 8}, {"s64", 8}, {"__u64", 8}, {"uint64_t", 8},
-        {"pid_t", 4}, {"size_t", sizeof(size_t)},
-    };
-    char base[64];
-    size_t n = 0;
-    for (const char *p = t; *p && *p != '[' && n + 1 < sizeof base; p++) base[n++] = *p;
-    base[n] = 0;
-    while (n && base[n - 1] == ' ') base[--n] = 0;
-    if (strchr(base, '*')) return sizeof(void *);
-    const char *last = strrchr(base, ' ');
-    last = last ? last + 1 : base;
-    if (!strcmp(last, "long") && strstr(base, "long long")) return 8;
-    for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
-        if (!strcmp(last, tab[i].n)) return tab[i].s;
-    return 1;
-}
-
-KPERF__PRIV bool kperf__tp_is_char_type(const char *t) {
-    char base[64];
-    size_t n = 0;
-    for (const char *p = t; *p && *p != '[' && n + 1 < sizeof base; p++) base[n++] = *p;
-    base[n] = 0;
-    while (n && base[n - 1] == ' ') base[--n] = 0;
-    const char *last = strrchr(base, ' ');
-    last = last ? last + 1 : base;
-    return !strcmp(last, "char") && !strchr(base, '*');
-}
-
-/* Copies [s, s+n) into a new string with surrounding blanks removed. */
-KPERF__PRIV char *kperf__strndup_trim(const char *s, size_t n) {
-    while (n && isspace((unsigned char)*s)) s++, n--;
-    while (n && isspace((unsigned char)s[n - 1])) n--;
-    char *r = (char *)KPERF_MALLOC(n + 1);
-    if (r) memcpy(r, s, n), r[n] = 0;
-    return r;
-}
-
-/* Finds "key:" inside line[0..n) and parses its unsigned value. */
-KPERF__PRIV bool kperf__tp_attr(const char *line, size_t n, const char *key, uint64_t *v) {
-    size_t kl = strlen(key);
-    for (size_t i = 0; i + kl < n; i++) {
-        if (memcmp(line + i, key, kl) != 0 || (i && isalnum((unsigned char)line[i - 1])))
-            continue;
-        uint64_t x = 0;
-        size_t j = i + kl, digits = 0;
-        while (j < n && isdigit((unsigned char)line[j]) && digits < 19)
-            x = x * 10 + (uint64_t)(line[j++] - '0'), digits++;
-        if (!digits) return false;
-        return *v = x, true;
-    }
-    return false;
-}
-
-/* Splits the declaration "TYPE NAME[dims]" of one field line into f->type, f->name and
- * the fixed element count (product of the dims; 0 for "[]"; -1 when a dim is not a plain
- * number such as [TASK_COMM_LEN]). */
-KPERF__PRIV int kperf__tp_decl(const char *d, size_t n, kperf_tp_field *f, long *dims) {
-    while (n && (isspace((unsigned char)d[n - 1]) || d[n - 1] == ';')) n--;
-    size_t end = n;
-    long count = 1;
-    bool arr = false;
-    while (end && d[end - 1] == ']') {   /* array dims after the name, last first */
-        size_t open = end - 1;
-        while (open && d[open - 1] != '[') open--;
-        if (!open) return -1;
-        open--;
-        char num[24];
-        size_t ln = end - 1 - (open + 1);
-        if (ln == 0) count = 0;
-        else if (ln < sizeof num && count > 0) {
-            memcpy(num, d + open + 1, ln), num[ln] = 0;
-            char *e;
-            long v = strtol(num, &e, 0);
-            /* a dimension or product past 32 bits is no fixed array the size can describe */
-            count = (*e || v < 0 || v > (long)UINT32_MAX || (v && count > (long)UINT32_MAX / v))
-                        ? -1 : count * v;
-        } else count = -1;
-        arr = true;
-        end = open;
-    }
-    size_t ne = end;
-    while (ne && (isalnum((unsigned char)d[ne - 1]) || d[ne - 1] == '_')) ne--;
-    if (ne == end) return -1;
-    f->name = kperf__strndup_trim(d + ne, end - ne);
-    f->type = kperf__strndup_trim(d, ne);
-    if (!f->name || !f->type) return -2;
-    *dims = arr ? count : -2;   /* -2: no brackets after the name */
-    return 0;
-}
-
-/* Fills the derived fields (flags, elem_size, count) of a parsed field. */
-KPERF__PRIV void kperf__tp_classify(kperf_tp_field *f, long dims, int sgn) {
-    const char *t = f->type;
-    bool dl = strstr(t, "__data_loc") != NULL, rl = strstr(t, "__rel_loc") != NULL;
-    f->flags = 0;
-    if (!strncmp(f->name, "common_", 7)) f->flags |= KPERF_TP_FIELD_COMMON;
-    if (dl || rl) {
-        f->flags |= rl ? KPERF_TP_FIELD_REL_LOC : KPERF_TP_FIELD_DATA_LOC;
-        /* the element type follows the keyword ("__rel_loc" is 9 bytes, "__data_loc" 10) */
-        f->elem_size = rl ? kperf__tp_type_size(strstr(t, "__rel_loc") + 9)
-                          : kperf__tp_type_size(strstr(t, "__data_loc") + 10);
-        f->count = 0;
-    } else if (dims == 0 || (dims != -2 && f->size == 0)) {
-        f->flags |= KPERF_TP_FIELD_FLEX;
-        f->elem_size = kperf__tp_type_size(t);
-        f->count = 0;
-    } else if (dims != -2) {
-        f->flags |= KPERF_TP_FIELD_ARRAY;
-        if (dims > 0 && dims <= (long)UINT32_MAX && f->size % (uint32_t)dims == 0)
-            f->elem_size = f->size / (uint32_t)dims;
-        else f->elem_size = kperf__tp_type_size(t);
-        if (!f->elem_size || f->size % f->elem_size) f->elem_size = 1;
-        f->count = f->size / f->elem_size;
-    } else {
-        f->elem_size = f->size;
-        f->count = 1;
-    }
-    if (strchr(t, '*') && !(f->flags & (KPERF_TP_FIELD_DATA_LOC | KPERF_TP_FIELD_REL_LOC)))
-        f->flags |= KPERF_TP_FIELD_POINTER;
-    else if (kperf__tp_is_char_type(dl || rl ? strstr(t, "loc") + 3 : t) &&
-             (f->flags & (KPERF_TP_FIELD_ARRAY | KPERF_TP_FIELD_FLEX | KPERF_TP_FIELD_DATA_LOC |
-                          KPERF_TP_FIELD_REL_LOC)))
-        f->flags |= KPERF_TP_FIELD_STRING;
-    if (sgn < 0) /* no signed: attribute (old kernels): guess from the type */
-        sgn = !strstr(t, "unsigned") && !strchr(t, '*') && strncmp(t, "u", 1) != 0 &&
-              strncmp(t, "__u", 3) != 0 && !strstr(t, "size_t") && !strstr(t, "bool");
-    if (sgn) f->flags |= KPERF_TP_FIELD_SIGNED;
-    f->is_signed = sgn != 0;
-}
-
-/* Parses one "field:..." line into a new entry of fmt->fields. */
-KPERF__PRIV int kperf__tp_field_line(kperf_tp_format *fmt, const char *line, size_t n,
-                                     size_t *cap, int lineno) {
-    const char *semi = (const char *)memchr(line, ';', n);
-    const char *colon = (const char *)memchr(line, ':', n);
-    uint64_t off, size, sgn = 0;
-    if (!semi || !colon || colon > semi || !kperf__tp_attr(semi, n - (size_t)(semi - line), "offset:", &off) ||
-        !kperf__tp_attr(semi, n - (size_t)(semi - line), "size:", &size) || off > UINT32_MAX ||
-        size > UINT32_MAX)
-        return kperf__fail(KPERF_ECORRUPT, "format line %d: expected 'field:TYPE NAME; "
-                           "offset:N; size:N; signed:N;'", lineno);
-    bool has_sign = kperf__tp_attr(semi, n - (size_t)(semi - line), "signed:", &sgn);
-    if (fmt->nfields == *cap) {
-        size_t nc = *cap ? *cap * 2 : 16;
-        if (nc > 4096) return kperf__fail(KPERF_ECORRUPT, "format line %d: too many fields", lineno);
-        kperf_tp_field *nf = (kperf_tp_field *)KPERF_REALLOC(fmt->fields, nc * sizeof *nf);
-        if (!nf) return kperf__fail(ENOMEM, "format: out of memory");
-        fmt->fields = nf, *cap = nc;
-    }
-    kperf_tp_field *f = &fmt->fields[fmt->nfields];
-    memset(f, 0, sizeof *f);
-    long dims;
-    int rc = kperf__tp_decl(colon + 1, (size_t)(semi - colon - 1), f, &dims);
-    if (rc < 0) {
-        KPERF_FREE(f->name), KPERF_FREE(f->type);
-        return rc == -2 ? kperf__fail(ENOMEM, "format: out of memory")
-                        : kperf__fail(KPERF_ECORRUPT, "format line %d: no field name in "
-                                      "'%.*s'", lineno, (int)(semi - colon - 1), colon + 1);
-    }
-    fmt->nfields++;
-    f->offset = (uint32_t)off;
-    f->size = (uint32_t)size;
-    kperf__tp_classify(f, dims, has_sign ? (sgn != 0) : -1);
-    if (f->count == 1 && f->size != 1 && f->size != 2 && f->size != 4 && f->size != 8 &&
-        !(f->flags & KPERF_TP_FIELD_POINTER))
-        f->elem_size = 1, f->count = f->size, f->flags |= KPERF_TP_FIELD_ARRAY; /* a struct */
-    return 0;
-}
-
-KPERF_API int kperf_tp_format_parse(kperf_tp_format **out, const char *text, size_t len) {
-    if (!out || (!text && len)) return kperf__fail(EINVAL, "kperf_tp_format_parse: NULL argument");
-    *out = NULL;
-    kperf_tp_format *fmt = (kperf_tp_format *)kperf__calloc(1, sizeof *fmt);
-    if (!fmt) return kperf__fail(ENOMEM, "format: out of memory");
-    size_t cap = 0, pos = 0;
-    int lineno = 0, rc = 0;
-    bool have_id = false;
-    while (pos < len && rc == 0) {
-        const char *line = text + pos;
-        const char *nl = (const char *)memchr(line, '\n', len - pos);
-        size_t n = nl ? (size_t)(nl - line) : len - pos;
-        pos += n + (nl ? 1 : 0);
-        lineno++;
-        size_t sk = 0;
-        while (sk < n && (line[sk] == ' ' || line[sk] == '\t')) sk++;
-        line += sk, n -= sk;
-        if (n >= 6 && !memcmp(line, "field:", 6)) {
-            rc = kperf__tp_field_line(fmt, line, n, &cap, lineno);
-        } else if (n >= 5 && !memcmp(line, "name:", 5) && !fmt->name) {
-            if (!(fmt->name = kperf__strndup_trim(line + 5, n - 5))) rc = -ENOMEM;
-        } else if (n >= 3 && !memcmp(line, "ID:", 3)) {
-            uint64_t id = 0;
-            if (!kperf__tp_attr(line, n, "ID: ", &id) && !kperf__tp_attr(line, n, "ID:", &id))
-                rc = kperf__fail(KPERF_ECORRUPT, "format line %d: bad ID line", lineno);
-            fmt->id = (uint32_t)id, have_id = true;
-        } else if (n >= 10 && !memcmp(line, "print fmt:", 10) && !fmt->print_fmt) {
-            /* print fmt is the rest of the file's line; keep it for display */
-            if (!(fmt->print_fmt = kperf__strndup_trim(line + 10, n - 10))) rc = -ENOMEM;
-        }
-    }
-    if (rc == 0 && !fmt->name) fmt->name = kperf__strdup("");
-    if (rc == 0 && !fmt->print_fmt) fmt->print_fmt = kperf__strdup("");
-    if (rc == 0 && !(fmt->system = kperf__strdup(""))) rc = -ENOMEM;
-    if (rc == 0 && (!fmt->name || !fmt->print_fmt)) rc = -ENOMEM;
-    if (rc == 0 && fmt->nfields == 0)
-        rc = kperf__fail(KPERF_ECORRUPT, "format '%s': no 'field:' lines", fmt->name);
-    if (rc == 0 && !have_id)
-        rc = kperf__fail(KPERF_ECORRUPT, "format '%s': no 'ID:' line", fmt->name);
-    if (rc == -ENOMEM) kperf__fail(ENOMEM, "format: out of memory");
-    if (rc < 0) {
-        kperf_tp_format_free(fmt);
-        return rc;
-    }
-    while (fmt->ncommon < fmt->nfields && (fmt->fields[fmt->ncommon].flags & KPERF_TP_FIELD_COMMON))
-        fmt->ncommon++;
-    *out = fmt;
-    return 0;
-}
-
-KPERF_API void kperf_tp_format_free(kperf_tp_format *fmt) {
-    if (!fmt) return;
-    for (size_t i = 0; i < fmt->nfields; i++) {
-        KPERF_FREE(fmt->fields[i].name);
-        KPERF_FREE(fmt->fields[i].type);
-    }
-    KPERF_FREE(fmt->fields);
-    KPERF_FREE(fmt->system);
-    KPERF_FREE(fmt->name);
-    KPERF_FREE(fmt->print_fmt);
-    KPERF_FREE(fmt);
-}
-
-KPERF_API const kperf_tp_field *kperf_tp_format_field(const kperf_tp_format *fmt,
-                                                      const char *name) {
-    if (!fmt || !name) return NULL;
-    for (size_t i = 0; i < fmt->nfields; i++)
-        if (!strcmp(fmt->fields[i].name, name)) return &fmt->fields[i];
-    return NULL;
-}
-
-/* ---- typed access (every read is bounds-checked against the record size) ---- */
-
-/* Loads an integer of 1/2/4/8 bytes at p (host byte order), sign- or zero-extended. */
-KPERF__PRIV uint64_t kperf__tp_load(const unsigned char *p, uint32_t sz, bool sgn) {
-    switch (sz) {
-    case 1: { uint8_t v; memcpy(&v, p, 1); return sgn ? (uint64_t)(int64_t)(int8_t)v : v; }
-    case 2: { uint16_t v; memcpy(&v, p, 2); return sgn ? (uint64_t)(int64_t)(int16_t)v : v; }
-    case 4: { uint32_t v; memcpy(&v, p, 4); return sgn ? (uint64_t)(int64_t)(int32_t)v : v; }
-    default: { uint64_t v; memcpy(&v, p, 8); return v; }
-    }
-}
-
-KPERF_API int kperf_tp_field_bytes(const kperf_tp_field *f, const void *raw, size_t size,
-                                   const void **data, size_t *len) {
-    if (!f || (!raw && size) || !data || !len) return -EINVAL;
-    const unsigned char *r = (const unsigned char *)raw;
-    uint64_t off = f->offset, n = f->size;
-    if (f->flags & (KPERF_TP_FIELD_DATA_LOC | KPERF_TP_FIELD_REL_LOC)) {
-        if (f->size != 4 || off + 4 > size) return -KPERF_ECORRUPT;
-        uint32_t loc;
-        memcpy(&loc, r + off, 4);
-        n = loc >> 16;
-        off = (loc & 0xffff) + ((f->flags & KPERF_TP_FIELD_REL_LOC) ? f->offset + 4u : 0u);
-    } else if (f->flags & KPERF_TP_FIELD_FLEX) {
-        if (off > size) return -KPERF_ECORRUPT;
-        n = size - off;
-    }
-    if (off > size || n > size - off) return -KPERF_ECORRUPT;
-    *data = r + off;
-    *len = (size_t)n;
-    return 0;
-}
-
-KPERF_API int kperf_tp_field_uint(const kperf_tp_field *f, const void *raw, size_t size,
-                                  uint64_t *out) {
-    if (!f || !out || (!raw && size)) return -EINVAL;
-    if (f->count != 1 || (f->size != 1 && f->size != 2 && f->size != 4 && f->size != 8))
-        return -EINVAL;
-    if ((uint64_t)f->offset + f->size > size) return -KPERF_ECORRUPT;
-    *out = kperf__tp_load((const unsigned char *)raw + f->offset, f->size, f->is_signed);
-    return 0;
-}
-
-KPERF_API int kperf_tp_field_int(const kperf_tp_field *f, const void *raw, size_t size,
-                                 int64_t *out) {
-    uint64_t v = 0;
-    int rc = kperf_tp_field_uint(f, raw, size, &v);
-    if (rc == 0 && out) *out = (int64_t)v;
-    return rc;
-}
-
-KPERF_API int kperf_tp_field_elem(const kperf_tp_field *f, const void *raw, size_t size,
-                                  size_t index, int64_t *out) {
-    const void *d;
-    size_t n;
-    if (!out) return -EINVAL;
-    int rc = kperf_tp_field_bytes(f, raw, size, &d, &n);
-    if (rc < 0) return rc;
-    uint32_t es = f->elem_size;
-    if (es != 1 && es != 2 && es != 4 && es != 8) return -EINVAL;
-    if (index >= n / es) return -ERANGE;
-    *out = (int64_t)kperf__tp_load((const unsigned char *)d + index * es, es, f->is_signed);
-    return 0;
-}
-
-KPERF_API int kperf_tp_field_str(const kperf_tp_field *f, const void *raw, size_t size,
-                                 const char **str, size_t *len) {
-    const void *d;
-    size_t n;
-    if (!str || !len) return -EINVAL;
-    int rc = kperf_tp_field_bytes(f, raw, size, &d, &n);
-    if (rc < 0) return rc;
-    const char *nul = (const char *)memchr(d, 0, n);
-    *str = (const char *)d;
-    *len = nul ? (size_t)(nul - (const char *)d) : n;
-    return 0;
-}
-
-KPERF_API int kperf_tp_field_copy(const kperf_tp_field *f, const void *raw, size_t size,
-                                  void *buf, size_t bufsize) {
-    if (!f || !buf) return -EINVAL;
-    if (f->flags & KPERF_TP_FIELD_STRING) {
-        const char *s;
-        size_t n;
-        int rc = kperf_tp_field_str(f, raw, size, &s, &n);
-        if (bufsize) ((char *)buf)[0] = 0;
-        if (rc < 0) return rc;
-        if (n + 1 > bufsize) return -ENOSPC;
-        memcpy(buf, s, n);
-        ((char *)buf)[n] = 0;
-        return (int)(n + 1);
-    }
-    const void *d;
-    size_t n;
-    int rc = kperf_tp_field_bytes(f, raw, size, &d, &n);
-    if (rc < 0) return rc;
-    if (n > bufsize || n > INT_MAX) return -ENOSPC;
-    memcpy(buf, d, n);
-    return (int)n;
-}
-
-KPERF_API int kperf_tp_get_field(const kperf_tp_format *fmt, const void *raw, size_t size,
-                                 const char *name, void *buf, size_t bufsize) {
-    const kperf_tp_field *f = kperf_tp_format_field(fmt, name);
-    if (!f)
-        return kperf__fail(KPERF_ENOEVENT, "tracepoint '%s' has no field '%s'",
-                           fmt ? fmt->name : "(null)", name ? name : "(null)");
-    return kperf_tp_field_copy(f, raw, size, buf, bufsize);
-}
-
-/* Appends printf output to buf[*pos..n), tracking the length the whole text needs. */
-KPERF__PRIV void kperf__tp_cat(char *buf, size_t n, size_t *pos, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 4, 5)))
-#endif
-    ;
-KPERF__PRIV void kperf__tp_cat(char *buf, size_t n, size_t *pos, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    int w = vsnprintf(*pos < n ? buf + *pos : NULL, *pos < n ? n - *pos : 0, fmt, ap);
-    va_end(ap);
-    if (w > 0) *pos += (size_t)w;
-}
-
-KPERF__PRIV void kperf__tp_cat_int(char *buf, size_t n, size_t *pos, const kperf_tp_field *f,
-                                   uint64_t v, uint32_t es) {
-    if (f->flags & KPERF_TP_FIELD_POINTER) kperf__tp_cat(buf, n, pos, "0x%llx", (unsigned long long)v);
-    else if (f->is_signed) kperf__tp_cat(buf, n, pos, "%lld", (long long)v);
-    else if (es == 8 && v > 0xffffffffull) kperf__tp_cat(buf, n, pos, "0x%llx", (unsigned long long)v);
-    else kperf__tp_cat(buf, n, pos, "%llu", (unsigned long long)v);
-}
-
-KPERF_API int kperf_tp_field_snprint(const kperf_tp_field *f, const void *raw, size_t size,
-                                     char *buf, size_t n) {
-    size_t pos = 0;
-    if (!f) return -EINVAL;
-    if (n) buf[0] = 0;
-    if (f->flags & KPERF_TP_FIELD_STRING) {
-        const char *s;
-        size_t len;
-        int rc = kperf_tp_field_str(f, raw, size, &s, &len);
-        if (rc < 0) return rc;
-        kperf__tp_cat(buf, n, &pos, "%.*s", (int)(len > 4096 ? 4096 : len), s);
-        return (int)pos;
-    }
-    if (f->count == 1) {
-        uint64_t v;
-        int rc = kperf_tp_field_uint(f, raw, size, &v);
-        if (rc < 0) return rc;
-        kperf__tp_cat_int(buf, n, &pos, f, v, f->size);
-        return (int)pos;
-    }
-    const void *d;
-    size_t len;
-    int rc = kperf_tp_field_bytes(f, raw, size, &d, &len);
-    if (rc < 0) return rc;
-    uint32_t es = f->elem_size;
-    if (es != 1 && es != 2 && es != 4 && es != 8) es = 1;
-    size_t cnt = len / es, shown = cnt > 64 ? 64 : cnt;
-    kperf__tp_cat(buf, n, &pos, "{");
-    for (size_t i = 0; i < shown; i++) {
-        if (i) kperf__tp_cat(buf, n, &pos, ",");
-        kperf__tp_cat_int(buf, n, &pos, f, kperf__tp_load((const unsigned char *)d + i * es, es,
-                                                          f->is_signed), es);
-    }
-    kperf__tp_cat(buf, n, &pos, cnt > shown ? ",...}" : "}");
-    return (int)pos;
-}
-
-KPERF_API int kperf_tp_format_snprint(const kperf_tp_format *fmt, const void *raw,
-                                      size_t size, char *buf, size_t n) {
-    if (!fmt || (!buf && n)) return -EINVAL;
-    size_t pos = 0;
-    if (n) buf[0] = 0;
-    for (size_t i = fmt->ncommon; i < fmt->nfields; i++) {
-        const kperf_tp_field *f = &fmt->fields[i];
-        kperf__tp_cat(buf, n, &pos, "%s%s=", i > fmt->ncommon ? " " : "", f->name);
-        int w = kperf_tp_field_snprint(f, raw, size, pos < n ? buf + pos : NULL,
-                                       pos < n ? n - pos : 0);
-        if (w < 0) kperf__tp_cat(buf, n, &pos, "<truncated>");
-        else pos += (size_t)w;
-    }
-    return pos > INT_MAX ? INT_MAX : (int)pos;
-}
-
-/* Asks tracefs why the kernel rejects @p filter for SYSTEM:NAME by writing it to the
- * event's ftrace filter file, reading the error back, and clearing it again. Only done
- * when that file says "none" (nobody uses the ftrace filter), so nothing is disturbed. */
-KPERF__PRIV void kperf__tp_filter_reason(const char *event, const char *filter, char *why,
-                                         size_t n) {
-    why[0] = 0;
-    kperf_tracefs *t;
-    char path[PATH_MAX + 600], sys[256], cur[4096];
-    const char *colon = strchr(event, ':');
-    if (!colon || (size_t)(colon - event) >= sizeof sys || kperf_tracefs_open(&t, NULL) < 0) return;
-    memcpy(sys, event, (size_t)(colon - event));
-    sys[colon - event] = 0;
-    snprintf(path, sizeof path, "%s/events/%s/%s/filter", t->root, sys, colon + 1);
-    kperf_tracefs_close(t);
-    if (kperf__read_file(path, cur, sizeof cur) < 0 || strcmp(cur, "none") != 0) return;
-    int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
-    if (fd < 0) return;
-    ssize_t w = write(fd, filter, strlen(filter));
-    close(fd);
-    if (w >= 0) { /* accepted by ftrace after all: undo and give no reason */
-        if ((fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)) >= 0) {
-            if (write(fd, "0", 1) < 0) { /* nothing more to do */ }
-            close(fd);
-        }
-        return;
-    }
-    if (kperf__read_file(path, cur, sizeof cur) > 0) {
-        /* "### global filter ###\nfilter string: ...\n   ^\nparse_error: Field not found" */
-        const char *e = strstr(cur, "error:");
-        const char *line = e;
-        while (line && line > cur && line[-1] != '\n') line--;
-        if (line) snprintf(why, n, "%.400s", line);
-        for (char *p = why; *p; p++)
-            if (*p == '\n') *p = ' ';
-    }
-    if ((fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)) >= 0) {
-        if (write(fd, "0", 1) < 0) { /* the error text stays; harmless */ }
-        close(fd);
-    }
-}
-
-KPERF_API int kperf_tp_filter_set(int fd, const char *event, const char *filter) {
-    if (!filter || !*filter) return 0;
-    if (!event) event = "(tracepoint)";
-    if (ioctl(fd, PERF_EVENT_IOC_SET_FILTER, filter) == 0) return 0;
-    int e = errno;
-    char why[512];
-    kperf__tp_filter_reason(event, filter, why, sizeof why);
-    return kperf__fail(KPERF_EFILTER,
-                       "the kernel rejected filter '%s' on %s (%s)%s%s; filters use ftrace "
-                       "syntax over the event's fields, e.g. 'pid>1000 && prio<10' or "
-                       "'comm==\"bash\"' (see %s's format)",
-                       filter, event, strerror(e), why[0] ? ": " : "", why, event);
-}
-// <<tracepoint
-
 // >>syscalls ----------------------------------------------------------------------------
 
 /* Latency histogram: exact below 128 ns, then 64 linear sub-buckets per power of two
@@ -9271,7 +9835,7 @@ KPERF_API int kperf_syscall_names(kperf_tracefs *tfs, const char *const **names,
         char dir[PATH_MAX + 32], **v;
         size_t n, k = 0;
         snprintf(dir, sizeof dir, "%s/events/syscalls", tfs->root);
-        int rc = kperf__list_dirs(dir, &v, &n);
+        int rc = kperf__dir_names(dir, &v, &n, true);
         if (rc == -ENOENT)
             return kperf__fail(KPERF_ENOTSUP, "this kernel has no syscall tracepoints (%s is "
                                "missing; it needs CONFIG_FTRACE_SYSCALLS)", dir);
@@ -9282,10 +9846,10 @@ KPERF_API int kperf_syscall_names(kperf_tracefs *tfs, const char *const **names,
             v[k++] = v[i];
         }
         if (!k) {
-            kperf__free_names(v, 0);
+            kperf__names_free(v, 0);
             return kperf__fail(KPERF_ENOTSUP, "%s has no sys_enter_* events", dir);
         }
-        qsort(v, k, sizeof *v, kperf__name_cmp);
+        qsort(v, k, sizeof *v, kperf__strptr_cmp);
         tfs->sysnames = v, tfs->nsysnames = k;
     }
     *names = (const char *const *)tfs->sysnames;
@@ -9631,6 +10195,358 @@ KPERF_API kperf_sampler *kperf_syscalls_sampler(const kperf_syscalls *s) {
     return s ? s->data : NULL;
 }
 // <<syscalls
+
+// >>analysis ----------------------------------------------------------------------------
+
+KPERF_API uint32_t kperf_hist_bucket(uint64_t v) {
+    if (v < 16) return (uint32_t)v;
+    uint32_t e = 63u - (uint32_t)__builtin_clzll(v); /* 4..63 */
+    return 16u + (e - 4u) * 8u + (uint32_t)((v >> (e - 3u)) & 7u);
+}
+
+KPERF_API uint64_t kperf_hist_bucket_lo(uint32_t b) {
+    if (b < 16) return b;
+    if (b >= KPERF_HIST_BUCKETS) return UINT64_MAX;
+    uint32_t e = (b - 16u) / 8u + 4u, sub = (b - 16u) % 8u;
+    return (uint64_t)(8u + sub) << (e - 3u);
+}
+
+KPERF_API void kperf_stat_add(kperf_stat *s, uint64_t v) {
+    if (!s) return;
+    if (!s->count || v < s->min) s->min = v;
+    if (!s->count || v > s->max) s->max = v;
+    s->count++;
+    s->sum += v;
+    double d = (double)v - s->mean;
+    s->mean += d / (double)s->count;
+    s->m2 += d * ((double)v - s->mean);
+    if (s->hist) s->hist[kperf_hist_bucket(v)]++;
+}
+
+KPERF_API int kperf_stat_merge(kperf_stat *dst, const kperf_stat *src) {
+    if (!dst || !src || !src->count) return 0;
+    if (src->hist && !dst->hist &&
+        !(dst->hist = (uint32_t *)kperf__calloc(KPERF_HIST_BUCKETS, sizeof(uint32_t))))
+        return -ENOMEM;
+    if (!dst->count) {
+        uint32_t *h = dst->hist;
+        *dst = *src;
+        dst->hist = h;
+        if (h) memcpy(h, src->hist, KPERF_HIST_BUCKETS * sizeof *h);
+        return 0;
+    }
+    double na = (double)dst->count, nb = (double)src->count, d = src->mean - dst->mean;
+    dst->m2 += src->m2 + d * d * na * nb / (na + nb);
+    dst->mean += d * nb / (na + nb);
+    dst->count += src->count;
+    dst->sum += src->sum;
+    if (src->min < dst->min) dst->min = src->min;
+    if (src->max > dst->max) dst->max = src->max;
+    for (uint32_t i = 0; src->hist && i < KPERF_HIST_BUCKETS; i++) dst->hist[i] += src->hist[i];
+    return 0;
+}
+
+KPERF_API double kperf_stat_variance(const kperf_stat *s) {
+    return s && s->count > 1 ? s->m2 / (double)(s->count - 1) : 0.0;
+}
+
+KPERF_API uint64_t kperf_stat_percentile(const kperf_stat *s, double q) {
+    if (!s || !s->count) return 0;
+    if (!s->hist) return (uint64_t)(s->mean + 0.5);
+    if (q <= 0) return s->min;
+    if (q >= 1) return s->max;
+    uint64_t rank = (uint64_t)(q * (double)s->count + 0.999999999), seen = 0;
+    if (rank < 1) rank = 1;
+    for (uint32_t b = 0; b < KPERF_HIST_BUCKETS; b++) {
+        seen += s->hist[b];
+        if (seen < rank) continue;
+        uint64_t lo = kperf_hist_bucket_lo(b), hi = kperf_hist_bucket_lo(b + 1);
+        uint64_t v = b < 16 ? lo : lo + (hi - lo) / 2;
+        return v < s->min ? s->min : v > s->max ? s->max : v;
+    }
+    return s->max;
+}
+
+KPERF_API void kperf_stat_free(kperf_stat *s) {
+    if (!s) return;
+    KPERF_FREE(s->hist);
+    memset(s, 0, sizeof *s);
+}
+
+/* ---- an open-addressing map of u64 keys (linear probing, backward-shift delete) ---- */
+
+KPERF__PRIV size_t kperf__an_hash(uint64_t k, size_t cap) {
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdull;
+    k ^= k >> 33;
+    return (size_t)k & (cap - 1);
+}
+
+typedef struct kperf__ks_slot {
+    uint64_t key;
+    bool used;
+    kperf_stat st;
+} kperf__ks_slot;
+
+struct kperf_keystats {
+    kperf__ks_slot *slots;
+    size_t cap, n;
+    bool histogram;
+};
+
+KPERF_API int kperf_keystats_new(kperf_keystats **out, const kperf_keystats_desc *desc) {
+    if (!out) return kperf__fail(EINVAL, "kperf_keystats_new: out is NULL");
+    *out = (kperf_keystats *)kperf__calloc(1, sizeof **out);
+    if (!*out) return kperf__fail(ENOMEM, "out of memory");
+    (*out)->histogram = desc && desc->histogram;
+    return 0;
+}
+
+KPERF_API void kperf_keystats_free(kperf_keystats *ks) {
+    if (!ks) return;
+    for (size_t i = 0; i < ks->cap; i++) KPERF_FREE(ks->slots[i].st.hist);
+    KPERF_FREE(ks->slots);
+    KPERF_FREE(ks);
+}
+
+KPERF__PRIV kperf__ks_slot *kperf__ks_find(const kperf_keystats *ks, uint64_t key) {
+    if (!ks || !ks->cap) return NULL;
+    for (size_t h = kperf__an_hash(key, ks->cap);; h = (h + 1) & (ks->cap - 1)) {
+        if (!ks->slots[h].used) return NULL;
+        if (ks->slots[h].key == key) return &ks->slots[h];
+    }
+}
+
+KPERF__PRIV kperf__ks_slot *kperf__ks_insert(kperf_keystats *ks, uint64_t key) {
+    kperf__ks_slot *s = kperf__ks_find(ks, key);
+    if (s) return s;
+    if ((ks->n + 1) * 4 > ks->cap * 3) {
+        size_t nc = ks->cap ? ks->cap * 2 : 64;
+        kperf__ks_slot *ns = (kperf__ks_slot *)kperf__calloc(nc, sizeof *ns);
+        if (!ns) return NULL;
+        for (size_t i = 0; i < ks->cap; i++) {
+            if (!ks->slots[i].used) continue;
+            size_t h = kperf__an_hash(ks->slots[i].key, nc);
+            while (ns[h].used) h = (h + 1) & (nc - 1);
+            ns[h] = ks->slots[i];
+        }
+        KPERF_FREE(ks->slots);
+        ks->slots = ns, ks->cap = nc;
+    }
+    size_t h = kperf__an_hash(key, ks->cap);
+    while (ks->slots[h].used) h = (h + 1) & (ks->cap - 1);
+    s = &ks->slots[h];
+    memset(s, 0, sizeof *s);
+    if (ks->histogram &&
+        !(s->st.hist = (uint32_t *)kperf__calloc(KPERF_HIST_BUCKETS, sizeof(uint32_t))))
+        return NULL;
+    s->used = true, s->key = key;
+    ks->n++;
+    return s;
+}
+
+KPERF_API int kperf_keystats_add(kperf_keystats *ks, uint64_t key, uint64_t value) {
+    if (!ks) return -EINVAL;
+    kperf__ks_slot *s = kperf__ks_insert(ks, key);
+    if (!s) return kperf__fail(ENOMEM, "out of memory");
+    kperf_stat_add(&s->st, value);
+    return 0;
+}
+
+KPERF_API const kperf_stat *kperf_keystats_get(const kperf_keystats *ks, uint64_t key) {
+    kperf__ks_slot *s = kperf__ks_find(ks, key);
+    return s ? &s->st : NULL;
+}
+
+KPERF_API size_t kperf_keystats_count(const kperf_keystats *ks) { return ks ? ks->n : 0; }
+
+KPERF_API int kperf_keystats_foreach(const kperf_keystats *ks, kperf_keystats_fn fn,
+                                     void *user) {
+    int n = 0;
+    for (size_t i = 0; ks && fn && i < ks->cap; i++) {
+        if (!ks->slots[i].used) continue;
+        int rc = fn(ks->slots[i].key, &ks->slots[i].st, user);
+        if (rc < 0) return rc;
+        n++;
+    }
+    return n;
+}
+
+KPERF_API int kperf_keystats_merge(kperf_keystats *dst, const kperf_keystats *src) {
+    for (size_t i = 0; dst && src && i < src->cap; i++) {
+        if (!src->slots[i].used) continue;
+        kperf__ks_slot *s = kperf__ks_insert(dst, src->slots[i].key);
+        if (!s || kperf_stat_merge(&s->st, &src->slots[i].st) < 0)
+            return kperf__fail(ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
+KPERF_API void kperf_keystats_reset(kperf_keystats *ks) {
+    for (size_t i = 0; ks && i < ks->cap; i++) KPERF_FREE(ks->slots[i].st.hist);
+    if (ks && ks->cap) memset(ks->slots, 0, ks->cap * sizeof *ks->slots);
+    if (ks) ks->n = 0;
+}
+
+/* ---- two-event relations ---- */
+
+typedef struct kperf__pr_slot {
+    kperf_pair_event ev;    /* ev.ips points at ips below */
+    uint64_t *ips;
+    uint32_t ipcap;
+    bool used;
+} kperf__pr_slot;
+
+struct kperf_pairer {
+    kperf__pr_slot *slots;
+    size_t cap, n;
+    uint32_t max_stack;
+    kperf_pairer_counts c;
+    uint64_t *out_ips;      /* the last end's call chain (handed to the caller) */
+    uint32_t out_cap;
+};
+
+KPERF_API int kperf_pairer_new(kperf_pairer **out, const kperf_pairer_desc *desc) {
+    if (!out) return kperf__fail(EINVAL, "kperf_pairer_new: out is NULL");
+    *out = (kperf_pairer *)kperf__calloc(1, sizeof **out);
+    if (!*out) return kperf__fail(ENOMEM, "out of memory");
+    (*out)->max_stack = desc && desc->max_stack ? desc->max_stack : 127;
+    return 0;
+}
+
+KPERF_API void kperf_pairer_free(kperf_pairer *p) {
+    if (!p) return;
+    for (size_t i = 0; i < p->cap; i++) KPERF_FREE(p->slots[i].ips);
+    KPERF_FREE(p->slots);
+    KPERF_FREE(p->out_ips);
+    KPERF_FREE(p);
+}
+
+KPERF__PRIV size_t kperf__pr_find(const kperf_pairer *p, uint64_t key) {
+    if (!p->cap) return SIZE_MAX;
+    for (size_t h = kperf__an_hash(key, p->cap);; h = (h + 1) & (p->cap - 1)) {
+        if (!p->slots[h].used) return SIZE_MAX;
+        if (p->slots[h].ev.key == key) return h;
+    }
+}
+
+KPERF__PRIV int kperf__pr_grow(kperf_pairer *p) {
+    size_t nc = p->cap ? p->cap * 2 : 64;
+    kperf__pr_slot *ns = (kperf__pr_slot *)kperf__calloc(nc, sizeof *ns);
+    if (!ns) return -ENOMEM;
+    for (size_t i = 0; i < p->cap; i++) {
+        if (!p->slots[i].used) continue;
+        size_t h = kperf__an_hash(p->slots[i].ev.key, nc);
+        while (ns[h].used) h = (h + 1) & (nc - 1);
+        ns[h] = p->slots[i];
+    }
+    KPERF_FREE(p->slots);
+    p->slots = ns, p->cap = nc;
+    return 0;
+}
+
+/* Copies @p ev's call chain into @p s (kept up to max_stack). */
+KPERF__PRIV int kperf__pr_keep(kperf_pairer *p, kperf__pr_slot *s, const kperf_pair_event *ev) {
+    uint32_t n = ev->ips ? (ev->nips < p->max_stack ? ev->nips : p->max_stack) : 0;
+    if (n > s->ipcap) {
+        uint64_t *ni = (uint64_t *)KPERF_REALLOC(s->ips, n * sizeof *ni);
+        if (!ni) return -ENOMEM;
+        s->ips = ni, s->ipcap = n;
+    }
+    if (n) memcpy(s->ips, ev->ips, n * sizeof *s->ips);
+    s->ev = *ev;
+    s->ev.nips = n;
+    s->ev.ips = n ? s->ips : NULL;
+    s->used = true;
+    return 0;
+}
+
+KPERF_API int kperf_pairer_start(kperf_pairer *p, const kperf_pair_event *ev) {
+    if (!p || !ev) return -EINVAL;
+    p->c.started++;
+    size_t h = kperf__pr_find(p, ev->key);
+    if (h != SIZE_MAX) {
+        p->c.restarted++;
+        return kperf__pr_keep(p, &p->slots[h], ev) < 0 ? kperf__fail(ENOMEM, "out of memory") : 1;
+    }
+    if ((p->n + 1) * 4 > p->cap * 3 && kperf__pr_grow(p) < 0)
+        return kperf__fail(ENOMEM, "out of memory");
+    h = kperf__an_hash(ev->key, p->cap);
+    while (p->slots[h].used) h = (h + 1) & (p->cap - 1);
+    if (kperf__pr_keep(p, &p->slots[h], ev) < 0) return kperf__fail(ENOMEM, "out of memory");
+    p->n++;
+    return 0;
+}
+
+/* Removes slot @p h, shifting later members of its probe run back (no tombstones). The
+ * slot's ips buffer moves with the shifted entries; the freed buffer is released. */
+KPERF__PRIV void kperf__pr_remove(kperf_pairer *p, size_t h) {
+    KPERF_FREE(p->slots[h].ips);
+    memset(&p->slots[h], 0, sizeof p->slots[h]);
+    size_t j = h;
+    for (;;) {
+        j = (j + 1) & (p->cap - 1);
+        if (!p->slots[j].used) break;
+        size_t home = kperf__an_hash(p->slots[j].ev.key, p->cap);
+        bool move = h <= j ? (home <= h || home > j) : (home <= h && home > j);
+        if (!move) continue;
+        p->slots[h] = p->slots[j];
+        memset(&p->slots[j], 0, sizeof p->slots[j]);
+        h = j;
+    }
+    p->n--;
+}
+
+KPERF_API int kperf_pairer_end(kperf_pairer *p, uint64_t key, kperf_pair_event *start) {
+    if (!p) return 0;
+    size_t h = kperf__pr_find(p, key);
+    if (h == SIZE_MAX) {
+        p->c.unmatched_end++;
+        return 0;
+    }
+    p->c.matched++;
+    kperf__pr_slot *s = &p->slots[h];
+    if (start) {
+        *start = s->ev;
+        if (s->ev.nips > p->out_cap) { /* hand the chain out through our own buffer */
+            uint64_t *ni = (uint64_t *)KPERF_REALLOC(p->out_ips, s->ev.nips * sizeof *ni);
+            if (ni) p->out_ips = ni, p->out_cap = s->ev.nips;
+        }
+        start->nips = s->ev.nips <= p->out_cap ? s->ev.nips : 0;
+        if (start->nips) memcpy(p->out_ips, s->ips, start->nips * sizeof *s->ips);
+        start->ips = start->nips ? p->out_ips : NULL;
+    }
+    kperf__pr_remove(p, h);
+    return 1;
+}
+
+KPERF_API int kperf_pairer_peek(const kperf_pairer *p, uint64_t key, kperf_pair_event *start) {
+    size_t h = p ? kperf__pr_find(p, key) : SIZE_MAX;
+    if (h == SIZE_MAX) return 0;
+    if (start) *start = p->slots[h].ev;
+    return 1;
+}
+
+KPERF_API int kperf_pairer_foreach(const kperf_pairer *p, kperf_pair_fn fn, void *user) {
+    int n = 0;
+    for (size_t i = 0; p && fn && i < p->cap; i++) {
+        if (!p->slots[i].used) continue;
+        int rc = fn(&p->slots[i].ev, user);
+        if (rc < 0) return rc;
+        n++;
+    }
+    return n;
+}
+
+KPERF_API void kperf_pairer_counts_read(const kperf_pairer *p, kperf_pairer_counts *out) {
+    if (!out) return;
+    memset(out, 0, sizeof *out);
+    if (!p) return;
+    *out = p->c;
+    out->pending = p->n;
+}
+// <<analysis
+
 
 // >>device ------------------------------------------------------------------------------
 
@@ -10107,9 +11023,6 @@ static int kperf__bdfs_smmu(kperf__bdfs *b, const kperf_pmus *pmus) {
     return rc;
 }
 
-static int kperf__str_cmp(const void *a, const void *b) {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
 
 KPERF_API int kperf_device_bdf_list(const kperf_pmus *pmus, kperf_bdf_type type, char ***out) {
     if (!out) return kperf__fail(EINVAL, "kperf_device_bdf_list: out is NULL");
@@ -10132,7 +11045,7 @@ KPERF_API int kperf_device_bdf_list(const kperf_pmus *pmus, kperf_bdf_type type,
     kperf__bdfs_free(&b);
     kperf_pmus_close(owned);
     if (!list) return kperf__fail(ENOMEM, "kperf_device_bdf_list: out of memory");
-    qsort(list, n, sizeof *list, kperf__str_cmp);
+    qsort(list, n, sizeof *list, kperf__strptr_cmp);
     *out = list;
     return (int)n;
 }
@@ -11253,42 +12166,6 @@ KPERF_API void kperf_task_close(kperf_task *t) {
 
 
 
-// >>util --------------------------------------------------------------------------------
-
-KPERF__PRIV void *kperf__calloc(size_t n, size_t size) {
-    if (size && n > SIZE_MAX / size) return NULL;
-    size_t bytes = n * size;
-    void *p = KPERF_MALLOC(bytes ? bytes : 1);
-    if (p) memset(p, 0, bytes);
-    return p;
-}
-
-KPERF__PRIV char *kperf__strdup(const char *s) {
-    size_t n = strlen(s) + 1;
-    char *p = (char *)KPERF_MALLOC(n);
-    if (p) memcpy(p, s, n);
-    return p;
-}
-
-/* Reads a small file into buf (NUL-terminated, trailing newline stripped). Returns the
- * length, or a negative errno. */
-KPERF__PRIV int kperf__read_file(const char *path, char *buf, size_t size) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -errno;
-    ssize_t n = read(fd, buf, size - 1);
-    int e = errno;
-    close(fd);
-    if (n < 0) return -e;
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' ')) n--;
-    buf[n] = 0;
-    return (int)n;
-}
-
-KPERF__PRIV long kperf__sys_perf_event_open(struct perf_event_attr *attr, pid_t pid, int cpu,
-                                       int group_fd, unsigned long flags) {
-    return syscall(SYS_perf_event_open, attr, pid, cpu, group_fd, flags);
-}
-// <<util
 
 #ifdef __cplusplus
 }

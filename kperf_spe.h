@@ -939,10 +939,9 @@ KPERF_API int kperf_spe_record_fields(const kperf_spe_record *r, char *buf, size
 
 KPERF_API uint64_t kperf_spe_clock_convert(const kperf_spe_clock *c, uint64_t ts) {
     if (!c || !c->cap_user_time_zero) return ts;
-    if (c->cap_user_time_short) ts = c->time_cycles + ((ts - c->time_cycles) & c->time_mask);
-    unsigned shift = c->time_shift & 63;
-    uint64_t quot = ts >> shift, rem = ts & ((1ull << shift) - 1);
-    return c->time_zero + quot * c->time_mult + ((rem * c->time_mult) >> shift);
+    return c->time_zero + kperf__perf_time_scale(ts, c->time_mult, c->time_shift,
+                                                 c->cap_user_time_short, c->time_cycles,
+                                                 c->time_mask);
 }
 
 KPERF_API int kperf_spe_clock_read(const void *mmap_page, kperf_spe_clock *out) {

@@ -362,6 +362,20 @@ typedef struct kperf_pprof_profile_desc {
 KPERF_API int kperf_pprof_profile_self(const kperf_pprof_profile_desc *desc, uint8_t **out,
                                        size_t *len);
 
+/** @brief The file offset of function @p func in the ELF file @p file, for a uprobe: the
+ *  defined function symbol (.symtab, else .dynsym) mapped through the PT_LOAD segment
+ *  that holds it. Matches the ::kperf_probe_resolve_fn type:
+ *  `kperf_probe_resolver_set(kperf_probe_resolve_elf, NULL)` lets kperf_evlist_parse()
+ *  take `uprobe:func@"file"`.
+ *  @param file the ELF file (opened only if it is a regular file).
+ *  @param func the symbol name (unversioned, e.g. "malloc").
+ *  @param offset receives the file offset.
+ *  @param user unused.
+ *  @return 0; -KPERF_ENOEVENT when the file has no such defined function (the message
+ *  names both); -KPERF_ECORRUPT when it is not ELF; a negative errno. */
+KPERF_API int kperf_probe_resolve_elf(const char *file, const char *func, uint64_t *offset,
+                                      void *user);
+
 // <<symbols
 
 #ifdef __cplusplus
@@ -2087,6 +2101,61 @@ static int kperf__sym_elf_open(const char *path, int *fd, Elf **elf) {
         return -KPERF_ECORRUPT;
     }
     return 0;
+}
+
+/* A defined function @p func in the symbol table section @p scn: its address, or 0. */
+static uint64_t kperf__sym_find_func(Elf *elf, Elf_Scn *scn, const char *func) {
+    GElf_Shdr sh;
+    Elf_Data *data = gelf_getshdr(scn, &sh) ? elf_getdata(scn, NULL) : NULL;
+    if (!data || !sh.sh_entsize) return 0;
+    size_t n = sh.sh_size / sh.sh_entsize;
+    for (size_t i = 0; i < n; i++) {
+        GElf_Sym sym;
+        if (!gelf_getsym(data, (int)i, &sym)) break;
+        if (GELF_ST_TYPE(sym.st_info) != STT_FUNC && GELF_ST_TYPE(sym.st_info) != STT_GNU_IFUNC)
+            continue;
+        if (sym.st_shndx == SHN_UNDEF || !sym.st_value) continue;
+        const char *nm = elf_strptr(elf, sh.sh_link, sym.st_name);
+        if (nm && !strcmp(nm, func)) return sym.st_value;
+    }
+    return 0;
+}
+
+KPERF_API int kperf_probe_resolve_elf(const char *file, const char *func, uint64_t *offset,
+                                      void *user) {
+    (void)user;
+    if (!file || !func || !offset) return kperf__fail(EINVAL, "kperf_probe_resolve_elf: NULL");
+    elf_version(EV_CURRENT);
+    int fd;
+    Elf *elf;
+    int rc = kperf__sym_elf_open(file, &fd, &elf);
+    if (rc < 0) return kperf__fail(-rc, "%s: cannot read it as ELF (%s)", file, kperf_strerror(rc));
+    uint64_t addr = 0;
+    for (int pass = 0; pass < 2 && !addr; pass++) {
+        Elf_Scn *scn = NULL;
+        GElf_Shdr sh;
+        while (!addr && (scn = elf_nextscn(elf, scn)) != NULL)
+            if (gelf_getshdr(scn, &sh) && sh.sh_type == (pass ? SHT_DYNSYM : SHT_SYMTAB))
+                addr = kperf__sym_find_func(elf, scn, func);
+    }
+    size_t nph = 0;
+    rc = addr ? -KPERF_ECORRUPT : kperf__fail(KPERF_ENOEVENT, "%s: no function '%s' defined in "
+                                               "%s (.symtab/.dynsym)", func, func, file);
+    if (addr && elf_getphdrnum(elf, &nph) == 0)
+        for (size_t i = 0; i < nph; i++) {
+            GElf_Phdr ph;
+            if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD) continue;
+            if (addr >= ph.p_vaddr && addr < ph.p_vaddr + ph.p_filesz) {
+                *offset = addr - ph.p_vaddr + ph.p_offset;
+                rc = 0;
+                break;
+            }
+        }
+    if (rc == -KPERF_ECORRUPT)
+        rc = kperf__fail(KPERF_ECORRUPT, "%s: '%s' lies in no loadable segment", file, func);
+    elf_end(elf);
+    close(fd);
+    return rc;
 }
 
 /* Tries one candidate separate debug file; keeps it when it matches. */
@@ -4280,9 +4349,21 @@ static void kperf__fg_box(FILE *f, const char *name, size_t nlen, uint64_t x, ui
     fputs("\"><title>", f);
     kperf__fg_xml(f, name, nlen);
     fprintf(f, " (%" PRIu64 " %s, %.2f%%)</title><rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" "
-            "height=\"15\" fill=\"rgb(%d,%d,%d)\" rx=\"2\" ry=\"2\"/><text x=\"%.2f\" y=\"%d\">"
-            "</text></g>\n", w, unit, total ? 100.0 * (double)w / (double)total : 0.0, px, y, pw,
-            r, g, b, px + 3, y + 11);
+            "height=\"15\" fill=\"rgb(%d,%d,%d)\" rx=\"2\" ry=\"2\"/><text x=\"%.2f\" y=\"%d\">",
+            w, unit, total ? 100.0 * (double)w / (double)total : 0.0, px, y, pw, r, g, b, px + 3,
+            y + 11);
+    /* the label is in the file (viewers without JavaScript, <img> embeds), cut to the box as
+     * the script's fit() cuts it: about 7 px a character, ".." when it does not fit */
+    long m = (long)((pw - 6) / 7);
+    if (m >= 3 && (size_t)m >= nlen) {
+        kperf__fg_xml(f, name, nlen);
+    } else if (m >= 3) {
+        size_t k = (size_t)m - 2;
+        while (k > 0 && ((unsigned char)name[k] & 0xC0) == 0x80) k--; /* whole UTF-8 chars */
+        kperf__fg_xml(f, name, k);
+        fputs("..", f);
+    }
+    fputs("</text></g>\n", f);
 }
 
 /* Collects stacks from folded text (modified in place: stacks become NUL-terminated). */
