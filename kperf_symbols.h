@@ -4226,12 +4226,13 @@ static int kperf__sym_pre_build(kperf_symbolizer *s, kperf__sym_dso *d, const ui
     return p.built;
 }
 
-/* The module and ELF address of addr in pid, as a lookup finds them (caller holds the
- * map lock for reading); NULL for none. */
-static kperf__sym_dso *kperf__sym_pre_where(kperf__sym_proc *p, uint64_t addr, uint64_t *rel) {
+/* The module and ELF address of addr in pid, as a lookup finds them, the module opened as
+ * a lookup would open it (caller holds the map lock for reading); NULL for none. */
+static kperf__sym_dso *kperf__sym_pre_where(kperf_symbolizer *s, kperf__sym_proc *p,
+                                            uint64_t addr, uint64_t *rel) {
     if (p->file_vaddr) return *rel = addr, p->fdso;
     const kperf__sym_map *m = kperf__sym_map_find(p, addr);
-    if (!m || __atomic_load_n(&m->dso->state, __ATOMIC_ACQUIRE) != 1) return NULL;
+    if (!m || kperf__sym_ready(s, m->dso) != 0) return NULL;
     *rel = kperf__sym_map_vaddr(m, addr);
     return m->dso;
 }
@@ -4261,7 +4262,7 @@ KPERF_API int kperf_symbolizer_preload(kperf_symbolizer *s, pid_t pid, const uin
     for (size_t k = 0; p && k <= n && !rc; k++) {
         uint64_t rel = 0;
         kperf__sym_dso *d = k < n && !(s->d.include_kernel && kperf__sym_is_kernel(addrs[k]))
-                                ? kperf__sym_pre_where(p, addrs[k], &rel) : NULL;
+                                ? kperf__sym_pre_where(s, p, addrs[k], &rel) : NULL;
         if (k < n && (!d || !d->dw)) continue;
         if (d != cur || k == n) { /* another module (or the end): build what was listed */
             if (cur && ntodo) {
