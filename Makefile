@@ -24,7 +24,7 @@ TESTS_CXX := $(patsubst tests/%.cpp,$(B)/tests/%,$(wildcard tests/test_*.cpp))
 PROGS := $(patsubst tests/progs/%.c,$(B)/progs/%,$(wildcard tests/progs/*.c))
 BENCHES := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/bench_*.c))
 
-.PHONY: all deps setup tool lib install-libkperf examples tests test check test-arm64 bench docs install demo clean help python fuzz fuzz-build
+.PHONY: all deps setup tool lib install-libkperf examples tests test check test-arm64 bench docs install demo clean help python fuzz fuzz-build man
 
 # Plain `make` and `make install` change nothing outside the tree; `make deps` (and the
 # targets that run things: demo, test, check, bench, docs) install missing Debian packages.
@@ -40,7 +40,8 @@ help:
 	@echo "make bench      run the benchmarks, write docs/PERFORMANCE.md"
 	@echo "make fuzz       libFuzzer harnesses (tests/fuzz/), FUZZ_SECONDS=60 each; docs/security.md"
 	@echo "make docs       Doxygen reference (warnings are errors)"
-	@echo "make install    PREFIX=/usr/local DESTDIR= : headers, tool, libkperf.so, kperf.pc"
+	@echo "make install    PREFIX=/usr/local DESTDIR= : headers, tool, man pages, libkperf.so, kperf.pc, the Python package (PYTHON_SITE=)"
+	@echo "make man       $(B)/man: kperf(1) and kperf-CMD(1), written from the tool's --help"
 	@echo "make python     $(B)/libkperf.so and the kperf package in $(B)/python/kperf"
 
 deps:
@@ -108,6 +109,12 @@ LK_TESTS := $(B)/tests/test_libkperf_c $(B)/tests/test_unwind_libkperf
 $(LK_TESTS): $(B)/tests/%: tests/%.c tests/*.h $(LK_HEADERS) $(HEADERS) $(B)/libkperf.so
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Ilibkperf -o $@ $< $(LK_LINK)
+
+# The symbolizer's threads under ThreadSanitizer: its own flags in every flavour (TSan does
+# not combine with ASan), the implementation compiled in.
+$(B)/tests/test_symbols_tsan: tests/test_symbols_tsan.c tests/test_symbols_parallel.c tests/*.h $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g -std=gnu11 $(CWARN) -I. -fsanitize=thread -o $@ $< $(LIBS)
 
 $(B)/tests/%: tests/%.cpp tests/*.h $(HEADERS) $(IMPL_O)
 	@mkdir -p $(dir $@)
@@ -206,11 +213,22 @@ demo: setup
 	@$(MAKE) --no-print-directory all
 	@$(B)/examples/count_region
 
-install: all install-libkperf
+install: all install-libkperf man
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 644 $(HEADERS) $(DESTDIR)$(PREFIX)/include/
 	install -m 755 $(B)/kperf $(DESTDIR)$(PREFIX)/bin/kperf
 	sed -e 's|@PREFIX@|$(PREFIX)|' docs/kperf.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/kperf.pc
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PYTHON_SITE)/kperf
+	install -m 644 $(B)/man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 $(PY_SRC) $(DESTDIR)$(PYTHON_SITE)/kperf/
+
+# Man pages of the tool, written from its own --help (docs/man/mkman.sh): kperf(1) and
+# kperf-CMD(1) for every command.
+man: $(B)/kperf
+	@bash docs/man/mkman.sh $(B)/kperf $(B)/man
+
+# Where `make install` puts the Python package (it loads PREFIX/lib/libkperf.so).
+PYTHON_SITE ?= $(shell python3 -c 'import sysconfig; print(sysconfig.get_path("purelib", vars={"base": "$(PREFIX)", "platbase": "$(PREFIX)"}))' 2>/dev/null || echo $(PREFIX)/lib/python3/dist-packages)
 
 # The libkperf drop-in: headers in include/kperf/libkperf/ (libkperf's names), the library,
 # libkperf.pc (`cc prog.c $$(pkg-config --cflags --libs libkperf)`).

@@ -159,7 +159,8 @@ if [ $have_perf = 1 ] && [ $have_tp = 1 ]; then
     # --sort comm,dso: the same rows and percentages as perf report
     perf report -i "$tmp/ft.data" --stdio --sort comm,dso -g none 2>/dev/null \
         | awk '/^ +[0-9.]+%/ {print $1, $2, $3}' | sort >"$tmp/pcd"
-    $K report -i "$tmp/ft.data" --sort comm,dso | awk 'NR > 2 {print $1, $4, $5}' | sort >"$tmp/kcd"
+    # (perf lists rows with self samples; kperf also lists callers-only rows, total > 0)
+    $K report -i "$tmp/ft.data" --sort comm,dso | awk 'NR > 2 && $3 > 0 {print $1, $4, $5}' | sort >"$tmp/kcd"
     if [ -s "$tmp/pcd" ] && cmp -s "$tmp/pcd" "$tmp/kcd"; then ok report_sort_comm_dso_like_perf
     else fail report_sort_comm_dso_like_perf "$(diff "$tmp/pcd" "$tmp/kcd" | head -4 | tr '\n' '|')"; fi
 else
@@ -168,3 +169,51 @@ else
 fi
 msg=$($K report --sort cpu 2>&1); rc=$?
 [[ $rc = 2 && $msg == *"--sort takes self, total, or keys from comm, pid, dso, sym"* ]] && ok report_bad_sort || fail report_bad_sort "rc $rc: $msg"
+
+# --- the flame graph carries its labels without JavaScript -----------------------------
+$K report -i "$tmp/ft.data" --svg "$tmp/ft.svg" 2>/dev/null
+r=$(python3 - "$tmp/ft.svg" <<'PY'
+import sys, xml.etree.ElementTree as ET
+ns = {"s": "http://www.w3.org/2000/svg"}
+root = ET.parse(sys.argv[1]).getroot()
+labels, bad = {}, []
+for g in root.iter("{http://www.w3.org/2000/svg}g"):
+    if g.get("class") != "f": continue
+    name, text = g.get("data-n"), g.find("s:text", ns).text or ""
+    w = float(g.find("s:rect", ns).get("width"))
+    m = int((w - 6) // 7)
+    want = "" if m < 3 else name if len(name) <= m else name[:m - 2] + ".."
+    if text != want: bad.append((name, text, want))
+    labels[name] = text
+print("bad" if bad else "ok", " ".join(labels.get(n, "-") for n in ("all", "main", "work_child", "work_thread", "burn")))
+PY
+)
+check svg_labels_in_file "$r" "ok all main work_child work_thread burn"
+if command -v rsvg-convert >/dev/null; then
+    sed 's|<text x="\([0-9.]*\)" y="\([0-9]*\)">[^<]*</text></g>|<text x="\1" y="\2"></text></g>|' \
+        "$tmp/ft.svg" >"$tmp/bare.svg"
+    if rsvg-convert -o "$tmp/ft.png" "$tmp/ft.svg" 2>"$tmp/rsvg.err" \
+        && rsvg-convert -o "$tmp/bare.png" "$tmp/bare.svg" 2>>"$tmp/rsvg.err" \
+        && ! cmp -s "$tmp/ft.png" "$tmp/bare.png"; then ok svg_labels_render_without_js
+    else fail svg_labels_render_without_js "the labels drew nothing: $(cat "$tmp/rsvg.err")"; fi
+else skip svg_labels_render_without_js "rsvg-convert (librsvg2-bin) not installed"; fi
+
+# --- man pages, from the tool's own help; make install puts them and the Python package --
+bash docs/man/mkman.sh "$K" "$tmp/man" 2>"$tmp/man.err"
+n=0; bad=""
+for c in stat list record report trace syscalls symbolize spe-decode spe-record; do
+    f="$tmp/man/kperf-$c.1"
+    if [ -s "$f" ] && grep -q '^\.SH OPTIONS' "$f" && grep -q '^\.B "\\-h, \\-\\-help"' "$f"; then n=$((n + 1)); else bad="$bad $c"; fi
+done
+w=$(groff -man -ww -z "$tmp"/man/*.1 2>&1 | head -3)
+if [ $n = 9 ] && [ -s "$tmp/man/kperf.1" ] && [ -z "$w" ] && [ ! -s "$tmp/man.err" ]; then ok man_pages
+else fail man_pages "missing or bad:$bad; groff: $w; $(cat "$tmp/man.err")"; fi
+if [ "$(basename "$B")" = build ] && command -v python3 >/dev/null; then
+    inst="$tmp/inst"
+    make -s install DESTDIR="$inst" PREFIX=/usr/local PYTHON_SITE=/usr/local/lib/kperf-py B="$B" >"$tmp/inst.log" 2>&1
+    py=$(cd "$tmp" && PYTHONPATH="$inst/usr/local/lib/kperf-py" KPERF_LIBRARY="$inst/usr/local/lib/libkperf.so" \
+        python3 -c 'import kperf, os; print(os.path.dirname(kperf.__file__))' 2>&1)
+    if [ -s "$inst/usr/local/share/man/man1/kperf-stat.1" ] && [ -x "$inst/usr/local/bin/kperf" ] \
+        && [ "$py" = "$inst/usr/local/lib/kperf-py/kperf" ]; then ok make_install_man_python
+    else fail make_install_man_python "python: $py; $(tail -3 "$tmp/inst.log")"; fi
+else skip make_install_man_python "plain build only"; fi

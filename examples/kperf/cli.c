@@ -62,8 +62,20 @@ static void cli_opt_line(FILE *f, const cli_opt *o) {
                                    : snprintf(left, sizeof left, "    ");
     if (o->name) n += snprintf(left + n, sizeof left - (size_t)n, "--%s", o->name);
     if (o->arg) snprintf(left + n, sizeof left - (size_t)n, o->arg[0] == '[' ? "%s" : " %s", o->arg);
-    if (strlen(left) > 26) fprintf(f, "  %s\n  %-26s %s\n", left, "", o->help);
-    else fprintf(f, "  %-26s %s\n", left, o->help);
+    if (strlen(left) > 26) fprintf(f, "  %s\n  %-26s ", left, "");
+    else fprintf(f, "  %-26s ", left);
+    /* the help column wraps at 100 columns, continuation lines under it */
+    const char *h = o->help;
+    for (int col = 29; *h;) {
+        size_t w = strcspn(h, " ");
+        if (col > 29 && col + 1 + (int)w > 100) fprintf(f, "\n%29s", ""), col = 29;
+        else if (col > 29) fputc(' ', f), col++;
+        fprintf(f, "%.*s", (int)w, h);
+        col += (int)w;
+        h += w;
+        while (*h == ' ') h++;
+    }
+    fputc('\n', f);
 }
 
 void cli_usage(const cli_cmd *c, FILE *f) {

@@ -96,50 +96,121 @@ static int sym_addr_width(const char *path) {
     return n == sizeof id && id[4] == 1 ? 8 : 16;
 }
 
-static void sym_print(kperf_symbolizer *s, const sym_opts *o, uint64_t addr, FILE *out) {
+/* Output goes through one buffer, written with write(2) when full and before every read
+ * that may block: a few hundred thousand short lines cost no stdio call each. */
+typedef struct sym_out {
+    char buf[1 << 16];
+    size_t n;
+    bool failed;
+} sym_out;
+
+static void sym_flush(sym_out *w) {
+    for (size_t off = 0; off < w->n && !w->failed;) {
+        ssize_t k = write(1, w->buf + off, w->n - off);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) w->failed = true; /* a closed pipe: stop writing, keep reading */
+        else off += (size_t)k;
+    }
+    w->n = 0;
+}
+
+static void sym_put(sym_out *w, const char *p, size_t n) {
+    while (n) {
+        if (w->n == sizeof w->buf) sym_flush(w);
+        size_t k = sizeof w->buf - w->n < n ? sizeof w->buf - w->n : n;
+        memcpy(w->buf + w->n, p, k);
+        w->n += k, p += k, n -= k;
+    }
+}
+
+static void sym_puts(sym_out *w, const char *p) { sym_put(w, p, strlen(p)); }
+
+static void sym_putu(sym_out *w, unsigned v) {
+    char t[12];
+    size_t i = sizeof t;
+    do t[--i] = (char)('0' + v % 10);
+    while ((v /= 10));
+    sym_put(w, t + i, sizeof t - i);
+}
+
+static void sym_puthex(sym_out *w, uint64_t v, int width) { /* 0x, zero-padded */
+    char t[18];
+    t[0] = '0', t[1] = 'x';
+    for (int i = width - 1; i >= 0; i--, v >>= 4) t[2 + i] = "0123456789abcdef"[v & 15];
+    sym_put(w, t, (size_t)width + 2);
+}
+
+static void sym_print(kperf_symbolizer *s, const sym_opts *o, uint64_t addr, sym_out *out) {
     kperf_frame fr[64];
     if (o->addresses) {
-        if (o->addr_width == 8) fprintf(out, "0x%08" PRIx64, addr & 0xffffffffu);
-        else fprintf(out, "0x%016" PRIx64, addr);
-        fputs(o->pretty ? ": " : "\n", out);
+        if (o->addr_width == 8) sym_puthex(out, addr & 0xffffffffu, 8);
+        else sym_puthex(out, addr, 16);
+        sym_puts(out, o->pretty ? ": " : "\n");
     }
     int n = kperf_symbolizer_lookup(s, o->exe ? 0 : (pid_t)o->pid, addr, fr,
                                     o->inlines ? 64 : 1);
     if (n <= 0) {
-        if (o->functions) fputs(o->pretty ? "?? " : "??\n", out);
-        fputs("??:0\n", out);
+        if (o->functions) sym_puts(out, o->pretty ? "?? " : "??\n");
+        sym_puts(out, "??:0\n");
         return;
     }
     for (int i = 0; i < n; i++) {
         if (o->functions) {
             const char *name = o->demangle ? fr[i].function : fr[i].mangled;
-            fputs(name && name[0] ? name : "??", out);
-            fputs(o->pretty ? " at " : "\n", out);
+            sym_puts(out, name && name[0] ? name : "??");
+            sym_puts(out, o->pretty ? " at " : "\n");
         }
         const char *file = fr[i].file;
         if (file && o->basenames && strrchr(file, '/')) file = strrchr(file, '/') + 1;
-        fprintf(out, "%s:", file ? file : "??");
+        sym_puts(out, file ? file : "??");
+        sym_put(out, ":", 1);
         /* addr2line prints the innermost row's discriminator on every frame */
-        if (!fr[i].line) fputs("?\n", out);
-        else if (fr[0].discriminator)
-            fprintf(out, "%u (discriminator %u)\n", fr[i].line, fr[0].discriminator);
-        else
-            fprintf(out, "%u\n", fr[i].line);
-        if (i + 1 < n && o->pretty) fputs(" (inlined by) ", out);
+        if (!fr[i].line) {
+            sym_put(out, "?\n", 2);
+        } else {
+            sym_putu(out, fr[i].line);
+            if (fr[0].discriminator) {
+                sym_puts(out, " (discriminator ");
+                sym_putu(out, fr[0].discriminator);
+                sym_put(out, ")", 1);
+            }
+            sym_put(out, "\n", 1);
+        }
+        if (i + 1 < n && o->pretty) sym_puts(out, " (inlined by) ");
     }
 }
 
-/* Reads stdin line by line; stdout is flushed before every read that may block, so an
+/* Indexes, on all CPUs, what the complete lines of a chunk just read will need. */
+static void sym_preload(kperf_symbolizer *s, const sym_opts *o, const char *p, size_t n) {
+    static uint64_t a[1 << 14];
+    size_t k = 0;
+    for (const char *end = p + n; k < sizeof a / sizeof *a;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl) break;
+        a[k++] = strtoull(p, NULL, 16);
+        p = nl + 1;
+    }
+    if (k > 1) kperf_symbolizer_preload(s, o->exe ? 0 : (pid_t)o->pid, a, k);
+}
+
+/* Reads stdin line by line; the output is flushed before every read that may block, so an
  * interactive caller gets each answer at once while a pipe of many addresses is fast. */
-static void sym_stdin(kperf_symbolizer *s, const sym_opts *o) {
+static void sym_stdin(kperf_symbolizer *s, const sym_opts *o, sym_out *out) {
     static char buf[1 << 16];
-    size_t have = 0;
+    size_t start = 0, have = 0; /* unread bytes: buf[start, have) */
     for (;;) {
-        char *nl = memchr(buf, '\n', have);
+        char *line = buf + start;
+        char *nl = memchr(line, '\n', have - start);
         if (!nl) {
-            if (have == sizeof buf) nl = buf + have - 1; /* overlong line: split it */
-            else {
-                fflush(stdout);
+            if (start) { /* keep the partial line at the front */
+                memmove(buf, line, have - start);
+                have -= start, start = 0;
+                line = buf;
+            }
+            if (have == sizeof buf) {
+                nl = buf + have - 1; /* overlong line: split it */
+            } else {
+                sym_flush(out);
                 ssize_t r = read(0, buf + have, sizeof buf - have);
                 if (r < 0 && errno == EINTR) continue;
                 if (r <= 0) {
@@ -147,17 +218,16 @@ static void sym_stdin(kperf_symbolizer *s, const sym_opts *o) {
                     nl = buf + have; /* last line without newline */
                     if (have == sizeof buf) nl--;
                 } else {
+                    sym_preload(s, o, buf, have + (size_t)r); /* buf: the partial line */
                     have += (size_t)r;
                     continue;
                 }
             }
         }
         *nl = 0;
-        sym_print(s, o, strtoull(buf, NULL, 16), stdout);
-        size_t used = (size_t)(nl - buf) + 1;
-        if (used > have) used = have;
-        memmove(buf, buf + used, have - used);
-        have -= used;
+        sym_print(s, o, strtoull(line, NULL, 16), out);
+        start = (size_t)(nl - buf) + 1;
+        if (start >= have) start = have = 0;
     }
 }
 
@@ -188,12 +258,13 @@ int cmd_symbolize(int argc, char **argv) {
         return r;
     }
     if (o.exe) o.addr_width = sym_addr_width(o.exe);
+    static sym_out out;
     if (naddrs) {
-        for (int i = 0; i < naddrs; i++) sym_print(s, &o, strtoull(addrs[i], NULL, 16), stdout);
+        for (int i = 0; i < naddrs; i++) sym_print(s, &o, strtoull(addrs[i], NULL, 16), &out);
     } else {
-        sym_stdin(s, &o);
+        sym_stdin(s, &o, &out);
     }
-    fflush(stdout);
+    sym_flush(&out);
     kperf_symbolizer_close(s);
     return 0;
 }
