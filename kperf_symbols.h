@@ -2329,7 +2329,7 @@ static int kperf__jit_line_cmp(const void *x, const void *y) {
 /* Sorts the entries (a later load at the same address wins) and turns pool offsets into
  * pointers. */
 static void kperf__jit_finish(kperf__sym_tab *t) {
-    qsort(t->e, t->n, sizeof *t->e, kperf__sym_tent_cmp);
+    if (t->n) qsort(t->e, t->n, sizeof *t->e, kperf__sym_tent_cmp);
     size_t w = 0;
     for (size_t i = 0; i < t->n; i++) {
         if (w && t->e[w - 1].lo == t->e[i].lo) w--;
@@ -2340,7 +2340,7 @@ static void kperf__jit_finish(kperf__sym_tab *t) {
     }
     t->n = w;
     for (size_t i = 0; i < t->nlines; i++) t->lines[i].file = t->pool + (uintptr_t)t->lines[i].file;
-    qsort(t->lines, t->nlines, sizeof *t->lines, kperf__jit_line_cmp);
+    if (t->nlines) qsort(t->lines, t->nlines, sizeof *t->lines, kperf__jit_line_cmp);
 }
 
 /* Reads the whole file (a regular file, size-capped) and decodes it into b->t. */
