@@ -7,22 +7,33 @@
  * The same define also instantiates kperf_symbols.h and kperf_spe.h when they are included
  * after kperf.h in that file.
  *
- * CONTENTS (search for the marker to jump to a section; same order in both halves)
+ * CONTENTS (search for the marker to jump to a section; same order in both halves; a section
+ * uses only the sections above it)
+ *     >>util        small helpers with no dependencies (implementation half only, first)
  *     >>errors      error codes, kperf_strerror, thread-local kperf_errmsg, log hook
+ *     >>files       safe opens: data-named files (regular, non-blocking, capped), outputs
  *     >>pmu         sysfs PMU registry: types, format fields, event aliases, cpumask
  *     >>topology    online CPUs, cpu -> core/cluster/die/socket/numa, CPU frequency
- *     >>events      event spec parser (perf syntax) -> perf_event_attr, event listing
+ *     >>tracepoint  tracefs discovery, format parsing, typed field access, filters
+ *     >>events      event spec parser (perf syntax) -> perf_event_attr, event listing,
+ *                   open-error diagnosis
  *     >>counting    counter groups over threads/processes/CPUs, scaling, plan (dry run)
  *     >>region      self-monitoring fast path (rdpmc with the kernel's seqlock protocol)
  *     >>ringbuf     mmap'd ring buffers, record decoding, lost/throttle accounting
  *     >>sampling    samplers, side-band records, time-ordered merge, folded stacks
- *     >>perfdata    perf.data (pipe mode) writer
- *     >>tracepoint  tracefs discovery, format parsing, typed field access, filters
+ *     >>perfdata    perf.data writer and reader
  *     >>syscalls    syscall enter/exit pairing and latency statistics
+ *     >>analysis    keyed statistics, latency histograms, two-event relations by key
  *     >>device      uncore/device metrics (DDR, L3, PCIe, SMMU) from sysfs PMUs
  *     >>task        the libkperf task model: counting, sampling, tracing (SPE by a hook)
  *                   over evt/pid/cpu lists, flat records; libkperf/ is a shim over it
- *     >>util        small helpers shared by the sections (implementation half only)
+ *
+ * PRIVATE NAMES
+ *     kperf__* is private. Sub-prefixes name the section that owns a helper: pd_/pdin_
+ *     (perf.data writer/reader), tp_ (tracepoint), sc_ (syscalls), lk_ (libkperf shim),
+ *     sym_ (symbols), unw_ (unwinding), spe_ (SPE), pp_ (pprof), jit_ (jitdump), fg_
+ *     (flame graphs), blob_ (tracing data); unprefixed kperf__ helpers live in >>util,
+ *     >>errors or >>files.
  *
  * CONFIGURATION (define before including, in the file that defines KPERF_IMPLEMENTATION
  * unless noted)
@@ -31,6 +42,16 @@
  *     KPERF_MALLOC(sz), KPERF_REALLOC(p,sz), KPERF_FREE(p)
  *                           allocation hooks: define all three or none
  *     KPERF_ASSERT(x)       assertion hook (default: assert from <assert.h>)
+ *     KPERF_NO_SAMPLING     compile out >>ringbuf, >>sampling and >>perfdata
+ *     KPERF_NO_TRACEPOINT   compile out >>tracepoint (filters and event attributes then
+ *                           fail with KPERF_ENOTSUP; perf.data carries no tracing data)
+ *     KPERF_NO_SYSCALLS     compile out >>syscalls (implied by the two above)
+ *     KPERF_NO_DEVICE       compile out >>device
+ *     KPERF_NO_REGION       compile out >>region
+ *     KPERF_NO_TASK         compile out >>task (implied by SAMPLING and SYSCALLS)
+ *                           Declarations stay; a call into a compiled-out section fails
+ *                           to link. A counting-only build (NO_SAMPLING, NO_TRACEPOINT,
+ *                           NO_DEVICE) compiles in less than half the time.
  *
  * QUICK START
  *     #define KPERF_IMPLEMENTATION
@@ -391,6 +412,185 @@ KPERF_API int kperf_cpulist_parse(const char *text, int **cpus, size_t *n);
 KPERF_API void kperf_cpulist_free(int *cpus);
 // <<topology
 
+// >>tracepoint --------------------------------------------------------------------------
+
+/** A tracefs mount plus a cache of parsed event formats. Opaque.
+ *  *Thread safety:* not thread-safe; use one per thread or lock around it. */
+typedef struct kperf_tracefs kperf_tracefs;
+
+/** Kind bits of a ::kperf_tp_field (several may be set). */
+enum kperf_tp_field_flags {
+    KPERF_TP_FIELD_SIGNED = 1u << 0,    /**< integer elements are signed (`signed:1`) */
+    KPERF_TP_FIELD_ARRAY = 1u << 1,     /**< a fixed array `type name[N]`: count elements */
+    KPERF_TP_FIELD_DATA_LOC = 1u << 2,  /**< `__data_loc`: a u32 (len << 16 | offset) */
+    KPERF_TP_FIELD_REL_LOC = 1u << 3,   /**< `__rel_loc`: like data_loc, offset counted from
+                                             the end of the field */
+    KPERF_TP_FIELD_FLEX = 1u << 4,      /**< `type name[]` of size 0: runs to the record end */
+    KPERF_TP_FIELD_STRING = 1u << 5,    /**< char elements: read it as text */
+    KPERF_TP_FIELD_POINTER = 1u << 6,   /**< a pointer type (`const char *`): an address */
+    KPERF_TP_FIELD_COMMON = 1u << 7,    /**< a `common_*` header field */
+};
+
+/** One field of a tracepoint format (libkperf's SampleRawField, get_field_exp). Look it
+ *  up once with kperf_tp_format_field(), then read samples through it. */
+typedef struct kperf_tp_field {
+    char *name;             /**< field name, e.g. "prev_comm" */
+    char *type;             /**< declared type as tracefs writes it, without the name and
+                                 array brackets of the name: "char", "__data_loc char[]",
+                                 "const char *", "unsigned long" */
+    uint32_t offset;        /**< byte offset in the raw record */
+    uint32_t size;          /**< bytes at offset (4 for data_loc/rel_loc, 0 for flex) */
+    uint32_t elem_size;     /**< bytes of one element (1, 2, 4 or 8; == size for scalars) */
+    uint32_t count;         /**< elements of a fixed array, 1 for a scalar, 0 for
+                                 dynamic (data_loc, rel_loc, flex) fields */
+    uint32_t flags;         /**< bits of enum kperf_tp_field_flags */
+    bool is_signed;         /**< same as flags & KPERF_TP_FIELD_SIGNED */
+} kperf_tp_field;
+
+/** A parsed `events/<system>/<name>/format` file. */
+typedef struct kperf_tp_format {
+    char *system;           /**< "sched"; "" when parsed from text without a system */
+    char *name;             /**< "sched_switch" (the `name:` line) */
+    uint32_t id;            /**< the `ID:` line: perf_event_attr.config and common_type */
+    kperf_tp_field *fields; /**< every field in file order, common_* first */
+    size_t nfields;         /**< number of fields */
+    size_t ncommon;         /**< how many leading fields are common_* */
+    char *print_fmt;        /**< the `print fmt:` text, "" when absent */
+} kperf_tp_format;
+
+/** @brief Finds tracefs and opens it.
+ *  @param out receives the handle; NULL on failure.
+ *  @param root the tracefs directory; NULL means the environment variable
+ *  KPERF_TRACEFS_ROOT, else /sys/kernel/tracing, else /sys/kernel/debug/tracing (the first
+ *  whose `events/` directory is readable). Tests point it at a fixture tree.
+ *  @return 0, or -KPERF_ENOTRACEFS with a message naming every path tried and the mount
+ *  command (`mount -t tracefs nodev /sys/kernel/tracing`).
+ *  *Ownership:* close with kperf_tracefs_close(); formats it returns live as long as it. */
+KPERF_API int kperf_tracefs_open(kperf_tracefs **out, const char *root);
+
+/** @brief Closes a tracefs handle and frees every cached format; accepts NULL. */
+KPERF_API void kperf_tracefs_close(kperf_tracefs *tfs);
+
+/** @brief The tracefs directory in use, e.g. "/sys/kernel/tracing". */
+KPERF_API const char *kperf_tracefs_root(const kperf_tracefs *tfs);
+
+/** Callback of kperf_tracefs_foreach_event(): one event `system:name`. Return a negative
+ *  value to stop; it is passed back. */
+typedef int (*kperf_tracefs_event_fn)(const char *system, const char *name, void *user);
+
+/** @brief Calls @p fn for every event directory with a `format` file, sorted by system then
+ *  name. @return the number of events visited, or a negative error (or @p fn's). */
+KPERF_API int kperf_tracefs_foreach_event(kperf_tracefs *tfs, kperf_tracefs_event_fn fn,
+                                          void *user);
+
+/** @brief The parsed format of `system:name`, read and parsed once, then cached.
+ *  @param out receives a pointer owned by @p tfs (valid until kperf_tracefs_close()).
+ *  @return 0; -KPERF_ENOEVENT when tracefs has no such event (message names the
+ *  directory); -KPERF_ECORRUPT when the format does not parse; a negative errno. */
+KPERF_API int kperf_tracefs_format(kperf_tracefs *tfs, const char *system, const char *name,
+                                   const kperf_tp_format **out);
+
+/** @brief The format of the event with this id (the common_type of a raw record), from
+ *  the cache; on a miss it indexes every event's `id` file once.
+ *  @return 0, or -KPERF_ENOEVENT when no event has that id. */
+KPERF_API int kperf_tracefs_format_by_id(kperf_tracefs *tfs, uint32_t id,
+                                         const kperf_tp_format **out);
+
+/** @brief The event id (perf_event_attr.config) of `system:name`, or a negative error. */
+KPERF_API int kperf_tracefs_event_id(kperf_tracefs *tfs, const char *system, const char *name);
+
+/** @brief Parses the text of a format file (for fixtures and captured formats).
+ *  @param out receives a new format; NULL on failure.
+ *  @param text the file's bytes; need not be NUL-terminated.
+ *  @param len number of bytes in @p text.
+ *  @return 0, or -KPERF_ECORRUPT naming the line that does not parse.
+ *  Never reads outside text[0..len), never loops without progress.
+ *  *Ownership:* free with kperf_tp_format_free(). */
+KPERF_API int kperf_tp_format_parse(kperf_tp_format **out, const char *text, size_t len);
+
+/** @brief Frees a format from kperf_tp_format_parse(); accepts NULL. Do not free formats
+ *  owned by a ::kperf_tracefs. */
+KPERF_API void kperf_tp_format_free(kperf_tp_format *fmt);
+
+/** @brief The field named @p name (libkperf's get_field_exp), or NULL. Linear search:
+ *  look up once, keep the pointer for the hot path. */
+KPERF_API const kperf_tp_field *kperf_tp_format_field(const kperf_tp_format *fmt,
+                                                      const char *name);
+
+/** @brief Reads an integer scalar field (size 1, 2, 4 or 8), sign-extended when the field
+ *  is signed, zero-extended otherwise.
+ *  @param raw the PERF_SAMPLE_RAW bytes of one record (starts with common_type).
+ *  @param size number of readable bytes at @p raw.
+ *  @return 0; -KPERF_ECORRUPT when the field lies outside @p size; -EINVAL for a field that
+ *  is not an integer scalar (arrays, data_loc). Never reads past raw + size. */
+KPERF_API int kperf_tp_field_int(const kperf_tp_field *f, const void *raw, size_t size,
+                                 int64_t *out);
+
+/** @brief Like kperf_tp_field_int(), as unsigned (a u64 above INT64_MAX stays exact). */
+KPERF_API int kperf_tp_field_uint(const kperf_tp_field *f, const void *raw, size_t size,
+                                  uint64_t *out);
+
+/** @brief Element @p index of an integer array field (fixed, data_loc, rel_loc or flex),
+ *  sign-correct; a scalar field has one element.
+ *  @return 0; -ERANGE when index is past the last element; -KPERF_ECORRUPT when the data
+ *  lies outside @p size. */
+KPERF_API int kperf_tp_field_elem(const kperf_tp_field *f, const void *raw, size_t size,
+                                  size_t index, int64_t *out);
+
+/** @brief Where a field's bytes are: a fixed field's size bytes, a data_loc/rel_loc
+ *  field's payload, or a flex field's bytes up to the end of the record.
+ *  @param data receives a pointer into @p raw (no copy).
+ *  @param len receives the byte length.
+ *  @return 0, or -KPERF_ECORRUPT when the location points outside @p size. */
+KPERF_API int kperf_tp_field_bytes(const kperf_tp_field *f, const void *raw, size_t size,
+                                   const void **data, size_t *len);
+
+/** @brief A text field (char array, data_loc/rel_loc string, flex buffer) without a copy.
+ *  @param str receives a pointer into @p raw; not necessarily NUL-terminated.
+ *  @param len receives the length up to the first NUL (or the field's end).
+ *  @return 0, or -KPERF_ECORRUPT when the field lies outside @p size. */
+KPERF_API int kperf_tp_field_str(const kperf_tp_field *f, const void *raw, size_t size,
+                                 const char **str, size_t *len);
+
+/** @brief libkperf's get_field: copies the field's value into a caller's buffer.
+ *  Text fields are copied up to their NUL and NUL-terminated; every other field is copied
+ *  as its raw bytes (an int field into an int32_t, a u64 into a uint64_t, ...).
+ *  @param buf destination; @p bufsize its size in bytes.
+ *  @return the number of bytes written (a string's count includes its NUL); -ENOSPC when
+ *  @p bufsize is too small (nothing useful is left in buf: it holds "" for text);
+ *  -KPERF_ECORRUPT when the record is too short. */
+KPERF_API int kperf_tp_field_copy(const kperf_tp_field *f, const void *raw, size_t size,
+                                  void *buf, size_t bufsize);
+
+/** @brief By-name get_field: looks up @p name in @p fmt and calls kperf_tp_field_copy().
+ *  Convenient, but does a name search per call; hot paths keep the field pointer.
+ *  @return as kperf_tp_field_copy(), or -KPERF_ENOEVENT when the format has no such field. */
+KPERF_API int kperf_tp_get_field(const kperf_tp_format *fmt, const void *raw, size_t size,
+                                 const char *name, void *buf, size_t bufsize);
+
+/** @brief Formats one field's value as text: strings as they are, pointers as 0x..., other
+ *  integers in decimal (sign-correct), integer arrays as {a,b,...}.
+ *  @return the length the full text needs (like snprintf), or a negative error. */
+KPERF_API int kperf_tp_field_snprint(const kperf_tp_field *f, const void *raw, size_t size,
+                                     char *buf, size_t n);
+
+/** @brief Formats every non-common field as `name=value name=value ...` (kperf trace).
+ *  @return the length the full text needs (like snprintf), or a negative error; a field
+ *  that lies outside the record prints as `name=<truncated>`. */
+KPERF_API int kperf_tp_format_snprint(const kperf_tp_format *fmt, const void *raw,
+                                      size_t size, char *buf, size_t n);
+
+/** @brief Attaches an ftrace filter to an open tracepoint perf event
+ *  (PERF_EVENT_IOC_SET_FILTER), e.g. "pid>1000 && prio<10".
+ *  @param fd the perf event fd.
+ *  @param event "system:name", for the message and the diagnosis.
+ *  @param filter the filter text; NULL or "" does nothing.
+ *  @return 0, or -KPERF_EFILTER with a message naming the filter, the event and, when
+ *  tracefs can tell (the event's ftrace filter is unused), the kernel's reason.
+ *  Callers that open events with kperf_event.filter set call this after the open. */
+KPERF_API int kperf_tp_filter_set(int fd, const char *event, const char *filter);
+// <<tracepoint
+
 // >>events ------------------------------------------------------------------------------
 
 /** Modifier bits of a parsed event (`:u :k :h :p :pp :ppp :D`, plus what kperf decides). */
@@ -405,6 +605,39 @@ enum kperf_event_flags {
                                              defaults (such as include_kernel), decide what
                                              is counted (`:uk` counts the kernel too) */
 };
+
+/** Which perf-prof attributes an event carries: bits of kperf_event_attrs::set. A
+ *  command checks them against the attributes it uses (kperf_event_attrs_check()). */
+enum kperf_event_attr_bits {
+    KPERF_EA_STACK = 1u << 0,       /**< `stack`: record the call chain */
+    KPERF_EA_MAX_STACK = 1u << 1,   /**< `max-stack=N`: deepest call chain kept */
+    KPERF_EA_ALIAS = 1u << 2,       /**< `alias=NAME`: the name output uses */
+    KPERF_EA_KEY = 1u << 3,         /**< `key=FIELD`: correlation key (multi-trace) */
+    KPERF_EA_TOP_BY = 1u << 4,      /**< `top-by=FIELD`: a top column, sorted by it */
+    KPERF_EA_TOP_ADD = 1u << 5,     /**< `top-add=FIELD`: a top column */
+    KPERF_EA_COMM = 1u << 6,        /**< `comm=FIELD`: the field that names the task */
+    KPERF_EA_PTR = 1u << 7,         /**< `ptr=FIELD`: the pointer field (kmemleak) */
+    KPERF_EA_SIZE = 1u << 8,        /**< `size=FIELD`: the size field (kmemleak) */
+    KPERF_EA_NUM = 1u << 9,         /**< `num=FIELD`: a number to make a distribution of */
+    KPERF_EA_UNTRACED = 1u << 10,   /**< `untraced`: shown, not paired (multi-trace) */
+};
+
+/** perf-prof's event attributes, written after the filter:
+ *  `sys:name/filter/ATTR/ATTR/.../` (the filter may be empty: `sys:name//key=pid/`).
+ *  The attributes run in user space; the filter runs in the kernel. A FIELD must be a
+ *  field of the tracepoint's format (common_* fields included); the parser checks it. */
+typedef struct kperf_event_attrs {
+    uint32_t set;           /**< bits of enum kperf_event_attr_bits that were written */
+    uint16_t max_stack;     /**< `max-stack=N`, 0 when not written */
+    char *alias;            /**< `alias=NAME`, or NULL */
+    char *key;              /**< `key=FIELD`, or NULL */
+    char *top_by;           /**< `top-by=FIELD`; several are joined by ',' ("a,b") */
+    char *top_add;          /**< `top-add=FIELD`; several are joined by ',' */
+    char *comm;             /**< `comm=FIELD`, or NULL */
+    char *ptr;              /**< `ptr=FIELD`, or NULL */
+    char *size;             /**< `size=FIELD`, or NULL */
+    char *num;              /**< `num=FIELD`, or NULL */
+} kperf_event_attrs;
 
 /** One parsed event, ready to become a perf_event_attr. */
 typedef struct kperf_event {
@@ -429,6 +662,12 @@ typedef struct kperf_event {
     uint32_t bp_type;       /**< breakpoints (`mem:ADDR/LEN:rwx`): 1 = r, 2 = w, 3 = rw,
                                  4 = x (HW_BREAKPOINT_*); address in config[1], length in
                                  config[2]; 0 for other events */
+    kperf_event_attrs attrs; /**< perf-prof attributes (`/filter/ATTR/.../`); all zero when
+                                  none were written */
+    char *probe_path;       /**< `uprobe:`/`uretprobe:`: the file probed (config[1] points
+                                 at this string, as the uprobe PMU wants; the list owns it),
+                                 `kprobe:` through the kprobe PMU: the function name; NULL
+                                 for other events */
 } kperf_event;
 
 /** A parsed event list: every event of a spec such as "{cycles,instructions},faults". */
@@ -464,6 +703,30 @@ KPERF_API int kperf_evlist_parse(kperf_evlist **out, const char *spec, const kpe
 /** @brief Frees a list from kperf_evlist_parse(); accepts NULL.
  *  @param list the list. */
 KPERF_API void kperf_evlist_free(kperf_evlist *list);
+
+/** @brief Says which attributes a command does not use: an attribute written on an event
+ *  of @p list that is not in @p allowed is an error naming the event and the attribute.
+ *  @param list a parsed list.
+ *  @param allowed bits of enum kperf_event_attr_bits the caller uses.
+ *  @param who the command or library user, for the message ("kperf top").
+ *  @return 0, or -KPERF_EPARSE ("sched:sched_switch: attribute 'ptr=' is not used by
+ *  kperf top (it uses: key= top-by=)"). */
+KPERF_API int kperf_event_attrs_check(const kperf_evlist *list, uint32_t allowed,
+                                      const char *who);
+
+/** Resolves a function name of a uprobe (`uprobe:func@"file"`) to its file offset.
+ *  Returns 0 and sets *offset, or a negative error with kperf_errmsg() set. */
+typedef int (*kperf_probe_resolve_fn)(const char *file, const char *func, uint64_t *offset,
+                                      void *user);
+
+/** @brief Installs the symbol resolver of uprobe function names (process-wide).
+ *  kperf.h reads no ELF symbol tables itself: without a resolver only
+ *  `uprobe:0xOFFSET@"file"` and `uprobe:func+0xOFF@"file"` with a resolver work;
+ *  kperf_symbols.h provides kperf_probe_resolve_elf() for this hook.
+ *  @param fn the resolver; NULL removes it.
+ *  @param user passed to @p fn.
+ *  *Thread safety:* set it once before parsing; it is read without a lock. */
+KPERF_API void kperf_probe_resolver_set(kperf_probe_resolve_fn fn, void *user);
 
 /** Kinds of events for kperf_events_foreach() (libkperf's event_list types). */
 enum kperf_event_kind {
@@ -1322,189 +1585,11 @@ typedef struct kperf_perfdata_events {
  *  @param events receives the events as their HEADER_ATTR and EVENT_DESC records are read;
  *  may be NULL.
  *  @return records delivered, fn's negative value, or -KPERF_ECORRUPT (the message gives
- *  the offset). Event names come from EVENT_DESC in pipe files only. */
+ *  the offset). Event names come from EVENT_DESC (the pipe record, or the seekable file's
+ *  feature section). */
 KPERF_API int kperf_perfdata_read(const char *path, kperf_record_fn fn, void *user,
                                   kperf_perfdata_events *events);
 // <<perfdata
-
-// >>tracepoint --------------------------------------------------------------------------
-
-/** A tracefs mount plus a cache of parsed event formats. Opaque.
- *  *Thread safety:* not thread-safe; use one per thread or lock around it. */
-typedef struct kperf_tracefs kperf_tracefs;
-
-/** Kind bits of a ::kperf_tp_field (several may be set). */
-enum kperf_tp_field_flags {
-    KPERF_TP_FIELD_SIGNED = 1u << 0,    /**< integer elements are signed (`signed:1`) */
-    KPERF_TP_FIELD_ARRAY = 1u << 1,     /**< a fixed array `type name[N]`: count elements */
-    KPERF_TP_FIELD_DATA_LOC = 1u << 2,  /**< `__data_loc`: a u32 (len << 16 | offset) */
-    KPERF_TP_FIELD_REL_LOC = 1u << 3,   /**< `__rel_loc`: like data_loc, offset counted from
-                                             the end of the field */
-    KPERF_TP_FIELD_FLEX = 1u << 4,      /**< `type name[]` of size 0: runs to the record end */
-    KPERF_TP_FIELD_STRING = 1u << 5,    /**< char elements: read it as text */
-    KPERF_TP_FIELD_POINTER = 1u << 6,   /**< a pointer type (`const char *`): an address */
-    KPERF_TP_FIELD_COMMON = 1u << 7,    /**< a `common_*` header field */
-};
-
-/** One field of a tracepoint format (libkperf's SampleRawField, get_field_exp). Look it
- *  up once with kperf_tp_format_field(), then read samples through it. */
-typedef struct kperf_tp_field {
-    char *name;             /**< field name, e.g. "prev_comm" */
-    char *type;             /**< declared type as tracefs writes it, without the name and
-                                 array brackets of the name: "char", "__data_loc char[]",
-                                 "const char *", "unsigned long" */
-    uint32_t offset;        /**< byte offset in the raw record */
-    uint32_t size;          /**< bytes at offset (4 for data_loc/rel_loc, 0 for flex) */
-    uint32_t elem_size;     /**< bytes of one element (1, 2, 4 or 8; == size for scalars) */
-    uint32_t count;         /**< elements of a fixed array, 1 for a scalar, 0 for
-                                 dynamic (data_loc, rel_loc, flex) fields */
-    uint32_t flags;         /**< bits of enum kperf_tp_field_flags */
-    bool is_signed;         /**< same as flags & KPERF_TP_FIELD_SIGNED */
-} kperf_tp_field;
-
-/** A parsed `events/<system>/<name>/format` file. */
-typedef struct kperf_tp_format {
-    char *system;           /**< "sched"; "" when parsed from text without a system */
-    char *name;             /**< "sched_switch" (the `name:` line) */
-    uint32_t id;            /**< the `ID:` line: perf_event_attr.config and common_type */
-    kperf_tp_field *fields; /**< every field in file order, common_* first */
-    size_t nfields;         /**< number of fields */
-    size_t ncommon;         /**< how many leading fields are common_* */
-    char *print_fmt;        /**< the `print fmt:` text, "" when absent */
-} kperf_tp_format;
-
-/** @brief Finds tracefs and opens it.
- *  @param out receives the handle; NULL on failure.
- *  @param root the tracefs directory; NULL means the environment variable
- *  KPERF_TRACEFS_ROOT, else /sys/kernel/tracing, else /sys/kernel/debug/tracing (the first
- *  whose `events/` directory is readable). Tests point it at a fixture tree.
- *  @return 0, or -KPERF_ENOTRACEFS with a message naming every path tried and the mount
- *  command (`mount -t tracefs nodev /sys/kernel/tracing`).
- *  *Ownership:* close with kperf_tracefs_close(); formats it returns live as long as it. */
-KPERF_API int kperf_tracefs_open(kperf_tracefs **out, const char *root);
-
-/** @brief Closes a tracefs handle and frees every cached format; accepts NULL. */
-KPERF_API void kperf_tracefs_close(kperf_tracefs *tfs);
-
-/** @brief The tracefs directory in use, e.g. "/sys/kernel/tracing". */
-KPERF_API const char *kperf_tracefs_root(const kperf_tracefs *tfs);
-
-/** Callback of kperf_tracefs_foreach_event(): one event `system:name`. Return a negative
- *  value to stop; it is passed back. */
-typedef int (*kperf_tracefs_event_fn)(const char *system, const char *name, void *user);
-
-/** @brief Calls @p fn for every event directory with a `format` file, sorted by system then
- *  name. @return the number of events visited, or a negative error (or @p fn's). */
-KPERF_API int kperf_tracefs_foreach_event(kperf_tracefs *tfs, kperf_tracefs_event_fn fn,
-                                          void *user);
-
-/** @brief The parsed format of `system:name`, read and parsed once, then cached.
- *  @param out receives a pointer owned by @p tfs (valid until kperf_tracefs_close()).
- *  @return 0; -KPERF_ENOEVENT when tracefs has no such event (message names the
- *  directory); -KPERF_ECORRUPT when the format does not parse; a negative errno. */
-KPERF_API int kperf_tracefs_format(kperf_tracefs *tfs, const char *system, const char *name,
-                                   const kperf_tp_format **out);
-
-/** @brief The format of the event with this id (the common_type of a raw record), from
- *  the cache; on a miss it indexes every event's `id` file once.
- *  @return 0, or -KPERF_ENOEVENT when no event has that id. */
-KPERF_API int kperf_tracefs_format_by_id(kperf_tracefs *tfs, uint32_t id,
-                                         const kperf_tp_format **out);
-
-/** @brief The event id (perf_event_attr.config) of `system:name`, or a negative error. */
-KPERF_API int kperf_tracefs_event_id(kperf_tracefs *tfs, const char *system, const char *name);
-
-/** @brief Parses the text of a format file (for fixtures and captured formats).
- *  @param out receives a new format; NULL on failure.
- *  @param text the file's bytes; need not be NUL-terminated.
- *  @param len number of bytes in @p text.
- *  @return 0, or -KPERF_ECORRUPT naming the line that does not parse.
- *  Never reads outside text[0..len), never loops without progress.
- *  *Ownership:* free with kperf_tp_format_free(). */
-KPERF_API int kperf_tp_format_parse(kperf_tp_format **out, const char *text, size_t len);
-
-/** @brief Frees a format from kperf_tp_format_parse(); accepts NULL. Do not free formats
- *  owned by a ::kperf_tracefs. */
-KPERF_API void kperf_tp_format_free(kperf_tp_format *fmt);
-
-/** @brief The field named @p name (libkperf's get_field_exp), or NULL. Linear search:
- *  look up once, keep the pointer for the hot path. */
-KPERF_API const kperf_tp_field *kperf_tp_format_field(const kperf_tp_format *fmt,
-                                                      const char *name);
-
-/** @brief Reads an integer scalar field (size 1, 2, 4 or 8), sign-extended when the field
- *  is signed, zero-extended otherwise.
- *  @param raw the PERF_SAMPLE_RAW bytes of one record (starts with common_type).
- *  @param size number of readable bytes at @p raw.
- *  @return 0; -KPERF_ECORRUPT when the field lies outside @p size; -EINVAL for a field that
- *  is not an integer scalar (arrays, data_loc). Never reads past raw + size. */
-KPERF_API int kperf_tp_field_int(const kperf_tp_field *f, const void *raw, size_t size,
-                                 int64_t *out);
-
-/** @brief Like kperf_tp_field_int(), as unsigned (a u64 above INT64_MAX stays exact). */
-KPERF_API int kperf_tp_field_uint(const kperf_tp_field *f, const void *raw, size_t size,
-                                  uint64_t *out);
-
-/** @brief Element @p index of an integer array field (fixed, data_loc, rel_loc or flex),
- *  sign-correct; a scalar field has one element.
- *  @return 0; -ERANGE when index is past the last element; -KPERF_ECORRUPT when the data
- *  lies outside @p size. */
-KPERF_API int kperf_tp_field_elem(const kperf_tp_field *f, const void *raw, size_t size,
-                                  size_t index, int64_t *out);
-
-/** @brief Where a field's bytes are: a fixed field's size bytes, a data_loc/rel_loc
- *  field's payload, or a flex field's bytes up to the end of the record.
- *  @param data receives a pointer into @p raw (no copy).
- *  @param len receives the byte length.
- *  @return 0, or -KPERF_ECORRUPT when the location points outside @p size. */
-KPERF_API int kperf_tp_field_bytes(const kperf_tp_field *f, const void *raw, size_t size,
-                                   const void **data, size_t *len);
-
-/** @brief A text field (char array, data_loc/rel_loc string, flex buffer) without a copy.
- *  @param str receives a pointer into @p raw; not necessarily NUL-terminated.
- *  @param len receives the length up to the first NUL (or the field's end).
- *  @return 0, or -KPERF_ECORRUPT when the field lies outside @p size. */
-KPERF_API int kperf_tp_field_str(const kperf_tp_field *f, const void *raw, size_t size,
-                                 const char **str, size_t *len);
-
-/** @brief libkperf's get_field: copies the field's value into a caller's buffer.
- *  Text fields are copied up to their NUL and NUL-terminated; every other field is copied
- *  as its raw bytes (an int field into an int32_t, a u64 into a uint64_t, ...).
- *  @param buf destination; @p bufsize its size in bytes.
- *  @return the number of bytes written (a string's count includes its NUL); -ENOSPC when
- *  @p bufsize is too small (nothing useful is left in buf: it holds "" for text);
- *  -KPERF_ECORRUPT when the record is too short. */
-KPERF_API int kperf_tp_field_copy(const kperf_tp_field *f, const void *raw, size_t size,
-                                  void *buf, size_t bufsize);
-
-/** @brief By-name get_field: looks up @p name in @p fmt and calls kperf_tp_field_copy().
- *  Convenient, but does a name search per call; hot paths keep the field pointer.
- *  @return as kperf_tp_field_copy(), or -KPERF_ENOEVENT when the format has no such field. */
-KPERF_API int kperf_tp_get_field(const kperf_tp_format *fmt, const void *raw, size_t size,
-                                 const char *name, void *buf, size_t bufsize);
-
-/** @brief Formats one field's value as text: strings as they are, pointers as 0x..., other
- *  integers in decimal (sign-correct), integer arrays as {a,b,...}.
- *  @return the length the full text needs (like snprintf), or a negative error. */
-KPERF_API int kperf_tp_field_snprint(const kperf_tp_field *f, const void *raw, size_t size,
-                                     char *buf, size_t n);
-
-/** @brief Formats every non-common field as `name=value name=value ...` (kperf trace).
- *  @return the length the full text needs (like snprintf), or a negative error; a field
- *  that lies outside the record prints as `name=<truncated>`. */
-KPERF_API int kperf_tp_format_snprint(const kperf_tp_format *fmt, const void *raw,
-                                      size_t size, char *buf, size_t n);
-
-/** @brief Attaches an ftrace filter to an open tracepoint perf event
- *  (PERF_EVENT_IOC_SET_FILTER), e.g. "pid>1000 && prio<10".
- *  @param fd the perf event fd.
- *  @param event "system:name", for the message and the diagnosis.
- *  @param filter the filter text; NULL or "" does nothing.
- *  @return 0, or -KPERF_EFILTER with a message naming the filter, the event and, when
- *  tracefs can tell (the event's ftrace filter is unused), the kernel's reason.
- *  Callers that open events with kperf_event.filter set call this after the open. */
-KPERF_API int kperf_tp_filter_set(int fd, const char *event, const char *filter);
-// <<tracepoint
 
 // >>syscalls ----------------------------------------------------------------------------
 
@@ -1705,6 +1790,163 @@ KPERF_API kperf_sampler *kperf_syscalls_sampler(const kperf_syscalls *s);
  *  (CONFIG_FTRACE_SYSCALLS), or a negative error. */
 KPERF_API int kperf_syscall_names(kperf_tracefs *tfs, const char *const **names, size_t *count);
 // <<syscalls
+
+// >>analysis ----------------------------------------------------------------------------
+/* In-memory analysis of events as they arrive (perf-prof's model): keyed statistics with
+ * latency histograms, and two-event relations by key (start/end pairs, leaks). */
+
+/** Buckets of a ::kperf_stat histogram: exact below 16, then 8 linear sub-buckets per power
+ *  of two up to 2^63 (a value is known within 1/16 of itself). */
+#define KPERF_HIST_BUCKETS 496
+
+/** Summary statistics of a series of values (count, sum, min, max, mean, variance) and its
+ *  optional log-linear histogram. Fixed size: memory per key does not grow with the
+ *  number of values. */
+typedef struct kperf_stat {
+    uint64_t count;         /**< values added */
+    uint64_t sum;           /**< their sum (wraps past 2^64) */
+    uint64_t min;           /**< smallest value (0 when count is 0) */
+    uint64_t max;           /**< largest value */
+    double mean;            /**< running mean (Welford) */
+    double m2;              /**< sum of squared deviations from the mean (Welford) */
+    uint32_t *hist;         /**< KPERF_HIST_BUCKETS counts, or NULL without histograms;
+                                 owned by the table (or by kperf_stat_free()) */
+} kperf_stat;
+
+/** @brief Adds one value to @p s (and to its histogram when it has one). */
+KPERF_API void kperf_stat_add(kperf_stat *s, uint64_t value);
+
+/** @brief Merges @p src into @p dst (Chan's parallel variance; histograms added bucket by
+ *  bucket; @p dst gets a histogram when @p src has one).
+ *  @return 0, or -ENOMEM. */
+KPERF_API int kperf_stat_merge(kperf_stat *dst, const kperf_stat *src);
+
+/** @brief Sample variance (m2 / (count - 1)); 0 with fewer than two values. */
+KPERF_API double kperf_stat_variance(const kperf_stat *s);
+
+/** @brief The value at quantile @p q (0..1) by nearest rank over the histogram: the middle of
+ *  the bucket, clamped to [min, max] (within 1/16 of the true value); q <= 0 is the min,
+ *  q >= 1 the max. Without a histogram: the mean. 0 when empty. */
+KPERF_API uint64_t kperf_stat_percentile(const kperf_stat *s, double q);
+
+/** @brief The histogram bucket of @p value (0 .. KPERF_HIST_BUCKETS-1). */
+KPERF_API uint32_t kperf_hist_bucket(uint64_t value);
+
+/** @brief The smallest value of bucket @p b; bucket b holds [lo(b), lo(b+1)). */
+KPERF_API uint64_t kperf_hist_bucket_lo(uint32_t b);
+
+/** @brief Frees the histogram of a ::kperf_stat the caller owns and zeroes it. */
+KPERF_API void kperf_stat_free(kperf_stat *s);
+
+/** Options of a kperf_keystats table. Zero-initialise. */
+typedef struct kperf_keystats_desc {
+    bool histogram;         /**< keep a latency histogram per key (about 2 KiB per key);
+                                 default: summary statistics only (64 bytes per key) */
+} kperf_keystats_desc;
+
+/** A hash table of ::kperf_stat by 64-bit key (a pid, a CPU, a field value, a pointer).
+ *  Opaque. *Thread safety:* none; one table per thread, merge them at the end. */
+typedef struct kperf_keystats kperf_keystats;
+
+/** @brief Creates an empty table.
+ *  @param out receives it; NULL on failure.
+ *  @param desc options; NULL = defaults.
+ *  @return 0 or -ENOMEM. *Ownership:* free with kperf_keystats_free(). */
+KPERF_API int kperf_keystats_new(kperf_keystats **out, const kperf_keystats_desc *desc);
+
+/** @brief Frees a table; accepts NULL. */
+KPERF_API void kperf_keystats_free(kperf_keystats *ks);
+
+/** @brief Adds @p value to the statistics of @p key (created at its first value).
+ *  @return 0, or -ENOMEM (the value is then not counted). */
+KPERF_API int kperf_keystats_add(kperf_keystats *ks, uint64_t key, uint64_t value);
+
+/** @brief The statistics of @p key, or NULL when it has none. Valid until the next add,
+ *  merge, reset or free. */
+KPERF_API const kperf_stat *kperf_keystats_get(const kperf_keystats *ks, uint64_t key);
+
+/** @brief Number of keys in the table. */
+KPERF_API size_t kperf_keystats_count(const kperf_keystats *ks);
+
+/** Callback of kperf_keystats_foreach(); a negative return stops the walk. */
+typedef int (*kperf_keystats_fn)(uint64_t key, const kperf_stat *s, void *user);
+
+/** @brief Calls @p fn for every key, in no particular order (sort the results yourself).
+ *  @return the number of keys visited, or the negative value @p fn returned. */
+KPERF_API int kperf_keystats_foreach(const kperf_keystats *ks, kperf_keystats_fn fn,
+                                     void *user);
+
+/** @brief Adds every key of @p src into @p dst (kperf_stat_merge() per key).
+ *  @return 0, or -ENOMEM. */
+KPERF_API int kperf_keystats_merge(kperf_keystats *dst, const kperf_keystats *src);
+
+/** @brief Forgets every key (per-interval output: print, then reset). Keeps the memory. */
+KPERF_API void kperf_keystats_reset(kperf_keystats *ks);
+
+/** One side of a two-event relation: what kperf_pairer_start() keeps of the first event
+ *  and kperf_pairer_end() hands back. */
+typedef struct kperf_pair_event {
+    uint64_t key;           /**< the correlation key (pid, pointer, request address...) */
+    uint64_t time;          /**< timestamp, ns */
+    uint64_t value;         /**< a value to keep with it (an allocation's size, a state) */
+    uint32_t pid;           /**< process id */
+    uint32_t tid;           /**< thread id */
+    uint32_t cpu;           /**< CPU */
+    uint32_t nips;          /**< entries in ips */
+    const uint64_t *ips;    /**< call chain (kept as a copy up to max_stack), or NULL */
+} kperf_pair_event;
+
+/** Options of a kperf_pairer. Zero-initialise. */
+typedef struct kperf_pairer_desc {
+    uint32_t max_stack;     /**< call chain entries kept per pending start; 0 = 127 */
+} kperf_pairer_desc;
+
+/** Counters of a pairer. */
+typedef struct kperf_pairer_counts {
+    uint64_t started;       /**< kperf_pairer_start() calls */
+    uint64_t matched;       /**< ends that found their start */
+    uint64_t unmatched_end; /**< ends without a start (began before tracing, or lost) */
+    uint64_t restarted;     /**< starts that replaced a pending one of the same key */
+    uint64_t pending;       /**< starts waiting for their end now (leaks at the end) */
+} kperf_pairer_counts;
+
+/** Two events related by key (the general form of the syscall pairer): a start waits,
+ *  keyed, until its end comes; what never ends is a leak. Opaque.
+ *  *Thread safety:* none. */
+typedef struct kperf_pairer kperf_pairer;
+
+/** @brief Creates a pairer. @return 0 or -ENOMEM; *out is NULL on failure.
+ *  *Ownership:* free with kperf_pairer_free(). */
+KPERF_API int kperf_pairer_new(kperf_pairer **out, const kperf_pairer_desc *desc);
+
+/** @brief Frees a pairer and every pending start; accepts NULL. */
+KPERF_API void kperf_pairer_free(kperf_pairer *p);
+
+/** @brief Records the first event of a pair. A pending start with the same key is
+ *  replaced (counted in restarted).
+ *  @return 0, 1 when it replaced one, or -ENOMEM. */
+KPERF_API int kperf_pairer_start(kperf_pairer *p, const kperf_pair_event *ev);
+
+/** @brief Matches the second event of a pair with its start and forgets the start.
+ *  @param start receives the start (its ips point into the pairer, valid until the next
+ *  call on it); may be NULL.
+ *  @return 1 when matched, 0 when no start of that key is pending. */
+KPERF_API int kperf_pairer_end(kperf_pairer *p, uint64_t key, kperf_pair_event *start);
+
+/** @brief The pending start of @p key, without removing it. @return 1 found, 0 not. */
+KPERF_API int kperf_pairer_peek(const kperf_pairer *p, uint64_t key, kperf_pair_event *start);
+
+/** Callback of kperf_pairer_foreach(); a negative return stops the walk. */
+typedef int (*kperf_pair_fn)(const kperf_pair_event *start, void *user);
+
+/** @brief Calls @p fn for every pending start (the leaks, when tracing is over), in no
+ *  particular order. @return the number visited, or the negative value @p fn returned. */
+KPERF_API int kperf_pairer_foreach(const kperf_pairer *p, kperf_pair_fn fn, void *user);
+
+/** @brief The pairer's counters. */
+KPERF_API void kperf_pairer_counts_read(const kperf_pairer *p, kperf_pairer_counts *out);
+// <<analysis
+
 
 // >>device ------------------------------------------------------------------------------
 
@@ -2081,24 +2323,9 @@ KPERF_API void kperf_task_close(kperf_task *t);
 #ifndef KPERF_IMPL_INCLUDED
 #define KPERF_IMPL_INCLUDED
 
-#if defined(KPERF_MALLOC) && defined(KPERF_REALLOC) && defined(KPERF_FREE)
-// all three hooks given
-#elif !defined(KPERF_MALLOC) && !defined(KPERF_REALLOC) && !defined(KPERF_FREE)
-#include <stdlib.h>
-#define KPERF_MALLOC(sz) malloc(sz)
-#define KPERF_REALLOC(p, sz) realloc(p, sz)
-#define KPERF_FREE(p) free(p)
-#else
-#error "kperf: define all of KPERF_MALLOC, KPERF_REALLOC and KPERF_FREE, or none of them"
-#endif
-#ifndef KPERF_ASSERT
-#include <assert.h>
-#define KPERF_ASSERT(x) assert(x)
-#endif
-
 /* A system header was included before kperf.h without _GNU_SOURCE, so glibc has fixed its
  * feature set already. Under -std=gnu* that set is POSIX 2008 plus the BSD/SVID extensions,
- * and the few GNU functions the implementation uses are declared below. Under strict ISO C
+ * which is all the implementation needs. Under strict ISO C
  * (-std=c99, -std=c11) POSIX itself is off: the feature set is evaluated again with
  * _GNU_SOURCE, which works as long as only ISO C headers came first (their POSIX parts are
  * declared below); after a POSIX header (<unistd.h>, <fcntl.h>, ...) it cannot. */
@@ -2114,9 +2341,34 @@ KPERF_API void kperf_task_close(kperf_task *t);
 #include <features.h>
 #define KPERF__LATE_POSIX 1
 #endif
-#if defined(__GLIBC__) && !defined(__cplusplus) && !defined(__USE_GNU)
-#define KPERF__LATE_GNU 1
+
+/* Sections compiled out (KPERF_NO_*) take the sections that need them along. */
+#if defined(KPERF_NO_SAMPLING) || defined(KPERF_NO_TRACEPOINT)
+#ifndef KPERF_NO_SYSCALLS
+#define KPERF_NO_SYSCALLS
 #endif
+#endif
+#if defined(KPERF_NO_SAMPLING) || defined(KPERF_NO_SYSCALLS)
+#ifndef KPERF_NO_TASK
+#define KPERF_NO_TASK
+#endif
+#endif
+
+#if defined(KPERF_MALLOC) && defined(KPERF_REALLOC) && defined(KPERF_FREE)
+// all three hooks given
+#elif !defined(KPERF_MALLOC) && !defined(KPERF_REALLOC) && !defined(KPERF_FREE)
+#include <stdlib.h>
+#define KPERF_MALLOC(sz) malloc(sz)
+#define KPERF_REALLOC(p, sz) realloc(p, sz)
+#define KPERF_FREE(p) free(p)
+#else
+#error "kperf: define all of KPERF_MALLOC, KPERF_REALLOC and KPERF_FREE, or none of them"
+#endif
+#ifndef KPERF_ASSERT
+#include <assert.h>
+#define KPERF_ASSERT(x) assert(x)
+#endif
+
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -2151,6 +2403,7 @@ char *strtok_r(char *s, const char *delim, char **save);
 char *strdup(const char *s);
 char *strndup(const char *s, size_t n);
 int fileno(FILE *f);
+char *realpath(const char *path, char *resolved);
 int clock_gettime(clockid_t clk, struct timespec *ts);
 int nanosleep(const struct timespec *req, struct timespec *rem);
 #ifndef CLOCK_REALTIME
@@ -2162,10 +2415,6 @@ int nanosleep(const struct timespec *req, struct timespec *rem);
 #define CLOCK_BOOTTIME 7
 #define CLOCK_TAI 11
 #endif
-#endif
-#ifdef KPERF__LATE_GNU
-/* GNU extensions the implementation uses, for -std=gnu* files that included a system
- * header before kperf.h without _GNU_SOURCE. */
 #endif
 
 /* Private helpers are static and may go unused in a given configuration. */
@@ -2187,20 +2436,80 @@ extern "C" {
 
 KPERF_API const char *kperf_version_string(void) { return "0.1.0"; }
 
-// >>util (declarations used by every section) --------------------------------------------
+// >>util (helpers with no dependencies, used by every section) ------------------------
+KPERF__PRIV void *kperf__calloc(size_t n, size_t size) {
+    if (size && n > SIZE_MAX / size) return NULL;
+    size_t bytes = n * size;
+    void *p = KPERF_MALLOC(bytes ? bytes : 1);
+    if (p) memset(p, 0, bytes);
+    return p;
+}
 
-/* Records an error for the calling thread and returns it negated. @p err is a positive
- * errno or KPERF_E* code. The message is formatted like printf. */
-KPERF__PRIV int kperf__fail(int err, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-KPERF__PRIV void *kperf__calloc(size_t n, size_t size);
-KPERF__PRIV char *kperf__strdup(const char *s);
-KPERF__PRIV int kperf__read_file(const char *path, char *buf, size_t size);
+KPERF__PRIV char *kperf__strdup(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *p = (char *)KPERF_MALLOC(n);
+    if (p) memcpy(p, s, n);
+    return p;
+}
+
+/* Reads a small file into buf (NUL-terminated, trailing newline stripped). Returns the
+ * length, or a negative errno. */
+KPERF__PRIV int kperf__read_file(const char *path, char *buf, size_t size) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    ssize_t n = read(fd, buf, size - 1);
+    int e = errno;
+    close(fd);
+    if (n < 0) return -e;
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' ')) n--;
+    buf[n] = 0;
+    return (int)n;
+}
+
 KPERF__PRIV long kperf__sys_perf_event_open(struct perf_event_attr *attr, pid_t pid, int cpu,
-                                       int group_fd, unsigned long flags);
+                                       int group_fd, unsigned long flags) {
+    return syscall(SYS_perf_event_open, attr, pid, cpu, group_fd, flags);
+}
+
+/* qsort/bsearch comparator of two `char *` elements. */
+KPERF__PRIV int kperf__strptr_cmp(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Frees an array of n strings and the array. */
+KPERF__PRIV void kperf__names_free(char **v, size_t n) {
+    for (size_t i = 0; v && i < n; i++) KPERF_FREE(v[i]);
+    KPERF_FREE(v);
+}
+
+/* 64-bit FNV-1a of a string. */
+KPERF__PRIV uint64_t kperf__fnv1a(const char *s) {
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+/* perf's cycles-to-nanoseconds scaling of the mmap page (time_mult, time_shift, and the
+ * cap_user_time_short wrap of @p cyc against @p base/@p mask); the caller adds time_offset
+ * or time_zero. Used by the region fast path and by SPE timestamps. */
+KPERF__PRIV uint64_t kperf__perf_time_scale(uint64_t cyc, uint32_t mult, uint16_t shift,
+                                            bool is_short, uint64_t base, uint64_t mask) {
+    if (is_short) cyc = base + ((cyc - base) & mask);
+    shift &= 63;
+    uint64_t quot = cyc >> shift, rem = cyc & (((uint64_t)1 << shift) - 1);
+    return quot * mult + ((rem * mult) >> shift);
+}
+
+/* Set bits of a 64-bit mask (register masks of samples). */
+KPERF__PRIV int kperf__popcount64(uint64_t v) { return __builtin_popcountll(v); }
+
+/* Monotonic nanoseconds (CLOCK_MONOTONIC). */
+KPERF__PRIV uint64_t kperf__now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 
 // >>errors ------------------------------------------------------------------------------
 
@@ -2372,6 +2681,68 @@ KPERF__PRIV FILE *kperf__fopen_out(const char *path) {
     return f;
 }
 
+/* Reads a whole (small, < 1 MiB) file into a new NUL-terminated buffer. tracefs files
+ * report size 0, so read until EOF. */
+KPERF__PRIV int kperf__slurp(const char *path, char **out, size_t *len) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    size_t cap = 4096, n = 0;
+    char *buf = (char *)KPERF_MALLOC(cap);
+    while (buf) {
+        if (n + 1 >= cap) {
+            if (cap >= (1u << 20)) break;
+            char *nb = (char *)KPERF_REALLOC(buf, cap * 2);
+            if (!nb) { KPERF_FREE(buf); buf = NULL; break; }
+            buf = nb, cap *= 2;
+        }
+        ssize_t r = read(fd, buf + n, cap - 1 - n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) { int e = errno; close(fd); KPERF_FREE(buf); return -e; }
+        if (r == 0) break;
+        n += (size_t)r;
+    }
+    close(fd);
+    if (!buf) return -ENOMEM;
+    buf[n] = 0;
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+/* Reads the entry names of a directory (skipping dot entries; with @p dirs_only also plain
+ * files) into a sorted array that kperf__names_free() releases. */
+KPERF__PRIV int kperf__dir_names(const char *path, char ***out, size_t *n, bool dirs_only) {
+    *out = NULL;
+    *n = 0;
+    DIR *d = opendir(path);
+    if (!d) return -errno;
+    char **v = NULL;
+    size_t nv = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        if (dirs_only && e->d_type != DT_DIR && e->d_type != DT_UNKNOWN) continue;
+        if (nv == cap) {
+            size_t nc = cap ? cap * 2 : 32;
+            char **nvp = (char **)KPERF_REALLOC(v, nc * sizeof *v);
+            if (!nvp) break;
+            v = nvp;
+            cap = nc;
+        }
+        if (!(v[nv] = kperf__strdup(e->d_name))) break;
+        nv++;
+    }
+    closedir(d);
+    if (e) { /* allocation failed mid-way */
+        kperf__names_free(v, nv);
+        return -ENOMEM;
+    }
+    if (nv > 1) qsort(v, nv, sizeof *v, kperf__strptr_cmp);
+    *out = v;
+    *n = nv;
+    return 0;
+}
+
 // >>pmu ---------------------------------------------------------------------------------
 
 #define KPERF__MAX_CPU 65536
@@ -2512,9 +2883,6 @@ KPERF__PRIV int kperf__format_parse(const char *text, kperf_pmu_format *f) {
     return 0;
 }
 
-static int kperf__strptr_cmp(const void *a, const void *b) {
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
 static int kperf__format_cmp(const void *a, const void *b) {
     return strcmp(((const kperf_pmu_format *)a)->name, ((const kperf_pmu_format *)b)->name);
 }
@@ -2525,43 +2893,7 @@ static int kperf__pmu_cmp(const void *a, const void *b) {
     return strcmp(((const kperf_pmu *)a)->name, ((const kperf_pmu *)b)->name);
 }
 
-/* Reads every entry name of a directory (skipping dot files) into a sorted array. */
-KPERF__PRIV int kperf__dir_names(const char *path, char ***out, size_t *n) {
-    *out = NULL;
-    *n = 0;
-    DIR *d = opendir(path);
-    if (!d) return -errno;
-    char **v = NULL;
-    size_t nv = 0, cap = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.') continue;
-        if (nv == cap) {
-            size_t nc = cap ? cap * 2 : 32;
-            char **nvp = (char **)KPERF_REALLOC(v, nc * sizeof *v);
-            if (!nvp) break;
-            v = nvp;
-            cap = nc;
-        }
-        if (!(v[nv] = kperf__strdup(e->d_name))) break;
-        nv++;
-    }
-    closedir(d);
-    if (e) { /* allocation failed mid-way */
-        for (size_t i = 0; i < nv; i++) KPERF_FREE(v[i]);
-        KPERF_FREE(v);
-        return -ENOMEM;
-    }
-    if (nv > 1) qsort(v, nv, sizeof *v, kperf__strptr_cmp);
-    *out = v;
-    *n = nv;
-    return 0;
-}
 
-KPERF__PRIV void kperf__names_free(char **v, size_t n) {
-    for (size_t i = 0; v && i < n; i++) KPERF_FREE(v[i]);
-    KPERF_FREE(v);
-}
 
 /* Copies with truncation; always NUL-terminates. */
 KPERF__PRIV void kperf__strlcpy(char *dst, const char *src, size_t size) {
@@ -2580,7 +2912,7 @@ KPERF__PRIV int kperf__pmu_read_formats(kperf_pmu *pmu, const char *dir) {
     char path[PATH_MAX], buf[256];
     char **names;
     size_t n;
-    if (kperf__dir_names(kperf__path(path, sizeof path, "%s/format", dir), &names, &n) < 0)
+    if (kperf__dir_names(kperf__path(path, sizeof path, "%s/format", dir), &names, &n, false) < 0)
         return 0; /* no format directory: software, tracepoint, ... */
     pmu->formats = (kperf_pmu_format *)kperf__calloc(n, sizeof *pmu->formats);
     if (!pmu->formats) return kperf__names_free(names, n), -ENOMEM;
@@ -2603,7 +2935,7 @@ KPERF__PRIV int kperf__pmu_read_aliases(kperf_pmu *pmu, const char *dir) {
     char path[PATH_MAX], buf[4096];
     char **names;
     size_t n;
-    if (kperf__dir_names(kperf__path(path, sizeof path, "%s/events", dir), &names, &n) < 0)
+    if (kperf__dir_names(kperf__path(path, sizeof path, "%s/events", dir), &names, &n, false) < 0)
         return 0;
     pmu->aliases = (kperf_pmu_alias *)kperf__calloc(n, sizeof *pmu->aliases);
     if (!pmu->aliases) return kperf__names_free(names, n), -ENOMEM;
@@ -2711,7 +3043,7 @@ KPERF_API int kperf_pmus_open(kperf_pmus **out, const char *root) {
     *out = NULL;
     root = kperf__sysfs_root(root);
     kperf__path(devdir, sizeof devdir, "%s/sys/bus/event_source/devices", kperf__rp(root));
-    if ((rc = kperf__dir_names(devdir, &names, &n)) < 0)
+    if ((rc = kperf__dir_names(devdir, &names, &n, false)) < 0)
         return kperf__fail(-rc, "cannot read the PMU list %s: %s (is sysfs mounted? is the root "
                                 "'%s' right?)", devdir, strerror(-rc), root);
     kperf_pmus *p = (kperf_pmus *)kperf__calloc(1, sizeof *p);
@@ -2883,7 +3215,7 @@ KPERF__PRIV int kperf__topology_nodes(kperf_topology *t) {
     char **names;
     size_t n;
     if (kperf__dir_names(kperf__path(path, sizeof path, "%s/sys/devices/system/node", t->root),
-                         &names, &n) < 0)
+                         &names, &n, false) < 0)
         return 0; /* no NUMA: every CPU on node 0 (filled by the caller) */
     t->node_ids = (int *)kperf__calloc(n, sizeof(int));
     t->node_cpus = (int **)kperf__calloc(n, sizeof(int *));
@@ -3088,1524 +3420,8 @@ KPERF_API int kperf_topology_freq(const kperf_topology *t, int cpu, uint64_t *kh
 }
 // <<topology
 
-// >>events ------------------------------------------------------------------------------
-
-#include <fnmatch.h> /* tracepoint globs; plain C, safe inside extern "C" */
-
-/* A generic event name: hardware (type 0) or software (type 1). The first name of each
- * (type, config) pair is the primary one; the others are synonyms. */
-typedef struct kperf__generic {
-    const char *name;
-    uint32_t type;
-    uint64_t config;
-} kperf__generic;
-
-static const kperf__generic kperf__generics[] = {
-    {"cycles", PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES},
-    {"cpu-cycles", PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES},
-    {"instructions", PERF_TYPE_HARDWARE, PERF_COUNT_HW_INSTRUCTIONS},
-    {"cache-references", PERF_TYPE_HARDWARE, PERF_COUNT_HW_CACHE_REFERENCES},
-    {"cache-misses", PERF_TYPE_HARDWARE, PERF_COUNT_HW_CACHE_MISSES},
-    {"branches", PERF_TYPE_HARDWARE, PERF_COUNT_HW_BRANCH_INSTRUCTIONS},
-    {"branch-instructions", PERF_TYPE_HARDWARE, PERF_COUNT_HW_BRANCH_INSTRUCTIONS},
-    {"branch-misses", PERF_TYPE_HARDWARE, PERF_COUNT_HW_BRANCH_MISSES},
-    {"bus-cycles", PERF_TYPE_HARDWARE, PERF_COUNT_HW_BUS_CYCLES},
-    {"stalled-cycles-frontend", PERF_TYPE_HARDWARE, PERF_COUNT_HW_STALLED_CYCLES_FRONTEND},
-    {"idle-cycles-frontend", PERF_TYPE_HARDWARE, PERF_COUNT_HW_STALLED_CYCLES_FRONTEND},
-    {"stalled-cycles-backend", PERF_TYPE_HARDWARE, PERF_COUNT_HW_STALLED_CYCLES_BACKEND},
-    {"idle-cycles-backend", PERF_TYPE_HARDWARE, PERF_COUNT_HW_STALLED_CYCLES_BACKEND},
-    {"ref-cycles", PERF_TYPE_HARDWARE, PERF_COUNT_HW_REF_CPU_CYCLES},
-    {"cpu-clock", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_CLOCK},
-    {"task-clock", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_TASK_CLOCK},
-    {"page-faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS},
-    {"faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS},
-    {"context-switches", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CONTEXT_SWITCHES},
-    {"cs", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CONTEXT_SWITCHES},
-    {"cpu-migrations", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_MIGRATIONS},
-    {"migrations", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_MIGRATIONS},
-    {"minor-faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS_MIN},
-    {"major-faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS_MAJ},
-    {"alignment-faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_ALIGNMENT_FAULTS},
-    {"emulation-faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_EMULATION_FAULTS},
-    {"dummy", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_DUMMY},
-    {"bpf-output", PERF_TYPE_SOFTWARE, 10},
-    {"cgroup-switches", PERF_TYPE_SOFTWARE, 11},
-};
-#define KPERF__NGENERIC (sizeof kperf__generics / sizeof kperf__generics[0])
-
-/* Cache event words (perf's legacy cache names): the first word of each row is the one
- * listed; the others are accepted synonyms. */
-static const char *const kperf__cache_names[7][5] = {
-    {"L1-dcache", "l1-d", "l1d", "L1-data", NULL},
-    {"L1-icache", "l1-i", "l1i", "L1-instruction", NULL},
-    {"LLC", "L2", NULL},
-    {"dTLB", "d-tlb", "Data-TLB", NULL},
-    {"iTLB", "i-tlb", "Instruction-TLB", NULL},
-    {"branch", "branches", "bpu", "btb", "bpc"},
-    {"node", NULL},
-};
-static const char *const kperf__cache_ops[3][5] = {
-    {"load", "loads", "read", NULL},
-    {"store", "stores", "write", NULL},
-    {"prefetch", "prefetches", "speculative-read", "speculative-load", NULL},
-};
-static const char *const kperf__cache_results[2][5] = {
-    {"refs", "Reference", "ops", "access", NULL},
-    {"misses", "miss", NULL},
-};
-/* Which ops each cache supports (bit per op), as perf lists them. */
-static const uint8_t kperf__cache_valid_ops[7] = {7, 5, 7, 7, 1, 1, 7};
-
-KPERF__PRIV bool kperf__ncaseeq(const char *a, const char *b, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        if (tolower((unsigned char)a[i]) != tolower((unsigned char)b[i])) return false;
-    return true;
-}
-
-/* Matches one of @p words (case-insensitively) at the start of @p s, followed by '-' or
- * the end; the longest match wins. Returns its length, 0 when none. */
-KPERF__PRIV size_t kperf__word_match(const char *s, const char *const *words, int nwords) {
-    size_t best = 0;
-    for (int i = 0; i < nwords && words[i]; i++) {
-        size_t n = strlen(words[i]);
-        if (n > best && kperf__ncaseeq(s, words[i], n) && (s[n] == 0 || s[n] == '-')) best = n;
-    }
-    return best;
-}
-
-/* Decodes a cache name such as "L1-dcache-load-misses" into a PERF_TYPE_HW_CACHE config.
- * Returns false when @p name is not one. */
-KPERF__PRIV bool kperf__cache_decode(const char *name, uint64_t *config) {
-    int cache = -1, op = -1, res = -1;
-    size_t n = 0;
-    for (int i = 0; i < 7 && cache < 0; i++)
-        if ((n = kperf__word_match(name, kperf__cache_names[i], 5))) cache = i;
-    if (cache < 0) return false;
-    const char *p = name + n;
-    while (*p == '-') {
-        p++;
-        size_t m = 0;
-        int found = 0;
-        for (int i = 0; i < 3 && !found && op < 0; i++)
-            if ((m = kperf__word_match(p, kperf__cache_ops[i], 5))) op = i, found = 1;
-        for (int i = 0; i < 2 && !found && res < 0; i++)
-            if ((m = kperf__word_match(p, kperf__cache_results[i], 5))) res = i, found = 1;
-        if (!found) return false;
-        p += m;
-    }
-    if (*p) return false;
-    if (op < 0) op = 0;
-    if (res < 0) res = 0;
-    *config = (uint64_t)cache | ((uint64_t)op << 8) | ((uint64_t)res << 16);
-    return true;
-}
-
-/* The listed cache names: "<cache>-<ops>" and "<cache>-<op>-misses" for valid ops. Calls
- * @p fn with each; returns fn's first negative value or 0. */
-KPERF__PRIV int kperf__cache_foreach(int (*fn)(const char *name, void *u), void *u) {
-    char buf[64];
-    for (int c = 0; c < 7; c++)
-        for (int o = 0; o < 3; o++) {
-            if (!(kperf__cache_valid_ops[c] & (1 << o))) continue;
-            for (int r = 0; r < 2; r++) {
-                if (r == 0)
-                    snprintf(buf, sizeof buf, "%s-%s", kperf__cache_names[c][0],
-                             kperf__cache_ops[o][1]);
-                else
-                    snprintf(buf, sizeof buf, "%s-%s-%s", kperf__cache_names[c][0],
-                             kperf__cache_ops[o][0], kperf__cache_results[1][0]);
-                int rc = fn(buf, u);
-                if (rc < 0) return rc;
-            }
-        }
-    return 0;
-}
-
-/* Levenshtein distance of two short names, case-insensitive; long names are "far". */
-KPERF__PRIV int kperf__edit_distance(const char *a, const char *b) {
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 63 || lb > 63) return 1000;
-    int row[64];
-    for (size_t j = 0; j <= lb; j++) row[j] = (int)j;
-    for (size_t i = 1; i <= la; i++) {
-        int diag = row[0];
-        row[0] = (int)i;
-        for (size_t j = 1; j <= lb; j++) {
-            int up = row[j];
-            int cost = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
-            int v = diag + cost;
-            if (row[j] + 1 < v) v = row[j] + 1;
-            if (row[j - 1] + 1 < v) v = row[j - 1] + 1;
-            row[j] = v;
-            diag = up;
-        }
-    }
-    return row[lb];
-}
-
-/* Collects "did you mean" candidates: the best few names by edit distance. */
-typedef struct kperf__suggest {
-    const char *want;
-    int limit;                  /* largest distance worth suggesting */
-    char names[6][96];
-    int dist[6];
-    int n;
-} kperf__suggest;
-
-KPERF__PRIV void kperf__suggest_init(kperf__suggest *s, const char *want) {
-    memset(s, 0, sizeof *s);
-    s->want = want;
-    size_t len = strlen(want);
-    s->limit = len < 6 ? 2 : (int)(len / 3);
-}
-
-KPERF__PRIV int kperf__suggest_add(const char *name, void *u) {
-    kperf__suggest *s = (kperf__suggest *)u;
-    int d = kperf__edit_distance(s->want, name);
-    if (d > s->limit || strlen(name) >= sizeof s->names[0]) return 0;
-    for (int i = 0; i < s->n; i++)
-        if (!strcmp(s->names[i], name)) return 0;
-    int at = s->n;
-    while (at > 0 && s->dist[at - 1] > d) at--;
-    if (at >= 6) return 0;
-    int last = s->n < 6 ? s->n : 5;
-    for (int i = last; i > at; i--) {
-        s->dist[i] = s->dist[i - 1];
-        memcpy(s->names[i], s->names[i - 1], sizeof s->names[0]);
-    }
-    s->dist[at] = d;
-    strcpy(s->names[at], name);
-    if (s->n < 6) s->n++;
-    return 0;
-}
-
-/* Writes "; did you mean a, b?" (or "") into buf. Generic names bring their synonyms:
- * "cyclez" suggests "cycles, cpu-cycles". */
-KPERF__PRIV void kperf__suggest_text(const kperf__suggest *s, char *buf, size_t size) {
-    size_t len = 0;
-    int shown = 0;
-    const char *seen[12];
-    int nseen = 0;
-    buf[0] = 0;
-    for (int i = 0; i < s->n && shown < 3; i++) {
-        const char *group[8];
-        int ng = 0;
-        group[ng++] = s->names[i];
-        for (size_t g = 0; g < KPERF__NGENERIC; g++)
-            if (!strcmp(kperf__generics[g].name, s->names[i]))
-                for (size_t h = 0; h < KPERF__NGENERIC && ng < 8; h++)
-                    if (h != g && kperf__generics[h].type == kperf__generics[g].type &&
-                        kperf__generics[h].config == kperf__generics[g].config)
-                        group[ng++] = kperf__generics[h].name;
-        for (int k = 0; k < ng && nseen < 12; k++) {
-            bool dup = false;
-            for (int m = 0; m < nseen; m++) dup |= !strcmp(seen[m], group[k]);
-            if (dup) continue;
-            seen[nseen++] = group[k];
-            int w = snprintf(buf + len, size - len, "%s%s", len ? ", " : "; did you mean ",
-                             group[k]);
-            if (w < 0 || (size_t)w >= size - len) {
-                buf[len] = 0;
-                return;
-            }
-            len += (size_t)w;
-        }
-        shown++;
-    }
-    if (len && len + 1 < size) strcpy(buf + len, "?");
-}
-
-/* The tracefs "events" directory under @p root, or NULL. */
-KPERF__PRIV const char *kperf__tracefs_events_err(const char *root, char *buf, size_t size,
-                                                  int *err) {
-    static const char *const dirs[] = {"sys/kernel/tracing/events",
-                                       "sys/kernel/debug/tracing/events"};
-    const char *r = kperf__rp(root);
-    *err = ENOENT;
-    for (int i = 0; i < 2; i++) {
-        struct stat st;
-        kperf__path(buf, size, "%s/%s", r, dirs[i]);
-        if (stat(buf, &st) == 0 && S_ISDIR(st.st_mode)) return buf;
-        if (errno == EACCES || errno == EPERM) *err = errno; /* there, but not for us */
-    }
-    return NULL;
-}
-
-KPERF__PRIV const char *kperf__tracefs_events(const char *root, char *buf, size_t size) {
-    int err;
-    return kperf__tracefs_events_err(root, buf, size, &err);
-}
-
-/* ---- the parser ---------------------------------------------------------------------- */
-
-typedef struct kperf__vars {    /* the events one spec item becomes (one per PMU) */
-    kperf_event *v;
-    size_t n;
-    bool splice;                /* a tracepoint glob: inside braces, all join one group */
-} kperf__vars;
-
-typedef struct kperf__parser {
-    const char *s;              /* the whole spec */
-    size_t pos;
-    const kperf_pmus *pmus;
-    kperf_evlist *out;
-    size_t cap;
-} kperf__parser;
-
-KPERF__PRIV bool kperf__isname(char c) {
-    return isalnum((unsigned char)c) || c == '_' || c == '-' || c == '.';
-}
-
-KPERF__PRIV void kperf__skip_ws(kperf__parser *P) {
-    while (isspace((unsigned char)P->s[P->pos])) P->pos++;
-}
-
-/* A parse error at byte @p at: message with the position and a caret line. */
-KPERF__PRIV int kperf__parse_error(kperf__parser *P, size_t at, const char *what) {
-    size_t len = strlen(P->s);
-    if (at > len) at = len;
-    if (len > 200)
-        return kperf__fail(KPERF_EPARSE, "%.200s...: %s at position %zu", P->s, what, at);
-    return kperf__fail(KPERF_EPARSE, "%s: %s at position %zu\n%s\n%*s^", P->s, what, at, P->s,
-                       (int)at, "");
-}
-
-KPERF__PRIV void kperf__event_clear(kperf_event *e) {
-    KPERF_FREE(e->spec);
-    KPERF_FREE(e->name);
-    KPERF_FREE(e->pmu);
-    KPERF_FREE(e->filter);
-    KPERF_FREE((void *)e->cpus);
-    memset(e, 0, sizeof *e);
-}
-
-KPERF__PRIV void kperf__vars_free(kperf__vars *v) {
-    for (size_t i = 0; i < v->n; i++) kperf__event_clear(&v->v[i]);
-    KPERF_FREE(v->v);
-    v->v = NULL;
-    v->n = 0;
-}
-
-/* Appends a zeroed event to @p v; NULL on ENOMEM. */
-KPERF__PRIV kperf_event *kperf__vars_push(kperf__vars *v) {
-    kperf_event *nv = (kperf_event *)KPERF_REALLOC(v->v, (v->n + 1) * sizeof *nv);
-    if (!nv) return NULL;
-    v->v = nv;
-    kperf_event *e = &nv[v->n++];
-    memset(e, 0, sizeof *e);
-    e->scale = 1.0;
-    return e;
-}
-
-KPERF__PRIV char *kperf__strndup(const char *s, size_t n) {
-    char *p = (char *)KPERF_MALLOC(n + 1);
-    if (p) {
-        memcpy(p, s, n);
-        p[n] = 0;
-    }
-    return p;
-}
-
-KPERF__PRIV int kperf__event_copy(kperf_event *dst, const kperf_event *src) {
-    *dst = *src;
-    dst->spec = src->spec ? kperf__strdup(src->spec) : NULL;
-    dst->name = src->name ? kperf__strdup(src->name) : NULL;
-    dst->pmu = src->pmu ? kperf__strdup(src->pmu) : NULL;
-    dst->filter = src->filter ? kperf__strdup(src->filter) : NULL;
-    dst->cpus = NULL;
-    if (src->ncpus) {
-        int *c = (int *)kperf__calloc(src->ncpus, sizeof(int));
-        if (c) memcpy(c, src->cpus, src->ncpus * sizeof(int));
-        dst->cpus = c;
-    }
-    if ((src->spec && !dst->spec) || (src->name && !dst->name) || (src->pmu && !dst->pmu) ||
-        (src->filter && !dst->filter) || (src->ncpus && !dst->cpus)) {
-        kperf__event_clear(dst);
-        return -ENOMEM;
-    }
-    return 0;
-}
-
-/* Restricts @p e to the CPUs of @p pmu when the PMU requires it (uncore cpumask, hybrid
- * core PMU). */
-KPERF__PRIV int kperf__event_set_pmu(kperf__parser *P, kperf_event *e, const kperf_pmu *pmu) {
-    KPERF_FREE(e->pmu);
-    if (!(e->pmu = kperf__strdup(pmu->name))) return -ENOMEM;
-    bool need = pmu->is_uncore || (pmu->is_core && kperf_pmus_hybrid(P->pmus));
-    if (need && pmu->ncpus) {
-        int *c = (int *)kperf__calloc(pmu->ncpus, sizeof(int));
-        if (!c) return -ENOMEM;
-        memcpy(c, pmu->cpus, pmu->ncpus * sizeof(int));
-        KPERF_FREE((void *)e->cpus);
-        e->cpus = c;
-        e->ncpus = pmu->ncpus;
-    }
-    return 0;
-}
-
-/* Parses "0x1f" or "31" (whole string). */
-KPERF__PRIV bool kperf__parse_u64(const char *s, size_t n, uint64_t *v) {
-    char buf[32];
-    if (!n || n >= sizeof buf) return false;
-    memcpy(buf, s, n);
-    buf[n] = 0;
-    int base = (buf[0] == '0' && (buf[1] == 'x' || buf[1] == 'X')) ? 16 : 10;
-    if (base == 16 && !buf[2]) return false;
-    for (size_t i = base == 16 ? 2 : 0; i < n; i++)
-        if (!(base == 16 ? isxdigit((unsigned char)buf[i]) : isdigit((unsigned char)buf[i])))
-            return false;
-    errno = 0;
-    *v = strtoull(buf, NULL, base);
-    return errno == 0;
-}
-
-/* The core PMUs of the registry, for hybrid expansion. */
-KPERF__PRIV size_t kperf__core_pmus(const kperf_pmus *pmus, const kperf_pmu **out, size_t max) {
-    size_t n = 0;
-    for (size_t i = 0; pmus && i < pmus->n && n < max; i++)
-        if (pmus->pmus[i].is_core) out[n++] = &pmus->pmus[i];
-    return n;
-}
-
-/* A generic hardware/cache event: one event, or one per core PMU on hybrid machines. */
-KPERF__PRIV int kperf__generic_vars(kperf__parser *P, kperf__vars *v, uint32_t type,
-                                    uint64_t config, const char *word, const kperf_pmu *only) {
-    const kperf_pmu *core[16];
-    size_t nc = kperf__core_pmus(P->pmus, core, 16);
-    bool hybrid = nc > 1 && type != PERF_TYPE_SOFTWARE;
-    if (only) core[0] = only, nc = 1;
-    for (size_t i = 0; i < (hybrid ? nc : 1); i++) {
-        kperf_event *e = kperf__vars_push(v);
-        if (!e) return -ENOMEM;
-        e->type = type;
-        e->config[0] = config;
-        if (type == PERF_TYPE_SOFTWARE) {
-            if (!(e->pmu = kperf__strdup("software"))) return -ENOMEM;
-            continue;
-        }
-        if (hybrid) e->config[0] |= (uint64_t)core[i]->type << PERF_PMU_TYPE_SHIFT;
-        if (nc) {
-            if (kperf__event_set_pmu(P, e, core[i]) < 0) return -ENOMEM;
-        } else if (!(e->pmu = kperf__strdup("cpu"))) {
-            return -ENOMEM;
-        }
-        if (hybrid) {
-            char buf[256];
-            snprintf(buf, sizeof buf, "%s/%s/", core[i]->name, word);
-            if (!(e->name = kperf__strdup(buf))) return -ENOMEM;
-        }
-    }
-    return 0;
-}
-
-/* Looks @p word up as a generic, cache or raw name. */
-KPERF__PRIV bool kperf__generic_lookup(const char *word, uint32_t *type, uint64_t *config) {
-    for (size_t i = 0; i < KPERF__NGENERIC; i++)
-        if (!strcmp(word, kperf__generics[i].name)) {
-            *type = kperf__generics[i].type;
-            *config = kperf__generics[i].config;
-            return true;
-        }
-    if (kperf__cache_decode(word, config)) {
-        *type = PERF_TYPE_HW_CACHE;
-        return true;
-    }
-    return false;
-}
-
-/* Unknown event: -KPERF_ENOEVENT with suggestions from generic names, cache names and
- * aliases of every PMU. */
-KPERF__PRIV int kperf__unknown_event(kperf__parser *P, const char *word) {
-    kperf__suggest s;
-    char text[400];
-    kperf__suggest_init(&s, word);
-    for (size_t i = 0; i < KPERF__NGENERIC; i++) kperf__suggest_add(kperf__generics[i].name, &s);
-    kperf__cache_foreach(kperf__suggest_add, &s);
-    for (size_t i = 0; P->pmus && i < P->pmus->n; i++)
-        for (size_t j = 0; j < P->pmus->pmus[i].naliases; j++)
-            kperf__suggest_add(P->pmus->pmus[i].aliases[j].name, &s);
-    kperf__suggest_text(&s, text, sizeof text);
-    return kperf__fail(KPERF_ENOEVENT, "%s: unknown event%s%s", word, text,
-                       s.n ? "" : " (`kperf list` shows the events of this machine)");
-}
-
-KPERF__PRIV int kperf__parse_terms(kperf__parser *P, kperf_event *e, const kperf_pmu *pmu,
-                                   const char *terms, size_t len, size_t base, bool from_alias);
-
-/* Applies an alias's terms, scale and unit to @p e. */
-KPERF__PRIV int kperf__apply_alias(kperf__parser *P, kperf_event *e, const kperf_pmu *pmu,
-                                   const kperf_pmu_alias *a) {
-    int rc = kperf__parse_terms(P, e, pmu, a->terms, strlen(a->terms), 0, true);
-    if (rc < 0) return rc;
-    e->scale = a->scale;
-    memcpy(e->unit, a->unit, sizeof e->unit);
-    return 0;
-}
-
-/* perf's own terms: config/config1..3 set a whole word, period/freq a sampling rate.
- * Returns 1 when @p k was one of them. */
-KPERF__PRIV int kperf__term_keyword(kperf_event *e, const char *k, uint64_t num) {
-    if (!strncmp(k, "config", 6) && (!k[6] || (k[6] >= '1' && k[6] <= '3' && !k[7]))) {
-        e->config[k[6] ? k[6] - '0' : 0] = num;
-        return 1;
-    }
-    if (!strcmp(k, "period") || !strcmp(k, "freq")) {
-        e->period = num;
-        if (k[0] == 'f') e->flags |= KPERF_EV_FREQ;
-        else e->flags &= ~(uint32_t)KPERF_EV_FREQ;
-        return 1;
-    }
-    return 0;
-}
-
-/* A bare term that is not a format field: an alias of the PMU, or a generic hardware
- * name on a core PMU (`cpu_core/cycles/`); else -KPERF_ENOEVENT with suggestions. */
-KPERF__PRIV int kperf__term_bare(kperf__parser *P, kperf_event *e, const kperf_pmu *pmu,
-                                 const char *k) {
-    const kperf_pmu_alias *a = kperf_pmu_alias_find(pmu, k);
-    if (a) return kperf__apply_alias(P, e, pmu, a);
-    uint32_t type;
-    uint64_t config;
-    if (pmu->is_core && kperf__generic_lookup(k, &type, &config) && type != PERF_TYPE_SOFTWARE) {
-        e->type = type;
-        e->config[0] = config;
-        if (kperf_pmus_hybrid(P->pmus)) e->config[0] |= (uint64_t)pmu->type << PERF_PMU_TYPE_SHIFT;
-        return 0;
-    }
-    kperf__suggest s;
-    char text[400];
-    kperf__suggest_init(&s, k);
-    for (size_t i = 0; i < pmu->naliases; i++) kperf__suggest_add(pmu->aliases[i].name, &s);
-    for (size_t i = 0; i < pmu->nformats; i++) kperf__suggest_add(pmu->formats[i].name, &s);
-    kperf__suggest_text(&s, text, sizeof text);
-    return kperf__fail(KPERF_ENOEVENT, "%s/%s/: PMU %s has no event or format field '%s'%s",
-                       pmu->name, k, pmu->name, k, text);
-}
-
-/* `key=value` where key is neither a keyword nor a format field of the PMU. */
-KPERF__PRIV int kperf__term_unknown(kperf__parser *P, const kperf_pmu *pmu, const char *k,
-                                    size_t at) {
-    static const char *const perf_keywords[] = {
-        "time", "call-graph", "stack-size", "max-stack", "nr", "inherit", "no-inherit",
-        "overwrite", "no-overwrite", "driver-config", "percore", "aux-output",
-        "aux-sample-size", "metric-id", "branch_type"};
-    char msg[512], list[200] = "";
-    for (size_t i = 0; i < sizeof perf_keywords / sizeof perf_keywords[0]; i++)
-        if (!strcmp(k, perf_keywords[i])) {
-            snprintf(msg, sizeof msg,
-                     "perf term '%s' is not supported by kperf (supported: config, config1, "
-                     "config2, config3, name, period, freq and the PMU's format fields)", k);
-            return kperf__parse_error(P, at, msg);
-        }
-    size_t ll = 0;
-    for (size_t i = 0; i < pmu->nformats && ll + 40 < sizeof list; i++)
-        ll += (size_t)snprintf(list + ll, sizeof list - ll, "%s%s", i ? ", " : "",
-                               pmu->formats[i].name);
-    snprintf(msg, sizeof msg, "'%s' is not a format field of %s (fields: %s)", k, pmu->name,
-             pmu->nformats ? list : "none");
-    return kperf__parse_error(P, at, msg);
-}
-
-/* One `key[=value]` term inside pmu/.../ (or of a sysfs alias) applied to @p e; @p at is
- * the key's offset in the spec, for messages. */
-KPERF__PRIV int kperf__apply_term(kperf__parser *P, kperf_event *e, const kperf_pmu *pmu,
-                                  const char *key, size_t klen, const char *val, size_t vlen,
-                                  bool has_val, size_t at, bool from_alias) {
-    char k[64], msg[512];
-    uint64_t num = 1;
-    if (klen >= sizeof k) return kperf__parse_error(P, at, "term name too long");
-    memcpy(k, key, klen);
-    k[klen] = 0;
-    if (has_val && !strcmp(k, "name")) {
-        KPERF_FREE(e->name);
-        return (e->name = kperf__strndup(val, vlen)) ? 0 : -ENOMEM;
-    }
-    if (has_val && !kperf__parse_u64(val, vlen, &num)) {
-        if (from_alias)
-            return kperf__fail(KPERF_EPARSE, "%s: sysfs alias has a bad value in '%.*s=%.*s'",
-                               pmu->name, (int)klen, key, (int)vlen, val);
-        snprintf(msg, sizeof msg, "bad value for '%s' (expected a decimal or 0x hex number)", k);
-        return kperf__parse_error(P, at + klen + 1, msg);
-    }
-    if (kperf__term_keyword(e, k, num)) return 0;
-    if (kperf_pmu_format_find(pmu, k)) {
-        int rc = kperf_pmu_encode(pmu, k, num, e->config);
-        if (rc < 0 && !from_alias) {
-            kperf__strlcpy(msg, kperf_errmsg(), sizeof msg);
-            return kperf__parse_error(P, has_val ? at + klen + 1 : at, msg);
-        }
-        return rc;
-    }
-    if (from_alias)
-        return kperf__fail(KPERF_EPARSE, "%s: a sysfs alias uses '%s', which is not a format "
-                                         "field of the PMU (the alias cannot be encoded)",
-                           pmu->name, k);
-    if (!has_val) return kperf__term_bare(P, e, pmu, k);
-    return kperf__term_unknown(P, pmu, k, at);
-}
-
-/* Parses "term=val,term,..." of length @p len; @p base is its offset in the spec. */
-KPERF__PRIV int kperf__parse_terms(kperf__parser *P, kperf_event *e, const kperf_pmu *pmu,
-                                   const char *terms, size_t len, size_t base, bool from_alias) {
-    size_t i = 0;
-    while (i < len) {
-        while (i < len && isspace((unsigned char)terms[i])) i++;
-        if (i == len) break;
-        size_t k0 = i;
-        while (i < len && kperf__isname(terms[i])) i++;
-        size_t klen = i - k0;
-        if (!klen) {
-            if (from_alias)
-                return kperf__fail(KPERF_EPARSE, "%s: malformed sysfs alias terms '%.*s'",
-                                   pmu->name, (int)len, terms);
-            return kperf__parse_error(P, base + i, "expected a term name");
-        }
-        const char *val = NULL;
-        size_t vlen = 0;
-        bool has_val = false;
-        while (i < len && isspace((unsigned char)terms[i])) i++;
-        if (i < len && terms[i] == '=') {
-            i++;
-            while (i < len && isspace((unsigned char)terms[i])) i++;
-            val = terms + i;
-            while (i < len && terms[i] != ',' && !isspace((unsigned char)terms[i])) i++;
-            vlen = (size_t)(terms + i - val);
-            has_val = true;
-            while (i < len && isspace((unsigned char)terms[i])) i++;
-        }
-        int rc = kperf__apply_term(P, e, pmu, terms + k0, klen, val, vlen, has_val, base + k0,
-                                   from_alias);
-        if (rc < 0) return rc;
-        if (i < len) {
-            if (terms[i] != ',') {
-                if (from_alias)
-                    return kperf__fail(KPERF_EPARSE, "%s: malformed sysfs alias terms '%.*s'",
-                                       pmu->name, (int)len, terms);
-                return kperf__parse_error(P, base + i, "expected ',' or '/'");
-            }
-            i++;
-        }
-    }
-    return 0;
-}
-
-/* PMUs named @p name: the exact one, else those named name_N / nameN (perf's wildcard). */
-KPERF__PRIV size_t kperf__pmus_match(const kperf_pmus *pmus, const char *name,
-                                     const kperf_pmu **out, size_t max) {
-    const kperf_pmu *p = kperf_pmus_find(pmus, name);
-    if (p) return out[0] = p, 1;
-    size_t n = 0, len = strlen(name);
-    for (size_t i = 0; pmus && i < pmus->n && n < max; i++) {
-        const char *nm = pmus->pmus[i].name;
-        if (strncmp(nm, name, len)) continue;
-        const char *r = nm + len;
-        if (*r == '_') r++;
-        if (!isdigit((unsigned char)*r)) continue;
-        while (isdigit((unsigned char)*r) || (*r == '_' && isdigit((unsigned char)r[1]))) r++;
-        if (!*r) out[n++] = &pmus->pmus[i];
-    }
-    return n;
-}
-
-KPERF__PRIV int kperf__unknown_pmu(kperf__parser *P, const char *name) {
-    char list[600];
-    size_t len = 0;
-    list[0] = 0;
-    for (size_t i = 0; P->pmus && i < P->pmus->n; i++) {
-        int w = snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "",
-                         P->pmus->pmus[i].name);
-        if (w < 0 || (size_t)w >= sizeof list - len - 5) {
-            strcpy(list + len, ", ...");
-            break;
-        }
-        len += (size_t)w;
-    }
-    return kperf__fail(KPERF_ENOPMU, "%s: no PMU named '%s' under %s/sys/bus/event_source/devices "
-                                     "(PMUs here: %s)",
-                       P->s, name, kperf__rp(kperf_pmus_root(P->pmus)),
-                       list);
-}
-
-/* Drops PMUs whose cpumask reads -1 (no online CPU) unless all are such; returns the
- * new count (0 when every PMU is offline, m[0] then names one). */
-KPERF__PRIV size_t kperf__drop_offline(const kperf_pmu **m, size_t n) {
-    size_t w = 0;
-    for (size_t i = 0; i < n; i++)
-        if (!m[i]->cpumask_invalid) m[w++] = m[i];
-    return w;
-}
-
-KPERF__PRIV int kperf__pmu_offline(const kperf_pmu *pmu) {
-    return kperf__fail(KPERF_ENOTSUP, "%s: the PMU has no online CPU (its cpumask reads -1); "
-                                      "bring a CPU of its socket/SCCL online",
-                       pmu->name);
-}
-
-/* `pmu/terms/`: P->pos is on the opening '/'. */
-KPERF__PRIV int kperf__parse_pmu_event(kperf__parser *P, kperf__vars *v, const char *name) {
-    size_t open = P->pos++, t0 = P->pos;
-    while (P->s[P->pos] && P->s[P->pos] != '/') P->pos++;
-    if (P->s[P->pos] != '/') return kperf__parse_error(P, P->pos, "expected '/' closing the terms");
-    size_t tlen = P->pos - t0;
-    P->pos++;
-    const kperf_pmu *m[256];
-    size_t nm = kperf__pmus_match(P->pmus, name, m, 256);
-    if (!nm) return kperf__unknown_pmu(P, name);
-    (void)open;
-    nm = kperf__drop_offline(m, nm);
-    if (!nm) return kperf__pmu_offline(m[0]);
-    for (size_t i = 0; i < nm; i++) {
-        kperf_event *e = kperf__vars_push(v);
-        if (!e) return -ENOMEM;
-        e->type = m[i]->type;
-        int rc = kperf__parse_terms(P, e, m[i], P->s + t0, tlen, t0, false);
-        if (rc < 0) return rc;
-        if (kperf__event_set_pmu(P, e, m[i]) < 0) return -ENOMEM;
-        if (!e->name) {
-            char buf[512];
-            snprintf(buf, sizeof buf, "%s/%.*s/", m[i]->name, (int)tlen, P->s + t0);
-            if (!(e->name = kperf__strdup(buf))) return -ENOMEM;
-        }
-    }
-    return 0;
-}
-
-/* The optional `/filter/` after a tracepoint (P->pos on the '/'); quotes may hold '/'. */
-KPERF__PRIV int kperf__parse_filter(kperf__parser *P, char **filter) {
-    *filter = NULL;
-    if (P->s[P->pos] != '/') return 0;
-    size_t f0 = ++P->pos;
-    bool quoted = false;
-    while (P->s[P->pos] && (quoted || P->s[P->pos] != '/')) {
-        if (P->s[P->pos] == '"') quoted = !quoted;
-        else if (P->s[P->pos] == '\\' && P->s[P->pos + 1]) P->pos++;
-        P->pos++;
-    }
-    if (P->s[P->pos] != '/')
-        return kperf__parse_error(P, P->pos, "expected '/' closing the tracepoint filter");
-    if (P->pos > f0 && !(*filter = kperf__strndup(P->s + f0, P->pos - f0))) return -ENOMEM;
-    P->pos++;
-    return 0;
-}
-
-/* Unknown tracepoint: suggestions from the same system, or from systems of similar name. */
-KPERF__PRIV int kperf__unknown_tracepoint(const char *ev, const char *sys, const char *name) {
-    char path[PATH_MAX], want[256], full[256], text[600];
-    char **systems = NULL, **names = NULL;
-    size_t nsys = 0, n = 0;
-    kperf__suggest s;
-    snprintf(want, sizeof want, "%s:%s", sys, name);
-    kperf__suggest_init(&s, want);
-    s.limit = s.limit < 3 ? 3 : s.limit;
-    kperf__dir_names(ev, &systems, &nsys);
-    for (size_t i = 0; i < nsys; i++) {
-        if (strcmp(systems[i], sys) && kperf__edit_distance(systems[i], sys) > 2) continue;
-        kperf__dir_names(kperf__path(path, sizeof path, "%s/%s", ev, systems[i]), &names, &n);
-        for (size_t j = 0; j < n; j++) {
-            snprintf(full, sizeof full, "%s:%s", systems[i], names[j]);
-            kperf__suggest_add(full, &s);
-        }
-        kperf__names_free(names, n);
-    }
-    kperf__names_free(systems, nsys);
-    kperf__suggest_text(&s, text, sizeof text);
-    return kperf__fail(KPERF_ENOEVENT, "%s: unknown tracepoint (no %s/%s/%s/id)%s", want, ev, sys,
-                       name, text);
-}
-
-/* Reads the id of one tracepoint: 0, -ENOENT (no such tracepoint) or -EACCES/-EPERM. */
-KPERF__PRIV int kperf__tracepoint_id(const char *ev, const char *sys, const char *name,
-                                     uint64_t *id) {
-    char path[PATH_MAX], buf[32];
-    kperf__path(path, sizeof path, "%s/%s/%s/id", ev, sys, name);
-    int rc = kperf__read_file(path, buf, sizeof buf);
-    if (rc == -EACCES || rc == -EPERM) return rc;
-    if (rc <= 0 || !kperf__parse_u64(buf, strlen(buf), id)) return -ENOENT;
-    return 0;
-}
-
-KPERF__PRIV int kperf__tracepoint_push(kperf__vars *v, const char *sys, const char *name,
-                                       uint64_t id, const char *filter) {
-    char nm[512];
-    kperf_event *e = kperf__vars_push(v);
-    if (!e) return -ENOMEM;
-    e->type = PERF_TYPE_TRACEPOINT;
-    e->config[0] = id;
-    snprintf(nm, sizeof nm, "%s:%s", sys, name);
-    if (filter && !(e->filter = kperf__strdup(filter))) return -ENOMEM;
-    if (!(e->name = kperf__strdup(nm))) return -ENOMEM;
-    return (e->pmu = kperf__strdup("tracepoint")) ? 0 : -ENOMEM;
-}
-
-/* `sys:name` with glob characters (* ? [) in either part: every match, sorted. */
-KPERF__PRIV int kperf__tracepoint_glob(kperf__vars *v, const char *ev, const char *sys,
-                                       const char *name, const char *filter) {
-    char path[PATH_MAX];
-    char **systems = NULL, **names = NULL;
-    size_t nsys = 0, n = 0;
-    int rc = 0;
-    kperf__dir_names(ev, &systems, &nsys);
-    for (size_t i = 0; i < nsys && rc >= 0; i++) {
-        if (fnmatch(sys, systems[i], 0) != 0) continue;
-        if (kperf__dir_names(kperf__path(path, sizeof path, "%s/%s", ev, systems[i]), &names,
-                             &n) < 0)
-            continue;
-        for (size_t j = 0; j < n && rc >= 0; j++) {
-            uint64_t id;
-            if (fnmatch(name, names[j], 0) != 0) continue;
-            if (kperf__tracepoint_id(ev, systems[i], names[j], &id) == 0)
-                rc = kperf__tracepoint_push(v, systems[i], names[j], id, filter);
-        }
-        kperf__names_free(names, n);
-    }
-    kperf__names_free(systems, nsys);
-    if (rc < 0) return rc;
-    if (!v->n) return kperf__fail(KPERF_ENOEVENT, "%s:%s: no tracepoint matches (under %s)", sys,
-                                  name, ev);
-    return 0;
-}
-
-/* `sys:name[/filter/]`: P->pos is just after the name. */
-KPERF__PRIV int kperf__parse_tracepoint(kperf__parser *P, kperf__vars *v, const char *sys,
-                                        const char *name) {
-    char dir[PATH_MAX];
-    char *filter = NULL;
-    uint64_t id;
-    int rc = kperf__parse_filter(P, &filter);
-    if (rc < 0) return rc;
-    const char *root = kperf__rp(kperf_pmus_root(P->pmus));
-    int terr;
-    const char *ev = kperf__tracefs_events_err(kperf_pmus_root(P->pmus), dir, sizeof dir, &terr);
-    if (!ev && terr != ENOENT)
-        rc = kperf__fail(terr, "%s:%s: permission denied reading tracefs (%s/sys/kernel/tracing): "
-                         "tracepoints need root, or a tracefs mount this user may read",
-                         sys, name, root);
-    else if (!ev)
-        rc = kperf__fail(KPERF_ENOTRACEFS,
-                         "%s:%s: tracefs is not mounted (looked in %s/sys/kernel/tracing and "
-                         "%s/sys/kernel/debug/tracing); mount it with `mount -t tracefs nodev "
-                         "/sys/kernel/tracing`",
-                         sys, name, root, root);
-    else if (strpbrk(sys, "*?[") || strpbrk(name, "*?["))
-        rc = kperf__tracepoint_glob(v, ev, sys, name, filter);
-    else if ((rc = kperf__tracepoint_id(ev, sys, name, &id)) == -EACCES || rc == -EPERM)
-        rc = kperf__fail(-rc, "%s:%s: cannot read %s/%s/%s/id: %s (tracefs needs root; run as "
-                              "root or make the tracefs mount readable)",
-                         sys, name, ev, sys, name, strerror(-rc));
-    else if (rc < 0)
-        rc = kperf__unknown_tracepoint(ev, sys, name);
-    else
-        rc = kperf__tracepoint_push(v, sys, name, id, filter);
-    KPERF_FREE(filter);
-    v->splice = true;
-    return rc;
-}
-
-/* `mem:ADDR[/LEN][:rwx]` hardware breakpoint (P->pos just after "mem:"). The default
- * access is rw with length 4, or x with the length of a pointer, as perf does. */
-KPERF__PRIV int kperf__parse_breakpoint(kperf__parser *P, kperf__vars *v) {
-    size_t a0 = P->pos;
-    while (isxdigit((unsigned char)P->s[P->pos]) || P->s[P->pos] == 'x' || P->s[P->pos] == 'X')
-        P->pos++;
-    uint64_t addr, len = 0;
-    if (!kperf__parse_u64(P->s + a0, P->pos - a0, &addr))
-        return kperf__parse_error(P, a0, "expected a breakpoint address (0x hex or decimal)");
-    if (P->s[P->pos] == '/') {
-        size_t l0 = ++P->pos;
-        while (isalnum((unsigned char)P->s[P->pos])) P->pos++;
-        if (!kperf__parse_u64(P->s + l0, P->pos - l0, &len) ||
-            (len != 1 && len != 2 && len != 4 && len != 8))
-            return kperf__parse_error(P, l0, "breakpoint length must be 1, 2, 4 or 8");
-    }
-    uint32_t type = 0;
-    if (P->s[P->pos] == ':' && strchr("rwx", P->s[P->pos + 1]) && P->s[P->pos + 1]) {
-        P->pos++;
-        for (; P->s[P->pos] && strchr("rwx", P->s[P->pos]); P->pos++)
-            type |= P->s[P->pos] == 'r' ? 1u : P->s[P->pos] == 'w' ? 2u : 4u;
-        if ((type & 4) && (type & 3))
-            return kperf__parse_error(P, P->pos - 1, "an execute breakpoint cannot also be r/w");
-    }
-    if (!type) type = 3;
-    if (!len) len = type == 4 ? sizeof(long) : 4;
-    kperf_event *e = kperf__vars_push(v);
-    if (!e) return -ENOMEM;
-    e->type = PERF_TYPE_BREAKPOINT;
-    e->bp_type = type;
-    e->config[1] = addr;
-    e->config[2] = len;
-    e->period = 1; /* the kernel wants a sample period for breakpoints */
-    return (e->pmu = kperf__strdup("breakpoint")) ? 0 : -ENOMEM;
-}
-
-/* A bare name: generic, cache, raw rNNNN, or an alias of one or more PMUs. */
-KPERF__PRIV int kperf__parse_named(kperf__parser *P, kperf__vars *v, const char *word) {
-    uint32_t type;
-    uint64_t config;
-    if (kperf__generic_lookup(word, &type, &config))
-        return kperf__generic_vars(P, v, type, config, word, NULL);
-    if (word[0] == 'r' && word[1]) {
-        size_t n = strlen(word + 1);
-        bool hex = n <= 16;
-        for (size_t i = 1; word[i] && hex; i++) hex = isxdigit((unsigned char)word[i]);
-        if (hex) {
-            kperf_event *e = kperf__vars_push(v);
-            const kperf_pmu *core[1];
-            if (!e) return -ENOMEM;
-            e->type = PERF_TYPE_RAW;
-            e->config[0] = strtoull(word + 1, NULL, 16);
-            if (kperf__core_pmus(P->pmus, core, 1)) return kperf__event_set_pmu(P, e, core[0]);
-            return (e->pmu = kperf__strdup("cpu")) ? 0 : -ENOMEM;
-        }
-    }
-    const kperf_pmu *offline = NULL;
-    for (size_t i = 0; P->pmus && i < P->pmus->n; i++) {
-        const kperf_pmu *pmu = &P->pmus->pmus[i];
-        const kperf_pmu_alias *a = kperf_pmu_alias_find(pmu, word);
-        if (!a) continue;
-        if (pmu->cpumask_invalid) {
-            offline = pmu;
-            continue;
-        }
-        kperf_event *e = kperf__vars_push(v);
-        if (!e) return -ENOMEM;
-        e->type = pmu->type;
-        int rc = kperf__apply_alias(P, e, pmu, a);
-        if (rc < 0) return rc;
-        if (kperf__event_set_pmu(P, e, pmu) < 0) return -ENOMEM;
-        char buf[256];
-        snprintf(buf, sizeof buf, "%s/%s/", pmu->name, word);
-        if (!(e->name = kperf__strdup(buf))) return -ENOMEM;
-    }
-    if (!v->n && offline) return kperf__pmu_offline(offline);
-    return v->n ? 0 : kperf__unknown_event(P, word);
-}
-
-/* Modifiers after ':' (P->pos on the first letter): u k h p pp ppp D, combinable. */
-KPERF__PRIV int kperf__parse_mods(kperf__parser *P, uint32_t *flags, uint8_t *precise) {
-    unsigned ukh = 0, p = 0;
-    size_t start = P->pos;
-    for (;; P->pos++) {
-        char c = P->s[P->pos];
-        if (c == 'u') ukh |= 1;
-        else if (c == 'k') ukh |= 2;
-        else if (c == 'h') ukh |= 4;
-        else if (c == 'p') p++;
-        else if (c == 'D') *flags |= KPERF_EV_PINNED;
-        else break;
-    }
-    if (kperf__isname(P->s[P->pos])) {
-        char msg[96];
-        snprintf(msg, sizeof msg, "unknown modifier '%c' (known: u k h p pp ppp D)",
-                 P->s[P->pos]);
-        return kperf__parse_error(P, P->pos, msg);
-    }
-    if (P->pos == start) return kperf__parse_error(P, P->pos, "expected a modifier (u k h p D)");
-    if (p > 3) return kperf__parse_error(P, start, "at most 3 'p' modifiers (:ppp)");
-    if (ukh) {
-        *flags |= KPERF_EV_MODE_SET;
-        if (!(ukh & 1)) *flags |= KPERF_EV_EXCLUDE_USER;
-        if (!(ukh & 2)) *flags |= KPERF_EV_EXCLUDE_KERNEL;
-        if (!(ukh & 4)) *flags |= KPERF_EV_EXCLUDE_HV;
-    }
-    if (p > *precise) *precise = (uint8_t)p;
-    return 0;
-}
-
-KPERF__PRIV bool kperf__all_mods(const char *s, size_t n) {
-    if (!n) return false;
-    for (size_t i = 0; i < n; i++)
-        if (!strchr("ukhpD", s[i])) return false;
-    return true;
-}
-
-/* Sets spec, display name and modifiers of every event of one item. @p mods_at is the
- * offset of the modifier text (0 = none), appended to names kperf built ("pmu/x/:u"). */
-KPERF__PRIV int kperf__event_finish(kperf__parser *P, kperf__vars *v, size_t start, size_t mods_at,
-                                    uint32_t flags, uint8_t precise) {
-    size_t end = P->pos;
-    for (size_t i = 0; i < v->n; i++) {
-        kperf_event *e = &v->v[i];
-        e->flags |= flags;
-        if (precise > e->precise) e->precise = precise;
-        if (!(e->spec = kperf__strndup(P->s + start, end - start))) return -ENOMEM;
-        if (!e->name) {
-            if (!(e->name = kperf__strdup(e->spec))) return -ENOMEM;
-        } else if (mods_at) {
-            size_t nl = strlen(e->name), cl = end - mods_at;
-            char *nn = (char *)KPERF_REALLOC(e->name, nl + cl + 2);
-            if (!nn) return -ENOMEM;
-            e->name = nn;
-            if (P->s[mods_at] != ':') nn[nl++] = ':';
-            memcpy(nn + nl, P->s + mods_at, cl);
-            nn[nl + cl] = 0;
-        }
-    }
-    return 0;
-}
-
-/* Length of a tracepoint name part (name characters plus glob characters). */
-KPERF__PRIV size_t kperf__tp_span(const char *s) {
-    size_t n = 0;
-    while (kperf__isname(s[n]) || s[n] == '*' || s[n] == '?') n++;
-    return n;
-}
-
-/* `word:...` : modifiers of a named event, or a tracepoint `sys:name`. */
-KPERF__PRIV int kperf__parse_colon(kperf__parser *P, kperf__vars *v, const char *word,
-                                   size_t *mods_at, uint32_t *flags, uint8_t *precise) {
-    char word2[256];
-    size_t w0 = P->pos + 1, w1 = w0 + kperf__tp_span(P->s + w0);
-    uint32_t gt;
-    uint64_t gc;
-    if (!strpbrk(word, "*?") &&
-        (kperf__all_mods(P->s + w0, w1 - w0) || kperf__generic_lookup(word, &gt, &gc))) {
-        *mods_at = P->pos;
-        P->pos = w0;
-        int rc = kperf__parse_mods(P, flags, precise);
-        return rc < 0 ? rc : kperf__parse_named(P, v, word);
-    }
-    if (!strcmp(word, "mem") && isdigit((unsigned char)P->s[w0])) {
-        P->pos = w0;
-        return kperf__parse_breakpoint(P, v);
-    }
-    if (w1 == w0) return kperf__parse_error(P, w0, "expected a tracepoint or modifier");
-    if (w1 - w0 >= sizeof word2) return kperf__parse_error(P, w0, "name too long");
-    memcpy(word2, P->s + w0, w1 - w0);
-    word2[w1 - w0] = 0;
-    P->pos = w1;
-    return kperf__parse_tracepoint(P, v, word, word2);
-}
-
-/* One event (not a group) at P->pos into @p v. */
-KPERF__PRIV int kperf__parse_event(kperf__parser *P, kperf__vars *v) {
-    char word[256];
-    kperf__skip_ws(P);
-    size_t start = P->pos, wlen = kperf__tp_span(P->s + start);
-    if (!wlen) return kperf__parse_error(P, P->pos, "expected an event name");
-    if (wlen >= sizeof word) return kperf__parse_error(P, start, "event name too long");
-    memcpy(word, P->s + start, wlen);
-    word[wlen] = 0;
-    P->pos += wlen;
-    if (strpbrk(word, "*?") && P->s[P->pos] != ':')
-        return kperf__parse_error(P, start + strcspn(word, "*?"),
-                                  "glob characters are allowed in tracepoint names only");
-    int rc;
-    uint32_t flags = 0;
-    uint8_t precise = 0;
-    size_t mods_at = 0;
-    if (P->s[P->pos] == '/') {
-        rc = kperf__parse_pmu_event(P, v, word);
-        /* perf also takes modifiers right after the closing slash: cpu/.../pp */
-        size_t m = P->pos;
-        while (kperf__isname(P->s[m])) m++;
-        if (rc >= 0 && m > P->pos && kperf__all_mods(P->s + P->pos, m - P->pos)) {
-            mods_at = P->pos;
-            rc = kperf__parse_mods(P, &flags, &precise);
-        }
-    } else if (P->s[P->pos] == ':') {
-        rc = kperf__parse_colon(P, v, word, &mods_at, &flags, &precise);
-    } else {
-        rc = kperf__parse_named(P, v, word);
-    }
-    if (rc < 0) return rc;
-    if (!mods_at && P->s[P->pos] == ':') {
-        mods_at = P->pos++;
-        if ((rc = kperf__parse_mods(P, &flags, &precise)) < 0) return rc;
-    }
-    return kperf__event_finish(P, v, start, mods_at, flags, precise);
-}
-
-/* Appends @p e (moved) to the output list as a member of group @p group. */
-KPERF__PRIV int kperf__emit(kperf__parser *P, kperf_event *e, int group, bool leader) {
-    kperf_evlist *L = P->out;
-    if (L->nevents == P->cap) {
-        size_t nc = P->cap ? P->cap * 2 : 8;
-        kperf_event *ne = (kperf_event *)KPERF_REALLOC(L->events, nc * sizeof *ne);
-        if (!ne) return -ENOMEM;
-        L->events = ne;
-        P->cap = nc;
-    }
-    e->group = group;
-    e->leader = leader;
-    L->events[L->nevents++] = *e;
-    memset(e, 0, sizeof *e);
-    return 0;
-}
-
-/* Emits one group of items: with a multi-PMU item, one group per PMU (every other item
- * copied into each). Inside braces a tracepoint glob's matches all join the group. */
-KPERF__PRIV int kperf__emit_group(kperf__parser *P, kperf__vars *items, size_t nitems,
-                                  size_t at, bool braced) {
-    size_t width = 1;
-    for (size_t i = 0; i < nitems; i++)
-        if (items[i].n > 1 && !(braced && items[i].splice)) {
-            if (width > 1 && items[i].n != width)
-                return kperf__parse_error(P, at, "events of this group expand to different "
-                                                 "numbers of PMUs; group them per PMU");
-            width = items[i].n;
-        }
-    for (size_t k = 0; k < width; k++) {
-        int group = P->out->ngroups++;
-        bool first = true;
-        for (size_t i = 0; i < nitems; i++) {
-            bool all = braced && items[i].splice;
-            size_t from = all || items[i].n == 1 ? 0 : k;
-            size_t to = all ? items[i].n : from + 1;
-            for (size_t j = from; j < to; j++) {
-                kperf_event tmp, *src = &items[i].v[j];
-                bool copy = (all || items[i].n == 1) && k + 1 < width;
-                if (copy && kperf__event_copy(&tmp, src) < 0) return -ENOMEM;
-                int rc = kperf__emit(P, copy ? &tmp : src, group, first);
-                if (rc < 0) {
-                    if (copy) kperf__event_clear(&tmp);
-                    return rc;
-                }
-                first = false;
-            }
-        }
-    }
-    return 0;
-}
-
-/* A group `{a,b}[:mods]` (P->pos on '{') or a single event. */
-KPERF__PRIV int kperf__parse_item(kperf__parser *P) {
-    kperf__vars items[64];
-    size_t n = 0;
-    int rc = 0;
-    kperf__skip_ws(P);
-    size_t at = P->pos;
-    memset(items, 0, sizeof items);
-    if (P->s[P->pos] != '{') {
-        rc = kperf__parse_event(P, &items[0]);
-        n = 1;
-        if (rc >= 0) rc = kperf__emit_group(P, items, 1, at, false);
-        kperf__vars_free(&items[0]);
-        return rc;
-    }
-    P->pos++;
-    for (;;) {
-        if (n == 64) {
-            rc = kperf__parse_error(P, P->pos, "more than 64 events in one group");
-            break;
-        }
-        if ((rc = kperf__parse_event(P, &items[n++])) < 0) break;
-        kperf__skip_ws(P);
-        if (P->s[P->pos] == ',') {
-            P->pos++;
-            continue;
-        }
-        if (P->s[P->pos] == '}') {
-            P->pos++;
-            break;
-        }
-        rc = kperf__parse_error(P, P->pos, P->s[P->pos] == '{' ? "groups cannot nest" : "expected '}'");
-        break;
-    }
-    if (rc >= 0 && P->s[P->pos] == ':') {
-        uint32_t flags = 0;
-        uint8_t precise = 0;
-        P->pos++;
-        rc = kperf__parse_mods(P, &flags, &precise);
-        for (size_t i = 0; rc >= 0 && i < n; i++)
-            for (size_t j = 0; j < items[i].n; j++) {
-                items[i].v[j].flags |= flags;
-                if (precise > items[i].v[j].precise) items[i].v[j].precise = precise;
-            }
-    }
-    if (rc >= 0) rc = kperf__emit_group(P, items, n, at, true);
-    for (size_t i = 0; i < n; i++) kperf__vars_free(&items[i]);
-    return rc;
-}
-
-KPERF_API void kperf_evlist_free(kperf_evlist *list) {
-    if (!list) return;
-    for (size_t i = 0; i < list->nevents; i++) kperf__event_clear(&list->events[i]);
-    KPERF_FREE(list->events);
-    KPERF_FREE(list);
-}
-
-KPERF_API int kperf_evlist_parse(kperf_evlist **out, const char *spec, const kperf_pmus *pmus) {
-    if (!out) return kperf__fail(EINVAL, "kperf_evlist_parse: out is NULL");
-    *out = NULL;
-    if (!spec) return kperf__fail(EINVAL, "kperf_evlist_parse: spec is NULL");
-    kperf_pmus *own = NULL;
-    if (!pmus) {
-        int rc = kperf_pmus_open(&own, NULL);
-        if (rc < 0) return rc;
-        pmus = own;
-    }
-    kperf__parser P;
-    memset(&P, 0, sizeof P);
-    P.s = spec;
-    P.pmus = pmus;
-    P.out = (kperf_evlist *)kperf__calloc(1, sizeof *P.out);
-    int rc = P.out ? 0 : -ENOMEM;
-    while (rc >= 0) {
-        if ((rc = kperf__parse_item(&P)) < 0) break;
-        kperf__skip_ws(&P);
-        if (!P.s[P.pos]) break;
-        if (P.s[P.pos] != ',') {
-            rc = kperf__parse_error(&P, P.pos, P.s[P.pos] == '}' ? "unexpected '}' (no group is "
-                                                                  "open)" : "expected ','");
-            break;
-        }
-        P.pos++;
-    }
-    kperf_pmus_close(own);
-    if (rc < 0) {
-        kperf_evlist_free(P.out);
-        if (rc == -ENOMEM) return kperf__fail(ENOMEM, "%s: out of memory", spec);
-        return rc;
-    }
-    *out = P.out;
-    return 0;
-}
-
-/* Fills @p attr from @p ev: type, size, config words, exclude_* bits, precise_ip, pinned
- * (leaders only, as the kernel wants) and period/freq. Everything else is zero. */
-KPERF__PRIV void kperf__event_attr(const kperf_event *ev, struct perf_event_attr *attr) {
-    memset(attr, 0, sizeof *attr);
-    attr->size = sizeof *attr;
-    attr->type = ev->type;
-    attr->config = ev->config[0];
-    attr->config1 = ev->config[1];
-    attr->config2 = ev->config[2];
-#ifdef PERF_ATTR_SIZE_VER8
-    attr->config3 = ev->config[3];
-#endif
-    attr->exclude_user = !!(ev->flags & KPERF_EV_EXCLUDE_USER);
-    attr->exclude_kernel = !!(ev->flags & KPERF_EV_EXCLUDE_KERNEL);
-    attr->exclude_hv = !!(ev->flags & KPERF_EV_EXCLUDE_HV);
-    attr->precise_ip = ev->precise & 3;
-    attr->pinned = ev->leader && (ev->flags & KPERF_EV_PINNED);
-    if (ev->type == PERF_TYPE_BREAKPOINT) attr->bp_type = ev->bp_type;
-    if (ev->period) {
-        attr->freq = !!(ev->flags & KPERF_EV_FREQ);
-        attr->sample_period = ev->period; /* a union with sample_freq */
-    }
-}
-
-/* ---- listing ------------------------------------------------------------------------- */
-
-typedef struct kperf__list_ctx {
-    kperf_event_fn fn;
-    void *user;
-    int count;
-    enum kperf_event_kind kind;
-} kperf__list_ctx;
-
-KPERF__PRIV int kperf__list_emit(kperf__list_ctx *c, const char *name, const char *pmu,
-                                 enum kperf_event_kind kind, const char *desc) {
-    kperf_event_info info;
-    info.name = name;
-    info.pmu = pmu;
-    info.kind = kind;
-    info.desc = desc;
-    int rc = c->fn(&info, c->user);
-    if (rc < 0) return rc;
-    c->count++;
-    return 0;
-}
-
-KPERF__PRIV int kperf__list_cache_cb(const char *name, void *u) {
-    return kperf__list_emit((kperf__list_ctx *)u, name, "cpu", KPERF_EVENT_KIND_CORE,
-                            "hardware cache event");
-}
-
-KPERF__PRIV int kperf__list_generic(kperf__list_ctx *c, uint32_t type, enum kperf_event_kind k) {
-    for (size_t i = 0; i < KPERF__NGENERIC; i++) {
-        const kperf__generic *g = &kperf__generics[i];
-        if (g->type != type || (i && kperf__generics[i - 1].type == type &&
-                                kperf__generics[i - 1].config == g->config))
-            continue; /* synonyms follow their primary name */
-        char desc[96] = "";
-        const char *syn = NULL;
-        if (i + 1 < KPERF__NGENERIC && kperf__generics[i + 1].type == type &&
-            kperf__generics[i + 1].config == g->config)
-            syn = kperf__generics[i + 1].name;
-        snprintf(desc, sizeof desc, "%s event%s%s", type == PERF_TYPE_SOFTWARE ? "software"
-                                                                              : "hardware",
-                 syn ? ", also " : "", syn ? syn : "");
-        int rc = kperf__list_emit(c, g->name, type == PERF_TYPE_SOFTWARE ? "software" : "cpu", k,
-                                  desc);
-        if (rc < 0) return rc;
-    }
-    return 0;
-}
-
-KPERF__PRIV int kperf__list_aliases(kperf__list_ctx *c, const kperf_pmus *pmus,
-                                    enum kperf_event_kind k) {
-    char name[512];
-    for (size_t i = 0; i < pmus->n; i++) {
-        const kperf_pmu *p = &pmus->pmus[i];
-        enum kperf_event_kind pk = p->is_core     ? KPERF_EVENT_KIND_CORE
-                                   : p->is_uncore ? KPERF_EVENT_KIND_UNCORE
-                                                  : KPERF_EVENT_KIND_OTHER;
-        if (pk != k) continue;
-        for (size_t j = 0; j < p->naliases; j++) {
-            const kperf_pmu_alias *a = &p->aliases[j];
-            char desc[600];
-            snprintf(name, sizeof name, "%s/%s/", p->name, a->name);
-            if (a->scale != 1.0 || a->unit[0])
-                snprintf(desc, sizeof desc, "%.500s, scale %g%s%s", a->terms, a->scale,
-                         a->unit[0] ? " " : "", a->unit);
-            else
-                kperf__strlcpy(desc, a->terms, sizeof desc);
-            int rc = kperf__list_emit(c, name, p->name, k, desc);
-            if (rc < 0) return rc;
-        }
-    }
-    return 0;
-}
-
-KPERF__PRIV int kperf__list_tracepoints(kperf__list_ctx *c, const kperf_pmus *pmus) {
-    char dir[PATH_MAX], path[PATH_MAX], name[512];
-    const char *ev = kperf__tracefs_events(kperf_pmus_root(pmus), dir, sizeof dir);
-    char **sys = NULL, **evs = NULL;
-    size_t nsys = 0, nev = 0;
-    int rc = 0;
-    if (!ev || kperf__dir_names(ev, &sys, &nsys) < 0) return 0;
-    for (size_t i = 0; i < nsys && rc >= 0; i++) {
-        if (kperf__dir_names(kperf__path(path, sizeof path, "%s/%s", ev, sys[i]), &evs, &nev) < 0)
-            continue;
-        for (size_t j = 0; j < nev && rc >= 0; j++) {
-            kperf__path(path, sizeof path, "%s/%s/%s/id", ev, sys[i], evs[j]);
-            if (access(path, F_OK) != 0) continue;
-            snprintf(name, sizeof name, "%s:%s", sys[i], evs[j]);
-            rc = kperf__list_emit(c, name, "tracepoint", KPERF_EVENT_KIND_TRACEPOINT,
-                                  "tracepoint");
-        }
-        kperf__names_free(evs, nev);
-    }
-    kperf__names_free(sys, nsys);
-    return rc;
-}
-
-KPERF_API int kperf_events_foreach(const kperf_pmus *pmus, enum kperf_event_kind kind,
-                                   kperf_event_fn fn, void *user) {
-    if (!fn) return kperf__fail(EINVAL, "kperf_events_foreach: fn is NULL");
-    kperf_pmus *own = NULL;
-    if (!pmus) {
-        int rc = kperf_pmus_open(&own, NULL);
-        if (rc < 0) return rc;
-        pmus = own;
-    }
-    kperf__list_ctx c;
-    c.fn = fn;
-    c.user = user;
-    c.count = 0;
-    c.kind = kind;
-    bool all = kind == KPERF_EVENT_KIND_ALL;
-    int rc = 0;
-    if ((all || kind == KPERF_EVENT_KIND_CORE) && kperf__has_hw_pmu(pmus)) {
-        rc = kperf__list_generic(&c, PERF_TYPE_HARDWARE, KPERF_EVENT_KIND_CORE);
-        if (rc >= 0) rc = kperf__cache_foreach(kperf__list_cache_cb, &c);
-    }
-    if (rc >= 0 && (all || kind == KPERF_EVENT_KIND_CORE))
-        rc = kperf__list_aliases(&c, pmus, KPERF_EVENT_KIND_CORE);
-    if (rc >= 0 && (all || kind == KPERF_EVENT_KIND_SOFTWARE))
-        rc = kperf__list_generic(&c, PERF_TYPE_SOFTWARE, KPERF_EVENT_KIND_SOFTWARE);
-    if (rc >= 0 && (all || kind == KPERF_EVENT_KIND_UNCORE))
-        rc = kperf__list_aliases(&c, pmus, KPERF_EVENT_KIND_UNCORE);
-    if (rc >= 0 && (all || kind == KPERF_EVENT_KIND_OTHER))
-        rc = kperf__list_aliases(&c, pmus, KPERF_EVENT_KIND_OTHER);
-    if (rc >= 0 && (all || kind == KPERF_EVENT_KIND_TRACEPOINT))
-        rc = kperf__list_tracepoints(&c, pmus);
-    kperf_pmus_close(own);
-    return rc < 0 ? rc : c.count;
-}
-
-typedef struct kperf__names_ctx {
-    char **v;
-    size_t n, cap;
-    bool oom;
-} kperf__names_ctx;
-
-KPERF__PRIV int kperf__names_cb(const kperf_event_info *info, void *u) {
-    kperf__names_ctx *c = (kperf__names_ctx *)u;
-    if (c->n == c->cap) {
-        size_t nc = c->cap ? c->cap * 2 : 64;
-        char **nv = (char **)KPERF_REALLOC(c->v, nc * sizeof *nv);
-        if (!nv) return c->oom = true, -ENOMEM;
-        c->v = nv;
-        c->cap = nc;
-    }
-    if (!(c->v[c->n] = kperf__strdup(info->name))) return c->oom = true, -ENOMEM;
-    c->n++;
-    return 0;
-}
-
-KPERF_API int kperf_event_names(const kperf_pmus *pmus, enum kperf_event_kind kind,
-                                char ***names, size_t *n) {
-    if (!names || !n) return kperf__fail(EINVAL, "kperf_event_names: NULL argument");
-    *names = NULL;
-    *n = 0;
-    kperf__names_ctx c;
-    memset(&c, 0, sizeof c);
-    int rc = kperf_events_foreach(pmus, kind, kperf__names_cb, &c);
-    if (rc < 0) {
-        kperf__names_free(c.v, c.n);
-        return c.oom ? kperf__fail(ENOMEM, "out of memory listing events") : rc;
-    }
-    *names = c.v;
-    *n = c.n;
-    return 0;
-}
-
-KPERF_API void kperf_event_names_free(char **names, size_t n) { kperf__names_free(names, n); }
-// <<events
-
-// >>counting ----------------------------------------------------------------------------
-
-/* ---- permissions and open-error diagnosis (used by every section that opens events) -- */
-
-KPERF_API int kperf_perm_read(kperf_perm *out) {
-    char buf[4096];
-    memset(out, 0, sizeof *out);
-    out->paranoid = 3;
-    if (kperf__read_file("/proc/sys/kernel/perf_event_paranoid", buf, sizeof buf) > 0)
-        out->paranoid = atoi(buf);
-    if (kperf__read_file("/proc/self/status", buf, sizeof buf) > 0) {
-        const char *p = strstr(buf, "CapEff:");
-        if (p) {
-            unsigned long long eff = strtoull(p + 7, NULL, 16);
-            out->cap_perfmon = (eff >> 38) & 1;     /* CAP_PERFMON */
-            out->cap_sys_admin = (eff >> 21) & 1;   /* CAP_SYS_ADMIN */
-        }
-    }
-    bool priv = out->cap_perfmon || out->cap_sys_admin;
-    out->kernel = priv || out->paranoid <= 1;
-    out->cpu_wide = priv || out->paranoid <= 0;
-    return 0;
-}
-
-/* Whether an event needs a CPU's hardware PMU (cycles, cache events, raw codes, core PMU). */
-static bool kperf__event_is_hw(const kperf_event *ev, const kperf_pmus *pmus) {
-    if (ev->type == PERF_TYPE_HARDWARE || ev->type == PERF_TYPE_HW_CACHE ||
-        ev->type == PERF_TYPE_RAW)
-        return true;
-    const kperf_pmu *p = (pmus && ev->pmu) ? kperf_pmus_find(pmus, ev->pmu) : NULL;
-    return p && p->is_core;
-}
-
-static int kperf__perm_error(const char *name, const struct perf_event_attr *attr, pid_t pid,
-                             int cpu) {
-    kperf_perm pm;
-    kperf_perm_read(&pm);
-    bool cpu_wide = pid == -1, kernel = attr && !attr->exclude_kernel;
-    int need = cpu_wide ? 0 : kernel ? 1 : 2;
-    if (!pm.cap_perfmon && !pm.cap_sys_admin && pm.paranoid > need) {
-        const char *what = cpu_wide ? "counting every task on a CPU (-a, a cpu list, uncore)"
-                                    : "counting kernel space (include_kernel or :k)";
-        if (!cpu_wide && !kernel) what = "any perf_event_open by an unprivileged user";
-        return kperf__fail(KPERF_EPARANOID,
-                           "%s (pid %d, cpu %d): /proc/sys/kernel/perf_event_paranoid is %d, and "
-                           "%s needs %d or lower: run `sysctl kernel.perf_event_paranoid=%d` as "
-                           "root%s, or give the program CAP_PERFMON",
-                           name, (int)pid, cpu, pm.paranoid, what, need, need,
-                           kernel && !cpu_wide ? ", count user space only (:u)" : "");
-    }
-    struct stat st;
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d", (int)pid);
-    if (pid > 0 && stat(path, &st) == 0 && st.st_uid != geteuid())
-        return kperf__fail(KPERF_ENOCAP,
-                           "%s: pid %d belongs to uid %u, not to you (uid %u): measuring another "
-                           "user's process needs CAP_PERFMON (or CAP_SYS_PTRACE); run as that user "
-                           "or as root",
-                           name, (int)pid, (unsigned)st.st_uid, (unsigned)geteuid());
-    return kperf__fail(KPERF_ENOCAP,
-                       "%s (pid %d, cpu %d): the kernel refused although perf_event_paranoid is "
-                       "%d: this needs CAP_PERFMON (or CAP_SYS_ADMIN); a seccomp filter or a "
-                       "security module (SELinux, AppArmor, lockdown) may also forbid "
-                       "perf_event_open",
-                       name, (int)pid, cpu, pm.paranoid);
-}
-
-/* Turns a failed perf_event_open (err = positive errno) into a kperf error whose message
- * names the event, the target and the fix. @p attr may be NULL (then ev->flags decide).
- * Returns the negative code. Shared by counting, sampling, tracepoints and devices. */
-KPERF__PRIV int kperf__open_error(int err, const kperf_event *ev,
-                                  const struct perf_event_attr *attr, pid_t pid, int cpu,
-                                  const kperf_pmus *pmus) {
-    const char *name = ev ? ev->name : "event";
-    const char *pmu = ev && ev->pmu ? ev->pmu : "?";
-    struct perf_event_attr a0;
-    if (!attr && ev) {
-        memset(&a0, 0, sizeof a0);
-        a0.type = ev->type, a0.config = ev->config[0];
-        a0.exclude_kernel = !!(ev->flags & KPERF_EV_EXCLUDE_KERNEL);
-        attr = &a0;
-    }
-    if (err == EMFILE) {
-        struct rlimit rl = {0, 0};
-        getrlimit(RLIMIT_NOFILE, &rl);
-        return kperf__fail(KPERF_ELIMIT,
-                           "%s: too many open files: RLIMIT_NOFILE is %llu (ulimit -n); raise it "
-                           "(ulimit -n 65536, or setrlimit(RLIMIT_NOFILE)) or count fewer events "
-                           "or targets",
-                           name, (unsigned long long)rl.rlim_cur);
-    }
-    if (err == ENFILE)
-        return kperf__fail(KPERF_ELIMIT,
-                           "%s: the system-wide file table is full (sysctl fs.file-max)", name);
-    if (err == ESRCH)
-        return kperf__fail(KPERF_ENOTARGET, "%s: pid %d does not exist or exited", name,
-                           (int)pid);
-    if (err == EACCES || err == EPERM) return kperf__perm_error(name, attr, pid, cpu);
-    if (ev && kperf__event_is_hw(ev, pmus) && !kperf__has_hw_pmu(pmus))
-        return kperf__fail(KPERF_ENOTSUP,
-                           "%s: not supported here: no hardware PMU is exposed (virtual "
-                           "machine?); software events (task-clock, page-faults, "
-                           "context-switches) and tracepoints still work",
-                           name);
-    unsigned long long cfg = attr ? (unsigned long long)attr->config : 0;
-    switch (err) {
-    case ENODEV:
-        return kperf__fail(KPERF_ENOTSUP,
-                           "%s: PMU %s cannot count on cpu %d (offline, or outside the PMU's "
-                           "cpumask)",
-                           name, pmu, cpu);
-    case ENOENT:
-        return kperf__fail(KPERF_ENOTSUP,
-                           "%s: the kernel does not know this event on PMU %s (type %u, config "
-                           "0x%llx)",
-                           name, pmu, attr ? attr->type : 0, cfg);
-    case EOPNOTSUPP:
-        return kperf__fail(KPERF_ENOTSUP,
-                           "%s: PMU %s does not support this mode (pid %d, cpu %d): uncore PMUs "
-                           "count whole CPUs only, some PMUs cannot sample or exclude modes",
-                           name, pmu, (int)pid, cpu);
-    case EBUSY:
-        return kperf__fail(EBUSY,
-                           "%s: PMU %s is busy: another user holds it exclusively, or the NMI "
-                           "watchdog holds a counter (sysctl kernel.nmi_watchdog=0)",
-                           name, pmu);
-    case EINVAL:
-        if (cpu >= 0 && cpu >= (int)sysconf(_SC_NPROCESSORS_CONF))
-            return kperf__fail(EINVAL, "%s: cpu %d does not exist (this machine has %ld)", name,
-                               cpu, sysconf(_SC_NPROCESSORS_CONF));
-        return kperf__fail(EINVAL,
-                           "%s: the kernel rejected the attribute (EINVAL): pmu %s type %u "
-                           "config 0x%llx, pid %d, cpu %d; check the event's terms and modifiers "
-                           "(uncore PMUs reject :u/:k and per-thread use)",
-                           name, pmu, attr ? attr->type : 0, cfg, (int)pid, cpu);
-    default:
-        return kperf__fail(err, "%s: perf_event_open(pid %d, cpu %d) failed: %s", name,
-                           (int)pid, cpu, strerror(err));
-    }
-}
-
-/* ---- small helpers ------------------------------------------------------------------ */
-
-static uint64_t kperf__now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* The online CPUs of the machine under @p root. */
-static int kperf__count_online(const char *root, int **out) {
+KPERF__PRIV int kperf__count_online(const char *root, int **out) {
     char path[4096], buf[4096];
     snprintf(path, sizeof path, "%s/sys/devices/system/cpu/online", root ? root : "");
     if (kperf__read_file(path, buf, sizeof buf) <= 0) {
@@ -4617,3361 +3433,8 @@ static int kperf__count_online(const char *root, int **out) {
     return rc < 0 ? rc : (int)n;
 }
 
-/* ---- targets ------------------------------------------------------------------------ */
-
-/* One place an event group opens: the perf_event_open pid and cpu, and who it is. */
-typedef struct kperf__target {
-    pid_t open_pid; /* pid argument: 0 = caller, -1 = CPU-wide, else a tid */
-    pid_t pid, tid; /* process and thread for rows (-1, -1 for CPU-wide) */
-    int cpu;
-} kperf__target;
-
-typedef struct kperf__targets {
-    kperf__target *v;
-    size_t n, cap;
-} kperf__targets;
-
-static int kperf__targets_add(kperf__targets *t, pid_t open_pid, pid_t pid, pid_t tid, int cpu) {
-    if (t->n == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 16;
-        kperf__target *v = (kperf__target *)KPERF_REALLOC(t->v, cap * sizeof *v);
-        if (!v) return kperf__fail(ENOMEM, "out of memory listing targets");
-        t->v = v, t->cap = cap;
-    }
-    t->v[t->n++] = (kperf__target){open_pid, pid, tid, cpu};
-    return 0;
-}
-
-/* The process (Tgid) of a thread, or -1 when it does not exist. */
-static pid_t kperf__tgid(pid_t tid) {
-    char path[64], buf[2048];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
-    if (kperf__read_file(path, buf, sizeof buf) <= 0) return -1;
-    const char *p = strstr(buf, "\nTgid:");
-    return p ? (pid_t)atoi(p + 6) : -1;
-}
-
-/* Adds (tid x cpus) for every thread of process @p pid, from /proc/PID/task. */
-static int kperf__targets_process(kperf__targets *t, pid_t pid, const int *cpus, size_t ncpus) {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
-    DIR *d = pid > 0 ? opendir(path) : NULL;
-    if (!d) return kperf__fail(KPERF_ENOTARGET, "pid %d does not exist or exited", (int)pid);
-    struct dirent *de;
-    int rc = 0;
-    while (rc == 0 && (de = readdir(d)) != NULL) {
-        if (!isdigit((unsigned char)de->d_name[0])) continue;
-        pid_t tid = (pid_t)atoi(de->d_name);
-        for (size_t c = 0; rc == 0 && c < (ncpus ? ncpus : 1); c++)
-            rc = kperf__targets_add(t, tid, pid, tid, ncpus ? cpus[c] : -1);
-    }
-    closedir(d);
-    return rc;
-}
-
-/* Expands the desc's targets: threads (of processes, single tids, or the caller) times
- * CPUs, or CPUs alone. */
-static int kperf__targets_build(kperf__targets *t, const kperf_counter_desc *d, const int *cpus,
-                                size_t ncpus, bool threads_per_cpu) {
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < d->npids; i++)
-        rc = kperf__targets_process(t, d->pids[i], cpus, ncpus);
-    for (size_t i = 0; rc == 0 && i < d->ntids; i++) {
-        pid_t tgid = d->tids[i] > 0 ? kperf__tgid(d->tids[i]) : -1;
-        if (tgid < 0)
-            return kperf__fail(KPERF_ENOTARGET, "tid %d does not exist or exited",
-                               (int)d->tids[i]);
-        for (size_t c = 0; rc == 0 && c < (ncpus ? ncpus : 1); c++)
-            rc = kperf__targets_add(t, d->tids[i], tgid, d->tids[i], ncpus ? cpus[c] : -1);
-    }
-    if (rc || d->npids || d->ntids) return rc;
-    pid_t self = getpid(), tid = (pid_t)syscall(SYS_gettid);
-    for (size_t c = 0; rc == 0 && c < ncpus; c++)
-        rc = threads_per_cpu ? kperf__targets_add(t, 0, self, tid, cpus[c])
-                             : kperf__targets_add(t, -1, -1, -1, cpus[c]);
-    return ncpus ? rc : kperf__targets_add(t, 0, self, tid, -1);
-}
-
-/* ---- plan --------------------------------------------------------------------------- */
-
-/* The plan with the private data the counter and the other sections need per entry. */
-typedef struct kperf__plan {
-    kperf_plan pub;
-    struct perf_event_attr *attrs;
-    int *evidx;          /* event index in evl (or the caller's numbering) */
-    pid_t *rpid, *rtid;  /* who the row is about */
-    char **strs;         /* owned copies: event and pmu names, 2 per entry */
-    size_t cap;
-    kperf_evlist *evl;   /* owned */
-    kperf_pmus *own_pmus;
-    const kperf_pmus *pmus;
-    bool user_access;    /* ask core PMUs for user-space counter reads (arm64 rdpmc) */
-} kperf__plan;
-
-/* Appends one fd to a plan; @p leader is the index of the group leader entry, or -1 when
- * this entry leads. Returns the entry index or a negative code. Other sections build their
- * plans with it. */
-KPERF__PRIV int kperf__plan_add(kperf__plan *p, const struct perf_event_attr *attr,
-                                const char *event, const char *pmu, int evidx, pid_t open_pid,
-                                pid_t pid, pid_t tid, int cpu, int leader) {
-    if (p->pub.nentries == p->cap) {
-        size_t cap = p->cap ? p->cap * 2 : 16;
-        void *e = KPERF_REALLOC(p->pub.entries, cap * sizeof *p->pub.entries);
-        if (e) p->pub.entries = (kperf_plan_entry *)e;
-        void *a = e ? KPERF_REALLOC(p->attrs, cap * sizeof *p->attrs) : NULL;
-        if (a) p->attrs = (struct perf_event_attr *)a;
-        void *x = a ? KPERF_REALLOC(p->evidx, cap * sizeof *p->evidx) : NULL;
-        if (x) p->evidx = (int *)x;
-        void *y = x ? KPERF_REALLOC(p->rpid, cap * sizeof *p->rpid) : NULL;
-        if (y) p->rpid = (pid_t *)y;
-        void *z = y ? KPERF_REALLOC(p->rtid, cap * sizeof *p->rtid) : NULL;
-        if (z) p->rtid = (pid_t *)z;
-        void *s = z ? KPERF_REALLOC(p->strs, cap * 2 * sizeof *p->strs) : NULL;
-        if (!s) return kperf__fail(ENOMEM, "out of memory planning %s", event);
-        p->strs = (char **)s;
-        p->cap = cap;
-    }
-    size_t i = p->pub.nentries;
-    char *ev = kperf__strdup(event), *pm = kperf__strdup(pmu ? pmu : "");
-    if (!ev || !pm) {
-        KPERF_FREE(ev), KPERF_FREE(pm);
-        return kperf__fail(ENOMEM, "out of memory planning %s", event);
-    }
-    p->strs[2 * i] = ev, p->strs[2 * i + 1] = pm;
-    p->attrs[i] = *attr;
-    p->evidx[i] = evidx, p->rpid[i] = pid, p->rtid[i] = tid;
-    kperf_plan_entry *e = &p->pub.entries[i];
-    memset(e, 0, sizeof *e);
-    e->event = ev, e->pmu = pm, e->type = attr->type;
-    e->config[0] = attr->config, e->config[1] = attr->config1, e->config[2] = attr->config2;
-#ifdef PERF_ATTR_SIZE_VER8
-    e->config[3] = attr->config3;
-#endif
-    e->cpu = cpu, e->pid = open_pid, e->leader = leader < 0 ? (int)i : leader;
-    e->attr_size = sizeof *attr;
-    p->pub.nentries++;
-    for (size_t k = 0; k < p->pub.nentries; k++) p->pub.entries[k].attr = &p->attrs[k];
-    return (int)i;
-}
-
-KPERF_API void kperf_plan_free(kperf_plan *plan) {
-    if (!plan) return;
-    kperf__plan *p = (kperf__plan *)plan;
-    for (size_t i = 0; i < 2 * p->pub.nentries; i++) KPERF_FREE(p->strs[i]);
-    KPERF_FREE(p->strs), KPERF_FREE(p->pub.entries), KPERF_FREE(p->attrs);
-    KPERF_FREE(p->evidx), KPERF_FREE(p->rpid), KPERF_FREE(p->rtid);
-    kperf_evlist_free(p->evl);
-    kperf_pmus_close(p->own_pmus);
-    KPERF_FREE(p);
-}
-
-KPERF_API int kperf_plan_format(const kperf_plan *plan, size_t i, char *buf, size_t size) {
-    if (!plan || i >= plan->nentries) return kperf__fail(EINVAL, "plan entry %zu out of range", i);
-    const kperf_plan_entry *e = &plan->entries[i];
-    return snprintf(buf, size,
-                    "event=%s pmu=%s type=%u config=0x%llx config1=0x%llx config2=0x%llx "
-                    "cpu=%d pid=%d leader=%s",
-                    e->event, e->pmu, e->type, (unsigned long long)e->config[0],
-                    (unsigned long long)e->config[1], (unsigned long long)e->config[2], e->cpu,
-                    (int)e->pid, plan->entries[e->leader].event);
-}
-
-/* The counting attr of one event: the event's encoding plus read format, group state,
- * inheritance and the default privilege modes. */
-static void kperf__count_attr(const kperf_counter_desc *d, const kperf_event *ev, bool leader,
-                              bool task, bool uncore, struct perf_event_attr *a) {
-    kperf__event_attr(ev, a);
-    a->size = sizeof *a;
-    a->read_format = PERF_FORMAT_GROUP | PERF_FORMAT_ID | PERF_FORMAT_TOTAL_TIME_ENABLED |
-                     PERF_FORMAT_TOTAL_TIME_RUNNING;
-    a->disabled = leader;
-    a->inherit = task && (d->inherit || d->per_thread);
-    a->inherit_stat = a->inherit && d->per_thread;
-    a->enable_on_exec = leader && d->enable_on_exec;
-    bool explicit_mode = ev->flags & (KPERF_EV_MODE_SET | KPERF_EV_EXCLUDE_USER |
-                                      KPERF_EV_EXCLUDE_KERNEL);
-    if (!explicit_mode && !uncore) {
-        a->exclude_kernel = !d->include_kernel;
-        a->exclude_hv = !d->include_hv;
-        a->exclude_user = d->exclude_user;
-    }
-}
-
-/* Self-monitoring: PMUs whose format has an `rdpmc` field (arm64's config1:1) grant
- * user-space counter reads only when asked; x86 grants them through sysfs `rdpmc`. */
-static void kperf__count_user_access(const kperf_pmus *pmus, const kperf_event *ev,
-                                     struct perf_event_attr *a) {
-    const kperf_pmu *pmu = ev->pmu ? kperf_pmus_find(pmus, ev->pmu) : NULL;
-    for (size_t i = 0; pmu && i < pmu->nformats; i++) {
-        if (strcmp(pmu->formats[i].name, "rdpmc") != 0) continue;
-        uint64_t cfg[4] = {a->config, a->config1, a->config2, 0};
-        if (kperf_pmu_encode(pmu, "rdpmc", 1, cfg) == 0)
-            a->config = cfg[0], a->config1 = cfg[1], a->config2 = cfg[2];
-    }
-}
-
-/* The CPUs one group opens on: uncore PMUs on their cpumask CPUs (intersected with the
- * requested CPUs when that leaves any), hybrid core PMUs on their CPUs among the requested
- * ones, everything else on the requested CPUs. Returns the count written to @p out. */
-static size_t kperf__group_cpus(const kperf_event *lead, const kperf_pmus *pmus, const int *cpus,
-                                size_t ncpus, bool *uncore, int *out) {
-    const kperf_pmu *pmu = lead->pmu ? kperf_pmus_find(pmus, lead->pmu) : NULL;
-    *uncore = lead->cpus && lead->ncpus && !(pmu && pmu->is_core);
-    if (!lead->cpus || !lead->ncpus) {
-        if (ncpus) memcpy(out, cpus, ncpus * sizeof *out);
-        return ncpus;
-    }
-    size_t n = 0;
-    for (size_t i = 0; i < lead->ncpus; i++)
-        for (size_t j = 0; j < ncpus; j++)
-            if (cpus[j] == lead->cpus[i]) out[n++] = lead->cpus[i];
-    if (n || !*uncore) return n;
-    memcpy(out, lead->cpus, lead->ncpus * sizeof *out);
-    return lead->ncpus;
-}
-
-/* Adds every fd of group @p g (events [e0, e1) of the list) over the targets. */
-static int kperf__plan_group(kperf__plan *p, const kperf_counter_desc *d, size_t e0, size_t e1,
-                             const kperf__targets *tg, const int *cpus, size_t ncpus) {
-    const kperf_event *lead = &p->evl->events[e0];
-    size_t cap = ncpus + lead->ncpus + 1;
-    int *gc = (int *)kperf__calloc(cap, sizeof *gc);
-    if (!gc) return kperf__fail(ENOMEM, "out of memory planning %s", lead->name);
-    bool uncore = false;
-    size_t ngc = kperf__group_cpus(lead, p->pmus, cpus, ncpus, &uncore, gc);
-    int rc = 0;
-    kperf__targets own = {0, 0, 0};
-    const kperf__targets *use = tg;
-    if (lead->cpus && lead->ncpus && !uncore && ncpus && !ngc) goto done; /* hybrid: none */
-    if (uncore || (lead->cpus && lead->ncpus && ncpus)) {
-        for (size_t c = 0; rc == 0 && c < ngc; c++)
-            rc = kperf__targets_add(&own, -1, -1, -1, gc[c]);
-        use = &own;
-    }
-    for (size_t t = 0; rc == 0 && t < use->n; t++) {
-        const kperf__target *x = &use->v[t];
-        int leader = -1;
-        for (size_t e = e0; rc >= 0 && e < e1; e++) {
-            struct perf_event_attr a;
-            const kperf_event *ev = &p->evl->events[e];
-            kperf__count_attr(d, ev, e == e0, x->open_pid != -1, uncore, &a);
-            if (p->user_access) kperf__count_user_access(p->pmus, ev, &a);
-            rc = kperf__plan_add(p, &a, ev->name, ev->pmu, (int)e, x->open_pid, x->pid, x->tid,
-                                 x->cpu, leader);
-            if (e == e0) leader = rc;
-        }
-        if (rc > 0) rc = 0;
-    }
-    KPERF_FREE(own.v);
-done:
-    KPERF_FREE(gc);
-    return rc < 0 ? rc : 0;
-}
-
-/* Parses the events and builds the plan of a counter desc (shared by plan and open). */
-static int kperf__counter_plan(kperf__plan **out, const kperf_counter_desc *d,
-                               bool user_access) {
-    kperf__plan *p = (kperf__plan *)kperf__calloc(1, sizeof *p);
-    kperf__targets tg = {0, 0, 0};
-    int *cpus = NULL, rc = 0;
-    size_t ncpus = 0;
-    bool split;
-    *out = NULL;
-    if (!p) return kperf__fail(ENOMEM, "out of memory");
-    p->user_access = user_access;
-    p->pmus = d->pmus;
-    if (!p->pmus && (rc = kperf_pmus_open(&p->own_pmus, d->sysfs_root)) < 0) goto fail;
-    if (!p->pmus) p->pmus = p->own_pmus;
-    if ((rc = kperf_evlist_parse(&p->evl, d->events ? d->events : "task-clock", p->pmus)) < 0)
-        goto fail;
-    /* The kernel maps no ring of an inherited per-task fd with cpu -1: the per-thread split
-     * opens each thread's group once per online CPU, each with its own small ring. */
-    split = d->per_thread && !d->ncpus && !d->all_cpus;
-    if (d->all_cpus || split) {
-        rc = kperf__count_online(kperf_pmus_root(p->pmus), &cpus);
-        if (rc < 0) goto fail;
-        ncpus = (size_t)rc;
-    } else if (d->ncpus) {
-        cpus = (int *)kperf__calloc(d->ncpus, sizeof *cpus);
-        if (!cpus) { rc = kperf__fail(ENOMEM, "out of memory"); goto fail; }
-        memcpy(cpus, d->cpus, d->ncpus * sizeof *cpus);
-        ncpus = d->ncpus;
-    }
-    if ((rc = kperf__targets_build(&tg, d, cpus, ncpus, split)) < 0) goto fail;
-    for (size_t e0 = 0; e0 < p->evl->nevents;) {
-        size_t e1 = e0 + 1;
-        while (e1 < p->evl->nevents && p->evl->events[e1].group == p->evl->events[e0].group) e1++;
-        if ((rc = kperf__plan_group(p, d, e0, e1, &tg, cpus, ncpus)) < 0) goto fail;
-        e0 = e1;
-    }
-    KPERF_FREE(cpus), KPERF_FREE(tg.v);
-    *out = p;
-    return 0;
-fail:
-    KPERF_FREE(cpus), KPERF_FREE(tg.v);
-    kperf_plan_free(&p->pub);
-    return rc;
-}
-
-KPERF_API int kperf_counter_plan(kperf_plan **out, const kperf_counter_desc *desc) {
-    kperf_counter_desc zero;
-    if (!out) return kperf__fail(EINVAL, "kperf_counter_plan: out is NULL");
-    *out = NULL;
-    if (!desc) memset(&zero, 0, sizeof zero), desc = &zero;
-    kperf__plan *p;
-    int rc = kperf__counter_plan(&p, desc, false);
-    if (rc == 0) *out = &p->pub;
-    return rc;
-}
-
-/* ---- the counter -------------------------------------------------------------------- */
-
-/* Running sums per fd of what exited inherited threads took with them (per_thread). */
-typedef struct kperf__exited {
-    uint64_t raw, ena, run;
-} kperf__exited;
-
-struct kperf_counter {
-    kperf__plan *plan;
-    int *fds;
-    uint64_t *ids;
-    size_t nfds;
-    size_t *gstart, ngroups;    /* first entry of each kernel group (leader) */
-    uint64_t *buf;              /* one group read */
-    size_t bufwords;
-    uint64_t *raw, *ena, *run;  /* last read per fd, since the reset */
-    uint64_t *base;             /* raw, ena, run (3 x nfds) at the last reset */
-    kperf__exited *exited;      /* per fd, per_thread only */
-    void **rings;               /* per kernel group, per_thread only */
-    int *pins;                  /* per target thread, per_thread only: see kperf__counter_pin */
-    pid_t *pinpid;
-    size_t npins;
-    size_t ringsize;
-    kperf_count *counts;        /* per event */
-    kperf_count_row *rows;      /* nfds per-fd rows, then exited-thread rows */
-    size_t nrows, caprows;
-    double *prev;               /* per row and per event (after the rows' slots) */
-    uint64_t last_ns, lost;
-    bool per_thread;
-};
-
-KPERF_API void kperf_counter_close(kperf_counter *c) {
-    if (!c) return;
-    for (size_t g = 0; c->rings && g < c->ngroups; g++)
-        if (c->rings[g]) munmap(c->rings[g], c->ringsize);
-    for (size_t i = 0; c->fds && i < c->nfds; i++)
-        if (c->fds[i] >= 0) close(c->fds[i]);
-    for (size_t i = 0; i < c->npins; i++) close(c->pins[i]);
-    KPERF_FREE(c->pins), KPERF_FREE(c->pinpid);
-    KPERF_FREE(c->fds), KPERF_FREE(c->ids), KPERF_FREE(c->gstart), KPERF_FREE(c->buf);
-    KPERF_FREE(c->raw), KPERF_FREE(c->ena), KPERF_FREE(c->run), KPERF_FREE(c->exited);
-    KPERF_FREE(c->base);
-    KPERF_FREE(c->rings), KPERF_FREE(c->counts), KPERF_FREE(c->rows), KPERF_FREE(c->prev);
-    kperf_plan_free(c->plan ? &c->plan->pub : NULL);
-    KPERF_FREE(c);
-}
-
-static int kperf__counter_alloc(kperf_counter *c) {
-    size_t n = c->nfds, ne = c->plan->evl->nevents;
-    c->fds = (int *)kperf__calloc(n, sizeof *c->fds);
-    c->ids = (uint64_t *)kperf__calloc(n, sizeof *c->ids);
-    c->gstart = (size_t *)kperf__calloc(n, sizeof *c->gstart);
-    c->raw = (uint64_t *)kperf__calloc(n, sizeof *c->raw);
-    c->ena = (uint64_t *)kperf__calloc(n, sizeof *c->ena);
-    c->run = (uint64_t *)kperf__calloc(n, sizeof *c->run);
-    c->base = (uint64_t *)kperf__calloc(3 * n, sizeof *c->base);
-    c->exited = (kperf__exited *)kperf__calloc(n, sizeof *c->exited);
-    c->rings = (void **)kperf__calloc(n, sizeof *c->rings);
-    c->counts = (kperf_count *)kperf__calloc(ne, sizeof *c->counts);
-    c->caprows = n;
-    c->rows = (kperf_count_row *)kperf__calloc(n, sizeof *c->rows);
-    c->prev = (double *)kperf__calloc(n + ne, sizeof *c->prev);
-    if (!c->fds || !c->ids || !c->gstart || !c->raw || !c->ena || !c->run || !c->base ||
-        !c->exited ||
-        !c->rings || !c->counts || !c->rows || !c->prev)
-        return kperf__fail(ENOMEM, "out of memory for %zu counter fds", n);
-    for (size_t i = 0; i < n; i++) c->fds[i] = -1;
-    return 0;
-}
-
-/* Opens the fd of plan entry @p i (its leader is already open). */
-static int kperf__counter_open_fd(kperf_counter *c, size_t i) {
-    kperf__plan *p = c->plan;
-    const kperf_plan_entry *e = &p->pub.entries[i];
-    int group_fd = e->leader == (int)i ? -1 : c->fds[e->leader];
-    long fd = kperf__sys_perf_event_open(&p->attrs[i], e->pid, e->cpu, group_fd,
-                                         PERF_FLAG_FD_CLOEXEC);
-    if (fd < 0) {
-        int err = errno;
-        const kperf_event *ev = &p->evl->events[p->evidx[i]];
-        pid_t who = e->pid == 0 ? getpid() : e->pid;
-        if (err == EINVAL && group_fd >= 0) {
-            /* a member the kernel takes alone but not in this group: the group needs more
-             * counters than the PMU has (arm64 and x86 validate groups at open) */
-            long alone = kperf__sys_perf_event_open(&p->attrs[i], e->pid, e->cpu, -1,
-                                                    PERF_FLAG_FD_CLOEXEC);
-            if (alone >= 0) {
-                close((int)alone);
-                size_t fit = 0;
-                for (size_t j = (size_t)e->leader; j < i; j++)
-                    fit += p->attrs[j].type == p->attrs[i].type;
-                return kperf__fail(KPERF_ELIMIT,
-                                   "%s: the group does not fit on PMU %s: it has %zu counters "
-                                   "for this group's events, the group asks for more; split "
-                                   "the group, or list the events without braces (the kernel "
-                                   "then multiplexes them)",
-                                   ev->name, ev->pmu ? ev->pmu : "?", fit);
-            }
-        }
-        int rc = kperf__open_error(err, ev, &p->attrs[i], who, e->cpu, p->pmus);
-        if (rc == -KPERF_ELIMIT) {
-            size_t len = strlen(kperf__errbuf);
-            snprintf(kperf__errbuf + len, sizeof kperf__errbuf - len,
-                     "; this counter needs %zu fds", c->nfds);
-        }
-        return rc;
-    }
-    c->fds[i] = (int)fd;
-    const kperf_event *fev = &p->evl->events[p->evidx[i]];
-    if (fev->filter) { /* counted in the kernel after the filter, as perf stat does */
-        int frc = kperf_tp_filter_set((int)fd, fev->name, fev->filter);
-        if (frc < 0) return frc;
-    }
-    if (ioctl((int)fd, PERF_EVENT_IOC_ID, &c->ids[i]) < 0)
-        return kperf__fail(errno, "%s: PERF_EVENT_IOC_ID failed: %s", e->event, strerror(errno));
-    if (e->leader == (int)i) c->gstart[c->ngroups++] = i;
-    return 0;
-}
-
-/* per_thread: keeps the kernel from swapping a target thread's perf context with a child's
- * on a direct switch (the clone optimisation): a swapped-away original context exits with
- * its thread but emits no PERF_RECORD_READ. One non-inherited event in the context makes
- * the children's contexts non-clones (inherited_all = 0). */
-static int kperf__counter_pin(kperf_counter *c, pid_t pid) {
-    for (size_t i = 0; i < c->npins; i++)
-        if (c->pinpid[i] == pid) return 0;
-    struct perf_event_attr a;
-    memset(&a, 0, sizeof a);
-    a.size = sizeof a, a.type = PERF_TYPE_SOFTWARE, a.config = PERF_COUNT_SW_DUMMY;
-    a.disabled = 1, a.exclude_kernel = 1, a.exclude_hv = 1;
-    long fd = kperf__sys_perf_event_open(&a, pid, -1, -1, PERF_FLAG_FD_CLOEXEC);
-    if (fd < 0) return kperf__open_error(errno, NULL, &a, pid == 0 ? getpid() : pid, -1, NULL);
-    c->pins[c->npins] = (int)fd, c->pinpid[c->npins++] = pid;
-    return 0;
-}
-
-/* per_thread: a small ring on each leader receives PERF_RECORD_READ of exiting children. */
-static int kperf__counter_rings(kperf_counter *c) {
-    c->ringsize = (size_t)sysconf(_SC_PAGESIZE) * 9; /* header page + 8 data pages */
-    c->pins = (int *)kperf__calloc(c->ngroups, sizeof *c->pins);
-    c->pinpid = (pid_t *)kperf__calloc(c->ngroups, sizeof *c->pinpid);
-    if (!c->pins || !c->pinpid) return kperf__fail(ENOMEM, "out of memory");
-    for (size_t g = 0; g < c->ngroups; g++) {
-        size_t i = c->gstart[g];
-        if (!c->plan->attrs[i].inherit) continue;
-        int rc = kperf__counter_pin(c, c->plan->pub.entries[i].pid);
-        if (rc < 0) return rc;
-        void *m = mmap(NULL, c->ringsize, PROT_READ | PROT_WRITE, MAP_SHARED, c->fds[i], 0);
-        if (m == MAP_FAILED)
-            return kperf__fail(errno == EPERM ? KPERF_ELIMIT : errno,
-                               "%s: cannot map the per-thread ring (%s): the locked-memory "
-                               "limit for perf (sysctl kernel.perf_event_mlock_kb, ulimit -l) "
-                               "is too small",
-                               c->plan->pub.entries[i].event, strerror(errno));
-        c->rings[g] = m;
-    }
-    return 0;
-}
-
-/* Opens a counter; @p user_access asks for user-space reads (the region's rdpmc). */
-static int kperf__counter_open_as(kperf_counter **out, const kperf_counter_desc *desc,
-                                  bool user_access) {
-    kperf_counter *c = (kperf_counter *)kperf__calloc(1, sizeof *c);
-    if (!c) return kperf__fail(ENOMEM, "out of memory");
-    size_t maxg = 1;
-    int rc = kperf__counter_plan(&c->plan, desc, user_access);
-    if (rc < 0) goto fail;
-    c->nfds = c->plan->pub.nentries;
-    c->per_thread = desc->per_thread;
-    if ((rc = kperf__counter_alloc(c)) < 0) goto fail;
-    for (size_t i = 0; i < c->nfds; i++) {
-        if ((rc = kperf__counter_open_fd(c, i)) < 0) goto fail;
-        size_t n = i - (size_t)c->plan->pub.entries[i].leader + 1;
-        if (n > maxg) maxg = n;
-        kperf_count_row *r = &c->rows[i];
-        r->event = c->plan->evidx[i], r->pid = c->plan->rpid[i], r->tid = c->plan->rtid[i];
-        r->cpu = c->plan->pub.entries[i].cpu;
-    }
-    c->nrows = c->nfds;
-    c->bufwords = 3 + 2 * maxg;
-    if (!(c->buf = (uint64_t *)kperf__calloc(c->bufwords, sizeof *c->buf))) {
-        rc = kperf__fail(ENOMEM, "out of memory");
-        goto fail;
-    }
-    if (desc->per_thread && (rc = kperf__counter_rings(c)) < 0) goto fail;
-    for (size_t e = 0; e < c->plan->evl->nevents; e++) {
-        c->counts[e].name = c->plan->evl->events[e].name;
-        c->counts[e].unit = c->plan->evl->events[e].unit;
-    }
-    c->last_ns = kperf__now_ns();
-    *out = c;
-    return 0;
-fail:
-    kperf_counter_close(c);
-    return rc;
-}
-
-KPERF_API int kperf_counter_open(kperf_counter **out, const kperf_counter_desc *desc) {
-    kperf_counter_desc zero;
-    if (!out) return kperf__fail(EINVAL, "kperf_counter_open: out is NULL");
-    *out = NULL;
-    if (!desc) memset(&zero, 0, sizeof zero), desc = &zero;
-    return kperf__counter_open_as(out, desc, false);
-}
-
-KPERF_API size_t kperf_counter_nfds(const kperf_counter *c) { return c ? c->nfds : 0; }
-
-/* One ioctl per kernel group: PERF_IOC_FLAG_GROUP applies it to every member. */
-static int kperf__counter_ioctl(kperf_counter *c, unsigned long req, const char *what) {
-    if (!c) return kperf__fail(EINVAL, "kperf_counter_%s: counter is NULL", what);
-    for (size_t g = 0; g < c->ngroups; g++) {
-        size_t i = c->gstart[g];
-        if (ioctl(c->fds[i], req, PERF_IOC_FLAG_GROUP) < 0)
-            return kperf__fail(errno, "%s: %s failed: %s", c->plan->pub.entries[i].event, what,
-                               strerror(errno));
-    }
-    return 0;
-}
-
-KPERF_API int kperf_counter_start(kperf_counter *c) {
-    return kperf__counter_ioctl(c, PERF_EVENT_IOC_ENABLE, "start");
-}
-
-KPERF_API int kperf_counter_stop(kperf_counter *c) {
-    return kperf__counter_ioctl(c, PERF_EVENT_IOC_DISABLE, "stop");
-}
-
-
-/* Fills a value from raw/enabled/running: scaled per fd, with the event's sysfs scale. */
-static void kperf__value_set(kperf_value *v, uint64_t raw, uint64_t ena, uint64_t run,
-                             double scale) {
-    v->raw = raw, v->enabled = ena, v->running = run;
-    if (run == 0) {
-        v->value = 0, v->percent = 0, v->accuracy = KPERF_COUNT_NOT_COUNTED;
-    } else if (run >= ena) {
-        v->value = (double)raw * scale, v->percent = 100, v->accuracy = KPERF_COUNT_EXACT;
-    } else {
-        v->value = (double)raw * ((double)ena / (double)run) * scale;
-        v->percent = 100.0 * (double)run / (double)ena;
-        v->accuracy = KPERF_COUNT_SCALED;
-    }
-}
-
-/* Index of the fd with kernel id @p id within group [g0, g0 + n). */
-static size_t kperf__member(const kperf_counter *c, size_t g0, size_t n, size_t j, uint64_t id) {
-    if (j < n && c->ids[g0 + j] == id) return g0 + j;
-    for (size_t k = 0; k < n; k++)
-        if (c->ids[g0 + k] == id) return g0 + k;
-    return (size_t)-1;
-}
-
-/* Reads one kernel group with one read() and stores each member's values. */
-static int kperf__counter_read_group(kperf_counter *c, size_t g) {
-    size_t g0 = c->gstart[g];
-    size_t n = (g + 1 < c->ngroups ? c->gstart[g + 1] : c->nfds) - g0;
-    ssize_t got = read(c->fds[g0], c->buf, (3 + 2 * n) * sizeof(uint64_t));
-    if (got < 0)
-        return kperf__fail(errno, "%s: read failed: %s", c->plan->pub.entries[g0].event,
-                           strerror(errno));
-    uint64_t nr = c->buf[0];
-    if ((size_t)got < (3 + 2 * nr) * sizeof(uint64_t) || nr > n)
-        return kperf__fail(KPERF_ECORRUPT, "%s: short group read (%zd bytes)",
-                           c->plan->pub.entries[g0].event, got);
-    for (size_t j = 0; j < nr; j++) {
-        size_t k = kperf__member(c, g0, n, j, c->buf[4 + 2 * j]);
-        if (k == (size_t)-1) continue;
-        const uint64_t *b = c->base; /* since the last reset */
-        c->raw[k] = c->buf[3 + 2 * j] - b[k], c->ena[k] = c->buf[1] - b[c->nfds + k];
-        c->run[k] = c->buf[2] - b[2 * c->nfds + k];
-    }
-    return 0;
-}
-
-/* Adds one exited thread's values (a PERF_RECORD_READ body) to the rows. */
-static int kperf__counter_exited(kperf_counter *c, size_t g, const uint64_t *rec, size_t words) {
-    size_t g0 = c->gstart[g];
-    size_t n = (g + 1 < c->ngroups ? c->gstart[g + 1] : c->nfds) - g0;
-    uint32_t pid = (uint32_t)rec[0], tid = (uint32_t)(rec[0] >> 32);
-    uint64_t nr = rec[1], ena = rec[2], run = rec[3];
-    if (words < 4 || nr > n || words < 4 + 2 * nr) return 0;
-    for (size_t j = 0; j < nr; j++) {
-        size_t k = kperf__member(c, g0, n, j, rec[5 + 2 * j]);
-        if (k == (size_t)-1) continue;
-        uint64_t raw = rec[4 + 2 * j];
-        c->exited[k].raw += raw, c->exited[k].ena += ena, c->exited[k].run += run;
-        run = ena; /* one CPU's piece of the thread: not multiplexed (kperf__fd_task_on_cpu) */
-        kperf_count_row *r = NULL;
-        for (size_t x = c->nfds; x < c->nrows && !r; x++)
-            if (c->rows[x].tid == (pid_t)tid && c->rows[x].event == c->plan->evidx[k])
-                r = &c->rows[x];
-        if (!r) {
-            if (c->nrows == c->caprows) {
-                size_t cap = c->caprows * 2;
-                kperf_count_row *nr_ = (kperf_count_row *)KPERF_REALLOC(c->rows, cap * sizeof *nr_);
-                double *np = (double *)KPERF_REALLOC(c->prev, (cap + c->plan->evl->nevents) * sizeof *np);
-                if (nr_) c->rows = nr_;
-                if (np) c->prev = np;
-                if (!nr_ || !np) return kperf__fail(ENOMEM, "out of memory for thread rows");
-                /* the per-event slots follow the row slots: move them up */
-                memmove(c->prev + cap, c->prev + c->caprows, c->plan->evl->nevents * sizeof *np);
-                c->caprows = cap;
-            }
-            r = &c->rows[c->nrows];
-            memset(r, 0, sizeof *r);
-            c->prev[c->nrows++] = 0;
-            r->event = c->plan->evidx[k], r->pid = (pid_t)pid, r->tid = (pid_t)tid;
-            r->cpu = -1, r->exited = true;
-        }
-        uint64_t e2 = r->v.enabled > ena ? r->v.enabled : ena;
-        kperf__value_set(&r->v, r->v.raw + raw, e2, e2, c->plan->evl->events[r->event].scale);
-    }
-    return 0;
-}
-
-/* Drains the per-thread ring of group @p g: acquire head, copy wrapped records, release
- * tail. */
-static int kperf__counter_drain(kperf_counter *c, size_t g) {
-    struct perf_event_mmap_page *mp = (struct perf_event_mmap_page *)c->rings[g];
-    if (!mp) return 0;
-    unsigned char *data = (unsigned char *)mp + mp->data_offset;
-    uint64_t size = mp->data_size, head = __atomic_load_n(&mp->data_head, __ATOMIC_ACQUIRE);
-    uint64_t tail = mp->data_tail;
-    uint64_t rec[64];
-    int rc = 0;
-    while (rc == 0 && head - tail >= sizeof(struct perf_event_header)) {
-        struct perf_event_header h;
-        for (size_t b = 0; b < sizeof h; b++) ((unsigned char *)&h)[b] = data[(tail + b) % size];
-        if (h.size < sizeof h || h.size > head - tail) break;
-        size_t body = h.size - sizeof h, words = body / 8 < 64 ? body / 8 : 64;
-        for (size_t b = 0; b < words * 8; b++)
-            ((unsigned char *)rec)[b] = data[(tail + sizeof h + b) % size];
-        if (h.type == PERF_RECORD_READ) rc = kperf__counter_exited(c, g, rec, words);
-        else if (h.type == PERF_RECORD_LOST && words >= 2) c->lost += rec[1];
-        tail += h.size;
-    }
-    __atomic_store_n(&mp->data_tail, tail, __ATOMIC_RELEASE);
-    return rc;
-}
-
-/* A thread counted on one CPU of several (the per-thread split, or tids x cpus): running <
- * enabled there means the thread ran elsewhere, not multiplexing, so it is not scaled.
- * Multiplexing on such fds goes undetected (documented). */
-static bool kperf__fd_task_on_cpu(const kperf_counter *c, size_t i) {
-    return c->plan->pub.entries[i].pid != -1 && c->plan->pub.entries[i].cpu >= 0;
-}
-
-/* Recomputes rows and per-event totals from the last group reads. An event's total is the
- * sum of its fds' scaled values; its flag follows from the summed times (one scaled fd makes
- * running < enabled). Rows of fds with exited threads hold what the threads left behind. */
-static void kperf__counter_sum(kperf_counter *c) {
-    size_t ne = c->plan->evl->nevents;
-    double *eprev = c->prev + c->caprows;
-    for (size_t e = 0; e < ne; e++) memset(&c->counts[e].v, 0, sizeof c->counts[e].v);
-    for (size_t i = 0; i < c->nfds; i++) {
-        kperf_count_row *r = &c->rows[i];
-        const kperf__exited *x = &c->exited[i];
-        double scale = c->plan->evl->events[r->event].scale;
-        kperf_value *v = &c->counts[r->event].v, all;
-        bool piece = kperf__fd_task_on_cpu(c, i);
-        kperf__value_set(&all, c->raw[i], c->ena[i], piece ? c->ena[i] : c->run[i], scale);
-        v->raw += all.raw, v->enabled += all.enabled, v->running += all.running;
-        v->value += all.value;
-        if (x->ena) /* the kernel's sums and the exit records agree to within rounding */
-            kperf__value_set(&r->v, c->raw[i] > x->raw ? c->raw[i] - x->raw : 0,
-                             c->ena[i] > x->ena ? c->ena[i] - x->ena : 0,
-                             piece              ? c->ena[i] - x->ena
-                             : c->run[i] > x->run ? c->run[i] - x->run
-                                                  : 0,
-                             scale);
-        else r->v = all;
-        r->v.delta = r->v.value - c->prev[i], c->prev[i] = r->v.value;
-    }
-    for (size_t x = c->nfds; x < c->nrows; x++) {
-        c->rows[x].v.delta = c->rows[x].v.value - c->prev[x];
-        c->prev[x] = c->rows[x].v.value;
-    }
-    for (size_t e = 0; e < ne; e++) {
-        kperf_value *v = &c->counts[e].v;
-        double value = v->value;
-        kperf__value_set(v, v->raw, v->enabled, v->running, 1.0);
-        v->value = value;
-        v->delta = value - eprev[e], eprev[e] = value;
-    }
-}
-
-/* A reset is a baseline taken with one read() per group: PERF_EVENT_IOC_RESET keeps what
- * exited inherited children left in their parent (child_count) and never resets the
- * enabled/running times, so scaling after it would be wrong. */
-KPERF_API int kperf_counter_reset(kperf_counter *c) {
-    if (!c) return kperf__fail(EINVAL, "kperf_counter_reset: counter is NULL");
-    int rc = 0;
-    memset(c->base, 0, 3 * c->nfds * sizeof *c->base);
-    for (size_t g = 0; rc == 0 && g < c->ngroups; g++) {
-        rc = kperf__counter_read_group(c, g);
-        if (rc == 0 && c->per_thread) rc = kperf__counter_drain(c, g); /* exits before now */
-    }
-    if (rc < 0) return rc;
-    memcpy(c->base, c->raw, c->nfds * sizeof *c->base);
-    memcpy(c->base + c->nfds, c->ena, c->nfds * sizeof *c->base);
-    memcpy(c->base + 2 * c->nfds, c->run, c->nfds * sizeof *c->base);
-    /* row slots, then the per-event slots at caprows */
-    memset(c->prev, 0, (c->caprows + c->plan->evl->nevents) * sizeof *c->prev);
-    memset(c->exited, 0, c->nfds * sizeof *c->exited);
-    c->nrows = c->nfds;
-    return 0;
-}
-
-KPERF_API int kperf_counter_read(kperf_counter *c, kperf_counts *out) {
-    if (!c || !out) return kperf__fail(EINVAL, "kperf_counter_read: NULL argument");
-    int rc = 0;
-    for (size_t g = 0; rc == 0 && g < c->ngroups; g++) {
-        rc = kperf__counter_read_group(c, g);
-        if (rc == 0 && c->per_thread) rc = kperf__counter_drain(c, g);
-    }
-    if (rc < 0) return rc;
-    kperf__counter_sum(c);
-    uint64_t now = kperf__now_ns();
-    memset(out, 0, sizeof *out);
-    out->events = c->counts, out->nevents = c->plan->evl->nevents;
-    out->rows = c->rows, out->nrows = c->nrows;
-    out->interval_ns = now - c->last_ns, out->lost = c->lost;
-    c->last_ns = now;
-    return 0;
-}
-
-KPERF_API void kperf_counts_print(void *stream, const kperf_counts *n, uint64_t iterations) {
-    FILE *f = (FILE *)stream;
-    double div = iterations > 1 ? (double)iterations : 1.0;
-    for (size_t e = 0; n && e < n->nevents; e++) {
-        const kperf_count *k = &n->events[e];
-        if (k->v.accuracy == KPERF_COUNT_NOT_COUNTED) {
-            fprintf(f, "%18s %-4s %-28s not counted\n", "<not counted>", "", k->name);
-            continue;
-        }
-        char val[64];
-        const char *unit = k->unit && k->unit[0] ? k->unit : "";
-        if (!strncmp(k->name, "task-clock", 10) || !strncmp(k->name, "cpu-clock", 9)) unit = "ns";
-        snprintf(val, sizeof val, iterations > 1 ? "%.2f" : "%.0f", k->v.value / div);
-        fprintf(f, "%18s %-4s %-28s", val, unit, k->name);
-        if (k->v.accuracy == KPERF_COUNT_SCALED) fprintf(f, " scaled (%.2f%%)\n", k->v.percent);
-        else fprintf(f, " exact\n");
-    }
-    if (iterations > 1) fprintf(f, "%18s  (per iteration, %llu iterations)\n", "",
-                                (unsigned long long)iterations);
-}
-// <<counting
-
-// >>region ------------------------------------------------------------------------------
-
-/* The arithmetic of a self-monitoring read, on a consistent view of the user page (inside
- * the seqlock, or a synthetic page in tests): @p pmc is the raw value rdpmc returned for
- * index - 1, @p cyc the timestamp counter (rdtsc, cntvct_el0). Returns -1 when the page
- * says to use read() instead (no user access, or index 0: the event is not on a counter).
- * Follows the protocol documented in include/uapi/linux/perf_event.h. */
-KPERF__PRIV int kperf__mmap_compute(const struct perf_event_mmap_page *pc, uint64_t pmc,
-                                    uint64_t cyc, uint64_t *count, uint64_t *enabled,
-                                    uint64_t *running) {
-    if (!pc->cap_user_rdpmc || pc->index == 0) return -1;
-    uint16_t width = pc->pmc_width;
-    int64_t v = pc->offset;
-    if (width > 0 && width < 64) /* sign-extend the width-bit hardware value */
-        v += (int64_t)(pmc << (64 - width)) >> (64 - width);
-    else
-        v += (int64_t)pmc;
-    uint64_t ena = pc->time_enabled, run = pc->time_running;
-    if (pc->cap_user_time) {
-        uint64_t c = cyc;
-        if (pc->cap_user_time_short)
-            c = pc->time_cycles + ((c - pc->time_cycles) & pc->time_mask);
-        uint16_t shift = pc->time_shift;
-        uint64_t quot = c >> shift, rem = c & (((uint64_t)1 << shift) - 1);
-        uint64_t delta = pc->time_offset + quot * pc->time_mult + ((rem * pc->time_mult) >> shift);
-        ena += delta, run += delta; /* index != 0: the event is running now */
-    }
-    *count = (uint64_t)v, *enabled = ena, *running = run;
-    return 0;
-}
-
-#if defined(__x86_64__) || defined(__i386__)
-#define KPERF__HAVE_RDPMC 1
-static inline uint64_t kperf__rdpmc(uint32_t counter) {
-    uint32_t lo, hi;
-    __asm__ volatile("rdpmc" : "=a"(lo), "=d"(hi) : "c"(counter));
-    return lo | (uint64_t)hi << 32;
-}
-static inline uint64_t kperf__cycles(void) {
-    uint32_t lo, hi;
-    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-    return lo | (uint64_t)hi << 32;
-}
-#elif defined(__aarch64__)
-#define KPERF__HAVE_RDPMC 1
-/* Counter index - 1 selects PMEVCNTR<n>_EL0 through PMSELR_EL0; 31 is the cycle counter.
- * The kernel grants EL0 access when the event asks for it (config1 bit "rdpmc"). */
-static inline uint64_t kperf__rdpmc(uint32_t counter) {
-    uint64_t v;
-    if (counter == 31) {
-        __asm__ volatile("mrs %0, pmccntr_el0" : "=r"(v));
-        return v;
-    }
-    __asm__ volatile("msr pmselr_el0, %1\n\tisb\n\tmrs %0, pmxevcntr_el0"
-                     : "=r"(v)
-                     : "r"((uint64_t)counter));
-    return v;
-}
-static inline uint64_t kperf__cycles(void) {
-    uint64_t v;
-    __asm__ volatile("isb\n\tmrs %0, cntvct_el0" : "=r"(v));
-    return v;
-}
-#endif
-
-/* One self-monitoring read under the page's seqlock. -1: use read(). */
-static int kperf__mmap_read(const struct perf_event_mmap_page *pc, uint64_t *count,
-                            uint64_t *enabled, uint64_t *running) {
-#ifdef KPERF__HAVE_RDPMC
-    for (int tries = 0; tries < 64; tries++) {
-        uint32_t seq = __atomic_load_n(&pc->lock, __ATOMIC_RELAXED);
-        __atomic_signal_fence(__ATOMIC_SEQ_CST);
-        uint32_t idx = pc->index;
-        if (!pc->cap_user_rdpmc || idx == 0) return -1;
-        uint64_t pmc = kperf__rdpmc(idx - 1);
-        uint64_t cyc = pc->cap_user_time ? kperf__cycles() : 0;
-        int rc = kperf__mmap_compute(pc, pmc, cyc, count, enabled, running);
-        __atomic_signal_fence(__ATOMIC_SEQ_CST);
-        if (__atomic_load_n(&pc->lock, __ATOMIC_RELAXED) == seq) return rc;
-    }
-#else
-    (void)pc, (void)count, (void)enabled, (void)running;
-#endif
-    return -1;
-}
-
-struct kperf_region {
-    kperf_counter *c;
-    struct perf_event_mmap_page **pages; /* per fd; NULL where not mapped */
-    size_t pagesz, n;
-    bool rdpmc;                 /* every page allowed user reads at open */
-    bool subtract, started;
-    uint64_t *s_raw, *s_ena, *s_run;    /* start snapshot */
-    uint64_t *e_raw, *e_ena, *e_run;    /* end snapshot */
-    uint64_t *a_raw, *a_ena, *a_run;    /* sums over brackets */
-    uint64_t brackets;
-    double *overhead, bracket_ns;
-    kperf_count *counts;
-    double *prev;
-    uint64_t last_ns;
-};
-
-KPERF_API void kperf_region_close(kperf_region *r) {
-    if (!r) return;
-    for (size_t i = 0; r->pages && i < r->n; i++)
-        if (r->pages[i]) munmap(r->pages[i], r->pagesz);
-    kperf_counter_close(r->c);
-    KPERF_FREE(r->pages), KPERF_FREE(r->s_raw), KPERF_FREE(r->overhead), KPERF_FREE(r->counts);
-    KPERF_FREE(r);
-}
-
-/* Takes a snapshot of every fd: rdpmc where every page allows it, else one read() per
- * group (the region has one target, so fd i is event i). */
-static int kperf__region_snap(kperf_region *r, uint64_t *raw, uint64_t *ena, uint64_t *run) {
-    size_t i = 0;
-    if (r->rdpmc)
-        for (; i < r->n; i++)
-            if (kperf__mmap_read(r->pages[i], &raw[i], &ena[i], &run[i]) < 0) break;
-    if (i == r->n) return 0;
-    kperf_counter *c = r->c;
-    for (size_t g = 0; g < c->ngroups; g++) {
-        int rc = kperf__counter_read_group(c, g);
-        if (rc < 0) return rc;
-    }
-    memcpy(raw, c->raw, r->n * sizeof *raw);
-    memcpy(ena, c->ena, r->n * sizeof *ena);
-    memcpy(run, c->run, r->n * sizeof *run);
-    return 0;
-}
-
-KPERF_API int kperf_region_start(kperf_region *r) {
-    if (!r) return kperf__fail(EINVAL, "kperf_region_start: region is NULL");
-    int rc = kperf__region_snap(r, r->s_raw, r->s_ena, r->s_run);
-    r->started = rc == 0;
-    return rc;
-}
-
-KPERF_API int kperf_region_stop(kperf_region *r) {
-    if (!r || !r->started)
-        return kperf__fail(KPERF_ESTATE, "kperf_region_stop without kperf_region_start");
-    int rc = kperf__region_snap(r, r->e_raw, r->e_ena, r->e_run);
-    if (rc < 0) return rc;
-    for (size_t i = 0; i < r->n; i++) {
-        r->a_raw[i] += r->e_raw[i] - r->s_raw[i];
-        r->a_ena[i] += r->e_ena[i] - r->s_ena[i];
-        r->a_run[i] += r->e_run[i] - r->s_run[i];
-    }
-    r->brackets++;
-    r->started = false;
-    return 0;
-}
-
-KPERF_API int kperf_region_reset(kperf_region *r) {
-    if (!r) return kperf__fail(EINVAL, "kperf_region_reset: region is NULL");
-    memset(r->a_raw, 0, 3 * r->n * sizeof *r->a_raw);
-    memset(r->prev, 0, r->n * sizeof *r->prev);
-    r->brackets = 0, r->started = false;
-    return 0;
-}
-
-KPERF_API int kperf_region_read(kperf_region *r, kperf_counts *out) {
-    if (!r || !out) return kperf__fail(EINVAL, "kperf_region_read: NULL argument");
-    for (size_t i = 0; i < r->n; i++) {
-        kperf_value *v = &r->counts[i].v;
-        kperf__value_set(v, r->a_raw[i], r->a_ena[i], r->a_run[i],
-                         r->c->plan->evl->events[i].scale);
-        if (r->subtract) {
-            double o = r->overhead[i] * (double)r->brackets;
-            v->value = v->value > o ? v->value - o : 0;
-        }
-        v->delta = v->value - r->prev[i], r->prev[i] = v->value;
-    }
-    uint64_t now = kperf__now_ns();
-    memset(out, 0, sizeof *out);
-    out->events = r->counts, out->nevents = r->n;
-    out->interval_ns = now - r->last_ns, out->iterations = r->brackets;
-    r->last_ns = now;
-    return 0;
-}
-
-KPERF_API void kperf_region_cost_read(const kperf_region *r, kperf_region_cost *out) {
-    memset(out, 0, sizeof *out);
-    if (!r) return;
-    out->rdpmc = r->rdpmc, out->bracket_ns = r->bracket_ns;
-    out->per_event = r->overhead, out->nevents = r->n;
-}
-
-/* Measures empty brackets: their counts per event and their wall-clock cost. */
-static int kperf__region_calibrate(kperf_region *r) {
-    enum { WARM = 16, ROUNDS = 256 };
-    int rc = 0;
-    for (int i = 0; rc == 0 && i < WARM; i++)
-        if ((rc = kperf_region_start(r)) == 0) rc = kperf_region_stop(r);
-    kperf_region_reset(r);
-    uint64_t t0 = kperf__now_ns();
-    for (int i = 0; rc == 0 && i < ROUNDS; i++)
-        if ((rc = kperf_region_start(r)) == 0) rc = kperf_region_stop(r);
-    r->bracket_ns = (double)(kperf__now_ns() - t0) / (double)ROUNDS;
-    kperf_counts n;
-    if (rc == 0) rc = kperf_region_read(r, &n);
-    for (size_t i = 0; rc == 0 && i < r->n; i++) r->overhead[i] = n.events[i].v.value / (double)ROUNDS;
-    kperf_region_reset(r);
-    return rc;
-}
-
-/* Maps the first page of every fd; rdpmc is used when every page allows user reads. */
-static void kperf__region_map(kperf_region *r, bool no_rdpmc) {
-    r->pagesz = (size_t)sysconf(_SC_PAGESIZE);
-    r->rdpmc = !no_rdpmc;
-    for (size_t i = 0; i < r->n; i++) {
-        void *m = mmap(NULL, r->pagesz, PROT_READ, MAP_SHARED, r->c->fds[i], 0);
-        r->pages[i] = m == MAP_FAILED ? NULL : (struct perf_event_mmap_page *)m;
-        if (!r->pages[i] || !r->pages[i]->cap_user_rdpmc) r->rdpmc = false;
-    }
-#if defined(__aarch64__)
-    /* arm64 sets cap_user_rdpmc for every event that asked (config1 rdpmc) but gives it
-     * index 0, forever, while the sysctl forbids user access */
-    char ua[8];
-    if (kperf__read_file("/proc/sys/kernel/perf_user_access", ua, sizeof ua) > 0 && ua[0] == '0')
-        r->rdpmc = false;
-#endif
-#ifndef KPERF__HAVE_RDPMC
-    r->rdpmc = false;
-#endif
-}
-
-KPERF_API int kperf_region_open(kperf_region **out, const kperf_region_desc *desc) {
-    kperf_region_desc zero;
-    if (!out) return kperf__fail(EINVAL, "kperf_region_open: out is NULL");
-    *out = NULL;
-    if (!desc) memset(&zero, 0, sizeof zero), desc = &zero;
-    kperf_region *r = (kperf_region *)kperf__calloc(1, sizeof *r);
-    if (!r) return kperf__fail(ENOMEM, "out of memory");
-    kperf_counter_desc cd;
-    memset(&cd, 0, sizeof cd);
-    cd.events = desc->events, cd.pmus = desc->pmus, cd.sysfs_root = desc->sysfs_root;
-    cd.include_kernel = desc->include_kernel;
-    int rc = kperf__counter_open_as(&r->c, &cd, true);
-    if (rc < 0) goto fail;
-    r->n = r->c->nfds;
-    if (r->n != r->c->plan->evl->nevents) {
-        rc = kperf__fail(KPERF_ENOTSUP,
-                         "%s: a region counts the calling thread; uncore events count whole "
-                         "CPUs (use kperf_counter_open with cpus)",
-                         desc->events);
-        goto fail;
-    }
-    r->subtract = desc->subtract_overhead;
-    r->pages = (struct perf_event_mmap_page **)kperf__calloc(r->n, sizeof *r->pages);
-    r->s_raw = (uint64_t *)kperf__calloc(12 * r->n, sizeof *r->s_raw);
-    r->overhead = (double *)kperf__calloc(2 * r->n, sizeof *r->overhead);
-    r->counts = (kperf_count *)kperf__calloc(r->n, sizeof *r->counts);
-    if (!r->pages || !r->s_raw || !r->overhead || !r->counts) {
-        rc = kperf__fail(ENOMEM, "out of memory");
-        goto fail;
-    }
-    {
-        uint64_t *w = r->s_raw;
-        r->s_ena = w + r->n, r->s_run = w + 2 * r->n, r->e_raw = w + 3 * r->n;
-    r->e_ena = w + 4 * r->n, r->e_run = w + 5 * r->n, r->a_raw = w + 6 * r->n;
-        r->a_ena = w + 7 * r->n, r->a_run = w + 8 * r->n;
-    }
-    r->prev = r->overhead + r->n;
-    for (size_t i = 0; i < r->n; i++) r->counts[i] = r->c->counts[i];
-    kperf__region_map(r, desc->no_rdpmc);
-    if ((rc = kperf_counter_start(r->c)) < 0 || (rc = kperf__region_calibrate(r)) < 0) goto fail;
-    r->last_ns = kperf__now_ns();
-    *out = r;
-    return 0;
-fail:
-    kperf_region_close(r);
-    return rc;
-}
-// <<region
-
-// >>ringbuf -----------------------------------------------------------------------------
-/* The decoder reads fields through a bounded cursor: any read past the end marks the cursor
- * bad instead of touching memory, so one check after a whole layout is enough. */
-typedef struct kperf__cur {
-    const unsigned char *p, *end;
-    bool bad;
-} kperf__cur;
-
-static inline uint64_t kperf__cur_u64(kperf__cur *c) {
-    uint64_t v = 0;
-    if (c->bad || (size_t)(c->end - c->p) < 8) {
-        c->bad = true;
-        return 0;
-    }
-    memcpy(&v, c->p, 8);
-    c->p += 8;
-    return v;
-}
-
-static inline void kperf__cur_u32x2(kperf__cur *c, uint32_t *a, uint32_t *b) {
-    uint64_t v = kperf__cur_u64(c);
-    uint32_t w[2];
-    memcpy(w, &v, 8);
-    *a = w[0];
-    *b = w[1];
-}
-
-/* Returns a pointer to n bytes and advances, or NULL (cursor bad) when they do not fit.
- * @p align is the alignment the caller will dereference the bytes with. */
-static inline const void *kperf__cur_take(kperf__cur *c, uint64_t n, size_t align) {
-    if (c->bad || n > (uint64_t)(c->end - c->p) || ((uintptr_t)c->p & (align - 1))) {
-        c->bad = true;
-        return NULL;
-    }
-    const void *r = c->p;
-    c->p += n;
-    return r;
-}
-
-/* A NUL-terminated string that must end inside the cursor's range. */
-static const char *kperf__cur_str(kperf__cur *c) {
-    if (c->bad) return NULL;
-    const unsigned char *z = (const unsigned char *)memchr(c->p, 0, (size_t)(c->end - c->p));
-    if (!z) {
-        c->bad = true;
-        return NULL;
-    }
-    const char *s = (const char *)c->p;
-    c->p = c->end;
-    return s;
-}
-
-static int kperf__popcount64(uint64_t v) { return __builtin_popcountll(v); }
-
-/* Bytes of the sample_id trailer that sample_id_all appends to non-sample records. */
-static size_t kperf__trailer_size(uint64_t st) {
-    size_t n = 0;
-    if (st & PERF_SAMPLE_TID) n += 8;
-    if (st & PERF_SAMPLE_TIME) n += 8;
-    if (st & PERF_SAMPLE_ID) n += 8;
-    if (st & PERF_SAMPLE_STREAM_ID) n += 8;
-    if (st & PERF_SAMPLE_CPU) n += 8;
-    if (st & PERF_SAMPLE_IDENTIFIER) n += 8;
-    return n;
-}
-
-static void kperf__parse_trailer(kperf__cur *c, uint64_t st, kperf_record *r) {
-    if (st & PERF_SAMPLE_TID) kperf__cur_u32x2(c, &r->pid, &r->tid);
-    if (st & PERF_SAMPLE_TIME) r->time = kperf__cur_u64(c);
-    if (st & PERF_SAMPLE_ID) r->id = kperf__cur_u64(c);
-    if (st & PERF_SAMPLE_STREAM_ID) (void)kperf__cur_u64(c);
-    if (st & PERF_SAMPLE_CPU) {
-        uint32_t res;
-        kperf__cur_u32x2(c, &r->cpu, &res);
-    }
-    if (st & PERF_SAMPLE_IDENTIFIER) r->id = kperf__cur_u64(c);
-}
-
-static void kperf__parse_read(kperf__cur *c, uint64_t rf, kperf_sample *s) {
-    if (rf & PERF_FORMAT_GROUP) {
-        uint64_t nr = kperf__cur_u64(c);
-        size_t per = 8 + ((rf & PERF_FORMAT_ID) ? 8 : 0) + ((rf & PERF_FORMAT_LOST) ? 8 : 0);
-        if (rf & PERF_FORMAT_TOTAL_TIME_ENABLED) (void)kperf__cur_u64(c);
-        if (rf & PERF_FORMAT_TOTAL_TIME_RUNNING) (void)kperf__cur_u64(c);
-        if (nr > (uint64_t)(c->end - c->p) / per) {
-            c->bad = true;
-            return;
-        }
-        const unsigned char *first = c->p;
-        c->p += nr * per;
-        if (nr) memcpy(&s->read_value, first, 8);
-        return;
-    }
-    s->read_value = kperf__cur_u64(c);
-    if (rf & PERF_FORMAT_TOTAL_TIME_ENABLED) (void)kperf__cur_u64(c);
-    if (rf & PERF_FORMAT_TOTAL_TIME_RUNNING) (void)kperf__cur_u64(c);
-    if (rf & PERF_FORMAT_ID) (void)kperf__cur_u64(c);
-    if (rf & PERF_FORMAT_LOST) (void)kperf__cur_u64(c);
-}
-
-/* Registers: abi word, then one u64 per mask bit when abi is not 0. */
-static void kperf__parse_regs(kperf__cur *c, uint64_t mask, uint64_t *abi, uint32_t *n,
-                              const uint64_t **regs) {
-    *abi = kperf__cur_u64(c);
-    if (*abi) {
-        *n = (uint32_t)kperf__popcount64(mask);
-        *regs = (const uint64_t *)kperf__cur_take(c, (uint64_t)*n * 8, 8);
-    }
-}
-
-/* The fields of a sample after the fixed head, in the kernel's output order. */
-static void kperf__parse_sample_tail(kperf__cur *c, const kperf_ring_layout *l, kperf_sample *s) {
-    uint64_t st = l->sample_type;
-    if (st & PERF_SAMPLE_READ) kperf__parse_read(c, l->read_format, s);
-    if (st & PERF_SAMPLE_CALLCHAIN) {
-        uint64_t nr = kperf__cur_u64(c);
-        if (nr > (uint64_t)(c->end - c->p) / 8) c->bad = true;
-        s->nips = (uint32_t)nr;
-        s->ips = (const uint64_t *)kperf__cur_take(c, nr * 8, 8);
-    }
-    if (st & PERF_SAMPLE_RAW) {
-        uint32_t sz = 0;
-        if ((size_t)(c->end - c->p) >= 4) memcpy(&sz, c->p, 4), c->p += 4;
-        else c->bad = true;
-        s->raw_size = sz;
-        s->raw = kperf__cur_take(c, sz, 1);
-    }
-    if (st & PERF_SAMPLE_BRANCH_STACK) {
-        uint64_t nr = kperf__cur_u64(c);
-        if (l->branch_sample_type & PERF_SAMPLE_BRANCH_HW_INDEX)
-            s->branch_hw_index = kperf__cur_u64(c);
-        if (nr > (uint64_t)(c->end - c->p) / sizeof(kperf_branch)) c->bad = true;
-        s->nbranches = (uint32_t)nr;
-        s->branches = (const kperf_branch *)kperf__cur_take(c, nr * sizeof(kperf_branch), 8);
-    }
-    if (st & PERF_SAMPLE_REGS_USER)
-        kperf__parse_regs(c, l->regs_user_mask, &s->regs_abi, &s->nregs, &s->regs);
-    if (st & PERF_SAMPLE_STACK_USER) {
-        s->stack_size = kperf__cur_u64(c);
-        if (s->stack_size) {
-            s->stack = kperf__cur_take(c, s->stack_size, 1);
-            s->stack_dyn_size = kperf__cur_u64(c);
-            if (s->stack_dyn_size > s->stack_size) c->bad = true;
-        }
-    }
-    if (st & (PERF_SAMPLE_WEIGHT | PERF_SAMPLE_WEIGHT_STRUCT)) s->weight = kperf__cur_u64(c);
-    if (st & PERF_SAMPLE_DATA_SRC) s->data_src = kperf__cur_u64(c);
-    if (st & PERF_SAMPLE_TRANSACTION) s->transaction = kperf__cur_u64(c);
-    if (st & PERF_SAMPLE_REGS_INTR)
-        kperf__parse_regs(c, l->regs_intr_mask, &s->intr_abi, &s->nintr_regs, &s->intr_regs);
-    if (st & PERF_SAMPLE_PHYS_ADDR) s->phys_addr = kperf__cur_u64(c);
-    if (st & PERF_SAMPLE_CGROUP) s->cgroup = kperf__cur_u64(c);
-    if (st & PERF_SAMPLE_DATA_PAGE_SIZE) s->data_page_size = kperf__cur_u64(c);
-    if (st & PERF_SAMPLE_CODE_PAGE_SIZE) s->code_page_size = kperf__cur_u64(c);
-    if (st & PERF_SAMPLE_AUX) {
-        uint64_t n = kperf__cur_u64(c);
-        (void)kperf__cur_take(c, n, 1);
-    }
-}
-
-static void kperf__parse_sample(kperf__cur *c, const kperf_ring_layout *l, kperf_record *r) {
-    kperf_sample *s = &r->sample;
-    uint64_t st = l->sample_type;
-    memset(s, 0, sizeof *s);
-    s->fields = st;
-    if (st & PERF_SAMPLE_IDENTIFIER) s->id = kperf__cur_u64(c);
-    if (st & PERF_SAMPLE_IP) s->ip = kperf__cur_u64(c);
-    if (st & PERF_SAMPLE_TID) kperf__cur_u32x2(c, &s->pid, &s->tid);
-    if (st & PERF_SAMPLE_TIME) s->time = kperf__cur_u64(c);
-    if (st & PERF_SAMPLE_ADDR) s->addr = kperf__cur_u64(c);
-    if (st & PERF_SAMPLE_ID) s->id = kperf__cur_u64(c);
-    if (st & PERF_SAMPLE_STREAM_ID) s->stream_id = kperf__cur_u64(c);
-    if (st & PERF_SAMPLE_CPU) {
-        uint32_t res;
-        kperf__cur_u32x2(c, &s->cpu, &res);
-    }
-    if (st & PERF_SAMPLE_PERIOD) s->period = kperf__cur_u64(c);
-    kperf__parse_sample_tail(c, l, s);
-    r->time = s->time;
-    r->pid = s->pid;
-    r->tid = s->tid;
-    if (st & PERF_SAMPLE_CPU) r->cpu = s->cpu;
-    r->id = s->id;
-}
-
-/* Side-band bodies; @p c covers the body only (header and trailer excluded). */
-static void kperf__parse_sideband(kperf__cur *c, kperf_record *r) {
-    switch (r->type) {
-    case PERF_RECORD_MMAP:
-    case PERF_RECORD_MMAP2: {
-        kperf_mmap_rec *m = &r->mmap;
-        memset(m, 0, sizeof *m);
-        kperf__cur_u32x2(c, &m->pid, &m->tid);
-        m->addr = kperf__cur_u64(c);
-        m->len = kperf__cur_u64(c);
-        m->pgoff = kperf__cur_u64(c);
-        if (r->type == PERF_RECORD_MMAP2) {
-            const unsigned char *u = (const unsigned char *)kperf__cur_take(c, 24, 1);
-            if (u && (r->misc & PERF_RECORD_MISC_MMAP_BUILD_ID)) {
-                m->build_id_size = u[0] > 20 ? 20 : u[0];
-                memcpy(m->build_id, u + 4, 20);
-            } else if (u) {
-                memcpy(&m->maj, u, 4);
-                memcpy(&m->min, u + 4, 4);
-                memcpy(&m->ino, u + 8, 8);
-                memcpy(&m->ino_generation, u + 16, 8);
-            }
-            kperf__cur_u32x2(c, &m->prot, &m->flags);
-        }
-        m->filename = kperf__cur_str(c);
-        if (!(r->pid | r->tid)) r->pid = m->pid, r->tid = m->tid;
-        break;
-    }
-    case PERF_RECORD_COMM:
-        kperf__cur_u32x2(c, &r->comm.pid, &r->comm.tid);
-        r->comm.exec = (r->misc & PERF_RECORD_MISC_COMM_EXEC) != 0;
-        r->comm.comm = kperf__cur_str(c);
-        if (!(r->pid | r->tid)) r->pid = r->comm.pid, r->tid = r->comm.tid;
-        break;
-    case PERF_RECORD_FORK:
-    case PERF_RECORD_EXIT:
-        kperf__cur_u32x2(c, &r->task.pid, &r->task.ppid);
-        kperf__cur_u32x2(c, &r->task.tid, &r->task.ptid);
-        r->task.time = kperf__cur_u64(c);
-        if (!r->time) r->time = r->task.time;
-        break;
-    case PERF_RECORD_LOST:
-        memset(&r->loss, 0, sizeof r->loss);
-        r->loss.id = kperf__cur_u64(c);
-        r->loss.lost = kperf__cur_u64(c);
-        break;
-    case PERF_RECORD_LOST_SAMPLES:
-        memset(&r->loss, 0, sizeof r->loss);
-        r->loss.lost = kperf__cur_u64(c);
-        break;
-    case PERF_RECORD_THROTTLE:
-    case PERF_RECORD_UNTHROTTLE:
-        r->loss.time = kperf__cur_u64(c);
-        r->loss.id = kperf__cur_u64(c);
-        r->loss.stream_id = kperf__cur_u64(c);
-        r->loss.lost = 0;
-        if (!r->time) r->time = r->loss.time;
-        break;
-    case PERF_RECORD_SWITCH:
-    case PERF_RECORD_SWITCH_CPU_WIDE:
-        memset(&r->sw, 0, sizeof r->sw);
-        r->sw.out = (r->misc & PERF_RECORD_MISC_SWITCH_OUT) != 0;
-        r->sw.preempt = (r->misc & PERF_RECORD_MISC_SWITCH_OUT_PREEMPT) != 0;
-        if (r->type == PERF_RECORD_SWITCH_CPU_WIDE)
-            kperf__cur_u32x2(c, &r->sw.next_prev_pid, &r->sw.next_prev_tid);
-        break;
-    default:
-        break; /* other kernel records pass through undecoded */
-    }
-}
-
-static const char *kperf__record_name(uint32_t type) {
-    static const char *const n[] = {"?", "MMAP", "LOST", "COMM", "EXIT", "THROTTLE",
-                                    "UNTHROTTLE", "FORK", "READ", "SAMPLE", "MMAP2", "AUX",
-                                    "ITRACE_START", "LOST_SAMPLES", "SWITCH", "SWITCH_CPU_WIDE"};
-    return type < sizeof n / sizeof n[0] ? n[type] : "record";
-}
-
-KPERF_API int kperf_record_parse(const void *bytes, size_t size, const kperf_ring_layout *l,
-                                 kperf_record *out) {
-    struct perf_event_header h;
-    if (!bytes || !l || !out || size < sizeof h)
-        return kperf__fail(KPERF_ECORRUPT, "record of %zu bytes is shorter than its header",
-                           size);
-    memcpy(&h, bytes, sizeof h);
-    if (h.size < sizeof h || h.size > size || (h.size & 7) || ((uintptr_t)bytes & 7))
-        return kperf__fail(KPERF_ECORRUPT,
-                           "record header.size %u is invalid (need 8..%zu, a multiple of 8)",
-                           h.size, size);
-    out->type = h.type;
-    out->misc = h.misc;
-    out->size = h.size;
-    out->bytes = bytes;
-    out->time = 0;
-    out->pid = out->tid = 0;
-    out->cpu = UINT32_MAX;
-    out->id = 0;
-    kperf__cur c = {(const unsigned char *)bytes + sizeof h, (const unsigned char *)bytes + h.size,
-                    false};
-    if (h.type == PERF_RECORD_SAMPLE) {
-        kperf__parse_sample(&c, l, out);
-    } else if (h.type < PERF_RECORD_MAX || h.type < 64) {
-        if (l->sample_id_all && h.type < PERF_RECORD_MAX) {
-            size_t tn = kperf__trailer_size(l->sample_type);
-            if (tn > (size_t)(c.end - c.p)) c.bad = true;
-            else {
-                kperf__cur t = {c.end - tn, c.end, false};
-                kperf__parse_trailer(&t, l->sample_type, out);
-                c.end -= tn;
-            }
-        }
-        if (!c.bad) kperf__parse_sideband(&c, out);
-        if (h.type != PERF_RECORD_SAMPLE) c.p = c.end; /* bodies may carry padding */
-    } else {
-        c.p = c.end; /* user-space (perf.data) records: not decoded here */
-    }
-    if (c.bad || c.p != c.end)
-        return kperf__fail(KPERF_ECORRUPT,
-                           "%s record of %u bytes does not fit its layout (sample_type 0x%llx)",
-                           kperf__record_name(h.type), h.size,
-                           (unsigned long long)l->sample_type);
-    return 0;
-}
-
-/* A reader over one ring: the control page, the data area, our tail, and the record we
- * have decoded but not consumed yet (so that a k-way merge can peek at ring heads). */
-struct kperf_ring {
-    struct perf_event_mmap_page *page;
-    unsigned char *data;
-    uint64_t data_size, mask;
-    kperf_ring_layout layout;
-    int cpu;
-    uint64_t tail, head;
-    uint64_t pending;       /* bytes of the decoded record not yet consumed; 0 = none */
-    kperf_record rec;
-    unsigned char *scratch; /* wrap-around copies, 8-byte aligned, grows to <= data_size */
-    size_t scratch_cap;
-    kperf_ring_stats st;
-    /* sampler-owned extras */
-    int fd;
-    void *map;
-    size_t map_len;
-    const struct kperf_sampler *owner;
-};
-
-static int kperf__ring_init(kperf_ring *r, const kperf_ring_desc *d) {
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    if (!d->base || ((uintptr_t)d->base & 7) || d->size < sizeof(struct perf_event_mmap_page))
-        return kperf__fail(EINVAL, "ring: base must be 8-byte aligned and hold a control page");
-    struct perf_event_mmap_page *pg = (struct perf_event_mmap_page *)d->base;
-    uint64_t off = d->data_offset ? d->data_offset : (pg->data_offset ? pg->data_offset : page);
-    uint64_t sz = d->data_size ? d->data_size : pg->data_size;
-    if (!sz && off < d->size) sz = d->size - off;
-    if (off < sizeof *pg || (off & 7) || off > d->size || sz > d->size - off || sz < 8 ||
-        (sz & (sz - 1)))
-        return kperf__fail(EINVAL,
-                           "ring: data area at %llu, %llu bytes does not fit %zu bytes or is "
-                           "not a power of two",
-                           (unsigned long long)off, (unsigned long long)sz, d->size);
-    r->page = pg;
-    r->data = (unsigned char *)d->base + off;
-    r->data_size = sz;
-    r->mask = sz - 1;
-    r->layout = d->layout;
-    r->cpu = d->cpu;
-    r->tail = __atomic_load_n(&pg->data_tail, __ATOMIC_RELAXED);
-    r->head = r->tail;
-    r->fd = -1;
-    return 0;
-}
-
-KPERF_API int kperf_ring_open(kperf_ring **out, const kperf_ring_desc *desc) {
-    if (!out) return kperf__fail(EINVAL, "kperf_ring_open: out is NULL");
-    *out = NULL;
-    if (!desc) return kperf__fail(EINVAL, "kperf_ring_open: desc is NULL");
-    kperf_ring *r = (kperf_ring *)kperf__calloc(1, sizeof *r);
-    if (!r) return kperf__fail(ENOMEM, "ring: out of memory");
-    int err = kperf__ring_init(r, desc);
-    if (err < 0) {
-        KPERF_FREE(r);
-        return err;
-    }
-    *out = r;
-    return 0;
-}
-
-KPERF_API void kperf_ring_close(kperf_ring *r) {
-    if (!r) return;
-    KPERF_FREE(r->scratch);
-    KPERF_FREE(r);
-}
-
-/* Consumes the pending record: the kernel may reuse its bytes once data_tail is stored. */
-static void kperf__ring_consume(kperf_ring *r) {
-    if (!r->pending) return;
-    r->tail += r->pending;
-    r->pending = 0;
-    __atomic_store_n(&r->page->data_tail, r->tail, __ATOMIC_RELEASE);
-}
-
-/* Drops everything up to the head after a corrupt record and reports it. */
-static int kperf__ring_corrupt(kperf_ring *r, const char *why) {
-    char msg[512];
-    snprintf(msg, sizeof msg, "%s", why);
-    r->st.corrupt++;
-    r->pending = 0;
-    r->tail = r->head;
-    __atomic_store_n(&r->page->data_tail, r->tail, __ATOMIC_RELEASE);
-    return kperf__fail(KPERF_ECORRUPT,
-                       "corrupt ring buffer (CPU %d): %s; its unread content was discarded",
-                       r->cpu, msg);
-}
-
-static int kperf__ring_grow_scratch(kperf_ring *r, size_t n) {
-    if (n <= r->scratch_cap) return 0;
-    size_t cap = r->scratch_cap ? r->scratch_cap : 256;
-    while (cap < n) cap *= 2;
-    void *p = KPERF_REALLOC(r->scratch, cap);
-    if (!p) return kperf__fail(ENOMEM, "ring: out of memory for a %zu-byte record", n);
-    r->scratch = (unsigned char *)p;
-    r->scratch_cap = cap;
-    return 0;
-}
-
-/* Decodes the record at the tail without consuming it. Returns 1, 0 (empty) or < 0. */
-static int kperf__ring_peek(kperf_ring *r) {
-    if (r->pending) return 1;
-    if (r->tail == r->head) r->head = __atomic_load_n(&r->page->data_head, __ATOMIC_ACQUIRE);
-    uint64_t avail = r->head - r->tail;
-    if (!avail) return 0;
-    char why[160];
-    if (avail > r->data_size || avail < 8 || (avail & 7) || (r->tail & 7)) {
-        snprintf(why, sizeof why, "head %llu and tail %llu are %llu bytes apart (ring %llu)",
-                 (unsigned long long)r->head, (unsigned long long)r->tail,
-                 (unsigned long long)avail, (unsigned long long)r->data_size);
-        r->head = r->tail; /* nothing trustworthy to discard up to */
-        r->head = __atomic_load_n(&r->page->data_head, __ATOMIC_ACQUIRE);
-        return kperf__ring_corrupt(r, why);
-    }
-    uint64_t off = r->tail & r->mask;
-    struct perf_event_header h;
-    memcpy(&h, r->data + off, sizeof h); /* 8-aligned offsets: a header never wraps */
-    if (h.size < 8 || h.size > avail || (h.size & 7)) {
-        snprintf(why, sizeof why, "%s record header.size %u (available %llu)",
-                 kperf__record_name(h.type), h.size, (unsigned long long)avail);
-        return kperf__ring_corrupt(r, why);
-    }
-    const unsigned char *p = r->data + off;
-    if (off + h.size > r->data_size) { /* wraps: copy both pieces into scratch */
-        if (kperf__ring_grow_scratch(r, h.size) < 0) return -ENOMEM;
-        size_t first = (size_t)(r->data_size - off);
-        memcpy(r->scratch, p, first);
-        memcpy(r->scratch + first, r->data, h.size - first);
-        p = r->scratch;
-        r->st.copied++;
-    }
-    if (kperf_record_parse(p, h.size, &r->layout, &r->rec) < 0) {
-        snprintf(why, sizeof why, "%.150s", kperf_errmsg());
-        return kperf__ring_corrupt(r, why);
-    }
-    if (r->rec.cpu == UINT32_MAX) r->rec.cpu = (uint32_t)r->cpu;
-    r->rec.event = -1;
-    r->pending = h.size;
-    return 1;
-}
-
-/* Counts a record as returned to the user. */
-static void kperf__ring_account(kperf_ring_stats *st, const kperf_record *rec) {
-    st->records++;
-    switch (rec->type) {
-    case PERF_RECORD_SAMPLE: st->samples++; break;
-    case PERF_RECORD_LOST: st->lost += rec->loss.lost; break;
-    case PERF_RECORD_LOST_SAMPLES: st->lost_samples += rec->loss.lost; break;
-    case PERF_RECORD_THROTTLE: st->throttled++; break;
-    case PERF_RECORD_UNTHROTTLE: st->unthrottled++; break;
-    default: break;
-    }
-}
-
-KPERF_API int kperf_ring_next(kperf_ring *r, const kperf_record **rec) {
-    if (!r || !rec) return kperf__fail(EINVAL, "kperf_ring_next: NULL argument");
-    *rec = NULL;
-    kperf__ring_consume(r);
-    int n = kperf__ring_peek(r);
-    if (n <= 0) return n;
-    kperf__ring_account(&r->st, &r->rec);
-    *rec = &r->rec;
-    return 1;
-}
-
-KPERF_API int kperf_ring_read(kperf_ring *r, kperf_record_fn fn, void *user) {
-    if (!r || !fn) return kperf__fail(EINVAL, "kperf_ring_read: NULL argument");
-    const kperf_record *rec;
-    int n = 0, got;
-    /* Bounded by what is in the ring now: the head is not re-read after it is reached. */
-    uint64_t stop = __atomic_load_n(&r->page->data_head, __ATOMIC_ACQUIRE);
-    while ((r->pending ? r->tail + r->pending : r->tail) != stop &&
-           (got = kperf_ring_next(r, &rec)) != 0) {
-        if (got < 0) return got;
-        n++;
-        int rc = fn(rec, user);
-        if (rc < 0) {
-            kperf__ring_consume(r);
-            return rc;
-        }
-    }
-    kperf__ring_consume(r);
-    return n;
-}
-
-KPERF_API void kperf_ring_stats_read(const kperf_ring *r, kperf_ring_stats *out) {
-    if (!out) return;
-    if (!r) {
-        memset(out, 0, sizeof *out);
-        return;
-    }
-    *out = r->st;
-}
-// <<ringbuf
-
-// >>sampling ----------------------------------------------------------------------------
-#include <sys/epoll.h>
-
-/* One opened fd: which event, on which target, feeding which ring. */
-typedef struct kperf__sfd {
-    int fd;
-    int event;
-    int cpu;
-    pid_t pid;
-    int ring;
-    uint64_t id;
-} kperf__sfd;
-
-typedef struct kperf__comm_ent {
-    uint32_t tid; /* 0 = empty slot */
-    char comm[16];
-} kperf__comm_ent;
-
-struct kperf_sampler {
-    kperf_sampler_desc d;            /* resolved copy; target arrays are not kept */
-    struct perf_event_attr *attrs;   /* one per event */
-    char **names;
-    size_t nev;
-    kperf__sfd *fds;
-    size_t nfds, capfds;
-    kperf_ring **rings;
-    size_t nrings;
-    uint64_t *ids;                   /* sorted event ids, with the event of each */
-    int *id_event;
-    size_t nids;
-    int epfd;
-    clockid_t clk;
-    bool use_clk, running;
-    kperf_ring_layout layout;
-    /* streaming merge: a binary min-heap (by time) of rings whose head record is ready */
-    kperf_ring **heap;
-    size_t nheap;
-    bool in_round;
-    uint64_t limit, last_time;
-    kperf_ring *cur;
-    kperf_sampler_stats st;
-    kperf__comm_ent *comms;
-    size_t ncomm, capcomm;
-    char **filters;      /* tracepoint filter per event, or NULL */
-    uint32_t *evflags;   /* kperf_event_flags per event */
-    uint64_t *evperiod;  /* period/freq term per event, 0 = unset */
-    kperf_topology *topo; /* for rows, opened on first use */
-    kperf_evlist *evlist; /* the parsed events, index = event */
-};
-
-/* ---- process names (tid -> comm), kept from /proc and from COMM/FORK records ---- */
-
-static kperf__comm_ent *kperf__comm_slot(kperf__comm_ent *t, size_t cap, uint32_t tid) {
-    size_t i = (tid * 2654435761u) & (cap - 1);
-    while (t[i].tid && t[i].tid != tid) i = (i + 1) & (cap - 1);
-    return &t[i];
-}
-
-static void kperf__comm_set(kperf_sampler *s, uint32_t tid, const char *comm) {
-    if (!tid || !comm) return;
-    if ((s->ncomm + 1) * 4 >= s->capcomm * 3) {
-        size_t cap = s->capcomm ? s->capcomm * 2 : 64;
-        kperf__comm_ent *t = (kperf__comm_ent *)kperf__calloc(cap, sizeof *t);
-        if (!t) return; /* names are best effort */
-        for (size_t i = 0; i < s->capcomm; i++)
-            if (s->comms[i].tid) *kperf__comm_slot(t, cap, s->comms[i].tid) = s->comms[i];
-        KPERF_FREE(s->comms);
-        s->comms = t;
-        s->capcomm = cap;
-    }
-    kperf__comm_ent *e = kperf__comm_slot(s->comms, s->capcomm, tid);
-    if (!e->tid) s->ncomm++;
-    e->tid = tid;
-    snprintf(e->comm, sizeof e->comm, "%s", comm);
-}
-
-KPERF_API const char *kperf_sampler_comm(const kperf_sampler *s, uint32_t pid) {
-    if (!s || !s->capcomm || !pid) return NULL;
-    kperf__comm_ent *e = kperf__comm_slot(s->comms, s->capcomm, pid);
-    return e->tid ? e->comm : NULL;
-}
-
-static void kperf__comm_from_proc(kperf_sampler *s, pid_t pid, pid_t tid) {
-    char path[64], buf[64];
-    snprintf(path, sizeof path, "/proc/%d/task/%d/comm", (int)pid, (int)tid);
-    if (kperf__read_file(path, buf, sizeof buf) >= 0) kperf__comm_set(s, (uint32_t)tid, buf);
-}
-
-/* Keeps the name table current as records go by. */
-static void kperf__comm_track(kperf_sampler *s, const kperf_record *r) {
-    if (r->type == PERF_RECORD_COMM) {
-        kperf__comm_set(s, r->comm.tid, r->comm.comm);
-    } else if (r->type == PERF_RECORD_FORK) {
-        const char *c = kperf_sampler_comm(s, r->task.ptid);
-        if (!c) c = kperf_sampler_comm(s, r->task.ppid);
-        if (c) {
-            char tmp[16];
-            snprintf(tmp, sizeof tmp, "%s", c);
-            kperf__comm_set(s, r->task.tid, tmp);
-        }
-    }
-}
-
-/* ---- small helpers until the shared sections provide them ---- */
-
-static int kperf__sampling_online(int **cpus, size_t *n) {
-    char buf[4096];
-    if (kperf__read_file("/sys/devices/system/cpu/online", buf, sizeof buf) < 0) {
-        long c = sysconf(_SC_NPROCESSORS_ONLN);
-        snprintf(buf, sizeof buf, "0-%ld", c > 0 ? c - 1 : 0);
-    }
-    return kperf_cpulist_parse(buf, cpus, n);
-}
-
-/* ---- events ---- */
-
-static int kperf__sampling_add_event(kperf_sampler *s, const struct perf_event_attr *a,
-                                     const char *name) {
-    struct perf_event_attr *na =
-        (struct perf_event_attr *)KPERF_REALLOC(s->attrs, (s->nev + 1) * sizeof *na);
-    if (!na) return -ENOMEM;
-    s->attrs = na;
-    char **nn = (char **)KPERF_REALLOC(s->names, (s->nev + 1) * sizeof *nn);
-    if (!nn) return -ENOMEM;
-    s->names = nn;
-    s->attrs[s->nev] = *a;
-    s->names[s->nev] = kperf__strdup(name);
-    if (!s->names[s->nev]) return -ENOMEM;
-    s->nev++;
-    return 0;
-}
-
-/* Events come from the shared parser; every parsed event gets its own fds (groups do not
- * matter for sampling). Modifiers written on an event (:u, :k) win over the desc. */
-static int kperf__sampling_events(kperf_sampler *s, const char *spec) {
-    kperf_evlist *list = NULL;
-    int err = kperf_evlist_parse(&list, spec, NULL);
-    if (err < 0) return err;
-    s->filters = (char **)kperf__calloc(list->nevents, sizeof *s->filters);
-    s->evflags = (uint32_t *)kperf__calloc(list->nevents, sizeof *s->evflags);
-    s->evperiod = (uint64_t *)kperf__calloc(list->nevents, sizeof *s->evperiod);
-    if (!s->filters || !s->evflags || !s->evperiod) err = kperf__fail(ENOMEM, "out of memory");
-    for (size_t i = 0; !err && i < list->nevents; i++) {
-        const kperf_event *ev = &list->events[i];
-        struct perf_event_attr a;
-        kperf__event_attr(ev, &a);
-        s->evflags[s->nev] = ev->flags;
-        s->evperiod[s->nev] = ev->period;
-        if (ev->filter && !(s->filters[s->nev] = kperf__strdup(ev->filter)))
-            err = kperf__fail(ENOMEM, "out of memory");
-        if (!err && kperf__sampling_add_event(s, &a, ev->name) < 0)
-            err = kperf__fail(ENOMEM, "out of memory");
-    }
-    s->evlist = list; /* kept: open errors name the parsed event and its PMU */
-    if (!err && !s->nev) err = kperf__fail(KPERF_EPARSE, "empty event spec '%s'", spec);
-    return err;
-}
-
-/* Fills the sampling-specific attr fields from the resolved desc. */
-static void kperf__sampling_attr(const kperf_sampler *s, size_t i) {
-    const kperf_sampler_desc *d = &s->d;
-    struct perf_event_attr *a = &s->attrs[i];
-    bool first = i == 0;
-    uint32_t mods = s->evflags[i] & (KPERF_EV_MODE_SET | KPERF_EV_EXCLUDE_USER |
-                                     KPERF_EV_EXCLUDE_KERNEL);
-    a->size = sizeof *a;
-    a->sample_type = s->layout.sample_type;
-    if (a->type == PERF_TYPE_TRACEPOINT) a->sample_type |= PERF_SAMPLE_RAW;
-    a->freq = 0;
-    if (s->evperiod[i]) {
-        a->freq = !!(s->evflags[i] & KPERF_EV_FREQ);
-        a->sample_period = s->evperiod[i];
-    } else if (d->period) {
-        a->sample_period = d->period;
-    } else if (a->type == PERF_TYPE_TRACEPOINT && !d->freq) {
-        a->sample_period = 1; /* every tracepoint hit, as perf record does */
-    } else {
-        a->freq = 1;
-        a->sample_freq = d->freq ? d->freq : 1000;
-    }
-    a->disabled = 1;
-    a->inherit = d->inherit;
-    a->enable_on_exec = d->enable_on_exec;
-    /* a tracepoint fires in the kernel: excluding the kernel would drop every hit that is
-     * not at a user-mode boundary (sys_enter), so only its kernel call chain is excluded */
-    bool tp = a->type == PERF_TYPE_TRACEPOINT;
-    a->exclude_kernel = mods ? !!(mods & KPERF_EV_EXCLUDE_KERNEL) : !d->include_kernel && !tp;
-    a->exclude_user = mods ? !!(mods & KPERF_EV_EXCLUDE_USER) : d->exclude_user;
-    a->exclude_hv = 1;
-    a->exclude_callchain_kernel = a->exclude_kernel || !d->include_kernel;
-    a->exclude_callchain_user = d->dwarf_callchain; /* the stack copy gives them */
-    a->sample_id_all = 1;
-    a->watermark = 1;
-    a->wakeup_watermark = d->wakeup_bytes;
-    a->sample_max_stack = d->max_stack;
-    a->branch_sample_type = d->branch_filter;
-    a->sample_regs_user = s->layout.regs_user_mask;
-    a->sample_stack_user = (a->sample_type & PERF_SAMPLE_STACK_USER) ? d->stack_user_size : 0;
-    if (d->clock != KPERF_CLOCK_PERF) {
-        a->use_clockid = 1;
-        a->clockid = s->clk;
-    }
-    if (first && !d->no_sideband) {
-        a->mmap = a->mmap2 = a->comm = a->comm_exec = a->task = 1;
-        a->mmap_data = d->dwarf_callchain; /* perf's unwinder reads .eh_frame_hdr through them */
-    }
-    if (first && d->context_switch) a->context_switch = 1;
-}
-
-/* ---- targets, fds and rings ---- */
-
-static int kperf__sampling_push_fd(kperf_sampler *s, kperf__sfd f) {
-    if (s->nfds == s->capfds) {
-        size_t cap = s->capfds ? s->capfds * 2 : 16;
-        kperf__sfd *n = (kperf__sfd *)KPERF_REALLOC(s->fds, cap * sizeof *n);
-        if (!n) return kperf__fail(ENOMEM, "out of memory");
-        s->fds = n, s->capfds = cap;
-    }
-    s->fds[s->nfds++] = f;
-    return 0;
-}
-
-/* Maps a ring for fd, or redirects fd into the ring already on the same CPU. */
-static int kperf__sampling_ring_for(kperf_sampler *s, int fd, int cpu, pid_t pid) {
-    for (size_t i = 0; cpu >= 0 && i < s->nrings; i++)
-        if (s->rings[i]->cpu == cpu) {
-            if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, s->rings[i]->fd) < 0)
-                return kperf__fail(errno, "PERF_EVENT_IOC_SET_OUTPUT on CPU %d: %s", cpu,
-                                   strerror(errno));
-            return (int)i;
-        }
-    (void)pid;
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    size_t len = page * (1 + (size_t)s->d.ring_pages);
-    void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (m == MAP_FAILED) {
-        int e = errno;
-        if (e == EPERM || e == ENOMEM)
-            return kperf__fail(KPERF_ELIMIT,
-                               "cannot map a %zu KiB sampling ring: %s (the per-user limit is "
-                               "kernel.perf_event_mlock_kb plus RLIMIT_MEMLOCK; use fewer "
-                               "ring_pages or raise them)",
-                               len / 1024, strerror(e));
-        return kperf__fail(e, "mmap of a sampling ring failed: %s", strerror(e));
-    }
-    kperf_ring **nr = (kperf_ring **)KPERF_REALLOC(s->rings, (s->nrings + 1) * sizeof *nr);
-    kperf_ring *r = (kperf_ring *)kperf__calloc(1, sizeof *r);
-    if (nr) s->rings = nr;
-    if (!nr || !r) {
-        munmap(m, len);
-        KPERF_FREE(r);
-        return kperf__fail(ENOMEM, "out of memory");
-    }
-    kperf_ring_desc rd;
-    memset(&rd, 0, sizeof rd);
-    rd.base = m, rd.size = len, rd.data_offset = page, rd.data_size = len - page;
-    rd.layout = s->layout, rd.cpu = cpu;
-    kperf__ring_init(r, &rd);
-    r->fd = fd, r->map = m, r->map_len = len, r->owner = s;
-    s->rings[s->nrings++] = r;
-    if (s->epfd >= 0) {
-        struct epoll_event ev;
-        memset(&ev, 0, sizeof ev);
-        ev.events = EPOLLIN;
-        ev.data.u32 = (uint32_t)(s->nrings - 1);
-        epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev);
-    }
-    return (int)(s->nrings - 1);
-}
-
-static int kperf__sampling_open_one(kperf_sampler *s, pid_t pid, int cpu, bool optional) {
-    for (size_t e = 0; e < s->nev; e++) {
-        int fd = (int)kperf__sys_perf_event_open(&s->attrs[e], pid, cpu, -1,
-                                                 PERF_FLAG_FD_CLOEXEC);
-        if (fd < 0) {
-            int err = errno;
-            if (optional && err == ESRCH) return 0; /* a thread exited since listing */
-            return kperf__open_error(err, &s->evlist->events[e], &s->attrs[e], pid, cpu, NULL);
-        }
-        if (s->filters[e]) { /* one implementation: it adds the kernel's reason */
-            int frc = kperf_tp_filter_set(fd, s->names[e], s->filters[e]);
-            if (frc < 0) return close(fd), frc;
-        }
-        kperf__sfd f = {fd, (int)e, cpu, pid, -1, 0};
-        int err = kperf__sampling_push_fd(s, f);
-        if (err < 0) return close(fd), err;
-        int ring = kperf__sampling_ring_for(s, fd, cpu, pid);
-        if (ring < 0) return ring;
-        s->fds[s->nfds - 1].ring = ring;
-        if (ioctl(fd, PERF_EVENT_IOC_ID, &s->fds[s->nfds - 1].id) < 0)
-            return kperf__fail(errno, "PERF_EVENT_IOC_ID: %s", strerror(errno));
-    }
-    return 0;
-}
-
-/* Opens every thread of @p pid on every CPU of the list. */
-static int kperf__sampling_open_pid(kperf_sampler *s, pid_t pid, const int *cpus, size_t ncpu) {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
-    DIR *dir = opendir(path);
-    if (!dir)
-        return kperf__fail(KPERF_ENOTARGET, "cannot sample pid %d: no such process", (int)pid);
-    int err = 0;
-    for (struct dirent *de; !err && (de = readdir(dir));) {
-        if (de->d_name[0] < '0' || de->d_name[0] > '9') continue;
-        pid_t tid = (pid_t)atoi(de->d_name);
-        kperf__comm_from_proc(s, pid, tid);
-        for (size_t c = 0; !err && c < ncpu; c++)
-            err = kperf__sampling_open_one(s, tid, cpus[c], tid != pid);
-    }
-    closedir(dir);
-    return err;
-}
-
-static int kperf__sampling_open_targets(kperf_sampler *s, const kperf_sampler_desc *d) {
-    int *cpus = NULL, err = 0;
-    size_t ncpu = 0;
-    bool want_cpus = d->ncpus || d->all_cpus || d->npids || d->inherit;
-    if (d->ncpus) {
-        cpus = (int *)kperf__calloc(d->ncpus, sizeof *cpus);
-        if (!cpus) return kperf__fail(ENOMEM, "out of memory");
-        memcpy(cpus, d->cpus, d->ncpus * sizeof *cpus);
-        ncpu = d->ncpus;
-    } else if (want_cpus && kperf__sampling_online(&cpus, &ncpu) < 0) {
-        return kperf__fail(ENOMEM, "out of memory");
-    }
-    if (d->npids) {
-        for (size_t i = 0; !err && i < d->npids; i++)
-            err = kperf__sampling_open_pid(s, d->pids[i], cpus, ncpu);
-    } else if (d->ncpus || d->all_cpus) {
-        for (size_t c = 0; !err && c < ncpu; c++) err = kperf__sampling_open_one(s, -1, cpus[c], false);
-    } else {
-        pid_t self = getpid(), tid = (pid_t)syscall(SYS_gettid);
-        kperf__comm_from_proc(s, self, tid);
-        kperf__comm_from_proc(s, self, self);
-        if (d->inherit)
-            for (size_t c = 0; !err && c < ncpu; c++) err = kperf__sampling_open_one(s, 0, cpus[c], false);
-        else
-            err = kperf__sampling_open_one(s, 0, -1, false);
-    }
-    KPERF_FREE(cpus);
-    return err;
-}
-
-static int kperf__u64_cmp(const void *a, const void *b) {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* Sorted id -> event table, so that a record's id names its event in O(log n). */
-static int kperf__sampling_ids(kperf_sampler *s) {
-    uint64_t *pairs = (uint64_t *)kperf__calloc(s->nfds * 2, sizeof *pairs);
-    s->ids = (uint64_t *)kperf__calloc(s->nfds, sizeof *s->ids);
-    s->id_event = (int *)kperf__calloc(s->nfds, sizeof *s->id_event);
-    if (!pairs || !s->ids || !s->id_event) {
-        KPERF_FREE(pairs);
-        return kperf__fail(ENOMEM, "out of memory");
-    }
-    for (size_t i = 0; i < s->nfds; i++)
-        pairs[2 * i] = s->fds[i].id, pairs[2 * i + 1] = (uint64_t)s->fds[i].event;
-    qsort(pairs, s->nfds, 2 * sizeof *pairs, kperf__u64_cmp);
-    for (size_t i = 0; i < s->nfds; i++)
-        s->ids[i] = pairs[2 * i], s->id_event[i] = (int)pairs[2 * i + 1];
-    s->nids = s->nfds;
-    KPERF_FREE(pairs);
-    return 0;
-}
-
-static int kperf__sampling_event_of(const kperf_sampler *s, uint64_t id) {
-    size_t lo = 0, hi = s->nids;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (s->ids[mid] < id) lo = mid + 1;
-        else hi = mid;
-    }
-    return lo < s->nids && s->ids[lo] == id ? s->id_event[lo] : -1;
-}
-
-static clockid_t kperf__clockid(kperf_clock c) {
-    switch (c) {
-    case KPERF_CLOCK_MONOTONIC_RAW: return CLOCK_MONOTONIC_RAW;
-    case KPERF_CLOCK_REALTIME: return CLOCK_REALTIME;
-    case KPERF_CLOCK_BOOTTIME: return CLOCK_BOOTTIME;
-    case KPERF_CLOCK_TAI: return CLOCK_TAI;
-    default: return CLOCK_MONOTONIC;
-    }
-}
-
-/* Every default in one place. */
-static int kperf__sampling_defaults(kperf_sampler *s, const kperf_sampler_desc *in) {
-    kperf_sampler_desc *d = &s->d;
-    if (in) *d = *in;
-    else memset(d, 0, sizeof *d);
-    if (!d->events || !*d->events) d->events = "cpu-clock";
-    if (!d->ring_pages) d->ring_pages = d->dwarf_callchain ? 512 : 128; /* 8 KiB samples */
-    if (d->ring_pages & (d->ring_pages - 1))
-        return kperf__fail(EINVAL, "ring_pages %u is not a power of two", d->ring_pages);
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    if (!d->wakeup_bytes) d->wakeup_bytes = (uint32_t)(d->ring_pages * page / 4);
-    if (!d->stack_user_size) d->stack_user_size = 8192;
-    if (d->clock > KPERF_CLOCK_PERF) return kperf__fail(EINVAL, "unknown clock %d", (int)d->clock);
-    s->clk = kperf__clockid(d->clock);
-    s->use_clk = d->clock != KPERF_CLOCK_PERF;
-    uint64_t st = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME |
-                  PERF_SAMPLE_CPU | PERF_SAMPLE_PERIOD | d->fields;
-    if (d->callchain) st |= PERF_SAMPLE_CALLCHAIN;
-    if (d->dwarf_callchain) {
-        st |= PERF_SAMPLE_CALLCHAIN | PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER;
-#if defined(__x86_64__)
-        if (!d->regs_user_mask) d->regs_user_mask = 0xff01ffull; /* = KPERF_UNWIND_REGS */
-#elif defined(__aarch64__)
-        if (!d->regs_user_mask) d->regs_user_mask = 0x1ffffffffull;
-#endif
-    }
-    if (d->branch_filter) st |= PERF_SAMPLE_BRANCH_STACK;
-    st &= ~(uint64_t)(PERF_SAMPLE_READ | PERF_SAMPLE_AUX);
-    if (!d->regs_user_mask && (st & (PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER))) {
-#if defined(__x86_64__)
-        d->regs_user_mask = (1ull << 6) | (1ull << 7) | (1ull << 8); /* bp, sp, ip */
-#elif defined(__aarch64__)
-        d->regs_user_mask = (1ull << 29) | (1ull << 30) | (1ull << 31) | (1ull << 32);
-#endif
-    }
-    if (st & PERF_SAMPLE_STACK_USER) st |= PERF_SAMPLE_REGS_USER;
-    s->layout.sample_type = st;
-    s->layout.branch_sample_type = d->branch_filter;
-    s->layout.regs_user_mask = (st & PERF_SAMPLE_REGS_USER) ? d->regs_user_mask : 0;
-    s->layout.sample_id_all = true;
-    d->pids = NULL;
-    d->cpus = NULL;
-    return 0;
-}
-
-KPERF_API int kperf_sampler_open(kperf_sampler **out, const kperf_sampler_desc *desc) {
-    if (!out) return kperf__fail(EINVAL, "kperf_sampler_open: out is NULL");
-    *out = NULL;
-    kperf_sampler *s = (kperf_sampler *)kperf__calloc(1, sizeof *s);
-    if (!s) return kperf__fail(ENOMEM, "out of memory");
-    s->epfd = -1;
-    int err = kperf__sampling_defaults(s, desc);
-    if (!err) err = kperf__sampling_events(s, s->d.events);
-    if (!err && s->nev) {
-        /* tracepoints add RAW, and every event must share one layout: decide it once */
-        for (size_t i = 0; i < s->nev; i++)
-            if (s->attrs[i].type == PERF_TYPE_TRACEPOINT) s->layout.sample_type |= PERF_SAMPLE_RAW;
-        for (size_t i = 0; i < s->nev; i++) kperf__sampling_attr(s, i);
-        s->epfd = epoll_create1(EPOLL_CLOEXEC);
-        if (s->epfd < 0) err = kperf__fail(errno, "epoll_create1: %s", strerror(errno));
-    }
-    if (!err) err = kperf__sampling_open_targets(s, desc ? desc : &s->d);
-    if (!err) err = kperf__sampling_ids(s);
-    if (err < 0) {
-        kperf_sampler_close(s);
-        return err;
-    }
-    s->running = s->d.enable_on_exec;
-    *out = s;
-    return 0;
-}
-
-KPERF_API void kperf_sampler_close(kperf_sampler *s) {
-    if (!s) return;
-    for (size_t i = 0; i < s->nfds; i++) ioctl(s->fds[i].fd, PERF_EVENT_IOC_DISABLE, 0);
-    for (size_t i = 0; i < s->nrings; i++) {
-        munmap(s->rings[i]->map, s->rings[i]->map_len);
-        kperf_ring_close(s->rings[i]);
-    }
-    for (size_t i = 0; i < s->nfds; i++) close(s->fds[i].fd);
-    for (size_t i = 0; i < s->nev; i++) {
-        KPERF_FREE(s->names[i]);
-        if (s->filters) KPERF_FREE(s->filters[i]);
-    }
-    KPERF_FREE(s->filters);
-    KPERF_FREE(s->evflags);
-    KPERF_FREE(s->evperiod);
-    if (s->epfd >= 0) close(s->epfd);
-    KPERF_FREE(s->names);
-    KPERF_FREE(s->attrs);
-    KPERF_FREE(s->fds);
-    KPERF_FREE(s->rings);
-    KPERF_FREE(s->heap);
-    KPERF_FREE(s->ids);
-    KPERF_FREE(s->id_event);
-    KPERF_FREE(s->comms);
-    kperf_topology_close(s->topo);
-    kperf_evlist_free(s->evlist);
-    KPERF_FREE(s);
-}
-
-static int kperf__sampling_ioctl_all(kperf_sampler *s, unsigned long req, const char *what) {
-    if (!s) return kperf__fail(EINVAL, "%s: sampler is NULL", what);
-    for (size_t i = 0; i < s->nfds; i++)
-        if (ioctl(s->fds[i].fd, req, 0) < 0)
-            return kperf__fail(errno, "%s of %s failed: %s", what, s->names[s->fds[i].event],
-                               strerror(errno));
-    return 0;
-}
-
-KPERF_API int kperf_sampler_start(kperf_sampler *s) {
-    int err = kperf__sampling_ioctl_all(s, PERF_EVENT_IOC_ENABLE, "kperf_sampler_start");
-    if (!err) s->running = true;
-    return err;
-}
-
-KPERF_API int kperf_sampler_stop(kperf_sampler *s) {
-    int err = kperf__sampling_ioctl_all(s, PERF_EVENT_IOC_DISABLE, "kperf_sampler_stop");
-    if (!err) s->running = false;
-    return err;
-}
-
-/* ---- the streaming merge ---- */
-
-static void kperf__heap_up(kperf_ring **h, size_t i) {
-    while (i) {
-        size_t p = (i - 1) / 2;
-        if (h[p]->rec.time <= h[i]->rec.time) break;
-        kperf_ring *t = h[p];
-        h[p] = h[i], h[i] = t, i = p;
-    }
-}
-
-static void kperf__heap_down(kperf_ring **h, size_t n, size_t i) {
-    for (;;) {
-        size_t l = 2 * i + 1, m = i;
-        if (l < n && h[l]->rec.time < h[m]->rec.time) m = l;
-        if (l + 1 < n && h[l + 1]->rec.time < h[m]->rec.time) m = l + 1;
-        if (m == i) return;
-        kperf_ring *t = h[m];
-        h[m] = h[i], h[i] = t, i = m;
-    }
-}
-
-/* Peeks at a ring's head and queues it when its record is old enough for this round. */
-static int kperf__merge_offer(kperf_sampler *s, kperf_ring *r) {
-    int n = kperf__ring_peek(r);
-    if (n <= 0) return n;
-    if (r->rec.time > s->limit) return 0;
-    s->heap[s->nheap] = r;
-    kperf__heap_up(s->heap, s->nheap++);
-    return 0;
-}
-
-static int kperf__merge_begin(kperf_sampler *s) {
-    if (!s->heap) {
-        s->heap = (kperf_ring **)kperf__calloc(s->nrings, sizeof *s->heap);
-        if (!s->heap) return kperf__fail(ENOMEM, "out of memory");
-    }
-    s->limit = UINT64_MAX;
-    if (s->running && s->use_clk) {
-        struct timespec ts;
-        clock_gettime(s->clk, &ts);
-        uint64_t now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-        s->limit = now > 10000000 ? now - 10000000 : 0; /* 10 ms holdback */
-    }
-    memset(&s->st.last, 0, sizeof s->st.last);
-    s->nheap = 0;
-    s->in_round = true;
-    int first_err = 0;
-    for (size_t i = 0; i < s->nrings; i++) {
-        int err = kperf__merge_offer(s, s->rings[i]);
-        if (err < 0 && !first_err) first_err = err;
-    }
-    return first_err;
-}
-
-KPERF_API int kperf_sampler_next(kperf_sampler *s, const kperf_record **rec) {
-    if (!s || !rec) return kperf__fail(EINVAL, "kperf_sampler_next: NULL argument");
-    *rec = NULL;
-    int err = 0;
-    if (s->cur) {
-        kperf_ring *r = s->cur;
-        s->cur = NULL;
-        kperf__ring_consume(r);
-        err = kperf__merge_offer(s, r);
-    } else if (!s->in_round) {
-        err = kperf__merge_begin(s);
-    }
-    if (err < 0) return err;
-    if (!s->nheap) {
-        s->in_round = false;
-        return 0;
-    }
-    kperf_ring *r = s->heap[0];
-    s->heap[0] = s->heap[--s->nheap];
-    kperf__heap_down(s->heap, s->nheap, 0);
-    s->cur = r;
-    r->rec.event = kperf__sampling_event_of(s, r->rec.id);
-    if (r->rec.time < s->last_time) s->st.out_of_order++;
-    else s->last_time = r->rec.time;
-    kperf__ring_account(&r->st, &r->rec);
-    kperf__ring_account(&s->st.last, &r->rec);
-    kperf__comm_track(s, &r->rec);
-    *rec = &r->rec;
-    return 1;
-}
-
-KPERF_API int kperf_sampler_read(kperf_sampler *s, kperf_record_fn fn, void *user) {
-    if (!s || !fn) return kperf__fail(EINVAL, "kperf_sampler_read: NULL argument");
-    if (s->cur || s->in_round) { /* finish a pull drain left half-way */
-        if (s->cur) kperf__ring_consume(s->cur);
-        s->cur = NULL;
-        s->in_round = false;
-    }
-    const kperf_record *rec;
-    int n = 0, got;
-    while ((got = kperf_sampler_next(s, &rec)) > 0) {
-        n++;
-        int rc = fn(rec, user);
-        if (rc < 0) {
-            kperf__ring_consume(s->cur);
-            s->cur = NULL;
-            s->in_round = false;
-            return rc;
-        }
-    }
-    return got < 0 ? got : n;
-}
-
-KPERF_API int kperf_sampler_fd(const kperf_sampler *s) { return s ? s->epfd : -1; }
-
-KPERF_API void kperf_sampler_stats_read(const kperf_sampler *s, kperf_sampler_stats *out) {
-    if (!out) return;
-    memset(out, 0, sizeof *out);
-    if (!s) return;
-    out->last = s->st.last;
-    out->out_of_order = s->st.out_of_order;
-    for (size_t i = 0; i < s->nrings; i++) {
-        const kperf_ring_stats *r = &s->rings[i]->st;
-        out->total.records += r->records;
-        out->total.samples += r->samples;
-        out->total.lost += r->lost;
-        out->total.lost_samples += r->lost_samples;
-        out->total.throttled += r->throttled;
-        out->total.unthrottled += r->unthrottled;
-        out->total.corrupt += r->corrupt;
-        out->total.copied += r->copied;
-    }
-}
-
-KPERF_API size_t kperf_sampler_nevents(const kperf_sampler *s) { return s ? s->nev : 0; }
-
-KPERF_API const char *kperf_sampler_event_name(const kperf_sampler *s, size_t i) {
-    return s && i < s->nev ? s->names[i] : NULL;
-}
-
-/* ---- libkperf-shaped rows ---- */
-
-/* The public struct first; pointers are stored as offsets while the arrays grow and are
- * fixed up once at the end. */
-typedef struct kperf__rows {
-    kperf_sample_rows pub;
-    size_t caprows;
-    uint64_t *frames;
-    size_t nframes, capframes;
-    char *bytes;
-    size_t nbytes, capbytes;
-    kperf_sampler *s;
-    int err;
-} kperf__rows;
-
-static bool kperf__grow(void **p, size_t *cap, size_t need, size_t elem) {
-    if (need <= *cap) return true;
-    size_t c = *cap ? *cap : 64;
-    while (c < need) c *= 2;
-    void *n = KPERF_REALLOC(*p, c * elem);
-    if (!n) return false;
-    *p = n, *cap = c;
-    return true;
-}
-
-/* Copies n bytes (plus a NUL) into the byte arena; returns its offset + 1 (0 = none). */
-static size_t kperf__rows_bytes(kperf__rows *r, const void *p, size_t n) {
-    if (!kperf__grow((void **)&r->bytes, &r->capbytes, r->nbytes + n + 8, 1)) return 0;
-    size_t off = r->nbytes;
-    if (n) memcpy(r->bytes + off, p, n);
-    r->bytes[off + n] = 0;
-    r->nbytes += (n + 8) & ~(size_t)7;
-    return off + 1;
-}
-
-static int kperf__rows_add(const kperf_record *rec, void *user) {
-    kperf__rows *r = (kperf__rows *)user;
-    if (rec->type != PERF_RECORD_SAMPLE) return 0;
-    if (!kperf__grow((void **)&r->pub.rows, &r->caprows, r->pub.n + 1, sizeof *r->pub.rows))
-        return r->err = -ENOMEM;
-    const kperf_sample *smp = &rec->sample;
-    kperf_sample_row *row = &r->pub.rows[r->pub.n++];
-    memset(row, 0, sizeof *row);
-    row->ts = rec->time;
-    row->pid = (pid_t)smp->pid, row->tid = (pid_t)smp->tid, row->cpu = (int)rec->cpu;
-    row->period = row->count = smp->period;
-    row->ip = smp->ip;
-    row->topo.cpu = row->cpu;
-    row->topo.core = row->topo.cluster = row->topo.die = row->topo.socket = row->topo.numa = -1;
-    if (r->s->topo) kperf_topology_cpu(r->s->topo, row->cpu, &row->topo);
-    const char *evt = rec->event >= 0 ? r->s->names[rec->event] : "";
-    const char *comm = kperf_sampler_comm(r->s, smp->tid);
-    row->evt = (const char *)(uintptr_t)kperf__rows_bytes(r, evt, strlen(evt));
-    row->comm = (const char *)(uintptr_t)kperf__rows_bytes(r, comm ? comm : "", comm ? strlen(comm) : 0);
-    if (smp->raw_size) {
-        row->raw = (const void *)(uintptr_t)kperf__rows_bytes(r, smp->raw, smp->raw_size);
-        row->raw_size = smp->raw_size;
-    }
-    size_t first = r->nframes;
-    uint32_t n = smp->nips;
-    if (!kperf__grow((void **)&r->frames, &r->capframes, r->nframes + (n ? n : 1),
-                     sizeof *r->frames))
-        return r->err = -ENOMEM;
-    for (uint32_t i = 0; i < n; i++)
-        if (smp->ips[i] < KPERF_CONTEXT_MAX) r->frames[r->nframes++] = smp->ips[i];
-    if (!n) r->frames[r->nframes++] = smp->ip;
-    row->stack = (const uint64_t *)(uintptr_t)first;
-    row->nstack = r->nframes - first;
-    return 0;
-}
-
-KPERF_API int kperf_sampler_rows_read(kperf_sampler *s, kperf_sample_rows **out) {
-    if (!out) return kperf__fail(EINVAL, "kperf_sampler_rows_read: out is NULL");
-    *out = NULL;
-    if (!s) return kperf__fail(EINVAL, "kperf_sampler_rows_read: sampler is NULL");
-    if (!s->topo) kperf_topology_open(&s->topo, NULL); /* best effort: -1 fields without */
-    kperf__rows *r = (kperf__rows *)kperf__calloc(1, sizeof *r);
-    if (!r) return kperf__fail(ENOMEM, "out of memory");
-    r->s = s;
-    int n = kperf_sampler_read(s, kperf__rows_add, r);
-    if (n < 0 || r->err) {
-        kperf_sample_rows_free(&r->pub);
-        return r->err ? kperf__fail(ENOMEM, "out of memory for sample rows") : n;
-    }
-    for (size_t i = 0; i < r->pub.n; i++) { /* offsets -> pointers */
-        kperf_sample_row *row = &r->pub.rows[i];
-        row->evt = r->bytes + ((uintptr_t)row->evt - 1);
-        row->comm = r->bytes + ((uintptr_t)row->comm - 1);
-        if (row->raw) row->raw = r->bytes + ((uintptr_t)row->raw - 1);
-        row->stack = r->frames + (uintptr_t)row->stack;
-    }
-    r->pub.lost = s->st.last.lost;
-    r->pub.throttled = s->st.last.throttled;
-    *out = &r->pub;
-    return (int)r->pub.n;
-}
-
-KPERF_API void kperf_sample_rows_free(kperf_sample_rows *rows) {
-    if (!rows) return;
-    kperf__rows *r = (kperf__rows *)rows;
-    KPERF_FREE(r->pub.rows);
-    KPERF_FREE(r->frames);
-    KPERF_FREE(r->bytes);
-    KPERF_FREE(r);
-}
-
-/* ---- folded stacks ---- */
-
-typedef struct kperf__fold_ent {
-    char *key;
-    uint64_t count;
-    uint64_t hash;
-} kperf__fold_ent;
-
-struct kperf_folded {
-    kperf__fold_ent *t;
-    size_t n, cap;
-    kperf_frame_name_fn name;
-    void *user;
-    char *buf;
-    size_t bufcap;
-};
-
-KPERF_API int kperf_folded_open(kperf_folded **out, kperf_frame_name_fn name, void *user) {
-    if (!out) return kperf__fail(EINVAL, "kperf_folded_open: out is NULL");
-    *out = (kperf_folded *)kperf__calloc(1, sizeof **out);
-    if (!*out) return kperf__fail(ENOMEM, "out of memory");
-    (*out)->name = name;
-    (*out)->user = user;
-    return 0;
-}
-
-KPERF_API void kperf_folded_close(kperf_folded *f) {
-    if (!f) return;
-    for (size_t i = 0; i < f->cap; i++) KPERF_FREE(f->t[i].key);
-    KPERF_FREE(f->t);
-    KPERF_FREE(f->buf);
-    KPERF_FREE(f);
-}
-
-static uint64_t kperf__fnv1a(const char *s) {
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
-static int kperf__folded_bump(kperf_folded *f, const char *key) {
-    if ((f->n + 1) * 4 >= f->cap * 3) {
-        size_t cap = f->cap ? f->cap * 2 : 256;
-        kperf__fold_ent *t = (kperf__fold_ent *)kperf__calloc(cap, sizeof *t);
-        if (!t) return kperf__fail(ENOMEM, "out of memory");
-        for (size_t i = 0; i < f->cap; i++) {
-            if (!f->t[i].key) continue;
-            size_t j = f->t[i].hash & (cap - 1);
-            while (t[j].key) j = (j + 1) & (cap - 1);
-            t[j] = f->t[i];
-        }
-        KPERF_FREE(f->t);
-        f->t = t, f->cap = cap;
-    }
-    uint64_t h = kperf__fnv1a(key);
-    size_t j = h & (f->cap - 1);
-    while (f->t[j].key && (f->t[j].hash != h || strcmp(f->t[j].key, key)))
-        j = (j + 1) & (f->cap - 1);
-    if (!f->t[j].key) {
-        if (!(f->t[j].key = kperf__strdup(key))) return kperf__fail(ENOMEM, "out of memory");
-        f->t[j].hash = h;
-        f->n++;
-    }
-    f->t[j].count++;
-    return 0;
-}
-
-/* Appends text plus ';' to the stack being built, sanitising separators. */
-static int kperf__folded_append(kperf_folded *f, size_t *len, const char *text) {
-    size_t tl = strlen(text), need = *len + tl + 2;
-    if (need > f->bufcap) {
-        size_t cap = f->bufcap ? f->bufcap * 2 : 1024;
-        while (cap < need) cap *= 2;
-        char *b = (char *)KPERF_REALLOC(f->buf, cap);
-        if (!b) return kperf__fail(ENOMEM, "out of memory");
-        f->buf = b, f->bufcap = cap;
-    }
-    for (size_t i = 0; i < tl; i++) {
-        char ch = text[i];
-        f->buf[*len + i] = (ch == ';' || ch == '\n' || ch == ' ') ? '_' : ch;
-    }
-    *len += tl;
-    f->buf[(*len)++] = ';';
-    f->buf[*len] = 0;
-    return 0;
-}
-
-static int kperf__folded_frame(kperf_folded *f, size_t *len, uint64_t addr, uint32_t pid,
-                               bool kernel, bool leaf) {
-    char name[512];
-    int n = f->name ? f->name(addr, pid, kernel, leaf, name, sizeof name, f->user) : -1;
-    if (n < 0)
-        snprintf(name, sizeof name, "0x%llx%s", (unsigned long long)addr, kernel ? "_[k]" : "");
-    return kperf__folded_append(f, len, name);
-}
-
-KPERF_API int kperf_folded_add(kperf_folded *f, const kperf_sample *smp, const char *comm) {
-    if (!f || !smp) return kperf__fail(EINVAL, "kperf_folded_add: NULL argument");
-    size_t len = 0;
-    int err = 0;
-    if (comm && *comm && (err = kperf__folded_append(f, &len, comm))) return err;
-    if (smp->nips) {
-        /* root first; a context marker applies to the entries after it (inwards) */
-        size_t leaf = 0;
-        ptrdiff_t mk = (ptrdiff_t)smp->nips; /* the nearest marker below i; -1: none */
-        while (leaf < smp->nips && smp->ips[leaf] >= KPERF_CONTEXT_MAX) leaf++;
-        for (size_t i = smp->nips; i-- > 0;) {
-            uint64_t a = smp->ips[i];
-            if (a >= KPERF_CONTEXT_MAX || (!a && i != leaf)) continue; /* markers, chain ends */
-            if (mk > (ptrdiff_t)i) /* searches never overlap: linear in the chain */
-                for (mk = (ptrdiff_t)i; --mk >= 0 && smp->ips[mk] < KPERF_CONTEXT_MAX;) {}
-            bool kernel = mk >= 0 && smp->ips[mk] == KPERF_CONTEXT_KERNEL;
-            if ((err = kperf__folded_frame(f, &len, a, smp->pid, kernel, i == leaf))) return err;
-        }
-    } else if ((err = kperf__folded_frame(f, &len, smp->ip, smp->pid, false, true))) {
-        return err;
-    }
-    if (!len) return 0;
-    f->buf[--len] = 0; /* drop the last ';' */
-    return kperf__folded_bump(f, f->buf);
-}
-
-static int kperf__fold_cmp(const void *a, const void *b) {
-    const kperf__fold_ent *x = *(const kperf__fold_ent *const *)a;
-    const kperf__fold_ent *y = *(const kperf__fold_ent *const *)b;
-    return strcmp(x->key, y->key);
-}
-
-KPERF_API int kperf_folded_write(kperf_folded *f, const char *path) {
-    if (!f || !path) return kperf__fail(EINVAL, "kperf_folded_write: NULL argument");
-    const kperf__fold_ent **v = (const kperf__fold_ent **)kperf__calloc(f->n, sizeof *v);
-    if (!v) return kperf__fail(ENOMEM, "out of memory");
-    size_t n = 0;
-    for (size_t i = 0; i < f->cap; i++)
-        if (f->t[i].key) v[n++] = &f->t[i];
-    qsort(v, n, sizeof *v, kperf__fold_cmp);
-    FILE *out = strcmp(path, "-") ? kperf__fopen_out(path) : stdout;
-    if (!out) { /* kperf_file_create's message names the file and the reason */
-        int e = errno;
-        KPERF_FREE(v);
-        return -e;
-    }
-    for (size_t i = 0; i < n; i++)
-        fprintf(out, "%s %llu\n", v[i]->key, (unsigned long long)v[i]->count);
-    KPERF_FREE(v);
-    int bad = ferror(out);
-    if (out != stdout) bad |= fclose(out);
-    else fflush(out);
-    return bad ? kperf__fail(EIO, "writing folded stacks to %s failed", path) : (int)n;
-}
-// <<sampling
-
-// >>perfdata ----------------------------------------------------------------------------
-#include <sys/utsname.h>
-
-/* perf.data in pipe mode: a 16-byte header, then a stream of records. Kernel records are
- * copied verbatim; the user-space types below describe events and the environment. */
-enum {
-    KPERF__PD_HEADER_ATTR = 64,
-    KPERF__PD_HEADER_BUILD_ID = 67,
-    KPERF__PD_FINISHED_ROUND = 68,
-    KPERF__PD_HEADER_FEATURE = 80,
-    KPERF__PD_FEAT_HOSTNAME = 3,
-    KPERF__PD_FEAT_OSRELEASE = 4,
-    KPERF__PD_FEAT_VERSION = 5,
-    KPERF__PD_FEAT_ARCH = 6,
-    KPERF__PD_FEAT_NRCPUS = 7,
-    KPERF__PD_FEAT_CMDLINE = 11,
-    KPERF__PD_FEAT_EVENT_DESC = 12,
-    KPERF__PD_ATTR_SIZE = 128, /* PERF_ATTR_SIZE_VER7: what perf 6.1 reads in pipe mode */
-    KPERF__PD_MISC_BUILD_ID_SIZE = 1 << 15,
-};
-static const uint64_t kperf__pd_magic = 0x32454c4946524550ull; /* "PERFILE2" */
-
-struct kperf_perfdata {
-    FILE *f;
-    bool own;
-    const kperf_sampler *s;
-    uint64_t first_id;
-    bool build_ids;
-    char **seen; /* open-addressing set of files already given a BUILD_ID record */
-    size_t nseen, capseen;
-    int err;
-    int scan_err; /* a resource error (EMFILE...) met while reading /proc: reported, not lost */
-    unsigned char *buf; /* record assembly, 64 KiB + 8 */
-    char (*tpname)[256]; /* per event: "sys:name" for EVENT_DESC when a tracepoint's own
-                            name is not that ("tracepoint/config=N/"), else ""; or NULL */
-};
-
-static void kperf__pd_put(kperf_perfdata *w, const void *p, size_t n) {
-    if (w->err || !n) return;
-    if (fwrite(p, 1, n, w->f) != n) w->err = errno ? errno : EIO;
-}
-
-/* A record builder over w->buf: the header is filled in by kperf__pd_emit. */
-typedef struct kperf__pdrec {
-    unsigned char *b;
-    size_t n;
-} kperf__pdrec;
-
-static void kperf__pd_add(kperf__pdrec *r, const void *p, size_t n) {
-    if (r->n + n > 65528) n = r->n < 65528 ? 65528 - r->n : 0; /* records are <= 64 KiB */
-    memcpy(r->b + r->n, p, n);
-    r->n += n;
-}
-static void kperf__pd_u32(kperf__pdrec *r, uint32_t v) { kperf__pd_add(r, &v, 4); }
-static void kperf__pd_u64(kperf__pdrec *r, uint64_t v) { kperf__pd_add(r, &v, 8); }
-static void kperf__pd_pad(kperf__pdrec *r, size_t align) {
-    static const unsigned char z[64] = {0};
-    size_t n = (align - r->n % align) % align;
-    kperf__pd_add(r, z, n);
-}
-/* A string padded with NULs to a multiple of @p align (NUL always included). */
-static void kperf__pd_str(kperf__pdrec *r, const char *s, size_t align) {
-    kperf__pd_add(r, s, strlen(s) + 1);
-    kperf__pd_pad(r, align);
-}
-/* perf's feature string: u32 length (padded to 64), then the padded string. */
-static void kperf__pd_fstr(kperf__pdrec *r, const char *s) {
-    uint32_t len = (uint32_t)((strlen(s) + 1 + 63) & ~(size_t)63);
-    kperf__pd_u32(r, len);
-    size_t start = r->n;
-    kperf__pd_add(r, s, strlen(s) + 1);
-    static const unsigned char z[64] = {0};
-    kperf__pd_add(r, z, len - (r->n - start));
-}
-
-static kperf__pdrec kperf__pd_begin(kperf_perfdata *w) {
-    kperf__pdrec r = {w->buf, 8};
-    return r;
-}
-
-static void kperf__pd_emit(kperf_perfdata *w, kperf__pdrec *r, uint32_t type, uint16_t misc) {
-    kperf__pd_pad(r, 8);
-    struct perf_event_header h = {type, misc, (uint16_t)r->n};
-    memcpy(r->b, &h, sizeof h);
-    kperf__pd_put(w, r->b, r->n);
-}
-
-/* The sample_id trailer of a synthesized record, in the sampler's layout. */
-static void kperf__pd_trailer(kperf_perfdata *w, kperf__pdrec *r, uint32_t pid, uint32_t tid) {
-    uint64_t st = w->s->layout.sample_type;
-    if (st & PERF_SAMPLE_TID) kperf__pd_u32(r, pid), kperf__pd_u32(r, tid);
-    if (st & PERF_SAMPLE_TIME) kperf__pd_u64(r, 0);
-    if (st & PERF_SAMPLE_ID) kperf__pd_u64(r, w->first_id);
-    if (st & PERF_SAMPLE_STREAM_ID) kperf__pd_u64(r, w->first_id);
-    if (st & PERF_SAMPLE_CPU) kperf__pd_u64(r, 0);
-    if (st & PERF_SAMPLE_IDENTIFIER) kperf__pd_u64(r, w->first_id);
-}
-
-static void kperf__pd_attrs(kperf_perfdata *w) {
-    const kperf_sampler *s = w->s;
-    for (size_t e = 0; e < s->nev; e++) {
-        kperf__pdrec r = kperf__pd_begin(w);
-        struct perf_event_attr a = s->attrs[e];
-        a.size = KPERF__PD_ATTR_SIZE;
-        kperf__pd_add(&r, &a, KPERF__PD_ATTR_SIZE);
-        for (size_t i = 0; i < s->nfds; i++)
-            if (s->fds[i].event == (int)e) kperf__pd_u64(&r, s->fds[i].id);
-        kperf__pd_emit(w, &r, KPERF__PD_HEADER_ATTR, 0);
-    }
-}
-
-static void kperf__pd_feature_begin(kperf__pdrec *r, uint64_t feat) { kperf__pd_u64(r, feat); }
-
-static void kperf__pd_features(kperf_perfdata *w, const char *cmdline) {
-    const kperf_sampler *s = w->s;
-    struct utsname u;
-    if (uname(&u) == 0) {
-        const struct {
-            uint64_t feat;
-            const char *v;
-        } strs[] = {{KPERF__PD_FEAT_HOSTNAME, u.nodename},
-                    {KPERF__PD_FEAT_OSRELEASE, u.release},
-                    {KPERF__PD_FEAT_VERSION, "6.1.kperf-0.1.0"},
-                    {KPERF__PD_FEAT_ARCH, u.machine}};
-        for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
-            kperf__pdrec r = kperf__pd_begin(w);
-            kperf__pd_feature_begin(&r, strs[i].feat);
-            kperf__pd_fstr(&r, strs[i].v);
-            kperf__pd_emit(w, &r, KPERF__PD_HEADER_FEATURE, 0);
-        }
-    }
-    kperf__pdrec r = kperf__pd_begin(w);
-    kperf__pd_feature_begin(&r, KPERF__PD_FEAT_NRCPUS);
-    kperf__pd_u32(&r, (uint32_t)sysconf(_SC_NPROCESSORS_CONF));
-    kperf__pd_u32(&r, (uint32_t)sysconf(_SC_NPROCESSORS_ONLN));
-    kperf__pd_emit(w, &r, KPERF__PD_HEADER_FEATURE, 0);
-    if (cmdline) {
-        r = kperf__pd_begin(w);
-        kperf__pd_feature_begin(&r, KPERF__PD_FEAT_CMDLINE);
-        kperf__pd_u32(&r, 1);
-        kperf__pd_fstr(&r, cmdline);
-        kperf__pd_emit(w, &r, KPERF__PD_HEADER_FEATURE, 0);
-    }
-    /* EVENT_DESC: u32 count, u32 attr size, then per event attr, u32 nids, name, ids */
-    r = kperf__pd_begin(w);
-    kperf__pd_feature_begin(&r, KPERF__PD_FEAT_EVENT_DESC);
-    kperf__pd_u32(&r, (uint32_t)s->nev);
-    kperf__pd_u32(&r, KPERF__PD_ATTR_SIZE);
-    for (size_t e = 0; e < s->nev; e++) {
-        struct perf_event_attr a = s->attrs[e];
-        a.size = KPERF__PD_ATTR_SIZE;
-        kperf__pd_add(&r, &a, KPERF__PD_ATTR_SIZE);
-        uint32_t nids = 0;
-        for (size_t i = 0; i < s->nfds; i++) nids += s->fds[i].event == (int)e;
-        kperf__pd_u32(&r, nids);
-        kperf__pd_fstr(&r, w->tpname && w->tpname[e][0] ? w->tpname[e] : s->names[e]);
-        for (size_t i = 0; i < s->nfds; i++)
-            if (s->fds[i].event == (int)e) kperf__pd_u64(&r, s->fds[i].id);
-    }
-    kperf__pd_emit(w, &r, KPERF__PD_HEADER_FEATURE, 0);
-}
-
-/* ---- build ids ---- */
-
-typedef struct kperf__elf {
-    int fd;
-    bool is64, swap;
-} kperf__elf;
-
-static uint64_t kperf__elf_word(const kperf__elf *e, const unsigned char *p, int bytes) {
-    uint64_t v = 0;
-    if (e->swap)
-        for (int i = 0; i < bytes; i++) v = (v << 8) | p[i];
-    else
-        for (int i = bytes - 1; i >= 0; i--) v = (v << 8) | p[i];
-    return v;
-}
-
-/* Walks notes in buf; copies a GNU build id (type 3) into id. Returns its length or 0. */
-static int kperf__elf_notes(const kperf__elf *e, const unsigned char *buf, size_t n,
-                            uint8_t id[20]) {
-    size_t off = 0;
-    while (n - off >= 12) {
-        uint64_t namesz = kperf__elf_word(e, buf + off, 4);
-        uint64_t descsz = kperf__elf_word(e, buf + off + 4, 4);
-        uint64_t type = kperf__elf_word(e, buf + off + 8, 4);
-        off += 12;
-        uint64_t nal = (namesz + 3) & ~3ull, dal = (descsz + 3) & ~3ull;
-        if (nal > n - off || dal > n - off - nal) return 0;
-        if (type == 3 && namesz == 4 && !memcmp(buf + off, "GNU", 4) && descsz > 0) {
-            size_t len = descsz > 20 ? 20 : (size_t)descsz;
-            memcpy(id, buf + off + nal, len);
-            return (int)len;
-        }
-        off += nal + dal;
-    }
-    return 0;
-}
-
-/* Reads [off, off+len) of the file into a malloc'd buffer (len <= 1 MiB). */
-static unsigned char *kperf__elf_read(const kperf__elf *e, uint64_t off, uint64_t len) {
-    if (!len || len > (1u << 20)) return NULL;
-    unsigned char *b = (unsigned char *)KPERF_MALLOC((size_t)len);
-    if (b && pread(e->fd, b, (size_t)len, (off_t)off) != (ssize_t)len) {
-        KPERF_FREE(b);
-        b = NULL;
-    }
-    return b;
-}
-
-/* Scans a table of program (PT_NOTE = 4) or section (SHT_NOTE = 7) headers for notes. */
-static int kperf__elf_scan(const kperf__elf *e, uint64_t tab, uint64_t entsz, uint64_t num,
-                           bool sections, uint8_t id[20]) {
-    if (!tab || num > 4096 || entsz < (e->is64 ? (sections ? 64u : 56u) : (sections ? 40u : 32u)))
-        return 0;
-    unsigned char *t = kperf__elf_read(e, tab, entsz * num);
-    if (!t) return 0;
-    int len = 0;
-    for (uint64_t i = 0; !len && i < num; i++) {
-        const unsigned char *h = t + i * entsz;
-        uint64_t type, off, size;
-        if (sections) {
-            type = kperf__elf_word(e, h + 4, 4);
-            off = e->is64 ? kperf__elf_word(e, h + 24, 8) : kperf__elf_word(e, h + 16, 4);
-            size = e->is64 ? kperf__elf_word(e, h + 32, 8) : kperf__elf_word(e, h + 20, 4);
-        } else {
-            type = kperf__elf_word(e, h, 4);
-            off = e->is64 ? kperf__elf_word(e, h + 8, 8) : kperf__elf_word(e, h + 4, 4);
-            size = e->is64 ? kperf__elf_word(e, h + 32, 8) : kperf__elf_word(e, h + 16, 4);
-        }
-        if (type != (sections ? 7u : 4u)) continue;
-        unsigned char *notes = kperf__elf_read(e, off, size);
-        if (notes) len = kperf__elf_notes(e, notes, (size_t)size, id);
-        KPERF_FREE(notes);
-    }
-    KPERF_FREE(t);
-    return len;
-}
-
-KPERF_API int kperf_build_id_read(const char *path, uint8_t id[20]) {
-    if (!path || !id) return kperf__fail(EINVAL, "kperf_build_id_read: NULL argument");
-    /* a mapped path is chosen by the profiled process: never block on a FIFO there */
-    kperf__elf e = {kperf_file_open_data(path, UINT64_MAX), false, false};
-    if (e.fd < 0) return e.fd;
-    unsigned char h[64];
-    int len = 0;
-    if (pread(e.fd, h, sizeof h, 0) < 52 || memcmp(h, "\177ELF", 4) || (h[4] != 1 && h[4] != 2) ||
-        (h[5] != 1 && h[5] != 2)) {
-        close(e.fd);
-        return kperf__fail(KPERF_ECORRUPT, "%s is not an ELF file", path);
-    }
-    e.is64 = h[4] == 2;
-    e.swap = h[5] == 2;
-    uint64_t phoff = e.is64 ? kperf__elf_word(&e, h + 32, 8) : kperf__elf_word(&e, h + 28, 4);
-    uint64_t shoff = e.is64 ? kperf__elf_word(&e, h + 40, 8) : kperf__elf_word(&e, h + 32, 4);
-    const unsigned char *q = h + (e.is64 ? 54 : 42);
-    uint64_t phentsize = kperf__elf_word(&e, q, 2), phnum = kperf__elf_word(&e, q + 2, 2);
-    uint64_t shentsize = kperf__elf_word(&e, q + 4, 2), shnum = kperf__elf_word(&e, q + 6, 2);
-    len = kperf__elf_scan(&e, phoff, phentsize, phnum, false, id);
-    if (!len) len = kperf__elf_scan(&e, shoff, shentsize, shnum, true, id);
-    close(e.fd);
-    return len;
-}
-
-/* The kernel's build id from /sys/kernel/notes (a raw note stream). */
-static int kperf__kernel_build_id(uint8_t id[20]) {
-    unsigned char buf[4096];
-    int fd = open("/sys/kernel/notes", O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return 0;
-    ssize_t n = read(fd, buf, sizeof buf);
-    close(fd);
-    kperf__elf e = {-1, true, false};
-    return n > 0 ? kperf__elf_notes(&e, buf, (size_t)n, id) : 0;
-}
-
-static void kperf__pd_build_id_rec(kperf_perfdata *w, int32_t pid, const char *file,
-                                   const uint8_t *id, int len, bool kernel) {
-    kperf__pdrec r = kperf__pd_begin(w);
-    unsigned char bid[24] = {0};
-    memcpy(bid, id, (size_t)len);
-    bid[20] = (unsigned char)len;
-    kperf__pd_u32(&r, (uint32_t)pid);
-    kperf__pd_add(&r, bid, 24);
-    kperf__pd_str(&r, file, 64);
-    kperf__pd_emit(w, &r, KPERF__PD_HEADER_BUILD_ID,
-                   (uint16_t)((kernel ? PERF_RECORD_MISC_KERNEL : PERF_RECORD_MISC_USER) |
-                              KPERF__PD_MISC_BUILD_ID_SIZE));
-}
-
-/* True the first time a file name is seen. */
-static bool kperf__pd_first_seen(kperf_perfdata *w, const char *file) {
-    if ((w->nseen + 1) * 2 >= w->capseen) {
-        size_t cap = w->capseen ? w->capseen * 2 : 64;
-        char **t = (char **)kperf__calloc(cap, sizeof *t);
-        if (!t) return false;
-        for (size_t i = 0; i < w->capseen; i++) {
-            if (!w->seen[i]) continue;
-            size_t j = kperf__fnv1a(w->seen[i]) & (cap - 1);
-            while (t[j]) j = (j + 1) & (cap - 1);
-            t[j] = w->seen[i];
-        }
-        KPERF_FREE(w->seen);
-        w->seen = t, w->capseen = cap;
-    }
-    size_t j = kperf__fnv1a(file) & (w->capseen - 1);
-    while (w->seen[j]) {
-        if (!strcmp(w->seen[j], file)) return false;
-        j = (j + 1) & (w->capseen - 1);
-    }
-    w->seen[j] = kperf__strdup(file);
-    if (w->seen[j]) w->nseen++;
-    return w->seen[j] != NULL;
-}
-
-static void kperf__pd_maybe_build_id(kperf_perfdata *w, uint32_t pid, const char *file) {
-    if (!w->build_ids || !file || file[0] != '/' || !kperf__pd_first_seen(w, file)) return;
-    uint8_t id[20];
-    int len = kperf_build_id_read(file, id);
-    if (len > 0) kperf__pd_build_id_rec(w, (int32_t)pid, file, id, len, false);
-}
-
-/* ---- tracing data: the trace-cmd style blob perf needs to decode tracepoint samples ----
- * PERF_RECORD_HEADER_TRACING_DATA is a 16-byte record {header, u32 size, u32 pad}; in the
- * pipe layout the blob follows it, outside the record, padded to 8 bytes (size counts the
- * padding). The blob: "\x17\x08\x44tracing", "0.6\0", endianness (0 = little), sizeof(long),
- * u32 page size; "header_page\0" + u64 size + events/header_page; "header_event\0" + u64
- * size + events/header_event; u32 count + (u64 size + format) per ftrace-system event;
- * u32 systems, per system its name, u32 count + (u64 size + format) per event; u32
- * kallsyms size (0: perf names kernel addresses from its own kernel map); u32 size +
- * printk_formats; u64 size + saved_cmdlines (version 0.6 and later). */
-KPERF__PRIV int kperf__slurp(const char *path, char **out, size_t *len); /* >>tracepoint */
-
-enum { KPERF__PD_HEADER_TRACING_DATA = 66 };
-
-typedef struct kperf__pdblob {
-    unsigned char *b;
-    size_t n, cap;
-    int err;
-} kperf__pdblob;
-
-static void kperf__blob_add(kperf__pdblob *x, const void *p, size_t n) {
-    if (x->err || !n) return;
-    if (n > ((size_t)1 << 30) - x->n) { x->err = EFBIG; return; }
-    if (x->n + n > x->cap) {
-        size_t cap = x->cap ? x->cap : 65536;
-        while (cap < x->n + n) cap *= 2;
-        unsigned char *nb = (unsigned char *)KPERF_REALLOC(x->b, cap);
-        if (!nb) { x->err = ENOMEM; return; }
-        x->b = nb, x->cap = cap;
-    }
-    memcpy(x->b + x->n, p, n);
-    x->n += n;
-}
-
-/* A file preceded by its size in @p width (4 or 8) bytes. An optional file that cannot be
- * read is written as size 0; a required one returns the negative errno. */
-static int kperf__blob_file(kperf__pdblob *x, const char *path, int width, bool required) {
-    char *text = NULL;
-    size_t len = 0;
-    int rc = kperf__slurp(path, &text, &len);
-    if (rc < 0 && required) return rc;
-    uint32_t n4 = (uint32_t)len;
-    uint64_t n8 = len;
-    kperf__blob_add(x, width == 4 ? (const void *)&n4 : (const void *)&n8, (size_t)width);
-    kperf__blob_add(x, text, len);
-    KPERF_FREE(text);
-    return 0;
-}
-
-/* One tracepoint of the sampler: its tracefs system and name. */
-typedef struct kperf__pdtp {
-    char sys[128], name[128];
-    uint32_t id;
-} kperf__pdtp;
-
-/* system:name of tracepoint @p id: the event's own name when tracefs agrees on its id, else
- * found by id (a scan of every event's id file, done once). */
-static int kperf__pd_tp_resolve(kperf_tracefs *t, const char *evname, uint32_t id,
-                                kperf__pdtp *tp) {
-    const char *c = strchr(evname, ':');
-    tp->id = id;
-    if (c && c > evname) {
-        snprintf(tp->sys, sizeof tp->sys, "%.*s", (int)(c - evname), evname);
-        snprintf(tp->name, sizeof tp->name, "%.*s", (int)strcspn(c + 1, ":/"), c + 1);
-        if (kperf_tracefs_event_id(t, tp->sys, tp->name) == (int)id) return 0;
-    }
-    const kperf_tp_format *f;
-    int rc = kperf_tracefs_format_by_id(t, id, &f);
-    if (rc < 0) return rc;
-    snprintf(tp->sys, sizeof tp->sys, "%s", f->system);
-    snprintf(tp->name, sizeof tp->name, "%s", f->name);
-    return 0;
-}
-
-/* The format files of @p tps whose system is (or, with @p other, is not) @p sys; returns
- * how many were written, or a negative errno naming the file in *bad. */
-static int kperf__pd_formats(kperf__pdblob *x, const char *root, const kperf__pdtp *tps,
-                             size_t n, const char *sys, char *bad, size_t badsz) {
-    uint32_t count = 0;
-    for (size_t i = 0; i < n; i++) count += !strcmp(tps[i].sys, sys);
-    kperf__blob_add(x, &count, 4);
-    for (size_t i = 0; i < n; i++) {
-        if (strcmp(tps[i].sys, sys)) continue;
-        snprintf(bad, badsz, "%s/events/%s/%s/format", root, tps[i].sys, tps[i].name);
-        int rc = kperf__blob_file(x, bad, 8, true);
-        if (rc < 0) return rc;
-    }
-    return (int)count;
-}
-
-/* Names tracepoint events perf's way ("sys:name") in w->tpname where their own name differs. */
-static void kperf__pd_tp_names(kperf_perfdata *w, const kperf__pdtp *tps, size_t n) {
-    const kperf_sampler *s = w->s;
-    w->tpname = (char(*)[256])kperf__calloc(s->nev, sizeof *w->tpname);
-    for (size_t e = 0; w->tpname && e < s->nev; e++) {
-        if (s->attrs[e].type != PERF_TYPE_TRACEPOINT) continue;
-        for (size_t i = 0; i < n; i++) {
-            if (tps[i].id != s->attrs[e].config) continue;
-            char nm[256];
-            int len = snprintf(nm, sizeof nm, "%s:%s", tps[i].sys, tps[i].name);
-            const char *own = s->names[e];
-            if (strncmp(own, nm, (size_t)len) || (own[len] && own[len] != ':'))
-                memcpy(w->tpname[e], nm, sizeof nm);
-            break;
-        }
-    }
-}
-
-/* Builds the blob for the sampler's tracepoints into @p x (and their perf names); 0 when it
- * has none. */
-static int kperf__pd_tracing_blob(kperf_perfdata *w, const char *root, kperf__pdblob *x) {
-    const kperf_sampler *s = w->s;
-    size_t ntp = 0;
-    for (size_t e = 0; e < s->nev; e++) ntp += s->attrs[e].type == PERF_TYPE_TRACEPOINT;
-    if (!ntp) return 0;
-    kperf_tracefs *t = NULL;
-    int rc = kperf_tracefs_open(&t, root);
-    if (rc < 0) return rc;
-    kperf__pdtp *tps = (kperf__pdtp *)kperf__calloc(ntp, sizeof *tps);
-    size_t n = 0;
-    if (!tps) rc = kperf__fail(ENOMEM, "out of memory");
-    for (size_t e = 0; rc >= 0 && e < s->nev; e++) {
-        const struct perf_event_attr *a = &s->attrs[e];
-        if (a->type != PERF_TYPE_TRACEPOINT) continue;
-        bool dup = false;
-        for (size_t i = 0; i < n; i++) dup |= tps[i].id == a->config;
-        if (dup) continue;
-        if (a->config > UINT32_MAX || kperf__pd_tp_resolve(t, s->names[e], (uint32_t)a->config,
-                                                           &tps[n]) < 0)
-            rc = kperf__fail(KPERF_ENOEVENT,
-                             "tracing data: tracepoint %s (id %llu) is not under %s/events; "
-                             "set no_tracing_data to write the file without it",
-                             s->names[e], (unsigned long long)a->config, kperf_tracefs_root(t));
-        else n++;
-    }
-    const char *tr = kperf_tracefs_root(t);
-    char path[PATH_MAX + 512];
-    if (rc >= 0) {
-        static const unsigned char magic[10] = {0x17, 0x08, 0x44, 't', 'r', 'a', 'c', 'i', 'n', 'g'};
-        const uint16_t one = 1;
-        unsigned char hdr[4 + 2] = {'0', '.', '6', 0, 0, (unsigned char)sizeof(long)};
-        hdr[4] = *(const unsigned char *)&one == 1 ? 0 : 1;
-        uint32_t page = (uint32_t)sysconf(_SC_PAGESIZE);
-        kperf__blob_add(x, magic, sizeof magic);
-        kperf__blob_add(x, hdr, sizeof hdr);
-        kperf__blob_add(x, &page, 4);
-        static const char *const heads[2] = {"header_page", "header_event"};
-        for (int i = 0; rc >= 0 && i < 2; i++) {
-            kperf__blob_add(x, heads[i], strlen(heads[i]) + 1);
-            snprintf(path, sizeof path, "%s/events/%s", tr, heads[i]);
-            rc = kperf__blob_file(x, path, 8, true);
-        }
-    }
-    if (rc >= 0) kperf__pd_tp_names(w, tps, n);
-    if (rc >= 0) rc = kperf__pd_formats(x, tr, tps, n, "ftrace", path, sizeof path);
-    if (rc >= 0) {
-        uint32_t nsys = 0;
-        size_t nsys_at = x->n;
-        kperf__blob_add(x, &nsys, 4);
-        for (size_t i = 0; rc >= 0 && i < n; i++) {
-            bool seen = !strcmp(tps[i].sys, "ftrace");
-            for (size_t j = 0; j < i; j++) seen |= !strcmp(tps[j].sys, tps[i].sys);
-            if (seen) continue;
-            kperf__blob_add(x, tps[i].sys, strlen(tps[i].sys) + 1);
-            rc = kperf__pd_formats(x, tr, tps, n, tps[i].sys, path, sizeof path);
-            nsys++;
-        }
-        if (!x->err) memcpy(x->b + nsys_at, &nsys, 4);
-    }
-    if (rc >= 0) {
-        uint32_t no_kallsyms = 0;
-        kperf__blob_add(x, &no_kallsyms, 4);
-        snprintf(path, sizeof path, "%s/printk_formats", tr);
-        kperf__blob_file(x, path, 4, false);
-        snprintf(path, sizeof path, "%s/saved_cmdlines", tr);
-        kperf__blob_file(x, path, 8, false);
-        if (x->err) rc = kperf__fail(x->err, "tracing data: %s", strerror(x->err));
-    } else if (rc > -KPERF_EBASE) {
-        rc = kperf__fail(-rc, "tracing data: cannot read %s: %s", path, strerror(-rc));
-    }
-    KPERF_FREE(tps);
-    kperf_tracefs_close(t);
-    return rc < 0 ? rc : (int)n;
-}
-
-/* The TRACING_DATA record and the blob after it (nothing when the blob is empty). */
-static void kperf__pd_tracing_data(kperf_perfdata *w, const kperf__pdblob *x) {
-    if (x->n) {
-        static const unsigned char z[8] = {0};
-        size_t pad = (8 - x->n % 8) % 8;
-        struct {
-            struct perf_event_header h;
-            uint32_t size, pad;
-        } r = {{KPERF__PD_HEADER_TRACING_DATA, 0, 16}, (uint32_t)(x->n + pad), 0};
-        kperf__pd_put(w, &r, sizeof r);
-        kperf__pd_put(w, x->b, x->n);
-        kperf__pd_put(w, z, pad);
-    }
-}
-
-/* ---- synthesized side-band: the kernel and processes that already run ---- */
-
-static void kperf__pd_kernel(kperf_perfdata *w) {
-    FILE *k = fopen("/proc/kallsyms", "r");
-    unsigned long long text = 0, stext = 0;
-    char line[512];
-    while (k && fgets(line, sizeof line, k)) {
-        unsigned long long a;
-        char t, name[256];
-        if (sscanf(line, "%llx %c %255s", &a, &t, name) != 3) continue;
-        if (!strcmp(name, "_text")) text = a;
-        if (!strcmp(name, "_stext")) stext = a;
-        if (text && stext) break;
-    }
-    if (k) fclose(k);
-    if (!text) text = stext;
-    if (!text) return; /* kptr_restrict hides the kernel: nothing true to write */
-    kperf__pdrec r = kperf__pd_begin(w);
-    kperf__pd_u32(&r, UINT32_MAX), kperf__pd_u32(&r, 0);
-    kperf__pd_u64(&r, text), kperf__pd_u64(&r, ~0ull - text), kperf__pd_u64(&r, text);
-    kperf__pd_str(&r, "[kernel.kallsyms]_text", 8);
-    kperf__pd_trailer(w, &r, UINT32_MAX, 0);
-    kperf__pd_emit(w, &r, PERF_RECORD_MMAP, PERF_RECORD_MISC_KERNEL);
-    uint8_t id[20];
-    int len = w->build_ids ? kperf__kernel_build_id(id) : 0;
-    if (len > 0) kperf__pd_build_id_rec(w, -1, "[kernel.kallsyms]", id, len, true);
-}
-
-static void kperf__pd_comm(kperf_perfdata *w, uint32_t pid, uint32_t tid, const char *comm) {
-    kperf__pdrec r = kperf__pd_begin(w);
-    kperf__pd_u32(&r, pid), kperf__pd_u32(&r, tid);
-    kperf__pd_str(&r, comm, 8);
-    kperf__pd_trailer(w, &r, pid, tid);
-    kperf__pd_emit(w, &r, PERF_RECORD_COMM, 0);
-}
-
-/* One /proc/PID/maps line as an MMAP2 record (executable mappings only, as perf does). */
-static void kperf__pd_map_line(kperf_perfdata *w, uint32_t pid, const char *line) {
-    unsigned long long lo, hi, off, ino;
-    unsigned maj, min;
-    char perm[8], name[4096] = "";
-    if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu %4095[^\n]", &lo, &hi, perm, &off, &maj,
-               &min, &ino, name) < 7 || perm[2] != 'x')
-        return;
-    char *nm = name;
-    while (*nm == ' ') nm++;
-    if (!*nm) nm = (char *)"//anon";
-    kperf__pd_maybe_build_id(w, pid, nm);
-    kperf__pdrec r = kperf__pd_begin(w);
-    kperf__pd_u32(&r, pid), kperf__pd_u32(&r, pid);
-    kperf__pd_u64(&r, lo), kperf__pd_u64(&r, hi - lo), kperf__pd_u64(&r, off);
-    kperf__pd_u32(&r, maj), kperf__pd_u32(&r, min);
-    kperf__pd_u64(&r, ino), kperf__pd_u64(&r, 0);
-    uint32_t prot = (perm[0] == 'r' ? PROT_READ : 0) | (perm[1] == 'w' ? PROT_WRITE : 0) |
-                    PROT_EXEC;
-    kperf__pd_u32(&r, prot), kperf__pd_u32(&r, perm[3] == 's' ? MAP_SHARED : MAP_PRIVATE);
-    kperf__pd_str(&r, nm, 8);
-    kperf__pd_trailer(w, &r, pid, pid);
-    kperf__pd_emit(w, &r, PERF_RECORD_MMAP2, PERF_RECORD_MISC_USER);
-}
-
-/* Notes an error of reading /proc that is not the process exiting or hiding from us. */
-static void kperf__pd_scan_err(kperf_perfdata *w, int e) {
-    if (!w->scan_err && (e == EMFILE || e == ENFILE || e == ENOMEM)) w->scan_err = e;
-}
-
-static void kperf__pd_process(kperf_perfdata *w, pid_t pid) {
-    char path[64], comm[64], line[4352];
-    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
-    DIR *d = opendir(path);
-    if (!d) return kperf__pd_scan_err(w, errno); /* exited: its records will be missing */
-    for (struct dirent *de; (de = readdir(d));) {
-        if (de->d_name[0] < '0' || de->d_name[0] > '9') continue;
-        snprintf(path, sizeof path, "/proc/%d/task/%.16s/comm", (int)pid, de->d_name);
-        int rc = kperf__read_file(path, comm, sizeof comm);
-        if (rc < 0) {
-            kperf__pd_scan_err(w, -rc);
-            continue;
-        }
-        kperf__pd_comm(w, (uint32_t)pid, (uint32_t)atoi(de->d_name), comm);
-    }
-    closedir(d);
-    snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
-    FILE *m = fopen(path, "re");
-    if (!m) kperf__pd_scan_err(w, errno);
-    while (m && fgets(line, sizeof line, m)) kperf__pd_map_line(w, (uint32_t)pid, line);
-    if (m) fclose(m);
-}
-
-static void kperf__pd_all_processes(kperf_perfdata *w) {
-    DIR *d = opendir("/proc");
-    if (!d) return kperf__pd_scan_err(w, errno);
-    for (struct dirent *de; (de = readdir(d));)
-        if (de->d_name[0] >= '1' && de->d_name[0] <= '9') kperf__pd_process(w, atoi(de->d_name));
-    closedir(d);
-}
-
-KPERF_API int kperf_perfdata_open(kperf_perfdata **out, const kperf_perfdata_desc *desc) {
-    if (!out) return kperf__fail(EINVAL, "kperf_perfdata_open: out is NULL");
-    *out = NULL;
-    if (!desc || !desc->sampler || !desc->sampler->nfds)
-        return kperf__fail(EINVAL, "kperf_perfdata_open: desc->sampler is required");
-    const char *path = desc->path ? desc->path : "perf.data";
-    kperf_perfdata *w = (kperf_perfdata *)kperf__calloc(1, sizeof *w);
-    if (w) w->buf = (unsigned char *)KPERF_MALLOC(65536 + 64);
-    if (!w || !w->buf) {
-        if (w) KPERF_FREE(w);
-        return kperf__fail(ENOMEM, "out of memory");
-    }
-    w->own = strcmp(path, "-") != 0;
-    int wfd = w->own ? kperf_file_create(path, 0600) : -1; /* 0600 as perf: it holds data */
-    w->f = !w->own ? stdout : wfd >= 0 ? fdopen(wfd, "wb") : NULL;
-    if (!w->f) {
-        int e = wfd < 0 ? -wfd : errno;
-        if (wfd >= 0) close(wfd);
-        KPERF_FREE(w->buf);
-        KPERF_FREE(w);
-        return wfd < 0 ? -e : kperf__fail(e, "cannot create %s: %s", path, strerror(e));
-    }
-    w->s = desc->sampler;
-    w->first_id = w->s->fds[0].id;
-    w->build_ids = !desc->no_build_ids;
-    uint64_t hdr[2] = {kperf__pd_magic, 16};
-    kperf__pd_put(w, hdr, sizeof hdr);
-    kperf__pdblob x = {NULL, 0, 0, 0};
-    int trc = desc->no_tracing_data ? 0 : kperf__pd_tracing_blob(w, desc->tracefs, &x);
-    if (trc < 0) {
-        char why[320]; /* kperf__fail rewrites the message: keep the reason */
-        int e = -trc;
-        snprintf(why, sizeof why, "%.300s", kperf_errmsg());
-        KPERF_FREE(x.b);
-        kperf_perfdata_close(w);
-        return kperf__fail(e, "%s: %s", path, why);
-    }
-    kperf__pd_attrs(w);
-    kperf__pd_features(w, desc->cmdline);
-    kperf__pd_tracing_data(w, &x);
-    KPERF_FREE(x.b);
-    if (!desc->no_kernel) kperf__pd_kernel(w);
-    if (desc->all_processes) kperf__pd_all_processes(w);
-    for (size_t i = 0; i < desc->npids; i++) kperf__pd_process(w, desc->pids[i]);
-    if (w->scan_err && !w->err) {
-        int e = w->scan_err;
-        kperf_perfdata_close(w);
-        return kperf__fail(e, "%s: cannot read the threads and maps of the processes under "
-                           "/proc: %s%s", path, strerror(e),
-                           e == EMFILE ? " (raise the descriptor limit, ulimit -n)" : "");
-    }
-    if (w->err) {
-        int e = w->err;
-        kperf_perfdata_close(w);
-        return kperf__fail(e, "writing %s failed: %s", path, strerror(e));
-    }
-    *out = w;
-    return 0;
-}
-
-KPERF_API int kperf_perfdata_write(kperf_perfdata *w, const kperf_record *rec) {
-    if (!w || !rec || !rec->bytes) return kperf__fail(EINVAL, "kperf_perfdata_write: NULL argument");
-    if (rec->type == PERF_RECORD_MMAP2 && (rec->mmap.prot & PROT_EXEC))
-        kperf__pd_maybe_build_id(w, rec->mmap.pid, rec->mmap.filename);
-    kperf__pd_put(w, rec->bytes, rec->size);
-    return w->err ? kperf__fail(w->err, "writing perf.data failed: %s", strerror(w->err)) : 0;
-}
-
-KPERF_API int kperf_perfdata_flush(kperf_perfdata *w) {
-    if (!w) return kperf__fail(EINVAL, "kperf_perfdata_flush: NULL writer");
-    struct perf_event_header h = {KPERF__PD_FINISHED_ROUND, 0, 8};
-    kperf__pd_put(w, &h, sizeof h);
-    if (!w->err && fflush(w->f)) w->err = errno;
-    return w->err ? kperf__fail(w->err, "writing perf.data failed: %s", strerror(w->err)) : 0;
-}
-
-KPERF_API void kperf_perfdata_close(kperf_perfdata *w) {
-    if (!w) return;
-    if (w->f) {
-        if (w->own) fclose(w->f);
-        else fflush(w->f);
-    }
-    for (size_t i = 0; i < w->capseen; i++) KPERF_FREE(w->seen[i]);
-    KPERF_FREE(w->seen);
-    KPERF_FREE(w->tpname);
-    KPERF_FREE(w->buf);
-    KPERF_FREE(w);
-}
-
-/* ---- reading pipe-mode files ---- */
-
-typedef struct kperf__pdin {
-    kperf_ring_layout layout[16];
-    uint64_t *ids;
-    int *ev;
-    size_t nids, capids;
-    size_t nev;
-} kperf__pdin;
-
-static int kperf__pdin_attr(kperf__pdin *in, const unsigned char *b, size_t n,
-                            kperf_perfdata_events *events) {
-    uint32_t asz;
-    if (n < 8 + 64) return -1;
-    memcpy(&asz, b + 8 + 4, 4);
-    if (asz < 64 || asz > n - 8) return -1;
-    struct perf_event_attr a;
-    memset(&a, 0, sizeof a);
-    memcpy(&a, b + 8, asz < sizeof a ? asz : sizeof a);
-    size_t e = in->nev < 16 ? in->nev : 15;
-    kperf_ring_layout *l = &in->layout[e];
-    l->sample_type = a.sample_type;
-    l->read_format = a.read_format;
-    l->branch_sample_type = a.branch_sample_type;
-    l->regs_user_mask = a.sample_regs_user;
-    l->regs_intr_mask = a.sample_regs_intr;
-    l->sample_id_all = a.sample_id_all;
-    size_t nids = (n - 8 - asz) / 8;
-    for (size_t i = 0; i < nids; i++) {
-        if (in->nids == in->capids) {
-            size_t cap = in->capids ? in->capids * 2 : 64;
-            uint64_t *ni = (uint64_t *)KPERF_REALLOC(in->ids, cap * sizeof *ni);
-            if (ni) in->ids = ni;
-            int *ne = (int *)KPERF_REALLOC(in->ev, cap * sizeof *ne);
-            if (ne) in->ev = ne;
-            if (!ni || !ne) return -ENOMEM;
-            in->capids = cap;
-        }
-        memcpy(&in->ids[in->nids], b + 8 + asz + 8 * i, 8);
-        in->ev[in->nids++] = (int)e;
-    }
-    if (in->nev < 16) in->nev++;
-    if (events) {
-        events->n = in->nev;
-        events->sample_type[e] = a.sample_type;
-        events->regs_user_mask[e] = a.sample_regs_user;
-    }
-    return 0;
-}
-
-static int kperf__pdin_event_of(const kperf__pdin *in, uint64_t id) {
-    for (size_t i = 0; i < in->nids; i++)
-        if (in->ids[i] == id) return in->ev[i];
-    return -1;
-}
-
-/* EVENT_DESC: names by position; bounded walk over the feature body. */
-static void kperf__pdin_event_desc(const unsigned char *b, size_t n, kperf_perfdata_events *ev) {
-    uint32_t nre, asz;
-    size_t off = 16;
-    if (!ev || n < off + 8) return;
-    memcpy(&nre, b + off, 4), memcpy(&asz, b + off + 4, 4);
-    off += 8;
-    for (uint32_t i = 0; i < nre && i < 16; i++) {
-        uint32_t nids, len;
-        if (asz > n || off > n - asz - 8) return;
-        off += asz;
-        memcpy(&nids, b + off, 4), memcpy(&len, b + off + 4, 4);
-        off += 8;
-        if (len > n - off) return;
-        snprintf(ev->names[i], sizeof ev->names[i], "%.*s", (int)len, (const char *)b + off);
-        off += len;
-        if (nids > (n - off) / 8) return;
-        off += (size_t)nids * 8;
-    }
-}
-
-static int kperf__pdin_loop(FILE *f, const char *path, kperf_record_fn fn, void *user,
-                            kperf_perfdata_events *events, kperf__pdin *in, uint64_t *buf,
-                            uint64_t off, uint64_t end) {
-    unsigned char *b = (unsigned char *)buf;
-    int count = 0;
-    for (;;) {
-        struct perf_event_header h;
-        if (off >= end) return count;
-        size_t got = fread(&h, 1, sizeof h, f);
-        if (got == 0) return count;
-        if (got != sizeof h || h.size < 8 || h.size > end - off)
-            return kperf__fail(KPERF_ECORRUPT, "%s: truncated or invalid record at offset %llu",
-                               path, (unsigned long long)off);
-        memcpy(b, &h, sizeof h);
-        if (fread(b + 8, 1, h.size - 8u, f) != h.size - 8u)
-            return kperf__fail(KPERF_ECORRUPT, "%s: record at offset %llu is truncated", path,
-                               (unsigned long long)off);
-        off += h.size;
-        if (h.type == KPERF__PD_HEADER_ATTR) {
-            if (kperf__pdin_attr(in, b, h.size, events) < 0)
-                return kperf__fail(KPERF_ECORRUPT, "%s: bad HEADER_ATTR at offset %llu", path,
-                                   (unsigned long long)(off - h.size));
-            continue;
-        }
-        if (h.type == KPERF__PD_HEADER_TRACING_DATA) { /* the blob follows the record */
-            uint32_t tsz = 0;
-            if (h.size >= 16) memcpy(&tsz, b + 8, 4);
-            if (h.size < 16 || tsz > end - off)
-                return kperf__fail(KPERF_ECORRUPT, "%s: bad TRACING_DATA record at offset %llu",
-                                   path, (unsigned long long)(off - h.size));
-            for (uint32_t left = tsz; left;) {
-                size_t step = left < 65536 ? left : 65536;
-                if (fread(b, 1, step, f) != step)
-                    return kperf__fail(KPERF_ECORRUPT, "%s: tracing data at offset %llu is "
-                                       "truncated", path, (unsigned long long)off);
-                left -= (uint32_t)step;
-            }
-            off += tsz;
-            if (events) events->tracing_data_size = tsz;
-            continue;
-        }
-        if (h.type == KPERF__PD_HEADER_FEATURE && h.size >= 16) {
-            uint64_t feat;
-            memcpy(&feat, b + 8, 8);
-            if (feat == KPERF__PD_FEAT_EVENT_DESC) kperf__pdin_event_desc(b, h.size, events);
-            continue;
-        }
-        if (h.type >= 64 || !in->nev) continue; /* other user records */
-        const kperf_ring_layout *l = &in->layout[0];
-        int ev = -1;
-        if (l->sample_type & PERF_SAMPLE_IDENTIFIER) {
-            uint64_t id = 0;
-            if (h.type == PERF_RECORD_SAMPLE && h.size >= 16) memcpy(&id, b + 8, 8);
-            else if (l->sample_id_all && h.size >= 16) memcpy(&id, b + h.size - 8, 8);
-            ev = kperf__pdin_event_of(in, id);
-            if (ev >= 0) l = &in->layout[ev];
-        }
-        kperf_record rec;
-        if (kperf_record_parse(b, h.size, l, &rec) < 0) {
-            char why[256]; /* the parser's message, copied: kperf__fail rewrites it */
-            snprintf(why, sizeof why, "%.200s", kperf_errmsg());
-            return kperf__fail(KPERF_ECORRUPT, "%s: record at offset %llu: %s", path,
-                               (unsigned long long)(off - h.size), why);
-        }
-        rec.event = ev >= 0 ? ev : kperf__pdin_event_of(in, rec.id);
-        if (events) events->records++;
-        count++;
-        int rc = fn(&rec, user);
-        if (rc < 0) return rc;
-    }
-}
-
-/* The seekable layout `perf record` writes by default: a 104-byte header whose attrs section
- * holds {attr, ids section} entries, then the data section of records. */
-static int kperf__pdin_file(FILE *f, const char *path, kperf_record_fn fn, void *user,
-                            kperf_perfdata_events *events, kperf__pdin *in, uint64_t *buf) {
-    uint64_t h[11]; /* magic, size, attr_size, attrs{off,size}, data{off,size}, types{off,size} */
-    unsigned char *b = (unsigned char *)buf;
-    if (fseek(f, 0, SEEK_SET) || fread(h, 8, 11, f) != 11)
-        return kperf__fail(KPERF_ECORRUPT, "%s: truncated perf.data header", path);
-    uint64_t asz = h[2], aoff = h[3], an = asz ? h[4] / asz : 0;
-    if (asz < 64 + 16 || asz > 4096 || an > 4096)
-        return kperf__fail(KPERF_ECORRUPT, "%s: bad attrs section (entry %llu bytes)", path,
-                           (unsigned long long)asz);
-    for (uint64_t i = 0; i < an; i++) {
-        uint64_t sec[2];
-        memset(b, 0, 8);
-        if (fseek(f, (long)(aoff + i * asz), SEEK_SET) || fread(b + 8, 1, asz, f) != asz)
-            return kperf__fail(KPERF_ECORRUPT, "%s: truncated attrs section", path);
-        memcpy(sec, b + 8 + asz - 16, 16);
-        uint32_t attr_size = (uint32_t)(asz - 16);
-        memcpy(b + 8 + 4, &attr_size, 4); /* the entry's own size field may differ */
-        if (sec[1] > 65536 - 8 - attr_size || (sec[1] & 7))
-            return kperf__fail(KPERF_ECORRUPT, "%s: bad ids section", path);
-        if (sec[1] && (fseek(f, (long)sec[0], SEEK_SET) ||
-                       fread(b + 8 + attr_size, 1, sec[1], f) != sec[1]))
-            return kperf__fail(KPERF_ECORRUPT, "%s: truncated ids section", path);
-        if (kperf__pdin_attr(in, b, 8 + attr_size + (size_t)sec[1], events) < 0)
-            return kperf__fail(KPERF_ECORRUPT, "%s: bad attr %llu", path, (unsigned long long)i);
-    }
-    if (fseek(f, (long)h[5], SEEK_SET))
-        return kperf__fail(KPERF_ECORRUPT, "%s: data section out of range", path);
-    return kperf__pdin_loop(f, path, fn, user, events, in, buf, h[5], h[5] + h[6]);
-}
-
-KPERF_API int kperf_perfdata_read(const char *path, kperf_record_fn fn, void *user,
-                                  kperf_perfdata_events *events) {
-    if (!path || !fn) return kperf__fail(EINVAL, "kperf_perfdata_read: NULL argument");
-    if (events) memset(events, 0, sizeof *events);
-    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-    if (!f) return kperf__fail(errno, "cannot open %s: %s", path, strerror(errno));
-    uint64_t hdr[2] = {0, 0};
-    int rc;
-    uint64_t *buf = (uint64_t *)KPERF_MALLOC(65536 + 64);
-    kperf__pdin in;
-    memset(&in, 0, sizeof in);
-    if (!buf) rc = kperf__fail(ENOMEM, "out of memory");
-    else if (fread(hdr, 1, sizeof hdr, f) != sizeof hdr || hdr[0] != kperf__pd_magic)
-        rc = kperf__fail(KPERF_ECORRUPT, "%s is not a perf.data file", path);
-    else if (hdr[1] == 16)
-        rc = kperf__pdin_loop(f, path, fn, user, events, &in, buf, 16, UINT64_MAX);
-    else if (hdr[1] == 104 && f != stdin)
-        rc = kperf__pdin_file(f, path, fn, user, events, &in, buf);
-    else
-        rc = kperf__fail(KPERF_ECORRUPT, "%s: unknown perf.data header size %llu", path,
-                         (unsigned long long)hdr[1]);
-    if (f != stdin) fclose(f);
-    KPERF_FREE(buf);
-    KPERF_FREE(in.ids);
-    KPERF_FREE(in.ev);
-    return rc;
-}
-// <<perfdata
-
 // >>tracepoint --------------------------------------------------------------------------
+#ifndef KPERF_NO_TRACEPOINT
 
 /* One cached format: by name always, by id through a direct-index table (event ids are
  * the u16 common_type, so the table never exceeds 65536 entries). */
@@ -8054,33 +3517,6 @@ KPERF_API const char *kperf_tracefs_root(const kperf_tracefs *tfs) {
     return tfs ? tfs->root : "";
 }
 
-/* Reads a whole (small, < 1 MiB) file into a new NUL-terminated buffer. tracefs files
- * report size 0, so read until EOF. */
-KPERF__PRIV int kperf__slurp(const char *path, char **out, size_t *len) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -errno;
-    size_t cap = 4096, n = 0;
-    char *buf = (char *)KPERF_MALLOC(cap);
-    while (buf) {
-        if (n + 1 >= cap) {
-            if (cap >= (1u << 20)) break;
-            char *nb = (char *)KPERF_REALLOC(buf, cap * 2);
-            if (!nb) { KPERF_FREE(buf); buf = NULL; break; }
-            buf = nb, cap *= 2;
-        }
-        ssize_t r = read(fd, buf + n, cap - 1 - n);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) { int e = errno; close(fd); KPERF_FREE(buf); return -e; }
-        if (r == 0) break;
-        n += (size_t)r;
-    }
-    close(fd);
-    if (!buf) return -ENOMEM;
-    buf[n] = 0;
-    *out = buf;
-    *len = n;
-    return 0;
-}
 
 /* Returns the index of the cache entry for "system/name", creating it when asked. */
 KPERF__PRIV long kperf__tp_entry_find(kperf_tracefs *t, const char *sys, const char *name,
@@ -8166,45 +3602,8 @@ KPERF_API int kperf_tracefs_format(kperf_tracefs *tfs, const char *system, const
     return 0;
 }
 
-KPERF__PRIV int kperf__name_cmp(const void *a, const void *b) {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
 
-/* Lists the subdirectories of dir (sorted, skipping dot entries and plain files). */
-KPERF__PRIV int kperf__list_dirs(const char *dir, char ***out, size_t *count) {
-    DIR *d = opendir(dir);
-    if (!d) return -errno;
-    char **v = NULL;
-    size_t n = 0, cap = 0;
-    struct dirent *de;
-    int rc = 0;
-    while ((de = readdir(d))) {
-        if (de->d_name[0] == '.' || (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)) continue;
-        if (n == cap) {
-            size_t nc = cap ? cap * 2 : 64;
-            char **nv = (char **)KPERF_REALLOC(v, nc * sizeof *nv);
-            if (!nv) { rc = -ENOMEM; break; }
-            v = nv, cap = nc;
-        }
-        if (!(v[n] = kperf__strdup(de->d_name))) { rc = -ENOMEM; break; }
-        n++;
-    }
-    closedir(d);
-    if (rc < 0) {
-        for (size_t i = 0; i < n; i++) KPERF_FREE(v[i]);
-        KPERF_FREE(v);
-        return rc;
-    }
-    if (n) qsort(v, n, sizeof *v, kperf__name_cmp);
-    *out = v;
-    *count = n;
-    return 0;
-}
 
-KPERF__PRIV void kperf__free_names(char **v, size_t n) {
-    for (size_t i = 0; i < n; i++) KPERF_FREE(v[i]);
-    KPERF_FREE(v);
-}
 
 KPERF_API int kperf_tracefs_foreach_event(kperf_tracefs *tfs, kperf_tracefs_event_fn fn,
                                           void *user) {
@@ -8213,20 +3612,20 @@ KPERF_API int kperf_tracefs_foreach_event(kperf_tracefs *tfs, kperf_tracefs_even
     char **sys = NULL, **ev = NULL;
     size_t nsys = 0, nev = 0;
     snprintf(dir, sizeof dir, "%s/events", tfs->root);
-    int rc = kperf__list_dirs(dir, &sys, &nsys), visited = 0;
+    int rc = kperf__dir_names(dir, &sys, &nsys, true), visited = 0;
     if (rc < 0) return kperf__fail(-rc, "tracefs: cannot list %s: %s", dir, strerror(-rc));
     for (size_t i = 0; i < nsys && rc >= 0; i++) {
         snprintf(dir, sizeof dir, "%s/events/%s", tfs->root, sys[i]);
-        if (kperf__list_dirs(dir, &ev, &nev) < 0) continue;
+        if (kperf__dir_names(dir, &ev, &nev, true) < 0) continue;
         for (size_t j = 0; j < nev && rc >= 0; j++) {
             snprintf(dir, sizeof dir, "%s/events/%s/%s/format", tfs->root, sys[i], ev[j]);
             if (access(dir, F_OK) != 0) continue;
             visited++;
             rc = fn(sys[i], ev[j], user);
         }
-        kperf__free_names(ev, nev);
+        kperf__names_free(ev, nev);
     }
-    kperf__free_names(sys, nsys);
+    kperf__names_free(sys, nsys);
     return rc < 0 ? rc : visited;
 }
 
@@ -8774,8 +4173,5253 @@ KPERF_API int kperf_tp_filter_set(int fd, const char *event, const char *filter)
                        filter, event, strerror(e), why[0] ? ": " : "", why, event);
 }
 // <<tracepoint
+#endif // KPERF_NO_TRACEPOINT
+
+// >>events ------------------------------------------------------------------------------
+
+#include <fnmatch.h> /* tracepoint globs; plain C, safe inside extern "C" */
+
+/* A generic event name: hardware (type 0) or software (type 1). The first name of each
+ * (type, config) pair is the primary one; the others are synonyms. */
+typedef struct kperf__generic {
+    const char *name;
+    uint32_t type;
+    uint64_t config;
+} kperf__generic;
+
+static const kperf__generic kperf__generics[] = {
+    {"cycles", PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES},
+    {"cpu-cycles", PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES},
+    {"instructions", PERF_TYPE_HARDWARE, PERF_COUNT_HW_INSTRUCTIONS},
+    {"cache-references", PERF_TYPE_HARDWARE, PERF_COUNT_HW_CACHE_REFERENCES},
+    {"cache-misses", PERF_TYPE_HARDWARE, PERF_COUNT_HW_CACHE_MISSES},
+    {"branches", PERF_TYPE_HARDWARE, PERF_COUNT_HW_BRANCH_INSTRUCTIONS},
+    {"branch-instructions", PERF_TYPE_HARDWARE, PERF_COUNT_HW_BRANCH_INSTRUCTIONS},
+    {"branch-misses", PERF_TYPE_HARDWARE, PERF_COUNT_HW_BRANCH_MISSES},
+    {"bus-cycles", PERF_TYPE_HARDWARE, PERF_COUNT_HW_BUS_CYCLES},
+    {"stalled-cycles-frontend", PERF_TYPE_HARDWARE, PERF_COUNT_HW_STALLED_CYCLES_FRONTEND},
+    {"idle-cycles-frontend", PERF_TYPE_HARDWARE, PERF_COUNT_HW_STALLED_CYCLES_FRONTEND},
+    {"stalled-cycles-backend", PERF_TYPE_HARDWARE, PERF_COUNT_HW_STALLED_CYCLES_BACKEND},
+    {"idle-cycles-backend", PERF_TYPE_HARDWARE, PERF_COUNT_HW_STALLED_CYCLES_BACKEND},
+    {"ref-cycles", PERF_TYPE_HARDWARE, PERF_COUNT_HW_REF_CPU_CYCLES},
+    {"cpu-clock", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_CLOCK},
+    {"task-clock", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_TASK_CLOCK},
+    {"page-faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS},
+    {"faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS},
+    {"context-switches", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CONTEXT_SWITCHES},
+    {"cs", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CONTEXT_SWITCHES},
+    {"cpu-migrations", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_MIGRATIONS},
+    {"migrations", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_MIGRATIONS},
+    {"minor-faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS_MIN},
+    {"major-faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS_MAJ},
+    {"alignment-faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_ALIGNMENT_FAULTS},
+    {"emulation-faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_EMULATION_FAULTS},
+    {"dummy", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_DUMMY},
+    {"bpf-output", PERF_TYPE_SOFTWARE, 10},
+    {"cgroup-switches", PERF_TYPE_SOFTWARE, 11},
+};
+#define KPERF__NGENERIC (sizeof kperf__generics / sizeof kperf__generics[0])
+
+/* Cache event words (perf's legacy cache names): the first word of each row is the one
+ * listed; the others are accepted synonyms. */
+static const char *const kperf__cache_names[7][5] = {
+    {"L1-dcache", "l1-d", "l1d", "L1-data", NULL},
+    {"L1-icache", "l1-i", "l1i", "L1-instruction", NULL},
+    {"LLC", "L2", NULL},
+    {"dTLB", "d-tlb", "Data-TLB", NULL},
+    {"iTLB", "i-tlb", "Instruction-TLB", NULL},
+    {"branch", "branches", "bpu", "btb", "bpc"},
+    {"node", NULL},
+};
+static const char *const kperf__cache_ops[3][5] = {
+    {"load", "loads", "read", NULL},
+    {"store", "stores", "write", NULL},
+    {"prefetch", "prefetches", "speculative-read", "speculative-load", NULL},
+};
+static const char *const kperf__cache_results[2][5] = {
+    {"refs", "Reference", "ops", "access", NULL},
+    {"misses", "miss", NULL},
+};
+/* Which ops each cache supports (bit per op), as perf lists them. */
+static const uint8_t kperf__cache_valid_ops[7] = {7, 5, 7, 7, 1, 1, 7};
+
+KPERF__PRIV bool kperf__ncaseeq(const char *a, const char *b, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (tolower((unsigned char)a[i]) != tolower((unsigned char)b[i])) return false;
+    return true;
+}
+
+/* Matches one of @p words (case-insensitively) at the start of @p s, followed by '-' or
+ * the end; the longest match wins. Returns its length, 0 when none. */
+KPERF__PRIV size_t kperf__word_match(const char *s, const char *const *words, int nwords) {
+    size_t best = 0;
+    for (int i = 0; i < nwords && words[i]; i++) {
+        size_t n = strlen(words[i]);
+        if (n > best && kperf__ncaseeq(s, words[i], n) && (s[n] == 0 || s[n] == '-')) best = n;
+    }
+    return best;
+}
+
+/* Decodes a cache name such as "L1-dcache-load-misses" into a PERF_TYPE_HW_CACHE config.
+ * Returns false when @p name is not one. */
+KPERF__PRIV bool kperf__cache_decode(const char *name, uint64_t *config) {
+    int cache = -1, op = -1, res = -1;
+    size_t n = 0;
+    for (int i = 0; i < 7 && cache < 0; i++)
+        if ((n = kperf__word_match(name, kperf__cache_names[i], 5))) cache = i;
+    if (cache < 0) return false;
+    const char *p = name + n;
+    while (*p == '-') {
+        p++;
+        size_t m = 0;
+        int found = 0;
+        for (int i = 0; i < 3 && !found && op < 0; i++)
+            if ((m = kperf__word_match(p, kperf__cache_ops[i], 5))) op = i, found = 1;
+        for (int i = 0; i < 2 && !found && res < 0; i++)
+            if ((m = kperf__word_match(p, kperf__cache_results[i], 5))) res = i, found = 1;
+        if (!found) return false;
+        p += m;
+    }
+    if (*p) return false;
+    if (op < 0) op = 0;
+    if (res < 0) res = 0;
+    *config = (uint64_t)cache | ((uint64_t)op << 8) | ((uint64_t)res << 16);
+    return true;
+}
+
+/* The listed cache names: "<cache>-<ops>" and "<cache>-<op>-misses" for valid ops. Calls
+ * @p fn with each; returns fn's first negative value or 0. */
+KPERF__PRIV int kperf__cache_foreach(int (*fn)(const char *name, void *u), void *u) {
+    char buf[64];
+    for (int c = 0; c < 7; c++)
+        for (int o = 0; o < 3; o++) {
+            if (!(kperf__cache_valid_ops[c] & (1 << o))) continue;
+            for (int r = 0; r < 2; r++) {
+                if (r == 0)
+                    snprintf(buf, sizeof buf, "%s-%s", kperf__cache_names[c][0],
+                             kperf__cache_ops[o][1]);
+                else
+                    snprintf(buf, sizeof buf, "%s-%s-%s", kperf__cache_names[c][0],
+                             kperf__cache_ops[o][0], kperf__cache_results[1][0]);
+                int rc = fn(buf, u);
+                if (rc < 0) return rc;
+            }
+        }
+    return 0;
+}
+
+/* Levenshtein distance of two short names, case-insensitive; long names are "far". */
+KPERF__PRIV int kperf__edit_distance(const char *a, const char *b) {
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 63 || lb > 63) return 1000;
+    int row[64];
+    for (size_t j = 0; j <= lb; j++) row[j] = (int)j;
+    for (size_t i = 1; i <= la; i++) {
+        int diag = row[0];
+        row[0] = (int)i;
+        for (size_t j = 1; j <= lb; j++) {
+            int up = row[j];
+            int cost = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
+            int v = diag + cost;
+            if (row[j] + 1 < v) v = row[j] + 1;
+            if (row[j - 1] + 1 < v) v = row[j - 1] + 1;
+            row[j] = v;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+/* Collects "did you mean" candidates: the best few names by edit distance. */
+typedef struct kperf__suggest {
+    const char *want;
+    int limit;                  /* largest distance worth suggesting */
+    char names[6][96];
+    int dist[6];
+    int n;
+} kperf__suggest;
+
+KPERF__PRIV void kperf__suggest_init(kperf__suggest *s, const char *want) {
+    memset(s, 0, sizeof *s);
+    s->want = want;
+    size_t len = strlen(want);
+    s->limit = len < 6 ? 2 : (int)(len / 3);
+}
+
+KPERF__PRIV int kperf__suggest_add(const char *name, void *u) {
+    kperf__suggest *s = (kperf__suggest *)u;
+    int d = kperf__edit_distance(s->want, name);
+    if (d > s->limit || strlen(name) >= sizeof s->names[0]) return 0;
+    for (int i = 0; i < s->n; i++)
+        if (!strcmp(s->names[i], name)) return 0;
+    int at = s->n;
+    while (at > 0 && s->dist[at - 1] > d) at--;
+    if (at >= 6) return 0;
+    int last = s->n < 6 ? s->n : 5;
+    for (int i = last; i > at; i--) {
+        s->dist[i] = s->dist[i - 1];
+        memcpy(s->names[i], s->names[i - 1], sizeof s->names[0]);
+    }
+    s->dist[at] = d;
+    strcpy(s->names[at], name);
+    if (s->n < 6) s->n++;
+    return 0;
+}
+
+/* Writes "; did you mean a, b?" (or "") into buf. Generic names bring their synonyms:
+ * "cyclez" suggests "cycles, cpu-cycles". */
+KPERF__PRIV void kperf__suggest_text(const kperf__suggest *s, char *buf, size_t size) {
+    size_t len = 0;
+    int shown = 0;
+    const char *seen[12];
+    int nseen = 0;
+    buf[0] = 0;
+    for (int i = 0; i < s->n && shown < 3; i++) {
+        const char *group[8];
+        int ng = 0;
+        group[ng++] = s->names[i];
+        for (size_t g = 0; g < KPERF__NGENERIC; g++)
+            if (!strcmp(kperf__generics[g].name, s->names[i]))
+                for (size_t h = 0; h < KPERF__NGENERIC && ng < 8; h++)
+                    if (h != g && kperf__generics[h].type == kperf__generics[g].type &&
+                        kperf__generics[h].config == kperf__generics[g].config)
+                        group[ng++] = kperf__generics[h].name;
+        for (int k = 0; k < ng && nseen < 12; k++) {
+            bool dup = false;
+            for (int m = 0; m < nseen; m++) dup |= !strcmp(seen[m], group[k]);
+            if (dup) continue;
+            seen[nseen++] = group[k];
+            int w = snprintf(buf + len, size - len, "%s%s", len ? ", " : "; did you mean ",
+                             group[k]);
+            if (w < 0 || (size_t)w >= size - len) {
+                buf[len] = 0;
+                return;
+            }
+            len += (size_t)w;
+        }
+        shown++;
+    }
+    if (len && len + 1 < size) strcpy(buf + len, "?");
+}
+
+/* The tracefs "events" directory under @p root, or NULL. */
+KPERF__PRIV const char *kperf__tracefs_events_err(const char *root, char *buf, size_t size,
+                                                  int *err) {
+    static const char *const dirs[] = {"sys/kernel/tracing/events",
+                                       "sys/kernel/debug/tracing/events"};
+    const char *r = kperf__rp(root);
+    *err = ENOENT;
+    for (int i = 0; i < 2; i++) {
+        struct stat st;
+        kperf__path(buf, size, "%s/%s", r, dirs[i]);
+        if (stat(buf, &st) == 0 && S_ISDIR(st.st_mode)) return buf;
+        if (errno == EACCES || errno == EPERM) *err = errno; /* there, but not for us */
+    }
+    return NULL;
+}
+
+KPERF__PRIV const char *kperf__tracefs_events(const char *root, char *buf, size_t size) {
+    int err;
+    return kperf__tracefs_events_err(root, buf, size, &err);
+}
+
+/* ---- the parser ---------------------------------------------------------------------- */
+
+typedef struct kperf__vars {    /* the events one spec item becomes (one per PMU) */
+    kperf_event *v;
+    size_t n;
+    bool splice;                /* a tracepoint glob: inside braces, all join one group */
+} kperf__vars;
+
+typedef struct kperf__parser {
+    const char *s;              /* the whole spec */
+    size_t pos;
+    const kperf_pmus *pmus;
+    kperf_evlist *out;
+    size_t cap;
+} kperf__parser;
+
+KPERF__PRIV bool kperf__isname(char c) {
+    return isalnum((unsigned char)c) || c == '_' || c == '-' || c == '.';
+}
+
+KPERF__PRIV void kperf__skip_ws(kperf__parser *P) {
+    while (isspace((unsigned char)P->s[P->pos])) P->pos++;
+}
+
+/* A parse error at byte @p at: message with the position and a caret line. */
+KPERF__PRIV int kperf__parse_error(kperf__parser *P, size_t at, const char *what) {
+    size_t len = strlen(P->s);
+    if (at > len) at = len;
+    if (len > 200)
+        return kperf__fail(KPERF_EPARSE, "%.200s...: %s at position %zu", P->s, what, at);
+    return kperf__fail(KPERF_EPARSE, "%s: %s at position %zu\n%s\n%*s^", P->s, what, at, P->s,
+                       (int)at, "");
+}
+
+KPERF__PRIV void kperf__attrs_clear(kperf_event_attrs *a) {
+    KPERF_FREE(a->alias);
+    KPERF_FREE(a->key);
+    KPERF_FREE(a->top_by);
+    KPERF_FREE(a->top_add);
+    KPERF_FREE(a->comm);
+    KPERF_FREE(a->ptr);
+    KPERF_FREE(a->size);
+    KPERF_FREE(a->num);
+    memset(a, 0, sizeof *a);
+}
+
+/* The string slots of an attribute set, in a fixed order (copy, check, clear). */
+KPERF__PRIV char **kperf__attrs_slot(kperf_event_attrs *a, int i) {
+    char **slots[8] = {&a->alias, &a->key, &a->top_by, &a->top_add,
+                       &a->comm,  &a->ptr, &a->size,   &a->num};
+    return i >= 0 && i < 8 ? slots[i] : NULL;
+}
+
+KPERF__PRIV int kperf__attrs_copy(kperf_event_attrs *dst, const kperf_event_attrs *src) {
+    *dst = *src;
+    int rc = 0;
+    for (int i = 0; i < 8; i++) {
+        char **d = kperf__attrs_slot(dst, i);
+        if (*d && !(*d = kperf__strdup(*d))) rc = -ENOMEM;
+    }
+    return rc;
+}
+
+KPERF__PRIV void kperf__event_clear(kperf_event *e) {
+    kperf__attrs_clear(&e->attrs);
+    KPERF_FREE(e->probe_path);
+    KPERF_FREE(e->spec);
+    KPERF_FREE(e->name);
+    KPERF_FREE(e->pmu);
+    KPERF_FREE(e->filter);
+    KPERF_FREE((void *)e->cpus);
+    memset(e, 0, sizeof *e);
+}
+
+KPERF__PRIV void kperf__vars_free(kperf__vars *v) {
+    for (size_t i = 0; i < v->n; i++) kperf__event_clear(&v->v[i]);
+    KPERF_FREE(v->v);
+    v->v = NULL;
+    v->n = 0;
+}
+
+/* Appends a zeroed event to @p v; NULL on ENOMEM. */
+KPERF__PRIV kperf_event *kperf__vars_push(kperf__vars *v) {
+    kperf_event *nv = (kperf_event *)KPERF_REALLOC(v->v, (v->n + 1) * sizeof *nv);
+    if (!nv) return NULL;
+    v->v = nv;
+    kperf_event *e = &nv[v->n++];
+    memset(e, 0, sizeof *e);
+    e->scale = 1.0;
+    return e;
+}
+
+KPERF__PRIV char *kperf__strndup(const char *s, size_t n) {
+    char *p = (char *)KPERF_MALLOC(n + 1);
+    if (p) {
+        memcpy(p, s, n);
+        p[n] = 0;
+    }
+    return p;
+}
+
+KPERF__PRIV int kperf__event_copy(kperf_event *dst, const kperf_event *src) {
+    *dst = *src;
+    dst->spec = src->spec ? kperf__strdup(src->spec) : NULL;
+    dst->name = src->name ? kperf__strdup(src->name) : NULL;
+    dst->pmu = src->pmu ? kperf__strdup(src->pmu) : NULL;
+    dst->filter = src->filter ? kperf__strdup(src->filter) : NULL;
+    dst->probe_path = src->probe_path ? kperf__strdup(src->probe_path) : NULL;
+    if (dst->probe_path && src->config[1] == (uint64_t)(uintptr_t)src->probe_path)
+        dst->config[1] = (uint64_t)(uintptr_t)dst->probe_path;
+    int arc = kperf__attrs_copy(&dst->attrs, &src->attrs);
+    dst->cpus = NULL;
+    if (src->ncpus) {
+        int *c = (int *)kperf__calloc(src->ncpus, sizeof(int));
+        if (c) memcpy(c, src->cpus, src->ncpus * sizeof(int));
+        dst->cpus = c;
+    }
+    if ((src->spec && !dst->spec) || (src->name && !dst->name) || (src->pmu && !dst->pmu) ||
+        (src->filter && !dst->filter) || (src->ncpus && !dst->cpus) || arc < 0 ||
+        (src->probe_path && !dst->probe_path)) {
+        kperf__event_clear(dst);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+/* Restricts @p e to the CPUs of @p pmu when the PMU requires it (uncore cpumask, hybrid
+ * core PMU). */
+KPERF__PRIV int kperf__event_set_pmu(kperf__parser *P, kperf_event *e, const kperf_pmu *pmu) {
+    KPERF_FREE(e->pmu);
+    if (!(e->pmu = kperf__strdup(pmu->name))) return -ENOMEM;
+    bool need = pmu->is_uncore || (pmu->is_core && kperf_pmus_hybrid(P->pmus));
+    if (need && pmu->ncpus) {
+        int *c = (int *)kperf__calloc(pmu->ncpus, sizeof(int));
+        if (!c) return -ENOMEM;
+        memcpy(c, pmu->cpus, pmu->ncpus * sizeof(int));
+        KPERF_FREE((void *)e->cpus);
+        e->cpus = c;
+        e->ncpus = pmu->ncpus;
+    }
+    return 0;
+}
+
+/* Parses "0x1f" or "31" (whole string). */
+KPERF__PRIV bool kperf__parse_u64(const char *s, size_t n, uint64_t *v) {
+    char buf[32];
+    if (!n || n >= sizeof buf) return false;
+    memcpy(buf, s, n);
+    buf[n] = 0;
+    int base = (buf[0] == '0' && (buf[1] == 'x' || buf[1] == 'X')) ? 16 : 10;
+    if (base == 16 && !buf[2]) return false;
+    for (size_t i = base == 16 ? 2 : 0; i < n; i++)
+        if (!(base == 16 ? isxdigit((unsigned char)buf[i]) : isdigit((unsigned char)buf[i])))
+            return false;
+    errno = 0;
+    *v = strtoull(buf, NULL, base);
+    return errno == 0;
+}
+
+/* The core PMUs of the registry, for hybrid expansion. */
+KPERF__PRIV size_t kperf__core_pmus(const kperf_pmus *pmus, const kperf_pmu **out, size_t max) {
+    size_t n = 0;
+    for (size_t i = 0; pmus && i < pmus->n && n < max; i++)
+        if (pmus->pmus[i].is_core) out[n++] = &pmus->pmus[i];
+    return n;
+}
+
+/* A generic hardware/cache event: one event, or one per core PMU on hybrid machines. */
+KPERF__PRIV int kperf__generic_vars(kperf__parser *P, kperf__vars *v, uint32_t type,
+                                    uint64_t config, const char *word, const kperf_pmu *only) {
+    const kperf_pmu *core[16];
+    size_t nc = kperf__core_pmus(P->pmus, core, 16);
+    bool hybrid = nc > 1 && type != PERF_TYPE_SOFTWARE;
+    if (only) core[0] = only, nc = 1;
+    for (size_t i = 0; i < (hybrid ? nc : 1); i++) {
+        kperf_event *e = kperf__vars_push(v);
+        if (!e) return -ENOMEM;
+        e->type = type;
+        e->config[0] = config;
+        if (type == PERF_TYPE_SOFTWARE) {
+            if (!(e->pmu = kperf__strdup("software"))) return -ENOMEM;
+            continue;
+        }
+        if (hybrid) e->config[0] |= (uint64_t)core[i]->type << PERF_PMU_TYPE_SHIFT;
+        if (nc) {
+            if (kperf__event_set_pmu(P, e, core[i]) < 0) return -ENOMEM;
+        } else if (!(e->pmu = kperf__strdup("cpu"))) {
+            return -ENOMEM;
+        }
+        if (hybrid) {
+            char buf[256];
+            snprintf(buf, sizeof buf, "%s/%s/", core[i]->name, word);
+            if (!(e->name = kperf__strdup(buf))) return -ENOMEM;
+        }
+    }
+    return 0;
+}
+
+/* Looks @p word up as a generic, cache or raw name. */
+KPERF__PRIV bool kperf__generic_lookup(const char *word, uint32_t *type, uint64_t *config) {
+    for (size_t i = 0; i < KPERF__NGENERIC; i++)
+        if (!strcmp(word, kperf__generics[i].name)) {
+            *type = kperf__generics[i].type;
+            *config = kperf__generics[i].config;
+            return true;
+        }
+    if (kperf__cache_decode(word, config)) {
+        *type = PERF_TYPE_HW_CACHE;
+        return true;
+    }
+    return false;
+}
+
+/* Unknown event: -KPERF_ENOEVENT with suggestions from generic names, cache names and
+ * aliases of every PMU. */
+KPERF__PRIV int kperf__unknown_event(kperf__parser *P, const char *word) {
+    kperf__suggest s;
+    char text[400];
+    kperf__suggest_init(&s, word);
+    for (size_t i = 0; i < KPERF__NGENERIC; i++) kperf__suggest_add(kperf__generics[i].name, &s);
+    kperf__cache_foreach(kperf__suggest_add, &s);
+    for (size_t i = 0; P->pmus && i < P->pmus->n; i++)
+        for (size_t j = 0; j < P->pmus->pmus[i].naliases; j++)
+            kperf__suggest_add(P->pmus->pmus[i].aliases[j].name, &s);
+    kperf__suggest_text(&s, text, sizeof text);
+    return kperf__fail(KPERF_ENOEVENT, "%s: unknown event%s%s", word, text,
+                       s.n ? "" : " (`kperf list` shows the events of this machine)");
+}
+
+KPERF__PRIV int kperf__parse_terms(kperf__parser *P, kperf_event *e, const kperf_pmu *pmu,
+                                   const char *terms, size_t len, size_t base, bool from_alias);
+
+/* Applies an alias's terms, scale and unit to @p e. */
+KPERF__PRIV int kperf__apply_alias(kperf__parser *P, kperf_event *e, const kperf_pmu *pmu,
+                                   const kperf_pmu_alias *a) {
+    int rc = kperf__parse_terms(P, e, pmu, a->terms, strlen(a->terms), 0, true);
+    if (rc < 0) return rc;
+    e->scale = a->scale;
+    memcpy(e->unit, a->unit, sizeof e->unit);
+    return 0;
+}
+
+/* perf's own terms: config/config1..3 set a whole word, period/freq a sampling rate.
+ * Returns 1 when @p k was one of them. */
+KPERF__PRIV int kperf__term_keyword(kperf_event *e, const char *k, uint64_t num) {
+    if (!strncmp(k, "config", 6) && (!k[6] || (k[6] >= '1' && k[6] <= '3' && !k[7]))) {
+        e->config[k[6] ? k[6] - '0' : 0] = num;
+        return 1;
+    }
+    if (!strcmp(k, "period") || !strcmp(k, "freq")) {
+        e->period = num;
+        if (k[0] == 'f') e->flags |= KPERF_EV_FREQ;
+        else e->flags &= ~(uint32_t)KPERF_EV_FREQ;
+        return 1;
+    }
+    return 0;
+}
+
+/* A bare term that is not a format field: an alias of the PMU, or a generic hardware
+ * name on a core PMU (`cpu_core/cycles/`); else -KPERF_ENOEVENT with suggestions. */
+KPERF__PRIV int kperf__term_bare(kperf__parser *P, kperf_event *e, const kperf_pmu *pmu,
+                                 const char *k) {
+    const kperf_pmu_alias *a = kperf_pmu_alias_find(pmu, k);
+    if (a) return kperf__apply_alias(P, e, pmu, a);
+    uint32_t type;
+    uint64_t config;
+    if (pmu->is_core && kperf__generic_lookup(k, &type, &config) && type != PERF_TYPE_SOFTWARE) {
+        e->type = type;
+        e->config[0] = config;
+        if (kperf_pmus_hybrid(P->pmus)) e->config[0] |= (uint64_t)pmu->type << PERF_PMU_TYPE_SHIFT;
+        return 0;
+    }
+    kperf__suggest s;
+    char text[400];
+    kperf__suggest_init(&s, k);
+    for (size_t i = 0; i < pmu->naliases; i++) kperf__suggest_add(pmu->aliases[i].name, &s);
+    for (size_t i = 0; i < pmu->nformats; i++) kperf__suggest_add(pmu->formats[i].name, &s);
+    kperf__suggest_text(&s, text, sizeof text);
+    return kperf__fail(KPERF_ENOEVENT, "%s/%s/: PMU %s has no event or format field '%s'%s",
+                       pmu->name, k, pmu->name, k, text);
+}
+
+/* `key=value` where key is neither a keyword nor a format field of the PMU. */
+KPERF__PRIV int kperf__term_unknown(kperf__parser *P, const kperf_pmu *pmu, const char *k,
+                                    size_t at) {
+    static const char *const perf_keywords[] = {
+        "time", "call-graph", "stack-size", "max-stack", "nr", "inherit", "no-inherit",
+        "overwrite", "no-overwrite", "driver-config", "percore", "aux-output",
+        "aux-sample-size", "metric-id", "branch_type"};
+    char msg[512], list[200] = "";
+    for (size_t i = 0; i < sizeof perf_keywords / sizeof perf_keywords[0]; i++)
+        if (!strcmp(k, perf_keywords[i])) {
+            snprintf(msg, sizeof msg,
+                     "perf term '%s' is not supported by kperf (supported: config, config1, "
+                     "config2, config3, name, period, freq and the PMU's format fields)", k);
+            return kperf__parse_error(P, at, msg);
+        }
+    size_t ll = 0;
+    for (size_t i = 0; i < pmu->nformats && ll + 40 < sizeof list; i++)
+        ll += (size_t)snprintf(list + ll, sizeof list - ll, "%s%s", i ? ", " : "",
+                               pmu->formats[i].name);
+    snprintf(msg, sizeof msg, "'%s' is not a format field of %s (fields: %s)", k, pmu->name,
+             pmu->nformats ? list : "none");
+    return kperf__parse_error(P, at, msg);
+}
+
+/* One `key[=value]` term inside pmu/.../ (or of a sysfs alias) applied to @p e; @p at is
+ * the key's offset in the spec, for messages. */
+KPERF__PRIV int kperf__apply_term(kperf__parser *P, kperf_event *e, const kperf_pmu *pmu,
+                                  const char *key, size_t klen, const char *val, size_t vlen,
+                                  bool has_val, size_t at, bool from_alias) {
+    char k[64], msg[512];
+    uint64_t num = 1;
+    if (klen >= sizeof k) return kperf__parse_error(P, at, "term name too long");
+    memcpy(k, key, klen);
+    k[klen] = 0;
+    if (has_val && !strcmp(k, "name")) {
+        KPERF_FREE(e->name);
+        return (e->name = kperf__strndup(val, vlen)) ? 0 : -ENOMEM;
+    }
+    if (has_val && !kperf__parse_u64(val, vlen, &num)) {
+        if (from_alias)
+            return kperf__fail(KPERF_EPARSE, "%s: sysfs alias has a bad value in '%.*s=%.*s'",
+                               pmu->name, (int)klen, key, (int)vlen, val);
+        snprintf(msg, sizeof msg, "bad value for '%s' (expected a decimal or 0x hex number)", k);
+        return kperf__parse_error(P, at + klen + 1, msg);
+    }
+    if (kperf__term_keyword(e, k, num)) return 0;
+    if (kperf_pmu_format_find(pmu, k)) {
+        int rc = kperf_pmu_encode(pmu, k, num, e->config);
+        if (rc < 0 && !from_alias) {
+            kperf__strlcpy(msg, kperf_errmsg(), sizeof msg);
+            return kperf__parse_error(P, has_val ? at + klen + 1 : at, msg);
+        }
+        return rc;
+    }
+    if (from_alias)
+        return kperf__fail(KPERF_EPARSE, "%s: a sysfs alias uses '%s', which is not a format "
+                                         "field of the PMU (the alias cannot be encoded)",
+                           pmu->name, k);
+    if (!has_val) return kperf__term_bare(P, e, pmu, k);
+    return kperf__term_unknown(P, pmu, k, at);
+}
+
+/* Parses "term=val,term,..." of length @p len; @p base is its offset in the spec. */
+KPERF__PRIV int kperf__parse_terms(kperf__parser *P, kperf_event *e, const kperf_pmu *pmu,
+                                   const char *terms, size_t len, size_t base, bool from_alias) {
+    size_t i = 0;
+    while (i < len) {
+        while (i < len && isspace((unsigned char)terms[i])) i++;
+        if (i == len) break;
+        size_t k0 = i;
+        while (i < len && kperf__isname(terms[i])) i++;
+        size_t klen = i - k0;
+        if (!klen) {
+            if (from_alias)
+                return kperf__fail(KPERF_EPARSE, "%s: malformed sysfs alias terms '%.*s'",
+                                   pmu->name, (int)len, terms);
+            return kperf__parse_error(P, base + i, "expected a term name");
+        }
+        const char *val = NULL;
+        size_t vlen = 0;
+        bool has_val = false;
+        while (i < len && isspace((unsigned char)terms[i])) i++;
+        if (i < len && terms[i] == '=') {
+            i++;
+            while (i < len && isspace((unsigned char)terms[i])) i++;
+            val = terms + i;
+            while (i < len && terms[i] != ',' && !isspace((unsigned char)terms[i])) i++;
+            vlen = (size_t)(terms + i - val);
+            has_val = true;
+            while (i < len && isspace((unsigned char)terms[i])) i++;
+        }
+        int rc = kperf__apply_term(P, e, pmu, terms + k0, klen, val, vlen, has_val, base + k0,
+                                   from_alias);
+        if (rc < 0) return rc;
+        if (i < len) {
+            if (terms[i] != ',') {
+                if (from_alias)
+                    return kperf__fail(KPERF_EPARSE, "%s: malformed sysfs alias terms '%.*s'",
+                                       pmu->name, (int)len, terms);
+                return kperf__parse_error(P, base + i, "expected ',' or '/'");
+            }
+            i++;
+        }
+    }
+    return 0;
+}
+
+/* PMUs named @p name: the exact one, else those named name_N / nameN (perf's wildcard). */
+KPERF__PRIV size_t kperf__pmus_match(const kperf_pmus *pmus, const char *name,
+                                     const kperf_pmu **out, size_t max) {
+    const kperf_pmu *p = kperf_pmus_find(pmus, name);
+    if (p) return out[0] = p, 1;
+    size_t n = 0, len = strlen(name);
+    for (size_t i = 0; pmus && i < pmus->n && n < max; i++) {
+        const char *nm = pmus->pmus[i].name;
+        if (strncmp(nm, name, len)) continue;
+        const char *r = nm + len;
+        if (*r == '_') r++;
+        if (!isdigit((unsigned char)*r)) continue;
+        while (isdigit((unsigned char)*r) || (*r == '_' && isdigit((unsigned char)r[1]))) r++;
+        if (!*r) out[n++] = &pmus->pmus[i];
+    }
+    return n;
+}
+
+KPERF__PRIV int kperf__unknown_pmu(kperf__parser *P, const char *name) {
+    char list[600];
+    size_t len = 0;
+    list[0] = 0;
+    for (size_t i = 0; P->pmus && i < P->pmus->n; i++) {
+        int w = snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "",
+                         P->pmus->pmus[i].name);
+        if (w < 0 || (size_t)w >= sizeof list - len - 5) {
+            strcpy(list + len, ", ...");
+            break;
+        }
+        len += (size_t)w;
+    }
+    return kperf__fail(KPERF_ENOPMU, "%s: no PMU named '%s' under %s/sys/bus/event_source/devices "
+                                     "(PMUs here: %s)",
+                       P->s, name, kperf__rp(kperf_pmus_root(P->pmus)),
+                       list);
+}
+
+/* Drops PMUs whose cpumask reads -1 (no online CPU) unless all are such; returns the
+ * new count (0 when every PMU is offline, m[0] then names one). */
+KPERF__PRIV size_t kperf__drop_offline(const kperf_pmu **m, size_t n) {
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!m[i]->cpumask_invalid) m[w++] = m[i];
+    return w;
+}
+
+KPERF__PRIV int kperf__pmu_offline(const kperf_pmu *pmu) {
+    return kperf__fail(KPERF_ENOTSUP, "%s: the PMU has no online CPU (its cpumask reads -1); "
+                                      "bring a CPU of its socket/SCCL online",
+                       pmu->name);
+}
+
+/* `pmu/terms/`: P->pos is on the opening '/'. */
+KPERF__PRIV int kperf__parse_pmu_event(kperf__parser *P, kperf__vars *v, const char *name) {
+    size_t open = P->pos++, t0 = P->pos;
+    while (P->s[P->pos] && P->s[P->pos] != '/') P->pos++;
+    if (P->s[P->pos] != '/') return kperf__parse_error(P, P->pos, "expected '/' closing the terms");
+    size_t tlen = P->pos - t0;
+    P->pos++;
+    const kperf_pmu *m[256];
+    size_t nm = kperf__pmus_match(P->pmus, name, m, 256);
+    if (!nm) return kperf__unknown_pmu(P, name);
+    (void)open;
+    nm = kperf__drop_offline(m, nm);
+    if (!nm) return kperf__pmu_offline(m[0]);
+    for (size_t i = 0; i < nm; i++) {
+        kperf_event *e = kperf__vars_push(v);
+        if (!e) return -ENOMEM;
+        e->type = m[i]->type;
+        int rc = kperf__parse_terms(P, e, m[i], P->s + t0, tlen, t0, false);
+        if (rc < 0) return rc;
+        if (kperf__event_set_pmu(P, e, m[i]) < 0) return -ENOMEM;
+        if (!e->name) {
+            char buf[512];
+            snprintf(buf, sizeof buf, "%s/%.*s/", m[i]->name, (int)tlen, P->s + t0);
+            if (!(e->name = kperf__strdup(buf))) return -ENOMEM;
+        }
+    }
+    return 0;
+}
+
+/* The optional `/filter/` after a tracepoint (P->pos on the '/'); quotes may hold '/'. */
+KPERF__PRIV int kperf__parse_filter(kperf__parser *P, char **filter) {
+    *filter = NULL;
+    if (P->s[P->pos] != '/') return 0;
+    size_t f0 = ++P->pos;
+    bool quoted = false;
+    while (P->s[P->pos] && (quoted || P->s[P->pos] != '/')) {
+        if (P->s[P->pos] == '"') quoted = !quoted;
+        else if (P->s[P->pos] == '\\' && P->s[P->pos + 1]) P->pos++;
+        P->pos++;
+    }
+    if (P->s[P->pos] != '/')
+        return kperf__parse_error(P, P->pos, "expected '/' closing the tracepoint filter");
+    if (P->pos > f0 && !(*filter = kperf__strndup(P->s + f0, P->pos - f0))) return -ENOMEM;
+    P->pos++;
+    return 0;
+}
+
+KPERF__PRIV int kperf__slurp(const char *path, char **out, size_t *len); /* >>tracepoint */
+
+/* ---- perf-prof attributes: `/filter/ATTR/ATTR/.../` ---- */
+
+static const struct kperf__attr_name {
+    const char *name;
+    uint32_t bit;
+    int slot;                   /* kperf__attrs_slot index; -1: no string value */
+} kperf__attr_names[] = {
+    {"stack", KPERF_EA_STACK, -1},     {"max-stack", KPERF_EA_MAX_STACK, -1},
+    {"alias", KPERF_EA_ALIAS, 0},      {"key", KPERF_EA_KEY, 1},
+    {"top-by", KPERF_EA_TOP_BY, 2},    {"top-add", KPERF_EA_TOP_ADD, 3},
+    {"comm", KPERF_EA_COMM, 4},        {"ptr", KPERF_EA_PTR, 5},
+    {"size", KPERF_EA_SIZE, 6},        {"num", KPERF_EA_NUM, 7},
+    {"untraced", KPERF_EA_UNTRACED, -1},
+};
+#define KPERF__NATTR (sizeof kperf__attr_names / sizeof kperf__attr_names[0])
+
+/* One ATTR (P->pos on its first character, ending at the next '/'). */
+KPERF__PRIV int kperf__parse_attr(kperf__parser *P, kperf_event_attrs *a) {
+    size_t a0 = P->pos, eq = 0;
+    while (P->s[P->pos] && P->s[P->pos] != '/') {
+        if (P->s[P->pos] == '=' && !eq) eq = P->pos;
+        P->pos++;
+    }
+    if (P->s[P->pos] != '/')
+        return kperf__parse_error(P, P->pos, "expected '/' closing the attribute");
+    size_t nlen = (eq ? eq : P->pos) - a0;
+    const char *val = eq ? P->s + eq + 1 : NULL;
+    size_t vlen = eq ? P->pos - eq - 1 : 0;
+    const struct kperf__attr_name *an = NULL;
+    for (size_t i = 0; i < KPERF__NATTR; i++)
+        if (strlen(kperf__attr_names[i].name) == nlen &&
+            !strncmp(kperf__attr_names[i].name, P->s + a0, nlen))
+            an = &kperf__attr_names[i];
+    if (!an)
+        return kperf__parse_error(P, a0, "unknown attribute (known: stack max-stack=N "
+                                  "alias= key= top-by= top-add= comm= ptr= size= num= "
+                                  "untraced)");
+    bool want_val = an->slot >= 0 || an->bit == KPERF_EA_MAX_STACK;
+    if (want_val && (!val || !vlen))
+        return kperf__parse_error(P, a0, "this attribute needs a value (NAME=VALUE)");
+    if (!want_val && val) return kperf__parse_error(P, eq, "this attribute takes no value");
+    P->pos++;
+    a->set |= an->bit;
+    if (an->bit == KPERF_EA_MAX_STACK) {
+        uint64_t n;
+        if (!kperf__parse_u64(val, vlen, &n) || n < 1 || n > 1023)
+            return kperf__parse_error(P, (size_t)(val - P->s), "max-stack wants 1..1023");
+        a->max_stack = (uint16_t)n;
+        return 0;
+    }
+    if (an->slot < 0) return 0;
+    char **slot = kperf__attrs_slot(a, an->slot);
+    size_t old = *slot ? strlen(*slot) + 1 : 0; /* repeated: joined by ',' */
+    char *nv = (char *)KPERF_REALLOC(*slot, old + vlen + 1);
+    if (!nv) return -ENOMEM;
+    if (old) nv[old - 1] = ',';
+    memcpy(nv + old, val, vlen);
+    nv[old + vlen] = 0;
+    *slot = nv;
+    return 0;
+}
+
+/* Every ATTR after a filter (P->pos just after the filter's closing '/'). */
+KPERF__PRIV int kperf__parse_attrs(kperf__parser *P, kperf_event_attrs *a) {
+    int rc = 0;
+    while (rc == 0 && P->pos > 0 && P->s[P->pos - 1] == '/' && P->s[P->pos] &&
+           !strchr(",}: \t", P->s[P->pos]))
+        rc = kperf__parse_attr(P, a);
+    return rc;
+}
+
+/* Checks every FIELD of @p a against the format of `ev/sys/name` and copies @p a into @p e. */
+KPERF__PRIV int kperf__attrs_apply(kperf_event *e, const char *ev, const kperf_event_attrs *a) {
+    kperf_event_attrs *ea = &e->attrs;
+    if (kperf__attrs_copy(ea, a) < 0) return -ENOMEM;
+    bool any = false;
+    for (int i = 0; i < 8; i++) any = any || *kperf__attrs_slot(ea, i);
+    if (!any || !ev || !e->name) return 0;
+    char path[PATH_MAX], sys[256];
+    const char *colon = strchr(e->name, ':');
+    if (!colon || (size_t)(colon - e->name) >= sizeof sys) return 0;
+    memcpy(sys, e->name, (size_t)(colon - e->name));
+    sys[colon - e->name] = 0;
+    kperf__path(path, sizeof path, "%s/%s/%s/format", ev, sys, colon + 1);
+    char *text = NULL;
+    size_t len = 0;
+    kperf_tp_format *f = NULL;
+#ifdef KPERF_NO_TRACEPOINT
+    (void)text, (void)len, (void)f;
+    return kperf__fail(KPERF_ENOTSUP, "%s: event attributes need the tracepoint formats, "
+                       "which are compiled out (KPERF_NO_TRACEPOINT)", e->name);
+#else
+    if (kperf__slurp(path, &text, &len) < 0 || kperf_tp_format_parse(&f, text, len) < 0) {
+        KPERF_FREE(text);
+        return kperf__fail(KPERF_ENOEVENT, "%s: cannot read its format (%s) to check the "
+                           "fields named by its attributes", e->name, path);
+    }
+    KPERF_FREE(text);
+    int rc = 0;
+    for (size_t k = 0; rc == 0 && k < KPERF__NATTR; k++) {
+        const struct kperf__attr_name *an = &kperf__attr_names[k];
+        if (an->slot < 1) continue; /* alias is a name, not a field */
+        const char *v = *kperf__attrs_slot(ea, an->slot);
+        while (rc == 0 && v && *v) {
+            size_t l = strcspn(v, ",");
+            char fname[128];
+            snprintf(fname, sizeof fname, "%.*s", (int)(l < 127 ? l : 127), v);
+            if (!kperf_tp_format_field(f, fname)) {
+                char list[1024] = "";
+                size_t n = 0;
+                for (size_t j = f->ncommon; j < f->nfields && n + 1 < sizeof list; j++)
+                    n += (size_t)snprintf(list + n, sizeof list - n, " %s", f->fields[j].name);
+                rc = kperf__fail(KPERF_EPARSE, "%s: %s=%s: the event has no field '%s' "
+                                 "(fields:%s)", e->name, an->name, fname, fname, list);
+            }
+            v += l + (v[l] == ',');
+        }
+    }
+    kperf_tp_format_free(f);
+    return rc;
+#endif
+}
+
+KPERF_API int kperf_event_attrs_check(const kperf_evlist *list, uint32_t allowed,
+                                      const char *who) {
+    if (!list) return 0;
+    for (size_t i = 0; i < list->nevents; i++) {
+        uint32_t bad = list->events[i].attrs.set & ~allowed;
+        if (!bad) continue;
+        char uses[256] = "";
+        size_t n = 0;
+        const char *bname = "?";
+        for (size_t k = 0; k < KPERF__NATTR; k++) {
+            const struct kperf__attr_name *an = &kperf__attr_names[k];
+            bool val = an->slot >= 0 || an->bit == KPERF_EA_MAX_STACK;
+            if (bad & an->bit && !strcmp(bname, "?")) bname = an->name;
+            if (allowed & an->bit && n < sizeof uses)
+                n += (size_t)snprintf(uses + n, sizeof uses - n, " %s%s", an->name,
+                                      val ? "=" : "");
+        }
+        return kperf__fail(KPERF_EPARSE, "%s: attribute '%s' is not used by %s (it uses:%s)",
+                           list->events[i].name, bname, who ? who : "this command",
+                           n ? uses : " none");
+    }
+    return 0;
+}
+
+/* Unknown tracepoint: suggestions from the same system, or from systems of similar name. */
+KPERF__PRIV int kperf__unknown_tracepoint(const char *ev, const char *sys, const char *name) {
+    char path[PATH_MAX], want[256], full[256], text[600];
+    char **systems = NULL, **names = NULL;
+    size_t nsys = 0, n = 0;
+    kperf__suggest s;
+    snprintf(want, sizeof want, "%s:%s", sys, name);
+    kperf__suggest_init(&s, want);
+    s.limit = s.limit < 3 ? 3 : s.limit;
+    kperf__dir_names(ev, &systems, &nsys, false);
+    for (size_t i = 0; i < nsys; i++) {
+        if (strcmp(systems[i], sys) && kperf__edit_distance(systems[i], sys) > 2) continue;
+        kperf__dir_names(kperf__path(path, sizeof path, "%s/%s", ev, systems[i]), &names, &n, false);
+        for (size_t j = 0; j < n; j++) {
+            snprintf(full, sizeof full, "%s:%s", systems[i], names[j]);
+            kperf__suggest_add(full, &s);
+        }
+        kperf__names_free(names, n);
+    }
+    kperf__names_free(systems, nsys);
+    kperf__suggest_text(&s, text, sizeof text);
+    return kperf__fail(KPERF_ENOEVENT, "%s: unknown tracepoint (no %s/%s/%s/id)%s", want, ev, sys,
+                       name, text);
+}
+
+/* Reads the id of one tracepoint: 0, -ENOENT (no such tracepoint) or -EACCES/-EPERM. */
+KPERF__PRIV int kperf__tracepoint_id(const char *ev, const char *sys, const char *name,
+                                     uint64_t *id) {
+    char path[PATH_MAX], buf[32];
+    kperf__path(path, sizeof path, "%s/%s/%s/id", ev, sys, name);
+    int rc = kperf__read_file(path, buf, sizeof buf);
+    if (rc == -EACCES || rc == -EPERM) return rc;
+    if (rc <= 0 || !kperf__parse_u64(buf, strlen(buf), id)) return -ENOENT;
+    return 0;
+}
+
+KPERF__PRIV int kperf__tracepoint_push(kperf__vars *v, const char *sys, const char *name,
+                                       uint64_t id, const char *filter) {
+    char nm[512];
+    kperf_event *e = kperf__vars_push(v);
+    if (!e) return -ENOMEM;
+    e->type = PERF_TYPE_TRACEPOINT;
+    e->config[0] = id;
+    snprintf(nm, sizeof nm, "%s:%s", sys, name);
+    if (filter && !(e->filter = kperf__strdup(filter))) return -ENOMEM;
+    if (!(e->name = kperf__strdup(nm))) return -ENOMEM;
+    return (e->pmu = kperf__strdup("tracepoint")) ? 0 : -ENOMEM;
+}
+
+/* `sys:name` with glob characters (* ? [) in either part: every match, sorted. */
+KPERF__PRIV int kperf__tracepoint_glob(kperf__vars *v, const char *ev, const char *sys,
+                                       const char *name, const char *filter) {
+    char path[PATH_MAX];
+    char **systems = NULL, **names = NULL;
+    size_t nsys = 0, n = 0;
+    int rc = 0;
+    kperf__dir_names(ev, &systems, &nsys, false);
+    for (size_t i = 0; i < nsys && rc >= 0; i++) {
+        if (fnmatch(sys, systems[i], 0) != 0) continue;
+        if (kperf__dir_names(kperf__path(path, sizeof path, "%s/%s", ev, systems[i]), &names,
+                             &n, false) < 0)
+            continue;
+        for (size_t j = 0; j < n && rc >= 0; j++) {
+            uint64_t id;
+            if (fnmatch(name, names[j], 0) != 0) continue;
+            if (kperf__tracepoint_id(ev, systems[i], names[j], &id) == 0)
+                rc = kperf__tracepoint_push(v, systems[i], names[j], id, filter);
+        }
+        kperf__names_free(names, n);
+    }
+    kperf__names_free(systems, nsys);
+    if (rc < 0) return rc;
+    if (!v->n) return kperf__fail(KPERF_ENOEVENT, "%s:%s: no tracepoint matches (under %s)", sys,
+                                  name, ev);
+    return 0;
+}
+
+/* `sys:name[/filter/]`: P->pos is just after the name. */
+KPERF__PRIV int kperf__parse_tracepoint(kperf__parser *P, kperf__vars *v, const char *sys,
+                                        const char *name) {
+    char dir[PATH_MAX];
+    char *filter = NULL;
+    uint64_t id;
+    kperf_event_attrs attrs;
+    memset(&attrs, 0, sizeof attrs);
+    size_t n0 = v->n;
+    int rc = kperf__parse_filter(P, &filter);
+    if (rc == 0) rc = kperf__parse_attrs(P, &attrs);
+    if (rc < 0) return KPERF_FREE(filter), kperf__attrs_clear(&attrs), rc;
+    const char *root = kperf__rp(kperf_pmus_root(P->pmus));
+    int terr;
+    const char *ev = kperf__tracefs_events_err(kperf_pmus_root(P->pmus), dir, sizeof dir, &terr);
+    if (!ev && terr != ENOENT)
+        rc = kperf__fail(terr, "%s:%s: permission denied reading tracefs (%s/sys/kernel/tracing): "
+                         "tracepoints need root, or a tracefs mount this user may read",
+                         sys, name, root);
+    else if (!ev)
+        rc = kperf__fail(KPERF_ENOTRACEFS,
+                         "%s:%s: tracefs is not mounted (looked in %s/sys/kernel/tracing and "
+                         "%s/sys/kernel/debug/tracing); mount it with `mount -t tracefs nodev "
+                         "/sys/kernel/tracing`",
+                         sys, name, root, root);
+    else if (strpbrk(sys, "*?[") || strpbrk(name, "*?["))
+        rc = kperf__tracepoint_glob(v, ev, sys, name, filter);
+    else if ((rc = kperf__tracepoint_id(ev, sys, name, &id)) == -EACCES || rc == -EPERM)
+        rc = kperf__fail(-rc, "%s:%s: cannot read %s/%s/%s/id: %s (tracefs needs root; run as "
+                              "root or make the tracefs mount readable)",
+                         sys, name, ev, sys, name, strerror(-rc));
+    else if (rc < 0)
+        rc = kperf__unknown_tracepoint(ev, sys, name);
+    else
+        rc = kperf__tracepoint_push(v, sys, name, id, filter);
+    for (size_t i = n0; rc >= 0 && i < v->n; i++) rc = kperf__attrs_apply(&v->v[i], ev, &attrs);
+    KPERF_FREE(filter);
+    kperf__attrs_clear(&attrs);
+    v->splice = true;
+    return rc;
+}
+
+/* ---- dynamic probes: uprobe:, uretprobe:, kprobe:, kretprobe: ---- */
+
+static kperf_probe_resolve_fn kperf__probe_resolver;
+static void *kperf__probe_resolver_user;
+
+KPERF_API void kperf_probe_resolver_set(kperf_probe_resolve_fn fn, void *user) {
+    kperf__probe_resolver = fn;
+    kperf__probe_resolver_user = user;
+}
+
+/* `func`, `func+0xOFF` or `0xOFF` of a uprobe into a file offset. */
+KPERF__PRIV int kperf__uprobe_offset(const char *spec, const char *file, const char *func,
+                                     uint64_t *off) {
+    char name[256];
+    uint64_t add = 0;
+    const char *plus = strchr(func, '+');
+    size_t nl = plus ? (size_t)(plus - func) : strlen(func);
+    if (nl >= sizeof name) return kperf__fail(KPERF_EPARSE, "%s: function name too long", spec);
+    memcpy(name, func, nl);
+    name[nl] = 0;
+    if (plus && !kperf__parse_u64(plus + 1, strlen(plus + 1), &add))
+        return kperf__fail(KPERF_EPARSE, "%s: bad offset '%s' (write func+0xOFF)", spec, plus + 1);
+    if (kperf__parse_u64(name, nl, off)) return (*off += add), 0;
+    if (!kperf__probe_resolver)
+        return kperf__fail(KPERF_ENOTSUP, "%s: no symbol resolver to find '%s' in %s: "
+                           "call kperf_probe_resolver_set(kperf_probe_resolve_elf, NULL) "
+                           "from kperf_symbols.h, or write the file offset (0xOFF@file)",
+                           spec, name, file);
+    int rc = kperf__probe_resolver(file, name, off, kperf__probe_resolver_user);
+    if (rc < 0) return rc;
+    *off += add;
+    return 0;
+}
+
+/* Creates (or finds) the tracefs kprobe `kperf/NAME` for FUNC; its id, or an error. */
+KPERF__PRIV int kperf__kprobe_tracefs(const char *ev, const char *spec, const char *func,
+                                      bool ret, char *name, size_t nsize, uint64_t *id) {
+    size_t n = (size_t)snprintf(name, nsize, "%s%s", func, ret ? "__return" : "");
+    for (size_t i = 0; i < n && i < nsize; i++)
+        if (!isalnum((unsigned char)name[i]) && name[i] != '_') name[i] = '_';
+    if (kperf__tracepoint_id(ev, "kperf", name, id) == 0) return 0;
+    char path[PATH_MAX], line[600];
+    snprintf(path, sizeof path, "%.*s/kprobe_events", (int)(strlen(ev) - 7), ev); /* "/events" */
+    int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (fd < 0)
+        return kperf__fail(errno, "%s: this kernel has no kprobe PMU, and %s cannot be opened: "
+                           "%s", spec, path, strerror(errno));
+    int len = snprintf(line, sizeof line, "%c:kperf/%s %s\n", ret ? 'r' : 'p', name, func);
+    ssize_t w = write(fd, line, (size_t)len);
+    int err = errno;
+    close(fd);
+    if (w != len)
+        return kperf__fail(err == ENOENT || err == EINVAL ? KPERF_ENOEVENT : err,
+                           "%s: the kernel refused the kprobe on '%s' (%s): no such kernel "
+                           "function, or it cannot be probed (see available_filter_functions)",
+                           spec, func, strerror(err));
+    if (kperf__tracepoint_id(ev, "kperf", name, id) < 0)
+        return kperf__fail(KPERF_ENOEVENT, "%s: kprobe created but kperf:%s has no id", spec,
+                           name);
+    return 0;
+}
+
+/* The probe target after `uprobe:` (P->pos there): `func[+OFF]@"file"` or `func@file`. */
+KPERF__PRIV int kperf__parse_probe_target(kperf__parser *P, bool user, char *func, size_t fsize,
+                                          char *file, size_t psize) {
+    size_t f0 = P->pos;
+    while (kperf__isname(P->s[P->pos]) || P->s[P->pos] == '+' || P->s[P->pos] == '$')
+        P->pos++;
+    if (P->pos == f0) return kperf__parse_error(P, P->pos, "expected a function name");
+    if (P->pos - f0 >= fsize) return kperf__parse_error(P, f0, "function name too long");
+    memcpy(func, P->s + f0, P->pos - f0);
+    func[P->pos - f0] = 0;
+    file[0] = 0;
+    if (!user) return 0;
+    if (P->s[P->pos] != '@')
+        return kperf__parse_error(P, P->pos, "expected '@' and the file: func@\"file\"");
+    size_t p0 = ++P->pos;
+    if (P->s[p0] == '"') {
+        const char *q = strchr(P->s + p0 + 1, '"');
+        if (!q) return kperf__parse_error(P, p0, "expected '\"' closing the file name");
+        P->pos = (size_t)(q - P->s) + 1;
+        p0++;
+    } else {
+        while (P->s[P->pos] && !strchr(", \t{}", P->s[P->pos])) P->pos++;
+    }
+    size_t plen = P->pos - p0 - (P->s[p0 - 1] == '"' ? 1 : 0);
+    if (!plen) return kperf__parse_error(P, p0, "expected the file name");
+    if (plen >= psize) return kperf__parse_error(P, p0, "file name too long");
+    memcpy(file, P->s + p0, plen);
+    file[plen] = 0;
+    return 0;
+}
+
+/* `uprobe:func@"file"`, `uretprobe:...`, `kprobe:func`, `kretprobe:func`, each with an
+ * optional `/filter/ATTR/.../` (P->pos just after the colon). */
+KPERF__PRIV int kperf__parse_probe(kperf__parser *P, kperf__vars *v, const char *kind) {
+    bool user = kind[0] == 'u', ret = strstr(kind, "ret") != NULL;
+    char func[256], file[PATH_MAX], spec[PATH_MAX + 300];
+    int rc = kperf__parse_probe_target(P, user, func, sizeof func, file, sizeof file);
+    if (rc < 0) return rc;
+    snprintf(spec, sizeof spec, user ? "%s:%s@\"%s\"" : "%s:%s", kind, func, file);
+    char *filter = NULL;
+    kperf_event_attrs attrs;
+    memset(&attrs, 0, sizeof attrs);
+    if ((rc = kperf__parse_filter(P, &filter)) == 0) rc = kperf__parse_attrs(P, &attrs);
+    const kperf_pmu *pmu = kperf_pmus_find(P->pmus, user ? "uprobe" : "kprobe");
+    char dir[PATH_MAX];
+    const char *ev = NULL;
+    if (rc == 0 && !pmu && user)
+        rc = kperf__fail(KPERF_ENOPMU, "%s: this kernel has no uprobe PMU "
+                         "(/sys/bus/event_source/devices/uprobe)", spec);
+    if (rc == 0 && !pmu && !(ev = kperf__tracefs_events(kperf_pmus_root(P->pmus), dir, sizeof dir)))
+        rc = kperf__fail(KPERF_ENOTRACEFS, "%s: no kprobe PMU and no tracefs to create the "
+                         "kprobe in (mount -t tracefs nodev /sys/kernel/tracing)", spec);
+    if (rc == 0 && pmu && filter)
+        rc = kperf__fail(KPERF_EPARSE, "%s: a filter needs fields; probes opened through the "
+                         "%s PMU have none", spec, pmu->name);
+    if (rc == 0 && pmu && (attrs.set & ~(KPERF_EA_STACK | KPERF_EA_MAX_STACK | KPERF_EA_ALIAS |
+                                         KPERF_EA_UNTRACED)))
+        rc = kperf__fail(KPERF_EPARSE, "%s: a field attribute (key=, ptr=, ...) needs fields; "
+                         "probes opened through the %s PMU have none", spec, pmu->name);
+    if (rc == 0 && pmu) {
+        struct stat st;
+        uint64_t off = 0;
+        if (user && (stat(file, &st) < 0 || !S_ISREG(st.st_mode)))
+            rc = kperf__fail(ENOENT, "%s: %s is not a regular file", spec, file);
+        else if (user)
+            rc = kperf__uprobe_offset(spec, file, func, &off);
+        kperf_event *e = rc == 0 ? kperf__vars_push(v) : NULL;
+        if (rc == 0 && !e) rc = -ENOMEM;
+        if (e) {
+            e->type = pmu->type;
+            if (ret) rc = kperf_pmu_encode(pmu, "retprobe", 1, e->config);
+            e->probe_path = kperf__strdup(user ? file : func);
+            e->config[1] = (uint64_t)(uintptr_t)e->probe_path;
+            e->config[2] = off;
+            e->name = kperf__strdup(attrs.alias ? attrs.alias : spec);
+            e->pmu = kperf__strdup(pmu->name);
+            if (!e->probe_path || !e->name || !e->pmu) rc = -ENOMEM;
+            if (rc == 0) rc = kperf__attrs_apply(e, NULL, &attrs);
+        }
+    } else if (rc == 0) {
+        char name[300];
+        uint64_t id;
+        rc = kperf__kprobe_tracefs(ev, spec, func, ret, name, sizeof name, &id);
+        if (rc == 0) rc = kperf__tracepoint_push(v, "kperf", name, id, filter);
+        if (rc == 0) rc = kperf__attrs_apply(&v->v[v->n - 1], ev, &attrs);
+    }
+    KPERF_FREE(filter);
+    kperf__attrs_clear(&attrs);
+    return rc;
+}
+
+/* `mem:ADDR[/LEN][:rwx]` hardware breakpoint (P->pos just after "mem:"). The default
+ * access is rw with length 4, or x with the length of a pointer, as perf does. */
+KPERF__PRIV int kperf__parse_breakpoint(kperf__parser *P, kperf__vars *v) {
+    size_t a0 = P->pos;
+    while (isxdigit((unsigned char)P->s[P->pos]) || P->s[P->pos] == 'x' || P->s[P->pos] == 'X')
+        P->pos++;
+    uint64_t addr, len = 0;
+    if (!kperf__parse_u64(P->s + a0, P->pos - a0, &addr))
+        return kperf__parse_error(P, a0, "expected a breakpoint address (0x hex or decimal)");
+    if (P->s[P->pos] == '/') {
+        size_t l0 = ++P->pos;
+        while (isalnum((unsigned char)P->s[P->pos])) P->pos++;
+        if (!kperf__parse_u64(P->s + l0, P->pos - l0, &len) ||
+            (len != 1 && len != 2 && len != 4 && len != 8))
+            return kperf__parse_error(P, l0, "breakpoint length must be 1, 2, 4 or 8");
+    }
+    uint32_t type = 0;
+    if (P->s[P->pos] == ':' && strchr("rwx", P->s[P->pos + 1]) && P->s[P->pos + 1]) {
+        P->pos++;
+        for (; P->s[P->pos] && strchr("rwx", P->s[P->pos]); P->pos++)
+            type |= P->s[P->pos] == 'r' ? 1u : P->s[P->pos] == 'w' ? 2u : 4u;
+        if ((type & 4) && (type & 3))
+            return kperf__parse_error(P, P->pos - 1, "an execute breakpoint cannot also be r/w");
+    }
+    if (!type) type = 3;
+    if (!len) len = type == 4 ? sizeof(long) : 4;
+    kperf_event *e = kperf__vars_push(v);
+    if (!e) return -ENOMEM;
+    e->type = PERF_TYPE_BREAKPOINT;
+    e->bp_type = type;
+    e->config[1] = addr;
+    e->config[2] = len;
+    e->period = 1; /* the kernel wants a sample period for breakpoints */
+    return (e->pmu = kperf__strdup("breakpoint")) ? 0 : -ENOMEM;
+}
+
+/* A bare name: generic, cache, raw rNNNN, or an alias of one or more PMUs. */
+KPERF__PRIV int kperf__parse_named(kperf__parser *P, kperf__vars *v, const char *word) {
+    uint32_t type;
+    uint64_t config;
+    if (kperf__generic_lookup(word, &type, &config))
+        return kperf__generic_vars(P, v, type, config, word, NULL);
+    if (word[0] == 'r' && word[1]) {
+        size_t n = strlen(word + 1);
+        bool hex = n <= 16;
+        for (size_t i = 1; word[i] && hex; i++) hex = isxdigit((unsigned char)word[i]);
+        if (hex) {
+            kperf_event *e = kperf__vars_push(v);
+            const kperf_pmu *core[1];
+            if (!e) return -ENOMEM;
+            e->type = PERF_TYPE_RAW;
+            e->config[0] = strtoull(word + 1, NULL, 16);
+            if (kperf__core_pmus(P->pmus, core, 1)) return kperf__event_set_pmu(P, e, core[0]);
+            return (e->pmu = kperf__strdup("cpu")) ? 0 : -ENOMEM;
+        }
+    }
+    const kperf_pmu *offline = NULL;
+    for (size_t i = 0; P->pmus && i < P->pmus->n; i++) {
+        const kperf_pmu *pmu = &P->pmus->pmus[i];
+        const kperf_pmu_alias *a = kperf_pmu_alias_find(pmu, word);
+        if (!a) continue;
+        if (pmu->cpumask_invalid) {
+            offline = pmu;
+            continue;
+        }
+        kperf_event *e = kperf__vars_push(v);
+        if (!e) return -ENOMEM;
+        e->type = pmu->type;
+        int rc = kperf__apply_alias(P, e, pmu, a);
+        if (rc < 0) return rc;
+        if (kperf__event_set_pmu(P, e, pmu) < 0) return -ENOMEM;
+        char buf[256];
+        snprintf(buf, sizeof buf, "%s/%s/", pmu->name, word);
+        if (!(e->name = kperf__strdup(buf))) return -ENOMEM;
+    }
+    if (!v->n && offline) return kperf__pmu_offline(offline);
+    return v->n ? 0 : kperf__unknown_event(P, word);
+}
+
+/* Modifiers after ':' (P->pos on the first letter): u k h p pp ppp D, combinable. */
+KPERF__PRIV int kperf__parse_mods(kperf__parser *P, uint32_t *flags, uint8_t *precise) {
+    unsigned ukh = 0, p = 0;
+    size_t start = P->pos;
+    for (;; P->pos++) {
+        char c = P->s[P->pos];
+        if (c == 'u') ukh |= 1;
+        else if (c == 'k') ukh |= 2;
+        else if (c == 'h') ukh |= 4;
+        else if (c == 'p') p++;
+        else if (c == 'D') *flags |= KPERF_EV_PINNED;
+        else break;
+    }
+    if (kperf__isname(P->s[P->pos])) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "unknown modifier '%c' (known: u k h p pp ppp D)",
+                 P->s[P->pos]);
+        return kperf__parse_error(P, P->pos, msg);
+    }
+    if (P->pos == start) return kperf__parse_error(P, P->pos, "expected a modifier (u k h p D)");
+    if (p > 3) return kperf__parse_error(P, start, "at most 3 'p' modifiers (:ppp)");
+    if (ukh) {
+        *flags |= KPERF_EV_MODE_SET;
+        if (!(ukh & 1)) *flags |= KPERF_EV_EXCLUDE_USER;
+        if (!(ukh & 2)) *flags |= KPERF_EV_EXCLUDE_KERNEL;
+        if (!(ukh & 4)) *flags |= KPERF_EV_EXCLUDE_HV;
+    }
+    if (p > *precise) *precise = (uint8_t)p;
+    return 0;
+}
+
+KPERF__PRIV bool kperf__all_mods(const char *s, size_t n) {
+    if (!n) return false;
+    for (size_t i = 0; i < n; i++)
+        if (!strchr("ukhpD", s[i])) return false;
+    return true;
+}
+
+/* Sets spec, display name and modifiers of every event of one item. @p mods_at is the
+ * offset of the modifier text (0 = none), appended to names kperf built ("pmu/x/:u"). */
+KPERF__PRIV int kperf__event_finish(kperf__parser *P, kperf__vars *v, size_t start, size_t mods_at,
+                                    uint32_t flags, uint8_t precise) {
+    size_t end = P->pos;
+    for (size_t i = 0; i < v->n; i++) {
+        kperf_event *e = &v->v[i];
+        e->flags |= flags;
+        if (precise > e->precise) e->precise = precise;
+        if (!(e->spec = kperf__strndup(P->s + start, end - start))) return -ENOMEM;
+        if (!e->name) {
+            if (!(e->name = kperf__strdup(e->spec))) return -ENOMEM;
+        } else if (mods_at) {
+            size_t nl = strlen(e->name), cl = end - mods_at;
+            char *nn = (char *)KPERF_REALLOC(e->name, nl + cl + 2);
+            if (!nn) return -ENOMEM;
+            e->name = nn;
+            if (P->s[mods_at] != ':') nn[nl++] = ':';
+            memcpy(nn + nl, P->s + mods_at, cl);
+            nn[nl + cl] = 0;
+        }
+    }
+    return 0;
+}
+
+/* Length of a tracepoint name part (name characters plus glob characters). */
+KPERF__PRIV size_t kperf__tp_span(const char *s) {
+    size_t n = 0;
+    while (kperf__isname(s[n]) || s[n] == '*' || s[n] == '?') n++;
+    return n;
+}
+
+/* `word:...` : modifiers of a named event, or a tracepoint `sys:name`. */
+KPERF__PRIV int kperf__parse_colon(kperf__parser *P, kperf__vars *v, const char *word,
+                                   size_t *mods_at, uint32_t *flags, uint8_t *precise) {
+    char word2[256];
+    size_t w0 = P->pos + 1, w1 = w0 + kperf__tp_span(P->s + w0);
+    uint32_t gt;
+    uint64_t gc;
+    if (!strcmp(word, "uprobe") || !strcmp(word, "uretprobe") || !strcmp(word, "kprobe") ||
+        !strcmp(word, "kretprobe")) {
+        P->pos = w0;
+        return kperf__parse_probe(P, v, word);
+    }
+    if (!strpbrk(word, "*?") &&
+        (kperf__all_mods(P->s + w0, w1 - w0) || kperf__generic_lookup(word, &gt, &gc))) {
+        *mods_at = P->pos;
+        P->pos = w0;
+        int rc = kperf__parse_mods(P, flags, precise);
+        return rc < 0 ? rc : kperf__parse_named(P, v, word);
+    }
+    if (!strcmp(word, "mem") && isdigit((unsigned char)P->s[w0])) {
+        P->pos = w0;
+        return kperf__parse_breakpoint(P, v);
+    }
+    if (w1 == w0) return kperf__parse_error(P, w0, "expected a tracepoint or modifier");
+    if (w1 - w0 >= sizeof word2) return kperf__parse_error(P, w0, "name too long");
+    memcpy(word2, P->s + w0, w1 - w0);
+    word2[w1 - w0] = 0;
+    P->pos = w1;
+    return kperf__parse_tracepoint(P, v, word, word2);
+}
+
+/* One event (not a group) at P->pos into @p v. */
+KPERF__PRIV int kperf__parse_event(kperf__parser *P, kperf__vars *v) {
+    char word[256];
+    kperf__skip_ws(P);
+    size_t start = P->pos, wlen = kperf__tp_span(P->s + start);
+    if (!wlen) return kperf__parse_error(P, P->pos, "expected an event name");
+    if (wlen >= sizeof word) return kperf__parse_error(P, start, "event name too long");
+    memcpy(word, P->s + start, wlen);
+    word[wlen] = 0;
+    P->pos += wlen;
+    if (strpbrk(word, "*?") && P->s[P->pos] != ':')
+        return kperf__parse_error(P, start + strcspn(word, "*?"),
+                                  "glob characters are allowed in tracepoint names only");
+    int rc;
+    uint32_t flags = 0;
+    uint8_t precise = 0;
+    size_t mods_at = 0;
+    if (P->s[P->pos] == '/') {
+        rc = kperf__parse_pmu_event(P, v, word);
+        /* perf also takes modifiers right after the closing slash: cpu/.../pp */
+        size_t m = P->pos;
+        while (kperf__isname(P->s[m])) m++;
+        if (rc >= 0 && m > P->pos && kperf__all_mods(P->s + P->pos, m - P->pos)) {
+            mods_at = P->pos;
+            rc = kperf__parse_mods(P, &flags, &precise);
+        }
+    } else if (P->s[P->pos] == ':') {
+        rc = kperf__parse_colon(P, v, word, &mods_at, &flags, &precise);
+    } else {
+        rc = kperf__parse_named(P, v, word);
+    }
+    if (rc < 0) return rc;
+    if (!mods_at && P->s[P->pos] == ':') {
+        mods_at = P->pos++;
+        if ((rc = kperf__parse_mods(P, &flags, &precise)) < 0) return rc;
+    }
+    return kperf__event_finish(P, v, start, mods_at, flags, precise);
+}
+
+/* Appends @p e (moved) to the output list as a member of group @p group. */
+KPERF__PRIV int kperf__emit(kperf__parser *P, kperf_event *e, int group, bool leader) {
+    kperf_evlist *L = P->out;
+    if (L->nevents == P->cap) {
+        size_t nc = P->cap ? P->cap * 2 : 8;
+        kperf_event *ne = (kperf_event *)KPERF_REALLOC(L->events, nc * sizeof *ne);
+        if (!ne) return -ENOMEM;
+        L->events = ne;
+        P->cap = nc;
+    }
+    e->group = group;
+    e->leader = leader;
+    L->events[L->nevents++] = *e;
+    memset(e, 0, sizeof *e);
+    return 0;
+}
+
+/* Emits one group of items: with a multi-PMU item, one group per PMU (every other item
+ * copied into each). Inside braces a tracepoint glob's matches all join the group. */
+KPERF__PRIV int kperf__emit_group(kperf__parser *P, kperf__vars *items, size_t nitems,
+                                  size_t at, bool braced) {
+    size_t width = 1;
+    for (size_t i = 0; i < nitems; i++)
+        if (items[i].n > 1 && !(braced && items[i].splice)) {
+            if (width > 1 && items[i].n != width)
+                return kperf__parse_error(P, at, "events of this group expand to different "
+                                                 "numbers of PMUs; group them per PMU");
+            width = items[i].n;
+        }
+    for (size_t k = 0; k < width; k++) {
+        int group = P->out->ngroups++;
+        bool first = true;
+        for (size_t i = 0; i < nitems; i++) {
+            bool all = braced && items[i].splice;
+            size_t from = all || items[i].n == 1 ? 0 : k;
+            size_t to = all ? items[i].n : from + 1;
+            for (size_t j = from; j < to; j++) {
+                kperf_event tmp, *src = &items[i].v[j];
+                bool copy = (all || items[i].n == 1) && k + 1 < width;
+                if (copy && kperf__event_copy(&tmp, src) < 0) return -ENOMEM;
+                int rc = kperf__emit(P, copy ? &tmp : src, group, first);
+                if (rc < 0) {
+                    if (copy) kperf__event_clear(&tmp);
+                    return rc;
+                }
+                first = false;
+            }
+        }
+    }
+    return 0;
+}
+
+/* A group `{a,b}[:mods]` (P->pos on '{') or a single event. */
+KPERF__PRIV int kperf__parse_item(kperf__parser *P) {
+    kperf__vars items[64];
+    size_t n = 0;
+    int rc = 0;
+    kperf__skip_ws(P);
+    size_t at = P->pos;
+    memset(items, 0, sizeof items);
+    if (P->s[P->pos] != '{') {
+        rc = kperf__parse_event(P, &items[0]);
+        n = 1;
+        if (rc >= 0) rc = kperf__emit_group(P, items, 1, at, false);
+        kperf__vars_free(&items[0]);
+        return rc;
+    }
+    P->pos++;
+    for (;;) {
+        if (n == 64) {
+            rc = kperf__parse_error(P, P->pos, "more than 64 events in one group");
+            break;
+        }
+        if ((rc = kperf__parse_event(P, &items[n++])) < 0) break;
+        kperf__skip_ws(P);
+        if (P->s[P->pos] == ',') {
+            P->pos++;
+            continue;
+        }
+        if (P->s[P->pos] == '}') {
+            P->pos++;
+            break;
+        }
+        rc = kperf__parse_error(P, P->pos, P->s[P->pos] == '{' ? "groups cannot nest" : "expected '}'");
+        break;
+    }
+    if (rc >= 0 && P->s[P->pos] == ':') {
+        uint32_t flags = 0;
+        uint8_t precise = 0;
+        P->pos++;
+        rc = kperf__parse_mods(P, &flags, &precise);
+        for (size_t i = 0; rc >= 0 && i < n; i++)
+            for (size_t j = 0; j < items[i].n; j++) {
+                items[i].v[j].flags |= flags;
+                if (precise > items[i].v[j].precise) items[i].v[j].precise = precise;
+            }
+    }
+    if (rc >= 0) rc = kperf__emit_group(P, items, n, at, true);
+    for (size_t i = 0; i < n; i++) kperf__vars_free(&items[i]);
+    return rc;
+}
+
+KPERF_API void kperf_evlist_free(kperf_evlist *list) {
+    if (!list) return;
+    for (size_t i = 0; i < list->nevents; i++) kperf__event_clear(&list->events[i]);
+    KPERF_FREE(list->events);
+    KPERF_FREE(list);
+}
+
+KPERF_API int kperf_evlist_parse(kperf_evlist **out, const char *spec, const kperf_pmus *pmus) {
+    if (!out) return kperf__fail(EINVAL, "kperf_evlist_parse: out is NULL");
+    *out = NULL;
+    if (!spec) return kperf__fail(EINVAL, "kperf_evlist_parse: spec is NULL");
+    kperf_pmus *own = NULL;
+    if (!pmus) {
+        int rc = kperf_pmus_open(&own, NULL);
+        if (rc < 0) return rc;
+        pmus = own;
+    }
+    kperf__parser P;
+    memset(&P, 0, sizeof P);
+    P.s = spec;
+    P.pmus = pmus;
+    P.out = (kperf_evlist *)kperf__calloc(1, sizeof *P.out);
+    int rc = P.out ? 0 : -ENOMEM;
+    while (rc >= 0) {
+        if ((rc = kperf__parse_item(&P)) < 0) break;
+        kperf__skip_ws(&P);
+        if (!P.s[P.pos]) break;
+        if (P.s[P.pos] != ',') {
+            rc = kperf__parse_error(&P, P.pos, P.s[P.pos] == '}' ? "unexpected '}' (no group is "
+                                                                  "open)" : "expected ','");
+            break;
+        }
+        P.pos++;
+    }
+    kperf_pmus_close(own);
+    if (rc < 0) {
+        kperf_evlist_free(P.out);
+        if (rc == -ENOMEM) return kperf__fail(ENOMEM, "%s: out of memory", spec);
+        return rc;
+    }
+    *out = P.out;
+    return 0;
+}
+
+/* Fills @p attr from @p ev: type, size, config words, exclude_* bits, precise_ip, pinned
+ * (leaders only, as the kernel wants) and period/freq. Everything else is zero. */
+KPERF__PRIV void kperf__event_attr(const kperf_event *ev, struct perf_event_attr *attr) {
+    memset(attr, 0, sizeof *attr);
+    attr->size = sizeof *attr;
+    attr->type = ev->type;
+    attr->config = ev->config[0];
+    attr->config1 = ev->config[1];
+    attr->config2 = ev->config[2];
+#ifdef PERF_ATTR_SIZE_VER8
+    attr->config3 = ev->config[3];
+#endif
+    attr->exclude_user = !!(ev->flags & KPERF_EV_EXCLUDE_USER);
+    attr->exclude_kernel = !!(ev->flags & KPERF_EV_EXCLUDE_KERNEL);
+    attr->exclude_hv = !!(ev->flags & KPERF_EV_EXCLUDE_HV);
+    attr->precise_ip = ev->precise & 3;
+    attr->pinned = ev->leader && (ev->flags & KPERF_EV_PINNED);
+    if (ev->type == PERF_TYPE_BREAKPOINT) attr->bp_type = ev->bp_type;
+    if (ev->period) {
+        attr->freq = !!(ev->flags & KPERF_EV_FREQ);
+        attr->sample_period = ev->period; /* a union with sample_freq */
+    }
+}
+
+/* ---- listing ------------------------------------------------------------------------- */
+
+typedef struct kperf__list_ctx {
+    kperf_event_fn fn;
+    void *user;
+    int count;
+    enum kperf_event_kind kind;
+} kperf__list_ctx;
+
+KPERF__PRIV int kperf__list_emit(kperf__list_ctx *c, const char *name, const char *pmu,
+                                 enum kperf_event_kind kind, const char *desc) {
+    kperf_event_info info;
+    info.name = name;
+    info.pmu = pmu;
+    info.kind = kind;
+    info.desc = desc;
+    int rc = c->fn(&info, c->user);
+    if (rc < 0) return rc;
+    c->count++;
+    return 0;
+}
+
+KPERF__PRIV int kperf__list_cache_cb(const char *name, void *u) {
+    return kperf__list_emit((kperf__list_ctx *)u, name, "cpu", KPERF_EVENT_KIND_CORE,
+                            "hardware cache event");
+}
+
+KPERF__PRIV int kperf__list_generic(kperf__list_ctx *c, uint32_t type, enum kperf_event_kind k) {
+    for (size_t i = 0; i < KPERF__NGENERIC; i++) {
+        const kperf__generic *g = &kperf__generics[i];
+        if (g->type != type || (i && kperf__generics[i - 1].type == type &&
+                                kperf__generics[i - 1].config == g->config))
+            continue; /* synonyms follow their primary name */
+        char desc[96] = "";
+        const char *syn = NULL;
+        if (i + 1 < KPERF__NGENERIC && kperf__generics[i + 1].type == type &&
+            kperf__generics[i + 1].config == g->config)
+            syn = kperf__generics[i + 1].name;
+        snprintf(desc, sizeof desc, "%s event%s%s", type == PERF_TYPE_SOFTWARE ? "software"
+                                                                              : "hardware",
+                 syn ? ", also " : "", syn ? syn : "");
+        int rc = kperf__list_emit(c, g->name, type == PERF_TYPE_SOFTWARE ? "software" : "cpu", k,
+                                  desc);
+        if (rc < 0) return rc;
+    }
+    return 0;
+}
+
+KPERF__PRIV int kperf__list_aliases(kperf__list_ctx *c, const kperf_pmus *pmus,
+                                    enum kperf_event_kind k) {
+    char name[512];
+    for (size_t i = 0; i < pmus->n; i++) {
+        const kperf_pmu *p = &pmus->pmus[i];
+        enum kperf_event_kind pk = p->is_core     ? KPERF_EVENT_KIND_CORE
+                                   : p->is_uncore ? KPERF_EVENT_KIND_UNCORE
+                                                  : KPERF_EVENT_KIND_OTHER;
+        if (pk != k) continue;
+        for (size_t j = 0; j < p->naliases; j++) {
+            const kperf_pmu_alias *a = &p->aliases[j];
+            char desc[600];
+            snprintf(name, sizeof name, "%s/%s/", p->name, a->name);
+            if (a->scale != 1.0 || a->unit[0])
+                snprintf(desc, sizeof desc, "%.500s, scale %g%s%s", a->terms, a->scale,
+                         a->unit[0] ? " " : "", a->unit);
+            else
+                kperf__strlcpy(desc, a->terms, sizeof desc);
+            int rc = kperf__list_emit(c, name, p->name, k, desc);
+            if (rc < 0) return rc;
+        }
+    }
+    return 0;
+}
+
+KPERF__PRIV int kperf__list_tracepoints(kperf__list_ctx *c, const kperf_pmus *pmus) {
+    char dir[PATH_MAX], path[PATH_MAX], name[512];
+    const char *ev = kperf__tracefs_events(kperf_pmus_root(pmus), dir, sizeof dir);
+    char **sys = NULL, **evs = NULL;
+    size_t nsys = 0, nev = 0;
+    int rc = 0;
+    if (!ev || kperf__dir_names(ev, &sys, &nsys, false) < 0) return 0;
+    for (size_t i = 0; i < nsys && rc >= 0; i++) {
+        if (kperf__dir_names(kperf__path(path, sizeof path, "%s/%s", ev, sys[i]), &evs, &nev, false) < 0)
+            continue;
+        for (size_t j = 0; j < nev && rc >= 0; j++) {
+            kperf__path(path, sizeof path, "%s/%s/%s/id", ev, sys[i], evs[j]);
+            if (access(path, F_OK) != 0) continue;
+            snprintf(name, sizeof name, "%s:%s", sys[i], evs[j]);
+            rc = kperf__list_emit(c, name, "tracepoint", KPERF_EVENT_KIND_TRACEPOINT,
+                                  "tracepoint");
+        }
+        kperf__names_free(evs, nev);
+    }
+    kperf__names_free(sys, nsys);
+    return rc;
+}
+
+KPERF_API int kperf_events_foreach(const kperf_pmus *pmus, enum kperf_event_kind kind,
+                                   kperf_event_fn fn, void *user) {
+    if (!fn) return kperf__fail(EINVAL, "kperf_events_foreach: fn is NULL");
+    kperf_pmus *own = NULL;
+    if (!pmus) {
+        int rc = kperf_pmus_open(&own, NULL);
+        if (rc < 0) return rc;
+        pmus = own;
+    }
+    kperf__list_ctx c;
+    c.fn = fn;
+    c.user = user;
+    c.count = 0;
+    c.kind = kind;
+    bool all = kind == KPERF_EVENT_KIND_ALL;
+    int rc = 0;
+    if ((all || kind == KPERF_EVENT_KIND_CORE) && kperf__has_hw_pmu(pmus)) {
+        rc = kperf__list_generic(&c, PERF_TYPE_HARDWARE, KPERF_EVENT_KIND_CORE);
+        if (rc >= 0) rc = kperf__cache_foreach(kperf__list_cache_cb, &c);
+    }
+    if (rc >= 0 && (all || kind == KPERF_EVENT_KIND_CORE))
+        rc = kperf__list_aliases(&c, pmus, KPERF_EVENT_KIND_CORE);
+    if (rc >= 0 && (all || kind == KPERF_EVENT_KIND_SOFTWARE))
+        rc = kperf__list_generic(&c, PERF_TYPE_SOFTWARE, KPERF_EVENT_KIND_SOFTWARE);
+    if (rc >= 0 && (all || kind == KPERF_EVENT_KIND_UNCORE))
+        rc = kperf__list_aliases(&c, pmus, KPERF_EVENT_KIND_UNCORE);
+    if (rc >= 0 && (all || kind == KPERF_EVENT_KIND_OTHER))
+        rc = kperf__list_aliases(&c, pmus, KPERF_EVENT_KIND_OTHER);
+    if (rc >= 0 && (all || kind == KPERF_EVENT_KIND_TRACEPOINT))
+        rc = kperf__list_tracepoints(&c, pmus);
+    kperf_pmus_close(own);
+    return rc < 0 ? rc : c.count;
+}
+
+typedef struct kperf__names_ctx {
+    char **v;
+    size_t n, cap;
+    bool oom;
+} kperf__names_ctx;
+
+KPERF__PRIV int kperf__names_cb(const kperf_event_info *info, void *u) {
+    kperf__names_ctx *c = (kperf__names_ctx *)u;
+    if (c->n == c->cap) {
+        size_t nc = c->cap ? c->cap * 2 : 64;
+        char **nv = (char **)KPERF_REALLOC(c->v, nc * sizeof *nv);
+        if (!nv) return c->oom = true, -ENOMEM;
+        c->v = nv;
+        c->cap = nc;
+    }
+    if (!(c->v[c->n] = kperf__strdup(info->name))) return c->oom = true, -ENOMEM;
+    c->n++;
+    return 0;
+}
+
+KPERF_API int kperf_event_names(const kperf_pmus *pmus, enum kperf_event_kind kind,
+                                char ***names, size_t *n) {
+    if (!names || !n) return kperf__fail(EINVAL, "kperf_event_names: NULL argument");
+    *names = NULL;
+    *n = 0;
+    kperf__names_ctx c;
+    memset(&c, 0, sizeof c);
+    int rc = kperf_events_foreach(pmus, kind, kperf__names_cb, &c);
+    if (rc < 0) {
+        kperf__names_free(c.v, c.n);
+        return c.oom ? kperf__fail(ENOMEM, "out of memory listing events") : rc;
+    }
+    *names = c.v;
+    *n = c.n;
+    return 0;
+}
+
+KPERF_API void kperf_event_names_free(char **names, size_t n) { kperf__names_free(names, n); }
+// <<events
+
+/* ---- permissions and open-error diagnosis (used by every section that opens events) -- */
+
+KPERF_API int kperf_perm_read(kperf_perm *out) {
+    char buf[4096];
+    memset(out, 0, sizeof *out);
+    out->paranoid = 3;
+    if (kperf__read_file("/proc/sys/kernel/perf_event_paranoid", buf, sizeof buf) > 0)
+        out->paranoid = atoi(buf);
+    if (kperf__read_file("/proc/self/status", buf, sizeof buf) > 0) {
+        const char *p = strstr(buf, "CapEff:");
+        if (p) {
+            unsigned long long eff = strtoull(p + 7, NULL, 16);
+            out->cap_perfmon = (eff >> 38) & 1;     /* CAP_PERFMON */
+            out->cap_sys_admin = (eff >> 21) & 1;   /* CAP_SYS_ADMIN */
+        }
+    }
+    bool priv = out->cap_perfmon || out->cap_sys_admin;
+    out->kernel = priv || out->paranoid <= 1;
+    out->cpu_wide = priv || out->paranoid <= 0;
+    return 0;
+}
+
+/* Whether an event needs a CPU's hardware PMU (cycles, cache events, raw codes, core PMU). */
+static bool kperf__event_is_hw(const kperf_event *ev, const kperf_pmus *pmus) {
+    if (ev->type == PERF_TYPE_HARDWARE || ev->type == PERF_TYPE_HW_CACHE ||
+        ev->type == PERF_TYPE_RAW)
+        return true;
+    const kperf_pmu *p = (pmus && ev->pmu) ? kperf_pmus_find(pmus, ev->pmu) : NULL;
+    return p && p->is_core;
+}
+
+static int kperf__perm_error(const char *name, const struct perf_event_attr *attr, pid_t pid,
+                             int cpu) {
+    kperf_perm pm;
+    kperf_perm_read(&pm);
+    bool cpu_wide = pid == -1, kernel = attr && !attr->exclude_kernel;
+    int need = cpu_wide ? 0 : kernel ? 1 : 2;
+    if (!pm.cap_perfmon && !pm.cap_sys_admin && pm.paranoid > need) {
+        const char *what = cpu_wide ? "counting every task on a CPU (-a, a cpu list, uncore)"
+                                    : "counting kernel space (include_kernel or :k)";
+        if (!cpu_wide && !kernel) what = "any perf_event_open by an unprivileged user";
+        return kperf__fail(KPERF_EPARANOID,
+                           "%s (pid %d, cpu %d): /proc/sys/kernel/perf_event_paranoid is %d, and "
+                           "%s needs %d or lower: run `sysctl kernel.perf_event_paranoid=%d` as "
+                           "root%s, or give the program CAP_PERFMON",
+                           name, (int)pid, cpu, pm.paranoid, what, need, need,
+                           kernel && !cpu_wide ? ", count user space only (:u)" : "");
+    }
+    struct stat st;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d", (int)pid);
+    if (pid > 0 && stat(path, &st) == 0 && st.st_uid != geteuid())
+        return kperf__fail(KPERF_ENOCAP,
+                           "%s: pid %d belongs to uid %u, not to you (uid %u): measuring another "
+                           "user's process needs CAP_PERFMON (or CAP_SYS_PTRACE); run as that user "
+                           "or as root",
+                           name, (int)pid, (unsigned)st.st_uid, (unsigned)geteuid());
+    return kperf__fail(KPERF_ENOCAP,
+                       "%s (pid %d, cpu %d): the kernel refused although perf_event_paranoid is "
+                       "%d: this needs CAP_PERFMON (or CAP_SYS_ADMIN); a seccomp filter or a "
+                       "security module (SELinux, AppArmor, lockdown) may also forbid "
+                       "perf_event_open",
+                       name, (int)pid, cpu, pm.paranoid);
+}
+
+/* Turns a failed perf_event_open (err = positive errno) into a kperf error whose message
+ * names the event, the target and the fix. @p attr may be NULL (then ev->flags decide).
+ * Returns the negative code. Shared by counting, sampling, tracepoints and devices. */
+KPERF__PRIV int kperf__open_error(int err, const kperf_event *ev,
+                                  const struct perf_event_attr *attr, pid_t pid, int cpu,
+                                  const kperf_pmus *pmus) {
+    const char *name = ev ? ev->name : "event";
+    const char *pmu = ev && ev->pmu ? ev->pmu : "?";
+    struct perf_event_attr a0;
+    if (!attr && ev) {
+        memset(&a0, 0, sizeof a0);
+        a0.type = ev->type, a0.config = ev->config[0];
+        a0.exclude_kernel = !!(ev->flags & KPERF_EV_EXCLUDE_KERNEL);
+        attr = &a0;
+    }
+    if (err == EMFILE) {
+        struct rlimit rl = {0, 0};
+        getrlimit(RLIMIT_NOFILE, &rl);
+        return kperf__fail(KPERF_ELIMIT,
+                           "%s: too many open files: RLIMIT_NOFILE is %llu (ulimit -n); raise it "
+                           "(ulimit -n 65536, or setrlimit(RLIMIT_NOFILE)) or count fewer events "
+                           "or targets",
+                           name, (unsigned long long)rl.rlim_cur);
+    }
+    if (err == ENFILE)
+        return kperf__fail(KPERF_ELIMIT,
+                           "%s: the system-wide file table is full (sysctl fs.file-max)", name);
+    if (err == ESRCH)
+        return kperf__fail(KPERF_ENOTARGET, "%s: pid %d does not exist or exited", name,
+                           (int)pid);
+    if (err == EACCES || err == EPERM) return kperf__perm_error(name, attr, pid, cpu);
+    if (ev && kperf__event_is_hw(ev, pmus) && !kperf__has_hw_pmu(pmus))
+        return kperf__fail(KPERF_ENOTSUP,
+                           "%s: not supported here: no hardware PMU is exposed (virtual "
+                           "machine?); software events (task-clock, page-faults, "
+                           "context-switches) and tracepoints still work",
+                           name);
+    unsigned long long cfg = attr ? (unsigned long long)attr->config : 0;
+    switch (err) {
+    case ENODEV:
+        return kperf__fail(KPERF_ENOTSUP,
+                           "%s: PMU %s cannot count on cpu %d (offline, or outside the PMU's "
+                           "cpumask)",
+                           name, pmu, cpu);
+    case ENOENT:
+        return kperf__fail(KPERF_ENOTSUP,
+                           "%s: the kernel does not know this event on PMU %s (type %u, config "
+                           "0x%llx)",
+                           name, pmu, attr ? attr->type : 0, cfg);
+    case EOPNOTSUPP:
+        return kperf__fail(KPERF_ENOTSUP,
+                           "%s: PMU %s does not support this mode (pid %d, cpu %d): uncore PMUs "
+                           "count whole CPUs only, some PMUs cannot sample or exclude modes",
+                           name, pmu, (int)pid, cpu);
+    case EBUSY:
+        return kperf__fail(EBUSY,
+                           "%s: PMU %s is busy: another user holds it exclusively, or the NMI "
+                           "watchdog holds a counter (sysctl kernel.nmi_watchdog=0)",
+                           name, pmu);
+    case EINVAL:
+        if (cpu >= 0 && cpu >= (int)sysconf(_SC_NPROCESSORS_CONF))
+            return kperf__fail(EINVAL, "%s: cpu %d does not exist (this machine has %ld)", name,
+                               cpu, sysconf(_SC_NPROCESSORS_CONF));
+        return kperf__fail(EINVAL,
+                           "%s: the kernel rejected the attribute (EINVAL): pmu %s type %u "
+                           "config 0x%llx, pid %d, cpu %d; check the event's terms and modifiers "
+                           "(uncore PMUs reject :u/:k and per-thread use)",
+                           name, pmu, attr ? attr->type : 0, cfg, (int)pid, cpu);
+    default:
+        return kperf__fail(err, "%s: perf_event_open(pid %d, cpu %d) failed: %s", name,
+                           (int)pid, cpu, strerror(err));
+    }
+}
+
+// >>counting ----------------------------------------------------------------------------
+
+/* ---- targets ------------------------------------------------------------------------ */
+
+/* One place an event group opens: the perf_event_open pid and cpu, and who it is. */
+typedef struct kperf__target {
+    pid_t open_pid; /* pid argument: 0 = caller, -1 = CPU-wide, else a tid */
+    pid_t pid, tid; /* process and thread for rows (-1, -1 for CPU-wide) */
+    int cpu;
+} kperf__target;
+
+typedef struct kperf__targets {
+    kperf__target *v;
+    size_t n, cap;
+} kperf__targets;
+
+static int kperf__targets_add(kperf__targets *t, pid_t open_pid, pid_t pid, pid_t tid, int cpu) {
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 16;
+        kperf__target *v = (kperf__target *)KPERF_REALLOC(t->v, cap * sizeof *v);
+        if (!v) return kperf__fail(ENOMEM, "out of memory listing targets");
+        t->v = v, t->cap = cap;
+    }
+    t->v[t->n++] = (kperf__target){open_pid, pid, tid, cpu};
+    return 0;
+}
+
+/* The process (Tgid) of a thread, or -1 when it does not exist. */
+static pid_t kperf__tgid(pid_t tid) {
+    char path[64], buf[2048];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
+    if (kperf__read_file(path, buf, sizeof buf) <= 0) return -1;
+    const char *p = strstr(buf, "\nTgid:");
+    return p ? (pid_t)atoi(p + 6) : -1;
+}
+
+/* Adds (tid x cpus) for every thread of process @p pid, from /proc/PID/task. */
+static int kperf__targets_process(kperf__targets *t, pid_t pid, const int *cpus, size_t ncpus) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = pid > 0 ? opendir(path) : NULL;
+    if (!d) return kperf__fail(KPERF_ENOTARGET, "pid %d does not exist or exited", (int)pid);
+    struct dirent *de;
+    int rc = 0;
+    while (rc == 0 && (de = readdir(d)) != NULL) {
+        if (!isdigit((unsigned char)de->d_name[0])) continue;
+        pid_t tid = (pid_t)atoi(de->d_name);
+        for (size_t c = 0; rc == 0 && c < (ncpus ? ncpus : 1); c++)
+            rc = kperf__targets_add(t, tid, pid, tid, ncpus ? cpus[c] : -1);
+    }
+    closedir(d);
+    return rc;
+}
+
+/* Expands the desc's targets: threads (of processes, single tids, or the caller) times
+ * CPUs, or CPUs alone. */
+static int kperf__targets_build(kperf__targets *t, const kperf_counter_desc *d, const int *cpus,
+                                size_t ncpus, bool threads_per_cpu) {
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < d->npids; i++)
+        rc = kperf__targets_process(t, d->pids[i], cpus, ncpus);
+    for (size_t i = 0; rc == 0 && i < d->ntids; i++) {
+        pid_t tgid = d->tids[i] > 0 ? kperf__tgid(d->tids[i]) : -1;
+        if (tgid < 0)
+            return kperf__fail(KPERF_ENOTARGET, "tid %d does not exist or exited",
+                               (int)d->tids[i]);
+        for (size_t c = 0; rc == 0 && c < (ncpus ? ncpus : 1); c++)
+            rc = kperf__targets_add(t, d->tids[i], tgid, d->tids[i], ncpus ? cpus[c] : -1);
+    }
+    if (rc || d->npids || d->ntids) return rc;
+    pid_t self = getpid(), tid = (pid_t)syscall(SYS_gettid);
+    for (size_t c = 0; rc == 0 && c < ncpus; c++)
+        rc = threads_per_cpu ? kperf__targets_add(t, 0, self, tid, cpus[c])
+                             : kperf__targets_add(t, -1, -1, -1, cpus[c]);
+    return ncpus ? rc : kperf__targets_add(t, 0, self, tid, -1);
+}
+
+/* ---- plan --------------------------------------------------------------------------- */
+
+/* The plan with the private data the counter and the other sections need per entry. */
+typedef struct kperf__plan {
+    kperf_plan pub;
+    struct perf_event_attr *attrs;
+    int *evidx;          /* event index in evl (or the caller's numbering) */
+    pid_t *rpid, *rtid;  /* who the row is about */
+    char **strs;         /* owned copies: event and pmu names, 2 per entry */
+    size_t cap;
+    kperf_evlist *evl;   /* owned */
+    kperf_pmus *own_pmus;
+    const kperf_pmus *pmus;
+    bool user_access;    /* ask core PMUs for user-space counter reads (arm64 rdpmc) */
+} kperf__plan;
+
+/* Appends one fd to a plan; @p leader is the index of the group leader entry, or -1 when
+ * this entry leads. Returns the entry index or a negative code. Other sections build their
+ * plans with it. */
+KPERF__PRIV int kperf__plan_add(kperf__plan *p, const struct perf_event_attr *attr,
+                                const char *event, const char *pmu, int evidx, pid_t open_pid,
+                                pid_t pid, pid_t tid, int cpu, int leader) {
+    if (p->pub.nentries == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 16;
+        void *e = KPERF_REALLOC(p->pub.entries, cap * sizeof *p->pub.entries);
+        if (e) p->pub.entries = (kperf_plan_entry *)e;
+        void *a = e ? KPERF_REALLOC(p->attrs, cap * sizeof *p->attrs) : NULL;
+        if (a) p->attrs = (struct perf_event_attr *)a;
+        void *x = a ? KPERF_REALLOC(p->evidx, cap * sizeof *p->evidx) : NULL;
+        if (x) p->evidx = (int *)x;
+        void *y = x ? KPERF_REALLOC(p->rpid, cap * sizeof *p->rpid) : NULL;
+        if (y) p->rpid = (pid_t *)y;
+        void *z = y ? KPERF_REALLOC(p->rtid, cap * sizeof *p->rtid) : NULL;
+        if (z) p->rtid = (pid_t *)z;
+        void *s = z ? KPERF_REALLOC(p->strs, cap * 2 * sizeof *p->strs) : NULL;
+        if (!s) return kperf__fail(ENOMEM, "out of memory planning %s", event);
+        p->strs = (char **)s;
+        p->cap = cap;
+    }
+    size_t i = p->pub.nentries;
+    char *ev = kperf__strdup(event), *pm = kperf__strdup(pmu ? pmu : "");
+    if (!ev || !pm) {
+        KPERF_FREE(ev), KPERF_FREE(pm);
+        return kperf__fail(ENOMEM, "out of memory planning %s", event);
+    }
+    p->strs[2 * i] = ev, p->strs[2 * i + 1] = pm;
+    p->attrs[i] = *attr;
+    p->evidx[i] = evidx, p->rpid[i] = pid, p->rtid[i] = tid;
+    kperf_plan_entry *e = &p->pub.entries[i];
+    memset(e, 0, sizeof *e);
+    e->event = ev, e->pmu = pm, e->type = attr->type;
+    e->config[0] = attr->config, e->config[1] = attr->config1, e->config[2] = attr->config2;
+#ifdef PERF_ATTR_SIZE_VER8
+    e->config[3] = attr->config3;
+#endif
+    e->cpu = cpu, e->pid = open_pid, e->leader = leader < 0 ? (int)i : leader;
+    e->attr_size = sizeof *attr;
+    p->pub.nentries++;
+    for (size_t k = 0; k < p->pub.nentries; k++) p->pub.entries[k].attr = &p->attrs[k];
+    return (int)i;
+}
+
+KPERF_API void kperf_plan_free(kperf_plan *plan) {
+    if (!plan) return;
+    kperf__plan *p = (kperf__plan *)plan;
+    for (size_t i = 0; i < 2 * p->pub.nentries; i++) KPERF_FREE(p->strs[i]);
+    KPERF_FREE(p->strs), KPERF_FREE(p->pub.entries), KPERF_FREE(p->attrs);
+    KPERF_FREE(p->evidx), KPERF_FREE(p->rpid), KPERF_FREE(p->rtid);
+    kperf_evlist_free(p->evl);
+    kperf_pmus_close(p->own_pmus);
+    KPERF_FREE(p);
+}
+
+KPERF_API int kperf_plan_format(const kperf_plan *plan, size_t i, char *buf, size_t size) {
+    if (!plan || i >= plan->nentries) return kperf__fail(EINVAL, "plan entry %zu out of range", i);
+    const kperf_plan_entry *e = &plan->entries[i];
+    return snprintf(buf, size,
+                    "event=%s pmu=%s type=%u config=0x%llx config1=0x%llx config2=0x%llx "
+                    "cpu=%d pid=%d leader=%s",
+                    e->event, e->pmu, e->type, (unsigned long long)e->config[0],
+                    (unsigned long long)e->config[1], (unsigned long long)e->config[2], e->cpu,
+                    (int)e->pid, plan->entries[e->leader].event);
+}
+
+/* The counting attr of one event: the event's encoding plus read format, group state,
+ * inheritance and the default privilege modes. */
+static void kperf__count_attr(const kperf_counter_desc *d, const kperf_event *ev, bool leader,
+                              bool task, bool uncore, struct perf_event_attr *a) {
+    kperf__event_attr(ev, a);
+    a->size = sizeof *a;
+    a->read_format = PERF_FORMAT_GROUP | PERF_FORMAT_ID | PERF_FORMAT_TOTAL_TIME_ENABLED |
+                     PERF_FORMAT_TOTAL_TIME_RUNNING;
+    a->disabled = leader;
+    a->inherit = task && (d->inherit || d->per_thread);
+    a->inherit_stat = a->inherit && d->per_thread;
+    a->enable_on_exec = leader && d->enable_on_exec;
+    bool explicit_mode = ev->flags & (KPERF_EV_MODE_SET | KPERF_EV_EXCLUDE_USER |
+                                      KPERF_EV_EXCLUDE_KERNEL);
+    if (!explicit_mode && !uncore) {
+        a->exclude_kernel = !d->include_kernel;
+        a->exclude_hv = !d->include_hv;
+        a->exclude_user = d->exclude_user;
+    }
+}
+
+/* Self-monitoring: PMUs whose format has an `rdpmc` field (arm64's config1:1) grant
+ * user-space counter reads only when asked; x86 grants them through sysfs `rdpmc`. */
+static void kperf__count_user_access(const kperf_pmus *pmus, const kperf_event *ev,
+                                     struct perf_event_attr *a) {
+    const kperf_pmu *pmu = ev->pmu ? kperf_pmus_find(pmus, ev->pmu) : NULL;
+    for (size_t i = 0; pmu && i < pmu->nformats; i++) {
+        if (strcmp(pmu->formats[i].name, "rdpmc") != 0) continue;
+        uint64_t cfg[4] = {a->config, a->config1, a->config2, 0};
+        if (kperf_pmu_encode(pmu, "rdpmc", 1, cfg) == 0)
+            a->config = cfg[0], a->config1 = cfg[1], a->config2 = cfg[2];
+    }
+}
+
+/* The CPUs one group opens on: uncore PMUs on their cpumask CPUs (intersected with the
+ * requested CPUs when that leaves any), hybrid core PMUs on their CPUs among the requested
+ * ones, everything else on the requested CPUs. Returns the count written to @p out. */
+static size_t kperf__group_cpus(const kperf_event *lead, const kperf_pmus *pmus, const int *cpus,
+                                size_t ncpus, bool *uncore, int *out) {
+    const kperf_pmu *pmu = lead->pmu ? kperf_pmus_find(pmus, lead->pmu) : NULL;
+    *uncore = lead->cpus && lead->ncpus && !(pmu && pmu->is_core);
+    if (!lead->cpus || !lead->ncpus) {
+        if (ncpus) memcpy(out, cpus, ncpus * sizeof *out);
+        return ncpus;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < lead->ncpus; i++)
+        for (size_t j = 0; j < ncpus; j++)
+            if (cpus[j] == lead->cpus[i]) out[n++] = lead->cpus[i];
+    if (n || !*uncore) return n;
+    memcpy(out, lead->cpus, lead->ncpus * sizeof *out);
+    return lead->ncpus;
+}
+
+/* Adds every fd of group @p g (events [e0, e1) of the list) over the targets. */
+static int kperf__plan_group(kperf__plan *p, const kperf_counter_desc *d, size_t e0, size_t e1,
+                             const kperf__targets *tg, const int *cpus, size_t ncpus) {
+    const kperf_event *lead = &p->evl->events[e0];
+    size_t cap = ncpus + lead->ncpus + 1;
+    int *gc = (int *)kperf__calloc(cap, sizeof *gc);
+    if (!gc) return kperf__fail(ENOMEM, "out of memory planning %s", lead->name);
+    bool uncore = false;
+    size_t ngc = kperf__group_cpus(lead, p->pmus, cpus, ncpus, &uncore, gc);
+    int rc = 0;
+    kperf__targets own = {0, 0, 0};
+    const kperf__targets *use = tg;
+    if (lead->cpus && lead->ncpus && !uncore && ncpus && !ngc) goto done; /* hybrid: none */
+    if (uncore || (lead->cpus && lead->ncpus && ncpus)) {
+        for (size_t c = 0; rc == 0 && c < ngc; c++)
+            rc = kperf__targets_add(&own, -1, -1, -1, gc[c]);
+        use = &own;
+    }
+    for (size_t t = 0; rc == 0 && t < use->n; t++) {
+        const kperf__target *x = &use->v[t];
+        int leader = -1;
+        for (size_t e = e0; rc >= 0 && e < e1; e++) {
+            struct perf_event_attr a;
+            const kperf_event *ev = &p->evl->events[e];
+            kperf__count_attr(d, ev, e == e0, x->open_pid != -1, uncore, &a);
+            if (p->user_access) kperf__count_user_access(p->pmus, ev, &a);
+            rc = kperf__plan_add(p, &a, ev->name, ev->pmu, (int)e, x->open_pid, x->pid, x->tid,
+                                 x->cpu, leader);
+            if (e == e0) leader = rc;
+        }
+        if (rc > 0) rc = 0;
+    }
+    KPERF_FREE(own.v);
+done:
+    KPERF_FREE(gc);
+    return rc < 0 ? rc : 0;
+}
+
+/* Parses the events and builds the plan of a counter desc (shared by plan and open). */
+static int kperf__counter_plan(kperf__plan **out, const kperf_counter_desc *d,
+                               bool user_access) {
+    kperf__plan *p = (kperf__plan *)kperf__calloc(1, sizeof *p);
+    kperf__targets tg = {0, 0, 0};
+    int *cpus = NULL, rc = 0;
+    size_t ncpus = 0;
+    bool split;
+    *out = NULL;
+    if (!p) return kperf__fail(ENOMEM, "out of memory");
+    p->user_access = user_access;
+    p->pmus = d->pmus;
+    if (!p->pmus && (rc = kperf_pmus_open(&p->own_pmus, d->sysfs_root)) < 0) goto fail;
+    if (!p->pmus) p->pmus = p->own_pmus;
+    if ((rc = kperf_evlist_parse(&p->evl, d->events ? d->events : "task-clock", p->pmus)) < 0)
+        goto fail;
+    /* The kernel maps no ring of an inherited per-task fd with cpu -1: the per-thread split
+     * opens each thread's group once per online CPU, each with its own small ring. */
+    split = d->per_thread && !d->ncpus && !d->all_cpus;
+    if (d->all_cpus || split) {
+        rc = kperf__count_online(kperf_pmus_root(p->pmus), &cpus);
+        if (rc < 0) goto fail;
+        ncpus = (size_t)rc;
+    } else if (d->ncpus) {
+        cpus = (int *)kperf__calloc(d->ncpus, sizeof *cpus);
+        if (!cpus) { rc = kperf__fail(ENOMEM, "out of memory"); goto fail; }
+        memcpy(cpus, d->cpus, d->ncpus * sizeof *cpus);
+        ncpus = d->ncpus;
+    }
+    if ((rc = kperf__targets_build(&tg, d, cpus, ncpus, split)) < 0) goto fail;
+    for (size_t e0 = 0; e0 < p->evl->nevents;) {
+        size_t e1 = e0 + 1;
+        while (e1 < p->evl->nevents && p->evl->events[e1].group == p->evl->events[e0].group) e1++;
+        if ((rc = kperf__plan_group(p, d, e0, e1, &tg, cpus, ncpus)) < 0) goto fail;
+        e0 = e1;
+    }
+    KPERF_FREE(cpus), KPERF_FREE(tg.v);
+    *out = p;
+    return 0;
+fail:
+    KPERF_FREE(cpus), KPERF_FREE(tg.v);
+    kperf_plan_free(&p->pub);
+    return rc;
+}
+
+KPERF_API int kperf_counter_plan(kperf_plan **out, const kperf_counter_desc *desc) {
+    kperf_counter_desc zero;
+    if (!out) return kperf__fail(EINVAL, "kperf_counter_plan: out is NULL");
+    *out = NULL;
+    if (!desc) memset(&zero, 0, sizeof zero), desc = &zero;
+    kperf__plan *p;
+    int rc = kperf__counter_plan(&p, desc, false);
+    if (rc == 0) *out = &p->pub;
+    return rc;
+}
+
+/* ---- the counter -------------------------------------------------------------------- */
+
+/* Running sums per fd of what exited inherited threads took with them (per_thread). */
+typedef struct kperf__exited {
+    uint64_t raw, ena, run;
+} kperf__exited;
+
+struct kperf_counter {
+    kperf__plan *plan;
+    int *fds;
+    uint64_t *ids;
+    size_t nfds;
+    size_t *gstart, ngroups;    /* first entry of each kernel group (leader) */
+    uint64_t *buf;              /* one group read */
+    size_t bufwords;
+    uint64_t *raw, *ena, *run;  /* last read per fd, since the reset */
+    uint64_t *base;             /* raw, ena, run (3 x nfds) at the last reset */
+    kperf__exited *exited;      /* per fd, per_thread only */
+    void **rings;               /* per kernel group, per_thread only */
+    int *pins;                  /* per target thread, per_thread only: see kperf__counter_pin */
+    pid_t *pinpid;
+    size_t npins;
+    size_t ringsize;
+    kperf_count *counts;        /* per event */
+    kperf_count_row *rows;      /* nfds per-fd rows, then exited-thread rows */
+    size_t nrows, caprows;
+    double *prev;               /* per row and per event (after the rows' slots) */
+    uint64_t last_ns, lost;
+    bool per_thread;
+};
+
+KPERF_API void kperf_counter_close(kperf_counter *c) {
+    if (!c) return;
+    for (size_t g = 0; c->rings && g < c->ngroups; g++)
+        if (c->rings[g]) munmap(c->rings[g], c->ringsize);
+    for (size_t i = 0; c->fds && i < c->nfds; i++)
+        if (c->fds[i] >= 0) close(c->fds[i]);
+    for (size_t i = 0; i < c->npins; i++) close(c->pins[i]);
+    KPERF_FREE(c->pins), KPERF_FREE(c->pinpid);
+    KPERF_FREE(c->fds), KPERF_FREE(c->ids), KPERF_FREE(c->gstart), KPERF_FREE(c->buf);
+    KPERF_FREE(c->raw), KPERF_FREE(c->ena), KPERF_FREE(c->run), KPERF_FREE(c->exited);
+    KPERF_FREE(c->base);
+    KPERF_FREE(c->rings), KPERF_FREE(c->counts), KPERF_FREE(c->rows), KPERF_FREE(c->prev);
+    kperf_plan_free(c->plan ? &c->plan->pub : NULL);
+    KPERF_FREE(c);
+}
+
+static int kperf__counter_alloc(kperf_counter *c) {
+    size_t n = c->nfds, ne = c->plan->evl->nevents;
+    c->fds = (int *)kperf__calloc(n, sizeof *c->fds);
+    c->ids = (uint64_t *)kperf__calloc(n, sizeof *c->ids);
+    c->gstart = (size_t *)kperf__calloc(n, sizeof *c->gstart);
+    c->raw = (uint64_t *)kperf__calloc(n, sizeof *c->raw);
+    c->ena = (uint64_t *)kperf__calloc(n, sizeof *c->ena);
+    c->run = (uint64_t *)kperf__calloc(n, sizeof *c->run);
+    c->base = (uint64_t *)kperf__calloc(3 * n, sizeof *c->base);
+    c->exited = (kperf__exited *)kperf__calloc(n, sizeof *c->exited);
+    c->rings = (void **)kperf__calloc(n, sizeof *c->rings);
+    c->counts = (kperf_count *)kperf__calloc(ne, sizeof *c->counts);
+    c->caprows = n;
+    c->rows = (kperf_count_row *)kperf__calloc(n, sizeof *c->rows);
+    c->prev = (double *)kperf__calloc(n + ne, sizeof *c->prev);
+    if (!c->fds || !c->ids || !c->gstart || !c->raw || !c->ena || !c->run || !c->base ||
+        !c->exited ||
+        !c->rings || !c->counts || !c->rows || !c->prev)
+        return kperf__fail(ENOMEM, "out of memory for %zu counter fds", n);
+    for (size_t i = 0; i < n; i++) c->fds[i] = -1;
+    return 0;
+}
+
+/* Opens the fd of plan entry @p i (its leader is already open). */
+static int kperf__counter_open_fd(kperf_counter *c, size_t i) {
+    kperf__plan *p = c->plan;
+    const kperf_plan_entry *e = &p->pub.entries[i];
+    int group_fd = e->leader == (int)i ? -1 : c->fds[e->leader];
+    long fd = kperf__sys_perf_event_open(&p->attrs[i], e->pid, e->cpu, group_fd,
+                                         PERF_FLAG_FD_CLOEXEC);
+    if (fd < 0) {
+        int err = errno;
+        const kperf_event *ev = &p->evl->events[p->evidx[i]];
+        pid_t who = e->pid == 0 ? getpid() : e->pid;
+        if (err == EINVAL && group_fd >= 0) {
+            /* a member the kernel takes alone but not in this group: the group needs more
+             * counters than the PMU has (arm64 and x86 validate groups at open) */
+            long alone = kperf__sys_perf_event_open(&p->attrs[i], e->pid, e->cpu, -1,
+                                                    PERF_FLAG_FD_CLOEXEC);
+            if (alone >= 0) {
+                close((int)alone);
+                size_t fit = 0;
+                for (size_t j = (size_t)e->leader; j < i; j++)
+                    fit += p->attrs[j].type == p->attrs[i].type;
+                return kperf__fail(KPERF_ELIMIT,
+                                   "%s: the group does not fit on PMU %s: it has %zu counters "
+                                   "for this group's events, the group asks for more; split "
+                                   "the group, or list the events without braces (the kernel "
+                                   "then multiplexes them)",
+                                   ev->name, ev->pmu ? ev->pmu : "?", fit);
+            }
+        }
+        int rc = kperf__open_error(err, ev, &p->attrs[i], who, e->cpu, p->pmus);
+        if (rc == -KPERF_ELIMIT) {
+            size_t len = strlen(kperf__errbuf);
+            snprintf(kperf__errbuf + len, sizeof kperf__errbuf - len,
+                     "; this counter needs %zu fds", c->nfds);
+        }
+        return rc;
+    }
+    c->fds[i] = (int)fd;
+    const kperf_event *fev = &p->evl->events[p->evidx[i]];
+    if (fev->filter) { /* counted in the kernel after the filter, as perf stat does */
+#ifndef KPERF_NO_TRACEPOINT
+        int frc = kperf_tp_filter_set((int)fd, fev->name, fev->filter);
+        if (frc < 0) return frc;
+#else
+        return kperf__fail(KPERF_ENOTSUP, "%s: tracepoint filters are compiled out "
+                                          "(KPERF_NO_TRACEPOINT)", fev->name);
+#endif
+    }
+    if (ioctl((int)fd, PERF_EVENT_IOC_ID, &c->ids[i]) < 0)
+        return kperf__fail(errno, "%s: PERF_EVENT_IOC_ID failed: %s", e->event, strerror(errno));
+    if (e->leader == (int)i) c->gstart[c->ngroups++] = i;
+    return 0;
+}
+
+/* per_thread: keeps the kernel from swapping a target thread's perf context with a child's
+ * on a direct switch (the clone optimisation): a swapped-away original context exits with
+ * its thread but emits no PERF_RECORD_READ. One non-inherited event in the context makes
+ * the children's contexts non-clones (inherited_all = 0). */
+static int kperf__counter_pin(kperf_counter *c, pid_t pid) {
+    for (size_t i = 0; i < c->npins; i++)
+        if (c->pinpid[i] == pid) return 0;
+    struct perf_event_attr a;
+    memset(&a, 0, sizeof a);
+    a.size = sizeof a, a.type = PERF_TYPE_SOFTWARE, a.config = PERF_COUNT_SW_DUMMY;
+    a.disabled = 1, a.exclude_kernel = 1, a.exclude_hv = 1;
+    long fd = kperf__sys_perf_event_open(&a, pid, -1, -1, PERF_FLAG_FD_CLOEXEC);
+    if (fd < 0) return kperf__open_error(errno, NULL, &a, pid == 0 ? getpid() : pid, -1, NULL);
+    c->pins[c->npins] = (int)fd, c->pinpid[c->npins++] = pid;
+    return 0;
+}
+
+/* per_thread: a small ring on each leader receives PERF_RECORD_READ of exiting children. */
+static int kperf__counter_rings(kperf_counter *c) {
+    c->ringsize = (size_t)sysconf(_SC_PAGESIZE) * 9; /* header page + 8 data pages */
+    c->pins = (int *)kperf__calloc(c->ngroups, sizeof *c->pins);
+    c->pinpid = (pid_t *)kperf__calloc(c->ngroups, sizeof *c->pinpid);
+    if (!c->pins || !c->pinpid) return kperf__fail(ENOMEM, "out of memory");
+    for (size_t g = 0; g < c->ngroups; g++) {
+        size_t i = c->gstart[g];
+        if (!c->plan->attrs[i].inherit) continue;
+        int rc = kperf__counter_pin(c, c->plan->pub.entries[i].pid);
+        if (rc < 0) return rc;
+        void *m = mmap(NULL, c->ringsize, PROT_READ | PROT_WRITE, MAP_SHARED, c->fds[i], 0);
+        if (m == MAP_FAILED)
+            return kperf__fail(errno == EPERM ? KPERF_ELIMIT : errno,
+                               "%s: cannot map the per-thread ring (%s): the locked-memory "
+                               "limit for perf (sysctl kernel.perf_event_mlock_kb, ulimit -l) "
+                               "is too small",
+                               c->plan->pub.entries[i].event, strerror(errno));
+        c->rings[g] = m;
+    }
+    return 0;
+}
+
+/* Opens a counter; @p user_access asks for user-space reads (the region's rdpmc). */
+static int kperf__counter_open_as(kperf_counter **out, const kperf_counter_desc *desc,
+                                  bool user_access) {
+    kperf_counter *c = (kperf_counter *)kperf__calloc(1, sizeof *c);
+    if (!c) return kperf__fail(ENOMEM, "out of memory");
+    size_t maxg = 1;
+    int rc = kperf__counter_plan(&c->plan, desc, user_access);
+    if (rc < 0) goto fail;
+    c->nfds = c->plan->pub.nentries;
+    c->per_thread = desc->per_thread;
+    if ((rc = kperf__counter_alloc(c)) < 0) goto fail;
+    for (size_t i = 0; i < c->nfds; i++) {
+        if ((rc = kperf__counter_open_fd(c, i)) < 0) goto fail;
+        size_t n = i - (size_t)c->plan->pub.entries[i].leader + 1;
+        if (n > maxg) maxg = n;
+        kperf_count_row *r = &c->rows[i];
+        r->event = c->plan->evidx[i], r->pid = c->plan->rpid[i], r->tid = c->plan->rtid[i];
+        r->cpu = c->plan->pub.entries[i].cpu;
+    }
+    c->nrows = c->nfds;
+    c->bufwords = 3 + 2 * maxg;
+    if (!(c->buf = (uint64_t *)kperf__calloc(c->bufwords, sizeof *c->buf))) {
+        rc = kperf__fail(ENOMEM, "out of memory");
+        goto fail;
+    }
+    if (desc->per_thread && (rc = kperf__counter_rings(c)) < 0) goto fail;
+    for (size_t e = 0; e < c->plan->evl->nevents; e++) {
+        c->counts[e].name = c->plan->evl->events[e].name;
+        c->counts[e].unit = c->plan->evl->events[e].unit;
+    }
+    c->last_ns = kperf__now_ns();
+    *out = c;
+    return 0;
+fail:
+    kperf_counter_close(c);
+    return rc;
+}
+
+KPERF_API int kperf_counter_open(kperf_counter **out, const kperf_counter_desc *desc) {
+    kperf_counter_desc zero;
+    if (!out) return kperf__fail(EINVAL, "kperf_counter_open: out is NULL");
+    *out = NULL;
+    if (!desc) memset(&zero, 0, sizeof zero), desc = &zero;
+    return kperf__counter_open_as(out, desc, false);
+}
+
+KPERF_API size_t kperf_counter_nfds(const kperf_counter *c) { return c ? c->nfds : 0; }
+
+/* One ioctl per kernel group: PERF_IOC_FLAG_GROUP applies it to every member. */
+static int kperf__counter_ioctl(kperf_counter *c, unsigned long req, const char *what) {
+    if (!c) return kperf__fail(EINVAL, "kperf_counter_%s: counter is NULL", what);
+    for (size_t g = 0; g < c->ngroups; g++) {
+        size_t i = c->gstart[g];
+        if (ioctl(c->fds[i], req, PERF_IOC_FLAG_GROUP) < 0)
+            return kperf__fail(errno, "%s: %s failed: %s", c->plan->pub.entries[i].event, what,
+                               strerror(errno));
+    }
+    return 0;
+}
+
+KPERF_API int kperf_counter_start(kperf_counter *c) {
+    return kperf__counter_ioctl(c, PERF_EVENT_IOC_ENABLE, "start");
+}
+
+KPERF_API int kperf_counter_stop(kperf_counter *c) {
+    return kperf__counter_ioctl(c, PERF_EVENT_IOC_DISABLE, "stop");
+}
+
+
+/* Fills a value from raw/enabled/running: scaled per fd, with the event's sysfs scale. */
+static void kperf__value_set(kperf_value *v, uint64_t raw, uint64_t ena, uint64_t run,
+                             double scale) {
+    v->raw = raw, v->enabled = ena, v->running = run;
+    if (run == 0) {
+        v->value = 0, v->percent = 0, v->accuracy = KPERF_COUNT_NOT_COUNTED;
+    } else if (run >= ena) {
+        v->value = (double)raw * scale, v->percent = 100, v->accuracy = KPERF_COUNT_EXACT;
+    } else {
+        v->value = (double)raw * ((double)ena / (double)run) * scale;
+        v->percent = 100.0 * (double)run / (double)ena;
+        v->accuracy = KPERF_COUNT_SCALED;
+    }
+}
+
+/* Index of the fd with kernel id @p id within group [g0, g0 + n). */
+static size_t kperf__member(const kperf_counter *c, size_t g0, size_t n, size_t j, uint64_t id) {
+    if (j < n && c->ids[g0 + j] == id) return g0 + j;
+    for (size_t k = 0; k < n; k++)
+        if (c->ids[g0 + k] == id) return g0 + k;
+    return (size_t)-1;
+}
+
+/* Reads one kernel group with one read() and stores each member's values. */
+static int kperf__counter_read_group(kperf_counter *c, size_t g) {
+    size_t g0 = c->gstart[g];
+    size_t n = (g + 1 < c->ngroups ? c->gstart[g + 1] : c->nfds) - g0;
+    ssize_t got = read(c->fds[g0], c->buf, (3 + 2 * n) * sizeof(uint64_t));
+    if (got < 0)
+        return kperf__fail(errno, "%s: read failed: %s", c->plan->pub.entries[g0].event,
+                           strerror(errno));
+    uint64_t nr = c->buf[0];
+    if ((size_t)got < (3 + 2 * nr) * sizeof(uint64_t) || nr > n)
+        return kperf__fail(KPERF_ECORRUPT, "%s: short group read (%zd bytes)",
+                           c->plan->pub.entries[g0].event, got);
+    for (size_t j = 0; j < nr; j++) {
+        size_t k = kperf__member(c, g0, n, j, c->buf[4 + 2 * j]);
+        if (k == (size_t)-1) continue;
+        const uint64_t *b = c->base; /* since the last reset */
+        c->raw[k] = c->buf[3 + 2 * j] - b[k], c->ena[k] = c->buf[1] - b[c->nfds + k];
+        c->run[k] = c->buf[2] - b[2 * c->nfds + k];
+    }
+    return 0;
+}
+
+/* Adds one exited thread's values (a PERF_RECORD_READ body) to the rows. */
+static int kperf__counter_exited(kperf_counter *c, size_t g, const uint64_t *rec, size_t words) {
+    size_t g0 = c->gstart[g];
+    size_t n = (g + 1 < c->ngroups ? c->gstart[g + 1] : c->nfds) - g0;
+    uint32_t pid = (uint32_t)rec[0], tid = (uint32_t)(rec[0] >> 32);
+    uint64_t nr = rec[1], ena = rec[2], run = rec[3];
+    if (words < 4 || nr > n || words < 4 + 2 * nr) return 0;
+    for (size_t j = 0; j < nr; j++) {
+        size_t k = kperf__member(c, g0, n, j, rec[5 + 2 * j]);
+        if (k == (size_t)-1) continue;
+        uint64_t raw = rec[4 + 2 * j];
+        c->exited[k].raw += raw, c->exited[k].ena += ena, c->exited[k].run += run;
+        run = ena; /* one CPU's piece of the thread: not multiplexed (kperf__fd_task_on_cpu) */
+        kperf_count_row *r = NULL;
+        for (size_t x = c->nfds; x < c->nrows && !r; x++)
+            if (c->rows[x].tid == (pid_t)tid && c->rows[x].event == c->plan->evidx[k])
+                r = &c->rows[x];
+        if (!r) {
+            if (c->nrows == c->caprows) {
+                size_t cap = c->caprows * 2;
+                kperf_count_row *nr_ = (kperf_count_row *)KPERF_REALLOC(c->rows, cap * sizeof *nr_);
+                double *np = (double *)KPERF_REALLOC(c->prev, (cap + c->plan->evl->nevents) * sizeof *np);
+                if (nr_) c->rows = nr_;
+                if (np) c->prev = np;
+                if (!nr_ || !np) return kperf__fail(ENOMEM, "out of memory for thread rows");
+                /* the per-event slots follow the row slots: move them up */
+                memmove(c->prev + cap, c->prev + c->caprows, c->plan->evl->nevents * sizeof *np);
+                c->caprows = cap;
+            }
+            r = &c->rows[c->nrows];
+            memset(r, 0, sizeof *r);
+            c->prev[c->nrows++] = 0;
+            r->event = c->plan->evidx[k], r->pid = (pid_t)pid, r->tid = (pid_t)tid;
+            r->cpu = -1, r->exited = true;
+        }
+        uint64_t e2 = r->v.enabled > ena ? r->v.enabled : ena;
+        kperf__value_set(&r->v, r->v.raw + raw, e2, e2, c->plan->evl->events[r->event].scale);
+    }
+    return 0;
+}
+
+/* Drains the per-thread ring of group @p g: acquire head, copy wrapped records, release
+ * tail. */
+static int kperf__counter_drain(kperf_counter *c, size_t g) {
+    struct perf_event_mmap_page *mp = (struct perf_event_mmap_page *)c->rings[g];
+    if (!mp) return 0;
+    unsigned char *data = (unsigned char *)mp + mp->data_offset;
+    uint64_t size = mp->data_size, head = __atomic_load_n(&mp->data_head, __ATOMIC_ACQUIRE);
+    uint64_t tail = mp->data_tail;
+    uint64_t rec[64];
+    int rc = 0;
+    while (rc == 0 && head - tail >= sizeof(struct perf_event_header)) {
+        struct perf_event_header h;
+        for (size_t b = 0; b < sizeof h; b++) ((unsigned char *)&h)[b] = data[(tail + b) % size];
+        if (h.size < sizeof h || h.size > head - tail) break;
+        size_t body = h.size - sizeof h, words = body / 8 < 64 ? body / 8 : 64;
+        for (size_t b = 0; b < words * 8; b++)
+            ((unsigned char *)rec)[b] = data[(tail + sizeof h + b) % size];
+        if (h.type == PERF_RECORD_READ) rc = kperf__counter_exited(c, g, rec, words);
+        else if (h.type == PERF_RECORD_LOST && words >= 2) c->lost += rec[1];
+        tail += h.size;
+    }
+    __atomic_store_n(&mp->data_tail, tail, __ATOMIC_RELEASE);
+    return rc;
+}
+
+/* A thread counted on one CPU of several (the per-thread split, or tids x cpus): running <
+ * enabled there means the thread ran elsewhere, not multiplexing, so it is not scaled.
+ * Multiplexing on such fds goes undetected (documented). */
+static bool kperf__fd_task_on_cpu(const kperf_counter *c, size_t i) {
+    return c->plan->pub.entries[i].pid != -1 && c->plan->pub.entries[i].cpu >= 0;
+}
+
+/* Recomputes rows and per-event totals from the last group reads. An event's total is the
+ * sum of its fds' scaled values; its flag follows from the summed times (one scaled fd makes
+ * running < enabled). Rows of fds with exited threads hold what the threads left behind. */
+static void kperf__counter_sum(kperf_counter *c) {
+    size_t ne = c->plan->evl->nevents;
+    double *eprev = c->prev + c->caprows;
+    for (size_t e = 0; e < ne; e++) memset(&c->counts[e].v, 0, sizeof c->counts[e].v);
+    for (size_t i = 0; i < c->nfds; i++) {
+        kperf_count_row *r = &c->rows[i];
+        const kperf__exited *x = &c->exited[i];
+        double scale = c->plan->evl->events[r->event].scale;
+        kperf_value *v = &c->counts[r->event].v, all;
+        bool piece = kperf__fd_task_on_cpu(c, i);
+        kperf__value_set(&all, c->raw[i], c->ena[i], piece ? c->ena[i] : c->run[i], scale);
+        v->raw += all.raw, v->enabled += all.enabled, v->running += all.running;
+        v->value += all.value;
+        if (x->ena) /* the kernel's sums and the exit records agree to within rounding */
+            kperf__value_set(&r->v, c->raw[i] > x->raw ? c->raw[i] - x->raw : 0,
+                             c->ena[i] > x->ena ? c->ena[i] - x->ena : 0,
+                             piece              ? c->ena[i] - x->ena
+                             : c->run[i] > x->run ? c->run[i] - x->run
+                                                  : 0,
+                             scale);
+        else r->v = all;
+        r->v.delta = r->v.value - c->prev[i], c->prev[i] = r->v.value;
+    }
+    for (size_t x = c->nfds; x < c->nrows; x++) {
+        c->rows[x].v.delta = c->rows[x].v.value - c->prev[x];
+        c->prev[x] = c->rows[x].v.value;
+    }
+    for (size_t e = 0; e < ne; e++) {
+        kperf_value *v = &c->counts[e].v;
+        double value = v->value;
+        kperf__value_set(v, v->raw, v->enabled, v->running, 1.0);
+        v->value = value;
+        v->delta = value - eprev[e], eprev[e] = value;
+    }
+}
+
+/* A reset is a baseline taken with one read() per group: PERF_EVENT_IOC_RESET keeps what
+ * exited inherited children left in their parent (child_count) and never resets the
+ * enabled/running times, so scaling after it would be wrong. */
+KPERF_API int kperf_counter_reset(kperf_counter *c) {
+    if (!c) return kperf__fail(EINVAL, "kperf_counter_reset: counter is NULL");
+    int rc = 0;
+    memset(c->base, 0, 3 * c->nfds * sizeof *c->base);
+    for (size_t g = 0; rc == 0 && g < c->ngroups; g++) {
+        rc = kperf__counter_read_group(c, g);
+        if (rc == 0 && c->per_thread) rc = kperf__counter_drain(c, g); /* exits before now */
+    }
+    if (rc < 0) return rc;
+    memcpy(c->base, c->raw, c->nfds * sizeof *c->base);
+    memcpy(c->base + c->nfds, c->ena, c->nfds * sizeof *c->base);
+    memcpy(c->base + 2 * c->nfds, c->run, c->nfds * sizeof *c->base);
+    /* row slots, then the per-event slots at caprows */
+    memset(c->prev, 0, (c->caprows + c->plan->evl->nevents) * sizeof *c->prev);
+    memset(c->exited, 0, c->nfds * sizeof *c->exited);
+    c->nrows = c->nfds;
+    return 0;
+}
+
+KPERF_API int kperf_counter_read(kperf_counter *c, kperf_counts *out) {
+    if (!c || !out) return kperf__fail(EINVAL, "kperf_counter_read: NULL argument");
+    int rc = 0;
+    for (size_t g = 0; rc == 0 && g < c->ngroups; g++) {
+        rc = kperf__counter_read_group(c, g);
+        if (rc == 0 && c->per_thread) rc = kperf__counter_drain(c, g);
+    }
+    if (rc < 0) return rc;
+    kperf__counter_sum(c);
+    uint64_t now = kperf__now_ns();
+    memset(out, 0, sizeof *out);
+    out->events = c->counts, out->nevents = c->plan->evl->nevents;
+    out->rows = c->rows, out->nrows = c->nrows;
+    out->interval_ns = now - c->last_ns, out->lost = c->lost;
+    c->last_ns = now;
+    return 0;
+}
+
+KPERF_API void kperf_counts_print(void *stream, const kperf_counts *n, uint64_t iterations) {
+    FILE *f = (FILE *)stream;
+    double div = iterations > 1 ? (double)iterations : 1.0;
+    for (size_t e = 0; n && e < n->nevents; e++) {
+        const kperf_count *k = &n->events[e];
+        if (k->v.accuracy == KPERF_COUNT_NOT_COUNTED) {
+            fprintf(f, "%18s %-4s %-28s not counted\n", "<not counted>", "", k->name);
+            continue;
+        }
+        char val[64];
+        const char *unit = k->unit && k->unit[0] ? k->unit : "";
+        if (!strncmp(k->name, "task-clock", 10) || !strncmp(k->name, "cpu-clock", 9)) unit = "ns";
+        snprintf(val, sizeof val, iterations > 1 ? "%.2f" : "%.0f", k->v.value / div);
+        fprintf(f, "%18s %-4s %-28s", val, unit, k->name);
+        if (k->v.accuracy == KPERF_COUNT_SCALED) fprintf(f, " scaled (%.2f%%)\n", k->v.percent);
+        else fprintf(f, " exact\n");
+    }
+    if (iterations > 1) fprintf(f, "%18s  (per iteration, %llu iterations)\n", "",
+                                (unsigned long long)iterations);
+}
+// <<counting
+
+// >>region ------------------------------------------------------------------------------
+#ifndef KPERF_NO_REGION
+
+/* The arithmetic of a self-monitoring read, on a consistent view of the user page (inside
+ * the seqlock, or a synthetic page in tests): @p pmc is the raw value rdpmc returned for
+ * index - 1, @p cyc the timestamp counter (rdtsc, cntvct_el0). Returns -1 when the page
+ * says to use read() instead (no user access, or index 0: the event is not on a counter).
+ * Follows the protocol documented in include/uapi/linux/perf_event.h. */
+KPERF__PRIV int kperf__mmap_compute(const struct perf_event_mmap_page *pc, uint64_t pmc,
+                                    uint64_t cyc, uint64_t *count, uint64_t *enabled,
+                                    uint64_t *running) {
+    if (!pc->cap_user_rdpmc || pc->index == 0) return -1;
+    uint16_t width = pc->pmc_width;
+    int64_t v = pc->offset;
+    if (width > 0 && width < 64) /* sign-extend the width-bit hardware value */
+        v += (int64_t)(pmc << (64 - width)) >> (64 - width);
+    else
+        v += (int64_t)pmc;
+    uint64_t ena = pc->time_enabled, run = pc->time_running;
+    if (pc->cap_user_time) {
+        uint64_t delta = pc->time_offset +
+                         kperf__perf_time_scale(cyc, pc->time_mult, pc->time_shift,
+                                                pc->cap_user_time_short, pc->time_cycles,
+                                                pc->time_mask);
+        ena += delta, run += delta; /* index != 0: the event is running now */
+    }
+    *count = (uint64_t)v, *enabled = ena, *running = run;
+    return 0;
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+#define KPERF__HAVE_RDPMC 1
+static inline uint64_t kperf__rdpmc(uint32_t counter) {
+    uint32_t lo, hi;
+    __asm__ volatile("rdpmc" : "=a"(lo), "=d"(hi) : "c"(counter));
+    return lo | (uint64_t)hi << 32;
+}
+static inline uint64_t kperf__cycles(void) {
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return lo | (uint64_t)hi << 32;
+}
+#elif defined(__aarch64__)
+#define KPERF__HAVE_RDPMC 1
+/* Counter index - 1 selects PMEVCNTR<n>_EL0 through PMSELR_EL0; 31 is the cycle counter.
+ * The kernel grants EL0 access when the event asks for it (config1 bit "rdpmc"). */
+static inline uint64_t kperf__rdpmc(uint32_t counter) {
+    uint64_t v;
+    if (counter == 31) {
+        __asm__ volatile("mrs %0, pmccntr_el0" : "=r"(v));
+        return v;
+    }
+    __asm__ volatile("msr pmselr_el0, %1\n\tisb\n\tmrs %0, pmxevcntr_el0"
+                     : "=r"(v)
+                     : "r"((uint64_t)counter));
+    return v;
+}
+static inline uint64_t kperf__cycles(void) {
+    uint64_t v;
+    __asm__ volatile("isb\n\tmrs %0, cntvct_el0" : "=r"(v));
+    return v;
+}
+#endif
+
+/* One self-monitoring read under the page's seqlock. -1: use read(). */
+static int kperf__mmap_read(const struct perf_event_mmap_page *pc, uint64_t *count,
+                            uint64_t *enabled, uint64_t *running) {
+#ifdef KPERF__HAVE_RDPMC
+    for (int tries = 0; tries < 64; tries++) {
+        uint32_t seq = __atomic_load_n(&pc->lock, __ATOMIC_RELAXED);
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        uint32_t idx = pc->index;
+        if (!pc->cap_user_rdpmc || idx == 0) return -1;
+        uint64_t pmc = kperf__rdpmc(idx - 1);
+        uint64_t cyc = pc->cap_user_time ? kperf__cycles() : 0;
+        int rc = kperf__mmap_compute(pc, pmc, cyc, count, enabled, running);
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        if (__atomic_load_n(&pc->lock, __ATOMIC_RELAXED) == seq) return rc;
+    }
+#else
+    (void)pc, (void)count, (void)enabled, (void)running;
+#endif
+    return -1;
+}
+
+struct kperf_region {
+    kperf_counter *c;
+    struct perf_event_mmap_page **pages; /* per fd; NULL where not mapped */
+    size_t pagesz, n;
+    bool rdpmc;                 /* every page allowed user reads at open */
+    bool subtract, started;
+    uint64_t *s_raw, *s_ena, *s_run;    /* start snapshot */
+    uint64_t *e_raw, *e_ena, *e_run;    /* end snapshot */
+    uint64_t *a_raw, *a_ena, *a_run;    /* sums over brackets */
+    uint64_t brackets;
+    double *overhead, bracket_ns;
+    kperf_count *counts;
+    double *prev;
+    uint64_t last_ns;
+};
+
+KPERF_API void kperf_region_close(kperf_region *r) {
+    if (!r) return;
+    for (size_t i = 0; r->pages && i < r->n; i++)
+        if (r->pages[i]) munmap(r->pages[i], r->pagesz);
+    kperf_counter_close(r->c);
+    KPERF_FREE(r->pages), KPERF_FREE(r->s_raw), KPERF_FREE(r->overhead), KPERF_FREE(r->counts);
+    KPERF_FREE(r);
+}
+
+/* Takes a snapshot of every fd: rdpmc where every page allows it, else one read() per
+ * group (the region has one target, so fd i is event i). */
+static int kperf__region_snap(kperf_region *r, uint64_t *raw, uint64_t *ena, uint64_t *run) {
+    size_t i = 0;
+    if (r->rdpmc)
+        for (; i < r->n; i++)
+            if (kperf__mmap_read(r->pages[i], &raw[i], &ena[i], &run[i]) < 0) break;
+    if (i == r->n) return 0;
+    kperf_counter *c = r->c;
+    for (size_t g = 0; g < c->ngroups; g++) {
+        int rc = kperf__counter_read_group(c, g);
+        if (rc < 0) return rc;
+    }
+    memcpy(raw, c->raw, r->n * sizeof *raw);
+    memcpy(ena, c->ena, r->n * sizeof *ena);
+    memcpy(run, c->run, r->n * sizeof *run);
+    return 0;
+}
+
+KPERF_API int kperf_region_start(kperf_region *r) {
+    if (!r) return kperf__fail(EINVAL, "kperf_region_start: region is NULL");
+    int rc = kperf__region_snap(r, r->s_raw, r->s_ena, r->s_run);
+    r->started = rc == 0;
+    return rc;
+}
+
+KPERF_API int kperf_region_stop(kperf_region *r) {
+    if (!r || !r->started)
+        return kperf__fail(KPERF_ESTATE, "kperf_region_stop without kperf_region_start");
+    int rc = kperf__region_snap(r, r->e_raw, r->e_ena, r->e_run);
+    if (rc < 0) return rc;
+    for (size_t i = 0; i < r->n; i++) {
+        r->a_raw[i] += r->e_raw[i] - r->s_raw[i];
+        r->a_ena[i] += r->e_ena[i] - r->s_ena[i];
+        r->a_run[i] += r->e_run[i] - r->s_run[i];
+    }
+    r->brackets++;
+    r->started = false;
+    return 0;
+}
+
+KPERF_API int kperf_region_reset(kperf_region *r) {
+    if (!r) return kperf__fail(EINVAL, "kperf_region_reset: region is NULL");
+    memset(r->a_raw, 0, 3 * r->n * sizeof *r->a_raw);
+    memset(r->prev, 0, r->n * sizeof *r->prev);
+    r->brackets = 0, r->started = false;
+    return 0;
+}
+
+KPERF_API int kperf_region_read(kperf_region *r, kperf_counts *out) {
+    if (!r || !out) return kperf__fail(EINVAL, "kperf_region_read: NULL argument");
+    for (size_t i = 0; i < r->n; i++) {
+        kperf_value *v = &r->counts[i].v;
+        kperf__value_set(v, r->a_raw[i], r->a_ena[i], r->a_run[i],
+                         r->c->plan->evl->events[i].scale);
+        if (r->subtract) {
+            double o = r->overhead[i] * (double)r->brackets;
+            v->value = v->value > o ? v->value - o : 0;
+        }
+        v->delta = v->value - r->prev[i], r->prev[i] = v->value;
+    }
+    uint64_t now = kperf__now_ns();
+    memset(out, 0, sizeof *out);
+    out->events = r->counts, out->nevents = r->n;
+    out->interval_ns = now - r->last_ns, out->iterations = r->brackets;
+    r->last_ns = now;
+    return 0;
+}
+
+KPERF_API void kperf_region_cost_read(const kperf_region *r, kperf_region_cost *out) {
+    memset(out, 0, sizeof *out);
+    if (!r) return;
+    out->rdpmc = r->rdpmc, out->bracket_ns = r->bracket_ns;
+    out->per_event = r->overhead, out->nevents = r->n;
+}
+
+/* Measures empty brackets: their counts per event and their wall-clock cost. */
+static int kperf__region_calibrate(kperf_region *r) {
+    enum { WARM = 16, ROUNDS = 256 };
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < WARM; i++)
+        if ((rc = kperf_region_start(r)) == 0) rc = kperf_region_stop(r);
+    kperf_region_reset(r);
+    uint64_t t0 = kperf__now_ns();
+    for (int i = 0; rc == 0 && i < ROUNDS; i++)
+        if ((rc = kperf_region_start(r)) == 0) rc = kperf_region_stop(r);
+    r->bracket_ns = (double)(kperf__now_ns() - t0) / (double)ROUNDS;
+    kperf_counts n;
+    if (rc == 0) rc = kperf_region_read(r, &n);
+    for (size_t i = 0; rc == 0 && i < r->n; i++) r->overhead[i] = n.events[i].v.value / (double)ROUNDS;
+    kperf_region_reset(r);
+    return rc;
+}
+
+/* Maps the first page of every fd; rdpmc is used when every page allows user reads. */
+static void kperf__region_map(kperf_region *r, bool no_rdpmc) {
+    r->pagesz = (size_t)sysconf(_SC_PAGESIZE);
+    r->rdpmc = !no_rdpmc;
+    for (size_t i = 0; i < r->n; i++) {
+        void *m = mmap(NULL, r->pagesz, PROT_READ, MAP_SHARED, r->c->fds[i], 0);
+        r->pages[i] = m == MAP_FAILED ? NULL : (struct perf_event_mmap_page *)m;
+        if (!r->pages[i] || !r->pages[i]->cap_user_rdpmc) r->rdpmc = false;
+    }
+#if defined(__aarch64__)
+    /* arm64 sets cap_user_rdpmc for every event that asked (config1 rdpmc) but gives it
+     * index 0, forever, while the sysctl forbids user access */
+    char ua[8];
+    if (kperf__read_file("/proc/sys/kernel/perf_user_access", ua, sizeof ua) > 0 && ua[0] == '0')
+        r->rdpmc = false;
+#endif
+#ifndef KPERF__HAVE_RDPMC
+    r->rdpmc = false;
+#endif
+}
+
+KPERF_API int kperf_region_open(kperf_region **out, const kperf_region_desc *desc) {
+    kperf_region_desc zero;
+    if (!out) return kperf__fail(EINVAL, "kperf_region_open: out is NULL");
+    *out = NULL;
+    if (!desc) memset(&zero, 0, sizeof zero), desc = &zero;
+    kperf_region *r = (kperf_region *)kperf__calloc(1, sizeof *r);
+    if (!r) return kperf__fail(ENOMEM, "out of memory");
+    kperf_counter_desc cd;
+    memset(&cd, 0, sizeof cd);
+    cd.events = desc->events, cd.pmus = desc->pmus, cd.sysfs_root = desc->sysfs_root;
+    cd.include_kernel = desc->include_kernel;
+    int rc = kperf__counter_open_as(&r->c, &cd, true);
+    if (rc < 0) goto fail;
+    r->n = r->c->nfds;
+    if (r->n != r->c->plan->evl->nevents) {
+        rc = kperf__fail(KPERF_ENOTSUP,
+                         "%s: a region counts the calling thread; uncore events count whole "
+                         "CPUs (use kperf_counter_open with cpus)",
+                         desc->events);
+        goto fail;
+    }
+    r->subtract = desc->subtract_overhead;
+    r->pages = (struct perf_event_mmap_page **)kperf__calloc(r->n, sizeof *r->pages);
+    r->s_raw = (uint64_t *)kperf__calloc(12 * r->n, sizeof *r->s_raw);
+    r->overhead = (double *)kperf__calloc(2 * r->n, sizeof *r->overhead);
+    r->counts = (kperf_count *)kperf__calloc(r->n, sizeof *r->counts);
+    if (!r->pages || !r->s_raw || !r->overhead || !r->counts) {
+        rc = kperf__fail(ENOMEM, "out of memory");
+        goto fail;
+    }
+    {
+        uint64_t *w = r->s_raw;
+        r->s_ena = w + r->n, r->s_run = w + 2 * r->n, r->e_raw = w + 3 * r->n;
+    r->e_ena = w + 4 * r->n, r->e_run = w + 5 * r->n, r->a_raw = w + 6 * r->n;
+        r->a_ena = w + 7 * r->n, r->a_run = w + 8 * r->n;
+    }
+    r->prev = r->overhead + r->n;
+    for (size_t i = 0; i < r->n; i++) r->counts[i] = r->c->counts[i];
+    kperf__region_map(r, desc->no_rdpmc);
+    if ((rc = kperf_counter_start(r->c)) < 0 || (rc = kperf__region_calibrate(r)) < 0) goto fail;
+    r->last_ns = kperf__now_ns();
+    *out = r;
+    return 0;
+fail:
+    kperf_region_close(r);
+    return rc;
+}
+// <<region
+#endif // KPERF_NO_REGION
+
+// >>ringbuf -----------------------------------------------------------------------------
+#ifndef KPERF_NO_SAMPLING
+/* The decoder reads fields through a bounded cursor: any read past the end marks the cursor
+ * bad instead of touching memory, so one check after a whole layout is enough. */
+typedef struct kperf__cur {
+    const unsigned char *p, *end;
+    bool bad;
+} kperf__cur;
+
+static inline uint64_t kperf__cur_u64(kperf__cur *c) {
+    uint64_t v = 0;
+    if (c->bad || (size_t)(c->end - c->p) < 8) {
+        c->bad = true;
+        return 0;
+    }
+    memcpy(&v, c->p, 8);
+    c->p += 8;
+    return v;
+}
+
+static inline void kperf__cur_u32x2(kperf__cur *c, uint32_t *a, uint32_t *b) {
+    uint64_t v = kperf__cur_u64(c);
+    uint32_t w[2];
+    memcpy(w, &v, 8);
+    *a = w[0];
+    *b = w[1];
+}
+
+/* Returns a pointer to n bytes and advances, or NULL (cursor bad) when they do not fit.
+ * @p align is the alignment the caller will dereference the bytes with. */
+static inline const void *kperf__cur_take(kperf__cur *c, uint64_t n, size_t align) {
+    if (c->bad || n > (uint64_t)(c->end - c->p) || ((uintptr_t)c->p & (align - 1))) {
+        c->bad = true;
+        return NULL;
+    }
+    const void *r = c->p;
+    c->p += n;
+    return r;
+}
+
+/* A NUL-terminated string that must end inside the cursor's range. */
+static const char *kperf__cur_str(kperf__cur *c) {
+    if (c->bad) return NULL;
+    const unsigned char *z = (const unsigned char *)memchr(c->p, 0, (size_t)(c->end - c->p));
+    if (!z) {
+        c->bad = true;
+        return NULL;
+    }
+    const char *s = (const char *)c->p;
+    c->p = c->end;
+    return s;
+}
+
+/* Bytes of the sample_id trailer that sample_id_all appends to non-sample records. */
+static size_t kperf__trailer_size(uint64_t st) {
+    size_t n = 0;
+    if (st & PERF_SAMPLE_TID) n += 8;
+    if (st & PERF_SAMPLE_TIME) n += 8;
+    if (st & PERF_SAMPLE_ID) n += 8;
+    if (st & PERF_SAMPLE_STREAM_ID) n += 8;
+    if (st & PERF_SAMPLE_CPU) n += 8;
+    if (st & PERF_SAMPLE_IDENTIFIER) n += 8;
+    return n;
+}
+
+static void kperf__parse_trailer(kperf__cur *c, uint64_t st, kperf_record *r) {
+    if (st & PERF_SAMPLE_TID) kperf__cur_u32x2(c, &r->pid, &r->tid);
+    if (st & PERF_SAMPLE_TIME) r->time = kperf__cur_u64(c);
+    if (st & PERF_SAMPLE_ID) r->id = kperf__cur_u64(c);
+    if (st & PERF_SAMPLE_STREAM_ID) (void)kperf__cur_u64(c);
+    if (st & PERF_SAMPLE_CPU) {
+        uint32_t res;
+        kperf__cur_u32x2(c, &r->cpu, &res);
+    }
+    if (st & PERF_SAMPLE_IDENTIFIER) r->id = kperf__cur_u64(c);
+}
+
+static void kperf__parse_read(kperf__cur *c, uint64_t rf, kperf_sample *s) {
+    if (rf & PERF_FORMAT_GROUP) {
+        uint64_t nr = kperf__cur_u64(c);
+        size_t per = 8 + ((rf & PERF_FORMAT_ID) ? 8 : 0) + ((rf & PERF_FORMAT_LOST) ? 8 : 0);
+        if (rf & PERF_FORMAT_TOTAL_TIME_ENABLED) (void)kperf__cur_u64(c);
+        if (rf & PERF_FORMAT_TOTAL_TIME_RUNNING) (void)kperf__cur_u64(c);
+        if (nr > (uint64_t)(c->end - c->p) / per) {
+            c->bad = true;
+            return;
+        }
+        const unsigned char *first = c->p;
+        c->p += nr * per;
+        if (nr) memcpy(&s->read_value, first, 8);
+        return;
+    }
+    s->read_value = kperf__cur_u64(c);
+    if (rf & PERF_FORMAT_TOTAL_TIME_ENABLED) (void)kperf__cur_u64(c);
+    if (rf & PERF_FORMAT_TOTAL_TIME_RUNNING) (void)kperf__cur_u64(c);
+    if (rf & PERF_FORMAT_ID) (void)kperf__cur_u64(c);
+    if (rf & PERF_FORMAT_LOST) (void)kperf__cur_u64(c);
+}
+
+/* Registers: abi word, then one u64 per mask bit when abi is not 0. */
+static void kperf__parse_regs(kperf__cur *c, uint64_t mask, uint64_t *abi, uint32_t *n,
+                              const uint64_t **regs) {
+    *abi = kperf__cur_u64(c);
+    if (*abi) {
+        *n = (uint32_t)kperf__popcount64(mask);
+        *regs = (const uint64_t *)kperf__cur_take(c, (uint64_t)*n * 8, 8);
+    }
+}
+
+/* The fields of a sample after the fixed head, in the kernel's output order. */
+static void kperf__parse_sample_tail(kperf__cur *c, const kperf_ring_layout *l, kperf_sample *s) {
+    uint64_t st = l->sample_type;
+    if (st & PERF_SAMPLE_READ) kperf__parse_read(c, l->read_format, s);
+    if (st & PERF_SAMPLE_CALLCHAIN) {
+        uint64_t nr = kperf__cur_u64(c);
+        if (nr > (uint64_t)(c->end - c->p) / 8) c->bad = true;
+        s->nips = (uint32_t)nr;
+        s->ips = (const uint64_t *)kperf__cur_take(c, nr * 8, 8);
+    }
+    if (st & PERF_SAMPLE_RAW) {
+        uint32_t sz = 0;
+        if ((size_t)(c->end - c->p) >= 4) memcpy(&sz, c->p, 4), c->p += 4;
+        else c->bad = true;
+        s->raw_size = sz;
+        s->raw = kperf__cur_take(c, sz, 1);
+    }
+    if (st & PERF_SAMPLE_BRANCH_STACK) {
+        uint64_t nr = kperf__cur_u64(c);
+        if (l->branch_sample_type & PERF_SAMPLE_BRANCH_HW_INDEX)
+            s->branch_hw_index = kperf__cur_u64(c);
+        if (nr > (uint64_t)(c->end - c->p) / sizeof(kperf_branch)) c->bad = true;
+        s->nbranches = (uint32_t)nr;
+        s->branches = (const kperf_branch *)kperf__cur_take(c, nr * sizeof(kperf_branch), 8);
+    }
+    if (st & PERF_SAMPLE_REGS_USER)
+        kperf__parse_regs(c, l->regs_user_mask, &s->regs_abi, &s->nregs, &s->regs);
+    if (st & PERF_SAMPLE_STACK_USER) {
+        s->stack_size = kperf__cur_u64(c);
+        if (s->stack_size) {
+            s->stack = kperf__cur_take(c, s->stack_size, 1);
+            s->stack_dyn_size = kperf__cur_u64(c);
+            if (s->stack_dyn_size > s->stack_size) c->bad = true;
+        }
+    }
+    if (st & (PERF_SAMPLE_WEIGHT | PERF_SAMPLE_WEIGHT_STRUCT)) s->weight = kperf__cur_u64(c);
+    if (st & PERF_SAMPLE_DATA_SRC) s->data_src = kperf__cur_u64(c);
+    if (st & PERF_SAMPLE_TRANSACTION) s->transaction = kperf__cur_u64(c);
+    if (st & PERF_SAMPLE_REGS_INTR)
+        kperf__parse_regs(c, l->regs_intr_mask, &s->intr_abi, &s->nintr_regs, &s->intr_regs);
+    if (st & PERF_SAMPLE_PHYS_ADDR) s->phys_addr = kperf__cur_u64(c);
+    if (st & PERF_SAMPLE_CGROUP) s->cgroup = kperf__cur_u64(c);
+    if (st & PERF_SAMPLE_DATA_PAGE_SIZE) s->data_page_size = kperf__cur_u64(c);
+    if (st & PERF_SAMPLE_CODE_PAGE_SIZE) s->code_page_size = kperf__cur_u64(c);
+    if (st & PERF_SAMPLE_AUX) {
+        uint64_t n = kperf__cur_u64(c);
+        (void)kperf__cur_take(c, n, 1);
+    }
+}
+
+static void kperf__parse_sample(kperf__cur *c, const kperf_ring_layout *l, kperf_record *r) {
+    kperf_sample *s = &r->sample;
+    uint64_t st = l->sample_type;
+    memset(s, 0, sizeof *s);
+    s->fields = st;
+    if (st & PERF_SAMPLE_IDENTIFIER) s->id = kperf__cur_u64(c);
+    if (st & PERF_SAMPLE_IP) s->ip = kperf__cur_u64(c);
+    if (st & PERF_SAMPLE_TID) kperf__cur_u32x2(c, &s->pid, &s->tid);
+    if (st & PERF_SAMPLE_TIME) s->time = kperf__cur_u64(c);
+    if (st & PERF_SAMPLE_ADDR) s->addr = kperf__cur_u64(c);
+    if (st & PERF_SAMPLE_ID) s->id = kperf__cur_u64(c);
+    if (st & PERF_SAMPLE_STREAM_ID) s->stream_id = kperf__cur_u64(c);
+    if (st & PERF_SAMPLE_CPU) {
+        uint32_t res;
+        kperf__cur_u32x2(c, &s->cpu, &res);
+    }
+    if (st & PERF_SAMPLE_PERIOD) s->period = kperf__cur_u64(c);
+    kperf__parse_sample_tail(c, l, s);
+    r->time = s->time;
+    r->pid = s->pid;
+    r->tid = s->tid;
+    if (st & PERF_SAMPLE_CPU) r->cpu = s->cpu;
+    r->id = s->id;
+}
+
+/* Side-band bodies; @p c covers the body only (header and trailer excluded). */
+static void kperf__parse_sideband(kperf__cur *c, kperf_record *r) {
+    switch (r->type) {
+    case PERF_RECORD_MMAP:
+    case PERF_RECORD_MMAP2: {
+        kperf_mmap_rec *m = &r->mmap;
+        memset(m, 0, sizeof *m);
+        kperf__cur_u32x2(c, &m->pid, &m->tid);
+        m->addr = kperf__cur_u64(c);
+        m->len = kperf__cur_u64(c);
+        m->pgoff = kperf__cur_u64(c);
+        if (r->type == PERF_RECORD_MMAP2) {
+            const unsigned char *u = (const unsigned char *)kperf__cur_take(c, 24, 1);
+            if (u && (r->misc & PERF_RECORD_MISC_MMAP_BUILD_ID)) {
+                m->build_id_size = u[0] > 20 ? 20 : u[0];
+                memcpy(m->build_id, u + 4, 20);
+            } else if (u) {
+                memcpy(&m->maj, u, 4);
+                memcpy(&m->min, u + 4, 4);
+                memcpy(&m->ino, u + 8, 8);
+                memcpy(&m->ino_generation, u + 16, 8);
+            }
+            kperf__cur_u32x2(c, &m->prot, &m->flags);
+        }
+        m->filename = kperf__cur_str(c);
+        if (!(r->pid | r->tid)) r->pid = m->pid, r->tid = m->tid;
+        break;
+    }
+    case PERF_RECORD_COMM:
+        kperf__cur_u32x2(c, &r->comm.pid, &r->comm.tid);
+        r->comm.exec = (r->misc & PERF_RECORD_MISC_COMM_EXEC) != 0;
+        r->comm.comm = kperf__cur_str(c);
+        if (!(r->pid | r->tid)) r->pid = r->comm.pid, r->tid = r->comm.tid;
+        break;
+    case PERF_RECORD_FORK:
+    case PERF_RECORD_EXIT:
+        kperf__cur_u32x2(c, &r->task.pid, &r->task.ppid);
+        kperf__cur_u32x2(c, &r->task.tid, &r->task.ptid);
+        r->task.time = kperf__cur_u64(c);
+        if (!r->time) r->time = r->task.time;
+        break;
+    case PERF_RECORD_LOST:
+        memset(&r->loss, 0, sizeof r->loss);
+        r->loss.id = kperf__cur_u64(c);
+        r->loss.lost = kperf__cur_u64(c);
+        break;
+    case PERF_RECORD_LOST_SAMPLES:
+        memset(&r->loss, 0, sizeof r->loss);
+        r->loss.lost = kperf__cur_u64(c);
+        break;
+    case PERF_RECORD_THROTTLE:
+    case PERF_RECORD_UNTHROTTLE:
+        r->loss.time = kperf__cur_u64(c);
+        r->loss.id = kperf__cur_u64(c);
+        r->loss.stream_id = kperf__cur_u64(c);
+        r->loss.lost = 0;
+        if (!r->time) r->time = r->loss.time;
+        break;
+    case PERF_RECORD_SWITCH:
+    case PERF_RECORD_SWITCH_CPU_WIDE:
+        memset(&r->sw, 0, sizeof r->sw);
+        r->sw.out = (r->misc & PERF_RECORD_MISC_SWITCH_OUT) != 0;
+        r->sw.preempt = (r->misc & PERF_RECORD_MISC_SWITCH_OUT_PREEMPT) != 0;
+        if (r->type == PERF_RECORD_SWITCH_CPU_WIDE)
+            kperf__cur_u32x2(c, &r->sw.next_prev_pid, &r->sw.next_prev_tid);
+        break;
+    default:
+        break; /* other kernel records pass through undecoded */
+    }
+}
+
+static const char *kperf__record_name(uint32_t type) {
+    static const char *const n[] = {"?", "MMAP", "LOST", "COMM", "EXIT", "THROTTLE",
+                                    "UNTHROTTLE", "FORK", "READ", "SAMPLE", "MMAP2", "AUX",
+                                    "ITRACE_START", "LOST_SAMPLES", "SWITCH", "SWITCH_CPU_WIDE"};
+    return type < sizeof n / sizeof n[0] ? n[type] : "record";
+}
+
+KPERF_API int kperf_record_parse(const void *bytes, size_t size, const kperf_ring_layout *l,
+                                 kperf_record *out) {
+    struct perf_event_header h;
+    if (!bytes || !l || !out || size < sizeof h)
+        return kperf__fail(KPERF_ECORRUPT, "record of %zu bytes is shorter than its header",
+                           size);
+    memcpy(&h, bytes, sizeof h);
+    if (h.size < sizeof h || h.size > size || (h.size & 7) || ((uintptr_t)bytes & 7))
+        return kperf__fail(KPERF_ECORRUPT,
+                           "record header.size %u is invalid (need 8..%zu, a multiple of 8)",
+                           h.size, size);
+    out->type = h.type;
+    out->misc = h.misc;
+    out->size = h.size;
+    out->bytes = bytes;
+    out->time = 0;
+    out->pid = out->tid = 0;
+    out->cpu = UINT32_MAX;
+    out->id = 0;
+    kperf__cur c = {(const unsigned char *)bytes + sizeof h, (const unsigned char *)bytes + h.size,
+                    false};
+    if (h.type == PERF_RECORD_SAMPLE) {
+        kperf__parse_sample(&c, l, out);
+    } else if (h.type < PERF_RECORD_MAX || h.type < 64) {
+        if (l->sample_id_all && h.type < PERF_RECORD_MAX) {
+            size_t tn = kperf__trailer_size(l->sample_type);
+            if (tn > (size_t)(c.end - c.p)) c.bad = true;
+            else {
+                kperf__cur t = {c.end - tn, c.end, false};
+                kperf__parse_trailer(&t, l->sample_type, out);
+                c.end -= tn;
+            }
+        }
+        if (!c.bad) kperf__parse_sideband(&c, out);
+        if (h.type != PERF_RECORD_SAMPLE) c.p = c.end; /* bodies may carry padding */
+    } else {
+        c.p = c.end; /* user-space (perf.data) records: not decoded here */
+    }
+    if (c.bad || c.p != c.end)
+        return kperf__fail(KPERF_ECORRUPT,
+                           "%s record of %u bytes does not fit its layout (sample_type 0x%llx)",
+                           kperf__record_name(h.type), h.size,
+                           (unsigned long long)l->sample_type);
+    return 0;
+}
+
+/* A reader over one ring: the control page, the data area, our tail, and the record we
+ * have decoded but not consumed yet (so that a k-way merge can peek at ring heads). */
+struct kperf_ring {
+    struct perf_event_mmap_page *page;
+    unsigned char *data;
+    uint64_t data_size, mask;
+    kperf_ring_layout layout;
+    int cpu;
+    uint64_t tail, head;
+    uint64_t pending;       /* bytes of the decoded record not yet consumed; 0 = none */
+    kperf_record rec;
+    unsigned char *scratch; /* wrap-around copies, 8-byte aligned, grows to <= data_size */
+    size_t scratch_cap;
+    kperf_ring_stats st;
+    /* sampler-owned extras */
+    int fd;
+    void *map;
+    size_t map_len;
+    const struct kperf_sampler *owner;
+};
+
+static int kperf__ring_init(kperf_ring *r, const kperf_ring_desc *d) {
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    if (!d->base || ((uintptr_t)d->base & 7) || d->size < sizeof(struct perf_event_mmap_page))
+        return kperf__fail(EINVAL, "ring: base must be 8-byte aligned and hold a control page");
+    struct perf_event_mmap_page *pg = (struct perf_event_mmap_page *)d->base;
+    uint64_t off = d->data_offset ? d->data_offset : (pg->data_offset ? pg->data_offset : page);
+    uint64_t sz = d->data_size ? d->data_size : pg->data_size;
+    if (!sz && off < d->size) sz = d->size - off;
+    if (off < sizeof *pg || (off & 7) || off > d->size || sz > d->size - off || sz < 8 ||
+        (sz & (sz - 1)))
+        return kperf__fail(EINVAL,
+                           "ring: data area at %llu, %llu bytes does not fit %zu bytes or is "
+                           "not a power of two",
+                           (unsigned long long)off, (unsigned long long)sz, d->size);
+    r->page = pg;
+    r->data = (unsigned char *)d->base + off;
+    r->data_size = sz;
+    r->mask = sz - 1;
+    r->layout = d->layout;
+    r->cpu = d->cpu;
+    r->tail = __atomic_load_n(&pg->data_tail, __ATOMIC_RELAXED);
+    r->head = r->tail;
+    r->fd = -1;
+    return 0;
+}
+
+KPERF_API int kperf_ring_open(kperf_ring **out, const kperf_ring_desc *desc) {
+    if (!out) return kperf__fail(EINVAL, "kperf_ring_open: out is NULL");
+    *out = NULL;
+    if (!desc) return kperf__fail(EINVAL, "kperf_ring_open: desc is NULL");
+    kperf_ring *r = (kperf_ring *)kperf__calloc(1, sizeof *r);
+    if (!r) return kperf__fail(ENOMEM, "ring: out of memory");
+    int err = kperf__ring_init(r, desc);
+    if (err < 0) {
+        KPERF_FREE(r);
+        return err;
+    }
+    *out = r;
+    return 0;
+}
+
+KPERF_API void kperf_ring_close(kperf_ring *r) {
+    if (!r) return;
+    KPERF_FREE(r->scratch);
+    KPERF_FREE(r);
+}
+
+/* Consumes the pending record: the kernel may reuse its bytes once data_tail is stored. */
+static void kperf__ring_consume(kperf_ring *r) {
+    if (!r->pending) return;
+    r->tail += r->pending;
+    r->pending = 0;
+    __atomic_store_n(&r->page->data_tail, r->tail, __ATOMIC_RELEASE);
+}
+
+/* Drops everything up to the head after a corrupt record and reports it. */
+static int kperf__ring_corrupt(kperf_ring *r, const char *why) {
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", why);
+    r->st.corrupt++;
+    r->pending = 0;
+    r->tail = r->head;
+    __atomic_store_n(&r->page->data_tail, r->tail, __ATOMIC_RELEASE);
+    return kperf__fail(KPERF_ECORRUPT,
+                       "corrupt ring buffer (CPU %d): %s; its unread content was discarded",
+                       r->cpu, msg);
+}
+
+static int kperf__ring_grow_scratch(kperf_ring *r, size_t n) {
+    if (n <= r->scratch_cap) return 0;
+    size_t cap = r->scratch_cap ? r->scratch_cap : 256;
+    while (cap < n) cap *= 2;
+    void *p = KPERF_REALLOC(r->scratch, cap);
+    if (!p) return kperf__fail(ENOMEM, "ring: out of memory for a %zu-byte record", n);
+    r->scratch = (unsigned char *)p;
+    r->scratch_cap = cap;
+    return 0;
+}
+
+/* Decodes the record at the tail without consuming it. Returns 1, 0 (empty) or < 0. */
+static int kperf__ring_peek(kperf_ring *r) {
+    if (r->pending) return 1;
+    if (r->tail == r->head) r->head = __atomic_load_n(&r->page->data_head, __ATOMIC_ACQUIRE);
+    uint64_t avail = r->head - r->tail;
+    if (!avail) return 0;
+    char why[160];
+    if (avail > r->data_size || avail < 8 || (avail & 7) || (r->tail & 7)) {
+        snprintf(why, sizeof why, "head %llu and tail %llu are %llu bytes apart (ring %llu)",
+                 (unsigned long long)r->head, (unsigned long long)r->tail,
+                 (unsigned long long)avail, (unsigned long long)r->data_size);
+        r->head = r->tail; /* nothing trustworthy to discard up to */
+        r->head = __atomic_load_n(&r->page->data_head, __ATOMIC_ACQUIRE);
+        return kperf__ring_corrupt(r, why);
+    }
+    uint64_t off = r->tail & r->mask;
+    struct perf_event_header h;
+    memcpy(&h, r->data + off, sizeof h); /* 8-aligned offsets: a header never wraps */
+    if (h.size < 8 || h.size > avail || (h.size & 7)) {
+        snprintf(why, sizeof why, "%s record header.size %u (available %llu)",
+                 kperf__record_name(h.type), h.size, (unsigned long long)avail);
+        return kperf__ring_corrupt(r, why);
+    }
+    const unsigned char *p = r->data + off;
+    if (off + h.size > r->data_size) { /* wraps: copy both pieces into scratch */
+        if (kperf__ring_grow_scratch(r, h.size) < 0) return -ENOMEM;
+        size_t first = (size_t)(r->data_size - off);
+        memcpy(r->scratch, p, first);
+        memcpy(r->scratch + first, r->data, h.size - first);
+        p = r->scratch;
+        r->st.copied++;
+    }
+    if (kperf_record_parse(p, h.size, &r->layout, &r->rec) < 0) {
+        snprintf(why, sizeof why, "%.150s", kperf_errmsg());
+        return kperf__ring_corrupt(r, why);
+    }
+    if (r->rec.cpu == UINT32_MAX) r->rec.cpu = (uint32_t)r->cpu;
+    r->rec.event = -1;
+    r->pending = h.size;
+    return 1;
+}
+
+/* Counts a record as returned to the user. */
+static void kperf__ring_account(kperf_ring_stats *st, const kperf_record *rec) {
+    st->records++;
+    switch (rec->type) {
+    case PERF_RECORD_SAMPLE: st->samples++; break;
+    case PERF_RECORD_LOST: st->lost += rec->loss.lost; break;
+    case PERF_RECORD_LOST_SAMPLES: st->lost_samples += rec->loss.lost; break;
+    case PERF_RECORD_THROTTLE: st->throttled++; break;
+    case PERF_RECORD_UNTHROTTLE: st->unthrottled++; break;
+    default: break;
+    }
+}
+
+KPERF_API int kperf_ring_next(kperf_ring *r, const kperf_record **rec) {
+    if (!r || !rec) return kperf__fail(EINVAL, "kperf_ring_next: NULL argument");
+    *rec = NULL;
+    kperf__ring_consume(r);
+    int n = kperf__ring_peek(r);
+    if (n <= 0) return n;
+    kperf__ring_account(&r->st, &r->rec);
+    *rec = &r->rec;
+    return 1;
+}
+
+KPERF_API int kperf_ring_read(kperf_ring *r, kperf_record_fn fn, void *user) {
+    if (!r || !fn) return kperf__fail(EINVAL, "kperf_ring_read: NULL argument");
+    const kperf_record *rec;
+    int n = 0, got;
+    /* Bounded by what is in the ring now: the head is not re-read after it is reached. */
+    uint64_t stop = __atomic_load_n(&r->page->data_head, __ATOMIC_ACQUIRE);
+    while ((r->pending ? r->tail + r->pending : r->tail) != stop &&
+           (got = kperf_ring_next(r, &rec)) != 0) {
+        if (got < 0) return got;
+        n++;
+        int rc = fn(rec, user);
+        if (rc < 0) {
+            kperf__ring_consume(r);
+            return rc;
+        }
+    }
+    kperf__ring_consume(r);
+    return n;
+}
+
+KPERF_API void kperf_ring_stats_read(const kperf_ring *r, kperf_ring_stats *out) {
+    if (!out) return;
+    if (!r) {
+        memset(out, 0, sizeof *out);
+        return;
+    }
+    *out = r->st;
+}
+// <<ringbuf
+#endif // KPERF_NO_SAMPLING
+
+// >>sampling ----------------------------------------------------------------------------
+#ifndef KPERF_NO_SAMPLING
+#include <sys/epoll.h>
+
+/* One opened fd: which event, on which target, feeding which ring. */
+typedef struct kperf__sfd {
+    int fd;
+    int event;
+    int cpu;
+    pid_t pid;
+    int ring;
+    uint64_t id;
+} kperf__sfd;
+
+typedef struct kperf__comm_ent {
+    uint32_t tid; /* 0 = empty slot */
+    char comm[16];
+} kperf__comm_ent;
+
+struct kperf_sampler {
+    kperf_sampler_desc d;            /* resolved copy; target arrays are not kept */
+    struct perf_event_attr *attrs;   /* one per event */
+    char **names;
+    size_t nev;
+    kperf__sfd *fds;
+    size_t nfds, capfds;
+    kperf_ring **rings;
+    size_t nrings;
+    uint64_t *ids;                   /* sorted event ids, with the event of each */
+    int *id_event;
+    size_t nids;
+    int epfd;
+    clockid_t clk;
+    bool use_clk, running;
+    kperf_ring_layout layout;
+    /* streaming merge: a binary min-heap (by time) of rings whose head record is ready */
+    kperf_ring **heap;
+    size_t nheap;
+    bool in_round;
+    uint64_t limit, last_time;
+    kperf_ring *cur;
+    kperf_sampler_stats st;
+    kperf__comm_ent *comms;
+    size_t ncomm, capcomm;
+    char **filters;      /* tracepoint filter per event, or NULL */
+    uint32_t *evflags;   /* kperf_event_flags per event */
+    uint64_t *evperiod;  /* period/freq term per event, 0 = unset */
+    kperf_topology *topo; /* for rows, opened on first use */
+    kperf_evlist *evlist; /* the parsed events, index = event */
+};
+
+/* ---- process names (tid -> comm), kept from /proc and from COMM/FORK records ---- */
+
+static kperf__comm_ent *kperf__comm_slot(kperf__comm_ent *t, size_t cap, uint32_t tid) {
+    size_t i = (tid * 2654435761u) & (cap - 1);
+    while (t[i].tid && t[i].tid != tid) i = (i + 1) & (cap - 1);
+    return &t[i];
+}
+
+static void kperf__comm_set(kperf_sampler *s, uint32_t tid, const char *comm) {
+    if (!tid || !comm) return;
+    if ((s->ncomm + 1) * 4 >= s->capcomm * 3) {
+        size_t cap = s->capcomm ? s->capcomm * 2 : 64;
+        kperf__comm_ent *t = (kperf__comm_ent *)kperf__calloc(cap, sizeof *t);
+        if (!t) return; /* names are best effort */
+        for (size_t i = 0; i < s->capcomm; i++)
+            if (s->comms[i].tid) *kperf__comm_slot(t, cap, s->comms[i].tid) = s->comms[i];
+        KPERF_FREE(s->comms);
+        s->comms = t;
+        s->capcomm = cap;
+    }
+    kperf__comm_ent *e = kperf__comm_slot(s->comms, s->capcomm, tid);
+    if (!e->tid) s->ncomm++;
+    e->tid = tid;
+    snprintf(e->comm, sizeof e->comm, "%s", comm);
+}
+
+KPERF_API const char *kperf_sampler_comm(const kperf_sampler *s, uint32_t pid) {
+    if (!s || !s->capcomm || !pid) return NULL;
+    kperf__comm_ent *e = kperf__comm_slot(s->comms, s->capcomm, pid);
+    return e->tid ? e->comm : NULL;
+}
+
+static void kperf__comm_from_proc(kperf_sampler *s, pid_t pid, pid_t tid) {
+    char path[64], buf[64];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/comm", (int)pid, (int)tid);
+    if (kperf__read_file(path, buf, sizeof buf) >= 0) kperf__comm_set(s, (uint32_t)tid, buf);
+}
+
+/* Keeps the name table current as records go by. */
+static void kperf__comm_track(kperf_sampler *s, const kperf_record *r) {
+    if (r->type == PERF_RECORD_COMM) {
+        kperf__comm_set(s, r->comm.tid, r->comm.comm);
+    } else if (r->type == PERF_RECORD_FORK) {
+        const char *c = kperf_sampler_comm(s, r->task.ptid);
+        if (!c) c = kperf_sampler_comm(s, r->task.ppid);
+        if (c) {
+            char tmp[16];
+            snprintf(tmp, sizeof tmp, "%s", c);
+            kperf__comm_set(s, r->task.tid, tmp);
+        }
+    }
+}
+
+/* ---- small helpers until the shared sections provide them ---- */
+
+static int kperf__sampling_online(int **cpus, size_t *n) {
+    char buf[4096];
+    if (kperf__read_file("/sys/devices/system/cpu/online", buf, sizeof buf) < 0) {
+        long c = sysconf(_SC_NPROCESSORS_ONLN);
+        snprintf(buf, sizeof buf, "0-%ld", c > 0 ? c - 1 : 0);
+    }
+    return kperf_cpulist_parse(buf, cpus, n);
+}
+
+/* ---- events ---- */
+
+static int kperf__sampling_add_event(kperf_sampler *s, const struct perf_event_attr *a,
+                                     const char *name) {
+    struct perf_event_attr *na =
+        (struct perf_event_attr *)KPERF_REALLOC(s->attrs, (s->nev + 1) * sizeof *na);
+    if (!na) return -ENOMEM;
+    s->attrs = na;
+    char **nn = (char **)KPERF_REALLOC(s->names, (s->nev + 1) * sizeof *nn);
+    if (!nn) return -ENOMEM;
+    s->names = nn;
+    s->attrs[s->nev] = *a;
+    s->names[s->nev] = kperf__strdup(name);
+    if (!s->names[s->nev]) return -ENOMEM;
+    s->nev++;
+    return 0;
+}
+
+/* Events come from the shared parser; every parsed event gets its own fds (groups do not
+ * matter for sampling). Modifiers written on an event (:u, :k) win over the desc. */
+static int kperf__sampling_events(kperf_sampler *s, const char *spec) {
+    kperf_evlist *list = NULL;
+    int err = kperf_evlist_parse(&list, spec, NULL);
+    if (err < 0) return err;
+    s->filters = (char **)kperf__calloc(list->nevents, sizeof *s->filters);
+    s->evflags = (uint32_t *)kperf__calloc(list->nevents, sizeof *s->evflags);
+    s->evperiod = (uint64_t *)kperf__calloc(list->nevents, sizeof *s->evperiod);
+    if (!s->filters || !s->evflags || !s->evperiod) err = kperf__fail(ENOMEM, "out of memory");
+    for (size_t i = 0; !err && i < list->nevents; i++) {
+        const kperf_event *ev = &list->events[i];
+        struct perf_event_attr a;
+        kperf__event_attr(ev, &a);
+        s->evflags[s->nev] = ev->flags;
+        s->evperiod[s->nev] = ev->period;
+        if (ev->filter && !(s->filters[s->nev] = kperf__strdup(ev->filter)))
+            err = kperf__fail(ENOMEM, "out of memory");
+        if (!err && kperf__sampling_add_event(s, &a, ev->name) < 0)
+            err = kperf__fail(ENOMEM, "out of memory");
+    }
+    s->evlist = list; /* kept: open errors name the parsed event and its PMU */
+    if (!err && !s->nev) err = kperf__fail(KPERF_EPARSE, "empty event spec '%s'", spec);
+    return err;
+}
+
+/* Fills the sampling-specific attr fields from the resolved desc. */
+static void kperf__sampling_attr(const kperf_sampler *s, size_t i) {
+    const kperf_sampler_desc *d = &s->d;
+    struct perf_event_attr *a = &s->attrs[i];
+    bool first = i == 0;
+    uint32_t mods = s->evflags[i] & (KPERF_EV_MODE_SET | KPERF_EV_EXCLUDE_USER |
+                                     KPERF_EV_EXCLUDE_KERNEL);
+    a->size = sizeof *a;
+    a->sample_type = s->layout.sample_type;
+    if (a->type == PERF_TYPE_TRACEPOINT) a->sample_type |= PERF_SAMPLE_RAW;
+    a->freq = 0;
+    if (s->evperiod[i]) {
+        a->freq = !!(s->evflags[i] & KPERF_EV_FREQ);
+        a->sample_period = s->evperiod[i];
+    } else if (d->period) {
+        a->sample_period = d->period;
+    } else if (a->type == PERF_TYPE_TRACEPOINT && !d->freq) {
+        a->sample_period = 1; /* every tracepoint hit, as perf record does */
+    } else {
+        a->freq = 1;
+        a->sample_freq = d->freq ? d->freq : 1000;
+    }
+    a->disabled = 1;
+    a->inherit = d->inherit;
+    a->enable_on_exec = d->enable_on_exec;
+    /* a tracepoint fires in the kernel: excluding the kernel would drop every hit that is
+     * not at a user-mode boundary (sys_enter), so only its kernel call chain is excluded */
+    bool tp = a->type == PERF_TYPE_TRACEPOINT;
+    a->exclude_kernel = mods ? !!(mods & KPERF_EV_EXCLUDE_KERNEL) : !d->include_kernel && !tp;
+    a->exclude_user = mods ? !!(mods & KPERF_EV_EXCLUDE_USER) : d->exclude_user;
+    a->exclude_hv = 1;
+    a->exclude_callchain_kernel = a->exclude_kernel || !d->include_kernel;
+    a->exclude_callchain_user = d->dwarf_callchain; /* the stack copy gives them */
+    a->sample_id_all = 1;
+    a->watermark = 1;
+    a->wakeup_watermark = d->wakeup_bytes;
+    a->sample_max_stack = d->max_stack;
+    a->branch_sample_type = d->branch_filter;
+    a->sample_regs_user = s->layout.regs_user_mask;
+    a->sample_stack_user = (a->sample_type & PERF_SAMPLE_STACK_USER) ? d->stack_user_size : 0;
+    if (d->clock != KPERF_CLOCK_PERF) {
+        a->use_clockid = 1;
+        a->clockid = s->clk;
+    }
+    if (first && !d->no_sideband) {
+        a->mmap = a->mmap2 = a->comm = a->comm_exec = a->task = 1;
+        a->mmap_data = d->dwarf_callchain; /* perf's unwinder reads .eh_frame_hdr through them */
+    }
+    if (first && d->context_switch) a->context_switch = 1;
+}
+
+/* ---- targets, fds and rings ---- */
+
+static int kperf__sampling_push_fd(kperf_sampler *s, kperf__sfd f) {
+    if (s->nfds == s->capfds) {
+        size_t cap = s->capfds ? s->capfds * 2 : 16;
+        kperf__sfd *n = (kperf__sfd *)KPERF_REALLOC(s->fds, cap * sizeof *n);
+        if (!n) return kperf__fail(ENOMEM, "out of memory");
+        s->fds = n, s->capfds = cap;
+    }
+    s->fds[s->nfds++] = f;
+    return 0;
+}
+
+/* Maps a ring for fd, or redirects fd into the ring already on the same CPU. */
+static int kperf__sampling_ring_for(kperf_sampler *s, int fd, int cpu, pid_t pid) {
+    for (size_t i = 0; cpu >= 0 && i < s->nrings; i++)
+        if (s->rings[i]->cpu == cpu) {
+            if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, s->rings[i]->fd) < 0)
+                return kperf__fail(errno, "PERF_EVENT_IOC_SET_OUTPUT on CPU %d: %s", cpu,
+                                   strerror(errno));
+            return (int)i;
+        }
+    (void)pid;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t len = page * (1 + (size_t)s->d.ring_pages);
+    void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (m == MAP_FAILED) {
+        int e = errno;
+        if (e == EPERM || e == ENOMEM)
+            return kperf__fail(KPERF_ELIMIT,
+                               "cannot map a %zu KiB sampling ring: %s (the per-user limit is "
+                               "kernel.perf_event_mlock_kb plus RLIMIT_MEMLOCK; use fewer "
+                               "ring_pages or raise them)",
+                               len / 1024, strerror(e));
+        return kperf__fail(e, "mmap of a sampling ring failed: %s", strerror(e));
+    }
+    kperf_ring **nr = (kperf_ring **)KPERF_REALLOC(s->rings, (s->nrings + 1) * sizeof *nr);
+    kperf_ring *r = (kperf_ring *)kperf__calloc(1, sizeof *r);
+    if (nr) s->rings = nr;
+    if (!nr || !r) {
+        munmap(m, len);
+        KPERF_FREE(r);
+        return kperf__fail(ENOMEM, "out of memory");
+    }
+    kperf_ring_desc rd;
+    memset(&rd, 0, sizeof rd);
+    rd.base = m, rd.size = len, rd.data_offset = page, rd.data_size = len - page;
+    rd.layout = s->layout, rd.cpu = cpu;
+    kperf__ring_init(r, &rd);
+    r->fd = fd, r->map = m, r->map_len = len, r->owner = s;
+    s->rings[s->nrings++] = r;
+    if (s->epfd >= 0) {
+        struct epoll_event ev;
+        memset(&ev, 0, sizeof ev);
+        ev.events = EPOLLIN;
+        ev.data.u32 = (uint32_t)(s->nrings - 1);
+        epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev);
+    }
+    return (int)(s->nrings - 1);
+}
+
+static int kperf__sampling_open_one(kperf_sampler *s, pid_t pid, int cpu, bool optional) {
+    for (size_t e = 0; e < s->nev; e++) {
+        int fd = (int)kperf__sys_perf_event_open(&s->attrs[e], pid, cpu, -1,
+                                                 PERF_FLAG_FD_CLOEXEC);
+        if (fd < 0) {
+            int err = errno;
+            if (optional && err == ESRCH) return 0; /* a thread exited since listing */
+            return kperf__open_error(err, &s->evlist->events[e], &s->attrs[e], pid, cpu, NULL);
+        }
+        if (s->filters[e]) { /* one implementation: it adds the kernel's reason */
+#ifndef KPERF_NO_TRACEPOINT
+            int frc = kperf_tp_filter_set(fd, s->names[e], s->filters[e]);
+            if (frc < 0) return close(fd), frc;
+#else
+            return close(fd), kperf__fail(KPERF_ENOTSUP, "%s: tracepoint filters are compiled "
+                                                         "out (KPERF_NO_TRACEPOINT)", s->names[e]);
+#endif
+        }
+        kperf__sfd f = {fd, (int)e, cpu, pid, -1, 0};
+        int err = kperf__sampling_push_fd(s, f);
+        if (err < 0) return close(fd), err;
+        int ring = kperf__sampling_ring_for(s, fd, cpu, pid);
+        if (ring < 0) return ring;
+        s->fds[s->nfds - 1].ring = ring;
+        if (ioctl(fd, PERF_EVENT_IOC_ID, &s->fds[s->nfds - 1].id) < 0)
+            return kperf__fail(errno, "PERF_EVENT_IOC_ID: %s", strerror(errno));
+    }
+    return 0;
+}
+
+/* Opens every thread of @p pid on every CPU of the list. */
+static int kperf__sampling_open_pid(kperf_sampler *s, pid_t pid, const int *cpus, size_t ncpu) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *dir = opendir(path);
+    if (!dir)
+        return kperf__fail(KPERF_ENOTARGET, "cannot sample pid %d: no such process", (int)pid);
+    int err = 0;
+    for (struct dirent *de; !err && (de = readdir(dir));) {
+        if (de->d_name[0] < '0' || de->d_name[0] > '9') continue;
+        pid_t tid = (pid_t)atoi(de->d_name);
+        kperf__comm_from_proc(s, pid, tid);
+        for (size_t c = 0; !err && c < ncpu; c++)
+            err = kperf__sampling_open_one(s, tid, cpus[c], tid != pid);
+    }
+    closedir(dir);
+    return err;
+}
+
+static int kperf__sampling_open_targets(kperf_sampler *s, const kperf_sampler_desc *d) {
+    int *cpus = NULL, err = 0;
+    size_t ncpu = 0;
+    bool want_cpus = d->ncpus || d->all_cpus || d->npids || d->inherit;
+    if (d->ncpus) {
+        cpus = (int *)kperf__calloc(d->ncpus, sizeof *cpus);
+        if (!cpus) return kperf__fail(ENOMEM, "out of memory");
+        memcpy(cpus, d->cpus, d->ncpus * sizeof *cpus);
+        ncpu = d->ncpus;
+    } else if (want_cpus && kperf__sampling_online(&cpus, &ncpu) < 0) {
+        return kperf__fail(ENOMEM, "out of memory");
+    }
+    if (d->npids) {
+        for (size_t i = 0; !err && i < d->npids; i++)
+            err = kperf__sampling_open_pid(s, d->pids[i], cpus, ncpu);
+    } else if (d->ncpus || d->all_cpus) {
+        for (size_t c = 0; !err && c < ncpu; c++) err = kperf__sampling_open_one(s, -1, cpus[c], false);
+    } else {
+        pid_t self = getpid(), tid = (pid_t)syscall(SYS_gettid);
+        kperf__comm_from_proc(s, self, tid);
+        kperf__comm_from_proc(s, self, self);
+        if (d->inherit)
+            for (size_t c = 0; !err && c < ncpu; c++) err = kperf__sampling_open_one(s, 0, cpus[c], false);
+        else
+            err = kperf__sampling_open_one(s, 0, -1, false);
+    }
+    KPERF_FREE(cpus);
+    return err;
+}
+
+static int kperf__u64_cmp(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Sorted id -> event table, so that a record's id names its event in O(log n). */
+static int kperf__sampling_ids(kperf_sampler *s) {
+    uint64_t *pairs = (uint64_t *)kperf__calloc(s->nfds * 2, sizeof *pairs);
+    s->ids = (uint64_t *)kperf__calloc(s->nfds, sizeof *s->ids);
+    s->id_event = (int *)kperf__calloc(s->nfds, sizeof *s->id_event);
+    if (!pairs || !s->ids || !s->id_event) {
+        KPERF_FREE(pairs);
+        return kperf__fail(ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < s->nfds; i++)
+        pairs[2 * i] = s->fds[i].id, pairs[2 * i + 1] = (uint64_t)s->fds[i].event;
+    qsort(pairs, s->nfds, 2 * sizeof *pairs, kperf__u64_cmp);
+    for (size_t i = 0; i < s->nfds; i++)
+        s->ids[i] = pairs[2 * i], s->id_event[i] = (int)pairs[2 * i + 1];
+    s->nids = s->nfds;
+    KPERF_FREE(pairs);
+    return 0;
+}
+
+static int kperf__sampling_event_of(const kperf_sampler *s, uint64_t id) {
+    size_t lo = 0, hi = s->nids;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (s->ids[mid] < id) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < s->nids && s->ids[lo] == id ? s->id_event[lo] : -1;
+}
+
+static clockid_t kperf__clockid(kperf_clock c) {
+    switch (c) {
+    case KPERF_CLOCK_MONOTONIC_RAW: return CLOCK_MONOTONIC_RAW;
+    case KPERF_CLOCK_REALTIME: return CLOCK_REALTIME;
+    case KPERF_CLOCK_BOOTTIME: return CLOCK_BOOTTIME;
+    case KPERF_CLOCK_TAI: return CLOCK_TAI;
+    default: return CLOCK_MONOTONIC;
+    }
+}
+
+/* Every default in one place. */
+static int kperf__sampling_defaults(kperf_sampler *s, const kperf_sampler_desc *in) {
+    kperf_sampler_desc *d = &s->d;
+    if (in) *d = *in;
+    else memset(d, 0, sizeof *d);
+    if (!d->events || !*d->events) d->events = "cpu-clock";
+    if (!d->ring_pages) d->ring_pages = d->dwarf_callchain ? 512 : 128; /* 8 KiB samples */
+    if (d->ring_pages & (d->ring_pages - 1))
+        return kperf__fail(EINVAL, "ring_pages %u is not a power of two", d->ring_pages);
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    if (!d->wakeup_bytes) d->wakeup_bytes = (uint32_t)(d->ring_pages * page / 4);
+    if (!d->stack_user_size) d->stack_user_size = 8192;
+    if (d->clock > KPERF_CLOCK_PERF) return kperf__fail(EINVAL, "unknown clock %d", (int)d->clock);
+    s->clk = kperf__clockid(d->clock);
+    s->use_clk = d->clock != KPERF_CLOCK_PERF;
+    uint64_t st = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME |
+                  PERF_SAMPLE_CPU | PERF_SAMPLE_PERIOD | d->fields;
+    if (d->callchain) st |= PERF_SAMPLE_CALLCHAIN;
+    if (d->dwarf_callchain) {
+        st |= PERF_SAMPLE_CALLCHAIN | PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER;
+#if defined(__x86_64__)
+        if (!d->regs_user_mask) d->regs_user_mask = 0xff01ffull; /* = KPERF_UNWIND_REGS */
+#elif defined(__aarch64__)
+        if (!d->regs_user_mask) d->regs_user_mask = 0x1ffffffffull;
+#endif
+    }
+    if (d->branch_filter) st |= PERF_SAMPLE_BRANCH_STACK;
+    st &= ~(uint64_t)(PERF_SAMPLE_READ | PERF_SAMPLE_AUX);
+    if (!d->regs_user_mask && (st & (PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER))) {
+#if defined(__x86_64__)
+        d->regs_user_mask = (1ull << 6) | (1ull << 7) | (1ull << 8); /* bp, sp, ip */
+#elif defined(__aarch64__)
+        d->regs_user_mask = (1ull << 29) | (1ull << 30) | (1ull << 31) | (1ull << 32);
+#endif
+    }
+    if (st & PERF_SAMPLE_STACK_USER) st |= PERF_SAMPLE_REGS_USER;
+    s->layout.sample_type = st;
+    s->layout.branch_sample_type = d->branch_filter;
+    s->layout.regs_user_mask = (st & PERF_SAMPLE_REGS_USER) ? d->regs_user_mask : 0;
+    s->layout.sample_id_all = true;
+    d->pids = NULL;
+    d->cpus = NULL;
+    return 0;
+}
+
+KPERF_API int kperf_sampler_open(kperf_sampler **out, const kperf_sampler_desc *desc) {
+    if (!out) return kperf__fail(EINVAL, "kperf_sampler_open: out is NULL");
+    *out = NULL;
+    kperf_sampler *s = (kperf_sampler *)kperf__calloc(1, sizeof *s);
+    if (!s) return kperf__fail(ENOMEM, "out of memory");
+    s->epfd = -1;
+    int err = kperf__sampling_defaults(s, desc);
+    if (!err) err = kperf__sampling_events(s, s->d.events);
+    if (!err && s->nev) {
+        /* tracepoints add RAW, and every event must share one layout: decide it once */
+        for (size_t i = 0; i < s->nev; i++)
+            if (s->attrs[i].type == PERF_TYPE_TRACEPOINT) s->layout.sample_type |= PERF_SAMPLE_RAW;
+        for (size_t i = 0; i < s->nev; i++) kperf__sampling_attr(s, i);
+        s->epfd = epoll_create1(EPOLL_CLOEXEC);
+        if (s->epfd < 0) err = kperf__fail(errno, "epoll_create1: %s", strerror(errno));
+    }
+    if (!err) err = kperf__sampling_open_targets(s, desc ? desc : &s->d);
+    if (!err) err = kperf__sampling_ids(s);
+    if (err < 0) {
+        kperf_sampler_close(s);
+        return err;
+    }
+    s->running = s->d.enable_on_exec;
+    *out = s;
+    return 0;
+}
+
+KPERF_API void kperf_sampler_close(kperf_sampler *s) {
+    if (!s) return;
+    for (size_t i = 0; i < s->nfds; i++) ioctl(s->fds[i].fd, PERF_EVENT_IOC_DISABLE, 0);
+    for (size_t i = 0; i < s->nrings; i++) {
+        munmap(s->rings[i]->map, s->rings[i]->map_len);
+        kperf_ring_close(s->rings[i]);
+    }
+    for (size_t i = 0; i < s->nfds; i++) close(s->fds[i].fd);
+    for (size_t i = 0; i < s->nev; i++) {
+        KPERF_FREE(s->names[i]);
+        if (s->filters) KPERF_FREE(s->filters[i]);
+    }
+    KPERF_FREE(s->filters);
+    KPERF_FREE(s->evflags);
+    KPERF_FREE(s->evperiod);
+    if (s->epfd >= 0) close(s->epfd);
+    KPERF_FREE(s->names);
+    KPERF_FREE(s->attrs);
+    KPERF_FREE(s->fds);
+    KPERF_FREE(s->rings);
+    KPERF_FREE(s->heap);
+    KPERF_FREE(s->ids);
+    KPERF_FREE(s->id_event);
+    KPERF_FREE(s->comms);
+    kperf_topology_close(s->topo);
+    kperf_evlist_free(s->evlist);
+    KPERF_FREE(s);
+}
+
+static int kperf__sampling_ioctl_all(kperf_sampler *s, unsigned long req, const char *what) {
+    if (!s) return kperf__fail(EINVAL, "%s: sampler is NULL", what);
+    for (size_t i = 0; i < s->nfds; i++)
+        if (ioctl(s->fds[i].fd, req, 0) < 0)
+            return kperf__fail(errno, "%s of %s failed: %s", what, s->names[s->fds[i].event],
+                               strerror(errno));
+    return 0;
+}
+
+KPERF_API int kperf_sampler_start(kperf_sampler *s) {
+    int err = kperf__sampling_ioctl_all(s, PERF_EVENT_IOC_ENABLE, "kperf_sampler_start");
+    if (!err) s->running = true;
+    return err;
+}
+
+KPERF_API int kperf_sampler_stop(kperf_sampler *s) {
+    int err = kperf__sampling_ioctl_all(s, PERF_EVENT_IOC_DISABLE, "kperf_sampler_stop");
+    if (!err) s->running = false;
+    return err;
+}
+
+/* ---- the streaming merge ---- */
+
+static void kperf__heap_up(kperf_ring **h, size_t i) {
+    while (i) {
+        size_t p = (i - 1) / 2;
+        if (h[p]->rec.time <= h[i]->rec.time) break;
+        kperf_ring *t = h[p];
+        h[p] = h[i], h[i] = t, i = p;
+    }
+}
+
+static void kperf__heap_down(kperf_ring **h, size_t n, size_t i) {
+    for (;;) {
+        size_t l = 2 * i + 1, m = i;
+        if (l < n && h[l]->rec.time < h[m]->rec.time) m = l;
+        if (l + 1 < n && h[l + 1]->rec.time < h[m]->rec.time) m = l + 1;
+        if (m == i) return;
+        kperf_ring *t = h[m];
+        h[m] = h[i], h[i] = t, i = m;
+    }
+}
+
+/* Peeks at a ring's head and queues it when its record is old enough for this round. */
+static int kperf__merge_offer(kperf_sampler *s, kperf_ring *r) {
+    int n = kperf__ring_peek(r);
+    if (n <= 0) return n;
+    if (r->rec.time > s->limit) return 0;
+    s->heap[s->nheap] = r;
+    kperf__heap_up(s->heap, s->nheap++);
+    return 0;
+}
+
+static int kperf__merge_begin(kperf_sampler *s) {
+    if (!s->heap) {
+        s->heap = (kperf_ring **)kperf__calloc(s->nrings, sizeof *s->heap);
+        if (!s->heap) return kperf__fail(ENOMEM, "out of memory");
+    }
+    s->limit = UINT64_MAX;
+    if (s->running && s->use_clk) {
+        struct timespec ts;
+        clock_gettime(s->clk, &ts);
+        uint64_t now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+        s->limit = now > 10000000 ? now - 10000000 : 0; /* 10 ms holdback */
+    }
+    memset(&s->st.last, 0, sizeof s->st.last);
+    s->nheap = 0;
+    s->in_round = true;
+    int first_err = 0;
+    for (size_t i = 0; i < s->nrings; i++) {
+        int err = kperf__merge_offer(s, s->rings[i]);
+        if (err < 0 && !first_err) first_err = err;
+    }
+    return first_err;
+}
+
+KPERF_API int kperf_sampler_next(kperf_sampler *s, const kperf_record **rec) {
+    if (!s || !rec) return kperf__fail(EINVAL, "kperf_sampler_next: NULL argument");
+    *rec = NULL;
+    int err = 0;
+    if (s->cur) {
+        kperf_ring *r = s->cur;
+        s->cur = NULL;
+        kperf__ring_consume(r);
+        err = kperf__merge_offer(s, r);
+    } else if (!s->in_round) {
+        err = kperf__merge_begin(s);
+    }
+    if (err < 0) return err;
+    if (!s->nheap) {
+        s->in_round = false;
+        return 0;
+    }
+    kperf_ring *r = s->heap[0];
+    s->heap[0] = s->heap[--s->nheap];
+    kperf__heap_down(s->heap, s->nheap, 0);
+    s->cur = r;
+    r->rec.event = kperf__sampling_event_of(s, r->rec.id);
+    if (r->rec.time < s->last_time) s->st.out_of_order++;
+    else s->last_time = r->rec.time;
+    kperf__ring_account(&r->st, &r->rec);
+    kperf__ring_account(&s->st.last, &r->rec);
+    kperf__comm_track(s, &r->rec);
+    *rec = &r->rec;
+    return 1;
+}
+
+KPERF_API int kperf_sampler_read(kperf_sampler *s, kperf_record_fn fn, void *user) {
+    if (!s || !fn) return kperf__fail(EINVAL, "kperf_sampler_read: NULL argument");
+    if (s->cur || s->in_round) { /* finish a pull drain left half-way */
+        if (s->cur) kperf__ring_consume(s->cur);
+        s->cur = NULL;
+        s->in_round = false;
+    }
+    const kperf_record *rec;
+    int n = 0, got;
+    while ((got = kperf_sampler_next(s, &rec)) > 0) {
+        n++;
+        int rc = fn(rec, user);
+        if (rc < 0) {
+            kperf__ring_consume(s->cur);
+            s->cur = NULL;
+            s->in_round = false;
+            return rc;
+        }
+    }
+    return got < 0 ? got : n;
+}
+
+KPERF_API int kperf_sampler_fd(const kperf_sampler *s) { return s ? s->epfd : -1; }
+
+KPERF_API void kperf_sampler_stats_read(const kperf_sampler *s, kperf_sampler_stats *out) {
+    if (!out) return;
+    memset(out, 0, sizeof *out);
+    if (!s) return;
+    out->last = s->st.last;
+    out->out_of_order = s->st.out_of_order;
+    for (size_t i = 0; i < s->nrings; i++) {
+        const kperf_ring_stats *r = &s->rings[i]->st;
+        out->total.records += r->records;
+        out->total.samples += r->samples;
+        out->total.lost += r->lost;
+        out->total.lost_samples += r->lost_samples;
+        out->total.throttled += r->throttled;
+        out->total.unthrottled += r->unthrottled;
+        out->total.corrupt += r->corrupt;
+        out->total.copied += r->copied;
+    }
+}
+
+KPERF_API size_t kperf_sampler_nevents(const kperf_sampler *s) { return s ? s->nev : 0; }
+
+KPERF_API const char *kperf_sampler_event_name(const kperf_sampler *s, size_t i) {
+    return s && i < s->nev ? s->names[i] : NULL;
+}
+
+/* ---- libkperf-shaped rows ---- */
+
+/* The public struct first; pointers are stored as offsets while the arrays grow and are
+ * fixed up once at the end. */
+typedef struct kperf__rows {
+    kperf_sample_rows pub;
+    size_t caprows;
+    uint64_t *frames;
+    size_t nframes, capframes;
+    char *bytes;
+    size_t nbytes, capbytes;
+    kperf_sampler *s;
+    int err;
+} kperf__rows;
+
+static bool kperf__grow(void **p, size_t *cap, size_t need, size_t elem) {
+    if (need <= *cap) return true;
+    size_t c = *cap ? *cap : 64;
+    while (c < need) c *= 2;
+    void *n = KPERF_REALLOC(*p, c * elem);
+    if (!n) return false;
+    *p = n, *cap = c;
+    return true;
+}
+
+/* Copies n bytes (plus a NUL) into the byte arena; returns its offset + 1 (0 = none). */
+static size_t kperf__rows_bytes(kperf__rows *r, const void *p, size_t n) {
+    if (!kperf__grow((void **)&r->bytes, &r->capbytes, r->nbytes + n + 8, 1)) return 0;
+    size_t off = r->nbytes;
+    if (n) memcpy(r->bytes + off, p, n);
+    r->bytes[off + n] = 0;
+    r->nbytes += (n + 8) & ~(size_t)7;
+    return off + 1;
+}
+
+static int kperf__rows_add(const kperf_record *rec, void *user) {
+    kperf__rows *r = (kperf__rows *)user;
+    if (rec->type != PERF_RECORD_SAMPLE) return 0;
+    if (!kperf__grow((void **)&r->pub.rows, &r->caprows, r->pub.n + 1, sizeof *r->pub.rows))
+        return r->err = -ENOMEM;
+    const kperf_sample *smp = &rec->sample;
+    kperf_sample_row *row = &r->pub.rows[r->pub.n++];
+    memset(row, 0, sizeof *row);
+    row->ts = rec->time;
+    row->pid = (pid_t)smp->pid, row->tid = (pid_t)smp->tid, row->cpu = (int)rec->cpu;
+    row->period = row->count = smp->period;
+    row->ip = smp->ip;
+    row->topo.cpu = row->cpu;
+    row->topo.core = row->topo.cluster = row->topo.die = row->topo.socket = row->topo.numa = -1;
+    if (r->s->topo) kperf_topology_cpu(r->s->topo, row->cpu, &row->topo);
+    const char *evt = rec->event >= 0 ? r->s->names[rec->event] : "";
+    const char *comm = kperf_sampler_comm(r->s, smp->tid);
+    row->evt = (const char *)(uintptr_t)kperf__rows_bytes(r, evt, strlen(evt));
+    row->comm = (const char *)(uintptr_t)kperf__rows_bytes(r, comm ? comm : "", comm ? strlen(comm) : 0);
+    if (smp->raw_size) {
+        row->raw = (const void *)(uintptr_t)kperf__rows_bytes(r, smp->raw, smp->raw_size);
+        row->raw_size = smp->raw_size;
+    }
+    size_t first = r->nframes;
+    uint32_t n = smp->nips;
+    if (!kperf__grow((void **)&r->frames, &r->capframes, r->nframes + (n ? n : 1),
+                     sizeof *r->frames))
+        return r->err = -ENOMEM;
+    for (uint32_t i = 0; i < n; i++)
+        if (smp->ips[i] < KPERF_CONTEXT_MAX) r->frames[r->nframes++] = smp->ips[i];
+    if (!n) r->frames[r->nframes++] = smp->ip;
+    row->stack = (const uint64_t *)(uintptr_t)first;
+    row->nstack = r->nframes - first;
+    return 0;
+}
+
+KPERF_API int kperf_sampler_rows_read(kperf_sampler *s, kperf_sample_rows **out) {
+    if (!out) return kperf__fail(EINVAL, "kperf_sampler_rows_read: out is NULL");
+    *out = NULL;
+    if (!s) return kperf__fail(EINVAL, "kperf_sampler_rows_read: sampler is NULL");
+    if (!s->topo) kperf_topology_open(&s->topo, NULL); /* best effort: -1 fields without */
+    kperf__rows *r = (kperf__rows *)kperf__calloc(1, sizeof *r);
+    if (!r) return kperf__fail(ENOMEM, "out of memory");
+    r->s = s;
+    int n = kperf_sampler_read(s, kperf__rows_add, r);
+    if (n < 0 || r->err) {
+        kperf_sample_rows_free(&r->pub);
+        return r->err ? kperf__fail(ENOMEM, "out of memory for sample rows") : n;
+    }
+    for (size_t i = 0; i < r->pub.n; i++) { /* offsets -> pointers */
+        kperf_sample_row *row = &r->pub.rows[i];
+        row->evt = r->bytes + ((uintptr_t)row->evt - 1);
+        row->comm = r->bytes + ((uintptr_t)row->comm - 1);
+        if (row->raw) row->raw = r->bytes + ((uintptr_t)row->raw - 1);
+        row->stack = r->frames + (uintptr_t)row->stack;
+    }
+    r->pub.lost = s->st.last.lost;
+    r->pub.throttled = s->st.last.throttled;
+    *out = &r->pub;
+    return (int)r->pub.n;
+}
+
+KPERF_API void kperf_sample_rows_free(kperf_sample_rows *rows) {
+    if (!rows) return;
+    kperf__rows *r = (kperf__rows *)rows;
+    KPERF_FREE(r->pub.rows);
+    KPERF_FREE(r->frames);
+    KPERF_FREE(r->bytes);
+    KPERF_FREE(r);
+}
+
+/* ---- folded stacks ---- */
+
+typedef struct kperf__fold_ent {
+    char *key;
+    uint64_t count;
+    uint64_t hash;
+} kperf__fold_ent;
+
+struct kperf_folded {
+    kperf__fold_ent *t;
+    size_t n, cap;
+    kperf_frame_name_fn name;
+    void *user;
+    char *buf;
+    size_t bufcap;
+};
+
+KPERF_API int kperf_folded_open(kperf_folded **out, kperf_frame_name_fn name, void *user) {
+    if (!out) return kperf__fail(EINVAL, "kperf_folded_open: out is NULL");
+    *out = (kperf_folded *)kperf__calloc(1, sizeof **out);
+    if (!*out) return kperf__fail(ENOMEM, "out of memory");
+    (*out)->name = name;
+    (*out)->user = user;
+    return 0;
+}
+
+KPERF_API void kperf_folded_close(kperf_folded *f) {
+    if (!f) return;
+    for (size_t i = 0; i < f->cap; i++) KPERF_FREE(f->t[i].key);
+    KPERF_FREE(f->t);
+    KPERF_FREE(f->buf);
+    KPERF_FREE(f);
+}
+
+
+static int kperf__folded_bump(kperf_folded *f, const char *key) {
+    if ((f->n + 1) * 4 >= f->cap * 3) {
+        size_t cap = f->cap ? f->cap * 2 : 256;
+        kperf__fold_ent *t = (kperf__fold_ent *)kperf__calloc(cap, sizeof *t);
+        if (!t) return kperf__fail(ENOMEM, "out of memory");
+        for (size_t i = 0; i < f->cap; i++) {
+            if (!f->t[i].key) continue;
+            size_t j = f->t[i].hash & (cap - 1);
+            while (t[j].key) j = (j + 1) & (cap - 1);
+            t[j] = f->t[i];
+        }
+        KPERF_FREE(f->t);
+        f->t = t, f->cap = cap;
+    }
+    uint64_t h = kperf__fnv1a(key);
+    size_t j = h & (f->cap - 1);
+    while (f->t[j].key && (f->t[j].hash != h || strcmp(f->t[j].key, key)))
+        j = (j + 1) & (f->cap - 1);
+    if (!f->t[j].key) {
+        if (!(f->t[j].key = kperf__strdup(key))) return kperf__fail(ENOMEM, "out of memory");
+        f->t[j].hash = h;
+        f->n++;
+    }
+    f->t[j].count++;
+    return 0;
+}
+
+/* Appends text plus ';' to the stack being built, sanitising separators. */
+static int kperf__folded_append(kperf_folded *f, size_t *len, const char *text) {
+    size_t tl = strlen(text), need = *len + tl + 2;
+    if (need > f->bufcap) {
+        size_t cap = f->bufcap ? f->bufcap * 2 : 1024;
+        while (cap < need) cap *= 2;
+        char *b = (char *)KPERF_REALLOC(f->buf, cap);
+        if (!b) return kperf__fail(ENOMEM, "out of memory");
+        f->buf = b, f->bufcap = cap;
+    }
+    for (size_t i = 0; i < tl; i++) {
+        char ch = text[i];
+        f->buf[*len + i] = (ch == ';' || ch == '\n' || ch == ' ') ? '_' : ch;
+    }
+    *len += tl;
+    f->buf[(*len)++] = ';';
+    f->buf[*len] = 0;
+    return 0;
+}
+
+static int kperf__folded_frame(kperf_folded *f, size_t *len, uint64_t addr, uint32_t pid,
+                               bool kernel, bool leaf) {
+    char name[512];
+    int n = f->name ? f->name(addr, pid, kernel, leaf, name, sizeof name, f->user) : -1;
+    if (n < 0)
+        snprintf(name, sizeof name, "0x%llx%s", (unsigned long long)addr, kernel ? "_[k]" : "");
+    return kperf__folded_append(f, len, name);
+}
+
+KPERF_API int kperf_folded_add(kperf_folded *f, const kperf_sample *smp, const char *comm) {
+    if (!f || !smp) return kperf__fail(EINVAL, "kperf_folded_add: NULL argument");
+    size_t len = 0;
+    int err = 0;
+    if (comm && *comm && (err = kperf__folded_append(f, &len, comm))) return err;
+    if (smp->nips) {
+        /* root first; a context marker applies to the entries after it (inwards) */
+        size_t leaf = 0;
+        ptrdiff_t mk = (ptrdiff_t)smp->nips; /* the nearest marker below i; -1: none */
+        while (leaf < smp->nips && smp->ips[leaf] >= KPERF_CONTEXT_MAX) leaf++;
+        for (size_t i = smp->nips; i-- > 0;) {
+            uint64_t a = smp->ips[i];
+            if (a >= KPERF_CONTEXT_MAX || (!a && i != leaf)) continue; /* markers, chain ends */
+            if (mk > (ptrdiff_t)i) /* searches never overlap: linear in the chain */
+                for (mk = (ptrdiff_t)i; --mk >= 0 && smp->ips[mk] < KPERF_CONTEXT_MAX;) {}
+            bool kernel = mk >= 0 && smp->ips[mk] == KPERF_CONTEXT_KERNEL;
+            if ((err = kperf__folded_frame(f, &len, a, smp->pid, kernel, i == leaf))) return err;
+        }
+    } else if ((err = kperf__folded_frame(f, &len, smp->ip, smp->pid, false, true))) {
+        return err;
+    }
+    if (!len) return 0;
+    f->buf[--len] = 0; /* drop the last ';' */
+    return kperf__folded_bump(f, f->buf);
+}
+
+static int kperf__fold_cmp(const void *a, const void *b) {
+    const kperf__fold_ent *x = *(const kperf__fold_ent *const *)a;
+    const kperf__fold_ent *y = *(const kperf__fold_ent *const *)b;
+    return strcmp(x->key, y->key);
+}
+
+KPERF_API int kperf_folded_write(kperf_folded *f, const char *path) {
+    if (!f || !path) return kperf__fail(EINVAL, "kperf_folded_write: NULL argument");
+    const kperf__fold_ent **v = (const kperf__fold_ent **)kperf__calloc(f->n, sizeof *v);
+    if (!v) return kperf__fail(ENOMEM, "out of memory");
+    size_t n = 0;
+    for (size_t i = 0; i < f->cap; i++)
+        if (f->t[i].key) v[n++] = &f->t[i];
+    qsort(v, n, sizeof *v, kperf__fold_cmp);
+    FILE *out = strcmp(path, "-") ? kperf__fopen_out(path) : stdout;
+    if (!out) { /* kperf_file_create's message names the file and the reason */
+        int e = errno;
+        KPERF_FREE(v);
+        return -e;
+    }
+    for (size_t i = 0; i < n; i++)
+        fprintf(out, "%s %llu\n", v[i]->key, (unsigned long long)v[i]->count);
+    KPERF_FREE(v);
+    int bad = ferror(out);
+    if (out != stdout) bad |= fclose(out);
+    else fflush(out);
+    return bad ? kperf__fail(EIO, "writing folded stacks to %s failed", path) : (int)n;
+}
+// <<sampling
+#endif // KPERF_NO_SAMPLING
+
+// >>perfdata ----------------------------------------------------------------------------
+#ifndef KPERF_NO_SAMPLING
+#include <sys/utsname.h>
+
+/* perf.data in pipe mode: a 16-byte header, then a stream of records. Kernel records are
+ * copied verbatim; the user-space types below describe events and the environment. */
+enum {
+    KPERF__PD_HEADER_ATTR = 64,
+    KPERF__PD_HEADER_BUILD_ID = 67,
+    KPERF__PD_FINISHED_ROUND = 68,
+    KPERF__PD_HEADER_FEATURE = 80,
+    KPERF__PD_FEAT_HOSTNAME = 3,
+    KPERF__PD_FEAT_OSRELEASE = 4,
+    KPERF__PD_FEAT_VERSION = 5,
+    KPERF__PD_FEAT_ARCH = 6,
+    KPERF__PD_FEAT_NRCPUS = 7,
+    KPERF__PD_FEAT_CMDLINE = 11,
+    KPERF__PD_FEAT_EVENT_DESC = 12,
+    KPERF__PD_ATTR_SIZE = 128, /* PERF_ATTR_SIZE_VER7: what perf 6.1 reads in pipe mode */
+    KPERF__PD_MISC_BUILD_ID_SIZE = 1 << 15,
+};
+static const uint64_t kperf__pd_magic = 0x32454c4946524550ull; /* "PERFILE2" */
+
+struct kperf_perfdata {
+    FILE *f;
+    bool own;
+    const kperf_sampler *s;
+    uint64_t first_id;
+    bool build_ids;
+    char **seen; /* open-addressing set of files already given a BUILD_ID record */
+    size_t nseen, capseen;
+    int err;
+    int scan_err; /* a resource error (EMFILE...) met while reading /proc: reported, not lost */
+    unsigned char *buf; /* record assembly, 64 KiB + 8 */
+    char (*tpname)[256]; /* per event: "sys:name" for EVENT_DESC when a tracepoint's own
+                            name is not that ("tracepoint/config=N/"), else ""; or NULL */
+};
+
+static void kperf__pd_put(kperf_perfdata *w, const void *p, size_t n) {
+    if (w->err || !n) return;
+    if (fwrite(p, 1, n, w->f) != n) w->err = errno ? errno : EIO;
+}
+
+/* A record builder over w->buf: the header is filled in by kperf__pd_emit. */
+typedef struct kperf__pdrec {
+    unsigned char *b;
+    size_t n;
+} kperf__pdrec;
+
+static void kperf__pd_add(kperf__pdrec *r, const void *p, size_t n) {
+    if (r->n + n > 65528) n = r->n < 65528 ? 65528 - r->n : 0; /* records are <= 64 KiB */
+    memcpy(r->b + r->n, p, n);
+    r->n += n;
+}
+static void kperf__pd_u32(kperf__pdrec *r, uint32_t v) { kperf__pd_add(r, &v, 4); }
+static void kperf__pd_u64(kperf__pdrec *r, uint64_t v) { kperf__pd_add(r, &v, 8); }
+static void kperf__pd_pad(kperf__pdrec *r, size_t align) {
+    static const unsigned char z[64] = {0};
+    size_t n = (align - r->n % align) % align;
+    kperf__pd_add(r, z, n);
+}
+/* A string padded with NULs to a multiple of @p align (NUL always included). */
+static void kperf__pd_str(kperf__pdrec *r, const char *s, size_t align) {
+    kperf__pd_add(r, s, strlen(s) + 1);
+    kperf__pd_pad(r, align);
+}
+/* perf's feature string: u32 length (padded to 64), then the padded string. */
+static void kperf__pd_fstr(kperf__pdrec *r, const char *s) {
+    uint32_t len = (uint32_t)((strlen(s) + 1 + 63) & ~(size_t)63);
+    kperf__pd_u32(r, len);
+    size_t start = r->n;
+    kperf__pd_add(r, s, strlen(s) + 1);
+    static const unsigned char z[64] = {0};
+    kperf__pd_add(r, z, len - (r->n - start));
+}
+
+static kperf__pdrec kperf__pd_begin(kperf_perfdata *w) {
+    kperf__pdrec r = {w->buf, 8};
+    return r;
+}
+
+static void kperf__pd_emit(kperf_perfdata *w, kperf__pdrec *r, uint32_t type, uint16_t misc) {
+    kperf__pd_pad(r, 8);
+    struct perf_event_header h = {type, misc, (uint16_t)r->n};
+    memcpy(r->b, &h, sizeof h);
+    kperf__pd_put(w, r->b, r->n);
+}
+
+/* The sample_id trailer of a synthesized record, in the sampler's layout. */
+static void kperf__pd_trailer(kperf_perfdata *w, kperf__pdrec *r, uint32_t pid, uint32_t tid) {
+    uint64_t st = w->s->layout.sample_type;
+    if (st & PERF_SAMPLE_TID) kperf__pd_u32(r, pid), kperf__pd_u32(r, tid);
+    if (st & PERF_SAMPLE_TIME) kperf__pd_u64(r, 0);
+    if (st & PERF_SAMPLE_ID) kperf__pd_u64(r, w->first_id);
+    if (st & PERF_SAMPLE_STREAM_ID) kperf__pd_u64(r, w->first_id);
+    if (st & PERF_SAMPLE_CPU) kperf__pd_u64(r, 0);
+    if (st & PERF_SAMPLE_IDENTIFIER) kperf__pd_u64(r, w->first_id);
+}
+
+static void kperf__pd_attrs(kperf_perfdata *w) {
+    const kperf_sampler *s = w->s;
+    for (size_t e = 0; e < s->nev; e++) {
+        kperf__pdrec r = kperf__pd_begin(w);
+        struct perf_event_attr a = s->attrs[e];
+        a.size = KPERF__PD_ATTR_SIZE;
+        kperf__pd_add(&r, &a, KPERF__PD_ATTR_SIZE);
+        for (size_t i = 0; i < s->nfds; i++)
+            if (s->fds[i].event == (int)e) kperf__pd_u64(&r, s->fds[i].id);
+        kperf__pd_emit(w, &r, KPERF__PD_HEADER_ATTR, 0);
+    }
+}
+
+static void kperf__pd_feature_begin(kperf__pdrec *r, uint64_t feat) { kperf__pd_u64(r, feat); }
+
+static void kperf__pd_features(kperf_perfdata *w, const char *cmdline) {
+    const kperf_sampler *s = w->s;
+    struct utsname u;
+    if (uname(&u) == 0) {
+        const struct {
+            uint64_t feat;
+            const char *v;
+        } strs[] = {{KPERF__PD_FEAT_HOSTNAME, u.nodename},
+                    {KPERF__PD_FEAT_OSRELEASE, u.release},
+                    {KPERF__PD_FEAT_VERSION, "6.1.kperf-0.1.0"},
+                    {KPERF__PD_FEAT_ARCH, u.machine}};
+        for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
+            kperf__pdrec r = kperf__pd_begin(w);
+            kperf__pd_feature_begin(&r, strs[i].feat);
+            kperf__pd_fstr(&r, strs[i].v);
+            kperf__pd_emit(w, &r, KPERF__PD_HEADER_FEATURE, 0);
+        }
+    }
+    kperf__pdrec r = kperf__pd_begin(w);
+    kperf__pd_feature_begin(&r, KPERF__PD_FEAT_NRCPUS);
+    kperf__pd_u32(&r, (uint32_t)sysconf(_SC_NPROCESSORS_CONF));
+    kperf__pd_u32(&r, (uint32_t)sysconf(_SC_NPROCESSORS_ONLN));
+    kperf__pd_emit(w, &r, KPERF__PD_HEADER_FEATURE, 0);
+    if (cmdline) {
+        r = kperf__pd_begin(w);
+        kperf__pd_feature_begin(&r, KPERF__PD_FEAT_CMDLINE);
+        kperf__pd_u32(&r, 1);
+        kperf__pd_fstr(&r, cmdline);
+        kperf__pd_emit(w, &r, KPERF__PD_HEADER_FEATURE, 0);
+    }
+    /* EVENT_DESC: u32 count, u32 attr size, then per event attr, u32 nids, name, ids */
+    r = kperf__pd_begin(w);
+    kperf__pd_feature_begin(&r, KPERF__PD_FEAT_EVENT_DESC);
+    kperf__pd_u32(&r, (uint32_t)s->nev);
+    kperf__pd_u32(&r, KPERF__PD_ATTR_SIZE);
+    for (size_t e = 0; e < s->nev; e++) {
+        struct perf_event_attr a = s->attrs[e];
+        a.size = KPERF__PD_ATTR_SIZE;
+        kperf__pd_add(&r, &a, KPERF__PD_ATTR_SIZE);
+        uint32_t nids = 0;
+        for (size_t i = 0; i < s->nfds; i++) nids += s->fds[i].event == (int)e;
+        kperf__pd_u32(&r, nids);
+        kperf__pd_fstr(&r, w->tpname && w->tpname[e][0] ? w->tpname[e] : s->names[e]);
+        for (size_t i = 0; i < s->nfds; i++)
+            if (s->fds[i].event == (int)e) kperf__pd_u64(&r, s->fds[i].id);
+    }
+    kperf__pd_emit(w, &r, KPERF__PD_HEADER_FEATURE, 0);
+}
+
+/* ---- build ids ---- */
+
+typedef struct kperf__elf {
+    int fd;
+    bool is64, swap;
+} kperf__elf;
+
+static uint64_t kperf__elf_word(const kperf__elf *e, const unsigned char *p, int bytes) {
+    uint64_t v = 0;
+    if (e->swap)
+        for (int i = 0; i < bytes; i++) v = (v << 8) | p[i];
+    else
+        for (int i = bytes - 1; i >= 0; i--) v = (v << 8) | p[i];
+    return v;
+}
+
+/* Walks notes in buf; copies a GNU build id (type 3) into id. Returns its length or 0. */
+static int kperf__elf_notes(const kperf__elf *e, const unsigned char *buf, size_t n,
+                            uint8_t id[20]) {
+    size_t off = 0;
+    while (n - off >= 12) {
+        uint64_t namesz = kperf__elf_word(e, buf + off, 4);
+        uint64_t descsz = kperf__elf_word(e, buf + off + 4, 4);
+        uint64_t type = kperf__elf_word(e, buf + off + 8, 4);
+        off += 12;
+        uint64_t nal = (namesz + 3) & ~3ull, dal = (descsz + 3) & ~3ull;
+        if (nal > n - off || dal > n - off - nal) return 0;
+        if (type == 3 && namesz == 4 && !memcmp(buf + off, "GNU", 4) && descsz > 0) {
+            size_t len = descsz > 20 ? 20 : (size_t)descsz;
+            memcpy(id, buf + off + nal, len);
+            return (int)len;
+        }
+        off += nal + dal;
+    }
+    return 0;
+}
+
+/* Reads [off, off+len) of the file into a malloc'd buffer (len <= 1 MiB). */
+static unsigned char *kperf__elf_read(const kperf__elf *e, uint64_t off, uint64_t len) {
+    if (!len || len > (1u << 20)) return NULL;
+    unsigned char *b = (unsigned char *)KPERF_MALLOC((size_t)len);
+    if (b && pread(e->fd, b, (size_t)len, (off_t)off) != (ssize_t)len) {
+        KPERF_FREE(b);
+        b = NULL;
+    }
+    return b;
+}
+
+/* Scans a table of program (PT_NOTE = 4) or section (SHT_NOTE = 7) headers for notes. */
+static int kperf__elf_scan(const kperf__elf *e, uint64_t tab, uint64_t entsz, uint64_t num,
+                           bool sections, uint8_t id[20]) {
+    if (!tab || num > 4096 || entsz < (e->is64 ? (sections ? 64u : 56u) : (sections ? 40u : 32u)))
+        return 0;
+    unsigned char *t = kperf__elf_read(e, tab, entsz * num);
+    if (!t) return 0;
+    int len = 0;
+    for (uint64_t i = 0; !len && i < num; i++) {
+        const unsigned char *h = t + i * entsz;
+        uint64_t type, off, size;
+        if (sections) {
+            type = kperf__elf_word(e, h + 4, 4);
+            off = e->is64 ? kperf__elf_word(e, h + 24, 8) : kperf__elf_word(e, h + 16, 4);
+            size = e->is64 ? kperf__elf_word(e, h + 32, 8) : kperf__elf_word(e, h + 20, 4);
+        } else {
+            type = kperf__elf_word(e, h, 4);
+            off = e->is64 ? kperf__elf_word(e, h + 8, 8) : kperf__elf_word(e, h + 4, 4);
+            size = e->is64 ? kperf__elf_word(e, h + 32, 8) : kperf__elf_word(e, h + 16, 4);
+        }
+        if (type != (sections ? 7u : 4u)) continue;
+        unsigned char *notes = kperf__elf_read(e, off, size);
+        if (notes) len = kperf__elf_notes(e, notes, (size_t)size, id);
+        KPERF_FREE(notes);
+    }
+    KPERF_FREE(t);
+    return len;
+}
+
+KPERF_API int kperf_build_id_read(const char *path, uint8_t id[20]) {
+    if (!path || !id) return kperf__fail(EINVAL, "kperf_build_id_read: NULL argument");
+    /* a mapped path is chosen by the profiled process: never block on a FIFO there */
+    kperf__elf e = {kperf_file_open_data(path, UINT64_MAX), false, false};
+    if (e.fd < 0) return e.fd;
+    unsigned char h[64];
+    int len = 0;
+    if (pread(e.fd, h, sizeof h, 0) < 52 || memcmp(h, "\177ELF", 4) || (h[4] != 1 && h[4] != 2) ||
+        (h[5] != 1 && h[5] != 2)) {
+        close(e.fd);
+        return kperf__fail(KPERF_ECORRUPT, "%s is not an ELF file", path);
+    }
+    e.is64 = h[4] == 2;
+    e.swap = h[5] == 2;
+    uint64_t phoff = e.is64 ? kperf__elf_word(&e, h + 32, 8) : kperf__elf_word(&e, h + 28, 4);
+    uint64_t shoff = e.is64 ? kperf__elf_word(&e, h + 40, 8) : kperf__elf_word(&e, h + 32, 4);
+    const unsigned char *q = h + (e.is64 ? 54 : 42);
+    uint64_t phentsize = kperf__elf_word(&e, q, 2), phnum = kperf__elf_word(&e, q + 2, 2);
+    uint64_t shentsize = kperf__elf_word(&e, q + 4, 2), shnum = kperf__elf_word(&e, q + 6, 2);
+    len = kperf__elf_scan(&e, phoff, phentsize, phnum, false, id);
+    if (!len) len = kperf__elf_scan(&e, shoff, shentsize, shnum, true, id);
+    close(e.fd);
+    return len;
+}
+
+/* The kernel's build id from /sys/kernel/notes (a raw note stream). */
+static int kperf__kernel_build_id(uint8_t id[20]) {
+    unsigned char buf[4096];
+    int fd = open("/sys/kernel/notes", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    ssize_t n = read(fd, buf, sizeof buf);
+    close(fd);
+    kperf__elf e = {-1, true, false};
+    return n > 0 ? kperf__elf_notes(&e, buf, (size_t)n, id) : 0;
+}
+
+static void kperf__pd_build_id_rec(kperf_perfdata *w, int32_t pid, const char *file,
+                                   const uint8_t *id, int len, bool kernel) {
+    kperf__pdrec r = kperf__pd_begin(w);
+    unsigned char bid[24] = {0};
+    memcpy(bid, id, (size_t)len);
+    bid[20] = (unsigned char)len;
+    kperf__pd_u32(&r, (uint32_t)pid);
+    kperf__pd_add(&r, bid, 24);
+    kperf__pd_str(&r, file, 64);
+    kperf__pd_emit(w, &r, KPERF__PD_HEADER_BUILD_ID,
+                   (uint16_t)((kernel ? PERF_RECORD_MISC_KERNEL : PERF_RECORD_MISC_USER) |
+                              KPERF__PD_MISC_BUILD_ID_SIZE));
+}
+
+/* True the first time a file name is seen. */
+static bool kperf__pd_first_seen(kperf_perfdata *w, const char *file) {
+    if ((w->nseen + 1) * 2 >= w->capseen) {
+        size_t cap = w->capseen ? w->capseen * 2 : 64;
+        char **t = (char **)kperf__calloc(cap, sizeof *t);
+        if (!t) return false;
+        for (size_t i = 0; i < w->capseen; i++) {
+            if (!w->seen[i]) continue;
+            size_t j = kperf__fnv1a(w->seen[i]) & (cap - 1);
+            while (t[j]) j = (j + 1) & (cap - 1);
+            t[j] = w->seen[i];
+        }
+        KPERF_FREE(w->seen);
+        w->seen = t, w->capseen = cap;
+    }
+    size_t j = kperf__fnv1a(file) & (w->capseen - 1);
+    while (w->seen[j]) {
+        if (!strcmp(w->seen[j], file)) return false;
+        j = (j + 1) & (w->capseen - 1);
+    }
+    w->seen[j] = kperf__strdup(file);
+    if (w->seen[j]) w->nseen++;
+    return w->seen[j] != NULL;
+}
+
+static void kperf__pd_maybe_build_id(kperf_perfdata *w, uint32_t pid, const char *file) {
+    if (!w->build_ids || !file || file[0] != '/' || !kperf__pd_first_seen(w, file)) return;
+    uint8_t id[20];
+    int len = kperf_build_id_read(file, id);
+    if (len > 0) kperf__pd_build_id_rec(w, (int32_t)pid, file, id, len, false);
+}
+
+/* ---- tracing data: the trace-cmd style blob perf needs to decode tracepoint samples ----
+ * PERF_RECORD_HEADER_TRACING_DATA is a 16-byte record {header, u32 size, u32 pad}; in the
+ * pipe layout the blob follows it, outside the record, padded to 8 bytes (size counts the
+ * padding). The blob: "\x17\x08\x44tracing", "0.6\0", endianness (0 = little), sizeof(long),
+ * u32 page size; "header_page\0" + u64 size + events/header_page; "header_event\0" + u64
+ * size + events/header_event; u32 count + (u64 size + format) per ftrace-system event;
+ * u32 systems, per system its name, u32 count + (u64 size + format) per event; u32
+ * kallsyms size (0: perf names kernel addresses from its own kernel map); u32 size +
+ * printk_formats; u64 size + saved_cmdlines (version 0.6 and later). */
+
+enum { KPERF__PD_HEADER_TRACING_DATA = 66 };
+
+typedef struct kperf__pdblob {
+    unsigned char *b;
+    size_t n, cap;
+    int err;
+} kperf__pdblob;
+
+#ifndef KPERF_NO_TRACEPOINT
+static void kperf__blob_add(kperf__pdblob *x, const void *p, size_t n) {
+    if (x->err || !n) return;
+    if (n > ((size_t)1 << 30) - x->n) { x->err = EFBIG; return; }
+    if (x->n + n > x->cap) {
+        size_t cap = x->cap ? x->cap : 65536;
+        while (cap < x->n + n) cap *= 2;
+        unsigned char *nb = (unsigned char *)KPERF_REALLOC(x->b, cap);
+        if (!nb) { x->err = ENOMEM; return; }
+        x->b = nb, x->cap = cap;
+    }
+    memcpy(x->b + x->n, p, n);
+    x->n += n;
+}
+
+/* A file preceded by its size in @p width (4 or 8) bytes. An optional file that cannot be
+ * read is written as size 0; a required one returns the negative errno. */
+static int kperf__blob_file(kperf__pdblob *x, const char *path, int width, bool required) {
+    char *text = NULL;
+    size_t len = 0;
+    int rc = kperf__slurp(path, &text, &len);
+    if (rc < 0 && required) return rc;
+    uint32_t n4 = (uint32_t)len;
+    uint64_t n8 = len;
+    kperf__blob_add(x, width == 4 ? (const void *)&n4 : (const void *)&n8, (size_t)width);
+    kperf__blob_add(x, text, len);
+    KPERF_FREE(text);
+    return 0;
+}
+
+/* One tracepoint of the sampler: its tracefs system and name. */
+typedef struct kperf__pdtp {
+    char sys[128], name[128];
+    uint32_t id;
+} kperf__pdtp;
+
+/* system:name of tracepoint @p id: the event's own name when tracefs agrees on its id, else
+ * found by id (a scan of every event's id file, done once). */
+static int kperf__pd_tp_resolve(kperf_tracefs *t, const char *evname, uint32_t id,
+                                kperf__pdtp *tp) {
+    const char *c = strchr(evname, ':');
+    tp->id = id;
+    if (c && c > evname) {
+        snprintf(tp->sys, sizeof tp->sys, "%.*s", (int)(c - evname), evname);
+        snprintf(tp->name, sizeof tp->name, "%.*s", (int)strcspn(c + 1, ":/"), c + 1);
+        if (kperf_tracefs_event_id(t, tp->sys, tp->name) == (int)id) return 0;
+    }
+    const kperf_tp_format *f;
+    int rc = kperf_tracefs_format_by_id(t, id, &f);
+    if (rc < 0) return rc;
+    snprintf(tp->sys, sizeof tp->sys, "%s", f->system);
+    snprintf(tp->name, sizeof tp->name, "%s", f->name);
+    return 0;
+}
+
+/* The format files of @p tps whose system is (or, with @p other, is not) @p sys; returns
+ * how many were written, or a negative errno naming the file in *bad. */
+static int kperf__pd_formats(kperf__pdblob *x, const char *root, const kperf__pdtp *tps,
+                             size_t n, const char *sys, char *bad, size_t badsz) {
+    uint32_t count = 0;
+    for (size_t i = 0; i < n; i++) count += !strcmp(tps[i].sys, sys);
+    kperf__blob_add(x, &count, 4);
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(tps[i].sys, sys)) continue;
+        snprintf(bad, badsz, "%s/events/%s/%s/format", root, tps[i].sys, tps[i].name);
+        int rc = kperf__blob_file(x, bad, 8, true);
+        if (rc < 0) return rc;
+    }
+    return (int)count;
+}
+
+/* Names tracepoint events perf's way ("sys:name") in w->tpname where their own name differs. */
+static void kperf__pd_tp_names(kperf_perfdata *w, const kperf__pdtp *tps, size_t n) {
+    const kperf_sampler *s = w->s;
+    w->tpname = (char(*)[256])kperf__calloc(s->nev, sizeof *w->tpname);
+    for (size_t e = 0; w->tpname && e < s->nev; e++) {
+        if (s->attrs[e].type != PERF_TYPE_TRACEPOINT) continue;
+        for (size_t i = 0; i < n; i++) {
+            if (tps[i].id != s->attrs[e].config) continue;
+            char nm[256];
+            int len = snprintf(nm, sizeof nm, "%s:%s", tps[i].sys, tps[i].name);
+            const char *own = s->names[e];
+            if (strncmp(own, nm, (size_t)len) || (own[len] && own[len] != ':'))
+                memcpy(w->tpname[e], nm, sizeof nm);
+            break;
+        }
+    }
+}
+
+/* Builds the blob for the sampler's tracepoints into @p x (and their perf names); 0 when it
+ * has none. */
+static int kperf__pd_tracing_blob(kperf_perfdata *w, const char *root, kperf__pdblob *x) {
+    const kperf_sampler *s = w->s;
+    size_t ntp = 0;
+    for (size_t e = 0; e < s->nev; e++) ntp += s->attrs[e].type == PERF_TYPE_TRACEPOINT;
+    if (!ntp) return 0;
+    kperf_tracefs *t = NULL;
+    int rc = kperf_tracefs_open(&t, root);
+    if (rc < 0) return rc;
+    kperf__pdtp *tps = (kperf__pdtp *)kperf__calloc(ntp, sizeof *tps);
+    size_t n = 0;
+    if (!tps) rc = kperf__fail(ENOMEM, "out of memory");
+    for (size_t e = 0; rc >= 0 && e < s->nev; e++) {
+        const struct perf_event_attr *a = &s->attrs[e];
+        if (a->type != PERF_TYPE_TRACEPOINT) continue;
+        bool dup = false;
+        for (size_t i = 0; i < n; i++) dup |= tps[i].id == a->config;
+        if (dup) continue;
+        if (a->config > UINT32_MAX || kperf__pd_tp_resolve(t, s->names[e], (uint32_t)a->config,
+                                                           &tps[n]) < 0)
+            rc = kperf__fail(KPERF_ENOEVENT,
+                             "tracing data: tracepoint %s (id %llu) is not under %s/events; "
+                             "set no_tracing_data to write the file without it",
+                             s->names[e], (unsigned long long)a->config, kperf_tracefs_root(t));
+        else n++;
+    }
+    const char *tr = kperf_tracefs_root(t);
+    char path[PATH_MAX + 512];
+    if (rc >= 0) {
+        static const unsigned char magic[10] = {0x17, 0x08, 0x44, 't', 'r', 'a', 'c', 'i', 'n', 'g'};
+        const uint16_t one = 1;
+        unsigned char hdr[4 + 2] = {'0', '.', '6', 0, 0, (unsigned char)sizeof(long)};
+        hdr[4] = *(const unsigned char *)&one == 1 ? 0 : 1;
+        uint32_t page = (uint32_t)sysconf(_SC_PAGESIZE);
+        kperf__blob_add(x, magic, sizeof magic);
+        kperf__blob_add(x, hdr, sizeof hdr);
+        kperf__blob_add(x, &page, 4);
+        static const char *const heads[2] = {"header_page", "header_event"};
+        for (int i = 0; rc >= 0 && i < 2; i++) {
+            kperf__blob_add(x, heads[i], strlen(heads[i]) + 1);
+            snprintf(path, sizeof path, "%s/events/%s", tr, heads[i]);
+            rc = kperf__blob_file(x, path, 8, true);
+        }
+    }
+    if (rc >= 0) kperf__pd_tp_names(w, tps, n);
+    if (rc >= 0) rc = kperf__pd_formats(x, tr, tps, n, "ftrace", path, sizeof path);
+    if (rc >= 0) {
+        uint32_t nsys = 0;
+        size_t nsys_at = x->n;
+        kperf__blob_add(x, &nsys, 4);
+        for (size_t i = 0; rc >= 0 && i < n; i++) {
+            bool seen = !strcmp(tps[i].sys, "ftrace");
+            for (size_t j = 0; j < i; j++) seen |= !strcmp(tps[j].sys, tps[i].sys);
+            if (seen) continue;
+            kperf__blob_add(x, tps[i].sys, strlen(tps[i].sys) + 1);
+            rc = kperf__pd_formats(x, tr, tps, n, tps[i].sys, path, sizeof path);
+            nsys++;
+        }
+        if (!x->err) memcpy(x->b + nsys_at, &nsys, 4);
+    }
+    if (rc >= 0) {
+        uint32_t no_kallsyms = 0;
+        kperf__blob_add(x, &no_kallsyms, 4);
+        snprintf(path, sizeof path, "%s/printk_formats", tr);
+        kperf__blob_file(x, path, 4, false);
+        snprintf(path, sizeof path, "%s/saved_cmdlines", tr);
+        kperf__blob_file(x, path, 8, false);
+        if (x->err) rc = kperf__fail(x->err, "tracing data: %s", strerror(x->err));
+    } else if (rc > -KPERF_EBASE) {
+        rc = kperf__fail(-rc, "tracing data: cannot read %s: %s", path, strerror(-rc));
+    }
+    KPERF_FREE(tps);
+    kperf_tracefs_close(t);
+    return rc < 0 ? rc : (int)n;
+}
+#else
+/* Without the >>tracepoint section a perf.data carries no tracing data. */
+static int kperf__pd_tracing_blob(kperf_perfdata *w, const char *root, kperf__pdblob *x) {
+    (void)w, (void)root, (void)x;
+    return 0;
+}
+#endif // KPERF_NO_TRACEPOINT
+
+/* The TRACING_DATA record and the blob after it (nothing when the blob is empty). */
+static void kperf__pd_tracing_data(kperf_perfdata *w, const kperf__pdblob *x) {
+    if (x->n) {
+        static const unsigned char z[8] = {0};
+        size_t pad = (8 - x->n % 8) % 8;
+        struct {
+            struct perf_event_header h;
+            uint32_t size, pad;
+        } r = {{KPERF__PD_HEADER_TRACING_DATA, 0, 16}, (uint32_t)(x->n + pad), 0};
+        kperf__pd_put(w, &r, sizeof r);
+        kperf__pd_put(w, x->b, x->n);
+        kperf__pd_put(w, z, pad);
+    }
+}
+
+/* ---- synthesized side-band: the kernel and processes that already run ---- */
+
+static void kperf__pd_kernel(kperf_perfdata *w) {
+    FILE *k = fopen("/proc/kallsyms", "r");
+    unsigned long long text = 0, stext = 0;
+    char line[512];
+    while (k && fgets(line, sizeof line, k)) {
+        unsigned long long a;
+        char t, name[256];
+        if (sscanf(line, "%llx %c %255s", &a, &t, name) != 3) continue;
+        if (!strcmp(name, "_text")) text = a;
+        if (!strcmp(name, "_stext")) stext = a;
+        if (text && stext) break;
+    }
+    if (k) fclose(k);
+    if (!text) text = stext;
+    if (!text) return; /* kptr_restrict hides the kernel: nothing true to write */
+    kperf__pdrec r = kperf__pd_begin(w);
+    kperf__pd_u32(&r, UINT32_MAX), kperf__pd_u32(&r, 0);
+    kperf__pd_u64(&r, text), kperf__pd_u64(&r, ~0ull - text), kperf__pd_u64(&r, text);
+    kperf__pd_str(&r, "[kernel.kallsyms]_text", 8);
+    kperf__pd_trailer(w, &r, UINT32_MAX, 0);
+    kperf__pd_emit(w, &r, PERF_RECORD_MMAP, PERF_RECORD_MISC_KERNEL);
+    uint8_t id[20];
+    int len = w->build_ids ? kperf__kernel_build_id(id) : 0;
+    if (len > 0) kperf__pd_build_id_rec(w, -1, "[kernel.kallsyms]", id, len, true);
+}
+
+static void kperf__pd_comm(kperf_perfdata *w, uint32_t pid, uint32_t tid, const char *comm) {
+    kperf__pdrec r = kperf__pd_begin(w);
+    kperf__pd_u32(&r, pid), kperf__pd_u32(&r, tid);
+    kperf__pd_str(&r, comm, 8);
+    kperf__pd_trailer(w, &r, pid, tid);
+    kperf__pd_emit(w, &r, PERF_RECORD_COMM, 0);
+}
+
+/* One /proc/PID/maps line as an MMAP2 record (executable mappings only, as perf does). */
+static void kperf__pd_map_line(kperf_perfdata *w, uint32_t pid, const char *line) {
+    unsigned long long lo, hi, off, ino;
+    unsigned maj, min;
+    char perm[8], name[4096] = "";
+    if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu %4095[^\n]", &lo, &hi, perm, &off, &maj,
+               &min, &ino, name) < 7 || perm[2] != 'x')
+        return;
+    char *nm = name;
+    while (*nm == ' ') nm++;
+    if (!*nm) nm = (char *)"//anon";
+    kperf__pd_maybe_build_id(w, pid, nm);
+    kperf__pdrec r = kperf__pd_begin(w);
+    kperf__pd_u32(&r, pid), kperf__pd_u32(&r, pid);
+    kperf__pd_u64(&r, lo), kperf__pd_u64(&r, hi - lo), kperf__pd_u64(&r, off);
+    kperf__pd_u32(&r, maj), kperf__pd_u32(&r, min);
+    kperf__pd_u64(&r, ino), kperf__pd_u64(&r, 0);
+    uint32_t prot = (perm[0] == 'r' ? PROT_READ : 0) | (perm[1] == 'w' ? PROT_WRITE : 0) |
+                    PROT_EXEC;
+    kperf__pd_u32(&r, prot), kperf__pd_u32(&r, perm[3] == 's' ? MAP_SHARED : MAP_PRIVATE);
+    kperf__pd_str(&r, nm, 8);
+    kperf__pd_trailer(w, &r, pid, pid);
+    kperf__pd_emit(w, &r, PERF_RECORD_MMAP2, PERF_RECORD_MISC_USER);
+}
+
+/* Notes an error of reading /proc that is not the process exiting or hiding from us. */
+static void kperf__pd_scan_err(kperf_perfdata *w, int e) {
+    if (!w->scan_err && (e == EMFILE || e == ENFILE || e == ENOMEM)) w->scan_err = e;
+}
+
+static void kperf__pd_process(kperf_perfdata *w, pid_t pid) {
+    char path[64], comm[64], line[4352];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    if (!d) return kperf__pd_scan_err(w, errno); /* exited: its records will be missing */
+    for (struct dirent *de; (de = readdir(d));) {
+        if (de->d_name[0] < '0' || de->d_name[0] > '9') continue;
+        snprintf(path, sizeof path, "/proc/%d/task/%.16s/comm", (int)pid, de->d_name);
+        int rc = kperf__read_file(path, comm, sizeof comm);
+        if (rc < 0) {
+            kperf__pd_scan_err(w, -rc);
+            continue;
+        }
+        kperf__pd_comm(w, (uint32_t)pid, (uint32_t)atoi(de->d_name), comm);
+    }
+    closedir(d);
+    snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+    FILE *m = fopen(path, "re");
+    if (!m) kperf__pd_scan_err(w, errno);
+    while (m && fgets(line, sizeof line, m)) kperf__pd_map_line(w, (uint32_t)pid, line);
+    if (m) fclose(m);
+}
+
+static void kperf__pd_all_processes(kperf_perfdata *w) {
+    DIR *d = opendir("/proc");
+    if (!d) return kperf__pd_scan_err(w, errno);
+    for (struct dirent *de; (de = readdir(d));)
+        if (de->d_name[0] >= '1' && de->d_name[0] <= '9') kperf__pd_process(w, atoi(de->d_name));
+    closedir(d);
+}
+
+KPERF_API int kperf_perfdata_open(kperf_perfdata **out, const kperf_perfdata_desc *desc) {
+    if (!out) return kperf__fail(EINVAL, "kperf_perfdata_open: out is NULL");
+    *out = NULL;
+    if (!desc || !desc->sampler || !desc->sampler->nfds)
+        return kperf__fail(EINVAL, "kperf_perfdata_open: desc->sampler is required");
+    const char *path = desc->path ? desc->path : "perf.data";
+    kperf_perfdata *w = (kperf_perfdata *)kperf__calloc(1, sizeof *w);
+    if (w) w->buf = (unsigned char *)KPERF_MALLOC(65536 + 64);
+    if (!w || !w->buf) {
+        if (w) KPERF_FREE(w);
+        return kperf__fail(ENOMEM, "out of memory");
+    }
+    w->own = strcmp(path, "-") != 0;
+    int wfd = w->own ? kperf_file_create(path, 0600) : -1; /* 0600 as perf: it holds data */
+    w->f = !w->own ? stdout : wfd >= 0 ? fdopen(wfd, "wb") : NULL;
+    if (!w->f) {
+        int e = wfd < 0 ? -wfd : errno;
+        if (wfd >= 0) close(wfd);
+        KPERF_FREE(w->buf);
+        KPERF_FREE(w);
+        return wfd < 0 ? -e : kperf__fail(e, "cannot create %s: %s", path, strerror(e));
+    }
+    w->s = desc->sampler;
+    w->first_id = w->s->fds[0].id;
+    w->build_ids = !desc->no_build_ids;
+    uint64_t hdr[2] = {kperf__pd_magic, 16};
+    kperf__pd_put(w, hdr, sizeof hdr);
+    kperf__pdblob x = {NULL, 0, 0, 0};
+    int trc = desc->no_tracing_data ? 0 : kperf__pd_tracing_blob(w, desc->tracefs, &x);
+    if (trc < 0) {
+        char why[320]; /* kperf__fail rewrites the message: keep the reason */
+        int e = -trc;
+        snprintf(why, sizeof why, "%.300s", kperf_errmsg());
+        KPERF_FREE(x.b);
+        kperf_perfdata_close(w);
+        return kperf__fail(e, "%s: %s", path, why);
+    }
+    kperf__pd_attrs(w);
+    kperf__pd_features(w, desc->cmdline);
+    kperf__pd_tracing_data(w, &x);
+    KPERF_FREE(x.b);
+    if (!desc->no_kernel) kperf__pd_kernel(w);
+    if (desc->all_processes) kperf__pd_all_processes(w);
+    for (size_t i = 0; i < desc->npids; i++) kperf__pd_process(w, desc->pids[i]);
+    if (w->scan_err && !w->err) {
+        int e = w->scan_err;
+        kperf_perfdata_close(w);
+        return kperf__fail(e, "%s: cannot read the threads and maps of the processes under "
+                           "/proc: %s%s", path, strerror(e),
+                           e == EMFILE ? " (raise the descriptor limit, ulimit -n)" : "");
+    }
+    if (w->err) {
+        int e = w->err;
+        kperf_perfdata_close(w);
+        return kperf__fail(e, "writing %s failed: %s", path, strerror(e));
+    }
+    *out = w;
+    return 0;
+}
+
+KPERF_API int kperf_perfdata_write(kperf_perfdata *w, const kperf_record *rec) {
+    if (!w || !rec || !rec->bytes) return kperf__fail(EINVAL, "kperf_perfdata_write: NULL argument");
+    if (rec->type == PERF_RECORD_MMAP2 && (rec->mmap.prot & PROT_EXEC))
+        kperf__pd_maybe_build_id(w, rec->mmap.pid, rec->mmap.filename);
+    kperf__pd_put(w, rec->bytes, rec->size);
+    return w->err ? kperf__fail(w->err, "writing perf.data failed: %s", strerror(w->err)) : 0;
+}
+
+KPERF_API int kperf_perfdata_flush(kperf_perfdata *w) {
+    if (!w) return kperf__fail(EINVAL, "kperf_perfdata_flush: NULL writer");
+    struct perf_event_header h = {KPERF__PD_FINISHED_ROUND, 0, 8};
+    kperf__pd_put(w, &h, sizeof h);
+    if (!w->err && fflush(w->f)) w->err = errno;
+    return w->err ? kperf__fail(w->err, "writing perf.data failed: %s", strerror(w->err)) : 0;
+}
+
+KPERF_API void kperf_perfdata_close(kperf_perfdata *w) {
+    if (!w) return;
+    if (w->f) {
+        if (w->own) fclose(w->f);
+        else fflush(w->f);
+    }
+    for (size_t i = 0; i < w->capseen; i++) KPERF_FREE(w->seen[i]);
+    KPERF_FREE(w->seen);
+    KPERF_FREE(w->tpname);
+    KPERF_FREE(w->buf);
+    KPERF_FREE(w);
+}
+
+/* ---- reading pipe-mode files ---- */
+
+typedef struct kperf__pdin {
+    kperf_ring_layout layout[16];
+    uint64_t *ids;
+    int *ev;
+    size_t nids, capids;
+    size_t nev;
+} kperf__pdin;
+
+static int kperf__pdin_attr(kperf__pdin *in, const unsigned char *b, size_t n,
+                            kperf_perfdata_events *events) {
+    uint32_t asz;
+    if (n < 8 + 64) return -1;
+    memcpy(&asz, b + 8 + 4, 4);
+    if (asz < 64 || asz > n - 8) return -1;
+    struct perf_event_attr a;
+    memset(&a, 0, sizeof a);
+    memcpy(&a, b + 8, asz < sizeof a ? asz : sizeof a);
+    size_t e = in->nev < 16 ? in->nev : 15;
+    kperf_ring_layout *l = &in->layout[e];
+    l->sample_type = a.sample_type;
+    l->read_format = a.read_format;
+    l->branch_sample_type = a.branch_sample_type;
+    l->regs_user_mask = a.sample_regs_user;
+    l->regs_intr_mask = a.sample_regs_intr;
+    l->sample_id_all = a.sample_id_all;
+    size_t nids = (n - 8 - asz) / 8;
+    for (size_t i = 0; i < nids; i++) {
+        if (in->nids == in->capids) {
+            size_t cap = in->capids ? in->capids * 2 : 64;
+            uint64_t *ni = (uint64_t *)KPERF_REALLOC(in->ids, cap * sizeof *ni);
+            if (ni) in->ids = ni;
+            int *ne = (int *)KPERF_REALLOC(in->ev, cap * sizeof *ne);
+            if (ne) in->ev = ne;
+            if (!ni || !ne) return -ENOMEM;
+            in->capids = cap;
+        }
+        memcpy(&in->ids[in->nids], b + 8 + asz + 8 * i, 8);
+        in->ev[in->nids++] = (int)e;
+    }
+    if (in->nev < 16) in->nev++;
+    if (events) {
+        events->n = in->nev;
+        events->sample_type[e] = a.sample_type;
+        events->regs_user_mask[e] = a.sample_regs_user;
+    }
+    return 0;
+}
+
+static int kperf__pdin_event_of(const kperf__pdin *in, uint64_t id) {
+    for (size_t i = 0; i < in->nids; i++)
+        if (in->ids[i] == id) return in->ev[i];
+    return -1;
+}
+
+/* EVENT_DESC: names by position; bounded walk over the feature body. */
+static void kperf__pdin_event_desc(const unsigned char *b, size_t n, kperf_perfdata_events *ev) {
+    uint32_t nre, asz;
+    size_t off = 16;
+    if (!ev || n < off + 8) return;
+    memcpy(&nre, b + off, 4), memcpy(&asz, b + off + 4, 4);
+    off += 8;
+    for (uint32_t i = 0; i < nre && i < 16; i++) {
+        uint32_t nids, len;
+        if (asz > n || off > n - asz - 8) return;
+        off += asz;
+        memcpy(&nids, b + off, 4), memcpy(&len, b + off + 4, 4);
+        off += 8;
+        if (len > n - off) return;
+        snprintf(ev->names[i], sizeof ev->names[i], "%.*s", (int)len, (const char *)b + off);
+        off += len;
+        if (nids > (n - off) / 8) return;
+        off += (size_t)nids * 8;
+    }
+}
+
+static int kperf__pdin_loop(FILE *f, const char *path, kperf_record_fn fn, void *user,
+                            kperf_perfdata_events *events, kperf__pdin *in, uint64_t *buf,
+                            uint64_t off, uint64_t end) {
+    unsigned char *b = (unsigned char *)buf;
+    int count = 0;
+    for (;;) {
+        struct perf_event_header h;
+        if (off >= end) return count;
+        size_t got = fread(&h, 1, sizeof h, f);
+        if (got == 0) return count;
+        if (got != sizeof h || h.size < 8 || h.size > end - off)
+            return kperf__fail(KPERF_ECORRUPT, "%s: truncated or invalid record at offset %llu",
+                               path, (unsigned long long)off);
+        memcpy(b, &h, sizeof h);
+        if (fread(b + 8, 1, h.size - 8u, f) != h.size - 8u)
+            return kperf__fail(KPERF_ECORRUPT, "%s: record at offset %llu is truncated", path,
+                               (unsigned long long)off);
+        off += h.size;
+        if (h.type == KPERF__PD_HEADER_ATTR) {
+            if (kperf__pdin_attr(in, b, h.size, events) < 0)
+                return kperf__fail(KPERF_ECORRUPT, "%s: bad HEADER_ATTR at offset %llu", path,
+                                   (unsigned long long)(off - h.size));
+            continue;
+        }
+        if (h.type == KPERF__PD_HEADER_TRACING_DATA) { /* the blob follows the record */
+            uint32_t tsz = 0;
+            if (h.size >= 16) memcpy(&tsz, b + 8, 4);
+            if (h.size < 16 || tsz > end - off)
+                return kperf__fail(KPERF_ECORRUPT, "%s: bad TRACING_DATA record at offset %llu",
+                                   path, (unsigned long long)(off - h.size));
+            for (uint32_t left = tsz; left;) {
+                size_t step = left < 65536 ? left : 65536;
+                if (fread(b, 1, step, f) != step)
+                    return kperf__fail(KPERF_ECORRUPT, "%s: tracing data at offset %llu is "
+                                       "truncated", path, (unsigned long long)off);
+                left -= (uint32_t)step;
+            }
+            off += tsz;
+            if (events) events->tracing_data_size = tsz;
+            continue;
+        }
+        if (h.type == KPERF__PD_HEADER_FEATURE && h.size >= 16) {
+            uint64_t feat;
+            memcpy(&feat, b + 8, 8);
+            if (feat == KPERF__PD_FEAT_EVENT_DESC) kperf__pdin_event_desc(b, h.size, events);
+            continue;
+        }
+        if (h.type >= 64 || !in->nev) continue; /* other user records */
+        const kperf_ring_layout *l = &in->layout[0];
+        int ev = -1;
+        if (l->sample_type & PERF_SAMPLE_IDENTIFIER) {
+            uint64_t id = 0;
+            if (h.type == PERF_RECORD_SAMPLE && h.size >= 16) memcpy(&id, b + 8, 8);
+            else if (l->sample_id_all && h.size >= 16) memcpy(&id, b + h.size - 8, 8);
+            ev = kperf__pdin_event_of(in, id);
+            if (ev >= 0) l = &in->layout[ev];
+        }
+        kperf_record rec;
+        if (kperf_record_parse(b, h.size, l, &rec) < 0) {
+            char why[256]; /* the parser's message, copied: kperf__fail rewrites it */
+            snprintf(why, sizeof why, "%.200s", kperf_errmsg());
+            return kperf__fail(KPERF_ECORRUPT, "%s: record at offset %llu: %s", path,
+                               (unsigned long long)(off - h.size), why);
+        }
+        rec.event = ev >= 0 ? ev : kperf__pdin_event_of(in, rec.id);
+        if (events) events->records++;
+        count++;
+        int rc = fn(&rec, user);
+        if (rc < 0) return rc;
+    }
+}
+
+/* Event names of a seekable file: its EVENT_DESC feature section. The sections follow the
+ * data, one {offset, size} per feature bit set in the header's bitmap (h[9] holds bits
+ * 0..63), in bit order. A missing or damaged section leaves the names empty. */
+static void kperf__pdin_file_names(FILE *f, const uint64_t *h, unsigned char *b,
+                                   kperf_perfdata_events *events) {
+    uint64_t bits = h[9], sec[2];
+    if (!events || !(bits & (1ull << KPERF__PD_FEAT_EVENT_DESC))) return;
+    unsigned idx = (unsigned)__builtin_popcountll(bits & ((1ull << KPERF__PD_FEAT_EVENT_DESC) - 1));
+    if (h[5] + h[6] < h[5] || fseek(f, (long)(h[5] + h[6] + idx * 16ull), SEEK_SET) ||
+        fread(sec, 8, 2, f) != 2 || sec[1] > 65536 - 16 || fseek(f, (long)sec[0], SEEK_SET) ||
+        fread(b + 16, 1, sec[1], f) != sec[1])
+        return;
+    kperf__pdin_event_desc(b, 16 + (size_t)sec[1], events); /* as the pipe record's body */
+}
+
+/* The seekable layout `perf record` writes by default: a 104-byte header whose attrs section
+ * holds {attr, ids section} entries, then the data section of records. */
+static int kperf__pdin_file(FILE *f, const char *path, kperf_record_fn fn, void *user,
+                            kperf_perfdata_events *events, kperf__pdin *in, uint64_t *buf) {
+    uint64_t h[11]; /* magic, size, attr_size, attrs{off,size}, data{off,size}, types{off,size} */
+    unsigned char *b = (unsigned char *)buf;
+    if (fseek(f, 0, SEEK_SET) || fread(h, 8, 11, f) != 11)
+        return kperf__fail(KPERF_ECORRUPT, "%s: truncated perf.data header", path);
+    uint64_t asz = h[2], aoff = h[3], an = asz ? h[4] / asz : 0;
+    if (asz < 64 + 16 || asz > 4096 || an > 4096)
+        return kperf__fail(KPERF_ECORRUPT, "%s: bad attrs section (entry %llu bytes)", path,
+                           (unsigned long long)asz);
+    for (uint64_t i = 0; i < an; i++) {
+        uint64_t sec[2];
+        memset(b, 0, 8);
+        if (fseek(f, (long)(aoff + i * asz), SEEK_SET) || fread(b + 8, 1, asz, f) != asz)
+            return kperf__fail(KPERF_ECORRUPT, "%s: truncated attrs section", path);
+        memcpy(sec, b + 8 + asz - 16, 16);
+        uint32_t attr_size = (uint32_t)(asz - 16);
+        memcpy(b + 8 + 4, &attr_size, 4); /* the entry's own size field may differ */
+        if (sec[1] > 65536 - 8 - attr_size || (sec[1] & 7))
+            return kperf__fail(KPERF_ECORRUPT, "%s: bad ids section", path);
+        if (sec[1] && (fseek(f, (long)sec[0], SEEK_SET) ||
+                       fread(b + 8 + attr_size, 1, sec[1], f) != sec[1]))
+            return kperf__fail(KPERF_ECORRUPT, "%s: truncated ids section", path);
+        if (kperf__pdin_attr(in, b, 8 + attr_size + (size_t)sec[1], events) < 0)
+            return kperf__fail(KPERF_ECORRUPT, "%s: bad attr %llu", path, (unsigned long long)i);
+    }
+    kperf__pdin_file_names(f, h, b, events);
+    if (fseek(f, (long)h[5], SEEK_SET))
+        return kperf__fail(KPERF_ECORRUPT, "%s: data section out of range", path);
+    return kperf__pdin_loop(f, path, fn, user, events, in, buf, h[5], h[5] + h[6]);
+}
+
+KPERF_API int kperf_perfdata_read(const char *path, kperf_record_fn fn, void *user,
+                                  kperf_perfdata_events *events) {
+    if (!path || !fn) return kperf__fail(EINVAL, "kperf_perfdata_read: NULL argument");
+    if (events) memset(events, 0, sizeof *events);
+    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+    if (!f) return kperf__fail(errno, "cannot open %s: %s", path, strerror(errno));
+    uint64_t hdr[2] = {0, 0};
+    int rc;
+    uint64_t *buf = (uint64_t *)KPERF_MALLOC(65536 + 64);
+    kperf__pdin in;
+    memset(&in, 0, sizeof in);
+    if (!buf) rc = kperf__fail(ENOMEM, "out of memory");
+    else if (fread(hdr, 1, sizeof hdr, f) != sizeof hdr || hdr[0] != kperf__pd_magic)
+        rc = kperf__fail(KPERF_ECORRUPT, "%s is not a perf.data file", path);
+    else if (hdr[1] == 16)
+        rc = kperf__pdin_loop(f, path, fn, user, events, &in, buf, 16, UINT64_MAX);
+    else if (hdr[1] == 104 && f != stdin)
+        rc = kperf__pdin_file(f, path, fn, user, events, &in, buf);
+    else
+        rc = kperf__fail(KPERF_ECORRUPT, "%s: unknown perf.data header size %llu", path,
+                         (unsigned long long)hdr[1]);
+    if (f != stdin) fclose(f);
+    KPERF_FREE(buf);
+    KPERF_FREE(in.ids);
+    KPERF_FREE(in.ev);
+    return rc;
+}
+// <<perfdata
+#endif // KPERF_NO_SAMPLING
 
 // >>syscalls ----------------------------------------------------------------------------
+#ifndef KPERF_NO_SYSCALLS
 
 /* Latency histogram: exact below 128 ns, then 64 linear sub-buckets per power of two
  * (relative error under 1/64), clamped at 2^41 ns (about 36 minutes). */
@@ -9259,7 +9903,7 @@ KPERF_API int kperf_syscall_names(kperf_tracefs *tfs, const char *const **names,
         char dir[PATH_MAX + 32], **v;
         size_t n, k = 0;
         snprintf(dir, sizeof dir, "%s/events/syscalls", tfs->root);
-        int rc = kperf__list_dirs(dir, &v, &n);
+        int rc = kperf__dir_names(dir, &v, &n, true);
         if (rc == -ENOENT)
             return kperf__fail(KPERF_ENOTSUP, "this kernel has no syscall tracepoints (%s is "
                                "missing; it needs CONFIG_FTRACE_SYSCALLS)", dir);
@@ -9270,10 +9914,10 @@ KPERF_API int kperf_syscall_names(kperf_tracefs *tfs, const char *const **names,
             v[k++] = v[i];
         }
         if (!k) {
-            kperf__free_names(v, 0);
+            kperf__names_free(v, 0);
             return kperf__fail(KPERF_ENOTSUP, "%s has no sys_enter_* events", dir);
         }
-        qsort(v, k, sizeof *v, kperf__name_cmp);
+        qsort(v, k, sizeof *v, kperf__strptr_cmp);
         tfs->sysnames = v, tfs->nsysnames = k;
     }
     *names = (const char *const *)tfs->sysnames;
@@ -9619,8 +10263,362 @@ KPERF_API kperf_sampler *kperf_syscalls_sampler(const kperf_syscalls *s) {
     return s ? s->data : NULL;
 }
 // <<syscalls
+#endif // KPERF_NO_SYSCALLS
+
+// >>analysis ----------------------------------------------------------------------------
+
+KPERF_API uint32_t kperf_hist_bucket(uint64_t v) {
+    if (v < 16) return (uint32_t)v;
+    uint32_t e = 63u - (uint32_t)__builtin_clzll(v); /* 4..63 */
+    return 16u + (e - 4u) * 8u + (uint32_t)((v >> (e - 3u)) & 7u);
+}
+
+KPERF_API uint64_t kperf_hist_bucket_lo(uint32_t b) {
+    if (b < 16) return b;
+    if (b >= KPERF_HIST_BUCKETS) return UINT64_MAX;
+    uint32_t e = (b - 16u) / 8u + 4u, sub = (b - 16u) % 8u;
+    return (uint64_t)(8u + sub) << (e - 3u);
+}
+
+KPERF_API void kperf_stat_add(kperf_stat *s, uint64_t v) {
+    if (!s) return;
+    if (!s->count || v < s->min) s->min = v;
+    if (!s->count || v > s->max) s->max = v;
+    s->count++;
+    s->sum += v;
+    double d = (double)v - s->mean;
+    s->mean += d / (double)s->count;
+    s->m2 += d * ((double)v - s->mean);
+    if (s->hist) s->hist[kperf_hist_bucket(v)]++;
+}
+
+KPERF_API int kperf_stat_merge(kperf_stat *dst, const kperf_stat *src) {
+    if (!dst || !src || !src->count) return 0;
+    if (src->hist && !dst->hist &&
+        !(dst->hist = (uint32_t *)kperf__calloc(KPERF_HIST_BUCKETS, sizeof(uint32_t))))
+        return -ENOMEM;
+    if (!dst->count) {
+        uint32_t *h = dst->hist;
+        *dst = *src;
+        dst->hist = h;
+        if (h) memcpy(h, src->hist, KPERF_HIST_BUCKETS * sizeof *h);
+        return 0;
+    }
+    double na = (double)dst->count, nb = (double)src->count, d = src->mean - dst->mean;
+    dst->m2 += src->m2 + d * d * na * nb / (na + nb);
+    dst->mean += d * nb / (na + nb);
+    dst->count += src->count;
+    dst->sum += src->sum;
+    if (src->min < dst->min) dst->min = src->min;
+    if (src->max > dst->max) dst->max = src->max;
+    for (uint32_t i = 0; src->hist && i < KPERF_HIST_BUCKETS; i++) dst->hist[i] += src->hist[i];
+    return 0;
+}
+
+KPERF_API double kperf_stat_variance(const kperf_stat *s) {
+    return s && s->count > 1 ? s->m2 / (double)(s->count - 1) : 0.0;
+}
+
+KPERF_API uint64_t kperf_stat_percentile(const kperf_stat *s, double q) {
+    if (!s || !s->count) return 0;
+    if (!s->hist) return (uint64_t)(s->mean + 0.5);
+    if (q <= 0) return s->min;
+    if (q >= 1) return s->max;
+    uint64_t rank = (uint64_t)(q * (double)s->count + 0.999999999), seen = 0;
+    if (rank < 1) rank = 1;
+    for (uint32_t b = 0; b < KPERF_HIST_BUCKETS; b++) {
+        seen += s->hist[b];
+        if (seen < rank) continue;
+        uint64_t lo = kperf_hist_bucket_lo(b), hi = kperf_hist_bucket_lo(b + 1);
+        uint64_t v = b < 16 ? lo : lo + (hi - lo) / 2;
+        return v < s->min ? s->min : v > s->max ? s->max : v;
+    }
+    return s->max;
+}
+
+KPERF_API void kperf_stat_free(kperf_stat *s) {
+    if (!s) return;
+    KPERF_FREE(s->hist);
+    memset(s, 0, sizeof *s);
+}
+
+/* ---- an open-addressing map of u64 keys (linear probing, backward-shift delete) ---- */
+
+KPERF__PRIV size_t kperf__an_hash(uint64_t k, size_t cap) {
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdull;
+    k ^= k >> 33;
+    return (size_t)k & (cap - 1);
+}
+
+typedef struct kperf__ks_slot {
+    uint64_t key;
+    bool used;
+    kperf_stat st;
+} kperf__ks_slot;
+
+struct kperf_keystats {
+    kperf__ks_slot *slots;
+    size_t cap, n;
+    bool histogram;
+};
+
+KPERF_API int kperf_keystats_new(kperf_keystats **out, const kperf_keystats_desc *desc) {
+    if (!out) return kperf__fail(EINVAL, "kperf_keystats_new: out is NULL");
+    *out = (kperf_keystats *)kperf__calloc(1, sizeof **out);
+    if (!*out) return kperf__fail(ENOMEM, "out of memory");
+    (*out)->histogram = desc && desc->histogram;
+    return 0;
+}
+
+KPERF_API void kperf_keystats_free(kperf_keystats *ks) {
+    if (!ks) return;
+    for (size_t i = 0; i < ks->cap; i++) KPERF_FREE(ks->slots[i].st.hist);
+    KPERF_FREE(ks->slots);
+    KPERF_FREE(ks);
+}
+
+KPERF__PRIV kperf__ks_slot *kperf__ks_find(const kperf_keystats *ks, uint64_t key) {
+    if (!ks || !ks->cap) return NULL;
+    for (size_t h = kperf__an_hash(key, ks->cap);; h = (h + 1) & (ks->cap - 1)) {
+        if (!ks->slots[h].used) return NULL;
+        if (ks->slots[h].key == key) return &ks->slots[h];
+    }
+}
+
+KPERF__PRIV kperf__ks_slot *kperf__ks_insert(kperf_keystats *ks, uint64_t key) {
+    kperf__ks_slot *s = kperf__ks_find(ks, key);
+    if (s) return s;
+    if ((ks->n + 1) * 4 > ks->cap * 3) {
+        size_t nc = ks->cap ? ks->cap * 2 : 64;
+        kperf__ks_slot *ns = (kperf__ks_slot *)kperf__calloc(nc, sizeof *ns);
+        if (!ns) return NULL;
+        for (size_t i = 0; i < ks->cap; i++) {
+            if (!ks->slots[i].used) continue;
+            size_t h = kperf__an_hash(ks->slots[i].key, nc);
+            while (ns[h].used) h = (h + 1) & (nc - 1);
+            ns[h] = ks->slots[i];
+        }
+        KPERF_FREE(ks->slots);
+        ks->slots = ns, ks->cap = nc;
+    }
+    size_t h = kperf__an_hash(key, ks->cap);
+    while (ks->slots[h].used) h = (h + 1) & (ks->cap - 1);
+    s = &ks->slots[h];
+    memset(s, 0, sizeof *s);
+    if (ks->histogram &&
+        !(s->st.hist = (uint32_t *)kperf__calloc(KPERF_HIST_BUCKETS, sizeof(uint32_t))))
+        return NULL;
+    s->used = true, s->key = key;
+    ks->n++;
+    return s;
+}
+
+KPERF_API int kperf_keystats_add(kperf_keystats *ks, uint64_t key, uint64_t value) {
+    if (!ks) return -EINVAL;
+    kperf__ks_slot *s = kperf__ks_insert(ks, key);
+    if (!s) return kperf__fail(ENOMEM, "out of memory");
+    kperf_stat_add(&s->st, value);
+    return 0;
+}
+
+KPERF_API const kperf_stat *kperf_keystats_get(const kperf_keystats *ks, uint64_t key) {
+    kperf__ks_slot *s = kperf__ks_find(ks, key);
+    return s ? &s->st : NULL;
+}
+
+KPERF_API size_t kperf_keystats_count(const kperf_keystats *ks) { return ks ? ks->n : 0; }
+
+KPERF_API int kperf_keystats_foreach(const kperf_keystats *ks, kperf_keystats_fn fn,
+                                     void *user) {
+    int n = 0;
+    for (size_t i = 0; ks && fn && i < ks->cap; i++) {
+        if (!ks->slots[i].used) continue;
+        int rc = fn(ks->slots[i].key, &ks->slots[i].st, user);
+        if (rc < 0) return rc;
+        n++;
+    }
+    return n;
+}
+
+KPERF_API int kperf_keystats_merge(kperf_keystats *dst, const kperf_keystats *src) {
+    for (size_t i = 0; dst && src && i < src->cap; i++) {
+        if (!src->slots[i].used) continue;
+        kperf__ks_slot *s = kperf__ks_insert(dst, src->slots[i].key);
+        if (!s || kperf_stat_merge(&s->st, &src->slots[i].st) < 0)
+            return kperf__fail(ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
+KPERF_API void kperf_keystats_reset(kperf_keystats *ks) {
+    for (size_t i = 0; ks && i < ks->cap; i++) KPERF_FREE(ks->slots[i].st.hist);
+    if (ks && ks->cap) memset(ks->slots, 0, ks->cap * sizeof *ks->slots);
+    if (ks) ks->n = 0;
+}
+
+/* ---- two-event relations ---- */
+
+typedef struct kperf__pr_slot {
+    kperf_pair_event ev;    /* ev.ips points at ips below */
+    uint64_t *ips;
+    uint32_t ipcap;
+    bool used;
+} kperf__pr_slot;
+
+struct kperf_pairer {
+    kperf__pr_slot *slots;
+    size_t cap, n;
+    uint32_t max_stack;
+    kperf_pairer_counts c;
+    uint64_t *out_ips;      /* the last end's call chain (handed to the caller) */
+    uint32_t out_cap;
+};
+
+KPERF_API int kperf_pairer_new(kperf_pairer **out, const kperf_pairer_desc *desc) {
+    if (!out) return kperf__fail(EINVAL, "kperf_pairer_new: out is NULL");
+    *out = (kperf_pairer *)kperf__calloc(1, sizeof **out);
+    if (!*out) return kperf__fail(ENOMEM, "out of memory");
+    (*out)->max_stack = desc && desc->max_stack ? desc->max_stack : 127;
+    return 0;
+}
+
+KPERF_API void kperf_pairer_free(kperf_pairer *p) {
+    if (!p) return;
+    for (size_t i = 0; i < p->cap; i++) KPERF_FREE(p->slots[i].ips);
+    KPERF_FREE(p->slots);
+    KPERF_FREE(p->out_ips);
+    KPERF_FREE(p);
+}
+
+KPERF__PRIV size_t kperf__pr_find(const kperf_pairer *p, uint64_t key) {
+    if (!p->cap) return SIZE_MAX;
+    for (size_t h = kperf__an_hash(key, p->cap);; h = (h + 1) & (p->cap - 1)) {
+        if (!p->slots[h].used) return SIZE_MAX;
+        if (p->slots[h].ev.key == key) return h;
+    }
+}
+
+KPERF__PRIV int kperf__pr_grow(kperf_pairer *p) {
+    size_t nc = p->cap ? p->cap * 2 : 64;
+    kperf__pr_slot *ns = (kperf__pr_slot *)kperf__calloc(nc, sizeof *ns);
+    if (!ns) return -ENOMEM;
+    for (size_t i = 0; i < p->cap; i++) {
+        if (!p->slots[i].used) continue;
+        size_t h = kperf__an_hash(p->slots[i].ev.key, nc);
+        while (ns[h].used) h = (h + 1) & (nc - 1);
+        ns[h] = p->slots[i];
+    }
+    KPERF_FREE(p->slots);
+    p->slots = ns, p->cap = nc;
+    return 0;
+}
+
+/* Copies @p ev's call chain into @p s (kept up to max_stack). */
+KPERF__PRIV int kperf__pr_keep(kperf_pairer *p, kperf__pr_slot *s, const kperf_pair_event *ev) {
+    uint32_t n = ev->ips ? (ev->nips < p->max_stack ? ev->nips : p->max_stack) : 0;
+    if (n > s->ipcap) {
+        uint64_t *ni = (uint64_t *)KPERF_REALLOC(s->ips, n * sizeof *ni);
+        if (!ni) return -ENOMEM;
+        s->ips = ni, s->ipcap = n;
+    }
+    if (n) memcpy(s->ips, ev->ips, n * sizeof *s->ips);
+    s->ev = *ev;
+    s->ev.nips = n;
+    s->ev.ips = n ? s->ips : NULL;
+    s->used = true;
+    return 0;
+}
+
+KPERF_API int kperf_pairer_start(kperf_pairer *p, const kperf_pair_event *ev) {
+    if (!p || !ev) return -EINVAL;
+    p->c.started++;
+    size_t h = kperf__pr_find(p, ev->key);
+    if (h != SIZE_MAX) {
+        p->c.restarted++;
+        return kperf__pr_keep(p, &p->slots[h], ev) < 0 ? kperf__fail(ENOMEM, "out of memory") : 1;
+    }
+    if ((p->n + 1) * 4 > p->cap * 3 && kperf__pr_grow(p) < 0)
+        return kperf__fail(ENOMEM, "out of memory");
+    h = kperf__an_hash(ev->key, p->cap);
+    while (p->slots[h].used) h = (h + 1) & (p->cap - 1);
+    if (kperf__pr_keep(p, &p->slots[h], ev) < 0) return kperf__fail(ENOMEM, "out of memory");
+    p->n++;
+    return 0;
+}
+
+/* Removes slot @p h, shifting later members of its probe run back (no tombstones). The
+ * slot's ips buffer moves with the shifted entries; the freed buffer is released. */
+KPERF__PRIV void kperf__pr_remove(kperf_pairer *p, size_t h) {
+    KPERF_FREE(p->slots[h].ips);
+    memset(&p->slots[h], 0, sizeof p->slots[h]);
+    size_t j = h;
+    for (;;) {
+        j = (j + 1) & (p->cap - 1);
+        if (!p->slots[j].used) break;
+        size_t home = kperf__an_hash(p->slots[j].ev.key, p->cap);
+        bool move = h <= j ? (home <= h || home > j) : (home <= h && home > j);
+        if (!move) continue;
+        p->slots[h] = p->slots[j];
+        memset(&p->slots[j], 0, sizeof p->slots[j]);
+        h = j;
+    }
+    p->n--;
+}
+
+KPERF_API int kperf_pairer_end(kperf_pairer *p, uint64_t key, kperf_pair_event *start) {
+    if (!p) return 0;
+    size_t h = kperf__pr_find(p, key);
+    if (h == SIZE_MAX) {
+        p->c.unmatched_end++;
+        return 0;
+    }
+    p->c.matched++;
+    kperf__pr_slot *s = &p->slots[h];
+    if (start) {
+        *start = s->ev;
+        if (s->ev.nips > p->out_cap) { /* hand the chain out through our own buffer */
+            uint64_t *ni = (uint64_t *)KPERF_REALLOC(p->out_ips, s->ev.nips * sizeof *ni);
+            if (ni) p->out_ips = ni, p->out_cap = s->ev.nips;
+        }
+        start->nips = s->ev.nips <= p->out_cap ? s->ev.nips : 0;
+        if (start->nips) memcpy(p->out_ips, s->ips, start->nips * sizeof *s->ips);
+        start->ips = start->nips ? p->out_ips : NULL;
+    }
+    kperf__pr_remove(p, h);
+    return 1;
+}
+
+KPERF_API int kperf_pairer_peek(const kperf_pairer *p, uint64_t key, kperf_pair_event *start) {
+    size_t h = p ? kperf__pr_find(p, key) : SIZE_MAX;
+    if (h == SIZE_MAX) return 0;
+    if (start) *start = p->slots[h].ev;
+    return 1;
+}
+
+KPERF_API int kperf_pairer_foreach(const kperf_pairer *p, kperf_pair_fn fn, void *user) {
+    int n = 0;
+    for (size_t i = 0; p && fn && i < p->cap; i++) {
+        if (!p->slots[i].used) continue;
+        int rc = fn(&p->slots[i].ev, user);
+        if (rc < 0) return rc;
+        n++;
+    }
+    return n;
+}
+
+KPERF_API void kperf_pairer_counts_read(const kperf_pairer *p, kperf_pairer_counts *out) {
+    if (!out) return;
+    memset(out, 0, sizeof *out);
+    if (!p) return;
+    *out = p->c;
+    out->pending = p->n;
+}
+// <<analysis
+
 
 // >>device ------------------------------------------------------------------------------
+#ifndef KPERF_NO_DEVICE
 
 /* NaN marks a value that cannot be computed (not counted, or a zero denominator). */
 #if defined(__GNUC__)
@@ -10095,9 +11093,6 @@ static int kperf__bdfs_smmu(kperf__bdfs *b, const kperf_pmus *pmus) {
     return rc;
 }
 
-static int kperf__str_cmp(const void *a, const void *b) {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
 
 KPERF_API int kperf_device_bdf_list(const kperf_pmus *pmus, kperf_bdf_type type, char ***out) {
     if (!out) return kperf__fail(EINVAL, "kperf_device_bdf_list: out is NULL");
@@ -10120,7 +11115,7 @@ KPERF_API int kperf_device_bdf_list(const kperf_pmus *pmus, kperf_bdf_type type,
     kperf__bdfs_free(&b);
     kperf_pmus_close(owned);
     if (!list) return kperf__fail(ENOMEM, "kperf_device_bdf_list: out of memory");
-    qsort(list, n, sizeof *list, kperf__str_cmp);
+    qsort(list, n, sizeof *list, kperf__strptr_cmp);
     *out = list;
     return (int)n;
 }
@@ -10684,8 +11679,10 @@ KPERF_API int kperf_device_compute(const kperf_device *d, const kperf_device_cou
     return (int)n;
 }
 // <<device
+#endif // KPERF_NO_DEVICE
 
 // >>task --------------------------------------------------------------------------------
+#ifndef KPERF_NO_TASK
 
 /* ---- blocks: the records of one read, their strings and arrays in one allocation ------
  * (kperf_task_read, and the libkperf shim's PmuData/PmuTraceData arrays) */
@@ -11232,51 +12229,7 @@ KPERF_API void kperf_task_close(kperf_task *t) {
     KPERF_FREE(t);
 }
 // <<task
-
-
-
-
-
-
-
-
-
-// >>util --------------------------------------------------------------------------------
-
-KPERF__PRIV void *kperf__calloc(size_t n, size_t size) {
-    if (size && n > SIZE_MAX / size) return NULL;
-    size_t bytes = n * size;
-    void *p = KPERF_MALLOC(bytes ? bytes : 1);
-    if (p) memset(p, 0, bytes);
-    return p;
-}
-
-KPERF__PRIV char *kperf__strdup(const char *s) {
-    size_t n = strlen(s) + 1;
-    char *p = (char *)KPERF_MALLOC(n);
-    if (p) memcpy(p, s, n);
-    return p;
-}
-
-/* Reads a small file into buf (NUL-terminated, trailing newline stripped). Returns the
- * length, or a negative errno. */
-KPERF__PRIV int kperf__read_file(const char *path, char *buf, size_t size) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -errno;
-    ssize_t n = read(fd, buf, size - 1);
-    int e = errno;
-    close(fd);
-    if (n < 0) return -e;
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' ')) n--;
-    buf[n] = 0;
-    return (int)n;
-}
-
-KPERF__PRIV long kperf__sys_perf_event_open(struct perf_event_attr *attr, pid_t pid, int cpu,
-                                       int group_fd, unsigned long flags) {
-    return syscall(SYS_perf_event_open, attr, pid, cpu, group_fd, flags);
-}
-// <<util
+#endif // KPERF_NO_TASK
 
 #ifdef __cplusplus
 }

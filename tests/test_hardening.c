@@ -1,7 +1,6 @@
 /* Hardening regressions (issue 18): inputs that crashed, hung or misled kperf before.
  * Each test names the defect it guards; several only fail on the old code under the ASan+UBSan
  * flavour of `make test` (an over-read or a NULL handed to bsearch is silent otherwise). */
-#define KPERF_IMPLEMENTATION
 #include "kperf.h"
 #include "kt.h"
 #include "kperf_symbols.h"

@@ -53,17 +53,29 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) {
     vfprintf(stderr, fmt, ap);
     fprintf(stderr, "; see 'kperf %s --help'\n", cmd);
     va_end(ap);
-    return CLI_USAGE_ERROR;
+    return 2; /* the exit status of a usage error */
 }
 
 static void cli_opt_line(FILE *f, const cli_opt *o) {
     char left[64];
-    int n = o->key < CLI_LONG_ONLY ? snprintf(left, sizeof left, "-%c, ", o->key)
+    int n = o->key < CLI_LONG_ONLY ? snprintf(left, sizeof left, "-%c%s", o->key, o->name ? ", " : "")
                                    : snprintf(left, sizeof left, "    ");
     if (o->name) n += snprintf(left + n, sizeof left - (size_t)n, "--%s", o->name);
-    if (o->arg) snprintf(left + n, sizeof left - (size_t)n, " %s", o->arg);
-    if (strlen(left) > 26) fprintf(f, "  %s\n  %-26s %s\n", left, "", o->help);
-    else fprintf(f, "  %-26s %s\n", left, o->help);
+    if (o->arg) snprintf(left + n, sizeof left - (size_t)n, o->arg[0] == '[' ? "%s" : " %s", o->arg);
+    if (strlen(left) > 26) fprintf(f, "  %s\n  %-26s ", left, "");
+    else fprintf(f, "  %-26s ", left);
+    /* the help column wraps at 100 columns, continuation lines under it */
+    const char *h = o->help;
+    for (int col = 29; *h;) {
+        size_t w = strcspn(h, " ");
+        if (col > 29 && col + 1 + (int)w > 100) fprintf(f, "\n%29s", ""), col = 29;
+        else if (col > 29) fputc(' ', f), col++;
+        fprintf(f, "%.*s", (int)w, h);
+        col += (int)w;
+        h += w;
+        while (*h == ' ') h++;
+    }
+    fputc('\n', f);
 }
 
 void cli_usage(const cli_cmd *c, FILE *f) {
@@ -111,17 +123,21 @@ typedef struct cli_table {
     cli_opt o[CLI_MAXOPTS];
     struct option lo[CLI_MAXOPTS + 1];
     char shorts[3 * CLI_MAXOPTS + 4];
-    size_t n;
+    size_t n, nlong;
 } cli_table;
 
 static void cli_table_add(cli_table *t, const cli_opt *o) {
     if (t->n >= CLI_MAXOPTS) return;
     t->o[t->n] = *o;
-    t->lo[t->n] = (struct option){o->name, o->arg ? required_argument : no_argument, NULL, o->key};
+    if (o->name) /* a short-only option has no long entry (a NULL name ends the array) */
+        t->lo[t->nlong++] = (struct option){o->name, !o->arg ? no_argument
+                                                     : o->arg[0] == '[' ? optional_argument
+                                                                        : required_argument,
+                                            NULL, o->key};
     size_t k = strlen(t->shorts);
     if (o->key < CLI_LONG_ONLY) {
         t->shorts[k++] = (char)o->key;
-        if (o->arg) t->shorts[k++] = ':';
+        if (o->arg && o->arg[0] != '[') t->shorts[k++] = ':'; /* "[=ARG]": long form only */
         t->shorts[k] = 0;
     }
     t->n++;
@@ -153,15 +169,16 @@ static const char *cli_opt_name(const cli_opt *o, char *buf, size_t n) {
 
 static int cli_unknown(const cli_cmd *c, const cli_table *t, const char *arg, int optopt_) {
     if (optopt_ && optopt_ < CLI_LONG_ONLY && (!arg || arg[1] != '-'))
-        return cli_usage_error(c->name, "unknown option '-%c'", optopt_);
+        return cli_usage_error(c->name, "unknown option '-%c'", optopt_), CLI_USAGE_ERROR;
     char word[128];
     snprintf(word, sizeof word, "%s", arg ? arg : "?");
     word[strcspn(word, "=")] = 0;
-    const char *names[CLI_MAXOPTS];
+    const char *names[CLI_MAXOPTS]; /* NULL for short-only options: skipped */
     for (size_t i = 0; i < t->n; i++) names[i] = t->o[i].name;
     const char *s = strncmp(word, "--", 2) ? NULL : cli_suggest(word + 2, names, t->n);
-    if (s) return cli_usage_error(c->name, "unknown option '%s' (did you mean --%s?)", word, s);
-    return cli_usage_error(c->name, "unknown option '%s'", word);
+    if (s) cli_usage_error(c->name, "unknown option '%s' (did you mean --%s?)", word, s);
+    else cli_usage_error(c->name, "unknown option '%s'", word);
+    return CLI_USAGE_ERROR;
 }
 
 static int cli_shared_opt(const cli_cmd *c, int key, const char *v, cli_args *a) {
@@ -208,13 +225,15 @@ int cli_parse(const cli_cmd *c, int argc, char **argv, cli_args *a, cli_opt_fn f
         bool own = false;
         for (const cli_opt *m = c->opts; m && m->key; m++) own |= m->key == key;
         int rc = own ? (fn ? fn(key, optarg, user) : 1) : cli_shared_opt(c, key, optarg, a);
-        if (rc > 0) rc = cli_usage_error(c->name, "option %s is not handled",
-                                         cli_opt_name(o, nb, sizeof nb));
+        if (rc > 0)
+            rc = cli_usage_error(c->name, "option %s is not handled", cli_opt_name(o, nb, sizeof nb)),
+            rc = -1;
         if (rc < 0) return cli_args_free(a), CLI_USAGE_ERROR;
     }
     if (optind < argc) {
         if (!(c->shared & (CLI_CMD | CLI_OPERANDS)))
-            return cli_args_free(a), cli_usage_error(c->name, "unexpected argument '%s'", argv[optind]);
+            return cli_args_free(a), cli_usage_error(c->name, "unexpected argument '%s'", argv[optind]),
+                   CLI_USAGE_ERROR;
         a->rest = argv + optind, a->nrest = argc - optind;
     }
     return CLI_OK;

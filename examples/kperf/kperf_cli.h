@@ -63,13 +63,14 @@ int cmd_spe_record(int argc, char **argv);
 /* `kperf stat -M ...` and `kperf list --metrics` (the >>device section's commands, in
  * cmd_metrics.c); cmd_stat and cmd_list hand over to them. */
 int cmd_stat_metrics(int argc, char **argv);
-int cmd_list_metrics(int argc, char **argv);
+int cmd_list_metrics(const char *root, bool all);
 
 /* ---- option layer (cli.c) ------------------------------------------------------------ */
 
 /* One option of a command. key: the short letter, or a value >= CLI_LONG_ONLY for an
- * option that has only a long name. arg: the argument's name in the help ("EVENTS"), NULL
- * for a flag. A table ends with an all-zero entry. */
+ * option that has only a long name; name: the long name, or NULL for a short-only option.
+ * arg: the argument's name in the help ("EVENTS"), NULL for a flag, "[=ARG]" for an
+ * optional argument (--name=ARG only). A table ends with an all-zero entry. */
 typedef struct cli_opt {
     int key;
     const char *name;
@@ -133,7 +134,8 @@ void cli_args_free(cli_args *a);
 /* Prints the command's help (usage, summary, options, notes) to @p f. */
 void cli_usage(const cli_cmd *c, FILE *f);
 
-/* Says "kperf CMD: MSG; see 'kperf CMD --help'" on stderr; returns CLI_USAGE_ERROR. */
+/* Says "kperf CMD: MSG; see 'kperf CMD --help'" on stderr; returns 2, the exit status of a
+ * usage error. */
 int cli_usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

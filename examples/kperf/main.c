@@ -54,6 +54,7 @@ static int unknown(const char *name) {
 int main(int argc, char **argv) {
     if (argc < 2) return usage(stderr);
     kperf_set_log(cli_log, NULL);
+    kperf_probe_resolver_set(kperf_probe_resolve_elf, NULL); /* uprobe:func@"file" */
     if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) return usage(stdout);
     if (!strcmp(argv[1], "help")) { /* kperf help [CMD] = kperf CMD --help */
         if (argc < 3) return usage(stdout);
