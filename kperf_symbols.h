@@ -4796,7 +4796,7 @@ static int kperf__pp_loc_id(kperf_pprof *p, uint32_t pid, uint64_t a, uint32_t *
 static bool kperf__pp_smp_eq(const kperf_pprof *p, uint32_t i, const void *key) {
     const kperf__pp_smp *a = &p->smps[i], *b = (const kperf__pp_smp *)key;
     return a->nraw == b->nraw && a->comm == b->comm && a->pid == b->pid &&
-           !memcmp(p->raw + a->raw0, p->raw + b->raw0, a->nraw * sizeof *p->raw);
+           (!a->nraw || !memcmp(p->raw + a->raw0, p->raw + b->raw0, a->nraw * sizeof *p->raw));
 }
 
 KPERF_API int kperf_pprof_open(kperf_pprof **out, const kperf_pprof_desc *desc) {
