@@ -44,11 +44,11 @@
  *     -- unwinding (DWARF call graphs)
  *     kperf_symbolizer_unwind        Unwinds the user stack of a sample with DWARF call-...
  *     -- pprof (profile.proto, gzip-compressed)
- *     kperf_pprof_open               Creates an empty pprof profile
+ *     kperf_pprof_new                Creates an empty pprof profile
  *     kperf_pprof_add                Adds one sample
  *     kperf_pprof_encode             Encodes the profile as pprof writes it
  *     kperf_pprof_write              Encodes the profile (as kperf_pprof_encode()) into...
- *     kperf_pprof_close              Frees a profile
+ *     kperf_pprof_free               Frees a profile
  *     kperf_pprof_buffer_free        Frees a buffer returned by kperf_pprof_encode() or...
  *     kperf_pprof_profile_self       Profiles the calling process (every thread, and thr...
  *     kperf_probe_resolve_elf        The file offset of function func in the ELF file fi...
@@ -311,7 +311,7 @@ KPERF_API int kperf_symbolizer_unwind(kperf_symbolizer *s, const kperf_sample *s
  *  Grafana Pyroscope and Google Cloud Profiler). Opaque. */
 typedef struct kperf_pprof kperf_pprof;
 
-/** Options of kperf_pprof_open(). Zero-initialised means the defaults. */
+/** Options of kperf_pprof_new(). Zero-initialised means the defaults. */
 typedef struct kperf_pprof_desc {
     kperf_symbolizer *symbolizer; /**< names frames (functions with file and line, inline
                                        frames) and gives mappings with build-ids; it must
@@ -331,8 +331,8 @@ typedef struct kperf_pprof_desc {
 
 /** @brief Creates an empty pprof profile.
  *  @param out receives it; NULL on failure. @param desc options; NULL = all defaults.
- *  @return 0, or a negative error code. *Ownership:* free with kperf_pprof_close(). */
-KPERF_API int kperf_pprof_open(kperf_pprof **out, const kperf_pprof_desc *desc);
+ *  @return 0, or a negative error code. *Ownership:* free with kperf_pprof_free(). */
+KPERF_API int kperf_pprof_new(kperf_pprof **out, const kperf_pprof_desc *desc);
 
 /** @brief Adds one sample: its call chain (kperf_sample::ips with context markers, as the
  *  sampler or kperf_symbolizer_unwind() gives it; its ip when it has none), its pid and
@@ -357,7 +357,7 @@ KPERF_API int kperf_pprof_encode(kperf_pprof *p, uint8_t **out, size_t *len);
 KPERF_API int kperf_pprof_write(kperf_pprof *p, const char *path);
 
 /** @brief Frees a profile; accepts NULL. */
-KPERF_API void kperf_pprof_close(kperf_pprof *p);
+KPERF_API void kperf_pprof_free(kperf_pprof *p);
 
 /** @brief Frees a buffer returned by kperf_pprof_encode() or kperf_pprof_profile_self();
  *  accepts NULL. */
@@ -4799,11 +4799,11 @@ static bool kperf__pp_smp_eq(const kperf_pprof *p, uint32_t i, const void *key) 
            (!a->nraw || !memcmp(p->raw + a->raw0, p->raw + b->raw0, a->nraw * sizeof *p->raw));
 }
 
-KPERF_API int kperf_pprof_open(kperf_pprof **out, const kperf_pprof_desc *desc) {
-    if (!out) return kperf__fail(EINVAL, "kperf_pprof_open: out is NULL");
+KPERF_API int kperf_pprof_new(kperf_pprof **out, const kperf_pprof_desc *desc) {
+    if (!out) return kperf__fail(EINVAL, "kperf_pprof_new: out is NULL");
     *out = NULL;
     kperf_pprof *p = (kperf_pprof *)kperf__calloc(1, sizeof *p);
-    if (!p) return kperf__fail(ENOMEM, "kperf_pprof_open: out of memory");
+    if (!p) return kperf__fail(ENOMEM, "kperf_pprof_new: out of memory");
     if (desc) p->d = *desc;
     const char *ev = p->d.event && *p->d.event ? p->d.event : "cpu-clock";
     size_t evlen = strcspn(ev, ":/");
@@ -4825,14 +4825,14 @@ KPERF_API int kperf_pprof_open(kperf_pprof **out, const kperf_pprof_desc *desc) 
     if (!rc) rc = kperf__pp_str(p, "count", &p->count);
     p->d.event = p->d.comment = NULL; /* not kept: the caller's strings */
     if (rc) {
-        kperf_pprof_close(p);
-        return kperf__fail(ENOMEM, "kperf_pprof_open: out of memory");
+        kperf_pprof_free(p);
+        return kperf__fail(ENOMEM, "kperf_pprof_new: out of memory");
     }
     *out = p;
     return 0;
 }
 
-KPERF_API void kperf_pprof_close(kperf_pprof *p) {
+KPERF_API void kperf_pprof_free(kperf_pprof *p) {
     if (!p) return;
     for (size_t i = 0; i < p->nstrs; i++) KPERF_FREE(p->strs[i]);
     KPERF_FREE(p->strs);
@@ -5218,11 +5218,11 @@ KPERF_API int kperf_pprof_profile_self(const kperf_pprof_profile_desc *desc, uin
     pd.duration_nanos = (int64_t)(d.seconds * 1e9);
     int rc = kperf_sampler_open(&c.s, &sd);
     if (!rc) rc = kperf_symbolizer_open(&c.sym, &yd);
-    if (!rc) pd.symbolizer = c.sym, rc = kperf_pprof_open(&c.p, &pd);
+    if (!rc) pd.symbolizer = c.sym, rc = kperf_pprof_new(&c.p, &pd);
     if (!rc) kperf_symbolizer_add_pid(c.sym, self);
     if (!rc) rc = kperf__pp_self_run(&c, d.seconds, d.cancel);
     if (!rc) rc = kperf_pprof_encode(c.p, out, len);
-    kperf_pprof_close(c.p);
+    kperf_pprof_free(c.p);
     kperf_symbolizer_close(c.sym);
     kperf_sampler_close(c.s);
     if (rc < 0) return rc;
