@@ -28,6 +28,31 @@
  *     Other users' processes need ptrace access (/proc/PID/mem for the vDSO,
  *     /proc/PID/map_files for deleted files); kernel addresses need root or
  *     kernel.kptr_restrict=0 for /proc/kallsyms.
+ *
+ * INDEX (public functions by section; tests/header_index.py --write regenerates it)
+ *   >>symbols
+ *     kperf_symbolizer_open          Creates a symbolizer
+ *     kperf_symbolizer_close         Frees a symbolizer and every string its frames poin...
+ *     kperf_symbolizer_add_pid       Adds every file mapping of a live process from `/pr...
+ *     kperf_symbolizer_add_module    Adds one mapping (from an MMAP2 record, or a file f...
+ *     kperf_symbolizer_add_fork      Records that process pid was forked from ppid (a FO...
+ *     kperf_symbolizer_lookup        Symbolizes one address of process pid, with its inl...
+ *     kperf_symbolizer_lookup_batch  Symbolizes many addresses of one process
+ *     kperf_symbolizer_preload       Indexes ahead what looking up these addresses will...
+ *     kperf_demangle                 Demangles a C++ (Itanium ABI) name with the C++ run...
+ *     kperf_flamegraph_write         Writes an SVG flame graph (searchable and zoomable...
+ *     -- unwinding (DWARF call graphs)
+ *     kperf_symbolizer_unwind        Unwinds the user stack of a sample with DWARF call-...
+ *     -- pprof (profile.proto, gzip-compressed)
+ *     kperf_pprof_open               Creates an empty pprof profile
+ *     kperf_pprof_add                Adds one sample
+ *     kperf_pprof_encode             Encodes the profile as pprof writes it
+ *     kperf_pprof_write              Encodes the profile (as kperf_pprof_encode()) into...
+ *     kperf_pprof_close              Frees a profile
+ *     kperf_pprof_buffer_free        Frees a buffer returned by kperf_pprof_encode() or...
+ *     kperf_pprof_profile_self       Profiles the calling process (every thread, and thr...
+ *     kperf_probe_resolve_elf        The file offset of function func in the ELF file fi...
+ * END INDEX
  */
 #ifndef KPERF_SYMBOLS_H_INCLUDED
 #define KPERF_SYMBOLS_H_INCLUDED
@@ -4234,12 +4259,13 @@ static int kperf__sym_pre_build(kperf_symbolizer *s, kperf__sym_dso *d, const ui
     return p.built;
 }
 
-/* The module and ELF address of addr in pid, as a lookup finds them (caller holds the
- * map lock for reading); NULL for none. */
-static kperf__sym_dso *kperf__sym_pre_where(kperf__sym_proc *p, uint64_t addr, uint64_t *rel) {
+/* The module and ELF address of addr in pid, as a lookup finds them, the module opened as
+ * a lookup would open it (caller holds the map lock for reading); NULL for none. */
+static kperf__sym_dso *kperf__sym_pre_where(kperf_symbolizer *s, kperf__sym_proc *p,
+                                            uint64_t addr, uint64_t *rel) {
     if (p->file_vaddr) return *rel = addr, p->fdso;
     const kperf__sym_map *m = kperf__sym_map_find(p, addr);
-    if (!m || __atomic_load_n(&m->dso->state, __ATOMIC_ACQUIRE) != 1) return NULL;
+    if (!m || kperf__sym_ready(s, m->dso) != 0) return NULL;
     *rel = kperf__sym_map_vaddr(m, addr);
     return m->dso;
 }
@@ -4269,7 +4295,7 @@ KPERF_API int kperf_symbolizer_preload(kperf_symbolizer *s, pid_t pid, const uin
     for (size_t k = 0; p && k <= n && !rc; k++) {
         uint64_t rel = 0;
         kperf__sym_dso *d = k < n && !(s->d.include_kernel && kperf__sym_is_kernel(addrs[k]))
-                                ? kperf__sym_pre_where(p, addrs[k], &rel) : NULL;
+                                ? kperf__sym_pre_where(s, p, addrs[k], &rel) : NULL;
         if (k < n && (!d || !d->dw)) continue;
         if (d != cur || k == n) { /* another module (or the end): build what was listed */
             if (cur && ntodo) {
@@ -4804,7 +4830,7 @@ static int kperf__pp_loc_id(kperf_pprof *p, uint32_t pid, uint64_t a, uint32_t *
 static bool kperf__pp_smp_eq(const kperf_pprof *p, uint32_t i, const void *key) {
     const kperf__pp_smp *a = &p->smps[i], *b = (const kperf__pp_smp *)key;
     return a->nraw == b->nraw && a->comm == b->comm && a->pid == b->pid &&
-           !memcmp(p->raw + a->raw0, p->raw + b->raw0, a->nraw * sizeof *p->raw);
+           (!a->nraw || !memcmp(p->raw + a->raw0, p->raw + b->raw0, a->nraw * sizeof *p->raw));
 }
 
 KPERF_API int kperf_pprof_open(kperf_pprof **out, const kperf_pprof_desc *desc) {
