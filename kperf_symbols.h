@@ -696,6 +696,8 @@ typedef struct kperf__sym_tab { /* kallsyms, perf maps: sorted, no sizes or own 
     char *pool;
     char **dem;
     int state; /* 1 ready, < 0 error */
+    uint64_t src_size;              /* JIT files: the size of the file this was read from */
+    struct kperf__sym_tab *retired; /* JIT files: the next replaced table (freed at close) */
     char *err;
     struct kperf__sym_tline *lines;
     size_t nlines; /* jitdump debug info: sorted by addr */
@@ -711,6 +713,8 @@ typedef struct kperf__sym_proc {
     kperf__sym_tab *jitd; /* jit-PID.dump; published with release */
     char *jitdump; /* path of a jit-PID.dump the process mapped (the JIT's marker) */
     bool jit_tried;
+    uint64_t jit_next_ns; /* JIT files: when to look at them again after a miss */
+    kperf__sym_tab *jit_retired; /* replaced tables, which lock-free readers may still use */
 } kperf__sym_proc;
 
 struct kperf_symbolizer {
@@ -3286,7 +3290,8 @@ static pid_t kperf__sym_nspid(kperf_symbolizer *s, pid_t pid) {
 /* Reads the first candidate of a JIT file that exists: inside the process's root (its mount
  * namespace) under its own pid number, then the host's path. */
 static kperf__sym_tab *kperf__sym_jit_load(kperf_symbolizer *s, pid_t pid, pid_t nspid,
-                                           const char *mapped, bool dump) {
+                                           const char *mapped, bool dump, uint64_t known,
+                                           bool *same) {
     char cand[3][PATH_MAX];
     const char *fmt = dump ? "%s/jit-%d.dump" : "%s/perf-%d.map";
     int nc = 0;
@@ -3307,38 +3312,63 @@ static kperf__sym_tab *kperf__sym_jit_load(kperf_symbolizer *s, pid_t pid, pid_t
         struct stat st;
         if (stat(cand[i], &st) != 0) continue;
         if (dump && owner >= 0 && st.st_uid && st.st_uid != (uid_t)owner) continue;
-        return dump ? kperf__sym_jitdump_read(cand[i]) : kperf__sym_tab_read(cand[i], false, owner);
+        if ((uint64_t)st.st_size == known) { /* what we have: not read again */
+            *same = true;
+            return NULL;
+        }
+        kperf__sym_tab *t = dump ? kperf__sym_jitdump_read(cand[i])
+                                 : kperf__sym_tab_read(cand[i], false, owner);
+        if (t) t->src_size = (uint64_t)st.st_size;
+        return t;
     }
     return NULL;
 }
 
-/* JIT code: the process's jitdump (names and lines), then its perf map (names). */
+/* (Re)reads the process's jitdump and perf map: at the first JIT lookup, then after a miss
+ * at most every 250 ms when a file has grown (a live JIT keeps appending). A replaced table
+ * is retired, not freed: lookups read tables without a lock. Called under s->mu. */
+static void kperf__sym_jit_refresh(kperf_symbolizer *s, kperf__sym_proc *p) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    if (p->jit_tried && now < p->jit_next_ns) return;
+    p->jit_next_ns = now + 250000000u;
+    pid_t ns = kperf__sym_nspid(s, p->pid);
+    pthread_rwlock_rdlock(&s->maplock); /* p->jitdump is set under it */
+    char *mapped = p->jitdump ? kperf__strdup(p->jitdump) : NULL;
+    pthread_rwlock_unlock(&s->maplock);
+    for (int dump = 1; dump >= 0; dump--) {
+        kperf__sym_tab **slot = dump ? &p->jitd : &p->jit, *old = *slot;
+        uint64_t known = old ? old->src_size : UINT64_MAX;
+        bool same = false;
+        kperf__sym_tab *t = kperf__sym_jit_load(s, p->pid, ns, dump ? mapped : NULL, dump != 0,
+                                                known, &same);
+        if (!t && !same && dump && mapped) /* named in the maps but not there: the usual place */
+            t = kperf__sym_jit_load(s, p->pid, ns, NULL, true, known, &same);
+        if (!t) continue;
+        if (old) old->retired = p->jit_retired, p->jit_retired = old;
+        __atomic_store_n(slot, t, __ATOMIC_RELEASE);
+    }
+    KPERF_FREE(mapped);
+    __atomic_store_n(&p->jit_tried, true, __ATOMIC_RELEASE);
+}
+
+/* JIT code: the process's jitdump (names and lines), then its perf map (names); after a
+ * miss, the files are looked at again (kperf__sym_jit_refresh) and the lookup retried. */
 static int kperf__sym_jit_frames(kperf_symbolizer *s, kperf__sym_proc *p, uint64_t addr,
                                  kperf_frame *f) {
-    if (!__atomic_load_n(&p->jit_tried, __ATOMIC_ACQUIRE)) {
-        pthread_mutex_lock(&s->mu);
-        if (!p->jit_tried) {
-            pid_t ns = kperf__sym_nspid(s, p->pid);
-            pthread_rwlock_rdlock(&s->maplock); /* p->jitdump is set under it */
-            char *mapped = p->jitdump ? kperf__strdup(p->jitdump) : NULL;
-            pthread_rwlock_unlock(&s->maplock);
-            __atomic_store_n(&p->jitd, kperf__sym_jit_load(s, p->pid, ns, mapped, true),
-                             __ATOMIC_RELEASE);
-            if (!p->jitd && mapped) /* named in the maps but not there: the usual place */
-                __atomic_store_n(&p->jitd, kperf__sym_jit_load(s, p->pid, ns, NULL, true),
-                                 __ATOMIC_RELEASE);
-            KPERF_FREE(mapped);
-            __atomic_store_n(&p->jit, kperf__sym_jit_load(s, p->pid, ns, NULL, false),
-                             __ATOMIC_RELEASE);
-            __atomic_store_n(&p->jit_tried, true, __ATOMIC_RELEASE);
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (attempt || !__atomic_load_n(&p->jit_tried, __ATOMIC_ACQUIRE)) {
+            pthread_mutex_lock(&s->mu);
+            kperf__sym_jit_refresh(s, p);
+            pthread_mutex_unlock(&s->mu);
         }
-        pthread_mutex_unlock(&s->mu);
-    }
-    kperf__sym_tab *t[2] = {__atomic_load_n(&p->jitd, __ATOMIC_ACQUIRE),
-                            __atomic_load_n(&p->jit, __ATOMIC_ACQUIRE)};
-    for (int i = 0; i < 2; i++) {
-        if (!t[i] || t[i]->state < 0) continue;
-        if (kperf__sym_tab_frame(t[i], addr, f, NULL) && f->function) return 1;
+        kperf__sym_tab *t[2] = {__atomic_load_n(&p->jitd, __ATOMIC_ACQUIRE),
+                                __atomic_load_n(&p->jit, __ATOMIC_ACQUIRE)};
+        for (int i = 0; i < 2; i++) {
+            if (!t[i] || t[i]->state < 0) continue;
+            if (kperf__sym_tab_frame(t[i], addr, f, NULL) && f->function) return 1;
+        }
     }
     memset(f, 0, sizeof *f);
     return 0;
@@ -3798,6 +3828,10 @@ KPERF_API void kperf_symbolizer_close(kperf_symbolizer *s) {
     for (size_t i = 0; i < s->nprocs; i++) {
         kperf__sym_tab_free(s->procs[i]->jit);
         kperf__sym_tab_free(s->procs[i]->jitd);
+        for (kperf__sym_tab *t = s->procs[i]->jit_retired, *n; t; t = n) {
+            n = t->retired;
+            kperf__sym_tab_free(t);
+        }
         KPERF_FREE(s->procs[i]->jitdump);
         KPERF_FREE(s->procs[i]->maps);
         KPERF_FREE(s->procs[i]);
