@@ -32,6 +32,45 @@
  * (Armv8.2+ CPUs with SPE, a kernel with CONFIG_ARM_SPE_PMU); on other machines
  * kperf_spe_open() returns -KPERF_ENOTSUP "no arm_spe PMU on this machine". Physical
  * addresses and kernel samples need perf_event_paranoid <= 0 or CAP_PERFMON.
+ *
+ * INDEX (public functions by section; tests/header_index.py --write regenerates it)
+ *   >>spe
+ *     -- packets
+ *     kperf_spe_packet_parse         Decodes the packet at the start of buf
+ *     kperf_spe_packet_desc          Describes a packet the way `perf report -D` does ("...
+ *     kperf_spe_op_desc              Describes an operation type, e.g
+ *     kperf_spe_event_name           The name of one EVENTS bit ("RETIRED", "L1D-REFILL"...
+ *     kperf_spe_ds_table_for_midr    Picks the data-source table for a CPU
+ *     kperf_spe_ds_name              Names a data-source value, e.g
+ *     -- records
+ *     kperf_spe_record_format        Formats a record as `pc=0x
+ *     kperf_spe_record_fields        Lists the names of a record's fields, sorted, separ...
+ *     -- the streaming decoder
+ *     kperf_spe_clock_read           Reads the clock conversion of a mapped perf_event_m...
+ *     kperf_spe_clock_convert        Converts an SPE timestamp to perf time (CLOCK_MONOT...
+ *     kperf_spe_decoder_open         Creates a decoder
+ *     kperf_spe_decoder_parse        Decodes the next bytes of the stream
+ *     kperf_spe_decoder_finish       Ends the stream
+ *     kperf_spe_decoder_reset        Forgets the stream position after data was lost (AU...
+ *     kperf_spe_decoder_switch       Tells the decoder which task runs from time on (fro...
+ *     kperf_spe_decoder_stats_read   Reads the decoder's counters
+ *     kperf_spe_decoder_close        Frees a decoder
+ *     kperf_spe_decode               One-shot decode of a whole buffer
+ *     -- records as samples
+ *     kperf_spe_data_src             The perf_mem_data_src value of a record (what `perf...
+ *     kperf_spe_record_to_sample     Fills a ::kperf_sample from a record, so SPE record...
+ *     -- PMUs, filters, plan
+ *     kperf_spe_pmus_read            Finds every arm_spe_N PMU of a registry (one per CP...
+ *     kperf_spe_plan_open            Computes every fd of an SPE request over a sysfs tr...
+ *     -- recording
+ *     kperf_spe_open                 Opens SPE on every CPU of the request (or follows t...
+ *     kperf_spe_start                Enables sampling on every fd
+ *     kperf_spe_stop                 Disables sampling on every fd
+ *     kperf_spe_read                 Drains every CPU
+ *     kperf_spe_stats_read           Reads the session's counters
+ *     kperf_spe_close                Stops and frees a session
+ *     kperf_spe_task_source          SPE sampling for kperf.h's task model
+ * END INDEX
  */
 /** @file kperf_spe.h
  *  @brief Arm SPE: PMU discovery, filters through format/ fields, AUX-area sessions and a
@@ -1847,6 +1886,7 @@ KPERF_API void kperf_spe_close(kperf_spe *s) {
 
 /* ---- the task model's SPE kind (kperf.h >>task) --------------------------------------- */
 
+#ifndef KPERF_NO_TASK
 static int kperf__spe_task_open(void **state, const kperf_task_attr *a) {
     kperf_spe_desc d;
     memset(&d, 0, sizeof d);
@@ -1901,6 +1941,7 @@ KPERF_API const kperf_task_source *kperf_spe_task_source(void) {
                                           kperf__spe_task_close};
     return &src;
 }
+#endif // KPERF_NO_TASK
 
 #ifdef __cplusplus
 }

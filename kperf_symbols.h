@@ -28,6 +28,31 @@
  *     Other users' processes need ptrace access (/proc/PID/mem for the vDSO,
  *     /proc/PID/map_files for deleted files); kernel addresses need root or
  *     kernel.kptr_restrict=0 for /proc/kallsyms.
+ *
+ * INDEX (public functions by section; tests/header_index.py --write regenerates it)
+ *   >>symbols
+ *     kperf_symbolizer_open          Creates a symbolizer
+ *     kperf_symbolizer_close         Frees a symbolizer and every string its frames poin...
+ *     kperf_symbolizer_add_pid       Adds every file mapping of a live process from `/pr...
+ *     kperf_symbolizer_add_module    Adds one mapping (from an MMAP2 record, or a file f...
+ *     kperf_symbolizer_add_fork      Records that process pid was forked from ppid (a FO...
+ *     kperf_symbolizer_lookup        Symbolizes one address of process pid, with its inl...
+ *     kperf_symbolizer_lookup_batch  Symbolizes many addresses of one process
+ *     kperf_symbolizer_preload       Indexes ahead what looking up these addresses will...
+ *     kperf_demangle                 Demangles a C++ (Itanium ABI) name with the C++ run...
+ *     kperf_flamegraph_write         Writes an SVG flame graph (searchable and zoomable...
+ *     -- unwinding (DWARF call graphs)
+ *     kperf_symbolizer_unwind        Unwinds the user stack of a sample with DWARF call-...
+ *     -- pprof (profile.proto, gzip-compressed)
+ *     kperf_pprof_open               Creates an empty pprof profile
+ *     kperf_pprof_add                Adds one sample
+ *     kperf_pprof_encode             Encodes the profile as pprof writes it
+ *     kperf_pprof_write              Encodes the profile (as kperf_pprof_encode()) into...
+ *     kperf_pprof_close              Frees a profile
+ *     kperf_pprof_buffer_free        Frees a buffer returned by kperf_pprof_encode() or...
+ *     kperf_pprof_profile_self       Profiles the calling process (every thread, and thr...
+ *     kperf_probe_resolve_elf        The file offset of function func in the ELF file fi...
+ * END INDEX
  */
 #ifndef KPERF_SYMBOLS_H_INCLUDED
 #define KPERF_SYMBOLS_H_INCLUDED
@@ -301,8 +326,7 @@ typedef struct kperf_pprof_desc {
     const char *comment;   /**< a comment, e.g. the command that was profiled; NULL = none */
     int64_t time_nanos;    /**< when the profile started (ns since the epoch); 0 = now */
     int64_t duration_nanos; /**< how long it covers; 0 = unknown */
-    bool no_labels;        /**< do not label samples with `comm` and `pid` (samples then
-                                merge across processes); default false */
+    bool no_labels;        /**< do not label samples with `comm` and `pid`; default false */
 } kperf_pprof_desc;
 
 /** @brief Creates an empty pprof profile.
@@ -4201,12 +4225,13 @@ static int kperf__sym_pre_build(kperf_symbolizer *s, kperf__sym_dso *d, const ui
     return p.built;
 }
 
-/* The module and ELF address of addr in pid, as a lookup finds them (caller holds the
- * map lock for reading); NULL for none. */
-static kperf__sym_dso *kperf__sym_pre_where(kperf__sym_proc *p, uint64_t addr, uint64_t *rel) {
+/* The module and ELF address of addr in pid, as a lookup finds them, the module opened as
+ * a lookup would open it (caller holds the map lock for reading); NULL for none. */
+static kperf__sym_dso *kperf__sym_pre_where(kperf_symbolizer *s, kperf__sym_proc *p,
+                                            uint64_t addr, uint64_t *rel) {
     if (p->file_vaddr) return *rel = addr, p->fdso;
     const kperf__sym_map *m = kperf__sym_map_find(p, addr);
-    if (!m || __atomic_load_n(&m->dso->state, __ATOMIC_ACQUIRE) != 1) return NULL;
+    if (!m || kperf__sym_ready(s, m->dso) != 0) return NULL;
     *rel = kperf__sym_map_vaddr(m, addr);
     return m->dso;
 }
@@ -4236,7 +4261,7 @@ KPERF_API int kperf_symbolizer_preload(kperf_symbolizer *s, pid_t pid, const uin
     for (size_t k = 0; p && k <= n && !rc; k++) {
         uint64_t rel = 0;
         kperf__sym_dso *d = k < n && !(s->d.include_kernel && kperf__sym_is_kernel(addrs[k]))
-                                ? kperf__sym_pre_where(p, addrs[k], &rel) : NULL;
+                                ? kperf__sym_pre_where(s, p, addrs[k], &rel) : NULL;
         if (k < n && (!d || !d->dw)) continue;
         if (d != cur || k == n) { /* another module (or the end): build what was listed */
             if (cur && ntodo) {
@@ -4546,6 +4571,7 @@ typedef struct kperf__pp_loc {
 } kperf__pp_loc;
 typedef struct kperf__pp_smp {
     uint32_t loc0, nloc, comm, pid;
+    uint32_t raw0, nraw; /* the addresses as sampled (the key), in p->raw */
     uint64_t count, value;
 } kperf__pp_smp;
 
@@ -4565,6 +4591,11 @@ struct kperf_pprof {
     size_t nsmps, capsmps;
     uint32_t *stk; /* location ids of every sample's stack, leaf first */
     size_t nstk, capstk;
+    uint64_t *raw; /* every sample's addresses as sampled (markers dropped), leaf first */
+    size_t nraw, capraw;
+    const char *last_comm; /* the comm pointer of the previous sample, and its string */
+    uint32_t last_comm_idx;
+    uint32_t last_smp;     /* the previous sample's entry + 1 (0 = none): repeats skip the hash */
     kperf__pp_tab tstr, tfunc, tmap, tloc, tsmp;
     uint32_t type, unit, comment, key_comm, key_pid, samples, count; /* string indexes */
     bool cpu;
@@ -4764,8 +4795,8 @@ static int kperf__pp_loc_id(kperf_pprof *p, uint32_t pid, uint64_t a, uint32_t *
 
 static bool kperf__pp_smp_eq(const kperf_pprof *p, uint32_t i, const void *key) {
     const kperf__pp_smp *a = &p->smps[i], *b = (const kperf__pp_smp *)key;
-    return a->nloc == b->nloc && a->comm == b->comm && a->pid == b->pid &&
-           !memcmp(p->stk + a->loc0, p->stk + b->loc0, a->nloc * sizeof *p->stk);
+    return a->nraw == b->nraw && a->comm == b->comm && a->pid == b->pid &&
+           (!a->nraw || !memcmp(p->raw + a->raw0, p->raw + b->raw0, a->nraw * sizeof *p->raw));
 }
 
 KPERF_API int kperf_pprof_open(kperf_pprof **out, const kperf_pprof_desc *desc) {
@@ -4811,6 +4842,7 @@ KPERF_API void kperf_pprof_close(kperf_pprof *p) {
     KPERF_FREE(p->lines);
     KPERF_FREE(p->smps);
     KPERF_FREE(p->stk);
+    KPERF_FREE(p->raw);
     kperf__pp_tab *t[5] = {&p->tstr, &p->tfunc, &p->tmap, &p->tloc, &p->tsmp};
     for (int i = 0; i < 5; i++) KPERF_FREE(t[i]->v), KPERF_FREE(t[i]->h);
     KPERF_FREE(p);
@@ -4818,51 +4850,103 @@ KPERF_API void kperf_pprof_close(kperf_pprof *p) {
 
 KPERF_API void kperf_pprof_buffer_free(uint8_t *buf) { KPERF_FREE(buf); }
 
-/* Appends the location ids of smp's stack, leaf first, to p->stk (from *n0). The frames
- * are those kperf_folded_add() names: markers and chain ends are skipped, every frame but
- * the leaf is a return address (looked up as addr - 1). */
-static int kperf__pp_stack(kperf_pprof *p, const kperf_sample *smp, size_t *n) {
+/* Appends smp's addresses to p->raw (from p->nraw, *n of them), leaf first: the frames
+ * kperf_folded_add() names (markers and chain ends skipped). */
+static int kperf__pp_raw(kperf_pprof *p, const kperf_sample *smp, size_t *n) {
     const uint64_t *ips = smp->nips ? smp->ips : &smp->ip;
     size_t nips = smp->nips ? smp->nips : 1, leaf = 0;
     while (leaf < nips && ips[leaf] >= KPERF_CONTEXT_MAX) leaf++;
+    if (kperf__sym_grow(&p->raw, &p->capraw, p->nraw + nips + 1, sizeof *p->raw)) return -ENOMEM;
     for (size_t i = leaf; i < nips; i++) {
         uint64_t a = ips[i];
         if (a >= KPERF_CONTEXT_MAX || (!a && i != leaf)) continue;
-        uint32_t id;
-        if (kperf__pp_loc_id(p, smp->pid, i == leaf ? a : a - 1, &id) ||
-            kperf__sym_grow(&p->stk, &p->capstk, p->nstk + *n + 1, sizeof *p->stk))
-            return -ENOMEM;
-        p->stk[p->nstk + (*n)++] = id;
+        p->raw[p->nraw + (*n)++] = a;
     }
     return 0;
 }
 
+/* The location ids of a new sample's addresses into p->stk: every frame but the leaf is a
+ * return address, looked up as addr - 1. */
+static int kperf__pp_locs(kperf_pprof *p, kperf__pp_smp *k) {
+    if (kperf__sym_grow(&p->stk, &p->capstk, p->nstk + k->nraw, sizeof *p->stk)) return -ENOMEM;
+    k->loc0 = (uint32_t)p->nstk;
+    for (uint32_t i = 0; i < k->nraw; i++) {
+        uint64_t a = p->raw[k->raw0 + i];
+        if (kperf__pp_loc_id(p, k->pid, i == 0 ? a : a - 1, &p->stk[p->nstk + i])) return -ENOMEM;
+    }
+    k->nloc = k->nraw;
+    p->nstk += k->nraw;
+    return 0;
+}
+
+/* The string index of comm; the previous sample's is reused when it is the same string. */
+static int kperf__pp_comm(kperf_pprof *p, const char *comm, uint32_t *idx) {
+    *idx = 0;
+    if (!comm || !*comm) return 0;
+    if (p->last_comm == comm && !strcmp(p->strs[p->last_comm_idx], comm)) {
+        *idx = p->last_comm_idx;
+        return 0;
+    }
+    if (kperf__pp_str(p, comm, idx)) return -ENOMEM;
+    p->last_comm = comm, p->last_comm_idx = *idx;
+    return 0;
+}
+
+/* True when smp has the same pid, comm and addresses as sample e (compared as they are
+ * filtered, without a copy): consecutive samples often repeat a stack. */
+static bool kperf__pp_same(const kperf_pprof *p, const kperf__pp_smp *e, const kperf_sample *smp,
+                           const char *comm) {
+    if (e->pid != smp->pid) return false;
+    if (!p->d.no_labels && (e->comm ? !comm || strcmp(p->strs[e->comm], comm) : comm && *comm))
+        return false;
+    const uint64_t *ips = smp->nips ? smp->ips : &smp->ip, *raw = p->raw + e->raw0;
+    size_t nips = smp->nips ? smp->nips : 1, leaf = 0, k = 0;
+    while (leaf < nips && ips[leaf] >= KPERF_CONTEXT_MAX) leaf++;
+    for (size_t i = leaf; i < nips; i++) {
+        uint64_t a = ips[i];
+        if (a >= KPERF_CONTEXT_MAX || (!a && i != leaf)) continue;
+        if (k == e->nraw || raw[k++] != a) return false;
+    }
+    return k == e->nraw;
+}
+
+/* Samples are keyed by their addresses as sampled (with comm and pid): a stack seen before
+ * costs one hash and one compare, and no location lookups. */
 KPERF_API int kperf_pprof_add(kperf_pprof *p, const kperf_sample *smp, const char *comm) {
     if (!p || !smp) return kperf__fail(EINVAL, "kperf_pprof_add: NULL argument");
-    kperf__pp_smp k = {(uint32_t)p->nstk, 0, 0, 0, 1, smp->period ? smp->period : p->d.period};
-    size_t n = 0;
     p->comm = comm;
-    if (!p->d.no_labels) {
-        k.pid = smp->pid;
-        if (comm && *comm && kperf__pp_str(p, comm, &k.comm)) goto nomem;
+    if (p->last_smp && kperf__pp_same(p, &p->smps[p->last_smp - 1], smp, comm)) {
+        p->smps[p->last_smp - 1].count++;
+        p->smps[p->last_smp - 1].value += smp->period ? smp->period : p->d.period;
+        return 0;
     }
-    if (kperf__pp_stack(p, smp, &n)) goto nomem;
-    k.nloc = (uint32_t)n;
+    kperf__pp_smp k;
+    memset(&k, 0, sizeof k);
+    k.count = 1, k.value = smp->period ? smp->period : p->d.period;
+    k.pid = smp->pid, k.raw0 = (uint32_t)p->nraw;
+    size_t n = 0;
+    if (!p->d.no_labels && kperf__pp_comm(p, comm, &k.comm)) goto nomem;
+    if (kperf__pp_raw(p, smp, &n)) goto nomem;
+    k.nraw = (uint32_t)n;
     {
         uint64_t h = kperf__pp_mix(kperf__pp_mix(0, k.comm), k.pid);
-        for (size_t i = 0; i < n; i++) h = kperf__pp_mix(h, p->stk[k.loc0 + i]);
+        for (size_t i = 0; i < n; i++) h = kperf__pp_mix(h, p->raw[k.raw0 + i]);
         if (kperf__pp_reserve(&p->tsmp)) goto nomem;
         uint32_t *slot = kperf__pp_find(&p->tsmp, h, kperf__pp_smp_eq, p, &k);
-        if (*slot) { /* a stack seen before: its ids are dropped from p->stk */
+        if (*slot) { /* a stack seen before: its addresses are dropped from p->raw */
             p->smps[*slot - 1].count += k.count;
             p->smps[*slot - 1].value += k.value;
+            p->last_smp = *slot;
             return 0;
         }
-        if (kperf__sym_grow(&p->smps, &p->capsmps, p->nsmps + 1, sizeof *p->smps)) goto nomem;
+        size_t at = (size_t)(slot - p->tsmp.v);
+        if (kperf__pp_locs(p, &k) ||
+            kperf__sym_grow(&p->smps, &p->capsmps, p->nsmps + 1, sizeof *p->smps))
+            goto nomem;
         p->smps[p->nsmps++] = k;
-        p->nstk += n;
-        *slot = (uint32_t)p->nsmps;
-        p->tsmp.h[slot - p->tsmp.v] = h;
+        p->nraw += n;
+        p->tsmp.v[at] = p->last_smp = (uint32_t)p->nsmps; /* lookups leave this table alone */
+        p->tsmp.h[at] = h;
         p->tsmp.n++;
     }
     return 0;
@@ -4939,7 +5023,7 @@ static void kperf__pp_enc_samples(const kperf_pprof *p, kperf__pb *b, kperf__pb 
             kperf__pb_msg(m, 3, t);
         }
         if (!p->d.no_labels) {
-            kperf__pb_uint(t, 1, p->key_pid);
+            kperf__pb_uint(t, 1, p->key_pid); /* Label { key = 1, num = 3 } */
             kperf__pb_uint(t, 3, s->pid);
             kperf__pb_msg(m, 3, t);
         }
@@ -5060,6 +5144,7 @@ KPERF_API int kperf_pprof_write(kperf_pprof *p, const char *path) {
     return rc ? rc : (int)(p->nsmps > INT32_MAX ? INT32_MAX : p->nsmps);
 }
 
+#ifndef KPERF_NO_SAMPLING
 /* ---- profiling the calling process ---- */
 typedef struct kperf__pp_self {
     kperf_sampler *s;
@@ -5143,6 +5228,7 @@ KPERF_API int kperf_pprof_profile_self(const kperf_pprof_profile_desc *desc, uin
     if (rc < 0) return rc;
     return c.n > INT32_MAX ? INT32_MAX : (int)c.n;
 }
+#endif // KPERF_NO_SAMPLING
 
 // <<symbols
 
