@@ -44,11 +44,11 @@
  *     -- unwinding (DWARF call graphs)
  *     kperf_symbolizer_unwind        Unwinds the user stack of a sample with DWARF call-...
  *     -- pprof (profile.proto, gzip-compressed)
- *     kperf_pprof_open               Creates an empty pprof profile
+ *     kperf_pprof_new                Creates an empty pprof profile
  *     kperf_pprof_add                Adds one sample
  *     kperf_pprof_encode             Encodes the profile as pprof writes it
  *     kperf_pprof_write              Encodes the profile (as kperf_pprof_encode()) into...
- *     kperf_pprof_close              Frees a profile
+ *     kperf_pprof_free               Frees a profile
  *     kperf_pprof_buffer_free        Frees a buffer returned by kperf_pprof_encode() or...
  *     kperf_pprof_profile_self       Profiles the calling process (every thread, and thr...
  *     kperf_probe_resolve_elf        The file offset of function func in the ELF file fi...
@@ -311,7 +311,7 @@ KPERF_API int kperf_symbolizer_unwind(kperf_symbolizer *s, const kperf_sample *s
  *  Grafana Pyroscope and Google Cloud Profiler). Opaque. */
 typedef struct kperf_pprof kperf_pprof;
 
-/** Options of kperf_pprof_open(). Zero-initialised means the defaults. */
+/** Options of kperf_pprof_new(). Zero-initialised means the defaults. */
 typedef struct kperf_pprof_desc {
     kperf_symbolizer *symbolizer; /**< names frames (functions with file and line, inline
                                        frames) and gives mappings with build-ids; it must
@@ -331,8 +331,8 @@ typedef struct kperf_pprof_desc {
 
 /** @brief Creates an empty pprof profile.
  *  @param out receives it; NULL on failure. @param desc options; NULL = all defaults.
- *  @return 0, or a negative error code. *Ownership:* free with kperf_pprof_close(). */
-KPERF_API int kperf_pprof_open(kperf_pprof **out, const kperf_pprof_desc *desc);
+ *  @return 0, or a negative error code. *Ownership:* free with kperf_pprof_free(). */
+KPERF_API int kperf_pprof_new(kperf_pprof **out, const kperf_pprof_desc *desc);
 
 /** @brief Adds one sample: its call chain (kperf_sample::ips with context markers, as the
  *  sampler or kperf_symbolizer_unwind() gives it; its ip when it has none), its pid and
@@ -357,7 +357,7 @@ KPERF_API int kperf_pprof_encode(kperf_pprof *p, uint8_t **out, size_t *len);
 KPERF_API int kperf_pprof_write(kperf_pprof *p, const char *path);
 
 /** @brief Frees a profile; accepts NULL. */
-KPERF_API void kperf_pprof_close(kperf_pprof *p);
+KPERF_API void kperf_pprof_free(kperf_pprof *p);
 
 /** @brief Frees a buffer returned by kperf_pprof_encode() or kperf_pprof_profile_self();
  *  accepts NULL. */
@@ -696,6 +696,8 @@ typedef struct kperf__sym_tab { /* kallsyms, perf maps: sorted, no sizes or own 
     char *pool;
     char **dem;
     int state; /* 1 ready, < 0 error */
+    uint64_t src_size;              /* JIT files: the size of the file this was read from */
+    struct kperf__sym_tab *retired; /* JIT files: the next replaced table (freed at close) */
     char *err;
     struct kperf__sym_tline *lines;
     size_t nlines; /* jitdump debug info: sorted by addr */
@@ -711,6 +713,8 @@ typedef struct kperf__sym_proc {
     kperf__sym_tab *jitd; /* jit-PID.dump; published with release */
     char *jitdump; /* path of a jit-PID.dump the process mapped (the JIT's marker) */
     bool jit_tried;
+    uint64_t jit_next_ns; /* JIT files: when to look at them again after a miss */
+    kperf__sym_tab *jit_retired; /* replaced tables, which lock-free readers may still use */
 } kperf__sym_proc;
 
 struct kperf_symbolizer {
@@ -3286,7 +3290,8 @@ static pid_t kperf__sym_nspid(kperf_symbolizer *s, pid_t pid) {
 /* Reads the first candidate of a JIT file that exists: inside the process's root (its mount
  * namespace) under its own pid number, then the host's path. */
 static kperf__sym_tab *kperf__sym_jit_load(kperf_symbolizer *s, pid_t pid, pid_t nspid,
-                                           const char *mapped, bool dump) {
+                                           const char *mapped, bool dump, uint64_t known,
+                                           bool *same) {
     char cand[3][PATH_MAX];
     const char *fmt = dump ? "%s/jit-%d.dump" : "%s/perf-%d.map";
     int nc = 0;
@@ -3307,38 +3312,63 @@ static kperf__sym_tab *kperf__sym_jit_load(kperf_symbolizer *s, pid_t pid, pid_t
         struct stat st;
         if (stat(cand[i], &st) != 0) continue;
         if (dump && owner >= 0 && st.st_uid && st.st_uid != (uid_t)owner) continue;
-        return dump ? kperf__sym_jitdump_read(cand[i]) : kperf__sym_tab_read(cand[i], false, owner);
+        if ((uint64_t)st.st_size == known) { /* what we have: not read again */
+            *same = true;
+            return NULL;
+        }
+        kperf__sym_tab *t = dump ? kperf__sym_jitdump_read(cand[i])
+                                 : kperf__sym_tab_read(cand[i], false, owner);
+        if (t) t->src_size = (uint64_t)st.st_size;
+        return t;
     }
     return NULL;
 }
 
-/* JIT code: the process's jitdump (names and lines), then its perf map (names). */
+/* (Re)reads the process's jitdump and perf map: at the first JIT lookup, then after a miss
+ * at most every 250 ms when a file has grown (a live JIT keeps appending). A replaced table
+ * is retired, not freed: lookups read tables without a lock. Called under s->mu. */
+static void kperf__sym_jit_refresh(kperf_symbolizer *s, kperf__sym_proc *p) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    if (p->jit_tried && now < p->jit_next_ns) return;
+    p->jit_next_ns = now + 250000000u;
+    pid_t ns = kperf__sym_nspid(s, p->pid);
+    pthread_rwlock_rdlock(&s->maplock); /* p->jitdump is set under it */
+    char *mapped = p->jitdump ? kperf__strdup(p->jitdump) : NULL;
+    pthread_rwlock_unlock(&s->maplock);
+    for (int dump = 1; dump >= 0; dump--) {
+        kperf__sym_tab **slot = dump ? &p->jitd : &p->jit, *old = *slot;
+        uint64_t known = old ? old->src_size : UINT64_MAX;
+        bool same = false;
+        kperf__sym_tab *t = kperf__sym_jit_load(s, p->pid, ns, dump ? mapped : NULL, dump != 0,
+                                                known, &same);
+        if (!t && !same && dump && mapped) /* named in the maps but not there: the usual place */
+            t = kperf__sym_jit_load(s, p->pid, ns, NULL, true, known, &same);
+        if (!t) continue;
+        if (old) old->retired = p->jit_retired, p->jit_retired = old;
+        __atomic_store_n(slot, t, __ATOMIC_RELEASE);
+    }
+    KPERF_FREE(mapped);
+    __atomic_store_n(&p->jit_tried, true, __ATOMIC_RELEASE);
+}
+
+/* JIT code: the process's jitdump (names and lines), then its perf map (names); after a
+ * miss, the files are looked at again (kperf__sym_jit_refresh) and the lookup retried. */
 static int kperf__sym_jit_frames(kperf_symbolizer *s, kperf__sym_proc *p, uint64_t addr,
                                  kperf_frame *f) {
-    if (!__atomic_load_n(&p->jit_tried, __ATOMIC_ACQUIRE)) {
-        pthread_mutex_lock(&s->mu);
-        if (!p->jit_tried) {
-            pid_t ns = kperf__sym_nspid(s, p->pid);
-            pthread_rwlock_rdlock(&s->maplock); /* p->jitdump is set under it */
-            char *mapped = p->jitdump ? kperf__strdup(p->jitdump) : NULL;
-            pthread_rwlock_unlock(&s->maplock);
-            __atomic_store_n(&p->jitd, kperf__sym_jit_load(s, p->pid, ns, mapped, true),
-                             __ATOMIC_RELEASE);
-            if (!p->jitd && mapped) /* named in the maps but not there: the usual place */
-                __atomic_store_n(&p->jitd, kperf__sym_jit_load(s, p->pid, ns, NULL, true),
-                                 __ATOMIC_RELEASE);
-            KPERF_FREE(mapped);
-            __atomic_store_n(&p->jit, kperf__sym_jit_load(s, p->pid, ns, NULL, false),
-                             __ATOMIC_RELEASE);
-            __atomic_store_n(&p->jit_tried, true, __ATOMIC_RELEASE);
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (attempt || !__atomic_load_n(&p->jit_tried, __ATOMIC_ACQUIRE)) {
+            pthread_mutex_lock(&s->mu);
+            kperf__sym_jit_refresh(s, p);
+            pthread_mutex_unlock(&s->mu);
         }
-        pthread_mutex_unlock(&s->mu);
-    }
-    kperf__sym_tab *t[2] = {__atomic_load_n(&p->jitd, __ATOMIC_ACQUIRE),
-                            __atomic_load_n(&p->jit, __ATOMIC_ACQUIRE)};
-    for (int i = 0; i < 2; i++) {
-        if (!t[i] || t[i]->state < 0) continue;
-        if (kperf__sym_tab_frame(t[i], addr, f, NULL) && f->function) return 1;
+        kperf__sym_tab *t[2] = {__atomic_load_n(&p->jitd, __ATOMIC_ACQUIRE),
+                                __atomic_load_n(&p->jit, __ATOMIC_ACQUIRE)};
+        for (int i = 0; i < 2; i++) {
+            if (!t[i] || t[i]->state < 0) continue;
+            if (kperf__sym_tab_frame(t[i], addr, f, NULL) && f->function) return 1;
+        }
     }
     memset(f, 0, sizeof *f);
     return 0;
@@ -3798,6 +3828,10 @@ KPERF_API void kperf_symbolizer_close(kperf_symbolizer *s) {
     for (size_t i = 0; i < s->nprocs; i++) {
         kperf__sym_tab_free(s->procs[i]->jit);
         kperf__sym_tab_free(s->procs[i]->jitd);
+        for (kperf__sym_tab *t = s->procs[i]->jit_retired, *n; t; t = n) {
+            n = t->retired;
+            kperf__sym_tab_free(t);
+        }
         KPERF_FREE(s->procs[i]->jitdump);
         KPERF_FREE(s->procs[i]->maps);
         KPERF_FREE(s->procs[i]);
@@ -4799,11 +4833,11 @@ static bool kperf__pp_smp_eq(const kperf_pprof *p, uint32_t i, const void *key) 
            (!a->nraw || !memcmp(p->raw + a->raw0, p->raw + b->raw0, a->nraw * sizeof *p->raw));
 }
 
-KPERF_API int kperf_pprof_open(kperf_pprof **out, const kperf_pprof_desc *desc) {
-    if (!out) return kperf__fail(EINVAL, "kperf_pprof_open: out is NULL");
+KPERF_API int kperf_pprof_new(kperf_pprof **out, const kperf_pprof_desc *desc) {
+    if (!out) return kperf__fail(EINVAL, "kperf_pprof_new: out is NULL");
     *out = NULL;
     kperf_pprof *p = (kperf_pprof *)kperf__calloc(1, sizeof *p);
-    if (!p) return kperf__fail(ENOMEM, "kperf_pprof_open: out of memory");
+    if (!p) return kperf__fail(ENOMEM, "kperf_pprof_new: out of memory");
     if (desc) p->d = *desc;
     const char *ev = p->d.event && *p->d.event ? p->d.event : "cpu-clock";
     size_t evlen = strcspn(ev, ":/");
@@ -4825,14 +4859,14 @@ KPERF_API int kperf_pprof_open(kperf_pprof **out, const kperf_pprof_desc *desc) 
     if (!rc) rc = kperf__pp_str(p, "count", &p->count);
     p->d.event = p->d.comment = NULL; /* not kept: the caller's strings */
     if (rc) {
-        kperf_pprof_close(p);
-        return kperf__fail(ENOMEM, "kperf_pprof_open: out of memory");
+        kperf_pprof_free(p);
+        return kperf__fail(ENOMEM, "kperf_pprof_new: out of memory");
     }
     *out = p;
     return 0;
 }
 
-KPERF_API void kperf_pprof_close(kperf_pprof *p) {
+KPERF_API void kperf_pprof_free(kperf_pprof *p) {
     if (!p) return;
     for (size_t i = 0; i < p->nstrs; i++) KPERF_FREE(p->strs[i]);
     KPERF_FREE(p->strs);
@@ -5218,11 +5252,11 @@ KPERF_API int kperf_pprof_profile_self(const kperf_pprof_profile_desc *desc, uin
     pd.duration_nanos = (int64_t)(d.seconds * 1e9);
     int rc = kperf_sampler_open(&c.s, &sd);
     if (!rc) rc = kperf_symbolizer_open(&c.sym, &yd);
-    if (!rc) pd.symbolizer = c.sym, rc = kperf_pprof_open(&c.p, &pd);
+    if (!rc) pd.symbolizer = c.sym, rc = kperf_pprof_new(&c.p, &pd);
     if (!rc) kperf_symbolizer_add_pid(c.sym, self);
     if (!rc) rc = kperf__pp_self_run(&c, d.seconds, d.cancel);
     if (!rc) rc = kperf_pprof_encode(c.p, out, len);
-    kperf_pprof_close(c.p);
+    kperf_pprof_free(c.p);
     kperf_symbolizer_close(c.sym);
     kperf_sampler_close(c.s);
     if (rc < 0) return rc;

@@ -149,10 +149,37 @@ KT_TEST(jitdump_hostile) {
     unlink(path);
 }
 
+KT_TEST(jitdump_grows_while_live) {
+    KT_UNUSED();
+    char path[256];
+    snprintf(path, sizeof path, "%s/jit-4242.dump", dir);
+    buf b = {{0}, 0};
+    header(&b, 0x4A695444);
+    code_load(&b, 0x700000, 32, 1, "js_first");
+    write_file(path, &b, b.n);
+    kperf_symbolizer *s = sym_for(path);
+    kperf_frame f;
+    KT_EQ_INT(kperf_symbolizer_lookup(s, 4242, 0x700004, &f, 1), 1);
+    KT_EQ_INT(kperf_symbolizer_lookup(s, 4242, 0x900004, &f, 1), 0); /* not written yet */
+    code_load(&b, 0x900000, 32, 2, "js_later"); /* the JIT appends */
+    write_file(path, &b, b.n);
+    int r = 0;
+    for (int i = 0; i < 50 && r != 1; i++) { /* looked at again at most every 250 ms */
+        usleep(100000);
+        r = kperf_symbolizer_lookup(s, 4242, 0x900004, &f, 1);
+    }
+    KT_EQ_INT(r, 1);
+    KT_EQ_STR(f.function, "js_later");
+    KT_EQ_INT(kperf_symbolizer_lookup(s, 4242, 0x700004, &f, 1), 1);
+    KT_EQ_STR(f.function, "js_first");
+    kperf_symbolizer_close(s);
+    unlink(path);
+}
+
 KT_TEST(pprof_without_symbolizer) {
     KT_UNUSED();
     kperf_pprof *p;
-    KT_EQ_INT(kperf_pprof_open(&p, &(kperf_pprof_desc){.event = "page-faults", .period = 1}), 0);
+    KT_EQ_INT(kperf_pprof_new(&p, &(kperf_pprof_desc){.event = "page-faults", .period = 1}), 0);
     uint64_t ips[3] = {KPERF_CONTEXT_USER, 0x401000, 0x402000};
     kperf_sample smp;
     memset(&smp, 0, sizeof smp);
@@ -182,14 +209,15 @@ KT_TEST(pprof_without_symbolizer) {
     KT_CHECK(memmem(raw, rl, merged, sizeof merged) != NULL);
     kperf_pprof_buffer_free(out);
     KT_EQ_INT(kperf_pprof_add(NULL, &smp, NULL), -EINVAL);
-    kperf_pprof_close(p);
-    kperf_pprof_close(NULL);
+    kperf_pprof_free(p);
+    kperf_pprof_free(NULL);
 }
 
 int main(void) {
     if (!mkdtemp(dir)) return 1;
     KT_RUN(jitdump_names_lines_moves);
     KT_RUN(jitdump_hostile);
+    KT_RUN(jitdump_grows_while_live);
     KT_RUN(pprof_without_symbolizer);
     rmdir(dir);
     KT_EXIT();

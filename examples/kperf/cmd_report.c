@@ -503,17 +503,17 @@ static int rep_pprof(rep *r, const char *in, const char *out) {
     snprintf(comment, sizeof comment, "kperf report -i %s", in);
     kperf_pprof_desc d = {.symbolizer = r->sym, .event = r->ev->n ? r->ev->names[0] : NULL,
                           .comment = comment};
-    if (kperf_pprof_open(&p, &d) < 0) return -1;
+    if (kperf_pprof_new(&p, &d) < 0) return -1;
     kperf_sample smp;
     memset(&smp, 0, sizeof smp);
     for (size_t i = 0; i < r->nsamples; i++) {
         const rep_sample *s = &r->samples[i];
         smp.pid = s->pid, smp.tid = s->tid, smp.period = s->period;
         smp.ips = r->frames + s->first, smp.nips = s->n;
-        if (kperf_pprof_add(p, &smp, rep_sample_comm(r, s)) < 0) return kperf_pprof_close(p), -1;
+        if (kperf_pprof_add(p, &smp, rep_sample_comm(r, s)) < 0) return kperf_pprof_free(p), -1;
     }
     int n = kperf_pprof_write(p, out);
-    kperf_pprof_close(p);
+    kperf_pprof_free(p);
     return n < 0 ? -1 : 0;
 }
 
