@@ -223,3 +223,9 @@ r=$(awk -F, '$3 == "task-clock" {tc = $1} $3 == "page-faults" {pf = $1; m = $6; 
     END {want = pf / (tc / 1e3); s = want >= 1e3 ? want / 1e3 : want;
          d = m - s; if (d < 0) d = -d; print (d < 0.01 * s + 0.002 ? "ok" : "bad " m " " s), u}' "$tmp/rate.csv")
 case "$r" in "ok K/sec"|"ok /sec") ok stat_rate_column ;; *) fail stat_rate_column "$r: $(cat "$tmp/rate.csv")" ;; esac
+# the header names the target as perf does
+if [ "$(id -u)" = 0 ] || [ "$(cat /proc/sys/kernel/perf_event_paranoid)" -le 0 ]; then
+    h1=$($K stat -C 0 -e task-clock -d 0.05 2>&1 | grep "Performance counter stats")
+    h2=$($K stat -a -e task-clock -d 0.05 2>&1 | grep "Performance counter stats")
+    check stat_header_cpus_system "$h1|$h2" " Performance counter stats for 'CPU(s) 0':| Performance counter stats for 'system wide':"
+else skip stat_header_cpus_system "CPU-wide counting needs root or perf_event_paranoid <= 0"; fi
