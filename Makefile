@@ -24,7 +24,7 @@ TESTS_CXX := $(patsubst tests/%.cpp,$(B)/tests/%,$(wildcard tests/test_*.cpp))
 PROGS := $(patsubst tests/progs/%.c,$(B)/progs/%,$(wildcard tests/progs/*.c))
 BENCHES := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/bench_*.c))
 
-.PHONY: all deps setup tool lib install-libkperf examples tests test check test-arm64 bench docs install demo clean help python
+.PHONY: all deps setup tool lib install-libkperf examples tests test check test-arm64 bench docs install demo clean help python fuzz fuzz-build man
 
 # Plain `make` and `make install` change nothing outside the tree; `make deps` (and the
 # targets that run things: demo, test, check, bench, docs) install missing Debian packages.
@@ -38,8 +38,10 @@ help:
 	@echo "make test-arm64 the arm64 suite in QEMU with an emulated PMU (docs/arm64.md)"
 	@echo "make deps       install the Debian packages the build and the tests need"
 	@echo "make bench      run the benchmarks, write docs/PERFORMANCE.md"
+	@echo "make fuzz       libFuzzer harnesses (tests/fuzz/), FUZZ_SECONDS=60 each; docs/security.md"
 	@echo "make docs       Doxygen reference (warnings are errors)"
-	@echo "make install    PREFIX=/usr/local DESTDIR= : headers, tool, libkperf.so, kperf.pc"
+	@echo "make install    PREFIX=/usr/local DESTDIR= : headers, tool, man pages, libkperf.so, kperf.pc, the Python package (PYTHON_SITE=)"
+	@echo "make man       $(B)/man: kperf(1) and kperf-CMD(1), written from the tool's --help"
 	@echo "make python     $(B)/libkperf.so and the kperf package in $(B)/python/kperf"
 
 deps:
@@ -108,6 +110,12 @@ $(LK_TESTS): $(B)/tests/%: tests/%.c tests/*.h $(LK_HEADERS) $(HEADERS) $(B)/lib
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Ilibkperf -o $@ $< $(LK_LINK)
 
+# The symbolizer's threads under ThreadSanitizer: its own flags in every flavour (TSan does
+# not combine with ASan), the implementation compiled in.
+$(B)/tests/test_symbols_tsan: tests/test_symbols_tsan.c tests/test_symbols_parallel.c tests/*.h $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g -std=gnu11 $(CWARN) -I. -fsanitize=thread -o $@ $< $(LIBS)
+
 $(B)/tests/%: tests/%.cpp tests/*.h $(HEADERS) $(IMPL_O)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS_ALL) -o $@ $< $(call impl_for,$<) $(LIBS)
@@ -125,19 +133,45 @@ $(B)/bench/%: bench/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -O2 -o $@ $< $(LIBS) $(BENCH_LIBS)
 
-# Header form checks: C99 and C++11 declaration-only, two translation units, KPERF_STATIC.
+# Header form checks: C99 and C++11 declaration-only, the implementation in a C++ TU (run),
+# two translation units, KPERF_STATIC. tests/test_compile_matrix.sh adds every standard.
 $(B)/tests/compile_checks: tests/compile/*.c tests/compile/*.cpp $(HEADERS) | $(B)
 	@mkdir -p $(B)/tests/compile
 	$(CC) -std=c99 -pedantic $(WARN) -I. -c tests/compile/decl_only.c -o $(B)/tests/compile/decl_c99.o
 	$(CXX) -std=c++11 $(CXXWARN) -I. -c tests/compile/decl_only_cpp.cpp -o $(B)/tests/compile/decl_cxx.o
-	$(CC) $(CFLAGS_ALL) -c -o $(B)/tests/compile/tu_impl.o tests/compile/tu_impl.c
-	$(CXX) $(CXXFLAGS_ALL) -o $(B)/tests/compile/impl_cxx tests/compile/impl_cpp.cpp $(B)/tests/compile/tu_impl.o $(LIBS)
+	$(CXX) $(CXXFLAGS_ALL) -o $(B)/tests/compile/impl_cxx tests/compile/impl_cpp.cpp $(LIBS)
 	$(CC) $(CFLAGS_ALL) -o $(B)/tests/compile/two_tu tests/compile/tu_a.c tests/compile/tu_b.c $(LIBS)
 	$(CC) $(CFLAGS_ALL) -DKPERF_STATIC -o $(B)/tests/compile/static tests/compile/static.c $(LIBS)
 	@touch $@
 
 $(B):
 	@mkdir -p $(B)
+
+# libFuzzer harnesses, one per parser of untrusted input (tests/fuzz/fuzz_*.c, seeds in
+# tests/fuzz/corpus/NAME/). They link one implementation object built with clang, ASan and
+# UBSan. `make fuzz` runs each for FUZZ_SECONDS and writes $(FUZZ_B)/fuzz-summary.txt;
+# `make test` replays each corpus plus a short fixed-seed run (tests/test_fuzz.sh).
+FUZZ_B ?= build-fuzz
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+              -fno-sanitize-recover=undefined -std=gnu11 -Wall -Wextra -Werror -I.
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZERS := $(patsubst %,$(FUZZ_B)/fuzz_%,$(FUZZ_NAMES))
+
+fuzz-build: $(FUZZERS)
+
+$(FUZZ_B)/impl.o: examples/kperf/impl.c $(HEADERS)
+	@mkdir -p $(FUZZ_B)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_B)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_B)/impl.o
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_B)/impl.o $(LIBS)
+
+fuzz:
+	@bash tests/setup.sh fuzz
+	@$(MAKE) --no-print-directory -j2 fuzz-build
+	@bash tests/fuzz/run.sh $(FUZZ_B) $(FUZZ_SECONDS) $(FUZZ_NAMES)
 
 test:
 	@bash tests/setup.sh test
@@ -179,11 +213,22 @@ demo: setup
 	@$(MAKE) --no-print-directory all
 	@$(B)/examples/count_region
 
-install: all install-libkperf
+install: all install-libkperf man
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 644 $(HEADERS) $(DESTDIR)$(PREFIX)/include/
 	install -m 755 $(B)/kperf $(DESTDIR)$(PREFIX)/bin/kperf
 	sed -e 's|@PREFIX@|$(PREFIX)|' docs/kperf.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/kperf.pc
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PYTHON_SITE)/kperf
+	install -m 644 $(B)/man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 $(PY_SRC) $(DESTDIR)$(PYTHON_SITE)/kperf/
+
+# Man pages of the tool, written from its own --help (docs/man/mkman.sh): kperf(1) and
+# kperf-CMD(1) for every command.
+man: $(B)/kperf
+	@bash docs/man/mkman.sh $(B)/kperf $(B)/man
+
+# Where `make install` puts the Python package (it loads PREFIX/lib/libkperf.so).
+PYTHON_SITE ?= $(shell python3 -c 'import sysconfig; print(sysconfig.get_path("purelib", vars={"base": "$(PREFIX)", "platbase": "$(PREFIX)"}))' 2>/dev/null || echo $(PREFIX)/lib/python3/dist-packages)
 
 # The libkperf drop-in: headers in include/kperf/libkperf/ (libkperf's names), the library,
 # libkperf.pc (`cc prog.c $$(pkg-config --cflags --libs libkperf)`).
@@ -194,4 +239,4 @@ install-libkperf: $(B)/libkperf.so
 	sed -e 's|@PREFIX@|$(PREFIX)|' docs/libkperf.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libkperf.pc
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz

@@ -14,13 +14,14 @@
  *     >>events      event spec parser (perf syntax) -> perf_event_attr, event listing
  *     >>counting    counter groups over threads/processes/CPUs, scaling, plan (dry run)
  *     >>region      self-monitoring fast path (rdpmc with the kernel's seqlock protocol)
- *     >>task        the libkperf task model: one open over evt/pid/cpu lists, flat records
  *     >>ringbuf     mmap'd ring buffers, record decoding, lost/throttle accounting
  *     >>sampling    samplers, side-band records, time-ordered merge, folded stacks
  *     >>perfdata    perf.data (pipe mode) writer
  *     >>tracepoint  tracefs discovery, format parsing, typed field access, filters
  *     >>syscalls    syscall enter/exit pairing and latency statistics
  *     >>device      uncore/device metrics (DDR, L3, PCIe, SMMU) from sysfs PMUs
+ *     >>task        the libkperf task model: counting, sampling, tracing (SPE by a hook)
+ *                   over evt/pid/cpu lists, flat records; libkperf/ is a shim over it
  *     >>util        small helpers shared by the sections (implementation half only)
  *
  * CONFIGURATION (define before including, in the file that defines KPERF_IMPLEMENTATION
@@ -62,6 +63,13 @@
  */
 #ifndef KPERF_H_INCLUDED
 #define KPERF_H_INCLUDED
+
+/* The implementation uses POSIX and GNU interfaces (pread, O_CLOEXEC, CLOCK_MONOTONIC, ...).
+ * Ask for them before the first system header when kperf.h is included first; when another
+ * header came first, the implementation half below catches up (see KPERF__LATE_GNU). */
+#if defined(KPERF_IMPLEMENTATION) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE 1
+#endif
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -398,6 +406,39 @@ enum kperf_event_flags {
                                              is counted (`:uk` counts the kernel too) */
 };
 
+/** Which perf-prof attributes an event carries: bits of kperf_event_attrs::set. A
+ *  command checks them against the attributes it uses (kperf_event_attrs_check()). */
+enum kperf_event_attr_bits {
+    KPERF_EA_STACK = 1u << 0,       /**< `stack`: record the call chain */
+    KPERF_EA_MAX_STACK = 1u << 1,   /**< `max-stack=N`: deepest call chain kept */
+    KPERF_EA_ALIAS = 1u << 2,       /**< `alias=NAME`: the name output uses */
+    KPERF_EA_KEY = 1u << 3,         /**< `key=FIELD`: correlation key (multi-trace) */
+    KPERF_EA_TOP_BY = 1u << 4,      /**< `top-by=FIELD`: a top column, sorted by it */
+    KPERF_EA_TOP_ADD = 1u << 5,     /**< `top-add=FIELD`: a top column */
+    KPERF_EA_COMM = 1u << 6,        /**< `comm=FIELD`: the field that names the task */
+    KPERF_EA_PTR = 1u << 7,         /**< `ptr=FIELD`: the pointer field (kmemleak) */
+    KPERF_EA_SIZE = 1u << 8,        /**< `size=FIELD`: the size field (kmemleak) */
+    KPERF_EA_NUM = 1u << 9,         /**< `num=FIELD`: a number to make a distribution of */
+    KPERF_EA_UNTRACED = 1u << 10,   /**< `untraced`: shown, not paired (multi-trace) */
+};
+
+/** perf-prof's event attributes, written after the filter:
+ *  `sys:name/filter/ATTR/ATTR/.../` (the filter may be empty: `sys:name//key=pid/`).
+ *  The attributes run in user space; the filter runs in the kernel. A FIELD must be a
+ *  field of the tracepoint's format (common_* fields included); the parser checks it. */
+typedef struct kperf_event_attrs {
+    uint32_t set;           /**< bits of enum kperf_event_attr_bits that were written */
+    uint16_t max_stack;     /**< `max-stack=N`, 0 when not written */
+    char *alias;            /**< `alias=NAME`, or NULL */
+    char *key;              /**< `key=FIELD`, or NULL */
+    char *top_by;           /**< `top-by=FIELD`; several are joined by ',' ("a,b") */
+    char *top_add;          /**< `top-add=FIELD`; several are joined by ',' */
+    char *comm;             /**< `comm=FIELD`, or NULL */
+    char *ptr;              /**< `ptr=FIELD`, or NULL */
+    char *size;             /**< `size=FIELD`, or NULL */
+    char *num;              /**< `num=FIELD`, or NULL */
+} kperf_event_attrs;
+
 /** One parsed event, ready to become a perf_event_attr. */
 typedef struct kperf_event {
     char *spec;             /**< the text as written, e.g. "cycles:u" (for messages) */
@@ -421,6 +462,12 @@ typedef struct kperf_event {
     uint32_t bp_type;       /**< breakpoints (`mem:ADDR/LEN:rwx`): 1 = r, 2 = w, 3 = rw,
                                  4 = x (HW_BREAKPOINT_*); address in config[1], length in
                                  config[2]; 0 for other events */
+    kperf_event_attrs attrs; /**< perf-prof attributes (`/filter/ATTR/.../`); all zero when
+                                  none were written */
+    char *probe_path;       /**< `uprobe:`/`uretprobe:`: the file probed (config[1] points
+                                 at this string, as the uprobe PMU wants; the list owns it),
+                                 `kprobe:` through the kprobe PMU: the function name; NULL
+                                 for other events */
 } kperf_event;
 
 /** A parsed event list: every event of a spec such as "{cycles,instructions},faults". */
@@ -456,6 +503,30 @@ KPERF_API int kperf_evlist_parse(kperf_evlist **out, const char *spec, const kpe
 /** @brief Frees a list from kperf_evlist_parse(); accepts NULL.
  *  @param list the list. */
 KPERF_API void kperf_evlist_free(kperf_evlist *list);
+
+/** @brief Says which attributes a command does not use: an attribute written on an event
+ *  of @p list that is not in @p allowed is an error naming the event and the attribute.
+ *  @param list a parsed list.
+ *  @param allowed bits of enum kperf_event_attr_bits the caller uses.
+ *  @param who the command or library user, for the message ("kperf top").
+ *  @return 0, or -KPERF_EPARSE ("sched:sched_switch: attribute 'ptr=' is not used by
+ *  kperf top (it uses: key= top-by=)"). */
+KPERF_API int kperf_event_attrs_check(const kperf_evlist *list, uint32_t allowed,
+                                      const char *who);
+
+/** Resolves a function name of a uprobe (`uprobe:func@"file"`) to its file offset.
+ *  Returns 0 and sets *offset, or a negative error with kperf_errmsg() set. */
+typedef int (*kperf_probe_resolve_fn)(const char *file, const char *func, uint64_t *offset,
+                                      void *user);
+
+/** @brief Installs the symbol resolver of uprobe function names (process-wide).
+ *  kperf.h reads no ELF symbol tables itself: without a resolver only
+ *  `uprobe:0xOFFSET@"file"` and `uprobe:func+0xOFF@"file"` with a resolver work;
+ *  kperf_symbols.h provides kperf_probe_resolve_elf() for this hook.
+ *  @param fn the resolver; NULL removes it.
+ *  @param user passed to @p fn.
+ *  *Thread safety:* set it once before parsing; it is read without a lock. */
+KPERF_API void kperf_probe_resolver_set(kperf_probe_resolve_fn fn, void *user);
 
 /** Kinds of events for kperf_events_foreach() (libkperf's event_list types). */
 enum kperf_event_kind {
@@ -505,6 +576,185 @@ KPERF_API int kperf_event_names(const kperf_pmus *pmus, enum kperf_event_kind ki
  *  @param n its count. */
 KPERF_API void kperf_event_names_free(char **names, size_t n);
 // <<events
+
+// >>tracepoint --------------------------------------------------------------------------
+
+/** A tracefs mount plus a cache of parsed event formats. Opaque.
+ *  *Thread safety:* not thread-safe; use one per thread or lock around it. */
+typedef struct kperf_tracefs kperf_tracefs;
+
+/** Kind bits of a ::kperf_tp_field (several may be set). */
+enum kperf_tp_field_flags {
+    KPERF_TP_FIELD_SIGNED = 1u << 0,    /**< integer elements are signed (`signed:1`) */
+    KPERF_TP_FIELD_ARRAY = 1u << 1,     /**< a fixed array `type name[N]`: count elements */
+    KPERF_TP_FIELD_DATA_LOC = 1u << 2,  /**< `__data_loc`: a u32 (len << 16 | offset) */
+    KPERF_TP_FIELD_REL_LOC = 1u << 3,   /**< `__rel_loc`: like data_loc, offset counted from
+                                             the end of the field */
+    KPERF_TP_FIELD_FLEX = 1u << 4,      /**< `type name[]` of size 0: runs to the record end */
+    KPERF_TP_FIELD_STRING = 1u << 5,    /**< char elements: read it as text */
+    KPERF_TP_FIELD_POINTER = 1u << 6,   /**< a pointer type (`const char *`): an address */
+    KPERF_TP_FIELD_COMMON = 1u << 7,    /**< a `common_*` header field */
+};
+
+/** One field of a tracepoint format (libkperf's SampleRawField, get_field_exp). Look it
+ *  up once with kperf_tp_format_field(), then read samples through it. */
+typedef struct kperf_tp_field {
+    char *name;             /**< field name, e.g. "prev_comm" */
+    char *type;             /**< declared type as tracefs writes it, without the name and
+                                 array brackets of the name: "char", "__data_loc char[]",
+                                 "const char *", "unsigned long" */
+    uint32_t offset;        /**< byte offset in the raw record */
+    uint32_t size;          /**< bytes at offset (4 for data_loc/rel_loc, 0 for flex) */
+    uint32_t elem_size;     /**< bytes of one element (1, 2, 4 or 8; == size for scalars) */
+    uint32_t count;         /**< elements of a fixed array, 1 for a scalar, 0 for
+                                 dynamic (data_loc, rel_loc, flex) fields */
+    uint32_t flags;         /**< bits of enum kperf_tp_field_flags */
+    bool is_signed;         /**< same as flags & KPERF_TP_FIELD_SIGNED */
+} kperf_tp_field;
+
+/** A parsed `events/<system>/<name>/format` file. */
+typedef struct kperf_tp_format {
+    char *system;           /**< "sched"; "" when parsed from text without a system */
+    char *name;             /**< "sched_switch" (the `name:` line) */
+    uint32_t id;            /**< the `ID:` line: perf_event_attr.config and common_type */
+    kperf_tp_field *fields; /**< every field in file order, common_* first */
+    size_t nfields;         /**< number of fields */
+    size_t ncommon;         /**< how many leading fields are common_* */
+    char *print_fmt;        /**< the `print fmt:` text, "" when absent */
+} kperf_tp_format;
+
+/** @brief Finds tracefs and opens it.
+ *  @param out receives the handle; NULL on failure.
+ *  @param root the tracefs directory; NULL means the environment variable
+ *  KPERF_TRACEFS_ROOT, else /sys/kernel/tracing, else /sys/kernel/debug/tracing (the first
+ *  whose `events/` directory is readable). Tests point it at a fixture tree.
+ *  @return 0, or -KPERF_ENOTRACEFS with a message naming every path tried and the mount
+ *  command (`mount -t tracefs nodev /sys/kernel/tracing`).
+ *  *Ownership:* close with kperf_tracefs_close(); formats it returns live as long as it. */
+KPERF_API int kperf_tracefs_open(kperf_tracefs **out, const char *root);
+
+/** @brief Closes a tracefs handle and frees every cached format; accepts NULL. */
+KPERF_API void kperf_tracefs_close(kperf_tracefs *tfs);
+
+/** @brief The tracefs directory in use, e.g. "/sys/kernel/tracing". */
+KPERF_API const char *kperf_tracefs_root(const kperf_tracefs *tfs);
+
+/** Callback of kperf_tracefs_foreach_event(): one event `system:name`. Return a negative
+ *  value to stop; it is passed back. */
+typedef int (*kperf_tracefs_event_fn)(const char *system, const char *name, void *user);
+
+/** @brief Calls @p fn for every event directory with a `format` file, sorted by system then
+ *  name. @return the number of events visited, or a negative error (or @p fn's). */
+KPERF_API int kperf_tracefs_foreach_event(kperf_tracefs *tfs, kperf_tracefs_event_fn fn,
+                                          void *user);
+
+/** @brief The parsed format of `system:name`, read and parsed once, then cached.
+ *  @param out receives a pointer owned by @p tfs (valid until kperf_tracefs_close()).
+ *  @return 0; -KPERF_ENOEVENT when tracefs has no such event (message names the
+ *  directory); -KPERF_ECORRUPT when the format does not parse; a negative errno. */
+KPERF_API int kperf_tracefs_format(kperf_tracefs *tfs, const char *system, const char *name,
+                                   const kperf_tp_format **out);
+
+/** @brief The format of the event with this id (the common_type of a raw record), from
+ *  the cache; on a miss it indexes every event's `id` file once.
+ *  @return 0, or -KPERF_ENOEVENT when no event has that id. */
+KPERF_API int kperf_tracefs_format_by_id(kperf_tracefs *tfs, uint32_t id,
+                                         const kperf_tp_format **out);
+
+/** @brief The event id (perf_event_attr.config) of `system:name`, or a negative error. */
+KPERF_API int kperf_tracefs_event_id(kperf_tracefs *tfs, const char *system, const char *name);
+
+/** @brief Parses the text of a format file (for fixtures and captured formats).
+ *  @param out receives a new format; NULL on failure.
+ *  @param text the file's bytes; need not be NUL-terminated.
+ *  @param len number of bytes in @p text.
+ *  @return 0, or -KPERF_ECORRUPT naming the line that does not parse.
+ *  Never reads outside text[0..len), never loops without progress.
+ *  *Ownership:* free with kperf_tp_format_free(). */
+KPERF_API int kperf_tp_format_parse(kperf_tp_format **out, const char *text, size_t len);
+
+/** @brief Frees a format from kperf_tp_format_parse(); accepts NULL. Do not free formats
+ *  owned by a ::kperf_tracefs. */
+KPERF_API void kperf_tp_format_free(kperf_tp_format *fmt);
+
+/** @brief The field named @p name (libkperf's get_field_exp), or NULL. Linear search:
+ *  look up once, keep the pointer for the hot path. */
+KPERF_API const kperf_tp_field *kperf_tp_format_field(const kperf_tp_format *fmt,
+                                                      const char *name);
+
+/** @brief Reads an integer scalar field (size 1, 2, 4 or 8), sign-extended when the field
+ *  is signed, zero-extended otherwise.
+ *  @param raw the PERF_SAMPLE_RAW bytes of one record (starts with common_type).
+ *  @param size number of readable bytes at @p raw.
+ *  @return 0; -KPERF_ECORRUPT when the field lies outside @p size; -EINVAL for a field that
+ *  is not an integer scalar (arrays, data_loc). Never reads past raw + size. */
+KPERF_API int kperf_tp_field_int(const kperf_tp_field *f, const void *raw, size_t size,
+                                 int64_t *out);
+
+/** @brief Like kperf_tp_field_int(), as unsigned (a u64 above INT64_MAX stays exact). */
+KPERF_API int kperf_tp_field_uint(const kperf_tp_field *f, const void *raw, size_t size,
+                                  uint64_t *out);
+
+/** @brief Element @p index of an integer array field (fixed, data_loc, rel_loc or flex),
+ *  sign-correct; a scalar field has one element.
+ *  @return 0; -ERANGE when index is past the last element; -KPERF_ECORRUPT when the data
+ *  lies outside @p size. */
+KPERF_API int kperf_tp_field_elem(const kperf_tp_field *f, const void *raw, size_t size,
+                                  size_t index, int64_t *out);
+
+/** @brief Where a field's bytes are: a fixed field's size bytes, a data_loc/rel_loc
+ *  field's payload, or a flex field's bytes up to the end of the record.
+ *  @param data receives a pointer into @p raw (no copy).
+ *  @param len receives the byte length.
+ *  @return 0, or -KPERF_ECORRUPT when the location points outside @p size. */
+KPERF_API int kperf_tp_field_bytes(const kperf_tp_field *f, const void *raw, size_t size,
+                                   const void **data, size_t *len);
+
+/** @brief A text field (char array, data_loc/rel_loc string, flex buffer) without a copy.
+ *  @param str receives a pointer into @p raw; not necessarily NUL-terminated.
+ *  @param len receives the length up to the first NUL (or the field's end).
+ *  @return 0, or -KPERF_ECORRUPT when the field lies outside @p size. */
+KPERF_API int kperf_tp_field_str(const kperf_tp_field *f, const void *raw, size_t size,
+                                 const char **str, size_t *len);
+
+/** @brief libkperf's get_field: copies the field's value into a caller's buffer.
+ *  Text fields are copied up to their NUL and NUL-terminated; every other field is copied
+ *  as its raw bytes (an int field into an int32_t, a u64 into a uint64_t, ...).
+ *  @param buf destination; @p bufsize its size in bytes.
+ *  @return the number of bytes written (a string's count includes its NUL); -ENOSPC when
+ *  @p bufsize is too small (nothing useful is left in buf: it holds "" for text);
+ *  -KPERF_ECORRUPT when the record is too short. */
+KPERF_API int kperf_tp_field_copy(const kperf_tp_field *f, const void *raw, size_t size,
+                                  void *buf, size_t bufsize);
+
+/** @brief By-name get_field: looks up @p name in @p fmt and calls kperf_tp_field_copy().
+ *  Convenient, but does a name search per call; hot paths keep the field pointer.
+ *  @return as kperf_tp_field_copy(), or -KPERF_ENOEVENT when the format has no such field. */
+KPERF_API int kperf_tp_get_field(const kperf_tp_format *fmt, const void *raw, size_t size,
+                                 const char *name, void *buf, size_t bufsize);
+
+/** @brief Formats one field's value as text: strings as they are, pointers as 0x..., other
+ *  integers in decimal (sign-correct), integer arrays as {a,b,...}.
+ *  @return the length the full text needs (like snprintf), or a negative error. */
+KPERF_API int kperf_tp_field_snprint(const kperf_tp_field *f, const void *raw, size_t size,
+                                     char *buf, size_t n);
+
+/** @brief Formats every non-common field as `name=value name=value ...` (kperf trace).
+ *  @return the length the full text needs (like snprintf), or a negative error; a field
+ *  that lies outside the record prints as `name=<truncated>`. */
+KPERF_API int kperf_tp_format_snprint(const kperf_tp_format *fmt, const void *raw,
+                                      size_t size, char *buf, size_t n);
+
+/** @brief Attaches an ftrace filter to an open tracepoint perf event
+ *  (PERF_EVENT_IOC_SET_FILTER), e.g. "pid>1000 && prio<10".
+ *  @param fd the perf event fd.
+ *  @param event "system:name", for the message and the diagnosis.
+ *  @param filter the filter text; NULL or "" does nothing.
+ *  @return 0, or -KPERF_EFILTER with a message naming the filter, the event and, when
+ *  tracefs can tell (the event's ftrace filter is unused), the kernel's reason.
+ *  Callers that open events with kperf_event.filter set call this after the open. */
+KPERF_API int kperf_tp_filter_set(int fd, const char *event, const char *filter);
+// <<tracepoint
 
 // >>counting ----------------------------------------------------------------------------
 
@@ -757,89 +1007,6 @@ typedef struct kperf_region_cost {
  *  @param out receives the costs; per_event stays valid until kperf_region_close(). */
 KPERF_API void kperf_region_cost_read(const kperf_region *r, kperf_region_cost *out);
 // <<region
-
-// >>task --------------------------------------------------------------------------------
-
-/** What a task does (libkperf's PmuTaskType). */
-typedef enum kperf_task_kind {
-    KPERF_TASK_COUNTING = 0,     /**< count events (this section) */
-    KPERF_TASK_SAMPLING = 1,     /**< sample events (the sampling section adds it) */
-    KPERF_TASK_SPE_SAMPLING = 2, /**< Arm SPE sampling (kperf_spe.h adds it) */
-} kperf_task_kind;
-
-/** What a task measures (libkperf's PmuAttr). Zero-initialised: no events (an error), every
- *  CPU system-wide, user space only, no groups. */
-typedef struct kperf_task_attr {
-    const char *const *events;  /**< event specs, one per entry (evtList) */
-    size_t nevents;             /**< number of events */
-    const pid_t *pids;          /**< processes, every thread of each (pidList); none = the
-                                     CPUs of cpus system-wide (needs paranoid <= 0) */
-    size_t npids;               /**< number of pids */
-    const int *cpus;            /**< CPUs (cpuList); none = every online CPU system-wide,
-                                     or any CPU for pids */
-    size_t ncpus;               /**< number of cpus */
-    const int *groups;          /**< per event, its group number (evtAttr): events with the
-                                     same number form one group, -1 = no group; NULL = no
-                                     groups */
-    bool exclude_user;          /**< do not count user space (excludeUser) */
-    bool include_kernel;        /**< count kernel space (the inverse of excludeKernel;
-                                     needs paranoid <= 1) */
-    bool include_new_fork;      /**< count threads and children created after the open and
-                                     report each exited one as its own record
-                                     (includeNewFork; counting only) */
-    const char *sysfs_root;     /**< sysfs root for PMUs and topology; NULL = "/" or
-                                     KPERF_SYSFS_ROOT */
-} kperf_task_attr;
-
-/** One flat record of a task read (libkperf's PmuData). */
-typedef struct kperf_task_data {
-    const char *event;      /**< event name as given */
-    uint64_t ts;            /**< CLOCK_MONOTONIC ns of the read (counting) */
-    pid_t pid;              /**< process; -1 for a CPU-wide record */
-    pid_t tid;              /**< thread; -1 for a CPU-wide record */
-    int cpu;                /**< CPU; -1 when the record follows a thread on any CPU */
-    kperf_cpu_topo topo;    /**< where cpu sits (cpuTopo: core, numa, socket...); every
-                                 field -1 when cpu is -1 */
-    char comm[16];          /**< the thread's command name; "" when it is gone */
-    uint64_t count;         /**< counting: the (scaled) count since the previous read */
-    uint64_t total;         /**< counting: the (scaled) count since the open */
-    double count_percent;   /**< counting: running / enabled time, 0..1 (countPercent);
-                                 below 1 the counts are scaled estimates */
-    bool exited;            /**< a thread created after the open that has exited */
-} kperf_task_data;
-
-/** A libkperf-style task: events over pids and CPUs, one open/start/stop/read/close. */
-typedef struct kperf_task kperf_task;
-
-/** @brief Opens a task (libkperf's PmuOpen).
- *  @param out receives the task; NULL on failure.
- *  @param kind what the task does; this version implements ::KPERF_TASK_COUNTING.
- *  @param attr what to measure.
- *  @return 0, or a negative code (-KPERF_ENOTSUP for a kind not built in; the counting
- *  errors of kperf_counter_open()).
- *  *Ownership:* close with kperf_task_close(). */
-KPERF_API int kperf_task_open(kperf_task **out, kperf_task_kind kind, const kperf_task_attr *attr);
-
-/** @brief Starts collecting (PmuEnable). @return 0 or a negative code. */
-KPERF_API int kperf_task_start(kperf_task *t);
-
-/** @brief Stops collecting (PmuDisable). @return 0 or a negative code. */
-KPERF_API int kperf_task_stop(kperf_task *t);
-
-/** @brief Reads every record (PmuRead): for counting, one per event and thread (or CPU),
- *  plus one per exited new thread with include_new_fork.
- *  @param t the task.
- *  @param out receives a new array; free it with kperf_task_data_free().
- *  @return the number of records, or a negative code.
- *  *Ownership:* the array and its strings are one allocation, independent of the task. */
-KPERF_API int kperf_task_read(kperf_task *t, kperf_task_data **out);
-
-/** @brief Frees an array from kperf_task_read() (PmuDataFree); accepts NULL. */
-KPERF_API void kperf_task_data_free(kperf_task_data *data);
-
-/** @brief Closes the task (PmuClose); accepts NULL. */
-KPERF_API void kperf_task_close(kperf_task *t);
-// <<task
 
 // >>ringbuf -----------------------------------------------------------------------------
 /** Record types of a ring buffer. The values are the kernel's PERF_RECORD_* numbers, so a
@@ -1397,189 +1564,11 @@ typedef struct kperf_perfdata_events {
  *  @param events receives the events as their HEADER_ATTR and EVENT_DESC records are read;
  *  may be NULL.
  *  @return records delivered, fn's negative value, or -KPERF_ECORRUPT (the message gives
- *  the offset). Event names come from EVENT_DESC in pipe files only. */
+ *  the offset). Event names come from EVENT_DESC (the pipe record, or the seekable file's
+ *  feature section). */
 KPERF_API int kperf_perfdata_read(const char *path, kperf_record_fn fn, void *user,
                                   kperf_perfdata_events *events);
 // <<perfdata
-
-// >>tracepoint --------------------------------------------------------------------------
-
-/** A tracefs mount plus a cache of parsed event formats. Opaque.
- *  *Thread safety:* not thread-safe; use one per thread or lock around it. */
-typedef struct kperf_tracefs kperf_tracefs;
-
-/** Kind bits of a ::kperf_tp_field (several may be set). */
-enum kperf_tp_field_flags {
-    KPERF_TP_FIELD_SIGNED = 1u << 0,    /**< integer elements are signed (`signed:1`) */
-    KPERF_TP_FIELD_ARRAY = 1u << 1,     /**< a fixed array `type name[N]`: count elements */
-    KPERF_TP_FIELD_DATA_LOC = 1u << 2,  /**< `__data_loc`: a u32 (len << 16 | offset) */
-    KPERF_TP_FIELD_REL_LOC = 1u << 3,   /**< `__rel_loc`: like data_loc, offset counted from
-                                             the end of the field */
-    KPERF_TP_FIELD_FLEX = 1u << 4,      /**< `type name[]` of size 0: runs to the record end */
-    KPERF_TP_FIELD_STRING = 1u << 5,    /**< char elements: read it as text */
-    KPERF_TP_FIELD_POINTER = 1u << 6,   /**< a pointer type (`const char *`): an address */
-    KPERF_TP_FIELD_COMMON = 1u << 7,    /**< a `common_*` header field */
-};
-
-/** One field of a tracepoint format (libkperf's SampleRawField, get_field_exp). Look it
- *  up once with kperf_tp_format_field(), then read samples through it. */
-typedef struct kperf_tp_field {
-    char *name;             /**< field name, e.g. "prev_comm" */
-    char *type;             /**< declared type as tracefs writes it, without the name and
-                                 array brackets of the name: "char", "__data_loc char[]",
-                                 "const char *", "unsigned long" */
-    uint32_t offset;        /**< byte offset in the raw record */
-    uint32_t size;          /**< bytes at offset (4 for data_loc/rel_loc, 0 for flex) */
-    uint32_t elem_size;     /**< bytes of one element (1, 2, 4 or 8; == size for scalars) */
-    uint32_t count;         /**< elements of a fixed array, 1 for a scalar, 0 for
-                                 dynamic (data_loc, rel_loc, flex) fields */
-    uint32_t flags;         /**< bits of enum kperf_tp_field_flags */
-    bool is_signed;         /**< same as flags & KPERF_TP_FIELD_SIGNED */
-} kperf_tp_field;
-
-/** A parsed `events/<system>/<name>/format` file. */
-typedef struct kperf_tp_format {
-    char *system;           /**< "sched"; "" when parsed from text without a system */
-    char *name;             /**< "sched_switch" (the `name:` line) */
-    uint32_t id;            /**< the `ID:` line: perf_event_attr.config and common_type */
-    kperf_tp_field *fields; /**< every field in file order, common_* first */
-    size_t nfields;         /**< number of fields */
-    size_t ncommon;         /**< how many leading fields are common_* */
-    char *print_fmt;        /**< the `print fmt:` text, "" when absent */
-} kperf_tp_format;
-
-/** @brief Finds tracefs and opens it.
- *  @param out receives the handle; NULL on failure.
- *  @param root the tracefs directory; NULL means the environment variable
- *  KPERF_TRACEFS_ROOT, else /sys/kernel/tracing, else /sys/kernel/debug/tracing (the first
- *  whose `events/` directory is readable). Tests point it at a fixture tree.
- *  @return 0, or -KPERF_ENOTRACEFS with a message naming every path tried and the mount
- *  command (`mount -t tracefs nodev /sys/kernel/tracing`).
- *  *Ownership:* close with kperf_tracefs_close(); formats it returns live as long as it. */
-KPERF_API int kperf_tracefs_open(kperf_tracefs **out, const char *root);
-
-/** @brief Closes a tracefs handle and frees every cached format; accepts NULL. */
-KPERF_API void kperf_tracefs_close(kperf_tracefs *tfs);
-
-/** @brief The tracefs directory in use, e.g. "/sys/kernel/tracing". */
-KPERF_API const char *kperf_tracefs_root(const kperf_tracefs *tfs);
-
-/** Callback of kperf_tracefs_foreach_event(): one event `system:name`. Return a negative
- *  value to stop; it is passed back. */
-typedef int (*kperf_tracefs_event_fn)(const char *system, const char *name, void *user);
-
-/** @brief Calls @p fn for every event directory with a `format` file, sorted by system then
- *  name. @return the number of events visited, or a negative error (or @p fn's). */
-KPERF_API int kperf_tracefs_foreach_event(kperf_tracefs *tfs, kperf_tracefs_event_fn fn,
-                                          void *user);
-
-/** @brief The parsed format of `system:name`, read and parsed once, then cached.
- *  @param out receives a pointer owned by @p tfs (valid until kperf_tracefs_close()).
- *  @return 0; -KPERF_ENOEVENT when tracefs has no such event (message names the
- *  directory); -KPERF_ECORRUPT when the format does not parse; a negative errno. */
-KPERF_API int kperf_tracefs_format(kperf_tracefs *tfs, const char *system, const char *name,
-                                   const kperf_tp_format **out);
-
-/** @brief The format of the event with this id (the common_type of a raw record), from
- *  the cache; on a miss it indexes every event's `id` file once.
- *  @return 0, or -KPERF_ENOEVENT when no event has that id. */
-KPERF_API int kperf_tracefs_format_by_id(kperf_tracefs *tfs, uint32_t id,
-                                         const kperf_tp_format **out);
-
-/** @brief The event id (perf_event_attr.config) of `system:name`, or a negative error. */
-KPERF_API int kperf_tracefs_event_id(kperf_tracefs *tfs, const char *system, const char *name);
-
-/** @brief Parses the text of a format file (for fixtures and captured formats).
- *  @param out receives a new format; NULL on failure.
- *  @param text the file's bytes; need not be NUL-terminated.
- *  @param len number of bytes in @p text.
- *  @return 0, or -KPERF_ECORRUPT naming the line that does not parse.
- *  Never reads outside text[0..len), never loops without progress.
- *  *Ownership:* free with kperf_tp_format_free(). */
-KPERF_API int kperf_tp_format_parse(kperf_tp_format **out, const char *text, size_t len);
-
-/** @brief Frees a format from kperf_tp_format_parse(); accepts NULL. Do not free formats
- *  owned by a ::kperf_tracefs. */
-KPERF_API void kperf_tp_format_free(kperf_tp_format *fmt);
-
-/** @brief The field named @p name (libkperf's get_field_exp), or NULL. Linear search:
- *  look up once, keep the pointer for the hot path. */
-KPERF_API const kperf_tp_field *kperf_tp_format_field(const kperf_tp_format *fmt,
-                                                      const char *name);
-
-/** @brief Reads an integer scalar field (size 1, 2, 4 or 8), sign-extended when the field
- *  is signed, zero-extended otherwise.
- *  @param raw the PERF_SAMPLE_RAW bytes of one record (starts with common_type).
- *  @param size number of readable bytes at @p raw.
- *  @return 0; -KPERF_ECORRUPT when the field lies outside @p size; -EINVAL for a field that
- *  is not an integer scalar (arrays, data_loc). Never reads past raw + size. */
-KPERF_API int kperf_tp_field_int(const kperf_tp_field *f, const void *raw, size_t size,
-                                 int64_t *out);
-
-/** @brief Like kperf_tp_field_int(), as unsigned (a u64 above INT64_MAX stays exact). */
-KPERF_API int kperf_tp_field_uint(const kperf_tp_field *f, const void *raw, size_t size,
-                                  uint64_t *out);
-
-/** @brief Element @p index of an integer array field (fixed, data_loc, rel_loc or flex),
- *  sign-correct; a scalar field has one element.
- *  @return 0; -ERANGE when index is past the last element; -KPERF_ECORRUPT when the data
- *  lies outside @p size. */
-KPERF_API int kperf_tp_field_elem(const kperf_tp_field *f, const void *raw, size_t size,
-                                  size_t index, int64_t *out);
-
-/** @brief Where a field's bytes are: a fixed field's size bytes, a data_loc/rel_loc
- *  field's payload, or a flex field's bytes up to the end of the record.
- *  @param data receives a pointer into @p raw (no copy).
- *  @param len receives the byte length.
- *  @return 0, or -KPERF_ECORRUPT when the location points outside @p size. */
-KPERF_API int kperf_tp_field_bytes(const kperf_tp_field *f, const void *raw, size_t size,
-                                   const void **data, size_t *len);
-
-/** @brief A text field (char array, data_loc/rel_loc string, flex buffer) without a copy.
- *  @param str receives a pointer into @p raw; not necessarily NUL-terminated.
- *  @param len receives the length up to the first NUL (or the field's end).
- *  @return 0, or -KPERF_ECORRUPT when the field lies outside @p size. */
-KPERF_API int kperf_tp_field_str(const kperf_tp_field *f, const void *raw, size_t size,
-                                 const char **str, size_t *len);
-
-/** @brief libkperf's get_field: copies the field's value into a caller's buffer.
- *  Text fields are copied up to their NUL and NUL-terminated; every other field is copied
- *  as its raw bytes (an int field into an int32_t, a u64 into a uint64_t, ...).
- *  @param buf destination; @p bufsize its size in bytes.
- *  @return the number of bytes written (a string's count includes its NUL); -ENOSPC when
- *  @p bufsize is too small (nothing useful is left in buf: it holds "" for text);
- *  -KPERF_ECORRUPT when the record is too short. */
-KPERF_API int kperf_tp_field_copy(const kperf_tp_field *f, const void *raw, size_t size,
-                                  void *buf, size_t bufsize);
-
-/** @brief By-name get_field: looks up @p name in @p fmt and calls kperf_tp_field_copy().
- *  Convenient, but does a name search per call; hot paths keep the field pointer.
- *  @return as kperf_tp_field_copy(), or -KPERF_ENOEVENT when the format has no such field. */
-KPERF_API int kperf_tp_get_field(const kperf_tp_format *fmt, const void *raw, size_t size,
-                                 const char *name, void *buf, size_t bufsize);
-
-/** @brief Formats one field's value as text: strings as they are, pointers as 0x..., other
- *  integers in decimal (sign-correct), integer arrays as {a,b,...}.
- *  @return the length the full text needs (like snprintf), or a negative error. */
-KPERF_API int kperf_tp_field_snprint(const kperf_tp_field *f, const void *raw, size_t size,
-                                     char *buf, size_t n);
-
-/** @brief Formats every non-common field as `name=value name=value ...` (kperf trace).
- *  @return the length the full text needs (like snprintf), or a negative error; a field
- *  that lies outside the record prints as `name=<truncated>`. */
-KPERF_API int kperf_tp_format_snprint(const kperf_tp_format *fmt, const void *raw,
-                                      size_t size, char *buf, size_t n);
-
-/** @brief Attaches an ftrace filter to an open tracepoint perf event
- *  (PERF_EVENT_IOC_SET_FILTER), e.g. "pid>1000 && prio<10".
- *  @param fd the perf event fd.
- *  @param event "system:name", for the message and the diagnosis.
- *  @param filter the filter text; NULL or "" does nothing.
- *  @return 0, or -KPERF_EFILTER with a message naming the filter, the event and, when
- *  tracefs can tell (the event's ftrace filter is unused), the kernel's reason.
- *  Callers that open events with kperf_event.filter set call this after the open. */
-KPERF_API int kperf_tp_filter_set(int fd, const char *event, const char *filter);
-// <<tracepoint
 
 // >>syscalls ----------------------------------------------------------------------------
 
@@ -1652,6 +1641,14 @@ KPERF_API void kperf_syscall_pairer_free(kperf_syscall_pairer *p);
  *  negative value @p fn returned. */
 KPERF_API int kperf_syscall_pairer_feed(kperf_syscall_pairer *p, const kperf_syscall_event *ev,
                                         kperf_syscall_fn fn, void *user);
+
+/** @brief Tells the pairer that records of @p cpu were lost (a PERF_RECORD_LOST in that
+ *  CPU's ring). An entry pending from that CPU may have lost its exit; left alone it would pair
+ *  with the thread's next exit of the same syscall, far later, and poison the latency
+ *  statistics. Such entries are dropped and counted as unfinished.
+ *  @param cpu the CPU whose records were lost; negative for every CPU (a per-thread ring).
+ *  @return the number of entries dropped. */
+KPERF_API size_t kperf_syscall_pairer_lost(kperf_syscall_pairer *p, int32_t cpu);
 
 /** @brief Names syscall number @p nr (learned from a per-syscall event, or given).
  *  @return 0, -EINVAL for a negative nr, -ENOMEM. */
@@ -1951,6 +1948,183 @@ KPERF_API int kperf_device_compute(const kperf_device *dev, const kperf_device_c
                                    uint64_t elapsed_ns, kperf_metric_value *out, size_t cap);
 // <<device
 
+// >>task --------------------------------------------------------------------------------
+/* The libkperf task model, over the sections above: one open over event/pid/cpu lists and
+ * flat records for counting, sampling, syscall tracing, and (through a source hook that
+ * kperf_spe.h provides) Arm SPE sampling. libkperf/ is a thin shim over it. */
+
+/** What a task does (libkperf's PmuTaskType, plus its trace_open). */
+typedef enum kperf_task_kind {
+    KPERF_TASK_COUNTING = 0,     /**< count events: one record per event and thread/CPU */
+    KPERF_TASK_SAMPLING = 1,     /**< sample events: one record per sample */
+    KPERF_TASK_SPE_SAMPLING = 2, /**< Arm SPE: one record per SPE record; needs
+                                      kperf_task_attr::source = kperf_spe_task_source()
+                                      (kperf_spe.h) */
+    KPERF_TASK_TRACING = 3       /**< syscalls (libkperf's trace_open with TRACE_SYS_CALL):
+                                      one record per completed call */
+} kperf_task_kind;
+
+/** One flat record of a task read (libkperf's PmuData, or PmuTraceData for tracing).
+ *  Fields a kind does not fill are 0 / NULL. */
+typedef struct kperf_task_data {
+    const char *event;      /**< event name as given (tracing: the syscall's name; SPE:
+                                 "spe") */
+    uint64_t ts;            /**< ns: counting the read time (CLOCK_MONOTONIC); sampling and
+                                 SPE the record's time; tracing the call's entry */
+    pid_t pid;              /**< process; -1 for a CPU-wide counting record */
+    pid_t tid;              /**< thread; -1 for a CPU-wide counting record */
+    int cpu;                /**< CPU; -1 when the record follows a thread on any CPU */
+    kperf_cpu_topo topo;    /**< where cpu sits (cpuTopo: core, numa, socket...); every
+                                 field -1 when cpu is -1 */
+    char comm[16];          /**< the thread's (else its process's) command name; "" when
+                                 unknown */
+    int group;              /**< the event's group number (kperf_task_attr::groups), -1 */
+    uint64_t count;         /**< counting: the (scaled) count since the previous read;
+                                 other kinds: 1 */
+    uint64_t total;         /**< counting: the (scaled) count since the open */
+    double count_percent;   /**< counting: running / enabled time, 0..1 (countPercent);
+                                 below 1 the counts are scaled estimates; 1 for a counter
+                                 that never ran; other kinds 1 */
+    bool exited;            /**< counting: a thread created after the open that exited */
+    uint64_t period;        /**< sampling: events since the previous sample */
+    const uint64_t *ips;    /**< sampling: the call chain, innermost first, context markers
+                                 removed (DWARF-unwound with kperf_task_attr::unwind); just
+                                 the ip without call chains. SPE: the pc */
+    uint32_t nips;          /**< entries in ips */
+    uint32_t raw_size;      /**< sampling: bytes of raw (tracepoints) */
+    const void *raw;        /**< sampling: the raw tracepoint record, or NULL */
+    const kperf_branch *branches; /**< sampling: branch stack, most recent first */
+    uint32_t nbranches;     /**< entries in branches */
+    uint32_t latency;       /**< SPE: total latency (cycles) */
+    uint64_t addr;          /**< SPE: data virtual address */
+    uint64_t phys_addr;     /**< SPE: data physical address */
+    uint64_t events;        /**< SPE: EVENTS bits */
+    uint64_t duration;      /**< tracing: exit minus entry, ns */
+    int64_t ret;            /**< tracing: the call's return value */
+    const kperf_sample *sample; /**< sampling, inside kperf_task_read_each() only: the
+                                     decoded sample (registers, stack copy); else NULL */
+} kperf_task_data;
+
+/** A kperf_task_read_each() callback: one record, valid during the call; a negative
+ *  return stops the read and is returned. */
+typedef int (*kperf_task_fn)(const kperf_task_data *row, void *user);
+
+struct kperf_task_attr;
+
+/** A task kind implemented outside kperf.h (kperf_spe_task_source() for SPE): what
+ *  kperf_task_open() calls for it. The task fills each row's topo and comm (when "") before
+ *  passing it on. */
+typedef struct kperf_task_source {
+    /** Opens the kind's object into *state; 0 or a negative code with the error set. */
+    int (*open)(void **state, const struct kperf_task_attr *attr);
+    /** Starts collecting. */
+    int (*start)(void *state);
+    /** Stops collecting. */
+    int (*stop)(void *state);
+    /** Emits every record available now through fn; the count or a negative code. */
+    int (*read)(void *state, kperf_task_fn fn, void *user);
+    /** Frees the state; accepts NULL. */
+    void (*close)(void *state);
+} kperf_task_source;
+
+/** Sampling with DWARF call chains: writes the call chain of @p smp (registers and stack
+ *  copy described by @p regs_mask) into @p ips, innermost first, like
+ *  kperf_symbolizer_unwind() (kperf_symbols.h) does. Returns the entries, or <= 0 to keep
+ *  the sample's own chain. */
+typedef int (*kperf_task_unwind_fn)(void *user, const kperf_sample *smp, uint64_t regs_mask,
+                                    uint64_t *ips, int max);
+
+/** What a task measures (libkperf's PmuAttr and PmuTraceAttr). Zero-initialised: every CPU
+ *  system-wide, user space only, no groups; counting and sampling need events. */
+typedef struct kperf_task_attr {
+    const char *const *events;  /**< event specs, one per entry (evtList); SPE and tracing
+                                     ignore them */
+    size_t nevents;             /**< number of events */
+    const pid_t *pids;          /**< processes, every thread of each (pidList); none = the
+                                     CPUs of cpus system-wide (needs paranoid <= 0) */
+    size_t npids;               /**< number of pids */
+    const int *cpus;            /**< CPUs (cpuList); none = every online CPU system-wide,
+                                     or any CPU for pids */
+    size_t ncpus;               /**< number of cpus */
+    const int *groups;          /**< counting: per event, its group number (evtAttr):
+                                     events with the same number form one group, -1 = no
+                                     group; NULL = no groups. Every kind reports it */
+    bool exclude_user;          /**< do not measure user space (excludeUser) */
+    bool include_kernel;        /**< measure kernel space (the inverse of excludeKernel;
+                                     needs paranoid <= 1) */
+    bool include_new_fork;      /**< count threads and children created after the open and
+                                     report each exited one as its own record
+                                     (includeNewFork; counting only) */
+    const char *sysfs_root;     /**< sysfs root for PMUs and topology; NULL = "/" or
+                                     KPERF_SYSFS_ROOT */
+    uint64_t period;            /**< sampling, SPE: events between samples (period) */
+    uint64_t freq;              /**< sampling: samples per second (useFreq); 0 with period
+                                     0 = 1000 */
+    int callchain;              /**< sampling (callStack): 0 the sampled ip only, 1 call
+                                     chains by frame pointers, 2 DWARF call chains (user
+                                     registers + 8 KiB of stack per sample, unwound by
+                                     the unwind hook) */
+    uint64_t branch_filter;     /**< sampling: kperf_branch_filter bits (branchSampleFilter) */
+    uint64_t spe_data_filter;   /**< SPE: dataFilter bits */
+    uint64_t spe_event_filter;  /**< SPE: evFilter bits */
+    uint32_t spe_min_latency;   /**< SPE: minLatency */
+    const char *const *syscalls; /**< tracing: syscall names (funcs); none = every one */
+    size_t nsyscalls;           /**< number of syscalls */
+    kperf_record_fn on_record;  /**< sampling: sees every record read (side-band MMAP/COMM
+                                     included) before the task makes its row, e.g. to feed
+                                     a symbolizer; NULL = none */
+    kperf_task_unwind_fn unwind; /**< sampling with callchain 2: the unwinder */
+    void *hook_user;            /**< passed to on_record and unwind */
+    const kperf_task_source *source; /**< the implementation of a kind kperf.h does not
+                                          build in (KPERF_TASK_SPE_SAMPLING) */
+} kperf_task_attr;
+
+/** A libkperf-style task: events over pids and CPUs, one open/start/stop/read/close. */
+typedef struct kperf_task kperf_task;
+
+/** @brief Opens a task (libkperf's PmuOpen, or trace_open for ::KPERF_TASK_TRACING).
+ *  @param out receives the task; NULL on failure.
+ *  @param kind what the task does.
+ *  @param attr what to measure.
+ *  @return 0, or a negative code: -EINVAL (no events for counting/sampling),
+ *  -KPERF_ENOTSUP (an unknown kind, or SPE without attr->source), and the errors of
+ *  kperf_counter_open(), kperf_sampler_open(), kperf_syscalls_open() or the source.
+ *  *Ownership:* close with kperf_task_close(). */
+KPERF_API int kperf_task_open(kperf_task **out, kperf_task_kind kind, const kperf_task_attr *attr);
+
+/** @brief The kind the task was opened with. */
+KPERF_API kperf_task_kind kperf_task_get_kind(const kperf_task *t);
+
+/** @brief Starts collecting (PmuEnable). @return 0 or a negative code. */
+KPERF_API int kperf_task_start(kperf_task *t);
+
+/** @brief Stops collecting (PmuDisable). @return 0 or a negative code. */
+KPERF_API int kperf_task_stop(kperf_task *t);
+
+/** @brief Push read: passes every record available now to @p fn, without copying (the
+ *  row and what it points to are valid during the call).
+ *  @param t the task. @param fn the callback. @param user passed to fn.
+ *  @return the number of records, fn's negative value, or a negative code. */
+KPERF_API int kperf_task_read_each(kperf_task *t, kperf_task_fn fn, void *user);
+
+/** @brief Reads every record (PmuRead): counting gives one per event and thread (or CPU),
+ *  plus one per exited new thread with include_new_fork; the other kinds one per record
+ *  since the previous read.
+ *  @param t the task.
+ *  @param out receives a new array (NULL when there is no record); free it with
+ *  kperf_task_data_free().
+ *  @return the number of records, or a negative code.
+ *  *Ownership:* the array and what it points to are one block, independent of the task
+ *  (kperf_task_data::sample is NULL there). */
+KPERF_API int kperf_task_read(kperf_task *t, kperf_task_data **out);
+
+/** @brief Frees an array from kperf_task_read() (PmuDataFree); accepts NULL. */
+KPERF_API void kperf_task_data_free(kperf_task_data *data);
+
+/** @brief Closes the task (PmuClose); accepts NULL. */
+KPERF_API void kperf_task_close(kperf_task *t);
+// <<task
+
 
 
 
@@ -1971,6 +2145,25 @@ KPERF_API int kperf_device_compute(const kperf_device *dev, const kperf_device_c
 #ifndef KPERF_IMPL_INCLUDED
 #define KPERF_IMPL_INCLUDED
 
+/* A system header was included before kperf.h without _GNU_SOURCE, so glibc has fixed its
+ * feature set already. Under -std=gnu* that set is POSIX 2008 plus the BSD/SVID extensions,
+ * which is all the implementation needs. Under strict ISO C
+ * (-std=c99, -std=c11) POSIX itself is off: the feature set is evaluated again with
+ * _GNU_SOURCE, which works as long as only ISO C headers came first (their POSIX parts are
+ * declared below); after a POSIX header (<unistd.h>, <fcntl.h>, ...) it cannot. */
+#if defined(__GLIBC__) && !defined(__cplusplus) && !defined(__USE_XOPEN2K8)
+#if defined(_UNISTD_H) || defined(_FCNTL_H) || defined(_SYS_STAT_H) || defined(_SYS_MMAN_H) || \
+    defined(_PTHREAD_H) || defined(_SIGNAL_H) || defined(_DIRENT_H)
+#error "kperf: under strict ISO C (-std=c99/c11) the file that defines KPERF_IMPLEMENTATION must include kperf.h before any POSIX header, or #define _GNU_SOURCE at its top, or be compiled with -std=gnu99/gnu11"
+#endif
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1
+#endif
+#undef _FEATURES_H
+#include <features.h>
+#define KPERF__LATE_POSIX 1
+#endif
+
 #if defined(KPERF_MALLOC) && defined(KPERF_REALLOC) && defined(KPERF_FREE)
 // all three hooks given
 #elif !defined(KPERF_MALLOC) && !defined(KPERF_REALLOC) && !defined(KPERF_FREE)
@@ -1986,9 +2179,6 @@ KPERF_API int kperf_device_compute(const kperf_device *dev, const kperf_device_c
 #define KPERF_ASSERT(x) assert(x)
 #endif
 
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1
-#endif
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -2012,6 +2202,30 @@ KPERF_API int kperf_device_compute(const kperf_device *dev, const kperf_device_c
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef KPERF__LATE_POSIX
+#include <strings.h>
+/* POSIX parts of ISO C headers (<stdio.h>, <string.h>, <stdlib.h>, <time.h>) that may have
+ * come before kperf.h: the same prototypes as glibc's, so a second declaration is harmless. */
+FILE *fdopen(int fd, const char *mode);
+ssize_t getline(char **line, size_t *cap, FILE *f);
+size_t strnlen(const char *s, size_t max);
+char *strtok_r(char *s, const char *delim, char **save);
+char *strdup(const char *s);
+char *strndup(const char *s, size_t n);
+int fileno(FILE *f);
+char *realpath(const char *path, char *resolved);
+int clock_gettime(clockid_t clk, struct timespec *ts);
+int nanosleep(const struct timespec *req, struct timespec *rem);
+#ifndef CLOCK_REALTIME
+#define CLOCK_REALTIME 0
+#define CLOCK_MONOTONIC 1
+#define CLOCK_PROCESS_CPUTIME_ID 2
+#define CLOCK_THREAD_CPUTIME_ID 3
+#define CLOCK_MONOTONIC_RAW 4
+#define CLOCK_BOOTTIME 7
+#define CLOCK_TAI 11
+#endif
+#endif
 
 /* Private helpers are static and may go unused in a given configuration. */
 #if defined(__GNUC__)
@@ -2032,20 +2246,77 @@ extern "C" {
 
 KPERF_API const char *kperf_version_string(void) { return "0.1.0"; }
 
-// >>util (declarations used by every section) --------------------------------------------
+// >>util (helpers with no dependencies, used by every section) ------------------------
+KPERF__PRIV void *kperf__calloc(size_t n, size_t size) {
+    if (size && n > SIZE_MAX / size) return NULL;
+    size_t bytes = n * size;
+    void *p = KPERF_MALLOC(bytes ? bytes : 1);
+    if (p) memset(p, 0, bytes);
+    return p;
+}
 
-/* Records an error for the calling thread and returns it negated. @p err is a positive
- * errno or KPERF_E* code. The message is formatted like printf. */
-KPERF__PRIV int kperf__fail(int err, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-KPERF__PRIV void *kperf__calloc(size_t n, size_t size);
-KPERF__PRIV char *kperf__strdup(const char *s);
-KPERF__PRIV int kperf__read_file(const char *path, char *buf, size_t size);
+KPERF__PRIV char *kperf__strdup(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *p = (char *)KPERF_MALLOC(n);
+    if (p) memcpy(p, s, n);
+    return p;
+}
+
+/* Reads a small file into buf (NUL-terminated, trailing newline stripped). Returns the
+ * length, or a negative errno. */
+KPERF__PRIV int kperf__read_file(const char *path, char *buf, size_t size) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    ssize_t n = read(fd, buf, size - 1);
+    int e = errno;
+    close(fd);
+    if (n < 0) return -e;
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' ')) n--;
+    buf[n] = 0;
+    return (int)n;
+}
+
 KPERF__PRIV long kperf__sys_perf_event_open(struct perf_event_attr *attr, pid_t pid, int cpu,
-                                       int group_fd, unsigned long flags);
+                                       int group_fd, unsigned long flags) {
+    return syscall(SYS_perf_event_open, attr, pid, cpu, group_fd, flags);
+}
+
+/* qsort/bsearch comparator of two `char *` elements. */
+KPERF__PRIV int kperf__strptr_cmp(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Frees an array of n strings and the array. */
+KPERF__PRIV void kperf__names_free(char **v, size_t n) {
+    for (size_t i = 0; v && i < n; i++) KPERF_FREE(v[i]);
+    KPERF_FREE(v);
+}
+
+/* 64-bit FNV-1a of a string. */
+KPERF__PRIV uint64_t kperf__fnv1a(const char *s) {
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+/* perf's cycles-to-nanoseconds scaling of the mmap page (time_mult, time_shift, and the
+ * cap_user_time_short wrap of @p cyc against @p base/@p mask); the caller adds time_offset
+ * or time_zero. Used by the region fast path and by SPE timestamps. */
+KPERF__PRIV uint64_t kperf__perf_time_scale(uint64_t cyc, uint32_t mult, uint16_t shift,
+                                            bool is_short, uint64_t base, uint64_t mask) {
+    if (is_short) cyc = base + ((cyc - base) & mask);
+    shift &= 63;
+    uint64_t quot = cyc >> shift, rem = cyc & (((uint64_t)1 << shift) - 1);
+    return quot * mult + ((rem * mult) >> shift);
+}
+
+/* Monotonic nanoseconds (CLOCK_MONOTONIC). */
+KPERF__PRIV uint64_t kperf__now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 
 // >>errors ------------------------------------------------------------------------------
 
@@ -2217,6 +2488,68 @@ KPERF__PRIV FILE *kperf__fopen_out(const char *path) {
     return f;
 }
 
+/* Reads a whole (small, < 1 MiB) file into a new NUL-terminated buffer. tracefs files
+ * report size 0, so read until EOF. */
+KPERF__PRIV int kperf__slurp(const char *path, char **out, size_t *len) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    size_t cap = 4096, n = 0;
+    char *buf = (char *)KPERF_MALLOC(cap);
+    while (buf) {
+        if (n + 1 >= cap) {
+            if (cap >= (1u << 20)) break;
+            char *nb = (char *)KPERF_REALLOC(buf, cap * 2);
+            if (!nb) { KPERF_FREE(buf); buf = NULL; break; }
+            buf = nb, cap *= 2;
+        }
+        ssize_t r = read(fd, buf + n, cap - 1 - n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) { int e = errno; close(fd); KPERF_FREE(buf); return -e; }
+        if (r == 0) break;
+        n += (size_t)r;
+    }
+    close(fd);
+    if (!buf) return -ENOMEM;
+    buf[n] = 0;
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+/* Reads the entry names of a directory (skipping dot entries; with @p dirs_only also plain
+ * files) into a sorted array that kperf__names_free() releases. */
+KPERF__PRIV int kperf__dir_names(const char *path, char ***out, size_t *n, bool dirs_only) {
+    *out = NULL;
+    *n = 0;
+    DIR *d = opendir(path);
+    if (!d) return -errno;
+    char **v = NULL;
+    size_t nv = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        if (dirs_only && e->d_type != DT_DIR && e->d_type != DT_UNKNOWN) continue;
+        if (nv == cap) {
+            size_t nc = cap ? cap * 2 : 32;
+            char **nvp = (char **)KPERF_REALLOC(v, nc * sizeof *v);
+            if (!nvp) break;
+            v = nvp;
+            cap = nc;
+        }
+        if (!(v[nv] = kperf__strdup(e->d_name))) break;
+        nv++;
+    }
+    closedir(d);
+    if (e) { /* allocation failed mid-way */
+        kperf__names_free(v, nv);
+        return -ENOMEM;
+    }
+    if (nv > 1) qsort(v, nv, sizeof *v, kperf__strptr_cmp);
+    *out = v;
+    *n = nv;
+    return 0;
+}
+
 // >>pmu ---------------------------------------------------------------------------------
 
 #define KPERF__MAX_CPU 65536
@@ -2357,9 +2690,6 @@ KPERF__PRIV int kperf__format_parse(const char *text, kperf_pmu_format *f) {
     return 0;
 }
 
-static int kperf__strptr_cmp(const void *a, const void *b) {
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
 static int kperf__format_cmp(const void *a, const void *b) {
     return strcmp(((const kperf_pmu_format *)a)->name, ((const kperf_pmu_format *)b)->name);
 }
@@ -2370,43 +2700,7 @@ static int kperf__pmu_cmp(const void *a, const void *b) {
     return strcmp(((const kperf_pmu *)a)->name, ((const kperf_pmu *)b)->name);
 }
 
-/* Reads every entry name of a directory (skipping dot files) into a sorted array. */
-KPERF__PRIV int kperf__dir_names(const char *path, char ***out, size_t *n) {
-    *out = NULL;
-    *n = 0;
-    DIR *d = opendir(path);
-    if (!d) return -errno;
-    char **v = NULL;
-    size_t nv = 0, cap = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.') continue;
-        if (nv == cap) {
-            size_t nc = cap ? cap * 2 : 32;
-            char **nvp = (char **)KPERF_REALLOC(v, nc * sizeof *v);
-            if (!nvp) break;
-            v = nvp;
-            cap = nc;
-        }
-        if (!(v[nv] = kperf__strdup(e->d_name))) break;
-        nv++;
-    }
-    closedir(d);
-    if (e) { /* allocation failed mid-way */
-        for (size_t i = 0; i < nv; i++) KPERF_FREE(v[i]);
-        KPERF_FREE(v);
-        return -ENOMEM;
-    }
-    if (nv > 1) qsort(v, nv, sizeof *v, kperf__strptr_cmp);
-    *out = v;
-    *n = nv;
-    return 0;
-}
 
-KPERF__PRIV void kperf__names_free(char **v, size_t n) {
-    for (size_t i = 0; v && i < n; i++) KPERF_FREE(v[i]);
-    KPERF_FREE(v);
-}
 
 /* Copies with truncation; always NUL-terminates. */
 KPERF__PRIV void kperf__strlcpy(char *dst, const char *src, size_t size) {
@@ -2425,7 +2719,7 @@ KPERF__PRIV int kperf__pmu_read_formats(kperf_pmu *pmu, const char *dir) {
     char path[PATH_MAX], buf[256];
     char **names;
     size_t n;
-    if (kperf__dir_names(kperf__path(path, sizeof path, "%s/format", dir), &names, &n) < 0)
+    if (kperf__dir_names(kperf__path(path, sizeof path, "%s/format", dir), &names, &n, false) < 0)
         return 0; /* no format directory: software, tracepoint, ... */
     pmu->formats = (kperf_pmu_format *)kperf__calloc(n, sizeof *pmu->formats);
     if (!pmu->formats) return kperf__names_free(names, n), -ENOMEM;
@@ -2448,7 +2742,7 @@ KPERF__PRIV int kperf__pmu_read_aliases(kperf_pmu *pmu, const char *dir) {
     char path[PATH_MAX], buf[4096];
     char **names;
     size_t n;
-    if (kperf__dir_names(kperf__path(path, sizeof path, "%s/events", dir), &names, &n) < 0)
+    if (kperf__dir_names(kperf__path(path, sizeof path, "%s/events", dir), &names, &n, false) < 0)
         return 0;
     pmu->aliases = (kperf_pmu_alias *)kperf__calloc(n, sizeof *pmu->aliases);
     if (!pmu->aliases) return kperf__names_free(names, n), -ENOMEM;
@@ -2556,7 +2850,7 @@ KPERF_API int kperf_pmus_open(kperf_pmus **out, const char *root) {
     *out = NULL;
     root = kperf__sysfs_root(root);
     kperf__path(devdir, sizeof devdir, "%s/sys/bus/event_source/devices", kperf__rp(root));
-    if ((rc = kperf__dir_names(devdir, &names, &n)) < 0)
+    if ((rc = kperf__dir_names(devdir, &names, &n, false)) < 0)
         return kperf__fail(-rc, "cannot read the PMU list %s: %s (is sysfs mounted? is the root "
                                 "'%s' right?)", devdir, strerror(-rc), root);
     kperf_pmus *p = (kperf_pmus *)kperf__calloc(1, sizeof *p);
@@ -2728,7 +3022,7 @@ KPERF__PRIV int kperf__topology_nodes(kperf_topology *t) {
     char **names;
     size_t n;
     if (kperf__dir_names(kperf__path(path, sizeof path, "%s/sys/devices/system/node", t->root),
-                         &names, &n) < 0)
+                         &names, &n, false) < 0)
         return 0; /* no NUMA: every CPU on node 0 (filled by the caller) */
     t->node_ids = (int *)kperf__calloc(n, sizeof(int));
     t->node_cpus = (int **)kperf__calloc(n, sizeof(int *));
@@ -2932,6 +3226,19 @@ KPERF_API int kperf_topology_freq(const kperf_topology *t, int cpu, uint64_t *kh
                                 "in /proc/cpuinfo, no TSC)", cpu, root);
 }
 // <<topology
+
+/* The online CPUs of the machine under @p root. */
+KPERF__PRIV int kperf__count_online(const char *root, int **out) {
+    char path[4096], buf[4096];
+    snprintf(path, sizeof path, "%s/sys/devices/system/cpu/online", root ? root : "");
+    if (kperf__read_file(path, buf, sizeof buf) <= 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        snprintf(buf, sizeof buf, "0-%ld", n > 0 ? n - 1 : 0);
+    }
+    size_t n = 0;
+    int rc = kperf_cpulist_parse(buf, out, &n);
+    return rc < 0 ? rc : (int)n;
+}
 
 // >>events ------------------------------------------------------------------------------
 
@@ -3215,7 +3522,38 @@ KPERF__PRIV int kperf__parse_error(kperf__parser *P, size_t at, const char *what
                        (int)at, "");
 }
 
+KPERF__PRIV void kperf__attrs_clear(kperf_event_attrs *a) {
+    KPERF_FREE(a->alias);
+    KPERF_FREE(a->key);
+    KPERF_FREE(a->top_by);
+    KPERF_FREE(a->top_add);
+    KPERF_FREE(a->comm);
+    KPERF_FREE(a->ptr);
+    KPERF_FREE(a->size);
+    KPERF_FREE(a->num);
+    memset(a, 0, sizeof *a);
+}
+
+/* The string slots of an attribute set, in a fixed order (copy, check, clear). */
+KPERF__PRIV char **kperf__attrs_slot(kperf_event_attrs *a, int i) {
+    char **slots[8] = {&a->alias, &a->key, &a->top_by, &a->top_add,
+                       &a->comm,  &a->ptr, &a->size,   &a->num};
+    return i >= 0 && i < 8 ? slots[i] : NULL;
+}
+
+KPERF__PRIV int kperf__attrs_copy(kperf_event_attrs *dst, const kperf_event_attrs *src) {
+    *dst = *src;
+    int rc = 0;
+    for (int i = 0; i < 8; i++) {
+        char **d = kperf__attrs_slot(dst, i);
+        if (*d && !(*d = kperf__strdup(*d))) rc = -ENOMEM;
+    }
+    return rc;
+}
+
 KPERF__PRIV void kperf__event_clear(kperf_event *e) {
+    kperf__attrs_clear(&e->attrs);
+    KPERF_FREE(e->probe_path);
     KPERF_FREE(e->spec);
     KPERF_FREE(e->name);
     KPERF_FREE(e->pmu);
@@ -3257,6 +3595,10 @@ KPERF__PRIV int kperf__event_copy(kperf_event *dst, const kperf_event *src) {
     dst->name = src->name ? kperf__strdup(src->name) : NULL;
     dst->pmu = src->pmu ? kperf__strdup(src->pmu) : NULL;
     dst->filter = src->filter ? kperf__strdup(src->filter) : NULL;
+    dst->probe_path = src->probe_path ? kperf__strdup(src->probe_path) : NULL;
+    if (dst->probe_path && src->config[1] == (uint64_t)(uintptr_t)src->probe_path)
+        dst->config[1] = (uint64_t)(uintptr_t)dst->probe_path;
+    int arc = kperf__attrs_copy(&dst->attrs, &src->attrs);
     dst->cpus = NULL;
     if (src->ncpus) {
         int *c = (int *)kperf__calloc(src->ncpus, sizeof(int));
@@ -3264,7 +3606,8 @@ KPERF__PRIV int kperf__event_copy(kperf_event *dst, const kperf_event *src) {
         dst->cpus = c;
     }
     if ((src->spec && !dst->spec) || (src->name && !dst->name) || (src->pmu && !dst->pmu) ||
-        (src->filter && !dst->filter) || (src->ncpus && !dst->cpus)) {
+        (src->filter && !dst->filter) || (src->ncpus && !dst->cpus) || arc < 0 ||
+        (src->probe_path && !dst->probe_path)) {
         kperf__event_clear(dst);
         return -ENOMEM;
     }
@@ -3633,6 +3976,149 @@ KPERF__PRIV int kperf__parse_filter(kperf__parser *P, char **filter) {
     return 0;
 }
 
+KPERF__PRIV int kperf__slurp(const char *path, char **out, size_t *len); /* >>tracepoint */
+
+/* ---- perf-prof attributes: `/filter/ATTR/ATTR/.../` ---- */
+
+static const struct kperf__attr_name {
+    const char *name;
+    uint32_t bit;
+    int slot;                   /* kperf__attrs_slot index; -1: no string value */
+} kperf__attr_names[] = {
+    {"stack", KPERF_EA_STACK, -1},     {"max-stack", KPERF_EA_MAX_STACK, -1},
+    {"alias", KPERF_EA_ALIAS, 0},      {"key", KPERF_EA_KEY, 1},
+    {"top-by", KPERF_EA_TOP_BY, 2},    {"top-add", KPERF_EA_TOP_ADD, 3},
+    {"comm", KPERF_EA_COMM, 4},        {"ptr", KPERF_EA_PTR, 5},
+    {"size", KPERF_EA_SIZE, 6},        {"num", KPERF_EA_NUM, 7},
+    {"untraced", KPERF_EA_UNTRACED, -1},
+};
+#define KPERF__NATTR (sizeof kperf__attr_names / sizeof kperf__attr_names[0])
+
+/* One ATTR (P->pos on its first character, ending at the next '/'). */
+KPERF__PRIV int kperf__parse_attr(kperf__parser *P, kperf_event_attrs *a) {
+    size_t a0 = P->pos, eq = 0;
+    while (P->s[P->pos] && P->s[P->pos] != '/') {
+        if (P->s[P->pos] == '=' && !eq) eq = P->pos;
+        P->pos++;
+    }
+    if (P->s[P->pos] != '/')
+        return kperf__parse_error(P, P->pos, "expected '/' closing the attribute");
+    size_t nlen = (eq ? eq : P->pos) - a0;
+    const char *val = eq ? P->s + eq + 1 : NULL;
+    size_t vlen = eq ? P->pos - eq - 1 : 0;
+    const struct kperf__attr_name *an = NULL;
+    for (size_t i = 0; i < KPERF__NATTR; i++)
+        if (strlen(kperf__attr_names[i].name) == nlen &&
+            !strncmp(kperf__attr_names[i].name, P->s + a0, nlen))
+            an = &kperf__attr_names[i];
+    if (!an)
+        return kperf__parse_error(P, a0, "unknown attribute (known: stack max-stack=N "
+                                  "alias= key= top-by= top-add= comm= ptr= size= num= "
+                                  "untraced)");
+    bool want_val = an->slot >= 0 || an->bit == KPERF_EA_MAX_STACK;
+    if (want_val && (!val || !vlen))
+        return kperf__parse_error(P, a0, "this attribute needs a value (NAME=VALUE)");
+    if (!want_val && val) return kperf__parse_error(P, eq, "this attribute takes no value");
+    P->pos++;
+    a->set |= an->bit;
+    if (an->bit == KPERF_EA_MAX_STACK) {
+        uint64_t n;
+        if (!kperf__parse_u64(val, vlen, &n) || n < 1 || n > 1023)
+            return kperf__parse_error(P, (size_t)(val - P->s), "max-stack wants 1..1023");
+        a->max_stack = (uint16_t)n;
+        return 0;
+    }
+    if (an->slot < 0) return 0;
+    char **slot = kperf__attrs_slot(a, an->slot);
+    size_t old = *slot ? strlen(*slot) + 1 : 0; /* repeated: joined by ',' */
+    char *nv = (char *)KPERF_REALLOC(*slot, old + vlen + 1);
+    if (!nv) return -ENOMEM;
+    if (old) nv[old - 1] = ',';
+    memcpy(nv + old, val, vlen);
+    nv[old + vlen] = 0;
+    *slot = nv;
+    return 0;
+}
+
+/* Every ATTR after a filter (P->pos just after the filter's closing '/'). */
+KPERF__PRIV int kperf__parse_attrs(kperf__parser *P, kperf_event_attrs *a) {
+    int rc = 0;
+    while (rc == 0 && P->pos > 0 && P->s[P->pos - 1] == '/' && P->s[P->pos] &&
+           !strchr(",}: \t", P->s[P->pos]))
+        rc = kperf__parse_attr(P, a);
+    return rc;
+}
+
+/* Checks every FIELD of @p a against the format of `ev/sys/name` and copies @p a into @p e. */
+KPERF__PRIV int kperf__attrs_apply(kperf_event *e, const char *ev, const kperf_event_attrs *a) {
+    kperf_event_attrs *ea = &e->attrs;
+    if (kperf__attrs_copy(ea, a) < 0) return -ENOMEM;
+    bool any = false;
+    for (int i = 0; i < 8; i++) any = any || *kperf__attrs_slot(ea, i);
+    if (!any || !ev || !e->name) return 0;
+    char path[PATH_MAX], sys[256];
+    const char *colon = strchr(e->name, ':');
+    if (!colon || (size_t)(colon - e->name) >= sizeof sys) return 0;
+    memcpy(sys, e->name, (size_t)(colon - e->name));
+    sys[colon - e->name] = 0;
+    kperf__path(path, sizeof path, "%s/%s/%s/format", ev, sys, colon + 1);
+    char *text = NULL;
+    size_t len = 0;
+    kperf_tp_format *f = NULL;
+    if (kperf__slurp(path, &text, &len) < 0 || kperf_tp_format_parse(&f, text, len) < 0) {
+        KPERF_FREE(text);
+        return kperf__fail(KPERF_ENOEVENT, "%s: cannot read its format (%s) to check the "
+                           "fields named by its attributes", e->name, path);
+    }
+    KPERF_FREE(text);
+    int rc = 0;
+    for (size_t k = 0; rc == 0 && k < KPERF__NATTR; k++) {
+        const struct kperf__attr_name *an = &kperf__attr_names[k];
+        if (an->slot < 1) continue; /* alias is a name, not a field */
+        const char *v = *kperf__attrs_slot(ea, an->slot);
+        while (rc == 0 && v && *v) {
+            size_t l = strcspn(v, ",");
+            char fname[128];
+            snprintf(fname, sizeof fname, "%.*s", (int)(l < 127 ? l : 127), v);
+            if (!kperf_tp_format_field(f, fname)) {
+                char list[1024] = "";
+                size_t n = 0;
+                for (size_t j = f->ncommon; j < f->nfields && n + 1 < sizeof list; j++)
+                    n += (size_t)snprintf(list + n, sizeof list - n, " %s", f->fields[j].name);
+                rc = kperf__fail(KPERF_EPARSE, "%s: %s=%s: the event has no field '%s' "
+                                 "(fields:%s)", e->name, an->name, fname, fname, list);
+            }
+            v += l + (v[l] == ',');
+        }
+    }
+    kperf_tp_format_free(f);
+    return rc;
+}
+
+KPERF_API int kperf_event_attrs_check(const kperf_evlist *list, uint32_t allowed,
+                                      const char *who) {
+    if (!list) return 0;
+    for (size_t i = 0; i < list->nevents; i++) {
+        uint32_t bad = list->events[i].attrs.set & ~allowed;
+        if (!bad) continue;
+        char uses[256] = "";
+        size_t n = 0;
+        const char *bname = "?";
+        for (size_t k = 0; k < KPERF__NATTR; k++) {
+            const struct kperf__attr_name *an = &kperf__attr_names[k];
+            bool val = an->slot >= 0 || an->bit == KPERF_EA_MAX_STACK;
+            if (bad & an->bit && !strcmp(bname, "?")) bname = an->name;
+            if (allowed & an->bit && n < sizeof uses)
+                n += (size_t)snprintf(uses + n, sizeof uses - n, " %s%s", an->name,
+                                      val ? "=" : "");
+        }
+        return kperf__fail(KPERF_EPARSE, "%s: attribute '%s' is not used by %s (it uses:%s)",
+                           list->events[i].name, bname, who ? who : "this command",
+                           n ? uses : " none");
+    }
+    return 0;
+}
+
 /* Unknown tracepoint: suggestions from the same system, or from systems of similar name. */
 KPERF__PRIV int kperf__unknown_tracepoint(const char *ev, const char *sys, const char *name) {
     char path[PATH_MAX], want[256], full[256], text[600];
@@ -3642,10 +4128,10 @@ KPERF__PRIV int kperf__unknown_tracepoint(const char *ev, const char *sys, const
     snprintf(want, sizeof want, "%s:%s", sys, name);
     kperf__suggest_init(&s, want);
     s.limit = s.limit < 3 ? 3 : s.limit;
-    kperf__dir_names(ev, &systems, &nsys);
+    kperf__dir_names(ev, &systems, &nsys, false);
     for (size_t i = 0; i < nsys; i++) {
         if (strcmp(systems[i], sys) && kperf__edit_distance(systems[i], sys) > 2) continue;
-        kperf__dir_names(kperf__path(path, sizeof path, "%s/%s", ev, systems[i]), &names, &n);
+        kperf__dir_names(kperf__path(path, sizeof path, "%s/%s", ev, systems[i]), &names, &n, false);
         for (size_t j = 0; j < n; j++) {
             snprintf(full, sizeof full, "%s:%s", systems[i], names[j]);
             kperf__suggest_add(full, &s);
@@ -3689,11 +4175,11 @@ KPERF__PRIV int kperf__tracepoint_glob(kperf__vars *v, const char *ev, const cha
     char **systems = NULL, **names = NULL;
     size_t nsys = 0, n = 0;
     int rc = 0;
-    kperf__dir_names(ev, &systems, &nsys);
+    kperf__dir_names(ev, &systems, &nsys, false);
     for (size_t i = 0; i < nsys && rc >= 0; i++) {
         if (fnmatch(sys, systems[i], 0) != 0) continue;
         if (kperf__dir_names(kperf__path(path, sizeof path, "%s/%s", ev, systems[i]), &names,
-                             &n) < 0)
+                             &n, false) < 0)
             continue;
         for (size_t j = 0; j < n && rc >= 0; j++) {
             uint64_t id;
@@ -3716,8 +4202,12 @@ KPERF__PRIV int kperf__parse_tracepoint(kperf__parser *P, kperf__vars *v, const 
     char dir[PATH_MAX];
     char *filter = NULL;
     uint64_t id;
+    kperf_event_attrs attrs;
+    memset(&attrs, 0, sizeof attrs);
+    size_t n0 = v->n;
     int rc = kperf__parse_filter(P, &filter);
-    if (rc < 0) return rc;
+    if (rc == 0) rc = kperf__parse_attrs(P, &attrs);
+    if (rc < 0) return KPERF_FREE(filter), kperf__attrs_clear(&attrs), rc;
     const char *root = kperf__rp(kperf_pmus_root(P->pmus));
     int terr;
     const char *ev = kperf__tracefs_events_err(kperf_pmus_root(P->pmus), dir, sizeof dir, &terr);
@@ -3741,8 +4231,163 @@ KPERF__PRIV int kperf__parse_tracepoint(kperf__parser *P, kperf__vars *v, const 
         rc = kperf__unknown_tracepoint(ev, sys, name);
     else
         rc = kperf__tracepoint_push(v, sys, name, id, filter);
+    for (size_t i = n0; rc >= 0 && i < v->n; i++) rc = kperf__attrs_apply(&v->v[i], ev, &attrs);
     KPERF_FREE(filter);
+    kperf__attrs_clear(&attrs);
     v->splice = true;
+    return rc;
+}
+
+/* ---- dynamic probes: uprobe:, uretprobe:, kprobe:, kretprobe: ---- */
+
+static kperf_probe_resolve_fn kperf__probe_resolver;
+static void *kperf__probe_resolver_user;
+
+KPERF_API void kperf_probe_resolver_set(kperf_probe_resolve_fn fn, void *user) {
+    kperf__probe_resolver = fn;
+    kperf__probe_resolver_user = user;
+}
+
+/* `func`, `func+0xOFF` or `0xOFF` of a uprobe into a file offset. */
+KPERF__PRIV int kperf__uprobe_offset(const char *spec, const char *file, const char *func,
+                                     uint64_t *off) {
+    char name[256];
+    uint64_t add = 0;
+    const char *plus = strchr(func, '+');
+    size_t nl = plus ? (size_t)(plus - func) : strlen(func);
+    if (nl >= sizeof name) return kperf__fail(KPERF_EPARSE, "%s: function name too long", spec);
+    memcpy(name, func, nl);
+    name[nl] = 0;
+    if (plus && !kperf__parse_u64(plus + 1, strlen(plus + 1), &add))
+        return kperf__fail(KPERF_EPARSE, "%s: bad offset '%s' (write func+0xOFF)", spec, plus + 1);
+    if (kperf__parse_u64(name, nl, off)) return (*off += add), 0;
+    if (!kperf__probe_resolver)
+        return kperf__fail(KPERF_ENOTSUP, "%s: no symbol resolver to find '%s' in %s: "
+                           "call kperf_probe_resolver_set(kperf_probe_resolve_elf, NULL) "
+                           "from kperf_symbols.h, or write the file offset (0xOFF@file)",
+                           spec, name, file);
+    int rc = kperf__probe_resolver(file, name, off, kperf__probe_resolver_user);
+    if (rc < 0) return rc;
+    *off += add;
+    return 0;
+}
+
+/* Creates (or finds) the tracefs kprobe `kperf/NAME` for FUNC; its id, or an error. */
+KPERF__PRIV int kperf__kprobe_tracefs(const char *ev, const char *spec, const char *func,
+                                      bool ret, char *name, size_t nsize, uint64_t *id) {
+    size_t n = (size_t)snprintf(name, nsize, "%s%s", func, ret ? "__return" : "");
+    for (size_t i = 0; i < n && i < nsize; i++)
+        if (!isalnum((unsigned char)name[i]) && name[i] != '_') name[i] = '_';
+    if (kperf__tracepoint_id(ev, "kperf", name, id) == 0) return 0;
+    char path[PATH_MAX], line[600];
+    snprintf(path, sizeof path, "%.*s/kprobe_events", (int)(strlen(ev) - 7), ev); /* "/events" */
+    int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (fd < 0)
+        return kperf__fail(errno, "%s: this kernel has no kprobe PMU, and %s cannot be opened: "
+                           "%s", spec, path, strerror(errno));
+    int len = snprintf(line, sizeof line, "%c:kperf/%s %s\n", ret ? 'r' : 'p', name, func);
+    ssize_t w = write(fd, line, (size_t)len);
+    int err = errno;
+    close(fd);
+    if (w != len)
+        return kperf__fail(err == ENOENT || err == EINVAL ? KPERF_ENOEVENT : err,
+                           "%s: the kernel refused the kprobe on '%s' (%s): no such kernel "
+                           "function, or it cannot be probed (see available_filter_functions)",
+                           spec, func, strerror(err));
+    if (kperf__tracepoint_id(ev, "kperf", name, id) < 0)
+        return kperf__fail(KPERF_ENOEVENT, "%s: kprobe created but kperf:%s has no id", spec,
+                           name);
+    return 0;
+}
+
+/* The probe target after `uprobe:` (P->pos there): `func[+OFF]@"file"` or `func@file`. */
+KPERF__PRIV int kperf__parse_probe_target(kperf__parser *P, bool user, char *func, size_t fsize,
+                                          char *file, size_t psize) {
+    size_t f0 = P->pos;
+    while (kperf__isname(P->s[P->pos]) || P->s[P->pos] == '+' || P->s[P->pos] == '$')
+        P->pos++;
+    if (P->pos == f0) return kperf__parse_error(P, P->pos, "expected a function name");
+    if (P->pos - f0 >= fsize) return kperf__parse_error(P, f0, "function name too long");
+    memcpy(func, P->s + f0, P->pos - f0);
+    func[P->pos - f0] = 0;
+    file[0] = 0;
+    if (!user) return 0;
+    if (P->s[P->pos] != '@')
+        return kperf__parse_error(P, P->pos, "expected '@' and the file: func@\"file\"");
+    size_t p0 = ++P->pos;
+    if (P->s[p0] == '"') {
+        const char *q = strchr(P->s + p0 + 1, '"');
+        if (!q) return kperf__parse_error(P, p0, "expected '\"' closing the file name");
+        P->pos = (size_t)(q - P->s) + 1;
+        p0++;
+    } else {
+        while (P->s[P->pos] && !strchr(", \t{}", P->s[P->pos])) P->pos++;
+    }
+    size_t plen = P->pos - p0 - (P->s[p0 - 1] == '"' ? 1 : 0);
+    if (!plen) return kperf__parse_error(P, p0, "expected the file name");
+    if (plen >= psize) return kperf__parse_error(P, p0, "file name too long");
+    memcpy(file, P->s + p0, plen);
+    file[plen] = 0;
+    return 0;
+}
+
+/* `uprobe:func@"file"`, `uretprobe:...`, `kprobe:func`, `kretprobe:func`, each with an
+ * optional `/filter/ATTR/.../` (P->pos just after the colon). */
+KPERF__PRIV int kperf__parse_probe(kperf__parser *P, kperf__vars *v, const char *kind) {
+    bool user = kind[0] == 'u', ret = strstr(kind, "ret") != NULL;
+    char func[256], file[PATH_MAX], spec[PATH_MAX + 300];
+    int rc = kperf__parse_probe_target(P, user, func, sizeof func, file, sizeof file);
+    if (rc < 0) return rc;
+    snprintf(spec, sizeof spec, user ? "%s:%s@\"%s\"" : "%s:%s", kind, func, file);
+    char *filter = NULL;
+    kperf_event_attrs attrs;
+    memset(&attrs, 0, sizeof attrs);
+    if ((rc = kperf__parse_filter(P, &filter)) == 0) rc = kperf__parse_attrs(P, &attrs);
+    const kperf_pmu *pmu = kperf_pmus_find(P->pmus, user ? "uprobe" : "kprobe");
+    char dir[PATH_MAX];
+    const char *ev = NULL;
+    if (rc == 0 && !pmu && user)
+        rc = kperf__fail(KPERF_ENOPMU, "%s: this kernel has no uprobe PMU "
+                         "(/sys/bus/event_source/devices/uprobe)", spec);
+    if (rc == 0 && !pmu && !(ev = kperf__tracefs_events(kperf_pmus_root(P->pmus), dir, sizeof dir)))
+        rc = kperf__fail(KPERF_ENOTRACEFS, "%s: no kprobe PMU and no tracefs to create the "
+                         "kprobe in (mount -t tracefs nodev /sys/kernel/tracing)", spec);
+    if (rc == 0 && pmu && filter)
+        rc = kperf__fail(KPERF_EPARSE, "%s: a filter needs fields; probes opened through the "
+                         "%s PMU have none", spec, pmu->name);
+    if (rc == 0 && pmu && (attrs.set & ~(KPERF_EA_STACK | KPERF_EA_MAX_STACK | KPERF_EA_ALIAS |
+                                         KPERF_EA_UNTRACED)))
+        rc = kperf__fail(KPERF_EPARSE, "%s: a field attribute (key=, ptr=, ...) needs fields; "
+                         "probes opened through the %s PMU have none", spec, pmu->name);
+    if (rc == 0 && pmu) {
+        struct stat st;
+        uint64_t off = 0;
+        if (user && (stat(file, &st) < 0 || !S_ISREG(st.st_mode)))
+            rc = kperf__fail(ENOENT, "%s: %s is not a regular file", spec, file);
+        else if (user)
+            rc = kperf__uprobe_offset(spec, file, func, &off);
+        kperf_event *e = rc == 0 ? kperf__vars_push(v) : NULL;
+        if (rc == 0 && !e) rc = -ENOMEM;
+        if (e) {
+            e->type = pmu->type;
+            if (ret) rc = kperf_pmu_encode(pmu, "retprobe", 1, e->config);
+            e->probe_path = kperf__strdup(user ? file : func);
+            e->config[1] = (uint64_t)(uintptr_t)e->probe_path;
+            e->config[2] = off;
+            e->name = kperf__strdup(attrs.alias ? attrs.alias : spec);
+            e->pmu = kperf__strdup(pmu->name);
+            if (!e->probe_path || !e->name || !e->pmu) rc = -ENOMEM;
+            if (rc == 0) rc = kperf__attrs_apply(e, NULL, &attrs);
+        }
+    } else if (rc == 0) {
+        char name[300];
+        uint64_t id;
+        rc = kperf__kprobe_tracefs(ev, spec, func, ret, name, sizeof name, &id);
+        if (rc == 0) rc = kperf__tracepoint_push(v, "kperf", name, id, filter);
+        if (rc == 0) rc = kperf__attrs_apply(&v->v[v->n - 1], ev, &attrs);
+    }
+    KPERF_FREE(filter);
+    kperf__attrs_clear(&attrs);
     return rc;
 }
 
@@ -3902,6 +4547,11 @@ KPERF__PRIV int kperf__parse_colon(kperf__parser *P, kperf__vars *v, const char 
     size_t w0 = P->pos + 1, w1 = w0 + kperf__tp_span(P->s + w0);
     uint32_t gt;
     uint64_t gc;
+    if (!strcmp(word, "uprobe") || !strcmp(word, "uretprobe") || !strcmp(word, "kprobe") ||
+        !strcmp(word, "kretprobe")) {
+        P->pos = w0;
+        return kperf__parse_probe(P, v, word);
+    }
     if (!strpbrk(word, "*?") &&
         (kperf__all_mods(P->s + w0, w1 - w0) || kperf__generic_lookup(word, &gt, &gc))) {
         *mods_at = P->pos;
@@ -4209,9 +4859,9 @@ KPERF__PRIV int kperf__list_tracepoints(kperf__list_ctx *c, const kperf_pmus *pm
     char **sys = NULL, **evs = NULL;
     size_t nsys = 0, nev = 0;
     int rc = 0;
-    if (!ev || kperf__dir_names(ev, &sys, &nsys) < 0) return 0;
+    if (!ev || kperf__dir_names(ev, &sys, &nsys, false) < 0) return 0;
     for (size_t i = 0; i < nsys && rc >= 0; i++) {
-        if (kperf__dir_names(kperf__path(path, sizeof path, "%s/%s", ev, sys[i]), &evs, &nev) < 0)
+        if (kperf__dir_names(kperf__path(path, sizeof path, "%s/%s", ev, sys[i]), &evs, &nev, false) < 0)
             continue;
         for (size_t j = 0; j < nev && rc >= 0; j++) {
             kperf__path(path, sizeof path, "%s/%s/%s/id", ev, sys[i], evs[j]);
@@ -4299,8 +4949,6 @@ KPERF_API int kperf_event_names(const kperf_pmus *pmus, enum kperf_event_kind ki
 
 KPERF_API void kperf_event_names_free(char **names, size_t n) { kperf__names_free(names, n); }
 // <<events
-
-// >>counting ----------------------------------------------------------------------------
 
 /* ---- permissions and open-error diagnosis (used by every section that opens events) -- */
 
@@ -4441,26 +5089,747 @@ KPERF__PRIV int kperf__open_error(int err, const kperf_event *ev,
     }
 }
 
-/* ---- small helpers ------------------------------------------------------------------ */
+// >>tracepoint --------------------------------------------------------------------------
 
-static uint64_t kperf__now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+/* One cached format: by name always, by id through a direct-index table (event ids are
+ * the u16 common_type, so the table never exceeds 65536 entries). */
+typedef struct kperf__tp_entry {
+    char *key;              /* "system/name" */
+    kperf_tp_format *fmt;   /* NULL while only the id is known */
+    uint32_t id;            /* 0 until known */
+    /* >>syscalls' decoding of this event, worked out at its first record: kind 0 = not
+     * yet, -1 = not a syscall event, 1/2 = raw_syscalls enter/exit, 3/4 = per-syscall */
+    int sc_kind;
+    const kperf_tp_field *sc_nr, *sc_ret;
+    const char *sc_name;
+} kperf__tp_entry;
+
+struct kperf_tracefs {
+    char root[PATH_MAX];
+    kperf__tp_entry *ents;  /* every event seen so far, unsorted */
+    size_t nents, cap;
+    int32_t *by_id;         /* id -> index into ents, or -1 */
+    size_t nby_id;
+    bool indexed;           /* every event's id has been read */
+    char **sysnames;        /* syscall names, sorted; NULL until asked */
+    size_t nsysnames;
+};
+
+#define KPERF__TP_MAXID 65536u
+
+KPERF__PRIV bool kperf__tracefs_usable(const char *root, int *err) {
+    char p[PATH_MAX + 16];
+    snprintf(p, sizeof p, "%s/events", root);
+    if (access(p, R_OK | X_OK) == 0) return true;
+    *err = errno;
+    return false;
 }
 
-/* The online CPUs of the machine under @p root. */
-static int kperf__count_online(const char *root, int **out) {
-    char path[4096], buf[4096];
-    snprintf(path, sizeof path, "%s/sys/devices/system/cpu/online", root ? root : "");
-    if (kperf__read_file(path, buf, sizeof buf) <= 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        snprintf(buf, sizeof buf, "0-%ld", n > 0 ? n - 1 : 0);
+KPERF_API int kperf_tracefs_open(kperf_tracefs **out, const char *root) {
+    if (!out) return kperf__fail(EINVAL, "kperf_tracefs_open: out is NULL");
+    *out = NULL;
+    if (!root || !*root) root = getenv("KPERF_TRACEFS_ROOT");
+    const char *found = NULL;
+    int e1 = 0, e2 = 0;
+    if (root && *root) {
+        if (!kperf__tracefs_usable(root, &e1))
+            return kperf__fail(KPERF_ENOTRACEFS, "tracefs: %s/events is not readable (%s)",
+                               root, strerror(e1));
+        found = root;
+    } else if (kperf__tracefs_usable("/sys/kernel/tracing", &e1)) {
+        found = "/sys/kernel/tracing";
+    } else if (kperf__tracefs_usable("/sys/kernel/debug/tracing", &e2)) {
+        found = "/sys/kernel/debug/tracing";
+    } else {
+        return kperf__fail(KPERF_ENOTRACEFS,
+                           "tracefs is not mounted or not readable: /sys/kernel/tracing (%s), "
+                           "/sys/kernel/debug/tracing (%s); as root run "
+                           "'mount -t tracefs nodev /sys/kernel/tracing'%s",
+                           strerror(e1), strerror(e2),
+                           (e1 == EACCES || e2 == EACCES) ? " or make it readable (chmod)" : "");
     }
-    size_t n = 0;
-    int rc = kperf_cpulist_parse(buf, out, &n);
-    return rc < 0 ? rc : (int)n;
+    kperf_tracefs *t = (kperf_tracefs *)kperf__calloc(1, sizeof *t);
+    if (!t) return kperf__fail(ENOMEM, "tracefs: out of memory");
+    snprintf(t->root, sizeof t->root, "%s", found);
+    *out = t;
+    return 0;
 }
+
+KPERF_API void kperf_tracefs_close(kperf_tracefs *tfs) {
+    if (!tfs) return;
+    for (size_t i = 0; i < tfs->nents; i++) {
+        KPERF_FREE(tfs->ents[i].key);
+        kperf_tp_format_free(tfs->ents[i].fmt);
+    }
+    for (size_t i = 0; i < tfs->nsysnames; i++) KPERF_FREE(tfs->sysnames[i]);
+    KPERF_FREE(tfs->sysnames);
+    KPERF_FREE(tfs->ents);
+    KPERF_FREE(tfs->by_id);
+    KPERF_FREE(tfs);
+}
+
+KPERF_API const char *kperf_tracefs_root(const kperf_tracefs *tfs) {
+    return tfs ? tfs->root : "";
+}
+
+
+/* Returns the index of the cache entry for "system/name", creating it when asked. */
+KPERF__PRIV long kperf__tp_entry_find(kperf_tracefs *t, const char *sys, const char *name,
+                                      bool create) {
+    char key[512];
+    if ((size_t)snprintf(key, sizeof key, "%s/%s", sys, name) >= sizeof key) return -ENAMETOOLONG;
+    for (size_t i = 0; i < t->nents; i++)
+        if (!strcmp(t->ents[i].key, key)) return (long)i;
+    if (!create) return -ENOENT;
+    if (t->nents == t->cap) {
+        size_t nc = t->cap ? t->cap * 2 : 64;
+        kperf__tp_entry *ne = (kperf__tp_entry *)KPERF_REALLOC(t->ents, nc * sizeof *ne);
+        if (!ne) return -ENOMEM;
+        t->ents = ne, t->cap = nc;
+    }
+    kperf__tp_entry *e = &t->ents[t->nents];
+    memset(e, 0, sizeof *e);
+    if (!(e->key = kperf__strdup(key))) return -ENOMEM;
+    return (long)t->nents++;
+}
+
+KPERF__PRIV int kperf__tp_index_id(kperf_tracefs *t, uint32_t id, size_t idx) {
+    if (id >= KPERF__TP_MAXID) return 0;
+    if (id >= t->nby_id) {
+        size_t nn = t->nby_id ? t->nby_id : 1024;
+        while (nn <= id) nn *= 2;
+        if (nn > KPERF__TP_MAXID) nn = KPERF__TP_MAXID;
+        int32_t *nb = (int32_t *)KPERF_REALLOC(t->by_id, nn * sizeof *nb);
+        if (!nb) return -ENOMEM;
+        for (size_t i = t->nby_id; i < nn; i++) nb[i] = -1;
+        t->by_id = nb, t->nby_id = nn;
+    }
+    t->by_id[id] = (int32_t)idx;
+    t->ents[idx].id = id;
+    return 0;
+}
+
+/* Events names are identifiers; refuse anything that could walk out of events/. */
+KPERF__PRIV bool kperf__tp_name_ok(const char *s) {
+    if (!s || !*s || strlen(s) > 200) return false;
+    for (; *s; s++)
+        if (*s == '/' || (unsigned char)*s <= ' ') return false;
+    return true;
+}
+
+KPERF_API int kperf_tracefs_format(kperf_tracefs *tfs, const char *system, const char *name,
+                                   const kperf_tp_format **out) {
+    if (!tfs || !out) return kperf__fail(EINVAL, "kperf_tracefs_format: NULL argument");
+    *out = NULL;
+    if (!kperf__tp_name_ok(system) || !kperf__tp_name_ok(name) || !strcmp(system, "..") ||
+        !strcmp(name, ".."))
+        return kperf__fail(KPERF_ENOEVENT, "tracepoint '%s:%s': not a valid event name",
+                           system ? system : "", name ? name : "");
+    long idx = kperf__tp_entry_find(tfs, system, name, false);
+    if (idx >= 0 && tfs->ents[idx].fmt) return *out = tfs->ents[idx].fmt, 0;
+    char path[PATH_MAX + 512], *text = NULL;
+    size_t len = 0;
+    snprintf(path, sizeof path, "%s/events/%s/%s/format", tfs->root, system, name);
+    int rc = kperf__slurp(path, &text, &len);
+    if (rc == -ENOENT)
+        return kperf__fail(KPERF_ENOEVENT, "tracepoint '%s:%s' does not exist (no %s); "
+                           "'kperf list tracepoint' shows the events of this kernel",
+                           system, name, path);
+    if (rc < 0) return kperf__fail(-rc, "tracepoint '%s:%s': cannot read %s: %s", system, name,
+                                   path, strerror(-rc));
+    kperf_tp_format *fmt;
+    rc = kperf_tp_format_parse(&fmt, text, len);
+    KPERF_FREE(text);
+    if (rc < 0) {
+        char msg[700];
+        snprintf(msg, sizeof msg, "%.600s", kperf_errmsg());
+        return kperf__fail(-rc, "%s: %s", path, msg);
+    }
+    KPERF_FREE(fmt->system);
+    fmt->system = kperf__strdup(system);
+    if (!fmt->system || (idx < 0 && (idx = kperf__tp_entry_find(tfs, system, name, true)) < 0) ||
+        kperf__tp_index_id(tfs, fmt->id, (size_t)idx) < 0) {
+        kperf_tp_format_free(fmt);
+        return kperf__fail(ENOMEM, "tracepoint '%s:%s': out of memory", system, name);
+    }
+    tfs->ents[idx].fmt = fmt;
+    *out = fmt;
+    return 0;
+}
+
+
+
+
+KPERF_API int kperf_tracefs_foreach_event(kperf_tracefs *tfs, kperf_tracefs_event_fn fn,
+                                          void *user) {
+    if (!tfs || !fn) return kperf__fail(EINVAL, "kperf_tracefs_foreach_event: NULL argument");
+    char dir[PATH_MAX + 512];
+    char **sys = NULL, **ev = NULL;
+    size_t nsys = 0, nev = 0;
+    snprintf(dir, sizeof dir, "%s/events", tfs->root);
+    int rc = kperf__dir_names(dir, &sys, &nsys, true), visited = 0;
+    if (rc < 0) return kperf__fail(-rc, "tracefs: cannot list %s: %s", dir, strerror(-rc));
+    for (size_t i = 0; i < nsys && rc >= 0; i++) {
+        snprintf(dir, sizeof dir, "%s/events/%s", tfs->root, sys[i]);
+        if (kperf__dir_names(dir, &ev, &nev, true) < 0) continue;
+        for (size_t j = 0; j < nev && rc >= 0; j++) {
+            snprintf(dir, sizeof dir, "%s/events/%s/%s/format", tfs->root, sys[i], ev[j]);
+            if (access(dir, F_OK) != 0) continue;
+            visited++;
+            rc = fn(sys[i], ev[j], user);
+        }
+        kperf__names_free(ev, nev);
+    }
+    kperf__names_free(sys, nsys);
+    return rc < 0 ? rc : visited;
+}
+
+/* Reads events/SYS/NAME/id; returns the id or a negative errno. */
+KPERF__PRIV long kperf__tp_read_id(kperf_tracefs *t, const char *sys, const char *name) {
+    char path[PATH_MAX + 512], buf[32];
+    snprintf(path, sizeof path, "%s/events/%s/%s/id", t->root, sys, name);
+    int rc = kperf__read_file(path, buf, sizeof buf);
+    if (rc < 0) return rc;
+    char *end;
+    unsigned long v = strtoul(buf, &end, 10);
+    if (end == buf || v > UINT32_MAX) return -KPERF_ECORRUPT;
+    return (long)v;
+}
+
+KPERF_API int kperf_tracefs_event_id(kperf_tracefs *tfs, const char *system, const char *name) {
+    if (!tfs || !kperf__tp_name_ok(system) || !kperf__tp_name_ok(name))
+        return kperf__fail(KPERF_ENOEVENT, "tracepoint '%s:%s': not a valid event name",
+                           system ? system : "", name ? name : "");
+    long idx = kperf__tp_entry_find(tfs, system, name, false);
+    if (idx >= 0 && tfs->ents[idx].id) return (int)tfs->ents[idx].id;
+    long id = kperf__tp_read_id(tfs, system, name);
+    if (id < 0)
+        return kperf__fail(KPERF_ENOEVENT, "tracepoint '%s:%s' does not exist under %s/events",
+                           system, name, tfs->root);
+    return (int)id;
+}
+
+KPERF__PRIV int kperf__tp_index_one(const char *sys, const char *name, void *user) {
+    kperf_tracefs *t = (kperf_tracefs *)user;
+    long id = kperf__tp_read_id(t, sys, name);
+    if (id < 0 || id >= (long)KPERF__TP_MAXID) return 0;
+    if (t->nby_id > (size_t)id && t->by_id[id] >= 0) return 0;
+    long idx = kperf__tp_entry_find(t, sys, name, true);
+    if (idx < 0) return (int)idx;
+    return kperf__tp_index_id(t, (uint32_t)id, (size_t)idx);
+}
+
+KPERF_API int kperf_tracefs_format_by_id(kperf_tracefs *tfs, uint32_t id,
+                                         const kperf_tp_format **out) {
+    if (!tfs || !out) return kperf__fail(EINVAL, "kperf_tracefs_format_by_id: NULL argument");
+    *out = NULL;
+    if (id < tfs->nby_id && tfs->by_id[id] >= 0 && tfs->ents[tfs->by_id[id]].fmt)
+        return *out = tfs->ents[tfs->by_id[id]].fmt, 0;
+    if ((id >= tfs->nby_id || tfs->by_id[id] < 0) && !tfs->indexed) {
+        int rc = kperf_tracefs_foreach_event(tfs, kperf__tp_index_one, tfs);
+        if (rc < 0) return rc;
+        tfs->indexed = true;
+    }
+    if (id >= tfs->nby_id || tfs->by_id[id] < 0)
+        return kperf__fail(KPERF_ENOEVENT, "no tracepoint has id %u under %s/events", id,
+                           tfs->root);
+    char key[512], *slash;
+    snprintf(key, sizeof key, "%s", tfs->ents[tfs->by_id[id]].key);
+    if (!(slash = strchr(key, '/'))) return kperf__fail(KPERF_ECORRUPT, "bad cache key");
+    *slash = 0;
+    return kperf_tracefs_format(tfs, key, slash + 1, out);
+}
+
+/* ---- format text parsing ---- */
+
+/* Element size of a dynamic array's element type ("u32", "unsigned long", "char"). */
+KPERF__PRIV uint32_t kperf__tp_type_size(const char *t) {
+    static const struct { const char *n; uint32_t s; } tab[] = {
+        {"char", 1}, {"u8", 1}, {"s8", 1}, {"__u8", 1}, {"uint8_t", 1}, {"bool", 1},
+        {"short", 2}, {"u16", 2}, {"s16", 2}, {"__u16", 2}, {"uint16_t", 2}, {"__be16", 2},
+        {"int", 4}, {"u32", 4}, {"s32", 4}, {"__u32", 4}, {"uint32_t", 4}, {"__be32", 4},
+        {"long", sizeof(long)}, {"u64", 8}, {"s64", 8}, {"__u64", 8}, {"uint64_t", 8},
+        {"pid_t", 4}, {"size_t", sizeof(size_t)},
+    };
+    char base[64];
+    size_t n = 0;
+    for (const char *p = t; *p && *p != '[' && n + 1 < sizeof base; p++) base[n++] = *p;
+    base[n] = 0;
+    while (n && base[n - 1] == ' ') base[--n] = 0;
+    if (strchr(base, '*')) return sizeof(void *);
+    const char *last = strrchr(base, ' ');
+    last = last ? last + 1 : base;
+    if (!strcmp(last, "long") && strstr(base, "long long")) return 8;
+    for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
+        if (!strcmp(last, tab[i].n)) return tab[i].s;
+    return 1;
+}
+
+KPERF__PRIV bool kperf__tp_is_char_type(const char *t) {
+    char base[64];
+    size_t n = 0;
+    for (const char *p = t; *p && *p != '[' && n + 1 < sizeof base; p++) base[n++] = *p;
+    base[n] = 0;
+    while (n && base[n - 1] == ' ') base[--n] = 0;
+    const char *last = strrchr(base, ' ');
+    last = last ? last + 1 : base;
+    return !strcmp(last, "char") && !strchr(base, '*');
+}
+
+/* Copies [s, s+n) into a new string with surrounding blanks removed. */
+KPERF__PRIV char *kperf__strndup_trim(const char *s, size_t n) {
+    while (n && isspace((unsigned char)*s)) s++, n--;
+    while (n && isspace((unsigned char)s[n - 1])) n--;
+    char *r = (char *)KPERF_MALLOC(n + 1);
+    if (r) memcpy(r, s, n), r[n] = 0;
+    return r;
+}
+
+/* Finds "key:" inside line[0..n) and parses its unsigned value. */
+KPERF__PRIV bool kperf__tp_attr(const char *line, size_t n, const char *key, uint64_t *v) {
+    size_t kl = strlen(key);
+    for (size_t i = 0; i + kl < n; i++) {
+        if (memcmp(line + i, key, kl) != 0 || (i && isalnum((unsigned char)line[i - 1])))
+            continue;
+        uint64_t x = 0;
+        size_t j = i + kl, digits = 0;
+        while (j < n && isdigit((unsigned char)line[j]) && digits < 19)
+            x = x * 10 + (uint64_t)(line[j++] - '0'), digits++;
+        if (!digits) return false;
+        return *v = x, true;
+    }
+    return false;
+}
+
+/* Splits the declaration "TYPE NAME[dims]" of one field line into f->type, f->name and
+ * the fixed element count (product of the dims; 0 for "[]"; -1 when a dim is not a plain
+ * number such as [TASK_COMM_LEN]). */
+KPERF__PRIV int kperf__tp_decl(const char *d, size_t n, kperf_tp_field *f, long *dims) {
+    while (n && (isspace((unsigned char)d[n - 1]) || d[n - 1] == ';')) n--;
+    size_t end = n;
+    long count = 1;
+    bool arr = false;
+    while (end && d[end - 1] == ']') {   /* array dims after the name, last first */
+        size_t open = end - 1;
+        while (open && d[open - 1] != '[') open--;
+        if (!open) return -1;
+        open--;
+        char num[24];
+        size_t ln = end - 1 - (open + 1);
+        if (ln == 0) count = 0;
+        else if (ln < sizeof num && count > 0) {
+            memcpy(num, d + open + 1, ln), num[ln] = 0;
+            char *e;
+            long v = strtol(num, &e, 0);
+            /* a dimension or product past 32 bits is no fixed array the size can describe */
+            count = (*e || v < 0 || v > (long)UINT32_MAX || (v && count > (long)UINT32_MAX / v))
+                        ? -1 : count * v;
+        } else count = -1;
+        arr = true;
+        end = open;
+    }
+    size_t ne = end;
+    while (ne && (isalnum((unsigned char)d[ne - 1]) || d[ne - 1] == '_')) ne--;
+    if (ne == end) return -1;
+    f->name = kperf__strndup_trim(d + ne, end - ne);
+    f->type = kperf__strndup_trim(d, ne);
+    if (!f->name || !f->type) return -2;
+    *dims = arr ? count : -2;   /* -2: no brackets after the name */
+    return 0;
+}
+
+/* Fills the derived fields (flags, elem_size, count) of a parsed field. */
+KPERF__PRIV void kperf__tp_classify(kperf_tp_field *f, long dims, int sgn) {
+    const char *t = f->type;
+    bool dl = strstr(t, "__data_loc") != NULL, rl = strstr(t, "__rel_loc") != NULL;
+    f->flags = 0;
+    if (!strncmp(f->name, "common_", 7)) f->flags |= KPERF_TP_FIELD_COMMON;
+    if (dl || rl) {
+        f->flags |= rl ? KPERF_TP_FIELD_REL_LOC : KPERF_TP_FIELD_DATA_LOC;
+        /* the element type follows the keyword ("__rel_loc" is 9 bytes, "__data_loc" 10) */
+        f->elem_size = rl ? kperf__tp_type_size(strstr(t, "__rel_loc") + 9)
+                          : kperf__tp_type_size(strstr(t, "__data_loc") + 10);
+        f->count = 0;
+    } else if (dims == 0 || (dims != -2 && f->size == 0)) {
+        f->flags |= KPERF_TP_FIELD_FLEX;
+        f->elem_size = kperf__tp_type_size(t);
+        f->count = 0;
+    } else if (dims != -2) {
+        f->flags |= KPERF_TP_FIELD_ARRAY;
+        if (dims > 0 && dims <= (long)UINT32_MAX && f->size % (uint32_t)dims == 0)
+            f->elem_size = f->size / (uint32_t)dims;
+        else f->elem_size = kperf__tp_type_size(t);
+        if (!f->elem_size || f->size % f->elem_size) f->elem_size = 1;
+        f->count = f->size / f->elem_size;
+    } else {
+        f->elem_size = f->size;
+        f->count = 1;
+    }
+    if (strchr(t, '*') && !(f->flags & (KPERF_TP_FIELD_DATA_LOC | KPERF_TP_FIELD_REL_LOC)))
+        f->flags |= KPERF_TP_FIELD_POINTER;
+    else if (kperf__tp_is_char_type(dl || rl ? strstr(t, "loc") + 3 : t) &&
+             (f->flags & (KPERF_TP_FIELD_ARRAY | KPERF_TP_FIELD_FLEX | KPERF_TP_FIELD_DATA_LOC |
+                          KPERF_TP_FIELD_REL_LOC)))
+        f->flags |= KPERF_TP_FIELD_STRING;
+    if (sgn < 0) /* no signed: attribute (old kernels): guess from the type */
+        sgn = !strstr(t, "unsigned") && !strchr(t, '*') && strncmp(t, "u", 1) != 0 &&
+              strncmp(t, "__u", 3) != 0 && !strstr(t, "size_t") && !strstr(t, "bool");
+    if (sgn) f->flags |= KPERF_TP_FIELD_SIGNED;
+    f->is_signed = sgn != 0;
+}
+
+/* Parses one "field:..." line into a new entry of fmt->fields. */
+KPERF__PRIV int kperf__tp_field_line(kperf_tp_format *fmt, const char *line, size_t n,
+                                     size_t *cap, int lineno) {
+    const char *semi = (const char *)memchr(line, ';', n);
+    const char *colon = (const char *)memchr(line, ':', n);
+    uint64_t off, size, sgn = 0;
+    if (!semi || !colon || colon > semi || !kperf__tp_attr(semi, n - (size_t)(semi - line), "offset:", &off) ||
+        !kperf__tp_attr(semi, n - (size_t)(semi - line), "size:", &size) || off > UINT32_MAX ||
+        size > UINT32_MAX)
+        return kperf__fail(KPERF_ECORRUPT, "format line %d: expected 'field:TYPE NAME; "
+                           "offset:N; size:N; signed:N;'", lineno);
+    bool has_sign = kperf__tp_attr(semi, n - (size_t)(semi - line), "signed:", &sgn);
+    if (fmt->nfields == *cap) {
+        size_t nc = *cap ? *cap * 2 : 16;
+        if (nc > 4096) return kperf__fail(KPERF_ECORRUPT, "format line %d: too many fields", lineno);
+        kperf_tp_field *nf = (kperf_tp_field *)KPERF_REALLOC(fmt->fields, nc * sizeof *nf);
+        if (!nf) return kperf__fail(ENOMEM, "format: out of memory");
+        fmt->fields = nf, *cap = nc;
+    }
+    kperf_tp_field *f = &fmt->fields[fmt->nfields];
+    memset(f, 0, sizeof *f);
+    long dims;
+    int rc = kperf__tp_decl(colon + 1, (size_t)(semi - colon - 1), f, &dims);
+    if (rc < 0) {
+        KPERF_FREE(f->name), KPERF_FREE(f->type);
+        return rc == -2 ? kperf__fail(ENOMEM, "format: out of memory")
+                        : kperf__fail(KPERF_ECORRUPT, "format line %d: no field name in "
+                                      "'%.*s'", lineno, (int)(semi - colon - 1), colon + 1);
+    }
+    fmt->nfields++;
+    f->offset = (uint32_t)off;
+    f->size = (uint32_t)size;
+    kperf__tp_classify(f, dims, has_sign ? (sgn != 0) : -1);
+    if (f->count == 1 && f->size != 1 && f->size != 2 && f->size != 4 && f->size != 8 &&
+        !(f->flags & KPERF_TP_FIELD_POINTER))
+        f->elem_size = 1, f->count = f->size, f->flags |= KPERF_TP_FIELD_ARRAY; /* a struct */
+    return 0;
+}
+
+KPERF_API int kperf_tp_format_parse(kperf_tp_format **out, const char *text, size_t len) {
+    if (!out || (!text && len)) return kperf__fail(EINVAL, "kperf_tp_format_parse: NULL argument");
+    *out = NULL;
+    kperf_tp_format *fmt = (kperf_tp_format *)kperf__calloc(1, sizeof *fmt);
+    if (!fmt) return kperf__fail(ENOMEM, "format: out of memory");
+    size_t cap = 0, pos = 0;
+    int lineno = 0, rc = 0;
+    bool have_id = false;
+    while (pos < len && rc == 0) {
+        const char *line = text + pos;
+        const char *nl = (const char *)memchr(line, '\n', len - pos);
+        size_t n = nl ? (size_t)(nl - line) : len - pos;
+        pos += n + (nl ? 1 : 0);
+        lineno++;
+        size_t sk = 0;
+        while (sk < n && (line[sk] == ' ' || line[sk] == '\t')) sk++;
+        line += sk, n -= sk;
+        if (n >= 6 && !memcmp(line, "field:", 6)) {
+            rc = kperf__tp_field_line(fmt, line, n, &cap, lineno);
+        } else if (n >= 5 && !memcmp(line, "name:", 5) && !fmt->name) {
+            if (!(fmt->name = kperf__strndup_trim(line + 5, n - 5))) rc = -ENOMEM;
+        } else if (n >= 3 && !memcmp(line, "ID:", 3)) {
+            uint64_t id = 0;
+            if (!kperf__tp_attr(line, n, "ID: ", &id) && !kperf__tp_attr(line, n, "ID:", &id))
+                rc = kperf__fail(KPERF_ECORRUPT, "format line %d: bad ID line", lineno);
+            fmt->id = (uint32_t)id, have_id = true;
+        } else if (n >= 10 && !memcmp(line, "print fmt:", 10) && !fmt->print_fmt) {
+            /* print fmt is the rest of the file's line; keep it for display */
+            if (!(fmt->print_fmt = kperf__strndup_trim(line + 10, n - 10))) rc = -ENOMEM;
+        }
+    }
+    if (rc == 0 && !fmt->name) fmt->name = kperf__strdup("");
+    if (rc == 0 && !fmt->print_fmt) fmt->print_fmt = kperf__strdup("");
+    if (rc == 0 && !(fmt->system = kperf__strdup(""))) rc = -ENOMEM;
+    if (rc == 0 && (!fmt->name || !fmt->print_fmt)) rc = -ENOMEM;
+    if (rc == 0 && fmt->nfields == 0)
+        rc = kperf__fail(KPERF_ECORRUPT, "format '%s': no 'field:' lines", fmt->name);
+    if (rc == 0 && !have_id)
+        rc = kperf__fail(KPERF_ECORRUPT, "format '%s': no 'ID:' line", fmt->name);
+    if (rc == -ENOMEM) kperf__fail(ENOMEM, "format: out of memory");
+    if (rc < 0) {
+        kperf_tp_format_free(fmt);
+        return rc;
+    }
+    while (fmt->ncommon < fmt->nfields && (fmt->fields[fmt->ncommon].flags & KPERF_TP_FIELD_COMMON))
+        fmt->ncommon++;
+    *out = fmt;
+    return 0;
+}
+
+KPERF_API void kperf_tp_format_free(kperf_tp_format *fmt) {
+    if (!fmt) return;
+    for (size_t i = 0; i < fmt->nfields; i++) {
+        KPERF_FREE(fmt->fields[i].name);
+        KPERF_FREE(fmt->fields[i].type);
+    }
+    KPERF_FREE(fmt->fields);
+    KPERF_FREE(fmt->system);
+    KPERF_FREE(fmt->name);
+    KPERF_FREE(fmt->print_fmt);
+    KPERF_FREE(fmt);
+}
+
+KPERF_API const kperf_tp_field *kperf_tp_format_field(const kperf_tp_format *fmt,
+                                                      const char *name) {
+    if (!fmt || !name) return NULL;
+    for (size_t i = 0; i < fmt->nfields; i++)
+        if (!strcmp(fmt->fields[i].name, name)) return &fmt->fields[i];
+    return NULL;
+}
+
+/* ---- typed access (every read is bounds-checked against the record size) ---- */
+
+/* Loads an integer of 1/2/4/8 bytes at p (host byte order), sign- or zero-extended. */
+KPERF__PRIV uint64_t kperf__tp_load(const unsigned char *p, uint32_t sz, bool sgn) {
+    switch (sz) {
+    case 1: { uint8_t v; memcpy(&v, p, 1); return sgn ? (uint64_t)(int64_t)(int8_t)v : v; }
+    case 2: { uint16_t v; memcpy(&v, p, 2); return sgn ? (uint64_t)(int64_t)(int16_t)v : v; }
+    case 4: { uint32_t v; memcpy(&v, p, 4); return sgn ? (uint64_t)(int64_t)(int32_t)v : v; }
+    default: { uint64_t v; memcpy(&v, p, 8); return v; }
+    }
+}
+
+KPERF_API int kperf_tp_field_bytes(const kperf_tp_field *f, const void *raw, size_t size,
+                                   const void **data, size_t *len) {
+    if (!f || (!raw && size) || !data || !len) return -EINVAL;
+    const unsigned char *r = (const unsigned char *)raw;
+    uint64_t off = f->offset, n = f->size;
+    if (f->flags & (KPERF_TP_FIELD_DATA_LOC | KPERF_TP_FIELD_REL_LOC)) {
+        if (f->size != 4 || off + 4 > size) return -KPERF_ECORRUPT;
+        uint32_t loc;
+        memcpy(&loc, r + off, 4);
+        n = loc >> 16;
+        off = (loc & 0xffff) + ((f->flags & KPERF_TP_FIELD_REL_LOC) ? f->offset + 4u : 0u);
+    } else if (f->flags & KPERF_TP_FIELD_FLEX) {
+        if (off > size) return -KPERF_ECORRUPT;
+        n = size - off;
+    }
+    if (off > size || n > size - off) return -KPERF_ECORRUPT;
+    *data = r + off;
+    *len = (size_t)n;
+    return 0;
+}
+
+KPERF_API int kperf_tp_field_uint(const kperf_tp_field *f, const void *raw, size_t size,
+                                  uint64_t *out) {
+    if (!f || !out || (!raw && size)) return -EINVAL;
+    if (f->count != 1 || (f->size != 1 && f->size != 2 && f->size != 4 && f->size != 8))
+        return -EINVAL;
+    if ((uint64_t)f->offset + f->size > size) return -KPERF_ECORRUPT;
+    *out = kperf__tp_load((const unsigned char *)raw + f->offset, f->size, f->is_signed);
+    return 0;
+}
+
+KPERF_API int kperf_tp_field_int(const kperf_tp_field *f, const void *raw, size_t size,
+                                 int64_t *out) {
+    uint64_t v = 0;
+    int rc = kperf_tp_field_uint(f, raw, size, &v);
+    if (rc == 0 && out) *out = (int64_t)v;
+    return rc;
+}
+
+KPERF_API int kperf_tp_field_elem(const kperf_tp_field *f, const void *raw, size_t size,
+                                  size_t index, int64_t *out) {
+    const void *d;
+    size_t n;
+    if (!out) return -EINVAL;
+    int rc = kperf_tp_field_bytes(f, raw, size, &d, &n);
+    if (rc < 0) return rc;
+    uint32_t es = f->elem_size;
+    if (es != 1 && es != 2 && es != 4 && es != 8) return -EINVAL;
+    if (index >= n / es) return -ERANGE;
+    *out = (int64_t)kperf__tp_load((const unsigned char *)d + index * es, es, f->is_signed);
+    return 0;
+}
+
+KPERF_API int kperf_tp_field_str(const kperf_tp_field *f, const void *raw, size_t size,
+                                 const char **str, size_t *len) {
+    const void *d;
+    size_t n;
+    if (!str || !len) return -EINVAL;
+    int rc = kperf_tp_field_bytes(f, raw, size, &d, &n);
+    if (rc < 0) return rc;
+    const char *nul = (const char *)memchr(d, 0, n);
+    *str = (const char *)d;
+    *len = nul ? (size_t)(nul - (const char *)d) : n;
+    return 0;
+}
+
+KPERF_API int kperf_tp_field_copy(const kperf_tp_field *f, const void *raw, size_t size,
+                                  void *buf, size_t bufsize) {
+    if (!f || !buf) return -EINVAL;
+    if (f->flags & KPERF_TP_FIELD_STRING) {
+        const char *s;
+        size_t n;
+        int rc = kperf_tp_field_str(f, raw, size, &s, &n);
+        if (bufsize) ((char *)buf)[0] = 0;
+        if (rc < 0) return rc;
+        if (n + 1 > bufsize) return -ENOSPC;
+        memcpy(buf, s, n);
+        ((char *)buf)[n] = 0;
+        return (int)(n + 1);
+    }
+    const void *d;
+    size_t n;
+    int rc = kperf_tp_field_bytes(f, raw, size, &d, &n);
+    if (rc < 0) return rc;
+    if (n > bufsize || n > INT_MAX) return -ENOSPC;
+    memcpy(buf, d, n);
+    return (int)n;
+}
+
+KPERF_API int kperf_tp_get_field(const kperf_tp_format *fmt, const void *raw, size_t size,
+                                 const char *name, void *buf, size_t bufsize) {
+    const kperf_tp_field *f = kperf_tp_format_field(fmt, name);
+    if (!f)
+        return kperf__fail(KPERF_ENOEVENT, "tracepoint '%s' has no field '%s'",
+                           fmt ? fmt->name : "(null)", name ? name : "(null)");
+    return kperf_tp_field_copy(f, raw, size, buf, bufsize);
+}
+
+/* Appends printf output to buf[*pos..n), tracking the length the whole text needs. */
+KPERF__PRIV void kperf__tp_cat(char *buf, size_t n, size_t *pos, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+KPERF__PRIV void kperf__tp_cat(char *buf, size_t n, size_t *pos, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int w = vsnprintf(*pos < n ? buf + *pos : NULL, *pos < n ? n - *pos : 0, fmt, ap);
+    va_end(ap);
+    if (w > 0) *pos += (size_t)w;
+}
+
+KPERF__PRIV void kperf__tp_cat_int(char *buf, size_t n, size_t *pos, const kperf_tp_field *f,
+                                   uint64_t v, uint32_t es) {
+    if (f->flags & KPERF_TP_FIELD_POINTER) kperf__tp_cat(buf, n, pos, "0x%llx", (unsigned long long)v);
+    else if (f->is_signed) kperf__tp_cat(buf, n, pos, "%lld", (long long)v);
+    else if (es == 8 && v > 0xffffffffull) kperf__tp_cat(buf, n, pos, "0x%llx", (unsigned long long)v);
+    else kperf__tp_cat(buf, n, pos, "%llu", (unsigned long long)v);
+}
+
+KPERF_API int kperf_tp_field_snprint(const kperf_tp_field *f, const void *raw, size_t size,
+                                     char *buf, size_t n) {
+    size_t pos = 0;
+    if (!f) return -EINVAL;
+    if (n) buf[0] = 0;
+    if (f->flags & KPERF_TP_FIELD_STRING) {
+        const char *s;
+        size_t len;
+        int rc = kperf_tp_field_str(f, raw, size, &s, &len);
+        if (rc < 0) return rc;
+        kperf__tp_cat(buf, n, &pos, "%.*s", (int)(len > 4096 ? 4096 : len), s);
+        return (int)pos;
+    }
+    if (f->count == 1) {
+        uint64_t v;
+        int rc = kperf_tp_field_uint(f, raw, size, &v);
+        if (rc < 0) return rc;
+        kperf__tp_cat_int(buf, n, &pos, f, v, f->size);
+        return (int)pos;
+    }
+    const void *d;
+    size_t len;
+    int rc = kperf_tp_field_bytes(f, raw, size, &d, &len);
+    if (rc < 0) return rc;
+    uint32_t es = f->elem_size;
+    if (es != 1 && es != 2 && es != 4 && es != 8) es = 1;
+    size_t cnt = len / es, shown = cnt > 64 ? 64 : cnt;
+    kperf__tp_cat(buf, n, &pos, "{");
+    for (size_t i = 0; i < shown; i++) {
+        if (i) kperf__tp_cat(buf, n, &pos, ",");
+        kperf__tp_cat_int(buf, n, &pos, f, kperf__tp_load((const unsigned char *)d + i * es, es,
+                                                          f->is_signed), es);
+    }
+    kperf__tp_cat(buf, n, &pos, cnt > shown ? ",...}" : "}");
+    return (int)pos;
+}
+
+KPERF_API int kperf_tp_format_snprint(const kperf_tp_format *fmt, const void *raw,
+                                      size_t size, char *buf, size_t n) {
+    if (!fmt || (!buf && n)) return -EINVAL;
+    size_t pos = 0;
+    if (n) buf[0] = 0;
+    for (size_t i = fmt->ncommon; i < fmt->nfields; i++) {
+        const kperf_tp_field *f = &fmt->fields[i];
+        kperf__tp_cat(buf, n, &pos, "%s%s=", i > fmt->ncommon ? " " : "", f->name);
+        int w = kperf_tp_field_snprint(f, raw, size, pos < n ? buf + pos : NULL,
+                                       pos < n ? n - pos : 0);
+        if (w < 0) kperf__tp_cat(buf, n, &pos, "<truncated>");
+        else pos += (size_t)w;
+    }
+    return pos > INT_MAX ? INT_MAX : (int)pos;
+}
+
+/* Asks tracefs why the kernel rejects @p filter for SYSTEM:NAME by writing it to the
+ * event's ftrace filter file, reading the error back, and clearing it again. Only done
+ * when that file says "none" (nobody uses the ftrace filter), so nothing is disturbed. */
+KPERF__PRIV void kperf__tp_filter_reason(const char *event, const char *filter, char *why,
+                                         size_t n) {
+    why[0] = 0;
+    kperf_tracefs *t;
+    char path[PATH_MAX + 600], sys[256], cur[4096];
+    const char *colon = strchr(event, ':');
+    if (!colon || (size_t)(colon - event) >= sizeof sys || kperf_tracefs_open(&t, NULL) < 0) return;
+    memcpy(sys, event, (size_t)(colon - event));
+    sys[colon - event] = 0;
+    snprintf(path, sizeof path, "%s/events/%s/%s/filter", t->root, sys, colon + 1);
+    kperf_tracefs_close(t);
+    if (kperf__read_file(path, cur, sizeof cur) < 0 || strcmp(cur, "none") != 0) return;
+    int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+    if (fd < 0) return;
+    ssize_t w = write(fd, filter, strlen(filter));
+    close(fd);
+    if (w >= 0) { /* accepted by ftrace after all: undo and give no reason */
+        if ((fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)) >= 0) {
+            if (write(fd, "0", 1) < 0) { /* nothing more to do */ }
+            close(fd);
+        }
+        return;
+    }
+    if (kperf__read_file(path, cur, sizeof cur) > 0) {
+        /* "### global filter ###\nfilter string: ...\n   ^\nparse_error: Field not found" */
+        const char *e = strstr(cur, "error:");
+        const char *line = e;
+        while (line && line > cur && line[-1] != '\n') line--;
+        if (line) snprintf(why, n, "%.400s", line);
+        for (char *p = why; *p; p++)
+            if (*p == '\n') *p = ' ';
+    }
+    if ((fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)) >= 0) {
+        if (write(fd, "0", 1) < 0) { /* the error text stays; harmless */ }
+        close(fd);
+    }
+}
+
+KPERF_API int kperf_tp_filter_set(int fd, const char *event, const char *filter) {
+    if (!filter || !*filter) return 0;
+    if (!event) event = "(tracepoint)";
+    if (ioctl(fd, PERF_EVENT_IOC_SET_FILTER, filter) == 0) return 0;
+    int e = errno;
+    char why[512];
+    kperf__tp_filter_reason(event, filter, why, sizeof why);
+    return kperf__fail(KPERF_EFILTER,
+                       "the kernel rejected filter '%s' on %s (%s)%s%s; filters use ftrace "
+                       "syntax over the event's fields, e.g. 'pid>1000 && prio<10' or "
+                       "'comm==\"bash\"' (see %s's format)",
+                       filter, event, strerror(e), why[0] ? ": " : "", why, event);
+}
+// <<tracepoint
+
+// >>counting ----------------------------------------------------------------------------
 
 /* ---- targets ------------------------------------------------------------------------ */
 
@@ -4685,9 +6054,9 @@ static int kperf__plan_group(kperf__plan *p, const kperf_counter_desc *d, size_t
     bool uncore = false;
     size_t ngc = kperf__group_cpus(lead, p->pmus, cpus, ncpus, &uncore, gc);
     int rc = 0;
-    if (lead->cpus && lead->ncpus && !uncore && ncpus && !ngc) goto done; /* hybrid: none */
     kperf__targets own = {0, 0, 0};
     const kperf__targets *use = tg;
+    if (lead->cpus && lead->ncpus && !uncore && ncpus && !ngc) goto done; /* hybrid: none */
     if (uncore || (lead->cpus && lead->ncpus && ncpus)) {
         for (size_t c = 0; rc == 0 && c < ngc; c++)
             rc = kperf__targets_add(&own, -1, -1, -1, gc[c]);
@@ -4720,6 +6089,7 @@ static int kperf__counter_plan(kperf__plan **out, const kperf_counter_desc *d,
     kperf__targets tg = {0, 0, 0};
     int *cpus = NULL, rc = 0;
     size_t ncpus = 0;
+    bool split;
     *out = NULL;
     if (!p) return kperf__fail(ENOMEM, "out of memory");
     p->user_access = user_access;
@@ -4730,7 +6100,7 @@ static int kperf__counter_plan(kperf__plan **out, const kperf_counter_desc *d,
         goto fail;
     /* The kernel maps no ring of an inherited per-task fd with cpu -1: the per-thread split
      * opens each thread's group once per online CPU, each with its own small ring. */
-    bool split = d->per_thread && !d->ncpus && !d->all_cpus;
+    split = d->per_thread && !d->ncpus && !d->all_cpus;
     if (d->all_cpus || split) {
         rc = kperf__count_online(kperf_pmus_root(p->pmus), &cpus);
         if (rc < 0) goto fail;
@@ -4952,12 +6322,12 @@ static int kperf__counter_open_as(kperf_counter **out, const kperf_counter_desc 
                                   bool user_access) {
     kperf_counter *c = (kperf_counter *)kperf__calloc(1, sizeof *c);
     if (!c) return kperf__fail(ENOMEM, "out of memory");
+    size_t maxg = 1;
     int rc = kperf__counter_plan(&c->plan, desc, user_access);
     if (rc < 0) goto fail;
     c->nfds = c->plan->pub.nentries;
     c->per_thread = desc->per_thread;
     if ((rc = kperf__counter_alloc(c)) < 0) goto fail;
-    size_t maxg = 1;
     for (size_t i = 0; i < c->nfds; i++) {
         if ((rc = kperf__counter_open_fd(c, i)) < 0) goto fail;
         size_t n = i - (size_t)c->plan->pub.entries[i].leader + 1;
@@ -5254,12 +6624,10 @@ KPERF__PRIV int kperf__mmap_compute(const struct perf_event_mmap_page *pc, uint6
         v += (int64_t)pmc;
     uint64_t ena = pc->time_enabled, run = pc->time_running;
     if (pc->cap_user_time) {
-        uint64_t c = cyc;
-        if (pc->cap_user_time_short)
-            c = pc->time_cycles + ((c - pc->time_cycles) & pc->time_mask);
-        uint16_t shift = pc->time_shift;
-        uint64_t quot = c >> shift, rem = c & (((uint64_t)1 << shift) - 1);
-        uint64_t delta = pc->time_offset + quot * pc->time_mult + ((rem * pc->time_mult) >> shift);
+        uint64_t delta = pc->time_offset +
+                         kperf__perf_time_scale(cyc, pc->time_mult, pc->time_shift,
+                                                pc->cap_user_time_short, pc->time_cycles,
+                                                pc->time_mask);
         ena += delta, run += delta; /* index != 0: the event is running now */
     }
     *count = (uint64_t)v, *enabled = ena, *running = run;
@@ -5432,10 +6800,10 @@ static int kperf__region_calibrate(kperf_region *r) {
     uint64_t t0 = kperf__now_ns();
     for (int i = 0; rc == 0 && i < ROUNDS; i++)
         if ((rc = kperf_region_start(r)) == 0) rc = kperf_region_stop(r);
-    r->bracket_ns = (double)(kperf__now_ns() - t0) / ROUNDS;
+    r->bracket_ns = (double)(kperf__now_ns() - t0) / (double)ROUNDS;
     kperf_counts n;
     if (rc == 0) rc = kperf_region_read(r, &n);
-    for (size_t i = 0; rc == 0 && i < r->n; i++) r->overhead[i] = n.events[i].v.value / ROUNDS;
+    for (size_t i = 0; rc == 0 && i < r->n; i++) r->overhead[i] = n.events[i].v.value / (double)ROUNDS;
     kperf_region_reset(r);
     return rc;
 }
@@ -5491,10 +6859,12 @@ KPERF_API int kperf_region_open(kperf_region **out, const kperf_region_desc *des
         rc = kperf__fail(ENOMEM, "out of memory");
         goto fail;
     }
-    uint64_t *w = r->s_raw;
-    r->s_ena = w + r->n, r->s_run = w + 2 * r->n, r->e_raw = w + 3 * r->n;
+    {
+        uint64_t *w = r->s_raw;
+        r->s_ena = w + r->n, r->s_run = w + 2 * r->n, r->e_raw = w + 3 * r->n;
     r->e_ena = w + 4 * r->n, r->e_run = w + 5 * r->n, r->a_raw = w + 6 * r->n;
-    r->a_ena = w + 7 * r->n, r->a_run = w + 8 * r->n;
+        r->a_ena = w + 7 * r->n, r->a_run = w + 8 * r->n;
+    }
     r->prev = r->overhead + r->n;
     for (size_t i = 0; i < r->n; i++) r->counts[i] = r->c->counts[i];
     kperf__region_map(r, desc->no_rdpmc);
@@ -5507,170 +6877,6 @@ fail:
     return rc;
 }
 // <<region
-
-// >>task --------------------------------------------------------------------------------
-
-struct kperf_task {
-    kperf_task_kind kind;
-    kperf_counter *counter;     /* COUNTING */
-    kperf_topology *topo;
-    char **names;               /* per event of the counter: the name the caller gave */
-    size_t nnames;
-    /* the sampling and SPE sections add their objects here */
-};
-
-/* Builds the perf spec of a task: events with the same group number become one {group}
- * at the place of the first; -1 (or no groups) stands alone. names[] receives each
- * event's caller-given name in spec order. */
-static int kperf__task_spec(const kperf_task_attr *a, char **spec, char ***names) {
-    size_t len = 1;
-    for (size_t i = 0; i < a->nevents; i++) {
-        if (!a->events[i] || !a->events[i][0])
-            return kperf__fail(EINVAL, "kperf_task_open: event %zu is empty", i);
-        len += strlen(a->events[i]) + 3;
-    }
-    char *s = (char *)kperf__calloc(len, 1);
-    char **nm = (char **)kperf__calloc(a->nevents + 1, sizeof *nm);
-    bool *done = (bool *)kperf__calloc(a->nevents + 1, sizeof *done);
-    if (!s || !nm || !done) {
-        KPERF_FREE(s), KPERF_FREE(nm), KPERF_FREE(done);
-        return kperf__fail(ENOMEM, "out of memory");
-    }
-    size_t k = 0;
-    for (size_t i = 0; i < a->nevents; i++) {
-        if (done[i]) continue;
-        int g = a->groups ? a->groups[i] : -1;
-        bool grouped = false;
-        for (size_t j = i + 1; g >= 0 && j < a->nevents && !grouped; j++) grouped = a->groups[j] == g;
-        strcat(s, *s ? "," : "");
-        strcat(s, grouped ? "{" : "");
-        for (size_t j = i; j < a->nevents; j++) {
-            if (done[j] || (j != i && (!grouped || a->groups[j] != g))) continue;
-            if (j != i) strcat(s, ",");
-            strcat(s, a->events[j]);
-            done[j] = true, nm[k++] = (char *)a->events[j];
-        }
-        strcat(s, grouped ? "}" : "");
-    }
-    KPERF_FREE(done);
-    *spec = s, *names = nm;
-    return 0;
-}
-
-static int kperf__task_open_counting(kperf_task *t, const kperf_task_attr *a) {
-    char *spec = NULL, **names = NULL;
-    int rc = kperf__task_spec(a, &spec, &names);
-    if (rc < 0) return rc;
-    kperf_counter_desc d;
-    memset(&d, 0, sizeof d);
-    d.events = spec, d.sysfs_root = a->sysfs_root;
-    d.pids = a->pids, d.npids = a->npids, d.cpus = a->cpus, d.ncpus = a->ncpus;
-    d.all_cpus = !a->npids && !a->ncpus;
-    d.include_kernel = a->include_kernel, d.exclude_user = a->exclude_user;
-    d.per_thread = a->include_new_fork && a->npids;
-    rc = kperf_counter_open(&t->counter, &d);
-    KPERF_FREE(spec);
-    if (rc == 0 && t->counter->plan->evl->nevents != a->nevents) {
-        /* one spec expanded to several events (uncore_imc/x/ on every IMC): keep the
-         * library's names */
-        KPERF_FREE(names), names = NULL;
-    }
-    t->names = names, t->nnames = names ? a->nevents : 0;
-    if (rc == 0) rc = kperf_topology_open(&t->topo, a->sysfs_root);
-    return rc;
-}
-
-KPERF_API int kperf_task_open(kperf_task **out, kperf_task_kind kind, const kperf_task_attr *attr) {
-    if (!out) return kperf__fail(EINVAL, "kperf_task_open: out is NULL");
-    *out = NULL;
-    if (!attr || !attr->nevents || !attr->events)
-        return kperf__fail(EINVAL, "kperf_task_open: no events (attr.events, attr.nevents)");
-    kperf_task *t = (kperf_task *)kperf__calloc(1, sizeof *t);
-    if (!t) return kperf__fail(ENOMEM, "out of memory");
-    t->kind = kind;
-    int rc;
-    switch (kind) {
-    case KPERF_TASK_COUNTING: rc = kperf__task_open_counting(t, attr); break;
-    /* the sampling and SPE sections add their cases here */
-    default:
-        rc = kperf__fail(KPERF_ENOTSUP, "kperf_task_open: task kind %d is not built in",
-                         (int)kind);
-    }
-    if (rc < 0) return kperf_task_close(t), rc;
-    *out = t;
-    return 0;
-}
-
-KPERF_API int kperf_task_start(kperf_task *t) {
-    if (!t) return kperf__fail(EINVAL, "kperf_task_start: task is NULL");
-    return kperf_counter_start(t->counter);
-}
-
-KPERF_API int kperf_task_stop(kperf_task *t) {
-    if (!t) return kperf__fail(EINVAL, "kperf_task_stop: task is NULL");
-    return kperf_counter_stop(t->counter);
-}
-
-/* The command name of a thread, else of its process, else "". */
-static void kperf__task_comm(pid_t pid, pid_t tid, char comm[16]) {
-    char path[64], buf[32];
-    comm[0] = 0;
-    if (tid <= 0) return;
-    snprintf(path, sizeof path, "/proc/%d/task/%d/comm", (int)pid, (int)tid);
-    if (kperf__read_file(path, buf, sizeof buf) <= 0) {
-        snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
-        if (kperf__read_file(path, buf, sizeof buf) <= 0) return;
-    }
-    buf[15] = 0; /* TASK_COMM_LEN */
-    memcpy(comm, buf, strlen(buf) + 1);
-}
-
-static uint64_t kperf__task_u64(double v) { return v <= 0 ? 0 : (uint64_t)(v + 0.5); }
-
-KPERF_API int kperf_task_read(kperf_task *t, kperf_task_data **out) {
-    if (!t || !out) return kperf__fail(EINVAL, "kperf_task_read: NULL argument");
-    *out = NULL;
-    kperf_counts n;
-    int rc = kperf_counter_read(t->counter, &n);
-    if (rc < 0) return rc;
-    size_t pool = 0;
-    for (size_t e = 0; e < n.nevents; e++)
-        pool += strlen(t->names ? t->names[e] : n.events[e].name) + 1;
-    kperf_task_data *d = (kperf_task_data *)kperf__calloc(1, n.nrows * sizeof *d + pool);
-    if (!d) return kperf__fail(ENOMEM, "out of memory for %zu records", n.nrows);
-    char *names = (char *)(d + n.nrows), **at = (char **)kperf__calloc(n.nevents + 1, sizeof *at);
-    if (!at) return KPERF_FREE(d), kperf__fail(ENOMEM, "out of memory");
-    for (size_t e = 0; e < n.nevents; e++) {
-        const char *s = t->names ? t->names[e] : n.events[e].name;
-        at[e] = strcpy(names, s), names += strlen(s) + 1;
-    }
-    uint64_t ts = kperf__now_ns();
-    for (size_t i = 0; i < n.nrows; i++) {
-        const kperf_count_row *r = &n.rows[i];
-        kperf_task_data *x = &d[i];
-        x->event = at[r->event], x->ts = ts;
-        x->pid = r->pid, x->tid = r->tid, x->cpu = r->cpu, x->exited = r->exited;
-        memset(&x->topo, 0xff, sizeof x->topo); /* every field -1 */
-        if (r->cpu >= 0) kperf_topology_cpu(t->topo, r->cpu, &x->topo);
-        kperf__task_comm(r->pid, r->tid, x->comm);
-        x->count = kperf__task_u64(r->v.delta), x->total = kperf__task_u64(r->v.value);
-        x->count_percent = r->v.percent / 100.0;
-    }
-    KPERF_FREE(at);
-    *out = d;
-    return (int)n.nrows;
-}
-
-KPERF_API void kperf_task_data_free(kperf_task_data *data) { KPERF_FREE(data); }
-
-KPERF_API void kperf_task_close(kperf_task *t) {
-    if (!t) return;
-    kperf_counter_close(t->counter);
-    kperf_topology_close(t->topo);
-    KPERF_FREE(t->names);
-    KPERF_FREE(t);
-}
-// <<task
 
 // >>ringbuf -----------------------------------------------------------------------------
 /* The decoder reads fields through a bounded cursor: any read past the end marks the cursor
@@ -6962,11 +8168,6 @@ KPERF_API void kperf_folded_close(kperf_folded *f) {
     KPERF_FREE(f);
 }
 
-static uint64_t kperf__fnv1a(const char *s) {
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
 
 static int kperf__folded_bump(kperf_folded *f, const char *key) {
     if ((f->n + 1) * 4 >= f->cap * 3) {
@@ -7136,7 +8337,7 @@ static void kperf__pd_add(kperf__pdrec *r, const void *p, size_t n) {
 static void kperf__pd_u32(kperf__pdrec *r, uint32_t v) { kperf__pd_add(r, &v, 4); }
 static void kperf__pd_u64(kperf__pdrec *r, uint64_t v) { kperf__pd_add(r, &v, 8); }
 static void kperf__pd_pad(kperf__pdrec *r, size_t align) {
-    static const unsigned char z[64];
+    static const unsigned char z[64] = {0};
     size_t n = (align - r->n % align) % align;
     kperf__pd_add(r, z, n);
 }
@@ -7151,7 +8352,7 @@ static void kperf__pd_fstr(kperf__pdrec *r, const char *s) {
     kperf__pd_u32(r, len);
     size_t start = r->n;
     kperf__pd_add(r, s, strlen(s) + 1);
-    static const unsigned char z[64];
+    static const unsigned char z[64] = {0};
     kperf__pd_add(r, z, len - (r->n - start));
 }
 
@@ -7410,7 +8611,6 @@ static void kperf__pd_maybe_build_id(kperf_perfdata *w, uint32_t pid, const char
  * u32 systems, per system its name, u32 count + (u64 size + format) per event; u32
  * kallsyms size (0: perf names kernel addresses from its own kernel map); u32 size +
  * printk_formats; u64 size + saved_cmdlines (version 0.6 and later). */
-KPERF__PRIV int kperf__slurp(const char *path, char **out, size_t *len); /* >>tracepoint */
 
 enum { KPERF__PD_HEADER_TRACING_DATA = 66 };
 
@@ -7588,7 +8788,7 @@ static int kperf__pd_tracing_blob(kperf_perfdata *w, const char *root, kperf__pd
 /* The TRACING_DATA record and the blob after it (nothing when the blob is empty). */
 static void kperf__pd_tracing_data(kperf_perfdata *w, const kperf__pdblob *x) {
     if (x->n) {
-        static const unsigned char z[8];
+        static const unsigned char z[8] = {0};
         size_t pad = (8 - x->n % 8) % 8;
         struct {
             struct perf_event_header h;
@@ -7935,6 +9135,21 @@ static int kperf__pdin_loop(FILE *f, const char *path, kperf_record_fn fn, void 
     }
 }
 
+/* Event names of a seekable file: its EVENT_DESC feature section. The sections follow the
+ * data, one {offset, size} per feature bit set in the header's bitmap (h[9] holds bits
+ * 0..63), in bit order. A missing or damaged section leaves the names empty. */
+static void kperf__pdin_file_names(FILE *f, const uint64_t *h, unsigned char *b,
+                                   kperf_perfdata_events *events) {
+    uint64_t bits = h[9], sec[2];
+    if (!events || !(bits & (1ull << KPERF__PD_FEAT_EVENT_DESC))) return;
+    unsigned idx = (unsigned)__builtin_popcountll(bits & ((1ull << KPERF__PD_FEAT_EVENT_DESC) - 1));
+    if (h[5] + h[6] < h[5] || fseek(f, (long)(h[5] + h[6] + idx * 16ull), SEEK_SET) ||
+        fread(sec, 8, 2, f) != 2 || sec[1] > 65536 - 16 || fseek(f, (long)sec[0], SEEK_SET) ||
+        fread(b + 16, 1, sec[1], f) != sec[1])
+        return;
+    kperf__pdin_event_desc(b, 16 + (size_t)sec[1], events); /* as the pipe record's body */
+}
+
 /* The seekable layout `perf record` writes by default: a 104-byte header whose attrs section
  * holds {attr, ids section} entries, then the data section of records. */
 static int kperf__pdin_file(FILE *f, const char *path, kperf_record_fn fn, void *user,
@@ -7963,6 +9178,7 @@ static int kperf__pdin_file(FILE *f, const char *path, kperf_record_fn fn, void 
         if (kperf__pdin_attr(in, b, 8 + attr_size + (size_t)sec[1], events) < 0)
             return kperf__fail(KPERF_ECORRUPT, "%s: bad attr %llu", path, (unsigned long long)i);
     }
+    kperf__pdin_file_names(f, h, b, events);
     if (fseek(f, (long)h[5], SEEK_SET))
         return kperf__fail(KPERF_ECORRUPT, "%s: data section out of range", path);
     return kperf__pdin_loop(f, path, fn, user, events, in, buf, h[5], h[5] + h[6]);
@@ -7996,810 +9212,6 @@ KPERF_API int kperf_perfdata_read(const char *path, kperf_record_fn fn, void *us
     return rc;
 }
 // <<perfdata
-
-// >>tracepoint --------------------------------------------------------------------------
-
-/* One cached format: by name always, by id through a direct-index table (event ids are
- * the u16 common_type, so the table never exceeds 65536 entries). */
-typedef struct kperf__tp_entry {
-    char *key;              /* "system/name" */
-    kperf_tp_format *fmt;   /* NULL while only the id is known */
-    uint32_t id;            /* 0 until known */
-    /* >>syscalls' decoding of this event, worked out at its first record: kind 0 = not
-     * yet, -1 = not a syscall event, 1/2 = raw_syscalls enter/exit, 3/4 = per-syscall */
-    int sc_kind;
-    const kperf_tp_field *sc_nr, *sc_ret;
-    const char *sc_name;
-} kperf__tp_entry;
-
-struct kperf_tracefs {
-    char root[PATH_MAX];
-    kperf__tp_entry *ents;  /* every event seen so far, unsorted */
-    size_t nents, cap;
-    int32_t *by_id;         /* id -> index into ents, or -1 */
-    size_t nby_id;
-    bool indexed;           /* every event's id has been read */
-    char **sysnames;        /* syscall names, sorted; NULL until asked */
-    size_t nsysnames;
-};
-
-#define KPERF__TP_MAXID 65536u
-
-KPERF__PRIV bool kperf__tracefs_usable(const char *root, int *err) {
-    char p[PATH_MAX + 16];
-    snprintf(p, sizeof p, "%s/events", root);
-    if (access(p, R_OK | X_OK) == 0) return true;
-    *err = errno;
-    return false;
-}
-
-KPERF_API int kperf_tracefs_open(kperf_tracefs **out, const char *root) {
-    if (!out) return kperf__fail(EINVAL, "kperf_tracefs_open: out is NULL");
-    *out = NULL;
-    if (!root || !*root) root = getenv("KPERF_TRACEFS_ROOT");
-    const char *found = NULL;
-    int e1 = 0, e2 = 0;
-    if (root && *root) {
-        if (!kperf__tracefs_usable(root, &e1))
-            return kperf__fail(KPERF_ENOTRACEFS, "tracefs: %s/events is not readable (%s)",
-                               root, strerror(e1));
-        found = root;
-    } else if (kperf__tracefs_usable("/sys/kernel/tracing", &e1)) {
-        found = "/sys/kernel/tracing";
-    } else if (kperf__tracefs_usable("/sys/kernel/debug/tracing", &e2)) {
-        found = "/sys/kernel/debug/tracing";
-    } else {
-        return kperf__fail(KPERF_ENOTRACEFS,
-                           "tracefs is not mounted or not readable: /sys/kernel/tracing (%s), "
-                           "/sys/kernel/debug/tracing (%s); as root run "
-                           "'mount -t tracefs nodev /sys/kernel/tracing'%s",
-                           strerror(e1), strerror(e2),
-                           (e1 == EACCES || e2 == EACCES) ? " or make it readable (chmod)" : "");
-    }
-    kperf_tracefs *t = (kperf_tracefs *)kperf__calloc(1, sizeof *t);
-    if (!t) return kperf__fail(ENOMEM, "tracefs: out of memory");
-    snprintf(t->root, sizeof t->root, "%s", found);
-    *out = t;
-    return 0;
-}
-
-KPERF_API void kperf_tracefs_close(kperf_tracefs *tfs) {
-    if (!tfs) return;
-    for (size_t i = 0; i < tfs->nents; i++) {
-        KPERF_FREE(tfs->ents[i].key);
-        kperf_tp_format_free(tfs->ents[i].fmt);
-    }
-    for (size_t i = 0; i < tfs->nsysnames; i++) KPERF_FREE(tfs->sysnames[i]);
-    KPERF_FREE(tfs->sysnames);
-    KPERF_FREE(tfs->ents);
-    KPERF_FREE(tfs->by_id);
-    KPERF_FREE(tfs);
-}
-
-KPERF_API const char *kperf_tracefs_root(const kperf_tracefs *tfs) {
-    return tfs ? tfs->root : "";
-}
-
-/* Reads a whole (small, < 1 MiB) file into a new NUL-terminated buffer. tracefs files
- * report size 0, so read until EOF. */
-KPERF__PRIV int kperf__slurp(const char *path, char **out, size_t *len) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -errno;
-    size_t cap = 4096, n = 0;
-    char *buf = (char *)KPERF_MALLOC(cap);
-    while (buf) {
-        if (n + 1 >= cap) {
-            if (cap >= (1u << 20)) break;
-            char *nb = (char *)KPERF_REALLOC(buf, cap * 2);
-            if (!nb) { KPERF_FREE(buf); buf = NULL; break; }
-            buf = nb, cap *= 2;
-        }
-        ssize_t r = read(fd, buf + n, cap - 1 - n);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) { int e = errno; close(fd); KPERF_FREE(buf); return -e; }
-        if (r == 0) break;
-        n += (size_t)r;
-    }
-    close(fd);
-    if (!buf) return -ENOMEM;
-    buf[n] = 0;
-    *out = buf;
-    *len = n;
-    return 0;
-}
-
-/* Returns the index of the cache entry for "system/name", creating it when asked. */
-KPERF__PRIV long kperf__tp_entry_find(kperf_tracefs *t, const char *sys, const char *name,
-                                      bool create) {
-    char key[512];
-    if ((size_t)snprintf(key, sizeof key, "%s/%s", sys, name) >= sizeof key) return -ENAMETOOLONG;
-    for (size_t i = 0; i < t->nents; i++)
-        if (!strcmp(t->ents[i].key, key)) return (long)i;
-    if (!create) return -ENOENT;
-    if (t->nents == t->cap) {
-        size_t nc = t->cap ? t->cap * 2 : 64;
-        kperf__tp_entry *ne = (kperf__tp_entry *)KPERF_REALLOC(t->ents, nc * sizeof *ne);
-        if (!ne) return -ENOMEM;
-        t->ents = ne, t->cap = nc;
-    }
-    kperf__tp_entry *e = &t->ents[t->nents];
-    memset(e, 0, sizeof *e);
-    if (!(e->key = kperf__strdup(key))) return -ENOMEM;
-    return (long)t->nents++;
-}
-
-KPERF__PRIV int kperf__tp_index_id(kperf_tracefs *t, uint32_t id, size_t idx) {
-    if (id >= KPERF__TP_MAXID) return 0;
-    if (id >= t->nby_id) {
-        size_t nn = t->nby_id ? t->nby_id : 1024;
-        while (nn <= id) nn *= 2;
-        if (nn > KPERF__TP_MAXID) nn = KPERF__TP_MAXID;
-        int32_t *nb = (int32_t *)KPERF_REALLOC(t->by_id, nn * sizeof *nb);
-        if (!nb) return -ENOMEM;
-        for (size_t i = t->nby_id; i < nn; i++) nb[i] = -1;
-        t->by_id = nb, t->nby_id = nn;
-    }
-    t->by_id[id] = (int32_t)idx;
-    t->ents[idx].id = id;
-    return 0;
-}
-
-/* Events names are identifiers; refuse anything that could walk out of events/. */
-KPERF__PRIV bool kperf__tp_name_ok(const char *s) {
-    if (!s || !*s || strlen(s) > 200) return false;
-    for (; *s; s++)
-        if (*s == '/' || (unsigned char)*s <= ' ') return false;
-    return true;
-}
-
-KPERF_API int kperf_tracefs_format(kperf_tracefs *tfs, const char *system, const char *name,
-                                   const kperf_tp_format **out) {
-    if (!tfs || !out) return kperf__fail(EINVAL, "kperf_tracefs_format: NULL argument");
-    *out = NULL;
-    if (!kperf__tp_name_ok(system) || !kperf__tp_name_ok(name) || !strcmp(system, "..") ||
-        !strcmp(name, ".."))
-        return kperf__fail(KPERF_ENOEVENT, "tracepoint '%s:%s': not a valid event name",
-                           system ? system : "", name ? name : "");
-    long idx = kperf__tp_entry_find(tfs, system, name, false);
-    if (idx >= 0 && tfs->ents[idx].fmt) return *out = tfs->ents[idx].fmt, 0;
-    char path[PATH_MAX + 512], *text = NULL;
-    size_t len = 0;
-    snprintf(path, sizeof path, "%s/events/%s/%s/format", tfs->root, system, name);
-    int rc = kperf__slurp(path, &text, &len);
-    if (rc == -ENOENT)
-        return kperf__fail(KPERF_ENOEVENT, "tracepoint '%s:%s' does not exist (no %s); "
-                           "'kperf list tracepoint' shows the events of this kernel",
-                           system, name, path);
-    if (rc < 0) return kperf__fail(-rc, "tracepoint '%s:%s': cannot read %s: %s", system, name,
-                                   path, strerror(-rc));
-    kperf_tp_format *fmt;
-    rc = kperf_tp_format_parse(&fmt, text, len);
-    KPERF_FREE(text);
-    if (rc < 0) {
-        char msg[700];
-        snprintf(msg, sizeof msg, "%.600s", kperf_errmsg());
-        return kperf__fail(-rc, "%s: %s", path, msg);
-    }
-    KPERF_FREE(fmt->system);
-    fmt->system = kperf__strdup(system);
-    if (!fmt->system || (idx < 0 && (idx = kperf__tp_entry_find(tfs, system, name, true)) < 0) ||
-        kperf__tp_index_id(tfs, fmt->id, (size_t)idx) < 0) {
-        kperf_tp_format_free(fmt);
-        return kperf__fail(ENOMEM, "tracepoint '%s:%s': out of memory", system, name);
-    }
-    tfs->ents[idx].fmt = fmt;
-    *out = fmt;
-    return 0;
-}
-
-KPERF__PRIV int kperf__name_cmp(const void *a, const void *b) {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* Lists the subdirectories of dir (sorted, skipping dot entries and plain files). */
-KPERF__PRIV int kperf__list_dirs(const char *dir, char ***out, size_t *count) {
-    DIR *d = opendir(dir);
-    if (!d) return -errno;
-    char **v = NULL;
-    size_t n = 0, cap = 0;
-    struct dirent *de;
-    int rc = 0;
-    while ((de = readdir(d))) {
-        if (de->d_name[0] == '.' || (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)) continue;
-        if (n == cap) {
-            size_t nc = cap ? cap * 2 : 64;
-            char **nv = (char **)KPERF_REALLOC(v, nc * sizeof *nv);
-            if (!nv) { rc = -ENOMEM; break; }
-            v = nv, cap = nc;
-        }
-        if (!(v[n] = kperf__strdup(de->d_name))) { rc = -ENOMEM; break; }
-        n++;
-    }
-    closedir(d);
-    if (rc < 0) {
-        for (size_t i = 0; i < n; i++) KPERF_FREE(v[i]);
-        KPERF_FREE(v);
-        return rc;
-    }
-    if (n) qsort(v, n, sizeof *v, kperf__name_cmp);
-    *out = v;
-    *count = n;
-    return 0;
-}
-
-KPERF__PRIV void kperf__free_names(char **v, size_t n) {
-    for (size_t i = 0; i < n; i++) KPERF_FREE(v[i]);
-    KPERF_FREE(v);
-}
-
-KPERF_API int kperf_tracefs_foreach_event(kperf_tracefs *tfs, kperf_tracefs_event_fn fn,
-                                          void *user) {
-    if (!tfs || !fn) return kperf__fail(EINVAL, "kperf_tracefs_foreach_event: NULL argument");
-    char dir[PATH_MAX + 512];
-    char **sys = NULL, **ev = NULL;
-    size_t nsys = 0, nev = 0;
-    snprintf(dir, sizeof dir, "%s/events", tfs->root);
-    int rc = kperf__list_dirs(dir, &sys, &nsys), visited = 0;
-    if (rc < 0) return kperf__fail(-rc, "tracefs: cannot list %s: %s", dir, strerror(-rc));
-    for (size_t i = 0; i < nsys && rc >= 0; i++) {
-        snprintf(dir, sizeof dir, "%s/events/%s", tfs->root, sys[i]);
-        if (kperf__list_dirs(dir, &ev, &nev) < 0) continue;
-        for (size_t j = 0; j < nev && rc >= 0; j++) {
-            snprintf(dir, sizeof dir, "%s/events/%s/%s/format", tfs->root, sys[i], ev[j]);
-            if (access(dir, F_OK) != 0) continue;
-            visited++;
-            rc = fn(sys[i], ev[j], user);
-        }
-        kperf__free_names(ev, nev);
-    }
-    kperf__free_names(sys, nsys);
-    return rc < 0 ? rc : visited;
-}
-
-/* Reads events/SYS/NAME/id; returns the id or a negative errno. */
-KPERF__PRIV long kperf__tp_read_id(kperf_tracefs *t, const char *sys, const char *name) {
-    char path[PATH_MAX + 512], buf[32];
-    snprintf(path, sizeof path, "%s/events/%s/%s/id", t->root, sys, name);
-    int rc = kperf__read_file(path, buf, sizeof buf);
-    if (rc < 0) return rc;
-    char *end;
-    unsigned long v = strtoul(buf, &end, 10);
-    if (end == buf || v > UINT32_MAX) return -KPERF_ECORRUPT;
-    return (long)v;
-}
-
-KPERF_API int kperf_tracefs_event_id(kperf_tracefs *tfs, const char *system, const char *name) {
-    if (!tfs || !kperf__tp_name_ok(system) || !kperf__tp_name_ok(name))
-        return kperf__fail(KPERF_ENOEVENT, "tracepoint '%s:%s': not a valid event name",
-                           system ? system : "", name ? name : "");
-    long idx = kperf__tp_entry_find(tfs, system, name, false);
-    if (idx >= 0 && tfs->ents[idx].id) return (int)tfs->ents[idx].id;
-    long id = kperf__tp_read_id(tfs, system, name);
-    if (id < 0)
-        return kperf__fail(KPERF_ENOEVENT, "tracepoint '%s:%s' does not exist under %s/events",
-                           system, name, tfs->root);
-    return (int)id;
-}
-
-KPERF__PRIV int kperf__tp_index_one(const char *sys, const char *name, void *user) {
-    kperf_tracefs *t = (kperf_tracefs *)user;
-    long id = kperf__tp_read_id(t, sys, name);
-    if (id < 0 || id >= (long)KPERF__TP_MAXID) return 0;
-    if (t->nby_id > (size_t)id && t->by_id[id] >= 0) return 0;
-    long idx = kperf__tp_entry_find(t, sys, name, true);
-    if (idx < 0) return (int)idx;
-    return kperf__tp_index_id(t, (uint32_t)id, (size_t)idx);
-}
-
-KPERF_API int kperf_tracefs_format_by_id(kperf_tracefs *tfs, uint32_t id,
-                                         const kperf_tp_format **out) {
-    if (!tfs || !out) return kperf__fail(EINVAL, "kperf_tracefs_format_by_id: NULL argument");
-    *out = NULL;
-    if (id < tfs->nby_id && tfs->by_id[id] >= 0 && tfs->ents[tfs->by_id[id]].fmt)
-        return *out = tfs->ents[tfs->by_id[id]].fmt, 0;
-    if ((id >= tfs->nby_id || tfs->by_id[id] < 0) && !tfs->indexed) {
-        int rc = kperf_tracefs_foreach_event(tfs, kperf__tp_index_one, tfs);
-        if (rc < 0) return rc;
-        tfs->indexed = true;
-    }
-    if (id >= tfs->nby_id || tfs->by_id[id] < 0)
-        return kperf__fail(KPERF_ENOEVENT, "no tracepoint has id %u under %s/events", id,
-                           tfs->root);
-    char key[512], *slash;
-    snprintf(key, sizeof key, "%s", tfs->ents[tfs->by_id[id]].key);
-    if (!(slash = strchr(key, '/'))) return kperf__fail(KPERF_ECORRUPT, "bad cache key");
-    *slash = 0;
-    return kperf_tracefs_format(tfs, key, slash + 1, out);
-}
-
-/* ---- format text parsing ---- */
-
-/* Element size of a dynamic array's element type ("u32", "unsigned long", "char"). */
-KPERF__PRIV uint32_t kperf__tp_type_size(const char *t) {
-    static const struct { const char *n; uint32_t s; } tab[] = {
-        {"char", 1}, {"u8", 1}, {"s8", 1}, {"__u8", 1}, {"uint8_t", 1}, {"bool", 1},
-        {"short", 2}, {"u16", 2}, {"s16", 2}, {"__u16", 2}, {"uint16_t", 2}, {"__be16", 2},
-        {"int", 4}, {"u32", 4}, {"s32", 4}, {"__u32", 4}, {"uint32_t", 4}, {"__be32", 4},
-        {"long", sizeof(long)}, {"u64", 8}, {"s64", 8}, {"__u64", 8}, {"uint64_t", 8},
-        {"pid_t", 4}, {"size_t", sizeof(size_t)},
-    };
-    char base[64];
-    size_t n = 0;
-    for (const char *p = t; *p && *p != '[' && n + 1 < sizeof base; p++) base[n++] = *p;
-    base[n] = 0;
-    while (n && base[n - 1] == ' ') base[--n] = 0;
-    if (strchr(base, '*')) return sizeof(void *);
-    const char *last = strrchr(base, ' ');
-    last = last ? last + 1 : base;
-    if (!strcmp(last, "long") && strstr(base, "long long")) return 8;
-    for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
-        if (!strcmp(last, tab[i].n)) return tab[i].s;
-    return 1;
-}
-
-KPERF__PRIV bool kperf__tp_is_char_type(const char *t) {
-    char base[64];
-    size_t n = 0;
-    for (const char *p = t; *p && *p != '[' && n + 1 < sizeof base; p++) base[n++] = *p;
-    base[n] = 0;
-    while (n && base[n - 1] == ' ') base[--n] = 0;
-    const char *last = strrchr(base, ' ');
-    last = last ? last + 1 : base;
-    return !strcmp(last, "char") && !strchr(base, '*');
-}
-
-/* Copies [s, s+n) into a new string with surrounding blanks removed. */
-KPERF__PRIV char *kperf__strndup_trim(const char *s, size_t n) {
-    while (n && isspace((unsigned char)*s)) s++, n--;
-    while (n && isspace((unsigned char)s[n - 1])) n--;
-    char *r = (char *)KPERF_MALLOC(n + 1);
-    if (r) memcpy(r, s, n), r[n] = 0;
-    return r;
-}
-
-/* Finds "key:" inside line[0..n) and parses its unsigned value. */
-KPERF__PRIV bool kperf__tp_attr(const char *line, size_t n, const char *key, uint64_t *v) {
-    size_t kl = strlen(key);
-    for (size_t i = 0; i + kl < n; i++) {
-        if (memcmp(line + i, key, kl) != 0 || (i && isalnum((unsigned char)line[i - 1])))
-            continue;
-        uint64_t x = 0;
-        size_t j = i + kl, digits = 0;
-        while (j < n && isdigit((unsigned char)line[j]) && digits < 19)
-            x = x * 10 + (uint64_t)(line[j++] - '0'), digits++;
-        if (!digits) return false;
-        return *v = x, true;
-    }
-    return false;
-}
-
-/* Splits the declaration "TYPE NAME[dims]" of one field line into f->type, f->name and
- * the fixed element count (product of the dims; 0 for "[]"; -1 when a dim is not a plain
- * number such as [TASK_COMM_LEN]). */
-KPERF__PRIV int kperf__tp_decl(const char *d, size_t n, kperf_tp_field *f, long *dims) {
-    while (n && (isspace((unsigned char)d[n - 1]) || d[n - 1] == ';')) n--;
-    size_t end = n;
-    long count = 1;
-    bool arr = false;
-    while (end && d[end - 1] == ']') {   /* array dims after the name, last first */
-        size_t open = end - 1;
-        while (open && d[open - 1] != '[') open--;
-        if (!open) return -1;
-        open--;
-        char num[24];
-        size_t ln = end - 1 - (open + 1);
-        if (ln == 0) count = 0;
-        else if (ln < sizeof num && count > 0) {
-            memcpy(num, d + open + 1, ln), num[ln] = 0;
-            char *e;
-            long v = strtol(num, &e, 0);
-            /* a dimension or product past 32 bits is no fixed array the size can describe */
-            count = (*e || v < 0 || v > (long)UINT32_MAX || (v && count > (long)UINT32_MAX / v))
-                        ? -1 : count * v;
-        } else count = -1;
-        arr = true;
-        end = open;
-    }
-    size_t ne = end;
-    while (ne && (isalnum((unsigned char)d[ne - 1]) || d[ne - 1] == '_')) ne--;
-    if (ne == end) return -1;
-    f->name = kperf__strndup_trim(d + ne, end - ne);
-    f->type = kperf__strndup_trim(d, ne);
-    if (!f->name || !f->type) return -2;
-    *dims = arr ? count : -2;   /* -2: no brackets after the name */
-    return 0;
-}
-
-/* Fills the derived fields (flags, elem_size, count) of a parsed field. */
-KPERF__PRIV void kperf__tp_classify(kperf_tp_field *f, long dims, int sgn) {
-    const char *t = f->type;
-    bool dl = strstr(t, "__data_loc") != NULL, rl = strstr(t, "__rel_loc") != NULL;
-    f->flags = 0;
-    if (!strncmp(f->name, "common_", 7)) f->flags |= KPERF_TP_FIELD_COMMON;
-    if (dl || rl) {
-        f->flags |= rl ? KPERF_TP_FIELD_REL_LOC : KPERF_TP_FIELD_DATA_LOC;
-        /* the element type follows the keyword ("__rel_loc" is 9 bytes, "__data_loc" 10) */
-        f->elem_size = rl ? kperf__tp_type_size(strstr(t, "__rel_loc") + 9)
-                          : kperf__tp_type_size(strstr(t, "__data_loc") + 10);
-        f->count = 0;
-    } else if (dims == 0 || (dims != -2 && f->size == 0)) {
-        f->flags |= KPERF_TP_FIELD_FLEX;
-        f->elem_size = kperf__tp_type_size(t);
-        f->count = 0;
-    } else if (dims != -2) {
-        f->flags |= KPERF_TP_FIELD_ARRAY;
-        if (dims > 0 && dims <= (long)UINT32_MAX && f->size % (uint32_t)dims == 0)
-            f->elem_size = f->size / (uint32_t)dims;
-        else f->elem_size = kperf__tp_type_size(t);
-        if (!f->elem_size || f->size % f->elem_size) f->elem_size = 1;
-        f->count = f->size / f->elem_size;
-    } else {
-        f->elem_size = f->size;
-        f->count = 1;
-    }
-    if (strchr(t, '*') && !(f->flags & (KPERF_TP_FIELD_DATA_LOC | KPERF_TP_FIELD_REL_LOC)))
-        f->flags |= KPERF_TP_FIELD_POINTER;
-    else if (kperf__tp_is_char_type(dl || rl ? strstr(t, "loc") + 3 : t) &&
-             (f->flags & (KPERF_TP_FIELD_ARRAY | KPERF_TP_FIELD_FLEX | KPERF_TP_FIELD_DATA_LOC |
-                          KPERF_TP_FIELD_REL_LOC)))
-        f->flags |= KPERF_TP_FIELD_STRING;
-    if (sgn < 0) /* no signed: attribute (old kernels): guess from the type */
-        sgn = !strstr(t, "unsigned") && !strchr(t, '*') && strncmp(t, "u", 1) != 0 &&
-              strncmp(t, "__u", 3) != 0 && !strstr(t, "size_t") && !strstr(t, "bool");
-    if (sgn) f->flags |= KPERF_TP_FIELD_SIGNED;
-    f->is_signed = sgn != 0;
-}
-
-/* Parses one "field:..." line into a new entry of fmt->fields. */
-KPERF__PRIV int kperf__tp_field_line(kperf_tp_format *fmt, const char *line, size_t n,
-                                     size_t *cap, int lineno) {
-    const char *semi = (const char *)memchr(line, ';', n);
-    const char *colon = (const char *)memchr(line, ':', n);
-    uint64_t off, size, sgn = 0;
-    if (!semi || !colon || colon > semi || !kperf__tp_attr(semi, n - (size_t)(semi - line), "offset:", &off) ||
-        !kperf__tp_attr(semi, n - (size_t)(semi - line), "size:", &size) || off > UINT32_MAX ||
-        size > UINT32_MAX)
-        return kperf__fail(KPERF_ECORRUPT, "format line %d: expected 'field:TYPE NAME; "
-                           "offset:N; size:N; signed:N;'", lineno);
-    bool has_sign = kperf__tp_attr(semi, n - (size_t)(semi - line), "signed:", &sgn);
-    if (fmt->nfields == *cap) {
-        size_t nc = *cap ? *cap * 2 : 16;
-        if (nc > 4096) return kperf__fail(KPERF_ECORRUPT, "format line %d: too many fields", lineno);
-        kperf_tp_field *nf = (kperf_tp_field *)KPERF_REALLOC(fmt->fields, nc * sizeof *nf);
-        if (!nf) return kperf__fail(ENOMEM, "format: out of memory");
-        fmt->fields = nf, *cap = nc;
-    }
-    kperf_tp_field *f = &fmt->fields[fmt->nfields];
-    memset(f, 0, sizeof *f);
-    long dims;
-    int rc = kperf__tp_decl(colon + 1, (size_t)(semi - colon - 1), f, &dims);
-    if (rc < 0) {
-        KPERF_FREE(f->name), KPERF_FREE(f->type);
-        return rc == -2 ? kperf__fail(ENOMEM, "format: out of memory")
-                        : kperf__fail(KPERF_ECORRUPT, "format line %d: no field name in "
-                                      "'%.*s'", lineno, (int)(semi - colon - 1), colon + 1);
-    }
-    fmt->nfields++;
-    f->offset = (uint32_t)off;
-    f->size = (uint32_t)size;
-    kperf__tp_classify(f, dims, has_sign ? (sgn != 0) : -1);
-    if (f->count == 1 && f->size != 1 && f->size != 2 && f->size != 4 && f->size != 8 &&
-        !(f->flags & KPERF_TP_FIELD_POINTER))
-        f->elem_size = 1, f->count = f->size, f->flags |= KPERF_TP_FIELD_ARRAY; /* a struct */
-    return 0;
-}
-
-KPERF_API int kperf_tp_format_parse(kperf_tp_format **out, const char *text, size_t len) {
-    if (!out || (!text && len)) return kperf__fail(EINVAL, "kperf_tp_format_parse: NULL argument");
-    *out = NULL;
-    kperf_tp_format *fmt = (kperf_tp_format *)kperf__calloc(1, sizeof *fmt);
-    if (!fmt) return kperf__fail(ENOMEM, "format: out of memory");
-    size_t cap = 0, pos = 0;
-    int lineno = 0, rc = 0;
-    bool have_id = false;
-    while (pos < len && rc == 0) {
-        const char *line = text + pos;
-        const char *nl = (const char *)memchr(line, '\n', len - pos);
-        size_t n = nl ? (size_t)(nl - line) : len - pos;
-        pos += n + (nl ? 1 : 0);
-        lineno++;
-        size_t sk = 0;
-        while (sk < n && (line[sk] == ' ' || line[sk] == '\t')) sk++;
-        line += sk, n -= sk;
-        if (n >= 6 && !memcmp(line, "field:", 6)) {
-            rc = kperf__tp_field_line(fmt, line, n, &cap, lineno);
-        } else if (n >= 5 && !memcmp(line, "name:", 5) && !fmt->name) {
-            if (!(fmt->name = kperf__strndup_trim(line + 5, n - 5))) rc = -ENOMEM;
-        } else if (n >= 3 && !memcmp(line, "ID:", 3)) {
-            uint64_t id = 0;
-            if (!kperf__tp_attr(line, n, "ID: ", &id) && !kperf__tp_attr(line, n, "ID:", &id))
-                rc = kperf__fail(KPERF_ECORRUPT, "format line %d: bad ID line", lineno);
-            fmt->id = (uint32_t)id, have_id = true;
-        } else if (n >= 10 && !memcmp(line, "print fmt:", 10) && !fmt->print_fmt) {
-            /* print fmt is the rest of the file's line; keep it for display */
-            if (!(fmt->print_fmt = kperf__strndup_trim(line + 10, n - 10))) rc = -ENOMEM;
-        }
-    }
-    if (rc == 0 && !fmt->name) fmt->name = kperf__strdup("");
-    if (rc == 0 && !fmt->print_fmt) fmt->print_fmt = kperf__strdup("");
-    if (rc == 0 && !(fmt->system = kperf__strdup(""))) rc = -ENOMEM;
-    if (rc == 0 && (!fmt->name || !fmt->print_fmt)) rc = -ENOMEM;
-    if (rc == 0 && fmt->nfields == 0)
-        rc = kperf__fail(KPERF_ECORRUPT, "format '%s': no 'field:' lines", fmt->name);
-    if (rc == 0 && !have_id)
-        rc = kperf__fail(KPERF_ECORRUPT, "format '%s': no 'ID:' line", fmt->name);
-    if (rc == -ENOMEM) kperf__fail(ENOMEM, "format: out of memory");
-    if (rc < 0) {
-        kperf_tp_format_free(fmt);
-        return rc;
-    }
-    while (fmt->ncommon < fmt->nfields && (fmt->fields[fmt->ncommon].flags & KPERF_TP_FIELD_COMMON))
-        fmt->ncommon++;
-    *out = fmt;
-    return 0;
-}
-
-KPERF_API void kperf_tp_format_free(kperf_tp_format *fmt) {
-    if (!fmt) return;
-    for (size_t i = 0; i < fmt->nfields; i++) {
-        KPERF_FREE(fmt->fields[i].name);
-        KPERF_FREE(fmt->fields[i].type);
-    }
-    KPERF_FREE(fmt->fields);
-    KPERF_FREE(fmt->system);
-    KPERF_FREE(fmt->name);
-    KPERF_FREE(fmt->print_fmt);
-    KPERF_FREE(fmt);
-}
-
-KPERF_API const kperf_tp_field *kperf_tp_format_field(const kperf_tp_format *fmt,
-                                                      const char *name) {
-    if (!fmt || !name) return NULL;
-    for (size_t i = 0; i < fmt->nfields; i++)
-        if (!strcmp(fmt->fields[i].name, name)) return &fmt->fields[i];
-    return NULL;
-}
-
-/* ---- typed access (every read is bounds-checked against the record size) ---- */
-
-/* Loads an integer of 1/2/4/8 bytes at p (host byte order), sign- or zero-extended. */
-KPERF__PRIV uint64_t kperf__tp_load(const unsigned char *p, uint32_t sz, bool sgn) {
-    switch (sz) {
-    case 1: { uint8_t v; memcpy(&v, p, 1); return sgn ? (uint64_t)(int64_t)(int8_t)v : v; }
-    case 2: { uint16_t v; memcpy(&v, p, 2); return sgn ? (uint64_t)(int64_t)(int16_t)v : v; }
-    case 4: { uint32_t v; memcpy(&v, p, 4); return sgn ? (uint64_t)(int64_t)(int32_t)v : v; }
-    default: { uint64_t v; memcpy(&v, p, 8); return v; }
-    }
-}
-
-KPERF_API int kperf_tp_field_bytes(const kperf_tp_field *f, const void *raw, size_t size,
-                                   const void **data, size_t *len) {
-    if (!f || (!raw && size) || !data || !len) return -EINVAL;
-    const unsigned char *r = (const unsigned char *)raw;
-    uint64_t off = f->offset, n = f->size;
-    if (f->flags & (KPERF_TP_FIELD_DATA_LOC | KPERF_TP_FIELD_REL_LOC)) {
-        if (f->size != 4 || off + 4 > size) return -KPERF_ECORRUPT;
-        uint32_t loc;
-        memcpy(&loc, r + off, 4);
-        n = loc >> 16;
-        off = (loc & 0xffff) + ((f->flags & KPERF_TP_FIELD_REL_LOC) ? f->offset + 4u : 0u);
-    } else if (f->flags & KPERF_TP_FIELD_FLEX) {
-        if (off > size) return -KPERF_ECORRUPT;
-        n = size - off;
-    }
-    if (off > size || n > size - off) return -KPERF_ECORRUPT;
-    *data = r + off;
-    *len = (size_t)n;
-    return 0;
-}
-
-KPERF_API int kperf_tp_field_uint(const kperf_tp_field *f, const void *raw, size_t size,
-                                  uint64_t *out) {
-    if (!f || !out || (!raw && size)) return -EINVAL;
-    if (f->count != 1 || (f->size != 1 && f->size != 2 && f->size != 4 && f->size != 8))
-        return -EINVAL;
-    if ((uint64_t)f->offset + f->size > size) return -KPERF_ECORRUPT;
-    *out = kperf__tp_load((const unsigned char *)raw + f->offset, f->size, f->is_signed);
-    return 0;
-}
-
-KPERF_API int kperf_tp_field_int(const kperf_tp_field *f, const void *raw, size_t size,
-                                 int64_t *out) {
-    uint64_t v = 0;
-    int rc = kperf_tp_field_uint(f, raw, size, &v);
-    if (rc == 0 && out) *out = (int64_t)v;
-    return rc;
-}
-
-KPERF_API int kperf_tp_field_elem(const kperf_tp_field *f, const void *raw, size_t size,
-                                  size_t index, int64_t *out) {
-    const void *d;
-    size_t n;
-    if (!out) return -EINVAL;
-    int rc = kperf_tp_field_bytes(f, raw, size, &d, &n);
-    if (rc < 0) return rc;
-    uint32_t es = f->elem_size;
-    if (es != 1 && es != 2 && es != 4 && es != 8) return -EINVAL;
-    if (index >= n / es) return -ERANGE;
-    *out = (int64_t)kperf__tp_load((const unsigned char *)d + index * es, es, f->is_signed);
-    return 0;
-}
-
-KPERF_API int kperf_tp_field_str(const kperf_tp_field *f, const void *raw, size_t size,
-                                 const char **str, size_t *len) {
-    const void *d;
-    size_t n;
-    if (!str || !len) return -EINVAL;
-    int rc = kperf_tp_field_bytes(f, raw, size, &d, &n);
-    if (rc < 0) return rc;
-    const char *nul = (const char *)memchr(d, 0, n);
-    *str = (const char *)d;
-    *len = nul ? (size_t)(nul - (const char *)d) : n;
-    return 0;
-}
-
-KPERF_API int kperf_tp_field_copy(const kperf_tp_field *f, const void *raw, size_t size,
-                                  void *buf, size_t bufsize) {
-    if (!f || !buf) return -EINVAL;
-    if (f->flags & KPERF_TP_FIELD_STRING) {
-        const char *s;
-        size_t n;
-        int rc = kperf_tp_field_str(f, raw, size, &s, &n);
-        if (bufsize) ((char *)buf)[0] = 0;
-        if (rc < 0) return rc;
-        if (n + 1 > bufsize) return -ENOSPC;
-        memcpy(buf, s, n);
-        ((char *)buf)[n] = 0;
-        return (int)(n + 1);
-    }
-    const void *d;
-    size_t n;
-    int rc = kperf_tp_field_bytes(f, raw, size, &d, &n);
-    if (rc < 0) return rc;
-    if (n > bufsize || n > INT_MAX) return -ENOSPC;
-    memcpy(buf, d, n);
-    return (int)n;
-}
-
-KPERF_API int kperf_tp_get_field(const kperf_tp_format *fmt, const void *raw, size_t size,
-                                 const char *name, void *buf, size_t bufsize) {
-    const kperf_tp_field *f = kperf_tp_format_field(fmt, name);
-    if (!f)
-        return kperf__fail(KPERF_ENOEVENT, "tracepoint '%s' has no field '%s'",
-                           fmt ? fmt->name : "(null)", name ? name : "(null)");
-    return kperf_tp_field_copy(f, raw, size, buf, bufsize);
-}
-
-/* Appends printf output to buf[*pos..n), tracking the length the whole text needs. */
-KPERF__PRIV void kperf__tp_cat(char *buf, size_t n, size_t *pos, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 4, 5)))
-#endif
-    ;
-KPERF__PRIV void kperf__tp_cat(char *buf, size_t n, size_t *pos, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    int w = vsnprintf(*pos < n ? buf + *pos : NULL, *pos < n ? n - *pos : 0, fmt, ap);
-    va_end(ap);
-    if (w > 0) *pos += (size_t)w;
-}
-
-KPERF__PRIV void kperf__tp_cat_int(char *buf, size_t n, size_t *pos, const kperf_tp_field *f,
-                                   uint64_t v, uint32_t es) {
-    if (f->flags & KPERF_TP_FIELD_POINTER) kperf__tp_cat(buf, n, pos, "0x%llx", (unsigned long long)v);
-    else if (f->is_signed) kperf__tp_cat(buf, n, pos, "%lld", (long long)v);
-    else if (es == 8 && v > 0xffffffffull) kperf__tp_cat(buf, n, pos, "0x%llx", (unsigned long long)v);
-    else kperf__tp_cat(buf, n, pos, "%llu", (unsigned long long)v);
-}
-
-KPERF_API int kperf_tp_field_snprint(const kperf_tp_field *f, const void *raw, size_t size,
-                                     char *buf, size_t n) {
-    size_t pos = 0;
-    if (!f) return -EINVAL;
-    if (n) buf[0] = 0;
-    if (f->flags & KPERF_TP_FIELD_STRING) {
-        const char *s;
-        size_t len;
-        int rc = kperf_tp_field_str(f, raw, size, &s, &len);
-        if (rc < 0) return rc;
-        kperf__tp_cat(buf, n, &pos, "%.*s", (int)(len > 4096 ? 4096 : len), s);
-        return (int)pos;
-    }
-    if (f->count == 1) {
-        uint64_t v;
-        int rc = kperf_tp_field_uint(f, raw, size, &v);
-        if (rc < 0) return rc;
-        kperf__tp_cat_int(buf, n, &pos, f, v, f->size);
-        return (int)pos;
-    }
-    const void *d;
-    size_t len;
-    int rc = kperf_tp_field_bytes(f, raw, size, &d, &len);
-    if (rc < 0) return rc;
-    uint32_t es = f->elem_size;
-    if (es != 1 && es != 2 && es != 4 && es != 8) es = 1;
-    size_t cnt = len / es, shown = cnt > 64 ? 64 : cnt;
-    kperf__tp_cat(buf, n, &pos, "{");
-    for (size_t i = 0; i < shown; i++) {
-        if (i) kperf__tp_cat(buf, n, &pos, ",");
-        kperf__tp_cat_int(buf, n, &pos, f, kperf__tp_load((const unsigned char *)d + i * es, es,
-                                                          f->is_signed), es);
-    }
-    kperf__tp_cat(buf, n, &pos, cnt > shown ? ",...}" : "}");
-    return (int)pos;
-}
-
-KPERF_API int kperf_tp_format_snprint(const kperf_tp_format *fmt, const void *raw,
-                                      size_t size, char *buf, size_t n) {
-    if (!fmt || (!buf && n)) return -EINVAL;
-    size_t pos = 0;
-    if (n) buf[0] = 0;
-    for (size_t i = fmt->ncommon; i < fmt->nfields; i++) {
-        const kperf_tp_field *f = &fmt->fields[i];
-        kperf__tp_cat(buf, n, &pos, "%s%s=", i > fmt->ncommon ? " " : "", f->name);
-        int w = kperf_tp_field_snprint(f, raw, size, pos < n ? buf + pos : NULL,
-                                       pos < n ? n - pos : 0);
-        if (w < 0) kperf__tp_cat(buf, n, &pos, "<truncated>");
-        else pos += (size_t)w;
-    }
-    return pos > INT_MAX ? INT_MAX : (int)pos;
-}
-
-/* Asks tracefs why the kernel rejects @p filter for SYSTEM:NAME by writing it to the
- * event's ftrace filter file, reading the error back, and clearing it again. Only done
- * when that file says "none" (nobody uses the ftrace filter), so nothing is disturbed. */
-KPERF__PRIV void kperf__tp_filter_reason(const char *event, const char *filter, char *why,
-                                         size_t n) {
-    why[0] = 0;
-    kperf_tracefs *t;
-    char path[PATH_MAX + 600], sys[256], cur[4096];
-    const char *colon = strchr(event, ':');
-    if (!colon || (size_t)(colon - event) >= sizeof sys || kperf_tracefs_open(&t, NULL) < 0) return;
-    memcpy(sys, event, (size_t)(colon - event));
-    sys[colon - event] = 0;
-    snprintf(path, sizeof path, "%s/events/%s/%s/filter", t->root, sys, colon + 1);
-    kperf_tracefs_close(t);
-    if (kperf__read_file(path, cur, sizeof cur) < 0 || strcmp(cur, "none") != 0) return;
-    int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
-    if (fd < 0) return;
-    ssize_t w = write(fd, filter, strlen(filter));
-    close(fd);
-    if (w >= 0) { /* accepted by ftrace after all: undo and give no reason */
-        if ((fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)) >= 0) {
-            if (write(fd, "0", 1) < 0) { /* nothing more to do */ }
-            close(fd);
-        }
-        return;
-    }
-    if (kperf__read_file(path, cur, sizeof cur) > 0) {
-        /* "### global filter ###\nfilter string: ...\n   ^\nparse_error: Field not found" */
-        const char *e = strstr(cur, "error:");
-        const char *line = e;
-        while (line && line > cur && line[-1] != '\n') line--;
-        if (line) snprintf(why, n, "%.400s", line);
-        for (char *p = why; *p; p++)
-            if (*p == '\n') *p = ' ';
-    }
-    if ((fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)) >= 0) {
-        if (write(fd, "0", 1) < 0) { /* the error text stays; harmless */ }
-        close(fd);
-    }
-}
-
-KPERF_API int kperf_tp_filter_set(int fd, const char *event, const char *filter) {
-    if (!filter || !*filter) return 0;
-    if (!event) event = "(tracepoint)";
-    if (ioctl(fd, PERF_EVENT_IOC_SET_FILTER, filter) == 0) return 0;
-    int e = errno;
-    char why[512];
-    kperf__tp_filter_reason(event, filter, why, sizeof why);
-    return kperf__fail(KPERF_EFILTER,
-                       "the kernel rejected filter '%s' on %s (%s)%s%s; filters use ftrace "
-                       "syntax over the event's fields, e.g. 'pid>1000 && prio<10' or "
-                       "'comm==\"bash\"' (see %s's format)",
-                       filter, event, strerror(e), why[0] ? ": " : "", why, event);
-}
-// <<tracepoint
 
 // >>syscalls ----------------------------------------------------------------------------
 
@@ -9161,6 +9573,19 @@ KPERF_API int kperf_syscall_pairer_feed(kperf_syscall_pairer *p, const kperf_sys
     return kperf__sc_enter(p, t, &h, fn, user);
 }
 
+KPERF_API size_t kperf_syscall_pairer_lost(kperf_syscall_pairer *p, int32_t cpu) {
+    size_t n = 0;
+    for (size_t i = 0; p && i < p->capthr; i++) {
+        kperf__sc_thread *t = &p->thr[i];
+        if (!t->tid || !t->pending.valid || (cpu >= 0 && t->pending.cpu != cpu)) continue;
+        p->stats[kperf__sc_final(p, t->pending.stat)].s.unfinished++;
+        t->pending.valid = false;
+        p->c.pending--;
+        n++;
+    }
+    return n;
+}
+
 KPERF_API void kperf_syscall_pairer_counts(const kperf_syscall_pairer *p,
                                            kperf_syscall_counts *out) {
     if (!out) return;
@@ -9272,7 +9697,7 @@ KPERF_API int kperf_syscall_names(kperf_tracefs *tfs, const char *const **names,
         char dir[PATH_MAX + 32], **v;
         size_t n, k = 0;
         snprintf(dir, sizeof dir, "%s/events/syscalls", tfs->root);
-        int rc = kperf__list_dirs(dir, &v, &n);
+        int rc = kperf__dir_names(dir, &v, &n, true);
         if (rc == -ENOENT)
             return kperf__fail(KPERF_ENOTSUP, "this kernel has no syscall tracepoints (%s is "
                                "missing; it needs CONFIG_FTRACE_SYSCALLS)", dir);
@@ -9283,10 +9708,10 @@ KPERF_API int kperf_syscall_names(kperf_tracefs *tfs, const char *const **names,
             v[k++] = v[i];
         }
         if (!k) {
-            kperf__free_names(v, 0);
+            kperf__names_free(v, 0);
             return kperf__fail(KPERF_ENOTSUP, "%s has no sys_enter_* events", dir);
         }
-        qsort(v, k, sizeof *v, kperf__name_cmp);
+        qsort(v, k, sizeof *v, kperf__strptr_cmp);
         tfs->sysnames = v, tfs->nsysnames = k;
     }
     *names = (const char *const *)tfs->sysnames;
@@ -9571,6 +9996,10 @@ KPERF__PRIV int kperf__sc_on_data(const kperf_record *rec, void *user) {
     kperf_syscalls *s = (kperf_syscalls *)user;
     if (rec->type == KPERF_RECORD_COMM) {
         kperf_syscall_pairer_comm(s->p, (int32_t)rec->comm.tid, rec->comm.comm);
+        return 0;
+    }
+    if (rec->type == KPERF_RECORD_LOST) { /* the exits of that CPU's pending entries may be gone */
+        kperf_syscall_pairer_lost(s->p, rec->cpu > (uint32_t)INT32_MAX ? -1 : (int32_t)rec->cpu);
         return 0;
     }
     if (rec->type != KPERF_RECORD_SAMPLE || !rec->sample.raw) return 0;
@@ -10104,9 +10533,6 @@ static int kperf__bdfs_smmu(kperf__bdfs *b, const kperf_pmus *pmus) {
     return rc;
 }
 
-static int kperf__str_cmp(const void *a, const void *b) {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
 
 KPERF_API int kperf_device_bdf_list(const kperf_pmus *pmus, kperf_bdf_type type, char ***out) {
     if (!out) return kperf__fail(EINVAL, "kperf_device_bdf_list: out is NULL");
@@ -10129,7 +10555,7 @@ KPERF_API int kperf_device_bdf_list(const kperf_pmus *pmus, kperf_bdf_type type,
     kperf__bdfs_free(&b);
     kperf_pmus_close(owned);
     if (!list) return kperf__fail(ENOMEM, "kperf_device_bdf_list: out of memory");
-    qsort(list, n, sizeof *list, kperf__str_cmp);
+    qsort(list, n, sizeof *list, kperf__strptr_cmp);
     *out = list;
     return (int)n;
 }
@@ -10694,50 +11120,562 @@ KPERF_API int kperf_device_compute(const kperf_device *d, const kperf_device_cou
 }
 // <<device
 
+// >>task --------------------------------------------------------------------------------
 
+/* ---- blocks: the records of one read, their strings and arrays in one allocation ------
+ * (kperf_task_read, and the libkperf shim's PmuData/PmuTraceData arrays) */
 
+typedef struct kperf__blk_chunk {
+    struct kperf__blk_chunk *next;
+    size_t used, cap;
+} kperf__blk_chunk;
 
+#define KPERF__BLK_MAGIC 0x6b70657266646174ull /* "kperfdat" */
 
+typedef struct kperf__blk {
+    uint64_t magic;
+    kperf__blk_chunk *chunks;
+    size_t n, cap;          /* records used / allocated */
+    void *data;             /* the record array, after two back pointers */
+    int kind;               /* for the block's owner (the shim: the task kind) */
+    int pd;                 /* for the block's owner (the shim: the descriptor) */
+    uint64_t elapsed_ns;    /* for the block's owner (the shim: device reads) */
+    void *extra;            /* freed with the block (the shim: device counts) */
+} kperf__blk;
 
-
-
-
-// >>util --------------------------------------------------------------------------------
-
-KPERF__PRIV void *kperf__calloc(size_t n, size_t size) {
-    if (size && n > SIZE_MAX / size) return NULL;
-    size_t bytes = n * size;
-    void *p = KPERF_MALLOC(bytes ? bytes : 1);
-    if (p) memset(p, 0, bytes);
+static void *kperf__blk_alloc(kperf__blk *b, size_t size) {
+    size = (size + 15) & ~(size_t)15;
+    kperf__blk_chunk *c = b->chunks;
+    if (!c || c->cap - c->used < size) {
+        size_t cap = size > 16384 ? size : 16384;
+        c = (kperf__blk_chunk *)KPERF_MALLOC(sizeof(kperf__blk_chunk) + 16 + cap);
+        if (!c) return NULL;
+        c->next = b->chunks, c->used = 0, c->cap = cap;
+        b->chunks = c;
+    }
+    char *base = (char *)(((uintptr_t)(c + 1) + 15) & ~(uintptr_t)15);
+    void *p = base + c->used;
+    c->used += size;
+    memset(p, 0, size);
     return p;
 }
 
-KPERF__PRIV char *kperf__strdup(const char *s) {
+static char *kperf__blk_strdup(kperf__blk *b, const char *s) {
+    if (!s) return NULL;
     size_t n = strlen(s) + 1;
-    char *p = (char *)KPERF_MALLOC(n);
+    char *p = (char *)kperf__blk_alloc(b, n);
     if (p) memcpy(p, s, n);
     return p;
 }
 
-/* Reads a small file into buf (NUL-terminated, trailing newline stripped). Returns the
- * length, or a negative errno. */
-KPERF__PRIV int kperf__read_file(const char *path, char *buf, size_t size) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -errno;
-    ssize_t n = read(fd, buf, size - 1);
-    int e = errno;
-    close(fd);
-    if (n < 0) return -e;
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' ')) n--;
-    buf[n] = 0;
-    return (int)n;
+static void *kperf__blk_memdup(kperf__blk *b, const void *s, size_t n) {
+    if (!s || !n) return NULL;
+    void *p = kperf__blk_alloc(b, n);
+    if (p) memcpy(p, s, n);
+    return p;
 }
 
-KPERF__PRIV long kperf__sys_perf_event_open(struct perf_event_attr *attr, pid_t pid, int cpu,
-                                       int group_fd, unsigned long flags) {
-    return syscall(SYS_perf_event_open, attr, pid, cpu, group_fd, flags);
+static kperf__blk *kperf__blk_new(size_t elem, int kind, int pd) {
+    kperf__blk *b = (kperf__blk *)KPERF_MALLOC(sizeof *b);
+    if (!b) return NULL;
+    memset(b, 0, sizeof *b);
+    b->magic = KPERF__BLK_MAGIC, b->kind = kind, b->pd = pd;
+    b->cap = 64;
+    b->data = KPERF_MALLOC(sizeof(kperf__blk *) * 2 + elem * b->cap);
+    if (!b->data) return KPERF_FREE(b), (kperf__blk *)NULL;
+    return b;
 }
-// <<util
+
+/* The record array is preceded by a pointer back to its block (two slots keep the array
+ * 16-byte aligned). */
+static void *kperf__blk_records(kperf__blk *b) { return (kperf__blk **)b->data + 2; }
+
+static kperf__blk *kperf__blk_of(const void *records) {
+    if (!records) return NULL;
+    kperf__blk *b = ((kperf__blk *const *)records)[-2];
+    return b && b->magic == KPERF__BLK_MAGIC ? b : NULL;
+}
+
+/* Appends one zeroed record; NULL on out of memory. */
+static void *kperf__blk_push(kperf__blk *b, size_t elem) {
+    if (b->n == b->cap) {
+        size_t cap = b->cap * 2;
+        void *d = KPERF_REALLOC(b->data, sizeof(kperf__blk *) * 2 + elem * cap);
+        if (!d) return NULL;
+        b->data = d, b->cap = cap;
+    }
+    char *r = (char *)kperf__blk_records(b) + elem * b->n++;
+    memset(r, 0, elem);
+    return r;
+}
+
+static void kperf__blk_free(kperf__blk *b) {
+    if (!b) return;
+    for (kperf__blk_chunk *c = b->chunks, *nx; c; c = nx) nx = c->next, KPERF_FREE(c);
+    KPERF_FREE(b->extra);
+    b->magic = 0;
+    KPERF_FREE(b->data);
+    KPERF_FREE(b);
+}
+
+/* Hands the records to the caller: NULL when empty (the block is freed then). */
+static int kperf__blk_finish(kperf__blk *b, void **out) {
+    int n = (int)b->n;
+    ((kperf__blk **)b->data)[0] = b;
+    ((kperf__blk **)b->data)[1] = b;
+    if (n == 0 && !b->extra) {
+        kperf__blk_free(b);
+        *out = NULL;
+        return 0;
+    }
+    *out = kperf__blk_records(b);
+    return n;
+}
+
+/* ---- the task ------------------------------------------------------------------------ */
+
+struct kperf_task {
+    kperf_task_kind kind;
+    kperf_counter *counter;     /* COUNTING */
+    kperf_sampler *sampler;     /* SAMPLING */
+    kperf_syscalls *sys;        /* TRACING */
+    const kperf_task_source *source; /* SPE_SAMPLING (kperf_spe.h) */
+    void *src_state;
+    kperf_topology *topo;
+    char **names;               /* per opened event: the caller's name, NULL = the library's */
+    int *groups;                /* per opened event: its group number */
+    size_t nnames;
+    double *debt;               /* COUNTING: per event, count drops not yet subtracted */
+    size_t ndebt;
+    int callchain;              /* SAMPLING */
+    kperf_record_fn on_record;
+    kperf_task_unwind_fn unwind;
+    void *hook_user;
+    uint64_t *ips;              /* SAMPLING: the row's call chain */
+    pid_t comm_tid[8];          /* a small tid -> comm cache */
+    char comm[8][16];
+    unsigned comm_next;
+};
+
+/* Builds the perf spec of a task: with @p braces, events with the same group number
+ * become one {group} at the place of the first (a number used once is no group); -1 (or
+ * no groups) stands alone. names[]/groups[] receive each entry's name and group number in
+ * spec order (the names point into @p a). */
+static int kperf__task_spec(const kperf_task_attr *a, bool braces, char **spec,
+                            const char ***names, int **groups) {
+    size_t len = 1;
+    for (size_t i = 0; i < a->nevents; i++) {
+        if (!a->events[i] || !a->events[i][0])
+            return kperf__fail(EINVAL, "kperf_task_open: event %zu is empty", i);
+        len += strlen(a->events[i]) + 3;
+    }
+    char *s = (char *)kperf__calloc(len, 1);
+    const char **nm = (const char **)kperf__calloc(a->nevents + 1, sizeof *nm);
+    int *gr = (int *)kperf__calloc(a->nevents + 1, sizeof *gr);
+    bool *done = (bool *)kperf__calloc(a->nevents + 1, sizeof *done);
+    if (!s || !nm || !gr || !done) {
+        KPERF_FREE(s), KPERF_FREE(nm), KPERF_FREE(gr), KPERF_FREE(done);
+        return kperf__fail(ENOMEM, "out of memory");
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < a->nevents; i++) {
+        if (done[i]) continue;
+        int g = a->groups ? a->groups[i] : -1;
+        bool grouped = false;
+        for (size_t j = i + 1; braces && g >= 0 && j < a->nevents && !grouped; j++)
+            grouped = a->groups[j] == g;
+        strcat(s, *s ? "," : "");
+        strcat(s, grouped ? "{" : "");
+        for (size_t j = i; j < a->nevents; j++) {
+            if (done[j] || (j != i && (!grouped || a->groups[j] != g))) continue;
+            if (j != i) strcat(s, ",");
+            strcat(s, a->events[j]);
+            done[j] = true, nm[k] = a->events[j], gr[k++] = a->groups ? a->groups[j] : -1;
+        }
+        strcat(s, grouped ? "}" : "");
+    }
+    KPERF_FREE(done);
+    *spec = s, *names = nm, *groups = gr;
+    return 0;
+}
+
+/* Gives each of the @p nopened events a name and a group: the caller's name when its entry
+ * opened one event, NULL (the library's name) when it expanded to several (a glob, a PMU
+ * without its instance suffix). */
+static int kperf__task_names(kperf_task *t, const char **nm, const int *gr, size_t nent,
+                             size_t nopened) {
+    t->names = (char **)kperf__calloc(nopened + 1, sizeof *t->names);
+    t->groups = (int *)kperf__calloc(nopened + 1, sizeof *t->groups);
+    if (!t->names || !t->groups) return kperf__fail(ENOMEM, "out of memory");
+    t->nnames = nopened;
+    size_t k = 0;
+    for (size_t i = 0; i < nent && k < nopened; i++) {
+        size_t n = 1;
+        if (nopened != nent) {
+            kperf_evlist *l = NULL;
+            if (kperf_evlist_parse(&l, nm[i], NULL) == 0) n = l->nevents;
+            kperf_evlist_free(l);
+        }
+        for (size_t j = 0; j < n && k < nopened; j++, k++) {
+            t->names[k] = n == 1 ? kperf__strdup(nm[i]) : NULL;
+            if (n == 1 && !t->names[k]) return kperf__fail(ENOMEM, "out of memory");
+            t->groups[k] = gr[i];
+        }
+    }
+    for (; k < nopened; k++) t->groups[k] = -1;
+    return 0;
+}
+
+static int kperf__task_open_counting(kperf_task *t, const kperf_task_attr *a) {
+    char *spec = NULL;
+    const char **nm = NULL;
+    int *gr = NULL;
+    int rc = kperf__task_spec(a, true, &spec, &nm, &gr);
+    if (rc < 0) return rc;
+    kperf_counter_desc d;
+    memset(&d, 0, sizeof d);
+    d.events = spec, d.sysfs_root = a->sysfs_root;
+    d.pids = a->pids, d.npids = a->npids, d.cpus = a->cpus, d.ncpus = a->ncpus;
+    d.all_cpus = !a->npids && !a->ncpus;
+    d.include_kernel = a->include_kernel, d.exclude_user = a->exclude_user;
+    d.inherit = d.per_thread = a->include_new_fork && a->npids;
+    rc = kperf_counter_open(&t->counter, &d);
+    KPERF_FREE(spec);
+    if (rc == 0)
+        rc = kperf__task_names(t, nm, gr, a->nevents, t->counter->plan->evl->nevents);
+    KPERF_FREE(nm), KPERF_FREE(gr);
+    return rc;
+}
+
+static int kperf__task_open_sampling(kperf_task *t, const kperf_task_attr *a) {
+    char *spec = NULL;
+    const char **nm = NULL;
+    int *gr = NULL;
+    int rc = kperf__task_spec(a, false, &spec, &nm, &gr);
+    if (rc < 0) return rc;
+    kperf_sampler_desc d;
+    memset(&d, 0, sizeof d);
+    d.events = spec;
+    d.freq = a->freq, d.period = a->period;
+    d.callchain = a->callchain != 0;
+    d.dwarf_callchain = a->callchain == 2;
+    d.include_kernel = a->include_kernel, d.exclude_user = a->exclude_user;
+    d.branch_filter = a->branch_filter;
+    d.pids = a->pids, d.npids = a->npids, d.cpus = a->cpus, d.ncpus = a->ncpus;
+    d.all_cpus = !a->npids && !a->ncpus;
+    d.inherit = a->npids > 0;
+    rc = kperf_sampler_open(&t->sampler, &d);
+    KPERF_FREE(spec);
+    if (rc == 0)
+        rc = kperf__task_names(t, nm, gr, a->nevents, kperf_sampler_nevents(t->sampler));
+    KPERF_FREE(nm), KPERF_FREE(gr);
+    t->callchain = a->callchain;
+    t->on_record = a->on_record, t->unwind = a->unwind, t->hook_user = a->hook_user;
+    if (rc == 0 && !(t->ips = (uint64_t *)kperf__calloc(256, sizeof *t->ips)))
+        rc = kperf__fail(ENOMEM, "out of memory");
+    return rc;
+}
+
+static int kperf__task_open_tracing(kperf_task *t, const kperf_task_attr *a) {
+    kperf_syscalls_desc d;
+    memset(&d, 0, sizeof d);
+    d.funcs = a->syscalls, d.nfuncs = a->nsyscalls;
+    d.pids = a->pids, d.npids = a->npids, d.cpus = a->cpus, d.ncpus = a->ncpus;
+    d.all_cpus = !a->npids && !a->ncpus;
+    d.inherit = a->npids > 0;
+    return kperf_syscalls_open(&t->sys, &d);
+}
+
+KPERF_API int kperf_task_open(kperf_task **out, kperf_task_kind kind, const kperf_task_attr *attr) {
+    if (!out) return kperf__fail(EINVAL, "kperf_task_open: out is NULL");
+    *out = NULL;
+    if (!attr) return kperf__fail(EINVAL, "kperf_task_open: attr is NULL");
+    if ((kind == KPERF_TASK_COUNTING || kind == KPERF_TASK_SAMPLING) &&
+        (!attr->nevents || !attr->events))
+        return kperf__fail(EINVAL, "kperf_task_open: no events (attr.events, attr.nevents)");
+    if ((attr->npids && !attr->pids) || (attr->ncpus && !attr->cpus) ||
+        (attr->nsyscalls && !attr->syscalls))
+        return kperf__fail(EINVAL, "kperf_task_open: a count is set but its list is NULL");
+    kperf_task *t = (kperf_task *)kperf__calloc(1, sizeof *t);
+    if (!t) return kperf__fail(ENOMEM, "out of memory");
+    t->kind = kind;
+    int rc;
+    switch (kind) {
+    case KPERF_TASK_COUNTING: rc = kperf__task_open_counting(t, attr); break;
+    case KPERF_TASK_SAMPLING: rc = kperf__task_open_sampling(t, attr); break;
+    case KPERF_TASK_TRACING: rc = kperf__task_open_tracing(t, attr); break;
+    case KPERF_TASK_SPE_SAMPLING:
+        if (!attr->source) {
+            rc = kperf__fail(KPERF_ENOTSUP, "kperf_task_open: SPE sampling needs "
+                                            "attr.source = kperf_spe_task_source() (kperf_spe.h)");
+            break;
+        }
+        t->source = attr->source;
+        rc = t->source->open(&t->src_state, attr);
+        break;
+    default:
+        rc = kperf__fail(KPERF_ENOTSUP, "kperf_task_open: unknown task kind %d", (int)kind);
+    }
+    if (rc == 0 && kind != KPERF_TASK_TRACING) rc = kperf_topology_open(&t->topo, attr->sysfs_root);
+    if (rc < 0) return kperf_task_close(t), rc;
+    *out = t;
+    return 0;
+}
+
+KPERF_API kperf_task_kind kperf_task_get_kind(const kperf_task *t) {
+    return t ? t->kind : KPERF_TASK_COUNTING;
+}
+
+KPERF_API int kperf_task_start(kperf_task *t) {
+    if (!t) return kperf__fail(EINVAL, "kperf_task_start: task is NULL");
+    switch (t->kind) {
+    case KPERF_TASK_COUNTING: return kperf_counter_start(t->counter);
+    case KPERF_TASK_SAMPLING: return kperf_sampler_start(t->sampler);
+    case KPERF_TASK_TRACING: return kperf_syscalls_start(t->sys);
+    default: return t->source->start(t->src_state);
+    }
+}
+
+KPERF_API int kperf_task_stop(kperf_task *t) {
+    if (!t) return kperf__fail(EINVAL, "kperf_task_stop: task is NULL");
+    switch (t->kind) {
+    case KPERF_TASK_COUNTING: return kperf_counter_stop(t->counter);
+    case KPERF_TASK_SAMPLING: return kperf_sampler_stop(t->sampler);
+    case KPERF_TASK_TRACING: return kperf_syscalls_stop(t->sys);
+    default: return t->source->stop(t->src_state);
+    }
+}
+
+/* The command name of a thread, else of its process, else "" (a small cache by tid). */
+static void kperf__task_comm(kperf_task *t, pid_t pid, pid_t tid, char comm[16]) {
+    char path[64], buf[32];
+    comm[0] = 0;
+    if (tid <= 0) tid = pid;
+    if (tid <= 0) return;
+    for (unsigned i = 0; i < 8; i++)
+        if (t->comm_tid[i] == tid) {
+            memcpy(comm, t->comm[i], 16);
+            return;
+        }
+    snprintf(path, sizeof path, "/proc/%d/task/%d/comm", (int)(pid > 0 ? pid : tid), (int)tid);
+    if (kperf__read_file(path, buf, sizeof buf) <= 0) {
+        snprintf(path, sizeof path, "/proc/%d/comm", (int)(pid > 0 ? pid : tid));
+        if (kperf__read_file(path, buf, sizeof buf) <= 0) return;
+    }
+    buf[15] = 0; /* TASK_COMM_LEN */
+    memcpy(comm, buf, strlen(buf) + 1);
+    unsigned k = t->comm_next++ % 8;
+    t->comm_tid[k] = tid;
+    memcpy(t->comm[k], comm, 16);
+}
+
+static uint64_t kperf__task_u64(double v) { return v <= 0 ? 0 : (uint64_t)(v + 0.5); }
+
+/* Fills the fields every kind shares: topology of the CPU, the command name when "". */
+static void kperf__task_common(kperf_task *t, kperf_task_data *x) {
+    memset(&x->topo, 0xff, sizeof x->topo); /* every field -1 */
+    if (x->cpu >= 0 && t->topo) kperf_topology_cpu(t->topo, x->cpu, &x->topo);
+    if (!x->comm[0] && (x->tid > 0 || x->pid > 0)) kperf__task_comm(t, x->pid, x->tid, x->comm);
+}
+
+static const char *kperf__task_evname(const kperf_task *t, size_t e, const char *fallback) {
+    return e < t->nnames && t->names[e] ? t->names[e] : (fallback ? fallback : "");
+}
+
+static int kperf__task_read_counting(kperf_task *t, kperf_task_fn fn, void *user) {
+    kperf_counts n;
+    int rc = kperf_counter_read(t->counter, &n);
+    if (rc < 0) return rc;
+    /* A thread that exits between two reads can move its count from its parent's row to
+     * its own exited row: the parent's delta is then negative. Such a drop is kept as a
+     * per-event debt and taken from the event's positive deltas, so that the sum of an
+     * event's counts over reads stays exact. */
+    if (t->ndebt < n.nevents) {
+        double *nd = (double *)KPERF_REALLOC(t->debt, (n.nevents + 1) * sizeof *nd);
+        if (!nd) return kperf__fail(ENOMEM, "out of memory");
+        for (size_t e = t->ndebt; e <= n.nevents; e++) nd[e] = 0;
+        t->debt = nd, t->ndebt = n.nevents;
+    }
+    for (size_t i = 0; i < n.nrows; i++)
+        if (n.rows[i].v.delta < 0 && (size_t)n.rows[i].event < n.nevents)
+            t->debt[n.rows[i].event] -= n.rows[i].v.delta;
+    uint64_t ts = kperf__now_ns();
+    for (size_t i = 0; i < n.nrows; i++) {
+        const kperf_count_row *r = &n.rows[i];
+        size_t e = (size_t)r->event;
+        kperf_task_data x;
+        memset(&x, 0, sizeof x);
+        x.event = kperf__task_evname(t, e, e < n.nevents ? n.events[e].name : NULL);
+        x.group = e < t->nnames ? t->groups[e] : -1;
+        x.ts = ts;
+        x.pid = r->pid, x.tid = r->tid, x.cpu = r->cpu, x.exited = r->exited;
+        kperf__task_common(t, &x);
+        double delta = r->v.delta > 0 ? r->v.delta : 0;
+        if (delta > 0 && e < n.nevents && t->debt[e] > 0) {
+            double pay = t->debt[e] < delta ? t->debt[e] : delta;
+            delta -= pay, t->debt[e] -= pay;
+        }
+        x.count = kperf__task_u64(delta), x.total = kperf__task_u64(r->v.value);
+        /* libkperf's countPercent: 1 for a counter that never had to share (or never ran) */
+        x.count_percent = r->v.enabled ? (double)r->v.running / (double)r->v.enabled : 1.0;
+        if ((rc = fn(&x, user)) < 0) return rc;
+    }
+    return (int)n.nrows;
+}
+
+typedef struct kperf__task_rd {
+    kperf_task *t;
+    kperf_task_fn fn;
+    void *user;
+    int n, err;
+} kperf__task_rd;
+
+static int kperf__task_on_record(const kperf_record *rec, void *user) {
+    kperf__task_rd *r = (kperf__task_rd *)user;
+    kperf_task *t = r->t;
+    if (t->on_record) t->on_record(rec, t->hook_user);
+    if (rec->type != KPERF_RECORD_SAMPLE) return 0;
+    const kperf_sample *smp = &rec->sample;
+    kperf_task_data x;
+    memset(&x, 0, sizeof x);
+    size_t e = rec->event >= 0 ? (size_t)rec->event : (size_t)-1;
+    x.event = kperf__task_evname(t, e, kperf_sampler_event_name(t->sampler, e));
+    x.group = e < t->nnames ? t->groups[e] : -1;
+    x.ts = smp->time;
+    x.pid = (pid_t)smp->pid, x.tid = (pid_t)smp->tid, x.cpu = (int)smp->cpu;
+    x.period = smp->period, x.count = 1, x.count_percent = 1.0;
+    const char *comm = kperf_sampler_comm(t->sampler, smp->pid);
+    if (comm) snprintf(x.comm, sizeof x.comm, "%s", comm);
+    kperf__task_common(t, &x);
+    /* the call chain: the sampled ip, the kernel's chain, or the unwinder's */
+    const uint64_t *ips = &smp->ip;
+    uint32_t nips = 1;
+    if (t->callchain && smp->nips) ips = smp->ips, nips = smp->nips;
+    if (t->callchain == 2 && t->unwind && smp->stack && smp->regs_abi) {
+        int k = t->unwind(t->hook_user, smp, t->sampler->layout.regs_user_mask, t->ips, 256);
+        if (k > 0) ips = t->ips, nips = (uint32_t)k;
+    }
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < nips && k < 256; i++)
+        if (ips[i] < KPERF_CONTEXT_MAX) t->ips[k++] = ips[i]; /* in place when ips is t->ips */
+    x.ips = t->ips, x.nips = k;
+    x.raw = smp->raw_size ? smp->raw : NULL, x.raw_size = smp->raw_size;
+    x.branches = smp->nbranches ? smp->branches : NULL, x.nbranches = smp->nbranches;
+    x.sample = smp;
+    int rc = r->fn(&x, r->user);
+    if (rc < 0) return r->err = rc;
+    r->n++;
+    return 0;
+}
+
+static int kperf__task_on_call(const kperf_syscall_call *c, void *user) {
+    kperf__task_rd *r = (kperf__task_rd *)user;
+    kperf_task_data x;
+    memset(&x, 0, sizeof x);
+    x.event = c->name ? c->name : "";
+    x.ts = c->start, x.duration = c->duration, x.ret = c->ret;
+    x.pid = c->pid, x.tid = c->tid, x.cpu = c->cpu, x.group = -1;
+    x.count = 1, x.count_percent = 1.0;
+    snprintf(x.comm, sizeof x.comm, "%s", c->comm);
+    memset(&x.topo, 0xff, sizeof x.topo);
+    int rc = r->fn(&x, r->user);
+    if (rc < 0) return r->err = rc;
+    r->n++;
+    return 0;
+}
+
+/* A source's row: the task adds topology and comm before passing it on. */
+static int kperf__task_on_source(const kperf_task_data *row, void *user) {
+    kperf__task_rd *r = (kperf__task_rd *)user;
+    kperf_task_data x = *row;
+    kperf__task_common(r->t, &x);
+    int rc = r->fn(&x, r->user);
+    if (rc < 0) return r->err = rc;
+    r->n++;
+    return 0;
+}
+
+KPERF_API int kperf_task_read_each(kperf_task *t, kperf_task_fn fn, void *user) {
+    if (!t || !fn) return kperf__fail(EINVAL, "kperf_task_read_each: NULL argument");
+    if (t->kind == KPERF_TASK_COUNTING) return kperf__task_read_counting(t, fn, user);
+    kperf__task_rd r;
+    memset(&r, 0, sizeof r);
+    r.t = t, r.fn = fn, r.user = user;
+    int rc;
+    switch (t->kind) {
+    case KPERF_TASK_SAMPLING: rc = kperf_sampler_read(t->sampler, kperf__task_on_record, &r); break;
+    case KPERF_TASK_TRACING: rc = kperf_syscalls_read(t->sys, kperf__task_on_call, &r); break;
+    default: rc = t->source->read(t->src_state, kperf__task_on_source, &r); break;
+    }
+    if (r.err) return r.err;
+    return rc < 0 ? rc : r.n;
+}
+
+typedef struct kperf__task_collect {
+    kperf__blk *b;
+    const char *last_event, *last_copy; /* consecutive rows of one event share a copy */
+} kperf__task_collect;
+
+static int kperf__task_keep(const kperf_task_data *row, void *user) {
+    kperf__task_collect *c = (kperf__task_collect *)user;
+    kperf_task_data *x = (kperf_task_data *)kperf__blk_push(c->b, sizeof *x);
+    if (!x) return -ENOMEM;
+    *x = *row;
+    if (row->event != c->last_event || !c->last_copy)
+        c->last_copy = kperf__blk_strdup(c->b, row->event), c->last_event = row->event;
+    x->event = c->last_copy;
+    x->sample = NULL;
+    x->ips = (const uint64_t *)kperf__blk_memdup(c->b, row->ips, row->nips * sizeof *row->ips);
+    x->raw = kperf__blk_memdup(c->b, row->raw, row->raw_size);
+    x->branches = (const kperf_branch *)kperf__blk_memdup(c->b, row->branches,
+                                                         row->nbranches * sizeof *row->branches);
+    if (!x->event || (row->nips && !x->ips) || (row->raw_size && !x->raw) ||
+        (row->nbranches && !x->branches))
+        return -ENOMEM;
+    return 0;
+}
+
+KPERF_API int kperf_task_read(kperf_task *t, kperf_task_data **out) {
+    if (!t || !out) return kperf__fail(EINVAL, "kperf_task_read: NULL argument");
+    *out = NULL;
+    kperf__task_collect c;
+    memset(&c, 0, sizeof c);
+    if (!(c.b = kperf__blk_new(sizeof(kperf_task_data), (int)t->kind, 0)))
+        return kperf__fail(ENOMEM, "out of memory");
+    int rc = kperf_task_read_each(t, kperf__task_keep, &c);
+    if (rc < 0) {
+        kperf__blk_free(c.b);
+        return rc == -ENOMEM ? kperf__fail(ENOMEM, "kperf_task_read: out of memory") : rc;
+    }
+    return kperf__blk_finish(c.b, (void **)out);
+}
+
+KPERF_API void kperf_task_data_free(kperf_task_data *data) { kperf__blk_free(kperf__blk_of(data)); }
+
+KPERF_API void kperf_task_close(kperf_task *t) {
+    if (!t) return;
+    kperf_counter_close(t->counter);
+    kperf_sampler_close(t->sampler);
+    kperf_syscalls_close(t->sys);
+    if (t->source) t->source->close(t->src_state);
+    kperf_topology_close(t->topo);
+    for (size_t i = 0; i < t->nnames; i++) KPERF_FREE(t->names[i]);
+    KPERF_FREE(t->names);
+    KPERF_FREE(t->groups);
+    KPERF_FREE(t->debt);
+    KPERF_FREE(t->ips);
+    KPERF_FREE(t);
+}
+// <<task
+
+
+
+
+
+
+
+
+
 
 #ifdef __cplusplus
 }

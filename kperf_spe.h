@@ -523,6 +523,14 @@ KPERF_API void kperf_spe_stats_read(const kperf_spe *s, kperf_spe_stats *out);
 /** @brief Stops and frees a session; accepts NULL. @param s the session. */
 KPERF_API void kperf_spe_close(kperf_spe *s);
 
+/** @brief SPE sampling for kperf.h's task model: set kperf_task_attr::source to it and
+ *  open a KPERF_TASK_SPE_SAMPLING task. The task's period, spe_data_filter,
+ *  spe_event_filter, spe_min_latency, include_kernel, exclude_user, cpus and pids make the
+ *  kperf_spe_desc (context switches on, for pid/tid); each SPE record becomes a row with
+ *  event "spe", ips[0] = pc, addr = va, phys_addr = pa, events, latency = total latency.
+ *  @return the source (static). */
+KPERF_API const kperf_task_source *kperf_spe_task_source(void);
+
 // <<spe
 
 #ifdef __cplusplus
@@ -860,15 +868,15 @@ static void kperf__spe_fmt_branchlike(kperf__spe_sb *sb, const char *name, uint6
 /* Appends one field's tokens (with a leading space). */
 static void kperf__spe_fmt_field(kperf__spe_sb *sb, const kperf_spe_record *r, unsigned f) {
     static const char *const lat[3] = {"lat_tot", "lat_issue", "lat_xlat"};
-    if (f == KPERF_SPE_F_ADDR + KPERF_SPE_ADDR_PC) {
+    if (f == (unsigned)KPERF_SPE_F_ADDR + (unsigned)KPERF_SPE_ADDR_PC) {
         kperf__spe_fmt_branchlike(sb, "pc", r->pc, r->pc_el, r->pc_ns);
-    } else if (f == KPERF_SPE_F_ADDR + KPERF_SPE_ADDR_TGT) {
+    } else if (f == (unsigned)KPERF_SPE_F_ADDR + (unsigned)KPERF_SPE_ADDR_TGT) {
         kperf__spe_fmt_branchlike(sb, "tgt", r->tgt, r->tgt_el, r->tgt_ns);
-    } else if (f == KPERF_SPE_F_ADDR + KPERF_SPE_ADDR_PBT) {
+    } else if (f == (unsigned)KPERF_SPE_F_ADDR + (unsigned)KPERF_SPE_ADDR_PBT) {
         kperf__spe_fmt_branchlike(sb, "pbt", r->pbt, r->pbt_el, r->pbt_ns);
-    } else if (f == KPERF_SPE_F_ADDR + KPERF_SPE_ADDR_VA) {
+    } else if (f == (unsigned)KPERF_SPE_F_ADDR + (unsigned)KPERF_SPE_ADDR_VA) {
         kperf__spe_put(sb, " va=0x%016llx va_tag=0x%02x", (unsigned long long)r->va, r->va_tag);
-    } else if (f == KPERF_SPE_F_ADDR + KPERF_SPE_ADDR_PA) {
+    } else if (f == (unsigned)KPERF_SPE_F_ADDR + (unsigned)KPERF_SPE_ADDR_PA) {
         kperf__spe_put(sb, " pa=0x%016llx pa_ns=%u", (unsigned long long)r->pa, (unsigned)r->pa_ns);
     } else if (f < KPERF_SPE_F_COUNTER) {
         kperf__spe_put(sb, " addr%u=0x%016llx", f, (unsigned long long)r->addr_raw[f]);
@@ -931,10 +939,9 @@ KPERF_API int kperf_spe_record_fields(const kperf_spe_record *r, char *buf, size
 
 KPERF_API uint64_t kperf_spe_clock_convert(const kperf_spe_clock *c, uint64_t ts) {
     if (!c || !c->cap_user_time_zero) return ts;
-    if (c->cap_user_time_short) ts = c->time_cycles + ((ts - c->time_cycles) & c->time_mask);
-    unsigned shift = c->time_shift & 63;
-    uint64_t quot = ts >> shift, rem = ts & ((1ull << shift) - 1);
-    return c->time_zero + quot * c->time_mult + ((rem * c->time_mult) >> shift);
+    return c->time_zero + kperf__perf_time_scale(ts, c->time_mult, c->time_shift,
+                                                 c->cap_user_time_short, c->time_cycles,
+                                                 c->time_mask);
 }
 
 KPERF_API int kperf_spe_clock_read(const void *mmap_page, kperf_spe_clock *out) {
@@ -1084,7 +1091,7 @@ static int kperf__spe_deliver(kperf_spe_decoder *d, uint8_t end, uint32_t why) {
 }
 
 static int kperf__spe_flush_pad(kperf_spe_decoder *d) {
-    static const uint8_t zeros[16];
+    static const uint8_t zeros[16] = {0};
     if (!d->pad_len) return 0;
     kperf_spe_packet p;
     memset(&p, 0, sizeof p);
@@ -1355,7 +1362,7 @@ KPERF_API uint64_t kperf_spe_data_src(const kperf_spe_record *r, uint64_t midr) 
 KPERF_API void kperf_spe_record_to_sample(const kperf_spe_record *r, uint64_t midr,
                                           kperf_sample *out) {
     memset(out, 0, sizeof *out);
-    if (KPERF_SPE_HAS(r, KPERF_SPE_F_ADDR + KPERF_SPE_ADDR_PC)) out->ip = r->pc, out->fields |= KPERF_SAMPLE_IP;
+    if (KPERF_SPE_HAS(r, (unsigned)KPERF_SPE_F_ADDR + (unsigned)KPERF_SPE_ADDR_PC)) out->ip = r->pc, out->fields |= KPERF_SAMPLE_IP;
     if (r->flags & KPERF_SPE_REC_TID) {
         out->pid = (uint32_t)r->pid, out->tid = (uint32_t)r->tid;
         out->fields |= KPERF_SAMPLE_TID;
@@ -1365,10 +1372,10 @@ KPERF_API void kperf_spe_record_to_sample(const kperf_spe_record *r, uint64_t mi
         out->fields |= KPERF_SAMPLE_TIME;
     }
     if (r->cpu >= 0) out->cpu = (uint32_t)r->cpu, out->fields |= KPERF_SAMPLE_CPU;
-    if (KPERF_SPE_HAS(r, KPERF_SPE_F_ADDR + KPERF_SPE_ADDR_VA)) out->addr = r->va, out->fields |= KPERF_SAMPLE_ADDR;
-    else if (KPERF_SPE_HAS(r, KPERF_SPE_F_ADDR + KPERF_SPE_ADDR_TGT)) out->addr = r->tgt, out->fields |= KPERF_SAMPLE_ADDR;
-    if (KPERF_SPE_HAS(r, KPERF_SPE_F_ADDR + KPERF_SPE_ADDR_PA)) out->phys_addr = r->pa, out->fields |= KPERF_SAMPLE_PHYS_ADDR;
-    if (KPERF_SPE_HAS(r, KPERF_SPE_F_COUNTER + KPERF_SPE_CNT_TOTAL)) out->weight = r->lat_total, out->fields |= KPERF_SAMPLE_WEIGHT;
+    if (KPERF_SPE_HAS(r, (unsigned)KPERF_SPE_F_ADDR + (unsigned)KPERF_SPE_ADDR_VA)) out->addr = r->va, out->fields |= KPERF_SAMPLE_ADDR;
+    else if (KPERF_SPE_HAS(r, (unsigned)KPERF_SPE_F_ADDR + (unsigned)KPERF_SPE_ADDR_TGT)) out->addr = r->tgt, out->fields |= KPERF_SAMPLE_ADDR;
+    if (KPERF_SPE_HAS(r, (unsigned)KPERF_SPE_F_ADDR + (unsigned)KPERF_SPE_ADDR_PA)) out->phys_addr = r->pa, out->fields |= KPERF_SAMPLE_PHYS_ADDR;
+    if (KPERF_SPE_HAS(r, (unsigned)KPERF_SPE_F_COUNTER + (unsigned)KPERF_SPE_CNT_TOTAL)) out->weight = r->lat_total, out->fields |= KPERF_SAMPLE_WEIGHT;
     out->data_src = kperf_spe_data_src(r, midr);
     if (out->data_src) out->fields |= KPERF_SAMPLE_DATA_SRC;
     out->period = 1;
@@ -1837,6 +1844,63 @@ KPERF_API void kperf_spe_close(kperf_spe *s) {
 }
 
 // <<spe
+
+/* ---- the task model's SPE kind (kperf.h >>task) --------------------------------------- */
+
+static int kperf__spe_task_open(void **state, const kperf_task_attr *a) {
+    kperf_spe_desc d;
+    memset(&d, 0, sizeof d);
+    d.data_filter = a->spe_data_filter;
+    d.event_filter = a->spe_event_filter;
+    d.min_latency = a->spe_min_latency;
+    d.period = a->period;
+    d.include_kernel = a->include_kernel, d.exclude_user = a->exclude_user;
+    d.cpus = a->cpus, d.ncpus = a->ncpus, d.pids = a->pids, d.npids = a->npids;
+    d.sysfs_root = a->sysfs_root;
+    d.context_switch = true;
+    kperf_spe *s = NULL;
+    int rc = kperf_spe_open(&s, &d);
+    *state = s;
+    return rc;
+}
+
+static int kperf__spe_task_start(void *state) { return kperf_spe_start((kperf_spe *)state); }
+
+static int kperf__spe_task_stop(void *state) { return kperf_spe_stop((kperf_spe *)state); }
+
+typedef struct kperf__spe_task_rd {
+    kperf_task_fn fn;
+    void *user;
+} kperf__spe_task_rd;
+
+static int kperf__spe_task_row(const kperf_spe_record *rec, void *user) {
+    kperf__spe_task_rd *r = (kperf__spe_task_rd *)user;
+    kperf_task_data x;
+    memset(&x, 0, sizeof x);
+    x.event = "spe";
+    x.ts = rec->time;
+    x.pid = rec->pid, x.tid = rec->tid, x.cpu = rec->cpu, x.group = -1;
+    x.count = 1, x.count_percent = 1.0;
+    x.ips = &rec->pc, x.nips = 1;
+    x.addr = rec->va, x.phys_addr = rec->pa, x.events = rec->events;
+    x.latency = rec->lat_total;
+    return r->fn(&x, r->user);
+}
+
+static int kperf__spe_task_read(void *state, kperf_task_fn fn, void *user) {
+    kperf__spe_task_rd r;
+    r.fn = fn, r.user = user;
+    return kperf_spe_read((kperf_spe *)state, kperf__spe_task_row, &r);
+}
+
+static void kperf__spe_task_close(void *state) { kperf_spe_close((kperf_spe *)state); }
+
+KPERF_API const kperf_task_source *kperf_spe_task_source(void) {
+    static const kperf_task_source src = {kperf__spe_task_open, kperf__spe_task_start,
+                                          kperf__spe_task_stop, kperf__spe_task_read,
+                                          kperf__spe_task_close};
+    return &src;
+}
 
 #ifdef __cplusplus
 }

@@ -66,6 +66,18 @@ typedef struct kperf_symbolizer_desc {
                                     a map owned by root or by the process's user is read (any
                                     local user can write /tmp). The environment variable
                                     KPERF_PERF_MAP_ANY_OWNER=1 sets it too */
+    bool no_debuginfod;        /**< never ask debuginfod servers; default: when a module has
+                                    no local debug info and `DEBUGINFOD_URLS` is set, its
+                                    build-id is fetched through libdebuginfod (elfutils'
+                                    client, libdebuginfod.so.1 found at run time; files are
+                                    cached in its cache, `DEBUGINFOD_CACHE_PATH`) */
+    uint32_t debuginfod_timeout_ms; /**< longest wait for one fetch; 0 = 10000. When a
+                                    server cannot be reached (or the wait runs out) one
+                                    KPERF_LOG_WARN message is logged and the symbolizer asks
+                                    no more */
+    int threads;               /**< threads kperf_symbolizer_preload() indexes compile units
+                                    on; 0 = the online CPUs (at most 8), 1 = the caller's
+                                    only */
 } kperf_symbolizer_desc;
 
 /** One mapping of a file into a process, as /proc/PID/maps or a PERF_RECORD_MMAP2 gives it. */
@@ -169,6 +181,21 @@ KPERF_API int kperf_symbolizer_lookup(kperf_symbolizer *s, pid_t pid, uint64_t a
  *  *Thread safety:* as kperf_symbolizer_lookup(). */
 KPERF_API int kperf_symbolizer_lookup_batch(kperf_symbolizer *s, pid_t pid,
                                             const uint64_t *addrs, size_t n, kperf_frame *out);
+
+/** @brief Indexes ahead what looking up these addresses will need: the compile units of
+ *  their modules' DWARF that are not indexed yet, built on desc.threads threads at once
+ *  (a CU is otherwise indexed by the first lookup that lands in it, on that thread). The
+ *  answers of later lookups are the same either way, only warm.
+ *  @param s the symbolizer.
+ *  @param pid the process (as for kperf_symbolizer_lookup(); a process not known yet is
+ *  skipped: the lookups add it).
+ *  @param addrs the addresses.
+ *  @param n number of addresses.
+ *  @return the number of compile units indexed, or a negative error code.
+ *  *Thread safety:* as kperf_symbolizer_lookup(); lookups that need an index wait while
+ *  one is built. */
+KPERF_API int kperf_symbolizer_preload(kperf_symbolizer *s, pid_t pid, const uint64_t *addrs,
+                                       size_t n);
 
 /** @brief Demangles a C++ (Itanium ABI) name with the C++ runtime's __cxa_demangle, found
  *  at run time (no link-time dependency).
@@ -334,6 +361,20 @@ typedef struct kperf_pprof_profile_desc {
  *  *Thread safety:* any thread may call it; two calls at once each open their own events. */
 KPERF_API int kperf_pprof_profile_self(const kperf_pprof_profile_desc *desc, uint8_t **out,
                                        size_t *len);
+
+/** @brief The file offset of function @p func in the ELF file @p file, for a uprobe: the
+ *  defined function symbol (.symtab, else .dynsym) mapped through the PT_LOAD segment
+ *  that holds it. Matches the ::kperf_probe_resolve_fn type:
+ *  `kperf_probe_resolver_set(kperf_probe_resolve_elf, NULL)` lets kperf_evlist_parse()
+ *  take `uprobe:func@"file"`.
+ *  @param file the ELF file (opened only if it is a regular file).
+ *  @param func the symbol name (unversioned, e.g. "malloc").
+ *  @param offset receives the file offset.
+ *  @param user unused.
+ *  @return 0; -KPERF_ENOEVENT when the file has no such defined function (the message
+ *  names both); -KPERF_ECORRUPT when it is not ELF; a negative errno. */
+KPERF_API int kperf_probe_resolve_elf(const char *file, const char *func, uint64_t *offset,
+                                      void *user);
 
 // <<symbols
 
@@ -542,6 +583,39 @@ typedef struct kperf__sym_sec {
     uint32_t alloc;
 } kperf__sym_sec;
 
+/* Scratch arrays of CU builds, kept from one build to the next: on a virtual machine a
+ * fresh page costs more than the work done on it. One per building thread. */
+typedef struct kperf__sym_scratch {
+    struct kperf__dw_lrow *lrows;
+    size_t caplrows;
+    struct kperf__sym_row *rows;
+    size_t caprows;
+    struct kperf__sym_seg *segs;
+    size_t capsegs;
+    struct kperf__sym_range *ranges, *stack;
+    size_t capranges, capstack;
+    uint64_t *edges;
+    size_t capedges;
+    struct kperf__sym_cell *cells;
+    size_t capcells;
+} kperf__sym_scratch;
+
+static void kperf__sym_scratch_free(kperf__sym_scratch *sc) {
+    KPERF_FREE(sc->lrows);
+    KPERF_FREE(sc->rows);
+    KPERF_FREE(sc->segs);
+    KPERF_FREE(sc->ranges);
+    KPERF_FREE(sc->stack);
+    KPERF_FREE(sc->edges);
+    KPERF_FREE(sc->cells);
+    memset(sc, 0, sizeof *sc);
+}
+
+typedef struct kperf__sym_dsec { /* a DWARF section's bytes, as libelf holds them */
+    const uint8_t *p;
+    size_t n;
+} kperf__sym_dsec;
+
 typedef struct kperf__sym_dso {
     char *path;       /* as the process names it */
     char *open_path;  /* what we open */
@@ -558,6 +632,8 @@ typedef struct kperf__sym_dso {
     Elf *zelf;                /* copy with zstd sections inflated, for libdw */
     void *zmem;
     Dwarf *dw;
+    kperf__sym_dsec dline, dlinestr, dstr; /* for the line programs decoded here */
+    bool own_lines;           /* decode line programs here (else libdw's) */
     int elfclass;
     GElf_Half etype;
     struct { uint64_t off, filesz, vaddr; } *loads;
@@ -576,6 +652,7 @@ typedef struct kperf__sym_dso {
     uint64_t *cuspan;         /* per CU: lowest and highest address of its ranges */
     uint8_t *culang_c;        /* CU of a C-like language (BFD's non_mangled) */
     kperf__sym_cu **cus;      /* published with release, read with acquire */
+    struct kperf__sym_scratch scratch; /* CU builds under s->mu */
     size_t ncus;
     char *debug_path;
     char **owned;             /* strings made here ("name@plt") */
@@ -587,14 +664,16 @@ typedef struct kperf__sym_map {
     kperf__sym_dso *dso;
 } kperf__sym_map;
 
+struct kperf__sym_tent { uint64_t lo, hi; const char *name, *module; };
+struct kperf__sym_tline { uint64_t addr; const char *file; uint32_t line; };
 typedef struct kperf__sym_tab { /* kallsyms, perf maps: sorted, no sizes or own sizes */
-    struct kperf__sym_tent { uint64_t lo, hi; const char *name, *module; } *e;
+    struct kperf__sym_tent *e;
     size_t n;
     char *pool;
     char **dem;
     int state; /* 1 ready, < 0 error */
     char *err;
-    struct kperf__sym_tline { uint64_t addr; const char *file; uint32_t line; } *lines;
+    struct kperf__sym_tline *lines;
     size_t nlines; /* jitdump debug info: sorted by addr */
 } kperf__sym_tab;
 
@@ -622,6 +701,7 @@ struct kperf_symbolizer {
     size_t nprocs, capprocs;
     kperf__sym_tab *kernel;  /* published with release */
     bool kernel_tried;
+    int dinfod;              /* debuginfod: 0 not tried, 1 reachable, -1 off (under mu) */
     struct kperf__unw *unw;  /* DWARF unwinding sessions (see "unwinding"), lazily made */
 };
 
@@ -1153,6 +1233,7 @@ static int kperf__sym_pmap_put(kperf__sym_pmap *m, const void *k, uint32_t v) {
     return 0;
 }
 
+struct kperf__sym_range { uint64_t lo, hi; uint32_t scope, depth; };
 typedef struct kperf__sym_cubuild {
     kperf__sym_cu *cu;
     kperf__sym_pmap fmap;
@@ -1162,8 +1243,11 @@ typedef struct kperf__sym_cubuild {
     kperf__sym_seg *segs; /* non-overlapping scope segments */
     size_t nsegs, capsegs;
     size_t capfiles, caprows, capscopes, capowned;
-    struct kperf__sym_range { uint64_t lo, hi; uint32_t scope, depth; } *ranges;
+    struct kperf__sym_range *ranges;
     size_t nranges, capranges;
+    struct kperf__dw_ltab *lt; /* the line table decoded here, if any */
+    bool own;                  /* lines decoded here (lt NULL: the CU has none) */
+    kperf__sym_scratch *sc;    /* where rows, segs, ranges, the stack, edges, cells live */
 } kperf__sym_cubuild;
 
 static uint32_t kperf__sym_file_id(kperf__sym_cubuild *b, const char *name) {
@@ -1193,14 +1277,365 @@ static uint32_t kperf__sym_file_id(kperf__sym_cubuild *b, const char *name) {
     return v;
 }
 
+/* ---- line programs, decoded here ----------------------------------------------------- */
+/* libdw's dwarf_getsrclines() allocates and sorts a record per row and is most of the time
+ * of indexing a CU; the program is decoded here instead (DWARF 2-5, little-endian, one
+ * operation per instruction), into the same rows in the same order libdw gives: sorted by
+ * address, an end of sequence before a row at the same address, else in program order.
+ * Anything else (VLIW op_index, DW_LNE_define_file, odd forms) returns 1 and the CU is
+ * indexed through libdw as before. File names are made as libdw makes them: a relative
+ * name joined to its directory entry (DWARF < 5: entry 0 is DW_AT_comp_dir and file 0 is
+ * libdw's "???"). Reads only the mapped sections: safe to run on several threads. */
+typedef struct kperf__dw_cur {
+    const uint8_t *p, *end;
+    bool bad;
+} kperf__dw_cur;
+
+static uint64_t kperf__dw_un(kperf__dw_cur *c, unsigned n) {
+    if ((size_t)(c->end - c->p) < n) {
+        c->bad = true, c->p = c->end;
+        return 0;
+    }
+    uint64_t v = 0;
+    for (unsigned i = 0; i < n; i++) v |= (uint64_t)c->p[i] << (8 * i);
+    c->p += n;
+    return v;
+}
+
+static uint64_t kperf__dw_uleb(kperf__dw_cur *c) {
+    uint64_t v = 0;
+    for (unsigned shift = 0; c->p < c->end; shift += 7) {
+        uint8_t b = *c->p++;
+        if (shift < 64) v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) return v;
+    }
+    c->bad = true;
+    return v;
+}
+
+static int64_t kperf__dw_sleb(kperf__dw_cur *c) {
+    uint64_t v = 0;
+    unsigned shift = 0;
+    while (c->p < c->end) {
+        uint8_t b = *c->p++;
+        if (shift < 64) v |= (uint64_t)(b & 0x7f) << shift;
+        shift += 7;
+        if (!(b & 0x80)) {
+            if (shift < 64 && (b & 0x40)) v |= ~(uint64_t)0 << shift;
+            return (int64_t)v;
+        }
+    }
+    c->bad = true;
+    return (int64_t)v;
+}
+
+static const char *kperf__dw_cstr(kperf__dw_cur *c) { /* an inline string */
+    const uint8_t *z = c->p < c->end ? (const uint8_t *)memchr(c->p, 0, (size_t)(c->end - c->p)) : NULL;
+    if (!z) {
+        c->bad = true, c->p = c->end;
+        return NULL;
+    }
+    const char *s = (const char *)c->p;
+    c->p = z + 1;
+    return s;
+}
+
+/* A string at an offset of a string section, NULL when it does not end inside it. */
+static const char *kperf__dw_sstr(const kperf__sym_dsec *sec, uint64_t off) {
+    if (!sec->p || off >= sec->n || !memchr(sec->p + off, 0, sec->n - off)) return NULL;
+    return (const char *)sec->p + off;
+}
+
+typedef struct kperf__dw_lrow {
+    uint64_t addr;
+    uint32_t file, line, col, disc;
+    uint32_t seq; /* program order */
+    bool end;
+} kperf__dw_lrow;
+
+struct kperf__dw_lfile {
+    const char *name;
+    uint64_t dir;
+    uint32_t id; /* index in cu->files + 1; 0 = not yet */
+};
+
+typedef struct kperf__dw_ltab {
+    const char **dirs;
+    size_t ndirs;
+    struct kperf__dw_lfile *files;
+    size_t nfiles;
+    bool placeholder0; /* DWARF < 5: file 0 is libdw's "???" */
+    kperf__dw_lrow *rows;
+    size_t nrows, caprows;
+} kperf__dw_ltab;
+
+static void kperf__dw_ltab_free(kperf__dw_ltab *t) { /* rows belong to the scratch */
+    KPERF_FREE(t->dirs);
+    KPERF_FREE(t->files);
+    t->dirs = NULL, t->files = NULL, t->ndirs = t->nfiles = t->nrows = 0;
+}
+
+/* One attribute value of a DWARF 5 directory/file entry: a string or a number. Returns 1
+ * for a form this reader does not take. */
+static int kperf__dw_lform(kperf__dw_cur *c, const kperf__sym_dso *d, uint64_t form, bool dw64,
+                           const char **str, uint64_t *num) {
+    *str = NULL, *num = 0;
+    switch (form) {
+    case DW_FORM_string: *str = kperf__dw_cstr(c); return 0;
+    case DW_FORM_line_strp: *str = kperf__dw_sstr(&d->dlinestr, kperf__dw_un(c, dw64 ? 8 : 4)); return *str ? 0 : 1;
+    case DW_FORM_strp: *str = kperf__dw_sstr(&d->dstr, kperf__dw_un(c, dw64 ? 8 : 4)); return *str ? 0 : 1;
+    case DW_FORM_udata: *num = kperf__dw_uleb(c); return 0;
+    case DW_FORM_data1: *num = kperf__dw_un(c, 1); return 0;
+    case DW_FORM_data2: *num = kperf__dw_un(c, 2); return 0;
+    case DW_FORM_data4: *num = kperf__dw_un(c, 4); return 0;
+    case DW_FORM_data8: *num = kperf__dw_un(c, 8); return 0;
+    case DW_FORM_data16: kperf__dw_un(c, 8), kperf__dw_un(c, 8); return 0;
+    case DW_FORM_block: {
+        uint64_t n = kperf__dw_uleb(c);
+        if (n > (uint64_t)(c->end - c->p)) return c->bad = true, 0;
+        c->p += n;
+        return 0;
+    }
+    default: return 1;
+    }
+}
+
+/* DWARF 5 directory or file table: entry formats, then the entries. */
+static int kperf__dw_ltable5(kperf__dw_cur *c, const kperf__sym_dso *d, bool dw64, bool files,
+                             kperf__dw_ltab *t) {
+    uint64_t fmt[2 * 16];
+    unsigned nfmt = (unsigned)kperf__dw_un(c, 1);
+    if (nfmt > 16) return 1;
+    for (unsigned i = 0; i < nfmt; i++) fmt[2 * i] = kperf__dw_uleb(c), fmt[2 * i + 1] = kperf__dw_uleb(c);
+    uint64_t n = kperf__dw_uleb(c);
+    if (c->bad || n > (uint64_t)(c->end - c->p)) return 1; /* each entry takes a byte or more */
+    if (files) t->files = (struct kperf__dw_lfile *)kperf__calloc(n ? n : 1, sizeof *t->files);
+    else t->dirs = (const char **)kperf__calloc(n ? n : 1, sizeof *t->dirs);
+    if (files ? !t->files : !t->dirs) return -ENOMEM;
+    for (uint64_t k = 0; k < n; k++) {
+        const char *name = NULL;
+        uint64_t dir = 0;
+        for (unsigned i = 0; i < nfmt; i++) {
+            const char *s;
+            uint64_t v;
+            if (kperf__dw_lform(c, d, fmt[2 * i + 1], dw64, &s, &v)) return 1;
+            if (fmt[2 * i] == DW_LNCT_path) {
+                if (!s) return 1;
+                name = s;
+            } else if (fmt[2 * i] == DW_LNCT_directory_index) {
+                dir = v;
+            }
+        }
+        if (c->bad || !name) return 1;
+        if (files) t->files[k].name = name, t->files[k].dir = dir;
+        else t->dirs[k] = name;
+    }
+    if (files) t->nfiles = n;
+    else t->ndirs = n;
+    return 0;
+}
+
+/* DWARF 2-4 include_directories and file_names (index 0: comp_dir and libdw's "???"). */
+static int kperf__dw_ltable4(kperf__dw_cur *c, const char *comp_dir, kperf__dw_ltab *t) {
+    const uint8_t *start = c->p;
+    size_t n = 1;
+    while (c->p < c->end && *c->p) kperf__dw_cstr(c), n++;
+    kperf__dw_un(c, 1);
+    if (c->bad) return 1;
+    t->dirs = (const char **)KPERF_MALLOC(n * sizeof *t->dirs);
+    if (!t->dirs) return -ENOMEM;
+    t->dirs[0] = comp_dir;
+    c->p = start;
+    for (t->ndirs = 1; t->ndirs < n; t->ndirs++) t->dirs[t->ndirs] = kperf__dw_cstr(c);
+    kperf__dw_un(c, 1);
+    start = c->p;
+    n = 1;
+    while (c->p < c->end && *c->p) kperf__dw_cstr(c), kperf__dw_uleb(c), kperf__dw_uleb(c), kperf__dw_uleb(c), n++;
+    kperf__dw_un(c, 1);
+    if (c->bad) return 1;
+    t->files = (struct kperf__dw_lfile *)kperf__calloc(n, sizeof *t->files);
+    if (!t->files) return -ENOMEM;
+    t->files[0].name = "???";
+    t->placeholder0 = true;
+    c->p = start;
+    for (t->nfiles = 1; t->nfiles < n; t->nfiles++) {
+        t->files[t->nfiles].name = kperf__dw_cstr(c);
+        t->files[t->nfiles].dir = kperf__dw_uleb(c);
+        kperf__dw_uleb(c), kperf__dw_uleb(c);
+    }
+    kperf__dw_un(c, 1);
+    return c->bad ? 1 : 0;
+}
+
+static int kperf__dw_lrow_cmp(const void *x, const void *y) {
+    const kperf__dw_lrow *a = (const kperf__dw_lrow *)x, *b = (const kperf__dw_lrow *)y;
+    if (a->addr != b->addr) return a->addr < b->addr ? -1 : 1;
+    if (a->end != b->end) return a->end ? -1 : 1;
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+static int kperf__dw_lemit(kperf__dw_ltab *t, const kperf__dw_lrow *r) {
+    if (t->nrows == t->caprows) {
+        size_t cap = t->caprows ? t->caprows * 2 : 1024;
+        kperf__dw_lrow *p = (kperf__dw_lrow *)KPERF_REALLOC(t->rows, cap * sizeof *p);
+        if (!p) return -ENOMEM;
+        t->rows = p, t->caprows = cap;
+    }
+    t->rows[t->nrows] = *r;
+    t->rows[t->nrows].seq = (uint32_t)t->nrows;
+    t->nrows++;
+    return 0;
+}
+
+/* Runs the line program [c->p, end) into t->rows. */
+static int kperf__dw_lprogram(kperf__dw_cur *c, kperf__dw_ltab *t, uint8_t min_inst,
+                              bool default_stmt, int8_t line_base, uint8_t line_range,
+                              uint8_t opcode_base, const uint8_t *std_len) {
+    (void)default_stmt;
+    kperf__dw_lrow st = {0, 1, 1, 0, 0, 0, false};
+    while (c->p < c->end && !c->bad) {
+        uint8_t op = *c->p++;
+        if (op >= opcode_base) { /* special opcode */
+            unsigned adj = (unsigned)(op - opcode_base);
+            st.addr += (uint64_t)min_inst * (adj / line_range);
+            st.line += (uint32_t)(int32_t)(line_base + (int)(adj % line_range));
+            if (kperf__dw_lemit(t, &st)) return -ENOMEM;
+            st.disc = 0;
+            continue;
+        }
+        switch (op) {
+        case 0: { /* extended */
+            uint64_t len = kperf__dw_uleb(c);
+            if (c->bad || len == 0 || len > (uint64_t)(c->end - c->p)) return 1;
+            const uint8_t *next = c->p + len;
+            uint8_t sub = *c->p++;
+            if (sub == DW_LNE_end_sequence) {
+                st.end = true;
+                if (kperf__dw_lemit(t, &st)) return -ENOMEM;
+                st = (kperf__dw_lrow){0, 1, 1, 0, 0, 0, false};
+            } else if (sub == DW_LNE_set_address) {
+                if (len != 5 && len != 9) return 1;
+                st.addr = kperf__dw_un(c, (unsigned)(len - 1));
+            } else if (sub == DW_LNE_set_discriminator) {
+                st.disc = (uint32_t)kperf__dw_uleb(c);
+            } else if (sub == DW_LNE_define_file) {
+                return 1;
+            }
+            c->p = next;
+            break;
+        }
+        case DW_LNS_copy:
+            if (kperf__dw_lemit(t, &st)) return -ENOMEM;
+            st.disc = 0;
+            break;
+        case DW_LNS_advance_pc: st.addr += (uint64_t)min_inst * kperf__dw_uleb(c); break;
+        case DW_LNS_advance_line: st.line += (uint32_t)kperf__dw_sleb(c); break;
+        case DW_LNS_set_file: st.file = (uint32_t)kperf__dw_uleb(c); break;
+        case DW_LNS_set_column: st.col = (uint32_t)kperf__dw_uleb(c); break;
+        case DW_LNS_negate_stmt: case DW_LNS_set_basic_block: break;
+        case DW_LNS_const_add_pc:
+            st.addr += (uint64_t)min_inst * ((255u - opcode_base) / line_range);
+            break;
+        case DW_LNS_fixed_advance_pc: st.addr += kperf__dw_un(c, 2); break;
+        case DW_LNS_set_prologue_end: case DW_LNS_set_epilogue_begin: break;
+        case DW_LNS_set_isa: kperf__dw_uleb(c); break;
+        default: /* an opcode this version does not know: skip its ULEB operands */
+            for (unsigned k = 0; k < std_len[op - 1]; k++) kperf__dw_uleb(c);
+        }
+    }
+    return c->bad ? 1 : 0;
+}
+
+/* Decodes the line table at .debug_line offset off into t (rows sorted as libdw sorts). */
+static int kperf__dw_lines(const kperf__sym_dso *d, uint64_t off, const char *comp_dir,
+                           kperf__dw_ltab *t) {
+    if (!d->dline.p || off >= d->dline.n) return 1;
+    kperf__dw_cur c = {d->dline.p + off, d->dline.p + d->dline.n, false};
+    uint64_t len = kperf__dw_un(&c, 4);
+    bool dw64 = len == 0xffffffffu;
+    if (dw64) len = kperf__dw_un(&c, 8);
+    if (c.bad || len > (uint64_t)(c.end - c.p)) return 1;
+    c.end = c.p + len;
+    unsigned ver = (unsigned)kperf__dw_un(&c, 2);
+    if (ver < 2 || ver > 5) return 1;
+    if (ver >= 5) {
+        unsigned asz = (unsigned)kperf__dw_un(&c, 1);
+        if ((asz != 4 && asz != 8) || kperf__dw_un(&c, 1) != 0) return 1;
+    }
+    uint64_t hlen = kperf__dw_un(&c, dw64 ? 8 : 4);
+    if (c.bad || hlen > (uint64_t)(c.end - c.p)) return 1;
+    const uint8_t *prog = c.p + hlen;
+    uint8_t min_inst = (uint8_t)kperf__dw_un(&c, 1);
+    if (ver >= 4 && kperf__dw_un(&c, 1) != 1) return 1; /* VLIW: libdw's path */
+    bool stmt = kperf__dw_un(&c, 1) != 0;
+    int8_t line_base = (int8_t)kperf__dw_un(&c, 1);
+    uint8_t line_range = (uint8_t)kperf__dw_un(&c, 1), opcode_base = (uint8_t)kperf__dw_un(&c, 1);
+    if (c.bad || !line_range || !opcode_base || (size_t)(prog - c.p) < opcode_base - 1u) return 1;
+    const uint8_t *std_len = c.p;
+    c.p += opcode_base - 1;
+    int rc = ver >= 5 ? kperf__dw_ltable5(&c, d, dw64, false, t) : kperf__dw_ltable4(&c, comp_dir, t);
+    if (!rc && ver >= 5) rc = kperf__dw_ltable5(&c, d, dw64, true, t);
+    for (size_t i = 0; !rc && i < t->nfiles; i++)
+        if (t->files[i].dir >= t->ndirs && !(t->placeholder0 && i == 0)) rc = 1;
+    if (!rc && c.p > prog) rc = 1;
+    c.p = prog;
+    if (!rc) rc = kperf__dw_lprogram(&c, t, min_inst, stmt, line_base, line_range, opcode_base, std_len);
+    bool sorted = true;
+    for (size_t i = 1; !rc && sorted && i < t->nrows; i++)
+        sorted = kperf__dw_lrow_cmp(&t->rows[i - 1], &t->rows[i]) < 0;
+    if (!rc && !sorted) qsort(t->rows, t->nrows, sizeof *t->rows, kperf__dw_lrow_cmp);
+    if (rc) kperf__dw_ltab_free(t);
+    return rc;
+}
+
+/* The index in cu->files of file entry k of the table (libdw's name, then as
+ * kperf__sym_file_id joins it), NONE for none. */
+static uint32_t kperf__dw_file_id(kperf__sym_cubuild *b, kperf__dw_ltab *t, uint64_t k) {
+    if (k >= t->nfiles) return KPERF__SYM_NONE;
+    struct kperf__dw_lfile *f = &t->files[k];
+    if (f->id) return f->id - 1;
+    const char *name = f->name, *dir = f->dir < t->ndirs ? t->dirs[f->dir] : NULL;
+    if (name[0] != '/' && dir && !(t->placeholder0 && k == 0)) {
+        size_t ld = strlen(dir), ln = strlen(name);
+        char *j = (char *)KPERF_MALLOC(ld + ln + 2);
+        if (!j || kperf__sym_grow(&b->cu->owned, &b->capowned, b->cu->nowned + 1,
+                                  sizeof *b->cu->owned)) {
+            KPERF_FREE(j);
+            return KPERF__SYM_NONE;
+        }
+        memcpy(j, dir, ld);
+        j[ld] = '/';
+        memcpy(j + ld + 1, name, ln + 1);
+        b->cu->owned[b->cu->nowned++] = j;
+        name = j;
+    }
+    uint32_t v = kperf__sym_file_id(b, name);
+    f->id = v == KPERF__SYM_NONE ? 0 : v + 1;
+    return v;
+}
+
+/* Appends a row (sorted input): of several rows at one address the last one wins, as in
+ * BFD and LLVM, except that an end marker never hides a row of another sequence. */
+static int kperf__sym_add_row(kperf__sym_cubuild *b, const kperf__sym_row *r) {
+    if (b->nrows && b->rows[b->nrows - 1].addr == r->addr) {
+        if (r->file == KPERF__SYM_NONE && b->rows[b->nrows - 1].file != KPERF__SYM_NONE)
+            return 0;
+        b->rows[b->nrows - 1] = *r;
+        return 0;
+    }
+    if (b->nrows && b->rows[b->nrows - 1].addr > r->addr) return 0; /* unsorted: drop */
+    if (kperf__sym_grow(&b->rows, &b->caprows, b->nrows + 1, sizeof *b->rows)) return -ENOMEM;
+    b->rows[b->nrows++] = *r;
+    return 0;
+}
+
 /* Copies the CU's line table into flat rows sorted by address (libdw sorts it already:
- * an end-of-sequence row precedes a row starting at the same address). Of several rows at
- * one address the last one wins, as in BFD and LLVM. */
+ * an end-of-sequence row precedes a row starting at the same address). */
 static int kperf__sym_cu_lines(kperf__sym_cubuild *b, Dwarf_Die *cudie) {
     Dwarf_Lines *lines;
     size_t n;
     if (dwarf_getsrclines(cudie, &lines, &n) != 0) return 0; /* a CU without lines */
-        for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++) {
         Dwarf_Line *l = dwarf_onesrcline(lines, i);
         Dwarf_Addr addr;
         bool end = false;
@@ -1219,16 +1654,30 @@ static int kperf__sym_cu_lines(kperf__sym_cubuild *b, Dwarf_Die *cudie) {
             r.col = col > 0 ? (uint32_t)col : 0;
             r.disc = disc;
         }
-        if (b->nrows && b->rows[b->nrows - 1].addr == addr) {
-            if (r.file == KPERF__SYM_NONE && b->rows[b->nrows - 1].file != KPERF__SYM_NONE)
-                continue; /* an end marker never hides a row of another sequence */
-            b->rows[b->nrows - 1] = r;
-            continue;
+        if (kperf__sym_add_row(b, &r)) return -ENOMEM;
+    }
+    return 0;
+}
+
+/* The same rows from the line program decoded here: 0, 1 when libdw must do it, or
+ * -ENOMEM. On 0, b->lt holds the file table for the scopes' call files. */
+static int kperf__sym_cu_lines_own(kperf__sym_cubuild *b, const kperf__sym_dso *d,
+                                   bool has_lines, uint64_t off, kperf__dw_ltab *t) {
+    if (!has_lines) return 0; /* a CU without lines (libdw finds none either) */
+    int rc = kperf__dw_lines(d, off, b->comp_dir, t);
+    if (rc) return rc;
+    b->lt = t;
+    for (size_t i = 0; i < t->nrows; i++) {
+        const kperf__dw_lrow *l = &t->rows[i];
+        kperf__sym_row r = {l->addr, KPERF__SYM_NONE, 0, 0, 0};
+        if (!l->end) {
+            r.file = kperf__dw_file_id(b, t, l->file);
+            if (r.file == KPERF__SYM_NONE) r.file = KPERF__SYM_NONE - 1; /* unnamed file */
+            r.line = (int32_t)l->line > 0 ? l->line : 0;
+            r.col = (int32_t)l->col > 0 ? l->col : 0;
+            r.disc = l->disc;
         }
-        if (b->nrows && b->rows[b->nrows - 1].addr > addr) continue; /* unsorted: drop */
-        if (kperf__sym_grow(&b->rows, &b->caprows, b->nrows + 1, sizeof *b->rows))
-            return -ENOMEM;
-        b->rows[b->nrows++] = r;
+        if (kperf__sym_add_row(b, &r)) return -ENOMEM;
     }
     return 0;
 }
@@ -1288,9 +1737,11 @@ static int kperf__sym_cu_scope(kperf__sym_cubuild *b, Dwarf_Die *die, Dwarf_File
     if (s->inlined) {
         Dwarf_Attribute at;
         Dwarf_Word w;
-        if (dwarf_attr(die, DW_AT_call_file, &at) && dwarf_formudata(&at, &w) == 0 && files &&
-            w < nfiles)
-            s->call_file = kperf__sym_file_id(b, dwarf_filesrc(files, w, NULL, NULL));
+        if (dwarf_attr(die, DW_AT_call_file, &at) && dwarf_formudata(&at, &w) == 0) {
+            if (b->lt) s->call_file = kperf__dw_file_id(b, b->lt, w);
+            else if (files && w < nfiles)
+                s->call_file = kperf__sym_file_id(b, dwarf_filesrc(files, w, NULL, NULL));
+        }
         if (dwarf_attr(die, DW_AT_call_line, &at) && dwarf_formudata(&at, &w) == 0)
             s->call_line = (uint32_t)w;
         if (dwarf_attr(die, DW_AT_call_column, &at) && dwarf_formudata(&at, &w) == 0)
@@ -1320,7 +1771,7 @@ static int kperf__sym_cu_walk(kperf__sym_cubuild *b, Dwarf_Die *cudie, bool lang
     uint32_t scope[MAXD];
     Dwarf_Files *files = NULL;
     size_t nfiles = 0;
-    if (dwarf_getsrcfiles(cudie, &files, &nfiles) != 0) files = NULL, nfiles = 0;
+    if (!b->own && dwarf_getsrcfiles(cudie, &files, &nfiles) != 0) files = NULL, nfiles = 0;
     int sp = 0;
     if (dwarf_child(cudie, &stack[0]) != 0) return 0;
     scope[0] = KPERF__SYM_NONE;
@@ -1377,9 +1828,9 @@ static int kperf__sym_cu_flatten(kperf__sym_cubuild *b) {
     size_t sp = 0;
     if (!b->nranges) return 0;
     qsort(b->ranges, b->nranges, sizeof *b->ranges, kperf__sym_range_cmp);
-    struct kperf__sym_range *st =
-        (struct kperf__sym_range *)KPERF_MALLOC(b->nranges * sizeof *st);
-    if (!st) return -ENOMEM;
+    if (kperf__sym_grow(&b->sc->stack, &b->sc->capstack, b->nranges, sizeof *b->sc->stack))
+        return -ENOMEM;
+    struct kperf__sym_range *st = b->sc->stack;
     int rc = 0;
     for (size_t i = 0; i < b->nranges && !rc; i++) {
         struct kperf__sym_range r = b->ranges[i];
@@ -1396,7 +1847,6 @@ static int kperf__sym_cu_flatten(kperf__sym_cubuild *b) {
         uint64_t h = st[--sp].hi;
         rc = kperf__sym_emit(b, h, sp ? st[sp - 1].scope : KPERF__SYM_NONE);
     }
-    KPERF_FREE(st);
     return rc;
 }
 
@@ -1409,13 +1859,13 @@ static int kperf__sym_u64_cmp(const void *x, const void *y) {
  * ends of the symbols there, and of the few before them it can reach back to. Sorted,
  * unique, lo first. */
 static int kperf__sym_sym_edges(const kperf__sym_dso *d, uint64_t lo, uint64_t hi,
-                                uint64_t **out, size_t *n) {
-    *out = NULL, *n = 0;
+                                kperf__sym_scratch *sc, size_t *n) {
+    *n = 0;
     ptrdiff_t first = kperf__sym_sym_upper(d, lo), last = kperf__sym_sym_upper(d, hi - 1);
     first = first < 8 ? 0 : first - 8;
     size_t cap = 2 * (size_t)(last - first + 1) + 1;
-    uint64_t *e = (uint64_t *)KPERF_MALLOC(cap * sizeof *e);
-    if (!e) return -ENOMEM;
+    if (kperf__sym_grow(&sc->edges, &sc->capedges, cap, sizeof *sc->edges)) return -ENOMEM;
+    uint64_t *e = sc->edges;
     size_t k = 0;
     e[k++] = lo;
     for (ptrdiff_t j = first; j <= last && j >= 0; j++) {
@@ -1427,7 +1877,7 @@ static int kperf__sym_sym_edges(const kperf__sym_dso *d, uint64_t lo, uint64_t h
     size_t w = 0;
     for (size_t i = 0; i < k; i++)
         if (!w || e[i] != e[w - 1]) e[w++] = e[i];
-    *out = e, *n = w;
+    *n = w;
     return 0;
 }
 
@@ -1441,12 +1891,14 @@ static int kperf__sym_cu_cells(kperf__sym_cubuild *b, const kperf__sym_dso *d, u
     if (hi <= lo) return 0; /* no ranges: no lookup lands here */
     if (hi - lo > UINT32_MAX) hi = lo + UINT32_MAX;
     cu->base = lo, cu->span = hi - lo;
-    uint64_t *se = NULL;
-    size_t nse = 0, i = 0, j = 0, k = 0;
-    if (kperf__sym_sym_edges(d, lo, hi, &se, &nse)) return -ENOMEM;
+    size_t nse = 0, i = 0, j = 0, k = 0, ncells = 0;
+    if (kperf__sym_sym_edges(d, lo, hi, b->sc, &nse)) return -ENOMEM;
+    const uint64_t *se = b->sc->edges;
     size_t n = b->nrows + b->nsegs + nse;
-    cu->cells = (kperf__sym_cell *)KPERF_MALLOC(n * sizeof *cu->cells);
-    if (!cu->cells) return KPERF_FREE(se), -ENOMEM;
+    if (kperf__sym_grow(&b->sc->cells, &b->sc->capcells, n, sizeof *b->sc->cells))
+        return -ENOMEM;
+    kperf__sym_cell *cells = b->sc->cells; /* copied out at the end, at their size */
+    ptrdiff_t up = -1; /* kperf__sym_sym_upper(d, a), moving forward with a */
     kperf__sym_cell c = {0, KPERF__SYM_NONE, 0, 0, 0, KPERF__SYM_NONE, KPERF__SYM_NONE,
                          KPERF__SYM_NONE};
     while (i < b->nrows || j < b->nsegs || k < nse) {
@@ -1465,17 +1917,19 @@ static int kperf__sym_cu_cells(kperf__sym_cubuild *b, const kperf__sym_dso *d, u
         c.off = (uint32_t)(a - lo);
         c.up = c.scope < cu->nscopes && cu->scopes[c.scope].inlined ? cu->scopes[c.scope].parent
                                                                     : KPERF__SYM_NONE;
-        c.sym = kperf__sym_find_from(d, a, kperf__sym_sym_upper(d, a), &si) ? (uint32_t)si
-                                                                          : KPERF__SYM_NONE;
-        kperf__sym_cell *prev = cu->ncells ? &cu->cells[cu->ncells - 1] : NULL;
+        if (up < 0) up = kperf__sym_sym_upper(d, a);
+        while ((size_t)(up + 1) < d->nsyms && d->syms[up + 1].lo <= a) up++;
+        c.sym = kperf__sym_find_from(d, a, up, &si) ? (uint32_t)si : KPERF__SYM_NONE;
+        kperf__sym_cell *prev = ncells ? &cells[ncells - 1] : NULL;
         if (prev && prev->file == c.file && prev->line == c.line && prev->col == c.col &&
             prev->disc == c.disc && prev->scope == c.scope && prev->sym == c.sym)
             continue; /* the same answer: the previous cell reaches further */
-        cu->cells[cu->ncells++] = c;
+        cells[ncells++] = c;
     }
-    KPERF_FREE(se);
-    kperf__sym_cell *fit = (kperf__sym_cell *)KPERF_REALLOC(cu->cells, cu->ncells * sizeof *fit);
-    if (fit) cu->cells = fit;
+    cu->cells = (kperf__sym_cell *)KPERF_MALLOC((ncells ? ncells : 1) * sizeof *cu->cells);
+    if (!cu->cells) return -ENOMEM;
+    memcpy(cu->cells, cells, ncells * sizeof *cells);
+    cu->ncells = ncells;
     return 0;
 }
 
@@ -1549,21 +2003,47 @@ static void kperf__sym_cu_free(kperf__sym_cu *cu) {
     KPERF_FREE(cu);
 }
 
-/* Indexes CU i (caller holds s->mu) and publishes it. */
-static kperf__sym_cu *kperf__sym_cu_build(kperf__sym_dso *d, size_t i) {
+/* Indexes CU i and publishes it. The caller holds s->mu; several threads may build
+ * different CUs at once, each with its own scratch, when they share dwlock: libdw is not
+ * thread-safe, so every libdw call happens under it (the DIE walk); decoding the lines,
+ * flattening and merging do not. */
+static kperf__sym_cu *kperf__sym_cu_build(kperf__sym_dso *d, size_t i, kperf__sym_scratch *sc,
+                                          pthread_mutex_t *dwlock) {
     kperf__sym_cu *done = __atomic_load_n(&d->cus[i], __ATOMIC_ACQUIRE);
     if (done) return done;
     kperf__sym_cubuild b;
+    kperf__dw_ltab lt;
     memset(&b, 0, sizeof b);
+    memset(&lt, 0, sizeof lt);
+    b.sc = sc;
+    b.rows = sc->rows, b.caprows = sc->caprows;
+    b.segs = sc->segs, b.capsegs = sc->capsegs;
+    b.ranges = sc->ranges, b.capranges = sc->capranges;
+    lt.rows = sc->lrows, lt.caprows = sc->caplrows;
     b.cu = (kperf__sym_cu *)kperf__calloc(1, sizeof *b.cu);
     if (!b.cu) return NULL;
     Dwarf_Die cudie;
     int rc = 0;
-    if (dwarf_offdie(d->dw, d->cuoffs[i], &cudie)) {
+    if (dwlock) pthread_mutex_lock(dwlock);
+    bool have = dwarf_offdie(d->dw, d->cuoffs[i], &cudie) != NULL, has_lines = false;
+    Dwarf_Word off = 0;
+    if (have) {
         Dwarf_Attribute at;
         if (dwarf_attr(&cudie, DW_AT_comp_dir, &at)) b.comp_dir = dwarf_formstring(&at);
-        rc = kperf__sym_cu_lines(&b, &cudie);
+        has_lines = dwarf_attr(&cudie, DW_AT_stmt_list, &at) && dwarf_formudata(&at, &off) == 0;
+    }
+    if (dwlock) pthread_mutex_unlock(dwlock);
+    if (have) {
+        rc = d->own_lines ? kperf__sym_cu_lines_own(&b, d, has_lines, off, &lt) : 1;
+        b.own = rc == 0;
+        if (dwlock) pthread_mutex_lock(dwlock);
+        if (rc == 1) { /* libdw's rows instead (nothing was added) */
+            kperf__dw_ltab_free(&lt);
+            b.lt = NULL;
+            rc = kperf__sym_cu_lines(&b, &cudie);
+        }
         if (!rc) rc = kperf__sym_cu_walk(&b, &cudie, d->culang_c[i]);
+        if (dwlock) pthread_mutex_unlock(dwlock);
         if (!rc) rc = kperf__sym_cu_flatten(&b);
     }
     if (!rc && b.cu->nscopes) {
@@ -1574,11 +2054,13 @@ static kperf__sym_cu *kperf__sym_cu_build(kperf__sym_dso *d, size_t i) {
     }
     if (!rc) rc = kperf__sym_cu_cells(&b, d, d->cuspan[2 * i], d->cuspan[2 * i + 1]);
     if (!rc) rc = kperf__sym_cu_buckets(b.cu);
+    kperf__dw_ltab_free(&lt);
     KPERF_FREE(b.fmap.keys);
     KPERF_FREE(b.fmap.vals);
-    KPERF_FREE(b.ranges);
-    KPERF_FREE(b.rows);
-    KPERF_FREE(b.segs);
+    sc->rows = b.rows, sc->caprows = b.caprows; /* kept for the next build */
+    sc->segs = b.segs, sc->capsegs = b.capsegs;
+    sc->ranges = b.ranges, sc->capranges = b.capranges;
+    sc->lrows = lt.rows, sc->caplrows = lt.caprows;
     if (rc) {
         kperf__sym_cu_free(b.cu);
         return NULL;
@@ -1621,6 +2103,61 @@ static int kperf__sym_elf_open(const char *path, int *fd, Elf **elf) {
     return 0;
 }
 
+/* A defined function @p func in the symbol table section @p scn: its address, or 0. */
+static uint64_t kperf__sym_find_func(Elf *elf, Elf_Scn *scn, const char *func) {
+    GElf_Shdr sh;
+    Elf_Data *data = gelf_getshdr(scn, &sh) ? elf_getdata(scn, NULL) : NULL;
+    if (!data || !sh.sh_entsize) return 0;
+    size_t n = sh.sh_size / sh.sh_entsize;
+    for (size_t i = 0; i < n; i++) {
+        GElf_Sym sym;
+        if (!gelf_getsym(data, (int)i, &sym)) break;
+        if (GELF_ST_TYPE(sym.st_info) != STT_FUNC && GELF_ST_TYPE(sym.st_info) != STT_GNU_IFUNC)
+            continue;
+        if (sym.st_shndx == SHN_UNDEF || !sym.st_value) continue;
+        const char *nm = elf_strptr(elf, sh.sh_link, sym.st_name);
+        if (nm && !strcmp(nm, func)) return sym.st_value;
+    }
+    return 0;
+}
+
+KPERF_API int kperf_probe_resolve_elf(const char *file, const char *func, uint64_t *offset,
+                                      void *user) {
+    (void)user;
+    if (!file || !func || !offset) return kperf__fail(EINVAL, "kperf_probe_resolve_elf: NULL");
+    elf_version(EV_CURRENT);
+    int fd;
+    Elf *elf;
+    int rc = kperf__sym_elf_open(file, &fd, &elf);
+    if (rc < 0) return kperf__fail(-rc, "%s: cannot read it as ELF (%s)", file, kperf_strerror(rc));
+    uint64_t addr = 0;
+    for (int pass = 0; pass < 2 && !addr; pass++) {
+        Elf_Scn *scn = NULL;
+        GElf_Shdr sh;
+        while (!addr && (scn = elf_nextscn(elf, scn)) != NULL)
+            if (gelf_getshdr(scn, &sh) && sh.sh_type == (pass ? SHT_DYNSYM : SHT_SYMTAB))
+                addr = kperf__sym_find_func(elf, scn, func);
+    }
+    size_t nph = 0;
+    rc = addr ? -KPERF_ECORRUPT : kperf__fail(KPERF_ENOEVENT, "%s: no function '%s' defined in "
+                                               "%s (.symtab/.dynsym)", func, func, file);
+    if (addr && elf_getphdrnum(elf, &nph) == 0)
+        for (size_t i = 0; i < nph; i++) {
+            GElf_Phdr ph;
+            if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD) continue;
+            if (addr >= ph.p_vaddr && addr < ph.p_vaddr + ph.p_filesz) {
+                *offset = addr - ph.p_vaddr + ph.p_offset;
+                rc = 0;
+                break;
+            }
+        }
+    if (rc == -KPERF_ECORRUPT)
+        rc = kperf__fail(KPERF_ECORRUPT, "%s: '%s' lies in no loadable segment", file, func);
+    elf_end(elf);
+    close(fd);
+    return rc;
+}
+
 /* Tries one candidate separate debug file; keeps it when it matches. */
 static bool kperf__sym_try_debug(kperf__sym_dso *d, const char *path, bool check_crc,
                                  uint32_t crc) {
@@ -1647,6 +2184,119 @@ static bool kperf__sym_try_debug(kperf__sym_dso *d, const char *path, bool check
     return true;
 }
 
+// ---- debuginfod ------------------------------------------------------------------------
+/* libdebuginfod (elfutils' client) loaded at run time, so that kperf needs it neither to
+ * build nor to link. Its functions, as debuginfod.h declares them. */
+typedef struct kperf__dinfod_api {
+    void *(*begin)(void);
+    int (*find)(void *client, const unsigned char *id, int len, char **path);
+    void (*progress)(void *client, int (*fn)(void *client, long a, long b));
+    void (*set_user)(void *client, void *data);
+    void *(*get_user)(void *client);
+    void (*end)(void *client);
+} kperf__dinfod_api;
+
+static const kperf__dinfod_api *kperf__dinfod_api_get(void) {
+    static kperf__dinfod_api api;
+    static int state; /* 0 not tried, 1 loaded, -1 missing */
+    int st = __atomic_load_n(&state, __ATOMIC_ACQUIRE);
+    if (st) return st > 0 ? &api : NULL;
+    void *h = dlopen("libdebuginfod.so.1", RTLD_LAZY | RTLD_LOCAL); /* kept loaded */
+    const char *names[6] = {"debuginfod_begin", "debuginfod_find_debuginfo",
+                            "debuginfod_set_progressfn", "debuginfod_set_user_data",
+                            "debuginfod_get_user_data", "debuginfod_end"};
+    void *f[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
+    bool ok = h != NULL;
+    for (int i = 0; ok && i < 6; i++) ok = (f[i] = dlsym(h, names[i])) != NULL;
+    if (ok) {
+        memcpy(&api.begin, &f[0], sizeof f[0]);
+        memcpy(&api.find, &f[1], sizeof f[1]);
+        memcpy(&api.progress, &f[2], sizeof f[2]);
+        memcpy(&api.set_user, &f[3], sizeof f[3]);
+        memcpy(&api.get_user, &f[4], sizeof f[4]);
+        memcpy(&api.end, &f[5], sizeof f[5]);
+    }
+    __atomic_store_n(&state, ok ? 1 : -1, __ATOMIC_RELEASE);
+    return ok ? &api : NULL;
+}
+
+typedef struct kperf__dinfod_wait {
+    const kperf__dinfod_api *api;
+    struct timespec deadline;
+    bool expired;
+} kperf__dinfod_wait;
+
+/* libdebuginfod calls this while it waits (about every second even with no data): a
+ * non-zero return cancels the fetch. */
+static int kperf__dinfod_progress(void *client, long a, long b) {
+    (void)a, (void)b;
+    kperf__dinfod_wait *w = NULL;
+    const kperf__dinfod_api *api = kperf__dinfod_api_get();
+    if (api) w = (kperf__dinfod_wait *)api->get_user(client);
+    if (!w) return 0;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (now.tv_sec > w->deadline.tv_sec ||
+        (now.tv_sec == w->deadline.tv_sec && now.tv_nsec >= w->deadline.tv_nsec))
+        w->expired = true;
+    return w->expired;
+}
+
+/* Logs one warning through kperf_set_log()'s callback (KPERF_LOG_WARN). */
+static void kperf__sym_warn(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+static void kperf__sym_warn(const char *fmt, ...) {
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (kperf__log_fn) kperf__log_fn(KPERF_LOG_WARN, msg, kperf__log_user);
+}
+
+/* Fetches d's debug info by build-id from the DEBUGINFOD_URLS servers into libdebuginfod's
+ * cache and uses it. A server that cannot be reached (anything but "not found") turns
+ * debuginfod off for this symbolizer, with one warning. Called under s->mu. */
+static void kperf__sym_debuginfod(kperf_symbolizer *s, kperf__sym_dso *d) {
+    const char *urls = getenv("DEBUGINFOD_URLS");
+    if (s->d.no_debuginfod || s->dinfod < 0 || d->nbuild_id < 2 || !urls || !*urls) return;
+    const kperf__dinfod_api *api = kperf__dinfod_api_get();
+    if (!api) {
+        s->dinfod = -1;
+        kperf__sym_warn("debuginfod: DEBUGINFOD_URLS is set but libdebuginfod.so.1 cannot be "
+                        "loaded (install libdebuginfod1); debug info is not fetched");
+        return;
+    }
+    void *c = api->begin();
+    if (!c) return;
+    uint32_t ms = s->d.debuginfod_timeout_ms ? s->d.debuginfod_timeout_ms : 10000;
+    kperf__dinfod_wait w;
+    memset(&w, 0, sizeof w);
+    w.api = api;
+    clock_gettime(CLOCK_MONOTONIC, &w.deadline);
+    w.deadline.tv_sec += (time_t)(ms / 1000);
+    w.deadline.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (w.deadline.tv_nsec >= 1000000000L) w.deadline.tv_sec++, w.deadline.tv_nsec -= 1000000000L;
+    api->set_user(c, &w);
+    api->progress(c, kperf__dinfod_progress);
+    char *path = NULL;
+    int fd = api->find(c, d->build_id, (int)d->nbuild_id, &path);
+    api->end(c);
+    if (fd >= 0) {
+        close(fd);
+        s->dinfod = 1;
+        if (path) kperf__sym_try_debug(d, path, false, 0);
+    } else if (fd != -ENOENT || w.expired) { /* not a miss: the server is not answering */
+        s->dinfod = -1;
+        kperf__sym_warn("debuginfod: cannot fetch debug info from %s: %s; not asking again",
+                        urls, w.expired ? "no answer in time" : strerror(-fd));
+    }
+    free(path);
+}
+
 /* Separate debug info: build-id path, then .gnu_debuglink (same dir, .debug/, debug_dir). */
 static void kperf__sym_find_debug(kperf_symbolizer *s, kperf__sym_dso *d) {
     char p[PATH_MAX];
@@ -1659,7 +2309,10 @@ static void kperf__sym_find_debug(kperf_symbolizer *s, kperf__sym_dso *d) {
     }
     GElf_Word crc = 0;
     const char *link = d->elf ? dwelf_elf_gnu_debuglink(d->elf, &crc) : NULL;
-    if (!link || !link[0] || strchr(link, '/') || !d->open_path) return;
+    if (!link || !link[0] || strchr(link, '/') || !d->open_path) {
+        kperf__sym_debuginfod(s, d);
+        return;
+    }
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s", d->open_path);
     char *slash = strrchr(dir, '/');
@@ -1675,9 +2328,46 @@ static void kperf__sym_find_debug(kperf_symbolizer *s, kperf__sym_dso *d) {
     slash = strrchr(pdir, '/');
     if (slash) {
         slash[0] = 0;
-        if (kperf__sym_path(p, sizeof p, "%s%s/%s", s->debug_dir, pdir, link))
-            kperf__sym_try_debug(d, p, true, crc);
+        if (kperf__sym_path(p, sizeof p, "%s%s/%s", s->debug_dir, pdir, link) &&
+            kperf__sym_try_debug(d, p, true, crc))
+            return;
     }
+    kperf__sym_debuginfod(s, d);
+}
+
+/* The bytes of one DWARF section of e, as libdw left it (inflated); false when absent or
+ * still compressed. */
+static bool kperf__sym_dsec_get(Elf *e, const char *name, kperf__sym_dsec *out) {
+    GElf_Shdr sh;
+    Elf_Scn *scn = kperf__sym_scn_by_name(e, name, &sh);
+    memset(out, 0, sizeof *out);
+    if (!scn || sh.sh_type == SHT_NOBITS || (sh.sh_flags & SHF_COMPRESSED)) return false;
+    Elf_Data *data = elf_getdata(scn, NULL);
+    if (!data || !data->d_buf) return false;
+    out->p = (const uint8_t *)data->d_buf, out->n = data->d_size;
+    return true;
+}
+
+/* KPERF_SYMBOLS_REFERENCE=1 in the environment selects the reference path the tests
+ * compare against: libdw's line decoder and no indexing ahead (each CU is indexed by the
+ * first lookup that needs it, on that thread). */
+static bool kperf__sym_reference(void) {
+    const char *ref = getenv("KPERF_SYMBOLS_REFERENCE");
+    return ref && ref[0] == '1';
+}
+
+/* Whether line programs are decoded here: a linked little-endian file whose .debug_line is
+ * readable. */
+static void kperf__sym_own_sections(kperf__sym_dso *d, Elf *de) {
+    const unsigned char *id = (const unsigned char *)elf_getident(de, NULL);
+    GElf_Ehdr eh;
+    d->own_lines = false;
+    if (kperf__sym_reference() || !id || id[EI_DATA] != ELFDATA2LSB || !gelf_getehdr(de, &eh) ||
+        eh.e_type == ET_REL)
+        return;
+    d->own_lines = kperf__sym_dsec_get(de, ".debug_line", &d->dline);
+    kperf__sym_dsec_get(de, ".debug_line_str", &d->dlinestr);
+    kperf__sym_dsec_get(de, ".debug_str", &d->dstr);
 }
 
 static int kperf__sym_load_elf(kperf_symbolizer *s, kperf__sym_dso *d) {
@@ -1749,6 +2439,7 @@ static int kperf__sym_load_elf(kperf_symbolizer *s, kperf__sym_dso *d) {
                            "use KPERF_SYMBOL_ELF", main_dwarf ? d->open_path : d->debug_path,
                            dwarf_errmsg(-1));
     if (kperf__sym_dwarf_units(d)) return kperf__fail(ENOMEM, "symbols: out of memory");
+    kperf__sym_own_sections(d, de);
     return 0;
 }
 
@@ -1801,6 +2492,7 @@ static int kperf__sym_dso_load(kperf_symbolizer *s, kperf__sym_dso *d) {
 static void kperf__sym_dso_free(kperf__sym_dso *d) {
     if (!d) return;
     for (size_t i = 0; i < d->ncus; i++) kperf__sym_cu_free(d->cus[i]);
+    kperf__sym_scratch_free(&d->scratch);
     for (size_t i = 0; i < d->nsyms; i++)
         if (d->syms[i].dem && d->syms[i].dem != (char *)1) free(d->syms[i].dem);
     for (size_t i = 0; i < d->nowned; i++) KPERF_FREE(d->owned[i]);
@@ -2076,7 +2768,7 @@ static kperf__sym_tab *kperf__sym_tab_read(const char *path, bool kallsyms, long
             return t;
         }
         for (size_t i = 0; i < t->n; i++) t->e[i].hi = i; /* stable order */
-        qsort(t->e, t->n, sizeof *t->e, kperf__sym_tent_cmp);
+        if (t->n > 1) qsort(t->e, t->n, sizeof *t->e, kperf__sym_tent_cmp);
         size_t w = 0;
         for (size_t i = 0; i < t->n; i++)
             if (!w || t->e[w - 1].lo != t->e[i].lo) t->e[w++] = t->e[i];
@@ -2090,7 +2782,7 @@ static kperf__sym_tab *kperf__sym_tab_read(const char *path, bool kallsyms, long
             tmp[i].hi = i;
             tmp[i].module = (const char *)(uintptr_t)sz;
         }
-        qsort(t->e, t->n, sizeof *t->e, kperf__sym_tent_cmp);
+        if (t->n > 1) qsort(t->e, t->n, sizeof *t->e, kperf__sym_tent_cmp); /* e NULL if empty */
         size_t w = 0;
         for (size_t i = 0; i < t->n; i++) {
             if (w && t->e[w - 1].lo == t->e[i].lo) w--;
@@ -2202,7 +2894,7 @@ static int kperf__jit_line_cmp(const void *x, const void *y) {
 /* Sorts the entries (a later load at the same address wins) and turns pool offsets into
  * pointers. */
 static void kperf__jit_finish(kperf__sym_tab *t) {
-    qsort(t->e, t->n, sizeof *t->e, kperf__sym_tent_cmp);
+    if (t->n > 1) qsort(t->e, t->n, sizeof *t->e, kperf__sym_tent_cmp); /* e is NULL when empty */
     size_t w = 0;
     for (size_t i = 0; i < t->n; i++) {
         if (w && t->e[w - 1].lo == t->e[i].lo) w--;
@@ -2213,7 +2905,7 @@ static void kperf__jit_finish(kperf__sym_tab *t) {
     }
     t->n = w;
     for (size_t i = 0; i < t->nlines; i++) t->lines[i].file = t->pool + (uintptr_t)t->lines[i].file;
-    qsort(t->lines, t->nlines, sizeof *t->lines, kperf__jit_line_cmp);
+    if (t->nlines > 1) qsort(t->lines, t->nlines, sizeof *t->lines, kperf__jit_line_cmp);
 }
 
 /* Reads the whole file (a regular file, size-capped) and decodes it into b->t. */
@@ -2338,7 +3030,7 @@ static kperf__sym_cu *kperf__sym_cu_for(kperf_symbolizer *s, kperf__sym_dso *d, 
     kperf__sym_cu *cu = __atomic_load_n(&d->cus[ci], __ATOMIC_ACQUIRE);
     if (!cu) {
         pthread_mutex_lock(&s->mu);
-        cu = kperf__sym_cu_build(d, (size_t)ci);
+        cu = kperf__sym_cu_build(d, (size_t)ci, &d->scratch, NULL);
         pthread_mutex_unlock(&s->mu);
     }
     return cu;
@@ -2608,10 +3300,10 @@ static int kperf__sym_jit_frames(kperf_symbolizer *s, kperf__sym_proc *p, uint64
             pthread_rwlock_unlock(&s->maplock);
             __atomic_store_n(&p->jitd, kperf__sym_jit_load(s, p->pid, ns, mapped, true),
                              __ATOMIC_RELEASE);
-            KPERF_FREE(mapped);
             if (!p->jitd && mapped) /* named in the maps but not there: the usual place */
                 __atomic_store_n(&p->jitd, kperf__sym_jit_load(s, p->pid, ns, NULL, true),
                                  __ATOMIC_RELEASE);
+            KPERF_FREE(mapped);
             __atomic_store_n(&p->jit, kperf__sym_jit_load(s, p->pid, ns, NULL, false),
                              __ATOMIC_RELEASE);
             __atomic_store_n(&p->jit_tried, true, __ATOMIC_RELEASE);
@@ -3026,14 +3718,16 @@ KPERF_API int kperf_symbolizer_unwind(kperf_symbolizer *s, const kperf_sample *s
     kperf__unw_cur *c = &u->cur;
     memset(c, 0, sizeof *c);
     c->pid = (pid_t)smp->pid;
+    Dwfl *dwfl = NULL;
+    size_t nk;
     int rc = kperf__unw_regs(c, smp, regs_mask);
     if (rc < 0) goto out;
     c->stack = (const unsigned char *)smp->stack;
     c->stack_len = smp->stack ? (smp->stack_dyn_size < smp->stack_size ? smp->stack_dyn_size
                                                                          : smp->stack_size) : 0;
-    size_t nk = kperf__unw_kernel(smp, ips, max);
+    nk = kperf__unw_kernel(smp, ips, max);
     c->ips = ips + nk, c->max = max - nk;
-    Dwfl *dwfl = kperf__unw_session(s, u, c->pid, &rc);
+    dwfl = kperf__unw_session(s, u, c->pid, &rc);
     if (!dwfl) goto out;
     dwfl_getthread_frames(dwfl, c->pid, kperf__unw_frame, c);
     if (!c->n) c->ips[c->n++] = c->pc; /* no module there, or no CFI: the ip alone */
@@ -3281,8 +3975,10 @@ KPERF_API int kperf_symbolizer_add_pid(kperf_symbolizer *s, pid_t pid) {
         char *p = line + pos;
         p[strcspn(p, "\n")] = 0;
         if (!strchr(perms, 'x') || !p[0] || (p[0] == '[' && strcmp(p, "[vdso]"))) continue;
-        int rc = kperf_symbolizer_add_module(s, &(kperf_module_desc){
-            .pid = pid, .start = lo, .len = hi - lo, .pgoff = off, .path = p});
+        kperf_module_desc md;
+        memset(&md, 0, sizeof md);
+        md.pid = pid, md.start = lo, md.len = hi - lo, md.pgoff = off, md.path = p;
+        int rc = kperf_symbolizer_add_module(s, &md);
         if (rc == 0 || rc == -KPERF_ECORRUPT || rc == -ENOENT) added++;
     }
     free(line);
@@ -3405,6 +4101,7 @@ KPERF_API int kperf_symbolizer_lookup_batch(kperf_symbolizer *s, pid_t pid,
     if (!s || (n && (!addrs || !out)))
         return kperf__fail(EINVAL, "kperf_symbolizer_lookup_batch: NULL argument");
     if (!n) return 0;
+    kperf_symbolizer_preload(s, pid, addrs, n); /* only faster: errors show below */
     kperf__sym_ord *ord = (kperf__sym_ord *)KPERF_MALLOC(n * sizeof *ord);
     if (!ord) return kperf__fail(ENOMEM, "kperf_symbolizer_lookup_batch: out of memory");
     for (size_t i = 0; i < n; i++) ord[i].a = addrs[i], ord[i].i = i;
@@ -3444,6 +4141,125 @@ KPERF_API int kperf_symbolizer_lookup_batch(kperf_symbolizer *s, pid_t pid,
     pthread_rwlock_unlock(&s->maplock);
     KPERF_FREE(ord);
     return found;
+}
+
+// ---- indexing ahead on several threads --------------------------------------------------
+
+typedef struct kperf__sym_pre {
+    kperf__sym_dso *d;
+    const uint32_t *todo; /* CU indices to build */
+    size_t n;
+    size_t next;          /* taken with an atomic add */
+    pthread_mutex_t dwlock;
+    int built;
+} kperf__sym_pre;
+
+typedef struct kperf__sym_worker {
+    kperf__sym_pre *pre;
+    kperf__sym_scratch *sc;
+    kperf__sym_scratch own;
+} kperf__sym_worker;
+
+static void *kperf__sym_pre_run(void *arg) {
+    kperf__sym_worker *w = (kperf__sym_worker *)arg;
+    kperf__sym_pre *p = w->pre;
+    for (;;) {
+        size_t k = __atomic_fetch_add(&p->next, 1, __ATOMIC_RELAXED);
+        if (k >= p->n) break;
+        if (kperf__sym_cu_build(p->d, p->todo[k], w->sc, &p->dwlock))
+            __atomic_fetch_add(&p->built, 1, __ATOMIC_RELAXED);
+    }
+    return NULL;
+}
+
+static int kperf__sym_threads(const kperf_symbolizer *s) {
+    long n = s->d.threads > 0 ? s->d.threads : sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 8 ? 8 : (int)n;
+}
+
+/* Builds the listed CUs of d on the symbolizer's threads (caller holds s->mu). */
+static int kperf__sym_pre_build(kperf_symbolizer *s, kperf__sym_dso *d, const uint32_t *todo,
+                                size_t n) {
+    kperf__sym_pre p;
+    memset(&p, 0, sizeof p);
+    p.d = d, p.todo = todo, p.n = n;
+    pthread_mutex_init(&p.dwlock, NULL);
+    kperf__sym_worker w[8];
+    pthread_t th[8];
+    int nt = kperf__sym_threads(s), started = 0;
+    if ((size_t)nt > n) nt = (int)n;
+    memset(w, 0, sizeof w);
+    for (int t = 0; t < nt; t++) w[t].pre = &p, w[t].sc = t ? &w[t].own : &d->scratch;
+    for (int t = 1; t < nt; t++) { /* a thread that does not start leaves its share to us */
+        if (pthread_create(&th[t], NULL, kperf__sym_pre_run, &w[t]) != 0) break;
+        started = t;
+    }
+    kperf__sym_pre_run(&w[0]);
+    for (int t = 1; t <= started; t++) pthread_join(th[t], NULL);
+    for (int t = 1; t < nt; t++) kperf__sym_scratch_free(&w[t].own);
+    pthread_mutex_destroy(&p.dwlock);
+    return p.built;
+}
+
+/* The module and ELF address of addr in pid, as a lookup finds them (caller holds the
+ * map lock for reading); NULL for none. */
+static kperf__sym_dso *kperf__sym_pre_where(kperf__sym_proc *p, uint64_t addr, uint64_t *rel) {
+    if (p->file_vaddr) return *rel = addr, p->fdso;
+    const kperf__sym_map *m = kperf__sym_map_find(p, addr);
+    if (!m || __atomic_load_n(&m->dso->state, __ATOMIC_ACQUIRE) != 1) return NULL;
+    *rel = kperf__sym_map_vaddr(m, addr);
+    return m->dso;
+}
+
+KPERF_API int kperf_symbolizer_preload(kperf_symbolizer *s, pid_t pid, const uint64_t *addrs,
+                                       size_t n) {
+    if (!s || (n && !addrs)) return kperf__fail(EINVAL, "kperf_symbolizer_preload: NULL argument");
+    if (s->d.mode == KPERF_SYMBOL_NONE || s->d.mode == KPERF_SYMBOL_ELF || !n ||
+        kperf__sym_reference())
+        return 0;
+    bool found;
+    pthread_rwlock_rdlock(&s->maplock);
+    ptrdiff_t pi = kperf__sym_proc_idx(s, pid, &found);
+    kperf__sym_proc *p = found ? s->procs[pi] : NULL;
+    if (p && p->file_vaddr && p->fdso) {
+        pthread_rwlock_unlock(&s->maplock);
+        int rc = kperf__sym_ready(s, p->fdso); /* opens it now: lookups would */
+        if (rc) return rc;
+        pthread_rwlock_rdlock(&s->maplock);
+    }
+    /* (module, CU) pairs not built yet, one list per module in order of first need */
+    kperf__sym_dso *cur = NULL;
+    uint32_t *todo = NULL;
+    uint8_t *seen = NULL;
+    size_t ntodo = 0, captodo = 0;
+    int built = 0, rc = 0;
+    for (size_t k = 0; p && k <= n && !rc; k++) {
+        uint64_t rel = 0;
+        kperf__sym_dso *d = k < n && !(s->d.include_kernel && kperf__sym_is_kernel(addrs[k]))
+                                ? kperf__sym_pre_where(p, addrs[k], &rel) : NULL;
+        if (k < n && (!d || !d->dw)) continue;
+        if (d != cur || k == n) { /* another module (or the end): build what was listed */
+            if (cur && ntodo) {
+                pthread_mutex_lock(&s->mu);
+                built += kperf__sym_pre_build(s, cur, todo, ntodo);
+                pthread_mutex_unlock(&s->mu);
+            }
+            ntodo = 0;
+            KPERF_FREE(seen);
+            seen = NULL, cur = d;
+            if (d && !(seen = (uint8_t *)kperf__calloc(d->ncus + 1, 1))) rc = -ENOMEM;
+        }
+        if (k == n || rc) break;
+        ptrdiff_t ci = kperf__sym_find_cu(d, rel);
+        if (ci < 0 || seen[ci] || __atomic_load_n(&d->cus[ci], __ATOMIC_ACQUIRE)) continue;
+        seen[ci] = 1;
+        if (kperf__sym_grow(&todo, &captodo, ntodo + 1, sizeof *todo)) rc = -ENOMEM;
+        else todo[ntodo++] = (uint32_t)ci;
+    }
+    pthread_rwlock_unlock(&s->maplock);
+    KPERF_FREE(seen);
+    KPERF_FREE(todo);
+    return rc ? kperf__fail(-rc, "kperf_symbolizer_preload: out of memory") : built;
 }
 
 // ---- flame graph -----------------------------------------------------------------------
@@ -3532,9 +4348,21 @@ static void kperf__fg_box(FILE *f, const char *name, size_t nlen, uint64_t x, ui
     fputs("\"><title>", f);
     kperf__fg_xml(f, name, nlen);
     fprintf(f, " (%" PRIu64 " %s, %.2f%%)</title><rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" "
-            "height=\"15\" fill=\"rgb(%d,%d,%d)\" rx=\"2\" ry=\"2\"/><text x=\"%.2f\" y=\"%d\">"
-            "</text></g>\n", w, unit, total ? 100.0 * (double)w / (double)total : 0.0, px, y, pw,
-            r, g, b, px + 3, y + 11);
+            "height=\"15\" fill=\"rgb(%d,%d,%d)\" rx=\"2\" ry=\"2\"/><text x=\"%.2f\" y=\"%d\">",
+            w, unit, total ? 100.0 * (double)w / (double)total : 0.0, px, y, pw, r, g, b, px + 3,
+            y + 11);
+    /* the label is in the file (viewers without JavaScript, <img> embeds), cut to the box as
+     * the script's fit() cuts it: about 7 px a character, ".." when it does not fit */
+    long m = (long)((pw - 6) / 7);
+    if (m >= 3 && (size_t)m >= nlen) {
+        kperf__fg_xml(f, name, nlen);
+    } else if (m >= 3) {
+        size_t k = (size_t)m - 2;
+        while (k > 0 && ((unsigned char)name[k] & 0xC0) == 0x80) k--; /* whole UTF-8 chars */
+        kperf__fg_xml(f, name, k);
+        fputs("..", f);
+    }
+    fputs("</text></g>\n", f);
 }
 
 /* Collects stacks from folded text (modified in place: stacks become NUL-terminated). */

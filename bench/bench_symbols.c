@@ -217,6 +217,16 @@ int main(int argc, char **argv) {
     while (now() - t0 < 1.0);
     double batch = (double)(N * bpasses) / (now() - t0);
     kperf_symbolizer_close(s);
+    /* the first pass again with the CUs indexed ahead on every CPU (kperf_symbolizer_preload,
+     * what kperf symbolize and lookup_batch do with a batch of addresses) */
+    kperf_symbolizer_open(&s, NULL);
+    kperf_symbolizer_add_module(s, &(kperf_module_desc){.path = bin, .file_vaddr = true});
+    kperf_symbolizer_lookup(s, 0, a[0], fr, 16);
+    t0 = now();
+    kperf_symbolizer_preload(s, 0, a, N);
+    for (size_t i = 0; i < N; i++) kperf_symbolizer_lookup(s, 0, a[i], fr, 16);
+    double cold_pre = now() - t0;
+    kperf_symbolizer_close(s);
     kperf_symbolizer_open(&s, &(kperf_symbolizer_desc){.mode = KPERF_SYMBOL_ELF});
     t0 = now();
     kperf_symbolizer_add_module(s, &(kperf_module_desc){.path = bin, .file_vaddr = true});
@@ -263,7 +273,9 @@ int main(int argc, char **argv) {
            "threads together (%ld CPUs) |\n", nthreads, threaded, ncpu);
     printf("| kperf: functions only (KPERF_SYMBOL_ELF) | %.0f | warm |\n", funcs);
     printf("| kperf: lookup_batch, innermost (sorts the batch) | %.0f | warm |\n", batch);
-    printf("| kperf: first pass (indexes CUs as it goes) | %.0f | cold |\n", (double)N / cold);
+    printf("| kperf: first pass (indexes CUs as it goes) | %.0f | cold, one thread |\n", (double)N / cold);
+    printf("| kperf: first pass after kperf_symbolizer_preload | %.0f | cold, CUs indexed on %ld CPUs |\n",
+           (double)N / cold_pre, ncpu);
     printf("| libdw: dwarf_addrdie + dwarf_getsrc_die (lines only) | %.0f | second pass |\n", dw_lines);
     printf("| libdwfl: dwfl_module_addrname (names only) | %.0f | %zu addresses |\n\n", dw_names, nn);
     printf("kperf named %zu of %zu addresses; time to first answer %.1f ms (ELF+DWARF), "
@@ -275,10 +287,10 @@ int main(int argc, char **argv) {
     snprintf(kperf_bin, sizeof kperf_bin, "%s/kperf", B);
     snprintf(kout, sizeof kout, "%s/out_kperf.txt", dir);
     struct { const char *name; char *argv[12]; size_t limit; } tools[] = {
-        {"kperf symbolize -f -i -C", {kperf_bin, "symbolize", "-e", bin, "-f", "-i", "-C", NULL}, N},
-        {"addr2line -f -i -C (binutils)", {"addr2line", "-e", bin, "-f", "-i", "-C", NULL}, N},
-        {"llvm-symbolizer (GNU style)", {"llvm-symbolizer", "--obj", bin, "--output-style=GNU", "-f", "-i", "-C", NULL}, N},
-        {"eu-addr2line -f -i -C (elfutils)", {"eu-addr2line", "-e", bin, "-f", "-i", "-C", NULL}, 5000},
+        {"kperf symbolize -a -f -i -C", {kperf_bin, "symbolize", "-e", bin, "-a", "-f", "-i", "-C", NULL}, N},
+        {"addr2line -a -f -i -C (binutils)", {"addr2line", "-e", bin, "-a", "-f", "-i", "-C", NULL}, N},
+        {"llvm-symbolizer -a (GNU style)", {"llvm-symbolizer", "--obj", bin, "--output-style=GNU", "-a", "-f", "-i", "-C", NULL}, N},
+        {"eu-addr2line -a -f -i -C (elfutils)", {"eu-addr2line", "-e", bin, "-a", "-f", "-i", "-C", NULL}, 5000},
     };
     printf("### End to end (%zu addresses on stdin, output to a file)\n\n"
            "| tool | addresses/s | wall s | first answer ms | peak RSS MB | output lines same as addr2line |\n"
@@ -332,6 +344,21 @@ int main(int argc, char **argv) {
            best_ext > 0 ? full / best_ext : 0, best_ext, dw_lines > 0 ? full / dw_lines : 0,
            best_ext > 0 ? rates[0] / best_ext : 0);
     (void)best_inproc;
+    long rss_k = 0, rss_l = 0;
+    for (int t = 0; t < 4; t++) { /* peak RSS column of the rows printed above */
+        const char *r = strrchr(rows[t], '|');
+        r = r ? r - 1 : NULL;
+        while (r && r > rows[t] && *r != '|') r--;
+        if (t == 0 && r) rss_k = (long)(atof(r + 1) * 1024);
+        if (t == 2 && r) rss_l = (long)(atof(r + 1) * 1024);
+    }
+    printf("\nGoals of issue 17, this run: `kperf symbolize` end to end is **%.1fx** llvm-symbolizer "
+           "and **%.1fx** addr2line (goal: 10x each); first pass %.2fM addresses/s lazily on one "
+           "thread, %.2fM/s after preload (goal: 2M/s); peak RSS %.0f MB against llvm-symbolizer's "
+           "%.0f MB (goal: no higher); time to first answer %.1f ms in process (goal: 6 ms).\n",
+           rates[2] > 0 ? rates[0] / rates[2] : 0, rates[1] > 0 ? rates[0] / rates[1] : 0,
+           (double)N / cold / 1e6, (double)N / cold_pre / 1e6, (double)rss_k / 1024.0,
+           (double)rss_l / 1024.0, first * 1e3);
     free(a);
     free(bf);
     return 0;

@@ -274,6 +274,7 @@ int PmuTraceEnable(int pd);
 /** @brief Stops tracing. @return 0 or an error code (> 0). */
 int PmuTraceDisable(int pd);
 /** @brief Reads the calls completed since the previous read.
+ *  @param pd a trace (PmuTraceOpen).
  *  @param traceData receives the array (free with PmuTraceDataFree()).
  *  @return the number of calls, or -1 with Perror() set. */
 int PmuTraceRead(int pd, PmuTraceData **traceData);
@@ -357,10 +358,12 @@ const char **PmuDeviceBdfList(enum PmuBdfType bdfType, unsigned *numBdf);
  *  @return the frequency in Hz, or -1 with Perror() set. */
 int64_t PmuGetCpuFreq(unsigned core);
 /** @brief The CPUs of a cluster (libkperf's PmuGetClusterCore).
+ *  @param clusterId the cluster (topology/cluster_id).
  *  @param coreList receives an array owned by the library (valid for the process's life).
  *  @return the number of CPUs, or -1 with Perror() set. */
 int PmuGetClusterCore(unsigned clusterId, unsigned **coreList);
 /** @brief The CPUs of a NUMA node (libkperf's PmuGetNumaCore).
+ *  @param nodeId the NUMA node.
  *  @param coreList receives an array owned by the library (valid for the process's life).
  *  @return the number of CPUs, or -1 with Perror() set. */
 int PmuGetNumaCore(unsigned nodeId, unsigned **coreList);

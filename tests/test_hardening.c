@@ -1,7 +1,6 @@
 /* Hardening regressions (issue 18): inputs that crashed, hung or misled kperf before.
  * Each test names the defect it guards; several only fail on the old code under the ASan+UBSan
  * flavour of `make test` (an over-read or a NULL handed to bsearch is silent otherwise). */
-#define KPERF_IMPLEMENTATION
 #include "kperf.h"
 #include "kt.h"
 #include "kperf_symbols.h"
@@ -314,6 +313,47 @@ KT_TEST(file_create_refuses_planted_entries) {
     rm_tree(dir);
 }
 
+static int count_calls(const kperf_syscall_call *c, void *user) {
+    (void)c;
+    ++*(int *)user;
+    return 0;
+}
+
+/* After ring loss the pairer matched an entry with a far later exit (getppid max of 116-547 ms
+ * where p99 was 0.7 us): a LOST record drops the pending entries of the CPUs it covers. */
+KT_TEST(syscall_pairer_drops_entries_on_lost) {
+    KT_UNUSED();
+    kperf_syscall_pairer *p;
+    KT_EQ_INT(kperf_syscall_pairer_new(&p), 0);
+    kperf_syscall_event in = {false, 1000, 10, 11, 0, 110, "getppid", 0};
+    kperf_syscall_event other = {false, 1100, 20, 21, 1, 110, "getppid", 0};
+    int calls = 0;
+    KT_EQ_INT(kperf_syscall_pairer_feed(p, &in, count_calls, &calls), 0);
+    KT_EQ_INT(kperf_syscall_pairer_feed(p, &other, count_calls, &calls), 0);
+    KT_EQ_INT(kperf_syscall_pairer_lost(p, 0), 1); /* CPU 0 lost records: thread 11's entry */
+    kperf_syscall_event out = {true, 500000000, 10, 11, 0, 110, "getppid", 0};
+    KT_EQ_INT(kperf_syscall_pairer_feed(p, &out, count_calls, &calls), 0); /* no pair */
+    kperf_syscall_event out2 = {true, 1300, 20, 21, 1, 110, "getppid", 0};
+    KT_EQ_INT(kperf_syscall_pairer_feed(p, &out2, count_calls, &calls), 1); /* CPU 1 intact */
+    KT_EQ_INT(calls, 1);
+    const kperf_syscall_stat *st;
+    size_t n;
+    KT_EQ_INT(kperf_syscall_pairer_stats(p, &st, &n), 0);
+    KT_EQ_INT(n, 1);
+    KT_EQ_INT(st[0].count, 1);
+    KT_EQ_INT(st[0].max, 200); /* not 500 ms */
+    KT_EQ_INT(st[0].unfinished, 1);
+    kperf_syscall_counts c;
+    kperf_syscall_pairer_counts(p, &c);
+    KT_EQ_INT(c.pending, 0);
+    /* a per-thread ring (cpu unknown): every pending entry goes */
+    in.tid = 31, other.tid = 41;
+    KT_EQ_INT(kperf_syscall_pairer_feed(p, &in, count_calls, &calls), 0);
+    KT_EQ_INT(kperf_syscall_pairer_feed(p, &other, count_calls, &calls), 0);
+    KT_EQ_INT(kperf_syscall_pairer_lost(p, -1), 2);
+    kperf_syscall_pairer_free(p);
+}
+
 int main(void) {
     KT_RUN(tp_format_rel_loc_without_type);
     KT_RUN(tp_format_huge_array_dimension);
@@ -323,5 +363,6 @@ int main(void) {
     KT_RUN(symbolizer_fifo_module_does_not_block);
     KT_RUN(perf_map_owner_checked);
     KT_RUN(file_create_refuses_planted_entries);
+    KT_RUN(syscall_pairer_drops_entries_on_lost);
     KT_EXIT();
 }

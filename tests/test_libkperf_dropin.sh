@@ -36,7 +36,10 @@ elif [ ! -x "$tmp/libkperf_count" ]; then
     fail dropin_runs "not built"
 else
     sleep 60 & spid=$!
-    out=$(LD_LIBRARY_PATH="$B" "$tmp/libkperf_count" $spid syscalls:sys_enter_getpid 2>&1)
+    # an ASan-built library (build-asan) needs its runtime loaded first
+    pre=$(ldd "$B/libkperf.so" | awk '$1 ~ /^libasan/ {print $3}')
+    out=$(LD_PRELOAD="$pre" LD_LIBRARY_PATH="$B" "$tmp/libkperf_count" $spid \
+          syscalls:sys_enter_getpid 2>&1)
     want="syscalls:sys_enter_getpid pid=$spid tid=$spid cpu=-1 comm=sleep count=0 countPercent=1.00"
     if [ "$out" = "$want" ]; then ok dropin_runs; else fail dropin_runs "got '$out', expected '$want'"; fi
     lib=$(LD_LIBRARY_PATH="$B" ldd "$tmp/libkperf_count" | awk '$1 == "libkperf.so" {print $3}')

@@ -91,5 +91,5 @@ grep -q "^Comment: kperf record .*pprof_inline 0.5" "$T/rec.raw"
 check $? pprof_comment_names_command "$(grep Comment "$T/rec.raw")"
 # 9. bad input: an unwritable path fails with a message, the tool exits non-zero
 "$K" report -i "$T/k.data" --pprof /nonexistent/dir/x.pb.gz >/dev/null 2>"$T/err"; rc=$?
-check "$([ $rc -ne 0 ] && grep -q 'cannot write /nonexistent/dir/x.pb.gz' "$T/err"; echo $?)" \
+check "$([ $rc -ne 0 ] && grep -Eq 'cannot (write|create) /nonexistent/dir/x.pb.gz' "$T/err"; echo $?)" \
     pprof_unwritable_path "rc $rc: $(cat "$T/err")"

@@ -60,10 +60,12 @@ F=$B/progs/fork_threads
 $K record -g -o "$tmp/ft.data" -- $F 0.2 2>/dev/null
 $K report -i "$tmp/ft.data" -n 100 >"$tmp/ft.txt"
 if [ $have_perf = 1 ]; then
-    # perf's self samples per symbol ("@@GLIBC_x" versions dropped) against kperf's
-    perf report -i "$tmp/ft.data" --stdio --no-children --sort sym -n -g none 2>/dev/null \
-        | awk '$3 == "[.]" { sub(/@.*/, "", $4); print $4, $2 }' | sort >"$tmp/p.rows"
-    awk 'NR > 2 && $3 > 0 { print $4, $3 }' "$tmp/ft.txt" | sort >"$tmp/k.rows"
+    # perf's self samples per symbol of the program and the vDSO against kperf's (libc's
+    # aliases are named differently by the two: __open_nocancel, __GI___open64_nocancel)
+    perf report -i "$tmp/ft.data" --stdio --no-children --sort dso,sym -n -g none 2>/dev/null \
+        | awk '$4 == "[.]" && ($3 == "fork_threads" || $3 == "[vdso]") { print $5, $2 }' \
+        | sort >"$tmp/p.rows"
+    awk 'NR > 2 && $3 > 0 { print $4, $3 }' "$tmp/ft.txt" | sort | join - <(cut -d' ' -f1 "$tmp/p.rows") >"$tmp/k.rows"
     if [ -s "$tmp/p.rows" ] && cmp -s "$tmp/p.rows" "$tmp/k.rows"; then ok report_fork_like_perf
     else fail report_fork_like_perf "$(diff "$tmp/p.rows" "$tmp/k.rows" | head -6 | tr '\n' '|')"; fi
 else skip report_fork_like_perf "perf not installed"; fi
@@ -91,3 +93,127 @@ msg=$(cd "$tmp" && $K record -- /no/such/program 2>&1); rc=$?
 n=$(grep -c "cannot run '/no/such/program': No such file or directory" <<<"$msg")
 if [ $rc = 127 ] && [ "$n" = 1 ] && [ ! -e "$tmp/perf.data" ]; then ok record_missing_command
 else fail record_missing_command "rc $rc, message x$n, file: $(ls "$tmp")"; fi
+
+# --- the option layer, the same on every command ------------------------------------
+for c in stat list record report trace syscalls symbolize spe-decode spe-record; do
+    h=$($K $c --help 2>&1); rc=$?
+    h2=$($K help $c 2>&1)
+    if [ $rc = 0 ] && [[ $h == "usage: kperf $c "* ]] && [ "$h" = "$h2" ] && [[ $h == *"-h, --help"* ]]
+    then ok "cli_help_$c"; else fail "cli_help_$c" "rc $rc: $(head -2 <<<"$h")"; fi
+    msg=$($K $c --no-such-option 2>&1); rc=$?
+    check "cli_unknown_option_$c" "$rc:$msg" "2:kperf $c: unknown option '--no-such-option'; see 'kperf $c --help'"
+done
+# the shared target options mean the same thing in every command that takes them
+for c in stat record trace syscalls spe-record; do
+    msg=$($K $c -p 2>&1); rc=$?
+    check "cli_missing_arg_$c" "$rc:$msg" "2:kperf $c: option -p/--pid needs a value (PIDS); see 'kperf $c --help'"
+    msg=$($K $c -p 12x 2>&1); rc=$?
+    check "cli_pid_list_$c" "$rc:$msg" "2:kperf $c: bad pid list '12x' at position 0: want positive pid numbers separated by commas"
+    msg=$($K $c -C 1-x 2>&1); rc=$?
+    [[ $rc = 2 && $msg == "kperf $c: bad CPU list '1-x'"* ]] && ok "cli_bad_cpus_$c" || fail "cli_bad_cpus_$c" "rc $rc: $msg"
+    msg=$($K $c -d soon 2>&1); rc=$?
+    check "cli_duration_$c" "$rc:$msg" "2:kperf $c: -d/--duration wants a number from 0.001 to 1e+09, not 'soon'"
+done
+for c in stat record trace syscalls; do
+    msg=$($K $c --all-cpsu 2>&1); rc=$?
+    check "cli_suggest_option_$c" "$rc:$msg" "2:kperf $c: unknown option '--all-cpsu' (did you mean --all-cpus?); see 'kperf $c --help'"
+done
+msg=$($K report -n 2>&1); rc=$?
+check cli_missing_arg_report "$rc:$msg" "2:kperf report: option -n/--top needs a value (N); see 'kperf report --help'"
+# symbolize: -p is addr2line's pretty-print, never a pid
+msg=$($K symbolize -e $B/progs/sample_busy -p -f 0 2>&1)
+check symbolize_p_is_pretty "$msg" "?? ??:0"
+msg=$($K symbolize -e /etc/hostname 0x10 2>&1); rc=$?
+check symbolize_not_elf "$rc:$msg" "1:kperf symbolize: /etc/hostname: not an ELF file"
+msg=$($K staat 2>&1); rc=$?
+[[ $rc = 2 && $msg == "kperf: unknown command 'staat' (did you mean 'stat'?)"* ]] && ok cli_suggest_command || fail cli_suggest_command "rc $rc: $msg"
+
+# --- stat parity with perf ------------------------------------------------------------
+G=syscalls:sys_enter_getpid
+C=$B/progs/count_getpid
+if [ $have_tp = 1 ]; then
+    $K stat -r 3 -x, -e $G -- $C 200 2>"$tmp/r.csv"
+    check stat_repeat_mean "$(awk -F, '$3 == "'$G'" {print $1, $4}' "$tmp/r.csv")" "200 0.00%"
+    $K stat --per-thread -x, -e $G -- $C 150 2 2>"$tmp/pt.csv"
+    rows=$(awk -F, '$2 == 150 && $1 ~ /^count_getpid-[0-9]+$/' "$tmp/pt.csv" | wc -l)
+    check stat_per_thread_rows "$rows $(wc -l <"$tmp/pt.csv")" "3 3"
+    $K stat -p $$ -e $G -d 0.2 2>"$tmp/hp.txt"
+    grep -q "Performance counter stats for process id '$$':" "$tmp/hp.txt" && ok stat_header_pid || fail stat_header_pid "$(head -3 "$tmp/hp.txt")"
+else
+    for t in stat_repeat_mean stat_per_thread_rows stat_header_pid; do skip $t "tracefs syscalls events not readable"; done
+fi
+msg=$($K stat -- /no/such/program 2>&1); rc=$?
+check stat_cannot_start "$rc:$msg" "127:kperf stat: cannot run '/no/such/program': No such file or directory"
+$K stat -x, -e task-clock -- $C 100 2>"$tmp/tc.csv"
+check stat_cpus_utilized "$(awk -F, '$3 == "task-clock" {print $7}' "$tmp/tc.csv")" "CPUs utilized"
+
+# --- report parity with perf report ---------------------------------------------------
+if [ $have_perf = 1 ] && [ $have_tp = 1 ]; then
+    perf record -q -e cpu-clock,$G -o "$tmp/pm.data" -- $C 3000 2>/dev/null >/dev/null
+    $K report -i "$tmp/pm.data" -n 3 >"$tmp/pm.txt" 2>&1
+    h=$(head -1 "$tmp/pm.txt")
+    [[ $h == *"samples of cpu-clock,$G in"* ]] && ok report_perf_event_names || fail report_perf_event_names "$h"
+    # one table per event: the tracepoint's 3000 samples are 100% of their own table
+    n=$(awk -v e="# event '$G': 3000 samples" '$0 == e {f = 1; next} f && /^  / {print $1, $3; exit}' "$tmp/pm.txt")
+    check report_table_per_event "$n" "100.00% 3000"
+    # --sort comm,dso: the same rows and percentages as perf report
+    perf report -i "$tmp/ft.data" --stdio --sort comm,dso -g none 2>/dev/null \
+        | awk '/^ +[0-9.]+%/ {print $1, $2, $3}' | sort >"$tmp/pcd"
+    # (perf lists rows with self samples; kperf also lists callers-only rows, total > 0)
+    $K report -i "$tmp/ft.data" --sort comm,dso | awk 'NR > 2 && $3 > 0 {print $1, $4, $5}' | sort >"$tmp/kcd"
+    if [ -s "$tmp/pcd" ] && cmp -s "$tmp/pcd" "$tmp/kcd"; then ok report_sort_comm_dso_like_perf
+    else fail report_sort_comm_dso_like_perf "$(diff "$tmp/pcd" "$tmp/kcd" | head -4 | tr '\n' '|')"; fi
+else
+    for t in report_perf_event_names report_table_per_event report_sort_comm_dso_like_perf; do
+        skip $t "needs perf and tracefs"; done
+fi
+msg=$($K report --sort cpu 2>&1); rc=$?
+[[ $rc = 2 && $msg == *"--sort takes self, total, or keys from comm, pid, dso, sym"* ]] && ok report_bad_sort || fail report_bad_sort "rc $rc: $msg"
+
+# --- the flame graph carries its labels without JavaScript -----------------------------
+$K report -i "$tmp/ft.data" --svg "$tmp/ft.svg" 2>/dev/null
+r=$(python3 - "$tmp/ft.svg" <<'PY'
+import sys, xml.etree.ElementTree as ET
+ns = {"s": "http://www.w3.org/2000/svg"}
+root = ET.parse(sys.argv[1]).getroot()
+labels, bad = {}, []
+for g in root.iter("{http://www.w3.org/2000/svg}g"):
+    if g.get("class") != "f": continue
+    name, text = g.get("data-n"), g.find("s:text", ns).text or ""
+    w = float(g.find("s:rect", ns).get("width"))
+    m = int((w - 6) // 7)
+    want = "" if m < 3 else name if len(name) <= m else name[:m - 2] + ".."
+    if text != want: bad.append((name, text, want))
+    labels[name] = text
+print("bad" if bad else "ok", " ".join(labels.get(n, "-") for n in ("all", "main", "work_child", "work_thread", "burn")))
+PY
+)
+check svg_labels_in_file "$r" "ok all main work_child work_thread burn"
+if command -v rsvg-convert >/dev/null; then
+    sed 's|<text x="\([0-9.]*\)" y="\([0-9]*\)">[^<]*</text></g>|<text x="\1" y="\2"></text></g>|' \
+        "$tmp/ft.svg" >"$tmp/bare.svg"
+    if rsvg-convert -o "$tmp/ft.png" "$tmp/ft.svg" 2>"$tmp/rsvg.err" \
+        && rsvg-convert -o "$tmp/bare.png" "$tmp/bare.svg" 2>>"$tmp/rsvg.err" \
+        && ! cmp -s "$tmp/ft.png" "$tmp/bare.png"; then ok svg_labels_render_without_js
+    else fail svg_labels_render_without_js "the labels drew nothing: $(cat "$tmp/rsvg.err")"; fi
+else skip svg_labels_render_without_js "rsvg-convert (librsvg2-bin) not installed"; fi
+
+# --- man pages, from the tool's own help; make install puts them and the Python package --
+bash docs/man/mkman.sh "$K" "$tmp/man" 2>"$tmp/man.err"
+n=0; bad=""
+for c in stat list record report trace syscalls symbolize spe-decode spe-record; do
+    f="$tmp/man/kperf-$c.1"
+    if [ -s "$f" ] && grep -q '^\.SH OPTIONS' "$f" && grep -q '^\.B "\\-h, \\-\\-help"' "$f"; then n=$((n + 1)); else bad="$bad $c"; fi
+done
+w=$(groff -man -ww -z "$tmp"/man/*.1 2>&1 | head -3)
+if [ $n = 9 ] && [ -s "$tmp/man/kperf.1" ] && [ -z "$w" ] && [ ! -s "$tmp/man.err" ]; then ok man_pages
+else fail man_pages "missing or bad:$bad; groff: $w; $(cat "$tmp/man.err")"; fi
+if [ "$(basename "$B")" = build ] && command -v python3 >/dev/null; then
+    inst="$tmp/inst"
+    make -s install DESTDIR="$inst" PREFIX=/usr/local PYTHON_SITE=/usr/local/lib/kperf-py B="$B" >"$tmp/inst.log" 2>&1
+    py=$(cd "$tmp" && PYTHONPATH="$inst/usr/local/lib/kperf-py" KPERF_LIBRARY="$inst/usr/local/lib/libkperf.so" \
+        python3 -c 'import kperf, os; print(os.path.dirname(kperf.__file__))' 2>&1)
+    if [ -s "$inst/usr/local/share/man/man1/kperf-stat.1" ] && [ -x "$inst/usr/local/bin/kperf" ] \
+        && [ "$py" = "$inst/usr/local/lib/kperf-py/kperf" ]; then ok make_install_man_python
+    else fail make_install_man_python "python: $py; $(tail -3 "$tmp/inst.log")"; fi
+else skip make_install_man_python "plain build only"; fi

@@ -79,7 +79,7 @@ for c in trace syscalls; do
     if [ $c = trace ]; then args="-e syscalls:sys_enter_getpid -p 12x"; else args="-p 12x"; fi
     msg=$("$K" $c $args 2>&1 </dev/null); rc=$?
     case "$rc:$msg" in
-        "2:kperf $c: bad pid '12x': want a positive process id") echo "ok - ${c}_bad_pid" ;;
+        "2:kperf $c: bad pid list '12x' at position 0: want positive pid numbers separated by commas") echo "ok - ${c}_bad_pid" ;;
         *) echo "FAIL - ${c}_bad_pid: rc=$rc msg='$msg'" ;;
     esac
 done

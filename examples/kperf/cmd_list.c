@@ -25,35 +25,59 @@ static int print_event(const kperf_event_info *info, void *user) {
     return 0;
 }
 
-static int usage(FILE *f) {
-    fprintf(f, "usage: kperf list [core|uncore|tracepoint|sw|other|all] [--sysfs ROOT]\n"
-               "       kperf list --metrics\n"
-               "Lists events by kind (default: all). --sysfs reads PMUs from a fake sysfs tree\n"
-               "(also KPERF_SYSFS_ROOT).\n");
-    return f == stderr ? 2 : 0;
+enum { LIST_SYSFS = CLI_LONG_ONLY, LIST_METRICS, LIST_ALL };
+
+static const cli_opt list_opts[] = {
+    {LIST_SYSFS, "sysfs", "ROOT", "read PMUs from a fake sysfs tree (also KPERF_SYSFS_ROOT)"},
+    {LIST_METRICS, "metrics", NULL, "the device metrics this machine supports"},
+    {LIST_ALL, "all", NULL, "with --metrics: also the others, with what each needs"},
+    {0, NULL, NULL, NULL}};
+
+static const cli_cmd list_cmd = {
+    "list", "[core|uncore|tracepoint|sw|other|all] [options]",
+    "Lists the events of this machine (or of a sysfs tree) by kind, one per line:\n"
+    "  NAME    [kind: PMU terms]",
+    list_opts, CLI_OPERANDS, NULL};
+
+typedef struct list_state {
+    const char *root;
+    bool metrics, all;
+} list_state;
+
+static int list_opt(int key, const char *v, void *user) {
+    list_state *o = (list_state *)user;
+    if (key == LIST_SYSFS) return o->root = v, 0;
+    if (key == LIST_METRICS) return o->metrics = true, 0;
+    if (key == LIST_ALL) return o->all = true, 0;
+    return 1;
+}
+
+static int list_kind(const char *a, enum kperf_event_kind *kind) {
+    if (!strcmp(a, "core") || !strcmp(a, "hw")) *kind = KPERF_EVENT_KIND_CORE;
+    else if (!strcmp(a, "uncore")) *kind = KPERF_EVENT_KIND_UNCORE;
+    else if (!strcmp(a, "tracepoint") || !strcmp(a, "trace")) *kind = KPERF_EVENT_KIND_TRACEPOINT;
+    else if (!strcmp(a, "sw") || !strcmp(a, "software")) *kind = KPERF_EVENT_KIND_SOFTWARE;
+    else if (!strcmp(a, "other")) *kind = KPERF_EVENT_KIND_OTHER;
+    else if (!strcmp(a, "all")) *kind = KPERF_EVENT_KIND_ALL;
+    else return -1;
+    return 0;
 }
 
 int cmd_list(int argc, char **argv) {
-    const char *root = NULL;
+    list_state o = {NULL, false, false};
     enum kperf_event_kind kind = KPERF_EVENT_KIND_ALL;
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--metrics")) return cmd_list_metrics(argc, argv);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(stdout);
-        if (!strcmp(a, "--sysfs") && i + 1 < argc) root = argv[++i];
-        else if (!strncmp(a, "--sysfs=", 8)) root = a + 8;
-        else if (!strcmp(a, "core") || !strcmp(a, "hw")) kind = KPERF_EVENT_KIND_CORE;
-        else if (!strcmp(a, "uncore")) kind = KPERF_EVENT_KIND_UNCORE;
-        else if (!strcmp(a, "tracepoint") || !strcmp(a, "trace")) kind = KPERF_EVENT_KIND_TRACEPOINT;
-        else if (!strcmp(a, "sw") || !strcmp(a, "software")) kind = KPERF_EVENT_KIND_SOFTWARE;
-        else if (!strcmp(a, "other")) kind = KPERF_EVENT_KIND_OTHER;
-        else if (!strcmp(a, "all")) kind = KPERF_EVENT_KIND_ALL;
-        else {
-            fprintf(stderr, "kperf list: unknown argument '%s'\n", a);
-            return usage(stderr);
+    cli_args ca;
+    int prc = cli_parse(&list_cmd, argc, argv, &ca, list_opt, &o);
+    if (prc != CLI_OK) return prc == CLI_HELP ? 0 : 2;
+    for (int i = 0; i < ca.nrest; i++)
+        if (list_kind(ca.rest[i], &kind) < 0) {
+            cli_args_free(&ca);
+            return cli_usage_error("list", "unknown kind '%s' (core, uncore, tracepoint, sw, "
+                                           "other, all)", ca.rest[i]);
         }
-    }
+    cli_args_free(&ca);
+    if (o.metrics) return cmd_list_metrics(o.root, o.all);
+    const char *root = o.root;
     kperf_pmus *pmus;
     if (kperf_pmus_open(&pmus, root) < 0) return cli_fail("list");
     if ((kind == KPERF_EVENT_KIND_CORE || kind == KPERF_EVENT_KIND_ALL)) {

@@ -19,21 +19,28 @@ static const char *mode_name(kperf_metric_mode m) {
     return (unsigned)m < sizeof names / sizeof names[0] ? names[m] : "?";
 }
 
-static int stat_usage(FILE *f) {
-    fprintf(f,
-            "usage: kperf stat -M METRIC[,METRIC] [-e UNCORE_EVENT] [-I ms] [--bdf B] [--plan]\n"
-            "                  [--sysfs ROOT] [-a] [-- command [args]]\n"
-            "Measures device metrics system-wide (see 'kperf list --metrics'), until the\n"
-            "command exits or Ctrl-C. -e adds raw uncore events (pmu/terms/; a PMU name\n"
-            "without its instance number means every instance). --bdf picks the PCIe/SMMU\n"
-            "device (default: every device). --plan prints the events instead of counting.\n");
-    return f == stderr ? 2 : 0;
-}
+enum { MET_BDF = CLI_LONG_ONLY, MET_SYSFS, MET_PLAN };
+
+static const cli_opt met_opts[] = {
+    {'M', "metrics", "METRICS", "device metrics, comma list (see kperf list --metrics)"},
+    {'e', "event", "EVENT", "raw uncore events (pmu/terms/; no instance number = every one)"},
+    {'I', "interval-print", "MS", "print every MS milliseconds (>= 10)"},
+    {MET_BDF, "bdf", "BDF", "the PCIe/SMMU device (default: every device)"},
+    {MET_PLAN, "plan", NULL, "print the events behind the metrics; open nothing"},
+    {MET_SYSFS, "sysfs", "ROOT", "read PMUs from ROOT/sys (fake trees, with --plan)"},
+    {0, NULL, NULL, NULL}};
+
+static const cli_cmd met_cmd = {
+    "stat", "-M METRICS [options] [-- COMMAND [ARGS...]]",
+    "Measures device metrics system-wide (DDR, L3, PCIe, SMMU, HHA), until the command exits\n"
+    "or Ctrl-C (or -d SECS).",
+    met_opts, CLI_ALL | CLI_CMD | CLI_DURATION, NULL};
 
 typedef struct stat_opts {
     char metrics[1024], events[1024];
     const char *bdf, *root;
     long interval_ms;
+    double duration;
     bool plan;
     char **cmd;
 } stat_opts;
@@ -43,39 +50,27 @@ static void append(char *dst, size_t size, const char *s) {
     snprintf(dst + l, size - l, "%s%s", l ? "," : "", s);
 }
 
+static int met_opt(int key, const char *v, void *user) {
+    stat_opts *o = (stat_opts *)user;
+    switch (key) {
+    case 'M': append(o->metrics, sizeof o->metrics, v); return 0;
+    case 'e': append(o->events, sizeof o->events, v); return 0;
+    case 'I': return cli_parse_long("stat", "-I/--interval-print", v, 10, 86400000, &o->interval_ms);
+    case MET_BDF: o->bdf = v; return 0;
+    case MET_SYSFS: o->root = v; return 0;
+    case MET_PLAN: o->plan = true; return 0;
+    }
+    return 1;
+}
+
 /* Parses the options; returns -1 to go on, else an exit status. */
 static int stat_parse(int argc, char **argv, stat_opts *o) {
     memset(o, 0, sizeof *o);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--")) return o->cmd = i + 1 < argc ? argv + i + 1 : NULL, -1;
-        if (a[0] != '-') return o->cmd = argv + i, -1;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return stat_usage(stdout);
-        if (!strcmp(a, "-a") || !strcmp(a, "--all-cpus")) continue;
-        if (!strcmp(a, "--plan")) { o->plan = true; continue; }
-        if (!strncmp(a, "-M", 2) && a[2]) { append(o->metrics, sizeof o->metrics, a + 2); continue; }
-        if (!v) {
-            fprintf(stderr, "kperf stat: option %s needs a value\n", a);
-            return stat_usage(stderr);
-        }
-        if (!strcmp(a, "-M") || !strcmp(a, "--metrics")) append(o->metrics, sizeof o->metrics, v);
-        else if (!strcmp(a, "-e") || !strcmp(a, "--event")) append(o->events, sizeof o->events, v);
-        else if (!strcmp(a, "--bdf")) o->bdf = v;
-        else if (!strcmp(a, "--sysfs")) o->root = v;
-        else if (!strcmp(a, "-I") || !strcmp(a, "--interval-print")) {
-            char *end;
-            o->interval_ms = strtol(v, &end, 10);
-            if (*end || o->interval_ms < 10) {
-                fprintf(stderr, "kperf stat: -I takes milliseconds >= 10, not '%s'\n", v);
-                return 2;
-            }
-        } else {
-            fprintf(stderr, "kperf stat: unknown option '%s'\n", a);
-            return stat_usage(stderr);
-        }
-        i++;
-    }
+    cli_args ca;
+    int prc = cli_parse(&met_cmd, argc, argv, &ca, met_opt, o);
+    if (prc != CLI_OK) return prc == CLI_HELP ? 0 : 2;
+    o->cmd = ca.rest, o->duration = ca.duration;
+    cli_args_free(&ca);
     return -1;
 }
 
@@ -148,14 +143,15 @@ static int report(kperf_device *d, kperf_device_count *prev, kperf_device_count 
     return 0;
 }
 
+/* The command, through the tool's one launcher; -1 (said once) when it cannot run. */
 static pid_t start_command(char **cmd) {
-    pid_t pid = fork();
-    if (pid == 0) {
-        execvp(cmd[0], cmd);
-        fprintf(stderr, "kperf stat: cannot run '%s': %s\n", cmd[0], strerror(errno));
-        _exit(127);
-    }
-    return pid;
+    cli_child cc = {0, -1, -1, false};
+    if (cli_spawn(cmd, &cc) < 0) return fprintf(stderr, "kperf stat: fork: %s\n", strerror(errno)), -1;
+    int e = cli_spawn_go(&cc, true);
+    if (!e) return cc.pid;
+    waitpid(cc.pid, NULL, 0);
+    cli_cannot_run("stat", cmd[0], e);
+    return -1;
 }
 
 /* Counts until the command exits (or Ctrl-C), printing every interval or once at the end. */
@@ -173,18 +169,20 @@ static int stat_run(kperf_device *d, const stat_opts *o) {
     int rc = kperf_device_start(d) < 0 ? cli_fail("stat") : 0, status = 0;
     double t0 = now_s(), last = t0;
     pid_t child = rc == 0 && o->cmd ? start_command(o->cmd) : -1;
+    if (rc == 0 && o->cmd && child < 0) rc = 127, stop_flag = 1;
     while (rc == 0 && !stop_flag) {
         long ms = o->interval_ms ? o->interval_ms : 100;
         struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
         nanosleep(&ts, NULL);
         if (child > 0 && waitpid(child, &status, WNOHANG) == child) child = -1, stop_flag = 1;
+        if (o->duration > 0 && now_s() - t0 >= o->duration) stop_flag = 1; /* -d SECS */
         if (o->interval_ms && (now_s() - last) * 1000 >= (double)o->interval_ms * 0.999) {
             double t = now_s();
             rc = report(d, prev, cur, t - last, t - t0);
             last = t;
         }
     }
-    if (child > 0) waitpid(child, &status, 0);
+    if (child > 0) kill(child, SIGTERM), waitpid(child, &status, 0); /* -d or a signal */
     kperf_device_stop(d);
     if (rc == 0 && !o->interval_ms) {
         printf("# device metrics, system-wide, %.3f s\n", now_s() - t0);
@@ -199,7 +197,7 @@ int cmd_stat_metrics(int argc, char **argv) {
     stat_opts o;
     int st = stat_parse(argc, argv, &o);
     if (st >= 0) return st;
-    if (!o.metrics[0] && !o.events[0]) return stat_usage(stderr);
+    if (!o.metrics[0] && !o.events[0]) return cli_usage_error("stat", "-M needs metrics");
     kperf_device_desc desc = {.metrics = o.metrics[0] ? o.metrics : NULL,
                               .events = o.events[0] ? o.events : NULL,
                               .bdf = o.bdf,
@@ -251,17 +249,7 @@ static void list_bdfs(const kperf_pmus *pmus, kperf_bdf_type type, const char *l
     kperf_device_bdf_list_free(l);
 }
 
-int cmd_list_metrics(int argc, char **argv) {
-    const char *root = NULL;
-    bool all = false;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--sysfs") && i + 1 < argc) root = argv[++i];
-        else if (!strcmp(argv[i], "--all")) all = true;
-        else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
-            return printf("usage: kperf list --metrics [--all] [--sysfs ROOT]\nLists the device "
-                          "metrics this machine (or sysfs tree) supports; --all also lists the\n"
-                          "others with what is missing.\n"), 0;
-    }
+int cmd_list_metrics(const char *root, bool all) {
     kperf_pmus *pmus = NULL;
     if (kperf_pmus_open(&pmus, root) < 0) return cli_fail("list");
     size_t supported = 0;

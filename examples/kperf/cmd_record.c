@@ -1,19 +1,19 @@
 /* kperf record: sample a command, processes or CPUs into perf.data and/or folded stacks.
  *
  *   kperf record [-e EV] [-F HZ | -c PERIOD] [-g | --call-graph fp|dwarf[,SIZE]]
- *                [-p PID,.. | -a | -C CPUS] [-o FILE] [--folded FILE] [--pprof FILE]
- *                [-m PAGES] [--kernel]
- *                [-- command args]
+ *                [-p PIDS | -a | -C CPUS] [-d SECS] [-o FILE] [--folded FILE] [--pprof FILE]
+ *                [-m PAGES] [--kernel] [-- command args]
  */
 #include "kperf_cli.h"
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t record_stop;
@@ -22,61 +22,63 @@ static void record_on_signal(int sig) {
     record_stop = 1;
 }
 
-static int record_usage(FILE *f) {
-    fprintf(f,
-            "usage: kperf record [options] [-- command [args]]\n"
-            "  -e, --event EV      event spec (default cpu-clock)\n"
-            "  -F, --freq HZ       samples per second (default 1000)\n"
-            "  -c, --count N       sample every N events (instead of -F)\n"
-            "  -g                  record call chains (frame pointers)\n"
-            "      --call-graph M  fp (as -g), or dwarf[,SIZE]: user registers and SIZE bytes\n"
-            "                      of stack (default 8192) per sample, unwound with DWARF CFI\n"
-            "                      by kperf report / perf report (code without frame pointers)\n"
-            "  -p, --pid PIDS      sample running processes (comma list)\n"
-            "  -a, --all-cpus      sample every CPU (system-wide)\n"
-            "  -C, --cpu CPUS      sample these CPUs (e.g. 0-3,6)\n"
-            "  -o, --output FILE   perf.data output (default perf.data; '-' = stdout)\n"
-            "      --folded FILE   also write folded stacks (only them when -o is not given)\n"
-            "      --pprof FILE    also write a pprof profile (gzip'd profile.proto), named\n"
-            "                      and with call chains (only it when -o is not given)\n"
-            "  -m, --mmap-pages N  ring pages per CPU, a power of two (default 128)\n"
-            "      --kernel        also sample kernel code (needs perf_event_paranoid <= 1)\n"
-            "With a command and no -p/-a/-C, the command is sampled (children included).\n"
-            "With -p/-a/-C, a command only sets the duration; without one, Ctrl-C stops.\n");
-    return f == stderr ? 2 : 0;
-}
+enum { REC_CALL_GRAPH = CLI_LONG_ONLY, REC_FOLDED, REC_PPROF, REC_KERNEL };
 
-/* Comma list of integers ("1,2,3") into a malloc'd array. */
-static int record_ints(const char *s, int **out, size_t *n) {
-    *n = 0;
-    *out = (int *)calloc(strlen(s) + 1, sizeof **out);
-    if (!*out) return -1;
-    for (char *e; *s; s = *e ? e + 1 : e) {
-        long v = strtol(s, &e, 10);
-        if (e == s || (*e && *e != ',')) return -1;
-        (*out)[(*n)++] = (int)v;
-    }
-    return 0;
-}
+static const cli_opt record_opts[] = {
+    {'e', "event", "EVENTS", "event spec (default cpu-clock)"},
+    {'F', "freq", "HZ", "samples per second (default 1000)"},
+    {'c', "count", "N", "sample every N events (instead of -F)"},
+    {'g', NULL, NULL, "record call chains (frame pointers)"},
+    {REC_CALL_GRAPH, "call-graph", "MODE", "fp (as -g), or dwarf[,SIZE]: registers and SIZE "
+                                           "bytes of stack (default 8192) per sample"},
+    {REC_FOLDED, "folded", "FILE", "also write folded stacks (only them without -o)"},
+    {REC_PPROF, "pprof", "FILE", "also write a pprof profile (only it without -o)"},
+    {'m', "mmap-pages", "PAGES", "ring pages per CPU, a power of two (default 128)"},
+    {REC_KERNEL, "kernel", NULL, "also sample kernel code (perf_event_paranoid <= 1)"},
+    {0, NULL, NULL, NULL}};
 
-static int record_cpus(const char *s, int **out, size_t *n) {
-    size_t cap = 64;
-    *n = 0;
-    *out = (int *)calloc(cap, sizeof **out);
-    while (*out && *s) {
-        char *e;
-        long a = strtol(s, &e, 10), b = a;
-        if (e == s) return -1;
-        if (*e == '-') b = strtol(e + 1, &e, 10);
-        for (long c = a; c <= b && c - a < 4096; c++) {
-            if (*n == cap) *out = (int *)realloc(*out, (cap *= 2) * sizeof **out);
-            if (!*out) return -1;
-            (*out)[(*n)++] = (int)c;
-        }
-        if (*e && *e != ',') return -1;
-        s = *e ? e + 1 : e;
+static const cli_cmd record_cmd = {
+    "record", "[options] [-- COMMAND [ARGS...]]",
+    "Samples a command, processes or CPUs into perf.data (-o FILE, '-' = stdout; default\n"
+    "perf.data), folded stacks or a pprof profile.",
+    record_opts, CLI_TARGETS | CLI_DURATION | CLI_OUTPUT,
+    "With a command and no -p/-a/-C, the command is sampled (children included); with\n"
+    "-o -, its stdout goes to stderr. With -p/-a/-C, a command only sets the duration;\n"
+    "without one, Ctrl-C or -d SECS stops. The exit status is the command's.\n"
+    "--call-graph dwarf samples are unwound with DWARF CFI by kperf report / perf report.\n"};
+
+typedef struct record_opt_state {
+    kperf_sampler_desc *d;
+    const char *folded, *pprof;
+} record_opt_state;
+
+static int record_call_graph(const char *arg, kperf_sampler_desc *d);
+
+static int record_opt(int key, const char *v, void *user) {
+    record_opt_state *o = (record_opt_state *)user;
+    kperf_sampler_desc *d = o->d;
+    long n;
+    switch (key) {
+    case 'e': d->events = v; return 0;
+    case 'F':
+        if (cli_parse_long("record", "-F/--freq", v, 1, 10000000, &n)) return -1;
+        return d->freq = (uint64_t)n, 0;
+    case 'c':
+        if (cli_parse_long("record", "-c/--count", v, 1, LONG_MAX, &n)) return -1;
+        return d->period = (uint64_t)n, 0;
+    case 'g': d->callchain = true; return 0;
+    case REC_CALL_GRAPH:
+        if (!record_call_graph(v, d)) return 0;
+        return fprintf(stderr, "kperf record: --call-graph takes fp or dwarf[,SIZE] (SIZE "
+                               "8..65528), not '%s'\n", v), -1;
+    case REC_FOLDED: o->folded = v; return 0;
+    case REC_PPROF: o->pprof = v; return 0;
+    case 'm':
+        if (cli_parse_long("record", "-m/--mmap-pages", v, 1, 1 << 20, &n)) return -1;
+        return d->ring_pages = (uint32_t)n, 0;
+    case REC_KERNEL: d->include_kernel = true; return 0;
     }
-    return *out ? 0 : -1;
+    return 1;
 }
 
 /* --call-graph: "fp", or "dwarf[,SIZE]" (registers and a stack copy per sample). */
@@ -168,67 +170,36 @@ static char *record_cmdline(int argc, char **argv) {
 }
 
 /* True while any of the pids exists. */
-static bool record_pids_alive(const int *pids, size_t n) {
+static bool record_pids_alive(const pid_t *pids, size_t n) {
     for (size_t i = 0; i < n; i++)
         if (kill(pids[i], 0) == 0 || errno == EPERM) return true;
     return false;
 }
 
 int cmd_record(int argc, char **argv) {
-    static const struct option opts[] = {
-        {"event", required_argument, 0, 'e'},   {"freq", required_argument, 0, 'F'},
-        {"count", required_argument, 0, 'c'},   {"call-graph", required_argument, 0, 'G'},
-        {"pid", required_argument, 0, 'p'},     {"all-cpus", no_argument, 0, 'a'},
-        {"cpu", required_argument, 0, 'C'},     {"output", required_argument, 0, 'o'},
-        {"folded", required_argument, 0, 'f'},  {"mmap-pages", required_argument, 0, 'm'},
-        {"kernel", no_argument, 0, 'k'},        {"help", no_argument, 0, 'h'},
-        {"pprof", required_argument, 0, 'P'},
-        {0, 0, 0, 0}};
     kperf_sampler_desc d;
     memset(&d, 0, sizeof d);
-    const char *out = NULL, *folded = NULL, *pprof = NULL;
-    int *pids = NULL, *cpus = NULL, opt;
-    size_t npids = 0, ncpus = 0;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "+e:F:c:gp:aC:o:m:h", opts, NULL)) != -1) {
-        switch (opt) {
-        case 'e': d.events = optarg; break;
-        case 'F': d.freq = strtoull(optarg, NULL, 10); break;
-        case 'c': d.period = strtoull(optarg, NULL, 10); break;
-        case 'g': d.callchain = true; break;
-        case 'G':
-            if (record_call_graph(optarg, &d))
-                return fprintf(stderr, "kperf record: --call-graph takes fp or dwarf[,SIZE] "
-                               "(SIZE 8..65528), not '%s'\n", optarg), 2;
-            break;
-        case 'p':
-            if (record_ints(optarg, &pids, &npids)) return fprintf(stderr, "kperf record: bad -p '%s'\n", optarg), 2;
-            break;
-        case 'a': d.all_cpus = true; break;
-        case 'C':
-            if (record_cpus(optarg, &cpus, &ncpus)) return fprintf(stderr, "kperf record: bad -C '%s'\n", optarg), 2;
-            break;
-        case 'o': out = optarg; break;
-        case 'f': folded = optarg; break;
-        case 'P': pprof = optarg; break;
-        case 'm': d.ring_pages = (uint32_t)strtoul(optarg, NULL, 10); break;
-        case 'k': d.include_kernel = true; break;
-        case 'h': return record_usage(stdout);
-        default: return record_usage(stderr);
-        }
-    }
-    char **cmd = argv + optind;
-    int ncmd = argc - optind;
+    record_opt_state ro = {&d, NULL, NULL};
+    cli_args a;
+    int prc = cli_parse(&record_cmd, argc, argv, &a, record_opt, &ro);
+    if (prc != CLI_OK) return prc == CLI_HELP ? 0 : 2;
+    const char *out = a.output, *folded = ro.folded, *pprof = ro.pprof;
+    const pid_t *pids = a.pids;
+    size_t npids = a.npids, ncpus = a.ncpus;
+    char **cmd = a.rest;
+    int ncmd = a.nrest;
+    d.all_cpus = a.all_cpus;
     bool targets = npids || ncpus || d.all_cpus;
-    if (!ncmd && !targets) return record_usage(stderr);
+    if (!ncmd && !targets)
+        return cli_args_free(&a), cli_usage_error("record", "give a command, -p, -a or -C");
     if (!out && !folded && !pprof) out = "perf.data";
     cli_child cc = {0, -1, -1, out && !strcmp(out, "-")}; /* -o -: stdout is the data */
     if (ncmd && !targets) {
-        if (cli_spawn(cmd, &cc) < 0) return record_spawn_failed(cmd[0]), 1;
+        if (cli_spawn(cmd, &cc) < 0) return record_spawn_failed(cmd[0]), cli_args_free(&a), 1;
         d.pids = &cc.pid, d.npids = 1, d.inherit = true, d.enable_on_exec = true;
     } else {
-        d.pids = (const pid_t *)pids, d.npids = npids;
-        d.cpus = cpus, d.ncpus = ncpus;
+        d.pids = pids, d.npids = npids;
+        d.cpus = a.cpus, d.ncpus = ncpus;
         d.inherit = npids > 0;
     }
     pid_t child = cc.pid; /* sampled from its exec on */
@@ -273,16 +244,23 @@ int cmd_record(int argc, char **argv) {
     if (cc.pid > 0) {
         int e = cli_spawn_go(&cc, true);
         if (e) { /* the command does not exist: say so once, leave no file behind */
-            fprintf(stderr, "kperf record: cannot run '%s': %s\n", cmd[0], strerror(e));
             waitpid(cc.pid, NULL, 0);
             cc.pid = child = -1;
-            rc = 127; /* as a shell says it */
+            rc = cli_cannot_run("record", cmd[0], e); /* 127, as a shell says it */
             goto fail;
         }
     }
     struct pollfd p = {kperf_sampler_fd(c.s), POLLIN, 0};
     bool reaped = false;
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     while (!record_stop) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (a.duration > 0 && (double)(now.tv_sec - t0.tv_sec) +
+                                      (double)(now.tv_nsec - t0.tv_nsec) / 1e9 >= a.duration) {
+            if (cc.pid > 0) kill(cc.pid, SIGTERM); /* -d: the command goes too, as on Ctrl-C */
+            break;
+        }
         poll(&p, 1, 100);
         if (record_drain(&c) < 0) goto fail;
         if (cc.pid > 0 && waitpid(cc.pid, &status, WNOHANG) == cc.pid) {
@@ -318,7 +296,6 @@ fail:
     else if (cc.pid > 0) kill(cc.pid, SIGKILL), waitpid(cc.pid, NULL, 0);
     if (rc == 127 && wrote && strcmp(out, "-")) remove(out);
     free(cmdline);
-    free(pids);
-    free(cpus);
+    cli_args_free(&a);
     return rc;
 }

@@ -23,6 +23,8 @@ typedef struct rep_sample {
     uint32_t pid, tid;
     uint32_t first, n; /* frames in rep.frames, leaf first */
     bool kernel_leaf;
+    int event; /* index in the file's events; 0 when the file does not say */
+    uint32_t comm; /* 1 + index in rep.comms of its name when it was taken; 0 = unknown */
     uint64_t period;
 } rep_sample;
 
@@ -111,11 +113,22 @@ static int rep_comm_put(rep *r, uint32_t tid, size_t idx) {
     return 0;
 }
 
-static const char *rep_comm(const rep *r, uint32_t tid) {
-    if (!r->capcommix) return NULL;
+static uint32_t rep_comm_idx(const rep *r, uint32_t tid) {
+    if (!r->capcommix) return 0;
     size_t j = rep_hash_u64(tid, 0) & (r->capcommix - 1);
     while (r->commix[j] && r->comms[r->commix[j] - 1].tid != tid) j = (j + 1) & (r->capcommix - 1);
-    return r->commix[j] ? r->comms[r->commix[j] - 1].comm : NULL;
+    return r->commix[j];
+}
+
+static const char *rep_comm(const rep *r, uint32_t tid) {
+    uint32_t i = rep_comm_idx(r, tid);
+    return i ? r->comms[i - 1].comm : NULL;
+}
+
+/* A sample's thread name as it was when the sample was taken (perf's comm column): a
+ * process that forks and execs names its samples before the exec by the parent's name. */
+static const char *rep_sample_comm(const rep *r, const struct rep_sample *s) {
+    return s->comm ? r->comms[s->comm - 1].comm : NULL;
 }
 
 /* A FORK record: the new thread or process starts with its parent's name (perf does the
@@ -177,6 +190,8 @@ static int rep_record(const kperf_record *rec, void *user) {
         s->first = (uint32_t)r->nframes, s->n = 0;
         s->kernel_leaf = (rec->misc & 7) == 1;
         s->period = rec->sample.period;
+        s->event = rec->event >= 0 && rec->event < 16 ? rec->event : 0;
+        s->comm = rep_comm_idx(r, rec->sample.tid);
         uint32_t n = rec->sample.nips;
         const uint64_t *ips = rec->sample.ips;
         uint64_t one = rec->sample.ip, dw[512];
@@ -344,7 +359,7 @@ static int rep_folded(rep *r, const char *out) {
         memset(&smp, 0, sizeof smp);
         smp.pid = s->pid, smp.tid = s->tid;
         smp.ips = r->frames + s->first, smp.nips = s->n;
-        if (kperf_folded_add(f, &smp, rep_comm(r, s->tid)) < 0) return kperf_folded_close(f), -1;
+        if (kperf_folded_add(f, &smp, rep_sample_comm(r, s)) < 0) return kperf_folded_close(f), -1;
     }
     int n = kperf_folded_write(f, out);
     kperf_folded_close(f);
@@ -365,77 +380,172 @@ static int rep_pprof(rep *r, const char *in, const char *out) {
         memset(&smp, 0, sizeof smp);
         smp.pid = s->pid, smp.tid = s->tid, smp.period = s->period;
         smp.ips = r->frames + s->first, smp.nips = s->n;
-        if (kperf_pprof_add(p, &smp, rep_comm(r, s->tid)) < 0) return kperf_pprof_close(p), -1;
+        if (kperf_pprof_add(p, &smp, rep_sample_comm(r, s)) < 0) return kperf_pprof_close(p), -1;
     }
     int n = kperf_pprof_write(p, out);
     kperf_pprof_close(p);
     return n < 0 ? -1 : 0;
 }
 
-static void rep_table(rep *r, const char *path, const kperf_perfdata_events *ev, int top) {
-    for (size_t i = 0; i < r->nsamples; i++) {
-        const rep_sample *s = &r->samples[i];
-        for (uint32_t k = 0; k < s->n; k++) {
-            uint32_t id = rep_name_row(r, s->pid, r->frames[s->first + k], k == 0);
-            if (!id) break;
-            rep_row *row = &r->rows[id - 1];
-            if (k == 0) row->self++;
-            if (row->seen != i) row->total++, row->seen = i; /* recursion counts once */
+/* --sort: perf's keys, in the order given. */
+enum { REP_COMM = 1, REP_PID = 2, REP_DSO = 4, REP_SYM = 8 };
+typedef struct rep_sort {
+    int keys[4], nkeys;
+    unsigned set;
+} rep_sort;
+
+/* The module of an address, as perf's dso column names it. */
+static const char *rep_dso(const rep *r, uint32_t pid, uint64_t addr) {
+    const rep_map *m = rep_find(r, pid, addr);
+    if (!m) return addr >= KPERF_CONTEXT_MAX / 2 ? "[kernel.kallsyms]" : "[unknown]";
+    if (m->pid == UINT32_MAX) return "[kernel.kallsyms]";
+    const char *b = strrchr(m->file, '/');
+    return b ? b + 1 : m->file;
+}
+
+/* The row of frame @p k of sample @p s under the sort keys (0 when out of memory). */
+static uint32_t rep_key_row(rep *r, const rep_sort *so, const rep_sample *s, uint32_t k) {
+    uint64_t addr = r->frames[s->first + k];
+    if (so->set == REP_SYM) return rep_name_row(r, s->pid, addr, k == 0);
+    char key[1024];
+    size_t n = 0;
+    for (int i = 0; i < so->nkeys && n < sizeof key - 1; i++) {
+        char f[600];
+        const char *comm = rep_sample_comm(r, s);
+        uint32_t row;
+        switch (so->keys[i]) {
+        case REP_COMM: snprintf(f, sizeof f, "%-16s", comm ? comm : "?"); break;
+        case REP_PID: snprintf(f, sizeof f, "%7u", s->pid); break;
+        case REP_DSO: snprintf(f, sizeof f, "%-24s", rep_dso(r, s->pid, addr)); break;
+        default:
+            row = rep_name_row(r, s->pid, addr, k == 0);
+            snprintf(f, sizeof f, "%s", row ? r->rows[row - 1].name : "?");
         }
+        n += (size_t)snprintf(key + n, sizeof key - n, "%s%s", i ? "  " : "", f);
     }
-    /* the rows are sorted in a copy: the name index keeps pointing at the originals */
-    struct {
-        rep_row *rows;
-        size_t n;
-    } t = {(rep_row *)malloc((r->nrows + 1) * sizeof(rep_row)), r->nrows};
-    if (!t.rows) return;
-    memcpy(t.rows, r->rows, r->nrows * sizeof *t.rows);
-    qsort(t.rows, t.n, sizeof *t.rows, rep_cmp);
+    return rep_row_of(r, key);
+}
+
+/* One table per event: percentages never mix a clock's samples with a tracepoint's. */
+static void rep_table(rep *r, const char *path, const kperf_perfdata_events *ev, int top,
+                      const rep_sort *so) {
+    size_t nev = ev->n ? ev->n : 1, per[16] = {0};
+    for (size_t i = 0; i < r->nsamples; i++) per[r->samples[i].event < (int)nev ? r->samples[i].event : 0]++;
     char evs[512] = "";
     for (size_t i = 0; i < ev->n; i++) /* every event of the file, as named there */
         snprintf(evs + strlen(evs), sizeof evs - strlen(evs), "%s%s", i ? "," : "",
                  ev->names[i][0] ? ev->names[i] : "?");
     printf("# kperf report: %zu samples of %s in %s, %llu lost\n", r->nsamples,
            evs[0] ? evs : "?", path, (unsigned long long)r->lost);
-    printf("# %7s %7s %9s  %s\n", "self", "total", "samples", "function");
-    double all = r->nsamples ? (double)r->nsamples : 1.0;
-    for (size_t i = 0; i < t.n && (int)i < top; i++)
-        printf("  %6.2f%% %6.2f%% %9llu  %s\n", 100.0 * (double)t.rows[i].self / all,
-               100.0 * (double)t.rows[i].total / all, (unsigned long long)t.rows[i].self,
-               t.rows[i].name);
-    free(t.rows);
+    bool frames = so->set & (REP_SYM | REP_DSO); /* comm/pid only: one row per sample */
+    char head[256] = "";
+    for (int i = 0; i < so->nkeys; i++) {
+        static const char *const w[] = {"", "%-16s", "%7s", "", "%-24s", "", "", "", "%s"};
+        static const char *const nm[] = {"", "comm", "pid", "", "dso", "", "", "", "function"};
+        size_t l = strlen(head);
+        if (i) snprintf(head + l, sizeof head - l, "  "), l += 2;
+        snprintf(head + l, sizeof head - l, w[so->keys[i]], nm[so->keys[i]]);
+    }
+    for (size_t e = 0; e < nev; e++) {
+        if (nev > 1 && !per[e]) continue;
+        for (size_t i = 0; i < r->nrows; i++) r->rows[i].self = r->rows[i].total = 0, r->rows[i].seen = UINT64_MAX;
+        for (size_t i = 0; i < r->nsamples; i++) {
+            const rep_sample *s = &r->samples[i];
+            if ((size_t)s->event != e && !(s->event >= (int)nev && e == 0)) continue;
+            for (uint32_t k = 0; k < (frames ? s->n : (s->n ? 1u : 0u)); k++) {
+                uint32_t id = rep_key_row(r, so, s, k);
+                if (!id) break;
+                rep_row *row = &r->rows[id - 1];
+                if (k == 0) row->self++;
+                if (row->seen != i) row->total++, row->seen = i; /* recursion counts once */
+            }
+        }
+        /* the rows are sorted in a copy: the name index keeps pointing at the originals */
+        rep_row *t = (rep_row *)malloc((r->nrows + 1) * sizeof(rep_row));
+        if (!t) return;
+        size_t n = 0;
+        for (size_t i = 0; i < r->nrows; i++)
+            if (r->rows[i].self || r->rows[i].total) t[n++] = r->rows[i];
+        qsort(t, n, sizeof *t, rep_cmp);
+        if (nev > 1)
+            printf("#\n# event '%s': %zu samples\n", ev->names[e][0] ? ev->names[e] : "?", per[e]);
+        printf("# %7s %7s %9s  %s\n", "self", "total", "samples", head);
+        double all = per[e] ? (double)per[e] : 1.0;
+        for (size_t i = 0; i < n && (int)i < top; i++)
+            printf("  %6.2f%% %6.2f%% %9llu  %s\n", 100.0 * (double)t[i].self / all,
+                   100.0 * (double)t[i].total / all, (unsigned long long)t[i].self, t[i].name);
+        free(t);
+    }
+}
+
+/* --sort: "self" or "total" (the order), or perf's keys comm,pid,dso,sym (the columns). */
+static int rep_parse_sort(const char *v, rep_sort *so) {
+    if (!strcmp(v, "self") || !strcmp(v, "total")) return rep_sort_by_total = v[0] == 't', 0;
+    so->nkeys = 0, so->set = 0;
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", v);
+    for (char *save = NULL, *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+        int k = !strcmp(w, "comm") ? REP_COMM : !strcmp(w, "pid") ? REP_PID
+              : !strcmp(w, "dso") ? REP_DSO : !strcmp(w, "sym") ? REP_SYM : 0;
+        if (!k || (so->set & (unsigned)k) || so->nkeys == 4)
+            return fprintf(stderr, "kperf report: --sort takes self, total, or keys from comm, "
+                                   "pid, dso, sym (each once), not '%s'\n", v), -1;
+        so->keys[so->nkeys++] = k, so->set |= (unsigned)k;
+    }
+    return so->nkeys ? 0 : -1;
+}
+
+enum { REP_FOLDED = CLI_LONG_ONLY, REP_ADDRESSES, REP_SVG, REP_PPROF };
+
+static const cli_opt rep_opts[] = {
+    {'i', "input", "FILE", "the perf.data file (default perf.data; '-' = stdin)"},
+    {'n', "top", "N", "rows per table (default 20)"},
+    {'s', "sort", "KEYS", "comm,pid,dso,sym (perf's keys; default sym), or self|total"},
+    {REP_FOLDED, "folded", NULL, "print folded stacks instead of the table"},
+    {REP_SVG, "svg", "FILE", "write a flame graph (SVG, labels in the file)"},
+    {REP_PPROF, "pprof", "FILE", "write a pprof profile (gzip'd profile.proto)"},
+    {REP_ADDRESSES, "addresses", NULL, "module+offset instead of function names"},
+    {0, NULL, NULL, NULL}};
+
+static const cli_cmd rep_cmd = {
+    "report", "[options]",
+    "Top functions of a recorded file (kperf's or perf's), by self and total samples, one\n"
+    "table per event.",
+    rep_opts, 0,
+    "Names come from the files the MMAP2 records name (by build-id when the process is\n"
+    "gone); children and threads inherit their parent's maps and name (FORK records).\n"};
+
+typedef struct rep_opt_state {
+    const char *path, *svg, *pprof;
+    long top;
+    bool folded, addresses;
+    rep_sort sort;
+} rep_opt_state;
+
+static int rep_opt(int key, const char *v, void *user) {
+    rep_opt_state *o = (rep_opt_state *)user;
+    switch (key) {
+    case 'i': o->path = v; return 0;
+    case 'n': return cli_parse_long("report", "-n/--top", v, 1, 1000000000, &o->top);
+    case 's': return rep_parse_sort(v, &o->sort);
+    case REP_FOLDED: o->folded = true; return 0;
+    case REP_SVG: o->svg = v; return 0;
+    case REP_PPROF: o->pprof = v; return 0;
+    case REP_ADDRESSES: o->addresses = true; return 0;
+    }
+    return 1;
 }
 
 int cmd_report(int argc, char **argv) {
-    static const struct option opts[] = {{"input", required_argument, 0, 'i'},
-                                         {"top", required_argument, 0, 'n'},
-                                         {"sort", required_argument, 0, 's'},
-                                         {"folded", no_argument, 0, 'f'},
-                                         {"addresses", no_argument, 0, 'a'},
-                                         {"svg", required_argument, 0, 'g'},
-                                         {"pprof", required_argument, 0, 'P'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
-    const char *path = "perf.data";
-    const char *svg = NULL, *pprof = NULL;
-    int top = 20, folded = 0, addresses = 0, opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "i:n:s:h", opts, NULL)) != -1) {
-        switch (opt) {
-        case 'i': path = optarg; break;
-        case 'n': top = atoi(optarg); break;
-        case 's': rep_sort_by_total = !strcmp(optarg, "total"); break;
-        case 'f': folded = 1; break;
-        case 'a': addresses = 1; break;
-        case 'g': svg = optarg; break;
-        case 'P': pprof = optarg; break;
-        case 'h':
-            printf("usage: kperf report [-i FILE] [-n TOP] [--sort self|total] [--folded] "
-                   "[--svg FILE] [--addresses] [--pprof FILE]\n");
-            return 0;
-        default: return 2;
-        }
-    }
+    rep_opt_state o = {"perf.data", NULL, NULL, 20, false, false, {{REP_SYM, 0, 0, 0}, 1, REP_SYM}};
+    rep_sort_by_total = 0;
+    cli_args ca;
+    int prc = cli_parse(&rep_cmd, argc, argv, &ca, rep_opt, &o);
+    if (prc != CLI_OK) return prc == CLI_HELP ? 0 : 2;
+    cli_args_free(&ca);
+    const char *path = o.path, *svg = o.svg, *pprof = o.pprof;
+    int top = (int)o.top;
+    bool folded = o.folded, addresses = o.addresses;
     rep r;
     memset(&r, 0, sizeof r);
     kperf_perfdata_events ev;
@@ -462,7 +572,7 @@ int cmd_report(int argc, char **argv) {
         remove(tmp);
     } else if (rc >= 0) {
         if (folded) rc = rep_folded(&r, "-");
-        else rep_table(&r, path, &ev, top);
+        else rep_table(&r, path, &ev, top, &o.sort);
     }
     for (size_t i = 0; i < r.nmaps; i++) free(r.maps[i].file);
     free(r.maps);

@@ -51,12 +51,57 @@ static int print_record(const kperf_spe_record *r, void *user) {
     return ferror(o->f) ? -EIO : 0;
 }
 
-static int spe_decode_usage(FILE *f) {
-    fprintf(f, "usage: kperf spe-decode [--packets] [--midr 0xMIDR] [--time-zero N --time-mult N "
-               "--time-shift N] [--pid-from-context] FILE|-\n"
-               "  decodes raw Arm SPE AUX bytes (any architecture)\n"
-               "  default: one line per complete record; --packets: one line per packet\n");
-    return f == stderr ? 2 : 0;
+enum { SD_PACKETS = CLI_LONG_ONLY, SD_PID_CTX, SD_MIDR, SD_TZERO, SD_TMULT, SD_TSHIFT };
+
+static const cli_opt spe_decode_opts[] = {
+    {SD_PACKETS, "packets", NULL, "one line per packet (default: per complete record)"},
+    {SD_MIDR, "midr", "MIDR", "the CPU's MIDR_EL1 (data-source tables)"},
+    {SD_TZERO, "time-zero", "N", "perf clock conversion: time_zero"},
+    {SD_TMULT, "time-mult", "N", "perf clock conversion: time_mult"},
+    {SD_TSHIFT, "time-shift", "N", "perf clock conversion: time_shift"},
+    {SD_PID_CTX, "pid-from-context", NULL, "take the thread from CONTEXT packets"},
+    {0, NULL, NULL, NULL}};
+
+static const cli_cmd spe_decode_cmd = {
+    "spe-decode", "[options] FILE|-",
+    "Decodes raw Arm SPE AUX bytes (what lies between aux_tail and aux_head), on any\n"
+    "machine: one line per complete record, or with --packets one line per packet.",
+    spe_decode_opts, CLI_OPERANDS, NULL};
+
+typedef struct spe_decode_state {
+    spe_out *o;
+    kperf_spe_clock *clk;
+    kperf_spe_decoder_desc *desc;
+    bool packets;
+} spe_decode_state;
+
+static int spe_u64(const char *opt, const char *v, uint64_t max, uint64_t *out) {
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(v, &end, 0);
+    if (end == v || *end || errno || x > max || v[0] == '-')
+        return fprintf(stderr, "kperf spe-decode: %s wants a number up to %llu, not '%s'\n", opt,
+                       (unsigned long long)max, v), -1;
+    *out = x;
+    return 0;
+}
+
+static int spe_decode_opt(int key, const char *v, void *user) {
+    spe_decode_state *st = (spe_decode_state *)user;
+    uint64_t x;
+    switch (key) {
+    case SD_PACKETS: st->packets = true; return 0;
+    case SD_PID_CTX: st->desc->pid_from_context = st->o->show_tid = true; return 0;
+    case SD_MIDR: return spe_u64("--midr", v, UINT64_MAX, &st->o->midr);
+    case SD_TZERO: return spe_u64("--time-zero", v, UINT64_MAX, &st->clk->time_zero) ? -1 : (st->o->show_time = true, 0);
+    case SD_TMULT:
+        if (spe_u64("--time-mult", v, UINT32_MAX, &x)) return -1;
+        return st->clk->time_mult = (uint32_t)x, st->o->show_time = true, 0;
+    case SD_TSHIFT:
+        if (spe_u64("--time-shift", v, 63, &x)) return -1;
+        return st->clk->time_shift = (uint16_t)x, st->o->show_time = true, 0;
+    }
+    return 1;
 }
 
 /* Streams the file through the decoder in chunks, so packets straddle reads. */
@@ -80,23 +125,14 @@ int cmd_spe_decode(int argc, char **argv) {
     memset(&clk, 0, sizeof clk);
     kperf_spe_decoder_desc desc;
     memset(&desc, 0, sizeof desc);
-    bool packets = false;
-    const char *path = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        bool more = i + 1 < argc;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return spe_decode_usage(stdout);
-        else if (!strcmp(a, "--packets")) packets = true;
-        else if (!strcmp(a, "--pid-from-context")) desc.pid_from_context = o.show_tid = true;
-        else if (!strcmp(a, "--midr") && more) o.midr = strtoull(argv[++i], NULL, 0);
-        else if (!strcmp(a, "--time-zero") && more) clk.time_zero = strtoull(argv[++i], NULL, 0), o.show_time = true;
-        else if (!strcmp(a, "--time-mult") && more) clk.time_mult = (uint32_t)strtoul(argv[++i], NULL, 0), o.show_time = true;
-        else if (!strcmp(a, "--time-shift") && more) clk.time_shift = (uint16_t)strtoul(argv[++i], NULL, 0), o.show_time = true;
-        else if (a[0] == '-' && a[1]) return fprintf(stderr, "kperf spe-decode: unknown option %s\n", a), spe_decode_usage(stderr);
-        else if (!path) path = a;
-        else return spe_decode_usage(stderr);
-    }
-    if (!path) return spe_decode_usage(stderr);
+    spe_decode_state ds = {&o, &clk, &desc, false};
+    cli_args ca;
+    int prc = cli_parse(&spe_decode_cmd, argc, argv, &ca, spe_decode_opt, &ds);
+    if (prc != CLI_OK) return prc == CLI_HELP ? 0 : 2;
+    bool packets = ds.packets;
+    const char *path = ca.nrest == 1 ? ca.rest[0] : NULL;
+    cli_args_free(&ca);
+    if (!path) return cli_usage_error("spe-decode", "give one FILE (or - for stdin)");
     clk.cap_user_time_zero = o.show_time;
     desc.clock = o.show_time ? &clk : NULL;
     desc.midr = o.midr;
@@ -122,19 +158,34 @@ int cmd_spe_decode(int argc, char **argv) {
 
 /* ---- spe-record ------------------------------------------------------------------------ */
 
-static int spe_record_usage(FILE *f) {
-    fprintf(f,
-            "usage: kperf spe-record [--plan] [--sysfs ROOT] [--pmu arm_spe_N] [-C CPUS | -p PID,...]\n"
-            "         [--filter ts,pa,pct,jitter,branch,load,store | --data-filter N]\n"
-            "         [--event-filter EV,... | N] [--inv-event-filter EV,... | N] [--min-latency N]\n"
-            "         [--discard] [--terms name=v,...] [--period N] [--aux-pages N] [--kernel]\n"
-            "         [--switch] [--symbolize] [--duration SECONDS]\n"
-            "  records Arm SPE and prints one line per record (format of kperf spe-decode plus\n"
-            "  cpu=, pid=, tid=); --plan prints the perf_event_attr of every fd as kperf stat --plan\n"
-            "  does, over the machine or a fake sysfs tree (--sysfs), without opening anything.\n"
-            "  EV names: retired, l1d-refill, tlb-refill, mispred, ... (kperf spe-decode wording)\n");
-    return f == stderr ? 2 : 0;
-}
+enum { SR_PLAN = CLI_LONG_ONLY, SR_KERNEL, SR_SWITCH, SR_DISCARD, SR_SYMBOLIZE, SR_SYSFS,
+       SR_PMU, SR_TERMS, SR_FILTER, SR_DATA_FILTER, SR_EV_FILTER, SR_INV_EV_FILTER,
+       SR_MIN_LAT, SR_PERIOD, SR_AUX_PAGES };
+
+static const cli_opt spe_record_opts[] = {
+    {SR_PLAN, "plan", NULL, "print every fd's perf_event_attr (as stat --plan); open nothing"},
+    {SR_SYSFS, "sysfs", "ROOT", "read PMUs from ROOT/sys (fake trees, with --plan)"},
+    {SR_PMU, "pmu", "NAME", "the SPE PMU (default: the first arm_spe_N)"},
+    {SR_FILTER, "filter", "LIST", "ts,pa,pct,jitter,branch,load,store"},
+    {SR_DATA_FILTER, "data-filter", "N", "the data filter as a number"},
+    {SR_EV_FILTER, "event-filter", "EVS|N", "keep records with these events"},
+    {SR_INV_EV_FILTER, "inv-event-filter", "EVS|N", "drop records with these events"},
+    {SR_MIN_LAT, "min-latency", "N", "keep records with at least N cycles of latency"},
+    {SR_DISCARD, "discard", NULL, "count only, discard the records"},
+    {SR_TERMS, "terms", "NAME=V,...", "raw format terms"},
+    {SR_PERIOD, "period", "N", "the sampling interval"},
+    {SR_AUX_PAGES, "aux-pages", "N", "AUX area pages"},
+    {SR_KERNEL, "kernel", NULL, "also kernel code"},
+    {SR_SWITCH, "switch", NULL, "context switch records (pid/tid without CONTEXT packets)"},
+    {SR_SYMBOLIZE, "symbolize", NULL, "name each record's function"},
+    {0, NULL, NULL, NULL}};
+
+static const cli_cmd spe_record_cmd = {
+    "spe-record", "[options]",
+    "Records Arm SPE and prints one line per record (the spe-decode format plus cpu=, pid=,\n"
+    "tid=), for -d SECS (default 1).",
+    spe_record_opts, CLI_PID | CLI_CPU | CLI_DURATION,
+    "EV names: retired, l1d-refill, tlb-refill, mispred, ... (kperf spe-decode wording).\n"};
 
 /* "ts,pa,branch" -> libkperf dataFilter bits. */
 static int parse_data_filter(const char *s, uint64_t *out) {
@@ -166,15 +217,6 @@ static int parse_events(const char *s, uint64_t *out) {
         if (bit == 64) return fprintf(stderr, "kperf spe-record: unknown SPE event '%s'\n", w), -1;
         *out |= 1ull << bit;
     }
-    return 0;
-}
-
-static int parse_int_list(const char *s, int *v, size_t max, size_t *n) {
-    int *cpus;
-    size_t k;
-    if (kperf_cpulist_parse(s, &cpus, &k) < 0) return -1;
-    for (*n = 0; *n < k && *n < max; (*n)++) v[*n] = cpus[*n];
-    kperf_cpulist_free(cpus);
     return 0;
 }
 
@@ -229,45 +271,63 @@ static int spe_record_run(kperf_spe_desc *d, double seconds, bool symbolize, con
     return 0;
 }
 
+typedef struct spe_record_state {
+    kperf_spe_desc *d;
+    bool plan, symbolize;
+} spe_record_state;
+
+static int spe_record_num(const char *opt, const char *v, uint64_t max, uint64_t *out) {
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(v, &end, 0);
+    if (end == v || *end || errno || x > max || v[0] == '-')
+        return fprintf(stderr, "kperf spe-record: %s wants a number up to %llu, not '%s'\n", opt,
+                       (unsigned long long)max, v), -1;
+    *out = x;
+    return 0;
+}
+
+static int spe_record_opt(int key, const char *v, void *user) {
+    spe_record_state *st = (spe_record_state *)user;
+    kperf_spe_desc *d = st->d;
+    uint64_t x;
+    int bad = 0;
+    switch (key) {
+    case SR_PLAN: st->plan = true; return 0;
+    case SR_KERNEL: d->include_kernel = true; return 0;
+    case SR_SWITCH: d->context_switch = true; return 0;
+    case SR_DISCARD: d->discard = true; return 0;
+    case SR_SYMBOLIZE: st->symbolize = true; return 0;
+    case SR_SYSFS: d->sysfs_root = v; return 0;
+    case SR_PMU: d->pmu = v; return 0;
+    case SR_TERMS: d->terms = v; return 0;
+    case SR_FILTER: bad = parse_data_filter(v, &d->data_filter); break;
+    case SR_DATA_FILTER: return spe_record_num("--data-filter", v, UINT64_MAX, &d->data_filter);
+    case SR_EV_FILTER: bad = parse_events(v, &d->event_filter); break;
+    case SR_INV_EV_FILTER: bad = parse_events(v, &d->inv_event_filter); break;
+    case SR_MIN_LAT:
+        if (spe_record_num("--min-latency", v, UINT32_MAX, &x)) return -1;
+        return d->min_latency = (uint32_t)x, 0;
+    case SR_PERIOD: return spe_record_num("--period", v, UINT64_MAX, &d->period);
+    case SR_AUX_PAGES:
+        if (spe_record_num("--aux-pages", v, 1u << 30, &x)) return -1;
+        return d->aux_pages = (size_t)x, 0;
+    default: return 1;
+    }
+    if (bad) fprintf(stderr, "kperf spe-record: bad value '%s'; see 'kperf spe-record --help'\n", v);
+    return bad ? -1 : 0;
+}
+
 int cmd_spe_record(int argc, char **argv) {
     kperf_spe_desc d;
     memset(&d, 0, sizeof d);
-    static int cpus[4096];
-    static pid_t pids[256];
-    int tmp[256];
-    size_t n;
-    bool plan = false, symbolize = false;
-    double seconds = 1.0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int bad = 0;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return spe_record_usage(stdout);
-        else if (!strcmp(a, "--plan")) plan = true;
-        else if (!strcmp(a, "--kernel")) d.include_kernel = true;
-        else if (!strcmp(a, "--switch")) d.context_switch = true;
-        else if (!strcmp(a, "--discard")) d.discard = true;
-        else if (!strcmp(a, "--symbolize")) symbolize = true;
-        else if (!v) bad = 1;
-        else if (!strcmp(a, "--sysfs")) d.sysfs_root = v, i++;
-        else if (!strcmp(a, "--pmu")) d.pmu = v, i++;
-        else if (!strcmp(a, "--terms")) d.terms = v, i++;
-        else if (!strcmp(a, "--filter")) bad = parse_data_filter(v, &d.data_filter), i++;
-        else if (!strcmp(a, "--data-filter")) d.data_filter = strtoull(v, NULL, 0), i++;
-        else if (!strcmp(a, "--event-filter")) bad = parse_events(v, &d.event_filter), i++;
-        else if (!strcmp(a, "--inv-event-filter")) bad = parse_events(v, &d.inv_event_filter), i++;
-        else if (!strcmp(a, "--min-latency")) d.min_latency = (uint32_t)strtoul(v, NULL, 0), i++;
-        else if (!strcmp(a, "--period")) d.period = strtoull(v, NULL, 0), i++;
-        else if (!strcmp(a, "--aux-pages")) d.aux_pages = strtoull(v, NULL, 0), i++;
-        else if (!strcmp(a, "--duration")) seconds = strtod(v, NULL), i++;
-        else if (!strcmp(a, "-C")) {
-            bad = parse_int_list(v, cpus, 4096, &n), d.cpus = cpus, d.ncpus = n, i++;
-        } else if (!strcmp(a, "-p")) {
-            bad = parse_int_list(v, tmp, 256, &n), i++;
-            for (size_t k = 0; k < n; k++) pids[k] = tmp[k];
-            d.pids = pids, d.npids = n;
-        } else bad = 1;
-        if (bad) return fprintf(stderr, "kperf spe-record: bad option %s\n", a), spe_record_usage(stderr);
-    }
+    spe_record_state st = {&d, false, false};
+    static cli_args ca; /* its arrays live until exit: d points into them */
+    int prc = cli_parse(&spe_record_cmd, argc, argv, &ca, spe_record_opt, &st);
+    if (prc != CLI_OK) return prc == CLI_HELP ? 0 : 2;
+    d.cpus = ca.cpus, d.ncpus = ca.ncpus, d.pids = ca.pids, d.npids = ca.npids;
+    bool plan = st.plan, symbolize = st.symbolize;
+    double seconds = ca.duration > 0 ? ca.duration : 1.0;
     if (!plan) return spe_record_run(&d, seconds, symbolize, argv[0]);
     kperf_plan *pl;
     if (kperf_spe_plan_open(&pl, &d) < 0) return cli_fail(argv[0]);

@@ -73,19 +73,33 @@ static void sc_table(FILE *f, kperf_syscalls *s) {
             (unsigned long long)errors, "");
 }
 
-static int sc_usage(FILE *f) {
-    fprintf(f,
-            "usage: kperf syscalls [-e NAME,NAME...] [-p PID | -a | -C CPUS] [-d SECONDS]\n"
-            "                      [--calls] [--raw] [-o FILE] [-- COMMAND [ARGS...]]\n"
-            "       kperf syscalls --list\n"
-            "  -e NAMES  only these syscalls (default: all)    --calls  one line per call\n"
-            "  -p PID    trace a running process               -a       every CPU\n"
-            "  -d SECS   stop after SECS                       --raw    numbers only (cheaper)\n"
-            "  -o FILE   write the table to FILE               --list   syscall names\n"
-            "  --trace-json FILE  every call as a Chrome/Perfetto trace event (ph X, dur)\n"
-            "  -m PAGES  ring pages per CPU, a power of two (default 1024 = 4 MiB)\n");
-    return f == stderr ? 2 : 0;
-}
+static const cli_opt sc_opts[] = {
+    {'e', "event", "NAMES", "only these syscalls, comma list (repeatable; default: all)"},
+    {'m', "mmap-pages", "PAGES", "ring pages per CPU, a power of two (default 1024 = 4 MiB)"},
+    {CLI_LONG_ONLY, "calls", NULL, "also one line per call, on stderr"},
+    {CLI_LONG_ONLY + 1, "raw", NULL, "numbers only, no syscall names (cheaper)"},
+    {CLI_LONG_ONLY + 2, "list", NULL, "print the running kernel's syscall names and exit"},
+    {CLI_LONG_ONLY + 3, "trace-json", "FILE", "every call as a Chrome/Perfetto trace event"},
+    {0, NULL, NULL, NULL}};
+
+static const cli_cmd sc_cmd = {
+    "syscalls", "[options] [-- COMMAND [ARGS...]]",
+    "Syscall counts, errors and latency percentiles per syscall, like `strace -c`, from the\n"
+    "kernel's syscall tracepoints (no ptrace stops).",
+    sc_opts, CLI_TARGETS | CLI_DURATION | CLI_OUTPUT,
+    "With -p/-a/-C, a command only sets the duration. -o FILE writes the table to FILE\n"
+    "instead of stderr. Examples:\n"
+    "  kperf syscalls -- make -j4\n"
+    "  kperf syscalls -e read,write -p 1234 -d 5\n"};
+
+typedef struct sc_opt_state {
+    char names[8192]; /* the -e lists, comma-joined, split in place after parsing */
+    char *funcs[512];
+    size_t nfuncs;
+    bool calls, raw, list;
+    long pages;
+    const char *json; /* --trace-json FILE */
+} sc_opt_state;
 
 static int sc_list(void) {
     kperf_tracefs *t;
@@ -106,92 +120,92 @@ static size_t sc_split(char *s, char **v, size_t max) {
     return n;
 }
 
-int cmd_syscalls(int argc, char **argv) {
-    char *funcs[512];
-    size_t nfuncs = 0;
-    const char *outpath = NULL, *jsonpath = NULL;
-    pid_t pid = 0;
-    bool all = false, calls = false, raw = false;
-    int *cpus = NULL, ncpus = 0, i;
-    double secs = 0;
-    unsigned pages = 1024; /* 4 MiB per ring: syscalls come fast */
-    for (i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--")) { i++; break; }
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return sc_usage(stdout);
-        if (!strcmp(a, "--list")) return sc_list();
-        if (!strcmp(a, "-a")) all = true;
-        else if (!strcmp(a, "--calls")) calls = true;
-        else if (!strcmp(a, "--raw")) raw = true;
-        else if (i + 1 < argc && !strcmp(a, "-e"))
-            nfuncs += sc_split(argv[++i], funcs + nfuncs, 512 - nfuncs);
-        else if (i + 1 < argc && !strcmp(a, "-p")) {
-            if ((pid = cli_parse_pid("syscalls", argv[++i])) < 0) return 2;
-        }
-        else if (i + 1 < argc && !strcmp(a, "-d")) secs = atof(argv[++i]);
-        else if (i + 1 < argc && !strcmp(a, "-m")) pages = (unsigned)atoi(argv[++i]);
-        else if (i + 1 < argc && !strcmp(a, "-o")) outpath = argv[++i];
-        else if (i + 1 < argc && !strcmp(a, "--trace-json")) jsonpath = argv[++i];
-        else if (i + 1 < argc && !strcmp(a, "-C")) {
-            if ((ncpus = cli_parse_cpus(argv[++i], &cpus)) <= 0) return sc_usage(stderr);
-        } else if (a[0] == '-') return sc_usage(stderr);
-        else break;
+static int sc_opt(int key, const char *arg, void *user) {
+    sc_opt_state *o = (sc_opt_state *)user;
+    switch (key) {
+    case 'e': {
+        size_t l = strlen(o->names);
+        if (l + strlen(arg) + 2 >= sizeof o->names)
+            return fprintf(stderr, "kperf syscalls: syscall list too long\n"), -1;
+        snprintf(o->names + l, sizeof o->names - l, "%s%s", l ? "," : "", arg);
+        return 0;
     }
-    char **cmd = i < argc ? argv + i : NULL;
-    if (!cmd && !pid && !all && !ncpus) {
-        fprintf(stderr, "kperf syscalls: say what to trace: -p PID, -a, -C CPUS or -- COMMAND\n");
-        return 2;
+    case 'm': return cli_parse_long("syscalls", "-m/--mmap-pages", arg, 1, 1 << 20, &o->pages);
+    case CLI_LONG_ONLY: o->calls = true; return 0;
+    case CLI_LONG_ONLY + 1: o->raw = true; return 0;
+    case CLI_LONG_ONLY + 2: o->list = true; return 0;
+    case CLI_LONG_ONLY + 3: o->json = arg; return 0;
+    }
+    return 1;
+}
+
+int cmd_syscalls(int argc, char **argv) {
+    static sc_opt_state o;
+    memset(&o, 0, sizeof o);
+    o.pages = 1024; /* 4 MiB per ring: syscalls come fast */
+    cli_args a;
+    int prc = cli_parse(&sc_cmd, argc, argv, &a, sc_opt, &o);
+    if (prc != CLI_OK) return prc == CLI_HELP ? 0 : 2;
+    if (o.list) return cli_args_free(&a), sc_list();
+    o.nfuncs = sc_split(o.names, o.funcs, 512);
+    bool targets = a.npids || a.ncpus || a.all_cpus;
+    if (!a.rest && !targets) {
+        cli_args_free(&a);
+        return cli_usage_error("syscalls", "say what to trace: -p PIDS, -a, -C CPUS or -- COMMAND");
     }
     cli_child cc = {0, -1, -1, false};
-    if (cmd && cli_spawn(cmd, &cc) < 0) return perror("kperf syscalls: fork"), 1;
-    pid_t target = cc.pid ? cc.pid : pid;
+    if (a.rest && cli_spawn(a.rest, &cc) < 0)
+        return cli_args_free(&a), perror("kperf syscalls: fork"), 1;
+    bool follow = cc.pid && !targets; /* the command is the target, not only the timer */
     kperf_syscalls_desc d;
     memset(&d, 0, sizeof d);
-    d.funcs = (const char *const *)funcs, d.nfuncs = nfuncs;
-    d.pids = target ? &target : NULL, d.npids = target ? 1 : 0;
-    d.cpus = cpus, d.ncpus = (size_t)ncpus;
-    d.all_cpus = all && !target;
-    d.inherit = cc.pid != 0;
-    d.enable_on_exec = cc.pid != 0;
-    d.ring_pages = pages;
-    d.no_names = raw;
-    sc_ctx x = {NULL, calls ? stderr : NULL, NULL};
-    if (jsonpath && cli_tjson_open(&x.json, jsonpath) < 0) {
+    d.funcs = (const char *const *)o.funcs, d.nfuncs = o.nfuncs;
+    d.pids = follow ? &cc.pid : a.pids, d.npids = follow ? 1 : a.npids;
+    d.cpus = a.cpus, d.ncpus = a.ncpus;
+    d.all_cpus = a.all_cpus && !a.npids;
+    d.inherit = follow || a.npids;
+    d.enable_on_exec = follow;
+    d.ring_pages = (unsigned)o.pages;
+    d.no_names = o.raw;
+    sc_ctx x = {NULL, o.calls ? stderr : NULL, NULL};
+    if (o.json && cli_tjson_open(&x.json, o.json) < 0) {
         if (cc.pid) cli_spawn_go(&cc, false);
-        free(cpus);
+        cli_args_free(&a);
         return 1;
     }
     if (kperf_syscalls_open(&x.s, &d) < 0) {
         if (cc.pid) cli_spawn_go(&cc, false);
-        free(cpus);
+        cli_args_free(&a);
         return cli_fail("syscalls");
     }
     if (kperf_syscalls_names_status(x.s)[0])
         fprintf(stderr, "kperf syscalls: %s\n", kperf_syscalls_names_status(x.s));
     int status = 0;
-    if (!cc.pid) kperf_syscalls_start(x.s);
+    if (!follow) kperf_syscalls_start(x.s);
+    int fd = kperf_sampler_fd(kperf_syscalls_sampler(x.s));
     if (cc.pid && (status = cli_spawn_go(&cc, true)) != 0) {
-        fprintf(stderr, "kperf syscalls: cannot run %s: %s\n", cmd[0], strerror(status));
         waitpid(cc.pid, NULL, 0);
-        status = 127;
+        status = cli_cannot_run("syscalls", a.rest[0], status);
+    } else if (cc.pid) {
+        status = cli_run_loop(&cc.pid, 1, true, a.duration, fd, sc_drain, &x);
     } else {
-        status = cli_run_loop(target, cc.pid != 0, secs,
-                              kperf_sampler_fd(kperf_syscalls_sampler(x.s)), sc_drain, &x);
+        status = cli_run_loop(a.pids, a.npids, false, a.duration, fd, sc_drain, &x);
     }
     kperf_syscalls_stop(x.s);
     sc_drain(&x);
-    int ofd = outpath ? kperf_file_create(outpath, 0666) : -1; /* no planted symlink followed */
-    FILE *out = !outpath ? stderr : ofd >= 0 ? fdopen(ofd, "w") : NULL;
-    if (!out) fprintf(stderr, "kperf syscalls: %s\n", kperf_errmsg()), out = stderr;
-    sc_table(out, x.s);
+    if (status != 127 || !cc.pid) { /* a command that never ran gets no empty table */
+        FILE *out = cli_output("syscalls", a.output, stderr);
+        if (!out) out = stderr;
+        sc_table(out, x.s);
+        if (out != stderr) fclose(out);
+    }
     kperf_syscall_counts c;
     uint64_t lost = 0;
     kperf_syscalls_counts(x.s, &c, &lost);
     if (lost) fprintf(stderr, "kperf syscalls: %llu records lost (ring full): counts are low; "
                       "-e NAMES traces fewer events\n", (unsigned long long)lost);
-    if (out != stderr) fclose(out);
     if (cli_tjson_close(x.json, "kperf syscalls") < 0 && !status) status = 1;
     kperf_syscalls_close(x.s);
-    free(cpus);
+    cli_args_free(&a);
     return status < 0 ? 1 : status;
 }

@@ -4,8 +4,7 @@
  *   kperf trace -e 'sched:sched_wakeup/pid>1000 && prio<10/' -a -d 1
  *   kperf trace -e sched:sched_process_exec -- make
  *   kperf trace -e sched:sched_switch --fields          (the event's fields and types)
- *
- * Also home of the launcher shared with `kperf syscalls` (cli_spawn, cli_run_loop). */
+ */
 #define _GNU_SOURCE 1
 #include "kperf_cli.h"
 #include <limits.h>
@@ -18,107 +17,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-static volatile sig_atomic_t cli_stop_flag;
-static void cli_on_signal(int sig) { (void)sig, cli_stop_flag = 1; }
-
-/* Forks @p argv[0] and holds it before exec until cli_spawn_go(). Returns 0 or -1. */
-int cli_spawn(char **argv, cli_child *c) {
-    int go[2], err[2];
-    if (pipe2(go, O_CLOEXEC) < 0) return -1;
-    if (pipe2(err, O_CLOEXEC) < 0) return close(go[0]), close(go[1]), -1;
-    c->pid = fork();
-    if (c->pid < 0) return -1;
-    if (c->pid == 0) {
-        char ch;
-        close(go[1]), close(err[0]);
-        if (read(go[0], &ch, 1) != 1) _exit(127); /* the tracer gave up */
-        if (c->stdout_to_stderr && dup2(2, 1) < 0) _exit(127);
-        execvp(argv[0], argv);
-        int e = errno;
-        if (write(err[1], &e, sizeof e) < 0) { /* nothing more to do */ }
-        _exit(127);
-    }
-    close(go[0]), close(err[1]);
-    c->go = go[1], c->err = err[0];
-    return 0;
-}
-
-/* Lets the child exec (or, with @p run false, makes it exit); returns 0 or exec's errno. */
-int cli_spawn_go(cli_child *c, bool run) {
-    int e = 0;
-    if (run && write(c->go, "g", 1) != 1) e = errno;
-    close(c->go);
-    if (run && !e && read(c->err, &e, sizeof e) != (ssize_t)sizeof e) e = 0; /* EOF: exec'd */
-    close(c->err);
-    c->go = c->err = -1;
-    if (!run) waitpid(c->pid, NULL, 0);
-    return e;
-}
-
-/* A foreign process has ended: it no longer exists, or it is a zombie nobody reaped. */
-static bool cli_gone(pid_t pid) {
-    char path[64], buf[512];
-    if (kill(pid, 0) < 0 && errno == ESRCH) return true;
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f) return true;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    const char *rp = strrchr(buf, ')'); /* the state follows "(comm) " */
-    return rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X');
-}
-
-/* Runs until the target exits (its exit status is returned when it is our @p own child;
- * a foreign -p target is watched with kill(pid, 0)), SIGINT/SIGTERM, or @p seconds pass
- * (> 0); calls @p drain whenever @p pollfd is readable and every 100 ms. Returns the
- * child's exit status (0 otherwise), or -1 when drain failed. */
-int cli_run_loop(pid_t target, bool own, double seconds, int pollfd, int (*drain)(void *),
-                 void *ctx) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = cli_on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    struct timespec t0, now;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    int status = 0;
-    for (;;) {
-        if (own && waitpid(target, &status, WNOHANG) == target) break;
-        if (!own && target > 0 && cli_gone(target)) break;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        double el = (double)(now.tv_sec - t0.tv_sec) + (double)(now.tv_nsec - t0.tv_nsec) / 1e9;
-        if (cli_stop_flag || (seconds > 0 && el >= seconds)) {
-            if (own) kill(target, SIGTERM), waitpid(target, &status, 0);
-            break;
-        }
-        struct pollfd p = {pollfd, POLLIN, 0};
-        poll(&p, pollfd >= 0 ? 1 : 0, 100);
-        if (drain(ctx) < 0) return -1;
-    }
-    if (own) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    return 0;
-}
-
-/* Parses a CPU list "0-3,6" with the library's parser (the array is freed with free(), the
- * tool's KPERF_FREE); returns the count or -1. */
-int cli_parse_cpus(const char *s, int **out) {
-    size_t n = 0;
-    if (kperf_cpulist_parse(s, out, &n) < 0 || n == 0) return -1;
-    return (int)n;
-}
-
-/* Parses a positive pid; returns it, or -1 (with a message) when the text is not one. */
-pid_t cli_parse_pid(const char *cmd, const char *s) {
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (end == s || *end || v <= 0 || v > INT_MAX) {
-        fprintf(stderr, "kperf %s: bad pid '%s': want a positive process id\n", cmd, s);
-        return -1;
-    }
-    return (pid_t)v;
-}
 
 /* sched_switch's prev_state as letters, the way the kernel's print fmt (and perf script)
  * shows it: the `{ 0xBIT, "L" }` entries of the running kernel's __print_flags table,
@@ -315,103 +213,116 @@ static int trace_fields(kperf_tracefs *tfs, const char *spec) {
     return 0;
 }
 
-static int trace_usage(FILE *f) {
-    fprintf(f,
-            "usage: kperf trace -e EVENT[,EVENT...] [-e ...] [-p PID | -a | -C CPUS] [-d SECONDS]\n"
-            "                   [--fields] [-o FILE] [-- COMMAND [ARGS...]]\n"
-            "  EVENT     sys:name[/filter/], e.g. 'sched:sched_wakeup/pid>1000 && prio<10/'\n"
-            "            (the filter runs in the kernel: ftrace syntax over the event's fields)\n"
-            "  -p PID    trace the threads of a process     -a  every CPU (system-wide)\n"
-            "  -C CPUS   trace these CPUs (0-3,6)           -d  stop after SECONDS\n"
-            "  --fields  print each event's fields (name, type, offset, size) and exit\n"
-            "  -o FILE   write the event lines to FILE instead of stdout\n"
-            "  --trace-json FILE  write the events as Chrome/Perfetto trace-event JSON (then\n"
-            "            no event lines unless -o is given)\n"
-            "  -m PAGES  ring pages per CPU, a power of two (default 1024 = 4 MiB)\n");
-    return f == stderr ? 2 : 0;
+static const cli_opt trace_opts[] = {
+    {'e', "event", "EVENTS", "sys:name[/filter/], comma list (repeatable)"},
+    {'m', "mmap-pages", "PAGES", "ring pages per CPU, a power of two (default 1024 = 4 MiB)"},
+    {CLI_LONG_ONLY, "fields", NULL, "print each event's fields (name, type, offset, size), exit"},
+    {CLI_LONG_ONLY + 1, "trace-json", "FILE", "also the events as Chrome/Perfetto trace JSON"},
+    {0, NULL, NULL, NULL}};
+
+static const cli_cmd trace_cmd = {
+    "trace", "-e EVENTS [options] [-- COMMAND [ARGS...]]",
+    "Prints tracepoint events with their fields, one line each:\n"
+    "  COMM  PID [CPU] SECONDS.USEC: SYSTEM:NAME: field=value field=value ...",
+    trace_opts, CLI_TARGETS | CLI_DURATION | CLI_OUTPUT,
+    "A filter runs in the kernel: ftrace syntax over the event's fields. With -p/-a/-C,\n"
+    "a command only sets the duration. -o FILE writes the event lines to\n"
+    "FILE instead of stdout; with --trace-json, there are no event lines unless -o is given.\n"
+    "Example:\n"
+    "  kperf trace -e 'sched:sched_wakeup/pid>1000 && prio<10/' -a -d 1\n"};
+
+typedef struct trace_opt_state {
+    char spec[8192];
+    bool fields;
+    long pages;
+    const char *json; /* --trace-json FILE */
+} trace_opt_state;
+
+static int trace_opt(int key, const char *arg, void *user) {
+    trace_opt_state *o = (trace_opt_state *)user;
+    if (key == 'e') {
+        size_t l = strlen(o->spec);
+        if (l + strlen(arg) + 2 >= sizeof o->spec)
+            return fprintf(stderr, "kperf trace: event list too long\n"), -1;
+        snprintf(o->spec + l, sizeof o->spec - l, "%s%s", l ? "," : "", arg);
+        return 0;
+    }
+    if (key == 'm') return cli_parse_long("trace", "-m/--mmap-pages", arg, 1, 1 << 20, &o->pages);
+    if (key == CLI_LONG_ONLY) return o->fields = true, 0;
+    if (key == CLI_LONG_ONLY + 1) return o->json = arg, 0;
+    return 1;
 }
 
 int cmd_trace(int argc, char **argv) {
-    char spec[8192] = "";
-    const char *outpath = NULL, *jsonpath = NULL;
-    pid_t pid = 0;
-    bool all = false, fields = false;
-    int *cpus = NULL, ncpus = 0, i;
-    double secs = 0;
-    unsigned pages = 1024; /* 4 MiB per ring: syscalls come fast */
-    for (i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--")) { i++; break; }
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return trace_usage(stdout);
-        if (!strcmp(a, "-a")) all = true;
-        else if (!strcmp(a, "--fields") || !strcmp(a, "help")) fields = true;
-        else if (i + 1 < argc && !strcmp(a, "-e")) {
-            size_t l = strlen(spec);
-            if (l + strlen(argv[i + 1]) + 2 >= sizeof spec) return trace_usage(stderr);
-            snprintf(spec + l, sizeof spec - l, "%s%s", l ? "," : "", argv[++i]);
-        } else if (i + 1 < argc && !strcmp(a, "-p")) {
-            if ((pid = cli_parse_pid("trace", argv[++i])) < 0) return 2;
-        }
-        else if (i + 1 < argc && !strcmp(a, "-d")) secs = atof(argv[++i]);
-        else if (i + 1 < argc && !strcmp(a, "-m")) pages = (unsigned)atoi(argv[++i]);
-        else if (i + 1 < argc && !strcmp(a, "-o")) outpath = argv[++i];
-        else if (i + 1 < argc && !strcmp(a, "--trace-json")) jsonpath = argv[++i];
-        else if (i + 1 < argc && !strcmp(a, "-C")) {
-            if ((ncpus = cli_parse_cpus(argv[++i], &cpus)) <= 0) return trace_usage(stderr);
-        } else if (a[0] == '-') return trace_usage(stderr);
-        else break;
-    }
-    char **cmd = i < argc ? argv + i : NULL;
-    if (!spec[0]) return trace_usage(stderr);
+    static trace_opt_state o;
+    memset(&o, 0, sizeof o);
+    o.pages = 1024; /* 4 MiB per ring: syscalls come fast */
+    cli_args a;
+    int prc = cli_parse(&trace_cmd, argc, argv, &a, trace_opt, &o);
+    if (prc != CLI_OK) return prc == CLI_HELP ? 0 : 2;
+    if (a.nrest == 1 && !strcmp(a.rest[0], "help")) o.fields = true, a.rest = NULL, a.nrest = 0;
+    if (!o.spec[0]) return cli_args_free(&a), cli_usage_error("trace", "give the events with -e");
     kperf_tracefs *tfs;
-    if (kperf_tracefs_open(&tfs, NULL) < 0) return cli_fail("trace");
-    if (fields) {
-        int rc = trace_fields(tfs, spec);
+    if (kperf_tracefs_open(&tfs, NULL) < 0) return cli_args_free(&a), cli_fail("trace");
+    if (o.fields) {
+        int rc = trace_fields(tfs, o.spec);
         kperf_tracefs_close(tfs);
-        return rc;
+        return cli_args_free(&a), rc;
     }
-    if (!cmd && !pid && !all && !ncpus) {
+    bool targets = a.npids || a.ncpus || a.all_cpus;
+    if (!a.rest && !targets) {
         kperf_tracefs_close(tfs);
-        fprintf(stderr, "kperf trace: say what to trace: -p PID, -a, -C CPUS or -- COMMAND\n");
-        return 2;
+        cli_args_free(&a);
+        return cli_usage_error("trace", "say what to trace: -p PIDS, -a, -C CPUS or -- COMMAND");
     }
     cli_child cc = {0, -1, -1, false};
-    if (cmd && cli_spawn(cmd, &cc) < 0) return kperf_tracefs_close(tfs), perror("kperf trace: fork"), 1;
-    pid_t child = cc.pid;
-    pid_t target = child ? child : pid;
+    if (a.rest && cli_spawn(a.rest, &cc) < 0) {
+        kperf_tracefs_close(tfs), cli_args_free(&a);
+        return perror("kperf trace: fork"), 1;
+    }
+    bool follow = cc.pid && !targets; /* the command is the target, not only the timer */
     kperf_sampler_desc d;
     memset(&d, 0, sizeof d);
-    d.events = spec;
+    d.events = o.spec;
     d.period = 1;
     d.include_kernel = true;
-    d.pids = target ? &target : NULL;
-    d.npids = target ? 1 : 0;
-    d.cpus = cpus, d.ncpus = (size_t)ncpus;
-    d.all_cpus = all && !target;
-    d.inherit = child != 0;
-    d.enable_on_exec = child != 0;
-    d.ring_pages = pages;
+    d.pids = follow ? &cc.pid : a.pids;
+    d.npids = follow ? 1 : a.npids;
+    d.cpus = a.cpus, d.ncpus = a.ncpus;
+    d.all_cpus = a.all_cpus && !a.npids;
+    d.inherit = follow || a.npids;
+    d.enable_on_exec = follow;
+    d.ring_pages = (unsigned)o.pages;
     static trace_ctx t;
     t.tfs = tfs;
     t.states.n = -1;
-    int ofd = outpath ? kperf_file_create(outpath, 0666) : -1; /* no planted symlink followed */
-    t.out = !outpath ? stdout : ofd >= 0 ? fdopen(ofd, "w") : NULL;
-    if (!t.out) return fprintf(stderr, "kperf trace: %s\n", kperf_errmsg()), 1;
-    t.text = outpath || !jsonpath;
-    if (jsonpath && cli_tjson_open(&t.json, jsonpath) < 0) return 1;
+    t.out = cli_output("trace", a.output, stdout);
+    if (!t.out) {
+        if (cc.pid) cli_spawn_go(&cc, false);
+        return kperf_tracefs_close(tfs), cli_args_free(&a), 1;
+    }
+    t.text = a.output || !o.json;
+    if (o.json && cli_tjson_open(&t.json, o.json) < 0) {
+        if (cc.pid) cli_spawn_go(&cc, false);
+        if (a.output) fclose(t.out);
+        return kperf_tracefs_close(tfs), cli_args_free(&a), 1;
+    }
     if (kperf_sampler_open(&t.s, &d) < 0) {
-        if (child) cli_spawn_go(&cc, false);
-        kperf_tracefs_close(tfs);
+        if (cc.pid) cli_spawn_go(&cc, false);
+        if (a.output) fclose(t.out);
+        kperf_tracefs_close(tfs), cli_args_free(&a);
         return cli_fail("trace");
     }
     int status = 0;
-    if (!child) kperf_sampler_start(t.s);
-    if (child && (status = cli_spawn_go(&cc, true)) != 0) {
-        fprintf(stderr, "kperf trace: cannot run %s: %s\n", cmd[0], strerror(status));
-        waitpid(child, NULL, 0);
-        status = 127;
+    if (!follow) kperf_sampler_start(t.s);
+    if (cc.pid && (status = cli_spawn_go(&cc, true)) != 0) {
+        waitpid(cc.pid, NULL, 0);
+        status = cli_cannot_run("trace", a.rest[0], status);
+    } else if (cc.pid) {
+        status = cli_run_loop(&cc.pid, 1, true, a.duration, kperf_sampler_fd(t.s), trace_drain, &t);
     } else {
-        status = cli_run_loop(target, child != 0, secs, kperf_sampler_fd(t.s), trace_drain, &t);
+        status = cli_run_loop(a.pids, a.npids, false, a.duration, kperf_sampler_fd(t.s),
+                              trace_drain, &t);
     }
     kperf_sampler_stop(t.s);
     trace_drain(&t);
@@ -421,10 +332,10 @@ int cmd_trace(int argc, char **argv) {
     if (st.total.lost) fprintf(stderr, ", %llu lost (ring full: a filter or -C helps)",
                                (unsigned long long)st.total.lost);
     fprintf(stderr, "\n");
-    if (outpath) fclose(t.out);
+    if (a.output) fclose(t.out);
     if (cli_tjson_close(t.json, "kperf trace") < 0 && !status) status = 1;
     free(t.line);
-    free(cpus);
+    cli_args_free(&a);
     kperf_sampler_close(t.s);
     kperf_tracefs_close(tfs);
     return status < 0 ? 1 : status;

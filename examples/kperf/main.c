@@ -18,28 +18,54 @@ static const struct {
     {"spe-decode", cmd_spe_decode, "decode raw Arm SPE AUX bytes"},
     {"spe-record", cmd_spe_record, "record Arm SPE where the machine has it"},
 };
+#define NCMDS (sizeof cmds / sizeof cmds[0])
 
-int cli_fail(const char *cmd) {
-    fprintf(stderr, "kperf %s: %s\n", cmd, kperf_errmsg());
-    return 1;
+/* Warnings the library logs (a debuginfod server that does not answer, ...) go to stderr;
+ * errors are reported by each command through cli_fail(). */
+static void cli_log(int level, const char *msg, void *user) {
+    (void)user;
+    if (level == KPERF_LOG_WARN) fprintf(stderr, "kperf: warning: %s\n", msg);
 }
 
 static int usage(FILE *f) {
     fprintf(f, "usage: kperf <command> [options]   (kperf %s)\n\ncommands:\n",
             kperf_version_string());
-    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
-        fprintf(f, "  %-11s %s\n", cmds[i].name, cmds[i].help);
-    fprintf(f, "\n'kperf <command> -h' describes a command's options.\n");
+    for (size_t i = 0; i < NCMDS; i++) fprintf(f, "  %-11s %s\n", cmds[i].name, cmds[i].help);
+    fprintf(f, "\n'kperf help <command>' or 'kperf <command> --help' describes a command.\n");
     return f == stderr ? 2 : 0;
+}
+
+static int find(const char *name) {
+    for (size_t i = 0; i < NCMDS; i++)
+        if (!strcmp(name, cmds[i].name)) return (int)i;
+    return -1;
+}
+
+static int unknown(const char *name) {
+    const char *names[NCMDS];
+    for (size_t i = 0; i < NCMDS; i++) names[i] = cmds[i].name;
+    const char *s = cli_suggest(name, names, NCMDS);
+    if (s) fprintf(stderr, "kperf: unknown command '%s' (did you mean '%s'?)\n", name, s);
+    else fprintf(stderr, "kperf: unknown command '%s'\n", name);
+    fprintf(stderr, "'kperf help' lists the commands.\n");
+    return 2;
 }
 
 int main(int argc, char **argv) {
     if (argc < 2) return usage(stderr);
-    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help"))
-        return usage(stdout);
-    if (!strcmp(argv[1], "--version")) return printf("kperf %s\n", kperf_version_string()), 0;
-    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
-        if (!strcmp(argv[1], cmds[i].name)) return cmds[i].fn(argc - 1, argv + 1);
-    fprintf(stderr, "kperf: unknown command '%s'\n", argv[1]);
-    return usage(stderr);
+    kperf_set_log(cli_log, NULL);
+    kperf_probe_resolver_set(kperf_probe_resolve_elf, NULL); /* uprobe:func@"file" */
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) return usage(stdout);
+    if (!strcmp(argv[1], "help")) { /* kperf help [CMD] = kperf CMD --help */
+        if (argc < 3) return usage(stdout);
+        int i = find(argv[2]);
+        if (i < 0) return unknown(argv[2]);
+        char *hv[] = {argv[2], (char *)"--help", NULL};
+        return cmds[i].fn(2, hv);
+    }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version"))
+        return printf("kperf %s\n", kperf_version_string()), 0;
+    int i = find(argv[1]);
+    if (i >= 0) return cmds[i].fn(argc - 1, argv + 1);
+    return unknown(argv[1]);
 }
