@@ -7,22 +7,34 @@
  * The same define also instantiates kperf_symbols.h and kperf_spe.h when they are included
  * after kperf.h in that file.
  *
- * CONTENTS (search for the marker to jump to a section; same order in both halves)
+ * CONTENTS (search for the marker to jump to a section; same order in both halves; a section
+ * uses only the sections above it)
+ *     >>util        small helpers with no dependencies (implementation half only, first)
  *     >>errors      error codes, kperf_strerror, thread-local kperf_errmsg, log hook
+ *     >>files       safe opens: data-named files (regular, non-blocking, capped), outputs
  *     >>pmu         sysfs PMU registry: types, format fields, event aliases, cpumask
  *     >>topology    online CPUs, cpu -> core/cluster/die/socket/numa, CPU frequency
- *     >>events      event spec parser (perf syntax) -> perf_event_attr, event listing
+ *     >>tracepoint  tracefs discovery, format parsing, typed field access, filters
+ *     >>events      event spec parser (perf syntax) -> perf_event_attr, event listing,
+ *                   open-error diagnosis
  *     >>counting    counter groups over threads/processes/CPUs, scaling, plan (dry run)
  *     >>region      self-monitoring fast path (rdpmc with the kernel's seqlock protocol)
  *     >>ringbuf     mmap'd ring buffers, record decoding, lost/throttle accounting
  *     >>sampling    samplers, side-band records, time-ordered merge, folded stacks
- *     >>perfdata    perf.data (pipe mode) writer
- *     >>tracepoint  tracefs discovery, format parsing, typed field access, filters
+ *     >>perfdata    perf.data writer and reader
  *     >>syscalls    syscall enter/exit pairing and latency statistics
+ *     >>analysis    keyed statistics, latency histograms, two-event relations by key
  *     >>device      uncore/device metrics (DDR, L3, PCIe, SMMU) from sysfs PMUs
  *     >>task        the libkperf task model: counting, sampling, tracing (SPE by a hook)
  *                   over evt/pid/cpu lists, flat records; libkperf/ is a shim over it
- *     >>util        small helpers shared by the sections (implementation half only)
+ *
+ * PRIVATE NAMES
+ *     kperf__* is private. Abbreviated sub-prefixes: pd_/pdin_ perf.data writer/reader,
+ *     elf_ its build-id reader, blob_ tracing data, tp_ tracepoint formats, sc_ syscalls,
+ *     dev_ devices, cur_ record cursor, blk_ task-record memory blocks; elsewhere sym_ symbolizer,
+ *     dw_ DWARF, unw_ unwinding, jit_ jitdump, dinfod_ debuginfod, fg_ flame graphs, pp_
+ *     pprof, pb_ protobuf encoding, spe_ SPE; in libkperf/ lk_. Other helpers are named
+ *     after their object (kperf__counter_*, kperf__ring_*) or live in >>util/>>files.
  *
  * CONFIGURATION (define before including, in the file that defines KPERF_IMPLEMENTATION
  * unless noted)
@@ -31,6 +43,16 @@
  *     KPERF_MALLOC(sz), KPERF_REALLOC(p,sz), KPERF_FREE(p)
  *                           allocation hooks: define all three or none
  *     KPERF_ASSERT(x)       assertion hook (default: assert from <assert.h>)
+ *     KPERF_NO_SAMPLING     compile out >>ringbuf, >>sampling and >>perfdata
+ *     KPERF_NO_TRACEPOINT   compile out >>tracepoint (filters and event attributes then
+ *                           fail with KPERF_ENOTSUP; perf.data carries no tracing data)
+ *     KPERF_NO_SYSCALLS     compile out >>syscalls (implied by the two above)
+ *     KPERF_NO_DEVICE       compile out >>device
+ *     KPERF_NO_REGION       compile out >>region
+ *     KPERF_NO_TASK         compile out >>task (implied by SAMPLING and SYSCALLS)
+ *                           Declarations stay; a call into a compiled-out section fails
+ *                           to link. A counting-only build (NO_SAMPLING, NO_TRACEPOINT,
+ *                           NO_DEVICE) compiles in less than half the time.
  *
  * QUICK START
  *     #define KPERF_IMPLEMENTATION
@@ -50,6 +72,13 @@
  *     that is set to NULL on failure. kperf_strerror(code) names a code; kperf_errmsg()
  *     returns a thread-local sentence that names the event, the target and the fix.
  *
+ * NAMING
+ *     Objects that hold kernel resources or files are made by *_open and released by
+ *     *_close; pure-memory objects by *_new (or *_parse) and *_free; arrays a call hands
+ *     back are released by the matching *_free. Boolean fields of a desc are false by
+ *     default and named for what setting them does: include_* adds (include_kernel),
+ *     no_* removes (no_user, no_rdpmc). Percentages are 0..100 everywhere.
+ *
  * THREAD SAFETY
  *     Objects are not shared between threads unless a function says so. Different objects
  *     may be used from different threads at once. kperf_errmsg() is per thread.
@@ -60,6 +89,191 @@
  *     kernel-space; 0 adds CPU-wide events; -1 removes all checks. CAP_PERFMON (or
  *     CAP_SYS_ADMIN on kernels before 5.8) bypasses the paranoid level. Errors name the
  *     sysctl value or capability that a failed open needs.
+ *
+ * INDEX (public functions by section; tests/header_index.py --write regenerates it)
+ *     kperf_version_string           The library version as "MAJOR.MINOR.PATCH"
+ *   >>errors
+ *     kperf_strerror                 Names an error code
+ *     kperf_errmsg                   The message of the last error on the calling thread
+ *     kperf_errcode                  The code of the last error on the calling thread (n...
+ *     kperf_set_log                  Installs a process-wide log callback (kperf is sile...
+ *   >>files
+ *     kperf_file_open_data           Opens, for reading, a file that untrusted data named
+ *     kperf_file_create              Creates or replaces an output file (perf.data, a re...
+ *   >>pmu
+ *     kperf_pmus_open                Discovers every PMU under `<root>/sys/bus/event_sou...
+ *     kperf_pmus_close               Frees a registry
+ *     kperf_pmus_count               Number of PMUs in the registry
+ *     kperf_pmus_at                  The i-th PMU (sorted by name)
+ *     kperf_pmus_find                The PMU with exactly this name
+ *     kperf_pmus_root                The sysfs root the registry was read from
+ *     kperf_pmus_hybrid              Whether the registry describes a hybrid machine (tw...
+ *     kperf_pmu_format_find          The format field name of pmu
+ *     kperf_pmu_alias_find           The event alias name of pmu
+ *     kperf_pmu_encode               Encodes `term=value` into the config words of pmu t...
+ *   >>topology
+ *     kperf_topology_open            Reads the CPU topology of `<root>/sys/devices/syste...
+ *     kperf_topology_close           Frees a topology
+ *     kperf_topology_cpus            The online CPUs, ascending
+ *     kperf_topology_cpu             Where cpu sits
+ *     kperf_topology_numa_cpus       The online CPUs of NUMA node node (libkperf's get_n...
+ *     kperf_topology_cluster_cpus    The online CPUs whose `cluster_id` is cluster (libk...
+ *     kperf_topology_numa_count      Number of NUMA nodes (1 on machines without `node/`)
+ *     kperf_topology_freq            Current frequency of cpu, trying cpufreq, then /pro...
+ *     kperf_cpulist_parse            Parses a kernel CPU list such as "0-3,8,10-11" (sys...
+ *     kperf_cpulist_free             Frees an array from kperf_cpulist_parse() or kperf_...
+ *   >>tracepoint
+ *     kperf_tracefs_open             Finds tracefs and opens it
+ *     kperf_tracefs_close            Closes a tracefs handle and frees every cached format
+ *     kperf_tracefs_root             The tracefs directory in use, e.g
+ *     kperf_tracefs_foreach_event    Calls fn for every event directory with a `format`...
+ *     kperf_tracefs_format           The parsed format of `system:name`, read and parsed...
+ *     kperf_tracefs_format_by_id     The format of the event with this id (the common_ty...
+ *     kperf_tracefs_event_id         The event id (perf_event_attr.config) of `system:na...
+ *     kperf_tp_format_parse          Parses the text of a format file (for fixtures and...
+ *     kperf_tp_format_free           Frees a format from kperf_tp_format_parse()
+ *     kperf_tp_format_field          The field named name (libkperf's get_field_exp), or...
+ *     kperf_tp_field_int             Reads an integer scalar field (size 1, 2, 4 or 8),...
+ *     kperf_tp_field_uint            Like kperf_tp_field_int(), as unsigned (a u64 above...
+ *     kperf_tp_field_elem            Element index of an integer array field (fixed, dat...
+ *     kperf_tp_field_bytes           Where a field's bytes are
+ *     kperf_tp_field_str             A text field (char array, data_loc/rel_loc string,...
+ *     kperf_tp_field_copy            libkperf's get_field
+ *     kperf_tp_get_field             By-name get_field
+ *     kperf_tp_field_snprint         Formats one field's value as text
+ *     kperf_tp_format_snprint        Formats every non-common field as `name=value name=...
+ *     kperf_tp_filter_set            Attaches an ftrace filter to an open tracepoint per...
+ *   >>events
+ *     kperf_evlist_parse             Parses an event spec as `perf` writes them
+ *     kperf_evlist_free              Frees a list from kperf_evlist_parse()
+ *     kperf_event_attrs_check        Says which attributes a command does not use
+ *     kperf_probe_resolver_set       Installs the symbol resolver of uprobe function nam...
+ *     kperf_events_foreach           Calls fn for every known event of kind
+ *     kperf_event_names              The names of every event of kind as one array (libk...
+ *     kperf_event_names_free         Frees an array from kperf_event_names()
+ *   >>counting
+ *     kperf_perm_read                Reads the calling process's perf permissions
+ *     kperf_counter_open             Opens every event of desc->events on every target,...
+ *     kperf_counter_close            Closes every fd and frees the counter
+ *     kperf_counter_start            Starts counting
+ *     kperf_counter_stop             Stops counting
+ *     kperf_counter_reset            Zeroes every count and time
+ *     kperf_counter_read             Reads every group with one read() per group fd set...
+ *     kperf_counter_nfds             Number of fds the counter holds (one per event per...
+ *     kperf_counts_print             Prints one line per event
+ *     kperf_counter_plan             Computes every perf_event_attr that kperf_counter_o...
+ *     kperf_plan_free                Frees a plan
+ *     kperf_plan_format              Formats one plan entry as the line `kperf stat --pl...
+ *   >>region
+ *     kperf_region_open              Opens the events on the calling thread, maps their...
+ *     kperf_region_close             Closes the region
+ *     kperf_region_start             Takes the start snapshot of a bracket (rdpmc, or on...
+ *     kperf_region_stop              Takes the end snapshot and adds the bracket's count...
+ *     kperf_region_read              The sums over every bracket since the open (or reset)
+ *     kperf_region_reset             Forgets every bracket (the calibration stays)
+ *     kperf_region_cost_read         The calibrated overhead measured at open (empty bra...
+ *   >>ringbuf
+ *     kperf_record_parse             Decodes one contiguous record
+ *     kperf_ring_open                Opens a reader over a ring
+ *     kperf_ring_close               Frees a reader (not the ring memory)
+ *     kperf_ring_next                Pull iteration
+ *     kperf_ring_read                Push iteration over every record available now
+ *     kperf_ring_stats_read          The reader's counters since it was opened
+ *   >>sampling
+ *     kperf_sampler_open             Opens the events of desc on its targets and maps th...
+ *     kperf_sampler_close            Disables the events, unmaps the rings and frees the...
+ *     kperf_sampler_start            Enables every event
+ *     kperf_sampler_stop             Disables every event
+ *     kperf_sampler_read             Push read
+ *     kperf_sampler_next             Pull read
+ *     kperf_sampler_fd               A file descriptor that polls readable (POLLIN) when...
+ *     kperf_sampler_stats_read       Counters
+ *     kperf_sampler_nevents          Number of events the sampler opened (one per parsed...
+ *     kperf_sampler_event_name       Display name of event i (the record's `event` field...
+ *     kperf_sampler_comm             The last known name of a process, from /proc at ope...
+ *     kperf_sampler_rows_read        Drains the records available now into libkperf-shap...
+ *     kperf_sample_rows_free         Frees rows from kperf_sampler_rows_read()
+ *     kperf_folded_new               Creates an empty folded-stack aggregation
+ *     kperf_folded_add               Adds one sample (its call chain, or its ip when it...
+ *     kperf_folded_write             Writes `root;caller;...;leaf count` lines, sorted,...
+ *     kperf_folded_free              Frees an aggregation
+ *   >>perfdata
+ *     kperf_perfdata_open            Creates the file and writes its header
+ *     kperf_perfdata_write           Appends one record as the kernel wrote it (samples...
+ *     kperf_perfdata_flush           Ends a round (FINISHED_ROUND
+ *     kperf_perfdata_close           Flushes and closes the file, frees the writer
+ *     kperf_build_id_read            Reads the GNU build id of an ELF file (its PT_NOTE...
+ *     kperf_perfdata_read            Reads a perf.data file, pipe layout (kperf's, `perf...
+ *   >>syscalls
+ *     kperf_syscall_pairer_new       Creates an empty pairer
+ *     kperf_syscall_pairer_free      Frees a pairer
+ *     kperf_syscall_pairer_feed      Feeds one entry or exit
+ *     kperf_syscall_pairer_lost      Tells the pairer that records of cpu were lost (a P...
+ *     kperf_syscall_pairer_name      Names syscall number nr (learned from a per-syscall...
+ *     kperf_syscall_pairer_comm      Sets the thread name reported for tid (from PERF_RE...
+ *     kperf_syscall_pairer_stats     Statistics per syscall, sorted by total time (large...
+ *     kperf_syscall_pairer_counts    Reads the bookkeeping counters
+ *     kperf_syscall_event_decode     Decodes the raw data of a raw_syscalls:sys_enter /...
+ *     kperf_syscalls_open            Opens the tracer (disabled unless enable_on_exec)
+ *     kperf_syscalls_close           Closes the tracer
+ *     kperf_syscalls_start           Enables tracing
+ *     kperf_syscalls_stop            Disables tracing
+ *     kperf_syscalls_read            Drains the rings in time order, pairs entries with...
+ *     kperf_syscalls_stats           Per-syscall statistics so far (see kperf_syscall_pa...
+ *     kperf_syscalls_counts          Bookkeeping
+ *     kperf_syscalls_names_status    Why syscall numbers cannot be named in all-syscalls...
+ *     kperf_syscalls_sampler         The underlying sampler (for kperf_sampler_fd() in a...
+ *     kperf_syscall_names            The running kernel's syscall names (libkperf's sys_...
+ *   >>analysis
+ *     kperf_stat_add                 Adds one value to s (and to its histogram when it h...
+ *     kperf_stat_merge               Merges src into dst (Chan's parallel variance
+ *     kperf_stat_variance            Sample variance (m2 / (count - 1))
+ *     kperf_stat_percentile          The value at quantile q (0..1) by nearest rank over...
+ *     kperf_hist_bucket              The histogram bucket of value (0
+ *     kperf_hist_bucket_lo           The smallest value of bucket b
+ *     kperf_stat_free                Frees the histogram of a ::kperf_stat the caller ow...
+ *     kperf_keystats_new             Creates an empty table
+ *     kperf_keystats_free            Frees a table
+ *     kperf_keystats_add             Adds value to the statistics of key (created at its...
+ *     kperf_keystats_get             The statistics of key, or NULL when it has none
+ *     kperf_keystats_count           Number of keys in the table
+ *     kperf_keystats_foreach         Calls fn for every key, in no particular order (sor...
+ *     kperf_keystats_merge           Adds every key of src into dst (kperf_stat_merge()...
+ *     kperf_keystats_reset           Forgets every key (per-interval output
+ *     kperf_pairer_new               Creates a pairer
+ *     kperf_pairer_free              Frees a pairer and every pending start
+ *     kperf_pairer_start             Records the first event of a pair
+ *     kperf_pairer_end               Matches the second event of a pair with its start a...
+ *     kperf_pairer_peek              The pending start of key, without removing it
+ *     kperf_pairer_foreach           Calls fn for every pending start (the leaks, when t...
+ *     kperf_pairer_counts_read       The pairer's counters
+ *   >>device
+ *     kperf_metric_count             Number of metrics kperf defines (the table behind k...
+ *     kperf_metric_at                The i-th metric kperf defines, or NULL when i is ou...
+ *     kperf_metric_check             Whether a metric can be measured with the PMUs of a...
+ *     kperf_device_bdf_list          Lists the devices that the PCIe or SMMU metrics can...
+ *     kperf_device_bdf_list_free     Frees a list from kperf_device_bdf_list()
+ *     kperf_device_plan              Builds the plan of a device measurement without cal...
+ *     kperf_device_open              Plans like kperf_device_plan(), then opens every ev...
+ *     kperf_device_close             Closes the events and frees the object
+ *     kperf_device_nevents           Number of events in the plan (the length of the cou...
+ *     kperf_device_event_at          The i-th planned event, or NULL when i is out of range
+ *     kperf_device_nitems            Number of requested items (metrics, then raw events...
+ *     kperf_device_item              Name, unit and grouping of the i-th requested item
+ *     kperf_device_start             Enables every event (resets first)
+ *     kperf_device_stop              Disables every event
+ *     kperf_device_read              Reads every event's cumulative count since kperf_de...
+ *     kperf_device_compute           Computes metric values from counts (live or recorded)
+ *   >>task
+ *     kperf_task_open                Opens a task (libkperf's PmuOpen, or trace_open for...
+ *     kperf_task_get_kind            The kind the task was opened with
+ *     kperf_task_start               Starts collecting (PmuEnable)
+ *     kperf_task_stop                Stops collecting (PmuDisable)
+ *     kperf_task_read_each           Push read
+ *     kperf_task_read                Reads every record (PmuRead)
+ *     kperf_task_data_free           Frees an array from kperf_task_read() (PmuDataFree)
+ *     kperf_task_close               Closes the task (PmuClose)
+ * END INDEX
  */
 #ifndef KPERF_H_INCLUDED
 #define KPERF_H_INCLUDED
@@ -391,6 +605,185 @@ KPERF_API int kperf_cpulist_parse(const char *text, int **cpus, size_t *n);
 KPERF_API void kperf_cpulist_free(int *cpus);
 // <<topology
 
+// >>tracepoint --------------------------------------------------------------------------
+
+/** A tracefs mount plus a cache of parsed event formats. Opaque.
+ *  *Thread safety:* not thread-safe; use one per thread or lock around it. */
+typedef struct kperf_tracefs kperf_tracefs;
+
+/** Kind bits of a ::kperf_tp_field (several may be set). */
+enum kperf_tp_field_flags {
+    KPERF_TP_FIELD_SIGNED = 1u << 0,    /**< integer elements are signed (`signed:1`) */
+    KPERF_TP_FIELD_ARRAY = 1u << 1,     /**< a fixed array `type name[N]`: count elements */
+    KPERF_TP_FIELD_DATA_LOC = 1u << 2,  /**< `__data_loc`: a u32 (len << 16 | offset) */
+    KPERF_TP_FIELD_REL_LOC = 1u << 3,   /**< `__rel_loc`: like data_loc, offset counted from
+                                             the end of the field */
+    KPERF_TP_FIELD_FLEX = 1u << 4,      /**< `type name[]` of size 0: runs to the record end */
+    KPERF_TP_FIELD_STRING = 1u << 5,    /**< char elements: read it as text */
+    KPERF_TP_FIELD_POINTER = 1u << 6,   /**< a pointer type (`const char *`): an address */
+    KPERF_TP_FIELD_COMMON = 1u << 7,    /**< a `common_*` header field */
+};
+
+/** One field of a tracepoint format (libkperf's SampleRawField, get_field_exp). Look it
+ *  up once with kperf_tp_format_field(), then read samples through it. */
+typedef struct kperf_tp_field {
+    char *name;             /**< field name, e.g. "prev_comm" */
+    char *type;             /**< declared type as tracefs writes it, without the name and
+                                 array brackets of the name: "char", "__data_loc char[]",
+                                 "const char *", "unsigned long" */
+    uint32_t offset;        /**< byte offset in the raw record */
+    uint32_t size;          /**< bytes at offset (4 for data_loc/rel_loc, 0 for flex) */
+    uint32_t elem_size;     /**< bytes of one element (1, 2, 4 or 8; == size for scalars) */
+    uint32_t count;         /**< elements of a fixed array, 1 for a scalar, 0 for
+                                 dynamic (data_loc, rel_loc, flex) fields */
+    uint32_t flags;         /**< bits of enum kperf_tp_field_flags */
+    bool is_signed;         /**< same as flags & KPERF_TP_FIELD_SIGNED */
+} kperf_tp_field;
+
+/** A parsed `events/<system>/<name>/format` file. */
+typedef struct kperf_tp_format {
+    char *system;           /**< "sched"; "" when parsed from text without a system */
+    char *name;             /**< "sched_switch" (the `name:` line) */
+    uint32_t id;            /**< the `ID:` line: perf_event_attr.config and common_type */
+    kperf_tp_field *fields; /**< every field in file order, common_* first */
+    size_t nfields;         /**< number of fields */
+    size_t ncommon;         /**< how many leading fields are common_* */
+    char *print_fmt;        /**< the `print fmt:` text, "" when absent */
+} kperf_tp_format;
+
+/** @brief Finds tracefs and opens it.
+ *  @param out receives the handle; NULL on failure.
+ *  @param root the tracefs directory; NULL means the environment variable
+ *  KPERF_TRACEFS_ROOT, else /sys/kernel/tracing, else /sys/kernel/debug/tracing (the first
+ *  whose `events/` directory is readable). Tests point it at a fixture tree.
+ *  @return 0, or -KPERF_ENOTRACEFS with a message naming every path tried and the mount
+ *  command (`mount -t tracefs nodev /sys/kernel/tracing`).
+ *  *Ownership:* close with kperf_tracefs_close(); formats it returns live as long as it. */
+KPERF_API int kperf_tracefs_open(kperf_tracefs **out, const char *root);
+
+/** @brief Closes a tracefs handle and frees every cached format; accepts NULL. */
+KPERF_API void kperf_tracefs_close(kperf_tracefs *tfs);
+
+/** @brief The tracefs directory in use, e.g. "/sys/kernel/tracing". */
+KPERF_API const char *kperf_tracefs_root(const kperf_tracefs *tfs);
+
+/** Callback of kperf_tracefs_foreach_event(): one event `system:name`. Return a negative
+ *  value to stop; it is passed back. */
+typedef int (*kperf_tracefs_event_fn)(const char *system, const char *name, void *user);
+
+/** @brief Calls @p fn for every event directory with a `format` file, sorted by system then
+ *  name. @return the number of events visited, or a negative error (or @p fn's). */
+KPERF_API int kperf_tracefs_foreach_event(kperf_tracefs *tfs, kperf_tracefs_event_fn fn,
+                                          void *user);
+
+/** @brief The parsed format of `system:name`, read and parsed once, then cached.
+ *  @param out receives a pointer owned by @p tfs (valid until kperf_tracefs_close()).
+ *  @return 0; -KPERF_ENOEVENT when tracefs has no such event (message names the
+ *  directory); -KPERF_ECORRUPT when the format does not parse; a negative errno. */
+KPERF_API int kperf_tracefs_format(kperf_tracefs *tfs, const char *system, const char *name,
+                                   const kperf_tp_format **out);
+
+/** @brief The format of the event with this id (the common_type of a raw record), from
+ *  the cache; on a miss it indexes every event's `id` file once.
+ *  @return 0, or -KPERF_ENOEVENT when no event has that id. */
+KPERF_API int kperf_tracefs_format_by_id(kperf_tracefs *tfs, uint32_t id,
+                                         const kperf_tp_format **out);
+
+/** @brief The event id (perf_event_attr.config) of `system:name`, or a negative error. */
+KPERF_API int kperf_tracefs_event_id(kperf_tracefs *tfs, const char *system, const char *name);
+
+/** @brief Parses the text of a format file (for fixtures and captured formats).
+ *  @param out receives a new format; NULL on failure.
+ *  @param text the file's bytes; need not be NUL-terminated.
+ *  @param len number of bytes in @p text.
+ *  @return 0, or -KPERF_ECORRUPT naming the line that does not parse.
+ *  Never reads outside text[0..len), never loops without progress.
+ *  *Ownership:* free with kperf_tp_format_free(). */
+KPERF_API int kperf_tp_format_parse(kperf_tp_format **out, const char *text, size_t len);
+
+/** @brief Frees a format from kperf_tp_format_parse(); accepts NULL. Do not free formats
+ *  owned by a ::kperf_tracefs. */
+KPERF_API void kperf_tp_format_free(kperf_tp_format *fmt);
+
+/** @brief The field named @p name (libkperf's get_field_exp), or NULL. Linear search:
+ *  look up once, keep the pointer for the hot path. */
+KPERF_API const kperf_tp_field *kperf_tp_format_field(const kperf_tp_format *fmt,
+                                                      const char *name);
+
+/** @brief Reads an integer scalar field (size 1, 2, 4 or 8), sign-extended when the field
+ *  is signed, zero-extended otherwise.
+ *  @param raw the PERF_SAMPLE_RAW bytes of one record (starts with common_type).
+ *  @param size number of readable bytes at @p raw.
+ *  @return 0; -KPERF_ECORRUPT when the field lies outside @p size; -EINVAL for a field that
+ *  is not an integer scalar (arrays, data_loc). Never reads past raw + size. */
+KPERF_API int kperf_tp_field_int(const kperf_tp_field *f, const void *raw, size_t size,
+                                 int64_t *out);
+
+/** @brief Like kperf_tp_field_int(), as unsigned (a u64 above INT64_MAX stays exact). */
+KPERF_API int kperf_tp_field_uint(const kperf_tp_field *f, const void *raw, size_t size,
+                                  uint64_t *out);
+
+/** @brief Element @p index of an integer array field (fixed, data_loc, rel_loc or flex),
+ *  sign-correct; a scalar field has one element.
+ *  @return 0; -ERANGE when index is past the last element; -KPERF_ECORRUPT when the data
+ *  lies outside @p size. */
+KPERF_API int kperf_tp_field_elem(const kperf_tp_field *f, const void *raw, size_t size,
+                                  size_t index, int64_t *out);
+
+/** @brief Where a field's bytes are: a fixed field's size bytes, a data_loc/rel_loc
+ *  field's payload, or a flex field's bytes up to the end of the record.
+ *  @param data receives a pointer into @p raw (no copy).
+ *  @param len receives the byte length.
+ *  @return 0, or -KPERF_ECORRUPT when the location points outside @p size. */
+KPERF_API int kperf_tp_field_bytes(const kperf_tp_field *f, const void *raw, size_t size,
+                                   const void **data, size_t *len);
+
+/** @brief A text field (char array, data_loc/rel_loc string, flex buffer) without a copy.
+ *  @param str receives a pointer into @p raw; not necessarily NUL-terminated.
+ *  @param len receives the length up to the first NUL (or the field's end).
+ *  @return 0, or -KPERF_ECORRUPT when the field lies outside @p size. */
+KPERF_API int kperf_tp_field_str(const kperf_tp_field *f, const void *raw, size_t size,
+                                 const char **str, size_t *len);
+
+/** @brief libkperf's get_field: copies the field's value into a caller's buffer.
+ *  Text fields are copied up to their NUL and NUL-terminated; every other field is copied
+ *  as its raw bytes (an int field into an int32_t, a u64 into a uint64_t, ...).
+ *  @param buf destination; @p bufsize its size in bytes.
+ *  @return the number of bytes written (a string's count includes its NUL); -ENOSPC when
+ *  @p bufsize is too small (nothing useful is left in buf: it holds "" for text);
+ *  -KPERF_ECORRUPT when the record is too short. */
+KPERF_API int kperf_tp_field_copy(const kperf_tp_field *f, const void *raw, size_t size,
+                                  void *buf, size_t bufsize);
+
+/** @brief By-name get_field: looks up @p name in @p fmt and calls kperf_tp_field_copy().
+ *  Convenient, but does a name search per call; hot paths keep the field pointer.
+ *  @return as kperf_tp_field_copy(), or -KPERF_ENOEVENT when the format has no such field. */
+KPERF_API int kperf_tp_get_field(const kperf_tp_format *fmt, const void *raw, size_t size,
+                                 const char *name, void *buf, size_t bufsize);
+
+/** @brief Formats one field's value as text: strings as they are, pointers as 0x..., other
+ *  integers in decimal (sign-correct), integer arrays as {a,b,...}.
+ *  @return the length the full text needs (like snprintf), or a negative error. */
+KPERF_API int kperf_tp_field_snprint(const kperf_tp_field *f, const void *raw, size_t size,
+                                     char *buf, size_t n);
+
+/** @brief Formats every non-common field as `name=value name=value ...` (kperf trace).
+ *  @return the length the full text needs (like snprintf), or a negative error; a field
+ *  that lies outside the record prints as `name=<truncated>`. */
+KPERF_API int kperf_tp_format_snprint(const kperf_tp_format *fmt, const void *raw,
+                                      size_t size, char *buf, size_t n);
+
+/** @brief Attaches an ftrace filter to an open tracepoint perf event
+ *  (PERF_EVENT_IOC_SET_FILTER), e.g. "pid>1000 && prio<10".
+ *  @param fd the perf event fd.
+ *  @param event "system:name", for the message and the diagnosis.
+ *  @param filter the filter text; NULL or "" does nothing.
+ *  @return 0, or -KPERF_EFILTER with a message naming the filter, the event and, when
+ *  tracefs can tell (the event's ftrace filter is unused), the kernel's reason.
+ *  Callers that open events with kperf_event.filter set call this after the open. */
+KPERF_API int kperf_tp_filter_set(int fd, const char *event, const char *filter);
+// <<tracepoint
+
 // >>events ------------------------------------------------------------------------------
 
 /** Modifier bits of a parsed event (`:u :k :h :p :pp :ppp :D`, plus what kperf decides). */
@@ -577,185 +970,6 @@ KPERF_API int kperf_event_names(const kperf_pmus *pmus, enum kperf_event_kind ki
 KPERF_API void kperf_event_names_free(char **names, size_t n);
 // <<events
 
-// >>tracepoint --------------------------------------------------------------------------
-
-/** A tracefs mount plus a cache of parsed event formats. Opaque.
- *  *Thread safety:* not thread-safe; use one per thread or lock around it. */
-typedef struct kperf_tracefs kperf_tracefs;
-
-/** Kind bits of a ::kperf_tp_field (several may be set). */
-enum kperf_tp_field_flags {
-    KPERF_TP_FIELD_SIGNED = 1u << 0,    /**< integer elements are signed (`signed:1`) */
-    KPERF_TP_FIELD_ARRAY = 1u << 1,     /**< a fixed array `type name[N]`: count elements */
-    KPERF_TP_FIELD_DATA_LOC = 1u << 2,  /**< `__data_loc`: a u32 (len << 16 | offset) */
-    KPERF_TP_FIELD_REL_LOC = 1u << 3,   /**< `__rel_loc`: like data_loc, offset counted from
-                                             the end of the field */
-    KPERF_TP_FIELD_FLEX = 1u << 4,      /**< `type name[]` of size 0: runs to the record end */
-    KPERF_TP_FIELD_STRING = 1u << 5,    /**< char elements: read it as text */
-    KPERF_TP_FIELD_POINTER = 1u << 6,   /**< a pointer type (`const char *`): an address */
-    KPERF_TP_FIELD_COMMON = 1u << 7,    /**< a `common_*` header field */
-};
-
-/** One field of a tracepoint format (libkperf's SampleRawField, get_field_exp). Look it
- *  up once with kperf_tp_format_field(), then read samples through it. */
-typedef struct kperf_tp_field {
-    char *name;             /**< field name, e.g. "prev_comm" */
-    char *type;             /**< declared type as tracefs writes it, without the name and
-                                 array brackets of the name: "char", "__data_loc char[]",
-                                 "const char *", "unsigned long" */
-    uint32_t offset;        /**< byte offset in the raw record */
-    uint32_t size;          /**< bytes at offset (4 for data_loc/rel_loc, 0 for flex) */
-    uint32_t elem_size;     /**< bytes of one element (1, 2, 4 or 8; == size for scalars) */
-    uint32_t count;         /**< elements of a fixed array, 1 for a scalar, 0 for
-                                 dynamic (data_loc, rel_loc, flex) fields */
-    uint32_t flags;         /**< bits of enum kperf_tp_field_flags */
-    bool is_signed;         /**< same as flags & KPERF_TP_FIELD_SIGNED */
-} kperf_tp_field;
-
-/** A parsed `events/<system>/<name>/format` file. */
-typedef struct kperf_tp_format {
-    char *system;           /**< "sched"; "" when parsed from text without a system */
-    char *name;             /**< "sched_switch" (the `name:` line) */
-    uint32_t id;            /**< the `ID:` line: perf_event_attr.config and common_type */
-    kperf_tp_field *fields; /**< every field in file order, common_* first */
-    size_t nfields;         /**< number of fields */
-    size_t ncommon;         /**< how many leading fields are common_* */
-    char *print_fmt;        /**< the `print fmt:` text, "" when absent */
-} kperf_tp_format;
-
-/** @brief Finds tracefs and opens it.
- *  @param out receives the handle; NULL on failure.
- *  @param root the tracefs directory; NULL means the environment variable
- *  KPERF_TRACEFS_ROOT, else /sys/kernel/tracing, else /sys/kernel/debug/tracing (the first
- *  whose `events/` directory is readable). Tests point it at a fixture tree.
- *  @return 0, or -KPERF_ENOTRACEFS with a message naming every path tried and the mount
- *  command (`mount -t tracefs nodev /sys/kernel/tracing`).
- *  *Ownership:* close with kperf_tracefs_close(); formats it returns live as long as it. */
-KPERF_API int kperf_tracefs_open(kperf_tracefs **out, const char *root);
-
-/** @brief Closes a tracefs handle and frees every cached format; accepts NULL. */
-KPERF_API void kperf_tracefs_close(kperf_tracefs *tfs);
-
-/** @brief The tracefs directory in use, e.g. "/sys/kernel/tracing". */
-KPERF_API const char *kperf_tracefs_root(const kperf_tracefs *tfs);
-
-/** Callback of kperf_tracefs_foreach_event(): one event `system:name`. Return a negative
- *  value to stop; it is passed back. */
-typedef int (*kperf_tracefs_event_fn)(const char *system, const char *name, void *user);
-
-/** @brief Calls @p fn for every event directory with a `format` file, sorted by system then
- *  name. @return the number of events visited, or a negative error (or @p fn's). */
-KPERF_API int kperf_tracefs_foreach_event(kperf_tracefs *tfs, kperf_tracefs_event_fn fn,
-                                          void *user);
-
-/** @brief The parsed format of `system:name`, read and parsed once, then cached.
- *  @param out receives a pointer owned by @p tfs (valid until kperf_tracefs_close()).
- *  @return 0; -KPERF_ENOEVENT when tracefs has no such event (message names the
- *  directory); -KPERF_ECORRUPT when the format does not parse; a negative errno. */
-KPERF_API int kperf_tracefs_format(kperf_tracefs *tfs, const char *system, const char *name,
-                                   const kperf_tp_format **out);
-
-/** @brief The format of the event with this id (the common_type of a raw record), from
- *  the cache; on a miss it indexes every event's `id` file once.
- *  @return 0, or -KPERF_ENOEVENT when no event has that id. */
-KPERF_API int kperf_tracefs_format_by_id(kperf_tracefs *tfs, uint32_t id,
-                                         const kperf_tp_format **out);
-
-/** @brief The event id (perf_event_attr.config) of `system:name`, or a negative error. */
-KPERF_API int kperf_tracefs_event_id(kperf_tracefs *tfs, const char *system, const char *name);
-
-/** @brief Parses the text of a format file (for fixtures and captured formats).
- *  @param out receives a new format; NULL on failure.
- *  @param text the file's bytes; need not be NUL-terminated.
- *  @param len number of bytes in @p text.
- *  @return 0, or -KPERF_ECORRUPT naming the line that does not parse.
- *  Never reads outside text[0..len), never loops without progress.
- *  *Ownership:* free with kperf_tp_format_free(). */
-KPERF_API int kperf_tp_format_parse(kperf_tp_format **out, const char *text, size_t len);
-
-/** @brief Frees a format from kperf_tp_format_parse(); accepts NULL. Do not free formats
- *  owned by a ::kperf_tracefs. */
-KPERF_API void kperf_tp_format_free(kperf_tp_format *fmt);
-
-/** @brief The field named @p name (libkperf's get_field_exp), or NULL. Linear search:
- *  look up once, keep the pointer for the hot path. */
-KPERF_API const kperf_tp_field *kperf_tp_format_field(const kperf_tp_format *fmt,
-                                                      const char *name);
-
-/** @brief Reads an integer scalar field (size 1, 2, 4 or 8), sign-extended when the field
- *  is signed, zero-extended otherwise.
- *  @param raw the PERF_SAMPLE_RAW bytes of one record (starts with common_type).
- *  @param size number of readable bytes at @p raw.
- *  @return 0; -KPERF_ECORRUPT when the field lies outside @p size; -EINVAL for a field that
- *  is not an integer scalar (arrays, data_loc). Never reads past raw + size. */
-KPERF_API int kperf_tp_field_int(const kperf_tp_field *f, const void *raw, size_t size,
-                                 int64_t *out);
-
-/** @brief Like kperf_tp_field_int(), as unsigned (a u64 above INT64_MAX stays exact). */
-KPERF_API int kperf_tp_field_uint(const kperf_tp_field *f, const void *raw, size_t size,
-                                  uint64_t *out);
-
-/** @brief Element @p index of an integer array field (fixed, data_loc, rel_loc or flex),
- *  sign-correct; a scalar field has one element.
- *  @return 0; -ERANGE when index is past the last element; -KPERF_ECORRUPT when the data
- *  lies outside @p size. */
-KPERF_API int kperf_tp_field_elem(const kperf_tp_field *f, const void *raw, size_t size,
-                                  size_t index, int64_t *out);
-
-/** @brief Where a field's bytes are: a fixed field's size bytes, a data_loc/rel_loc
- *  field's payload, or a flex field's bytes up to the end of the record.
- *  @param data receives a pointer into @p raw (no copy).
- *  @param len receives the byte length.
- *  @return 0, or -KPERF_ECORRUPT when the location points outside @p size. */
-KPERF_API int kperf_tp_field_bytes(const kperf_tp_field *f, const void *raw, size_t size,
-                                   const void **data, size_t *len);
-
-/** @brief A text field (char array, data_loc/rel_loc string, flex buffer) without a copy.
- *  @param str receives a pointer into @p raw; not necessarily NUL-terminated.
- *  @param len receives the length up to the first NUL (or the field's end).
- *  @return 0, or -KPERF_ECORRUPT when the field lies outside @p size. */
-KPERF_API int kperf_tp_field_str(const kperf_tp_field *f, const void *raw, size_t size,
-                                 const char **str, size_t *len);
-
-/** @brief libkperf's get_field: copies the field's value into a caller's buffer.
- *  Text fields are copied up to their NUL and NUL-terminated; every other field is copied
- *  as its raw bytes (an int field into an int32_t, a u64 into a uint64_t, ...).
- *  @param buf destination; @p bufsize its size in bytes.
- *  @return the number of bytes written (a string's count includes its NUL); -ENOSPC when
- *  @p bufsize is too small (nothing useful is left in buf: it holds "" for text);
- *  -KPERF_ECORRUPT when the record is too short. */
-KPERF_API int kperf_tp_field_copy(const kperf_tp_field *f, const void *raw, size_t size,
-                                  void *buf, size_t bufsize);
-
-/** @brief By-name get_field: looks up @p name in @p fmt and calls kperf_tp_field_copy().
- *  Convenient, but does a name search per call; hot paths keep the field pointer.
- *  @return as kperf_tp_field_copy(), or -KPERF_ENOEVENT when the format has no such field. */
-KPERF_API int kperf_tp_get_field(const kperf_tp_format *fmt, const void *raw, size_t size,
-                                 const char *name, void *buf, size_t bufsize);
-
-/** @brief Formats one field's value as text: strings as they are, pointers as 0x..., other
- *  integers in decimal (sign-correct), integer arrays as {a,b,...}.
- *  @return the length the full text needs (like snprintf), or a negative error. */
-KPERF_API int kperf_tp_field_snprint(const kperf_tp_field *f, const void *raw, size_t size,
-                                     char *buf, size_t n);
-
-/** @brief Formats every non-common field as `name=value name=value ...` (kperf trace).
- *  @return the length the full text needs (like snprintf), or a negative error; a field
- *  that lies outside the record prints as `name=<truncated>`. */
-KPERF_API int kperf_tp_format_snprint(const kperf_tp_format *fmt, const void *raw,
-                                      size_t size, char *buf, size_t n);
-
-/** @brief Attaches an ftrace filter to an open tracepoint perf event
- *  (PERF_EVENT_IOC_SET_FILTER), e.g. "pid>1000 && prio<10".
- *  @param fd the perf event fd.
- *  @param event "system:name", for the message and the diagnosis.
- *  @param filter the filter text; NULL or "" does nothing.
- *  @return 0, or -KPERF_EFILTER with a message naming the filter, the event and, when
- *  tracefs can tell (the event's ftrace filter is unused), the kernel's reason.
- *  Callers that open events with kperf_event.filter set call this after the open. */
-KPERF_API int kperf_tp_filter_set(int fd, const char *event, const char *filter);
-// <<tracepoint
-
 // >>counting ----------------------------------------------------------------------------
 
 /** How far a counter value can be trusted (multiplexing). */
@@ -854,7 +1068,7 @@ typedef struct kperf_counter_desc {
     bool include_kernel;    /**< count kernel space too (needs paranoid <= 1); events with
                                  an explicit :u/:k modifier keep it */
     bool include_hv;        /**< count the hypervisor too */
-    bool exclude_user;      /**< do not count user space (with include_kernel: kernel only) */
+    bool no_user;           /**< do not count user space (with include_kernel: kernel only) */
     bool enable_on_exec;    /**< start counting when the target execs (kperf stat -- cmd);
                                  start() is then not needed */
 } kperf_counter_desc;
@@ -1320,7 +1534,7 @@ typedef struct kperf_sampler_desc {
                                   frames come from kperf_symbolizer_unwind() */
     bool include_kernel;     /**< also sample kernel code (needs perf_event_paranoid <= 1
                                   or CAP_PERFMON); default: user space only */
-    bool exclude_user;       /**< do not sample user code (default: user code sampled) */
+    bool no_user;            /**< do not sample user code (default: user code sampled) */
     uint64_t fields;         /**< extra kperf_sample_field bits: ADDR, RAW, WEIGHT,
                                   DATA_SRC, STREAM_ID, REGS_USER, STACK_USER, ...
                                   (IP, TID, TIME, CPU, PERIOD, IDENTIFIER are always on;
@@ -1472,7 +1686,7 @@ typedef int (*kperf_frame_name_fn)(uint64_t addr, uint32_t pid, bool kernel, boo
 /** @brief Creates an empty folded-stack aggregation.
  *  @param out receives it; NULL on failure. @param name frame namer, or NULL for hex
  *  addresses. @param user passed to @p name. @return 0 or -ENOMEM. */
-KPERF_API int kperf_folded_open(kperf_folded **out, kperf_frame_name_fn name, void *user);
+KPERF_API int kperf_folded_new(kperf_folded **out, kperf_frame_name_fn name, void *user);
 
 /** @brief Adds one sample (its call chain, or its ip when it has none), weighted 1.
  *  The process name (when known) becomes the root frame. @return 0 or -ENOMEM. */
@@ -1483,7 +1697,7 @@ KPERF_API int kperf_folded_add(kperf_folded *f, const kperf_sample *smp, const c
 KPERF_API int kperf_folded_write(kperf_folded *f, const char *path);
 
 /** @brief Frees an aggregation; accepts NULL. */
-KPERF_API void kperf_folded_close(kperf_folded *f);
+KPERF_API void kperf_folded_free(kperf_folded *f);
 // <<sampling
 
 // >>perfdata ----------------------------------------------------------------------------
@@ -1770,6 +1984,163 @@ KPERF_API kperf_sampler *kperf_syscalls_sampler(const kperf_syscalls *s);
 KPERF_API int kperf_syscall_names(kperf_tracefs *tfs, const char *const **names, size_t *count);
 // <<syscalls
 
+// >>analysis ----------------------------------------------------------------------------
+/* In-memory analysis of events as they arrive (perf-prof's model): keyed statistics with
+ * latency histograms, and two-event relations by key (start/end pairs, leaks). */
+
+/** Buckets of a ::kperf_stat histogram: exact below 16, then 8 linear sub-buckets per power
+ *  of two up to 2^63 (a value is known within 1/16 of itself). */
+#define KPERF_HIST_BUCKETS 496
+
+/** Summary statistics of a series of values (count, sum, min, max, mean, variance) and its
+ *  optional log-linear histogram. Fixed size: memory per key does not grow with the
+ *  number of values. */
+typedef struct kperf_stat {
+    uint64_t count;         /**< values added */
+    uint64_t sum;           /**< their sum (wraps past 2^64) */
+    uint64_t min;           /**< smallest value (0 when count is 0) */
+    uint64_t max;           /**< largest value */
+    double mean;            /**< running mean (Welford) */
+    double m2;              /**< sum of squared deviations from the mean (Welford) */
+    uint32_t *hist;         /**< KPERF_HIST_BUCKETS counts, or NULL without histograms;
+                                 owned by the table (or by kperf_stat_free()) */
+} kperf_stat;
+
+/** @brief Adds one value to @p s (and to its histogram when it has one). */
+KPERF_API void kperf_stat_add(kperf_stat *s, uint64_t value);
+
+/** @brief Merges @p src into @p dst (Chan's parallel variance; histograms added bucket by
+ *  bucket; @p dst gets a histogram when @p src has one).
+ *  @return 0, or -ENOMEM. */
+KPERF_API int kperf_stat_merge(kperf_stat *dst, const kperf_stat *src);
+
+/** @brief Sample variance (m2 / (count - 1)); 0 with fewer than two values. */
+KPERF_API double kperf_stat_variance(const kperf_stat *s);
+
+/** @brief The value at quantile @p q (0..1) by nearest rank over the histogram: the middle of
+ *  the bucket, clamped to [min, max] (within 1/16 of the true value); q <= 0 is the min,
+ *  q >= 1 the max. Without a histogram: the mean. 0 when empty. */
+KPERF_API uint64_t kperf_stat_percentile(const kperf_stat *s, double q);
+
+/** @brief The histogram bucket of @p value (0 .. KPERF_HIST_BUCKETS-1). */
+KPERF_API uint32_t kperf_hist_bucket(uint64_t value);
+
+/** @brief The smallest value of bucket @p b; bucket b holds [lo(b), lo(b+1)). */
+KPERF_API uint64_t kperf_hist_bucket_lo(uint32_t b);
+
+/** @brief Frees the histogram of a ::kperf_stat the caller owns and zeroes it. */
+KPERF_API void kperf_stat_free(kperf_stat *s);
+
+/** Options of a kperf_keystats table. Zero-initialise. */
+typedef struct kperf_keystats_desc {
+    bool histogram;         /**< keep a latency histogram per key (about 2 KiB per key);
+                                 default: summary statistics only (64 bytes per key) */
+} kperf_keystats_desc;
+
+/** A hash table of ::kperf_stat by 64-bit key (a pid, a CPU, a field value, a pointer).
+ *  Opaque. *Thread safety:* none; one table per thread, merge them at the end. */
+typedef struct kperf_keystats kperf_keystats;
+
+/** @brief Creates an empty table.
+ *  @param out receives it; NULL on failure.
+ *  @param desc options; NULL = defaults.
+ *  @return 0 or -ENOMEM. *Ownership:* free with kperf_keystats_free(). */
+KPERF_API int kperf_keystats_new(kperf_keystats **out, const kperf_keystats_desc *desc);
+
+/** @brief Frees a table; accepts NULL. */
+KPERF_API void kperf_keystats_free(kperf_keystats *ks);
+
+/** @brief Adds @p value to the statistics of @p key (created at its first value).
+ *  @return 0, or -ENOMEM (the value is then not counted). */
+KPERF_API int kperf_keystats_add(kperf_keystats *ks, uint64_t key, uint64_t value);
+
+/** @brief The statistics of @p key, or NULL when it has none. Valid until the next add,
+ *  merge, reset or free. */
+KPERF_API const kperf_stat *kperf_keystats_get(const kperf_keystats *ks, uint64_t key);
+
+/** @brief Number of keys in the table. */
+KPERF_API size_t kperf_keystats_count(const kperf_keystats *ks);
+
+/** Callback of kperf_keystats_foreach(); a negative return stops the walk. */
+typedef int (*kperf_keystats_fn)(uint64_t key, const kperf_stat *s, void *user);
+
+/** @brief Calls @p fn for every key, in no particular order (sort the results yourself).
+ *  @return the number of keys visited, or the negative value @p fn returned. */
+KPERF_API int kperf_keystats_foreach(const kperf_keystats *ks, kperf_keystats_fn fn,
+                                     void *user);
+
+/** @brief Adds every key of @p src into @p dst (kperf_stat_merge() per key).
+ *  @return 0, or -ENOMEM. */
+KPERF_API int kperf_keystats_merge(kperf_keystats *dst, const kperf_keystats *src);
+
+/** @brief Forgets every key (per-interval output: print, then reset). Keeps the memory. */
+KPERF_API void kperf_keystats_reset(kperf_keystats *ks);
+
+/** One side of a two-event relation: what kperf_pairer_start() keeps of the first event
+ *  and kperf_pairer_end() hands back. */
+typedef struct kperf_pair_event {
+    uint64_t key;           /**< the correlation key (pid, pointer, request address...) */
+    uint64_t time;          /**< timestamp, ns */
+    uint64_t value;         /**< a value to keep with it (an allocation's size, a state) */
+    uint32_t pid;           /**< process id */
+    uint32_t tid;           /**< thread id */
+    uint32_t cpu;           /**< CPU */
+    uint32_t nips;          /**< entries in ips */
+    const uint64_t *ips;    /**< call chain (kept as a copy up to max_stack), or NULL */
+} kperf_pair_event;
+
+/** Options of a kperf_pairer. Zero-initialise. */
+typedef struct kperf_pairer_desc {
+    uint32_t max_stack;     /**< call chain entries kept per pending start; 0 = 127 */
+} kperf_pairer_desc;
+
+/** Counters of a pairer. */
+typedef struct kperf_pairer_counts {
+    uint64_t started;       /**< kperf_pairer_start() calls */
+    uint64_t matched;       /**< ends that found their start */
+    uint64_t unmatched_end; /**< ends without a start (began before tracing, or lost) */
+    uint64_t restarted;     /**< starts that replaced a pending one of the same key */
+    uint64_t pending;       /**< starts waiting for their end now (leaks at the end) */
+} kperf_pairer_counts;
+
+/** Two events related by key (the general form of the syscall pairer): a start waits,
+ *  keyed, until its end comes; what never ends is a leak. Opaque.
+ *  *Thread safety:* none. */
+typedef struct kperf_pairer kperf_pairer;
+
+/** @brief Creates a pairer. @return 0 or -ENOMEM; *out is NULL on failure.
+ *  *Ownership:* free with kperf_pairer_free(). */
+KPERF_API int kperf_pairer_new(kperf_pairer **out, const kperf_pairer_desc *desc);
+
+/** @brief Frees a pairer and every pending start; accepts NULL. */
+KPERF_API void kperf_pairer_free(kperf_pairer *p);
+
+/** @brief Records the first event of a pair. A pending start with the same key is
+ *  replaced (counted in restarted).
+ *  @return 0, 1 when it replaced one, or -ENOMEM. */
+KPERF_API int kperf_pairer_start(kperf_pairer *p, const kperf_pair_event *ev);
+
+/** @brief Matches the second event of a pair with its start and forgets the start.
+ *  @param start receives the start (its ips point into the pairer, valid until the next
+ *  call on it); may be NULL.
+ *  @return 1 when matched, 0 when no start of that key is pending. */
+KPERF_API int kperf_pairer_end(kperf_pairer *p, uint64_t key, kperf_pair_event *start);
+
+/** @brief The pending start of @p key, without removing it. @return 1 found, 0 not. */
+KPERF_API int kperf_pairer_peek(const kperf_pairer *p, uint64_t key, kperf_pair_event *start);
+
+/** Callback of kperf_pairer_foreach(); a negative return stops the walk. */
+typedef int (*kperf_pair_fn)(const kperf_pair_event *start, void *user);
+
+/** @brief Calls @p fn for every pending start (the leaks, when tracing is over), in no
+ *  particular order. @return the number visited, or the negative value @p fn returned. */
+KPERF_API int kperf_pairer_foreach(const kperf_pairer *p, kperf_pair_fn fn, void *user);
+
+/** @brief The pairer's counters. */
+KPERF_API void kperf_pairer_counts_read(const kperf_pairer *p, kperf_pairer_counts *out);
+// <<analysis
+
+
 // >>device ------------------------------------------------------------------------------
 
 /** How the values of a metric are grouped (libkperf's aggregation modes, plus the summary). */
@@ -1982,7 +2353,7 @@ typedef struct kperf_task_data {
     uint64_t count;         /**< counting: the (scaled) count since the previous read;
                                  other kinds: 1 */
     uint64_t total;         /**< counting: the (scaled) count since the open */
-    double count_percent;   /**< counting: running / enabled time, 0..1 (countPercent);
+    double percent;         /**< counting: running / enabled time * 100, as kperf_value::percent;
                                  below 1 the counts are scaled estimates; 1 for a counter
                                  that never ran; other kinds 1 */
     bool exited;            /**< counting: a thread created after the open that exited */
@@ -2049,7 +2420,7 @@ typedef struct kperf_task_attr {
     const int *groups;          /**< counting: per event, its group number (evtAttr):
                                      events with the same number form one group, -1 = no
                                      group; NULL = no groups. Every kind reports it */
-    bool exclude_user;          /**< do not measure user space (excludeUser) */
+    bool no_user;               /**< do not measure user space (excludeUser) */
     bool include_kernel;        /**< measure kernel space (the inverse of excludeKernel;
                                      needs paranoid <= 1) */
     bool include_new_fork;      /**< count threads and children created after the open and
@@ -2162,6 +2533,18 @@ KPERF_API void kperf_task_close(kperf_task *t);
 #undef _FEATURES_H
 #include <features.h>
 #define KPERF__LATE_POSIX 1
+#endif
+
+/* Sections compiled out (KPERF_NO_*) take the sections that need them along. */
+#if defined(KPERF_NO_SAMPLING) || defined(KPERF_NO_TRACEPOINT)
+#ifndef KPERF_NO_SYSCALLS
+#define KPERF_NO_SYSCALLS
+#endif
+#endif
+#if defined(KPERF_NO_SAMPLING) || defined(KPERF_NO_SYSCALLS)
+#ifndef KPERF_NO_TASK
+#define KPERF_NO_TASK
+#endif
 #endif
 
 #if defined(KPERF_MALLOC) && defined(KPERF_REALLOC) && defined(KPERF_FREE)
@@ -2309,6 +2692,9 @@ KPERF__PRIV uint64_t kperf__perf_time_scale(uint64_t cyc, uint32_t mult, uint16_
     uint64_t quot = cyc >> shift, rem = cyc & (((uint64_t)1 << shift) - 1);
     return quot * mult + ((rem * mult) >> shift);
 }
+
+/* Set bits of a 64-bit mask (register masks of samples). */
+KPERF__PRIV int kperf__popcount64(uint64_t v) { return __builtin_popcountll(v); }
 
 /* Monotonic nanoseconds (CLOCK_MONOTONIC). */
 KPERF__PRIV uint64_t kperf__now_ns(void) {
@@ -3240,6 +3626,748 @@ KPERF__PRIV int kperf__count_online(const char *root, int **out) {
     return rc < 0 ? rc : (int)n;
 }
 
+// >>tracepoint --------------------------------------------------------------------------
+#ifndef KPERF_NO_TRACEPOINT
+
+/* One cached format: by name always, by id through a direct-index table (event ids are
+ * the u16 common_type, so the table never exceeds 65536 entries). */
+typedef struct kperf__tp_entry {
+    char *key;              /* "system/name" */
+    kperf_tp_format *fmt;   /* NULL while only the id is known */
+    uint32_t id;            /* 0 until known */
+    /* >>syscalls' decoding of this event, worked out at its first record: kind 0 = not
+     * yet, -1 = not a syscall event, 1/2 = raw_syscalls enter/exit, 3/4 = per-syscall */
+    int sc_kind;
+    const kperf_tp_field *sc_nr, *sc_ret;
+    const char *sc_name;
+} kperf__tp_entry;
+
+struct kperf_tracefs {
+    char root[PATH_MAX];
+    kperf__tp_entry *ents;  /* every event seen so far, unsorted */
+    size_t nents, cap;
+    int32_t *by_id;         /* id -> index into ents, or -1 */
+    size_t nby_id;
+    bool indexed;           /* every event's id has been read */
+    char **sysnames;        /* syscall names, sorted; NULL until asked */
+    size_t nsysnames;
+};
+
+#define KPERF__TP_MAXID 65536u
+
+KPERF__PRIV bool kperf__tracefs_usable(const char *root, int *err) {
+    char p[PATH_MAX + 16];
+    snprintf(p, sizeof p, "%s/events", root);
+    if (access(p, R_OK | X_OK) == 0) return true;
+    *err = errno;
+    return false;
+}
+
+KPERF_API int kperf_tracefs_open(kperf_tracefs **out, const char *root) {
+    if (!out) return kperf__fail(EINVAL, "kperf_tracefs_open: out is NULL");
+    *out = NULL;
+    if (!root || !*root) root = getenv("KPERF_TRACEFS_ROOT");
+    const char *found = NULL;
+    int e1 = 0, e2 = 0;
+    if (root && *root) {
+        if (!kperf__tracefs_usable(root, &e1))
+            return kperf__fail(KPERF_ENOTRACEFS, "tracefs: %s/events is not readable (%s)",
+                               root, strerror(e1));
+        found = root;
+    } else if (kperf__tracefs_usable("/sys/kernel/tracing", &e1)) {
+        found = "/sys/kernel/tracing";
+    } else if (kperf__tracefs_usable("/sys/kernel/debug/tracing", &e2)) {
+        found = "/sys/kernel/debug/tracing";
+    } else {
+        return kperf__fail(KPERF_ENOTRACEFS,
+                           "tracefs is not mounted or not readable: /sys/kernel/tracing (%s), "
+                           "/sys/kernel/debug/tracing (%s); as root run "
+                           "'mount -t tracefs nodev /sys/kernel/tracing'%s",
+                           strerror(e1), strerror(e2),
+                           (e1 == EACCES || e2 == EACCES) ? " or make it readable (chmod)" : "");
+    }
+    kperf_tracefs *t = (kperf_tracefs *)kperf__calloc(1, sizeof *t);
+    if (!t) return kperf__fail(ENOMEM, "tracefs: out of memory");
+    snprintf(t->root, sizeof t->root, "%s", found);
+    *out = t;
+    return 0;
+}
+
+KPERF_API void kperf_tracefs_close(kperf_tracefs *tfs) {
+    if (!tfs) return;
+    for (size_t i = 0; i < tfs->nents; i++) {
+        KPERF_FREE(tfs->ents[i].key);
+        kperf_tp_format_free(tfs->ents[i].fmt);
+    }
+    for (size_t i = 0; i < tfs->nsysnames; i++) KPERF_FREE(tfs->sysnames[i]);
+    KPERF_FREE(tfs->sysnames);
+    KPERF_FREE(tfs->ents);
+    KPERF_FREE(tfs->by_id);
+    KPERF_FREE(tfs);
+}
+
+KPERF_API const char *kperf_tracefs_root(const kperf_tracefs *tfs) {
+    return tfs ? tfs->root : "";
+}
+
+
+/* Returns the index of the cache entry for "system/name", creating it when asked. */
+KPERF__PRIV long kperf__tp_entry_find(kperf_tracefs *t, const char *sys, const char *name,
+                                      bool create) {
+    char key[512];
+    if ((size_t)snprintf(key, sizeof key, "%s/%s", sys, name) >= sizeof key) return -ENAMETOOLONG;
+    for (size_t i = 0; i < t->nents; i++)
+        if (!strcmp(t->ents[i].key, key)) return (long)i;
+    if (!create) return -ENOENT;
+    if (t->nents == t->cap) {
+        size_t nc = t->cap ? t->cap * 2 : 64;
+        kperf__tp_entry *ne = (kperf__tp_entry *)KPERF_REALLOC(t->ents, nc * sizeof *ne);
+        if (!ne) return -ENOMEM;
+        t->ents = ne, t->cap = nc;
+    }
+    kperf__tp_entry *e = &t->ents[t->nents];
+    memset(e, 0, sizeof *e);
+    if (!(e->key = kperf__strdup(key))) return -ENOMEM;
+    return (long)t->nents++;
+}
+
+KPERF__PRIV int kperf__tp_index_id(kperf_tracefs *t, uint32_t id, size_t idx) {
+    if (id >= KPERF__TP_MAXID) return 0;
+    if (id >= t->nby_id) {
+        size_t nn = t->nby_id ? t->nby_id : 1024;
+        while (nn <= id) nn *= 2;
+        if (nn > KPERF__TP_MAXID) nn = KPERF__TP_MAXID;
+        int32_t *nb = (int32_t *)KPERF_REALLOC(t->by_id, nn * sizeof *nb);
+        if (!nb) return -ENOMEM;
+        for (size_t i = t->nby_id; i < nn; i++) nb[i] = -1;
+        t->by_id = nb, t->nby_id = nn;
+    }
+    t->by_id[id] = (int32_t)idx;
+    t->ents[idx].id = id;
+    return 0;
+}
+
+/* Events names are identifiers; refuse anything that could walk out of events/. */
+KPERF__PRIV bool kperf__tp_name_ok(const char *s) {
+    if (!s || !*s || strlen(s) > 200) return false;
+    for (; *s; s++)
+        if (*s == '/' || (unsigned char)*s <= ' ') return false;
+    return true;
+}
+
+KPERF_API int kperf_tracefs_format(kperf_tracefs *tfs, const char *system, const char *name,
+                                   const kperf_tp_format **out) {
+    if (!tfs || !out) return kperf__fail(EINVAL, "kperf_tracefs_format: NULL argument");
+    *out = NULL;
+    if (!kperf__tp_name_ok(system) || !kperf__tp_name_ok(name) || !strcmp(system, "..") ||
+        !strcmp(name, ".."))
+        return kperf__fail(KPERF_ENOEVENT, "tracepoint '%s:%s': not a valid event name",
+                           system ? system : "", name ? name : "");
+    long idx = kperf__tp_entry_find(tfs, system, name, false);
+    if (idx >= 0 && tfs->ents[idx].fmt) return *out = tfs->ents[idx].fmt, 0;
+    char path[PATH_MAX + 512], *text = NULL;
+    size_t len = 0;
+    snprintf(path, sizeof path, "%s/events/%s/%s/format", tfs->root, system, name);
+    int rc = kperf__slurp(path, &text, &len);
+    if (rc == -ENOENT)
+        return kperf__fail(KPERF_ENOEVENT, "tracepoint '%s:%s' does not exist (no %s); "
+                           "'kperf list tracepoint' shows the events of this kernel",
+                           system, name, path);
+    if (rc < 0) return kperf__fail(-rc, "tracepoint '%s:%s': cannot read %s: %s", system, name,
+                                   path, strerror(-rc));
+    kperf_tp_format *fmt;
+    rc = kperf_tp_format_parse(&fmt, text, len);
+    KPERF_FREE(text);
+    if (rc < 0) {
+        char msg[700];
+        snprintf(msg, sizeof msg, "%.600s", kperf_errmsg());
+        return kperf__fail(-rc, "%s: %s", path, msg);
+    }
+    KPERF_FREE(fmt->system);
+    fmt->system = kperf__strdup(system);
+    if (!fmt->system || (idx < 0 && (idx = kperf__tp_entry_find(tfs, system, name, true)) < 0) ||
+        kperf__tp_index_id(tfs, fmt->id, (size_t)idx) < 0) {
+        kperf_tp_format_free(fmt);
+        return kperf__fail(ENOMEM, "tracepoint '%s:%s': out of memory", system, name);
+    }
+    tfs->ents[idx].fmt = fmt;
+    *out = fmt;
+    return 0;
+}
+
+
+
+
+KPERF_API int kperf_tracefs_foreach_event(kperf_tracefs *tfs, kperf_tracefs_event_fn fn,
+                                          void *user) {
+    if (!tfs || !fn) return kperf__fail(EINVAL, "kperf_tracefs_foreach_event: NULL argument");
+    char dir[PATH_MAX + 512];
+    char **sys = NULL, **ev = NULL;
+    size_t nsys = 0, nev = 0;
+    snprintf(dir, sizeof dir, "%s/events", tfs->root);
+    int rc = kperf__dir_names(dir, &sys, &nsys, true), visited = 0;
+    if (rc < 0) return kperf__fail(-rc, "tracefs: cannot list %s: %s", dir, strerror(-rc));
+    for (size_t i = 0; i < nsys && rc >= 0; i++) {
+        snprintf(dir, sizeof dir, "%s/events/%s", tfs->root, sys[i]);
+        if (kperf__dir_names(dir, &ev, &nev, true) < 0) continue;
+        for (size_t j = 0; j < nev && rc >= 0; j++) {
+            snprintf(dir, sizeof dir, "%s/events/%s/%s/format", tfs->root, sys[i], ev[j]);
+            if (access(dir, F_OK) != 0) continue;
+            visited++;
+            rc = fn(sys[i], ev[j], user);
+        }
+        kperf__names_free(ev, nev);
+    }
+    kperf__names_free(sys, nsys);
+    return rc < 0 ? rc : visited;
+}
+
+/* Reads events/SYS/NAME/id; returns the id or a negative errno. */
+KPERF__PRIV long kperf__tp_read_id(kperf_tracefs *t, const char *sys, const char *name) {
+    char path[PATH_MAX + 512], buf[32];
+    snprintf(path, sizeof path, "%s/events/%s/%s/id", t->root, sys, name);
+    int rc = kperf__read_file(path, buf, sizeof buf);
+    if (rc < 0) return rc;
+    char *end;
+    unsigned long v = strtoul(buf, &end, 10);
+    if (end == buf || v > UINT32_MAX) return -KPERF_ECORRUPT;
+    return (long)v;
+}
+
+KPERF_API int kperf_tracefs_event_id(kperf_tracefs *tfs, const char *system, const char *name) {
+    if (!tfs || !kperf__tp_name_ok(system) || !kperf__tp_name_ok(name))
+        return kperf__fail(KPERF_ENOEVENT, "tracepoint '%s:%s': not a valid event name",
+                           system ? system : "", name ? name : "");
+    long idx = kperf__tp_entry_find(tfs, system, name, false);
+    if (idx >= 0 && tfs->ents[idx].id) return (int)tfs->ents[idx].id;
+    long id = kperf__tp_read_id(tfs, system, name);
+    if (id < 0)
+        return kperf__fail(KPERF_ENOEVENT, "tracepoint '%s:%s' does not exist under %s/events",
+                           system, name, tfs->root);
+    return (int)id;
+}
+
+KPERF__PRIV int kperf__tp_index_one(const char *sys, const char *name, void *user) {
+    kperf_tracefs *t = (kperf_tracefs *)user;
+    long id = kperf__tp_read_id(t, sys, name);
+    if (id < 0 || id >= (long)KPERF__TP_MAXID) return 0;
+    if (t->nby_id > (size_t)id && t->by_id[id] >= 0) return 0;
+    long idx = kperf__tp_entry_find(t, sys, name, true);
+    if (idx < 0) return (int)idx;
+    return kperf__tp_index_id(t, (uint32_t)id, (size_t)idx);
+}
+
+KPERF_API int kperf_tracefs_format_by_id(kperf_tracefs *tfs, uint32_t id,
+                                         const kperf_tp_format **out) {
+    if (!tfs || !out) return kperf__fail(EINVAL, "kperf_tracefs_format_by_id: NULL argument");
+    *out = NULL;
+    if (id < tfs->nby_id && tfs->by_id[id] >= 0 && tfs->ents[tfs->by_id[id]].fmt)
+        return *out = tfs->ents[tfs->by_id[id]].fmt, 0;
+    if ((id >= tfs->nby_id || tfs->by_id[id] < 0) && !tfs->indexed) {
+        int rc = kperf_tracefs_foreach_event(tfs, kperf__tp_index_one, tfs);
+        if (rc < 0) return rc;
+        tfs->indexed = true;
+    }
+    if (id >= tfs->nby_id || tfs->by_id[id] < 0)
+        return kperf__fail(KPERF_ENOEVENT, "no tracepoint has id %u under %s/events", id,
+                           tfs->root);
+    char key[512], *slash;
+    snprintf(key, sizeof key, "%s", tfs->ents[tfs->by_id[id]].key);
+    if (!(slash = strchr(key, '/'))) return kperf__fail(KPERF_ECORRUPT, "bad cache key");
+    *slash = 0;
+    return kperf_tracefs_format(tfs, key, slash + 1, out);
+}
+
+/* ---- format text parsing ---- */
+
+/* Element size of a dynamic array's element type ("u32", "unsigned long", "char"). */
+KPERF__PRIV uint32_t kperf__tp_type_size(const char *t) {
+    static const struct { const char *n; uint32_t s; } tab[] = {
+        {"char", 1}, {"u8", 1}, {"s8", 1}, {"__u8", 1}, {"uint8_t", 1}, {"bool", 1},
+        {"short", 2}, {"u16", 2}, {"s16", 2}, {"__u16", 2}, {"uint16_t", 2}, {"__be16", 2},
+        {"int", 4}, {"u32", 4}, {"s32", 4}, {"__u32", 4}, {"uint32_t", 4}, {"__be32", 4},
+        {"long", sizeof(long)}, {"u64", 8}, {"s64", 8}, {"__u64", 8}, {"uint64_t", 8},
+        {"pid_t", 4}, {"size_t", sizeof(size_t)},
+    };
+    char base[64];
+    size_t n = 0;
+    for (const char *p = t; *p && *p != '[' && n + 1 < sizeof base; p++) base[n++] = *p;
+    base[n] = 0;
+    while (n && base[n - 1] == ' ') base[--n] = 0;
+    if (strchr(base, '*')) return sizeof(void *);
+    const char *last = strrchr(base, ' ');
+    last = last ? last + 1 : base;
+    if (!strcmp(last, "long") && strstr(base, "long long")) return 8;
+    for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
+        if (!strcmp(last, tab[i].n)) return tab[i].s;
+    return 1;
+}
+
+KPERF__PRIV bool kperf__tp_is_char_type(const char *t) {
+    char base[64];
+    size_t n = 0;
+    for (const char *p = t; *p && *p != '[' && n + 1 < sizeof base; p++) base[n++] = *p;
+    base[n] = 0;
+    while (n && base[n - 1] == ' ') base[--n] = 0;
+    const char *last = strrchr(base, ' ');
+    last = last ? last + 1 : base;
+    return !strcmp(last, "char") && !strchr(base, '*');
+}
+
+/* Copies [s, s+n) into a new string with surrounding blanks removed. */
+KPERF__PRIV char *kperf__strndup_trim(const char *s, size_t n) {
+    while (n && isspace((unsigned char)*s)) s++, n--;
+    while (n && isspace((unsigned char)s[n - 1])) n--;
+    char *r = (char *)KPERF_MALLOC(n + 1);
+    if (r) memcpy(r, s, n), r[n] = 0;
+    return r;
+}
+
+/* Finds "key:" inside line[0..n) and parses its unsigned value. */
+KPERF__PRIV bool kperf__tp_attr(const char *line, size_t n, const char *key, uint64_t *v) {
+    size_t kl = strlen(key);
+    for (size_t i = 0; i + kl < n; i++) {
+        if (memcmp(line + i, key, kl) != 0 || (i && isalnum((unsigned char)line[i - 1])))
+            continue;
+        uint64_t x = 0;
+        size_t j = i + kl, digits = 0;
+        while (j < n && isdigit((unsigned char)line[j]) && digits < 19)
+            x = x * 10 + (uint64_t)(line[j++] - '0'), digits++;
+        if (!digits) return false;
+        return *v = x, true;
+    }
+    return false;
+}
+
+/* Splits the declaration "TYPE NAME[dims]" of one field line into f->type, f->name and
+ * the fixed element count (product of the dims; 0 for "[]"; -1 when a dim is not a plain
+ * number such as [TASK_COMM_LEN]). */
+KPERF__PRIV int kperf__tp_decl(const char *d, size_t n, kperf_tp_field *f, long *dims) {
+    while (n && (isspace((unsigned char)d[n - 1]) || d[n - 1] == ';')) n--;
+    size_t end = n;
+    long count = 1;
+    bool arr = false;
+    while (end && d[end - 1] == ']') {   /* array dims after the name, last first */
+        size_t open = end - 1;
+        while (open && d[open - 1] != '[') open--;
+        if (!open) return -1;
+        open--;
+        char num[24];
+        size_t ln = end - 1 - (open + 1);
+        if (ln == 0) count = 0;
+        else if (ln < sizeof num && count > 0) {
+            memcpy(num, d + open + 1, ln), num[ln] = 0;
+            char *e;
+            long v = strtol(num, &e, 0);
+            /* a dimension or product past 32 bits is no fixed array the size can describe */
+            count = (*e || v < 0 || v > (long)UINT32_MAX || (v && count > (long)UINT32_MAX / v))
+                        ? -1 : count * v;
+        } else count = -1;
+        arr = true;
+        end = open;
+    }
+    size_t ne = end;
+    while (ne && (isalnum((unsigned char)d[ne - 1]) || d[ne - 1] == '_')) ne--;
+    if (ne == end) return -1;
+    f->name = kperf__strndup_trim(d + ne, end - ne);
+    f->type = kperf__strndup_trim(d, ne);
+    if (!f->name || !f->type) return -2;
+    *dims = arr ? count : -2;   /* -2: no brackets after the name */
+    return 0;
+}
+
+/* Fills the derived fields (flags, elem_size, count) of a parsed field. */
+KPERF__PRIV void kperf__tp_classify(kperf_tp_field *f, long dims, int sgn) {
+    const char *t = f->type;
+    bool dl = strstr(t, "__data_loc") != NULL, rl = strstr(t, "__rel_loc") != NULL;
+    f->flags = 0;
+    if (!strncmp(f->name, "common_", 7)) f->flags |= KPERF_TP_FIELD_COMMON;
+    if (dl || rl) {
+        f->flags |= rl ? KPERF_TP_FIELD_REL_LOC : KPERF_TP_FIELD_DATA_LOC;
+        /* the element type follows the keyword ("__rel_loc" is 9 bytes, "__data_loc" 10) */
+        f->elem_size = rl ? kperf__tp_type_size(strstr(t, "__rel_loc") + 9)
+                          : kperf__tp_type_size(strstr(t, "__data_loc") + 10);
+        f->count = 0;
+    } else if (dims == 0 || (dims != -2 && f->size == 0)) {
+        f->flags |= KPERF_TP_FIELD_FLEX;
+        f->elem_size = kperf__tp_type_size(t);
+        f->count = 0;
+    } else if (dims != -2) {
+        f->flags |= KPERF_TP_FIELD_ARRAY;
+        if (dims > 0 && dims <= (long)UINT32_MAX && f->size % (uint32_t)dims == 0)
+            f->elem_size = f->size / (uint32_t)dims;
+        else f->elem_size = kperf__tp_type_size(t);
+        if (!f->elem_size || f->size % f->elem_size) f->elem_size = 1;
+        f->count = f->size / f->elem_size;
+    } else {
+        f->elem_size = f->size;
+        f->count = 1;
+    }
+    if (strchr(t, '*') && !(f->flags & (KPERF_TP_FIELD_DATA_LOC | KPERF_TP_FIELD_REL_LOC)))
+        f->flags |= KPERF_TP_FIELD_POINTER;
+    else if (kperf__tp_is_char_type(dl || rl ? strstr(t, "loc") + 3 : t) &&
+             (f->flags & (KPERF_TP_FIELD_ARRAY | KPERF_TP_FIELD_FLEX | KPERF_TP_FIELD_DATA_LOC |
+                          KPERF_TP_FIELD_REL_LOC)))
+        f->flags |= KPERF_TP_FIELD_STRING;
+    if (sgn < 0) /* no signed: attribute (old kernels): guess from the type */
+        sgn = !strstr(t, "unsigned") && !strchr(t, '*') && strncmp(t, "u", 1) != 0 &&
+              strncmp(t, "__u", 3) != 0 && !strstr(t, "size_t") && !strstr(t, "bool");
+    if (sgn) f->flags |= KPERF_TP_FIELD_SIGNED;
+    f->is_signed = sgn != 0;
+}
+
+/* Parses one "field:..." line into a new entry of fmt->fields. */
+KPERF__PRIV int kperf__tp_field_line(kperf_tp_format *fmt, const char *line, size_t n,
+                                     size_t *cap, int lineno) {
+    const char *semi = (const char *)memchr(line, ';', n);
+    const char *colon = (const char *)memchr(line, ':', n);
+    uint64_t off, size, sgn = 0;
+    if (!semi || !colon || colon > semi || !kperf__tp_attr(semi, n - (size_t)(semi - line), "offset:", &off) ||
+        !kperf__tp_attr(semi, n - (size_t)(semi - line), "size:", &size) || off > UINT32_MAX ||
+        size > UINT32_MAX)
+        return kperf__fail(KPERF_ECORRUPT, "format line %d: expected 'field:TYPE NAME; "
+                           "offset:N; size:N; signed:N;'", lineno);
+    bool has_sign = kperf__tp_attr(semi, n - (size_t)(semi - line), "signed:", &sgn);
+    if (fmt->nfields == *cap) {
+        size_t nc = *cap ? *cap * 2 : 16;
+        if (nc > 4096) return kperf__fail(KPERF_ECORRUPT, "format line %d: too many fields", lineno);
+        kperf_tp_field *nf = (kperf_tp_field *)KPERF_REALLOC(fmt->fields, nc * sizeof *nf);
+        if (!nf) return kperf__fail(ENOMEM, "format: out of memory");
+        fmt->fields = nf, *cap = nc;
+    }
+    kperf_tp_field *f = &fmt->fields[fmt->nfields];
+    memset(f, 0, sizeof *f);
+    long dims;
+    int rc = kperf__tp_decl(colon + 1, (size_t)(semi - colon - 1), f, &dims);
+    if (rc < 0) {
+        KPERF_FREE(f->name), KPERF_FREE(f->type);
+        return rc == -2 ? kperf__fail(ENOMEM, "format: out of memory")
+                        : kperf__fail(KPERF_ECORRUPT, "format line %d: no field name in "
+                                      "'%.*s'", lineno, (int)(semi - colon - 1), colon + 1);
+    }
+    fmt->nfields++;
+    f->offset = (uint32_t)off;
+    f->size = (uint32_t)size;
+    kperf__tp_classify(f, dims, has_sign ? (sgn != 0) : -1);
+    if (f->count == 1 && f->size != 1 && f->size != 2 && f->size != 4 && f->size != 8 &&
+        !(f->flags & KPERF_TP_FIELD_POINTER))
+        f->elem_size = 1, f->count = f->size, f->flags |= KPERF_TP_FIELD_ARRAY; /* a struct */
+    return 0;
+}
+
+KPERF_API int kperf_tp_format_parse(kperf_tp_format **out, const char *text, size_t len) {
+    if (!out || (!text && len)) return kperf__fail(EINVAL, "kperf_tp_format_parse: NULL argument");
+    *out = NULL;
+    kperf_tp_format *fmt = (kperf_tp_format *)kperf__calloc(1, sizeof *fmt);
+    if (!fmt) return kperf__fail(ENOMEM, "format: out of memory");
+    size_t cap = 0, pos = 0;
+    int lineno = 0, rc = 0;
+    bool have_id = false;
+    while (pos < len && rc == 0) {
+        const char *line = text + pos;
+        const char *nl = (const char *)memchr(line, '\n', len - pos);
+        size_t n = nl ? (size_t)(nl - line) : len - pos;
+        pos += n + (nl ? 1 : 0);
+        lineno++;
+        size_t sk = 0;
+        while (sk < n && (line[sk] == ' ' || line[sk] == '\t')) sk++;
+        line += sk, n -= sk;
+        if (n >= 6 && !memcmp(line, "field:", 6)) {
+            rc = kperf__tp_field_line(fmt, line, n, &cap, lineno);
+        } else if (n >= 5 && !memcmp(line, "name:", 5) && !fmt->name) {
+            if (!(fmt->name = kperf__strndup_trim(line + 5, n - 5))) rc = -ENOMEM;
+        } else if (n >= 3 && !memcmp(line, "ID:", 3)) {
+            uint64_t id = 0;
+            if (!kperf__tp_attr(line, n, "ID: ", &id) && !kperf__tp_attr(line, n, "ID:", &id))
+                rc = kperf__fail(KPERF_ECORRUPT, "format line %d: bad ID line", lineno);
+            fmt->id = (uint32_t)id, have_id = true;
+        } else if (n >= 10 && !memcmp(line, "print fmt:", 10) && !fmt->print_fmt) {
+            /* print fmt is the rest of the file's line; keep it for display */
+            if (!(fmt->print_fmt = kperf__strndup_trim(line + 10, n - 10))) rc = -ENOMEM;
+        }
+    }
+    if (rc == 0 && !fmt->name) fmt->name = kperf__strdup("");
+    if (rc == 0 && !fmt->print_fmt) fmt->print_fmt = kperf__strdup("");
+    if (rc == 0 && !(fmt->system = kperf__strdup(""))) rc = -ENOMEM;
+    if (rc == 0 && (!fmt->name || !fmt->print_fmt)) rc = -ENOMEM;
+    if (rc == 0 && fmt->nfields == 0)
+        rc = kperf__fail(KPERF_ECORRUPT, "format '%s': no 'field:' lines", fmt->name);
+    if (rc == 0 && !have_id)
+        rc = kperf__fail(KPERF_ECORRUPT, "format '%s': no 'ID:' line", fmt->name);
+    if (rc == -ENOMEM) kperf__fail(ENOMEM, "format: out of memory");
+    if (rc < 0) {
+        kperf_tp_format_free(fmt);
+        return rc;
+    }
+    while (fmt->ncommon < fmt->nfields && (fmt->fields[fmt->ncommon].flags & KPERF_TP_FIELD_COMMON))
+        fmt->ncommon++;
+    *out = fmt;
+    return 0;
+}
+
+KPERF_API void kperf_tp_format_free(kperf_tp_format *fmt) {
+    if (!fmt) return;
+    for (size_t i = 0; i < fmt->nfields; i++) {
+        KPERF_FREE(fmt->fields[i].name);
+        KPERF_FREE(fmt->fields[i].type);
+    }
+    KPERF_FREE(fmt->fields);
+    KPERF_FREE(fmt->system);
+    KPERF_FREE(fmt->name);
+    KPERF_FREE(fmt->print_fmt);
+    KPERF_FREE(fmt);
+}
+
+KPERF_API const kperf_tp_field *kperf_tp_format_field(const kperf_tp_format *fmt,
+                                                      const char *name) {
+    if (!fmt || !name) return NULL;
+    for (size_t i = 0; i < fmt->nfields; i++)
+        if (!strcmp(fmt->fields[i].name, name)) return &fmt->fields[i];
+    return NULL;
+}
+
+/* ---- typed access (every read is bounds-checked against the record size) ---- */
+
+/* Loads an integer of 1/2/4/8 bytes at p (host byte order), sign- or zero-extended. */
+KPERF__PRIV uint64_t kperf__tp_load(const unsigned char *p, uint32_t sz, bool sgn) {
+    switch (sz) {
+    case 1: { uint8_t v; memcpy(&v, p, 1); return sgn ? (uint64_t)(int64_t)(int8_t)v : v; }
+    case 2: { uint16_t v; memcpy(&v, p, 2); return sgn ? (uint64_t)(int64_t)(int16_t)v : v; }
+    case 4: { uint32_t v; memcpy(&v, p, 4); return sgn ? (uint64_t)(int64_t)(int32_t)v : v; }
+    default: { uint64_t v; memcpy(&v, p, 8); return v; }
+    }
+}
+
+KPERF_API int kperf_tp_field_bytes(const kperf_tp_field *f, const void *raw, size_t size,
+                                   const void **data, size_t *len) {
+    if (!f || (!raw && size) || !data || !len) return -EINVAL;
+    const unsigned char *r = (const unsigned char *)raw;
+    uint64_t off = f->offset, n = f->size;
+    if (f->flags & (KPERF_TP_FIELD_DATA_LOC | KPERF_TP_FIELD_REL_LOC)) {
+        if (f->size != 4 || off + 4 > size) return -KPERF_ECORRUPT;
+        uint32_t loc;
+        memcpy(&loc, r + off, 4);
+        n = loc >> 16;
+        off = (loc & 0xffff) + ((f->flags & KPERF_TP_FIELD_REL_LOC) ? f->offset + 4u : 0u);
+    } else if (f->flags & KPERF_TP_FIELD_FLEX) {
+        if (off > size) return -KPERF_ECORRUPT;
+        n = size - off;
+    }
+    if (off > size || n > size - off) return -KPERF_ECORRUPT;
+    *data = r + off;
+    *len = (size_t)n;
+    return 0;
+}
+
+KPERF_API int kperf_tp_field_uint(const kperf_tp_field *f, const void *raw, size_t size,
+                                  uint64_t *out) {
+    if (!f || !out || (!raw && size)) return -EINVAL;
+    if (f->count != 1 || (f->size != 1 && f->size != 2 && f->size != 4 && f->size != 8))
+        return -EINVAL;
+    if ((uint64_t)f->offset + f->size > size) return -KPERF_ECORRUPT;
+    *out = kperf__tp_load((const unsigned char *)raw + f->offset, f->size, f->is_signed);
+    return 0;
+}
+
+KPERF_API int kperf_tp_field_int(const kperf_tp_field *f, const void *raw, size_t size,
+                                 int64_t *out) {
+    uint64_t v = 0;
+    int rc = kperf_tp_field_uint(f, raw, size, &v);
+    if (rc == 0 && out) *out = (int64_t)v;
+    return rc;
+}
+
+KPERF_API int kperf_tp_field_elem(const kperf_tp_field *f, const void *raw, size_t size,
+                                  size_t index, int64_t *out) {
+    const void *d;
+    size_t n;
+    if (!out) return -EINVAL;
+    int rc = kperf_tp_field_bytes(f, raw, size, &d, &n);
+    if (rc < 0) return rc;
+    uint32_t es = f->elem_size;
+    if (es != 1 && es != 2 && es != 4 && es != 8) return -EINVAL;
+    if (index >= n / es) return -ERANGE;
+    *out = (int64_t)kperf__tp_load((const unsigned char *)d + index * es, es, f->is_signed);
+    return 0;
+}
+
+KPERF_API int kperf_tp_field_str(const kperf_tp_field *f, const void *raw, size_t size,
+                                 const char **str, size_t *len) {
+    const void *d;
+    size_t n;
+    if (!str || !len) return -EINVAL;
+    int rc = kperf_tp_field_bytes(f, raw, size, &d, &n);
+    if (rc < 0) return rc;
+    const char *nul = (const char *)memchr(d, 0, n);
+    *str = (const char *)d;
+    *len = nul ? (size_t)(nul - (const char *)d) : n;
+    return 0;
+}
+
+KPERF_API int kperf_tp_field_copy(const kperf_tp_field *f, const void *raw, size_t size,
+                                  void *buf, size_t bufsize) {
+    if (!f || !buf) return -EINVAL;
+    if (f->flags & KPERF_TP_FIELD_STRING) {
+        const char *s;
+        size_t n;
+        int rc = kperf_tp_field_str(f, raw, size, &s, &n);
+        if (bufsize) ((char *)buf)[0] = 0;
+        if (rc < 0) return rc;
+        if (n + 1 > bufsize) return -ENOSPC;
+        memcpy(buf, s, n);
+        ((char *)buf)[n] = 0;
+        return (int)(n + 1);
+    }
+    const void *d;
+    size_t n;
+    int rc = kperf_tp_field_bytes(f, raw, size, &d, &n);
+    if (rc < 0) return rc;
+    if (n > bufsize || n > INT_MAX) return -ENOSPC;
+    memcpy(buf, d, n);
+    return (int)n;
+}
+
+KPERF_API int kperf_tp_get_field(const kperf_tp_format *fmt, const void *raw, size_t size,
+                                 const char *name, void *buf, size_t bufsize) {
+    const kperf_tp_field *f = kperf_tp_format_field(fmt, name);
+    if (!f)
+        return kperf__fail(KPERF_ENOEVENT, "tracepoint '%s' has no field '%s'",
+                           fmt ? fmt->name : "(null)", name ? name : "(null)");
+    return kperf_tp_field_copy(f, raw, size, buf, bufsize);
+}
+
+/* Appends printf output to buf[*pos..n), tracking the length the whole text needs. */
+KPERF__PRIV void kperf__tp_cat(char *buf, size_t n, size_t *pos, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+KPERF__PRIV void kperf__tp_cat(char *buf, size_t n, size_t *pos, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int w = vsnprintf(*pos < n ? buf + *pos : NULL, *pos < n ? n - *pos : 0, fmt, ap);
+    va_end(ap);
+    if (w > 0) *pos += (size_t)w;
+}
+
+KPERF__PRIV void kperf__tp_cat_int(char *buf, size_t n, size_t *pos, const kperf_tp_field *f,
+                                   uint64_t v, uint32_t es) {
+    if (f->flags & KPERF_TP_FIELD_POINTER) kperf__tp_cat(buf, n, pos, "0x%llx", (unsigned long long)v);
+    else if (f->is_signed) kperf__tp_cat(buf, n, pos, "%lld", (long long)v);
+    else if (es == 8 && v > 0xffffffffull) kperf__tp_cat(buf, n, pos, "0x%llx", (unsigned long long)v);
+    else kperf__tp_cat(buf, n, pos, "%llu", (unsigned long long)v);
+}
+
+KPERF_API int kperf_tp_field_snprint(const kperf_tp_field *f, const void *raw, size_t size,
+                                     char *buf, size_t n) {
+    size_t pos = 0;
+    if (!f) return -EINVAL;
+    if (n) buf[0] = 0;
+    if (f->flags & KPERF_TP_FIELD_STRING) {
+        const char *s;
+        size_t len;
+        int rc = kperf_tp_field_str(f, raw, size, &s, &len);
+        if (rc < 0) return rc;
+        kperf__tp_cat(buf, n, &pos, "%.*s", (int)(len > 4096 ? 4096 : len), s);
+        return (int)pos;
+    }
+    if (f->count == 1) {
+        uint64_t v;
+        int rc = kperf_tp_field_uint(f, raw, size, &v);
+        if (rc < 0) return rc;
+        kperf__tp_cat_int(buf, n, &pos, f, v, f->size);
+        return (int)pos;
+    }
+    const void *d;
+    size_t len;
+    int rc = kperf_tp_field_bytes(f, raw, size, &d, &len);
+    if (rc < 0) return rc;
+    uint32_t es = f->elem_size;
+    if (es != 1 && es != 2 && es != 4 && es != 8) es = 1;
+    size_t cnt = len / es, shown = cnt > 64 ? 64 : cnt;
+    kperf__tp_cat(buf, n, &pos, "{");
+    for (size_t i = 0; i < shown; i++) {
+        if (i) kperf__tp_cat(buf, n, &pos, ",");
+        kperf__tp_cat_int(buf, n, &pos, f, kperf__tp_load((const unsigned char *)d + i * es, es,
+                                                          f->is_signed), es);
+    }
+    kperf__tp_cat(buf, n, &pos, cnt > shown ? ",...}" : "}");
+    return (int)pos;
+}
+
+KPERF_API int kperf_tp_format_snprint(const kperf_tp_format *fmt, const void *raw,
+                                      size_t size, char *buf, size_t n) {
+    if (!fmt || (!buf && n)) return -EINVAL;
+    size_t pos = 0;
+    if (n) buf[0] = 0;
+    for (size_t i = fmt->ncommon; i < fmt->nfields; i++) {
+        const kperf_tp_field *f = &fmt->fields[i];
+        kperf__tp_cat(buf, n, &pos, "%s%s=", i > fmt->ncommon ? " " : "", f->name);
+        int w = kperf_tp_field_snprint(f, raw, size, pos < n ? buf + pos : NULL,
+                                       pos < n ? n - pos : 0);
+        if (w < 0) kperf__tp_cat(buf, n, &pos, "<truncated>");
+        else pos += (size_t)w;
+    }
+    return pos > INT_MAX ? INT_MAX : (int)pos;
+}
+
+/* Asks tracefs why the kernel rejects @p filter for SYSTEM:NAME by writing it to the
+ * event's ftrace filter file, reading the error back, and clearing it again. Only done
+ * when that file says "none" (nobody uses the ftrace filter), so nothing is disturbed. */
+KPERF__PRIV void kperf__tp_filter_reason(const char *event, const char *filter, char *why,
+                                         size_t n) {
+    why[0] = 0;
+    kperf_tracefs *t;
+    char path[PATH_MAX + 600], sys[256], cur[4096];
+    const char *colon = strchr(event, ':');
+    if (!colon || (size_t)(colon - event) >= sizeof sys || kperf_tracefs_open(&t, NULL) < 0) return;
+    memcpy(sys, event, (size_t)(colon - event));
+    sys[colon - event] = 0;
+    snprintf(path, sizeof path, "%s/events/%s/%s/filter", t->root, sys, colon + 1);
+    kperf_tracefs_close(t);
+    if (kperf__read_file(path, cur, sizeof cur) < 0 || strcmp(cur, "none") != 0) return;
+    int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+    if (fd < 0) return;
+    ssize_t w = write(fd, filter, strlen(filter));
+    close(fd);
+    if (w >= 0) { /* accepted by ftrace after all: undo and give no reason */
+        if ((fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)) >= 0) {
+            if (write(fd, "0", 1) < 0) { /* nothing more to do */ }
+            close(fd);
+        }
+        return;
+    }
+    if (kperf__read_file(path, cur, sizeof cur) > 0) {
+        /* "### global filter ###\nfilter string: ...\n   ^\nparse_error: Field not found" */
+        const char *e = strstr(cur, "error:");
+        const char *line = e;
+        while (line && line > cur && line[-1] != '\n') line--;
+        if (line) snprintf(why, n, "%.400s", line);
+        for (char *p = why; *p; p++)
+            if (*p == '\n') *p = ' ';
+    }
+    if ((fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)) >= 0) {
+        if (write(fd, "0", 1) < 0) { /* the error text stays; harmless */ }
+        close(fd);
+    }
+}
+
+KPERF_API int kperf_tp_filter_set(int fd, const char *event, const char *filter) {
+    if (!filter || !*filter) return 0;
+    if (!event) event = "(tracepoint)";
+    if (ioctl(fd, PERF_EVENT_IOC_SET_FILTER, filter) == 0) return 0;
+    int e = errno;
+    char why[512];
+    kperf__tp_filter_reason(event, filter, why, sizeof why);
+    return kperf__fail(KPERF_EFILTER,
+                       "the kernel rejected filter '%s' on %s (%s)%s%s; filters use ftrace "
+                       "syntax over the event's fields, e.g. 'pid>1000 && prio<10' or "
+                       "'comm==\"bash\"' (see %s's format)",
+                       filter, event, strerror(e), why[0] ? ": " : "", why, event);
+}
+// <<tracepoint
+#endif // KPERF_NO_TRACEPOINT
+
 // >>events ------------------------------------------------------------------------------
 
 #include <fnmatch.h> /* tracepoint globs; plain C, safe inside extern "C" */
@@ -4065,6 +5193,11 @@ KPERF__PRIV int kperf__attrs_apply(kperf_event *e, const char *ev, const kperf_e
     char *text = NULL;
     size_t len = 0;
     kperf_tp_format *f = NULL;
+#ifdef KPERF_NO_TRACEPOINT
+    (void)text, (void)len, (void)f;
+    return kperf__fail(KPERF_ENOTSUP, "%s: event attributes need the tracepoint formats, "
+                       "which are compiled out (KPERF_NO_TRACEPOINT)", e->name);
+#else
     if (kperf__slurp(path, &text, &len) < 0 || kperf_tp_format_parse(&f, text, len) < 0) {
         KPERF_FREE(text);
         return kperf__fail(KPERF_ENOEVENT, "%s: cannot read its format (%s) to check the "
@@ -4093,6 +5226,7 @@ KPERF__PRIV int kperf__attrs_apply(kperf_event *e, const char *ev, const kperf_e
     }
     kperf_tp_format_free(f);
     return rc;
+#endif
 }
 
 KPERF_API int kperf_event_attrs_check(const kperf_evlist *list, uint32_t allowed,
@@ -5089,746 +6223,6 @@ KPERF__PRIV int kperf__open_error(int err, const kperf_event *ev,
     }
 }
 
-// >>tracepoint --------------------------------------------------------------------------
-
-/* One cached format: by name always, by id through a direct-index table (event ids are
- * the u16 common_type, so the table never exceeds 65536 entries). */
-typedef struct kperf__tp_entry {
-    char *key;              /* "system/name" */
-    kperf_tp_format *fmt;   /* NULL while only the id is known */
-    uint32_t id;            /* 0 until known */
-    /* >>syscalls' decoding of this event, worked out at its first record: kind 0 = not
-     * yet, -1 = not a syscall event, 1/2 = raw_syscalls enter/exit, 3/4 = per-syscall */
-    int sc_kind;
-    const kperf_tp_field *sc_nr, *sc_ret;
-    const char *sc_name;
-} kperf__tp_entry;
-
-struct kperf_tracefs {
-    char root[PATH_MAX];
-    kperf__tp_entry *ents;  /* every event seen so far, unsorted */
-    size_t nents, cap;
-    int32_t *by_id;         /* id -> index into ents, or -1 */
-    size_t nby_id;
-    bool indexed;           /* every event's id has been read */
-    char **sysnames;        /* syscall names, sorted; NULL until asked */
-    size_t nsysnames;
-};
-
-#define KPERF__TP_MAXID 65536u
-
-KPERF__PRIV bool kperf__tracefs_usable(const char *root, int *err) {
-    char p[PATH_MAX + 16];
-    snprintf(p, sizeof p, "%s/events", root);
-    if (access(p, R_OK | X_OK) == 0) return true;
-    *err = errno;
-    return false;
-}
-
-KPERF_API int kperf_tracefs_open(kperf_tracefs **out, const char *root) {
-    if (!out) return kperf__fail(EINVAL, "kperf_tracefs_open: out is NULL");
-    *out = NULL;
-    if (!root || !*root) root = getenv("KPERF_TRACEFS_ROOT");
-    const char *found = NULL;
-    int e1 = 0, e2 = 0;
-    if (root && *root) {
-        if (!kperf__tracefs_usable(root, &e1))
-            return kperf__fail(KPERF_ENOTRACEFS, "tracefs: %s/events is not readable (%s)",
-                               root, strerror(e1));
-        found = root;
-    } else if (kperf__tracefs_usable("/sys/kernel/tracing", &e1)) {
-        found = "/sys/kernel/tracing";
-    } else if (kperf__tracefs_usable("/sys/kernel/debug/tracing", &e2)) {
-        found = "/sys/kernel/debug/tracing";
-    } else {
-        return kperf__fail(KPERF_ENOTRACEFS,
-                           "tracefs is not mounted or not readable: /sys/kernel/tracing (%s), "
-                           "/sys/kernel/debug/tracing (%s); as root run "
-                           "'mount -t tracefs nodev /sys/kernel/tracing'%s",
-                           strerror(e1), strerror(e2),
-                           (e1 == EACCES || e2 == EACCES) ? " or make it readable (chmod)" : "");
-    }
-    kperf_tracefs *t = (kperf_tracefs *)kperf__calloc(1, sizeof *t);
-    if (!t) return kperf__fail(ENOMEM, "tracefs: out of memory");
-    snprintf(t->root, sizeof t->root, "%s", found);
-    *out = t;
-    return 0;
-}
-
-KPERF_API void kperf_tracefs_close(kperf_tracefs *tfs) {
-    if (!tfs) return;
-    for (size_t i = 0; i < tfs->nents; i++) {
-        KPERF_FREE(tfs->ents[i].key);
-        kperf_tp_format_free(tfs->ents[i].fmt);
-    }
-    for (size_t i = 0; i < tfs->nsysnames; i++) KPERF_FREE(tfs->sysnames[i]);
-    KPERF_FREE(tfs->sysnames);
-    KPERF_FREE(tfs->ents);
-    KPERF_FREE(tfs->by_id);
-    KPERF_FREE(tfs);
-}
-
-KPERF_API const char *kperf_tracefs_root(const kperf_tracefs *tfs) {
-    return tfs ? tfs->root : "";
-}
-
-
-/* Returns the index of the cache entry for "system/name", creating it when asked. */
-KPERF__PRIV long kperf__tp_entry_find(kperf_tracefs *t, const char *sys, const char *name,
-                                      bool create) {
-    char key[512];
-    if ((size_t)snprintf(key, sizeof key, "%s/%s", sys, name) >= sizeof key) return -ENAMETOOLONG;
-    for (size_t i = 0; i < t->nents; i++)
-        if (!strcmp(t->ents[i].key, key)) return (long)i;
-    if (!create) return -ENOENT;
-    if (t->nents == t->cap) {
-        size_t nc = t->cap ? t->cap * 2 : 64;
-        kperf__tp_entry *ne = (kperf__tp_entry *)KPERF_REALLOC(t->ents, nc * sizeof *ne);
-        if (!ne) return -ENOMEM;
-        t->ents = ne, t->cap = nc;
-    }
-    kperf__tp_entry *e = &t->ents[t->nents];
-    memset(e, 0, sizeof *e);
-    if (!(e->key = kperf__strdup(key))) return -ENOMEM;
-    return (long)t->nents++;
-}
-
-KPERF__PRIV int kperf__tp_index_id(kperf_tracefs *t, uint32_t id, size_t idx) {
-    if (id >= KPERF__TP_MAXID) return 0;
-    if (id >= t->nby_id) {
-        size_t nn = t->nby_id ? t->nby_id : 1024;
-        while (nn <= id) nn *= 2;
-        if (nn > KPERF__TP_MAXID) nn = KPERF__TP_MAXID;
-        int32_t *nb = (int32_t *)KPERF_REALLOC(t->by_id, nn * sizeof *nb);
-        if (!nb) return -ENOMEM;
-        for (size_t i = t->nby_id; i < nn; i++) nb[i] = -1;
-        t->by_id = nb, t->nby_id = nn;
-    }
-    t->by_id[id] = (int32_t)idx;
-    t->ents[idx].id = id;
-    return 0;
-}
-
-/* Events names are identifiers; refuse anything that could walk out of events/. */
-KPERF__PRIV bool kperf__tp_name_ok(const char *s) {
-    if (!s || !*s || strlen(s) > 200) return false;
-    for (; *s; s++)
-        if (*s == '/' || (unsigned char)*s <= ' ') return false;
-    return true;
-}
-
-KPERF_API int kperf_tracefs_format(kperf_tracefs *tfs, const char *system, const char *name,
-                                   const kperf_tp_format **out) {
-    if (!tfs || !out) return kperf__fail(EINVAL, "kperf_tracefs_format: NULL argument");
-    *out = NULL;
-    if (!kperf__tp_name_ok(system) || !kperf__tp_name_ok(name) || !strcmp(system, "..") ||
-        !strcmp(name, ".."))
-        return kperf__fail(KPERF_ENOEVENT, "tracepoint '%s:%s': not a valid event name",
-                           system ? system : "", name ? name : "");
-    long idx = kperf__tp_entry_find(tfs, system, name, false);
-    if (idx >= 0 && tfs->ents[idx].fmt) return *out = tfs->ents[idx].fmt, 0;
-    char path[PATH_MAX + 512], *text = NULL;
-    size_t len = 0;
-    snprintf(path, sizeof path, "%s/events/%s/%s/format", tfs->root, system, name);
-    int rc = kperf__slurp(path, &text, &len);
-    if (rc == -ENOENT)
-        return kperf__fail(KPERF_ENOEVENT, "tracepoint '%s:%s' does not exist (no %s); "
-                           "'kperf list tracepoint' shows the events of this kernel",
-                           system, name, path);
-    if (rc < 0) return kperf__fail(-rc, "tracepoint '%s:%s': cannot read %s: %s", system, name,
-                                   path, strerror(-rc));
-    kperf_tp_format *fmt;
-    rc = kperf_tp_format_parse(&fmt, text, len);
-    KPERF_FREE(text);
-    if (rc < 0) {
-        char msg[700];
-        snprintf(msg, sizeof msg, "%.600s", kperf_errmsg());
-        return kperf__fail(-rc, "%s: %s", path, msg);
-    }
-    KPERF_FREE(fmt->system);
-    fmt->system = kperf__strdup(system);
-    if (!fmt->system || (idx < 0 && (idx = kperf__tp_entry_find(tfs, system, name, true)) < 0) ||
-        kperf__tp_index_id(tfs, fmt->id, (size_t)idx) < 0) {
-        kperf_tp_format_free(fmt);
-        return kperf__fail(ENOMEM, "tracepoint '%s:%s': out of memory", system, name);
-    }
-    tfs->ents[idx].fmt = fmt;
-    *out = fmt;
-    return 0;
-}
-
-
-
-
-KPERF_API int kperf_tracefs_foreach_event(kperf_tracefs *tfs, kperf_tracefs_event_fn fn,
-                                          void *user) {
-    if (!tfs || !fn) return kperf__fail(EINVAL, "kperf_tracefs_foreach_event: NULL argument");
-    char dir[PATH_MAX + 512];
-    char **sys = NULL, **ev = NULL;
-    size_t nsys = 0, nev = 0;
-    snprintf(dir, sizeof dir, "%s/events", tfs->root);
-    int rc = kperf__dir_names(dir, &sys, &nsys, true), visited = 0;
-    if (rc < 0) return kperf__fail(-rc, "tracefs: cannot list %s: %s", dir, strerror(-rc));
-    for (size_t i = 0; i < nsys && rc >= 0; i++) {
-        snprintf(dir, sizeof dir, "%s/events/%s", tfs->root, sys[i]);
-        if (kperf__dir_names(dir, &ev, &nev, true) < 0) continue;
-        for (size_t j = 0; j < nev && rc >= 0; j++) {
-            snprintf(dir, sizeof dir, "%s/events/%s/%s/format", tfs->root, sys[i], ev[j]);
-            if (access(dir, F_OK) != 0) continue;
-            visited++;
-            rc = fn(sys[i], ev[j], user);
-        }
-        kperf__names_free(ev, nev);
-    }
-    kperf__names_free(sys, nsys);
-    return rc < 0 ? rc : visited;
-}
-
-/* Reads events/SYS/NAME/id; returns the id or a negative errno. */
-KPERF__PRIV long kperf__tp_read_id(kperf_tracefs *t, const char *sys, const char *name) {
-    char path[PATH_MAX + 512], buf[32];
-    snprintf(path, sizeof path, "%s/events/%s/%s/id", t->root, sys, name);
-    int rc = kperf__read_file(path, buf, sizeof buf);
-    if (rc < 0) return rc;
-    char *end;
-    unsigned long v = strtoul(buf, &end, 10);
-    if (end == buf || v > UINT32_MAX) return -KPERF_ECORRUPT;
-    return (long)v;
-}
-
-KPERF_API int kperf_tracefs_event_id(kperf_tracefs *tfs, const char *system, const char *name) {
-    if (!tfs || !kperf__tp_name_ok(system) || !kperf__tp_name_ok(name))
-        return kperf__fail(KPERF_ENOEVENT, "tracepoint '%s:%s': not a valid event name",
-                           system ? system : "", name ? name : "");
-    long idx = kperf__tp_entry_find(tfs, system, name, false);
-    if (idx >= 0 && tfs->ents[idx].id) return (int)tfs->ents[idx].id;
-    long id = kperf__tp_read_id(tfs, system, name);
-    if (id < 0)
-        return kperf__fail(KPERF_ENOEVENT, "tracepoint '%s:%s' does not exist under %s/events",
-                           system, name, tfs->root);
-    return (int)id;
-}
-
-KPERF__PRIV int kperf__tp_index_one(const char *sys, const char *name, void *user) {
-    kperf_tracefs *t = (kperf_tracefs *)user;
-    long id = kperf__tp_read_id(t, sys, name);
-    if (id < 0 || id >= (long)KPERF__TP_MAXID) return 0;
-    if (t->nby_id > (size_t)id && t->by_id[id] >= 0) return 0;
-    long idx = kperf__tp_entry_find(t, sys, name, true);
-    if (idx < 0) return (int)idx;
-    return kperf__tp_index_id(t, (uint32_t)id, (size_t)idx);
-}
-
-KPERF_API int kperf_tracefs_format_by_id(kperf_tracefs *tfs, uint32_t id,
-                                         const kperf_tp_format **out) {
-    if (!tfs || !out) return kperf__fail(EINVAL, "kperf_tracefs_format_by_id: NULL argument");
-    *out = NULL;
-    if (id < tfs->nby_id && tfs->by_id[id] >= 0 && tfs->ents[tfs->by_id[id]].fmt)
-        return *out = tfs->ents[tfs->by_id[id]].fmt, 0;
-    if ((id >= tfs->nby_id || tfs->by_id[id] < 0) && !tfs->indexed) {
-        int rc = kperf_tracefs_foreach_event(tfs, kperf__tp_index_one, tfs);
-        if (rc < 0) return rc;
-        tfs->indexed = true;
-    }
-    if (id >= tfs->nby_id || tfs->by_id[id] < 0)
-        return kperf__fail(KPERF_ENOEVENT, "no tracepoint has id %u under %s/events", id,
-                           tfs->root);
-    char key[512], *slash;
-    snprintf(key, sizeof key, "%s", tfs->ents[tfs->by_id[id]].key);
-    if (!(slash = strchr(key, '/'))) return kperf__fail(KPERF_ECORRUPT, "bad cache key");
-    *slash = 0;
-    return kperf_tracefs_format(tfs, key, slash + 1, out);
-}
-
-/* ---- format text parsing ---- */
-
-/* Element size of a dynamic array's element type ("u32", "unsigned long", "char"). */
-KPERF__PRIV uint32_t kperf__tp_type_size(const char *t) {
-    static const struct { const char *n; uint32_t s; } tab[] = {
-        {"char", 1}, {"u8", 1}, {"s8", 1}, {"__u8", 1}, {"uint8_t", 1}, {"bool", 1},
-        {"short", 2}, {"u16", 2}, {"s16", 2}, {"__u16", 2}, {"uint16_t", 2}, {"__be16", 2},
-        {"int", 4}, {"u32", 4}, {"s32", 4}, {"__u32", 4}, {"uint32_t", 4}, {"__be32", 4},
-        {"long", sizeof(long)}, {"u64", 8}, {"s64", 8}, {"__u64", 8}, {"uint64_t", 8},
-        {"pid_t", 4}, {"size_t", sizeof(size_t)},
-    };
-    char base[64];
-    size_t n = 0;
-    for (const char *p = t; *p && *p != '[' && n + 1 < sizeof base; p++) base[n++] = *p;
-    base[n] = 0;
-    while (n && base[n - 1] == ' ') base[--n] = 0;
-    if (strchr(base, '*')) return sizeof(void *);
-    const char *last = strrchr(base, ' ');
-    last = last ? last + 1 : base;
-    if (!strcmp(last, "long") && strstr(base, "long long")) return 8;
-    for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
-        if (!strcmp(last, tab[i].n)) return tab[i].s;
-    return 1;
-}
-
-KPERF__PRIV bool kperf__tp_is_char_type(const char *t) {
-    char base[64];
-    size_t n = 0;
-    for (const char *p = t; *p && *p != '[' && n + 1 < sizeof base; p++) base[n++] = *p;
-    base[n] = 0;
-    while (n && base[n - 1] == ' ') base[--n] = 0;
-    const char *last = strrchr(base, ' ');
-    last = last ? last + 1 : base;
-    return !strcmp(last, "char") && !strchr(base, '*');
-}
-
-/* Copies [s, s+n) into a new string with surrounding blanks removed. */
-KPERF__PRIV char *kperf__strndup_trim(const char *s, size_t n) {
-    while (n && isspace((unsigned char)*s)) s++, n--;
-    while (n && isspace((unsigned char)s[n - 1])) n--;
-    char *r = (char *)KPERF_MALLOC(n + 1);
-    if (r) memcpy(r, s, n), r[n] = 0;
-    return r;
-}
-
-/* Finds "key:" inside line[0..n) and parses its unsigned value. */
-KPERF__PRIV bool kperf__tp_attr(const char *line, size_t n, const char *key, uint64_t *v) {
-    size_t kl = strlen(key);
-    for (size_t i = 0; i + kl < n; i++) {
-        if (memcmp(line + i, key, kl) != 0 || (i && isalnum((unsigned char)line[i - 1])))
-            continue;
-        uint64_t x = 0;
-        size_t j = i + kl, digits = 0;
-        while (j < n && isdigit((unsigned char)line[j]) && digits < 19)
-            x = x * 10 + (uint64_t)(line[j++] - '0'), digits++;
-        if (!digits) return false;
-        return *v = x, true;
-    }
-    return false;
-}
-
-/* Splits the declaration "TYPE NAME[dims]" of one field line into f->type, f->name and
- * the fixed element count (product of the dims; 0 for "[]"; -1 when a dim is not a plain
- * number such as [TASK_COMM_LEN]). */
-KPERF__PRIV int kperf__tp_decl(const char *d, size_t n, kperf_tp_field *f, long *dims) {
-    while (n && (isspace((unsigned char)d[n - 1]) || d[n - 1] == ';')) n--;
-    size_t end = n;
-    long count = 1;
-    bool arr = false;
-    while (end && d[end - 1] == ']') {   /* array dims after the name, last first */
-        size_t open = end - 1;
-        while (open && d[open - 1] != '[') open--;
-        if (!open) return -1;
-        open--;
-        char num[24];
-        size_t ln = end - 1 - (open + 1);
-        if (ln == 0) count = 0;
-        else if (ln < sizeof num && count > 0) {
-            memcpy(num, d + open + 1, ln), num[ln] = 0;
-            char *e;
-            long v = strtol(num, &e, 0);
-            /* a dimension or product past 32 bits is no fixed array the size can describe */
-            count = (*e || v < 0 || v > (long)UINT32_MAX || (v && count > (long)UINT32_MAX / v))
-                        ? -1 : count * v;
-        } else count = -1;
-        arr = true;
-        end = open;
-    }
-    size_t ne = end;
-    while (ne && (isalnum((unsigned char)d[ne - 1]) || d[ne - 1] == '_')) ne--;
-    if (ne == end) return -1;
-    f->name = kperf__strndup_trim(d + ne, end - ne);
-    f->type = kperf__strndup_trim(d, ne);
-    if (!f->name || !f->type) return -2;
-    *dims = arr ? count : -2;   /* -2: no brackets after the name */
-    return 0;
-}
-
-/* Fills the derived fields (flags, elem_size, count) of a parsed field. */
-KPERF__PRIV void kperf__tp_classify(kperf_tp_field *f, long dims, int sgn) {
-    const char *t = f->type;
-    bool dl = strstr(t, "__data_loc") != NULL, rl = strstr(t, "__rel_loc") != NULL;
-    f->flags = 0;
-    if (!strncmp(f->name, "common_", 7)) f->flags |= KPERF_TP_FIELD_COMMON;
-    if (dl || rl) {
-        f->flags |= rl ? KPERF_TP_FIELD_REL_LOC : KPERF_TP_FIELD_DATA_LOC;
-        /* the element type follows the keyword ("__rel_loc" is 9 bytes, "__data_loc" 10) */
-        f->elem_size = rl ? kperf__tp_type_size(strstr(t, "__rel_loc") + 9)
-                          : kperf__tp_type_size(strstr(t, "__data_loc") + 10);
-        f->count = 0;
-    } else if (dims == 0 || (dims != -2 && f->size == 0)) {
-        f->flags |= KPERF_TP_FIELD_FLEX;
-        f->elem_size = kperf__tp_type_size(t);
-        f->count = 0;
-    } else if (dims != -2) {
-        f->flags |= KPERF_TP_FIELD_ARRAY;
-        if (dims > 0 && dims <= (long)UINT32_MAX && f->size % (uint32_t)dims == 0)
-            f->elem_size = f->size / (uint32_t)dims;
-        else f->elem_size = kperf__tp_type_size(t);
-        if (!f->elem_size || f->size % f->elem_size) f->elem_size = 1;
-        f->count = f->size / f->elem_size;
-    } else {
-        f->elem_size = f->size;
-        f->count = 1;
-    }
-    if (strchr(t, '*') && !(f->flags & (KPERF_TP_FIELD_DATA_LOC | KPERF_TP_FIELD_REL_LOC)))
-        f->flags |= KPERF_TP_FIELD_POINTER;
-    else if (kperf__tp_is_char_type(dl || rl ? strstr(t, "loc") + 3 : t) &&
-             (f->flags & (KPERF_TP_FIELD_ARRAY | KPERF_TP_FIELD_FLEX | KPERF_TP_FIELD_DATA_LOC |
-                          KPERF_TP_FIELD_REL_LOC)))
-        f->flags |= KPERF_TP_FIELD_STRING;
-    if (sgn < 0) /* no signed: attribute (old kernels): guess from the type */
-        sgn = !strstr(t, "unsigned") && !strchr(t, '*') && strncmp(t, "u", 1) != 0 &&
-              strncmp(t, "__u", 3) != 0 && !strstr(t, "size_t") && !strstr(t, "bool");
-    if (sgn) f->flags |= KPERF_TP_FIELD_SIGNED;
-    f->is_signed = sgn != 0;
-}
-
-/* Parses one "field:..." line into a new entry of fmt->fields. */
-KPERF__PRIV int kperf__tp_field_line(kperf_tp_format *fmt, const char *line, size_t n,
-                                     size_t *cap, int lineno) {
-    const char *semi = (const char *)memchr(line, ';', n);
-    const char *colon = (const char *)memchr(line, ':', n);
-    uint64_t off, size, sgn = 0;
-    if (!semi || !colon || colon > semi || !kperf__tp_attr(semi, n - (size_t)(semi - line), "offset:", &off) ||
-        !kperf__tp_attr(semi, n - (size_t)(semi - line), "size:", &size) || off > UINT32_MAX ||
-        size > UINT32_MAX)
-        return kperf__fail(KPERF_ECORRUPT, "format line %d: expected 'field:TYPE NAME; "
-                           "offset:N; size:N; signed:N;'", lineno);
-    bool has_sign = kperf__tp_attr(semi, n - (size_t)(semi - line), "signed:", &sgn);
-    if (fmt->nfields == *cap) {
-        size_t nc = *cap ? *cap * 2 : 16;
-        if (nc > 4096) return kperf__fail(KPERF_ECORRUPT, "format line %d: too many fields", lineno);
-        kperf_tp_field *nf = (kperf_tp_field *)KPERF_REALLOC(fmt->fields, nc * sizeof *nf);
-        if (!nf) return kperf__fail(ENOMEM, "format: out of memory");
-        fmt->fields = nf, *cap = nc;
-    }
-    kperf_tp_field *f = &fmt->fields[fmt->nfields];
-    memset(f, 0, sizeof *f);
-    long dims;
-    int rc = kperf__tp_decl(colon + 1, (size_t)(semi - colon - 1), f, &dims);
-    if (rc < 0) {
-        KPERF_FREE(f->name), KPERF_FREE(f->type);
-        return rc == -2 ? kperf__fail(ENOMEM, "format: out of memory")
-                        : kperf__fail(KPERF_ECORRUPT, "format line %d: no field name in "
-                                      "'%.*s'", lineno, (int)(semi - colon - 1), colon + 1);
-    }
-    fmt->nfields++;
-    f->offset = (uint32_t)off;
-    f->size = (uint32_t)size;
-    kperf__tp_classify(f, dims, has_sign ? (sgn != 0) : -1);
-    if (f->count == 1 && f->size != 1 && f->size != 2 && f->size != 4 && f->size != 8 &&
-        !(f->flags & KPERF_TP_FIELD_POINTER))
-        f->elem_size = 1, f->count = f->size, f->flags |= KPERF_TP_FIELD_ARRAY; /* a struct */
-    return 0;
-}
-
-KPERF_API int kperf_tp_format_parse(kperf_tp_format **out, const char *text, size_t len) {
-    if (!out || (!text && len)) return kperf__fail(EINVAL, "kperf_tp_format_parse: NULL argument");
-    *out = NULL;
-    kperf_tp_format *fmt = (kperf_tp_format *)kperf__calloc(1, sizeof *fmt);
-    if (!fmt) return kperf__fail(ENOMEM, "format: out of memory");
-    size_t cap = 0, pos = 0;
-    int lineno = 0, rc = 0;
-    bool have_id = false;
-    while (pos < len && rc == 0) {
-        const char *line = text + pos;
-        const char *nl = (const char *)memchr(line, '\n', len - pos);
-        size_t n = nl ? (size_t)(nl - line) : len - pos;
-        pos += n + (nl ? 1 : 0);
-        lineno++;
-        size_t sk = 0;
-        while (sk < n && (line[sk] == ' ' || line[sk] == '\t')) sk++;
-        line += sk, n -= sk;
-        if (n >= 6 && !memcmp(line, "field:", 6)) {
-            rc = kperf__tp_field_line(fmt, line, n, &cap, lineno);
-        } else if (n >= 5 && !memcmp(line, "name:", 5) && !fmt->name) {
-            if (!(fmt->name = kperf__strndup_trim(line + 5, n - 5))) rc = -ENOMEM;
-        } else if (n >= 3 && !memcmp(line, "ID:", 3)) {
-            uint64_t id = 0;
-            if (!kperf__tp_attr(line, n, "ID: ", &id) && !kperf__tp_attr(line, n, "ID:", &id))
-                rc = kperf__fail(KPERF_ECORRUPT, "format line %d: bad ID line", lineno);
-            fmt->id = (uint32_t)id, have_id = true;
-        } else if (n >= 10 && !memcmp(line, "print fmt:", 10) && !fmt->print_fmt) {
-            /* print fmt is the rest of the file's line; keep it for display */
-            if (!(fmt->print_fmt = kperf__strndup_trim(line + 10, n - 10))) rc = -ENOMEM;
-        }
-    }
-    if (rc == 0 && !fmt->name) fmt->name = kperf__strdup("");
-    if (rc == 0 && !fmt->print_fmt) fmt->print_fmt = kperf__strdup("");
-    if (rc == 0 && !(fmt->system = kperf__strdup(""))) rc = -ENOMEM;
-    if (rc == 0 && (!fmt->name || !fmt->print_fmt)) rc = -ENOMEM;
-    if (rc == 0 && fmt->nfields == 0)
-        rc = kperf__fail(KPERF_ECORRUPT, "format '%s': no 'field:' lines", fmt->name);
-    if (rc == 0 && !have_id)
-        rc = kperf__fail(KPERF_ECORRUPT, "format '%s': no 'ID:' line", fmt->name);
-    if (rc == -ENOMEM) kperf__fail(ENOMEM, "format: out of memory");
-    if (rc < 0) {
-        kperf_tp_format_free(fmt);
-        return rc;
-    }
-    while (fmt->ncommon < fmt->nfields && (fmt->fields[fmt->ncommon].flags & KPERF_TP_FIELD_COMMON))
-        fmt->ncommon++;
-    *out = fmt;
-    return 0;
-}
-
-KPERF_API void kperf_tp_format_free(kperf_tp_format *fmt) {
-    if (!fmt) return;
-    for (size_t i = 0; i < fmt->nfields; i++) {
-        KPERF_FREE(fmt->fields[i].name);
-        KPERF_FREE(fmt->fields[i].type);
-    }
-    KPERF_FREE(fmt->fields);
-    KPERF_FREE(fmt->system);
-    KPERF_FREE(fmt->name);
-    KPERF_FREE(fmt->print_fmt);
-    KPERF_FREE(fmt);
-}
-
-KPERF_API const kperf_tp_field *kperf_tp_format_field(const kperf_tp_format *fmt,
-                                                      const char *name) {
-    if (!fmt || !name) return NULL;
-    for (size_t i = 0; i < fmt->nfields; i++)
-        if (!strcmp(fmt->fields[i].name, name)) return &fmt->fields[i];
-    return NULL;
-}
-
-/* ---- typed access (every read is bounds-checked against the record size) ---- */
-
-/* Loads an integer of 1/2/4/8 bytes at p (host byte order), sign- or zero-extended. */
-KPERF__PRIV uint64_t kperf__tp_load(const unsigned char *p, uint32_t sz, bool sgn) {
-    switch (sz) {
-    case 1: { uint8_t v; memcpy(&v, p, 1); return sgn ? (uint64_t)(int64_t)(int8_t)v : v; }
-    case 2: { uint16_t v; memcpy(&v, p, 2); return sgn ? (uint64_t)(int64_t)(int16_t)v : v; }
-    case 4: { uint32_t v; memcpy(&v, p, 4); return sgn ? (uint64_t)(int64_t)(int32_t)v : v; }
-    default: { uint64_t v; memcpy(&v, p, 8); return v; }
-    }
-}
-
-KPERF_API int kperf_tp_field_bytes(const kperf_tp_field *f, const void *raw, size_t size,
-                                   const void **data, size_t *len) {
-    if (!f || (!raw && size) || !data || !len) return -EINVAL;
-    const unsigned char *r = (const unsigned char *)raw;
-    uint64_t off = f->offset, n = f->size;
-    if (f->flags & (KPERF_TP_FIELD_DATA_LOC | KPERF_TP_FIELD_REL_LOC)) {
-        if (f->size != 4 || off + 4 > size) return -KPERF_ECORRUPT;
-        uint32_t loc;
-        memcpy(&loc, r + off, 4);
-        n = loc >> 16;
-        off = (loc & 0xffff) + ((f->flags & KPERF_TP_FIELD_REL_LOC) ? f->offset + 4u : 0u);
-    } else if (f->flags & KPERF_TP_FIELD_FLEX) {
-        if (off > size) return -KPERF_ECORRUPT;
-        n = size - off;
-    }
-    if (off > size || n > size - off) return -KPERF_ECORRUPT;
-    *data = r + off;
-    *len = (size_t)n;
-    return 0;
-}
-
-KPERF_API int kperf_tp_field_uint(const kperf_tp_field *f, const void *raw, size_t size,
-                                  uint64_t *out) {
-    if (!f || !out || (!raw && size)) return -EINVAL;
-    if (f->count != 1 || (f->size != 1 && f->size != 2 && f->size != 4 && f->size != 8))
-        return -EINVAL;
-    if ((uint64_t)f->offset + f->size > size) return -KPERF_ECORRUPT;
-    *out = kperf__tp_load((const unsigned char *)raw + f->offset, f->size, f->is_signed);
-    return 0;
-}
-
-KPERF_API int kperf_tp_field_int(const kperf_tp_field *f, const void *raw, size_t size,
-                                 int64_t *out) {
-    uint64_t v = 0;
-    int rc = kperf_tp_field_uint(f, raw, size, &v);
-    if (rc == 0 && out) *out = (int64_t)v;
-    return rc;
-}
-
-KPERF_API int kperf_tp_field_elem(const kperf_tp_field *f, const void *raw, size_t size,
-                                  size_t index, int64_t *out) {
-    const void *d;
-    size_t n;
-    if (!out) return -EINVAL;
-    int rc = kperf_tp_field_bytes(f, raw, size, &d, &n);
-    if (rc < 0) return rc;
-    uint32_t es = f->elem_size;
-    if (es != 1 && es != 2 && es != 4 && es != 8) return -EINVAL;
-    if (index >= n / es) return -ERANGE;
-    *out = (int64_t)kperf__tp_load((const unsigned char *)d + index * es, es, f->is_signed);
-    return 0;
-}
-
-KPERF_API int kperf_tp_field_str(const kperf_tp_field *f, const void *raw, size_t size,
-                                 const char **str, size_t *len) {
-    const void *d;
-    size_t n;
-    if (!str || !len) return -EINVAL;
-    int rc = kperf_tp_field_bytes(f, raw, size, &d, &n);
-    if (rc < 0) return rc;
-    const char *nul = (const char *)memchr(d, 0, n);
-    *str = (const char *)d;
-    *len = nul ? (size_t)(nul - (const char *)d) : n;
-    return 0;
-}
-
-KPERF_API int kperf_tp_field_copy(const kperf_tp_field *f, const void *raw, size_t size,
-                                  void *buf, size_t bufsize) {
-    if (!f || !buf) return -EINVAL;
-    if (f->flags & KPERF_TP_FIELD_STRING) {
-        const char *s;
-        size_t n;
-        int rc = kperf_tp_field_str(f, raw, size, &s, &n);
-        if (bufsize) ((char *)buf)[0] = 0;
-        if (rc < 0) return rc;
-        if (n + 1 > bufsize) return -ENOSPC;
-        memcpy(buf, s, n);
-        ((char *)buf)[n] = 0;
-        return (int)(n + 1);
-    }
-    const void *d;
-    size_t n;
-    int rc = kperf_tp_field_bytes(f, raw, size, &d, &n);
-    if (rc < 0) return rc;
-    if (n > bufsize || n > INT_MAX) return -ENOSPC;
-    memcpy(buf, d, n);
-    return (int)n;
-}
-
-KPERF_API int kperf_tp_get_field(const kperf_tp_format *fmt, const void *raw, size_t size,
-                                 const char *name, void *buf, size_t bufsize) {
-    const kperf_tp_field *f = kperf_tp_format_field(fmt, name);
-    if (!f)
-        return kperf__fail(KPERF_ENOEVENT, "tracepoint '%s' has no field '%s'",
-                           fmt ? fmt->name : "(null)", name ? name : "(null)");
-    return kperf_tp_field_copy(f, raw, size, buf, bufsize);
-}
-
-/* Appends printf output to buf[*pos..n), tracking the length the whole text needs. */
-KPERF__PRIV void kperf__tp_cat(char *buf, size_t n, size_t *pos, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 4, 5)))
-#endif
-    ;
-KPERF__PRIV void kperf__tp_cat(char *buf, size_t n, size_t *pos, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    int w = vsnprintf(*pos < n ? buf + *pos : NULL, *pos < n ? n - *pos : 0, fmt, ap);
-    va_end(ap);
-    if (w > 0) *pos += (size_t)w;
-}
-
-KPERF__PRIV void kperf__tp_cat_int(char *buf, size_t n, size_t *pos, const kperf_tp_field *f,
-                                   uint64_t v, uint32_t es) {
-    if (f->flags & KPERF_TP_FIELD_POINTER) kperf__tp_cat(buf, n, pos, "0x%llx", (unsigned long long)v);
-    else if (f->is_signed) kperf__tp_cat(buf, n, pos, "%lld", (long long)v);
-    else if (es == 8 && v > 0xffffffffull) kperf__tp_cat(buf, n, pos, "0x%llx", (unsigned long long)v);
-    else kperf__tp_cat(buf, n, pos, "%llu", (unsigned long long)v);
-}
-
-KPERF_API int kperf_tp_field_snprint(const kperf_tp_field *f, const void *raw, size_t size,
-                                     char *buf, size_t n) {
-    size_t pos = 0;
-    if (!f) return -EINVAL;
-    if (n) buf[0] = 0;
-    if (f->flags & KPERF_TP_FIELD_STRING) {
-        const char *s;
-        size_t len;
-        int rc = kperf_tp_field_str(f, raw, size, &s, &len);
-        if (rc < 0) return rc;
-        kperf__tp_cat(buf, n, &pos, "%.*s", (int)(len > 4096 ? 4096 : len), s);
-        return (int)pos;
-    }
-    if (f->count == 1) {
-        uint64_t v;
-        int rc = kperf_tp_field_uint(f, raw, size, &v);
-        if (rc < 0) return rc;
-        kperf__tp_cat_int(buf, n, &pos, f, v, f->size);
-        return (int)pos;
-    }
-    const void *d;
-    size_t len;
-    int rc = kperf_tp_field_bytes(f, raw, size, &d, &len);
-    if (rc < 0) return rc;
-    uint32_t es = f->elem_size;
-    if (es != 1 && es != 2 && es != 4 && es != 8) es = 1;
-    size_t cnt = len / es, shown = cnt > 64 ? 64 : cnt;
-    kperf__tp_cat(buf, n, &pos, "{");
-    for (size_t i = 0; i < shown; i++) {
-        if (i) kperf__tp_cat(buf, n, &pos, ",");
-        kperf__tp_cat_int(buf, n, &pos, f, kperf__tp_load((const unsigned char *)d + i * es, es,
-                                                          f->is_signed), es);
-    }
-    kperf__tp_cat(buf, n, &pos, cnt > shown ? ",...}" : "}");
-    return (int)pos;
-}
-
-KPERF_API int kperf_tp_format_snprint(const kperf_tp_format *fmt, const void *raw,
-                                      size_t size, char *buf, size_t n) {
-    if (!fmt || (!buf && n)) return -EINVAL;
-    size_t pos = 0;
-    if (n) buf[0] = 0;
-    for (size_t i = fmt->ncommon; i < fmt->nfields; i++) {
-        const kperf_tp_field *f = &fmt->fields[i];
-        kperf__tp_cat(buf, n, &pos, "%s%s=", i > fmt->ncommon ? " " : "", f->name);
-        int w = kperf_tp_field_snprint(f, raw, size, pos < n ? buf + pos : NULL,
-                                       pos < n ? n - pos : 0);
-        if (w < 0) kperf__tp_cat(buf, n, &pos, "<truncated>");
-        else pos += (size_t)w;
-    }
-    return pos > INT_MAX ? INT_MAX : (int)pos;
-}
-
-/* Asks tracefs why the kernel rejects @p filter for SYSTEM:NAME by writing it to the
- * event's ftrace filter file, reading the error back, and clearing it again. Only done
- * when that file says "none" (nobody uses the ftrace filter), so nothing is disturbed. */
-KPERF__PRIV void kperf__tp_filter_reason(const char *event, const char *filter, char *why,
-                                         size_t n) {
-    why[0] = 0;
-    kperf_tracefs *t;
-    char path[PATH_MAX + 600], sys[256], cur[4096];
-    const char *colon = strchr(event, ':');
-    if (!colon || (size_t)(colon - event) >= sizeof sys || kperf_tracefs_open(&t, NULL) < 0) return;
-    memcpy(sys, event, (size_t)(colon - event));
-    sys[colon - event] = 0;
-    snprintf(path, sizeof path, "%s/events/%s/%s/filter", t->root, sys, colon + 1);
-    kperf_tracefs_close(t);
-    if (kperf__read_file(path, cur, sizeof cur) < 0 || strcmp(cur, "none") != 0) return;
-    int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
-    if (fd < 0) return;
-    ssize_t w = write(fd, filter, strlen(filter));
-    close(fd);
-    if (w >= 0) { /* accepted by ftrace after all: undo and give no reason */
-        if ((fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)) >= 0) {
-            if (write(fd, "0", 1) < 0) { /* nothing more to do */ }
-            close(fd);
-        }
-        return;
-    }
-    if (kperf__read_file(path, cur, sizeof cur) > 0) {
-        /* "### global filter ###\nfilter string: ...\n   ^\nparse_error: Field not found" */
-        const char *e = strstr(cur, "error:");
-        const char *line = e;
-        while (line && line > cur && line[-1] != '\n') line--;
-        if (line) snprintf(why, n, "%.400s", line);
-        for (char *p = why; *p; p++)
-            if (*p == '\n') *p = ' ';
-    }
-    if ((fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)) >= 0) {
-        if (write(fd, "0", 1) < 0) { /* the error text stays; harmless */ }
-        close(fd);
-    }
-}
-
-KPERF_API int kperf_tp_filter_set(int fd, const char *event, const char *filter) {
-    if (!filter || !*filter) return 0;
-    if (!event) event = "(tracepoint)";
-    if (ioctl(fd, PERF_EVENT_IOC_SET_FILTER, filter) == 0) return 0;
-    int e = errno;
-    char why[512];
-    kperf__tp_filter_reason(event, filter, why, sizeof why);
-    return kperf__fail(KPERF_EFILTER,
-                       "the kernel rejected filter '%s' on %s (%s)%s%s; filters use ftrace "
-                       "syntax over the event's fields, e.g. 'pid>1000 && prio<10' or "
-                       "'comm==\"bash\"' (see %s's format)",
-                       filter, event, strerror(e), why[0] ? ": " : "", why, event);
-}
-// <<tracepoint
-
 // >>counting ----------------------------------------------------------------------------
 
 /* ---- targets ------------------------------------------------------------------------ */
@@ -6007,7 +6401,7 @@ static void kperf__count_attr(const kperf_counter_desc *d, const kperf_event *ev
     if (!explicit_mode && !uncore) {
         a->exclude_kernel = !d->include_kernel;
         a->exclude_hv = !d->include_hv;
-        a->exclude_user = d->exclude_user;
+        a->exclude_user = d->no_user;
     }
 }
 
@@ -6268,8 +6662,13 @@ static int kperf__counter_open_fd(kperf_counter *c, size_t i) {
     }
 #endif
     if (fev->filter) { /* counted in the kernel after the filter, as perf stat does */
+#ifndef KPERF_NO_TRACEPOINT
         int frc = kperf_tp_filter_set((int)fd, fev->name, fev->filter);
         if (frc < 0) return frc;
+#else
+        return kperf__fail(KPERF_ENOTSUP, "%s: tracepoint filters are compiled out "
+                                          "(KPERF_NO_TRACEPOINT)", fev->name);
+#endif
     }
     if (ioctl((int)fd, PERF_EVENT_IOC_ID, &c->ids[i]) < 0)
         return kperf__fail(errno, "%s: PERF_EVENT_IOC_ID failed: %s", e->event, strerror(errno));
@@ -6606,6 +7005,7 @@ KPERF_API void kperf_counts_print(void *stream, const kperf_counts *n, uint64_t 
 // <<counting
 
 // >>region ------------------------------------------------------------------------------
+#ifndef KPERF_NO_REGION
 
 /* The arithmetic of a self-monitoring read, on a consistent view of the user page (inside
  * the seqlock, or a synthetic page in tests): @p pmc is the raw value rdpmc returned for
@@ -6877,8 +7277,10 @@ fail:
     return rc;
 }
 // <<region
+#endif // KPERF_NO_REGION
 
 // >>ringbuf -----------------------------------------------------------------------------
+#ifndef KPERF_NO_SAMPLING
 /* The decoder reads fields through a bounded cursor: any read past the end marks the cursor
  * bad instead of touching memory, so one check after a whole layout is enough. */
 typedef struct kperf__cur {
@@ -6929,8 +7331,6 @@ static const char *kperf__cur_str(kperf__cur *c) {
     c->p = c->end;
     return s;
 }
-
-static int kperf__popcount64(uint64_t v) { return __builtin_popcountll(v); }
 
 /* Bytes of the sample_id trailer that sample_id_all appends to non-sample records. */
 static size_t kperf__trailer_size(uint64_t st) {
@@ -7382,8 +7782,10 @@ KPERF_API void kperf_ring_stats_read(const kperf_ring *r, kperf_ring_stats *out)
     *out = r->st;
 }
 // <<ringbuf
+#endif // KPERF_NO_SAMPLING
 
 // >>sampling ----------------------------------------------------------------------------
+#ifndef KPERF_NO_SAMPLING
 #include <sys/epoll.h>
 
 /* One opened fd: which event, on which target, feeding which ring. */
@@ -7570,7 +7972,7 @@ static void kperf__sampling_attr(const kperf_sampler *s, size_t i) {
      * not at a user-mode boundary (sys_enter), so only its kernel call chain is excluded */
     bool tp = a->type == PERF_TYPE_TRACEPOINT;
     a->exclude_kernel = mods ? !!(mods & KPERF_EV_EXCLUDE_KERNEL) : !d->include_kernel && !tp;
-    a->exclude_user = mods ? !!(mods & KPERF_EV_EXCLUDE_USER) : d->exclude_user;
+    a->exclude_user = mods ? !!(mods & KPERF_EV_EXCLUDE_USER) : d->no_user;
     a->exclude_hv = 1;
     a->exclude_callchain_kernel = a->exclude_kernel || !d->include_kernel;
     a->exclude_callchain_user = d->dwarf_callchain; /* the stack copy gives them */
@@ -7663,8 +8065,13 @@ static int kperf__sampling_open_one(kperf_sampler *s, pid_t pid, int cpu, bool o
             return kperf__open_error(err, &s->evlist->events[e], &s->attrs[e], pid, cpu, NULL);
         }
         if (s->filters[e]) { /* one implementation: it adds the kernel's reason */
+#ifndef KPERF_NO_TRACEPOINT
             int frc = kperf_tp_filter_set(fd, s->names[e], s->filters[e]);
             if (frc < 0) return close(fd), frc;
+#else
+            return close(fd), kperf__fail(KPERF_ENOTSUP, "%s: tracepoint filters are compiled "
+                                                         "out (KPERF_NO_TRACEPOINT)", s->names[e]);
+#endif
         }
         kperf__sfd f = {fd, (int)e, cpu, pid, -1, 0};
         int err = kperf__sampling_push_fd(s, f);
@@ -8151,8 +8558,8 @@ struct kperf_folded {
     size_t bufcap;
 };
 
-KPERF_API int kperf_folded_open(kperf_folded **out, kperf_frame_name_fn name, void *user) {
-    if (!out) return kperf__fail(EINVAL, "kperf_folded_open: out is NULL");
+KPERF_API int kperf_folded_new(kperf_folded **out, kperf_frame_name_fn name, void *user) {
+    if (!out) return kperf__fail(EINVAL, "kperf_folded_new: out is NULL");
     *out = (kperf_folded *)kperf__calloc(1, sizeof **out);
     if (!*out) return kperf__fail(ENOMEM, "out of memory");
     (*out)->name = name;
@@ -8160,7 +8567,7 @@ KPERF_API int kperf_folded_open(kperf_folded **out, kperf_frame_name_fn name, vo
     return 0;
 }
 
-KPERF_API void kperf_folded_close(kperf_folded *f) {
+KPERF_API void kperf_folded_free(kperf_folded *f) {
     if (!f) return;
     for (size_t i = 0; i < f->cap; i++) KPERF_FREE(f->t[i].key);
     KPERF_FREE(f->t);
@@ -8280,8 +8687,10 @@ KPERF_API int kperf_folded_write(kperf_folded *f, const char *path) {
     return bad ? kperf__fail(EIO, "writing folded stacks to %s failed", path) : (int)n;
 }
 // <<sampling
+#endif // KPERF_NO_SAMPLING
 
 // >>perfdata ----------------------------------------------------------------------------
+#ifndef KPERF_NO_SAMPLING
 #include <sys/utsname.h>
 
 /* perf.data in pipe mode: a 16-byte header, then a stream of records. Kernel records are
@@ -8620,6 +9029,7 @@ typedef struct kperf__pdblob {
     int err;
 } kperf__pdblob;
 
+#ifndef KPERF_NO_TRACEPOINT
 static void kperf__blob_add(kperf__pdblob *x, const void *p, size_t n) {
     if (x->err || !n) return;
     if (n > ((size_t)1 << 30) - x->n) { x->err = EFBIG; return; }
@@ -8784,6 +9194,13 @@ static int kperf__pd_tracing_blob(kperf_perfdata *w, const char *root, kperf__pd
     kperf_tracefs_close(t);
     return rc < 0 ? rc : (int)n;
 }
+#else
+/* Without the >>tracepoint section a perf.data carries no tracing data. */
+static int kperf__pd_tracing_blob(kperf_perfdata *w, const char *root, kperf__pdblob *x) {
+    (void)w, (void)root, (void)x;
+    return 0;
+}
+#endif // KPERF_NO_TRACEPOINT
 
 /* The TRACING_DATA record and the blob after it (nothing when the blob is empty). */
 static void kperf__pd_tracing_data(kperf_perfdata *w, const kperf__pdblob *x) {
@@ -9212,8 +9629,10 @@ KPERF_API int kperf_perfdata_read(const char *path, kperf_record_fn fn, void *us
     return rc;
 }
 // <<perfdata
+#endif // KPERF_NO_SAMPLING
 
 // >>syscalls ----------------------------------------------------------------------------
+#ifndef KPERF_NO_SYSCALLS
 
 /* Latency histogram: exact below 128 ns, then 64 linear sub-buckets per power of two
  * (relative error under 1/64), clamped at 2^41 ns (about 36 minutes). */
@@ -10057,8 +10476,362 @@ KPERF_API kperf_sampler *kperf_syscalls_sampler(const kperf_syscalls *s) {
     return s ? s->data : NULL;
 }
 // <<syscalls
+#endif // KPERF_NO_SYSCALLS
+
+// >>analysis ----------------------------------------------------------------------------
+
+KPERF_API uint32_t kperf_hist_bucket(uint64_t v) {
+    if (v < 16) return (uint32_t)v;
+    uint32_t e = 63u - (uint32_t)__builtin_clzll(v); /* 4..63 */
+    return 16u + (e - 4u) * 8u + (uint32_t)((v >> (e - 3u)) & 7u);
+}
+
+KPERF_API uint64_t kperf_hist_bucket_lo(uint32_t b) {
+    if (b < 16) return b;
+    if (b >= KPERF_HIST_BUCKETS) return UINT64_MAX;
+    uint32_t e = (b - 16u) / 8u + 4u, sub = (b - 16u) % 8u;
+    return (uint64_t)(8u + sub) << (e - 3u);
+}
+
+KPERF_API void kperf_stat_add(kperf_stat *s, uint64_t v) {
+    if (!s) return;
+    if (!s->count || v < s->min) s->min = v;
+    if (!s->count || v > s->max) s->max = v;
+    s->count++;
+    s->sum += v;
+    double d = (double)v - s->mean;
+    s->mean += d / (double)s->count;
+    s->m2 += d * ((double)v - s->mean);
+    if (s->hist) s->hist[kperf_hist_bucket(v)]++;
+}
+
+KPERF_API int kperf_stat_merge(kperf_stat *dst, const kperf_stat *src) {
+    if (!dst || !src || !src->count) return 0;
+    if (src->hist && !dst->hist &&
+        !(dst->hist = (uint32_t *)kperf__calloc(KPERF_HIST_BUCKETS, sizeof(uint32_t))))
+        return -ENOMEM;
+    if (!dst->count) {
+        uint32_t *h = dst->hist;
+        *dst = *src;
+        dst->hist = h;
+        if (h) memcpy(h, src->hist, KPERF_HIST_BUCKETS * sizeof *h);
+        return 0;
+    }
+    double na = (double)dst->count, nb = (double)src->count, d = src->mean - dst->mean;
+    dst->m2 += src->m2 + d * d * na * nb / (na + nb);
+    dst->mean += d * nb / (na + nb);
+    dst->count += src->count;
+    dst->sum += src->sum;
+    if (src->min < dst->min) dst->min = src->min;
+    if (src->max > dst->max) dst->max = src->max;
+    for (uint32_t i = 0; src->hist && i < KPERF_HIST_BUCKETS; i++) dst->hist[i] += src->hist[i];
+    return 0;
+}
+
+KPERF_API double kperf_stat_variance(const kperf_stat *s) {
+    return s && s->count > 1 ? s->m2 / (double)(s->count - 1) : 0.0;
+}
+
+KPERF_API uint64_t kperf_stat_percentile(const kperf_stat *s, double q) {
+    if (!s || !s->count) return 0;
+    if (!s->hist) return (uint64_t)(s->mean + 0.5);
+    if (q <= 0) return s->min;
+    if (q >= 1) return s->max;
+    uint64_t rank = (uint64_t)(q * (double)s->count + 0.999999999), seen = 0;
+    if (rank < 1) rank = 1;
+    for (uint32_t b = 0; b < KPERF_HIST_BUCKETS; b++) {
+        seen += s->hist[b];
+        if (seen < rank) continue;
+        uint64_t lo = kperf_hist_bucket_lo(b), hi = kperf_hist_bucket_lo(b + 1);
+        uint64_t v = b < 16 ? lo : lo + (hi - lo) / 2;
+        return v < s->min ? s->min : v > s->max ? s->max : v;
+    }
+    return s->max;
+}
+
+KPERF_API void kperf_stat_free(kperf_stat *s) {
+    if (!s) return;
+    KPERF_FREE(s->hist);
+    memset(s, 0, sizeof *s);
+}
+
+/* ---- an open-addressing map of u64 keys (linear probing, backward-shift delete) ---- */
+
+KPERF__PRIV size_t kperf__an_hash(uint64_t k, size_t cap) {
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdull;
+    k ^= k >> 33;
+    return (size_t)k & (cap - 1);
+}
+
+typedef struct kperf__ks_slot {
+    uint64_t key;
+    bool used;
+    kperf_stat st;
+} kperf__ks_slot;
+
+struct kperf_keystats {
+    kperf__ks_slot *slots;
+    size_t cap, n;
+    bool histogram;
+};
+
+KPERF_API int kperf_keystats_new(kperf_keystats **out, const kperf_keystats_desc *desc) {
+    if (!out) return kperf__fail(EINVAL, "kperf_keystats_new: out is NULL");
+    *out = (kperf_keystats *)kperf__calloc(1, sizeof **out);
+    if (!*out) return kperf__fail(ENOMEM, "out of memory");
+    (*out)->histogram = desc && desc->histogram;
+    return 0;
+}
+
+KPERF_API void kperf_keystats_free(kperf_keystats *ks) {
+    if (!ks) return;
+    for (size_t i = 0; i < ks->cap; i++) KPERF_FREE(ks->slots[i].st.hist);
+    KPERF_FREE(ks->slots);
+    KPERF_FREE(ks);
+}
+
+KPERF__PRIV kperf__ks_slot *kperf__ks_find(const kperf_keystats *ks, uint64_t key) {
+    if (!ks || !ks->cap) return NULL;
+    for (size_t h = kperf__an_hash(key, ks->cap);; h = (h + 1) & (ks->cap - 1)) {
+        if (!ks->slots[h].used) return NULL;
+        if (ks->slots[h].key == key) return &ks->slots[h];
+    }
+}
+
+KPERF__PRIV kperf__ks_slot *kperf__ks_insert(kperf_keystats *ks, uint64_t key) {
+    kperf__ks_slot *s = kperf__ks_find(ks, key);
+    if (s) return s;
+    if ((ks->n + 1) * 4 > ks->cap * 3) {
+        size_t nc = ks->cap ? ks->cap * 2 : 64;
+        kperf__ks_slot *ns = (kperf__ks_slot *)kperf__calloc(nc, sizeof *ns);
+        if (!ns) return NULL;
+        for (size_t i = 0; i < ks->cap; i++) {
+            if (!ks->slots[i].used) continue;
+            size_t h = kperf__an_hash(ks->slots[i].key, nc);
+            while (ns[h].used) h = (h + 1) & (nc - 1);
+            ns[h] = ks->slots[i];
+        }
+        KPERF_FREE(ks->slots);
+        ks->slots = ns, ks->cap = nc;
+    }
+    size_t h = kperf__an_hash(key, ks->cap);
+    while (ks->slots[h].used) h = (h + 1) & (ks->cap - 1);
+    s = &ks->slots[h];
+    memset(s, 0, sizeof *s);
+    if (ks->histogram &&
+        !(s->st.hist = (uint32_t *)kperf__calloc(KPERF_HIST_BUCKETS, sizeof(uint32_t))))
+        return NULL;
+    s->used = true, s->key = key;
+    ks->n++;
+    return s;
+}
+
+KPERF_API int kperf_keystats_add(kperf_keystats *ks, uint64_t key, uint64_t value) {
+    if (!ks) return -EINVAL;
+    kperf__ks_slot *s = kperf__ks_insert(ks, key);
+    if (!s) return kperf__fail(ENOMEM, "out of memory");
+    kperf_stat_add(&s->st, value);
+    return 0;
+}
+
+KPERF_API const kperf_stat *kperf_keystats_get(const kperf_keystats *ks, uint64_t key) {
+    kperf__ks_slot *s = kperf__ks_find(ks, key);
+    return s ? &s->st : NULL;
+}
+
+KPERF_API size_t kperf_keystats_count(const kperf_keystats *ks) { return ks ? ks->n : 0; }
+
+KPERF_API int kperf_keystats_foreach(const kperf_keystats *ks, kperf_keystats_fn fn,
+                                     void *user) {
+    int n = 0;
+    for (size_t i = 0; ks && fn && i < ks->cap; i++) {
+        if (!ks->slots[i].used) continue;
+        int rc = fn(ks->slots[i].key, &ks->slots[i].st, user);
+        if (rc < 0) return rc;
+        n++;
+    }
+    return n;
+}
+
+KPERF_API int kperf_keystats_merge(kperf_keystats *dst, const kperf_keystats *src) {
+    for (size_t i = 0; dst && src && i < src->cap; i++) {
+        if (!src->slots[i].used) continue;
+        kperf__ks_slot *s = kperf__ks_insert(dst, src->slots[i].key);
+        if (!s || kperf_stat_merge(&s->st, &src->slots[i].st) < 0)
+            return kperf__fail(ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
+KPERF_API void kperf_keystats_reset(kperf_keystats *ks) {
+    for (size_t i = 0; ks && i < ks->cap; i++) KPERF_FREE(ks->slots[i].st.hist);
+    if (ks && ks->cap) memset(ks->slots, 0, ks->cap * sizeof *ks->slots);
+    if (ks) ks->n = 0;
+}
+
+/* ---- two-event relations ---- */
+
+typedef struct kperf__pr_slot {
+    kperf_pair_event ev;    /* ev.ips points at ips below */
+    uint64_t *ips;
+    uint32_t ipcap;
+    bool used;
+} kperf__pr_slot;
+
+struct kperf_pairer {
+    kperf__pr_slot *slots;
+    size_t cap, n;
+    uint32_t max_stack;
+    kperf_pairer_counts c;
+    uint64_t *out_ips;      /* the last end's call chain (handed to the caller) */
+    uint32_t out_cap;
+};
+
+KPERF_API int kperf_pairer_new(kperf_pairer **out, const kperf_pairer_desc *desc) {
+    if (!out) return kperf__fail(EINVAL, "kperf_pairer_new: out is NULL");
+    *out = (kperf_pairer *)kperf__calloc(1, sizeof **out);
+    if (!*out) return kperf__fail(ENOMEM, "out of memory");
+    (*out)->max_stack = desc && desc->max_stack ? desc->max_stack : 127;
+    return 0;
+}
+
+KPERF_API void kperf_pairer_free(kperf_pairer *p) {
+    if (!p) return;
+    for (size_t i = 0; i < p->cap; i++) KPERF_FREE(p->slots[i].ips);
+    KPERF_FREE(p->slots);
+    KPERF_FREE(p->out_ips);
+    KPERF_FREE(p);
+}
+
+KPERF__PRIV size_t kperf__pr_find(const kperf_pairer *p, uint64_t key) {
+    if (!p->cap) return SIZE_MAX;
+    for (size_t h = kperf__an_hash(key, p->cap);; h = (h + 1) & (p->cap - 1)) {
+        if (!p->slots[h].used) return SIZE_MAX;
+        if (p->slots[h].ev.key == key) return h;
+    }
+}
+
+KPERF__PRIV int kperf__pr_grow(kperf_pairer *p) {
+    size_t nc = p->cap ? p->cap * 2 : 64;
+    kperf__pr_slot *ns = (kperf__pr_slot *)kperf__calloc(nc, sizeof *ns);
+    if (!ns) return -ENOMEM;
+    for (size_t i = 0; i < p->cap; i++) {
+        if (!p->slots[i].used) continue;
+        size_t h = kperf__an_hash(p->slots[i].ev.key, nc);
+        while (ns[h].used) h = (h + 1) & (nc - 1);
+        ns[h] = p->slots[i];
+    }
+    KPERF_FREE(p->slots);
+    p->slots = ns, p->cap = nc;
+    return 0;
+}
+
+/* Copies @p ev's call chain into @p s (kept up to max_stack). */
+KPERF__PRIV int kperf__pr_keep(kperf_pairer *p, kperf__pr_slot *s, const kperf_pair_event *ev) {
+    uint32_t n = ev->ips ? (ev->nips < p->max_stack ? ev->nips : p->max_stack) : 0;
+    if (n > s->ipcap) {
+        uint64_t *ni = (uint64_t *)KPERF_REALLOC(s->ips, n * sizeof *ni);
+        if (!ni) return -ENOMEM;
+        s->ips = ni, s->ipcap = n;
+    }
+    if (n) memcpy(s->ips, ev->ips, n * sizeof *s->ips);
+    s->ev = *ev;
+    s->ev.nips = n;
+    s->ev.ips = n ? s->ips : NULL;
+    s->used = true;
+    return 0;
+}
+
+KPERF_API int kperf_pairer_start(kperf_pairer *p, const kperf_pair_event *ev) {
+    if (!p || !ev) return -EINVAL;
+    p->c.started++;
+    size_t h = kperf__pr_find(p, ev->key);
+    if (h != SIZE_MAX) {
+        p->c.restarted++;
+        return kperf__pr_keep(p, &p->slots[h], ev) < 0 ? kperf__fail(ENOMEM, "out of memory") : 1;
+    }
+    if ((p->n + 1) * 4 > p->cap * 3 && kperf__pr_grow(p) < 0)
+        return kperf__fail(ENOMEM, "out of memory");
+    h = kperf__an_hash(ev->key, p->cap);
+    while (p->slots[h].used) h = (h + 1) & (p->cap - 1);
+    if (kperf__pr_keep(p, &p->slots[h], ev) < 0) return kperf__fail(ENOMEM, "out of memory");
+    p->n++;
+    return 0;
+}
+
+/* Removes slot @p h, shifting later members of its probe run back (no tombstones). The
+ * slot's ips buffer moves with the shifted entries; the freed buffer is released. */
+KPERF__PRIV void kperf__pr_remove(kperf_pairer *p, size_t h) {
+    KPERF_FREE(p->slots[h].ips);
+    memset(&p->slots[h], 0, sizeof p->slots[h]);
+    size_t j = h;
+    for (;;) {
+        j = (j + 1) & (p->cap - 1);
+        if (!p->slots[j].used) break;
+        size_t home = kperf__an_hash(p->slots[j].ev.key, p->cap);
+        bool move = h <= j ? (home <= h || home > j) : (home <= h && home > j);
+        if (!move) continue;
+        p->slots[h] = p->slots[j];
+        memset(&p->slots[j], 0, sizeof p->slots[j]);
+        h = j;
+    }
+    p->n--;
+}
+
+KPERF_API int kperf_pairer_end(kperf_pairer *p, uint64_t key, kperf_pair_event *start) {
+    if (!p) return 0;
+    size_t h = kperf__pr_find(p, key);
+    if (h == SIZE_MAX) {
+        p->c.unmatched_end++;
+        return 0;
+    }
+    p->c.matched++;
+    kperf__pr_slot *s = &p->slots[h];
+    if (start) {
+        *start = s->ev;
+        if (s->ev.nips > p->out_cap) { /* hand the chain out through our own buffer */
+            uint64_t *ni = (uint64_t *)KPERF_REALLOC(p->out_ips, s->ev.nips * sizeof *ni);
+            if (ni) p->out_ips = ni, p->out_cap = s->ev.nips;
+        }
+        start->nips = s->ev.nips <= p->out_cap ? s->ev.nips : 0;
+        if (start->nips) memcpy(p->out_ips, s->ips, start->nips * sizeof *s->ips);
+        start->ips = start->nips ? p->out_ips : NULL;
+    }
+    kperf__pr_remove(p, h);
+    return 1;
+}
+
+KPERF_API int kperf_pairer_peek(const kperf_pairer *p, uint64_t key, kperf_pair_event *start) {
+    size_t h = p ? kperf__pr_find(p, key) : SIZE_MAX;
+    if (h == SIZE_MAX) return 0;
+    if (start) *start = p->slots[h].ev;
+    return 1;
+}
+
+KPERF_API int kperf_pairer_foreach(const kperf_pairer *p, kperf_pair_fn fn, void *user) {
+    int n = 0;
+    for (size_t i = 0; p && fn && i < p->cap; i++) {
+        if (!p->slots[i].used) continue;
+        int rc = fn(&p->slots[i].ev, user);
+        if (rc < 0) return rc;
+        n++;
+    }
+    return n;
+}
+
+KPERF_API void kperf_pairer_counts_read(const kperf_pairer *p, kperf_pairer_counts *out) {
+    if (!out) return;
+    memset(out, 0, sizeof *out);
+    if (!p) return;
+    *out = p->c;
+    out->pending = p->n;
+}
+// <<analysis
+
 
 // >>device ------------------------------------------------------------------------------
+#ifndef KPERF_NO_DEVICE
 
 /* NaN marks a value that cannot be computed (not counted, or a zero denominator). */
 #if defined(__GNUC__)
@@ -11119,8 +11892,10 @@ KPERF_API int kperf_device_compute(const kperf_device *d, const kperf_device_cou
     return (int)n;
 }
 // <<device
+#endif // KPERF_NO_DEVICE
 
 // >>task --------------------------------------------------------------------------------
+#ifndef KPERF_NO_TASK
 
 /* ---- blocks: the records of one read, their strings and arrays in one allocation ------
  * (kperf_task_read, and the libkperf shim's PmuData/PmuTraceData arrays) */
@@ -11337,7 +12112,7 @@ static int kperf__task_open_counting(kperf_task *t, const kperf_task_attr *a) {
     d.events = spec, d.sysfs_root = a->sysfs_root;
     d.pids = a->pids, d.npids = a->npids, d.cpus = a->cpus, d.ncpus = a->ncpus;
     d.all_cpus = !a->npids && !a->ncpus;
-    d.include_kernel = a->include_kernel, d.exclude_user = a->exclude_user;
+    d.include_kernel = a->include_kernel, d.no_user = a->no_user;
     d.inherit = d.per_thread = a->include_new_fork && a->npids;
     rc = kperf_counter_open(&t->counter, &d);
     KPERF_FREE(spec);
@@ -11359,7 +12134,7 @@ static int kperf__task_open_sampling(kperf_task *t, const kperf_task_attr *a) {
     d.freq = a->freq, d.period = a->period;
     d.callchain = a->callchain != 0;
     d.dwarf_callchain = a->callchain == 2;
-    d.include_kernel = a->include_kernel, d.exclude_user = a->exclude_user;
+    d.include_kernel = a->include_kernel, d.no_user = a->no_user;
     d.branch_filter = a->branch_filter;
     d.pids = a->pids, d.npids = a->npids, d.cpus = a->cpus, d.ncpus = a->ncpus;
     d.all_cpus = !a->npids && !a->ncpus;
@@ -11517,7 +12292,7 @@ static int kperf__task_read_counting(kperf_task *t, kperf_task_fn fn, void *user
         }
         x.count = kperf__task_u64(delta), x.total = kperf__task_u64(r->v.value);
         /* libkperf's countPercent: 1 for a counter that never had to share (or never ran) */
-        x.count_percent = r->v.enabled ? (double)r->v.running / (double)r->v.enabled : 1.0;
+        x.percent = r->v.enabled ? 100.0 * (double)r->v.running / (double)r->v.enabled : 100.0;
         if ((rc = fn(&x, user)) < 0) return rc;
     }
     return (int)n.nrows;
@@ -11543,7 +12318,7 @@ static int kperf__task_on_record(const kperf_record *rec, void *user) {
     x.group = e < t->nnames ? t->groups[e] : -1;
     x.ts = smp->time;
     x.pid = (pid_t)smp->pid, x.tid = (pid_t)smp->tid, x.cpu = (int)smp->cpu;
-    x.period = smp->period, x.count = 1, x.count_percent = 1.0;
+    x.period = smp->period, x.count = 1, x.percent = 100.0;
     const char *comm = kperf_sampler_comm(t->sampler, smp->pid);
     if (comm) snprintf(x.comm, sizeof x.comm, "%s", comm);
     kperf__task_common(t, &x);
@@ -11575,7 +12350,7 @@ static int kperf__task_on_call(const kperf_syscall_call *c, void *user) {
     x.event = c->name ? c->name : "";
     x.ts = c->start, x.duration = c->duration, x.ret = c->ret;
     x.pid = c->pid, x.tid = c->tid, x.cpu = c->cpu, x.group = -1;
-    x.count = 1, x.count_percent = 1.0;
+    x.count = 1, x.percent = 100.0;
     snprintf(x.comm, sizeof x.comm, "%s", c->comm);
     memset(&x.topo, 0xff, sizeof x.topo);
     int rc = r->fn(&x, r->user);
@@ -11667,15 +12442,7 @@ KPERF_API void kperf_task_close(kperf_task *t) {
     KPERF_FREE(t);
 }
 // <<task
-
-
-
-
-
-
-
-
-
+#endif // KPERF_NO_TASK
 
 #ifdef __cplusplus
 }

@@ -32,6 +32,45 @@
  * (Armv8.2+ CPUs with SPE, a kernel with CONFIG_ARM_SPE_PMU); on other machines
  * kperf_spe_open() returns -KPERF_ENOTSUP "no arm_spe PMU on this machine". Physical
  * addresses and kernel samples need perf_event_paranoid <= 0 or CAP_PERFMON.
+ *
+ * INDEX (public functions by section; tests/header_index.py --write regenerates it)
+ *   >>spe
+ *     -- packets
+ *     kperf_spe_packet_parse         Decodes the packet at the start of buf
+ *     kperf_spe_packet_desc          Describes a packet the way `perf report -D` does ("...
+ *     kperf_spe_op_desc              Describes an operation type, e.g
+ *     kperf_spe_event_name           The name of one EVENTS bit ("RETIRED", "L1D-REFILL"...
+ *     kperf_spe_ds_table_for_midr    Picks the data-source table for a CPU
+ *     kperf_spe_ds_name              Names a data-source value, e.g
+ *     -- records
+ *     kperf_spe_record_format        Formats a record as `pc=0x
+ *     kperf_spe_record_fields        Lists the names of a record's fields, sorted, separ...
+ *     -- the streaming decoder
+ *     kperf_spe_clock_read           Reads the clock conversion of a mapped perf_event_m...
+ *     kperf_spe_clock_convert        Converts an SPE timestamp to perf time (CLOCK_MONOT...
+ *     kperf_spe_decoder_new          Creates a decoder
+ *     kperf_spe_decoder_parse        Decodes the next bytes of the stream
+ *     kperf_spe_decoder_finish       Ends the stream
+ *     kperf_spe_decoder_reset        Forgets the stream position after data was lost (AU...
+ *     kperf_spe_decoder_switch       Tells the decoder which task runs from time on (fro...
+ *     kperf_spe_decoder_stats_read   Reads the decoder's counters
+ *     kperf_spe_decoder_free         Frees a decoder
+ *     kperf_spe_decode               One-shot decode of a whole buffer
+ *     -- records as samples
+ *     kperf_spe_data_src             The perf_mem_data_src value of a record (what `perf...
+ *     kperf_spe_record_to_sample     Fills a ::kperf_sample from a record, so SPE record...
+ *     -- PMUs, filters, plan
+ *     kperf_spe_pmus_read            Finds every arm_spe_N PMU of a registry (one per CP...
+ *     kperf_spe_plan_open            Computes every fd of an SPE request over a sysfs tr...
+ *     -- recording
+ *     kperf_spe_open                 Opens SPE on every CPU of the request (or follows t...
+ *     kperf_spe_start                Enables sampling on every fd
+ *     kperf_spe_stop                 Disables sampling on every fd
+ *     kperf_spe_read                 Drains every CPU
+ *     kperf_spe_stats_read           Reads the session's counters
+ *     kperf_spe_close                Stops and frees a session
+ *     kperf_spe_task_source          SPE sampling for kperf.h's task model
+ * END INDEX
  */
 /** @file kperf_spe.h
  *  @brief Arm SPE: PMU discovery, filters through format/ fields, AUX-area sessions and a
@@ -335,8 +374,8 @@ typedef struct kperf_spe_decoder kperf_spe_decoder;
  *  @param out receives the decoder; NULL on failure.
  *  @param desc what to do; NULL means all defaults.
  *  @return 0 or -ENOMEM.
- *  *Ownership:* free with kperf_spe_decoder_close(). *Thread safety:* one thread at a time. */
-KPERF_API int kperf_spe_decoder_open(kperf_spe_decoder **out, const kperf_spe_decoder_desc *desc);
+ *  *Ownership:* free with kperf_spe_decoder_free(). *Thread safety:* one thread at a time. */
+KPERF_API int kperf_spe_decoder_new(kperf_spe_decoder **out, const kperf_spe_decoder_desc *desc);
 
 /** @brief Decodes the next bytes of the stream; a packet cut at the end of @p buf is kept
  *  (at most 15 bytes) and completed by the next call.
@@ -370,7 +409,7 @@ KPERF_API void kperf_spe_decoder_stats_read(const kperf_spe_decoder *d,
                                             kperf_spe_decoder_stats *out);
 
 /** @brief Frees a decoder; accepts NULL. Does not call finish. */
-KPERF_API void kperf_spe_decoder_close(kperf_spe_decoder *d);
+KPERF_API void kperf_spe_decoder_free(kperf_spe_decoder *d);
 
 /** @brief One-shot decode of a whole buffer: open, parse, finish, close.
  *  @param buf bytes. @param len their number. @param desc callbacks and options.
@@ -452,7 +491,7 @@ typedef struct kperf_spe_desc {
                                  "/". A root other than "/" can be planned, never opened. */
     uint64_t period;        /**< operations between samples; 0 = caps/min_interval, else 4096 */
     bool include_kernel;    /**< also sample the kernel (needs paranoid <= 1) */
-    bool exclude_user;      /**< do not sample user space */
+    bool no_user;           /**< do not sample user space */
     const int *cpus;        /**< CPUs to record on; NULL = the PMU's cpumask */
     size_t ncpus;           /**< entries in cpus */
     const pid_t *pids;      /**< tasks to follow (with inherit) instead of whole CPUs; NULL =
@@ -525,7 +564,7 @@ KPERF_API void kperf_spe_close(kperf_spe *s);
 
 /** @brief SPE sampling for kperf.h's task model: set kperf_task_attr::source to it and
  *  open a KPERF_TASK_SPE_SAMPLING task. The task's period, spe_data_filter,
- *  spe_event_filter, spe_min_latency, include_kernel, exclude_user, cpus and pids make the
+ *  spe_event_filter, spe_min_latency, include_kernel, no_user, cpus and pids make the
  *  kperf_spe_desc (context switches on, for pid/tid); each SPE record becomes a row with
  *  event "spe", ips[0] = pc, addr = va, phys_addr = pa, events, latency = total latency.
  *  @return the source (static). */
@@ -1133,7 +1172,7 @@ static int kperf__spe_packet(kperf_spe_decoder *d, const kperf_spe_packet *p, ui
     return 0;
 }
 
-KPERF_API int kperf_spe_decoder_open(kperf_spe_decoder **out, const kperf_spe_decoder_desc *desc) {
+KPERF_API int kperf_spe_decoder_new(kperf_spe_decoder **out, const kperf_spe_decoder_desc *desc) {
     *out = NULL;
     kperf_spe_decoder *d = (kperf_spe_decoder *)kperf__calloc(1, sizeof *d);
     if (!d) return kperf__fail(ENOMEM, "spe: out of memory for a decoder");
@@ -1259,7 +1298,7 @@ KPERF_API void kperf_spe_decoder_stats_read(const kperf_spe_decoder *d,
     *out = d->st;
 }
 
-KPERF_API void kperf_spe_decoder_close(kperf_spe_decoder *d) {
+KPERF_API void kperf_spe_decoder_free(kperf_spe_decoder *d) {
     if (!d) return;
     KPERF_FREE(d->sw);
     KPERF_FREE(d);
@@ -1268,7 +1307,7 @@ KPERF_API void kperf_spe_decoder_close(kperf_spe_decoder *d) {
 KPERF_API int kperf_spe_decode(const void *buf, size_t len, const kperf_spe_decoder_desc *desc,
                                kperf_spe_decoder_stats *stats) {
     kperf_spe_decoder *d;
-    int rc = kperf_spe_decoder_open(&d, desc);
+    int rc = kperf_spe_decoder_new(&d, desc);
     if (rc < 0) return rc;
     int total = kperf_spe_decoder_parse(d, buf, len);
     if (total >= 0) {
@@ -1276,7 +1315,7 @@ KPERF_API int kperf_spe_decode(const void *buf, size_t len, const kperf_spe_deco
         total = rc < 0 ? rc : total + rc;
     }
     if (stats) kperf_spe_decoder_stats_read(d, stats);
-    kperf_spe_decoder_close(d);
+    kperf_spe_decoder_free(d);
     return total;
 }
 /* ---- records as samples ---------------------------------------------------------------- */
@@ -1533,7 +1572,7 @@ static void kperf__spe_attr(uint32_t type, const uint64_t cfg[4], uint64_t perio
     a->sample_id_all = 1;
     a->disabled = 1;
     a->exclude_kernel = !d->include_kernel;
-    a->exclude_user = d->exclude_user;
+    a->exclude_user = d->no_user;
     a->exclude_hv = 1;
     a->context_switch = d->context_switch;
 }
@@ -1687,7 +1726,7 @@ static int kperf__spe_fd_open(kperf__spe_fd *f, const kperf_plan_entry *e,
     memset(&dd, 0, sizeof dd);
     dd.on_record = kperf__spe_on_record, dd.user = s, dd.midr = kperf__spe_midr(e->cpu);
     if (kperf_spe_clock_read(f->base, &clk) == 0) dd.clock = &clk;
-    return kperf_spe_decoder_open(&f->dec, &dd);
+    return kperf_spe_decoder_new(&f->dec, &dd);
 }
 
 KPERF_API int kperf_spe_open(kperf_spe **out, const kperf_spe_desc *desc) {
@@ -1837,7 +1876,7 @@ KPERF_API void kperf_spe_close(kperf_spe *s) {
         if (f->aux) munmap(f->aux, f->aux_len);
         if (f->base) munmap(f->base, f->base_len);
         if (f->fd >= 0) close(f->fd);
-        kperf_spe_decoder_close(f->dec);
+        kperf_spe_decoder_free(f->dec);
     }
     KPERF_FREE(s->fds);
     KPERF_FREE(s);
@@ -1847,6 +1886,7 @@ KPERF_API void kperf_spe_close(kperf_spe *s) {
 
 /* ---- the task model's SPE kind (kperf.h >>task) --------------------------------------- */
 
+#ifndef KPERF_NO_TASK
 static int kperf__spe_task_open(void **state, const kperf_task_attr *a) {
     kperf_spe_desc d;
     memset(&d, 0, sizeof d);
@@ -1854,7 +1894,7 @@ static int kperf__spe_task_open(void **state, const kperf_task_attr *a) {
     d.event_filter = a->spe_event_filter;
     d.min_latency = a->spe_min_latency;
     d.period = a->period;
-    d.include_kernel = a->include_kernel, d.exclude_user = a->exclude_user;
+    d.include_kernel = a->include_kernel, d.no_user = a->no_user;
     d.cpus = a->cpus, d.ncpus = a->ncpus, d.pids = a->pids, d.npids = a->npids;
     d.sysfs_root = a->sysfs_root;
     d.context_switch = true;
@@ -1880,7 +1920,7 @@ static int kperf__spe_task_row(const kperf_spe_record *rec, void *user) {
     x.event = "spe";
     x.ts = rec->time;
     x.pid = rec->pid, x.tid = rec->tid, x.cpu = rec->cpu, x.group = -1;
-    x.count = 1, x.count_percent = 1.0;
+    x.count = 1, x.percent = 100.0;
     x.ips = &rec->pc, x.nips = 1;
     x.addr = rec->va, x.phys_addr = rec->pa, x.events = rec->events;
     x.latency = rec->lat_total;
@@ -1901,6 +1941,7 @@ KPERF_API const kperf_task_source *kperf_spe_task_source(void) {
                                           kperf__spe_task_close};
     return &src;
 }
+#endif // KPERF_NO_TASK
 
 #ifdef __cplusplus
 }

@@ -28,6 +28,31 @@
  *     Other users' processes need ptrace access (/proc/PID/mem for the vDSO,
  *     /proc/PID/map_files for deleted files); kernel addresses need root or
  *     kernel.kptr_restrict=0 for /proc/kallsyms.
+ *
+ * INDEX (public functions by section; tests/header_index.py --write regenerates it)
+ *   >>symbols
+ *     kperf_symbolizer_open          Creates a symbolizer
+ *     kperf_symbolizer_close         Frees a symbolizer and every string its frames poin...
+ *     kperf_symbolizer_add_pid       Adds every file mapping of a live process from `/pr...
+ *     kperf_symbolizer_add_module    Adds one mapping (from an MMAP2 record, or a file f...
+ *     kperf_symbolizer_add_fork      Records that process pid was forked from ppid (a FO...
+ *     kperf_symbolizer_lookup        Symbolizes one address of process pid, with its inl...
+ *     kperf_symbolizer_lookup_batch  Symbolizes many addresses of one process
+ *     kperf_symbolizer_preload       Indexes ahead what looking up these addresses will...
+ *     kperf_demangle                 Demangles a C++ (Itanium ABI) name with the C++ run...
+ *     kperf_flamegraph_write         Writes an SVG flame graph (searchable and zoomable...
+ *     -- unwinding (DWARF call graphs)
+ *     kperf_symbolizer_unwind        Unwinds the user stack of a sample with DWARF call-...
+ *     -- pprof (profile.proto, gzip-compressed)
+ *     kperf_pprof_new                Creates an empty pprof profile
+ *     kperf_pprof_add                Adds one sample
+ *     kperf_pprof_encode             Encodes the profile as pprof writes it
+ *     kperf_pprof_write              Encodes the profile (as kperf_pprof_encode()) into...
+ *     kperf_pprof_free               Frees a profile
+ *     kperf_pprof_buffer_free        Frees a buffer returned by kperf_pprof_encode() or...
+ *     kperf_pprof_profile_self       Profiles the calling process (every thread, and thr...
+ *     kperf_probe_resolve_elf        The file offset of function func in the ELF file fi...
+ * END INDEX
  */
 #ifndef KPERF_SYMBOLS_H_INCLUDED
 #define KPERF_SYMBOLS_H_INCLUDED
@@ -286,7 +311,7 @@ KPERF_API int kperf_symbolizer_unwind(kperf_symbolizer *s, const kperf_sample *s
  *  Grafana Pyroscope and Google Cloud Profiler). Opaque. */
 typedef struct kperf_pprof kperf_pprof;
 
-/** Options of kperf_pprof_open(). Zero-initialised means the defaults. */
+/** Options of kperf_pprof_new(). Zero-initialised means the defaults. */
 typedef struct kperf_pprof_desc {
     kperf_symbolizer *symbolizer; /**< names frames (functions with file and line, inline
                                        frames) and gives mappings with build-ids; it must
@@ -301,14 +326,13 @@ typedef struct kperf_pprof_desc {
     const char *comment;   /**< a comment, e.g. the command that was profiled; NULL = none */
     int64_t time_nanos;    /**< when the profile started (ns since the epoch); 0 = now */
     int64_t duration_nanos; /**< how long it covers; 0 = unknown */
-    bool no_labels;        /**< do not label samples with `comm` and `pid` (samples then
-                                merge across processes); default false */
+    bool no_labels;        /**< do not label samples with `comm` and `pid`; default false */
 } kperf_pprof_desc;
 
 /** @brief Creates an empty pprof profile.
  *  @param out receives it; NULL on failure. @param desc options; NULL = all defaults.
- *  @return 0, or a negative error code. *Ownership:* free with kperf_pprof_close(). */
-KPERF_API int kperf_pprof_open(kperf_pprof **out, const kperf_pprof_desc *desc);
+ *  @return 0, or a negative error code. *Ownership:* free with kperf_pprof_free(). */
+KPERF_API int kperf_pprof_new(kperf_pprof **out, const kperf_pprof_desc *desc);
 
 /** @brief Adds one sample: its call chain (kperf_sample::ips with context markers, as the
  *  sampler or kperf_symbolizer_unwind() gives it; its ip when it has none), its pid and
@@ -333,7 +357,7 @@ KPERF_API int kperf_pprof_encode(kperf_pprof *p, uint8_t **out, size_t *len);
 KPERF_API int kperf_pprof_write(kperf_pprof *p, const char *path);
 
 /** @brief Frees a profile; accepts NULL. */
-KPERF_API void kperf_pprof_close(kperf_pprof *p);
+KPERF_API void kperf_pprof_free(kperf_pprof *p);
 
 /** @brief Frees a buffer returned by kperf_pprof_encode() or kperf_pprof_profile_self();
  *  accepts NULL. */
@@ -672,6 +696,8 @@ typedef struct kperf__sym_tab { /* kallsyms, perf maps: sorted, no sizes or own 
     char *pool;
     char **dem;
     int state; /* 1 ready, < 0 error */
+    uint64_t src_size;              /* JIT files: the size of the file this was read from */
+    struct kperf__sym_tab *retired; /* JIT files: the next replaced table (freed at close) */
     char *err;
     struct kperf__sym_tline *lines;
     size_t nlines; /* jitdump debug info: sorted by addr */
@@ -687,6 +713,8 @@ typedef struct kperf__sym_proc {
     kperf__sym_tab *jitd; /* jit-PID.dump; published with release */
     char *jitdump; /* path of a jit-PID.dump the process mapped (the JIT's marker) */
     bool jit_tried;
+    uint64_t jit_next_ns; /* JIT files: when to look at them again after a miss */
+    kperf__sym_tab *jit_retired; /* replaced tables, which lock-free readers may still use */
 } kperf__sym_proc;
 
 struct kperf_symbolizer {
@@ -3262,7 +3290,8 @@ static pid_t kperf__sym_nspid(kperf_symbolizer *s, pid_t pid) {
 /* Reads the first candidate of a JIT file that exists: inside the process's root (its mount
  * namespace) under its own pid number, then the host's path. */
 static kperf__sym_tab *kperf__sym_jit_load(kperf_symbolizer *s, pid_t pid, pid_t nspid,
-                                           const char *mapped, bool dump) {
+                                           const char *mapped, bool dump, uint64_t known,
+                                           bool *same) {
     char cand[3][PATH_MAX];
     const char *fmt = dump ? "%s/jit-%d.dump" : "%s/perf-%d.map";
     int nc = 0;
@@ -3283,38 +3312,63 @@ static kperf__sym_tab *kperf__sym_jit_load(kperf_symbolizer *s, pid_t pid, pid_t
         struct stat st;
         if (stat(cand[i], &st) != 0) continue;
         if (dump && owner >= 0 && st.st_uid && st.st_uid != (uid_t)owner) continue;
-        return dump ? kperf__sym_jitdump_read(cand[i]) : kperf__sym_tab_read(cand[i], false, owner);
+        if ((uint64_t)st.st_size == known) { /* what we have: not read again */
+            *same = true;
+            return NULL;
+        }
+        kperf__sym_tab *t = dump ? kperf__sym_jitdump_read(cand[i])
+                                 : kperf__sym_tab_read(cand[i], false, owner);
+        if (t) t->src_size = (uint64_t)st.st_size;
+        return t;
     }
     return NULL;
 }
 
-/* JIT code: the process's jitdump (names and lines), then its perf map (names). */
+/* (Re)reads the process's jitdump and perf map: at the first JIT lookup, then after a miss
+ * at most every 250 ms when a file has grown (a live JIT keeps appending). A replaced table
+ * is retired, not freed: lookups read tables without a lock. Called under s->mu. */
+static void kperf__sym_jit_refresh(kperf_symbolizer *s, kperf__sym_proc *p) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    if (p->jit_tried && now < p->jit_next_ns) return;
+    p->jit_next_ns = now + 250000000u;
+    pid_t ns = kperf__sym_nspid(s, p->pid);
+    pthread_rwlock_rdlock(&s->maplock); /* p->jitdump is set under it */
+    char *mapped = p->jitdump ? kperf__strdup(p->jitdump) : NULL;
+    pthread_rwlock_unlock(&s->maplock);
+    for (int dump = 1; dump >= 0; dump--) {
+        kperf__sym_tab **slot = dump ? &p->jitd : &p->jit, *old = *slot;
+        uint64_t known = old ? old->src_size : UINT64_MAX;
+        bool same = false;
+        kperf__sym_tab *t = kperf__sym_jit_load(s, p->pid, ns, dump ? mapped : NULL, dump != 0,
+                                                known, &same);
+        if (!t && !same && dump && mapped) /* named in the maps but not there: the usual place */
+            t = kperf__sym_jit_load(s, p->pid, ns, NULL, true, known, &same);
+        if (!t) continue;
+        if (old) old->retired = p->jit_retired, p->jit_retired = old;
+        __atomic_store_n(slot, t, __ATOMIC_RELEASE);
+    }
+    KPERF_FREE(mapped);
+    __atomic_store_n(&p->jit_tried, true, __ATOMIC_RELEASE);
+}
+
+/* JIT code: the process's jitdump (names and lines), then its perf map (names); after a
+ * miss, the files are looked at again (kperf__sym_jit_refresh) and the lookup retried. */
 static int kperf__sym_jit_frames(kperf_symbolizer *s, kperf__sym_proc *p, uint64_t addr,
                                  kperf_frame *f) {
-    if (!__atomic_load_n(&p->jit_tried, __ATOMIC_ACQUIRE)) {
-        pthread_mutex_lock(&s->mu);
-        if (!p->jit_tried) {
-            pid_t ns = kperf__sym_nspid(s, p->pid);
-            pthread_rwlock_rdlock(&s->maplock); /* p->jitdump is set under it */
-            char *mapped = p->jitdump ? kperf__strdup(p->jitdump) : NULL;
-            pthread_rwlock_unlock(&s->maplock);
-            __atomic_store_n(&p->jitd, kperf__sym_jit_load(s, p->pid, ns, mapped, true),
-                             __ATOMIC_RELEASE);
-            if (!p->jitd && mapped) /* named in the maps but not there: the usual place */
-                __atomic_store_n(&p->jitd, kperf__sym_jit_load(s, p->pid, ns, NULL, true),
-                                 __ATOMIC_RELEASE);
-            KPERF_FREE(mapped);
-            __atomic_store_n(&p->jit, kperf__sym_jit_load(s, p->pid, ns, NULL, false),
-                             __ATOMIC_RELEASE);
-            __atomic_store_n(&p->jit_tried, true, __ATOMIC_RELEASE);
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (attempt || !__atomic_load_n(&p->jit_tried, __ATOMIC_ACQUIRE)) {
+            pthread_mutex_lock(&s->mu);
+            kperf__sym_jit_refresh(s, p);
+            pthread_mutex_unlock(&s->mu);
         }
-        pthread_mutex_unlock(&s->mu);
-    }
-    kperf__sym_tab *t[2] = {__atomic_load_n(&p->jitd, __ATOMIC_ACQUIRE),
-                            __atomic_load_n(&p->jit, __ATOMIC_ACQUIRE)};
-    for (int i = 0; i < 2; i++) {
-        if (!t[i] || t[i]->state < 0) continue;
-        if (kperf__sym_tab_frame(t[i], addr, f, NULL) && f->function) return 1;
+        kperf__sym_tab *t[2] = {__atomic_load_n(&p->jitd, __ATOMIC_ACQUIRE),
+                                __atomic_load_n(&p->jit, __ATOMIC_ACQUIRE)};
+        for (int i = 0; i < 2; i++) {
+            if (!t[i] || t[i]->state < 0) continue;
+            if (kperf__sym_tab_frame(t[i], addr, f, NULL) && f->function) return 1;
+        }
     }
     memset(f, 0, sizeof *f);
     return 0;
@@ -3774,6 +3828,10 @@ KPERF_API void kperf_symbolizer_close(kperf_symbolizer *s) {
     for (size_t i = 0; i < s->nprocs; i++) {
         kperf__sym_tab_free(s->procs[i]->jit);
         kperf__sym_tab_free(s->procs[i]->jitd);
+        for (kperf__sym_tab *t = s->procs[i]->jit_retired, *n; t; t = n) {
+            n = t->retired;
+            kperf__sym_tab_free(t);
+        }
         KPERF_FREE(s->procs[i]->jitdump);
         KPERF_FREE(s->procs[i]->maps);
         KPERF_FREE(s->procs[i]);
@@ -4201,12 +4259,13 @@ static int kperf__sym_pre_build(kperf_symbolizer *s, kperf__sym_dso *d, const ui
     return p.built;
 }
 
-/* The module and ELF address of addr in pid, as a lookup finds them (caller holds the
- * map lock for reading); NULL for none. */
-static kperf__sym_dso *kperf__sym_pre_where(kperf__sym_proc *p, uint64_t addr, uint64_t *rel) {
+/* The module and ELF address of addr in pid, as a lookup finds them, the module opened as
+ * a lookup would open it (caller holds the map lock for reading); NULL for none. */
+static kperf__sym_dso *kperf__sym_pre_where(kperf_symbolizer *s, kperf__sym_proc *p,
+                                            uint64_t addr, uint64_t *rel) {
     if (p->file_vaddr) return *rel = addr, p->fdso;
     const kperf__sym_map *m = kperf__sym_map_find(p, addr);
-    if (!m || __atomic_load_n(&m->dso->state, __ATOMIC_ACQUIRE) != 1) return NULL;
+    if (!m || kperf__sym_ready(s, m->dso) != 0) return NULL;
     *rel = kperf__sym_map_vaddr(m, addr);
     return m->dso;
 }
@@ -4236,7 +4295,7 @@ KPERF_API int kperf_symbolizer_preload(kperf_symbolizer *s, pid_t pid, const uin
     for (size_t k = 0; p && k <= n && !rc; k++) {
         uint64_t rel = 0;
         kperf__sym_dso *d = k < n && !(s->d.include_kernel && kperf__sym_is_kernel(addrs[k]))
-                                ? kperf__sym_pre_where(p, addrs[k], &rel) : NULL;
+                                ? kperf__sym_pre_where(s, p, addrs[k], &rel) : NULL;
         if (k < n && (!d || !d->dw)) continue;
         if (d != cur || k == n) { /* another module (or the end): build what was listed */
             if (cur && ntodo) {
@@ -4546,6 +4605,7 @@ typedef struct kperf__pp_loc {
 } kperf__pp_loc;
 typedef struct kperf__pp_smp {
     uint32_t loc0, nloc, comm, pid;
+    uint32_t raw0, nraw; /* the addresses as sampled (the key), in p->raw */
     uint64_t count, value;
 } kperf__pp_smp;
 
@@ -4565,6 +4625,11 @@ struct kperf_pprof {
     size_t nsmps, capsmps;
     uint32_t *stk; /* location ids of every sample's stack, leaf first */
     size_t nstk, capstk;
+    uint64_t *raw; /* every sample's addresses as sampled (markers dropped), leaf first */
+    size_t nraw, capraw;
+    const char *last_comm; /* the comm pointer of the previous sample, and its string */
+    uint32_t last_comm_idx;
+    uint32_t last_smp;     /* the previous sample's entry + 1 (0 = none): repeats skip the hash */
     kperf__pp_tab tstr, tfunc, tmap, tloc, tsmp;
     uint32_t type, unit, comment, key_comm, key_pid, samples, count; /* string indexes */
     bool cpu;
@@ -4764,15 +4829,15 @@ static int kperf__pp_loc_id(kperf_pprof *p, uint32_t pid, uint64_t a, uint32_t *
 
 static bool kperf__pp_smp_eq(const kperf_pprof *p, uint32_t i, const void *key) {
     const kperf__pp_smp *a = &p->smps[i], *b = (const kperf__pp_smp *)key;
-    return a->nloc == b->nloc && a->comm == b->comm && a->pid == b->pid &&
-           !memcmp(p->stk + a->loc0, p->stk + b->loc0, a->nloc * sizeof *p->stk);
+    return a->nraw == b->nraw && a->comm == b->comm && a->pid == b->pid &&
+           (!a->nraw || !memcmp(p->raw + a->raw0, p->raw + b->raw0, a->nraw * sizeof *p->raw));
 }
 
-KPERF_API int kperf_pprof_open(kperf_pprof **out, const kperf_pprof_desc *desc) {
-    if (!out) return kperf__fail(EINVAL, "kperf_pprof_open: out is NULL");
+KPERF_API int kperf_pprof_new(kperf_pprof **out, const kperf_pprof_desc *desc) {
+    if (!out) return kperf__fail(EINVAL, "kperf_pprof_new: out is NULL");
     *out = NULL;
     kperf_pprof *p = (kperf_pprof *)kperf__calloc(1, sizeof *p);
-    if (!p) return kperf__fail(ENOMEM, "kperf_pprof_open: out of memory");
+    if (!p) return kperf__fail(ENOMEM, "kperf_pprof_new: out of memory");
     if (desc) p->d = *desc;
     const char *ev = p->d.event && *p->d.event ? p->d.event : "cpu-clock";
     size_t evlen = strcspn(ev, ":/");
@@ -4794,14 +4859,14 @@ KPERF_API int kperf_pprof_open(kperf_pprof **out, const kperf_pprof_desc *desc) 
     if (!rc) rc = kperf__pp_str(p, "count", &p->count);
     p->d.event = p->d.comment = NULL; /* not kept: the caller's strings */
     if (rc) {
-        kperf_pprof_close(p);
-        return kperf__fail(ENOMEM, "kperf_pprof_open: out of memory");
+        kperf_pprof_free(p);
+        return kperf__fail(ENOMEM, "kperf_pprof_new: out of memory");
     }
     *out = p;
     return 0;
 }
 
-KPERF_API void kperf_pprof_close(kperf_pprof *p) {
+KPERF_API void kperf_pprof_free(kperf_pprof *p) {
     if (!p) return;
     for (size_t i = 0; i < p->nstrs; i++) KPERF_FREE(p->strs[i]);
     KPERF_FREE(p->strs);
@@ -4811,6 +4876,7 @@ KPERF_API void kperf_pprof_close(kperf_pprof *p) {
     KPERF_FREE(p->lines);
     KPERF_FREE(p->smps);
     KPERF_FREE(p->stk);
+    KPERF_FREE(p->raw);
     kperf__pp_tab *t[5] = {&p->tstr, &p->tfunc, &p->tmap, &p->tloc, &p->tsmp};
     for (int i = 0; i < 5; i++) KPERF_FREE(t[i]->v), KPERF_FREE(t[i]->h);
     KPERF_FREE(p);
@@ -4818,51 +4884,103 @@ KPERF_API void kperf_pprof_close(kperf_pprof *p) {
 
 KPERF_API void kperf_pprof_buffer_free(uint8_t *buf) { KPERF_FREE(buf); }
 
-/* Appends the location ids of smp's stack, leaf first, to p->stk (from *n0). The frames
- * are those kperf_folded_add() names: markers and chain ends are skipped, every frame but
- * the leaf is a return address (looked up as addr - 1). */
-static int kperf__pp_stack(kperf_pprof *p, const kperf_sample *smp, size_t *n) {
+/* Appends smp's addresses to p->raw (from p->nraw, *n of them), leaf first: the frames
+ * kperf_folded_add() names (markers and chain ends skipped). */
+static int kperf__pp_raw(kperf_pprof *p, const kperf_sample *smp, size_t *n) {
     const uint64_t *ips = smp->nips ? smp->ips : &smp->ip;
     size_t nips = smp->nips ? smp->nips : 1, leaf = 0;
     while (leaf < nips && ips[leaf] >= KPERF_CONTEXT_MAX) leaf++;
+    if (kperf__sym_grow(&p->raw, &p->capraw, p->nraw + nips + 1, sizeof *p->raw)) return -ENOMEM;
     for (size_t i = leaf; i < nips; i++) {
         uint64_t a = ips[i];
         if (a >= KPERF_CONTEXT_MAX || (!a && i != leaf)) continue;
-        uint32_t id;
-        if (kperf__pp_loc_id(p, smp->pid, i == leaf ? a : a - 1, &id) ||
-            kperf__sym_grow(&p->stk, &p->capstk, p->nstk + *n + 1, sizeof *p->stk))
-            return -ENOMEM;
-        p->stk[p->nstk + (*n)++] = id;
+        p->raw[p->nraw + (*n)++] = a;
     }
     return 0;
 }
 
+/* The location ids of a new sample's addresses into p->stk: every frame but the leaf is a
+ * return address, looked up as addr - 1. */
+static int kperf__pp_locs(kperf_pprof *p, kperf__pp_smp *k) {
+    if (kperf__sym_grow(&p->stk, &p->capstk, p->nstk + k->nraw, sizeof *p->stk)) return -ENOMEM;
+    k->loc0 = (uint32_t)p->nstk;
+    for (uint32_t i = 0; i < k->nraw; i++) {
+        uint64_t a = p->raw[k->raw0 + i];
+        if (kperf__pp_loc_id(p, k->pid, i == 0 ? a : a - 1, &p->stk[p->nstk + i])) return -ENOMEM;
+    }
+    k->nloc = k->nraw;
+    p->nstk += k->nraw;
+    return 0;
+}
+
+/* The string index of comm; the previous sample's is reused when it is the same string. */
+static int kperf__pp_comm(kperf_pprof *p, const char *comm, uint32_t *idx) {
+    *idx = 0;
+    if (!comm || !*comm) return 0;
+    if (p->last_comm == comm && !strcmp(p->strs[p->last_comm_idx], comm)) {
+        *idx = p->last_comm_idx;
+        return 0;
+    }
+    if (kperf__pp_str(p, comm, idx)) return -ENOMEM;
+    p->last_comm = comm, p->last_comm_idx = *idx;
+    return 0;
+}
+
+/* True when smp has the same pid, comm and addresses as sample e (compared as they are
+ * filtered, without a copy): consecutive samples often repeat a stack. */
+static bool kperf__pp_same(const kperf_pprof *p, const kperf__pp_smp *e, const kperf_sample *smp,
+                           const char *comm) {
+    if (e->pid != smp->pid) return false;
+    if (!p->d.no_labels && (e->comm ? !comm || strcmp(p->strs[e->comm], comm) : comm && *comm))
+        return false;
+    const uint64_t *ips = smp->nips ? smp->ips : &smp->ip, *raw = p->raw + e->raw0;
+    size_t nips = smp->nips ? smp->nips : 1, leaf = 0, k = 0;
+    while (leaf < nips && ips[leaf] >= KPERF_CONTEXT_MAX) leaf++;
+    for (size_t i = leaf; i < nips; i++) {
+        uint64_t a = ips[i];
+        if (a >= KPERF_CONTEXT_MAX || (!a && i != leaf)) continue;
+        if (k == e->nraw || raw[k++] != a) return false;
+    }
+    return k == e->nraw;
+}
+
+/* Samples are keyed by their addresses as sampled (with comm and pid): a stack seen before
+ * costs one hash and one compare, and no location lookups. */
 KPERF_API int kperf_pprof_add(kperf_pprof *p, const kperf_sample *smp, const char *comm) {
     if (!p || !smp) return kperf__fail(EINVAL, "kperf_pprof_add: NULL argument");
-    kperf__pp_smp k = {(uint32_t)p->nstk, 0, 0, 0, 1, smp->period ? smp->period : p->d.period};
-    size_t n = 0;
     p->comm = comm;
-    if (!p->d.no_labels) {
-        k.pid = smp->pid;
-        if (comm && *comm && kperf__pp_str(p, comm, &k.comm)) goto nomem;
+    if (p->last_smp && kperf__pp_same(p, &p->smps[p->last_smp - 1], smp, comm)) {
+        p->smps[p->last_smp - 1].count++;
+        p->smps[p->last_smp - 1].value += smp->period ? smp->period : p->d.period;
+        return 0;
     }
-    if (kperf__pp_stack(p, smp, &n)) goto nomem;
-    k.nloc = (uint32_t)n;
+    kperf__pp_smp k;
+    memset(&k, 0, sizeof k);
+    k.count = 1, k.value = smp->period ? smp->period : p->d.period;
+    k.pid = smp->pid, k.raw0 = (uint32_t)p->nraw;
+    size_t n = 0;
+    if (!p->d.no_labels && kperf__pp_comm(p, comm, &k.comm)) goto nomem;
+    if (kperf__pp_raw(p, smp, &n)) goto nomem;
+    k.nraw = (uint32_t)n;
     {
         uint64_t h = kperf__pp_mix(kperf__pp_mix(0, k.comm), k.pid);
-        for (size_t i = 0; i < n; i++) h = kperf__pp_mix(h, p->stk[k.loc0 + i]);
+        for (size_t i = 0; i < n; i++) h = kperf__pp_mix(h, p->raw[k.raw0 + i]);
         if (kperf__pp_reserve(&p->tsmp)) goto nomem;
         uint32_t *slot = kperf__pp_find(&p->tsmp, h, kperf__pp_smp_eq, p, &k);
-        if (*slot) { /* a stack seen before: its ids are dropped from p->stk */
+        if (*slot) { /* a stack seen before: its addresses are dropped from p->raw */
             p->smps[*slot - 1].count += k.count;
             p->smps[*slot - 1].value += k.value;
+            p->last_smp = *slot;
             return 0;
         }
-        if (kperf__sym_grow(&p->smps, &p->capsmps, p->nsmps + 1, sizeof *p->smps)) goto nomem;
+        size_t at = (size_t)(slot - p->tsmp.v);
+        if (kperf__pp_locs(p, &k) ||
+            kperf__sym_grow(&p->smps, &p->capsmps, p->nsmps + 1, sizeof *p->smps))
+            goto nomem;
         p->smps[p->nsmps++] = k;
-        p->nstk += n;
-        *slot = (uint32_t)p->nsmps;
-        p->tsmp.h[slot - p->tsmp.v] = h;
+        p->nraw += n;
+        p->tsmp.v[at] = p->last_smp = (uint32_t)p->nsmps; /* lookups leave this table alone */
+        p->tsmp.h[at] = h;
         p->tsmp.n++;
     }
     return 0;
@@ -4939,7 +5057,7 @@ static void kperf__pp_enc_samples(const kperf_pprof *p, kperf__pb *b, kperf__pb 
             kperf__pb_msg(m, 3, t);
         }
         if (!p->d.no_labels) {
-            kperf__pb_uint(t, 1, p->key_pid);
+            kperf__pb_uint(t, 1, p->key_pid); /* Label { key = 1, num = 3 } */
             kperf__pb_uint(t, 3, s->pid);
             kperf__pb_msg(m, 3, t);
         }
@@ -5060,6 +5178,7 @@ KPERF_API int kperf_pprof_write(kperf_pprof *p, const char *path) {
     return rc ? rc : (int)(p->nsmps > INT32_MAX ? INT32_MAX : p->nsmps);
 }
 
+#ifndef KPERF_NO_SAMPLING
 /* ---- profiling the calling process ---- */
 typedef struct kperf__pp_self {
     kperf_sampler *s;
@@ -5133,16 +5252,17 @@ KPERF_API int kperf_pprof_profile_self(const kperf_pprof_profile_desc *desc, uin
     pd.duration_nanos = (int64_t)(d.seconds * 1e9);
     int rc = kperf_sampler_open(&c.s, &sd);
     if (!rc) rc = kperf_symbolizer_open(&c.sym, &yd);
-    if (!rc) pd.symbolizer = c.sym, rc = kperf_pprof_open(&c.p, &pd);
+    if (!rc) pd.symbolizer = c.sym, rc = kperf_pprof_new(&c.p, &pd);
     if (!rc) kperf_symbolizer_add_pid(c.sym, self);
     if (!rc) rc = kperf__pp_self_run(&c, d.seconds, d.cancel);
     if (!rc) rc = kperf_pprof_encode(c.p, out, len);
-    kperf_pprof_close(c.p);
+    kperf_pprof_free(c.p);
     kperf_symbolizer_close(c.sym);
     kperf_sampler_close(c.s);
     if (rc < 0) return rc;
     return c.n > INT32_MAX ? INT32_MAX : (int)c.n;
 }
+#endif // KPERF_NO_SAMPLING
 
 // <<symbols
 

@@ -56,3 +56,50 @@ if gcc -std=c99 -O2 -Wall -Wextra -Werror -I"$root" -o "$tmp/two" "$tmp/tu_a.c" 
 else
     echo "FAIL - c99_O2_two_translation_units: $(grep -m2 error "$tmp/two.log" | tr '\n' ' ')"
 fi
+# KPERF_NO_*: each compiles the three headers with the section out and leaves no reference
+# to a compiled-out function; all of them together still count (a counting-only build).
+for f in SAMPLING TRACEPOINT DEVICE REGION SYSCALLS TASK; do
+    if gcc -std=gnu11 -DKPERF_NO_$f -Wall -Wextra -Werror -O0 -c -I"$root" "$tmp/first.c" -o "$tmp/no.o" >"$tmp/no.log" 2>&1; then
+        undef=$(nm -u "$tmp/no.o" | awk '$2 ~ /^kperf_/ {print $2}' | tr '\n' ' ')
+        if [ -z "$undef" ]; then echo "ok - no_${f,,}_compiles_out"; else echo "FAIL - no_${f,,}_compiles_out: references $undef"; fi
+    else
+        echo "FAIL - no_${f,,}_compiles_out: $(grep -m2 error "$tmp/no.log" | tr '\n' ' ')"
+    fi
+done
+cat >"$tmp/count_only.c" <<'SRC'
+#define KPERF_NO_SAMPLING
+#define KPERF_NO_TRACEPOINT
+#define KPERF_NO_DEVICE
+#define KPERF_IMPLEMENTATION
+#include "kperf.h"
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+int main(void) {
+    kperf_counter *c;
+    kperf_counter_desc d;
+    memset(&d, 0, sizeof d);
+    d.events = "page-faults";
+    if (kperf_counter_open(&c, &d) < 0) return printf("%s\n", kperf_errmsg()), 2;
+    volatile char *p = (volatile char *)mmap(NULL, 16 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    kperf_counter_start(c);
+    for (int i = 0; i < 16; i++) p[i * 4096] = 1;
+    kperf_counter_stop(c);
+    kperf_counts n;
+    kperf_counter_read(c, &n);
+    printf("%llu\n", (unsigned long long)n.events[0].v.value);
+    kperf_counter_close(c);
+    /* a filter needs the tracepoint section: a clear error, not silence */
+    d.events = "syscalls:sys_enter_getpid/common_pid==1/";
+    int rc = kperf_counter_open(&c, &d);
+    printf("%d %s\n", rc, rc < 0 ? kperf_errmsg() : "");
+    return 0;
+}
+SRC
+if gcc -std=gnu11 -O2 -Wall -Wextra -Werror -I"$root" -o "$tmp/count_only" "$tmp/count_only.c" >"$tmp/co.log" 2>&1; then
+    out=$("$tmp/count_only")
+    if [ "$(echo "$out" | head -1)" = 16 ]; then echo "ok - counting_only_build_counts"; else echo "FAIL - counting_only_build_counts: $out"; fi
+    if echo "$out" | tail -1 | grep -q -- '^-[0-9]* syscalls:sys_enter_getpid: tracepoint filters are compiled out (KPERF_NO_TRACEPOINT)$'; then echo "ok - counting_only_build_filter_error"; else echo "FAIL - counting_only_build_filter_error: $(echo "$out" | tail -1)"; fi
+else
+    echo "FAIL - counting_only_build_counts: $(grep -m2 error "$tmp/co.log" | tr '\n' ' ')"
+fi

@@ -76,6 +76,19 @@ for n in 5 6 7 8 9 10 12; do
 done
 if [ -z "$bad" ] && [ $hit = 1 ]; then ok record_pipe_failure_reported
 else fail record_pipe_failure_reported "${bad:-no limit reached the pipe of the launcher}"; fi
+# the perf.data writer skipped /proc/N/task on EMFILE without a word
+hit=0 bad=""
+for n in 6 7 8 9 10 12; do
+    (ulimit -n $n; exec $G "$K" record -a -o "$T/lim.data" -- true) >"$T/lim.out" 2>&1
+    rc=$?
+    if [ $rc -ge 124 ]; then bad="$bad n=$n:hang"; continue; fi
+    if [ $rc -ne 0 ] && ! grep -qE 'ulimit -n|Too many open files' "$T/lim.out"; then
+        bad="$bad n=$n:'$(head -1 "$T/lim.out")'"
+    fi
+    grep -q 'cannot read the threads and maps' "$T/lim.out" && hit=1
+done
+if [ -z "$bad" ] && [ $hit = 1 ]; then ok perfdata_proc_walk_emfile_reported
+else fail perfdata_proc_walk_emfile_reported "${bad:-no limit reached the walk of /proc}"; fi
 bad=""
 for n in 5 6 7 8; do
     (ulimit -n $n; exec $G "$K" trace -e sched:sched_switch -a -d 0.2) >/dev/null 2>"$T/tr.err"
@@ -123,6 +136,9 @@ else
     try stat-o "$K" stat -o "$T/sticky/out" -e task-clock -- true
     try trace-o "$K" trace -o "$T/sticky/out" -e syscalls:sys_enter_getpid -- true
     try report-svg "$K" report -i "$T/busy.data" --svg "$T/sticky/out"
+    try record-pprof "$K" record --pprof "$T/sticky/out" -- true
+    try syscalls-o "$K" syscalls -o "$T/sticky/out" -- true
+    try trace-json "$K" trace --trace-json "$T/sticky/out" -e syscalls:sys_enter_getpid -- true
     if [ -z "$bad" ]; then ok output_symlink_not_followed; else fail output_symlink_not_followed "$bad"; fi
 fi
 

@@ -217,3 +217,9 @@ if [ "$(basename "$B")" = build ] && command -v python3 >/dev/null; then
         && [ "$py" = "$inst/usr/local/lib/kperf-py/kperf" ]; then ok make_install_man_python
     else fail make_install_man_python "python: $py; $(tail -3 "$tmp/inst.log")"; fi
 else skip make_install_man_python "plain build only"; fi
+# perf's rate column: events per second of task-clock, from the same line's numbers
+$K stat -x, -e task-clock,page-faults -- $C 10 2>"$tmp/rate.csv"
+r=$(awk -F, '$3 == "task-clock" {tc = $1} $3 == "page-faults" {pf = $1; m = $6; u = $7}
+    END {want = pf / (tc / 1e3); s = want >= 1e3 ? want / 1e3 : want;
+         d = m - s; if (d < 0) d = -d; print (d < 0.01 * s + 0.002 ? "ok" : "bad " m " " s), u}' "$tmp/rate.csv")
+case "$r" in "ok K/sec"|"ok /sec") ok stat_rate_column ;; *) fail stat_rate_column "$r: $(cat "$tmp/rate.csv")" ;; esac

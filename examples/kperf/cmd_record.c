@@ -219,11 +219,11 @@ int cmd_record(int argc, char **argv) {
     if (folded || pprof) {
         kperf_symbolizer_open(&c.sym, &(kperf_symbolizer_desc){.mode = KPERF_SYMBOL_DELAYED,
                                                                .include_kernel = d.include_kernel});
-        if (folded && kperf_folded_open(&c.fold, c.sym ? record_frame_name : NULL, c.sym) < 0)
+        if (folded && kperf_folded_new(&c.fold, c.sym ? record_frame_name : NULL, c.sym) < 0)
             goto fail;
         kperf_pprof_desc ppd = {.symbolizer = c.sym, .event = d.events, .period = d.period,
                                 .comment = cmdline};
-        if (pprof && kperf_pprof_open(&c.pp, &ppd) < 0) goto fail;
+        if (pprof && kperf_pprof_new(&c.pp, &ppd) < 0) goto fail;
         c.regs_mask = d.regs_user_mask;
         for (size_t i = 0; c.sym && i < npids; i++) kperf_symbolizer_add_pid(c.sym, pids[i]);
     }
@@ -288,8 +288,8 @@ int cmd_record(int argc, char **argv) {
 fail:
     if (!done && rc == 1) cli_fail("record");
     kperf_perfdata_close(c.w);
-    kperf_folded_close(c.fold);
-    kperf_pprof_close(c.pp);
+    kperf_folded_free(c.fold);
+    kperf_pprof_free(c.pp);
     kperf_symbolizer_close(c.sym);
     kperf_sampler_close(c.s);
     if (cc.pid > 0 && cc.go >= 0) cli_spawn_go(&cc, false); /* never ran: let it exit */

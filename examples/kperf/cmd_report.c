@@ -340,30 +340,160 @@ static int rep_cmp(const void *a, const void *b) {
     return strcmp(x->name, y->name);
 }
 
-static int rep_frame_name(uint64_t addr, uint32_t pid, bool kernel, bool leaf, char *buf,
-                          size_t n, void *user) {
-    (void)kernel;
-    rep *r = (rep *)user;
-    uint32_t row = rep_name_row(r, pid, addr, leaf);
-    if (row) return snprintf(buf, n, "%s", r->rows[row - 1].name);
-    rep_addr_name(r, pid, leaf ? addr : addr - 1, buf, n);
-    return (int)strlen(buf);
+/* Indexes ahead, on every CPU, the debug info the frames will need (the addresses looked
+ * up: a return address minus one); consecutive samples of one process go in one call. */
+static void rep_preload(rep *r) {
+    enum { CHUNK = 1 << 16 };
+    uint64_t *a = r->sym ? (uint64_t *)malloc(CHUNK * sizeof *a) : NULL;
+    size_t n = 0;
+    uint32_t pid = 0;
+    for (size_t i = 0; a && i <= r->nsamples; i++) {
+        const rep_sample *s = i < r->nsamples ? &r->samples[i] : NULL;
+        if (n && (!s || s->pid != pid || n + s->n > CHUNK)) {
+            kperf_symbolizer_preload(r->sym, (pid_t)pid, a, n); /* only faster: no errors */
+            n = 0;
+        }
+        if (!s || s->n > CHUNK) continue;
+        pid = s->pid;
+        for (uint32_t k = 0; k < s->n; k++) {
+            uint64_t x = r->frames[s->first + k];
+            a[n++] = k == 0 ? x : x - 1;
+        }
+    }
+    free(a);
+}
+
+/* Folded stacks, as kperf_folded_add()/kperf_folded_write() print them: each sample is a
+ * key of row ids (comm, then frames root first) counted in a hash table; strings are made
+ * once per distinct key, sorted, and equal strings (names that differ only in the
+ * characters folding replaces) merged. */
+typedef struct rep_fold {
+    uint32_t *ids; /* every key's ids, back to back */
+    size_t nids, capids;
+    struct rep_stack {
+        size_t first;
+        uint32_t n;
+        uint64_t count, hash;
+        char *text;
+    } *st;
+    size_t nst, capst;
+    uint32_t *ix; /* 1 + index in st, open addressing */
+    size_t capix;
+} rep_fold;
+
+static int rep_fold_cmp(const void *x, const void *y) {
+    return strcmp((*(const struct rep_stack *const *)x)->text,
+                  (*(const struct rep_stack *const *)y)->text);
+}
+
+static int rep_fold_add(rep_fold *f, const uint32_t *key, uint32_t n) {
+    uint64_t h = 1469598103934665603ull;
+    for (uint32_t i = 0; i < n; i++) h = (h ^ key[i]) * 1099511628211ull;
+    if ((f->nst + 1) * 2 > f->capix) {
+        size_t cap = f->capix ? f->capix * 2 : 1024;
+        uint32_t *t = (uint32_t *)calloc(cap, sizeof *t);
+        if (!t) return -1;
+        for (size_t i = 0; i < f->capix; i++) {
+            if (!f->ix[i]) continue;
+            size_t j = f->st[f->ix[i] - 1].hash & (cap - 1);
+            while (t[j]) j = (j + 1) & (cap - 1);
+            t[j] = f->ix[i];
+        }
+        free(f->ix);
+        f->ix = t, f->capix = cap;
+    }
+    size_t j = h & (f->capix - 1);
+    for (; f->ix[j]; j = (j + 1) & (f->capix - 1)) {
+        struct rep_stack *e = &f->st[f->ix[j] - 1];
+        if (e->hash == h && e->n == n && !memcmp(f->ids + e->first, key, n * sizeof *key))
+            return e->count++, 0;
+    }
+    if (f->nst == f->capst) {
+        size_t c = f->capst ? f->capst * 2 : 1024;
+        struct rep_stack *p = (struct rep_stack *)realloc(f->st, c * sizeof *p);
+        if (!p) return -1;
+        f->st = p, f->capst = c;
+    }
+    while (f->nids + n > f->capids) {
+        size_t c = f->capids ? f->capids * 2 : 4096;
+        uint32_t *p = (uint32_t *)realloc(f->ids, c * sizeof *p);
+        if (!p) return -1;
+        f->ids = p, f->capids = c;
+    }
+    memcpy(f->ids + f->nids, key, n * sizeof *key);
+    f->st[f->nst] = (struct rep_stack){f->nids, n, 1, h, NULL};
+    f->nids += n;
+    f->ix[j] = (uint32_t)++f->nst;
+    return 0;
+}
+
+/* The text of a key: names joined by ';', ';' '\n' ' ' in names replaced by '_'. */
+static char *rep_fold_text(const rep *r, const uint32_t *key, uint32_t n) {
+    size_t len = 1;
+    for (uint32_t i = 0; i < n; i++) len += strlen(r->rows[key[i] - 1].name) + 1;
+    char *t = (char *)malloc(len), *p = t;
+    for (uint32_t i = 0; t && i < n; i++) {
+        if (i) *p++ = ';';
+        for (const char *c = r->rows[key[i] - 1].name; *c; c++)
+            *p++ = *c == ';' || *c == '\n' || *c == ' ' ? '_' : *c;
+    }
+    if (t) *p = 0;
+    return t;
+}
+
+static int rep_fold_write(rep *r, rep_fold *f, const char *out) {
+    struct rep_stack **v = (struct rep_stack **)malloc((f->nst + 1) * sizeof *v);
+    if (!v) return -1;
+    size_t n = 0;
+    for (size_t i = 0; i < f->nst; i++) {
+        f->st[i].text = rep_fold_text(r, f->ids + f->st[i].first, f->st[i].n);
+        if (!f->st[i].text) return free(v), -1;
+        if (f->st[i].text[0]) v[n++] = &f->st[i]; /* an empty stack prints nothing */
+    }
+    qsort(v, n, sizeof *v, rep_fold_cmp);
+    FILE *o = strcmp(out, "-") ? fopen(out, "w") : stdout;
+    if (!o) return free(v), -1;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t c = v[i]->count;
+        while (i + 1 < n && !strcmp(v[i + 1]->text, v[i]->text)) c += v[++i]->count;
+        fprintf(o, "%s %llu\n", v[i]->text, (unsigned long long)c);
+    }
+    free(v);
+    int bad = ferror(o);
+    if (o != stdout) bad |= fclose(o);
+    else fflush(o);
+    return bad ? -1 : 0;
 }
 
 static int rep_folded(rep *r, const char *out) {
-    kperf_folded *f;
-    if (kperf_folded_open(&f, rep_frame_name, r) < 0) return -1;
-    for (size_t i = 0; i < r->nsamples; i++) {
+    rep_fold f;
+    memset(&f, 0, sizeof f);
+    uint32_t *key = NULL;
+    size_t capkey = 0;
+    int rc = 0;
+    for (size_t i = 0; i < r->nsamples && !rc; i++) {
         const rep_sample *s = &r->samples[i];
-        kperf_sample smp;
-        memset(&smp, 0, sizeof smp);
-        smp.pid = s->pid, smp.tid = s->tid;
-        smp.ips = r->frames + s->first, smp.nips = s->n;
-        if (kperf_folded_add(f, &smp, rep_sample_comm(r, s)) < 0) return kperf_folded_close(f), -1;
+        if (s->n + 2 > capkey) {
+            capkey = s->n + 64;
+            free(key);
+            if (!(key = (uint32_t *)malloc(capkey * sizeof *key))) rc = -1;
+            if (rc) break;
+        }
+        uint32_t n = 0;
+        const char *comm = rep_sample_comm(r, s);
+        if (comm && *comm && !(key[n++] = rep_row_of(r, comm))) rc = -1;
+        if (!s->n && !(key[n++] = rep_name_row(r, s->pid, 0, true))) rc = -1; /* no frames */
+        for (uint32_t k = s->n; k-- > 0 && !rc;) /* root first */
+            if (!(key[n++] = rep_name_row(r, s->pid, r->frames[s->first + k], k == 0))) rc = -1;
+        if (!rc) rc = rep_fold_add(&f, key, n);
     }
-    int n = kperf_folded_write(f, out);
-    kperf_folded_close(f);
-    return n < 0 ? -1 : 0;
+    if (!rc) rc = rep_fold_write(r, &f, out);
+    for (size_t i = 0; i < f.nst; i++) free(f.st[i].text);
+    free(f.st);
+    free(f.ids);
+    free(f.ix);
+    free(key);
+    return rc;
 }
 
 /* --pprof: the samples as kperf_folded_add() sees them, into a pprof profile. */
@@ -373,17 +503,17 @@ static int rep_pprof(rep *r, const char *in, const char *out) {
     snprintf(comment, sizeof comment, "kperf report -i %s", in);
     kperf_pprof_desc d = {.symbolizer = r->sym, .event = r->ev->n ? r->ev->names[0] : NULL,
                           .comment = comment};
-    if (kperf_pprof_open(&p, &d) < 0) return -1;
+    if (kperf_pprof_new(&p, &d) < 0) return -1;
+    kperf_sample smp;
+    memset(&smp, 0, sizeof smp);
     for (size_t i = 0; i < r->nsamples; i++) {
         const rep_sample *s = &r->samples[i];
-        kperf_sample smp;
-        memset(&smp, 0, sizeof smp);
         smp.pid = s->pid, smp.tid = s->tid, smp.period = s->period;
         smp.ips = r->frames + s->first, smp.nips = s->n;
-        if (kperf_pprof_add(p, &smp, rep_sample_comm(r, s)) < 0) return kperf_pprof_close(p), -1;
+        if (kperf_pprof_add(p, &smp, rep_sample_comm(r, s)) < 0) return kperf_pprof_free(p), -1;
     }
     int n = kperf_pprof_write(p, out);
-    kperf_pprof_close(p);
+    kperf_pprof_free(p);
     return n < 0 ? -1 : 0;
 }
 
@@ -561,6 +691,7 @@ int cmd_report(int argc, char **argv) {
         rc = 0;
     }
     if (rc >= 0 && rep_index_maps(&r) < 0) rc = -1;
+    if (rc >= 0) rep_preload(&r);
     if (rc >= 0 && pprof) rc = rep_pprof(&r, path, pprof);
     if (rc >= 0 && svg) { /* folded stacks, drawn by kperf_flamegraph_write() */
         char tmp[4096];

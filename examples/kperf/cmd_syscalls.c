@@ -195,7 +195,7 @@ int cmd_syscalls(int argc, char **argv) {
     sc_drain(&x);
     if (status != 127 || !cc.pid) { /* a command that never ran gets no empty table */
         FILE *out = cli_output("syscalls", a.output, stderr);
-        if (!out) out = stderr;
+        if (!out) out = stderr, status = status ? status : 1; /* shown, but -o failed */
         sc_table(out, x.s);
         if (out != stderr) fclose(out);
     }

@@ -59,6 +59,8 @@ int cmd_syscalls(int argc, char **argv);
 int cmd_symbolize(int argc, char **argv);
 int cmd_spe_decode(int argc, char **argv);
 int cmd_spe_record(int argc, char **argv);
+/* The profilers (prof.c, prof_*.c): top, multi-trace, rundelay, task-state, kmemleak. */
+int cmd_prof(int argc, char **argv);
 
 /* `kperf stat -M ...` and `kperf list --metrics` (the >>device section's commands, in
  * cmd_metrics.c); cmd_stat and cmd_list hand over to them. */
