@@ -548,7 +548,10 @@ static uint32_t rep_key_row(rep *r, const rep_sort *so, const rep_sample *s, uin
         const char *comm = rep_sample_comm(r, s);
         uint32_t row;
         switch (so->keys[i]) {
-        case REP_COMM: snprintf(f, sizeof f, "%-16s", comm ? comm : "?"); break;
+        case REP_COMM: /* a thread never named in the file: ":TID", as perf shows it */
+            if (comm) snprintf(f, sizeof f, "%-16s", comm);
+            else snprintf(f, sizeof f, ":%-15u", s->tid);
+            break;
         case REP_PID: snprintf(f, sizeof f, "%7u", s->pid); break;
         case REP_DSO: snprintf(f, sizeof f, "%-24s", rep_dso(r, s->pid, addr)); break;
         default:
