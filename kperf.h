@@ -6607,6 +6607,15 @@ static int kperf__counter_alloc(kperf_counter *c) {
     return 0;
 }
 
+/* The error of a group with more events than the PMU has counters for them. */
+static int kperf__group_full(const kperf_event *ev, size_t counters) {
+    return kperf__fail(KPERF_ELIMIT,
+                       "%s: the group does not fit on PMU %s: it has %zu counters for this "
+                       "group's events, the group asks for more; split the group, or list the "
+                       "events without braces (the kernel then multiplexes them)",
+                       ev->name, ev->pmu ? ev->pmu : "?", counters);
+}
+
 /* Opens the fd of plan entry @p i (its leader is already open). */
 static int kperf__counter_open_fd(kperf_counter *c, size_t i) {
     kperf__plan *p = c->plan;
@@ -6628,12 +6637,7 @@ static int kperf__counter_open_fd(kperf_counter *c, size_t i) {
                 size_t fit = 0;
                 for (size_t j = (size_t)e->leader; j < i; j++)
                     fit += p->attrs[j].type == p->attrs[i].type;
-                return kperf__fail(KPERF_ELIMIT,
-                                   "%s: the group does not fit on PMU %s: it has %zu counters "
-                                   "for this group's events, the group asks for more; split "
-                                   "the group, or list the events without braces (the kernel "
-                                   "then multiplexes them)",
-                                   ev->name, ev->pmu ? ev->pmu : "?", fit);
+                return kperf__group_full(ev, fit);
             }
         }
         int rc = kperf__open_error(err, ev, &p->attrs[i], who, e->cpu, p->pmus);
@@ -6646,6 +6650,22 @@ static int kperf__counter_open_fd(kperf_counter *c, size_t i) {
     }
     c->fds[i] = (int)fd;
     const kperf_event *fev = &p->evl->events[p->evidx[i]];
+#if defined(__aarch64__)
+    /* arm_pmu validates a group without its leader while the leader is disabled: a group
+     * one event larger than the counters opens and is never scheduled. A copy of the
+     * leader opened as one more member is validated: if it does not fit, neither does the
+     * leader (members 1..k fit and k + 1 do not: the PMU has k counters for them). */
+    if (group_fd >= 0 && p->attrs[e->leader].disabled && kperf__event_is_hw(fev, p->pmus)) {
+        struct perf_event_attr probe = p->attrs[i]; /* a member, with the leader's event */
+        const struct perf_event_attr *la = &p->attrs[e->leader];
+        probe.type = la->type, probe.config = la->config;
+        probe.config1 = la->config1, probe.config2 = la->config2;
+        long pfd = kperf__sys_perf_event_open(&probe, e->pid, e->cpu, group_fd,
+                                              PERF_FLAG_FD_CLOEXEC);
+        if (pfd >= 0) close((int)pfd);
+        else if (errno == EINVAL) return kperf__group_full(fev, i - (size_t)e->leader);
+    }
+#endif
     if (fev->filter) { /* counted in the kernel after the filter, as perf stat does */
 #ifndef KPERF_NO_TRACEPOINT
         int frc = kperf_tp_filter_set((int)fd, fev->name, fev->filter);
