@@ -102,6 +102,7 @@ typedef struct record_ctx {
     kperf_perfdata *w;
     kperf_folded *fold;
     kperf_pprof *pp;
+    size_t pp_events; /* the sampler's events: one pprof value column each */
     uint64_t regs_mask; /* --call-graph dwarf: the registers samples carry */
     uint64_t samples;
     int err;
@@ -128,7 +129,9 @@ static int record_one(const kperf_record *rec, void *user) {
     if (n > 0) smp.ips = ips, smp.nips = (uint32_t)n; /* DWARF call graph */
     if (c->fold && kperf_folded_add(c->fold, &smp, kperf_sampler_comm(c->s, rec->tid)) < 0)
         return c->err = -1;
-    if (c->pp && kperf_pprof_add(c->pp, &smp, kperf_sampler_comm(c->s, rec->tid)) < 0)
+    int ev = c->pp_events > 1 && rec->event >= 0 && (size_t)rec->event < c->pp_events
+                 ? rec->event : 0;
+    if (c->pp && kperf_pprof_add_event(c->pp, &smp, kperf_sampler_comm(c->s, rec->tid), ev) < 0)
         return c->err = -1;
     return 0;
 }
@@ -221,8 +224,11 @@ int cmd_record(int argc, char **argv) {
                                                                .include_kernel = d.include_kernel});
         if (folded && kperf_folded_open(&c.fold, c.sym ? record_frame_name : NULL, c.sym) < 0)
             goto fail;
-        kperf_pprof_desc ppd = {.symbolizer = c.sym, .event = d.events, .period = d.period,
-                                .comment = cmdline};
+        const char *evs[16]; /* one value column per event */
+        c.pp_events = kperf_sampler_nevents(c.s) < 16 ? kperf_sampler_nevents(c.s) : 16;
+        for (size_t e = 0; e < c.pp_events; e++) evs[e] = kperf_sampler_event_name(c.s, e);
+        kperf_pprof_desc ppd = {.symbolizer = c.sym, .event = d.events, .events = evs,
+                                .nevents = c.pp_events, .period = d.period, .comment = cmdline};
         if (pprof && kperf_pprof_open(&c.pp, &ppd) < 0) goto fail;
         c.regs_mask = d.regs_user_mask;
         for (size_t i = 0; c.sym && i < npids; i++) kperf_symbolizer_add_pid(c.sym, pids[i]);
