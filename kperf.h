@@ -72,6 +72,13 @@
  *     that is set to NULL on failure. kperf_strerror(code) names a code; kperf_errmsg()
  *     returns a thread-local sentence that names the event, the target and the fix.
  *
+ * NAMING
+ *     Objects that hold kernel resources or files are made by *_open and released by
+ *     *_close; pure-memory objects by *_new (or *_parse) and *_free; arrays a call hands
+ *     back are released by the matching *_free. Boolean fields of a desc are false by
+ *     default and named for what setting them does: include_* adds (include_kernel),
+ *     no_* removes (no_user, no_rdpmc). Percentages are 0..100 everywhere.
+ *
  * THREAD SAFETY
  *     Objects are not shared between threads unless a function says so. Different objects
  *     may be used from different threads at once. kperf_errmsg() is per thread.
@@ -186,10 +193,10 @@
  *     kperf_sampler_comm             The last known name of a process, from /proc at ope...
  *     kperf_sampler_rows_read        Drains the records available now into libkperf-shap...
  *     kperf_sample_rows_free         Frees rows from kperf_sampler_rows_read()
- *     kperf_folded_open              Creates an empty folded-stack aggregation
+ *     kperf_folded_new               Creates an empty folded-stack aggregation
  *     kperf_folded_add               Adds one sample (its call chain, or its ip when it...
  *     kperf_folded_write             Writes `root;caller;...;leaf count` lines, sorted,...
- *     kperf_folded_close             Frees an aggregation
+ *     kperf_folded_free              Frees an aggregation
  *   >>perfdata
  *     kperf_perfdata_open            Creates the file and writes its header
  *     kperf_perfdata_write           Appends one record as the kernel wrote it (samples...
@@ -217,6 +224,29 @@
  *     kperf_syscalls_names_status    Why syscall numbers cannot be named in all-syscalls...
  *     kperf_syscalls_sampler         The underlying sampler (for kperf_sampler_fd() in a...
  *     kperf_syscall_names            The running kernel's syscall names (libkperf's sys_...
+ *   >>analysis
+ *     kperf_stat_add                 Adds one value to s (and to its histogram when it h...
+ *     kperf_stat_merge               Merges src into dst (Chan's parallel variance
+ *     kperf_stat_variance            Sample variance (m2 / (count - 1))
+ *     kperf_stat_percentile          The value at quantile q (0..1) by nearest rank over...
+ *     kperf_hist_bucket              The histogram bucket of value (0
+ *     kperf_hist_bucket_lo           The smallest value of bucket b
+ *     kperf_stat_free                Frees the histogram of a ::kperf_stat the caller ow...
+ *     kperf_keystats_new             Creates an empty table
+ *     kperf_keystats_free            Frees a table
+ *     kperf_keystats_add             Adds value to the statistics of key (created at its...
+ *     kperf_keystats_get             The statistics of key, or NULL when it has none
+ *     kperf_keystats_count           Number of keys in the table
+ *     kperf_keystats_foreach         Calls fn for every key, in no particular order (sor...
+ *     kperf_keystats_merge           Adds every key of src into dst (kperf_stat_merge()...
+ *     kperf_keystats_reset           Forgets every key (per-interval output
+ *     kperf_pairer_new               Creates a pairer
+ *     kperf_pairer_free              Frees a pairer and every pending start
+ *     kperf_pairer_start             Records the first event of a pair
+ *     kperf_pairer_end               Matches the second event of a pair with its start a...
+ *     kperf_pairer_peek              The pending start of key, without removing it
+ *     kperf_pairer_foreach           Calls fn for every pending start (the leaks, when t...
+ *     kperf_pairer_counts_read       The pairer's counters
  *   >>device
  *     kperf_metric_count             Number of metrics kperf defines (the table behind k...
  *     kperf_metric_at                The i-th metric kperf defines, or NULL when i is ou...
@@ -1038,7 +1068,7 @@ typedef struct kperf_counter_desc {
     bool include_kernel;    /**< count kernel space too (needs paranoid <= 1); events with
                                  an explicit :u/:k modifier keep it */
     bool include_hv;        /**< count the hypervisor too */
-    bool exclude_user;      /**< do not count user space (with include_kernel: kernel only) */
+    bool no_user;           /**< do not count user space (with include_kernel: kernel only) */
     bool enable_on_exec;    /**< start counting when the target execs (kperf stat -- cmd);
                                  start() is then not needed */
 } kperf_counter_desc;
@@ -1504,7 +1534,7 @@ typedef struct kperf_sampler_desc {
                                   frames come from kperf_symbolizer_unwind() */
     bool include_kernel;     /**< also sample kernel code (needs perf_event_paranoid <= 1
                                   or CAP_PERFMON); default: user space only */
-    bool exclude_user;       /**< do not sample user code (default: user code sampled) */
+    bool no_user;            /**< do not sample user code (default: user code sampled) */
     uint64_t fields;         /**< extra kperf_sample_field bits: ADDR, RAW, WEIGHT,
                                   DATA_SRC, STREAM_ID, REGS_USER, STACK_USER, ...
                                   (IP, TID, TIME, CPU, PERIOD, IDENTIFIER are always on;
@@ -1656,7 +1686,7 @@ typedef int (*kperf_frame_name_fn)(uint64_t addr, uint32_t pid, bool kernel, boo
 /** @brief Creates an empty folded-stack aggregation.
  *  @param out receives it; NULL on failure. @param name frame namer, or NULL for hex
  *  addresses. @param user passed to @p name. @return 0 or -ENOMEM. */
-KPERF_API int kperf_folded_open(kperf_folded **out, kperf_frame_name_fn name, void *user);
+KPERF_API int kperf_folded_new(kperf_folded **out, kperf_frame_name_fn name, void *user);
 
 /** @brief Adds one sample (its call chain, or its ip when it has none), weighted 1.
  *  The process name (when known) becomes the root frame. @return 0 or -ENOMEM. */
@@ -1667,7 +1697,7 @@ KPERF_API int kperf_folded_add(kperf_folded *f, const kperf_sample *smp, const c
 KPERF_API int kperf_folded_write(kperf_folded *f, const char *path);
 
 /** @brief Frees an aggregation; accepts NULL. */
-KPERF_API void kperf_folded_close(kperf_folded *f);
+KPERF_API void kperf_folded_free(kperf_folded *f);
 // <<sampling
 
 // >>perfdata ----------------------------------------------------------------------------
@@ -2323,7 +2353,7 @@ typedef struct kperf_task_data {
     uint64_t count;         /**< counting: the (scaled) count since the previous read;
                                  other kinds: 1 */
     uint64_t total;         /**< counting: the (scaled) count since the open */
-    double count_percent;   /**< counting: running / enabled time, 0..1 (countPercent);
+    double percent;         /**< counting: running / enabled time * 100, as kperf_value::percent;
                                  below 1 the counts are scaled estimates; 1 for a counter
                                  that never ran; other kinds 1 */
     bool exited;            /**< counting: a thread created after the open that exited */
@@ -2390,7 +2420,7 @@ typedef struct kperf_task_attr {
     const int *groups;          /**< counting: per event, its group number (evtAttr):
                                      events with the same number form one group, -1 = no
                                      group; NULL = no groups. Every kind reports it */
-    bool exclude_user;          /**< do not measure user space (excludeUser) */
+    bool no_user;               /**< do not measure user space (excludeUser) */
     bool include_kernel;        /**< measure kernel space (the inverse of excludeKernel;
                                      needs paranoid <= 1) */
     bool include_new_fork;      /**< count threads and children created after the open and
@@ -6371,7 +6401,7 @@ static void kperf__count_attr(const kperf_counter_desc *d, const kperf_event *ev
     if (!explicit_mode && !uncore) {
         a->exclude_kernel = !d->include_kernel;
         a->exclude_hv = !d->include_hv;
-        a->exclude_user = d->exclude_user;
+        a->exclude_user = d->no_user;
     }
 }
 
@@ -7922,7 +7952,7 @@ static void kperf__sampling_attr(const kperf_sampler *s, size_t i) {
      * not at a user-mode boundary (sys_enter), so only its kernel call chain is excluded */
     bool tp = a->type == PERF_TYPE_TRACEPOINT;
     a->exclude_kernel = mods ? !!(mods & KPERF_EV_EXCLUDE_KERNEL) : !d->include_kernel && !tp;
-    a->exclude_user = mods ? !!(mods & KPERF_EV_EXCLUDE_USER) : d->exclude_user;
+    a->exclude_user = mods ? !!(mods & KPERF_EV_EXCLUDE_USER) : d->no_user;
     a->exclude_hv = 1;
     a->exclude_callchain_kernel = a->exclude_kernel || !d->include_kernel;
     a->exclude_callchain_user = d->dwarf_callchain; /* the stack copy gives them */
@@ -8508,8 +8538,8 @@ struct kperf_folded {
     size_t bufcap;
 };
 
-KPERF_API int kperf_folded_open(kperf_folded **out, kperf_frame_name_fn name, void *user) {
-    if (!out) return kperf__fail(EINVAL, "kperf_folded_open: out is NULL");
+KPERF_API int kperf_folded_new(kperf_folded **out, kperf_frame_name_fn name, void *user) {
+    if (!out) return kperf__fail(EINVAL, "kperf_folded_new: out is NULL");
     *out = (kperf_folded *)kperf__calloc(1, sizeof **out);
     if (!*out) return kperf__fail(ENOMEM, "out of memory");
     (*out)->name = name;
@@ -8517,7 +8547,7 @@ KPERF_API int kperf_folded_open(kperf_folded **out, kperf_frame_name_fn name, vo
     return 0;
 }
 
-KPERF_API void kperf_folded_close(kperf_folded *f) {
+KPERF_API void kperf_folded_free(kperf_folded *f) {
     if (!f) return;
     for (size_t i = 0; i < f->cap; i++) KPERF_FREE(f->t[i].key);
     KPERF_FREE(f->t);
@@ -12062,7 +12092,7 @@ static int kperf__task_open_counting(kperf_task *t, const kperf_task_attr *a) {
     d.events = spec, d.sysfs_root = a->sysfs_root;
     d.pids = a->pids, d.npids = a->npids, d.cpus = a->cpus, d.ncpus = a->ncpus;
     d.all_cpus = !a->npids && !a->ncpus;
-    d.include_kernel = a->include_kernel, d.exclude_user = a->exclude_user;
+    d.include_kernel = a->include_kernel, d.no_user = a->no_user;
     d.inherit = d.per_thread = a->include_new_fork && a->npids;
     rc = kperf_counter_open(&t->counter, &d);
     KPERF_FREE(spec);
@@ -12084,7 +12114,7 @@ static int kperf__task_open_sampling(kperf_task *t, const kperf_task_attr *a) {
     d.freq = a->freq, d.period = a->period;
     d.callchain = a->callchain != 0;
     d.dwarf_callchain = a->callchain == 2;
-    d.include_kernel = a->include_kernel, d.exclude_user = a->exclude_user;
+    d.include_kernel = a->include_kernel, d.no_user = a->no_user;
     d.branch_filter = a->branch_filter;
     d.pids = a->pids, d.npids = a->npids, d.cpus = a->cpus, d.ncpus = a->ncpus;
     d.all_cpus = !a->npids && !a->ncpus;
@@ -12242,7 +12272,7 @@ static int kperf__task_read_counting(kperf_task *t, kperf_task_fn fn, void *user
         }
         x.count = kperf__task_u64(delta), x.total = kperf__task_u64(r->v.value);
         /* libkperf's countPercent: 1 for a counter that never had to share (or never ran) */
-        x.count_percent = r->v.enabled ? (double)r->v.running / (double)r->v.enabled : 1.0;
+        x.percent = r->v.enabled ? 100.0 * (double)r->v.running / (double)r->v.enabled : 100.0;
         if ((rc = fn(&x, user)) < 0) return rc;
     }
     return (int)n.nrows;
@@ -12268,7 +12298,7 @@ static int kperf__task_on_record(const kperf_record *rec, void *user) {
     x.group = e < t->nnames ? t->groups[e] : -1;
     x.ts = smp->time;
     x.pid = (pid_t)smp->pid, x.tid = (pid_t)smp->tid, x.cpu = (int)smp->cpu;
-    x.period = smp->period, x.count = 1, x.count_percent = 1.0;
+    x.period = smp->period, x.count = 1, x.percent = 100.0;
     const char *comm = kperf_sampler_comm(t->sampler, smp->pid);
     if (comm) snprintf(x.comm, sizeof x.comm, "%s", comm);
     kperf__task_common(t, &x);
@@ -12300,7 +12330,7 @@ static int kperf__task_on_call(const kperf_syscall_call *c, void *user) {
     x.event = c->name ? c->name : "";
     x.ts = c->start, x.duration = c->duration, x.ret = c->ret;
     x.pid = c->pid, x.tid = c->tid, x.cpu = c->cpu, x.group = -1;
-    x.count = 1, x.count_percent = 1.0;
+    x.count = 1, x.percent = 100.0;
     snprintf(x.comm, sizeof x.comm, "%s", c->comm);
     memset(&x.topo, 0xff, sizeof x.topo);
     int rc = r->fn(&x, r->user);

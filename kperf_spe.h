@@ -48,13 +48,13 @@
  *     -- the streaming decoder
  *     kperf_spe_clock_read           Reads the clock conversion of a mapped perf_event_m...
  *     kperf_spe_clock_convert        Converts an SPE timestamp to perf time (CLOCK_MONOT...
- *     kperf_spe_decoder_open         Creates a decoder
+ *     kperf_spe_decoder_new          Creates a decoder
  *     kperf_spe_decoder_parse        Decodes the next bytes of the stream
  *     kperf_spe_decoder_finish       Ends the stream
  *     kperf_spe_decoder_reset        Forgets the stream position after data was lost (AU...
  *     kperf_spe_decoder_switch       Tells the decoder which task runs from time on (fro...
  *     kperf_spe_decoder_stats_read   Reads the decoder's counters
- *     kperf_spe_decoder_close        Frees a decoder
+ *     kperf_spe_decoder_free         Frees a decoder
  *     kperf_spe_decode               One-shot decode of a whole buffer
  *     -- records as samples
  *     kperf_spe_data_src             The perf_mem_data_src value of a record (what `perf...
@@ -374,8 +374,8 @@ typedef struct kperf_spe_decoder kperf_spe_decoder;
  *  @param out receives the decoder; NULL on failure.
  *  @param desc what to do; NULL means all defaults.
  *  @return 0 or -ENOMEM.
- *  *Ownership:* free with kperf_spe_decoder_close(). *Thread safety:* one thread at a time. */
-KPERF_API int kperf_spe_decoder_open(kperf_spe_decoder **out, const kperf_spe_decoder_desc *desc);
+ *  *Ownership:* free with kperf_spe_decoder_free(). *Thread safety:* one thread at a time. */
+KPERF_API int kperf_spe_decoder_new(kperf_spe_decoder **out, const kperf_spe_decoder_desc *desc);
 
 /** @brief Decodes the next bytes of the stream; a packet cut at the end of @p buf is kept
  *  (at most 15 bytes) and completed by the next call.
@@ -409,7 +409,7 @@ KPERF_API void kperf_spe_decoder_stats_read(const kperf_spe_decoder *d,
                                             kperf_spe_decoder_stats *out);
 
 /** @brief Frees a decoder; accepts NULL. Does not call finish. */
-KPERF_API void kperf_spe_decoder_close(kperf_spe_decoder *d);
+KPERF_API void kperf_spe_decoder_free(kperf_spe_decoder *d);
 
 /** @brief One-shot decode of a whole buffer: open, parse, finish, close.
  *  @param buf bytes. @param len their number. @param desc callbacks and options.
@@ -491,7 +491,7 @@ typedef struct kperf_spe_desc {
                                  "/". A root other than "/" can be planned, never opened. */
     uint64_t period;        /**< operations between samples; 0 = caps/min_interval, else 4096 */
     bool include_kernel;    /**< also sample the kernel (needs paranoid <= 1) */
-    bool exclude_user;      /**< do not sample user space */
+    bool no_user;           /**< do not sample user space */
     const int *cpus;        /**< CPUs to record on; NULL = the PMU's cpumask */
     size_t ncpus;           /**< entries in cpus */
     const pid_t *pids;      /**< tasks to follow (with inherit) instead of whole CPUs; NULL =
@@ -564,7 +564,7 @@ KPERF_API void kperf_spe_close(kperf_spe *s);
 
 /** @brief SPE sampling for kperf.h's task model: set kperf_task_attr::source to it and
  *  open a KPERF_TASK_SPE_SAMPLING task. The task's period, spe_data_filter,
- *  spe_event_filter, spe_min_latency, include_kernel, exclude_user, cpus and pids make the
+ *  spe_event_filter, spe_min_latency, include_kernel, no_user, cpus and pids make the
  *  kperf_spe_desc (context switches on, for pid/tid); each SPE record becomes a row with
  *  event "spe", ips[0] = pc, addr = va, phys_addr = pa, events, latency = total latency.
  *  @return the source (static). */
@@ -1172,7 +1172,7 @@ static int kperf__spe_packet(kperf_spe_decoder *d, const kperf_spe_packet *p, ui
     return 0;
 }
 
-KPERF_API int kperf_spe_decoder_open(kperf_spe_decoder **out, const kperf_spe_decoder_desc *desc) {
+KPERF_API int kperf_spe_decoder_new(kperf_spe_decoder **out, const kperf_spe_decoder_desc *desc) {
     *out = NULL;
     kperf_spe_decoder *d = (kperf_spe_decoder *)kperf__calloc(1, sizeof *d);
     if (!d) return kperf__fail(ENOMEM, "spe: out of memory for a decoder");
@@ -1298,7 +1298,7 @@ KPERF_API void kperf_spe_decoder_stats_read(const kperf_spe_decoder *d,
     *out = d->st;
 }
 
-KPERF_API void kperf_spe_decoder_close(kperf_spe_decoder *d) {
+KPERF_API void kperf_spe_decoder_free(kperf_spe_decoder *d) {
     if (!d) return;
     KPERF_FREE(d->sw);
     KPERF_FREE(d);
@@ -1307,7 +1307,7 @@ KPERF_API void kperf_spe_decoder_close(kperf_spe_decoder *d) {
 KPERF_API int kperf_spe_decode(const void *buf, size_t len, const kperf_spe_decoder_desc *desc,
                                kperf_spe_decoder_stats *stats) {
     kperf_spe_decoder *d;
-    int rc = kperf_spe_decoder_open(&d, desc);
+    int rc = kperf_spe_decoder_new(&d, desc);
     if (rc < 0) return rc;
     int total = kperf_spe_decoder_parse(d, buf, len);
     if (total >= 0) {
@@ -1315,7 +1315,7 @@ KPERF_API int kperf_spe_decode(const void *buf, size_t len, const kperf_spe_deco
         total = rc < 0 ? rc : total + rc;
     }
     if (stats) kperf_spe_decoder_stats_read(d, stats);
-    kperf_spe_decoder_close(d);
+    kperf_spe_decoder_free(d);
     return total;
 }
 /* ---- records as samples ---------------------------------------------------------------- */
@@ -1572,7 +1572,7 @@ static void kperf__spe_attr(uint32_t type, const uint64_t cfg[4], uint64_t perio
     a->sample_id_all = 1;
     a->disabled = 1;
     a->exclude_kernel = !d->include_kernel;
-    a->exclude_user = d->exclude_user;
+    a->exclude_user = d->no_user;
     a->exclude_hv = 1;
     a->context_switch = d->context_switch;
 }
@@ -1726,7 +1726,7 @@ static int kperf__spe_fd_open(kperf__spe_fd *f, const kperf_plan_entry *e,
     memset(&dd, 0, sizeof dd);
     dd.on_record = kperf__spe_on_record, dd.user = s, dd.midr = kperf__spe_midr(e->cpu);
     if (kperf_spe_clock_read(f->base, &clk) == 0) dd.clock = &clk;
-    return kperf_spe_decoder_open(&f->dec, &dd);
+    return kperf_spe_decoder_new(&f->dec, &dd);
 }
 
 KPERF_API int kperf_spe_open(kperf_spe **out, const kperf_spe_desc *desc) {
@@ -1876,7 +1876,7 @@ KPERF_API void kperf_spe_close(kperf_spe *s) {
         if (f->aux) munmap(f->aux, f->aux_len);
         if (f->base) munmap(f->base, f->base_len);
         if (f->fd >= 0) close(f->fd);
-        kperf_spe_decoder_close(f->dec);
+        kperf_spe_decoder_free(f->dec);
     }
     KPERF_FREE(s->fds);
     KPERF_FREE(s);
@@ -1894,7 +1894,7 @@ static int kperf__spe_task_open(void **state, const kperf_task_attr *a) {
     d.event_filter = a->spe_event_filter;
     d.min_latency = a->spe_min_latency;
     d.period = a->period;
-    d.include_kernel = a->include_kernel, d.exclude_user = a->exclude_user;
+    d.include_kernel = a->include_kernel, d.no_user = a->no_user;
     d.cpus = a->cpus, d.ncpus = a->ncpus, d.pids = a->pids, d.npids = a->npids;
     d.sysfs_root = a->sysfs_root;
     d.context_switch = true;
@@ -1920,7 +1920,7 @@ static int kperf__spe_task_row(const kperf_spe_record *rec, void *user) {
     x.event = "spe";
     x.ts = rec->time;
     x.pid = rec->pid, x.tid = rec->tid, x.cpu = rec->cpu, x.group = -1;
-    x.count = 1, x.count_percent = 1.0;
+    x.count = 1, x.percent = 100.0;
     x.ips = &rec->pc, x.nips = 1;
     x.addr = rec->va, x.phys_addr = rec->pa, x.events = rec->events;
     x.latency = rec->lat_total;

@@ -44,11 +44,12 @@
  *     -- unwinding (DWARF call graphs)
  *     kperf_symbolizer_unwind        Unwinds the user stack of a sample with DWARF call-...
  *     -- pprof (profile.proto, gzip-compressed)
- *     kperf_pprof_open               Creates an empty pprof profile
+ *     kperf_pprof_new                Creates an empty pprof profile
  *     kperf_pprof_add                Adds one sample
+ *     kperf_pprof_add_event          Adds one sample of one of several events, as kperf_...
  *     kperf_pprof_encode             Encodes the profile as pprof writes it
  *     kperf_pprof_write              Encodes the profile (as kperf_pprof_encode()) into...
- *     kperf_pprof_close              Frees a profile
+ *     kperf_pprof_free               Frees a profile
  *     kperf_pprof_buffer_free        Frees a buffer returned by kperf_pprof_encode() or...
  *     kperf_pprof_profile_self       Profiles the calling process (every thread, and thr...
  *     kperf_probe_resolve_elf        The file offset of function func in the ELF file fi...
@@ -311,7 +312,7 @@ KPERF_API int kperf_symbolizer_unwind(kperf_symbolizer *s, const kperf_sample *s
  *  Grafana Pyroscope and Google Cloud Profiler). Opaque. */
 typedef struct kperf_pprof kperf_pprof;
 
-/** Options of kperf_pprof_open(). Zero-initialised means the defaults. */
+/** Options of kperf_pprof_new(). Zero-initialised means the defaults. */
 typedef struct kperf_pprof_desc {
     kperf_symbolizer *symbolizer; /**< names frames (functions with file and line, inline
                                        frames) and gives mappings with build-ids; it must
@@ -337,8 +338,8 @@ typedef struct kperf_pprof_desc {
 
 /** @brief Creates an empty pprof profile.
  *  @param out receives it; NULL on failure. @param desc options; NULL = all defaults.
- *  @return 0, or a negative error code. *Ownership:* free with kperf_pprof_close(). */
-KPERF_API int kperf_pprof_open(kperf_pprof **out, const kperf_pprof_desc *desc);
+ *  @return 0, or a negative error code. *Ownership:* free with kperf_pprof_free(). */
+KPERF_API int kperf_pprof_new(kperf_pprof **out, const kperf_pprof_desc *desc);
 
 /** @brief Adds one sample: its call chain (kperf_sample::ips with context markers, as the
  *  sampler or kperf_symbolizer_unwind() gives it; its ip when it has none), its pid and
@@ -350,9 +351,9 @@ KPERF_API int kperf_pprof_open(kperf_pprof **out, const kperf_pprof_desc *desc);
  *  @return 0, or a negative error code (-ENOMEM). */
 KPERF_API int kperf_pprof_add(kperf_pprof *p, const kperf_sample *smp, const char *comm);
 
-/** @brief As kperf_pprof_add(), for a sample of event @p event (an index in
- *  kperf_pprof_desc::events): its period goes to that event's value column, the other
- *  events' columns get 0, and samples/count counts it.
+/** @brief Adds one sample of one of several events, as kperf_pprof_add() does: @p event
+ *  is an index in kperf_pprof_desc::events; the sample's period goes to that event's value
+ *  column, the other events' columns get 0, and samples/count counts it.
  *  @return 0, or a negative error code (-EINVAL for an event out of range). */
 KPERF_API int kperf_pprof_add_event(kperf_pprof *p, const kperf_sample *smp, const char *comm,
                                     int event);
@@ -370,7 +371,7 @@ KPERF_API int kperf_pprof_encode(kperf_pprof *p, uint8_t **out, size_t *len);
 KPERF_API int kperf_pprof_write(kperf_pprof *p, const char *path);
 
 /** @brief Frees a profile; accepts NULL. */
-KPERF_API void kperf_pprof_close(kperf_pprof *p);
+KPERF_API void kperf_pprof_free(kperf_pprof *p);
 
 /** @brief Frees a buffer returned by kperf_pprof_encode() or kperf_pprof_profile_self();
  *  accepts NULL. */
@@ -4848,15 +4849,15 @@ static bool kperf__pp_smp_eq(const kperf_pprof *p, uint32_t i, const void *key) 
            (!a->nraw || !memcmp(p->raw + a->raw0, p->raw + b->raw0, a->nraw * sizeof *p->raw));
 }
 
-KPERF_API int kperf_pprof_open(kperf_pprof **out, const kperf_pprof_desc *desc) {
-    if (!out) return kperf__fail(EINVAL, "kperf_pprof_open: out is NULL");
+KPERF_API int kperf_pprof_new(kperf_pprof **out, const kperf_pprof_desc *desc) {
+    if (!out) return kperf__fail(EINVAL, "kperf_pprof_new: out is NULL");
     *out = NULL;
     kperf_pprof *p = (kperf_pprof *)kperf__calloc(1, sizeof *p);
-    if (!p) return kperf__fail(ENOMEM, "kperf_pprof_open: out of memory");
+    if (!p) return kperf__fail(ENOMEM, "kperf_pprof_new: out of memory");
     if (desc) p->d = *desc;
     if (p->d.nevents > 16) {
         KPERF_FREE(p);
-        return kperf__fail(EINVAL, "kperf_pprof_open: %zu events, at most 16", desc->nevents);
+        return kperf__fail(EINVAL, "kperf_pprof_new: %zu events, at most 16", desc->nevents);
     }
     if (!p->d.time_nanos) {
         struct timespec ts;
@@ -4883,14 +4884,14 @@ KPERF_API int kperf_pprof_open(kperf_pprof **out, const kperf_pprof_desc *desc) 
     p->d.event = p->d.comment = NULL; /* not kept: the caller's strings */
     p->d.events = NULL;
     if (rc) {
-        kperf_pprof_close(p);
-        return kperf__fail(ENOMEM, "kperf_pprof_open: out of memory");
+        kperf_pprof_free(p);
+        return kperf__fail(ENOMEM, "kperf_pprof_new: out of memory");
     }
     *out = p;
     return 0;
 }
 
-KPERF_API void kperf_pprof_close(kperf_pprof *p) {
+KPERF_API void kperf_pprof_free(kperf_pprof *p) {
     if (!p) return;
     for (size_t i = 0; i < p->nstrs; i++) KPERF_FREE(p->strs[i]);
     KPERF_FREE(p->strs);
@@ -5290,11 +5291,11 @@ KPERF_API int kperf_pprof_profile_self(const kperf_pprof_profile_desc *desc, uin
     pd.duration_nanos = (int64_t)(d.seconds * 1e9);
     int rc = kperf_sampler_open(&c.s, &sd);
     if (!rc) rc = kperf_symbolizer_open(&c.sym, &yd);
-    if (!rc) pd.symbolizer = c.sym, rc = kperf_pprof_open(&c.p, &pd);
+    if (!rc) pd.symbolizer = c.sym, rc = kperf_pprof_new(&c.p, &pd);
     if (!rc) kperf_symbolizer_add_pid(c.sym, self);
     if (!rc) rc = kperf__pp_self_run(&c, d.seconds, d.cancel);
     if (!rc) rc = kperf_pprof_encode(c.p, out, len);
-    kperf_pprof_close(c.p);
+    kperf_pprof_free(c.p);
     kperf_symbolizer_close(c.sym);
     kperf_sampler_close(c.s);
     if (rc < 0) return rc;

@@ -105,13 +105,13 @@ static double pprof_phase(const char *data, size_t *nsamples) {
     for (int r = 0; r < RUNS; r++) {
         kperf_pprof *p;
         double t0 = now();
-        kperf_pprof_open(&p, &(kperf_pprof_desc){.symbolizer = c.sym, .event = "x"});
+        kperf_pprof_new(&p, &(kperf_pprof_desc){.symbolizer = c.sym, .event = "x"});
         for (size_t i = 0; i < c.n; i++) kperf_pprof_add(p, &c.v[i], "count_getpid");
         uint8_t *buf;
         size_t len;
         kperf_pprof_encode(p, &buf, &len);
         kperf_pprof_buffer_free(buf);
-        kperf_pprof_close(p);
+        kperf_pprof_free(p);
         double t = now() - t0;
         if (t < best) best = t;
     }

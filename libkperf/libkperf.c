@@ -215,7 +215,7 @@ static int kperf__lk_on_row(const kperf_task_data *x, void *user) {
     d->groupId = x->group;
     d->period = x->period;
     d->count = x->count;
-    d->countPercent = x->count_percent;
+    d->countPercent = x->percent / 100.0; /* libkperf: a ratio, 1.0 = exact */
     d->cpuTopo = kperf__lk_topo(r, x);
     d->comm = kperf__blk_strdup(b, x->comm);
     if (!d->evt || !d->cpuTopo || !d->comm) return -ENOMEM;
@@ -323,7 +323,7 @@ int PmuOpen(enum PmuTaskType collectType, PmuAttr *attr) {
     a.pids = (const pid_t *)attr->pidList, a.npids = attr->numPid;
     a.cpus = attr->cpuList, a.ncpus = attr->numCpu;
     a.groups = groups;
-    a.exclude_user = attr->excludeUser != 0;
+    a.no_user = attr->excludeUser != 0;
     a.include_kernel = !attr->excludeKernel;
     a.include_new_fork = attr->includeNewFork != 0;
     if (attr->useFreq)

@@ -259,9 +259,9 @@ KT_TEST(file_create_refuses_planted_entries) {
     KT_EQ_INT(kperf_file_create(lnk, 0600), -EPERM);
     KT_CHECK(strstr(kperf_errmsg(), "symlink"), "%s", kperf_errmsg());
     kperf_folded *fo;
-    KT_EQ_INT(kperf_folded_open(&fo, NULL, NULL), 0);
+    KT_EQ_INT(kperf_folded_new(&fo, NULL, NULL), 0);
     KT_EQ_INT(kperf_folded_write(fo, lnk), -EPERM);
-    kperf_folded_close(fo);
+    kperf_folded_free(fo);
     KT_EQ_INT(kperf_flamegraph_write(lnk, &(kperf_flamegraph_desc){.folded = "a;b 1\n"}), -EPERM);
     KT_EQ_INT(file_text(victim, buf, sizeof buf), 6);
     KT_EQ_STR(buf, "secret");

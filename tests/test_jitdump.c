@@ -179,7 +179,7 @@ KT_TEST(jitdump_grows_while_live) {
 KT_TEST(pprof_without_symbolizer) {
     KT_UNUSED();
     kperf_pprof *p;
-    KT_EQ_INT(kperf_pprof_open(&p, &(kperf_pprof_desc){.event = "page-faults", .period = 1}), 0);
+    KT_EQ_INT(kperf_pprof_new(&p, &(kperf_pprof_desc){.event = "page-faults", .period = 1}), 0);
     uint64_t ips[3] = {KPERF_CONTEXT_USER, 0x401000, 0x402000};
     kperf_sample smp;
     memset(&smp, 0, sizeof smp);
@@ -209,8 +209,8 @@ KT_TEST(pprof_without_symbolizer) {
     KT_CHECK(memmem(raw, rl, merged, sizeof merged) != NULL);
     kperf_pprof_buffer_free(out);
     KT_EQ_INT(kperf_pprof_add(NULL, &smp, NULL), -EINVAL);
-    kperf_pprof_close(p);
-    kperf_pprof_close(NULL);
+    kperf_pprof_free(p);
+    kperf_pprof_free(NULL);
 }
 
 int main(void) {

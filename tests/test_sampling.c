@@ -451,7 +451,7 @@ KT_TEST(errors_name_the_problem) {
 KT_TEST(folded_stacks) {
     KT_UNUSED();
     kperf_folded *f;
-    KT_CHECK(kperf_folded_open(&f, NULL, NULL) == 0);
+    KT_CHECK(kperf_folded_new(&f, NULL, NULL) == 0);
     uint64_t ips[] = {KPERF_CONTEXT_KERNEL, 0xffff0001, KPERF_CONTEXT_USER, 0x10, 0x20, 0x30};
     kperf_sample smp;
     memset(&smp, 0, sizeof smp);
@@ -471,7 +471,7 @@ KT_TEST(folded_stacks) {
     unlink(path);
     KT_EQ_STR(l1, "0x99 1\n");
     KT_EQ_STR(l2, "my_prog;0x30;0x20;0x10;0xffff0001_[k] 2\n");
-    kperf_folded_close(f);
+    kperf_folded_free(f);
 }
 
 /* Each frame takes the context of the nearest marker below it (towards the leaf); frames
@@ -479,7 +479,7 @@ KT_TEST(folded_stacks) {
 KT_TEST(folded_context_markers) {
     KT_UNUSED();
     kperf_folded *f;
-    KT_CHECK(kperf_folded_open(&f, NULL, NULL) == 0);
+    KT_CHECK(kperf_folded_new(&f, NULL, NULL) == 0);
     uint64_t ips[] = {0x1,     KPERF_CONTEXT_KERNEL, 0xffff2, 0xffff3, KPERF_CONTEXT_USER,
                       0x40,    0x50,                 KPERF_CONTEXT_KERNEL, 0xffff8,
                       KPERF_CONTEXT_USER};
@@ -497,7 +497,7 @@ KT_TEST(folded_context_markers) {
     fclose(in);
     unlink(path);
     KT_EQ_STR(l1, "0xffff8_[k];0x50;0x40;0xffff3_[k];0xffff2_[k];0x1 1\n");
-    kperf_folded_close(f);
+    kperf_folded_free(f);
 }
 
 KT_TEST(libkperf_rows) {

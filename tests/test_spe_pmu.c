@@ -272,7 +272,7 @@ KT_TEST(aux_drain_with_flags_and_switches) {
     kperf_spe_decoder_desc dd;
     memset(&dd, 0, sizeof dd);
     dd.on_record = kperf__spe_on_record, dd.user = &s, dd.clock = &clk;
-    KT_EQ_INT(kperf_spe_decoder_open(&f.dec, &dd), 0);
+    KT_EQ_INT(kperf_spe_decoder_new(&f.dec, &dd), 0);
     /* AUX bytes: records at ts 150 and 250 (22 bytes), then a cut one and one more */
     uint8_t spe[64];
     size_t n = spe_rec(spe, 150);
@@ -326,7 +326,7 @@ KT_TEST(aux_drain_with_flags_and_switches) {
     memset(&got, 0, sizeof got);
     kperf_spe_read(&s, sink_rec, &got);
     KT_CHECK(got.n >= 1 && got.r[got.n - 1].timestamp == 402, "last record of an overwritten region");
-    kperf_spe_decoder_close(f.dec);
+    kperf_spe_decoder_free(f.dec);
     free(f.base), free(f.aux);
 }
 

@@ -105,7 +105,7 @@ KT_TEST(counting_a_child_process) {
         KT_EQ_INT(d[i].cpu, -1);
         KT_EQ_INT(d[i].topo.socket, -1);
         KT_EQ_STR(d[i].comm, "kt_child");
-        KT_CHECK(d[i].count_percent == 1.0);
+        KT_CHECK(d[i].percent == 100.0);
         KT_CHECK(!d[i].exited);
         if (!strcmp(d[i].event, GETPID)) {
             KT_EQ_INT(d[i].count, N);
@@ -291,7 +291,7 @@ static int fake_read(void *state, kperf_task_fn fn, void *user) {
     memset(&x, 0, sizeof x);
     x.event = "spe", x.pid = getpid(), x.tid = getpid(), x.cpu = 0, x.group = -1;
     x.ips = &pc, x.nips = 1, x.addr = 0x7000, x.phys_addr = 0x9000, x.events = 0x8;
-    x.latency = 40, x.count = 1, x.count_percent = 1.0;
+    x.latency = 40, x.count = 1, x.percent = 100.0;
     for (int i = 0; i < 3; i++) {
         x.ts = (uint64_t)i;
         int rc = fn(&x, user);

@@ -222,14 +222,14 @@ int cmd_record(int argc, char **argv) {
     if (folded || pprof) {
         kperf_symbolizer_open(&c.sym, &(kperf_symbolizer_desc){.mode = KPERF_SYMBOL_DELAYED,
                                                                .include_kernel = d.include_kernel});
-        if (folded && kperf_folded_open(&c.fold, c.sym ? record_frame_name : NULL, c.sym) < 0)
+        if (folded && kperf_folded_new(&c.fold, c.sym ? record_frame_name : NULL, c.sym) < 0)
             goto fail;
         const char *evs[16]; /* one value column per event */
         c.pp_events = kperf_sampler_nevents(c.s) < 16 ? kperf_sampler_nevents(c.s) : 16;
         for (size_t e = 0; e < c.pp_events; e++) evs[e] = kperf_sampler_event_name(c.s, e);
         kperf_pprof_desc ppd = {.symbolizer = c.sym, .event = d.events, .events = evs,
                                 .nevents = c.pp_events, .period = d.period, .comment = cmdline};
-        if (pprof && kperf_pprof_open(&c.pp, &ppd) < 0) goto fail;
+        if (pprof && kperf_pprof_new(&c.pp, &ppd) < 0) goto fail;
         c.regs_mask = d.regs_user_mask;
         for (size_t i = 0; c.sym && i < npids; i++) kperf_symbolizer_add_pid(c.sym, pids[i]);
     }
@@ -294,8 +294,8 @@ int cmd_record(int argc, char **argv) {
 fail:
     if (!done && rc == 1) cli_fail("record");
     kperf_perfdata_close(c.w);
-    kperf_folded_close(c.fold);
-    kperf_pprof_close(c.pp);
+    kperf_folded_free(c.fold);
+    kperf_pprof_free(c.pp);
     kperf_symbolizer_close(c.sym);
     kperf_sampler_close(c.s);
     if (cc.pid > 0 && cc.go >= 0) cli_spawn_go(&cc, false); /* never ran: let it exit */

@@ -506,7 +506,7 @@ static int rep_pprof(rep *r, const char *in, const char *out) {
     for (size_t e = 0; e < nev; e++) evs[e] = r->ev->names[e][0] ? r->ev->names[e] : "events";
     kperf_pprof_desc d = {.symbolizer = r->sym, .event = nev ? evs[0] : NULL, .events = evs,
                           .nevents = nev, .comment = comment};
-    if (kperf_pprof_open(&p, &d) < 0) return -1;
+    if (kperf_pprof_new(&p, &d) < 0) return -1;
     kperf_sample smp;
     memset(&smp, 0, sizeof smp);
     for (size_t i = 0; i < r->nsamples; i++) {
@@ -515,10 +515,10 @@ static int rep_pprof(rep *r, const char *in, const char *out) {
         smp.ips = r->frames + s->first, smp.nips = s->n;
         int e = nev > 1 && s->event < (int)nev ? s->event : 0;
         if (kperf_pprof_add_event(p, &smp, rep_sample_comm(r, s), e) < 0)
-            return kperf_pprof_close(p), -1;
+            return kperf_pprof_free(p), -1;
     }
     int n = kperf_pprof_write(p, out);
-    kperf_pprof_close(p);
+    kperf_pprof_free(p);
     return n < 0 ? -1 : 0;
 }
 

@@ -160,14 +160,14 @@ static void stat_print_line(FILE *f, const stat_opts *o, const stat_line *l, con
         fprintf(f, "%s%s%s%s%s", nc ? "<not counted>" : val, s, unit, s, l->name);
         if (l->variance >= 0) fprintf(f, "%s%.2f%%", s, l->variance);
         fprintf(f, "%s%llu%s%.2f%s", s, (unsigned long long)l->running, s, l->v->percent, s);
-        if (m) fprintf(f, "%.2f%s%s", l->metric, s, l->metric_unit);
+        if (m) fprintf(f, "%.3f%s%s", l->metric, s, l->metric_unit);
         else fprintf(f, "%s", s);
         fprintf(f, "\n");
     } else {
         if (ts[0]) fprintf(f, "%16s ", ts);
         if (l->who[0]) fprintf(f, "%20s ", l->who);
-        fprintf(f, "%18s %-8s %-32s", nc ? "<not counted>" : val, nc ? "" : unit, l->name);
-        if (m) fprintf(f, " # %8.2f %-18s", l->metric, l->metric_unit);
+        fprintf(f, "%18s %-4s %-32s", nc ? "<not counted>" : val, nc ? "" : unit, l->name);
+        if (m) fprintf(f, " # %8.3f %-18s", l->metric, l->metric_unit);
         if (l->variance >= 0) fprintf(f, " ( +- %5.2f%% )", l->variance);
         if (l->v->accuracy == KPERF_COUNT_SCALED) fprintf(f, " (%.2f%%)", l->v->percent);
         fprintf(f, "\n");
@@ -200,6 +200,15 @@ static void stat_derive(stat_line *l, const char *const *names, const double *va
     else if (!strncmp(l->name, "cache-misses", 12) &&
              (base = stat_find(names, vals, n, "cache-references")) > 0)
         l->metric = 100.0 * l->value / base, l->metric_unit = "of all cache refs";
+    else if (!stat_is_clock(l->name) && (base = stat_find(names, vals, n, "task-clock")) > 0) {
+        if (!strncmp(l->name, "cycles", 6) && (!l->name[6] || l->name[6] == ':')) {
+            l->metric = l->value / base, l->metric_unit = "GHz"; /* per ns of task-clock */
+            return;
+        }
+        double r = l->value / (base / 1e9); /* events per second of task-clock, as perf */
+        l->metric = r >= 1e9 ? r / 1e9 : r >= 1e6 ? r / 1e6 : r >= 1e3 ? r / 1e3 : r;
+        l->metric_unit = r >= 1e9 ? "G/sec" : r >= 1e6 ? "M/sec" : r >= 1e3 ? "K/sec" : "/sec";
+    }
 }
 
 /* A thread's name: from /proc while the thread lives, else its process's (a zombie

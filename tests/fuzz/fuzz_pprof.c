@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) {
     pd.period = n;
     pd.no_labels = n & 1;
     kperf_pprof *p = NULL;
-    if (kperf_pprof_open(&p, &pd) < 0) return free(event), 0;
+    if (kperf_pprof_new(&p, &pd) < 0) return free(event), 0;
     size_t off = nl ? el + 1 : 0;
     uint64_t ips[64];
     while (off + 16 <= n) {
@@ -35,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) {
     uint8_t *out = NULL;
     size_t len = 0;
     if (kperf_pprof_encode(p, &out, &len) == 0) kperf_pprof_buffer_free(out);
-    kperf_pprof_close(p);
+    kperf_pprof_free(p);
     free(event);
     return 0;
 }

@@ -34,13 +34,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) {
     desc.on_record = fz_on_record, desc.user = &midr, desc.midr = midr;
     desc.deliver_partial = partial, desc.pid_from_context = ctx;
     kperf_spe_decoder *dec = NULL;
-    if (kperf_spe_decoder_open(&dec, &desc) == 0) { /* fed in two pieces: streaming */
+    if (kperf_spe_decoder_new(&dec, &desc) == 0) { /* fed in two pieces: streaming */
         size_t half = n / 2;
         kperf_spe_decoder_parse(dec, d, half);
         kperf_spe_decoder_switch(dec, 1, 2, 3);
         kperf_spe_decoder_parse(dec, d + half, n - half);
         kperf_spe_decoder_finish(dec);
-        kperf_spe_decoder_close(dec);
+        kperf_spe_decoder_free(dec);
     }
     return 0;
 }

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# The profilers (kperf top, multi-trace, rundelay, task-state, kmemleak) on programs with
+# known behaviour: exact counts, the sleeps of a sleeper with their durations and stack,
+# exactly K leaks with their sizes and call site; rundelay against `perf sched latency` on
+# the same run; each profiler once under valgrind; clear errors on bad input.
+B=${1:-build}
+K=$B/kperf
+ok() { echo "ok - $1"; }
+fail() { echo "FAIL - $1: $2"; }
+skip() { echo "SKIP - $1: $2"; }
+check() { if [ "$2" = "$3" ]; then ok "$1"; else fail "$1" "got '$2', expected '$3'"; fi; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+if [ ! -r /sys/kernel/tracing/events/sched/sched_switch/id ]; then
+    skip profilers "tracefs (sched events) not readable"
+    exit 0
+fi
+GP=$B/progs/count_getpid
+
+# top: a row per thread, a column per event: exactly 1000 getpid in each of 3 threads
+$K top -e syscalls:sys_enter_getpid,syscalls:sys_enter_getppid -- $GP 1000 2 >"$tmp/top" 2>&1
+check top_rows_exact "$(awk '$2 == "count_getpid" { print $3, $4 }' "$tmp/top" | sort | uniq -c | awk '{print $1, $2, $3}')" "3 1000 0"
+# key= and top-by=: key the rows by common_pid, sum a field (common_pid itself: 3 x 1000 x tid)
+$K top -e 'syscalls:sys_enter_getpid//key=common_pid/top-by=common_pid/' -- $GP 500 1 >"$tmp/top2" 2>&1
+# (no comm= was given, so the COMM column is empty: the sum is field 2)
+check top_by_sums_field "$(awk 'NR > 1 && $2 != 500 * $1 { bad++ } NR > 1 { n++ } END { print n, bad + 0 }' "$tmp/top2")" "2 0"
+
+# multi-trace: every getpid entry pairs with its exit, by thread
+$K multi-trace -e syscalls:sys_enter_getpid -e syscalls:sys_exit_getpid -- $GP 1000 2 >"$tmp/mt" 2>&1
+check multi_trace_pairs "$(awk '/sys_enter_getpid -> / { print $4 } /^#/ { print $2, $4 }' "$tmp/mt" | tr '\n' ' ')" "3000 3000 0 "
+# uprobe -> uretprobe with --than 0: one detail line per call
+P=$B/progs/probe_calls
+$K multi-trace -e "uprobe:probe_target@\"$P\"" -e "uretprobe:probe_target@\"$P\"" --than 0 -- $P 7 >"$tmp/mt2" 2>&1
+check multi_trace_than_details "$(grep -c ' -> uretprobe:probe_target' "$tmp/mt2")" 8 # 7 + the table row
+
+# task-state: 4 sleeps of 30 ms in S, in sleep_outer, each within the scheduler's timer
+# slack (30 ms <= d < 40 ms: hrtimer expiry plus wake-up latency on a loaded 2-CPU VM)
+$K task-state -g --than 15ms --folded "$tmp/off.folded" -- $B/progs/sleeper 4 30 >"$tmp/ts" 2>&1
+check task_state_sleeps "$(awk '$4 == "S" && $6 == "ms" && $5 >= 30 && $5 < 40' "$tmp/ts" | wc -l)" 4
+check task_state_table "$(awk '$1 == "sleeper" && $3 == "S" { print $4 }' "$tmp/ts")" 4
+check task_state_stack "$(grep -c ' sleep_outer (sleeper)' "$tmp/ts")" 4
+# off-CPU folded stacks: the stack through sleep_outer dominates (>= 120 ms of 4 x 30 ms)
+top_stack=$(sort -k2 -n -r "$tmp/off.folded" 2>/dev/null | head -1)
+if [[ "$top_stack" == *"main;sleep_outer;"* ]] && [ "${top_stack##* }" -ge 120000 ]; then
+    ok off_cpu_folded_dominant
+else fail off_cpu_folded_dominant "top line '$top_stack'"; fi
+
+# kmemleak: 50 rounds of malloc + calloc + realloc, all freed (realloc frees the old block);
+# exactly 7 leaks of 100,101,102,100,101,102,100 bytes from leak_site
+$K kmemleak -- $B/progs/leaker 7 50 >"$tmp/kl" 2>&1
+check kmemleak_count "$(head -1 "$tmp/kl")" "157 allocations, 150 freed, 7 not freed (706 bytes) in 1 stacks"
+check kmemleak_sizes "$(grep '^7 leaks' "$tmp/kl" | sed 's/.*sizes: //; s/ \([0-9]* x\)/\n\1/g' | sort | tr '\n' ' ')" "100 x3 101 x2 102 x2 "
+check kmemleak_stack "$(grep -A3 '^7 leaks' "$tmp/kl" | awk 'NR > 1 { print $2 }' | tr '\n' ' ')" "malloc leak_site main "
+
+# rundelay: the ping-pong's switch-ins against perf sched latency on the same run
+if command -v perf >/dev/null; then
+    perf record -q -e sched:sched_wakeup,sched:sched_wakeup_new,sched:sched_switch -a \
+        -o "$tmp/pp.data" -- $K rundelay -- $B/progs/pingpong 300 >"$tmp/rd" 2>&1
+    ours=$(awk '$1 == "pingpong" { s += $3 } END { print s + 0 }' "$tmp/rd")
+    theirs=$(perf sched latency -i "$tmp/pp.data" 2>/dev/null | awk -F'|' '/pingpong/ { print $3 + 0 }')
+    # perf counts one switch-in more or less at the edges (the exec'd parent's first run)
+    if [ -n "$theirs" ] && [ "$ours" -ge 600 ] && [ $((ours - theirs)) -le 2 ] && [ $((theirs - ours)) -le 2 ]; then
+        ok rundelay_vs_perf_sched
+    else fail rundelay_vs_perf_sched "kperf $ours, perf sched latency $theirs"; fi
+else
+    skip rundelay_vs_perf_sched "perf not installed"
+fi
+
+# bad input: clear errors, exit 1 or 2
+err() { "$@" >"$tmp/o" 2>"$tmp/e"; echo "$? $(head -1 "$tmp/e")"; }
+check err_unknown_field "$(err $K top -e 'sched:sched_wakeup//key=pidd/' -a -d 0.1)" \
+    "1 kperf top: sched:sched_wakeup: key=pidd: the event has no field 'pidd' (fields: comm pid prio target_cpu)"
+check err_attr_not_used "$(err $K top -e 'sched:sched_wakeup//ptr=pid/' -a -d 0.1)" \
+    "1 kperf top: sched:sched_wakeup: attribute 'ptr' is not used by kperf top (it uses: alias= key= top-by= top-add= comm=)"
+check err_unknown_attr "$(err $K multi-trace -e 'sched:sched_wakeup//bogus/' -e sched:sched_switch -a -d 0.1 | sed 's/: unknown attribute .*/: unknown attribute/')" \
+    "1 kperf multi-trace: sched:sched_wakeup//bogus/,sched:sched_switch: unknown attribute"
+check err_one_e "$(err $K multi-trace -e syscalls:sys_enter_getpid -- $GP 1 1)" \
+    "1 kperf multi-trace: give two -e: the start events, then the end events"
+check err_kmemleak_no_cmd "$(err $K kmemleak | cut -c1-70)" \
+    "2 kperf kmemleak: give the command (-- CMD) or -p PID to check; see 'k"
+check err_probe_missing_symbol "$(err $K multi-trace -e "uprobe:nope@\"$P\"" -e "uretprobe:nope@\"$P\"" -- $P 1)" \
+    "1 kperf multi-trace: nope: no function 'nope' defined in $P (.symtab/.dynsym)"
+
+# every profiler once under valgrind (the command itself runs natively)
+case "$B" in *asan*) have_vg=0 ;; *) have_vg=1 ;; esac # ASan and valgrind do not mix
+if [ $have_vg = 0 ]; then
+    skip valgrind_profilers "ASan build (valgrind runs in the plain pass)"
+elif command -v valgrind >/dev/null; then
+    vg() { valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite "$@" >/dev/null 2>"$tmp/vg"; }
+    for run in "top -e syscalls:sys_enter_getpid -- $GP 100 1" \
+               "multi-trace -e syscalls:sys_enter_getpid -e syscalls:sys_exit_getpid --than 0 -- $GP 10 1" \
+               "rundelay -- $B/progs/pingpong 20" "task-state -g -- $B/progs/sleeper 2 5" \
+               "kmemleak -- $B/progs/leaker 3 5"; do
+        name=valgrind_${run%% *}
+        if vg $K $run; then ok "$name"; else fail "$name" "$(grep -m3 '==' "$tmp/vg" | tr '\n' ' ')"; fi
+    done
+else
+    skip valgrind_profilers "valgrind not installed"
+fi
