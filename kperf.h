@@ -1692,6 +1692,11 @@ KPERF_API int kperf_folded_new(kperf_folded **out, kperf_frame_name_fn name, voi
  *  The process name (when known) becomes the root frame. @return 0 or -ENOMEM. */
 KPERF_API int kperf_folded_add(kperf_folded *f, const kperf_sample *smp, const char *comm);
 
+/** @brief Like kperf_folded_add(), weighted @p weight (off-CPU stacks weighted by the
+ *  microseconds spent off the CPU, allocations by bytes). @return 0 or -ENOMEM. */
+KPERF_API int kperf_folded_add_weight(kperf_folded *f, const kperf_sample *smp,
+                                      const char *comm, uint64_t weight);
+
 /** @brief Writes `root;caller;...;leaf count` lines, sorted, to @p path ("-" = stdout).
  *  @return number of lines, or a negative errno. */
 KPERF_API int kperf_folded_write(kperf_folded *f, const char *path);
@@ -6602,6 +6607,15 @@ static int kperf__counter_alloc(kperf_counter *c) {
     return 0;
 }
 
+/* The error of a group with more events than the PMU has counters for them. */
+static int kperf__group_full(const kperf_event *ev, size_t counters) {
+    return kperf__fail(KPERF_ELIMIT,
+                       "%s: the group does not fit on PMU %s: it has %zu counters for this "
+                       "group's events, the group asks for more; split the group, or list the "
+                       "events without braces (the kernel then multiplexes them)",
+                       ev->name, ev->pmu ? ev->pmu : "?", counters);
+}
+
 /* Opens the fd of plan entry @p i (its leader is already open). */
 static int kperf__counter_open_fd(kperf_counter *c, size_t i) {
     kperf__plan *p = c->plan;
@@ -6623,12 +6637,7 @@ static int kperf__counter_open_fd(kperf_counter *c, size_t i) {
                 size_t fit = 0;
                 for (size_t j = (size_t)e->leader; j < i; j++)
                     fit += p->attrs[j].type == p->attrs[i].type;
-                return kperf__fail(KPERF_ELIMIT,
-                                   "%s: the group does not fit on PMU %s: it has %zu counters "
-                                   "for this group's events, the group asks for more; split "
-                                   "the group, or list the events without braces (the kernel "
-                                   "then multiplexes them)",
-                                   ev->name, ev->pmu ? ev->pmu : "?", fit);
+                return kperf__group_full(ev, fit);
             }
         }
         int rc = kperf__open_error(err, ev, &p->attrs[i], who, e->cpu, p->pmus);
@@ -6641,6 +6650,22 @@ static int kperf__counter_open_fd(kperf_counter *c, size_t i) {
     }
     c->fds[i] = (int)fd;
     const kperf_event *fev = &p->evl->events[p->evidx[i]];
+#if defined(__aarch64__)
+    /* arm_pmu validates a group without its leader while the leader is disabled: a group
+     * one event larger than the counters opens and is never scheduled. A copy of the
+     * leader opened as one more member is validated: if it does not fit, neither does the
+     * leader (members 1..k fit and k + 1 do not: the PMU has k counters for them). */
+    if (group_fd >= 0 && p->attrs[e->leader].disabled && kperf__event_is_hw(fev, p->pmus)) {
+        struct perf_event_attr probe = p->attrs[i]; /* a member, with the leader's event */
+        const struct perf_event_attr *la = &p->attrs[e->leader];
+        probe.type = la->type, probe.config = la->config;
+        probe.config1 = la->config1, probe.config2 = la->config2;
+        long pfd = kperf__sys_perf_event_open(&probe, e->pid, e->cpu, group_fd,
+                                              PERF_FLAG_FD_CLOEXEC);
+        if (pfd >= 0) close((int)pfd);
+        else if (errno == EINVAL) return kperf__group_full(fev, i - (size_t)e->leader);
+    }
+#endif
     if (fev->filter) { /* counted in the kernel after the filter, as perf stat does */
 #ifndef KPERF_NO_TRACEPOINT
         int frc = kperf_tp_filter_set((int)fd, fev->name, fev->filter);
@@ -8556,7 +8581,7 @@ KPERF_API void kperf_folded_free(kperf_folded *f) {
 }
 
 
-static int kperf__folded_bump(kperf_folded *f, const char *key) {
+static int kperf__folded_bump(kperf_folded *f, const char *key, uint64_t weight) {
     if ((f->n + 1) * 4 >= f->cap * 3) {
         size_t cap = f->cap ? f->cap * 2 : 256;
         kperf__fold_ent *t = (kperf__fold_ent *)kperf__calloc(cap, sizeof *t);
@@ -8579,7 +8604,7 @@ static int kperf__folded_bump(kperf_folded *f, const char *key) {
         f->t[j].hash = h;
         f->n++;
     }
-    f->t[j].count++;
+    f->t[j].count += weight;
     return 0;
 }
 
@@ -8613,6 +8638,11 @@ static int kperf__folded_frame(kperf_folded *f, size_t *len, uint64_t addr, uint
 }
 
 KPERF_API int kperf_folded_add(kperf_folded *f, const kperf_sample *smp, const char *comm) {
+    return kperf_folded_add_weight(f, smp, comm, 1);
+}
+
+KPERF_API int kperf_folded_add_weight(kperf_folded *f, const kperf_sample *smp,
+                                      const char *comm, uint64_t weight) {
     if (!f || !smp) return kperf__fail(EINVAL, "kperf_folded_add: NULL argument");
     size_t len = 0;
     int err = 0;
@@ -8635,7 +8665,7 @@ KPERF_API int kperf_folded_add(kperf_folded *f, const kperf_sample *smp, const c
     }
     if (!len) return 0;
     f->buf[--len] = 0; /* drop the last ';' */
-    return kperf__folded_bump(f, f->buf);
+    return kperf__folded_bump(f, f->buf, weight);
 }
 
 static int kperf__fold_cmp(const void *a, const void *b) {

@@ -319,8 +319,11 @@ typedef struct kperf_pprof_desc {
                                        outlive the builder; NULL = addresses only */
     const char *event;     /**< the sampled event as named in the spec; "cpu-clock" and
                                 "task-clock" (modifiers allowed) give sample types
-                                samples/count and cpu/nanoseconds, any other event
-                                samples/count and EVENT/count; NULL = "cpu-clock" */
+                                samples/count and cpu/nanoseconds, "wall" (off-CPU
+                                time: each sample's period is the nanoseconds it
+                                stood for) samples/count and wall/nanoseconds, any
+                                other event samples/count and EVENT/count;
+                                NULL = "cpu-clock" */
     const char *const *events; /**< several events (at most 16), in the order
                                 kperf_pprof_add_event() numbers them: each gets its own
                                 value column after samples/count, named as @ref event
@@ -4873,8 +4876,9 @@ KPERF_API int kperf_pprof_new(kperf_pprof **out, const kperf_pprof_desc *desc) {
         size_t evlen = strcspn(ev, ":/");
         bool cpu = (evlen == 9 && !strncmp(ev, "cpu-clock", 9)) ||
                    (evlen == 10 && !strncmp(ev, "task-clock", 10));
+        bool wall = evlen == 4 && !strncmp(ev, "wall", 4); /* off-CPU time */
         rc = kperf__pp_str(p, cpu ? "cpu" : ev, &p->type[i]);
-        if (!rc) rc = kperf__pp_str(p, cpu ? "nanoseconds" : "count", &p->unit[i]);
+        if (!rc) rc = kperf__pp_str(p, cpu || wall ? "nanoseconds" : "count", &p->unit[i]);
     }
     if (!rc) rc = kperf__pp_str(p, p->d.comment, &p->comment);
     if (!rc) rc = kperf__pp_str(p, "comm", &p->key_comm);

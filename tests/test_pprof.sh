@@ -112,3 +112,19 @@ print(n, v["cpu-clock"], v["page-faults"])')
 else
     echo "SKIP - pprof_events_columns_match_perf_script: perf is not installed"
 fi
+# 11. off-CPU time (record --off-cpu): samples/count and wall/nanoseconds, the same stacks
+# and time as the folded output of the same run (which counts whole microseconds)
+SL=$B/progs/sleeper
+if [ -x "$SL" ] && "$K" record --off-cpu --folded "$T/off.folded" --pprof "$T/off.pb.gz" -- "$SL" 4 30 >/dev/null 2>&1; then
+    pp -raw "$T/off.pb.gz" >"$T/off.raw"
+    types=$($PY types <"$T/off.raw"); read -r n ns < <($PY totals <"$T/off.raw")
+    us=$(awk '{s+=$NF} END {print s+0}' "$T/off.folded")
+    $PY folded <"$T/off.raw" | sed 's/ [0-9]*$//' | sort >"$T/off.stacks"
+    sed 's/ [0-9]*$//' "$T/off.folded" | sort >"$T/off.want"
+    check "$([ "$types" = "samples/count wall/nanoseconds" ] && [ "$((ns / 1000))" -ge "$us" ] &&
+             [ "$((ns / 1000))" -le "$((us + n))" ] && [ "$us" -ge 120000 ] &&
+             cmp -s "$T/off.stacks" "$T/off.want"; echo $?)" pprof_off_cpu_wall_time \
+        "types '$types', pprof $ns ns in $n samples, folded $us us; stacks $(diff "$T/off.want" "$T/off.stacks" | head -3 | tr '\n' '|')"
+else
+    echo "SKIP - pprof_off_cpu_wall_time: $SL not built or --off-cpu recording failed here"
+fi

@@ -38,14 +38,24 @@ hw=()
 for src in tests/arm64/test_*.c; do
     [ -e "$src" ] || continue
     n=$(basename "$src" .c)
-    if [ ! "$X/tests/$n" -nt "$src" ] || [ kperf.h -nt "$X/tests/$n" ]; then
+    extra=""   # libkperf programs: libkperf's headers and the drop-in source
+    case "$n" in *libkperf*) extra="-Ilibkperf libkperf/libkperf.c" ;; esac
+    if [ ! "$X/tests/$n" -nt "$src" ] || [ kperf.h -nt "$X/tests/$n" ] || [ libkperf/libkperf.c -nt "$X/tests/$n" ]; then
         mkdir -p "$X/tests"
         ${CROSS}gcc -O2 -g -fno-omit-frame-pointer -std=gnu11 -Wall -Wextra -Werror -I. -Itests \
-            -o "$X/tests/$n" "$src" $XLIBS >>"$A/build.log" 2>&1 \
+            -o "$X/tests/$n" "$src" $extra $XLIBS >>"$A/build.log" 2>&1 \
             || { tail -30 "$A/build.log"; fail_all arm64_build "cross build of $src failed, see $A/build.log"; }
     fi
     hw+=("$n")
 done
+
+# The seeds' libkperf counting example, built unchanged as a libkperf program.
+if [ ! "$X/examples/libkperf_count" -nt examples/libkperf_count.c ] || [ libkperf/libkperf.c -nt "$X/examples/libkperf_count" ]; then
+    mkdir -p "$X/examples"
+    ${CROSS}gcc -O2 -g -std=gnu11 -I. -Ilibkperf -o "$X/examples/libkperf_count" examples/libkperf_count.c \
+        libkperf/libkperf.c $XLIBS >>"$A/build.log" 2>&1 \
+        || { tail -30 "$A/build.log"; fail_all arm64_build "cross build of examples/libkperf_count.c failed, see $A/build.log"; }
+fi
 
 # initramfs: busybox, /init, the programs under /kperf/build (KPERF_BUILD in the guest).
 R=$A/initramfs
@@ -54,6 +64,7 @@ mkdir -p "$R/bin" "$R/kperf/build/tests" "$R/kperf/bin"
 cp "$A/root/bin/busybox" "$R/bin/busybox"
 cp tests/arm64/init "$R/init"
 cp "$X/kperf" "$R/kperf/build/kperf"
+mkdir -p "$R/kperf/build/examples" && cp "$X/examples/libkperf_count" "$R/kperf/build/examples/"
 ln -s ../build/kperf "$R/kperf/bin/kperf"
 [ -d tests/fixtures ] && mkdir -p "$R/kperf/tests" && cp -r tests/fixtures "$R/kperf/tests/"
 {

@@ -12,7 +12,7 @@ mkdir -p "$T"
 ok() { echo "ok - $1"; }
 fail() { echo "FAIL - $1: $2"; }
 if [ ! -d "$P" ]; then
-    for t in list_sysfs_events generic_names stat_cycles_equal_instructions record_report; do
+    for t in list_sysfs_events generic_names stat_cycles_equal_instructions record_report libkperf_count_example; do
         echo "SKIP - $t: no armv8_pmuv3 PMU"
     done
     exit 0
@@ -79,5 +79,18 @@ if "$K" record -e cycles:u -c 100000 -g -o "$T/hw.data" -- "$W" spin 5000000 >"$
     echo "=== ENDFILE"
 else
     fail record_report "$(cat "$T/rec.out" "$T/rep.out" 2>/dev/null | head -c 600)"
+fi
+# The seeds' libkperf example (examples/libkperf_count.c, unchanged) counts a running
+# process's instructions for one second of (virtual) time: exact, not multiplexed.
+"$W" spin 100000000000 &
+child=$!
+out=$("$B/examples/libkperf_count" "$child" instructions 2>&1)
+kill "$child" 2>/dev/null; wait "$child" 2>/dev/null
+c=$(echo "$out" | sed -n "s/^instructions pid=$child tid=$child .*count=\([0-9]*\) countPercent=1.00$/\1/p")
+if [ -n "$c" ] && [ "$c" -gt 100000000 ]; then
+    echo "# libkperf_count: $out"
+    ok libkperf_count_example
+else
+    fail libkperf_count_example "$out"
 fi
 rm -rf "$T"

@@ -36,7 +36,8 @@ static void __attribute__((noinline)) spin_fp(uint64_t n) {
                      :
                      : "cc", "memory");
     loop_lo = lo, loop_hi = hi;
-    fp_sink();
+    fp_sink(); /* a call, not a tail call: the function keeps its frame record */
+    __asm__ volatile("" ::: "memory");
 }
 
 static void __attribute__((noinline)) level_b(uint64_t n) {
