@@ -45,12 +45,23 @@ if [[ "$top_stack" == *"main;sleep_outer;"* ]] && [ "${top_stack##* }" -ge 12000
     ok off_cpu_folded_dominant
 else fail off_cpu_folded_dominant "top line '$top_stack'"; fi
 
+# kperf record --off-cpu: the same stacks from sched_switch samples and SWITCH-in records,
+# weighted in microseconds off the CPU (4 x 30 ms, plus the wait for the CPU after each)
+$K record --off-cpu --folded "$tmp/rec.folded" -- $B/progs/sleeper 4 30 >/dev/null 2>&1
+top_stack=$(sort -k2 -n -r "$tmp/rec.folded" 2>/dev/null | head -1)
+w=${top_stack##* }
+if [[ "$top_stack" == *"main;sleep_outer;"* ]] && [ "$w" -ge 120000 ] && [ "$w" -lt 160000 ]; then
+    ok record_off_cpu_dominant
+else fail record_off_cpu_dominant "top line '$top_stack'"; fi
+check record_off_cpu_needs_folded "$($K record --off-cpu -- true 2>&1 >/dev/null | head -1 | cut -c1-64)" \
+    "kperf record: --off-cpu writes folded stacks: give --folded FILE"
+
 # kmemleak: 50 rounds of malloc + calloc + realloc, all freed (realloc frees the old block);
 # exactly 7 leaks of 100,101,102,100,101,102,100 bytes from leak_site
 $K kmemleak -- $B/progs/leaker 7 50 >"$tmp/kl" 2>&1
 check kmemleak_count "$(head -1 "$tmp/kl")" "157 allocations, 150 freed, 7 not freed (706 bytes) in 1 stacks"
 check kmemleak_sizes "$(grep '^7 leaks' "$tmp/kl" | sed 's/.*sizes: //; s/ \([0-9]* x\)/\n\1/g' | sort | tr '\n' ' ')" "100 x3 101 x2 102 x2 "
-check kmemleak_stack "$(grep -A3 '^7 leaks' "$tmp/kl" | awk 'NR > 1 { print $2 }' | sed -n 2,3p | tr '\n' ' ')" "leak_site main "
+check kmemleak_stack "$(grep -A3 '^7 leaks' "$tmp/kl" | awk 'NR > 1 { print $2 }' | tr '\n' ' ')" "malloc leak_site main "
 
 # rundelay: the ping-pong's switch-ins against perf sched latency on the same run
 if command -v perf >/dev/null; then
@@ -82,7 +93,10 @@ check err_probe_missing_symbol "$(err $K multi-trace -e "uprobe:nope@\"$P\"" -e 
     "1 kperf multi-trace: nope: no function 'nope' defined in $P (.symtab/.dynsym)"
 
 # every profiler once under valgrind (the command itself runs natively)
-if command -v valgrind >/dev/null; then
+case "$B" in *asan*) have_vg=0 ;; *) have_vg=1 ;; esac # ASan and valgrind do not mix
+if [ $have_vg = 0 ]; then
+    skip valgrind_profilers "ASan build (valgrind runs in the plain pass)"
+elif command -v valgrind >/dev/null; then
     vg() { valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite "$@" >/dev/null 2>"$tmp/vg"; }
     for run in "top -e syscalls:sys_enter_getpid -- $GP 100 1" \
                "multi-trace -e syscalls:sys_enter_getpid -e syscalls:sys_exit_getpid --than 0 -- $GP 10 1" \

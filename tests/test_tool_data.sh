@@ -95,7 +95,10 @@ if [ $rc = 127 ] && [ "$n" = 1 ] && [ ! -e "$tmp/perf.data" ]; then ok record_mi
 else fail record_missing_command "rc $rc, message x$n, file: $(ls "$tmp")"; fi
 
 # --- the option layer, the same on every command ------------------------------------
-for c in stat list record report trace syscalls symbolize spe-decode spe-record; do
+# every command the tool lists (new ones are checked as they are added)
+cmds=$($K --help | awk '/^commands:/ {f = 1; next} f && /^  [a-z]/ {print $1}')
+[ "$(wc -w <<<"$cmds")" -ge 9 ] && ok cli_command_list || fail cli_command_list "'$cmds'"
+for c in $cmds; do
     h=$($K $c --help 2>&1); rc=$?
     h2=$($K help $c 2>&1)
     if [ $rc = 0 ] && [[ $h == "usage: kperf $c "* ]] && [ "$h" = "$h2" ] && [[ $h == *"-h, --help"* ]]
@@ -201,12 +204,12 @@ else skip svg_labels_render_without_js "rsvg-convert (librsvg2-bin) not installe
 # --- man pages, from the tool's own help; make install puts them and the Python package --
 bash docs/man/mkman.sh "$K" "$tmp/man" 2>"$tmp/man.err"
 n=0; bad=""
-for c in stat list record report trace syscalls symbolize spe-decode spe-record; do
+for c in $cmds; do
     f="$tmp/man/kperf-$c.1"
     if [ -s "$f" ] && grep -q '^\.SH OPTIONS' "$f" && grep -q '^\.B "\\-h, \\-\\-help"' "$f"; then n=$((n + 1)); else bad="$bad $c"; fi
 done
 w=$(groff -man -ww -z "$tmp"/man/*.1 2>&1 | head -3)
-if [ $n = 9 ] && [ -s "$tmp/man/kperf.1" ] && [ -z "$w" ] && [ ! -s "$tmp/man.err" ]; then ok man_pages
+if [ $n = "$(wc -w <<<"$cmds")" ] && [ -s "$tmp/man/kperf.1" ] && [ -z "$w" ] && [ ! -s "$tmp/man.err" ]; then ok man_pages
 else fail man_pages "missing or bad:$bad; groff: $w; $(cat "$tmp/man.err")"; fi
 if [ "$(basename "$B")" = build ] && command -v python3 >/dev/null; then
     inst="$tmp/inst"
@@ -223,3 +226,9 @@ r=$(awk -F, '$3 == "task-clock" {tc = $1} $3 == "page-faults" {pf = $1; m = $6; 
     END {want = pf / (tc / 1e3); s = want >= 1e3 ? want / 1e3 : want;
          d = m - s; if (d < 0) d = -d; print (d < 0.01 * s + 0.002 ? "ok" : "bad " m " " s), u}' "$tmp/rate.csv")
 case "$r" in "ok K/sec"|"ok /sec") ok stat_rate_column ;; *) fail stat_rate_column "$r: $(cat "$tmp/rate.csv")" ;; esac
+# the header names the target as perf does
+if [ "$(id -u)" = 0 ] || [ "$(cat /proc/sys/kernel/perf_event_paranoid)" -le 0 ]; then
+    h1=$($K stat -C 0 -e task-clock -d 0.05 2>&1 | grep "Performance counter stats")
+    h2=$($K stat -a -e task-clock -d 0.05 2>&1 | grep "Performance counter stats")
+    check stat_header_cpus_system "$h1|$h2" " Performance counter stats for 'CPU(s) 0':| Performance counter stats for 'system wide':"
+else skip stat_header_cpus_system "CPU-wide counting needs root or perf_event_paranoid <= 0"; fi

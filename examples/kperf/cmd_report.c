@@ -343,10 +343,12 @@ static int rep_cmp(const void *a, const void *b) {
 /* Indexes ahead, on every CPU, the debug info the frames will need (the addresses looked
  * up: a return address minus one); consecutive samples of one process go in one call. */
 static void rep_preload(rep *r) {
-    enum { CHUNK = 1 << 16 };
-    uint64_t *a = r->sym ? (uint64_t *)malloc(CHUNK * sizeof *a) : NULL;
+    enum { CHUNK = 1 << 16, SEEN = 1 << 16 };
+    uint64_t *a = r->sym ? (uint64_t *)malloc((CHUNK + SEEN) * sizeof *a) : NULL;
+    uint64_t *seen = a ? a + CHUNK : NULL; /* a direct-mapped filter of recent addresses */
     size_t n = 0;
     uint32_t pid = 0;
+    if (seen) memset(seen, 0, SEEN * sizeof *seen);
     for (size_t i = 0; a && i <= r->nsamples; i++) {
         const rep_sample *s = i < r->nsamples ? &r->samples[i] : NULL;
         if (n && (!s || s->pid != pid || n + s->n > CHUNK)) {
@@ -354,10 +356,12 @@ static void rep_preload(rep *r) {
             n = 0;
         }
         if (!s || s->n > CHUNK) continue;
+        if (s->pid != pid) memset(seen, 0, SEEN * sizeof *seen);
         pid = s->pid;
         for (uint32_t k = 0; k < s->n; k++) {
-            uint64_t x = r->frames[s->first + k];
-            a[n++] = k == 0 ? x : x - 1;
+            uint64_t x = r->frames[s->first + k] - (k != 0);
+            uint64_t *slot = &seen[(x * 0x9E3779B97F4A7C15ull) >> 48];
+            if (*slot != x) *slot = a[n++] = x;
         }
     }
     free(a);
@@ -544,7 +548,10 @@ static uint32_t rep_key_row(rep *r, const rep_sort *so, const rep_sample *s, uin
         const char *comm = rep_sample_comm(r, s);
         uint32_t row;
         switch (so->keys[i]) {
-        case REP_COMM: snprintf(f, sizeof f, "%-16s", comm ? comm : "?"); break;
+        case REP_COMM: /* a thread never named in the file: ":TID", as perf shows it */
+            if (comm) snprintf(f, sizeof f, "%-16s", comm);
+            else snprintf(f, sizeof f, ":%-15u", s->tid);
+            break;
         case REP_PID: snprintf(f, sizeof f, "%7u", s->pid); break;
         case REP_DSO: snprintf(f, sizeof f, "%-24s", rep_dso(r, s->pid, addr)); break;
         default:

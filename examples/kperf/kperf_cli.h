@@ -39,9 +39,21 @@
  *       cli_args_free(&a);
  *   }
  *
+ * Own options with only a long name take keys from CLI_LONG_ONLY up; an argument named
+ * "[=ARG]" is optional (long form only). The callback returns 0, or -1 after saying why
+ * its argument is bad (cli_parse_long/cli_parse_double/cli_parse_ids say it for you).
+ * Then add the command to the table in main.c: `kperf help CMD`, the suggestion for a
+ * mistyped name and the man page (make man: docs/man/mkman.sh reads `kperf CMD --help`)
+ * follow from it. Conventions every command keeps: with a command and no -p/-t/-a/-C the
+ * command is the target (children included); with them, the command only sets the
+ * duration; -d SECS stops early; -o FILE goes through cli_output() (no symlink followed);
+ * the exit status is the command's, 127 when it cannot run, 2 for a usage error, 1 for
+ * any other error.
+ *
  * The launcher: cli_spawn() forks a.rest held before exec; the caller opens its events on
  * the child (enable_on_exec), then cli_spawn_go() lets it exec and reports exec's errno
- * (a command that cannot start is said once, by the caller, with cli_cannot_run()). */
+ * (a command that cannot start is said once, by the caller, with cli_cannot_run()).
+ * cli_run_loop() then drains a ring until the targets end, a signal, or -d. */
 #ifndef KPERF_CLI_H
 #define KPERF_CLI_H
 #include "kperf.h"

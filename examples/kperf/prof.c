@@ -135,12 +135,20 @@ static void prof_frame(prof_env *e, uint32_t pid, uint64_t ip, bool leaf, char *
     else snprintf(buf, size, "0x%llx", (unsigned long long)ip);
 }
 
+/* The index of the innermost real frame (the sampled ip itself: no `- 1` for it). */
+static uint32_t prof_leaf(const uint64_t *ips, uint32_t nips) {
+    uint32_t i = 0;
+    while (i < nips && ips[i] >= KPERF_CONTEXT_MAX) i++;
+    return i;
+}
+
 void prof_print_stack(prof_env *e, uint32_t pid, const uint64_t *ips, uint32_t nips) {
+    uint32_t leaf = prof_leaf(ips, nips);
     for (uint32_t i = 0; i < nips; i++) {
         if (ips[i] >= KPERF_CONTEXT_MAX) continue;
         char name[256];
         const char *mod;
-        prof_frame(e, prof_kernel_at(ips, i) ? 0 : pid, ips[i], i == 0, name, sizeof name, &mod);
+        prof_frame(e, prof_kernel_at(ips, i) ? 0 : pid, ips[i], i == leaf, name, sizeof name, &mod);
         const char *slash = strrchr(mod, '/');
         fprintf(e->out, "        %016llx %s (%s)\n", (unsigned long long)ips[i], name,
                 slash ? slash + 1 : mod);
@@ -150,13 +158,14 @@ void prof_print_stack(prof_env *e, uint32_t pid, const uint64_t *ips, uint32_t n
 size_t prof_fold_stack(prof_env *e, uint32_t pid, const uint64_t *ips, uint32_t nips,
                        char *buf, size_t size) {
     size_t len = 0;
+    uint32_t leaf = prof_leaf(ips, nips);
     if (size) buf[0] = 0;
     for (uint32_t i = nips; i-- > 0 && len + 1 < size;) {
         if (ips[i] >= KPERF_CONTEXT_MAX) continue;
         char name[256];
         const char *mod;
         bool k = prof_kernel_at(ips, i);
-        prof_frame(e, k ? 0 : pid, ips[i], i == 0, name, sizeof name, &mod);
+        prof_frame(e, k ? 0 : pid, ips[i], i == leaf, name, sizeof name, &mod);
         for (char *c = name; *c; c++)
             if (*c == ';' || *c == ' ') *c = '_';
         len += (size_t)snprintf(buf + len, size - len, "%s%s%s", len ? ";" : "", name,
@@ -259,7 +268,7 @@ static int prof_open(prof_env *e, cli_child *cc, bool follow) {
     if (e->callchain) {
         kperf_symbolizer_desc sd;
         memset(&sd, 0, sizeof sd);
-        sd.mode = KPERF_SYMBOL_ELF;
+        sd.mode = KPERF_SYMBOL_DELAYED;
         sd.include_kernel = true;
         sd.no_debuginfod = true;
         if (kperf_symbolizer_open(&e->sym, &sd) < 0) e->sym = NULL;
