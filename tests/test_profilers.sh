@@ -53,8 +53,8 @@ w=${top_stack##* }
 if [[ "$top_stack" == *"main;sleep_outer;"* ]] && [ "$w" -ge 120000 ] && [ "$w" -lt 160000 ]; then
     ok record_off_cpu_dominant
 else fail record_off_cpu_dominant "top line '$top_stack'"; fi
-check record_off_cpu_needs_folded "$($K record --off-cpu -- true 2>&1 >/dev/null | head -1 | cut -c1-64)" \
-    "kperf record: --off-cpu writes folded stacks: give --folded FILE"
+check record_off_cpu_needs_folded "$($K record --off-cpu -- true 2>&1 >/dev/null | head -1 | cut -c1-63)" \
+    "kperf record: --off-cpu writes folded stacks or a pprof profile"
 
 # kmemleak: 50 rounds of malloc + calloc + realloc, all freed (realloc frees the old block);
 # exactly 7 leaks of 100,101,102,100,101,102,100 bytes from leak_site

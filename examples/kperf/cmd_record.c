@@ -106,6 +106,7 @@ typedef struct record_ctx {
     kperf_perfdata *w;
     kperf_folded *fold;
     kperf_pprof *pp;
+    size_t pp_events; /* the sampler's events: one pprof value column each */
     uint64_t regs_mask; /* --call-graph dwarf: the registers samples carry */
     uint64_t samples;
     int err;
@@ -126,10 +127,13 @@ static int record_off_cpu(record_ctx *c, const kperf_record *rec) {
     kperf_sample smp;
     memset(&smp, 0, sizeof smp);
     smp.pid = st.pid, smp.tid = st.tid, smp.ips = st.ips, smp.nips = st.nips;
-    uint64_t us = rec->time > st.time ? (rec->time - st.time) / 1000 : 0;
+    uint64_t ns = rec->time > st.time ? rec->time - st.time : 0, us = ns / 1000;
     c->samples++;
-    if (us && kperf_folded_add_weight(c->fold, &smp, kperf_sampler_comm(c->s, st.tid), us) < 0)
+    const char *comm = kperf_sampler_comm(c->s, st.tid);
+    if (c->fold && us && kperf_folded_add_weight(c->fold, &smp, comm, us) < 0)
         return c->err = -1;
+    smp.period = ns; /* the pprof value: wall/nanoseconds */
+    if (c->pp && ns && kperf_pprof_add(c->pp, &smp, comm) < 0) return c->err = -1;
     return 0;
 }
 
@@ -155,7 +159,9 @@ static int record_one(const kperf_record *rec, void *user) {
     if (n > 0) smp.ips = ips, smp.nips = (uint32_t)n; /* DWARF call graph */
     if (c->fold && kperf_folded_add(c->fold, &smp, kperf_sampler_comm(c->s, rec->tid)) < 0)
         return c->err = -1;
-    if (c->pp && kperf_pprof_add(c->pp, &smp, kperf_sampler_comm(c->s, rec->tid)) < 0)
+    int ev = c->pp_events > 1 && rec->event >= 0 && (size_t)rec->event < c->pp_events
+                 ? rec->event : 0;
+    if (c->pp && kperf_pprof_add_event(c->pp, &smp, kperf_sampler_comm(c->s, rec->tid), ev) < 0)
         return c->err = -1;
     return 0;
 }
@@ -219,9 +225,10 @@ int cmd_record(int argc, char **argv) {
     bool targets = npids || ncpus || d.all_cpus;
     if (!ncmd && !targets)
         return cli_args_free(&a), cli_usage_error("record", "give a command, -p, -a or -C");
-    if (ro.off_cpu && (out || pprof || !folded))
-        return cli_args_free(&a), cli_usage_error("record", "--off-cpu writes folded stacks: "
-                                                  "give --folded FILE (no -o, no --pprof)");
+    if (ro.off_cpu && (out || (!folded && !pprof)))
+        return cli_args_free(&a), cli_usage_error("record", "--off-cpu writes folded stacks or "
+                                                  "a pprof profile (wall time): give --folded "
+                                                  "FILE and/or --pprof FILE (no -o)");
     if (ro.off_cpu) { /* the switch-out with its stack, and the thread's switch-in */
         d.events = "sched:sched_switch", d.period = 1, d.callchain = true;
         d.include_kernel = true, d.context_switch = true;
@@ -256,8 +263,13 @@ int cmd_record(int argc, char **argv) {
         if (folded && kperf_folded_new(&c.fold, c.sym ? record_frame_name : NULL, c.sym) < 0)
             goto fail;
         if (ro.off_cpu && kperf_pairer_new(&c.off, NULL) < 0) goto fail;
-        kperf_pprof_desc ppd = {.symbolizer = c.sym, .event = d.events, .period = d.period,
-                                .comment = cmdline};
+        const char *evs[16]; /* one value column per event */
+        c.pp_events = kperf_sampler_nevents(c.s) < 16 ? kperf_sampler_nevents(c.s) : 16;
+        for (size_t e = 0; e < c.pp_events; e++) evs[e] = kperf_sampler_event_name(c.s, e);
+        kperf_pprof_desc ppd = {.symbolizer = c.sym, .event = d.events, .events = evs,
+                                .nevents = c.pp_events, .period = d.period, .comment = cmdline};
+        if (ro.off_cpu) /* off-CPU time: samples/count and wall/nanoseconds */
+            ppd.event = "wall", ppd.nevents = 0, ppd.period = 0, c.pp_events = 0;
         if (pprof && kperf_pprof_new(&c.pp, &ppd) < 0) goto fail;
         c.regs_mask = d.regs_user_mask;
         for (size_t i = 0; c.sym && i < npids; i++) kperf_symbolizer_add_pid(c.sym, pids[i]);
