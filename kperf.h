@@ -195,6 +195,7 @@
  *     kperf_sample_rows_free         Frees rows from kperf_sampler_rows_read()
  *     kperf_folded_new               Creates an empty folded-stack aggregation
  *     kperf_folded_add               Adds one sample (its call chain, or its ip when it...
+ *     kperf_folded_add_weight        Like kperf_folded_add(), weighted weight (off-CPU s...
  *     kperf_folded_write             Writes `root;caller;...;leaf count` lines, sorted,...
  *     kperf_folded_free              Frees an aggregation
  *   >>perfdata
@@ -1691,6 +1692,11 @@ KPERF_API int kperf_folded_new(kperf_folded **out, kperf_frame_name_fn name, voi
 /** @brief Adds one sample (its call chain, or its ip when it has none), weighted 1.
  *  The process name (when known) becomes the root frame. @return 0 or -ENOMEM. */
 KPERF_API int kperf_folded_add(kperf_folded *f, const kperf_sample *smp, const char *comm);
+
+/** @brief Like kperf_folded_add(), weighted @p weight (off-CPU stacks weighted by the
+ *  microseconds spent off the CPU, allocations by bytes). @return 0 or -ENOMEM. */
+KPERF_API int kperf_folded_add_weight(kperf_folded *f, const kperf_sample *smp,
+                                      const char *comm, uint64_t weight);
 
 /** @brief Writes `root;caller;...;leaf count` lines, sorted, to @p path ("-" = stdout).
  *  @return number of lines, or a negative errno. */
@@ -8576,7 +8582,7 @@ KPERF_API void kperf_folded_free(kperf_folded *f) {
 }
 
 
-static int kperf__folded_bump(kperf_folded *f, const char *key) {
+static int kperf__folded_bump(kperf_folded *f, const char *key, uint64_t weight) {
     if ((f->n + 1) * 4 >= f->cap * 3) {
         size_t cap = f->cap ? f->cap * 2 : 256;
         kperf__fold_ent *t = (kperf__fold_ent *)kperf__calloc(cap, sizeof *t);
@@ -8599,7 +8605,7 @@ static int kperf__folded_bump(kperf_folded *f, const char *key) {
         f->t[j].hash = h;
         f->n++;
     }
-    f->t[j].count++;
+    f->t[j].count += weight;
     return 0;
 }
 
@@ -8633,6 +8639,11 @@ static int kperf__folded_frame(kperf_folded *f, size_t *len, uint64_t addr, uint
 }
 
 KPERF_API int kperf_folded_add(kperf_folded *f, const kperf_sample *smp, const char *comm) {
+    return kperf_folded_add_weight(f, smp, comm, 1);
+}
+
+KPERF_API int kperf_folded_add_weight(kperf_folded *f, const kperf_sample *smp,
+                                      const char *comm, uint64_t weight) {
     if (!f || !smp) return kperf__fail(EINVAL, "kperf_folded_add: NULL argument");
     size_t len = 0;
     int err = 0;
@@ -8655,7 +8666,7 @@ KPERF_API int kperf_folded_add(kperf_folded *f, const kperf_sample *smp, const c
     }
     if (!len) return 0;
     f->buf[--len] = 0; /* drop the last ';' */
-    return kperf__folded_bump(f, f->buf);
+    return kperf__folded_bump(f, f->buf, weight);
 }
 
 static int kperf__fold_cmp(const void *a, const void *b) {

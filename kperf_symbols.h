@@ -46,6 +46,7 @@
  *     -- pprof (profile.proto, gzip-compressed)
  *     kperf_pprof_new                Creates an empty pprof profile
  *     kperf_pprof_add                Adds one sample
+ *     kperf_pprof_add_event          Adds one sample of one of several events, as kperf_...
  *     kperf_pprof_encode             Encodes the profile as pprof writes it
  *     kperf_pprof_write              Encodes the profile (as kperf_pprof_encode()) into...
  *     kperf_pprof_free               Frees a profile
@@ -318,8 +319,17 @@ typedef struct kperf_pprof_desc {
                                        outlive the builder; NULL = addresses only */
     const char *event;     /**< the sampled event as named in the spec; "cpu-clock" and
                                 "task-clock" (modifiers allowed) give sample types
-                                samples/count and cpu/nanoseconds, any other event
-                                samples/count and EVENT/count; NULL = "cpu-clock" */
+                                samples/count and cpu/nanoseconds, "wall" (off-CPU
+                                time: each sample's period is the nanoseconds it
+                                stood for) samples/count and wall/nanoseconds, any
+                                other event samples/count and EVENT/count;
+                                NULL = "cpu-clock" */
+    const char *const *events; /**< several events (at most 16), in the order
+                                kperf_pprof_add_event() numbers them: each gets its own
+                                value column after samples/count, named as @ref event
+                                says; the period type is the first's. Used instead of
+                                @ref event when nevents > 1 */
+    size_t nevents;        /**< number of @ref events */
     uint64_t period;       /**< the sampling period (nanoseconds for the clocks, events
                                 otherwise) for the profile's period field, and the value of
                                 a sample whose period is 0; 0 = unknown */
@@ -343,6 +353,13 @@ KPERF_API int kperf_pprof_new(kperf_pprof **out, const kperf_pprof_desc *desc);
  *  `comm`), or NULL.
  *  @return 0, or a negative error code (-ENOMEM). */
 KPERF_API int kperf_pprof_add(kperf_pprof *p, const kperf_sample *smp, const char *comm);
+
+/** @brief Adds one sample of one of several events, as kperf_pprof_add() does: @p event
+ *  is an index in kperf_pprof_desc::events; the sample's period goes to that event's value
+ *  column, the other events' columns get 0, and samples/count counts it.
+ *  @return 0, or a negative error code (-EINVAL for an event out of range). */
+KPERF_API int kperf_pprof_add_event(kperf_pprof *p, const kperf_sample *smp, const char *comm,
+                                    int event);
 
 /** @brief Encodes the profile as pprof writes it: profile.proto, gzip-compressed.
  *  @param p the profile (it can still take samples afterwards).
@@ -4606,7 +4623,7 @@ typedef struct kperf__pp_loc {
 typedef struct kperf__pp_smp {
     uint32_t loc0, nloc, comm, pid;
     uint32_t raw0, nraw; /* the addresses as sampled (the key), in p->raw */
-    uint64_t count, value;
+    uint64_t count;      /* samples; the events' values are p->vals[index * p->ntypes ...] */
 } kperf__pp_smp;
 
 struct kperf_pprof {
@@ -4631,8 +4648,10 @@ struct kperf_pprof {
     uint32_t last_comm_idx;
     uint32_t last_smp;     /* the previous sample's entry + 1 (0 = none): repeats skip the hash */
     kperf__pp_tab tstr, tfunc, tmap, tloc, tsmp;
-    uint32_t type, unit, comment, key_comm, key_pid, samples, count; /* string indexes */
-    bool cpu;
+    uint32_t comment, key_comm, key_pid, samples, count; /* string indexes */
+    uint32_t ntypes, type[16], unit[16]; /* the events' value columns */
+    uint64_t *vals; /* ntypes values per sample */
+    size_t capvals;
     const char *comm;  /* of the sample being added */
     size_t main;       /* mapping of the program (its name starts with the comm): id 1, as
                           pprof takes the first mapping for the main binary */
@@ -4839,10 +4858,10 @@ KPERF_API int kperf_pprof_new(kperf_pprof **out, const kperf_pprof_desc *desc) {
     kperf_pprof *p = (kperf_pprof *)kperf__calloc(1, sizeof *p);
     if (!p) return kperf__fail(ENOMEM, "kperf_pprof_new: out of memory");
     if (desc) p->d = *desc;
-    const char *ev = p->d.event && *p->d.event ? p->d.event : "cpu-clock";
-    size_t evlen = strcspn(ev, ":/");
-    p->cpu = (evlen == 9 && !strncmp(ev, "cpu-clock", 9)) ||
-             (evlen == 10 && !strncmp(ev, "task-clock", 10));
+    if (p->d.nevents > 16) {
+        KPERF_FREE(p);
+        return kperf__fail(EINVAL, "kperf_pprof_new: %zu events, at most 16", desc->nevents);
+    }
     if (!p->d.time_nanos) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
@@ -4850,14 +4869,24 @@ KPERF_API int kperf_pprof_new(kperf_pprof **out, const kperf_pprof_desc *desc) {
     }
     uint32_t empty;
     int rc = kperf__pp_str(p, "", &empty); /* string 0 must be "" */
-    if (!rc) rc = kperf__pp_str(p, p->cpu ? "cpu" : ev, &p->type);
-    if (!rc) rc = kperf__pp_str(p, p->cpu ? "nanoseconds" : "count", &p->unit);
+    p->ntypes = p->d.nevents > 1 ? (uint32_t)p->d.nevents : 1;
+    for (uint32_t i = 0; i < p->ntypes && !rc; i++) {
+        const char *ev = p->d.nevents > 1 ? p->d.events[i] : p->d.event;
+        if (!ev || !*ev) ev = "cpu-clock";
+        size_t evlen = strcspn(ev, ":/");
+        bool cpu = (evlen == 9 && !strncmp(ev, "cpu-clock", 9)) ||
+                   (evlen == 10 && !strncmp(ev, "task-clock", 10));
+        bool wall = evlen == 4 && !strncmp(ev, "wall", 4); /* off-CPU time */
+        rc = kperf__pp_str(p, cpu ? "cpu" : ev, &p->type[i]);
+        if (!rc) rc = kperf__pp_str(p, cpu || wall ? "nanoseconds" : "count", &p->unit[i]);
+    }
     if (!rc) rc = kperf__pp_str(p, p->d.comment, &p->comment);
     if (!rc) rc = kperf__pp_str(p, "comm", &p->key_comm);
     if (!rc) rc = kperf__pp_str(p, "pid", &p->key_pid);
     if (!rc) rc = kperf__pp_str(p, "samples", &p->samples);
     if (!rc) rc = kperf__pp_str(p, "count", &p->count);
     p->d.event = p->d.comment = NULL; /* not kept: the caller's strings */
+    p->d.events = NULL;
     if (rc) {
         kperf_pprof_free(p);
         return kperf__fail(ENOMEM, "kperf_pprof_new: out of memory");
@@ -4877,6 +4906,7 @@ KPERF_API void kperf_pprof_free(kperf_pprof *p) {
     KPERF_FREE(p->smps);
     KPERF_FREE(p->stk);
     KPERF_FREE(p->raw);
+    KPERF_FREE(p->vals);
     kperf__pp_tab *t[5] = {&p->tstr, &p->tfunc, &p->tmap, &p->tloc, &p->tsmp};
     for (int i = 0; i < 5; i++) KPERF_FREE(t[i]->v), KPERF_FREE(t[i]->h);
     KPERF_FREE(p);
@@ -4947,16 +4977,24 @@ static bool kperf__pp_same(const kperf_pprof *p, const kperf__pp_smp *e, const k
 /* Samples are keyed by their addresses as sampled (with comm and pid): a stack seen before
  * costs one hash and one compare, and no location lookups. */
 KPERF_API int kperf_pprof_add(kperf_pprof *p, const kperf_sample *smp, const char *comm) {
+    return kperf_pprof_add_event(p, smp, comm, 0);
+}
+
+KPERF_API int kperf_pprof_add_event(kperf_pprof *p, const kperf_sample *smp, const char *comm,
+                                    int event) {
     if (!p || !smp) return kperf__fail(EINVAL, "kperf_pprof_add: NULL argument");
+    if (event < 0 || (uint32_t)event >= p->ntypes)
+        return kperf__fail(EINVAL, "kperf_pprof_add_event: event %d of %u", event, p->ntypes);
+    uint64_t value = smp->period ? smp->period : p->d.period;
     p->comm = comm;
     if (p->last_smp && kperf__pp_same(p, &p->smps[p->last_smp - 1], smp, comm)) {
         p->smps[p->last_smp - 1].count++;
-        p->smps[p->last_smp - 1].value += smp->period ? smp->period : p->d.period;
+        p->vals[(size_t)(p->last_smp - 1) * p->ntypes + (uint32_t)event] += value;
         return 0;
     }
     kperf__pp_smp k;
     memset(&k, 0, sizeof k);
-    k.count = 1, k.value = smp->period ? smp->period : p->d.period;
+    k.count = 1;
     k.pid = smp->pid, k.raw0 = (uint32_t)p->nraw;
     size_t n = 0;
     if (!p->d.no_labels && kperf__pp_comm(p, comm, &k.comm)) goto nomem;
@@ -4968,15 +5006,18 @@ KPERF_API int kperf_pprof_add(kperf_pprof *p, const kperf_sample *smp, const cha
         if (kperf__pp_reserve(&p->tsmp)) goto nomem;
         uint32_t *slot = kperf__pp_find(&p->tsmp, h, kperf__pp_smp_eq, p, &k);
         if (*slot) { /* a stack seen before: its addresses are dropped from p->raw */
-            p->smps[*slot - 1].count += k.count;
-            p->smps[*slot - 1].value += k.value;
+            p->smps[*slot - 1].count++;
+            p->vals[(size_t)(*slot - 1) * p->ntypes + (uint32_t)event] += value;
             p->last_smp = *slot;
             return 0;
         }
         size_t at = (size_t)(slot - p->tsmp.v);
         if (kperf__pp_locs(p, &k) ||
-            kperf__sym_grow(&p->smps, &p->capsmps, p->nsmps + 1, sizeof *p->smps))
+            kperf__sym_grow(&p->smps, &p->capsmps, p->nsmps + 1, sizeof *p->smps) ||
+            kperf__sym_grow(&p->vals, &p->capvals, (p->nsmps + 1) * p->ntypes, sizeof *p->vals))
             goto nomem;
+        memset(p->vals + p->nsmps * p->ntypes, 0, p->ntypes * sizeof *p->vals);
+        p->vals[p->nsmps * p->ntypes + (uint32_t)event] = value;
         p->smps[p->nsmps++] = k;
         p->nraw += n;
         p->tsmp.v[at] = p->last_smp = (uint32_t)p->nsmps; /* lookups leave this table alone */
@@ -5049,7 +5090,8 @@ static void kperf__pp_enc_samples(const kperf_pprof *p, kperf__pb *b, kperf__pb 
         for (uint32_t k = 0; k < s->nloc; k++) kperf__pb_varint(t, p->stk[s->loc0 + k]);
         kperf__pb_msg(m, 1, t);
         kperf__pb_varint(t, s->count);
-        kperf__pb_varint(t, s->value);
+        for (uint32_t e = 0; e < p->ntypes; e++)
+            kperf__pb_varint(t, p->vals[i * p->ntypes + e]);
         kperf__pb_msg(m, 2, t);
         if (s->comm) { /* Label { key = 1, str = 2, num = 3 } */
             kperf__pb_uint(t, 1, p->key_comm);
@@ -5104,13 +5146,14 @@ static void kperf__pp_enc_tables(const kperf_pprof *p, kperf__pb *b, kperf__pb *
 static void kperf__pp_enc(const kperf_pprof *p, kperf__pb *b) {
     kperf__pb m = {NULL, 0, 0, 0}, t = {NULL, 0, 0, 0};
     kperf__pp_value_type(b, 1, &t, p->samples, p->count);
-    kperf__pp_value_type(b, 1, &t, p->type, p->unit);
+    for (uint32_t e = 0; e < p->ntypes; e++)
+        kperf__pp_value_type(b, 1, &t, p->type[e], p->unit[e]);
     kperf__pp_enc_samples(p, b, &m, &t);
     kperf__pp_enc_tables(p, b, &m, &t);
     for (size_t i = 0; i < p->nstrs; i++) kperf__pb_bytes(b, 6, p->strs[i], strlen(p->strs[i]));
     kperf__pb_uint(b, 9, (uint64_t)p->d.time_nanos);
     kperf__pb_uint(b, 10, (uint64_t)p->d.duration_nanos);
-    kperf__pp_value_type(b, 11, &t, p->type, p->unit);
+    kperf__pp_value_type(b, 11, &t, p->type[0], p->unit[0]);
     kperf__pb_uint(b, 12, p->d.period);
     if (p->comment) {
         kperf__pb_varint(b, 13u << 3);

@@ -20,7 +20,8 @@ APP=kperf_ns_app_$$
 # runs jit_hot MODE inside new namespaces; sets HP (its host pid)
 start() {
     rm -f "$T/ns.out"
-    unshare --pid --mount --fork sh -c "mount -t tmpfs none /tmp && cp '$J' /tmp/$APP && exec /tmp/$APP $1 4 /tmp" >"$T/ns.out" 2>&1 &
+    # the binary is opened before the tmpfs hides /tmp (the checkout itself may be under /tmp)
+    unshare --pid --mount --fork sh -c "exec 3<'$J'; mount -t tmpfs none /tmp && cat <&3 >/tmp/$APP && exec 3<&- && chmod 755 /tmp/$APP && exec /tmp/$APP $1 4 /tmp" >"$T/ns.out" 2>&1 &
     UP=$!
     HP=""
     for _ in $(seq 100); do

@@ -20,7 +20,8 @@ static void getpid_calls(int n) {
 
 static bool has_hw_pmu(void) {
     return access("/sys/bus/event_source/devices/cpu/events", F_OK) == 0 ||
-           access("/sys/bus/event_source/devices/armv8_pmuv3_0", F_OK) == 0;
+           access("/sys/bus/event_source/devices/armv8_pmuv3_0", F_OK) == 0 ||
+           access("/sys/bus/event_source/devices/armv8_pmuv3", F_OK) == 0;
 }
 
 static char *getpid_evt[] = {"syscalls:sys_enter_getpid"};

@@ -96,8 +96,10 @@ read lo size < <(nm -S "$BUSY" | awk '$4 == "sample_hot" {print $1, $2}')
 atop=$("$K" report -i "$T/k.data" -n 1 --addresses | grep -v '^#' | head -1 | awk '{print $4}')
 off=$(( 16#${atop##*+0x} ))
 total=$("$K" report -i "$T/k.data" --sort total | awk '$4 == "sample_caller" {print $2}')
+# sample_caller is on every stack of the busy loop; a sample or two may land in ld.so
+# before main (perf report shows the same), hence >= 99% rather than exactly 100%
 if [ "$top" = sample_hot ] && [[ "$atop" == sample_busy+0x* ]] && [ $off -ge $((16#$lo)) ] &&
-   [ $off -lt $((16#$lo + 16#$size)) ] && [ "$total" = "100.00%" ]; then
+   [ $off -lt $((16#$lo + 16#$size)) ] && awk -v t="${total%\%}" 'BEGIN { exit !(t >= 99) }'; then
     ok kperf_report_top
 else
     fail kperf_report_top "top '$top', address '$atop' vs sample_hot at $lo+$size, caller total '$total'"

@@ -93,3 +93,38 @@ check $? pprof_comment_names_command "$(grep Comment "$T/rec.raw")"
 "$K" report -i "$T/k.data" --pprof /nonexistent/dir/x.pb.gz >/dev/null 2>"$T/err"; rc=$?
 check "$([ $rc -ne 0 ] && grep -Eq 'cannot (write|create) /nonexistent/dir/x.pb.gz' "$T/err"; echo $?)" \
     pprof_unwritable_path "rc $rc: $(cat "$T/err")"
+# 10. several events: one value column each, totals equal perf script's per-event sums
+if command -v perf >/dev/null; then
+    "$K" record -e cpu-clock,page-faults -F 1000 -g -o "$T/me.data" -- "$PROG" 0.3 >/dev/null 2>&1
+    "$K" report -i "$T/me.data" --pprof "$T/me.pb.gz" >/dev/null
+    pp -raw "$T/me.pb.gz" >"$T/me.raw"
+    types=$($PY types <"$T/me.raw"); got=$($PY totals <"$T/me.raw")
+    want=$(perf script -i "$T/me.data" -F period,event 2>/dev/null | python3 -c '
+import re, sys
+n, v = 0, {"cpu-clock": 0, "page-faults": 0}
+for l in sys.stdin:
+    m = re.match(r"^\s*(\d+)\s+([a-z-]+):", l)
+    if m and m.group(2) in v:
+        n += 1; v[m.group(2)] += int(m.group(1))
+print(n, v["cpu-clock"], v["page-faults"])')
+    check "$([ "$types" = "samples/count cpu/nanoseconds page-faults/count" ] && [ "$got" = "$want" ]; echo $?)" \
+        pprof_events_columns_match_perf_script "types '$types', pprof '$got', perf script '$want'"
+else
+    echo "SKIP - pprof_events_columns_match_perf_script: perf is not installed"
+fi
+# 11. off-CPU time (record --off-cpu): samples/count and wall/nanoseconds, the same stacks
+# and time as the folded output of the same run (which counts whole microseconds)
+SL=$B/progs/sleeper
+if [ -x "$SL" ] && "$K" record --off-cpu --folded "$T/off.folded" --pprof "$T/off.pb.gz" -- "$SL" 4 30 >/dev/null 2>&1; then
+    pp -raw "$T/off.pb.gz" >"$T/off.raw"
+    types=$($PY types <"$T/off.raw"); read -r n ns < <($PY totals <"$T/off.raw")
+    us=$(awk '{s+=$NF} END {print s+0}' "$T/off.folded")
+    $PY folded <"$T/off.raw" | sed 's/ [0-9]*$//' | sort >"$T/off.stacks"
+    sed 's/ [0-9]*$//' "$T/off.folded" | sort >"$T/off.want"
+    check "$([ "$types" = "samples/count wall/nanoseconds" ] && [ "$((ns / 1000))" -ge "$us" ] &&
+             [ "$((ns / 1000))" -le "$((us + n))" ] && [ "$us" -ge 120000 ] &&
+             cmp -s "$T/off.stacks" "$T/off.want"; echo $?)" pprof_off_cpu_wall_time \
+        "types '$types', pprof $ns ns in $n samples, folded $us us; stacks $(diff "$T/off.want" "$T/off.stacks" | head -3 | tr '\n' '|')"
+else
+    echo "SKIP - pprof_off_cpu_wall_time: $SL not built or --off-cpu recording failed here"
+fi

@@ -45,6 +45,17 @@ if [[ "$top_stack" == *"main;sleep_outer;"* ]] && [ "${top_stack##* }" -ge 12000
     ok off_cpu_folded_dominant
 else fail off_cpu_folded_dominant "top line '$top_stack'"; fi
 
+# kperf record --off-cpu: the same stacks from sched_switch samples and SWITCH-in records,
+# weighted in microseconds off the CPU (4 x 30 ms, plus the wait for the CPU after each)
+$K record --off-cpu --folded "$tmp/rec.folded" -- $B/progs/sleeper 4 30 >/dev/null 2>&1
+top_stack=$(sort -k2 -n -r "$tmp/rec.folded" 2>/dev/null | head -1)
+w=${top_stack##* }
+if [[ "$top_stack" == *"main;sleep_outer;"* ]] && [ "$w" -ge 120000 ] && [ "$w" -lt 160000 ]; then
+    ok record_off_cpu_dominant
+else fail record_off_cpu_dominant "top line '$top_stack'"; fi
+check record_off_cpu_needs_folded "$($K record --off-cpu -- true 2>&1 >/dev/null | head -1 | cut -c1-63)" \
+    "kperf record: --off-cpu writes folded stacks or a pprof profile"
+
 # kmemleak: 50 rounds of malloc + calloc + realloc, all freed (realloc frees the old block);
 # exactly 7 leaks of 100,101,102,100,101,102,100 bytes from leak_site
 $K kmemleak -- $B/progs/leaker 7 50 >"$tmp/kl" 2>&1

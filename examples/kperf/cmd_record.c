@@ -22,7 +22,7 @@ static void record_on_signal(int sig) {
     record_stop = 1;
 }
 
-enum { REC_CALL_GRAPH = CLI_LONG_ONLY, REC_FOLDED, REC_PPROF, REC_KERNEL };
+enum { REC_CALL_GRAPH = CLI_LONG_ONLY, REC_FOLDED, REC_PPROF, REC_KERNEL, REC_OFF_CPU };
 
 static const cli_opt record_opts[] = {
     {'e', "event", "EVENTS", "event spec (default cpu-clock)"},
@@ -35,6 +35,8 @@ static const cli_opt record_opts[] = {
     {REC_PPROF, "pprof", "FILE", "also write a pprof profile (only it without -o)"},
     {'m', "mmap-pages", "PAGES", "ring pages per CPU, a power of two (default 128)"},
     {REC_KERNEL, "kernel", NULL, "also sample kernel code (perf_event_paranoid <= 1)"},
+    {REC_OFF_CPU, "off-cpu", NULL, "off-CPU stacks: where threads left the CPU, weighted by "
+                                   "the microseconds off it (with --folded)"},
     {0, NULL, NULL, NULL}};
 
 static const cli_cmd record_cmd = {
@@ -50,6 +52,7 @@ static const cli_cmd record_cmd = {
 typedef struct record_opt_state {
     kperf_sampler_desc *d;
     const char *folded, *pprof;
+    bool off_cpu; /* --off-cpu */
 } record_opt_state;
 
 static int record_call_graph(const char *arg, kperf_sampler_desc *d);
@@ -77,6 +80,7 @@ static int record_opt(int key, const char *v, void *user) {
         if (cli_parse_long("record", "-m/--mmap-pages", v, 1, 1 << 20, &n)) return -1;
         return d->ring_pages = (uint32_t)n, 0;
     case REC_KERNEL: d->include_kernel = true; return 0;
+    case REC_OFF_CPU: o->off_cpu = true; return 0;
     }
     return 1;
 }
@@ -102,10 +106,36 @@ typedef struct record_ctx {
     kperf_perfdata *w;
     kperf_folded *fold;
     kperf_pprof *pp;
+    size_t pp_events; /* the sampler's events: one pprof value column each */
     uint64_t regs_mask; /* --call-graph dwarf: the registers samples carry */
     uint64_t samples;
     int err;
+    kperf_pairer *off;  /* --off-cpu: tid -> switch-out time and stack */
 } record_ctx;
+
+/* --off-cpu: a sched_switch sample (the thread leaving) waits for the thread's SWITCH-in
+ * record; the stack is then folded, weighted by the microseconds in between. */
+static int record_off_cpu(record_ctx *c, const kperf_record *rec) {
+    if (rec->type == KPERF_RECORD_SAMPLE) {
+        kperf_pair_event ev = {rec->tid, rec->time, 0, rec->pid, rec->tid, rec->cpu,
+                               rec->sample.nips, rec->sample.ips};
+        return kperf_pairer_start(c->off, &ev) < 0 ? c->err = -1 : 0;
+    }
+    kperf_pair_event st;
+    if (rec->type != KPERF_RECORD_SWITCH || rec->sw.out || kperf_pairer_end(c->off, rec->tid, &st) != 1)
+        return 0;
+    kperf_sample smp;
+    memset(&smp, 0, sizeof smp);
+    smp.pid = st.pid, smp.tid = st.tid, smp.ips = st.ips, smp.nips = st.nips;
+    uint64_t ns = rec->time > st.time ? rec->time - st.time : 0, us = ns / 1000;
+    c->samples++;
+    const char *comm = kperf_sampler_comm(c->s, st.tid);
+    if (c->fold && us && kperf_folded_add_weight(c->fold, &smp, comm, us) < 0)
+        return c->err = -1;
+    smp.period = ns; /* the pprof value: wall/nanoseconds */
+    if (c->pp && ns && kperf_pprof_add(c->pp, &smp, comm) < 0) return c->err = -1;
+    return 0;
+}
 
 static int record_one(const kperf_record *rec, void *user) {
     record_ctx *c = (record_ctx *)user;
@@ -119,6 +149,7 @@ static int record_one(const kperf_record *rec, void *user) {
     }
     if (c->sym && rec->type == KPERF_RECORD_FORK) /* a child starts with its parent's maps */
         kperf_symbolizer_add_fork(c->sym, (pid_t)rec->task.ppid, (pid_t)rec->task.pid);
+    if (c->off) return record_off_cpu(c, rec);
     if (rec->type != KPERF_RECORD_SAMPLE) return 0;
     c->samples++;
     kperf_sample smp = rec->sample;
@@ -128,7 +159,9 @@ static int record_one(const kperf_record *rec, void *user) {
     if (n > 0) smp.ips = ips, smp.nips = (uint32_t)n; /* DWARF call graph */
     if (c->fold && kperf_folded_add(c->fold, &smp, kperf_sampler_comm(c->s, rec->tid)) < 0)
         return c->err = -1;
-    if (c->pp && kperf_pprof_add(c->pp, &smp, kperf_sampler_comm(c->s, rec->tid)) < 0)
+    int ev = c->pp_events > 1 && rec->event >= 0 && (size_t)rec->event < c->pp_events
+                 ? rec->event : 0;
+    if (c->pp && kperf_pprof_add_event(c->pp, &smp, kperf_sampler_comm(c->s, rec->tid), ev) < 0)
         return c->err = -1;
     return 0;
 }
@@ -179,7 +212,7 @@ static bool record_pids_alive(const pid_t *pids, size_t n) {
 int cmd_record(int argc, char **argv) {
     kperf_sampler_desc d;
     memset(&d, 0, sizeof d);
-    record_opt_state ro = {&d, NULL, NULL};
+    record_opt_state ro = {&d, NULL, NULL, false};
     cli_args a;
     int prc = cli_parse(&record_cmd, argc, argv, &a, record_opt, &ro);
     if (prc != CLI_OK) return prc == CLI_HELP ? 0 : 2;
@@ -192,6 +225,14 @@ int cmd_record(int argc, char **argv) {
     bool targets = npids || ncpus || d.all_cpus;
     if (!ncmd && !targets)
         return cli_args_free(&a), cli_usage_error("record", "give a command, -p, -a or -C");
+    if (ro.off_cpu && (out || (!folded && !pprof)))
+        return cli_args_free(&a), cli_usage_error("record", "--off-cpu writes folded stacks or "
+                                                  "a pprof profile (wall time): give --folded "
+                                                  "FILE and/or --pprof FILE (no -o)");
+    if (ro.off_cpu) { /* the switch-out with its stack, and the thread's switch-in */
+        d.events = "sched:sched_switch", d.period = 1, d.callchain = true;
+        d.include_kernel = true, d.context_switch = true;
+    }
     if (!out && !folded && !pprof) out = "perf.data";
     cli_child cc = {0, -1, -1, out && !strcmp(out, "-")}; /* -o -: stdout is the data */
     if (ncmd && !targets) {
@@ -221,8 +262,14 @@ int cmd_record(int argc, char **argv) {
                                                                .include_kernel = d.include_kernel});
         if (folded && kperf_folded_new(&c.fold, c.sym ? record_frame_name : NULL, c.sym) < 0)
             goto fail;
-        kperf_pprof_desc ppd = {.symbolizer = c.sym, .event = d.events, .period = d.period,
-                                .comment = cmdline};
+        if (ro.off_cpu && kperf_pairer_new(&c.off, NULL) < 0) goto fail;
+        const char *evs[16]; /* one value column per event */
+        c.pp_events = kperf_sampler_nevents(c.s) < 16 ? kperf_sampler_nevents(c.s) : 16;
+        for (size_t e = 0; e < c.pp_events; e++) evs[e] = kperf_sampler_event_name(c.s, e);
+        kperf_pprof_desc ppd = {.symbolizer = c.sym, .event = d.events, .events = evs,
+                                .nevents = c.pp_events, .period = d.period, .comment = cmdline};
+        if (ro.off_cpu) /* off-CPU time: samples/count and wall/nanoseconds */
+            ppd.event = "wall", ppd.nevents = 0, ppd.period = 0, c.pp_events = 0;
         if (pprof && kperf_pprof_new(&c.pp, &ppd) < 0) goto fail;
         c.regs_mask = d.regs_user_mask;
         for (size_t i = 0; c.sym && i < npids; i++) kperf_symbolizer_add_pid(c.sym, pids[i]);
@@ -289,6 +336,7 @@ fail:
     if (!done && rc == 1) cli_fail("record");
     kperf_perfdata_close(c.w);
     kperf_folded_free(c.fold);
+    kperf_pairer_free(c.off);
     kperf_pprof_free(c.pp);
     kperf_symbolizer_close(c.sym);
     kperf_sampler_close(c.s);

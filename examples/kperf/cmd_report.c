@@ -505,8 +505,11 @@ static int rep_pprof(rep *r, const char *in, const char *out) {
     kperf_pprof *p;
     char comment[4200];
     snprintf(comment, sizeof comment, "kperf report -i %s", in);
-    kperf_pprof_desc d = {.symbolizer = r->sym, .event = r->ev->n ? r->ev->names[0] : NULL,
-                          .comment = comment};
+    const char *evs[16]; /* one value column per event of the file */
+    size_t nev = r->ev->n < 16 ? r->ev->n : 16;
+    for (size_t e = 0; e < nev; e++) evs[e] = r->ev->names[e][0] ? r->ev->names[e] : "events";
+    kperf_pprof_desc d = {.symbolizer = r->sym, .event = nev ? evs[0] : NULL, .events = evs,
+                          .nevents = nev, .comment = comment};
     if (kperf_pprof_new(&p, &d) < 0) return -1;
     kperf_sample smp;
     memset(&smp, 0, sizeof smp);
@@ -514,7 +517,9 @@ static int rep_pprof(rep *r, const char *in, const char *out) {
         const rep_sample *s = &r->samples[i];
         smp.pid = s->pid, smp.tid = s->tid, smp.period = s->period;
         smp.ips = r->frames + s->first, smp.nips = s->n;
-        if (kperf_pprof_add(p, &smp, rep_sample_comm(r, s)) < 0) return kperf_pprof_free(p), -1;
+        int e = nev > 1 && s->event < (int)nev ? s->event : 0;
+        if (kperf_pprof_add_event(p, &smp, rep_sample_comm(r, s), e) < 0)
+            return kperf_pprof_free(p), -1;
     }
     int n = kperf_pprof_write(p, out);
     kperf_pprof_free(p);
