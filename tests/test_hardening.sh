@@ -62,6 +62,21 @@ else
     fail record_sigterm_leaves_readable_file "rc=$rc $(tail -n 3 "$T/term.out" "$T/term.rep" 2>&1)"
 fi
 
+# stat -a stops on SIGTERM too, prints what it counted and stops its command (it waited for
+# it forever when the command ignored SIGINT, as background jobs do); status: the command's
+rm -f "$T/ready"
+"$K" stat -e task-clock -a -- sh -c "echo \$\$ > $T/ready.tmp; mv $T/ready.tmp $T/ready; exec sleep 600" >"$T/stat.out" 2>&1 &
+kp=$!
+for _ in $(seq 300); do [ -e "$T/ready" ] && break; sleep 0.1; done
+kill -TERM $kp
+timeout 60 tail --pid=$kp -f /dev/null
+kill -KILL $kp 2>/dev/null
+wait $kp
+rc=$?
+[ -s "$T/ready" ] && kill -KILL "$(cat "$T/ready")" 2>/dev/null # the command, if left running
+if { [ $rc -eq 0 ] || [ $rc -eq 143 ]; } && grep -q task-clock "$T/stat.out"; then ok stat_sigterm_prints_counts
+else fail stat_sigterm_prints_counts "rc=$rc $(tail -n 3 "$T/stat.out")"; fi
+
 # 3. a low descriptor limit: record said nothing when pipe() failed and ran until a signal;
 #    trace dropped every event and printed "0 events" with status 0
 hit=0 bad=""

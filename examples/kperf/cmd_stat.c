@@ -454,7 +454,7 @@ static int stat_run(stat_opts *o, kperf_counter_desc *d, FILE *f, stat_rep *rep)
     int status = 0;
     if (cc.pid > 0) {
         if (!stat_stop || waitpid(cc.pid, &status, WNOHANG) != cc.pid) { /* reap it */
-            if (stat_stop) kill(cc.pid, SIGINT);
+            if (stat_stop) kill(cc.pid, SIGTERM); /* SIGINT is ignored by background jobs */
             wait4(cc.pid, &status, 0, &ru);
         }
     }
