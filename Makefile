@@ -58,7 +58,7 @@ tests: $(TESTS_C) $(TESTS_CXX) $(PROGS) $(B)/kperf $(EXAMPLES) $(B)/tests/compil
 
 # The libkperf drop-in library: libkperf's C API (libkperf/*.h) on kperf's objects.
 $(B)/libkperf.so: libkperf/libkperf.c $(LK_HEADERS) $(HEADERS) | $(B)
-	$(CC) $(CFLAGS_ALL) -fPIC -shared -Wl,-soname,libkperf.so -o $@ $< $(LIBS)
+	$(CC) $(CFLAGS_ALL) $(EX_OPT) -fPIC -shared -Wl,-soname,libkperf.so -o $@ $< $(LIBS)
 
 # Python package (examples/python/kperf); it loads $(B)/libkperf.so with ctypes.
 PY_SRC := $(wildcard examples/python/kperf/*.py)
@@ -81,7 +81,8 @@ TOOL_OBJ := $(patsubst examples/kperf/%.c,$(B)/obj/kperf/%.o,$(filter-out exampl
 impl_for = $(if $(shell grep -l '^\#define KPERF_IMPLEMENTATION' $(1)),,$(IMPL_O))
 # A test that compiles the implementation itself does so at -O0 (5x faster to build): impl.o,
 # the tool and the compile matrix keep the optimised build covered. EX_OPT does the same for
-# the examples (each is a one-file program with the implementation); `make test` sets it.
+# the examples (each is a one-file program with the implementation) and libkperf.so;
+# `make test` sets it to -O0 (tests/all.sh).
 self_opt = $(if $(call impl_for,$(1)),,-O0)
 EX_OPT ?=
 
