@@ -27,7 +27,7 @@ fi
 for n in $names; do
     work=$(mktemp -d "$probe/$n.XXXXXX")
     seeds=$(ls "tests/fuzz/corpus/$n" | wc -l)
-    opts="-timeout=25 -rss_limit_mb=2048 -artifact_prefix=$probe/"
+    opts="-timeout=60 -rss_limit_mb=2048 -artifact_prefix=$probe/"
     if ! "$FB/fuzz_$n" $opts -runs=0 "tests/fuzz/corpus/$n" >"$probe/$n.replay" 2>&1; then
         echo "FAIL - fuzz_$n: replaying tests/fuzz/corpus/$n: $(grep -m1 -E 'ERROR|runtime error|timeout' "$probe/$n.replay")"
         tail -30 "$probe/$n.replay"
