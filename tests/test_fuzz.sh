@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every libFuzzer harness of tests/fuzz/ (one per parser of untrusted input) replays its
 # committed corpus, then runs a short fixed-seed mutation run, under ASan+UBSan; a crash, a
-# sanitizer report, a leak or an input that runs 25 s fails the harness. The long runs are
+# sanitizer report, a leak or an input that runs 60 s fails the harness. The long runs are
 # `make fuzz` (docs/security.md). usage: tests/test_fuzz.sh BUILD_DIR
 B=${1:-build}
 FB=${FUZZ_B:-build-fuzz}
