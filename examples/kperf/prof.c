@@ -11,6 +11,7 @@
 /* The registry: one entry per profiler file. */
 static const profiler *const prof_table[] = {&prof_top, &prof_multi_trace, &prof_rundelay, &prof_task_state,
                                              &prof_kmemleak,
+                                             &prof_percpu_stat, &prof_hrtimer,
                                              };
 #define NPROF (sizeof prof_table / sizeof prof_table[0])
 
