@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The profilers (kperf top, multi-trace, rundelay, task-state, kmemleak, sched-migrate,
-# profile, oncpu, page-faults) on programs with
+# The profilers (kperf top, multi-trace (chains, heatmap), rundelay, task-state, kmemleak,
+# sched-migrate, profile, oncpu, page-faults) on programs with
 # known behaviour: exact counts, the sleeps of a sleeper with their durations and stack,
 # exactly K leaks with their sizes and call site; rundelay against `perf sched latency` on
 # the same run; each profiler once under valgrind; clear errors on bad input.
@@ -33,6 +33,13 @@ check multi_trace_pairs "$(awk '/sys_enter_getpid -> / { print $4 } /^#/ { print
 P=$B/progs/probe_calls
 $K multi-trace -e "uprobe:probe_target@\"$P\"" -e "uretprobe:probe_target@\"$P\"" --than 0 -- $P 7 >"$tmp/mt2" 2>&1
 check multi_trace_than_details "$(grep -c ' -> uretprobe:probe_target' "$tmp/mt2")" 8 # 7 + the table row
+
+# multi-trace chain A -> B -> C: getpid, getppid, gettid 400 times: 400 latencies per link;
+# the heatmap of every 5 ms interval adds up to the same 400 per link
+$K multi-trace -e syscalls:sys_enter_getpid -e syscalls:sys_enter_getppid -e syscalls:sys_enter_gettid \
+    -i 5 --heatmap "$tmp/heat" -- $B/progs/syscall_chain 400 >"$tmp/mt3" 2>&1
+check multi_trace_chain "$(awk '/^# / { m = $2 } / -> / { c[$1 ">" $3] += $4 } END { print c["syscalls:sys_enter_getpid>syscalls:sys_enter_getppid"], c["syscalls:sys_enter_getppid>syscalls:sys_enter_gettid"], m }' "$tmp/mt3")" "400 400 800"
+check multi_trace_heatmap "$(awk '!/^#/ && $6 >= $5 && $5 <= $6 { c[$2 ">" $4] += $7 } END { print c["syscalls:sys_enter_getpid>syscalls:sys_enter_getppid"], c["syscalls:sys_enter_getppid>syscalls:sys_enter_gettid"], c["syscalls:sys_enter_getpid>syscalls:sys_enter_gettid"] + 0 }' "$tmp/heat")" "400 400 0"
 
 # task-state: 4 sleeps of 30 ms in S, in sleep_outer, each within the scheduler's timer
 # slack (30 ms <= d < 40 ms: hrtimer expiry plus wake-up latency on a loaded 2-CPU VM)
@@ -112,7 +119,7 @@ check err_attr_not_used "$(err $K top -e 'sched:sched_wakeup//ptr=pid/' -a -d 0.
 check err_unknown_attr "$(err $K multi-trace -e 'sched:sched_wakeup//bogus/' -e sched:sched_switch -a -d 0.1 | sed 's/: unknown attribute .*/: unknown attribute/')" \
     "1 kperf multi-trace: sched:sched_wakeup//bogus/,sched:sched_switch: unknown attribute"
 check err_one_e "$(err $K multi-trace -e syscalls:sys_enter_getpid -- $GP 1 1)" \
-    "1 kperf multi-trace: give two -e: the start events, then the end events"
+    "1 kperf multi-trace: give two or more -e: the start events, then the end events (a chain: each -e ends the link of the one before)"
 check err_kmemleak_no_cmd "$(err $K kmemleak | cut -c1-70)" \
     "2 kperf kmemleak: give the command (-- CMD) or -p PID to check; see 'k"
 check err_sched_migrate_key "$(err $K sched-migrate -e 'sched:sched_migrate_task//key=cpu/' -a -d 0.1)" \
@@ -132,6 +139,7 @@ elif command -v valgrind >/dev/null; then
     vg() { valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite "$@" >/dev/null 2>"$tmp/vg"; }
     for run in "top -e syscalls:sys_enter_getpid -- $GP 100 1" \
                "multi-trace -e syscalls:sys_enter_getpid -e syscalls:sys_exit_getpid --than 0 -- $GP 10 1" \
+               "multi-trace -e syscalls:sys_enter_getpid -e syscalls:sys_enter_getppid -e syscalls:sys_enter_gettid -i 1 --heatmap $tmp/vh -- $B/progs/syscall_chain 20" \
                "rundelay -- $B/progs/pingpong 20" "task-state -g -- $B/progs/sleeper 2 5" \
                "kmemleak -- $B/progs/leaker 3 5" \
                "sched-migrate --detail -g -- $B/progs/migrator 4"; do
