@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The profilers (kperf top, multi-trace (chains, heatmap), rundelay, percpu-stat, hrtimer, task-state, kmemleak) on programs with
+# The profilers (kperf top, multi-trace (chains, heatmap), rundelay, task-state, kmemleak,
+# sched-migrate, profile, oncpu, page-faults, percpu-stat, hrtimer) on programs with
 # known behaviour: exact counts, the sleeps of a sleeper with their durations and stack,
 # exactly K leaks with their sizes and call site; rundelay against `perf sched latency` on
 # the same run; each profiler once under valgrind; clear errors on bad input.
@@ -102,6 +103,31 @@ else
     skip rundelay_vs_perf_sched "perf not installed"
 fi
 
+# sched-migrate: migrator pins itself to CPU 0, then 20 times alternately to CPU 1 and 0;
+# each pin away from the CPU it runs on forces one migration (made by the stopper thread,
+# so it is traced on every CPU and kept by the migrated pid). Oracle: `perf record -a` of
+# sched_migrate_task on the same run, counted by that pid field (a per-task `perf stat`
+# counts 0: the migrations happen in the stopper's context, not the task's).
+if [ "$(nproc)" -lt 2 ]; then
+    skip sched_migrate "needs CPUs 0 and 1"
+else
+    if command -v perf >/dev/null; then
+        perf record -q -e sched:sched_migrate_task -a -o "$tmp/mig.data" -- \
+            $K sched-migrate -- $B/progs/migrator 20 >"$tmp/sm" 2>"$tmp/sm.err"
+        mpid=$(awk '$1 == "pid" { print $2 }' "$tmp/sm.err")
+        theirs=$(perf script -i "$tmp/mig.data" -F trace 2>/dev/null | grep -c " pid=$mpid ")
+    else
+        $K sched-migrate -- $B/progs/migrator 20 >"$tmp/sm" 2>"$tmp/sm.err"
+        theirs=
+    fi
+    ours=$(awk '$1 == "migrator" { print $3 }' "$tmp/sm")
+    moves=$(awk '$1 == 0 && $2 == 1 { a = $3 } $1 == 1 && $2 == 0 { b = $3 } END { print (a >= 10 && b >= 10) }' "$tmp/sm")
+    if [ -n "$ours" ] && [ "$ours" -ge 20 ] && [ "$moves" = 1 ] && { [ -z "$theirs" ] || [ "$ours" = "$theirs" ]; }; then
+        ok sched_migrate_count
+    else fail sched_migrate_count "kperf '$ours' (moves ok: $moves), perf record '$theirs'"; fi
+    [ -n "$theirs" ] || skip sched_migrate_vs_perf "perf not installed"
+fi
+
 # bad input: clear errors, exit 1 or 2
 err() { "$@" >"$tmp/o" 2>"$tmp/e"; echo "$? $(head -1 "$tmp/e")"; }
 check err_unknown_field "$(err $K top -e 'sched:sched_wakeup//key=pidd/' -a -d 0.1)" \
@@ -118,6 +144,12 @@ check err_percpu_no_events "$(err $K percpu-stat -a -d 0.1)" \
     "2 kperf percpu-stat: give the events with -e; see 'kperf percpu-stat --help'"
 check err_kmemleak_no_cmd "$(err $K kmemleak | cut -c1-70)" \
     "2 kperf kmemleak: give the command (-- CMD) or -p PID to check; see 'k"
+check err_sched_migrate_key "$(err $K sched-migrate -e 'sched:sched_migrate_task//key=cpu/' -a -d 0.1)" \
+    "1 kperf sched-migrate: sched:sched_migrate_task: key=cpu: the event has no field 'cpu' (fields: comm pid prio orig_cpu dest_cpu)"
+check err_sched_migrate_attr "$(err $K sched-migrate -e 'sched:sched_migrate_task//top-by=pid/' -a -d 0.1)" \
+    "1 kperf sched-migrate: sched:sched_migrate_task: attribute 'top-by' is not used by kperf sched-migrate (it uses: stack max-stack= key=)"
+check err_sched_migrate_event "$(err $K sched-migrate -e sched:sched_switch -a -d 0.1)" \
+    "2 kperf sched-migrate: -e takes sched:sched_migrate_task with a filter and attributes, once; see 'kperf sched-migrate --help'"
 check err_probe_missing_symbol "$(err $K multi-trace -e "uprobe:nope@\"$P\"" -e "uretprobe:nope@\"$P\"" -- $P 1)" \
     "1 kperf multi-trace: nope: no function 'nope' defined in $P (.symtab/.dynsym)"
 
@@ -133,7 +165,8 @@ elif command -v valgrind >/dev/null; then
                "rundelay -- $B/progs/pingpong 20" "task-state -g -- $B/progs/sleeper 2 5" \
                "kmemleak -- $B/progs/leaker 3 5" \
                "percpu-stat -e syscalls:sys_enter_getpid -i 1 -- $GP 100 1" \
-               "hrtimer -e syscalls:sys_enter_getpid --period 1ms -- $B/progs/spin_phases 5 5"; do
+               "hrtimer -e syscalls:sys_enter_getpid --period 1ms -- $B/progs/spin_phases 5 5" \
+               "sched-migrate --detail -g -- $B/progs/migrator 4"; do
         name=valgrind_${run%% *}
         if vg $K $run; then ok "$name"; else fail "$name" "$(grep -m3 '==' "$tmp/vg" | tr '\n' ' ')"; fi
     done
