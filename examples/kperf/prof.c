@@ -259,8 +259,10 @@ static int prof_open(prof_env *e, cli_child *cc, bool follow) {
     d.stack_user_size = e->stack_user;
     d.pids = follow ? &cc->pid : e->a.pids;
     d.npids = follow ? 1 : e->a.npids;
+    d.tids = follow ? NULL : e->a.tids, d.ntids = follow ? 0 : e->a.ntids;
     d.cpus = e->a.cpus, d.ncpus = e->a.ncpus;
-    d.all_cpus = (e->a.all_cpus && !e->a.npids) || (e->p->system_wide && !e->a.npids && !e->a.ncpus);
+    bool tasks = e->a.npids || e->a.ntids;
+    d.all_cpus = (e->a.all_cpus && !tasks) || (e->p->system_wide && !tasks && !e->a.ncpus);
     d.inherit = follow || e->a.npids;
     d.enable_on_exec = follow;
     d.ring_pages = (unsigned)(e->pages ? e->pages : 256);
@@ -272,16 +274,15 @@ static int prof_open(prof_env *e, cli_child *cc, bool follow) {
         sd.include_kernel = true;
         sd.no_debuginfod = true;
         if (kperf_symbolizer_open(&e->sym, &sd) < 0) e->sym = NULL;
-        if (e->sym && e->a.npids)
-            for (size_t i = 0; i < e->a.npids; i++) kperf_symbolizer_add_pid(e->sym, e->a.pids[i]);
+        for (size_t i = 0; e->sym && i < e->a.nprocs; i++) kperf_symbolizer_add_pid(e->sym, e->a.procs[i]);
     }
     return 0;
 }
 
 static int prof_run(prof_env *e) {
-    bool targets = e->a.npids || e->a.ncpus || e->a.all_cpus;
+    bool targets = e->a.npids || e->a.ntids || e->a.ncpus || e->a.all_cpus;
     if (!e->a.rest && !targets && !e->p->system_wide)
-        return cli_usage_error(e->p->name, "say what to trace: -p PIDS, -a, -C CPUS or -- COMMAND");
+        return cli_usage_error(e->p->name, "say what to trace: -p PIDS, -t TIDS, -a, -C CPUS or -- COMMAND");
     cli_child cc = {0, -1, -1, false};
     if (e->a.rest && cli_spawn(e->a.rest, &cc) < 0) return perror("kperf: fork"), 1;
     e->child = cc.pid;
@@ -301,7 +302,7 @@ static int prof_run(prof_env *e) {
     if (cc.pid)
         status = cli_run_loop(&cc.pid, 1, true, e->a.duration, kperf_sampler_fd(e->s), prof_drain, e);
     else
-        status = cli_run_loop(e->a.pids, e->a.npids, false, e->a.duration, kperf_sampler_fd(e->s),
+        status = cli_run_loop(e->a.watch, e->a.nwatch, false, e->a.duration, kperf_sampler_fd(e->s),
                               prof_drain, e);
     kperf_sampler_stop(e->s);
     if (prof_drain(e) < 0 && status == 0) status = 1;
@@ -327,10 +328,6 @@ int prof_main(const profiler *p, int argc, char **argv) {
                  CLI_OUTPUT, p->more};
     int rc = cli_parse(&c, argc, argv, &e->a, prof_opt, e);
     if (rc != CLI_OK) return free(e->priv), rc == CLI_HELP ? 0 : 2;
-    if (e->a.ntids) { /* threads: the sampler takes processes; say so rather than widen */
-        cli_args_free(&e->a), free(e->priv);
-        return cli_usage_error(p->name, "-t is not supported by profilers yet; use -p");
-    }
     if (p->need_events && !e->spec[0]) {
         cli_args_free(&e->a), free(e->priv);
         return cli_usage_error(p->name, "give the events with -e");
