@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The profilers (kperf top, multi-trace, rundelay, task-state, kmemleak) on programs with
+# The profilers (kperf top, multi-trace (chains, heatmap), rundelay, task-state, kmemleak,
+# sched-migrate, profile, oncpu, page-faults) on programs with
 # known behaviour: exact counts, the sleeps of a sleeper with their durations and stack,
 # exactly K leaks with their sizes and call site; rundelay against `perf sched latency` on
 # the same run; each profiler once under valgrind; clear errors on bad input.
@@ -32,6 +33,13 @@ check multi_trace_pairs "$(awk '/sys_enter_getpid -> / { print $4 } /^#/ { print
 P=$B/progs/probe_calls
 $K multi-trace -e "uprobe:probe_target@\"$P\"" -e "uretprobe:probe_target@\"$P\"" --than 0 -- $P 7 >"$tmp/mt2" 2>&1
 check multi_trace_than_details "$(grep -c ' -> uretprobe:probe_target' "$tmp/mt2")" 8 # 7 + the table row
+
+# multi-trace chain A -> B -> C: getpid, getppid, gettid 400 times: 400 latencies per link;
+# the heatmap of every 5 ms interval adds up to the same 400 per link
+$K multi-trace -e syscalls:sys_enter_getpid -e syscalls:sys_enter_getppid -e syscalls:sys_enter_gettid \
+    -i 5 --heatmap "$tmp/heat" -- $B/progs/syscall_chain 400 >"$tmp/mt3" 2>&1
+check multi_trace_chain "$(awk '/^# / { m = $2 } / -> / { c[$1 ">" $3] += $4 } END { print c["syscalls:sys_enter_getpid>syscalls:sys_enter_getppid"], c["syscalls:sys_enter_getppid>syscalls:sys_enter_gettid"], m }' "$tmp/mt3")" "400 400 800"
+check multi_trace_heatmap "$(awk '!/^#/ && $6 >= $5 && $5 <= $6 { c[$2 ">" $4] += $7 } END { print c["syscalls:sys_enter_getpid>syscalls:sys_enter_getppid"], c["syscalls:sys_enter_getppid>syscalls:sys_enter_gettid"], c["syscalls:sys_enter_getpid>syscalls:sys_enter_gettid"] + 0 }' "$tmp/heat")" "400 400 0"
 
 # task-state: 4 sleeps of 30 ms in S, in sleep_outer, each within the scheduler's timer
 # slack (30 ms <= d < 40 ms: hrtimer expiry plus wake-up latency on a loaded 2-CPU VM)
@@ -77,6 +85,31 @@ else
     skip rundelay_vs_perf_sched "perf not installed"
 fi
 
+# sched-migrate: migrator pins itself to CPU 0, then 20 times alternately to CPU 1 and 0;
+# each pin away from the CPU it runs on forces one migration (made by the stopper thread,
+# so it is traced on every CPU and kept by the migrated pid). Oracle: `perf record -a` of
+# sched_migrate_task on the same run, counted by that pid field (a per-task `perf stat`
+# counts 0: the migrations happen in the stopper's context, not the task's).
+if [ "$(nproc)" -lt 2 ]; then
+    skip sched_migrate "needs CPUs 0 and 1"
+else
+    if command -v perf >/dev/null; then
+        perf record -q -e sched:sched_migrate_task -a -o "$tmp/mig.data" -- \
+            $K sched-migrate -- $B/progs/migrator 20 >"$tmp/sm" 2>"$tmp/sm.err"
+        mpid=$(awk '$1 == "pid" { print $2 }' "$tmp/sm.err")
+        theirs=$(perf script -i "$tmp/mig.data" -F trace 2>/dev/null | grep -c " pid=$mpid ")
+    else
+        $K sched-migrate -- $B/progs/migrator 20 >"$tmp/sm" 2>"$tmp/sm.err"
+        theirs=
+    fi
+    ours=$(awk '$1 == "migrator" { print $3 }' "$tmp/sm")
+    moves=$(awk '$1 == 0 && $2 == 1 { a = $3 } $1 == 1 && $2 == 0 { b = $3 } END { print (a >= 10 && b >= 10) }' "$tmp/sm")
+    if [ -n "$ours" ] && [ "$ours" -ge 20 ] && [ "$moves" = 1 ] && { [ -z "$theirs" ] || [ "$ours" = "$theirs" ]; }; then
+        ok sched_migrate_count
+    else fail sched_migrate_count "kperf '$ours' (moves ok: $moves), perf record '$theirs'"; fi
+    [ -n "$theirs" ] || skip sched_migrate_vs_perf "perf not installed"
+fi
+
 # bad input: clear errors, exit 1 or 2
 err() { "$@" >"$tmp/o" 2>"$tmp/e"; echo "$? $(head -1 "$tmp/e")"; }
 check err_unknown_field "$(err $K top -e 'sched:sched_wakeup//key=pidd/' -a -d 0.1)" \
@@ -86,9 +119,15 @@ check err_attr_not_used "$(err $K top -e 'sched:sched_wakeup//ptr=pid/' -a -d 0.
 check err_unknown_attr "$(err $K multi-trace -e 'sched:sched_wakeup//bogus/' -e sched:sched_switch -a -d 0.1 | sed 's/: unknown attribute .*/: unknown attribute/')" \
     "1 kperf multi-trace: sched:sched_wakeup//bogus/,sched:sched_switch: unknown attribute"
 check err_one_e "$(err $K multi-trace -e syscalls:sys_enter_getpid -- $GP 1 1)" \
-    "1 kperf multi-trace: give two -e: the start events, then the end events"
+    "1 kperf multi-trace: give two or more -e: the start events, then the end events (a chain: each -e ends the link of the one before)"
 check err_kmemleak_no_cmd "$(err $K kmemleak | cut -c1-70)" \
     "2 kperf kmemleak: give the command (-- CMD) or -p PID to check; see 'k"
+check err_sched_migrate_key "$(err $K sched-migrate -e 'sched:sched_migrate_task//key=cpu/' -a -d 0.1)" \
+    "1 kperf sched-migrate: sched:sched_migrate_task: key=cpu: the event has no field 'cpu' (fields: comm pid prio orig_cpu dest_cpu)"
+check err_sched_migrate_attr "$(err $K sched-migrate -e 'sched:sched_migrate_task//top-by=pid/' -a -d 0.1)" \
+    "1 kperf sched-migrate: sched:sched_migrate_task: attribute 'top-by' is not used by kperf sched-migrate (it uses: stack max-stack= key=)"
+check err_sched_migrate_event "$(err $K sched-migrate -e sched:sched_switch -a -d 0.1)" \
+    "2 kperf sched-migrate: -e takes sched:sched_migrate_task with a filter and attributes, once; see 'kperf sched-migrate --help'"
 check err_probe_missing_symbol "$(err $K multi-trace -e "uprobe:nope@\"$P\"" -e "uretprobe:nope@\"$P\"" -- $P 1)" \
     "1 kperf multi-trace: nope: no function 'nope' defined in $P (.symtab/.dynsym)"
 
@@ -100,8 +139,10 @@ elif command -v valgrind >/dev/null; then
     vg() { valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite "$@" >/dev/null 2>"$tmp/vg"; }
     for run in "top -e syscalls:sys_enter_getpid -- $GP 100 1" \
                "multi-trace -e syscalls:sys_enter_getpid -e syscalls:sys_exit_getpid --than 0 -- $GP 10 1" \
+               "multi-trace -e syscalls:sys_enter_getpid -e syscalls:sys_enter_getppid -e syscalls:sys_enter_gettid -i 1 --heatmap $tmp/vh -- $B/progs/syscall_chain 20" \
                "rundelay -- $B/progs/pingpong 20" "task-state -g -- $B/progs/sleeper 2 5" \
-               "kmemleak -- $B/progs/leaker 3 5"; do
+               "kmemleak -- $B/progs/leaker 3 5" \
+               "sched-migrate --detail -g -- $B/progs/migrator 4"; do
         name=valgrind_${run%% *}
         if vg $K $run; then ok "$name"; else fail "$name" "$(grep -m3 '==' "$tmp/vg" | tr '\n' ' ')"; fi
     done

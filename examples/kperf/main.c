@@ -17,6 +17,7 @@ static const struct {
     {"multi-trace", cmd_prof, "latency between two events joined by key, --than details"},
     {"rundelay", cmd_prof, "wake-up to run delay per task"},
     {"task-state", cmd_prof, "time per task in R, S, D, ... with -g the stacks where it slept"},
+    {"sched-migrate", cmd_prof, "task migrations between CPUs, per task, with stacks"},
     {"kmemleak", cmd_prof, "allocations never freed, with sizes and stacks (malloc uprobes)"},
     {"syscalls", cmd_syscalls, "syscall counts and latency percentiles (like strace -c)"},
     {"symbolize", cmd_symbolize, "addresses to function (file:line), addr2line compatible"},
