@@ -121,7 +121,7 @@ check err_unknown_attr "$(err $K multi-trace -e 'sched:sched_wakeup//bogus/' -e 
 check err_one_e "$(err $K multi-trace -e syscalls:sys_enter_getpid -- $GP 1 1)" \
     "1 kperf multi-trace: give two or more -e: the start events, then the end events (a chain: each -e ends the link of the one before)"
 check err_kmemleak_no_cmd "$(err $K kmemleak | cut -c1-70)" \
-    "2 kperf kmemleak: give the command (-- CMD) or -p PID to check; see 'k"
+    "2 kperf kmemleak: give the command (-- CMD), -p PID or -t TID to check"
 check err_sched_migrate_key "$(err $K sched-migrate -e 'sched:sched_migrate_task//key=cpu/' -a -d 0.1)" \
     "1 kperf sched-migrate: sched:sched_migrate_task: key=cpu: the event has no field 'cpu' (fields: comm pid prio orig_cpu dest_cpu)"
 check err_sched_migrate_attr "$(err $K sched-migrate -e 'sched:sched_migrate_task//top-by=pid/' -a -d 0.1)" \
