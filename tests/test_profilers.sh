@@ -103,6 +103,15 @@ else
     skip rundelay_vs_perf_sched "perf not installed"
 fi
 
+# profile: sample_busy burns 0.3 s of its own CPU time in sample_hot (from sample_caller):
+# cpu-clock with -c 1000000 takes a sample every 1 ms of that CPU time (280..340 with the
+# loader); the hottest folded stack of the run is main;sample_caller;sample_hot with >= 80%
+# of them; -i 50 prints an interval table at least 3 times (wall time >= 0.3 s of CPU).
+$K profile -e cpu-clock -c 1000000 -i 50 --folded "$tmp/pf.folded" -- $B/progs/sample_busy 0.3 >"$tmp/pf" 2>&1
+pf=$(sort -k2 -n -r "$tmp/pf.folded" 2>/dev/null | awk 'NR == 1 { top = $1; n = $2 } { sum += $2 } END { print (top ~ /;main;sample_caller;sample_hot$/), (n * 5 >= sum * 4), (sum >= 280 && sum <= 340) }')
+check profile_hot_function "$pf" "1 1 1"
+check profile_intervals "$(grep -c ' samples of cpu-clock' "$tmp/pf" | awk '{ print ($1 >= 3) }')" 1
+
 # sched-migrate: migrator pins itself to CPU 0, then 20 times alternately to CPU 1 and 0;
 # each pin away from the CPU it runs on forces one migration (made by the stopper thread,
 # so it is traced on every CPU and kept by the migrated pid). Oracle: `perf record -a` of
@@ -150,6 +159,12 @@ check err_sched_migrate_attr "$(err $K sched-migrate -e 'sched:sched_migrate_tas
     "1 kperf sched-migrate: sched:sched_migrate_task: attribute 'top-by' is not used by kperf sched-migrate (it uses: stack max-stack= key=)"
 check err_sched_migrate_event "$(err $K sched-migrate -e sched:sched_switch -a -d 0.1)" \
     "2 kperf sched-migrate: -e takes sched:sched_migrate_task with a filter and attributes, once; see 'kperf sched-migrate --help'"
+check err_profile_attr "$(err $K profile -e 'sched:sched_switch//key=prev_pid/' -a -d 0.1)" \
+    "1 kperf profile: sched:sched_switch: attribute 'key' is not used by kperf profile (it uses: stack max-stack= alias=)"
+check err_profile_missing_symbol "$(err $K profile -e "uprobe:nope@\"$P\"" -- $P 1)" \
+    "1 kperf profile: nope: no function 'nope' defined in $P (.symtab/.dynsym)"
+check err_profile_F_c "$(err $K profile -F 99 -c 1000 -- true)" \
+    "2 kperf profile: give -F (samples per second) or -c (events per sample), not both; see 'kperf profile --help'"
 check err_probe_missing_symbol "$(err $K multi-trace -e "uprobe:nope@\"$P\"" -e "uretprobe:nope@\"$P\"" -- $P 1)" \
     "1 kperf multi-trace: nope: no function 'nope' defined in $P (.symtab/.dynsym)"
 
@@ -166,7 +181,8 @@ elif command -v valgrind >/dev/null; then
                "kmemleak -- $B/progs/leaker 3 5" \
                "percpu-stat -e syscalls:sys_enter_getpid -i 1 -- $GP 100 1" \
                "hrtimer -e syscalls:sys_enter_getpid --period 1ms -- $B/progs/spin_phases 5 5" \
-               "sched-migrate --detail -g -- $B/progs/migrator 4"; do
+               "sched-migrate --detail -g -- $B/progs/migrator 4" \
+               "profile -i 20 -- $B/progs/sample_busy 0.05"; do
         name=valgrind_${run%% *}
         if vg $K $run; then ok "$name"; else fail "$name" "$(grep -m3 '==' "$tmp/vg" | tr '\n' ' ')"; fi
     done
