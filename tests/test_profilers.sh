@@ -112,6 +112,15 @@ pf=$(sort -k2 -n -r "$tmp/pf.folded" 2>/dev/null | awk 'NR == 1 { top = $1; n = 
 check profile_hot_function "$pf" "1 1 1"
 check profile_intervals "$(grep -c ' samples of cpu-clock' "$tmp/pf" | awk '{ print ($1 >= 3) }')" 1
 
+# oncpu: sample_busy runs 0.2 s of CPU and reports its CLOCK_PROCESS_CPUTIME_ID (the
+# kernel's run time of the process, not wall clock): its one row's run time from
+# sched_switch agrees within 3 ms + 2% (the child's instructions before the events open,
+# and the exit path after its last clock read), and a per-CPU line names it.
+$K oncpu -- $B/progs/sample_busy 0.2 report >"$tmp/oc" 2>"$tmp/oc.err"
+kns=$(awk '$1 == "cpu_ns" { print $2 }' "$tmp/oc.err")
+check oncpu_runtime_vs_kernel "$(awk -v k="${kns:-0}" '$1 == "sample_busy" { n++; d = $3 * 1e6 - k; if (d < 0) d = -d; ok = (k > 0 && d <= 3e6 + k * 0.02) } END { print n, ok + 0 }' "$tmp/oc")" "1 1"
+check oncpu_per_cpu "$(grep -c '^CPU .* sample_busy:' "$tmp/oc")" 1
+
 # sched-migrate: migrator pins itself to CPU 0, then 20 times alternately to CPU 1 and 0;
 # each pin away from the CPU it runs on forces one migration (made by the stopper thread,
 # so it is traced on every CPU and kept by the migrated pid). Oracle: `perf record -a` of
@@ -165,6 +174,8 @@ check err_profile_missing_symbol "$(err $K profile -e "uprobe:nope@\"$P\"" -- $P
     "1 kperf profile: nope: no function 'nope' defined in $P (.symtab/.dynsym)"
 check err_profile_F_c "$(err $K profile -F 99 -c 1000 -- true)" \
     "2 kperf profile: give -F (samples per second) or -c (events per sample), not both; see 'kperf profile --help'"
+check err_oncpu_e "$(err $K oncpu -e sched:sched_switch -a -d 0.1)" \
+    "2 kperf oncpu: oncpu has its own events; no -e; see 'kperf oncpu --help'"
 check err_probe_missing_symbol "$(err $K multi-trace -e "uprobe:nope@\"$P\"" -e "uretprobe:nope@\"$P\"" -- $P 1)" \
     "1 kperf multi-trace: nope: no function 'nope' defined in $P (.symtab/.dynsym)"
 
@@ -182,7 +193,8 @@ elif command -v valgrind >/dev/null; then
                "percpu-stat -e syscalls:sys_enter_getpid -i 1 -- $GP 100 1" \
                "hrtimer -e syscalls:sys_enter_getpid --period 1ms -- $B/progs/spin_phases 5 5" \
                "sched-migrate --detail -g -- $B/progs/migrator 4" \
-               "profile -i 20 -- $B/progs/sample_busy 0.05"; do
+               "profile -i 20 -- $B/progs/sample_busy 0.05" \
+               "oncpu -i 20 -- $B/progs/sample_busy 0.05"; do
         name=valgrind_${run%% *}
         if vg $K $run; then ok "$name"; else fail "$name" "$(grep -m3 '==' "$tmp/vg" | tr '\n' ' ')"; fi
     done

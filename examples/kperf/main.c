@@ -18,6 +18,7 @@ static const struct {
     {"rundelay", cmd_prof, "wake-up to run delay per task"},
     {"task-state", cmd_prof, "time per task in R, S, D, ... with -g the stacks where it slept"},
     {"profile", cmd_prof, "CPU sampling in memory: the hottest stacks every interval"},
+    {"oncpu", cmd_prof, "which threads ran on which CPUs, and how long, per interval"},
     {"sched-migrate", cmd_prof, "task migrations between CPUs, per task, with stacks"},
     {"kmemleak", cmd_prof, "allocations never freed, with sizes and stacks (malloc uprobes)"},
     {"percpu-stat", cmd_prof, "per-CPU counts of events, per interval"},
