@@ -12,7 +12,8 @@
 /* The registry: one entry per profiler file. */
 static const profiler *const prof_table[] = {&prof_top, &prof_multi_trace, &prof_rundelay, &prof_task_state,
                                              &prof_kmemleak,
-                                             &prof_sched_migrate,
+                                             &prof_percpu_stat, &prof_hrtimer,
+                                             &prof_sched_migrate, &prof_profile, &prof_oncpu,
                                              };
 #define NPROF (sizeof prof_table / sizeof prof_table[0])
 
