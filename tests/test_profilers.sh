@@ -176,7 +176,7 @@ check err_hrtimer_period "$(err $K hrtimer -e syscalls:sys_enter_getpid --period
 check err_percpu_no_events "$(err $K percpu-stat -a -d 0.1)" \
     "2 kperf percpu-stat: give the events with -e; see 'kperf percpu-stat --help'"
 check err_kmemleak_no_cmd "$(err $K kmemleak | cut -c1-70)" \
-    "2 kperf kmemleak: give the command (-- CMD) or -p PID to check; see 'k"
+    "2 kperf kmemleak: give the command (-- CMD), -p PID or -t TID to check"
 check err_sched_migrate_key "$(err $K sched-migrate -e 'sched:sched_migrate_task//key=cpu/' -a -d 0.1)" \
     "1 kperf sched-migrate: sched:sched_migrate_task: key=cpu: the event has no field 'cpu' (fields: comm pid prio orig_cpu dest_cpu)"
 check err_sched_migrate_attr "$(err $K sched-migrate -e 'sched:sched_migrate_task//top-by=pid/' -a -d 0.1)" \

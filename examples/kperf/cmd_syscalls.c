@@ -86,7 +86,7 @@ static const cli_cmd sc_cmd = {
     "syscalls", "[options] [-- COMMAND [ARGS...]]",
     "Syscall counts, errors and latency percentiles per syscall, like `strace -c`, from the\n"
     "kernel's syscall tracepoints (no ptrace stops).",
-    sc_opts, CLI_TARGETS | CLI_DURATION | CLI_OUTPUT,
+    sc_opts, CLI_TARGETS | CLI_TID | CLI_DURATION | CLI_OUTPUT,
     "With -p/-a/-C, a command only sets the duration. -o FILE writes the table to FILE\n"
     "instead of stderr. Examples:\n"
     "  kperf syscalls -- make -j4\n"
@@ -148,10 +148,10 @@ int cmd_syscalls(int argc, char **argv) {
     if (prc != CLI_OK) return prc == CLI_HELP ? 0 : 2;
     if (o.list) return cli_args_free(&a), sc_list();
     o.nfuncs = sc_split(o.names, o.funcs, 512);
-    bool targets = a.npids || a.ncpus || a.all_cpus;
+    bool targets = a.npids || a.ntids || a.ncpus || a.all_cpus;
     if (!a.rest && !targets) {
         cli_args_free(&a);
-        return cli_usage_error("syscalls", "say what to trace: -p PIDS, -a, -C CPUS or -- COMMAND");
+        return cli_usage_error("syscalls", "say what to trace: -p PIDS, -t TIDS, -a, -C CPUS or -- COMMAND");
     }
     cli_child cc = {0, -1, -1, false};
     if (a.rest && cli_spawn(a.rest, &cc) < 0)
@@ -161,8 +161,9 @@ int cmd_syscalls(int argc, char **argv) {
     memset(&d, 0, sizeof d);
     d.funcs = (const char *const *)o.funcs, d.nfuncs = o.nfuncs;
     d.pids = follow ? &cc.pid : a.pids, d.npids = follow ? 1 : a.npids;
+    d.tids = follow ? NULL : a.tids, d.ntids = follow ? 0 : a.ntids;
     d.cpus = a.cpus, d.ncpus = a.ncpus;
-    d.all_cpus = a.all_cpus && !a.npids;
+    d.all_cpus = a.all_cpus && !a.npids && !a.ntids;
     d.inherit = follow || a.npids;
     d.enable_on_exec = follow;
     d.ring_pages = (unsigned)o.pages;
@@ -189,7 +190,7 @@ int cmd_syscalls(int argc, char **argv) {
     } else if (cc.pid) {
         status = cli_run_loop(&cc.pid, 1, true, a.duration, fd, sc_drain, &x);
     } else {
-        status = cli_run_loop(a.pids, a.npids, false, a.duration, fd, sc_drain, &x);
+        status = cli_run_loop(a.watch, a.nwatch, false, a.duration, fd, sc_drain, &x);
     }
     kperf_syscalls_stop(x.s);
     sc_drain(&x);

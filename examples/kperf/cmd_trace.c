@@ -153,7 +153,8 @@ static int trace_on_record(const kperf_record *rec, void *user) {
         }
         trace_states_apply(&t->states, t->line, t->cap);
     }
-    const char *comm = kperf_sampler_comm(t->s, rec->pid);
+    const char *comm = kperf_sampler_comm(t->s, rec->tid); /* the thread's name, as perf */
+    if (!comm) comm = kperf_sampler_comm(t->s, rec->pid);
     if (!comm) {
         trace_comm *c = &t->comms[rec->tid % 1024];
         if (c->tid != rec->tid || !rec->tid) {
@@ -224,7 +225,7 @@ static const cli_cmd trace_cmd = {
     "trace", "-e EVENTS [options] [-- COMMAND [ARGS...]]",
     "Prints tracepoint events with their fields, one line each:\n"
     "  COMM  PID [CPU] SECONDS.USEC: SYSTEM:NAME: field=value field=value ...",
-    trace_opts, CLI_TARGETS | CLI_DURATION | CLI_OUTPUT,
+    trace_opts, CLI_TARGETS | CLI_TID | CLI_DURATION | CLI_OUTPUT,
     "A filter runs in the kernel: ftrace syntax over the event's fields. With -p/-a/-C,\n"
     "a command only sets the duration. -o FILE writes the event lines to\n"
     "FILE instead of stdout; with --trace-json, there are no event lines unless -o is given.\n"
@@ -269,11 +270,11 @@ int cmd_trace(int argc, char **argv) {
         kperf_tracefs_close(tfs);
         return cli_args_free(&a), rc;
     }
-    bool targets = a.npids || a.ncpus || a.all_cpus;
+    bool targets = a.npids || a.ntids || a.ncpus || a.all_cpus;
     if (!a.rest && !targets) {
         kperf_tracefs_close(tfs);
         cli_args_free(&a);
-        return cli_usage_error("trace", "say what to trace: -p PIDS, -a, -C CPUS or -- COMMAND");
+        return cli_usage_error("trace", "say what to trace: -p PIDS, -t TIDS, -a, -C CPUS or -- COMMAND");
     }
     cli_child cc = {0, -1, -1, false};
     if (a.rest && cli_spawn(a.rest, &cc) < 0) {
@@ -288,8 +289,9 @@ int cmd_trace(int argc, char **argv) {
     d.include_kernel = true;
     d.pids = follow ? &cc.pid : a.pids;
     d.npids = follow ? 1 : a.npids;
+    d.tids = follow ? NULL : a.tids, d.ntids = follow ? 0 : a.ntids;
     d.cpus = a.cpus, d.ncpus = a.ncpus;
-    d.all_cpus = a.all_cpus && !a.npids;
+    d.all_cpus = a.all_cpus && !a.npids && !a.ntids;
     d.inherit = follow || a.npids;
     d.enable_on_exec = follow;
     d.ring_pages = (unsigned)o.pages;
@@ -321,7 +323,7 @@ int cmd_trace(int argc, char **argv) {
     } else if (cc.pid) {
         status = cli_run_loop(&cc.pid, 1, true, a.duration, kperf_sampler_fd(t.s), trace_drain, &t);
     } else {
-        status = cli_run_loop(a.pids, a.npids, false, a.duration, kperf_sampler_fd(t.s),
+        status = cli_run_loop(a.watch, a.nwatch, false, a.duration, kperf_sampler_fd(t.s),
                               trace_drain, &t);
     }
     kperf_sampler_stop(t.s);

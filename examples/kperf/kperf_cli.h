@@ -130,6 +130,11 @@ typedef struct cli_args {
     const char *output; /* -o; NULL when not given */
     char **rest;        /* the command (CLI_CMD) or operands, NULL-terminated; NULL if none */
     int nrest;
+    pid_t *procs;       /* the processes of -p and -t: the pids, then each tid's process
+                           (for /proc maps, comms and symbols); NULL without -p/-t */
+    size_t nprocs;
+    pid_t *watch;       /* -p and -t together: the tasks cli_run_loop waits for */
+    size_t nwatch;
 } cli_args;
 
 enum { CLI_OK = 0, CLI_HELP = 1, CLI_USAGE_ERROR = -1 };

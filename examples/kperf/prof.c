@@ -197,8 +197,8 @@ static void prof_track(prof_env *e, const kperf_record *rec) {
     if (e->sym) kperf_symbolizer_add_fork(e->sym, (pid_t)rec->task.ppid, (pid_t)rec->task.pid);
     if (!e->filter_tasks) return;
     if (!prof_in_target(e, rec->task.ppid) && !prof_in_target(e, rec->task.ptid)) return;
-    if (!prof_in_target(e, rec->task.pid) && e->ntasks < PROF_MAX_TASKS)
-        e->tasks[e->ntasks++] = (pid_t)rec->task.pid;
+    /* the new task only: a new process has tid == pid; a new thread's pid is its process,
+     * which -t does not take whole */
     if (!prof_in_target(e, rec->task.tid) && e->ntasks < PROF_MAX_TASKS)
         e->tasks[e->ntasks++] = (pid_t)rec->task.tid;
 }
@@ -268,11 +268,14 @@ static int prof_open(prof_env *e, cli_child *cc, bool follow) {
     d.fields = e->sample_fields;
     d.regs_user_mask = e->regs_mask;
     d.stack_user_size = e->stack_user;
-    size_t npids = e->pids_filter ? 0 : e->a.npids;
+    bool filter = e->pids_filter; /* -p/-t filter records of every CPU */
+    size_t npids = filter ? 0 : e->a.npids, ntids = filter ? 0 : e->a.ntids;
     d.pids = follow ? &cc->pid : npids ? e->a.pids : NULL;
     d.npids = follow ? 1 : npids;
+    d.tids = follow || !ntids ? NULL : e->a.tids, d.ntids = follow ? 0 : ntids;
     d.cpus = e->a.cpus, d.ncpus = e->a.ncpus;
-    d.all_cpus = (e->a.all_cpus && !npids) || ((e->p->system_wide || e->pids_filter) && !npids &&
+    bool tasks = npids || ntids;
+    d.all_cpus = (e->a.all_cpus && !tasks) || ((e->p->system_wide || filter) && !tasks &&
                                                !e->a.ncpus);
     d.inherit = follow || npids;
     d.enable_on_exec = follow;
@@ -285,8 +288,7 @@ static int prof_open(prof_env *e, cli_child *cc, bool follow) {
         sd.include_kernel = true;
         sd.no_debuginfod = true;
         if (kperf_symbolizer_open(&e->sym, &sd) < 0) e->sym = NULL;
-        if (e->sym && e->a.npids)
-            for (size_t i = 0; i < e->a.npids; i++) kperf_symbolizer_add_pid(e->sym, e->a.pids[i]);
+        for (size_t i = 0; e->sym && i < e->a.nprocs; i++) kperf_symbolizer_add_pid(e->sym, e->a.procs[i]);
     }
     return 0;
 }
@@ -303,17 +305,19 @@ static void prof_add_threads(prof_env *e) {
                 e->tasks[e->ntasks++] = (pid_t)atoi(de->d_name);
         if (d) closedir(d);
     }
+    for (size_t i = 0; i < e->a.ntids && e->ntasks < PROF_MAX_TASKS; i++) /* -t: the thread */
+        e->tasks[e->ntasks++] = e->a.tids[i];
 }
 
 static int prof_run(prof_env *e) {
-    bool targets = e->a.npids || e->a.ncpus || e->a.all_cpus;
+    bool targets = e->a.npids || e->a.ntids || e->a.ncpus || e->a.all_cpus;
     if (!e->a.rest && !targets && !e->p->system_wide)
-        return cli_usage_error(e->p->name, "say what to trace: -p PIDS, -a, -C CPUS or -- COMMAND");
+        return cli_usage_error(e->p->name, "say what to trace: -p PIDS, -t TIDS, -a, -C CPUS or -- COMMAND");
     cli_child cc = {0, -1, -1, false};
     if (e->a.rest && cli_spawn(e->a.rest, &cc) < 0) return perror("kperf: fork"), 1;
     e->child = cc.pid;
     if (cc.pid) e->tasks[e->ntasks++] = cc.pid;
-    e->filter_tasks = (e->p->system_wide && cc.pid) || (e->pids_filter && e->a.npids);
+    e->filter_tasks = (e->p->system_wide && cc.pid) || (e->pids_filter && (e->a.npids || e->a.ntids));
     if (e->pids_filter) prof_add_threads(e);
     bool follow = cc.pid && !targets && !e->p->system_wide;
     if (prof_open(e, &cc, follow) != 0) {
@@ -330,7 +334,7 @@ static int prof_run(prof_env *e) {
     if (cc.pid)
         status = cli_run_loop(&cc.pid, 1, true, e->a.duration, kperf_sampler_fd(e->s), prof_drain, e);
     else
-        status = cli_run_loop(e->a.pids, e->a.npids, false, e->a.duration, kperf_sampler_fd(e->s),
+        status = cli_run_loop(e->a.watch, e->a.nwatch, false, e->a.duration, kperf_sampler_fd(e->s),
                               prof_drain, e);
     kperf_sampler_stop(e->s);
     if (prof_drain(e) < 0 && status == 0) status = 1;
@@ -356,10 +360,6 @@ int prof_main(const profiler *p, int argc, char **argv) {
                  CLI_OUTPUT, p->more};
     int rc = cli_parse(&c, argc, argv, &e->a, prof_opt, e);
     if (rc != CLI_OK) return free(e->priv), rc == CLI_HELP ? 0 : 2;
-    if (e->a.ntids) { /* threads: the sampler takes processes; say so rather than widen */
-        cli_args_free(&e->a), free(e->priv);
-        return cli_usage_error(p->name, "-t is not supported by profilers yet; use -p");
-    }
     if (p->need_events && !e->spec[0]) {
         cli_args_free(&e->a), free(e->priv);
         return cli_usage_error(p->name, "give the events with -e");
