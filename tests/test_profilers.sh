@@ -121,6 +121,21 @@ kns=$(awk '$1 == "cpu_ns" { print $2 }' "$tmp/oc.err")
 check oncpu_runtime_vs_kernel "$(awk -v k="${kns:-0}" '$1 == "sample_busy" { n++; d = $3 * 1e6 - k; if (d < 0) d = -d; ok = (k > 0 && d <= 3e6 + k * 0.02) } END { print n, ok + 0 }' "$tmp/oc")" "1 1"
 check oncpu_per_cpu "$(grep -c '^CPU .* sample_busy:' "$tmp/oc")" "$(awk '$1 == "sample_busy" { print split($5, c, ",") }' "$tmp/oc")"
 
+# page-faults: faulter writes one byte to each of 16 fresh pages of an anonymous mapping
+# (huge pages off) in touch_pages: exactly 16 faults in that range, all at that function,
+# and its table row spans the first to the last page.
+$K page-faults --detail -o "$tmp/pg" -- $B/progs/faulter 16 >"$tmp/pg.out" 2>&1
+read -r _ lo hi <"$tmp/pg.out"
+in=0 at=0
+while read -r a fn; do
+    if [ $((a)) -ge $((0x${lo:-0})) ] && [ $((a)) -lt $((0x${hi:-0})) ]; then
+        in=$((in + 1)); [ "$fn" = touch_pages ] && at=$((at + 1))
+    fi
+done < <(awk '$6 == "addr" { print $7, $10 }' "$tmp/pg")
+check page_faults_exact_range "$in $at" "16 16"
+check page_faults_site_row "$(awk 'NF == 6 && $6 == "touch_pages" { print $1, $4, $5 }' "$tmp/pg")" \
+    "16 0x$lo 0x$(printf '%x' $((0x${hi:-0} - $(getconf PAGESIZE))))"
+
 # sched-migrate: migrator pins itself to CPU 0, then 20 times alternately to CPU 1 and 0;
 # each pin away from the CPU it runs on forces one migration (made by the stopper thread,
 # so it is traced on every CPU and kept by the migrated pid). Oracle: `perf record -a` of
@@ -176,6 +191,8 @@ check err_profile_F_c "$(err $K profile -F 99 -c 1000 -- true)" \
     "2 kperf profile: give -F (samples per second) or -c (events per sample), not both; see 'kperf profile --help'"
 check err_oncpu_e "$(err $K oncpu -e sched:sched_switch -a -d 0.1)" \
     "2 kperf oncpu: oncpu has its own events; no -e; see 'kperf oncpu --help'"
+check err_page_faults_c "$(err $K page-faults -c 0 -- true)" \
+    "2 kperf page-faults: -c/--count wants a whole number from 1 to 1000000000, not '0'"
 check err_probe_missing_symbol "$(err $K multi-trace -e "uprobe:nope@\"$P\"" -e "uretprobe:nope@\"$P\"" -- $P 1)" \
     "1 kperf multi-trace: nope: no function 'nope' defined in $P (.symtab/.dynsym)"
 
@@ -194,7 +211,8 @@ elif command -v valgrind >/dev/null; then
                "hrtimer -e syscalls:sys_enter_getpid --period 1ms -- $B/progs/spin_phases 5 5" \
                "sched-migrate --detail -g -- $B/progs/migrator 4" \
                "profile -i 20 -- $B/progs/sample_busy 0.05" \
-               "oncpu -i 20 -- $B/progs/sample_busy 0.05"; do
+               "oncpu -i 20 -- $B/progs/sample_busy 0.05" \
+               "page-faults --detail -g -i 1 -- $B/progs/faulter 4"; do
         name=valgrind_${run%% *}
         if vg $K $run; then ok "$name"; else fail "$name" "$(grep -m3 '==' "$tmp/vg" | tr '\n' ' ')"; fi
     done

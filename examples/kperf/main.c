@@ -19,6 +19,7 @@ static const struct {
     {"task-state", cmd_prof, "time per task in R, S, D, ... with -g the stacks where it slept"},
     {"profile", cmd_prof, "CPU sampling in memory: the hottest stacks every interval"},
     {"oncpu", cmd_prof, "which threads ran on which CPUs, and how long, per interval"},
+    {"page-faults", cmd_prof, "page faults with addresses, functions and stacks"},
     {"sched-migrate", cmd_prof, "task migrations between CPUs, per task, with stacks"},
     {"kmemleak", cmd_prof, "allocations never freed, with sizes and stacks (malloc uprobes)"},
     {"percpu-stat", cmd_prof, "per-CPU counts of events, per interval"},

@@ -14,6 +14,7 @@ static const profiler *const prof_table[] = {&prof_top, &prof_multi_trace, &prof
                                              &prof_kmemleak,
                                              &prof_percpu_stat, &prof_hrtimer,
                                              &prof_sched_migrate, &prof_profile, &prof_oncpu,
+                                             &prof_page_faults,
                                              };
 #define NPROF (sizeof prof_table / sizeof prof_table[0])
 
