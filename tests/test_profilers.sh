@@ -50,12 +50,14 @@ else
 fi
 
 # hrtimer: 5 ms task-clock ticks; a tick is reported only when no getpid came since the
-# previous one: the quiet phase's ticks, each in spin_quiet, none in spin_calls; with an
+# previous one: the quiet phase's ticks, in spin_quiet, none in spin_calls; with an
 # event the program never makes, every tick is reported
 $K hrtimer -e syscalls:sys_enter_getpid --period 5ms -g -- $B/progs/spin_phases 40 40 >"$tmp/ht" 2>&1
 reports=$(grep -c 'no event in 5.000 ms' "$tmp/ht")
-check hrtimer_quiet_only "$((reports > 0)) $(grep -c ' spin_quiet (spin_phases)' "$tmp/ht") $(grep -c ' spin_calls (' "$tmp/ht")" \
-    "1 $reports 0"
+# (a tick inside libc's clock_gettime, which keeps no frame pointer, hides its caller: so
+# "at least one" in spin_quiet, and none at all in spin_calls)
+check hrtimer_quiet_only "$((reports > 0)) $(($(grep -c ' spin_quiet (spin_phases)' "$tmp/ht") > 0)) $(grep -c ' spin_calls (' "$tmp/ht")" \
+    "1 1 0"
 $K hrtimer -e syscalls:sys_enter_getppid --period 5ms -- $B/progs/spin_phases 10 10 >"$tmp/ht2" 2>&1
 check hrtimer_every_tick "$(awk '/^# / { print ($2 > 0 && $2 == $6) ? "equal" : $0 }' "$tmp/ht2")" equal
 
@@ -103,6 +105,39 @@ else
     skip rundelay_vs_perf_sched "perf not installed"
 fi
 
+# profile: sample_busy burns 0.3 s of its own CPU time in sample_hot (from sample_caller):
+# cpu-clock with -c 1000000 takes a sample every 1 ms of that CPU time (280..340 with the
+# loader); the hottest folded stack of the run is main;sample_caller;sample_hot with >= 80%
+# of them; -i 50 prints an interval table at least 3 times (wall time >= 0.3 s of CPU).
+$K profile -e cpu-clock -c 1000000 -i 50 --folded "$tmp/pf.folded" -- $B/progs/sample_busy 0.3 >"$tmp/pf" 2>&1
+pf=$(sort -k2 -n -r "$tmp/pf.folded" 2>/dev/null | awk 'NR == 1 { top = $1; n = $2 } { sum += $2 } END { print (top ~ /;main;sample_caller;sample_hot$/), (n * 5 >= sum * 4), (sum >= 280 && sum <= 340) }')
+check profile_hot_function "$pf" "1 1 1"
+check profile_intervals "$(grep -c ' samples of cpu-clock' "$tmp/pf" | awk '{ print ($1 >= 3) }')" 1
+
+# oncpu: sample_busy runs 0.2 s of CPU and reports its CLOCK_PROCESS_CPUTIME_ID (the
+# kernel's run time of the process, not wall clock): its one row's run time from
+# sched_switch agrees within 3 ms + 2% (the child's instructions before the events open,
+# and the exit path after its last clock read), and each CPU of its row has a line naming it.
+$K oncpu -- $B/progs/sample_busy 0.2 report >"$tmp/oc" 2>"$tmp/oc.err"
+kns=$(awk '$1 == "cpu_ns" { print $2 }' "$tmp/oc.err")
+check oncpu_runtime_vs_kernel "$(awk -v k="${kns:-0}" '$1 == "sample_busy" { n++; d = $3 * 1e6 - k; if (d < 0) d = -d; ok = (k > 0 && d <= 3e6 + k * 0.02) } END { print n, ok + 0 }' "$tmp/oc")" "1 1"
+check oncpu_per_cpu "$(grep -c '^CPU .* sample_busy:' "$tmp/oc")" "$(awk '$1 == "sample_busy" { print split($5, c, ",") }' "$tmp/oc")"
+
+# page-faults: faulter writes one byte to each of 16 fresh pages of an anonymous mapping
+# (huge pages off) in touch_pages: exactly 16 faults in that range, all at that function,
+# and its table row spans the first to the last page.
+$K page-faults --detail -o "$tmp/pg" -- $B/progs/faulter 16 >"$tmp/pg.out" 2>&1
+read -r _ lo hi <"$tmp/pg.out"
+in=0 at=0
+while read -r a fn; do
+    if [ $((a)) -ge $((0x${lo:-0})) ] && [ $((a)) -lt $((0x${hi:-0})) ]; then
+        in=$((in + 1)); [ "$fn" = touch_pages ] && at=$((at + 1))
+    fi
+done < <(awk '$6 == "addr" { print $7, $10 }' "$tmp/pg")
+check page_faults_exact_range "$in $at" "16 16"
+check page_faults_site_row "$(awk 'NF == 6 && $6 == "touch_pages" { print $1, $4, $5 }' "$tmp/pg")" \
+    "16 0x$lo 0x$(printf '%x' $((0x${hi:-0} - $(getconf PAGESIZE))))"
+
 # sched-migrate: migrator pins itself to CPU 0, then 20 times alternately to CPU 1 and 0;
 # each pin away from the CPU it runs on forces one migration (made by the stopper thread,
 # so it is traced on every CPU and kept by the migrated pid). Oracle: `perf record -a` of
@@ -143,13 +178,23 @@ check err_hrtimer_period "$(err $K hrtimer -e syscalls:sys_enter_getpid --period
 check err_percpu_no_events "$(err $K percpu-stat -a -d 0.1)" \
     "2 kperf percpu-stat: give the events with -e; see 'kperf percpu-stat --help'"
 check err_kmemleak_no_cmd "$(err $K kmemleak | cut -c1-70)" \
-    "2 kperf kmemleak: give the command (-- CMD) or -p PID to check; see 'k"
+    "2 kperf kmemleak: give the command (-- CMD), -p PID or -t TID to check"
 check err_sched_migrate_key "$(err $K sched-migrate -e 'sched:sched_migrate_task//key=cpu/' -a -d 0.1)" \
     "1 kperf sched-migrate: sched:sched_migrate_task: key=cpu: the event has no field 'cpu' (fields: comm pid prio orig_cpu dest_cpu)"
 check err_sched_migrate_attr "$(err $K sched-migrate -e 'sched:sched_migrate_task//top-by=pid/' -a -d 0.1)" \
     "1 kperf sched-migrate: sched:sched_migrate_task: attribute 'top-by' is not used by kperf sched-migrate (it uses: stack max-stack= key=)"
 check err_sched_migrate_event "$(err $K sched-migrate -e sched:sched_switch -a -d 0.1)" \
     "2 kperf sched-migrate: -e takes sched:sched_migrate_task with a filter and attributes, once; see 'kperf sched-migrate --help'"
+check err_profile_attr "$(err $K profile -e 'sched:sched_switch//key=prev_pid/' -a -d 0.1)" \
+    "1 kperf profile: sched:sched_switch: attribute 'key' is not used by kperf profile (it uses: stack max-stack= alias=)"
+check err_profile_missing_symbol "$(err $K profile -e "uprobe:nope@\"$P\"" -- $P 1)" \
+    "1 kperf profile: nope: no function 'nope' defined in $P (.symtab/.dynsym)"
+check err_profile_F_c "$(err $K profile -F 99 -c 1000 -- true)" \
+    "2 kperf profile: give -F (samples per second) or -c (events per sample), not both; see 'kperf profile --help'"
+check err_oncpu_e "$(err $K oncpu -e sched:sched_switch -a -d 0.1)" \
+    "2 kperf oncpu: oncpu has its own events; no -e; see 'kperf oncpu --help'"
+check err_page_faults_c "$(err $K page-faults -c 0 -- true)" \
+    "2 kperf page-faults: -c/--count wants a whole number from 1 to 1000000000, not '0'"
 check err_probe_missing_symbol "$(err $K multi-trace -e "uprobe:nope@\"$P\"" -e "uretprobe:nope@\"$P\"" -- $P 1)" \
     "1 kperf multi-trace: nope: no function 'nope' defined in $P (.symtab/.dynsym)"
 
@@ -166,7 +211,10 @@ elif command -v valgrind >/dev/null; then
                "kmemleak -- $B/progs/leaker 3 5" \
                "percpu-stat -e syscalls:sys_enter_getpid -i 1 -- $GP 100 1" \
                "hrtimer -e syscalls:sys_enter_getpid --period 1ms -- $B/progs/spin_phases 5 5" \
-               "sched-migrate --detail -g -- $B/progs/migrator 4"; do
+               "sched-migrate --detail -g -- $B/progs/migrator 4" \
+               "profile -i 20 -- $B/progs/sample_busy 0.05" \
+               "oncpu -i 20 -- $B/progs/sample_busy 0.05" \
+               "page-faults --detail -g -i 1 -- $B/progs/faulter 4"; do
         name=valgrind_${run%% *}
         if vg $K $run; then ok "$name"; else fail "$name" "$(grep -m3 '==' "$tmp/vg" | tr '\n' ' ')"; fi
     done

@@ -13,7 +13,8 @@
 static const profiler *const prof_table[] = {&prof_top, &prof_multi_trace, &prof_rundelay, &prof_task_state,
                                              &prof_kmemleak,
                                              &prof_percpu_stat, &prof_hrtimer,
-                                             &prof_sched_migrate,
+                                             &prof_sched_migrate, &prof_profile, &prof_oncpu,
+                                             &prof_page_faults,
                                              };
 #define NPROF (sizeof prof_table / sizeof prof_table[0])
 
@@ -68,10 +69,9 @@ static int prof_opt(int key, const char *arg, void *user) {
     prof_env *e = (prof_env *)user;
     const char *cmd = e->p->name;
     if (key == 'e') {
-        size_t l = strlen(e->spec);
-        if (l + strlen(arg) + 2 >= sizeof e->spec || e->nspec_groups >= PROF_MAX_EVENTS)
+        if (e->nspec_groups >= PROF_MAX_EVENTS)
             return fprintf(stderr, "kperf %s: event list too long\n", cmd), -1;
-        snprintf(e->spec + l, sizeof e->spec - l, "%s%s", l ? "," : "", arg);
+        if (cli_append_list(cmd, "event", e->spec, sizeof e->spec, arg) < 0) return -1;
         e->spec_end[e->nspec_groups++] = strlen(e->spec);
         return 0;
     }
@@ -196,8 +196,8 @@ static void prof_track(prof_env *e, const kperf_record *rec) {
     if (e->sym) kperf_symbolizer_add_fork(e->sym, (pid_t)rec->task.ppid, (pid_t)rec->task.pid);
     if (!e->filter_tasks) return;
     if (!prof_in_target(e, rec->task.ppid) && !prof_in_target(e, rec->task.ptid)) return;
-    if (!prof_in_target(e, rec->task.pid) && e->ntasks < PROF_MAX_TASKS)
-        e->tasks[e->ntasks++] = (pid_t)rec->task.pid;
+    /* the new task only: a new process has tid == pid; a new thread's pid is its process,
+     * which -t does not take whole */
     if (!prof_in_target(e, rec->task.tid) && e->ntasks < PROF_MAX_TASKS)
         e->tasks[e->ntasks++] = (pid_t)rec->task.tid;
 }
@@ -267,11 +267,14 @@ static int prof_open(prof_env *e, cli_child *cc, bool follow) {
     d.fields = e->sample_fields;
     d.regs_user_mask = e->regs_mask;
     d.stack_user_size = e->stack_user;
-    size_t npids = e->pids_filter ? 0 : e->a.npids;
+    bool filter = e->pids_filter; /* -p/-t filter records of every CPU */
+    size_t npids = filter ? 0 : e->a.npids, ntids = filter ? 0 : e->a.ntids;
     d.pids = follow ? &cc->pid : npids ? e->a.pids : NULL;
     d.npids = follow ? 1 : npids;
+    d.tids = follow || !ntids ? NULL : e->a.tids, d.ntids = follow ? 0 : ntids;
     d.cpus = e->a.cpus, d.ncpus = e->a.ncpus;
-    d.all_cpus = (e->a.all_cpus && !npids) || ((e->p->system_wide || e->pids_filter) && !npids &&
+    bool tasks = npids || ntids;
+    d.all_cpus = (e->a.all_cpus && !tasks) || ((e->p->system_wide || filter) && !tasks &&
                                                !e->a.ncpus);
     d.inherit = follow || npids;
     d.enable_on_exec = follow;
@@ -284,8 +287,7 @@ static int prof_open(prof_env *e, cli_child *cc, bool follow) {
         sd.include_kernel = true;
         sd.no_debuginfod = true;
         if (kperf_symbolizer_open(&e->sym, &sd) < 0) e->sym = NULL;
-        if (e->sym && e->a.npids)
-            for (size_t i = 0; i < e->a.npids; i++) kperf_symbolizer_add_pid(e->sym, e->a.pids[i]);
+        for (size_t i = 0; e->sym && i < e->a.nprocs; i++) kperf_symbolizer_add_pid(e->sym, e->a.procs[i]);
     }
     return 0;
 }
@@ -302,35 +304,25 @@ static void prof_add_threads(prof_env *e) {
                 e->tasks[e->ntasks++] = (pid_t)atoi(de->d_name);
         if (d) closedir(d);
     }
+    for (size_t i = 0; i < e->a.ntids && e->ntasks < PROF_MAX_TASKS; i++) /* -t: the thread */
+        e->tasks[e->ntasks++] = e->a.tids[i];
 }
 
 static int prof_run(prof_env *e) {
-    bool targets = e->a.npids || e->a.ncpus || e->a.all_cpus;
-    if (!e->a.rest && !targets && !e->p->system_wide)
-        return cli_usage_error(e->p->name, "say what to trace: -p PIDS, -a, -C CPUS or -- COMMAND");
-    cli_child cc = {0, -1, -1, false};
-    if (e->a.rest && cli_spawn(e->a.rest, &cc) < 0) return perror("kperf: fork"), 1;
-    e->child = cc.pid;
-    if (cc.pid) e->tasks[e->ntasks++] = cc.pid;
-    e->filter_tasks = (e->p->system_wide && cc.pid) || (e->pids_filter && e->a.npids);
+    cli_target tg;
+    int rc = cli_target_begin(e->p->name, &e->a, e->p->system_wide, &tg);
+    if (rc) return rc;
+    cli_child *cc = &tg.cc;
+    e->child = cc->pid;
+    if (cc->pid) e->tasks[e->ntasks++] = cc->pid;
+    e->filter_tasks = (e->p->system_wide && cc->pid) || (e->pids_filter && (e->a.npids || e->a.ntids));
     if (e->pids_filter) prof_add_threads(e);
-    bool follow = cc.pid && !targets && !e->p->system_wide;
-    if (prof_open(e, &cc, follow) != 0) {
-        if (cc.pid) cli_spawn_go(&cc, false), waitpid(cc.pid, NULL, 0);
-        return 1;
-    }
-    int status = 0;
+    bool follow = tg.follow && !e->p->system_wide;
+    if (prof_open(e, cc, follow) != 0) return cli_target_abort(&tg), 1;
     e->last_print = prof_now();
     if (!follow) kperf_sampler_start(e->s);
-    if (cc.pid && (status = cli_spawn_go(&cc, true)) != 0) {
-        waitpid(cc.pid, NULL, 0);
-        return cli_cannot_run(e->p->name, e->a.rest[0], status);
-    }
-    if (cc.pid)
-        status = cli_run_loop(&cc.pid, 1, true, e->a.duration, kperf_sampler_fd(e->s), prof_drain, e);
-    else
-        status = cli_run_loop(e->a.pids, e->a.npids, false, e->a.duration, kperf_sampler_fd(e->s),
-                              prof_drain, e);
+    int status = cli_target_run(e->p->name, &e->a, &tg, kperf_sampler_fd(e->s), prof_drain, e);
+    if (tg.not_run) return status; /* said once; no empty table */
     kperf_sampler_stop(e->s);
     if (prof_drain(e) < 0 && status == 0) status = 1;
     if (e->p->interval) e->p->interval(e, true);
@@ -355,10 +347,6 @@ int prof_main(const profiler *p, int argc, char **argv) {
                  CLI_OUTPUT, p->more};
     int rc = cli_parse(&c, argc, argv, &e->a, prof_opt, e);
     if (rc != CLI_OK) return free(e->priv), rc == CLI_HELP ? 0 : 2;
-    if (e->a.ntids) { /* threads: the sampler takes processes; say so rather than widen */
-        cli_args_free(&e->a), free(e->priv);
-        return cli_usage_error(p->name, "-t is not supported by profilers yet; use -p");
-    }
     if (p->need_events && !e->spec[0]) {
         cli_args_free(&e->a), free(e->priv);
         return cli_usage_error(p->name, "give the events with -e");
