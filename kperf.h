@@ -1560,6 +1560,10 @@ typedef struct kperf_sampler_desc {
                                   512 (2 MiB) with dwarf_callchain */
     uint32_t wakeup_bytes;   /**< kperf_sampler_fd() becomes readable when a ring holds this
                                   many bytes; 0 = a quarter of the ring */
+    const pid_t *tids;       /**< single threads to sample (as perf record -t), besides the
+                                  pids; with ntids. Their threads created later are followed
+                                  only with inherit */
+    size_t ntids;            /**< number of tids */
 } kperf_sampler_desc;
 
 /** A sampler: events opened on the targets, one ring per CPU (or per thread). Opaque. */
@@ -1926,6 +1930,8 @@ typedef struct kperf_syscalls_desc {
                                   instance); calls show as syscall_NR */
     uint32_t ring_pages;     /**< data pages per ring, a power of two; 0 = 256 */
     const char *tracefs;     /**< tracefs root; NULL = discovered (kperf_tracefs_open) */
+    const pid_t *tids;       /**< single threads to trace, besides the pids; with ntids */
+    size_t ntids;            /**< number of tids */
 } kperf_syscalls_desc;
 
 /** A live syscall tracer (libkperf's trace_open with TRACE_SYS_CALL). Opaque.
@@ -8113,7 +8119,7 @@ static int kperf__sampling_open_pid(kperf_sampler *s, pid_t pid, const int *cpus
 static int kperf__sampling_open_targets(kperf_sampler *s, const kperf_sampler_desc *d) {
     int *cpus = NULL, err = 0;
     size_t ncpu = 0;
-    bool want_cpus = d->ncpus || d->all_cpus || d->npids || d->inherit;
+    bool want_cpus = d->ncpus || d->all_cpus || d->npids || d->ntids || d->inherit;
     if (d->ncpus) {
         cpus = (int *)kperf__calloc(d->ncpus, sizeof *cpus);
         if (!cpus) return kperf__fail(ENOMEM, "out of memory");
@@ -8122,9 +8128,20 @@ static int kperf__sampling_open_targets(kperf_sampler *s, const kperf_sampler_de
     } else if (want_cpus && kperf__sampling_online(&cpus, &ncpu) < 0) {
         return kperf__fail(ENOMEM, "out of memory");
     }
-    if (d->npids) {
+    if (d->npids || d->ntids) {
         for (size_t i = 0; !err && i < d->npids; i++)
             err = kperf__sampling_open_pid(s, d->pids[i], cpus, ncpu);
+        for (size_t i = 0; !err && i < d->ntids; i++) { /* one thread, on every CPU */
+            pid_t tgid = d->tids[i] > 0 ? kperf__tgid(d->tids[i]) : -1;
+            if (tgid < 0) {
+                err = kperf__fail(KPERF_ENOTARGET, "cannot sample tid %d: no such thread",
+                                  (int)d->tids[i]);
+                break;
+            }
+            kperf__comm_from_proc(s, tgid, d->tids[i]);
+            for (size_t c = 0; !err && c < ncpu; c++)
+                err = kperf__sampling_open_one(s, d->tids[i], cpus[c], false);
+        }
     } else if (d->ncpus || d->all_cpus) {
         for (size_t c = 0; !err && c < ncpu; c++) err = kperf__sampling_open_one(s, -1, cpus[c], false);
     } else {
@@ -8225,6 +8242,7 @@ static int kperf__sampling_defaults(kperf_sampler *s, const kperf_sampler_desc *
     s->layout.regs_user_mask = (st & PERF_SAMPLE_REGS_USER) ? d->regs_user_mask : 0;
     s->layout.sample_id_all = true;
     d->pids = NULL;
+    d->tids = NULL;
     d->cpus = NULL;
     return 0;
 }
@@ -10189,6 +10207,7 @@ KPERF__PRIV int kperf__sc_sampler(const kperf_syscalls_desc *d, const char *spec
     sd.period = 1;
     sd.include_kernel = true; /* tracepoint records come from kernel context */
     sd.pids = d->pids, sd.npids = d->npids;
+    sd.tids = d->tids, sd.ntids = d->ntids;
     sd.cpus = d->cpus, sd.ncpus = d->ncpus;
     sd.all_cpus = d->all_cpus;
     sd.inherit = d->inherit;
