@@ -308,6 +308,14 @@ int cli_parse_ids(const char *cmd, const char *what, const char *s, pid_t **out,
     return 0;
 }
 
+int cli_append_list(const char *cmd, const char *what, char *buf, size_t size, const char *arg) {
+    size_t l = strlen(buf);
+    if (l + strlen(arg) + 2 >= size)
+        return fprintf(stderr, "kperf %s: %s list too long\n", cmd, what), -1;
+    snprintf(buf + l, size - l, "%s%s", l ? "," : "", arg);
+    return 0;
+}
+
 int cli_parse_long(const char *cmd, const char *opt, const char *s, long min, long max,
                    long *out) {
     char *end;
@@ -429,4 +437,45 @@ int cli_run_loop(const pid_t *pids, size_t npids, bool own, double seconds, int 
     }
     if (own) return cli_exit_status(status);
     return 0;
+}
+
+int cli_target_begin(const char *cmd, const cli_args *a, bool any, cli_target *t) {
+    memset(t, 0, sizeof *t);
+    t->cc.go = t->cc.err = -1;
+    bool tasks = a->npids || a->ntids, targets = tasks || a->ncpus || a->all_cpus;
+    if (!a->rest && !targets && !any)
+        return cli_usage_error(cmd, "say what to trace: -p PIDS, -t TIDS, -a, -C CPUS or -- COMMAND");
+    if (a->rest && cli_spawn(a->rest, &t->cc) < 0) {
+        fprintf(stderr, "kperf %s: cannot start %s: %s\n", cmd, a->rest[0], strerror(errno));
+        return 1;
+    }
+    t->follow = t->cc.pid && !targets;
+    t->pids = t->follow ? &t->cc.pid : a->pids;
+    t->npids = t->follow ? 1 : a->npids;
+    t->tids = t->follow ? NULL : a->tids;
+    t->ntids = t->follow ? 0 : a->ntids;
+    t->cpus = a->cpus, t->ncpus = a->ncpus;
+    t->all_cpus = a->all_cpus && !tasks;
+    t->inherit = t->follow || a->npids; /* -t: those threads only, as perf */
+    t->enable_on_exec = t->follow;
+    return 0;
+}
+
+void cli_target_abort(cli_target *t) {
+    if (t->cc.pid > 0) cli_spawn_go(&t->cc, false);
+    t->cc.pid = 0;
+}
+
+int cli_target_run(const char *cmd, const cli_args *a, cli_target *t, int pollfd,
+                   int (*drain)(void *), void *ctx) {
+    if (t->cc.pid > 0) {
+        int e = cli_spawn_go(&t->cc, true);
+        if (e) {
+            waitpid(t->cc.pid, NULL, 0);
+            t->not_run = true;
+            return cli_cannot_run(cmd, a->rest[0], e);
+        }
+        return cli_run_loop(&t->cc.pid, 1, true, a->duration, pollfd, drain, ctx);
+    }
+    return cli_run_loop(a->watch, a->nwatch, false, a->duration, pollfd, drain, ctx);
 }

@@ -69,10 +69,9 @@ static int prof_opt(int key, const char *arg, void *user) {
     prof_env *e = (prof_env *)user;
     const char *cmd = e->p->name;
     if (key == 'e') {
-        size_t l = strlen(e->spec);
-        if (l + strlen(arg) + 2 >= sizeof e->spec || e->nspec_groups >= PROF_MAX_EVENTS)
+        if (e->nspec_groups >= PROF_MAX_EVENTS)
             return fprintf(stderr, "kperf %s: event list too long\n", cmd), -1;
-        snprintf(e->spec + l, sizeof e->spec - l, "%s%s", l ? "," : "", arg);
+        if (cli_append_list(cmd, "event", e->spec, sizeof e->spec, arg) < 0) return -1;
         e->spec_end[e->nspec_groups++] = strlen(e->spec);
         return 0;
     }
@@ -310,32 +309,20 @@ static void prof_add_threads(prof_env *e) {
 }
 
 static int prof_run(prof_env *e) {
-    bool targets = e->a.npids || e->a.ntids || e->a.ncpus || e->a.all_cpus;
-    if (!e->a.rest && !targets && !e->p->system_wide)
-        return cli_usage_error(e->p->name, "say what to trace: -p PIDS, -t TIDS, -a, -C CPUS or -- COMMAND");
-    cli_child cc = {0, -1, -1, false};
-    if (e->a.rest && cli_spawn(e->a.rest, &cc) < 0) return perror("kperf: fork"), 1;
-    e->child = cc.pid;
-    if (cc.pid) e->tasks[e->ntasks++] = cc.pid;
-    e->filter_tasks = (e->p->system_wide && cc.pid) || (e->pids_filter && (e->a.npids || e->a.ntids));
+    cli_target tg;
+    int rc = cli_target_begin(e->p->name, &e->a, e->p->system_wide, &tg);
+    if (rc) return rc;
+    cli_child *cc = &tg.cc;
+    e->child = cc->pid;
+    if (cc->pid) e->tasks[e->ntasks++] = cc->pid;
+    e->filter_tasks = (e->p->system_wide && cc->pid) || (e->pids_filter && (e->a.npids || e->a.ntids));
     if (e->pids_filter) prof_add_threads(e);
-    bool follow = cc.pid && !targets && !e->p->system_wide;
-    if (prof_open(e, &cc, follow) != 0) {
-        if (cc.pid) cli_spawn_go(&cc, false), waitpid(cc.pid, NULL, 0);
-        return 1;
-    }
-    int status = 0;
+    bool follow = tg.follow && !e->p->system_wide;
+    if (prof_open(e, cc, follow) != 0) return cli_target_abort(&tg), 1;
     e->last_print = prof_now();
     if (!follow) kperf_sampler_start(e->s);
-    if (cc.pid && (status = cli_spawn_go(&cc, true)) != 0) {
-        waitpid(cc.pid, NULL, 0);
-        return cli_cannot_run(e->p->name, e->a.rest[0], status);
-    }
-    if (cc.pid)
-        status = cli_run_loop(&cc.pid, 1, true, e->a.duration, kperf_sampler_fd(e->s), prof_drain, e);
-    else
-        status = cli_run_loop(e->a.watch, e->a.nwatch, false, e->a.duration, kperf_sampler_fd(e->s),
-                              prof_drain, e);
+    int status = cli_target_run(e->p->name, &e->a, &tg, kperf_sampler_fd(e->s), prof_drain, e);
+    if (tg.not_run) return status; /* said once; no empty table */
     kperf_sampler_stop(e->s);
     if (prof_drain(e) < 0 && status == 0) status = 1;
     if (e->p->interval) e->p->interval(e, true);
