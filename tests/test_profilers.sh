@@ -50,12 +50,14 @@ else
 fi
 
 # hrtimer: 5 ms task-clock ticks; a tick is reported only when no getpid came since the
-# previous one: the quiet phase's ticks, each in spin_quiet, none in spin_calls; with an
+# previous one: the quiet phase's ticks, in spin_quiet, none in spin_calls; with an
 # event the program never makes, every tick is reported
 $K hrtimer -e syscalls:sys_enter_getpid --period 5ms -g -- $B/progs/spin_phases 40 40 >"$tmp/ht" 2>&1
 reports=$(grep -c 'no event in 5.000 ms' "$tmp/ht")
-check hrtimer_quiet_only "$((reports > 0)) $(grep -c ' spin_quiet (spin_phases)' "$tmp/ht") $(grep -c ' spin_calls (' "$tmp/ht")" \
-    "1 $reports 0"
+# (a tick inside libc's clock_gettime, which keeps no frame pointer, hides its caller: so
+# "at least one" in spin_quiet, and none at all in spin_calls)
+check hrtimer_quiet_only "$((reports > 0)) $(($(grep -c ' spin_quiet (spin_phases)' "$tmp/ht") > 0)) $(grep -c ' spin_calls (' "$tmp/ht")" \
+    "1 1 0"
 $K hrtimer -e syscalls:sys_enter_getppid --period 5ms -- $B/progs/spin_phases 10 10 >"$tmp/ht2" 2>&1
 check hrtimer_every_tick "$(awk '/^# / { print ($2 > 0 && $2 == $6) ? "equal" : $0 }' "$tmp/ht2")" equal
 
