@@ -114,6 +114,11 @@ pf=$(sort -k2 -n -r "$tmp/pf.folded" 2>/dev/null | awk 'NR == 1 { top = $1; n = 
 check profile_hot_function "$pf" "1 1 1"
 check profile_intervals "$(grep -c ' samples of cpu-clock' "$tmp/pf" | awk '{ print ($1 >= 3) }')" 1
 
+# profile -e with a probe: every hit is a sample (no -F): 7 calls, one stack at probe_target
+$K profile -e "uprobe:probe_target@\"$P\"" -- $P 7 >"$tmp/pf2" 2>&1
+check profile_probe_hits "$(awk 'NR == 1 { print $1 } NR == 3 { print $2, $3 }' "$tmp/pf2" | tr '\n' ' ')" \
+    "7 7 probe_calls;__libc_start_call_main;probe_target "
+
 # oncpu: sample_busy runs 0.1 s of CPU and reports its CLOCK_PROCESS_CPUTIME_ID (the
 # kernel's run time of the process, not wall clock): its one row's run time from
 # sched_switch agrees within 3 ms + 2% (the child's instructions before the events open,
