@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The profilers (kperf top, multi-trace (chains, heatmap), rundelay, task-state, kmemleak,
-# sched-migrate, profile, oncpu, page-faults, percpu-stat, hrtimer) on programs with
+# sched-migrate, profile, oncpu, page-faults, percpu-stat, hrtimer, sql) on programs with
 # known behaviour: exact counts, the sleeps of a sleeper with their durations and stack,
 # exactly K leaks with their sizes and call site; rundelay against `perf sched latency` on
 # the same run; each profiler once under valgrind; clear errors on bad input.
@@ -60,6 +60,22 @@ check hrtimer_quiet_only "$((reports > 0)) $(($(grep -c ' spin_quiet (spin_phase
     "1 1 0"
 $K hrtimer -e syscalls:sys_enter_getppid --period 5ms -- $B/progs/spin_phases 10 10 >"$tmp/ht2" 2>&1
 check hrtimer_every_tick "$(awk '/^# / { print ($2 > 0 && $2 == $6) ? "equal" : $0 }' "$tmp/ht2")" equal
+
+# sql: tracepoints as SQLite tables; exact counts, a GROUP BY on a field (write's fd: 40
+# one-byte writes to /dev/null on fd 3) and on the thread; the 2 ms tables add up
+have_sql=1
+if $K sql -e syscalls:sys_enter_getpid -- true 2>&1 | grep -q 'built without SQLite'; then
+    have_sql=0
+    skip sql "kperf built without SQLite (libsqlite3-dev)"
+else
+    $K sql -e syscalls:sys_enter_getpid -e syscalls:sys_enter_write \
+        --query "select fd, count(*), sum(count) from sys_enter_write group by fd" -- $B/progs/trace_getpid_write 700 40 >"$tmp/sql1" 2>&1
+    check sql_group_by_field "$(tr '\n' ' ' <"$tmp/sql1")" "fd|count(*)|sum(count) 3|40|40 "
+    $K sql -e 'syscalls:sys_enter_getpid//alias=g/' -i 2 --query 'select count(*) from g' -- $GP 1000 2 >"$tmp/sql2" 2>&1
+    check sql_count_intervals "$(awk '/^[0-9]+$/ { s += $1 } END { print s }' "$tmp/sql2")" 3000
+    $K sql -e 'syscalls:sys_enter_getpid//alias=g/' --query 'select count(*) c from g group by _tid' -- $GP 500 3 >"$tmp/sql3" 2>&1
+    check sql_group_by_thread "$(tr '\n' ' ' <"$tmp/sql3")" "c 500 500 500 500 "
+fi
 
 # task-state: 4 sleeps of 30 ms in S, in sleep_outer, each within the scheduler's timer
 # slack (30 ms <= d < 40 ms: hrtimer expiry plus wake-up latency on a loaded 2-CPU VM)
@@ -183,6 +199,10 @@ check err_hrtimer_period "$(err $K hrtimer -e syscalls:sys_enter_getpid --period
     "2 kperf hrtimer: --period 1us: from 10us to 60s"
 check err_percpu_no_events "$(err $K percpu-stat -a -d 0.1)" \
     "2 kperf percpu-stat: give the events with -e; see 'kperf percpu-stat --help'"
+if [ $have_sql = 1 ]; then
+    check err_sql_query "$(err $K sql -e syscalls:sys_enter_getpid --query 'select nope from sys_enter_getpid' -- true)" \
+        "1 kperf sql: --query: no such column: nope"
+fi
 check err_kmemleak_no_cmd "$(err $K kmemleak | cut -c1-70)" \
     "2 kperf kmemleak: give the command (-- CMD), -p PID or -t TID to check"
 check err_sched_migrate_key "$(err $K sched-migrate -e 'sched:sched_migrate_task//key=cpu/' -a -d 0.1)" \
@@ -224,6 +244,11 @@ elif command -v valgrind >/dev/null; then
         name=valgrind_${run%% *}
         if vg $K $run; then ok "$name"; else fail "$name" "$(grep -m3 '==' "$tmp/vg" | tr '\n' ' ')"; fi
     done
+    if [ $have_sql = 1 ]; then
+        if vg $K sql -e syscalls:sys_enter_write -i 1 --query 'select fd, count(*) from sys_enter_write group by fd' -- $B/progs/trace_getpid_write 5 5; then
+            ok valgrind_sql
+        else fail valgrind_sql "$(grep -m3 '==' "$tmp/vg" | tr '\n' ' ')"; fi
+    fi
 else
     skip valgrind_profilers "valgrind not installed"
 fi

@@ -220,6 +220,20 @@ else
     for t in report_perf_event_names report_table_per_event report_sort_comm_dso_like_perf; do
         skip $t "needs perf and tracefs"; done
 fi
+# C++ names: perf report's short form (no parameter list, no template instance's return
+# type) unless --full-names; cxx_names has ten functions with mangled names, each sampled
+cx_want='(anonymous namespace)::hidden|ns::Box<int>::operator long|ns::S::operator new|ns::S::operator()|ns::S::operator<|ns::get<int>|ns::hot<long>|ns::two<int>|ns::withlambda(int)::{lambda(int)#1}::operator()|operator<<|'
+$K record -o "$tmp/cx.data" -- $B/progs/cxx_names 0.2 2>/dev/null
+cx_only() { grep -E '^(ns::|operator|\(anonymous)' | LC_ALL=C sort; } # not libc's or ld.so's
+$K report -i "$tmp/cx.data" | awk 'NR > 2 {sub(/^ +[0-9.]+% +[0-9.]+% +[0-9]+  /, ""); print}' | cx_only >"$tmp/cx.k"
+check report_cxx_short_names "$(tr '\n' '|' <"$tmp/cx.k")" "$cx_want"
+if [ $have_perf = 1 ]; then
+    perf report -i "$tmp/cx.data" --stdio --no-children --sort sym 2>/dev/null \
+        | awk '/%/ {sub(/^ *[0-9.]+% +\[\.\] /, ""); print}' | cx_only >"$tmp/cx.p"
+    check report_cxx_names_like_perf "$(tr '\n' '|' <"$tmp/cx.k")" "$(tr '\n' '|' <"$tmp/cx.p")"
+else skip report_cxx_names_like_perf "perf not installed"; fi
+check report_cxx_full_names "$($K report -i "$tmp/cx.data" --full-names | grep -c ' long ns::hot<long>(ns::Box<long> const&, int)$')" 1
+
 msg=$($K report --sort cpu 2>&1); rc=$?
 [[ $rc = 2 && $msg == *"--sort takes self, total, or keys from comm, pid, dso, sym"* ]] && ok report_bad_sort || fail report_bad_sort "rc $rc: $msg"
 
