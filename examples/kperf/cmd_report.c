@@ -743,14 +743,17 @@ typedef struct rep_opt_state {
     long top;
     bool folded, addresses, full;
     rep_sort sort;
+    bool top_set, sort_set; /* -n, --sort KEYS given (they shape the table only) */
 } rep_opt_state;
 
 static int rep_opt(int key, const char *v, void *user) {
     rep_opt_state *o = (rep_opt_state *)user;
     switch (key) {
     case 'i': o->path = v; return 0;
-    case 'n': return cli_parse_long("report", "-n/--top", v, 1, 1000000000, &o->top);
-    case 's': return rep_parse_sort(v, &o->sort);
+    case 'n': return o->top_set = true, cli_parse_long("report", "-n/--top", v, 1, 1000000000, &o->top);
+    case 's':
+        o->sort_set |= strcmp(v, "self") && strcmp(v, "total");
+        return rep_parse_sort(v, &o->sort);
     case REP_FOLDED: o->folded = true; return 0;
     case REP_SVG: o->svg = v; return 0;
     case REP_PPROF: o->pprof = v; return 0;
@@ -761,12 +764,16 @@ static int rep_opt(int key, const char *v, void *user) {
 }
 
 int cmd_report(int argc, char **argv) {
-    rep_opt_state o = {"perf.data", NULL, NULL, 20, false, false, false, {{REP_SYM, 0, 0, 0}, 1, REP_SYM}};
+    rep_opt_state o = {"perf.data", NULL, NULL, 20, false, false, false,
+                       {{REP_SYM, 0, 0, 0}, 1, REP_SYM}, false, false};
     rep_sort_by_total = 0;
     cli_args ca;
     int prc = cli_parse(&rep_cmd, argc, argv, &ca, rep_opt, &o);
     if (prc != CLI_OK) return prc == CLI_HELP ? 0 : 2;
     cli_args_free(&ca);
+    if ((o.folded || o.svg) && (o.top_set || o.sort_set))
+        return cli_usage_error("report", "-n and --sort KEYS shape the table; --folded and "
+                                         "--svg print every stack");
     const char *path = o.path, *svg = o.svg, *pprof = o.pprof;
     int top = (int)o.top;
     bool folded = o.folded, addresses = o.addresses;
