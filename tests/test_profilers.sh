@@ -130,13 +130,19 @@ pf=$(sort -k2 -n -r "$tmp/pf.folded" 2>/dev/null | awk 'NR == 1 { top = $1; n = 
 check profile_hot_function "$pf" "1 1 1"
 check profile_intervals "$(grep -c ' samples of cpu-clock' "$tmp/pf" | awk '{ print ($1 >= 3) }')" 1
 
+# profile -e with a probe: every hit is a sample (no -F): 7 calls, one stack at probe_target
+$K profile -e "uprobe:probe_target@\"$P\"" -- $P 7 >"$tmp/pf2" 2>&1
+check profile_probe_hits "$(awk 'NR == 1 { print $1 } NR == 3 { print $2, $3 }' "$tmp/pf2" | tr '\n' ' ')" \
+    "7 7 probe_calls;__libc_start_call_main;probe_target "
+
 # oncpu: sample_busy runs 0.1 s of CPU and reports its CLOCK_PROCESS_CPUTIME_ID (the
 # kernel's run time of the process, not wall clock): its one row's run time from
-# sched_switch agrees within 3 ms + 2% (the child's instructions before the events open,
-# and the exit path after its last clock read), and each CPU of its row has a line naming it.
+# sched_switch agrees within 3 ms + 5% (measured here, 2 CPUs at load 12: usually within
+# 1 ms, outliers -2.3 and +6.7 ms between the switch timestamps and the scheduler's own
+# accounting), and each CPU of its row has a line naming it.
 $K oncpu -- $B/progs/sample_busy 0.1 report >"$tmp/oc" 2>"$tmp/oc.err"
 kns=$(awk '$1 == "cpu_ns" { print $2 }' "$tmp/oc.err")
-check oncpu_runtime_vs_kernel "$(awk -v k="${kns:-0}" '$1 == "sample_busy" { n++; d = $3 * 1e6 - k; if (d < 0) d = -d; ok = (k > 0 && d <= 3e6 + k * 0.02) } END { print n, ok + 0 }' "$tmp/oc")" "1 1"
+check oncpu_runtime_vs_kernel "$(awk -v k="${kns:-0}" '$1 == "sample_busy" { n++; d = $3 * 1e6 - k; if (d < 0) d = -d; ok = (k > 0 && d <= 3e6 + k * 0.05) } END { print n, ok + 0 }' "$tmp/oc")" "1 1"
 check oncpu_per_cpu "$(grep -c '^CPU .* sample_busy:' "$tmp/oc")" "$(awk '$1 == "sample_busy" { print split($5, c, ",") }' "$tmp/oc")"
 
 # page-faults: faulter writes one byte to each of 16 fresh pages of an anonymous mapping
