@@ -22,8 +22,8 @@
  *     >>ringbuf     mmap'd ring buffers, record decoding, lost/throttle accounting
  *     >>sampling    samplers, side-band records, time-ordered merge, folded stacks
  *     >>perfdata    perf.data writer and reader
- *     >>syscalls    syscall enter/exit pairing and latency statistics
  *     >>analysis    keyed statistics, latency histograms, two-event relations by key
+ *     >>syscalls    syscall enter/exit pairing (on the >>analysis pairer), latency statistics
  *     >>device      uncore/device metrics (DDR, L3, PCIe, SMMU) from sysfs PMUs
  *     >>task        the libkperf task model: counting, sampling, tracing (SPE by a hook)
  *                   over evt/pid/cpu lists, flat records; libkperf/ is a shim over it
@@ -205,26 +205,6 @@
  *     kperf_perfdata_close           Flushes and closes the file, frees the writer
  *     kperf_build_id_read            Reads the GNU build id of an ELF file (its PT_NOTE...
  *     kperf_perfdata_read            Reads a perf.data file, pipe layout (kperf's, `perf...
- *   >>syscalls
- *     kperf_syscall_pairer_new       Creates an empty pairer
- *     kperf_syscall_pairer_free      Frees a pairer
- *     kperf_syscall_pairer_feed      Feeds one entry or exit
- *     kperf_syscall_pairer_lost      Tells the pairer that records of cpu were lost (a P...
- *     kperf_syscall_pairer_name      Names syscall number nr (learned from a per-syscall...
- *     kperf_syscall_pairer_comm      Sets the thread name reported for tid (from PERF_RE...
- *     kperf_syscall_pairer_stats     Statistics per syscall, sorted by total time (large...
- *     kperf_syscall_pairer_counts    Reads the bookkeeping counters
- *     kperf_syscall_event_decode     Decodes the raw data of a raw_syscalls:sys_enter /...
- *     kperf_syscalls_open            Opens the tracer (disabled unless enable_on_exec)
- *     kperf_syscalls_close           Closes the tracer
- *     kperf_syscalls_start           Enables tracing
- *     kperf_syscalls_stop            Disables tracing
- *     kperf_syscalls_read            Drains the rings in time order, pairs entries with...
- *     kperf_syscalls_stats           Per-syscall statistics so far (see kperf_syscall_pa...
- *     kperf_syscalls_counts          Bookkeeping
- *     kperf_syscalls_names_status    Why syscall numbers cannot be named in all-syscalls...
- *     kperf_syscalls_sampler         The underlying sampler (for kperf_sampler_fd() in a...
- *     kperf_syscall_names            The running kernel's syscall names (libkperf's sys_...
  *   >>analysis
  *     kperf_stat_add                 Adds one value to s (and to its histogram when it h...
  *     kperf_stat_merge               Merges src into dst (Chan's parallel variance
@@ -248,6 +228,29 @@
  *     kperf_pairer_peek              The pending start of key, without removing it
  *     kperf_pairer_foreach           Calls fn for every pending start (the leaks, when t...
  *     kperf_pairer_counts_read       The pairer's counters
+ *     kperf_pairer_start_at          Records a start whose events may be read out of tim...
+ *     kperf_pairer_end_at            Matches an end with its start when the start is pen...
+ *     kperf_pairer_drop              Drops the pending starts fn selects (the starts of...
+ *   >>syscalls
+ *     kperf_syscall_pairer_new       Creates an empty pairer
+ *     kperf_syscall_pairer_free      Frees a pairer
+ *     kperf_syscall_pairer_feed      Feeds one entry or exit
+ *     kperf_syscall_pairer_lost      Tells the pairer that records of cpu were lost (a P...
+ *     kperf_syscall_pairer_name      Names syscall number nr (learned from a per-syscall...
+ *     kperf_syscall_pairer_comm      Sets the thread name reported for tid (from PERF_RE...
+ *     kperf_syscall_pairer_stats     Statistics per syscall, sorted by total time (large...
+ *     kperf_syscall_pairer_counts    Reads the bookkeeping counters
+ *     kperf_syscall_event_decode     Decodes the raw data of a raw_syscalls:sys_enter /...
+ *     kperf_syscalls_open            Opens the tracer (disabled unless enable_on_exec)
+ *     kperf_syscalls_close           Closes the tracer
+ *     kperf_syscalls_start           Enables tracing
+ *     kperf_syscalls_stop            Disables tracing
+ *     kperf_syscalls_read            Drains the rings in time order, pairs entries with...
+ *     kperf_syscalls_stats           Per-syscall statistics so far (see kperf_syscall_pa...
+ *     kperf_syscalls_counts          Bookkeeping
+ *     kperf_syscalls_names_status    Why syscall numbers cannot be named in all-syscalls...
+ *     kperf_syscalls_sampler         The underlying sampler (for kperf_sampler_fd() in a...
+ *     kperf_syscall_names            The running kernel's syscall names (libkperf's sys_...
  *   >>device
  *     kperf_metric_count             Number of metrics kperf defines (the table behind k...
  *     kperf_metric_at                The i-th metric kperf defines, or NULL when i is ou...
@@ -1560,6 +1563,10 @@ typedef struct kperf_sampler_desc {
                                   512 (2 MiB) with dwarf_callchain */
     uint32_t wakeup_bytes;   /**< kperf_sampler_fd() becomes readable when a ring holds this
                                   many bytes; 0 = a quarter of the ring */
+    const pid_t *tids;       /**< single threads to sample (as perf record -t), besides the
+                                  pids; with ntids. Their threads created later are followed
+                                  only with inherit */
+    size_t ntids;            /**< number of tids */
 } kperf_sampler_desc;
 
 /** A sampler: events opened on the targets, one ring per CPU (or per thread). Opaque. */
@@ -1790,6 +1797,199 @@ KPERF_API int kperf_perfdata_read(const char *path, kperf_record_fn fn, void *us
                                   kperf_perfdata_events *events);
 // <<perfdata
 
+// >>analysis ----------------------------------------------------------------------------
+/* In-memory analysis of events as they arrive (perf-prof's model): keyed statistics with
+ * latency histograms, and two-event relations by key (start/end pairs, leaks). */
+
+/** Buckets of a ::kperf_stat histogram: exact below 16, then 8 linear sub-buckets per power
+ *  of two up to 2^63 (a value is known within 1/16 of itself). */
+#define KPERF_HIST_BUCKETS 496
+
+/** Summary statistics of a series of values (count, sum, min, max, mean, variance) and its
+ *  optional log-linear histogram. Fixed size: memory per key does not grow with the
+ *  number of values. */
+typedef struct kperf_stat {
+    uint64_t count;         /**< values added */
+    uint64_t sum;           /**< their sum (wraps past 2^64) */
+    uint64_t min;           /**< smallest value (0 when count is 0) */
+    uint64_t max;           /**< largest value */
+    double mean;            /**< running mean (Welford) */
+    double m2;              /**< sum of squared deviations from the mean (Welford) */
+    uint32_t *hist;         /**< KPERF_HIST_BUCKETS counts, or NULL without histograms;
+                                 owned by the table (or by kperf_stat_free()) */
+} kperf_stat;
+
+/** @brief Adds one value to @p s (and to its histogram when it has one). */
+KPERF_API void kperf_stat_add(kperf_stat *s, uint64_t value);
+
+/** @brief Merges @p src into @p dst (Chan's parallel variance; histograms added bucket by
+ *  bucket; @p dst gets a histogram when @p src has one).
+ *  @return 0, or -ENOMEM. */
+KPERF_API int kperf_stat_merge(kperf_stat *dst, const kperf_stat *src);
+
+/** @brief Sample variance (m2 / (count - 1)); 0 with fewer than two values. */
+KPERF_API double kperf_stat_variance(const kperf_stat *s);
+
+/** @brief The value at quantile @p q (0..1) by nearest rank over the histogram: the middle of
+ *  the bucket, clamped to [min, max] (within 1/16 of the true value); q <= 0 is the min,
+ *  q >= 1 the max. Without a histogram: the mean. 0 when empty. */
+KPERF_API uint64_t kperf_stat_percentile(const kperf_stat *s, double q);
+
+/** @brief The histogram bucket of @p value (0 .. KPERF_HIST_BUCKETS-1). */
+KPERF_API uint32_t kperf_hist_bucket(uint64_t value);
+
+/** @brief The smallest value of bucket @p b; bucket b holds [lo(b), lo(b+1)). */
+KPERF_API uint64_t kperf_hist_bucket_lo(uint32_t b);
+
+/** @brief Frees the histogram of a ::kperf_stat the caller owns and zeroes it. */
+KPERF_API void kperf_stat_free(kperf_stat *s);
+
+/** Options of a kperf_keystats table. Zero-initialise. */
+typedef struct kperf_keystats_desc {
+    bool histogram;         /**< keep a latency histogram per key (about 2 KiB per key);
+                                 default: summary statistics only (64 bytes per key) */
+} kperf_keystats_desc;
+
+/** A hash table of ::kperf_stat by 64-bit key (a pid, a CPU, a field value, a pointer).
+ *  Opaque. *Thread safety:* none; one table per thread, merge them at the end. */
+typedef struct kperf_keystats kperf_keystats;
+
+/** @brief Creates an empty table.
+ *  @param out receives it; NULL on failure.
+ *  @param desc options; NULL = defaults.
+ *  @return 0 or -ENOMEM. *Ownership:* free with kperf_keystats_free(). */
+KPERF_API int kperf_keystats_new(kperf_keystats **out, const kperf_keystats_desc *desc);
+
+/** @brief Frees a table; accepts NULL. */
+KPERF_API void kperf_keystats_free(kperf_keystats *ks);
+
+/** @brief Adds @p value to the statistics of @p key (created at its first value).
+ *  @return 0, or -ENOMEM (the value is then not counted). */
+KPERF_API int kperf_keystats_add(kperf_keystats *ks, uint64_t key, uint64_t value);
+
+/** @brief The statistics of @p key, or NULL when it has none. Valid until the next add,
+ *  merge, reset or free. */
+KPERF_API const kperf_stat *kperf_keystats_get(const kperf_keystats *ks, uint64_t key);
+
+/** @brief Number of keys in the table. */
+KPERF_API size_t kperf_keystats_count(const kperf_keystats *ks);
+
+/** Callback of kperf_keystats_foreach(); a negative return stops the walk. */
+typedef int (*kperf_keystats_fn)(uint64_t key, const kperf_stat *s, void *user);
+
+/** @brief Calls @p fn for every key, in no particular order (sort the results yourself).
+ *  @return the number of keys visited, or the negative value @p fn returned. */
+KPERF_API int kperf_keystats_foreach(const kperf_keystats *ks, kperf_keystats_fn fn,
+                                     void *user);
+
+/** @brief Adds every key of @p src into @p dst (kperf_stat_merge() per key).
+ *  @return 0, or -ENOMEM. */
+KPERF_API int kperf_keystats_merge(kperf_keystats *dst, const kperf_keystats *src);
+
+/** @brief Forgets every key (per-interval output: print, then reset). Keeps the memory. */
+KPERF_API void kperf_keystats_reset(kperf_keystats *ks);
+
+/** One side of a two-event relation: what kperf_pairer_start() keeps of the first event
+ *  and kperf_pairer_end() hands back. */
+typedef struct kperf_pair_event {
+    uint64_t key;           /**< the correlation key (pid, pointer, request address...) */
+    uint64_t time;          /**< timestamp, ns */
+    uint64_t value;         /**< a value to keep with it (an allocation's size, a state) */
+    uint32_t pid;           /**< process id */
+    uint32_t tid;           /**< thread id */
+    uint32_t cpu;           /**< CPU */
+    uint32_t nips;          /**< entries in ips */
+    const uint64_t *ips;    /**< call chain (kept as a copy up to max_stack), or NULL */
+} kperf_pair_event;
+
+/** Options of a kperf_pairer. Zero-initialise. */
+typedef struct kperf_pairer_desc {
+    uint32_t max_stack;     /**< call chain entries kept per pending start; 0 = 127 */
+} kperf_pairer_desc;
+
+/** Counters of a pairer. */
+typedef struct kperf_pairer_counts {
+    uint64_t started;       /**< kperf_pairer_start() and kperf_pairer_start_at() calls */
+    uint64_t matched;       /**< ends that found their start (a held end included) */
+    uint64_t unmatched_end; /**< ends dropped without a start (began before tracing, lost,
+                                 or pushed out of the held ends by a newer one) */
+    uint64_t restarted;     /**< starts that replaced a pending one of the same key */
+    uint64_t pending;       /**< starts waiting for their end now (leaks at the end) */
+    uint64_t held;          /**< ends waiting now for a start older than them
+                                 (kperf_pairer_end_at()) */
+    uint64_t stale;         /**< starts dropped by kperf_pairer_start_at(): older than the
+                                 pending start of their key */
+} kperf_pairer_counts;
+
+/** Ends of one key that kperf_pairer_end_at() holds while their start is not yet read. */
+#define KPERF_PAIRER_HELD_MAX 4
+
+/** Two events related by key (the general form of the syscall pairer): a start waits,
+ *  keyed, until its end comes; what never ends is a leak. Opaque.
+ *  *Thread safety:* none. */
+typedef struct kperf_pairer kperf_pairer;
+
+/** @brief Creates a pairer. @return 0 or -ENOMEM; *out is NULL on failure.
+ *  *Ownership:* free with kperf_pairer_free(). */
+KPERF_API int kperf_pairer_new(kperf_pairer **out, const kperf_pairer_desc *desc);
+
+/** @brief Frees a pairer and every pending start; accepts NULL. */
+KPERF_API void kperf_pairer_free(kperf_pairer *p);
+
+/** @brief Records the first event of a pair. A pending start with the same key is
+ *  replaced (counted in restarted).
+ *  @return 0, 1 when it replaced one, or -ENOMEM. */
+KPERF_API int kperf_pairer_start(kperf_pairer *p, const kperf_pair_event *ev);
+
+/** @brief Matches the second event of a pair with its start and forgets the start.
+ *  @param start receives the start (its ips point into the pairer, valid until the next
+ *  call on it); may be NULL.
+ *  @return 1 when matched, 0 when no start of that key is pending. */
+KPERF_API int kperf_pairer_end(kperf_pairer *p, uint64_t key, kperf_pair_event *start);
+
+/** @brief The pending start of @p key, without removing it. @return 1 found, 0 not. */
+KPERF_API int kperf_pairer_peek(const kperf_pairer *p, uint64_t key, kperf_pair_event *start);
+
+/** Callback of kperf_pairer_foreach(); a negative return stops the walk. */
+typedef int (*kperf_pair_fn)(const kperf_pair_event *start, void *user);
+
+/** @brief Calls @p fn for every pending start (the leaks, when tracing is over), in no
+ *  particular order. @return the number visited, or the negative value @p fn returned. */
+KPERF_API int kperf_pairer_foreach(const kperf_pairer *p, kperf_pair_fn fn, void *user);
+
+/** @brief The pairer's counters. */
+KPERF_API void kperf_pairer_counts_read(const kperf_pairer *p, kperf_pairer_counts *out);
+
+/** @brief Records a start whose events may be read out of time order (per-CPU rings drained
+ *  at different moments: an end can be read before its start). In order of precedence:
+ *  a held end of the key at or after ev->time completes the pair at once (the earliest
+ *  such end; @p ev is not kept); a pending start of the key newer than @p ev makes @p ev
+ *  stale (dropped, counted); else @p ev is kept, replacing an older pending start.
+ *  @param other receives the held end (return 2) or the replaced start (return 1; its
+ *  ips are valid until the next call on @p p); may be NULL.
+ *  @return 0 kept, 1 kept and replaced a start, 2 completed by a held end, 3 stale,
+ *  or -ENOMEM. */
+KPERF_API int kperf_pairer_start_at(kperf_pairer *p, const kperf_pair_event *ev,
+                                    kperf_pair_event *other);
+
+/** @brief Matches an end with its start when the start is pending and not newer than
+ *  @p end (end->key, end->time); otherwise the end is held for a start still to come (up
+ *  to ::KPERF_PAIRER_HELD_MAX per key: the oldest held end of the key is dropped to make
+ *  room, counted in unmatched_end). A held end keeps key, time, value, pid, tid and cpu,
+ *  not its call chain.
+ *  @param start receives the start (as kperf_pairer_end()); may be NULL.
+ *  @return 1 matched, 0 held, or -ENOMEM (the end is then dropped and counted). */
+KPERF_API int kperf_pairer_end_at(kperf_pairer *p, const kperf_pair_event *end,
+                                  kperf_pair_event *start);
+
+/** Callback of kperf_pairer_drop(): nonzero drops the start. */
+typedef int (*kperf_pair_drop_fn)(const kperf_pair_event *start, void *user);
+
+/** @brief Drops the pending starts @p fn selects (the starts of a CPU whose records were
+ *  lost: their ends may be gone). @return the number dropped. */
+KPERF_API size_t kperf_pairer_drop(kperf_pairer *p, kperf_pair_drop_fn fn, void *user);
+// <<analysis
+
 // >>syscalls ----------------------------------------------------------------------------
 
 /** One syscall entry or exit as the pairing state machine consumes it. Sources:
@@ -1926,6 +2126,8 @@ typedef struct kperf_syscalls_desc {
                                   instance); calls show as syscall_NR */
     uint32_t ring_pages;     /**< data pages per ring, a power of two; 0 = 256 */
     const char *tracefs;     /**< tracefs root; NULL = discovered (kperf_tracefs_open) */
+    const pid_t *tids;       /**< single threads to trace, besides the pids; with ntids */
+    size_t ntids;            /**< number of tids */
 } kperf_syscalls_desc;
 
 /** A live syscall tracer (libkperf's trace_open with TRACE_SYS_CALL). Opaque.
@@ -1990,161 +2192,6 @@ KPERF_API kperf_sampler *kperf_syscalls_sampler(const kperf_syscalls *s);
 KPERF_API int kperf_syscall_names(kperf_tracefs *tfs, const char *const **names, size_t *count);
 // <<syscalls
 
-// >>analysis ----------------------------------------------------------------------------
-/* In-memory analysis of events as they arrive (perf-prof's model): keyed statistics with
- * latency histograms, and two-event relations by key (start/end pairs, leaks). */
-
-/** Buckets of a ::kperf_stat histogram: exact below 16, then 8 linear sub-buckets per power
- *  of two up to 2^63 (a value is known within 1/16 of itself). */
-#define KPERF_HIST_BUCKETS 496
-
-/** Summary statistics of a series of values (count, sum, min, max, mean, variance) and its
- *  optional log-linear histogram. Fixed size: memory per key does not grow with the
- *  number of values. */
-typedef struct kperf_stat {
-    uint64_t count;         /**< values added */
-    uint64_t sum;           /**< their sum (wraps past 2^64) */
-    uint64_t min;           /**< smallest value (0 when count is 0) */
-    uint64_t max;           /**< largest value */
-    double mean;            /**< running mean (Welford) */
-    double m2;              /**< sum of squared deviations from the mean (Welford) */
-    uint32_t *hist;         /**< KPERF_HIST_BUCKETS counts, or NULL without histograms;
-                                 owned by the table (or by kperf_stat_free()) */
-} kperf_stat;
-
-/** @brief Adds one value to @p s (and to its histogram when it has one). */
-KPERF_API void kperf_stat_add(kperf_stat *s, uint64_t value);
-
-/** @brief Merges @p src into @p dst (Chan's parallel variance; histograms added bucket by
- *  bucket; @p dst gets a histogram when @p src has one).
- *  @return 0, or -ENOMEM. */
-KPERF_API int kperf_stat_merge(kperf_stat *dst, const kperf_stat *src);
-
-/** @brief Sample variance (m2 / (count - 1)); 0 with fewer than two values. */
-KPERF_API double kperf_stat_variance(const kperf_stat *s);
-
-/** @brief The value at quantile @p q (0..1) by nearest rank over the histogram: the middle of
- *  the bucket, clamped to [min, max] (within 1/16 of the true value); q <= 0 is the min,
- *  q >= 1 the max. Without a histogram: the mean. 0 when empty. */
-KPERF_API uint64_t kperf_stat_percentile(const kperf_stat *s, double q);
-
-/** @brief The histogram bucket of @p value (0 .. KPERF_HIST_BUCKETS-1). */
-KPERF_API uint32_t kperf_hist_bucket(uint64_t value);
-
-/** @brief The smallest value of bucket @p b; bucket b holds [lo(b), lo(b+1)). */
-KPERF_API uint64_t kperf_hist_bucket_lo(uint32_t b);
-
-/** @brief Frees the histogram of a ::kperf_stat the caller owns and zeroes it. */
-KPERF_API void kperf_stat_free(kperf_stat *s);
-
-/** Options of a kperf_keystats table. Zero-initialise. */
-typedef struct kperf_keystats_desc {
-    bool histogram;         /**< keep a latency histogram per key (about 2 KiB per key);
-                                 default: summary statistics only (64 bytes per key) */
-} kperf_keystats_desc;
-
-/** A hash table of ::kperf_stat by 64-bit key (a pid, a CPU, a field value, a pointer).
- *  Opaque. *Thread safety:* none; one table per thread, merge them at the end. */
-typedef struct kperf_keystats kperf_keystats;
-
-/** @brief Creates an empty table.
- *  @param out receives it; NULL on failure.
- *  @param desc options; NULL = defaults.
- *  @return 0 or -ENOMEM. *Ownership:* free with kperf_keystats_free(). */
-KPERF_API int kperf_keystats_new(kperf_keystats **out, const kperf_keystats_desc *desc);
-
-/** @brief Frees a table; accepts NULL. */
-KPERF_API void kperf_keystats_free(kperf_keystats *ks);
-
-/** @brief Adds @p value to the statistics of @p key (created at its first value).
- *  @return 0, or -ENOMEM (the value is then not counted). */
-KPERF_API int kperf_keystats_add(kperf_keystats *ks, uint64_t key, uint64_t value);
-
-/** @brief The statistics of @p key, or NULL when it has none. Valid until the next add,
- *  merge, reset or free. */
-KPERF_API const kperf_stat *kperf_keystats_get(const kperf_keystats *ks, uint64_t key);
-
-/** @brief Number of keys in the table. */
-KPERF_API size_t kperf_keystats_count(const kperf_keystats *ks);
-
-/** Callback of kperf_keystats_foreach(); a negative return stops the walk. */
-typedef int (*kperf_keystats_fn)(uint64_t key, const kperf_stat *s, void *user);
-
-/** @brief Calls @p fn for every key, in no particular order (sort the results yourself).
- *  @return the number of keys visited, or the negative value @p fn returned. */
-KPERF_API int kperf_keystats_foreach(const kperf_keystats *ks, kperf_keystats_fn fn,
-                                     void *user);
-
-/** @brief Adds every key of @p src into @p dst (kperf_stat_merge() per key).
- *  @return 0, or -ENOMEM. */
-KPERF_API int kperf_keystats_merge(kperf_keystats *dst, const kperf_keystats *src);
-
-/** @brief Forgets every key (per-interval output: print, then reset). Keeps the memory. */
-KPERF_API void kperf_keystats_reset(kperf_keystats *ks);
-
-/** One side of a two-event relation: what kperf_pairer_start() keeps of the first event
- *  and kperf_pairer_end() hands back. */
-typedef struct kperf_pair_event {
-    uint64_t key;           /**< the correlation key (pid, pointer, request address...) */
-    uint64_t time;          /**< timestamp, ns */
-    uint64_t value;         /**< a value to keep with it (an allocation's size, a state) */
-    uint32_t pid;           /**< process id */
-    uint32_t tid;           /**< thread id */
-    uint32_t cpu;           /**< CPU */
-    uint32_t nips;          /**< entries in ips */
-    const uint64_t *ips;    /**< call chain (kept as a copy up to max_stack), or NULL */
-} kperf_pair_event;
-
-/** Options of a kperf_pairer. Zero-initialise. */
-typedef struct kperf_pairer_desc {
-    uint32_t max_stack;     /**< call chain entries kept per pending start; 0 = 127 */
-} kperf_pairer_desc;
-
-/** Counters of a pairer. */
-typedef struct kperf_pairer_counts {
-    uint64_t started;       /**< kperf_pairer_start() calls */
-    uint64_t matched;       /**< ends that found their start */
-    uint64_t unmatched_end; /**< ends without a start (began before tracing, or lost) */
-    uint64_t restarted;     /**< starts that replaced a pending one of the same key */
-    uint64_t pending;       /**< starts waiting for their end now (leaks at the end) */
-} kperf_pairer_counts;
-
-/** Two events related by key (the general form of the syscall pairer): a start waits,
- *  keyed, until its end comes; what never ends is a leak. Opaque.
- *  *Thread safety:* none. */
-typedef struct kperf_pairer kperf_pairer;
-
-/** @brief Creates a pairer. @return 0 or -ENOMEM; *out is NULL on failure.
- *  *Ownership:* free with kperf_pairer_free(). */
-KPERF_API int kperf_pairer_new(kperf_pairer **out, const kperf_pairer_desc *desc);
-
-/** @brief Frees a pairer and every pending start; accepts NULL. */
-KPERF_API void kperf_pairer_free(kperf_pairer *p);
-
-/** @brief Records the first event of a pair. A pending start with the same key is
- *  replaced (counted in restarted).
- *  @return 0, 1 when it replaced one, or -ENOMEM. */
-KPERF_API int kperf_pairer_start(kperf_pairer *p, const kperf_pair_event *ev);
-
-/** @brief Matches the second event of a pair with its start and forgets the start.
- *  @param start receives the start (its ips point into the pairer, valid until the next
- *  call on it); may be NULL.
- *  @return 1 when matched, 0 when no start of that key is pending. */
-KPERF_API int kperf_pairer_end(kperf_pairer *p, uint64_t key, kperf_pair_event *start);
-
-/** @brief The pending start of @p key, without removing it. @return 1 found, 0 not. */
-KPERF_API int kperf_pairer_peek(const kperf_pairer *p, uint64_t key, kperf_pair_event *start);
-
-/** Callback of kperf_pairer_foreach(); a negative return stops the walk. */
-typedef int (*kperf_pair_fn)(const kperf_pair_event *start, void *user);
-
-/** @brief Calls @p fn for every pending start (the leaks, when tracing is over), in no
- *  particular order. @return the number visited, or the negative value @p fn returned. */
-KPERF_API int kperf_pairer_foreach(const kperf_pairer *p, kperf_pair_fn fn, void *user);
-
-/** @brief The pairer's counters. */
-KPERF_API void kperf_pairer_counts_read(const kperf_pairer *p, kperf_pairer_counts *out);
-// <<analysis
 
 
 // >>device ------------------------------------------------------------------------------
@@ -8221,7 +8268,7 @@ static int kperf__sampling_open_pid(kperf_sampler *s, pid_t pid, const int *cpus
 static int kperf__sampling_open_targets(kperf_sampler *s, const kperf_sampler_desc *d) {
     int *cpus = NULL, err = 0;
     size_t ncpu = 0;
-    bool want_cpus = d->ncpus || d->all_cpus || d->npids || d->inherit;
+    bool want_cpus = d->ncpus || d->all_cpus || d->npids || d->ntids || d->inherit;
     if (d->ncpus) {
         cpus = (int *)kperf__calloc(d->ncpus, sizeof *cpus);
         if (!cpus) return kperf__fail(ENOMEM, "out of memory");
@@ -8230,9 +8277,20 @@ static int kperf__sampling_open_targets(kperf_sampler *s, const kperf_sampler_de
     } else if (want_cpus && kperf__sampling_online(&cpus, &ncpu) < 0) {
         return kperf__fail(ENOMEM, "out of memory");
     }
-    if (d->npids) {
+    if (d->npids || d->ntids) {
         for (size_t i = 0; !err && i < d->npids; i++)
             err = kperf__sampling_open_pid(s, d->pids[i], cpus, ncpu);
+        for (size_t i = 0; !err && i < d->ntids; i++) { /* one thread, on every CPU */
+            pid_t tgid = d->tids[i] > 0 ? kperf__tgid(d->tids[i]) : -1;
+            if (tgid < 0) {
+                err = kperf__fail(KPERF_ENOTARGET, "cannot sample tid %d: no such thread",
+                                  (int)d->tids[i]);
+                break;
+            }
+            kperf__comm_from_proc(s, tgid, d->tids[i]);
+            for (size_t c = 0; !err && c < ncpu; c++)
+                err = kperf__sampling_open_one(s, d->tids[i], cpus[c], false);
+        }
     } else if (d->ncpus || d->all_cpus) {
         for (size_t c = 0; !err && c < ncpu; c++) err = kperf__sampling_open_one(s, -1, cpus[c], false);
     } else {
@@ -8333,6 +8391,7 @@ static int kperf__sampling_defaults(kperf_sampler *s, const kperf_sampler_desc *
     s->layout.regs_user_mask = (st & PERF_SAMPLE_REGS_USER) ? d->regs_user_mask : 0;
     s->layout.sample_id_all = true;
     d->pids = NULL;
+    d->tids = NULL;
     d->cpus = NULL;
     return 0;
 }
@@ -9750,6 +9809,488 @@ KPERF_API int kperf_perfdata_read(const char *path, kperf_record_fn fn, void *us
 // <<perfdata
 #endif // KPERF_NO_SAMPLING
 
+// >>analysis ----------------------------------------------------------------------------
+
+KPERF_API uint32_t kperf_hist_bucket(uint64_t v) {
+    if (v < 16) return (uint32_t)v;
+    uint32_t e = 63u - (uint32_t)__builtin_clzll(v); /* 4..63 */
+    return 16u + (e - 4u) * 8u + (uint32_t)((v >> (e - 3u)) & 7u);
+}
+
+KPERF_API uint64_t kperf_hist_bucket_lo(uint32_t b) {
+    if (b < 16) return b;
+    if (b >= KPERF_HIST_BUCKETS) return UINT64_MAX;
+    uint32_t e = (b - 16u) / 8u + 4u, sub = (b - 16u) % 8u;
+    return (uint64_t)(8u + sub) << (e - 3u);
+}
+
+KPERF_API void kperf_stat_add(kperf_stat *s, uint64_t v) {
+    if (!s) return;
+    if (!s->count || v < s->min) s->min = v;
+    if (!s->count || v > s->max) s->max = v;
+    s->count++;
+    s->sum += v;
+    double d = (double)v - s->mean;
+    s->mean += d / (double)s->count;
+    s->m2 += d * ((double)v - s->mean);
+    if (s->hist) s->hist[kperf_hist_bucket(v)]++;
+}
+
+KPERF_API int kperf_stat_merge(kperf_stat *dst, const kperf_stat *src) {
+    if (!dst || !src || !src->count) return 0;
+    if (src->hist && !dst->hist &&
+        !(dst->hist = (uint32_t *)kperf__calloc(KPERF_HIST_BUCKETS, sizeof(uint32_t))))
+        return -ENOMEM;
+    if (!dst->count) {
+        uint32_t *h = dst->hist;
+        *dst = *src;
+        dst->hist = h;
+        if (h) memcpy(h, src->hist, KPERF_HIST_BUCKETS * sizeof *h);
+        return 0;
+    }
+    double na = (double)dst->count, nb = (double)src->count, d = src->mean - dst->mean;
+    dst->m2 += src->m2 + d * d * na * nb / (na + nb);
+    dst->mean += d * nb / (na + nb);
+    dst->count += src->count;
+    dst->sum += src->sum;
+    if (src->min < dst->min) dst->min = src->min;
+    if (src->max > dst->max) dst->max = src->max;
+    for (uint32_t i = 0; src->hist && i < KPERF_HIST_BUCKETS; i++) dst->hist[i] += src->hist[i];
+    return 0;
+}
+
+KPERF_API double kperf_stat_variance(const kperf_stat *s) {
+    return s && s->count > 1 ? s->m2 / (double)(s->count - 1) : 0.0;
+}
+
+KPERF_API uint64_t kperf_stat_percentile(const kperf_stat *s, double q) {
+    if (!s || !s->count) return 0;
+    if (!s->hist) return (uint64_t)(s->mean + 0.5);
+    if (q <= 0) return s->min;
+    if (q >= 1) return s->max;
+    uint64_t rank = (uint64_t)(q * (double)s->count + 0.999999999), seen = 0;
+    if (rank < 1) rank = 1;
+    for (uint32_t b = 0; b < KPERF_HIST_BUCKETS; b++) {
+        seen += s->hist[b];
+        if (seen < rank) continue;
+        uint64_t lo = kperf_hist_bucket_lo(b), hi = kperf_hist_bucket_lo(b + 1);
+        uint64_t v = b < 16 ? lo : lo + (hi - lo) / 2;
+        return v < s->min ? s->min : v > s->max ? s->max : v;
+    }
+    return s->max;
+}
+
+KPERF_API void kperf_stat_free(kperf_stat *s) {
+    if (!s) return;
+    KPERF_FREE(s->hist);
+    memset(s, 0, sizeof *s);
+}
+
+/* ---- an open-addressing map of u64 keys (linear probing, backward-shift delete) ---- */
+
+KPERF__PRIV size_t kperf__an_hash(uint64_t k, size_t cap) {
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdull;
+    k ^= k >> 33;
+    return (size_t)k & (cap - 1);
+}
+
+typedef struct kperf__ks_slot {
+    uint64_t key;
+    bool used;
+    kperf_stat st;
+} kperf__ks_slot;
+
+struct kperf_keystats {
+    kperf__ks_slot *slots;
+    size_t cap, n;
+    bool histogram;
+};
+
+KPERF_API int kperf_keystats_new(kperf_keystats **out, const kperf_keystats_desc *desc) {
+    if (!out) return kperf__fail(EINVAL, "kperf_keystats_new: out is NULL");
+    *out = (kperf_keystats *)kperf__calloc(1, sizeof **out);
+    if (!*out) return kperf__fail(ENOMEM, "out of memory");
+    (*out)->histogram = desc && desc->histogram;
+    return 0;
+}
+
+KPERF_API void kperf_keystats_free(kperf_keystats *ks) {
+    if (!ks) return;
+    for (size_t i = 0; i < ks->cap; i++) KPERF_FREE(ks->slots[i].st.hist);
+    KPERF_FREE(ks->slots);
+    KPERF_FREE(ks);
+}
+
+KPERF__PRIV kperf__ks_slot *kperf__ks_find(const kperf_keystats *ks, uint64_t key) {
+    if (!ks || !ks->cap) return NULL;
+    for (size_t h = kperf__an_hash(key, ks->cap);; h = (h + 1) & (ks->cap - 1)) {
+        if (!ks->slots[h].used) return NULL;
+        if (ks->slots[h].key == key) return &ks->slots[h];
+    }
+}
+
+KPERF__PRIV kperf__ks_slot *kperf__ks_insert(kperf_keystats *ks, uint64_t key) {
+    kperf__ks_slot *s = kperf__ks_find(ks, key);
+    if (s) return s;
+    if ((ks->n + 1) * 4 > ks->cap * 3) {
+        size_t nc = ks->cap ? ks->cap * 2 : 64;
+        kperf__ks_slot *ns = (kperf__ks_slot *)kperf__calloc(nc, sizeof *ns);
+        if (!ns) return NULL;
+        for (size_t i = 0; i < ks->cap; i++) {
+            if (!ks->slots[i].used) continue;
+            size_t h = kperf__an_hash(ks->slots[i].key, nc);
+            while (ns[h].used) h = (h + 1) & (nc - 1);
+            ns[h] = ks->slots[i];
+        }
+        KPERF_FREE(ks->slots);
+        ks->slots = ns, ks->cap = nc;
+    }
+    size_t h = kperf__an_hash(key, ks->cap);
+    while (ks->slots[h].used) h = (h + 1) & (ks->cap - 1);
+    s = &ks->slots[h];
+    memset(s, 0, sizeof *s);
+    if (ks->histogram &&
+        !(s->st.hist = (uint32_t *)kperf__calloc(KPERF_HIST_BUCKETS, sizeof(uint32_t))))
+        return NULL;
+    s->used = true, s->key = key;
+    ks->n++;
+    return s;
+}
+
+KPERF_API int kperf_keystats_add(kperf_keystats *ks, uint64_t key, uint64_t value) {
+    if (!ks) return -EINVAL;
+    kperf__ks_slot *s = kperf__ks_insert(ks, key);
+    if (!s) return kperf__fail(ENOMEM, "out of memory");
+    kperf_stat_add(&s->st, value);
+    return 0;
+}
+
+KPERF_API const kperf_stat *kperf_keystats_get(const kperf_keystats *ks, uint64_t key) {
+    kperf__ks_slot *s = kperf__ks_find(ks, key);
+    return s ? &s->st : NULL;
+}
+
+KPERF_API size_t kperf_keystats_count(const kperf_keystats *ks) { return ks ? ks->n : 0; }
+
+KPERF_API int kperf_keystats_foreach(const kperf_keystats *ks, kperf_keystats_fn fn,
+                                     void *user) {
+    int n = 0;
+    for (size_t i = 0; ks && fn && i < ks->cap; i++) {
+        if (!ks->slots[i].used) continue;
+        int rc = fn(ks->slots[i].key, &ks->slots[i].st, user);
+        if (rc < 0) return rc;
+        n++;
+    }
+    return n;
+}
+
+KPERF_API int kperf_keystats_merge(kperf_keystats *dst, const kperf_keystats *src) {
+    for (size_t i = 0; dst && src && i < src->cap; i++) {
+        if (!src->slots[i].used) continue;
+        kperf__ks_slot *s = kperf__ks_insert(dst, src->slots[i].key);
+        if (!s || kperf_stat_merge(&s->st, &src->slots[i].st) < 0)
+            return kperf__fail(ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
+KPERF_API void kperf_keystats_reset(kperf_keystats *ks) {
+    for (size_t i = 0; ks && i < ks->cap; i++) KPERF_FREE(ks->slots[i].st.hist);
+    if (ks && ks->cap) memset(ks->slots, 0, ks->cap * sizeof *ks->slots);
+    if (ks) ks->n = 0;
+}
+
+/* ---- two-event relations ---- */
+
+/* One open-addressing table (linear probing) holds, per key, one slot for its start
+ * (pending, or idle: the key's last start ended; kept so that a key that comes back, a
+ * thread's next syscall, reuses its slot and its call-chain buffer without moving
+ * anything) and the key's held ends (kperf_pairer_end_at(): up to KPERF_PAIRER_HELD_MAX).
+ * Every entry of a key lies in the probe run from its home slot. Idle slots are dropped
+ * when the table is rebuilt; held ends are removed with a backward shift. */
+typedef struct kperf__pr_slot {
+    kperf_pair_event ev;    /* ev.ips points at ips below */
+    uint64_t *ips;
+    uint32_t ipcap;
+    bool used;
+    bool held;              /* a held end */
+    bool pending;           /* a start slot with a pending start (else idle) */
+} kperf__pr_slot;
+
+struct kperf_pairer {
+    kperf__pr_slot *slots;
+    size_t cap;
+    size_t n;               /* pending starts */
+    size_t nidle;           /* idle start slots */
+    size_t nheld;           /* held ends */
+    uint32_t max_stack;
+    kperf_pairer_counts c;
+    uint64_t *out_ips;      /* the last end's call chain (handed to the caller) */
+    uint32_t out_cap;
+};
+
+KPERF_API int kperf_pairer_new(kperf_pairer **out, const kperf_pairer_desc *desc) {
+    if (!out) return kperf__fail(EINVAL, "kperf_pairer_new: out is NULL");
+    *out = (kperf_pairer *)kperf__calloc(1, sizeof **out);
+    if (!*out) return kperf__fail(ENOMEM, "out of memory");
+    (*out)->max_stack = desc && desc->max_stack ? desc->max_stack : 127;
+    return 0;
+}
+
+KPERF_API void kperf_pairer_free(kperf_pairer *p) {
+    if (!p) return;
+    for (size_t i = 0; i < p->cap; i++) KPERF_FREE(p->slots[i].ips);
+    KPERF_FREE(p->slots);
+    KPERF_FREE(p->out_ips);
+    KPERF_FREE(p);
+}
+
+/* The start slot of @p key (pending or idle), or SIZE_MAX. */
+KPERF__PRIV size_t kperf__pr_slot_of(const kperf_pairer *p, uint64_t key) {
+    if (!p->cap) return SIZE_MAX;
+    for (size_t h = kperf__an_hash(key, p->cap);; h = (h + 1) & (p->cap - 1)) {
+        const kperf__pr_slot *s = &p->slots[h];
+        if (!s->used) return SIZE_MAX;
+        if (s->ev.key == key && !s->held) return h;
+    }
+}
+
+/* The slot of @p key's pending start, or SIZE_MAX. */
+KPERF__PRIV size_t kperf__pr_find(const kperf_pairer *p, uint64_t key) {
+    size_t h = kperf__pr_slot_of(p, key);
+    return h != SIZE_MAX && p->slots[h].pending ? h : SIZE_MAX;
+}
+
+/* Rebuilds the table before one more entry goes in when it is 3/4 full: idle slots are
+ * dropped (their buffers freed); the size doubles only when the live entries need it. */
+KPERF__PRIV int kperf__pr_reserve(kperf_pairer *p) {
+    size_t live = p->n + p->nheld;
+    if ((live + p->nidle + 1) * 4 <= p->cap * 3) return 0;
+    size_t nc = p->cap ? p->cap : 64;
+    while ((live + 1) * 2 > nc) nc *= 2;
+    kperf__pr_slot *ns = (kperf__pr_slot *)kperf__calloc(nc, sizeof *ns);
+    if (!ns) return -ENOMEM;
+    for (size_t i = 0; i < p->cap; i++) {
+        kperf__pr_slot *s = &p->slots[i];
+        if (!s->used) continue;
+        if (!s->held && !s->pending) { KPERF_FREE(s->ips); continue; }
+        size_t h = kperf__an_hash(s->ev.key, nc);
+        while (ns[h].used) h = (h + 1) & (nc - 1);
+        ns[h] = *s;
+        if (ns[h].ev.nips) ns[h].ev.ips = ns[h].ips;
+    }
+    KPERF_FREE(p->slots);
+    p->slots = ns, p->cap = nc, p->nidle = 0;
+    return 0;
+}
+
+/* Copies @p ev's call chain into @p s (kept up to max_stack); the slot becomes pending. */
+KPERF__PRIV int kperf__pr_keep(kperf_pairer *p, kperf__pr_slot *s, const kperf_pair_event *ev) {
+    uint32_t n = ev->ips ? (ev->nips < p->max_stack ? ev->nips : p->max_stack) : 0;
+    if (n > s->ipcap) {
+        uint64_t *ni = (uint64_t *)KPERF_REALLOC(s->ips, n * sizeof *ni);
+        if (!ni) return -ENOMEM;
+        s->ips = ni, s->ipcap = n;
+    }
+    if (n) memcpy(s->ips, ev->ips, n * sizeof *s->ips);
+    s->ev = *ev;
+    s->ev.nips = n;
+    s->ev.ips = n ? s->ips : NULL;
+    s->used = true, s->held = false, s->pending = true;
+    return 0;
+}
+
+/* Stores a start for a key that has no pending one (slot @p h: its idle slot, or SIZE_MAX). */
+KPERF__PRIV int kperf__pr_insert(kperf_pairer *p, size_t h, const kperf_pair_event *ev) {
+    if (h == SIZE_MAX) {
+        if (kperf__pr_reserve(p) < 0) return kperf__fail(ENOMEM, "out of memory");
+        h = kperf__an_hash(ev->key, p->cap);
+        while (p->slots[h].used) h = (h + 1) & (p->cap - 1);
+    } else {
+        p->nidle--;
+    }
+    if (kperf__pr_keep(p, &p->slots[h], ev) < 0) {
+        if (!p->slots[h].used) return kperf__fail(ENOMEM, "out of memory");
+        p->slots[h].pending = false, p->nidle++; /* back to idle */
+        return kperf__fail(ENOMEM, "out of memory");
+    }
+    p->n++;
+    return 0;
+}
+
+KPERF_API int kperf_pairer_start(kperf_pairer *p, const kperf_pair_event *ev) {
+    if (!p || !ev) return -EINVAL;
+    p->c.started++;
+    size_t h = kperf__pr_slot_of(p, ev->key);
+    if (h != SIZE_MAX && p->slots[h].pending) {
+        p->c.restarted++;
+        return kperf__pr_keep(p, &p->slots[h], ev) < 0 ? kperf__fail(ENOMEM, "out of memory") : 1;
+    }
+    return kperf__pr_insert(p, h, ev);
+}
+
+/* Removes slot @p h, shifting later members of its probe run back (no tombstones). The
+ * slot's ips buffer moves with the shifted entries; the freed buffer is released. */
+KPERF__PRIV void kperf__pr_remove(kperf_pairer *p, size_t h) {
+    kperf__pr_slot *s = &p->slots[h];
+    if (s->held) p->nheld--;
+    else if (s->pending) p->n--;
+    else p->nidle--;
+    KPERF_FREE(s->ips);
+    memset(s, 0, sizeof *s);
+    size_t j = h;
+    for (;;) {
+        j = (j + 1) & (p->cap - 1);
+        if (!p->slots[j].used) break;
+        size_t home = kperf__an_hash(p->slots[j].ev.key, p->cap);
+        bool move = h <= j ? (home <= h || home > j) : (home <= h && home > j);
+        if (!move) continue;
+        p->slots[h] = p->slots[j];
+        if (p->slots[h].ev.nips) p->slots[h].ev.ips = p->slots[h].ips;
+        memset(&p->slots[j], 0, sizeof p->slots[j]);
+        h = j;
+    }
+}
+
+/* Copies the start in slot @p h to @p out, its chain through our own buffer. */
+KPERF__PRIV void kperf__pr_copy_out(kperf_pairer *p, const kperf__pr_slot *s, kperf_pair_event *out) {
+    *out = s->ev;
+    if (s->ev.nips > p->out_cap) {
+        uint64_t *ni = (uint64_t *)KPERF_REALLOC(p->out_ips, s->ev.nips * sizeof *ni);
+        if (ni) p->out_ips = ni, p->out_cap = s->ev.nips;
+    }
+    out->nips = s->ev.nips <= p->out_cap ? s->ev.nips : 0;
+    if (out->nips) memcpy(p->out_ips, s->ips, out->nips * sizeof *s->ips);
+    out->ips = out->nips ? p->out_ips : NULL;
+}
+
+/* Hands the pending start in slot @p h out and makes the slot idle. */
+KPERF__PRIV void kperf__pr_take(kperf_pairer *p, size_t h, kperf_pair_event *start) {
+    kperf__pr_slot *s = &p->slots[h];
+    if (start) kperf__pr_copy_out(p, s, start);
+    s->pending = false;
+    p->n--, p->nidle++;
+}
+
+KPERF_API int kperf_pairer_end(kperf_pairer *p, uint64_t key, kperf_pair_event *start) {
+    if (!p) return 0;
+    size_t h = kperf__pr_find(p, key);
+    if (h == SIZE_MAX) {
+        p->c.unmatched_end++;
+        return 0;
+    }
+    p->c.matched++;
+    kperf__pr_take(p, h, start);
+    return 1;
+}
+
+KPERF_API int kperf_pairer_peek(const kperf_pairer *p, uint64_t key, kperf_pair_event *start) {
+    size_t h = p ? kperf__pr_find(p, key) : SIZE_MAX;
+    if (h == SIZE_MAX) return 0;
+    if (start) *start = p->slots[h].ev;
+    return 1;
+}
+
+KPERF_API int kperf_pairer_foreach(const kperf_pairer *p, kperf_pair_fn fn, void *user) {
+    int n = 0;
+    for (size_t i = 0; p && fn && i < p->cap; i++) {
+        if (!p->slots[i].pending) continue;
+        int rc = fn(&p->slots[i].ev, user);
+        if (rc < 0) return rc;
+        n++;
+    }
+    return n;
+}
+
+KPERF_API void kperf_pairer_counts_read(const kperf_pairer *p, kperf_pairer_counts *out) {
+    if (!out) return;
+    memset(out, 0, sizeof *out);
+    if (!p) return;
+    *out = p->c;
+    out->pending = p->n;
+    out->held = p->nheld;
+}
+
+/* The held end of @p key to pair with a start at @p t: the earliest at or after t. */
+KPERF__PRIV size_t kperf__pr_held_for(const kperf_pairer *p, uint64_t key, uint64_t t) {
+    size_t best = SIZE_MAX;
+    for (size_t h = kperf__an_hash(key, p->cap); p->slots[h].used; h = (h + 1) & (p->cap - 1)) {
+        const kperf__pr_slot *s = &p->slots[h];
+        if (s->held && s->ev.key == key && s->ev.time >= t &&
+            (best == SIZE_MAX || s->ev.time < p->slots[best].ev.time))
+            best = h;
+    }
+    return best;
+}
+
+KPERF_API int kperf_pairer_start_at(kperf_pairer *p, const kperf_pair_event *ev,
+                                    kperf_pair_event *other) {
+    if (!p || !ev) return -EINVAL;
+    p->c.started++;
+    size_t h;
+    if (p->nheld && (h = kperf__pr_held_for(p, ev->key, ev->time)) != SIZE_MAX) {
+        p->c.matched++;
+        if (other) *other = p->slots[h].ev;
+        kperf__pr_remove(p, h);
+        return 2;
+    }
+    h = kperf__pr_slot_of(p, ev->key);
+    if (h == SIZE_MAX || !p->slots[h].pending) return kperf__pr_insert(p, h, ev);
+    if (p->slots[h].ev.time > ev->time) {
+        p->c.stale++;
+        return 3;
+    }
+    p->c.restarted++;
+    if (other) kperf__pr_copy_out(p, &p->slots[h], other);
+    return kperf__pr_keep(p, &p->slots[h], ev) < 0 ? kperf__fail(ENOMEM, "out of memory") : 1;
+}
+
+KPERF_API int kperf_pairer_end_at(kperf_pairer *p, const kperf_pair_event *end,
+                                  kperf_pair_event *start) {
+    if (!p || !end) return -EINVAL;
+    size_t h = kperf__pr_find(p, end->key);
+    if (h != SIZE_MAX && p->slots[h].ev.time <= end->time) {
+        p->c.matched++;
+        kperf__pr_take(p, h, start);
+        return 1;
+    }
+    size_t n = 0, oldest = SIZE_MAX; /* hold it: make room among the key's held ends */
+    for (size_t i = p->cap ? kperf__an_hash(end->key, p->cap) : 0; p->cap && p->slots[i].used;
+         i = (i + 1) & (p->cap - 1)) {
+        const kperf__pr_slot *s = &p->slots[i];
+        if (!s->held || s->ev.key != end->key) continue;
+        n++;
+        if (oldest == SIZE_MAX || s->ev.time < p->slots[oldest].ev.time) oldest = i;
+    }
+    if (n >= KPERF_PAIRER_HELD_MAX) p->c.unmatched_end++, kperf__pr_remove(p, oldest);
+    if (kperf__pr_reserve(p) < 0) {
+        p->c.unmatched_end++;
+        return kperf__fail(ENOMEM, "out of memory");
+    }
+    h = kperf__an_hash(end->key, p->cap);
+    while (p->slots[h].used) h = (h + 1) & (p->cap - 1);
+    kperf__pr_slot *s = &p->slots[h];
+    s->ev = *end;
+    s->ev.nips = 0, s->ev.ips = NULL;
+    s->used = true, s->held = true, s->pending = false;
+    p->nheld++;
+    return 0;
+}
+
+KPERF_API size_t kperf_pairer_drop(kperf_pairer *p, kperf_pair_drop_fn fn, void *user) {
+    size_t n = 0;
+    for (size_t i = 0; p && fn && i < p->cap; i++) {
+        kperf__pr_slot *s = &p->slots[i];
+        if (!s->pending || !fn(&s->ev, user)) continue;
+        s->pending = false; /* idle: nothing moves */
+        p->n--, p->nidle++;
+        n++;
+    }
+    return n;
+}
+// <<analysis
+
 // >>syscalls ----------------------------------------------------------------------------
 #ifndef KPERF_NO_SYSCALLS
 
@@ -9784,21 +10325,15 @@ typedef struct kperf__sc_stat {
                                got its name after another stat of that name existed) */
 } kperf__sc_stat;
 
-typedef struct kperf__sc_half {
-    bool valid;
-    int32_t nr, cpu, pid;
-    uint32_t stat;          /* index of the syscall's stat */
-    uint64_t time;
-    int64_t ret;
-} kperf__sc_half;
-
-#define KPERF__SC_EARLY 4
+/* The pairing itself is a kperf_pairer (>>analysis) keyed by thread id, with its
+ * out-of-order support (kperf_pairer_start_at/end_at: an exit read before its entry is held
+ * for it). Its kperf_pair_event carries, for an entry: value = stat index << 32 | nr, cpu;
+ * for an exit: value = the return value, cpu = the syscall number (an exit's CPU is not
+ * used). The thread table below only names threads. */
 typedef struct kperf__sc_thread {
     int32_t tid;            /* 0 = empty slot (tid 0 is the idle task: never a caller) */
     bool comm_known;
     char comm[16];
-    kperf__sc_half pending;
-    kperf__sc_half early[KPERF__SC_EARLY];
 } kperf__sc_thread;
 
 struct kperf_syscall_pairer {
@@ -9808,15 +10343,24 @@ struct kperf_syscall_pairer {
     size_t capname;
     char **nrname;          /* learned names by syscall number */
     size_t nnr;
-    kperf__sc_thread *thr;  /* open-addressing table keyed by tid */
+    uint32_t *nrstat;       /* raw events: stat index + 1 by number (0 = not looked up
+                               yet); forgotten whenever a number gets a name */
+    size_t nnrstat;
+    kperf__sc_thread *thr;  /* thread names: open-addressing table keyed by tid */
     size_t capthr, nthr;
+    kperf_pairer *pr;       /* pending entries (and exits read before their entry) by tid */
     kperf_syscall_stat *out;/* last result of kperf_syscall_pairer_stats */
-    kperf_syscall_counts c;
+    kperf_syscall_counts c; /* enters, exits, paired, orphan_exits (nr mismatches); the
+                               rest comes from pr */
 };
 
 KPERF_API int kperf_syscall_pairer_new(kperf_syscall_pairer **out) {
     if (!out) return -EINVAL;
     *out = (kperf_syscall_pairer *)kperf__calloc(1, sizeof **out);
+    if (*out && kperf_pairer_new(&(*out)->pr, NULL) < 0) {
+        KPERF_FREE(*out);
+        *out = NULL;
+    }
     return *out ? 0 : kperf__fail(ENOMEM, "syscall pairer: out of memory");
 }
 
@@ -9828,9 +10372,11 @@ KPERF_API void kperf_syscall_pairer_free(kperf_syscall_pairer *p) {
     }
     for (size_t i = 0; i < p->nnr; i++) KPERF_FREE(p->nrname[i]);
     KPERF_FREE(p->nrname);
+    KPERF_FREE(p->nrstat);
     KPERF_FREE(p->stats);
     KPERF_FREE(p->by_name);
     KPERF_FREE(p->thr);
+    kperf_pairer_free(p->pr);
     KPERF_FREE(p->out);
     KPERF_FREE(p);
 }
@@ -9948,6 +10494,7 @@ KPERF_API int kperf_syscall_pairer_name(kperf_syscall_pairer *p, int32_t nr, con
     if (!s) return -ENOMEM;
     KPERF_FREE(p->nrname[nr]);
     p->nrname[nr] = s;
+    if (p->nnrstat) memset(p->nrstat, 0, p->nnrstat * sizeof *p->nrstat);
     return kperf__sc_rename(p, nr, name);
 }
 
@@ -9988,7 +10535,26 @@ KPERF__PRIV void kperf__sc_learn_comm(kperf__sc_thread *t, int32_t pid, int32_t 
 }
 
 /* Resolves the stat index of an event: its name, else the learned name of its number. */
+KPERF__PRIV long kperf__sc_resolve_name(kperf_syscall_pairer *p, const kperf_syscall_event *ev);
+
 KPERF__PRIV long kperf__sc_resolve(kperf_syscall_pairer *p, const kperf_syscall_event *ev) {
+    if (ev->name || ev->nr < 0 || ev->nr > 65535) return kperf__sc_resolve_name(p, ev);
+    if ((size_t)ev->nr < p->nnrstat && p->nrstat[ev->nr]) return (long)p->nrstat[ev->nr] - 1;
+    long st = kperf__sc_resolve_name(p, ev);
+    if (st < 0 || st >= (long)UINT32_MAX) return st;
+    if ((size_t)ev->nr >= p->nnrstat) {
+        size_t nn = p->nnrstat ? p->nnrstat : 512;
+        while (nn <= (size_t)ev->nr) nn *= 2;
+        uint32_t *v = (uint32_t *)KPERF_REALLOC(p->nrstat, nn * sizeof *v);
+        if (!v) return st; /* no cache: still correct */
+        memset(v + p->nnrstat, 0, (nn - p->nnrstat) * sizeof *v);
+        p->nrstat = v, p->nnrstat = nn;
+    }
+    p->nrstat[ev->nr] = (uint32_t)st + 1;
+    return st;
+}
+
+KPERF__PRIV long kperf__sc_resolve_name(kperf_syscall_pairer *p, const kperf_syscall_event *ev) {
     char buf[32];
     const char *name = ev->name;
     if (name && ev->nr >= 0) {
@@ -10004,10 +10570,16 @@ KPERF__PRIV long kperf__sc_resolve(kperf_syscall_pairer *p, const kperf_syscall_
     return kperf__sc_stat_of(p, name, ev->nr);
 }
 
-KPERF__PRIV int kperf__sc_complete(kperf_syscall_pairer *p, kperf__sc_thread *t,
-                                   const kperf__sc_half *in, const kperf__sc_half *ex,
-                                   kperf_syscall_fn fn, void *user) {
-    kperf__sc_stat *st = &p->stats[kperf__sc_final(p, in->stat)];
+/* The stat of an entry's pair event. */
+KPERF__PRIV uint32_t kperf__sc_stat_ix(const kperf_syscall_pairer *p, const kperf_pair_event *in) {
+    return kperf__sc_final(p, (uint32_t)(in->value >> 32));
+}
+
+KPERF__PRIV int kperf__sc_complete(kperf_syscall_pairer *p, const kperf_pair_event *in,
+                                   const kperf_pair_event *ex, kperf_syscall_fn fn, void *user) {
+    kperf__sc_stat *st = &p->stats[kperf__sc_stat_ix(p, in)];
+    int32_t in_nr = (int32_t)(uint32_t)in->value, ex_nr = (int32_t)ex->cpu;
+    int64_t ret = (int64_t)ex->value;
     uint64_t d = ex->time - in->time;
     if (!st->hist) {
         st->hist = (uint64_t *)kperf__calloc(KPERF__SC_NBUCKETS, sizeof *st->hist);
@@ -10018,110 +10590,89 @@ KPERF__PRIV int kperf__sc_complete(kperf_syscall_pairer *p, kperf__sc_thread *t,
     if (d > st->s.max) st->s.max = d;
     st->s.count++;
     st->s.total += d;
-    if (ex->ret < 0 && ex->ret >= -4095) st->s.errors++;
-    if (st->s.nr < 0) st->s.nr = in->nr >= 0 ? in->nr : ex->nr;
+    if (ret < 0 && ret >= -4095) st->s.errors++;
+    if (st->s.nr < 0) st->s.nr = in_nr >= 0 ? in_nr : ex_nr;
     p->c.paired++;
     if (!fn) return 1;
+    kperf__sc_thread *t = kperf__sc_thread_of(p, (int32_t)in->tid);
+    if (t && !t->comm_known) kperf__sc_learn_comm(t, (int32_t)in->pid, (int32_t)in->tid);
     kperf_syscall_call c;
     memset(&c, 0, sizeof c);
     c.name = st->name;
-    c.nr = in->nr >= 0 ? in->nr : ex->nr;
+    c.nr = in_nr >= 0 ? in_nr : ex_nr;
     c.start = in->time;
     c.duration = d;
-    c.pid = in->pid;
-    c.tid = t->tid == INT32_MIN ? 0 : t->tid;
-    c.cpu = in->cpu;
-    c.ret = ex->ret;
-    memcpy(c.comm, t->comm, sizeof c.comm);
+    c.pid = (int32_t)in->pid;
+    c.tid = (int32_t)in->tid;
+    c.cpu = (int32_t)in->cpu;
+    c.ret = ret;
+    if (t) memcpy(c.comm, t->comm, sizeof c.comm);
     int rc = fn(&c, user);
     return rc < 0 ? rc : 1;
 }
 
 KPERF__PRIV bool kperf__sc_same(int32_t a, int32_t b) { return a < 0 || b < 0 || a == b; }
 
-KPERF__PRIV int kperf__sc_enter(kperf_syscall_pairer *p, kperf__sc_thread *t, kperf__sc_half *h,
-                                kperf_syscall_fn fn, void *user) {
-    int best = -1;
-    for (int i = 0; i < KPERF__SC_EARLY; i++) /* an exit that overtook this entry */
-        if (t->early[i].valid && t->early[i].time >= h->time && kperf__sc_same(t->early[i].nr, h->nr) &&
-            (best < 0 || t->early[i].time < t->early[best].time))
-            best = i;
-    if (best >= 0) {
-        kperf__sc_half ex = t->early[best];
-        t->early[best].valid = false;
-        p->c.early_exits--;
-        return kperf__sc_complete(p, t, h, &ex, fn, user);
-    }
-    if (t->pending.valid && t->pending.time > h->time) { /* an older entry, late: no exit */
-        p->stats[kperf__sc_final(p, h->stat)].s.unfinished++;
-        return 0;
-    }
-    if (t->pending.valid) p->stats[kperf__sc_final(p, t->pending.stat)].s.unfinished++, p->c.pending--;
-    t->pending = *h;
-    p->c.pending++;
-    return 0;
-}
-
-KPERF__PRIV int kperf__sc_exit(kperf_syscall_pairer *p, kperf__sc_thread *t, kperf__sc_half *h,
-                               kperf_syscall_fn fn, void *user) {
-    if (t->pending.valid && t->pending.time <= h->time) {
-        kperf__sc_half in = t->pending;
-        t->pending.valid = false;
-        p->c.pending--;
-        if (kperf__sc_same(in.nr, h->nr)) return kperf__sc_complete(p, t, &in, h, fn, user);
-        p->stats[kperf__sc_final(p, in.stat)].s.unfinished++; /* its exit was lost */
-        p->c.orphan_exits++;
-        return 0;
-    }
-    int slot = 0;
-    for (int i = 0; i < KPERF__SC_EARLY; i++) {
-        if (!t->early[i].valid) { slot = i; break; }
-        if (t->early[i].time < t->early[slot].time) slot = i;
-    }
-    if (t->early[slot].valid) p->c.orphan_exits++, p->c.early_exits--;
-    t->early[slot] = *h;
-    p->c.early_exits++;
+/* An entry and the exit the pairer matched it with: one call, unless the exit is another
+ * syscall's (the entry's exit was lost: it is unfinished, the exit an orphan). */
+KPERF__PRIV int kperf__sc_pair(kperf_syscall_pairer *p, const kperf_pair_event *in,
+                               const kperf_pair_event *ex, kperf_syscall_fn fn, void *user) {
+    if (kperf__sc_same((int32_t)(uint32_t)in->value, (int32_t)ex->cpu))
+        return kperf__sc_complete(p, in, ex, fn, user);
+    p->stats[kperf__sc_stat_ix(p, in)].s.unfinished++;
+    p->c.orphan_exits++;
     return 0;
 }
 
 KPERF_API int kperf_syscall_pairer_feed(kperf_syscall_pairer *p, const kperf_syscall_event *ev,
                                         kperf_syscall_fn fn, void *user) {
     if (!p || !ev) return -EINVAL;
-    kperf__sc_thread *t = kperf__sc_thread_of(p, ev->tid);
-    if (!t) return kperf__fail(ENOMEM, "syscall pairer: out of memory");
-    if (!t->comm_known) kperf__sc_learn_comm(t, ev->pid, ev->tid);
-    kperf__sc_half h;
-    memset(&h, 0, sizeof h);
-    h.valid = true;
-    h.nr = ev->nr;
-    h.cpu = ev->cpu;
-    h.pid = ev->pid;
-    h.time = ev->time;
-    h.ret = ev->ret;
+    uint32_t stat = 0;
     if (!ev->is_exit || ev->name) { /* exits without a name take their entry's */
-        long s = kperf__sc_resolve(p, ev);
-        if (s < 0) return kperf__fail(ENOMEM, "syscall pairer: out of memory");
-        h.stat = (uint32_t)s;
+        long sx = kperf__sc_resolve(p, ev);
+        if (sx < 0) return kperf__fail(ENOMEM, "syscall pairer: out of memory");
+        stat = (uint32_t)sx;
     }
+    kperf_pair_event pe, other;
+    memset(&pe, 0, sizeof pe);
+    pe.key = (uint32_t)ev->tid;
+    pe.time = ev->time;
+    pe.pid = (uint32_t)ev->pid;
+    pe.tid = (uint32_t)ev->tid;
+    int rc;
     if (ev->is_exit) {
         p->c.exits++;
-        return kperf__sc_exit(p, t, &h, fn, user);
+        pe.value = (uint64_t)ev->ret;
+        pe.cpu = (uint32_t)ev->nr;
+        if ((rc = kperf_pairer_end_at(p->pr, &pe, &other)) <= 0) return rc; /* held */
+        return kperf__sc_pair(p, &other, &pe, fn, user);
     }
     p->c.enters++;
-    return kperf__sc_enter(p, t, &h, fn, user);
+    pe.value = (uint64_t)stat << 32 | (uint32_t)ev->nr;
+    pe.cpu = (uint32_t)ev->cpu;
+    rc = kperf_pairer_start_at(p->pr, &pe, &other);
+    if (rc == 1) p->stats[kperf__sc_stat_ix(p, &other)].s.unfinished++; /* its exit never came */
+    if (rc == 3) p->stats[kperf__sc_final(p, stat)].s.unfinished++;  /* an older entry, late */
+    if (rc == 2) return kperf__sc_pair(p, &pe, &other, fn, user);    /* its exit was held */
+    return rc < 0 ? rc : 0;
+}
+
+typedef struct kperf__sc_lost_ctx {
+    kperf_syscall_pairer *p;
+    int32_t cpu;
+} kperf__sc_lost_ctx;
+
+KPERF__PRIV int kperf__sc_lost_one(const kperf_pair_event *in, void *user) {
+    kperf__sc_lost_ctx *x = (kperf__sc_lost_ctx *)user;
+    if (x->cpu >= 0 && (int32_t)in->cpu != x->cpu) return 0;
+    x->p->stats[kperf__sc_stat_ix(x->p, in)].s.unfinished++;
+    return 1;
 }
 
 KPERF_API size_t kperf_syscall_pairer_lost(kperf_syscall_pairer *p, int32_t cpu) {
-    size_t n = 0;
-    for (size_t i = 0; p && i < p->capthr; i++) {
-        kperf__sc_thread *t = &p->thr[i];
-        if (!t->tid || !t->pending.valid || (cpu >= 0 && t->pending.cpu != cpu)) continue;
-        p->stats[kperf__sc_final(p, t->pending.stat)].s.unfinished++;
-        t->pending.valid = false;
-        p->c.pending--;
-        n++;
-    }
-    return n;
+    if (!p) return 0;
+    kperf__sc_lost_ctx x = {p, cpu};
+    return kperf_pairer_drop(p->pr, kperf__sc_lost_one, &x);
 }
 
 KPERF_API void kperf_syscall_pairer_counts(const kperf_syscall_pairer *p,
@@ -10129,6 +10680,11 @@ KPERF_API void kperf_syscall_pairer_counts(const kperf_syscall_pairer *p,
     if (!out) return;
     if (!p) { memset(out, 0, sizeof *out); return; }
     *out = p->c;
+    kperf_pairer_counts pc;
+    kperf_pairer_counts_read(p->pr, &pc);
+    out->pending = pc.pending;
+    out->early_exits = pc.held;
+    out->orphan_exits += pc.unmatched_end;
 }
 
 /* Nearest-rank percentile q (0..1) from a histogram, clamped to [min, max]. */
@@ -10153,6 +10709,17 @@ KPERF__PRIV int kperf__sc_by_total(const void *a, const void *b) {
     return strcmp(x->name, y->name);
 }
 
+typedef struct kperf__sc_open_ctx {
+    kperf_syscall_pairer *p;
+    uint64_t *open;
+} kperf__sc_open_ctx;
+
+KPERF__PRIV int kperf__sc_open_one(const kperf_pair_event *in, void *user) {
+    kperf__sc_open_ctx *x = (kperf__sc_open_ctx *)user;
+    x->open[kperf__sc_stat_ix(x->p, in)]++;
+    return 0;
+}
+
 KPERF_API int kperf_syscall_pairer_stats(kperf_syscall_pairer *p, const kperf_syscall_stat **out,
                                          size_t *count) {
     if (!p || !out || !count) return -EINVAL;
@@ -10162,8 +10729,8 @@ KPERF_API int kperf_syscall_pairer_stats(kperf_syscall_pairer *p, const kperf_sy
         KPERF_FREE(v), KPERF_FREE(open);
         return kperf__fail(ENOMEM, "syscall pairer: out of memory");
     }
-    for (size_t i = 0; i < p->capthr; i++) /* entries still waiting count as unfinished */
-        if (p->thr[i].tid && p->thr[i].pending.valid) open[kperf__sc_final(p, p->thr[i].pending.stat)]++;
+    kperf__sc_open_ctx oc = {p, open}; /* entries still waiting count as unfinished */
+    kperf_pairer_foreach(p->pr, kperf__sc_open_one, &oc);
     size_t n = 0;
     for (size_t i = 0; i < p->nstats; i++) {
         kperf__sc_stat *st = &p->stats[i];
@@ -10308,6 +10875,7 @@ KPERF__PRIV int kperf__sc_sampler(const kperf_syscalls_desc *d, const char *spec
     sd.period = 1;
     sd.include_kernel = true; /* tracepoint records come from kernel context */
     sd.pids = d->pids, sd.npids = d->npids;
+    sd.tids = d->tids, sd.ntids = d->ntids;
     sd.cpus = d->cpus, sd.ncpus = d->ncpus;
     sd.all_cpus = d->all_cpus;
     sd.inherit = d->inherit;
@@ -10622,7 +11190,7 @@ KPERF__PRIV int kperf__sc_on_data(const kperf_record *rec, void *user) {
     ev.pid = (int32_t)rec->pid;
     ev.tid = (int32_t)rec->tid;
     ev.cpu = (int32_t)rec->cpu;
-    kperf__sc_thread *t = kperf__sc_thread_of(s->p, ev.tid);
+    kperf__sc_thread *t = s->fn ? kperf__sc_thread_of(s->p, ev.tid) : NULL;
     if (t && !t->comm_known) { /* the sampler knows names from /proc and COMM records */
         const char *c = kperf_sampler_comm(s->data, rec->pid);
         if (c) kperf_syscall_pairer_comm(s->p, ev.tid, c);
@@ -10670,356 +11238,6 @@ KPERF_API kperf_sampler *kperf_syscalls_sampler(const kperf_syscalls *s) {
 // <<syscalls
 #endif // KPERF_NO_SYSCALLS
 
-// >>analysis ----------------------------------------------------------------------------
-
-KPERF_API uint32_t kperf_hist_bucket(uint64_t v) {
-    if (v < 16) return (uint32_t)v;
-    uint32_t e = 63u - (uint32_t)__builtin_clzll(v); /* 4..63 */
-    return 16u + (e - 4u) * 8u + (uint32_t)((v >> (e - 3u)) & 7u);
-}
-
-KPERF_API uint64_t kperf_hist_bucket_lo(uint32_t b) {
-    if (b < 16) return b;
-    if (b >= KPERF_HIST_BUCKETS) return UINT64_MAX;
-    uint32_t e = (b - 16u) / 8u + 4u, sub = (b - 16u) % 8u;
-    return (uint64_t)(8u + sub) << (e - 3u);
-}
-
-KPERF_API void kperf_stat_add(kperf_stat *s, uint64_t v) {
-    if (!s) return;
-    if (!s->count || v < s->min) s->min = v;
-    if (!s->count || v > s->max) s->max = v;
-    s->count++;
-    s->sum += v;
-    double d = (double)v - s->mean;
-    s->mean += d / (double)s->count;
-    s->m2 += d * ((double)v - s->mean);
-    if (s->hist) s->hist[kperf_hist_bucket(v)]++;
-}
-
-KPERF_API int kperf_stat_merge(kperf_stat *dst, const kperf_stat *src) {
-    if (!dst || !src || !src->count) return 0;
-    if (src->hist && !dst->hist &&
-        !(dst->hist = (uint32_t *)kperf__calloc(KPERF_HIST_BUCKETS, sizeof(uint32_t))))
-        return -ENOMEM;
-    if (!dst->count) {
-        uint32_t *h = dst->hist;
-        *dst = *src;
-        dst->hist = h;
-        if (h) memcpy(h, src->hist, KPERF_HIST_BUCKETS * sizeof *h);
-        return 0;
-    }
-    double na = (double)dst->count, nb = (double)src->count, d = src->mean - dst->mean;
-    dst->m2 += src->m2 + d * d * na * nb / (na + nb);
-    dst->mean += d * nb / (na + nb);
-    dst->count += src->count;
-    dst->sum += src->sum;
-    if (src->min < dst->min) dst->min = src->min;
-    if (src->max > dst->max) dst->max = src->max;
-    for (uint32_t i = 0; src->hist && i < KPERF_HIST_BUCKETS; i++) dst->hist[i] += src->hist[i];
-    return 0;
-}
-
-KPERF_API double kperf_stat_variance(const kperf_stat *s) {
-    return s && s->count > 1 ? s->m2 / (double)(s->count - 1) : 0.0;
-}
-
-KPERF_API uint64_t kperf_stat_percentile(const kperf_stat *s, double q) {
-    if (!s || !s->count) return 0;
-    if (!s->hist) return (uint64_t)(s->mean + 0.5);
-    if (q <= 0) return s->min;
-    if (q >= 1) return s->max;
-    uint64_t rank = (uint64_t)(q * (double)s->count + 0.999999999), seen = 0;
-    if (rank < 1) rank = 1;
-    for (uint32_t b = 0; b < KPERF_HIST_BUCKETS; b++) {
-        seen += s->hist[b];
-        if (seen < rank) continue;
-        uint64_t lo = kperf_hist_bucket_lo(b), hi = kperf_hist_bucket_lo(b + 1);
-        uint64_t v = b < 16 ? lo : lo + (hi - lo) / 2;
-        return v < s->min ? s->min : v > s->max ? s->max : v;
-    }
-    return s->max;
-}
-
-KPERF_API void kperf_stat_free(kperf_stat *s) {
-    if (!s) return;
-    KPERF_FREE(s->hist);
-    memset(s, 0, sizeof *s);
-}
-
-/* ---- an open-addressing map of u64 keys (linear probing, backward-shift delete) ---- */
-
-KPERF__PRIV size_t kperf__an_hash(uint64_t k, size_t cap) {
-    k ^= k >> 33;
-    k *= 0xff51afd7ed558ccdull;
-    k ^= k >> 33;
-    return (size_t)k & (cap - 1);
-}
-
-typedef struct kperf__ks_slot {
-    uint64_t key;
-    bool used;
-    kperf_stat st;
-} kperf__ks_slot;
-
-struct kperf_keystats {
-    kperf__ks_slot *slots;
-    size_t cap, n;
-    bool histogram;
-};
-
-KPERF_API int kperf_keystats_new(kperf_keystats **out, const kperf_keystats_desc *desc) {
-    if (!out) return kperf__fail(EINVAL, "kperf_keystats_new: out is NULL");
-    *out = (kperf_keystats *)kperf__calloc(1, sizeof **out);
-    if (!*out) return kperf__fail(ENOMEM, "out of memory");
-    (*out)->histogram = desc && desc->histogram;
-    return 0;
-}
-
-KPERF_API void kperf_keystats_free(kperf_keystats *ks) {
-    if (!ks) return;
-    for (size_t i = 0; i < ks->cap; i++) KPERF_FREE(ks->slots[i].st.hist);
-    KPERF_FREE(ks->slots);
-    KPERF_FREE(ks);
-}
-
-KPERF__PRIV kperf__ks_slot *kperf__ks_find(const kperf_keystats *ks, uint64_t key) {
-    if (!ks || !ks->cap) return NULL;
-    for (size_t h = kperf__an_hash(key, ks->cap);; h = (h + 1) & (ks->cap - 1)) {
-        if (!ks->slots[h].used) return NULL;
-        if (ks->slots[h].key == key) return &ks->slots[h];
-    }
-}
-
-KPERF__PRIV kperf__ks_slot *kperf__ks_insert(kperf_keystats *ks, uint64_t key) {
-    kperf__ks_slot *s = kperf__ks_find(ks, key);
-    if (s) return s;
-    if ((ks->n + 1) * 4 > ks->cap * 3) {
-        size_t nc = ks->cap ? ks->cap * 2 : 64;
-        kperf__ks_slot *ns = (kperf__ks_slot *)kperf__calloc(nc, sizeof *ns);
-        if (!ns) return NULL;
-        for (size_t i = 0; i < ks->cap; i++) {
-            if (!ks->slots[i].used) continue;
-            size_t h = kperf__an_hash(ks->slots[i].key, nc);
-            while (ns[h].used) h = (h + 1) & (nc - 1);
-            ns[h] = ks->slots[i];
-        }
-        KPERF_FREE(ks->slots);
-        ks->slots = ns, ks->cap = nc;
-    }
-    size_t h = kperf__an_hash(key, ks->cap);
-    while (ks->slots[h].used) h = (h + 1) & (ks->cap - 1);
-    s = &ks->slots[h];
-    memset(s, 0, sizeof *s);
-    if (ks->histogram &&
-        !(s->st.hist = (uint32_t *)kperf__calloc(KPERF_HIST_BUCKETS, sizeof(uint32_t))))
-        return NULL;
-    s->used = true, s->key = key;
-    ks->n++;
-    return s;
-}
-
-KPERF_API int kperf_keystats_add(kperf_keystats *ks, uint64_t key, uint64_t value) {
-    if (!ks) return -EINVAL;
-    kperf__ks_slot *s = kperf__ks_insert(ks, key);
-    if (!s) return kperf__fail(ENOMEM, "out of memory");
-    kperf_stat_add(&s->st, value);
-    return 0;
-}
-
-KPERF_API const kperf_stat *kperf_keystats_get(const kperf_keystats *ks, uint64_t key) {
-    kperf__ks_slot *s = kperf__ks_find(ks, key);
-    return s ? &s->st : NULL;
-}
-
-KPERF_API size_t kperf_keystats_count(const kperf_keystats *ks) { return ks ? ks->n : 0; }
-
-KPERF_API int kperf_keystats_foreach(const kperf_keystats *ks, kperf_keystats_fn fn,
-                                     void *user) {
-    int n = 0;
-    for (size_t i = 0; ks && fn && i < ks->cap; i++) {
-        if (!ks->slots[i].used) continue;
-        int rc = fn(ks->slots[i].key, &ks->slots[i].st, user);
-        if (rc < 0) return rc;
-        n++;
-    }
-    return n;
-}
-
-KPERF_API int kperf_keystats_merge(kperf_keystats *dst, const kperf_keystats *src) {
-    for (size_t i = 0; dst && src && i < src->cap; i++) {
-        if (!src->slots[i].used) continue;
-        kperf__ks_slot *s = kperf__ks_insert(dst, src->slots[i].key);
-        if (!s || kperf_stat_merge(&s->st, &src->slots[i].st) < 0)
-            return kperf__fail(ENOMEM, "out of memory");
-    }
-    return 0;
-}
-
-KPERF_API void kperf_keystats_reset(kperf_keystats *ks) {
-    for (size_t i = 0; ks && i < ks->cap; i++) KPERF_FREE(ks->slots[i].st.hist);
-    if (ks && ks->cap) memset(ks->slots, 0, ks->cap * sizeof *ks->slots);
-    if (ks) ks->n = 0;
-}
-
-/* ---- two-event relations ---- */
-
-typedef struct kperf__pr_slot {
-    kperf_pair_event ev;    /* ev.ips points at ips below */
-    uint64_t *ips;
-    uint32_t ipcap;
-    bool used;
-} kperf__pr_slot;
-
-struct kperf_pairer {
-    kperf__pr_slot *slots;
-    size_t cap, n;
-    uint32_t max_stack;
-    kperf_pairer_counts c;
-    uint64_t *out_ips;      /* the last end's call chain (handed to the caller) */
-    uint32_t out_cap;
-};
-
-KPERF_API int kperf_pairer_new(kperf_pairer **out, const kperf_pairer_desc *desc) {
-    if (!out) return kperf__fail(EINVAL, "kperf_pairer_new: out is NULL");
-    *out = (kperf_pairer *)kperf__calloc(1, sizeof **out);
-    if (!*out) return kperf__fail(ENOMEM, "out of memory");
-    (*out)->max_stack = desc && desc->max_stack ? desc->max_stack : 127;
-    return 0;
-}
-
-KPERF_API void kperf_pairer_free(kperf_pairer *p) {
-    if (!p) return;
-    for (size_t i = 0; i < p->cap; i++) KPERF_FREE(p->slots[i].ips);
-    KPERF_FREE(p->slots);
-    KPERF_FREE(p->out_ips);
-    KPERF_FREE(p);
-}
-
-KPERF__PRIV size_t kperf__pr_find(const kperf_pairer *p, uint64_t key) {
-    if (!p->cap) return SIZE_MAX;
-    for (size_t h = kperf__an_hash(key, p->cap);; h = (h + 1) & (p->cap - 1)) {
-        if (!p->slots[h].used) return SIZE_MAX;
-        if (p->slots[h].ev.key == key) return h;
-    }
-}
-
-KPERF__PRIV int kperf__pr_grow(kperf_pairer *p) {
-    size_t nc = p->cap ? p->cap * 2 : 64;
-    kperf__pr_slot *ns = (kperf__pr_slot *)kperf__calloc(nc, sizeof *ns);
-    if (!ns) return -ENOMEM;
-    for (size_t i = 0; i < p->cap; i++) {
-        if (!p->slots[i].used) continue;
-        size_t h = kperf__an_hash(p->slots[i].ev.key, nc);
-        while (ns[h].used) h = (h + 1) & (nc - 1);
-        ns[h] = p->slots[i];
-    }
-    KPERF_FREE(p->slots);
-    p->slots = ns, p->cap = nc;
-    return 0;
-}
-
-/* Copies @p ev's call chain into @p s (kept up to max_stack). */
-KPERF__PRIV int kperf__pr_keep(kperf_pairer *p, kperf__pr_slot *s, const kperf_pair_event *ev) {
-    uint32_t n = ev->ips ? (ev->nips < p->max_stack ? ev->nips : p->max_stack) : 0;
-    if (n > s->ipcap) {
-        uint64_t *ni = (uint64_t *)KPERF_REALLOC(s->ips, n * sizeof *ni);
-        if (!ni) return -ENOMEM;
-        s->ips = ni, s->ipcap = n;
-    }
-    if (n) memcpy(s->ips, ev->ips, n * sizeof *s->ips);
-    s->ev = *ev;
-    s->ev.nips = n;
-    s->ev.ips = n ? s->ips : NULL;
-    s->used = true;
-    return 0;
-}
-
-KPERF_API int kperf_pairer_start(kperf_pairer *p, const kperf_pair_event *ev) {
-    if (!p || !ev) return -EINVAL;
-    p->c.started++;
-    size_t h = kperf__pr_find(p, ev->key);
-    if (h != SIZE_MAX) {
-        p->c.restarted++;
-        return kperf__pr_keep(p, &p->slots[h], ev) < 0 ? kperf__fail(ENOMEM, "out of memory") : 1;
-    }
-    if ((p->n + 1) * 4 > p->cap * 3 && kperf__pr_grow(p) < 0)
-        return kperf__fail(ENOMEM, "out of memory");
-    h = kperf__an_hash(ev->key, p->cap);
-    while (p->slots[h].used) h = (h + 1) & (p->cap - 1);
-    if (kperf__pr_keep(p, &p->slots[h], ev) < 0) return kperf__fail(ENOMEM, "out of memory");
-    p->n++;
-    return 0;
-}
-
-/* Removes slot @p h, shifting later members of its probe run back (no tombstones). The
- * slot's ips buffer moves with the shifted entries; the freed buffer is released. */
-KPERF__PRIV void kperf__pr_remove(kperf_pairer *p, size_t h) {
-    KPERF_FREE(p->slots[h].ips);
-    memset(&p->slots[h], 0, sizeof p->slots[h]);
-    size_t j = h;
-    for (;;) {
-        j = (j + 1) & (p->cap - 1);
-        if (!p->slots[j].used) break;
-        size_t home = kperf__an_hash(p->slots[j].ev.key, p->cap);
-        bool move = h <= j ? (home <= h || home > j) : (home <= h && home > j);
-        if (!move) continue;
-        p->slots[h] = p->slots[j];
-        memset(&p->slots[j], 0, sizeof p->slots[j]);
-        h = j;
-    }
-    p->n--;
-}
-
-KPERF_API int kperf_pairer_end(kperf_pairer *p, uint64_t key, kperf_pair_event *start) {
-    if (!p) return 0;
-    size_t h = kperf__pr_find(p, key);
-    if (h == SIZE_MAX) {
-        p->c.unmatched_end++;
-        return 0;
-    }
-    p->c.matched++;
-    kperf__pr_slot *s = &p->slots[h];
-    if (start) {
-        *start = s->ev;
-        if (s->ev.nips > p->out_cap) { /* hand the chain out through our own buffer */
-            uint64_t *ni = (uint64_t *)KPERF_REALLOC(p->out_ips, s->ev.nips * sizeof *ni);
-            if (ni) p->out_ips = ni, p->out_cap = s->ev.nips;
-        }
-        start->nips = s->ev.nips <= p->out_cap ? s->ev.nips : 0;
-        if (start->nips) memcpy(p->out_ips, s->ips, start->nips * sizeof *s->ips);
-        start->ips = start->nips ? p->out_ips : NULL;
-    }
-    kperf__pr_remove(p, h);
-    return 1;
-}
-
-KPERF_API int kperf_pairer_peek(const kperf_pairer *p, uint64_t key, kperf_pair_event *start) {
-    size_t h = p ? kperf__pr_find(p, key) : SIZE_MAX;
-    if (h == SIZE_MAX) return 0;
-    if (start) *start = p->slots[h].ev;
-    return 1;
-}
-
-KPERF_API int kperf_pairer_foreach(const kperf_pairer *p, kperf_pair_fn fn, void *user) {
-    int n = 0;
-    for (size_t i = 0; p && fn && i < p->cap; i++) {
-        if (!p->slots[i].used) continue;
-        int rc = fn(&p->slots[i].ev, user);
-        if (rc < 0) return rc;
-        n++;
-    }
-    return n;
-}
-
-KPERF_API void kperf_pairer_counts_read(const kperf_pairer *p, kperf_pairer_counts *out) {
-    if (!out) return;
-    memset(out, 0, sizeof *out);
-    if (!p) return;
-    *out = p->c;
-    out->pending = p->n;
-}
-// <<analysis
 
 
 // >>device ------------------------------------------------------------------------------

@@ -612,6 +612,7 @@ typedef struct kperf__sym_cu {
     char **owned; /* file names joined with the compilation directory */
     size_t nowned;
     uint32_t *gsym; /* gnu_compat: BFD's per-function name cache (see kperf__sym_gnu_name) */
+    bool arena;     /* cells, b, scopes and gsym live in one block of the module's arena */
 } kperf__sym_cu;
 
 typedef struct kperf__sym_curange {
@@ -622,6 +623,7 @@ typedef struct kperf__sym_curange {
 typedef struct kperf__sym_sec {
     uint64_t addr, size;
     uint32_t alloc;
+    uint32_t first; /* no allocated section of a lower index overlaps this one */
 } kperf__sym_sec;
 
 /* Scratch arrays of CU builds, kept from one build to the next: on a virtual machine a
@@ -639,6 +641,8 @@ typedef struct kperf__sym_scratch {
     size_t capedges;
     struct kperf__sym_cell *cells;
     size_t capcells;
+    uint8_t *ap;             /* the arena chunk this thread carves CU arrays from */
+    size_t aused, acap;
 } kperf__sym_scratch;
 
 static void kperf__sym_scratch_free(kperf__sym_scratch *sc) {
@@ -649,7 +653,7 @@ static void kperf__sym_scratch_free(kperf__sym_scratch *sc) {
     KPERF_FREE(sc->stack);
     KPERF_FREE(sc->edges);
     KPERF_FREE(sc->cells);
-    memset(sc, 0, sizeof *sc);
+    memset(sc, 0, sizeof *sc); /* the arena chunk belongs to the module */
 }
 
 typedef struct kperf__sym_dsec { /* a DWARF section's bytes, as libelf holds them */
@@ -694,6 +698,8 @@ typedef struct kperf__sym_dso {
     uint8_t *culang_c;        /* CU of a C-like language (BFD's non_mangled) */
     kperf__sym_cu **cus;      /* published with release, read with acquire */
     struct kperf__sym_scratch scratch; /* CU builds under s->mu */
+    struct kperf__sym_scratch wscratch[7]; /* the other preload threads' (kperf__sym_pre_build) */
+    void *chunks;             /* arena chunks (kperf__sym_arena), a list pushed atomically */
     size_t ncus;
     char *debug_path;
     char **owned;             /* strings made here ("name@plt") */
@@ -904,6 +910,12 @@ static int kperf__sym_read_secs(Elf *elf, kperf__sym_sec **out, size_t *n) {
         s[i].size = sh.sh_type == SHT_NOBITS && !(sh.sh_flags & SHF_TLS) ? sh.sh_size
                     : sh.sh_type == SHT_NOBITS ? 0 : sh.sh_size;
         s[i].alloc = (sh.sh_flags & SHF_ALLOC) ? 1 + !!(sh.sh_flags & SHF_EXECINSTR) : 0;
+    }
+    for (size_t i = 1; i < shnum && shnum <= 512; i++) { /* for kperf__sym_sec_find's cache */
+        s[i].first = 1;
+        for (size_t j = 1; j < i && s[i].alloc; j++)
+            if (s[j].alloc && s[j].addr < s[i].addr + s[i].size && s[i].addr < s[j].addr + s[j].size)
+                s[i].first = 0;
     }
     *out = s;
     *n = shnum;
@@ -1122,6 +1134,24 @@ static const kperf__sym_ent *kperf__sym_find_from(const kperf__sym_dso *d, uint6
     return NULL;
 }
 
+/* The first allocated section (by index) holding a, or NULL. A lookup usually lands in the
+ * section the thread's previous one did: that one is tried first when no section before
+ * it overlaps it (then it is also the first). */
+static KPERF__TLS struct { const kperf__sym_sec *t; size_t k; } kperf__sym_lastsec[2];
+static const kperf__sym_sec *kperf__sym_sec_find(const kperf__sym_sec *secs, size_t n, uint64_t a,
+                                                 int slot) {
+    size_t k = kperf__sym_lastsec[slot].k;
+    if (kperf__sym_lastsec[slot].t == secs && k < n && secs[k].first &&
+        a - secs[k].addr < secs[k].size)
+        return &secs[k];
+    for (k = 1; k < n; k++)
+        if (secs[k].alloc && a - secs[k].addr < secs[k].size) {
+            kperf__sym_lastsec[slot].t = secs, kperf__sym_lastsec[slot].k = k;
+            return &secs[k];
+        }
+    return NULL;
+}
+
 static int kperf__sym_is_func(const kperf__sym_ent *e) {
     return e->type == STT_FUNC || e->type == STT_GNU_IFUNC;
 }
@@ -1143,12 +1173,7 @@ static bool kperf__sym_gnu_better(const kperf__sym_ent *b, const kperf__sym_ent 
 /* BFD's _bfd_elf_find_function(): nearest preceding symbol in a's section. */
 static const kperf__sym_ent *kperf__sym_find_gnu(const kperf__sym_dso *d, uint64_t a, size_t *idx) {
     ptrdiff_t i = kperf__sym_sym_upper(d, a);
-    const kperf__sym_sec *sec = NULL;
-    for (size_t k = 1; k < d->ngsecs; k++)
-        if (d->gsecs[k].alloc && a - d->gsecs[k].addr < d->gsecs[k].size) {
-            sec = &d->gsecs[k];
-            break;
-        }
+    const kperf__sym_sec *sec = kperf__sym_sec_find(d->gsecs, d->ngsecs, a, 1);
     if (!sec) return NULL;
     for (int k = 0; i >= 0 && k < 256; i--, k++) {
         const kperf__sym_ent *e = &d->syms[i];
@@ -1971,23 +1996,26 @@ static int kperf__sym_cu_cells(kperf__sym_cubuild *b, const kperf__sym_dso *d, u
             continue; /* the same answer: the previous cell reaches further */
         cells[ncells++] = c;
     }
-    cu->cells = (kperf__sym_cell *)KPERF_MALLOC((ncells ? ncells : 1) * sizeof *cu->cells);
-    if (!cu->cells) return -ENOMEM;
-    memcpy(cu->cells, cells, ncells * sizeof *cells);
+    cu->cells = cells; /* in the scratch until kperf__sym_cu_place() copies them out */
     cu->ncells = ncells;
     return 0;
 }
 
-/* The bucket index over cu->cells: about one cell a bucket, so a lookup reads one bucket
- * entry and one or two neighbouring cells. */
-static int kperf__sym_cu_buckets(kperf__sym_cu *cu) {
+/* The shape of the bucket index over cu->cells (kperf__sym_cu_buckets): about one cell a
+ * bucket, so a lookup reads one bucket entry and one or two neighbouring cells. nb 0: none. */
+static void kperf__sym_cu_shape(kperf__sym_cu *cu) {
     size_t n = cu->ncells;
-    if (n < 8 || n >= UINT32_MAX || !cu->span) return 0;
+    cu->shift = cu->nb = 0;
+    if (n < 8 || n >= UINT32_MAX || !cu->span) return;
     uint32_t shift = 0;
     while (shift < 31 && (cu->span >> shift) >= n) shift++;
-    uint32_t nb = (uint32_t)(cu->span >> shift) + 1;
-    cu->b = (uint32_t *)KPERF_MALLOC(((size_t)nb + 1) * sizeof *cu->b);
-    if (!cu->b) return -ENOMEM;
+    cu->shift = shift, cu->nb = (uint32_t)(cu->span >> shift) + 1;
+}
+
+/* Fills cu->b (nb + 1 entries, allocated by the caller). */
+static void kperf__sym_cu_buckets(kperf__sym_cu *cu) {
+    size_t n = cu->ncells;
+    uint32_t shift = cu->shift, nb = cu->nb;
     size_t i = 0;
     for (uint32_t k = 0; k < nb; k++) {
         uint64_t start = (uint64_t)k << shift;
@@ -1995,8 +2023,6 @@ static int kperf__sym_cu_buckets(kperf__sym_cu *cu) {
         cu->b[k] = (uint32_t)i;
     }
     cu->b[nb] = (uint32_t)n;
-    cu->shift = shift, cu->nb = nb;
-    return 0;
 }
 
 /* First step of a cell search for a: [*lo, *hi) holds the first cell past a's; every cell
@@ -2034,17 +2060,105 @@ static const kperf__sym_cell *kperf__sym_find_cell(const kperf__sym_cu *cu, uint
     return kperf__sym_cell_end(cu, lo, hi, a);
 }
 
+/* ---- the module's arena ---------------------------------------------------------------
+ * A finished CU's cells, scopes and buckets are copied into one block of a chunk of
+ * 2 MiB-aligned memory that asks for transparent huge pages: on a virtual machine a 4 KiB
+ * page fault costs more than indexing the bytes on it, and the cells of a large program
+ * are tens of MB. Each building thread carves blocks from its own chunk (its scratch's);
+ * chunks are pushed on the module's list atomically and unmapped when it is freed. Under
+ * AddressSanitizer the blocks come from malloc, so that overflows are still caught. */
+#if defined(__SANITIZE_ADDRESS__)
+#define KPERF__SYM_NO_ARENA 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define KPERF__SYM_NO_ARENA 1
+#endif
+#endif
+#define KPERF__SYM_CHUNK ((size_t)2 << 20)
+
+typedef struct kperf__sym_chunk {
+    struct kperf__sym_chunk *next;
+    size_t size;
+} kperf__sym_chunk;
+
+/* n bytes (64-aligned) from sc's chunk, a new chunk when it is full; NULL: use malloc. */
+static void *kperf__sym_arena(kperf__sym_dso *d, kperf__sym_scratch *sc, size_t n) {
+#ifdef KPERF__SYM_NO_ARENA
+    (void)d, (void)sc, (void)n;
+    return NULL;
+#else
+    n = (n + 63) & ~(size_t)63;
+    if (sc->ap && sc->acap - sc->aused >= n) {
+        void *r = sc->ap + sc->aused;
+        sc->aused += n;
+        return r;
+    }
+    if (n > ((size_t)1 << 40)) return NULL;
+    const size_t hdr = 64, size = (hdr + n + KPERF__SYM_CHUNK - 1) & ~(KPERF__SYM_CHUNK - 1);
+    size_t map = size + KPERF__SYM_CHUNK;
+    uint8_t *m = (uint8_t *)mmap(NULL, map, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == (uint8_t *)MAP_FAILED) return NULL;
+    uint8_t *a = (uint8_t *)(((uintptr_t)m + KPERF__SYM_CHUNK - 1) & ~(uintptr_t)(KPERF__SYM_CHUNK - 1));
+    if (a > m) munmap(m, (size_t)(a - m));
+    if (a + size < m + map) munmap(a + size, (size_t)(m + map - (a + size)));
+#ifdef MADV_HUGEPAGE
+    madvise(a, size, MADV_HUGEPAGE);
+#endif
+    kperf__sym_chunk *c = (kperf__sym_chunk *)(void *)a;
+    c->size = size;
+    void *head = __atomic_load_n(&d->chunks, __ATOMIC_RELAXED);
+    do c->next = (kperf__sym_chunk *)head;
+    while (!__atomic_compare_exchange_n(&d->chunks, &head, (void *)c, true, __ATOMIC_RELEASE,
+                                        __ATOMIC_RELAXED));
+    if (hdr + n < size || !sc->ap) /* keep the chunk with more room */
+        if (!sc->ap || size - hdr - n > sc->acap - sc->aused)
+            sc->ap = a, sc->acap = size, sc->aused = hdr + n;
+    return a + hdr;
+#endif
+}
+
+static void kperf__sym_arena_free(kperf__sym_dso *d) {
+    kperf__sym_chunk *c = (kperf__sym_chunk *)d->chunks;
+    while (c) {
+        kperf__sym_chunk *next = c->next;
+        munmap((void *)c, c->size);
+        c = next;
+    }
+    d->chunks = NULL;
+}
+
+/* Copies the built CU's cells (in the scratch) and scopes into one block (the arena's, else
+ * malloc's) with its buckets and gnu_compat cache after them. */
+static int kperf__sym_cu_place(kperf__sym_dso *d, kperf__sym_scratch *sc, kperf__sym_cu *cu) {
+    kperf__sym_cu_shape(cu);
+    size_t nc = cu->ncells * sizeof *cu->cells, ns = cu->nscopes * sizeof *cu->scopes;
+    size_t ng = cu->nscopes * sizeof(uint32_t), nb = cu->nb ? ((size_t)cu->nb + 1) * sizeof(uint32_t) : 0;
+    size_t total = nc + ns + ng + nb;
+    uint8_t *blk = (uint8_t *)kperf__sym_arena(d, sc, total ? total : 1);
+    cu->arena = blk != NULL;
+    if (!blk && !(blk = (uint8_t *)KPERF_MALLOC(total ? total : 1))) return -ENOMEM;
+    kperf__sym_cell *cells = (kperf__sym_cell *)(void *)blk;
+    if (nc) memcpy(cells, cu->cells, nc);
+    cu->cells = cells;
+    if (ns) memcpy(blk + nc, cu->scopes, ns);
+    KPERF_FREE(cu->scopes);
+    cu->scopes = (kperf__sym_scope *)(void *)(blk + nc);
+    cu->gsym = (uint32_t *)(void *)(blk + nc + ns);
+    memset(cu->gsym, 0, ng);
+    cu->b = nb ? (uint32_t *)(void *)(blk + nc + ns + ng) : NULL;
+    if (cu->b) kperf__sym_cu_buckets(cu);
+    return 0;
+}
+
 static void kperf__sym_cu_free(kperf__sym_cu *cu) {
     if (!cu) return;
     for (size_t i = 0; i < cu->nscopes; i++)
         if (cu->scopes[i].dem && cu->scopes[i].dem != (char *)1) free(cu->scopes[i].dem);
-    KPERF_FREE(cu->gsym);
-    KPERF_FREE(cu->b);
     for (size_t i = 0; i < cu->nowned; i++) KPERF_FREE(cu->owned[i]);
     KPERF_FREE(cu->owned);
     KPERF_FREE(cu->files);
-    KPERF_FREE(cu->scopes);
-    KPERF_FREE(cu->cells);
+    if (!cu->gsym) KPERF_FREE(cu->scopes); /* not placed: cells are the scratch's */
+    else if (!cu->arena) KPERF_FREE(cu->cells); /* the block: cells, scopes, gsym, b */
     KPERF_FREE(cu);
 }
 
@@ -2091,14 +2205,10 @@ static kperf__sym_cu *kperf__sym_cu_build(kperf__sym_dso *d, size_t i, kperf__sy
         if (dwlock) pthread_mutex_unlock(dwlock);
         if (!rc) rc = kperf__sym_cu_flatten(&b);
     }
-    if (!rc && b.cu->nscopes) {
-        b.cu->gsym = (uint32_t *)kperf__calloc(b.cu->nscopes, sizeof *b.cu->gsym);
-        if (!b.cu->gsym) rc = -ENOMEM;
-        for (size_t k = 0; !rc && k < b.cu->nscopes; k++) /* lookups need not touch names */
-            if (!kperf__sym_mangled(b.cu->scopes[k].name)) b.cu->scopes[k].dem = (char *)1;
-    }
+    for (size_t k = 0; !rc && k < b.cu->nscopes; k++) /* lookups need not touch names */
+        if (!kperf__sym_mangled(b.cu->scopes[k].name)) b.cu->scopes[k].dem = (char *)1;
     if (!rc) rc = kperf__sym_cu_cells(&b, d, d->cuspan[2 * i], d->cuspan[2 * i + 1]);
-    if (!rc) rc = kperf__sym_cu_buckets(b.cu);
+    if (!rc) rc = kperf__sym_cu_place(d, sc, b.cu);
     kperf__dw_ltab_free(&lt);
     KPERF_FREE(b.fmap.keys);
     KPERF_FREE(b.fmap.vals);
@@ -2538,6 +2648,8 @@ static void kperf__sym_dso_free(kperf__sym_dso *d) {
     if (!d) return;
     for (size_t i = 0; i < d->ncus; i++) kperf__sym_cu_free(d->cus[i]);
     kperf__sym_scratch_free(&d->scratch);
+    for (int t = 0; t < 7; t++) kperf__sym_scratch_free(&d->wscratch[t]);
+    kperf__sym_arena_free(d);
     for (size_t i = 0; i < d->nsyms; i++)
         if (d->syms[i].dem && d->syms[i].dem != (char *)1) free(d->syms[i].dem);
     for (size_t i = 0; i < d->nowned; i++) KPERF_FREE(d->owned[i]);
@@ -3082,9 +3194,7 @@ static kperf__sym_cu *kperf__sym_cu_for(kperf_symbolizer *s, kperf__sym_dso *d, 
 }
 
 static bool kperf__sym_in_alloc(const kperf__sym_dso *d, uint64_t rel) {
-    for (size_t k = 1; k < d->nsecs; k++)
-        if (d->secs[k].alloc && rel - d->secs[k].addr < d->secs[k].size) return true;
-    return false;
+    return kperf__sym_sec_find(d->secs, d->nsecs, rel, 0) != NULL;
 }
 
 /* gnu_compat naming of the innermost function, as BFD 2.40 does it: a function whose name
@@ -4232,7 +4342,6 @@ typedef struct kperf__sym_pre {
 typedef struct kperf__sym_worker {
     kperf__sym_pre *pre;
     kperf__sym_scratch *sc;
-    kperf__sym_scratch own;
 } kperf__sym_worker;
 
 static void *kperf__sym_pre_run(void *arg) {
@@ -4259,19 +4368,18 @@ static int kperf__sym_pre_build(kperf_symbolizer *s, kperf__sym_dso *d, const ui
     memset(&p, 0, sizeof p);
     p.d = d, p.todo = todo, p.n = n;
     pthread_mutex_init(&p.dwlock, NULL);
-    kperf__sym_worker w[8];
+    kperf__sym_worker w[8]; /* at most 8 threads: d->scratch and d->wscratch[0..6] */
     pthread_t th[8];
     int nt = kperf__sym_threads(s), started = 0;
     if ((size_t)nt > n) nt = (int)n;
     memset(w, 0, sizeof w);
-    for (int t = 0; t < nt; t++) w[t].pre = &p, w[t].sc = t ? &w[t].own : &d->scratch;
+    for (int t = 0; t < nt; t++) w[t].pre = &p, w[t].sc = t ? &d->wscratch[t - 1] : &d->scratch;
     for (int t = 1; t < nt; t++) { /* a thread that does not start leaves its share to us */
         if (pthread_create(&th[t], NULL, kperf__sym_pre_run, &w[t]) != 0) break;
         started = t;
     }
     kperf__sym_pre_run(&w[0]);
     for (int t = 1; t <= started; t++) pthread_join(th[t], NULL);
-    for (int t = 1; t < nt; t++) kperf__sym_scratch_free(&w[t].own);
     pthread_mutex_destroy(&p.dwlock);
     return p.built;
 }

@@ -75,6 +75,20 @@ else
         skip $t "tracefs syscalls events not readable"; done
 fi
 
+# -I: the run-time column (CSV field 5) is per interval, as perf's: for task-clock it is
+# the interval's task-clock itself (field 2, msec; both are the kernel's numbers for the
+# same interval), so the run times add up to the total task-clock, not to a running sum
+$K stat -I 50 -x, -e task-clock -- $B/progs/sample_busy 0.15 2>"$tmp/it.csv"
+for pt in "" --per-thread; do
+    [ "$pt" ] && $K stat --per-thread -I 50 -x, -e task-clock -- $B/progs/sample_busy 0.15 2>"$tmp/it.csv"
+    f=$([ "$pt" ] && echo 1 || echo 0) # --per-thread adds the thread column
+    r=$(awk -F, -v f=$f '$(4 + f) == "task-clock" { n++; run = $(5 + f); v = $(2 + f) * 1e6;
+        d = run - v; if (d < 0) d = -d; if (d > 0.01 * v + 50000) bad++; sr += run; sv += v }
+        END { printf "%d %d %.3f\n", (n >= 2), bad + 0, sv ? sr / sv : 0 }' "$tmp/it.csv")
+    case "$r" in "1 0 "0.99*|"1 0 1.00"*) ok "stat_interval_run_time${pt:+_per_thread}" ;;
+        *) fail "stat_interval_run_time${pt:+_per_thread}" "rows>=2, bad rows, sum(run)/sum(value): $r: $(head -3 "$tmp/it.csv" | tr '\n' '|')" ;; esac
+done
+
 # human output: perf's layout
 $K stat -e task-clock,page-faults -- true 2>"$tmp/h.txt"
 if grep -q "Performance counter stats for 'true':" "$tmp/h.txt" && grep -q " msec  *task-clock" "$tmp/h.txt" \

@@ -121,6 +121,56 @@ for c in stat record trace syscalls; do
     msg=$($K $c --all-cpsu 2>&1); rc=$?
     check "cli_suggest_option_$c" "$rc:$msg" "2:kperf $c: unknown option '--all-cpsu' (did you mean --all-cpus?); see 'kperf $c --help'"
 done
+# -t TIDS: a thread list wherever -p takes a process list; spe-record says it has none
+for c in stat record trace syscalls top multi-trace rundelay task-state kmemleak; do
+    msg=$($K $c -t 12x 2>&1); rc=$?
+    check "cli_tid_list_$c" "$rc:$msg" "2:kperf $c: bad tid list '12x' at position 0: want positive tid numbers separated by commas"
+done
+msg=$($K spe-record -t 1 2>&1); rc=$?
+check cli_tid_spe_record "$rc:$msg" "2:kperf spe-record: -t is not supported: SPE follows processes (-p) or CPUs (-C); see 'kperf spe-record --help'"
+
+# --- -t TIDS samples and traces only those threads, in every command -----------------
+# tid_getpid 300 200: its worker thread calls getpid 300 times, the main thread 200
+# times, between the tracer's command opening the FIFO go (the events are open by then)
+# and reading the FIFO done (which ends the tracing).
+TG=$B/progs/tid_getpid
+G=syscalls:sys_enter_getpid
+mkfifo "$tmp/go" "$tmp/done"
+# tid_run CMD...: runs `kperf CMD -t TID -- (go, wait for done)`; $tid, $tgid are set
+tid_run() {
+    exec 3< <(exec $TG 300 200 "$tmp/go" "$tmp/done")
+    tgid=$!
+    read -r tid <&3
+    local t=(-t $tid); [ "$1" = -p ] && { t=(-p $tgid); shift; }
+    $K "$@" "${t[@]}" -- sh -c "echo >'$tmp/go'; cat '$tmp/done' >/dev/null"
+    local rc=$?
+    kill $tgid 2>/dev/null; exec 3<&-
+    return $rc
+}
+if [ $have_tp = 1 ]; then
+    tid_run record -e $G -o "$tmp/t.data" 2>"$tmp/t.err"
+    $K report -i "$tmp/t.data" --sort pid | awk 'NR > 2 {print $1, $3, $4}' >"$tmp/t.rows"
+    check record_tid_only "$(cat "$tmp/t.rows")" "100.00% 300 $tid:tid_getpid"
+    if [ $have_perf = 1 ]; then # perf's pid key is the thread too
+        p=$(perf report -i "$tmp/t.data" --stdio --sort pid 2>/dev/null | awk '/^ +[0-9.]+%/ {print $1, $2}')
+        check record_tid_like_perf "$p" "100.00% $tid:tid_getpid"
+    else skip record_tid_like_perf "perf not installed"; fi
+    tid_run -p record -e $G -o "$tmp/p.data" 2>/dev/null
+    $K report -i "$tmp/p.data" --sort pid | awk 'NR > 2 {print $3, $4}' | sort -n >"$tmp/p.rows"
+    check record_pid_all_threads "$(tr '\n' ' ' <"$tmp/p.rows")" "200 $tgid:tid_getpid 300 $tid:tid_getpid "
+    tid_run trace -e $G >"$tmp/t.trace" 2>/dev/null
+    check trace_tid_only "$(awk '{print $1, $2}' "$tmp/t.trace" | sort | uniq -c | awk '{print $1, $2, $3}')" "300 tid_getpid $tid"
+    tid_run syscalls -e getpid 2>"$tmp/t.sc"
+    check syscalls_tid_only "$(awk '$NF == "getpid" {print $4}' "$tmp/t.sc")" 300
+    tid_run top -e $G >"$tmp/t.top" 2>/dev/null
+    check top_tid_only "$(awk 'NR > 1 {print $1, $2, $3}' "$tmp/t.top")" "$tid tid_getpid 300"
+    tid_run stat -x, -e $G 2>"$tmp/t.csv"
+    check stat_tid_only "$(csv_value "$tmp/t.csv" $G)" 300
+else
+    for t in record_tid_only record_tid_like_perf record_pid_all_threads trace_tid_only \
+        syscalls_tid_only top_tid_only stat_tid_only; do skip $t "tracefs syscalls events not readable"; done
+fi
+
 msg=$($K report -n 2>&1); rc=$?
 check cli_missing_arg_report "$rc:$msg" "2:kperf report: option -n/--top needs a value (N); see 'kperf report --help'"
 # symbolize: -p is addr2line's pretty-print, never a pid

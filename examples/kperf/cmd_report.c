@@ -557,7 +557,9 @@ static uint32_t rep_key_row(rep *r, const rep_sort *so, const rep_sample *s, uin
             if (comm) snprintf(f, sizeof f, "%-16s", comm);
             else snprintf(f, sizeof f, ":%-15u", s->tid);
             break;
-        case REP_PID: snprintf(f, sizeof f, "%7u", s->pid); break;
+        case REP_PID: /* perf's pid key: the thread, as TID:COMM */
+            snprintf(f, sizeof f, "%7u:%-16s", s->tid, comm ? comm : "");
+            break;
         case REP_DSO: snprintf(f, sizeof f, "%-24s", rep_dso(r, s->pid, addr)); break;
         default:
             row = rep_name_row(r, s->pid, addr, k == 0);
@@ -582,8 +584,8 @@ static void rep_table(rep *r, const char *path, const kperf_perfdata_events *ev,
     bool frames = so->set & (REP_SYM | REP_DSO); /* comm/pid only: one row per sample */
     char head[256] = "";
     for (int i = 0; i < so->nkeys; i++) {
-        static const char *const w[] = {"", "%-16s", "%7s", "", "%-24s", "", "", "", "%s"};
-        static const char *const nm[] = {"", "comm", "pid", "", "dso", "", "", "", "function"};
+        static const char *const w[] = {"", "%-16s", "%-24s", "", "%-24s", "", "", "", "%s"};
+        static const char *const nm[] = {"", "comm", "tid:comm", "", "dso", "", "", "", "function"};
         size_t l = strlen(head);
         if (i) snprintf(head + l, sizeof head - l, "  "), l += 2;
         snprintf(head + l, sizeof head - l, w[so->keys[i]], nm[so->keys[i]]);
