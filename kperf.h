@@ -148,6 +148,8 @@
  *     kperf_evlist_free              Frees a list from kperf_evlist_parse()
  *     kperf_event_attrs_check        Says which attributes a command does not use
  *     kperf_probe_resolver_set       Installs the symbol resolver of uprobe function nam...
+ *     kperf_usdt_notes               Lists the USDT probes of a 64-bit ELF image of this...
+ *     kperf_usdt_notes_file          kperf_usdt_notes() on a file, read piece by piece (...
  *     kperf_events_foreach           Calls fn for every known event of kind
  *     kperf_event_names              The names of every event of kind as one array (libk...
  *     kperf_event_names_free         Frees an array from kperf_event_names()
@@ -924,6 +926,34 @@ typedef int (*kperf_probe_resolve_fn)(const char *file, const char *func, uint64
  *  @param user passed to @p fn.
  *  *Thread safety:* set it once before parsing; it is read without a lock. */
 KPERF_API void kperf_probe_resolver_set(kperf_probe_resolve_fn fn, void *user);
+
+/** One USDT probe (a SystemTap `.note.stapsdt` ELF note, as <sys/sdt.h> writes them). */
+typedef struct kperf_usdt_note {
+    char provider[128];     /**< the provider ("libc", "python") */
+    char name[128];         /**< the probe name */
+    uint64_t pc;            /**< its address (link time, corrected for prelinking by
+                                 `.stapsdt.base`) */
+    uint64_t semaphore;     /**< the address of its semaphore, 0 when it has none */
+    uint64_t offset;        /**< the file offset of pc: what a uprobe is placed at */
+    uint64_t sem_offset;    /**< the file offset of the semaphore (the uprobe PMU's
+                                 ref_ctr_offset), 0 when none */
+} kperf_usdt_note;
+
+/** Receives each probe of kperf_usdt_notes(); a negative return stops the walk. */
+typedef int (*kperf_usdt_fn)(const kperf_usdt_note *note, void *user);
+
+/** @brief Lists the USDT probes of a 64-bit ELF image of this machine's byte order.
+ *  Every read is bounds-checked against @p size (the parser is fuzzed); notes that do not
+ *  parse, or whose address lies in no loaded segment, are skipped.
+ *  @param elf the file's bytes; @p size their number.
+ *  @return the number of probes passed to @p fn (0 when the file has none),
+ *  -KPERF_EPARSE when it is not such an ELF file, or @p fn's negative value. */
+KPERF_API int kperf_usdt_notes(const void *elf, size_t size, kperf_usdt_fn fn, void *user);
+
+/** @brief kperf_usdt_notes() on a file, read piece by piece (headers, the note section)
+ *  rather than whole; only a regular file is opened (kperf_file_open_data()).
+ *  @return as kperf_usdt_notes(), or the open's negative errno. */
+KPERF_API int kperf_usdt_notes_file(const char *path, kperf_usdt_fn fn, void *user);
 
 /** Kinds of events for kperf_events_foreach() (libkperf's event_list types). */
 enum kperf_event_kind {
@@ -4732,7 +4762,91 @@ KPERF__PRIV int kperf__attrs_copy(kperf_event_attrs *dst, const kperf_event_attr
     return rc;
 }
 
+/* tracefs kprobes this process created (`kprobe:` without a kprobe PMU), each with the
+ * number of parsed events that name it, copies included: when the last is cleared the probe
+ * is taken out of kprobe_events again. A probe a perf event still uses stays (the kernel
+ * refuses with EBUSY); one that existed before is never this process's to remove. */
+typedef struct kperf__kprobe_made {
+    uint64_t id;        /* its tracepoint id */
+    unsigned refs;
+    char *cmd;          /* "-:kperf/NAME\n" */
+    char *path;         /* the kprobe_events file it was written to */
+} kperf__kprobe_made;
+static kperf__kprobe_made *kperf__kpm;
+static size_t kperf__nkpm;
+static char kperf__kpm_lock;
+
+KPERF__PRIV void kperf__kpm_lock_(void) {
+    while (__atomic_test_and_set(&kperf__kpm_lock, __ATOMIC_ACQUIRE)) sched_yield();
+}
+KPERF__PRIV void kperf__kpm_unlock_(void) { __atomic_clear(&kperf__kpm_lock, __ATOMIC_RELEASE); }
+
+/* Adds @p delta references to the probe of tracepoint @p id when this process made it;
+ * the last reference gone, removes it from kprobe_events. */
+KPERF__PRIV void kperf__kpm_ref(uint64_t id, int delta) {
+    if (!__atomic_load_n(&kperf__nkpm, __ATOMIC_ACQUIRE)) return;
+    char *cmd = NULL, *path = NULL;
+    kperf__kpm_lock_();
+    for (size_t i = 0; i < kperf__nkpm; i++) {
+        kperf__kprobe_made *m = &kperf__kpm[i];
+        if (m->id != id) continue;
+        m->refs = delta < 0 && m->refs < (unsigned)-delta ? 0 : m->refs + (unsigned)delta;
+        if (!m->refs) {
+            cmd = m->cmd, path = m->path;
+            kperf__kpm[i] = kperf__kpm[--kperf__nkpm];
+            if (!kperf__nkpm) KPERF_FREE(kperf__kpm), kperf__kpm = NULL;
+        }
+        break;
+    }
+    kperf__kpm_unlock_();
+    if (cmd && path) {
+        int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+        if (fd >= 0) {
+            ssize_t w = write(fd, cmd, strlen(cmd));
+            (void)w; /* EBUSY: still in use by a perf event; it stays */
+            close(fd);
+        }
+    }
+    KPERF_FREE(cmd);
+    KPERF_FREE(path);
+}
+
+/* Records a probe this process just wrote to @p path (one reference). */
+KPERF__PRIV int kperf__kpm_add(uint64_t id, const char *path, const char *name) {
+    size_t n = strlen(name) + 16;
+    char *cmd = (char *)KPERF_MALLOC(n), *p = kperf__strdup(path);
+    if (cmd) snprintf(cmd, n, "-:kperf/%s\n", name);
+    kperf__kpm_lock_();
+    kperf__kprobe_made *v = cmd && p ? (kperf__kprobe_made *)KPERF_REALLOC(
+                                           kperf__kpm, (kperf__nkpm + 1) * sizeof *v)
+                                     : NULL;
+    if (v) {
+        kperf__kpm = v;
+        v[kperf__nkpm].id = id, v[kperf__nkpm].refs = 1;
+        v[kperf__nkpm].cmd = cmd, v[kperf__nkpm].path = p;
+        __atomic_store_n(&kperf__nkpm, kperf__nkpm + 1, __ATOMIC_RELEASE);
+    }
+    kperf__kpm_unlock_();
+    if (!v) {
+        KPERF_FREE(cmd);
+        KPERF_FREE(p);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+/* True when this process made the probe of tracepoint @p id (and adds a reference). */
+KPERF__PRIV bool kperf__kpm_take(uint64_t id) {
+    bool found = false;
+    kperf__kpm_lock_();
+    for (size_t i = 0; i < kperf__nkpm && !found; i++)
+        if (kperf__kpm[i].id == id) kperf__kpm[i].refs++, found = true;
+    kperf__kpm_unlock_();
+    return found;
+}
+
 KPERF__PRIV void kperf__event_clear(kperf_event *e) {
+    if (e->type == PERF_TYPE_TRACEPOINT) kperf__kpm_ref(e->config[0], -1);
     kperf__attrs_clear(&e->attrs);
     KPERF_FREE(e->probe_path);
     KPERF_FREE(e->spec);
@@ -4772,6 +4886,7 @@ KPERF__PRIV char *kperf__strndup(const char *s, size_t n) {
 
 KPERF__PRIV int kperf__event_copy(kperf_event *dst, const kperf_event *src) {
     *dst = *src;
+    if (dst->type == PERF_TYPE_TRACEPOINT) kperf__kpm_ref(dst->config[0], 1);
     dst->spec = src->spec ? kperf__strdup(src->spec) : NULL;
     dst->name = src->name ? kperf__strdup(src->name) : NULL;
     dst->pmu = src->pmu ? kperf__strdup(src->pmu) : NULL;
@@ -5459,13 +5574,183 @@ KPERF__PRIV int kperf__uprobe_offset(const char *spec, const char *file, const c
     return 0;
 }
 
+/* ---- USDT: .note.stapsdt (type 3, owner "stapsdt"); desc = pc, base, semaphore (3 x 8
+ * bytes in a 64-bit file), then "provider\0name\0arguments\0" ---- */
+
+typedef struct kperf__usdt_src {
+    const uint8_t *mem;     /* the image, or NULL to read fd */
+    uint64_t size;
+    int fd;
+} kperf__usdt_src;
+
+/* Reads @p len bytes at @p off; false when they are not all inside the source. */
+KPERF__PRIV bool kperf__usdt_read(const kperf__usdt_src *src, uint64_t off, void *buf, size_t len) {
+    if (off > src->size || len > src->size - off) return false;
+    if (src->mem) return memcpy(buf, src->mem + off, len), true;
+    size_t got = 0;
+    while (got < len) {
+        ssize_t r = pread(src->fd, (char *)buf + got, len - got, (off_t)(off + got));
+        if (r <= 0) return false;
+        got += (size_t)r;
+    }
+    return true;
+}
+
+/* The file offset of @p addr from the program headers: the PT_LOAD that holds it in file
+ * bytes; false when none does, or when that offset lies past the end of the file. */
+KPERF__PRIV bool kperf__usdt_file_off(const kperf__usdt_src *src, uint64_t phoff, uint32_t phnum,
+                                      uint64_t addr, uint64_t *off) {
+    for (uint32_t i = 0; i < phnum; i++) {
+        uint8_t ph[56];
+        if (!kperf__usdt_read(src, phoff + (uint64_t)i * 56, ph, sizeof ph)) return false;
+        uint32_t type;
+        uint64_t poff, vaddr, filesz;
+        memcpy(&type, ph, 4);
+        memcpy(&poff, ph + 8, 8);
+        memcpy(&vaddr, ph + 16, 8);
+        memcpy(&filesz, ph + 32, 8);
+        if (type != 1 /* PT_LOAD */ || addr < vaddr || addr - vaddr >= filesz) continue;
+        if (poff > src->size || addr - vaddr >= src->size - poff) return false; /* past the end */
+        *off = addr - vaddr + poff;
+        return true;
+    }
+    return false;
+}
+
+KPERF__PRIV int kperf__usdt_walk(const kperf__usdt_src *src, kperf_usdt_fn fn, void *user) {
+    uint8_t eh[64];
+    static const uint8_t magic[4] = {0x7f, 'E', 'L', 'F'};
+    const uint16_t one = 1;
+    uint8_t data = *(const uint8_t *)&one ? 1 : 2; /* ELFDATA2LSB / MSB */
+    if (!kperf__usdt_read(src, 0, eh, sizeof eh) || memcmp(eh, magic, 4) || eh[4] != 2 ||
+        eh[5] != data)
+        return kperf__fail(KPERF_EPARSE, "not a 64-bit ELF file of this machine's byte order");
+    uint64_t phoff, shoff;
+    uint16_t phentsize, phnum, shentsize, shnum, shstrndx;
+    memcpy(&phoff, eh + 32, 8);
+    memcpy(&shoff, eh + 40, 8);
+    memcpy(&phentsize, eh + 54, 2);
+    memcpy(&phnum, eh + 56, 2);
+    memcpy(&shentsize, eh + 58, 2);
+    memcpy(&shnum, eh + 60, 2);
+    memcpy(&shstrndx, eh + 62, 2);
+    if (!shoff || !shnum) return 0; /* no section headers: no notes to find */
+    if (shentsize != 64 || (phnum && phentsize != 56) || shstrndx >= shnum)
+        return kperf__fail(KPERF_EPARSE, "ELF header: unexpected header sizes");
+    uint8_t sh[64];
+    uint64_t stroff, strsize;
+    if (!kperf__usdt_read(src, shoff + (uint64_t)shstrndx * 64, sh, sizeof sh))
+        return kperf__fail(KPERF_EPARSE, "ELF section headers lie outside the file");
+    memcpy(&stroff, sh + 24, 8);
+    memcpy(&strsize, sh + 32, 8);
+    if (strsize > (1u << 24)) return kperf__fail(KPERF_EPARSE, "ELF section names too large");
+    char *names = (char *)KPERF_MALLOC(strsize + 1);
+    if (!names) return -ENOMEM;
+    if (!kperf__usdt_read(src, stroff, names, strsize)) strsize = 0;
+    names[strsize] = 0;
+    uint64_t note_off = 0, note_size = 0, base = 0;
+    bool have_note = false, have_base = false;
+    for (uint16_t i = 0; i < shnum; i++) {
+        uint32_t nm, type;
+        uint64_t addr, off, size;
+        if (!kperf__usdt_read(src, shoff + (uint64_t)i * 64, sh, sizeof sh)) break;
+        memcpy(&nm, sh, 4);
+        memcpy(&type, sh + 4, 4);
+        memcpy(&addr, sh + 16, 8);
+        memcpy(&off, sh + 24, 8);
+        memcpy(&size, sh + 32, 8);
+        if (nm >= strsize) continue;
+        if (!strcmp(names + nm, ".note.stapsdt") && type == 7 /* SHT_NOTE */)
+            note_off = off, note_size = size, have_note = true;
+        else if (!strcmp(names + nm, ".stapsdt.base"))
+            base = addr, have_base = true;
+    }
+    KPERF_FREE(names);
+    if (!have_note) return 0;
+    if (note_size > (1u << 26)) return kperf__fail(KPERF_EPARSE, ".note.stapsdt too large");
+    uint8_t *notes = (uint8_t *)KPERF_MALLOC(note_size ? note_size : 1);
+    if (!notes) return -ENOMEM;
+    if (!kperf__usdt_read(src, note_off, notes, note_size)) {
+        KPERF_FREE(notes);
+        return kperf__fail(KPERF_EPARSE, ".note.stapsdt lies outside the file");
+    }
+    int count = 0, rc = 0;
+    for (uint64_t p = 0; p + 12 <= note_size && rc >= 0;) {
+        uint32_t namesz, descsz, type;
+        memcpy(&namesz, notes + p, 4);
+        memcpy(&descsz, notes + p + 4, 4);
+        memcpy(&type, notes + p + 8, 4);
+        uint64_t name_at = p + 12, desc_at = name_at + (((uint64_t)namesz + 3) & ~(uint64_t)3);
+        uint64_t next = desc_at + (((uint64_t)descsz + 3) & ~(uint64_t)3);
+        if (next > note_size || desc_at + descsz > note_size) break;
+        p = next;
+        if (type != 3 || namesz != 8 || memcmp(notes + name_at, "stapsdt", 8) || descsz < 24 + 2)
+            continue;
+        const uint8_t *d = notes + desc_at;
+        uint64_t note_base;
+        kperf_usdt_note n;
+        memset(&n, 0, sizeof n);
+        memcpy(&n.pc, d, 8);
+        memcpy(&note_base, d + 8, 8);
+        memcpy(&n.semaphore, d + 16, 8);
+        const char *prov = (const char *)d + 24, *end = (const char *)d + descsz;
+        const char *pz = (const char *)memchr(prov, 0, (size_t)(end - prov));
+        if (!pz || pz + 1 >= end) continue;
+        const char *nz = (const char *)memchr(pz + 1, 0, (size_t)(end - pz - 1));
+        if (!nz || (size_t)(pz - prov) >= sizeof n.provider || (size_t)(nz - pz - 1) >= sizeof n.name)
+            continue;
+        memcpy(n.provider, prov, (size_t)(pz - prov));
+        memcpy(n.name, pz + 1, (size_t)(nz - pz - 1));
+        if (have_base && note_base) { /* prelinked: everything moved by the same amount */
+            n.pc += base - note_base;
+            if (n.semaphore) n.semaphore += base - note_base;
+        }
+        if (!kperf__usdt_file_off(src, phoff, phnum, n.pc, &n.offset)) continue;
+        if (n.semaphore && !kperf__usdt_file_off(src, phoff, phnum, n.semaphore, &n.sem_offset))
+            continue;
+        count++;
+        if (fn && (rc = fn(&n, user)) < 0) break;
+    }
+    KPERF_FREE(notes);
+    return rc < 0 ? rc : count;
+}
+
+KPERF_API int kperf_usdt_notes(const void *elf, size_t size, kperf_usdt_fn fn, void *user) {
+    if (!elf) return kperf__fail(EINVAL, "kperf_usdt_notes: NULL image");
+    kperf__usdt_src src = {(const uint8_t *)elf, size, -1};
+    return kperf__usdt_walk(&src, fn, user);
+}
+
+KPERF_API int kperf_usdt_notes_file(const char *path, kperf_usdt_fn fn, void *user) {
+    int fd = kperf_file_open_data(path, 0);
+    if (fd < 0) return fd;
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        int e = errno;
+        close(fd);
+        return kperf__fail(e, "%s: %s", path, strerror(e));
+    }
+    kperf__usdt_src src = {NULL, (uint64_t)st.st_size, fd};
+    int rc = kperf__usdt_walk(&src, fn, user);
+    close(fd);
+    if (rc == -KPERF_EPARSE) {
+        char m[128];
+        snprintf(m, sizeof m, "%.120s", kperf_errmsg());
+        kperf__fail(KPERF_EPARSE, "%s: %s", path, m);
+    }
+    return rc;
+}
+
 /* Creates (or finds) the tracefs kprobe `kperf/NAME` for FUNC; its id, or an error. */
 KPERF__PRIV int kperf__kprobe_tracefs(const char *ev, const char *spec, const char *func,
                                       bool ret, char *name, size_t nsize, uint64_t *id) {
     size_t n = (size_t)snprintf(name, nsize, "%s%s", func, ret ? "__return" : "");
     for (size_t i = 0; i < n && i < nsize; i++)
         if (!isalnum((unsigned char)name[i]) && name[i] != '_') name[i] = '_';
-    if (kperf__tracepoint_id(ev, "kperf", name, id) == 0) return 0;
+    if (kperf__tracepoint_id(ev, "kperf", name, id) == 0) { /* made before: reused */
+        kperf__kpm_take(*id);
+        return 0;
+    }
     char path[PATH_MAX], line[600];
     snprintf(path, sizeof path, "%.*s/kprobe_events", (int)(strlen(ev) - 7), ev); /* "/events" */
     int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
@@ -5484,6 +5769,14 @@ KPERF__PRIV int kperf__kprobe_tracefs(const char *ev, const char *spec, const ch
     if (kperf__tracepoint_id(ev, "kperf", name, id) < 0)
         return kperf__fail(KPERF_ENOEVENT, "%s: kprobe created but kperf:%s has no id", spec,
                            name);
+    if (kperf__kpm_add(*id, path, name) < 0) { /* cannot track it: take it out again */
+        snprintf(line, sizeof line, "-:kperf/%s\n", name);
+        if ((fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)) >= 0) {
+            w = write(fd, line, strlen(line));
+            close(fd);
+        }
+        return kperf__fail(ENOMEM, "out of memory");
+    }
     return 0;
 }
 
@@ -5557,6 +5850,7 @@ KPERF__PRIV int kperf__parse_probe(kperf__parser *P, kperf__vars *v, const char 
         if (rc == 0 && !e) rc = -ENOMEM;
         if (e) {
             e->type = pmu->type;
+            if (!user) e->flags |= KPERF_EV_MODE_SET; /* kernel-only: see below */
             if (ret) rc = kperf_pmu_encode(pmu, "retprobe", 1, e->config);
             e->probe_path = kperf__strdup(user ? file : func);
             e->config[1] = (uint64_t)(uintptr_t)e->probe_path;
@@ -5568,11 +5862,109 @@ KPERF__PRIV int kperf__parse_probe(kperf__parser *P, kperf__vars *v, const char 
         }
     } else if (rc == 0) {
         char name[300];
-        uint64_t id;
+        uint64_t id = 0;
+        size_t before = v->n;
         rc = kperf__kprobe_tracefs(ev, spec, func, ret, name, sizeof name, &id);
         if (rc == 0) rc = kperf__tracepoint_push(v, "kperf", name, id, filter);
+        if (rc < 0 && v->n == before && id) kperf__kpm_ref(id, -1); /* no event holds it */
+        /* A kprobe fires in the kernel only: excluding the kernel, the counter's default
+         * without include_kernel, would count nothing (found on arm64, where kprobes exist).
+         * Its mode is set: user and kernel, unless a modifier says otherwise. */
+        if (v->n > before) v->v[v->n - 1].flags |= KPERF_EV_MODE_SET;
         if (rc == 0) rc = kperf__attrs_apply(&v->v[v->n - 1], ev, &attrs);
     }
+    KPERF_FREE(filter);
+    kperf__attrs_clear(&attrs);
+    return rc;
+}
+
+/* `usdt:provider:name@"file"[/filter/ATTR/...]`: a uprobe at each site of the probe, with
+ * its semaphore counted by the kernel (ref_ctr_offset). */
+typedef struct kperf__usdt_find {
+    const char *provider, *name;
+    kperf_usdt_note found[16];
+    size_t n, total;
+    char list[512];         /* the probes there, for the message when none matches */
+    size_t len;
+} kperf__usdt_find;
+
+KPERF__PRIV int kperf__usdt_match(const kperf_usdt_note *n, void *user) {
+    kperf__usdt_find *f = (kperf__usdt_find *)user;
+    f->total++;
+    if (!strcmp(n->provider, f->provider) && !strcmp(n->name, f->name)) {
+        if (f->n < sizeof f->found / sizeof f->found[0]) f->found[f->n] = *n;
+        f->n++;
+    } else if (f->len + strlen(n->provider) + strlen(n->name) + 6 < sizeof f->list &&
+               !strstr(f->list, n->name)) {
+        f->len += (size_t)snprintf(f->list + f->len, sizeof f->list - f->len, " %s:%s",
+                                   n->provider, n->name);
+    }
+    return 0;
+}
+
+KPERF__PRIV int kperf__parse_usdt(kperf__parser *P, kperf__vars *v) {
+    char prov[128], name[128], file[PATH_MAX], spec[PATH_MAX + 300];
+    size_t a = P->pos;
+    while (kperf__isname(P->s[P->pos])) P->pos++;
+    if (P->pos == a || P->pos - a >= sizeof prov || P->s[P->pos] != ':')
+        return kperf__parse_error(P, a, "expected usdt:provider:name@\"file\"");
+    memcpy(prov, P->s + a, P->pos - a);
+    prov[P->pos - a] = 0;
+    P->pos++;
+    int rc = kperf__parse_probe_target(P, true, name, sizeof name, file, sizeof file);
+    if (rc < 0) return rc;
+    snprintf(spec, sizeof spec, "usdt:%s:%s@\"%s\"", prov, name, file);
+    char *filter = NULL;
+    kperf_event_attrs attrs;
+    memset(&attrs, 0, sizeof attrs);
+    if ((rc = kperf__parse_filter(P, &filter)) == 0) rc = kperf__parse_attrs(P, &attrs);
+    const kperf_pmu *pmu = kperf_pmus_find(P->pmus, "uprobe");
+    kperf__usdt_find *f = rc == 0 ? (kperf__usdt_find *)kperf__calloc(1, sizeof *f) : NULL;
+    if (rc == 0 && !f) rc = -ENOMEM;
+    if (rc == 0 && !pmu)
+        rc = kperf__fail(KPERF_ENOPMU, "%s: this kernel has no uprobe PMU "
+                         "(/sys/bus/event_source/devices/uprobe)", spec);
+    if (rc == 0 && filter)
+        rc = kperf__fail(KPERF_EPARSE, "%s: a filter needs fields; USDT probes have none", spec);
+    if (rc == 0 && (attrs.set & ~(KPERF_EA_STACK | KPERF_EA_MAX_STACK | KPERF_EA_ALIAS |
+                                  KPERF_EA_UNTRACED)))
+        rc = kperf__fail(KPERF_EPARSE, "%s: a field attribute (key=, ptr=, ...) needs fields; "
+                         "USDT probes have none", spec);
+    if (rc == 0) {
+        f->provider = prov, f->name = name;
+        int k = kperf_usdt_notes_file(file, kperf__usdt_match, f);
+        char m[PATH_MAX + 256];
+        snprintf(m, sizeof m, "%.*s", (int)sizeof m - 1, kperf_errmsg());
+        if (k < 0) rc = kperf__fail(-k, "%s: %s", spec, m);
+        else if (!f->n && !f->total)
+            rc = kperf__fail(KPERF_ENOEVENT, "%s: %s has no USDT probes (.note.stapsdt)", spec, file);
+        else if (!f->n)
+            rc = kperf__fail(KPERF_ENOEVENT, "%s: no probe %s:%s in %s (it has:%s)", spec, prov,
+                             name, file, f->list);
+        else if (f->n > sizeof f->found / sizeof f->found[0])
+            rc = kperf__fail(KPERF_ELIMIT, "%s: %zu sites; at most %zu", spec, f->n,
+                             sizeof f->found / sizeof f->found[0]);
+    }
+    for (size_t i = 0; rc == 0 && i < f->n; i++) { /* one uprobe per site (inlined copies) */
+        const kperf_usdt_note *n = &f->found[i];
+        kperf_event *e = kperf__vars_push(v);
+        if (!e) { rc = -ENOMEM; break; }
+        e->type = pmu->type;
+        if (n->sem_offset && (rc = kperf_pmu_encode(pmu, "ref_ctr_offset", n->sem_offset,
+                                                   e->config)) < 0) {
+            rc = kperf__fail(KPERF_ENOTSUP, "%s: the probe has a semaphore and this kernel's "
+                             "uprobe PMU has no ref_ctr_offset (Linux 4.20+)", spec);
+            break;
+        }
+        e->probe_path = kperf__strdup(file);
+        e->config[1] = (uint64_t)(uintptr_t)e->probe_path;
+        e->config[2] = n->offset;
+        e->name = kperf__strdup(attrs.alias ? attrs.alias : spec);
+        e->pmu = kperf__strdup(pmu->name);
+        if (!e->probe_path || !e->name || !e->pmu) rc = -ENOMEM;
+        if (rc == 0) rc = kperf__attrs_apply(e, NULL, &attrs);
+    }
+    KPERF_FREE(f);
     KPERF_FREE(filter);
     kperf__attrs_clear(&attrs);
     return rc;
@@ -5738,6 +6130,10 @@ KPERF__PRIV int kperf__parse_colon(kperf__parser *P, kperf__vars *v, const char 
         !strcmp(word, "kretprobe")) {
         P->pos = w0;
         return kperf__parse_probe(P, v, word);
+    }
+    if (!strcmp(word, "usdt")) {
+        P->pos = w0;
+        return kperf__parse_usdt(P, v);
     }
     if (!strpbrk(word, "*?") &&
         (kperf__all_mods(P->s + w0, w1 - w0) || kperf__generic_lookup(word, &gt, &gc))) {
@@ -6239,6 +6635,11 @@ KPERF__PRIV int kperf__open_error(int err, const kperf_event *ev,
                            "machine?); software events (task-clock, page-faults, "
                            "context-switches) and tracepoints still work",
                            name);
+    if ((err == ENOENT || err == EINVAL) && ev && !strcmp(pmu, "kprobe"))
+        return kperf__fail(KPERF_ENOEVENT,
+                           "%s: the kernel refused the kprobe on '%s' (%s): no such kernel "
+                           "function, or it cannot be probed (see available_filter_functions)",
+                           name, ev->probe_path ? ev->probe_path : "?", strerror(err));
     unsigned long long cfg = attr ? (unsigned long long)attr->config : 0;
     switch (err) {
     case ENODEV:
@@ -10717,6 +11118,12 @@ KPERF_API int kperf_syscall_names(kperf_tracefs *tfs, const char *const **names,
 }
 /* ---- the live tracer: a sampler over syscall tracepoints feeding a pairer ---- */
 
+struct kperf__sc_ftline {         /* the last trace line of a CPU: one half of a pair */
+    int pid;                    /* 0: none */
+    int nr;                     /* raw_syscalls:sys_enter's NR, or -1 */
+    char name[64];              /* a sys_NAME(...) line's NAME, or "" */
+};
+
 struct kperf_syscalls {
     kperf_tracefs *tfs;
     kperf_sampler *data;        /* the events whose records are paired */
@@ -10724,12 +11131,17 @@ struct kperf_syscalls {
     int ft_fd;                  /* its trace_pipe, or -1 */
     char ft_buf[4096];          /* a partial line carried between reads */
     size_t ft_len;
+    bool ft_pair;               /* no "fields" option (before Linux 6.5): pair the lines */
+    struct kperf__sc_ftline *ft_half; /* per CPU (ft_pair) */
     char names_msg[512];        /* why numbers cannot be named, "" when they can */
     kperf_syscall_pairer *p;
     kperf_syscall_fn fn;        /* the current read's callback */
     void *user;
     int done, err;
 };
+
+/* CPUs whose trace lines name syscall numbers by pairs (kperf__sc_ftrace_pair). */
+#define KPERF__SC_CPUS 4096
 
 /* The sampler's spec parser is given specs of at most this many characters. */
 #define KPERF__SC_SPEC_MAX 4000
@@ -10786,6 +11198,9 @@ KPERF__PRIV int kperf__sc_write(const char *dir, const char *file, const char *t
 KPERF__PRIV void kperf__sc_ftrace_close(kperf_syscalls *s) {
     if (s->ft_fd >= 0) close(s->ft_fd);
     s->ft_fd = -1;
+    KPERF_FREE(s->ft_half);
+    s->ft_half = NULL;
+    s->ft_pair = false;
     if (s->ft_dir[0]) {
         kperf__sc_write(s->ft_dir, "tracing_on", "0");
         rmdir(s->ft_dir); /* disables its events and frees its buffers */
@@ -10842,10 +11257,20 @@ KPERF__PRIV int kperf__sc_ftrace_open(kperf_syscalls *s, const kperf_syscalls_de
         return kperf__fail(e, "cannot create the ftrace instance that names syscall numbers "
                            "(%s/instances: %s); names show as syscall_NR", s->tfs->root, strerror(e));
     }
-    if ((rc = kperf__sc_write(s->ft_dir, "options/fields", "1")) < 0) {
-        kperf__sc_ftrace_close(s);
-        return kperf__fail(-rc, "this kernel's ftrace has no 'fields' option (Linux 6.5+); "
-                           "syscall numbers show as syscall_NR");
+    if (kperf__sc_write(s->ft_dir, "options/fields", "1") < 0) {
+        /* Before Linux 6.5: sys_enter_NAME prints "sys_NAME(args)" without its number, so
+         * raw_syscalls:sys_enter ("sys_enter: NR 172 (...)") is enabled too; the two
+         * lines one syscall writes follow each other on its CPU. */
+        s->ft_half = (struct kperf__sc_ftline *)kperf__calloc(KPERF__SC_CPUS, sizeof *s->ft_half);
+        if (!s->ft_half ||
+            (rc = kperf__sc_write(s->ft_dir, "events/raw_syscalls/sys_enter/enable", "1")) < 0) {
+            kperf__sc_ftrace_close(s);
+            return kperf__fail(s->ft_half ? -rc : ENOMEM,
+                               "this kernel's ftrace has neither the 'fields' option (Linux "
+                               "6.5+) nor raw_syscalls:sys_enter; syscall numbers show as "
+                               "syscall_NR");
+        }
+        s->ft_pair = true;
     }
     (void)d; /* machine-wide on purpose: any process teaches a number (ftrace's pid filter
               * can miss a task that moves between CPUs), and each event is switched off
@@ -10874,8 +11299,62 @@ KPERF__PRIV int kperf__sc_ftrace_open(kperf_syscalls *s, const kperf_syscalls_de
     return 0;
 }
 
+/* Names @p nr @p name unless known; switches sys_enter_NAME off once learned. */
+KPERF__PRIV void kperf__sc_ftrace_learn(kperf_syscalls *s, long nr, const char *name) {
+    if (nr < 0 || nr > 65535) return;
+    if ((size_t)nr >= s->p->nnr || !s->p->nrname[nr]) {
+        char f[200];
+        kperf_syscall_pairer_name(s->p, (int32_t)nr, name);
+        snprintf(f, sizeof f, "events/syscalls/sys_enter_%s/enable", name);
+        kperf__sc_write(s->ft_dir, f, "0"); /* learned: quiet from now on */
+    }
+}
+
+/* ft_pair: one line "COMM-PID [CPU] FLAGS TS: sys_NAME(args)" or "...: sys_enter: NR 39
+ * (args)"; the other half of its pair is the previous line of the same CPU and task. */
+KPERF__PRIV void kperf__sc_ftrace_pair(kperf_syscalls *s, const char *line) {
+    const char *br = strstr(line, "] "), *ob, *ev;
+    if (!br || !(ev = strstr(br, ": "))) return;
+    for (ob = br; ob > line && ob[-1] != '['; ob--) {}
+    if (ob == line || ob - 1 == line) return;
+    long cpu = strtol(ob, NULL, 10);
+    const char *dash = ob - 1;
+    while (dash > line && *dash != '-') dash--;
+    int pid = (int)strtol(dash + 1, NULL, 10);
+    if (cpu < 0 || cpu >= KPERF__SC_CPUS || pid <= 0) return;
+    struct kperf__sc_ftline cur, *h = &s->ft_half[cpu];
+    memset(&cur, 0, sizeof cur);
+    cur.pid = pid, cur.nr = -1;
+    ev += 2;
+    if (!strncmp(ev, "sys_enter: NR ", 14)) {
+        char *end;
+        long nr = strtol(ev + 14, &end, 10);
+        if (end == ev + 14 || nr < 0 || nr > 65535) return;
+        cur.nr = (int)nr;
+    } else if (!strncmp(ev, "sys_", 4)) {
+        const char *par = strchr(ev, '(');
+        size_t len = par ? (size_t)(par - ev - 4) : 0;
+        if (!len || len >= sizeof cur.name) return;
+        memcpy(cur.name, ev + 4, len);
+        cur.name[len] = 0;
+    } else {
+        h->pid = 0;
+        return;
+    }
+    if (h->pid == pid && (cur.nr >= 0) != (h->nr >= 0)) { /* the two halves of one call */
+        kperf__sc_ftrace_learn(s, cur.nr >= 0 ? cur.nr : h->nr, cur.nr >= 0 ? h->name : cur.name);
+        h->pid = 0;
+        return;
+    }
+    *h = cur;
+}
+
 /* Learns from one trace_pipe line: "... sys_enter_NAME: __syscall_nr=0x27 (39) ...". */
 KPERF__PRIV void kperf__sc_ftrace_line(kperf_syscalls *s, const char *line) {
+    if (s->ft_pair) {
+        kperf__sc_ftrace_pair(s, line);
+        return;
+    }
     const char *a = strstr(line, ": sys_enter_"), *b;
     if (!a || !(b = strstr(a, ": __syscall_nr="))) return;
     a += 12;
@@ -10885,13 +11364,8 @@ KPERF__PRIV void kperf__sc_ftrace_line(kperf_syscalls *s, const char *line) {
     memcpy(name, a, len), name[len] = 0;
     char *end;
     long nr = strtol(b + 15, &end, 0);
-    if (end == b + 15 || nr < 0 || nr > 65535) return;
-    if ((size_t)nr >= s->p->nnr || !s->p->nrname[nr]) {
-        char f[200];
-        kperf_syscall_pairer_name(s->p, (int32_t)nr, name);
-        snprintf(f, sizeof f, "events/syscalls/sys_enter_%s/enable", name);
-        kperf__sc_write(s->ft_dir, f, "0"); /* learned: quiet from now on */
-    }
+    if (end == b + 15) return;
+    kperf__sc_ftrace_learn(s, nr, name);
 }
 
 KPERF__PRIV void kperf__sc_ftrace_read(kperf_syscalls *s) {
