@@ -75,6 +75,18 @@ else
         skip $t "tracefs syscalls events not readable"; done
 fi
 
+# the derived columns (IPC, miss ratios) without a PMU: tracepoints counted under the
+# names the ratios look for (name= of the tracepoint PMU), with exact counts: 300 getpid
+# as instructions/branches/cache-references, 200 writes as cycles/branch-misses/cache-misses
+if [ $have_tp = 1 ]; then
+    tp() { echo "tracepoint/config=$(cat /sys/kernel/tracing/events/syscalls/$1/id),name=$2/"; }
+    g=sys_enter_getpid w=sys_enter_write
+    $K stat -x, -e "$(tp $g instructions),$(tp $w cycles),$(tp $g branches),$(tp $w branch-misses),$(tp $g cache-references),$(tp $w cache-misses)" \
+        -- $B/progs/trace_getpid_write 300 200 2>"$tmp/dm.csv"
+    check stat_derived_ratios "$(awk -F, '$6 != "" {printf "%s %s %s %s|", $1, $3, $6, $7}' "$tmp/dm.csv")" \
+        "300 instructions 1.500 insn per cycle|200 branch-misses 66.667 of all branches|200 cache-misses 66.667 of all cache refs|"
+else skip stat_derived_ratios "tracefs syscalls events not readable"; fi
+
 # -I: the run-time column (CSV field 5) is per interval, as perf's: for task-clock it is
 # the interval's task-clock itself (field 2, msec; both are the kernel's numbers for the
 # same interval), so the run times add up to the total task-clock, not to a running sum

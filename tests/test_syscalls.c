@@ -206,6 +206,31 @@ KT_TEST(names_by_number) {
     kperf_syscall_pairer_free(p);
 }
 
+/* Records of a CPU were lost: its pending entries may have lost their exits; they are
+ * dropped as unfinished, so a later exit does not pair with them. */
+KT_TEST(lost_records_drop_that_cpu) {
+    KT_UNUSED();
+    kperf_syscall_pairer *p;
+    KT_EQ_INT(kperf_syscall_pairer_new(&p), 0);
+    calls k = {0, {0}, 0};
+    kperf_syscall_event e = ev(false, 100, TID0 + 1, 0, "read", 0); /* CPU 1 */
+    kperf_syscall_pairer_feed(p, &e, on_call, &k);
+    e = ev(false, 110, TID0 + 2, 1, "write", 0); /* CPU 2 */
+    kperf_syscall_pairer_feed(p, &e, on_call, &k);
+    KT_EQ_INT(kperf_syscall_pairer_lost(p, 1), 1);
+    e = ev(true, 200, TID0 + 1, 0, "read", 5);
+    KT_EQ_INT(kperf_syscall_pairer_feed(p, &e, on_call, &k), 0);
+    KT_EQ_INT(find(p, "read")->unfinished, 1);
+    KT_EQ_INT(find(p, "read")->count, 0);
+    KT_EQ_INT(kperf_syscall_pairer_lost(p, -1), 1);
+    KT_EQ_INT(find(p, "write")->unfinished, 1);
+    kperf_syscall_counts c;
+    kperf_syscall_pairer_counts(p, &c);
+    KT_CHECK(c.pending == 0 && c.paired == 0 && c.early_exits == 1);
+    KT_EQ_INT(k.n, 0);
+    kperf_syscall_pairer_free(p);
+}
+
 static void feed_durations(kperf_syscall_pairer *p, const char *name, uint64_t from,
                            uint64_t to, uint64_t step) {
     uint64_t t = 1000000;
@@ -433,6 +458,7 @@ int main(void) {
     KT_RUN(pair_out_of_order_and_lost);
     KT_RUN(names_by_number);
     KT_RUN(stats_and_percentiles);
+    KT_RUN(lost_records_drop_that_cpu);
     KT_RUN(callback_stops);
     KT_RUN(decode_raw_records);
     KT_RUN(live_named_and_all);

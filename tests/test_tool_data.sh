@@ -171,6 +171,25 @@ else
         syscalls_tid_only top_tid_only stat_tid_only; do skip $t "tracefs syscalls events not readable"; done
 fi
 
+# an option a command would not use is refused, never ignored
+while IFS='|' read -r name args want; do
+    msg=$(eval "$K $args" 2>&1 </dev/null); rc=$?
+    check "cli_refused_$name" "$rc:$msg" "2:$want"
+done <<'EOF2'
+record_off_cpu_event|record --off-cpu -e cpu-clock --folded /dev/null -- true|kperf record: --off-cpu chooses its event, period and call chains itself: drop -e, -F, -c, -g and --call-graph; see 'kperf record --help'
+syscalls_raw_named|syscalls --raw -e getpid -- true|kperf syscalls: --raw is for tracing every syscall; with -e the names are known; see 'kperf syscalls --help'
+syscalls_list_target|syscalls --list -p 1|kperf syscalls: --list prints the names and exits: it takes no other option; see 'kperf syscalls --help'
+trace_fields_target|trace --fields -e syscalls:sys_enter_getpid -a|kperf trace: --fields prints the events' fields and exits: it takes only -e; see 'kperf trace --help'
+report_folded_top|report --folded -n 3|kperf report: -n and --sort KEYS shape the table; --folded and --svg print every stack; see 'kperf report --help'
+report_svg_sort|report --svg x.svg --sort dso|kperf report: -n and --sort KEYS shape the table; --folded and --svg print every stack; see 'kperf report --help'
+stat_json_csv|stat --json -x, -- true|kperf stat: -x and --json are two output formats: give one; see 'kperf stat --help'
+stat_repeat_per_thread|stat -r 2 --per-thread -- true|kperf stat: -r repeats a command (and not with -I or --per-thread); see 'kperf stat --help'
+top_than|top -e syscalls:sys_enter_getpid --than 1ms -- true|kperf top: --than is not used by this profiler; see 'kperf top --help'
+kmemleak_than|kmemleak --than 1ms -- true|kperf kmemleak: --than is not used by this profiler; see 'kperf kmemleak --help'
+stat_all_and_pid|stat -a -p 1 -- true|kperf stat: -a (every task) and -p/-t (these tasks) exclude each other; see 'kperf stat --help'
+record_all_and_tid|record -a -t 1 -- true|kperf record: -a (every task) and -p/-t (these tasks) exclude each other; see 'kperf record --help'
+EOF2
+
 msg=$($K report -n 2>&1); rc=$?
 check cli_missing_arg_report "$rc:$msg" "2:kperf report: option -n/--top needs a value (N); see 'kperf report --help'"
 # symbolize: -p is addr2line's pretty-print, never a pid
@@ -220,6 +239,20 @@ else
     for t in report_perf_event_names report_table_per_event report_sort_comm_dso_like_perf; do
         skip $t "needs perf and tracefs"; done
 fi
+# C++ names: perf report's short form (no parameter list, no template instance's return
+# type) unless --full-names; cxx_names has ten functions with mangled names, each sampled
+cx_want='(anonymous namespace)::hidden|ns::Box<int>::operator long|ns::S::operator new|ns::S::operator()|ns::S::operator<|ns::get<int>|ns::hot<long>|ns::two<int>|ns::withlambda(int)::{lambda(int)#1}::operator()|operator<<|'
+$K record -o "$tmp/cx.data" -- $B/progs/cxx_names 0.2 2>/dev/null
+cx_only() { grep -E '^(ns::|operator|\(anonymous)' | LC_ALL=C sort; } # not libc's or ld.so's
+$K report -i "$tmp/cx.data" | awk 'NR > 2 {sub(/^ +[0-9.]+% +[0-9.]+% +[0-9]+  /, ""); print}' | cx_only >"$tmp/cx.k"
+check report_cxx_short_names "$(tr '\n' '|' <"$tmp/cx.k")" "$cx_want"
+if [ $have_perf = 1 ]; then
+    perf report -i "$tmp/cx.data" --stdio --no-children --sort sym 2>/dev/null \
+        | awk '/%/ {sub(/^ *[0-9.]+% +\[\.\] /, ""); print}' | cx_only >"$tmp/cx.p"
+    check report_cxx_names_like_perf "$(tr '\n' '|' <"$tmp/cx.k")" "$(tr '\n' '|' <"$tmp/cx.p")"
+else skip report_cxx_names_like_perf "perf not installed"; fi
+check report_cxx_full_names "$($K report -i "$tmp/cx.data" --full-names | grep -c ' long ns::hot<long>(ns::Box<long> const&, int)$')" 1
+
 msg=$($K report --sort cpu 2>&1); rc=$?
 [[ $rc = 2 && $msg == *"--sort takes self, total, or keys from comm, pid, dso, sym"* ]] && ok report_bad_sort || fail report_bad_sort "rc $rc: $msg"
 

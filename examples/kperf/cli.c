@@ -266,6 +266,9 @@ int cli_parse(const cli_cmd *c, int argc, char **argv, cli_args *a, cli_opt_fn f
             rc = -1;
         if (rc < 0) return cli_args_free(a), CLI_USAGE_ERROR;
     }
+    if (a->all_cpus && (a->npids || a->ntids)) /* perf lets -p win; here neither is ignored */
+        return cli_args_free(a), cli_usage_error(c->name, "-a (every task) and -p/-t (these tasks) "
+                                                          "exclude each other"), CLI_USAGE_ERROR;
     if ((a->npids || a->ntids) && cli_targets(c->name, a) < 0) return cli_args_free(a), CLI_USAGE_ERROR;
     if (optind < argc) {
         if (!(c->shared & (CLI_CMD | CLI_OPERANDS)))

@@ -230,6 +230,10 @@ int cmd_record(int argc, char **argv) {
         return cli_args_free(&a), cli_usage_error("record", "--off-cpu writes folded stacks or "
                                                   "a pprof profile (wall time): give --folded "
                                                   "FILE and/or --pprof FILE (no -o)");
+    if (ro.off_cpu && (d.events || d.freq || d.period || d.callchain || d.dwarf_callchain))
+        return cli_args_free(&a), cli_usage_error("record", "--off-cpu chooses its event, period "
+                                                  "and call chains itself: drop -e, -F, -c, "
+                                                  "-g and --call-graph");
     if (ro.off_cpu) { /* the switch-out with its stack, and the thread's switch-in */
         d.events = "sched:sched_switch", d.period = 1, d.callchain = true;
         d.include_kernel = true, d.context_switch = true;

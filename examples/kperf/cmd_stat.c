@@ -528,8 +528,12 @@ int cmd_stat(int argc, char **argv) {
     bool targets = o.a.npids || o.a.ntids || o.a.all_cpus || o.a.ncpus;
     if (!o.a.rest && !o.plan && !targets)
         return cli_args_free(&o.a), cli_usage_error("stat", "give a command, -p, -t, -a or -C");
-    if (o.repeat > 1 && (!o.a.rest || o.interval_ms))
-        return cli_args_free(&o.a), cli_usage_error("stat", "-r repeats a command (and not with -I)");
+    if (o.repeat > 1 && (!o.a.rest || o.interval_ms || o.per_thread))
+        return cli_args_free(&o.a), cli_usage_error("stat", "-r repeats a command (and not with "
+                                                    "-I or --per-thread)");
+    if (o.json && o.sep)
+        return cli_args_free(&o.a), cli_usage_error("stat", "-x and --json are two output "
+                                                    "formats: give one");
     kperf_perm pm;
     kperf_perm_read(&pm);
     kperf_counter_desc d;

@@ -140,7 +140,14 @@ int cmd_syscalls(int argc, char **argv) {
     cli_args a;
     int prc = cli_parse(&sc_cmd, argc, argv, &a, sc_opt, &o);
     if (prc != CLI_OK) return prc == CLI_HELP ? 0 : 2;
+    if (o.list && (o.names[0] || o.calls || o.raw || o.json || a.rest || a.output || a.npids ||
+                   a.ntids || a.ncpus || a.all_cpus || a.duration > 0))
+        return cli_args_free(&a), cli_usage_error("syscalls", "--list prints the names and "
+                                                  "exits: it takes no other option");
     if (o.list) return cli_args_free(&a), sc_list();
+    if (o.raw && o.names[0]) /* named syscalls have their own events: nothing to name */
+        return cli_args_free(&a), cli_usage_error("syscalls", "--raw is for tracing every "
+                                                  "syscall; with -e the names are known");
     o.nfuncs = sc_split(o.names, o.funcs, 512);
     cli_target tg;
     int trc = cli_target_begin("syscalls", &a, false, &tg);

@@ -257,6 +257,10 @@ int cmd_trace(int argc, char **argv) {
     if (prc != CLI_OK) return prc == CLI_HELP ? 0 : 2;
     if (a.nrest == 1 && !strcmp(a.rest[0], "help")) o.fields = true, a.rest = NULL, a.nrest = 0;
     if (!o.spec[0]) return cli_args_free(&a), cli_usage_error("trace", "give the events with -e");
+    if (o.fields && (o.json || a.rest || a.output || a.npids || a.ntids || a.ncpus ||
+                     a.all_cpus || a.duration > 0))
+        return cli_args_free(&a), cli_usage_error("trace", "--fields prints the events' fields "
+                                                  "and exits: it takes only -e");
     kperf_tracefs *tfs;
     if (kperf_tracefs_open(&tfs, NULL) < 0) return cli_args_free(&a), cli_fail("trace");
     if (o.fields) {

@@ -19,6 +19,10 @@
  *                         word that is not one, as with perf
  *   -h, --help            every command
  *
+ * -a and -p/-t exclude each other (a usage error: neither is silently ignored). -p/-t
+ * also fill a.procs (each tid's process: /proc maps, symbols) and a.watch (the tasks to
+ * wait for); -t means those threads only, not threads they start later (as perf).
+ *
  * Operands (CLI_OPERANDS, e.g. symbolize's addresses) may mix with options, as getopt
  * permutes them. The shared values land in a cli_args; the command's own options are
  * handed to its callback one by one, in order, with their argument. Errors (an unknown

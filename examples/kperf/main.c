@@ -24,6 +24,7 @@ static const struct {
     {"kmemleak", cmd_prof, "allocations never freed, with sizes and stacks (malloc uprobes)"},
     {"percpu-stat", cmd_prof, "per-CPU counts of events, per interval"},
     {"hrtimer", cmd_prof, "periodic samples kept only when the events did not happen"},
+    {"sql", cmd_prof, "events as SQLite tables, a query per interval"},
     {"syscalls", cmd_syscalls, "syscall counts and latency percentiles (like strace -c)"},
     {"symbolize", cmd_symbolize, "addresses to function (file:line), addr2line compatible"},
     {"spe-decode", cmd_spe_decode, "decode raw Arm SPE AUX bytes"},

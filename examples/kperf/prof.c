@@ -12,7 +12,7 @@
 /* The registry: one entry per profiler file. */
 static const profiler *const prof_table[] = {&prof_top, &prof_multi_trace, &prof_rundelay, &prof_task_state,
                                              &prof_kmemleak,
-                                             &prof_percpu_stat, &prof_hrtimer,
+                                             &prof_percpu_stat, &prof_hrtimer, &prof_sql,
                                              &prof_sched_migrate, &prof_profile, &prof_oncpu,
                                              &prof_page_faults,
                                              };

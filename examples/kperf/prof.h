@@ -116,6 +116,6 @@ const char *prof_ns(uint64_t ns, char *buf, size_t size);
 int prof_parse_ns(const char *cmd, const char *s, uint64_t *out);
 
 extern const profiler prof_top, prof_multi_trace, prof_rundelay, prof_task_state, prof_kmemleak;
-extern const profiler prof_percpu_stat, prof_hrtimer;
+extern const profiler prof_percpu_stat, prof_hrtimer, prof_sql;
 extern const profiler prof_profile, prof_oncpu, prof_page_faults, prof_sched_migrate;
 #endif

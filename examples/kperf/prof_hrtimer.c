@@ -38,6 +38,7 @@ static int ht_opt(prof_env *e, int key, const char *arg) {
 /* Prepends the clock event to the -e events as group 0. */
 static int ht_init(prof_env *e) {
     ht_state *h = (ht_state *)e->priv;
+    if (prof_refuse_than(e)) return 2;
     if (!h->period) h->period = 10000000; /* 10 ms */
     h->per_cpu = e->a.all_cpus || e->a.ncpus;
     if (e->nspec_groups >= PROF_MAX_EVENTS) return cli_usage_error("hrtimer", "too many -e");

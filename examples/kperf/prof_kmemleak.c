@@ -67,6 +67,7 @@ static const char *kl_find_libc(kl_state *k) {
 static int kl_init(prof_env *e) {
     kl_state *k = (kl_state *)e->priv;
     if (e->spec[0]) return cli_usage_error("kmemleak", "use --alloc and --free, not -e");
+    if (prof_refuse_than(e)) return 2;
     if (k->alloc_spec[0] || k->free_spec[0]) {
         if (!k->alloc_spec[0] || !k->free_spec[0])
             return cli_usage_error("kmemleak", "--alloc and --free go together");

@@ -82,6 +82,8 @@ static void pc_deinit(prof_env *e) {
     free(p->counts);
 }
 
+static int pc_init(prof_env *e) { return prof_refuse_than(e) ? 2 : 0; }
+
 const profiler prof_percpu_stat = {
     "percpu-stat", "-e EVENTS [options] [-- COMMAND [ARGS...]]",
     "Per-CPU counts of the given events: a row per CPU (the -C list, else every online CPU),\n"
@@ -91,5 +93,5 @@ const profiler prof_percpu_stat = {
     "  kperf percpu-stat -e sched:sched_switch,irq:softirq_entry -a -i 1000\n"
     "  kperf percpu-stat -e 'sched:sched_wakeup//alias=wakeups/' -C 0-3 -d 5\n"
     "  kperf percpu-stat -e syscalls:sys_enter_getpid -- taskset -c 1 ./prog\n",
-    NULL, NULL, KPERF_EA_ALIAS, true, false, sizeof(pc_state), NULL, pc_sample, pc_interval,
+    NULL, NULL, KPERF_EA_ALIAS, true, false, sizeof(pc_state), pc_init, pc_sample, pc_interval,
     pc_deinit};

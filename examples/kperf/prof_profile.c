@@ -68,6 +68,20 @@ static bool pf_have_cycles(void) {
     return true;
 }
 
+/* Whether every -e event is a tracepoint or probe (sampled at each hit, not at -F). */
+static bool pf_all_records(prof_env *e) {
+    kperf_evlist *l = NULL;
+    if (!e->spec[0] || kperf_evlist_parse(&l, e->spec, NULL) < 0) return kperf_evlist_free(l), false;
+    bool all = l->nevents > 0;
+    for (size_t i = 0; i < l->nevents; i++) {
+        const kperf_event *x = &l->events[i];
+        all = all && (x->type == 2 /* PERF_TYPE_TRACEPOINT */ ||
+                      (x->pmu && (strstr(x->pmu, "probe"))));
+    }
+    kperf_evlist_free(l);
+    return all;
+}
+
 static int pf_init(prof_env *e) {
     pf_state *t = (pf_state *)e->priv;
     if (prof_refuse_than(e)) return 2;
@@ -76,7 +90,7 @@ static int pf_init(prof_env *e) {
                                "sample), not both");
     if (e->exclude_kernel && e->exclude_user)
         return cli_usage_error("profile", "--exclude-kernel and --exclude-user leave nothing");
-    if (!e->period && !e->freq) e->freq = 997;
+    if (!e->period && !e->freq) e->freq = pf_all_records(e) ? 0 : 997; /* 0: period 1 */
     if (!t->rows) t->rows = 10;
     e->callchain = true;
     if (!e->spec[0]) {
@@ -231,7 +245,7 @@ static void pf_deinit(prof_env *e) {
 }
 
 static const cli_opt pf_opts[] = {
-    {'F', "freq", "HZ", "samples per second per CPU or thread (default 997)"},
+    {'F', "freq", "HZ", "samples per second (default 997; -e tracepoints: every hit)"},
     {'c', "count", "N", "a sample every N events instead of -F"},
     {'n', "rows", "N", "print the N hottest stacks (default 10)"},
     {PF_FOLDED, "folded", "FILE", "write every stack of the run, folded, for a flame graph"},
@@ -242,12 +256,14 @@ static const cli_opt pf_opts[] = {
 const profiler prof_profile = {
     "profile", "[options] [-- COMMAND [ARGS...]]",
     "CPU sampling in memory: cycles where the machine counts them, else cpu-clock (or the\n"
-    "events of -e), at -F HZ with call chains; every -i MS and at the end, the hottest\n"
-    "stacks with their share of the samples, folded comm;outermost;...;leaf.",
+    "events of -e; tracepoints and probes at every hit), at -F HZ with call chains; every\n"
+    "-i MS and at the end, the hottest stacks with their share of the samples, folded\n"
+    "comm;outermost;...;leaf.",
     "Examples:\n"
     "  kperf profile -- ./prog                       where the command spends its CPU\n"
     "  kperf profile -a -F 997 -i 1000 -n 5          the 5 hottest stacks every second\n"
     "  kperf profile --folded cpu.folded -p 1234 -d 10  flame graph input\n"
-    "  kperf profile -e 'cpu-clock//max-stack=8/' --exclude-kernel -C 0-3 -d 5\n",
+    "  kperf profile --exclude-kernel -C 0-3 -d 5 -n 3   user code of CPUs 0-3\n"
+    "  kperf profile -e syscalls:sys_enter_write -- ./prog  the stacks of each write\n",
     pf_opts, pf_opt, KPERF_EA_STACK | KPERF_EA_MAX_STACK | KPERF_EA_ALIAS, false, false,
     sizeof(pf_state), pf_init, pf_sample, pf_interval, pf_deinit};

@@ -21,7 +21,7 @@ __attribute__((noinline)) static void spin_quiet(long ms) {
     long end = cpu_ns() + ms * 1000000L;
     volatile unsigned x = 0;
     while (cpu_ns() < end)
-        for (int i = 0; i < 1000; i++) x += (unsigned)i;
+        for (int i = 0; i < 100000; i++) x += (unsigned)i;
 }
 
 int main(int argc, char **argv) {
