@@ -230,6 +230,9 @@ int cmd_record(int argc, char **argv) {
         return cli_args_free(&a), cli_usage_error("record", "--off-cpu writes folded stacks or "
                                                   "a pprof profile (wall time): give --folded "
                                                   "FILE and/or --pprof FILE (no -o)");
+    if (d.freq && d.period) /* as perf: neither wins silently */
+        return cli_args_free(&a), cli_usage_error("record", "-F (a frequency) and -c (a period) "
+                                                  "exclude each other");
     if (ro.off_cpu && (d.events || d.freq || d.period || d.callchain || d.dwarf_callchain))
         return cli_args_free(&a), cli_usage_error("record", "--off-cpu chooses its event, period "
                                                   "and call chains itself: drop -e, -F, -c, "
