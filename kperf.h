@@ -4762,7 +4762,91 @@ KPERF__PRIV int kperf__attrs_copy(kperf_event_attrs *dst, const kperf_event_attr
     return rc;
 }
 
+/* tracefs kprobes this process created (`kprobe:` without a kprobe PMU), each with the
+ * number of parsed events that name it, copies included: when the last is cleared the probe
+ * is taken out of kprobe_events again. A probe a perf event still uses stays (the kernel
+ * refuses with EBUSY); one that existed before is never this process's to remove. */
+typedef struct kperf__kprobe_made {
+    uint64_t id;        /* its tracepoint id */
+    unsigned refs;
+    char *cmd;          /* "-:kperf/NAME\n" */
+    char *path;         /* the kprobe_events file it was written to */
+} kperf__kprobe_made;
+static kperf__kprobe_made *kperf__kpm;
+static size_t kperf__nkpm;
+static char kperf__kpm_lock;
+
+KPERF__PRIV void kperf__kpm_lock_(void) {
+    while (__atomic_test_and_set(&kperf__kpm_lock, __ATOMIC_ACQUIRE)) sched_yield();
+}
+KPERF__PRIV void kperf__kpm_unlock_(void) { __atomic_clear(&kperf__kpm_lock, __ATOMIC_RELEASE); }
+
+/* Adds @p delta references to the probe of tracepoint @p id when this process made it;
+ * the last reference gone, removes it from kprobe_events. */
+KPERF__PRIV void kperf__kpm_ref(uint64_t id, int delta) {
+    if (!__atomic_load_n(&kperf__nkpm, __ATOMIC_ACQUIRE)) return;
+    char *cmd = NULL, *path = NULL;
+    kperf__kpm_lock_();
+    for (size_t i = 0; i < kperf__nkpm; i++) {
+        kperf__kprobe_made *m = &kperf__kpm[i];
+        if (m->id != id) continue;
+        m->refs = delta < 0 && m->refs < (unsigned)-delta ? 0 : m->refs + (unsigned)delta;
+        if (!m->refs) {
+            cmd = m->cmd, path = m->path;
+            kperf__kpm[i] = kperf__kpm[--kperf__nkpm];
+            if (!kperf__nkpm) KPERF_FREE(kperf__kpm), kperf__kpm = NULL;
+        }
+        break;
+    }
+    kperf__kpm_unlock_();
+    if (cmd && path) {
+        int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+        if (fd >= 0) {
+            ssize_t w = write(fd, cmd, strlen(cmd));
+            (void)w; /* EBUSY: still in use by a perf event; it stays */
+            close(fd);
+        }
+    }
+    KPERF_FREE(cmd);
+    KPERF_FREE(path);
+}
+
+/* Records a probe this process just wrote to @p path (one reference). */
+KPERF__PRIV int kperf__kpm_add(uint64_t id, const char *path, const char *name) {
+    size_t n = strlen(name) + 16;
+    char *cmd = (char *)KPERF_MALLOC(n), *p = kperf__strdup(path);
+    if (cmd) snprintf(cmd, n, "-:kperf/%s\n", name);
+    kperf__kpm_lock_();
+    kperf__kprobe_made *v = cmd && p ? (kperf__kprobe_made *)KPERF_REALLOC(
+                                           kperf__kpm, (kperf__nkpm + 1) * sizeof *v)
+                                     : NULL;
+    if (v) {
+        kperf__kpm = v;
+        v[kperf__nkpm].id = id, v[kperf__nkpm].refs = 1;
+        v[kperf__nkpm].cmd = cmd, v[kperf__nkpm].path = p;
+        __atomic_store_n(&kperf__nkpm, kperf__nkpm + 1, __ATOMIC_RELEASE);
+    }
+    kperf__kpm_unlock_();
+    if (!v) {
+        KPERF_FREE(cmd);
+        KPERF_FREE(p);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+/* True when this process made the probe of tracepoint @p id (and adds a reference). */
+KPERF__PRIV bool kperf__kpm_take(uint64_t id) {
+    bool found = false;
+    kperf__kpm_lock_();
+    for (size_t i = 0; i < kperf__nkpm && !found; i++)
+        if (kperf__kpm[i].id == id) kperf__kpm[i].refs++, found = true;
+    kperf__kpm_unlock_();
+    return found;
+}
+
 KPERF__PRIV void kperf__event_clear(kperf_event *e) {
+    if (e->type == PERF_TYPE_TRACEPOINT) kperf__kpm_ref(e->config[0], -1);
     kperf__attrs_clear(&e->attrs);
     KPERF_FREE(e->probe_path);
     KPERF_FREE(e->spec);
@@ -4802,6 +4886,7 @@ KPERF__PRIV char *kperf__strndup(const char *s, size_t n) {
 
 KPERF__PRIV int kperf__event_copy(kperf_event *dst, const kperf_event *src) {
     *dst = *src;
+    if (dst->type == PERF_TYPE_TRACEPOINT) kperf__kpm_ref(dst->config[0], 1);
     dst->spec = src->spec ? kperf__strdup(src->spec) : NULL;
     dst->name = src->name ? kperf__strdup(src->name) : NULL;
     dst->pmu = src->pmu ? kperf__strdup(src->pmu) : NULL;
@@ -5662,7 +5747,10 @@ KPERF__PRIV int kperf__kprobe_tracefs(const char *ev, const char *spec, const ch
     size_t n = (size_t)snprintf(name, nsize, "%s%s", func, ret ? "__return" : "");
     for (size_t i = 0; i < n && i < nsize; i++)
         if (!isalnum((unsigned char)name[i]) && name[i] != '_') name[i] = '_';
-    if (kperf__tracepoint_id(ev, "kperf", name, id) == 0) return 0;
+    if (kperf__tracepoint_id(ev, "kperf", name, id) == 0) { /* made before: reused */
+        kperf__kpm_take(*id);
+        return 0;
+    }
     char path[PATH_MAX], line[600];
     snprintf(path, sizeof path, "%.*s/kprobe_events", (int)(strlen(ev) - 7), ev); /* "/events" */
     int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
@@ -5681,6 +5769,14 @@ KPERF__PRIV int kperf__kprobe_tracefs(const char *ev, const char *spec, const ch
     if (kperf__tracepoint_id(ev, "kperf", name, id) < 0)
         return kperf__fail(KPERF_ENOEVENT, "%s: kprobe created but kperf:%s has no id", spec,
                            name);
+    if (kperf__kpm_add(*id, path, name) < 0) { /* cannot track it: take it out again */
+        snprintf(line, sizeof line, "-:kperf/%s\n", name);
+        if ((fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)) >= 0) {
+            w = write(fd, line, strlen(line));
+            close(fd);
+        }
+        return kperf__fail(ENOMEM, "out of memory");
+    }
     return 0;
 }
 
@@ -5754,6 +5850,7 @@ KPERF__PRIV int kperf__parse_probe(kperf__parser *P, kperf__vars *v, const char 
         if (rc == 0 && !e) rc = -ENOMEM;
         if (e) {
             e->type = pmu->type;
+            if (!user) e->flags |= KPERF_EV_MODE_SET; /* kernel-only: see below */
             if (ret) rc = kperf_pmu_encode(pmu, "retprobe", 1, e->config);
             e->probe_path = kperf__strdup(user ? file : func);
             e->config[1] = (uint64_t)(uintptr_t)e->probe_path;
@@ -5765,9 +5862,15 @@ KPERF__PRIV int kperf__parse_probe(kperf__parser *P, kperf__vars *v, const char 
         }
     } else if (rc == 0) {
         char name[300];
-        uint64_t id;
+        uint64_t id = 0;
+        size_t before = v->n;
         rc = kperf__kprobe_tracefs(ev, spec, func, ret, name, sizeof name, &id);
         if (rc == 0) rc = kperf__tracepoint_push(v, "kperf", name, id, filter);
+        if (rc < 0 && v->n == before && id) kperf__kpm_ref(id, -1); /* no event holds it */
+        /* A kprobe fires in the kernel only: excluding the kernel, the counter's default
+         * without include_kernel, would count nothing (found on arm64, where kprobes exist).
+         * Its mode is set: user and kernel, unless a modifier says otherwise. */
+        if (v->n > before) v->v[v->n - 1].flags |= KPERF_EV_MODE_SET;
         if (rc == 0) rc = kperf__attrs_apply(&v->v[v->n - 1], ev, &attrs);
     }
     KPERF_FREE(filter);
@@ -6532,6 +6635,11 @@ KPERF__PRIV int kperf__open_error(int err, const kperf_event *ev,
                            "machine?); software events (task-clock, page-faults, "
                            "context-switches) and tracepoints still work",
                            name);
+    if ((err == ENOENT || err == EINVAL) && ev && !strcmp(pmu, "kprobe"))
+        return kperf__fail(KPERF_ENOEVENT,
+                           "%s: the kernel refused the kprobe on '%s' (%s): no such kernel "
+                           "function, or it cannot be probed (see available_filter_functions)",
+                           name, ev->probe_path ? ev->probe_path : "?", strerror(err));
     unsigned long long cfg = attr ? (unsigned long long)attr->config : 0;
     switch (err) {
     case ENODEV:
@@ -11010,6 +11118,12 @@ KPERF_API int kperf_syscall_names(kperf_tracefs *tfs, const char *const **names,
 }
 /* ---- the live tracer: a sampler over syscall tracepoints feeding a pairer ---- */
 
+struct kperf__sc_ftline {         /* the last trace line of a CPU: one half of a pair */
+    int pid;                    /* 0: none */
+    int nr;                     /* raw_syscalls:sys_enter's NR, or -1 */
+    char name[64];              /* a sys_NAME(...) line's NAME, or "" */
+};
+
 struct kperf_syscalls {
     kperf_tracefs *tfs;
     kperf_sampler *data;        /* the events whose records are paired */
@@ -11017,12 +11131,17 @@ struct kperf_syscalls {
     int ft_fd;                  /* its trace_pipe, or -1 */
     char ft_buf[4096];          /* a partial line carried between reads */
     size_t ft_len;
+    bool ft_pair;               /* no "fields" option (before Linux 6.5): pair the lines */
+    struct kperf__sc_ftline *ft_half; /* per CPU (ft_pair) */
     char names_msg[512];        /* why numbers cannot be named, "" when they can */
     kperf_syscall_pairer *p;
     kperf_syscall_fn fn;        /* the current read's callback */
     void *user;
     int done, err;
 };
+
+/* CPUs whose trace lines name syscall numbers by pairs (kperf__sc_ftrace_pair). */
+#define KPERF__SC_CPUS 4096
 
 /* The sampler's spec parser is given specs of at most this many characters. */
 #define KPERF__SC_SPEC_MAX 4000
@@ -11079,6 +11198,9 @@ KPERF__PRIV int kperf__sc_write(const char *dir, const char *file, const char *t
 KPERF__PRIV void kperf__sc_ftrace_close(kperf_syscalls *s) {
     if (s->ft_fd >= 0) close(s->ft_fd);
     s->ft_fd = -1;
+    KPERF_FREE(s->ft_half);
+    s->ft_half = NULL;
+    s->ft_pair = false;
     if (s->ft_dir[0]) {
         kperf__sc_write(s->ft_dir, "tracing_on", "0");
         rmdir(s->ft_dir); /* disables its events and frees its buffers */
@@ -11135,10 +11257,20 @@ KPERF__PRIV int kperf__sc_ftrace_open(kperf_syscalls *s, const kperf_syscalls_de
         return kperf__fail(e, "cannot create the ftrace instance that names syscall numbers "
                            "(%s/instances: %s); names show as syscall_NR", s->tfs->root, strerror(e));
     }
-    if ((rc = kperf__sc_write(s->ft_dir, "options/fields", "1")) < 0) {
-        kperf__sc_ftrace_close(s);
-        return kperf__fail(-rc, "this kernel's ftrace has no 'fields' option (Linux 6.5+); "
-                           "syscall numbers show as syscall_NR");
+    if (kperf__sc_write(s->ft_dir, "options/fields", "1") < 0) {
+        /* Before Linux 6.5: sys_enter_NAME prints "sys_NAME(args)" without its number, so
+         * raw_syscalls:sys_enter ("sys_enter: NR 172 (...)") is enabled too; the two
+         * lines one syscall writes follow each other on its CPU. */
+        s->ft_half = (struct kperf__sc_ftline *)kperf__calloc(KPERF__SC_CPUS, sizeof *s->ft_half);
+        if (!s->ft_half ||
+            (rc = kperf__sc_write(s->ft_dir, "events/raw_syscalls/sys_enter/enable", "1")) < 0) {
+            kperf__sc_ftrace_close(s);
+            return kperf__fail(s->ft_half ? -rc : ENOMEM,
+                               "this kernel's ftrace has neither the 'fields' option (Linux "
+                               "6.5+) nor raw_syscalls:sys_enter; syscall numbers show as "
+                               "syscall_NR");
+        }
+        s->ft_pair = true;
     }
     (void)d; /* machine-wide on purpose: any process teaches a number (ftrace's pid filter
               * can miss a task that moves between CPUs), and each event is switched off
@@ -11167,8 +11299,62 @@ KPERF__PRIV int kperf__sc_ftrace_open(kperf_syscalls *s, const kperf_syscalls_de
     return 0;
 }
 
+/* Names @p nr @p name unless known; switches sys_enter_NAME off once learned. */
+KPERF__PRIV void kperf__sc_ftrace_learn(kperf_syscalls *s, long nr, const char *name) {
+    if (nr < 0 || nr > 65535) return;
+    if ((size_t)nr >= s->p->nnr || !s->p->nrname[nr]) {
+        char f[200];
+        kperf_syscall_pairer_name(s->p, (int32_t)nr, name);
+        snprintf(f, sizeof f, "events/syscalls/sys_enter_%s/enable", name);
+        kperf__sc_write(s->ft_dir, f, "0"); /* learned: quiet from now on */
+    }
+}
+
+/* ft_pair: one line "COMM-PID [CPU] FLAGS TS: sys_NAME(args)" or "...: sys_enter: NR 39
+ * (args)"; the other half of its pair is the previous line of the same CPU and task. */
+KPERF__PRIV void kperf__sc_ftrace_pair(kperf_syscalls *s, const char *line) {
+    const char *br = strstr(line, "] "), *ob, *ev;
+    if (!br || !(ev = strstr(br, ": "))) return;
+    for (ob = br; ob > line && ob[-1] != '['; ob--) {}
+    if (ob == line || ob - 1 == line) return;
+    long cpu = strtol(ob, NULL, 10);
+    const char *dash = ob - 1;
+    while (dash > line && *dash != '-') dash--;
+    int pid = (int)strtol(dash + 1, NULL, 10);
+    if (cpu < 0 || cpu >= KPERF__SC_CPUS || pid <= 0) return;
+    struct kperf__sc_ftline cur, *h = &s->ft_half[cpu];
+    memset(&cur, 0, sizeof cur);
+    cur.pid = pid, cur.nr = -1;
+    ev += 2;
+    if (!strncmp(ev, "sys_enter: NR ", 14)) {
+        char *end;
+        long nr = strtol(ev + 14, &end, 10);
+        if (end == ev + 14 || nr < 0 || nr > 65535) return;
+        cur.nr = (int)nr;
+    } else if (!strncmp(ev, "sys_", 4)) {
+        const char *par = strchr(ev, '(');
+        size_t len = par ? (size_t)(par - ev - 4) : 0;
+        if (!len || len >= sizeof cur.name) return;
+        memcpy(cur.name, ev + 4, len);
+        cur.name[len] = 0;
+    } else {
+        h->pid = 0;
+        return;
+    }
+    if (h->pid == pid && (cur.nr >= 0) != (h->nr >= 0)) { /* the two halves of one call */
+        kperf__sc_ftrace_learn(s, cur.nr >= 0 ? cur.nr : h->nr, cur.nr >= 0 ? h->name : cur.name);
+        h->pid = 0;
+        return;
+    }
+    *h = cur;
+}
+
 /* Learns from one trace_pipe line: "... sys_enter_NAME: __syscall_nr=0x27 (39) ...". */
 KPERF__PRIV void kperf__sc_ftrace_line(kperf_syscalls *s, const char *line) {
+    if (s->ft_pair) {
+        kperf__sc_ftrace_pair(s, line);
+        return;
+    }
     const char *a = strstr(line, ": sys_enter_"), *b;
     if (!a || !(b = strstr(a, ": __syscall_nr="))) return;
     a += 12;
@@ -11178,13 +11364,8 @@ KPERF__PRIV void kperf__sc_ftrace_line(kperf_syscalls *s, const char *line) {
     memcpy(name, a, len), name[len] = 0;
     char *end;
     long nr = strtol(b + 15, &end, 0);
-    if (end == b + 15 || nr < 0 || nr > 65535) return;
-    if ((size_t)nr >= s->p->nnr || !s->p->nrname[nr]) {
-        char f[200];
-        kperf_syscall_pairer_name(s->p, (int32_t)nr, name);
-        snprintf(f, sizeof f, "events/syscalls/sys_enter_%s/enable", name);
-        kperf__sc_write(s->ft_dir, f, "0"); /* learned: quiet from now on */
-    }
+    if (end == b + 15) return;
+    kperf__sc_ftrace_learn(s, nr, name);
 }
 
 KPERF__PRIV void kperf__sc_ftrace_read(kperf_syscalls *s) {

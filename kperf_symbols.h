@@ -678,7 +678,10 @@ typedef struct kperf__sym_dso {
     void *zmem;
     Dwarf *dw;
     kperf__sym_dsec dline, dlinestr, dstr; /* for the line programs decoded here */
+    kperf__sym_dsec dinfo, dabbrev, dstroff, daddr, dranges, drnglists; /* DIEs read here */
     bool own_lines;           /* decode line programs here (else libdw's) */
+    bool own_dies;            /* read DIE trees here (kperf__dw_walk; else libdw's) */
+    uint64_t *cuhdr;          /* per CU: offset of its unit header in .debug_info */
     int elfclass;
     GElf_Half etype;
     struct { uint64_t off, filesz, vaddr; } *loads;
@@ -1213,7 +1216,7 @@ static int kperf__sym_curange_cmp(const void *x, const void *y) {
 
 /* Lists the compile units and their address ranges (reads CU headers and CU DIEs only). */
 static int kperf__sym_dwarf_units(kperf__sym_dso *d) {
-    size_t capr = 0, capc = 0, capl = 0, capu = 0, caps = 0;
+    size_t capr = 0, capc = 0, capl = 0, capu = 0, caps = 0, caph = 0;
     Dwarf_Off off = 0, next;
     size_t hsize;
     Dwarf_Half ver;
@@ -1222,19 +1225,21 @@ static int kperf__sym_dwarf_units(kperf__sym_dso *d) {
         int r = dwarf_next_unit(d->dw, off, &next, &hsize, &ver, NULL, &asz, &osz, NULL, NULL);
         if (r != 0 || next <= off) break;
         Dwarf_Die cu;
-        Dwarf_Off dieoff = off + hsize;
+        Dwarf_Off dieoff = off + hsize, hdr = off;
         off = next;
         if (!dwarf_offdie(d->dw, dieoff, &cu)) continue;
         int tag = dwarf_tag(&cu);
         if (tag != DW_TAG_compile_unit && tag != DW_TAG_partial_unit) continue;
         uint32_t idx = (uint32_t)d->ncus;
         if (kperf__sym_grow(&d->cuoffs, &capc, d->ncus + 1, sizeof *d->cuoffs) ||
+            kperf__sym_grow(&d->cuhdr, &caph, d->ncus + 1, sizeof *d->cuhdr) ||
             kperf__sym_grow(&d->culang_c, &capl, d->ncus + 1, 1) ||
             kperf__sym_grow(&d->cus, &capu, d->ncus + 1, sizeof *d->cus))
             return -ENOMEM;
         if (kperf__sym_grow(&d->cuspan, &caps, 2 * (d->ncus + 1), sizeof *d->cuspan))
             return -ENOMEM;
         d->cuoffs[idx] = dieoff;
+        d->cuhdr[idx] = hdr;
         d->cuspan[2 * idx] = UINT64_MAX, d->cuspan[2 * idx + 1] = 0;
         d->culang_c[idx] = kperf__sym_lang_c(dwarf_srclang(&cu));
         d->cus[idx] = NULL;
@@ -1871,6 +1876,600 @@ static int kperf__sym_cu_walk(kperf__sym_cubuild *b, Dwarf_Die *cudie, bool lang
     return 0;
 }
 
+/* ---- DIE trees, read here --------------------------------------------------------------
+ * libdw's DIE calls serialise every CU build on one lock and are a good part of its time;
+ * the tree is read here instead, without a lock, into exactly the scopes kperf__sym_cu_walk
+ * gets from libdw: the same DIEs visited in the same order (DW_AT_sibling followed as libdw
+ * follows it, the same depth limit), the same ranges (dwarf_ranges: low/high pc, else
+ * DW_AT_ranges in .debug_ranges or .debug_rnglists), the same names (kperf__sym_die_name)
+ * and call sites. DWARF 2-5, the DW_FORM_* of both, strx/addrx/rnglistx with their base
+ * attributes. Anything else (split or supplementary units, references into another unit or
+ * a type unit, DW_FORM_indirect, a missing base, a malformed entry) returns 1 and the CU is
+ * read through libdw as before. Every read is bounded by its section. */
+enum {
+    KPERF__DWA_SIB, KPERF__DWA_LOW, KPERF__DWA_HIGH, KPERF__DWA_RANGES, KPERF__DWA_NAME,
+    KPERF__DWA_LINK, KPERF__DWA_MIPS, KPERF__DWA_AO, KPERF__DWA_SPEC, KPERF__DWA_CFILE,
+    KPERF__DWA_CLINE, KPERF__DWA_CCOL, KPERF__DWA_ENTRY, KPERF__DWA_COMPDIR, KPERF__DWA_STMT,
+    KPERF__DWA_STROFF, KPERF__DWA_ADDRB, KPERF__DWA_RNGB, KPERF__DWA_DWO, KPERF__DWA_N,
+    KPERF__DWA_NONE = 0xff
+};
+
+/* What a form's value is (kperf__dw_form). */
+enum {
+    KPERF__DWK_OTHER, /* blocks, flags, location lists...: no value used here */
+    KPERF__DWK_CONST, /* data1/2/4/8, udata, sdata, implicit_const */
+    KPERF__DWK_ADDR, KPERF__DWK_ADDRX, KPERF__DWK_REF /* unit-relative */, KPERF__DWK_REFADDR,
+    KPERF__DWK_STR /* inline: v is its offset in .debug_info */, KPERF__DWK_STRP,
+    KPERF__DWK_LSTRP, KPERF__DWK_STRX, KPERF__DWK_SECOFF, KPERF__DWK_RNGX,
+    KPERF__DWK_FAIL /* a form this reader does not take */
+};
+
+static uint8_t kperf__dw_slot(uint64_t at) {
+    switch (at) {
+    case DW_AT_sibling: return KPERF__DWA_SIB;
+    case DW_AT_low_pc: return KPERF__DWA_LOW;
+    case DW_AT_high_pc: return KPERF__DWA_HIGH;
+    case DW_AT_ranges: return KPERF__DWA_RANGES;
+    case DW_AT_name: return KPERF__DWA_NAME;
+    case DW_AT_linkage_name: return KPERF__DWA_LINK;
+    case DW_AT_MIPS_linkage_name: return KPERF__DWA_MIPS;
+    case DW_AT_abstract_origin: return KPERF__DWA_AO;
+    case DW_AT_specification: return KPERF__DWA_SPEC;
+    case DW_AT_call_file: return KPERF__DWA_CFILE;
+    case DW_AT_call_line: return KPERF__DWA_CLINE;
+    case DW_AT_call_column: return KPERF__DWA_CCOL;
+    case DW_AT_entry_pc: return KPERF__DWA_ENTRY;
+    case DW_AT_comp_dir: return KPERF__DWA_COMPDIR;
+    case DW_AT_stmt_list: return KPERF__DWA_STMT;
+    case DW_AT_str_offsets_base: return KPERF__DWA_STROFF;
+    case DW_AT_addr_base: return KPERF__DWA_ADDRB;
+    case DW_AT_rnglists_base: return KPERF__DWA_RNGB;
+    case DW_AT_dwo_name: case DW_AT_GNU_dwo_name: case DW_AT_GNU_addr_base:
+    case DW_AT_GNU_ranges_base: case DW_AT_GNU_dwo_id:
+        return KPERF__DWA_DWO;
+    default: return KPERF__DWA_NONE;
+    }
+}
+
+typedef struct kperf__dw_aspec {
+    uint32_t form;
+    uint8_t slot;
+    int64_t implicit;
+} kperf__dw_aspec;
+
+typedef struct kperf__dw_abbrev {
+    uint32_t tag; /* 0: no such code */
+    uint8_t children;
+    uint32_t first, n; /* specs[first, first + n) */
+} kperf__dw_abbrev;
+
+typedef struct kperf__dw_unit {
+    const kperf__sym_dso *d;
+    const uint8_t *info;       /* .debug_info */
+    uint64_t uoff, uend, die0; /* the unit's extent in it, its first DIE */
+    unsigned ver, asz, osz;
+    bool dw64;
+    uint64_t base, stroff, addrb, rngb;
+    bool has_stroff, has_addrb, has_rngb;
+    kperf__dw_abbrev *ab;
+    size_t nab;
+    kperf__dw_aspec *specs;
+    size_t nspecs;
+    const char *comp_dir;
+    bool has_stmt;
+    uint64_t stmt;
+    uint64_t *work, budget; /* entries parsed so far, and the most a walk may parse */
+} kperf__dw_unit;
+
+typedef struct kperf__dw_val {
+    uint8_t kind;
+    uint64_t v;
+} kperf__dw_val;
+
+typedef struct kperf__dw_die {
+    uint64_t off, end; /* in .debug_info: the entry, the byte after its attributes */
+    uint32_t tag;
+    bool children;
+    uint32_t has; /* bit per KPERF__DWA_* slot filled (the first such attribute wins) */
+    kperf__dw_val a[KPERF__DWA_N];
+} kperf__dw_die;
+
+static void kperf__dw_unit_free(kperf__dw_unit *u) {
+    KPERF_FREE(u->ab);
+    KPERF_FREE(u->specs);
+    u->ab = NULL, u->specs = NULL;
+}
+
+/* The abbreviation table at off: codes must be dense enough for a direct table. */
+static int kperf__dw_abbrevs(kperf__dw_unit *u, uint64_t off) {
+    const kperf__sym_dsec *s = &u->d->dabbrev;
+    if (off >= s->n) return 1;
+    kperf__dw_cur c = {s->p + off, s->p + s->n, false};
+    size_t capab = 0, capsp = 0;
+    for (size_t guard = 0; guard < 1000000; guard++) {
+        uint64_t code = kperf__dw_uleb(&c);
+        if (c.bad) return 1;
+        if (!code) return 0;
+        uint64_t tag = kperf__dw_uleb(&c);
+        uint8_t ch = (uint8_t)kperf__dw_un(&c, 1);
+        if (c.bad || code > 65536 || tag > UINT32_MAX || ch > 1) return 1;
+        if (code >= u->nab) {
+            if (kperf__sym_grow(&u->ab, &capab, (size_t)code + 1, sizeof *u->ab)) return -ENOMEM;
+            memset(&u->ab[u->nab], 0, ((size_t)code + 1 - u->nab) * sizeof *u->ab);
+            u->nab = (size_t)code + 1;
+        }
+        kperf__dw_abbrev *a = &u->ab[code];
+        if (a->tag) return 1; /* a code defined twice */
+        a->tag = tag ? (uint32_t)tag : UINT32_MAX, a->children = ch, a->first = (uint32_t)u->nspecs;
+        for (;;) {
+            uint64_t at = kperf__dw_uleb(&c), form = kperf__dw_uleb(&c);
+            int64_t imp = form == DW_FORM_implicit_const ? kperf__dw_sleb(&c) : 0;
+            if (c.bad || u->nspecs >= UINT32_MAX - 1) return 1;
+            if (!at && !form) break;
+            if (kperf__sym_grow(&u->specs, &capsp, u->nspecs + 1, sizeof *u->specs)) return -ENOMEM;
+            u->specs[u->nspecs++] = (kperf__dw_aspec){(uint32_t)(form > UINT32_MAX ? UINT32_MAX : form),
+                                                     kperf__dw_slot(at), imp};
+            a->n++;
+        }
+    }
+    return 1;
+}
+
+/* Reads one value of the form at c; its kind, and v (see KPERF__DWK_*). */
+static int kperf__dw_form(const kperf__dw_unit *u, kperf__dw_cur *c, const kperf__dw_aspec *sp,
+                          uint64_t *v) {
+    unsigned osz = u->osz;
+    *v = 0;
+    switch (sp->form) {
+    case DW_FORM_addr: *v = kperf__dw_un(c, u->asz); return KPERF__DWK_ADDR;
+    case DW_FORM_addrx: *v = kperf__dw_uleb(c); return KPERF__DWK_ADDRX;
+    case DW_FORM_addrx1: case DW_FORM_addrx2: case DW_FORM_addrx3: case DW_FORM_addrx4:
+        *v = kperf__dw_un(c, sp->form - DW_FORM_addrx1 + 1);
+        return KPERF__DWK_ADDRX;
+    case DW_FORM_data1: *v = kperf__dw_un(c, 1); return KPERF__DWK_CONST;
+    case DW_FORM_data2: *v = kperf__dw_un(c, 2); return KPERF__DWK_CONST;
+    case DW_FORM_data4: *v = kperf__dw_un(c, 4); return KPERF__DWK_CONST;
+    case DW_FORM_data8: *v = kperf__dw_un(c, 8); return KPERF__DWK_CONST;
+    case DW_FORM_udata: *v = kperf__dw_uleb(c); return KPERF__DWK_CONST;
+    case DW_FORM_sdata: *v = (uint64_t)kperf__dw_sleb(c); return KPERF__DWK_CONST;
+    case DW_FORM_implicit_const: *v = (uint64_t)sp->implicit; return KPERF__DWK_CONST;
+    case DW_FORM_data16: kperf__dw_un(c, 8), kperf__dw_un(c, 8); return KPERF__DWK_OTHER;
+    case DW_FORM_flag: kperf__dw_un(c, 1); return KPERF__DWK_OTHER;
+    case DW_FORM_flag_present: return KPERF__DWK_OTHER;
+    case DW_FORM_ref1: *v = kperf__dw_un(c, 1); return KPERF__DWK_REF;
+    case DW_FORM_ref2: *v = kperf__dw_un(c, 2); return KPERF__DWK_REF;
+    case DW_FORM_ref4: *v = kperf__dw_un(c, 4); return KPERF__DWK_REF;
+    case DW_FORM_ref8: *v = kperf__dw_un(c, 8); return KPERF__DWK_REF;
+    case DW_FORM_ref_udata: *v = kperf__dw_uleb(c); return KPERF__DWK_REF;
+    case DW_FORM_ref_addr: *v = kperf__dw_un(c, u->ver == 2 ? u->asz : osz); return KPERF__DWK_REFADDR;
+    case DW_FORM_string: {
+        *v = (uint64_t)(c->p - u->info);
+        kperf__dw_cstr(c);
+        return KPERF__DWK_STR;
+    }
+    case DW_FORM_strp: *v = kperf__dw_un(c, osz); return KPERF__DWK_STRP;
+    case DW_FORM_line_strp: *v = kperf__dw_un(c, osz); return KPERF__DWK_LSTRP;
+    case DW_FORM_strx: *v = kperf__dw_uleb(c); return KPERF__DWK_STRX;
+    case DW_FORM_strx1: case DW_FORM_strx2: case DW_FORM_strx3: case DW_FORM_strx4:
+        *v = kperf__dw_un(c, sp->form - DW_FORM_strx1 + 1);
+        return KPERF__DWK_STRX;
+    case DW_FORM_sec_offset: *v = kperf__dw_un(c, osz); return KPERF__DWK_SECOFF;
+    case DW_FORM_rnglistx: *v = kperf__dw_uleb(c); return KPERF__DWK_RNGX;
+    case DW_FORM_loclistx: kperf__dw_uleb(c); return KPERF__DWK_OTHER;
+    case DW_FORM_ref_sig8: kperf__dw_un(c, 8); return KPERF__DWK_FAIL;
+    case DW_FORM_block1: case DW_FORM_block2: case DW_FORM_block4: case DW_FORM_block:
+    case DW_FORM_exprloc: {
+        uint64_t n = sp->form == DW_FORM_block1 ? kperf__dw_un(c, 1)
+                     : sp->form == DW_FORM_block2 ? kperf__dw_un(c, 2)
+                     : sp->form == DW_FORM_block4 ? kperf__dw_un(c, 4) : kperf__dw_uleb(c);
+        if (n > (uint64_t)(c->end - c->p)) c->bad = true, c->p = c->end;
+        else c->p += n;
+        return KPERF__DWK_OTHER;
+    }
+    default: return KPERF__DWK_FAIL; /* indirect, supplementary and alternate files, GNU split */
+    }
+}
+
+/* Parses the entry at offset off of .debug_info: 0, 1 (not readable here: use libdw).
+ * die->tag 0 is a null entry. */
+static int kperf__dw_die_at(const kperf__dw_unit *u, uint64_t off, kperf__dw_die *die) {
+    die->off = off, die->has = 0, die->tag = 0, die->children = false;
+    if (off < u->die0 || off >= u->uend) return 1;
+    if (u->work && ++*u->work > u->budget) return 1; /* a tree that loops back: libdw's turn */
+    kperf__dw_cur c = {u->info + off, u->info + u->uend, false};
+    uint64_t code = kperf__dw_uleb(&c);
+    if (c.bad) return 1;
+    if (!code) return die->end = (uint64_t)(c.p - u->info), 0;
+    if (code >= u->nab || !u->ab[code].tag) return 1;
+    const kperf__dw_abbrev *a = &u->ab[code];
+    die->tag = a->tag, die->children = a->children;
+    const kperf__dw_aspec *sp = &u->specs[a->first];
+    for (uint32_t k = 0; k < a->n; k++, sp++) {
+        uint64_t v;
+        int kind = kperf__dw_form(u, &c, sp, &v);
+        if (kind == KPERF__DWK_FAIL || c.bad) return 1;
+        if (sp->slot != KPERF__DWA_NONE && !(die->has & (1u << sp->slot))) {
+            die->has |= 1u << sp->slot;
+            die->a[sp->slot].kind = (uint8_t)kind, die->a[sp->slot].v = v;
+        }
+    }
+    die->end = (uint64_t)(c.p - u->info);
+    return 0;
+}
+
+/* A string value (dwarf_formstring): *out NULL when the form is not a string's. */
+static int kperf__dw_string(const kperf__dw_unit *u, const kperf__dw_val *val, const char **out) {
+    const kperf__sym_dso *d = u->d;
+    uint64_t off = val->v;
+    *out = NULL;
+    switch (val->kind) {
+    case KPERF__DWK_STR: *out = (const char *)u->info + off; return 0; /* checked by cstr */
+    case KPERF__DWK_STRP: *out = kperf__dw_sstr(&d->dstr, off); return *out ? 0 : 1;
+    case KPERF__DWK_LSTRP: *out = kperf__dw_sstr(&d->dlinestr, off); return *out ? 0 : 1;
+    case KPERF__DWK_STRX: {
+        if (!u->has_stroff || off > (d->dstroff.n >> 2)) return 1;
+        uint64_t at = u->stroff + off * u->osz;
+        if (at > d->dstroff.n || d->dstroff.n - at < u->osz) return 1;
+        kperf__dw_cur c = {d->dstroff.p + at, d->dstroff.p + d->dstroff.n, false};
+        *out = kperf__dw_sstr(&d->dstr, kperf__dw_un(&c, u->osz));
+        return *out ? 0 : 1;
+    }
+    default: return 0;
+    }
+}
+
+/* An address value (dwarf_formaddr): 0, -1 when the form is not an address's, 1. */
+static int kperf__dw_address(const kperf__dw_unit *u, const kperf__dw_val *val, uint64_t *out) {
+    const kperf__sym_dsec *s = &u->d->daddr;
+    if (val->kind == KPERF__DWK_ADDR) return *out = val->v, 0;
+    if (val->kind != KPERF__DWK_ADDRX) return -1;
+    if (!u->has_addrb || val->v > s->n) return 1;
+    uint64_t at = u->addrb + val->v * u->asz;
+    if (at > s->n || s->n - at < u->asz) return 1;
+    kperf__dw_cur c = {s->p + at, s->p + s->n, false};
+    *out = kperf__dw_un(&c, u->asz);
+    return 0;
+}
+
+static int kperf__dw_addrx(const kperf__dw_unit *u, uint64_t idx, uint64_t *out) {
+    kperf__dw_val v = {KPERF__DWK_ADDRX, idx};
+    return kperf__dw_address(u, &v, out) ? 1 : 0;
+}
+
+/* Appends [lo, hi) of scope idx (empty ones are skipped, as kperf__sym_cu_scope does). */
+static int kperf__dw_range(kperf__sym_cubuild *b, uint64_t lo, uint64_t hi, uint32_t idx,
+                           uint32_t depth, size_t *n, uint64_t *entry) {
+    if (++*n > 100000) return 1; /* kperf__sym_cu_scope's ceiling: libdw decides */
+    if (hi <= lo) return 0;
+    if (*entry == UINT64_MAX) *entry = lo;
+    if (kperf__sym_grow(&b->ranges, &b->capranges, b->nranges + 1, sizeof *b->ranges))
+        return -ENOMEM;
+    b->ranges[b->nranges++] = (struct kperf__sym_range){lo, hi, idx, depth};
+    return 0;
+}
+
+/* The ranges of a DIE as dwarf_ranges() gives them. *entry: the low end of the first. */
+static int kperf__dw_ranges(kperf__sym_cubuild *b, const kperf__dw_unit *u, const kperf__dw_die *die,
+                            uint32_t idx, uint32_t depth, uint64_t *entry) {
+    const kperf__sym_dso *d = u->d;
+    size_t n = 0;
+    *entry = UINT64_MAX;
+    uint64_t lo = 0, hi = 0;
+    int rl = die->has & (1u << KPERF__DWA_LOW) ? kperf__dw_address(u, &die->a[KPERF__DWA_LOW], &lo) : -1;
+    if (rl > 0) return 1;
+    if (die->has & (1u << KPERF__DWA_HIGH)) { /* dwarf_highpc, then dwarf_lowpc */
+        const kperf__dw_val *h = &die->a[KPERF__DWA_HIGH];
+        int rh = kperf__dw_address(u, h, &hi);
+        if (rh > 0) return 1;
+        bool ok = rh == 0 || (rl == 0 && h->kind == KPERF__DWK_CONST);
+        if (rh < 0 && ok) hi = lo + h->v;
+        if (ok && rl == 0) return kperf__dw_range(b, lo, hi, idx, depth, &n, entry);
+    }
+    if (!(die->has & (1u << KPERF__DWA_RANGES))) return 0;
+    const kperf__dw_val *r = &die->a[KPERF__DWA_RANGES];
+    uint64_t base = u->base, off;
+    if (u->ver < 5) {
+        if (r->kind != KPERF__DWK_SECOFF) return 1;
+        off = r->v;
+        const kperf__sym_dsec *s = &d->dranges;
+        if (!s->p || off >= s->n) return 1;
+        kperf__dw_cur c = {s->p + off, s->p + s->n, false};
+        uint64_t esc = u->asz == 8 ? UINT64_MAX : 0xffffffffu;
+        for (;;) {
+            uint64_t a = kperf__dw_un(&c, u->asz), z = kperf__dw_un(&c, u->asz);
+            if (c.bad) return 1;
+            if (a == esc) {
+                if (z == esc) return 1;
+                base = z;
+                continue;
+            }
+            if (!a && !z) return 0;
+            int rc = kperf__dw_range(b, a + base, z + base, idx, depth, &n, entry);
+            if (rc) return rc;
+        }
+    }
+    const kperf__sym_dsec *s = &d->drnglists;
+    if (!s->p) return 1;
+    if (r->kind == KPERF__DWK_SECOFF) {
+        off = r->v;
+    } else if (r->kind == KPERF__DWK_RNGX) {
+        if (!u->has_rngb || u->rngb > s->n || r->v > s->n) return 1;
+        uint64_t at = u->rngb + r->v * u->osz;
+        if (at > s->n || s->n - at < u->osz) return 1;
+        kperf__dw_cur c = {s->p + at, s->p + s->n, false};
+        off = kperf__dw_un(&c, u->osz) + u->rngb;
+    } else {
+        return 1;
+    }
+    if (off >= s->n) return 1;
+    kperf__dw_cur c = {s->p + off, s->p + s->n, false};
+    for (;;) {
+        unsigned kind = (unsigned)kperf__dw_un(&c, 1);
+        uint64_t a = 0, z = 0;
+        if (c.bad) return 1;
+        switch (kind) {
+        case DW_RLE_end_of_list: return 0;
+        case DW_RLE_base_addressx:
+            if (kperf__dw_addrx(u, kperf__dw_uleb(&c), &base)) return 1;
+            continue;
+        case DW_RLE_startx_endx:
+            if (kperf__dw_addrx(u, kperf__dw_uleb(&c), &a) || kperf__dw_addrx(u, kperf__dw_uleb(&c), &z))
+                return 1;
+            break;
+        case DW_RLE_startx_length:
+            if (kperf__dw_addrx(u, kperf__dw_uleb(&c), &a)) return 1;
+            z = a + kperf__dw_uleb(&c);
+            break;
+        case DW_RLE_offset_pair:
+            a = kperf__dw_uleb(&c), z = kperf__dw_uleb(&c);
+            a += base, z += base;
+            break;
+        case DW_RLE_base_address: base = kperf__dw_un(&c, u->asz); continue;
+        case DW_RLE_start_end: a = kperf__dw_un(&c, u->asz), z = kperf__dw_un(&c, u->asz); break;
+        case DW_RLE_start_length: a = kperf__dw_un(&c, u->asz), z = a + kperf__dw_uleb(&c); break;
+        default: return 1;
+        }
+        if (c.bad) return 1;
+        int rc = kperf__dw_range(b, a, z, idx, depth, &n, entry);
+        if (rc) return rc;
+    }
+}
+
+/* The DIE a reference attribute names, inside this unit (else 1: libdw follows it). */
+static int kperf__dw_ref(const kperf__dw_unit *u, const kperf__dw_val *v, kperf__dw_die *out) {
+    uint64_t off;
+    if (v->kind == KPERF__DWK_REF) off = u->uoff + v->v;
+    else if (v->kind == KPERF__DWK_REFADDR) off = v->v;
+    else return -1; /* not a reference: dwarf_formref_die fails */
+    if (off < u->uoff || off < v->v) return 1;
+    return kperf__dw_die_at(u, off, out) || !out->tag ? 1 : 0;
+}
+
+/* kperf__sym_die_name over the DIEs read here. */
+static int kperf__dw_name(const kperf__dw_unit *u, const kperf__dw_die *die, bool lang_c,
+                          const char **out, uint8_t *linkage) {
+    kperf__dw_die hop[2];
+    const kperf__dw_die *cur = die;
+    const char *name = NULL;
+    *out = NULL, *linkage = 0;
+    for (int k = 0; k < 8; k++) {
+        const char *ln = NULL;
+        int slot = cur->has & (1u << KPERF__DWA_LINK) ? KPERF__DWA_LINK
+                   : cur->has & (1u << KPERF__DWA_MIPS) ? KPERF__DWA_MIPS : -1;
+        if (slot >= 0 && kperf__dw_string(u, &cur->a[slot], &ln)) return 1;
+        if (ln) return *out = ln, *linkage = 1, 0;
+        if (!name && (cur->has & (1u << KPERF__DWA_NAME)) &&
+            kperf__dw_string(u, &cur->a[KPERF__DWA_NAME], &name))
+            return 1;
+        slot = cur->has & (1u << KPERF__DWA_AO) ? KPERF__DWA_AO
+               : cur->has & (1u << KPERF__DWA_SPEC) ? KPERF__DWA_SPEC : -1;
+        if (slot < 0) break;
+        kperf__dw_die *next = &hop[k & 1];
+        int r = kperf__dw_ref(u, &cur->a[slot], next);
+        if (r < 0) break;
+        if (r) return 1;
+        cur = next;
+    }
+    *out = name, *linkage = name && lang_c;
+    return 0;
+}
+
+/* dwarf_formudata of call_file/line/column: false when the form is not a constant. */
+static bool kperf__dw_const(const kperf__dw_die *die, int slot, uint64_t *v) {
+    if (!(die->has & (1u << slot)) || die->a[slot].kind != KPERF__DWK_CONST) return false;
+    *v = die->a[slot].v;
+    return true;
+}
+
+/* kperf__sym_cu_scope for a DIE read here. */
+static int kperf__dw_scope(kperf__sym_cubuild *b, const kperf__dw_unit *u, const kperf__dw_die *die,
+                           bool lang_c, uint32_t parent, uint32_t depth, uint32_t *out) {
+    uint32_t idx = (uint32_t)b->cu->nscopes;
+    uint64_t entry;
+    *out = KPERF__SYM_NONE;
+    int rc = kperf__dw_ranges(b, u, die, idx, depth, &entry);
+    if (rc || entry == UINT64_MAX) return rc;
+    const char *name;
+    uint8_t linkage;
+    if (kperf__dw_name(u, die, lang_c, &name, &linkage)) return 1;
+    if (kperf__sym_grow(&b->cu->scopes, &b->capscopes, b->cu->nscopes + 1, sizeof *b->cu->scopes))
+        return -ENOMEM;
+    kperf__sym_scope *s = &b->cu->scopes[b->cu->nscopes++];
+    memset(s, 0, sizeof *s);
+    s->entry = entry;
+    s->name = name, s->linkage = linkage;
+    s->inlined = die->tag == DW_TAG_inlined_subroutine;
+    s->parent = s->inlined ? parent : KPERF__SYM_NONE;
+    s->call_file = KPERF__SYM_NONE;
+    if (s->inlined) {
+        uint64_t w;
+        if (b->lt && kperf__dw_const(die, KPERF__DWA_CFILE, &w))
+            s->call_file = kperf__dw_file_id(b, b->lt, w);
+        if (kperf__dw_const(die, KPERF__DWA_CLINE, &w)) s->call_line = (uint32_t)w;
+        if (kperf__dw_const(die, KPERF__DWA_CCOL, &w)) s->call_col = (uint32_t)w;
+    }
+    *out = idx;
+    return 0;
+}
+
+/* Opens unit i: its header, abbreviations and unit DIE. 0, 1 (use libdw), -ENOMEM. */
+static int kperf__dw_unit_open(const kperf__sym_dso *d, size_t i, kperf__dw_unit *u) {
+    memset(u, 0, sizeof *u);
+    u->d = d;
+    const kperf__sym_dsec *s = &d->dinfo;
+    if (!d->own_dies || !d->cuhdr || d->cuhdr[i] >= s->n) return 1;
+    u->info = s->p, u->uoff = d->cuhdr[i];
+    kperf__dw_cur c = {s->p + u->uoff, s->p + s->n, false};
+    uint64_t len = kperf__dw_un(&c, 4);
+    u->dw64 = len == 0xffffffffu;
+    if (u->dw64) len = kperf__dw_un(&c, 8);
+    else if (len >= 0xfffffff0u) return 1;
+    if (c.bad || len > (uint64_t)(c.end - c.p)) return 1;
+    u->uend = (uint64_t)(c.p - s->p) + len;
+    c.end = s->p + u->uend;
+    u->osz = u->dw64 ? 8 : 4;
+    u->ver = (unsigned)kperf__dw_un(&c, 2);
+    uint64_t aoff;
+    if (u->ver < 2 || u->ver > 5) return 1;
+    if (u->ver == 5) {
+        unsigned ut = (unsigned)kperf__dw_un(&c, 1);
+        if (ut != DW_UT_compile && ut != DW_UT_partial) return 1;
+        u->asz = (unsigned)kperf__dw_un(&c, 1);
+        aoff = kperf__dw_un(&c, u->osz);
+    } else {
+        aoff = kperf__dw_un(&c, u->osz);
+        u->asz = (unsigned)kperf__dw_un(&c, 1);
+    }
+    if (c.bad || (u->asz != 4 && u->asz != 8)) return 1;
+    u->die0 = (uint64_t)(c.p - s->p);
+    if (u->die0 != (uint64_t)d->cuoffs[i]) return 1;
+    int rc = kperf__dw_abbrevs(u, aoff);
+    if (rc) return rc;
+    kperf__dw_die cu;
+    if (kperf__dw_die_at(u, u->die0, &cu) || !cu.tag || (cu.has & (1u << KPERF__DWA_DWO))) return 1;
+    const kperf__dw_val *a = cu.a;
+    if (cu.has & (1u << KPERF__DWA_STROFF)) {
+        if (a[KPERF__DWA_STROFF].kind != KPERF__DWK_SECOFF) return 1;
+        u->stroff = a[KPERF__DWA_STROFF].v, u->has_stroff = true;
+    }
+    if (cu.has & (1u << KPERF__DWA_ADDRB)) {
+        if (a[KPERF__DWA_ADDRB].kind != KPERF__DWK_SECOFF) return 1;
+        u->addrb = a[KPERF__DWA_ADDRB].v, u->has_addrb = true;
+    }
+    if (cu.has & (1u << KPERF__DWA_RNGB)) {
+        if (a[KPERF__DWA_RNGB].kind != KPERF__DWK_SECOFF) return 1;
+        u->rngb = a[KPERF__DWA_RNGB].v, u->has_rngb = true;
+    }
+    /* the base address: DW_AT_low_pc, else DW_AT_entry_pc, else 0 (as libdw) */
+    int r = cu.has & (1u << KPERF__DWA_LOW) ? kperf__dw_address(u, &a[KPERF__DWA_LOW], &u->base) : -1;
+    if (r < 0 && (cu.has & (1u << KPERF__DWA_ENTRY)))
+        r = kperf__dw_address(u, &a[KPERF__DWA_ENTRY], &u->base);
+    if (r > 0) return 1;
+    if (r < 0) u->base = 0;
+    if ((cu.has & (1u << KPERF__DWA_COMPDIR)) && kperf__dw_string(u, &a[KPERF__DWA_COMPDIR], &u->comp_dir))
+        return 1;
+    if (cu.has & (1u << KPERF__DWA_STMT)) {
+        const kperf__dw_val *st = &a[KPERF__DWA_STMT];
+        if (st->kind != KPERF__DWK_SECOFF && st->kind != KPERF__DWK_CONST) return 1;
+        if (st->kind == KPERF__DWK_CONST && u->ver >= 4) return 1;
+        u->stmt = st->v, u->has_stmt = true;
+    }
+    return 0;
+}
+
+/* The next entry at the level of e (dwarf_siblingof): *next 0 for none, and then *endp is
+ * where the level ended (its null entry, or the unit's end). With a sibling attribute that
+ * is where it is; otherwise the entries after e and its children. */
+static int kperf__dw_sibling(const kperf__dw_unit *u, const kperf__dw_die *e, uint64_t *next,
+                             uint64_t *endp) {
+    kperf__dw_die cur = *e;
+    int level = 0;
+    *next = 0, *endp = u->uend;
+    for (size_t guard = 0; guard < 100000000; guard++) {
+        uint64_t addr;
+        if (cur.has & (1u << KPERF__DWA_SIB)) {
+            const kperf__dw_val *v = &cur.a[KPERF__DWA_SIB];
+            if (v->kind != KPERF__DWK_REF) return 1;
+            if (v->v >= u->uend - u->uoff || v->v <= cur.off - u->uoff) return 1;
+            addr = u->uoff + v->v;
+        } else {
+            addr = cur.end;
+            if (cur.children) level++;
+        }
+        for (;;) {
+            if (addr >= u->uend) return 0;
+            if (u->info[addr]) break;
+            if (level-- == 0) return *endp = addr, 0;
+            addr++;
+        }
+        if (level <= 0) return *next = addr, 0;
+        if (kperf__dw_die_at(u, addr, &cur) || !cur.tag) return 1;
+    }
+    return 1;
+}
+
+/* kperf__sym_cu_walk over the DIEs read here: 0, 1 (use libdw), -ENOMEM. */
+static int kperf__dw_walk(kperf__sym_cubuild *b, const kperf__dw_unit *u, bool lang_c) {
+    enum { MAXD = 128 };
+    kperf__dw_die *stack = (kperf__dw_die *)KPERF_MALLOC(MAXD * sizeof *stack);
+    uint32_t scope[MAXD];
+    int sp = 0, rc = 0;
+    if (!stack) return -ENOMEM;
+    uint64_t work = 0, endp = 0;
+    bool popped = false;
+    kperf__dw_unit *wu = (kperf__dw_unit *)u; /* only its work counter changes */
+    wu->work = &work, wu->budget = 16 * (u->uend - u->die0) + 4096;
+    kperf__dw_die *cu = &stack[0];
+    if (kperf__dw_die_at(u, u->die0, cu) || !cu->tag) rc = 1;
+    else if (!cu->children || cu->end >= u->uend || !u->info[cu->end]) goto done; /* no child */
+    else if (kperf__dw_die_at(u, cu->end, &stack[0]) || !stack[0].tag) rc = 1;
+    scope[0] = KPERF__SYM_NONE;
+    for (size_t guard = 0; !rc && guard < 100000000; guard++) {
+        kperf__dw_die *die = &stack[sp];
+        uint32_t tag = die->tag, parent = scope[sp], mine = parent;
+        if (tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine || tag == DW_TAG_entry_point) {
+            rc = kperf__dw_scope(b, u, die, lang_c, parent, (uint32_t)sp, &mine);
+            if (rc) break;
+            if (mine == KPERF__SYM_NONE) mine = tag == DW_TAG_subprogram ? KPERF__SYM_NONE : parent;
+        }
+        if (sp + 1 < MAXD && tag <= INT32_MAX && kperf__sym_descend((int)tag) && die->children &&
+            die->end < u->uend && u->info[die->end]) {
+            if (kperf__dw_die_at(u, die->end, &stack[sp + 1]) || !stack[sp + 1].tag) {
+                rc = 1;
+                break;
+            }
+            scope[++sp] = mine;
+            continue;
+        }
+        for (;;) { /* next sibling, or pop */
+            uint64_t next = 0;
+            if (popped && !(stack[sp].has & (1u << KPERF__DWA_SIB))) {
+                /* its children ended at the null entry at endp: what dwarf_siblingof's
+                 * skipping of them would find, without reading them again */
+                uint64_t a = endp < u->uend ? endp + 1 : u->uend;
+                if (a >= u->uend) endp = u->uend;
+                else if (u->info[a]) next = a;
+                else endp = a;
+            } else if (kperf__dw_sibling(u, &stack[sp], &next, &endp)) {
+                rc = 1;
+                break;
+            }
+            popped = false;
+            if (next) {
+                if (kperf__dw_die_at(u, next, &stack[sp]) || !stack[sp].tag) rc = 1;
+                break;
+            }
+            if (sp == 0) goto done;
+            sp--;
+            popped = true;
+        }
+    }
+done:
+    wu->work = NULL;
+    KPERF_FREE(stack);
+    return rc;
+}
+
 static int kperf__sym_range_cmp(const void *x, const void *y) {
     const struct kperf__sym_range *a = (const struct kperf__sym_range *)x;
     const struct kperf__sym_range *b = (const struct kperf__sym_range *)y;
@@ -2183,28 +2782,48 @@ static kperf__sym_cu *kperf__sym_cu_build(kperf__sym_dso *d, size_t i, kperf__sy
     if (!b.cu) return NULL;
     Dwarf_Die cudie;
     int rc = 0;
-    if (dwlock) pthread_mutex_lock(dwlock);
-    bool have = dwarf_offdie(d->dw, d->cuoffs[i], &cudie) != NULL, has_lines = false;
+    kperf__dw_unit u;
+    /* the unit read here (no lock), else through libdw */
+    int own = kperf__dw_unit_open(d, i, &u);
+    bool have = own == 0, has_lines = false, walked = false;
     Dwarf_Word off = 0;
-    if (have) {
-        Dwarf_Attribute at;
-        if (dwarf_attr(&cudie, DW_AT_comp_dir, &at)) b.comp_dir = dwarf_formstring(&at);
-        has_lines = dwarf_attr(&cudie, DW_AT_stmt_list, &at) && dwarf_formudata(&at, &off) == 0;
+    if (own < 0) rc = own;
+    if (have) b.comp_dir = u.comp_dir, has_lines = u.has_stmt, off = u.stmt;
+    if (own == 1) {
+        if (dwlock) pthread_mutex_lock(dwlock);
+        have = dwarf_offdie(d->dw, d->cuoffs[i], &cudie) != NULL;
+        if (have) {
+            Dwarf_Attribute at;
+            if (dwarf_attr(&cudie, DW_AT_comp_dir, &at)) b.comp_dir = dwarf_formstring(&at);
+            has_lines = dwarf_attr(&cudie, DW_AT_stmt_list, &at) && dwarf_formudata(&at, &off) == 0;
+        }
+        if (dwlock) pthread_mutex_unlock(dwlock);
     }
-    if (dwlock) pthread_mutex_unlock(dwlock);
     if (have) {
         rc = d->own_lines ? kperf__sym_cu_lines_own(&b, d, has_lines, off, &lt) : 1;
         b.own = rc == 0;
-        if (dwlock) pthread_mutex_lock(dwlock);
-        if (rc == 1) { /* libdw's rows instead (nothing was added) */
-            kperf__dw_ltab_free(&lt);
-            b.lt = NULL;
-            rc = kperf__sym_cu_lines(&b, &cudie);
+        if (!rc && own == 0) {
+            rc = kperf__dw_walk(&b, &u, d->culang_c[i]);
+            walked = rc == 0;
+            if (rc == 1) { /* libdw reads this tree: drop what was collected */
+                for (size_t k = 0; k < b.cu->nscopes; k++) b.cu->scopes[k].dem = NULL;
+                b.cu->nscopes = 0, b.nranges = 0, rc = 0;
+            }
         }
-        if (!rc) rc = kperf__sym_cu_walk(&b, &cudie, d->culang_c[i]);
-        if (dwlock) pthread_mutex_unlock(dwlock);
+        if (rc == 1 || (!rc && !walked)) {
+            if (dwlock) pthread_mutex_lock(dwlock);
+            bool ok = own == 1 || dwarf_offdie(d->dw, d->cuoffs[i], &cudie) != NULL;
+            if (rc == 1) { /* libdw's rows instead (nothing was added) */
+                kperf__dw_ltab_free(&lt);
+                b.lt = NULL;
+                rc = ok ? kperf__sym_cu_lines(&b, &cudie) : 0;
+            }
+            if (!rc && ok) rc = kperf__sym_cu_walk(&b, &cudie, d->culang_c[i]);
+            if (dwlock) pthread_mutex_unlock(dwlock);
+        }
         if (!rc) rc = kperf__sym_cu_flatten(&b);
     }
+    kperf__dw_unit_free(&u);
     for (size_t k = 0; !rc && k < b.cu->nscopes; k++) /* lookups need not touch names */
         if (!kperf__sym_mangled(b.cu->scopes[k].name)) b.cu->scopes[k].dem = (char *)1;
     if (!rc) rc = kperf__sym_cu_cells(&b, d, d->cuspan[2 * i], d->cuspan[2 * i + 1]);
@@ -2523,6 +3142,12 @@ static void kperf__sym_own_sections(kperf__sym_dso *d, Elf *de) {
     d->own_lines = kperf__sym_dsec_get(de, ".debug_line", &d->dline);
     kperf__sym_dsec_get(de, ".debug_line_str", &d->dlinestr);
     kperf__sym_dsec_get(de, ".debug_str", &d->dstr);
+    d->own_dies = d->own_lines && kperf__sym_dsec_get(de, ".debug_info", &d->dinfo) &&
+                  kperf__sym_dsec_get(de, ".debug_abbrev", &d->dabbrev);
+    kperf__sym_dsec_get(de, ".debug_str_offsets", &d->dstroff);
+    kperf__sym_dsec_get(de, ".debug_addr", &d->daddr);
+    kperf__sym_dsec_get(de, ".debug_ranges", &d->dranges);
+    kperf__sym_dsec_get(de, ".debug_rnglists", &d->drnglists);
 }
 
 static int kperf__sym_load_elf(kperf_symbolizer *s, kperf__sym_dso *d) {
@@ -2674,6 +3299,7 @@ static void kperf__sym_dso_free(kperf__sym_dso *d) {
     kperf__sym_bix_free(&d->cix);
     KPERF_FREE(d->curanges);
     KPERF_FREE(d->cuoffs);
+    KPERF_FREE(d->cuhdr);
     KPERF_FREE(d->cuspan);
     KPERF_FREE(d->culang_c);
     KPERF_FREE(d->cus);

@@ -177,6 +177,7 @@ while IFS='|' read -r name args want; do
     check "cli_refused_$name" "$rc:$msg" "2:$want"
 done <<'EOF2'
 record_off_cpu_event|record --off-cpu -e cpu-clock --folded /dev/null -- true|kperf record: --off-cpu chooses its event, period and call chains itself: drop -e, -F, -c, -g and --call-graph; see 'kperf record --help'
+record_freq_and_count|record -F 100 -c 1000 -- true|kperf record: -F (a frequency) and -c (a period) exclude each other; see 'kperf record --help'
 syscalls_raw_named|syscalls --raw -e getpid -- true|kperf syscalls: --raw is for tracing every syscall; with -e the names are known; see 'kperf syscalls --help'
 syscalls_list_target|syscalls --list -p 1|kperf syscalls: --list prints the names and exits: it takes no other option; see 'kperf syscalls --help'
 trace_fields_target|trace --fields -e syscalls:sys_enter_getpid -a|kperf trace: --fields prints the events' fields and exits: it takes only -e; see 'kperf trace --help'
@@ -185,6 +186,7 @@ report_svg_sort|report --svg x.svg --sort dso|kperf report: -n and --sort KEYS s
 stat_json_csv|stat --json -x, -- true|kperf stat: -x and --json are two output formats: give one; see 'kperf stat --help'
 stat_repeat_per_thread|stat -r 2 --per-thread -- true|kperf stat: -r repeats a command (and not with -I or --per-thread); see 'kperf stat --help'
 top_than|top -e syscalls:sys_enter_getpid --than 1ms -- true|kperf top: --than is not used by this profiler; see 'kperf top --help'
+top_g|top -g -e syscalls:sys_enter_getpid -- true|kperf top: -g is not used by top; see 'kperf top --help'
 kmemleak_than|kmemleak --than 1ms -- true|kperf kmemleak: --than is not used by this profiler; see 'kperf kmemleak --help'
 stat_all_and_pid|stat -a -p 1 -- true|kperf stat: -a (every task) and -p/-t (these tasks) exclude each other; see 'kperf stat --help'
 record_all_and_tid|record -a -t 1 -- true|kperf record: -a (every task) and -p/-t (these tasks) exclude each other; see 'kperf record --help'
