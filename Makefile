@@ -94,8 +94,14 @@ $(B)/obj/kperf/%.o: examples/kperf/%.c examples/kperf/*.h $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c -o $@ $<
 
+# kperf sql needs SQLite (Debian: libsqlite3-dev); without it the command says so.
+SQLITE_LIBS := $(shell pkg-config --libs sqlite3 2>/dev/null)
+ifneq ($(SQLITE_LIBS),)
+$(B)/obj/kperf/prof_sql.o: CFLAGS_ALL += -DKPERF_HAVE_SQLITE $(shell pkg-config --cflags sqlite3)
+endif
+
 $(B)/kperf: $(TOOL_OBJ) $(IMPL_O)
-	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS)
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS) $(SQLITE_LIBS)
 
 $(B)/examples/%: examples/%.c $(HEADERS)
 	@mkdir -p $(dir $@)

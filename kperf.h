@@ -22,8 +22,8 @@
  *     >>ringbuf     mmap'd ring buffers, record decoding, lost/throttle accounting
  *     >>sampling    samplers, side-band records, time-ordered merge, folded stacks
  *     >>perfdata    perf.data writer and reader
- *     >>syscalls    syscall enter/exit pairing and latency statistics
  *     >>analysis    keyed statistics, latency histograms, two-event relations by key
+ *     >>syscalls    syscall enter/exit pairing (on the >>analysis pairer), latency statistics
  *     >>device      uncore/device metrics (DDR, L3, PCIe, SMMU) from sysfs PMUs
  *     >>task        the libkperf task model: counting, sampling, tracing (SPE by a hook)
  *                   over evt/pid/cpu lists, flat records; libkperf/ is a shim over it
@@ -148,6 +148,8 @@
  *     kperf_evlist_free              Frees a list from kperf_evlist_parse()
  *     kperf_event_attrs_check        Says which attributes a command does not use
  *     kperf_probe_resolver_set       Installs the symbol resolver of uprobe function nam...
+ *     kperf_usdt_notes               Lists the USDT probes of a 64-bit ELF image of this...
+ *     kperf_usdt_notes_file          kperf_usdt_notes() on a file, read piece by piece (...
  *     kperf_events_foreach           Calls fn for every known event of kind
  *     kperf_event_names              The names of every event of kind as one array (libk...
  *     kperf_event_names_free         Frees an array from kperf_event_names()
@@ -205,26 +207,6 @@
  *     kperf_perfdata_close           Flushes and closes the file, frees the writer
  *     kperf_build_id_read            Reads the GNU build id of an ELF file (its PT_NOTE...
  *     kperf_perfdata_read            Reads a perf.data file, pipe layout (kperf's, `perf...
- *   >>syscalls
- *     kperf_syscall_pairer_new       Creates an empty pairer
- *     kperf_syscall_pairer_free      Frees a pairer
- *     kperf_syscall_pairer_feed      Feeds one entry or exit
- *     kperf_syscall_pairer_lost      Tells the pairer that records of cpu were lost (a P...
- *     kperf_syscall_pairer_name      Names syscall number nr (learned from a per-syscall...
- *     kperf_syscall_pairer_comm      Sets the thread name reported for tid (from PERF_RE...
- *     kperf_syscall_pairer_stats     Statistics per syscall, sorted by total time (large...
- *     kperf_syscall_pairer_counts    Reads the bookkeeping counters
- *     kperf_syscall_event_decode     Decodes the raw data of a raw_syscalls:sys_enter /...
- *     kperf_syscalls_open            Opens the tracer (disabled unless enable_on_exec)
- *     kperf_syscalls_close           Closes the tracer
- *     kperf_syscalls_start           Enables tracing
- *     kperf_syscalls_stop            Disables tracing
- *     kperf_syscalls_read            Drains the rings in time order, pairs entries with...
- *     kperf_syscalls_stats           Per-syscall statistics so far (see kperf_syscall_pa...
- *     kperf_syscalls_counts          Bookkeeping
- *     kperf_syscalls_names_status    Why syscall numbers cannot be named in all-syscalls...
- *     kperf_syscalls_sampler         The underlying sampler (for kperf_sampler_fd() in a...
- *     kperf_syscall_names            The running kernel's syscall names (libkperf's sys_...
  *   >>analysis
  *     kperf_stat_add                 Adds one value to s (and to its histogram when it h...
  *     kperf_stat_merge               Merges src into dst (Chan's parallel variance
@@ -248,6 +230,29 @@
  *     kperf_pairer_peek              The pending start of key, without removing it
  *     kperf_pairer_foreach           Calls fn for every pending start (the leaks, when t...
  *     kperf_pairer_counts_read       The pairer's counters
+ *     kperf_pairer_start_at          Records a start whose events may be read out of tim...
+ *     kperf_pairer_end_at            Matches an end with its start when the start is pen...
+ *     kperf_pairer_drop              Drops the pending starts fn selects (the starts of...
+ *   >>syscalls
+ *     kperf_syscall_pairer_new       Creates an empty pairer
+ *     kperf_syscall_pairer_free      Frees a pairer
+ *     kperf_syscall_pairer_feed      Feeds one entry or exit
+ *     kperf_syscall_pairer_lost      Tells the pairer that records of cpu were lost (a P...
+ *     kperf_syscall_pairer_name      Names syscall number nr (learned from a per-syscall...
+ *     kperf_syscall_pairer_comm      Sets the thread name reported for tid (from PERF_RE...
+ *     kperf_syscall_pairer_stats     Statistics per syscall, sorted by total time (large...
+ *     kperf_syscall_pairer_counts    Reads the bookkeeping counters
+ *     kperf_syscall_event_decode     Decodes the raw data of a raw_syscalls:sys_enter /...
+ *     kperf_syscalls_open            Opens the tracer (disabled unless enable_on_exec)
+ *     kperf_syscalls_close           Closes the tracer
+ *     kperf_syscalls_start           Enables tracing
+ *     kperf_syscalls_stop            Disables tracing
+ *     kperf_syscalls_read            Drains the rings in time order, pairs entries with...
+ *     kperf_syscalls_stats           Per-syscall statistics so far (see kperf_syscall_pa...
+ *     kperf_syscalls_counts          Bookkeeping
+ *     kperf_syscalls_names_status    Why syscall numbers cannot be named in all-syscalls...
+ *     kperf_syscalls_sampler         The underlying sampler (for kperf_sampler_fd() in a...
+ *     kperf_syscall_names            The running kernel's syscall names (libkperf's sys_...
  *   >>device
  *     kperf_metric_count             Number of metrics kperf defines (the table behind k...
  *     kperf_metric_at                The i-th metric kperf defines, or NULL when i is ou...
@@ -922,6 +927,34 @@ typedef int (*kperf_probe_resolve_fn)(const char *file, const char *func, uint64
  *  *Thread safety:* set it once before parsing; it is read without a lock. */
 KPERF_API void kperf_probe_resolver_set(kperf_probe_resolve_fn fn, void *user);
 
+/** One USDT probe (a SystemTap `.note.stapsdt` ELF note, as <sys/sdt.h> writes them). */
+typedef struct kperf_usdt_note {
+    char provider[128];     /**< the provider ("libc", "python") */
+    char name[128];         /**< the probe name */
+    uint64_t pc;            /**< its address (link time, corrected for prelinking by
+                                 `.stapsdt.base`) */
+    uint64_t semaphore;     /**< the address of its semaphore, 0 when it has none */
+    uint64_t offset;        /**< the file offset of pc: what a uprobe is placed at */
+    uint64_t sem_offset;    /**< the file offset of the semaphore (the uprobe PMU's
+                                 ref_ctr_offset), 0 when none */
+} kperf_usdt_note;
+
+/** Receives each probe of kperf_usdt_notes(); a negative return stops the walk. */
+typedef int (*kperf_usdt_fn)(const kperf_usdt_note *note, void *user);
+
+/** @brief Lists the USDT probes of a 64-bit ELF image of this machine's byte order.
+ *  Every read is bounds-checked against @p size (the parser is fuzzed); notes that do not
+ *  parse, or whose address lies in no loaded segment, are skipped.
+ *  @param elf the file's bytes; @p size their number.
+ *  @return the number of probes passed to @p fn (0 when the file has none),
+ *  -KPERF_EPARSE when it is not such an ELF file, or @p fn's negative value. */
+KPERF_API int kperf_usdt_notes(const void *elf, size_t size, kperf_usdt_fn fn, void *user);
+
+/** @brief kperf_usdt_notes() on a file, read piece by piece (headers, the note section)
+ *  rather than whole; only a regular file is opened (kperf_file_open_data()).
+ *  @return as kperf_usdt_notes(), or the open's negative errno. */
+KPERF_API int kperf_usdt_notes_file(const char *path, kperf_usdt_fn fn, void *user);
+
 /** Kinds of events for kperf_events_foreach() (libkperf's event_list types). */
 enum kperf_event_kind {
     KPERF_EVENT_KIND_ALL = 0,       /**< every kind below */
@@ -1560,6 +1593,10 @@ typedef struct kperf_sampler_desc {
                                   512 (2 MiB) with dwarf_callchain */
     uint32_t wakeup_bytes;   /**< kperf_sampler_fd() becomes readable when a ring holds this
                                   many bytes; 0 = a quarter of the ring */
+    const pid_t *tids;       /**< single threads to sample (as perf record -t), besides the
+                                  pids; with ntids. Their threads created later are followed
+                                  only with inherit */
+    size_t ntids;            /**< number of tids */
 } kperf_sampler_desc;
 
 /** A sampler: events opened on the targets, one ring per CPU (or per thread). Opaque. */
@@ -1790,6 +1827,199 @@ KPERF_API int kperf_perfdata_read(const char *path, kperf_record_fn fn, void *us
                                   kperf_perfdata_events *events);
 // <<perfdata
 
+// >>analysis ----------------------------------------------------------------------------
+/* In-memory analysis of events as they arrive (perf-prof's model): keyed statistics with
+ * latency histograms, and two-event relations by key (start/end pairs, leaks). */
+
+/** Buckets of a ::kperf_stat histogram: exact below 16, then 8 linear sub-buckets per power
+ *  of two up to 2^63 (a value is known within 1/16 of itself). */
+#define KPERF_HIST_BUCKETS 496
+
+/** Summary statistics of a series of values (count, sum, min, max, mean, variance) and its
+ *  optional log-linear histogram. Fixed size: memory per key does not grow with the
+ *  number of values. */
+typedef struct kperf_stat {
+    uint64_t count;         /**< values added */
+    uint64_t sum;           /**< their sum (wraps past 2^64) */
+    uint64_t min;           /**< smallest value (0 when count is 0) */
+    uint64_t max;           /**< largest value */
+    double mean;            /**< running mean (Welford) */
+    double m2;              /**< sum of squared deviations from the mean (Welford) */
+    uint32_t *hist;         /**< KPERF_HIST_BUCKETS counts, or NULL without histograms;
+                                 owned by the table (or by kperf_stat_free()) */
+} kperf_stat;
+
+/** @brief Adds one value to @p s (and to its histogram when it has one). */
+KPERF_API void kperf_stat_add(kperf_stat *s, uint64_t value);
+
+/** @brief Merges @p src into @p dst (Chan's parallel variance; histograms added bucket by
+ *  bucket; @p dst gets a histogram when @p src has one).
+ *  @return 0, or -ENOMEM. */
+KPERF_API int kperf_stat_merge(kperf_stat *dst, const kperf_stat *src);
+
+/** @brief Sample variance (m2 / (count - 1)); 0 with fewer than two values. */
+KPERF_API double kperf_stat_variance(const kperf_stat *s);
+
+/** @brief The value at quantile @p q (0..1) by nearest rank over the histogram: the middle of
+ *  the bucket, clamped to [min, max] (within 1/16 of the true value); q <= 0 is the min,
+ *  q >= 1 the max. Without a histogram: the mean. 0 when empty. */
+KPERF_API uint64_t kperf_stat_percentile(const kperf_stat *s, double q);
+
+/** @brief The histogram bucket of @p value (0 .. KPERF_HIST_BUCKETS-1). */
+KPERF_API uint32_t kperf_hist_bucket(uint64_t value);
+
+/** @brief The smallest value of bucket @p b; bucket b holds [lo(b), lo(b+1)). */
+KPERF_API uint64_t kperf_hist_bucket_lo(uint32_t b);
+
+/** @brief Frees the histogram of a ::kperf_stat the caller owns and zeroes it. */
+KPERF_API void kperf_stat_free(kperf_stat *s);
+
+/** Options of a kperf_keystats table. Zero-initialise. */
+typedef struct kperf_keystats_desc {
+    bool histogram;         /**< keep a latency histogram per key (about 2 KiB per key);
+                                 default: summary statistics only (64 bytes per key) */
+} kperf_keystats_desc;
+
+/** A hash table of ::kperf_stat by 64-bit key (a pid, a CPU, a field value, a pointer).
+ *  Opaque. *Thread safety:* none; one table per thread, merge them at the end. */
+typedef struct kperf_keystats kperf_keystats;
+
+/** @brief Creates an empty table.
+ *  @param out receives it; NULL on failure.
+ *  @param desc options; NULL = defaults.
+ *  @return 0 or -ENOMEM. *Ownership:* free with kperf_keystats_free(). */
+KPERF_API int kperf_keystats_new(kperf_keystats **out, const kperf_keystats_desc *desc);
+
+/** @brief Frees a table; accepts NULL. */
+KPERF_API void kperf_keystats_free(kperf_keystats *ks);
+
+/** @brief Adds @p value to the statistics of @p key (created at its first value).
+ *  @return 0, or -ENOMEM (the value is then not counted). */
+KPERF_API int kperf_keystats_add(kperf_keystats *ks, uint64_t key, uint64_t value);
+
+/** @brief The statistics of @p key, or NULL when it has none. Valid until the next add,
+ *  merge, reset or free. */
+KPERF_API const kperf_stat *kperf_keystats_get(const kperf_keystats *ks, uint64_t key);
+
+/** @brief Number of keys in the table. */
+KPERF_API size_t kperf_keystats_count(const kperf_keystats *ks);
+
+/** Callback of kperf_keystats_foreach(); a negative return stops the walk. */
+typedef int (*kperf_keystats_fn)(uint64_t key, const kperf_stat *s, void *user);
+
+/** @brief Calls @p fn for every key, in no particular order (sort the results yourself).
+ *  @return the number of keys visited, or the negative value @p fn returned. */
+KPERF_API int kperf_keystats_foreach(const kperf_keystats *ks, kperf_keystats_fn fn,
+                                     void *user);
+
+/** @brief Adds every key of @p src into @p dst (kperf_stat_merge() per key).
+ *  @return 0, or -ENOMEM. */
+KPERF_API int kperf_keystats_merge(kperf_keystats *dst, const kperf_keystats *src);
+
+/** @brief Forgets every key (per-interval output: print, then reset). Keeps the memory. */
+KPERF_API void kperf_keystats_reset(kperf_keystats *ks);
+
+/** One side of a two-event relation: what kperf_pairer_start() keeps of the first event
+ *  and kperf_pairer_end() hands back. */
+typedef struct kperf_pair_event {
+    uint64_t key;           /**< the correlation key (pid, pointer, request address...) */
+    uint64_t time;          /**< timestamp, ns */
+    uint64_t value;         /**< a value to keep with it (an allocation's size, a state) */
+    uint32_t pid;           /**< process id */
+    uint32_t tid;           /**< thread id */
+    uint32_t cpu;           /**< CPU */
+    uint32_t nips;          /**< entries in ips */
+    const uint64_t *ips;    /**< call chain (kept as a copy up to max_stack), or NULL */
+} kperf_pair_event;
+
+/** Options of a kperf_pairer. Zero-initialise. */
+typedef struct kperf_pairer_desc {
+    uint32_t max_stack;     /**< call chain entries kept per pending start; 0 = 127 */
+} kperf_pairer_desc;
+
+/** Counters of a pairer. */
+typedef struct kperf_pairer_counts {
+    uint64_t started;       /**< kperf_pairer_start() and kperf_pairer_start_at() calls */
+    uint64_t matched;       /**< ends that found their start (a held end included) */
+    uint64_t unmatched_end; /**< ends dropped without a start (began before tracing, lost,
+                                 or pushed out of the held ends by a newer one) */
+    uint64_t restarted;     /**< starts that replaced a pending one of the same key */
+    uint64_t pending;       /**< starts waiting for their end now (leaks at the end) */
+    uint64_t held;          /**< ends waiting now for a start older than them
+                                 (kperf_pairer_end_at()) */
+    uint64_t stale;         /**< starts dropped by kperf_pairer_start_at(): older than the
+                                 pending start of their key */
+} kperf_pairer_counts;
+
+/** Ends of one key that kperf_pairer_end_at() holds while their start is not yet read. */
+#define KPERF_PAIRER_HELD_MAX 4
+
+/** Two events related by key (the general form of the syscall pairer): a start waits,
+ *  keyed, until its end comes; what never ends is a leak. Opaque.
+ *  *Thread safety:* none. */
+typedef struct kperf_pairer kperf_pairer;
+
+/** @brief Creates a pairer. @return 0 or -ENOMEM; *out is NULL on failure.
+ *  *Ownership:* free with kperf_pairer_free(). */
+KPERF_API int kperf_pairer_new(kperf_pairer **out, const kperf_pairer_desc *desc);
+
+/** @brief Frees a pairer and every pending start; accepts NULL. */
+KPERF_API void kperf_pairer_free(kperf_pairer *p);
+
+/** @brief Records the first event of a pair. A pending start with the same key is
+ *  replaced (counted in restarted).
+ *  @return 0, 1 when it replaced one, or -ENOMEM. */
+KPERF_API int kperf_pairer_start(kperf_pairer *p, const kperf_pair_event *ev);
+
+/** @brief Matches the second event of a pair with its start and forgets the start.
+ *  @param start receives the start (its ips point into the pairer, valid until the next
+ *  call on it); may be NULL.
+ *  @return 1 when matched, 0 when no start of that key is pending. */
+KPERF_API int kperf_pairer_end(kperf_pairer *p, uint64_t key, kperf_pair_event *start);
+
+/** @brief The pending start of @p key, without removing it. @return 1 found, 0 not. */
+KPERF_API int kperf_pairer_peek(const kperf_pairer *p, uint64_t key, kperf_pair_event *start);
+
+/** Callback of kperf_pairer_foreach(); a negative return stops the walk. */
+typedef int (*kperf_pair_fn)(const kperf_pair_event *start, void *user);
+
+/** @brief Calls @p fn for every pending start (the leaks, when tracing is over), in no
+ *  particular order. @return the number visited, or the negative value @p fn returned. */
+KPERF_API int kperf_pairer_foreach(const kperf_pairer *p, kperf_pair_fn fn, void *user);
+
+/** @brief The pairer's counters. */
+KPERF_API void kperf_pairer_counts_read(const kperf_pairer *p, kperf_pairer_counts *out);
+
+/** @brief Records a start whose events may be read out of time order (per-CPU rings drained
+ *  at different moments: an end can be read before its start). In order of precedence:
+ *  a held end of the key at or after ev->time completes the pair at once (the earliest
+ *  such end; @p ev is not kept); a pending start of the key newer than @p ev makes @p ev
+ *  stale (dropped, counted); else @p ev is kept, replacing an older pending start.
+ *  @param other receives the held end (return 2) or the replaced start (return 1; its
+ *  ips are valid until the next call on @p p); may be NULL.
+ *  @return 0 kept, 1 kept and replaced a start, 2 completed by a held end, 3 stale,
+ *  or -ENOMEM. */
+KPERF_API int kperf_pairer_start_at(kperf_pairer *p, const kperf_pair_event *ev,
+                                    kperf_pair_event *other);
+
+/** @brief Matches an end with its start when the start is pending and not newer than
+ *  @p end (end->key, end->time); otherwise the end is held for a start still to come (up
+ *  to ::KPERF_PAIRER_HELD_MAX per key: the oldest held end of the key is dropped to make
+ *  room, counted in unmatched_end). A held end keeps key, time, value, pid, tid and cpu,
+ *  not its call chain.
+ *  @param start receives the start (as kperf_pairer_end()); may be NULL.
+ *  @return 1 matched, 0 held, or -ENOMEM (the end is then dropped and counted). */
+KPERF_API int kperf_pairer_end_at(kperf_pairer *p, const kperf_pair_event *end,
+                                  kperf_pair_event *start);
+
+/** Callback of kperf_pairer_drop(): nonzero drops the start. */
+typedef int (*kperf_pair_drop_fn)(const kperf_pair_event *start, void *user);
+
+/** @brief Drops the pending starts @p fn selects (the starts of a CPU whose records were
+ *  lost: their ends may be gone). @return the number dropped. */
+KPERF_API size_t kperf_pairer_drop(kperf_pairer *p, kperf_pair_drop_fn fn, void *user);
+// <<analysis
+
 // >>syscalls ----------------------------------------------------------------------------
 
 /** One syscall entry or exit as the pairing state machine consumes it. Sources:
@@ -1926,6 +2156,8 @@ typedef struct kperf_syscalls_desc {
                                   instance); calls show as syscall_NR */
     uint32_t ring_pages;     /**< data pages per ring, a power of two; 0 = 256 */
     const char *tracefs;     /**< tracefs root; NULL = discovered (kperf_tracefs_open) */
+    const pid_t *tids;       /**< single threads to trace, besides the pids; with ntids */
+    size_t ntids;            /**< number of tids */
 } kperf_syscalls_desc;
 
 /** A live syscall tracer (libkperf's trace_open with TRACE_SYS_CALL). Opaque.
@@ -1990,161 +2222,6 @@ KPERF_API kperf_sampler *kperf_syscalls_sampler(const kperf_syscalls *s);
 KPERF_API int kperf_syscall_names(kperf_tracefs *tfs, const char *const **names, size_t *count);
 // <<syscalls
 
-// >>analysis ----------------------------------------------------------------------------
-/* In-memory analysis of events as they arrive (perf-prof's model): keyed statistics with
- * latency histograms, and two-event relations by key (start/end pairs, leaks). */
-
-/** Buckets of a ::kperf_stat histogram: exact below 16, then 8 linear sub-buckets per power
- *  of two up to 2^63 (a value is known within 1/16 of itself). */
-#define KPERF_HIST_BUCKETS 496
-
-/** Summary statistics of a series of values (count, sum, min, max, mean, variance) and its
- *  optional log-linear histogram. Fixed size: memory per key does not grow with the
- *  number of values. */
-typedef struct kperf_stat {
-    uint64_t count;         /**< values added */
-    uint64_t sum;           /**< their sum (wraps past 2^64) */
-    uint64_t min;           /**< smallest value (0 when count is 0) */
-    uint64_t max;           /**< largest value */
-    double mean;            /**< running mean (Welford) */
-    double m2;              /**< sum of squared deviations from the mean (Welford) */
-    uint32_t *hist;         /**< KPERF_HIST_BUCKETS counts, or NULL without histograms;
-                                 owned by the table (or by kperf_stat_free()) */
-} kperf_stat;
-
-/** @brief Adds one value to @p s (and to its histogram when it has one). */
-KPERF_API void kperf_stat_add(kperf_stat *s, uint64_t value);
-
-/** @brief Merges @p src into @p dst (Chan's parallel variance; histograms added bucket by
- *  bucket; @p dst gets a histogram when @p src has one).
- *  @return 0, or -ENOMEM. */
-KPERF_API int kperf_stat_merge(kperf_stat *dst, const kperf_stat *src);
-
-/** @brief Sample variance (m2 / (count - 1)); 0 with fewer than two values. */
-KPERF_API double kperf_stat_variance(const kperf_stat *s);
-
-/** @brief The value at quantile @p q (0..1) by nearest rank over the histogram: the middle of
- *  the bucket, clamped to [min, max] (within 1/16 of the true value); q <= 0 is the min,
- *  q >= 1 the max. Without a histogram: the mean. 0 when empty. */
-KPERF_API uint64_t kperf_stat_percentile(const kperf_stat *s, double q);
-
-/** @brief The histogram bucket of @p value (0 .. KPERF_HIST_BUCKETS-1). */
-KPERF_API uint32_t kperf_hist_bucket(uint64_t value);
-
-/** @brief The smallest value of bucket @p b; bucket b holds [lo(b), lo(b+1)). */
-KPERF_API uint64_t kperf_hist_bucket_lo(uint32_t b);
-
-/** @brief Frees the histogram of a ::kperf_stat the caller owns and zeroes it. */
-KPERF_API void kperf_stat_free(kperf_stat *s);
-
-/** Options of a kperf_keystats table. Zero-initialise. */
-typedef struct kperf_keystats_desc {
-    bool histogram;         /**< keep a latency histogram per key (about 2 KiB per key);
-                                 default: summary statistics only (64 bytes per key) */
-} kperf_keystats_desc;
-
-/** A hash table of ::kperf_stat by 64-bit key (a pid, a CPU, a field value, a pointer).
- *  Opaque. *Thread safety:* none; one table per thread, merge them at the end. */
-typedef struct kperf_keystats kperf_keystats;
-
-/** @brief Creates an empty table.
- *  @param out receives it; NULL on failure.
- *  @param desc options; NULL = defaults.
- *  @return 0 or -ENOMEM. *Ownership:* free with kperf_keystats_free(). */
-KPERF_API int kperf_keystats_new(kperf_keystats **out, const kperf_keystats_desc *desc);
-
-/** @brief Frees a table; accepts NULL. */
-KPERF_API void kperf_keystats_free(kperf_keystats *ks);
-
-/** @brief Adds @p value to the statistics of @p key (created at its first value).
- *  @return 0, or -ENOMEM (the value is then not counted). */
-KPERF_API int kperf_keystats_add(kperf_keystats *ks, uint64_t key, uint64_t value);
-
-/** @brief The statistics of @p key, or NULL when it has none. Valid until the next add,
- *  merge, reset or free. */
-KPERF_API const kperf_stat *kperf_keystats_get(const kperf_keystats *ks, uint64_t key);
-
-/** @brief Number of keys in the table. */
-KPERF_API size_t kperf_keystats_count(const kperf_keystats *ks);
-
-/** Callback of kperf_keystats_foreach(); a negative return stops the walk. */
-typedef int (*kperf_keystats_fn)(uint64_t key, const kperf_stat *s, void *user);
-
-/** @brief Calls @p fn for every key, in no particular order (sort the results yourself).
- *  @return the number of keys visited, or the negative value @p fn returned. */
-KPERF_API int kperf_keystats_foreach(const kperf_keystats *ks, kperf_keystats_fn fn,
-                                     void *user);
-
-/** @brief Adds every key of @p src into @p dst (kperf_stat_merge() per key).
- *  @return 0, or -ENOMEM. */
-KPERF_API int kperf_keystats_merge(kperf_keystats *dst, const kperf_keystats *src);
-
-/** @brief Forgets every key (per-interval output: print, then reset). Keeps the memory. */
-KPERF_API void kperf_keystats_reset(kperf_keystats *ks);
-
-/** One side of a two-event relation: what kperf_pairer_start() keeps of the first event
- *  and kperf_pairer_end() hands back. */
-typedef struct kperf_pair_event {
-    uint64_t key;           /**< the correlation key (pid, pointer, request address...) */
-    uint64_t time;          /**< timestamp, ns */
-    uint64_t value;         /**< a value to keep with it (an allocation's size, a state) */
-    uint32_t pid;           /**< process id */
-    uint32_t tid;           /**< thread id */
-    uint32_t cpu;           /**< CPU */
-    uint32_t nips;          /**< entries in ips */
-    const uint64_t *ips;    /**< call chain (kept as a copy up to max_stack), or NULL */
-} kperf_pair_event;
-
-/** Options of a kperf_pairer. Zero-initialise. */
-typedef struct kperf_pairer_desc {
-    uint32_t max_stack;     /**< call chain entries kept per pending start; 0 = 127 */
-} kperf_pairer_desc;
-
-/** Counters of a pairer. */
-typedef struct kperf_pairer_counts {
-    uint64_t started;       /**< kperf_pairer_start() calls */
-    uint64_t matched;       /**< ends that found their start */
-    uint64_t unmatched_end; /**< ends without a start (began before tracing, or lost) */
-    uint64_t restarted;     /**< starts that replaced a pending one of the same key */
-    uint64_t pending;       /**< starts waiting for their end now (leaks at the end) */
-} kperf_pairer_counts;
-
-/** Two events related by key (the general form of the syscall pairer): a start waits,
- *  keyed, until its end comes; what never ends is a leak. Opaque.
- *  *Thread safety:* none. */
-typedef struct kperf_pairer kperf_pairer;
-
-/** @brief Creates a pairer. @return 0 or -ENOMEM; *out is NULL on failure.
- *  *Ownership:* free with kperf_pairer_free(). */
-KPERF_API int kperf_pairer_new(kperf_pairer **out, const kperf_pairer_desc *desc);
-
-/** @brief Frees a pairer and every pending start; accepts NULL. */
-KPERF_API void kperf_pairer_free(kperf_pairer *p);
-
-/** @brief Records the first event of a pair. A pending start with the same key is
- *  replaced (counted in restarted).
- *  @return 0, 1 when it replaced one, or -ENOMEM. */
-KPERF_API int kperf_pairer_start(kperf_pairer *p, const kperf_pair_event *ev);
-
-/** @brief Matches the second event of a pair with its start and forgets the start.
- *  @param start receives the start (its ips point into the pairer, valid until the next
- *  call on it); may be NULL.
- *  @return 1 when matched, 0 when no start of that key is pending. */
-KPERF_API int kperf_pairer_end(kperf_pairer *p, uint64_t key, kperf_pair_event *start);
-
-/** @brief The pending start of @p key, without removing it. @return 1 found, 0 not. */
-KPERF_API int kperf_pairer_peek(const kperf_pairer *p, uint64_t key, kperf_pair_event *start);
-
-/** Callback of kperf_pairer_foreach(); a negative return stops the walk. */
-typedef int (*kperf_pair_fn)(const kperf_pair_event *start, void *user);
-
-/** @brief Calls @p fn for every pending start (the leaks, when tracing is over), in no
- *  particular order. @return the number visited, or the negative value @p fn returned. */
-KPERF_API int kperf_pairer_foreach(const kperf_pairer *p, kperf_pair_fn fn, void *user);
-
-/** @brief The pairer's counters. */
-KPERF_API void kperf_pairer_counts_read(const kperf_pairer *p, kperf_pairer_counts *out);
-// <<analysis
 
 
 // >>device ------------------------------------------------------------------------------
@@ -4685,7 +4762,91 @@ KPERF__PRIV int kperf__attrs_copy(kperf_event_attrs *dst, const kperf_event_attr
     return rc;
 }
 
+/* tracefs kprobes this process created (`kprobe:` without a kprobe PMU), each with the
+ * number of parsed events that name it, copies included: when the last is cleared the probe
+ * is taken out of kprobe_events again. A probe a perf event still uses stays (the kernel
+ * refuses with EBUSY); one that existed before is never this process's to remove. */
+typedef struct kperf__kprobe_made {
+    uint64_t id;        /* its tracepoint id */
+    unsigned refs;
+    char *cmd;          /* "-:kperf/NAME\n" */
+    char *path;         /* the kprobe_events file it was written to */
+} kperf__kprobe_made;
+static kperf__kprobe_made *kperf__kpm;
+static size_t kperf__nkpm;
+static char kperf__kpm_lock;
+
+KPERF__PRIV void kperf__kpm_lock_(void) {
+    while (__atomic_test_and_set(&kperf__kpm_lock, __ATOMIC_ACQUIRE)) sched_yield();
+}
+KPERF__PRIV void kperf__kpm_unlock_(void) { __atomic_clear(&kperf__kpm_lock, __ATOMIC_RELEASE); }
+
+/* Adds @p delta references to the probe of tracepoint @p id when this process made it;
+ * the last reference gone, removes it from kprobe_events. */
+KPERF__PRIV void kperf__kpm_ref(uint64_t id, int delta) {
+    if (!__atomic_load_n(&kperf__nkpm, __ATOMIC_ACQUIRE)) return;
+    char *cmd = NULL, *path = NULL;
+    kperf__kpm_lock_();
+    for (size_t i = 0; i < kperf__nkpm; i++) {
+        kperf__kprobe_made *m = &kperf__kpm[i];
+        if (m->id != id) continue;
+        m->refs = delta < 0 && m->refs < (unsigned)-delta ? 0 : m->refs + (unsigned)delta;
+        if (!m->refs) {
+            cmd = m->cmd, path = m->path;
+            kperf__kpm[i] = kperf__kpm[--kperf__nkpm];
+            if (!kperf__nkpm) KPERF_FREE(kperf__kpm), kperf__kpm = NULL;
+        }
+        break;
+    }
+    kperf__kpm_unlock_();
+    if (cmd && path) {
+        int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+        if (fd >= 0) {
+            ssize_t w = write(fd, cmd, strlen(cmd));
+            (void)w; /* EBUSY: still in use by a perf event; it stays */
+            close(fd);
+        }
+    }
+    KPERF_FREE(cmd);
+    KPERF_FREE(path);
+}
+
+/* Records a probe this process just wrote to @p path (one reference). */
+KPERF__PRIV int kperf__kpm_add(uint64_t id, const char *path, const char *name) {
+    size_t n = strlen(name) + 16;
+    char *cmd = (char *)KPERF_MALLOC(n), *p = kperf__strdup(path);
+    if (cmd) snprintf(cmd, n, "-:kperf/%s\n", name);
+    kperf__kpm_lock_();
+    kperf__kprobe_made *v = cmd && p ? (kperf__kprobe_made *)KPERF_REALLOC(
+                                           kperf__kpm, (kperf__nkpm + 1) * sizeof *v)
+                                     : NULL;
+    if (v) {
+        kperf__kpm = v;
+        v[kperf__nkpm].id = id, v[kperf__nkpm].refs = 1;
+        v[kperf__nkpm].cmd = cmd, v[kperf__nkpm].path = p;
+        __atomic_store_n(&kperf__nkpm, kperf__nkpm + 1, __ATOMIC_RELEASE);
+    }
+    kperf__kpm_unlock_();
+    if (!v) {
+        KPERF_FREE(cmd);
+        KPERF_FREE(p);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+/* True when this process made the probe of tracepoint @p id (and adds a reference). */
+KPERF__PRIV bool kperf__kpm_take(uint64_t id) {
+    bool found = false;
+    kperf__kpm_lock_();
+    for (size_t i = 0; i < kperf__nkpm && !found; i++)
+        if (kperf__kpm[i].id == id) kperf__kpm[i].refs++, found = true;
+    kperf__kpm_unlock_();
+    return found;
+}
+
 KPERF__PRIV void kperf__event_clear(kperf_event *e) {
+    if (e->type == PERF_TYPE_TRACEPOINT) kperf__kpm_ref(e->config[0], -1);
     kperf__attrs_clear(&e->attrs);
     KPERF_FREE(e->probe_path);
     KPERF_FREE(e->spec);
@@ -4725,6 +4886,7 @@ KPERF__PRIV char *kperf__strndup(const char *s, size_t n) {
 
 KPERF__PRIV int kperf__event_copy(kperf_event *dst, const kperf_event *src) {
     *dst = *src;
+    if (dst->type == PERF_TYPE_TRACEPOINT) kperf__kpm_ref(dst->config[0], 1);
     dst->spec = src->spec ? kperf__strdup(src->spec) : NULL;
     dst->name = src->name ? kperf__strdup(src->name) : NULL;
     dst->pmu = src->pmu ? kperf__strdup(src->pmu) : NULL;
@@ -5412,13 +5574,183 @@ KPERF__PRIV int kperf__uprobe_offset(const char *spec, const char *file, const c
     return 0;
 }
 
+/* ---- USDT: .note.stapsdt (type 3, owner "stapsdt"); desc = pc, base, semaphore (3 x 8
+ * bytes in a 64-bit file), then "provider\0name\0arguments\0" ---- */
+
+typedef struct kperf__usdt_src {
+    const uint8_t *mem;     /* the image, or NULL to read fd */
+    uint64_t size;
+    int fd;
+} kperf__usdt_src;
+
+/* Reads @p len bytes at @p off; false when they are not all inside the source. */
+KPERF__PRIV bool kperf__usdt_read(const kperf__usdt_src *src, uint64_t off, void *buf, size_t len) {
+    if (off > src->size || len > src->size - off) return false;
+    if (src->mem) return memcpy(buf, src->mem + off, len), true;
+    size_t got = 0;
+    while (got < len) {
+        ssize_t r = pread(src->fd, (char *)buf + got, len - got, (off_t)(off + got));
+        if (r <= 0) return false;
+        got += (size_t)r;
+    }
+    return true;
+}
+
+/* The file offset of @p addr from the program headers: the PT_LOAD that holds it in file
+ * bytes; false when none does, or when that offset lies past the end of the file. */
+KPERF__PRIV bool kperf__usdt_file_off(const kperf__usdt_src *src, uint64_t phoff, uint32_t phnum,
+                                      uint64_t addr, uint64_t *off) {
+    for (uint32_t i = 0; i < phnum; i++) {
+        uint8_t ph[56];
+        if (!kperf__usdt_read(src, phoff + (uint64_t)i * 56, ph, sizeof ph)) return false;
+        uint32_t type;
+        uint64_t poff, vaddr, filesz;
+        memcpy(&type, ph, 4);
+        memcpy(&poff, ph + 8, 8);
+        memcpy(&vaddr, ph + 16, 8);
+        memcpy(&filesz, ph + 32, 8);
+        if (type != 1 /* PT_LOAD */ || addr < vaddr || addr - vaddr >= filesz) continue;
+        if (poff > src->size || addr - vaddr >= src->size - poff) return false; /* past the end */
+        *off = addr - vaddr + poff;
+        return true;
+    }
+    return false;
+}
+
+KPERF__PRIV int kperf__usdt_walk(const kperf__usdt_src *src, kperf_usdt_fn fn, void *user) {
+    uint8_t eh[64];
+    static const uint8_t magic[4] = {0x7f, 'E', 'L', 'F'};
+    const uint16_t one = 1;
+    uint8_t data = *(const uint8_t *)&one ? 1 : 2; /* ELFDATA2LSB / MSB */
+    if (!kperf__usdt_read(src, 0, eh, sizeof eh) || memcmp(eh, magic, 4) || eh[4] != 2 ||
+        eh[5] != data)
+        return kperf__fail(KPERF_EPARSE, "not a 64-bit ELF file of this machine's byte order");
+    uint64_t phoff, shoff;
+    uint16_t phentsize, phnum, shentsize, shnum, shstrndx;
+    memcpy(&phoff, eh + 32, 8);
+    memcpy(&shoff, eh + 40, 8);
+    memcpy(&phentsize, eh + 54, 2);
+    memcpy(&phnum, eh + 56, 2);
+    memcpy(&shentsize, eh + 58, 2);
+    memcpy(&shnum, eh + 60, 2);
+    memcpy(&shstrndx, eh + 62, 2);
+    if (!shoff || !shnum) return 0; /* no section headers: no notes to find */
+    if (shentsize != 64 || (phnum && phentsize != 56) || shstrndx >= shnum)
+        return kperf__fail(KPERF_EPARSE, "ELF header: unexpected header sizes");
+    uint8_t sh[64];
+    uint64_t stroff, strsize;
+    if (!kperf__usdt_read(src, shoff + (uint64_t)shstrndx * 64, sh, sizeof sh))
+        return kperf__fail(KPERF_EPARSE, "ELF section headers lie outside the file");
+    memcpy(&stroff, sh + 24, 8);
+    memcpy(&strsize, sh + 32, 8);
+    if (strsize > (1u << 24)) return kperf__fail(KPERF_EPARSE, "ELF section names too large");
+    char *names = (char *)KPERF_MALLOC(strsize + 1);
+    if (!names) return -ENOMEM;
+    if (!kperf__usdt_read(src, stroff, names, strsize)) strsize = 0;
+    names[strsize] = 0;
+    uint64_t note_off = 0, note_size = 0, base = 0;
+    bool have_note = false, have_base = false;
+    for (uint16_t i = 0; i < shnum; i++) {
+        uint32_t nm, type;
+        uint64_t addr, off, size;
+        if (!kperf__usdt_read(src, shoff + (uint64_t)i * 64, sh, sizeof sh)) break;
+        memcpy(&nm, sh, 4);
+        memcpy(&type, sh + 4, 4);
+        memcpy(&addr, sh + 16, 8);
+        memcpy(&off, sh + 24, 8);
+        memcpy(&size, sh + 32, 8);
+        if (nm >= strsize) continue;
+        if (!strcmp(names + nm, ".note.stapsdt") && type == 7 /* SHT_NOTE */)
+            note_off = off, note_size = size, have_note = true;
+        else if (!strcmp(names + nm, ".stapsdt.base"))
+            base = addr, have_base = true;
+    }
+    KPERF_FREE(names);
+    if (!have_note) return 0;
+    if (note_size > (1u << 26)) return kperf__fail(KPERF_EPARSE, ".note.stapsdt too large");
+    uint8_t *notes = (uint8_t *)KPERF_MALLOC(note_size ? note_size : 1);
+    if (!notes) return -ENOMEM;
+    if (!kperf__usdt_read(src, note_off, notes, note_size)) {
+        KPERF_FREE(notes);
+        return kperf__fail(KPERF_EPARSE, ".note.stapsdt lies outside the file");
+    }
+    int count = 0, rc = 0;
+    for (uint64_t p = 0; p + 12 <= note_size && rc >= 0;) {
+        uint32_t namesz, descsz, type;
+        memcpy(&namesz, notes + p, 4);
+        memcpy(&descsz, notes + p + 4, 4);
+        memcpy(&type, notes + p + 8, 4);
+        uint64_t name_at = p + 12, desc_at = name_at + (((uint64_t)namesz + 3) & ~(uint64_t)3);
+        uint64_t next = desc_at + (((uint64_t)descsz + 3) & ~(uint64_t)3);
+        if (next > note_size || desc_at + descsz > note_size) break;
+        p = next;
+        if (type != 3 || namesz != 8 || memcmp(notes + name_at, "stapsdt", 8) || descsz < 24 + 2)
+            continue;
+        const uint8_t *d = notes + desc_at;
+        uint64_t note_base;
+        kperf_usdt_note n;
+        memset(&n, 0, sizeof n);
+        memcpy(&n.pc, d, 8);
+        memcpy(&note_base, d + 8, 8);
+        memcpy(&n.semaphore, d + 16, 8);
+        const char *prov = (const char *)d + 24, *end = (const char *)d + descsz;
+        const char *pz = (const char *)memchr(prov, 0, (size_t)(end - prov));
+        if (!pz || pz + 1 >= end) continue;
+        const char *nz = (const char *)memchr(pz + 1, 0, (size_t)(end - pz - 1));
+        if (!nz || (size_t)(pz - prov) >= sizeof n.provider || (size_t)(nz - pz - 1) >= sizeof n.name)
+            continue;
+        memcpy(n.provider, prov, (size_t)(pz - prov));
+        memcpy(n.name, pz + 1, (size_t)(nz - pz - 1));
+        if (have_base && note_base) { /* prelinked: everything moved by the same amount */
+            n.pc += base - note_base;
+            if (n.semaphore) n.semaphore += base - note_base;
+        }
+        if (!kperf__usdt_file_off(src, phoff, phnum, n.pc, &n.offset)) continue;
+        if (n.semaphore && !kperf__usdt_file_off(src, phoff, phnum, n.semaphore, &n.sem_offset))
+            continue;
+        count++;
+        if (fn && (rc = fn(&n, user)) < 0) break;
+    }
+    KPERF_FREE(notes);
+    return rc < 0 ? rc : count;
+}
+
+KPERF_API int kperf_usdt_notes(const void *elf, size_t size, kperf_usdt_fn fn, void *user) {
+    if (!elf) return kperf__fail(EINVAL, "kperf_usdt_notes: NULL image");
+    kperf__usdt_src src = {(const uint8_t *)elf, size, -1};
+    return kperf__usdt_walk(&src, fn, user);
+}
+
+KPERF_API int kperf_usdt_notes_file(const char *path, kperf_usdt_fn fn, void *user) {
+    int fd = kperf_file_open_data(path, 0);
+    if (fd < 0) return fd;
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        int e = errno;
+        close(fd);
+        return kperf__fail(e, "%s: %s", path, strerror(e));
+    }
+    kperf__usdt_src src = {NULL, (uint64_t)st.st_size, fd};
+    int rc = kperf__usdt_walk(&src, fn, user);
+    close(fd);
+    if (rc == -KPERF_EPARSE) {
+        char m[128];
+        snprintf(m, sizeof m, "%.120s", kperf_errmsg());
+        kperf__fail(KPERF_EPARSE, "%s: %s", path, m);
+    }
+    return rc;
+}
+
 /* Creates (or finds) the tracefs kprobe `kperf/NAME` for FUNC; its id, or an error. */
 KPERF__PRIV int kperf__kprobe_tracefs(const char *ev, const char *spec, const char *func,
                                       bool ret, char *name, size_t nsize, uint64_t *id) {
     size_t n = (size_t)snprintf(name, nsize, "%s%s", func, ret ? "__return" : "");
     for (size_t i = 0; i < n && i < nsize; i++)
         if (!isalnum((unsigned char)name[i]) && name[i] != '_') name[i] = '_';
-    if (kperf__tracepoint_id(ev, "kperf", name, id) == 0) return 0;
+    if (kperf__tracepoint_id(ev, "kperf", name, id) == 0) { /* made before: reused */
+        kperf__kpm_take(*id);
+        return 0;
+    }
     char path[PATH_MAX], line[600];
     snprintf(path, sizeof path, "%.*s/kprobe_events", (int)(strlen(ev) - 7), ev); /* "/events" */
     int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
@@ -5437,6 +5769,14 @@ KPERF__PRIV int kperf__kprobe_tracefs(const char *ev, const char *spec, const ch
     if (kperf__tracepoint_id(ev, "kperf", name, id) < 0)
         return kperf__fail(KPERF_ENOEVENT, "%s: kprobe created but kperf:%s has no id", spec,
                            name);
+    if (kperf__kpm_add(*id, path, name) < 0) { /* cannot track it: take it out again */
+        snprintf(line, sizeof line, "-:kperf/%s\n", name);
+        if ((fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)) >= 0) {
+            w = write(fd, line, strlen(line));
+            close(fd);
+        }
+        return kperf__fail(ENOMEM, "out of memory");
+    }
     return 0;
 }
 
@@ -5510,6 +5850,7 @@ KPERF__PRIV int kperf__parse_probe(kperf__parser *P, kperf__vars *v, const char 
         if (rc == 0 && !e) rc = -ENOMEM;
         if (e) {
             e->type = pmu->type;
+            if (!user) e->flags |= KPERF_EV_MODE_SET; /* kernel-only: see below */
             if (ret) rc = kperf_pmu_encode(pmu, "retprobe", 1, e->config);
             e->probe_path = kperf__strdup(user ? file : func);
             e->config[1] = (uint64_t)(uintptr_t)e->probe_path;
@@ -5521,11 +5862,109 @@ KPERF__PRIV int kperf__parse_probe(kperf__parser *P, kperf__vars *v, const char 
         }
     } else if (rc == 0) {
         char name[300];
-        uint64_t id;
+        uint64_t id = 0;
+        size_t before = v->n;
         rc = kperf__kprobe_tracefs(ev, spec, func, ret, name, sizeof name, &id);
         if (rc == 0) rc = kperf__tracepoint_push(v, "kperf", name, id, filter);
+        if (rc < 0 && v->n == before && id) kperf__kpm_ref(id, -1); /* no event holds it */
+        /* A kprobe fires in the kernel only: excluding the kernel, the counter's default
+         * without include_kernel, would count nothing (found on arm64, where kprobes exist).
+         * Its mode is set: user and kernel, unless a modifier says otherwise. */
+        if (v->n > before) v->v[v->n - 1].flags |= KPERF_EV_MODE_SET;
         if (rc == 0) rc = kperf__attrs_apply(&v->v[v->n - 1], ev, &attrs);
     }
+    KPERF_FREE(filter);
+    kperf__attrs_clear(&attrs);
+    return rc;
+}
+
+/* `usdt:provider:name@"file"[/filter/ATTR/...]`: a uprobe at each site of the probe, with
+ * its semaphore counted by the kernel (ref_ctr_offset). */
+typedef struct kperf__usdt_find {
+    const char *provider, *name;
+    kperf_usdt_note found[16];
+    size_t n, total;
+    char list[512];         /* the probes there, for the message when none matches */
+    size_t len;
+} kperf__usdt_find;
+
+KPERF__PRIV int kperf__usdt_match(const kperf_usdt_note *n, void *user) {
+    kperf__usdt_find *f = (kperf__usdt_find *)user;
+    f->total++;
+    if (!strcmp(n->provider, f->provider) && !strcmp(n->name, f->name)) {
+        if (f->n < sizeof f->found / sizeof f->found[0]) f->found[f->n] = *n;
+        f->n++;
+    } else if (f->len + strlen(n->provider) + strlen(n->name) + 6 < sizeof f->list &&
+               !strstr(f->list, n->name)) {
+        f->len += (size_t)snprintf(f->list + f->len, sizeof f->list - f->len, " %s:%s",
+                                   n->provider, n->name);
+    }
+    return 0;
+}
+
+KPERF__PRIV int kperf__parse_usdt(kperf__parser *P, kperf__vars *v) {
+    char prov[128], name[128], file[PATH_MAX], spec[PATH_MAX + 300];
+    size_t a = P->pos;
+    while (kperf__isname(P->s[P->pos])) P->pos++;
+    if (P->pos == a || P->pos - a >= sizeof prov || P->s[P->pos] != ':')
+        return kperf__parse_error(P, a, "expected usdt:provider:name@\"file\"");
+    memcpy(prov, P->s + a, P->pos - a);
+    prov[P->pos - a] = 0;
+    P->pos++;
+    int rc = kperf__parse_probe_target(P, true, name, sizeof name, file, sizeof file);
+    if (rc < 0) return rc;
+    snprintf(spec, sizeof spec, "usdt:%s:%s@\"%s\"", prov, name, file);
+    char *filter = NULL;
+    kperf_event_attrs attrs;
+    memset(&attrs, 0, sizeof attrs);
+    if ((rc = kperf__parse_filter(P, &filter)) == 0) rc = kperf__parse_attrs(P, &attrs);
+    const kperf_pmu *pmu = kperf_pmus_find(P->pmus, "uprobe");
+    kperf__usdt_find *f = rc == 0 ? (kperf__usdt_find *)kperf__calloc(1, sizeof *f) : NULL;
+    if (rc == 0 && !f) rc = -ENOMEM;
+    if (rc == 0 && !pmu)
+        rc = kperf__fail(KPERF_ENOPMU, "%s: this kernel has no uprobe PMU "
+                         "(/sys/bus/event_source/devices/uprobe)", spec);
+    if (rc == 0 && filter)
+        rc = kperf__fail(KPERF_EPARSE, "%s: a filter needs fields; USDT probes have none", spec);
+    if (rc == 0 && (attrs.set & ~(KPERF_EA_STACK | KPERF_EA_MAX_STACK | KPERF_EA_ALIAS |
+                                  KPERF_EA_UNTRACED)))
+        rc = kperf__fail(KPERF_EPARSE, "%s: a field attribute (key=, ptr=, ...) needs fields; "
+                         "USDT probes have none", spec);
+    if (rc == 0) {
+        f->provider = prov, f->name = name;
+        int k = kperf_usdt_notes_file(file, kperf__usdt_match, f);
+        char m[PATH_MAX + 256];
+        snprintf(m, sizeof m, "%.*s", (int)sizeof m - 1, kperf_errmsg());
+        if (k < 0) rc = kperf__fail(-k, "%s: %s", spec, m);
+        else if (!f->n && !f->total)
+            rc = kperf__fail(KPERF_ENOEVENT, "%s: %s has no USDT probes (.note.stapsdt)", spec, file);
+        else if (!f->n)
+            rc = kperf__fail(KPERF_ENOEVENT, "%s: no probe %s:%s in %s (it has:%s)", spec, prov,
+                             name, file, f->list);
+        else if (f->n > sizeof f->found / sizeof f->found[0])
+            rc = kperf__fail(KPERF_ELIMIT, "%s: %zu sites; at most %zu", spec, f->n,
+                             sizeof f->found / sizeof f->found[0]);
+    }
+    for (size_t i = 0; rc == 0 && i < f->n; i++) { /* one uprobe per site (inlined copies) */
+        const kperf_usdt_note *n = &f->found[i];
+        kperf_event *e = kperf__vars_push(v);
+        if (!e) { rc = -ENOMEM; break; }
+        e->type = pmu->type;
+        if (n->sem_offset && (rc = kperf_pmu_encode(pmu, "ref_ctr_offset", n->sem_offset,
+                                                   e->config)) < 0) {
+            rc = kperf__fail(KPERF_ENOTSUP, "%s: the probe has a semaphore and this kernel's "
+                             "uprobe PMU has no ref_ctr_offset (Linux 4.20+)", spec);
+            break;
+        }
+        e->probe_path = kperf__strdup(file);
+        e->config[1] = (uint64_t)(uintptr_t)e->probe_path;
+        e->config[2] = n->offset;
+        e->name = kperf__strdup(attrs.alias ? attrs.alias : spec);
+        e->pmu = kperf__strdup(pmu->name);
+        if (!e->probe_path || !e->name || !e->pmu) rc = -ENOMEM;
+        if (rc == 0) rc = kperf__attrs_apply(e, NULL, &attrs);
+    }
+    KPERF_FREE(f);
     KPERF_FREE(filter);
     kperf__attrs_clear(&attrs);
     return rc;
@@ -5691,6 +6130,10 @@ KPERF__PRIV int kperf__parse_colon(kperf__parser *P, kperf__vars *v, const char 
         !strcmp(word, "kretprobe")) {
         P->pos = w0;
         return kperf__parse_probe(P, v, word);
+    }
+    if (!strcmp(word, "usdt")) {
+        P->pos = w0;
+        return kperf__parse_usdt(P, v);
     }
     if (!strpbrk(word, "*?") &&
         (kperf__all_mods(P->s + w0, w1 - w0) || kperf__generic_lookup(word, &gt, &gc))) {
@@ -6192,6 +6635,11 @@ KPERF__PRIV int kperf__open_error(int err, const kperf_event *ev,
                            "machine?); software events (task-clock, page-faults, "
                            "context-switches) and tracepoints still work",
                            name);
+    if ((err == ENOENT || err == EINVAL) && ev && !strcmp(pmu, "kprobe"))
+        return kperf__fail(KPERF_ENOEVENT,
+                           "%s: the kernel refused the kprobe on '%s' (%s): no such kernel "
+                           "function, or it cannot be probed (see available_filter_functions)",
+                           name, ev->probe_path ? ev->probe_path : "?", strerror(err));
     unsigned long long cfg = attr ? (unsigned long long)attr->config : 0;
     switch (err) {
     case ENODEV:
@@ -8113,7 +8561,7 @@ static int kperf__sampling_open_pid(kperf_sampler *s, pid_t pid, const int *cpus
 static int kperf__sampling_open_targets(kperf_sampler *s, const kperf_sampler_desc *d) {
     int *cpus = NULL, err = 0;
     size_t ncpu = 0;
-    bool want_cpus = d->ncpus || d->all_cpus || d->npids || d->inherit;
+    bool want_cpus = d->ncpus || d->all_cpus || d->npids || d->ntids || d->inherit;
     if (d->ncpus) {
         cpus = (int *)kperf__calloc(d->ncpus, sizeof *cpus);
         if (!cpus) return kperf__fail(ENOMEM, "out of memory");
@@ -8122,9 +8570,20 @@ static int kperf__sampling_open_targets(kperf_sampler *s, const kperf_sampler_de
     } else if (want_cpus && kperf__sampling_online(&cpus, &ncpu) < 0) {
         return kperf__fail(ENOMEM, "out of memory");
     }
-    if (d->npids) {
+    if (d->npids || d->ntids) {
         for (size_t i = 0; !err && i < d->npids; i++)
             err = kperf__sampling_open_pid(s, d->pids[i], cpus, ncpu);
+        for (size_t i = 0; !err && i < d->ntids; i++) { /* one thread, on every CPU */
+            pid_t tgid = d->tids[i] > 0 ? kperf__tgid(d->tids[i]) : -1;
+            if (tgid < 0) {
+                err = kperf__fail(KPERF_ENOTARGET, "cannot sample tid %d: no such thread",
+                                  (int)d->tids[i]);
+                break;
+            }
+            kperf__comm_from_proc(s, tgid, d->tids[i]);
+            for (size_t c = 0; !err && c < ncpu; c++)
+                err = kperf__sampling_open_one(s, d->tids[i], cpus[c], false);
+        }
     } else if (d->ncpus || d->all_cpus) {
         for (size_t c = 0; !err && c < ncpu; c++) err = kperf__sampling_open_one(s, -1, cpus[c], false);
     } else {
@@ -8225,6 +8684,7 @@ static int kperf__sampling_defaults(kperf_sampler *s, const kperf_sampler_desc *
     s->layout.regs_user_mask = (st & PERF_SAMPLE_REGS_USER) ? d->regs_user_mask : 0;
     s->layout.sample_id_all = true;
     d->pids = NULL;
+    d->tids = NULL;
     d->cpus = NULL;
     return 0;
 }
@@ -9642,853 +10102,6 @@ KPERF_API int kperf_perfdata_read(const char *path, kperf_record_fn fn, void *us
 // <<perfdata
 #endif // KPERF_NO_SAMPLING
 
-// >>syscalls ----------------------------------------------------------------------------
-#ifndef KPERF_NO_SYSCALLS
-
-/* Latency histogram: exact below 128 ns, then 64 linear sub-buckets per power of two
- * (relative error under 1/64), clamped at 2^41 ns (about 36 minutes). */
-#define KPERF__SC_EXACT 128u
-#define KPERF__SC_SUB 64u
-#define KPERF__SC_MAXEXP 41u
-#define KPERF__SC_NBUCKETS (KPERF__SC_EXACT + (KPERF__SC_MAXEXP - 7u + 1u) * KPERF__SC_SUB)
-
-KPERF__PRIV uint32_t kperf__sc_bucket(uint64_t v) {
-    if (v < KPERF__SC_EXACT) return (uint32_t)v;
-    if (v >= (1ull << (KPERF__SC_MAXEXP + 1))) v = (1ull << (KPERF__SC_MAXEXP + 1)) - 1;
-    uint32_t e = 63u - (uint32_t)__builtin_clzll(v); /* 7..41 */
-    uint32_t sub = (uint32_t)(v >> (e - 6)) & (KPERF__SC_SUB - 1);
-    return KPERF__SC_EXACT + (e - 7) * KPERF__SC_SUB + sub;
-}
-
-/* The middle of bucket b (its exact value below 128). */
-KPERF__PRIV uint64_t kperf__sc_bucket_value(uint32_t b) {
-    if (b < KPERF__SC_EXACT) return b;
-    uint32_t e = (b - KPERF__SC_EXACT) / KPERF__SC_SUB + 7, sub = (b - KPERF__SC_EXACT) % KPERF__SC_SUB;
-    uint64_t lo = (1ull << e) + ((uint64_t)sub << (e - 6));
-    return lo + (1ull << (e - 6)) / 2;
-}
-
-typedef struct kperf__sc_stat {
-    kperf_syscall_stat s;   /* s.name points at name below */
-    char *name;
-    uint64_t *hist;         /* KPERF__SC_NBUCKETS counts, allocated at the first call */
-    int32_t alias;          /* -1, or the stat this one was merged into (syscall_NR that
-                               got its name after another stat of that name existed) */
-} kperf__sc_stat;
-
-typedef struct kperf__sc_half {
-    bool valid;
-    int32_t nr, cpu, pid;
-    uint32_t stat;          /* index of the syscall's stat */
-    uint64_t time;
-    int64_t ret;
-} kperf__sc_half;
-
-#define KPERF__SC_EARLY 4
-typedef struct kperf__sc_thread {
-    int32_t tid;            /* 0 = empty slot (tid 0 is the idle task: never a caller) */
-    bool comm_known;
-    char comm[16];
-    kperf__sc_half pending;
-    kperf__sc_half early[KPERF__SC_EARLY];
-} kperf__sc_thread;
-
-struct kperf_syscall_pairer {
-    kperf__sc_stat *stats;  /* one per syscall name seen */
-    size_t nstats, capstats;
-    int32_t *by_name;       /* open-addressing table of stat indexes keyed by name */
-    size_t capname;
-    char **nrname;          /* learned names by syscall number */
-    size_t nnr;
-    kperf__sc_thread *thr;  /* open-addressing table keyed by tid */
-    size_t capthr, nthr;
-    kperf_syscall_stat *out;/* last result of kperf_syscall_pairer_stats */
-    kperf_syscall_counts c;
-};
-
-KPERF_API int kperf_syscall_pairer_new(kperf_syscall_pairer **out) {
-    if (!out) return -EINVAL;
-    *out = (kperf_syscall_pairer *)kperf__calloc(1, sizeof **out);
-    return *out ? 0 : kperf__fail(ENOMEM, "syscall pairer: out of memory");
-}
-
-KPERF_API void kperf_syscall_pairer_free(kperf_syscall_pairer *p) {
-    if (!p) return;
-    for (size_t i = 0; i < p->nstats; i++) {
-        KPERF_FREE(p->stats[i].name);
-        KPERF_FREE(p->stats[i].hist);
-    }
-    for (size_t i = 0; i < p->nnr; i++) KPERF_FREE(p->nrname[i]);
-    KPERF_FREE(p->nrname);
-    KPERF_FREE(p->stats);
-    KPERF_FREE(p->by_name);
-    KPERF_FREE(p->thr);
-    KPERF_FREE(p->out);
-    KPERF_FREE(p);
-}
-
-KPERF__PRIV uint32_t kperf__sc_hash(const char *s) {
-    uint32_t h = 2166136261u;
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
-    return h;
-}
-
-KPERF__PRIV int kperf__sc_rehash_names(kperf_syscall_pairer *p, size_t cap) {
-    int32_t *t = (int32_t *)KPERF_MALLOC(cap * sizeof *t);
-    if (!t) return -ENOMEM;
-    for (size_t i = 0; i < cap; i++) t[i] = -1;
-    for (size_t i = 0; i < p->nstats; i++) {
-        size_t h = kperf__sc_hash(p->stats[i].name) & (cap - 1);
-        while (t[h] >= 0) h = (h + 1) & (cap - 1);
-        t[h] = (int32_t)i;
-    }
-    KPERF_FREE(p->by_name);
-    p->by_name = t, p->capname = cap;
-    return 0;
-}
-
-/* Index of the stat for this name, created on first use; negative errno on failure. */
-KPERF__PRIV long kperf__sc_stat_of(kperf_syscall_pairer *p, const char *name, int32_t nr) {
-    if (p->capname) {
-        size_t h = kperf__sc_hash(name) & (p->capname - 1);
-        for (; p->by_name[h] >= 0; h = (h + 1) & (p->capname - 1))
-            if (!strcmp(p->stats[p->by_name[h]].name, name)) return p->by_name[h];
-    }
-    if (p->nstats == p->capstats) {
-        size_t nc = p->capstats ? p->capstats * 2 : 32;
-        kperf__sc_stat *ns = (kperf__sc_stat *)KPERF_REALLOC(p->stats, nc * sizeof *ns);
-        if (!ns) return -ENOMEM;
-        p->stats = ns, p->capstats = nc;
-    }
-    kperf__sc_stat *st = &p->stats[p->nstats];
-    memset(st, 0, sizeof *st);
-    if (!(st->name = kperf__strdup(name))) return -ENOMEM;
-    st->alias = -1;
-    st->s.name = st->name;
-    st->s.nr = nr;
-    p->nstats++;
-    if (p->nstats * 2 > p->capname) { /* grow; the rehash inserts the new entry too */
-        if (kperf__sc_rehash_names(p, p->capname ? p->capname * 2 : 64) < 0) {
-            KPERF_FREE(st->name);
-            p->nstats--;
-            return -ENOMEM;
-        }
-    } else {
-        size_t h = kperf__sc_hash(name) & (p->capname - 1);
-        while (p->by_name[h] >= 0) h = (h + 1) & (p->capname - 1);
-        p->by_name[h] = (int32_t)(p->nstats - 1);
-    }
-    return (long)(p->nstats - 1);
-}
-
-/* Follows merges to the stat that now collects a syscall's calls. */
-KPERF__PRIV uint32_t kperf__sc_final(const kperf_syscall_pairer *p, uint32_t i) {
-    for (int hops = 0; p->stats[i].alias >= 0 && hops < 8; hops++) i = (uint32_t)p->stats[i].alias;
-    return i;
-}
-
-KPERF__PRIV long kperf__sc_find(const kperf_syscall_pairer *p, const char *name) {
-    if (!p->capname) return -1;
-    size_t h = kperf__sc_hash(name) & (p->capname - 1);
-    for (; p->by_name[h] >= 0; h = (h + 1) & (p->capname - 1))
-        if (!strcmp(p->stats[p->by_name[h]].name, name)) return p->by_name[h];
-    return -1;
-}
-
-/* Calls completed before number @p nr had a name were counted as "syscall_NR": give that
- * stat its name, or fold it into the stat that already has it. */
-KPERF__PRIV int kperf__sc_rename(kperf_syscall_pairer *p, int32_t nr, const char *name) {
-    char old[32];
-    snprintf(old, sizeof old, "syscall_%d", (int)nr);
-    long o = kperf__sc_find(p, old);
-    if (o < 0 || p->stats[o].alias >= 0) return 0;
-    long n = kperf__sc_find(p, name);
-    kperf__sc_stat *a = &p->stats[o];
-    if (n < 0) {
-        char *nn = kperf__strdup(name);
-        if (!nn) return -ENOMEM;
-        KPERF_FREE(a->name);
-        a->name = nn, a->s.name = nn;
-        return kperf__sc_rehash_names(p, p->capname);
-    }
-    kperf__sc_stat *b = &p->stats[n];
-    if (a->hist && !b->hist && !(b->hist = (uint64_t *)kperf__calloc(KPERF__SC_NBUCKETS, 8)))
-        return -ENOMEM;
-    for (uint32_t i = 0; a->hist && i < KPERF__SC_NBUCKETS; i++) b->hist[i] += a->hist[i];
-    if (a->s.count && (!b->s.count || a->s.min < b->s.min)) b->s.min = a->s.min;
-    if (a->s.max > b->s.max) b->s.max = a->s.max;
-    b->s.count += a->s.count, b->s.errors += a->s.errors, b->s.total += a->s.total;
-    b->s.unfinished += a->s.unfinished;
-    memset(&a->s, 0, sizeof a->s);
-    a->s.name = a->name, a->s.nr = nr;
-    a->alias = (int32_t)n;
-    return 0;
-}
-
-KPERF_API int kperf_syscall_pairer_name(kperf_syscall_pairer *p, int32_t nr, const char *name) {
-    if (!p || nr < 0 || nr > 65535 || !name) return -EINVAL;
-    if ((size_t)nr >= p->nnr) {
-        size_t nn = p->nnr ? p->nnr : 512;
-        while (nn <= (size_t)nr) nn *= 2;
-        char **v = (char **)KPERF_REALLOC(p->nrname, nn * sizeof *v);
-        if (!v) return -ENOMEM;
-        memset(v + p->nnr, 0, (nn - p->nnr) * sizeof *v);
-        p->nrname = v, p->nnr = nn;
-    }
-    if (p->nrname[nr] && !strcmp(p->nrname[nr], name)) return 0;
-    char *s = kperf__strdup(name);
-    if (!s) return -ENOMEM;
-    KPERF_FREE(p->nrname[nr]);
-    p->nrname[nr] = s;
-    return kperf__sc_rename(p, nr, name);
-}
-
-KPERF__PRIV kperf__sc_thread *kperf__sc_thread_of(kperf_syscall_pairer *p, int32_t tid) {
-    if (tid == 0) tid = INT32_MIN; /* keep 0 as the empty marker */
-    if ((p->nthr + 1) * 2 > p->capthr) {
-        size_t nc = p->capthr ? p->capthr * 2 : 64;
-        kperf__sc_thread *nt = (kperf__sc_thread *)kperf__calloc(nc, sizeof *nt);
-        if (!nt) return NULL;
-        for (size_t i = 0; i < p->capthr; i++) {
-            if (!p->thr[i].tid) continue;
-            size_t h = ((uint32_t)p->thr[i].tid * 2654435761u) & (nc - 1);
-            while (nt[h].tid) h = (h + 1) & (nc - 1);
-            nt[h] = p->thr[i];
-        }
-        KPERF_FREE(p->thr);
-        p->thr = nt, p->capthr = nc;
-    }
-    size_t h = ((uint32_t)tid * 2654435761u) & (p->capthr - 1);
-    while (p->thr[h].tid && p->thr[h].tid != tid) h = (h + 1) & (p->capthr - 1);
-    if (!p->thr[h].tid) p->thr[h].tid = tid, p->nthr++;
-    return &p->thr[h];
-}
-
-KPERF_API void kperf_syscall_pairer_comm(kperf_syscall_pairer *p, int32_t tid, const char *comm) {
-    if (!p || !comm) return;
-    kperf__sc_thread *t = kperf__sc_thread_of(p, tid);
-    if (!t) return;
-    snprintf(t->comm, sizeof t->comm, "%s", comm);
-    t->comm_known = true;
-}
-
-KPERF__PRIV void kperf__sc_learn_comm(kperf__sc_thread *t, int32_t pid, int32_t tid) {
-    char path[64];
-    t->comm_known = true;
-    snprintf(path, sizeof path, "/proc/%d/task/%d/comm", (int)pid, (int)tid);
-    if (kperf__read_file(path, t->comm, sizeof t->comm) < 0) t->comm[0] = 0;
-}
-
-/* Resolves the stat index of an event: its name, else the learned name of its number. */
-KPERF__PRIV long kperf__sc_resolve(kperf_syscall_pairer *p, const kperf_syscall_event *ev) {
-    char buf[32];
-    const char *name = ev->name;
-    if (name && ev->nr >= 0) {
-        if (((size_t)ev->nr >= p->nnr || !p->nrname[ev->nr] || strcmp(p->nrname[ev->nr], name)) &&
-            kperf_syscall_pairer_name(p, ev->nr, name) < 0)
-            return -ENOMEM;
-    }
-    if (!name && ev->nr >= 0 && (size_t)ev->nr < p->nnr) name = p->nrname[ev->nr];
-    if (!name) {
-        snprintf(buf, sizeof buf, "syscall_%d", (int)ev->nr);
-        name = buf;
-    }
-    return kperf__sc_stat_of(p, name, ev->nr);
-}
-
-KPERF__PRIV int kperf__sc_complete(kperf_syscall_pairer *p, kperf__sc_thread *t,
-                                   const kperf__sc_half *in, const kperf__sc_half *ex,
-                                   kperf_syscall_fn fn, void *user) {
-    kperf__sc_stat *st = &p->stats[kperf__sc_final(p, in->stat)];
-    uint64_t d = ex->time - in->time;
-    if (!st->hist) {
-        st->hist = (uint64_t *)kperf__calloc(KPERF__SC_NBUCKETS, sizeof *st->hist);
-        if (!st->hist) return kperf__fail(ENOMEM, "syscall pairer: out of memory");
-    }
-    st->hist[kperf__sc_bucket(d)]++;
-    if (!st->s.count || d < st->s.min) st->s.min = d;
-    if (d > st->s.max) st->s.max = d;
-    st->s.count++;
-    st->s.total += d;
-    if (ex->ret < 0 && ex->ret >= -4095) st->s.errors++;
-    if (st->s.nr < 0) st->s.nr = in->nr >= 0 ? in->nr : ex->nr;
-    p->c.paired++;
-    if (!fn) return 1;
-    kperf_syscall_call c;
-    memset(&c, 0, sizeof c);
-    c.name = st->name;
-    c.nr = in->nr >= 0 ? in->nr : ex->nr;
-    c.start = in->time;
-    c.duration = d;
-    c.pid = in->pid;
-    c.tid = t->tid == INT32_MIN ? 0 : t->tid;
-    c.cpu = in->cpu;
-    c.ret = ex->ret;
-    memcpy(c.comm, t->comm, sizeof c.comm);
-    int rc = fn(&c, user);
-    return rc < 0 ? rc : 1;
-}
-
-KPERF__PRIV bool kperf__sc_same(int32_t a, int32_t b) { return a < 0 || b < 0 || a == b; }
-
-KPERF__PRIV int kperf__sc_enter(kperf_syscall_pairer *p, kperf__sc_thread *t, kperf__sc_half *h,
-                                kperf_syscall_fn fn, void *user) {
-    int best = -1;
-    for (int i = 0; i < KPERF__SC_EARLY; i++) /* an exit that overtook this entry */
-        if (t->early[i].valid && t->early[i].time >= h->time && kperf__sc_same(t->early[i].nr, h->nr) &&
-            (best < 0 || t->early[i].time < t->early[best].time))
-            best = i;
-    if (best >= 0) {
-        kperf__sc_half ex = t->early[best];
-        t->early[best].valid = false;
-        p->c.early_exits--;
-        return kperf__sc_complete(p, t, h, &ex, fn, user);
-    }
-    if (t->pending.valid && t->pending.time > h->time) { /* an older entry, late: no exit */
-        p->stats[kperf__sc_final(p, h->stat)].s.unfinished++;
-        return 0;
-    }
-    if (t->pending.valid) p->stats[kperf__sc_final(p, t->pending.stat)].s.unfinished++, p->c.pending--;
-    t->pending = *h;
-    p->c.pending++;
-    return 0;
-}
-
-KPERF__PRIV int kperf__sc_exit(kperf_syscall_pairer *p, kperf__sc_thread *t, kperf__sc_half *h,
-                               kperf_syscall_fn fn, void *user) {
-    if (t->pending.valid && t->pending.time <= h->time) {
-        kperf__sc_half in = t->pending;
-        t->pending.valid = false;
-        p->c.pending--;
-        if (kperf__sc_same(in.nr, h->nr)) return kperf__sc_complete(p, t, &in, h, fn, user);
-        p->stats[kperf__sc_final(p, in.stat)].s.unfinished++; /* its exit was lost */
-        p->c.orphan_exits++;
-        return 0;
-    }
-    int slot = 0;
-    for (int i = 0; i < KPERF__SC_EARLY; i++) {
-        if (!t->early[i].valid) { slot = i; break; }
-        if (t->early[i].time < t->early[slot].time) slot = i;
-    }
-    if (t->early[slot].valid) p->c.orphan_exits++, p->c.early_exits--;
-    t->early[slot] = *h;
-    p->c.early_exits++;
-    return 0;
-}
-
-KPERF_API int kperf_syscall_pairer_feed(kperf_syscall_pairer *p, const kperf_syscall_event *ev,
-                                        kperf_syscall_fn fn, void *user) {
-    if (!p || !ev) return -EINVAL;
-    kperf__sc_thread *t = kperf__sc_thread_of(p, ev->tid);
-    if (!t) return kperf__fail(ENOMEM, "syscall pairer: out of memory");
-    if (!t->comm_known) kperf__sc_learn_comm(t, ev->pid, ev->tid);
-    kperf__sc_half h;
-    memset(&h, 0, sizeof h);
-    h.valid = true;
-    h.nr = ev->nr;
-    h.cpu = ev->cpu;
-    h.pid = ev->pid;
-    h.time = ev->time;
-    h.ret = ev->ret;
-    if (!ev->is_exit || ev->name) { /* exits without a name take their entry's */
-        long s = kperf__sc_resolve(p, ev);
-        if (s < 0) return kperf__fail(ENOMEM, "syscall pairer: out of memory");
-        h.stat = (uint32_t)s;
-    }
-    if (ev->is_exit) {
-        p->c.exits++;
-        return kperf__sc_exit(p, t, &h, fn, user);
-    }
-    p->c.enters++;
-    return kperf__sc_enter(p, t, &h, fn, user);
-}
-
-KPERF_API size_t kperf_syscall_pairer_lost(kperf_syscall_pairer *p, int32_t cpu) {
-    size_t n = 0;
-    for (size_t i = 0; p && i < p->capthr; i++) {
-        kperf__sc_thread *t = &p->thr[i];
-        if (!t->tid || !t->pending.valid || (cpu >= 0 && t->pending.cpu != cpu)) continue;
-        p->stats[kperf__sc_final(p, t->pending.stat)].s.unfinished++;
-        t->pending.valid = false;
-        p->c.pending--;
-        n++;
-    }
-    return n;
-}
-
-KPERF_API void kperf_syscall_pairer_counts(const kperf_syscall_pairer *p,
-                                           kperf_syscall_counts *out) {
-    if (!out) return;
-    if (!p) { memset(out, 0, sizeof *out); return; }
-    *out = p->c;
-}
-
-/* Nearest-rank percentile q (0..1) from a histogram, clamped to [min, max]. */
-KPERF__PRIV uint64_t kperf__sc_pct(const kperf__sc_stat *st, double q) {
-    if (!st->s.count || !st->hist) return 0;
-    uint64_t rank = (uint64_t)(q * (double)st->s.count + 0.999999999), seen = 0;
-    if (rank < 1) rank = 1;
-    for (uint32_t b = 0; b < KPERF__SC_NBUCKETS; b++) {
-        seen += st->hist[b];
-        if (seen >= rank) {
-            uint64_t v = kperf__sc_bucket_value(b);
-            return v < st->s.min ? st->s.min : v > st->s.max ? st->s.max : v;
-        }
-    }
-    return st->s.max;
-}
-
-KPERF__PRIV int kperf__sc_by_total(const void *a, const void *b) {
-    const kperf_syscall_stat *x = (const kperf_syscall_stat *)a, *y = (const kperf_syscall_stat *)b;
-    if (x->total != y->total) return x->total > y->total ? -1 : 1;
-    if (x->count != y->count) return x->count > y->count ? -1 : 1;
-    return strcmp(x->name, y->name);
-}
-
-KPERF_API int kperf_syscall_pairer_stats(kperf_syscall_pairer *p, const kperf_syscall_stat **out,
-                                         size_t *count) {
-    if (!p || !out || !count) return -EINVAL;
-    kperf_syscall_stat *v = (kperf_syscall_stat *)kperf__calloc(p->nstats ? p->nstats : 1, sizeof *v);
-    uint64_t *open = (uint64_t *)kperf__calloc(p->nstats ? p->nstats : 1, sizeof *open);
-    if (!v || !open) {
-        KPERF_FREE(v), KPERF_FREE(open);
-        return kperf__fail(ENOMEM, "syscall pairer: out of memory");
-    }
-    for (size_t i = 0; i < p->capthr; i++) /* entries still waiting count as unfinished */
-        if (p->thr[i].tid && p->thr[i].pending.valid) open[kperf__sc_final(p, p->thr[i].pending.stat)]++;
-    size_t n = 0;
-    for (size_t i = 0; i < p->nstats; i++) {
-        kperf__sc_stat *st = &p->stats[i];
-        if (st->alias >= 0) continue;
-        v[n] = st->s;
-        v[n].unfinished += open[i];
-        v[n].mean = st->s.count ? st->s.total / st->s.count : 0;
-        v[n].p50 = kperf__sc_pct(st, 0.50);
-        v[n].p90 = kperf__sc_pct(st, 0.90);
-        v[n].p99 = kperf__sc_pct(st, 0.99);
-        n++;
-    }
-    KPERF_FREE(open);
-    if (n > 1) qsort(v, n, sizeof *v, kperf__sc_by_total);
-    KPERF_FREE(p->out);
-    p->out = v;
-    *out = v;
-    *count = n;
-    return 0;
-}
-
-/* Works out once how records of this event become syscall events. */
-KPERF__PRIV void kperf__sc_classify(kperf__tp_entry *e) {
-    const kperf_tp_format *f = e->fmt;
-    e->sc_kind = -1;
-    if (!strcmp(e->key, "raw_syscalls/sys_enter") || !strcmp(e->key, "raw_syscalls/sys_exit")) {
-        e->sc_nr = kperf_tp_format_field(f, "id");
-        e->sc_kind = e->key[18] == 'n' ? 1 : 2;
-    } else if (!strncmp(e->key, "syscalls/sys_enter_", 19)) {
-        e->sc_nr = kperf_tp_format_field(f, "__syscall_nr");
-        e->sc_kind = 3, e->sc_name = f->name + 10;
-    } else if (!strncmp(e->key, "syscalls/sys_exit_", 18)) {
-        e->sc_nr = kperf_tp_format_field(f, "__syscall_nr");
-        e->sc_kind = 4, e->sc_name = f->name + 9;
-    }
-    if (e->sc_kind == 2 || e->sc_kind == 4) e->sc_ret = kperf_tp_format_field(f, "ret");
-    if (e->sc_kind > 0 && (!e->sc_nr || ((e->sc_kind == 2 || e->sc_kind == 4) && !e->sc_ret)))
-        e->sc_kind = -1; /* a layout we do not know: not usable as a syscall event */
-}
-
-KPERF_API int kperf_syscall_event_decode(kperf_tracefs *tfs, const void *raw, size_t size,
-                                         kperf_syscall_event *ev) {
-    if (!tfs || !ev || (!raw && size)) return -EINVAL;
-    if (size < 8) return -KPERF_ECORRUPT;
-    uint16_t type;
-    memcpy(&type, raw, 2);
-    if (type >= tfs->nby_id || tfs->by_id[type] < 0 || !tfs->ents[tfs->by_id[type]].fmt) {
-        const kperf_tp_format *f;
-        int rc = kperf_tracefs_format_by_id(tfs, type, &f);
-        if (rc < 0) return rc;
-    }
-    kperf__tp_entry *e = &tfs->ents[tfs->by_id[type]];
-    if (!e->sc_kind) kperf__sc_classify(e);
-    if (e->sc_kind < 0) return 0;
-    int64_t nr = -1, ret = 0;
-    int rc = kperf_tp_field_int(e->sc_nr, raw, size, &nr);
-    if (rc == 0 && e->sc_ret) rc = kperf_tp_field_int(e->sc_ret, raw, size, &ret);
-    if (rc < 0) return rc;
-    ev->is_exit = e->sc_kind == 2 || e->sc_kind == 4;
-    ev->nr = nr < INT32_MIN || nr > INT32_MAX ? -1 : (int32_t)nr;
-    ev->name = e->sc_name;
-    ev->ret = ret;
-    return 1;
-}
-
-KPERF_API int kperf_syscall_names(kperf_tracefs *tfs, const char *const **names, size_t *count) {
-    if (!tfs || !names || !count) return kperf__fail(EINVAL, "kperf_syscall_names: NULL argument");
-    if (!tfs->sysnames) {
-        char dir[PATH_MAX + 32], **v;
-        size_t n, k = 0;
-        snprintf(dir, sizeof dir, "%s/events/syscalls", tfs->root);
-        int rc = kperf__dir_names(dir, &v, &n, true);
-        if (rc == -ENOENT)
-            return kperf__fail(KPERF_ENOTSUP, "this kernel has no syscall tracepoints (%s is "
-                               "missing; it needs CONFIG_FTRACE_SYSCALLS)", dir);
-        if (rc < 0) return kperf__fail(-rc, "cannot list %s: %s", dir, strerror(-rc));
-        for (size_t i = 0; i < n; i++) {
-            if (strncmp(v[i], "sys_enter_", 10) != 0) { KPERF_FREE(v[i]); continue; }
-            memmove(v[i], v[i] + 10, strlen(v[i] + 10) + 1);
-            v[k++] = v[i];
-        }
-        if (!k) {
-            kperf__names_free(v, 0);
-            return kperf__fail(KPERF_ENOTSUP, "%s has no sys_enter_* events", dir);
-        }
-        qsort(v, k, sizeof *v, kperf__strptr_cmp);
-        tfs->sysnames = v, tfs->nsysnames = k;
-    }
-    *names = (const char *const *)tfs->sysnames;
-    *count = tfs->nsysnames;
-    return 0;
-}
-/* ---- the live tracer: a sampler over syscall tracepoints feeding a pairer ---- */
-
-struct kperf_syscalls {
-    kperf_tracefs *tfs;
-    kperf_sampler *data;        /* the events whose records are paired */
-    char ft_dir[PATH_MAX];      /* all-syscalls mode: the ftrace instance naming numbers */
-    int ft_fd;                  /* its trace_pipe, or -1 */
-    char ft_buf[4096];          /* a partial line carried between reads */
-    size_t ft_len;
-    char names_msg[512];        /* why numbers cannot be named, "" when they can */
-    kperf_syscall_pairer *p;
-    kperf_syscall_fn fn;        /* the current read's callback */
-    void *user;
-    int done, err;
-};
-
-/* The sampler's spec parser is given specs of at most this many characters. */
-#define KPERF__SC_SPEC_MAX 4000
-
-KPERF__PRIV int kperf__sc_spec_add(char **spec, size_t *len, size_t *cap, const char *ev) {
-    size_t n = strlen(ev);
-    if (*len + n + 2 > *cap) {
-        size_t nc = (*cap ? *cap * 2 : 1024) + n;
-        char *ns = (char *)KPERF_REALLOC(*spec, nc);
-        if (!ns) return -ENOMEM;
-        *spec = ns, *cap = nc;
-    }
-    if (*len) (*spec)[(*len)++] = ',';
-    memcpy(*spec + *len, ev, n + 1);
-    *len += n;
-    return 0;
-}
-
-KPERF__PRIV int kperf__sc_sampler(const kperf_syscalls_desc *d, const char *spec, uint32_t pages,
-                                  kperf_sampler **out) {
-    kperf_sampler_desc sd;
-    memset(&sd, 0, sizeof sd);
-    sd.events = spec;
-    sd.period = 1;
-    sd.include_kernel = true; /* tracepoint records come from kernel context */
-    sd.pids = d->pids, sd.npids = d->npids;
-    sd.cpus = d->cpus, sd.ncpus = d->ncpus;
-    sd.all_cpus = d->all_cpus;
-    sd.inherit = d->inherit;
-    sd.enable_on_exec = d->enable_on_exec;
-    sd.ring_pages = pages;
-    return kperf_sampler_open(out, &sd);
-}
-
-/* ---- naming numbers from the running kernel ----
- * tracefs has no number -> name table, and perf events on every syscalls:sys_enter_NAME
- * would cost one RCU grace period each when closed (about 12 s for 360 of them in a VM).
- * So kperf makes a private ftrace instance, enables the sys_enter_NAME events there (one
- * tracepoint probe for all of them: nothing per event to tear down) with the "fields"
- * option, and reads `sys_enter_NAME: __syscall_nr=0x27 (39)` lines from its trace_pipe. */
-
-KPERF__PRIV int kperf__sc_write(const char *dir, const char *file, const char *text) {
-    char path[PATH_MAX + 300];
-    snprintf(path, sizeof path, "%s/%s", dir, file);
-    int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
-    if (fd < 0) return -errno;
-    ssize_t w = write(fd, text, strlen(text));
-    int e = errno;
-    close(fd);
-    return w < 0 ? -e : 0;
-}
-
-KPERF__PRIV void kperf__sc_ftrace_close(kperf_syscalls *s) {
-    if (s->ft_fd >= 0) close(s->ft_fd);
-    s->ft_fd = -1;
-    if (s->ft_dir[0]) {
-        kperf__sc_write(s->ft_dir, "tracing_on", "0");
-        rmdir(s->ft_dir); /* disables its events and frees its buffers */
-        s->ft_dir[0] = 0;
-    }
-}
-
-KPERF__PRIV void kperf__sc_ftrace_read(kperf_syscalls *s);
-
-/* The inode of this process's pid namespace: instance names carry it, so that a pid in
- * an instance name is only ever checked in the namespace it belongs to. */
-KPERF__PRIV unsigned long long kperf__sc_pidns(void) {
-    char link[64] = "";
-    unsigned long long ino = 0;
-    ssize_t k = readlink("/proc/self/ns/pid", link, sizeof link - 1);
-    if (k > 0) link[k] = 0, sscanf(link, "pid:[%llu]", &ino);
-    return ino;
-}
-
-/* Removes the instances that tracers of this pid namespace left behind when their process
- * died before closing them (kperf-NS-PID-N with PID gone). */
-KPERF__PRIV void kperf__sc_ftrace_sweep(const char *root, unsigned long long ns) {
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%.3000s/instances", root);
-    DIR *dh = opendir(dir);
-    for (struct dirent *e; dh && (e = readdir(dh));) {
-        unsigned long long ens;
-        int pid, seq, end = 0;
-        if (sscanf(e->d_name, "kperf-%llu-%d-%d%n", &ens, &pid, &seq, &end) != 3 ||
-            e->d_name[end] || ens != ns || pid <= 0)
-            continue;
-        if (kill(pid, 0) == 0 || errno != ESRCH) continue; /* alive (or not ours to judge) */
-        char inst[PATH_MAX + 256];
-        snprintf(inst, sizeof inst, "%s/%s", dir, e->d_name);
-        kperf__sc_write(inst, "tracing_on", "0");
-        rmdir(inst);
-    }
-    if (dh) closedir(dh);
-}
-
-KPERF__PRIV int kperf__sc_ftrace_open(kperf_syscalls *s, const kperf_syscalls_desc *d) {
-    static int seq;
-    const char *const *names;
-    size_t n;
-    int rc = kperf_syscall_names(s->tfs, &names, &n);
-    if (rc < 0) return rc;
-    unsigned long long ns = kperf__sc_pidns();
-    kperf__sc_ftrace_sweep(s->tfs->root, ns);
-    snprintf(s->ft_dir, sizeof s->ft_dir, "%.3000s/instances/kperf-%llu-%d-%d", s->tfs->root, ns,
-             (int)getpid(), __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED));
-    if (mkdir(s->ft_dir, 0700) < 0) {
-        int e = errno;
-        s->ft_dir[0] = 0;
-        return kperf__fail(e, "cannot create the ftrace instance that names syscall numbers "
-                           "(%s/instances: %s); names show as syscall_NR", s->tfs->root, strerror(e));
-    }
-    if ((rc = kperf__sc_write(s->ft_dir, "options/fields", "1")) < 0) {
-        kperf__sc_ftrace_close(s);
-        return kperf__fail(-rc, "this kernel's ftrace has no 'fields' option (Linux 6.5+); "
-                           "syscall numbers show as syscall_NR");
-    }
-    (void)d; /* machine-wide on purpose: any process teaches a number (ftrace's pid filter
-              * can miss a task that moves between CPUs), and each event is switched off
-              * as soon as it has named its number, so the cost is one line per syscall */
-    for (size_t i = 0; i < n; i++) {
-        char f[300];
-        snprintf(f, sizeof f, "events/syscalls/sys_enter_%s/enable", names[i]);
-        kperf__sc_write(s->ft_dir, f, "1");
-    }
-    char path[PATH_MAX + 32];
-    snprintf(path, sizeof path, "%s/trace_pipe", s->ft_dir);
-    s->ft_fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (s->ft_fd < 0) {
-        int e = errno;
-        kperf__sc_ftrace_close(s);
-        return kperf__fail(e, "cannot read %s: %s", path, strerror(e));
-    }
-    /* The machine's frequent syscalls name themselves within milliseconds; switching them
-     * off now keeps them from flooding the instance's buffer (which overwrites its oldest
-     * lines) while the targets make their rarer calls. */
-    for (int i = 0; i < 5; i++) {
-        struct timespec ts = {0, 2000000};
-        nanosleep(&ts, NULL);
-        kperf__sc_ftrace_read(s);
-    }
-    return 0;
-}
-
-/* Learns from one trace_pipe line: "... sys_enter_NAME: __syscall_nr=0x27 (39) ...". */
-KPERF__PRIV void kperf__sc_ftrace_line(kperf_syscalls *s, const char *line) {
-    const char *a = strstr(line, ": sys_enter_"), *b;
-    if (!a || !(b = strstr(a, ": __syscall_nr="))) return;
-    a += 12;
-    char name[128];
-    size_t len = (size_t)(b - a);
-    if (len == 0 || len >= sizeof name) return;
-    memcpy(name, a, len), name[len] = 0;
-    char *end;
-    long nr = strtol(b + 15, &end, 0);
-    if (end == b + 15 || nr < 0 || nr > 65535) return;
-    if ((size_t)nr >= s->p->nnr || !s->p->nrname[nr]) {
-        char f[200];
-        kperf_syscall_pairer_name(s->p, (int32_t)nr, name);
-        snprintf(f, sizeof f, "events/syscalls/sys_enter_%s/enable", name);
-        kperf__sc_write(s->ft_dir, f, "0"); /* learned: quiet from now on */
-    }
-}
-
-KPERF__PRIV void kperf__sc_ftrace_read(kperf_syscalls *s) {
-    if (s->ft_fd < 0) return;
-    for (int rounds = 0; rounds < 64; rounds++) { /* bounded: the pipe refills while we read */
-        ssize_t r = read(s->ft_fd, s->ft_buf + s->ft_len, sizeof s->ft_buf - 1 - s->ft_len);
-        if (r <= 0) break;
-        s->ft_len += (size_t)r;
-        s->ft_buf[s->ft_len] = 0;
-        char *p = s->ft_buf, *nl;
-        while ((nl = strchr(p, '\n'))) {
-            *nl = 0;
-            kperf__sc_ftrace_line(s, p);
-            p = nl + 1;
-        }
-        s->ft_len = strlen(p);
-        if (s->ft_len == sizeof s->ft_buf - 1) s->ft_len = 0; /* an absurd line: drop it */
-        memmove(s->ft_buf, p, s->ft_len);
-    }
-}
-
-KPERF_API int kperf_syscalls_open(kperf_syscalls **out, const kperf_syscalls_desc *desc) {
-    if (!out) return kperf__fail(EINVAL, "kperf_syscalls_open: out is NULL");
-    *out = NULL;
-    kperf_syscalls_desc d;
-    memset(&d, 0, sizeof d);
-    if (desc) d = *desc;
-    kperf_syscalls *s = (kperf_syscalls *)kperf__calloc(1, sizeof *s);
-    if (!s) return kperf__fail(ENOMEM, "syscalls: out of memory");
-    s->ft_fd = -1;
-    int rc = kperf_tracefs_open(&s->tfs, d.tracefs);
-    if (rc == 0) rc = kperf_syscall_pairer_new(&s->p);
-    char *spec = NULL, ev[300];
-    size_t len = 0, cap = 0;
-    for (size_t i = 0; rc == 0 && i < d.nfuncs; i++) {
-        const char *f = d.funcs[i];
-        char name[280];
-        snprintf(name, sizeof name, "sys_enter_%s", f ? f : "");
-        if (!f || kperf_tracefs_event_id(s->tfs, "syscalls", name) < 0) {
-            rc = kperf__fail(KPERF_ENOEVENT, "syscall '%s' has no tracepoint syscalls:%s in "
-                             "this kernel ('kperf syscalls --list' shows the names)",
-                             f ? f : "(null)", name);
-            break;
-        }
-        snprintf(ev, sizeof ev, "syscalls:sys_enter_%s,syscalls:sys_exit_%s", f, f);
-        if (kperf__sc_spec_add(&spec, &len, &cap, ev) < 0) rc = kperf__fail(ENOMEM, "out of memory");
-    }
-    if (rc == 0 && d.nfuncs && len > KPERF__SC_SPEC_MAX)
-        rc = kperf__fail(KPERF_ELIMIT, "syscalls: %zu names are too many to trace one by one; "
-                         "trace every syscall (no funcs) instead", d.nfuncs);
-    if (rc == 0 && !d.nfuncs && kperf__sc_spec_add(&spec, &len, &cap,
-                                                   "raw_syscalls:sys_enter,raw_syscalls:sys_exit") < 0)
-        rc = kperf__fail(ENOMEM, "out of memory");
-    if (rc == 0) { /* cache the formats now: no id index scan at the first record */
-        const kperf_tp_format *f;
-        if (!d.nfuncs) {
-            kperf_tracefs_format(s->tfs, "raw_syscalls", "sys_enter", &f);
-            kperf_tracefs_format(s->tfs, "raw_syscalls", "sys_exit", &f);
-        }
-        for (size_t i = 0; i < d.nfuncs; i++) {
-            snprintf(ev, sizeof ev, "sys_enter_%s", d.funcs[i]);
-            kperf_tracefs_format(s->tfs, "syscalls", ev, &f);
-            snprintf(ev, sizeof ev, "sys_exit_%s", d.funcs[i]);
-            kperf_tracefs_format(s->tfs, "syscalls", ev, &f);
-        }
-        rc = kperf__sc_sampler(&d, spec, d.ring_pages ? d.ring_pages : 256, &s->data);
-    }
-    if (rc == 0 && !d.nfuncs && !d.no_names && kperf__sc_ftrace_open(s, &d) < 0)
-        snprintf(s->names_msg, sizeof s->names_msg, "%.500s", kperf_errmsg()); /* best effort */
-    KPERF_FREE(spec);
-    if (rc < 0) {
-        kperf_syscalls_close(s);
-        return rc;
-    }
-    *out = s;
-    return 0;
-}
-
-KPERF_API void kperf_syscalls_close(kperf_syscalls *s) {
-    if (!s) return;
-    kperf__sc_ftrace_close(s);
-    kperf_sampler_close(s->data);
-    kperf_syscall_pairer_free(s->p);
-    kperf_tracefs_close(s->tfs);
-    KPERF_FREE(s);
-}
-
-KPERF_API int kperf_syscalls_start(kperf_syscalls *s) {
-    if (!s) return -EINVAL;
-    kperf__sc_ftrace_read(s);
-    return kperf_sampler_start(s->data);
-}
-
-KPERF_API int kperf_syscalls_stop(kperf_syscalls *s) {
-    if (!s) return -EINVAL;
-    return kperf_sampler_stop(s->data);
-}
-
-KPERF__PRIV int kperf__sc_on_data(const kperf_record *rec, void *user) {
-    kperf_syscalls *s = (kperf_syscalls *)user;
-    if (rec->type == KPERF_RECORD_COMM) {
-        kperf_syscall_pairer_comm(s->p, (int32_t)rec->comm.tid, rec->comm.comm);
-        return 0;
-    }
-    if (rec->type == KPERF_RECORD_LOST) { /* the exits of that CPU's pending entries may be gone */
-        kperf_syscall_pairer_lost(s->p, rec->cpu > (uint32_t)INT32_MAX ? -1 : (int32_t)rec->cpu);
-        return 0;
-    }
-    if (rec->type != KPERF_RECORD_SAMPLE || !rec->sample.raw) return 0;
-    kperf_syscall_event ev;
-    memset(&ev, 0, sizeof ev);
-    int rc = kperf_syscall_event_decode(s->tfs, rec->sample.raw, rec->sample.raw_size, &ev);
-    if (rc <= 0) return 0; /* not ours, or a truncated record: skip it */
-    ev.time = rec->time;
-    ev.pid = (int32_t)rec->pid;
-    ev.tid = (int32_t)rec->tid;
-    ev.cpu = (int32_t)rec->cpu;
-    kperf__sc_thread *t = kperf__sc_thread_of(s->p, ev.tid);
-    if (t && !t->comm_known) { /* the sampler knows names from /proc and COMM records */
-        const char *c = kperf_sampler_comm(s->data, rec->pid);
-        if (c) kperf_syscall_pairer_comm(s->p, ev.tid, c);
-    }
-    rc = kperf_syscall_pairer_feed(s->p, &ev, s->fn, s->user);
-    if (rc < 0) return s->err = rc;
-    s->done += rc;
-    return 0;
-}
-
-KPERF_API int kperf_syscalls_read(kperf_syscalls *s, kperf_syscall_fn fn, void *user) {
-    if (!s) return kperf__fail(EINVAL, "kperf_syscalls_read: NULL tracer");
-    kperf__sc_ftrace_read(s); /* learn names first, then pair */
-    s->fn = fn, s->user = user, s->done = 0, s->err = 0;
-    int rc = kperf_sampler_read(s->data, kperf__sc_on_data, s);
-    if (s->err < 0) return s->err;
-    if (rc < 0) return rc;
-    return s->done;
-}
-
-KPERF_API int kperf_syscalls_stats(kperf_syscalls *s, const kperf_syscall_stat **out,
-                                   size_t *count) {
-    if (!s) return -EINVAL;
-    return kperf_syscall_pairer_stats(s->p, out, count);
-}
-
-KPERF_API void kperf_syscalls_counts(const kperf_syscalls *s, kperf_syscall_counts *out,
-                                     uint64_t *lost) {
-    kperf_syscall_pairer_counts(s ? s->p : NULL, out);
-    if (lost) {
-        kperf_sampler_stats st;
-        memset(&st, 0, sizeof st);
-        if (s && s->data) kperf_sampler_stats_read(s->data, &st);
-        *lost = st.total.lost + st.total.lost_samples;
-    }
-}
-
-KPERF_API const char *kperf_syscalls_names_status(const kperf_syscalls *s) {
-    return s ? s->names_msg : "";
-}
-
-KPERF_API kperf_sampler *kperf_syscalls_sampler(const kperf_syscalls *s) {
-    return s ? s->data : NULL;
-}
-// <<syscalls
-#endif // KPERF_NO_SYSCALLS
-
 // >>analysis ----------------------------------------------------------------------------
 
 KPERF_API uint32_t kperf_hist_bucket(uint64_t v) {
@@ -10683,16 +10296,27 @@ KPERF_API void kperf_keystats_reset(kperf_keystats *ks) {
 
 /* ---- two-event relations ---- */
 
+/* One open-addressing table (linear probing) holds, per key, one slot for its start
+ * (pending, or idle: the key's last start ended; kept so that a key that comes back, a
+ * thread's next syscall, reuses its slot and its call-chain buffer without moving
+ * anything) and the key's held ends (kperf_pairer_end_at(): up to KPERF_PAIRER_HELD_MAX).
+ * Every entry of a key lies in the probe run from its home slot. Idle slots are dropped
+ * when the table is rebuilt; held ends are removed with a backward shift. */
 typedef struct kperf__pr_slot {
     kperf_pair_event ev;    /* ev.ips points at ips below */
     uint64_t *ips;
     uint32_t ipcap;
     bool used;
+    bool held;              /* a held end */
+    bool pending;           /* a start slot with a pending start (else idle) */
 } kperf__pr_slot;
 
 struct kperf_pairer {
     kperf__pr_slot *slots;
-    size_t cap, n;
+    size_t cap;
+    size_t n;               /* pending starts */
+    size_t nidle;           /* idle start slots */
+    size_t nheld;           /* held ends */
     uint32_t max_stack;
     kperf_pairer_counts c;
     uint64_t *out_ips;      /* the last end's call chain (handed to the caller) */
@@ -10715,30 +10339,46 @@ KPERF_API void kperf_pairer_free(kperf_pairer *p) {
     KPERF_FREE(p);
 }
 
-KPERF__PRIV size_t kperf__pr_find(const kperf_pairer *p, uint64_t key) {
+/* The start slot of @p key (pending or idle), or SIZE_MAX. */
+KPERF__PRIV size_t kperf__pr_slot_of(const kperf_pairer *p, uint64_t key) {
     if (!p->cap) return SIZE_MAX;
     for (size_t h = kperf__an_hash(key, p->cap);; h = (h + 1) & (p->cap - 1)) {
-        if (!p->slots[h].used) return SIZE_MAX;
-        if (p->slots[h].ev.key == key) return h;
+        const kperf__pr_slot *s = &p->slots[h];
+        if (!s->used) return SIZE_MAX;
+        if (s->ev.key == key && !s->held) return h;
     }
 }
 
-KPERF__PRIV int kperf__pr_grow(kperf_pairer *p) {
-    size_t nc = p->cap ? p->cap * 2 : 64;
+/* The slot of @p key's pending start, or SIZE_MAX. */
+KPERF__PRIV size_t kperf__pr_find(const kperf_pairer *p, uint64_t key) {
+    size_t h = kperf__pr_slot_of(p, key);
+    return h != SIZE_MAX && p->slots[h].pending ? h : SIZE_MAX;
+}
+
+/* Rebuilds the table before one more entry goes in when it is 3/4 full: idle slots are
+ * dropped (their buffers freed); the size doubles only when the live entries need it. */
+KPERF__PRIV int kperf__pr_reserve(kperf_pairer *p) {
+    size_t live = p->n + p->nheld;
+    if ((live + p->nidle + 1) * 4 <= p->cap * 3) return 0;
+    size_t nc = p->cap ? p->cap : 64;
+    while ((live + 1) * 2 > nc) nc *= 2;
     kperf__pr_slot *ns = (kperf__pr_slot *)kperf__calloc(nc, sizeof *ns);
     if (!ns) return -ENOMEM;
     for (size_t i = 0; i < p->cap; i++) {
-        if (!p->slots[i].used) continue;
-        size_t h = kperf__an_hash(p->slots[i].ev.key, nc);
+        kperf__pr_slot *s = &p->slots[i];
+        if (!s->used) continue;
+        if (!s->held && !s->pending) { KPERF_FREE(s->ips); continue; }
+        size_t h = kperf__an_hash(s->ev.key, nc);
         while (ns[h].used) h = (h + 1) & (nc - 1);
-        ns[h] = p->slots[i];
+        ns[h] = *s;
+        if (ns[h].ev.nips) ns[h].ev.ips = ns[h].ips;
     }
     KPERF_FREE(p->slots);
-    p->slots = ns, p->cap = nc;
+    p->slots = ns, p->cap = nc, p->nidle = 0;
     return 0;
 }
 
-/* Copies @p ev's call chain into @p s (kept up to max_stack). */
+/* Copies @p ev's call chain into @p s (kept up to max_stack); the slot becomes pending. */
 KPERF__PRIV int kperf__pr_keep(kperf_pairer *p, kperf__pr_slot *s, const kperf_pair_event *ev) {
     uint32_t n = ev->ips ? (ev->nips < p->max_stack ? ev->nips : p->max_stack) : 0;
     if (n > s->ipcap) {
@@ -10750,32 +10390,48 @@ KPERF__PRIV int kperf__pr_keep(kperf_pairer *p, kperf__pr_slot *s, const kperf_p
     s->ev = *ev;
     s->ev.nips = n;
     s->ev.ips = n ? s->ips : NULL;
-    s->used = true;
+    s->used = true, s->held = false, s->pending = true;
+    return 0;
+}
+
+/* Stores a start for a key that has no pending one (slot @p h: its idle slot, or SIZE_MAX). */
+KPERF__PRIV int kperf__pr_insert(kperf_pairer *p, size_t h, const kperf_pair_event *ev) {
+    if (h == SIZE_MAX) {
+        if (kperf__pr_reserve(p) < 0) return kperf__fail(ENOMEM, "out of memory");
+        h = kperf__an_hash(ev->key, p->cap);
+        while (p->slots[h].used) h = (h + 1) & (p->cap - 1);
+    } else {
+        p->nidle--;
+    }
+    if (kperf__pr_keep(p, &p->slots[h], ev) < 0) {
+        if (!p->slots[h].used) return kperf__fail(ENOMEM, "out of memory");
+        p->slots[h].pending = false, p->nidle++; /* back to idle */
+        return kperf__fail(ENOMEM, "out of memory");
+    }
+    p->n++;
     return 0;
 }
 
 KPERF_API int kperf_pairer_start(kperf_pairer *p, const kperf_pair_event *ev) {
     if (!p || !ev) return -EINVAL;
     p->c.started++;
-    size_t h = kperf__pr_find(p, ev->key);
-    if (h != SIZE_MAX) {
+    size_t h = kperf__pr_slot_of(p, ev->key);
+    if (h != SIZE_MAX && p->slots[h].pending) {
         p->c.restarted++;
         return kperf__pr_keep(p, &p->slots[h], ev) < 0 ? kperf__fail(ENOMEM, "out of memory") : 1;
     }
-    if ((p->n + 1) * 4 > p->cap * 3 && kperf__pr_grow(p) < 0)
-        return kperf__fail(ENOMEM, "out of memory");
-    h = kperf__an_hash(ev->key, p->cap);
-    while (p->slots[h].used) h = (h + 1) & (p->cap - 1);
-    if (kperf__pr_keep(p, &p->slots[h], ev) < 0) return kperf__fail(ENOMEM, "out of memory");
-    p->n++;
-    return 0;
+    return kperf__pr_insert(p, h, ev);
 }
 
 /* Removes slot @p h, shifting later members of its probe run back (no tombstones). The
  * slot's ips buffer moves with the shifted entries; the freed buffer is released. */
 KPERF__PRIV void kperf__pr_remove(kperf_pairer *p, size_t h) {
-    KPERF_FREE(p->slots[h].ips);
-    memset(&p->slots[h], 0, sizeof p->slots[h]);
+    kperf__pr_slot *s = &p->slots[h];
+    if (s->held) p->nheld--;
+    else if (s->pending) p->n--;
+    else p->nidle--;
+    KPERF_FREE(s->ips);
+    memset(s, 0, sizeof *s);
     size_t j = h;
     for (;;) {
         j = (j + 1) & (p->cap - 1);
@@ -10784,10 +10440,30 @@ KPERF__PRIV void kperf__pr_remove(kperf_pairer *p, size_t h) {
         bool move = h <= j ? (home <= h || home > j) : (home <= h && home > j);
         if (!move) continue;
         p->slots[h] = p->slots[j];
+        if (p->slots[h].ev.nips) p->slots[h].ev.ips = p->slots[h].ips;
         memset(&p->slots[j], 0, sizeof p->slots[j]);
         h = j;
     }
-    p->n--;
+}
+
+/* Copies the start in slot @p h to @p out, its chain through our own buffer. */
+KPERF__PRIV void kperf__pr_copy_out(kperf_pairer *p, const kperf__pr_slot *s, kperf_pair_event *out) {
+    *out = s->ev;
+    if (s->ev.nips > p->out_cap) {
+        uint64_t *ni = (uint64_t *)KPERF_REALLOC(p->out_ips, s->ev.nips * sizeof *ni);
+        if (ni) p->out_ips = ni, p->out_cap = s->ev.nips;
+    }
+    out->nips = s->ev.nips <= p->out_cap ? s->ev.nips : 0;
+    if (out->nips) memcpy(p->out_ips, s->ips, out->nips * sizeof *s->ips);
+    out->ips = out->nips ? p->out_ips : NULL;
+}
+
+/* Hands the pending start in slot @p h out and makes the slot idle. */
+KPERF__PRIV void kperf__pr_take(kperf_pairer *p, size_t h, kperf_pair_event *start) {
+    kperf__pr_slot *s = &p->slots[h];
+    if (start) kperf__pr_copy_out(p, s, start);
+    s->pending = false;
+    p->n--, p->nidle++;
 }
 
 KPERF_API int kperf_pairer_end(kperf_pairer *p, uint64_t key, kperf_pair_event *start) {
@@ -10798,18 +10474,7 @@ KPERF_API int kperf_pairer_end(kperf_pairer *p, uint64_t key, kperf_pair_event *
         return 0;
     }
     p->c.matched++;
-    kperf__pr_slot *s = &p->slots[h];
-    if (start) {
-        *start = s->ev;
-        if (s->ev.nips > p->out_cap) { /* hand the chain out through our own buffer */
-            uint64_t *ni = (uint64_t *)KPERF_REALLOC(p->out_ips, s->ev.nips * sizeof *ni);
-            if (ni) p->out_ips = ni, p->out_cap = s->ev.nips;
-        }
-        start->nips = s->ev.nips <= p->out_cap ? s->ev.nips : 0;
-        if (start->nips) memcpy(p->out_ips, s->ips, start->nips * sizeof *s->ips);
-        start->ips = start->nips ? p->out_ips : NULL;
-    }
-    kperf__pr_remove(p, h);
+    kperf__pr_take(p, h, start);
     return 1;
 }
 
@@ -10823,7 +10488,7 @@ KPERF_API int kperf_pairer_peek(const kperf_pairer *p, uint64_t key, kperf_pair_
 KPERF_API int kperf_pairer_foreach(const kperf_pairer *p, kperf_pair_fn fn, void *user) {
     int n = 0;
     for (size_t i = 0; p && fn && i < p->cap; i++) {
-        if (!p->slots[i].used) continue;
+        if (!p->slots[i].pending) continue;
         int rc = fn(&p->slots[i].ev, user);
         if (rc < 0) return rc;
         n++;
@@ -10837,8 +10502,1035 @@ KPERF_API void kperf_pairer_counts_read(const kperf_pairer *p, kperf_pairer_coun
     if (!p) return;
     *out = p->c;
     out->pending = p->n;
+    out->held = p->nheld;
+}
+
+/* The held end of @p key to pair with a start at @p t: the earliest at or after t. */
+KPERF__PRIV size_t kperf__pr_held_for(const kperf_pairer *p, uint64_t key, uint64_t t) {
+    size_t best = SIZE_MAX;
+    for (size_t h = kperf__an_hash(key, p->cap); p->slots[h].used; h = (h + 1) & (p->cap - 1)) {
+        const kperf__pr_slot *s = &p->slots[h];
+        if (s->held && s->ev.key == key && s->ev.time >= t &&
+            (best == SIZE_MAX || s->ev.time < p->slots[best].ev.time))
+            best = h;
+    }
+    return best;
+}
+
+KPERF_API int kperf_pairer_start_at(kperf_pairer *p, const kperf_pair_event *ev,
+                                    kperf_pair_event *other) {
+    if (!p || !ev) return -EINVAL;
+    p->c.started++;
+    size_t h;
+    if (p->nheld && (h = kperf__pr_held_for(p, ev->key, ev->time)) != SIZE_MAX) {
+        p->c.matched++;
+        if (other) *other = p->slots[h].ev;
+        kperf__pr_remove(p, h);
+        return 2;
+    }
+    h = kperf__pr_slot_of(p, ev->key);
+    if (h == SIZE_MAX || !p->slots[h].pending) return kperf__pr_insert(p, h, ev);
+    if (p->slots[h].ev.time > ev->time) {
+        p->c.stale++;
+        return 3;
+    }
+    p->c.restarted++;
+    if (other) kperf__pr_copy_out(p, &p->slots[h], other);
+    return kperf__pr_keep(p, &p->slots[h], ev) < 0 ? kperf__fail(ENOMEM, "out of memory") : 1;
+}
+
+KPERF_API int kperf_pairer_end_at(kperf_pairer *p, const kperf_pair_event *end,
+                                  kperf_pair_event *start) {
+    if (!p || !end) return -EINVAL;
+    size_t h = kperf__pr_find(p, end->key);
+    if (h != SIZE_MAX && p->slots[h].ev.time <= end->time) {
+        p->c.matched++;
+        kperf__pr_take(p, h, start);
+        return 1;
+    }
+    size_t n = 0, oldest = SIZE_MAX; /* hold it: make room among the key's held ends */
+    for (size_t i = p->cap ? kperf__an_hash(end->key, p->cap) : 0; p->cap && p->slots[i].used;
+         i = (i + 1) & (p->cap - 1)) {
+        const kperf__pr_slot *s = &p->slots[i];
+        if (!s->held || s->ev.key != end->key) continue;
+        n++;
+        if (oldest == SIZE_MAX || s->ev.time < p->slots[oldest].ev.time) oldest = i;
+    }
+    if (n >= KPERF_PAIRER_HELD_MAX) p->c.unmatched_end++, kperf__pr_remove(p, oldest);
+    if (kperf__pr_reserve(p) < 0) {
+        p->c.unmatched_end++;
+        return kperf__fail(ENOMEM, "out of memory");
+    }
+    h = kperf__an_hash(end->key, p->cap);
+    while (p->slots[h].used) h = (h + 1) & (p->cap - 1);
+    kperf__pr_slot *s = &p->slots[h];
+    s->ev = *end;
+    s->ev.nips = 0, s->ev.ips = NULL;
+    s->used = true, s->held = true, s->pending = false;
+    p->nheld++;
+    return 0;
+}
+
+KPERF_API size_t kperf_pairer_drop(kperf_pairer *p, kperf_pair_drop_fn fn, void *user) {
+    size_t n = 0;
+    for (size_t i = 0; p && fn && i < p->cap; i++) {
+        kperf__pr_slot *s = &p->slots[i];
+        if (!s->pending || !fn(&s->ev, user)) continue;
+        s->pending = false; /* idle: nothing moves */
+        p->n--, p->nidle++;
+        n++;
+    }
+    return n;
 }
 // <<analysis
+
+// >>syscalls ----------------------------------------------------------------------------
+#ifndef KPERF_NO_SYSCALLS
+
+/* Latency histogram: exact below 128 ns, then 64 linear sub-buckets per power of two
+ * (relative error under 1/64), clamped at 2^41 ns (about 36 minutes). */
+#define KPERF__SC_EXACT 128u
+#define KPERF__SC_SUB 64u
+#define KPERF__SC_MAXEXP 41u
+#define KPERF__SC_NBUCKETS (KPERF__SC_EXACT + (KPERF__SC_MAXEXP - 7u + 1u) * KPERF__SC_SUB)
+
+KPERF__PRIV uint32_t kperf__sc_bucket(uint64_t v) {
+    if (v < KPERF__SC_EXACT) return (uint32_t)v;
+    if (v >= (1ull << (KPERF__SC_MAXEXP + 1))) v = (1ull << (KPERF__SC_MAXEXP + 1)) - 1;
+    uint32_t e = 63u - (uint32_t)__builtin_clzll(v); /* 7..41 */
+    uint32_t sub = (uint32_t)(v >> (e - 6)) & (KPERF__SC_SUB - 1);
+    return KPERF__SC_EXACT + (e - 7) * KPERF__SC_SUB + sub;
+}
+
+/* The middle of bucket b (its exact value below 128). */
+KPERF__PRIV uint64_t kperf__sc_bucket_value(uint32_t b) {
+    if (b < KPERF__SC_EXACT) return b;
+    uint32_t e = (b - KPERF__SC_EXACT) / KPERF__SC_SUB + 7, sub = (b - KPERF__SC_EXACT) % KPERF__SC_SUB;
+    uint64_t lo = (1ull << e) + ((uint64_t)sub << (e - 6));
+    return lo + (1ull << (e - 6)) / 2;
+}
+
+typedef struct kperf__sc_stat {
+    kperf_syscall_stat s;   /* s.name points at name below */
+    char *name;
+    uint64_t *hist;         /* KPERF__SC_NBUCKETS counts, allocated at the first call */
+    int32_t alias;          /* -1, or the stat this one was merged into (syscall_NR that
+                               got its name after another stat of that name existed) */
+} kperf__sc_stat;
+
+/* The pairing itself is a kperf_pairer (>>analysis) keyed by thread id, with its
+ * out-of-order support (kperf_pairer_start_at/end_at: an exit read before its entry is held
+ * for it). Its kperf_pair_event carries, for an entry: value = stat index << 32 | nr, cpu;
+ * for an exit: value = the return value, cpu = the syscall number (an exit's CPU is not
+ * used). The thread table below only names threads. */
+typedef struct kperf__sc_thread {
+    int32_t tid;            /* 0 = empty slot (tid 0 is the idle task: never a caller) */
+    bool comm_known;
+    char comm[16];
+} kperf__sc_thread;
+
+struct kperf_syscall_pairer {
+    kperf__sc_stat *stats;  /* one per syscall name seen */
+    size_t nstats, capstats;
+    int32_t *by_name;       /* open-addressing table of stat indexes keyed by name */
+    size_t capname;
+    char **nrname;          /* learned names by syscall number */
+    size_t nnr;
+    uint32_t *nrstat;       /* raw events: stat index + 1 by number (0 = not looked up
+                               yet); forgotten whenever a number gets a name */
+    size_t nnrstat;
+    kperf__sc_thread *thr;  /* thread names: open-addressing table keyed by tid */
+    size_t capthr, nthr;
+    kperf_pairer *pr;       /* pending entries (and exits read before their entry) by tid */
+    kperf_syscall_stat *out;/* last result of kperf_syscall_pairer_stats */
+    kperf_syscall_counts c; /* enters, exits, paired, orphan_exits (nr mismatches); the
+                               rest comes from pr */
+};
+
+KPERF_API int kperf_syscall_pairer_new(kperf_syscall_pairer **out) {
+    if (!out) return -EINVAL;
+    *out = (kperf_syscall_pairer *)kperf__calloc(1, sizeof **out);
+    if (*out && kperf_pairer_new(&(*out)->pr, NULL) < 0) {
+        KPERF_FREE(*out);
+        *out = NULL;
+    }
+    return *out ? 0 : kperf__fail(ENOMEM, "syscall pairer: out of memory");
+}
+
+KPERF_API void kperf_syscall_pairer_free(kperf_syscall_pairer *p) {
+    if (!p) return;
+    for (size_t i = 0; i < p->nstats; i++) {
+        KPERF_FREE(p->stats[i].name);
+        KPERF_FREE(p->stats[i].hist);
+    }
+    for (size_t i = 0; i < p->nnr; i++) KPERF_FREE(p->nrname[i]);
+    KPERF_FREE(p->nrname);
+    KPERF_FREE(p->nrstat);
+    KPERF_FREE(p->stats);
+    KPERF_FREE(p->by_name);
+    KPERF_FREE(p->thr);
+    kperf_pairer_free(p->pr);
+    KPERF_FREE(p->out);
+    KPERF_FREE(p);
+}
+
+KPERF__PRIV uint32_t kperf__sc_hash(const char *s) {
+    uint32_t h = 2166136261u;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+KPERF__PRIV int kperf__sc_rehash_names(kperf_syscall_pairer *p, size_t cap) {
+    int32_t *t = (int32_t *)KPERF_MALLOC(cap * sizeof *t);
+    if (!t) return -ENOMEM;
+    for (size_t i = 0; i < cap; i++) t[i] = -1;
+    for (size_t i = 0; i < p->nstats; i++) {
+        size_t h = kperf__sc_hash(p->stats[i].name) & (cap - 1);
+        while (t[h] >= 0) h = (h + 1) & (cap - 1);
+        t[h] = (int32_t)i;
+    }
+    KPERF_FREE(p->by_name);
+    p->by_name = t, p->capname = cap;
+    return 0;
+}
+
+/* Index of the stat for this name, created on first use; negative errno on failure. */
+KPERF__PRIV long kperf__sc_stat_of(kperf_syscall_pairer *p, const char *name, int32_t nr) {
+    if (p->capname) {
+        size_t h = kperf__sc_hash(name) & (p->capname - 1);
+        for (; p->by_name[h] >= 0; h = (h + 1) & (p->capname - 1))
+            if (!strcmp(p->stats[p->by_name[h]].name, name)) return p->by_name[h];
+    }
+    if (p->nstats == p->capstats) {
+        size_t nc = p->capstats ? p->capstats * 2 : 32;
+        kperf__sc_stat *ns = (kperf__sc_stat *)KPERF_REALLOC(p->stats, nc * sizeof *ns);
+        if (!ns) return -ENOMEM;
+        p->stats = ns, p->capstats = nc;
+    }
+    kperf__sc_stat *st = &p->stats[p->nstats];
+    memset(st, 0, sizeof *st);
+    if (!(st->name = kperf__strdup(name))) return -ENOMEM;
+    st->alias = -1;
+    st->s.name = st->name;
+    st->s.nr = nr;
+    p->nstats++;
+    if (p->nstats * 2 > p->capname) { /* grow; the rehash inserts the new entry too */
+        if (kperf__sc_rehash_names(p, p->capname ? p->capname * 2 : 64) < 0) {
+            KPERF_FREE(st->name);
+            p->nstats--;
+            return -ENOMEM;
+        }
+    } else {
+        size_t h = kperf__sc_hash(name) & (p->capname - 1);
+        while (p->by_name[h] >= 0) h = (h + 1) & (p->capname - 1);
+        p->by_name[h] = (int32_t)(p->nstats - 1);
+    }
+    return (long)(p->nstats - 1);
+}
+
+/* Follows merges to the stat that now collects a syscall's calls. */
+KPERF__PRIV uint32_t kperf__sc_final(const kperf_syscall_pairer *p, uint32_t i) {
+    for (int hops = 0; p->stats[i].alias >= 0 && hops < 8; hops++) i = (uint32_t)p->stats[i].alias;
+    return i;
+}
+
+KPERF__PRIV long kperf__sc_find(const kperf_syscall_pairer *p, const char *name) {
+    if (!p->capname) return -1;
+    size_t h = kperf__sc_hash(name) & (p->capname - 1);
+    for (; p->by_name[h] >= 0; h = (h + 1) & (p->capname - 1))
+        if (!strcmp(p->stats[p->by_name[h]].name, name)) return p->by_name[h];
+    return -1;
+}
+
+/* Calls completed before number @p nr had a name were counted as "syscall_NR": give that
+ * stat its name, or fold it into the stat that already has it. */
+KPERF__PRIV int kperf__sc_rename(kperf_syscall_pairer *p, int32_t nr, const char *name) {
+    char old[32];
+    snprintf(old, sizeof old, "syscall_%d", (int)nr);
+    long o = kperf__sc_find(p, old);
+    if (o < 0 || p->stats[o].alias >= 0) return 0;
+    long n = kperf__sc_find(p, name);
+    kperf__sc_stat *a = &p->stats[o];
+    if (n < 0) {
+        char *nn = kperf__strdup(name);
+        if (!nn) return -ENOMEM;
+        KPERF_FREE(a->name);
+        a->name = nn, a->s.name = nn;
+        return kperf__sc_rehash_names(p, p->capname);
+    }
+    kperf__sc_stat *b = &p->stats[n];
+    if (a->hist && !b->hist && !(b->hist = (uint64_t *)kperf__calloc(KPERF__SC_NBUCKETS, 8)))
+        return -ENOMEM;
+    for (uint32_t i = 0; a->hist && i < KPERF__SC_NBUCKETS; i++) b->hist[i] += a->hist[i];
+    if (a->s.count && (!b->s.count || a->s.min < b->s.min)) b->s.min = a->s.min;
+    if (a->s.max > b->s.max) b->s.max = a->s.max;
+    b->s.count += a->s.count, b->s.errors += a->s.errors, b->s.total += a->s.total;
+    b->s.unfinished += a->s.unfinished;
+    memset(&a->s, 0, sizeof a->s);
+    a->s.name = a->name, a->s.nr = nr;
+    a->alias = (int32_t)n;
+    return 0;
+}
+
+KPERF_API int kperf_syscall_pairer_name(kperf_syscall_pairer *p, int32_t nr, const char *name) {
+    if (!p || nr < 0 || nr > 65535 || !name) return -EINVAL;
+    if ((size_t)nr >= p->nnr) {
+        size_t nn = p->nnr ? p->nnr : 512;
+        while (nn <= (size_t)nr) nn *= 2;
+        char **v = (char **)KPERF_REALLOC(p->nrname, nn * sizeof *v);
+        if (!v) return -ENOMEM;
+        memset(v + p->nnr, 0, (nn - p->nnr) * sizeof *v);
+        p->nrname = v, p->nnr = nn;
+    }
+    if (p->nrname[nr] && !strcmp(p->nrname[nr], name)) return 0;
+    char *s = kperf__strdup(name);
+    if (!s) return -ENOMEM;
+    KPERF_FREE(p->nrname[nr]);
+    p->nrname[nr] = s;
+    if (p->nnrstat) memset(p->nrstat, 0, p->nnrstat * sizeof *p->nrstat);
+    return kperf__sc_rename(p, nr, name);
+}
+
+KPERF__PRIV kperf__sc_thread *kperf__sc_thread_of(kperf_syscall_pairer *p, int32_t tid) {
+    if (tid == 0) tid = INT32_MIN; /* keep 0 as the empty marker */
+    if ((p->nthr + 1) * 2 > p->capthr) {
+        size_t nc = p->capthr ? p->capthr * 2 : 64;
+        kperf__sc_thread *nt = (kperf__sc_thread *)kperf__calloc(nc, sizeof *nt);
+        if (!nt) return NULL;
+        for (size_t i = 0; i < p->capthr; i++) {
+            if (!p->thr[i].tid) continue;
+            size_t h = ((uint32_t)p->thr[i].tid * 2654435761u) & (nc - 1);
+            while (nt[h].tid) h = (h + 1) & (nc - 1);
+            nt[h] = p->thr[i];
+        }
+        KPERF_FREE(p->thr);
+        p->thr = nt, p->capthr = nc;
+    }
+    size_t h = ((uint32_t)tid * 2654435761u) & (p->capthr - 1);
+    while (p->thr[h].tid && p->thr[h].tid != tid) h = (h + 1) & (p->capthr - 1);
+    if (!p->thr[h].tid) p->thr[h].tid = tid, p->nthr++;
+    return &p->thr[h];
+}
+
+KPERF_API void kperf_syscall_pairer_comm(kperf_syscall_pairer *p, int32_t tid, const char *comm) {
+    if (!p || !comm) return;
+    kperf__sc_thread *t = kperf__sc_thread_of(p, tid);
+    if (!t) return;
+    snprintf(t->comm, sizeof t->comm, "%s", comm);
+    t->comm_known = true;
+}
+
+KPERF__PRIV void kperf__sc_learn_comm(kperf__sc_thread *t, int32_t pid, int32_t tid) {
+    char path[64];
+    t->comm_known = true;
+    snprintf(path, sizeof path, "/proc/%d/task/%d/comm", (int)pid, (int)tid);
+    if (kperf__read_file(path, t->comm, sizeof t->comm) < 0) t->comm[0] = 0;
+}
+
+/* Resolves the stat index of an event: its name, else the learned name of its number. */
+KPERF__PRIV long kperf__sc_resolve_name(kperf_syscall_pairer *p, const kperf_syscall_event *ev);
+
+KPERF__PRIV long kperf__sc_resolve(kperf_syscall_pairer *p, const kperf_syscall_event *ev) {
+    if (ev->name || ev->nr < 0 || ev->nr > 65535) return kperf__sc_resolve_name(p, ev);
+    if ((size_t)ev->nr < p->nnrstat && p->nrstat[ev->nr]) return (long)p->nrstat[ev->nr] - 1;
+    long st = kperf__sc_resolve_name(p, ev);
+    if (st < 0 || st >= (long)UINT32_MAX) return st;
+    if ((size_t)ev->nr >= p->nnrstat) {
+        size_t nn = p->nnrstat ? p->nnrstat : 512;
+        while (nn <= (size_t)ev->nr) nn *= 2;
+        uint32_t *v = (uint32_t *)KPERF_REALLOC(p->nrstat, nn * sizeof *v);
+        if (!v) return st; /* no cache: still correct */
+        memset(v + p->nnrstat, 0, (nn - p->nnrstat) * sizeof *v);
+        p->nrstat = v, p->nnrstat = nn;
+    }
+    p->nrstat[ev->nr] = (uint32_t)st + 1;
+    return st;
+}
+
+KPERF__PRIV long kperf__sc_resolve_name(kperf_syscall_pairer *p, const kperf_syscall_event *ev) {
+    char buf[32];
+    const char *name = ev->name;
+    if (name && ev->nr >= 0) {
+        if (((size_t)ev->nr >= p->nnr || !p->nrname[ev->nr] || strcmp(p->nrname[ev->nr], name)) &&
+            kperf_syscall_pairer_name(p, ev->nr, name) < 0)
+            return -ENOMEM;
+    }
+    if (!name && ev->nr >= 0 && (size_t)ev->nr < p->nnr) name = p->nrname[ev->nr];
+    if (!name) {
+        snprintf(buf, sizeof buf, "syscall_%d", (int)ev->nr);
+        name = buf;
+    }
+    return kperf__sc_stat_of(p, name, ev->nr);
+}
+
+/* The stat of an entry's pair event. */
+KPERF__PRIV uint32_t kperf__sc_stat_ix(const kperf_syscall_pairer *p, const kperf_pair_event *in) {
+    return kperf__sc_final(p, (uint32_t)(in->value >> 32));
+}
+
+KPERF__PRIV int kperf__sc_complete(kperf_syscall_pairer *p, const kperf_pair_event *in,
+                                   const kperf_pair_event *ex, kperf_syscall_fn fn, void *user) {
+    kperf__sc_stat *st = &p->stats[kperf__sc_stat_ix(p, in)];
+    int32_t in_nr = (int32_t)(uint32_t)in->value, ex_nr = (int32_t)ex->cpu;
+    int64_t ret = (int64_t)ex->value;
+    uint64_t d = ex->time - in->time;
+    if (!st->hist) {
+        st->hist = (uint64_t *)kperf__calloc(KPERF__SC_NBUCKETS, sizeof *st->hist);
+        if (!st->hist) return kperf__fail(ENOMEM, "syscall pairer: out of memory");
+    }
+    st->hist[kperf__sc_bucket(d)]++;
+    if (!st->s.count || d < st->s.min) st->s.min = d;
+    if (d > st->s.max) st->s.max = d;
+    st->s.count++;
+    st->s.total += d;
+    if (ret < 0 && ret >= -4095) st->s.errors++;
+    if (st->s.nr < 0) st->s.nr = in_nr >= 0 ? in_nr : ex_nr;
+    p->c.paired++;
+    if (!fn) return 1;
+    kperf__sc_thread *t = kperf__sc_thread_of(p, (int32_t)in->tid);
+    if (t && !t->comm_known) kperf__sc_learn_comm(t, (int32_t)in->pid, (int32_t)in->tid);
+    kperf_syscall_call c;
+    memset(&c, 0, sizeof c);
+    c.name = st->name;
+    c.nr = in_nr >= 0 ? in_nr : ex_nr;
+    c.start = in->time;
+    c.duration = d;
+    c.pid = (int32_t)in->pid;
+    c.tid = (int32_t)in->tid;
+    c.cpu = (int32_t)in->cpu;
+    c.ret = ret;
+    if (t) memcpy(c.comm, t->comm, sizeof c.comm);
+    int rc = fn(&c, user);
+    return rc < 0 ? rc : 1;
+}
+
+KPERF__PRIV bool kperf__sc_same(int32_t a, int32_t b) { return a < 0 || b < 0 || a == b; }
+
+/* An entry and the exit the pairer matched it with: one call, unless the exit is another
+ * syscall's (the entry's exit was lost: it is unfinished, the exit an orphan). */
+KPERF__PRIV int kperf__sc_pair(kperf_syscall_pairer *p, const kperf_pair_event *in,
+                               const kperf_pair_event *ex, kperf_syscall_fn fn, void *user) {
+    if (kperf__sc_same((int32_t)(uint32_t)in->value, (int32_t)ex->cpu))
+        return kperf__sc_complete(p, in, ex, fn, user);
+    p->stats[kperf__sc_stat_ix(p, in)].s.unfinished++;
+    p->c.orphan_exits++;
+    return 0;
+}
+
+KPERF_API int kperf_syscall_pairer_feed(kperf_syscall_pairer *p, const kperf_syscall_event *ev,
+                                        kperf_syscall_fn fn, void *user) {
+    if (!p || !ev) return -EINVAL;
+    uint32_t stat = 0;
+    if (!ev->is_exit || ev->name) { /* exits without a name take their entry's */
+        long sx = kperf__sc_resolve(p, ev);
+        if (sx < 0) return kperf__fail(ENOMEM, "syscall pairer: out of memory");
+        stat = (uint32_t)sx;
+    }
+    kperf_pair_event pe, other;
+    memset(&pe, 0, sizeof pe);
+    pe.key = (uint32_t)ev->tid;
+    pe.time = ev->time;
+    pe.pid = (uint32_t)ev->pid;
+    pe.tid = (uint32_t)ev->tid;
+    int rc;
+    if (ev->is_exit) {
+        p->c.exits++;
+        pe.value = (uint64_t)ev->ret;
+        pe.cpu = (uint32_t)ev->nr;
+        if ((rc = kperf_pairer_end_at(p->pr, &pe, &other)) <= 0) return rc; /* held */
+        return kperf__sc_pair(p, &other, &pe, fn, user);
+    }
+    p->c.enters++;
+    pe.value = (uint64_t)stat << 32 | (uint32_t)ev->nr;
+    pe.cpu = (uint32_t)ev->cpu;
+    rc = kperf_pairer_start_at(p->pr, &pe, &other);
+    if (rc == 1) p->stats[kperf__sc_stat_ix(p, &other)].s.unfinished++; /* its exit never came */
+    if (rc == 3) p->stats[kperf__sc_final(p, stat)].s.unfinished++;  /* an older entry, late */
+    if (rc == 2) return kperf__sc_pair(p, &pe, &other, fn, user);    /* its exit was held */
+    return rc < 0 ? rc : 0;
+}
+
+typedef struct kperf__sc_lost_ctx {
+    kperf_syscall_pairer *p;
+    int32_t cpu;
+} kperf__sc_lost_ctx;
+
+KPERF__PRIV int kperf__sc_lost_one(const kperf_pair_event *in, void *user) {
+    kperf__sc_lost_ctx *x = (kperf__sc_lost_ctx *)user;
+    if (x->cpu >= 0 && (int32_t)in->cpu != x->cpu) return 0;
+    x->p->stats[kperf__sc_stat_ix(x->p, in)].s.unfinished++;
+    return 1;
+}
+
+KPERF_API size_t kperf_syscall_pairer_lost(kperf_syscall_pairer *p, int32_t cpu) {
+    if (!p) return 0;
+    kperf__sc_lost_ctx x = {p, cpu};
+    return kperf_pairer_drop(p->pr, kperf__sc_lost_one, &x);
+}
+
+KPERF_API void kperf_syscall_pairer_counts(const kperf_syscall_pairer *p,
+                                           kperf_syscall_counts *out) {
+    if (!out) return;
+    if (!p) { memset(out, 0, sizeof *out); return; }
+    *out = p->c;
+    kperf_pairer_counts pc;
+    kperf_pairer_counts_read(p->pr, &pc);
+    out->pending = pc.pending;
+    out->early_exits = pc.held;
+    out->orphan_exits += pc.unmatched_end;
+}
+
+/* Nearest-rank percentile q (0..1) from a histogram, clamped to [min, max]. */
+KPERF__PRIV uint64_t kperf__sc_pct(const kperf__sc_stat *st, double q) {
+    if (!st->s.count || !st->hist) return 0;
+    uint64_t rank = (uint64_t)(q * (double)st->s.count + 0.999999999), seen = 0;
+    if (rank < 1) rank = 1;
+    for (uint32_t b = 0; b < KPERF__SC_NBUCKETS; b++) {
+        seen += st->hist[b];
+        if (seen >= rank) {
+            uint64_t v = kperf__sc_bucket_value(b);
+            return v < st->s.min ? st->s.min : v > st->s.max ? st->s.max : v;
+        }
+    }
+    return st->s.max;
+}
+
+KPERF__PRIV int kperf__sc_by_total(const void *a, const void *b) {
+    const kperf_syscall_stat *x = (const kperf_syscall_stat *)a, *y = (const kperf_syscall_stat *)b;
+    if (x->total != y->total) return x->total > y->total ? -1 : 1;
+    if (x->count != y->count) return x->count > y->count ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+typedef struct kperf__sc_open_ctx {
+    kperf_syscall_pairer *p;
+    uint64_t *open;
+} kperf__sc_open_ctx;
+
+KPERF__PRIV int kperf__sc_open_one(const kperf_pair_event *in, void *user) {
+    kperf__sc_open_ctx *x = (kperf__sc_open_ctx *)user;
+    x->open[kperf__sc_stat_ix(x->p, in)]++;
+    return 0;
+}
+
+KPERF_API int kperf_syscall_pairer_stats(kperf_syscall_pairer *p, const kperf_syscall_stat **out,
+                                         size_t *count) {
+    if (!p || !out || !count) return -EINVAL;
+    kperf_syscall_stat *v = (kperf_syscall_stat *)kperf__calloc(p->nstats ? p->nstats : 1, sizeof *v);
+    uint64_t *open = (uint64_t *)kperf__calloc(p->nstats ? p->nstats : 1, sizeof *open);
+    if (!v || !open) {
+        KPERF_FREE(v), KPERF_FREE(open);
+        return kperf__fail(ENOMEM, "syscall pairer: out of memory");
+    }
+    kperf__sc_open_ctx oc = {p, open}; /* entries still waiting count as unfinished */
+    kperf_pairer_foreach(p->pr, kperf__sc_open_one, &oc);
+    size_t n = 0;
+    for (size_t i = 0; i < p->nstats; i++) {
+        kperf__sc_stat *st = &p->stats[i];
+        if (st->alias >= 0) continue;
+        v[n] = st->s;
+        v[n].unfinished += open[i];
+        v[n].mean = st->s.count ? st->s.total / st->s.count : 0;
+        v[n].p50 = kperf__sc_pct(st, 0.50);
+        v[n].p90 = kperf__sc_pct(st, 0.90);
+        v[n].p99 = kperf__sc_pct(st, 0.99);
+        n++;
+    }
+    KPERF_FREE(open);
+    if (n > 1) qsort(v, n, sizeof *v, kperf__sc_by_total);
+    KPERF_FREE(p->out);
+    p->out = v;
+    *out = v;
+    *count = n;
+    return 0;
+}
+
+/* Works out once how records of this event become syscall events. */
+KPERF__PRIV void kperf__sc_classify(kperf__tp_entry *e) {
+    const kperf_tp_format *f = e->fmt;
+    e->sc_kind = -1;
+    if (!strcmp(e->key, "raw_syscalls/sys_enter") || !strcmp(e->key, "raw_syscalls/sys_exit")) {
+        e->sc_nr = kperf_tp_format_field(f, "id");
+        e->sc_kind = e->key[18] == 'n' ? 1 : 2;
+    } else if (!strncmp(e->key, "syscalls/sys_enter_", 19)) {
+        e->sc_nr = kperf_tp_format_field(f, "__syscall_nr");
+        e->sc_kind = 3, e->sc_name = f->name + 10;
+    } else if (!strncmp(e->key, "syscalls/sys_exit_", 18)) {
+        e->sc_nr = kperf_tp_format_field(f, "__syscall_nr");
+        e->sc_kind = 4, e->sc_name = f->name + 9;
+    }
+    if (e->sc_kind == 2 || e->sc_kind == 4) e->sc_ret = kperf_tp_format_field(f, "ret");
+    if (e->sc_kind > 0 && (!e->sc_nr || ((e->sc_kind == 2 || e->sc_kind == 4) && !e->sc_ret)))
+        e->sc_kind = -1; /* a layout we do not know: not usable as a syscall event */
+}
+
+KPERF_API int kperf_syscall_event_decode(kperf_tracefs *tfs, const void *raw, size_t size,
+                                         kperf_syscall_event *ev) {
+    if (!tfs || !ev || (!raw && size)) return -EINVAL;
+    if (size < 8) return -KPERF_ECORRUPT;
+    uint16_t type;
+    memcpy(&type, raw, 2);
+    if (type >= tfs->nby_id || tfs->by_id[type] < 0 || !tfs->ents[tfs->by_id[type]].fmt) {
+        const kperf_tp_format *f;
+        int rc = kperf_tracefs_format_by_id(tfs, type, &f);
+        if (rc < 0) return rc;
+    }
+    kperf__tp_entry *e = &tfs->ents[tfs->by_id[type]];
+    if (!e->sc_kind) kperf__sc_classify(e);
+    if (e->sc_kind < 0) return 0;
+    int64_t nr = -1, ret = 0;
+    int rc = kperf_tp_field_int(e->sc_nr, raw, size, &nr);
+    if (rc == 0 && e->sc_ret) rc = kperf_tp_field_int(e->sc_ret, raw, size, &ret);
+    if (rc < 0) return rc;
+    ev->is_exit = e->sc_kind == 2 || e->sc_kind == 4;
+    ev->nr = nr < INT32_MIN || nr > INT32_MAX ? -1 : (int32_t)nr;
+    ev->name = e->sc_name;
+    ev->ret = ret;
+    return 1;
+}
+
+KPERF_API int kperf_syscall_names(kperf_tracefs *tfs, const char *const **names, size_t *count) {
+    if (!tfs || !names || !count) return kperf__fail(EINVAL, "kperf_syscall_names: NULL argument");
+    if (!tfs->sysnames) {
+        char dir[PATH_MAX + 32], **v;
+        size_t n, k = 0;
+        snprintf(dir, sizeof dir, "%s/events/syscalls", tfs->root);
+        int rc = kperf__dir_names(dir, &v, &n, true);
+        if (rc == -ENOENT)
+            return kperf__fail(KPERF_ENOTSUP, "this kernel has no syscall tracepoints (%s is "
+                               "missing; it needs CONFIG_FTRACE_SYSCALLS)", dir);
+        if (rc < 0) return kperf__fail(-rc, "cannot list %s: %s", dir, strerror(-rc));
+        for (size_t i = 0; i < n; i++) {
+            if (strncmp(v[i], "sys_enter_", 10) != 0) { KPERF_FREE(v[i]); continue; }
+            memmove(v[i], v[i] + 10, strlen(v[i] + 10) + 1);
+            v[k++] = v[i];
+        }
+        if (!k) {
+            kperf__names_free(v, 0);
+            return kperf__fail(KPERF_ENOTSUP, "%s has no sys_enter_* events", dir);
+        }
+        qsort(v, k, sizeof *v, kperf__strptr_cmp);
+        tfs->sysnames = v, tfs->nsysnames = k;
+    }
+    *names = (const char *const *)tfs->sysnames;
+    *count = tfs->nsysnames;
+    return 0;
+}
+/* ---- the live tracer: a sampler over syscall tracepoints feeding a pairer ---- */
+
+struct kperf__sc_ftline {         /* the last trace line of a CPU: one half of a pair */
+    int pid;                    /* 0: none */
+    int nr;                     /* raw_syscalls:sys_enter's NR, or -1 */
+    char name[64];              /* a sys_NAME(...) line's NAME, or "" */
+};
+
+struct kperf_syscalls {
+    kperf_tracefs *tfs;
+    kperf_sampler *data;        /* the events whose records are paired */
+    char ft_dir[PATH_MAX];      /* all-syscalls mode: the ftrace instance naming numbers */
+    int ft_fd;                  /* its trace_pipe, or -1 */
+    char ft_buf[4096];          /* a partial line carried between reads */
+    size_t ft_len;
+    bool ft_pair;               /* no "fields" option (before Linux 6.5): pair the lines */
+    struct kperf__sc_ftline *ft_half; /* per CPU (ft_pair) */
+    char names_msg[512];        /* why numbers cannot be named, "" when they can */
+    kperf_syscall_pairer *p;
+    kperf_syscall_fn fn;        /* the current read's callback */
+    void *user;
+    int done, err;
+};
+
+/* CPUs whose trace lines name syscall numbers by pairs (kperf__sc_ftrace_pair). */
+#define KPERF__SC_CPUS 4096
+
+/* The sampler's spec parser is given specs of at most this many characters. */
+#define KPERF__SC_SPEC_MAX 4000
+
+KPERF__PRIV int kperf__sc_spec_add(char **spec, size_t *len, size_t *cap, const char *ev) {
+    size_t n = strlen(ev);
+    if (*len + n + 2 > *cap) {
+        size_t nc = (*cap ? *cap * 2 : 1024) + n;
+        char *ns = (char *)KPERF_REALLOC(*spec, nc);
+        if (!ns) return -ENOMEM;
+        *spec = ns, *cap = nc;
+    }
+    if (*len) (*spec)[(*len)++] = ',';
+    memcpy(*spec + *len, ev, n + 1);
+    *len += n;
+    return 0;
+}
+
+KPERF__PRIV int kperf__sc_sampler(const kperf_syscalls_desc *d, const char *spec, uint32_t pages,
+                                  kperf_sampler **out) {
+    kperf_sampler_desc sd;
+    memset(&sd, 0, sizeof sd);
+    sd.events = spec;
+    sd.period = 1;
+    sd.include_kernel = true; /* tracepoint records come from kernel context */
+    sd.pids = d->pids, sd.npids = d->npids;
+    sd.tids = d->tids, sd.ntids = d->ntids;
+    sd.cpus = d->cpus, sd.ncpus = d->ncpus;
+    sd.all_cpus = d->all_cpus;
+    sd.inherit = d->inherit;
+    sd.enable_on_exec = d->enable_on_exec;
+    sd.ring_pages = pages;
+    return kperf_sampler_open(out, &sd);
+}
+
+/* ---- naming numbers from the running kernel ----
+ * tracefs has no number -> name table, and perf events on every syscalls:sys_enter_NAME
+ * would cost one RCU grace period each when closed (about 12 s for 360 of them in a VM).
+ * So kperf makes a private ftrace instance, enables the sys_enter_NAME events there (one
+ * tracepoint probe for all of them: nothing per event to tear down) with the "fields"
+ * option, and reads `sys_enter_NAME: __syscall_nr=0x27 (39)` lines from its trace_pipe. */
+
+KPERF__PRIV int kperf__sc_write(const char *dir, const char *file, const char *text) {
+    char path[PATH_MAX + 300];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    ssize_t w = write(fd, text, strlen(text));
+    int e = errno;
+    close(fd);
+    return w < 0 ? -e : 0;
+}
+
+KPERF__PRIV void kperf__sc_ftrace_close(kperf_syscalls *s) {
+    if (s->ft_fd >= 0) close(s->ft_fd);
+    s->ft_fd = -1;
+    KPERF_FREE(s->ft_half);
+    s->ft_half = NULL;
+    s->ft_pair = false;
+    if (s->ft_dir[0]) {
+        kperf__sc_write(s->ft_dir, "tracing_on", "0");
+        rmdir(s->ft_dir); /* disables its events and frees its buffers */
+        s->ft_dir[0] = 0;
+    }
+}
+
+KPERF__PRIV void kperf__sc_ftrace_read(kperf_syscalls *s);
+
+/* The inode of this process's pid namespace: instance names carry it, so that a pid in
+ * an instance name is only ever checked in the namespace it belongs to. */
+KPERF__PRIV unsigned long long kperf__sc_pidns(void) {
+    char link[64] = "";
+    unsigned long long ino = 0;
+    ssize_t k = readlink("/proc/self/ns/pid", link, sizeof link - 1);
+    if (k > 0) link[k] = 0, sscanf(link, "pid:[%llu]", &ino);
+    return ino;
+}
+
+/* Removes the instances that tracers of this pid namespace left behind when their process
+ * died before closing them (kperf-NS-PID-N with PID gone). */
+KPERF__PRIV void kperf__sc_ftrace_sweep(const char *root, unsigned long long ns) {
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%.3000s/instances", root);
+    DIR *dh = opendir(dir);
+    for (struct dirent *e; dh && (e = readdir(dh));) {
+        unsigned long long ens;
+        int pid, seq, end = 0;
+        if (sscanf(e->d_name, "kperf-%llu-%d-%d%n", &ens, &pid, &seq, &end) != 3 ||
+            e->d_name[end] || ens != ns || pid <= 0)
+            continue;
+        if (kill(pid, 0) == 0 || errno != ESRCH) continue; /* alive (or not ours to judge) */
+        char inst[PATH_MAX + 256];
+        snprintf(inst, sizeof inst, "%s/%s", dir, e->d_name);
+        kperf__sc_write(inst, "tracing_on", "0");
+        rmdir(inst);
+    }
+    if (dh) closedir(dh);
+}
+
+KPERF__PRIV int kperf__sc_ftrace_open(kperf_syscalls *s, const kperf_syscalls_desc *d) {
+    static int seq;
+    const char *const *names;
+    size_t n;
+    int rc = kperf_syscall_names(s->tfs, &names, &n);
+    if (rc < 0) return rc;
+    unsigned long long ns = kperf__sc_pidns();
+    kperf__sc_ftrace_sweep(s->tfs->root, ns);
+    snprintf(s->ft_dir, sizeof s->ft_dir, "%.3000s/instances/kperf-%llu-%d-%d", s->tfs->root, ns,
+             (int)getpid(), __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED));
+    if (mkdir(s->ft_dir, 0700) < 0) {
+        int e = errno;
+        s->ft_dir[0] = 0;
+        return kperf__fail(e, "cannot create the ftrace instance that names syscall numbers "
+                           "(%s/instances: %s); names show as syscall_NR", s->tfs->root, strerror(e));
+    }
+    if (kperf__sc_write(s->ft_dir, "options/fields", "1") < 0) {
+        /* Before Linux 6.5: sys_enter_NAME prints "sys_NAME(args)" without its number, so
+         * raw_syscalls:sys_enter ("sys_enter: NR 172 (...)") is enabled too; the two
+         * lines one syscall writes follow each other on its CPU. */
+        s->ft_half = (struct kperf__sc_ftline *)kperf__calloc(KPERF__SC_CPUS, sizeof *s->ft_half);
+        if (!s->ft_half ||
+            (rc = kperf__sc_write(s->ft_dir, "events/raw_syscalls/sys_enter/enable", "1")) < 0) {
+            kperf__sc_ftrace_close(s);
+            return kperf__fail(s->ft_half ? -rc : ENOMEM,
+                               "this kernel's ftrace has neither the 'fields' option (Linux "
+                               "6.5+) nor raw_syscalls:sys_enter; syscall numbers show as "
+                               "syscall_NR");
+        }
+        s->ft_pair = true;
+    }
+    (void)d; /* machine-wide on purpose: any process teaches a number (ftrace's pid filter
+              * can miss a task that moves between CPUs), and each event is switched off
+              * as soon as it has named its number, so the cost is one line per syscall */
+    for (size_t i = 0; i < n; i++) {
+        char f[300];
+        snprintf(f, sizeof f, "events/syscalls/sys_enter_%s/enable", names[i]);
+        kperf__sc_write(s->ft_dir, f, "1");
+    }
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/trace_pipe", s->ft_dir);
+    s->ft_fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (s->ft_fd < 0) {
+        int e = errno;
+        kperf__sc_ftrace_close(s);
+        return kperf__fail(e, "cannot read %s: %s", path, strerror(e));
+    }
+    /* The machine's frequent syscalls name themselves within milliseconds; switching them
+     * off now keeps them from flooding the instance's buffer (which overwrites its oldest
+     * lines) while the targets make their rarer calls. */
+    for (int i = 0; i < 5; i++) {
+        struct timespec ts = {0, 2000000};
+        nanosleep(&ts, NULL);
+        kperf__sc_ftrace_read(s);
+    }
+    return 0;
+}
+
+/* Names @p nr @p name unless known; switches sys_enter_NAME off once learned. */
+KPERF__PRIV void kperf__sc_ftrace_learn(kperf_syscalls *s, long nr, const char *name) {
+    if (nr < 0 || nr > 65535) return;
+    if ((size_t)nr >= s->p->nnr || !s->p->nrname[nr]) {
+        char f[200];
+        kperf_syscall_pairer_name(s->p, (int32_t)nr, name);
+        snprintf(f, sizeof f, "events/syscalls/sys_enter_%s/enable", name);
+        kperf__sc_write(s->ft_dir, f, "0"); /* learned: quiet from now on */
+    }
+}
+
+/* ft_pair: one line "COMM-PID [CPU] FLAGS TS: sys_NAME(args)" or "...: sys_enter: NR 39
+ * (args)"; the other half of its pair is the previous line of the same CPU and task. */
+KPERF__PRIV void kperf__sc_ftrace_pair(kperf_syscalls *s, const char *line) {
+    const char *br = strstr(line, "] "), *ob, *ev;
+    if (!br || !(ev = strstr(br, ": "))) return;
+    for (ob = br; ob > line && ob[-1] != '['; ob--) {}
+    if (ob == line || ob - 1 == line) return;
+    long cpu = strtol(ob, NULL, 10);
+    const char *dash = ob - 1;
+    while (dash > line && *dash != '-') dash--;
+    int pid = (int)strtol(dash + 1, NULL, 10);
+    if (cpu < 0 || cpu >= KPERF__SC_CPUS || pid <= 0) return;
+    struct kperf__sc_ftline cur, *h = &s->ft_half[cpu];
+    memset(&cur, 0, sizeof cur);
+    cur.pid = pid, cur.nr = -1;
+    ev += 2;
+    if (!strncmp(ev, "sys_enter: NR ", 14)) {
+        char *end;
+        long nr = strtol(ev + 14, &end, 10);
+        if (end == ev + 14 || nr < 0 || nr > 65535) return;
+        cur.nr = (int)nr;
+    } else if (!strncmp(ev, "sys_", 4)) {
+        const char *par = strchr(ev, '(');
+        size_t len = par ? (size_t)(par - ev - 4) : 0;
+        if (!len || len >= sizeof cur.name) return;
+        memcpy(cur.name, ev + 4, len);
+        cur.name[len] = 0;
+    } else {
+        h->pid = 0;
+        return;
+    }
+    if (h->pid == pid && (cur.nr >= 0) != (h->nr >= 0)) { /* the two halves of one call */
+        kperf__sc_ftrace_learn(s, cur.nr >= 0 ? cur.nr : h->nr, cur.nr >= 0 ? h->name : cur.name);
+        h->pid = 0;
+        return;
+    }
+    *h = cur;
+}
+
+/* Learns from one trace_pipe line: "... sys_enter_NAME: __syscall_nr=0x27 (39) ...". */
+KPERF__PRIV void kperf__sc_ftrace_line(kperf_syscalls *s, const char *line) {
+    if (s->ft_pair) {
+        kperf__sc_ftrace_pair(s, line);
+        return;
+    }
+    const char *a = strstr(line, ": sys_enter_"), *b;
+    if (!a || !(b = strstr(a, ": __syscall_nr="))) return;
+    a += 12;
+    char name[128];
+    size_t len = (size_t)(b - a);
+    if (len == 0 || len >= sizeof name) return;
+    memcpy(name, a, len), name[len] = 0;
+    char *end;
+    long nr = strtol(b + 15, &end, 0);
+    if (end == b + 15) return;
+    kperf__sc_ftrace_learn(s, nr, name);
+}
+
+KPERF__PRIV void kperf__sc_ftrace_read(kperf_syscalls *s) {
+    if (s->ft_fd < 0) return;
+    for (int rounds = 0; rounds < 64; rounds++) { /* bounded: the pipe refills while we read */
+        ssize_t r = read(s->ft_fd, s->ft_buf + s->ft_len, sizeof s->ft_buf - 1 - s->ft_len);
+        if (r <= 0) break;
+        s->ft_len += (size_t)r;
+        s->ft_buf[s->ft_len] = 0;
+        char *p = s->ft_buf, *nl;
+        while ((nl = strchr(p, '\n'))) {
+            *nl = 0;
+            kperf__sc_ftrace_line(s, p);
+            p = nl + 1;
+        }
+        s->ft_len = strlen(p);
+        if (s->ft_len == sizeof s->ft_buf - 1) s->ft_len = 0; /* an absurd line: drop it */
+        memmove(s->ft_buf, p, s->ft_len);
+    }
+}
+
+KPERF_API int kperf_syscalls_open(kperf_syscalls **out, const kperf_syscalls_desc *desc) {
+    if (!out) return kperf__fail(EINVAL, "kperf_syscalls_open: out is NULL");
+    *out = NULL;
+    kperf_syscalls_desc d;
+    memset(&d, 0, sizeof d);
+    if (desc) d = *desc;
+    kperf_syscalls *s = (kperf_syscalls *)kperf__calloc(1, sizeof *s);
+    if (!s) return kperf__fail(ENOMEM, "syscalls: out of memory");
+    s->ft_fd = -1;
+    int rc = kperf_tracefs_open(&s->tfs, d.tracefs);
+    if (rc == 0) rc = kperf_syscall_pairer_new(&s->p);
+    char *spec = NULL, ev[300];
+    size_t len = 0, cap = 0;
+    for (size_t i = 0; rc == 0 && i < d.nfuncs; i++) {
+        const char *f = d.funcs[i];
+        char name[280];
+        snprintf(name, sizeof name, "sys_enter_%s", f ? f : "");
+        if (!f || kperf_tracefs_event_id(s->tfs, "syscalls", name) < 0) {
+            rc = kperf__fail(KPERF_ENOEVENT, "syscall '%s' has no tracepoint syscalls:%s in "
+                             "this kernel ('kperf syscalls --list' shows the names)",
+                             f ? f : "(null)", name);
+            break;
+        }
+        snprintf(ev, sizeof ev, "syscalls:sys_enter_%s,syscalls:sys_exit_%s", f, f);
+        if (kperf__sc_spec_add(&spec, &len, &cap, ev) < 0) rc = kperf__fail(ENOMEM, "out of memory");
+    }
+    if (rc == 0 && d.nfuncs && len > KPERF__SC_SPEC_MAX)
+        rc = kperf__fail(KPERF_ELIMIT, "syscalls: %zu names are too many to trace one by one; "
+                         "trace every syscall (no funcs) instead", d.nfuncs);
+    if (rc == 0 && !d.nfuncs && kperf__sc_spec_add(&spec, &len, &cap,
+                                                   "raw_syscalls:sys_enter,raw_syscalls:sys_exit") < 0)
+        rc = kperf__fail(ENOMEM, "out of memory");
+    if (rc == 0) { /* cache the formats now: no id index scan at the first record */
+        const kperf_tp_format *f;
+        if (!d.nfuncs) {
+            kperf_tracefs_format(s->tfs, "raw_syscalls", "sys_enter", &f);
+            kperf_tracefs_format(s->tfs, "raw_syscalls", "sys_exit", &f);
+        }
+        for (size_t i = 0; i < d.nfuncs; i++) {
+            snprintf(ev, sizeof ev, "sys_enter_%s", d.funcs[i]);
+            kperf_tracefs_format(s->tfs, "syscalls", ev, &f);
+            snprintf(ev, sizeof ev, "sys_exit_%s", d.funcs[i]);
+            kperf_tracefs_format(s->tfs, "syscalls", ev, &f);
+        }
+        rc = kperf__sc_sampler(&d, spec, d.ring_pages ? d.ring_pages : 256, &s->data);
+    }
+    if (rc == 0 && !d.nfuncs && !d.no_names && kperf__sc_ftrace_open(s, &d) < 0)
+        snprintf(s->names_msg, sizeof s->names_msg, "%.500s", kperf_errmsg()); /* best effort */
+    KPERF_FREE(spec);
+    if (rc < 0) {
+        kperf_syscalls_close(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+KPERF_API void kperf_syscalls_close(kperf_syscalls *s) {
+    if (!s) return;
+    kperf__sc_ftrace_close(s);
+    kperf_sampler_close(s->data);
+    kperf_syscall_pairer_free(s->p);
+    kperf_tracefs_close(s->tfs);
+    KPERF_FREE(s);
+}
+
+KPERF_API int kperf_syscalls_start(kperf_syscalls *s) {
+    if (!s) return -EINVAL;
+    kperf__sc_ftrace_read(s);
+    return kperf_sampler_start(s->data);
+}
+
+KPERF_API int kperf_syscalls_stop(kperf_syscalls *s) {
+    if (!s) return -EINVAL;
+    return kperf_sampler_stop(s->data);
+}
+
+KPERF__PRIV int kperf__sc_on_data(const kperf_record *rec, void *user) {
+    kperf_syscalls *s = (kperf_syscalls *)user;
+    if (rec->type == KPERF_RECORD_COMM) {
+        kperf_syscall_pairer_comm(s->p, (int32_t)rec->comm.tid, rec->comm.comm);
+        return 0;
+    }
+    if (rec->type == KPERF_RECORD_LOST) { /* the exits of that CPU's pending entries may be gone */
+        kperf_syscall_pairer_lost(s->p, rec->cpu > (uint32_t)INT32_MAX ? -1 : (int32_t)rec->cpu);
+        return 0;
+    }
+    if (rec->type != KPERF_RECORD_SAMPLE || !rec->sample.raw) return 0;
+    kperf_syscall_event ev;
+    memset(&ev, 0, sizeof ev);
+    int rc = kperf_syscall_event_decode(s->tfs, rec->sample.raw, rec->sample.raw_size, &ev);
+    if (rc <= 0) return 0; /* not ours, or a truncated record: skip it */
+    ev.time = rec->time;
+    ev.pid = (int32_t)rec->pid;
+    ev.tid = (int32_t)rec->tid;
+    ev.cpu = (int32_t)rec->cpu;
+    kperf__sc_thread *t = s->fn ? kperf__sc_thread_of(s->p, ev.tid) : NULL;
+    if (t && !t->comm_known) { /* the sampler knows names from /proc and COMM records */
+        const char *c = kperf_sampler_comm(s->data, rec->pid);
+        if (c) kperf_syscall_pairer_comm(s->p, ev.tid, c);
+    }
+    rc = kperf_syscall_pairer_feed(s->p, &ev, s->fn, s->user);
+    if (rc < 0) return s->err = rc;
+    s->done += rc;
+    return 0;
+}
+
+KPERF_API int kperf_syscalls_read(kperf_syscalls *s, kperf_syscall_fn fn, void *user) {
+    if (!s) return kperf__fail(EINVAL, "kperf_syscalls_read: NULL tracer");
+    kperf__sc_ftrace_read(s); /* learn names first, then pair */
+    s->fn = fn, s->user = user, s->done = 0, s->err = 0;
+    int rc = kperf_sampler_read(s->data, kperf__sc_on_data, s);
+    if (s->err < 0) return s->err;
+    if (rc < 0) return rc;
+    return s->done;
+}
+
+KPERF_API int kperf_syscalls_stats(kperf_syscalls *s, const kperf_syscall_stat **out,
+                                   size_t *count) {
+    if (!s) return -EINVAL;
+    return kperf_syscall_pairer_stats(s->p, out, count);
+}
+
+KPERF_API void kperf_syscalls_counts(const kperf_syscalls *s, kperf_syscall_counts *out,
+                                     uint64_t *lost) {
+    kperf_syscall_pairer_counts(s ? s->p : NULL, out);
+    if (lost) {
+        kperf_sampler_stats st;
+        memset(&st, 0, sizeof st);
+        if (s && s->data) kperf_sampler_stats_read(s->data, &st);
+        *lost = st.total.lost + st.total.lost_samples;
+    }
+}
+
+KPERF_API const char *kperf_syscalls_names_status(const kperf_syscalls *s) {
+    return s ? s->names_msg : "";
+}
+
+KPERF_API kperf_sampler *kperf_syscalls_sampler(const kperf_syscalls *s) {
+    return s ? s->data : NULL;
+}
+// <<syscalls
+#endif // KPERF_NO_SYSCALLS
+
 
 
 // >>device ------------------------------------------------------------------------------

@@ -612,6 +612,7 @@ typedef struct kperf__sym_cu {
     char **owned; /* file names joined with the compilation directory */
     size_t nowned;
     uint32_t *gsym; /* gnu_compat: BFD's per-function name cache (see kperf__sym_gnu_name) */
+    bool arena;     /* cells, b, scopes and gsym live in one block of the module's arena */
 } kperf__sym_cu;
 
 typedef struct kperf__sym_curange {
@@ -622,6 +623,7 @@ typedef struct kperf__sym_curange {
 typedef struct kperf__sym_sec {
     uint64_t addr, size;
     uint32_t alloc;
+    uint32_t first; /* no allocated section of a lower index overlaps this one */
 } kperf__sym_sec;
 
 /* Scratch arrays of CU builds, kept from one build to the next: on a virtual machine a
@@ -639,6 +641,8 @@ typedef struct kperf__sym_scratch {
     size_t capedges;
     struct kperf__sym_cell *cells;
     size_t capcells;
+    uint8_t *ap;             /* the arena chunk this thread carves CU arrays from */
+    size_t aused, acap;
 } kperf__sym_scratch;
 
 static void kperf__sym_scratch_free(kperf__sym_scratch *sc) {
@@ -649,7 +653,7 @@ static void kperf__sym_scratch_free(kperf__sym_scratch *sc) {
     KPERF_FREE(sc->stack);
     KPERF_FREE(sc->edges);
     KPERF_FREE(sc->cells);
-    memset(sc, 0, sizeof *sc);
+    memset(sc, 0, sizeof *sc); /* the arena chunk belongs to the module */
 }
 
 typedef struct kperf__sym_dsec { /* a DWARF section's bytes, as libelf holds them */
@@ -674,7 +678,10 @@ typedef struct kperf__sym_dso {
     void *zmem;
     Dwarf *dw;
     kperf__sym_dsec dline, dlinestr, dstr; /* for the line programs decoded here */
+    kperf__sym_dsec dinfo, dabbrev, dstroff, daddr, dranges, drnglists; /* DIEs read here */
     bool own_lines;           /* decode line programs here (else libdw's) */
+    bool own_dies;            /* read DIE trees here (kperf__dw_walk; else libdw's) */
+    uint64_t *cuhdr;          /* per CU: offset of its unit header in .debug_info */
     int elfclass;
     GElf_Half etype;
     struct { uint64_t off, filesz, vaddr; } *loads;
@@ -694,6 +701,8 @@ typedef struct kperf__sym_dso {
     uint8_t *culang_c;        /* CU of a C-like language (BFD's non_mangled) */
     kperf__sym_cu **cus;      /* published with release, read with acquire */
     struct kperf__sym_scratch scratch; /* CU builds under s->mu */
+    struct kperf__sym_scratch wscratch[7]; /* the other preload threads' (kperf__sym_pre_build) */
+    void *chunks;             /* arena chunks (kperf__sym_arena), a list pushed atomically */
     size_t ncus;
     char *debug_path;
     char **owned;             /* strings made here ("name@plt") */
@@ -904,6 +913,12 @@ static int kperf__sym_read_secs(Elf *elf, kperf__sym_sec **out, size_t *n) {
         s[i].size = sh.sh_type == SHT_NOBITS && !(sh.sh_flags & SHF_TLS) ? sh.sh_size
                     : sh.sh_type == SHT_NOBITS ? 0 : sh.sh_size;
         s[i].alloc = (sh.sh_flags & SHF_ALLOC) ? 1 + !!(sh.sh_flags & SHF_EXECINSTR) : 0;
+    }
+    for (size_t i = 1; i < shnum && shnum <= 512; i++) { /* for kperf__sym_sec_find's cache */
+        s[i].first = 1;
+        for (size_t j = 1; j < i && s[i].alloc; j++)
+            if (s[j].alloc && s[j].addr < s[i].addr + s[i].size && s[i].addr < s[j].addr + s[j].size)
+                s[i].first = 0;
     }
     *out = s;
     *n = shnum;
@@ -1122,6 +1137,24 @@ static const kperf__sym_ent *kperf__sym_find_from(const kperf__sym_dso *d, uint6
     return NULL;
 }
 
+/* The first allocated section (by index) holding a, or NULL. A lookup usually lands in the
+ * section the thread's previous one did: that one is tried first when no section before
+ * it overlaps it (then it is also the first). */
+static KPERF__TLS struct { const kperf__sym_sec *t; size_t k; } kperf__sym_lastsec[2];
+static const kperf__sym_sec *kperf__sym_sec_find(const kperf__sym_sec *secs, size_t n, uint64_t a,
+                                                 int slot) {
+    size_t k = kperf__sym_lastsec[slot].k;
+    if (kperf__sym_lastsec[slot].t == secs && k < n && secs[k].first &&
+        a - secs[k].addr < secs[k].size)
+        return &secs[k];
+    for (k = 1; k < n; k++)
+        if (secs[k].alloc && a - secs[k].addr < secs[k].size) {
+            kperf__sym_lastsec[slot].t = secs, kperf__sym_lastsec[slot].k = k;
+            return &secs[k];
+        }
+    return NULL;
+}
+
 static int kperf__sym_is_func(const kperf__sym_ent *e) {
     return e->type == STT_FUNC || e->type == STT_GNU_IFUNC;
 }
@@ -1143,12 +1176,7 @@ static bool kperf__sym_gnu_better(const kperf__sym_ent *b, const kperf__sym_ent 
 /* BFD's _bfd_elf_find_function(): nearest preceding symbol in a's section. */
 static const kperf__sym_ent *kperf__sym_find_gnu(const kperf__sym_dso *d, uint64_t a, size_t *idx) {
     ptrdiff_t i = kperf__sym_sym_upper(d, a);
-    const kperf__sym_sec *sec = NULL;
-    for (size_t k = 1; k < d->ngsecs; k++)
-        if (d->gsecs[k].alloc && a - d->gsecs[k].addr < d->gsecs[k].size) {
-            sec = &d->gsecs[k];
-            break;
-        }
+    const kperf__sym_sec *sec = kperf__sym_sec_find(d->gsecs, d->ngsecs, a, 1);
     if (!sec) return NULL;
     for (int k = 0; i >= 0 && k < 256; i--, k++) {
         const kperf__sym_ent *e = &d->syms[i];
@@ -1188,7 +1216,7 @@ static int kperf__sym_curange_cmp(const void *x, const void *y) {
 
 /* Lists the compile units and their address ranges (reads CU headers and CU DIEs only). */
 static int kperf__sym_dwarf_units(kperf__sym_dso *d) {
-    size_t capr = 0, capc = 0, capl = 0, capu = 0, caps = 0;
+    size_t capr = 0, capc = 0, capl = 0, capu = 0, caps = 0, caph = 0;
     Dwarf_Off off = 0, next;
     size_t hsize;
     Dwarf_Half ver;
@@ -1197,19 +1225,21 @@ static int kperf__sym_dwarf_units(kperf__sym_dso *d) {
         int r = dwarf_next_unit(d->dw, off, &next, &hsize, &ver, NULL, &asz, &osz, NULL, NULL);
         if (r != 0 || next <= off) break;
         Dwarf_Die cu;
-        Dwarf_Off dieoff = off + hsize;
+        Dwarf_Off dieoff = off + hsize, hdr = off;
         off = next;
         if (!dwarf_offdie(d->dw, dieoff, &cu)) continue;
         int tag = dwarf_tag(&cu);
         if (tag != DW_TAG_compile_unit && tag != DW_TAG_partial_unit) continue;
         uint32_t idx = (uint32_t)d->ncus;
         if (kperf__sym_grow(&d->cuoffs, &capc, d->ncus + 1, sizeof *d->cuoffs) ||
+            kperf__sym_grow(&d->cuhdr, &caph, d->ncus + 1, sizeof *d->cuhdr) ||
             kperf__sym_grow(&d->culang_c, &capl, d->ncus + 1, 1) ||
             kperf__sym_grow(&d->cus, &capu, d->ncus + 1, sizeof *d->cus))
             return -ENOMEM;
         if (kperf__sym_grow(&d->cuspan, &caps, 2 * (d->ncus + 1), sizeof *d->cuspan))
             return -ENOMEM;
         d->cuoffs[idx] = dieoff;
+        d->cuhdr[idx] = hdr;
         d->cuspan[2 * idx] = UINT64_MAX, d->cuspan[2 * idx + 1] = 0;
         d->culang_c[idx] = kperf__sym_lang_c(dwarf_srclang(&cu));
         d->cus[idx] = NULL;
@@ -1846,6 +1876,600 @@ static int kperf__sym_cu_walk(kperf__sym_cubuild *b, Dwarf_Die *cudie, bool lang
     return 0;
 }
 
+/* ---- DIE trees, read here --------------------------------------------------------------
+ * libdw's DIE calls serialise every CU build on one lock and are a good part of its time;
+ * the tree is read here instead, without a lock, into exactly the scopes kperf__sym_cu_walk
+ * gets from libdw: the same DIEs visited in the same order (DW_AT_sibling followed as libdw
+ * follows it, the same depth limit), the same ranges (dwarf_ranges: low/high pc, else
+ * DW_AT_ranges in .debug_ranges or .debug_rnglists), the same names (kperf__sym_die_name)
+ * and call sites. DWARF 2-5, the DW_FORM_* of both, strx/addrx/rnglistx with their base
+ * attributes. Anything else (split or supplementary units, references into another unit or
+ * a type unit, DW_FORM_indirect, a missing base, a malformed entry) returns 1 and the CU is
+ * read through libdw as before. Every read is bounded by its section. */
+enum {
+    KPERF__DWA_SIB, KPERF__DWA_LOW, KPERF__DWA_HIGH, KPERF__DWA_RANGES, KPERF__DWA_NAME,
+    KPERF__DWA_LINK, KPERF__DWA_MIPS, KPERF__DWA_AO, KPERF__DWA_SPEC, KPERF__DWA_CFILE,
+    KPERF__DWA_CLINE, KPERF__DWA_CCOL, KPERF__DWA_ENTRY, KPERF__DWA_COMPDIR, KPERF__DWA_STMT,
+    KPERF__DWA_STROFF, KPERF__DWA_ADDRB, KPERF__DWA_RNGB, KPERF__DWA_DWO, KPERF__DWA_N,
+    KPERF__DWA_NONE = 0xff
+};
+
+/* What a form's value is (kperf__dw_form). */
+enum {
+    KPERF__DWK_OTHER, /* blocks, flags, location lists...: no value used here */
+    KPERF__DWK_CONST, /* data1/2/4/8, udata, sdata, implicit_const */
+    KPERF__DWK_ADDR, KPERF__DWK_ADDRX, KPERF__DWK_REF /* unit-relative */, KPERF__DWK_REFADDR,
+    KPERF__DWK_STR /* inline: v is its offset in .debug_info */, KPERF__DWK_STRP,
+    KPERF__DWK_LSTRP, KPERF__DWK_STRX, KPERF__DWK_SECOFF, KPERF__DWK_RNGX,
+    KPERF__DWK_FAIL /* a form this reader does not take */
+};
+
+static uint8_t kperf__dw_slot(uint64_t at) {
+    switch (at) {
+    case DW_AT_sibling: return KPERF__DWA_SIB;
+    case DW_AT_low_pc: return KPERF__DWA_LOW;
+    case DW_AT_high_pc: return KPERF__DWA_HIGH;
+    case DW_AT_ranges: return KPERF__DWA_RANGES;
+    case DW_AT_name: return KPERF__DWA_NAME;
+    case DW_AT_linkage_name: return KPERF__DWA_LINK;
+    case DW_AT_MIPS_linkage_name: return KPERF__DWA_MIPS;
+    case DW_AT_abstract_origin: return KPERF__DWA_AO;
+    case DW_AT_specification: return KPERF__DWA_SPEC;
+    case DW_AT_call_file: return KPERF__DWA_CFILE;
+    case DW_AT_call_line: return KPERF__DWA_CLINE;
+    case DW_AT_call_column: return KPERF__DWA_CCOL;
+    case DW_AT_entry_pc: return KPERF__DWA_ENTRY;
+    case DW_AT_comp_dir: return KPERF__DWA_COMPDIR;
+    case DW_AT_stmt_list: return KPERF__DWA_STMT;
+    case DW_AT_str_offsets_base: return KPERF__DWA_STROFF;
+    case DW_AT_addr_base: return KPERF__DWA_ADDRB;
+    case DW_AT_rnglists_base: return KPERF__DWA_RNGB;
+    case DW_AT_dwo_name: case DW_AT_GNU_dwo_name: case DW_AT_GNU_addr_base:
+    case DW_AT_GNU_ranges_base: case DW_AT_GNU_dwo_id:
+        return KPERF__DWA_DWO;
+    default: return KPERF__DWA_NONE;
+    }
+}
+
+typedef struct kperf__dw_aspec {
+    uint32_t form;
+    uint8_t slot;
+    int64_t implicit;
+} kperf__dw_aspec;
+
+typedef struct kperf__dw_abbrev {
+    uint32_t tag; /* 0: no such code */
+    uint8_t children;
+    uint32_t first, n; /* specs[first, first + n) */
+} kperf__dw_abbrev;
+
+typedef struct kperf__dw_unit {
+    const kperf__sym_dso *d;
+    const uint8_t *info;       /* .debug_info */
+    uint64_t uoff, uend, die0; /* the unit's extent in it, its first DIE */
+    unsigned ver, asz, osz;
+    bool dw64;
+    uint64_t base, stroff, addrb, rngb;
+    bool has_stroff, has_addrb, has_rngb;
+    kperf__dw_abbrev *ab;
+    size_t nab;
+    kperf__dw_aspec *specs;
+    size_t nspecs;
+    const char *comp_dir;
+    bool has_stmt;
+    uint64_t stmt;
+    uint64_t *work, budget; /* entries parsed so far, and the most a walk may parse */
+} kperf__dw_unit;
+
+typedef struct kperf__dw_val {
+    uint8_t kind;
+    uint64_t v;
+} kperf__dw_val;
+
+typedef struct kperf__dw_die {
+    uint64_t off, end; /* in .debug_info: the entry, the byte after its attributes */
+    uint32_t tag;
+    bool children;
+    uint32_t has; /* bit per KPERF__DWA_* slot filled (the first such attribute wins) */
+    kperf__dw_val a[KPERF__DWA_N];
+} kperf__dw_die;
+
+static void kperf__dw_unit_free(kperf__dw_unit *u) {
+    KPERF_FREE(u->ab);
+    KPERF_FREE(u->specs);
+    u->ab = NULL, u->specs = NULL;
+}
+
+/* The abbreviation table at off: codes must be dense enough for a direct table. */
+static int kperf__dw_abbrevs(kperf__dw_unit *u, uint64_t off) {
+    const kperf__sym_dsec *s = &u->d->dabbrev;
+    if (off >= s->n) return 1;
+    kperf__dw_cur c = {s->p + off, s->p + s->n, false};
+    size_t capab = 0, capsp = 0;
+    for (size_t guard = 0; guard < 1000000; guard++) {
+        uint64_t code = kperf__dw_uleb(&c);
+        if (c.bad) return 1;
+        if (!code) return 0;
+        uint64_t tag = kperf__dw_uleb(&c);
+        uint8_t ch = (uint8_t)kperf__dw_un(&c, 1);
+        if (c.bad || code > 65536 || tag > UINT32_MAX || ch > 1) return 1;
+        if (code >= u->nab) {
+            if (kperf__sym_grow(&u->ab, &capab, (size_t)code + 1, sizeof *u->ab)) return -ENOMEM;
+            memset(&u->ab[u->nab], 0, ((size_t)code + 1 - u->nab) * sizeof *u->ab);
+            u->nab = (size_t)code + 1;
+        }
+        kperf__dw_abbrev *a = &u->ab[code];
+        if (a->tag) return 1; /* a code defined twice */
+        a->tag = tag ? (uint32_t)tag : UINT32_MAX, a->children = ch, a->first = (uint32_t)u->nspecs;
+        for (;;) {
+            uint64_t at = kperf__dw_uleb(&c), form = kperf__dw_uleb(&c);
+            int64_t imp = form == DW_FORM_implicit_const ? kperf__dw_sleb(&c) : 0;
+            if (c.bad || u->nspecs >= UINT32_MAX - 1) return 1;
+            if (!at && !form) break;
+            if (kperf__sym_grow(&u->specs, &capsp, u->nspecs + 1, sizeof *u->specs)) return -ENOMEM;
+            u->specs[u->nspecs++] = (kperf__dw_aspec){(uint32_t)(form > UINT32_MAX ? UINT32_MAX : form),
+                                                     kperf__dw_slot(at), imp};
+            a->n++;
+        }
+    }
+    return 1;
+}
+
+/* Reads one value of the form at c; its kind, and v (see KPERF__DWK_*). */
+static int kperf__dw_form(const kperf__dw_unit *u, kperf__dw_cur *c, const kperf__dw_aspec *sp,
+                          uint64_t *v) {
+    unsigned osz = u->osz;
+    *v = 0;
+    switch (sp->form) {
+    case DW_FORM_addr: *v = kperf__dw_un(c, u->asz); return KPERF__DWK_ADDR;
+    case DW_FORM_addrx: *v = kperf__dw_uleb(c); return KPERF__DWK_ADDRX;
+    case DW_FORM_addrx1: case DW_FORM_addrx2: case DW_FORM_addrx3: case DW_FORM_addrx4:
+        *v = kperf__dw_un(c, sp->form - DW_FORM_addrx1 + 1);
+        return KPERF__DWK_ADDRX;
+    case DW_FORM_data1: *v = kperf__dw_un(c, 1); return KPERF__DWK_CONST;
+    case DW_FORM_data2: *v = kperf__dw_un(c, 2); return KPERF__DWK_CONST;
+    case DW_FORM_data4: *v = kperf__dw_un(c, 4); return KPERF__DWK_CONST;
+    case DW_FORM_data8: *v = kperf__dw_un(c, 8); return KPERF__DWK_CONST;
+    case DW_FORM_udata: *v = kperf__dw_uleb(c); return KPERF__DWK_CONST;
+    case DW_FORM_sdata: *v = (uint64_t)kperf__dw_sleb(c); return KPERF__DWK_CONST;
+    case DW_FORM_implicit_const: *v = (uint64_t)sp->implicit; return KPERF__DWK_CONST;
+    case DW_FORM_data16: kperf__dw_un(c, 8), kperf__dw_un(c, 8); return KPERF__DWK_OTHER;
+    case DW_FORM_flag: kperf__dw_un(c, 1); return KPERF__DWK_OTHER;
+    case DW_FORM_flag_present: return KPERF__DWK_OTHER;
+    case DW_FORM_ref1: *v = kperf__dw_un(c, 1); return KPERF__DWK_REF;
+    case DW_FORM_ref2: *v = kperf__dw_un(c, 2); return KPERF__DWK_REF;
+    case DW_FORM_ref4: *v = kperf__dw_un(c, 4); return KPERF__DWK_REF;
+    case DW_FORM_ref8: *v = kperf__dw_un(c, 8); return KPERF__DWK_REF;
+    case DW_FORM_ref_udata: *v = kperf__dw_uleb(c); return KPERF__DWK_REF;
+    case DW_FORM_ref_addr: *v = kperf__dw_un(c, u->ver == 2 ? u->asz : osz); return KPERF__DWK_REFADDR;
+    case DW_FORM_string: {
+        *v = (uint64_t)(c->p - u->info);
+        kperf__dw_cstr(c);
+        return KPERF__DWK_STR;
+    }
+    case DW_FORM_strp: *v = kperf__dw_un(c, osz); return KPERF__DWK_STRP;
+    case DW_FORM_line_strp: *v = kperf__dw_un(c, osz); return KPERF__DWK_LSTRP;
+    case DW_FORM_strx: *v = kperf__dw_uleb(c); return KPERF__DWK_STRX;
+    case DW_FORM_strx1: case DW_FORM_strx2: case DW_FORM_strx3: case DW_FORM_strx4:
+        *v = kperf__dw_un(c, sp->form - DW_FORM_strx1 + 1);
+        return KPERF__DWK_STRX;
+    case DW_FORM_sec_offset: *v = kperf__dw_un(c, osz); return KPERF__DWK_SECOFF;
+    case DW_FORM_rnglistx: *v = kperf__dw_uleb(c); return KPERF__DWK_RNGX;
+    case DW_FORM_loclistx: kperf__dw_uleb(c); return KPERF__DWK_OTHER;
+    case DW_FORM_ref_sig8: kperf__dw_un(c, 8); return KPERF__DWK_FAIL;
+    case DW_FORM_block1: case DW_FORM_block2: case DW_FORM_block4: case DW_FORM_block:
+    case DW_FORM_exprloc: {
+        uint64_t n = sp->form == DW_FORM_block1 ? kperf__dw_un(c, 1)
+                     : sp->form == DW_FORM_block2 ? kperf__dw_un(c, 2)
+                     : sp->form == DW_FORM_block4 ? kperf__dw_un(c, 4) : kperf__dw_uleb(c);
+        if (n > (uint64_t)(c->end - c->p)) c->bad = true, c->p = c->end;
+        else c->p += n;
+        return KPERF__DWK_OTHER;
+    }
+    default: return KPERF__DWK_FAIL; /* indirect, supplementary and alternate files, GNU split */
+    }
+}
+
+/* Parses the entry at offset off of .debug_info: 0, 1 (not readable here: use libdw).
+ * die->tag 0 is a null entry. */
+static int kperf__dw_die_at(const kperf__dw_unit *u, uint64_t off, kperf__dw_die *die) {
+    die->off = off, die->has = 0, die->tag = 0, die->children = false;
+    if (off < u->die0 || off >= u->uend) return 1;
+    if (u->work && ++*u->work > u->budget) return 1; /* a tree that loops back: libdw's turn */
+    kperf__dw_cur c = {u->info + off, u->info + u->uend, false};
+    uint64_t code = kperf__dw_uleb(&c);
+    if (c.bad) return 1;
+    if (!code) return die->end = (uint64_t)(c.p - u->info), 0;
+    if (code >= u->nab || !u->ab[code].tag) return 1;
+    const kperf__dw_abbrev *a = &u->ab[code];
+    die->tag = a->tag, die->children = a->children;
+    const kperf__dw_aspec *sp = &u->specs[a->first];
+    for (uint32_t k = 0; k < a->n; k++, sp++) {
+        uint64_t v;
+        int kind = kperf__dw_form(u, &c, sp, &v);
+        if (kind == KPERF__DWK_FAIL || c.bad) return 1;
+        if (sp->slot != KPERF__DWA_NONE && !(die->has & (1u << sp->slot))) {
+            die->has |= 1u << sp->slot;
+            die->a[sp->slot].kind = (uint8_t)kind, die->a[sp->slot].v = v;
+        }
+    }
+    die->end = (uint64_t)(c.p - u->info);
+    return 0;
+}
+
+/* A string value (dwarf_formstring): *out NULL when the form is not a string's. */
+static int kperf__dw_string(const kperf__dw_unit *u, const kperf__dw_val *val, const char **out) {
+    const kperf__sym_dso *d = u->d;
+    uint64_t off = val->v;
+    *out = NULL;
+    switch (val->kind) {
+    case KPERF__DWK_STR: *out = (const char *)u->info + off; return 0; /* checked by cstr */
+    case KPERF__DWK_STRP: *out = kperf__dw_sstr(&d->dstr, off); return *out ? 0 : 1;
+    case KPERF__DWK_LSTRP: *out = kperf__dw_sstr(&d->dlinestr, off); return *out ? 0 : 1;
+    case KPERF__DWK_STRX: {
+        if (!u->has_stroff || off > (d->dstroff.n >> 2)) return 1;
+        uint64_t at = u->stroff + off * u->osz;
+        if (at > d->dstroff.n || d->dstroff.n - at < u->osz) return 1;
+        kperf__dw_cur c = {d->dstroff.p + at, d->dstroff.p + d->dstroff.n, false};
+        *out = kperf__dw_sstr(&d->dstr, kperf__dw_un(&c, u->osz));
+        return *out ? 0 : 1;
+    }
+    default: return 0;
+    }
+}
+
+/* An address value (dwarf_formaddr): 0, -1 when the form is not an address's, 1. */
+static int kperf__dw_address(const kperf__dw_unit *u, const kperf__dw_val *val, uint64_t *out) {
+    const kperf__sym_dsec *s = &u->d->daddr;
+    if (val->kind == KPERF__DWK_ADDR) return *out = val->v, 0;
+    if (val->kind != KPERF__DWK_ADDRX) return -1;
+    if (!u->has_addrb || val->v > s->n) return 1;
+    uint64_t at = u->addrb + val->v * u->asz;
+    if (at > s->n || s->n - at < u->asz) return 1;
+    kperf__dw_cur c = {s->p + at, s->p + s->n, false};
+    *out = kperf__dw_un(&c, u->asz);
+    return 0;
+}
+
+static int kperf__dw_addrx(const kperf__dw_unit *u, uint64_t idx, uint64_t *out) {
+    kperf__dw_val v = {KPERF__DWK_ADDRX, idx};
+    return kperf__dw_address(u, &v, out) ? 1 : 0;
+}
+
+/* Appends [lo, hi) of scope idx (empty ones are skipped, as kperf__sym_cu_scope does). */
+static int kperf__dw_range(kperf__sym_cubuild *b, uint64_t lo, uint64_t hi, uint32_t idx,
+                           uint32_t depth, size_t *n, uint64_t *entry) {
+    if (++*n > 100000) return 1; /* kperf__sym_cu_scope's ceiling: libdw decides */
+    if (hi <= lo) return 0;
+    if (*entry == UINT64_MAX) *entry = lo;
+    if (kperf__sym_grow(&b->ranges, &b->capranges, b->nranges + 1, sizeof *b->ranges))
+        return -ENOMEM;
+    b->ranges[b->nranges++] = (struct kperf__sym_range){lo, hi, idx, depth};
+    return 0;
+}
+
+/* The ranges of a DIE as dwarf_ranges() gives them. *entry: the low end of the first. */
+static int kperf__dw_ranges(kperf__sym_cubuild *b, const kperf__dw_unit *u, const kperf__dw_die *die,
+                            uint32_t idx, uint32_t depth, uint64_t *entry) {
+    const kperf__sym_dso *d = u->d;
+    size_t n = 0;
+    *entry = UINT64_MAX;
+    uint64_t lo = 0, hi = 0;
+    int rl = die->has & (1u << KPERF__DWA_LOW) ? kperf__dw_address(u, &die->a[KPERF__DWA_LOW], &lo) : -1;
+    if (rl > 0) return 1;
+    if (die->has & (1u << KPERF__DWA_HIGH)) { /* dwarf_highpc, then dwarf_lowpc */
+        const kperf__dw_val *h = &die->a[KPERF__DWA_HIGH];
+        int rh = kperf__dw_address(u, h, &hi);
+        if (rh > 0) return 1;
+        bool ok = rh == 0 || (rl == 0 && h->kind == KPERF__DWK_CONST);
+        if (rh < 0 && ok) hi = lo + h->v;
+        if (ok && rl == 0) return kperf__dw_range(b, lo, hi, idx, depth, &n, entry);
+    }
+    if (!(die->has & (1u << KPERF__DWA_RANGES))) return 0;
+    const kperf__dw_val *r = &die->a[KPERF__DWA_RANGES];
+    uint64_t base = u->base, off;
+    if (u->ver < 5) {
+        if (r->kind != KPERF__DWK_SECOFF) return 1;
+        off = r->v;
+        const kperf__sym_dsec *s = &d->dranges;
+        if (!s->p || off >= s->n) return 1;
+        kperf__dw_cur c = {s->p + off, s->p + s->n, false};
+        uint64_t esc = u->asz == 8 ? UINT64_MAX : 0xffffffffu;
+        for (;;) {
+            uint64_t a = kperf__dw_un(&c, u->asz), z = kperf__dw_un(&c, u->asz);
+            if (c.bad) return 1;
+            if (a == esc) {
+                if (z == esc) return 1;
+                base = z;
+                continue;
+            }
+            if (!a && !z) return 0;
+            int rc = kperf__dw_range(b, a + base, z + base, idx, depth, &n, entry);
+            if (rc) return rc;
+        }
+    }
+    const kperf__sym_dsec *s = &d->drnglists;
+    if (!s->p) return 1;
+    if (r->kind == KPERF__DWK_SECOFF) {
+        off = r->v;
+    } else if (r->kind == KPERF__DWK_RNGX) {
+        if (!u->has_rngb || u->rngb > s->n || r->v > s->n) return 1;
+        uint64_t at = u->rngb + r->v * u->osz;
+        if (at > s->n || s->n - at < u->osz) return 1;
+        kperf__dw_cur c = {s->p + at, s->p + s->n, false};
+        off = kperf__dw_un(&c, u->osz) + u->rngb;
+    } else {
+        return 1;
+    }
+    if (off >= s->n) return 1;
+    kperf__dw_cur c = {s->p + off, s->p + s->n, false};
+    for (;;) {
+        unsigned kind = (unsigned)kperf__dw_un(&c, 1);
+        uint64_t a = 0, z = 0;
+        if (c.bad) return 1;
+        switch (kind) {
+        case DW_RLE_end_of_list: return 0;
+        case DW_RLE_base_addressx:
+            if (kperf__dw_addrx(u, kperf__dw_uleb(&c), &base)) return 1;
+            continue;
+        case DW_RLE_startx_endx:
+            if (kperf__dw_addrx(u, kperf__dw_uleb(&c), &a) || kperf__dw_addrx(u, kperf__dw_uleb(&c), &z))
+                return 1;
+            break;
+        case DW_RLE_startx_length:
+            if (kperf__dw_addrx(u, kperf__dw_uleb(&c), &a)) return 1;
+            z = a + kperf__dw_uleb(&c);
+            break;
+        case DW_RLE_offset_pair:
+            a = kperf__dw_uleb(&c), z = kperf__dw_uleb(&c);
+            a += base, z += base;
+            break;
+        case DW_RLE_base_address: base = kperf__dw_un(&c, u->asz); continue;
+        case DW_RLE_start_end: a = kperf__dw_un(&c, u->asz), z = kperf__dw_un(&c, u->asz); break;
+        case DW_RLE_start_length: a = kperf__dw_un(&c, u->asz), z = a + kperf__dw_uleb(&c); break;
+        default: return 1;
+        }
+        if (c.bad) return 1;
+        int rc = kperf__dw_range(b, a, z, idx, depth, &n, entry);
+        if (rc) return rc;
+    }
+}
+
+/* The DIE a reference attribute names, inside this unit (else 1: libdw follows it). */
+static int kperf__dw_ref(const kperf__dw_unit *u, const kperf__dw_val *v, kperf__dw_die *out) {
+    uint64_t off;
+    if (v->kind == KPERF__DWK_REF) off = u->uoff + v->v;
+    else if (v->kind == KPERF__DWK_REFADDR) off = v->v;
+    else return -1; /* not a reference: dwarf_formref_die fails */
+    if (off < u->uoff || off < v->v) return 1;
+    return kperf__dw_die_at(u, off, out) || !out->tag ? 1 : 0;
+}
+
+/* kperf__sym_die_name over the DIEs read here. */
+static int kperf__dw_name(const kperf__dw_unit *u, const kperf__dw_die *die, bool lang_c,
+                          const char **out, uint8_t *linkage) {
+    kperf__dw_die hop[2];
+    const kperf__dw_die *cur = die;
+    const char *name = NULL;
+    *out = NULL, *linkage = 0;
+    for (int k = 0; k < 8; k++) {
+        const char *ln = NULL;
+        int slot = cur->has & (1u << KPERF__DWA_LINK) ? KPERF__DWA_LINK
+                   : cur->has & (1u << KPERF__DWA_MIPS) ? KPERF__DWA_MIPS : -1;
+        if (slot >= 0 && kperf__dw_string(u, &cur->a[slot], &ln)) return 1;
+        if (ln) return *out = ln, *linkage = 1, 0;
+        if (!name && (cur->has & (1u << KPERF__DWA_NAME)) &&
+            kperf__dw_string(u, &cur->a[KPERF__DWA_NAME], &name))
+            return 1;
+        slot = cur->has & (1u << KPERF__DWA_AO) ? KPERF__DWA_AO
+               : cur->has & (1u << KPERF__DWA_SPEC) ? KPERF__DWA_SPEC : -1;
+        if (slot < 0) break;
+        kperf__dw_die *next = &hop[k & 1];
+        int r = kperf__dw_ref(u, &cur->a[slot], next);
+        if (r < 0) break;
+        if (r) return 1;
+        cur = next;
+    }
+    *out = name, *linkage = name && lang_c;
+    return 0;
+}
+
+/* dwarf_formudata of call_file/line/column: false when the form is not a constant. */
+static bool kperf__dw_const(const kperf__dw_die *die, int slot, uint64_t *v) {
+    if (!(die->has & (1u << slot)) || die->a[slot].kind != KPERF__DWK_CONST) return false;
+    *v = die->a[slot].v;
+    return true;
+}
+
+/* kperf__sym_cu_scope for a DIE read here. */
+static int kperf__dw_scope(kperf__sym_cubuild *b, const kperf__dw_unit *u, const kperf__dw_die *die,
+                           bool lang_c, uint32_t parent, uint32_t depth, uint32_t *out) {
+    uint32_t idx = (uint32_t)b->cu->nscopes;
+    uint64_t entry;
+    *out = KPERF__SYM_NONE;
+    int rc = kperf__dw_ranges(b, u, die, idx, depth, &entry);
+    if (rc || entry == UINT64_MAX) return rc;
+    const char *name;
+    uint8_t linkage;
+    if (kperf__dw_name(u, die, lang_c, &name, &linkage)) return 1;
+    if (kperf__sym_grow(&b->cu->scopes, &b->capscopes, b->cu->nscopes + 1, sizeof *b->cu->scopes))
+        return -ENOMEM;
+    kperf__sym_scope *s = &b->cu->scopes[b->cu->nscopes++];
+    memset(s, 0, sizeof *s);
+    s->entry = entry;
+    s->name = name, s->linkage = linkage;
+    s->inlined = die->tag == DW_TAG_inlined_subroutine;
+    s->parent = s->inlined ? parent : KPERF__SYM_NONE;
+    s->call_file = KPERF__SYM_NONE;
+    if (s->inlined) {
+        uint64_t w;
+        if (b->lt && kperf__dw_const(die, KPERF__DWA_CFILE, &w))
+            s->call_file = kperf__dw_file_id(b, b->lt, w);
+        if (kperf__dw_const(die, KPERF__DWA_CLINE, &w)) s->call_line = (uint32_t)w;
+        if (kperf__dw_const(die, KPERF__DWA_CCOL, &w)) s->call_col = (uint32_t)w;
+    }
+    *out = idx;
+    return 0;
+}
+
+/* Opens unit i: its header, abbreviations and unit DIE. 0, 1 (use libdw), -ENOMEM. */
+static int kperf__dw_unit_open(const kperf__sym_dso *d, size_t i, kperf__dw_unit *u) {
+    memset(u, 0, sizeof *u);
+    u->d = d;
+    const kperf__sym_dsec *s = &d->dinfo;
+    if (!d->own_dies || !d->cuhdr || d->cuhdr[i] >= s->n) return 1;
+    u->info = s->p, u->uoff = d->cuhdr[i];
+    kperf__dw_cur c = {s->p + u->uoff, s->p + s->n, false};
+    uint64_t len = kperf__dw_un(&c, 4);
+    u->dw64 = len == 0xffffffffu;
+    if (u->dw64) len = kperf__dw_un(&c, 8);
+    else if (len >= 0xfffffff0u) return 1;
+    if (c.bad || len > (uint64_t)(c.end - c.p)) return 1;
+    u->uend = (uint64_t)(c.p - s->p) + len;
+    c.end = s->p + u->uend;
+    u->osz = u->dw64 ? 8 : 4;
+    u->ver = (unsigned)kperf__dw_un(&c, 2);
+    uint64_t aoff;
+    if (u->ver < 2 || u->ver > 5) return 1;
+    if (u->ver == 5) {
+        unsigned ut = (unsigned)kperf__dw_un(&c, 1);
+        if (ut != DW_UT_compile && ut != DW_UT_partial) return 1;
+        u->asz = (unsigned)kperf__dw_un(&c, 1);
+        aoff = kperf__dw_un(&c, u->osz);
+    } else {
+        aoff = kperf__dw_un(&c, u->osz);
+        u->asz = (unsigned)kperf__dw_un(&c, 1);
+    }
+    if (c.bad || (u->asz != 4 && u->asz != 8)) return 1;
+    u->die0 = (uint64_t)(c.p - s->p);
+    if (u->die0 != (uint64_t)d->cuoffs[i]) return 1;
+    int rc = kperf__dw_abbrevs(u, aoff);
+    if (rc) return rc;
+    kperf__dw_die cu;
+    if (kperf__dw_die_at(u, u->die0, &cu) || !cu.tag || (cu.has & (1u << KPERF__DWA_DWO))) return 1;
+    const kperf__dw_val *a = cu.a;
+    if (cu.has & (1u << KPERF__DWA_STROFF)) {
+        if (a[KPERF__DWA_STROFF].kind != KPERF__DWK_SECOFF) return 1;
+        u->stroff = a[KPERF__DWA_STROFF].v, u->has_stroff = true;
+    }
+    if (cu.has & (1u << KPERF__DWA_ADDRB)) {
+        if (a[KPERF__DWA_ADDRB].kind != KPERF__DWK_SECOFF) return 1;
+        u->addrb = a[KPERF__DWA_ADDRB].v, u->has_addrb = true;
+    }
+    if (cu.has & (1u << KPERF__DWA_RNGB)) {
+        if (a[KPERF__DWA_RNGB].kind != KPERF__DWK_SECOFF) return 1;
+        u->rngb = a[KPERF__DWA_RNGB].v, u->has_rngb = true;
+    }
+    /* the base address: DW_AT_low_pc, else DW_AT_entry_pc, else 0 (as libdw) */
+    int r = cu.has & (1u << KPERF__DWA_LOW) ? kperf__dw_address(u, &a[KPERF__DWA_LOW], &u->base) : -1;
+    if (r < 0 && (cu.has & (1u << KPERF__DWA_ENTRY)))
+        r = kperf__dw_address(u, &a[KPERF__DWA_ENTRY], &u->base);
+    if (r > 0) return 1;
+    if (r < 0) u->base = 0;
+    if ((cu.has & (1u << KPERF__DWA_COMPDIR)) && kperf__dw_string(u, &a[KPERF__DWA_COMPDIR], &u->comp_dir))
+        return 1;
+    if (cu.has & (1u << KPERF__DWA_STMT)) {
+        const kperf__dw_val *st = &a[KPERF__DWA_STMT];
+        if (st->kind != KPERF__DWK_SECOFF && st->kind != KPERF__DWK_CONST) return 1;
+        if (st->kind == KPERF__DWK_CONST && u->ver >= 4) return 1;
+        u->stmt = st->v, u->has_stmt = true;
+    }
+    return 0;
+}
+
+/* The next entry at the level of e (dwarf_siblingof): *next 0 for none, and then *endp is
+ * where the level ended (its null entry, or the unit's end). With a sibling attribute that
+ * is where it is; otherwise the entries after e and its children. */
+static int kperf__dw_sibling(const kperf__dw_unit *u, const kperf__dw_die *e, uint64_t *next,
+                             uint64_t *endp) {
+    kperf__dw_die cur = *e;
+    int level = 0;
+    *next = 0, *endp = u->uend;
+    for (size_t guard = 0; guard < 100000000; guard++) {
+        uint64_t addr;
+        if (cur.has & (1u << KPERF__DWA_SIB)) {
+            const kperf__dw_val *v = &cur.a[KPERF__DWA_SIB];
+            if (v->kind != KPERF__DWK_REF) return 1;
+            if (v->v >= u->uend - u->uoff || v->v <= cur.off - u->uoff) return 1;
+            addr = u->uoff + v->v;
+        } else {
+            addr = cur.end;
+            if (cur.children) level++;
+        }
+        for (;;) {
+            if (addr >= u->uend) return 0;
+            if (u->info[addr]) break;
+            if (level-- == 0) return *endp = addr, 0;
+            addr++;
+        }
+        if (level <= 0) return *next = addr, 0;
+        if (kperf__dw_die_at(u, addr, &cur) || !cur.tag) return 1;
+    }
+    return 1;
+}
+
+/* kperf__sym_cu_walk over the DIEs read here: 0, 1 (use libdw), -ENOMEM. */
+static int kperf__dw_walk(kperf__sym_cubuild *b, const kperf__dw_unit *u, bool lang_c) {
+    enum { MAXD = 128 };
+    kperf__dw_die *stack = (kperf__dw_die *)KPERF_MALLOC(MAXD * sizeof *stack);
+    uint32_t scope[MAXD];
+    int sp = 0, rc = 0;
+    if (!stack) return -ENOMEM;
+    uint64_t work = 0, endp = 0;
+    bool popped = false;
+    kperf__dw_unit *wu = (kperf__dw_unit *)u; /* only its work counter changes */
+    wu->work = &work, wu->budget = 16 * (u->uend - u->die0) + 4096;
+    kperf__dw_die *cu = &stack[0];
+    if (kperf__dw_die_at(u, u->die0, cu) || !cu->tag) rc = 1;
+    else if (!cu->children || cu->end >= u->uend || !u->info[cu->end]) goto done; /* no child */
+    else if (kperf__dw_die_at(u, cu->end, &stack[0]) || !stack[0].tag) rc = 1;
+    scope[0] = KPERF__SYM_NONE;
+    for (size_t guard = 0; !rc && guard < 100000000; guard++) {
+        kperf__dw_die *die = &stack[sp];
+        uint32_t tag = die->tag, parent = scope[sp], mine = parent;
+        if (tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine || tag == DW_TAG_entry_point) {
+            rc = kperf__dw_scope(b, u, die, lang_c, parent, (uint32_t)sp, &mine);
+            if (rc) break;
+            if (mine == KPERF__SYM_NONE) mine = tag == DW_TAG_subprogram ? KPERF__SYM_NONE : parent;
+        }
+        if (sp + 1 < MAXD && tag <= INT32_MAX && kperf__sym_descend((int)tag) && die->children &&
+            die->end < u->uend && u->info[die->end]) {
+            if (kperf__dw_die_at(u, die->end, &stack[sp + 1]) || !stack[sp + 1].tag) {
+                rc = 1;
+                break;
+            }
+            scope[++sp] = mine;
+            continue;
+        }
+        for (;;) { /* next sibling, or pop */
+            uint64_t next = 0;
+            if (popped && !(stack[sp].has & (1u << KPERF__DWA_SIB))) {
+                /* its children ended at the null entry at endp: what dwarf_siblingof's
+                 * skipping of them would find, without reading them again */
+                uint64_t a = endp < u->uend ? endp + 1 : u->uend;
+                if (a >= u->uend) endp = u->uend;
+                else if (u->info[a]) next = a;
+                else endp = a;
+            } else if (kperf__dw_sibling(u, &stack[sp], &next, &endp)) {
+                rc = 1;
+                break;
+            }
+            popped = false;
+            if (next) {
+                if (kperf__dw_die_at(u, next, &stack[sp]) || !stack[sp].tag) rc = 1;
+                break;
+            }
+            if (sp == 0) goto done;
+            sp--;
+            popped = true;
+        }
+    }
+done:
+    wu->work = NULL;
+    KPERF_FREE(stack);
+    return rc;
+}
+
 static int kperf__sym_range_cmp(const void *x, const void *y) {
     const struct kperf__sym_range *a = (const struct kperf__sym_range *)x;
     const struct kperf__sym_range *b = (const struct kperf__sym_range *)y;
@@ -1971,23 +2595,26 @@ static int kperf__sym_cu_cells(kperf__sym_cubuild *b, const kperf__sym_dso *d, u
             continue; /* the same answer: the previous cell reaches further */
         cells[ncells++] = c;
     }
-    cu->cells = (kperf__sym_cell *)KPERF_MALLOC((ncells ? ncells : 1) * sizeof *cu->cells);
-    if (!cu->cells) return -ENOMEM;
-    memcpy(cu->cells, cells, ncells * sizeof *cells);
+    cu->cells = cells; /* in the scratch until kperf__sym_cu_place() copies them out */
     cu->ncells = ncells;
     return 0;
 }
 
-/* The bucket index over cu->cells: about one cell a bucket, so a lookup reads one bucket
- * entry and one or two neighbouring cells. */
-static int kperf__sym_cu_buckets(kperf__sym_cu *cu) {
+/* The shape of the bucket index over cu->cells (kperf__sym_cu_buckets): about one cell a
+ * bucket, so a lookup reads one bucket entry and one or two neighbouring cells. nb 0: none. */
+static void kperf__sym_cu_shape(kperf__sym_cu *cu) {
     size_t n = cu->ncells;
-    if (n < 8 || n >= UINT32_MAX || !cu->span) return 0;
+    cu->shift = cu->nb = 0;
+    if (n < 8 || n >= UINT32_MAX || !cu->span) return;
     uint32_t shift = 0;
     while (shift < 31 && (cu->span >> shift) >= n) shift++;
-    uint32_t nb = (uint32_t)(cu->span >> shift) + 1;
-    cu->b = (uint32_t *)KPERF_MALLOC(((size_t)nb + 1) * sizeof *cu->b);
-    if (!cu->b) return -ENOMEM;
+    cu->shift = shift, cu->nb = (uint32_t)(cu->span >> shift) + 1;
+}
+
+/* Fills cu->b (nb + 1 entries, allocated by the caller). */
+static void kperf__sym_cu_buckets(kperf__sym_cu *cu) {
+    size_t n = cu->ncells;
+    uint32_t shift = cu->shift, nb = cu->nb;
     size_t i = 0;
     for (uint32_t k = 0; k < nb; k++) {
         uint64_t start = (uint64_t)k << shift;
@@ -1995,8 +2622,6 @@ static int kperf__sym_cu_buckets(kperf__sym_cu *cu) {
         cu->b[k] = (uint32_t)i;
     }
     cu->b[nb] = (uint32_t)n;
-    cu->shift = shift, cu->nb = nb;
-    return 0;
 }
 
 /* First step of a cell search for a: [*lo, *hi) holds the first cell past a's; every cell
@@ -2034,17 +2659,105 @@ static const kperf__sym_cell *kperf__sym_find_cell(const kperf__sym_cu *cu, uint
     return kperf__sym_cell_end(cu, lo, hi, a);
 }
 
+/* ---- the module's arena ---------------------------------------------------------------
+ * A finished CU's cells, scopes and buckets are copied into one block of a chunk of
+ * 2 MiB-aligned memory that asks for transparent huge pages: on a virtual machine a 4 KiB
+ * page fault costs more than indexing the bytes on it, and the cells of a large program
+ * are tens of MB. Each building thread carves blocks from its own chunk (its scratch's);
+ * chunks are pushed on the module's list atomically and unmapped when it is freed. Under
+ * AddressSanitizer the blocks come from malloc, so that overflows are still caught. */
+#if defined(__SANITIZE_ADDRESS__)
+#define KPERF__SYM_NO_ARENA 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define KPERF__SYM_NO_ARENA 1
+#endif
+#endif
+#define KPERF__SYM_CHUNK ((size_t)2 << 20)
+
+typedef struct kperf__sym_chunk {
+    struct kperf__sym_chunk *next;
+    size_t size;
+} kperf__sym_chunk;
+
+/* n bytes (64-aligned) from sc's chunk, a new chunk when it is full; NULL: use malloc. */
+static void *kperf__sym_arena(kperf__sym_dso *d, kperf__sym_scratch *sc, size_t n) {
+#ifdef KPERF__SYM_NO_ARENA
+    (void)d, (void)sc, (void)n;
+    return NULL;
+#else
+    n = (n + 63) & ~(size_t)63;
+    if (sc->ap && sc->acap - sc->aused >= n) {
+        void *r = sc->ap + sc->aused;
+        sc->aused += n;
+        return r;
+    }
+    if (n > ((size_t)1 << 40)) return NULL;
+    const size_t hdr = 64, size = (hdr + n + KPERF__SYM_CHUNK - 1) & ~(KPERF__SYM_CHUNK - 1);
+    size_t map = size + KPERF__SYM_CHUNK;
+    uint8_t *m = (uint8_t *)mmap(NULL, map, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == (uint8_t *)MAP_FAILED) return NULL;
+    uint8_t *a = (uint8_t *)(((uintptr_t)m + KPERF__SYM_CHUNK - 1) & ~(uintptr_t)(KPERF__SYM_CHUNK - 1));
+    if (a > m) munmap(m, (size_t)(a - m));
+    if (a + size < m + map) munmap(a + size, (size_t)(m + map - (a + size)));
+#ifdef MADV_HUGEPAGE
+    madvise(a, size, MADV_HUGEPAGE);
+#endif
+    kperf__sym_chunk *c = (kperf__sym_chunk *)(void *)a;
+    c->size = size;
+    void *head = __atomic_load_n(&d->chunks, __ATOMIC_RELAXED);
+    do c->next = (kperf__sym_chunk *)head;
+    while (!__atomic_compare_exchange_n(&d->chunks, &head, (void *)c, true, __ATOMIC_RELEASE,
+                                        __ATOMIC_RELAXED));
+    if (hdr + n < size || !sc->ap) /* keep the chunk with more room */
+        if (!sc->ap || size - hdr - n > sc->acap - sc->aused)
+            sc->ap = a, sc->acap = size, sc->aused = hdr + n;
+    return a + hdr;
+#endif
+}
+
+static void kperf__sym_arena_free(kperf__sym_dso *d) {
+    kperf__sym_chunk *c = (kperf__sym_chunk *)d->chunks;
+    while (c) {
+        kperf__sym_chunk *next = c->next;
+        munmap((void *)c, c->size);
+        c = next;
+    }
+    d->chunks = NULL;
+}
+
+/* Copies the built CU's cells (in the scratch) and scopes into one block (the arena's, else
+ * malloc's) with its buckets and gnu_compat cache after them. */
+static int kperf__sym_cu_place(kperf__sym_dso *d, kperf__sym_scratch *sc, kperf__sym_cu *cu) {
+    kperf__sym_cu_shape(cu);
+    size_t nc = cu->ncells * sizeof *cu->cells, ns = cu->nscopes * sizeof *cu->scopes;
+    size_t ng = cu->nscopes * sizeof(uint32_t), nb = cu->nb ? ((size_t)cu->nb + 1) * sizeof(uint32_t) : 0;
+    size_t total = nc + ns + ng + nb;
+    uint8_t *blk = (uint8_t *)kperf__sym_arena(d, sc, total ? total : 1);
+    cu->arena = blk != NULL;
+    if (!blk && !(blk = (uint8_t *)KPERF_MALLOC(total ? total : 1))) return -ENOMEM;
+    kperf__sym_cell *cells = (kperf__sym_cell *)(void *)blk;
+    if (nc) memcpy(cells, cu->cells, nc);
+    cu->cells = cells;
+    if (ns) memcpy(blk + nc, cu->scopes, ns);
+    KPERF_FREE(cu->scopes);
+    cu->scopes = (kperf__sym_scope *)(void *)(blk + nc);
+    cu->gsym = (uint32_t *)(void *)(blk + nc + ns);
+    memset(cu->gsym, 0, ng);
+    cu->b = nb ? (uint32_t *)(void *)(blk + nc + ns + ng) : NULL;
+    if (cu->b) kperf__sym_cu_buckets(cu);
+    return 0;
+}
+
 static void kperf__sym_cu_free(kperf__sym_cu *cu) {
     if (!cu) return;
     for (size_t i = 0; i < cu->nscopes; i++)
         if (cu->scopes[i].dem && cu->scopes[i].dem != (char *)1) free(cu->scopes[i].dem);
-    KPERF_FREE(cu->gsym);
-    KPERF_FREE(cu->b);
     for (size_t i = 0; i < cu->nowned; i++) KPERF_FREE(cu->owned[i]);
     KPERF_FREE(cu->owned);
     KPERF_FREE(cu->files);
-    KPERF_FREE(cu->scopes);
-    KPERF_FREE(cu->cells);
+    if (!cu->gsym) KPERF_FREE(cu->scopes); /* not placed: cells are the scratch's */
+    else if (!cu->arena) KPERF_FREE(cu->cells); /* the block: cells, scopes, gsym, b */
     KPERF_FREE(cu);
 }
 
@@ -2069,36 +2782,52 @@ static kperf__sym_cu *kperf__sym_cu_build(kperf__sym_dso *d, size_t i, kperf__sy
     if (!b.cu) return NULL;
     Dwarf_Die cudie;
     int rc = 0;
-    if (dwlock) pthread_mutex_lock(dwlock);
-    bool have = dwarf_offdie(d->dw, d->cuoffs[i], &cudie) != NULL, has_lines = false;
+    kperf__dw_unit u;
+    /* the unit read here (no lock), else through libdw */
+    int own = kperf__dw_unit_open(d, i, &u);
+    bool have = own == 0, has_lines = false, walked = false;
     Dwarf_Word off = 0;
-    if (have) {
-        Dwarf_Attribute at;
-        if (dwarf_attr(&cudie, DW_AT_comp_dir, &at)) b.comp_dir = dwarf_formstring(&at);
-        has_lines = dwarf_attr(&cudie, DW_AT_stmt_list, &at) && dwarf_formudata(&at, &off) == 0;
+    if (own < 0) rc = own;
+    if (have) b.comp_dir = u.comp_dir, has_lines = u.has_stmt, off = u.stmt;
+    if (own == 1) {
+        if (dwlock) pthread_mutex_lock(dwlock);
+        have = dwarf_offdie(d->dw, d->cuoffs[i], &cudie) != NULL;
+        if (have) {
+            Dwarf_Attribute at;
+            if (dwarf_attr(&cudie, DW_AT_comp_dir, &at)) b.comp_dir = dwarf_formstring(&at);
+            has_lines = dwarf_attr(&cudie, DW_AT_stmt_list, &at) && dwarf_formudata(&at, &off) == 0;
+        }
+        if (dwlock) pthread_mutex_unlock(dwlock);
     }
-    if (dwlock) pthread_mutex_unlock(dwlock);
     if (have) {
         rc = d->own_lines ? kperf__sym_cu_lines_own(&b, d, has_lines, off, &lt) : 1;
         b.own = rc == 0;
-        if (dwlock) pthread_mutex_lock(dwlock);
-        if (rc == 1) { /* libdw's rows instead (nothing was added) */
-            kperf__dw_ltab_free(&lt);
-            b.lt = NULL;
-            rc = kperf__sym_cu_lines(&b, &cudie);
+        if (!rc && own == 0) {
+            rc = kperf__dw_walk(&b, &u, d->culang_c[i]);
+            walked = rc == 0;
+            if (rc == 1) { /* libdw reads this tree: drop what was collected */
+                for (size_t k = 0; k < b.cu->nscopes; k++) b.cu->scopes[k].dem = NULL;
+                b.cu->nscopes = 0, b.nranges = 0, rc = 0;
+            }
         }
-        if (!rc) rc = kperf__sym_cu_walk(&b, &cudie, d->culang_c[i]);
-        if (dwlock) pthread_mutex_unlock(dwlock);
+        if (rc == 1 || (!rc && !walked)) {
+            if (dwlock) pthread_mutex_lock(dwlock);
+            bool ok = own == 1 || dwarf_offdie(d->dw, d->cuoffs[i], &cudie) != NULL;
+            if (rc == 1) { /* libdw's rows instead (nothing was added) */
+                kperf__dw_ltab_free(&lt);
+                b.lt = NULL;
+                rc = ok ? kperf__sym_cu_lines(&b, &cudie) : 0;
+            }
+            if (!rc && ok) rc = kperf__sym_cu_walk(&b, &cudie, d->culang_c[i]);
+            if (dwlock) pthread_mutex_unlock(dwlock);
+        }
         if (!rc) rc = kperf__sym_cu_flatten(&b);
     }
-    if (!rc && b.cu->nscopes) {
-        b.cu->gsym = (uint32_t *)kperf__calloc(b.cu->nscopes, sizeof *b.cu->gsym);
-        if (!b.cu->gsym) rc = -ENOMEM;
-        for (size_t k = 0; !rc && k < b.cu->nscopes; k++) /* lookups need not touch names */
-            if (!kperf__sym_mangled(b.cu->scopes[k].name)) b.cu->scopes[k].dem = (char *)1;
-    }
+    kperf__dw_unit_free(&u);
+    for (size_t k = 0; !rc && k < b.cu->nscopes; k++) /* lookups need not touch names */
+        if (!kperf__sym_mangled(b.cu->scopes[k].name)) b.cu->scopes[k].dem = (char *)1;
     if (!rc) rc = kperf__sym_cu_cells(&b, d, d->cuspan[2 * i], d->cuspan[2 * i + 1]);
-    if (!rc) rc = kperf__sym_cu_buckets(b.cu);
+    if (!rc) rc = kperf__sym_cu_place(d, sc, b.cu);
     kperf__dw_ltab_free(&lt);
     KPERF_FREE(b.fmap.keys);
     KPERF_FREE(b.fmap.vals);
@@ -2413,6 +3142,12 @@ static void kperf__sym_own_sections(kperf__sym_dso *d, Elf *de) {
     d->own_lines = kperf__sym_dsec_get(de, ".debug_line", &d->dline);
     kperf__sym_dsec_get(de, ".debug_line_str", &d->dlinestr);
     kperf__sym_dsec_get(de, ".debug_str", &d->dstr);
+    d->own_dies = d->own_lines && kperf__sym_dsec_get(de, ".debug_info", &d->dinfo) &&
+                  kperf__sym_dsec_get(de, ".debug_abbrev", &d->dabbrev);
+    kperf__sym_dsec_get(de, ".debug_str_offsets", &d->dstroff);
+    kperf__sym_dsec_get(de, ".debug_addr", &d->daddr);
+    kperf__sym_dsec_get(de, ".debug_ranges", &d->dranges);
+    kperf__sym_dsec_get(de, ".debug_rnglists", &d->drnglists);
 }
 
 static int kperf__sym_load_elf(kperf_symbolizer *s, kperf__sym_dso *d) {
@@ -2538,6 +3273,8 @@ static void kperf__sym_dso_free(kperf__sym_dso *d) {
     if (!d) return;
     for (size_t i = 0; i < d->ncus; i++) kperf__sym_cu_free(d->cus[i]);
     kperf__sym_scratch_free(&d->scratch);
+    for (int t = 0; t < 7; t++) kperf__sym_scratch_free(&d->wscratch[t]);
+    kperf__sym_arena_free(d);
     for (size_t i = 0; i < d->nsyms; i++)
         if (d->syms[i].dem && d->syms[i].dem != (char *)1) free(d->syms[i].dem);
     for (size_t i = 0; i < d->nowned; i++) KPERF_FREE(d->owned[i]);
@@ -2562,6 +3299,7 @@ static void kperf__sym_dso_free(kperf__sym_dso *d) {
     kperf__sym_bix_free(&d->cix);
     KPERF_FREE(d->curanges);
     KPERF_FREE(d->cuoffs);
+    KPERF_FREE(d->cuhdr);
     KPERF_FREE(d->cuspan);
     KPERF_FREE(d->culang_c);
     KPERF_FREE(d->cus);
@@ -3082,9 +3820,7 @@ static kperf__sym_cu *kperf__sym_cu_for(kperf_symbolizer *s, kperf__sym_dso *d, 
 }
 
 static bool kperf__sym_in_alloc(const kperf__sym_dso *d, uint64_t rel) {
-    for (size_t k = 1; k < d->nsecs; k++)
-        if (d->secs[k].alloc && rel - d->secs[k].addr < d->secs[k].size) return true;
-    return false;
+    return kperf__sym_sec_find(d->secs, d->nsecs, rel, 0) != NULL;
 }
 
 /* gnu_compat naming of the innermost function, as BFD 2.40 does it: a function whose name
@@ -4232,7 +4968,6 @@ typedef struct kperf__sym_pre {
 typedef struct kperf__sym_worker {
     kperf__sym_pre *pre;
     kperf__sym_scratch *sc;
-    kperf__sym_scratch own;
 } kperf__sym_worker;
 
 static void *kperf__sym_pre_run(void *arg) {
@@ -4259,19 +4994,18 @@ static int kperf__sym_pre_build(kperf_symbolizer *s, kperf__sym_dso *d, const ui
     memset(&p, 0, sizeof p);
     p.d = d, p.todo = todo, p.n = n;
     pthread_mutex_init(&p.dwlock, NULL);
-    kperf__sym_worker w[8];
+    kperf__sym_worker w[8]; /* at most 8 threads: d->scratch and d->wscratch[0..6] */
     pthread_t th[8];
     int nt = kperf__sym_threads(s), started = 0;
     if ((size_t)nt > n) nt = (int)n;
     memset(w, 0, sizeof w);
-    for (int t = 0; t < nt; t++) w[t].pre = &p, w[t].sc = t ? &w[t].own : &d->scratch;
+    for (int t = 0; t < nt; t++) w[t].pre = &p, w[t].sc = t ? &d->wscratch[t - 1] : &d->scratch;
     for (int t = 1; t < nt; t++) { /* a thread that does not start leaves its share to us */
         if (pthread_create(&th[t], NULL, kperf__sym_pre_run, &w[t]) != 0) break;
         started = t;
     }
     kperf__sym_pre_run(&w[0]);
     for (int t = 1; t <= started; t++) pthread_join(th[t], NULL);
-    for (int t = 1; t < nt; t++) kperf__sym_scratch_free(&w[t].own);
     pthread_mutex_destroy(&p.dwlock);
     return p.built;
 }

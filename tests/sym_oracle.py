@@ -3,6 +3,9 @@
 oracle) on random text addresses of one ELF file, for tests/test_symbols_oracle.sh.
 
 usage: sym_oracle.py KPERF BIN NAME [N] [SEED]
+$SYM_ORACLE_BINUTILS is the binutils prefix for another architecture's files
+(aarch64-linux-gnu- for tests/arm64/host_symbolize.sh); $SYM_ORACLE_ADDRS=FILE also writes
+the addresses, one per line in hex, for a second symbolizer to answer.
 Prints `ok - NAME ...` or `FAIL - NAME: ...` plus the disagreements, each with its category.
 
 An address where kperf and addr2line print different blocks counts as a failure unless it
@@ -22,14 +25,18 @@ second comparison: it names outer frames after ELF symbols (`foo.cold`, `foo.con
 `foo() [clone .cold]`), its demangler drops the space in `operator< <char>`, prints `0x1234` instead of `0x0000000000001234`, and `??:0` where
 addr2line prints `??:?`.
 """
+import os
 import random
 import re
 import subprocess
 import sys
 
 
+BINUTILS = os.environ.get("SYM_ORACLE_BINUTILS", "")
+
+
 def exec_ranges(path):
-    out = subprocess.run(["readelf", "-SW", path], capture_output=True, text=True).stdout
+    out = subprocess.run([BINUTILS + "readelf", "-SW", path], capture_output=True, text=True).stdout
     ranges = []
     for line in out.splitlines():
         m = re.match(r"\s*\[\s*\d+\]\s+(\S+)\s+(\S+)\s+([0-9a-f]+)\s+[0-9a-f]+\s+([0-9a-f]+)\s+\S+\s+(\S*)", line)
@@ -132,7 +139,10 @@ def main():
                 break
             k -= s
     kb = run([kperf, "symbolize", "-e", binary, "-a", "-f", "-i", "-C"], addrs)
-    gb = run(["addr2line", "-e", binary, "-a", "-f", "-i", "-C"], addrs)
+    if os.environ.get("SYM_ORACLE_ADDRS"):
+        with open(os.environ["SYM_ORACLE_ADDRS"], "w") as f:
+            f.write("".join("0x%x\n" % a for a in addrs))
+    gb = run([BINUTILS + "addr2line", "-e", binary, "-a", "-f", "-i", "-C"], addrs)
     try:
         lb = run(["llvm-symbolizer", "--obj=" + binary, "--output-style=GNU", "-a", "-f", "-i", "-C"], addrs)
     except (OSError, SystemExit):

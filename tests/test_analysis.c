@@ -153,10 +153,103 @@ KT_TEST(pairer_against_model) {
     kperf_pairer_free(p);
 }
 
+/* Records read out of time order (an end read before its start, as when two CPUs' rings
+ * are drained at different moments): every end moved up to 100 places earlier (before its
+ * start, not before its key's previous end) still pairs with its own start, with its
+ * latency; stale starts, held ends, drops by predicate. */
+typedef struct pr_ev {
+    uint64_t key, time;
+    bool end;
+} pr_ev;
+
+static int drop_odd_cpu(const kperf_pair_event *st, void *user) {
+    (void)user;
+    return st->cpu % 2 == 1;
+}
+
+KT_TEST(pairer_out_of_order) {
+    KT_UNUSED();
+    enum { KEYS = 64, ROUNDS = 200, N = KEYS * ROUNDS * 2 };
+    static pr_ev evs[N];
+    size_t n = 0;
+    uint64_t t = 1, want = 0;
+    for (int r = 0; r < ROUNDS; r++) { /* each key: start, then its end 1..KEYS events later */
+        for (uint64_t k = 0; k < KEYS; k++) evs[n].key = k, evs[n].time = t++, evs[n++].end = false;
+        for (uint64_t k = 0; k < KEYS; k++) {
+            evs[n].key = k, evs[n].time = t++, evs[n++].end = true;
+            want += KEYS; /* start of key k at t0 + k, end at t0 + KEYS + k */
+        }
+    }
+    uint64_t x = 0x2545F4914F6CDD1Dull;
+    for (size_t i = 0; i < n; i++) { /* move ends earlier, by up to 100 places */
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        if (!evs[i].end || x % 3) continue;
+        size_t back = (size_t)(x >> 20) % 101, j = i;
+        pr_ev e = evs[i];
+        for (; j > 0 && i - j < back && !(evs[j - 1].key == e.key && evs[j - 1].end); j--)
+            evs[j] = evs[j - 1]; /* (never past its key's previous end: ends stay in order) */
+        evs[j] = e;
+    }
+    kperf_pairer *p;
+    KT_CHECK(kperf_pairer_new(&p, NULL) == 0);
+    uint64_t lat = 0, done = 0;
+    size_t max_held = 0;
+    for (size_t i = 0; i < n; i++) {
+        kperf_pair_event e = {evs[i].key, evs[i].time, 0, 0, 0, 0, 0, NULL}, o;
+        if (evs[i].end) {
+            int rc = kperf_pairer_end_at(p, &e, &o);
+            KT_CHECK(rc == 0 || rc == 1);
+            if (rc == 1) lat += e.time - o.time, done++;
+        } else {
+            int rc = kperf_pairer_start_at(p, &e, &o);
+            KT_CHECK(rc == 0 || rc == 2, "rc %d", rc);
+            if (rc == 2) lat += o.time - e.time, done++;
+        }
+        kperf_pairer_counts c;
+        kperf_pairer_counts_read(p, &c);
+        if (c.held > max_held) max_held = c.held;
+    }
+    kperf_pairer_counts c;
+    kperf_pairer_counts_read(p, &c);
+    KT_CHECK(max_held > 0, "some ends were held");
+    KT_EQ_INT(done, KEYS * ROUNDS);
+    KT_EQ_INT(lat, want);
+    KT_CHECK(c.matched == done && c.pending == 0 && c.held == 0 && c.unmatched_end == 0 &&
+             c.stale == 0 && c.restarted == 0);
+    /* a start older than the pending one is stale; an end older than the pending start is
+     * held, and completes the older start when it comes */
+    kperf_pair_event a = {1, 100, 7, 0, 0, 0, 0, NULL}, o;
+    KT_EQ_INT(kperf_pairer_start_at(p, &a, &o), 0);
+    a.time = 50;
+    KT_EQ_INT(kperf_pairer_start_at(p, &a, &o), 3);
+    a.time = 90, a.value = 9;
+    KT_EQ_INT(kperf_pairer_end_at(p, &a, &o), 0);
+    a.time = 80;
+    KT_EQ_INT(kperf_pairer_start_at(p, &a, &o), 2);
+    KT_CHECK(o.time == 90 && o.value == 9);
+    KT_CHECK(kperf_pairer_peek(p, 1, &o) == 1 && o.time == 100);
+    for (uint64_t k = 0; k < KPERF_PAIRER_HELD_MAX + 2; k++) { /* more held ends than room */
+        kperf_pair_event h = {2, 10 + k, 0, 0, 0, 0, 0, NULL};
+        KT_EQ_INT(kperf_pairer_end_at(p, &h, NULL), 0);
+    }
+    kperf_pairer_counts_read(p, &c);
+    KT_CHECK(c.held == KPERF_PAIRER_HELD_MAX && c.unmatched_end == 2 && c.stale == 1);
+    for (uint32_t k = 0; k < 10; k++) { /* drop the starts of odd CPUs */
+        kperf_pair_event st = {100 + k, 1, 0, 0, 0, k, 0, NULL};
+        kperf_pairer_start_at(p, &st, NULL);
+    }
+    KT_EQ_INT(kperf_pairer_drop(p, drop_odd_cpu, NULL), 5);
+    KT_EQ_INT(kperf_pairer_foreach(p, NULL, NULL), 0);
+    kperf_pairer_counts_read(p, &c);
+    KT_EQ_INT(c.pending, 6); /* key 1 and the five even CPUs */
+    kperf_pairer_free(p);
+}
+
 int main(void) {
     KT_RUN(histogram_buckets);
     KT_RUN(keyed_statistics);
     KT_RUN(pairer_matches_and_leaks);
     KT_RUN(pairer_against_model);
+    KT_RUN(pairer_out_of_order);
     KT_EXIT();
 }

@@ -48,3 +48,13 @@ t=$(grep -v '^#' "$T/hostile.out" | head -1 | awk '{print $4}')
 check "$([ $rc = 0 ] && case "$t" in anon+0x*|0x*) true ;; *) false ;; esac; echo $?)" \
     jit_fifo_and_truncated_dump_harmless "rc $rc, top '$t'"
 rm -f "/tmp/perf-$p.map"
+# with neither file, the code is named as perf report names it: its address (0x%016x) in
+# the dso "[JIT] tid PID", not "anon+0x..."
+rm -f "$T/jit-$p.dump"
+k=$("$K" report -i "$T/both.data" --sort dso,sym -n 1 2>/dev/null | awk 'NR == 3 {print $4, $5, $6, $7}')
+case "$k" in "[JIT] tid $p 0x"????????????????) r=0 ;; *) r=1 ;; esac
+check $r jit_anon_named_like_perf "'$k'"
+if command -v perf >/dev/null; then
+    pr=$(perf report -i "$T/both.data" --stdio --no-children --sort dso,sym -g none 2>/dev/null | awk '/%/ {print $2, $3, $4, $6; exit}')
+    check "$([ "$pr" = "$k" ]; echo $?)" jit_anon_same_as_perf "kperf '$k', perf '$pr'"
+else echo "SKIP - jit_anon_same_as_perf: perf not installed"; fi

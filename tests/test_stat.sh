@@ -75,6 +75,32 @@ else
         skip $t "tracefs syscalls events not readable"; done
 fi
 
+# the derived columns (IPC, miss ratios) without a PMU: tracepoints counted under the
+# names the ratios look for (name= of the tracepoint PMU), with exact counts: 300 getpid
+# as instructions/branches/cache-references, 200 writes as cycles/branch-misses/cache-misses
+if [ $have_tp = 1 ]; then
+    tp() { echo "tracepoint/config=$(cat /sys/kernel/tracing/events/syscalls/$1/id),name=$2/"; }
+    g=sys_enter_getpid w=sys_enter_write
+    $K stat -x, -e "$(tp $g instructions),$(tp $w cycles),$(tp $g branches),$(tp $w branch-misses),$(tp $g cache-references),$(tp $w cache-misses)" \
+        -- $B/progs/trace_getpid_write 300 200 2>"$tmp/dm.csv"
+    check stat_derived_ratios "$(awk -F, '$6 != "" {printf "%s %s %s %s|", $1, $3, $6, $7}' "$tmp/dm.csv")" \
+        "300 instructions 1.500 insn per cycle|200 branch-misses 66.667 of all branches|200 cache-misses 66.667 of all cache refs|"
+else skip stat_derived_ratios "tracefs syscalls events not readable"; fi
+
+# -I: the run-time column (CSV field 5) is per interval, as perf's: for task-clock it is
+# the interval's task-clock itself (field 2, msec; both are the kernel's numbers for the
+# same interval), so the run times add up to the total task-clock, not to a running sum
+$K stat -I 50 -x, -e task-clock -- $B/progs/sample_busy 0.15 2>"$tmp/it.csv"
+for pt in "" --per-thread; do
+    [ "$pt" ] && $K stat --per-thread -I 50 -x, -e task-clock -- $B/progs/sample_busy 0.15 2>"$tmp/it.csv"
+    f=$([ "$pt" ] && echo 1 || echo 0) # --per-thread adds the thread column
+    r=$(awk -F, -v f=$f '$(4 + f) == "task-clock" { n++; run = $(5 + f); v = $(2 + f) * 1e6;
+        d = run - v; if (d < 0) d = -d; if (d > 0.01 * v + 50000) bad++; sr += run; sv += v }
+        END { printf "%d %d %.3f\n", (n >= 2), bad + 0, sv ? sr / sv : 0 }' "$tmp/it.csv")
+    case "$r" in "1 0 "0.99*|"1 0 1.00"*) ok "stat_interval_run_time${pt:+_per_thread}" ;;
+        *) fail "stat_interval_run_time${pt:+_per_thread}" "rows>=2, bad rows, sum(run)/sum(value): $r: $(head -3 "$tmp/it.csv" | tr '\n' '|')" ;; esac
+done
+
 # human output: perf's layout
 $K stat -e task-clock,page-faults -- true 2>"$tmp/h.txt"
 if grep -q "Performance counter stats for 'true':" "$tmp/h.txt" && grep -q " msec  *task-clock" "$tmp/h.txt" \

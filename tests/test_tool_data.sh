@@ -121,6 +121,77 @@ for c in stat record trace syscalls; do
     msg=$($K $c --all-cpsu 2>&1); rc=$?
     check "cli_suggest_option_$c" "$rc:$msg" "2:kperf $c: unknown option '--all-cpsu' (did you mean --all-cpus?); see 'kperf $c --help'"
 done
+# -t TIDS: a thread list wherever -p takes a process list; spe-record says it has none
+for c in stat record trace syscalls top multi-trace rundelay task-state kmemleak; do
+    msg=$($K $c -t 12x 2>&1); rc=$?
+    check "cli_tid_list_$c" "$rc:$msg" "2:kperf $c: bad tid list '12x' at position 0: want positive tid numbers separated by commas"
+done
+msg=$($K spe-record -t 1 2>&1); rc=$?
+check cli_tid_spe_record "$rc:$msg" "2:kperf spe-record: -t is not supported: SPE follows processes (-p) or CPUs (-C); see 'kperf spe-record --help'"
+
+# --- -t TIDS samples and traces only those threads, in every command -----------------
+# tid_getpid 300 200: its worker thread calls getpid 300 times, the main thread 200
+# times, between the tracer's command opening the FIFO go (the events are open by then)
+# and reading the FIFO done (which ends the tracing).
+TG=$B/progs/tid_getpid
+G=syscalls:sys_enter_getpid
+mkfifo "$tmp/go" "$tmp/done"
+# tid_run CMD...: runs `kperf CMD -t TID -- (go, wait for done)`; $tid, $tgid are set
+tid_run() {
+    exec 3< <(exec $TG 300 200 "$tmp/go" "$tmp/done")
+    tgid=$!
+    read -r tid <&3
+    local t=(-t $tid); [ "$1" = -p ] && { t=(-p $tgid); shift; }
+    $K "$@" "${t[@]}" -- sh -c "echo >'$tmp/go'; cat '$tmp/done' >/dev/null"
+    local rc=$?
+    kill $tgid 2>/dev/null; exec 3<&-
+    return $rc
+}
+if [ $have_tp = 1 ]; then
+    tid_run record -e $G -o "$tmp/t.data" 2>"$tmp/t.err"
+    $K report -i "$tmp/t.data" --sort pid | awk 'NR > 2 {print $1, $3, $4}' >"$tmp/t.rows"
+    check record_tid_only "$(cat "$tmp/t.rows")" "100.00% 300 $tid:tid_getpid"
+    if [ $have_perf = 1 ]; then # perf's pid key is the thread too
+        p=$(perf report -i "$tmp/t.data" --stdio --sort pid 2>/dev/null | awk '/^ +[0-9.]+%/ {print $1, $2}')
+        check record_tid_like_perf "$p" "100.00% $tid:tid_getpid"
+    else skip record_tid_like_perf "perf not installed"; fi
+    tid_run -p record -e $G -o "$tmp/p.data" 2>/dev/null
+    $K report -i "$tmp/p.data" --sort pid | awk 'NR > 2 {print $3, $4}' | sort -n >"$tmp/p.rows"
+    check record_pid_all_threads "$(tr '\n' ' ' <"$tmp/p.rows")" "200 $tgid:tid_getpid 300 $tid:tid_getpid "
+    tid_run trace -e $G >"$tmp/t.trace" 2>/dev/null
+    check trace_tid_only "$(awk '{print $1, $2}' "$tmp/t.trace" | sort | uniq -c | awk '{print $1, $2, $3}')" "300 tid_getpid $tid"
+    tid_run syscalls -e getpid 2>"$tmp/t.sc"
+    check syscalls_tid_only "$(awk '$NF == "getpid" {print $4}' "$tmp/t.sc")" 300
+    tid_run top -e $G >"$tmp/t.top" 2>/dev/null
+    check top_tid_only "$(awk 'NR > 1 {print $1, $2, $3}' "$tmp/t.top")" "$tid tid_getpid 300"
+    tid_run stat -x, -e $G 2>"$tmp/t.csv"
+    check stat_tid_only "$(csv_value "$tmp/t.csv" $G)" 300
+else
+    for t in record_tid_only record_tid_like_perf record_pid_all_threads trace_tid_only \
+        syscalls_tid_only top_tid_only stat_tid_only; do skip $t "tracefs syscalls events not readable"; done
+fi
+
+# an option a command would not use is refused, never ignored
+while IFS='|' read -r name args want; do
+    msg=$(eval "$K $args" 2>&1 </dev/null); rc=$?
+    check "cli_refused_$name" "$rc:$msg" "2:$want"
+done <<'EOF2'
+record_off_cpu_event|record --off-cpu -e cpu-clock --folded /dev/null -- true|kperf record: --off-cpu chooses its event, period and call chains itself: drop -e, -F, -c, -g and --call-graph; see 'kperf record --help'
+record_freq_and_count|record -F 100 -c 1000 -- true|kperf record: -F (a frequency) and -c (a period) exclude each other; see 'kperf record --help'
+syscalls_raw_named|syscalls --raw -e getpid -- true|kperf syscalls: --raw is for tracing every syscall; with -e the names are known; see 'kperf syscalls --help'
+syscalls_list_target|syscalls --list -p 1|kperf syscalls: --list prints the names and exits: it takes no other option; see 'kperf syscalls --help'
+trace_fields_target|trace --fields -e syscalls:sys_enter_getpid -a|kperf trace: --fields prints the events' fields and exits: it takes only -e; see 'kperf trace --help'
+report_folded_top|report --folded -n 3|kperf report: -n and --sort KEYS shape the table; --folded and --svg print every stack; see 'kperf report --help'
+report_svg_sort|report --svg x.svg --sort dso|kperf report: -n and --sort KEYS shape the table; --folded and --svg print every stack; see 'kperf report --help'
+stat_json_csv|stat --json -x, -- true|kperf stat: -x and --json are two output formats: give one; see 'kperf stat --help'
+stat_repeat_per_thread|stat -r 2 --per-thread -- true|kperf stat: -r repeats a command (and not with -I or --per-thread); see 'kperf stat --help'
+top_than|top -e syscalls:sys_enter_getpid --than 1ms -- true|kperf top: --than is not used by this profiler; see 'kperf top --help'
+top_g|top -g -e syscalls:sys_enter_getpid -- true|kperf top: -g is not used by top; see 'kperf top --help'
+kmemleak_than|kmemleak --than 1ms -- true|kperf kmemleak: --than is not used by this profiler; see 'kperf kmemleak --help'
+stat_all_and_pid|stat -a -p 1 -- true|kperf stat: -a (every task) and -p/-t (these tasks) exclude each other; see 'kperf stat --help'
+record_all_and_tid|record -a -t 1 -- true|kperf record: -a (every task) and -p/-t (these tasks) exclude each other; see 'kperf record --help'
+EOF2
+
 msg=$($K report -n 2>&1); rc=$?
 check cli_missing_arg_report "$rc:$msg" "2:kperf report: option -n/--top needs a value (N); see 'kperf report --help'"
 # symbolize: -p is addr2line's pretty-print, never a pid
@@ -170,6 +241,20 @@ else
     for t in report_perf_event_names report_table_per_event report_sort_comm_dso_like_perf; do
         skip $t "needs perf and tracefs"; done
 fi
+# C++ names: perf report's short form (no parameter list, no template instance's return
+# type) unless --full-names; cxx_names has ten functions with mangled names, each sampled
+cx_want='(anonymous namespace)::hidden|ns::Box<int>::operator long|ns::S::operator new|ns::S::operator()|ns::S::operator<|ns::get<int>|ns::hot<long>|ns::two<int>|ns::withlambda(int)::{lambda(int)#1}::operator()|operator<<|'
+$K record -o "$tmp/cx.data" -- $B/progs/cxx_names 0.2 2>/dev/null
+cx_only() { grep -E '^(ns::|operator|\(anonymous)' | LC_ALL=C sort; } # not libc's or ld.so's
+$K report -i "$tmp/cx.data" | awk 'NR > 2 {sub(/^ +[0-9.]+% +[0-9.]+% +[0-9]+  /, ""); print}' | cx_only >"$tmp/cx.k"
+check report_cxx_short_names "$(tr '\n' '|' <"$tmp/cx.k")" "$cx_want"
+if [ $have_perf = 1 ]; then
+    perf report -i "$tmp/cx.data" --stdio --no-children --sort sym 2>/dev/null \
+        | awk '/%/ {sub(/^ *[0-9.]+% +\[\.\] /, ""); print}' | cx_only >"$tmp/cx.p"
+    check report_cxx_names_like_perf "$(tr '\n' '|' <"$tmp/cx.k")" "$(tr '\n' '|' <"$tmp/cx.p")"
+else skip report_cxx_names_like_perf "perf not installed"; fi
+check report_cxx_full_names "$($K report -i "$tmp/cx.data" --full-names | grep -c ' long ns::hot<long>(ns::Box<long> const&, int)$')" 1
+
 msg=$($K report --sort cpu 2>&1); rc=$?
 [[ $rc = 2 && $msg == *"--sort takes self, total, or keys from comm, pid, dso, sym"* ]] && ok report_bad_sort || fail report_bad_sort "rc $rc: $msg"
 

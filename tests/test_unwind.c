@@ -56,14 +56,14 @@ KT_TEST(fixture_dwarf_vs_fp) {
 }
 
 KT_TEST(self_unwind) {
-#if !defined(__x86_64__)
-    KT_SKIP("the self-unwinding test captures x86-64 registers");
+#if !defined(SELF_REGS)
+    KT_SKIP("the self-unwinding test captures x86-64 or arm64 registers");
 #else
     KT_UNUSED();
     static self_snap snap;
     self_a(&snap);
     kperf_sample s;
-    uint64_t regs[24], ips[64];
+    uint64_t regs[SELF_NREGS], ips[64];
     self_sample(&snap, &s, regs);
     kperf_symbolizer *sym;
     KT_CHECK(kperf_symbolizer_open(&sym, NULL) == 0);
@@ -91,16 +91,17 @@ KT_TEST(self_unwind) {
     KT_CHECK(few[0] == ips[0] && few[1] == ips[1] && few[2] == 0xdead);
     /* ip and sp only: a prefix of the full chain (all of it for sp-based CFI; code built
      * with frame pointers stops where the CFA is rbp-based) */
-    uint64_t r2[2] = {snap.regs[7], snap.regs[8]};
+    uint64_t r2[2] = {snap.regs[UNW_SP], snap.regs[UNW_IP]};
     kperf_sample s2 = s;
     s2.regs = r2, s2.nregs = 2;
-    int n2 = kperf_symbolizer_unwind(sym, &s2, (1ull << 7) | (1ull << 8), ips2, 64);
+    int n2 = kperf_symbolizer_unwind(sym, &s2, (1ull << UNW_SP) | (1ull << UNW_IP), ips2,
+                                     64);
     KT_CHECK(n2 >= 1 && n2 <= n && !memcmp(ips, ips2, (size_t)n2 * 8), "ip+sp only: %d", n2);
     kperf_symbolizer_close(sym);
 #endif
 }
 
-#if defined(__x86_64__)
+#if defined(SELF_REGS)
 /* Adds this process's executable file mappings to the symbolizer as those of pid `as`:
  * those of libc only, or all but libc's. */
 static int add_own_maps(kperf_symbolizer *sym, pid_t as, bool libc) {
@@ -149,14 +150,20 @@ static void *unw_thread(void *arg) {
 /* The per-process session follows the maps: without libc's mapping the chain stops in libc,
  * once it is added the whole chain comes back; threads share a symbolizer. */
 KT_TEST(session_cache_and_threads) {
-#if !defined(__x86_64__)
-    KT_SKIP("the test captures x86-64 registers");
+#if !defined(SELF_REGS)
+    KT_SKIP("the test captures x86-64 or arm64 registers");
 #else
     KT_UNUSED();
+    FILE *mf = fopen("/proc/self/maps", "r");
+    char ml[1024];
+    bool shared_libc = false;
+    while (mf && !shared_libc && fgets(ml, sizeof ml, mf)) shared_libc = strstr(ml, "/libc.so");
+    if (mf) fclose(mf);
+    if (!shared_libc) KT_SKIP("statically linked (the arm64 guest): no libc mapping to leave out");
     static self_snap snap;
     self_a(&snap);
     kperf_sample s;
-    uint64_t regs[24], ips[64], ips2[64];
+    uint64_t regs[SELF_NREGS], ips[64], ips2[64];
     self_sample(&snap, &s, regs);
     kperf_symbolizer *sym;
     KT_CHECK(kperf_symbolizer_open(&sym, NULL) == 0);
@@ -205,7 +212,7 @@ KT_TEST(bad_arguments) {
     if (!KPERF_UNWIND_REGS) KT_SKIP("no unwinding register table for this architecture");
     kperf_symbolizer *sym;
     KT_CHECK(kperf_symbolizer_open(&sym, NULL) == 0);
-    uint64_t ips[8], regs[24] = {0};
+    uint64_t ips[8], regs[40] = {0};
     kperf_sample s;
     memset(&s, 0, sizeof s);
     s.pid = (uint32_t)getpid();
@@ -216,22 +223,22 @@ KT_TEST(bad_arguments) {
     KT_EQ_INT(kperf_symbolizer_unwind(sym, &s, 0, ips, 8), -EINVAL); /* no registers */
     KT_CHECK(strstr(kperf_errmsg(), "no user registers") != NULL, "%s", kperf_errmsg());
     s.regs_abi = 2, s.regs = regs, s.nregs = 1;
-    KT_EQ_INT(kperf_symbolizer_unwind(sym, &s, 1ull << 6, ips, 8), -EINVAL); /* bp only */
+    KT_EQ_INT(kperf_symbolizer_unwind(sym, &s, 1ull << UNW_BP, ips, 8), -EINVAL); /* bp only */
     KT_CHECK(strstr(kperf_errmsg(), "lacks the ip") != NULL, "%s", kperf_errmsg());
-    KT_EQ_INT(kperf_symbolizer_unwind(sym, &s, 1ull << 8, ips, 8), -EINVAL); /* ip only */
+    KT_EQ_INT(kperf_symbolizer_unwind(sym, &s, 1ull << UNW_IP, ips, 8), -EINVAL); /* ip only */
     KT_CHECK(strstr(kperf_errmsg(), "lacks the sp") != NULL, "%s", kperf_errmsg());
     /* an exited process never added: an error naming it */
     pid_t gone = fork();
     if (gone == 0) _exit(0);
     waitpid(gone, NULL, 0);
     s.pid = (uint32_t)gone, s.nregs = 2;
-    KT_EQ_INT(kperf_symbolizer_unwind(sym, &s, (1ull << 7) | (1ull << 8), ips, 8),
+    KT_EQ_INT(kperf_symbolizer_unwind(sym, &s, (1ull << UNW_SP) | (1ull << UNW_IP), ips, 8),
               -KPERF_ENOTARGET);
     /* an address-space-less process (file_vaddr) */
     kperf_module_desc m = {.pid = 4242424, .path = "/proc/self/exe", .file_vaddr = true};
     KT_CHECK(kperf_symbolizer_add_module(sym, &m) == 0);
     s.pid = 4242424;
-    KT_EQ_INT(kperf_symbolizer_unwind(sym, &s, (1ull << 7) | (1ull << 8), ips, 8),
+    KT_EQ_INT(kperf_symbolizer_unwind(sym, &s, (1ull << UNW_SP) | (1ull << UNW_IP), ips, 8),
               -KPERF_ENOTSUP);
     kperf_symbolizer_close(sym);
 }

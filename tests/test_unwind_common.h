@@ -71,10 +71,16 @@ static pid_t unw_spawn(const char *secs) {
         if (n > 0 && (exe[n] = 0, strstr(exe, "unwind_busy"))) {
             snprintf(p, sizeof p, "/proc/%d/maps", (int)pid);
             FILE *m = fopen(p, "r");
-            bool libc = false;
-            while (m && !libc && fgets(line, sizeof line, m)) libc = strstr(line, "/libc") != NULL;
+            /* a static build (the arm64 guest) maps no ld.so and no libc: ready once the
+             * exec mapped the vDSO, which it does after any interpreter */
+            bool libc = false, interp = false, vdso = false;
+            while (m && !libc && fgets(line, sizeof line, m)) {
+                libc = strstr(line, "/libc") != NULL;
+                interp |= strstr(line, "/ld-") != NULL;
+                vdso |= strstr(line, "[vdso]") != NULL;
+            }
             if (m) fclose(m);
-            if (libc) return pid;
+            if (libc || (vdso && !interp)) return pid;
         }
         usleep(2000);
     }
@@ -136,9 +142,25 @@ static bool unw_has_chain(const char **names, size_t n) {
 /* ---- self-unwinding: registers and stack of this very process ---------------------- */
 /* self_a -> self_b -> self_c -> self_capture: a snapshot in perf register order. */
 
+/* perf's register numbers (asm/perf_regs.h) of the frame pointer, sp and ip, and how many
+ * registers a snapshot holds */
 #if defined(__x86_64__)
+#define SELF_REGS 1
+#define UNW_BP 6
+#define UNW_SP 7
+#define UNW_IP 8
+#define SELF_NREGS 24
+#elif defined(__aarch64__)
+#define SELF_REGS 1
+#define UNW_BP 29
+#define UNW_SP 31
+#define UNW_IP 32
+#define SELF_NREGS 33
+#endif
+
+#if defined(SELF_REGS)
 typedef struct self_snap {
-    uint64_t regs[24]; /* perf order */
+    uint64_t regs[SELF_NREGS]; /* perf order */
     unsigned char stack[16384];
     uint64_t len;
 } self_snap;
@@ -164,6 +186,32 @@ __attribute__((no_sanitize_address, noinline)) static void raw_copy(unsigned cha
 
 __attribute__((noinline, noclone)) static void self_capture(self_snap *o) {
     uint64_t *r = o->regs;
+#if defined(__aarch64__)
+    /* x0..x30, sp, pc (the adr): perf's arm64 order */
+    __asm__ volatile("stp x0, x1, [%0, #0]\n\t"
+                     "stp x2, x3, [%0, #16]\n\t"
+                     "stp x4, x5, [%0, #32]\n\t"
+                     "stp x6, x7, [%0, #48]\n\t"
+                     "stp x8, x9, [%0, #64]\n\t"
+                     "stp x10, x11, [%0, #80]\n\t"
+                     "stp x12, x13, [%0, #96]\n\t"
+                     "stp x14, x15, [%0, #112]\n\t"
+                     "stp x16, x17, [%0, #128]\n\t"
+                     "stp x18, x19, [%0, #144]\n\t"
+                     "stp x20, x21, [%0, #160]\n\t"
+                     "stp x22, x23, [%0, #176]\n\t"
+                     "stp x24, x25, [%0, #192]\n\t"
+                     "stp x26, x27, [%0, #208]\n\t"
+                     "stp x28, x29, [%0, #224]\n\t"
+                     "str x30, [%0, #240]\n\t"
+                     "mov x9, sp\n\t"
+                     "str x9, [%0, #248]\n\t"
+                     "adr x9, .\n\t"
+                     "str x9, [%0, #256]\n\t"
+                     :
+                     : "r"(r)
+                     : "x9", "memory");
+#else
     __asm__ volatile("movq %%rax, 0(%0)\n\t"
                      "movq %%rbx, 8(%0)\n\t"
                      "movq %%rcx, 16(%0)\n\t"
@@ -185,7 +233,8 @@ __attribute__((noinline, noclone)) static void self_capture(self_snap *o) {
                      :
                      : "r"(r)
                      : "rax", "memory");
-    uint64_t sp = r[7], top = stack_top(sp);
+#endif
+    uint64_t sp = r[UNW_SP], top = stack_top(sp);
     o->len = top - sp < sizeof o->stack ? top - sp : sizeof o->stack;
     raw_copy(o->stack, (const unsigned char *)(uintptr_t)sp, o->len);
 }
@@ -199,10 +248,10 @@ __attribute__((noinline, noclone)) static void self_a(self_snap *o) { self_b(o);
 static void self_sample(self_snap *o, kperf_sample *s, uint64_t *regs) {
     memset(s, 0, sizeof *s);
     uint32_t k = 0;
-    for (int bit = 0; bit < 24; bit++)
+    for (int bit = 0; bit < SELF_NREGS; bit++)
         if (KPERF_UNWIND_REGS >> bit & 1) regs[k++] = o->regs[bit];
     s->pid = (uint32_t)getpid();
-    s->ip = o->regs[8];
+    s->ip = o->regs[UNW_IP];
     s->regs_abi = 2, s->regs = regs, s->nregs = k;
     s->stack = o->stack, s->stack_size = s->stack_dyn_size = o->len;
 }

@@ -200,6 +200,42 @@ static int cli_shared_opt(const cli_cmd *c, int key, const char *v, cli_args *a)
     return 1; /* not a shared option */
 }
 
+/* The process a thread belongs to (Tgid), or -1 when the thread does not exist. */
+static pid_t cli_tgid(pid_t tid) {
+    char path[64], buf[4096];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char *p = strstr(buf, "\nTgid:");
+    return p ? (pid_t)atoi(p + 6) : -1;
+}
+
+static void cli_add_id(pid_t *v, size_t *n, pid_t id) {
+    for (size_t i = 0; i < *n; i++)
+        if (v[i] == id) return;
+    v[(*n)++] = id;
+}
+
+/* a->procs (pids, then each tid's process) and a->watch (pids and tids). A tid that does
+ * not exist has no process: opening its events says so. */
+static int cli_targets(const char *cmd, cli_args *a) {
+    size_t n = a->npids + a->ntids;
+    a->procs = (pid_t *)calloc(n, sizeof *a->procs);
+    a->watch = (pid_t *)calloc(n, sizeof *a->watch);
+    if (!a->procs || !a->watch) return fprintf(stderr, "kperf %s: out of memory\n", cmd), -1;
+    for (size_t i = 0; i < a->npids; i++)
+        cli_add_id(a->procs, &a->nprocs, a->pids[i]), cli_add_id(a->watch, &a->nwatch, a->pids[i]);
+    for (size_t i = 0; i < a->ntids; i++) {
+        pid_t tgid = cli_tgid(a->tids[i]);
+        if (tgid > 0) cli_add_id(a->procs, &a->nprocs, tgid);
+        cli_add_id(a->watch, &a->nwatch, a->tids[i]);
+    }
+    return 0;
+}
+
 int cli_parse(const cli_cmd *c, int argc, char **argv, cli_args *a, cli_opt_fn fn,
               void *user) {
     static cli_table t; /* one command parses once per process */
@@ -230,6 +266,10 @@ int cli_parse(const cli_cmd *c, int argc, char **argv, cli_args *a, cli_opt_fn f
             rc = -1;
         if (rc < 0) return cli_args_free(a), CLI_USAGE_ERROR;
     }
+    if (a->all_cpus && (a->npids || a->ntids)) /* perf lets -p win; here neither is ignored */
+        return cli_args_free(a), cli_usage_error(c->name, "-a (every task) and -p/-t (these tasks) "
+                                                          "exclude each other"), CLI_USAGE_ERROR;
+    if ((a->npids || a->ntids) && cli_targets(c->name, a) < 0) return cli_args_free(a), CLI_USAGE_ERROR;
     if (optind < argc) {
         if (!(c->shared & (CLI_CMD | CLI_OPERANDS)))
             return cli_args_free(a), cli_usage_error(c->name, "unexpected argument '%s'", argv[optind]),
@@ -240,10 +280,10 @@ int cli_parse(const cli_cmd *c, int argc, char **argv, cli_args *a, cli_opt_fn f
 }
 
 void cli_args_free(cli_args *a) {
-    free(a->pids), free(a->tids);
+    free(a->pids), free(a->tids), free(a->procs), free(a->watch);
     kperf_cpulist_free(a->cpus);
-    a->pids = a->tids = NULL, a->cpus = NULL;
-    a->npids = a->ntids = a->ncpus = 0;
+    a->pids = a->tids = a->procs = a->watch = NULL, a->cpus = NULL;
+    a->npids = a->ntids = a->nprocs = a->nwatch = a->ncpus = 0;
 }
 
 int cli_parse_ids(const char *cmd, const char *what, const char *s, pid_t **out, size_t *n) {
@@ -268,6 +308,14 @@ int cli_parse_ids(const char *cmd, const char *what, const char *s, pid_t **out,
     }
     free(*out);
     *out = v, *n = k;
+    return 0;
+}
+
+int cli_append_list(const char *cmd, const char *what, char *buf, size_t size, const char *arg) {
+    size_t l = strlen(buf);
+    if (l + strlen(arg) + 2 >= size)
+        return fprintf(stderr, "kperf %s: %s list too long\n", cmd, what), -1;
+    snprintf(buf + l, size - l, "%s%s", l ? "," : "", arg);
     return 0;
 }
 
@@ -303,6 +351,15 @@ int cli_parse_double(const char *cmd, const char *opt, const char *s, double min
 
 static volatile sig_atomic_t cli_stop_flag;
 static void cli_on_signal(int sig) { (void)sig, cli_stop_flag = 1; }
+
+void cli_catch_stop(void (*fn)(int), bool once) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = fn;
+    sa.sa_flags = once ? SA_RESETHAND : 0;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
 
 /* Forks @p argv[0] and holds it before exec until cli_spawn_go(). Returns 0 or -1. */
 int cli_spawn(char **argv, cli_child *c) {
@@ -367,11 +424,7 @@ static bool cli_gone(pid_t pid) {
  * Returns the child's exit status (0 otherwise), or -1 when drain failed. */
 int cli_run_loop(const pid_t *pids, size_t npids, bool own, double seconds, int pollfd,
                  int (*drain)(void *), void *ctx) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = cli_on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    cli_catch_stop(cli_on_signal, false);
     struct timespec t0, now;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     int status = 0;
@@ -392,4 +445,45 @@ int cli_run_loop(const pid_t *pids, size_t npids, bool own, double seconds, int 
     }
     if (own) return cli_exit_status(status);
     return 0;
+}
+
+int cli_target_begin(const char *cmd, const cli_args *a, bool any, cli_target *t) {
+    memset(t, 0, sizeof *t);
+    t->cc.go = t->cc.err = -1;
+    bool tasks = a->npids || a->ntids, targets = tasks || a->ncpus || a->all_cpus;
+    if (!a->rest && !targets && !any)
+        return cli_usage_error(cmd, "say what to trace: -p PIDS, -t TIDS, -a, -C CPUS or -- COMMAND");
+    if (a->rest && cli_spawn(a->rest, &t->cc) < 0) {
+        fprintf(stderr, "kperf %s: cannot start %s: %s\n", cmd, a->rest[0], strerror(errno));
+        return 1;
+    }
+    t->follow = t->cc.pid && !targets;
+    t->pids = t->follow ? &t->cc.pid : a->pids;
+    t->npids = t->follow ? 1 : a->npids;
+    t->tids = t->follow ? NULL : a->tids;
+    t->ntids = t->follow ? 0 : a->ntids;
+    t->cpus = a->cpus, t->ncpus = a->ncpus;
+    t->all_cpus = a->all_cpus && !tasks;
+    t->inherit = t->follow || a->npids; /* -t: those threads only, as perf */
+    t->enable_on_exec = t->follow;
+    return 0;
+}
+
+void cli_target_abort(cli_target *t) {
+    if (t->cc.pid > 0) cli_spawn_go(&t->cc, false);
+    t->cc.pid = 0;
+}
+
+int cli_target_run(const char *cmd, const cli_args *a, cli_target *t, int pollfd,
+                   int (*drain)(void *), void *ctx) {
+    if (t->cc.pid > 0) {
+        int e = cli_spawn_go(&t->cc, true);
+        if (e) {
+            waitpid(t->cc.pid, NULL, 0);
+            t->not_run = true;
+            return cli_cannot_run(cmd, a->rest[0], e);
+        }
+        return cli_run_loop(&t->cc.pid, 1, true, a->duration, pollfd, drain, ctx);
+    }
+    return cli_run_loop(a->watch, a->nwatch, false, a->duration, pollfd, drain, ctx);
 }

@@ -1,7 +1,7 @@
 /* kperf record: sample a command, processes or CPUs into perf.data and/or folded stacks.
  *
  *   kperf record [-e EV] [-F HZ | -c PERIOD] [-g | --call-graph fp|dwarf[,SIZE]]
- *                [-p PIDS | -a | -C CPUS] [-d SECS] [-o FILE] [--folded FILE] [--pprof FILE]
+ *                [-p PIDS | -t TIDS | -a | -C CPUS] [-d SECS] [-o FILE] [--folded FILE] [--pprof FILE]
  *                [-m PAGES] [--kernel] [-- command args]
  */
 #include "kperf_cli.h"
@@ -43,9 +43,10 @@ static const cli_cmd record_cmd = {
     "record", "[options] [-- COMMAND [ARGS...]]",
     "Samples a command, processes or CPUs into perf.data (-o FILE, '-' = stdout; default\n"
     "perf.data), folded stacks or a pprof profile.",
-    record_opts, CLI_TARGETS | CLI_DURATION | CLI_OUTPUT,
-    "With a command and no -p/-a/-C, the command is sampled (children included); with\n"
-    "-o -, its stdout goes to stderr. With -p/-a/-C, a command only sets the duration;\n"
+    record_opts, CLI_TARGETS | CLI_TID | CLI_DURATION | CLI_OUTPUT,
+    "With a command and no -p/-t/-a/-C, the command is sampled (children included); with\n"
+    "-o -, its stdout goes to stderr. -t samples only the given threads (not threads they\n"
+    "start later), as perf record -t. With -p/-t/-a/-C, a command only sets the duration;\n"
     "without one, Ctrl-C or -d SECS stops. The exit status is the command's.\n"
     "--call-graph dwarf samples are unwound with DWARF CFI by kperf report / perf report.\n"};
 
@@ -222,13 +223,20 @@ int cmd_record(int argc, char **argv) {
     char **cmd = a.rest;
     int ncmd = a.nrest;
     d.all_cpus = a.all_cpus;
-    bool targets = npids || ncpus || d.all_cpus;
+    bool targets = npids || a.ntids || ncpus || d.all_cpus;
     if (!ncmd && !targets)
-        return cli_args_free(&a), cli_usage_error("record", "give a command, -p, -a or -C");
+        return cli_args_free(&a), cli_usage_error("record", "give a command, -p, -t, -a or -C");
     if (ro.off_cpu && (out || (!folded && !pprof)))
         return cli_args_free(&a), cli_usage_error("record", "--off-cpu writes folded stacks or "
                                                   "a pprof profile (wall time): give --folded "
                                                   "FILE and/or --pprof FILE (no -o)");
+    if (d.freq && d.period) /* as perf: neither wins silently */
+        return cli_args_free(&a), cli_usage_error("record", "-F (a frequency) and -c (a period) "
+                                                  "exclude each other");
+    if (ro.off_cpu && (d.events || d.freq || d.period || d.callchain || d.dwarf_callchain))
+        return cli_args_free(&a), cli_usage_error("record", "--off-cpu chooses its event, period "
+                                                  "and call chains itself: drop -e, -F, -c, "
+                                                  "-g and --call-graph");
     if (ro.off_cpu) { /* the switch-out with its stack, and the thread's switch-in */
         d.events = "sched:sched_switch", d.period = 1, d.callchain = true;
         d.include_kernel = true, d.context_switch = true;
@@ -240,6 +248,7 @@ int cmd_record(int argc, char **argv) {
         d.pids = &cc.pid, d.npids = 1, d.inherit = true, d.enable_on_exec = true;
     } else {
         d.pids = pids, d.npids = npids;
+        d.tids = a.tids, d.ntids = a.ntids;
         d.cpus = a.cpus, d.ncpus = ncpus;
         d.inherit = npids > 0;
     }
@@ -251,7 +260,7 @@ int cmd_record(int argc, char **argv) {
     bool wrote = false, done = false;
     if (kperf_sampler_open(&c.s, &d) < 0) goto fail;
     if (out) {
-        kperf_perfdata_desc pd = {.path = out, .sampler = c.s, .pids = d.pids, .npids = d.npids,
+        kperf_perfdata_desc pd = {.path = out, .sampler = c.s, .pids = a.procs, .npids = a.nprocs,
                                   .all_processes = ncpus || d.all_cpus, .cmdline = cmdline};
         if (child > 0) pd.pids = NULL, pd.npids = 0; /* the exec describes it */
         if (kperf_perfdata_open(&c.w, &pd) < 0) goto fail;
@@ -272,16 +281,9 @@ int cmd_record(int argc, char **argv) {
             ppd.event = "wall", ppd.nevents = 0, ppd.period = 0, c.pp_events = 0;
         if (pprof && kperf_pprof_new(&c.pp, &ppd) < 0) goto fail;
         c.regs_mask = d.regs_user_mask;
-        for (size_t i = 0; c.sym && i < npids; i++) kperf_symbolizer_add_pid(c.sym, pids[i]);
+        for (size_t i = 0; c.sym && i < a.nprocs; i++) kperf_symbolizer_add_pid(c.sym, a.procs[i]);
     }
-    /* no SA_RESTART: a blocked call returns EINTR and the loop sees the flag; a second
-     * signal terminates (SA_RESETHAND) */
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = record_on_signal;
-    sa.sa_flags = SA_RESETHAND;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    cli_catch_stop(record_on_signal, true); /* a second Ctrl-C kills */
     if (!child && kperf_sampler_start(c.s) < 0) goto fail;
     if (!child && ncmd && cli_spawn(cmd, &cc) < 0) { /* pipe() or fork() failed */
         record_spawn_failed(cmd[0]);
@@ -314,7 +316,7 @@ int cmd_record(int argc, char **argv) {
             reaped = true;
             break;
         }
-        if (cc.pid <= 0 && npids && !record_pids_alive(pids, npids)) break;
+        if (cc.pid <= 0 && a.nwatch && !record_pids_alive(a.watch, a.nwatch)) break;
     }
     kperf_sampler_stop(c.s);
     if (record_drain(&c) < 0) goto fail;

@@ -39,6 +39,7 @@ typedef struct rep_row {
 /* Everything is hashed so that a report is linear in the samples: (pid, address) -> row,
  * name -> row, tid -> latest comm, pid -> its mappings. */
 typedef struct rep {
+    bool full_names; /* --full-names: C++ names with return type and parameters */
     rep_map *maps;
     size_t nmaps, capmaps;
     struct rep_mapix {
@@ -251,11 +252,18 @@ static const rep_map *rep_find(const rep *r, uint32_t pid, uint64_t addr) {
     return best ? &r->maps[best - 1] : NULL;
 }
 
-/* "module+0xoffset" (the file offset), or "0xaddr" outside every mapping. */
+/* Anonymous memory, as perf tells it (JIT code without a perf map or jitdump). */
+static bool rep_anon(const char *file) {
+    return !strcmp(file, "//anon") || !strncmp(file, "/dev/zero", 9) ||
+           !strncmp(file, "/anon_hugepage", 14);
+}
+
+/* "module+0xoffset" (the file offset), "0xaddr" outside every mapping, or in anonymous
+ * memory the address as perf report prints it there ("0x00007f..."). */
 static void rep_addr_name(const rep *r, uint32_t pid, uint64_t a, char *buf, size_t n) {
     const rep_map *m = rep_find(r, pid, a);
-    if (!m) {
-        snprintf(buf, n, "0x%llx", (unsigned long long)a);
+    if (!m || rep_anon(m->file)) {
+        snprintf(buf, n, m ? "0x%016llx" : "0x%llx", (unsigned long long)a);
         return;
     }
     const char *base = strrchr(m->file, '/');
@@ -297,6 +305,69 @@ static uint32_t rep_row_of(rep *r, const char *name) {
     return r->rowix[j];
 }
 
+/* perf's short form of a demangled C++ name: without the last parameter list (and the
+ * qualifiers after it) and without a template instance's return type, as perf report
+ * prints names unless -v: "long ns::hot<long>(ns::Box<long> const&, int)" is
+ * "ns::hot<long>"; "ns::f(int)::{lambda(int)#1}::operator()(int) const" is
+ * "ns::f(int)::{lambda(int)#1}::operator()". A name without one (C) is copied. */
+static void rep_short_name(const char *full, char *out, size_t n) {
+    size_t len = strlen(full), end = len, suffix = len;
+    const char *clone = strstr(full, " [clone ");
+    if (clone) suffix = end = (size_t)(clone - full); /* kept: perf shows it too */
+    /* the last ')' before the suffix closes the parameter list when only qualifiers
+     * follow it */
+    size_t close = end;
+    while (close > 0 && full[close - 1] != ')') close--;
+    bool cut = false;
+    if (close > 0) {
+        const char *q = full + close;
+        bool quals = true;
+        while (q < full + end && quals) {
+            if (*q == ' ' || *q == '&') q++;
+            else if (!strncmp(q, "const", 5)) q += 5;
+            else if (!strncmp(q, "volatile", 8)) q += 8;
+            else if (!strncmp(q, "noexcept", 8)) q += 8;
+            else quals = false;
+        }
+        int depth = 0;
+        size_t open = close; /* the '(' that matches full[close - 1] */
+        while (quals && open-- > 0) {
+            if (full[open] == ')') depth++;
+            else if (full[open] == '(' && --depth == 0) break;
+        }
+        if (quals && depth == 0 && open < close && open > 0 &&
+            strncmp(full + open, "(anonymous namespace)", 21))
+            end = open, cut = true;
+    }
+    /* the return type: up to the last space outside <>, (), {} before the name; a space
+     * after "operator" belongs to the name (operator new, operator long) */
+    size_t start = 0;
+    if (cut) {
+        int angle = 0, paren = 0, brace = 0;
+        bool op = false;
+        for (size_t i = 0; i < end; i++) {
+            char c = full[i];
+            if (!strncmp(full + i, "operator", 8) && (i == 0 || full[i - 1] == ':' || full[i - 1] == ' ')) {
+                i += 7, op = true;
+                size_t k = i + 1; /* the operator's symbol is not nesting: (), <, <<, ->, [] */
+                if (full[k] == '(' && full[k + 1] == ')') k += 2;
+                else while (k < end && strchr("<>=!+-*/%^&|~,[]", full[k])) k++;
+                i = k - 1;
+                continue;
+            }
+            if (c == '<') angle++;
+            else if (c == '>' && angle) angle--;
+            else if (c == '(') paren++;
+            else if (c == ')' && paren) paren--;
+            else if (c == '{') brace++;
+            else if (c == '}' && brace) brace--;
+            else if (c == ' ' && !angle && !paren && !brace && !op) start = i + 1;
+            if (c == ':' && !angle && !paren && !brace) op = false; /* a later component */
+        }
+    }
+    snprintf(out, n, "%.*s%s", (int)(end - start), full + start, full + suffix);
+}
+
 /* The name of an address (for a symbolizer: the function, the outermost frame of its inline
  * chain), as a row, cached by (pid, address); 0 when out of memory. A non-leaf frame is a
  * return address: look up addr - 1 so that a call at a function's end stays in it. */
@@ -322,7 +393,8 @@ static uint32_t rep_name_row(rep *r, uint32_t pid, uint64_t addr, bool leaf) {
         char tmp[512];
         kperf_frame fr[16];
         int nf = r->sym ? kperf_symbolizer_lookup(r->sym, (pid_t)pid, a, fr, 16) : 0;
-        if (nf > 0 && fr[nf - 1].function) snprintf(tmp, sizeof tmp, "%s", fr[nf - 1].function);
+        if (nf > 0 && fr[nf - 1].function && r->full_names) snprintf(tmp, sizeof tmp, "%s", fr[nf - 1].function);
+        else if (nf > 0 && fr[nf - 1].function) rep_short_name(fr[nf - 1].function, tmp, sizeof tmp);
         else rep_addr_name(r, pid, a, tmp, sizeof tmp);
         uint32_t row = rep_row_of(r, tmp);
         if (!row) return 0;
@@ -535,9 +607,12 @@ typedef struct rep_sort {
 
 /* The module of an address, as perf's dso column names it. */
 static const char *rep_dso(const rep *r, uint32_t pid, uint64_t addr) {
+    static char jit[32];
     const rep_map *m = rep_find(r, pid, addr);
     if (!m) return addr >= KPERF_CONTEXT_MAX / 2 ? "[kernel.kallsyms]" : "[unknown]";
     if (m->pid == UINT32_MAX) return "[kernel.kallsyms]";
+    if (rep_anon(m->file)) /* perf's name: the code of a JIT, /tmp/perf-PID.map or not */
+        return snprintf(jit, sizeof jit, "[JIT] tid %u", m->pid), jit;
     const char *b = strrchr(m->file, '/');
     return b ? b + 1 : m->file;
 }
@@ -557,7 +632,9 @@ static uint32_t rep_key_row(rep *r, const rep_sort *so, const rep_sample *s, uin
             if (comm) snprintf(f, sizeof f, "%-16s", comm);
             else snprintf(f, sizeof f, ":%-15u", s->tid);
             break;
-        case REP_PID: snprintf(f, sizeof f, "%7u", s->pid); break;
+        case REP_PID: /* perf's pid key: the thread, as TID:COMM */
+            snprintf(f, sizeof f, "%7u:%-16s", s->tid, comm ? comm : "");
+            break;
         case REP_DSO: snprintf(f, sizeof f, "%-24s", rep_dso(r, s->pid, addr)); break;
         default:
             row = rep_name_row(r, s->pid, addr, k == 0);
@@ -582,8 +659,8 @@ static void rep_table(rep *r, const char *path, const kperf_perfdata_events *ev,
     bool frames = so->set & (REP_SYM | REP_DSO); /* comm/pid only: one row per sample */
     char head[256] = "";
     for (int i = 0; i < so->nkeys; i++) {
-        static const char *const w[] = {"", "%-16s", "%7s", "", "%-24s", "", "", "", "%s"};
-        static const char *const nm[] = {"", "comm", "pid", "", "dso", "", "", "", "function"};
+        static const char *const w[] = {"", "%-16s", "%-24s", "", "%-24s", "", "", "", "%s"};
+        static const char *const nm[] = {"", "comm", "tid:comm", "", "dso", "", "", "", "function"};
         size_t l = strlen(head);
         if (i) snprintf(head + l, sizeof head - l, "  "), l += 2;
         snprintf(head + l, sizeof head - l, w[so->keys[i]], nm[so->keys[i]]);
@@ -637,7 +714,7 @@ static int rep_parse_sort(const char *v, rep_sort *so) {
     return so->nkeys ? 0 : -1;
 }
 
-enum { REP_FOLDED = CLI_LONG_ONLY, REP_ADDRESSES, REP_SVG, REP_PPROF };
+enum { REP_FOLDED = CLI_LONG_ONLY, REP_ADDRESSES, REP_SVG, REP_PPROF, REP_FULL };
 
 static const cli_opt rep_opts[] = {
     {'i', "input", "FILE", "the perf.data file (default perf.data; '-' = stdin)"},
@@ -647,6 +724,7 @@ static const cli_opt rep_opts[] = {
     {REP_SVG, "svg", "FILE", "write a flame graph (SVG, labels in the file)"},
     {REP_PPROF, "pprof", "FILE", "write a pprof profile (gzip'd profile.proto)"},
     {REP_ADDRESSES, "addresses", NULL, "module+offset instead of function names"},
+    {REP_FULL, "full-names", NULL, "C++ names with return type and parameters (perf report -v)"},
     {0, NULL, NULL, NULL}};
 
 static const cli_cmd rep_cmd = {
@@ -655,41 +733,53 @@ static const cli_cmd rep_cmd = {
     "table per event.",
     rep_opts, 0,
     "Names come from the files the MMAP2 records name (by build-id when the process is\n"
-    "gone); children and threads inherit their parent's maps and name (FORK records).\n"};
+    "gone); children and threads inherit their parent's maps and name (FORK records).\n"
+    "C++ names are perf's short form (ns::hot<long>, no parameters or return type) unless\n"
+    "--full-names; code in anonymous memory without a perf map or jitdump is its address\n"
+    "in the dso '[JIT] tid PID', as perf report shows it.\n"};
 
 typedef struct rep_opt_state {
     const char *path, *svg, *pprof;
     long top;
-    bool folded, addresses;
+    bool folded, addresses, full;
     rep_sort sort;
+    bool top_set, sort_set; /* -n, --sort KEYS given (they shape the table only) */
 } rep_opt_state;
 
 static int rep_opt(int key, const char *v, void *user) {
     rep_opt_state *o = (rep_opt_state *)user;
     switch (key) {
     case 'i': o->path = v; return 0;
-    case 'n': return cli_parse_long("report", "-n/--top", v, 1, 1000000000, &o->top);
-    case 's': return rep_parse_sort(v, &o->sort);
+    case 'n': return o->top_set = true, cli_parse_long("report", "-n/--top", v, 1, 1000000000, &o->top);
+    case 's':
+        o->sort_set |= strcmp(v, "self") && strcmp(v, "total");
+        return rep_parse_sort(v, &o->sort);
     case REP_FOLDED: o->folded = true; return 0;
     case REP_SVG: o->svg = v; return 0;
     case REP_PPROF: o->pprof = v; return 0;
     case REP_ADDRESSES: o->addresses = true; return 0;
+    case REP_FULL: o->full = true; return 0;
     }
     return 1;
 }
 
 int cmd_report(int argc, char **argv) {
-    rep_opt_state o = {"perf.data", NULL, NULL, 20, false, false, {{REP_SYM, 0, 0, 0}, 1, REP_SYM}};
+    rep_opt_state o = {"perf.data", NULL, NULL, 20, false, false, false,
+                       {{REP_SYM, 0, 0, 0}, 1, REP_SYM}, false, false};
     rep_sort_by_total = 0;
     cli_args ca;
     int prc = cli_parse(&rep_cmd, argc, argv, &ca, rep_opt, &o);
     if (prc != CLI_OK) return prc == CLI_HELP ? 0 : 2;
     cli_args_free(&ca);
+    if ((o.folded || o.svg) && (o.top_set || o.sort_set))
+        return cli_usage_error("report", "-n and --sort KEYS shape the table; --folded and "
+                                         "--svg print every stack");
     const char *path = o.path, *svg = o.svg, *pprof = o.pprof;
     int top = (int)o.top;
     bool folded = o.folded, addresses = o.addresses;
     rep r;
     memset(&r, 0, sizeof r);
+    r.full_names = o.full;
     kperf_perfdata_events ev;
     memset(&ev, 0, sizeof ev);
     r.ev = &ev;

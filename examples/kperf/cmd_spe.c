@@ -184,7 +184,7 @@ static const cli_cmd spe_record_cmd = {
     "spe-record", "[options]",
     "Records Arm SPE and prints one line per record (the spe-decode format plus cpu=, pid=,\n"
     "tid=), for -d SECS (default 1).",
-    spe_record_opts, CLI_PID | CLI_CPU | CLI_DURATION,
+    spe_record_opts, CLI_PID | CLI_TID | CLI_CPU | CLI_DURATION,
     "EV names: retired, l1d-refill, tlb-refill, mispred, ... (kperf spe-decode wording).\n"};
 
 /* "ts,pa,branch" -> libkperf dataFilter bits. */
@@ -325,6 +325,9 @@ int cmd_spe_record(int argc, char **argv) {
     static cli_args ca; /* its arrays live until exit: d points into them */
     int prc = cli_parse(&spe_record_cmd, argc, argv, &ca, spe_record_opt, &st);
     if (prc != CLI_OK) return prc == CLI_HELP ? 0 : 2;
+    if (ca.ntids) /* the shared -t means threads everywhere: refuse it rather than widen */
+        return cli_usage_error(argv[0], "-t is not supported: SPE follows processes (-p) or "
+                                        "CPUs (-C)");
     d.cpus = ca.cpus, d.ncpus = ca.ncpus, d.pids = ca.pids, d.npids = ca.npids;
     bool plan = st.plan, symbolize = st.symbolize;
     double seconds = ca.duration > 0 ? ca.duration : 1.0;

@@ -231,20 +231,38 @@ static void stat_comm(pid_t pid, pid_t tid, char *buf, size_t size) {
 #define STAT_MAXEV 64
 typedef struct stat_intervals {
     uint64_t running[STAT_MAXEV]; /* the previous read's running time, per event */
+    uint64_t *row_running;        /* --per-thread: the previous read's, per row */
+    size_t nrows;
 } stat_intervals;
+
+/* The running time of row @p r since the previous interval (all of it without -I). */
+static uint64_t stat_row_running(stat_intervals *iv, size_t r, uint64_t running) {
+    if (!iv || r >= iv->nrows) return running;
+    uint64_t d = running - iv->row_running[r];
+    iv->row_running[r] = running;
+    return d;
+}
 
 /* --per-thread: one line per event and thread (a thread's per-CPU rows summed), or per
  * CPU for CPU-wide rows. */
 static void stat_print_threads(FILE *f, const stat_opts *o, const kperf_counts *n,
-                               bool delta, const char *ts) {
+                               stat_intervals *iv, const char *ts) {
+    bool delta = iv != NULL;
     bool *done = (bool *)calloc(n->nrows + 1, sizeof *done);
     if (!done) return;
+    if (iv && iv->nrows < n->nrows) { /* rows keep their index from one read to the next */
+        uint64_t *nr = (uint64_t *)realloc(iv->row_running, n->nrows * sizeof *nr);
+        if (!nr) return free(done);
+        memset(nr + iv->nrows, 0, (n->nrows - iv->nrows) * sizeof *nr);
+        iv->row_running = nr, iv->nrows = n->nrows;
+    }
     for (size_t e = 0; e < n->nevents; e++)
         for (size_t r = 0; r < n->nrows; r++) {
             const kperf_count_row *row = &n->rows[r];
             if (done[r] || row->event != (int)e) continue;
             kperf_value v = row->v;
             double value = delta ? row->v.delta : row->v.value;
+            uint64_t running = stat_row_running(iv, r, row->v.running);
             for (size_t q = r + 1; q < n->nrows; q++) {
                 const kperf_count_row *x = &n->rows[q];
                 bool same = x->event == row->event &&
@@ -253,10 +271,14 @@ static void stat_print_threads(FILE *f, const stat_opts *o, const kperf_counts *
                 done[q] = true;
                 v.running += x->v.running, v.enabled += x->v.enabled, v.raw += x->v.raw;
                 value += delta ? x->v.delta : x->v.value;
+                /* each CPU's row of a thread has the thread's time as its run time (it
+                 * is not multiplexed: kperf__fd_task_on_cpu), so the rows' largest is it */
+                uint64_t rx = stat_row_running(iv, q, x->v.running);
+                if (rx > running) running = rx;
             }
             stat_line l;
             memset(&l, 0, sizeof l);
-            l.name = n->events[e].name, l.v = &v, l.value = value, l.running = v.running;
+            l.name = n->events[e].name, l.v = &v, l.value = value, l.running = running;
             l.metric = NAN, l.metric_unit = "", l.variance = -1;
             if (row->tid > 0) stat_comm(row->pid, row->tid, l.who, sizeof l.who);
             else snprintf(l.who, sizeof l.who, "cpu%d", row->cpu);
@@ -269,7 +291,7 @@ static void stat_print_threads(FILE *f, const stat_opts *o, const kperf_counts *
  * interval deltas (@p iv: run times per interval too). */
 static void stat_print(FILE *f, const stat_opts *o, const kperf_counts *n, stat_intervals *iv,
                        const char *ts, double wall_s) {
-    if (o->per_thread) return stat_print_threads(f, o, n, iv != NULL, ts);
+    if (o->per_thread) return stat_print_threads(f, o, n, iv, ts);
     const char *names[STAT_MAXEV];
     double vals[STAT_MAXEV];
     size_t ne = n->nevents < STAT_MAXEV ? n->nevents : STAT_MAXEV;
@@ -408,12 +430,7 @@ static int stat_run(stat_opts *o, kperf_counter_desc *d, FILE *f, stat_rep *rep)
         if (cc.pid > 0) cli_spawn_go(&cc, false);
         return cli_fail("stat");
     }
-    struct sigaction sa; /* no SA_RESTART (a blocked call returns); a second signal kills */
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = stat_on_signal;
-    sa.sa_flags = SA_RESETHAND;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    cli_catch_stop(stat_on_signal, true); /* a second Ctrl-C kills */
     if (!d->enable_on_exec) kperf_counter_start(c);
     double t0 = stat_now(), next = t0 + (double)o->interval_ms / 1e3;
     if (cc.pid > 0) {
@@ -467,6 +484,7 @@ static int stat_run(stat_opts *o, kperf_counter_desc *d, FILE *f, stat_rep *rep)
         fprintf(f, "\n");
     }
     kperf_counter_close(c);
+    free(iv.row_running);
     if (rc < 0) return cli_fail("stat");
     return cc.pid > 0 ? cli_exit_status(status) : 0;
 }
@@ -505,8 +523,12 @@ int cmd_stat(int argc, char **argv) {
     bool targets = o.a.npids || o.a.ntids || o.a.all_cpus || o.a.ncpus;
     if (!o.a.rest && !o.plan && !targets)
         return cli_args_free(&o.a), cli_usage_error("stat", "give a command, -p, -t, -a or -C");
-    if (o.repeat > 1 && (!o.a.rest || o.interval_ms))
-        return cli_args_free(&o.a), cli_usage_error("stat", "-r repeats a command (and not with -I)");
+    if (o.repeat > 1 && (!o.a.rest || o.interval_ms || o.per_thread))
+        return cli_args_free(&o.a), cli_usage_error("stat", "-r repeats a command (and not with "
+                                                    "-I or --per-thread)");
+    if (o.json && o.sep)
+        return cli_args_free(&o.a), cli_usage_error("stat", "-x and --json are two output "
+                                                    "formats: give one");
     kperf_perm pm;
     kperf_perm_read(&pm);
     kperf_counter_desc d;

@@ -86,7 +86,7 @@ static const cli_cmd sc_cmd = {
     "syscalls", "[options] [-- COMMAND [ARGS...]]",
     "Syscall counts, errors and latency percentiles per syscall, like `strace -c`, from the\n"
     "kernel's syscall tracepoints (no ptrace stops).",
-    sc_opts, CLI_TARGETS | CLI_DURATION | CLI_OUTPUT,
+    sc_opts, CLI_TARGETS | CLI_TID | CLI_DURATION | CLI_OUTPUT,
     "With -p/-a/-C, a command only sets the duration. -o FILE writes the table to FILE\n"
     "instead of stderr. Examples:\n"
     "  kperf syscalls -- make -j4\n"
@@ -123,13 +123,7 @@ static size_t sc_split(char *s, char **v, size_t max) {
 static int sc_opt(int key, const char *arg, void *user) {
     sc_opt_state *o = (sc_opt_state *)user;
     switch (key) {
-    case 'e': {
-        size_t l = strlen(o->names);
-        if (l + strlen(arg) + 2 >= sizeof o->names)
-            return fprintf(stderr, "kperf syscalls: syscall list too long\n"), -1;
-        snprintf(o->names + l, sizeof o->names - l, "%s%s", l ? "," : "", arg);
-        return 0;
-    }
+    case 'e': return cli_append_list("syscalls", "syscall", o->names, sizeof o->names, arg);
     case 'm': return cli_parse_long("syscalls", "-m/--mmap-pages", arg, 1, 1 << 20, &o->pages);
     case CLI_LONG_ONLY: o->calls = true; return 0;
     case CLI_LONG_ONLY + 1: o->raw = true; return 0;
@@ -146,54 +140,46 @@ int cmd_syscalls(int argc, char **argv) {
     cli_args a;
     int prc = cli_parse(&sc_cmd, argc, argv, &a, sc_opt, &o);
     if (prc != CLI_OK) return prc == CLI_HELP ? 0 : 2;
+    if (o.list && (o.names[0] || o.calls || o.raw || o.json || a.rest || a.output || a.npids ||
+                   a.ntids || a.ncpus || a.all_cpus || a.duration > 0))
+        return cli_args_free(&a), cli_usage_error("syscalls", "--list prints the names and "
+                                                  "exits: it takes no other option");
     if (o.list) return cli_args_free(&a), sc_list();
+    if (o.raw && o.names[0]) /* named syscalls have their own events: nothing to name */
+        return cli_args_free(&a), cli_usage_error("syscalls", "--raw is for tracing every "
+                                                  "syscall; with -e the names are known");
     o.nfuncs = sc_split(o.names, o.funcs, 512);
-    bool targets = a.npids || a.ncpus || a.all_cpus;
-    if (!a.rest && !targets) {
-        cli_args_free(&a);
-        return cli_usage_error("syscalls", "say what to trace: -p PIDS, -a, -C CPUS or -- COMMAND");
-    }
-    cli_child cc = {0, -1, -1, false};
-    if (a.rest && cli_spawn(a.rest, &cc) < 0)
-        return cli_args_free(&a), perror("kperf syscalls: fork"), 1;
-    bool follow = cc.pid && !targets; /* the command is the target, not only the timer */
+    cli_target tg;
+    int trc = cli_target_begin("syscalls", &a, false, &tg);
+    if (trc) return cli_args_free(&a), trc;
     kperf_syscalls_desc d;
     memset(&d, 0, sizeof d);
     d.funcs = (const char *const *)o.funcs, d.nfuncs = o.nfuncs;
-    d.pids = follow ? &cc.pid : a.pids, d.npids = follow ? 1 : a.npids;
-    d.cpus = a.cpus, d.ncpus = a.ncpus;
-    d.all_cpus = a.all_cpus && !a.npids;
-    d.inherit = follow || a.npids;
-    d.enable_on_exec = follow;
+    d.pids = tg.pids, d.npids = tg.npids, d.tids = tg.tids, d.ntids = tg.ntids;
+    d.cpus = tg.cpus, d.ncpus = tg.ncpus, d.all_cpus = tg.all_cpus;
+    d.inherit = tg.inherit, d.enable_on_exec = tg.enable_on_exec;
     d.ring_pages = (unsigned)o.pages;
     d.no_names = o.raw;
     sc_ctx x = {NULL, o.calls ? stderr : NULL, NULL};
     if (o.json && cli_tjson_open(&x.json, o.json) < 0) {
-        if (cc.pid) cli_spawn_go(&cc, false);
+        cli_target_abort(&tg);
         cli_args_free(&a);
         return 1;
     }
     if (kperf_syscalls_open(&x.s, &d) < 0) {
-        if (cc.pid) cli_spawn_go(&cc, false);
+        cli_target_abort(&tg);
         cli_args_free(&a);
         return cli_fail("syscalls");
     }
     if (kperf_syscalls_names_status(x.s)[0])
         fprintf(stderr, "kperf syscalls: %s\n", kperf_syscalls_names_status(x.s));
     int status = 0;
-    if (!follow) kperf_syscalls_start(x.s);
+    if (!tg.follow) kperf_syscalls_start(x.s);
     int fd = kperf_sampler_fd(kperf_syscalls_sampler(x.s));
-    if (cc.pid && (status = cli_spawn_go(&cc, true)) != 0) {
-        waitpid(cc.pid, NULL, 0);
-        status = cli_cannot_run("syscalls", a.rest[0], status);
-    } else if (cc.pid) {
-        status = cli_run_loop(&cc.pid, 1, true, a.duration, fd, sc_drain, &x);
-    } else {
-        status = cli_run_loop(a.pids, a.npids, false, a.duration, fd, sc_drain, &x);
-    }
+    status = cli_target_run("syscalls", &a, &tg, fd, sc_drain, &x);
     kperf_syscalls_stop(x.s);
     sc_drain(&x);
-    if (status != 127 || !cc.pid) { /* a command that never ran gets no empty table */
+    if (!tg.not_run) { /* a command that never ran gets no empty table */
         FILE *out = cli_output("syscalls", a.output, stderr);
         if (!out) out = stderr, status = status ? status : 1; /* shown, but -o failed */
         sc_table(out, x.s);

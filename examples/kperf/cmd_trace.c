@@ -153,7 +153,8 @@ static int trace_on_record(const kperf_record *rec, void *user) {
         }
         trace_states_apply(&t->states, t->line, t->cap);
     }
-    const char *comm = kperf_sampler_comm(t->s, rec->pid);
+    const char *comm = kperf_sampler_comm(t->s, rec->tid); /* the thread's name, as perf */
+    if (!comm) comm = kperf_sampler_comm(t->s, rec->pid);
     if (!comm) {
         trace_comm *c = &t->comms[rec->tid % 1024];
         if (c->tid != rec->tid || !rec->tid) {
@@ -224,7 +225,7 @@ static const cli_cmd trace_cmd = {
     "trace", "-e EVENTS [options] [-- COMMAND [ARGS...]]",
     "Prints tracepoint events with their fields, one line each:\n"
     "  COMM  PID [CPU] SECONDS.USEC: SYSTEM:NAME: field=value field=value ...",
-    trace_opts, CLI_TARGETS | CLI_DURATION | CLI_OUTPUT,
+    trace_opts, CLI_TARGETS | CLI_TID | CLI_DURATION | CLI_OUTPUT,
     "A filter runs in the kernel: ftrace syntax over the event's fields. With -p/-a/-C,\n"
     "a command only sets the duration. -o FILE writes the event lines to\n"
     "FILE instead of stdout; with --trace-json, there are no event lines unless -o is given.\n"
@@ -240,13 +241,7 @@ typedef struct trace_opt_state {
 
 static int trace_opt(int key, const char *arg, void *user) {
     trace_opt_state *o = (trace_opt_state *)user;
-    if (key == 'e') {
-        size_t l = strlen(o->spec);
-        if (l + strlen(arg) + 2 >= sizeof o->spec)
-            return fprintf(stderr, "kperf trace: event list too long\n"), -1;
-        snprintf(o->spec + l, sizeof o->spec - l, "%s%s", l ? "," : "", arg);
-        return 0;
-    }
+    if (key == 'e') return cli_append_list("trace", "event", o->spec, sizeof o->spec, arg);
     if (key == 'm') return cli_parse_long("trace", "-m/--mmap-pages", arg, 1, 1 << 20, &o->pages);
     if (key == CLI_LONG_ONLY) return o->fields = true, 0;
     if (key == CLI_LONG_ONLY + 1) return o->json = arg, 0;
@@ -262,6 +257,10 @@ int cmd_trace(int argc, char **argv) {
     if (prc != CLI_OK) return prc == CLI_HELP ? 0 : 2;
     if (a.nrest == 1 && !strcmp(a.rest[0], "help")) o.fields = true, a.rest = NULL, a.nrest = 0;
     if (!o.spec[0]) return cli_args_free(&a), cli_usage_error("trace", "give the events with -e");
+    if (o.fields && (o.json || a.rest || a.output || a.npids || a.ntids || a.ncpus ||
+                     a.all_cpus || a.duration > 0))
+        return cli_args_free(&a), cli_usage_error("trace", "--fields prints the events' fields "
+                                                  "and exits: it takes only -e");
     kperf_tracefs *tfs;
     if (kperf_tracefs_open(&tfs, NULL) < 0) return cli_args_free(&a), cli_fail("trace");
     if (o.fields) {
@@ -269,61 +268,41 @@ int cmd_trace(int argc, char **argv) {
         kperf_tracefs_close(tfs);
         return cli_args_free(&a), rc;
     }
-    bool targets = a.npids || a.ncpus || a.all_cpus;
-    if (!a.rest && !targets) {
-        kperf_tracefs_close(tfs);
-        cli_args_free(&a);
-        return cli_usage_error("trace", "say what to trace: -p PIDS, -a, -C CPUS or -- COMMAND");
-    }
-    cli_child cc = {0, -1, -1, false};
-    if (a.rest && cli_spawn(a.rest, &cc) < 0) {
-        kperf_tracefs_close(tfs), cli_args_free(&a);
-        return perror("kperf trace: fork"), 1;
-    }
-    bool follow = cc.pid && !targets; /* the command is the target, not only the timer */
+    cli_target tg;
+    int trc = cli_target_begin("trace", &a, false, &tg);
+    if (trc) return kperf_tracefs_close(tfs), cli_args_free(&a), trc;
     kperf_sampler_desc d;
     memset(&d, 0, sizeof d);
     d.events = o.spec;
     d.period = 1;
     d.include_kernel = true;
-    d.pids = follow ? &cc.pid : a.pids;
-    d.npids = follow ? 1 : a.npids;
-    d.cpus = a.cpus, d.ncpus = a.ncpus;
-    d.all_cpus = a.all_cpus && !a.npids;
-    d.inherit = follow || a.npids;
-    d.enable_on_exec = follow;
+    d.pids = tg.pids, d.npids = tg.npids, d.tids = tg.tids, d.ntids = tg.ntids;
+    d.cpus = tg.cpus, d.ncpus = tg.ncpus, d.all_cpus = tg.all_cpus;
+    d.inherit = tg.inherit, d.enable_on_exec = tg.enable_on_exec;
     d.ring_pages = (unsigned)o.pages;
     static trace_ctx t;
     t.tfs = tfs;
     t.states.n = -1;
     t.out = cli_output("trace", a.output, stdout);
     if (!t.out) {
-        if (cc.pid) cli_spawn_go(&cc, false);
+        cli_target_abort(&tg);
         return kperf_tracefs_close(tfs), cli_args_free(&a), 1;
     }
     t.text = a.output || !o.json;
     if (o.json && cli_tjson_open(&t.json, o.json) < 0) {
-        if (cc.pid) cli_spawn_go(&cc, false);
+        cli_target_abort(&tg);
         if (a.output) fclose(t.out);
         return kperf_tracefs_close(tfs), cli_args_free(&a), 1;
     }
     if (kperf_sampler_open(&t.s, &d) < 0) {
-        if (cc.pid) cli_spawn_go(&cc, false);
+        cli_target_abort(&tg);
         if (a.output) fclose(t.out);
         kperf_tracefs_close(tfs), cli_args_free(&a);
         return cli_fail("trace");
     }
     int status = 0;
-    if (!follow) kperf_sampler_start(t.s);
-    if (cc.pid && (status = cli_spawn_go(&cc, true)) != 0) {
-        waitpid(cc.pid, NULL, 0);
-        status = cli_cannot_run("trace", a.rest[0], status);
-    } else if (cc.pid) {
-        status = cli_run_loop(&cc.pid, 1, true, a.duration, kperf_sampler_fd(t.s), trace_drain, &t);
-    } else {
-        status = cli_run_loop(a.pids, a.npids, false, a.duration, kperf_sampler_fd(t.s),
-                              trace_drain, &t);
-    }
+    if (!tg.follow) kperf_sampler_start(t.s);
+    status = cli_target_run("trace", &a, &tg, kperf_sampler_fd(t.s), trace_drain, &t);
     kperf_sampler_stop(t.s);
     trace_drain(&t);
     kperf_sampler_stats st;

@@ -19,6 +19,10 @@
  *                         word that is not one, as with perf
  *   -h, --help            every command
  *
+ * -a and -p/-t exclude each other (a usage error: neither is silently ignored). -p/-t
+ * also fill a.procs (each tid's process: /proc maps, symbols) and a.watch (the tasks to
+ * wait for); -t means those threads only, not threads they start later (as perf).
+ *
  * Operands (CLI_OPERANDS, e.g. symbolize's addresses) may mix with options, as getopt
  * permutes them. The shared values land in a cli_args; the command's own options are
  * handed to its callback one by one, in order, with their argument. Errors (an unknown
@@ -130,6 +134,11 @@ typedef struct cli_args {
     const char *output; /* -o; NULL when not given */
     char **rest;        /* the command (CLI_CMD) or operands, NULL-terminated; NULL if none */
     int nrest;
+    pid_t *procs;       /* the processes of -p and -t: the pids, then each tid's process
+                           (for /proc maps, comms and symbols); NULL without -p/-t */
+    size_t nprocs;
+    pid_t *watch;       /* -p and -t together: the tasks cli_run_loop waits for */
+    size_t nwatch;
 } cli_args;
 
 enum { CLI_OK = 0, CLI_HELP = 1, CLI_USAGE_ERROR = -1 };
@@ -164,6 +173,10 @@ int cli_parse_long(const char *cmd, const char *opt, const char *s, long min, lo
 int cli_parse_double(const char *cmd, const char *opt, const char *s, double min, double max,
                      double *out);
 
+/* A repeatable list option (-e EVENTS): appends @p arg to the comma list in @p buf (of
+ * @p size bytes). Returns 0, or -1 after printing "kperf CMD: WHAT list too long". */
+int cli_append_list(const char *cmd, const char *what, char *buf, size_t size, const char *arg);
+
 /* The closest of @p n words to @p w (an edit distance of at most 2, or a prefix), or NULL:
  * "did you mean ...?" for commands and options. */
 const char *cli_suggest(const char *w, const char *const *words, size_t n);
@@ -179,9 +192,37 @@ typedef struct cli_child {
     bool stdout_to_stderr; /* set before cli_spawn: our stdout carries data (-o -) */
 } cli_child;
 int cli_spawn(char **argv, cli_child *c);
+/* Ctrl-C and SIGTERM call @p fn (which sets the command's stop flag): no SA_RESTART, so a
+ * blocked call returns EINTR and the loop sees the flag; with @p once, a second signal
+ * terminates (SA_RESETHAND). */
+void cli_catch_stop(void (*fn)(int), bool once);
 int cli_spawn_go(cli_child *c, bool run);
 int cli_run_loop(const pid_t *pids, size_t npids, bool own, double seconds, int pollfd,
                  int (*drain)(void *), void *ctx);
+/* The target of a command that samples or traces (trace, syscalls, the profilers): after
+ * cli_parse, cli_target_begin checks that there is one (-p/-t/-a/-C or a command; with
+ * @p any, none means every CPU), forks the command held before exec, and fills what every
+ * sampler-like desc takes: with a command and no -p/-t/-a/-C the command is followed
+ * (children included, from its exec); else -p/-t/-C/-a as given (-a only without -p/-t).
+ * It returns 0, or the exit status after saying why (2: no target; 1: fork failed).
+ * cli_target_run lets the command exec and runs cli_run_loop until the command (or the
+ * -p/-t tasks) end, -d or Ctrl-C; it returns the exit status (127 when the command cannot
+ * run, said once). cli_target_abort makes a held command exit without running. */
+typedef struct cli_target {
+    cli_child cc;
+    bool follow;             /* the command is the target */
+    const pid_t *pids, *tids;
+    size_t npids, ntids;
+    const int *cpus;
+    size_t ncpus;
+    bool all_cpus, inherit, enable_on_exec;
+    bool not_run;            /* cli_target_run: the command could not start (said) */
+} cli_target;
+int cli_target_begin(const char *cmd, const cli_args *a, bool any, cli_target *t);
+int cli_target_run(const char *cmd, const cli_args *a, cli_target *t, int pollfd,
+                   int (*drain)(void *), void *ctx);
+void cli_target_abort(cli_target *t);
+
 /* "kperf CMD: cannot run 'PROG': REASON" once; returns 127 (what a shell returns). */
 int cli_cannot_run(const char *cmd, const char *prog, int err);
 /* The exit status of a waitpid() status, as a shell reports it. */

@@ -1,6 +1,7 @@
 /* prof.c - the profiler framework (see prof.h) and its registry. */
 #define _GNU_SOURCE 1
 #include "prof.h"
+#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,9 @@
 /* The registry: one entry per profiler file. */
 static const profiler *const prof_table[] = {&prof_top, &prof_multi_trace, &prof_rundelay, &prof_task_state,
                                              &prof_kmemleak,
+                                             &prof_percpu_stat, &prof_hrtimer, &prof_sql,
+                                             &prof_sched_migrate, &prof_profile, &prof_oncpu,
+                                             &prof_page_faults,
                                              };
 #define NPROF (sizeof prof_table / sizeof prof_table[0])
 
@@ -24,10 +28,15 @@ static const cli_opt prof_common_opts[] = {
     {O_THAN, "than", "TIME", "details of the cases slower than TIME (100us, 4ms, 1s)"},
     {0, NULL, NULL, NULL}};
 
-static uint64_t prof_now(void) {
+uint64_t prof_now(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+int prof_refuse_than(prof_env *e) {
+    if (!e->than_set) return 0;
+    return cli_usage_error(e->p->name, "--than is not used by this profiler");
 }
 
 int prof_parse_ns(const char *cmd, const char *s, uint64_t *out) {
@@ -60,10 +69,9 @@ static int prof_opt(int key, const char *arg, void *user) {
     prof_env *e = (prof_env *)user;
     const char *cmd = e->p->name;
     if (key == 'e') {
-        size_t l = strlen(e->spec);
-        if (l + strlen(arg) + 2 >= sizeof e->spec || e->nspec_groups >= PROF_MAX_EVENTS)
+        if (e->nspec_groups >= PROF_MAX_EVENTS)
             return fprintf(stderr, "kperf %s: event list too long\n", cmd), -1;
-        snprintf(e->spec + l, sizeof e->spec - l, "%s%s", l ? "," : "", arg);
+        if (cli_append_list(cmd, "event", e->spec, sizeof e->spec, arg) < 0) return -1;
         e->spec_end[e->nspec_groups++] = strlen(e->spec);
         return 0;
     }
@@ -112,7 +120,7 @@ const char *prof_comm(prof_env *e, uint32_t pid, uint32_t tid) {
 }
 
 bool prof_in_target(prof_env *e, uint32_t pid) {
-    if (!e->p->system_wide || !e->child) return true;
+    if (!e->filter_tasks) return true;
     for (size_t i = 0; i < e->ntasks; i++)
         if (e->tasks[i] == (pid_t)pid) return true;
     return false;
@@ -186,10 +194,10 @@ static void prof_track(prof_env *e, const kperf_record *rec) {
     }
     if (rec->type != KPERF_RECORD_FORK) return;
     if (e->sym) kperf_symbolizer_add_fork(e->sym, (pid_t)rec->task.ppid, (pid_t)rec->task.pid);
-    if (!e->p->system_wide || !e->child) return;
+    if (!e->filter_tasks) return;
     if (!prof_in_target(e, rec->task.ppid) && !prof_in_target(e, rec->task.ptid)) return;
-    if (!prof_in_target(e, rec->task.pid) && e->ntasks < PROF_MAX_TASKS)
-        e->tasks[e->ntasks++] = (pid_t)rec->task.pid;
+    /* the new task only: a new process has tid == pid; a new thread's pid is its process,
+     * which -t does not take whole */
     if (!prof_in_target(e, rec->task.tid) && e->ntasks < PROF_MAX_TASKS)
         e->tasks[e->ntasks++] = (pid_t)rec->task.tid;
 }
@@ -251,17 +259,24 @@ static int prof_open(prof_env *e, cli_child *cc, bool follow) {
     kperf_sampler_desc d;
     memset(&d, 0, sizeof d);
     d.events = e->spec;
-    d.period = 1;
-    d.include_kernel = true;
+    d.freq = e->freq;
+    d.period = e->freq ? 0 : e->period ? e->period : 1;
+    d.include_kernel = !e->exclude_kernel;
+    d.no_user = e->exclude_user;
     d.callchain = e->callchain;
     d.fields = e->sample_fields;
     d.regs_user_mask = e->regs_mask;
     d.stack_user_size = e->stack_user;
-    d.pids = follow ? &cc->pid : e->a.pids;
-    d.npids = follow ? 1 : e->a.npids;
+    bool filter = e->pids_filter; /* -p/-t filter records of every CPU */
+    size_t npids = filter ? 0 : e->a.npids, ntids = filter ? 0 : e->a.ntids;
+    d.pids = follow ? &cc->pid : npids ? e->a.pids : NULL;
+    d.npids = follow ? 1 : npids;
+    d.tids = follow || !ntids ? NULL : e->a.tids, d.ntids = follow ? 0 : ntids;
     d.cpus = e->a.cpus, d.ncpus = e->a.ncpus;
-    d.all_cpus = (e->a.all_cpus && !e->a.npids) || (e->p->system_wide && !e->a.npids && !e->a.ncpus);
-    d.inherit = follow || e->a.npids;
+    bool tasks = npids || ntids;
+    d.all_cpus = (e->a.all_cpus && !tasks) || ((e->p->system_wide || filter) && !tasks &&
+                                               !e->a.ncpus);
+    d.inherit = follow || npids;
     d.enable_on_exec = follow;
     d.ring_pages = (unsigned)(e->pages ? e->pages : 256);
     if (kperf_sampler_open(&e->s, &d) < 0) return cli_fail(e->p->name);
@@ -272,37 +287,42 @@ static int prof_open(prof_env *e, cli_child *cc, bool follow) {
         sd.include_kernel = true;
         sd.no_debuginfod = true;
         if (kperf_symbolizer_open(&e->sym, &sd) < 0) e->sym = NULL;
-        if (e->sym && e->a.npids)
-            for (size_t i = 0; i < e->a.npids; i++) kperf_symbolizer_add_pid(e->sym, e->a.pids[i]);
+        for (size_t i = 0; e->sym && i < e->a.nprocs; i++) kperf_symbolizer_add_pid(e->sym, e->a.procs[i]);
     }
     return 0;
 }
 
-static int prof_run(prof_env *e) {
-    bool targets = e->a.npids || e->a.ncpus || e->a.all_cpus;
-    if (!e->a.rest && !targets && !e->p->system_wide)
-        return cli_usage_error(e->p->name, "say what to trace: -p PIDS, -a, -C CPUS or -- COMMAND");
-    cli_child cc = {0, -1, -1, false};
-    if (e->a.rest && cli_spawn(e->a.rest, &cc) < 0) return perror("kperf: fork"), 1;
-    e->child = cc.pid;
-    if (cc.pid) e->tasks[e->ntasks++] = cc.pid;
-    bool follow = cc.pid && !targets && !e->p->system_wide;
-    if (prof_open(e, &cc, follow) != 0) {
-        if (cc.pid) cli_spawn_go(&cc, false), waitpid(cc.pid, NULL, 0);
-        return 1;
+/* -p as a filter: each process and its threads now (later ones through FORK records). */
+static void prof_add_threads(prof_env *e) {
+    for (size_t i = 0; i < e->a.npids; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/task", (int)e->a.pids[i]);
+        if (e->ntasks < PROF_MAX_TASKS) e->tasks[e->ntasks++] = e->a.pids[i];
+        DIR *d = opendir(path);
+        for (struct dirent *de; d && (de = readdir(d)) != NULL;)
+            if (de->d_name[0] != '.' && e->ntasks < PROF_MAX_TASKS)
+                e->tasks[e->ntasks++] = (pid_t)atoi(de->d_name);
+        if (d) closedir(d);
     }
-    int status = 0;
+    for (size_t i = 0; i < e->a.ntids && e->ntasks < PROF_MAX_TASKS; i++) /* -t: the thread */
+        e->tasks[e->ntasks++] = e->a.tids[i];
+}
+
+static int prof_run(prof_env *e) {
+    cli_target tg;
+    int rc = cli_target_begin(e->p->name, &e->a, e->p->system_wide, &tg);
+    if (rc) return rc;
+    cli_child *cc = &tg.cc;
+    e->child = cc->pid;
+    if (cc->pid) e->tasks[e->ntasks++] = cc->pid;
+    e->filter_tasks = (e->p->system_wide && cc->pid) || (e->pids_filter && (e->a.npids || e->a.ntids));
+    if (e->pids_filter) prof_add_threads(e);
+    bool follow = tg.follow && !e->p->system_wide;
+    if (prof_open(e, cc, follow) != 0) return cli_target_abort(&tg), 1;
     e->last_print = prof_now();
     if (!follow) kperf_sampler_start(e->s);
-    if (cc.pid && (status = cli_spawn_go(&cc, true)) != 0) {
-        waitpid(cc.pid, NULL, 0);
-        return cli_cannot_run(e->p->name, e->a.rest[0], status);
-    }
-    if (cc.pid)
-        status = cli_run_loop(&cc.pid, 1, true, e->a.duration, kperf_sampler_fd(e->s), prof_drain, e);
-    else
-        status = cli_run_loop(e->a.pids, e->a.npids, false, e->a.duration, kperf_sampler_fd(e->s),
-                              prof_drain, e);
+    int status = cli_target_run(e->p->name, &e->a, &tg, kperf_sampler_fd(e->s), prof_drain, e);
+    if (tg.not_run) return status; /* said once; no empty table */
     kperf_sampler_stop(e->s);
     if (prof_drain(e) < 0 && status == 0) status = 1;
     if (e->p->interval) e->p->interval(e, true);
@@ -327,10 +347,6 @@ int prof_main(const profiler *p, int argc, char **argv) {
                  CLI_OUTPUT, p->more};
     int rc = cli_parse(&c, argc, argv, &e->a, prof_opt, e);
     if (rc != CLI_OK) return free(e->priv), rc == CLI_HELP ? 0 : 2;
-    if (e->a.ntids) { /* threads: the sampler takes processes; say so rather than widen */
-        cli_args_free(&e->a), free(e->priv);
-        return cli_usage_error(p->name, "-t is not supported by profilers yet; use -p");
-    }
     if (p->need_events && !e->spec[0]) {
         cli_args_free(&e->a), free(e->priv);
         return cli_usage_error(p->name, "give the events with -e");
@@ -353,6 +369,49 @@ out:
     cli_args_free(&e->a);
     free(e->priv);
     return status;
+}
+
+struct prof_name {
+    uint64_t key;
+    char name[16];
+    bool used;
+};
+
+static size_t prof_name_hash(uint64_t key, size_t cap) {
+    return (size_t)((key * 0x9E3779B97F4A7C15ull) >> 32) & (cap - 1);
+}
+
+void prof_names_set(prof_names *t, uint64_t key, const char *name, size_t len) {
+    if ((t->n + 1) * 2 > t->cap) {
+        size_t nc = t->cap ? t->cap * 2 : 256;
+        struct prof_name *ns = (struct prof_name *)calloc(nc, sizeof *ns);
+        if (!ns) return;
+        for (size_t i = 0; i < t->cap; i++) {
+            if (!t->slot[i].used) continue;
+            size_t h = prof_name_hash(t->slot[i].key, nc);
+            while (ns[h].used) h = (h + 1) & (nc - 1);
+            ns[h] = t->slot[i];
+        }
+        free(t->slot);
+        t->slot = ns, t->cap = nc;
+    }
+    size_t h = prof_name_hash(key, t->cap);
+    while (t->slot[h].used && t->slot[h].key != key) h = (h + 1) & (t->cap - 1);
+    if (!t->slot[h].used) t->n++;
+    t->slot[h].used = true, t->slot[h].key = key;
+    snprintf(t->slot[h].name, sizeof t->slot[h].name, "%.*s", (int)(len < 15 ? len : 15), name);
+}
+
+const char *prof_names_get(const prof_names *t, uint64_t key) {
+    if (!t->cap) return NULL;
+    for (size_t h = prof_name_hash(key, t->cap); t->slot[h].used; h = (h + 1) & (t->cap - 1))
+        if (t->slot[h].key == key) return t->slot[h].name;
+    return NULL;
+}
+
+void prof_names_free(prof_names *t) {
+    free(t->slot);
+    memset(t, 0, sizeof *t);
 }
 
 int cmd_prof(int argc, char **argv) {

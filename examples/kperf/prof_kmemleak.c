@@ -67,6 +67,7 @@ static const char *kl_find_libc(kl_state *k) {
 static int kl_init(prof_env *e) {
     kl_state *k = (kl_state *)e->priv;
     if (e->spec[0]) return cli_usage_error("kmemleak", "use --alloc and --free, not -e");
+    if (prof_refuse_than(e)) return 2;
     if (k->alloc_spec[0] || k->free_spec[0]) {
         if (!k->alloc_spec[0] || !k->free_spec[0])
             return cli_usage_error("kmemleak", "--alloc and --free go together");
@@ -77,8 +78,8 @@ static int kl_init(prof_env *e) {
         return 0;
     }
     if (!KL_MASK) return fprintf(stderr, "kperf kmemleak: user-space mode needs x86-64 or arm64\n"), 1;
-    if (!e->a.rest && !e->a.npids)
-        return cli_usage_error("kmemleak", "give the command (-- CMD) or -p PID to check");
+    if (!e->a.rest && !e->a.npids && !e->a.ntids)
+        return cli_usage_error("kmemleak", "give the command (-- CMD), -p PID or -t TID to check");
     const char *L = k->libc ? k->libc : kl_find_libc(k);
     if (!L) return fprintf(stderr, "kperf kmemleak: cannot find libc.so; give --libc FILE\n"), 1;
     int n = snprintf(e->spec, sizeof e->spec,

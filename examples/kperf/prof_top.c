@@ -186,6 +186,11 @@ static void top_deinit(prof_env *e) {
     free(t->names);
 }
 
+static int top_init(prof_env *e) {
+    if (e->callchain) return cli_usage_error("top", "-g is not used by top");
+    return prof_refuse_than(e) ? 2 : 0;
+}
+
 static const cli_opt top_opts[] = {{'n', "rows", "N", "print at most N rows"}, {0, NULL, NULL, NULL}};
 
 const profiler prof_top = {
@@ -199,4 +204,4 @@ const profiler prof_top = {
     "  kperf top -e 'kmem:kmalloc//key=call_site/top-by=bytes_alloc/' -a -d 5\n",
     top_opts, top_opt,
     KPERF_EA_KEY | KPERF_EA_TOP_BY | KPERF_EA_TOP_ADD | KPERF_EA_COMM | KPERF_EA_ALIAS,
-    true, false, sizeof(top_state), NULL, top_sample, top_interval, top_deinit};
+    true, false, sizeof(top_state), top_init, top_sample, top_interval, top_deinit};

@@ -21,11 +21,16 @@ bash tests/setup.sh arm64 "$A" || fail_all arm64_setup "tests/setup.sh arm64 fai
 CROSS=aarch64-linux-gnu-
 XLIBS="-static -lelf -ldw -lelf -lz -lzstd -llzma -lbz2 -lpthread -ldl -lm"
 # The unit tests that run in the guest too (no x86, no host tools; fixtures from
-# tests/fixtures); the hardware tests of tests/arm64/ are added below. Not here yet (see
-# docs/arm64.md): test_counting and test_task (the per-thread split of exited threads gets
-# no PERF_RECORD_READ in the guest), test_topology (no CPU frequency source in QEMU), test_tracepoint (expects 2000 events),
-# test_libkperf_c (links the shared libkperf.so; tests/arm64/test_hw_libkperf.c instead).
-UNIT_TESTS="${KPERF_ARM64_UNIT:-test_errors test_ringbuf test_syscalls test_region test_events test_pmu test_counting_plan test_spe_decode test_sampling}"
+# tests/fixtures); the hardware tests of tests/arm64/ are added below. Not here (see
+# docs/arm64.md): the tests that run host tools (perf, addr2line, gcc, valgrind: test_symbols*,
+# test_tracepoint_perf), ThreadSanitizer/fuzz builds, and test_libkperf_c (it links the shared
+# libkperf.so; tests/arm64/test_hw_libkperf.c instead). test_spe_pmu, test_perfdata_trace and
+# test_device pass here too (KPERF_ARM64_UNIT="... test_spe_pmu test_perfdata_trace
+# test_device") but cost about 10 s of emulation together and test nothing arm64-specific.
+UNIT_TESTS="${KPERF_ARM64_UNIT:-test_errors test_ringbuf test_syscalls test_region test_events test_pmu test_counting_plan test_spe_decode test_sampling test_counting test_task test_topology test_tracepoint test_unwind test_event_attrs test_analysis test_jitdump test_hardening}"
+# Fixture programs the guest's tests run (build/progs/NAME), built statically with the
+# Makefile's flags for them.
+GUEST_PROGS="unwind_busy sample_busy sample_forkexec trace_getpid_write probe_calls"
 # KPERF_ARM64_ONLY="name ..." runs only those programs (quick iterations while editing).
 if [ -n "${KPERF_ARM64_ONLY:-}" ]; then
     keep=""
@@ -37,6 +42,26 @@ for t in $UNIT_TESTS; do targets="$targets $X/tests/$t"; done
 echo "arm64: cross-building $(echo $targets | wc -w) programs"
 make --no-print-directory -j2 B="$X" CC=${CROSS}gcc CXX=${CROSS}g++ LIBS="$XLIBS" \
     $targets >"$A/build.log" 2>&1 || { tail -30 "$A/build.log"; fail_all arm64_build "cross build failed, see $A/build.log"; }
+mkdir -p "$X/progs"
+for p in $GUEST_PROGS; do
+    src=tests/progs/$p.c
+    [ "$X/progs/$p" -nt "$src" ] && continue
+    flags="-O1 -g -fno-omit-frame-pointer"
+    case "$p" in unwind_*) flags="-O2 -g -fomit-frame-pointer" ;; esac
+    ${CROSS}gcc -static $flags -o "$X/progs/$p" "$src" -lpthread -lm -ldl >>"$A/build.log" 2>&1 \
+        || { tail -30 "$A/build.log"; fail_all arm64_build "cross build of $src failed, see $A/build.log"; }
+done
+# The symbolizer fixture, -O2 -g (inlines), symbolized in the guest at every 4th byte of its
+# own functions; tests/arm64/host_symbolize.sh checks the answers on the host.
+SF=$X/progs/sym_fixture
+if [ ! "$SF" -nt tests/progs/sym_fixture.c ]; then
+    ${CROSS}gcc -O2 -g -o "$SF" tests/progs/sym_fixture.c >>"$A/build.log" 2>&1 \
+        || { tail -30 "$A/build.log"; fail_all arm64_build "cross build of tests/progs/sym_fixture.c failed, see $A/build.log"; }
+fi
+${CROSS}nm -S --defined-only "$SF" | while read -r a n t _; do
+    case "$t" in t|T) ;; *) continue ;; esac
+    for ((o = 0; o < 16#$n; o += 4)); do printf '0x%x\n' $((16#$a + o)); done
+done >"$SF.addrs"
 hw=()
 for src in tests/arm64/test_*.c; do
     [ -e "$src" ] || continue
@@ -68,6 +93,8 @@ cp "$A/root/bin/busybox" "$R/bin/busybox"
 cp tests/arm64/init "$R/init"
 cp "$X/kperf" "$R/kperf/build/kperf"
 mkdir -p "$R/kperf/build/examples" && cp "$X/examples/libkperf_count" "$R/kperf/build/examples/"
+mkdir -p "$R/kperf/tests" && cp tests/kt.h "$R/kperf/tests/" # a regular file test_event_attrs probes
+mkdir -p "$R/kperf/build/progs" && for p in $GUEST_PROGS sym_fixture sym_fixture.addrs; do cp "$X/progs/$p" "$R/kperf/build/progs/"; done
 ln -s ../build/kperf "$R/kperf/bin/kperf"
 [ -d tests/fixtures ] && mkdir -p "$R/kperf/tests" && cp -r tests/fixtures "$R/kperf/tests/"
 {
@@ -91,33 +118,54 @@ ln -s ../build/kperf "$R/kperf/bin/kperf"
 kernel=$(ls "$A"/root/boot/vmlinuz-* | head -1)
 echo "arm64: booting $(basename "$kernel") with $(du -h "$A/initrd.gz" | cut -f1) initramfs"
 log=$A/console.log
+# host wall time (seconds since QEMU started) on the marker lines, for the per-program
+# times below; plain copy without python3
+stamp() {
+    if command -v python3 >/dev/null 2>&1; then
+        python3 -u -c '
+import sys, time
+t0 = time.monotonic()
+for line in sys.stdin.buffer:
+    if line.startswith((b"=== BEGIN ", b"=== END ", b"KPERF-GUEST-")):
+        line = line.rstrip(b"\r\n") + (" wall=%.2f\n" % (time.monotonic() - t0)).encode()
+    sys.stdout.buffer.write(line)'
+    else
+        cat
+    fi
+}
 timeout ${KPERF_ARM64_TIMEOUT:-540} qemu-system-aarch64 -M virt -cpu ${KPERF_ARM64_CPU:-max,pauth=off} -smp 1 -m 512 \
-    -icount shift=0 -nic none -nographic -no-reboot \
+    -icount ${KPERF_ARM64_ICOUNT:-shift=0} -nic none -nographic -no-reboot \
     -kernel "$kernel" -initrd "$A/initrd.gz" -append "console=ttyAMA0 quiet panic=-1" \
-    </dev/null >"$log" 2>&1
-qrc=$?
+    </dev/null 2>&1 | stamp >"$log"
+qrc=${PIPESTATUS[0]}
 tr -d '\r' <"$log" >"$log.txt"
 grep -q '^KPERF-GUEST-UP' "$log.txt" || { tail -20 "$log.txt"; fail_all arm64_guest_boot "the guest did not reach /init (qemu exit $qrc), see $log"; }
-grep '^KPERF-GUEST-UP' "$log.txt"
+grep '^KPERF-GUEST-UP' "$log.txt" | sed 's/ wall=[0-9.]*$//'
+up=$(sed -n 's/^KPERF-GUEST-UP.* wall=\([0-9.]*\)$/\1/p' "$log.txt")
+done_at=$(sed -n 's/^KPERF-GUEST-DONE wall=\([0-9.]*\)$/\1/p' "$log.txt")
+[ -n "$up" ] && [ -n "$done_at" ] && echo "arm64: guest wall time: boot ${up} s, programs $(awk -v a="$up" -v b="$done_at" 'BEGIN { printf "%.1f", b - a }') s"
 # Split the console log per program and count its lines as tests/run.sh does.
 rm -rf "$A/out"; mkdir -p "$A/out"
 awk -v A="$A" '
     /^=== FILE /  { out = A "/out/" $3 ".b64"; printf "" > out; next }
     /^=== ENDFILE/ { close(out); out = ""; next }
     out != ""     { print > out; next }
-    /^=== BEGIN / { name = $3; file = A "/logs/" name ".log"; printf "" > file; next }
-    /^=== END /   { sub("rc=", "", $4); print name, $4 > (A "/logs/rc.txt"); close(file); name = ""; next }
+    /^=== BEGIN / { name = $3; file = A "/logs/" name ".log"; printf "" > file
+                    wb = $NF; if (!sub("^wall=", "", wb)) wb = ""; next }
+    /^=== END /   { sub("rc=", "", $4); we = $NF; secs = "?"
+                    if (sub("^wall=", "", we) && wb != "") secs = sprintf("%.1f", we - wb)
+                    print name, $4, secs > (A "/logs/rc.txt"); close(file); name = ""; next }
     name != ""    { print > file }
 ' <(mkdir -p "$A/logs"; rm -f "$A/logs/rc.txt"; cat "$log.txt")
 pass=0 fail=0 skip=0
-while read -r name rc; do
+while read -r name rc secs; do
     f=$A/logs/$name.log
     p=$(grep -c '^ok - ' "$f"); fl=$(grep -c '^FAIL - ' "$f"); s=$(grep -c '^SKIP - ' "$f")
     if [ "$rc" -ne 0 ] && [ "$fl" -eq 0 ]; then
         echo "FAIL - $name: exited with status $rc without a FAIL line" >>"$f"; fl=$((fl + 1))
     fi
     pass=$((pass + p)); fail=$((fail + fl)); skip=$((skip + s))
-    printf '[arm64] %-32s %3d ok %3d failed %3d skipped\n' "$name" "$p" "$fl" "$s"
+    printf '[arm64] %-32s %3d ok %3d failed %3d skipped %6ss\n' "$name" "$p" "$fl" "$s" "$secs"
     grep -E '^(FAIL|SKIP) - ' "$f" | sed 's/^/    /'
     if [ "$fl" -ne 0 ]; then tail -n 20 "$f" | sed 's/^/    | /'; fi
 done <"$A/logs/rc.txt"
