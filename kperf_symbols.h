@@ -681,6 +681,7 @@ typedef struct kperf__sym_dso {
     kperf__sym_dsec dinfo, dabbrev, dstroff, daddr, dranges, drnglists; /* DIEs read here */
     bool own_lines;           /* decode line programs here (else libdw's) */
     bool own_dies;            /* read DIE trees here (kperf__dw_walk; else libdw's) */
+    bool strict;              /* KPERF_SYMBOLS_STRICT=1: say when a CU falls back to libdw */
     uint64_t *cuhdr;          /* per CU: offset of its unit header in .debug_info */
     int elfclass;
     GElf_Half etype;
@@ -2810,6 +2811,10 @@ static kperf__sym_cu *kperf__sym_cu_build(kperf__sym_dso *d, size_t i, kperf__sy
                 b.cu->nscopes = 0, b.nranges = 0, rc = 0;
             }
         }
+        if (d->strict && (rc == 1 || (!rc && !walked))) /* for the tests: this CU is libdw's */
+            fprintf(stderr, "kperf: KPERF_SYMBOLS_STRICT: %s: compile unit at 0x%llx read by libdw (%s)\n",
+                    d->open_path ? d->open_path : "?", (unsigned long long)d->cuoffs[i],
+                    rc == 1 ? "line program" : own ? "unit header" : "DIE tree");
         if (rc == 1 || (!rc && !walked)) {
             if (dwlock) pthread_mutex_lock(dwlock);
             bool ok = own == 1 || dwarf_offdie(d->dw, d->cuoffs[i], &cudie) != NULL;
@@ -3142,6 +3147,8 @@ static void kperf__sym_own_sections(kperf__sym_dso *d, Elf *de) {
     d->own_lines = kperf__sym_dsec_get(de, ".debug_line", &d->dline);
     kperf__sym_dsec_get(de, ".debug_line_str", &d->dlinestr);
     kperf__sym_dsec_get(de, ".debug_str", &d->dstr);
+    const char *strict = getenv("KPERF_SYMBOLS_STRICT");
+    d->strict = strict && strict[0] == '1';
     d->own_dies = d->own_lines && kperf__sym_dsec_get(de, ".debug_info", &d->dinfo) &&
                   kperf__sym_dsec_get(de, ".debug_abbrev", &d->dabbrev);
     kperf__sym_dsec_get(de, ".debug_str_offsets", &d->dstroff);
