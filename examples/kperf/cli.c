@@ -352,6 +352,15 @@ int cli_parse_double(const char *cmd, const char *opt, const char *s, double min
 static volatile sig_atomic_t cli_stop_flag;
 static void cli_on_signal(int sig) { (void)sig, cli_stop_flag = 1; }
 
+void cli_catch_stop(void (*fn)(int), bool once) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = fn;
+    sa.sa_flags = once ? SA_RESETHAND : 0;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
 /* Forks @p argv[0] and holds it before exec until cli_spawn_go(). Returns 0 or -1. */
 int cli_spawn(char **argv, cli_child *c) {
     int go[2], err[2];
@@ -415,11 +424,7 @@ static bool cli_gone(pid_t pid) {
  * Returns the child's exit status (0 otherwise), or -1 when drain failed. */
 int cli_run_loop(const pid_t *pids, size_t npids, bool own, double seconds, int pollfd,
                  int (*drain)(void *), void *ctx) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = cli_on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    cli_catch_stop(cli_on_signal, false);
     struct timespec t0, now;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     int status = 0;

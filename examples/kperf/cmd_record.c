@@ -283,14 +283,7 @@ int cmd_record(int argc, char **argv) {
         c.regs_mask = d.regs_user_mask;
         for (size_t i = 0; c.sym && i < a.nprocs; i++) kperf_symbolizer_add_pid(c.sym, a.procs[i]);
     }
-    /* no SA_RESTART: a blocked call returns EINTR and the loop sees the flag; a second
-     * signal terminates (SA_RESETHAND) */
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = record_on_signal;
-    sa.sa_flags = SA_RESETHAND;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    cli_catch_stop(record_on_signal, true); /* a second Ctrl-C kills */
     if (!child && kperf_sampler_start(c.s) < 0) goto fail;
     if (!child && ncmd && cli_spawn(cmd, &cc) < 0) { /* pipe() or fork() failed */
         record_spawn_failed(cmd[0]);

@@ -192,6 +192,10 @@ typedef struct cli_child {
     bool stdout_to_stderr; /* set before cli_spawn: our stdout carries data (-o -) */
 } cli_child;
 int cli_spawn(char **argv, cli_child *c);
+/* Ctrl-C and SIGTERM call @p fn (which sets the command's stop flag): no SA_RESTART, so a
+ * blocked call returns EINTR and the loop sees the flag; with @p once, a second signal
+ * terminates (SA_RESETHAND). */
+void cli_catch_stop(void (*fn)(int), bool once);
 int cli_spawn_go(cli_child *c, bool run);
 int cli_run_loop(const pid_t *pids, size_t npids, bool own, double seconds, int pollfd,
                  int (*drain)(void *), void *ctx);
