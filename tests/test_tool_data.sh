@@ -244,7 +244,7 @@ fi
 # C++ names: perf report's short form (no parameter list, no template instance's return
 # type) unless --full-names; cxx_names has ten functions with mangled names, each sampled
 cx_want='(anonymous namespace)::hidden|ns::Box<int>::operator long|ns::S::operator new|ns::S::operator()|ns::S::operator<|ns::get<int>|ns::hot<long>|ns::two<int>|ns::withlambda(int)::{lambda(int)#1}::operator()|operator<<|'
-$K record -o "$tmp/cx.data" -- $B/progs/cxx_names 0.2 2>/dev/null
+$K record -o "$tmp/cx.data" --folded "$tmp/cx.folded" -- $B/progs/cxx_names 0.2 2>/dev/null
 cx_only() { grep -E '^(ns::|operator|\(anonymous)' | LC_ALL=C sort; } # not libc's or ld.so's
 $K report -i "$tmp/cx.data" | awk 'NR > 2 {sub(/^ +[0-9.]+% +[0-9.]+% +[0-9]+  /, ""); print}' | cx_only >"$tmp/cx.k"
 check report_cxx_short_names "$(tr '\n' '|' <"$tmp/cx.k")" "$cx_want"
@@ -253,6 +253,9 @@ if [ $have_perf = 1 ]; then
         | awk '/%/ {sub(/^ *[0-9.]+% +\[\.\] /, ""); print}' | cx_only >"$tmp/cx.p"
     check report_cxx_names_like_perf "$(tr '\n' '|' <"$tmp/cx.k")" "$(tr '\n' '|' <"$tmp/cx.p")"
 else skip report_cxx_names_like_perf "perf not installed"; fi
+# record --folded names them the same (a folded frame has '_' for ' ')
+leaves=$(awk '{n = split($0, f, ";"); sub(/ [0-9]+$/, "", f[n]); print f[n]}' "$tmp/cx.folded" | tr _ ' ' | cx_only | uniq | tr '\n' '|')
+check record_folded_cxx_short_names "$leaves" "$cx_want"
 check report_cxx_full_names "$($K report -i "$tmp/cx.data" --full-names | grep -c ' long ns::hot<long>(ns::Box<long> const&, int)$')" 1
 
 msg=$($K report --sort cpu 2>&1); rc=$?
