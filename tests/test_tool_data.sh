@@ -186,6 +186,8 @@ report_svg_sort|report --svg x.svg --sort dso|kperf report: -n and --sort KEYS s
 stat_json_csv|stat --json -x, -- true|kperf stat: -x and --json are two output formats: give one; see 'kperf stat --help'
 stat_repeat_per_thread|stat -r 2 --per-thread -- true|kperf stat: -r repeats a command (and not with -I or --per-thread); see 'kperf stat --help'
 top_than|top -e syscalls:sys_enter_getpid --than 1ms -- true|kperf top: --than is not used by this profiler; see 'kperf top --help'
+list_two_kinds|list sw tracepoint|kperf list: one kind at a time; see 'kperf list --help'
+list_all_no_metrics|list --all|kperf list: --all goes with --metrics; see 'kperf list --help'
 top_g|top -g -e syscalls:sys_enter_getpid -- true|kperf top: -g is not used by top; see 'kperf top --help'
 kmemleak_than|kmemleak --than 1ms -- true|kperf kmemleak: --than is not used by this profiler; see 'kperf kmemleak --help'
 stat_all_and_pid|stat -a -p 1 -- true|kperf stat: -a (every task) and -p/-t (these tasks) exclude each other; see 'kperf stat --help'
@@ -197,6 +199,8 @@ check cli_missing_arg_report "$rc:$msg" "2:kperf report: option -n/--top needs a
 # symbolize: -p is addr2line's pretty-print, never a pid
 msg=$($K symbolize -e $B/progs/sample_busy -p -f 0 2>&1)
 check symbolize_p_is_pretty "$msg" "?? ??:0"
+msg=$($K symbolize -e $B/progs/sample_busy --demangle=java 0x10 2>&1); rc=$?
+check symbolize_demangle_style "$rc:$msg" "2:kperf symbolize: --demangle=java: only C++ (Itanium ABI) names are demangled: auto or gnu-v3"
 msg=$($K symbolize -e /etc/hostname 0x10 2>&1); rc=$?
 check symbolize_not_elf "$rc:$msg" "1:kperf symbolize: /etc/hostname: not an ELF file"
 msg=$($K staat 2>&1); rc=$?
