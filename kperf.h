@@ -148,6 +148,8 @@
  *     kperf_evlist_free              Frees a list from kperf_evlist_parse()
  *     kperf_event_attrs_check        Says which attributes a command does not use
  *     kperf_probe_resolver_set       Installs the symbol resolver of uprobe function nam...
+ *     kperf_usdt_notes               Lists the USDT probes of a 64-bit ELF image of this...
+ *     kperf_usdt_notes_file          kperf_usdt_notes() on a file, read piece by piece (...
  *     kperf_events_foreach           Calls fn for every known event of kind
  *     kperf_event_names              The names of every event of kind as one array (libk...
  *     kperf_event_names_free         Frees an array from kperf_event_names()
@@ -924,6 +926,34 @@ typedef int (*kperf_probe_resolve_fn)(const char *file, const char *func, uint64
  *  @param user passed to @p fn.
  *  *Thread safety:* set it once before parsing; it is read without a lock. */
 KPERF_API void kperf_probe_resolver_set(kperf_probe_resolve_fn fn, void *user);
+
+/** One USDT probe (a SystemTap `.note.stapsdt` ELF note, as <sys/sdt.h> writes them). */
+typedef struct kperf_usdt_note {
+    char provider[128];     /**< the provider ("libc", "python") */
+    char name[128];         /**< the probe name */
+    uint64_t pc;            /**< its address (link time, corrected for prelinking by
+                                 `.stapsdt.base`) */
+    uint64_t semaphore;     /**< the address of its semaphore, 0 when it has none */
+    uint64_t offset;        /**< the file offset of pc: what a uprobe is placed at */
+    uint64_t sem_offset;    /**< the file offset of the semaphore (the uprobe PMU's
+                                 ref_ctr_offset), 0 when none */
+} kperf_usdt_note;
+
+/** Receives each probe of kperf_usdt_notes(); a negative return stops the walk. */
+typedef int (*kperf_usdt_fn)(const kperf_usdt_note *note, void *user);
+
+/** @brief Lists the USDT probes of a 64-bit ELF image of this machine's byte order.
+ *  Every read is bounds-checked against @p size (the parser is fuzzed); notes that do not
+ *  parse, or whose address lies in no loaded segment, are skipped.
+ *  @param elf the file's bytes; @p size their number.
+ *  @return the number of probes passed to @p fn (0 when the file has none),
+ *  -KPERF_EPARSE when it is not such an ELF file, or @p fn's negative value. */
+KPERF_API int kperf_usdt_notes(const void *elf, size_t size, kperf_usdt_fn fn, void *user);
+
+/** @brief kperf_usdt_notes() on a file, read piece by piece (headers, the note section)
+ *  rather than whole; only a regular file is opened (kperf_file_open_data()).
+ *  @return as kperf_usdt_notes(), or the open's negative errno. */
+KPERF_API int kperf_usdt_notes_file(const char *path, kperf_usdt_fn fn, void *user);
 
 /** Kinds of events for kperf_events_foreach() (libkperf's event_list types). */
 enum kperf_event_kind {
@@ -5544,6 +5574,173 @@ KPERF__PRIV int kperf__uprobe_offset(const char *spec, const char *file, const c
     return 0;
 }
 
+/* ---- USDT: .note.stapsdt (type 3, owner "stapsdt"); desc = pc, base, semaphore (3 x 8
+ * bytes in a 64-bit file), then "provider\0name\0arguments\0" ---- */
+
+typedef struct kperf__usdt_src {
+    const uint8_t *mem;     /* the image, or NULL to read fd */
+    uint64_t size;
+    int fd;
+} kperf__usdt_src;
+
+/* Reads @p len bytes at @p off; false when they are not all inside the source. */
+KPERF__PRIV bool kperf__usdt_read(const kperf__usdt_src *src, uint64_t off, void *buf, size_t len) {
+    if (off > src->size || len > src->size - off) return false;
+    if (src->mem) return memcpy(buf, src->mem + off, len), true;
+    size_t got = 0;
+    while (got < len) {
+        ssize_t r = pread(src->fd, (char *)buf + got, len - got, (off_t)(off + got));
+        if (r <= 0) return false;
+        got += (size_t)r;
+    }
+    return true;
+}
+
+/* The file offset of @p addr from the program headers: the PT_LOAD that holds it in file
+ * bytes; false when none does, or when that offset lies past the end of the file. */
+KPERF__PRIV bool kperf__usdt_file_off(const kperf__usdt_src *src, uint64_t phoff, uint32_t phnum,
+                                      uint64_t addr, uint64_t *off) {
+    for (uint32_t i = 0; i < phnum; i++) {
+        uint8_t ph[56];
+        if (!kperf__usdt_read(src, phoff + (uint64_t)i * 56, ph, sizeof ph)) return false;
+        uint32_t type;
+        uint64_t poff, vaddr, filesz;
+        memcpy(&type, ph, 4);
+        memcpy(&poff, ph + 8, 8);
+        memcpy(&vaddr, ph + 16, 8);
+        memcpy(&filesz, ph + 32, 8);
+        if (type != 1 /* PT_LOAD */ || addr < vaddr || addr - vaddr >= filesz) continue;
+        if (poff > src->size || addr - vaddr >= src->size - poff) return false; /* past the end */
+        *off = addr - vaddr + poff;
+        return true;
+    }
+    return false;
+}
+
+KPERF__PRIV int kperf__usdt_walk(const kperf__usdt_src *src, kperf_usdt_fn fn, void *user) {
+    uint8_t eh[64];
+    static const uint8_t magic[4] = {0x7f, 'E', 'L', 'F'};
+    const uint16_t one = 1;
+    uint8_t data = *(const uint8_t *)&one ? 1 : 2; /* ELFDATA2LSB / MSB */
+    if (!kperf__usdt_read(src, 0, eh, sizeof eh) || memcmp(eh, magic, 4) || eh[4] != 2 ||
+        eh[5] != data)
+        return kperf__fail(KPERF_EPARSE, "not a 64-bit ELF file of this machine's byte order");
+    uint64_t phoff, shoff;
+    uint16_t phentsize, phnum, shentsize, shnum, shstrndx;
+    memcpy(&phoff, eh + 32, 8);
+    memcpy(&shoff, eh + 40, 8);
+    memcpy(&phentsize, eh + 54, 2);
+    memcpy(&phnum, eh + 56, 2);
+    memcpy(&shentsize, eh + 58, 2);
+    memcpy(&shnum, eh + 60, 2);
+    memcpy(&shstrndx, eh + 62, 2);
+    if (!shoff || !shnum) return 0; /* no section headers: no notes to find */
+    if (shentsize != 64 || (phnum && phentsize != 56) || shstrndx >= shnum)
+        return kperf__fail(KPERF_EPARSE, "ELF header: unexpected header sizes");
+    uint8_t sh[64];
+    uint64_t stroff, strsize;
+    if (!kperf__usdt_read(src, shoff + (uint64_t)shstrndx * 64, sh, sizeof sh))
+        return kperf__fail(KPERF_EPARSE, "ELF section headers lie outside the file");
+    memcpy(&stroff, sh + 24, 8);
+    memcpy(&strsize, sh + 32, 8);
+    if (strsize > (1u << 24)) return kperf__fail(KPERF_EPARSE, "ELF section names too large");
+    char *names = (char *)KPERF_MALLOC(strsize + 1);
+    if (!names) return -ENOMEM;
+    if (!kperf__usdt_read(src, stroff, names, strsize)) strsize = 0;
+    names[strsize] = 0;
+    uint64_t note_off = 0, note_size = 0, base = 0;
+    bool have_note = false, have_base = false;
+    for (uint16_t i = 0; i < shnum; i++) {
+        uint32_t nm, type;
+        uint64_t addr, off, size;
+        if (!kperf__usdt_read(src, shoff + (uint64_t)i * 64, sh, sizeof sh)) break;
+        memcpy(&nm, sh, 4);
+        memcpy(&type, sh + 4, 4);
+        memcpy(&addr, sh + 16, 8);
+        memcpy(&off, sh + 24, 8);
+        memcpy(&size, sh + 32, 8);
+        if (nm >= strsize) continue;
+        if (!strcmp(names + nm, ".note.stapsdt") && type == 7 /* SHT_NOTE */)
+            note_off = off, note_size = size, have_note = true;
+        else if (!strcmp(names + nm, ".stapsdt.base"))
+            base = addr, have_base = true;
+    }
+    KPERF_FREE(names);
+    if (!have_note) return 0;
+    if (note_size > (1u << 26)) return kperf__fail(KPERF_EPARSE, ".note.stapsdt too large");
+    uint8_t *notes = (uint8_t *)KPERF_MALLOC(note_size ? note_size : 1);
+    if (!notes) return -ENOMEM;
+    if (!kperf__usdt_read(src, note_off, notes, note_size)) {
+        KPERF_FREE(notes);
+        return kperf__fail(KPERF_EPARSE, ".note.stapsdt lies outside the file");
+    }
+    int count = 0, rc = 0;
+    for (uint64_t p = 0; p + 12 <= note_size && rc >= 0;) {
+        uint32_t namesz, descsz, type;
+        memcpy(&namesz, notes + p, 4);
+        memcpy(&descsz, notes + p + 4, 4);
+        memcpy(&type, notes + p + 8, 4);
+        uint64_t name_at = p + 12, desc_at = name_at + (((uint64_t)namesz + 3) & ~(uint64_t)3);
+        uint64_t next = desc_at + (((uint64_t)descsz + 3) & ~(uint64_t)3);
+        if (next > note_size || desc_at + descsz > note_size) break;
+        p = next;
+        if (type != 3 || namesz != 8 || memcmp(notes + name_at, "stapsdt", 8) || descsz < 24 + 2)
+            continue;
+        const uint8_t *d = notes + desc_at;
+        uint64_t note_base;
+        kperf_usdt_note n;
+        memset(&n, 0, sizeof n);
+        memcpy(&n.pc, d, 8);
+        memcpy(&note_base, d + 8, 8);
+        memcpy(&n.semaphore, d + 16, 8);
+        const char *prov = (const char *)d + 24, *end = (const char *)d + descsz;
+        const char *pz = (const char *)memchr(prov, 0, (size_t)(end - prov));
+        if (!pz || pz + 1 >= end) continue;
+        const char *nz = (const char *)memchr(pz + 1, 0, (size_t)(end - pz - 1));
+        if (!nz || (size_t)(pz - prov) >= sizeof n.provider || (size_t)(nz - pz - 1) >= sizeof n.name)
+            continue;
+        memcpy(n.provider, prov, (size_t)(pz - prov));
+        memcpy(n.name, pz + 1, (size_t)(nz - pz - 1));
+        if (have_base && note_base) { /* prelinked: everything moved by the same amount */
+            n.pc += base - note_base;
+            if (n.semaphore) n.semaphore += base - note_base;
+        }
+        if (!kperf__usdt_file_off(src, phoff, phnum, n.pc, &n.offset)) continue;
+        if (n.semaphore && !kperf__usdt_file_off(src, phoff, phnum, n.semaphore, &n.sem_offset))
+            continue;
+        count++;
+        if (fn && (rc = fn(&n, user)) < 0) break;
+    }
+    KPERF_FREE(notes);
+    return rc < 0 ? rc : count;
+}
+
+KPERF_API int kperf_usdt_notes(const void *elf, size_t size, kperf_usdt_fn fn, void *user) {
+    if (!elf) return kperf__fail(EINVAL, "kperf_usdt_notes: NULL image");
+    kperf__usdt_src src = {(const uint8_t *)elf, size, -1};
+    return kperf__usdt_walk(&src, fn, user);
+}
+
+KPERF_API int kperf_usdt_notes_file(const char *path, kperf_usdt_fn fn, void *user) {
+    int fd = kperf_file_open_data(path, 0);
+    if (fd < 0) return fd;
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        int e = errno;
+        close(fd);
+        return kperf__fail(e, "%s: %s", path, strerror(e));
+    }
+    kperf__usdt_src src = {NULL, (uint64_t)st.st_size, fd};
+    int rc = kperf__usdt_walk(&src, fn, user);
+    close(fd);
+    if (rc == -KPERF_EPARSE) {
+        char m[128];
+        snprintf(m, sizeof m, "%.120s", kperf_errmsg());
+        kperf__fail(KPERF_EPARSE, "%s: %s", path, m);
+    }
+    return rc;
+}
+
 /* Creates (or finds) the tracefs kprobe `kperf/NAME` for FUNC; its id, or an error. */
 KPERF__PRIV int kperf__kprobe_tracefs(const char *ev, const char *spec, const char *func,
                                       bool ret, char *name, size_t nsize, uint64_t *id) {
@@ -5676,6 +5873,98 @@ KPERF__PRIV int kperf__parse_probe(kperf__parser *P, kperf__vars *v, const char 
         if (v->n > before) v->v[v->n - 1].flags |= KPERF_EV_MODE_SET;
         if (rc == 0) rc = kperf__attrs_apply(&v->v[v->n - 1], ev, &attrs);
     }
+    KPERF_FREE(filter);
+    kperf__attrs_clear(&attrs);
+    return rc;
+}
+
+/* `usdt:provider:name@"file"[/filter/ATTR/...]`: a uprobe at each site of the probe, with
+ * its semaphore counted by the kernel (ref_ctr_offset). */
+typedef struct kperf__usdt_find {
+    const char *provider, *name;
+    kperf_usdt_note found[16];
+    size_t n, total;
+    char list[512];         /* the probes there, for the message when none matches */
+    size_t len;
+} kperf__usdt_find;
+
+KPERF__PRIV int kperf__usdt_match(const kperf_usdt_note *n, void *user) {
+    kperf__usdt_find *f = (kperf__usdt_find *)user;
+    f->total++;
+    if (!strcmp(n->provider, f->provider) && !strcmp(n->name, f->name)) {
+        if (f->n < sizeof f->found / sizeof f->found[0]) f->found[f->n] = *n;
+        f->n++;
+    } else if (f->len + strlen(n->provider) + strlen(n->name) + 6 < sizeof f->list &&
+               !strstr(f->list, n->name)) {
+        f->len += (size_t)snprintf(f->list + f->len, sizeof f->list - f->len, " %s:%s",
+                                   n->provider, n->name);
+    }
+    return 0;
+}
+
+KPERF__PRIV int kperf__parse_usdt(kperf__parser *P, kperf__vars *v) {
+    char prov[128], name[128], file[PATH_MAX], spec[PATH_MAX + 300];
+    size_t a = P->pos;
+    while (kperf__isname(P->s[P->pos])) P->pos++;
+    if (P->pos == a || P->pos - a >= sizeof prov || P->s[P->pos] != ':')
+        return kperf__parse_error(P, a, "expected usdt:provider:name@\"file\"");
+    memcpy(prov, P->s + a, P->pos - a);
+    prov[P->pos - a] = 0;
+    P->pos++;
+    int rc = kperf__parse_probe_target(P, true, name, sizeof name, file, sizeof file);
+    if (rc < 0) return rc;
+    snprintf(spec, sizeof spec, "usdt:%s:%s@\"%s\"", prov, name, file);
+    char *filter = NULL;
+    kperf_event_attrs attrs;
+    memset(&attrs, 0, sizeof attrs);
+    if ((rc = kperf__parse_filter(P, &filter)) == 0) rc = kperf__parse_attrs(P, &attrs);
+    const kperf_pmu *pmu = kperf_pmus_find(P->pmus, "uprobe");
+    kperf__usdt_find *f = rc == 0 ? (kperf__usdt_find *)kperf__calloc(1, sizeof *f) : NULL;
+    if (rc == 0 && !f) rc = -ENOMEM;
+    if (rc == 0 && !pmu)
+        rc = kperf__fail(KPERF_ENOPMU, "%s: this kernel has no uprobe PMU "
+                         "(/sys/bus/event_source/devices/uprobe)", spec);
+    if (rc == 0 && filter)
+        rc = kperf__fail(KPERF_EPARSE, "%s: a filter needs fields; USDT probes have none", spec);
+    if (rc == 0 && (attrs.set & ~(KPERF_EA_STACK | KPERF_EA_MAX_STACK | KPERF_EA_ALIAS |
+                                  KPERF_EA_UNTRACED)))
+        rc = kperf__fail(KPERF_EPARSE, "%s: a field attribute (key=, ptr=, ...) needs fields; "
+                         "USDT probes have none", spec);
+    if (rc == 0) {
+        f->provider = prov, f->name = name;
+        int k = kperf_usdt_notes_file(file, kperf__usdt_match, f);
+        char m[PATH_MAX + 256];
+        snprintf(m, sizeof m, "%.*s", (int)sizeof m - 1, kperf_errmsg());
+        if (k < 0) rc = kperf__fail(-k, "%s: %s", spec, m);
+        else if (!f->n && !f->total)
+            rc = kperf__fail(KPERF_ENOEVENT, "%s: %s has no USDT probes (.note.stapsdt)", spec, file);
+        else if (!f->n)
+            rc = kperf__fail(KPERF_ENOEVENT, "%s: no probe %s:%s in %s (it has:%s)", spec, prov,
+                             name, file, f->list);
+        else if (f->n > sizeof f->found / sizeof f->found[0])
+            rc = kperf__fail(KPERF_ELIMIT, "%s: %zu sites; at most %zu", spec, f->n,
+                             sizeof f->found / sizeof f->found[0]);
+    }
+    for (size_t i = 0; rc == 0 && i < f->n; i++) { /* one uprobe per site (inlined copies) */
+        const kperf_usdt_note *n = &f->found[i];
+        kperf_event *e = kperf__vars_push(v);
+        if (!e) { rc = -ENOMEM; break; }
+        e->type = pmu->type;
+        if (n->sem_offset && (rc = kperf_pmu_encode(pmu, "ref_ctr_offset", n->sem_offset,
+                                                   e->config)) < 0) {
+            rc = kperf__fail(KPERF_ENOTSUP, "%s: the probe has a semaphore and this kernel's "
+                             "uprobe PMU has no ref_ctr_offset (Linux 4.20+)", spec);
+            break;
+        }
+        e->probe_path = kperf__strdup(file);
+        e->config[1] = (uint64_t)(uintptr_t)e->probe_path;
+        e->config[2] = n->offset;
+        e->name = kperf__strdup(attrs.alias ? attrs.alias : spec);
+        e->pmu = kperf__strdup(pmu->name);
+        if (!e->probe_path || !e->name || !e->pmu) rc = -ENOMEM;
+        if (rc == 0) rc = kperf__attrs_apply(e, NULL, &attrs);
+    }
+    KPERF_FREE(f);
     KPERF_FREE(filter);
     kperf__attrs_clear(&attrs);
     return rc;
@@ -5841,6 +6130,10 @@ KPERF__PRIV int kperf__parse_colon(kperf__parser *P, kperf__vars *v, const char 
         !strcmp(word, "kretprobe")) {
         P->pos = w0;
         return kperf__parse_probe(P, v, word);
+    }
+    if (!strcmp(word, "usdt")) {
+        P->pos = w0;
+        return kperf__parse_usdt(P, v);
     }
     if (!strpbrk(word, "*?") &&
         (kperf__all_mods(P->s + w0, w1 - w0) || kperf__generic_lookup(word, &gt, &gc))) {

@@ -4859,7 +4859,7 @@ KPERF_API int kperf_symbolizer_add_fork(kperf_symbolizer *s, pid_t ppid, pid_t p
     else if (c && kperf__sym_grow(&c->maps, &c->capmaps, pp->nmaps + 1, sizeof *c->maps))
         rc = -ENOMEM;
     else if (c) {
-        memcpy(c->maps, pp->maps, pp->nmaps * sizeof *c->maps); /* modules are shared */
+        if (pp->nmaps) memcpy(c->maps, pp->maps, pp->nmaps * sizeof *c->maps); /* modules are shared */
         c->nmaps = pp->nmaps;
         c->file_vaddr = pp->file_vaddr, c->fdso = pp->fdso;
         rc = (int)c->nmaps;

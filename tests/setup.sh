@@ -15,7 +15,7 @@ want() { for p in "$@"; do have_pkg "$p" || need+=("$p"); done; }
 command -v dpkg-query >/dev/null 2>&1 || { echo "setup: not a Debian system; install a C compiler, libelf, libdw by hand" >&2; exit 0; }
 want gcc g++ make libc6-dev linux-libc-dev libelf-dev libdw-dev zlib1g-dev libzstd-dev pkg-config
 case "$what" in
-    test) want libsqlite3-dev linux-perf strace binutils elfutils llvm clang libclang-rt-dev valgrind python3 util-linux procps golang-go debuginfod libtsan2 libc6-dbg librsvg2-bin chromium ;;
+    test) want libsqlite3-dev systemtap-sdt-dev linux-perf strace binutils elfutils llvm clang libclang-rt-dev valgrind python3 util-linux procps golang-go debuginfod libtsan2 libc6-dbg librsvg2-bin chromium ;;
     fuzz) want clang libclang-rt-dev ;;
     docs) want doxygen ;;
     bench) want libpapi-dev linux-perf binutils elfutils llvm ;;

@@ -96,7 +96,7 @@ int main(void) {
     return 0;
 }
 SRC
-if gcc -std=gnu11 -O2 -Wall -Wextra -Werror -I"$root" -o "$tmp/count_only" "$tmp/count_only.c" >"$tmp/co.log" 2>&1; then
+if gcc -std=gnu11 -O0 -Wall -Wextra -Werror -I"$root" -o "$tmp/count_only" "$tmp/count_only.c" >"$tmp/co.log" 2>&1; then
     out=$("$tmp/count_only")
     if [ "$(echo "$out" | head -1)" = 16 ]; then echo "ok - counting_only_build_counts"; else echo "FAIL - counting_only_build_counts: $out"; fi
     if echo "$out" | tail -1 | grep -q -- '^-[0-9]* syscalls:sys_enter_getpid: tracepoint filters are compiled out (KPERF_NO_TRACEPOINT)$'; then echo "ok - counting_only_build_filter_error"; else echo "FAIL - counting_only_build_filter_error: $(echo "$out" | tail -1)"; fi

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every libFuzzer harness of tests/fuzz/ (one per parser of untrusted input) replays its
 # committed corpus, then runs a short fixed-seed mutation run, under ASan+UBSan; a crash, a
-# sanitizer report, a leak or an input that runs 25 s fails the harness. The long runs are
+# sanitizer report, a leak or an input that runs 60 s fails the harness. The long runs are
 # `make fuzz` (docs/security.md). usage: tests/test_fuzz.sh BUILD_DIR
 B=${1:-build}
 FB=${FUZZ_B:-build-fuzz}
@@ -27,7 +27,7 @@ fi
 for n in $names; do
     work=$(mktemp -d "$probe/$n.XXXXXX")
     seeds=$(ls "tests/fuzz/corpus/$n" | wc -l)
-    opts="-timeout=25 -rss_limit_mb=2048 -artifact_prefix=$probe/"
+    opts="-timeout=60 -rss_limit_mb=2048 -artifact_prefix=$probe/"
     if ! "$FB/fuzz_$n" $opts -runs=0 "tests/fuzz/corpus/$n" >"$probe/$n.replay" 2>&1; then
         echo "FAIL - fuzz_$n: replaying tests/fuzz/corpus/$n: $(grep -m1 -E 'ERROR|runtime error|timeout' "$probe/$n.replay")"
         tail -30 "$probe/$n.replay"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Dynamic probes through the uprobe PMU: `kperf stat -e 'uprobe:func@"FILE"'` counts every
 # call of a function called exactly N times (uretprobe: every return), names resolved by
-# kperf_symbols.h; a missing symbol or file is a clear error.
+# kperf_symbols.h; USDT probes (usdt:provider:name@"FILE") with their semaphores; a
+# missing symbol, probe or file is a clear error.
 B=${1:-build}
 K=$B/kperf
 P=$B/progs/probe_calls
@@ -42,3 +43,22 @@ check uprobe_missing_file "$rc $(cat "$tmp/e2")" \
 $K stat -e "uprobe:probe_target@\"$P\"//key=x/" -- true 2>"$tmp/e3"; rc=$?
 check uprobe_field_attr_refused "$rc" 1
 grep -q 'needs fields' "$tmp/e3" && ok uprobe_field_attr_message || fail uprobe_field_attr_message "$(cat "$tmp/e3")"
+
+# USDT (<sys/sdt.h> probes, from .note.stapsdt): kperftest:tick fires exactly 1000 times;
+# kperftest:guarded only while its semaphore is set, which the kernel does for the probe's
+# uprobe (ref_ctr_offset): exactly 77 with kperf, and the program sees the semaphore at 1
+U=$B/progs/usdt_probes
+if ! "$U" 0 0 >/dev/null 2>&1; then
+    skip usdt_counts "tests/progs/usdt_probes built without <sys/sdt.h> (systemtap-sdt-dev)"
+else
+    $K stat -x, -e "usdt:kperftest:tick@\"$U\"" -e "usdt:kperftest:guarded@\"$U\"" -- $U 1000 77 \
+        >"$tmp/u.out" 2>"$tmp/u.csv"
+    check usdt_counts "$(val "$tmp/u.csv" "usdt:kperftest:tick@\"$U\"") $(val "$tmp/u.csv" "usdt:kperftest:guarded@\"$U\"")" "1000 77"
+    check usdt_semaphore "$(cat "$tmp/u.out") / $("$U" 0 0)" "guarded semaphore 1 / guarded semaphore 0"
+    $K stat -e "usdt:kperftest:nope@\"$U\"" -- $U 1 1 2>"$tmp/e5" >/dev/null; rc=$?
+    check usdt_missing_probe "$rc $(cat "$tmp/e5")" \
+        "1 kperf stat: usdt:kperftest:nope@\"$U\": no probe kperftest:nope in $U (it has: kperftest:tick kperftest:guarded)"
+    $K stat -e "usdt:kperftest:tick@\"tests/test_probes.sh\"" -- true 2>"$tmp/e6"; rc=$?
+    check usdt_not_elf "$rc $(cat "$tmp/e6")" \
+        "1 kperf stat: usdt:kperftest:tick@\"tests/test_probes.sh\": tests/test_probes.sh: not a 64-bit ELF file of this machine's byte order"
+fi

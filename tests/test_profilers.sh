@@ -52,7 +52,7 @@ fi
 # hrtimer: 5 ms task-clock ticks; a tick is reported only when no getpid came since the
 # previous one: the quiet phase's ticks, in spin_quiet, none in spin_calls; with an
 # event the program never makes, every tick is reported
-$K hrtimer -e syscalls:sys_enter_getpid --period 5ms -g -- $B/progs/spin_phases 40 40 >"$tmp/ht" 2>&1
+$K hrtimer -e syscalls:sys_enter_getpid --period 5ms -g -- $B/progs/spin_phases 25 25 >"$tmp/ht" 2>&1
 reports=$(grep -c 'no event in 5.000 ms' "$tmp/ht")
 # (a tick inside libc's clock_gettime, which keeps no frame pointer, hides its caller: so
 # "at least one" in spin_quiet, and none at all in spin_calls)
@@ -231,8 +231,7 @@ if [ $have_vg = 0 ]; then
 elif command -v valgrind >/dev/null; then
     vg() { valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite "$@" >/dev/null 2>"$tmp/vg"; }
     for run in "top -e syscalls:sys_enter_getpid -- $GP 100 1" \
-               "multi-trace -e syscalls:sys_enter_getpid -e syscalls:sys_exit_getpid --than 0 -- $GP 10 1" \
-               "multi-trace -e syscalls:sys_enter_getpid -e syscalls:sys_enter_getppid -e syscalls:sys_enter_gettid -i 1 --heatmap $tmp/vh -- $B/progs/syscall_chain 20" \
+               "multi-trace -e syscalls:sys_enter_getpid -e syscalls:sys_enter_getppid -e syscalls:sys_enter_gettid --than 0 -i 1 --heatmap $tmp/vh -- $B/progs/syscall_chain 20" \
                "rundelay -- $B/progs/pingpong 20" "task-state -g -- $B/progs/sleeper 2 5" \
                "kmemleak -- $B/progs/leaker 3 5" \
                "percpu-stat -e syscalls:sys_enter_getpid -i 1 -- $GP 100 1" \

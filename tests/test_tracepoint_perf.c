@@ -141,9 +141,11 @@ KT_TEST(sched_switch_matches_perf_script) {
     kperf_tracefs *t;
     if (kperf_tracefs_open(&t, NULL) < 0) KT_SKIP("%s", kperf_errmsg());
     if (!have_perf()) { kperf_tracefs_close(t); KT_SKIP("perf is not installed"); }
-    const char *data = "/tmp/kperf-test-switch.data";
-    if (system("perf record -q -e sched:sched_switch -a -o /tmp/kperf-test-switch.data -- "
-               "sh -c 'for i in 1 2 3 4 5 6 7 8; do sleep 0.01; done' >/dev/null 2>&1") != 0) {
+    char data[64], cmd[256]; /* per process: the plain and ASan passes may run at once */
+    snprintf(data, sizeof data, "/tmp/kperf-test-switch-%d.data", (int)getpid());
+    snprintf(cmd, sizeof cmd, "perf record -q -e sched:sched_switch -a -o %s -- "
+             "sh -c 'for i in 1 2 3 4 5 6 7 8; do sleep 0.01; done' >/dev/null 2>&1", data);
+    if (system(cmd) != 0) {
         kperf_tracefs_close(t);
         KT_SKIP("perf record -e sched:sched_switch -a failed (permissions?)");
     }
@@ -157,7 +159,8 @@ KT_TEST(sched_switch_matches_perf_script) {
                          *pp = kperf_tp_format_field(f, "prev_pid"),
                          *np = kperf_tp_format_field(f, "next_pid");
     KT_CHECK(pc && nc && ps && pp && np);
-    FILE *ps_out = popen("perf script -i /tmp/kperf-test-switch.data -F time,trace --ns 2>/dev/null", "r");
+    snprintf(cmd, sizeof cmd, "perf script -i %s -F time,trace --ns 2>/dev/null", data);
+    FILE *ps_out = popen(cmd, "r");
     KT_CHECK(ps_out != NULL);
     char line[1024];
     size_t i = 0, compared = 0, sleeps = 0;
@@ -204,13 +207,15 @@ KT_TEST(process_exec_filename_data_loc) {
     kperf_tracefs *t;
     if (kperf_tracefs_open(&t, NULL) < 0) KT_SKIP("%s", kperf_errmsg());
     if (!have_perf()) { kperf_tracefs_close(t); KT_SKIP("perf is not installed"); }
-    const char *data = "/tmp/kperf-test-exec.data";
+    char data[64], link[96], cmd[256];
+    snprintf(data, sizeof data, "/tmp/kperf-test-exec-%d.data", (int)getpid());
     /* exec a path that is easy to recognise: a symlink with a long, unique name */
-    const char *link = "/tmp/kperf-exec-probe-0123456789abcdef";
+    snprintf(link, sizeof link, "/tmp/kperf-exec-probe-0123456789abcdef-%d", (int)getpid());
     unlink(link);
     KT_CHECK(symlink("/bin/true", link) == 0);
-    if (system("perf record -q -e sched:sched_process_exec -o /tmp/kperf-test-exec.data -- "
-               "/tmp/kperf-exec-probe-0123456789abcdef >/dev/null 2>&1") != 0) {
+    snprintf(cmd, sizeof cmd, "perf record -q -e sched:sched_process_exec -o %s -- %s >/dev/null 2>&1",
+             data, link);
+    if (system(cmd) != 0) {
         unlink(link);
         kperf_tracefs_close(t);
         KT_SKIP("perf record -e sched:sched_process_exec failed");

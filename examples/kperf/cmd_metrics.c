@@ -160,12 +160,7 @@ static int stat_run(kperf_device *d, const stat_opts *o) {
     kperf_device_count *prev = (kperf_device_count *)calloc(n ? n : 1, sizeof *prev);
     kperf_device_count *cur = (kperf_device_count *)calloc(n ? n : 1, sizeof *cur);
     if (!prev || !cur) return free(prev), free(cur), 1;
-    struct sigaction sa; /* no SA_RESTART (a blocked call returns); a second signal kills */
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sa.sa_flags = SA_RESETHAND;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    cli_catch_stop(on_signal, true); /* a second Ctrl-C kills */
     int rc = kperf_device_start(d) < 0 ? cli_fail("stat") : 0, status = 0;
     double t0 = now_s(), last = t0;
     pid_t child = rc == 0 && o->cmd ? start_command(o->cmd) : -1;

@@ -16,13 +16,14 @@
 #include <time.h>
 #include <unistd.h>
 
+static bool record_full_names; /* --full-names */
 static volatile sig_atomic_t record_stop;
 static void record_on_signal(int sig) {
     (void)sig;
     record_stop = 1;
 }
 
-enum { REC_CALL_GRAPH = CLI_LONG_ONLY, REC_FOLDED, REC_PPROF, REC_KERNEL, REC_OFF_CPU };
+enum { REC_CALL_GRAPH = CLI_LONG_ONLY, REC_FOLDED, REC_PPROF, REC_KERNEL, REC_OFF_CPU, REC_FULL };
 
 static const cli_opt record_opts[] = {
     {'e', "event", "EVENTS", "event spec (default cpu-clock)"},
@@ -37,6 +38,8 @@ static const cli_opt record_opts[] = {
     {REC_KERNEL, "kernel", NULL, "also sample kernel code (perf_event_paranoid <= 1)"},
     {REC_OFF_CPU, "off-cpu", NULL, "off-CPU stacks: where threads left the CPU, weighted by "
                                    "the microseconds off it (with --folded)"},
+    {REC_FULL, "full-names", NULL, "--folded: C++ names with return type and parameters "
+                                   "(default: perf's short form, ns::hot<long>)"},
     {0, NULL, NULL, NULL}};
 
 static const cli_cmd record_cmd = {
@@ -82,6 +85,7 @@ static int record_opt(int key, const char *v, void *user) {
         return d->ring_pages = (uint32_t)n, 0;
     case REC_KERNEL: d->include_kernel = true; return 0;
     case REC_OFF_CPU: o->off_cpu = true; return 0;
+    case REC_FULL: record_full_names = true; return 0;
     }
     return 1;
 }
@@ -183,7 +187,9 @@ static int record_frame_name(uint64_t addr, uint32_t pid, bool kernel, bool leaf
     int nf = kperf_symbolizer_lookup((kperf_symbolizer *)user, (pid_t)pid, leaf ? addr : addr - 1,
                                      fr, 16);
     if (nf <= 0 || !fr[nf - 1].function) return -1;
-    return snprintf(buf, n, "%s", fr[nf - 1].function);
+    if (record_full_names) return snprintf(buf, n, "%s", fr[nf - 1].function);
+    cli_short_name(fr[nf - 1].function, buf, n); /* as perf script names them */
+    return (int)strlen(buf);
 }
 
 /* The launcher's pipe() or fork() failed (errno): say why instead of recording nothing. */
@@ -230,6 +236,9 @@ int cmd_record(int argc, char **argv) {
         return cli_args_free(&a), cli_usage_error("record", "--off-cpu writes folded stacks or "
                                                   "a pprof profile (wall time): give --folded "
                                                   "FILE and/or --pprof FILE (no -o)");
+    if (d.freq && d.period) /* as perf: neither wins silently */
+        return cli_args_free(&a), cli_usage_error("record", "-F (a frequency) and -c (a period) "
+                                                  "exclude each other");
     if (ro.off_cpu && (d.events || d.freq || d.period || d.callchain || d.dwarf_callchain))
         return cli_args_free(&a), cli_usage_error("record", "--off-cpu chooses its event, period "
                                                   "and call chains itself: drop -e, -F, -c, "
@@ -280,14 +289,7 @@ int cmd_record(int argc, char **argv) {
         c.regs_mask = d.regs_user_mask;
         for (size_t i = 0; c.sym && i < a.nprocs; i++) kperf_symbolizer_add_pid(c.sym, a.procs[i]);
     }
-    /* no SA_RESTART: a blocked call returns EINTR and the loop sees the flag; a second
-     * signal terminates (SA_RESETHAND) */
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = record_on_signal;
-    sa.sa_flags = SA_RESETHAND;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    cli_catch_stop(record_on_signal, true); /* a second Ctrl-C kills */
     if (!child && kperf_sampler_start(c.s) < 0) goto fail;
     if (!child && ncmd && cli_spawn(cmd, &cc) < 0) { /* pipe() or fork() failed */
         record_spawn_failed(cmd[0]);

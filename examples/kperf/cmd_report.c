@@ -347,69 +347,6 @@ static uint32_t rep_row_of(rep *r, const char *name) {
     return r->rowix[j];
 }
 
-/* perf's short form of a demangled C++ name: without the last parameter list (and the
- * qualifiers after it) and without a template instance's return type, as perf report
- * prints names unless -v: "long ns::hot<long>(ns::Box<long> const&, int)" is
- * "ns::hot<long>"; "ns::f(int)::{lambda(int)#1}::operator()(int) const" is
- * "ns::f(int)::{lambda(int)#1}::operator()". A name without one (C) is copied. */
-static void rep_short_name(const char *full, char *out, size_t n) {
-    size_t len = strlen(full), end = len, suffix = len;
-    const char *clone = strstr(full, " [clone ");
-    if (clone) suffix = end = (size_t)(clone - full); /* kept: perf shows it too */
-    /* the last ')' before the suffix closes the parameter list when only qualifiers
-     * follow it */
-    size_t close = end;
-    while (close > 0 && full[close - 1] != ')') close--;
-    bool cut = false;
-    if (close > 0) {
-        const char *q = full + close;
-        bool quals = true;
-        while (q < full + end && quals) {
-            if (*q == ' ' || *q == '&') q++;
-            else if (!strncmp(q, "const", 5)) q += 5;
-            else if (!strncmp(q, "volatile", 8)) q += 8;
-            else if (!strncmp(q, "noexcept", 8)) q += 8;
-            else quals = false;
-        }
-        int depth = 0;
-        size_t open = close; /* the '(' that matches full[close - 1] */
-        while (quals && open-- > 0) {
-            if (full[open] == ')') depth++;
-            else if (full[open] == '(' && --depth == 0) break;
-        }
-        if (quals && depth == 0 && open < close && open > 0 &&
-            strncmp(full + open, "(anonymous namespace)", 21))
-            end = open, cut = true;
-    }
-    /* the return type: up to the last space outside <>, (), {} before the name; a space
-     * after "operator" belongs to the name (operator new, operator long) */
-    size_t start = 0;
-    if (cut) {
-        int angle = 0, paren = 0, brace = 0;
-        bool op = false;
-        for (size_t i = 0; i < end; i++) {
-            char c = full[i];
-            if (!strncmp(full + i, "operator", 8) && (i == 0 || full[i - 1] == ':' || full[i - 1] == ' ')) {
-                i += 7, op = true;
-                size_t k = i + 1; /* the operator's symbol is not nesting: (), <, <<, ->, [] */
-                if (full[k] == '(' && full[k + 1] == ')') k += 2;
-                else while (k < end && strchr("<>=!+-*/%^&|~,[]", full[k])) k++;
-                i = k - 1;
-                continue;
-            }
-            if (c == '<') angle++;
-            else if (c == '>' && angle) angle--;
-            else if (c == '(') paren++;
-            else if (c == ')' && paren) paren--;
-            else if (c == '{') brace++;
-            else if (c == '}' && brace) brace--;
-            else if (c == ' ' && !angle && !paren && !brace && !op) start = i + 1;
-            if (c == ':' && !angle && !paren && !brace) op = false; /* a later component */
-        }
-    }
-    snprintf(out, n, "%.*s%s", (int)(end - start), full + start, full + suffix);
-}
-
 /* The name of an address (for a symbolizer: the function, the outermost frame of its inline
  * chain), as a row, cached by (pid, address); 0 when out of memory. A non-leaf frame is a
  * return address: look up addr - 1 so that a call at a function's end stays in it. */
@@ -436,7 +373,7 @@ static uint32_t rep_name_row(rep *r, uint32_t pid, uint64_t addr, bool leaf) {
         kperf_frame fr[16];
         int nf = r->sym ? kperf_symbolizer_lookup(r->sym, (pid_t)pid, a, fr, 16) : 0;
         if (nf > 0 && fr[nf - 1].function && r->full_names) snprintf(tmp, sizeof tmp, "%s", fr[nf - 1].function);
-        else if (nf > 0 && fr[nf - 1].function) rep_short_name(fr[nf - 1].function, tmp, sizeof tmp);
+        else if (nf > 0 && fr[nf - 1].function) cli_short_name(fr[nf - 1].function, tmp, sizeof tmp);
         else rep_addr_name(r, pid, a, tmp, sizeof tmp);
         uint32_t row = rep_row_of(r, tmp);
         if (!row) return 0;

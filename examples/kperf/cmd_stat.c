@@ -430,12 +430,7 @@ static int stat_run(stat_opts *o, kperf_counter_desc *d, FILE *f, stat_rep *rep)
         if (cc.pid > 0) cli_spawn_go(&cc, false);
         return cli_fail("stat");
     }
-    struct sigaction sa; /* no SA_RESTART (a blocked call returns); a second signal kills */
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = stat_on_signal;
-    sa.sa_flags = SA_RESETHAND;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    cli_catch_stop(stat_on_signal, true); /* a second Ctrl-C kills */
     if (!d->enable_on_exec) kperf_counter_start(c);
     double t0 = stat_now(), next = t0 + (double)o->interval_ms / 1e3;
     if (cc.pid > 0) {

@@ -181,6 +181,12 @@ int cli_append_list(const char *cmd, const char *what, char *buf, size_t size, c
  * "did you mean ...?" for commands and options. */
 const char *cli_suggest(const char *w, const char *const *words, size_t n);
 
+/* perf's short form of a demangled C++ name, as perf report and perf script print names
+ * unless -v: without the last parameter list (and the qualifiers after it) and without a
+ * template instance's return type ("long ns::hot<long>(ns::Box<long> const&, int)" is
+ * "ns::hot<long>"). A name without a parameter list (C) is copied. */
+void cli_short_name(const char *full, char *out, size_t n);
+
 /* ---- launcher (cli.c) ---------------------------------------------------------------- */
 
 /* cli_spawn forks COMMAND held before exec; open the events on c->pid (enable_on_exec),
@@ -192,6 +198,10 @@ typedef struct cli_child {
     bool stdout_to_stderr; /* set before cli_spawn: our stdout carries data (-o -) */
 } cli_child;
 int cli_spawn(char **argv, cli_child *c);
+/* Ctrl-C and SIGTERM call @p fn (which sets the command's stop flag): no SA_RESTART, so a
+ * blocked call returns EINTR and the loop sees the flag; with @p once, a second signal
+ * terminates (SA_RESETHAND). */
+void cli_catch_stop(void (*fn)(int), bool once);
 int cli_spawn_go(cli_child *c, bool run);
 int cli_run_loop(const pid_t *pids, size_t npids, bool own, double seconds, int pollfd,
                  int (*drain)(void *), void *ctx);

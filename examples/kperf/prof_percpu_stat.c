@@ -82,7 +82,10 @@ static void pc_deinit(prof_env *e) {
     free(p->counts);
 }
 
-static int pc_init(prof_env *e) { return prof_refuse_than(e) ? 2 : 0; }
+static int pc_init(prof_env *e) {
+    if (e->callchain) return cli_usage_error("percpu-stat", "-g is not used by percpu-stat");
+    return prof_refuse_than(e) ? 2 : 0;
+}
 
 const profiler prof_percpu_stat = {
     "percpu-stat", "-e EVENTS [options] [-- COMMAND [ARGS...]]",

@@ -105,6 +105,7 @@ static int sql_table_make(prof_env *e, sql_state *s, size_t i) {
 static int sql_init(prof_env *e) {
     sql_state *s = (sql_state *)e->priv;
     if (prof_refuse_than(e)) return 2;
+    if (e->callchain) return cli_usage_error("sql", "-g is not used by sql");
     if (kperf_evlist_parse(&s->list, e->spec, NULL) < 0) return cli_fail(e->p->name);
     if (s->list->nevents > PROF_MAX_EVENTS)
         return fprintf(stderr, "kperf sql: at most %d events\n", PROF_MAX_EVENTS), 1;

@@ -186,7 +186,10 @@ static void top_deinit(prof_env *e) {
     free(t->names);
 }
 
-static int top_init(prof_env *e) { return prof_refuse_than(e) ? 2 : 0; }
+static int top_init(prof_env *e) {
+    if (e->callchain) return cli_usage_error("top", "-g is not used by top");
+    return prof_refuse_than(e) ? 2 : 0;
+}
 
 static const cli_opt top_opts[] = {{'n', "rows", "N", "print at most N rows"}, {0, NULL, NULL, NULL}};
 
