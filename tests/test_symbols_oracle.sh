@@ -23,10 +23,12 @@ build() { # name compiler flags... -- builds $F/name, prints SKIP when the toolc
         echo "SKIP - oracle_$name: $cc $* failed: $(tail -1 "$F/$name.log")"; return 1
     fi
 }
-# The fast path (line programs decoded by kperf, compile units indexed ahead on every CPU)
-# must print byte for byte what the reference path prints (KPERF_SYMBOLS_REFERENCE=1:
+# The fast path (line programs and DIE trees read by kperf, compile units indexed ahead on
+# every CPU) must print byte for byte what the reference path prints (KPERF_SYMBOLS_REFERENCE=1:
 # libdw's line decoder, each CU indexed lazily by the lookup that needs it): every 3rd
-# .text address (at most 30000), all flags, one batch on stdin.
+# .text address (at most 30000), all flags, one batch on stdin. KPERF_SYMBOLS_STRICT=1 makes
+# the fast path say on stderr (captured with the output) when a CU fell back to libdw, so the
+# comparison also proves that kperf's own readers read every unit.
 same_as_reference() {
     local bin=$F/$1 out=$F/$1.ref
     readelf -SW "$bin" | python3 -c '
@@ -37,7 +39,7 @@ for l in sys.stdin:
         lo, n = int(m.group(1), 16), int(m.group(2), 16)
         step = max(3, n // 30000)
         sys.stdout.write("".join("0x%x\n" % a for a in range(lo, lo + n, step)))' >"$out.in"
-    "$K" symbolize -a -f -i -C -e "$bin" <"$out.in" >"$out.fast" 2>&1
+    KPERF_SYMBOLS_STRICT=1 "$K" symbolize -a -f -i -C -e "$bin" <"$out.in" >"$out.fast" 2>&1
     KPERF_SYMBOLS_REFERENCE=1 "$K" symbolize -a -f -i -C -e "$bin" <"$out.in" >"$out.slow" 2>&1
     local n; n=$(wc -l <"$out.in")
     if [ "$n" -gt 0 ] && cmp -s "$out.fast" "$out.slow"; then

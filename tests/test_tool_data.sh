@@ -186,6 +186,8 @@ report_svg_sort|report --svg x.svg --sort dso|kperf report: -n and --sort KEYS s
 stat_json_csv|stat --json -x, -- true|kperf stat: -x and --json are two output formats: give one; see 'kperf stat --help'
 stat_repeat_per_thread|stat -r 2 --per-thread -- true|kperf stat: -r repeats a command (and not with -I or --per-thread); see 'kperf stat --help'
 top_than|top -e syscalls:sys_enter_getpid --than 1ms -- true|kperf top: --than is not used by this profiler; see 'kperf top --help'
+list_two_kinds|list sw tracepoint|kperf list: one kind at a time; see 'kperf list --help'
+list_all_no_metrics|list --all|kperf list: --all goes with --metrics; see 'kperf list --help'
 top_g|top -g -e syscalls:sys_enter_getpid -- true|kperf top: -g is not used by top; see 'kperf top --help'
 kmemleak_than|kmemleak --than 1ms -- true|kperf kmemleak: --than is not used by this profiler; see 'kperf kmemleak --help'
 stat_all_and_pid|stat -a -p 1 -- true|kperf stat: -a (every task) and -p/-t (these tasks) exclude each other; see 'kperf stat --help'
@@ -197,6 +199,8 @@ check cli_missing_arg_report "$rc:$msg" "2:kperf report: option -n/--top needs a
 # symbolize: -p is addr2line's pretty-print, never a pid
 msg=$($K symbolize -e $B/progs/sample_busy -p -f 0 2>&1)
 check symbolize_p_is_pretty "$msg" "?? ??:0"
+msg=$($K symbolize -e $B/progs/sample_busy --demangle=java 0x10 2>&1); rc=$?
+check symbolize_demangle_style "$rc:$msg" "2:kperf symbolize: --demangle=java: only C++ (Itanium ABI) names are demangled: auto or gnu-v3"
 msg=$($K symbolize -e /etc/hostname 0x10 2>&1); rc=$?
 check symbolize_not_elf "$rc:$msg" "1:kperf symbolize: /etc/hostname: not an ELF file"
 msg=$($K staat 2>&1); rc=$?
@@ -244,7 +248,7 @@ fi
 # C++ names: perf report's short form (no parameter list, no template instance's return
 # type) unless --full-names; cxx_names has ten functions with mangled names, each sampled
 cx_want='(anonymous namespace)::hidden|ns::Box<int>::operator long|ns::S::operator new|ns::S::operator()|ns::S::operator<|ns::get<int>|ns::hot<long>|ns::two<int>|ns::withlambda(int)::{lambda(int)#1}::operator()|operator<<|'
-$K record -o "$tmp/cx.data" -- $B/progs/cxx_names 0.2 2>/dev/null
+$K record -o "$tmp/cx.data" --folded "$tmp/cx.folded" -- $B/progs/cxx_names 0.2 2>/dev/null
 cx_only() { grep -E '^(ns::|operator|\(anonymous)' | LC_ALL=C sort; } # not libc's or ld.so's
 $K report -i "$tmp/cx.data" | awk 'NR > 2 {sub(/^ +[0-9.]+% +[0-9.]+% +[0-9]+  /, ""); print}' | cx_only >"$tmp/cx.k"
 check report_cxx_short_names "$(tr '\n' '|' <"$tmp/cx.k")" "$cx_want"
@@ -253,6 +257,9 @@ if [ $have_perf = 1 ]; then
         | awk '/%/ {sub(/^ *[0-9.]+% +\[\.\] /, ""); print}' | cx_only >"$tmp/cx.p"
     check report_cxx_names_like_perf "$(tr '\n' '|' <"$tmp/cx.k")" "$(tr '\n' '|' <"$tmp/cx.p")"
 else skip report_cxx_names_like_perf "perf not installed"; fi
+# record --folded names them the same (a folded frame has '_' for ' ')
+leaves=$(awk '{n = split($0, f, ";"); sub(/ [0-9]+$/, "", f[n]); print f[n]}' "$tmp/cx.folded" | tr _ ' ' | cx_only | uniq | tr '\n' '|')
+check record_folded_cxx_short_names "$leaves" "$cx_want"
 check report_cxx_full_names "$($K report -i "$tmp/cx.data" --full-names | grep -c ' long ns::hot<long>(ns::Box<long> const&, int)$')" 1
 
 msg=$($K report --sort cpu 2>&1); rc=$?

@@ -69,6 +69,10 @@ int cmd_list(int argc, char **argv) {
     cli_args ca;
     int prc = cli_parse(&list_cmd, argc, argv, &ca, list_opt, &o);
     if (prc != CLI_OK) return prc == CLI_HELP ? 0 : 2;
+    const char *bad = ca.nrest > 1 ? "one kind at a time" : ca.nrest && o.metrics
+                      ? "--metrics lists device metrics, not a kind of event"
+                      : o.all && !o.metrics ? "--all goes with --metrics" : NULL;
+    if (bad) return cli_args_free(&ca), cli_usage_error("list", "%s", bad);
     for (int i = 0; i < ca.nrest; i++)
         if (list_kind(ca.rest[i], &kind) < 0) {
             cli_args_free(&ca);

@@ -16,13 +16,14 @@
 #include <time.h>
 #include <unistd.h>
 
+static bool record_full_names; /* --full-names */
 static volatile sig_atomic_t record_stop;
 static void record_on_signal(int sig) {
     (void)sig;
     record_stop = 1;
 }
 
-enum { REC_CALL_GRAPH = CLI_LONG_ONLY, REC_FOLDED, REC_PPROF, REC_KERNEL, REC_OFF_CPU };
+enum { REC_CALL_GRAPH = CLI_LONG_ONLY, REC_FOLDED, REC_PPROF, REC_KERNEL, REC_OFF_CPU, REC_FULL };
 
 static const cli_opt record_opts[] = {
     {'e', "event", "EVENTS", "event spec (default cpu-clock)"},
@@ -37,6 +38,8 @@ static const cli_opt record_opts[] = {
     {REC_KERNEL, "kernel", NULL, "also sample kernel code (perf_event_paranoid <= 1)"},
     {REC_OFF_CPU, "off-cpu", NULL, "off-CPU stacks: where threads left the CPU, weighted by "
                                    "the microseconds off it (with --folded)"},
+    {REC_FULL, "full-names", NULL, "--folded: C++ names with return type and parameters "
+                                   "(default: perf's short form, ns::hot<long>)"},
     {0, NULL, NULL, NULL}};
 
 static const cli_cmd record_cmd = {
@@ -82,6 +85,7 @@ static int record_opt(int key, const char *v, void *user) {
         return d->ring_pages = (uint32_t)n, 0;
     case REC_KERNEL: d->include_kernel = true; return 0;
     case REC_OFF_CPU: o->off_cpu = true; return 0;
+    case REC_FULL: record_full_names = true; return 0;
     }
     return 1;
 }
@@ -183,7 +187,9 @@ static int record_frame_name(uint64_t addr, uint32_t pid, bool kernel, bool leaf
     int nf = kperf_symbolizer_lookup((kperf_symbolizer *)user, (pid_t)pid, leaf ? addr : addr - 1,
                                      fr, 16);
     if (nf <= 0 || !fr[nf - 1].function) return -1;
-    return snprintf(buf, n, "%s", fr[nf - 1].function);
+    if (record_full_names) return snprintf(buf, n, "%s", fr[nf - 1].function);
+    cli_short_name(fr[nf - 1].function, buf, n); /* as perf script names them */
+    return (int)strlen(buf);
 }
 
 /* The launcher's pipe() or fork() failed (errno): say why instead of recording nothing. */

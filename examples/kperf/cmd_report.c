@@ -49,6 +49,11 @@ typedef struct rep {
     size_t nsamples, capsamples;
     uint64_t *frames; /* addresses; bit 63 of kernel frames kept as is */
     size_t nframes, capframes;
+    struct rep_chain {
+        uint64_t h;
+        uint32_t pid, first, n; /* n 0: empty slot */
+    } *chains; /* distinct call chains, open addressing: samples of one chain share frames */
+    size_t nchains, capchains;
     struct {
         uint32_t tid;
         char comm[16];
@@ -90,6 +95,42 @@ static uint64_t rep_hash_str(const char *p) { /* FNV-1a */
 static size_t rep_hash_u64(uint64_t a, uint32_t b) {
     uint64_t h = (a ^ ((uint64_t)b << 32 | b)) * 0x9E3779B97F4A7C15ull;
     return (size_t)(h ^ h >> 29);
+}
+
+/* A sample's chain was just appended to frames: when the same process already has that
+ * chain, the sample points at it and the copy is dropped (a profile repeats a few thousand
+ * chains; a million 32-frame copies are 256 MB to fault in and to read again). */
+static int rep_share_chain(rep *r, rep_sample *s) {
+    if (!s->n) return 0;
+    const uint64_t *f = &r->frames[s->first];
+    uint64_t h = s->pid;
+    for (uint32_t k = 0; k < s->n; k++) h = (h ^ f[k]) * 0x9E3779B97F4A7C15ull, h ^= h >> 31;
+    if ((r->nchains + 1) * 2 > r->capchains) {
+        size_t cap = r->capchains ? r->capchains * 2 : 1024;
+        struct rep_chain *t = (struct rep_chain *)calloc(cap, sizeof *t);
+        if (!t) return -12;
+        for (size_t i = 0; i < r->capchains; i++) {
+            if (!r->chains[i].n) continue;
+            size_t j = r->chains[i].h & (cap - 1);
+            while (t[j].n) j = (j + 1) & (cap - 1);
+            t[j] = r->chains[i];
+        }
+        free(r->chains);
+        r->chains = t, r->capchains = cap;
+    }
+    size_t j = h & (r->capchains - 1);
+    for (; r->chains[j].n; j = (j + 1) & (r->capchains - 1)) {
+        const struct rep_chain *c = &r->chains[j];
+        if (c->h == h && c->pid == s->pid && c->n == s->n &&
+            !memcmp(&r->frames[c->first], f, s->n * sizeof *f)) {
+            r->nframes = s->first; /* drop the copy */
+            s->first = c->first;
+            return 0;
+        }
+    }
+    r->chains[j].h = h, r->chains[j].pid = s->pid, r->chains[j].first = s->first, r->chains[j].n = s->n;
+    r->nchains++;
+    return 0;
 }
 
 /* tid -> its latest COMM record (the last one read wins). */
@@ -209,6 +250,7 @@ static int rep_record(const kperf_record *rec, void *user) {
             r->frames[r->nframes++] = ips[i];
             s->n++;
         }
+        return rep_share_chain(r, s);
     }
     return 0;
 }
@@ -305,69 +347,6 @@ static uint32_t rep_row_of(rep *r, const char *name) {
     return r->rowix[j];
 }
 
-/* perf's short form of a demangled C++ name: without the last parameter list (and the
- * qualifiers after it) and without a template instance's return type, as perf report
- * prints names unless -v: "long ns::hot<long>(ns::Box<long> const&, int)" is
- * "ns::hot<long>"; "ns::f(int)::{lambda(int)#1}::operator()(int) const" is
- * "ns::f(int)::{lambda(int)#1}::operator()". A name without one (C) is copied. */
-static void rep_short_name(const char *full, char *out, size_t n) {
-    size_t len = strlen(full), end = len, suffix = len;
-    const char *clone = strstr(full, " [clone ");
-    if (clone) suffix = end = (size_t)(clone - full); /* kept: perf shows it too */
-    /* the last ')' before the suffix closes the parameter list when only qualifiers
-     * follow it */
-    size_t close = end;
-    while (close > 0 && full[close - 1] != ')') close--;
-    bool cut = false;
-    if (close > 0) {
-        const char *q = full + close;
-        bool quals = true;
-        while (q < full + end && quals) {
-            if (*q == ' ' || *q == '&') q++;
-            else if (!strncmp(q, "const", 5)) q += 5;
-            else if (!strncmp(q, "volatile", 8)) q += 8;
-            else if (!strncmp(q, "noexcept", 8)) q += 8;
-            else quals = false;
-        }
-        int depth = 0;
-        size_t open = close; /* the '(' that matches full[close - 1] */
-        while (quals && open-- > 0) {
-            if (full[open] == ')') depth++;
-            else if (full[open] == '(' && --depth == 0) break;
-        }
-        if (quals && depth == 0 && open < close && open > 0 &&
-            strncmp(full + open, "(anonymous namespace)", 21))
-            end = open, cut = true;
-    }
-    /* the return type: up to the last space outside <>, (), {} before the name; a space
-     * after "operator" belongs to the name (operator new, operator long) */
-    size_t start = 0;
-    if (cut) {
-        int angle = 0, paren = 0, brace = 0;
-        bool op = false;
-        for (size_t i = 0; i < end; i++) {
-            char c = full[i];
-            if (!strncmp(full + i, "operator", 8) && (i == 0 || full[i - 1] == ':' || full[i - 1] == ' ')) {
-                i += 7, op = true;
-                size_t k = i + 1; /* the operator's symbol is not nesting: (), <, <<, ->, [] */
-                if (full[k] == '(' && full[k + 1] == ')') k += 2;
-                else while (k < end && strchr("<>=!+-*/%^&|~,[]", full[k])) k++;
-                i = k - 1;
-                continue;
-            }
-            if (c == '<') angle++;
-            else if (c == '>' && angle) angle--;
-            else if (c == '(') paren++;
-            else if (c == ')' && paren) paren--;
-            else if (c == '{') brace++;
-            else if (c == '}' && brace) brace--;
-            else if (c == ' ' && !angle && !paren && !brace && !op) start = i + 1;
-            if (c == ':' && !angle && !paren && !brace) op = false; /* a later component */
-        }
-    }
-    snprintf(out, n, "%.*s%s", (int)(end - start), full + start, full + suffix);
-}
-
 /* The name of an address (for a symbolizer: the function, the outermost frame of its inline
  * chain), as a row, cached by (pid, address); 0 when out of memory. A non-leaf frame is a
  * return address: look up addr - 1 so that a call at a function's end stays in it. */
@@ -394,7 +373,7 @@ static uint32_t rep_name_row(rep *r, uint32_t pid, uint64_t addr, bool leaf) {
         kperf_frame fr[16];
         int nf = r->sym ? kperf_symbolizer_lookup(r->sym, (pid_t)pid, a, fr, 16) : 0;
         if (nf > 0 && fr[nf - 1].function && r->full_names) snprintf(tmp, sizeof tmp, "%s", fr[nf - 1].function);
-        else if (nf > 0 && fr[nf - 1].function) rep_short_name(fr[nf - 1].function, tmp, sizeof tmp);
+        else if (nf > 0 && fr[nf - 1].function) cli_short_name(fr[nf - 1].function, tmp, sizeof tmp);
         else rep_addr_name(r, pid, a, tmp, sizeof tmp);
         uint32_t row = rep_row_of(r, tmp);
         if (!row) return 0;
@@ -418,6 +397,8 @@ static void rep_preload(rep *r) {
     enum { CHUNK = 1 << 16, SEEN = 1 << 16 };
     uint64_t *a = r->sym ? (uint64_t *)malloc((CHUNK + SEEN) * sizeof *a) : NULL;
     uint64_t *seen = a ? a + CHUNK : NULL; /* a direct-mapped filter of recent addresses */
+    uint32_t given[1024]; /* first frames of chains given lately (chains are shared) */
+    memset(given, 0xff, sizeof given);
     size_t n = 0;
     uint32_t pid = 0;
     if (seen) memset(seen, 0, SEEN * sizeof *seen);
@@ -430,6 +411,8 @@ static void rep_preload(rep *r) {
         if (!s || s->n > CHUNK) continue;
         if (s->pid != pid) memset(seen, 0, SEEN * sizeof *seen);
         pid = s->pid;
+        if (s->n && given[s->first & 1023] == s->first) continue; /* a shared chain, given */
+        given[s->first & 1023] = s->first;
         for (uint32_t k = 0; k < s->n; k++) {
             uint64_t x = r->frames[s->first + k] - (k != 0);
             uint64_t *slot = &seen[(x * 0x9E3779B97F4A7C15ull) >> 48];
@@ -665,6 +648,9 @@ static void rep_table(rep *r, const char *path, const kperf_perfdata_events *ev,
         if (i) snprintf(head + l, sizeof head - l, "  "), l += 2;
         snprintf(head + l, sizeof head - l, w[so->keys[i]], nm[so->keys[i]]);
     }
+    /* by function alone, a frame's row depends only on its chain (shared by the samples of
+     * one process with that chain) and position: found once per stored frame */
+    uint32_t *memo = so->set == REP_SYM ? (uint32_t *)calloc(r->nframes + 1, sizeof *memo) : NULL;
     for (size_t e = 0; e < nev; e++) {
         if (nev > 1 && !per[e]) continue;
         for (size_t i = 0; i < r->nrows; i++) r->rows[i].self = r->rows[i].total = 0, r->rows[i].seen = UINT64_MAX;
@@ -672,8 +658,10 @@ static void rep_table(rep *r, const char *path, const kperf_perfdata_events *ev,
             const rep_sample *s = &r->samples[i];
             if ((size_t)s->event != e && !(s->event >= (int)nev && e == 0)) continue;
             for (uint32_t k = 0; k < (frames ? s->n : (s->n ? 1u : 0u)); k++) {
-                uint32_t id = rep_key_row(r, so, s, k);
+                uint32_t id = memo ? memo[s->first + k] : 0;
+                if (!id) id = rep_key_row(r, so, s, k);
                 if (!id) break;
+                if (memo) memo[s->first + k] = id;
                 rep_row *row = &r->rows[id - 1];
                 if (k == 0) row->self++;
                 if (row->seen != i) row->total++, row->seen = i; /* recursion counts once */
@@ -681,7 +669,10 @@ static void rep_table(rep *r, const char *path, const kperf_perfdata_events *ev,
         }
         /* the rows are sorted in a copy: the name index keeps pointing at the originals */
         rep_row *t = (rep_row *)malloc((r->nrows + 1) * sizeof(rep_row));
-        if (!t) return;
+        if (!t) {
+            free(memo);
+            return;
+        }
         size_t n = 0;
         for (size_t i = 0; i < r->nrows; i++)
             if (r->rows[i].self || r->rows[i].total) t[n++] = r->rows[i];
@@ -695,6 +686,7 @@ static void rep_table(rep *r, const char *path, const kperf_perfdata_events *ev,
                    100.0 * (double)t[i].total / all, (unsigned long long)t[i].self, t[i].name);
         free(t);
     }
+    free(memo);
 }
 
 /* --sort: "self" or "total" (the order), or perf's keys comm,pid,dso,sym (the columns). */
@@ -811,6 +803,7 @@ int cmd_report(int argc, char **argv) {
     free(r.maps);
     free(r.samples);
     free(r.frames);
+    free(r.chains);
     free(r.comms);
     free(r.names);
     for (size_t i = 0; i < r.nrows; i++) free(r.rows[i].name);

@@ -52,7 +52,12 @@ static int sym_opt(int key, const char *v, void *user) {
     case 'a': o->addresses = true; return 0;
     case 'f': o->functions = true; return 0;
     case 'i': o->inlines = true; return 0;
-    case 'C': o->demangle = true; return 0;
+    case 'C': /* addr2line's styles: kperf demangles the Itanium C++ ABI only */
+        if (v && strcmp(v, "auto") && strcmp(v, "gnu-v3"))
+            return fprintf(stderr, "kperf symbolize: --demangle=%s: only C++ (Itanium ABI) names "
+                                   "are demangled: auto or gnu-v3\n", v), -1;
+        o->demangle = true;
+        return 0;
     case SYM_NO_DEMANGLE: o->demangle = false; return 0;
     case 's': o->basenames = true; return 0;
     case 'p': o->pretty = true; return 0;

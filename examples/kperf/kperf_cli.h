@@ -181,6 +181,12 @@ int cli_append_list(const char *cmd, const char *what, char *buf, size_t size, c
  * "did you mean ...?" for commands and options. */
 const char *cli_suggest(const char *w, const char *const *words, size_t n);
 
+/* perf's short form of a demangled C++ name, as perf report and perf script print names
+ * unless -v: without the last parameter list (and the qualifiers after it) and without a
+ * template instance's return type ("long ns::hot<long>(ns::Box<long> const&, int)" is
+ * "ns::hot<long>"). A name without a parameter list (C) is copied. */
+void cli_short_name(const char *full, char *out, size_t n);
+
 /* ---- launcher (cli.c) ---------------------------------------------------------------- */
 
 /* cli_spawn forks COMMAND held before exec; open the events on c->pid (enable_on_exec),

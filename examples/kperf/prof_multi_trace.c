@@ -66,21 +66,22 @@ static const char *mt_name(prof_env *e, mt_state *m, uint64_t key) {
     return mt_rundelay(e) ? "?" : "key";
 }
 
+/* @p en: the end (its call chain only when it was not held: read after its start). */
 static void mt_detail(prof_env *e, mt_state *m, const kperf_pair_event *st, int sev, int eev,
-                      const kperf_record *rec, uint64_t lat) {
+                      const kperf_pair_event *en, uint64_t lat) {
     char b[32];
     fprintf(e->out, "%llu.%06llu %s %llu %s -> %s: %s (start on CPU %u by %u, end on CPU %u "
-            "by %u)\n", (unsigned long long)(rec->sample.time / 1000000000ull),
-            (unsigned long long)(rec->sample.time % 1000000000ull / 1000), mt_name(e, m, st->key),
+            "by %u)\n", (unsigned long long)(en->time / 1000000000ull),
+            (unsigned long long)(en->time % 1000000000ull / 1000), mt_name(e, m, st->key),
             (unsigned long long)st->key, prof_evname(e, sev), prof_evname(e, eev),
-            prof_ns(lat, b, sizeof b), st->cpu, st->tid, rec->sample.cpu, rec->sample.tid);
+            prof_ns(lat, b, sizeof b), st->cpu, st->tid, en->cpu, en->tid);
     if (st->nips) {
         fprintf(e->out, "    %s stack:\n", prof_evname(e, sev));
         prof_print_stack(e, st->pid, st->ips, st->nips);
     }
-    if (rec->sample.nips) {
+    if (en->nips) {
         fprintf(e->out, "    %s stack:\n", prof_evname(e, eev));
-        prof_print_stack(e, rec->sample.pid, rec->sample.ips, rec->sample.nips);
+        prof_print_stack(e, en->pid, en->ips, en->nips);
     }
 }
 
@@ -97,6 +98,8 @@ static void mt_learn_comm(prof_env *e, mt_state *m, int ev, const kperf_record *
 
 static int mt_end(prof_env *e, mt_state *m, int link, int ev, uint64_t key,
                   const kperf_record *rec);
+static int mt_pair(prof_env *e, mt_state *m, const kperf_pair_event *st,
+                   const kperf_pair_event *en);
 
 static int mt_sample(prof_env *e, int ev, const kperf_record *rec) {
     mt_state *m = (mt_state *)e->priv;
@@ -110,20 +113,30 @@ static int mt_sample(prof_env *e, int ev, const kperf_record *rec) {
     if (m->comm) mt_learn_comm(e, m, ev, rec, key);
     kperf_pair_event st = {key, rec->sample.time, (uint64_t)ev, rec->sample.pid,
                            rec->sample.tid, rec->sample.cpu, rec->sample.nips, rec->sample.ips};
-    return kperf_pairer_start(m->pr[g], &st) < 0 ? -1 : 0;
+    kperf_pair_event held;
+    int rc = kperf_pairer_start_at(m->pr[g], &st, &held);
+    if (rc == 2) return mt_pair(e, m, &st, &held); /* its end was read first (another CPU) */
+    return rc < 0 ? -1 : 0;
 }
 
 /* Event @p ev ends link @p link (its start: the pending event of the -e before, same key). */
 static int mt_end(prof_env *e, mt_state *m, int link, int ev, uint64_t key,
                   const kperf_record *rec) {
-    kperf_pair_event st;
-    if (kperf_pairer_end(m->pr[link], key, &st) != 1) return 0;
-    if (mt_rundelay(e) && !prof_in_target(e, (uint32_t)key)) return 0;
-    uint64_t lat = rec->sample.time >= st.time ? rec->sample.time - st.time : 0;
-    int sev = (int)st.value;
+    kperf_pair_event st, en = {key, rec->sample.time, (uint64_t)ev, rec->sample.pid,
+                               rec->sample.tid, rec->sample.cpu, rec->sample.nips, rec->sample.ips};
+    int rc = kperf_pairer_end_at(m->pr[link], &en, &st); /* 0: held until its start is read */
+    return rc == 1 ? mt_pair(e, m, &st, &en) : rc < 0 ? -1 : 0;
+}
+
+/* A start and its end: the latency into the tables, the slow ones in detail. */
+static int mt_pair(prof_env *e, mt_state *m, const kperf_pair_event *st,
+                   const kperf_pair_event *en) {
+    if (mt_rundelay(e) && !prof_in_target(e, (uint32_t)st->key)) return 0;
+    uint64_t lat = en->time >= st->time ? en->time - st->time : 0;
+    int sev = (int)st->value, ev = (int)en->value;
     if (kperf_keystats_add(m->pairs, (uint64_t)sev << 32 | (uint32_t)ev, lat) < 0) return -1;
-    if (mt_rundelay(e) && kperf_keystats_add(m->per_key, key, lat) < 0) return -1;
-    if (e->than_set && lat > e->than_ns) mt_detail(e, m, &st, sev, ev, rec, lat);
+    if (mt_rundelay(e) && kperf_keystats_add(m->per_key, st->key, lat) < 0) return -1;
+    if (e->than_set && lat > e->than_ns) mt_detail(e, m, st, sev, ev, en, lat);
     return 0;
 }
 
@@ -221,7 +234,8 @@ static void mt_interval(prof_env *e, bool final) {
     memset(&sum, 0, sizeof sum);
     for (int i = 0; i < m->nlinks; i++) {
         kperf_pairer_counts_read(m->pr[i], &c);
-        sum.matched += c.matched, sum.pending += c.pending, sum.unmatched_end += c.unmatched_end;
+        sum.matched += c.matched, sum.pending += c.pending;
+        sum.unmatched_end += c.unmatched_end + c.held; /* held: their start never came */
     }
     fprintf(e->out, "# %llu matched, %llu starts without an end yet, %llu ends without a start\n",
             (unsigned long long)sum.matched, (unsigned long long)sum.pending,
