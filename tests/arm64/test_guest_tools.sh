@@ -97,6 +97,14 @@ if [ -d /sys/kernel/tracing/events/syscalls ]; then
             fail "syscalls_names_$mode" "getpid $g write $w openat $o: $(cat "$T/sc.txt" "$T/sc.err" | head -c 900)"
         fi
     done
+    # the numbers themselves (--raw): arm64's, so the names above were mapped from them
+    "$K" syscalls --raw -o "$T/raw.txt" -- "$P" 1234 567 >"$T/raw.err" 2>&1
+    g=$(calls_of "$T/raw.txt" syscall_172) w=$(calls_of "$T/raw.txt" syscall_64) o=$(calls_of "$T/raw.txt" syscall_56)
+    if [ "$g" = 1234 ] && [ "$w" = 567 ] && [ "$o" = 1 ]; then
+        ok syscalls_arm64_numbers
+    else
+        fail syscalls_arm64_numbers "172: $g, 64: $w, 56: $o: $(cat "$T/raw.txt" "$T/raw.err" | head -c 900)"
+    fi
 else
     echo "SKIP - syscalls_names: no syscall tracepoints"
 fi
