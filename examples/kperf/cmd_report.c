@@ -104,7 +104,8 @@ static int rep_share_chain(rep *r, rep_sample *s) {
     if (!s->n) return 0;
     const uint64_t *f = &r->frames[s->first];
     uint64_t h = s->pid;
-    for (uint32_t k = 0; k < s->n; k++) h = (h ^ f[k]) * 0x9E3779B97F4A7C15ull, h ^= h >> 31;
+    for (uint32_t k = 0; k < s->n; k++) h = (h << 7 | h >> 57) ^ f[k]; /* a short dependency */
+    h *= 0x9E3779B97F4A7C15ull, h ^= h >> 31;
     if ((r->nchains + 1) * 2 > r->capchains) {
         size_t cap = r->capchains ? r->capchains * 2 : 1024;
         struct rep_chain *t = (struct rep_chain *)calloc(cap, sizeof *t);
@@ -397,8 +398,7 @@ static void rep_preload(rep *r) {
     enum { CHUNK = 1 << 16, SEEN = 1 << 16 };
     uint64_t *a = r->sym ? (uint64_t *)malloc((CHUNK + SEEN) * sizeof *a) : NULL;
     uint64_t *seen = a ? a + CHUNK : NULL; /* a direct-mapped filter of recent addresses */
-    uint32_t given[1024]; /* first frames of chains given lately (chains are shared) */
-    memset(given, 0xff, sizeof given);
+    uint8_t *given = a ? (uint8_t *)calloc(r->nframes + 1, 1) : NULL; /* by a chain's first frame */
     size_t n = 0;
     uint32_t pid = 0;
     if (seen) memset(seen, 0, SEEN * sizeof *seen);
@@ -411,14 +411,15 @@ static void rep_preload(rep *r) {
         if (!s || s->n > CHUNK) continue;
         if (s->pid != pid) memset(seen, 0, SEEN * sizeof *seen);
         pid = s->pid;
-        if (s->n && given[s->first & 1023] == s->first) continue; /* a shared chain, given */
-        given[s->first & 1023] = s->first;
+        if (s->n && given && given[s->first]) continue; /* a shared chain, given already */
+        if (given) given[s->first] = 1;
         for (uint32_t k = 0; k < s->n; k++) {
             uint64_t x = r->frames[s->first + k] - (k != 0);
             uint64_t *slot = &seen[(x * 0x9E3779B97F4A7C15ull) >> 48];
             if (*slot != x) *slot = a[n++] = x;
         }
     }
+    free(given);
     free(a);
 }
 
@@ -445,7 +446,7 @@ static int rep_fold_cmp(const void *x, const void *y) {
                   (*(const struct rep_stack *const *)y)->text);
 }
 
-static int rep_fold_add(rep_fold *f, const uint32_t *key, uint32_t n) {
+static int rep_fold_add(rep_fold *f, const uint32_t *key, uint32_t n, uint32_t *idx) {
     uint64_t h = 1469598103934665603ull;
     for (uint32_t i = 0; i < n; i++) h = (h ^ key[i]) * 1099511628211ull;
     if ((f->nst + 1) * 2 > f->capix) {
@@ -465,7 +466,7 @@ static int rep_fold_add(rep_fold *f, const uint32_t *key, uint32_t n) {
     for (; f->ix[j]; j = (j + 1) & (f->capix - 1)) {
         struct rep_stack *e = &f->st[f->ix[j] - 1];
         if (e->hash == h && e->n == n && !memcmp(f->ids + e->first, key, n * sizeof *key))
-            return e->count++, 0;
+            return *idx = f->ix[j], e->count++, 0;
     }
     if (f->nst == f->capst) {
         size_t c = f->capst ? f->capst * 2 : 1024;
@@ -483,6 +484,7 @@ static int rep_fold_add(rep_fold *f, const uint32_t *key, uint32_t n) {
     f->st[f->nst] = (struct rep_stack){f->nids, n, 1, h, NULL};
     f->nids += n;
     f->ix[j] = (uint32_t)++f->nst;
+    *idx = f->ix[j];
     return 0;
 }
 
@@ -530,6 +532,12 @@ static int rep_folded(rep *r, const char *out) {
     uint32_t *key = NULL;
     size_t capkey = 0;
     int rc = 0;
+    /* per stored chain (shared by the samples of one process with it): its frames' rows,
+     * and the stack it made with the last comm seen with it */
+    uint32_t *rows = (uint32_t *)calloc(r->nframes + 1, sizeof *rows);
+    struct rep_fold_memo {
+        uint32_t comm, st;
+    } *memo = (struct rep_fold_memo *)calloc(r->nframes + 1, sizeof *memo);
     for (size_t i = 0; i < r->nsamples && !rc; i++) {
         const rep_sample *s = &r->samples[i];
         if (s->n + 2 > capkey) {
@@ -538,14 +546,29 @@ static int rep_folded(rep *r, const char *out) {
             if (!(key = (uint32_t *)malloc(capkey * sizeof *key))) rc = -1;
             if (rc) break;
         }
-        uint32_t n = 0;
+        uint32_t n = 0, idx = 0;
         const char *comm = rep_sample_comm(r, s);
         if (comm && *comm && !(key[n++] = rep_row_of(r, comm))) rc = -1;
+        uint32_t crow = n ? key[0] : 0;
+        if (!rc && s->n && memo && memo[s->first].st && memo[s->first].comm == crow) {
+            f.st[memo[s->first].st - 1].count++;
+            continue;
+        }
         if (!s->n && !(key[n++] = rep_name_row(r, s->pid, 0, true))) rc = -1; /* no frames */
-        for (uint32_t k = s->n; k-- > 0 && !rc;) /* root first */
-            if (!(key[n++] = rep_name_row(r, s->pid, r->frames[s->first + k], k == 0))) rc = -1;
-        if (!rc) rc = rep_fold_add(&f, key, n);
+        for (uint32_t k = s->n; k-- > 0 && !rc;) { /* root first */
+            uint32_t row = rows ? rows[s->first + k] : 0;
+            if (!row) {
+                row = rep_name_row(r, s->pid, r->frames[s->first + k], k == 0);
+                if (rows) rows[s->first + k] = row;
+                if (!row) rc = -1;
+            }
+            key[n++] = row;
+        }
+        if (!rc) rc = rep_fold_add(&f, key, n, &idx);
+        if (!rc && s->n && memo) memo[s->first].comm = crow, memo[s->first].st = idx;
     }
+    free(rows);
+    free(memo);
     if (!rc) rc = rep_fold_write(r, &f, out);
     for (size_t i = 0; i < f.nst; i++) free(f.st[i].text);
     free(f.st);
