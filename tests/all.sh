@@ -25,6 +25,9 @@ fi
 stamp "plain build done"
 
 # 2. ASan lane and arm64 lane in the background, the plain tests in the foreground.
+# The programs the tests run as targets (tests/progs) are built without the build's flags:
+# the ASan lane uses the plain build's.
+rm -rf build-asan/progs && ln -s ../build/progs build-asan/progs
 (
     time if $MAKE --no-print-directory -j2 tests B=build-asan OPT="$ASAN_OPT" EX_OPT=-O0; then
         stamp "asan build done"
