@@ -14,9 +14,10 @@ rm -f build/totals build-asan/totals build/arm64/totals
 mkdir -p build build-asan
 t0=$(date +%s)
 stamp() { echo "# $1 at +$(( $(date +%s) - t0 )) s"; }
+TIMEFORMAT="# %R s wall, %U s user + %S s system CPU"
 
 # 1. The plain build (its tests run first, so it gets both cores alone).
-if ! $MAKE --no-print-directory -j2 tests fuzz-build B=build EX_OPT=-O0; then
+time if ! $MAKE --no-print-directory -j2 tests fuzz-build B=build EX_OPT=-O0; then
     echo "0 1 0" >build/totals
     echo "FAIL - build: the plain build failed"
     exit 1
@@ -24,8 +25,11 @@ fi
 stamp "plain build done"
 
 # 2. ASan lane and arm64 lane in the background, the plain tests in the foreground.
+# The programs the tests run as targets (tests/progs) are built without the build's flags:
+# the ASan lane uses the plain build's.
+rm -rf build-asan/progs && ln -s ../build/progs build-asan/progs
 (
-    if $MAKE --no-print-directory -j2 tests B=build-asan OPT="$ASAN_OPT" EX_OPT=-O0; then
+    time if $MAKE --no-print-directory -j2 tests B=build-asan OPT="$ASAN_OPT" EX_OPT=-O0; then
         stamp "asan build done"
         ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
             bash tests/run.sh build-asan asan
@@ -36,12 +40,12 @@ stamp "plain build done"
 ) >build/lane-asan.log 2>&1 &
 asan=$!
 (
-    bash tests/arm64/run.sh build/arm64
+    time bash tests/arm64/run.sh build/arm64
     stamp "arm64 lane done"
 ) >build/lane-arm64.log 2>&1 &
 arm=$!
 
-bash tests/run.sh build plain
+time bash tests/run.sh build plain
 stamp "plain lane done"
 wait $arm
 echo "---- arm64 lane (build/lane-arm64.log) ----"

@@ -99,4 +99,11 @@ static inline int kt_selected_(const char *name) {
 /* Exit status for main(): 1 when any test failed. */
 #define KT_EXIT() return kt_failed_ ? 1 : 0
 
+/* Iterations for a randomised loop: n, or a tenth of n under valgrind and in the emulated
+ * arm64 guest (KPERF_UNDER_VALGRIND, KPERF_TEST_QUICK), where the same loop is 20-50x slower
+ * and its full count already ran natively (plain and ASan passes, and tests/fuzz/). */
+static inline int kt_iters(int n) {
+    return getenv("KPERF_UNDER_VALGRIND") || getenv("KPERF_TEST_QUICK") ? (n + 9) / 10 : n;
+}
+
 #endif

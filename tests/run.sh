@@ -27,11 +27,14 @@ run_one() {
     local t=$1 name log rc p f s
     name=$(basename "$t")
     log="$B/logs/$name.log"
-    case "$t" in
-        *.sh) timeout 600 bash "$t" "$B" >"$log" 2>&1 ;;
-        *.py) timeout 600 python3 "$t" "$B" >"$log" 2>&1 ;;
-        *) timeout 600 "$t" >"$log" 2>&1 ;;
-    esac
+    local TIMEFORMAT="%R %U %S" # wall, user and system seconds (children included)
+    {
+        time case "$t" in
+            *.sh) timeout 600 bash "$t" "$B" >"$log" 2>&1 ;;
+            *.py) timeout 600 python3 "$t" "$B" >"$log" 2>&1 ;;
+            *) timeout 600 "$t" >"$log" 2>&1 ;;
+        esac
+    } 2>"$B/logs/$name.time"
     rc=$?
     p=$(grep -c '^ok - ' "$log"); f=$(grep -c '^FAIL - ' "$log"); s=$(grep -c '^SKIP - ' "$log")
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
@@ -40,7 +43,9 @@ run_one() {
     fi
     echo "$p $f $s" >"$B/logs/$name.res"
     {   # one write, so that workers do not interleave their lines
-        printf '[%s] %-32s %3d ok %3d failed %3d skipped\n' "$LABEL" "$name" "$p" "$f" "$s"
+        read -r wall user sys <"$B/logs/$name.time"
+        printf '[%s] %-32s %3d ok %3d failed %3d skipped  %5.1f s (%.1f s CPU)\n' "$LABEL" "$name" \
+            "$p" "$f" "$s" "$wall" "$(echo "$user + $sys" | awk '{print $1 + $3}')"
         grep -E '^(FAIL|SKIP) - ' "$log" | sed 's/^/    /'
         if [ "$f" -ne 0 ]; then tail -n 20 "$log" | sed 's/^/    | /'; fi
     } | { out=$(cat); printf '%s\n' "$out"; }

@@ -73,7 +73,7 @@ int main(void) {
 }
 SRC
 build() { # name pkg
-    if ! cc -O1 -o "$tmp/$1" "$tmp/$1.c" $(pkg-config --cflags --libs "$2") >"$tmp/$1.log" 2>&1; then
+    if ! cc -O0 -o "$tmp/$1" "$tmp/$1.c" $(pkg-config --cflags --libs "$2") >"$tmp/$1.log" 2>&1; then
         echo "FAIL - pkg_config_builds_$1: $(grep -m3 -E 'error|undefined' "$tmp/$1.log" | tr '\n' ' ')"
         return 1
     fi

@@ -791,7 +791,7 @@ KT_TEST(round_trip_random_streams) {
     KT_UNUSED();
     static gen g;
     static got o;
-    for (uint64_t seed = 1; seed <= 400; seed++) {
+    for (uint64_t seed = 1, seeds = (uint64_t)kt_iters(400); seed <= seeds; seed++) {
         rng_state = seed * 0x9e3779b97f4a7c15ull;
         free(g.buf);
         memset(&g, 0, sizeof g);
@@ -862,7 +862,7 @@ static int fz_rec(const kperf_spe_record *r, void *u) {
 KT_TEST(fuzz_arbitrary_bytes) {
     KT_UNUSED();
     rng_state = 0x1234567;
-    for (int iter = 0; iter < 30000; iter++) {
+    for (int iter = 0, iters = kt_iters(30000); iter < iters; iter++) {
         size_t len = (size_t)(rnd() % 300);
         uint8_t *b = (uint8_t *)malloc(len ? len : 1);
         unsigned mode = (unsigned)(rnd() % 3);
