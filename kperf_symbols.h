@@ -4497,8 +4497,8 @@ static int kperf__unw_maps(kperf_symbolizer *s, pid_t pid, kperf__sym_map **out,
                              "(file_vaddr): no process maps to unwind in", (int)pid);
         } else if (p && out) {
             *out = (kperf__sym_map *)KPERF_MALLOC((p->nmaps + 1) * sizeof **out);
-            if (*out) memcpy(*out, p->maps, p->nmaps * sizeof **out);
-            else rc = kperf__fail(ENOMEM, "unwind: out of memory");
+            if (!*out) rc = kperf__fail(ENOMEM, "unwind: out of memory");
+            else if (p->nmaps) memcpy(*out, p->maps, p->nmaps * sizeof **out); /* none yet: NULL */
         }
         if (p) *n = p->nmaps, *sig = kperf__unw_sig(p);
         pthread_rwlock_unlock(&s->maplock);

@@ -174,6 +174,61 @@ KT_TEST(instructions_samples) {
              (unsigned long long)t.chains_ok, (unsigned long long)t.in_loop, t.why);
 }
 
+/* The instructions counter's own overflow, where QEMU raises it on time: beside cycles:u at
+ * the same period QEMU looks at the PMU at every cycle overflow (with -icount shift=0 a cycle
+ * is an instruction), so the instruction counter's overflows arrive when due too. That
+ * proves kperf's side (the period programmed into the event counter, each sample given to
+ * its event): instructions:u samples = count / period (+-1). */
+typedef struct evtally {
+    uint64_t n[2], bad_period, period;
+} evtally;
+
+static int on_event_record(const kperf_record *r, void *user) {
+    evtally *t = (evtally *)user;
+    if (r->type != KPERF_RECORD_SAMPLE) return 0;
+    if (r->event >= 0 && r->event < 2) t->n[r->event]++;
+    if (r->sample.period != t->period) t->bad_period++;
+    return 0;
+}
+
+KT_TEST(instructions_samples_beside_cycles) {
+    if (!have_pmu()) KT_SKIP("no armv8_pmuv3 PMU");
+    evtally t;
+    memset(&t, 0, sizeof t);
+    t.period = 100000;
+    kperf_sampler *s;
+    if (kperf_sampler_open(&s, &(kperf_sampler_desc){.events = "cycles:u,instructions:u",
+                                                      .period = t.period,
+                                                      .no_sideband = true}) < 0)
+        KT_FAIL("sampling: %s", kperf_errmsg());
+    kperf_counter *c;
+    if (kperf_counter_open(&c, &(kperf_counter_desc){.events = "instructions:u"}) < 0) {
+        kperf_sampler_close(s);
+        KT_FAIL("counting: %s", kperf_errmsg());
+    }
+    kperf_counts k;
+    kperf_sampler_start(s);
+    kperf_counter_start(c);
+    level_a(5000000);
+    kperf_counter_stop(c);
+    kperf_sampler_stop(s);
+    kperf_counter_read(c, &k);
+    uint64_t total = k.events[0].v.raw;
+    int rc = kperf_sampler_read(s, on_event_record, &t);
+    kperf_counter_close(c);
+    kperf_sampler_close(s);
+    KT_CHECK(rc >= 0, "%s", kperf_errmsg());
+    int64_t want = (int64_t)(total / t.period);
+    printf("# cycles:u + instructions:u, period %llu, %llu instructions: %llu cycle and %llu "
+           "instruction samples\n", (unsigned long long)t.period, (unsigned long long)total,
+           (unsigned long long)t.n[0], (unsigned long long)t.n[1]);
+    KT_CHECK(want >= 99, "only %llu instructions", (unsigned long long)total);
+    KT_CHECK((int64_t)t.n[1] >= want - 1 && (int64_t)t.n[1] <= want + 1,
+             "%llu instruction samples, want %lld +-1", (unsigned long long)t.n[1],
+             (long long)want);
+    KT_EQ_INT(t.bad_period, 0);
+}
+
 KT_TEST(frame_pointer_chains) {
     if (!have_pmu()) KT_SKIP("no armv8_pmuv3 PMU");
     tally t;
@@ -193,6 +248,7 @@ int main(int argc, char **argv) {
     }
     KT_RUN(period_sample_count);
     KT_RUN(instructions_samples);
+    KT_RUN(instructions_samples_beside_cycles);
     KT_RUN(frame_pointer_chains);
     KT_EXIT();
 }
