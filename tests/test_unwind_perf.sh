@@ -83,3 +83,37 @@ if [ "$(common "$T/kp.st")" != "$(common "$T/p.st")" ]; then
 else
     echo "ok - unwind_perf_reads_kperf ($(val "$T/kp.st" total) samples)"
 fi
+
+# late_mmap: perf writes each CPU's buffer in turn, so a sample can precede, in the file, the
+# MMAP2 of the code it sampled. The same kperf file with the program's MMAP2 records moved
+# after its 20th sample must report the same stacks (the early samples are unwound once the
+# maps are known, not cut to their leaf).
+moved=$(python3 - "$T/k.data" "$T/late.data" <<'PY'
+import struct, sys
+d = open(sys.argv[1], "rb").read()
+off, recs = 16, []
+while off + 8 <= len(d):
+    t, m, sz = struct.unpack_from("<IHH", d, off)
+    if sz < 8: break
+    recs.append((t, d[off:off + sz])); off += sz
+mine = lambda r: r[0] == 10 and b"unwind_busy" in r[1]
+mm = [r for r in recs if mine(r)]
+out, ns = [], 0
+for r in recs:
+    if mine(r): continue
+    out.append(r)
+    if r[0] == 9:
+        ns += 1
+        if ns == 20: out.extend(mm)
+open(sys.argv[2], "wb").write(d[:16] + b"".join(r[1] for r in out) + d[off:])
+print(len(mm) if ns >= 20 else 0)
+PY
+)
+"$K" report -i "$T/late.data" --folded >"$T/late.folded" 2>"$T/late.err"
+if [ "${moved:-0}" -lt 1 ]; then
+    echo "FAIL - unwind_perf_late_mmap: no MMAP2 of unwind_busy, or fewer than 20 samples, in kperf's file"
+elif ! cmp -s <(sort "$T/k.folded") <(sort "$T/late.folded"); then
+    echo "FAIL - unwind_perf_late_mmap: $moved MMAP2 records moved after sample 20 change the stacks: $(diff <(sort "$T/k.folded") <(sort "$T/late.folded") | head -4 | tr '\n' '|') $(head -c 200 "$T/late.err")"
+else
+    echo "ok - unwind_perf_late_mmap ($moved MMAP2 records moved after sample 20)"
+fi

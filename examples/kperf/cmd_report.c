@@ -62,6 +62,12 @@ typedef struct rep {
     uint32_t *commix; /* tid -> 1 + index of its latest comm, open addressing */
     size_t ncommix, capcommix;
     uint64_t lost;
+    struct rep_late { /* a DWARF sample read before the map of its ip (see rep_unwind_late) */
+        size_t sample;
+        kperf_sample smp; /* its pointers own copies */
+        uint64_t mask;
+    } *late;
+    size_t nlate, caplate;
     kperf_symbolizer *sym; /* names; NULL = module+offset */
     const kperf_perfdata_events *ev; /* the file's events (register masks for unwinding) */
     struct rep_name_ent {
@@ -202,6 +208,64 @@ static int rep_fork(rep *r, const kperf_task_rec *t) {
     return 0;
 }
 
+/* perf writes each CPU's buffer in turn, so a sample can come before the MMAP2 of the code
+ * it sampled (written from another CPU's buffer, earlier in time). Such a DWARF sample is
+ * kept (registers and stack copied) and unwound once the whole file is read. */
+static int rep_defer(rep *r, size_t sample, const kperf_sample *smp, uint64_t mask) {
+    REP_GROW(r->late, r->nlate, r->caplate);
+    struct rep_late *l = &r->late[r->nlate];
+    memset(l, 0, sizeof *l);
+    l->sample = sample, l->mask = mask, l->smp = *smp;
+    l->smp.ips = NULL, l->smp.nips = 0, l->smp.raw = NULL, l->smp.raw_size = 0;
+    l->smp.branches = NULL, l->smp.nbranches = 0, l->smp.intr_regs = NULL, l->smp.nintr_regs = 0;
+    size_t ss = smp->stack_size;
+    uint64_t *regs = (uint64_t *)malloc((smp->nregs + 1) * sizeof *regs);
+    uint64_t *ips = (uint64_t *)malloc((smp->nips + 1) * sizeof *ips);
+    void *stack = malloc(ss + 1);
+    if (!regs || !ips || !stack) return free(regs), free(ips), free(stack), -12;
+    if (smp->nregs) memcpy(regs, smp->regs, smp->nregs * sizeof *regs);
+    if (smp->nips) memcpy(ips, smp->ips, smp->nips * sizeof *ips);
+    if (ss) memcpy(stack, smp->stack, ss);
+    l->smp.regs = regs, l->smp.ips = ips, l->smp.nips = smp->nips, l->smp.stack = stack;
+    r->nlate++;
+    return 0;
+}
+
+/* The deferred samples, unwound with every map of the file known; their frames go to the
+ * end of r->frames. */
+static int rep_unwind_late(rep *r) {
+    int rc = 0;
+    for (size_t i = 0; i < r->nlate; i++) {
+        struct rep_late *l = &r->late[i];
+        rep_sample *s = &r->samples[l->sample];
+        uint64_t dw[512], one = l->smp.ip;
+        const uint64_t *ips = l->smp.ips;
+        uint32_t n = l->smp.nips;
+        int k = kperf_symbolizer_unwind(r->sym, &l->smp, l->mask, dw, 512);
+        if (k > 0) ips = dw, n = (uint32_t)k;
+        if (!n) ips = &one, n = 1;
+        s->first = (uint32_t)r->nframes, s->n = 0;
+        for (uint32_t j = 0; j < n && rc == 0; j++) {
+            if (ips[j] >= KPERF_CONTEXT_MAX || ips[j] < 4096) continue;
+            if (r->nframes == r->capframes) {
+                size_t cap = r->capframes ? r->capframes * 2 : 1024;
+                uint64_t *f = (uint64_t *)realloc(r->frames, cap * sizeof *f);
+                if (!f) { rc = -12; break; }
+                r->frames = f, r->capframes = cap;
+            }
+            r->frames[r->nframes++] = ips[j];
+            s->n++;
+        }
+        if (rc == 0) rc = rep_share_chain(r, s);
+    }
+    for (size_t i = 0; i < r->nlate; i++)
+        free((void *)r->late[i].smp.regs), free((void *)r->late[i].smp.ips),
+            free((void *)r->late[i].smp.stack);
+    free(r->late);
+    r->late = NULL, r->nlate = r->caplate = 0;
+    return rc;
+}
+
 static int rep_record(const kperf_record *rec, void *user) {
     rep *r = (rep *)user;
     if (rec->type == KPERF_RECORD_MMAP || rec->type == KPERF_RECORD_MMAP2) {
@@ -243,6 +307,11 @@ static int rep_record(const kperf_record *rec, void *user) {
             uint64_t mask = e >= 0 && e < 16 ? r->ev->regs_user_mask[e] : 0; /* 0: guessed */
             int k = kperf_symbolizer_unwind(r->sym, &rec->sample, mask, dw, 512);
             if (k > 0) ips = dw, n = (uint32_t)k;
+            if (k < 3 && (rec->misc & 7) != 1) { /* a user ip no map covers yet? */
+                kperf_frame fr[1];
+                int nf = kperf_symbolizer_lookup(r->sym, (pid_t)rec->sample.pid, rec->sample.ip, fr, 1);
+                if (nf <= 0 || !fr[0].module) return rep_defer(r, r->nsamples - 1, &rec->sample, mask);
+            }
         }
         if (!n) ips = &one, n = 1;
         for (uint32_t i = 0; i < n; i++) {
@@ -807,6 +876,7 @@ int cmd_report(int argc, char **argv) {
                 kperf_errmsg(), (unsigned long long)ev.records);
         rc = 0;
     }
+    if (r.nlate && rep_unwind_late(&r) < 0 && rc >= 0) rc = -1; /* frees them in any case */
     if (rc >= 0 && rep_index_maps(&r) < 0) rc = -1;
     if (rc >= 0) rep_preload(&r);
     if (rc >= 0 && pprof) rc = rep_pprof(&r, path, pprof);

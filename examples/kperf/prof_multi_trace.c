@@ -275,11 +275,14 @@ const profiler prof_multi_trace = {
     KPERF_EA_KEY | KPERF_EA_STACK | KPERF_EA_MAX_STACK | KPERF_EA_ALIAS | KPERF_EA_UNTRACED,
     true, false, sizeof(mt_state), mt_init, mt_sample, mt_interval, mt_deinit};
 
-/* rundelay: wake-up (or preemption while runnable) -> switch-in, per task. */
+/* rundelay: wake-up (or preemption while runnable) -> switch-in, per task. A task that left
+ * the CPU runnable has prev_state 0 (it yielded) or, preempted, TASK_REPORT_MAX (256 since
+ * Linux 4.14, which perf prints as R+). */
 static int rd_init(prof_env *e) {
     if (e->spec[0]) return cli_usage_error("rundelay", "rundelay has its own events; no -e");
     const char *start = "sched:sched_wakeup//key=pid/,sched:sched_wakeup_new//key=pid/,"
-                        "sched:sched_switch/prev_state==0/key=prev_pid/alias=preempted/";
+                        "sched:sched_switch/prev_state==0 || prev_state>=256/key=prev_pid/"
+                        "alias=preempted/";
     snprintf(e->spec, sizeof e->spec, "%s,sched:sched_switch//key=next_pid/alias=switch-in/", start);
     e->spec_end[0] = strlen(start);
     e->spec_end[1] = strlen(e->spec);
