@@ -140,6 +140,19 @@ static int rep_share_chain(rep *r, rep_sample *s) {
     return 0;
 }
 
+/* Appends sample s's frames (markers and chain ends left out; the ip alone when the chain
+ * is empty) at the end of frames, then shares the chain with an earlier sample's. */
+static int rep_add_chain(rep *r, rep_sample *s, const uint64_t *ips, uint32_t n, uint64_t ip) {
+    if (!n) ips = &ip, n = 1;
+    for (uint32_t i = 0; i < n; i++) {
+        if (ips[i] >= KPERF_CONTEXT_MAX || ips[i] < 4096) continue; /* markers, chain ends */
+        REP_GROW(r->frames, r->nframes, r->capframes);
+        r->frames[r->nframes++] = ips[i];
+        s->n++;
+    }
+    return rep_share_chain(r, s);
+}
+
 /* tid -> its latest COMM record (the last one read wins). */
 static int rep_comm_put(rep *r, uint32_t tid, size_t idx) {
     if ((r->ncommix + 1) * 2 > r->capcommix) {
@@ -235,28 +248,14 @@ static int rep_defer(rep *r, size_t sample, const kperf_sample *smp, uint64_t ma
  * end of r->frames. */
 static int rep_unwind_late(rep *r) {
     int rc = 0;
-    for (size_t i = 0; i < r->nlate; i++) {
+    for (size_t i = 0; i < r->nlate && rc == 0; i++) {
         struct rep_late *l = &r->late[i];
         rep_sample *s = &r->samples[l->sample];
-        uint64_t dw[512], one = l->smp.ip;
-        const uint64_t *ips = l->smp.ips;
-        uint32_t n = l->smp.nips;
+        uint64_t dw[512];
         int k = kperf_symbolizer_unwind(r->sym, &l->smp, l->mask, dw, 512);
-        if (k > 0) ips = dw, n = (uint32_t)k;
-        if (!n) ips = &one, n = 1;
         s->first = (uint32_t)r->nframes, s->n = 0;
-        for (uint32_t j = 0; j < n && rc == 0; j++) {
-            if (ips[j] >= KPERF_CONTEXT_MAX || ips[j] < 4096) continue;
-            if (r->nframes == r->capframes) {
-                size_t cap = r->capframes ? r->capframes * 2 : 1024;
-                uint64_t *f = (uint64_t *)realloc(r->frames, cap * sizeof *f);
-                if (!f) { rc = -12; break; }
-                r->frames = f, r->capframes = cap;
-            }
-            r->frames[r->nframes++] = ips[j];
-            s->n++;
-        }
-        if (rc == 0) rc = rep_share_chain(r, s);
+        rc = k > 0 ? rep_add_chain(r, s, dw, (uint32_t)k, l->smp.ip)
+                   : rep_add_chain(r, s, l->smp.ips, l->smp.nips, l->smp.ip);
     }
     for (size_t i = 0; i < r->nlate; i++)
         free((void *)r->late[i].smp.regs), free((void *)r->late[i].smp.ips),
@@ -301,7 +300,7 @@ static int rep_record(const kperf_record *rec, void *user) {
         s->comm = rep_comm_idx(r, rec->sample.tid);
         uint32_t n = rec->sample.nips;
         const uint64_t *ips = rec->sample.ips;
-        uint64_t one = rec->sample.ip, dw[512];
+        uint64_t dw[512];
         if (r->sym && rec->sample.stack && rec->sample.regs_abi) { /* DWARF call graph */
             int e = rec->event >= 0 ? rec->event : r->ev->n == 1 ? 0 : -1;
             uint64_t mask = e >= 0 && e < 16 ? r->ev->regs_user_mask[e] : 0; /* 0: guessed */
@@ -313,14 +312,7 @@ static int rep_record(const kperf_record *rec, void *user) {
                 if (nf <= 0 || !fr[0].module) return rep_defer(r, r->nsamples - 1, &rec->sample, mask);
             }
         }
-        if (!n) ips = &one, n = 1;
-        for (uint32_t i = 0; i < n; i++) {
-            if (ips[i] >= KPERF_CONTEXT_MAX || ips[i] < 4096) continue; /* markers, chain ends */
-            REP_GROW(r->frames, r->nframes, r->capframes);
-            r->frames[r->nframes++] = ips[i];
-            s->n++;
-        }
-        return rep_share_chain(r, s);
+        return rep_add_chain(r, s, ips, n, rec->sample.ip);
     }
     return 0;
 }
