@@ -204,7 +204,10 @@ else
     fi
     ours=$(awk '$1 == "migrator" { print $3 }' "$tmp/sm")
     moves=$(awk '$1 == 0 && $2 == 1 { a = $3 } $1 == 1 && $2 == 0 { b = $3 } END { print (a >= 10 && b >= 10) }' "$tmp/sm")
-    if [ -n "$ours" ] && [ "$ours" -ge 20 ] && [ "$moves" = 1 ] && { [ -z "$theirs" ] || [ "$ours" = "$theirs" ]; }; then
+    # perf's window opens earlier: the exec itself may move the task (sched_exec balancing)
+    # before kperf's events are enabled on that exec, so perf may count one more
+    if [ -n "$ours" ] && [ "$ours" -ge 20 ] && [ "$moves" = 1 ] &&
+        { [ -z "$theirs" ] || [ "$ours" = "$theirs" ] || [ "$ours" = "$((theirs - 1))" ]; }; then
         ok sched_migrate_count
     else fail sched_migrate_count "kperf '$ours' (moves ok: $moves), perf record '$theirs'"; fi
     [ -n "$theirs" ] || skip sched_migrate_vs_perf "perf not installed"
