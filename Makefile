@@ -21,7 +21,8 @@ TOOL_SRC := $(wildcard examples/kperf/*.c)
 EXAMPLES := $(patsubst examples/%.c,$(B)/examples/%,$(wildcard examples/*.c))
 TESTS_C := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/test_*.c))
 TESTS_CXX := $(patsubst tests/%.cpp,$(B)/tests/%,$(wildcard tests/test_*.cpp))
-PROGS := $(patsubst tests/progs/%.c,$(B)/progs/%,$(wildcard tests/progs/*.c))
+# target programs of the tests; sym_fixture_unit2.c is a second unit the oracle test links
+PROGS := $(patsubst tests/progs/%.c,$(B)/progs/%,$(filter-out tests/progs/sym_fixture_unit2.c,$(wildcard tests/progs/*.c)))
 BENCHES := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/bench_*.c))
 
 .PHONY: all deps setup tool lib install-libkperf examples tests test check test-arm64 bench docs install demo clean help python fuzz fuzz-build man

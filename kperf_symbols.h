@@ -453,7 +453,87 @@ extern "C" {
 #include <dwarf.h>
 
 #define KPERF__SYM_NONE UINT32_MAX
+#define KPERF__SYM_LANG_UNKNOWN 2 /* culang_c: not read yet (kperf__sym_units_aranges) */
 #define KPERF__SYM_MAX_RANGES 100000000u /* hostile-input ceiling on entries per array */
+
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+/* Maps the whole pages inside [p, p + n) in one call, before they are read (write false:
+ * mapped file data) or filled (write true: fresh memory). Each page touched for the first
+ * time otherwise costs the CPU a trap, and on virtual machines a trap costs 10-15 us where
+ * the kernel maps a page in well under 1 us: the 250 fresh pages of a 1 MiB array take 3 ms
+ * one by one and 0.15 ms in one call. Advice only: kernels before 5.14 answer EINVAL and
+ * the pages then fault in as they are touched; ranges under 64 KiB are left alone. */
+static void kperf__sym_populate(void *p, size_t n, bool write) {
+    if (!p || n < 65536) return;
+    long psz = sysconf(_SC_PAGESIZE);
+    uintptr_t pg = psz > 0 ? (uintptr_t)psz : 4096;
+    uintptr_t lo = ((uintptr_t)p + pg - 1) & ~(pg - 1), hi = ((uintptr_t)p + n) & ~(pg - 1);
+    if (hi > lo) (void)madvise((void *)lo, hi - lo, write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
+}
+
+/* Memory that asks for transparent huge pages: 2 MiB-aligned mappings, where one fault
+ * maps 2 MiB (about 0.15 ms here) instead of 512 faults of 4 KiB (3-7 ms on this kind of
+ * VM even after kperf__sym_populate, as the hypervisor still maps each page on its first
+ * touch). Under AddressSanitizer everything comes from malloc, so overflows are caught. */
+#if defined(__SANITIZE_ADDRESS__)
+#define KPERF__SYM_NO_ARENA 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define KPERF__SYM_NO_ARENA 1
+#endif
+#endif
+#define KPERF__SYM_CHUNK ((size_t)2 << 20)
+
+#ifndef KPERF__SYM_NO_ARENA
+/* size bytes (a multiple of KPERF__SYM_CHUNK) of such memory, or NULL. */
+static uint8_t *kperf__sym_huge_map(size_t size) {
+    size_t map = size + KPERF__SYM_CHUNK;
+    uint8_t *m = (uint8_t *)mmap(NULL, map, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == (uint8_t *)MAP_FAILED) return NULL;
+    uint8_t *a = (uint8_t *)(((uintptr_t)m + KPERF__SYM_CHUNK - 1) & ~(uintptr_t)(KPERF__SYM_CHUNK - 1));
+    if (a > m) munmap(m, (size_t)(a - m));
+    if (a + size < m + map) munmap(a + size, (size_t)(m + map - (a + size)));
+#ifdef MADV_HUGEPAGE
+    madvise(a, size, MADV_HUGEPAGE);
+#endif
+    return a;
+}
+#endif
+
+/* A large array of n bytes (64-aligned) in such memory when it is 128 KiB or more, else
+ * from malloc; freed with kperf__sym_big_free. A 64-byte header in front says which. */
+static void *kperf__sym_big(size_t n) {
+    if (n > ((size_t)1 << 40)) return NULL;
+    size_t need = n + 64, map = 0;
+    uint8_t *base = NULL;
+#ifndef KPERF__SYM_NO_ARENA
+    if (need >= ((size_t)128 << 10)) {
+        map = (need + KPERF__SYM_CHUNK - 1) & ~(KPERF__SYM_CHUNK - 1);
+        base = kperf__sym_huge_map(map);
+    }
+#endif
+    if (!base) {
+        map = 0;
+        if (!(base = (uint8_t *)KPERF_MALLOC(need))) return NULL;
+    }
+    memcpy(base, &map, sizeof map);
+    return base + 64;
+}
+
+static void kperf__sym_big_free(void *p) {
+    if (!p) return;
+    uint8_t *base = (uint8_t *)p - 64;
+    size_t map;
+    memcpy(&map, base, sizeof map);
+    if (map) munmap(base, map);
+    else KPERF_FREE(base);
+}
 
 /* A bucket index over a sorted array of 64-bit addresses (the first field of each element,
  * elements `stride` bytes apart): 32-bit offsets from the first address, plus a table that
@@ -646,20 +726,30 @@ typedef struct kperf__sym_scratch {
 } kperf__sym_scratch;
 
 static void kperf__sym_scratch_free(kperf__sym_scratch *sc) {
-    KPERF_FREE(sc->lrows);
-    KPERF_FREE(sc->rows);
-    KPERF_FREE(sc->segs);
-    KPERF_FREE(sc->ranges);
-    KPERF_FREE(sc->stack);
-    KPERF_FREE(sc->edges);
-    KPERF_FREE(sc->cells);
+    kperf__sym_big_free(sc->lrows); /* all grown by kperf__sym_grow_big */
+    kperf__sym_big_free(sc->rows);
+    kperf__sym_big_free(sc->segs);
+    kperf__sym_big_free(sc->ranges);
+    kperf__sym_big_free(sc->stack);
+    kperf__sym_big_free(sc->edges);
+    kperf__sym_big_free(sc->cells);
     memset(sc, 0, sizeof *sc); /* the arena chunk belongs to the module */
 }
 
 typedef struct kperf__sym_dsec { /* a DWARF section's bytes, as libelf holds them */
     const uint8_t *p;
     size_t n;
+    int fd;        /* >= 0: p is the file's mapping at offset foff (kperf__sym_dsec_read) */
+    uint64_t foff;
 } kperf__sym_dsec;
+
+/* Copies n bytes at off of a section (off + n within it): with pread when the section is a
+ * view of a mapped file, which does not map the page (a first touch of a mapped page costs
+ * 10-30 us on this kind of VM: see kperf__sym_populate); else from memory. */
+static void kperf__sym_dsec_read(const kperf__sym_dsec *sec, uint64_t off, void *out, size_t n) {
+    if (sec->fd >= 0 && pread(sec->fd, out, n, (off_t)(sec->foff + off)) == (ssize_t)n) return;
+    memcpy(out, sec->p + off, n);
+}
 
 typedef struct kperf__sym_dso {
     char *path;       /* as the process names it */
@@ -679,6 +769,7 @@ typedef struct kperf__sym_dso {
     Dwarf *dw;
     kperf__sym_dsec dline, dlinestr, dstr; /* for the line programs decoded here */
     kperf__sym_dsec dinfo, dabbrev, dstroff, daddr, dranges, drnglists; /* DIEs read here */
+    kperf__sym_dsec daranges; /* .debug_aranges (kperf__sym_units_aranges) */
     bool own_lines;           /* decode line programs here (else libdw's) */
     bool own_dies;            /* read DIE trees here (kperf__dw_walk; else libdw's) */
     bool strict;              /* KPERF_SYMBOLS_STRICT=1: say when a CU falls back to libdw */
@@ -758,6 +849,8 @@ struct kperf_symbolizer {
     bool kernel_tried;
     int dinfod;              /* debuginfod: 0 not tried, 1 reachable, -1 off (under mu) */
     struct kperf__unw *unw;  /* DWARF unwinding sessions (see "unwinding"), lazily made */
+    bool dem_started, dem_thread_ok; /* kperf__sym_demangler_ahead (under mu) */
+    pthread_t dem_thread;
 };
 
 /* This thread's last answer of the map lookup, used while the symbolizer's generation is
@@ -780,15 +873,43 @@ static void kperf__sym_maps_wrunlock(kperf_symbolizer *s) {
     pthread_rwlock_unlock(&s->maplock);
 }
 
+/* The capacity an array of capacity cap grows to for n items (doubling from first); 0
+ * past the hostile-input ceiling. */
+static size_t kperf__sym_cap_for(size_t cap, size_t n, size_t first) {
+    if (n > KPERF__SYM_MAX_RANGES) return 0;
+    size_t c = cap ? cap * 2 : first;
+    while (c < n) c *= 2;
+    return c;
+}
+
 /* Grows *p (an array of elem-sized items with capacity *cap) to hold n items. */
 static int kperf__sym_grow(void *pp, size_t *cap, size_t n, size_t elem) {
     void **p = (void **)pp;
     if (n <= *cap) return 0;
-    if (n > KPERF__SYM_MAX_RANGES) return -ENOMEM;
-    size_t c = *cap ? *cap * 2 : 16;
-    while (c < n) c *= 2;
+    size_t c = kperf__sym_cap_for(*cap, n, 16);
+    if (!c) return -ENOMEM;
     void *q = KPERF_REALLOC(*p, c * elem);
     if (!q) return -ENOMEM;
+    kperf__sym_populate((uint8_t *)q + *cap * elem, (c - *cap) * elem, true);
+    *p = q;
+    *cap = c;
+    return 0;
+}
+
+/* kperf__sym_grow for the scratch arrays of CU builds (kept from build to build): once
+ * they pass 128 KiB they move to huge-page memory (kperf__sym_big), filling whole 2 MiB
+ * pages; freed with kperf__sym_big_free. */
+static int kperf__sym_grow_big(void *pp, size_t *cap, size_t n, size_t elem) {
+    void **p = (void **)pp;
+    if (n <= *cap) return 0;
+    size_t c = kperf__sym_cap_for(*cap, n, 256);
+    if (!c) return -ENOMEM;
+    if (c * elem + 64 >= ((size_t)128 << 10)) /* the rest of the last 2 MiB page too */
+        c = ((((c * elem + 64) + KPERF__SYM_CHUNK - 1) & ~(KPERF__SYM_CHUNK - 1)) - 64) / elem;
+    void *q = kperf__sym_big(c * elem);
+    if (!q) return -ENOMEM;
+    if (*p && *cap) memcpy(q, *p, *cap * elem);
+    kperf__sym_big_free(*p);
     *p = q;
     *cap = c;
     return 0;
@@ -811,18 +932,34 @@ static bool kperf__sym_path(char *out, size_t size, const char *fmt, ...) {
 // ---- demangling ------------------------------------------------------------------------
 
 typedef char *(*kperf__cxa_demangle_fn)(const char *, char *, size_t *, int *);
-static kperf__cxa_demangle_fn kperf__sym_demangler(void) {
-    static kperf__cxa_demangle_fn fn;
-    static int tried;
-    if (__atomic_load_n(&tried, __ATOMIC_ACQUIRE)) return fn;
+static kperf__cxa_demangle_fn kperf__sym_demangle_fn;
+static void kperf__sym_demangler_find(void) {
     void *f = dlsym(RTLD_DEFAULT, "__cxa_demangle");
     if (!f) {
         void *h = dlopen("libstdc++.so.6", RTLD_LAZY | RTLD_LOCAL);
         if (h) f = dlsym(h, "__cxa_demangle"); /* kept loaded for the process lifetime */
     }
-    memcpy(&fn, &f, sizeof fn);
-    __atomic_store_n(&tried, 1, __ATOMIC_RELEASE);
-    return fn;
+    memcpy(&kperf__sym_demangle_fn, &f, sizeof f);
+}
+/* The C++ runtime's demangler, found once per process (a second caller waits for the
+ * first: see kperf__sym_demangler_ahead). */
+static kperf__cxa_demangle_fn kperf__sym_demangler(void) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, kperf__sym_demangler_find);
+    return kperf__sym_demangle_fn;
+}
+static void *kperf__sym_demangler_run(void *arg) {
+    (void)arg;
+    kperf__sym_demangler();
+    return NULL;
+}
+/* Finds the demangler on another thread, started when a module with mangled names is read
+ * (caller holds s->mu): in a C program that means loading libstdc++, 2-3 ms that otherwise
+ * come after the module is indexed, before its first C++ answer. Joined at close. */
+static void kperf__sym_demangler_ahead(kperf_symbolizer *s) {
+    if (s->dem_started) return;
+    s->dem_started = true;
+    s->dem_thread_ok = pthread_create(&s->dem_thread, NULL, kperf__sym_demangler_run, NULL) == 0;
 }
 
 KPERF_API char *kperf_demangle(const char *mangled) {
@@ -967,6 +1104,32 @@ static Elf_Scn *kperf__sym_scn_by_name(Elf *elf, const char *name, GElf_Shdr *sh
 
 /* Appends the symbols of every SHT_SYMTAB (and, if want_dyn, SHT_DYNSYM) section of elf.
  * gnu: record the STT_FILE name BFD would attach to each symbol. */
+/* Room for n symbols in d->syms (huge-page memory: kperf__sym_big); *cap is its capacity.
+ * The first call sizes it for every symbol table entry of the module's files. */
+static int kperf__sym_syms_room(kperf__sym_dso *d, size_t *cap, size_t n) {
+    if (n <= *cap) return 0;
+    size_t c = *cap ? *cap * 2 : 64;
+    if (!*cap) { /* every entry of the symbol tables, plus some PLT names */
+        Elf *files[2] = {d->elf, d->delf};
+        for (int f = 0; f < 2; f++)
+            for (Elf_Scn *scn = files[f] ? elf_nextscn(files[f], NULL) : NULL; scn;
+                 scn = elf_nextscn(files[f], scn)) {
+                GElf_Shdr sh;
+                if (gelf_getshdr(scn, &sh) && (sh.sh_type == SHT_SYMTAB || sh.sh_type == SHT_DYNSYM) &&
+                    sh.sh_entsize && sh.sh_size / sh.sh_entsize < KPERF__SYM_MAX_RANGES)
+                    c += sh.sh_size / sh.sh_entsize;
+            }
+    }
+    while (c < n) c *= 2;
+    if (c > KPERF__SYM_MAX_RANGES) return -ENOMEM;
+    kperf__sym_ent *q = (kperf__sym_ent *)kperf__sym_big(c * sizeof *q);
+    if (!q) return -ENOMEM;
+    if (d->nsyms) memcpy(q, d->syms, d->nsyms * sizeof *q);
+    kperf__sym_big_free(d->syms);
+    d->syms = q, *cap = c;
+    return 0;
+}
+
 static int kperf__sym_add_table(kperf__sym_dso *d, Elf *elf, int type, size_t *cap,
                                 bool gnu) {
     for (Elf_Scn *scn = elf_nextscn(elf, NULL); scn; scn = elf_nextscn(elf, scn)) {
@@ -995,7 +1158,7 @@ static int kperf__sym_add_table(kperf__sym_dso *d, Elf *elf, int type, size_t *c
             if (gnu && sym.st_size == 0 && bind == STB_LOCAL && st == STT_NOTYPE &&
                 GELF_ST_VISIBILITY(sym.st_other) == STV_HIDDEN)
                 continue;
-            if (kperf__sym_grow(&d->syms, cap, d->nsyms + 1, sizeof *d->syms)) return -ENOMEM;
+            if (kperf__sym_syms_room(d, cap, d->nsyms + 1)) return -ENOMEM;
             kperf__sym_ent *e = &d->syms[d->nsyms++];
             memset(e, 0, sizeof *e);
             e->lo = sym.st_value;
@@ -1048,7 +1211,7 @@ static int kperf__sym_add_plt(kperf__sym_dso *d, Elf *elf, size_t *cap) {
         const char *name = elf_strptr(elf, dsh.sh_link, sym.st_name);
         uint64_t at = psh.sh_addr + first + i * ent;
         if (!name || !name[0] || at + ent > psh.sh_addr + psh.sh_size) continue;
-        if (kperf__sym_grow(&d->syms, cap, d->nsyms + 1, sizeof *d->syms) ||
+        if (kperf__sym_syms_room(d, cap, d->nsyms + 1) ||
             kperf__sym_grow(&d->owned, &d->capowned, d->nowned + 1, sizeof *d->owned))
             return -ENOMEM;
         size_t nl = strlen(name);
@@ -1112,33 +1275,39 @@ static int kperf__sym_radix(kperf__sym_ord *v, size_t n);
  * (order grows with the index), which a stable radix sort of the addresses gives without
  * a comparison per step (tens of thousands of symbols: a third of the time to first
  * answer with qsort). */
+/* Reorders n elements of elem bytes (at most 64) so that arr[k] becomes the old
+ * arr[v[k].i]: followed cycle by cycle, in place (fresh pages cost more than the moves);
+ * v's indexes are spent. */
+static void kperf__sym_permute(void *arr, size_t elem, kperf__sym_ord *v, size_t n) {
+    uint8_t *a = (uint8_t *)arr, first[64];
+    for (size_t k = 0; k < n; k++) {
+        if (v[k].i == k || v[k].i == SIZE_MAX) continue;
+        memcpy(first, a + k * elem, elem);
+        size_t j = k;
+        while (v[j].i != k) {
+            size_t from = v[j].i;
+            memcpy(a + j * elem, a + from * elem, elem);
+            v[j].i = SIZE_MAX;
+            j = from;
+        }
+        memcpy(a + j * elem, first, elem);
+        v[j].i = SIZE_MAX;
+    }
+}
+
 static void kperf__sym_sort_syms(kperf__sym_dso *d) {
     size_t n = d->nsyms;
-    kperf__sym_ord *v = n > 64 ? (kperf__sym_ord *)KPERF_MALLOC(n * sizeof *v) : NULL;
+    kperf__sym_ord *v = n > 64 ? (kperf__sym_ord *)kperf__sym_big(n * sizeof *v) : NULL;
     if (v) {
         for (size_t i = 0; i < n; i++) v[i].a = d->syms[i].lo, v[i].i = i;
-        if (kperf__sym_radix(v, n) != 0) KPERF_FREE(v), v = NULL;
+        if (kperf__sym_radix(v, n) != 0) kperf__sym_big_free(v), v = NULL;
     }
     if (!v) {
         if (n) qsort(d->syms, n, sizeof *d->syms, kperf__sym_ent_cmp);
         return;
     }
-    /* syms[k] must become syms[v[k].i]: followed cycle by cycle, in place (fresh pages
-     * cost more than the moves) */
-    for (size_t k = 0; k < n; k++) {
-        if (v[k].i == k || v[k].i == SIZE_MAX) continue;
-        kperf__sym_ent first = d->syms[k];
-        size_t j = k;
-        while (v[j].i != k) {
-            size_t from = v[j].i;
-            d->syms[j] = d->syms[from];
-            v[j].i = SIZE_MAX;
-            j = from;
-        }
-        d->syms[j] = first;
-        v[j].i = SIZE_MAX;
-    }
-    KPERF_FREE(v);
+    kperf__sym_permute(d->syms, sizeof *d->syms, v, n);
+    kperf__sym_big_free(v);
 }
 
 static void kperf__sym_finish_syms(kperf__sym_dso *d, bool gnu) {
@@ -1254,8 +1423,15 @@ static int kperf__sym_curange_cmp(const void *x, const void *y) {
     return a->cu < b->cu ? -1 : a->cu > b->cu;
 }
 
-/* Lists the compile units and their address ranges (reads CU headers and CU DIEs only). */
+static int kperf__sym_units_aranges(kperf__sym_dso *d);
+static bool kperf__sym_reference(void);
+
+/* Lists the compile units and their address ranges: from the unit headers and
+ * .debug_aranges where those name every unit (kperf__sym_units_aranges), else through
+ * libdw (reads CU headers and CU DIEs). */
 static int kperf__sym_dwarf_units(kperf__sym_dso *d) {
+    int fast = kperf__sym_units_aranges(d);
+    if (fast <= 0) return fast;
     size_t capr = 0, capc = 0, capl = 0, capu = 0, caps = 0, caph = 0;
     Dwarf_Off off = 0, next;
     size_t hsize;
@@ -1415,6 +1591,121 @@ static uint64_t kperf__dw_un(kperf__dw_cur *c, unsigned n) {
     for (unsigned i = 0; i < n; i++) v |= (uint64_t)c->p[i] << (8 * i);
     c->p += n;
     return v;
+}
+
+/* The compile units from the unit headers of .debug_info and their ranges from
+ * .debug_aranges, when that names every unit: then no CU DIE is read until a lookup needs
+ * its CU (opening a big program is then a walk over ~100 headers and one small section,
+ * not libdw reading every CU DIE and range list: 4-5 ms of the time to first answer
+ * here). Returns 0 done, 1 (nothing kept) for libdw's listing: the reference path, no
+ * .debug_aranges, a unit it does not name (another compiler's object), split or
+ * supplementary units, anything malformed. -ENOMEM. */
+static int kperf__sym_units_aranges(kperf__sym_dso *d) {
+    const kperf__sym_dsec *in = &d->dinfo, *ar = &d->daranges;
+    if (!d->own_dies || !ar->n || kperf__sym_reference()) return 1;
+    size_t n = 0, cap = 0, capr = 0;
+    uint64_t *hdr = NULL; /* per unit: its header's offset, its first DIE's */
+    kperf__sym_curange *rg = NULL;
+    uint8_t *seen = NULL;
+    int rc = 1;
+    for (uint64_t off = 0; off < in->n;) { /* the units */
+        uint8_t h[24]; /* the longest header up to its first DIE */
+        size_t hn = in->n - off < sizeof h ? (size_t)(in->n - off) : sizeof h;
+        kperf__sym_dsec_read(in, off, h, hn);
+        kperf__dw_cur c = {h, h + hn, false};
+        uint64_t len = kperf__dw_un(&c, 4);
+        bool dw64 = len == 0xffffffffu;
+        if (dw64) len = kperf__dw_un(&c, 8);
+        else if (len >= 0xfffffff0u) goto out;
+        uint64_t at = off + (uint64_t)(c.p - h); /* where the length ends */
+        if (c.bad || len > in->n - at || len < 2) goto out;
+        uint64_t next = at + len;
+        unsigned ver = (unsigned)kperf__dw_un(&c, 2);
+        unsigned osz = dw64 ? 8 : 4, ut = 1; /* DW_UT_compile */
+        if (ver == 5) ut = (unsigned)kperf__dw_un(&c, 1), kperf__dw_un(&c, 1), kperf__dw_un(&c, osz);
+        else kperf__dw_un(&c, osz), kperf__dw_un(&c, 1);
+        uint64_t die0 = off + (uint64_t)(c.p - h);
+        if (c.bad || ver < 2 || ver > 5 || die0 > next) goto out;
+        if (ut == DW_UT_compile || ut == DW_UT_partial) {
+            if (kperf__sym_grow(&hdr, &cap, 2 * (n + 1), sizeof *hdr)) goto oom;
+            hdr[2 * n] = off, hdr[2 * n + 1] = die0, n++;
+        } else if (ut != DW_UT_type) {
+            goto out; /* skeleton or split units: their DIEs live in .dwo files */
+        }
+        off = next;
+    }
+    if (!n || !(seen = (uint8_t *)kperf__calloc(n, 1))) goto out;
+    for (uint64_t off = 0; off < ar->n;) { /* the address-range sets */
+        kperf__dw_cur c = {ar->p + off, ar->p + ar->n, false};
+        uint64_t len = kperf__dw_un(&c, 4);
+        bool dw64 = len == 0xffffffffu;
+        if (dw64) len = kperf__dw_un(&c, 8);
+        else if (len >= 0xfffffff0u) goto out;
+        if (c.bad || len > (uint64_t)(c.end - c.p)) goto out;
+        const uint8_t *start = ar->p + off, *end = c.p + len;
+        c.end = end;
+        unsigned ver = (unsigned)kperf__dw_un(&c, 2);
+        uint64_t at = kperf__dw_un(&c, dw64 ? 8 : 4);
+        unsigned asz = (unsigned)kperf__dw_un(&c, 1), ssz = (unsigned)kperf__dw_un(&c, 1);
+        if (c.bad || ver != 2 || ssz || (asz != 4 && asz != 8)) goto out;
+        size_t lo = 0, hi = n; /* the unit at that offset */
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (hdr[2 * mid] < at) lo = mid + 1;
+            else hi = mid;
+        }
+        if (lo == n || hdr[2 * lo] != at) goto out;
+        uint32_t cu = (uint32_t)lo;
+        seen[cu] = 1;
+        size_t pad = (size_t)(c.p - start) % (2 * asz); /* tuples start at a multiple of their size */
+        if (pad) c.p += 2 * asz - pad;
+        while (c.p < end) {
+            uint64_t a = kperf__dw_un(&c, asz), l = kperf__dw_un(&c, asz);
+            if (c.bad) goto out;
+            if (!a && !l) break;
+            if (!l || a + l <= a) continue;
+            if (kperf__sym_grow(&rg, &capr, d->ncuranges + 1, sizeof *rg)) goto oom;
+            rg[d->ncuranges++] = (kperf__sym_curange){a, a + l, cu};
+        }
+        off = (uint64_t)(end - ar->p);
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!seen[i]) goto out; /* a unit it does not name: libdw reads them all */
+    if (!(d->cuoffs = (Dwarf_Off *)KPERF_MALLOC(n * sizeof *d->cuoffs)) ||
+        !(d->cuhdr = (uint64_t *)KPERF_MALLOC(n * sizeof *d->cuhdr)) ||
+        !(d->cuspan = (uint64_t *)KPERF_MALLOC(2 * n * sizeof *d->cuspan)) ||
+        !(d->culang_c = (uint8_t *)KPERF_MALLOC(n)) ||
+        !(d->cus = (kperf__sym_cu **)kperf__calloc(n, sizeof *d->cus)))
+        goto oom;
+    for (size_t i = 0; i < n; i++) {
+        d->cuhdr[i] = hdr[2 * i], d->cuoffs[i] = (Dwarf_Off)hdr[2 * i + 1];
+        d->cuspan[2 * i] = UINT64_MAX, d->cuspan[2 * i + 1] = 0;
+        d->culang_c[i] = KPERF__SYM_LANG_UNKNOWN; /* read with the CU */
+    }
+    for (size_t k = 0; k < d->ncuranges; k++) {
+        uint64_t *sp = &d->cuspan[2 * rg[k].cu];
+        if (rg[k].lo < sp[0]) sp[0] = rg[k].lo;
+        if (rg[k].hi > sp[1]) sp[1] = rg[k].hi;
+    }
+    if (d->ncuranges) qsort(rg, d->ncuranges, sizeof *rg, kperf__sym_curange_cmp);
+    d->curanges = rg, d->ncus = n;
+    KPERF_FREE(hdr);
+    KPERF_FREE(seen);
+    return kperf__sym_bix_build(&d->cix, d->curanges, d->ncuranges, sizeof *d->curanges) ? -ENOMEM : 0;
+oom:
+    rc = -ENOMEM;
+out:
+    KPERF_FREE(hdr);
+    KPERF_FREE(rg);
+    KPERF_FREE(seen);
+    KPERF_FREE(d->cuoffs);
+    KPERF_FREE(d->cuhdr);
+    KPERF_FREE(d->cuspan);
+    KPERF_FREE(d->culang_c);
+    KPERF_FREE(d->cus);
+    d->cuoffs = NULL, d->cuhdr = NULL, d->cuspan = NULL, d->culang_c = NULL, d->cus = NULL;
+    d->ncuranges = 0;
+    return rc;
 }
 
 static uint64_t kperf__dw_uleb(kperf__dw_cur *c) {
@@ -1590,12 +1881,8 @@ static int kperf__dw_lrow_cmp(const void *x, const void *y) {
 }
 
 static int kperf__dw_lemit(kperf__dw_ltab *t, const kperf__dw_lrow *r) {
-    if (t->nrows == t->caprows) {
-        size_t cap = t->caprows ? t->caprows * 2 : 1024;
-        kperf__dw_lrow *p = (kperf__dw_lrow *)KPERF_REALLOC(t->rows, cap * sizeof *p);
-        if (!p) return -ENOMEM;
-        t->rows = p, t->caprows = cap;
-    }
+    if (t->nrows == t->caprows && kperf__sym_grow_big(&t->rows, &t->caprows, t->nrows + 1, sizeof *t->rows))
+        return -ENOMEM;
     t->rows[t->nrows] = *r;
     t->rows[t->nrows].seq = (uint32_t)t->nrows;
     t->nrows++;
@@ -1662,6 +1949,26 @@ static int kperf__dw_lprogram(kperf__dw_cur *c, kperf__dw_ltab *t, uint8_t min_i
 }
 
 /* Decodes the line table at .debug_line offset off into t (rows sorted as libdw sorts). */
+/* Sorts the rows as kperf__dw_lrow_cmp orders them (by address, ends of sequence first,
+ * then program order): a stable radix sort by address of the rows listed ends first, each
+ * part in program order (qsort's merge buffer is fresh memory every CU). */
+static void kperf__dw_sort_rows(kperf__dw_ltab *t) {
+    size_t n = t->nrows, k = 0;
+    kperf__sym_ord *v = (kperf__sym_ord *)kperf__sym_big(n * sizeof *v);
+    if (v) {
+        for (int pass = 0; pass < 2; pass++)
+            for (size_t i = 0; i < n; i++)
+                if (t->rows[i].end == (pass == 0)) v[k].a = t->rows[i].addr, v[k++].i = i;
+        if (kperf__sym_radix(v, n) == 0) {
+            kperf__sym_permute(t->rows, sizeof *t->rows, v, n);
+            kperf__sym_big_free(v);
+            return;
+        }
+        kperf__sym_big_free(v);
+    }
+    qsort(t->rows, n, sizeof *t->rows, kperf__dw_lrow_cmp);
+}
+
 static int kperf__dw_lines(const kperf__sym_dso *d, uint64_t off, const char *comp_dir,
                            kperf__dw_ltab *t) {
     if (!d->dline.p || off >= d->dline.n) return 1;
@@ -1698,7 +2005,7 @@ static int kperf__dw_lines(const kperf__sym_dso *d, uint64_t off, const char *co
     bool sorted = true;
     for (size_t i = 1; !rc && sorted && i < t->nrows; i++)
         sorted = kperf__dw_lrow_cmp(&t->rows[i - 1], &t->rows[i]) < 0;
-    if (!rc && !sorted) qsort(t->rows, t->nrows, sizeof *t->rows, kperf__dw_lrow_cmp);
+    if (!rc && !sorted) kperf__dw_sort_rows(t);
     if (rc) kperf__dw_ltab_free(t);
     return rc;
 }
@@ -1739,7 +2046,7 @@ static int kperf__sym_add_row(kperf__sym_cubuild *b, const kperf__sym_row *r) {
         return 0;
     }
     if (b->nrows && b->rows[b->nrows - 1].addr > r->addr) return 0; /* unsorted: drop */
-    if (kperf__sym_grow(&b->rows, &b->caprows, b->nrows + 1, sizeof *b->rows)) return -ENOMEM;
+    if (kperf__sym_grow_big(&b->rows, &b->caprows, b->nrows + 1, sizeof *b->rows)) return -ENOMEM;
     b->rows[b->nrows++] = *r;
     return 0;
 }
@@ -1833,7 +2140,7 @@ static int kperf__sym_cu_scope(kperf__sym_cubuild *b, Dwarf_Die *die, Dwarf_File
     for (int k = 0; k < 100000 && (ro = dwarf_ranges(die, ro, &base, &lo, &hi)) > 0; k++) {
         if (hi <= lo) continue;
         if (b->nranges == first) entry = lo;
-        if (kperf__sym_grow(&b->ranges, &b->capranges, b->nranges + 1, sizeof *b->ranges))
+        if (kperf__sym_grow_big(&b->ranges, &b->capranges, b->nranges + 1, sizeof *b->ranges))
             return -ENOMEM;
         b->ranges[b->nranges++] = (struct kperf__sym_range){lo, hi, idx, depth};
     }
@@ -1930,7 +2237,8 @@ enum {
     KPERF__DWA_SIB, KPERF__DWA_LOW, KPERF__DWA_HIGH, KPERF__DWA_RANGES, KPERF__DWA_NAME,
     KPERF__DWA_LINK, KPERF__DWA_MIPS, KPERF__DWA_AO, KPERF__DWA_SPEC, KPERF__DWA_CFILE,
     KPERF__DWA_CLINE, KPERF__DWA_CCOL, KPERF__DWA_ENTRY, KPERF__DWA_COMPDIR, KPERF__DWA_STMT,
-    KPERF__DWA_STROFF, KPERF__DWA_ADDRB, KPERF__DWA_RNGB, KPERF__DWA_DWO, KPERF__DWA_N,
+    KPERF__DWA_STROFF, KPERF__DWA_ADDRB, KPERF__DWA_RNGB, KPERF__DWA_DWO, KPERF__DWA_LANG,
+    KPERF__DWA_N,
     KPERF__DWA_NONE = 0xff
 };
 
@@ -1964,6 +2272,7 @@ static uint8_t kperf__dw_slot(uint64_t at) {
     case DW_AT_str_offsets_base: return KPERF__DWA_STROFF;
     case DW_AT_addr_base: return KPERF__DWA_ADDRB;
     case DW_AT_rnglists_base: return KPERF__DWA_RNGB;
+    case DW_AT_language: return KPERF__DWA_LANG;
     case DW_AT_dwo_name: case DW_AT_GNU_dwo_name: case DW_AT_GNU_addr_base:
     case DW_AT_GNU_ranges_base: case DW_AT_GNU_dwo_id:
         return KPERF__DWA_DWO;
@@ -1996,6 +2305,7 @@ typedef struct kperf__dw_unit {
     kperf__dw_aspec *specs;
     size_t nspecs;
     const char *comp_dir;
+    int lang; /* DW_AT_language of the CU, -1 none (dwarf_srclang) */
     bool has_stmt;
     uint64_t stmt;
     uint64_t *work, budget; /* entries parsed so far, and the most a walk may parse */
@@ -2182,7 +2492,7 @@ static int kperf__dw_range(kperf__sym_cubuild *b, uint64_t lo, uint64_t hi, uint
     if (++*n > 100000) return 1; /* kperf__sym_cu_scope's ceiling: libdw decides */
     if (hi <= lo) return 0;
     if (*entry == UINT64_MAX) *entry = lo;
-    if (kperf__sym_grow(&b->ranges, &b->capranges, b->nranges + 1, sizeof *b->ranges))
+    if (kperf__sym_grow_big(&b->ranges, &b->capranges, b->nranges + 1, sizeof *b->ranges))
         return -ENOMEM;
     b->ranges[b->nranges++] = (struct kperf__sym_range){lo, hi, idx, depth};
     return 0;
@@ -2408,6 +2718,11 @@ static int kperf__dw_unit_open(const kperf__sym_dso *d, size_t i, kperf__dw_unit
     if (r < 0) u->base = 0;
     if ((cu.has & (1u << KPERF__DWA_COMPDIR)) && kperf__dw_string(u, &a[KPERF__DWA_COMPDIR], &u->comp_dir))
         return 1;
+    u->lang = -1;
+    if (cu.has & (1u << KPERF__DWA_LANG)) {
+        if (a[KPERF__DWA_LANG].kind != KPERF__DWK_CONST || a[KPERF__DWA_LANG].v > INT32_MAX) return 1;
+        u->lang = (int)a[KPERF__DWA_LANG].v;
+    }
     if (cu.has & (1u << KPERF__DWA_STMT)) {
         const kperf__dw_val *st = &a[KPERF__DWA_STMT];
         if (st->kind != KPERF__DWK_SECOFF && st->kind != KPERF__DWK_CONST) return 1;
@@ -2526,7 +2841,7 @@ static int kperf__sym_emit(kperf__sym_cubuild *b, uint64_t lo, uint32_t scope) {
         return 0;
     }
     if (b->nsegs && b->segs[b->nsegs - 1].scope == scope) return 0;
-    if (kperf__sym_grow(&b->segs, &b->capsegs, b->nsegs + 1, sizeof *b->segs)) return -ENOMEM;
+    if (kperf__sym_grow_big(&b->segs, &b->capsegs, b->nsegs + 1, sizeof *b->segs)) return -ENOMEM;
     b->segs[b->nsegs++] = (kperf__sym_seg){lo, scope};
     return 0;
 }
@@ -2537,7 +2852,7 @@ static int kperf__sym_cu_flatten(kperf__sym_cubuild *b) {
     size_t sp = 0;
     if (!b->nranges) return 0;
     qsort(b->ranges, b->nranges, sizeof *b->ranges, kperf__sym_range_cmp);
-    if (kperf__sym_grow(&b->sc->stack, &b->sc->capstack, b->nranges, sizeof *b->sc->stack))
+    if (kperf__sym_grow_big(&b->sc->stack, &b->sc->capstack, b->nranges, sizeof *b->sc->stack))
         return -ENOMEM;
     struct kperf__sym_range *st = b->sc->stack;
     int rc = 0;
@@ -2573,7 +2888,7 @@ static int kperf__sym_sym_edges(const kperf__sym_dso *d, uint64_t lo, uint64_t h
     ptrdiff_t first = kperf__sym_sym_upper(d, lo), last = kperf__sym_sym_upper(d, hi - 1);
     first = first < 8 ? 0 : first - 8;
     size_t cap = 2 * (size_t)(last - first + 1) + 1;
-    if (kperf__sym_grow(&sc->edges, &sc->capedges, cap, sizeof *sc->edges)) return -ENOMEM;
+    if (kperf__sym_grow_big(&sc->edges, &sc->capedges, cap, sizeof *sc->edges)) return -ENOMEM;
     uint64_t *e = sc->edges;
     size_t k = 0;
     e[k++] = lo;
@@ -2604,7 +2919,7 @@ static int kperf__sym_cu_cells(kperf__sym_cubuild *b, const kperf__sym_dso *d, u
     if (kperf__sym_sym_edges(d, lo, hi, b->sc, &nse)) return -ENOMEM;
     const uint64_t *se = b->sc->edges;
     size_t n = b->nrows + b->nsegs + nse;
-    if (kperf__sym_grow(&b->sc->cells, &b->sc->capcells, n, sizeof *b->sc->cells))
+    if (kperf__sym_grow_big(&b->sc->cells, &b->sc->capcells, n, sizeof *b->sc->cells))
         return -ENOMEM;
     kperf__sym_cell *cells = b->sc->cells; /* copied out at the end, at their size */
     ptrdiff_t up = -1; /* kperf__sym_sym_upper(d, a), moving forward with a */
@@ -2706,14 +3021,6 @@ static const kperf__sym_cell *kperf__sym_find_cell(const kperf__sym_cu *cu, uint
  * are tens of MB. Each building thread carves blocks from its own chunk (its scratch's);
  * chunks are pushed on the module's list atomically and unmapped when it is freed. Under
  * AddressSanitizer the blocks come from malloc, so that overflows are still caught. */
-#if defined(__SANITIZE_ADDRESS__)
-#define KPERF__SYM_NO_ARENA 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define KPERF__SYM_NO_ARENA 1
-#endif
-#endif
-#define KPERF__SYM_CHUNK ((size_t)2 << 20)
 
 typedef struct kperf__sym_chunk {
     struct kperf__sym_chunk *next;
@@ -2734,15 +3041,8 @@ static void *kperf__sym_arena(kperf__sym_dso *d, kperf__sym_scratch *sc, size_t 
     }
     if (n > ((size_t)1 << 40)) return NULL;
     const size_t hdr = 64, size = (hdr + n + KPERF__SYM_CHUNK - 1) & ~(KPERF__SYM_CHUNK - 1);
-    size_t map = size + KPERF__SYM_CHUNK;
-    uint8_t *m = (uint8_t *)mmap(NULL, map, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (m == (uint8_t *)MAP_FAILED) return NULL;
-    uint8_t *a = (uint8_t *)(((uintptr_t)m + KPERF__SYM_CHUNK - 1) & ~(uintptr_t)(KPERF__SYM_CHUNK - 1));
-    if (a > m) munmap(m, (size_t)(a - m));
-    if (a + size < m + map) munmap(a + size, (size_t)(m + map - (a + size)));
-#ifdef MADV_HUGEPAGE
-    madvise(a, size, MADV_HUGEPAGE);
-#endif
+    uint8_t *a = kperf__sym_huge_map(size);
+    if (!a) return NULL;
     kperf__sym_chunk *c = (kperf__sym_chunk *)(void *)a;
     c->size = size;
     void *head = __atomic_load_n(&d->chunks, __ATOMIC_RELAXED);
@@ -2828,12 +3128,15 @@ static kperf__sym_cu *kperf__sym_cu_build(kperf__sym_dso *d, size_t i, kperf__sy
     bool have = own == 0, has_lines = false, walked = false;
     Dwarf_Word off = 0;
     if (own < 0) rc = own;
+    int lang = d->culang_c[i]; /* KPERF__SYM_LANG_UNKNOWN: from the CU DIE read here */
     if (have) b.comp_dir = u.comp_dir, has_lines = u.has_stmt, off = u.stmt;
+    if (have && lang == KPERF__SYM_LANG_UNKNOWN) lang = kperf__sym_lang_c(u.lang);
     if (own == 1) {
         if (dwlock) pthread_mutex_lock(dwlock);
         have = dwarf_offdie(d->dw, d->cuoffs[i], &cudie) != NULL;
         if (have) {
             Dwarf_Attribute at;
+            if (lang == KPERF__SYM_LANG_UNKNOWN) lang = kperf__sym_lang_c(dwarf_srclang(&cudie));
             if (dwarf_attr(&cudie, DW_AT_comp_dir, &at)) b.comp_dir = dwarf_formstring(&at);
             has_lines = dwarf_attr(&cudie, DW_AT_stmt_list, &at) && dwarf_formudata(&at, &off) == 0;
         }
@@ -2843,7 +3146,7 @@ static kperf__sym_cu *kperf__sym_cu_build(kperf__sym_dso *d, size_t i, kperf__sy
         rc = d->own_lines ? kperf__sym_cu_lines_own(&b, d, has_lines, off, &lt) : 1;
         b.own = rc == 0;
         if (!rc && own == 0) {
-            rc = kperf__dw_walk(&b, &u, d->culang_c[i]);
+            rc = kperf__dw_walk(&b, &u, lang == 1);
             walked = rc == 0;
             if (rc == 1) { /* libdw reads this tree: drop what was collected */
                 for (size_t k = 0; k < b.cu->nscopes; k++) b.cu->scopes[k].dem = NULL;
@@ -2862,7 +3165,7 @@ static kperf__sym_cu *kperf__sym_cu_build(kperf__sym_dso *d, size_t i, kperf__sy
                 b.lt = NULL;
                 rc = ok ? kperf__sym_cu_lines(&b, &cudie) : 0;
             }
-            if (!rc && ok) rc = kperf__sym_cu_walk(&b, &cudie, d->culang_c[i]);
+            if (!rc && ok) rc = kperf__sym_cu_walk(&b, &cudie, lang == 1);
             if (dwlock) pthread_mutex_unlock(dwlock);
         }
         if (!rc) rc = kperf__sym_cu_flatten(&b);
@@ -3159,10 +3462,11 @@ static bool kperf__sym_dsec_get(Elf *e, const char *name, kperf__sym_dsec *out) 
     GElf_Shdr sh;
     Elf_Scn *scn = kperf__sym_scn_by_name(e, name, &sh);
     memset(out, 0, sizeof *out);
+    out->fd = -1;
     if (!scn || sh.sh_type == SHT_NOBITS || (sh.sh_flags & SHF_COMPRESSED)) return false;
     Elf_Data *data = elf_getdata(scn, NULL);
     if (!data || !data->d_buf) return false;
-    out->p = (const uint8_t *)data->d_buf, out->n = data->d_size;
+    out->p = (const uint8_t *)data->d_buf, out->n = data->d_size, out->fd = -1;
     return true;
 }
 
@@ -3190,10 +3494,17 @@ static void kperf__sym_own_sections(kperf__sym_dso *d, Elf *de) {
     d->strict = strict && strict[0] == '1';
     d->own_dies = d->own_lines && kperf__sym_dsec_get(de, ".debug_info", &d->dinfo) &&
                   kperf__sym_dsec_get(de, ".debug_abbrev", &d->dabbrev);
+    size_t rawn = 0;
+    const uint8_t *raw = (const uint8_t *)elf_rawfile(de, &rawn);
+    int fd = de == d->elf ? d->fd : de == d->delf ? d->dfd : -1;
+    if (d->own_dies && raw && fd >= 0 && d->dinfo.p >= raw && d->dinfo.n <= rawn &&
+        (size_t)(d->dinfo.p - raw) <= rawn - d->dinfo.n) /* the unit headers: kperf__sym_units_aranges */
+        d->dinfo.fd = fd, d->dinfo.foff = (uint64_t)(d->dinfo.p - raw);
     kperf__sym_dsec_get(de, ".debug_str_offsets", &d->dstroff);
     kperf__sym_dsec_get(de, ".debug_addr", &d->daddr);
     kperf__sym_dsec_get(de, ".debug_ranges", &d->dranges);
     kperf__sym_dsec_get(de, ".debug_rnglists", &d->drnglists);
+    kperf__sym_dsec_get(de, ".debug_aranges", &d->daranges);
 }
 
 static int kperf__sym_load_elf(kperf_symbolizer *s, kperf__sym_dso *d) {
@@ -3251,8 +3562,13 @@ static int kperf__sym_load_elf(kperf_symbolizer *s, kperf__sym_dso *d) {
     kperf__sym_finish_syms(d, s->d.gnu_compat);
     if (kperf__sym_bix_build(&d->yix, d->syms, d->nsyms, sizeof *d->syms))
         return kperf__fail(ENOMEM, "symbols: out of memory");
-    for (size_t k = 0; k < d->nsyms; k++)
-        d->syms[k].dem = kperf__sym_mangled(d->syms[k].name) ? NULL : (char *)1;
+    bool mangled = false;
+    for (size_t k = 0; k < d->nsyms; k++) {
+        bool m = kperf__sym_mangled(d->syms[k].name);
+        d->syms[k].dem = m ? NULL : (char *)1;
+        mangled |= m;
+    }
+    if (mangled) kperf__sym_demangler_ahead(s);
     if (!want_dwarf) return 0;
     Elf *de = main_dwarf ? d->elf : d->delf;
     if (!de) return 0; /* no DWARF anywhere: ELF symbols only */
@@ -3264,8 +3580,8 @@ static int kperf__sym_load_elf(kperf_symbolizer *s, kperf__sym_dso *d) {
         return kperf__fail(KPERF_ECORRUPT, "symbols: %s: unreadable DWARF (%s); rebuild it or "
                            "use KPERF_SYMBOL_ELF", main_dwarf ? d->open_path : d->debug_path,
                            dwarf_errmsg(-1));
-    if (kperf__sym_dwarf_units(d)) return kperf__fail(ENOMEM, "symbols: out of memory");
     kperf__sym_own_sections(d, de);
+    if (kperf__sym_dwarf_units(d)) return kperf__fail(ENOMEM, "symbols: out of memory");
     return 0;
 }
 
@@ -3340,7 +3656,7 @@ static void kperf__sym_dso_free(kperf__sym_dso *d) {
     KPERF_FREE(d->loads);
     KPERF_FREE(d->secs);
     KPERF_FREE(d->gsecs);
-    KPERF_FREE(d->syms);
+    kperf__sym_big_free(d->syms);
     kperf__sym_bix_free(&d->yix);
     kperf__sym_bix_free(&d->cix);
     KPERF_FREE(d->curanges);
@@ -3908,9 +4224,14 @@ static int kperf__sym_dso_frames(kperf_symbolizer *s, kperf__sym_dso *d, uint64_
     uint32_t sc = KPERF__SYM_NONE;
     kperf__sym_cu *cu;
     if (gnu) {
-        sym = kperf__sym_find_gnu(d, rel, &si);
+        /* the cell first, then its scope loads while the ELF symbol is searched */
         cu = kperf__sym_cu_for(s, d, rel);
         cell = cu ? kperf__sym_find_cell(cu, rel) : NULL;
+        if (cell && cell->scope < cu->nscopes) {
+            __builtin_prefetch(&cu->scopes[cell->scope]);
+            __builtin_prefetch(&cu->gsym[cell->scope]);
+        }
+        sym = kperf__sym_find_gnu(d, rel, &si);
     } else {
         /* One search finds the cell, which names the line row, the scope and the ELF
          * symbol; the scope and symbol then load in parallel. */
@@ -4622,6 +4943,7 @@ KPERF_API int kperf_symbolizer_open(kperf_symbolizer **out, const kperf_symboliz
 
 KPERF_API void kperf_symbolizer_close(kperf_symbolizer *s) {
     if (!s) return;
+    if (s->dem_thread_ok) pthread_join(s->dem_thread, NULL);
     kperf__unw_free(s->unw); /* first: its sessions point at the modules' files */
     for (size_t i = 0; i < s->ndsos; i++) kperf__sym_dso_free(s->dsos[i]);
     for (size_t i = 0; i < s->nprocs; i++) {
@@ -4928,7 +5250,7 @@ static int kperf__sym_radix(kperf__sym_ord *v, size_t n) {
         if (v[i].a < lo) lo = v[i].a;
         if (v[i].a > hi) hi = v[i].a;
     }
-    kperf__sym_ord *tmp = (kperf__sym_ord *)KPERF_MALLOC(n * sizeof *tmp);
+    kperf__sym_ord *tmp = (kperf__sym_ord *)kperf__sym_big(n * sizeof *tmp);
     if (!tmp) return -ENOMEM;
     uint64_t span = hi - lo;
     for (unsigned shift = 0; shift < 64 && (span >> shift); shift += 11) {
@@ -4943,7 +5265,7 @@ static int kperf__sym_radix(kperf__sym_ord *v, size_t n) {
         for (size_t i = 0; i < n; i++) tmp[cnt[((v[i].a - lo) >> shift) & 2047]++] = v[i];
         memcpy(v, tmp, n * sizeof *v);
     }
-    KPERF_FREE(tmp);
+    kperf__sym_big_free(tmp);
     return 0;
 }
 

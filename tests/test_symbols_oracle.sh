@@ -62,6 +62,15 @@ build cpp_gcc_O2_dw5_default g++ -O2 -g "$CXXSRC" && check cpp_gcc_O2_dw5_defaul
 build cpp_gcc_O2_dw4 g++ -O2 -gdwarf-4 "$CXXSRC" && check cpp_gcc_O2_dw4
 build cpp_clang_O2_dw5 clang++ -O2 -gdwarf-5 "$CXXSRC" && check cpp_clang_O2_dw5
 build libsym_gcc_O2_dw5.so gcc -O2 -g -fPIC -shared -DSYM_AS_LIB "$SRC" && check libsym_gcc_O2_dw5.so
+# two compile units: both gcc (the unit list comes from .debug_aranges, which names both),
+# and gcc with a clang unit (no .debug_aranges from clang: the list is read unit by unit)
+U2=tests/progs/sym_fixture_unit2.c
+build two_units_gcc_O2_dw5 gcc -O2 -g "$SRC" "$U2" && check two_units_gcc_O2_dw5
+if command -v clang >/dev/null && clang -O2 -gdwarf-5 -c "$U2" -o "$F/unit2_clang.o" 2>/dev/null; then
+    build mixed_gcc_clang_O2_dw5 gcc -O2 -g "$SRC" "$F/unit2_clang.o" && check mixed_gcc_clang_O2_dw5
+else
+    echo "SKIP - oracle_mixed_gcc_clang_O2_dw5: clang not installed"
+fi
 # -gz: zlib-compressed sections written by the compiler/linker
 build c_gcc_O2_gz_dw5 gcc -O2 -g -gz "$SRC" && check c_gcc_O2_gz_dw5
 
