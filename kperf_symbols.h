@@ -506,14 +506,16 @@ static uint8_t *kperf__sym_huge_map(size_t size) {
 }
 #endif
 
-/* A large array of n bytes (64-aligned) in such memory when it is 128 KiB or more, else
- * from malloc; freed with kperf__sym_big_free. A 64-byte header in front says which. */
+/* A large array of n bytes (64-aligned) in such memory when it is 512 KiB or more (below
+ * that, zeroing a whole 2 MiB page costs more than the 4 KiB faults it saves), else from
+ * malloc; freed with kperf__sym_big_free. A 64-byte header in front says which. */
+#define KPERF__SYM_BIG_MIN ((size_t)512 << 10)
 static void *kperf__sym_big(size_t n) {
     if (n > ((size_t)1 << 40)) return NULL;
     size_t need = n + 64, map = 0;
     uint8_t *base = NULL;
 #ifndef KPERF__SYM_NO_ARENA
-    if (need >= ((size_t)128 << 10)) {
+    if (need >= KPERF__SYM_BIG_MIN) {
         map = (need + KPERF__SYM_CHUNK - 1) & ~(KPERF__SYM_CHUNK - 1);
         base = kperf__sym_huge_map(map);
     }
@@ -711,6 +713,8 @@ typedef struct kperf__sym_sec {
 typedef struct kperf__sym_scratch {
     struct kperf__dw_lrow *lrows;
     size_t caplrows;
+    struct kperf__sym_ord *lord; /* kperf__dw_sort_rows's keys */
+    size_t caplord;
     struct kperf__sym_row *rows;
     size_t caprows;
     struct kperf__sym_seg *segs;
@@ -727,6 +731,7 @@ typedef struct kperf__sym_scratch {
 
 static void kperf__sym_scratch_free(kperf__sym_scratch *sc) {
     kperf__sym_big_free(sc->lrows); /* all grown by kperf__sym_grow_big */
+    kperf__sym_big_free(sc->lord);
     kperf__sym_big_free(sc->rows);
     kperf__sym_big_free(sc->segs);
     kperf__sym_big_free(sc->ranges);
@@ -897,14 +902,14 @@ static int kperf__sym_grow(void *pp, size_t *cap, size_t n, size_t elem) {
 }
 
 /* kperf__sym_grow for the scratch arrays of CU builds (kept from build to build): once
- * they pass 128 KiB they move to huge-page memory (kperf__sym_big), filling whole 2 MiB
- * pages; freed with kperf__sym_big_free. */
+ * they reach KPERF__SYM_BIG_MIN they move to huge-page memory (kperf__sym_big), filling
+ * whole 2 MiB pages; freed with kperf__sym_big_free. */
 static int kperf__sym_grow_big(void *pp, size_t *cap, size_t n, size_t elem) {
     void **p = (void **)pp;
     if (n <= *cap) return 0;
     size_t c = kperf__sym_cap_for(*cap, n, 256);
     if (!c) return -ENOMEM;
-    if (c * elem + 64 >= ((size_t)128 << 10)) /* the rest of the last 2 MiB page too */
+    if (c * elem + 64 >= KPERF__SYM_BIG_MIN) /* the rest of the last 2 MiB page too */
         c = ((((c * elem + 64) + KPERF__SYM_CHUNK - 1) & ~(KPERF__SYM_CHUNK - 1)) - 64) / elem;
     void *q = kperf__sym_big(c * elem);
     if (!q) return -ENOMEM;
@@ -1270,6 +1275,7 @@ typedef struct kperf__sym_ord {
     size_t i;
 } kperf__sym_ord;
 static int kperf__sym_radix(kperf__sym_ord *v, size_t n);
+static int kperf__sym_radix_with(kperf__sym_ord *v, size_t n, kperf__sym_ord *tmp);
 
 /* Sorts the symbols as kperf__sym_ent_cmp orders them: by address, then in table order
  * (order grows with the index), which a stable radix sort of the addresses gives without
@@ -1773,6 +1779,8 @@ typedef struct kperf__dw_ltab {
     bool placeholder0; /* DWARF < 5: file 0 is libdw's "???" */
     kperf__dw_lrow *rows;
     size_t nrows, caprows;
+    struct kperf__sym_ord *ord; /* sort keys and their radix buffer (the scratch's) */
+    size_t capord;
 } kperf__dw_ltab;
 
 static void kperf__dw_ltab_free(kperf__dw_ltab *t) { /* rows belong to the scratch */
@@ -1954,19 +1962,16 @@ static int kperf__dw_lprogram(kperf__dw_cur *c, kperf__dw_ltab *t, uint8_t min_i
  * part in program order (qsort's merge buffer is fresh memory every CU). */
 static void kperf__dw_sort_rows(kperf__dw_ltab *t) {
     size_t n = t->nrows, k = 0;
-    kperf__sym_ord *v = (kperf__sym_ord *)kperf__sym_big(n * sizeof *v);
-    if (v) {
-        for (int pass = 0; pass < 2; pass++)
-            for (size_t i = 0; i < n; i++)
-                if (t->rows[i].end == (pass == 0)) v[k].a = t->rows[i].addr, v[k++].i = i;
-        if (kperf__sym_radix(v, n) == 0) {
-            kperf__sym_permute(t->rows, sizeof *t->rows, v, n);
-            kperf__sym_big_free(v);
-            return;
-        }
-        kperf__sym_big_free(v);
+    if (kperf__sym_grow_big(&t->ord, &t->capord, 2 * n, sizeof *t->ord)) {
+        qsort(t->rows, n, sizeof *t->rows, kperf__dw_lrow_cmp);
+        return;
     }
-    qsort(t->rows, n, sizeof *t->rows, kperf__dw_lrow_cmp);
+    kperf__sym_ord *v = t->ord;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < n; i++)
+            if (t->rows[i].end == (pass == 0)) v[k].a = t->rows[i].addr, v[k++].i = i;
+    kperf__sym_radix_with(v, n, v + n);
+    kperf__sym_permute(t->rows, sizeof *t->rows, v, n);
 }
 
 static int kperf__dw_lines(const kperf__sym_dso *d, uint64_t off, const char *comp_dir,
@@ -3118,6 +3123,7 @@ static kperf__sym_cu *kperf__sym_cu_build(kperf__sym_dso *d, size_t i, kperf__sy
     b.segs = sc->segs, b.capsegs = sc->capsegs;
     b.ranges = sc->ranges, b.capranges = sc->capranges;
     lt.rows = sc->lrows, lt.caprows = sc->caplrows;
+    lt.ord = sc->lord, lt.capord = sc->caplord;
     b.cu = (kperf__sym_cu *)kperf__calloc(1, sizeof *b.cu);
     if (!b.cu) return NULL;
     Dwarf_Die cudie;
@@ -3182,6 +3188,7 @@ static kperf__sym_cu *kperf__sym_cu_build(kperf__sym_dso *d, size_t i, kperf__sy
     sc->segs = b.segs, sc->capsegs = b.capsegs;
     sc->ranges = b.ranges, sc->capranges = b.capranges;
     sc->lrows = lt.rows, sc->caplrows = lt.caprows;
+    sc->lord = lt.ord, sc->caplord = lt.capord;
     if (rc) {
         kperf__sym_cu_free(b.cu);
         return NULL;
@@ -5244,14 +5251,12 @@ static int kperf__sym_ord_cmp(const void *x, const void *y) {
 
 /* LSD radix sort on the address bits that vary (11 bits a pass; 3 passes for addresses
  * within 8 GiB of each other). Returns -ENOMEM when no scratch space (caller falls back). */
-static int kperf__sym_radix(kperf__sym_ord *v, size_t n) {
+static int kperf__sym_radix_with(kperf__sym_ord *v, size_t n, kperf__sym_ord *tmp) {
     uint64_t lo = UINT64_MAX, hi = 0;
     for (size_t i = 0; i < n; i++) {
         if (v[i].a < lo) lo = v[i].a;
         if (v[i].a > hi) hi = v[i].a;
     }
-    kperf__sym_ord *tmp = (kperf__sym_ord *)kperf__sym_big(n * sizeof *tmp);
-    if (!tmp) return -ENOMEM;
     uint64_t span = hi - lo;
     for (unsigned shift = 0; shift < 64 && (span >> shift); shift += 11) {
         size_t cnt[2048] = {0};
@@ -5265,6 +5270,13 @@ static int kperf__sym_radix(kperf__sym_ord *v, size_t n) {
         for (size_t i = 0; i < n; i++) tmp[cnt[((v[i].a - lo) >> shift) & 2047]++] = v[i];
         memcpy(v, tmp, n * sizeof *v);
     }
+    return 0;
+}
+
+static int kperf__sym_radix(kperf__sym_ord *v, size_t n) {
+    kperf__sym_ord *tmp = (kperf__sym_ord *)kperf__sym_big(n * sizeof *tmp);
+    if (!tmp) return -ENOMEM;
+    kperf__sym_radix_with(v, n, tmp);
     kperf__sym_big_free(tmp);
     return 0;
 }

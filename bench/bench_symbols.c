@@ -80,6 +80,73 @@ static double run_tool(char *const argv[], const char *in, const char *out, long
     return now() - t0;
 }
 
+static int cmp_double(const void *x, const void *y) {
+    double a = *(const double *)x, b = *(const double *)y;
+    return a < b ? -1 : a > b;
+}
+
+static double median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n ? v[n / 2] : -1;
+}
+
+/* A cold measurement, as a program meets it: in a forked child (a fresh symbolizer and
+ * fresh memory each time), seconds. what: 0 time to first answer (open, add the module,
+ * one lookup); 1 the first pass over all n addresses after that first lookup; 2 the same
+ * after kperf_symbolizer_preload of them. mode: the symbolizer mode. */
+static double cold_once(const char *bin, const uint64_t *a, size_t n, int what, kperf_symbol_mode mode) {
+    int fd[2];
+    if (pipe(fd)) return -1;
+    pid_t p = fork();
+    if (p == 0) {
+        kperf_symbolizer *s;
+        kperf_frame fr[16];
+        size_t max = mode == KPERF_SYMBOL_ELF ? 1 : 16;
+        double t0 = now(), r = -1;
+        if (kperf_symbolizer_open(&s, &(kperf_symbolizer_desc){.mode = mode}) == 0 &&
+            kperf_symbolizer_add_module(s, &(kperf_module_desc){.path = bin, .file_vaddr = true}) == 0) {
+            kperf_symbolizer_lookup(s, 0, a[0], fr, max);
+            r = now() - t0;
+            if (what) {
+                t0 = now();
+                if (what == 2) kperf_symbolizer_preload(s, 0, a, n);
+                for (size_t i = 0; i < n; i++) kperf_symbolizer_lookup(s, 0, a[i], fr, max);
+                r = now() - t0;
+            }
+        }
+        if (write(fd[1], &r, sizeof r) != (ssize_t)sizeof r) _exit(1);
+        _exit(0);
+    }
+    close(fd[1]);
+    double r = -1;
+    if (p < 0 || read(fd[0], &r, sizeof r) != (ssize_t)sizeof r) r = -1;
+    close(fd[0]);
+    if (p > 0) waitpid(p, NULL, 0);
+    return r;
+}
+
+/* The median of runs cold measurements. */
+static double cold(const char *bin, const uint64_t *a, size_t n, int what, kperf_symbol_mode mode, int runs) {
+    double v[16];
+    int k = 0;
+    for (int i = 0; i < runs && i < 16; i++) {
+        double r = cold_once(bin, a, n, what, mode);
+        if (r >= 0) v[k++] = r;
+    }
+    return median(v, k);
+}
+
+/* Copies the first n lines of file in to file out. */
+static bool kbench_head(const char *in, const char *out, size_t n) {
+    FILE *f = fopen(in, "r"), *g = fopen(out, "w");
+    char line[256];
+    for (size_t i = 0; f && g && i < n && fgets(line, sizeof line, f); i++) fputs(line, g);
+    bool ok = f && g;
+    if (f) fclose(f);
+    if (g && fclose(g) != 0) ok = false;
+    return ok;
+}
+
 static size_t count_lines(const char *path) {
     FILE *f = fopen(path, "r");
     size_t n = 0;
@@ -199,11 +266,9 @@ int main(int argc, char **argv) {
     if (kperf_symbolizer_add_module(s, &(kperf_module_desc){.path = bin, .file_vaddr = true}) < 0)
         return fprintf(stderr, "bench_symbols: %s\n", kperf_errmsg()), 1;
     kperf_symbolizer_lookup(s, 0, a[0], fr, 16);
-    double first = now() - t0;
-    t0 = now();
+    (void)t0;
     size_t named = 0;
     for (size_t i = 0; i < N; i++) named += kperf_symbolizer_lookup(s, 0, a[i], fr, 16) > 0 && fr[0].function;
-    double cold = now() - t0;
     long peak = status_kb("VmHWM:") - rss0;
     double full = kperf_rate(s, a, N, 16, 1.0, &named);
     double innermost = kperf_rate(s, a, N, 1, 1.0, &named);
@@ -217,21 +282,15 @@ int main(int argc, char **argv) {
     while (now() - t0 < 1.0);
     double batch = (double)(N * bpasses) / (now() - t0);
     kperf_symbolizer_close(s);
-    /* the first pass again with the CUs indexed ahead on every CPU (kperf_symbolizer_preload,
-     * what kperf symbolize and lookup_batch do with a batch of addresses) */
-    kperf_symbolizer_open(&s, NULL);
-    kperf_symbolizer_add_module(s, &(kperf_module_desc){.path = bin, .file_vaddr = true});
-    kperf_symbolizer_lookup(s, 0, a[0], fr, 16);
-    t0 = now();
-    kperf_symbolizer_preload(s, 0, a, N);
-    for (size_t i = 0; i < N; i++) kperf_symbolizer_lookup(s, 0, a[i], fr, 16);
-    double cold_pre = now() - t0;
-    kperf_symbolizer_close(s);
+    /* cold figures, each the median of runs in fresh processes: time to first answer, the
+     * first pass, and the first pass with the CUs indexed ahead on every CPU
+     * (kperf_symbolizer_preload, what kperf symbolize and lookup_batch do with a batch) */
+    double first = cold(bin, a, N, 0, KPERF_SYMBOL_DWARF, 9);
+    double first_elf = cold(bin, a, N, 0, KPERF_SYMBOL_ELF, 9);
+    double cold_lazy = cold(bin, a, N, 1, KPERF_SYMBOL_DWARF, 5);
+    double cold_pre = cold(bin, a, N, 2, KPERF_SYMBOL_DWARF, 5);
     kperf_symbolizer_open(&s, &(kperf_symbolizer_desc){.mode = KPERF_SYMBOL_ELF});
-    t0 = now();
     kperf_symbolizer_add_module(s, &(kperf_module_desc){.path = bin, .file_vaddr = true});
-    kperf_symbolizer_lookup(s, 0, a[0], fr, 1);
-    double first_elf = now() - t0;
     size_t named_elf;
     double funcs = kperf_rate(s, a, N, 1, 1.0, &named_elf);
     kperf_symbolizer_close(s);
@@ -273,13 +332,14 @@ int main(int argc, char **argv) {
            "threads together (%ld CPUs) |\n", nthreads, threaded, ncpu);
     printf("| kperf: functions only (KPERF_SYMBOL_ELF) | %.0f | warm |\n", funcs);
     printf("| kperf: lookup_batch, innermost (sorts the batch) | %.0f | warm |\n", batch);
-    printf("| kperf: first pass (indexes CUs as it goes) | %.0f | cold, one thread |\n", (double)N / cold);
-    printf("| kperf: first pass after kperf_symbolizer_preload | %.0f | cold, CUs indexed on %ld CPUs |\n",
+    printf("| kperf: first pass (indexes CUs as it goes) | %.0f | cold, one thread; median of 5 fresh processes |\n", (double)N / cold_lazy);
+    printf("| kperf: first pass after kperf_symbolizer_preload | %.0f | cold, CUs indexed on %ld CPUs; median of 5 |\n",
            (double)N / cold_pre, ncpu);
     printf("| libdw: dwarf_addrdie + dwarf_getsrc_die (lines only) | %.0f | second pass |\n", dw_lines);
     printf("| libdwfl: dwfl_module_addrname (names only) | %.0f | %zu addresses |\n\n", dw_names, nn);
     printf("kperf named %zu of %zu addresses; time to first answer %.1f ms (ELF+DWARF), "
-           "%.1f ms (ELF only); peak memory growth while indexing everything: %.1f MB.\n\n",
+           "%.1f ms (ELF only), medians of 9 fresh processes; peak memory growth while indexing "
+           "everything: %.1f MB.\n\n",
            named, N, first * 1e3, first_elf * 1e3, (double)peak / 1024.0);
 
     /* -- end to end ------------------------------------------------------------------------ */
@@ -292,37 +352,49 @@ int main(int argc, char **argv) {
         {"llvm-symbolizer -a (GNU style)", {"llvm-symbolizer", "--obj", bin, "--output-style=GNU", "-a", "-f", "-i", "-C", NULL}, N},
         {"eu-addr2line -a -f -i -C (elfutils)", {"eu-addr2line", "-e", bin, "-a", "-f", "-i", "-C", NULL}, 5000},
     };
-    printf("### End to end (%zu addresses on stdin, output to a file)\n\n"
+    printf("### End to end (%zu addresses on stdin, output to a file; medians of 5 rounds)\n\n"
            "| tool | addresses/s | wall s | first answer ms | peak RSS MB | output lines same as addr2line |\n"
            "|---|---:|---:|---:|---:|---:|\n", N);
-    char one[600], small[600];
+    char one[600];
     snprintf(one, sizeof one, "%s/addr1.txt", dir);
     FILE *o1 = fopen(one, "w");
     fprintf(o1, "0x%lx\n", a[0]);
     fclose(o1);
     snprintf(out2, sizeof out2, "%s/out_one.txt", dir);
     double rates[4] = {0};
-    char outs[4][600], rows[4][256];
+    char outs[4][600], rows[4][256], ins[4][600];
+    /* ROUNDS rounds, the tools in turn in each (a busy moment hits them alike); each tool's
+     * median wall time over the rounds, and its largest peak RSS */
+    enum { ROUNDS = 5 };
+    double wall[4][ROUNDS], wall1[4][ROUNDS];
+    long rss[4] = {0};
+    bool failed[4] = {false};
     for (int t = 0; t < 4; t++) {
-        const char *in = addrs_path;
-        size_t n = tools[t].limit;
-        if (n < N) {
-            snprintf(small, sizeof small, "%s/addrs_%zu.txt", dir, n);
-            snprintf(cmd, sizeof cmd, "head -n %zu %s > %s", n, addrs_path, small);
-            if (system(cmd) != 0) continue;
-            in = small;
+        snprintf(ins[t], sizeof ins[t], "%s", addrs_path);
+        if (tools[t].limit < N) {
+            snprintf(ins[t], sizeof ins[t], "%s/addrs_%zu.txt", dir, tools[t].limit);
+            if (!kbench_head(addrs_path, ins[t], tools[t].limit)) failed[t] = true;
         }
         snprintf(outs[t], sizeof outs[t], "%s/out_%d.txt", dir, t);
-        long rss, rss1;
-        double w = run_tool(tools[t].argv, in, outs[t], &rss);
-        double w1 = run_tool(tools[t].argv, one, out2, &rss1);
-        if (w < 0) {
+    }
+    for (int r = 0; r < ROUNDS; r++)
+        for (int t = 0; t < 4; t++) {
+            long k, k1;
+            if (failed[t]) continue;
+            wall[t][r] = run_tool(tools[t].argv, ins[t], outs[t], &k);
+            wall1[t][r] = run_tool(tools[t].argv, one, out2, &k1);
+            if (wall[t][r] < 0 || wall1[t][r] < 0) failed[t] = true;
+            if (k > rss[t]) rss[t] = k;
+        }
+    for (int t = 0; t < 4; t++) {
+        if (failed[t]) {
             printf("| %s | - | - | - | - | not installed or failed |\n", tools[t].name);
             continue;
         }
-        rates[t] = (double)n / w;
+        double w = median(wall[t], ROUNDS), w1 = median(wall1[t], ROUNDS);
+        rates[t] = (double)tools[t].limit / w;
         snprintf(rows[t], sizeof rows[t], "| %s | %.0f | %.2f | %.1f | %.1f |", tools[t].name,
-                 rates[t], w, w1 * 1e3, (double)rss / 1024.0);
+                 rates[t], w, w1 * 1e3, (double)rss[t] / 1024.0);
     }
     for (int t = 0; t < 4; t++) {
         if (!rates[t]) continue;
@@ -357,7 +429,7 @@ int main(int argc, char **argv) {
            "thread, %.2fM/s after preload (goal: 2M/s); peak RSS %.0f MB against llvm-symbolizer's "
            "%.0f MB (goal: no higher); time to first answer %.1f ms in process (goal: 6 ms).\n",
            rates[2] > 0 ? rates[0] / rates[2] : 0, rates[1] > 0 ? rates[0] / rates[1] : 0,
-           (double)N / cold / 1e6, (double)N / cold_pre / 1e6, (double)rss_k / 1024.0,
+           (double)N / cold_lazy / 1e6, (double)N / cold_pre / 1e6, (double)rss_k / 1024.0,
            (double)rss_l / 1024.0, first * 1e3);
     free(a);
     free(bf);
