@@ -22,7 +22,8 @@ EXAMPLES := $(patsubst examples/%.c,$(B)/examples/%,$(wildcard examples/*.c))
 TESTS_C := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/test_*.c))
 TESTS_CXX := $(patsubst tests/%.cpp,$(B)/tests/%,$(wildcard tests/test_*.cpp))
 # target programs of the tests; sym_fixture_unit2.c is a second unit the oracle test links
-PROGS := $(patsubst tests/progs/%.c,$(B)/progs/%,$(filter-out tests/progs/sym_fixture_unit2.c,$(wildcard tests/progs/*.c)))
+PROGS := $(patsubst tests/progs/%.c,$(B)/progs/%,$(filter-out tests/progs/sym_fixture_unit2.c,$(wildcard tests/progs/*.c))) \
+    $(B)/progs/sym_fixture_cpp
 BENCHES := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/bench_*.c))
 
 .PHONY: all deps setup tool lib install-libkperf examples tests test check test-arm64 bench docs install demo clean help python fuzz fuzz-build man
@@ -136,6 +137,12 @@ $(B)/tests/%: tests/%.cpp tests/*.h $(HEADERS) $(IMPL_O)
 $(B)/progs/%: tests/progs/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -O1 -g -fno-omit-frame-pointer -o $@ $< -lpthread -lm -ldl
+
+# C++ with inlined functions that have no linkage name: gnu_compat names depend on lookup
+# order there (tests/test_symbols_parallel).
+$(B)/progs/sym_fixture_cpp: tests/progs/sym_fixture_cpp.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) -O2 -g -o $@ $<
 
 # DWARF unwinding fixtures: optimised, no frame pointers (tests/test_unwind*).
 $(B)/progs/unwind_%: tests/progs/unwind_%.c

@@ -39,6 +39,8 @@
  *     kperf_symbolizer_lookup        Symbolizes one address of process pid, with its inl...
  *     kperf_symbolizer_lookup_batch  Symbolizes many addresses of one process
  *     kperf_symbolizer_preload       Indexes ahead what looking up these addresses will...
+ *     kperf_symbolizer_lookup_all    Symbolizes many addresses with their inline chains...
+ *     kperf_frames_free              Frees the buffers of a ::kperf_frames (not the strings
  *     kperf_demangle                 Demangles a C++ (Itanium ABI) name with the C++ run...
  *     kperf_flamegraph_write         Writes an SVG flame graph (searchable and zoomable...
  *     -- unwinding (DWARF call graphs)
@@ -222,6 +224,42 @@ KPERF_API int kperf_symbolizer_lookup_batch(kperf_symbolizer *s, pid_t pid,
  *  one is built. */
 KPERF_API int kperf_symbolizer_preload(kperf_symbolizer *s, pid_t pid, const uint64_t *addrs,
                                        size_t n);
+
+/** The frames of many addresses, from kperf_symbolizer_lookup_all(). Zero it before the
+ *  first call; reuse it for the next batch (its buffers are kept); free it with
+ *  kperf_frames_free(). */
+typedef struct kperf_frames {
+    const kperf_frame **at;        /**< n entries: the frames of addrs[i] start at at[i] */
+    int *rc;                       /**< n entries: what kperf_symbolizer_lookup() returned for
+                                        addrs[i]: its number of frames at at[i], 0, or a
+                                        negative error code */
+    size_t cap;                    /**< entries at and rc have room for */
+    struct kperf__frames_ws *ws;   /**< the threads' frame buffers, kept between calls */
+} kperf_frames;
+
+/** @brief Symbolizes many addresses with their inline chains on desc.threads threads,
+ *  giving exactly the frames that kperf_symbolizer_lookup() called on each address in order
+ *  would give, gnu_compat's order-dependent names included (BFD names a function without
+ *  a linkage name after the ELF symbol its first lookup lands in: those frames are named
+ *  after the parallel lookups, in address order). Index the addresses' compile units
+ *  first with kperf_symbolizer_preload() to use every thread for that too.
+ *  @param s the symbolizer.
+ *  @param pid the process (as for kperf_symbolizer_lookup()).
+ *  @param addrs the addresses.
+ *  @param n number of addresses.
+ *  @param max the most frames kept per address (as kperf_symbolizer_lookup()'s max).
+ *  @param out receives the frames, valid until the next call with @p out (the strings until
+ *  kperf_symbolizer_close()).
+ *  @return 0, or a negative error code (-ENOMEM; bad arguments). One address's error is in
+ *  out->rc, not here.
+ *  *Thread safety:* as kperf_symbolizer_lookup(); gnu_compat names are in order only among
+ *  the addresses of one call. */
+KPERF_API int kperf_symbolizer_lookup_all(kperf_symbolizer *s, pid_t pid, const uint64_t *addrs,
+                                          size_t n, size_t max, kperf_frames *out);
+
+/** @brief Frees the buffers of a ::kperf_frames (not the strings: those belong to the
+ *  symbolizer); accepts NULL and zeroes @p f. */
+KPERF_API void kperf_frames_free(kperf_frames *f);
 
 /** @brief Demangles a C++ (Itanium ABI) name with the C++ runtime's __cxa_demangle, found
  *  at run time (no link-time dependency).
@@ -4216,6 +4254,34 @@ static bool kperf__sym_gnu_name(kperf__sym_dso *d, kperf__sym_cu *cu, uint32_t s
 }
 
 /* Frames of ELF address rel in module d, innermost first. */
+/* kperf_symbolizer_lookup_all: while a worker thread looks up its share of the addresses,
+ * the frames whose gnu_compat name depends on earlier lookups (kperf__sym_gnu_name's cache)
+ * are listed here instead of named, and named afterwards in address order. */
+typedef struct kperf__sym_gnudef {
+    kperf__sym_dso *d;
+    kperf__sym_cu *cu;
+    uint32_t sc, si; /* the scope; the ELF symbol (innermost frame), NONE for none */
+    size_t frame;    /* index in the worker's frames */
+    bool inner;      /* the innermost frame (may set the cache), else an outer one (reads it) */
+} kperf__sym_gnudef;
+typedef struct kperf__sym_defer {
+    kperf__sym_gnudef *v;
+    size_t n, cap;
+    size_t base; /* index of the current lookup's first frame in the worker's frames */
+    bool failed; /* out of memory: the caller answers again without deferring */
+} kperf__sym_defer;
+static KPERF__TLS kperf__sym_defer *kperf__sym_deferring;
+
+static void kperf__sym_defer_add(kperf__sym_dso *d, kperf__sym_cu *cu, uint32_t sc, uint32_t si,
+                                 size_t frame, bool inner) {
+    kperf__sym_defer *q = kperf__sym_deferring;
+    if (kperf__sym_grow(&q->v, &q->cap, q->n + 1, sizeof *q->v)) {
+        q->failed = true;
+        return;
+    }
+    q->v[q->n++] = (kperf__sym_gnudef){d, cu, sc, si, q->base + frame, inner};
+}
+
 static int kperf__sym_dso_frames(kperf_symbolizer *s, kperf__sym_dso *d, uint64_t addr,
                                  uint64_t rel, kperf_frame *fr, size_t max) {
     bool gnu = s->d.gnu_compat;
@@ -4273,7 +4339,9 @@ static int kperf__sym_dso_frames(kperf_symbolizer *s, kperf__sym_dso *d, uint64_
     }
     const kperf__sym_scope *S = &cu->scopes[sc];
     kperf__sym_set_scope(cu, f, sc);
-    if (gnu) {
+    if (gnu && kperf__sym_deferring) {
+        if (!S->linkage) kperf__sym_defer_add(d, cu, sc, sym ? (uint32_t)si : KPERF__SYM_NONE, 0, true);
+    } else if (gnu) {
         if (kperf__sym_gnu_name(d, cu, sc, sym, si, f) && !f->file) f->file = sym->srcfile;
     } else if (sym && !S->inlined) {
         kperf__sym_set_sym(d, f, si);
@@ -4289,7 +4357,8 @@ static int kperf__sym_dso_frames(kperf_symbolizer *s, kperf__sym_dso *d, uint64_
         sc = S->parent;
         S = &cu->scopes[sc];
         kperf__sym_set_scope(cu, g, sc);
-        uint32_t gs = gnu ? __atomic_load_n(&cu->gsym[sc], __ATOMIC_RELAXED) : 0;
+        uint32_t gs = gnu && !kperf__sym_deferring ? __atomic_load_n(&cu->gsym[sc], __ATOMIC_RELAXED) : 0;
+        if (gnu && kperf__sym_deferring && !S->linkage) kperf__sym_defer_add(d, cu, sc, 0, n - 1, false);
         if (gs > 1) kperf__sym_set_sym(d, g, gs - 2);
         if (!gnu && !S->inlined && sym) kperf__sym_set_sym(d, g, si);
     }
@@ -5446,6 +5515,122 @@ KPERF_API int kperf_symbolizer_preload(kperf_symbolizer *s, pid_t pid, const uin
     KPERF_FREE(seen);
     KPERF_FREE(todo);
     return rc ? kperf__fail(-rc, "kperf_symbolizer_preload: out of memory") : built;
+}
+
+/* The frame buffers of kperf_symbolizer_lookup_all's threads, kept in a kperf_frames from
+ * call to call (fresh memory costs more than the lookups that fill it). */
+struct kperf__frames_ws {
+    kperf_frame *fr[8];
+    size_t capfr[8];
+    size_t *off; /* per address: where its frames start in its worker's buffer */
+};
+
+/* One worker of kperf_symbolizer_lookup_all: addrs[lo, hi) in order, frames in its buffer,
+ * gnu_compat names deferred (kperf__sym_defer). */
+typedef struct kperf__sym_all {
+    kperf_symbolizer *s;
+    pid_t pid;
+    const uint64_t *addrs;
+    size_t lo, hi, max;
+    int *rc;
+    size_t *off;
+    kperf_frame **fr;
+    size_t *capfr, nfr;
+    kperf__sym_defer defer;
+    bool oom;
+} kperf__sym_all;
+
+static void *kperf__sym_all_run(void *arg) {
+    kperf__sym_all *w = (kperf__sym_all *)arg;
+    kperf__sym_deferring = w->s->d.gnu_compat ? &w->defer : NULL;
+    for (size_t i = w->lo; i < w->hi && !w->oom && !w->defer.failed; i++) {
+        if (*w->capfr - w->nfr < w->max &&
+            kperf__sym_grow_big(w->fr, w->capfr, w->nfr + w->max, sizeof **w->fr)) {
+            w->oom = true;
+            break;
+        }
+        w->defer.base = w->off[i] = w->nfr;
+        int k = kperf_symbolizer_lookup(w->s, w->pid, w->addrs[i], *w->fr + w->nfr, w->max);
+        w->rc[i] = k;
+        if (k > 0) w->nfr += (size_t)k;
+    }
+    kperf__sym_deferring = NULL;
+    return NULL;
+}
+
+/* Names one deferred frame as kperf__sym_gnu_name and the outer-frame rule would have, in
+ * address order. */
+static void kperf__sym_gnu_replay(const kperf__sym_gnudef *g, kperf_frame *f) {
+    kperf__sym_dso *d = g->d;
+    kperf__sym_cu *cu = g->cu;
+    uint32_t gs = __atomic_load_n(&cu->gsym[g->sc], __ATOMIC_RELAXED);
+    if (!g->inner) {
+        if (gs > 1) kperf__sym_set_sym(d, f, gs - 2);
+        return;
+    }
+    const kperf__sym_ent *sym = g->si != KPERF__SYM_NONE ? &d->syms[g->si] : NULL;
+    if (kperf__sym_gnu_name(d, cu, g->sc, sym, g->si, f) && !f->file) f->file = sym->srcfile;
+}
+
+KPERF_API int kperf_symbolizer_lookup_all(kperf_symbolizer *s, pid_t pid, const uint64_t *addrs,
+                                          size_t n, size_t max, kperf_frames *out) {
+    if (!s || !out || (n && !addrs) || !max)
+        return kperf__fail(EINVAL, "kperf_symbolizer_lookup_all: NULL argument or max 0");
+    if (!out->ws && !(out->ws = (struct kperf__frames_ws *)kperf__calloc(1, sizeof *out->ws)))
+        return kperf__fail(ENOMEM, "kperf_symbolizer_lookup_all: out of memory");
+    if (n > out->cap) {
+        const kperf_frame **at = (const kperf_frame **)KPERF_REALLOC((void *)out->at, n * sizeof *at);
+        if (at) out->at = at;
+        int *rc = (int *)KPERF_REALLOC(out->rc, n * sizeof *rc);
+        if (rc) out->rc = rc;
+        size_t *off = (size_t *)KPERF_REALLOC(out->ws->off, n * sizeof *off);
+        if (off) out->ws->off = off;
+        if (!at || !rc || !off) return kperf__fail(ENOMEM, "kperf_symbolizer_lookup_all: out of memory");
+        out->cap = n;
+    }
+    /* contiguous shares, so that the workers' lists in turn are the addresses in order; a
+     * share of under 1024 addresses is not worth a thread */
+    int nt = kperf__sym_threads(s);
+    if ((size_t)nt > n / 1024) nt = n / 1024 > 1 ? (int)(n / 1024) : 1;
+    kperf__sym_all w[8];
+    pthread_t th[8];
+    memset(w, 0, sizeof w);
+    for (int t = 0; t < nt; t++) {
+        kperf__sym_all *x = &w[t];
+        x->s = s, x->pid = pid, x->addrs = addrs, x->max = max, x->rc = out->rc, x->off = out->ws->off;
+        x->lo = n * (size_t)t / (size_t)nt, x->hi = n * (size_t)(t + 1) / (size_t)nt;
+        x->fr = &out->ws->fr[t], x->capfr = &out->ws->capfr[t];
+    }
+    int started = 0;
+    for (int t = 1; t < nt; t++) { /* a thread that does not start: its share is done below */
+        if (pthread_create(&th[t], NULL, kperf__sym_all_run, &w[t]) != 0) break;
+        started = t;
+    }
+    kperf__sym_all_run(&w[0]);
+    for (int t = 1; t <= started; t++) pthread_join(th[t], NULL);
+    for (int t = started + 1; t < nt; t++) kperf__sym_all_run(&w[t]);
+    int rc = 0;
+    for (int t = 0; t < nt; t++)
+        if (w[t].oom || w[t].defer.failed) rc = -ENOMEM;
+    for (int t = 0; t < nt; t++) {
+        for (size_t k = 0; !rc && k < w[t].defer.n; k++) /* in address order: workers in turn */
+            kperf__sym_gnu_replay(&w[t].defer.v[k], *w[t].fr + w[t].defer.v[k].frame);
+        for (size_t i = w[t].lo; !rc && i < w[t].hi; i++) out->at[i] = *w[t].fr + out->ws->off[i];
+        KPERF_FREE(w[t].defer.v);
+    }
+    return rc ? kperf__fail(-rc, "kperf_symbolizer_lookup_all: out of memory") : 0;
+}
+
+KPERF_API void kperf_frames_free(kperf_frames *f) {
+    if (!f) return;
+    if (f->ws) {
+        for (int t = 0; t < 8; t++) kperf__sym_big_free(f->ws->fr[t]);
+        KPERF_FREE(f->ws->off);
+        KPERF_FREE(f->ws);
+    }
+    KPERF_FREE((void *)f->at);
+    KPERF_FREE(f->rc);
+    memset(f, 0, sizeof *f);
 }
 
 // ---- flame graph -----------------------------------------------------------------------

@@ -4,7 +4,8 @@
  * kperf_symbolizer_preload() on several threads while other threads look addresses up.
  * Reference: KPERF_SYMBOLS_REFERENCE=1 (libdw's line decoder, every CU indexed lazily by
  * the lookup that needs it), one thread. Programs: this test itself, build/kperf (many
- * compile units) and libc's separate debug file when libc6-dbg is installed. Every frame
+ * compile units), the C++ fixture build/progs/sym_fixture_cpp and libc's separate debug
+ * file when libc6-dbg is installed. Every frame
  * field is compared (function, mangled name, file, line, column, discriminator, inline
  * flag, symbol address), in both naming modes (gnu_compat is order-dependent, so there the
  * lookups run in one order on one thread after the parallel preload).
@@ -26,7 +27,7 @@ typedef struct prog {
     size_t n;
 } prog;
 
-static prog progs[4];
+static prog progs[5];
 static size_t nprogs;
 
 /* .text of an ELF file, every step-th byte (about KT_NADDR addresses). */
@@ -70,12 +71,12 @@ static size_t describe(kperf_symbolizer *s, uint64_t a, char *out, size_t cap) {
                               f[i].mangled ? f[i].mangled : "-", f[i].file ? f[i].file : "-",
                               f[i].line, f[i].column, f[i].discriminator, (int)f[i].inlined,
                               (unsigned long long)f[i].symbol_addr);
-    return k < cap ? k : cap;
+    return k < cap ? k : cap ? cap - 1 : 0; /* snprintf wrote a NUL at most at cap - 1 */
 }
 
 /* All answers for p's addresses, in order from..from+n (wrapping), as one string. */
 static char *answers(kperf_symbolizer *s, const prog *p, size_t from) {
-    size_t cap = p->n * 512 + 1, k = 0;
+    size_t cap = p->n * 2048 + 1, k = 0; /* C++ names and inline chains run long */
     char *t = (char *)malloc(cap);
     for (size_t i = 0; t && i < p->n; i++)
         k += describe(s, p->a[(i + from) % p->n], t + k, cap - k);
@@ -187,6 +188,65 @@ KT_TEST(batch_same_as_single_lookups) {
     kperf_symbolizer_close(ref);
 }
 
+/* kperf_symbolizer_lookup_all on 3 threads against the reference path's lookups one after
+ * another, in a shuffled order (gnu_compat's names depend on it: the C++ fixture's inlined
+ * functions without linkage names are named after the ELF symbol of their first lookup),
+ * in both naming modes; the same kperf_frames is reused for a second, smaller batch. */
+KT_TEST(lookup_all_same_as_in_order) {
+    KT_UNUSED();
+    for (size_t k = 0; k < nprogs; k++) {
+        const prog *p = &progs[k];
+        uint64_t *a = (uint64_t *)malloc(p->n * sizeof *a);
+        KT_CHECK(a != NULL);
+        memcpy(a, p->a, p->n * sizeof *a);
+        uint64_t x = 88172645463325252ull;
+        for (size_t i = p->n; i > 1; i--) { /* Fisher-Yates, fixed seed */
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            size_t j = (size_t)(x % i);
+            uint64_t t = a[i - 1];
+            a[i - 1] = a[j], a[j] = t;
+        }
+        for (int gnu = 0; gnu < 2; gnu++) {
+            kperf_symbolizer *ref = open_one(p, gnu, true, 1), *s = open_one(p, gnu, false, 3);
+            KT_CHECK(ref && s, "%s: %s", p->path, kperf_errmsg());
+            KT_CHECK(kperf_symbolizer_preload(s, 0, a, p->n) >= 0);
+            kperf_frames fr;
+            memset(&fr, 0, sizeof fr);
+            size_t bad = 0, first_bad = 0;
+            for (int round = 0; round < 2; round++) {
+                size_t lo = round ? p->n / 2 : 0, n = round ? p->n - p->n / 2 : p->n / 2;
+                KT_EQ_INT(kperf_symbolizer_lookup_all(s, 0, a + lo, n, 32, &fr), 0);
+                for (size_t i = 0; i < n; i++) {
+                    char want[8192], got[8192];
+                    describe(ref, a[lo + i], want, sizeof want);
+                    int c = fr.rc[i];
+                    size_t m = (size_t)snprintf(got, sizeof got, "%llx %d\n", (unsigned long long)a[lo + i], c);
+                    for (int f = 0; f < c && m < sizeof got; f++) {
+                        const kperf_frame *g = &fr.at[i][f];
+                        m += (size_t)snprintf(got + m, sizeof got - m, "%s|%s|%s|%u|%u|%u|%d|%llx\n",
+                                              g->function ? g->function : "-", g->mangled ? g->mangled : "-",
+                                              g->file ? g->file : "-", g->line, g->column, g->discriminator,
+                                              (int)g->inlined, (unsigned long long)g->symbol_addr);
+                    }
+                    if (strcmp(want, got) && !bad++) first_bad = lo + i;
+                }
+            }
+            KT_CHECK(bad == 0, "%s (gnu_compat %d): %zu of %zu addresses differ, the first 0x%llx",
+                     p->path, gnu, bad, p->n, (unsigned long long)a[first_bad]);
+            kperf_frames_free(&fr);
+            kperf_frames_free(&fr); /* twice: it was zeroed */
+            kperf_symbolizer_close(s);
+            kperf_symbolizer_close(ref);
+        }
+        free(a);
+    }
+    kperf_frames fr;
+    memset(&fr, 0, sizeof fr);
+    uint64_t one = 0x1000;
+    KT_EQ_INT(kperf_symbolizer_lookup_all(NULL, 0, &one, 1, 4, &fr), -EINVAL);
+    kperf_frames_free(NULL);
+}
+
 KT_TEST(preload_bad_input) {
     KT_UNUSED();
     uint64_t a = 0x1000;
@@ -207,6 +267,8 @@ int main(int argc, char **argv) {
     snprintf(dir, sizeof dir, "%s", argv[0]);
     snprintf(p, sizeof p, "%s/../kperf", dirname(dir));
     add_prog(p);
+    snprintf(p, sizeof p, "%s/../progs/sym_fixture_cpp", dir); /* dirname wrote dir in place */
+    add_prog(p);
     FILE *f = popen("ls -S /usr/lib/debug/.build-id/*/*.debug 2>/dev/null | head -1", "r");
     char line[PATH_MAX] = "";
     if (f && fgets(line, sizeof line, f)) line[strcspn(line, "\n")] = 0, add_prog(line);
@@ -218,6 +280,7 @@ int main(int argc, char **argv) {
     KT_RUN(preload_and_threads_same_as_reference);
     KT_RUN(gnu_compat_preload_same_as_reference);
     KT_RUN(batch_same_as_single_lookups);
+    KT_RUN(lookup_all_same_as_in_order);
     KT_RUN(preload_bad_input);
     KT_EXIT();
 }

@@ -145,15 +145,13 @@ static void sym_puthex(sym_out *w, uint64_t v, int width) { /* 0x, zero-padded *
     sym_put(w, t, (size_t)width + 2);
 }
 
-static void sym_print(kperf_symbolizer *s, const sym_opts *o, uint64_t addr, sym_out *out) {
-    kperf_frame fr[64];
+/* Prints one address's answer, its n frames (n <= 0: none), as addr2line does. */
+static void sym_emit(const sym_opts *o, uint64_t addr, const kperf_frame *fr, int n, sym_out *out) {
     if (o->addresses) {
         if (o->addr_width == 8) sym_puthex(out, addr & 0xffffffffu, 8);
         else sym_puthex(out, addr, 16);
         sym_puts(out, o->pretty ? ": " : "\n");
     }
-    int n = kperf_symbolizer_lookup(s, o->exe ? 0 : (pid_t)o->pid, addr, fr,
-                                    o->inlines ? 64 : 1);
     if (n <= 0) {
         if (o->functions) sym_puts(out, o->pretty ? "?? " : "??\n");
         sym_puts(out, "??:0\n");
@@ -185,6 +183,36 @@ static void sym_print(kperf_symbolizer *s, const sym_opts *o, uint64_t addr, sym
     }
 }
 
+/* Addresses read and not answered yet: answered together, on every CPU, with the answers
+ * one lookup after another would give (kperf_symbolizer_lookup_all). */
+enum { SYM_BATCH = 1 << 14 };
+typedef struct sym_batch {
+    uint64_t addr[SYM_BATCH];
+    size_t n;
+    kperf_frames f; /* kept from batch to batch */
+} sym_batch;
+
+static void sym_run(kperf_symbolizer *s, const sym_opts *o, sym_batch *b, sym_out *out) {
+    if (!b->n) return;
+    pid_t pid = o->exe ? 0 : (pid_t)o->pid;
+    size_t max = o->inlines ? 64 : 1;
+    if (kperf_symbolizer_lookup_all(s, pid, b->addr, b->n, max, &b->f) == 0) {
+        for (size_t i = 0; i < b->n; i++) sym_emit(o, b->addr[i], b->f.at[i], b->f.rc[i], out);
+    } else { /* out of memory for the batch: one at a time */
+        for (size_t i = 0; i < b->n; i++) {
+            kperf_frame fr[64];
+            sym_emit(o, b->addr[i], fr, kperf_symbolizer_lookup(s, pid, b->addr[i], fr, max), out);
+        }
+    }
+    b->n = 0;
+}
+
+static void sym_add(kperf_symbolizer *s, const sym_opts *o, sym_batch *b, uint64_t addr,
+                    sym_out *out) {
+    b->addr[b->n++] = addr;
+    if (b->n == SYM_BATCH) sym_run(s, o, b, out);
+}
+
 /* Indexes, on all CPUs, what the complete lines of a chunk just read will need. */
 static void sym_preload(kperf_symbolizer *s, const sym_opts *o, const char *p, size_t n) {
     static uint64_t a[1 << 14];
@@ -200,7 +228,7 @@ static void sym_preload(kperf_symbolizer *s, const sym_opts *o, const char *p, s
 
 /* Reads stdin line by line; the output is flushed before every read that may block, so an
  * interactive caller gets each answer at once while a pipe of many addresses is fast. */
-static void sym_stdin(kperf_symbolizer *s, const sym_opts *o, sym_out *out) {
+static void sym_stdin(kperf_symbolizer *s, const sym_opts *o, sym_batch *b, sym_out *out) {
     static char buf[1 << 16];
     size_t start = 0, have = 0; /* unread bytes: buf[start, have) */
     for (;;) {
@@ -215,6 +243,7 @@ static void sym_stdin(kperf_symbolizer *s, const sym_opts *o, sym_out *out) {
             if (have == sizeof buf) {
                 nl = buf + have - 1; /* overlong line: split it */
             } else {
+                sym_run(s, o, b, out); /* every complete line read so far */
                 sym_flush(out);
                 ssize_t r = read(0, buf + have, sizeof buf - have);
                 if (r < 0 && errno == EINTR) continue;
@@ -230,7 +259,7 @@ static void sym_stdin(kperf_symbolizer *s, const sym_opts *o, sym_out *out) {
             }
         }
         *nl = 0;
-        sym_print(s, o, strtoull(line, NULL, 16), out);
+        sym_add(s, o, b, strtoull(line, NULL, 16), out);
         start = (size_t)(nl - buf) + 1;
         if (start >= have) start = have = 0;
     }
@@ -264,12 +293,15 @@ int cmd_symbolize(int argc, char **argv) {
     }
     if (o.exe) o.addr_width = sym_addr_width(o.exe);
     static sym_out out;
+    static sym_batch batch;
     if (naddrs) {
-        for (int i = 0; i < naddrs; i++) sym_print(s, &o, strtoull(addrs[i], NULL, 16), &out);
+        for (int i = 0; i < naddrs; i++) sym_add(s, &o, &batch, strtoull(addrs[i], NULL, 16), &out);
     } else {
-        sym_stdin(s, &o, &out);
+        sym_stdin(s, &o, &batch, &out);
     }
+    sym_run(s, &o, &batch, &out);
     sym_flush(&out);
+    kperf_frames_free(&batch.f);
     kperf_symbolizer_close(s);
     return 0;
 }
