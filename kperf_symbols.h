@@ -2333,6 +2333,9 @@ typedef struct kperf__dw_abbrev {
     uint32_t tag; /* 0: no such code */
     uint8_t children;
     uint32_t first, n; /* specs[first, first + n) */
+    int32_t fixed;     /* bytes of its values when every form has a fixed size, else -1 */
+    int32_t sibpos;    /* where its DW_AT_sibling value starts among them, -1 none or unknown */
+    uint32_t sibform;
 } kperf__dw_abbrev;
 
 typedef struct kperf__dw_unit {
@@ -2374,6 +2377,40 @@ static void kperf__dw_unit_free(kperf__dw_unit *u) {
 }
 
 /* The abbreviation table at off: codes must be dense enough for a direct table. */
+/* Bytes a value of this form takes in unit u when that does not depend on the value; -1
+ * for strings, LEB128s, blocks and the forms kperf__dw_form leaves to libdw. */
+static int kperf__dw_fixed_size(const kperf__dw_unit *u, uint32_t form) {
+    switch (form) {
+    case DW_FORM_flag_present: case DW_FORM_implicit_const: return 0;
+    case DW_FORM_data1: case DW_FORM_ref1: case DW_FORM_flag: case DW_FORM_strx1: case DW_FORM_addrx1:
+        return 1;
+    case DW_FORM_data2: case DW_FORM_ref2: case DW_FORM_strx2: case DW_FORM_addrx2: return 2;
+    case DW_FORM_strx3: case DW_FORM_addrx3: return 3;
+    case DW_FORM_data4: case DW_FORM_ref4: case DW_FORM_strx4: case DW_FORM_addrx4: return 4;
+    case DW_FORM_data8: case DW_FORM_ref8: return 8;
+    case DW_FORM_data16: return 16;
+    case DW_FORM_addr: return (int)u->asz;
+    case DW_FORM_ref_addr: return (int)(u->ver == 2 ? u->asz : u->osz);
+    case DW_FORM_strp: case DW_FORM_line_strp: case DW_FORM_sec_offset: return (int)u->osz;
+    default: return -1;
+    }
+}
+
+/* An abbreviation's fixed size and where its sibling value lies (kperf__dw_die_read's
+ * shortcut for entries a walk steps over). */
+static void kperf__dw_abbrev_shape(const kperf__dw_unit *u, kperf__dw_abbrev *a) {
+    int32_t at = 0;
+    a->fixed = a->sibpos = -1;
+    for (uint32_t k = 0; k < a->n; k++) {
+        const kperf__dw_aspec *sp = &u->specs[a->first + k];
+        if (sp->slot == KPERF__DWA_SIB && a->sibpos < 0 && at >= 0) a->sibpos = at, a->sibform = sp->form;
+        int n = kperf__dw_fixed_size(u, sp->form);
+        if (n < 0 || at < 0 || at > 1 << 20) at = -1;
+        else at += n;
+    }
+    a->fixed = at;
+}
+
 static int kperf__dw_abbrevs(kperf__dw_unit *u, uint64_t off) {
     const kperf__sym_dsec *s = &u->d->dabbrev;
     if (off >= s->n) return 1;
@@ -2404,6 +2441,7 @@ static int kperf__dw_abbrevs(kperf__dw_unit *u, uint64_t off) {
                                                      kperf__dw_slot(at), imp};
             a->n++;
         }
+        kperf__dw_abbrev_shape(u, a);
     }
     return 1;
 }
@@ -2464,8 +2502,11 @@ static int kperf__dw_form(const kperf__dw_unit *u, kperf__dw_cur *c, const kperf
 }
 
 /* Parses the entry at offset off of .debug_info: 0, 1 (not readable here: use libdw).
- * die->tag 0 is a null entry. */
-static int kperf__dw_die_at(const kperf__dw_unit *u, uint64_t off, kperf__dw_die *die) {
+ * die->tag 0 is a null entry. full false: only what a walk needs to step over the entry
+ * (its tag, end, children flag and DW_AT_sibling), with no value read when its
+ * abbreviation has a fixed size and no sibling: most entries (variables, parameters,
+ * types) are only stepped over. */
+static int kperf__dw_die_read(const kperf__dw_unit *u, uint64_t off, kperf__dw_die *die, bool full) {
     die->off = off, die->has = 0, die->tag = 0, die->children = false;
     if (off < u->die0 || off >= u->uend) return 1;
     if (u->work && ++*u->work > u->budget) return 1; /* a tree that loops back: libdw's turn */
@@ -2476,18 +2517,50 @@ static int kperf__dw_die_at(const kperf__dw_unit *u, uint64_t off, kperf__dw_die
     if (code >= u->nab || !u->ab[code].tag) return 1;
     const kperf__dw_abbrev *a = &u->ab[code];
     die->tag = a->tag, die->children = a->children;
+    if (!full && a->fixed >= 0) {
+        if ((uint64_t)(c.end - c.p) < (uint64_t)a->fixed) return 1;
+        if (a->sibpos >= 0) {
+            kperf__dw_cur sc = {c.p + a->sibpos, c.end, false};
+            kperf__dw_aspec sp = {a->sibform, KPERF__DWA_SIB, 0};
+            uint64_t v;
+            int kind = kperf__dw_form(u, &sc, &sp, &v);
+            if (kind == KPERF__DWK_FAIL || sc.bad) return 1;
+            die->has = 1u << KPERF__DWA_SIB;
+            die->a[KPERF__DWA_SIB].kind = (uint8_t)kind, die->a[KPERF__DWA_SIB].v = v;
+        }
+        die->end = (uint64_t)(c.p - u->info) + (uint64_t)a->fixed;
+        return 0;
+    }
     const kperf__dw_aspec *sp = &u->specs[a->first];
     for (uint32_t k = 0; k < a->n; k++, sp++) {
         uint64_t v;
         int kind = kperf__dw_form(u, &c, sp, &v);
         if (kind == KPERF__DWK_FAIL || c.bad) return 1;
-        if (sp->slot != KPERF__DWA_NONE && !(die->has & (1u << sp->slot))) {
+        if (sp->slot != KPERF__DWA_NONE && !(die->has & (1u << sp->slot)) &&
+            (full || sp->slot == KPERF__DWA_SIB)) {
             die->has |= 1u << sp->slot;
             die->a[sp->slot].kind = (uint8_t)kind, die->a[sp->slot].v = v;
         }
     }
     die->end = (uint64_t)(c.p - u->info);
     return 0;
+}
+
+static int kperf__dw_die_at(const kperf__dw_unit *u, uint64_t off, kperf__dw_die *die) {
+    return kperf__dw_die_read(u, off, die, true);
+}
+
+/* An entry the walk meets: read in full when it is a scope (kperf__dw_scope reads its
+ * attributes), else only as far as stepping over it needs. */
+static int kperf__dw_die_walk(const kperf__dw_unit *u, uint64_t off, kperf__dw_die *die) {
+    bool full = false;
+    if (off >= u->die0 && off < u->uend) {
+        kperf__dw_cur c = {u->info + off, u->info + u->uend, false};
+        uint64_t code = kperf__dw_uleb(&c);
+        uint32_t tag = !c.bad && code && code < u->nab ? u->ab[code].tag : 0;
+        full = tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine || tag == DW_TAG_entry_point;
+    }
+    return kperf__dw_die_read(u, off, die, full);
 }
 
 /* A string value (dwarf_formstring): *out NULL when the form is not a string's. */
@@ -2780,7 +2853,10 @@ static int kperf__dw_unit_open(const kperf__sym_dso *d, size_t i, kperf__dw_unit
  * is where it is; otherwise the entries after e and its children. */
 static int kperf__dw_sibling(const kperf__dw_unit *u, const kperf__dw_die *e, uint64_t *next,
                              uint64_t *endp) {
-    kperf__dw_die cur = *e;
+    kperf__dw_die cur; /* only what stepping over entries reads (not all of *e's values) */
+    cur.off = e->off, cur.end = e->end, cur.tag = e->tag, cur.children = e->children;
+    cur.has = e->has & (1u << KPERF__DWA_SIB);
+    cur.a[KPERF__DWA_SIB] = e->a[KPERF__DWA_SIB];
     int level = 0;
     *next = 0, *endp = u->uend;
     for (size_t guard = 0; guard < 100000000; guard++) {
@@ -2801,7 +2877,7 @@ static int kperf__dw_sibling(const kperf__dw_unit *u, const kperf__dw_die *e, ui
             addr++;
         }
         if (level <= 0) return *next = addr, 0;
-        if (kperf__dw_die_at(u, addr, &cur) || !cur.tag) return 1;
+        if (kperf__dw_die_read(u, addr, &cur, false) || !cur.tag) return 1;
     }
     return 1;
 }
@@ -2820,7 +2896,7 @@ static int kperf__dw_walk(kperf__sym_cubuild *b, const kperf__dw_unit *u, bool l
     kperf__dw_die *cu = &stack[0];
     if (kperf__dw_die_at(u, u->die0, cu) || !cu->tag) rc = 1;
     else if (!cu->children || cu->end >= u->uend || !u->info[cu->end]) goto done; /* no child */
-    else if (kperf__dw_die_at(u, cu->end, &stack[0]) || !stack[0].tag) rc = 1;
+    else if (kperf__dw_die_walk(u, cu->end, &stack[0]) || !stack[0].tag) rc = 1;
     scope[0] = KPERF__SYM_NONE;
     for (size_t guard = 0; !rc && guard < 100000000; guard++) {
         kperf__dw_die *die = &stack[sp];
@@ -2832,7 +2908,7 @@ static int kperf__dw_walk(kperf__sym_cubuild *b, const kperf__dw_unit *u, bool l
         }
         if (sp + 1 < MAXD && tag <= INT32_MAX && kperf__sym_descend((int)tag) && die->children &&
             die->end < u->uend && u->info[die->end]) {
-            if (kperf__dw_die_at(u, die->end, &stack[sp + 1]) || !stack[sp + 1].tag) {
+            if (kperf__dw_die_walk(u, die->end, &stack[sp + 1]) || !stack[sp + 1].tag) {
                 rc = 1;
                 break;
             }
@@ -2854,7 +2930,7 @@ static int kperf__dw_walk(kperf__sym_cubuild *b, const kperf__dw_unit *u, bool l
             }
             popped = false;
             if (next) {
-                if (kperf__dw_die_at(u, next, &stack[sp]) || !stack[sp].tag) rc = 1;
+                if (kperf__dw_die_walk(u, next, &stack[sp]) || !stack[sp].tag) rc = 1;
                 break;
             }
             if (sp == 0) goto done;
