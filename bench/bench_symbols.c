@@ -90,55 +90,62 @@ static double median(double *v, int n) {
     return n ? v[n / 2] : -1;
 }
 
-/* A cold measurement, as a program meets it: in a forked child (a fresh symbolizer and
- * fresh memory each time), seconds. what: 0 time to first answer (open, add the module,
- * one lookup); 1 the first pass over all n addresses after that first lookup; 2 the same
- * after kperf_symbolizer_preload of them; 3 preload, then kperf_symbolizer_lookup_all of
- * them. mode: the symbolizer mode. */
-static double cold_once(const char *bin, const uint64_t *a, size_t n, int what, kperf_symbol_mode mode) {
-    int fd[2];
-    if (pipe(fd)) return -1;
-    pid_t p = fork();
-    if (p == 0) {
-        kperf_symbolizer *s;
-        kperf_frame fr[16];
-        size_t max = mode == KPERF_SYMBOL_ELF ? 1 : 16;
-        double t0 = now(), r = -1;
-        if (kperf_symbolizer_open(&s, &(kperf_symbolizer_desc){.mode = mode}) == 0 &&
-            kperf_symbolizer_add_module(s, &(kperf_module_desc){.path = bin, .file_vaddr = true}) == 0) {
-            kperf_symbolizer_lookup(s, 0, a[0], fr, max);
-            r = now() - t0;
-            if (what == 3) { /* the batch as kperf symbolize answers it */
-                kperf_frames all;
-                memset(&all, 0, sizeof all);
-                t0 = now();
-                kperf_symbolizer_preload(s, 0, a, n);
-                r = kperf_symbolizer_lookup_all(s, 0, a, n, max, &all) == 0 ? now() - t0 : -1;
-                kperf_frames_free(&all);
-            } else if (what) {
-                t0 = now();
-                if (what == 2) kperf_symbolizer_preload(s, 0, a, n);
-                for (size_t i = 0; i < n; i++) kperf_symbolizer_lookup(s, 0, a[i], fr, max);
-                r = now() - t0;
+/* A cold measurement, as a program meets it: in a fresh process (this program run again
+ * with --cold: a fresh symbolizer, fresh memory, nothing inherited), seconds. what: 0 time
+ * to first answer (open, add the module, one lookup); 1 the first pass over all n
+ * addresses after that first lookup; 2 the same after kperf_symbolizer_preload of them; 3
+ * preload and kperf_symbolizer_lookup_all in batches of 8192, as kperf symbolize does.
+ * mode: the symbolizer mode. */
+static double cold_measure(const char *bin, const uint64_t *a, size_t n, int what, kperf_symbol_mode mode) {
+    kperf_symbolizer *s;
+    kperf_frame fr[16];
+    size_t max = mode == KPERF_SYMBOL_ELF ? 1 : 16;
+    double t0 = now(), r = -1;
+    if (kperf_symbolizer_open(&s, &(kperf_symbolizer_desc){.mode = mode}) != 0) return -1;
+    if (kperf_symbolizer_add_module(s, &(kperf_module_desc){.path = bin, .file_vaddr = true}) == 0) {
+        kperf_symbolizer_lookup(s, 0, a[0], fr, max);
+        r = now() - t0;
+        if (what == 3) {
+            kperf_frames all;
+            memset(&all, 0, sizeof all);
+            t0 = now();
+            for (size_t i = 0; i < n && r >= 0; i += 8192) {
+                size_t k = n - i < 8192 ? n - i : 8192;
+                kperf_symbolizer_preload(s, 0, a + i, k);
+                if (kperf_symbolizer_lookup_all(s, 0, a + i, k, max, &all) != 0) r = -2;
             }
+            r = r >= 0 ? now() - t0 : -1;
+            kperf_frames_free(&all);
+        } else if (what) {
+            t0 = now();
+            if (what == 2) kperf_symbolizer_preload(s, 0, a, n);
+            for (size_t i = 0; i < n; i++) kperf_symbolizer_lookup(s, 0, a[i], fr, max);
+            r = now() - t0;
         }
-        if (write(fd[1], &r, sizeof r) != (ssize_t)sizeof r) _exit(1);
-        _exit(0);
     }
-    close(fd[1]);
+    kperf_symbolizer_close(s);
+    return r;
+}
+
+static char self_path[PATH_MAX];
+
+static double cold_once(const char *bin, const char *addrs_path, size_t n, int what, kperf_symbol_mode mode) {
+    char cmd[3 * PATH_MAX];
+    snprintf(cmd, sizeof cmd, "'%s' --cold %d %d '%s' '%s' %zu", self_path, what, (int)mode, bin,
+             addrs_path, n);
+    FILE *f = popen(cmd, "r");
     double r = -1;
-    if (p < 0 || read(fd[0], &r, sizeof r) != (ssize_t)sizeof r) r = -1;
-    close(fd[0]);
-    if (p > 0) waitpid(p, NULL, 0);
+    if (f && fscanf(f, "%lf", &r) != 1) r = -1;
+    if (f && pclose(f) != 0) r = -1;
     return r;
 }
 
 /* The median of runs cold measurements. */
-static double cold(const char *bin, const uint64_t *a, size_t n, int what, kperf_symbol_mode mode, int runs) {
+static double cold(const char *bin, const char *addrs_path, size_t n, int what, kperf_symbol_mode mode, int runs) {
     double v[16];
     int k = 0;
     for (int i = 0; i < runs && i < 16; i++) {
-        double r = cold_once(bin, a, n, what, mode);
+        double r = cold_once(bin, addrs_path, n, what, mode);
         if (r >= 0) v[k++] = r;
     }
     return median(v, k);
@@ -237,6 +244,20 @@ static const Dwfl_Callbacks offline_cb = {
 };
 
 int main(int argc, char **argv) {
+    if (argc == 7 && !strcmp(argv[1], "--cold")) { /* one cold measurement (cold_once) */
+        size_t n = (size_t)atol(argv[6]), k = 0;
+        uint64_t *a = (uint64_t *)malloc((n ? n : 1) * sizeof *a);
+        FILE *f = fopen(argv[5], "r");
+        while (a && f && k < n && fscanf(f, "%" SCNx64, &a[k]) == 1) k++;
+        if (f) fclose(f);
+        double r = a && k ? cold_measure(argv[4], a, k, atoi(argv[2]), (kperf_symbol_mode)atoi(argv[3])) : -1;
+        printf("%.9f\n", r);
+        free(a);
+        return r >= 0 ? 0 : 1;
+    }
+    ssize_t sl = readlink("/proc/self/exe", self_path, sizeof self_path - 1);
+    if (sl <= 0) return fprintf(stderr, "bench_symbols: cannot read /proc/self/exe\n"), 1;
+    self_path[sl] = 0;
     const char *B = argc > 1 ? argv[1] : "build";
     size_t N = argc > 2 ? (size_t)atol(argv[2]) : 100000;
     int nfiles = argc > 3 ? atoi(argv[3]) : 115;
@@ -293,11 +314,11 @@ int main(int argc, char **argv) {
     /* cold figures, each the median of runs in fresh processes: time to first answer, the
      * first pass, and the first pass with the CUs indexed ahead on every CPU
      * (kperf_symbolizer_preload, what kperf symbolize and lookup_batch do with a batch) */
-    double first = cold(bin, a, N, 0, KPERF_SYMBOL_DWARF, 9);
-    double first_elf = cold(bin, a, N, 0, KPERF_SYMBOL_ELF, 9);
-    double cold_lazy = cold(bin, a, N, 1, KPERF_SYMBOL_DWARF, 5);
-    double cold_pre = cold(bin, a, N, 2, KPERF_SYMBOL_DWARF, 5);
-    double cold_all = cold(bin, a, N, 3, KPERF_SYMBOL_DWARF, 5);
+    double first = cold(bin, addrs_path, N, 0, KPERF_SYMBOL_DWARF, 9);
+    double first_elf = cold(bin, addrs_path, N, 0, KPERF_SYMBOL_ELF, 9);
+    double cold_lazy = cold(bin, addrs_path, N, 1, KPERF_SYMBOL_DWARF, 5);
+    double cold_pre = cold(bin, addrs_path, N, 2, KPERF_SYMBOL_DWARF, 5);
+    double cold_all = cold(bin, addrs_path, N, 3, KPERF_SYMBOL_DWARF, 5);
     kperf_symbolizer_open(&s, &(kperf_symbolizer_desc){.mode = KPERF_SYMBOL_ELF});
     kperf_symbolizer_add_module(s, &(kperf_module_desc){.path = bin, .file_vaddr = true});
     size_t named_elf;
@@ -344,8 +365,8 @@ int main(int argc, char **argv) {
     printf("| kperf: first pass (indexes CUs as it goes) | %.0f | cold, one thread; median of 5 fresh processes |\n", (double)N / cold_lazy);
     printf("| kperf: first pass after kperf_symbolizer_preload | %.0f | cold, CUs indexed on %ld CPUs; median of 5 |\n",
            (double)N / cold_pre, ncpu);
-    printf("| kperf: first pass, preload + kperf_symbolizer_lookup_all | %.0f | cold, indexed and "
-           "looked up on %ld CPUs; median of 5 |\n", (double)N / cold_all, ncpu);
+    printf("| kperf: first pass, preload + kperf_symbolizer_lookup_all | %.0f | cold, batches of "
+           "8192 indexed and looked up on %ld CPUs; median of 5 |\n", (double)N / cold_all, ncpu);
     printf("| libdw: dwarf_addrdie + dwarf_getsrc_die (lines only) | %.0f | second pass |\n", dw_lines);
     printf("| libdwfl: dwfl_module_addrname (names only) | %.0f | %zu addresses |\n\n", dw_names, nn);
     printf("kperf named %zu of %zu addresses; time to first answer %.1f ms (ELF+DWARF), "
