@@ -85,10 +85,14 @@ else
 fi
 
 # late_mmap: perf writes each CPU's buffer in turn, so a sample can precede, in the file, the
-# MMAP2 of the code it sampled. The same kperf file with the program's MMAP2 records moved
-# after its 20th sample must report the same stacks (the early samples are unwound once the
-# maps are known, not cut to their leaf).
-moved=$(python3 - "$T/k.data" "$T/late.data" <<'PY'
+# MMAP2 of the code it sampled. The same kperf file with the MMAP2 records of the program
+# and of libc moved after its last sample must report the same stacks of the program's
+# loop (main;a;b;c): they are unwound once the maps are known, not cut to their leaf. With
+# only libc's records moved, the leaf's map is known but not main's caller's: those
+# samples must wait too, not stop at main. (Start-up samples are left out of both
+# comparisons: ld.so remaps libc while they are taken, and once the file is read only the
+# final maps are known.)
+cat >"$T/move.py" <<'PY'
 import struct, sys
 d = open(sys.argv[1], "rb").read()
 off, recs = 16, []
@@ -96,24 +100,32 @@ while off + 8 <= len(d):
     t, m, sz = struct.unpack_from("<IHH", d, off)
     if sz < 8: break
     recs.append((t, d[off:off + sz])); off += sz
-mine = lambda r: r[0] == 10 and b"unwind_busy" in r[1]
+mine = lambda r: r[0] == 10 and (b"unwind_busy" in r[1] or b"/libc.so" in r[1])
+if len(sys.argv) > 3: mine = lambda r: r[0] == 10 and b"/libc.so" in r[1]
 mm = [r for r in recs if mine(r)]
-out, ns = [], 0
+out, ns, total = [], 0, sum(1 for r in recs if r[0] == 9)
 for r in recs:
     if mine(r): continue
     out.append(r)
     if r[0] == 9:
         ns += 1
-        if ns == 20: out.extend(mm)
+        if ns == total: out.extend(mm)
 open(sys.argv[2], "wb").write(d[:16] + b"".join(r[1] for r in out) + d[off:])
 print(len(mm) if ns >= 20 else 0)
 PY
-)
+moved=$(python3 "$T/move.py" "$T/k.data" "$T/late.data")
+moved2=$(python3 "$T/move.py" "$T/k.data" "$T/late2.data" libc-only)
 "$K" report -i "$T/late.data" --folded >"$T/late.folded" 2>"$T/late.err"
-if [ "${moved:-0}" -lt 1 ]; then
-    echo "FAIL - unwind_perf_late_mmap: no MMAP2 of unwind_busy, or fewer than 20 samples, in kperf's file"
-elif ! cmp -s <(sort "$T/k.folded") <(sort "$T/late.folded"); then
-    echo "FAIL - unwind_perf_late_mmap: $moved MMAP2 records moved after sample 20 change the stacks: $(diff <(sort "$T/k.folded") <(sort "$T/late.folded") | head -4 | tr '\n' '|') $(head -c 200 "$T/late.err")"
+"$K" report -i "$T/late2.data" --folded >"$T/late2.folded" 2>"$T/late2.err"
+loop() { grep ';main;' "$1" | sort; }
+if [ "${moved:-0}" -lt 1 ] || [ "${moved2:-0}" -lt 1 ]; then
+    echo "FAIL - unwind_perf_late_mmap: no MMAP2 of unwind_busy or libc, or fewer than 20 samples, in kperf's file"
+elif [ -z "$(loop "$T/k.folded")" ]; then
+    echo "FAIL - unwind_perf_late_mmap: no stack through main in kperf's own report"
+elif ! cmp -s <(loop "$T/k.folded") <(loop "$T/late.folded"); then
+    echo "FAIL - unwind_perf_late_mmap: $moved MMAP2 records moved after the last sample change the stacks: $(diff <(loop "$T/k.folded") <(loop "$T/late.folded") | head -4 | tr '\n' '|') $(head -c 200 "$T/late.err")"
+elif ! cmp -s <(loop "$T/k.folded") <(loop "$T/late2.folded"); then
+    echo "FAIL - unwind_perf_late_mmap: libc's $moved2 MMAP2 records moved after the last sample change the stacks: $(diff <(loop "$T/k.folded") <(loop "$T/late2.folded") | head -4 | tr '\n' '|') $(head -c 200 "$T/late2.err")"
 else
-    echo "ok - unwind_perf_late_mmap ($moved MMAP2 records moved after sample 20)"
+    echo "ok - unwind_perf_late_mmap ($moved MMAP2 records moved after the last sample; libc's $moved2 alone)"
 fi

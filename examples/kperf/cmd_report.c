@@ -62,12 +62,12 @@ typedef struct rep {
     uint32_t *commix; /* tid -> 1 + index of its latest comm, open addressing */
     size_t ncommix, capcommix;
     uint64_t lost;
-    struct rep_late { /* a DWARF sample read before the map of its ip (see rep_unwind_late) */
+    struct rep_late { /* a DWARF sample read before a map it needs (see rep_unwind_late) */
         size_t sample;
         kperf_sample smp; /* its pointers own copies */
         uint64_t mask;
     } *late;
-    size_t nlate, caplate;
+    size_t nlate, caplate, late_bytes; /* late_bytes: their stacks' */
     kperf_symbolizer *sym; /* names; NULL = module+offset */
     const kperf_perfdata_events *ev; /* the file's events (register masks for unwinding) */
     struct rep_name_ent {
@@ -241,6 +241,7 @@ static int rep_defer(rep *r, size_t sample, const kperf_sample *smp, uint64_t ma
     if (ss) memcpy(stack, smp->stack, ss);
     l->smp.regs = regs, l->smp.ips = ips, l->smp.nips = smp->nips, l->smp.stack = stack;
     r->nlate++;
+    r->late_bytes += ss;
     return 0;
 }
 
@@ -261,7 +262,7 @@ static int rep_unwind_late(rep *r) {
         free((void *)r->late[i].smp.regs), free((void *)r->late[i].smp.ips),
             free((void *)r->late[i].smp.stack);
     free(r->late);
-    r->late = NULL, r->nlate = r->caplate = 0;
+    r->late = NULL, r->nlate = r->caplate = 0, r->late_bytes = 0;
     return rc;
 }
 
@@ -306,10 +307,16 @@ static int rep_record(const kperf_record *rec, void *user) {
             uint64_t mask = e >= 0 && e < 16 ? r->ev->regs_user_mask[e] : 0; /* 0: guessed */
             int k = kperf_symbolizer_unwind(r->sym, &rec->sample, mask, dw, 512);
             if (k > 0) ips = dw, n = (uint32_t)k;
-            if (k < 3 && (rec->misc & 7) != 1) { /* a user ip no map covers yet? */
-                kperf_frame fr[1];
-                int nf = kperf_symbolizer_lookup(r->sym, (pid_t)rec->sample.pid, rec->sample.ip, fr, 1);
-                if (nf <= 0 || !fr[0].module) return rep_defer(r, r->nsamples - 1, &rec->sample, mask);
+            /* a user address no map covers yet: the ip (nothing unwound), or the frame where
+             * unwinding stopped (the ip was in a known map, the vDSO say, but a caller's
+             * module was not mapped yet); at most 256 MiB of stacks are kept for later */
+            if ((rec->misc & 7) != 1 && r->late_bytes < ((size_t)256 << 20)) {
+                uint64_t at[2] = {rec->sample.ip, k > 0 ? dw[k - 1] : rec->sample.ip};
+                for (int q = k < 3 ? 0 : 1; q < 2; q++) {
+                    kperf_frame fr[1];
+                    int nf = kperf_symbolizer_lookup(r->sym, (pid_t)rec->sample.pid, at[q], fr, 1);
+                    if (nf <= 0 || !fr[0].module) return rep_defer(r, r->nsamples - 1, &rec->sample, mask);
+                }
             }
         }
         return rep_add_chain(r, s, ips, n, rec->sample.ip);
