@@ -5613,12 +5613,13 @@ typedef struct kperf__sym_all {
     kperf_frame **fr;
     size_t *capfr, nfr;
     kperf__sym_defer defer;
+    bool deferring; /* gnu_compat with more than one worker */
     bool oom;
 } kperf__sym_all;
 
 static void *kperf__sym_all_run(void *arg) {
     kperf__sym_all *w = (kperf__sym_all *)arg;
-    kperf__sym_deferring = w->s->d.gnu_compat ? &w->defer : NULL;
+    kperf__sym_deferring = w->deferring ? &w->defer : NULL;
     for (size_t i = w->lo; i < w->hi && !w->oom && !w->defer.failed; i++) {
         if (*w->capfr - w->nfr < w->max &&
             kperf__sym_grow_big(w->fr, w->capfr, w->nfr + w->max, sizeof **w->fr)) {
@@ -5665,8 +5666,9 @@ KPERF_API int kperf_symbolizer_lookup_all(kperf_symbolizer *s, pid_t pid, const 
         out->cap = n;
     }
     /* contiguous shares, so that the workers' lists in turn are the addresses in order; a
-     * share of under 1024 addresses is not worth a thread */
-    int nt = kperf__sym_threads(s);
+     * share of under 1024 addresses is not worth a thread. One worker (and the reference
+     * path) looks up in order and needs no deferring. */
+    int nt = kperf__sym_reference() ? 1 : kperf__sym_threads(s);
     if ((size_t)nt > n / 1024) nt = n / 1024 > 1 ? (int)(n / 1024) : 1;
     kperf__sym_all w[8];
     pthread_t th[8];
@@ -5676,6 +5678,7 @@ KPERF_API int kperf_symbolizer_lookup_all(kperf_symbolizer *s, pid_t pid, const 
         x->s = s, x->pid = pid, x->addrs = addrs, x->max = max, x->rc = out->rc, x->off = out->ws->off;
         x->lo = n * (size_t)t / (size_t)nt, x->hi = n * (size_t)(t + 1) / (size_t)nt;
         x->fr = &out->ws->fr[t], x->capfr = &out->ws->capfr[t];
+        x->deferring = s->d.gnu_compat && nt > 1;
     }
     int started = 0;
     for (int t = 1; t < nt; t++) { /* a thread that does not start: its share is done below */

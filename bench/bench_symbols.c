@@ -288,14 +288,12 @@ int main(int argc, char **argv) {
     /* -- kperf in-process ---------------------------------------------------------------- */
     long rss0 = status_kb("VmRSS:");
     reset_peak();
-    double t0 = now();
     kperf_symbolizer *s;
     kperf_frame fr[16];
     kperf_symbolizer_open(&s, NULL);
     if (kperf_symbolizer_add_module(s, &(kperf_module_desc){.path = bin, .file_vaddr = true}) < 0)
         return fprintf(stderr, "bench_symbols: %s\n", kperf_errmsg()), 1;
     kperf_symbolizer_lookup(s, 0, a[0], fr, 16);
-    (void)t0;
     size_t named = 0;
     for (size_t i = 0; i < N; i++) named += kperf_symbolizer_lookup(s, 0, a[i], fr, 16) > 0 && fr[0].function;
     long peak = status_kb("VmHWM:") - rss0;
@@ -306,7 +304,7 @@ int main(int argc, char **argv) {
     double threaded = threads_rate(s, a, N, nthreads);
     kperf_frame *bf = malloc(N * sizeof *bf);
     size_t bpasses = 0;
-    t0 = now();
+    double t0 = now();
     do kperf_symbolizer_lookup_batch(s, 0, a, N, bf), bpasses++;
     while (now() - t0 < 1.0);
     double batch = (double)(N * bpasses) / (now() - t0);
