@@ -159,7 +159,10 @@ if command -v perf >/dev/null; then
         END { print k + 0 }')
     pre=$(awk '{ s += $1 } END { print s + 0 }' "$tmp/mt.nivcsw" 2>/dev/null)
     [ -n "$theirs" ] && theirs=$((theirs - pre_exec))
-    tol=$((2 + pre / 50)) # as for rundelay: perf drops a few switch-ins under contention
+    # as for rundelay, perf drops a few switch-ins under contention; and of the pre-exec
+    # switch-ins taken off, perf counts only those that end a wait in its own state machine
+    # (seen: 603 against 600 with 3 taken off), so each of them widens the margin by one
+    tol=$((2 + pre / 50 + pre_exec))
     if [ -n "$ours" ] && [ -n "$theirs" ] && [ "$ours" -ge 300 ] && [ $((ours - theirs)) -le $tol ] &&
         [ $((theirs - ours)) -le $tol ]; then
         ok multi_trace_pingpong_vs_perf_sched
