@@ -4338,12 +4338,14 @@ typedef struct kperf__sym_gnudef {
     kperf__sym_cu *cu;
     uint32_t sc, si; /* the scope; the ELF symbol (innermost frame), NONE for none */
     size_t frame;    /* index in the worker's frames */
+    size_t idx;      /* the address's index in the caller's list */
     bool inner;      /* the innermost frame (may set the cache), else an outer one (reads it) */
 } kperf__sym_gnudef;
 typedef struct kperf__sym_defer {
     kperf__sym_gnudef *v;
     size_t n, cap;
     size_t base; /* index of the current lookup's first frame in the worker's frames */
+    size_t idx;  /* the current lookup's index in the caller's list */
     bool failed; /* out of memory: the caller answers again without deferring */
 } kperf__sym_defer;
 static KPERF__TLS kperf__sym_defer *kperf__sym_deferring;
@@ -4355,7 +4357,7 @@ static void kperf__sym_defer_add(kperf__sym_dso *d, kperf__sym_cu *cu, uint32_t 
         q->failed = true;
         return;
     }
-    q->v[q->n++] = (kperf__sym_gnudef){d, cu, sc, si, q->base + frame, inner};
+    q->v[q->n++] = (kperf__sym_gnudef){d, cu, sc, si, q->base + frame, q->idx, inner};
 }
 
 static int kperf__sym_dso_frames(kperf_symbolizer *s, kperf__sym_dso *d, uint64_t addr,
@@ -5599,14 +5601,17 @@ struct kperf__frames_ws {
     kperf_frame *fr[8];
     size_t capfr[8];
     size_t *off; /* per address: where its frames start in its worker's buffer */
+    struct kperf__sym_ord *ord, *tmp; /* the addresses sorted (cap entries each) */
 };
 
-/* One worker of kperf_symbolizer_lookup_all: addrs[lo, hi) in order, frames in its buffer,
- * gnu_compat names deferred (kperf__sym_defer). */
+/* One worker of kperf_symbolizer_lookup_all: addrs[lo, hi) in order, or with ord the
+ * addresses ord[lo, hi) (sorted by address), frames in its buffer, gnu_compat names
+ * deferred (kperf__sym_defer). */
 typedef struct kperf__sym_all {
     kperf_symbolizer *s;
     pid_t pid;
     const uint64_t *addrs;
+    const struct kperf__sym_ord *ord;
     size_t lo, hi, max;
     int *rc;
     size_t *off;
@@ -5620,12 +5625,14 @@ typedef struct kperf__sym_all {
 static void *kperf__sym_all_run(void *arg) {
     kperf__sym_all *w = (kperf__sym_all *)arg;
     kperf__sym_deferring = w->deferring ? &w->defer : NULL;
-    for (size_t i = w->lo; i < w->hi && !w->oom && !w->defer.failed; i++) {
+    for (size_t p = w->lo; p < w->hi && !w->oom && !w->defer.failed; p++) {
         if (*w->capfr - w->nfr < w->max &&
             kperf__sym_grow_big(w->fr, w->capfr, w->nfr + w->max, sizeof **w->fr)) {
             w->oom = true;
             break;
         }
+        size_t i = w->ord ? w->ord[p].i : p;
+        w->defer.idx = i;
         w->defer.base = w->off[i] = w->nfr;
         int k = kperf_symbolizer_lookup(w->s, w->pid, w->addrs[i], *w->fr + w->nfr, w->max);
         w->rc[i] = k;
@@ -5649,6 +5656,37 @@ static void kperf__sym_gnu_replay(const kperf__sym_gnudef *g, kperf_frame *f) {
     if (kperf__sym_gnu_name(d, cu, g->sc, sym, g->si, f) && !f->file) f->file = sym->srcfile;
 }
 
+/* The deferred gnu_compat names of all workers, named in the order of the caller's list
+ * (a stable counting sort by address index: one address's frames stay in frame order). */
+static int kperf__sym_gnu_replay_all(kperf__sym_all *w, int nt, size_t n) {
+    size_t total = 0;
+    for (int t = 0; t < nt; t++) total += w[t].defer.n;
+    if (!total) return 0;
+    size_t *cnt = (size_t *)kperf__calloc(n + 1, sizeof *cnt);
+    const kperf__sym_gnudef **v = (const kperf__sym_gnudef **)KPERF_MALLOC(total * sizeof *v);
+    kperf_frame **f = (kperf_frame **)KPERF_MALLOC(total * sizeof *f);
+    if (!cnt || !v || !f) {
+        KPERF_FREE(cnt);
+        KPERF_FREE((void *)v);
+        KPERF_FREE(f);
+        return -ENOMEM;
+    }
+    for (int t = 0; t < nt; t++)
+        for (size_t k = 0; k < w[t].defer.n; k++) cnt[w[t].defer.v[k].idx + 1]++;
+    for (size_t i = 0; i < n; i++) cnt[i + 1] += cnt[i];
+    for (int t = 0; t < nt; t++)
+        for (size_t k = 0; k < w[t].defer.n; k++) {
+            const kperf__sym_gnudef *g = &w[t].defer.v[k];
+            size_t at = cnt[g->idx]++;
+            v[at] = g, f[at] = *w[t].fr + g->frame;
+        }
+    for (size_t k = 0; k < total; k++) kperf__sym_gnu_replay(v[k], f[k]);
+    KPERF_FREE(cnt);
+    KPERF_FREE((void *)v);
+    KPERF_FREE(f);
+    return 0;
+}
+
 KPERF_API int kperf_symbolizer_lookup_all(kperf_symbolizer *s, pid_t pid, const uint64_t *addrs,
                                           size_t n, size_t max, kperf_frames *out) {
     if (!s || !out || (n && !addrs) || !max)
@@ -5662,23 +5700,38 @@ KPERF_API int kperf_symbolizer_lookup_all(kperf_symbolizer *s, pid_t pid, const 
         if (rc) out->rc = rc;
         size_t *off = (size_t *)KPERF_REALLOC(out->ws->off, n * sizeof *off);
         if (off) out->ws->off = off;
-        if (!at || !rc || !off) return kperf__fail(ENOMEM, "kperf_symbolizer_lookup_all: out of memory");
+        kperf__sym_ord *ord = (kperf__sym_ord *)KPERF_REALLOC(out->ws->ord, n * sizeof *ord);
+        if (ord) out->ws->ord = ord;
+        kperf__sym_ord *tmp = (kperf__sym_ord *)KPERF_REALLOC(out->ws->tmp, n * sizeof *tmp);
+        if (tmp) out->ws->tmp = tmp;
+        if (!at || !rc || !off || !ord || !tmp)
+            return kperf__fail(ENOMEM, "kperf_symbolizer_lookup_all: out of memory");
         out->cap = n;
     }
-    /* contiguous shares, so that the workers' lists in turn are the addresses in order; a
-     * share of under 1024 addresses is not worth a thread. One worker (and the reference
-     * path) looks up in order and needs no deferring. */
-    int nt = kperf__sym_reference() ? 1 : kperf__sym_threads(s);
+    /* The addresses are looked up in address order: each module's cells, scopes and
+     * symbols are then walked forwards (about 3x faster than random order on a program
+     * larger than the caches). Each thread takes a contiguous share of that order; a share
+     * of under 1024 addresses is not worth a thread. The answers do not depend on the
+     * order, except gnu_compat's names (BFD names a function without a linkage name after
+     * the ELF symbol its first lookup lands in): those frames are named afterwards, in the
+     * order of the caller's list. The reference path looks up in the caller's order. */
+    bool ref = kperf__sym_reference(), sorted = !ref && n > 1;
+    int nt = ref ? 1 : kperf__sym_threads(s);
     if ((size_t)nt > n / 1024) nt = n / 1024 > 1 ? (int)(n / 1024) : 1;
+    if (sorted) {
+        for (size_t i = 0; i < n; i++) out->ws->ord[i].a = addrs[i], out->ws->ord[i].i = i;
+        kperf__sym_radix_with(out->ws->ord, n, out->ws->tmp);
+    }
     kperf__sym_all w[8];
     pthread_t th[8];
     memset(w, 0, sizeof w);
     for (int t = 0; t < nt; t++) {
         kperf__sym_all *x = &w[t];
         x->s = s, x->pid = pid, x->addrs = addrs, x->max = max, x->rc = out->rc, x->off = out->ws->off;
+        x->ord = sorted ? out->ws->ord : NULL;
         x->lo = n * (size_t)t / (size_t)nt, x->hi = n * (size_t)(t + 1) / (size_t)nt;
         x->fr = &out->ws->fr[t], x->capfr = &out->ws->capfr[t];
-        x->deferring = s->d.gnu_compat && nt > 1;
+        x->deferring = s->d.gnu_compat && (nt > 1 || sorted);
     }
     int started = 0;
     for (int t = 1; t < nt; t++) { /* a thread that does not start: its share is done below */
@@ -5691,10 +5744,12 @@ KPERF_API int kperf_symbolizer_lookup_all(kperf_symbolizer *s, pid_t pid, const 
     int rc = 0;
     for (int t = 0; t < nt; t++)
         if (w[t].oom || w[t].defer.failed) rc = -ENOMEM;
+    if (!rc) rc = kperf__sym_gnu_replay_all(w, nt, n);
     for (int t = 0; t < nt; t++) {
-        for (size_t k = 0; !rc && k < w[t].defer.n; k++) /* in address order: workers in turn */
-            kperf__sym_gnu_replay(&w[t].defer.v[k], *w[t].fr + w[t].defer.v[k].frame);
-        for (size_t i = w[t].lo; !rc && i < w[t].hi; i++) out->at[i] = *w[t].fr + out->ws->off[i];
+        for (size_t p = w[t].lo; !rc && p < w[t].hi; p++) {
+            size_t i = sorted ? out->ws->ord[p].i : p;
+            out->at[i] = *w[t].fr + out->ws->off[i];
+        }
         KPERF_FREE(w[t].defer.v);
     }
     return rc ? kperf__fail(-rc, "kperf_symbolizer_lookup_all: out of memory") : 0;
@@ -5705,6 +5760,8 @@ KPERF_API void kperf_frames_free(kperf_frames *f) {
     if (f->ws) {
         for (int t = 0; t < 8; t++) kperf__sym_big_free(f->ws->fr[t]);
         KPERF_FREE(f->ws->off);
+        KPERF_FREE(f->ws->ord);
+        KPERF_FREE(f->ws->tmp);
         KPERF_FREE(f->ws);
     }
     KPERF_FREE((void *)f->at);
