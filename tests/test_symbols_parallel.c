@@ -206,10 +206,14 @@ KT_TEST(lookup_all_same_as_in_order) {
             uint64_t t = a[i - 1];
             a[i - 1] = a[j], a[j] = t;
         }
-        for (int gnu = 0; gnu < 2; gnu++) {
-            kperf_symbolizer *ref = open_one(p, gnu, true, 1), *s = open_one(p, gnu, false, 3);
+        /* variants: 3 threads after preload; 1 thread (address order, deferred names, one
+         * worker); 3 threads indexing as they go (no preload) */
+        for (int gv = 0; gv < 6; gv++) {
+            int gnu = gv & 1, variant = gv >> 1;
+            kperf_symbolizer *ref = open_one(p, gnu, true, 1),
+                             *s = open_one(p, gnu, false, variant == 1 ? 1 : 3);
             KT_CHECK(ref && s, "%s: %s", p->path, kperf_errmsg());
-            KT_CHECK(kperf_symbolizer_preload(s, 0, a, p->n) >= 0);
+            if (variant == 0) KT_CHECK(kperf_symbolizer_preload(s, 0, a, p->n) >= 0);
             kperf_frames fr;
             memset(&fr, 0, sizeof fr);
             size_t bad = 0, first_bad = 0;
@@ -231,8 +235,8 @@ KT_TEST(lookup_all_same_as_in_order) {
                     if (strcmp(want, got) && !bad++) first_bad = lo + i;
                 }
             }
-            KT_CHECK(bad == 0, "%s (gnu_compat %d): %zu of %zu addresses differ, the first 0x%llx",
-                     p->path, gnu, bad, p->n, (unsigned long long)a[first_bad]);
+            KT_CHECK(bad == 0, "%s (gnu_compat %d, variant %d): %zu of %zu addresses differ, the first 0x%llx",
+                     p->path, gnu, variant, bad, p->n, (unsigned long long)a[first_bad]);
             kperf_frames_free(&fr);
             kperf_frames_free(&fr); /* twice: it was zeroed */
             kperf_symbolizer_close(s);
