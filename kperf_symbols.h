@@ -1339,8 +1339,57 @@ static void kperf__sym_permute(void *arr, size_t elem, kperf__sym_ord *v, size_t
     }
 }
 
+/* The symbols sorted through 8-byte keys (offset from the lowest address << 32 | index)
+ * when every offset and index fits 32 bits: half the scratch memory of kperf__sym_ord, and
+ * on a virtual machine the first touch of fresh memory is most of the cost here. A stable
+ * LSD radix sort on the offset keeps equal addresses in table order. Returns false when the
+ * symbols do not fit or memory is short (the caller sorts another way). */
+static bool kperf__sym_sort_syms32(kperf__sym_dso *d) {
+    size_t n = d->nsyms;
+    uint64_t lo = UINT64_MAX, hi = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (d->syms[i].lo < lo) lo = d->syms[i].lo;
+        if (d->syms[i].lo > hi) hi = d->syms[i].lo;
+    }
+    if (n >= UINT32_MAX || hi - lo > UINT32_MAX) return false;
+    uint64_t *v = (uint64_t *)KPERF_MALLOC(2 * n * sizeof *v);
+    if (!v) return false;
+    uint64_t *tmp = v + n, span = hi - lo;
+    for (size_t i = 0; i < n; i++) v[i] = (d->syms[i].lo - lo) << 32 | i;
+    for (unsigned shift = 32; shift < 64 && (span >> (shift - 32)); shift += 11) {
+        size_t cnt[2048] = {0};
+        for (size_t i = 0; i < n; i++) cnt[(v[i] >> shift) & 2047]++;
+        size_t sum = 0;
+        for (int k = 0; k < 2048; k++) {
+            size_t c = cnt[k];
+            cnt[k] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++) tmp[cnt[(v[i] >> shift) & 2047]++] = v[i];
+        memcpy(v, tmp, n * sizeof *v);
+    }
+    /* in place, cycle by cycle: position k takes the old entry (uint32_t)v[k] */
+    for (size_t k = 0; k < n; k++) {
+        size_t from = (uint32_t)v[k];
+        if (from == k || (uint32_t)v[k] == UINT32_MAX) continue;
+        kperf__sym_ent first = d->syms[k];
+        size_t j = k;
+        while ((uint32_t)v[j] != k) {
+            from = (uint32_t)v[j];
+            d->syms[j] = d->syms[from];
+            v[j] |= UINT32_MAX;
+            j = from;
+        }
+        d->syms[j] = first;
+        v[j] |= UINT32_MAX;
+    }
+    KPERF_FREE(v);
+    return true;
+}
+
 static void kperf__sym_sort_syms(kperf__sym_dso *d) {
     size_t n = d->nsyms;
+    if (n > 64 && kperf__sym_sort_syms32(d)) return;
     kperf__sym_ord *v = n > 64 ? (kperf__sym_ord *)kperf__sym_big(n * sizeof *v) : NULL;
     if (v) {
         for (size_t i = 0; i < n; i++) v[i].a = d->syms[i].lo, v[i].i = i;

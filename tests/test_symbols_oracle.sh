@@ -88,4 +88,22 @@ if build c_gcc_O2_full_dw5 gcc -O2 -g "$SRC"; then
     fi
     objcopy --compress-debug-sections=zlib "$F/c_gcc_O2_full_dw5" "$F/c_gcc_O2_zlib_dw5" && check c_gcc_O2_zlib_dw5
 fi
+# interactive use: each answer is printed before the next address is written, with stdin
+# still open (answers wait for a batch only while more input is ready to read)
+if [ -x "$F/c_gcc_O2_full_dw5" ]; then
+    main=$(nm "$F/c_gcc_O2_full_dw5" | awk '$3 == "main" { print $1 }')
+    coproc SYMQ { "$K" symbolize -f -e "$F/c_gcc_O2_full_dw5" 2>&1; }
+    got=
+    for i in 1 2 3; do
+        echo "0x$main" >&"${SYMQ[1]}"
+        fn= ln=
+        read -t 10 -r fn <&"${SYMQ[0]}" && read -t 10 -r ln <&"${SYMQ[0]}"
+        got="$got${fn:-timeout} ${ln##*/} "
+    done
+    want="$(addr2line -f -e "$F/c_gcc_O2_full_dw5" "0x$main" | sed 's|.*/||' | tr '\n' ' ')"
+    eval "exec ${SYMQ[1]}>&-"
+    wait "$SYMQ_PID" 2>/dev/null
+    if [ "$got" = "$want$want$want" ]; then echo "ok - symbolize_interactive"
+    else echo "FAIL - symbolize_interactive: got '$got', want 3 x '$want'"; fi
+fi
 exit 0

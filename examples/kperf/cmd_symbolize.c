@@ -7,6 +7,8 @@
 #include "kperf_cli.h"
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -184,51 +186,83 @@ static void sym_emit(const sym_opts *o, uint64_t addr, const kperf_frame *fr, in
 }
 
 /* Addresses read and not answered yet: answered together, on every CPU, with the answers
- * one lookup after another would give (kperf_symbolizer_lookup_all). */
+ * one lookup after another would give (kperf_symbolizer_lookup_all). Two batches take
+ * turns: while one batch's answers are printed on a thread of their own, the next is read
+ * and looked up. */
 enum { SYM_BATCH = 1 << 14 };
 typedef struct sym_batch {
     uint64_t addr[SYM_BATCH];
     size_t n;
     kperf_frames f; /* kept from batch to batch */
+    kperf_symbolizer *s;
+    const sym_opts *o;
+    sym_out *out;
+    bool looked_up; /* f holds this batch's answers, else print one lookup at a time */
 } sym_batch;
 
-static void sym_run(kperf_symbolizer *s, const sym_opts *o, sym_batch *b, sym_out *out) {
-    if (!b->n) return;
+typedef struct sym_pipe {
+    sym_batch b[2];
+    int cur;         /* the batch being filled */
+    pthread_t th;    /* prints the other one while printing */
+    bool printing;
+} sym_pipe;
+
+static void *sym_print(void *arg) {
+    sym_batch *b = (sym_batch *)arg;
+    const sym_opts *o = b->o;
     pid_t pid = o->exe ? 0 : (pid_t)o->pid;
     size_t max = o->inlines ? 64 : 1;
-    if (kperf_symbolizer_lookup_all(s, pid, b->addr, b->n, max, &b->f) == 0) {
-        for (size_t i = 0; i < b->n; i++) sym_emit(o, b->addr[i], b->f.at[i], b->f.rc[i], out);
-    } else { /* out of memory for the batch: one at a time */
-        for (size_t i = 0; i < b->n; i++) {
+    for (size_t i = 0; i < b->n; i++) {
+        if (b->looked_up) {
+            sym_emit(o, b->addr[i], b->f.at[i], b->f.rc[i], b->out);
+        } else { /* out of memory for the batch: one at a time */
             kperf_frame fr[64];
-            sym_emit(o, b->addr[i], fr, kperf_symbolizer_lookup(s, pid, b->addr[i], fr, max), out);
+            sym_emit(o, b->addr[i], fr, kperf_symbolizer_lookup(b->s, pid, b->addr[i], fr, max), b->out);
         }
     }
     b->n = 0;
+    return NULL;
 }
 
-static void sym_add(kperf_symbolizer *s, const sym_opts *o, sym_batch *b, uint64_t addr,
-                    sym_out *out) {
+/* Waits until every answer given so far is in the output buffer. */
+static void sym_wait(sym_pipe *p) {
+    if (p->printing) pthread_join(p->th, NULL);
+    p->printing = false;
+}
+
+/* Looks up the batch being filled, then prints it on a thread (in the caller's thread when
+ * none starts) once the batch before it is printed. */
+static void sym_run(sym_pipe *p) {
+    sym_batch *b = &p->b[p->cur];
+    if (!b->n) return;
+    const sym_opts *o = b->o;
+    pid_t pid = o->exe ? 0 : (pid_t)o->pid;
+    if (b->n > 1) kperf_symbolizer_preload(b->s, pid, b->addr, b->n); /* on every CPU */
+    b->looked_up = kperf_symbolizer_lookup_all(b->s, pid, b->addr, b->n, o->inlines ? 64 : 1,
+                                               &b->f) == 0;
+    sym_wait(p);
+    /* (one lookup at a time, in order, is done here: gnu_compat names follow that order) */
+    if (b->looked_up && pthread_create(&p->th, NULL, sym_print, b) == 0) p->printing = true;
+    else sym_print(b);
+    p->cur ^= 1;
+}
+
+static void sym_add(sym_pipe *p, uint64_t addr) {
+    sym_batch *b = &p->b[p->cur];
     b->addr[b->n++] = addr;
-    if (b->n == SYM_BATCH) sym_run(s, o, b, out);
+    if (b->n == SYM_BATCH) sym_run(p);
 }
 
-/* Indexes, on all CPUs, what the complete lines of a chunk just read will need. */
-static void sym_preload(kperf_symbolizer *s, const sym_opts *o, const char *p, size_t n) {
-    static uint64_t a[1 << 14];
-    size_t k = 0;
-    for (const char *end = p + n; k < sizeof a / sizeof *a;) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        if (!nl) break;
-        a[k++] = strtoull(p, NULL, 16);
-        p = nl + 1;
-    }
-    if (k > 1) kperf_symbolizer_preload(s, o->exe ? 0 : (pid_t)o->pid, a, k);
+/* Whether a read of stdin would find data (or the end) at once. */
+static bool sym_ready(void) {
+    struct pollfd pf = {0, POLLIN, 0};
+    return poll(&pf, 1, 0) == 1;
 }
 
-/* Reads stdin line by line; the output is flushed before every read that may block, so an
- * interactive caller gets each answer at once while a pipe of many addresses is fast. */
-static void sym_stdin(kperf_symbolizer *s, const sym_opts *o, sym_batch *b, sym_out *out) {
+/* Reads stdin line by line; every answer is printed and the output flushed before a read
+ * that would block, so an interactive caller gets each answer at once while a pipe of many
+ * addresses is answered in full batches. */
+static void sym_stdin(sym_pipe *p, sym_out *out) {
     static char buf[1 << 16];
     size_t start = 0, have = 0; /* unread bytes: buf[start, have) */
     for (;;) {
@@ -243,8 +277,11 @@ static void sym_stdin(kperf_symbolizer *s, const sym_opts *o, sym_batch *b, sym_
             if (have == sizeof buf) {
                 nl = buf + have - 1; /* overlong line: split it */
             } else {
-                sym_run(s, o, b, out); /* every complete line read so far */
-                sym_flush(out);
+                if (!sym_ready()) { /* every complete line read so far, answered */
+                    sym_run(p);
+                    sym_wait(p);
+                    sym_flush(out);
+                }
                 ssize_t r = read(0, buf + have, sizeof buf - have);
                 if (r < 0 && errno == EINTR) continue;
                 if (r <= 0) {
@@ -252,14 +289,13 @@ static void sym_stdin(kperf_symbolizer *s, const sym_opts *o, sym_batch *b, sym_
                     nl = buf + have; /* last line without newline */
                     if (have == sizeof buf) nl--;
                 } else {
-                    sym_preload(s, o, buf, have + (size_t)r); /* buf: the partial line */
                     have += (size_t)r;
                     continue;
                 }
             }
         }
         *nl = 0;
-        sym_add(s, o, b, strtoull(line, NULL, 16), out);
+        sym_add(p, strtoull(line, NULL, 16));
         start = (size_t)(nl - buf) + 1;
         if (start >= have) start = have = 0;
     }
@@ -293,15 +329,17 @@ int cmd_symbolize(int argc, char **argv) {
     }
     if (o.exe) o.addr_width = sym_addr_width(o.exe);
     static sym_out out;
-    static sym_batch batch;
+    static sym_pipe pipe;
+    for (int k = 0; k < 2; k++) pipe.b[k].s = s, pipe.b[k].o = &o, pipe.b[k].out = &out;
     if (naddrs) {
-        for (int i = 0; i < naddrs; i++) sym_add(s, &o, &batch, strtoull(addrs[i], NULL, 16), &out);
+        for (int i = 0; i < naddrs; i++) sym_add(&pipe, strtoull(addrs[i], NULL, 16));
     } else {
-        sym_stdin(s, &o, &batch, &out);
+        sym_stdin(&pipe, &out);
     }
-    sym_run(s, &o, &batch, &out);
+    sym_run(&pipe);
+    sym_wait(&pipe);
     sym_flush(&out);
-    kperf_frames_free(&batch.f);
+    for (int k = 0; k < 2; k++) kperf_frames_free(&pipe.b[k].f);
     kperf_symbolizer_close(s);
     return 0;
 }
