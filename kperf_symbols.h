@@ -1868,6 +1868,12 @@ typedef struct kperf__dw_ltab {
     size_t nrows, caprows;
     struct kperf__sym_ord *ord; /* sort keys and their radix buffer (the scratch's) */
     size_t capord;
+    /* Rows streamed straight into a CU build (kperf__sym_stream_row) while they come in
+     * libdw's order, instead of being kept and sorted: */
+    struct kperf__sym_cubuild *stream;
+    size_t nstream;
+    uint64_t last_addr;
+    bool last_end;
 } kperf__dw_ltab;
 
 static void kperf__dw_ltab_free(kperf__dw_ltab *t) { /* rows belong to the scratch */
@@ -1975,7 +1981,11 @@ static int kperf__dw_lrow_cmp(const void *x, const void *y) {
     return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
+static int kperf__sym_stream_row(kperf__dw_ltab *t, const kperf__dw_lrow *l);
+
+/* One row of the line program: kept in t->rows, or streamed (2: out of order, stop). */
 static int kperf__dw_lemit(kperf__dw_ltab *t, const kperf__dw_lrow *r) {
+    if (t->stream) return kperf__sym_stream_row(t, r);
     if (t->nrows == t->caprows && kperf__sym_grow_big(&t->rows, &t->caprows, t->nrows + 1, sizeof *t->rows))
         return -ENOMEM;
     t->rows[t->nrows] = *r;
@@ -1989,6 +1999,7 @@ static int kperf__dw_lprogram(kperf__dw_cur *c, kperf__dw_ltab *t, uint8_t min_i
                               bool default_stmt, int8_t line_base, uint8_t line_range,
                               uint8_t opcode_base, const uint8_t *std_len) {
     (void)default_stmt;
+    int e;
     kperf__dw_lrow st = {0, 1, 1, 0, 0, 0, false};
     while (c->p < c->end && !c->bad) {
         uint8_t op = *c->p++;
@@ -1996,7 +2007,7 @@ static int kperf__dw_lprogram(kperf__dw_cur *c, kperf__dw_ltab *t, uint8_t min_i
             unsigned adj = (unsigned)(op - opcode_base);
             st.addr += (uint64_t)min_inst * (adj / line_range);
             st.line += (uint32_t)(int32_t)(line_base + (int)(adj % line_range));
-            if (kperf__dw_lemit(t, &st)) return -ENOMEM;
+            if ((e = kperf__dw_lemit(t, &st)) != 0) return e;
             st.disc = 0;
             continue;
         }
@@ -2008,7 +2019,7 @@ static int kperf__dw_lprogram(kperf__dw_cur *c, kperf__dw_ltab *t, uint8_t min_i
             uint8_t sub = *c->p++;
             if (sub == DW_LNE_end_sequence) {
                 st.end = true;
-                if (kperf__dw_lemit(t, &st)) return -ENOMEM;
+                if ((e = kperf__dw_lemit(t, &st)) != 0) return e;
                 st = (kperf__dw_lrow){0, 1, 1, 0, 0, 0, false};
             } else if (sub == DW_LNE_set_address) {
                 if (len != 5 && len != 9) return 1;
@@ -2022,7 +2033,7 @@ static int kperf__dw_lprogram(kperf__dw_cur *c, kperf__dw_ltab *t, uint8_t min_i
             break;
         }
         case DW_LNS_copy:
-            if (kperf__dw_lemit(t, &st)) return -ENOMEM;
+            if ((e = kperf__dw_lemit(t, &st)) != 0) return e;
             st.disc = 0;
             break;
         case DW_LNS_advance_pc: st.addr += (uint64_t)min_inst * kperf__dw_uleb(c); break;
@@ -2175,22 +2186,44 @@ static int kperf__sym_cu_lines(kperf__sym_cubuild *b, Dwarf_Die *cudie) {
 
 /* The same rows from the line program decoded here: 0, 1 when libdw must do it, or
  * -ENOMEM. On 0, b->lt holds the file table for the scopes' call files. */
+/* Row l of table t as a CU row (file names joined and numbered for the CU). */
+static kperf__sym_row kperf__sym_lrow_row(kperf__sym_cubuild *b, kperf__dw_ltab *t,
+                                          const kperf__dw_lrow *l) {
+    kperf__sym_row r = {l->addr, KPERF__SYM_NONE, 0, 0, 0};
+    if (!l->end) {
+        r.file = kperf__dw_file_id(b, t, l->file);
+        if (r.file == KPERF__SYM_NONE) r.file = KPERF__SYM_NONE - 1; /* unnamed file */
+        r.line = (int32_t)l->line > 0 ? l->line : 0;
+        r.col = (int32_t)l->col > 0 ? l->col : 0;
+        r.disc = l->disc;
+    }
+    return r;
+}
+
+/* A row straight from the line program into the CU build, while the program's order is the
+ * sorted order (addresses never go down; at one address ends of sequence come first): the
+ * usual case, which then needs no row array and no sort. 2: out of that order. */
+static int kperf__sym_stream_row(kperf__dw_ltab *t, const kperf__dw_lrow *l) {
+    if (t->nstream && (l->addr < t->last_addr || (l->addr == t->last_addr && l->end && !t->last_end)))
+        return 2;
+    t->nstream++, t->last_addr = l->addr, t->last_end = l->end;
+    kperf__sym_row r = kperf__sym_lrow_row(t->stream, t, l);
+    return kperf__sym_add_row(t->stream, &r) ? -ENOMEM : 0;
+}
+
 static int kperf__sym_cu_lines_own(kperf__sym_cubuild *b, const kperf__sym_dso *d,
                                    bool has_lines, uint64_t off, kperf__dw_ltab *t) {
     if (!has_lines) return 0; /* a CU without lines (libdw finds none either) */
+    t->stream = b, t->nstream = 0;
     int rc = kperf__dw_lines(d, off, b->comp_dir, t);
-    if (rc) return rc;
+    t->stream = NULL;
+    if (!rc) return b->lt = t, 0;
+    b->nrows = 0; /* nothing streamed stays: the rows again, sorted (2), or libdw's (1) */
+    if (rc != 2) return rc;
+    if ((rc = kperf__dw_lines(d, off, b->comp_dir, t)) != 0) return rc;
     b->lt = t;
     for (size_t i = 0; i < t->nrows; i++) {
-        const kperf__dw_lrow *l = &t->rows[i];
-        kperf__sym_row r = {l->addr, KPERF__SYM_NONE, 0, 0, 0};
-        if (!l->end) {
-            r.file = kperf__dw_file_id(b, t, l->file);
-            if (r.file == KPERF__SYM_NONE) r.file = KPERF__SYM_NONE - 1; /* unnamed file */
-            r.line = (int32_t)l->line > 0 ? l->line : 0;
-            r.col = (int32_t)l->col > 0 ? l->col : 0;
-            r.disc = l->disc;
-        }
+        kperf__sym_row r = kperf__sym_lrow_row(b, t, &t->rows[i]);
         if (kperf__sym_add_row(b, &r)) return -ENOMEM;
     }
     return 0;
