@@ -1165,6 +1165,9 @@ static int kperf__sym_syms_room(kperf__sym_dso *d, size_t *cap, size_t n) {
     }
     while (c < n) c *= 2;
     if (c > KPERF__SYM_MAX_RANGES) return -ENOMEM;
+    if (c * sizeof *d->syms + 64 >= KPERF__SYM_BIG_MIN) /* the rest of the last 2 MiB page too */
+        c = ((((c * sizeof *d->syms + 64) + KPERF__SYM_CHUNK - 1) & ~(KPERF__SYM_CHUNK - 1)) - 64) /
+            sizeof *d->syms;
     kperf__sym_ent *q = (kperf__sym_ent *)kperf__sym_big(c * sizeof *q);
     if (!q) return -ENOMEM;
     if (d->nsyms) memcpy(q, d->syms, d->nsyms * sizeof *q);
@@ -1344,7 +1347,7 @@ static void kperf__sym_permute(void *arr, size_t elem, kperf__sym_ord *v, size_t
  * on a virtual machine the first touch of fresh memory is most of the cost here. A stable
  * LSD radix sort on the offset keeps equal addresses in table order. Returns false when the
  * symbols do not fit or memory is short (the caller sorts another way). */
-static bool kperf__sym_sort_syms32(kperf__sym_dso *d) {
+static bool kperf__sym_sort_syms32(kperf__sym_dso *d, size_t cap) {
     size_t n = d->nsyms;
     uint64_t lo = UINT64_MAX, hi = 0;
     for (size_t i = 0; i < n; i++) {
@@ -1352,7 +1355,10 @@ static bool kperf__sym_sort_syms32(kperf__sym_dso *d) {
         if (d->syms[i].lo > hi) hi = d->syms[i].lo;
     }
     if (n >= UINT32_MAX || hi - lo > UINT32_MAX) return false;
-    uint64_t *v = (uint64_t *)KPERF_MALLOC(2 * n * sizeof *v);
+    /* the keys in the symbol array's room to spare when there is enough (on its huge page,
+     * already touched), else fresh */
+    bool room = (cap - n) * sizeof *d->syms >= 2 * n * sizeof(uint64_t);
+    uint64_t *v = room ? (uint64_t *)(void *)(d->syms + n) : (uint64_t *)KPERF_MALLOC(2 * n * sizeof *v);
     if (!v) return false;
     uint64_t *tmp = v + n, span = hi - lo;
     for (size_t i = 0; i < n; i++) v[i] = (d->syms[i].lo - lo) << 32 | i;
@@ -1383,13 +1389,13 @@ static bool kperf__sym_sort_syms32(kperf__sym_dso *d) {
         d->syms[j] = first;
         v[j] |= UINT32_MAX;
     }
-    KPERF_FREE(v);
+    if (!room) KPERF_FREE(v);
     return true;
 }
 
-static void kperf__sym_sort_syms(kperf__sym_dso *d) {
+static void kperf__sym_sort_syms(kperf__sym_dso *d, size_t cap) {
     size_t n = d->nsyms;
-    if (n > 64 && kperf__sym_sort_syms32(d)) return;
+    if (n > 64 && kperf__sym_sort_syms32(d, cap)) return;
     kperf__sym_ord *v = n > 64 ? (kperf__sym_ord *)kperf__sym_big(n * sizeof *v) : NULL;
     if (v) {
         for (size_t i = 0; i < n; i++) v[i].a = d->syms[i].lo, v[i].i = i;
@@ -1403,8 +1409,8 @@ static void kperf__sym_sort_syms(kperf__sym_dso *d) {
     kperf__sym_big_free(v);
 }
 
-static void kperf__sym_finish_syms(kperf__sym_dso *d, bool gnu) {
-    kperf__sym_sort_syms(d);
+static void kperf__sym_finish_syms(kperf__sym_dso *d, bool gnu, size_t cap) {
+    kperf__sym_sort_syms(d, cap);
     if (gnu) return;
     size_t w = 0;
     for (size_t i = 0; i < d->nsyms; i++) {
@@ -3762,7 +3768,7 @@ static int kperf__sym_load_elf(kperf_symbolizer *s, kperf__sym_dso *d) {
         if (!rc) rc = kperf__sym_add_plt(d, d->elf, &scap);
     }
     if (rc) return kperf__fail(-rc, "symbols: %s: out of memory reading symbols", d->open_path);
-    kperf__sym_finish_syms(d, s->d.gnu_compat);
+    kperf__sym_finish_syms(d, s->d.gnu_compat, scap);
     if (kperf__sym_bix_build(&d->yix, d->syms, d->nsyms, sizeof *d->syms))
         return kperf__fail(ENOMEM, "symbols: out of memory");
     bool mangled = false;
