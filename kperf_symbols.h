@@ -697,7 +697,6 @@ typedef struct kperf__sym_cell {
                        sequence); KPERF__SYM_NONE - 1: a row whose file has no name */
     uint32_t line, col, disc;
     uint32_t scope; /* innermost scope, KPERF__SYM_NONE for none */
-    uint32_t up;    /* its parent (the next frame out), loaded alongside; NONE for none */
     uint32_t sym;   /* the ELF symbol kperf__sym_find_from() gives (index in d->syms), NONE */
 } kperf__sym_cell;
 
@@ -3130,8 +3129,7 @@ static int kperf__sym_cu_cells(kperf__sym_cubuild *b, const kperf__sym_dso *d, u
         return -ENOMEM;
     kperf__sym_cell *cells = b->sc->cells; /* copied out at the end, at their size */
     ptrdiff_t up = -1; /* kperf__sym_sym_upper(d, a), moving forward with a */
-    kperf__sym_cell c = {0, KPERF__SYM_NONE, 0, 0, 0, KPERF__SYM_NONE, KPERF__SYM_NONE,
-                         KPERF__SYM_NONE};
+    kperf__sym_cell c = {0, KPERF__SYM_NONE, 0, 0, 0, KPERF__SYM_NONE, KPERF__SYM_NONE};
     while (i < b->nrows || j < b->nsegs || k < nse) {
         uint64_t a = i < b->nrows ? b->rows[i].addr : UINT64_MAX;
         if (j < b->nsegs && b->segs[j].lo < a) a = b->segs[j].lo;
@@ -3146,8 +3144,6 @@ static int kperf__sym_cu_cells(kperf__sym_cubuild *b, const kperf__sym_dso *d, u
         if (a < lo) continue; /* before the span: only the state carried into it counts */
         size_t si;
         c.off = (uint32_t)(a - lo);
-        c.up = c.scope < cu->nscopes && cu->scopes[c.scope].inlined ? cu->scopes[c.scope].parent
-                                                                    : KPERF__SYM_NONE;
         if (up < 0) up = kperf__sym_sym_upper(d, a);
         while ((size_t)(up + 1) < d->nsyms && d->syms[up + 1].lo <= a) up++;
         c.sym = kperf__sym_find_from(d, a, up, &si) ? (uint32_t)si : KPERF__SYM_NONE;
@@ -4484,7 +4480,6 @@ static int kperf__sym_dso_frames(kperf_symbolizer *s, kperf__sym_dso *d, uint64_
         }
         if (cell) {
             if (cell->scope < cu->nscopes) __builtin_prefetch(&cu->scopes[cell->scope]);
-            if (cell->up < cu->nscopes) __builtin_prefetch(&cu->scopes[cell->up]);
             if (cell->sym < d->nsyms) sym = &d->syms[si = cell->sym];
         } else {
             sym = kperf__sym_find_from(d, rel, kperf__sym_sym_upper(d, rel), &si);
