@@ -760,6 +760,8 @@ typedef struct kperf__sym_scratch {
     size_t capranges, capstack;
     uint64_t *edges;
     size_t capedges;
+    struct kperf__sym_ord *rord; /* kperf__sym_sort_ranges's keys */
+    size_t caprord;
     struct kperf__sym_cell *cells;
     size_t capcells;
     uint8_t *ap;             /* the arena chunk this thread carves CU arrays from */
@@ -769,6 +771,7 @@ typedef struct kperf__sym_scratch {
 static void kperf__sym_scratch_free(kperf__sym_scratch *sc) {
     kperf__sym_big_free(sc->lrows); /* all grown by kperf__sym_grow_big */
     kperf__sym_big_free(sc->lord);
+    kperf__sym_big_free(sc->rord);
     kperf__sym_big_free(sc->rows);
     kperf__sym_big_free(sc->segs);
     kperf__sym_big_free(sc->ranges);
@@ -1686,7 +1689,17 @@ static uint64_t kperf__dw_un(kperf__dw_cur *c, unsigned n) {
         return 0;
     }
     uint64_t v = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    switch (n) { /* the sizes DWARF uses, as single loads */
+    case 1: v = c->p[0]; break;
+    case 2: { uint16_t x; memcpy(&x, c->p, 2); v = x; break; }
+    case 4: { uint32_t x; memcpy(&x, c->p, 4); v = x; break; }
+    case 8: memcpy(&v, c->p, 8); break;
+    default: for (unsigned i = 0; i < n; i++) v |= (uint64_t)c->p[i] << (8 * i);
+    }
+#else
     for (unsigned i = 0; i < n; i++) v |= (uint64_t)c->p[i] << (8 * i);
+#endif
     c->p += n;
     return v;
 }
@@ -1807,6 +1820,7 @@ out:
 }
 
 static uint64_t kperf__dw_uleb(kperf__dw_cur *c) {
+    if (c->p < c->end && !(*c->p & 0x80)) return *c->p++; /* most values: one byte */
     uint64_t v = 0;
     for (unsigned shift = 0; c->p < c->end; shift += 7) {
         uint8_t b = *c->p++;
@@ -3054,10 +3068,41 @@ static int kperf__sym_emit(kperf__sym_cubuild *b, uint64_t lo, uint32_t scope) {
 
 /* Flattens nested scope ranges into non-overlapping segments, each naming the innermost
  * scope (a sweep with a stack; a range poking out of its parent is clipped). */
+/* Sorts the ranges as kperf__sym_range_cmp orders them: a radix sort by address in the
+ * scratch (qsort's merge buffer is fresh memory every CU, and its comparisons were most of
+ * this step), then each run of one address (a function and what is inlined at its
+ * entry) by the rest of the order. */
+static void kperf__sym_sort_ranges(kperf__sym_cubuild *b) {
+    size_t n = b->nranges;
+    kperf__sym_scratch *sc = b->sc;
+    if (n < 32 || kperf__sym_grow_big(&sc->rord, &sc->caprord, 2 * n, sizeof *sc->rord)) {
+        qsort(b->ranges, n, sizeof *b->ranges, kperf__sym_range_cmp);
+        return;
+    }
+    kperf__sym_ord *v = sc->rord;
+    for (size_t i = 0; i < n; i++) v[i].a = b->ranges[i].lo, v[i].i = i;
+    kperf__sym_radix_with(v, n, v + n);
+    for (size_t s0 = 0; s0 < n;) {
+        size_t e = s0 + 1;
+        while (e < n && v[e].a == v[s0].a) e++;
+        for (size_t k = s0 + 1; k < e; k++) { /* insertion: runs are short */
+            kperf__sym_ord x = v[k];
+            size_t j = k;
+            while (j > s0 && kperf__sym_range_cmp(&b->ranges[v[j - 1].i], &b->ranges[x.i]) > 0) {
+                v[j] = v[j - 1];
+                j--;
+            }
+            v[j] = x;
+        }
+        s0 = e;
+    }
+    kperf__sym_permute(b->ranges, sizeof *b->ranges, v, n);
+}
+
 static int kperf__sym_cu_flatten(kperf__sym_cubuild *b) {
     size_t sp = 0;
     if (!b->nranges) return 0;
-    qsort(b->ranges, b->nranges, sizeof *b->ranges, kperf__sym_range_cmp);
+    kperf__sym_sort_ranges(b);
     if (kperf__sym_grow_big(&b->sc->stack, &b->sc->capstack, b->nranges, sizeof *b->sc->stack))
         return -ENOMEM;
     struct kperf__sym_range *st = b->sc->stack;
