@@ -12,7 +12,20 @@
 #include <string.h>
 #include "test_unwind_common.h"
 
-/* Samples the fixture for ~0.3 s with callStack = mode; counts the samples in c and those
+/* The CPU time the kernel has given the process so far, in ns (0 when unknown). */
+static unsigned long long lk_cpu_ns(pid_t pid) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/schedstat", (int)pid);
+    unsigned long long ns = 0;
+    FILE *f = fopen(path, "r");
+    if (f) {
+        if (fscanf(f, "%llu", &ns) != 1) ns = 0;
+        fclose(f);
+    }
+    return ns;
+}
+
+/* Samples the fixture for 0.3 s of its CPU time with callStack = mode; counts the samples in c and those
  * whose Stack list reads c, b, a, main. -1 when sampling is not possible. */
 static int lk_chains(int mode, int *in_c, int *full) {
     pid_t pid = unw_spawn("3");
@@ -26,8 +39,12 @@ static int lk_chains(int mode, int *in_c, int *full) {
     attr.symbolMode = RESOLVE_ELF, attr.callStack = (unsigned)mode;
     int pd = PmuOpen(SAMPLING, &attr);
     if (pd < 0) return unw_kill(pid), -1;
+    /* until the fixture has had 300 ms of CPU (the kernel's count, /proc/PID/schedstat):
+     * ~300 samples at 1 kHz on a busy machine too (at most 20 s) */
+    unsigned long long t0 = lk_cpu_ns(pid);
     PmuEnable(pd);
-    usleep(300000);
+    if (!t0) usleep(300000); /* no schedstat: 0.3 s of wall time */
+    for (int k = 0; t0 && k < 2000 && lk_cpu_ns(pid) < t0 + 300000000ull; k++) usleep(10000);
     PmuDisable(pd);
     PmuData *data = NULL;
     int len = PmuRead(pd, &data);
