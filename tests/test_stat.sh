@@ -39,10 +39,12 @@ if [ $have_tp = 1 ]; then
     n700=$(awk -F, '$2 == 700' "$tmp/t.csv" | wc -l)
     check stat_per_thread_split "$n700" 4
 
-    # -p: attach to a running process; the command after -- is only the timer
-    $P 1200 0 400 1500 & pid=$!
-    sleep 0.1 # attach after the exec, not to the shell child before it
-    $K stat -x, -p $pid -e $GP -- sleep 1 2>"$tmp/p1.csv"
+    # -p: attach to a running process; the command after -- releases it (a FIFO: its calls
+    # start only once the counters are open, however slow a busy machine starts kperf),
+    # then is the timer; the shell waiting on the FIFO execs the program (same pid)
+    rm -f "$tmp/go" && mkfifo "$tmp/go"
+    sh -c "read x <'$tmp/go'; exec $P 1200 0 0 0" & pid=$!
+    $K stat -x, -p $pid -e $GP -- sh -c "echo >'$tmp/go'; sleep 1" 2>"$tmp/p1.csv"
     wait $pid
     check stat_pid_target "$(csv_value "$tmp/p1.csv" $GP)" 1200
 

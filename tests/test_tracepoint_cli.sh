@@ -26,8 +26,8 @@ fi
 # -p PID of a process that execs after kperf attached: lines after the exec carry the new
 # name (the sampler renames on PERF_RECORD_COMM with the exec flag), lines before it the old
 ln -s "$(cd "$(dirname "$P")" && pwd)/$(basename "$P")" "$T/execd-probe"
-sh -c "sleep 0.5; exec $T/execd-probe 3 3 >/dev/null" & ep=$!
-sleep 0.1
+sh -c "sleep 2; exec $T/execd-probe 3 3 >/dev/null" & ep=$!
+sleep 0.1 # kperf attaches within the shell's 2 s sleep (wait4) on a busy machine too
 $K trace -p "$ep" -e syscalls:sys_enter_wait4,syscalls:sys_enter_getpid -d 5 >"$T/pexec.txt" 2>/dev/null
 wait "$ep"
 check trace_pid_exec_comm_after "$(grep -c '^ *execd-probe .*sys_enter_getpid' "$T/pexec.txt")" 3
