@@ -3324,15 +3324,17 @@ static int kperf__sym_cu_place(kperf__sym_dso *d, kperf__sym_scratch *sc, kperf_
     uint8_t *blk = (uint8_t *)kperf__sym_arena(d, sc, total ? total : 1);
     cu->arena = blk != NULL;
     if (!blk && !(blk = (uint8_t *)KPERF_MALLOC(total ? total : 1))) return -ENOMEM;
-    kperf__sym_cell *cells = (kperf__sym_cell *)(void *)blk;
+    /* scopes first: they hold pointers (8-byte aligned, as the block is); the cells and the
+     * 32-bit arrays after them need 4 */
+    if (ns) memcpy(blk, cu->scopes, ns);
+    KPERF_FREE(cu->scopes);
+    cu->scopes = (kperf__sym_scope *)(void *)blk;
+    kperf__sym_cell *cells = (kperf__sym_cell *)(void *)(blk + ns);
     if (nc) memcpy(cells, cu->cells, nc);
     cu->cells = cells;
-    if (ns) memcpy(blk + nc, cu->scopes, ns);
-    KPERF_FREE(cu->scopes);
-    cu->scopes = (kperf__sym_scope *)(void *)(blk + nc);
-    cu->gsym = (uint32_t *)(void *)(blk + nc + ns);
+    cu->gsym = (uint32_t *)(void *)(blk + ns + nc);
     memset(cu->gsym, 0, ng);
-    cu->b = nb ? (uint32_t *)(void *)(blk + nc + ns + ng) : NULL;
+    cu->b = nb ? (uint32_t *)(void *)(blk + ns + nc + ng) : NULL;
     if (cu->b) kperf__sym_cu_buckets(cu);
     return 0;
 }
@@ -3345,7 +3347,7 @@ static void kperf__sym_cu_free(kperf__sym_cu *cu) {
     KPERF_FREE(cu->owned);
     KPERF_FREE(cu->files);
     if (!cu->gsym) KPERF_FREE(cu->scopes); /* not placed: cells are the scratch's */
-    else if (!cu->arena) KPERF_FREE(cu->cells); /* the block: cells, scopes, gsym, b */
+    else if (!cu->arena) KPERF_FREE(cu->scopes); /* the block: scopes, cells, gsym, b */
     KPERF_FREE(cu);
 }
 

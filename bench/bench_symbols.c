@@ -94,7 +94,7 @@ static double median(double *v, int n) {
  * with --cold: a fresh symbolizer, fresh memory, nothing inherited), seconds. what: 0 time
  * to first answer (open, add the module, one lookup); 1 the first pass over all n
  * addresses after that first lookup; 2 the same after kperf_symbolizer_preload of them; 3
- * preload and kperf_symbolizer_lookup_all in batches of 8192, as kperf symbolize does.
+ * preload and kperf_symbolizer_lookup_all in batches of 16384, as kperf symbolize does.
  * mode: the symbolizer mode. */
 static double cold_measure(const char *bin, const uint64_t *a, size_t n, int what, kperf_symbol_mode mode) {
     kperf_symbolizer *s;
@@ -109,8 +109,8 @@ static double cold_measure(const char *bin, const uint64_t *a, size_t n, int wha
             kperf_frames all;
             memset(&all, 0, sizeof all);
             t0 = now();
-            for (size_t i = 0; i < n && r >= 0; i += 8192) {
-                size_t k = n - i < 8192 ? n - i : 8192;
+            for (size_t i = 0; i < n && r >= 0; i += 16384) {
+                size_t k = n - i < 16384 ? n - i : 16384;
                 kperf_symbolizer_preload(s, 0, a + i, k);
                 if (kperf_symbolizer_lookup_all(s, 0, a + i, k, max, &all) != 0) r = -2;
             }
@@ -364,7 +364,7 @@ int main(int argc, char **argv) {
     printf("| kperf: first pass after kperf_symbolizer_preload | %.0f | cold, CUs indexed on %ld CPUs; median of 5 |\n",
            (double)N / cold_pre, ncpu);
     printf("| kperf: first pass, preload + kperf_symbolizer_lookup_all | %.0f | cold, batches of "
-           "8192 indexed and looked up on %ld CPUs; median of 5 |\n", (double)N / cold_all, ncpu);
+           "16384 indexed and looked up on %ld CPUs; median of 5 |\n", (double)N / cold_all, ncpu);
     printf("| libdw: dwarf_addrdie + dwarf_getsrc_die (lines only) | %.0f | second pass |\n", dw_lines);
     printf("| libdwfl: dwfl_module_addrname (names only) | %.0f | %zu addresses |\n\n", dw_names, nn);
     printf("kperf named %zu of %zu addresses; time to first answer %.1f ms (ELF+DWARF), "
