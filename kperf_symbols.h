@@ -1360,7 +1360,8 @@ static bool kperf__sym_sort_syms32(kperf__sym_dso *d, size_t cap) {
     /* the keys in the symbol array's room to spare when there is enough (on its huge page,
      * already touched), else fresh */
     bool room = (cap - n) * sizeof *d->syms >= 2 * n * sizeof(uint64_t);
-    uint64_t *v = room ? (uint64_t *)(void *)(d->syms + n) : (uint64_t *)KPERF_MALLOC(2 * n * sizeof *v);
+    uint64_t *v = room ? (uint64_t *)(void *)(d->syms + n)
+                       : (uint64_t *)KPERF_MALLOC(2 * n * sizeof(uint64_t));
     if (!v) return false;
     uint64_t *tmp = v + n, span = hi - lo;
     for (size_t i = 0; i < n; i++) v[i] = (d->syms[i].lo - lo) << 32 | i;
@@ -2223,7 +2224,8 @@ static kperf__sym_row kperf__sym_lrow_row(kperf__sym_cubuild *b, kperf__dw_ltab 
  * sorted order (addresses never go down; at one address ends of sequence come first): the
  * usual case, which then needs no row array and no sort. 2: out of that order. */
 static int kperf__sym_stream_row(kperf__dw_ltab *t, const kperf__dw_lrow *l) {
-    if (t->nstream && (l->addr < t->last_addr || (l->addr == t->last_addr && l->end && !t->last_end)))
+    if (t->nstream &&
+        (l->addr < t->last_addr || (l->addr == t->last_addr && l->end && !t->last_end)))
         return 2;
     t->nstream++, t->last_addr = l->addr, t->last_end = l->end;
     kperf__sym_row r = kperf__sym_lrow_row(t->stream, t, l);

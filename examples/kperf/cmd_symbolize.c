@@ -217,7 +217,8 @@ static void *sym_print(void *arg) {
             sym_emit(o, b->addr[i], b->f.at[i], b->f.rc[i], b->out);
         } else { /* out of memory for the batch: one at a time */
             kperf_frame fr[64];
-            sym_emit(o, b->addr[i], fr, kperf_symbolizer_lookup(b->s, pid, b->addr[i], fr, max), b->out);
+            int n = kperf_symbolizer_lookup(b->s, pid, b->addr[i], fr, max);
+            sym_emit(o, b->addr[i], fr, n, b->out);
         }
     }
     b->n = 0;
