@@ -240,8 +240,9 @@ typedef struct kperf_frames {
 /** @brief Symbolizes many addresses with their inline chains on desc.threads threads,
  *  giving exactly the frames that kperf_symbolizer_lookup() called on each address in order
  *  would give, gnu_compat's order-dependent names included (BFD names a function without
- *  a linkage name after the ELF symbol its first lookup lands in: those frames are named
- *  after the parallel lookups, in address order). Index the addresses' compile units
+ *  a linkage name after the ELF symbol its first lookup lands in: the lookups run sorted
+ *  by address, and those frames are named afterwards in the order of @p addrs). Index the
+ *  addresses' compile units
  *  first with kperf_symbolizer_preload() to use every thread for that too.
  *  @param s the symbolizer.
  *  @param pid the process (as for kperf_symbolizer_lookup()).
@@ -1312,7 +1313,6 @@ static int kperf__sym_ent_cmp(const void *x, const void *y) {
     return a->order < b->order ? -1 : a->order > b->order;
 }
 
-/* Sorts the symbols; outside gnu_compat keeps one (the best alias) per address. */
 typedef struct kperf__sym_ord {
     uint64_t a;
     size_t i;
@@ -1320,10 +1320,6 @@ typedef struct kperf__sym_ord {
 static int kperf__sym_radix(kperf__sym_ord *v, size_t n);
 static int kperf__sym_radix_with(kperf__sym_ord *v, size_t n, kperf__sym_ord *tmp);
 
-/* Sorts the symbols as kperf__sym_ent_cmp orders them: by address, then in table order
- * (order grows with the index), which a stable radix sort of the addresses gives without
- * a comparison per step (tens of thousands of symbols: a third of the time to first
- * answer with qsort). */
 /* Reorders n elements of elem bytes (at most 64) so that arr[k] becomes the old
  * arr[v[k].i]: followed cycle by cycle, in place (fresh pages cost more than the moves);
  * v's indexes are spent. */
@@ -1344,74 +1340,29 @@ static void kperf__sym_permute(void *arr, size_t elem, kperf__sym_ord *v, size_t
     }
 }
 
-/* The symbols sorted through 8-byte keys (offset from the lowest address << 32 | index)
- * when every offset and index fits 32 bits: half the scratch memory of kperf__sym_ord, and
- * on a virtual machine the first touch of fresh memory is most of the cost here. A stable
- * LSD radix sort on the offset keeps equal addresses in table order. Returns false when the
- * symbols do not fit or memory is short (the caller sorts another way). */
-static bool kperf__sym_sort_syms32(kperf__sym_dso *d, size_t cap) {
-    size_t n = d->nsyms;
-    uint64_t lo = UINT64_MAX, hi = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (d->syms[i].lo < lo) lo = d->syms[i].lo;
-        if (d->syms[i].lo > hi) hi = d->syms[i].lo;
-    }
-    if (n >= UINT32_MAX || hi - lo > UINT32_MAX) return false;
-    /* the keys in the symbol array's room to spare when there is enough (on its huge page,
-     * already touched), else fresh */
-    bool room = (cap - n) * sizeof *d->syms >= 2 * n * sizeof(uint64_t);
-    uint64_t *v = room ? (uint64_t *)(void *)(d->syms + n)
-                       : (uint64_t *)KPERF_MALLOC(2 * n * sizeof(uint64_t));
-    if (!v) return false;
-    uint64_t *tmp = v + n, span = hi - lo;
-    for (size_t i = 0; i < n; i++) v[i] = (d->syms[i].lo - lo) << 32 | i;
-    for (unsigned shift = 32; shift < 64 && (span >> (shift - 32)); shift += 11) {
-        size_t cnt[2048] = {0};
-        for (size_t i = 0; i < n; i++) cnt[(v[i] >> shift) & 2047]++;
-        size_t sum = 0;
-        for (int k = 0; k < 2048; k++) {
-            size_t c = cnt[k];
-            cnt[k] = sum;
-            sum += c;
-        }
-        for (size_t i = 0; i < n; i++) tmp[cnt[(v[i] >> shift) & 2047]++] = v[i];
-        memcpy(v, tmp, n * sizeof *v);
-    }
-    /* in place, cycle by cycle: position k takes the old entry (uint32_t)v[k] */
-    for (size_t k = 0; k < n; k++) {
-        size_t from = (uint32_t)v[k];
-        if (from == k || (uint32_t)v[k] == UINT32_MAX) continue;
-        kperf__sym_ent first = d->syms[k];
-        size_t j = k;
-        while ((uint32_t)v[j] != k) {
-            from = (uint32_t)v[j];
-            d->syms[j] = d->syms[from];
-            v[j] |= UINT32_MAX;
-            j = from;
-        }
-        d->syms[j] = first;
-        v[j] |= UINT32_MAX;
-    }
-    if (!room) KPERF_FREE(v);
-    return true;
-}
-
+/* Sorts the symbols as kperf__sym_ent_cmp orders them: by address, then in table order
+ * (order grows with the index), which a stable radix sort of the addresses gives without
+ * a comparison per step (tens of thousands of symbols: a third of the time to first
+ * answer with qsort). */
 static void kperf__sym_sort_syms(kperf__sym_dso *d, size_t cap) {
     size_t n = d->nsyms;
-    if (n > 64 && kperf__sym_sort_syms32(d, cap)) return;
-    kperf__sym_ord *v = n > 64 ? (kperf__sym_ord *)kperf__sym_big(n * sizeof *v) : NULL;
-    if (v) {
-        for (size_t i = 0; i < n; i++) v[i].a = d->syms[i].lo, v[i].i = i;
-        if (kperf__sym_radix(v, n) != 0) kperf__sym_big_free(v), v = NULL;
-    }
+    /* the keys and the radix buffer go in the symbol array's room to spare when they fit
+     * (the rest of its 2 MiB page, already touched: no fresh memory before the first
+     * answer), else in fresh memory */
+    bool room = n > 64 && (cap - n) * sizeof *d->syms >= 2 * n * sizeof(kperf__sym_ord);
+    kperf__sym_ord *v = room ? (kperf__sym_ord *)(void *)(d->syms + n)
+                      : n > 64 ? (kperf__sym_ord *)kperf__sym_big(2 * n * sizeof *v) : NULL;
     if (!v) {
         if (n) qsort(d->syms, n, sizeof *d->syms, kperf__sym_ent_cmp);
         return;
     }
+    for (size_t i = 0; i < n; i++) v[i].a = d->syms[i].lo, v[i].i = i;
+    kperf__sym_radix_with(v, n, v + n);
     kperf__sym_permute(d->syms, sizeof *d->syms, v, n);
-    kperf__sym_big_free(v);
+    if (!room) kperf__sym_big_free(v);
 }
 
+/* Sorts the symbols; outside gnu_compat keeps one (the best alias) per address. */
 static void kperf__sym_finish_syms(kperf__sym_dso *d, bool gnu, size_t cap) {
     kperf__sym_sort_syms(d, cap);
     if (gnu) return;
@@ -2074,7 +2025,6 @@ static int kperf__dw_lprogram(kperf__dw_cur *c, kperf__dw_ltab *t, uint8_t min_i
     return c->bad ? 1 : 0;
 }
 
-/* Decodes the line table at .debug_line offset off into t (rows sorted as libdw sorts). */
 /* Sorts the rows as kperf__dw_lrow_cmp orders them (by address, ends of sequence first,
  * then program order): a stable radix sort by address of the rows listed ends first, each
  * part in program order (qsort's merge buffer is fresh memory every CU). */
@@ -2092,6 +2042,7 @@ static void kperf__dw_sort_rows(kperf__dw_ltab *t) {
     kperf__sym_permute(t->rows, sizeof *t->rows, v, n);
 }
 
+/* Decodes the line table at .debug_line offset off into t (rows sorted as libdw sorts). */
 static int kperf__dw_lines(const kperf__sym_dso *d, uint64_t off, const char *comp_dir,
                            kperf__dw_ltab *t) {
     if (!d->dline.p || off >= d->dline.n) return 1;
@@ -2204,8 +2155,6 @@ static int kperf__sym_cu_lines(kperf__sym_cubuild *b, Dwarf_Die *cudie) {
     return 0;
 }
 
-/* The same rows from the line program decoded here: 0, 1 when libdw must do it, or
- * -ENOMEM. On 0, b->lt holds the file table for the scopes' call files. */
 /* Row l of table t as a CU row (file names joined and numbered for the CU). */
 static kperf__sym_row kperf__sym_lrow_row(kperf__sym_cubuild *b, kperf__dw_ltab *t,
                                           const kperf__dw_lrow *l) {
@@ -2232,6 +2181,8 @@ static int kperf__sym_stream_row(kperf__dw_ltab *t, const kperf__dw_lrow *l) {
     return kperf__sym_add_row(t->stream, &r) ? -ENOMEM : 0;
 }
 
+/* The same rows from the line program decoded here: 0, 1 when libdw must do it, or
+ * -ENOMEM. On 0, b->lt holds the file table for the scopes' call files. */
 static int kperf__sym_cu_lines_own(kperf__sym_cubuild *b, const kperf__sym_dso *d,
                                    bool has_lines, uint64_t off, kperf__dw_ltab *t) {
     if (!has_lines) return 0; /* a CU without lines (libdw finds none either) */
@@ -2479,7 +2430,6 @@ static void kperf__dw_unit_free(kperf__dw_unit *u) {
     u->ab = NULL, u->specs = NULL;
 }
 
-/* The abbreviation table at off: codes must be dense enough for a direct table. */
 /* Bytes a value of this form takes in unit u when that does not depend on the value; -1
  * for strings, LEB128s, blocks and the forms kperf__dw_form leaves to libdw. */
 static int kperf__dw_fixed_size(const kperf__dw_unit *u, uint32_t form) {
@@ -2514,6 +2464,7 @@ static void kperf__dw_abbrev_shape(const kperf__dw_unit *u, kperf__dw_abbrev *a)
     a->fixed = at;
 }
 
+/* The abbreviation table at off: codes must be dense enough for a direct table. */
 static int kperf__dw_abbrevs(kperf__dw_unit *u, uint64_t off) {
     const kperf__sym_dsec *s = &u->d->dabbrev;
     if (off >= s->n) return 1;
@@ -3068,8 +3019,6 @@ static int kperf__sym_emit(kperf__sym_cubuild *b, uint64_t lo, uint32_t scope) {
     return 0;
 }
 
-/* Flattens nested scope ranges into non-overlapping segments, each naming the innermost
- * scope (a sweep with a stack; a range poking out of its parent is clipped). */
 /* Sorts the ranges as kperf__sym_range_cmp orders them: a radix sort by address in the
  * scratch (qsort's merge buffer is fresh memory every CU, and its comparisons were most of
  * this step), then each run of one address (a function and what is inlined at its
@@ -3101,6 +3050,8 @@ static void kperf__sym_sort_ranges(kperf__sym_cubuild *b) {
     kperf__sym_permute(b->ranges, sizeof *b->ranges, v, n);
 }
 
+/* Flattens nested scope ranges into non-overlapping segments, each naming the innermost
+ * scope (a sweep with a stack; a range poking out of its parent is clipped). */
 static int kperf__sym_cu_flatten(kperf__sym_cubuild *b) {
     size_t sp = 0;
     if (!b->nranges) return 0;
@@ -4462,10 +4413,10 @@ static bool kperf__sym_gnu_name(kperf__sym_dso *d, kperf__sym_cu *cu, uint32_t s
     return true;
 }
 
-/* Frames of ELF address rel in module d, innermost first. */
-/* kperf_symbolizer_lookup_all: while a worker thread looks up its share of the addresses,
- * the frames whose gnu_compat name depends on earlier lookups (kperf__sym_gnu_name's cache)
- * are listed here instead of named, and named afterwards in address order. */
+/* kperf_symbolizer_lookup_all: while a worker thread looks up its share of the addresses
+ * (in address order, not the caller's), the frames whose gnu_compat name depends on earlier
+ * lookups (kperf__sym_gnu_name's cache) are listed here instead of named, and named
+ * afterwards in the order of the caller's list. */
 typedef struct kperf__sym_gnudef {
     kperf__sym_dso *d;
     kperf__sym_cu *cu;
@@ -4479,7 +4430,7 @@ typedef struct kperf__sym_defer {
     size_t n, cap;
     size_t base; /* index of the current lookup's first frame in the worker's frames */
     size_t idx;  /* the current lookup's index in the caller's list */
-    bool failed; /* out of memory: the caller answers again without deferring */
+    bool failed; /* out of memory: lookup_all fails with -ENOMEM */
 } kperf__sym_defer;
 static KPERF__TLS kperf__sym_defer *kperf__sym_deferring;
 
@@ -4493,6 +4444,7 @@ static void kperf__sym_defer_add(kperf__sym_dso *d, kperf__sym_cu *cu, uint32_t 
     q->v[q->n++] = (kperf__sym_gnudef){d, cu, sc, si, q->base + frame, q->idx, inner};
 }
 
+/* Frames of ELF address rel in module d, innermost first. */
 static int kperf__sym_dso_frames(kperf_symbolizer *s, kperf__sym_dso *d, uint64_t addr,
                                  uint64_t rel, kperf_frame *fr, size_t max) {
     bool gnu = s->d.gnu_compat;
@@ -5750,7 +5702,7 @@ typedef struct kperf__sym_all {
     kperf_frame **fr;
     size_t *capfr, nfr;
     kperf__sym_defer defer;
-    bool deferring; /* gnu_compat with more than one worker */
+    bool deferring; /* gnu_compat, looking up out of the caller's order */
     bool oom;
 } kperf__sym_all;
 
@@ -5774,8 +5726,8 @@ static void *kperf__sym_all_run(void *arg) {
     return NULL;
 }
 
-/* Names one deferred frame as kperf__sym_gnu_name and the outer-frame rule would have, in
- * address order. */
+/* Names one deferred frame as kperf__sym_gnu_name and the outer-frame rule would have
+ * (called in the order of the caller's list). */
 static void kperf__sym_gnu_replay(const kperf__sym_gnudef *g, kperf_frame *f) {
     kperf__sym_dso *d = g->d;
     kperf__sym_cu *cu = g->cu;

@@ -203,7 +203,7 @@ typedef struct sym_batch {
 typedef struct sym_pipe {
     sym_batch b[2];
     int cur;         /* the batch being filled */
-    pthread_t th;    /* prints the other one while printing */
+    pthread_t th;    /* prints the other batch, while printing is set */
     bool printing;
 } sym_pipe;
 
